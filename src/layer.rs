@@ -1,0 +1,346 @@
+//! Settings layers and provenance: what a [`Layer`] holds, how a provider's layer overrides the
+//! global one, and where every value came from ([`Origin`]).
+//!
+//! A key a provider sets replaces the global value wholesale (lists are not merged); a key it
+//! omits is inherited. The environment is the lowest source and is consulted by the route
+//! resolver, not stored here.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::proxy::{NoProxy, ProxyUrl, ProxyUrlError};
+
+/// Where a value came from, like `git config --show-origin`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Origin {
+    /// A configuration file: the file, 1-based line and column, and the key path.
+    File {
+        /// The file's path as given.
+        path: PathBuf,
+        /// 1-based line.
+        line: u32,
+        /// 1-based column.
+        col: u32,
+        /// The dotted key path, e.g. `providers.yandex.proxy`.
+        key: String,
+    },
+    /// A configuration embedded in another format, where positions are unknown.
+    Embedded {
+        /// The dotted key path.
+        key: String,
+    },
+    /// An environment variable.
+    Env {
+        /// The variable's name, exactly as found.
+        var: String,
+    },
+    /// Set through the builder API.
+    Builder {
+        /// The setting's key, e.g. `proxy`.
+        key: String,
+    },
+    /// Nothing set it; the built-in default applies.
+    Default,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::File {
+                path,
+                line,
+                col,
+                key,
+            } => {
+                write!(f, "file:{}:{line}:{col} ({key})", path.display())
+            }
+            Self::Embedded { key } => write!(f, "config ({key})"),
+            Self::Env { var } => write!(f, "env:{var}"),
+            Self::Builder { key } => write!(f, "builder ({key})"),
+            Self::Default => f.write_str("default"),
+        }
+    }
+}
+
+/// A value with its [`Origin`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Sourced<T> {
+    /// The value.
+    pub value: T,
+    /// Where it came from.
+    pub origin: Origin,
+}
+
+impl<T> Sourced<T> {
+    /// A value with an origin.
+    pub fn new(value: T, origin: Origin) -> Self {
+        Self { value, origin }
+    }
+
+    /// A value set through the builder API under `key`.
+    pub fn builder(value: T, key: &str) -> Self {
+        Self::new(
+            value,
+            Origin::Builder {
+                key: key.to_owned(),
+            },
+        )
+    }
+}
+
+/// What a layer says about the proxy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProxySetting {
+    /// `"direct"`: never use a proxy.
+    Direct,
+    /// `"env"`: consult the environment (curl's rules).
+    Env,
+    /// This proxy.
+    Url(ProxyUrl),
+}
+
+impl ProxySetting {
+    /// Parses `"direct"`, `"env"` or a proxy URL.
+    pub fn parse(s: &str) -> Result<Self, ProxyUrlError> {
+        match s.trim() {
+            v if v.eq_ignore_ascii_case("direct") => Ok(Self::Direct),
+            v if v.eq_ignore_ascii_case("env") => Ok(Self::Env),
+            v => ProxyUrl::parse(v).map(Self::Url),
+        }
+    }
+}
+
+impl fmt::Display for ProxySetting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Direct => f.write_str("direct"),
+            Self::Env => f.write_str("env"),
+            Self::Url(u) => fmt::Display::fmt(u, f),
+        }
+    }
+}
+
+/// Which root certificates a hop trusts before `ca_file` is added.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Roots {
+    /// Mozilla's roots bundled through `webpki-roots`.
+    #[default]
+    Webpki,
+    /// The operating system's store, through `rustls-native-certs`.
+    System,
+    /// Only the configured `ca_file`s.
+    None,
+}
+
+impl Roots {
+    /// Parses `webpki`, `system` or `none`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "webpki" => Some(Self::Webpki),
+            "system" => Some(Self::System),
+            "none" => Some(Self::None),
+            _ => None,
+        }
+    }
+
+    /// The configuration spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Webpki => "webpki",
+            Self::System => "system",
+            Self::None => "none",
+        }
+    }
+}
+
+/// Per-phase timeouts; each is optional in a layer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Timeouts {
+    /// TCP connect (each address).
+    pub connect: Option<Sourced<Duration>>,
+    /// CONNECT / SOCKS handshake, TLS to an https proxy included.
+    pub proxy: Option<Sourced<Duration>>,
+    /// TLS handshake with the origin.
+    pub tls: Option<Sourced<Duration>>,
+    /// The whole request, from sending to the response head.
+    pub request: Option<Sourced<Duration>>,
+}
+
+impl Timeouts {
+    /// Built-in defaults: connect 10s, proxy 10s, tls 10s, request 30s.
+    pub const DEFAULT_CONNECT: Duration = Duration::from_secs(10);
+    /// Default proxy handshake timeout.
+    pub const DEFAULT_PROXY: Duration = Duration::from_secs(10);
+    /// Default TLS handshake timeout.
+    pub const DEFAULT_TLS: Duration = Duration::from_secs(10);
+    /// Default request timeout.
+    pub const DEFAULT_REQUEST: Duration = Duration::from_secs(30);
+
+    /// Each timeout of `self`, else of `base` (per key, not wholesale).
+    pub fn over(&self, base: &Timeouts) -> Timeouts {
+        Timeouts {
+            connect: self.connect.clone().or_else(|| base.connect.clone()),
+            proxy: self.proxy.clone().or_else(|| base.proxy.clone()),
+            tls: self.tls.clone().or_else(|| base.tls.clone()),
+            request: self.request.clone().or_else(|| base.request.clone()),
+        }
+    }
+
+    /// The connect timeout in force.
+    pub fn connect(&self) -> Duration {
+        self.connect
+            .as_ref()
+            .map_or(Self::DEFAULT_CONNECT, |s| s.value)
+    }
+    /// The proxy handshake timeout in force.
+    pub fn proxy(&self) -> Duration {
+        self.proxy.as_ref().map_or(Self::DEFAULT_PROXY, |s| s.value)
+    }
+    /// The TLS handshake timeout in force.
+    pub fn tls(&self) -> Duration {
+        self.tls.as_ref().map_or(Self::DEFAULT_TLS, |s| s.value)
+    }
+    /// The request timeout in force.
+    pub fn request(&self) -> Duration {
+        self.request
+            .as_ref()
+            .map_or(Self::DEFAULT_REQUEST, |s| s.value)
+    }
+}
+
+/// One layer of settings: the global layer or a provider's. Every field is optional; `None`
+/// means "not set here, inherit".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Layer {
+    /// `proxy`: URL, `"direct"` or `"env"`.
+    pub proxy: Option<Sourced<ProxySetting>>,
+    /// `no_proxy`: applies to whichever proxy was chosen.
+    pub no_proxy: Option<Sourced<NoProxy>>,
+    /// `roots`: the base trust store for the origin hop.
+    pub roots: Option<Sourced<Roots>>,
+    /// `ca_file`: PEM files added to the origin hop's roots (absolute paths).
+    pub ca_file: Option<Sourced<Vec<PathBuf>>>,
+    /// `proxy_ca_file`: PEM files trusted for `https://` proxies (the proxy hop).
+    pub proxy_ca_file: Option<Sourced<Vec<PathBuf>>>,
+    /// `danger_accept_invalid_certs`: skip origin certificate verification.
+    pub danger_accept_invalid_certs: Option<Sourced<bool>>,
+    /// `timeouts`: merged per key.
+    pub timeouts: Timeouts,
+}
+
+impl Layer {
+    /// An empty layer: everything inherited.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets `proxy` (builder origin).
+    pub fn proxy(mut self, setting: ProxySetting) -> Self {
+        self.proxy = Some(Sourced::builder(setting, "proxy"));
+        self
+    }
+
+    /// Sets `no_proxy` (builder origin).
+    pub fn no_proxy(mut self, list: NoProxy) -> Self {
+        self.no_proxy = Some(Sourced::builder(list, "no_proxy"));
+        self
+    }
+
+    /// Sets `roots` (builder origin).
+    pub fn roots(mut self, roots: Roots) -> Self {
+        self.roots = Some(Sourced::builder(roots, "roots"));
+        self
+    }
+
+    /// Sets `ca_file` (builder origin).
+    pub fn ca_file(mut self, files: impl IntoIterator<Item = impl Into<PathBuf>>) -> Self {
+        let files = files.into_iter().map(Into::into).collect();
+        self.ca_file = Some(Sourced::builder(files, "ca_file"));
+        self
+    }
+
+    /// Sets `proxy_ca_file` (builder origin).
+    pub fn proxy_ca_file(mut self, files: impl IntoIterator<Item = impl Into<PathBuf>>) -> Self {
+        let files = files.into_iter().map(Into::into).collect();
+        self.proxy_ca_file = Some(Sourced::builder(files, "proxy_ca_file"));
+        self
+    }
+
+    /// Sets `danger_accept_invalid_certs` (builder origin).
+    pub fn danger_accept_invalid_certs(mut self, yes: bool) -> Self {
+        self.danger_accept_invalid_certs =
+            Some(Sourced::builder(yes, "danger_accept_invalid_certs"));
+        self
+    }
+
+    /// Sets one timeout (builder origin).
+    pub fn timeout(mut self, phase: crate::error::Phase, d: Duration) -> Self {
+        use crate::error::Phase;
+        let s = Some(Sourced::builder(d, &format!("timeouts.{phase}")));
+        match phase {
+            Phase::Connect | Phase::Dns => self.timeouts.connect = s,
+            Phase::Proxy => self.timeouts.proxy = s,
+            Phase::Tls => self.timeouts.tls = s,
+            Phase::Http | Phase::Config => self.timeouts.request = s,
+        }
+        self
+    }
+
+    /// This layer over `base`: each key set here wins wholesale, the rest is inherited;
+    /// timeouts merge per key.
+    pub fn over(&self, base: &Layer) -> Layer {
+        Layer {
+            proxy: self.proxy.clone().or_else(|| base.proxy.clone()),
+            no_proxy: self.no_proxy.clone().or_else(|| base.no_proxy.clone()),
+            roots: self.roots.clone().or_else(|| base.roots.clone()),
+            ca_file: self.ca_file.clone().or_else(|| base.ca_file.clone()),
+            proxy_ca_file: self
+                .proxy_ca_file
+                .clone()
+                .or_else(|| base.proxy_ca_file.clone()),
+            danger_accept_invalid_certs: self
+                .danger_accept_invalid_certs
+                .clone()
+                .or_else(|| base.danger_accept_invalid_certs.clone()),
+            timeouts: self.timeouts.over(&base.timeouts),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provider_keys_replace_global_wholesale_and_inherit_the_rest() {
+        let global = Layer::new()
+            .proxy(ProxySetting::parse("http://global.test:3128").unwrap())
+            .ca_file(["/a.pem", "/b.pem"])
+            .timeout(crate::error::Phase::Connect, Duration::from_secs(3));
+        let provider = Layer::new()
+            .ca_file(["/c.pem"])
+            .timeout(crate::error::Phase::Tls, Duration::from_secs(4));
+        let eff = provider.over(&global);
+        assert_eq!(eff.proxy, global.proxy);
+        assert_eq!(eff.ca_file.unwrap().value, vec![PathBuf::from("/c.pem")]);
+        assert_eq!(eff.timeouts.connect(), Duration::from_secs(3));
+        assert_eq!(eff.timeouts.tls(), Duration::from_secs(4));
+        assert_eq!(eff.timeouts.request(), Timeouts::DEFAULT_REQUEST);
+    }
+
+    #[test]
+    fn proxy_setting_keywords() {
+        assert_eq!(ProxySetting::parse("direct").unwrap(), ProxySetting::Direct);
+        assert_eq!(ProxySetting::parse("ENV").unwrap(), ProxySetting::Env);
+        assert!(matches!(
+            ProxySetting::parse("proxy.test:3128").unwrap(),
+            ProxySetting::Url(_)
+        ));
+    }
+}

@@ -1,0 +1,16 @@
+//! proxyscope: outbound HTTP(S) through forward proxies that explains itself.
+//!
+//! STUB crate root; modules are filled in by their issues.
+
+pub mod client;
+pub mod config;
+pub mod error;
+pub mod layer;
+pub mod proxy;
+pub mod route;
+pub mod tls;
+
+pub use error::{Error, ErrorKind, Evidence, Hop, Phase, Result};
+pub use layer::{Layer, Origin, ProxySetting, Roots, Sourced, Timeouts};
+pub use proxy::{EnvSnapshot, NoProxy, ProxyUrl};
+pub use route::Route;
