@@ -4,10 +4,14 @@
 
 pub mod client;
 pub mod config;
+pub mod connect;
 pub mod error;
 pub mod layer;
+pub mod probe;
 pub mod proxy;
 pub mod route;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod tls;
 
 pub use error::{Error, ErrorKind, Evidence, Hop, Phase, Result};

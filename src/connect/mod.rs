@@ -1,0 +1,1 @@
+//! STUB: the connector (issue 5).

@@ -1,0 +1,1 @@
+//! STUB: checks, runner and renderers (issue 7).

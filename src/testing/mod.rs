@@ -1,0 +1,1 @@
+//! STUB: the test harness (issue 3).
