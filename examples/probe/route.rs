@@ -2,13 +2,13 @@
 
 /// Arguments of `probe route`.
 #[derive(clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// The URL to route.
     url: String,
 }
 
 /// Runs `probe route`; returns the exit code.
-pub fn run(args: Args) -> u8 {
+pub(crate) fn run(args: Args) -> u8 {
     println!("{}", args.url);
     0
 }

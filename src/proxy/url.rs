@@ -63,7 +63,7 @@ impl ProxyUrl {
                 if scheme == ProxyScheme::Https {
                     443
                 } else if scheme == ProxyScheme::Http {
-                    1080 - 1080 + 80
+                    80
                 } else {
                     1080
                 },
