@@ -129,17 +129,20 @@ pub struct NoProxyDiagnostic {
     pub peers: Vec<PeerNote>,
 }
 
+impl NoProxyDiagnostic {
+    /// The finding in one sentence, with the fix: ``no_proxy entry `x`: why (write `y`)``.
+    pub fn message(&self) -> String {
+        let mut m = format!("no_proxy entry `{}`: {}", self.entry, self.reason);
+        if let Some(s) = &self.suggestion {
+            m.push_str(&format!(" (write `{s}`)"));
+        }
+        m
+    }
+}
+
 impl fmt::Display for NoProxyDiagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} [{}] no_proxy entry `{}`: {}",
-            self.severity, self.issue, self.entry, self.reason
-        )?;
-        if let Some(s) = &self.suggestion {
-            write!(f, " (write `{s}`)")?;
-        }
-        Ok(())
+        write!(f, "{} [{}] {}", self.severity, self.issue, self.message())
     }
 }
 
@@ -168,8 +171,14 @@ pub(crate) fn blank_stop(rest: &str) -> NoProxyDiagnostic {
         rest,
         NoProxyIssue::BlankSeparated,
         Severity::Error,
-        "a blank between two names ends the list in curl ≥ 7.88, so these entries are ignored",
-        Some(rest.split_whitespace().collect::<Vec<_>>().join(",")),
+        "a blank between two names ends the list in curl ≥ 7.88, so these entries are ignored; \
+         separate entries with commas",
+        Some(
+            rest.split([' ', '\t', ','])
+                .filter(|n| !n.is_empty())
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
     );
     d.peers = vec![
         PeerNote::new(
