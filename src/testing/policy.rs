@@ -64,12 +64,15 @@ pub enum Policy {
     Stall,
     /// Answer `200` with a header section of [`OVERSIZED_HEADER_BYTES`] bytes.
     OversizedHeaders,
-    /// Answer `200` to CONNECT, then close the connection instead of tunnelling.
+    /// Answer `200` to CONNECT, then close the connection instead of tunnelling. Absolute-form
+    /// requests and SOCKS CONNECTs are forwarded normally.
     OkThenClose,
     /// Intercept TLS inside CONNECT tunnels: answer 200, terminate the client's TLS with a leaf for
     /// the requested host signed by the PKI's interception CA, and re-originate TLS to the real
     /// destination (trusting the PKI's root). Needs
-    /// [`TestProxyBuilder::intercept`](super::TestProxyBuilder::intercept).
+    /// [`TestProxyBuilder::intercept`](super::TestProxyBuilder::intercept); without it the proxy
+    /// answers `500 ERR_GATEWAY_FAILURE` rather than silently tunnelling. Absolute-form requests
+    /// are forwarded normally; SOCKS CONNECTs get reply 0x01 (not supported over SOCKS).
     Intercept,
 }
 
