@@ -407,3 +407,63 @@ async fn intercept_without_a_pki_is_an_explicit_gateway_failure() {
     assert_eq!(reply.status, 500);
     assert_squid_shape(&reply, "ERR_GATEWAY_FAILURE 0");
 }
+
+#[tokio::test]
+async fn deny_inside_tunnel_is_a_proxy_403_behind_an_intercepted_certificate() {
+    let pki = TestPki::new();
+    let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
+    let proxy = TestProxy::builder()
+        .policy(Policy::DenyInsideTunnel(vec!["localhost".into()]))
+        .intercept(&pki)
+        .start()
+        .await;
+    let mut tcp = TcpStream::connect(proxy.addr()).await.expect("connect");
+    let target = format!("localhost:{}", origin.port());
+    let reply = roundtrip(
+        &mut tcp,
+        &format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n"),
+        true,
+    )
+    .await;
+    assert_eq!(reply.status, 200, "the CONNECT itself succeeds");
+    let trusting = Arc::new(pki.client_config(&[pki.interception_ca()]));
+    let mut tls = TlsConnector::from(trusting)
+        .connect(ServerName::try_from("localhost").expect("name"), tcp)
+        .await
+        .expect("TLS with the corporate CA");
+    let leaf = tls.get_ref().1.peer_certificates().expect("certs")[0].clone();
+    let (_, cert) = x509_parser::parse_x509_certificate(&leaf).expect("parse");
+    let issuer = cert
+        .issuer()
+        .iter_common_name()
+        .next()
+        .and_then(|c| c.as_str().ok())
+        .map(str::to_owned);
+    assert_eq!(issuer.as_deref(), Some(INTERCEPTION_CN));
+    let inner = roundtrip(
+        &mut tls,
+        "GET /status/200 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+        false,
+    )
+    .await;
+    assert_eq!(inner.status, 403);
+    assert_squid_shape(&inner, "ERR_ACCESS_DENIED 0");
+    assert!(origin.requests().is_empty(), "the origin never saw it");
+    assert_eq!(proxy.connects()[0].handled, Handled::DeniedInsideTunnel);
+
+    // Other hosts are intercepted and forwarded as usual.
+    let proxy_other = TestProxy::builder()
+        .policy(Policy::DenyInsideTunnel(vec!["elsewhere.test".into()]))
+        .intercept(&pki)
+        .start()
+        .await;
+    let reply = connect_reply(&proxy_other, &target, "").await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(proxy_other.connects()[0].handled, Handled::Intercepted);
+
+    // Without a PKI to intercept with, the proxy says so instead of tunnelling silently.
+    let no_pki = proxy_with(Policy::DenyInsideTunnel(vec!["localhost".into()])).await;
+    let reply = connect_reply(&no_pki, &target, "").await;
+    assert_eq!(reply.status, 500);
+    assert_squid_shape(&reply, "ERR_GATEWAY_FAILURE 0");
+}

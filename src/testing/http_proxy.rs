@@ -127,9 +127,29 @@ async fn handle(
             });
             empty(StatusCode::OK)
         }
-        Decision::Intercept if is_connect && shared.intercept.is_none() => {
+        Decision::Intercept | Decision::DenyInsideTunnel
+            if is_connect && shared.intercept.is_none() =>
+        {
             let reply = squid_page(500, "Internal Server Error", "ERR_GATEWAY_FAILURE 0", &host);
             record.handled = Handled::Refused(500);
+            shared.record(record);
+            generated(&reply)
+        }
+        Decision::DenyInsideTunnel if is_connect => {
+            record.handled = Handled::DeniedInsideTunnel;
+            shared.record(record);
+            let tunnel_shared = Arc::clone(&shared);
+            shared.tasks.spawn(async move {
+                if let Ok(upgraded) = hyper::upgrade::on(req).await {
+                    deny_inside_tunnel(TokioIo::new(upgraded), host, &tunnel_shared).await;
+                }
+            });
+            empty(StatusCode::OK)
+        }
+        Decision::DenyInsideTunnel => {
+            // Plain http has no tunnel to hide in: the denial is an ordinary proxy 403.
+            let reply = squid_page(403, "Forbidden", "ERR_ACCESS_DENIED 0", &host);
+            record.handled = Handled::Refused(403);
             shared.record(record);
             generated(&reply)
         }
@@ -189,13 +209,7 @@ where
         return;
     };
     let bare = host.trim_start_matches('[').trim_end_matches(']');
-    let Ok((chain, key)) = intercept.ca.issue_in_memory(&[bare]) else {
-        return;
-    };
-    let Ok(config) = server_config_alpn(chain, key, &[b"http/1.1"]) else {
-        return;
-    };
-    let Ok(client_tls) = TlsAcceptor::from(config).accept(client).await else {
+    let Some(client_tls) = accept_intercepted(client, bare, shared).await else {
         return;
     };
     let Ok(name) = rustls_pki_types::ServerName::try_from(bare.to_owned()) else {
@@ -206,6 +220,48 @@ where
         return;
     };
     splice(client_tls, origin_tls).await;
+}
+
+/// Terminates the client's TLS as `host` with a leaf from the interception CA (HTTP/1.1 only).
+async fn accept_intercepted<C>(
+    client: C,
+    host: &str,
+    shared: &Shared,
+) -> Option<tokio_rustls::server::TlsStream<C>>
+where
+    C: AsyncRead + AsyncWrite + Unpin,
+{
+    let intercept = shared.intercept.as_ref()?;
+    let (chain, key) = intercept.ca.issue_in_memory(&[host]).ok()?;
+    let config = server_config_alpn(chain, key, &[b"http/1.1"]).ok()?;
+    TlsAcceptor::from(config).accept(client).await.ok()
+}
+
+/// Like an ssl-bump `http_access deny`: terminates TLS with the interception CA and answers every
+/// request inside the tunnel with Squid's 403, never contacting the destination.
+async fn deny_inside_tunnel<C>(client: C, host: String, shared: &Shared)
+where
+    C: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let bare = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    let Some(client_tls) = accept_intercepted(client, &bare, shared).await else {
+        return;
+    };
+    let service = service_fn(move |req: Request<Incoming>| {
+        let page = squid_page(
+            403,
+            "Forbidden",
+            "ERR_ACCESS_DENIED 0",
+            &req.uri().to_string(),
+        );
+        async move { Ok::<_, Infallible>(generated(&page)) }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(client_tls), service)
+        .await;
 }
 
 /// Forwards an absolute-form request to the destination and relays its response, adding `Via`.

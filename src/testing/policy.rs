@@ -74,6 +74,13 @@ pub enum Policy {
     /// answers `500 ERR_GATEWAY_FAILURE` rather than silently tunnelling. Absolute-form requests
     /// are forwarded normally; SOCKS CONNECTs get reply 0x01 (not supported over SOCKS).
     Intercept,
+    /// For the listed destinations, act like Squid's ssl-bump `http_access deny`: answer 200 to
+    /// CONNECT, terminate TLS with a leaf from the interception CA, and answer every request
+    /// inside the tunnel with Squid's `403 ERR_ACCESS_DENIED` — a "403 from the origin" that is
+    /// really the proxy's. Needs [`TestProxyBuilder::intercept`](super::TestProxyBuilder::intercept)
+    /// (otherwise `500 ERR_GATEWAY_FAILURE`). Absolute-form requests get the plain 403; SOCKS
+    /// CONNECTs get reply 0x02.
+    DenyInsideTunnel(Vec<String>),
 }
 
 impl Policy {
@@ -146,6 +153,9 @@ impl fmt::Debug for Policy {
             Policy::OversizedHeaders => f.write_str("OversizedHeaders"),
             Policy::OkThenClose => f.write_str("OkThenClose"),
             Policy::Intercept => f.write_str("Intercept"),
+            Policy::DenyInsideTunnel(list) => {
+                f.debug_tuple("DenyInsideTunnel").field(list).finish()
+            }
         }
     }
 }
@@ -157,6 +167,8 @@ pub(crate) enum Decision {
     Forward,
     /// Forward, intercepting TLS.
     Intercept,
+    /// Intercept TLS and deny every request inside the tunnel.
+    DenyInsideTunnel,
     /// Answer 200 to CONNECT and close.
     OkThenClose,
     /// Refuse with this generated reply; `socks` is the SOCKS5 reply code for the same refusal.
@@ -231,6 +243,15 @@ pub(crate) fn decide(
             }
             Policy::OkThenClose => return Decision::OkThenClose,
             Policy::Intercept => return Decision::Intercept,
+            Policy::DenyInsideTunnel(list) => {
+                if list.iter().any(|e| entry_matches(e, host, port)) {
+                    return if is_socks {
+                        access_denied(host)
+                    } else {
+                        Decision::DenyInsideTunnel
+                    };
+                }
+            }
         }
     }
     Decision::Forward

@@ -40,6 +40,9 @@ pub enum Handled {
     Tunnelled,
     /// CONNECT answered 200 and TLS inside the tunnel was intercepted.
     Intercepted,
+    /// CONNECT answered 200, TLS was intercepted and every request inside got Squid's 403
+    /// ([`Policy::DenyInsideTunnel`]).
+    DeniedInsideTunnel,
     /// CONNECT answered 200 and the connection was closed ([`Policy::OkThenClose`]).
     OkThenClosed,
     /// An absolute-form request was relayed; the destination's status.
