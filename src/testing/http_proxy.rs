@@ -19,7 +19,7 @@ use tokio_rustls::{TlsAcceptor, TlsConnector};
 use super::misbehave::misbehave;
 use super::origin::mark_sensitive;
 use super::pki::server_config_alpn;
-use super::policy::{Decision, GeneratedReply, VIA, decide, squid_page};
+use super::policy::{CannedReply, Decision, VIA, decide, squid_page};
 use super::proxy::{Handled, Listener, ProxyRequest, Shared};
 use super::upstream;
 
@@ -45,7 +45,7 @@ where
 
 type ProxyBody = BoxBody<Bytes, hyper::Error>;
 
-fn generated(reply: &GeneratedReply) -> Response<ProxyBody> {
+fn generated(reply: &CannedReply) -> Response<ProxyBody> {
     let mut resp = Response::new(
         Full::new(Bytes::from(reply.body.clone()))
             .map_err(|never| match never {})
@@ -53,9 +53,17 @@ fn generated(reply: &GeneratedReply) -> Response<ProxyBody> {
     );
     *resp.status_mut() = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::BAD_GATEWAY);
     for (name, value) in &reply.headers {
-        if let Ok(value) = HeaderValue::from_str(value) {
-            resp.headers_mut().append(*name, value);
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            resp.headers_mut().append(name, value);
         }
+    }
+    if let Some(reason) = &reply.reason
+        && let Ok(reason) = hyper::ext::ReasonPhrase::try_from(reason.as_bytes())
+    {
+        resp.extensions_mut().insert(reason);
     }
     resp
 }
