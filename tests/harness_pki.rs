@@ -302,3 +302,15 @@ fn debug_never_shows_private_keys() {
     assert!(!shown.contains("PRIVATE KEY"), "{shown}");
     assert!(shown.contains("pem_path"), "{shown}");
 }
+
+#[test]
+fn the_directory_is_removed_with_the_pki() {
+    let pki = TestPki::new();
+    let dir = pki.dir().to_owned();
+    let leaf = pki.leaf_for(&["x.test"]);
+    assert!(leaf.pem_path().exists());
+    drop(pki);
+    assert!(!dir.exists(), "{} left behind", dir.display());
+    // A TestCert outlives its files but keeps its PEM/DER in memory.
+    assert!(leaf.pem().starts_with("-----BEGIN CERTIFICATE-----"));
+}

@@ -522,3 +522,33 @@ async fn dotted_deny_entries_cover_subdomains() {
     let target = format!("notblocked.test:{}", origin.port());
     assert_eq!(connect_reply(&proxy, &target, "").await.status, 200);
 }
+
+#[tokio::test]
+async fn intercepting_proxy_reports_the_origins_bad_tls_as_its_own_503_inside_the_tunnel() {
+    let pki = TestPki::new();
+    let origin = TestOrigin::https(&pki, &pki.self_signed(&["localhost"]), ChainMode::Full).await;
+    let proxy = TestProxy::builder().intercept(&pki).start().await;
+    let mut tcp = TcpStream::connect(proxy.addr()).await.expect("connect");
+    let target = format!("localhost:{}", origin.port());
+    let reply = roundtrip(
+        &mut tcp,
+        &format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n"),
+        true,
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+    let trusting = Arc::new(pki.client_config(&[pki.interception_ca()]));
+    let mut tls = TlsConnector::from(trusting)
+        .connect(ServerName::try_from("localhost").expect("name"), tcp)
+        .await
+        .expect("TLS to the proxy's interception leaf");
+    let inner = roundtrip(
+        &mut tls,
+        "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+        false,
+    )
+    .await;
+    assert_eq!(inner.status, 503);
+    assert_squid_shape(&inner, "ERR_SECURE_CONNECT_FAIL 0");
+    assert!(origin.requests().is_empty());
+}

@@ -224,10 +224,34 @@ where
         return;
     };
     let connector = TlsConnector::from(Arc::clone(&intercept.origin_trust));
-    let Ok(origin_tls) = connector.connect(name, upstream).await else {
-        return;
-    };
-    splice(client_tls, origin_tls).await;
+    match connector.connect(name, upstream).await {
+        Ok(origin_tls) => splice(client_tls, origin_tls).await,
+        // Like ssl-bump: the origin's TLS failure reaches the client as the proxy's 503, inside
+        // the tunnel, behind the interception certificate.
+        Err(_) => {
+            let page = squid_page(
+                503,
+                "Service Unavailable",
+                "ERR_SECURE_CONNECT_FAIL 0",
+                bare,
+            );
+            answer_inside(client_tls, page).await;
+        }
+    }
+}
+
+/// Answers every request on an intercepted connection with `page`.
+async fn answer_inside<C>(client_tls: tokio_rustls::server::TlsStream<C>, page: CannedReply)
+where
+    C: AsyncRead + AsyncWrite + Unpin,
+{
+    let service = service_fn(move |_req: Request<Incoming>| {
+        let resp = generated(&page);
+        async move { Ok::<_, Infallible>(resp) }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(client_tls), service)
+        .await;
 }
 
 /// Terminates the client's TLS as `host` with a leaf from the interception CA (HTTP/1.1 only).
@@ -249,7 +273,7 @@ where
 /// request inside the tunnel with Squid's 403, never contacting the destination.
 async fn deny_inside_tunnel<C>(client: C, host: String, shared: &Shared)
 where
-    C: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    C: AsyncRead + AsyncWrite + Unpin,
 {
     let bare = host
         .trim_start_matches('[')
@@ -258,18 +282,8 @@ where
     let Some(client_tls) = accept_intercepted(client, &bare, shared).await else {
         return;
     };
-    let service = service_fn(move |req: Request<Incoming>| {
-        let page = squid_page(
-            403,
-            "Forbidden",
-            "ERR_ACCESS_DENIED 0",
-            &req.uri().to_string(),
-        );
-        async move { Ok::<_, Infallible>(generated(&page)) }
-    });
-    let _ = hyper::server::conn::http1::Builder::new()
-        .serve_connection(TokioIo::new(client_tls), service)
-        .await;
+    let page = squid_page(403, "Forbidden", "ERR_ACCESS_DENIED 0", &bare);
+    answer_inside(client_tls, page).await;
 }
 
 /// Forwards an absolute-form request to the destination and relays its response, adding `Via`.

@@ -70,7 +70,8 @@ pub enum Policy {
     OkThenClose,
     /// Intercept TLS inside CONNECT tunnels: answer 200, terminate the client's TLS with a leaf for
     /// the requested host signed by the PKI's interception CA, and re-originate TLS to the real
-    /// destination (trusting the PKI's root). Needs
+    /// destination (trusting the PKI's root); if that fails, every request inside the tunnel gets
+    /// Squid's `503 ERR_SECURE_CONNECT_FAIL 0`, as with ssl-bump. Needs
     /// [`TestProxyBuilder::intercept`](super::TestProxyBuilder::intercept); without it the proxy
     /// answers `500 ERR_GATEWAY_FAILURE` rather than silently tunnelling. Absolute-form requests
     /// are forwarded normally; SOCKS CONNECTs get reply 0x01 (not supported over SOCKS).
@@ -194,6 +195,7 @@ pub struct CannedReply {
 
 impl CannedReply {
     /// A reply with `status`, its standard reason phrase, no headers and an empty body.
+    /// HTTP cannot carry a status outside 100–999; such a reply is sent as `502` instead.
     pub fn new(status: u16) -> CannedReply {
         CannedReply {
             status,
