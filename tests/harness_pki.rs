@@ -282,6 +282,14 @@ fn validity_windows_are_relative_to_now() {
         true,
         false,
     );
+    let soon = pki.expiring_in(&["a.test"], std::time::Duration::from_secs(3 * 24 * 3600));
+    check(&soon, true, true);
+    let (_, x) = x509_parser::parse_x509_certificate(soon.der()).expect("parse");
+    let left = x.validity().time_to_expiration().expect("still valid");
+    assert!(
+        left.whole_days() <= 3 && left.whole_hours() >= 71,
+        "{left:?}"
+    );
     check(
         &pki.leaf(LeafSpec::new(&["a.test"]).validity(Validity::NotYetValid)),
         false,
