@@ -170,12 +170,7 @@ async fn wrong_credentials_get_the_same_407_and_right_ones_open_the_tunnel() {
     ));
     let authority = origin.addr().to_string();
     let wrong = basic_auth_value("alice", "battery staple");
-    let (_, rejected) = exchange(
-        squid.addr(),
-        &connect_head(&authority, Some(&wrong)),
-        true,
-    )
-    .await;
+    let (_, rejected) = exchange(squid.addr(), &connect_head(&authority, Some(&wrong)), true).await;
     // Squid does not tell "wrong" from "missing": only the client knows it sent credentials.
     assert_eq!(rejected.status, 407, "{}", rejected.head_text());
     assert_squid_generated(&rejected, &squid, "ERR_CACHE_ACCESS_DENIED 0");
@@ -185,12 +180,7 @@ async fn wrong_credentials_get_the_same_407_and_right_ones_open_the_tunnel() {
     );
 
     let right = basic_auth_value("alice", "correct horse");
-    let (_, ok) = exchange(
-        squid.addr(),
-        &connect_head(&authority, Some(&right)),
-        false,
-    )
-    .await;
+    let (_, ok) = exchange(squid.addr(), &connect_head(&authority, Some(&right)), false).await;
     assert_eq!(ok.status, 200, "{}", ok.head_text());
     let line = squid.access_log_line(" alice ");
     assert!(

@@ -50,6 +50,10 @@ const SQUID_NCSA_HELPER: &str = "/usr/lib/squid/basic_ncsa_auth";
 pub(crate) const SQUID_HOSTNAME: &str = "proxyscope-test-squid";
 /// The `ViaProxyName` of every test tinyproxy.
 pub(crate) const TINYPROXY_VIA_NAME: &str = "proxyscope-test-tinyproxy";
+/// Names the squid binary to use instead of the one on the system (another version, say).
+pub(crate) const SQUID_ENV: &str = "PROXYSCOPE_TEST_SQUID";
+/// Names the tinyproxy binary to use instead of the one on the system.
+pub(crate) const TINYPROXY_ENV: &str = "PROXYSCOPE_TEST_TINYPROXY";
 /// The realm of every test Squid's Basic auth.
 pub(crate) const SQUID_REALM: &str = "proxyscope-test";
 
@@ -191,8 +195,11 @@ impl RealSquid {
     /// Writes the config, checks it with `squid -k parse`, starts `squid -N` and waits until its
     /// port accepts connections.
     pub(crate) fn start(config: SquidConfig) -> Result<RealSquid, Skip> {
-        let squid = find_binary("squid", &["/usr/sbin/squid", "/usr/local/sbin/squid"])
-            .ok_or_else(|| Skip::new("squid is not installed"))?;
+        let squid = proxy_binary(
+            SQUID_ENV,
+            "squid",
+            &["/usr/sbin/squid", "/usr/local/sbin/squid"],
+        )?;
         if config.auth.is_some() && !Path::new(SQUID_NCSA_HELPER).exists() {
             return Err(Skip::new(format!("{SQUID_NCSA_HELPER} is missing")));
         }
@@ -205,9 +212,19 @@ impl RealSquid {
             let dir = private_dir()?;
             let port = free_port()?;
             let conf = write_squid_config(dir.path(), port, dns_ip, &config)?;
-            check_squid_config(&squid, &conf)?;
-            let args = ["-N".to_owned(), "-f".to_owned(), path_str(&conf)?];
-            match ProxyProcess::spawn("squid", &squid, &args, dir, port) {
+            // Squid names its shared-memory segments after the service name (`-n`): a unique
+            // one keeps parallel instances, and leftovers of other users, apart.
+            let service = format!("proxyscope{}p{port}", std::process::id());
+            check_squid_config(&squid, &service, &conf)?;
+            let args = [
+                "-n".to_owned(),
+                service.clone(),
+                "-N".to_owned(),
+                "-f".to_owned(),
+                path_str(&conf)?,
+            ];
+            let shm = Some(format!("{service}-"));
+            match ProxyProcess::spawn("squid", &squid, &args, dir, port, shm) {
                 Ok(process) => {
                     return Ok(RealSquid {
                         process,
@@ -335,11 +352,15 @@ pub(crate) struct RealTinyproxy {
 impl RealTinyproxy {
     /// Writes the config, starts `tinyproxy -d` and waits until its port accepts connections.
     pub(crate) fn start(config: TinyproxyConfig) -> Result<RealTinyproxy, Skip> {
-        let tinyproxy = find_binary(
+        let tinyproxy = proxy_binary(
+            TINYPROXY_ENV,
             "tinyproxy",
-            &["/usr/bin/tinyproxy", "/usr/sbin/tinyproxy", "/usr/local/bin/tinyproxy"],
-        )
-        .ok_or_else(|| Skip::new("tinyproxy is not installed"))?;
+            &[
+                "/usr/bin/tinyproxy",
+                "/usr/sbin/tinyproxy",
+                "/usr/local/bin/tinyproxy",
+            ],
+        )?;
         let version = tinyproxy_version(&tinyproxy)?;
         let mut last = Skip::new("tinyproxy did not start");
         for _ in 0..3 {
@@ -347,7 +368,7 @@ impl RealTinyproxy {
             let port = free_port()?;
             let conf = write_tinyproxy_config(dir.path(), port, &config)?;
             let args = ["-d".to_owned(), "-c".to_owned(), path_str(&conf)?];
-            match ProxyProcess::spawn("tinyproxy", &tinyproxy, &args, dir, port) {
+            match ProxyProcess::spawn("tinyproxy", &tinyproxy, &args, dir, port, None) {
                 Ok(process) => return Ok(RealTinyproxy { process, version }),
                 Err(skip) => last = skip,
             }
@@ -387,6 +408,8 @@ struct ProxyProcess {
     child: Child,
     addr: SocketAddr,
     dir: TempDir,
+    /// The prefix of the `/dev/shm` files the proxy creates; a killed Squid leaves them behind.
+    shm_prefix: Option<String>,
 }
 
 impl ProxyProcess {
@@ -396,6 +419,7 @@ impl ProxyProcess {
         args: &[String],
         dir: TempDir,
         port: u16,
+        shm_prefix: Option<String>,
     ) -> Result<ProxyProcess, Skip> {
         let timeout = find_binary("timeout", &["/usr/bin/timeout", "/bin/timeout"])
             .ok_or_else(|| Skip::new("coreutils `timeout` is missing"))?;
@@ -424,6 +448,7 @@ impl ProxyProcess {
             child,
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
             dir,
+            shm_prefix,
         };
         process.wait_ready()?;
         Ok(process)
@@ -485,6 +510,15 @@ impl ProxyProcess {
 
 impl Drop for ProxyProcess {
     fn drop(&mut self) {
+        self.stop();
+        if let Some(prefix) = &self.shm_prefix {
+            remove_shm_segments(prefix);
+        }
+    }
+}
+
+impl ProxyProcess {
+    fn stop(&mut self) {
         if let Ok(Some(_)) = self.child.try_wait() {
             return;
         }
@@ -502,6 +536,18 @@ impl Drop for ProxyProcess {
         self.signal("KILL", format!("-{}", self.child.id()));
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Removes `/dev/shm/<prefix>*`: the segments of one Squid instance, by its unique service name.
+fn remove_shm_segments(prefix: &str) {
+    let Ok(entries) = fs::read_dir("/dev/shm") else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(prefix) {
+            let _ = fs::remove_file(entry.path());
+        }
     }
 }
 
@@ -609,7 +655,10 @@ fn write_squid_config(
     write_file(&dir.join("hosts"), &hosts, 0o644)?;
 
     let mut c = String::new();
-    let _ = writeln!(c, "# Generated by tests/support/real_proxy.rs; loopback only.");
+    let _ = writeln!(
+        c,
+        "# Generated by tests/support/real_proxy.rs; loopback only."
+    );
     let _ = writeln!(c, "http_port 127.0.0.1:{port}");
     let _ = writeln!(c, "visible_hostname {SQUID_HOSTNAME}");
     let _ = writeln!(c, "pid_filename {d}/squid.pid");
@@ -716,7 +765,10 @@ fn write_tinyproxy_config(
 ) -> Result<PathBuf, Skip> {
     let d = path_str(dir)?;
     let mut c = String::new();
-    let _ = writeln!(c, "# Generated by tests/support/real_proxy.rs; loopback only.");
+    let _ = writeln!(
+        c,
+        "# Generated by tests/support/real_proxy.rs; loopback only."
+    );
     let _ = writeln!(c, "Port {port}");
     let _ = writeln!(c, "Listen 127.0.0.1");
     let _ = writeln!(c, "Bind 127.0.0.1");
@@ -752,8 +804,10 @@ fn write_tinyproxy_config(
 }
 
 /// `squid -k parse` first, so a config error is reported as such rather than as a start failure.
-fn check_squid_config(squid: &Path, conf: &Path) -> Result<(), Skip> {
+fn check_squid_config(squid: &Path, service: &str, conf: &Path) -> Result<(), Skip> {
     let out = Command::new(squid)
+        .arg("-n")
+        .arg(service)
         .arg("-k")
         .arg("parse")
         .arg("-f")
@@ -864,6 +918,22 @@ fn free_port() -> Result<u16, Skip> {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .map_err(|e| Skip::new(format!("cannot find a free loopback port: {e}")))
+}
+
+/// The binary named by `env` when set (which must then exist), else the system's.
+fn proxy_binary(env: &str, name: &str, candidates: &[&str]) -> Result<PathBuf, Skip> {
+    match std::env::var_os(env) {
+        Some(path) => {
+            let path = PathBuf::from(path);
+            if path.is_file() {
+                Ok(path)
+            } else {
+                Err(Skip::new(format!("{env}={} is not a file", path.display())))
+            }
+        }
+        None => find_binary(name, candidates)
+            .ok_or_else(|| Skip::new(format!("{name} is not installed"))),
+    }
 }
 
 fn find_binary(name: &str, candidates: &[&str]) -> Option<PathBuf> {
@@ -1108,7 +1178,10 @@ mod tests {
         assert!(nxdomain_reply(&[0; 5]).is_none());
         let mut answer = vec![0xbe, 0xef, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0];
         answer.extend_from_slice(b"\x01x\x00\x00\x01\x00\x01");
-        assert!(nxdomain_reply(&answer).is_none(), "a response is not a query");
+        assert!(
+            nxdomain_reply(&answer).is_none(),
+            "a response is not a query"
+        );
         let truncated = [0xbe, 0xef, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 0x05, b'a'];
         assert!(nxdomain_reply(&truncated).is_none());
     }
