@@ -54,14 +54,23 @@ fn connect_head(authority: &str, auth: Option<&str>) -> String {
     head
 }
 
-/// Squid 5 (before 6.3) reports a name that does not resolve as ERR_CANNOT_FORWARD (CONNECT) or
-/// ERR_READ_ERROR (plain http) instead of ERR_DNS_FAIL: squid-cache bug 5294, fixed by
-/// squid-cache/squid#1453 (backported to v6). Debian bookworm ships 5.7 without the fix.
-fn has_bug_5294(squid: &RealSquid) -> bool {
-    let mut parts = squid.version().split('.');
-    let major: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
-    let minor: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
-    (major, minor) < (6, 3)
+/// Squids before 6 report a name that does not resolve as ERR_CANNOT_FORWARD (CONNECT) or
+/// ERR_READ_ERROR (plain http) instead of ERR_DNS_FAIL: squid-cache bug 5294 (since 2017),
+/// fixed by squid-cache/squid#1453 in 2023 and backported to v6 only. Debian bookworm ships 5.7.
+/// Exact replies are asserted for these versions, the only ones observed here.
+fn loses_dns_failures(squid: &RealSquid) -> bool {
+    !squid.version_at_least(6, 0)
+}
+
+/// On versions not observed here: a Squid-generated 5xx naming one of the errors a DNS failure
+/// has been reported as; printed so a run on a new version records what it really sends.
+fn assert_some_dns_failure(reply: &RawResponse, squid: &RealSquid) {
+    eprintln!("squid/{} answered:\n{}", squid.version(), reply.head_text());
+    assert!(reply.status >= 500, "{}", reply.head_text());
+    let error = reply.header("X-Squid-Error").unwrap_or_default().to_owned();
+    let known = ["ERR_DNS_FAIL 0", "ERR_CANNOT_FORWARD 0", "ERR_READ_ERROR 0"];
+    assert!(known.contains(&error.as_str()), "{}", reply.head_text());
+    assert_squid_generated(reply, squid, &error);
 }
 
 #[tokio::test]
@@ -141,6 +150,44 @@ async fn dst_allow_list_denies_other_addresses_with_403() {
 }
 
 #[tokio::test]
+async fn domain_allow_list_and_dst_deny_combine() {
+    let origin = LoopbackOrigin::start().await;
+    let squid = start_or_skip!(RealSquid::start(
+        SquidConfig::new()
+            .allow_domain(".allowed.test")
+            .deny_dst(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 3)))
+            .host("www.allowed.test", IpAddr::V4(Ipv4Addr::LOCALHOST))
+            .host("ip.allowed.test", IpAddr::V4(Ipv4Addr::new(127, 0, 0, 3)))
+    ));
+    let port = origin.port();
+    let (_, ok) = exchange(
+        squid.addr(),
+        &connect_head(&format!("www.allowed.test:{port}"), None),
+        false,
+    )
+    .await;
+    assert_eq!(ok.status, 200, "{}", ok.head_text());
+    // Not on the allow list (`dstdomain -n`: decided on the name, nothing resolved).
+    let (_, other) = exchange(
+        squid.addr(),
+        &connect_head(&format!("www.other.test:{port}"), None),
+        true,
+    )
+    .await;
+    assert_eq!(other.status, 403, "{}", other.head_text());
+    assert_squid_generated(&other, &squid, "ERR_ACCESS_DENIED 0");
+    // On the allow list, but its address (from the hosts file) is denied by `dst`.
+    let (_, by_ip) = exchange(
+        squid.addr(),
+        &connect_head(&format!("ip.allowed.test:{port}"), None),
+        true,
+    )
+    .await;
+    assert_eq!(by_ip.status, 403, "{}", by_ip.head_text());
+    assert_squid_generated(&by_ip, &squid, "ERR_ACCESS_DENIED 0");
+}
+
+#[tokio::test]
 async fn missing_credentials_get_407_with_a_basic_challenge() {
     let squid = start_or_skip!(RealSquid::start(
         SquidConfig::new().basic_auth("alice", "correct horse")
@@ -213,7 +260,7 @@ async fn unresolvable_destination_fails_fast_and_names_the_failure() {
     let squid = start_or_skip!(RealSquid::start(SquidConfig::new()));
     let started = std::time::Instant::now();
     let (_, reply) = exchange(squid.addr(), &connect_head("x.invalid:443", None), true).await;
-    if has_bug_5294(&squid) {
+    if loses_dns_failures(&squid) {
         // Observed (Squid 5.7): `HTTP/1.1 500 Internal Server Error`,
         // X-Squid-Error: ERR_CANNOT_FORWARD 0 — the DNS failure is lost (bug 5294). Only the
         // access log line (NONE_NONE/500, HIER_NONE) and cache.log say what happened.
@@ -221,9 +268,8 @@ async fn unresolvable_destination_fails_fast_and_names_the_failure() {
         assert_eq!(reply.reason, "Internal Server Error");
         assert_squid_generated(&reply, &squid, "ERR_CANNOT_FORWARD 0");
     } else {
-        // Fixed Squids: 503 ERR_DNS_FAIL (`peer_select.cc`).
-        assert_eq!(reply.status, 503, "{}", reply.head_text());
-        assert_squid_generated(&reply, &squid, "ERR_DNS_FAIL 0");
+        // Fixed Squids should send 503 ERR_DNS_FAIL (`peer_select.cc`); not observed here.
+        assert_some_dns_failure(&reply, &squid);
     }
     // With the NXDOMAIN responder the answer is immediate; without it, dns_timeout (500 ms).
     let limit = if squid.answers_dns() { 400 } else { 1500 };
@@ -235,13 +281,13 @@ async fn unresolvable_destination_fails_fast_and_names_the_failure() {
 
     let get = "GET http://y.invalid/ HTTP/1.1\r\nHost: y.invalid";
     let (_, plain) = exchange(squid.addr(), get, true).await;
-    if has_bug_5294(&squid) {
+    if loses_dns_failures(&squid) {
         // Observed (Squid 5.7): `HTTP/1.1 502 Bad Gateway`, X-Squid-Error: ERR_READ_ERROR 0.
         assert_eq!(plain.status, 502, "{}", plain.head_text());
+        assert_eq!(plain.reason, "Bad Gateway");
         assert_squid_generated(&plain, &squid, "ERR_READ_ERROR 0");
     } else {
-        assert_eq!(plain.status, 503, "{}", plain.head_text());
-        assert_squid_generated(&plain, &squid, "ERR_DNS_FAIL 0");
+        assert_some_dns_failure(&plain, &squid);
     }
 }
 
