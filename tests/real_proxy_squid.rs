@@ -243,16 +243,25 @@ async fn unreachable_destination_is_503_err_connect_fail_with_errno() {
     let authority = format!("127.0.0.1:{}", closed_port());
     let (_, reply) = exchange(squid.addr(), &connect_head(&authority, None), true).await;
     // Observed (Squid 5.7, HappyConnOpener): `HTTP/1.1 503 Service Unavailable`,
-    // X-Squid-Error: ERR_CONNECT_FAIL 111 (ECONNREFUSED), no Via.
+    // X-Squid-Error: ERR_CONNECT_FAIL 111 (ECONNREFUSED); no Via, X-Cache or Connection.
     assert_eq!(reply.status, 503, "{}", reply.head_text());
     assert_eq!(reply.reason, "Service Unavailable");
     assert_squid_generated(&reply, &squid, "ERR_CONNECT_FAIL 111");
+    assert_eq!(reply.header("Via"), None, "{}", reply.head_text());
 
     let get = format!("GET http://{authority}/ HTTP/1.1\r\nHost: {authority}");
     let (_, plain) = exchange(squid.addr(), &get, true).await;
     // The same for plain http, and this reply does carry Via and X-Cache.
     assert_eq!(plain.status, 503, "{}", plain.head_text());
     assert_squid_generated(&plain, &squid, "ERR_CONNECT_FAIL 111");
+    assert_eq!(
+        plain.header("Via"),
+        Some(format!("1.1 {SQUID_HOSTNAME} (squid/{})", squid.version()).as_str())
+    );
+    assert_eq!(
+        plain.header("X-Cache"),
+        Some(format!("MISS from {SQUID_HOSTNAME}").as_str())
+    );
 }
 
 #[tokio::test]

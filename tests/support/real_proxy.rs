@@ -155,12 +155,12 @@ impl ProxyProcess {
             .map_err(|e| Skip::new(format!("cannot create {name}'s stdout log: {e}")))?;
         let err = fs::File::create(dir.path().join("stderr.log"))
             .map_err(|e| Skip::new(format!("cannot create {name}'s stderr log: {e}")))?;
-        // `timeout -k 2 300 proxy …`: the watchdog sends SIGTERM at the end of the lifetime (or
-        // when it is itself sent SIGTERM) and SIGKILL two seconds later; it survives this test
+        // `timeout -k 5 300 proxy …`: the watchdog sends SIGTERM at the end of the lifetime (or
+        // when it is itself sent SIGTERM) and SIGKILL five seconds later (time for a graceful Squid exit, which removes its /dev/shm segments); it survives this test
         // process, so a crashed test cannot leave a proxy running for long.
         let child = Command::new(timeout)
             .arg("-k")
-            .arg("2")
+            .arg("5")
             .arg(PROXY_LIFETIME.as_secs().to_string())
             .arg(binary)
             .args(args)
