@@ -156,7 +156,8 @@ impl ProxyProcess {
         let err = fs::File::create(dir.path().join("stderr.log"))
             .map_err(|e| Skip::new(format!("cannot create {name}'s stderr log: {e}")))?;
         // `timeout -k 5 300 proxy …`: the watchdog sends SIGTERM at the end of the lifetime (or
-        // when it is itself sent SIGTERM) and SIGKILL five seconds later (time for a graceful Squid exit, which removes its /dev/shm segments); it survives this test
+        // when it is itself sent SIGTERM) and SIGKILL five seconds later, time enough for a
+        // graceful Squid exit, which removes its /dev/shm segments. It survives this test
         // process, so a crashed test cannot leave a proxy running for long.
         let child = Command::new(timeout)
             .arg("-k")
