@@ -219,7 +219,11 @@ impl Ca {
     }
 }
 
-/// A temporary PKI: CAs, leaves and files. See the [module docs](self).
+/// A throw-away PKI for tests: a root CA, an intermediate CA, an unrelated interception CA and a
+/// rotated root (same subject as the root, new key); leaves for DNS names and IP addresses, valid
+/// or deliberately broken ([`TestPki::expired`], [`TestPki::not_yet_valid`],
+/// [`TestPki::wrong_host`], [`TestPki::self_signed`], [`ChainMode::LeafOnly`] for a missing
+/// intermediate); PEM files, bundles and the malformed files CA-loading error paths need.
 ///
 /// The directory and every file in it are removed when the `TestPki` is dropped.
 pub struct TestPki {

@@ -10,8 +10,10 @@ use http::HeaderMap;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use super::http_proxy::splice;
+use super::misbehave::misbehave;
 use super::policy::{Decision, decide};
-use super::proxy::{Handled, Listener, ProxyRequest, Shared, misbehave, splice};
+use super::proxy::{Handled, Listener, ProxyRequest, Shared};
 use super::upstream;
 
 const VERSION: u8 = 0x05;
@@ -128,7 +130,7 @@ async fn negotiate(stream: &mut TcpStream, shared: &Arc<Shared>) -> std::io::Res
     }
     let code = match decide(&shared.rules, &host, port, None, true) {
         Decision::Refuse { socks, .. } => Some(socks),
-        Decision::Intercept => Some(REPLY_GENERAL_FAILURE),
+        Decision::Intercept | Decision::DenyInsideTunnel => Some(REPLY_GENERAL_FAILURE),
         Decision::Forward | Decision::OkThenClose => None,
     };
     if let Some(code) = code {
