@@ -463,21 +463,26 @@ fn hint(tls: &HopTls, ev: &TlsEvidence) -> String {
         Diagnosis::Other => "see the rustls error in the evidence".to_owned(),
     };
     if let Some(f) = &ev.fix {
-        match (&f.file, &f.value) {
-            (Some(file), _) => {
-                h = format!(
-                    "set {} = \"{file}\": that file (named by {}) holds the issuer. {h}",
-                    f.key, f.found_in
-                );
-            }
-            (None, Some(v)) => {
-                h = format!(
-                    "set {} = \"{v}\": the issuer is in the system store but roots = \"{}\". {h}",
-                    f.key,
-                    s.roots.as_str()
-                );
-            }
-            (None, None) => {}
+        let fix = match (&f.file, &f.value) {
+            (Some(file), _) => Some(format!(
+                "set {} = \"{file}\": the issuer `{issuer}` is in that file, which {} names, but not in \
+                 this hop's trust store",
+                f.key, f.found_in
+            )),
+            (None, Some(v)) => Some(format!(
+                "set {} = \"{v}\": the issuer `{issuer}` is in the system store, but roots = \"{}\"",
+                f.key,
+                s.roots.as_str()
+            )),
+            (None, None) => None,
+        };
+        if let Some(fix) = fix {
+            // The generic advice ("add its certificate with ...") is what the fix spells out; keep
+            // only what adds to it.
+            h = match ev.diagnosis {
+                Diagnosis::Interception | Diagnosis::RotatedCa => format!("{fix}. {h}"),
+                _ => fix,
+            };
         }
     }
     if let Some(m) = &ev.also_name_mismatch {
