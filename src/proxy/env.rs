@@ -126,8 +126,19 @@ pub struct EnvSnapshot {
     ignored: Vec<IgnoredVar>,
 }
 
+/// CA-bundle variables other tools read; kept so TLS diagnostics can point at them.
+const CA_FILE_VARS: &[&str] = &[
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "NODE_EXTRA_CA_CERTS",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+];
+
 fn is_relevant(name: &str) -> bool {
-    name == "REQUEST_METHOD" || (name.len() > 6 && name.to_ascii_lowercase().ends_with("_proxy"))
+    name == "REQUEST_METHOD"
+        || CA_FILE_VARS.contains(&name)
+        || (name.len() > 6 && name.to_ascii_lowercase().ends_with("_proxy"))
 }
 
 fn is_consulted_name(name: &str) -> bool {
@@ -199,7 +210,10 @@ impl EnvSnapshot {
             if value.is_empty() || name == "REQUEST_METHOD" {
                 continue;
             }
-            if is_consulted_name(&name) && !name.eq_ignore_ascii_case("no_proxy") {
+            if is_consulted_name(&name)
+                && !name.eq_ignore_ascii_case("no_proxy")
+                && !CA_FILE_VARS.contains(&name.as_str())
+            {
                 snap.parsed.insert(name.clone(), ProxyUrl::parse(&value));
             }
             snap.vars.insert(name, value);
@@ -228,6 +242,9 @@ impl EnvSnapshot {
                 used_by,
             })
         };
+        if CA_FILE_VARS.contains(&name) {
+            return;
+        }
         if name == "REQUEST_METHOD" {
             push(
                 IgnoredReason::RequestMethod,
