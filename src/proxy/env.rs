@@ -39,6 +39,13 @@ impl EnvSnapshot {
                 .collect(),
         }
     }
+    /// The raw value of one variable (exact name), if set. Used by the config lint.
+    pub fn var(&self, name: &str) -> Option<&str> {
+        self.vars
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
     /// The proxy variable for a URL scheme, curl's rules.
     pub fn proxy_for(&self, scheme: &str) -> EnvLookup {
         let name = format!("{scheme}_proxy");
