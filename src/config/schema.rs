@@ -422,7 +422,7 @@ impl Walker<'_> {
     /// An unknown key: a known misplacement, a typo of a valid key, or neither.
     pub(crate) fn unknown(&mut self, prefix: &str, e: &Entry, valid: &[&str], level: Level) {
         let path = join(prefix, &e.key);
-        let here = if prefix.is_empty() { "the top level".to_owned() } else { format!("[{prefix}]") };
+        let here = if prefix.is_empty() { "at the top level".to_owned() } else { format!("in [{prefix}]") };
         if matches!(e.key.as_str(), "agentOptions" | "agent_options" | "agentoptions")
             && let Value::Table(inner) = &e.node.value
             && !inner.is_empty()
@@ -430,7 +430,7 @@ impl Walker<'_> {
             for i in inner {
                 let ipath = join(&path, &i.key);
                 match (i.key.as_str(), suggest::misplacement(&i.key)) {
-                    ("ca", _) | ("cacert", _) | ("ca_cert", _) => self.diag(Severity::Error, "misplaced_key", &ipath, i.key_pos, format!("`{}.{}` is the Node `request` library's agent option; in 2015 it was ignored on tunnelled (CONNECT) paths. proxyscope's `ca_file` applies to the origin hop, direct or tunnelled", e.key, i.key), Some(format!("move `{}.{}` to `ca_file` in {here} (a PEM file path)", e.key, i.key))),
+                    ("ca", _) | ("cacert", _) | ("ca_cert", _) => self.diag(Severity::Error, "misplaced_key", &ipath, i.key_pos, format!("`{}.{}` is the Node `request` library's agent option; in 2015 it was ignored on tunnelled (CONNECT) paths. proxyscope's `ca_file` applies to the origin hop, direct or tunnelled", e.key, i.key), Some(format!("move `{}.{}` to `ca_file` {here} (a PEM file path)", e.key, i.key))),
                     (_, Some(m)) => self.misplaced(&ipath, i, m, &here),
                     _ => self.diag(Severity::Error, "unknown_key", &ipath, i.key_pos, format!("unknown key `{}.{}`: proxyscope has no agent options", e.key, i.key), Some(format!("remove `{}`; the settings are {}", e.key, LAYER_KEYS.join(", ")))),
                 }
@@ -444,7 +444,7 @@ impl Walker<'_> {
             return;
         }
         if let Some(near) = suggest::did_you_mean(&e.key, valid) {
-            self.diag(Severity::Error, "unknown_key", &path, e.key_pos, format!("unknown key `{}` in {here}", e.key), Some(format!("did you mean `{near}`? rename `{}` to `{near}`", e.key)));
+            self.diag(Severity::Error, "unknown_key", &path, e.key_pos, format!("unknown key `{}` {here}", e.key), Some(format!("did you mean `{near}`? rename `{}` to `{near}`", e.key)));
             return;
         }
         let fix = match level {
@@ -454,7 +454,7 @@ impl Walker<'_> {
             Level::Check if e.key == "expect_body" || e.key == "body" => "use `body_contains = \"...\"`".to_owned(),
             _ => format!("remove `{}`; valid keys here: {}", e.key, valid.join(", ")),
         };
-        self.diag(Severity::Error, "unknown_key", &path, e.key_pos, format!("unknown key `{}` in {here}", e.key), Some(fix));
+        self.diag(Severity::Error, "unknown_key", &path, e.key_pos, format!("unknown key `{}` {here}", e.key), Some(fix));
     }
 
     fn misplaced(&mut self, path: &str, e: &Entry, m: &suggest::Misplacement, here: &str) {
@@ -463,7 +463,7 @@ impl Walker<'_> {
             (Value::Bool(b), "danger_accept_invalid_certs") => {
                 let danger = if m.inverted { !b } else { *b };
                 if danger {
-                    format!("replace `{key} = {b}` with `danger_accept_invalid_certs = true` in {here} (better: add the server's CA to `ca_file`)")
+                    format!("replace `{key} = {b}` with `danger_accept_invalid_certs = true` {here} (better: add the server's CA to `ca_file`)")
                 } else {
                     format!("remove `{key} = {b}`: certificates are verified by default (`danger_accept_invalid_certs = false`)")
                 }
@@ -471,7 +471,7 @@ impl Walker<'_> {
             (Value::Str(s), "ca_file") if s.trim_start().starts_with("-----BEGIN") => {
                 "save the PEM to a file and set `ca_file = \"/path/to/ca.pem\"`".to_owned()
             }
-            _ => format!("rename `{key}` to `{}` in {here}", m.key),
+            _ => format!("rename `{key}` to `{}` {here}", m.key),
         };
         self.diag(Severity::Error, "misplaced_key", path, e.key_pos, format!("`{key}` is not a proxyscope key: {}", m.why), Some(fix));
     }

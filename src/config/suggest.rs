@@ -99,7 +99,7 @@ const CA: Misplacement = Misplacement {
 };
 const NO_PROXY: Misplacement = Misplacement {
     key: "no_proxy",
-    why: "the bypass list is `no_proxy`; under any other name it is silently ignored by other tools and everything goes through the proxy",
+    why: "the bypass list is `no_proxy`; under another name the list is ignored and every request goes through the proxy",
     inverted: false,
 };
 const PROXY: Misplacement = Misplacement {
