@@ -43,15 +43,23 @@ pub(crate) fn load(path: Option<&Path>) -> Result<Option<Config>, u8> {
 }
 
 /// The layer in force for `provider` (or the global one), when a config was given.
-pub(crate) fn layer_for(config: Option<&Config>, provider: Option<&str>) -> Result<Option<Layer>, u8> {
-    let Some(config) = config else { return Ok(None) };
+pub(crate) fn layer_for(
+    config: Option<&Config>,
+    provider: Option<&str>,
+) -> Result<Option<Layer>, u8> {
+    let Some(config) = config else {
+        return Ok(None);
+    };
     match provider {
         None => Ok(Some(config.global_layer().clone())),
         Some(name) => match config.effective_layer(name) {
             Some(l) => Ok(Some(l)),
             None => {
                 let names: Vec<&str> = config.providers().iter().map(|p| p.name()).collect();
-                eprintln!("no provider `{name}` in the config (providers: {})", names.join(", "));
+                eprintln!(
+                    "no provider `{name}` in the config (providers: {})",
+                    names.join(", ")
+                );
                 Err(3)
             }
         },
