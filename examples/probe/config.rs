@@ -49,7 +49,10 @@ pub(crate) fn provider_layer(config: &Config, name: &str) -> Result<Layer, u8> {
         Some(p) => Ok(p.layer().clone()),
         None => {
             let names: Vec<&str> = config.providers().iter().map(|p| p.name()).collect();
-            eprintln!("no provider `{name}` in the config (providers: {})", names.join(", "));
+            eprintln!(
+                "no provider `{name}` in the config (providers: {})",
+                names.join(", ")
+            );
             Err(3)
         }
     }

@@ -594,7 +594,8 @@ impl Walker<'_> {
                 "`{}` belongs to a provider: move it into `[providers.NAME]`",
                 e.key
             ),
-            Level::Global if matches!(&e.node.value, Value::Table(t) if t.iter().any(|k| k.key == "url" || k.key == "api")) => {
+            Level::Global if matches!(&e.node.value, Value::Table(t) if t.iter().any(|k| k.key == "url" || k.key == "api")) =>
+            {
                 format!("declare the provider as `[providers.{}]`", e.key)
             }
             Level::Provider if GLOBAL_ONLY.contains(&e.key.as_str()) => {

@@ -231,7 +231,8 @@ fn urllib_bypass(list: &str, h: PeerHost<'_>) -> bool {
     let with_port = h.explicit_port.then(|| format!("{host}:{}", h.port));
     let re_match = |name: &str, target: &str| {
         let (t, n) = (target.to_ascii_lowercase(), name.to_ascii_lowercase());
-        t == n || (t.len() > n.len() + 1 && t.ends_with(&n) && t[..t.len() - n.len()].ends_with('.'))
+        t == n
+            || (t.len() > n.len() + 1 && t.ends_with(&n) && t[..t.len() - n.len()].ends_with('.'))
     };
     list.split(',').any(|raw| {
         let name = raw.trim().trim_start_matches('.');
@@ -372,7 +373,10 @@ pub(crate) fn entry_notes(entry: &str) -> Vec<PeerNote> {
     let bare = e.trim_start_matches('.');
     let is_ip = bare.parse::<IpAddr>().is_ok() || parse_cidr(bare).is_some();
     if e == "*" {
-        notes.push(PeerNote::new(Tool::Go, "a `*` entry anywhere bypasses every host"));
+        notes.push(PeerNote::new(
+            Tool::Go,
+            "a `*` entry anywhere bypasses every host",
+        ));
         notes.push(PeerNote::new(
             Tool::NodeProxyFromEnv,
             "a `*` entry anywhere bypasses every host",
@@ -425,13 +429,25 @@ pub(crate) fn entry_notes(entry: &str) -> Vec<PeerNote> {
     if let Some((_, bits)) = parse_cidr(e) {
         if bits == 0 {
             for tool in [Tool::Go, Tool::HyperUtil, Tool::Wget] {
-                notes.push(PeerNote::new(tool, "`/0` matches every address of the family"));
+                notes.push(PeerNote::new(
+                    tool,
+                    "`/0` matches every address of the family",
+                ));
             }
         }
-        notes.push(PeerNote::new(Tool::PythonUrllib, "has no CIDR support: never matches"));
-        notes.push(PeerNote::new(Tool::NodeProxyFromEnv, "has no CIDR support: never matches"));
+        notes.push(PeerNote::new(
+            Tool::PythonUrllib,
+            "has no CIDR support: never matches",
+        ));
+        notes.push(PeerNote::new(
+            Tool::NodeProxyFromEnv,
+            "has no CIDR support: never matches",
+        ));
         if e.contains(':') {
-            notes.push(PeerNote::new(Tool::Requests, "supports IPv4 CIDR only: never matches"));
+            notes.push(PeerNote::new(
+                Tool::Requests,
+                "supports IPv4 CIDR only: never matches",
+            ));
         }
     }
     if e.starts_with('[') {
@@ -439,7 +455,10 @@ pub(crate) fn entry_notes(entry: &str) -> Vec<PeerNote> {
             Tool::NodeProxyFromEnv,
             "requires IPv6 entries in brackets, so it matches there",
         ));
-        notes.push(PeerNote::new(Tool::Go, "accepts `[v6]:port` and compares the port"));
+        notes.push(PeerNote::new(
+            Tool::Go,
+            "accepts `[v6]:port` and compares the port",
+        ));
     } else if e.parse::<std::net::Ipv6Addr>().is_ok() {
         notes.push(PeerNote::new(
             Tool::NodeProxyFromEnv,
@@ -492,26 +511,86 @@ mod tests {
         type Row = (&'static str, &'static str, u16, [bool; 6]);
         let rows: &[Row] = &[
             // leading dot: curl matches the domain itself; Go, Node, wget do not.
-            (".example.com", "example.com", 443, [false, true, true, false, true, false]),
-            (".example.com", "a.example.com", 443, [true, true, true, true, true, true]),
+            (
+                ".example.com",
+                "example.com",
+                443,
+                [false, true, true, false, true, false],
+            ),
+            (
+                ".example.com",
+                "a.example.com",
+                443,
+                [true, true, true, true, true, true],
+            ),
             // bare domain: Node matches the exact host only.
-            ("example.com", "a.example.com", 443, [true, true, true, false, true, true]),
+            (
+                "example.com",
+                "a.example.com",
+                443,
+                [true, true, true, false, true, true],
+            ),
             // `*` element.
-            ("a.test,*", "x.test", 443, [true, false, false, true, true, false]),
-            ("a.test,*", "10.0.0.1", 443, [true, false, false, true, false, false]),
+            (
+                "a.test,*",
+                "x.test",
+                443,
+                [true, false, false, true, true, false],
+            ),
+            (
+                "a.test,*",
+                "10.0.0.1",
+                443,
+                [true, false, false, true, false, false],
+            ),
             // `*.d`.
-            ("*.example.com", "a.example.com", 443, [true, false, false, true, false, false]),
+            (
+                "*.example.com",
+                "a.example.com",
+                443,
+                [true, false, false, true, false, false],
+            ),
             // ports.
-            ("example.com:443", "example.com", 443, [true, false, false, true, false, false]),
+            (
+                "example.com:443",
+                "example.com",
+                443,
+                [true, false, false, true, false, false],
+            ),
             // CIDR.
-            ("10.0.0.0/8", "10.1.2.3", 80, [true, false, true, false, true, false]),
-            ("0.0.0.0/0", "10.1.2.3", 80, [true, false, false, false, true, false]),
+            (
+                "10.0.0.0/8",
+                "10.1.2.3",
+                80,
+                [true, false, true, false, true, false],
+            ),
+            (
+                "0.0.0.0/0",
+                "10.1.2.3",
+                80,
+                [true, false, false, false, true, false],
+            ),
             // loopback: Go never proxies it.
-            ("", "127.0.0.1", 80, [true, false, false, false, false, false]),
+            (
+                "",
+                "127.0.0.1",
+                80,
+                [true, false, false, false, false, false],
+            ),
             // raw suffix in requests.
-            ("ample.com", "example.com", 443, [false, false, true, false, false, false]),
+            (
+                "ample.com",
+                "example.com",
+                443,
+                [false, false, true, false, false, false],
+            ),
             // blank-separated list.
-            ("localhost .example.com", "a.example.com", 443, [false, false, false, true, false, false]),
+            (
+                "localhost .example.com",
+                "a.example.com",
+                443,
+                [false, false, false, true, false, false],
+            ),
         ];
         for (list, h, port, want) in rows {
             for (tool, want) in Tool::ALL.iter().zip(want) {
@@ -533,6 +612,11 @@ mod tests {
         assert!(tools("0.0.0.0/0").contains(&Tool::Go));
         assert!(tools("example.com:8080").contains(&Tool::PythonUrllib));
         assert!(tools("localhost").contains(&Tool::Go));
-        assert_eq!(serde_json::to_string(&Tool::NodeProxyFromEnv).ok().as_deref(), Some("\"node-proxy-from-env\""));
+        assert_eq!(
+            serde_json::to_string(&Tool::NodeProxyFromEnv)
+                .ok()
+                .as_deref(),
+            Some("\"node-proxy-from-env\"")
+        );
     }
 }
