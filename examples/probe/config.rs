@@ -99,7 +99,14 @@ pub(crate) fn run(args: Args) -> u8 {
                 "source": path.display().to_string(),
                 "global": global,
                 "providers": providers,
-                "ca_files": config.ca_files(),
+                "ca_files": config
+                    .ca_files()
+                    .iter()
+                    .map(|b| serde_json::json!({
+                        "path": b.path().display().to_string(),
+                        "certificates": b.summaries(),
+                    }))
+                    .collect::<Vec<_>>(),
             });
             println!("{doc}");
         }
