@@ -205,7 +205,8 @@ fn consulted_order_is_curls() {
 
 #[test]
 fn no_proxy_variable() {
-    let cases: &[(&[(&str, &str)], Option<&str>)] = &[
+    type Pairs = &'static [(&'static str, &'static str)];
+    let cases: &[(Pairs, Option<&str>)] = &[
         (&[("no_proxy", "a.test")], Some("no_proxy")),
         (&[("NO_PROXY", "a.test")], Some("NO_PROXY")),
         (

@@ -342,6 +342,11 @@ impl EnvSnapshot {
         }
     }
 
+    /// The variables curl consults for a URL `scheme`, in order (see the module docs).
+    pub fn consulted_vars(scheme: &str) -> Vec<&'static str> {
+        consulted_vars(&scheme.to_ascii_lowercase())
+    }
+
     /// `no_proxy`, else `NO_PROXY` (empty values count as unset), parsed once.
     pub fn no_proxy(&self) -> Option<&EnvNoProxy> {
         self.no_proxy.as_ref()

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::no_proxy::{IpEntry, normalise_name, parse_ip_entry};
 use super::peers::{PeerNote, Tool, entry_notes};
+use super::redact::redact_text;
 
 /// How serious a diagnostic is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -129,17 +130,20 @@ pub struct NoProxyDiagnostic {
     pub peers: Vec<PeerNote>,
 }
 
+impl NoProxyDiagnostic {
+    /// The finding in one sentence, with the fix: ``no_proxy entry `x`: why (write `y`)``.
+    pub fn message(&self) -> String {
+        let mut m = format!("no_proxy entry `{}`: {}", self.entry, self.reason);
+        if let Some(s) = &self.suggestion {
+            m.push_str(&format!(" (write `{s}`)"));
+        }
+        m
+    }
+}
+
 impl fmt::Display for NoProxyDiagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} [{}] no_proxy entry `{}`: {}",
-            self.severity, self.issue, self.entry, self.reason
-        )?;
-        if let Some(s) = &self.suggestion {
-            write!(f, " (write `{s}`)")?;
-        }
-        Ok(())
+        write!(f, "{} [{}] {}", self.severity, self.issue, self.message())
     }
 }
 
@@ -151,14 +155,16 @@ fn diag(
     suggestion: Option<String>,
 ) -> NoProxyDiagnostic {
     let can_match = severity != Severity::Error;
+    // A URL-shaped entry can carry `user:password@`; it never reaches output unredacted.
+    let entry = redact_text(entry);
     NoProxyDiagnostic {
-        entry: entry.to_owned(),
+        peers: entry_notes(&entry),
+        entry,
         issue,
         severity,
         can_match,
         reason: reason.into(),
         suggestion,
-        peers: entry_notes(entry),
     }
 }
 
@@ -168,8 +174,14 @@ pub(crate) fn blank_stop(rest: &str) -> NoProxyDiagnostic {
         rest,
         NoProxyIssue::BlankSeparated,
         Severity::Error,
-        "a blank between two names ends the list in curl ≥ 7.88, so these entries are ignored",
-        Some(rest.split_whitespace().collect::<Vec<_>>().join(",")),
+        "a blank between two names ends the list in curl ≥ 7.88, so these entries are ignored; \
+         separate entries with commas",
+        Some(
+            rest.split([' ', '\t', ','])
+                .filter(|n| !n.is_empty())
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
     );
     d.peers = vec![
         PeerNote::new(

@@ -111,7 +111,21 @@ impl PeerHost<'_> {
 }
 
 /// Whether `tool` would bypass the proxy for `host` given the `no_proxy` value `list`.
+///
+/// Cost is linear in the list: this explains, it is not the routing hot path.
 pub fn bypasses(tool: Tool, list: &str, host: PeerHost<'_>) -> bool {
+    // Every model compares case-insensitively except requests' raw suffix check on entries,
+    // which is modelled on the value as written.
+    if tool == Tool::Requests {
+        return requests_bypass(list, host);
+    }
+    let lower_list = list.to_ascii_lowercase();
+    let lower_host = host.host.to_ascii_lowercase();
+    let list = lower_list.as_str();
+    let host = PeerHost {
+        host: &lower_host,
+        ..host
+    };
     match tool {
         Tool::Go => go_bypass(list, host),
         Tool::PythonUrllib => urllib_bypass(list, host),
@@ -163,57 +177,61 @@ fn split_host_port(p: &str) -> Option<(&str, u16)> {
 /// anywhere, CIDR and IPs, `host:port` against the effective port, `.d` and `*.d` subdomains
 /// only, bare `d` the host and its subdomains.
 fn go_bypass(list: &str, h: PeerHost<'_>) -> bool {
-    if h.host == "localhost" || h.ip().is_some_and(|ip| ip.is_loopback()) {
+    let host_ip = h.ip();
+    if h.host == "localhost" || host_ip.is_some_and(|ip| ip.is_loopback()) {
         return true;
     }
     for raw in list.split(',') {
-        let p = raw.trim().to_ascii_lowercase();
+        let p = raw.trim();
         if p.is_empty() {
             continue;
         }
         if p == "*" {
             return true;
         }
-        if let Some((net, bits)) = parse_cidr(&p) {
-            if h.ip().is_some_and(|ip| in_net(ip, net, bits)) {
+        if let Some((net, bits)) = parse_cidr(p) {
+            if host_ip.is_some_and(|ip| in_net(ip, net, bits)) {
                 return true;
             }
             continue;
         }
         if let Ok(ip) = p.parse::<IpAddr>() {
-            if h.ip() == Some(ip) {
+            if host_ip == Some(ip) {
                 return true;
             }
             continue;
         }
-        let (mut phost, pport) = match split_host_port(&p) {
-            Some((ph, pp)) => (ph.to_owned(), Some(pp)),
-            None => (p.clone(), None),
+        let (phost, pport) = match split_host_port(p) {
+            Some((ph, pp)) => (ph, Some(pp)),
+            None => (p, None),
         };
         if let Ok(ip) = phost.parse::<IpAddr>() {
-            if h.ip() == Some(ip) && pport.is_none_or(|pp| pp == h.port) {
+            if host_ip == Some(ip) && pport.is_none_or(|pp| pp == h.port) {
                 return true;
             }
             continue;
         }
-        if h.ip().is_some() {
+        if host_ip.is_some() || pport.is_some_and(|pp| pp != h.port) {
             continue;
         }
-        if let Some(rest) = phost.strip_prefix("*.") {
-            phost = format!(".{rest}");
-        }
-        let match_host = !phost.starts_with('.');
-        if match_host {
-            phost.insert(0, '.');
-        }
-        if pport.is_some_and(|pp| pp != h.port) {
-            continue;
-        }
-        if (match_host && h.host == &phost[1..]) || h.host.ends_with(&phost) {
+        // `*.d` and `.d`: subdomains only; `d`: the host and its subdomains.
+        let (subdomains_only, d) = match phost.strip_prefix("*.") {
+            Some(rest) => (true, rest),
+            None => match phost.strip_prefix('.') {
+                Some(rest) => (true, rest),
+                None => (false, phost),
+            },
+        };
+        if (!subdomains_only && h.host == d) || is_label_suffix(h.host, d) {
             return true;
         }
     }
     false
+}
+
+/// `host` ends with `.` + `d`.
+fn is_label_suffix(host: &str, d: &str) -> bool {
+    host.len() > d.len() && host.ends_with(d) && host.as_bytes()[host.len() - d.len() - 1] == b'.'
 }
 
 /// urllib: whole value `*`; each entry stripped of blanks and all leading dots, then
@@ -276,7 +294,6 @@ fn requests_bypass(list: &str, h: PeerHost<'_>) -> bool {
 /// against the effective port, exact host unless the entry starts with `.` or `*` (then a raw
 /// string suffix; IPv6 hosts keep their brackets).
 fn node_bypass(list: &str, h: PeerHost<'_>) -> bool {
-    let list = list.to_ascii_lowercase();
     if list.is_empty() {
         return false;
     }
@@ -318,11 +335,11 @@ fn node_bypass(list: &str, h: PeerHost<'_>) -> bool {
 fn hyper_util_bypass(list: &str, h: PeerHost<'_>) -> bool {
     let ip = h.ip();
     for raw in list.split(',') {
-        let e = raw.trim().to_ascii_lowercase();
+        let e = raw.trim();
         if e.is_empty() {
             continue;
         }
-        if let Some((net, bits)) = parse_cidr(&e) {
+        if let Some((net, bits)) = parse_cidr(e) {
             if ip.is_some_and(|a| in_net(a, net, bits)) {
                 return true;
             }
@@ -340,12 +357,8 @@ fn hyper_util_bypass(list: &str, h: PeerHost<'_>) -> bool {
         if e == "*" {
             return true;
         }
-        let d = e.strip_prefix('.').unwrap_or(&e);
-        if h.host == d
-            || (h.host.len() > d.len()
-                && h.host.ends_with(d)
-                && h.host.as_bytes()[h.host.len() - d.len() - 1] == b'.')
-        {
+        let d = e.strip_prefix('.').unwrap_or(e);
+        if h.host == d || is_label_suffix(h.host, d) {
             return true;
         }
     }
@@ -355,10 +368,10 @@ fn hyper_util_bypass(list: &str, h: PeerHost<'_>) -> bool {
 /// wget 1.x: comma entries, leading blanks skipped; a case-insensitive suffix that must start
 /// at a label boundary, or anywhere when the entry starts with `.` (so `.d` never matches `d`).
 fn wget_bypass(list: &str, h: PeerHost<'_>) -> bool {
-    let host = h.host.to_ascii_lowercase();
+    let host = h.host;
     list.split(',').any(|raw| {
-        let e = raw.trim_start().to_ascii_lowercase();
-        if e.is_empty() || !host.ends_with(&e) {
+        let e = raw.trim_start();
+        if e.is_empty() || !host.ends_with(e) {
             return false;
         }
         let i = host.len() - e.len();

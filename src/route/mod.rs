@@ -183,7 +183,7 @@ pub fn resolve(
         ));
         return Ok(r);
     };
-    let consulted = env.proxy_for(scheme).consulted;
+    let consulted = EnvSnapshot::consulted_vars(scheme);
     r.steps.push(Step::new(
         Rule::Scheme,
         Outcome::Noted,
@@ -428,7 +428,7 @@ fn apply_no_proxy(
     for d in list.diagnostics() {
         if d.severity >= Severity::Warning {
             st.warnings
-                .push(Warning::new(d.issue.as_str(), d.to_string()).with_peers(d.peers.clone()));
+                .push(Warning::new(d.issue.as_str(), d.message()).with_peers(d.peers.clone()));
         }
     }
     if let Some(value) = env_value {
