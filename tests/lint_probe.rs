@@ -219,7 +219,11 @@ fn config_show_origin_text_and_json() {
 fn config_redacts_credentials_and_fails_with_3_on_a_bad_config() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("c.toml");
-    std::fs::write(&cfg, "proxy = \"http://alice:hunter2@p.test:3128/pac\"\n").unwrap();
+    std::fs::write(
+        &cfg,
+        "proxy = \"http://alice:hunter2@p.test:3128/pac\"\n[providers.a]\nurl = \"https://bob:hunter2@a.test/\"\n[[providers.a.checks]]\nname = \"c\"\nurl = \"https://carol:hunter2@a.test/h\"\n",
+    )
+    .unwrap();
     let c = cfg.to_str().unwrap();
     for args in [
         vec!["config", "--config", c, "--show-origin"],

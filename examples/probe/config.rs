@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use proxyscope::Layer;
 use proxyscope::config::{Check, CheckTarget, Config, Setting};
+use proxyscope::proxy::redact_text;
 
 /// Output format of `lint` and `config`.
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -88,7 +89,7 @@ pub(crate) fn run(args: Args) -> u8 {
                 .map(|p| {
                     serde_json::json!({
                         "name": p.name(),
-                        "url": { "value": p.url().value.as_str(), "origin": p.url().origin },
+                        "url": { "value": redact_text(p.url().value.as_str()), "origin": p.url().origin },
                         "required": p.required(),
                         "settings": config.settings(Some(p.name())).unwrap_or_default(),
                         "checks": p.checks(),
@@ -119,7 +120,7 @@ pub(crate) fn run(args: Args) -> u8 {
                 let mut rows = vec![
                     Setting {
                         key: "url".into(),
-                        value: p.url().value.to_string(),
+                        value: redact_text(p.url().value.as_str()),
                         origin: p.url().origin.clone(),
                     },
                     Setting {
@@ -157,7 +158,7 @@ fn print_settings(prefix: &str, rows: &[Setting], show_origin: bool) {
 fn describe(c: &Check) -> String {
     let target = match &c.target {
         CheckTarget::Path(p) => p.clone(),
-        CheckTarget::Url(u) => u.to_string(),
+        CheckTarget::Url(u) => redact_text(u.as_str()),
     };
     let mut s = format!("{} {target} expect {}", c.method, c.expect_status);
     if let Some(b) = &c.body_contains {
