@@ -169,13 +169,30 @@ impl Config {
     }
 
     /// Every effective setting for `provider` (or the global layer for `None`), defaults
-    /// included, each with its origin; inherited values show the global's origin.
+    /// included, each with its origin; inherited values show the global's origin. `None` when
+    /// there is no such provider.
     pub fn settings(&self, provider: Option<&str>) -> Option<Vec<Setting>> {
-        let layer = match provider {
-            Some(name) => self.effective_layer(name)?,
-            None => self.global.clone(),
-        };
-        Some(provenance::settings(&layer))
+        self.layer_for(provider)
+            .map(|l| provenance::settings(&l, None))
+    }
+
+    /// Like [`Config::settings`], and where the layers leave the proxy or `no_proxy` to the
+    /// environment, the values `env` supplies (curl's rules: `proxy.http`, `proxy.https`), with
+    /// the variable as origin: the third source below provider and global.
+    pub fn settings_with_env(
+        &self,
+        provider: Option<&str>,
+        env: &EnvSnapshot,
+    ) -> Option<Vec<Setting>> {
+        self.layer_for(provider)
+            .map(|l| provenance::settings(&l, Some(env)))
+    }
+
+    fn layer_for(&self, provider: Option<&str>) -> Option<Layer> {
+        match provider {
+            Some(name) => self.effective_layer(name),
+            None => Some(self.global.clone()),
+        }
     }
 
     /// The load-time warnings plus the environment's findings and the rules that need both.
