@@ -66,7 +66,8 @@ pub struct Config {
 }
 
 /// A named upstream: its base `url`, its own layer (what it overrides), and its checks.
-#[derive(Debug, Clone)]
+/// `Debug` never shows credentials in the URLs.
+#[derive(Clone)]
 pub struct Provider {
     name: String,
     origin: Origin,
@@ -74,6 +75,20 @@ pub struct Provider {
     layer: Layer,
     checks: Vec<Check>,
     required: Sourced<bool>,
+}
+
+impl std::fmt::Debug for Provider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Provider")
+            .field("name", &self.name)
+            .field("origin", &self.origin)
+            .field("url", &crate::proxy::redact_text(self.url.value.as_str()))
+            .field("url_origin", &self.url.origin)
+            .field("layer", &self.layer)
+            .field("checks", &self.checks)
+            .field("required", &self.required)
+            .finish()
+    }
 }
 
 impl Provider {
