@@ -290,15 +290,13 @@ fn cross_reference(tls: &HopTls, der: &[CertificateDer<'static>], now: i64) -> O
             });
         }
     }
-    if s.roots != Roots::System {
-        if verifies_with(tls, der, now, tls.system_roots()) {
-            return Some(Fix {
-                key: s.roots_key.clone(),
-                file: None,
-                value: Some("system".to_owned()),
-                found_in: "system store".to_owned(),
-            });
-        }
+    if s.roots != Roots::System && verifies_with(tls, der, now, tls.system_roots()) {
+        return Some(Fix {
+            key: s.roots_key.clone(),
+            file: None,
+            value: Some("system".to_owned()),
+            found_in: "system store".to_owned(),
+        });
     }
     None
 }
