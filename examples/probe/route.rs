@@ -1,14 +1,87 @@
-//! `probe route URL`: STUB.
+//! `probe route URL [--provider P] [--format text|json]`: the route a URL takes and why. No
+//! network: the decision is [`proxyscope::route::resolve`] over the configured layers and a
+//! snapshot of the environment.
+
+use proxyscope::route::{self, Route};
+use proxyscope::{EnvSnapshot, Layer};
+
+/// Output formats of `probe route`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Format {
+    /// The explanation for people.
+    Text,
+    /// The route as JSON (DESIGN.md §6).
+    Json,
+}
 
 /// Arguments of `probe route`.
 #[derive(clap::Args)]
 pub(crate) struct Args {
-    /// The URL to route.
+    /// The URL to route, e.g. https://translate.example/api.
     url: String,
+    /// The provider whose settings apply.
+    #[arg(long)]
+    provider: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
 }
 
-/// Runs `probe route`; returns the exit code.
+/// The global layer and the provider's layer. Without a configuration both are empty, so only
+/// the environment counts.
+///
+/// `--config F` (and `$PROXYSCOPE_CONFIG`) plug in here: load the file, then return its global
+/// layer and the named provider's layer.
+fn layers(_args: &Args) -> (Layer, Option<Layer>) {
+    (Layer::new(), None)
+}
+
+/// Runs `probe route`; returns the exit code: 0 when the route was decided, 2 when the URL or a
+/// proxy setting is invalid.
 pub(crate) fn run(args: Args) -> u8 {
-    println!("{}", args.url);
-    0
+    let url = match url::Url::parse(&args.url) {
+        Ok(u) => u,
+        Err(e) => {
+            eprintln!(
+                "probe route: `{}` is not an absolute URL: {e}",
+                proxyscope::proxy::redact_text(&args.url)
+            );
+            return 2;
+        }
+    };
+    let env = EnvSnapshot::from_process();
+    let (global, provider_layer) = layers(&args);
+    let empty = Layer::new();
+    let provider = args
+        .provider
+        .as_deref()
+        .map(|name| (name, provider_layer.as_ref().unwrap_or(&empty)));
+    match route::resolve(&global, provider, &env, &url) {
+        Ok(r) => {
+            print_route(&r, args.format);
+            0
+        }
+        Err(e) => {
+            match args.format {
+                Format::Text => eprintln!("{}", e.report()),
+                Format::Json => match serde_json::to_string_pretty(&serde_json::json!({
+                    "error": e,
+                })) {
+                    Ok(s) => println!("{s}"),
+                    Err(_) => eprintln!("{}", e.report()),
+                },
+            }
+            2
+        }
+    }
+}
+
+fn print_route(r: &Route, format: Format) {
+    match format {
+        Format::Text => println!("{}", r.explain()),
+        Format::Json => match serde_json::to_string_pretty(r) {
+            Ok(s) => println!("{s}"),
+            Err(e) => eprintln!("probe route: cannot render JSON: {e}"),
+        },
+    }
 }
