@@ -124,13 +124,18 @@ pub struct EnvSnapshot {
     parsed: HashMap<String, Result<ProxyUrl, ProxyUrlError>>,
     no_proxy: Option<EnvNoProxy>,
     ignored: Vec<IgnoredVar>,
-    /// CA-file variables (`crate::tls::CA_ENV_VARS`) with non-empty values, for [`Self::var`]:
-    /// the TLS diagnostics cross-check them; they play no part in proxy rules.
-    ca_vars: HashMap<String, String>,
 }
 
 fn is_relevant(name: &str) -> bool {
-    name == "REQUEST_METHOD" || (name.len() > 6 && name.to_ascii_lowercase().ends_with("_proxy"))
+    name == "REQUEST_METHOD"
+        || (name.len() > 6 && name.to_ascii_lowercase().ends_with("_proxy"))
+        || is_ca_var(name)
+}
+
+/// CA bundle variables other tools read (`SSL_CERT_FILE`, ...): kept for [`EnvSnapshot::var`] so
+/// TLS diagnosis can cross-reference them, but never treated as proxy variables.
+fn is_ca_var(name: &str) -> bool {
+    crate::tls::CA_ENV_VARS.contains(&name)
 }
 
 fn is_consulted_name(name: &str) -> bool {
@@ -190,27 +195,23 @@ impl EnvSnapshot {
             .into_iter()
             .map(|(k, v)| (k.into(), v.into()))
             .collect();
-        let (mut present, other): (Vec<_>, Vec<_>) =
-            all.into_iter().partition(|(k, _)| is_relevant(k));
-        let ca_vars = other
-            .into_iter()
-            .filter(|(k, v)| !v.is_empty() && crate::tls::CA_ENV_VARS.contains(&k.as_str()))
-            .collect();
+        let mut present: Vec<(String, String)> =
+            all.into_iter().filter(|(k, _)| is_relevant(k)).collect();
         present.sort();
         present.dedup_by(|a, b| a.0 == b.0);
         let cgi = present.iter().any(|(k, _)| k == "REQUEST_METHOD");
-        let mut snap = Self {
-            ca_vars,
-            ..Self::default()
-        };
-        for (name, value) in &present {
+        let mut snap = Self::default();
+        for (name, value) in present.iter().filter(|(n, _)| !is_ca_var(n)) {
             snap.classify(name, value, &present, cgi);
         }
         for (name, value) in present {
             if value.is_empty() || name == "REQUEST_METHOD" {
                 continue;
             }
-            if is_consulted_name(&name) && !name.eq_ignore_ascii_case("no_proxy") {
+            if is_consulted_name(&name)
+                && !name.eq_ignore_ascii_case("no_proxy")
+                && !is_ca_var(&name)
+            {
                 snap.parsed.insert(name.clone(), ProxyUrl::parse(&value));
             }
             snap.vars.insert(name, value);
@@ -371,10 +372,7 @@ impl EnvSnapshot {
     /// The value of one relevant variable (proxy variables, `REQUEST_METHOD`, and the CA-file
     /// variables of `tls::CA_ENV_VARS`), if present and non-empty.
     pub fn var(&self, name: &str) -> Option<&str> {
-        self.vars
-            .get(name)
-            .or_else(|| self.ca_vars.get(name))
-            .map(String::as_str)
+        self.vars.get(name).map(String::as_str)
     }
 }
 
