@@ -39,6 +39,13 @@ impl EnvSnapshot {
                 .collect(),
         }
     }
+    /// Any variable's value, exactly by name; an empty value counts as unset.
+    pub fn var(&self, name: &str) -> Option<&str> {
+        self.vars
+            .iter()
+            .find(|(k, v)| k == name && !v.is_empty())
+            .map(|(_, v)| v.as_str())
+    }
     /// The proxy variable for a URL scheme, curl's rules.
     pub fn proxy_for(&self, scheme: &str) -> EnvLookup {
         let name = format!("{scheme}_proxy");
