@@ -32,6 +32,7 @@ use crate::error::{Error, ErrorKind, Hop, Phase};
 use crate::layer::{Layer, Timeouts};
 use crate::proxy::{EnvSnapshot, ProxyScheme, ProxyUrl};
 use crate::route::Route;
+use crate::tls::HandshakeInfo;
 
 pub use auth::basic_auth;
 pub use dns::{Resolve, Resolver, Resolving};
@@ -83,6 +84,10 @@ pub struct ConnInfo {
     pub alpn: Option<String>,
     /// Per-phase durations.
     pub timings: Timings,
+    /// What the TLS handshake with the origin saw (chain, ALPN, version), for `https://`.
+    pub origin_tls: Option<HandshakeInfo>,
+    /// What the TLS handshake with an `https://` proxy saw.
+    pub proxy_tls: Option<HandshakeInfo>,
 }
 
 /// Everything a connector needs for one profile. Built by [`crate::client::ClientBuilder`];
@@ -126,8 +131,7 @@ impl ConnectorSettings {
 pub(crate) struct Profile {
     settings: ConnectorSettings,
     effective: Layer,
-    origin_tls: Arc<rustls::ClientConfig>,
-    proxy_tls: Arc<rustls::ClientConfig>,
+    tls: tls::ProfileTls,
 }
 
 impl Profile {
@@ -214,14 +218,18 @@ impl Connector {
             Some(l) => l.over(&settings.global),
             None => settings.global.clone(),
         };
-        let origin_tls = tls::origin_config(&effective, settings.http2)?;
-        let proxy_tls = tls::proxy_config(&effective)?;
+        let tls = tls::profile_tls(
+            &settings.global,
+            settings.provider.as_deref().zip(settings.layer.as_ref()),
+            &effective,
+            &settings.env,
+            settings.http2,
+        )?;
         Ok(Self {
             profile: Arc::new(Profile {
                 settings,
                 effective,
-                origin_tls,
-                proxy_tls,
+                tls,
             }),
         })
     }
@@ -292,6 +300,24 @@ impl Ctx {
             });
         if let Some(r) = &self.route {
             e = e.with_route(r.clone());
+        }
+        e
+    }
+
+    /// Adds the request's target, proxy and route to an error built elsewhere (the TLS layer).
+    pub(crate) fn attach(&self, e: Error, hop: Hop) -> Error {
+        let target = self.target.clone();
+        let proxy = self.proxy.as_ref().map(ProxyUrl::without_credentials);
+        let mut e = e.map_evidence(|ev| {
+            if hop == Hop::Origin || ev.target.is_none() {
+                ev.target = Some(target);
+            }
+            if ev.proxy.is_none() {
+                ev.proxy = proxy;
+            }
+        });
+        if let Some(r) = &self.route {
+            e = e.or_route(r);
         }
         e
     }
@@ -399,6 +425,8 @@ async fn build(
     let mut timings = Timings::default();
     let mut absolute_form = false;
     let mut tunnel = false;
+    let mut proxy_tls = None;
+    let mut origin_tls = None;
 
     let (stream, peer) = match route.proxy().cloned() {
         None => {
@@ -424,15 +452,17 @@ async fn build(
                 match proxy.scheme() {
                     ProxyScheme::Http | ProxyScheme::Https => {
                         if proxy.scheme() == ProxyScheme::Https {
-                            stream = tls::handshake(
+                            let (s, info) = tls::handshake(
                                 ctx,
                                 Hop::Proxy,
-                                profile.proxy_tls.clone(),
+                                &profile.tls.proxy,
                                 proxy.host(),
                                 stream,
                                 t.proxy(),
                             )
                             .await?;
+                            stream = s;
+                            proxy_tls = Some(info);
                         }
                         if !https && !profile.settings.tunnel_plain_http {
                             absolute_form = true;
@@ -492,17 +522,11 @@ async fn build(
 
     let stream = if https {
         let started = Instant::now();
-        let s = tls::handshake(
-            ctx,
-            Hop::Origin,
-            profile.origin_tls.clone(),
-            host,
-            stream,
-            t.tls(),
-        )
-        .instrument(tracing::info_span!("tls", server_name = %host))
-        .await?;
+        let (s, info) = tls::handshake(ctx, Hop::Origin, &profile.tls.origin, host, stream, t.tls())
+            .instrument(tracing::info_span!("tls", server_name = %host))
+            .await?;
         timings.tls = Some(started.elapsed());
+        origin_tls = Some(info);
         s
     } else {
         stream
@@ -521,6 +545,8 @@ async fn build(
             peer,
             alpn,
             timings,
+            origin_tls,
+            proxy_tls,
         },
     ))
 }

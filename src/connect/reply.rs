@@ -405,14 +405,13 @@ mod tests {
 
     #[test]
     fn interim_replies_are_skipped_and_lf_only_lines_accepted() {
-        let Parsed::Complete(h) =
-            parse(b"HTTP/1.1 100 Continue\n\nHTTP/1.0 200 Connection established\nVia: x\n\nTUN")
-        else {
+        let buf = b"HTTP/1.1 100 Continue\n\nHTTP/1.0 200 Connection established\nVia: x\n\nTUN";
+        let Parsed::Complete(h) = parse(buf) else {
             panic!("complete head expected")
         };
         assert_eq!(h.status, 200);
         assert_eq!(h.header("via"), Some("x"));
-        assert_eq!(h.len, 58);
+        assert_eq!(&buf[h.len..], b"TUN");
         assert_eq!(parse(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 2"), Parsed::Partial);
     }
 
