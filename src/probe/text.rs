@@ -233,7 +233,11 @@ mod tests {
         let mut lines = text.lines();
         assert!(lines.next().unwrap().starts_with("PROXYSCOPE CRITICAL - "));
         assert!(text.contains("STATE"));
-        let ok_row = text.lines().find(|l| l.contains("apertium/pairs")).unwrap();
+        let ok_row = text
+            .lines()
+            .skip(1)
+            .find(|l| l.contains("apertium/pairs"))
+            .unwrap();
         assert!(ok_row.starts_with("OK "));
         assert!(ok_row.contains("200"));
         assert!(text.contains("error[proxy.forbidden]"));
