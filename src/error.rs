@@ -375,6 +375,13 @@ pub struct Evidence {
     /// What an expectation wanted and what was seen (`http.body`, `http.status`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expected: Option<String>,
+    /// The setting or environment variable a configuration error is about, e.g. `https_proxy`
+    /// or `providers.yandex.proxy`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub setting: Option<String>,
+    /// The offending value as written, credentials redacted (`config.*` errors).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
     /// The low-level cause, as text, for logs (never credentials).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cause: Option<String>,

@@ -1,60 +1,421 @@
-//! STUB: `EnvSnapshot`.
+//! [`EnvSnapshot`]: the proxy-related environment, read once, interpreted by curl's rules
+//! (DESIGN.md §4), remembering every variable that is present but ignored and why.
+//!
+//! curl's order for a URL scheme `s`:
+//! - `http` / `ws`: (`ws_proxy`, `WS_PROXY` for ws), then `http_proxy` only. `HTTP_PROXY` is
+//!   never read: in CGI, the request header `Proxy:` arrives as `HTTP_PROXY` (httpoxy).
+//! - `https` / `wss`: (`wss_proxy`, `WSS_PROXY` for wss), then `https_proxy`, `HTTPS_PROXY`.
+//! - any other scheme: `s_proxy`, `S_PROXY`.
+//! - then `all_proxy`, `ALL_PROXY`.
+//!
+//! `no_proxy` comes before `NO_PROXY`. An empty value counts as unset (curl_getenv).
+
+use std::collections::HashMap;
+use std::fmt;
+
 use serde::Serialize;
 
-/// The proxy-related environment, read once.
-#[derive(Debug, Clone, Default)]
-pub struct EnvSnapshot {
-    vars: Vec<(String, String)>,
+use super::no_proxy::NoProxy;
+use super::peers::{PeerNote, Tool};
+use super::redact::redact_text;
+use super::url::{ProxyUrl, ProxyUrlError};
+
+/// One environment variable that was consulted. Debug redacts credentials in the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EnvVar {
+    /// The name, exactly as found.
+    pub name: String,
+    /// The value, as found. May carry credentials: print through [`redact_text`].
+    pub value: String,
 }
 
-/// A variable present but ignored, and why.
+impl fmt::Debug for EnvVar {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}={:?}", self.name, redact_text(&self.value))
+    }
+}
+
+/// Why a variable that is present has no effect.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IgnoredReason {
+    /// `HTTP_PROXY` is never read (httpoxy).
+    Httpoxy,
+    /// The value is empty, which counts as unset.
+    Empty,
+    /// An uppercase variable with a different value is shadowed by its lowercase twin.
+    ShadowedByLowercase,
+    /// A mixed-case name (`Http_Proxy`): curl reads only all-lowercase or all-uppercase names.
+    MixedCase,
+    /// `REQUEST_METHOD` (CGI): curl ignores it, other tools change their proxy use.
+    RequestMethod,
+}
+
+impl IgnoredReason {
+    /// The stable code, e.g. `"httpoxy"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Httpoxy => "httpoxy",
+            Self::Empty => "empty",
+            Self::ShadowedByLowercase => "shadowed_by_lowercase",
+            Self::MixedCase => "mixed_case",
+            Self::RequestMethod => "request_method",
+        }
+    }
+}
+
+/// A variable present but ignored, why, and which other tools would use it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct IgnoredVar {
-    /// The variable's name.
+    /// The variable's name, exactly as found.
     pub var: String,
-    /// Why it was ignored.
+    /// The machine-readable reason.
+    pub code: IgnoredReason,
+    /// Why it was ignored, for people.
     pub reason: String,
+    /// Other tools that would read it, and what they would do.
+    pub used_by: Vec<PeerNote>,
 }
 
-/// The result of looking up the proxy for a scheme.
-#[derive(Debug, Clone, Default)]
+impl IgnoredVar {
+    /// Whether this variable matters for a URL of `scheme`: the variables curl would consult
+    /// for it, the `no_proxy` pair, and CGI's `REQUEST_METHOD`.
+    pub fn concerns(&self, scheme: &str) -> bool {
+        let lower = self.var.to_ascii_lowercase();
+        match lower.strip_suffix("_proxy") {
+            Some("no" | "all") => true,
+            Some("http") => matches!(scheme, "http" | "ws"),
+            Some("https") => matches!(scheme, "https" | "wss"),
+            Some(s) => s == scheme,
+            None => self.code == IgnoredReason::RequestMethod,
+        }
+    }
+}
+
+/// What curl consulted for one scheme, and what it found.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvLookup {
-    /// The variable that supplied the value, and the value.
-    pub found: Option<(String, String)>,
+    /// The URL scheme the lookup was for (lowercase).
+    pub scheme: String,
+    /// The variables curl consults, in order.
+    pub consulted: Vec<&'static str>,
+    /// The first consulted variable with a non-empty value.
+    pub found: Option<EnvVar>,
+    /// That value parsed; `None` when nothing was found.
+    pub proxy: Option<Result<ProxyUrl, ProxyUrlError>>,
+}
+
+/// The `no_proxy` list from the environment, with the variable it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvNoProxy {
+    /// `no_proxy` or `NO_PROXY`, and its value.
+    pub var: EnvVar,
+    /// The value parsed by curl's rules.
+    pub list: NoProxy,
+}
+
+/// The proxy-related environment, read once. Tests build one from pairs instead of `set_var`.
+#[derive(Clone, Default)]
+pub struct EnvSnapshot {
+    /// Relevant variables with non-empty values, by exact name.
+    vars: HashMap<String, String>,
+    /// Parsed proxy values, by exact name (parsed once, looked up per route).
+    parsed: HashMap<String, Result<ProxyUrl, ProxyUrlError>>,
+    no_proxy: Option<EnvNoProxy>,
+    ignored: Vec<IgnoredVar>,
+}
+
+fn is_relevant(name: &str) -> bool {
+    name == "REQUEST_METHOD"
+        || (name.len() > 6 && name.to_ascii_lowercase().ends_with("_proxy"))
+}
+
+fn is_consulted_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    (name == lower || name == name.to_ascii_uppercase()) && name != "HTTP_PROXY"
+}
+
+/// Tools that read `HTTP_PROXY` for http:// URLs, given whether `REQUEST_METHOD` is set.
+fn http_proxy_users(cgi: bool) -> Vec<PeerNote> {
+    let mut v = Vec::new();
+    if cgi {
+        v.push(PeerNote::new(
+            Tool::Go,
+            "reads HTTP_PROXY first, but with REQUEST_METHOD set returns an error for http:// \
+             requests",
+        ));
+        v.push(PeerNote::new(
+            Tool::NodeProxyFromEnv,
+            "uses it (no httpoxy protection)",
+        ));
+    } else {
+        v.push(PeerNote::new(Tool::Go, "reads HTTP_PROXY before http_proxy"));
+        v.push(PeerNote::new(
+            Tool::PythonUrllib,
+            "uses it when http_proxy is unset (names are case-insensitive)",
+        ));
+        v.push(PeerNote::new(Tool::Requests, "uses it through urllib"));
+        v.push(PeerNote::new(Tool::NodeProxyFromEnv, "uses it when http_proxy is unset"));
+        v.push(PeerNote::new(Tool::HyperUtil, "reads HTTP_PROXY before http_proxy"));
+    }
+    v
 }
 
 impl EnvSnapshot {
-    /// Reads the process environment once.
+    /// Reads the process environment once (only the proxy-related variables).
     pub fn from_process() -> Self {
-        Self::from_pairs(std::env::vars())
+        Self::from_pairs(
+            std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
+        )
     }
-    /// Builds a snapshot from pairs (tests).
+
+    /// Builds a snapshot from pairs (tests, or an environment captured elsewhere).
     pub fn from_pairs<K: Into<String>, V: Into<String>>(
         pairs: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        Self {
-            vars: pairs
-                .into_iter()
-                .map(|(k, v)| (k.into(), v.into()))
-                .collect(),
+        let mut present: Vec<(String, String)> = pairs
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .filter(|(k, _)| is_relevant(k))
+            .collect();
+        present.sort();
+        present.dedup_by(|a, b| a.0 == b.0);
+        let cgi = present.iter().any(|(k, _)| k == "REQUEST_METHOD");
+        let mut snap = Self::default();
+        for (name, value) in &present {
+            snap.classify(name, value, &present, cgi);
+        }
+        for (name, value) in present {
+            if value.is_empty() || name == "REQUEST_METHOD" {
+                continue;
+            }
+            if is_consulted_name(&name) && !name.eq_ignore_ascii_case("no_proxy") {
+                snap.parsed.insert(name.clone(), ProxyUrl::parse(&value));
+            }
+            snap.vars.insert(name, value);
+        }
+        snap.no_proxy = ["no_proxy", "NO_PROXY"].iter().find_map(|n| {
+            let value = snap.vars.get(*n)?;
+            Some(EnvNoProxy {
+                var: EnvVar {
+                    name: (*n).to_owned(),
+                    value: value.clone(),
+                },
+                list: NoProxy::parse(value),
+            })
+        });
+        snap
+    }
+
+    /// Records why `name` is ignored, if it is.
+    fn classify(&mut self, name: &str, value: &str, all: &[(String, String)], cgi: bool) {
+        let get = |n: &str| all.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+        let mut push = |code, reason: String, used_by| {
+            self.ignored.push(IgnoredVar {
+                var: name.to_owned(),
+                code,
+                reason,
+                used_by,
+            })
+        };
+        if name == "REQUEST_METHOD" {
+            push(
+                IgnoredReason::RequestMethod,
+                "curl does not consult REQUEST_METHOD (it never reads HTTP_PROXY anyway)".into(),
+                vec![
+                    PeerNote::new(
+                        Tool::HyperUtil,
+                        "disables every proxy from the environment (HTTPS and ALL included)",
+                    ),
+                    PeerNote::new(
+                        Tool::PythonUrllib,
+                        "drops HTTP_PROXY (uppercase) but keeps http_proxy",
+                    ),
+                    PeerNote::new(
+                        Tool::Go,
+                        "returns an error for http:// requests with an HTTP proxy; HTTPS_PROXY \
+                         still applies",
+                    ),
+                ],
+            );
+            return;
+        }
+        let lower = name.to_ascii_lowercase();
+        if name != lower && name != name.to_ascii_uppercase() {
+            push(
+                IgnoredReason::MixedCase,
+                format!("curl reads only `{lower}` or `{}`", name.to_ascii_uppercase()),
+                vec![PeerNote::new(
+                    Tool::PythonUrllib,
+                    "matches variable names case-insensitively and would use it",
+                )],
+            );
+            return;
+        }
+        if name == "HTTP_PROXY" {
+            let mut reason = "curl never reads HTTP_PROXY: in CGI the request header `Proxy:` \
+                              arrives as HTTP_PROXY (httpoxy), so only lowercase http_proxy \
+                              counts"
+                .to_owned();
+            if value.is_empty() {
+                reason.push_str(" (it is empty as well)");
+            }
+            push(IgnoredReason::Httpoxy, reason, http_proxy_users(cgi));
+            return;
+        }
+        if value.is_empty() {
+            let mut used_by = Vec::new();
+            if name == lower {
+                used_by.push(PeerNote::new(
+                    Tool::PythonUrllib,
+                    format!(
+                        "an empty {name} removes the setting and masks {}",
+                        name.to_ascii_uppercase()
+                    ),
+                ));
+            } else {
+                used_by.push(PeerNote::new(
+                    Tool::HyperUtil,
+                    format!("an empty {name} masks {lower}"),
+                ));
+            }
+            push(
+                IgnoredReason::Empty,
+                "an empty value counts as unset".into(),
+                used_by,
+            );
+            return;
+        }
+        if name != lower && get(&lower).is_some_and(|lv| !lv.is_empty() && lv != value) {
+            let mut used_by = Vec::new();
+            if matches!(name, "HTTPS_PROXY" | "NO_PROXY") {
+                used_by.push(PeerNote::new(Tool::Go, format!("reads {name} before {lower}")));
+            }
+            if matches!(name, "ALL_PROXY" | "HTTPS_PROXY" | "NO_PROXY") {
+                used_by.push(PeerNote::new(
+                    Tool::HyperUtil,
+                    format!("reads {name} before {lower}"),
+                ));
+            }
+            push(
+                IgnoredReason::ShadowedByLowercase,
+                format!("{lower} is set to a different value and curl reads it first"),
+                used_by,
+            );
         }
     }
-    /// Any variable's value, exactly by name; an empty value counts as unset.
-    pub fn var(&self, name: &str) -> Option<&str> {
-        self.vars
-            .iter()
-            .find(|(k, v)| k == name && !v.is_empty())
-            .map(|(_, v)| v.as_str())
-    }
-    /// The proxy variable for a URL scheme, curl's rules.
+
+    /// The proxy variable for a URL scheme, by curl's rules (see the module docs).
     pub fn proxy_for(&self, scheme: &str) -> EnvLookup {
-        let name = format!("{scheme}_proxy");
+        let scheme = scheme.to_ascii_lowercase();
+        let consulted = consulted_vars(&scheme);
+        let found = consulted.iter().find_map(|n| {
+            self.vars.get(*n).map(|v| EnvVar {
+                name: (*n).to_owned(),
+                value: v.clone(),
+            })
+        });
+        let proxy = found.as_ref().and_then(|f| self.parsed.get(&f.name).cloned());
         EnvLookup {
-            found: self
-                .vars
-                .iter()
-                .find(|(k, v)| *k == name && !v.is_empty())
-                .cloned(),
+            scheme,
+            consulted,
+            found,
+            proxy,
         }
+    }
+
+    /// `no_proxy`, else `NO_PROXY` (empty values count as unset), parsed once.
+    pub fn no_proxy(&self) -> Option<&EnvNoProxy> {
+        self.no_proxy.as_ref()
+    }
+
+    /// Every relevant variable present but ignored, and why.
+    pub fn ignored(&self) -> &[IgnoredVar] {
+        &self.ignored
+    }
+
+    /// The value of one relevant variable, if present and non-empty.
+    pub fn var(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(String::as_str)
+    }
+}
+
+/// The names curl consults for `scheme`, in order. Names for the common schemes are static;
+/// other schemes get leaked-free names from a small table of the ones curl speaks.
+fn consulted_vars(scheme: &str) -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = Vec::with_capacity(6);
+    match scheme {
+        "http" => v.push("http_proxy"),
+        "ws" => v.extend(["ws_proxy", "WS_PROXY", "http_proxy"]),
+        "https" => v.extend(["https_proxy", "HTTPS_PROXY"]),
+        "wss" => v.extend(["wss_proxy", "WSS_PROXY", "https_proxy", "HTTPS_PROXY"]),
+        other => {
+            if let Some(pair) = OTHER_SCHEMES.iter().find(|(s, _, _)| *s == other) {
+                v.extend([pair.1, pair.2]);
+            }
+        }
+    }
+    v.extend(["all_proxy", "ALL_PROXY"]);
+    v
+}
+
+/// The other schemes curl speaks, with their variable names.
+const OTHER_SCHEMES: &[(&str, &str, &str)] = &[
+    ("ftp", "ftp_proxy", "FTP_PROXY"),
+    ("ftps", "ftps_proxy", "FTPS_PROXY"),
+    ("gopher", "gopher_proxy", "GOPHER_PROXY"),
+    ("gophers", "gophers_proxy", "GOPHERS_PROXY"),
+    ("dict", "dict_proxy", "DICT_PROXY"),
+    ("imap", "imap_proxy", "IMAP_PROXY"),
+    ("imaps", "imaps_proxy", "IMAPS_PROXY"),
+    ("pop3", "pop3_proxy", "POP3_PROXY"),
+    ("pop3s", "pop3s_proxy", "POP3S_PROXY"),
+    ("smtp", "smtp_proxy", "SMTP_PROXY"),
+    ("smtps", "smtps_proxy", "SMTPS_PROXY"),
+    ("rtsp", "rtsp_proxy", "RTSP_PROXY"),
+    ("mqtt", "mqtt_proxy", "MQTT_PROXY"),
+    ("ldap", "ldap_proxy", "LDAP_PROXY"),
+    ("ldaps", "ldaps_proxy", "LDAPS_PROXY"),
+    ("scp", "scp_proxy", "SCP_PROXY"),
+    ("sftp", "sftp_proxy", "SFTP_PROXY"),
+    ("smb", "smb_proxy", "SMB_PROXY"),
+    ("smbs", "smbs_proxy", "SMBS_PROXY"),
+    ("telnet", "telnet_proxy", "TELNET_PROXY"),
+    ("tftp", "tftp_proxy", "TFTP_PROXY"),
+];
+
+impl fmt::Debug for EnvSnapshot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut names: Vec<&String> = self.vars.keys().collect();
+        names.sort();
+        let vars: Vec<String> = names
+            .into_iter()
+            .map(|n| format!("{n}={}", redact_text(&self.vars[n])))
+            .collect();
+        f.debug_struct("EnvSnapshot")
+            .field("vars", &vars)
+            .field("ignored", &self.ignored.len())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_credentials() {
+        let env = EnvSnapshot::from_pairs([("https_proxy", "http://u:secret@p:1")]);
+        let dbg = format!("{env:?} {:?}", env.proxy_for("https"));
+        assert!(!dbg.contains("secret"), "{dbg}");
+        assert!(dbg.contains("https_proxy"));
+    }
+
+    #[test]
+    fn unrelated_variables_are_not_kept() {
+        let env = EnvSnapshot::from_pairs([("PATH", "/bin"), ("HOME", "/root")]);
+        assert!(env.vars.is_empty() && env.ignored().is_empty());
     }
 }

@@ -1,18 +1,18 @@
 //! Proxy values at the edge: [`ProxyUrl`] (parse, default ports, redaction), [`NoProxy`]
-//! (curl's matching, with diagnostics and what other clients would do), and the environment
-//! snapshot [`EnvSnapshot`] (curl's variable rules, read once).
+//! (curl's matching, with diagnostics), the environment snapshot [`EnvSnapshot`] (curl's
+//! variable rules, read once), and models of what other clients would do with the same values
+//! ([`peers`]), so that routes and lint can warn where the stack disagrees.
 
 mod env;
 mod no_proxy;
+mod no_proxy_lint;
+pub mod peers;
+mod redact;
 mod url;
 
-pub use env::{EnvLookup, EnvSnapshot, IgnoredVar};
-pub use no_proxy::{NoProxy, NoProxyDiagnostic, NoProxyMatch};
-pub use url::{ProxyScheme, ProxyUrl, ProxyUrlError};
-
-/// Redacts `user:password@` (and `user@`) in every URL-looking part of `text`.
-/// Used on any text that may carry a proxy URL before it is displayed or logged.
-pub fn redact_text(text: &str) -> String {
-    // STUB: replaced by the proxy module's implementation.
-    text.to_owned()
-}
+pub use env::{EnvLookup, EnvNoProxy, EnvSnapshot, EnvVar, IgnoredReason, IgnoredVar};
+pub use no_proxy::{MatchRule, NoProxy, NoProxyMatch};
+pub use no_proxy_lint::{NoProxyDiagnostic, NoProxyIssue, Severity};
+pub use peers::{PeerNote, Tool};
+pub use redact::redact_text;
+pub use url::{ProxyScheme, ProxyUrl, ProxyUrlError, ProxyUrlErrorKind, ProxyUrlNote};

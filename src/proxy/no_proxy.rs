@@ -1,52 +1,516 @@
-//! STUB: `NoProxy`.
+//! [`NoProxy`]: a `no_proxy` list read and matched exactly as curl (≥ 8.17) does, with lookups
+//! whose cost does not grow with the list.
+//!
+//! curl's rules, which this module states once and everything else relies on:
+//! - `*` means "every host" only when it is the whole value; as one element of a list it is an
+//!   ordinary name that matches nothing (noproxy.c compares the whole value with `"*"`).
+//! - The value is split at commas; blanks (space, tab) around an entry are skipped, but a blank
+//!   *between* two names ends the list (curl ≥ 7.88): `localhost .example.com` is `localhost`.
+//! - Host names: one trailing dot is ignored on the host and on the entry, then one leading dot
+//!   on the entry; the entry matches the host itself or any host ending in `.` + entry;
+//!   ASCII case-insensitive. Entries with a port, a path or a scheme therefore never match.
+//! - IP hosts (IPv4, IPv6 bracketed or not) are matched only against IP entries: an address or
+//!   `address/bits`. `/0` (and `/32`, `/128`) mean an exact match, as in curl; more bits than
+//!   the family has never match. IPv6 entries must be unbracketed.
+//!
+//! Matching walks the host's label suffixes (one hash lookup per label) and, for IPs, one
+//! lookup per prefix length present in the list (at most 33 or 129): a list of 10,000 entries
+//! costs what a list of 10 does.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::net::{Ipv4Addr, Ipv6Addr};
+
 use serde::Serialize;
 
-/// A parsed `no_proxy` list with curl's matching.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct NoProxy {
-    entries: Vec<String>,
+use super::no_proxy_lint::{NoProxyDiagnostic, blank_stop, diagnose, wildcard_not_alone};
+
+/// FxHash: the map keys are configuration, not attacker-chosen, and the hot path is a handful
+/// of short-key lookups, where SipHash would dominate the cost.
+#[derive(Default, Clone, Copy)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
-/// Which entry matched a host.
+type FastMap<K> = HashMap<K, u32, BuildHasherDefault<FxHasher>>;
+
+/// A parsed `no_proxy` list with curl's matching. Parsing never fails: every rejected or
+/// suspicious entry becomes a [`NoProxyDiagnostic`].
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct NoProxy {
+    /// The entries curl reads, as written (blanks removed), in order.
+    entries: Vec<String>,
+    /// The whole value is `*`.
+    all: bool,
+    /// Normalised name → index of the first entry with that name.
+    domains: FastMap<Box<str>>,
+    v4_exact: FastMap<u32>,
+    v4_nets: Vec<(u8, FastMap<u32>)>,
+    v6_exact: FastMap<u128>,
+    v6_nets: Vec<(u8, FastMap<u128>)>,
+    diagnostics: Vec<NoProxyDiagnostic>,
+}
+
+/// How a host matched an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchRule {
+    /// The whole value is `*`.
+    Wildcard,
+    /// The host is the entry's name (leading and trailing dots aside).
+    Domain,
+    /// The host is within the entry's domain, at a label boundary.
+    Subdomain,
+    /// The host is the entry's IP address (also `/0`, `/32`, `/128`).
+    Ip,
+    /// The host's address is within the entry's CIDR block.
+    Cidr,
+}
+
+impl MatchRule {
+    /// The rule's stable name, e.g. `"subdomain"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Wildcard => "wildcard",
+            Self::Domain => "domain",
+            Self::Subdomain => "subdomain",
+            Self::Ip => "ip",
+            Self::Cidr => "cidr",
+        }
+    }
+}
+
+/// Which entry matched a host, and by which rule. When several match, the first in list order
+/// is reported, as curl stops there.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NoProxyMatch {
     /// The entry as written.
     pub entry: String,
+    /// Its position among [`NoProxy::entries`].
+    pub index: usize,
+    /// How it matched.
+    pub rule: MatchRule,
 }
 
-/// A rejected or suspicious entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct NoProxyDiagnostic {
-    /// The entry as written.
-    pub entry: String,
-    /// Why.
-    pub reason: String,
+/// A host reduced to what curl compares.
+enum HostKind<'a> {
+    V4(u32),
+    V6(u128),
+    Name(Cow<'a, str>),
+}
+
+fn classify(host: &str) -> Option<HostKind<'_>> {
+    if host.is_empty() {
+        return None;
+    }
+    if let Some(inner) = host.strip_prefix('[') {
+        let inner = inner.strip_suffix(']')?;
+        return inner.parse::<Ipv6Addr>().ok().map(|a| HostKind::V6(a.into()));
+    }
+    if let Ok(a) = host.parse::<Ipv4Addr>() {
+        return Some(HostKind::V4(a.into()));
+    }
+    if let Ok(a) = host.parse::<Ipv6Addr>() {
+        return Some(HostKind::V6(a.into()));
+    }
+    let name = host.strip_suffix('.').unwrap_or(host);
+    Some(HostKind::Name(if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(name.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(name)
+    }))
+}
+
+/// The name curl compares for an entry: one trailing dot, then one leading dot removed.
+pub(crate) fn normalise_name(token: &str) -> String {
+    let t = token.strip_suffix('.').unwrap_or(token);
+    let t = t.strip_prefix('.').unwrap_or(t);
+    t.to_ascii_lowercase()
+}
+
+/// An IP entry as curl reads it for IP hosts: the address and the prefix length (`None` when
+/// the bits are missing or malformed, so the entry can never match).
+pub(crate) enum IpEntry {
+    V4(Ipv4Addr, Option<u32>),
+    V6(Ipv6Addr, Option<u32>),
+}
+
+pub(crate) fn parse_ip_entry(token: &str) -> Option<IpEntry> {
+    let (addr, bits) = match token.split_once('/') {
+        Some((a, b)) => {
+            // curl accepts only plain digits up to 128 after the slash.
+            let bits = (!b.is_empty() && b.bytes().all(|c| c.is_ascii_digit()))
+                .then(|| b.parse::<u32>().ok())
+                .flatten()
+                .filter(|n| *n <= 128);
+            (a, Some(bits))
+        }
+        None => (token, None),
+    };
+    if let Ok(a) = addr.parse::<Ipv4Addr>() {
+        return Some(IpEntry::V4(a, bits.unwrap_or(Some(0))));
+    }
+    if let Ok(a) = addr.parse::<Ipv6Addr>() {
+        return Some(IpEntry::V6(a, bits.unwrap_or(Some(0))));
+    }
+    None
+}
+
+fn mask32(bits: u8) -> u32 {
+    u32::MAX.checked_shl(32 - u32::from(bits)).unwrap_or(0)
+}
+fn mask128(bits: u8) -> u128 {
+    u128::MAX.checked_shl(128 - u32::from(bits)).unwrap_or(0)
+}
+
+/// Splits a value into the tokens curl reads and the text after a blank that ended the list.
+pub(crate) fn curl_tokens(value: &str) -> (Vec<&str>, Option<&str>) {
+    let b = value.as_bytes();
+    let blank = |c: u8| c == b' ' || c == b'\t';
+    let (mut tokens, mut rest, mut i) = (Vec::new(), None, 0);
+    while i < b.len() {
+        while i < b.len() && blank(b[i]) {
+            i += 1;
+        }
+        let start = i;
+        while i < b.len() && !blank(b[i]) && b[i] != b',' {
+            i += 1;
+        }
+        if i > start {
+            tokens.push(&value[start..i]);
+        }
+        while i < b.len() && blank(b[i]) {
+            i += 1;
+        }
+        if i < b.len() && b[i] != b',' {
+            rest = Some(value[i..].trim_end_matches([' ', '\t']));
+            break;
+        }
+        while i < b.len() && b[i] == b',' {
+            i += 1;
+        }
+    }
+    (tokens, rest)
 }
 
 impl NoProxy {
-    /// Parses a comma-separated list (an environment value). Never fails.
-    pub fn parse(s: &str) -> Self {
-        Self::from_entries(s.split(','))
+    /// Parses an environment value (`NO_PROXY`): comma-separated, curl's blank rule, `*` only
+    /// as the whole value. Never fails.
+    pub fn parse(value: &str) -> Self {
+        let mut list = Self::default();
+        if value == "*" {
+            list.all = true;
+            list.entries.push("*".to_owned());
+            return list;
+        }
+        let (tokens, rest) = curl_tokens(value);
+        for t in tokens {
+            list.push(t);
+        }
+        if let Some(rest) = rest {
+            list.diagnostics.push(blank_stop(rest));
+        }
+        list.finish()
     }
-    /// Builds from a list of entries (a config array). Never fails.
+
+    /// Builds from a list of entries (a config array). A list whose only entry is `*` matches
+    /// every host; otherwise each entry is read as curl reads one `NO_PROXY` value (so a comma
+    /// inside an entry separates names and a blank between names ends that entry). Never fails.
     pub fn from_entries<'a>(entries: impl IntoIterator<Item = &'a str>) -> Self {
-        Self {
-            entries: entries
-                .into_iter()
-                .map(|e| e.trim().to_owned())
-                .filter(|e| !e.is_empty())
-                .collect(),
+        let entries: Vec<&str> = entries.into_iter().collect();
+        let mut list = Self::default();
+        if entries.len() == 1 && entries[0].trim_matches([' ', '\t']) == "*" {
+            list.all = true;
+            list.entries.push("*".to_owned());
+            return list;
+        }
+        for e in entries {
+            let (tokens, rest) = curl_tokens(e);
+            for t in tokens {
+                list.push(t);
+            }
+            if let Some(rest) = rest {
+                list.diagnostics.push(blank_stop(rest));
+            }
+        }
+        list.finish()
+    }
+
+    fn push(&mut self, token: &str) {
+        let index = u32::try_from(self.entries.len()).unwrap_or(u32::MAX);
+        self.entries.push(token.to_owned());
+        if token == "*" {
+            self.diagnostics.push(wildcard_not_alone());
+        } else if let Some(d) = diagnose(token) {
+            self.diagnostics.push(d);
+        }
+        // Every entry is compared as a name when the host is a name, as curl does; names that
+        // cannot occur in a URL host simply never get looked up.
+        self.domains
+            .entry(normalise_name(token).into_boxed_str())
+            .or_insert(index);
+        match parse_ip_entry(token) {
+            Some(IpEntry::V4(addr, Some(bits))) if bits <= 32 => {
+                let a = u32::from(addr);
+                if bits == 0 || bits == 32 {
+                    self.v4_exact.entry(a).or_insert(index);
+                } else {
+                    let bits = bits as u8;
+                    net_map(&mut self.v4_nets, bits)
+                        .entry(a & mask32(bits))
+                        .or_insert(index);
+                }
+            }
+            Some(IpEntry::V6(addr, Some(bits))) if bits <= 128 => {
+                let a = u128::from(addr);
+                if bits == 0 || bits == 128 {
+                    self.v6_exact.entry(a).or_insert(index);
+                } else {
+                    let bits = bits as u8;
+                    net_map(&mut self.v6_nets, bits)
+                        .entry(a & mask128(bits))
+                        .or_insert(index);
+                }
+            }
+            _ => {}
         }
     }
-    /// The entry that matches `host`, if any.
-    pub fn matches(&self, host: &str) -> Option<NoProxyMatch> {
-        self.entries
-            .iter()
-            .find(|e| e.as_str() == host)
-            .map(|e| NoProxyMatch { entry: e.clone() })
+
+    fn finish(mut self) -> Self {
+        self.v4_nets.sort_by_key(|(b, _)| *b);
+        self.v6_nets.sort_by_key(|(b, _)| *b);
+        self
     }
-    /// Diagnostics for rejected or suspicious entries.
+
+    /// The entry that makes curl bypass the proxy for `host`, if any. `host` is a URL's host
+    /// without port: a name, an IPv4 address, or an IPv6 address with or without brackets.
+    pub fn matches(&self, host: &str) -> Option<NoProxyMatch> {
+        let (index, rule) = self.find(host)?;
+        let entry = self.entries.get(index)?.clone();
+        Some(NoProxyMatch { entry, index, rule })
+    }
+
+    /// Whether curl bypasses the proxy for `host` (the same decision as [`NoProxy::matches`],
+    /// without building the answer).
+    pub fn is_match(&self, host: &str) -> bool {
+        self.find(host).is_some()
+    }
+
+    fn find(&self, host: &str) -> Option<(usize, MatchRule)> {
+        let kind = classify(host)?;
+        if self.all {
+            return Some((0, MatchRule::Wildcard));
+        }
+        let mut best: Option<(u32, MatchRule)> = None;
+        let mut offer = |hit: Option<&u32>, rule| {
+            if let Some(&i) = hit {
+                if best.is_none_or(|(b, _)| i < b) {
+                    best = Some((i, rule));
+                }
+            }
+        };
+        match kind {
+            HostKind::Name(name) => {
+                if self.domains.is_empty() {
+                    return None;
+                }
+                offer(self.domains.get(name.as_ref()), MatchRule::Domain);
+                for (i, _) in name.match_indices('.') {
+                    offer(self.domains.get(&name[i + 1..]), MatchRule::Subdomain);
+                }
+            }
+            HostKind::V4(a) => {
+                offer(self.v4_exact.get(&a), MatchRule::Ip);
+                for (bits, map) in &self.v4_nets {
+                    offer(map.get(&(a & mask32(*bits))), MatchRule::Cidr);
+                }
+            }
+            HostKind::V6(a) => {
+                offer(self.v6_exact.get(&a), MatchRule::Ip);
+                for (bits, map) in &self.v6_nets {
+                    offer(map.get(&(a & mask128(*bits))), MatchRule::Cidr);
+                }
+            }
+        }
+        best.map(|(i, r)| (i as usize, r))
+    }
+
+    /// Diagnostics for rejected or suspicious entries, in list order.
     pub fn diagnostics(&self) -> &[NoProxyDiagnostic] {
-        &[]
+        &self.diagnostics
+    }
+
+    /// The entries curl reads, as written, in order (`["*"]` for the wildcard value).
+    pub fn entries(&self) -> &[String] {
+        &self.entries
+    }
+
+    /// Whether the whole value is `*`: every host bypasses the proxy.
+    pub fn is_wildcard(&self) -> bool {
+        self.all
+    }
+
+    /// Whether the list has no entries (matches nothing).
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+}
+
+fn net_map<K>(nets: &mut Vec<(u8, FastMap<K>)>, bits: u8) -> &mut FastMap<K> {
+    let pos = match nets.iter().position(|(b, _)| *b == bits) {
+        Some(p) => p,
+        None => {
+            nets.push((bits, FastMap::default()));
+            nets.len() - 1
+        }
+    };
+    &mut nets[pos].1
+}
+
+impl fmt::Debug for NoProxy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NoProxy")
+            .field("entries", &self.entries)
+            .field("diagnostics", &self.diagnostics.len())
+            .finish()
+    }
+}
+
+impl fmt::Display for NoProxy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.entries.join(","))
+    }
+}
+
+impl Serialize for NoProxy {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.entries.serialize(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// curl's own table (tests/unit/unit1614.c), restated: (host, list, match).
+    #[test]
+    fn curl_unit_1614_cases() {
+        let long128 = "localhost,127.0.0.1.127.0.0.1.127.0.0.1.127.0.0.1.127.0.0.1.127.0.0.1.\
+                       127.0.0.1.127.0.0.1.127.0.0.1.127.0.0.1.127.0.0.1.127.0.0.1.127.0.0.";
+        let cases: &[(&str, &str, bool)] = &[
+            ("www.example.com", "localhost .example.com .example.de", false),
+            ("localhost", "localhost .example.com .example.de", true),
+            ("www.example.com", "localhost,.example.com,.example.de", true),
+            ("www.example.com.", "localhost,.example.com,.example.de", true),
+            ("example.com", "localhost,.example.com,.example.de", true),
+            ("example.com.", "localhost,.example.com,.example.de", true),
+            ("www.example.com", "localhost,.example.com.,.example.de", true),
+            ("www.example.com", "localhost,www.example.com.,.example.de", true),
+            ("example.com", "localhost,example.com,.example.de", true),
+            ("example.com.", "localhost,example.com,.example.de", true),
+            ("nexample.com", "localhost,example.com,.example.de", false),
+            ("www.example.com", "localhost,example.com,.example.de", true),
+            ("127.0.0.1", "127.0.0.1,localhost", true),
+            ("127.0.0.1", "127.0.0.1,localhost,", true),
+            ("127.0.0.1", "127.0.0.1/8,localhost,", true),
+            ("127.0.0.1", "127.0.0.1/28,localhost,", true),
+            ("127.0.0.1", "127.0.0.1/31,localhost,", true),
+            ("127.0.0.1", "localhost,127.0.0.1", true),
+            ("127.0.0.1", long128, false),
+            ("localhost", "localhost,127.0.0.1", true),
+            ("localhost", "127.0.0.1,localhost", true),
+            ("foobar", "barfoo", false),
+            ("foobar", "foobar", true),
+            ("192.168.0.1", "foobar", false),
+            ("192.168.0.1", "192.168.0.0/16", true),
+            ("192.168.0.1", "192.168.0.0/24", true),
+            ("192.168.0.1", "192.168.0.0/32", false),
+            ("192.168.0.1", "192.168.0.0", false),
+            ("192.168.1.1", "192.168.0.0/24", false),
+            ("192.168.1.1", "foo, bar, 192.168.0.0/24", false),
+            ("192.168.1.1", "foo, bar, 192.168.0.0/16", true),
+            ("[::1]", "foo, bar, 192.168.0.0/16", false),
+            ("[::1]", "foo, bar, ::1/64", true),
+            ("::1", "foo, bar, ::1/64", true),
+            ("bar", "foo, bar, ::1/64", true),
+            ("BAr", "foo, bar, ::1/64", true),
+            ("BAr", "foo,,,,,              bar, ::1/64", true),
+            ("www.example.com", "foo, .example.com", true),
+            ("www.example.com", "www2.example.com, .example.net", false),
+            ("example.com", ".example.com, .example.net", true),
+            ("nonexample.com", ".example.com, .example.net", false),
+        ];
+        for (host, list, want) in cases {
+            assert_eq!(
+                NoProxy::parse(list).is_match(host),
+                *want,
+                "{host} in {list:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn reports_first_matching_entry_and_rule() {
+        let l = NoProxy::parse("a.example.com,example.com,10.0.0.0/8,10.1.2.3");
+        let m = l.matches("x.a.example.com").unwrap();
+        assert_eq!((m.entry.as_str(), m.index, m.rule), ("a.example.com", 0, MatchRule::Subdomain));
+        let m = l.matches("example.com").unwrap();
+        assert_eq!((m.entry.as_str(), m.rule), ("example.com", MatchRule::Domain));
+        let m = l.matches("10.1.2.3").unwrap();
+        assert_eq!((m.entry.as_str(), m.rule), ("10.0.0.0/8", MatchRule::Cidr));
+        let l = NoProxy::parse("example.com,a.example.com");
+        assert_eq!(l.matches("a.example.com").unwrap().entry, "example.com");
+    }
+
+    #[test]
+    fn tokens_follow_curls_loop() {
+        let cases: &[(&str, &[&str], Option<&str>)] = &[
+            ("a,b", &["a", "b"], None),
+            (" a , b ,", &["a", "b"], None),
+            ("a,,,b", &["a", "b"], None),
+            ("a b", &["a"], Some("b")),
+            ("a\tb,c", &["a"], Some("b,c")),
+            ("a, b c, d ", &["a", "b"], Some("c, d")),
+            ("", &[], None),
+            (",,", &[], None),
+        ];
+        for (value, tokens, rest) in cases {
+            let (t, r) = curl_tokens(value);
+            assert_eq!((t.as_slice(), r), (*tokens, *rest), "{value:?}");
+        }
+    }
+
+    #[test]
+    fn equal_lists_compare_equal_and_serialize_as_entries() {
+        assert_eq!(NoProxy::parse("a, b"), NoProxy::from_entries(["a", "b"]));
+        assert_eq!(
+            serde_json::to_string(&NoProxy::parse("a,.b")).ok().as_deref(),
+            Some(r#"["a",".b"]"#)
+        );
+        assert!(NoProxy::from_entries(["*"]).is_wildcard());
+        assert!(!NoProxy::from_entries(["*", "a"]).is_wildcard());
     }
 }

@@ -1,26 +1,135 @@
-//! STUB: `ProxyUrl`.
-use serde::Serialize;
+//! [`ProxyUrl`]: a proxy address parsed the way curl reads `--proxy` and `*_proxy` values, with
+//! default ports, percent-decoded credentials, and notes for everything the input said that the
+//! parse did not use. Credentials never leave this type in any printed form.
+
 use std::fmt;
+use std::net::Ipv6Addr;
+
+use serde::Serialize;
+
+use super::redact::redact_input;
 
 /// A proxy's scheme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ProxyScheme {
-    /// `http://`
+    /// `http://`: plain HTTP to the proxy, `CONNECT` for tunnels.
     Http,
-    /// `https://`
+    /// `https://`: TLS to the proxy, then as `http://`.
     Https,
-    /// `socks4://`
+    /// `socks4://`: recognised so it can be reported; proxyscope does not connect through it.
     Socks4,
-    /// `socks4a://`
+    /// `socks4a://`: recognised so it can be reported; proxyscope does not connect through it.
     Socks4a,
-    /// `socks5://` (names resolved locally)
+    /// `socks5://`: names resolved locally.
     Socks5,
-    /// `socks5h://` (names resolved by the proxy)
+    /// `socks5h://`: names resolved by the proxy.
     Socks5h,
 }
 
-/// A parsed proxy URL. Display, Debug and Serialize redact credentials.
+impl ProxyScheme {
+    /// The scheme as written in a URL, e.g. `"socks5h"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Http => "http",
+            Self::Https => "https",
+            Self::Socks4 => "socks4",
+            Self::Socks4a => "socks4a",
+            Self::Socks5 => "socks5",
+            Self::Socks5h => "socks5h",
+        }
+    }
+
+    /// The port used when the URL names none: curl's defaults, 443 for `https://` and 1080
+    /// for every other proxy scheme (`http://` included; Go, Python, requests, Node and
+    /// hyper-util use 80 there, see [`ProxyUrlNote::DefaultPort`]).
+    pub fn default_port(self) -> u16 {
+        match self {
+            Self::Https => 443,
+            _ => 1080,
+        }
+    }
+
+    /// Whether proxyscope's connector can use this scheme (SOCKS4 and SOCKS4a cannot).
+    pub fn is_connectable(self) -> bool {
+        !matches!(self, Self::Socks4 | Self::Socks4a)
+    }
+
+    /// The scheme for a name, case-insensitive; `None` when it is not a proxy scheme.
+    pub fn parse(name: &str) -> Option<Self> {
+        const ALL: [ProxyScheme; 6] = [
+            ProxyScheme::Http,
+            ProxyScheme::Https,
+            ProxyScheme::Socks4,
+            ProxyScheme::Socks4a,
+            ProxyScheme::Socks5,
+            ProxyScheme::Socks5h,
+        ];
+        ALL.into_iter().find(|s| s.as_str().eq_ignore_ascii_case(name))
+    }
+}
+
+impl fmt::Display for ProxyScheme {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Something the input said that the parsed URL does not carry, reported instead of dropped.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum ProxyUrlNote {
+    /// The value had no scheme; `http://` was assumed (curl, Go, requests, hyper-util), where
+    /// Node's proxy-from-env would use the request's scheme instead.
+    SchemeAssumed,
+    /// The value named no port; the scheme's curl default was used.
+    DefaultPort {
+        /// The port used.
+        port: u16,
+    },
+    /// A path, query or fragment followed the authority; a proxy URL has no use for it.
+    PathIgnored {
+        /// What followed the authority, as written.
+        rest: String,
+    },
+    /// Blanks around the value were removed.
+    WhitespaceTrimmed,
+}
+
+impl ProxyUrlNote {
+    /// The note's stable code, e.g. `"scheme_assumed"`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::SchemeAssumed => "scheme_assumed",
+            Self::DefaultPort { .. } => "default_port",
+            Self::PathIgnored { .. } => "path_ignored",
+            Self::WhitespaceTrimmed => "whitespace_trimmed",
+        }
+    }
+}
+
+impl fmt::Display for ProxyUrlNote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::SchemeAssumed => f.write_str(
+                "no scheme given: http:// assumed (curl, Go, requests, hyper-util); Node's \
+                 proxy-from-env would use the request's scheme",
+            ),
+            Self::DefaultPort { port } => write!(
+                f,
+                "no port given: curl's default {port} used (for http:// proxies Go, Python, \
+                 requests, Node and hyper-util would use 80)"
+            ),
+            Self::PathIgnored { rest } => {
+                write!(f, "`{rest}` after the proxy's address is ignored")
+            }
+            Self::WhitespaceTrimmed => f.write_str("blanks around the value were removed"),
+        }
+    }
+}
+
+/// A parsed proxy URL. Display, Debug and Serialize never show credentials.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ProxyUrl {
     scheme: ProxyScheme,
@@ -28,67 +137,91 @@ pub struct ProxyUrl {
     port: u16,
     username: Option<String>,
     password: Option<String>,
+    notes: Vec<ProxyUrlNote>,
 }
 
 impl ProxyUrl {
-    /// Parses a proxy URL.
-    pub fn parse(s: &str) -> Result<Self, ProxyUrlError> {
-        let s = s.trim();
+    /// Parses a proxy URL: `[scheme://][user[:password]@]host[:port][/...]`.
+    ///
+    /// A value without scheme is `http://`; a missing port is the scheme's curl default
+    /// ([`ProxyScheme::default_port`]); credentials are percent-decoded; a path, query or
+    /// fragment is kept as a [`ProxyUrlNote`], not silently dropped.
+    pub fn parse(input: &str) -> Result<Self, ProxyUrlError> {
+        let err = |kind| ProxyUrlError {
+            kind,
+            input: redact_input(input),
+        };
+        let mut notes = Vec::new();
+        let s = input.trim_matches([' ', '\t', '\r', '\n']);
+        if s.is_empty() {
+            return Err(err(ProxyUrlErrorKind::Empty));
+        }
+        if s.len() != input.len() {
+            notes.push(ProxyUrlNote::WhitespaceTrimmed);
+        }
         let (scheme, rest) = match s.split_once("://") {
-            Some(("http", r)) => (ProxyScheme::Http, r),
-            Some(("https", r)) => (ProxyScheme::Https, r),
-            Some(("socks5", r)) => (ProxyScheme::Socks5, r),
-            Some(("socks5h", r)) => (ProxyScheme::Socks5h, r),
-            Some(_) => {
-                return Err(ProxyUrlError {
-                    input: s.to_owned(),
-                });
-            }
-            None => (ProxyScheme::Http, s),
-        };
-        let (creds, hostport) = match rest.rsplit_once('@') {
-            Some((c, h)) => (Some(c), h),
-            None => (None, rest),
-        };
-        let hostport = hostport.split('/').next().unwrap_or("");
-        let (host, port) = match hostport.rsplit_once(':') {
-            Some((h, p)) => (
-                h,
-                p.parse().map_err(|_| ProxyUrlError {
-                    input: s.to_owned(),
-                })?,
-            ),
-            None => (
-                hostport,
-                if scheme == ProxyScheme::Https {
-                    443
-                } else if scheme == ProxyScheme::Http {
-                    80
-                } else {
-                    1080
-                },
-            ),
-        };
-        let (username, password) = match creds {
-            Some(c) => match c.split_once(':') {
-                Some((u, p)) => (Some(u.to_owned()), Some(p.to_owned())),
-                None => (Some(c.to_owned()), None),
+            Some((name, rest)) => match ProxyScheme::parse(name) {
+                Some(scheme) => (scheme, rest),
+                None => return Err(err(ProxyUrlErrorKind::UnsupportedScheme)),
             },
+            None => {
+                notes.push(ProxyUrlNote::SchemeAssumed);
+                (ProxyScheme::Http, s)
+            }
+        };
+        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(end);
+        // A lone "/" (as in `http://proxy:3128/`) is how many people write proxy URLs; it says
+        // nothing a proxy could use, so only real paths, queries and fragments are noted.
+        if !tail.is_empty() && tail != "/" {
+            notes.push(ProxyUrlNote::PathIgnored {
+                rest: tail.to_owned(),
+            });
+        }
+        let (userinfo, hostport) = match authority.rsplit_once('@') {
+            Some((u, h)) => (Some(u), h),
+            None => (None, authority),
+        };
+        let (username, password) = match userinfo {
             None => (None, None),
+            Some(u) => {
+                let (user, pass) = match u.split_once(':') {
+                    Some((user, pass)) => (user, Some(pass)),
+                    None => (u, None),
+                };
+                let decode = |v: &str| {
+                    percent_encoding::percent_decode_str(v)
+                        .decode_utf8()
+                        .map(|c| c.into_owned())
+                        .map_err(|_| err(ProxyUrlErrorKind::InvalidCredentials))
+                };
+                (Some(decode(user)?), pass.map(decode).transpose()?)
+            }
+        };
+        let (host, port) = split_host_port(hostport).map_err(err)?;
+        let port = match port {
+            Some(p) => p,
+            None => {
+                let port = scheme.default_port();
+                notes.push(ProxyUrlNote::DefaultPort { port });
+                port
+            }
         };
         Ok(Self {
             scheme,
-            host: host.trim_matches(['[', ']']).to_owned(),
+            host,
             port,
             username,
             password,
+            notes,
         })
     }
+
     /// The scheme.
     pub fn scheme(&self) -> ProxyScheme {
         self.scheme
     }
-    /// The host, without brackets for IPv6.
+    /// The host, lowercase, without brackets for IPv6.
     pub fn host(&self) -> &str {
         &self.host
     }
@@ -96,13 +229,21 @@ impl ProxyUrl {
     pub fn port(&self) -> u16 {
         self.port
     }
-    /// The decoded user name.
+    /// The percent-decoded user name.
     pub fn username(&self) -> Option<&str> {
         self.username.as_deref()
     }
-    /// The decoded password.
+    /// The percent-decoded password.
     pub fn password(&self) -> Option<&str> {
         self.password.as_deref()
+    }
+    /// Whether the URL carries a user name or a password.
+    pub fn has_credentials(&self) -> bool {
+        self.username.is_some() || self.password.is_some()
+    }
+    /// What the input said that this value does not carry (see [`ProxyUrlNote`]).
+    pub fn notes(&self) -> &[ProxyUrlNote] {
+        &self.notes
     }
     /// `host:port`, IPv6 bracketed.
     pub fn authority(&self) -> String {
@@ -114,19 +255,59 @@ impl ProxyUrl {
     }
     /// `scheme://host:port`, never credentials.
     pub fn without_credentials(&self) -> String {
-        format!(
-            "{}://{}",
-            match self.scheme {
-                ProxyScheme::Http => "http",
-                ProxyScheme::Https => "https",
-                ProxyScheme::Socks4 => "socks4",
-                ProxyScheme::Socks4a => "socks4a",
-                ProxyScheme::Socks5 => "socks5",
-                ProxyScheme::Socks5h => "socks5h",
-            },
-            self.authority()
-        )
+        format!("{}://{}", self.scheme.as_str(), self.authority())
     }
+}
+
+/// Splits `host[:port]` / `[v6][:port]`; the host comes back lowercase and unbracketed.
+fn split_host_port(s: &str) -> Result<(String, Option<u16>), ProxyUrlErrorKind> {
+    let (host, port) = if let Some(inner) = s.strip_prefix('[') {
+        let (addr, after) = inner
+            .split_once(']')
+            .ok_or(ProxyUrlErrorKind::InvalidHost)?;
+        if addr.parse::<Ipv6Addr>().is_err() {
+            return Err(ProxyUrlErrorKind::InvalidHost);
+        }
+        let port = match after {
+            "" => None,
+            p => Some(p.strip_prefix(':').ok_or(ProxyUrlErrorKind::InvalidHost)?),
+        };
+        (addr, port)
+    } else {
+        match s.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (s, None),
+        }
+    };
+    if host.is_empty() {
+        return Err(ProxyUrlErrorKind::MissingHost);
+    }
+    let bracketed = s.starts_with('[');
+    if !bracketed && host.contains(':') {
+        // An IPv6 literal must be bracketed in a URL; unbracketed, its last group would be
+        // mistaken for the port.
+        return Err(ProxyUrlErrorKind::InvalidHost);
+    }
+    if !bracketed
+        && !host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
+    {
+        return Err(ProxyUrlErrorKind::InvalidHost);
+    }
+    let port = match port {
+        None => None,
+        Some(p) => {
+            if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(ProxyUrlErrorKind::InvalidPort);
+            }
+            match p.parse::<u16>() {
+                Ok(0) | Err(_) => return Err(ProxyUrlErrorKind::InvalidPort),
+                Ok(n) => Some(n),
+            }
+        }
+    };
+    Ok((host.to_ascii_lowercase(), port))
 }
 
 impl fmt::Display for ProxyUrl {
@@ -136,7 +317,11 @@ impl fmt::Display for ProxyUrl {
 }
 impl fmt::Debug for ProxyUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.without_credentials())
+        f.debug_struct("ProxyUrl")
+            .field("url", &self.without_credentials())
+            .field("credentials", &self.has_credentials())
+            .field("notes", &self.notes)
+            .finish()
     }
 }
 impl Serialize for ProxyUrl {
@@ -145,14 +330,283 @@ impl Serialize for ProxyUrl {
     }
 }
 
-/// Why a proxy URL was rejected.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProxyUrlError {
-    input: String,
+/// Why a proxy URL was rejected, without detail that could carry a secret.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProxyUrlErrorKind {
+    /// The value is empty or only blanks.
+    Empty,
+    /// The scheme is not one of http, https, socks4, socks4a, socks5, socks5h.
+    UnsupportedScheme,
+    /// No host between the scheme (or credentials) and the port.
+    MissingHost,
+    /// The host has characters a host name cannot have, or a malformed IPv6 literal.
+    InvalidHost,
+    /// The port is empty, not a number, 0 or above 65535.
+    InvalidPort,
+    /// The credentials are not valid percent-encoded UTF-8.
+    InvalidCredentials,
+    /// The scheme is recognised but proxyscope cannot connect through it (SOCKS4/4a).
+    NotConnectable,
 }
-impl fmt::Display for ProxyUrlError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid proxy URL {}", self.input)
+
+impl ProxyUrlErrorKind {
+    /// The kind's stable code, e.g. `"unsupported_scheme"`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Empty => "empty",
+            Self::UnsupportedScheme => "unsupported_scheme",
+            Self::MissingHost => "missing_host",
+            Self::InvalidHost => "invalid_host",
+            Self::InvalidPort => "invalid_port",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::NotConnectable => "not_connectable",
+        }
+    }
+
+    fn reason(self) -> &'static str {
+        match self {
+            Self::Empty => "the value is empty",
+            Self::UnsupportedScheme => {
+                "the scheme is not one of http, https, socks4, socks4a, socks5, socks5h"
+            }
+            Self::MissingHost => "it names no host",
+            Self::InvalidHost => "the host is not a valid host name or IP literal",
+            Self::InvalidPort => "the port is not a number between 1 and 65535",
+            Self::InvalidCredentials => "the credentials are not valid percent-encoded UTF-8",
+            Self::NotConnectable => "SOCKS4/SOCKS4a proxies are not supported",
+        }
+    }
+
+    fn hint(self) -> &'static str {
+        match self {
+            Self::Empty => "set a proxy URL such as http://proxy.example:3128, or \"direct\"",
+            Self::UnsupportedScheme => {
+                "write the proxy as http://, https://, socks5:// or socks5h://host:port"
+            }
+            Self::MissingHost | Self::InvalidHost => {
+                "write the proxy as scheme://host:port (IPv6 in brackets)"
+            }
+            Self::InvalidPort => "give the proxy's port as a number, e.g. http://proxy:3128",
+            Self::InvalidCredentials => {
+                "percent-encode special characters in the user name and password (%40 for @)"
+            }
+            Self::NotConnectable => "use a socks5:// or socks5h:// proxy instead",
+        }
     }
 }
+
+/// A rejected proxy URL: the kind and the input with credentials redacted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProxyUrlError {
+    kind: ProxyUrlErrorKind,
+    input: String,
+}
+
+impl ProxyUrlError {
+    /// An error of `kind` about `input` (credentials are redacted here).
+    pub fn new(kind: ProxyUrlErrorKind, input: &str) -> Self {
+        Self {
+            kind,
+            input: redact_input(input),
+        }
+    }
+    /// Why the URL was rejected.
+    pub fn kind(&self) -> ProxyUrlErrorKind {
+        self.kind
+    }
+    /// The input as given, with `user:password@` replaced by `***@`.
+    pub fn input(&self) -> &str {
+        &self.input
+    }
+    /// The most likely fix.
+    pub fn hint(&self) -> &'static str {
+        self.kind.hint()
+    }
+}
+
+impl fmt::Display for ProxyUrlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid proxy URL `{}`: {}",
+            self.input,
+            self.kind.reason()
+        )
+    }
+}
+
 impl std::error::Error for ProxyUrlError {}
+
+impl From<ProxyUrlError> for crate::Error {
+    fn from(e: ProxyUrlError) -> Self {
+        let hint = e.hint();
+        let input = e.input.clone();
+        crate::Error::new(crate::ErrorKind::ConfigProxyUrl)
+            .with_message(e.to_string())
+            .with_hint(hint)
+            .map_evidence(|ev| ev.value = Some(input))
+            .with_source(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(s: &str) -> ProxyUrl {
+        match ProxyUrl::parse(s) {
+            Ok(u) => u,
+            Err(e) => panic!("{s}: {e}"),
+        }
+    }
+
+    fn kind(s: &str) -> ProxyUrlErrorKind {
+        match ProxyUrl::parse(s) {
+            Ok(u) => panic!("{s} parsed as {u}"),
+            Err(e) => e.kind(),
+        }
+    }
+
+    #[test]
+    fn schemes_hosts_and_ports() {
+        let cases: &[(&str, ProxyScheme, &str, u16)] = &[
+            ("http://proxy.test:3128", ProxyScheme::Http, "proxy.test", 3128),
+            ("HTTP://Proxy.Test:3128", ProxyScheme::Http, "proxy.test", 3128),
+            ("https://proxy.test", ProxyScheme::Https, "proxy.test", 443),
+            ("http://proxy.test", ProxyScheme::Http, "proxy.test", 1080),
+            ("socks5://10.0.0.1", ProxyScheme::Socks5, "10.0.0.1", 1080),
+            ("socks5h://s.test:9050", ProxyScheme::Socks5h, "s.test", 9050),
+            ("socks4://s.test:1", ProxyScheme::Socks4, "s.test", 1),
+            ("socks4a://s.test", ProxyScheme::Socks4a, "s.test", 1080),
+            ("proxy.test:8080", ProxyScheme::Http, "proxy.test", 8080),
+            ("http://[::1]:3128", ProxyScheme::Http, "::1", 3128),
+            ("http://[2001:db8::1]", ProxyScheme::Http, "2001:db8::1", 1080),
+            ("http://proxy.test:3128/", ProxyScheme::Http, "proxy.test", 3128),
+            ("http://proxy_1.test:65535", ProxyScheme::Http, "proxy_1.test", 65535),
+        ];
+        for (input, scheme, host, port) in cases {
+            let u = ok(input);
+            assert_eq!(
+                (u.scheme(), u.host(), u.port()),
+                (*scheme, *host, *port),
+                "{input}"
+            );
+        }
+        assert_eq!(ok("http://[::1]:3128").authority(), "[::1]:3128");
+        assert_eq!(
+            ok("socks5h://u:p@s.test:9050").without_credentials(),
+            "socks5h://s.test:9050"
+        );
+    }
+
+    #[test]
+    fn credentials_are_percent_decoded() {
+        let u = ok("http://us%40er:p%3Ass%2F@proxy.test:3128");
+        assert_eq!(u.username(), Some("us@er"));
+        assert_eq!(u.password(), Some("p:ss/"));
+        assert!(u.has_credentials());
+        let u = ok("http://only@proxy.test:3128");
+        assert_eq!((u.username(), u.password()), (Some("only"), None));
+        // The last '@' ends the userinfo, as in curl's URL parser.
+        let u = ok("http://a@b:c@proxy.test:1");
+        assert_eq!(
+            (u.username(), u.password(), u.host()),
+            (Some("a@b"), Some("c"), "proxy.test")
+        );
+        assert!(!ok("http://proxy.test:1").has_credentials());
+    }
+
+    #[test]
+    fn notes_report_what_was_not_used() {
+        let codes = |s: &str| -> Vec<&'static str> {
+            ok(s).notes().iter().map(ProxyUrlNote::code).collect()
+        };
+        assert_eq!(codes("proxy.test:3128"), ["scheme_assumed"]);
+        assert_eq!(codes("http://proxy.test"), ["default_port"]);
+        assert_eq!(codes("http://proxy.test:1/path?q#f"), ["path_ignored"]);
+        assert_eq!(codes(" http://proxy.test:1 "), ["whitespace_trimmed"]);
+        assert!(codes("http://proxy.test:1/").is_empty());
+        match &ok("http://p.test:1/x?y").notes()[0] {
+            ProxyUrlNote::PathIgnored { rest } => assert_eq!(rest, "/x?y"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn rejected_inputs() {
+        let cases: &[(&str, ProxyUrlErrorKind)] = &[
+            ("", ProxyUrlErrorKind::Empty),
+            ("   ", ProxyUrlErrorKind::Empty),
+            ("ftp://proxy.test:21", ProxyUrlErrorKind::UnsupportedScheme),
+            ("foo://proxy.test", ProxyUrlErrorKind::UnsupportedScheme),
+            ("http://", ProxyUrlErrorKind::MissingHost),
+            ("http://:3128", ProxyUrlErrorKind::MissingHost),
+            ("http://u:p@:3128", ProxyUrlErrorKind::MissingHost),
+            ("http://proxy.test:", ProxyUrlErrorKind::InvalidPort),
+            ("http://proxy.test:0", ProxyUrlErrorKind::InvalidPort),
+            ("http://proxy.test:65536", ProxyUrlErrorKind::InvalidPort),
+            ("http://proxy.test:80a", ProxyUrlErrorKind::InvalidPort),
+            ("http://pro xy.test:1", ProxyUrlErrorKind::InvalidHost),
+            ("http://[::1:3128", ProxyUrlErrorKind::InvalidHost),
+            ("http://[zz::1]:1", ProxyUrlErrorKind::InvalidHost),
+            ("http://::1:3128", ProxyUrlErrorKind::InvalidHost),
+            ("http://u:%ff@proxy.test:1", ProxyUrlErrorKind::InvalidCredentials),
+        ];
+        for (input, want) in cases {
+            assert_eq!(kind(input), *want, "{input}");
+        }
+    }
+
+    #[test]
+    fn scheme_helpers() {
+        assert!(ProxyScheme::Socks5h.is_connectable());
+        assert!(!ProxyScheme::Socks4.is_connectable());
+        assert!(!ProxyScheme::Socks4a.is_connectable());
+        assert_eq!(ProxyScheme::parse("SOCKS5H"), Some(ProxyScheme::Socks5h));
+        assert_eq!(ProxyScheme::parse("ftp"), None);
+        assert_eq!(ProxyScheme::Https.default_port(), 443);
+    }
+
+    #[test]
+    fn secrets_never_printed() {
+        let u = ok("http://alice:s3cr3t@proxy.test:3128");
+        for text in [
+            u.to_string(),
+            format!("{u:?}"),
+            serde_json::to_string(&u).unwrap_or_default(),
+        ] {
+            assert!(!text.contains("s3cr3t") && !text.contains("alice"), "{text}");
+        }
+        let e = ProxyUrl::parse("ftp://alice:s3cr3t@proxy.test:21").unwrap_err();
+        for text in [
+            e.to_string(),
+            format!("{e:?}"),
+            serde_json::to_string(&e).unwrap_or_default(),
+            e.input().to_owned(),
+        ] {
+            assert!(!text.contains("s3cr3t") && !text.contains("alice"), "{text}");
+        }
+        let e = ProxyUrl::parse("alice:s3cr3t@proxy.test:99999").unwrap_err();
+        assert!(!e.to_string().contains("s3cr3t"), "{e}");
+    }
+
+    #[test]
+    fn converts_to_config_proxy_url_error() {
+        let e: crate::Error = ProxyUrl::parse("gopher://u:pw@proxy.test")
+            .unwrap_err()
+            .into();
+        assert_eq!(e.code(), "config.proxy_url");
+        assert_eq!(e.hop(), None);
+        assert_eq!(e.phase(), crate::Phase::Config);
+        let value = e.evidence().value.clone().unwrap_or_default();
+        assert_eq!(value, "gopher://***@proxy.test");
+        let cause = e.evidence().cause.clone().unwrap_or_default();
+        assert!(!cause.contains("pw"), "{cause}");
+        assert!(e.hint().is_some());
+        assert!(std::error::Error::source(&e).is_some());
+        let all = format!("{e} {e:?} {}", e.report());
+        assert!(!all.contains("u:pw"), "{all}");
+    }
+}

@@ -1,0 +1,483 @@
+//! Diagnostics for `no_proxy` entries: why an entry can never match under curl's rules, or
+//! means something different to another tool, and the fix. Produced while a [`NoProxy`] is
+//! parsed, so a list never fails to load and never drops an entry without a word.
+//!
+//! [`NoProxy`]: super::NoProxy
+
+use std::fmt;
+use std::net::{IpAddr, Ipv6Addr};
+
+use serde::Serialize;
+
+use super::no_proxy::{IpEntry, normalise_name, parse_ip_entry};
+use super::peers::{PeerNote, Tool, entry_notes};
+
+/// How serious a diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth knowing; nothing is wrong under curl's rules.
+    Info,
+    /// Works under curl's rules, but probably not as intended or not in other tools.
+    Warning,
+    /// The entry cannot do what it looks like it does.
+    Error,
+}
+
+impl Severity {
+    /// `"error"`, `"warning"` or `"info"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Info => "info",
+            Self::Warning => "warning",
+            Self::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What is wrong with a `no_proxy` entry, as a stable machine-readable reason.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoProxyIssue {
+    /// A URL (`http://host/`) instead of a host name: never matches.
+    UrlShaped,
+    /// A path after the name (`host/api`): never matches.
+    HasPath,
+    /// A port (`host:8080`): curl never matches entries with a port.
+    HasPort,
+    /// Names after a blank that ended the list (curl ≥ 7.88): ignored.
+    BlankSeparated,
+    /// `*` as one element of a list: matches nothing in curl.
+    WildcardNotAlone,
+    /// `*.d` or `*d`: curl has no wildcard patterns; never matches.
+    WildcardPrefix,
+    /// `[v6]`: curl matches only unbracketed IPv6 entries.
+    BracketedIpv6,
+    /// `addr/bits` with bits missing, not a number or too large: never matches.
+    InvalidCidr,
+    /// `addr/0`: curl matches only that exact address, other tools every address.
+    CidrZeroIsExact,
+    /// `10.0.0.1/8`: host bits are set; curl ignores them (matches 10.0.0.0/8).
+    CidrHostBits,
+    /// Digits and dots that are not an IPv4 address (`10.`, `192.168`): never matches an IP.
+    PartialIp,
+    /// Non-ASCII name: curl compares bytes, and URL hosts are punycode.
+    NonAscii,
+    /// Characters no host name has: never matches.
+    InvalidChars,
+    /// Empty after curl strips the dots (`.`, `..`) or contains an empty label: never matches.
+    NeverMatches,
+    /// `.d`: curl matches `d` itself too; Go, Node and wget match only subdomains.
+    LeadingDot,
+    /// `d.`: curl ignores the trailing dot; Go and hyper-util do not.
+    TrailingDot,
+}
+
+impl NoProxyIssue {
+    /// The stable code, e.g. `"url_shaped"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::UrlShaped => "url_shaped",
+            Self::HasPath => "has_path",
+            Self::HasPort => "has_port",
+            Self::BlankSeparated => "blank_separated",
+            Self::WildcardNotAlone => "wildcard_not_alone",
+            Self::WildcardPrefix => "wildcard_prefix",
+            Self::BracketedIpv6 => "bracketed_ipv6",
+            Self::InvalidCidr => "invalid_cidr",
+            Self::CidrZeroIsExact => "cidr_zero_is_exact",
+            Self::CidrHostBits => "cidr_host_bits",
+            Self::PartialIp => "partial_ip",
+            Self::NonAscii => "non_ascii",
+            Self::InvalidChars => "invalid_chars",
+            Self::NeverMatches => "never_matches",
+            Self::LeadingDot => "leading_dot",
+            Self::TrailingDot => "trailing_dot",
+        }
+    }
+}
+
+impl fmt::Display for NoProxyIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A rejected or suspicious `no_proxy` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NoProxyDiagnostic {
+    /// The entry as written (for [`NoProxyIssue::BlankSeparated`], the ignored text).
+    pub entry: String,
+    /// The machine-readable reason.
+    pub issue: NoProxyIssue,
+    /// How serious it is.
+    pub severity: Severity,
+    /// Whether the entry can ever make curl bypass the proxy.
+    pub can_match: bool,
+    /// Why, for people.
+    pub reason: String,
+    /// The entry to write instead, when there is an obvious one.
+    pub suggestion: Option<String>,
+    /// What other tools would do differently with this entry.
+    pub peers: Vec<PeerNote>,
+}
+
+impl fmt::Display for NoProxyDiagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} [{}] no_proxy entry `{}`: {}",
+            self.severity, self.issue, self.entry, self.reason
+        )?;
+        if let Some(s) = &self.suggestion {
+            write!(f, " (write `{s}`)")?;
+        }
+        Ok(())
+    }
+}
+
+fn diag(
+    entry: &str,
+    issue: NoProxyIssue,
+    severity: Severity,
+    reason: impl Into<String>,
+    suggestion: Option<String>,
+) -> NoProxyDiagnostic {
+    let can_match = severity != Severity::Error;
+    NoProxyDiagnostic {
+        entry: entry.to_owned(),
+        issue,
+        severity,
+        can_match,
+        reason: reason.into(),
+        suggestion,
+        peers: entry_notes(entry),
+    }
+}
+
+/// The text after a blank that ended the list.
+pub(crate) fn blank_stop(rest: &str) -> NoProxyDiagnostic {
+    let mut d = diag(
+        rest,
+        NoProxyIssue::BlankSeparated,
+        Severity::Error,
+        "a blank between two names ends the list in curl ≥ 7.88, so these entries are ignored",
+        Some(rest.split_whitespace().collect::<Vec<_>>().join(",")),
+    );
+    d.peers = vec![
+        PeerNote::new(
+            Tool::NodeProxyFromEnv,
+            "splits on blanks too and reads these as separate entries",
+        ),
+        PeerNote::new(
+            Tool::Requests,
+            "deletes every blank, gluing the names on both sides into one entry",
+        ),
+        PeerNote::new(
+            Tool::Go,
+            "keeps the blank inside one entry, which then matches nothing",
+        ),
+        PeerNote::new(
+            Tool::HyperUtil,
+            "keeps the blank inside one entry, which then matches nothing",
+        ),
+    ];
+    d
+}
+
+/// `*` as one element of a list.
+pub(crate) fn wildcard_not_alone() -> NoProxyDiagnostic {
+    diag(
+        "*",
+        NoProxyIssue::WildcardNotAlone,
+        Severity::Error,
+        "curl treats `*` as \"every host\" only when it is the whole value; in a list it matches \
+         nothing",
+        Some("*".to_owned()),
+    )
+}
+
+/// The host of a URL-shaped entry, for the suggestion.
+fn url_host(entry: &str) -> Option<String> {
+    let rest = entry.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match hostport.strip_prefix('[') {
+        Some(v6) => v6.split(']').next()?,
+        None => hostport.split(':').next()?,
+    };
+    (!host.is_empty()).then(|| host.to_owned())
+}
+
+/// `10.` → `10.0.0.0/8`, `192.168` → `192.168.0.0/16`: what a prefix of octets means.
+fn octet_prefix_cidr(entry: &str) -> Option<String> {
+    let parts: Vec<&str> = entry.trim_end_matches('.').split('.').collect();
+    if parts.is_empty() || parts.len() > 3 || parts.iter().any(|p| p.parse::<u8>().is_err()) {
+        return None;
+    }
+    let mut octets = parts.clone();
+    octets.resize(4, "0");
+    Some(format!("{}/{}", octets.join("."), parts.len() * 8))
+}
+
+/// The diagnostic for one entry, if anything is worth saying.
+pub(crate) fn diagnose(entry: &str) -> Option<NoProxyDiagnostic> {
+    use NoProxyIssue as I;
+    use Severity as S;
+    if entry.contains("://") {
+        return Some(diag(
+            entry,
+            I::UrlShaped,
+            S::Error,
+            "entries are host names, not URLs; curl compares the whole text with the host, so \
+             this never matches",
+            url_host(entry),
+        ));
+    }
+    if let Some(rest) = entry.strip_prefix('*') {
+        let fix = format!(".{}", rest.trim_start_matches('.'));
+        return Some(diag(
+            entry,
+            I::WildcardPrefix,
+            S::Error,
+            "curl has no wildcard patterns; `*` is only special as the whole value, so this \
+             never matches",
+            (fix.len() > 1).then_some(fix),
+        ));
+    }
+    if let Some(inner) = entry.strip_prefix('[') {
+        let addr = inner.split(']').next().unwrap_or("");
+        if addr.parse::<Ipv6Addr>().is_ok() {
+            return Some(diag(
+                entry,
+                I::BracketedIpv6,
+                S::Error,
+                "curl matches IPv6 entries only without brackets (and never with a port)",
+                Some(addr.to_owned()),
+            ));
+        }
+    }
+    if let Some((before, bits)) = entry.split_once('/') {
+        return match parse_ip_entry(entry) {
+            Some(ip) => diagnose_cidr(entry, ip, bits),
+            None => Some(diag(
+                entry,
+                I::HasPath,
+                S::Error,
+                "entries are host names; the `/...` part means curl never matches this entry",
+                (!before.is_empty()).then(|| before.to_owned()),
+            )),
+        };
+    }
+    if entry.parse::<IpAddr>().is_ok() {
+        return None;
+    }
+    if let Some((host, port)) = entry.rsplit_once(':') {
+        if !host.contains(':') && !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) {
+            return Some(diag(
+                entry,
+                I::HasPort,
+                S::Error,
+                "curl does not support ports in no_proxy: an entry with a port never matches",
+                (!host.is_empty()).then(|| host.to_owned()),
+            ));
+        }
+    }
+    if entry.bytes().any(|b| b.is_ascii_digit())
+        && entry.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+    {
+        return Some(diag(
+            entry,
+            I::PartialIp,
+            S::Error,
+            "not a complete IPv4 address: curl matches IP hosts only against whole addresses \
+             or CIDR blocks, so this never matches",
+            octet_prefix_cidr(entry),
+        ));
+    }
+    if !entry.is_ascii() {
+        let puny = url::Host::parse(entry.trim_matches('.'))
+            .ok()
+            .map(|h| h.to_string());
+        return Some(diag(
+            entry,
+            I::NonAscii,
+            S::Error,
+            "URL hosts are compared in their ASCII (punycode) form; a Unicode entry never \
+             matches in curl",
+            puny.map(|p| if entry.starts_with('.') { format!(".{p}") } else { p }),
+        ));
+    }
+    if !entry
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+    {
+        return Some(diag(
+            entry,
+            I::InvalidChars,
+            S::Error,
+            "contains characters no host name has, so it never matches",
+            None,
+        ));
+    }
+    let name = normalise_name(entry);
+    if name.is_empty() || name.split('.').any(str::is_empty) {
+        return Some(diag(
+            entry,
+            I::NeverMatches,
+            S::Error,
+            "after curl drops one leading and one trailing dot, no host name can match this",
+            None,
+        ));
+    }
+    if entry.starts_with('.') {
+        return Some(diag(
+            entry,
+            I::LeadingDot,
+            S::Info,
+            format!(
+                "curl matches {name} itself and its subdomains; Go, Node's proxy-from-env and wget \
+                 match only subdomains"
+            ),
+            None,
+        ));
+    }
+    if entry.ends_with('.') {
+        return Some(diag(
+            entry,
+            I::TrailingDot,
+            S::Info,
+            "curl ignores the trailing dot; most other tools keep it and never match",
+            Some(name),
+        ));
+    }
+    None
+}
+
+fn diagnose_cidr(entry: &str, ip: IpEntry, bits_text: &str) -> Option<NoProxyDiagnostic> {
+    use NoProxyIssue as I;
+    use Severity as S;
+    let (bits, max) = match ip {
+        IpEntry::V4(_, b) => (b, 32),
+        IpEntry::V6(_, b) => (b, 128),
+    };
+    let addr = entry.split('/').next().unwrap_or(entry);
+    let Some(bits) = bits.filter(|b| *b <= max) else {
+        return Some(diag(
+            entry,
+            I::InvalidCidr,
+            S::Error,
+            format!("`/{bits_text}` is not a prefix length between 0 and {max}; never matches"),
+            Some(addr.to_owned()),
+        ));
+    };
+    if bits == 0 {
+        return Some(diag(
+            entry,
+            I::CidrZeroIsExact,
+            S::Warning,
+            format!(
+                "curl reads `/0` as an exact match of {addr}, not as every address (Go, \
+                 hyper-util and wget2 match every address)"
+            ),
+            Some(if addr.contains(':') || addr == "0.0.0.0" {
+                "*".to_owned()
+            } else {
+                addr.to_owned()
+            }),
+        ));
+    }
+    let host_bits = match ip {
+        IpEntry::V4(a, _) => {
+            u32::from(a) & !u32::MAX.checked_shl(32 - bits).unwrap_or(0) != 0
+        }
+        IpEntry::V6(a, _) => {
+            u128::from(a) & !u128::MAX.checked_shl(128 - bits).unwrap_or(0) != 0
+        }
+    };
+    if host_bits {
+        let net = match ip {
+            IpEntry::V4(a, _) => std::net::Ipv4Addr::from(
+                u32::from(a) & u32::MAX.checked_shl(32 - bits).unwrap_or(0),
+            )
+            .to_string(),
+            IpEntry::V6(a, _) => Ipv6Addr::from(
+                u128::from(a) & u128::MAX.checked_shl(128 - bits).unwrap_or(0),
+            )
+            .to_string(),
+        };
+        return Some(diag(
+            entry,
+            I::CidrHostBits,
+            S::Info,
+            format!("host bits are set; curl ignores them and matches {net}/{bits}"),
+            Some(format!("{net}/{bits}")),
+        ));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_issue_has_a_reason_and_fix() {
+        type Row = (&'static str, Option<NoProxyIssue>, Option<&'static str>);
+        let rows: &[Row] = &[
+            ("http://example.com/", Some(NoProxyIssue::UrlShaped), Some("example.com")),
+            ("https://u:p@h.test:8443/x", Some(NoProxyIssue::UrlShaped), Some("h.test")),
+            ("example.com/api", Some(NoProxyIssue::HasPath), Some("example.com")),
+            ("example.com:8080", Some(NoProxyIssue::HasPort), Some("example.com")),
+            ("*.example.com", Some(NoProxyIssue::WildcardPrefix), Some(".example.com")),
+            ("*example.com", Some(NoProxyIssue::WildcardPrefix), Some(".example.com")),
+            ("[::1]", Some(NoProxyIssue::BracketedIpv6), Some("::1")),
+            ("[::1]:80", Some(NoProxyIssue::BracketedIpv6), Some("::1")),
+            ("10.0.0.0/33", Some(NoProxyIssue::InvalidCidr), Some("10.0.0.0")),
+            ("10.0.0.0/x", Some(NoProxyIssue::InvalidCidr), Some("10.0.0.0")),
+            ("10.0.0.0/", Some(NoProxyIssue::InvalidCidr), Some("10.0.0.0")),
+            ("::/129", Some(NoProxyIssue::InvalidCidr), Some("::")),
+            ("0.0.0.0/0", Some(NoProxyIssue::CidrZeroIsExact), Some("*")),
+            ("10.1.2.3/0", Some(NoProxyIssue::CidrZeroIsExact), Some("10.1.2.3")),
+            ("10.1.2.3/8", Some(NoProxyIssue::CidrHostBits), Some("10.0.0.0/8")),
+            ("10.", Some(NoProxyIssue::PartialIp), Some("10.0.0.0/8")),
+            ("192.168", Some(NoProxyIssue::PartialIp), Some("192.168.0.0/16")),
+            ("bücher.example", Some(NoProxyIssue::NonAscii), Some("xn--bcher-kva.example")),
+            ("a@b", Some(NoProxyIssue::InvalidChars), None),
+            (".", Some(NoProxyIssue::NeverMatches), None),
+            ("a..b", Some(NoProxyIssue::NeverMatches), None),
+            (".example.com", Some(NoProxyIssue::LeadingDot), None),
+            ("example.com.", Some(NoProxyIssue::TrailingDot), Some("example.com")),
+            ("example.com", None, None),
+            ("10.0.0.0/8", None, None),
+            ("fd00::/8", None, None),
+            ("::1", None, None),
+            ("127.0.0.1", None, None),
+        ];
+        for (entry, issue, fix) in rows {
+            let d = diagnose(entry);
+            assert_eq!(d.as_ref().map(|d| d.issue), *issue, "{entry}");
+            if let Some(d) = d {
+                assert_eq!(d.suggestion.as_deref(), *fix, "{entry}");
+                assert!(!d.reason.is_empty());
+                assert_eq!(d.can_match, d.severity != Severity::Error, "{entry}");
+            }
+        }
+    }
+
+    #[test]
+    fn blank_stop_names_node_and_requests() {
+        let d = blank_stop(".example.com .example.de");
+        assert_eq!(d.issue, NoProxyIssue::BlankSeparated);
+        assert_eq!(d.suggestion.as_deref(), Some(".example.com,.example.de"));
+        let tools: Vec<Tool> = d.peers.iter().map(|p| p.tool).collect();
+        assert!(tools.contains(&Tool::NodeProxyFromEnv) && tools.contains(&Tool::Requests));
+    }
+}

@@ -1,0 +1,538 @@
+//! What other HTTP clients would do with the same proxy variables: Go's `httpproxy`, Python's
+//! urllib, requests, Node's proxy-from-env, hyper-util/reqwest and wget
+//! (shared/reference/no-proxy-semantics.md). proxyscope follows curl; these models exist only
+//! so route steps and lint can warn that another part of the stack will route differently.
+//!
+//! Each model is a small re-statement of that tool's documented and tested rules, not a port of
+//! its code; cost is linear in the list, which is fine because it only runs to explain.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use serde::Serialize;
+
+/// Another client whose reading of the proxy variables is compared with curl's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum Tool {
+    /// Go's `golang.org/x/net/http/httpproxy` (and `net/http.ProxyFromEnvironment`).
+    #[serde(rename = "go")]
+    Go,
+    /// CPython's `urllib.request`.
+    #[serde(rename = "python-urllib")]
+    PythonUrllib,
+    /// Python requests (its own checks, then urllib's).
+    #[serde(rename = "requests")]
+    Requests,
+    /// Node's `proxy-from-env` (axios, npm and many others).
+    #[serde(rename = "node-proxy-from-env")]
+    NodeProxyFromEnv,
+    /// hyper-util's `Matcher`, used by reqwest ≥ 0.12.16.
+    #[serde(rename = "hyper-util")]
+    HyperUtil,
+    /// GNU wget 1.x.
+    #[serde(rename = "wget")]
+    Wget,
+}
+
+impl Tool {
+    /// Every compared tool.
+    pub const ALL: [Tool; 6] = [
+        Tool::Go,
+        Tool::PythonUrllib,
+        Tool::Requests,
+        Tool::NodeProxyFromEnv,
+        Tool::HyperUtil,
+        Tool::Wget,
+    ];
+
+    /// The stable identifier, e.g. `"node-proxy-from-env"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Go => "go",
+            Self::PythonUrllib => "python-urllib",
+            Self::Requests => "requests",
+            Self::NodeProxyFromEnv => "node-proxy-from-env",
+            Self::HyperUtil => "hyper-util",
+            Self::Wget => "wget",
+        }
+    }
+
+    /// A name for people, e.g. `"Node proxy-from-env"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Go => "Go",
+            Self::PythonUrllib => "Python urllib",
+            Self::Requests => "Python requests",
+            Self::NodeProxyFromEnv => "Node proxy-from-env",
+            Self::HyperUtil => "hyper-util/reqwest",
+            Self::Wget => "wget",
+        }
+    }
+}
+
+impl std::fmt::Display for Tool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What one other tool does differently.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PeerNote {
+    /// The tool.
+    pub tool: Tool,
+    /// What it does, in one sentence.
+    pub behaviour: String,
+}
+
+impl PeerNote {
+    pub(crate) fn new(tool: Tool, behaviour: impl Into<String>) -> Self {
+        Self {
+            tool,
+            behaviour: behaviour.into(),
+        }
+    }
+}
+
+/// The host of a request as each model needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct PeerHost<'a> {
+    /// The host, lowercase, IPv6 without brackets.
+    pub host: &'a str,
+    /// The effective port (explicit or the scheme's default).
+    pub port: u16,
+    /// Whether the URL wrote the port explicitly.
+    pub explicit_port: bool,
+}
+
+impl PeerHost<'_> {
+    fn ip(&self) -> Option<IpAddr> {
+        self.host.parse().ok()
+    }
+}
+
+/// Whether `tool` would bypass the proxy for `host` given the `no_proxy` value `list`.
+pub fn bypasses(tool: Tool, list: &str, host: PeerHost<'_>) -> bool {
+    match tool {
+        Tool::Go => go_bypass(list, host),
+        Tool::PythonUrllib => urllib_bypass(list, host),
+        Tool::Requests => requests_bypass(list, host),
+        Tool::NodeProxyFromEnv => node_bypass(list, host),
+        Tool::HyperUtil => hyper_util_bypass(list, host),
+        Tool::Wget => wget_bypass(list, host),
+    }
+}
+
+fn parse_cidr(s: &str) -> Option<(IpAddr, u8)> {
+    let (ip, bits) = s.split_once('/')?;
+    let ip: IpAddr = ip.parse().ok()?;
+    if bits.is_empty() || !bits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let bits: u8 = bits.parse().ok()?;
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    (bits <= max).then_some((ip, bits))
+}
+
+fn in_net(addr: IpAddr, net: IpAddr, bits: u8) -> bool {
+    match (addr, net) {
+        (IpAddr::V4(a), IpAddr::V4(n)) => {
+            let mask = u32::MAX.checked_shl(32 - u32::from(bits)).unwrap_or(0);
+            u32::from(a) & mask == u32::from(n) & mask
+        }
+        (IpAddr::V6(a), IpAddr::V6(n)) => {
+            let mask = u128::MAX.checked_shl(128 - u32::from(bits)).unwrap_or(0);
+            u128::from(a) & mask == u128::from(n) & mask
+        }
+        _ => false,
+    }
+}
+
+fn split_host_port(p: &str) -> Option<(&str, u16)> {
+    if let Some(rest) = p.strip_prefix('[') {
+        let (h, port) = rest.split_once("]:")?;
+        return Some((h, port.parse().ok()?));
+    }
+    let (h, port) = p.rsplit_once(':')?;
+    if h.contains(':') {
+        return None;
+    }
+    Some((h, port.parse().ok()?))
+}
+
+/// Go: UPPER first (handled by the caller), `localhost` and loopback always direct, `*`
+/// anywhere, CIDR and IPs, `host:port` against the effective port, `.d` and `*.d` subdomains
+/// only, bare `d` the host and its subdomains.
+fn go_bypass(list: &str, h: PeerHost<'_>) -> bool {
+    if h.host == "localhost" || h.ip().is_some_and(|ip| ip.is_loopback()) {
+        return true;
+    }
+    for raw in list.split(',') {
+        let p = raw.trim().to_ascii_lowercase();
+        if p.is_empty() {
+            continue;
+        }
+        if p == "*" {
+            return true;
+        }
+        if let Some((net, bits)) = parse_cidr(&p) {
+            if h.ip().is_some_and(|ip| in_net(ip, net, bits)) {
+                return true;
+            }
+            continue;
+        }
+        if let Ok(ip) = p.parse::<IpAddr>() {
+            if h.ip() == Some(ip) {
+                return true;
+            }
+            continue;
+        }
+        let (mut phost, pport) = match split_host_port(&p) {
+            Some((ph, pp)) => (ph.to_owned(), Some(pp)),
+            None => (p.clone(), None),
+        };
+        if let Ok(ip) = phost.parse::<IpAddr>() {
+            if h.ip() == Some(ip) && pport.is_none_or(|pp| pp == h.port) {
+                return true;
+            }
+            continue;
+        }
+        if h.ip().is_some() {
+            continue;
+        }
+        if let Some(rest) = phost.strip_prefix("*.") {
+            phost = format!(".{rest}");
+        }
+        let match_host = !phost.starts_with('.');
+        if match_host {
+            phost.insert(0, '.');
+        }
+        if pport.is_some_and(|pp| pp != h.port) {
+            continue;
+        }
+        if (match_host && h.host == &phost[1..]) || h.host.ends_with(&phost) {
+            return true;
+        }
+    }
+    false
+}
+
+/// urllib: whole value `*`; each entry stripped of blanks and all leading dots, then
+/// `(.+\.)?entry$` case-insensitively against the host and against `host:port`.
+fn urllib_bypass(list: &str, h: PeerHost<'_>) -> bool {
+    if list.trim() == "*" {
+        return true;
+    }
+    // urllib keeps the brackets of an IPv6 host and the port only when the URL wrote it.
+    let host = if h.host.contains(':') {
+        format!("[{}]", h.host)
+    } else {
+        h.host.to_owned()
+    };
+    let with_port = h.explicit_port.then(|| format!("{host}:{}", h.port));
+    let re_match = |name: &str, target: &str| {
+        let (t, n) = (target.to_ascii_lowercase(), name.to_ascii_lowercase());
+        t == n || (t.len() > n.len() + 1 && t.ends_with(&n) && t[..t.len() - n.len()].ends_with('.'))
+    };
+    list.split(',').any(|raw| {
+        let name = raw.trim().trim_start_matches('.');
+        !name.is_empty()
+            && (re_match(name, &host) || with_port.as_deref().is_some_and(|hp| re_match(name, hp)))
+    })
+}
+
+/// requests: blanks deleted; IPv4 hosts against CIDR entries or equal strings; other hosts by
+/// raw string suffix (also `host:port`); then urllib's rule.
+fn requests_bypass(list: &str, h: PeerHost<'_>) -> bool {
+    let squeezed: String = list.chars().filter(|c| *c != ' ').collect();
+    let entries = squeezed.split(',').filter(|e| !e.is_empty());
+    if let Some(IpAddr::V4(v4)) = h.ip() {
+        for e in entries {
+            match parse_cidr(e) {
+                Some((net, bits)) if net.is_ipv4() && bits >= 1 => {
+                    if in_net(IpAddr::V4(v4), net, bits) {
+                        return true;
+                    }
+                }
+                _ => {
+                    if e == h.host {
+                        return true;
+                    }
+                }
+            }
+        }
+    } else {
+        let with_port = h.explicit_port.then(|| format!("{}:{}", h.host, h.port));
+        for e in entries {
+            if h.host.ends_with(e) || with_port.as_deref().is_some_and(|hp| hp.ends_with(e)) {
+                return true;
+            }
+        }
+    }
+    urllib_bypass(list, h)
+}
+
+/// proxy-from-env: lowercase value, whole `*`, split on commas and whitespace, `:port`
+/// against the effective port, exact host unless the entry starts with `.` or `*` (then a raw
+/// string suffix; IPv6 hosts keep their brackets).
+fn node_bypass(list: &str, h: PeerHost<'_>) -> bool {
+    let list = list.to_ascii_lowercase();
+    if list.is_empty() {
+        return false;
+    }
+    if list == "*" {
+        return true;
+    }
+    let host = if h.host.contains(':') {
+        format!("[{}]", h.host)
+    } else {
+        h.host.to_owned()
+    };
+    !list
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .all(|entry| {
+            if entry.is_empty() {
+                return true;
+            }
+            let (name, port) = match entry.rsplit_once(':') {
+                Some((n, p))
+                    if !n.is_empty() && !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) =>
+                {
+                    (n, p.parse::<u32>().unwrap_or(u32::MAX))
+                }
+                _ => (entry, 0),
+            };
+            if port != 0 && port != u32::from(h.port) {
+                return true;
+            }
+            if !name.starts_with(['.', '*']) {
+                return host != name;
+            }
+            let suffix = name.strip_prefix('*').unwrap_or(name);
+            !host.ends_with(suffix)
+        })
+}
+
+/// hyper-util: comma entries trimmed; IPs and CIDR (any prefix, `/0` is everything) for IP
+/// hosts; `*` matches every domain host but no IP; `.d` and `d` match `d` and subdomains.
+fn hyper_util_bypass(list: &str, h: PeerHost<'_>) -> bool {
+    let ip = h.ip();
+    for raw in list.split(',') {
+        let e = raw.trim().to_ascii_lowercase();
+        if e.is_empty() {
+            continue;
+        }
+        if let Some((net, bits)) = parse_cidr(&e) {
+            if ip.is_some_and(|a| in_net(a, net, bits)) {
+                return true;
+            }
+            continue;
+        }
+        if let Ok(addr) = e.parse::<IpAddr>() {
+            if ip == Some(addr) {
+                return true;
+            }
+            continue;
+        }
+        if ip.is_some() {
+            continue;
+        }
+        if e == "*" {
+            return true;
+        }
+        let d = e.strip_prefix('.').unwrap_or(&e);
+        if h.host == d
+            || (h.host.len() > d.len()
+                && h.host.ends_with(d)
+                && h.host.as_bytes()[h.host.len() - d.len() - 1] == b'.')
+        {
+            return true;
+        }
+    }
+    false
+}
+
+/// wget 1.x: comma entries, leading blanks skipped; a case-insensitive suffix that must start
+/// at a label boundary, or anywhere when the entry starts with `.` (so `.d` never matches `d`).
+fn wget_bypass(list: &str, h: PeerHost<'_>) -> bool {
+    let host = h.host.to_ascii_lowercase();
+    list.split(',').any(|raw| {
+        let e = raw.trim_start().to_ascii_lowercase();
+        if e.is_empty() || !host.ends_with(&e) {
+            return false;
+        }
+        let i = host.len() - e.len();
+        i == 0 || host.as_bytes()[i - 1] == b'.' || e.starts_with('.')
+    })
+}
+
+/// Notes on how other tools read one `no_proxy` entry, where they differ from curl.
+pub(crate) fn entry_notes(entry: &str) -> Vec<PeerNote> {
+    let e = entry.trim();
+    let mut notes = Vec::new();
+    let bare = e.trim_start_matches('.');
+    let is_ip = bare.parse::<IpAddr>().is_ok() || parse_cidr(bare).is_some();
+    if e == "*" {
+        notes.push(PeerNote::new(Tool::Go, "a `*` entry anywhere bypasses every host"));
+        notes.push(PeerNote::new(
+            Tool::NodeProxyFromEnv,
+            "a `*` entry anywhere bypasses every host",
+        ));
+        notes.push(PeerNote::new(
+            Tool::HyperUtil,
+            "a `*` entry anywhere bypasses every domain host, but not IP literals",
+        ));
+    } else if let Some(rest) = e.strip_prefix("*.") {
+        notes.push(PeerNote::new(
+            Tool::Go,
+            format!("reads it as `.{rest}`: subdomains of {rest} only"),
+        ));
+        notes.push(PeerNote::new(
+            Tool::NodeProxyFromEnv,
+            format!("reads it as a suffix `.{rest}`: subdomains of {rest} only"),
+        ));
+    } else if e.starts_with('*') {
+        notes.push(PeerNote::new(
+            Tool::NodeProxyFromEnv,
+            "reads it as a raw string suffix, so it matches inside labels too",
+        ));
+    } else if e.starts_with('.') && !is_ip {
+        for tool in [Tool::Go, Tool::NodeProxyFromEnv, Tool::Wget] {
+            notes.push(PeerNote::new(
+                tool,
+                format!("matches only subdomains of {bare}, not {bare} itself"),
+            ));
+        }
+    } else if !is_ip && !e.contains([':', '/']) {
+        notes.push(PeerNote::new(
+            Tool::NodeProxyFromEnv,
+            format!("matches only the exact host {e}, not its subdomains"),
+        ));
+        notes.push(PeerNote::new(
+            Tool::Requests,
+            format!("also matches hosts that merely end in `{e}` (raw string suffix)"),
+        ));
+    }
+    if e.ends_with('.') && !is_ip && e.len() > 1 {
+        notes.push(PeerNote::new(
+            Tool::Go,
+            "keeps the trailing dot, so the entry matches no normal host name",
+        ));
+        notes.push(PeerNote::new(
+            Tool::HyperUtil,
+            "keeps the trailing dot, so the entry matches no normal host name",
+        ));
+    }
+    if let Some((_, bits)) = parse_cidr(e) {
+        if bits == 0 {
+            for tool in [Tool::Go, Tool::HyperUtil, Tool::Wget] {
+                notes.push(PeerNote::new(tool, "`/0` matches every address of the family"));
+            }
+        }
+        notes.push(PeerNote::new(Tool::PythonUrllib, "has no CIDR support: never matches"));
+        notes.push(PeerNote::new(Tool::NodeProxyFromEnv, "has no CIDR support: never matches"));
+        if e.contains(':') {
+            notes.push(PeerNote::new(Tool::Requests, "supports IPv4 CIDR only: never matches"));
+        }
+    }
+    if e.starts_with('[') {
+        notes.push(PeerNote::new(
+            Tool::NodeProxyFromEnv,
+            "requires IPv6 entries in brackets, so it matches there",
+        ));
+        notes.push(PeerNote::new(Tool::Go, "accepts `[v6]:port` and compares the port"));
+    } else if e.parse::<std::net::Ipv6Addr>().is_ok() {
+        notes.push(PeerNote::new(
+            Tool::NodeProxyFromEnv,
+            "compares IPv6 hosts with their brackets, so an unbracketed entry never matches",
+        ));
+        notes.push(PeerNote::new(
+            Tool::PythonUrllib,
+            "compares IPv6 hosts with their brackets, so an unbracketed entry never matches",
+        ));
+    }
+    if split_host_port(e).is_some() && !e.contains("://") {
+        notes.push(PeerNote::new(
+            Tool::Go,
+            "compares the port with the request's effective port",
+        ));
+        notes.push(PeerNote::new(
+            Tool::NodeProxyFromEnv,
+            "compares the port with the request's effective port",
+        ));
+        notes.push(PeerNote::new(
+            Tool::PythonUrllib,
+            "matches only URLs that write that port explicitly",
+        ));
+    }
+    if e == "localhost" || e.parse::<Ipv4Addr>().is_ok_and(|ip| ip.is_loopback()) {
+        notes.push(PeerNote::new(
+            Tool::Go,
+            "never proxies localhost or loopback addresses, listed or not",
+        ));
+    }
+    notes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host(h: &str, port: u16) -> PeerHost<'_> {
+        PeerHost {
+            host: h,
+            port,
+            explicit_port: false,
+        }
+    }
+
+    /// (list, host, port) → expected decision for each tool in `Tool::ALL` order:
+    /// Go, urllib, requests, Node, hyper-util, wget. Rows follow the reference table.
+    #[test]
+    fn peers_disagree_as_documented() {
+        type Row = (&'static str, &'static str, u16, [bool; 6]);
+        let rows: &[Row] = &[
+            // leading dot: curl matches the domain itself; Go, Node, wget do not.
+            (".example.com", "example.com", 443, [false, true, true, false, true, false]),
+            (".example.com", "a.example.com", 443, [true, true, true, true, true, true]),
+            // bare domain: Node matches the exact host only.
+            ("example.com", "a.example.com", 443, [true, true, true, false, true, true]),
+            // `*` element.
+            ("a.test,*", "x.test", 443, [true, false, false, true, true, false]),
+            ("a.test,*", "10.0.0.1", 443, [true, false, false, true, false, false]),
+            // `*.d`.
+            ("*.example.com", "a.example.com", 443, [true, false, false, true, false, false]),
+            // ports.
+            ("example.com:443", "example.com", 443, [true, false, false, true, false, false]),
+            // CIDR.
+            ("10.0.0.0/8", "10.1.2.3", 80, [true, false, true, false, true, false]),
+            ("0.0.0.0/0", "10.1.2.3", 80, [true, false, false, false, true, false]),
+            // loopback: Go never proxies it.
+            ("", "127.0.0.1", 80, [true, false, false, false, false, false]),
+            // raw suffix in requests.
+            ("ample.com", "example.com", 443, [false, false, true, false, false, false]),
+            // blank-separated list.
+            ("localhost .example.com", "a.example.com", 443, [false, false, false, true, false, false]),
+        ];
+        for (list, h, port, want) in rows {
+            for (tool, want) in Tool::ALL.iter().zip(want) {
+                assert_eq!(
+                    bypasses(*tool, list, host(h, *port)),
+                    *want,
+                    "{tool:?} with no_proxy={list:?} for {h}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn entry_notes_name_the_tools() {
+        let tools = |e: &str| -> Vec<Tool> { entry_notes(e).iter().map(|n| n.tool).collect() };
+        assert!(tools(".example.com").contains(&Tool::Go));
+        assert!(tools("example.com").contains(&Tool::NodeProxyFromEnv));
+        assert!(tools("*").contains(&Tool::HyperUtil));
+        assert!(tools("0.0.0.0/0").contains(&Tool::Go));
+        assert!(tools("example.com:8080").contains(&Tool::PythonUrllib));
+        assert!(tools("localhost").contains(&Tool::Go));
+        assert_eq!(serde_json::to_string(&Tool::NodeProxyFromEnv).ok().as_deref(), Some("\"node-proxy-from-env\""));
+    }
+}
