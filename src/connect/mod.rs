@@ -165,35 +165,7 @@ fn resolve_route(
     env: &EnvSnapshot,
     url: &url::Url,
 ) -> Result<Route, Error> {
-    use crate::layer::ProxySetting;
-    let effective = match provider {
-        Some((_, l)) => l.over(global),
-        None => global.clone(),
-    };
-    let host = url.host_str().unwrap_or("");
-    let proxy = match effective.proxy.as_ref().map(|s| &s.value) {
-        Some(ProxySetting::Direct) => None,
-        Some(ProxySetting::Url(p)) => Some(p.clone()),
-        Some(ProxySetting::Env) | None => match env.proxy_for(url.scheme()).found {
-            Some((var, value)) => Some(ProxyUrl::parse(&value).map_err(|e| {
-                Error::new(ErrorKind::ConfigProxyUrl)
-                    .with_message(format!("the proxy URL in {var} is invalid"))
-                    .with_source(e)
-            })?),
-            None => None,
-        },
-    };
-    let proxy = proxy.filter(|_| {
-        effective
-            .no_proxy
-            .as_ref()
-            .is_none_or(|np| np.value.matches(host).is_none())
-    });
-    Ok(Route {
-        url: url.as_str().to_owned(),
-        provider: provider.map(|(n, _)| n.to_owned()),
-        proxy,
-    })
+    crate::route::resolve(global, provider, env, url)
 }
 
 /// The connector: one per profile. Cheap to clone.
