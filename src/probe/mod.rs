@@ -10,6 +10,7 @@
 
 pub mod check;
 pub mod nagios;
+pub mod plan;
 pub mod prometheus;
 pub mod report;
 pub mod runner;
