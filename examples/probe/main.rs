@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod check;
 mod config;
 mod lint;
 mod route;
@@ -31,14 +32,25 @@ enum Command {
     Lint(lint::Args),
     /// The effective config per provider, optionally with each value's origin.
     Config(config::Args),
+    /// Run every provider's checks concurrently (exit 0 OK, 1 warning, 2 critical, 3 unknown).
+    Check(check::Args),
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // --help and --version are not errors; a bad command line is UNKNOWN (3), the
+            // Nagios code for "the plugin could not run", never CRITICAL.
+            return ExitCode::from(if e.use_stderr() { 3 } else { 0 });
+        }
+    };
     let code = match cli.command {
         Some(Command::Route(args)) => route::run(args),
         Some(Command::Lint(args)) => lint::run(args),
         Some(Command::Config(args)) => config::run(args),
+        Some(Command::Check(args)) => check::run(args),
         None => {
             eprintln!("probe demo is not built yet");
             3

@@ -68,10 +68,14 @@ pub fn render(report: &Report, color: bool) -> String {
 
 fn row(c: &CheckResult) -> [String; 6] {
     let status = c.status.map_or_else(|| "-".to_owned(), |s| s.to_string());
-    let route = c
-        .route
-        .as_ref()
-        .map_or_else(|| "-".to_owned(), |r| r.summary());
+    // The table shows where the request went; the details say why.
+    let route = c.route.as_ref().map_or_else(
+        || "-".to_owned(),
+        |r| match r.proxy() {
+            Some(p) => format!("via {}", p.without_credentials()),
+            None => "direct".to_owned(),
+        },
+    );
     let time = c
         .timings
         .total
