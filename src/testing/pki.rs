@@ -54,6 +54,9 @@ pub enum Validity {
     Expired,
     /// From 30 days from now until 90 days from now.
     NotYetValid,
+    /// From a day ago until this many days (plus an hour) from now: valid, but close to expiry,
+    /// for certificate-expiry warnings.
+    ExpiresInDays(u32),
 }
 
 /// What to put in a leaf certificate. Build with [`LeafSpec::new`] and the setters.
@@ -583,6 +586,10 @@ fn leaf_params(names: &[&str], validity: Validity) -> Result<CertificateParams, 
         Validity::Current => (now - DAY, now + 90 * DAY),
         Validity::Expired => (now - 60 * DAY, now - DAY),
         Validity::NotYetValid => (now + 30 * DAY, now + 90 * DAY),
+        Validity::ExpiresInDays(days) => (
+            now - DAY,
+            now + days * DAY + std::time::Duration::from_secs(3600),
+        ),
     };
     params.not_before = from.into();
     params.not_after = until.into();
