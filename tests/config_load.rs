@@ -53,9 +53,15 @@ fn file_origin(o: &Origin) -> (u32, u32, &str) {
 fn design_example_loads_with_origins_through_layers() {
     let cfg = Config::from_toml_str(EXAMPLE, "/etc/proxyscope/config.toml").unwrap();
     let g = cfg.global_layer();
-    assert_eq!(file_origin(&g.proxy.as_ref().unwrap().origin), (1, 1, "proxy"));
+    assert_eq!(
+        file_origin(&g.proxy.as_ref().unwrap().origin),
+        (1, 1, "proxy")
+    );
     assert_eq!(g.roots.as_ref().unwrap().value, Roots::Webpki);
-    assert_eq!(file_origin(&g.timeouts.connect.as_ref().unwrap().origin), (5, 1, "timeouts.connect"));
+    assert_eq!(
+        file_origin(&g.timeouts.connect.as_ref().unwrap().origin),
+        (5, 1, "timeouts.connect")
+    );
     assert_eq!(cfg.timeouts().request(), Duration::from_secs(30));
 
     let names: Vec<&str> = cfg.providers().iter().map(|p| p.name()).collect();
@@ -63,24 +69,45 @@ fn design_example_loads_with_origins_through_layers() {
 
     let apertium = cfg.effective_layer("apertium").unwrap();
     assert_eq!(apertium.proxy.as_ref().unwrap().value, ProxySetting::Direct);
-    assert_eq!(file_origin(&apertium.proxy.as_ref().unwrap().origin), (12, 1, "providers.apertium.proxy"));
+    assert_eq!(
+        file_origin(&apertium.proxy.as_ref().unwrap().origin),
+        (12, 1, "providers.apertium.proxy")
+    );
     // Inherited: the global's value and the global's origin.
-    assert_eq!(file_origin(&apertium.no_proxy.as_ref().unwrap().origin), (2, 1, "no_proxy"));
-    assert_eq!(file_origin(&apertium.timeouts.tls.as_ref().unwrap().origin), (7, 1, "timeouts.tls"));
+    assert_eq!(
+        file_origin(&apertium.no_proxy.as_ref().unwrap().origin),
+        (2, 1, "no_proxy")
+    );
+    assert_eq!(
+        file_origin(&apertium.timeouts.tls.as_ref().unwrap().origin),
+        (7, 1, "timeouts.tls")
+    );
 
     let yandex = cfg.provider("yandex").unwrap();
     assert!(!yandex.is_required());
     assert!(cfg.provider("apertium").unwrap().is_required());
-    assert_eq!(cfg.provider("apertium").unwrap().required().origin, Origin::Default);
-    assert_eq!(file_origin(&yandex.url().origin), (15, 1, "providers.yandex.url"));
+    assert_eq!(
+        cfg.provider("apertium").unwrap().required().origin,
+        Origin::Default
+    );
+    assert_eq!(
+        file_origin(&yandex.url().origin),
+        (15, 1, "providers.yandex.url")
+    );
     let eff = cfg.effective_layer("yandex").unwrap();
     assert_eq!(eff.timeouts.request(), Duration::from_secs(60));
-    assert_eq!(file_origin(&eff.timeouts.request.as_ref().unwrap().origin), (18, 14, "providers.yandex.timeouts.request"));
+    assert_eq!(
+        file_origin(&eff.timeouts.request.as_ref().unwrap().origin),
+        (18, 14, "providers.yandex.timeouts.request")
+    );
     assert_eq!(eff.timeouts.connect(), Duration::from_secs(5));
 
     let checks = yandex.checks();
     assert_eq!(checks.len(), 2);
-    assert_eq!(checks[0].target, CheckTarget::Path("/api/v1.5/tr.json/getLangs".into()));
+    assert_eq!(
+        checks[0].target,
+        CheckTarget::Path("/api/v1.5/tr.json/getLangs".into())
+    );
     assert_eq!(checks[0].method, http::Method::GET);
     assert_eq!(checks[0].expect_status, StatusExpectation::Exact(200));
     assert_eq!(checks[0].body_contains.as_deref(), Some("dirs"));
@@ -91,10 +118,21 @@ fn design_example_loads_with_origins_through_layers() {
     );
     assert_eq!(checks[1].method, http::Method::HEAD);
     assert_eq!(checks[1].expect_status, StatusExpectation::Class(3));
-    assert_eq!(checks[1].expect_header.as_ref().unwrap().contains.as_deref(), Some("yandex"));
+    assert_eq!(
+        checks[1]
+            .expect_header
+            .as_ref()
+            .unwrap()
+            .contains
+            .as_deref(),
+        Some("yandex")
+    );
     assert!(checks[1].follow_redirects);
     assert_eq!(checks[1].timeout, Some(Duration::from_millis(250)));
-    assert_eq!(file_origin(&checks[1].origin).2, "providers.yandex.checks[1]");
+    assert_eq!(
+        file_origin(&checks[1].origin).2,
+        "providers.yandex.checks[1]"
+    );
 }
 
 #[test]
@@ -103,7 +141,10 @@ fn settings_show_inherited_and_default_origins() {
     let s = cfg.settings(Some("apertium")).unwrap();
     let get = |k: &str| s.iter().find(|s| s.key == k).unwrap();
     assert_eq!(get("proxy").value, "direct");
-    assert_eq!(file_origin(&get("proxy").origin).2, "providers.apertium.proxy");
+    assert_eq!(
+        file_origin(&get("proxy").origin).2,
+        "providers.apertium.proxy"
+    );
     assert_eq!(file_origin(&get("roots").origin).2, "roots");
     assert_eq!(get("danger_accept_invalid_certs").origin, Origin::Default);
     assert_eq!(get("danger_accept_invalid_certs").value, "false");
@@ -117,9 +158,14 @@ fn relative_paths_resolve_against_the_config_directory() {
     std::fs::create_dir(&sub).unwrap();
     let text = "[providers.a]\nurl = \"https://a.test\"\nca_file = [\"../missing.pem\", \"/abs/missing.pem\"]\n";
     std::fs::write(sub.join("p.toml"), text).unwrap();
-    let d = ConfigDocument::from_file(sub.join("p.toml")).unwrap().lint(&EnvSnapshot::default());
+    let d = ConfigDocument::from_file(sub.join("p.toml"))
+        .unwrap()
+        .lint(&EnvSnapshot::default());
     let msgs: Vec<&str> = d.iter().map(|d| d.message.as_str()).collect();
-    assert!(msgs[0].contains(&sub.join("../missing.pem").display().to_string()), "{msgs:?}");
+    assert!(
+        msgs[0].contains(&sub.join("../missing.pem").display().to_string()),
+        "{msgs:?}"
+    );
     assert!(msgs[1].contains("/abs/missing.pem"), "{msgs:?}");
 }
 
@@ -138,7 +184,9 @@ fn nested_in_a_services_own_toml_and_json() {
     assert_eq!(svc.egress.providers()[0].name(), "a");
     assert_eq!(
         svc.egress.global_layer().proxy.as_ref().unwrap().origin,
-        Origin::Embedded { key: "proxy".into() }
+        Origin::Embedded {
+            key: "proxy".into()
+        }
     );
 
     let err = serde_json::from_str::<Service>(
@@ -148,7 +196,10 @@ fn nested_in_a_services_own_toml_and_json() {
     .expect("unknown keys fail deserialisation");
     let msg = err.to_string();
     assert!(msg.contains("config.invalid"), "{msg}");
-    assert!(msg.contains("`no_proxy`") && msg.contains("`proxy`"), "every error is listed: {msg}");
+    assert!(
+        msg.contains("`no_proxy`") && msg.contains("`proxy`"),
+        "every error is listed: {msg}"
+    );
 
     #[derive(serde::Deserialize)]
     struct Lenient {
@@ -159,11 +210,16 @@ fn nested_in_a_services_own_toml_and_json() {
     )
     .unwrap();
     let d = doc.egress.lint(&EnvSnapshot::default());
-    let found: Vec<(&str, &str, Option<&str>)> =
-        d.iter().map(|d| (d.code.as_str(), d.path.as_str(), d.location.as_deref())).collect();
+    let found: Vec<(&str, &str, Option<&str>)> = d
+        .iter()
+        .map(|d| (d.code.as_str(), d.path.as_str(), d.location.as_deref()))
+        .collect();
     assert_eq!(
         found,
-        [("misplaced_key", "no_proxy_list", None), ("unknown_key", "providers.a.proxxy", None)]
+        [
+            ("misplaced_key", "no_proxy_list", None),
+            ("unknown_key", "providers.a.proxxy", None)
+        ]
     );
 }
 
@@ -175,7 +231,13 @@ fn type_errors_are_collected_not_fatal() {
         .evidence()
         .diagnostics
         .iter()
-        .map(|d| (d.code.as_str(), d.path.as_str(), d.suggestion.as_deref().unwrap_or("")))
+        .map(|d| {
+            (
+                d.code.as_str(),
+                d.path.as_str(),
+                d.suggestion.as_deref().unwrap_or(""),
+            )
+        })
         .collect();
     let want_codes = [
         ("type_mismatch", "proxy"),
@@ -221,7 +283,10 @@ fn unreadable_file_is_one_config_error_with_the_file() {
     let err = Config::from_file(path).unwrap_err();
     assert_eq!(err.code(), "config.invalid");
     assert_eq!(err.hop(), None);
-    assert_eq!(err.evidence().file.as_deref(), Some("/nonexistent/proxyscope.toml"));
+    assert_eq!(
+        err.evidence().file.as_deref(),
+        Some("/nonexistent/proxyscope.toml")
+    );
     assert_eq!(err.evidence().diagnostics[0].code, "file.unreadable");
     assert!(std::error::Error::source(&err).is_some());
 }

@@ -9,7 +9,9 @@ use proxyscope::{EnvSnapshot, Phase};
 
 fn cert(cn: &str, is_ca: bool, expired: bool) -> rcgen::Certificate {
     let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.distinguished_name.push(rcgen::DnType::CommonName, cn);
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, cn);
     if is_ca {
         params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
     }
@@ -17,7 +19,9 @@ fn cert(cn: &str, is_ca: bool, expired: bool) -> rcgen::Certificate {
         params.not_before = rcgen::date_time_ymd(2000, 1, 1);
         params.not_after = rcgen::date_time_ymd(2001, 1, 1);
     }
-    params.self_signed(&rcgen::KeyPair::generate().unwrap()).unwrap()
+    params
+        .self_signed(&rcgen::KeyPair::generate().unwrap())
+        .unwrap()
 }
 
 /// Writes `files` and a config naming each under its own provider; returns the lint.
@@ -31,7 +35,9 @@ fn lint_with(dir: &Path, files: &[(&str, Vec<u8>)]) -> (String, Vec<Diagnostic>)
     }
     let cfg = dir.join("proxyscope.toml");
     std::fs::write(&cfg, &text).unwrap();
-    let diags = ConfigDocument::from_file(&cfg).unwrap().lint(&EnvSnapshot::default());
+    let diags = ConfigDocument::from_file(&cfg)
+        .unwrap()
+        .lint(&EnvSnapshot::default());
     (cfg.display().to_string(), diags)
 }
 
@@ -44,9 +50,15 @@ fn each_bad_ca_file_is_named_with_path_line_and_fix() {
         ("root.der", cert("DER Root", true, false).der().to_vec()),
         (
             "key.pem",
-            rcgen::KeyPair::generate().unwrap().serialize_pem().into_bytes(),
+            rcgen::KeyPair::generate()
+                .unwrap()
+                .serialize_pem()
+                .into_bytes(),
         ),
-        ("leaf.pem", cert("leaf.test", false, false).pem().into_bytes()),
+        (
+            "leaf.pem",
+            cert("leaf.test", false, false).pem().into_bytes(),
+        ),
         ("old.pem", cert("Old Root", true, true).pem().into_bytes()),
     ];
     let (cfg, diags) = lint_with(dir.path(), &files);
@@ -67,8 +79,16 @@ fn each_bad_ca_file_is_named_with_path_line_and_fix() {
         assert_eq!(d.code, *code, "{path}");
         assert_eq!(d.severity, *severity, "{path}");
         let line = i * 3 + 3;
-        assert_eq!(d.location.as_deref(), Some(format!("{cfg}:{line}:11").as_str()), "{path}");
-        assert!(d.suggestion.as_deref().unwrap().contains(fix), "{path}: {:?}", d.suggestion);
+        assert_eq!(
+            d.location.as_deref(),
+            Some(format!("{cfg}:{line}:11").as_str()),
+            "{path}"
+        );
+        assert!(
+            d.suggestion.as_deref().unwrap().contains(fix),
+            "{path}: {:?}",
+            d.suggestion
+        );
     }
     assert_eq!(diags.len(), 6, "{diags:#?}");
 }
@@ -92,11 +112,24 @@ fn missing_and_directory_ca_files() {
         .collect();
     assert_eq!(
         codes,
-        [("ca_file.unreadable", "ca_file[0]"), ("ca_file.missing", "ca_file[1]")]
+        [
+            ("ca_file.unreadable", "ca_file[0]"),
+            ("ca_file.missing", "ca_file[1]")
+        ]
     );
     let missing = &err.evidence().diagnostics[1];
-    assert!(missing.message.contains(&dir.path().join("nowhere/ca.pem").display().to_string()));
-    assert!(missing.suggestion.as_deref().unwrap().contains("does not exist"));
+    assert!(
+        missing
+            .message
+            .contains(&dir.path().join("nowhere/ca.pem").display().to_string())
+    );
+    assert!(
+        missing
+            .suggestion
+            .as_deref()
+            .unwrap()
+            .contains("does not exist")
+    );
 }
 
 #[test]
@@ -107,7 +140,11 @@ fn good_ca_files_are_kept_with_their_facts() {
     bundle.push_str(&cert("Second Root", true, false).pem());
     std::fs::write(dir.path().join("bundle.pem"), &bundle).unwrap();
     let cfg = dir.path().join("c.toml");
-    std::fs::write(&cfg, "ca_file = \"bundle.pem\"\nproxy_ca_file = \"./bundle.pem\"\n").unwrap();
+    std::fs::write(
+        &cfg,
+        "ca_file = \"bundle.pem\"\nproxy_ca_file = \"./bundle.pem\"\n",
+    )
+    .unwrap();
     let config = Config::from_file(&cfg).unwrap();
     assert!(config.lint(&EnvSnapshot::default()).is_empty());
     let resolved = dir.path().join("bundle.pem");
@@ -117,7 +154,11 @@ fn good_ca_files_are_kept_with_their_facts() {
     );
     let file = config.ca_file(&resolved).expect("kept for TLS diagnostics");
     assert_eq!(file.certificates.len(), 2);
-    assert!(file.certificates.iter().all(|c| c.is_ca && c.days_left > 300));
+    assert!(
+        file.certificates
+            .iter()
+            .all(|c| c.is_ca && c.days_left > 300)
+    );
     assert!(file.certificates[0].subject.contains("Internal Root"));
     assert_eq!(file.der()[0].as_ref(), root.der().as_ref());
 }
@@ -129,5 +170,10 @@ fn pem_content_instead_of_a_path() {
     let d = ConfigDocument::from_toml_str(&text, "inline.toml").lint(&EnvSnapshot::default());
     assert_eq!(d.len(), 1, "{d:#?}");
     assert_eq!(d[0].code, "ca_file.not_a_path");
-    assert!(d[0].suggestion.as_deref().unwrap().contains("ca_file = \"/path/to/ca.pem\""));
+    assert!(
+        d[0].suggestion
+            .as_deref()
+            .unwrap()
+            .contains("ca_file = \"/path/to/ca.pem\"")
+    );
 }

@@ -2,15 +2,18 @@
 //! ignored HTTP_PROXY, NO_PROXY entries, and a provider proxy made unusable by the no_proxy list
 //! in force for it (config or environment). Snapshots are passed in; nothing calls `set_var`.
 
-use proxyscope::config::{Config, Diagnostic, Severity};
 use proxyscope::EnvSnapshot;
+use proxyscope::config::{Config, Diagnostic, Severity};
 
 fn cfg(text: &str) -> Config {
-    Config::from_toml_str(text, "/srv/app/proxyscope.toml").unwrap_or_else(|e| panic!("{}", e.report()))
+    Config::from_toml_str(text, "/srv/app/proxyscope.toml")
+        .unwrap_or_else(|e| panic!("{}", e.report()))
 }
 
 fn find<'a>(d: &'a [Diagnostic], code: &str) -> &'a Diagnostic {
-    d.iter().find(|d| d.code == code).unwrap_or_else(|| panic!("no {code}: {d:#?}"))
+    d.iter()
+        .find(|d| d.code == code)
+        .unwrap_or_else(|| panic!("no {code}: {d:#?}"))
 }
 
 const USES_ENV: &str = "[providers.a]\nurl = \"https://a.test\"\n";
@@ -26,7 +29,12 @@ fn https_proxy_case_conflict() {
     assert_eq!(c.severity, Severity::Warning);
     assert_eq!(c.path, "HTTPS_PROXY");
     assert_eq!(c.location.as_deref(), Some("env:HTTPS_PROXY"));
-    assert!(c.suggestion.as_deref().unwrap().contains("unset HTTPS_PROXY"));
+    assert!(
+        c.suggestion
+            .as_deref()
+            .unwrap()
+            .contains("unset HTTPS_PROXY")
+    );
 }
 
 #[test]
@@ -58,7 +66,12 @@ fn url_shaped_no_proxy_in_the_environment() {
     assert_eq!(c.severity, Severity::Error);
     assert_eq!(c.path, "NO_PROXY");
     assert_eq!(c.location.as_deref(), Some("env:NO_PROXY"));
-    assert!(c.suggestion.as_deref().unwrap().contains("write `.a.test` instead of `https://a.test/`"));
+    assert!(
+        c.suggestion
+            .as_deref()
+            .unwrap()
+            .contains("write `.a.test` instead of `https://a.test/`")
+    );
 }
 
 #[test]
@@ -70,7 +83,12 @@ fn provider_proxy_unusable_because_of_env_no_proxy() {
     assert_eq!(c.severity, Severity::Warning);
     assert_eq!(c.path, "providers.yandex.proxy");
     assert_eq!(c.location.as_deref(), Some("/srv/app/proxyscope.toml:3:1"));
-    assert!(c.suggestion.as_deref().unwrap().contains("remove `translate.yandex.net` from no_proxy"));
+    assert!(
+        c.suggestion
+            .as_deref()
+            .unwrap()
+            .contains("remove `translate.yandex.net` from no_proxy")
+    );
     assert!(cfg(text).lint(&EnvSnapshot::default()).is_empty());
 }
 
@@ -78,14 +96,20 @@ fn provider_proxy_unusable_because_of_env_no_proxy() {
 fn provider_no_proxy_overrides_the_global_list() {
     let text = "no_proxy = [\"translate.yandex.net\"]\n[providers.yandex]\nurl = \"https://translate.yandex.net\"\nproxy = \"http://egress.test:3128\"\nno_proxy = [\"localhost\"]\n";
     let d = cfg(text).lint(&EnvSnapshot::default());
-    assert!(d.iter().all(|d| d.code != "provider.proxy_unusable"), "{d:#?}");
+    assert!(
+        d.iter().all(|d| d.code != "provider.proxy_unusable"),
+        "{d:#?}"
+    );
 }
 
 #[test]
 fn inherited_global_proxy_bypassed_by_no_proxy_is_not_a_finding() {
     let text = "proxy = \"http://egress.test:3128\"\nno_proxy = [\"localhost\", \"a.test\"]\n[providers.a]\nurl = \"https://a.test\"\n";
     let d = cfg(text).lint(&EnvSnapshot::default());
-    assert!(d.iter().all(|d| d.code != "provider.proxy_unusable"), "{d:#?}");
+    assert!(
+        d.iter().all(|d| d.code != "provider.proxy_unusable"),
+        "{d:#?}"
+    );
 }
 
 #[test]

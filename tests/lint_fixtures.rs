@@ -8,7 +8,9 @@ use proxyscope::config::{Config, ConfigDocument, Diagnostic, Severity};
 use proxyscope::{EnvSnapshot, Phase};
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/config").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/config")
+        .join(name)
 }
 
 fn lint(name: &str) -> Vec<Diagnostic> {
@@ -39,27 +41,174 @@ struct Case {
 }
 
 const CASES: &[Case] = &[
-    Case { fixture: "wrong_key.toml", code: "misplaced_key", severity: Severity::Error, path: "no_proxy_list", line_with: "no_proxy_list", fix: "rename `no_proxy_list` to `no_proxy`" },
-    Case { fixture: "typo_key.toml", code: "unknown_key", severity: Severity::Error, path: "no_proxi", line_with: "no_proxi", fix: "`no_proxy`" },
-    Case { fixture: "misplaced_ca.toml", code: "misplaced_key", severity: Severity::Error, path: "providers.yandex.cacert", line_with: "cacert", fix: "rename `cacert` to `ca_file`" },
-    Case { fixture: "misplaced_ca.toml", code: "misplaced_key", severity: Severity::Error, path: "providers.yandex.agentOptions.ca", line_with: "ca = ", fix: "move `agentOptions.ca` to `ca_file`" },
-    Case { fixture: "url_no_proxy.toml", code: "no_proxy.url", severity: Severity::Error, path: "no_proxy[1]", line_with: "deployment-restbase02", fix: "`.deployment-restbase02.eqiad.wmflabs`" },
-    Case { fixture: "url_no_proxy.toml", code: "no_proxy.url", severity: Severity::Error, path: "no_proxy[2]", line_with: "https://example.org/", fix: "write `.example.org` instead of `https://example.org/`" },
-    Case { fixture: "url_no_proxy.toml", code: "no_proxy.path", severity: Severity::Error, path: "no_proxy[3]", line_with: "apertium.svc.example.org/translate", fix: "`.apertium.svc.example.org`" },
-    Case { fixture: "ca_missing.toml", code: "ca_file.missing", severity: Severity::Error, path: "ca_file", line_with: "ca_file", fix: "relative paths resolve against the config file's directory" },
-    Case { fixture: "ca_empty.toml", code: "ca_file.empty", severity: Severity::Error, path: "providers.internal.ca_file[0]", line_with: "ca_file", fix: "PEM" },
-    Case { fixture: "ca_garbage.toml", code: "ca_file.not_pem", severity: Severity::Error, path: "proxy_ca_file", line_with: "proxy_ca_file", fix: "PEM" },
-    Case { fixture: "proxy_no_scheme.toml", code: "proxy_url.no_scheme", severity: Severity::Warning, path: "proxy", line_with: "proxy =", fix: "`http://url-downloader.example.org:8080`" },
-    Case { fixture: "proxy_path.toml", code: "proxy_url.path", severity: Severity::Warning, path: "providers.yandex.proxy", line_with: "proxy =", fix: "`http://yandex-egress.example.org:3128`" },
-    Case { fixture: "proxy_scheme.toml", code: "proxy_url.scheme", severity: Severity::Error, path: "proxy", line_with: "proxy =", fix: "`http://url-downloader.example.org:8080`" },
-    Case { fixture: "unknown_provider_key.toml", code: "misplaced_key", severity: Severity::Error, path: "providers.yandex.api", line_with: "api =", fix: "rename `api` to `url`" },
-    Case { fixture: "unknown_provider_key.toml", code: "unknown_key", severity: Severity::Error, path: "providers.yandex.proxxy", line_with: "proxxy", fix: "`proxy`" },
-    Case { fixture: "unknown_provider_key.toml", code: "provider.url_missing", severity: Severity::Error, path: "providers.yandex", line_with: "[providers.yandex]", fix: "rename `api` to `url`" },
-    Case { fixture: "proxy_unusable.toml", code: "provider.proxy_unusable", severity: Severity::Warning, path: "providers.yandex.proxy", line_with: "yandex-egress", fix: "remove `translate.yandex.net` from `no_proxy`" },
-    Case { fixture: "strict_ssl.toml", code: "misplaced_key", severity: Severity::Error, path: "providers.yandex.strictSSL", line_with: "strictSSL", fix: "`danger_accept_invalid_certs = true`" },
-    Case { fixture: "danger.toml", code: "danger_accept_invalid_certs", severity: Severity::Warning, path: "providers.lab.danger_accept_invalid_certs", line_with: "danger_accept", fix: "`ca_file`" },
-    Case { fixture: "bare_duration.toml", code: "duration.bare_number", severity: Severity::Error, path: "timeouts.connect", line_with: "connect", fix: "\"5s\"" },
-    Case { fixture: "syntax_error.toml", code: "toml.syntax", severity: Severity::Error, path: "", line_with: "proxy", fix: "TOML" },
+    Case {
+        fixture: "wrong_key.toml",
+        code: "misplaced_key",
+        severity: Severity::Error,
+        path: "no_proxy_list",
+        line_with: "no_proxy_list",
+        fix: "rename `no_proxy_list` to `no_proxy`",
+    },
+    Case {
+        fixture: "typo_key.toml",
+        code: "unknown_key",
+        severity: Severity::Error,
+        path: "no_proxi",
+        line_with: "no_proxi",
+        fix: "`no_proxy`",
+    },
+    Case {
+        fixture: "misplaced_ca.toml",
+        code: "misplaced_key",
+        severity: Severity::Error,
+        path: "providers.yandex.cacert",
+        line_with: "cacert",
+        fix: "rename `cacert` to `ca_file`",
+    },
+    Case {
+        fixture: "misplaced_ca.toml",
+        code: "misplaced_key",
+        severity: Severity::Error,
+        path: "providers.yandex.agentOptions.ca",
+        line_with: "ca = ",
+        fix: "move `agentOptions.ca` to `ca_file`",
+    },
+    Case {
+        fixture: "url_no_proxy.toml",
+        code: "no_proxy.url",
+        severity: Severity::Error,
+        path: "no_proxy[1]",
+        line_with: "deployment-restbase02",
+        fix: "`.deployment-restbase02.eqiad.wmflabs`",
+    },
+    Case {
+        fixture: "url_no_proxy.toml",
+        code: "no_proxy.url",
+        severity: Severity::Error,
+        path: "no_proxy[2]",
+        line_with: "https://example.org/",
+        fix: "write `.example.org` instead of `https://example.org/`",
+    },
+    Case {
+        fixture: "url_no_proxy.toml",
+        code: "no_proxy.path",
+        severity: Severity::Error,
+        path: "no_proxy[3]",
+        line_with: "apertium.svc.example.org/translate",
+        fix: "`.apertium.svc.example.org`",
+    },
+    Case {
+        fixture: "ca_missing.toml",
+        code: "ca_file.missing",
+        severity: Severity::Error,
+        path: "ca_file",
+        line_with: "ca_file",
+        fix: "relative paths resolve against the config file's directory",
+    },
+    Case {
+        fixture: "ca_empty.toml",
+        code: "ca_file.empty",
+        severity: Severity::Error,
+        path: "providers.internal.ca_file[0]",
+        line_with: "ca_file",
+        fix: "PEM",
+    },
+    Case {
+        fixture: "ca_garbage.toml",
+        code: "ca_file.not_pem",
+        severity: Severity::Error,
+        path: "proxy_ca_file",
+        line_with: "proxy_ca_file",
+        fix: "PEM",
+    },
+    Case {
+        fixture: "proxy_no_scheme.toml",
+        code: "proxy_url.no_scheme",
+        severity: Severity::Warning,
+        path: "proxy",
+        line_with: "proxy =",
+        fix: "`http://url-downloader.example.org:8080`",
+    },
+    Case {
+        fixture: "proxy_path.toml",
+        code: "proxy_url.path",
+        severity: Severity::Warning,
+        path: "providers.yandex.proxy",
+        line_with: "proxy =",
+        fix: "`http://yandex-egress.example.org:3128`",
+    },
+    Case {
+        fixture: "proxy_scheme.toml",
+        code: "proxy_url.scheme",
+        severity: Severity::Error,
+        path: "proxy",
+        line_with: "proxy =",
+        fix: "`http://url-downloader.example.org:8080`",
+    },
+    Case {
+        fixture: "unknown_provider_key.toml",
+        code: "misplaced_key",
+        severity: Severity::Error,
+        path: "providers.yandex.api",
+        line_with: "api =",
+        fix: "rename `api` to `url`",
+    },
+    Case {
+        fixture: "unknown_provider_key.toml",
+        code: "unknown_key",
+        severity: Severity::Error,
+        path: "providers.yandex.proxxy",
+        line_with: "proxxy",
+        fix: "`proxy`",
+    },
+    Case {
+        fixture: "unknown_provider_key.toml",
+        code: "provider.url_missing",
+        severity: Severity::Error,
+        path: "providers.yandex",
+        line_with: "[providers.yandex]",
+        fix: "rename `api` to `url`",
+    },
+    Case {
+        fixture: "proxy_unusable.toml",
+        code: "provider.proxy_unusable",
+        severity: Severity::Warning,
+        path: "providers.yandex.proxy",
+        line_with: "yandex-egress",
+        fix: "remove `translate.yandex.net` from `no_proxy`",
+    },
+    Case {
+        fixture: "strict_ssl.toml",
+        code: "misplaced_key",
+        severity: Severity::Error,
+        path: "providers.yandex.strictSSL",
+        line_with: "strictSSL",
+        fix: "`danger_accept_invalid_certs = true`",
+    },
+    Case {
+        fixture: "danger.toml",
+        code: "danger_accept_invalid_certs",
+        severity: Severity::Warning,
+        path: "providers.lab.danger_accept_invalid_certs",
+        line_with: "danger_accept",
+        fix: "`ca_file`",
+    },
+    Case {
+        fixture: "bare_duration.toml",
+        code: "duration.bare_number",
+        severity: Severity::Error,
+        path: "timeouts.connect",
+        line_with: "connect",
+        fix: "\"5s\"",
+    },
+    Case {
+        fixture: "syntax_error.toml",
+        code: "toml.syntax",
+        severity: Severity::Error,
+        path: "",
+        line_with: "proxy",
+        fix: "TOML",
+    },
 ];
 
 #[test]
@@ -71,7 +220,10 @@ fn each_mistake_is_named_with_path_location_and_fix() {
             .find(|d| d.code == c.code && d.path == c.path)
             .unwrap_or_else(|| panic!("{}: no {} at {}: {diags:#?}", c.fixture, c.code, c.path));
         assert_eq!(d.severity, c.severity, "{}: {d}", c.fixture);
-        let loc = d.location.as_deref().unwrap_or_else(|| panic!("{}: no location", c.fixture));
+        let loc = d
+            .location
+            .as_deref()
+            .unwrap_or_else(|| panic!("{}: no location", c.fixture));
         let file = fixture(c.fixture).display().to_string();
         let line = line_of(c.fixture, c.line_with);
         assert!(
@@ -80,7 +232,12 @@ fn each_mistake_is_named_with_path_location_and_fix() {
             c.fixture
         );
         let fix = d.suggestion.as_deref().unwrap_or("");
-        assert!(fix.contains(c.fix), "{}: suggestion {fix:?} lacks {:?}", c.fixture, c.fix);
+        assert!(
+            fix.contains(c.fix),
+            "{}: suggestion {fix:?} lacks {:?}",
+            c.fixture,
+            c.fix
+        );
     }
 }
 
@@ -109,10 +266,22 @@ fn broken_fixtures_fail_to_load_with_all_diagnostics() {
         assert_eq!(err.hop(), None, "{name}");
         assert_eq!(err.phase(), Phase::Config, "{name}");
         let ev = err.evidence();
-        assert_eq!(ev.file.as_deref(), Some(fixture(name).display().to_string().as_str()));
-        let file_errors: Vec<Diagnostic> = lint(name).into_iter().filter(|d| d.is_error()).collect();
-        let carried: Vec<Diagnostic> = ev.diagnostics.iter().filter(|d| d.is_error()).cloned().collect();
-        assert_eq!(carried, file_errors, "{name}: every error is carried, not just the first");
+        assert_eq!(
+            ev.file.as_deref(),
+            Some(fixture(name).display().to_string().as_str())
+        );
+        let file_errors: Vec<Diagnostic> =
+            lint(name).into_iter().filter(|d| d.is_error()).collect();
+        let carried: Vec<Diagnostic> = ev
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .cloned()
+            .collect();
+        assert_eq!(
+            carried, file_errors,
+            "{name}: every error is carried, not just the first"
+        );
         assert!(err.hint().is_some(), "{name}");
     }
 }
@@ -120,17 +289,39 @@ fn broken_fixtures_fail_to_load_with_all_diagnostics() {
 #[test]
 fn several_mistakes_in_one_file_are_all_reported() {
     let d = lint("unknown_provider_key.toml");
-    let errors: Vec<&str> = d.iter().filter(|d| d.is_error()).map(|d| d.path.as_str()).collect();
-    assert_eq!(errors, ["providers.yandex.api", "providers.yandex.proxxy", "providers.yandex"]);
+    let errors: Vec<&str> = d
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.path.as_str())
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            "providers.yandex.api",
+            "providers.yandex.proxxy",
+            "providers.yandex"
+        ]
+    );
     let d = lint("url_no_proxy.toml");
     assert_eq!(d.iter().filter(|d| d.is_error()).count(), 3);
 }
 
 #[test]
 fn warning_only_fixtures_still_load() {
-    for name in ["proxy_no_scheme.toml", "proxy_path.toml", "proxy_unusable.toml", "danger.toml"] {
-        let cfg = Config::from_file(fixture(name)).unwrap_or_else(|e| panic!("{name}: {}", e.report()));
-        assert!(cfg.lint(&EnvSnapshot::default()).iter().any(|d| d.severity == Severity::Warning), "{name}");
+    for name in [
+        "proxy_no_scheme.toml",
+        "proxy_path.toml",
+        "proxy_unusable.toml",
+        "danger.toml",
+    ] {
+        let cfg =
+            Config::from_file(fixture(name)).unwrap_or_else(|e| panic!("{name}: {}", e.report()));
+        assert!(
+            cfg.lint(&EnvSnapshot::default())
+                .iter()
+                .any(|d| d.severity == Severity::Warning),
+            "{name}"
+        );
     }
 }
 
@@ -141,10 +332,25 @@ fn strict_ssl_true_means_remove_not_disable() {
         "inline.toml",
     );
     let d = doc.lint(&EnvSnapshot::default());
-    let strict = d.iter().find(|d| d.path == "providers.y.strictSSL").unwrap();
-    assert!(strict.suggestion.as_deref().unwrap().starts_with("remove `strictSSL = true`"));
+    let strict = d
+        .iter()
+        .find(|d| d.path == "providers.y.strictSSL")
+        .unwrap();
+    assert!(
+        strict
+            .suggestion
+            .as_deref()
+            .unwrap()
+            .starts_with("remove `strictSSL = true`")
+    );
     let insecure = d.iter().find(|d| d.path == "providers.y.insecure").unwrap();
-    assert!(insecure.suggestion.as_deref().unwrap().contains("`danger_accept_invalid_certs = true`"));
+    assert!(
+        insecure
+            .suggestion
+            .as_deref()
+            .unwrap()
+            .contains("`danger_accept_invalid_certs = true`")
+    );
 }
 
 #[test]
@@ -160,7 +366,10 @@ fn misplacement_table_at_the_top_level() {
         ("agent_options.ca", "`ca_file`"),
     ];
     for (path, fix) in want {
-        let hit = d.iter().find(|d| d.path == path).unwrap_or_else(|| panic!("{path}: {d:#?}"));
+        let hit = d
+            .iter()
+            .find(|d| d.path == path)
+            .unwrap_or_else(|| panic!("{path}: {d:#?}"));
         assert_eq!(hit.code, "misplaced_key", "{path}");
         assert!(hit.suggestion.as_deref().unwrap().contains(fix), "{path}");
     }

@@ -42,19 +42,16 @@ pub(crate) fn load(path: Option<&Path>) -> Result<Option<Config>, u8> {
     })
 }
 
-/// The layer in force for `provider` (or the global one), when a config was given.
-pub(crate) fn layer_for(config: Option<&Config>, provider: Option<&str>) -> Result<Option<Layer>, u8> {
-    let Some(config) = config else { return Ok(None) };
-    match provider {
-        None => Ok(Some(config.global_layer().clone())),
-        Some(name) => match config.effective_layer(name) {
-            Some(l) => Ok(Some(l)),
-            None => {
-                let names: Vec<&str> = config.providers().iter().map(|p| p.name()).collect();
-                eprintln!("no provider `{name}` in the config (providers: {})", names.join(", "));
-                Err(3)
-            }
-        },
+/// What `provider` sets itself (the route resolver layers it over the global one); prints the
+/// known providers and returns exit code 3 when there is no such provider.
+pub(crate) fn provider_layer(config: &Config, name: &str) -> Result<Layer, u8> {
+    match config.provider(name) {
+        Some(p) => Ok(p.layer().clone()),
+        None => {
+            let names: Vec<&str> = config.providers().iter().map(|p| p.name()).collect();
+            eprintln!("no provider `{name}` in the config (providers: {})", names.join(", "));
+            Err(3)
+        }
     }
 }
 

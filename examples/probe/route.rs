@@ -1,33 +1,98 @@
-//! `probe route URL`: STUB.
+//! `probe route URL [--provider P] [--format text|json]`: the route a URL takes and why. No
+//! network: the decision is [`proxyscope::route::resolve`] over the configured layers and a
+//! snapshot of the environment.
 
-use std::path::PathBuf;
+use proxyscope::route::{self, Route};
+use proxyscope::{EnvSnapshot, Layer};
+
+/// Output formats of `probe route`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Format {
+    /// The explanation for people.
+    Text,
+    /// The route as JSON (DESIGN.md §6).
+    Json,
+}
 
 /// Arguments of `probe route`.
 #[derive(clap::Args)]
 pub(crate) struct Args {
-    /// The URL to route.
+    /// The URL to route, e.g. https://translate.example/api.
     url: String,
-    /// The config file (TOML); without one, only the environment counts.
-    #[arg(long, env = "PROXYSCOPE_CONFIG")]
-    config: Option<PathBuf>,
-    /// Route as this provider (its layer over the global one).
+    /// The provider whose settings apply.
     #[arg(long)]
     provider: Option<String>,
+    /// The config file (TOML); without one, only the environment counts.
+    #[arg(long, env = "PROXYSCOPE_CONFIG")]
+    config: Option<std::path::PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
 }
 
-/// Runs `probe route`; returns the exit code.
-pub(crate) fn run(args: Args) -> u8 {
-    let config = match crate::config::load(args.config.as_deref()) {
-        Ok(c) => c,
-        Err(code) => return code,
+/// The global layer and the provider's own layer from `--config` (or `$PROXYSCOPE_CONFIG`).
+/// Without a configuration both are empty, so only the environment counts. Exit code 3 when the
+/// config cannot be loaded or has no such provider.
+fn layers(args: &Args) -> Result<(Layer, Option<Layer>), u8> {
+    let Some(config) = crate::config::load(args.config.as_deref())? else {
+        return Ok((Layer::new(), None));
     };
-    let layer = match crate::config::layer_for(config.as_ref(), args.provider.as_deref()) {
+    let provider = match args.provider.as_deref() {
+        Some(name) => Some(crate::config::provider_layer(&config, name)?),
+        None => None,
+    };
+    Ok((config.global_layer().clone(), provider))
+}
+
+/// Runs `probe route`; returns the exit code: 0 when the route was decided, 2 when the URL or a
+/// proxy setting is invalid.
+pub(crate) fn run(args: Args) -> u8 {
+    let url = match url::Url::parse(&args.url) {
+        Ok(u) => u,
+        Err(e) => {
+            eprintln!(
+                "probe route: `{}` is not an absolute URL: {e}",
+                proxyscope::proxy::redact_text(&args.url)
+            );
+            return 2;
+        }
+    };
+    let env = EnvSnapshot::from_process();
+    let (global, provider_layer) = match layers(&args) {
         Ok(l) => l,
         Err(code) => return code,
     };
-    println!("{}", args.url);
-    if let Some(proxy) = layer.as_ref().and_then(|l| l.proxy.as_ref()) {
-        println!("proxy = {} ({})", proxy.value, proxy.origin);
+    let empty = Layer::new();
+    let provider = args
+        .provider
+        .as_deref()
+        .map(|name| (name, provider_layer.as_ref().unwrap_or(&empty)));
+    match route::resolve(&global, provider, &env, &url) {
+        Ok(r) => {
+            print_route(&r, args.format);
+            0
+        }
+        Err(e) => {
+            match args.format {
+                Format::Text => eprintln!("{}", e.report()),
+                Format::Json => match serde_json::to_string_pretty(&serde_json::json!({
+                    "error": e,
+                })) {
+                    Ok(s) => println!("{s}"),
+                    Err(_) => eprintln!("{}", e.report()),
+                },
+            }
+            2
+        }
     }
-    0
+}
+
+fn print_route(r: &Route, format: Format) {
+    match format {
+        Format::Text => println!("{}", r.explain()),
+        Format::Json => match serde_json::to_string_pretty(r) {
+            Ok(s) => println!("{s}"),
+            Err(e) => eprintln!("probe route: cannot render JSON: {e}"),
+        },
+    }
 }

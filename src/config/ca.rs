@@ -98,7 +98,8 @@ pub(crate) fn load(path: &Path) -> (Option<CaFile>, Vec<CaProblem>) {
                 Severity::Error,
                 "ca_file.empty",
                 format!("CA file {shown} is empty"),
-                "write the CA certificate(s) into it as PEM (-----BEGIN CERTIFICATE-----)".to_owned(),
+                "write the CA certificate(s) into it as PEM (-----BEGIN CERTIFICATE-----)"
+                    .to_owned(),
             )],
         );
     }
@@ -169,7 +170,8 @@ pub(crate) fn load(path: &Path) -> (Option<CaFile>, Vec<CaProblem>) {
                 "no certificate in {shown} is a CA (basicConstraints CA:true is missing): {}",
                 subjects.join("; ")
             ),
-            "put the issuing CA's certificate in `ca_file`, not the server's own certificate".to_owned(),
+            "put the issuing CA's certificate in `ca_file`, not the server's own certificate"
+                .to_owned(),
         ));
     }
     let file = CaFile {
@@ -220,7 +222,12 @@ fn not_certificates(path: &Path, bytes: &[u8]) -> CaProblem {
     }
 }
 
-fn problem(severity: Severity, code: &'static str, message: String, suggestion: String) -> CaProblem {
+fn problem(
+    severity: Severity,
+    code: &'static str,
+    message: String,
+    suggestion: String,
+) -> CaProblem {
     CaProblem {
         severity,
         code,

@@ -131,7 +131,9 @@ pub(crate) fn parse_all(w: &mut Walker<'_>, path: &str, node: &Node) -> Vec<Chec
         other => {
             let d = w
                 .type_error(path, node.pos, "an array of tables", other)
-                .with_suggestion(format!("write each check as `[[{path}]]` (double brackets)"));
+                .with_suggestion(format!(
+                    "write each check as `[[{path}]]` (double brackets)"
+                ));
             w.diags.push(d);
             return Vec::new();
         }
@@ -148,7 +150,14 @@ pub(crate) fn parse_all(w: &mut Walker<'_>, path: &str, node: &Node) -> Vec<Chec
         };
         if let Some(c) = parse_one(w, &ipath, item, keys) {
             if out.iter().any(|o| o.name == c.name) {
-                w.diag(Severity::Error, "check.duplicate_name", &join(&ipath, "name"), item.pos, format!("two checks are named `{}`", c.name), Some("give each check of a provider its own `name`".into()));
+                w.diag(
+                    Severity::Error,
+                    "check.duplicate_name",
+                    &join(&ipath, "name"),
+                    item.pos,
+                    format!("two checks are named `{}`", c.name),
+                    Some("give each check of a provider its own `name`".into()),
+                );
             }
             out.push(c);
         }
@@ -171,32 +180,65 @@ fn parse_one(w: &mut Walker<'_>, path: &str, item: &Node, keys: &[Entry]) -> Opt
         let kpath = join(path, &e.key);
         let n = &e.node;
         match e.key.as_str() {
-            "name" => name = w.string(&kpath, n, "write `name = \"languages\"`").map(str::to_owned),
+            "name" => {
+                name = w
+                    .string(&kpath, n, "write `name = \"languages\"`")
+                    .map(str::to_owned)
+            }
             "path" => match w.string(&kpath, n, "write `path = \"/health\"`") {
                 Some(p) if p.contains("://") => {
-                    w.diag(Severity::Error, "check.path", &kpath, n.pos, format!("`{p}` is a URL, not a path"), Some(format!("write `url = \"{p}\"` instead of `path`")));
+                    w.diag(
+                        Severity::Error,
+                        "check.path",
+                        &kpath,
+                        n.pos,
+                        format!("`{p}` is a URL, not a path"),
+                        Some(format!("write `url = \"{p}\"` instead of `path`")),
+                    );
                     ok = false;
                 }
                 Some(p) if !p.starts_with('/') => {
-                    w.diag(Severity::Error, "check.path", &kpath, n.pos, format!("`{p}` does not start with `/`"), Some(format!("write `path = \"/{p}\"`")));
+                    w.diag(
+                        Severity::Error,
+                        "check.path",
+                        &kpath,
+                        n.pos,
+                        format!("`{p}` does not start with `/`"),
+                        Some(format!("write `path = \"/{p}\"`")),
+                    );
                     ok = false;
                 }
                 Some(p) => target_path = Some(p.to_owned()),
                 None => ok = false,
             },
-            "url" => match w.string(&kpath, n, "write `url = \"https://...\"`").map(|s| (s, url::Url::parse(s))) {
-                Some((_, Ok(u))) if matches!(u.scheme(), "http" | "https") => target_url = Some(u),
-                Some((s, _)) => {
-                    w.diag(Severity::Error, "check.url", &kpath, n.pos, format!("`{}` is not an http:// or https:// URL", super::rules::proxy_url::redact(s)), Some("write an absolute URL, or use `path` relative to the provider's `url`".into()));
-                    ok = false;
+            "url" => {
+                match w
+                    .string(&kpath, n, "write `url = \"https://...\"`")
+                    .map(|s| (s, url::Url::parse(s)))
+                {
+                    Some((_, Ok(u))) if matches!(u.scheme(), "http" | "https") => {
+                        target_url = Some(u)
+                    }
+                    Some((s, _)) => {
+                        w.diag(Severity::Error, "check.url", &kpath, n.pos, format!("`{}` is not an http:// or https:// URL", super::rules::proxy_url::redact(s)), Some("write an absolute URL, or use `path` relative to the provider's `url`".into()));
+                        ok = false;
+                    }
+                    None => ok = false,
                 }
-                None => ok = false,
-            },
+            }
             "method" => match w.string(&kpath, n, "write `method = \"GET\"`") {
-                Some(m) => match http::Method::from_bytes(m.trim().to_ascii_uppercase().as_bytes()) {
+                Some(m) => match http::Method::from_bytes(m.trim().to_ascii_uppercase().as_bytes())
+                {
                     Ok(m) => method = m,
                     Err(_) => {
-                        w.diag(Severity::Error, "check.method", &kpath, n.pos, format!("`{m}` is not an HTTP method"), Some("write `method = \"GET\"` (or HEAD, POST...)".into()));
+                        w.diag(
+                            Severity::Error,
+                            "check.method",
+                            &kpath,
+                            n.pos,
+                            format!("`{m}` is not an HTTP method"),
+                            Some("write `method = \"GET\"` (or HEAD, POST...)".into()),
+                        );
                         ok = false;
                     }
                 },
@@ -206,7 +248,11 @@ fn parse_one(w: &mut Walker<'_>, path: &str, item: &Node, keys: &[Entry]) -> Opt
                 Some(s) => expect_status = s,
                 None => ok = false,
             },
-            "body_contains" => body_contains = w.string(&kpath, n, "write `body_contains = \"...\"`").map(str::to_owned),
+            "body_contains" => {
+                body_contains = w
+                    .string(&kpath, n, "write `body_contains = \"...\"`")
+                    .map(str::to_owned)
+            }
             "expect_header" => match header(w, &kpath, n) {
                 Some(h) => expect_header = Some(h),
                 None => ok = false,
@@ -217,14 +263,28 @@ fn parse_one(w: &mut Walker<'_>, path: &str, item: &Node, keys: &[Entry]) -> Opt
         }
     }
     let Some(name) = name else {
-        w.diag(Severity::Error, "check.name_missing", path, item.pos, "a check has no `name`", Some("add `name = \"...\"` (it labels the check in output and metrics)".into()));
+        w.diag(
+            Severity::Error,
+            "check.name_missing",
+            path,
+            item.pos,
+            "a check has no `name`",
+            Some("add `name = \"...\"` (it labels the check in output and metrics)".into()),
+        );
         return None;
     };
     let target = match (target_path, target_url) {
         (Some(p), None) => CheckTarget::Path(p),
         (None, Some(u)) => CheckTarget::Url(u),
         (Some(_), Some(_)) => {
-            w.diag(Severity::Error, "check.target_conflict", path, item.pos, format!("check `{name}` has both `path` and `url`"), Some("keep one: `path` (under the provider's url) or `url` (absolute)".into()));
+            w.diag(
+                Severity::Error,
+                "check.target_conflict",
+                path,
+                item.pos,
+                format!("check `{name}` has both `path` and `url`"),
+                Some("keep one: `path` (under the provider's url) or `url` (absolute)".into()),
+            );
             return None;
         }
         (None, None) => {
@@ -249,11 +309,20 @@ fn parse_one(w: &mut Walker<'_>, path: &str, item: &Node, keys: &[Entry]) -> Opt
 
 fn status(w: &mut Walker<'_>, path: &str, n: &Node) -> Option<StatusExpectation> {
     let bad = |w: &mut Walker<'_>, what: String| {
-        w.diag(Severity::Error, "check.expect_status", path, n.pos, what, Some("write `expect_status = 200` or `expect_status = \"2xx\"`".into()));
+        w.diag(
+            Severity::Error,
+            "check.expect_status",
+            path,
+            n.pos,
+            what,
+            Some("write `expect_status = 200` or `expect_status = \"2xx\"`".into()),
+        );
         None
     };
     match &n.value {
-        Value::Int(s) if (100..=599).contains(s) => u16::try_from(*s).ok().map(StatusExpectation::Exact),
+        Value::Int(s) if (100..=599).contains(s) => {
+            u16::try_from(*s).ok().map(StatusExpectation::Exact)
+        }
         Value::Int(s) => bad(w, format!("{s} is not an HTTP status (100-599)")),
         Value::Str(s) => {
             let t = s.trim().to_ascii_lowercase();
@@ -267,7 +336,13 @@ fn status(w: &mut Walker<'_>, path: &str, n: &Node) -> Option<StatusExpectation>
                 _ => bad(w, format!("`{s}` is not a status or a class like \"2xx\"")),
             }
         }
-        other => bad(w, format!("`expect_status` must be an integer or a class like \"2xx\", found {}", other.type_name())),
+        other => bad(
+            w,
+            format!(
+                "`expect_status` must be an integer or a class like \"2xx\", found {}",
+                other.type_name()
+            ),
+        ),
     }
 }
 
@@ -275,7 +350,9 @@ fn header(w: &mut Walker<'_>, path: &str, n: &Node) -> Option<HeaderExpectation>
     let Value::Table(keys) = &n.value else {
         let d = w
             .type_error(path, n.pos, "a table", &n.value)
-            .with_suggestion("write `expect_header = { name = \"content-type\", contains = \"json\" }`");
+            .with_suggestion(
+                "write `expect_header = { name = \"content-type\", contains = \"json\" }`",
+            );
         w.diags.push(d);
         return None;
     };
@@ -284,15 +361,35 @@ fn header(w: &mut Walker<'_>, path: &str, n: &Node) -> Option<HeaderExpectation>
     for e in keys {
         let kpath = join(path, &e.key);
         match e.key.as_str() {
-            "name" => name = w.string(&kpath, &e.node, "write `name = \"content-type\"`").map(str::to_owned),
-            "contains" => contains = w.string(&kpath, &e.node, "write `contains = \"json\"`").map(str::to_owned),
+            "name" => {
+                name = w
+                    .string(&kpath, &e.node, "write `name = \"content-type\"`")
+                    .map(str::to_owned)
+            }
+            "contains" => {
+                contains = w
+                    .string(&kpath, &e.node, "write `contains = \"json\"`")
+                    .map(str::to_owned)
+            }
             _ => w.unknown(path, e, &["name", "contains"], Level::Check),
         }
     }
     match name {
-        Some(name) if http::HeaderName::from_bytes(name.as_bytes()).is_ok() => Some(HeaderExpectation { name, contains }),
+        Some(name) if http::HeaderName::from_bytes(name.as_bytes()).is_ok() => {
+            Some(HeaderExpectation { name, contains })
+        }
         _ => {
-            w.diag(Severity::Error, "check.expect_header", path, n.pos, "`expect_header` needs a valid header `name`", Some("write `expect_header = { name = \"content-type\", contains = \"json\" }`".into()));
+            w.diag(
+                Severity::Error,
+                "check.expect_header",
+                path,
+                n.pos,
+                "`expect_header` needs a valid header `name`",
+                Some(
+                    "write `expect_header = { name = \"content-type\", contains = \"json\" }`"
+                        .into(),
+                ),
+            );
             None
         }
     }

@@ -71,7 +71,9 @@ pub(crate) fn parse(input: &str) -> Result<Duration, DurationError> {
 pub(crate) fn bare_number(number: &str) -> DurationError {
     DurationError {
         code: "duration.bare_number",
-        message: format!("`{number}` has no unit, so it is unclear whether it means seconds or milliseconds"),
+        message: format!(
+            "`{number}` has no unit, so it is unclear whether it means seconds or milliseconds"
+        ),
         suggestion: format!("write \"{number}s\" (seconds) or \"{number}ms\" (milliseconds)"),
     }
 }

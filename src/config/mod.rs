@@ -353,9 +353,13 @@ mod tests {
         .unwrap();
         let s = cfg.settings(Some("a")).unwrap();
         let proxy = s.iter().find(|s| s.key == "proxy").unwrap();
-        assert!(matches!(&proxy.origin, Origin::File { line: 1, col: 1, key, .. } if key == "proxy"));
+        assert!(
+            matches!(&proxy.origin, Origin::File { line: 1, col: 1, key, .. } if key == "proxy")
+        );
         let roots = s.iter().find(|s| s.key == "roots").unwrap();
-        assert!(matches!(&roots.origin, Origin::File { line: 4, key, .. } if key == "providers.a.roots"));
+        assert!(
+            matches!(&roots.origin, Origin::File { line: 4, key, .. } if key == "providers.a.roots")
+        );
         assert!(cfg.settings(Some("nope")).is_none());
     }
 
@@ -367,7 +371,10 @@ mod tests {
         let d = doc.lint(&EnvSnapshot::default());
         let paths: Vec<&str> = d.iter().map(|d| d.path.as_str()).collect();
         assert_eq!(paths, ["no_proxy_list", "providers.x.ca"]);
-        assert!(d.iter().all(|d| d.location.is_none() && d.code == "misplaced_key"));
+        assert!(
+            d.iter()
+                .all(|d| d.location.is_none() && d.code == "misplaced_key")
+        );
         let err = doc.to_config().unwrap_err();
         assert_eq!(err.code(), "config.invalid");
         assert_eq!(err.evidence().diagnostics.len(), 2);
@@ -375,10 +382,13 @@ mod tests {
 
     #[test]
     fn serde_config_fails_listing_every_error() {
-        let err = serde_json::from_str::<Config>(r#"{"proxi": "direct", "cacert": "/x"}"#).unwrap_err();
+        let err =
+            serde_json::from_str::<Config>(r#"{"proxi": "direct", "cacert": "/x"}"#).unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("proxi") && msg.contains("cacert"), "{msg}");
         let ok: Config = serde_json::from_str(r#"{"proxy": "direct"}"#).unwrap();
-        assert!(matches!(&ok.global_layer().proxy.as_ref().unwrap().origin, Origin::Embedded { key } if key == "proxy"));
+        assert!(
+            matches!(&ok.global_layer().proxy.as_ref().unwrap().origin, Origin::Embedded { key } if key == "proxy")
+        );
     }
 }

@@ -231,10 +231,12 @@ impl<'de> Visitor<'de> for NodeVisitor {
                 Value::Int(n) => n.to_string(),
                 Value::Bool(b) => b.to_string(),
                 Value::Float(x) => x.to_string(),
-                other => return Err(de::Error::custom(format!(
-                    "a configuration key must be a string, found {}",
-                    other.type_name()
-                ))),
+                other => {
+                    return Err(de::Error::custom(format!(
+                        "a configuration key must be a string, found {}",
+                        other.type_name()
+                    )));
+                }
             };
             let node = map.next_value::<Node>()?;
             entries.push(Entry {
@@ -282,8 +284,9 @@ mod tests {
 
     #[test]
     fn other_formats_fill_the_tree_without_positions() {
-        let n: Node = serde_json::from_str(r#"{"proxy": "direct", "no_proxy": ["a", 1], "x": null}"#)
-            .unwrap();
+        let n: Node =
+            serde_json::from_str(r#"{"proxy": "direct", "no_proxy": ["a", 1], "x": null}"#)
+                .unwrap();
         let t = table(&n);
         assert_eq!(t.len(), 3);
         assert_eq!(t[0].key_pos, None);

@@ -60,9 +60,7 @@ impl Source {
     /// `file:line:col`, or `None` when positions are unknown.
     pub(crate) fn location(&self, pos: Option<Pos>) -> Option<String> {
         match (&self.path, pos) {
-            (Some(path), Some(pos)) => {
-                Some(format!("{}:{}:{}", path.display(), pos.line, pos.col))
-            }
+            (Some(path), Some(pos)) => Some(format!("{}:{}:{}", path.display(), pos.line, pos.col)),
             _ => None,
         }
     }
@@ -125,7 +123,10 @@ pub(crate) fn settings(layer: &Layer) -> Vec<Setting> {
     };
     push(
         "proxy",
-        layer.proxy.as_ref().map(|s| (s.value.to_string(), s.origin.clone())),
+        layer
+            .proxy
+            .as_ref()
+            .map(|s| (s.value.to_string(), s.origin.clone())),
         "env",
     );
     push(
@@ -219,7 +220,10 @@ mod tests {
             src.location(pos).as_deref(),
             Some("/etc/proxyscope/cfg.toml:3:5")
         );
-        assert_eq!(src.resolve("ca.pem"), PathBuf::from("/etc/proxyscope/ca.pem"));
+        assert_eq!(
+            src.resolve("ca.pem"),
+            PathBuf::from("/etc/proxyscope/ca.pem")
+        );
         assert_eq!(src.resolve("/abs.pem"), PathBuf::from("/abs.pem"));
     }
 

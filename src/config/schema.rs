@@ -115,13 +115,23 @@ impl Walker<'_> {
         self.diags.push(d);
     }
 
-    pub(crate) fn type_error(&self, path: &str, pos: Option<Pos>, want: &str, got: &Value) -> Diagnostic {
+    pub(crate) fn type_error(
+        &self,
+        path: &str,
+        pos: Option<Pos>,
+        want: &str,
+        got: &Value,
+    ) -> Diagnostic {
         Diagnostic::new(
             Severity::Error,
             "type_mismatch",
             path,
             self.src.location(pos),
-            format!("`{}` must be {want}, found {}", display_path(path), got.type_name()),
+            format!(
+                "`{}` must be {want}, found {}",
+                display_path(path),
+                got.type_name()
+            ),
         )
     }
 
@@ -130,7 +140,9 @@ impl Walker<'_> {
         match &node.value {
             Value::Str(s) => Some(s),
             other => {
-                let d = self.type_error(path, node.pos, "a string", other).with_suggestion(fix.to_owned());
+                let d = self
+                    .type_error(path, node.pos, "a string", other)
+                    .with_suggestion(fix.to_owned());
                 self.diags.push(d);
                 None
             }
@@ -143,12 +155,24 @@ impl Walker<'_> {
             Value::Bool(b) => Some(*b),
             other => {
                 let fix = match other {
-                    Value::Str(s) if s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false") => {
-                        format!("write `{} = {}` without quotes", last_key(path), s.to_ascii_lowercase())
+                    Value::Str(s)
+                        if s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false") =>
+                    {
+                        format!(
+                            "write `{} = {}` without quotes",
+                            last_key(path),
+                            s.to_ascii_lowercase()
+                        )
                     }
-                    _ => format!("write `{} = true` or `{} = false`", last_key(path), last_key(path)),
+                    _ => format!(
+                        "write `{} = true` or `{} = false`",
+                        last_key(path),
+                        last_key(path)
+                    ),
                 };
-                let d = self.type_error(path, node.pos, "true or false", other).with_suggestion(fix);
+                let d = self
+                    .type_error(path, node.pos, "true or false", other)
+                    .with_suggestion(fix);
                 self.diags.push(d);
                 None
             }
@@ -172,7 +196,14 @@ impl Walker<'_> {
                 return None;
             }
         };
-        self.diag(Severity::Error, err.code, path, node.pos, err.message, Some(err.suggestion));
+        self.diag(
+            Severity::Error,
+            err.code,
+            path,
+            node.pos,
+            err.message,
+            Some(err.suggestion),
+        );
         None
     }
 
@@ -184,10 +215,18 @@ impl Walker<'_> {
         match e.key.as_str() {
             "proxy" => {
                 if let Value::Bool(false) = node.value {
-                    self.diag(Severity::Error, "proxy_url.keyword", &path, node.pos, "`proxy = false` is not a setting; the keyword for no proxy is \"direct\"", Some("write `proxy = \"direct\"`".into()));
+                    self.diag(
+                        Severity::Error,
+                        "proxy_url.keyword",
+                        &path,
+                        node.pos,
+                        "`proxy = false` is not a setting; the keyword for no proxy is \"direct\"",
+                        Some("write `proxy = \"direct\"`".into()),
+                    );
                     return;
                 }
-                let Some(raw) = self.string(&path, node, "write a URL, \"direct\" or \"env\"") else {
+                let Some(raw) = self.string(&path, node, "write a URL, \"direct\" or \"env\"")
+                else {
                     return;
                 };
                 let (setting, diags) = proxy_url::check(raw, &path, self.src.location(node.pos));
@@ -202,7 +241,11 @@ impl Walker<'_> {
                         let mut out = Vec::new();
                         for (i, item) in items.iter().enumerate() {
                             let ipath = format!("{path}[{i}]");
-                            if let Some(s) = self.string(&ipath, item, "write each entry as a quoted host name, e.g. \".example.org\"") {
+                            if let Some(s) = self.string(
+                                &ipath,
+                                item,
+                                "write each entry as a quoted host name, e.g. \".example.org\"",
+                            ) {
                                 out.push(no_proxy::EntryRef {
                                     text: s.to_owned(),
                                     path: ipath,
@@ -224,7 +267,9 @@ impl Walker<'_> {
                     other => {
                         let d = self
                             .type_error(&path, node.pos, "a list of host names", other)
-                            .with_suggestion("write `no_proxy = [\"localhost\", \".example.org\"]`");
+                            .with_suggestion(
+                                "write `no_proxy = [\"localhost\", \".example.org\"]`",
+                            );
                         self.diags.push(d);
                         return;
                     }
@@ -234,7 +279,9 @@ impl Walker<'_> {
                 layer.no_proxy = Some(Sourced::new(list, origin));
             }
             "roots" => {
-                let Some(raw) = self.string(&path, node, "write \"webpki\", \"system\" or \"none\"") else {
+                let Some(raw) =
+                    self.string(&path, node, "write \"webpki\", \"system\" or \"none\"")
+                else {
                     return;
                 };
                 match Roots::parse(raw.trim()) {
@@ -245,7 +292,14 @@ impl Walker<'_> {
                             Some(n) => format!("write `roots = \"{n}\"`"),
                             None => "write \"webpki\" (bundled Mozilla roots), \"system\" or \"none\" (ca_file only)".to_owned(),
                         };
-                        self.diag(Severity::Error, "invalid_value", &path, node.pos, format!("`{raw}` is not a root store"), Some(fix));
+                        self.diag(
+                            Severity::Error,
+                            "invalid_value",
+                            &path,
+                            node.pos,
+                            format!("`{raw}` is not a root store"),
+                            Some(fix),
+                        );
                     }
                 }
             }
@@ -276,11 +330,18 @@ impl Walker<'_> {
     fn ca_list(&mut self, path: &str, node: &Node) -> Option<Vec<PathBuf>> {
         let items: Vec<(String, &Node)> = match &node.value {
             Value::Str(_) => vec![(path.to_owned(), node)],
-            Value::Array(a) => a.iter().enumerate().map(|(i, n)| (format!("{path}[{i}]"), n)).collect(),
+            Value::Array(a) => a
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (format!("{path}[{i}]"), n))
+                .collect(),
             other => {
                 let d = self
                     .type_error(path, node.pos, "a path or a list of paths", other)
-                    .with_suggestion(format!("write `{} = \"/etc/ssl/internal-root.pem\"`", last_key(path)));
+                    .with_suggestion(format!(
+                        "write `{} = \"/etc/ssl/internal-root.pem\"`",
+                        last_key(path)
+                    ));
                 self.diags.push(d);
                 return None;
             }
@@ -291,7 +352,17 @@ impl Walker<'_> {
                 continue;
             };
             if raw.trim_start().starts_with("-----BEGIN") {
-                self.diag(Severity::Error, "ca_file.not_a_path", &ipath, n.pos, "this is PEM content, not a file path", Some(format!("save the PEM to a file and set `{} = \"/path/to/ca.pem\"`", last_key(path))));
+                self.diag(
+                    Severity::Error,
+                    "ca_file.not_a_path",
+                    &ipath,
+                    n.pos,
+                    "this is PEM content, not a file path",
+                    Some(format!(
+                        "save the PEM to a file and set `{} = \"/path/to/ca.pem\"`",
+                        last_key(path)
+                    )),
+                );
                 continue;
             }
             let resolved = self.src.resolve(raw.trim());
@@ -312,7 +383,9 @@ impl Walker<'_> {
         let Value::Table(entries) = &node.value else {
             let d = self
                 .type_error(path, node.pos, "a table", &node.value)
-                .with_suggestion("write `[timeouts]` with `connect`, `proxy`, `tls`, `request` = \"5s\"");
+                .with_suggestion(
+                    "write `[timeouts]` with `connect`, `proxy`, `tls`, `request` = \"5s\"",
+                );
             self.diags.push(d);
             return;
         };
@@ -338,7 +411,12 @@ impl Walker<'_> {
     fn providers(&mut self, e: &Entry, out: &mut Vec<Provider>) {
         let Value::Table(entries) = &e.node.value else {
             let d = self
-                .type_error("providers", e.node.pos, "a table of providers", &e.node.value)
+                .type_error(
+                    "providers",
+                    e.node.pos,
+                    "a table of providers",
+                    &e.node.value,
+                )
                 .with_suggestion("declare each provider as `[providers.NAME]` with a `url`");
             self.diags.push(d);
             return;
@@ -346,9 +424,17 @@ impl Walker<'_> {
         for p in entries {
             let prefix = format!("providers.{}", p.key);
             let Value::Table(keys) = &p.node.value else {
-                let mut d = self.type_error(&prefix, p.key_pos, "a table `[providers.NAME]`", &p.node.value);
+                let mut d = self.type_error(
+                    &prefix,
+                    p.key_pos,
+                    "a table `[providers.NAME]`",
+                    &p.node.value,
+                );
                 d.suggestion = Some(if LAYER_KEYS.contains(&p.key.as_str()) {
-                    format!("`{}` is a global setting: move it above the first `[providers...]` table (top level)", p.key)
+                    format!(
+                        "`{}` is a global setting: move it above the first `[providers...]` table (top level)",
+                        p.key
+                    )
                 } else {
                     format!("write `[providers.{}]` with `url = \"https://...\"`", p.key)
                 });
@@ -361,7 +447,13 @@ impl Walker<'_> {
         }
     }
 
-    fn provider(&mut self, name: &str, prefix: &str, pos: Option<Pos>, keys: &[Entry]) -> Option<Provider> {
+    fn provider(
+        &mut self,
+        name: &str,
+        prefix: &str,
+        pos: Option<Pos>,
+        keys: &[Entry],
+    ) -> Option<Provider> {
         let mut layer = Layer::new();
         let mut url = None;
         let mut required = Sourced::new(true, crate::layer::Origin::Default);
@@ -377,7 +469,12 @@ impl Walker<'_> {
                     }
                 }
                 "checks" => checks = check::parse_all(self, &path, &e.node),
-                _ => self.unknown(prefix, e, &[LAYER_KEYS, PROVIDER_ONLY].concat(), Level::Provider),
+                _ => self.unknown(
+                    prefix,
+                    e,
+                    &[LAYER_KEYS, PROVIDER_ONLY].concat(),
+                    Level::Provider,
+                ),
             }
         }
         if url.is_none() && !keys.iter().any(|e| e.key == "url") {
@@ -385,7 +482,14 @@ impl Walker<'_> {
                 Some(_) => format!("rename `api` to `url` in [{prefix}]"),
                 None => format!("add `url = \"https://...\"` to [{prefix}]"),
             };
-            self.diag(Severity::Error, "provider.url_missing", prefix, pos, format!("provider `{name}` has no `url`"), Some(fix));
+            self.diag(
+                Severity::Error,
+                "provider.url_missing",
+                prefix,
+                pos,
+                format!("provider `{name}` has no `url`"),
+                Some(fix),
+            );
         }
         let url = url?;
         Some(Provider {
@@ -402,9 +506,24 @@ impl Walker<'_> {
         let raw = self.string(path, &e.node, "write `url = \"https://api.example.org\"`")?;
         let origin = self.src.origin(path, e.key_pos);
         match url::Url::parse(raw.trim()) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => Some(Sourced::new(u, origin)),
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
+                Some(Sourced::new(u, origin))
+            }
             Ok(u) => {
-                self.diag(Severity::Error, "provider.url_invalid", path, e.node.pos, format!("`{}` is not an http:// or https:// URL with a host", proxy_url::redact(raw)), Some(format!("write `https://{}`", u.host_str().unwrap_or("api.example.org"))));
+                self.diag(
+                    Severity::Error,
+                    "provider.url_invalid",
+                    path,
+                    e.node.pos,
+                    format!(
+                        "`{}` is not an http:// or https:// URL with a host",
+                        proxy_url::redact(raw)
+                    ),
+                    Some(format!(
+                        "write `https://{}`",
+                        u.host_str().unwrap_or("api.example.org")
+                    )),
+                );
                 None
             }
             Err(err) => {
@@ -413,7 +532,14 @@ impl Walker<'_> {
                 } else {
                     "write `url = \"https://api.example.org\"`".to_owned()
                 };
-                self.diag(Severity::Error, "provider.url_invalid", path, e.node.pos, format!("`{}` is not a URL: {err}", proxy_url::redact(raw)), Some(fix));
+                self.diag(
+                    Severity::Error,
+                    "provider.url_invalid",
+                    path,
+                    e.node.pos,
+                    format!("`{}` is not a URL: {err}", proxy_url::redact(raw)),
+                    Some(fix),
+                );
                 None
             }
         }
@@ -422,9 +548,15 @@ impl Walker<'_> {
     /// An unknown key: a known misplacement, a typo of a valid key, or neither.
     pub(crate) fn unknown(&mut self, prefix: &str, e: &Entry, valid: &[&str], level: Level) {
         let path = join(prefix, &e.key);
-        let here = if prefix.is_empty() { "at the top level".to_owned() } else { format!("in [{prefix}]") };
-        if matches!(e.key.as_str(), "agentOptions" | "agent_options" | "agentoptions")
-            && let Value::Table(inner) = &e.node.value
+        let here = if prefix.is_empty() {
+            "at the top level".to_owned()
+        } else {
+            format!("in [{prefix}]")
+        };
+        if matches!(
+            e.key.as_str(),
+            "agentOptions" | "agent_options" | "agentoptions"
+        ) && let Value::Table(inner) = &e.node.value
             && !inner.is_empty()
         {
             for i in inner {
@@ -444,17 +576,43 @@ impl Walker<'_> {
             return;
         }
         if let Some(near) = suggest::did_you_mean(&e.key, valid) {
-            self.diag(Severity::Error, "unknown_key", &path, e.key_pos, format!("unknown key `{}` {here}", e.key), Some(format!("did you mean `{near}`? rename `{}` to `{near}`", e.key)));
+            self.diag(
+                Severity::Error,
+                "unknown_key",
+                &path,
+                e.key_pos,
+                format!("unknown key `{}` {here}", e.key),
+                Some(format!(
+                    "did you mean `{near}`? rename `{}` to `{near}`",
+                    e.key
+                )),
+            );
             return;
         }
         let fix = match level {
-            Level::Global if PROVIDER_ONLY.contains(&e.key.as_str()) => format!("`{}` belongs to a provider: move it into `[providers.NAME]`", e.key),
-            Level::Global if matches!(&e.node.value, Value::Table(t) if t.iter().any(|k| k.key == "url" || k.key == "api")) => format!("declare the provider as `[providers.{}]`", e.key),
-            Level::Provider if GLOBAL_ONLY.contains(&e.key.as_str()) => "`providers` is only valid at the top level".to_owned(),
-            Level::Check if e.key == "expect_body" || e.key == "body" => "use `body_contains = \"...\"`".to_owned(),
+            Level::Global if PROVIDER_ONLY.contains(&e.key.as_str()) => format!(
+                "`{}` belongs to a provider: move it into `[providers.NAME]`",
+                e.key
+            ),
+            Level::Global if matches!(&e.node.value, Value::Table(t) if t.iter().any(|k| k.key == "url" || k.key == "api")) => {
+                format!("declare the provider as `[providers.{}]`", e.key)
+            }
+            Level::Provider if GLOBAL_ONLY.contains(&e.key.as_str()) => {
+                "`providers` is only valid at the top level".to_owned()
+            }
+            Level::Check if e.key == "expect_body" || e.key == "body" => {
+                "use `body_contains = \"...\"`".to_owned()
+            }
             _ => format!("remove `{}`; valid keys here: {}", e.key, valid.join(", ")),
         };
-        self.diag(Severity::Error, "unknown_key", &path, e.key_pos, format!("unknown key `{}` {here}", e.key), Some(fix));
+        self.diag(
+            Severity::Error,
+            "unknown_key",
+            &path,
+            e.key_pos,
+            format!("unknown key `{}` {here}", e.key),
+            Some(fix),
+        );
     }
 
     fn misplaced(&mut self, path: &str, e: &Entry, m: &suggest::Misplacement, here: &str) {
@@ -463,9 +621,13 @@ impl Walker<'_> {
             (Value::Bool(b), "danger_accept_invalid_certs") => {
                 let danger = if m.inverted { !b } else { *b };
                 if danger {
-                    format!("replace `{key} = {b}` with `danger_accept_invalid_certs = true` {here} (better: add the server's CA to `ca_file`)")
+                    format!(
+                        "replace `{key} = {b}` with `danger_accept_invalid_certs = true` {here} (better: add the server's CA to `ca_file`)"
+                    )
                 } else {
-                    format!("remove `{key} = {b}`: certificates are verified by default (`danger_accept_invalid_certs = false`)")
+                    format!(
+                        "remove `{key} = {b}`: certificates are verified by default (`danger_accept_invalid_certs = false`)"
+                    )
                 }
             }
             (Value::Str(s), "ca_file") if s.trim_start().starts_with("-----BEGIN") => {
@@ -473,7 +635,14 @@ impl Walker<'_> {
             }
             _ => format!("rename `{key}` to `{}` {here}", m.key),
         };
-        self.diag(Severity::Error, "misplaced_key", path, e.key_pos, format!("`{key}` is not a proxyscope key: {}", m.why), Some(fix));
+        self.diag(
+            Severity::Error,
+            "misplaced_key",
+            path,
+            e.key_pos,
+            format!("`{key}` is not a proxyscope key: {}", m.why),
+            Some(fix),
+        );
     }
 
     /// `roots = "none"` with no `ca_file` trusts nothing.

@@ -175,17 +175,16 @@ impl Step {
 
 impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "[{}] ", self.rule.as_str())?;
+        write!(f, "{} ({})", self.rule.as_str(), self.outcome.as_str())?;
         if let Some(o) = &self.origin {
-            write!(f, "{o}")?;
-            match &self.value {
-                Some(v) => write!(f, " = {v}: ")?,
-                None => f.write_str(": ")?,
+            write!(f, " {o}")?;
+            if let Some(v) = &self.value {
+                write!(f, " = {v}")?;
             }
         }
-        write!(f, "{} → {}", self.detail, self.outcome.as_str())?;
+        write!(f, ": {}", self.detail)?;
         for w in &self.warnings {
-            write!(f, "\n     {} [{}]", w.message, w.code)?;
+            write!(f, "\n     ! {} [{}]", w.message, w.code)?;
             for p in &w.peers {
                 write!(f, "\n       - {}: {}", p.tool, p.behaviour)?;
             }

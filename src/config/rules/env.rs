@@ -48,12 +48,21 @@ pub(crate) fn check(env: &EnvSnapshot, consulted: bool) -> Vec<Diagnostic> {
         } else {
             (
                 weight(Severity::Warning),
-                format!("HTTP_PROXY={} is ignored: curl and proxyscope never read it (httpoxy mitigation), so http:// URLs do not use it, while Go and hyper-util do{unused}", super::proxy_url::redact(v)),
+                format!(
+                    "HTTP_PROXY={} is ignored: curl and proxyscope never read it (httpoxy mitigation), so http:// URLs do not use it, while Go and hyper-util do{unused}",
+                    super::proxy_url::redact(v)
+                ),
             )
         };
         out.push(
-            Diagnostic::new(sev, "env.http_proxy_ignored", "HTTP_PROXY", Some("env:HTTP_PROXY".into()), msg)
-                .with_suggestion("set `http_proxy` (lowercase) or `proxy` in the config instead"),
+            Diagnostic::new(
+                sev,
+                "env.http_proxy_ignored",
+                "HTTP_PROXY",
+                Some("env:HTTP_PROXY".into()),
+                msg,
+            )
+            .with_suggestion("set `http_proxy` (lowercase) or `proxy` in the config instead"),
         );
     }
     for var in ["no_proxy", "NO_PROXY"] {
@@ -93,36 +102,64 @@ mod tests {
             .collect()
     }
 
+    /// (environment, expected findings as (code, severity)).
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a [(&'a str, Severity)]);
+
     #[test]
     fn env_table() {
         let w = Severity::Warning;
-        let cases: &[(&[(&str, &str)], &[(&str, Severity)])] = &[
+        let cases: &[Case<'_>] = &[
             (&[], &[]),
-            (&[("https_proxy", "http://a:1"), ("HTTPS_PROXY", "http://a:1")], &[]),
-            (&[("https_proxy", "http://a:1"), ("HTTPS_PROXY", "http://b:1")], &[("env.conflict", w)]),
+            (
+                &[("https_proxy", "http://a:1"), ("HTTPS_PROXY", "http://a:1")],
+                &[],
+            ),
+            (
+                &[("https_proxy", "http://a:1"), ("HTTPS_PROXY", "http://b:1")],
+                &[("env.conflict", w)],
+            ),
             (&[("https_proxy", ""), ("HTTPS_PROXY", "http://b:1")], &[]),
-            (&[("HTTP_PROXY", "http://a:1")], &[("env.http_proxy_ignored", w)]),
-            (&[("HTTP_PROXY", "http://a:1"), ("http_proxy", "http://a:1")], &[("env.http_proxy_ignored", Severity::Info)]),
-            (&[("NO_PROXY", "http://internal.test:80")], &[("no_proxy.url", Severity::Error)]),
+            (
+                &[("HTTP_PROXY", "http://a:1")],
+                &[("env.http_proxy_ignored", w)],
+            ),
+            (
+                &[("HTTP_PROXY", "http://a:1"), ("http_proxy", "http://a:1")],
+                &[("env.http_proxy_ignored", Severity::Info)],
+            ),
+            (
+                &[("NO_PROXY", "http://internal.test:80")],
+                &[("no_proxy.url", Severity::Error)],
+            ),
         ];
         for (pairs, want) in cases {
-            let want: Vec<(String, Severity)> = want.iter().map(|(c, s)| ((*c).to_owned(), *s)).collect();
+            let want: Vec<(String, Severity)> =
+                want.iter().map(|(c, s)| ((*c).to_owned(), *s)).collect();
             assert_eq!(codes(pairs, true), want, "{pairs:?}");
         }
     }
 
     #[test]
     fn unconsulted_environment_is_info_only() {
-        let got = codes(&[("HTTP_PROXY", "http://a:1"), ("NO_PROXY", "http://x.test/")], false);
+        let got = codes(
+            &[("HTTP_PROXY", "http://a:1"), ("NO_PROXY", "http://x.test/")],
+            false,
+        );
         assert!(!got.is_empty());
         assert!(got.iter().all(|(_, s)| *s == Severity::Info), "{got:?}");
     }
 
     #[test]
     fn env_credentials_are_redacted() {
-        let env = EnvSnapshot::from_pairs([("https_proxy", "http://u:s3cret@a:1"), ("HTTPS_PROXY", "http://u:other@b:1")]);
+        let env = EnvSnapshot::from_pairs([
+            ("https_proxy", "http://u:s3cret@a:1"),
+            ("HTTPS_PROXY", "http://u:other@b:1"),
+        ]);
         for d in check(&env, true) {
-            assert!(!d.to_string().contains("s3cret") && !d.to_string().contains("other@"), "{d}");
+            assert!(
+                !d.to_string().contains("s3cret") && !d.to_string().contains("other@"),
+                "{d}"
+            );
         }
     }
 }

@@ -133,7 +133,10 @@ pub(crate) fn check(
     }
     let list = NoProxy::from_entries(kept.iter().copied());
     for d in list.diagnostics() {
-        if out.iter().any(|o| o.message.contains(&format!("`{}`", d.entry))) {
+        if out
+            .iter()
+            .any(|o| o.message.contains(&format!("`{}`", d.entry)))
+        {
             continue;
         }
         let code = if d.reason.contains(' ') {
@@ -187,7 +190,11 @@ fn classify(e: &str, list_len: usize) -> Kind {
         return Kind::Empty;
     }
     if e == "*" {
-        return if list_len > 1 { Kind::StarInList } else { Kind::Everything };
+        return if list_len > 1 {
+            Kind::StarInList
+        } else {
+            Kind::Everything
+        };
     }
     if e.contains("://") {
         let host = url::Url::parse(e)
@@ -205,7 +212,9 @@ fn classify(e: &str, list_len: usize) -> Kind {
     }
     if let Some((addr, prefix)) = e.split_once('/') {
         if addr.parse::<IpAddr>().is_ok() && prefix.parse::<u8>().is_ok() {
-            return Kind::Cidr { zero: prefix == "0" };
+            return Kind::Cidr {
+                zero: prefix == "0",
+            };
         }
         return Kind::Path {
             host: strip_port(addr).to_owned(),
@@ -268,28 +277,86 @@ mod tests {
     #[test]
     fn entry_table() {
         let cases: &[(&str, &str, Severity, &str)] = &[
-            ("https://example.org/", "no_proxy.url", Severity::Error, "`.example.org` instead of `https://example.org/`"),
-            ("http://deployment-restbase02.eqiad.wmflabs:7231", "no_proxy.url", Severity::Error, "`.deployment-restbase02.eqiad.wmflabs`"),
-            ("http://10.0.0.1:80/x", "no_proxy.url", Severity::Error, "`10.0.0.1` instead"),
-            ("example.org/api", "no_proxy.path", Severity::Error, "`.example.org` instead"),
-            ("example.org:8080", "no_proxy.never_matches", Severity::Warning, "`example.org` instead"),
-            ("[::1]", "no_proxy.never_matches", Severity::Warning, "`::1` instead"),
-            ("*.example.org", "no_proxy.never_matches", Severity::Warning, "`.example.org` instead"),
-            ("localhost .example.com", "no_proxy.never_matches", Severity::Warning, "`localhost,.example.com`"),
-            ("10.0.0.0/0", "no_proxy.peer_difference", Severity::Warning, "`10.0.0.0`"),
+            (
+                "https://example.org/",
+                "no_proxy.url",
+                Severity::Error,
+                "`.example.org` instead of `https://example.org/`",
+            ),
+            (
+                "http://deployment-restbase02.eqiad.wmflabs:7231",
+                "no_proxy.url",
+                Severity::Error,
+                "`.deployment-restbase02.eqiad.wmflabs`",
+            ),
+            (
+                "http://10.0.0.1:80/x",
+                "no_proxy.url",
+                Severity::Error,
+                "`10.0.0.1` instead",
+            ),
+            (
+                "example.org/api",
+                "no_proxy.path",
+                Severity::Error,
+                "`.example.org` instead",
+            ),
+            (
+                "example.org:8080",
+                "no_proxy.never_matches",
+                Severity::Warning,
+                "`example.org` instead",
+            ),
+            (
+                "[::1]",
+                "no_proxy.never_matches",
+                Severity::Warning,
+                "`::1` instead",
+            ),
+            (
+                "*.example.org",
+                "no_proxy.never_matches",
+                Severity::Warning,
+                "`.example.org` instead",
+            ),
+            (
+                "localhost .example.com",
+                "no_proxy.never_matches",
+                Severity::Warning,
+                "`localhost,.example.com`",
+            ),
+            (
+                "10.0.0.0/0",
+                "no_proxy.peer_difference",
+                Severity::Warning,
+                "`10.0.0.0`",
+            ),
         ];
         for (entry, code, sev, fix) in cases {
             let d = run(&[entry]);
-            let hit = d.iter().find(|d| d.code == *code).unwrap_or_else(|| panic!("{entry}: {d:?}"));
+            let hit = d
+                .iter()
+                .find(|d| d.code == *code)
+                .unwrap_or_else(|| panic!("{entry}: {d:?}"));
             assert_eq!(hit.severity, *sev, "{entry}");
             assert_eq!(hit.path, "no_proxy[0]", "{entry}");
-            assert!(hit.suggestion.as_deref().unwrap_or("").contains(fix), "{entry}: {:?}", hit.suggestion);
+            assert!(
+                hit.suggestion.as_deref().unwrap_or("").contains(fix),
+                "{entry}: {:?}",
+                hit.suggestion
+            );
         }
     }
 
     #[test]
     fn clean_entries_only_get_peer_notes() {
-        let d = run(&["localhost", "127.0.0.1", "::1", ".svc.example.org", "10.0.0.0/8"]);
+        let d = run(&[
+            "localhost",
+            "127.0.0.1",
+            "::1",
+            ".svc.example.org",
+            "10.0.0.0/8",
+        ]);
         assert!(d.iter().all(|d| d.severity == Severity::Info), "{d:?}");
         assert!(d.iter().all(|d| d.code == "no_proxy.peer_difference"));
         assert_eq!(d.len(), 2, "leading dot + CIDR: {d:?}");
@@ -299,7 +366,10 @@ mod tests {
     fn star_alone_is_everything_but_not_in_a_list() {
         assert!(run(&["*"]).is_empty());
         let d = run(&["*", "localhost"]);
-        assert!(d.iter().any(|d| d.code == "no_proxy.never_matches" && d.path == "no_proxy[0]"));
+        assert!(
+            d.iter()
+                .any(|d| d.code == "no_proxy.never_matches" && d.path == "no_proxy[0]")
+        );
     }
 
     #[test]

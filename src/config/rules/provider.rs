@@ -12,11 +12,22 @@ use crate::proxy::{EnvSnapshot, NoProxy};
 pub(crate) fn check(config: &Config, env: &EnvSnapshot) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for p in config.providers() {
-        let Some(proxy) = &p.layer().proxy else { continue };
-        let ProxySetting::Url(proxy_url) = &proxy.value else { continue };
-        let Some(host) = p.url().value.host_str() else { continue };
+        let Some(proxy) = &p.layer().proxy else {
+            continue;
+        };
+        let ProxySetting::Url(proxy_url) = &proxy.value else {
+            continue;
+        };
+        let Some(host) = p.url().value.host_str() else {
+            continue;
+        };
         let host = host.trim_start_matches('[').trim_end_matches(']');
-        let (list, origin) = match p.layer().no_proxy.as_ref().or(config.global_layer().no_proxy.as_ref()) {
+        let (list, origin) = match p
+            .layer()
+            .no_proxy
+            .as_ref()
+            .or(config.global_layer().no_proxy.as_ref())
+        {
             Some(s) => (s.value.clone(), s.origin.clone()),
             None => {
                 let Some((var, v)) = ["no_proxy", "NO_PROXY"]
@@ -25,14 +36,23 @@ pub(crate) fn check(config: &Config, env: &EnvSnapshot) -> Vec<Diagnostic> {
                 else {
                     continue;
                 };
-                (NoProxy::parse(v), Origin::Env { var: var.to_owned() })
+                (
+                    NoProxy::parse(v),
+                    Origin::Env {
+                        var: var.to_owned(),
+                    },
+                )
             }
         };
-        let Some(hit) = list.matches(host) else { continue };
+        let Some(hit) = list.matches(host) else {
+            continue;
+        };
         let path = format!("providers.{}.proxy", p.name());
         let from = match &origin {
             Origin::Env { var } => format!("the environment ({var})"),
-            Origin::File { key, .. } | Origin::Embedded { key } | Origin::Builder { key } => format!("`{key}`"),
+            Origin::File { key, .. } | Origin::Embedded { key } | Origin::Builder { key } => {
+                format!("`{key}`")
+            }
             Origin::Default => "the default".to_owned(),
         };
         let fix = match &origin {
@@ -47,7 +67,9 @@ pub(crate) fn check(config: &Config, env: &EnvSnapshot) -> Vec<Diagnostic> {
                 p.name()
             ),
         };
-        let at = origin_location(&origin).map(|l| format!(" at {l}")).unwrap_or_default();
+        let at = origin_location(&origin)
+            .map(|l| format!(" at {l}"))
+            .unwrap_or_default();
         out.push(
             Diagnostic::new(
                 Severity::Warning,

@@ -20,7 +20,8 @@ pub(crate) fn check(
 ) -> (Option<ProxySetting>, Vec<Diagnostic>) {
     let mut out = Vec::new();
     let value = raw.trim();
-    let diag = |sev, code: &str, msg: String| Diagnostic::new(sev, code, path, location.clone(), msg);
+    let diag =
+        |sev, code: &str, msg: String| Diagnostic::new(sev, code, path, location.clone(), msg);
     if value.is_empty() {
         out.push(
             diag(Severity::Error, "proxy_url.empty", "`proxy` is empty".to_owned()).with_suggestion(
@@ -51,8 +52,15 @@ pub(crate) fn check(
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(authority_end);
     let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let userinfo = if authority.contains('@') { "USER:PASSWORD@" } else { "" };
-    let corrected = format!("{}://{userinfo}{host_port}", scheme.as_deref().unwrap_or("http"));
+    let userinfo = if authority.contains('@') {
+        "USER:PASSWORD@"
+    } else {
+        ""
+    };
+    let corrected = format!(
+        "{}://{userinfo}{host_port}",
+        scheme.as_deref().unwrap_or("http")
+    );
     match &scheme {
         Some(s) if !SCHEMES.contains(&s.as_str()) => {
             let fix = match s.as_str() {
@@ -92,8 +100,12 @@ pub(crate) fn check(
     }
     if host_port.is_empty() {
         out.push(
-            diag(Severity::Error, "proxy_url.invalid", format!("`{shown}` has no host"))
-                .with_suggestion("write `http://proxy.example.org:3128`"),
+            diag(
+                Severity::Error,
+                "proxy_url.invalid",
+                format!("`{shown}` has no host"),
+            )
+            .with_suggestion("write `http://proxy.example.org:3128`"),
         );
         return (None, out);
     }
@@ -104,9 +116,14 @@ pub(crate) fn check(
                 diag(
                     Severity::Error,
                     "proxy_url.invalid",
-                    format!("`{shown}` is not a valid proxy URL: {}", crate::proxy::redact_text(&redact(&e.to_string()))),
+                    format!(
+                        "`{shown}` is not a valid proxy URL: {}",
+                        crate::proxy::redact_text(&redact(&e.to_string()))
+                    ),
                 )
-                .with_suggestion(format!("write `{corrected}` with a numeric port, e.g. `http://proxy.example.org:3128`")),
+                .with_suggestion(format!(
+                    "write `{corrected}` with a numeric port, e.g. `http://proxy.example.org:3128`"
+                )),
             );
             (None, out)
         }
@@ -145,10 +162,30 @@ mod tests {
             ("direct", true, &[], ""),
             ("ENV", true, &[], ""),
             ("http://p.test:3128", true, &[], ""),
-            ("p.test:3128", true, &["proxy_url.no_scheme"], "`http://p.test:3128`"),
-            ("http://p.test:3128/proxy.pac", true, &["proxy_url.path"], "`http://p.test:3128`"),
-            ("ftp://p.test:21", false, &["proxy_url.scheme"], "`http://p.test:21`"),
-            ("socks://p.test:1080", false, &["proxy_url.scheme"], "`socks5h://p.test:1080`"),
+            (
+                "p.test:3128",
+                true,
+                &["proxy_url.no_scheme"],
+                "`http://p.test:3128`",
+            ),
+            (
+                "http://p.test:3128/proxy.pac",
+                true,
+                &["proxy_url.path"],
+                "`http://p.test:3128`",
+            ),
+            (
+                "ftp://p.test:21",
+                false,
+                &["proxy_url.scheme"],
+                "`http://p.test:21`",
+            ),
+            (
+                "socks://p.test:1080",
+                false,
+                &["proxy_url.scheme"],
+                "`socks5h://p.test:1080`",
+            ),
             ("", false, &["proxy_url.empty"], "\"direct\""),
             ("none", false, &["proxy_url.keyword"], "\"direct\""),
             ("http://", false, &["proxy_url.invalid"], "http://"),
@@ -165,7 +202,11 @@ mod tests {
 
     #[test]
     fn credentials_never_reach_diagnostics() {
-        for raw in ["user:s3cret@p.test:3128", "ftp://user:s3cret@p.test:21", "http://user:s3cret@p.test:3128/x"] {
+        for raw in [
+            "user:s3cret@p.test:3128",
+            "ftp://user:s3cret@p.test:21",
+            "http://user:s3cret@p.test:3128/x",
+        ] {
             let (_, d) = check(raw, "proxy", None);
             assert!(!d.is_empty(), "{raw}");
             for d in d {
