@@ -31,6 +31,8 @@
 //! # }
 //! ```
 
+mod http_proxy;
+mod misbehave;
 mod origin;
 mod pki;
 mod policy;

@@ -10,8 +10,10 @@ use http::HeaderMap;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use super::http_proxy::splice;
+use super::misbehave::misbehave;
 use super::policy::{Decision, decide};
-use super::proxy::{Handled, Listener, ProxyRequest, Shared, misbehave, splice};
+use super::proxy::{Handled, Listener, ProxyRequest, Shared};
 use super::upstream;
 
 const VERSION: u8 = 0x05;
