@@ -56,10 +56,20 @@ async fn missing_intermediate() {
     assert_eq!(err.hop(), Some(Hop::Origin));
     let ev = tls_ev(&err);
     assert_eq!(ev.diagnosis, Diagnosis::MissingIntermediate);
-    assert!(ev.untrusted_issuer.as_deref().unwrap().contains("Missing Intermediate CA"));
+    assert!(
+        ev.untrusted_issuer
+            .as_deref()
+            .unwrap()
+            .contains("Missing Intermediate CA")
+    );
     assert!(ev.fix.is_none());
     // The trust store evidence lists the CA file with its anchor count.
-    let src = ev.trust_store.sources.iter().find(|s| s.path.is_some()).unwrap();
+    let src = ev
+        .trust_store
+        .sources
+        .iter()
+        .find(|s| s.path.is_some())
+        .unwrap();
     assert_eq!(src.path.as_deref(), Some(root_file.to_str().unwrap()));
     assert_eq!(src.anchors, 1);
     let hint = err.hint().unwrap();
@@ -75,9 +85,10 @@ async fn untrusted_private_ca_found_in_another_providers_ca_file() {
     let leaf = inter.leaf(&["origin.test"]);
     let root_file = write_pem(dir.path(), "private-root.pem", &[&root.der()]);
     let addr = serve(vec![leaf.cert.clone(), inter.der()], leaf.key).await;
-    let tls = HopTls::new(
-        yandex().known_ca(KnownCa::new("providers.apertium.ca_file", bundle(&root_file))),
-    )
+    let tls = HopTls::new(yandex().known_ca(KnownCa::new(
+        "providers.apertium.ca_file",
+        bundle(&root_file),
+    )))
     .unwrap();
     let err = handshake(&tls, "origin.test", addr).await.unwrap_err();
     assert_eq!(err.code(), "tls.unknown_issuer");
@@ -127,12 +138,21 @@ async fn cross_reference_finds_the_issuer_in_env_ca_files() {
     let root_file = write_pem(dir.path(), "env-root.pem", &[&root.der()]);
     let other = write_pem(dir.path(), "other.pem", &[&Ca::root("Other").der()]);
     let addr = serve(vec![leaf.cert.clone()], leaf.key).await;
-    for var in ["SSL_CERT_FILE", "NODE_EXTRA_CA_CERTS", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"] {
+    for var in [
+        "SSL_CERT_FILE",
+        "NODE_EXTRA_CA_CERTS",
+        "REQUESTS_CA_BUNDLE",
+        "CURL_CA_BUNDLE",
+    ] {
         let env = EnvSnapshot::from_pairs([
             (var, root_file.to_str().unwrap()),
             // Another variable pointing at an unrelated CA must not be named.
             (
-                if var == "SSL_CERT_FILE" { "CURL_CA_BUNDLE" } else { "SSL_CERT_FILE" },
+                if var == "SSL_CERT_FILE" {
+                    "CURL_CA_BUNDLE"
+                } else {
+                    "SSL_CERT_FILE"
+                },
                 other.to_str().unwrap(),
             ),
         ]);
@@ -162,7 +182,11 @@ async fn cross_reference_suggests_system_roots_when_the_issuer_is_only_there() {
     assert_eq!(fix.key, "providers.yandex.roots");
     assert_eq!(fix.value.as_deref(), Some("system"));
     assert_eq!(fix.file, None);
-    assert!(err.hint().unwrap().contains("providers.yandex.roots = \"system\""));
+    assert!(
+        err.hint()
+            .unwrap()
+            .contains("providers.yandex.roots = \"system\"")
+    );
     // And with roots = system the same chain verifies.
     let tls = HopTls::new(yandex().roots(Roots::System).system_roots(vec![root.der()])).unwrap();
     handshake(&tls, "origin.test", addr).await.unwrap();
@@ -175,12 +199,19 @@ async fn interception_of_a_public_host_by_a_private_ca() {
     // Like the appliances in the corpus, the box sends its own root as certificate 1.
     let addr = serve(vec![leaf.cert.clone(), inspection.der()], leaf.key).await;
     let tls = HopTls::new(yandex()).unwrap();
-    let err = handshake(&tls, "translate.yandex.net", addr).await.unwrap_err();
+    let err = handshake(&tls, "translate.yandex.net", addr)
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), "tls.unknown_issuer");
     assert_eq!(err.hop(), Some(Hop::Origin));
     let ev = tls_ev(&err);
     assert_eq!(ev.diagnosis, Diagnosis::Interception);
-    assert!(ev.untrusted_issuer.as_deref().unwrap().contains("Corp SSL Inspection CA"));
+    assert!(
+        ev.untrusted_issuer
+            .as_deref()
+            .unwrap()
+            .contains("Corp SSL Inspection CA")
+    );
     let hint = err.hint().unwrap();
     assert!(hint.contains("providers.yandex.ca_file"));
     assert!(hint.contains("Corp SSL Inspection CA"));
@@ -199,7 +230,9 @@ async fn interception_when_the_proxied_chain_differs_from_the_direct_one() {
 
     let tls = HopTls::new(yandex().ca_file(bundle(&real_file))).unwrap();
     let (_, direct) = handshake(&tls, "origin.test", direct_addr).await.unwrap();
-    let err = handshake(&tls, "origin.test", proxied_addr).await.unwrap_err();
+    let err = handshake(&tls, "origin.test", proxied_addr)
+        .await
+        .unwrap_err();
     // A .test host: on its own this looks like an untrusted private CA ...
     assert_eq!(tls_ev(&err).diagnosis, Diagnosis::UntrustedPrivateCa);
     // ... but compared with the direct path, it is interception.
@@ -207,10 +240,17 @@ async fn interception_when_the_proxied_chain_differs_from_the_direct_one() {
     assert_eq!(err.code(), "tls.unknown_issuer");
     let ev = tls_ev(&err);
     assert_eq!(ev.diagnosis, Diagnosis::Interception);
-    assert!(ev.untrusted_issuer.as_deref().unwrap().contains("mitmproxy"));
+    assert!(
+        ev.untrusted_issuer
+            .as_deref()
+            .unwrap()
+            .contains("mitmproxy")
+    );
     assert!(err.hint().unwrap().contains("mitmproxy"));
     // The same chain on both paths is left alone.
-    let err = handshake(&tls, "origin.test", proxied_addr).await.unwrap_err();
+    let err = handshake(&tls, "origin.test", proxied_addr)
+        .await
+        .unwrap_err();
     let fake_chain = tls_ev(&err).chain.clone();
     let err = diagnose_against_direct(err, &fake_chain);
     assert_eq!(tls_ev(&err).diagnosis, Diagnosis::UntrustedPrivateCa);
@@ -225,17 +265,19 @@ async fn rotated_ca_same_name_different_key() {
     let old_file = write_pem(dir.path(), "old-root.pem", &[&old.der()]);
     let new_file = write_pem(dir.path(), "new-root.pem", &[&new.der()]);
     let addr = serve(vec![leaf.cert.clone()], leaf.key).await;
-    let tls = HopTls::new(
-        yandex()
-            .ca_file(bundle(&old_file))
-            .known_ca(KnownCa::new("providers.apertium.ca_file", bundle(&new_file))),
-    )
+    let tls = HopTls::new(yandex().ca_file(bundle(&old_file)).known_ca(KnownCa::new(
+        "providers.apertium.ca_file",
+        bundle(&new_file),
+    )))
     .unwrap();
     let err = handshake(&tls, "origin.test", addr).await.unwrap_err();
     assert_eq!(err.code(), "tls.unknown_issuer");
     let ev = tls_ev(&err);
     assert_eq!(ev.diagnosis, Diagnosis::RotatedCa);
-    assert_eq!(ev.stale_ca_file.as_deref(), Some(old_file.to_str().unwrap()));
+    assert_eq!(
+        ev.stale_ca_file.as_deref(),
+        Some(old_file.to_str().unwrap())
+    );
     let fix = ev.fix.as_ref().unwrap();
     assert_eq!(fix.key, "providers.yandex.ca_file");
     assert_eq!(fix.file.as_deref(), Some(new_file.to_str().unwrap()));
@@ -260,7 +302,11 @@ async fn expired_leaf_says_which_certificate_and_by_how_much() {
     assert_eq!(ev.diagnosis, Diagnosis::Expired);
     let v = ev.validity.as_ref().unwrap();
     assert_eq!(v.index, 0);
-    assert!((10 * 86_400..10 * 86_400 + 120).contains(&v.seconds), "{}", v.seconds);
+    assert!(
+        (10 * 86_400..10 * 86_400 + 120).contains(&v.seconds),
+        "{}",
+        v.seconds
+    );
     assert!(!v.clock_hint);
     assert!(ev.chain[0].days_left < -9);
     assert!(ev.verified_at.is_some());
@@ -270,7 +316,11 @@ async fn expired_leaf_says_which_certificate_and_by_how_much() {
 async fn expired_intermediate_is_named_not_the_leaf() {
     let dir = tempfile::tempdir().unwrap();
     let root = Ca::root("Expiry Root 2");
-    let inter = root.intermediate_valid("Old Intermediate", now() - 900 * 86_400, now() - 30 * 86_400);
+    let inter = root.intermediate_valid(
+        "Old Intermediate",
+        now() - 900 * 86_400,
+        now() - 30 * 86_400,
+    );
     let leaf = inter.leaf(&["origin.test"]);
     let root_file = write_pem(dir.path(), "root.pem", &[&root.der()]);
     let addr = serve(vec![leaf.cert.clone(), inter.der()], leaf.key).await;

@@ -109,9 +109,11 @@ impl CaBundle {
             match CertSummary::from_der(i, c.as_ref(), now) {
                 Ok(s) => summaries.push(s),
                 Err(e) => {
-                    return Err(problem(path, CaFileProblem::Garbage, None).map_evidence(|ev| {
-                        ev.cause = Some(format!("certificate {i} does not parse: {}", e.0));
-                    }));
+                    return Err(
+                        problem(path, CaFileProblem::Garbage, None).map_evidence(|ev| {
+                            ev.cause = Some(format!("certificate {i} does not parse: {}", e.0));
+                        }),
+                    );
                 }
             }
         }

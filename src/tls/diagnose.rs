@@ -219,7 +219,11 @@ fn diagnose_issuer(tls: &HopTls, der: &[CertificateDer<'static>], now: i64, ev: 
             .settings()
             .ca_files
             .iter()
-            .find(|b| b.summaries().iter().any(|s| s.subject_der == top.issuer_der))
+            .find(|b| {
+                b.summaries()
+                    .iter()
+                    .any(|s| s.subject_der == top.issuer_der)
+            })
             .map(|b| b.path().display().to_string());
         Diagnosis::RotatedCa
     } else if ev.chain.len() == 1 && leaf.self_issued {
@@ -340,17 +344,34 @@ fn message(ev: &TlsEvidence, kind: ErrorKind) -> String {
         Hop::Origin => "TLS to the origin",
     };
     let what = match ev.diagnosis {
-        Diagnosis::SelfSigned => "the server presented a self-signed certificate that is not trusted".to_owned(),
-        Diagnosis::MissingIntermediate => "the server's certificate chain is incomplete or its issuer is not trusted".to_owned(),
-        Diagnosis::UntrustedPrivateCa => "the server's certificate was issued by a private CA that is not trusted".to_owned(),
-        Diagnosis::Interception => "the certificate was issued by a private CA for a public host (TLS interception?)".to_owned(),
-        Diagnosis::RotatedCa => "the trusted CA with the issuer's name has a different key (rotated CA)".to_owned(),
+        Diagnosis::SelfSigned => {
+            "the server presented a self-signed certificate that is not trusted".to_owned()
+        }
+        Diagnosis::MissingIntermediate => {
+            "the server's certificate chain is incomplete or its issuer is not trusted".to_owned()
+        }
+        Diagnosis::UntrustedPrivateCa => {
+            "the server's certificate was issued by a private CA that is not trusted".to_owned()
+        }
+        Diagnosis::Interception => {
+            "the certificate was issued by a private CA for a public host (TLS interception?)"
+                .to_owned()
+        }
+        Diagnosis::RotatedCa => {
+            "the trusted CA with the issuer's name has a different key (rotated CA)".to_owned()
+        }
         Diagnosis::Expired => match &ev.validity {
-            Some(v) => format!("certificate {} in the chain expired {}s ago", v.index, v.seconds),
+            Some(v) => format!(
+                "certificate {} in the chain expired {}s ago",
+                v.index, v.seconds
+            ),
             None => "a certificate in the chain has expired".to_owned(),
         },
         Diagnosis::NotYetValid => match &ev.validity {
-            Some(v) => format!("certificate {} in the chain is not valid for another {}s", v.index, v.seconds),
+            Some(v) => format!(
+                "certificate {} in the chain is not valid for another {}s",
+                v.index, v.seconds
+            ),
             None => "a certificate in the chain is not yet valid".to_owned(),
         },
         Diagnosis::HostnameMismatch => format!("the certificate is not valid for {}", ev.sni),
@@ -442,21 +463,26 @@ fn hint(tls: &HopTls, ev: &TlsEvidence) -> String {
         Diagnosis::Other => "see the rustls error in the evidence".to_owned(),
     };
     if let Some(f) = &ev.fix {
-        match (&f.file, &f.value) {
-            (Some(file), _) => {
-                h = format!(
-                    "set {} = \"{file}\": that file (named by {}) holds the issuer. {h}",
-                    f.key, f.found_in
-                );
-            }
-            (None, Some(v)) => {
-                h = format!(
-                    "set {} = \"{v}\": the issuer is in the system store but roots = \"{}\". {h}",
-                    f.key,
-                    s.roots.as_str()
-                );
-            }
-            (None, None) => {}
+        let fix = match (&f.file, &f.value) {
+            (Some(file), _) => Some(format!(
+                "set {} = \"{file}\": the issuer `{issuer}` is in that file, which {} names, but not in \
+                 this hop's trust store",
+                f.key, f.found_in
+            )),
+            (None, Some(v)) => Some(format!(
+                "set {} = \"{v}\": the issuer `{issuer}` is in the system store, but roots = \"{}\"",
+                f.key,
+                s.roots.as_str()
+            )),
+            (None, None) => None,
+        };
+        if let Some(fix) = fix {
+            // The generic advice ("add its certificate with ...") is what the fix spells out; keep
+            // only what adds to it.
+            h = match ev.diagnosis {
+                Diagnosis::Interception | Diagnosis::RotatedCa => format!("{fix}. {h}"),
+                _ => fix,
+            };
         }
     }
     if let Some(m) = &ev.also_name_mismatch {

@@ -170,7 +170,11 @@ impl TlsEvidence {
         if self.chain.is_empty() {
             let _ = write!(out, "\n{indent}  no certificate was presented");
         }
-        let _ = write!(out, "\n{indent}  trust store: {}", self.trust_store.describe());
+        let _ = write!(
+            out,
+            "\n{indent}  trust store: {}",
+            self.trust_store.describe()
+        );
         let _ = write!(out, "\n{indent}  diagnosis: {}", self.diagnosis.as_str());
         if let Some(v) = &self.validity {
             let _ = write!(

@@ -1,11 +1,12 @@
 //! One hop's TLS client: [`HopTls`] builds the rustls `ClientConfig` once (ring provider, the
-//! hop's trust store and ALPN) and runs handshakes over any `AsyncRead + AsyncWrite`, each with a
-//! fresh recording verifier, returning the stream and a [`HandshakeInfo`] (the chain seen, ALPN,
+//! hop's trust store and ALPN, the shared recording verifier) and runs handshakes over any
+//! `AsyncRead + AsyncWrite`, each recording into its own slot, returning the stream and a [`HandshakeInfo`] (the chain seen, ALPN,
 //! warnings) or a fully diagnosed [`Error`].
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use rustls::client::danger::ServerCertVerifier;
 use rustls::client::{Resumption, WebPkiServerVerifier};
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::{ClientConfig, RootCertStore};
@@ -19,7 +20,7 @@ use super::chain::{CertSummary, summarize, unix_now};
 use super::diagnose::{Failure, diagnose};
 use super::roots::{TrustStore, build_store};
 use super::settings::TlsSettings;
-use super::verifier::{Recording, Seen, take};
+use super::verifier::{Recording, Seen, recording, take};
 use crate::error::{Error, ErrorKind, Hop};
 
 /// What a successful handshake saw.
@@ -76,8 +77,10 @@ pub struct HopTls {
 #[derive(Debug)]
 struct Inner {
     settings: TlsSettings,
-    base: Arc<ClientConfig>,
-    plain: Option<Arc<WebPkiServerVerifier>>,
+    /// With the shared recording verifier.
+    config: Arc<ClientConfig>,
+    /// With rustls's own verifier, for comparison.
+    plain_config: Arc<ClientConfig>,
     algs: WebPkiSupportedAlgorithms,
     store: Arc<RootCertStore>,
     trust: TrustStore,
@@ -111,12 +114,21 @@ impl HopTls {
                 "no root trust anchors".to_owned(),
             ));
         }
-        let base = build_config(&settings, provider, plain.clone(), algs)?;
+        let recording: Arc<dyn ServerCertVerifier> = Arc::new(Recording {
+            inner: plain.clone(),
+            algs,
+            accept_invalid: settings.danger_accept_invalid_certs,
+        });
+        let config = build_config(&settings, provider.clone(), recording.clone())?;
+        let plain_config = match plain {
+            Some(p) => build_config(&settings, provider, p)?,
+            None => build_config(&settings, provider, recording)?,
+        };
         Ok(HopTls {
             inner: Arc::new(Inner {
                 settings,
-                base: Arc::new(base),
-                plain,
+                config: Arc::new(config),
+                plain_config: Arc::new(plain_config),
                 algs,
                 store,
                 trust,
@@ -139,11 +151,11 @@ impl HopTls {
         self.inner.settings.warnings()
     }
 
-    /// The shared config with rustls's plain verifier (no recording): what [`HopTls::connect`]
-    /// clones per attempt. Useful to compare against, or to hand to code that does its own
+    /// The same config with rustls's own verifier instead of the recording one (no evidence on
+    /// failure): the baseline the benchmark compares against, or for code that does its own
     /// handshakes without diagnostics.
     pub fn plain_config(&self) -> Arc<ClientConfig> {
-        self.inner.base.clone()
+        self.inner.plain_config.clone()
     }
 
     pub(crate) fn store(&self) -> &RootCertStore {
@@ -172,16 +184,9 @@ impl HopTls {
             .unwrap_or(server_name);
         let name = ServerName::try_from(sni.to_owned()).map_err(|e| self.bad_name(sni, e))?;
         let seen = Arc::new(Mutex::new(Seen::default()));
-        let mut cfg = (*self.inner.base).clone();
-        cfg.dangerous()
-            .set_certificate_verifier(Arc::new(Recording {
-                inner: self.inner.plain.clone(),
-                algs: self.inner.algs,
-                accept_invalid: self.inner.settings.danger_accept_invalid_certs,
-                seen: seen.clone(),
-            }));
-        let connector = TlsConnector::from(Arc::new(cfg));
-        let result = tokio::time::timeout(timeout, connector.connect(name, io)).await;
+        let connector = TlsConnector::from(self.inner.config.clone());
+        let handshake = recording(seen.clone(), connector.connect(name, io));
+        let result = tokio::time::timeout(timeout, handshake).await;
         let stream = match result {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => return Err(diagnose(self, sni, take(&seen), Failure::Io(e))),
@@ -235,8 +240,7 @@ impl HopTls {
 fn build_config(
     settings: &TlsSettings,
     provider: Arc<CryptoProvider>,
-    plain: Option<Arc<WebPkiServerVerifier>>,
-    algs: WebPkiSupportedAlgorithms,
+    verifier: Arc<dyn ServerCertVerifier>,
 ) -> Result<ClientConfig, Error> {
     let builder = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -246,18 +250,6 @@ fn build_config(
                 .with_message("the TLS provider supports no protocol version")
                 .with_source(e)
         })?;
-    // The base verifier is rustls's own when there are anchors; the recording one replaces it
-    // per connection. Without anchors (danger mode only) a recording verifier with a dead slot
-    // stands in, so the base config is never more permissive than what connect installs.
-    let verifier: Arc<dyn rustls::client::danger::ServerCertVerifier> = match plain {
-        Some(v) => v,
-        None => Arc::new(Recording {
-            inner: None,
-            algs,
-            accept_invalid: settings.danger_accept_invalid_certs,
-            seen: Arc::new(Mutex::new(Seen::default())),
-        }),
-    };
     let mut cfg = builder
         .dangerous()
         .with_custom_certificate_verifier(verifier)

@@ -2,7 +2,15 @@
 //! the verification time in a per-connection slot, runs the name check that a chain failure
 //! hides, and returns the inner result unchanged (so the TLS alert sent to the server stays
 //! right). In `danger_accept_invalid_certs` mode it records what would have failed and accepts.
+//!
+//! One verifier is shared by every connection of a hop, and the slot is a tokio task-local set
+//! around each handshake ([`recording`]). rustls only resumes a TLS session with the *same*
+//! verifier `Arc` (`persist.rs`, `compatible_config`), so a fresh verifier per connection (the
+//! reference sketch) would silently turn resumption off; the task-local keeps both resumption
+//! and a private slot per connection (rustls calls the verifier synchronously inside the
+//! handshake future's `poll`, so the slot is always in scope there).
 
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -29,6 +37,15 @@ pub(crate) struct Seen {
 /// A shared slot for one connection attempt.
 pub(crate) type Slot = Arc<Mutex<Seen>>;
 
+tokio::task_local! {
+    static SLOT: Slot;
+}
+
+/// Runs a handshake future with `slot` as the place the verifier records into.
+pub(crate) async fn recording<F: Future>(slot: Slot, handshake: F) -> F::Output {
+    SLOT.scope(slot, handshake).await
+}
+
 /// Takes the slot's content, tolerating a poisoned lock (the data is plain values).
 pub(crate) fn take(slot: &Slot) -> Seen {
     let mut g = slot.lock().unwrap_or_else(|p| p.into_inner());
@@ -42,7 +59,6 @@ pub(crate) struct Recording {
     pub(crate) inner: Option<Arc<WebPkiServerVerifier>>,
     pub(crate) algs: WebPkiSupportedAlgorithms,
     pub(crate) accept_invalid: bool,
-    pub(crate) seen: Slot,
 }
 
 impl ServerCertVerifier for Recording {
@@ -60,19 +76,22 @@ impl ServerCertVerifier for Recording {
                 rustls::CertificateError::UnknownIssuer,
             )),
         };
-        let mut s = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        s.chain = std::iter::once(ee)
-            .chain(im)
-            .map(|c| c.clone().into_owned())
-            .collect();
-        s.now = Some(now);
-        if let Err(e) = &res {
-            s.error = Some(e.clone());
-            s.also_name_error = ParsedCertificate::try_from(ee)
-                .ok()
-                .and_then(|p| verify_server_name(&p, name).err());
-        }
-        drop(s);
+        // Outside a `recording` scope (e.g. someone else's handshake on the shared config) there
+        // is nowhere to record; verification is unaffected.
+        let _ = SLOT.try_with(|slot| {
+            let mut s = slot.lock().unwrap_or_else(|p| p.into_inner());
+            s.chain = std::iter::once(ee)
+                .chain(im)
+                .map(|c| c.clone().into_owned())
+                .collect();
+            s.now = Some(now);
+            if let Err(e) = &res {
+                s.error = Some(e.clone());
+                s.also_name_error = ParsedCertificate::try_from(ee)
+                    .ok()
+                    .and_then(|p| verify_server_name(&p, name).err());
+            }
+        });
         if self.accept_invalid {
             return Ok(ServerCertVerified::assertion());
         }

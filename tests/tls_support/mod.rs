@@ -24,7 +24,8 @@ pub struct Ca {
 impl Ca {
     /// A self-signed root named `cn`.
     pub fn root(cn: &str) -> Ca {
-        let issuer = CertifiedIssuer::self_signed(ca_params(cn), KeyPair::generate().unwrap()).unwrap();
+        let issuer =
+            CertifiedIssuer::self_signed(ca_params(cn), KeyPair::generate().unwrap()).unwrap();
         Ca { issuer }
     }
 
@@ -92,7 +93,8 @@ impl Leaf {
 fn ca_params(cn: &str) -> CertificateParams {
     let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
     p.distinguished_name.push(DnType::CommonName, cn);
-    p.distinguished_name.push(DnType::OrganizationName, "proxyscope tests");
+    p.distinguished_name
+        .push(DnType::OrganizationName, "proxyscope tests");
     p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     p
