@@ -145,7 +145,7 @@ impl Profile {
 
     /// The route for `url` under this profile (pure).
     pub(crate) fn route(&self, url: &url::Url) -> Result<Route, Error> {
-        resolve_route(
+        crate::route::resolve(
             &self.settings.global,
             self.settings
                 .provider
@@ -155,17 +155,6 @@ impl Profile {
             url,
         )
     }
-}
-
-/// The route decision. Delegates to the route resolver; kept in one place so the connector and
-/// the client always agree on it.
-fn resolve_route(
-    global: &Layer,
-    provider: Option<(&str, &Layer)>,
-    env: &EnvSnapshot,
-    url: &url::Url,
-) -> Result<Route, Error> {
-    crate::route::resolve(global, provider, env, url)
 }
 
 /// The connector: one per profile. Cheap to clone.
@@ -327,11 +316,17 @@ impl Ctx {
     /// "the route shows proxy X came from …", or the route summary.
     pub(crate) fn route_origin_phrase(&self) -> String {
         match (&self.route, &self.proxy) {
-            (Some(r), Some(p)) => format!(
-                "the route shows proxy {} was chosen ({})",
-                p.without_credentials(),
-                r.summary()
-            ),
+            (Some(r), Some(p)) => match r.proxy_origin() {
+                Some(origin) => format!(
+                    "the route shows proxy {} came from {origin}",
+                    p.without_credentials()
+                ),
+                None => format!(
+                    "the route shows proxy {} was chosen ({})",
+                    p.without_credentials(),
+                    r.summary()
+                ),
+            },
             (Some(r), None) => format!("route: {}", r.summary()),
             _ => "see `probe route` for why this route was chosen".to_owned(),
         }

@@ -419,6 +419,7 @@ pub fn layer(proxy: Option<&str>) -> Layer {
 /// A resolver with the test names pinned to loopback (and `*.invalid` to nothing).
 pub fn resolver() -> Resolver {
     Resolver::pinned("origin.test", ["127.0.0.1".parse().unwrap()])
+        .pin("localhost", ["127.0.0.1".parse().unwrap()])
         .pin("proxy.test", ["127.0.0.1".parse().unwrap()])
         .pin("proxy.invalid", [])
         .pin("origin.invalid", [])
