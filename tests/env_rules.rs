@@ -6,61 +6,141 @@ use proxyscope::proxy::{IgnoredReason, ProxyUrlErrorKind, Tool};
 
 const P: &str = "http://p.test:3128";
 
-type LookupCase = (&'static [(&'static str, &'static str)], &'static str, Option<&'static str>);
+type LookupCase = (
+    &'static [(&'static str, &'static str)],
+    &'static str,
+    Option<&'static str>,
+);
 
 const LOOKUPS: &[LookupCase] = &[
     // http: lowercase only; HTTP_PROXY is never read.
     (&[("http_proxy", P)], "http", Some("http_proxy")),
     (&[("HTTP_PROXY", P)], "http", None),
-    (&[("HTTP_PROXY", P), ("http_proxy", P)], "http", Some("http_proxy")),
-    (&[("HTTP_PROXY", P), ("all_proxy", P)], "http", Some("all_proxy")),
-    (&[("HTTP_PROXY", P), ("ALL_PROXY", P)], "http", Some("ALL_PROXY")),
-    (&[("http_proxy", ""), ("all_proxy", P)], "http", Some("all_proxy")),
+    (
+        &[("HTTP_PROXY", P), ("http_proxy", P)],
+        "http",
+        Some("http_proxy"),
+    ),
+    (
+        &[("HTTP_PROXY", P), ("all_proxy", P)],
+        "http",
+        Some("all_proxy"),
+    ),
+    (
+        &[("HTTP_PROXY", P), ("ALL_PROXY", P)],
+        "http",
+        Some("ALL_PROXY"),
+    ),
+    (
+        &[("http_proxy", ""), ("all_proxy", P)],
+        "http",
+        Some("all_proxy"),
+    ),
     (&[("http_proxy", ""), ("HTTP_PROXY", P)], "http", None),
     (&[("https_proxy", P)], "http", None),
     // https: lowercase, then UPPER; empty counts as unset.
     (&[("https_proxy", P)], "https", Some("https_proxy")),
     (&[("HTTPS_PROXY", P)], "https", Some("HTTPS_PROXY")),
-    (&[("https_proxy", P), ("HTTPS_PROXY", "http://q.test:1")], "https", Some("https_proxy")),
-    (&[("https_proxy", ""), ("HTTPS_PROXY", P)], "https", Some("HTTPS_PROXY")),
+    (
+        &[("https_proxy", P), ("HTTPS_PROXY", "http://q.test:1")],
+        "https",
+        Some("https_proxy"),
+    ),
+    (
+        &[("https_proxy", ""), ("HTTPS_PROXY", P)],
+        "https",
+        Some("HTTPS_PROXY"),
+    ),
     (&[("https_proxy", ""), ("HTTPS_PROXY", "")], "https", None),
     (&[("http_proxy", P)], "https", None),
-    (&[("https_proxy", P), ("all_proxy", "http://q.test:1")], "https", Some("https_proxy")),
+    (
+        &[("https_proxy", P), ("all_proxy", "http://q.test:1")],
+        "https",
+        Some("https_proxy"),
+    ),
     (&[("https_proxy", P)], "HTTPS", Some("https_proxy")),
     // all_proxy, ALL_PROXY: the last resort for every scheme.
     (&[("all_proxy", P)], "https", Some("all_proxy")),
     (&[("ALL_PROXY", P)], "https", Some("ALL_PROXY")),
-    (&[("all_proxy", P), ("ALL_PROXY", "http://q.test:1")], "https", Some("all_proxy")),
-    (&[("all_proxy", ""), ("ALL_PROXY", P)], "https", Some("ALL_PROXY")),
+    (
+        &[("all_proxy", P), ("ALL_PROXY", "http://q.test:1")],
+        "https",
+        Some("all_proxy"),
+    ),
+    (
+        &[("all_proxy", ""), ("ALL_PROXY", P)],
+        "https",
+        Some("ALL_PROXY"),
+    ),
     (&[("all_proxy", ""), ("ALL_PROXY", "")], "https", None),
-    (&[("ALL_PROXY", P), ("https_proxy", "")], "https", Some("ALL_PROXY")),
+    (
+        &[("ALL_PROXY", P), ("https_proxy", "")],
+        "https",
+        Some("ALL_PROXY"),
+    ),
     (&[("all_proxy", P)], "ftp", Some("all_proxy")),
     (&[("all_proxy", P)], "http", Some("all_proxy")),
     // Other schemes: <scheme>_proxy, <SCHEME>_PROXY.
     (&[("ftp_proxy", P)], "ftp", Some("ftp_proxy")),
     (&[("FTP_PROXY", P)], "ftp", Some("FTP_PROXY")),
-    (&[("ftp_proxy", P), ("all_proxy", "http://q.test:1")], "ftp", Some("ftp_proxy")),
+    (
+        &[("ftp_proxy", P), ("all_proxy", "http://q.test:1")],
+        "ftp",
+        Some("ftp_proxy"),
+    ),
     (&[("http_proxy", P)], "ftp", None),
     (&[("gopher_proxy", P)], "gopher", Some("gopher_proxy")),
     (&[("mqtt_proxy", P)], "mqtt", Some("mqtt_proxy")),
-    (&[("foo_proxy", P), ("all_proxy", "http://q.test:1")], "foo", Some("all_proxy")),
+    (
+        &[("foo_proxy", P), ("all_proxy", "http://q.test:1")],
+        "foo",
+        Some("all_proxy"),
+    ),
     // ws and wss follow http and https, after their own variables.
     (&[("http_proxy", P)], "ws", Some("http_proxy")),
     (&[("HTTP_PROXY", P)], "ws", None),
-    (&[("ws_proxy", P), ("http_proxy", "http://q.test:1")], "ws", Some("ws_proxy")),
-    (&[("WS_PROXY", P), ("http_proxy", "http://q.test:1")], "ws", Some("WS_PROXY")),
+    (
+        &[("ws_proxy", P), ("http_proxy", "http://q.test:1")],
+        "ws",
+        Some("ws_proxy"),
+    ),
+    (
+        &[("WS_PROXY", P), ("http_proxy", "http://q.test:1")],
+        "ws",
+        Some("WS_PROXY"),
+    ),
     (&[("https_proxy", P)], "wss", Some("https_proxy")),
     (&[("HTTPS_PROXY", P)], "wss", Some("HTTPS_PROXY")),
-    (&[("wss_proxy", P), ("https_proxy", "http://q.test:1")], "wss", Some("wss_proxy")),
+    (
+        &[("wss_proxy", P), ("https_proxy", "http://q.test:1")],
+        "wss",
+        Some("wss_proxy"),
+    ),
     // Names curl never reads.
     (&[("Http_Proxy", P)], "http", None),
     (&[("Https_Proxy", P)], "https", None),
     (&[("socks_proxy", P)], "https", None),
     // REQUEST_METHOD changes nothing for curl; no_proxy does not select a proxy.
-    (&[("REQUEST_METHOD", "GET"), ("https_proxy", P)], "https", Some("https_proxy")),
-    (&[("REQUEST_METHOD", "GET"), ("http_proxy", P)], "http", Some("http_proxy")),
-    (&[("REQUEST_METHOD", ""), ("ALL_PROXY", P)], "https", Some("ALL_PROXY")),
-    (&[("no_proxy", "*"), ("https_proxy", P)], "https", Some("https_proxy")),
+    (
+        &[("REQUEST_METHOD", "GET"), ("https_proxy", P)],
+        "https",
+        Some("https_proxy"),
+    ),
+    (
+        &[("REQUEST_METHOD", "GET"), ("http_proxy", P)],
+        "http",
+        Some("http_proxy"),
+    ),
+    (
+        &[("REQUEST_METHOD", ""), ("ALL_PROXY", P)],
+        "https",
+        Some("ALL_PROXY"),
+    ),
+    (
+        &[("no_proxy", "*"), ("https_proxy", P)],
+        "https",
+        Some("https_proxy"),
+    ),
     (&[], "https", None),
 ];
 
@@ -73,7 +153,10 @@ fn proxy_variable_per_scheme() {
         assert_eq!(got, *want, "{pairs:?} for {scheme}");
         assert_eq!(lookup.proxy.is_some(), want.is_some(), "{pairs:?}");
         if let Some(name) = want {
-            assert!(lookup.consulted.contains(name), "{name} not consulted for {scheme}");
+            assert!(
+                lookup.consulted.contains(name),
+                "{name} not consulted for {scheme}"
+            );
         }
         assert!(!lookup.consulted.contains(&"HTTP_PROXY"));
     }
@@ -84,26 +167,56 @@ fn consulted_order_is_curls() {
     let env = EnvSnapshot::default();
     let cases: &[(&str, &[&str])] = &[
         ("http", &["http_proxy", "all_proxy", "ALL_PROXY"]),
-        ("https", &["https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"]),
-        ("ws", &["ws_proxy", "WS_PROXY", "http_proxy", "all_proxy", "ALL_PROXY"]),
+        (
+            "https",
+            &["https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"],
+        ),
+        (
+            "ws",
+            &[
+                "ws_proxy",
+                "WS_PROXY",
+                "http_proxy",
+                "all_proxy",
+                "ALL_PROXY",
+            ],
+        ),
         (
             "wss",
-            &["wss_proxy", "WSS_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"],
+            &[
+                "wss_proxy",
+                "WSS_PROXY",
+                "https_proxy",
+                "HTTPS_PROXY",
+                "all_proxy",
+                "ALL_PROXY",
+            ],
         ),
         ("ftp", &["ftp_proxy", "FTP_PROXY", "all_proxy", "ALL_PROXY"]),
     ];
     for (scheme, want) in cases {
-        assert_eq!(env.proxy_for(scheme).consulted.as_slice(), *want, "{scheme}");
+        assert_eq!(
+            env.proxy_for(scheme).consulted.as_slice(),
+            *want,
+            "{scheme}"
+        );
     }
 }
 
 #[test]
 fn no_proxy_variable() {
-    let cases: &[(&[(&str, &str)], Option<&str>)] = &[
+    type Pairs = &'static [(&'static str, &'static str)];
+    let cases: &[(Pairs, Option<&str>)] = &[
         (&[("no_proxy", "a.test")], Some("no_proxy")),
         (&[("NO_PROXY", "a.test")], Some("NO_PROXY")),
-        (&[("no_proxy", "a.test"), ("NO_PROXY", "b.test")], Some("no_proxy")),
-        (&[("no_proxy", ""), ("NO_PROXY", "b.test")], Some("NO_PROXY")),
+        (
+            &[("no_proxy", "a.test"), ("NO_PROXY", "b.test")],
+            Some("no_proxy"),
+        ),
+        (
+            &[("no_proxy", ""), ("NO_PROXY", "b.test")],
+            Some("NO_PROXY"),
+        ),
         (&[("no_proxy", ""), ("NO_PROXY", "")], None),
         (&[("No_Proxy", "a.test")], None),
         (&[], None),
@@ -123,12 +236,27 @@ fn no_proxy_variable() {
 
 #[test]
 fn ignored_variables_and_why() {
-    type Row = (&'static [(&'static str, &'static str)], &'static [(&'static str, IgnoredReason)]);
+    type Row = (
+        &'static [(&'static str, &'static str)],
+        &'static [(&'static str, IgnoredReason)],
+    );
     let rows: &[Row] = &[
-        (&[("HTTP_PROXY", P)], &[("HTTP_PROXY", IgnoredReason::Httpoxy)]),
-        (&[("HTTP_PROXY", "")], &[("HTTP_PROXY", IgnoredReason::Httpoxy)]),
-        (&[("http_proxy", "")], &[("http_proxy", IgnoredReason::Empty)]),
-        (&[("HTTPS_PROXY", "")], &[("HTTPS_PROXY", IgnoredReason::Empty)]),
+        (
+            &[("HTTP_PROXY", P)],
+            &[("HTTP_PROXY", IgnoredReason::Httpoxy)],
+        ),
+        (
+            &[("HTTP_PROXY", "")],
+            &[("HTTP_PROXY", IgnoredReason::Httpoxy)],
+        ),
+        (
+            &[("http_proxy", "")],
+            &[("http_proxy", IgnoredReason::Empty)],
+        ),
+        (
+            &[("HTTPS_PROXY", "")],
+            &[("HTTPS_PROXY", IgnoredReason::Empty)],
+        ),
         (
             &[("HTTPS_PROXY", P), ("https_proxy", "http://q.test:1")],
             &[("HTTPS_PROXY", IgnoredReason::ShadowedByLowercase)],
@@ -142,10 +270,22 @@ fn ignored_variables_and_why() {
             &[("ALL_PROXY", P), ("all_proxy", "")],
             &[("all_proxy", IgnoredReason::Empty)],
         ),
-        (&[("Http_Proxy", P)], &[("Http_Proxy", IgnoredReason::MixedCase)]),
-        (&[("No_Proxy", "a")], &[("No_Proxy", IgnoredReason::MixedCase)]),
-        (&[("REQUEST_METHOD", "GET")], &[("REQUEST_METHOD", IgnoredReason::RequestMethod)]),
-        (&[("REQUEST_METHOD", "")], &[("REQUEST_METHOD", IgnoredReason::RequestMethod)]),
+        (
+            &[("Http_Proxy", P)],
+            &[("Http_Proxy", IgnoredReason::MixedCase)],
+        ),
+        (
+            &[("No_Proxy", "a")],
+            &[("No_Proxy", IgnoredReason::MixedCase)],
+        ),
+        (
+            &[("REQUEST_METHOD", "GET")],
+            &[("REQUEST_METHOD", IgnoredReason::RequestMethod)],
+        ),
+        (
+            &[("REQUEST_METHOD", "")],
+            &[("REQUEST_METHOD", IgnoredReason::RequestMethod)],
+        ),
         (
             &[("HTTP_PROXY", P), ("REQUEST_METHOD", "POST")],
             &[
@@ -153,12 +293,18 @@ fn ignored_variables_and_why() {
                 ("REQUEST_METHOD", IgnoredReason::RequestMethod),
             ],
         ),
-        (&[("PATH", "/bin"), ("https_proxy", P), ("no_proxy", "x")], &[]),
+        (
+            &[("PATH", "/bin"), ("https_proxy", P), ("no_proxy", "x")],
+            &[],
+        ),
     ];
     for (pairs, want) in rows {
         let env = EnvSnapshot::from_pairs(pairs.iter().copied());
-        let got: Vec<(&str, IgnoredReason)> =
-            env.ignored().iter().map(|i| (i.var.as_str(), i.code)).collect();
+        let got: Vec<(&str, IgnoredReason)> = env
+            .ignored()
+            .iter()
+            .map(|i| (i.var.as_str(), i.code))
+            .collect();
         assert_eq!(got.as_slice(), *want, "{pairs:?}");
         for i in env.ignored() {
             assert!(!i.reason.is_empty());

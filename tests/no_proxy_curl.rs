@@ -8,7 +8,11 @@ use proptest::prelude::*;
 use proxyscope::NoProxy;
 use proxyscope::proxy::{MatchRule, NoProxyIssue, Severity};
 
-type Case = (&'static str, &'static str, Option<(&'static str, MatchRule)>);
+type Case = (
+    &'static str,
+    &'static str,
+    Option<(&'static str, MatchRule)>,
+);
 
 use MatchRule::{Cidr, Domain, Ip, Subdomain, Wildcard};
 
@@ -22,14 +26,30 @@ const CASES: &[Case] = &[
     ("example.com", "*,", None),
     ("example.com", "a.test,*", None),
     ("10.0.0.1", "*,a.test", None),
-    ("example.com", "*, example.com", Some(("example.com", Domain))),
+    (
+        "example.com",
+        "*, example.com",
+        Some(("example.com", Domain)),
+    ),
     // Names: exact, subdomain at a label boundary, case-insensitive.
     ("example.com", "example.com", Some(("example.com", Domain))),
     ("EXAMPLE.COM", "example.com", Some(("example.com", Domain))),
     ("example.com", "EXAMPLE.com", Some(("EXAMPLE.com", Domain))),
-    ("www.example.com", "example.com", Some(("example.com", Subdomain))),
-    ("a.b.example.com", "example.com", Some(("example.com", Subdomain))),
-    ("WWW.Example.COM", "example.com", Some(("example.com", Subdomain))),
+    (
+        "www.example.com",
+        "example.com",
+        Some(("example.com", Subdomain)),
+    ),
+    (
+        "a.b.example.com",
+        "example.com",
+        Some(("example.com", Subdomain)),
+    ),
+    (
+        "WWW.Example.COM",
+        "example.com",
+        Some(("example.com", Subdomain)),
+    ),
     ("notexample.com", "example.com", None),
     ("example.com.evil", "example.com", None),
     ("example.co", "example.com", None),
@@ -41,16 +61,32 @@ const CASES: &[Case] = &[
     ("a-b.example", "a-b.example", Some(("a-b.example", Domain))),
     ("a_b.example", "a_b.example", Some(("a_b.example", Domain))),
     // Leading dot: ignored, so the domain itself matches too.
-    ("example.com", ".example.com", Some((".example.com", Domain))),
-    ("www.example.com", ".example.com", Some((".example.com", Subdomain))),
+    (
+        "example.com",
+        ".example.com",
+        Some((".example.com", Domain)),
+    ),
+    (
+        "www.example.com",
+        ".example.com",
+        Some((".example.com", Subdomain)),
+    ),
     ("nonexample.com", ".example.com", None),
     ("www.example.com", "..example.com", None),
     ("example.com", ".", None),
     ("example.com", "..", None),
     // Trailing dots on host and entry (curl ≥ 7.87).
     ("example.com.", "example.com", Some(("example.com", Domain))),
-    ("example.com", "example.com.", Some(("example.com.", Domain))),
-    ("www.example.com.", ".example.com.", Some((".example.com.", Subdomain))),
+    (
+        "example.com",
+        "example.com.",
+        Some(("example.com.", Domain)),
+    ),
+    (
+        "www.example.com.",
+        ".example.com.",
+        Some((".example.com.", Subdomain)),
+    ),
     ("localhost.", "localhost", Some(("localhost", Domain))),
     ("example.com", "example.com..", None),
     // Entries with a port, a path, a scheme or a wildcard prefix never match.
@@ -64,7 +100,11 @@ const CASES: &[Case] = &[
     ("www.example.com", "*.example.com", None),
     ("www.example.com", "*example.com", None),
     // IDN: curl compares bytes; hosts arrive as punycode.
-    ("xn--bcher-kva.example", "xn--bcher-kva.example", Some(("xn--bcher-kva.example", Domain))),
+    (
+        "xn--bcher-kva.example",
+        "xn--bcher-kva.example",
+        Some(("xn--bcher-kva.example", Domain)),
+    ),
     ("xn--bcher-kva.example", "bücher.example", None),
     // Blanks and commas (curl ≥ 7.88: a blank between names ends the list).
     ("a.test", "a.test b.test", Some(("a.test", Domain))),
@@ -109,19 +149,43 @@ const CASES: &[Case] = &[
     ("10.1.2.3", "10.0.0.0/8x", None),
     ("10.1.2.3", "10.0.0.0/+8", None),
     ("10.1.2.3", "10.0.0.0/08", Some(("10.0.0.0/08", Cidr))),
-    ("192.168.1.1", "192.168.0.0/16", Some(("192.168.0.0/16", Cidr))),
-    ("192.168.1.1", "192.168.1.0/24", Some(("192.168.1.0/24", Cidr))),
+    (
+        "192.168.1.1",
+        "192.168.0.0/16",
+        Some(("192.168.0.0/16", Cidr)),
+    ),
+    (
+        "192.168.1.1",
+        "192.168.1.0/24",
+        Some(("192.168.1.0/24", Cidr)),
+    ),
     ("192.168.2.1", "192.168.1.0/24", None),
-    ("192.168.1.129", "192.168.1.128/25", Some(("192.168.1.128/25", Cidr))),
+    (
+        "192.168.1.129",
+        "192.168.1.128/25",
+        Some(("192.168.1.128/25", Cidr)),
+    ),
     ("192.168.1.127", "192.168.1.128/25", None),
-    ("172.31.255.255", "172.16.0.0/12", Some(("172.16.0.0/12", Cidr))),
+    (
+        "172.31.255.255",
+        "172.16.0.0/12",
+        Some(("172.16.0.0/12", Cidr)),
+    ),
     ("172.32.0.0", "172.16.0.0/12", None),
-    ("255.255.255.255", "128.0.0.0/1", Some(("128.0.0.0/1", Cidr))),
+    (
+        "255.255.255.255",
+        "128.0.0.0/1",
+        Some(("128.0.0.0/1", Cidr)),
+    ),
     ("127.255.255.255", "128.0.0.0/1", None),
     ("10.1.2.3", "10.1.2.2/31", Some(("10.1.2.2/31", Cidr))),
     ("10.1.2.4", "10.1.2.2/31", None),
     ("10.1.2.3", "::ffff:10.1.2.3", None),
-    ("10.1.2.3", "example.com, 10.0.0.0/8", Some(("10.0.0.0/8", Cidr))),
+    (
+        "10.1.2.3",
+        "example.com, 10.0.0.0/8",
+        Some(("10.0.0.0/8", Cidr)),
+    ),
     ("10.1.2.3", "10.1.2.3 10.0.0.0/8", Some(("10.1.2.3", Ip))),
     ("10.9.9.9", "10.1.2.3 10.0.0.0/8", None),
     // IPv6: bracketed or not in the host, unbracketed in the entry, compared as addresses.
@@ -137,7 +201,11 @@ const CASES: &[Case] = &[
     ("[::2]", "::1/0", None),
     ("[::2]", "::/0", None),
     ("[::1]", "::1/64", Some(("::1/64", Cidr))),
-    ("[2001:db8::1]", "2001:db8::/32", Some(("2001:db8::/32", Cidr))),
+    (
+        "[2001:db8::1]",
+        "2001:db8::/32",
+        Some(("2001:db8::/32", Cidr)),
+    ),
     ("[2001:db9::1]", "2001:db8::/32", None),
     ("[fe80::1]", "fe80::/10", Some(("fe80::/10", Cidr))),
     ("[febf::1]", "fe80::/10", Some(("fe80::/10", Cidr))),
@@ -148,15 +216,39 @@ const CASES: &[Case] = &[
     ("[::1]", "127.0.0.1", None),
     ("[::1]", "::1:80", None),
     ("[::1]", "localhost", None),
-    ("[::ffff:10.1.2.3]", "::ffff:10.0.0.0/104", Some(("::ffff:10.0.0.0/104", Cidr))),
+    (
+        "[::ffff:10.1.2.3]",
+        "::ffff:10.0.0.0/104",
+        Some(("::ffff:10.0.0.0/104", Cidr)),
+    ),
     ("[::1", "::1", None),
     // The first matching entry in list order is the one reported.
-    ("www.example.com", "example.com,www.example.com", Some(("example.com", Subdomain))),
-    ("www.example.com", "www.example.com,example.com", Some(("www.example.com", Domain))),
-    ("10.1.2.3", "10.0.0.0/8,10.1.2.3", Some(("10.0.0.0/8", Cidr))),
+    (
+        "www.example.com",
+        "example.com,www.example.com",
+        Some(("example.com", Subdomain)),
+    ),
+    (
+        "www.example.com",
+        "www.example.com,example.com",
+        Some(("www.example.com", Domain)),
+    ),
+    (
+        "10.1.2.3",
+        "10.0.0.0/8,10.1.2.3",
+        Some(("10.0.0.0/8", Cidr)),
+    ),
     ("10.1.2.3", "10.1.2.3,10.0.0.0/8", Some(("10.1.2.3", Ip))),
-    ("10.1.2.3", "10.1.0.0/16,10.0.0.0/8", Some(("10.1.0.0/16", Cidr))),
-    ("10.1.2.3", "10.0.0.0/8,10.1.0.0/16", Some(("10.0.0.0/8", Cidr))),
+    (
+        "10.1.2.3",
+        "10.1.0.0/16,10.0.0.0/8",
+        Some(("10.1.0.0/16", Cidr)),
+    ),
+    (
+        "10.1.2.3",
+        "10.0.0.0/8,10.1.0.0/16",
+        Some(("10.0.0.0/8", Cidr)),
+    ),
     ("a.b.c.d", "c.d,b.c.d,d", Some(("c.d", Subdomain))),
 ];
 
@@ -199,23 +291,63 @@ fn config_lists_follow_the_same_rules() {
 
 #[test]
 fn diagnostics_say_why_and_how_to_fix() {
-    type Row = (&'static str, &'static [(&'static str, NoProxyIssue, Severity)]);
+    type Row = (
+        &'static str,
+        &'static [(&'static str, NoProxyIssue, Severity)],
+    );
     let rows: &[Row] = &[
         (
             "localhost, http://svc.example.org/",
-            &[("http://svc.example.org/", NoProxyIssue::UrlShaped, Severity::Error)],
+            &[(
+                "http://svc.example.org/",
+                NoProxyIssue::UrlShaped,
+                Severity::Error,
+            )],
         ),
         (
             "localhost .example.com .example.de",
-            &[(".example.com .example.de", NoProxyIssue::BlankSeparated, Severity::Error)],
+            &[(
+                ".example.com .example.de",
+                NoProxyIssue::BlankSeparated,
+                Severity::Error,
+            )],
         ),
-        ("a.test,*", &[("*", NoProxyIssue::WildcardNotAlone, Severity::Error)]),
-        ("*.example.com", &[("*.example.com", NoProxyIssue::WildcardPrefix, Severity::Error)]),
-        ("example.com:8080", &[("example.com:8080", NoProxyIssue::HasPort, Severity::Error)]),
-        ("[::1]", &[("[::1]", NoProxyIssue::BracketedIpv6, Severity::Error)]),
-        ("10.0.0.0/40", &[("10.0.0.0/40", NoProxyIssue::InvalidCidr, Severity::Error)]),
-        ("0.0.0.0/0", &[("0.0.0.0/0", NoProxyIssue::CidrZeroIsExact, Severity::Warning)]),
-        (".example.com", &[(".example.com", NoProxyIssue::LeadingDot, Severity::Info)]),
+        (
+            "a.test,*",
+            &[("*", NoProxyIssue::WildcardNotAlone, Severity::Error)],
+        ),
+        (
+            "*.example.com",
+            &[(
+                "*.example.com",
+                NoProxyIssue::WildcardPrefix,
+                Severity::Error,
+            )],
+        ),
+        (
+            "example.com:8080",
+            &[("example.com:8080", NoProxyIssue::HasPort, Severity::Error)],
+        ),
+        (
+            "[::1]",
+            &[("[::1]", NoProxyIssue::BracketedIpv6, Severity::Error)],
+        ),
+        (
+            "10.0.0.0/40",
+            &[("10.0.0.0/40", NoProxyIssue::InvalidCidr, Severity::Error)],
+        ),
+        (
+            "0.0.0.0/0",
+            &[(
+                "0.0.0.0/0",
+                NoProxyIssue::CidrZeroIsExact,
+                Severity::Warning,
+            )],
+        ),
+        (
+            ".example.com",
+            &[(".example.com", NoProxyIssue::LeadingDot, Severity::Info)],
+        ),
         ("example.com,10.0.0.0/8,::1,localhost", &[]),
         ("", &[]),
         ("*", &[]),
@@ -234,7 +366,10 @@ fn diagnostics_say_why_and_how_to_fix() {
         }
     }
     let url = NoProxy::parse("http://svc.example.org/");
-    assert_eq!(url.diagnostics()[0].suggestion.as_deref(), Some("svc.example.org"));
+    assert_eq!(
+        url.diagnostics()[0].suggestion.as_deref(),
+        Some("svc.example.org")
+    );
     let json = serde_json::to_value(&url.diagnostics()[0]).unwrap_or_default();
     assert_eq!(json["issue"], "url_shaped");
     assert_eq!(json["severity"], "error");
@@ -242,7 +377,9 @@ fn diagnostics_say_why_and_how_to_fix() {
 
 #[test]
 fn large_lists_still_match_exactly() {
-    let mut entries: Vec<String> = (0..10_000).map(|i| format!("host{i}.corp.example")).collect();
+    let mut entries: Vec<String> = (0..10_000)
+        .map(|i| format!("host{i}.corp.example"))
+        .collect();
     entries.extend((0..=255).map(|i| format!("10.{i}.0.0/16")));
     entries.push(".svc.example.org".into());
     let np = NoProxy::from_entries(entries.iter().map(String::as_str));
@@ -348,7 +485,8 @@ fn curl_reference(name: &str, no_proxy: &str) -> bool {
                 if t.len() == n.len() {
                     t.eq_ignore_ascii_case(n)
                 } else if t.len() < n.len() {
-                    n[n.len() - t.len() - 1] == b'.' && n[n.len() - t.len()..].eq_ignore_ascii_case(t)
+                    n[n.len() - t.len() - 1] == b'.'
+                        && n[n.len() - t.len()..].eq_ignore_ascii_case(t)
                 } else {
                     false
                 }
@@ -357,7 +495,14 @@ fn curl_reference(name: &str, no_proxy: &str) -> bool {
                 let (addr, bits) = match token.split_once('/') {
                     Some((a, bits)) => {
                         let ok = !bits.is_empty() && bits.bytes().all(|c| c.is_ascii_digit());
-                        (a, if ok { bits.parse::<u32>().ok().filter(|v| *v <= 128) } else { None })
+                        (
+                            a,
+                            if ok {
+                                bits.parse::<u32>().ok().filter(|v| *v <= 128)
+                            } else {
+                                None
+                            },
+                        )
                     }
                     None => (token, Some(0)),
                 };
@@ -387,13 +532,20 @@ fn curl_reference(name: &str, no_proxy: &str) -> bool {
 #[test]
 fn the_reference_agrees_with_the_case_table() {
     for (host, list, want) in CASES {
-        assert_eq!(curl_reference(host, list), want.is_some(), "{host:?} {list:?}");
+        assert_eq!(
+            curl_reference(host, list),
+            want.is_some(),
+            "{host:?} {list:?}"
+        );
     }
 }
 
 fn host_strategy() -> impl Strategy<Value = String> {
     let name = (
-        prop::collection::vec(prop::sample::select(vec!["a", "b", "ex", "com", "x-y", "B"]), 1..4),
+        prop::collection::vec(
+            prop::sample::select(vec!["a", "b", "ex", "com", "x-y", "B"]),
+            1..4,
+        ),
         any::<bool>(),
     )
         .prop_map(|(labels, dot)| format!("{}{}", labels.join("."), if dot { "." } else { "" }));
@@ -413,10 +565,34 @@ fn host_strategy() -> impl Strategy<Value = String> {
 
 fn list_strategy() -> impl Strategy<Value = String> {
     let entry = prop::sample::select(vec![
-        "a", "b", "ex", "com", ".com", "ex.com", ".ex.com", "a.ex.com.", "B.EX", "*", "*.com",
-        "ex.com:80", "10.0.0.0/8", "10.1.2.3", "10.0.0.0/0", "10.1.0.0/16", "192.168.1.1/33",
-        "::1", "::/0", "2001:db8::/32", "fe80::/10", "[::1]", "127.0.0.1/8", ".", "a..b", "x-y.b",
-        "10.0.0.0/x", "2001:db8::/129",
+        "a",
+        "b",
+        "ex",
+        "com",
+        ".com",
+        "ex.com",
+        ".ex.com",
+        "a.ex.com.",
+        "B.EX",
+        "*",
+        "*.com",
+        "ex.com:80",
+        "10.0.0.0/8",
+        "10.1.2.3",
+        "10.0.0.0/0",
+        "10.1.0.0/16",
+        "192.168.1.1/33",
+        "::1",
+        "::/0",
+        "2001:db8::/32",
+        "fe80::/10",
+        "[::1]",
+        "127.0.0.1/8",
+        ".",
+        "a..b",
+        "x-y.b",
+        "10.0.0.0/x",
+        "2001:db8::/129",
     ]);
     let sep = prop::sample::select(vec![",", ", ", " ,", ",,", " ", "\t,"]);
     prop::collection::vec((entry, sep), 0..7).prop_map(|parts| {

@@ -54,7 +54,10 @@ const SCENARIO: &[(&str, &str)] = &[
 
 #[test]
 fn https_proxy_with_credentials_is_used_and_redacted() {
-    let out = run(SCENARIO, &["route", "https://a.example/", "--format", "json"]);
+    let out = run(
+        SCENARIO,
+        &["route", "https://a.example/", "--format", "json"],
+    );
     assert_eq!(out.status.code(), Some(0));
     let raw = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(!raw.contains("u:p"), "credentials leaked: {raw}");
@@ -74,7 +77,10 @@ fn https_proxy_with_credentials_is_used_and_redacted() {
 
 #[test]
 fn no_proxy_entry_sends_internal_hosts_direct() {
-    let out = run(SCENARIO, &["route", "https://x.internal/", "--format", "json"]);
+    let out = run(
+        SCENARIO,
+        &["route", "https://x.internal/", "--format", "json"],
+    );
     assert_eq!(out.status.code(), Some(0));
     let v = json(&out);
     assert_eq!(v["via"], "direct");
@@ -106,18 +112,30 @@ fn uppercase_http_proxy_is_ignored_and_explained() {
         .as_array()
         .map(|a| a.iter().filter_map(|p| p["tool"].as_str()).collect())
         .unwrap_or_default();
-    for t in ["go", "python-urllib", "requests", "node-proxy-from-env", "hyper-util"] {
+    for t in [
+        "go",
+        "python-urllib",
+        "requests",
+        "node-proxy-from-env",
+        "hyper-util",
+    ] {
         assert!(tools.contains(&t), "{t} not named in {tools:?}");
     }
 }
 
 #[test]
 fn text_output_is_the_explanation() {
-    let out = run(SCENARIO, &["route", "https://x.internal/", "--provider", "intranet"]);
+    let out = run(
+        SCENARIO,
+        &["route", "https://x.internal/", "--provider", "intranet"],
+    );
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.starts_with("route for https://x.internal/ (provider intranet): direct"));
-    assert!(text.contains(".internal") && !text.contains("u:p"), "{text}");
+    assert!(
+        text.contains(".internal") && !text.contains("u:p"),
+        "{text}"
+    );
 }
 
 #[test]

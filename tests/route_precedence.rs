@@ -46,26 +46,96 @@ type Row = (
 #[test]
 fn proxy_precedence() {
     let rows: &[Row] = &[
-        (Some(Some(PROV_P)), Some(GLOBAL_P), Some(ENV_P), Some("prov.test:3128"), Rule::ProviderProxy),
-        (Some(None), Some(GLOBAL_P), Some(ENV_P), Some("global.test:3128"), Rule::GlobalProxy),
-        (None, Some(GLOBAL_P), Some(ENV_P), Some("global.test:3128"), Rule::GlobalProxy),
-        (Some(None), None, Some(ENV_P), Some("env.test:3128"), Rule::EnvProxy),
-        (None, None, Some(ENV_P), Some("env.test:3128"), Rule::EnvProxy),
+        (
+            Some(Some(PROV_P)),
+            Some(GLOBAL_P),
+            Some(ENV_P),
+            Some("prov.test:3128"),
+            Rule::ProviderProxy,
+        ),
+        (
+            Some(None),
+            Some(GLOBAL_P),
+            Some(ENV_P),
+            Some("global.test:3128"),
+            Rule::GlobalProxy,
+        ),
+        (
+            None,
+            Some(GLOBAL_P),
+            Some(ENV_P),
+            Some("global.test:3128"),
+            Rule::GlobalProxy,
+        ),
+        (
+            Some(None),
+            None,
+            Some(ENV_P),
+            Some("env.test:3128"),
+            Rule::EnvProxy,
+        ),
+        (
+            None,
+            None,
+            Some(ENV_P),
+            Some("env.test:3128"),
+            Rule::EnvProxy,
+        ),
         (Some(None), None, None, None, Rule::Default),
-        (Some(Some("direct")), Some(GLOBAL_P), Some(ENV_P), None, Rule::ProviderProxy),
-        (Some(Some("env")), Some(GLOBAL_P), Some(ENV_P), Some("env.test:3128"), Rule::EnvProxy),
+        (
+            Some(Some("direct")),
+            Some(GLOBAL_P),
+            Some(ENV_P),
+            None,
+            Rule::ProviderProxy,
+        ),
+        (
+            Some(Some("env")),
+            Some(GLOBAL_P),
+            Some(ENV_P),
+            Some("env.test:3128"),
+            Rule::EnvProxy,
+        ),
         (Some(Some("env")), Some(GLOBAL_P), None, None, Rule::Default),
-        (Some(None), Some("direct"), Some(ENV_P), None, Rule::GlobalProxy),
-        (None, Some("env"), Some(ENV_P), Some("env.test:3128"), Rule::EnvProxy),
-        (Some(Some(PROV_P)), Some("direct"), None, Some("prov.test:3128"), Rule::ProviderProxy),
-        (Some(Some("direct")), None, Some(ENV_P), None, Rule::ProviderProxy),
+        (
+            Some(None),
+            Some("direct"),
+            Some(ENV_P),
+            None,
+            Rule::GlobalProxy,
+        ),
+        (
+            None,
+            Some("env"),
+            Some(ENV_P),
+            Some("env.test:3128"),
+            Rule::EnvProxy,
+        ),
+        (
+            Some(Some(PROV_P)),
+            Some("direct"),
+            None,
+            Some("prov.test:3128"),
+            Rule::ProviderProxy,
+        ),
+        (
+            Some(Some("direct")),
+            None,
+            Some(ENV_P),
+            None,
+            Rule::ProviderProxy,
+        ),
     ];
     for (i, (prov, global, env, want, rule)) in rows.iter().enumerate() {
         let g = layer(*global, None);
         let p = prov.map(|p| layer(p, None));
         let env: Vec<(&str, &str)> = env.iter().map(|v| ("https_proxy", *v)).collect();
         let r = resolve(&g, p.as_ref(), &env, "https://api.example/");
-        assert_eq!(r.proxy().map(|p| p.authority()).as_deref(), *want, "row {i}");
+        assert_eq!(
+            r.proxy().map(|p| p.authority()).as_deref(),
+            *want,
+            "row {i}"
+        );
         assert_eq!(r.is_direct(), want.is_none(), "row {i}");
         let deciding = r
             .steps()
@@ -89,10 +159,22 @@ type NoRow = (
 #[test]
 fn no_proxy_precedence_and_scope() {
     let rows: &[NoRow] = &[
-        (Some(&["a.test"]), Some(&["b.test"]), Some("c.test"), "a.test", Some("a.test")),
+        (
+            Some(&["a.test"]),
+            Some(&["b.test"]),
+            Some("c.test"),
+            "a.test",
+            Some("a.test"),
+        ),
         // The provider's list replaces the global one wholesale.
         (Some(&["a.test"]), Some(&["b.test"]), None, "b.test", None),
-        (None, Some(&["b.test"]), Some("c.test"), "b.test", Some("b.test")),
+        (
+            None,
+            Some(&["b.test"]),
+            Some("c.test"),
+            "b.test",
+            Some("b.test"),
+        ),
         // A configured list replaces the environment's.
         (None, Some(&["b.test"]), Some("c.test"), "c.test", None),
         // Even an empty configured list (curl's --noproxy "").
@@ -101,7 +183,13 @@ fn no_proxy_precedence_and_scope() {
         (None, None, Some("c.test"), "x.c.test", Some("c.test")),
         (None, None, Some("*"), "anything.test", Some("*")),
         (None, None, None, "c.test", None),
-        (Some(&[".internal"]), None, None, "x.internal", Some(".internal")),
+        (
+            Some(&[".internal"]),
+            None,
+            None,
+            "x.internal",
+            Some(".internal"),
+        ),
     ];
     for (i, (prov, global, env, host, want)) in rows.iter().enumerate() {
         // The proxy is explicit (global): NO_PROXY exempts hosts from it too, as in curl.
@@ -126,7 +214,12 @@ fn no_proxy_origin_names_its_source() {
             key: "no_proxy".into()
         })
     );
-    let r = resolve(&Layer::new(), None, &[("https_proxy", ENV_P), ("NO_PROXY", "b.test")], "https://b.test/");
+    let r = resolve(
+        &Layer::new(),
+        None,
+        &[("https_proxy", ENV_P), ("NO_PROXY", "b.test")],
+        "https://b.test/",
+    );
     let st = r.steps().iter().find(|s| s.rule == Rule::NoProxy);
     assert_eq!(st.and_then(|s| s.env_var()), Some("NO_PROXY"));
 }
@@ -175,7 +268,12 @@ fn socks4_is_recognised_but_refused() {
 
 #[test]
 fn uppercase_http_proxy_is_ignored_with_a_step_saying_why() {
-    let r = resolve(&Layer::new(), None, &[("HTTP_PROXY", ENV_P)], "http://a.example/");
+    let r = resolve(
+        &Layer::new(),
+        None,
+        &[("HTTP_PROXY", ENV_P)],
+        "http://a.example/",
+    );
     assert!(r.is_direct());
     let st = r
         .steps()
@@ -188,7 +286,12 @@ fn uppercase_http_proxy_is_ignored_with_a_step_saying_why() {
     let tools: Vec<Tool> = st.warnings[0].peers.iter().map(|p| p.tool).collect();
     assert!(tools.contains(&Tool::Go) && tools.contains(&Tool::NodeProxyFromEnv));
     // Not mentioned for https://, where it would not be consulted by anyone.
-    let r = resolve(&Layer::new(), None, &[("HTTP_PROXY", ENV_P)], "https://a.example/");
+    let r = resolve(
+        &Layer::new(),
+        None,
+        &[("HTTP_PROXY", ENV_P)],
+        "https://a.example/",
+    );
     assert!(!r.steps().iter().any(|s| s.rule == Rule::IgnoredVariable));
 }
 
@@ -204,17 +307,29 @@ fn peers_that_disagree_are_named() {
         .unwrap_or_else(|| panic!("{}", r.explain()));
     assert!(w.peers.iter().any(|p| p.tool == Tool::NodeProxyFromEnv));
     // all_proxy: Go never reads it.
-    let r = resolve(&Layer::new(), None, &[("all_proxy", ENV_P)], "https://a.test/");
+    let r = resolve(
+        &Layer::new(),
+        None,
+        &[("all_proxy", ENV_P)],
+        "https://a.test/",
+    );
     let w = r.warnings().find(|w| w.code == "peer_difference");
     assert!(w.is_some_and(|w| w.peers.iter().any(|p| p.tool == Tool::Go)));
 }
 
 #[test]
 fn list_diagnostics_reach_the_route() {
-    let env = [("https_proxy", ENV_P), ("no_proxy", "localhost .example.com")];
+    let env = [
+        ("https_proxy", ENV_P),
+        ("no_proxy", "localhost .example.com"),
+    ];
     let r = resolve(&Layer::new(), None, &env, "https://a.example.com/");
     assert!(!r.is_direct());
-    assert!(r.warnings().any(|w| w.code == "blank_separated"), "{}", r.explain());
+    assert!(
+        r.warnings().any(|w| w.code == "blank_separated"),
+        "{}",
+        r.explain()
+    );
     let g = layer(Some(GLOBAL_P), Some(&["http://a.example.com/"]));
     let r = resolve(&g, None, &[], "https://a.example.com/");
     assert!(!r.is_direct());
@@ -227,7 +342,10 @@ fn danger_accept_invalid_certs_is_warned_about() {
     let r = resolve(&g, None, &[], "https://a.test/");
     let st = r.steps().iter().find(|s| s.rule == Rule::Tls);
     assert_eq!(st.map(|s| s.outcome), Some(Outcome::Warning));
-    assert!(r.warnings().any(|w| w.code == "danger_accept_invalid_certs"));
+    assert!(
+        r.warnings()
+            .any(|w| w.code == "danger_accept_invalid_certs")
+    );
     // The provider can switch it off again.
     let p = Layer::new().danger_accept_invalid_certs(false);
     let r = resolve(&g, Some(&p), &[], "https://a.test/");

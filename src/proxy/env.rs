@@ -127,8 +127,7 @@ pub struct EnvSnapshot {
 }
 
 fn is_relevant(name: &str) -> bool {
-    name == "REQUEST_METHOD"
-        || (name.len() > 6 && name.to_ascii_lowercase().ends_with("_proxy"))
+    name == "REQUEST_METHOD" || (name.len() > 6 && name.to_ascii_lowercase().ends_with("_proxy"))
 }
 
 fn is_consulted_name(name: &str) -> bool {
@@ -150,14 +149,23 @@ fn http_proxy_users(cgi: bool) -> Vec<PeerNote> {
             "uses it (no httpoxy protection)",
         ));
     } else {
-        v.push(PeerNote::new(Tool::Go, "reads HTTP_PROXY before http_proxy"));
+        v.push(PeerNote::new(
+            Tool::Go,
+            "reads HTTP_PROXY before http_proxy",
+        ));
         v.push(PeerNote::new(
             Tool::PythonUrllib,
             "uses it when http_proxy is unset (names are case-insensitive)",
         ));
         v.push(PeerNote::new(Tool::Requests, "uses it through urllib"));
-        v.push(PeerNote::new(Tool::NodeProxyFromEnv, "uses it when http_proxy is unset"));
-        v.push(PeerNote::new(Tool::HyperUtil, "reads HTTP_PROXY before http_proxy"));
+        v.push(PeerNote::new(
+            Tool::NodeProxyFromEnv,
+            "uses it when http_proxy is unset",
+        ));
+        v.push(PeerNote::new(
+            Tool::HyperUtil,
+            "reads HTTP_PROXY before http_proxy",
+        ));
     }
     v
 }
@@ -246,7 +254,10 @@ impl EnvSnapshot {
         if name != lower && name != name.to_ascii_uppercase() {
             push(
                 IgnoredReason::MixedCase,
-                format!("curl reads only `{lower}` or `{}`", name.to_ascii_uppercase()),
+                format!(
+                    "curl reads only `{lower}` or `{}`",
+                    name.to_ascii_uppercase()
+                ),
                 vec![PeerNote::new(
                     Tool::PythonUrllib,
                     "matches variable names case-insensitively and would use it",
@@ -291,7 +302,10 @@ impl EnvSnapshot {
         if name != lower && get(&lower).is_some_and(|lv| !lv.is_empty() && lv != value) {
             let mut used_by = Vec::new();
             if matches!(name, "HTTPS_PROXY" | "NO_PROXY") {
-                used_by.push(PeerNote::new(Tool::Go, format!("reads {name} before {lower}")));
+                used_by.push(PeerNote::new(
+                    Tool::Go,
+                    format!("reads {name} before {lower}"),
+                ));
             }
             if matches!(name, "ALL_PROXY" | "HTTPS_PROXY" | "NO_PROXY") {
                 used_by.push(PeerNote::new(
@@ -317,13 +331,20 @@ impl EnvSnapshot {
                 value: v.clone(),
             })
         });
-        let proxy = found.as_ref().and_then(|f| self.parsed.get(&f.name).cloned());
+        let proxy = found
+            .as_ref()
+            .and_then(|f| self.parsed.get(&f.name).cloned());
         EnvLookup {
             scheme,
             consulted,
             found,
             proxy,
         }
+    }
+
+    /// The variables curl consults for a URL `scheme`, in order (see the module docs).
+    pub fn consulted_vars(scheme: &str) -> Vec<&'static str> {
+        consulted_vars(&scheme.to_ascii_lowercase())
     }
 
     /// `no_proxy`, else `NO_PROXY` (empty values count as unset), parsed once.

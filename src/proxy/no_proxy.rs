@@ -123,7 +123,10 @@ fn classify(host: &str) -> Option<HostKind<'_>> {
     }
     if let Some(inner) = host.strip_prefix('[') {
         let inner = inner.strip_suffix(']')?;
-        return inner.parse::<Ipv6Addr>().ok().map(|a| HostKind::V6(a.into()));
+        return inner
+            .parse::<Ipv6Addr>()
+            .ok()
+            .map(|a| HostKind::V6(a.into()));
     }
     if let Ok(a) = host.parse::<Ipv4Addr>() {
         return Some(HostKind::V4(a.into()));
@@ -132,11 +135,13 @@ fn classify(host: &str) -> Option<HostKind<'_>> {
         return Some(HostKind::V6(a.into()));
     }
     let name = host.strip_suffix('.').unwrap_or(host);
-    Some(HostKind::Name(if name.bytes().any(|b| b.is_ascii_uppercase()) {
-        Cow::Owned(name.to_ascii_lowercase())
-    } else {
-        Cow::Borrowed(name)
-    }))
+    Some(HostKind::Name(
+        if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(name.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(name)
+        },
+    ))
 }
 
 /// The name curl compares for an entry: one trailing dot, then one leading dot removed.
@@ -421,14 +426,34 @@ mod tests {
         let long128 = "localhost,127.0.0.1.127.0.0.1.127.0.0.1.127.0.0.1.127.0.0.1.127.0.0.1.\
                        127.0.0.1.127.0.0.1.127.0.0.1.127.0.0.1.127.0.0.1.127.0.0.1.127.0.0.";
         let cases: &[(&str, &str, bool)] = &[
-            ("www.example.com", "localhost .example.com .example.de", false),
+            (
+                "www.example.com",
+                "localhost .example.com .example.de",
+                false,
+            ),
             ("localhost", "localhost .example.com .example.de", true),
-            ("www.example.com", "localhost,.example.com,.example.de", true),
-            ("www.example.com.", "localhost,.example.com,.example.de", true),
+            (
+                "www.example.com",
+                "localhost,.example.com,.example.de",
+                true,
+            ),
+            (
+                "www.example.com.",
+                "localhost,.example.com,.example.de",
+                true,
+            ),
             ("example.com", "localhost,.example.com,.example.de", true),
             ("example.com.", "localhost,.example.com,.example.de", true),
-            ("www.example.com", "localhost,.example.com.,.example.de", true),
-            ("www.example.com", "localhost,www.example.com.,.example.de", true),
+            (
+                "www.example.com",
+                "localhost,.example.com.,.example.de",
+                true,
+            ),
+            (
+                "www.example.com",
+                "localhost,www.example.com.,.example.de",
+                true,
+            ),
             ("example.com", "localhost,example.com,.example.de", true),
             ("example.com.", "localhost,example.com,.example.de", true),
             ("nexample.com", "localhost,example.com,.example.de", false),
@@ -476,9 +501,15 @@ mod tests {
     fn reports_first_matching_entry_and_rule() {
         let l = NoProxy::parse("a.example.com,example.com,10.0.0.0/8,10.1.2.3");
         let m = l.matches("x.a.example.com").unwrap();
-        assert_eq!((m.entry.as_str(), m.index, m.rule), ("a.example.com", 0, MatchRule::Subdomain));
+        assert_eq!(
+            (m.entry.as_str(), m.index, m.rule),
+            ("a.example.com", 0, MatchRule::Subdomain)
+        );
         let m = l.matches("example.com").unwrap();
-        assert_eq!((m.entry.as_str(), m.rule), ("example.com", MatchRule::Domain));
+        assert_eq!(
+            (m.entry.as_str(), m.rule),
+            ("example.com", MatchRule::Domain)
+        );
         let m = l.matches("10.1.2.3").unwrap();
         assert_eq!((m.entry.as_str(), m.rule), ("10.0.0.0/8", MatchRule::Cidr));
         let l = NoProxy::parse("example.com,a.example.com");
@@ -507,7 +538,9 @@ mod tests {
     fn equal_lists_compare_equal_and_serialize_as_entries() {
         assert_eq!(NoProxy::parse("a, b"), NoProxy::from_entries(["a", "b"]));
         assert_eq!(
-            serde_json::to_string(&NoProxy::parse("a,.b")).ok().as_deref(),
+            serde_json::to_string(&NoProxy::parse("a,.b"))
+                .ok()
+                .as_deref(),
             Some(r#"["a",".b"]"#)
         );
         assert!(NoProxy::from_entries(["*"]).is_wildcard());

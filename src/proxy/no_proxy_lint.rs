@@ -129,17 +129,20 @@ pub struct NoProxyDiagnostic {
     pub peers: Vec<PeerNote>,
 }
 
+impl NoProxyDiagnostic {
+    /// The finding in one sentence, with the fix: ``no_proxy entry `x`: why (write `y`)``.
+    pub fn message(&self) -> String {
+        let mut m = format!("no_proxy entry `{}`: {}", self.entry, self.reason);
+        if let Some(s) = &self.suggestion {
+            m.push_str(&format!(" (write `{s}`)"));
+        }
+        m
+    }
+}
+
 impl fmt::Display for NoProxyDiagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} [{}] no_proxy entry `{}`: {}",
-            self.severity, self.issue, self.entry, self.reason
-        )?;
-        if let Some(s) = &self.suggestion {
-            write!(f, " (write `{s}`)")?;
-        }
-        Ok(())
+        write!(f, "{} [{}] {}", self.severity, self.issue, self.message())
     }
 }
 
@@ -168,8 +171,14 @@ pub(crate) fn blank_stop(rest: &str) -> NoProxyDiagnostic {
         rest,
         NoProxyIssue::BlankSeparated,
         Severity::Error,
-        "a blank between two names ends the list in curl ≥ 7.88, so these entries are ignored",
-        Some(rest.split_whitespace().collect::<Vec<_>>().join(",")),
+        "a blank between two names ends the list in curl ≥ 7.88, so these entries are ignored; \
+         separate entries with commas",
+        Some(
+            rest.split([' ', '\t', ','])
+                .filter(|n| !n.is_empty())
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
     );
     d.peers = vec![
         PeerNote::new(
@@ -312,7 +321,13 @@ pub(crate) fn diagnose(entry: &str) -> Option<NoProxyDiagnostic> {
             S::Error,
             "URL hosts are compared in their ASCII (punycode) form; a Unicode entry never \
              matches in curl",
-            puny.map(|p| if entry.starts_with('.') { format!(".{p}") } else { p }),
+            puny.map(|p| {
+                if entry.starts_with('.') {
+                    format!(".{p}")
+                } else {
+                    p
+                }
+            }),
         ));
     }
     if !entry
@@ -395,12 +410,8 @@ fn diagnose_cidr(entry: &str, ip: IpEntry, bits_text: &str) -> Option<NoProxyDia
         ));
     }
     let host_bits = match ip {
-        IpEntry::V4(a, _) => {
-            u32::from(a) & !u32::MAX.checked_shl(32 - bits).unwrap_or(0) != 0
-        }
-        IpEntry::V6(a, _) => {
-            u128::from(a) & !u128::MAX.checked_shl(128 - bits).unwrap_or(0) != 0
-        }
+        IpEntry::V4(a, _) => u32::from(a) & !u32::MAX.checked_shl(32 - bits).unwrap_or(0) != 0,
+        IpEntry::V6(a, _) => u128::from(a) & !u128::MAX.checked_shl(128 - bits).unwrap_or(0) != 0,
     };
     if host_bits {
         let net = match ip {
@@ -408,10 +419,10 @@ fn diagnose_cidr(entry: &str, ip: IpEntry, bits_text: &str) -> Option<NoProxyDia
                 u32::from(a) & u32::MAX.checked_shl(32 - bits).unwrap_or(0),
             )
             .to_string(),
-            IpEntry::V6(a, _) => Ipv6Addr::from(
-                u128::from(a) & u128::MAX.checked_shl(128 - bits).unwrap_or(0),
-            )
-            .to_string(),
+            IpEntry::V6(a, _) => {
+                Ipv6Addr::from(u128::from(a) & u128::MAX.checked_shl(128 - bits).unwrap_or(0))
+                    .to_string()
+            }
         };
         return Some(diag(
             entry,
@@ -432,29 +443,85 @@ mod tests {
     fn each_issue_has_a_reason_and_fix() {
         type Row = (&'static str, Option<NoProxyIssue>, Option<&'static str>);
         let rows: &[Row] = &[
-            ("http://example.com/", Some(NoProxyIssue::UrlShaped), Some("example.com")),
-            ("https://u:p@h.test:8443/x", Some(NoProxyIssue::UrlShaped), Some("h.test")),
-            ("example.com/api", Some(NoProxyIssue::HasPath), Some("example.com")),
-            ("example.com:8080", Some(NoProxyIssue::HasPort), Some("example.com")),
-            ("*.example.com", Some(NoProxyIssue::WildcardPrefix), Some(".example.com")),
-            ("*example.com", Some(NoProxyIssue::WildcardPrefix), Some(".example.com")),
+            (
+                "http://example.com/",
+                Some(NoProxyIssue::UrlShaped),
+                Some("example.com"),
+            ),
+            (
+                "https://u:p@h.test:8443/x",
+                Some(NoProxyIssue::UrlShaped),
+                Some("h.test"),
+            ),
+            (
+                "example.com/api",
+                Some(NoProxyIssue::HasPath),
+                Some("example.com"),
+            ),
+            (
+                "example.com:8080",
+                Some(NoProxyIssue::HasPort),
+                Some("example.com"),
+            ),
+            (
+                "*.example.com",
+                Some(NoProxyIssue::WildcardPrefix),
+                Some(".example.com"),
+            ),
+            (
+                "*example.com",
+                Some(NoProxyIssue::WildcardPrefix),
+                Some(".example.com"),
+            ),
             ("[::1]", Some(NoProxyIssue::BracketedIpv6), Some("::1")),
             ("[::1]:80", Some(NoProxyIssue::BracketedIpv6), Some("::1")),
-            ("10.0.0.0/33", Some(NoProxyIssue::InvalidCidr), Some("10.0.0.0")),
-            ("10.0.0.0/x", Some(NoProxyIssue::InvalidCidr), Some("10.0.0.0")),
-            ("10.0.0.0/", Some(NoProxyIssue::InvalidCidr), Some("10.0.0.0")),
+            (
+                "10.0.0.0/33",
+                Some(NoProxyIssue::InvalidCidr),
+                Some("10.0.0.0"),
+            ),
+            (
+                "10.0.0.0/x",
+                Some(NoProxyIssue::InvalidCidr),
+                Some("10.0.0.0"),
+            ),
+            (
+                "10.0.0.0/",
+                Some(NoProxyIssue::InvalidCidr),
+                Some("10.0.0.0"),
+            ),
             ("::/129", Some(NoProxyIssue::InvalidCidr), Some("::")),
             ("0.0.0.0/0", Some(NoProxyIssue::CidrZeroIsExact), Some("*")),
-            ("10.1.2.3/0", Some(NoProxyIssue::CidrZeroIsExact), Some("10.1.2.3")),
-            ("10.1.2.3/8", Some(NoProxyIssue::CidrHostBits), Some("10.0.0.0/8")),
+            (
+                "10.1.2.3/0",
+                Some(NoProxyIssue::CidrZeroIsExact),
+                Some("10.1.2.3"),
+            ),
+            (
+                "10.1.2.3/8",
+                Some(NoProxyIssue::CidrHostBits),
+                Some("10.0.0.0/8"),
+            ),
             ("10.", Some(NoProxyIssue::PartialIp), Some("10.0.0.0/8")),
-            ("192.168", Some(NoProxyIssue::PartialIp), Some("192.168.0.0/16")),
-            ("bücher.example", Some(NoProxyIssue::NonAscii), Some("xn--bcher-kva.example")),
+            (
+                "192.168",
+                Some(NoProxyIssue::PartialIp),
+                Some("192.168.0.0/16"),
+            ),
+            (
+                "bücher.example",
+                Some(NoProxyIssue::NonAscii),
+                Some("xn--bcher-kva.example"),
+            ),
             ("a@b", Some(NoProxyIssue::InvalidChars), None),
             (".", Some(NoProxyIssue::NeverMatches), None),
             ("a..b", Some(NoProxyIssue::NeverMatches), None),
             (".example.com", Some(NoProxyIssue::LeadingDot), None),
-            ("example.com.", Some(NoProxyIssue::TrailingDot), Some("example.com")),
+            (
+                "example.com.",
+                Some(NoProxyIssue::TrailingDot),
+                Some("example.com"),
+            ),
             ("example.com", None, None),
             ("10.0.0.0/8", None, None),
             ("fd00::/8", None, None),

@@ -111,7 +111,21 @@ impl PeerHost<'_> {
 }
 
 /// Whether `tool` would bypass the proxy for `host` given the `no_proxy` value `list`.
+///
+/// Cost is linear in the list: this explains, it is not the routing hot path.
 pub fn bypasses(tool: Tool, list: &str, host: PeerHost<'_>) -> bool {
+    // Every model compares case-insensitively except requests' raw suffix check on entries,
+    // which is modelled on the value as written.
+    if tool == Tool::Requests {
+        return requests_bypass(list, host);
+    }
+    let lower_list = list.to_ascii_lowercase();
+    let lower_host = host.host.to_ascii_lowercase();
+    let list = lower_list.as_str();
+    let host = PeerHost {
+        host: &lower_host,
+        ..host
+    };
     match tool {
         Tool::Go => go_bypass(list, host),
         Tool::PythonUrllib => urllib_bypass(list, host),
@@ -163,57 +177,61 @@ fn split_host_port(p: &str) -> Option<(&str, u16)> {
 /// anywhere, CIDR and IPs, `host:port` against the effective port, `.d` and `*.d` subdomains
 /// only, bare `d` the host and its subdomains.
 fn go_bypass(list: &str, h: PeerHost<'_>) -> bool {
-    if h.host == "localhost" || h.ip().is_some_and(|ip| ip.is_loopback()) {
+    let host_ip = h.ip();
+    if h.host == "localhost" || host_ip.is_some_and(|ip| ip.is_loopback()) {
         return true;
     }
     for raw in list.split(',') {
-        let p = raw.trim().to_ascii_lowercase();
+        let p = raw.trim();
         if p.is_empty() {
             continue;
         }
         if p == "*" {
             return true;
         }
-        if let Some((net, bits)) = parse_cidr(&p) {
-            if h.ip().is_some_and(|ip| in_net(ip, net, bits)) {
+        if let Some((net, bits)) = parse_cidr(p) {
+            if host_ip.is_some_and(|ip| in_net(ip, net, bits)) {
                 return true;
             }
             continue;
         }
         if let Ok(ip) = p.parse::<IpAddr>() {
-            if h.ip() == Some(ip) {
+            if host_ip == Some(ip) {
                 return true;
             }
             continue;
         }
-        let (mut phost, pport) = match split_host_port(&p) {
-            Some((ph, pp)) => (ph.to_owned(), Some(pp)),
-            None => (p.clone(), None),
+        let (phost, pport) = match split_host_port(p) {
+            Some((ph, pp)) => (ph, Some(pp)),
+            None => (p, None),
         };
         if let Ok(ip) = phost.parse::<IpAddr>() {
-            if h.ip() == Some(ip) && pport.is_none_or(|pp| pp == h.port) {
+            if host_ip == Some(ip) && pport.is_none_or(|pp| pp == h.port) {
                 return true;
             }
             continue;
         }
-        if h.ip().is_some() {
+        if host_ip.is_some() || pport.is_some_and(|pp| pp != h.port) {
             continue;
         }
-        if let Some(rest) = phost.strip_prefix("*.") {
-            phost = format!(".{rest}");
-        }
-        let match_host = !phost.starts_with('.');
-        if match_host {
-            phost.insert(0, '.');
-        }
-        if pport.is_some_and(|pp| pp != h.port) {
-            continue;
-        }
-        if (match_host && h.host == &phost[1..]) || h.host.ends_with(&phost) {
+        // `*.d` and `.d`: subdomains only; `d`: the host and its subdomains.
+        let (subdomains_only, d) = match phost.strip_prefix("*.") {
+            Some(rest) => (true, rest),
+            None => match phost.strip_prefix('.') {
+                Some(rest) => (true, rest),
+                None => (false, phost),
+            },
+        };
+        if (!subdomains_only && h.host == d) || is_label_suffix(h.host, d) {
             return true;
         }
     }
     false
+}
+
+/// `host` ends with `.` + `d`.
+fn is_label_suffix(host: &str, d: &str) -> bool {
+    host.len() > d.len() && host.ends_with(d) && host.as_bytes()[host.len() - d.len() - 1] == b'.'
 }
 
 /// urllib: whole value `*`; each entry stripped of blanks and all leading dots, then
@@ -231,7 +249,8 @@ fn urllib_bypass(list: &str, h: PeerHost<'_>) -> bool {
     let with_port = h.explicit_port.then(|| format!("{host}:{}", h.port));
     let re_match = |name: &str, target: &str| {
         let (t, n) = (target.to_ascii_lowercase(), name.to_ascii_lowercase());
-        t == n || (t.len() > n.len() + 1 && t.ends_with(&n) && t[..t.len() - n.len()].ends_with('.'))
+        t == n
+            || (t.len() > n.len() + 1 && t.ends_with(&n) && t[..t.len() - n.len()].ends_with('.'))
     };
     list.split(',').any(|raw| {
         let name = raw.trim().trim_start_matches('.');
@@ -275,7 +294,6 @@ fn requests_bypass(list: &str, h: PeerHost<'_>) -> bool {
 /// against the effective port, exact host unless the entry starts with `.` or `*` (then a raw
 /// string suffix; IPv6 hosts keep their brackets).
 fn node_bypass(list: &str, h: PeerHost<'_>) -> bool {
-    let list = list.to_ascii_lowercase();
     if list.is_empty() {
         return false;
     }
@@ -317,11 +335,11 @@ fn node_bypass(list: &str, h: PeerHost<'_>) -> bool {
 fn hyper_util_bypass(list: &str, h: PeerHost<'_>) -> bool {
     let ip = h.ip();
     for raw in list.split(',') {
-        let e = raw.trim().to_ascii_lowercase();
+        let e = raw.trim();
         if e.is_empty() {
             continue;
         }
-        if let Some((net, bits)) = parse_cidr(&e) {
+        if let Some((net, bits)) = parse_cidr(e) {
             if ip.is_some_and(|a| in_net(a, net, bits)) {
                 return true;
             }
@@ -339,12 +357,8 @@ fn hyper_util_bypass(list: &str, h: PeerHost<'_>) -> bool {
         if e == "*" {
             return true;
         }
-        let d = e.strip_prefix('.').unwrap_or(&e);
-        if h.host == d
-            || (h.host.len() > d.len()
-                && h.host.ends_with(d)
-                && h.host.as_bytes()[h.host.len() - d.len() - 1] == b'.')
-        {
+        let d = e.strip_prefix('.').unwrap_or(e);
+        if h.host == d || is_label_suffix(h.host, d) {
             return true;
         }
     }
@@ -354,10 +368,10 @@ fn hyper_util_bypass(list: &str, h: PeerHost<'_>) -> bool {
 /// wget 1.x: comma entries, leading blanks skipped; a case-insensitive suffix that must start
 /// at a label boundary, or anywhere when the entry starts with `.` (so `.d` never matches `d`).
 fn wget_bypass(list: &str, h: PeerHost<'_>) -> bool {
-    let host = h.host.to_ascii_lowercase();
+    let host = h.host;
     list.split(',').any(|raw| {
-        let e = raw.trim_start().to_ascii_lowercase();
-        if e.is_empty() || !host.ends_with(&e) {
+        let e = raw.trim_start();
+        if e.is_empty() || !host.ends_with(e) {
             return false;
         }
         let i = host.len() - e.len();
@@ -372,7 +386,10 @@ pub(crate) fn entry_notes(entry: &str) -> Vec<PeerNote> {
     let bare = e.trim_start_matches('.');
     let is_ip = bare.parse::<IpAddr>().is_ok() || parse_cidr(bare).is_some();
     if e == "*" {
-        notes.push(PeerNote::new(Tool::Go, "a `*` entry anywhere bypasses every host"));
+        notes.push(PeerNote::new(
+            Tool::Go,
+            "a `*` entry anywhere bypasses every host",
+        ));
         notes.push(PeerNote::new(
             Tool::NodeProxyFromEnv,
             "a `*` entry anywhere bypasses every host",
@@ -425,13 +442,25 @@ pub(crate) fn entry_notes(entry: &str) -> Vec<PeerNote> {
     if let Some((_, bits)) = parse_cidr(e) {
         if bits == 0 {
             for tool in [Tool::Go, Tool::HyperUtil, Tool::Wget] {
-                notes.push(PeerNote::new(tool, "`/0` matches every address of the family"));
+                notes.push(PeerNote::new(
+                    tool,
+                    "`/0` matches every address of the family",
+                ));
             }
         }
-        notes.push(PeerNote::new(Tool::PythonUrllib, "has no CIDR support: never matches"));
-        notes.push(PeerNote::new(Tool::NodeProxyFromEnv, "has no CIDR support: never matches"));
+        notes.push(PeerNote::new(
+            Tool::PythonUrllib,
+            "has no CIDR support: never matches",
+        ));
+        notes.push(PeerNote::new(
+            Tool::NodeProxyFromEnv,
+            "has no CIDR support: never matches",
+        ));
         if e.contains(':') {
-            notes.push(PeerNote::new(Tool::Requests, "supports IPv4 CIDR only: never matches"));
+            notes.push(PeerNote::new(
+                Tool::Requests,
+                "supports IPv4 CIDR only: never matches",
+            ));
         }
     }
     if e.starts_with('[') {
@@ -439,7 +468,10 @@ pub(crate) fn entry_notes(entry: &str) -> Vec<PeerNote> {
             Tool::NodeProxyFromEnv,
             "requires IPv6 entries in brackets, so it matches there",
         ));
-        notes.push(PeerNote::new(Tool::Go, "accepts `[v6]:port` and compares the port"));
+        notes.push(PeerNote::new(
+            Tool::Go,
+            "accepts `[v6]:port` and compares the port",
+        ));
     } else if e.parse::<std::net::Ipv6Addr>().is_ok() {
         notes.push(PeerNote::new(
             Tool::NodeProxyFromEnv,
@@ -492,26 +524,86 @@ mod tests {
         type Row = (&'static str, &'static str, u16, [bool; 6]);
         let rows: &[Row] = &[
             // leading dot: curl matches the domain itself; Go, Node, wget do not.
-            (".example.com", "example.com", 443, [false, true, true, false, true, false]),
-            (".example.com", "a.example.com", 443, [true, true, true, true, true, true]),
+            (
+                ".example.com",
+                "example.com",
+                443,
+                [false, true, true, false, true, false],
+            ),
+            (
+                ".example.com",
+                "a.example.com",
+                443,
+                [true, true, true, true, true, true],
+            ),
             // bare domain: Node matches the exact host only.
-            ("example.com", "a.example.com", 443, [true, true, true, false, true, true]),
+            (
+                "example.com",
+                "a.example.com",
+                443,
+                [true, true, true, false, true, true],
+            ),
             // `*` element.
-            ("a.test,*", "x.test", 443, [true, false, false, true, true, false]),
-            ("a.test,*", "10.0.0.1", 443, [true, false, false, true, false, false]),
+            (
+                "a.test,*",
+                "x.test",
+                443,
+                [true, false, false, true, true, false],
+            ),
+            (
+                "a.test,*",
+                "10.0.0.1",
+                443,
+                [true, false, false, true, false, false],
+            ),
             // `*.d`.
-            ("*.example.com", "a.example.com", 443, [true, false, false, true, false, false]),
+            (
+                "*.example.com",
+                "a.example.com",
+                443,
+                [true, false, false, true, false, false],
+            ),
             // ports.
-            ("example.com:443", "example.com", 443, [true, false, false, true, false, false]),
+            (
+                "example.com:443",
+                "example.com",
+                443,
+                [true, false, false, true, false, false],
+            ),
             // CIDR.
-            ("10.0.0.0/8", "10.1.2.3", 80, [true, false, true, false, true, false]),
-            ("0.0.0.0/0", "10.1.2.3", 80, [true, false, false, false, true, false]),
+            (
+                "10.0.0.0/8",
+                "10.1.2.3",
+                80,
+                [true, false, true, false, true, false],
+            ),
+            (
+                "0.0.0.0/0",
+                "10.1.2.3",
+                80,
+                [true, false, false, false, true, false],
+            ),
             // loopback: Go never proxies it.
-            ("", "127.0.0.1", 80, [true, false, false, false, false, false]),
+            (
+                "",
+                "127.0.0.1",
+                80,
+                [true, false, false, false, false, false],
+            ),
             // raw suffix in requests.
-            ("ample.com", "example.com", 443, [false, false, true, false, false, false]),
+            (
+                "ample.com",
+                "example.com",
+                443,
+                [false, false, true, false, false, false],
+            ),
             // blank-separated list.
-            ("localhost .example.com", "a.example.com", 443, [false, false, false, true, false, false]),
+            (
+                "localhost .example.com",
+                "a.example.com",
+                443,
+                [false, false, false, true, false, false],
+            ),
         ];
         for (list, h, port, want) in rows {
             for (tool, want) in Tool::ALL.iter().zip(want) {
@@ -533,6 +625,11 @@ mod tests {
         assert!(tools("0.0.0.0/0").contains(&Tool::Go));
         assert!(tools("example.com:8080").contains(&Tool::PythonUrllib));
         assert!(tools("localhost").contains(&Tool::Go));
-        assert_eq!(serde_json::to_string(&Tool::NodeProxyFromEnv).ok().as_deref(), Some("\"node-proxy-from-env\""));
+        assert_eq!(
+            serde_json::to_string(&Tool::NodeProxyFromEnv)
+                .ok()
+                .as_deref(),
+            Some("\"node-proxy-from-env\"")
+        );
     }
 }

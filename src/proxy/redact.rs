@@ -55,11 +55,7 @@ pub(crate) fn redact_input(input: &str) -> String {
     match input[start..end].rfind('@') {
         Some(at) => {
             let at = start + at;
-            format!(
-                "{}***{}",
-                &input[..start],
-                redact_text(&input[at..])
-            )
+            format!("{}***{}", &input[..start], redact_text(&input[at..]))
         }
         None => redact_text(input),
     }
@@ -83,7 +79,10 @@ mod tests {
             ("mail bob@example.org", "mail bob@example.org"),
             ("'socks5h://a:b@s:1'", "'socks5h://***@s:1'"),
             ("http://h/path@x", "http://h/path@x"),
-            ("env https_proxy=http://u:p@h:1", "env https_proxy=http://***@h:1"),
+            (
+                "env https_proxy=http://u:p@h:1",
+                "env https_proxy=http://***@h:1",
+            ),
             ("http://a@b:c@h:1", "http://******@h:1"),
             ("ünï http://ü:p@h", "ünï http://***@h"),
         ];

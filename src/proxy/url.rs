@@ -65,7 +65,8 @@ impl ProxyScheme {
             ProxyScheme::Socks5,
             ProxyScheme::Socks5h,
         ];
-        ALL.into_iter().find(|s| s.as_str().eq_ignore_ascii_case(name))
+        ALL.into_iter()
+            .find(|s| s.as_str().eq_ignore_ascii_case(name))
     }
 }
 
@@ -472,19 +473,49 @@ mod tests {
     #[test]
     fn schemes_hosts_and_ports() {
         let cases: &[(&str, ProxyScheme, &str, u16)] = &[
-            ("http://proxy.test:3128", ProxyScheme::Http, "proxy.test", 3128),
-            ("HTTP://Proxy.Test:3128", ProxyScheme::Http, "proxy.test", 3128),
+            (
+                "http://proxy.test:3128",
+                ProxyScheme::Http,
+                "proxy.test",
+                3128,
+            ),
+            (
+                "HTTP://Proxy.Test:3128",
+                ProxyScheme::Http,
+                "proxy.test",
+                3128,
+            ),
             ("https://proxy.test", ProxyScheme::Https, "proxy.test", 443),
             ("http://proxy.test", ProxyScheme::Http, "proxy.test", 1080),
             ("socks5://10.0.0.1", ProxyScheme::Socks5, "10.0.0.1", 1080),
-            ("socks5h://s.test:9050", ProxyScheme::Socks5h, "s.test", 9050),
+            (
+                "socks5h://s.test:9050",
+                ProxyScheme::Socks5h,
+                "s.test",
+                9050,
+            ),
             ("socks4://s.test:1", ProxyScheme::Socks4, "s.test", 1),
             ("socks4a://s.test", ProxyScheme::Socks4a, "s.test", 1080),
             ("proxy.test:8080", ProxyScheme::Http, "proxy.test", 8080),
             ("http://[::1]:3128", ProxyScheme::Http, "::1", 3128),
-            ("http://[2001:db8::1]", ProxyScheme::Http, "2001:db8::1", 1080),
-            ("http://proxy.test:3128/", ProxyScheme::Http, "proxy.test", 3128),
-            ("http://proxy_1.test:65535", ProxyScheme::Http, "proxy_1.test", 65535),
+            (
+                "http://[2001:db8::1]",
+                ProxyScheme::Http,
+                "2001:db8::1",
+                1080,
+            ),
+            (
+                "http://proxy.test:3128/",
+                ProxyScheme::Http,
+                "proxy.test",
+                3128,
+            ),
+            (
+                "http://proxy_1.test:65535",
+                ProxyScheme::Http,
+                "proxy_1.test",
+                65535,
+            ),
         ];
         for (input, scheme, host, port) in cases {
             let u = ok(input);
@@ -552,7 +583,10 @@ mod tests {
             ("http://[::1:3128", ProxyUrlErrorKind::InvalidHost),
             ("http://[zz::1]:1", ProxyUrlErrorKind::InvalidHost),
             ("http://::1:3128", ProxyUrlErrorKind::InvalidHost),
-            ("http://u:%ff@proxy.test:1", ProxyUrlErrorKind::InvalidCredentials),
+            (
+                "http://u:%ff@proxy.test:1",
+                ProxyUrlErrorKind::InvalidCredentials,
+            ),
         ];
         for (input, want) in cases {
             assert_eq!(kind(input), *want, "{input}");
@@ -577,7 +611,10 @@ mod tests {
             format!("{u:?}"),
             serde_json::to_string(&u).unwrap_or_default(),
         ] {
-            assert!(!text.contains("s3cr3t") && !text.contains("alice"), "{text}");
+            assert!(
+                !text.contains("s3cr3t") && !text.contains("alice"),
+                "{text}"
+            );
         }
         let e = ProxyUrl::parse("ftp://alice:s3cr3t@proxy.test:21").unwrap_err();
         for text in [
@@ -586,7 +623,10 @@ mod tests {
             serde_json::to_string(&e).unwrap_or_default(),
             e.input().to_owned(),
         ] {
-            assert!(!text.contains("s3cr3t") && !text.contains("alice"), "{text}");
+            assert!(
+                !text.contains("s3cr3t") && !text.contains("alice"),
+                "{text}"
+            );
         }
         let e = ProxyUrl::parse("alice:s3cr3t@proxy.test:99999").unwrap_err();
         assert!(!e.to_string().contains("s3cr3t"), "{e}");

@@ -183,7 +183,7 @@ pub fn resolve(
         ));
         return Ok(r);
     };
-    let consulted = env.proxy_for(scheme).consulted;
+    let consulted = EnvSnapshot::consulted_vars(scheme);
     r.steps.push(Step::new(
         Rule::Scheme,
         Outcome::Noted,
@@ -343,11 +343,10 @@ fn env_proxy(
 }
 
 fn ignored_step(iv: &IgnoredVar) -> Step {
-    let mut st = Step::new(Rule::IgnoredVariable, Outcome::Ignored, iv.reason.clone()).origin(
-        Origin::Env {
+    let mut st =
+        Step::new(Rule::IgnoredVariable, Outcome::Ignored, iv.reason.clone()).origin(Origin::Env {
             var: iv.var.clone(),
-        },
-    );
+        });
     if !iv.used_by.is_empty() {
         st = st.warn(
             Warning::new(
@@ -428,9 +427,8 @@ fn apply_no_proxy(
     .value(redact_text(&list.to_string()));
     for d in list.diagnostics() {
         if d.severity >= Severity::Warning {
-            st.warnings.push(
-                Warning::new(d.issue.as_str(), d.to_string()).with_peers(d.peers.clone()),
-            );
+            st.warnings
+                .push(Warning::new(d.issue.as_str(), d.message()).with_peers(d.peers.clone()));
         }
     }
     if let Some(value) = env_value {
@@ -500,10 +498,19 @@ mod tests {
     #[test]
     fn url_credentials_never_reach_the_route() {
         let env = EnvSnapshot::from_pairs([("https_proxy", "http://u:pw@p.test:1")]);
-        let r = resolve(&Layer::new(), None, &env, &url("https://bob:hunter2@a.test/x")).unwrap();
+        let r = resolve(
+            &Layer::new(),
+            None,
+            &env,
+            &url("https://bob:hunter2@a.test/x"),
+        )
+        .unwrap();
         let json = serde_json::to_string(&r).unwrap_or_default();
         let text = format!("{json} {} {r:?}", r.explain());
-        assert!(!text.contains("hunter2") && !text.contains("u:pw"), "{text}");
+        assert!(
+            !text.contains("hunter2") && !text.contains("u:pw"),
+            "{text}"
+        );
         assert_eq!(r.url(), "https://a.test/x");
     }
 
