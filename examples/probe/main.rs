@@ -9,6 +9,8 @@ use clap::{Parser, Subcommand};
 
 mod check;
 mod config;
+mod demo;
+mod demo_scenarios;
 mod lint;
 mod route;
 
@@ -34,6 +36,9 @@ enum Command {
     Config(config::Args),
     /// Run every provider's checks concurrently (exit 0 OK, 1 warning, 2 critical, 3 unknown).
     Check(check::Args),
+    /// Replay the 2015 outage on a local harness: broken config, diagnosis, fix, passing re-run
+    /// (the default when no subcommand is given; exit 0 only when every scenario behaves).
+    Demo(demo::Args),
 }
 
 fn main() -> ExitCode {
@@ -51,10 +56,8 @@ fn main() -> ExitCode {
         Some(Command::Lint(args)) => lint::run(args),
         Some(Command::Config(args)) => config::run(args),
         Some(Command::Check(args)) => check::run(args),
-        None => {
-            eprintln!("probe demo is not built yet");
-            3
-        }
+        Some(Command::Demo(args)) => demo::run(args),
+        None => demo::run(demo::Args::default()),
     };
     ExitCode::from(code)
 }
