@@ -40,7 +40,13 @@ proxy = "direct"
         plain = toml_str(plain.url("")),
     ));
     let run = check_json(&cfg, &[]).await;
-    assert_eq!(run.code, Some(0), "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.code,
+        Some(0),
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout,
+        run.stderr
+    );
     let v = run.json();
     assert_eq!(v["ok"], true);
     assert_eq!(v["state"], "ok");
@@ -80,7 +86,8 @@ proxy = "direct"
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn warning_when_the_certificate_expires_within_14_days() {
     let pki = TestPki::new();
-    let leaf = pki.leaf(LeafSpec::new(&["localhost", "127.0.0.1"]).validity(Validity::ExpiresInDays(5)));
+    let leaf =
+        pki.leaf(LeafSpec::new(&["localhost", "127.0.0.1"]).validity(Validity::ExpiresInDays(5)));
     let origin = TestOrigin::https(&pki, &leaf, ChainMode::Full).await;
     let cfg = ConfigFile::new(&format!(
         "[providers.soon]\nurl = {}\nproxy = \"direct\"\nca_file = {}\n",
@@ -144,7 +151,10 @@ async fn critical_when_the_proxy_refuses_the_destination() {
     assert_eq!(v["state"], "critical");
     let c = find(&v, "yandex", "default");
     assert_eq!(c["ok"], false);
-    assert!(c["status"].is_null(), "a CONNECT refusal is never the origin's status");
+    assert!(
+        c["status"].is_null(),
+        "a CONNECT refusal is never the origin's status"
+    );
     assert_eq!(c["route"]["via"], "proxy");
     let e = &c["error"];
     assert_eq!(e["code"], "proxy.forbidden");
@@ -157,9 +167,17 @@ async fn critical_when_the_proxy_refuses_the_destination() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|h| h[0].as_str().is_some_and(|n| n.eq_ignore_ascii_case("x-squid-error")))
+        .find(|h| {
+            h[0].as_str()
+                .is_some_and(|n| n.eq_ignore_ascii_case("x-squid-error"))
+        })
         .expect("X-Squid-Error kept in evidence");
-    assert!(squid_error[1].as_str().unwrap().starts_with("ERR_ACCESS_DENIED"));
+    assert!(
+        squid_error[1]
+            .as_str()
+            .unwrap()
+            .starts_with("ERR_ACCESS_DENIED")
+    );
     assert!(origin.requests().is_empty());
 }
 
@@ -269,10 +287,18 @@ async fn unknown_when_the_config_is_bad_and_json_still_comes_out() {
     assert!(d["suggestion"].as_str().unwrap().contains("ca_file"));
 
     // A missing file, an unknown provider and a bad flag are UNKNOWN too.
-    let run = probe(&["check", "--config", "/nonexistent/probe.toml", "--format", "json"]).await;
+    let run = probe(&[
+        "check",
+        "--config",
+        "/nonexistent/probe.toml",
+        "--format",
+        "json",
+    ])
+    .await;
     assert_eq!(run.code, Some(3));
     assert_eq!(run.json()["error"]["code"], "config.invalid");
-    let good = ConfigFile::new("[providers.a]\nurl = \"http://127.0.0.1:9/\"\nproxy = \"direct\"\n");
+    let good =
+        ConfigFile::new("[providers.a]\nurl = \"http://127.0.0.1:9/\"\nproxy = \"direct\"\n");
     let run = check_json(&good, &["--provider", "b"]).await;
     assert_eq!(run.code, Some(3));
     assert_eq!(run.json()["error"]["code"], "config.invalid");
@@ -313,7 +339,10 @@ expect_status = 200
     let wall = started.elapsed();
     assert_eq!(run.code, Some(2), "{}\n{}", run.stdout, run.stderr);
     let first = run.stdout.lines().next().unwrap();
-    assert!(first.starts_with("PROXYSCOPE CRITICAL - 1 of 3 checks failed"), "{first}");
+    assert!(
+        first.starts_with("PROXYSCOPE CRITICAL - 1 of 3 checks failed"),
+        "{first}"
+    );
     let (_, perf) = first.split_once(" | ").expect("perfdata after |");
     assert_eq!(perf.matches("'=").count(), 3, "{perf}");
     assert!(run.stdout.contains("error[http.status]"));
@@ -321,7 +350,11 @@ expect_status = 200
     assert!(!run.stdout.contains('\x1b'));
     // Two 1.6 s checks at once: well under their sum, and progress was shown meanwhile.
     assert!(wall < Duration::from_millis(3000), "took {wall:?}");
-    assert!(run.stderr.contains("checks done after"), "stderr: {}", run.stderr);
+    assert!(
+        run.stderr.contains("checks done after"),
+        "stderr: {}",
+        run.stderr
+    );
     assert!(run.stderr.contains("a/slow"));
 }
 

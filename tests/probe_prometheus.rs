@@ -35,12 +35,16 @@ impl Exposition {
                 continue;
             }
             if let Some(rest) = line.strip_prefix("# HELP ") {
-                let (name, help) = rest.split_once(' ').ok_or(format!("line {n}: HELP without text"))?;
+                let (name, help) = rest
+                    .split_once(' ')
+                    .ok_or(format!("line {n}: HELP without text"))?;
                 out.help.insert(name.to_owned(), help.to_owned());
                 continue;
             }
             if let Some(rest) = line.strip_prefix("# TYPE ") {
-                let (name, kind) = rest.split_once(' ').ok_or(format!("line {n}: TYPE without type"))?;
+                let (name, kind) = rest
+                    .split_once(' ')
+                    .ok_or(format!("line {n}: TYPE without type"))?;
                 if !["counter", "gauge", "histogram", "summary", "untyped"].contains(&kind) {
                     return Err(format!("line {n}: unknown type {kind}"));
                 }
@@ -54,7 +58,10 @@ impl Exposition {
             }
             let sample = parse_sample(line).map_err(|e| format!("line {n}: {e}: {line}"))?;
             if !out.types.contains_key(&sample.name) || !out.help.contains_key(&sample.name) {
-                return Err(format!("line {n}: {} has no HELP/TYPE before it", sample.name));
+                return Err(format!(
+                    "line {n}: {} has no HELP/TYPE before it",
+                    sample.name
+                ));
             }
             out.samples.push(sample);
         }
@@ -67,7 +74,10 @@ impl Exposition {
             .samples
             .iter()
             .filter(|s| {
-                s.name == name && want.iter().all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+                s.name == name
+                    && want
+                        .iter()
+                        .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
             })
             .collect();
         assert!(found.len() <= 1, "{name} {want:?} is ambiguous: {found:?}");
@@ -79,7 +89,9 @@ fn parse_sample(line: &str) -> Result<Sample, String> {
     let chars: Vec<char> = line.chars().collect();
     let mut i = 0;
     let mut name = String::new();
-    while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '_' || chars[i] == ':') {
+    while i < chars.len()
+        && (chars[i].is_ascii_alphanumeric() || chars[i] == '_' || chars[i] == ':')
+    {
         name.push(chars[i]);
         i += 1;
     }
@@ -211,7 +223,11 @@ ca_file = {ca}
         "probe_ssl_earliest_cert_expiry",
         "proxyscope_check_error",
     ] {
-        assert_eq!(e.types.get(family).map(String::as_str), Some("gauge"), "{family}");
+        assert_eq!(
+            e.types.get(family).map(String::as_str),
+            Some("gauge"),
+            "{family}"
+        );
     }
     let good = [("provider", "good"), ("check", "home")];
     let untrusted = [("provider", "untrusted"), ("check", "default")];
@@ -225,28 +241,50 @@ ca_file = {ca}
     assert!(e.value("probe_duration_seconds", &good).unwrap() > 0.0);
     let tls_phase = [("provider", "good"), ("check", "home"), ("phase", "tls")];
     assert!(e.value("probe_http_duration_seconds", &tls_phase).unwrap() > 0.0);
-    for phase in ["resolve", "connect", "proxy", "tls", "processing", "transfer"] {
+    for phase in [
+        "resolve",
+        "connect",
+        "proxy",
+        "tls",
+        "processing",
+        "transfer",
+    ] {
         let l = [("provider", "good"), ("check", "home"), ("phase", phase)];
-        assert!(e.value("probe_http_duration_seconds", &l).is_some(), "{phase}");
+        assert!(
+            e.value("probe_http_duration_seconds", &l).is_some(),
+            "{phase}"
+        );
     }
 
     // The failure reason is a code label; nothing else varies.
     assert_eq!(
         e.value(
             "proxyscope_check_error",
-            &[("provider", "denied"), ("check", "default"), ("code", "proxy.forbidden")]
+            &[
+                ("provider", "denied"),
+                ("check", "default"),
+                ("code", "proxy.forbidden")
+            ]
         ),
         Some(1.0)
     );
     assert_eq!(
         e.value(
             "proxyscope_check_error",
-            &[("provider", "untrusted"), ("check", "default"), ("code", "tls.unknown_issuer")]
+            &[
+                ("provider", "untrusted"),
+                ("check", "default"),
+                ("code", "tls.unknown_issuer")
+            ]
         ),
         Some(1.0)
     );
     assert_eq!(e.value("proxyscope_check_error", &good), None);
-    for s in e.samples.iter().filter(|s| s.name == "proxyscope_check_error") {
+    for s in e
+        .samples
+        .iter()
+        .filter(|s| s.name == "proxyscope_check_error")
+    {
         let keys: Vec<&str> = s.labels.keys().map(String::as_str).collect();
         assert_eq!(keys, ["check", "code", "provider"]);
         assert!(proxyscope::ErrorKind::from_code(&s.labels["code"]).is_some());

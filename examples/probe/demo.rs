@@ -65,7 +65,10 @@ async fn demo(quiet: bool) -> u8 {
         }
     };
     println!("proxyscope demo: the 2015 cxserver outage, replayed on a local harness");
-    println!("  global proxy  url-downloader  {} (refuses {YANDEX}, {APERTIUM})", world.squid.url());
+    println!(
+        "  global proxy  url-downloader  {} (refuses {YANDEX}, {APERTIUM})",
+        world.squid.url()
+    );
     println!("  yandex egress proxy           {}", world.egress.url());
     println!("  {YANDEX:<28}  https, certificate from a private CA");
     println!("  {APERTIUM:<28}  http, internal");
@@ -91,7 +94,10 @@ async fn demo(quiet: bool) -> u8 {
         0
     } else {
         let list: Vec<String> = failed.iter().map(usize::to_string).collect();
-        println!("scenario(s) {} did not behave as described", list.join(", "));
+        println!(
+            "scenario(s) {} did not behave as described",
+            list.join(", ")
+        );
         2
     }
 }
@@ -277,7 +283,11 @@ impl Out {
             }
         }
         if let Some(a) = &e.evidence.attribution {
-            body.push_str(&format!("\nwritten by the {}: {}", a.source, a.reasons.join("; ")));
+            body.push_str(&format!(
+                "\nwritten by the {}: {}",
+                a.source,
+                a.reasons.join("; ")
+            ));
         }
         if let Some(h) = &e.hint {
             body.push_str(&format!("\nhint: {h}"));

@@ -115,18 +115,38 @@ async fn global_instead_of_own(w: &World, out: &mut Out) -> Verdict {
     let report = w.check(&path, &[]).await.map_err(unexpected)?;
     let c = find(&report, "yandex", "default")?;
     out.diagnosis(c);
-    let e = c.error.as_ref().ok_or("the check passed through the refusing proxy")?;
-    ensure(e.code() == "proxy.forbidden", || format!("expected proxy.forbidden, got {}", e.code()))?;
-    ensure(e.hop == Some(Hop::Proxy), || "the refusal was not attributed to the proxy".into())?;
-    let reply = e.evidence.proxy_reply.as_ref().ok_or("no proxy reply in the evidence")?;
-    ensure(reply.status == 403, || format!("proxy status {}", reply.status))?;
+    let e = c
+        .error
+        .as_ref()
+        .ok_or("the check passed through the refusing proxy")?;
+    ensure(e.code() == "proxy.forbidden", || {
+        format!("expected proxy.forbidden, got {}", e.code())
+    })?;
+    ensure(e.hop == Some(Hop::Proxy), || {
+        "the refusal was not attributed to the proxy".into()
+    })?;
+    let reply = e
+        .evidence
+        .proxy_reply
+        .as_ref()
+        .ok_or("no proxy reply in the evidence")?;
+    ensure(reply.status == 403, || {
+        format!("proxy status {}", reply.status)
+    })?;
     ensure(
-        reply.header("X-Squid-Error").is_some_and(|v| v.starts_with("ERR_ACCESS_DENIED")),
+        reply
+            .header("X-Squid-Error")
+            .is_some_and(|v| v.starts_with("ERR_ACCESS_DENIED")),
         || "X-Squid-Error missing from the evidence".into(),
     )?;
-    ensure(c.status.is_none(), || "the proxy's 403 was reported as the origin's status".into())?;
+    ensure(c.status.is_none(), || {
+        "the proxy's 403 was reported as the origin's status".into()
+    })?;
 
-    let fix = format!("[providers.yandex]\nproxy = {}   # its own egress proxy", toml_str(&w.egress.url()));
+    let fix = format!(
+        "[providers.yandex]\nproxy = {}   # its own egress proxy",
+        toml_str(&w.egress.url())
+    );
     out.block("fix", &fix);
     let fixed = broken.replace(
         "# no `proxy` here: the provider inherits the global one\n",
@@ -137,7 +157,9 @@ async fn global_instead_of_own(w: &World, out: &mut Out) -> Verdict {
     let report = w.check(&path, &[]).await.map_err(unexpected)?;
     out.rerun(&report);
     passed(&report)?;
-    ensure(w.egress.connect_count() > before, || "the egress proxy saw no CONNECT".into())
+    ensure(w.egress.connect_count() > before, || {
+        "the egress proxy saw no CONNECT".into()
+    })
 }
 
 /// Scenario 2: `no_proxy = ["http://host:port"]` is a lint error with the host-name fix.
@@ -162,8 +184,15 @@ async fn url_shaped_no_proxy(w: &World, out: &mut Out) -> Verdict {
         .ok_or("no `no_proxy.url` finding for a URL-shaped entry")?;
     out.block("diagnosis", &format!("lint: {d}"));
     ensure(
-        d.suggestion.as_deref().is_some_and(|s| s.contains(&format!("`.{APERTIUM}`"))),
-        || format!("the suggestion does not give the host name: {:?}", d.suggestion),
+        d.suggestion
+            .as_deref()
+            .is_some_and(|s| s.contains(&format!("`.{APERTIUM}`"))),
+        || {
+            format!(
+                "the suggestion does not give the host name: {:?}",
+                d.suggestion
+            )
+        },
     )?;
     if let Err(e) = proxyscope::config::Config::from_file(&path) {
         out.line("load", &format!("refused at startup: [{}] {e}", e.code()));
@@ -184,8 +213,12 @@ async fn url_shaped_no_proxy(w: &World, out: &mut Out) -> Verdict {
     out.rerun(&report);
     passed(&report)?;
     let c = find(&report, "apertium", "default")?;
-    ensure(c.route.as_ref().is_some_and(|r| r.is_direct()), || "apertium is not direct".into())?;
-    ensure(w.squid.requests().len() == before, || "the global proxy still saw the request".into())
+    ensure(c.route.as_ref().is_some_and(|r| r.is_direct()), || {
+        "apertium is not direct".into()
+    })?;
+    ensure(w.squid.requests().len() == before, || {
+        "the global proxy still saw the request".into()
+    })
 }
 
 /// Scenario 3: `agentOptions.ca` / `ca` are known misplacements of `ca_file`.
@@ -205,16 +238,23 @@ async fn misplaced_ca_key(w: &World, out: &mut Out) -> Verdict {
         Err(e) => e,
         Ok(_) => return Err("a config with an unknown `ca` key loaded".into()),
     };
-    ensure(e.code() == "config.invalid", || format!("expected config.invalid, got {}", e.code()))?;
+    ensure(e.code() == "config.invalid", || {
+        format!("expected config.invalid, got {}", e.code())
+    })?;
     let d = e
         .evidence()
         .diagnostics
         .iter()
         .find(|d| d.code == "misplaced_key" && d.path == "providers.yandex.ca")
         .ok_or("no misplaced_key finding for providers.yandex.ca")?;
-    out.block("diagnosis", &format!("refused at startup [{}]\nlint: {d}", e.code()));
+    out.block(
+        "diagnosis",
+        &format!("refused at startup [{}]\nlint: {d}", e.code()),
+    );
     ensure(
-        d.suggestion.as_deref().is_some_and(|s| s.contains("ca_file")),
+        d.suggestion
+            .as_deref()
+            .is_some_and(|s| s.contains("ca_file")),
         || format!("the suggestion does not name ca_file: {:?}", d.suggestion),
     )?;
 
@@ -246,12 +286,21 @@ async fn ca_ignored_in_tunnel(w: &World, out: &mut Out) -> Verdict {
     let report = w.check(&path, &[]).await.map_err(unexpected)?;
     let c = find(&report, "yandex", "default")?;
     out.diagnosis(c);
-    let e = c.error.as_ref().ok_or("the origin's private chain verified without its CA")?;
-    ensure(e.code() == "tls.unknown_issuer", || format!("expected tls.unknown_issuer, got {}", e.code()))?;
-    ensure(e.hop == Some(Hop::Origin), || "the TLS failure was not attributed to the origin".into())?;
+    let e = c
+        .error
+        .as_ref()
+        .ok_or("the origin's private chain verified without its CA")?;
+    ensure(e.code() == "tls.unknown_issuer", || {
+        format!("expected tls.unknown_issuer, got {}", e.code())
+    })?;
+    ensure(e.hop == Some(Hop::Origin), || {
+        "the TLS failure was not attributed to the origin".into()
+    })?;
     let root = w.pki.root_pem_path().display().to_string();
     ensure(
-        e.hint.as_deref().is_some_and(|h| h.contains("ca_file") && h.contains(&root)),
+        e.hint
+            .as_deref()
+            .is_some_and(|h| h.contains("ca_file") && h.contains(&root)),
         || format!("the hint does not name ca_file and {root}: {:?}", e.hint),
     )?;
     let fix = e
@@ -261,18 +310,26 @@ async fn ca_ignored_in_tunnel(w: &World, out: &mut Out) -> Verdict {
         .and_then(|t| t.fix.as_ref())
         .ok_or("no fix found by cross-reference")?;
     ensure(
-        fix.key.ends_with("ca_file") && !fix.key.ends_with("proxy_ca_file") && fix.file.as_deref() == Some(root.as_str()),
-        || format!("the fix is not the origin's ca_file = {root}: {} = {:?}", fix.key, fix.file),
+        fix.key.ends_with("ca_file")
+            && !fix.key.ends_with("proxy_ca_file")
+            && fix.file.as_deref() == Some(root.as_str()),
+        || {
+            format!(
+                "the fix is not the origin's ca_file = {root}: {} = {:?}",
+                fix.key, fix.file
+            )
+        },
     )?;
     out.line("fix key", &format!("{} = {}", fix.key, toml_str(&root)));
-    ensure(c.certificate.as_ref().is_some_and(|cert| !cert.verified), || {
-        "the rejected certificate was not reported".into()
-    })?;
+    ensure(
+        c.certificate.as_ref().is_some_and(|cert| !cert.verified),
+        || "the rejected certificate was not reported".into(),
+    )?;
 
-    let fixed = broken.replace(
-        "proxy_ca_file = ",
-        "ca_file = ",
-    ).replace("# trust for the proxy hop only", "# the origin's CA, applied inside the tunnel");
+    let fixed = broken.replace("proxy_ca_file = ", "ca_file = ").replace(
+        "# trust for the proxy hop only",
+        "# the origin's CA, applied inside the tunnel",
+    );
     out.block("fix", &format!("ca_file = {}", w.root_ca()));
     let path = w.write("4-fixed.toml", &fixed)?;
     let before = w.egress.connect_count();
@@ -280,8 +337,13 @@ async fn ca_ignored_in_tunnel(w: &World, out: &mut Out) -> Verdict {
     out.rerun(&report);
     passed(&report)?;
     let c = find(&report, "yandex", "default")?;
-    ensure(c.certificate.as_ref().is_some_and(|cert| cert.verified), || "no verified certificate".into())?;
-    ensure(w.egress.connect_count() > before, || "the request did not go through the CONNECT tunnel".into())
+    ensure(
+        c.certificate.as_ref().is_some_and(|cert| cert.verified),
+        || "no verified certificate".into(),
+    )?;
+    ensure(w.egress.connect_count() > before, || {
+        "the request did not go through the CONNECT tunnel".into()
+    })
 }
 
 /// Scenario 5: two 403s, one written by the proxy and one by the origin, told apart.
@@ -315,18 +377,28 @@ async fn proxy_403_vs_origin_403(w: &World, out: &mut Out) -> Verdict {
     out.diagnosis(by_proxy);
     out.diagnosis(by_origin);
     for c in [by_proxy, by_origin] {
-        ensure(c.status == Some(403), || format!("{} saw {:?}, not 403", c.id(), c.status))?;
-        ensure(code(c) == "http.status", || format!("{}: expected http.status, got {}", c.id(), code(c)))?;
+        ensure(c.status == Some(403), || {
+            format!("{} saw {:?}, not 403", c.id(), c.status)
+        })?;
+        ensure(code(c) == "http.status", || {
+            format!("{}: expected http.status, got {}", c.id(), code(c))
+        })?;
     }
     let hop = |c: &CheckResult| c.error.as_ref().and_then(|e| e.hop);
-    ensure(hop(by_proxy) == Some(Hop::Proxy), || "the proxy's 403 was not attributed to the proxy".into())?;
-    ensure(hop(by_origin) == Some(Hop::Origin), || "the origin's 403 was not attributed to the origin".into())?;
+    ensure(hop(by_proxy) == Some(Hop::Proxy), || {
+        "the proxy's 403 was not attributed to the proxy".into()
+    })?;
+    ensure(hop(by_origin) == Some(Hop::Origin), || {
+        "the origin's 403 was not attributed to the origin".into()
+    })?;
     let squid_said = by_proxy
         .error
         .as_ref()
         .and_then(|e| e.evidence.attribution.as_ref())
         .and_then(|a| a.squid_error.clone());
-    ensure(squid_said.is_some(), || "the proxy's X-Squid-Error is not in the evidence".into())?;
+    ensure(squid_said.is_some(), || {
+        "the proxy's X-Squid-Error is not in the evidence".into()
+    })?;
 
     out.block(
         "fix",
@@ -362,12 +434,24 @@ async fn health_path_404(w: &World, out: &mut Out) -> Verdict {
     let report = w.check(&path, &[]).await.map_err(unexpected)?;
     let c = find(&report, "cxserver", "lvs")?;
     out.diagnosis(c);
-    ensure(code(c) == "http.status", || format!("expected http.status, got {}", code(c)))?;
-    ensure(c.status == Some(404), || format!("expected 404, got {:?}", c.status))?;
-    ensure(c.error.as_ref().and_then(|e| e.hop) == Some(Hop::Origin), || "not attributed to the origin".into())?;
-    ensure(report.state().exit_code() == 2, || "a failed health path is not CRITICAL".into())?;
+    ensure(code(c) == "http.status", || {
+        format!("expected http.status, got {}", code(c))
+    })?;
+    ensure(c.status == Some(404), || {
+        format!("expected 404, got {:?}", c.status)
+    })?;
+    ensure(
+        c.error.as_ref().and_then(|e| e.hop) == Some(Hop::Origin),
+        || "not attributed to the origin".into(),
+    )?;
+    ensure(report.state().exit_code() == 2, || {
+        "a failed health path is not CRITICAL".into()
+    })?;
 
-    out.block("fix", "path = \"/\"                    # the path the service serves");
+    out.block(
+        "fix",
+        "path = \"/\"                    # the path the service serves",
+    );
     let fixed = broken.replace("path = \"/index.html\"", "path = \"/\"");
     let path = w.write("6-fixed.toml", &fixed)?;
     let report = w.check(&path, &[]).await.map_err(unexpected)?;

@@ -19,7 +19,7 @@ pub use crate::config::HeaderExpectation;
 use crate::error::{Error, ErrorKind, Phase};
 use crate::tls::CertSummary;
 
-use super::report::{CheckError, CheckResult, Certificate, Timings};
+use super::report::{Certificate, CheckError, CheckResult, Timings};
 
 /// The timeout of a check that names none.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -276,7 +276,12 @@ impl Check {
 
 /// Runs one check through `client` within `deadline`, never failing: every outcome is a result.
 /// Certificates expiring within `warn_days` make the result a warning.
-pub async fn run(client: &Client, check: &Check, deadline: Duration, warn_days: i64) -> CheckResult {
+pub async fn run(
+    client: &Client,
+    check: &Check,
+    deadline: Duration,
+    warn_days: i64,
+) -> CheckResult {
     let started = Instant::now();
     let mut result = CheckResult::new(
         &check.provider,
@@ -338,11 +343,16 @@ async fn exchange(client: &Client, check: &Check, result: &mut CheckResult) -> R
         let req = http::Request::builder()
             .method(check.method.clone())
             .uri(url.as_str())
-            .header(http::header::USER_AGENT, concat!("proxyscope-probe/", env!("CARGO_PKG_VERSION")))
+            .header(
+                http::header::USER_AGENT,
+                concat!("proxyscope-probe/", env!("CARGO_PKG_VERSION")),
+            )
             .body(Bytes::new())
             .map_err(|e| {
                 Error::new(ErrorKind::ConfigInvalid)
-                    .with_message(format!("the check's URL {url:?} is not a valid request target"))
+                    .with_message(format!(
+                        "the check's URL {url:?} is not a valid request target"
+                    ))
                     .with_hint("use an absolute URL such as https://host/path")
                     .with_source(e)
             })?;
@@ -378,7 +388,8 @@ async fn finish(
     {
         // A failure status the proxy generated carries the proxy's reply; the client knows how
         // to describe it. Anything else (a 3xx, a 200 where 404 was wanted) is ours.
-        let e = if StatusCode::from_u16(status).is_ok_and(|s| s.is_client_error() || s.is_server_error())
+        let e = if StatusCode::from_u16(status)
+            .is_ok_and(|s| s.is_client_error() || s.is_server_error())
             && e.kind() == ErrorKind::HttpStatus
         {
             let expected = e.evidence().expected.clone();
@@ -423,10 +434,12 @@ fn record_connection(res: &Response, head: Duration, timings: &mut Timings) -> V
     timings.connect = t.connect;
     timings.proxy = t.proxy;
     timings.tls = t.tls;
-    let connecting: Duration = [t.dns, t.connect, t.proxy, t.tls].into_iter().flatten().sum();
+    let connecting: Duration = [t.dns, t.connect, t.proxy, t.tls]
+        .into_iter()
+        .flatten()
+        .sum();
     timings.first_byte = Some(head.saturating_sub(connecting));
-    info
-        .origin_tls
+    info.origin_tls
         .as_ref()
         .map(|h| h.chain.clone())
         .unwrap_or_default()
@@ -528,12 +541,21 @@ mod tests {
         let e = expect.verify_head(200, &headers, None).unwrap_err();
         assert_eq!(e.code(), "http.body");
         assert_eq!(e.phase(), Phase::Http);
-        assert!(e.evidence().expected.as_deref().unwrap().contains("text/html"));
+        assert!(
+            e.evidence()
+                .expected
+                .as_deref()
+                .unwrap()
+                .contains("text/html")
+        );
         let e = expect.verify_body(200, b"{\"langs\":[]}").unwrap_err();
         assert_eq!(e.code(), "http.body");
         assert_eq!(e.evidence().status, Some(200));
         assert!(expect.verify_body(200, b"{\"dirs\":[]}").is_ok());
-        headers.insert("content-type", HeaderValue::from_static("application/json; charset=utf-8"));
+        headers.insert(
+            "content-type",
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
         assert!(expect.verify_head(200, &headers, None).is_ok());
     }
 }

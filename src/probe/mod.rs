@@ -18,5 +18,5 @@ pub mod text;
 
 pub use check::{Check, Expect, HeaderExpectation, StatusExpectation};
 pub use nagios::State;
-pub use report::{CheckError, CheckResult, Certificate, Report, RunError, Timings};
+pub use report::{Certificate, CheckError, CheckResult, Report, RunError, Timings};
 pub use runner::{Progress, Runner};

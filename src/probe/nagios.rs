@@ -174,7 +174,9 @@ mod tests {
     #[test]
     fn run_state_is_the_worst_check() {
         let mut bad = ok("b", 5);
-        bad.fail(CheckError::from_error(&Error::new(ErrorKind::ProxyForbidden)));
+        bad.fail(CheckError::from_error(&Error::new(
+            ErrorKind::ProxyForbidden,
+        )));
         let mut soft = ok("c", 5);
         soft.fail(CheckError::from_error(&Error::new(ErrorKind::HttpBody)));
         let r = Report::new(vec![ok("a", 1)], Duration::ZERO);
@@ -192,7 +194,9 @@ mod tests {
     #[test]
     fn status_line_has_state_summary_and_perfdata() {
         let mut bad = ok("yandex", 7);
-        bad.fail(CheckError::from_error(&Error::new(ErrorKind::ProxyForbidden)));
+        bad.fail(CheckError::from_error(&Error::new(
+            ErrorKind::ProxyForbidden,
+        )));
         let r = Report::new(vec![ok("apertium", 231), bad], Duration::ZERO);
         let line = status_line(&r);
         assert!(line.starts_with("PROXYSCOPE CRITICAL - 1 of 2 checks failed: "));

@@ -20,7 +20,8 @@ pub fn checks(config: &Config, providers: &[String]) -> Result<Vec<Check>, Error
             return Err(Error::new(ErrorKind::ConfigInvalid)
                 .with_message(format!("there is no provider named {name}"))
                 .with_hint(if known.is_empty() {
-                    "the configuration declares no providers; add a [providers.NAME] table".to_owned()
+                    "the configuration declares no providers; add a [providers.NAME] table"
+                        .to_owned()
                 } else {
                     format!("known providers: {}", known.join(", "))
                 })
@@ -107,8 +108,14 @@ timeout = "2s"
     fn providers_without_checks_get_the_default_and_paths_join_the_base() {
         let cfg = Config::from_toml_str(TOML, "probe.toml").unwrap();
         let all = checks(&cfg, &[]).unwrap();
-        let names: Vec<String> = all.iter().map(|c| format!("{}/{}", c.provider, c.name)).collect();
-        assert_eq!(names, ["apertium/default", "yandex/languages", "yandex/home"]);
+        let names: Vec<String> = all
+            .iter()
+            .map(|c| format!("{}/{}", c.provider, c.name))
+            .collect();
+        assert_eq!(
+            names,
+            ["apertium/default", "yandex/languages", "yandex/home"]
+        );
         assert_eq!(all[0].url, "http://apertium.test:2737/");
         assert_eq!(all[0].expect.status, StatusExpectation::SuccessOrRedirect);
         assert_eq!(all[1].url, "https://yandex.test/base/api/getLangs");

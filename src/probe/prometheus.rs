@@ -14,7 +14,14 @@ use super::report::{CheckResult, Report};
 /// Phase label values of `probe_http_duration_seconds`: blackbox_exporter's names (`resolve`,
 /// `connect`, `tls`, `processing`, `transfer`) plus `proxy`, the proxy handshake that
 /// blackbox_exporter counts in no phase.
-pub const PHASES: [&str; 6] = ["resolve", "connect", "proxy", "tls", "processing", "transfer"];
+pub const PHASES: [&str; 6] = [
+    "resolve",
+    "connect",
+    "proxy",
+    "tls",
+    "processing",
+    "transfer",
+];
 
 /// Renders the report in the Prometheus text format (version 0.0.4).
 pub fn render(report: &Report) -> String {
@@ -61,14 +68,7 @@ pub fn render(report: &Report) -> String {
     );
     for c in checks {
         let t = &c.timings;
-        let values = [
-            t.dns,
-            t.connect,
-            t.proxy,
-            t.tls,
-            t.first_byte,
-            t.transfer,
-        ];
+        let values = [t.dns, t.connect, t.proxy, t.tls, t.first_byte, t.transfer];
         for (phase, d) in PHASES.iter().zip(values) {
             // A phase that did not run is 0, as blackbox_exporter reports it.
             let secs = d.map_or(0.0, |d| d.as_secs_f64());
@@ -216,7 +216,7 @@ mod tests {
 
     use super::*;
     use crate::error::{Error, ErrorKind};
-    use crate::probe::report::{CERT_WARN_DAYS, CheckError, Certificate};
+    use crate::probe::report::{CERT_WARN_DAYS, Certificate, CheckError};
 
     fn report() -> Report {
         let mut ok = CheckResult::new("yandex", "languages", "GET", "https://o.test/");
@@ -264,11 +264,15 @@ mod tests {
     fn values_and_labels() {
         let text = render(&report());
         assert!(text.contains("probe_success{provider=\"yandex\",check=\"languages\"} 1\n"));
-        assert!(text.contains("probe_http_status_code{provider=\"yandex\",check=\"languages\"} 200\n"));
+        assert!(
+            text.contains("probe_http_status_code{provider=\"yandex\",check=\"languages\"} 200\n")
+        );
         assert!(text.contains(
             "probe_http_duration_seconds{provider=\"yandex\",check=\"languages\",phase=\"tls\"} 0.005\n"
         ));
-        assert!(text.contains("probe_duration_seconds{provider=\"yandex\",check=\"languages\"} 0.25\n"));
+        assert!(
+            text.contains("probe_duration_seconds{provider=\"yandex\",check=\"languages\"} 0.25\n")
+        );
         // The failing check: escaped labels, status 0, the code, and the certificate even
         // though it did not verify.
         let l = "{provider=\"odd\\\"name\",check=\"x\\\\y\\nz\"}";

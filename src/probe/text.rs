@@ -95,7 +95,13 @@ fn row(c: &CheckResult) -> [String; 6] {
     ]
 }
 
-fn push_row(out: &mut String, cells: &[String; 6], widths: &[usize; 6], state: Option<State>, color: bool) {
+fn push_row(
+    out: &mut String,
+    cells: &[String; 6],
+    widths: &[usize; 6],
+    state: Option<State>,
+    color: bool,
+) {
     let mut line = String::new();
     for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
         let pad = w.saturating_sub(cell.chars().count());

@@ -138,7 +138,11 @@ pub async fn check_json(config: &ConfigFile, extra: &[&str]) -> Run {
 }
 
 /// The check named `provider/name` in a JSON report.
-pub fn find<'a>(report: &'a serde_json::Value, provider: &str, name: &str) -> &'a serde_json::Value {
+pub fn find<'a>(
+    report: &'a serde_json::Value,
+    provider: &str,
+    name: &str,
+) -> &'a serde_json::Value {
     report["checks"]
         .as_array()
         .expect("checks is an array")
