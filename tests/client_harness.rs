@@ -27,13 +27,20 @@ async fn acl_denial_is_proxy_forbidden_with_route_steps_and_hint() {
     let origin = tls_origin(&pki).await;
     let proxy = proxy_with(Policy::deny(&["localhost"])).await;
     let client = builder(via(&proxy.url(), &pki)).build().unwrap();
-    let e = client.get(&origin.url_with_host("localhost", "/")).await.unwrap_err();
+    let e = client
+        .get(&origin.url_with_host("localhost", "/"))
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), "proxy.forbidden");
     assert_eq!(e.hop(), Some(Hop::Proxy));
     assert_eq!(e.phase(), Phase::Proxy);
     let reply = e.evidence().proxy_reply.as_ref().unwrap();
     assert_eq!(reply.status, 403);
-    assert!(reply.header("x-squid-error").is_some_and(|v| v.starts_with("ERR_ACCESS_DENIED")));
+    assert!(
+        reply
+            .header("x-squid-error")
+            .is_some_and(|v| v.starts_with("ERR_ACCESS_DENIED"))
+    );
     let route = e.route().unwrap();
     assert!(!route.steps().is_empty());
     assert!(route.proxy_origin().is_some());
@@ -48,8 +55,14 @@ async fn upstream_failures_are_proxy_upstream() {
     for (policy, signal) in [
         (Policy::Unreachable, "X-Squid-Error: ERR_CONNECT_FAIL"),
         (Policy::Unresolvable, "X-Squid-Error: ERR_DNS_FAIL"),
-        (Policy::proxy_status_dns_error(), "Proxy-Status: error=dns_error"),
-        (Policy::proxy_status_connection_refused(), "Proxy-Status: error=connection_refused"),
+        (
+            Policy::proxy_status_dns_error(),
+            "Proxy-Status: error=dns_error",
+        ),
+        (
+            Policy::proxy_status_connection_refused(),
+            "Proxy-Status: error=connection_refused",
+        ),
     ] {
         let proxy = proxy_with(policy).await;
         let client = builder(via(&proxy.url(), &pki)).build().unwrap();
@@ -58,7 +71,12 @@ async fn upstream_failures_are_proxy_upstream() {
         assert_eq!(e.hop(), Some(Hop::Proxy));
         assert_eq!(e.phase(), Phase::Proxy);
         assert_eq!(e.evidence().cause.as_deref(), Some(signal));
-        assert!(e.evidence().proxy_reply.as_ref().is_some_and(|r| r.status >= 500));
+        assert!(
+            e.evidence()
+                .proxy_reply
+                .as_ref()
+                .is_some_and(|r| r.status >= 500)
+        );
     }
 }
 
@@ -69,20 +87,35 @@ async fn basic_auth_missing_wrong_and_right() {
     let proxy = proxy_with(Policy::require_basic("alice", "s3cret", "corp")).await;
     let url = origin.url_with_host("localhost", "/");
 
-    let e = builder(via(&proxy.url(), &pki)).build().unwrap().get(&url).await.unwrap_err();
+    let e = builder(via(&proxy.url(), &pki))
+        .build()
+        .unwrap()
+        .get(&url)
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), "proxy.auth_required");
     assert_eq!(e.evidence().auth_schemes, ["Basic"]);
     assert_eq!(e.evidence().auth_realm.as_deref(), Some("corp"));
     assert_eq!(e.evidence().credentials_sent, Some(false));
 
     let wrong = proxy.url_with_credentials("alice", "nope");
-    let e = builder(via(&wrong, &pki)).build().unwrap().get(&url).await.unwrap_err();
+    let e = builder(via(&wrong, &pki))
+        .build()
+        .unwrap()
+        .get(&url)
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), "proxy.auth_rejected");
     assert_eq!(e.hop(), Some(Hop::Proxy));
     assert_eq!(e.evidence().credentials_sent, Some(true));
 
     let right = proxy.url_with_credentials("alice", "s3cret");
-    let r = builder(via(&right, &pki)).build().unwrap().get(&url).await.unwrap();
+    let r = builder(via(&right, &pki))
+        .build()
+        .unwrap()
+        .get(&url)
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert!(proxy.connects().last().unwrap().has_proxy_authorization);
 }
@@ -99,7 +132,12 @@ async fn misbehaving_proxies() {
     for (policy, code, phase) in cases {
         let proxy = proxy_with(policy).await;
         let global = via(&proxy.url(), &pki).timeout(Phase::Proxy, Duration::from_millis(400));
-        let e = builder(global).build().unwrap().get("https://localhost:9/").await.unwrap_err();
+        let e = builder(global)
+            .build()
+            .unwrap()
+            .get("https://localhost:9/")
+            .await
+            .unwrap_err();
         assert_eq!(e.code(), code);
         assert_eq!(e.hop(), Some(Hop::Proxy));
         assert_eq!(e.phase(), phase);
@@ -111,7 +149,12 @@ async fn misbehaving_proxies() {
 async fn ok_then_close_fails_the_origin_tls_handshake_not_the_proxy() {
     let pki = TestPki::new();
     let proxy = proxy_with(Policy::OkThenClose).await;
-    let e = builder(via(&proxy.url(), &pki)).build().unwrap().get("https://localhost:9/").await.unwrap_err();
+    let e = builder(via(&proxy.url(), &pki))
+        .build()
+        .unwrap()
+        .get("https://localhost:9/")
+        .await
+        .unwrap_err();
     assert_eq!(e.hop(), Some(Hop::Origin));
     assert_eq!(e.phase(), Phase::Tls);
     assert!(e.code().starts_with("tls."));
@@ -120,17 +163,30 @@ async fn ok_then_close_fails_the_origin_tls_handshake_not_the_proxy() {
 #[tokio::test]
 async fn socks5_denial_keeps_the_reply_code() {
     let pki = TestPki::new();
-    let proxy = TestProxy::builder().socks5().policy(Policy::deny(&["localhost"])).start().await;
-    let e = builder(via(&proxy.socks5_url().unwrap().replace("socks5://", "socks5h://"), &pki))
-        .build()
-        .unwrap()
-        .get("https://localhost:9/")
-        .await
-        .unwrap_err();
+    let proxy = TestProxy::builder()
+        .socks5()
+        .policy(Policy::deny(&["localhost"]))
+        .start()
+        .await;
+    let e = builder(via(
+        &proxy
+            .socks5_url()
+            .unwrap()
+            .replace("socks5://", "socks5h://"),
+        &pki,
+    ))
+    .build()
+    .unwrap()
+    .get("https://localhost:9/")
+    .await
+    .unwrap_err();
     assert_eq!(e.code(), "proxy.refused");
     assert_eq!(e.phase(), Phase::Proxy);
     let reply = e.evidence().proxy_reply.as_ref().unwrap();
-    assert_eq!((reply.status, reply.reason.as_str()), (2, "connection not allowed by ruleset"));
+    assert_eq!(
+        (reply.status, reply.reason.as_str()),
+        (2, "connection not allowed by ruleset")
+    );
 }
 
 #[tokio::test]
@@ -162,8 +218,16 @@ async fn successful_paths_through_the_harness() {
     assert!(r.conn_info().unwrap().proxy_tls.is_some());
 
     // SOCKS5h.
-    let socks = proxy.socks5_url().unwrap().replace("socks5://", "socks5h://");
-    let r = builder(via(&socks, &pki)).build().unwrap().get(&url).await.unwrap();
+    let socks = proxy
+        .socks5_url()
+        .unwrap()
+        .replace("socks5://", "socks5h://");
+    let r = builder(via(&socks, &pki))
+        .build()
+        .unwrap()
+        .get(&url)
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
 
     // Plain http in absolute-form, relayed.
@@ -176,7 +240,12 @@ async fn successful_paths_through_the_harness() {
         .unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.conn_info().unwrap().absolute_form);
-    assert!(proxy.requests().iter().any(|q| q.handled == Handled::Relayed(200)));
+    assert!(
+        proxy
+            .requests()
+            .iter()
+            .any(|q| q.handled == Handled::Relayed(200))
+    );
 }
 
 #[tokio::test]
@@ -225,5 +294,12 @@ async fn harness_origin_403_relayed_versus_proxy_403_generated() {
     let e = r.error_for_status().unwrap_err();
     assert_eq!(e.code(), "http.status");
     assert_eq!(e.hop(), Some(Hop::Proxy));
-    assert!(e.evidence().attribution.as_ref().unwrap().squid_error.is_some());
+    assert!(
+        e.evidence()
+            .attribution
+            .as_ref()
+            .unwrap()
+            .squid_error
+            .is_some()
+    );
 }

@@ -13,19 +13,31 @@ async fn direct_http_and_https() {
     let plain = origin(None, 200, &[], "plain").await;
     let pki = pki(&["origin.test"], &[b"h2", b"http/1.1"]);
     let tls = origin(Some(pki.server.clone()), 200, &[], "secure").await;
-    let client = builder(layer(None).ca_file([pki.ca_file.clone()])).build().unwrap();
+    let client = builder(layer(None).ca_file([pki.ca_file.clone()]))
+        .build()
+        .unwrap();
 
-    let r = client.get(&format!("http://origin.test:{}/a", plain.addr.port())).await.unwrap();
+    let r = client
+        .get(&format!("http://origin.test:{}/a", plain.addr.port()))
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.route().proxy().is_none());
     assert_eq!(r.attribution().path, Path::Direct);
     assert_eq!(r.text().await.unwrap(), "plain");
 
-    let r = client.get(&format!("https://origin.test:{}/b", tls.addr.port())).await.unwrap();
+    let r = client
+        .get(&format!("https://origin.test:{}/b", tls.addr.port()))
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let info = r.conn_info().unwrap();
     assert!(!info.tunnel && !info.absolute_form);
-    assert!(info.origin_tls.as_ref().is_some_and(|t| !t.chain.is_empty()));
+    assert!(
+        info.origin_tls
+            .as_ref()
+            .is_some_and(|t| !t.chain.is_empty())
+    );
     assert_eq!(r.text().await.unwrap(), "secure");
 }
 
@@ -36,13 +48,19 @@ async fn https_via_connect_tunnel() {
     let proxy = forward_proxy(None, None).await;
     let global = layer(Some(&format!("http://{}", proxy.addr))).ca_file([pki.ca_file.clone()]);
     let client = builder(global).build().unwrap();
-    let r = client.get(&format!("https://origin.test:{}/", o.addr.port())).await.unwrap();
+    let r = client
+        .get(&format!("https://origin.test:{}/", o.addr.port()))
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.conn_info().unwrap().tunnel);
     assert_eq!(r.attribution().source, Hop::Origin);
     assert_eq!(r.attribution().path, Path::Tunnel);
     assert_eq!(r.text().await.unwrap(), "tunnelled");
-    assert_eq!(proxy.heads()[0].lines().next(), Some(&*format!("CONNECT origin.test:{} HTTP/1.1", o.addr.port())));
+    assert_eq!(
+        proxy.heads()[0].lines().next(),
+        Some(&*format!("CONNECT origin.test:{} HTTP/1.1", o.addr.port()))
+    );
 }
 
 #[tokio::test]
@@ -52,14 +70,23 @@ async fn plain_http_via_absolute_form_with_credentials() {
     // `p%40ss` in the URL is sent decoded: u:p@ss.
     let global = layer(Some(&format!("http://u:p%40ss@{}", proxy.addr)));
     let client = builder(global).build().unwrap();
-    let r = client.get(&format!("http://origin.test:{}/x?q=1", o.addr.port())).await.unwrap();
+    let r = client
+        .get(&format!("http://origin.test:{}/x?q=1", o.addr.port()))
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.conn_info().unwrap().absolute_form);
     assert_eq!(r.attribution().path, Path::AbsoluteForm);
     assert_eq!(r.attribution().source, Hop::Origin);
     let head = &proxy.heads()[0];
-    assert!(head.to_ascii_lowercase().contains("proxy-authorization: basic dtpwqhnz"));
-    assert!(head.starts_with(&format!("GET http://origin.test:{}/x?q=1 HTTP/1.1", o.addr.port())));
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("proxy-authorization: basic dtpwqhnz")
+    );
+    assert!(head.starts_with(&format!(
+        "GET http://origin.test:{}/x?q=1 HTTP/1.1",
+        o.addr.port()
+    )));
     assert_eq!(proxy.connects(), 0);
 }
 
@@ -71,7 +98,10 @@ async fn plain_http_can_be_tunnelled_instead() {
         .tunnel_plain_http(true)
         .build()
         .unwrap();
-    let r = client.get(&format!("http://origin.test:{}/", o.addr.port())).await.unwrap();
+    let r = client
+        .get(&format!("http://origin.test:{}/", o.addr.port()))
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.conn_info().unwrap().tunnel);
     assert_eq!(proxy.connects(), 1);
@@ -83,11 +113,17 @@ async fn https_via_an_https_proxy_trusted_by_proxy_ca_file() {
     let origin_pki = pki(&["origin.test"], &[b"h2", b"http/1.1"]);
     let o = origin(Some(origin_pki.server.clone()), 200, &[], "double tls").await;
     let proxy = forward_proxy(Some(proxy_pki.server.clone()), Some("Basic dTpw")).await;
-    let global = layer(Some(&format!("https://u:p@proxy.test:{}", proxy.addr.port())))
-        .proxy_ca_file([proxy_pki.ca_file.clone()])
-        .ca_file([origin_pki.ca_file.clone()]);
+    let global = layer(Some(&format!(
+        "https://u:p@proxy.test:{}",
+        proxy.addr.port()
+    )))
+    .proxy_ca_file([proxy_pki.ca_file.clone()])
+    .ca_file([origin_pki.ca_file.clone()]);
     let client = builder(global).build().unwrap();
-    let r = client.get(&format!("https://origin.test:{}/", o.addr.port())).await.unwrap();
+    let r = client
+        .get(&format!("https://origin.test:{}/", o.addr.port()))
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let info = r.conn_info().unwrap();
     assert!(info.proxy_tls.is_some());
@@ -108,12 +144,18 @@ async fn https_via_socks5h_sends_the_name_and_socks5_the_address() {
     let global = layer(Some(&format!("socks5h://u:pw@{addr}"))).ca_file([pki.ca_file.clone()]);
     let r = builder(global).build().unwrap().get(&url).await.unwrap();
     assert_eq!(r.text().await.unwrap(), "socks");
-    assert_eq!(seen.lock().unwrap()[0], format!("name origin.test:{}", o.addr.port()));
+    assert_eq!(
+        seen.lock().unwrap()[0],
+        format!("name origin.test:{}", o.addr.port())
+    );
 
     let global = layer(Some(&format!("socks5://u:pw@{addr}"))).ca_file([pki.ca_file.clone()]);
     let r = builder(global).build().unwrap().get(&url).await.unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(seen.lock().unwrap()[1], format!("ip 127.0.0.1:{}", o.addr.port()));
+    assert_eq!(
+        seen.lock().unwrap()[1],
+        format!("ip 127.0.0.1:{}", o.addr.port())
+    );
 }
 
 #[tokio::test]
@@ -123,7 +165,10 @@ async fn http2_through_a_tunnel() {
     let proxy = forward_proxy(None, None).await;
     let global = layer(Some(&format!("http://{}", proxy.addr))).ca_file([pki.ca_file.clone()]);
     let client = builder(global).build().unwrap();
-    let r = client.get(&format!("https://origin.test:{}/", o.addr.port())).await.unwrap();
+    let r = client
+        .get(&format!("https://origin.test:{}/", o.addr.port()))
+        .await
+        .unwrap();
     assert_eq!(r.version(), http::Version::HTTP_2);
     assert_eq!(r.headers()["x-origin-version"], "HTTP/2.0");
     assert_eq!(r.conn_info().unwrap().alpn.as_deref(), Some("h2"));
@@ -137,7 +182,10 @@ async fn the_pool_reuses_one_tunnel_for_many_requests() {
     let global = layer(Some(&format!("http://{}", proxy.addr))).ca_file([pki.ca_file.clone()]);
     let client = builder(global).build().unwrap();
     for _ in 0..5 {
-        let r = client.get(&format!("https://origin.test:{}/", o.addr.port())).await.unwrap();
+        let r = client
+            .get(&format!("https://origin.test:{}/", o.addr.port()))
+            .await
+            .unwrap();
         assert_eq!(r.text().await.unwrap(), "again");
     }
     assert_eq!(proxy.connects(), 1);
@@ -150,7 +198,12 @@ async fn a_url_under_a_provider_uses_that_providers_route() {
     let proxy = forward_proxy(None, None).await;
     let base = format!("http://origin.test:{}/api", o.addr.port());
     let client = builder(layer(None))
-        .provider("yandex", &base, Layer::new().proxy(proxyscope::ProxySetting::parse(&format!("http://{}", proxy.addr)).unwrap()))
+        .provider(
+            "yandex",
+            &base,
+            Layer::new()
+                .proxy(proxyscope::ProxySetting::parse(&format!("http://{}", proxy.addr)).unwrap()),
+        )
         .build()
         .unwrap();
     // Under the provider's base URL: the provider's proxy, without naming the provider.
@@ -159,7 +212,10 @@ async fn a_url_under_a_provider_uses_that_providers_route() {
     assert!(r.route().proxy().is_some());
     assert_eq!(proxy.heads().len(), 1);
     // Outside it: the global layer (direct).
-    let r = client.get(&format!("http://origin.test:{}/other", o.addr.port())).await.unwrap();
+    let r = client
+        .get(&format!("http://origin.test:{}/other", o.addr.port()))
+        .await
+        .unwrap();
     assert!(r.route().proxy().is_none());
     assert_eq!(proxy.heads().len(), 1);
 }

@@ -14,7 +14,10 @@ fn assert_clean(e: &proxyscope::Error) {
         assert!(!text.contains(PASS), "password leaked: {text}");
         assert!(!text.contains(USER), "user name leaked: {text}");
         // base64("sekrit-user:hunter2-pass") — the Proxy-Authorization value
-        assert!(!text.contains("c2Vrcml0LXVzZXI6aHVudGVyMi1wYXNz"), "auth header leaked: {text}");
+        assert!(
+            !text.contains("c2Vrcml0LXVzZXI6aHVudGVyMi1wYXNz"),
+            "auth header leaked: {text}"
+        );
     }
 }
 
@@ -22,7 +25,11 @@ fn assert_clean(e: &proxyscope::Error) {
 async fn credentials_never_leak_from_errors() {
     // Rejected credentials (the proxy saw them), an unreachable proxy, and a refusal page.
     let proxy = forward_proxy(None, Some("Basic other")).await;
-    let (squid, _) = scripted(Script::Reply(squid_reply("403 Forbidden", "ERR_ACCESS_DENIED 0"))).await;
+    let (squid, _) = scripted(Script::Reply(squid_reply(
+        "403 Forbidden",
+        "ERR_ACCESS_DENIED 0",
+    )))
+    .await;
     let refused = refused_addr().await;
     for addr in [proxy.addr, squid, refused] {
         let url = format!("http://{USER}:{PASS}@{addr}");
@@ -39,7 +46,11 @@ async fn credentials_never_leak_from_errors() {
 
 #[tokio::test]
 async fn credentials_never_leak_from_absolute_form_status_errors() {
-    let (squid, _) = scripted(Script::Reply(squid_reply("403 Forbidden", "ERR_ACCESS_DENIED 0"))).await;
+    let (squid, _) = scripted(Script::Reply(squid_reply(
+        "403 Forbidden",
+        "ERR_ACCESS_DENIED 0",
+    )))
+    .await;
     let url = format!("http://{USER}:{PASS}@{squid}");
     let client = builder(layer(Some(&url))).build().unwrap();
     let r = client.get("http://origin.test/").await.unwrap();

@@ -15,11 +15,18 @@ async fn get_err(global: Layer, url: &str) -> proxyscope::Error {
 
 #[tokio::test]
 async fn unresolvable_proxy_is_proxy_dns() {
-    let e = get_err(layer(Some("http://proxy.invalid:3128")), "https://origin.test/").await;
+    let e = get_err(
+        layer(Some("http://proxy.invalid:3128")),
+        "https://origin.test/",
+    )
+    .await;
     assert_eq!(e.code(), "proxy.dns");
     assert_eq!(e.hop(), Some(Hop::Proxy));
     assert_eq!(e.phase(), Phase::Dns);
-    assert_eq!(e.evidence().proxy.as_deref(), Some("http://proxy.invalid:3128"));
+    assert_eq!(
+        e.evidence().proxy.as_deref(),
+        Some("http://proxy.invalid:3128")
+    );
     assert_eq!(e.evidence().target.as_deref(), Some("origin.test:443"));
     assert!(e.route().is_some_and(|r| r.proxy().is_some()));
     assert!(e.hint().is_some());
@@ -28,7 +35,11 @@ async fn unresolvable_proxy_is_proxy_dns() {
 #[tokio::test]
 async fn refused_proxy_port_is_proxy_connect_with_every_address() {
     let addr = refused_addr().await;
-    let e = get_err(layer(Some(&format!("http://{addr}"))), "https://origin.test/").await;
+    let e = get_err(
+        layer(Some(&format!("http://{addr}"))),
+        "https://origin.test/",
+    )
+    .await;
     assert_eq!(e.code(), "proxy.connect");
     assert_eq!(e.hop(), Some(Hop::Proxy));
     assert_eq!(e.phase(), Phase::Connect);
@@ -42,7 +53,8 @@ async fn refused_proxy_port_is_proxy_connect_with_every_address() {
 #[tokio::test]
 async fn stalled_proxy_is_proxy_timeout() {
     let (addr, seen) = scripted(Script::Stall).await;
-    let global = layer(Some(&format!("http://{addr}"))).timeout(Phase::Proxy, Duration::from_millis(300));
+    let global =
+        layer(Some(&format!("http://{addr}"))).timeout(Phase::Proxy, Duration::from_millis(300));
     let e = get_err(global, "https://origin.test/").await;
     assert_eq!(e.code(), "proxy.timeout");
     assert_eq!(e.hop(), Some(Hop::Proxy));
@@ -54,18 +66,31 @@ async fn stalled_proxy_is_proxy_timeout() {
 #[tokio::test]
 async fn garbage_reply_is_proxy_protocol() {
     let (addr, _) = scripted(Script::Reply(b"SSH-2.0-OpenSSH_9.6\r\n\r\n".to_vec())).await;
-    let e = get_err(layer(Some(&format!("http://{addr}"))), "https://origin.test/").await;
+    let e = get_err(
+        layer(Some(&format!("http://{addr}"))),
+        "https://origin.test/",
+    )
+    .await;
     assert_eq!(e.code(), "proxy.protocol");
     assert_eq!(e.hop(), Some(Hop::Proxy));
     assert_eq!(e.phase(), Phase::Proxy);
-    assert!(e.evidence().cause.as_deref().is_some_and(|c| c.contains("SSH-2.0")));
+    assert!(
+        e.evidence()
+            .cause
+            .as_deref()
+            .is_some_and(|c| c.contains("SSH-2.0"))
+    );
     assert!(e.evidence().proxy_reply.is_none());
 }
 
 #[tokio::test]
 async fn closed_connection_is_proxy_closed() {
     let (addr, _) = scripted(Script::Close).await;
-    let e = get_err(layer(Some(&format!("http://{addr}"))), "https://origin.test/").await;
+    let e = get_err(
+        layer(Some(&format!("http://{addr}"))),
+        "https://origin.test/",
+    )
+    .await;
     assert_eq!(e.code(), "proxy.closed");
     assert_eq!(e.hop(), Some(Hop::Proxy));
     assert_eq!(e.phase(), Phase::Proxy);
@@ -80,7 +105,11 @@ async fn oversized_reply_headers_are_proxy_protocol() {
     }
     reply.extend_from_slice(b"\r\n");
     let (addr, _) = scripted(Script::ReplyAndHold(reply)).await;
-    let e = get_err(layer(Some(&format!("http://{addr}"))), "https://origin.test/").await;
+    let e = get_err(
+        layer(Some(&format!("http://{addr}"))),
+        "https://origin.test/",
+    )
+    .await;
     assert_eq!(e.code(), "proxy.protocol");
     assert_eq!(e.hop(), Some(Hop::Proxy));
     assert_eq!(e.phase(), Phase::Proxy);
@@ -89,8 +118,16 @@ async fn oversized_reply_headers_are_proxy_protocol() {
 
 #[tokio::test]
 async fn squid_403_is_proxy_forbidden_with_the_proxys_words() {
-    let (addr, _) = scripted(Script::Reply(squid_reply("403 Forbidden", "ERR_ACCESS_DENIED 0"))).await;
-    let e = get_err(layer(Some(&format!("http://{addr}"))), "https://origin.test/").await;
+    let (addr, _) = scripted(Script::Reply(squid_reply(
+        "403 Forbidden",
+        "ERR_ACCESS_DENIED 0",
+    )))
+    .await;
+    let e = get_err(
+        layer(Some(&format!("http://{addr}"))),
+        "https://origin.test/",
+    )
+    .await;
     assert_eq!(e.code(), "proxy.forbidden");
     assert_eq!(e.hop(), Some(Hop::Proxy));
     assert_eq!(e.phase(), Phase::Proxy);
@@ -100,7 +137,12 @@ async fn squid_403_is_proxy_forbidden_with_the_proxys_words() {
     assert_eq!(reply.header("x-squid-error"), Some("ERR_ACCESS_DENIED 0"));
     assert_eq!(reply.header("server"), Some("squid/6.10"));
     assert!(reply.header("via").is_some());
-    assert!(reply.body_excerpt.as_deref().is_some_and(|b| b.contains("ERR_ACCESS_DENIED")));
+    assert!(
+        reply
+            .body_excerpt
+            .as_deref()
+            .is_some_and(|b| b.contains("ERR_ACCESS_DENIED"))
+    );
     assert!(!reply.body_truncated);
     assert_eq!(e.evidence().credentials_sent, Some(false));
     let route = e.route().expect("route attached");
@@ -110,36 +152,70 @@ async fn squid_403_is_proxy_forbidden_with_the_proxys_words() {
 
 #[tokio::test]
 async fn squid_503_dns_fail_is_proxy_upstream() {
-    let (addr, _) = scripted(Script::Reply(squid_reply("503 Service Unavailable", "ERR_DNS_FAIL 0"))).await;
-    let e = get_err(layer(Some(&format!("http://{addr}"))), "https://origin.test/").await;
+    let (addr, _) = scripted(Script::Reply(squid_reply(
+        "503 Service Unavailable",
+        "ERR_DNS_FAIL 0",
+    )))
+    .await;
+    let e = get_err(
+        layer(Some(&format!("http://{addr}"))),
+        "https://origin.test/",
+    )
+    .await;
     assert_eq!(e.code(), "proxy.upstream");
     assert_eq!(e.hop(), Some(Hop::Proxy));
     assert_eq!(e.phase(), Phase::Proxy);
     assert_eq!(e.evidence().proxy_reply.as_ref().unwrap().status, 503);
-    assert_eq!(e.evidence().cause.as_deref(), Some("X-Squid-Error: ERR_DNS_FAIL"));
+    assert_eq!(
+        e.evidence().cause.as_deref(),
+        Some("X-Squid-Error: ERR_DNS_FAIL")
+    );
 }
 
 #[tokio::test]
 async fn squid_502_connect_fail_is_proxy_upstream() {
-    let (addr, _) = scripted(Script::Reply(squid_reply("502 Bad Gateway", "ERR_CONNECT_FAIL 111"))).await;
-    let e = get_err(layer(Some(&format!("http://{addr}"))), "https://origin.test/").await;
+    let (addr, _) = scripted(Script::Reply(squid_reply(
+        "502 Bad Gateway",
+        "ERR_CONNECT_FAIL 111",
+    )))
+    .await;
+    let e = get_err(
+        layer(Some(&format!("http://{addr}"))),
+        "https://origin.test/",
+    )
+    .await;
     assert_eq!(e.code(), "proxy.upstream");
     assert_eq!(e.phase(), Phase::Proxy);
     let reply = e.evidence().proxy_reply.as_ref().unwrap();
     assert_eq!(reply.status, 502);
     assert_eq!(reply.header("x-squid-error"), Some("ERR_CONNECT_FAIL 111"));
-    assert_eq!(e.evidence().cause.as_deref(), Some("X-Squid-Error: ERR_CONNECT_FAIL"));
+    assert_eq!(
+        e.evidence().cause.as_deref(),
+        Some("X-Squid-Error: ERR_CONNECT_FAIL")
+    );
 }
 
 #[tokio::test]
 async fn proxy_status_dns_error_is_proxy_upstream() {
     let reply = b"HTTP/1.1 502 Bad Gateway\r\nProxy-Status: h2o; error=dns_error; rcode=NXDOMAIN\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nnope!\r\n0\r\n\r\n".to_vec();
     let (addr, _) = scripted(Script::ReplyAndHold(reply)).await;
-    let e = get_err(layer(Some(&format!("http://{addr}"))), "https://origin.test/").await;
+    let e = get_err(
+        layer(Some(&format!("http://{addr}"))),
+        "https://origin.test/",
+    )
+    .await;
     assert_eq!(e.code(), "proxy.upstream");
-    assert_eq!(e.evidence().cause.as_deref(), Some("Proxy-Status: error=dns_error"));
     assert_eq!(
-        e.evidence().proxy_reply.as_ref().unwrap().body_excerpt.as_deref(),
+        e.evidence().cause.as_deref(),
+        Some("Proxy-Status: error=dns_error")
+    );
+    assert_eq!(
+        e.evidence()
+            .proxy_reply
+            .as_ref()
+            .unwrap()
+            .body_excerpt
+            .as_deref(),
         Some("nope!")
     );
 }
@@ -148,7 +224,11 @@ async fn proxy_status_dns_error_is_proxy_upstream() {
 async fn proxy_407_without_credentials_is_auth_required() {
     let reply = b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Negotiate\r\nProxy-Authenticate: Basic realm=\"corp proxy\"\r\nContent-Length: 0\r\n\r\n".to_vec();
     let (addr, _) = scripted(Script::Reply(reply)).await;
-    let e = get_err(layer(Some(&format!("http://{addr}"))), "https://origin.test/").await;
+    let e = get_err(
+        layer(Some(&format!("http://{addr}"))),
+        "https://origin.test/",
+    )
+    .await;
     assert_eq!(e.code(), "proxy.auth_required");
     assert_eq!(e.hop(), Some(Hop::Proxy));
     assert_eq!(e.phase(), Phase::Proxy);
@@ -175,9 +255,14 @@ async fn proxy_407_with_wrong_credentials_is_auth_rejected() {
 
 #[tokio::test]
 async fn other_refusals_are_proxy_refused() {
-    let reply = b"HTTP/1.1 418 I'm a teapot\r\nServer: teapot\r\nContent-Length: 5\r\n\r\nshort".to_vec();
+    let reply =
+        b"HTTP/1.1 418 I'm a teapot\r\nServer: teapot\r\nContent-Length: 5\r\n\r\nshort".to_vec();
     let (addr, _) = scripted(Script::Reply(reply)).await;
-    let e = get_err(layer(Some(&format!("http://{addr}"))), "https://origin.test/").await;
+    let e = get_err(
+        layer(Some(&format!("http://{addr}"))),
+        "https://origin.test/",
+    )
+    .await;
     assert_eq!(e.code(), "proxy.refused");
     assert_eq!(e.hop(), Some(Hop::Proxy));
     let reply = e.evidence().proxy_reply.as_ref().unwrap();
@@ -188,9 +273,17 @@ async fn other_refusals_are_proxy_refused() {
 #[tokio::test]
 async fn long_refusal_bodies_are_excerpted_to_one_kib() {
     let body = "x".repeat(5000);
-    let reply = format!("HTTP/1.1 403 Forbidden\r\nContent-Length: {}\r\n\r\n{body}", body.len()).into_bytes();
+    let reply = format!(
+        "HTTP/1.1 403 Forbidden\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes();
     let (addr, _) = scripted(Script::ReplyAndHold(reply)).await;
-    let e = get_err(layer(Some(&format!("http://{addr}"))), "https://origin.test/").await;
+    let e = get_err(
+        layer(Some(&format!("http://{addr}"))),
+        "https://origin.test/",
+    )
+    .await;
     assert_eq!(e.code(), "proxy.forbidden");
     let reply = e.evidence().proxy_reply.as_ref().unwrap();
     assert_eq!(reply.body_excerpt.as_ref().map(String::len), Some(1024));
@@ -200,7 +293,11 @@ async fn long_refusal_bodies_are_excerpted_to_one_kib() {
 #[tokio::test]
 async fn socks5_failure_reply_is_proxy_refused_with_the_code() {
     let (addr, seen) = socks5(Socks::Fail(5)).await;
-    let e = get_err(layer(Some(&format!("socks5h://{addr}"))), "https://origin.test/").await;
+    let e = get_err(
+        layer(Some(&format!("socks5h://{addr}"))),
+        "https://origin.test/",
+    )
+    .await;
     assert_eq!(e.code(), "proxy.refused");
     assert_eq!(e.hop(), Some(Hop::Proxy));
     assert_eq!(e.phase(), Phase::Proxy);
@@ -210,7 +307,11 @@ async fn socks5_failure_reply_is_proxy_refused_with_the_code() {
     assert_eq!(seen.lock().unwrap()[0], "name origin.test:443");
 
     let (addr, _) = socks5(Socks::Fail(2)).await;
-    let e = get_err(layer(Some(&format!("socks5://{addr}"))), "https://origin.test/").await;
+    let e = get_err(
+        layer(Some(&format!("socks5://{addr}"))),
+        "https://origin.test/",
+    )
+    .await;
     assert_eq!(e.code(), "proxy.refused");
     assert_eq!(e.evidence().proxy_reply.as_ref().unwrap().status, 2);
 }
@@ -221,13 +322,21 @@ async fn socks5_bad_credentials_and_no_method() {
         creds: Some(("u".into(), "right".into())),
     })
     .await;
-    let e = get_err(layer(Some(&format!("socks5h://u:wrong@{addr}"))), "https://origin.test/").await;
+    let e = get_err(
+        layer(Some(&format!("socks5h://u:wrong@{addr}"))),
+        "https://origin.test/",
+    )
+    .await;
     assert_eq!(e.code(), "proxy.auth_rejected");
     assert_eq!(e.hop(), Some(Hop::Proxy));
     assert_eq!(e.evidence().credentials_sent, Some(true));
 
     let (addr, _) = socks5(Socks::NoMethod).await;
-    let e = get_err(layer(Some(&format!("socks5h://{addr}"))), "https://origin.test/").await;
+    let e = get_err(
+        layer(Some(&format!("socks5h://{addr}"))),
+        "https://origin.test/",
+    )
+    .await;
     assert_eq!(e.code(), "proxy.auth_required");
     assert_eq!(e.phase(), Phase::Proxy);
     assert_eq!(e.evidence().credentials_sent, Some(false));
@@ -287,7 +396,7 @@ async fn untrusted_https_proxy_is_proxy_tls() {
     assert_eq!(e.code(), "proxy.tls");
     assert_eq!(e.hop(), Some(Hop::Proxy));
     assert_eq!(e.phase(), Phase::Proxy);
-    assert_eq!(e.evidence().target.as_deref().is_some(), true);
+    assert_eq!(e.evidence().target.as_deref(), Some("origin.test:443"));
     assert!(e.evidence().tls.is_some());
     assert_eq!(proxy.connects(), 0);
 }
@@ -295,7 +404,9 @@ async fn untrusted_https_proxy_is_proxy_tls() {
 #[tokio::test]
 async fn unknown_provider_names_are_config_errors() {
     let client = builder(layer(None)).build().unwrap();
-    let req = http::Request::get("http://origin.test/").body(bytes::Bytes::new()).unwrap();
+    let req = http::Request::get("http://origin.test/")
+        .body(bytes::Bytes::new())
+        .unwrap();
     let e = client.request(Some("nope"), req).await.unwrap_err();
     assert_eq!(e.code(), "config.invalid");
     assert_eq!(e.hop(), None);
@@ -308,5 +419,8 @@ async fn missing_ca_file_fails_at_build() {
         .build()
         .unwrap_err();
     assert_eq!(e.code(), "config.ca_file");
-    assert_eq!(e.evidence().file.as_deref(), Some("/nonexistent/proxyscope-ca.pem"));
+    assert_eq!(
+        e.evidence().file.as_deref(),
+        Some("/nonexistent/proxyscope-ca.pem")
+    );
 }

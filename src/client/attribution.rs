@@ -54,10 +54,22 @@ impl Attribution {
     }
 }
 
-const PROXY_SERVERS: &[&str] = &["squid", "tinyproxy", "envoy", "privoxy", "polipo", "ziproxy"];
+const PROXY_SERVERS: &[&str] = &[
+    "squid",
+    "tinyproxy",
+    "envoy",
+    "privoxy",
+    "polipo",
+    "ziproxy",
+];
 
 /// Attributes a response from its path, status, headers and (optionally) the start of its body.
-pub fn attribute(path: Path, status: StatusCode, headers: &HeaderMap, body: Option<&[u8]>) -> Attribution {
+pub fn attribute(
+    path: Path,
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: Option<&[u8]>,
+) -> Attribution {
     let text = |n: &str| {
         headers
             .get(n)
@@ -84,9 +96,12 @@ pub fn attribute(path: Path, status: StatusCode, headers: &HeaderMap, body: Opti
         proxy_signs.push(format!("X-Squid-Error: {v} (Squid generated this reply)"));
     }
     if let Some(v) = &proxy_status
-        && v.split([';', ',']).any(|p| p.trim_start().starts_with("error="))
+        && v.split([';', ','])
+            .any(|p| p.trim_start().starts_with("error="))
     {
-        proxy_signs.push(format!("Proxy-Status: {v} (an intermediary generated this reply)"));
+        proxy_signs.push(format!(
+            "Proxy-Status: {v} (an intermediary generated this reply)"
+        ));
     }
     if let Some(s) = &server {
         let lower = s.to_ascii_lowercase();
@@ -128,7 +143,9 @@ pub fn attribute(path: Path, status: StatusCode, headers: &HeaderMap, body: Opti
         }
     };
     if let Some(v) = &via {
-        reasons.push(format!("Via: {v} (a proxy was on the path; relayed replies carry it too)"));
+        reasons.push(format!(
+            "Via: {v} (a proxy was on the path; relayed replies carry it too)"
+        ));
     }
     Attribution {
         source,
@@ -179,23 +196,82 @@ mod tests {
         h
     }
 
+    type Headers = &'static [(&'static str, &'static str)];
+    type Case = (Path, u16, Headers, Option<&'static [u8]>, Hop);
+
     #[test]
     fn attribution_table() {
-        let cases: &[(Path, u16, &[(&'static str, &'static str)], Option<&[u8]>, Hop)] = &[
-            (Path::AbsoluteForm, 403, &[("x-squid-error", "ERR_ACCESS_DENIED 0"), ("server", "squid/6.10")], None, Hop::Proxy),
-            (Path::AbsoluteForm, 403, &[("server", "nginx"), ("via", "1.1 proxy (squid/6.10)")], None, Hop::Origin),
-            (Path::AbsoluteForm, 502, &[("proxy-status", "h2o; error=dns_error; rcode=NXDOMAIN")], None, Hop::Proxy),
-            (Path::AbsoluteForm, 200, &[("proxy-status", "h2o; received-status=200")], None, Hop::Origin),
-            (Path::AbsoluteForm, 403, &[], Some(b"<html><body id=ERR_ACCESS_DENIED>"), Hop::Proxy),
-            (Path::AbsoluteForm, 500, &[("server", "tinyproxy/1.11.2")], None, Hop::Proxy),
+        let cases: &[Case] = &[
+            (
+                Path::AbsoluteForm,
+                403,
+                &[
+                    ("x-squid-error", "ERR_ACCESS_DENIED 0"),
+                    ("server", "squid/6.10"),
+                ],
+                None,
+                Hop::Proxy,
+            ),
+            (
+                Path::AbsoluteForm,
+                403,
+                &[("server", "nginx"), ("via", "1.1 proxy (squid/6.10)")],
+                None,
+                Hop::Origin,
+            ),
+            (
+                Path::AbsoluteForm,
+                502,
+                &[("proxy-status", "h2o; error=dns_error; rcode=NXDOMAIN")],
+                None,
+                Hop::Proxy,
+            ),
+            (
+                Path::AbsoluteForm,
+                200,
+                &[("proxy-status", "h2o; received-status=200")],
+                None,
+                Hop::Origin,
+            ),
+            (
+                Path::AbsoluteForm,
+                403,
+                &[],
+                Some(b"<html><body id=ERR_ACCESS_DENIED>"),
+                Hop::Proxy,
+            ),
+            (
+                Path::AbsoluteForm,
+                500,
+                &[("server", "tinyproxy/1.11.2")],
+                None,
+                Hop::Proxy,
+            ),
             (Path::AbsoluteForm, 407, &[], None, Hop::Proxy),
             (Path::Tunnel, 403, &[("server", "nginx")], None, Hop::Origin),
-            (Path::Tunnel, 403, &[("x-squid-error", "ERR_ACCESS_DENIED 0")], None, Hop::Proxy),
+            (
+                Path::Tunnel,
+                403,
+                &[("x-squid-error", "ERR_ACCESS_DENIED 0")],
+                None,
+                Hop::Proxy,
+            ),
             (Path::Direct, 403, &[], None, Hop::Origin),
-            (Path::Direct, 403, &[("x-squid-error", "ERR_ACCESS_DENIED 0")], None, Hop::Proxy),
+            (
+                Path::Direct,
+                403,
+                &[("x-squid-error", "ERR_ACCESS_DENIED 0")],
+                None,
+                Hop::Proxy,
+            ),
         ];
         for (path, status, hs, body, want) in cases {
-            let a = attribute(*path, StatusCode::from_u16(*status).unwrap(), &headers(hs), *body);
+            let a = attribute(
+                *path,
+                StatusCode::from_u16(*status).unwrap(),
+                &headers(hs),
+                *body,
+            );
             assert_eq!(a.source, *want, "{path:?} {status} {hs:?}");
             assert!(!a.reasons.is_empty());
         }
@@ -206,7 +282,11 @@ mod tests {
         let a = attribute(
             Path::AbsoluteForm,
             StatusCode::FORBIDDEN,
-            &headers(&[("x-squid-error", "ERR_ACCESS_DENIED 0"), ("via", "1.1 p"), ("server", "squid")]),
+            &headers(&[
+                ("x-squid-error", "ERR_ACCESS_DENIED 0"),
+                ("via", "1.1 p"),
+                ("server", "squid"),
+            ]),
             Some(b"<!-- ERR_ACCESS_DENIED -->"),
         );
         assert_eq!(a.squid_error.as_deref(), Some("ERR_ACCESS_DENIED 0"));

@@ -181,11 +181,15 @@ impl ClientBuilder {
             let base = url::Url::parse(url).map_err(|e| {
                 Error::new(ErrorKind::ConfigInvalid)
                     .with_message(format!("provider {name} has an invalid url {url:?}"))
-                    .with_hint("write the provider's url as an absolute URL, e.g. https://api.example.org")
+                    .with_hint(
+                        "write the provider's url as an absolute URL, e.g. https://api.example.org",
+                    )
                     .with_source(e)
             })?;
-            let (connector, http) =
-                make(Connector::new(settings(Some(name.clone()), Some(layer.clone())))?);
+            let (connector, http) = make(Connector::new(settings(
+                Some(name.clone()),
+                Some(layer.clone()),
+            ))?);
             providers.push(ProfileClient {
                 name: Some(name.clone()),
                 base: Some(base),

@@ -192,7 +192,12 @@ impl Client {
             .inner
             .providers
             .iter()
-            .filter_map(|p| p.base.as_ref().filter(|b| is_under(url, b)).map(|b| (b.path().len(), p)))
+            .filter_map(|p| {
+                p.base
+                    .as_ref()
+                    .filter(|b| is_under(url, b))
+                    .map(|b| (b.path().len(), p))
+            })
             .max_by_key(|(len, _)| *len)
             .map_or(&self.inner.global, |(_, p)| p))
     }
@@ -207,7 +212,9 @@ fn parse_url(s: &str) -> Result<url::Url, Error> {
     })?;
     if url.host_str().is_none() || !matches!(url.scheme(), "http" | "https") {
         return Err(Error::new(ErrorKind::ConfigInvalid)
-            .with_message(format!("request URL {s:?} is not an http(s) URL with a host"))
+            .with_message(format!(
+                "request URL {s:?} is not an http(s) URL with a host"
+            ))
             .with_hint("use an absolute URL such as https://host/path"));
     }
     Ok(url)
@@ -217,7 +224,8 @@ fn parse_url(s: &str) -> Result<url::Url, Error> {
 /// at a segment boundary.
 fn is_under(url: &url::Url, base: &url::Url) -> bool {
     if url.scheme() != base.scheme()
-        || url.host_str().map(str::to_ascii_lowercase) != base.host_str().map(str::to_ascii_lowercase)
+        || url.host_str().map(str::to_ascii_lowercase)
+            != base.host_str().map(str::to_ascii_lowercase)
         || url.port_or_known_default() != base.port_or_known_default()
     {
         return false;
@@ -241,7 +249,11 @@ fn from_legacy(e: legacy::Error, route: &Route, target: &str, absolute_form: boo
         }
         src = s.source();
     }
-    let hop = if absolute_form { Hop::Proxy } else { Hop::Origin };
+    let hop = if absolute_form {
+        Hop::Proxy
+    } else {
+        Hop::Origin
+    };
     let timed_out = hyper_err.is_some_and(hyper::Error::is_timeout);
     let kind = if timed_out {
         ErrorKind::HttpTimeout
@@ -255,7 +267,13 @@ fn from_legacy(e: legacy::Error, route: &Route, target: &str, absolute_form: boo
         _ => "broke the HTTP exchange",
     };
     let who = if absolute_form {
-        format!("the proxy {}", route.proxy().map(|p| p.without_credentials()).unwrap_or_default())
+        format!(
+            "the proxy {}",
+            route
+                .proxy()
+                .map(|p| p.without_credentials())
+                .unwrap_or_default()
+        )
     } else {
         target.to_owned()
     };

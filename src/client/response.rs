@@ -38,7 +38,8 @@ impl Response {
             _ if route.proxy().is_some() => Path::Tunnel,
             _ => Path::Direct,
         };
-        let attribution = super::attribution::attribute(path, inner.status(), inner.headers(), None);
+        let attribution =
+            super::attribution::attribute(path, inner.status(), inner.headers(), None);
         Self {
             inner,
             route,

@@ -113,7 +113,10 @@ impl Resolver {
                 format!("no addresses for {host}"),
             ));
         }
-        Ok(ips.into_iter().map(|ip| SocketAddr::new(ip, port)).collect())
+        Ok(ips
+            .into_iter()
+            .map(|ip| SocketAddr::new(ip, port))
+            .collect())
     }
 }
 

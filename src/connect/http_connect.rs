@@ -33,7 +33,9 @@ pub(crate) async fn handshake(
     let deadline = Instant::now() + timeout;
     let authority = authority(host, port);
     let mut req = Vec::with_capacity(256);
-    req.extend_from_slice(format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n").as_bytes());
+    req.extend_from_slice(
+        format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n").as_bytes(),
+    );
     if let Some(a) = auth {
         req.extend_from_slice(b"Proxy-Authorization: ");
         req.extend_from_slice(a.as_bytes());
@@ -174,7 +176,8 @@ fn timed_out(ctx: &Ctx, timeout: Duration, received: usize) -> Error {
 fn protocol(ctx: &Ctx, buf: &[u8], why: String) -> Error {
     let tls = buf.first() == Some(&0x16);
     let hint = if tls {
-        "the proxy answered with TLS: it is an https:// proxy — write its URL with https://".to_owned()
+        "the proxy answered with TLS: it is an https:// proxy — write its URL with https://"
+            .to_owned()
     } else if buf.starts_with(b"\x05") || buf.starts_with(b"\x00") {
         "the proxy answered in a binary protocol; if it is a SOCKS proxy, write its URL with socks5:// or socks5h://".to_owned()
     } else {
@@ -212,7 +215,8 @@ pub(crate) fn refusal(ctx: &Ctx, reply: ProxyReply, credentials_sent: bool, targ
     } else {
         schemes.join(", ")
     };
-    let basic_offered = schemes.is_empty() || schemes.iter().any(|s| s.eq_ignore_ascii_case("basic"));
+    let basic_offered =
+        schemes.is_empty() || schemes.iter().any(|s| s.eq_ignore_ascii_case("basic"));
     let message = format!(
         "proxy {proxy} refused CONNECT to {target}: {} {}{}",
         reply.status,

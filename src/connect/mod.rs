@@ -333,9 +333,10 @@ impl Ctx {
     }
 
     pub(crate) fn route_phrase(&self) -> String {
-        self.route
-            .as_ref()
-            .map_or_else(|| "route unknown".to_owned(), |r| format!("route: {}", r.summary()))
+        self.route.as_ref().map_or_else(
+            || "route unknown".to_owned(),
+            |r| format!("route: {}", r.summary()),
+        )
     }
 }
 
@@ -397,8 +398,16 @@ async fn build(
 
     let (stream, peer) = match route.proxy().cloned() {
         None => {
-            let (tcp, peer) =
-                dial(resolver, ctx, Hop::Origin, host, port, t.connect(), &mut timings).await?;
+            let (tcp, peer) = dial(
+                resolver,
+                ctx,
+                Hop::Origin,
+                host,
+                port,
+                t.connect(),
+                &mut timings,
+            )
+            .await?;
             (Stream::Tcp(tcp), peer)
         }
         Some(proxy) => {
@@ -468,10 +477,20 @@ async fn build(
                                 dns::resolve(resolver, ctx, Hop::Origin, host, port, t.connect())
                                     .await?;
                             let Some(&first) = addrs.first() else {
-                                return Err(ctx.error(ErrorKind::OriginDns, Hop::Origin, Phase::Dns));
+                                return Err(ctx.error(
+                                    ErrorKind::OriginDns,
+                                    Hop::Origin,
+                                    Phase::Dns,
+                                ));
                             };
-                            socks5::handshake(ctx, stream, socks5::Dest::Addr(first), creds, t.proxy())
-                                .await
+                            socks5::handshake(
+                                ctx,
+                                stream,
+                                socks5::Dest::Addr(first),
+                                creds,
+                                t.proxy(),
+                            )
+                            .await
                         }
                     }
                     other => Err(ctx
@@ -489,9 +508,10 @@ async fn build(
 
     let stream = if https {
         let started = Instant::now();
-        let (s, info) = tls::handshake(ctx, Hop::Origin, &profile.tls.origin, host, stream, t.tls())
-            .instrument(tracing::info_span!("tls", server_name = %host))
-            .await?;
+        let (s, info) =
+            tls::handshake(ctx, Hop::Origin, &profile.tls.origin, host, stream, t.tls())
+                .instrument(tracing::info_span!("tls", server_name = %host))
+                .await?;
         timings.tls = Some(started.elapsed());
         origin_tls = Some(info);
         s
@@ -502,7 +522,12 @@ async fn build(
         .alpn()
         .filter(|_| https)
         .map(|p| String::from_utf8_lossy(p).into_owned());
-    tracing::debug!(absolute_form, tunnel, alpn = alpn.as_deref().unwrap_or("-"), "connected");
+    tracing::debug!(
+        absolute_form,
+        tunnel,
+        alpn = alpn.as_deref().unwrap_or("-"),
+        "connected"
+    );
     Ok(Conn::new(
         stream,
         ConnInfo {

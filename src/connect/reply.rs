@@ -131,7 +131,9 @@ fn bounded(v: &str) -> String {
 /// The authentication schemes offered in `Proxy-Authenticate` values, and the first realm.
 /// Handles several challenges per field (`Negotiate, NTLM, Basic realm="corp"`) and quoted
 /// commas.
-pub fn auth_challenges<'a>(values: impl IntoIterator<Item = &'a str>) -> (Vec<String>, Option<String>) {
+pub fn auth_challenges<'a>(
+    values: impl IntoIterator<Item = &'a str>,
+) -> (Vec<String>, Option<String>) {
     let mut schemes = Vec::new();
     let mut realm = None;
     for value in values {
@@ -147,7 +149,10 @@ pub fn auth_challenges<'a>(values: impl IntoIterator<Item = &'a str>) -> (Vec<St
             let param = if first.contains('=') {
                 part
             } else {
-                if !schemes.iter().any(|s: &String| s.eq_ignore_ascii_case(first)) {
+                if !schemes
+                    .iter()
+                    .any(|s: &String| s.eq_ignore_ascii_case(first))
+                {
                     schemes.push(first.to_owned());
                 }
                 rest
@@ -322,7 +327,10 @@ pub(crate) fn framing(head: &Head) -> Framing {
     {
         return Framing::Chunked;
     }
-    match head.header("content-length").map(|v| v.trim().parse::<u64>()) {
+    match head
+        .header("content-length")
+        .map(|v| v.trim().parse::<u64>())
+    {
         Some(Ok(n)) => Framing::Length(n),
         _ => Framing::UntilClose,
     }
@@ -338,7 +346,13 @@ pub(crate) fn dechunk(raw: &[u8]) -> (Vec<u8>, bool) {
             return (out, false);
         };
         let line = String::from_utf8_lossy(&rest[..eol]);
-        let size_txt = line.trim().split(';').next().unwrap_or("").trim().to_owned();
+        let size_txt = line
+            .trim()
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_owned();
         let Ok(size) = usize::from_str_radix(&size_txt, 16) else {
             return (out, false);
         };
@@ -352,7 +366,10 @@ pub(crate) fn dechunk(raw: &[u8]) -> (Vec<u8>, bool) {
             return (out, false);
         }
         rest = &rest[size..];
-        rest = rest.strip_prefix(b"\r\n").or_else(|| rest.strip_prefix(b"\n")).unwrap_or(rest);
+        rest = rest
+            .strip_prefix(b"\r\n")
+            .or_else(|| rest.strip_prefix(b"\n"))
+            .unwrap_or(rest);
     }
 }
 
@@ -412,13 +429,22 @@ mod tests {
         assert_eq!(h.status, 200);
         assert_eq!(h.header("via"), Some("x"));
         assert_eq!(&buf[h.len..], b"TUN");
-        assert_eq!(parse(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 2"), Parsed::Partial);
+        assert_eq!(
+            parse(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 2"),
+            Parsed::Partial
+        );
     }
 
     #[test]
     fn garbage_and_too_many_headers_are_invalid() {
-        assert!(matches!(parse(b"SSH-2.0-OpenSSH_9.6\r\n"), Parsed::Invalid(_)));
-        assert!(matches!(parse(b"\x16\x03\x01\x00\x05hello"), Parsed::Invalid(_)));
+        assert!(matches!(
+            parse(b"SSH-2.0-OpenSSH_9.6\r\n"),
+            Parsed::Invalid(_)
+        ));
+        assert!(matches!(
+            parse(b"\x16\x03\x01\x00\x05hello"),
+            Parsed::Invalid(_)
+        ));
         let mut many = b"HTTP/1.1 200 OK\r\n".to_vec();
         for i in 0..150 {
             many.extend_from_slice(format!("X-H{i}: v\r\n").as_bytes());
@@ -432,7 +458,10 @@ mod tests {
         let hs = vec![
             ("Server".to_owned(), "squid/6.10".to_owned()),
             ("Set-Cookie".to_owned(), "s=1".to_owned()),
-            ("Proxy-Authorization".to_owned(), "Basic c2VjcmV0".to_owned()),
+            (
+                "Proxy-Authorization".to_owned(),
+                "Basic c2VjcmV0".to_owned(),
+            ),
             ("X-BRD-Err-Code".to_owned(), "client_10100".to_owned()),
             ("X-Tinyproxy".to_owned(), "10.0.0.1".to_owned()),
             ("Via".to_owned(), "x".repeat(2000)),
@@ -445,7 +474,10 @@ mod tests {
 
     #[test]
     fn challenges_list_every_scheme_and_the_realm() {
-        let (s, r) = auth_challenges(["Negotiate, NTLM", "Basic realm=\"corp, west\", charset=\"UTF-8\""]);
+        let (s, r) = auth_challenges([
+            "Negotiate, NTLM",
+            "Basic realm=\"corp, west\", charset=\"UTF-8\"",
+        ]);
         assert_eq!(s, ["Negotiate", "NTLM", "Basic"]);
         assert_eq!(r.as_deref(), Some("corp, west"));
         let (s, r) = auth_challenges(["Digest realm=\"x\", nonce=\"a,b\", qop=\"auth\""]);
@@ -459,15 +491,59 @@ mod tests {
             (reply(407, &[], None), false, ErrorKind::ProxyAuthRequired),
             (reply(407, &[], None), true, ErrorKind::ProxyAuthRejected),
             (reply(403, &[], None), false, ErrorKind::ProxyForbidden),
-            (reply(403, &[("X-Squid-Error", "ERR_ACCESS_DENIED 0")], None), false, ErrorKind::ProxyForbidden),
-            (reply(503, &[("X-Squid-Error", "ERR_DNS_FAIL 0")], None), false, ErrorKind::ProxyUpstream),
-            (reply(502, &[("X-Squid-Error", "ERR_CONNECT_FAIL 111")], None), false, ErrorKind::ProxyUpstream),
-            (reply(504, &[("X-Squid-Error", "ERR_READ_TIMEOUT 0")], None), false, ErrorKind::ProxyUpstream),
-            (reply(413, &[("X-Squid-Error", "ERR_TOO_BIG 0")], None), false, ErrorKind::ProxyForbidden),
-            (reply(500, &[], Some("<html><body id=ERR_CONNECT_FAIL>")), false, ErrorKind::ProxyUpstream),
-            (reply(502, &[("Proxy-Status", "h2o; error=dns_error; rcode=NXDOMAIN")], None), false, ErrorKind::ProxyUpstream),
-            (reply(400, &[("Proxy-Status", "envoy; error=http_request_denied")], None), false, ErrorKind::ProxyForbidden),
-            (reply(500, &[("Server", "tinyproxy/1.11")], None), false, ErrorKind::ProxyRefused),
+            (
+                reply(403, &[("X-Squid-Error", "ERR_ACCESS_DENIED 0")], None),
+                false,
+                ErrorKind::ProxyForbidden,
+            ),
+            (
+                reply(503, &[("X-Squid-Error", "ERR_DNS_FAIL 0")], None),
+                false,
+                ErrorKind::ProxyUpstream,
+            ),
+            (
+                reply(502, &[("X-Squid-Error", "ERR_CONNECT_FAIL 111")], None),
+                false,
+                ErrorKind::ProxyUpstream,
+            ),
+            (
+                reply(504, &[("X-Squid-Error", "ERR_READ_TIMEOUT 0")], None),
+                false,
+                ErrorKind::ProxyUpstream,
+            ),
+            (
+                reply(413, &[("X-Squid-Error", "ERR_TOO_BIG 0")], None),
+                false,
+                ErrorKind::ProxyForbidden,
+            ),
+            (
+                reply(500, &[], Some("<html><body id=ERR_CONNECT_FAIL>")),
+                false,
+                ErrorKind::ProxyUpstream,
+            ),
+            (
+                reply(
+                    502,
+                    &[("Proxy-Status", "h2o; error=dns_error; rcode=NXDOMAIN")],
+                    None,
+                ),
+                false,
+                ErrorKind::ProxyUpstream,
+            ),
+            (
+                reply(
+                    400,
+                    &[("Proxy-Status", "envoy; error=http_request_denied")],
+                    None,
+                ),
+                false,
+                ErrorKind::ProxyForbidden,
+            ),
+            (
+                reply(500, &[("Server", "tinyproxy/1.11")], None),
+                false,
+                ErrorKind::ProxyRefused,
+            ),
             (reply(517, &[], None), false, ErrorKind::ProxyRefused),
             (reply(301, &[], None), false, ErrorKind::ProxyRefused),
         ];
@@ -475,14 +551,21 @@ mod tests {
             assert_eq!(classify(r, *creds).kind, *want, "{r:?}");
         }
         assert_eq!(
-            classify(&reply(503, &[("X-Squid-Error", "ERR_DNS_FAIL 0")], None), false).signal,
+            classify(
+                &reply(503, &[("X-Squid-Error", "ERR_DNS_FAIL 0")], None),
+                false
+            )
+            .signal,
             "X-Squid-Error: ERR_DNS_FAIL"
         );
     }
 
     #[test]
     fn chunked_bodies_decode_partially() {
-        assert_eq!(dechunk(b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"), (b"hello world".to_vec(), true));
+        assert_eq!(
+            dechunk(b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"),
+            (b"hello world".to_vec(), true)
+        );
         assert_eq!(dechunk(b"5\r\nhel"), (b"hel".to_vec(), false));
         assert_eq!(dechunk(b"zz\r\n"), (Vec::new(), false));
         let (ex, more) = excerpt(&[b'a'; 3000], false);

@@ -211,7 +211,9 @@ async fn run(
                     return Err(Ok(ctx
                         .error(ErrorKind::OriginDns, Hop::Origin, Phase::Dns)
                         .with_message("the destination host name is longer than 255 bytes")
-                        .with_hint("SOCKS5 cannot carry names over 255 bytes; check the URL")));
+                        .with_hint(
+                            "SOCKS5 cannot carry names over 255 bytes; check the URL",
+                        )));
                 }
                 req.push(3);
                 req.push(host.len() as u8);
@@ -247,7 +249,7 @@ async fn run(
             ))
             .with_hint(match code {
                 2 => "the proxy's rules do not allow this destination; ask its operators, or route this destination differently (no_proxy)".to_owned(),
-                3 | 4 | 5 | 6 => format!("the proxy could not reach {}; check the destination's host name and port — the destination, not the proxy, is the likely problem", ctx.target()),
+                3..=6 => format!("the proxy could not reach {}; check the destination's host name and port — the destination, not the proxy, is the likely problem", ctx.target()),
                 8 => "the proxy does not accept this address type; try socks5h:// (names) or socks5:// (addresses)".to_owned(),
                 _ => "the proxy failed the request; check its logs".to_owned(),
             })

@@ -89,7 +89,9 @@ pub(crate) fn profile_tls(
     for b in ca {
         origin = origin.ca_file(b);
     }
-    let mut proxy = TlsSettings::proxy().key_prefix(&proxy_prefix).known_cas(known);
+    let mut proxy = TlsSettings::proxy()
+        .key_prefix(&proxy_prefix)
+        .known_cas(known);
     for b in proxy_ca {
         proxy = proxy.ca_file(b);
     }

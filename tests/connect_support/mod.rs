@@ -185,12 +185,20 @@ async fn proxy_conn<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, seen: Seen, aut
     let method = parts.next().unwrap_or("");
     let target = parts.next().unwrap_or("").to_owned();
     if method == "CONNECT" {
-        let port = target.rsplit(':').next().and_then(|p| p.parse::<u16>().ok()).unwrap_or(0);
+        let port = target
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse::<u16>().ok())
+            .unwrap_or(0);
         let Ok(mut up) = TcpStream::connect(("127.0.0.1", port)).await else {
-            let _ = s.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n").await;
+            let _ = s
+                .write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+                .await;
             return;
         };
-        let _ = s.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").await;
+        let _ = s
+            .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            .await;
         let _ = tokio::io::copy_bidirectional(&mut s, &mut up).await;
     } else {
         // Absolute-form: forward this one request (and whatever follows) to the origin,
@@ -200,7 +208,9 @@ async fn proxy_conn<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, seen: Seen, aut
         };
         let port = url.port_or_known_default().unwrap_or(80);
         let Ok(mut up) = TcpStream::connect(("127.0.0.1", port)).await else {
-            let _ = s.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n").await;
+            let _ = s
+                .write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+                .await;
             return;
         };
         let mut out = format!("{method} {} HTTP/1.1\r\n", url.path());
@@ -322,7 +332,8 @@ pub struct Pki {
 /// A CA and a server certificate for `names`; the server offers `alpn`.
 pub fn pki(names: &[&str], alpn: &[&[u8]]) -> Pki {
     let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
-    p.distinguished_name.push(DnType::CommonName, "proxyscope test CA");
+    p.distinguished_name
+        .push(DnType::CommonName, "proxyscope test CA");
     p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     let ca = CertifiedIssuer::self_signed(p, KeyPair::generate().unwrap()).unwrap();
     let key = KeyPair::generate().unwrap();
@@ -335,12 +346,13 @@ pub fn pki(names: &[&str], alpn: &[&[u8]]) -> Pki {
     std::fs::write(&ca_file, ca.pem()).unwrap();
     let key: PrivateKeyDer<'static> = PrivatePkcs8KeyDer::from(key.serialize_der()).into();
     let chain: Vec<CertificateDer<'static>> = vec![leaf.der().clone()];
-    let mut cfg = ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .unwrap();
+    let mut cfg =
+        ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .unwrap();
     cfg.alpn_protocols = alpn.iter().map(|a| a.to_vec()).collect();
     Pki {
         ca_file,
@@ -383,7 +395,10 @@ pub async fn origin(
                         for (n, v) in headers {
                             b = b.header(n, v);
                         }
-                        Ok::<_, Infallible>(b.body(Full::new(Bytes::from_static(body.as_bytes()))).unwrap())
+                        Ok::<_, Infallible>(
+                            b.body(Full::new(Bytes::from_static(body.as_bytes())))
+                                .unwrap(),
+                        )
                     }
                 });
                 let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
