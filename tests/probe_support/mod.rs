@@ -9,7 +9,7 @@ use std::process::Output;
 
 /// The `probe` example binary, built by `cargo test` (examples are built before tests run) or by
 /// `cargo build --example probe`. Tests live in `<target>/debug/deps/`.
-pub fn probe_bin() -> PathBuf {
+pub(crate) fn probe_bin() -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary knows its path");
     let profile_dir = exe
         .parent()
@@ -27,14 +27,14 @@ pub fn probe_bin() -> PathBuf {
 }
 
 /// A temporary directory holding one config file.
-pub struct ConfigFile {
+pub(crate) struct ConfigFile {
     dir: tempfile::TempDir,
     path: PathBuf,
 }
 
 impl ConfigFile {
     /// Writes `toml` to `probe.toml` in a fresh temporary directory.
-    pub fn new(toml: &str) -> Self {
+    pub(crate) fn new(toml: &str) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("probe.toml");
         std::fs::write(&path, toml).expect("write config");
@@ -42,18 +42,18 @@ impl ConfigFile {
     }
 
     /// The file's path.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// The directory the file is in.
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         self.dir.path()
     }
 }
 
 /// A TOML basic string for a path or any text.
-pub fn toml_str(s: impl AsRef<str>) -> String {
+pub(crate) fn toml_str(s: impl AsRef<str>) -> String {
     let mut out = String::from("\"");
     for c in s.as_ref().chars() {
         match c {
@@ -67,23 +67,23 @@ pub fn toml_str(s: impl AsRef<str>) -> String {
 }
 
 /// Same, for a path.
-pub fn toml_path(p: &Path) -> String {
+pub(crate) fn toml_path(p: &Path) -> String {
     toml_str(p.display().to_string())
 }
 
 /// What a probe run produced.
-pub struct Run {
+pub(crate) struct Run {
     /// The exit code (`None` when killed by a signal).
-    pub code: Option<i32>,
+    pub(crate) code: Option<i32>,
     /// Standard output.
-    pub stdout: String,
+    pub(crate) stdout: String,
     /// Standard error.
-    pub stderr: String,
+    pub(crate) stderr: String,
 }
 
 impl Run {
     /// Standard output parsed as JSON; panics with both streams when it is not JSON.
-    pub fn json(&self) -> serde_json::Value {
+    pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
             panic!(
                 "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
@@ -106,7 +106,7 @@ impl From<Output> for Run {
 /// Runs the probe binary with `args`, with no proxy variables or `PROXYSCOPE_CONFIG` inherited
 /// from the environment, so only the config decides routes. Async so the harness servers in
 /// this process keep serving while it runs.
-pub async fn probe(args: &[&str]) -> Run {
+pub(crate) async fn probe(args: &[&str]) -> Run {
     let mut cmd = tokio::process::Command::new(probe_bin());
     cmd.args(args);
     for var in [
@@ -130,7 +130,7 @@ pub async fn probe(args: &[&str]) -> Run {
 }
 
 /// `probe check --config <file> --format json` plus `extra`.
-pub async fn check_json(config: &ConfigFile, extra: &[&str]) -> Run {
+pub(crate) async fn check_json(config: &ConfigFile, extra: &[&str]) -> Run {
     let path = config.path().display().to_string();
     let mut args = vec!["check", "--config", path.as_str(), "--format", "json"];
     args.extend_from_slice(extra);
@@ -138,7 +138,7 @@ pub async fn check_json(config: &ConfigFile, extra: &[&str]) -> Run {
 }
 
 /// The check named `provider/name` in a JSON report.
-pub fn find<'a>(
+pub(crate) fn find<'a>(
     report: &'a serde_json::Value,
     provider: &str,
     name: &str,
