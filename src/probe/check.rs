@@ -17,7 +17,7 @@ use http::{HeaderMap, Method, StatusCode};
 use crate::client::{Attribution, Client, Response};
 pub use crate::config::HeaderExpectation;
 use crate::error::{Error, ErrorKind, Phase};
-use crate::tls::CertSummary;
+use crate::tls::{CertSummary, HandshakeInfo};
 
 use super::report::{Certificate, CheckError, CheckResult, Timings};
 
@@ -193,10 +193,6 @@ impl Expect {
                 ));
             }))
     }
-
-    fn needs_body(&self) -> bool {
-        self.body_contains.is_some()
-    }
 }
 
 /// One probe of a provider: a request and its expectations.
@@ -296,8 +292,18 @@ pub async fn run(
     let now = unix_now();
     match outcome {
         Ok(Ok(seen)) => {
-            if let Some(cert) = certificate(&seen.chain, true, now) {
-                result.see_certificate(cert, warn_days);
+            if let Some(tls) = &seen.tls {
+                // Verification skipped or overridden (`danger_accept_invalid_certs`) is not
+                // "verified", and monitoring hears about it.
+                let verified = !tls.danger_accept_invalid_certs && tls.accepted_invalid.is_none();
+                if let Some(cert) = certificate(&tls.chain, verified, now) {
+                    result.see_certificate(cert, warn_days);
+                }
+                let insecure = tls.warnings();
+                if !insecure.is_empty() {
+                    result.warnings.extend(insecure);
+                    result.state = result.state.max(super::nagios::State::Warning);
+                }
             }
             if let Some(e) = seen.failure {
                 result.fail(CheckError::from_error(&e));
@@ -329,10 +335,10 @@ pub async fn run(
     result
 }
 
-/// What a completed exchange saw: the chain presented (when the connection reports it) and the
+/// What a completed exchange saw: the origin's TLS handshake (for `https://`) and the
 /// expectation that failed, if one did.
 struct Seen {
-    chain: Vec<CertSummary>,
+    tls: Option<HandshakeInfo>,
     failure: Option<Error>,
 }
 
@@ -361,7 +367,7 @@ async fn exchange(client: &Client, check: &Check, result: &mut CheckResult) -> R
         let head = sent.elapsed();
         result.status = Some(res.status().as_u16());
         result.route = Some(res.route().clone());
-        let chain = record_connection(&res, head, &mut result.timings);
+        let tls = record_connection(&res, head, &mut result.timings);
         if check.follow_redirects
             && res.status().is_redirection()
             && redirects < MAX_REDIRECTS
@@ -371,14 +377,14 @@ async fn exchange(client: &Client, check: &Check, result: &mut CheckResult) -> R
             url = next;
             continue;
         }
-        return finish(check, res, chain, &mut result.timings).await;
+        return finish(check, res, tls, &mut result.timings).await;
     }
 }
 
 async fn finish(
     check: &Check,
     res: Response,
-    chain: Vec<CertSummary>,
+    tls: Option<HandshakeInfo>,
     timings: &mut Timings,
 ) -> Result<Seen, Error> {
     let status = res.status().as_u16();
@@ -401,33 +407,34 @@ async fn finish(
             e.with_route(res.route().clone())
         };
         return Ok(Seen {
-            chain,
+            tls,
             failure: Some(e),
         });
     }
     let route = res.route().clone();
     let started = Instant::now();
-    let body = if check.expect.needs_body() {
-        res.bytes().await?
-    } else {
-        // Drain the body anyway so `transfer` is measured and a broken body is reported.
-        res.bytes().await?
-    };
+    // Read the body even without a body expectation: `transfer` is measured and a body that
+    // breaks off is reported (`http.protocol`), as a client would see it.
+    let body = res.bytes().await?;
     timings.transfer = Some(started.elapsed());
     let failure = check
         .expect
         .verify_body(status, &body)
         .err()
         .map(|e| e.with_route(route));
-    Ok(Seen { chain, failure })
+    Ok(Seen { tls, failure })
 }
 
 /// Copies the connection's phase timings into `timings` and derives `first_byte` (the time to
-/// the response head minus the connection's phases); returns the presented chain.
-fn record_connection(res: &Response, head: Duration, timings: &mut Timings) -> Vec<CertSummary> {
+/// the response head minus the connection's phases); returns the origin's TLS handshake.
+fn record_connection(
+    res: &Response,
+    head: Duration,
+    timings: &mut Timings,
+) -> Option<HandshakeInfo> {
     let Some(info) = res.conn_info() else {
         timings.first_byte = Some(head);
-        return Vec::new();
+        return None;
     };
     let t = &info.timings;
     timings.dns = t.dns;
@@ -439,10 +446,7 @@ fn record_connection(res: &Response, head: Duration, timings: &mut Timings) -> V
         .flatten()
         .sum();
     timings.first_byte = Some(head.saturating_sub(connecting));
-    info.origin_tls
-        .as_ref()
-        .map(|h| h.chain.clone())
-        .unwrap_or_default()
+    info.origin_tls.clone()
 }
 
 fn location(base: &str, res: &Response) -> Option<String> {

@@ -70,8 +70,14 @@ impl Report {
     /// The JSON document of DESIGN.md §6, pretty-printed.
     pub fn to_json(&self) -> String {
         // Serialising plain data with string keys cannot fail; keep a valid document regardless.
-        serde_json::to_string_pretty(self)
-            .unwrap_or_else(|e| format!("{{\"ok\":false,\"error\":{{\"message\":\"{e}\"}}}}"))
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| {
+            serde_json::json!({
+                "ok": false,
+                "error": { "code": null, "message": e.to_string() },
+                "checks": [],
+            })
+            .to_string()
+        })
     }
 }
 
