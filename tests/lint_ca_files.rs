@@ -64,9 +64,9 @@ fn each_bad_ca_file_is_named_with_path_line_and_fix() {
     let (cfg, diags) = lint_with(dir.path(), &files);
     let want: [(&str, Severity, &str); 6] = [
         ("ca_file.empty", Severity::Error, "PEM"),
-        ("ca_file.not_pem", Severity::Error, "PEM"),
+        ("ca_file.not_pem", Severity::Error, "BEGIN CERTIFICATE"),
         ("ca_file.der", Severity::Error, "openssl x509 -inform der"),
-        ("ca_file.not_pem", Severity::Error, "not a key"),
+        ("ca_file.not_pem", Severity::Error, "CA's certificate"),
         ("ca_file.not_ca", Severity::Warning, "issuing CA"),
         ("ca_file.expired", Severity::Warning, "current certificate"),
     ];
@@ -153,14 +153,19 @@ fn good_ca_files_are_kept_with_their_facts() {
         vec![resolved.clone()]
     );
     let file = config.ca_file(&resolved).expect("kept for TLS diagnostics");
-    assert_eq!(file.certificates.len(), 2);
+    assert_eq!(
+        config.ca_files().len(),
+        1,
+        "one bundle per file, however often it is named"
+    );
+    assert_eq!(file.summaries().len(), 2);
     assert!(
-        file.certificates
+        file.summaries()
             .iter()
             .all(|c| c.is_ca && c.days_left > 300)
     );
-    assert!(file.certificates[0].subject.contains("Internal Root"));
-    assert_eq!(file.der()[0].as_ref(), root.der().as_ref());
+    assert!(file.summaries()[0].subject.contains("Internal Root"));
+    assert_eq!(file.certs()[0].as_ref(), root.der().as_ref());
 }
 
 #[test]

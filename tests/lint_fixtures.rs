@@ -119,7 +119,7 @@ const CASES: &[Case] = &[
         severity: Severity::Error,
         path: "proxy_ca_file",
         line_with: "proxy_ca_file",
-        fix: "PEM",
+        fix: "BEGIN CERTIFICATE",
     },
     Case {
         fixture: "proxy_no_scheme.toml",

@@ -248,26 +248,45 @@ fn config_redacts_credentials_and_fails_with_3_on_a_bad_config() {
 }
 
 #[test]
-fn route_accepts_a_config_and_a_provider() {
+fn route_uses_the_configs_layers() {
     let p = fixture("clean.toml");
+    let p = p.to_str().unwrap();
+    let route = |url: &str, provider: &str| {
+        let o = run(
+            &[
+                "route",
+                url,
+                "--config",
+                p,
+                "--provider",
+                provider,
+                "--format",
+                "json",
+            ],
+            &[],
+        );
+        assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()
+    };
+    let y = route("https://translate.yandex.net/api", "yandex");
+    assert_eq!(y["via"], "proxy");
+    assert_eq!(y["proxy"], "http://yandex-egress.example.org:3128");
+    let a = route("http://apertium.svc.example.org:2737/x", "apertium");
+    assert_eq!(a["via"], "direct");
+    // Without --provider the global layer applies; PROXYSCOPE_CONFIG names the file.
     let o = run(
-        &[
-            "route",
-            "http://apertium.svc.example.org:2737/x",
-            "--config",
-            p.to_str().unwrap(),
-            "--provider",
-            "apertium",
-        ],
-        &[],
+        &["route", "https://other.example.org/", "--format", "json"],
+        &[("PROXYSCOPE_CONFIG", p)],
     );
-    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let g: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(g["proxy"], "http://url-downloader.example.org:8080");
+
     let o = run(
         &[
             "route",
             "http://x.test/",
             "--config",
-            p.to_str().unwrap(),
+            p,
             "--provider",
             "nope",
         ],

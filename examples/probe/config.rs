@@ -49,7 +49,10 @@ pub(crate) fn provider_layer(config: &Config, name: &str) -> Result<Layer, u8> {
         Some(p) => Ok(p.layer().clone()),
         None => {
             let names: Vec<&str> = config.providers().iter().map(|p| p.name()).collect();
-            eprintln!("no provider `{name}` in the config (providers: {})", names.join(", "));
+            eprintln!(
+                "no provider `{name}` in the config (providers: {})",
+                names.join(", ")
+            );
             Err(3)
         }
     }
@@ -96,7 +99,14 @@ pub(crate) fn run(args: Args) -> u8 {
                 "source": path.display().to_string(),
                 "global": global,
                 "providers": providers,
-                "ca_files": config.ca_files(),
+                "ca_files": config
+                    .ca_files()
+                    .iter()
+                    .map(|b| serde_json::json!({
+                        "path": b.path().display().to_string(),
+                        "certificates": b.summaries(),
+                    }))
+                    .collect::<Vec<_>>(),
             });
             println!("{doc}");
         }

@@ -1,49 +1,15 @@
-//! CA files named by `ca_file` and `proxy_ca_file`: read and parsed when the configuration is
-//! loaded, so a missing, empty, DER-encoded or non-certificate file is reported at startup with
-//! its key path, not as `CERT_UNTRUSTED` at the first request. The facts ([`CaFile`]) are kept
-//! for the TLS diagnostics (which CA was configured, is it a CA, when does it expire).
+//! CA files named by `ca_file` and `proxy_ca_file`: loaded through [`CaBundle::load`] when the
+//! configuration is loaded, so a missing, empty, DER-encoded or non-certificate file is reported
+//! at startup with its key path and `file:line:col`, not as `CERT_UNTRUSTED` at the first
+//! request. The bundles are kept on the [`Config`](super::Config) for the TLS diagnostics (which
+//! CA was configured, is it a CA, when does it expire).
 
-use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use rustls_pki_types::CertificateDer;
-use rustls_pki_types::pem::PemObject;
-use serde::Serialize;
+use std::path::Path;
 
 use super::diagnostic::{Diagnostic, Severity};
+use crate::tls::{CaBundle, CaFileProblem};
 
-/// A CA file as read at load time.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CaFile {
-    /// The resolved (absolute) path.
-    pub path: PathBuf,
-    /// The certificates found in it, in file order.
-    pub certificates: Vec<CaCertificate>,
-    #[serde(skip)]
-    der: Vec<CertificateDer<'static>>,
-}
-
-impl CaFile {
-    /// The certificates' DER encodings, for building a trust store.
-    pub fn der(&self) -> &[CertificateDer<'static>] {
-        &self.der
-    }
-}
-
-/// Facts about one certificate in a CA file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CaCertificate {
-    /// The subject's distinguished name.
-    pub subject: String,
-    /// Whether `basicConstraints` says `CA:true`.
-    pub is_ca: bool,
-    /// The end of validity, as printed by the certificate parser.
-    pub not_after: String,
-    /// Whole days until `not_after` (negative when expired).
-    pub days_left: i64,
-}
-
-/// Why a CA file cannot be used; each maps to a stable diagnostic code.
+/// Why a CA file cannot be used, or looks wrong; each maps to a stable diagnostic code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct CaProblem {
     pub(crate) severity: Severity,
@@ -52,188 +18,88 @@ pub(crate) struct CaProblem {
     pub(crate) suggestion: String,
 }
 
-/// Reads and parses `path`. Returns the facts (when the file held certificates) and the problems.
-pub(crate) fn load(path: &Path) -> (Option<CaFile>, Vec<CaProblem>) {
+/// Loads `path`. Returns the bundle (when the file held certificates) and the problems.
+pub(crate) fn load(path: &Path) -> (Option<CaBundle>, Vec<CaProblem>) {
     let shown = path.display();
-    let bytes = match std::fs::read(path) {
+    let bundle = match CaBundle::load(path) {
         Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let hint = match path.parent() {
-                Some(dir) if !dir.exists() => {
-                    format!("the directory {} does not exist either; fix the path (relative paths resolve against the config file's directory)", dir.display())
-                }
-                _ => "fix the path (relative paths resolve against the config file's directory), or create the file".to_owned(),
-            };
-            return (
-                None,
-                vec![problem(
-                    Severity::Error,
-                    "ca_file.missing",
-                    format!("CA file {shown} does not exist"),
-                    hint,
-                )],
-            );
-        }
         Err(e) => {
-            let what = if path.is_dir() {
-                "is a directory".to_owned()
-            } else {
-                format!("cannot be read: {e}")
+            let kind = e.evidence().ca_file_problem;
+            let code = match kind {
+                Some(CaFileProblem::Missing) => "ca_file.missing",
+                Some(CaFileProblem::Unreadable) => "ca_file.unreadable",
+                Some(CaFileProblem::Empty) => "ca_file.empty",
+                Some(CaFileProblem::Der) => "ca_file.der",
+                _ => "ca_file.not_pem",
+            };
+            let mut message = e.to_string();
+            if let Some(cause) = &e.evidence().cause {
+                message.push_str(&format!(": {cause}"));
+            }
+            let suggestion = match kind {
+                Some(CaFileProblem::Der) => format!(
+                    "convert it: openssl x509 -inform der -in {shown} -out {}",
+                    path.with_extension("pem").display()
+                ),
+                Some(CaFileProblem::Missing) => match path.parent() {
+                    Some(dir) if !dir.exists() => format!(
+                        "{}; the directory {} does not exist either",
+                        e.hint().unwrap_or("check the path"),
+                        dir.display()
+                    ),
+                    _ => e.hint().unwrap_or("check the path").to_owned(),
+                },
+                _ => e
+                    .hint()
+                    .unwrap_or("point `ca_file` at a PEM file of CA certificates")
+                    .to_owned(),
             };
             return (
                 None,
-                vec![problem(
-                    Severity::Error,
-                    "ca_file.unreadable",
-                    format!("CA file {shown} {what}"),
-                    "point `ca_file` at a readable PEM file (check permissions for the service's user)".to_owned(),
-                )],
+                vec![CaProblem {
+                    severity: Severity::Error,
+                    code,
+                    message,
+                    suggestion,
+                }],
             );
         }
     };
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return (
-            None,
-            vec![problem(
-                Severity::Error,
-                "ca_file.empty",
-                format!("CA file {shown} is empty"),
-                "write the CA certificate(s) into it as PEM (-----BEGIN CERTIFICATE-----)"
-                    .to_owned(),
-            )],
-        );
-    }
-    let mut der = Vec::new();
-    for item in CertificateDer::pem_slice_iter(&bytes) {
-        match item {
-            Ok(c) => der.push(c),
-            Err(e) => {
-                return (
-                    None,
-                    vec![problem(
-                        Severity::Error,
-                        "ca_file.not_pem",
-                        format!("CA file {shown} has malformed PEM: {e}"),
-                        "re-export the CA certificate as PEM".to_owned(),
-                    )],
-                );
-            }
-        }
-    }
-    if der.is_empty() {
-        return (None, vec![not_certificates(path, &bytes)]);
-    }
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-    let mut certificates = Vec::new();
     let mut problems = Vec::new();
-    for (i, c) in der.iter().enumerate() {
-        match x509_parser::parse_x509_certificate(c.as_ref()) {
-            Ok((_, cert)) => {
-                let not_after = cert.validity().not_after;
-                let facts = CaCertificate {
-                    subject: cert.subject().to_string(),
-                    is_ca: cert.is_ca(),
-                    not_after: not_after.to_string(),
-                    days_left: (not_after.timestamp() - now).div_euclid(86_400),
-                };
-                if not_after.timestamp() < now {
-                    problems.push(problem(
-                        Severity::Warning,
-                        "ca_file.expired",
-                        format!(
-                            "certificate #{} in {shown} ({}) expired on {}",
-                            i + 1,
-                            facts.subject,
-                            facts.not_after
-                        ),
-                        "replace it with the CA's current certificate".to_owned(),
-                    ));
-                }
-                certificates.push(facts);
-            }
-            Err(e) => problems.push(problem(
-                Severity::Error,
-                "ca_file.not_pem",
-                format!("certificate #{} in {shown} cannot be parsed: {e}", i + 1),
-                "re-export the CA certificate as PEM".to_owned(),
-            )),
+    for s in bundle.summaries() {
+        if s.days_left < 0 {
+            problems.push(CaProblem {
+                severity: Severity::Warning,
+                code: "ca_file.expired",
+                message: format!(
+                    "certificate #{} in {shown} ({}) expired on {}",
+                    s.index + 1,
+                    s.subject,
+                    s.not_after
+                ),
+                suggestion: "replace it with the CA's current certificate".to_owned(),
+            });
         }
     }
-    if !certificates.is_empty() && certificates.iter().all(|c| !c.is_ca) {
-        let subjects: Vec<&str> = certificates.iter().map(|c| c.subject.as_str()).collect();
-        problems.push(problem(
-            Severity::Warning,
-            "ca_file.not_ca",
-            format!(
+    if bundle.summaries().iter().all(|s| !s.is_ca) {
+        let subjects: Vec<&str> = bundle
+            .summaries()
+            .iter()
+            .map(|s| s.subject.as_str())
+            .collect();
+        problems.push(CaProblem {
+            severity: Severity::Warning,
+            code: "ca_file.not_ca",
+            message: format!(
                 "no certificate in {shown} is a CA (basicConstraints CA:true is missing): {}",
                 subjects.join("; ")
             ),
-            "put the issuing CA's certificate in `ca_file`, not the server's own certificate"
-                .to_owned(),
-        ));
+            suggestion:
+                "put the issuing CA's certificate in `ca_file`, not the server's own certificate"
+                    .to_owned(),
+        });
     }
-    let file = CaFile {
-        path: path.to_path_buf(),
-        certificates,
-        der,
-    };
-    (Some(file), problems)
-}
-
-/// The file has content but no CERTIFICATE block: DER, another PEM kind, or garbage.
-fn not_certificates(path: &Path, bytes: &[u8]) -> CaProblem {
-    let shown = path.display();
-    if bytes.first() == Some(&0x30) && x509_parser::parse_x509_certificate(bytes).is_ok() {
-        return problem(
-            Severity::Error,
-            "ca_file.der",
-            format!("CA file {shown} is a DER (binary) certificate; PEM is required"),
-            format!(
-                "convert it: openssl x509 -inform der -in {shown} -out {}",
-                path.with_extension("pem").display()
-            ),
-        );
-    }
-    let text = String::from_utf8_lossy(bytes);
-    let labels: Vec<&str> = text
-        .split("-----BEGIN ")
-        .skip(1)
-        .filter_map(|s| s.split("-----").next())
-        .collect();
-    if labels.is_empty() {
-        problem(
-            Severity::Error,
-            "ca_file.not_pem",
-            format!("CA file {shown} is not PEM: it has no -----BEGIN CERTIFICATE----- block"),
-            "point `ca_file` at the CA certificate in PEM form".to_owned(),
-        )
-    } else {
-        problem(
-            Severity::Error,
-            "ca_file.not_pem",
-            format!(
-                "CA file {shown} holds no certificate, only: {}",
-                labels.join(", ")
-            ),
-            "point `ca_file` at the CA certificate (-----BEGIN CERTIFICATE-----), not a key or request".to_owned(),
-        )
-    }
-}
-
-fn problem(
-    severity: Severity,
-    code: &'static str,
-    message: String,
-    suggestion: String,
-) -> CaProblem {
-    CaProblem {
-        severity,
-        code,
-        message,
-        suggestion,
-    }
+    (Some(bundle), problems)
 }
 
 impl CaProblem {
@@ -282,14 +148,13 @@ mod tests {
         for (name, content, want) in cases {
             let p = dir.path().join(name);
             std::fs::write(&p, content).unwrap();
-            let (file, problems) = load(&p);
+            let (bundle, problems) = load(&p);
             assert_eq!(codes(&problems), want, "{name}");
             if name == "ok.pem" {
-                let f = file.unwrap();
-                assert_eq!(f.certificates.len(), 1);
-                assert!(f.certificates[0].is_ca);
-                assert!(f.certificates[0].days_left > 0);
-                assert_eq!(f.der().len(), 1);
+                let b = bundle.unwrap();
+                assert_eq!(b.summaries().len(), 1);
+                assert!(b.summaries()[0].is_ca);
+                assert_eq!(b.certs().len(), 1);
             }
         }
         let (_, problems) = load(&dir.path().join("nope.pem"));

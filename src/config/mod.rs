@@ -41,7 +41,6 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Deserializer};
 
-pub use ca::{CaCertificate, CaFile};
 pub use check::{Check, CheckTarget, HeaderExpectation, StatusExpectation};
 pub use diagnostic::{Diagnostic, Severity, worst};
 pub use duration::format as format_duration;
@@ -50,6 +49,7 @@ pub use provenance::Setting;
 use crate::error::{Error, ErrorKind};
 use crate::layer::{Layer, Origin, ProxySetting, Sourced, Timeouts};
 use crate::proxy::EnvSnapshot;
+use crate::tls::CaBundle;
 use node::Node;
 use provenance::Source;
 
@@ -60,7 +60,7 @@ pub struct Config {
     source: Option<PathBuf>,
     global: Layer,
     providers: Vec<Provider>,
-    ca_files: Vec<CaFile>,
+    ca_files: Vec<CaBundle>,
     /// Warnings and infos found while loading (errors make loading fail).
     diagnostics: Vec<Diagnostic>,
 }
@@ -156,14 +156,16 @@ impl Config {
         &self.global.timeouts
     }
 
-    /// The CA files named anywhere in the configuration, as read at load time.
-    pub fn ca_files(&self) -> &[CaFile] {
+    /// The CA files named anywhere in the configuration (`ca_file`, `proxy_ca_file`, every
+    /// provider), as loaded at startup: the TLS diagnostics cross-check presented chains
+    /// against them.
+    pub fn ca_files(&self) -> &[CaBundle] {
         &self.ca_files
     }
 
-    /// The CA file at `path` (resolved), as read at load time.
-    pub fn ca_file(&self, path: &Path) -> Option<&CaFile> {
-        self.ca_files.iter().find(|f| f.path == path)
+    /// The CA file at `path` (resolved, as in the layers), as loaded at startup.
+    pub fn ca_file(&self, path: &Path) -> Option<&CaBundle> {
+        self.ca_files.iter().find(|f| f.path() == path)
     }
 
     /// Every effective setting for `provider` (or the global layer for `None`), defaults

@@ -185,18 +185,8 @@ fn files(v: Option<&Sourced<Vec<PathBuf>>>) -> Option<(String, Origin)> {
 }
 
 fn no_proxy_text(list: &crate::proxy::NoProxy) -> String {
-    // The NoProxy type serialises as its entries; render them as a TOML-like list.
-    match serde_json::to_value(list) {
-        Ok(serde_json::Value::Object(m)) => match m.get("entries") {
-            Some(serde_json::Value::Array(a)) => {
-                let items: Vec<String> = a.iter().map(|v| v.to_string()).collect();
-                format!("[{}]", items.join(", "))
-            }
-            _ => serde_json::Value::Object(m).to_string(),
-        },
-        Ok(v) => v.to_string(),
-        Err(_) => "[?]".to_owned(),
-    }
+    let items: Vec<String> = list.entries().iter().map(|e| format!("{e:?}")).collect();
+    format!("[{}]", items.join(", "))
 }
 
 #[cfg(test)]

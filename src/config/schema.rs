@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::ca::{self, CaFile};
+use super::ca;
 use super::check;
 use super::diagnostic::{Diagnostic, Severity};
 use super::duration;
@@ -16,6 +16,7 @@ use super::rules::{no_proxy, proxy_url};
 use super::suggest;
 use super::{Config, Provider};
 use crate::layer::{Layer, Roots, Sourced};
+use crate::tls::CaBundle;
 
 /// Keys of a layer, valid at the top level and in every provider.
 pub(crate) const LAYER_KEYS: &[&str] = &[
@@ -38,7 +39,7 @@ const TIMEOUT_KEYS: &[&str] = &["connect", "proxy", "tls", "request"];
 pub(crate) struct Walker<'a> {
     pub(crate) src: &'a Source,
     pub(crate) diags: Vec<Diagnostic>,
-    ca_files: BTreeMap<PathBuf, (Option<CaFile>, Vec<ca::CaProblem>)>,
+    ca_files: BTreeMap<PathBuf, (Option<CaBundle>, Vec<ca::CaProblem>)>,
 }
 
 /// Builds a best-effort [`Config`] from `root`; the findings include every error.
@@ -594,7 +595,8 @@ impl Walker<'_> {
                 "`{}` belongs to a provider: move it into `[providers.NAME]`",
                 e.key
             ),
-            Level::Global if matches!(&e.node.value, Value::Table(t) if t.iter().any(|k| k.key == "url" || k.key == "api")) => {
+            Level::Global if matches!(&e.node.value, Value::Table(t) if t.iter().any(|k| k.key == "url" || k.key == "api")) =>
+            {
                 format!("declare the provider as `[providers.{}]`", e.key)
             }
             Level::Provider if GLOBAL_ONLY.contains(&e.key.as_str()) => {

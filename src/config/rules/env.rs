@@ -1,92 +1,99 @@
-//! Environment rules (curl's reading, DESIGN.md §4): `HTTPS_PROXY` and `https_proxy` set to
-//! different values (curl reads the lowercase one, Go and hyper-util the uppercase one),
-//! `HTTP_PROXY` set (never read: the httpoxy mitigation), and the `NO_PROXY` entries themselves.
-//! When no layer consults the environment the findings are only informational.
+//! Environment rules (curl's reading, DESIGN.md §4). [`EnvSnapshot`] knows which variables are
+//! present but ignored and why (`HTTP_PROXY` under httpoxy, `HTTPS_PROXY` shadowed by a
+//! different `https_proxy`, mixed-case names, empty values); this module turns each into a
+//! diagnostic with a stable code and a fix, and lints the `NO_PROXY` entries in force. When no
+//! layer consults the environment, the findings are only informational.
 
 use super::no_proxy::{self, EntryRef};
 use crate::config::diagnostic::{Diagnostic, Severity};
-use crate::proxy::EnvSnapshot;
+use crate::proxy::{EnvSnapshot, IgnoredReason};
 
 /// The findings for `env`. `consulted` says whether any layer's proxy falls back to it.
 pub(crate) fn check(env: &EnvSnapshot, consulted: bool) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    let set = |name: &str| env.var(name).filter(|v| !v.trim().is_empty());
     let weight = |sev: Severity| if consulted { sev } else { Severity::Info };
     let unused = if consulted {
         ""
     } else {
         " (this configuration sets `proxy` everywhere, so the environment is not consulted)"
     };
-    for (lower, upper) in [
-        ("https_proxy", "HTTPS_PROXY"),
-        ("no_proxy", "NO_PROXY"),
-        ("all_proxy", "ALL_PROXY"),
-    ] {
-        if let (Some(l), Some(u)) = (set(lower), set(upper))
-            && l.trim() != u.trim()
-        {
-            let (l, u) = (super::proxy_url::redact(l), super::proxy_url::redact(u));
-            out.push(
-                Diagnostic::new(
-                    weight(Severity::Warning),
-                    "env.conflict",
-                    upper,
-                    Some(format!("env:{upper}")),
-                    format!("{lower}={l} and {upper}={u} differ: curl and proxyscope use {lower}, Go and hyper-util/reqwest use {upper}{unused}"),
+    for iv in env.ignored() {
+        let var = iv.var.as_str();
+        let (severity, code, fix) = match iv.code {
+            IgnoredReason::Httpoxy => {
+                let same = env.var("http_proxy").map(str::trim) == env.var(var).map(str::trim);
+                (
+                    if same {
+                        Severity::Info
+                    } else {
+                        weight(Severity::Warning)
+                    },
+                    "env.http_proxy_ignored".to_owned(),
+                    "set `http_proxy` (lowercase) or `proxy` in the config instead".to_owned(),
                 )
-                .with_suggestion(format!("set both to the same value, or unset {upper}")),
-            );
-        }
-    }
-    if let Some(v) = set("HTTP_PROXY") {
-        let same = set("http_proxy").is_some_and(|l| l.trim() == v.trim());
-        let (sev, msg) = if same {
-            (
-                Severity::Info,
-                "HTTP_PROXY is never read (httpoxy mitigation); http_proxy has the same value, so nothing changes".to_owned(),
-            )
-        } else {
-            (
+            }
+            IgnoredReason::ShadowedByLowercase => (
                 weight(Severity::Warning),
+                "env.conflict".to_owned(),
                 format!(
-                    "HTTP_PROXY={} is ignored: curl and proxyscope never read it (httpoxy mitigation), so http:// URLs do not use it, while Go and hyper-util do{unused}",
-                    super::proxy_url::redact(v)
+                    "set {} and {var} to the same value, or unset {var}",
+                    var.to_ascii_lowercase()
                 ),
-            )
+            ),
+            IgnoredReason::MixedCase => (
+                weight(Severity::Warning),
+                "env.mixed_case".to_owned(),
+                format!(
+                    "rename {var} to {} (curl reads only all-lowercase or all-uppercase names)",
+                    var.to_ascii_lowercase()
+                ),
+            ),
+            IgnoredReason::Empty => (
+                Severity::Info,
+                "env.empty".to_owned(),
+                format!("unset {var} if it is not meant to mask anything"),
+            ),
+            other => (
+                weight(Severity::Warning),
+                format!("env.{}", other.as_str()),
+                format!("unset {var} if it is not meant for this process"),
+            ),
         };
+        let mut message = format!("{var} is ignored: {}{unused}", iv.reason);
+        if !iv.used_by.is_empty() {
+            let peers: Vec<String> = iv
+                .used_by
+                .iter()
+                .map(|p| format!("{} {}", p.tool.name(), p.behaviour))
+                .collect();
+            message.push_str(&format!(" (other tools: {})", peers.join("; ")));
+        }
         out.push(
-            Diagnostic::new(
-                sev,
-                "env.http_proxy_ignored",
-                "HTTP_PROXY",
-                Some("env:HTTP_PROXY".into()),
-                msg,
-            )
-            .with_suggestion("set `http_proxy` (lowercase) or `proxy` in the config instead"),
+            Diagnostic::new(severity, code, var, Some(format!("env:{var}")), message)
+                .with_suggestion(fix),
         );
     }
-    for var in ["no_proxy", "NO_PROXY"] {
-        let Some(v) = set(var) else { continue };
-        if var == "NO_PROXY" && set("no_proxy").is_some() {
-            continue; // curl reads no_proxy first; NO_PROXY is shadowed (and a conflict is reported above)
-        }
-        let entries: Vec<EntryRef> = v
+    if let Some(np) = env.no_proxy() {
+        let var = np.var.name.as_str();
+        let location = Some(format!("env:{var}"));
+        let entries: Vec<EntryRef> = np
+            .var
+            .value
             .split(',')
             .filter(|e| !e.trim().is_empty())
             .map(|e| EntryRef {
                 text: e.trim().to_owned(),
                 path: var.to_owned(),
-                location: Some(format!("env:{var}")),
+                location: location.clone(),
             })
             .collect();
-        let (_, diags) = no_proxy::check(&entries, var, Some(format!("env:{var}")));
+        let (_, diags) = no_proxy::check(&entries, var, location);
         out.extend(diags.into_iter().map(|mut d| {
-            if !consulted && d.severity != Severity::Info {
+            if !consulted {
                 d.severity = Severity::Info;
             }
             d
         }));
-        break;
     }
     out
 }
@@ -118,7 +125,6 @@ mod tests {
                 &[("https_proxy", "http://a:1"), ("HTTPS_PROXY", "http://b:1")],
                 &[("env.conflict", w)],
             ),
-            (&[("https_proxy", ""), ("HTTPS_PROXY", "http://b:1")], &[]),
             (
                 &[("HTTP_PROXY", "http://a:1")],
                 &[("env.http_proxy_ignored", w)],
@@ -127,6 +133,7 @@ mod tests {
                 &[("HTTP_PROXY", "http://a:1"), ("http_proxy", "http://a:1")],
                 &[("env.http_proxy_ignored", Severity::Info)],
             ),
+            (&[("Https_Proxy", "http://a:1")], &[("env.mixed_case", w)]),
             (
                 &[("NO_PROXY", "http://internal.test:80")],
                 &[("no_proxy.url", Severity::Error)],
@@ -155,7 +162,9 @@ mod tests {
             ("https_proxy", "http://u:s3cret@a:1"),
             ("HTTPS_PROXY", "http://u:other@b:1"),
         ]);
-        for d in check(&env, true) {
+        let d = check(&env, true);
+        assert!(!d.is_empty());
+        for d in d {
             assert!(
                 !d.to_string().contains("s3cret") && !d.to_string().contains("other@"),
                 "{d}"

@@ -6,7 +6,7 @@ use crate::config::Config;
 use crate::config::diagnostic::{Diagnostic, Severity};
 use crate::config::provenance::origin_location;
 use crate::layer::{Origin, ProxySetting};
-use crate::proxy::{EnvSnapshot, NoProxy};
+use crate::proxy::EnvSnapshot;
 
 /// The findings for every provider of `config` under `env`.
 pub(crate) fn check(config: &Config, env: &EnvSnapshot) -> Vec<Diagnostic> {
@@ -29,20 +29,15 @@ pub(crate) fn check(config: &Config, env: &EnvSnapshot) -> Vec<Diagnostic> {
             .or(config.global_layer().no_proxy.as_ref())
         {
             Some(s) => (s.value.clone(), s.origin.clone()),
-            None => {
-                let Some((var, v)) = ["no_proxy", "NO_PROXY"]
-                    .iter()
-                    .find_map(|k| env.var(k).filter(|v| !v.trim().is_empty()).map(|v| (*k, v)))
-                else {
-                    continue;
-                };
-                (
-                    NoProxy::parse(v),
+            None => match env.no_proxy() {
+                Some(np) => (
+                    np.list.clone(),
                     Origin::Env {
-                        var: var.to_owned(),
+                        var: np.var.name.clone(),
                     },
-                )
-            }
+                ),
+                None => continue,
+            },
         };
         let Some(hit) = list.matches(host) else {
             continue;

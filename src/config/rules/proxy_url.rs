@@ -1,12 +1,11 @@
-//! `proxy` values: `"direct"`, `"env"` or a proxy URL. Flags what curl would silently assume
-//! (no scheme means `http://`), what it ignores (a path), and what no client supports (an
-//! unknown scheme), with the corrected value in the suggestion. Credentials never appear.
+//! `proxy` values: `"direct"`, `"env"` or a proxy URL. [`ProxyUrl::parse`] decides and notes
+//! what curl would silently assume (no scheme means `http://`, no port means 1080) or ignore (a
+//! path); this module turns its notes and errors into diagnostics at the key's position, with the
+//! corrected value in the suggestion. Credentials never appear.
 
 use crate::config::diagnostic::{Diagnostic, Severity};
 use crate::layer::ProxySetting;
-
-/// The schemes a proxy URL may use.
-const SCHEMES: &[&str] = &["http", "https", "socks4", "socks4a", "socks5", "socks5h"];
+use crate::proxy::{ProxyUrl, ProxyUrlErrorKind, ProxyUrlNote, redact_text};
 
 /// Words people write for "no proxy" that are not `"direct"`.
 const NO_PROXY_WORDS: &[&str] = &["none", "null", "nil", "off", "no", "false", "-", "disabled"];
@@ -45,86 +44,67 @@ pub(crate) fn check(
         return (ProxySetting::parse(value).ok(), out);
     }
     let shown = redact(value);
-    let (scheme, rest) = match value.split_once("://") {
-        Some((s, r)) => (Some(s.to_ascii_lowercase()), r),
-        None => (None, value),
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let userinfo = if authority.contains('@') {
-        "USER:PASSWORD@"
-    } else {
-        ""
-    };
-    let corrected = format!(
-        "{}://{userinfo}{host_port}",
-        scheme.as_deref().unwrap_or("http")
-    );
-    match &scheme {
-        Some(s) if !SCHEMES.contains(&s.as_str()) => {
-            let fix = match s.as_str() {
-                "socks" => "socks5h".to_owned(),
-                "tcp" | "ws" | "proxy" => "http".to_owned(),
-                _ => "http".to_owned(),
+    match ProxyUrl::parse(value) {
+        Ok(url) => {
+            let userinfo = if url.has_credentials() {
+                "USER:PASSWORD@"
+            } else {
+                ""
             };
-            out.push(
-                diag(
-                    Severity::Error,
-                    "proxy_url.scheme",
-                    format!("`{shown}` has the unsupported scheme `{s}://`; supported: http, https, socks4, socks4a, socks5, socks5h"),
-                )
-                .with_suggestion(format!("write `{fix}://{userinfo}{host_port}`")),
-            );
-            return (None, out);
+            let corrected = url
+                .without_credentials()
+                .replacen("://", &format!("://{userinfo}"), 1);
+            for note in url.notes() {
+                let (severity, code) = match note {
+                    ProxyUrlNote::SchemeAssumed => {
+                        (Severity::Warning, "proxy_url.no_scheme".to_owned())
+                    }
+                    ProxyUrlNote::PathIgnored { .. } => {
+                        (Severity::Warning, "proxy_url.path".to_owned())
+                    }
+                    ProxyUrlNote::DefaultPort { .. } => {
+                        (Severity::Info, "proxy_url.default_port".to_owned())
+                    }
+                    other => (Severity::Info, format!("proxy_url.{}", other.code())),
+                };
+                if code == "proxy_url.whitespace_trimmed" {
+                    continue;
+                }
+                out.push(
+                    diag(
+                        severity,
+                        &code,
+                        format!("`{shown}`: {}", redact_text(&note.to_string())),
+                    )
+                    .with_suggestion(format!("write `{corrected}`")),
+                );
+            }
+            (Some(ProxySetting::Url(url)), out)
         }
-        Some(_) => {}
-        None => out.push(
-            diag(
-                Severity::Warning,
-                "proxy_url.no_scheme",
-                format!("`{shown}` has no scheme; curl (and proxyscope) assume http://, while Node's proxy-from-env uses the request's scheme"),
-            )
-            .with_suggestion(format!("write `{corrected}`")),
-        ),
-    }
-    if !tail.is_empty() && tail != "/" {
-        out.push(
-            diag(
-                Severity::Warning,
-                "proxy_url.path",
-                format!("`{shown}` has a path `{tail}`, which is ignored: a forward proxy is addressed by host and port only"),
-            )
-            .with_suggestion(format!("write `{corrected}`")),
-        );
-    }
-    if host_port.is_empty() {
-        out.push(
-            diag(
-                Severity::Error,
-                "proxy_url.invalid",
-                format!("`{shown}` has no host"),
-            )
-            .with_suggestion("write `http://proxy.example.org:3128`"),
-        );
-        return (None, out);
-    }
-    match ProxySetting::parse(value) {
-        Ok(s) => (Some(s), out),
         Err(e) => {
-            out.push(
-                diag(
-                    Severity::Error,
-                    "proxy_url.invalid",
-                    format!(
-                        "`{shown}` is not a valid proxy URL: {}",
-                        crate::proxy::redact_text(&redact(&e.to_string()))
-                    ),
-                )
-                .with_suggestion(format!(
-                    "write `{corrected}` with a numeric port, e.g. `http://proxy.example.org:3128`"
-                )),
-            );
+            let code = match e.kind() {
+                ProxyUrlErrorKind::UnsupportedScheme | ProxyUrlErrorKind::NotConnectable => {
+                    "proxy_url.scheme"
+                }
+                _ => "proxy_url.invalid",
+            };
+            let fix = match (code, value.split_once("://")) {
+                ("proxy_url.scheme", Some((scheme, rest))) => {
+                    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+                    let (userinfo, host_port) = match authority.rsplit_once('@') {
+                        Some((_, h)) => ("USER:PASSWORD@", h),
+                        None => ("", authority),
+                    };
+                    let to = if scheme.to_ascii_lowercase().starts_with("socks") {
+                        "socks5h"
+                    } else {
+                        "http"
+                    };
+                    format!("write `{to}://{userinfo}{host_port}`")
+                }
+                _ => e.hint().to_owned(),
+            };
+            out.push(diag(Severity::Error, code, redact_text(&e.to_string())).with_suggestion(fix));
             (None, out)
         }
     }
@@ -188,7 +168,7 @@ mod tests {
             ),
             ("", false, &["proxy_url.empty"], "\"direct\""),
             ("none", false, &["proxy_url.keyword"], "\"direct\""),
-            ("http://", false, &["proxy_url.invalid"], "http://"),
+            ("http://", false, &["proxy_url.invalid"], "host:port"),
         ];
         for (raw, ok, want, fix) in cases {
             let (got_ok, got, fixes) = codes(raw);
