@@ -282,6 +282,14 @@ fn validity_windows_are_relative_to_now() {
         true,
         false,
     );
+    let soon = pki.expiring_in(&["a.test"], std::time::Duration::from_secs(3 * 24 * 3600));
+    check(&soon, true, true);
+    let (_, x) = x509_parser::parse_x509_certificate(soon.der()).expect("parse");
+    let left = x.validity().time_to_expiration().expect("still valid");
+    assert!(
+        left.whole_days() <= 3 && left.whole_hours() >= 71,
+        "{left:?}"
+    );
     check(
         &pki.leaf(LeafSpec::new(&["a.test"]).validity(Validity::NotYetValid)),
         false,
@@ -301,4 +309,16 @@ fn debug_never_shows_private_keys() {
     let shown = format!("{:?} {:?}", pki, pki.localhost());
     assert!(!shown.contains("PRIVATE KEY"), "{shown}");
     assert!(shown.contains("pem_path"), "{shown}");
+}
+
+#[test]
+fn the_directory_is_removed_with_the_pki() {
+    let pki = TestPki::new();
+    let dir = pki.dir().to_owned();
+    let leaf = pki.leaf_for(&["x.test"]);
+    assert!(leaf.pem_path().exists());
+    drop(pki);
+    assert!(!dir.exists(), "{} left behind", dir.display());
+    // A TestCert outlives its files but keeps its PEM/DER in memory.
+    assert!(leaf.pem().starts_with("-----BEGIN CERTIFICATE-----"));
 }

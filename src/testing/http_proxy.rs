@@ -19,7 +19,7 @@ use tokio_rustls::{TlsAcceptor, TlsConnector};
 use super::misbehave::misbehave;
 use super::origin::mark_sensitive;
 use super::pki::server_config_alpn;
-use super::policy::{Decision, GeneratedReply, VIA, decide, squid_page};
+use super::policy::{CannedReply, Decision, VIA, decide, squid_page};
 use super::proxy::{Handled, Listener, ProxyRequest, Shared};
 use super::upstream;
 
@@ -45,7 +45,7 @@ where
 
 type ProxyBody = BoxBody<Bytes, hyper::Error>;
 
-fn generated(reply: &GeneratedReply) -> Response<ProxyBody> {
+fn generated(reply: &CannedReply) -> Response<ProxyBody> {
     let mut resp = Response::new(
         Full::new(Bytes::from(reply.body.clone()))
             .map_err(|never| match never {})
@@ -53,9 +53,17 @@ fn generated(reply: &GeneratedReply) -> Response<ProxyBody> {
     );
     *resp.status_mut() = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::BAD_GATEWAY);
     for (name, value) in &reply.headers {
-        if let Ok(value) = HeaderValue::from_str(value) {
-            resp.headers_mut().append(*name, value);
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            resp.headers_mut().append(name, value);
         }
+    }
+    if let Some(reason) = &reply.reason
+        && let Ok(reason) = hyper::ext::ReasonPhrase::try_from(reason.as_bytes())
+    {
+        resp.extensions_mut().insert(reason);
     }
     resp
 }
@@ -127,9 +135,29 @@ async fn handle(
             });
             empty(StatusCode::OK)
         }
-        Decision::Intercept if is_connect && shared.intercept.is_none() => {
+        Decision::Intercept | Decision::DenyInsideTunnel
+            if is_connect && shared.intercept.is_none() =>
+        {
             let reply = squid_page(500, "Internal Server Error", "ERR_GATEWAY_FAILURE 0", &host);
             record.handled = Handled::Refused(500);
+            shared.record(record);
+            generated(&reply)
+        }
+        Decision::DenyInsideTunnel if is_connect => {
+            record.handled = Handled::DeniedInsideTunnel;
+            shared.record(record);
+            let tunnel_shared = Arc::clone(&shared);
+            shared.tasks.spawn(async move {
+                if let Ok(upgraded) = hyper::upgrade::on(req).await {
+                    deny_inside_tunnel(TokioIo::new(upgraded), host, &tunnel_shared).await;
+                }
+            });
+            empty(StatusCode::OK)
+        }
+        Decision::DenyInsideTunnel => {
+            // Plain http has no tunnel to hide in: the denial is an ordinary proxy 403.
+            let reply = squid_page(403, "Forbidden", "ERR_ACCESS_DENIED 0", &host);
+            record.handled = Handled::Refused(403);
             shared.record(record);
             generated(&reply)
         }
@@ -189,23 +217,73 @@ where
         return;
     };
     let bare = host.trim_start_matches('[').trim_end_matches(']');
-    let Ok((chain, key)) = intercept.ca.issue_in_memory(&[bare]) else {
-        return;
-    };
-    let Ok(config) = server_config_alpn(chain, key, &[b"http/1.1"]) else {
-        return;
-    };
-    let Ok(client_tls) = TlsAcceptor::from(config).accept(client).await else {
+    let Some(client_tls) = accept_intercepted(client, bare, shared).await else {
         return;
     };
     let Ok(name) = rustls_pki_types::ServerName::try_from(bare.to_owned()) else {
         return;
     };
     let connector = TlsConnector::from(Arc::clone(&intercept.origin_trust));
-    let Ok(origin_tls) = connector.connect(name, upstream).await else {
+    match connector.connect(name, upstream).await {
+        Ok(origin_tls) => splice(client_tls, origin_tls).await,
+        // Like ssl-bump: the origin's TLS failure reaches the client as the proxy's 503, inside
+        // the tunnel, behind the interception certificate.
+        Err(_) => {
+            let page = squid_page(
+                503,
+                "Service Unavailable",
+                "ERR_SECURE_CONNECT_FAIL 0",
+                bare,
+            );
+            answer_inside(client_tls, page).await;
+        }
+    }
+}
+
+/// Answers every request on an intercepted connection with `page`.
+async fn answer_inside<C>(client_tls: tokio_rustls::server::TlsStream<C>, page: CannedReply)
+where
+    C: AsyncRead + AsyncWrite + Unpin,
+{
+    let service = service_fn(move |_req: Request<Incoming>| {
+        let resp = generated(&page);
+        async move { Ok::<_, Infallible>(resp) }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(client_tls), service)
+        .await;
+}
+
+/// Terminates the client's TLS as `host` with a leaf from the interception CA (HTTP/1.1 only).
+async fn accept_intercepted<C>(
+    client: C,
+    host: &str,
+    shared: &Shared,
+) -> Option<tokio_rustls::server::TlsStream<C>>
+where
+    C: AsyncRead + AsyncWrite + Unpin,
+{
+    let intercept = shared.intercept.as_ref()?;
+    let (chain, key) = intercept.ca.issue_in_memory(&[host]).ok()?;
+    let config = server_config_alpn(chain, key, &[b"http/1.1"]).ok()?;
+    TlsAcceptor::from(config).accept(client).await.ok()
+}
+
+/// Like an ssl-bump `http_access deny`: terminates TLS with the interception CA and answers every
+/// request inside the tunnel with Squid's 403, never contacting the destination.
+async fn deny_inside_tunnel<C>(client: C, host: String, shared: &Shared)
+where
+    C: AsyncRead + AsyncWrite + Unpin,
+{
+    let bare = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    let Some(client_tls) = accept_intercepted(client, &bare, shared).await else {
         return;
     };
-    splice(client_tls, origin_tls).await;
+    let page = squid_page(403, "Forbidden", "ERR_ACCESS_DENIED 0", &bare);
+    answer_inside(client_tls, page).await;
 }
 
 /// Forwards an absolute-form request to the destination and relays its response, adding `Via`.

@@ -48,7 +48,9 @@ pub use pki::{
     ChainMode, INTERCEPTION_CN, INTERCEPTION_ORG, INTERMEDIATE_CN, LeafSpec, ROOT_CN, Signer,
     TestCert, TestPki, Validity,
 };
-pub use policy::{OVERSIZED_HEADER_BYTES, PROXY_HOST, PROXY_STATUS_ID, Policy, SQUID_SERVER, VIA};
+pub use policy::{
+    CannedReply, OVERSIZED_HEADER_BYTES, PROXY_HOST, PROXY_STATUS_ID, Policy, SQUID_SERVER, VIA,
+};
 pub use proxy::{Handled, Listener, ProxyRequest, TestProxy, TestProxyBuilder};
 pub use socks::{
     REPLY_ADDRESS_NOT_SUPPORTED, REPLY_COMMAND_NOT_SUPPORTED, REPLY_CONNECTION_REFUSED,

@@ -95,7 +95,15 @@ pub struct OriginRequest {
     pub tls: bool,
 }
 
-/// An HTTP(S) origin on `127.0.0.1:0`. See the [module docs](self).
+/// An HTTP(S) origin on `127.0.0.1:0` that records every request exactly as it arrived.
+///
+/// Routes: `/` (200 `ok`), `/status/{code}`, `/echo` (JSON with `method`, `target`, `form`
+/// (`origin`/`absolute`/…), `version`, `tls` and `headers`, credentials redacted), `/slow?ms=N`
+/// (answers after N ms), `/forbidden` (403 with [`ORIGIN_FORBIDDEN_BODY`] and
+/// `Server: proxyscope-test-origin`), `/bytes/{n}` (n bytes of `x`, at most
+/// [`MAX_BYTES_ROUTE`]); anything else is 404. Every response carries `Server:`
+/// [`ORIGIN_SERVER`]. HTTPS origins negotiate HTTP/2 or HTTP/1.1 by ALPN; plain ones accept
+/// HTTP/1.1 and HTTP/2 prior knowledge.
 ///
 /// Dropping it aborts its tasks and closes the listener; [`TestOrigin::shutdown`] does the same
 /// and waits until the socket is closed. A panic in a server task is re-raised by
@@ -159,6 +167,8 @@ impl TestOrigin {
         tasks.spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
+                    // Out of descriptors or similar: back off instead of spinning.
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
                     continue;
                 };
                 let tasks = loop_tasks.clone();
@@ -400,4 +410,33 @@ fn echo_json(seen: &OriginRequest) -> String {
         "headers": headers,
     })
     .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_forms_are_classified() {
+        let cases = [
+            ("/a?b", TargetForm::Origin),
+            ("http://h/a", TargetForm::Absolute),
+            ("h:443", TargetForm::Authority),
+            ("*", TargetForm::Asterisk),
+        ];
+        for (uri, form) in cases {
+            let uri: http::Uri = uri.parse().expect("uri");
+            assert_eq!(TargetForm::of(&uri), form, "{uri}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_server_side_panic_is_raised_when_the_handle_drops() {
+        let origin = TestOrigin::http().await;
+        origin.tasks.spawn(async { panic!("handler exploded") });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(origin)));
+        let payload = caught.expect_err("dropping the handle re-raises the panic");
+        assert_eq!(payload.downcast_ref::<&str>(), Some(&"handler exploded"));
+    }
 }

@@ -54,9 +54,13 @@ pub enum Validity {
     Expired,
     /// From 30 days from now until 90 days from now.
     NotYetValid,
-    /// From a day ago until this many days (plus an hour) from now: valid, but close to expiry,
-    /// for certificate-expiry warnings.
-    ExpiresInDays(u32),
+    /// Exactly this window (e.g. a certificate that expires in 3 days, for expiry warnings).
+    Window {
+        /// Start of validity.
+        not_before: SystemTime,
+        /// End of validity.
+        not_after: SystemTime,
+    },
 }
 
 /// What to put in a leaf certificate. Build with [`LeafSpec::new`] and the setters.
@@ -222,7 +226,11 @@ impl Ca {
     }
 }
 
-/// A temporary PKI: CAs, leaves and files. See the [module docs](self).
+/// A throw-away PKI for tests: a root CA, an intermediate CA, an unrelated interception CA and a
+/// rotated root (same subject as the root, new key); leaves for DNS names and IP addresses, valid
+/// or deliberately broken ([`TestPki::expired`], [`TestPki::not_yet_valid`],
+/// [`TestPki::wrong_host`], [`TestPki::self_signed`], [`ChainMode::LeafOnly`] for a missing
+/// intermediate); PEM files, bundles and the malformed files CA-loading error paths need.
 ///
 /// The directory and every file in it are removed when the `TestPki` is dropped.
 pub struct TestPki {
@@ -469,6 +477,16 @@ impl TestPki {
         self.leaf(LeafSpec::new(names).validity(Validity::NotYetValid))
     }
 
+    /// A valid leaf for `names` that expires `remaining` from now (issued a day ago), e.g. to
+    /// test "certificate expires within 14 days" warnings.
+    pub fn expiring_in(&self, names: &[&str], remaining: Duration) -> TestCert {
+        let now = SystemTime::now();
+        self.leaf(LeafSpec::new(names).validity(Validity::Window {
+            not_before: now - DAY,
+            not_after: now + remaining,
+        }))
+    }
+
     /// A valid leaf, properly chained, but only for `wrong.example` and `10.255.255.1`: serve it
     /// on 127.0.0.1/localhost to get a hostname mismatch.
     pub fn wrong_host(&self) -> TestCert {
@@ -586,10 +604,10 @@ fn leaf_params(names: &[&str], validity: Validity) -> Result<CertificateParams, 
         Validity::Current => (now - DAY, now + 90 * DAY),
         Validity::Expired => (now - 60 * DAY, now - DAY),
         Validity::NotYetValid => (now + 30 * DAY, now + 90 * DAY),
-        Validity::ExpiresInDays(days) => (
-            now - DAY,
-            now + days * DAY + std::time::Duration::from_secs(3600),
-        ),
+        Validity::Window {
+            not_before,
+            not_after,
+        } => (not_before, not_after),
     };
     params.not_before = from.into();
     params.not_after = until.into();

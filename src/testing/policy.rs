@@ -21,7 +21,8 @@ pub const OVERSIZED_HEADER_BYTES: usize = 64 * 1024;
 /// tunnelled, absolute-form relayed, SOCKS connected) to the real destination.
 ///
 /// Destinations in lists are `host` (any port) or `host:port`, compared case-insensitively;
-/// IPv6 hosts are written in brackets (`[::1]:443`).
+/// `.example.com` also matches every subdomain (like Squid's `dstdomain`); IPv6 hosts are
+/// written in brackets (`[::1]:443`).
 #[non_exhaustive]
 #[derive(Clone, PartialEq, Eq)]
 pub enum Policy {
@@ -64,13 +65,27 @@ pub enum Policy {
     Stall,
     /// Answer `200` with a header section of [`OVERSIZED_HEADER_BYTES`] bytes.
     OversizedHeaders,
-    /// Answer `200` to CONNECT, then close the connection instead of tunnelling.
+    /// Answer `200` to CONNECT, then close the connection instead of tunnelling. Absolute-form
+    /// requests and SOCKS CONNECTs are forwarded normally.
     OkThenClose,
     /// Intercept TLS inside CONNECT tunnels: answer 200, terminate the client's TLS with a leaf for
     /// the requested host signed by the PKI's interception CA, and re-originate TLS to the real
-    /// destination (trusting the PKI's root). Needs
-    /// [`TestProxyBuilder::intercept`](super::TestProxyBuilder::intercept).
+    /// destination (trusting the PKI's root); if that fails, every request inside the tunnel gets
+    /// Squid's `503 ERR_SECURE_CONNECT_FAIL 0`, as with ssl-bump. Needs
+    /// [`TestProxyBuilder::intercept`](super::TestProxyBuilder::intercept); without it the proxy
+    /// answers `500 ERR_GATEWAY_FAILURE` rather than silently tunnelling. Absolute-form requests
+    /// are forwarded normally; SOCKS CONNECTs get reply 0x01 (not supported over SOCKS).
     Intercept,
+    /// For the listed destinations, act like Squid's ssl-bump `http_access deny`: answer 200 to
+    /// CONNECT, terminate TLS with a leaf from the interception CA, and answer every request
+    /// inside the tunnel with Squid's `403 ERR_ACCESS_DENIED` — a "403 from the origin" that is
+    /// really the proxy's. Needs [`TestProxyBuilder::intercept`](super::TestProxyBuilder::intercept)
+    /// (otherwise `500 ERR_GATEWAY_FAILURE`). Absolute-form requests get the plain 403; SOCKS
+    /// CONNECTs get reply 0x02.
+    DenyInsideTunnel(Vec<String>),
+    /// Answer every request with this reply (SOCKS: general failure 0x01), e.g.
+    /// [`CannedReply::tinyproxy`]`(500, "Unable to connect")`.
+    Reply(CannedReply),
 }
 
 impl Policy {
@@ -143,6 +158,10 @@ impl fmt::Debug for Policy {
             Policy::OversizedHeaders => f.write_str("OversizedHeaders"),
             Policy::OkThenClose => f.write_str("OkThenClose"),
             Policy::Intercept => f.write_str("Intercept"),
+            Policy::DenyInsideTunnel(list) => {
+                f.debug_tuple("DenyInsideTunnel").field(list).finish()
+            }
+            Policy::Reply(reply) => f.debug_tuple("Reply").field(reply).finish(),
         }
     }
 }
@@ -154,18 +173,75 @@ pub(crate) enum Decision {
     Forward,
     /// Forward, intercepting TLS.
     Intercept,
+    /// Intercept TLS and deny every request inside the tunnel.
+    DenyInsideTunnel,
     /// Answer 200 to CONNECT and close.
     OkThenClose,
     /// Refuse with this generated reply; `socks` is the SOCKS5 reply code for the same refusal.
-    Refuse { reply: GeneratedReply, socks: u8 },
+    Refuse { reply: CannedReply, socks: u8 },
 }
 
-/// A reply the proxy generates itself.
-#[derive(Debug, Clone)]
-pub(crate) struct GeneratedReply {
+/// A reply the proxy sends itself: a status, an optional custom reason phrase, headers and a
+/// body. Squid-shaped replies come from the built-in policies; use [`Policy::Reply`] with this to
+/// imitate any other proxy (tinyproxy, Envoy, a corporate gateway with a JSON body, a vendor's
+/// 5xx code). `Content-Length` and `Date` are added when it is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CannedReply {
     pub(crate) status: u16,
-    pub(crate) headers: Vec<(&'static str, String)>,
+    pub(crate) reason: Option<String>,
+    pub(crate) headers: Vec<(String, String)>,
     pub(crate) body: String,
+}
+
+impl CannedReply {
+    /// A reply with `status`, its standard reason phrase, no headers and an empty body.
+    /// HTTP cannot carry a status outside 100–999; such a reply is sent as `502` instead.
+    pub fn new(status: u16) -> CannedReply {
+        CannedReply {
+            status,
+            reason: None,
+            headers: Vec::new(),
+            body: String::new(),
+        }
+    }
+
+    /// Uses `reason` as the reason phrase (e.g. tinyproxy's `Unable to connect`).
+    pub fn reason(mut self, reason: &str) -> CannedReply {
+        self.reason = Some(reason.to_owned());
+        self
+    }
+
+    /// Adds a header (repeatable).
+    pub fn header(mut self, name: &str, value: &str) -> CannedReply {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Sets the body.
+    pub fn body(mut self, body: &str) -> CannedReply {
+        self.body = body.to_owned();
+        self
+    }
+
+    /// A tinyproxy error page (`src/html-error.c`): `status reason`, `Server: tinyproxy/1.11.2`,
+    /// `Content-Type: text/html`, `Connection: close`, "Generated by tinyproxy".
+    pub fn tinyproxy(status: u16, reason: &str) -> CannedReply {
+        CannedReply::new(status)
+            .reason(reason)
+            .header("Server", "tinyproxy/1.11.2")
+            .header("Content-Type", "text/html")
+            .header("Connection", "close")
+            .body(&format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\" ?>\n<html><head><title>{status} {reason}</title></head>\n\
+<body><h1>{reason}</h1><p>{reason}</p><hr /><p><em>Generated by tinyproxy version 1.11.2.</em></p></body></html>\n",
+                reason = html_escape(reason),
+            ))
+    }
+
+    /// The status code.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
 }
 
 /// Applies `rules` to a request for `host:port`; `proxy_authorization` is the raw header value.
@@ -203,7 +279,7 @@ pub(crate) fn decide(
                             "ERR_CACHE_ACCESS_DENIED 0",
                             host,
                         )
-                        .with_header("Proxy-Authenticate", format!("Basic realm=\"{realm}\"")),
+                        .header("Proxy-Authenticate", &format!("Basic realm=\"{realm}\"")),
                         socks: 0x02,
                     };
                 }
@@ -226,8 +302,23 @@ pub(crate) fn decide(
                     socks: 0x01,
                 };
             }
+            Policy::Reply(reply) => {
+                return Decision::Refuse {
+                    reply: reply.clone(),
+                    socks: 0x01,
+                };
+            }
             Policy::OkThenClose => return Decision::OkThenClose,
             Policy::Intercept => return Decision::Intercept,
+            Policy::DenyInsideTunnel(list) => {
+                if list.iter().any(|e| entry_matches(e, host, port)) {
+                    return if is_socks {
+                        access_denied(host)
+                    } else {
+                        Decision::DenyInsideTunnel
+                    };
+                }
+            }
         }
     }
     Decision::Forward
@@ -240,20 +331,22 @@ fn access_denied(host: &str) -> Decision {
     }
 }
 
-impl GeneratedReply {
-    fn with_header(mut self, name: &'static str, value: String) -> Self {
-        self.headers.push((name, value));
-        self
-    }
-}
-
 /// Whether a list entry (`host` or `host:port`) names `host:port`.
 pub(crate) fn entry_matches(entry: &str, host: &str, port: u16) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     let entry = entry.trim();
     let (entry_host, entry_port) = split_host_port(entry);
     let entry_host = entry_host.trim_start_matches('[').trim_end_matches(']');
-    entry_host.eq_ignore_ascii_case(host) && entry_port.is_none_or(|p| p == port)
+    let host_matches = match entry_host.strip_prefix('.') {
+        // Squid's `.example.com`: the domain and every subdomain.
+        Some(domain) => {
+            let host = host.to_ascii_lowercase();
+            let domain = domain.to_ascii_lowercase();
+            host == domain || host.ends_with(&format!(".{domain}"))
+        }
+        None => entry_host.eq_ignore_ascii_case(host),
+    };
+    host_matches && entry_port.is_none_or(|p| p == port)
 }
 
 /// Splits `host[:port]`, understanding `[v6]:port` and bare IPv6 literals.
@@ -300,7 +393,7 @@ pub(crate) fn squid_page(
     reason: &'static str,
     squid_error: &str,
     host: &str,
-) -> GeneratedReply {
+) -> CannedReply {
     let err_name = squid_error.split(' ').next().unwrap_or("ERR_UNKNOWN");
     let body = format!(
         "<!DOCTYPE html PUBLIC \"-//W3C//DTD HTML 4.01//EN\" \"http://www.w3.org/TR/html4/strict.dtd\">\n\
@@ -319,30 +412,38 @@ pub(crate) fn squid_page(
 </body></html>\n",
         host = html_escape(host),
     );
-    GeneratedReply {
+    CannedReply {
         status,
+        reason: Some(reason.to_owned()),
         headers: vec![
-            ("Server", SQUID_SERVER.to_owned()),
-            ("Mime-Version", "1.0".to_owned()),
-            ("Content-Type", "text/html;charset=utf-8".to_owned()),
-            ("X-Squid-Error", squid_error.to_owned()),
-            ("Vary", "Accept-Language".to_owned()),
-            ("Content-Language", "en".to_owned()),
-            ("Via", VIA.to_owned()),
+            ("Server".to_owned(), SQUID_SERVER.to_owned()),
+            ("Mime-Version".to_owned(), "1.0".to_owned()),
+            (
+                "Content-Type".to_owned(),
+                "text/html;charset=utf-8".to_owned(),
+            ),
+            ("X-Squid-Error".to_owned(), squid_error.to_owned()),
+            ("Vary".to_owned(), "Accept-Language".to_owned()),
+            ("Content-Language".to_owned(), "en".to_owned()),
+            ("Via".to_owned(), VIA.to_owned()),
         ],
         body,
     }
 }
 
 /// An RFC 9209 reply: `status` with `Proxy-Status: proxyscope-test; {params}`.
-pub(crate) fn proxy_status_reply(status: u16, params: &str) -> GeneratedReply {
-    GeneratedReply {
+pub(crate) fn proxy_status_reply(status: u16, params: &str) -> CannedReply {
+    CannedReply {
         status,
+        reason: None,
         headers: vec![
-            ("Server", SQUID_SERVER.to_owned()),
-            ("Content-Type", "text/plain".to_owned()),
-            ("Proxy-Status", format!("{PROXY_STATUS_ID}; {params}")),
-            ("Via", VIA.to_owned()),
+            ("Server".to_owned(), SQUID_SERVER.to_owned()),
+            ("Content-Type".to_owned(), "text/plain".to_owned()),
+            (
+                "Proxy-Status".to_owned(),
+                format!("{PROXY_STATUS_ID}; {params}"),
+            ),
+            ("Via".to_owned(), VIA.to_owned()),
         ],
         body: format!("proxy error: {params}\n"),
     }
@@ -371,6 +472,10 @@ mod tests {
             ("[::1]:443", "[::1]", 443, true),
             ("::1", "::1", 80, true),
             ("example.com:notaport", "example.com", 443, false),
+            (".example.com", "example.com", 443, true),
+            (".example.com", "a.b.EXAMPLE.com", 443, true),
+            (".example.com", "badexample.com", 443, false),
+            (".example.com:8080", "www.example.com", 443, false),
         ];
         for (entry, host, port, want) in cases {
             assert_eq!(

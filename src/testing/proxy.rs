@@ -40,6 +40,9 @@ pub enum Handled {
     Tunnelled,
     /// CONNECT answered 200 and TLS inside the tunnel was intercepted.
     Intercepted,
+    /// CONNECT answered 200, TLS was intercepted and every request inside got Squid's 403
+    /// ([`Policy::DenyInsideTunnel`]).
+    DeniedInsideTunnel,
     /// CONNECT answered 200 and the connection was closed ([`Policy::OkThenClose`]).
     OkThenClosed,
     /// An absolute-form request was relayed; the destination's status.
@@ -233,7 +236,11 @@ impl TestProxyBuilder {
     }
 }
 
-/// A forward proxy for tests. See the [module docs](self) and [`Policy`].
+/// A forward proxy for tests on `127.0.0.1:0`, driven by [`Policy`] rules: HTTP CONNECT and
+/// absolute-form forwarding on [`TestProxy::url`], the same over TLS on [`TestProxy::https_url`]
+/// when [`TestProxyBuilder::tls`] is used, and SOCKS5 on [`TestProxy::socks5_url`] when enabled.
+/// Allowed requests really reach their destination (so unreachable ones produce real errors);
+/// every request is recorded ([`TestProxy::requests`], [`TestProxy::connects`]).
 ///
 /// Dropping it aborts every task and closes every listener; [`TestProxy::shutdown`] also waits
 /// until they are closed. A panic in a proxy task is re-raised by [`TestProxy::check`],
@@ -375,6 +382,8 @@ fn spawn_loop(shared: &Arc<Shared>, listener: TcpListener, kind: Kind) {
     shared.tasks.spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
+                // Out of descriptors or similar: back off instead of spinning.
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
                 continue;
             };
             shared_loop.accepted.fetch_add(1, Ordering::Relaxed);
@@ -397,4 +406,43 @@ fn spawn_loop(shared: &Arc<Shared>, listener: TcpListener, kind: Kind) {
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_proxy_task_panic_is_raised_by_check_and_shutdown() {
+        let proxy = TestProxy::allow_all().await;
+        proxy.check();
+        proxy.tasks.spawn(async { panic!("proxy task exploded") });
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| proxy.check()));
+        let payload = caught.expect_err("check re-raises the panic");
+        assert_eq!(payload.downcast_ref::<&str>(), Some(&"proxy task exploded"));
+
+        proxy.tasks.spawn(async { panic!("second") });
+        let joined = tokio::spawn(proxy.shutdown()).await;
+        let err = joined.expect_err("shutdown re-raises the panic");
+        assert!(err.is_panic());
+    }
+
+    #[tokio::test]
+    async fn debug_shows_addresses_and_rules_but_not_passwords() {
+        let proxy = TestProxy::builder()
+            .policy(Policy::require_basic("alice", "hunter2", "r"))
+            .socks5_auth("bob", "sw0rdfish")
+            .start()
+            .await;
+        let shown = format!("{proxy:?}");
+        assert!(
+            shown.contains("RequireBasic") && shown.contains("alice"),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("sw0rdfish"),
+            "{shown}"
+        );
+    }
 }

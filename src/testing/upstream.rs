@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tokio::net::TcpStream;
 
-use super::policy::{GeneratedReply, squid_page};
+use super::policy::{CannedReply, squid_page};
 
 /// How long the proxy waits for a destination's TCP handshake.
 pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -25,7 +25,7 @@ pub(crate) enum UpstreamError {
 
 impl UpstreamError {
     /// Squid's reply for this failure.
-    pub(crate) fn squid_reply(&self, host: &str) -> GeneratedReply {
+    pub(crate) fn squid_reply(&self, host: &str) -> CannedReply {
         match self {
             UpstreamError::Dns => squid_page(503, "Service Unavailable", "ERR_DNS_FAIL 0", host),
             UpstreamError::Connect(err) => {
@@ -113,7 +113,7 @@ mod tests {
             reply
                 .headers
                 .iter()
-                .any(|(n, v)| *n == "X-Squid-Error" && v == "ERR_CONNECT_FAIL 111")
+                .any(|(n, v)| n == "X-Squid-Error" && v == "ERR_CONNECT_FAIL 111")
         );
     }
 
