@@ -219,3 +219,32 @@ async fn a_url_under_a_provider_uses_that_providers_route() {
     assert!(r.route().proxy().is_none());
     assert_eq!(proxy.heads().len(), 1);
 }
+
+#[tokio::test]
+async fn extra_proxy_headers_reach_the_proxy_on_connect_and_absolute_form() {
+    let pki = pki(&["origin.test"], &[b"http/1.1"]);
+    let tls = origin(Some(pki.server.clone()), 200, &[], "t").await;
+    let plain = origin(None, 200, &[], "p").await;
+    let proxy = forward_proxy(None, None).await;
+    let global = layer(Some(&format!("http://{}", proxy.addr))).ca_file([pki.ca_file.clone()]);
+    let client = builder(global)
+        .proxy_header("X-Egress-Tag", "translation")
+        .build()
+        .unwrap();
+    client
+        .get(&format!("https://origin.test:{}/", tls.addr.port()))
+        .await
+        .unwrap();
+    client
+        .get(&format!("http://origin.test:{}/", plain.addr.port()))
+        .await
+        .unwrap();
+    let heads = proxy.heads();
+    assert_eq!(heads.len(), 2);
+    for h in heads {
+        assert!(
+            h.to_ascii_lowercase().contains("x-egress-tag: translation"),
+            "{h}"
+        );
+    }
+}

@@ -60,3 +60,36 @@ async fn credentials_never_leak_from_absolute_form_status_errors() {
     assert_eq!(e.code(), "http.status");
     assert_clean(&e);
 }
+
+#[derive(Clone, Default)]
+struct Capture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn credentials_never_reach_the_trace_log() {
+    let capture = Capture::default();
+    let sink = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || sink.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let proxy = forward_proxy(None, Some("Basic other")).await;
+    let url = format!("http://{USER}:{PASS}@{}", proxy.addr);
+    let client = builder(layer(Some(&url))).build().unwrap();
+    let e = client.get("https://origin.test/").await.unwrap_err();
+    assert_eq!(e.code(), "proxy.auth_rejected");
+    let log = String::from_utf8_lossy(&capture.0.lock().unwrap()).into_owned();
+    assert!(log.contains("proxy"), "spans were recorded: {log}");
+    assert!(!log.contains(PASS) && !log.contains(USER));
+    assert!(!log.contains("c2Vrcml0LXVzZXI6aHVudGVyMi1wYXNz"));
+}

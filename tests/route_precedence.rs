@@ -408,3 +408,47 @@ fn many_providers_resolve_independently() {
         assert_eq!(r.provider(), Some(name.as_str()));
     }
 }
+
+#[test]
+fn schemes_pick_their_variables() {
+    let env = [
+        ("http_proxy", "http://h.test:1"),
+        ("https_proxy", "http://s.test:2"),
+        ("ftp_proxy", "http://f.test:3"),
+        ("all_proxy", "socks5h://a.test:4"),
+    ];
+    let cases: &[(&str, &str)] = &[
+        ("http://x.test/", "h.test:1"),
+        ("ws://x.test/", "h.test:1"),
+        ("https://x.test/", "s.test:2"),
+        ("wss://x.test/", "s.test:2"),
+        ("ftp://x.test/", "f.test:3"),
+        ("gopher://x.test/", "a.test:4"),
+    ];
+    for (url, want) in cases {
+        let r = resolve(&Layer::new(), None, &env, url);
+        assert_eq!(
+            r.proxy().map(|p| p.authority()).as_deref(),
+            Some(*want),
+            "{url}"
+        );
+    }
+}
+
+#[test]
+fn ip_literal_hosts_match_ip_entries() {
+    let env = [
+        ("https_proxy", ENV_P),
+        ("no_proxy", "::1,10.0.0.0/8,localhost"),
+    ];
+    for (url, direct) in [
+        ("https://[::1]:8443/", true),
+        ("https://10.2.3.4/", true),
+        ("https://127.0.0.1/", false),
+        ("https://localhost/", true),
+        ("https://[::2]/", false),
+    ] {
+        let r = resolve(&Layer::new(), None, &env, url);
+        assert_eq!(r.is_direct(), direct, "{url}: {}", r.explain());
+    }
+}

@@ -45,6 +45,24 @@ struct Inner {
 }
 
 /// An HTTP client that knows its routes and explains its failures. Cheap to clone.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), proxyscope::Error> {
+/// use proxyscope::client::Client;
+/// use proxyscope::{Layer, ProxySetting};
+///
+/// let egress = ProxySetting::parse("http://yandex-egress.example.org:3128").expect("valid URL");
+/// let client = Client::builder()
+///     .global(Layer::new().proxy(ProxySetting::Direct))
+///     .provider("yandex", "https://translate.yandex.net", Layer::new().proxy(egress))
+///     .build()?;
+/// // Under the provider's base URL, so the provider's proxy is used.
+/// match client.get("https://translate.yandex.net/api/v1.5/tr.json/getLangs").await {
+///     Ok(res) => println!("{} via {}", res.status(), res.route().summary()),
+///     Err(e) => eprintln!("{}", e.report()),
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
@@ -242,7 +260,8 @@ fn from_legacy(e: legacy::Error, route: &Route, target: &str, absolute_form: boo
     let mut hyper_err: Option<&hyper::Error> = None;
     while let Some(s) = src {
         if let Some(ours) = s.downcast_ref::<Error>() {
-            return rebuild(ours).or_route(route);
+            // The request's own route: the connector only saw scheme and authority.
+            return rebuild(ours).with_route(route.clone());
         }
         if hyper_err.is_none() {
             hyper_err = s.downcast_ref::<hyper::Error>();

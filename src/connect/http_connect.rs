@@ -272,6 +272,100 @@ pub(crate) fn refusal(ctx: &Ctx, reply: ProxyReply, credentials_sent: bool, targ
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::net::{TcpListener, TcpStream};
+
+    /// A proxy that writes `parts` with pauses between them, then holds the connection.
+    async fn dribble(parts: Vec<&'static [u8]>) -> std::net::SocketAddr {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut s, _) = l.accept().await.unwrap();
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf).await;
+            for p in parts {
+                s.write_all(p).await.unwrap();
+                s.flush().await.unwrap();
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        });
+        addr
+    }
+
+    fn ctx() -> Ctx {
+        Ctx::new(None, "origin.test:443".into(), None, None)
+    }
+
+    #[tokio::test]
+    async fn split_reply_opens_the_tunnel_and_keeps_early_tunnel_bytes() {
+        let addr = dribble(vec![
+            b"HTTP/1.1 2",
+            b"00 Connection established\r\nVia: p\r",
+            b"\n\r\nEARLY",
+        ])
+        .await;
+        let tcp = TcpStream::connect(addr).await.unwrap();
+        let mut s = handshake(
+            &ctx(),
+            Stream::Tcp(tcp),
+            "origin.test",
+            443,
+            None,
+            &HeaderMap::new(),
+            Duration::from_secs(2),
+        )
+        .await
+        .unwrap();
+        let mut early = [0u8; 5];
+        s.read_exact(&mut early).await.unwrap();
+        assert_eq!(&early, b"EARLY");
+    }
+
+    #[tokio::test]
+    async fn any_2xx_opens_the_tunnel() {
+        let addr = dribble(vec![b"HTTP/1.0 204 No Content\r\n\r\n"]).await;
+        let tcp = TcpStream::connect(addr).await.unwrap();
+        assert!(
+            handshake(
+                &ctx(),
+                Stream::Tcp(tcp),
+                "origin.test",
+                443,
+                None,
+                &HeaderMap::new(),
+                Duration::from_secs(2)
+            )
+            .await
+            .is_ok()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refusal_without_framing_is_excerpted_within_the_body_deadline() {
+        // No Content-Length and the connection stays open: the excerpt must not wait forever.
+        let addr = dribble(vec![
+            b"HTTP/1.1 403 Forbidden\r\nServer: corp-gw\r\n\r\npolicy says no",
+        ])
+        .await;
+        let tcp = TcpStream::connect(addr).await.unwrap();
+        let started = std::time::Instant::now();
+        let e = handshake(
+            &ctx(),
+            Stream::Tcp(tcp),
+            "origin.test",
+            443,
+            None,
+            &HeaderMap::new(),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(4));
+        assert_eq!(e.code(), "proxy.forbidden");
+        let reply = e.evidence().proxy_reply.as_ref().unwrap();
+        assert_eq!(reply.body_excerpt.as_deref(), Some("policy says no"));
+        assert_eq!(reply.header("server"), Some("corp-gw"));
+    }
 
     #[test]
     fn authorities_bracket_ipv6() {

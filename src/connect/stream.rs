@@ -25,6 +25,20 @@ pub enum Stream {
     Tls(Box<tokio_rustls::client::TlsStream<Stream>>),
 }
 
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Stream::Tcp(s) => f.debug_tuple("Tcp").field(&s.peer_addr().ok()).finish(),
+            Stream::Prefixed(p) => f
+                .debug_struct("Prefixed")
+                .field("pending", &p.prefix.len())
+                .field("inner", &p.inner)
+                .finish(),
+            Stream::Tls(t) => f.debug_tuple("Tls").field(&t.get_ref().0).finish(),
+        }
+    }
+}
+
 /// A stream with read-ahead bytes that belong to it.
 pub struct Prefixed {
     prefix: Bytes,
@@ -125,6 +139,7 @@ impl AsyncWrite for Stream {
 }
 
 /// The connection handed to hyper: the stream plus what we know about how it was made.
+#[derive(Debug)]
 pub struct Conn {
     io: TokioIo<Stream>,
     info: ConnInfo,

@@ -26,6 +26,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use serde::Serialize;
 
 use super::no_proxy_lint::{NoProxyDiagnostic, blank_stop, diagnose, wildcard_not_alone};
+use super::redact::redact_text;
 
 /// FxHash: the map keys are configuration, not attacker-chosen, and the hot path is a handful
 /// of short-key lookups, where SipHash would dominate the cost.
@@ -384,6 +385,13 @@ impl NoProxy {
     }
 }
 
+impl NoProxy {
+    /// The entries with any `user:password@` redacted, for every printed form.
+    fn redacted_entries(&self) -> Vec<String> {
+        self.entries.iter().map(|e| redact_text(e)).collect()
+    }
+}
+
 fn net_map<K>(nets: &mut Vec<(u8, FastMap<K>)>, bits: u8) -> &mut FastMap<K> {
     let pos = match nets.iter().position(|(b, _)| *b == bits) {
         Some(p) => p,
@@ -398,7 +406,7 @@ fn net_map<K>(nets: &mut Vec<(u8, FastMap<K>)>, bits: u8) -> &mut FastMap<K> {
 impl fmt::Debug for NoProxy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("NoProxy")
-            .field("entries", &self.entries)
+            .field("entries", &self.redacted_entries())
             .field("diagnostics", &self.diagnostics.len())
             .finish()
     }
@@ -406,13 +414,13 @@ impl fmt::Debug for NoProxy {
 
 impl fmt::Display for NoProxy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.entries.join(","))
+        f.write_str(&self.redacted_entries().join(","))
     }
 }
 
 impl Serialize for NoProxy {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.entries.serialize(s)
+        self.redacted_entries().serialize(s)
     }
 }
 
@@ -545,5 +553,20 @@ mod tests {
         );
         assert!(NoProxy::from_entries(["*"]).is_wildcard());
         assert!(!NoProxy::from_entries(["*", "a"]).is_wildcard());
+    }
+
+    #[test]
+    fn url_shaped_entries_never_print_credentials() {
+        let l = NoProxy::parse("a.test,http://user:s3cret@b.test/");
+        let text = format!(
+            "{l} {l:?} {} {:?}",
+            serde_json::to_string(&l).unwrap_or_default(),
+            l.diagnostics()
+        );
+        assert!(
+            !text.contains("s3cret") && !text.contains("user:"),
+            "{text}"
+        );
+        assert_eq!(l.diagnostics()[0].entry, "http://***@b.test/");
     }
 }

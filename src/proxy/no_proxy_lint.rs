@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::no_proxy::{IpEntry, normalise_name, parse_ip_entry};
 use super::peers::{PeerNote, Tool, entry_notes};
+use super::redact::redact_text;
 
 /// How serious a diagnostic is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -154,14 +155,16 @@ fn diag(
     suggestion: Option<String>,
 ) -> NoProxyDiagnostic {
     let can_match = severity != Severity::Error;
+    // A URL-shaped entry can carry `user:password@`; it never reaches output unredacted.
+    let entry = redact_text(entry);
     NoProxyDiagnostic {
-        entry: entry.to_owned(),
+        peers: entry_notes(&entry),
+        entry,
         issue,
         severity,
         can_match,
         reason: reason.into(),
         suggestion,
-        peers: entry_notes(entry),
     }
 }
 
