@@ -86,8 +86,15 @@ proxy = "direct"
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn warning_when_the_certificate_expires_within_14_days() {
     let pki = TestPki::new();
-    let leaf =
-        pki.leaf(LeafSpec::new(&["localhost", "127.0.0.1"]).validity(Validity::ExpiresInDays(5)));
+    let now = std::time::SystemTime::now();
+    let day = Duration::from_secs(86_400);
+    let leaf = pki.leaf(
+        LeafSpec::new(&["localhost", "127.0.0.1"]).validity(Validity::Window {
+            not_before: now - day,
+            // Five days and an hour: `days_left` is 5 whatever the test's own duration.
+            not_after: now + 5 * day + Duration::from_secs(3600),
+        }),
+    );
     let origin = TestOrigin::https(&pki, &leaf, ChainMode::Full).await;
     let cfg = ConfigFile::new(&format!(
         "[providers.soon]\nurl = {}\nproxy = \"direct\"\nca_file = {}\n",
