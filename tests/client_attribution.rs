@@ -4,7 +4,7 @@
 mod connect_support;
 
 use connect_support::*;
-use proxyscope::client::Path;
+use proxyscope::client::ResponsePath;
 use proxyscope::{Hop, Phase};
 
 #[tokio::test]
@@ -25,7 +25,7 @@ async fn proxy_generated_403_is_attributed_to_the_proxy() {
     assert!(seen.lock().unwrap()[0].starts_with("GET http://origin.test:8080/translate HTTP/1.1"));
     let a = r.attribution().clone();
     assert_eq!(a.source, Hop::Proxy);
-    assert_eq!(a.path, Path::AbsoluteForm);
+    assert_eq!(a.path, ResponsePath::AbsoluteForm);
     assert_eq!(a.squid_error.as_deref(), Some("ERR_ACCESS_DENIED 0"));
     assert_eq!(a.server.as_deref(), Some("squid/6.10"));
 

@@ -5,7 +5,7 @@
 mod connect_support;
 
 use connect_support::*;
-use proxyscope::client::Path;
+use proxyscope::client::ResponsePath;
 use proxyscope::{Hop, Layer};
 
 #[tokio::test]
@@ -23,7 +23,7 @@ async fn direct_http_and_https() {
         .unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.route().proxy().is_none());
-    assert_eq!(r.attribution().path, Path::Direct);
+    assert_eq!(r.attribution().path, ResponsePath::Direct);
     assert_eq!(r.text().await.unwrap(), "plain");
 
     let r = client
@@ -55,7 +55,7 @@ async fn https_via_connect_tunnel() {
     assert_eq!(r.status(), 200);
     assert!(r.conn_info().unwrap().tunnel);
     assert_eq!(r.attribution().source, Hop::Origin);
-    assert_eq!(r.attribution().path, Path::Tunnel);
+    assert_eq!(r.attribution().path, ResponsePath::Tunnel);
     assert_eq!(r.text().await.unwrap(), "tunnelled");
     assert_eq!(
         proxy.heads()[0].lines().next(),
@@ -76,7 +76,7 @@ async fn plain_http_via_absolute_form_with_credentials() {
         .unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.conn_info().unwrap().absolute_form);
-    assert_eq!(r.attribution().path, Path::AbsoluteForm);
+    assert_eq!(r.attribution().path, ResponsePath::AbsoluteForm);
     assert_eq!(r.attribution().source, Hop::Origin);
     let head = &proxy.heads()[0];
     assert!(

@@ -12,7 +12,7 @@ use crate::error::Hop;
 /// How the response reached us.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Path {
+pub enum ResponsePath {
     /// Straight from the origin (no proxy configured).
     Direct,
     /// Through an HTTP proxy in absolute-form: the proxy could have written it.
@@ -29,7 +29,7 @@ pub struct Attribution {
     /// The evidence that decided it, one fact per entry.
     pub reasons: Vec<String>,
     /// How the response reached us.
-    pub path: Path,
+    pub path: ResponsePath,
     /// `X-Squid-Error`, when present.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub squid_error: Option<String>,
@@ -65,7 +65,7 @@ const PROXY_SERVERS: &[&str] = &[
 
 /// Attributes a response from its path, status, headers and (optionally) the start of its body.
 pub fn attribute(
-    path: Path,
+    path: ResponsePath,
     status: StatusCode,
     headers: &HeaderMap,
     body: Option<&[u8]>,
@@ -117,27 +117,27 @@ pub fn attribute(
 
     let mut reasons = Vec::new();
     let source = match path {
-        Path::Tunnel if proxy_signs.is_empty() => {
+        ResponsePath::Tunnel if proxy_signs.is_empty() => {
             reasons.push("arrived through a tunnel the proxy cannot read or write".to_owned());
             Hop::Origin
         }
-        Path::Tunnel => {
+        ResponsePath::Tunnel => {
             reasons.push("arrived through a tunnel, yet carries proxy signatures: the proxy likely intercepts TLS".to_owned());
             reasons.append(&mut proxy_signs);
             Hop::Proxy
         }
-        Path::Direct | Path::AbsoluteForm if !proxy_signs.is_empty() => {
-            if path == Path::Direct {
+        ResponsePath::Direct | ResponsePath::AbsoluteForm if !proxy_signs.is_empty() => {
+            if path == ResponsePath::Direct {
                 reasons.push("no proxy is configured, yet the reply carries proxy signatures: a transparent proxy is likely on the path".to_owned());
             }
             reasons.append(&mut proxy_signs);
             Hop::Proxy
         }
-        Path::Direct => {
+        ResponsePath::Direct => {
             reasons.push("direct connection to the origin, no proxy signature".to_owned());
             Hop::Origin
         }
-        Path::AbsoluteForm => {
+        ResponsePath::AbsoluteForm => {
             reasons.push("relayed by the proxy: no X-Squid-Error, no Proxy-Status error, no proxy Server header, no template body".to_owned());
             Hop::Origin
         }
@@ -197,13 +197,13 @@ mod tests {
     }
 
     type Headers = &'static [(&'static str, &'static str)];
-    type Case = (Path, u16, Headers, Option<&'static [u8]>, Hop);
+    type Case = (ResponsePath, u16, Headers, Option<&'static [u8]>, Hop);
 
     #[test]
     fn attribution_table() {
         let cases: &[Case] = &[
             (
-                Path::AbsoluteForm,
+                ResponsePath::AbsoluteForm,
                 403,
                 &[
                     ("x-squid-error", "ERR_ACCESS_DENIED 0"),
@@ -213,52 +213,58 @@ mod tests {
                 Hop::Proxy,
             ),
             (
-                Path::AbsoluteForm,
+                ResponsePath::AbsoluteForm,
                 403,
                 &[("server", "nginx"), ("via", "1.1 proxy (squid/6.10)")],
                 None,
                 Hop::Origin,
             ),
             (
-                Path::AbsoluteForm,
+                ResponsePath::AbsoluteForm,
                 502,
                 &[("proxy-status", "h2o; error=dns_error; rcode=NXDOMAIN")],
                 None,
                 Hop::Proxy,
             ),
             (
-                Path::AbsoluteForm,
+                ResponsePath::AbsoluteForm,
                 200,
                 &[("proxy-status", "h2o; received-status=200")],
                 None,
                 Hop::Origin,
             ),
             (
-                Path::AbsoluteForm,
+                ResponsePath::AbsoluteForm,
                 403,
                 &[],
                 Some(b"<html><body id=ERR_ACCESS_DENIED>"),
                 Hop::Proxy,
             ),
             (
-                Path::AbsoluteForm,
+                ResponsePath::AbsoluteForm,
                 500,
                 &[("server", "tinyproxy/1.11.2")],
                 None,
                 Hop::Proxy,
             ),
-            (Path::AbsoluteForm, 407, &[], None, Hop::Proxy),
-            (Path::Tunnel, 403, &[("server", "nginx")], None, Hop::Origin),
+            (ResponsePath::AbsoluteForm, 407, &[], None, Hop::Proxy),
             (
-                Path::Tunnel,
+                ResponsePath::Tunnel,
+                403,
+                &[("server", "nginx")],
+                None,
+                Hop::Origin,
+            ),
+            (
+                ResponsePath::Tunnel,
                 403,
                 &[("x-squid-error", "ERR_ACCESS_DENIED 0")],
                 None,
                 Hop::Proxy,
             ),
-            (Path::Direct, 403, &[], None, Hop::Origin),
+            (ResponsePath::Direct, 403, &[], None, Hop::Origin),
             (
-                Path::Direct,
+                ResponsePath::Direct,
                 403,
                 &[("x-squid-error", "ERR_ACCESS_DENIED 0")],
                 None,
@@ -280,7 +286,7 @@ mod tests {
     #[test]
     fn evidence_fields_are_kept() {
         let a = attribute(
-            Path::AbsoluteForm,
+            ResponsePath::AbsoluteForm,
             StatusCode::FORBIDDEN,
             &headers(&[
                 ("x-squid-error", "ERR_ACCESS_DENIED 0"),

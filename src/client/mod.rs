@@ -26,7 +26,7 @@ use crate::error::{Error, ErrorKind, Hop, Phase};
 use crate::proxy::ProxyScheme;
 use crate::route::Route;
 
-pub use attribution::{Attribution, Path, attribute};
+pub use attribution::{Attribution, ResponsePath, attribute};
 pub use builder::ClientBuilder;
 pub use response::Response;
 

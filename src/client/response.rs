@@ -13,7 +13,7 @@ use crate::connect::{ConnInfo, evidence_headers};
 use crate::error::{Error, ErrorKind, Hop, Phase, ProxyReply};
 use crate::route::Route;
 
-use super::attribution::{Attribution, Path};
+use super::attribution::{Attribution, ResponsePath};
 
 /// An HTTP response, its route and its attribution.
 #[derive(Debug)]
@@ -33,10 +33,10 @@ impl Response {
         body_timeout: Duration,
     ) -> Self {
         let path = match inner.extensions().get::<ConnInfo>() {
-            Some(i) if i.absolute_form => Path::AbsoluteForm,
-            Some(i) if i.tunnel => Path::Tunnel,
-            _ if route.proxy().is_some() => Path::Tunnel,
-            _ => Path::Direct,
+            Some(i) if i.absolute_form => ResponsePath::AbsoluteForm,
+            Some(i) if i.tunnel => ResponsePath::Tunnel,
+            _ if route.proxy().is_some() => ResponsePath::Tunnel,
+            _ => ResponsePath::Direct,
         };
         let attribution =
             super::attribution::attribute(path, inner.status(), inner.headers(), None);

@@ -266,13 +266,12 @@ impl Ctx {
     }
 
     /// Adds the request's target, proxy and route to an error built elsewhere (the TLS layer).
-    pub(crate) fn attach(&self, e: Error, hop: Hop) -> Error {
+    pub(crate) fn attach(&self, e: Error) -> Error {
         let target = self.target.clone();
         let proxy = self.proxy.as_ref().map(ProxyUrl::without_credentials);
         let mut e = e.map_evidence(|ev| {
-            if hop == Hop::Origin || ev.target.is_none() {
-                ev.target = Some(target);
-            }
+            // The target is always the request's destination; the proxy's name is in `proxy`.
+            ev.target = Some(target);
             if ev.proxy.is_none() {
                 ev.proxy = proxy;
             }
@@ -430,7 +429,6 @@ async fn build(
                         if proxy.scheme() == ProxyScheme::Https {
                             let (s, info) = tls::handshake(
                                 ctx,
-                                Hop::Proxy,
                                 &profile.tls.proxy,
                                 proxy.host(),
                                 stream,
@@ -508,10 +506,9 @@ async fn build(
 
     let stream = if https {
         let started = Instant::now();
-        let (s, info) =
-            tls::handshake(ctx, Hop::Origin, &profile.tls.origin, host, stream, t.tls())
-                .instrument(tracing::info_span!("tls", server_name = %host))
-                .await?;
+        let (s, info) = tls::handshake(ctx, &profile.tls.origin, host, stream, t.tls())
+            .instrument(tracing::info_span!("tls", server_name = %host))
+            .await?;
         timings.tls = Some(started.elapsed());
         origin_tls = Some(info);
         s

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::error::{Error, Hop};
+use crate::error::Error;
 use crate::layer::{Layer, Roots, Sourced};
 use crate::proxy::EnvSnapshot;
 use crate::tls::{CaBundle, HandshakeInfo, HopTls, KnownCa, TlsSettings, env_ca_files};
@@ -101,10 +101,10 @@ pub(crate) fn profile_tls(
     })
 }
 
-/// TLS over `stream` to `host` on `hop`, within `timeout`; errors get the request's context.
+/// TLS over `stream` to `host` on the hop `tls` is for, within `timeout`; errors get the
+/// request's context.
 pub(crate) async fn handshake(
     ctx: &Ctx,
-    hop: Hop,
     tls: &HopTls,
     host: &str,
     stream: Stream,
@@ -112,6 +112,6 @@ pub(crate) async fn handshake(
 ) -> Result<(Stream, HandshakeInfo), Error> {
     match tls.connect(host, stream, timeout).await {
         Ok((s, info)) => Ok((Stream::Tls(Box::new(s)), info)),
-        Err(e) => Err(ctx.attach(e, hop)),
+        Err(e) => Err(ctx.attach(e)),
     }
 }
