@@ -354,6 +354,20 @@ fn strict_ssl_true_means_remove_not_disable() {
 }
 
 #[test]
+fn a_single_timeout_moves_into_the_timeouts_table() {
+    let d = ConfigDocument::from_toml_str("timeout = \"30s\"\n", "inline.toml")
+        .lint(&EnvSnapshot::default());
+    assert_eq!(d.len(), 1, "{d:#?}");
+    assert_eq!(d[0].code, "misplaced_key");
+    assert!(
+        d[0].suggestion
+            .as_deref()
+            .unwrap()
+            .contains("`[timeouts]` as `request = \"30s\"`")
+    );
+}
+
+#[test]
 fn misplacement_table_at_the_top_level() {
     let text = "ca = \"/x.pem\"\nca_cert = \"/x.pem\"\nnoproxy = [\"a\"]\nhttp_proxy = \"http://p.test:1\"\nhttps_proxy = \"http://p.test:1\"\n[agent_options]\nca = \"/x.pem\"\n";
     let d = ConfigDocument::from_toml_str(text, "inline.toml").lint(&EnvSnapshot::default());

@@ -90,11 +90,11 @@ impl fmt::Display for Diagnostic {
         if let Some(loc) = &self.location {
             write!(f, "{loc}: ")?;
         }
-        write!(
-            f,
-            "{}[{}] {}: {}",
-            self.severity, self.code, self.path, self.message
-        )?;
+        write!(f, "{}[{}] ", self.severity, self.code)?;
+        if !self.path.is_empty() {
+            write!(f, "{}: ", self.path)?;
+        }
+        f.write_str(&self.message)?;
         if let Some(s) = &self.suggestion {
             write!(f, " (fix: {s})")?;
         }

@@ -635,6 +635,16 @@ impl Walker<'_> {
             (Value::Str(s), "ca_file") if s.trim_start().starts_with("-----BEGIN") => {
                 "save the PEM to a file and set `ca_file = \"/path/to/ca.pem\"`".to_owned()
             }
+            (value, "timeouts") => {
+                let v = match value {
+                    Value::Str(s) => format!("{s:?}"),
+                    Value::Int(n) => format!("\"{n}s\""),
+                    _ => "\"30s\"".to_owned(),
+                };
+                format!(
+                    "move it into `[timeouts]` as `request = {v}` (or `connect`, `proxy`, `tls` for one phase)"
+                )
+            }
             _ => format!("rename `{key}` to `{}` {here}", m.key),
         };
         self.diag(

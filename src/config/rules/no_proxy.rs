@@ -7,7 +7,9 @@
 use std::net::IpAddr;
 
 use crate::config::diagnostic::{Diagnostic, Severity};
-use crate::proxy::{NoProxy, NoProxyDiagnostic, NoProxyIssue, Severity as ProxySeverity};
+use crate::proxy::{
+    NoProxy, NoProxyDiagnostic, NoProxyIssue, Severity as ProxySeverity, redact_text,
+};
 
 /// One entry as written, with where it is.
 pub(crate) struct EntryRef {
@@ -42,18 +44,21 @@ pub(crate) fn check(
         // (a blank-separated tail), else the list as a whole.
         let at = entries
             .iter()
-            .find(|e| e.text.trim() == d.entry)
+            .find(|e| e.text.trim() == d.entry || redact_text(e.text.trim()) == d.entry)
             .or_else(|| entries.iter().find(|e| e.text.contains(d.entry.as_str())));
         let (path, location) = match at {
             Some(e) => (e.path.clone(), e.location.clone()),
             None => (list_path.to_owned(), list_location.clone()),
         };
-        out.push(diagnostic(d, at.map(|e| e.text.trim()), path, location));
+        let written = at.map(|e| redact_text(e.text.trim()));
+        out.push(diagnostic(d, written.as_deref(), path, location));
     }
     (list, out)
 }
 
 /// One [`NoProxyDiagnostic`] as a config diagnostic with a stable code and a concrete fix.
+/// `written` is the whole entry as written (redacted), which for a blank-separated entry is more
+/// than the part curl ignores.
 fn diagnostic(
     d: &NoProxyDiagnostic,
     written: Option<&str>,
@@ -80,14 +85,19 @@ fn diagnostic(
             .collect();
         message.push_str(&format!(" (other tools: {})", peers.join("; ")));
     }
-    let entry = written.unwrap_or(&d.entry);
+    // The proxy module's copy of the entry: credentials in URL-shaped entries are redacted.
+    let entry = d.entry.as_str();
     let suggestion = match (d.issue, d.suggestion.as_deref()) {
         (NoProxyIssue::UrlShaped | NoProxyIssue::HasPath, Some(host)) => {
             format!("write `{}` instead of `{entry}`", host_fix(host))
         }
         (NoProxyIssue::BlankSeparated, _) => format!(
             "separate the names with commas (one entry each): `{}`",
-            entry.split_whitespace().collect::<Vec<_>>().join(",")
+            written
+                .unwrap_or(entry)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(",")
         ),
         (NoProxyIssue::WildcardNotAlone, _) => {
             "write `no_proxy = [\"*\"]` to bypass the proxy for every host, or remove `*`"
@@ -221,6 +231,16 @@ mod tests {
                 ("no_proxy.never_matches", "no_proxy[3]")
             ]
         );
+    }
+
+    #[test]
+    fn credentials_in_url_shaped_entries_never_appear() {
+        let d = run(&["localhost", "http://alice:hunter2@a.test:8080/"]);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].path, "no_proxy[1]");
+        assert!(d[0].suggestion.as_deref().unwrap().contains("`.a.test`"));
+        let all = format!("{d:?} {}", serde_json::to_string(&d).unwrap());
+        assert!(!all.contains("hunter2"), "{all}");
     }
 
     #[test]
