@@ -415,7 +415,16 @@ async fn finish(
     let started = Instant::now();
     // Read the body even without a body expectation: `transfer` is measured and a body that
     // breaks off is reported (`http.protocol`), as a client would see it.
-    let body = res.bytes().await?;
+    let body = match res.bytes().await {
+        Ok(body) => body,
+        // The handshake already happened: keep its certificate with the failure.
+        Err(e) => {
+            return Ok(Seen {
+                tls,
+                failure: Some(e),
+            });
+        }
+    };
     timings.transfer = Some(started.elapsed());
     let failure = check
         .expect
