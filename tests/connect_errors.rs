@@ -428,10 +428,17 @@ async fn missing_ca_file_fails_at_build() {
 #[tokio::test]
 async fn proxy_hanging_up_on_an_absolute_form_request_is_http_protocol_at_the_proxy() {
     let (addr, seen) = scripted(Script::Close).await;
-    let e = get_err(layer(Some(&format!("http://{addr}"))), "http://origin.test:8080/").await;
+    let e = get_err(
+        layer(Some(&format!("http://{addr}"))),
+        "http://origin.test:8080/",
+    )
+    .await;
     assert_eq!(e.code(), "http.protocol");
     assert_eq!(e.hop(), Some(Hop::Proxy));
     assert_eq!(e.phase(), Phase::Http);
-    assert_eq!(e.evidence().proxy.as_deref(), Some(&*format!("http://{addr}")));
+    assert_eq!(
+        e.evidence().proxy.as_deref(),
+        Some(&*format!("http://{addr}"))
+    );
     assert!(seen.lock().unwrap()[0].starts_with("GET http://origin.test:8080/ HTTP/1.1"));
 }
