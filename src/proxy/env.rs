@@ -186,10 +186,12 @@ impl EnvSnapshot {
     pub fn from_pairs<K: Into<String>, V: Into<String>>(
         pairs: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        let (mut present, other): (Vec<(String, String)>, Vec<(String, String)>) = pairs
+        let all: Vec<(String, String)> = pairs
             .into_iter()
             .map(|(k, v)| (k.into(), v.into()))
-            .partition(|(k, _)| is_relevant(k));
+            .collect();
+        let (mut present, other): (Vec<_>, Vec<_>) =
+            all.into_iter().partition(|(k, _)| is_relevant(k));
         let ca_vars = other
             .into_iter()
             .filter(|(k, v)| !v.is_empty() && crate::tls::CA_ENV_VARS.contains(&k.as_str()))
