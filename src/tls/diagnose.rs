@@ -20,7 +20,6 @@ use super::chain::{
 };
 use super::evidence::{Diagnosis, Fix, NameMismatch, TlsEvidence, ValidityIssue};
 use super::hop::HopTls;
-use super::roots::load_system_roots;
 use super::verifier::Seen;
 use crate::error::{Error, ErrorKind, Hop, Phase};
 use crate::layer::Roots;
@@ -291,23 +290,13 @@ fn cross_reference(tls: &HopTls, der: &[CertificateDer<'static>], now: i64) -> O
             });
         }
     }
-    if s.roots != Roots::System {
-        let loaded;
-        let system = match &s.system_roots {
-            Some(c) => c.as_slice(),
-            None => {
-                loaded = load_system_roots();
-                loaded.as_slice()
-            }
-        };
-        if verifies_with(tls, der, now, system) {
-            return Some(Fix {
-                key: s.roots_key.clone(),
-                file: None,
-                value: Some("system".to_owned()),
-                found_in: "system store".to_owned(),
-            });
-        }
+    if s.roots != Roots::System && verifies_with(tls, der, now, tls.system_roots()) {
+        return Some(Fix {
+            key: s.roots_key.clone(),
+            file: None,
+            value: Some("system".to_owned()),
+            found_in: "system store".to_owned(),
+        });
     }
     None
 }
