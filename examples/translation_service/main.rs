@@ -91,7 +91,11 @@ async fn run(args: Args) -> ExitCode {
         }
     };
     // Infos (how other tools would read a value) are in /_config; warnings need eyes now.
-    for w in settings.warnings.iter().filter(|d| d.severity != Severity::Info) {
+    for w in settings
+        .warnings
+        .iter()
+        .filter(|d| d.severity != Severity::Info)
+    {
         eprintln!("{w}");
     }
     let handle = match app::start(settings, env, args.listen).await {
@@ -106,7 +110,9 @@ async fn run(args: Args) -> ExitCode {
     println!("translation_service listening on {url}");
     println!("settings: {}", path.display());
     if demo.is_some() {
-        println!("mock providers: apertium (direct), yandex (own proxy + private CA), google (global proxy)");
+        println!(
+            "mock providers: apertium (direct), yandex (own proxy + private CA), google (global proxy)"
+        );
     }
     println!();
     println!("  curl -s {url}/_info");

@@ -274,8 +274,7 @@ impl ConfigDocument {
     pub fn from_toml_section(text: &str, origin_name: impl AsRef<Path>, key: &str) -> Self {
         let mut doc = Self::from_toml_str(text, origin_name);
         let root_pos = doc.root.pos;
-        let section = match std::mem::replace(&mut doc.root.value, node::Value::Table(Vec::new()))
-        {
+        let section = match std::mem::replace(&mut doc.root.value, node::Value::Table(Vec::new())) {
             node::Value::Table(entries) => entries.into_iter().find(|e| e.key == key),
             _ => None,
         };
@@ -285,7 +284,10 @@ impl ConfigDocument {
             }
             found => {
                 let (pos, what) = match &found {
-                    Some(e) => (e.key_pos, format!("`{key}` is {}", e.node.value.type_name())),
+                    Some(e) => (
+                        e.key_pos,
+                        format!("`{key}` is {}", e.node.value.type_name()),
+                    ),
                     None => (root_pos, format!("there is no [{key}] section")),
                 };
                 doc.syntax.push(
@@ -440,7 +442,10 @@ mod tests {
         let doc = ConfigDocument::from_toml_section(text, "/srv/svc/service.toml", "proxyscope");
         let d = doc.lint(&EnvSnapshot::default());
         let missing_ca = d.iter().find(|d| d.path == "providers.a.ca_file").unwrap();
-        assert_eq!(missing_ca.location.as_deref(), Some("/srv/svc/service.toml:8:11"));
+        assert_eq!(
+            missing_ca.location.as_deref(),
+            Some("/srv/svc/service.toml:8:11")
+        );
         assert!(doc.to_config().is_err());
 
         let ok = "[server]\nx = 1\n[proxyscope]\nproxy = \"direct\"\n[proxyscope.providers.a]\nurl = \"http://a.test\"\n";
@@ -451,11 +456,17 @@ mod tests {
         let proxy = s.iter().find(|s| s.key == "proxy").unwrap();
         assert!(matches!(&proxy.origin, Origin::File { line: 4, key, .. } if key == "proxy"));
 
-        for (text, path) in [("[server]\n", "proxyscope"), ("proxyscope = 3\n", "proxyscope")] {
+        for (text, path) in [
+            ("[server]\n", "proxyscope"),
+            ("proxyscope = 3\n", "proxyscope"),
+        ] {
             let d = ConfigDocument::from_toml_section(text, "s.toml", "proxyscope")
                 .lint(&EnvSnapshot::default());
             assert_eq!(d.len(), 1, "{d:?}");
-            assert_eq!((d[0].code.as_str(), d[0].path.as_str()), ("section.missing", path));
+            assert_eq!(
+                (d[0].code.as_str(), d[0].path.as_str()),
+                ("section.missing", path)
+            );
             assert!(d[0].is_error() && d[0].location.is_some());
         }
     }

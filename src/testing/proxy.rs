@@ -497,7 +497,11 @@ mod tests {
         let handled: Vec<Handled> = proxy.connects().iter().map(|r| r.handled).collect();
         assert_eq!(
             handled,
-            [Handled::Tunnelled, Handled::Refused(403), Handled::Tunnelled]
+            [
+                Handled::Tunnelled,
+                Handled::Refused(403),
+                Handled::Tunnelled
+            ]
         );
         assert!(format!("{proxy:?}").contains("AllowAll"));
     }

@@ -133,7 +133,9 @@ fn provider_json(p: &ProviderInfo, ok: bool, results: &[&CheckResult], client: &
         .map(|r| json!(r))
         .or_else(|| client.route(Some(&p.name), &p.url).ok().map(|r| json!(r)))
         .unwrap_or(Value::Null);
-    let failed = results.iter().find_map(|c| c.error.as_ref().map(|e| (c, e)));
+    let failed = results
+        .iter()
+        .find_map(|c| c.error.as_ref().map(|e| (c, e)));
     let phases: Map<String, Value> = results
         .first()
         .map(|c| {

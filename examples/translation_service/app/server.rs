@@ -120,7 +120,8 @@ pub(crate) async fn start(
         builder = builder.provider(p.name(), p.url().value.as_str(), p.layer().clone());
     }
     let client = builder.build().map_err(StartError::Client)?;
-    let health = Health::new(config, env, settings.health_cache.value).map_err(StartError::Client)?;
+    let health =
+        Health::new(config, env, settings.health_cache.value).map_err(StartError::Client)?;
 
     let want = listen.unwrap_or(settings.listen.value);
     let listener = TcpListener::bind(want)
@@ -190,12 +191,11 @@ async fn route(state: &State, req: Request<Incoming>) -> Response<Body> {
             };
             json(status, &body)
         }
-        ("/_config", &Method::GET | &Method::HEAD) => {
-            json(StatusCode::OK, &config_view::render(&state.settings, state.addr))
-        }
-        ("/_info" | "/_health/providers" | "/_config", _) => {
-            method_not_allowed(&path, "GET")
-        }
+        ("/_config", &Method::GET | &Method::HEAD) => json(
+            StatusCode::OK,
+            &config_view::render(&state.settings, state.addr),
+        ),
+        ("/_info" | "/_health/providers" | "/_config", _) => method_not_allowed(&path, "GET"),
         _ => match path.strip_prefix("/v1/translate/") {
             Some(provider) if !provider.is_empty() && !provider.contains('/') => {
                 if method == Method::POST {
@@ -239,7 +239,12 @@ fn method_not_allowed(path: &str, allowed: &'static str) -> Response<Body> {
 }
 
 /// A JSON error of the service's own (not a provider failure): `code` is `service.*`.
-pub(crate) fn service_error(status: StatusCode, code: &str, message: &str, hint: &str) -> Response<Body> {
+pub(crate) fn service_error(
+    status: StatusCode,
+    code: &str,
+    message: &str,
+    hint: &str,
+) -> Response<Body> {
     json(
         status,
         &json!({ "error": {

@@ -73,9 +73,10 @@ pub(crate) struct Settings {
 impl Settings {
     /// The path `POST /v1/translate/{provider}` forwards to, with its origin.
     pub(crate) fn translate_path(&self, provider: &str) -> Sourced<String> {
-        self.translate.get(provider).cloned().unwrap_or_else(|| {
-            Sourced::new(DEFAULT_TRANSLATE_PATH.to_owned(), Origin::Default)
-        })
+        self.translate
+            .get(provider)
+            .cloned()
+            .unwrap_or_else(|| Sourced::new(DEFAULT_TRANSLATE_PATH.to_owned(), Origin::Default))
     }
 }
 
@@ -264,22 +265,13 @@ impl<'a> Walk<'a> {
 
     fn unknown(&mut self, key: &str, pos: Pos, known: &[&str], fix: Option<String>) {
         let fix = fix.unwrap_or_else(|| format!("known keys here: {}", known.join(", ")));
-        self.error(
-            "unknown_key",
-            key,
-            pos,
-            format!("unknown key `{key}`"),
-            fix,
-        );
+        self.error("unknown_key", key, pos, format!("unknown key `{key}`"), fix);
     }
 
     fn run(mut self) -> Own {
         let (root, _syntax) = DeTable::parse_recoverable(self.text);
         let mut own = Own {
-            listen: Sourced::new(
-                SocketAddr::from(([127, 0, 0, 1], 8080)),
-                Origin::Default,
-            ),
+            listen: Sourced::new(SocketAddr::from(([127, 0, 0, 1], 8080)), Origin::Default),
             health_cache: Sourced::new(DEFAULT_HEALTH_CACHE, Origin::Default),
             translate_keys: BTreeMap::new(),
             diagnostics: Vec::new(),

@@ -19,7 +19,11 @@ use super::server::{Body, State, json, service_error};
 pub(crate) const MAX_BODY: usize = 1 << 20;
 
 /// Handles one translate request for `provider`.
-pub(crate) async fn handle(state: &State, provider: &str, req: Request<Incoming>) -> Response<Body> {
+pub(crate) async fn handle(
+    state: &State,
+    provider: &str,
+    req: Request<Incoming>,
+) -> Response<Body> {
     let Some(p) = state.settings.config.provider(provider) else {
         let known: Vec<&str> = state
             .settings
@@ -63,7 +67,11 @@ pub(crate) async fn handle(state: &State, provider: &str, req: Request<Incoming>
         }
     };
 
-    let url = provider_url(&p.url().value, &state.settings.translate_path(provider).value, query.as_deref());
+    let url = provider_url(
+        &p.url().value,
+        &state.settings.translate_path(provider).value,
+        query.as_deref(),
+    );
     let outbound = Request::post(url.as_str())
         .header(header::CONTENT_TYPE, content_type)
         .body(body);
