@@ -333,7 +333,11 @@ async fn provider_failures_are_json_errors_with_our_status() {
     assert_eq!(e["evidence"]["proxy_reply"]["status"], 403);
 
     // The global proxy refuses google: a 403 the proxy wrote, relayed in absolute-form.
-    demo.egress_proxy.set_policy(Policy::deny(&["127.0.0.1"]));
+    assert!(demo.deny("google", true));
+    assert!(
+        !demo.deny("apertium", true),
+        "apertium has no proxy to deny it"
+    );
     let g = c.translate("google").await;
     assert_eq!(g.status, StatusCode::BAD_GATEWAY, "{}", g.text);
     let e = &g.json()["error"];

@@ -23,6 +23,7 @@ use proxyscope::EnvSnapshot;
 use proxyscope::config::Severity;
 
 use app::demo::Demo;
+use app::settings::Invalid;
 
 /// Command line.
 #[derive(Debug, Parser)]
@@ -35,6 +36,11 @@ struct Args {
     /// Listen here instead of the file's `server.listen`.
     #[arg(long)]
     listen: Option<SocketAddr>,
+    /// Demo only: make this mock provider's proxy refuse it from the start (`yandex`:
+    /// CONNECT 403, a required provider; `google`: absolute-form 403, an optional one), to see
+    /// the errors and the 503 without editing anything.
+    #[arg(long, value_name = "PROVIDER", conflicts_with = "config")]
+    deny: Vec<String>,
 }
 
 fn main() -> ExitCode {
@@ -62,7 +68,15 @@ async fn run(args: Args) -> ExitCode {
     let demo = match &args.config {
         Some(_) => None,
         None => match Demo::start("5s").await {
-            Ok(d) => Some(d),
+            Ok(d) => {
+                for name in &args.deny {
+                    if !d.deny(name, true) {
+                        eprintln!("error: --deny {name}: the demo can deny yandex or google");
+                        return ExitCode::from(Invalid::EXIT_CODE);
+                    }
+                }
+                Some(d)
+            }
             Err(e) => {
                 eprintln!("error: cannot start the mock providers: {e}");
                 return ExitCode::from(1);
@@ -78,16 +92,8 @@ async fn run(args: Args) -> ExitCode {
     let settings = match app::settings::load(&path, &env) {
         Ok(s) => s,
         Err(invalid) => {
-            eprintln!(
-                "error: {} is invalid ({} error{}); refusing to start:",
-                invalid.path.display(),
-                invalid.errors(),
-                if invalid.errors() == 1 { "" } else { "s" }
-            );
-            for d in &invalid.diagnostics {
-                eprintln!("  {d}");
-            }
-            return ExitCode::from(2);
+            eprintln!("{}", invalid.report());
+            return ExitCode::from(Invalid::EXIT_CODE);
         }
     };
     // Infos (how other tools would read a value) are in /_config; warnings need eyes now.
@@ -123,6 +129,12 @@ async fn run(args: Args) -> ExitCode {
     println!("  curl -s {url}/_health/providers");
     println!("  curl -s {url}/_config");
     println!("  curl -s -X POST {url}/v1/translate/nope    # a JSON error");
+    if demo.is_some() && args.deny.is_empty() {
+        println!();
+        println!(
+            "To see a provider fail: restart with --deny yandex (required: 503) or --deny google."
+        );
+    }
     println!();
     println!("Ctrl-C stops it.");
 

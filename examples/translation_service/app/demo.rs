@@ -95,6 +95,21 @@ impl Demo {
         self.yandex_proxy.set_policies(rules);
     }
 
+    /// Denies (or allows again) a provider by name in its proxy: `yandex` in its own proxy,
+    /// `google` in the global one. `false` for any other name (apertium has no proxy).
+    pub(crate) fn deny(&self, provider: &str, deny: bool) -> bool {
+        match provider {
+            "yandex" => self.deny_yandex(deny),
+            "google" => self.egress_proxy.set_policy(if deny {
+                Policy::deny(&["127.0.0.1"])
+            } else {
+                Policy::AllowAll
+            }),
+            _ => return false,
+        }
+        true
+    }
+
     /// The TOML text for the running providers.
     pub(crate) fn settings_text(&self, health_cache: &str) -> String {
         let q = |p: &Path| toml_string(&p.display().to_string());

@@ -90,9 +90,28 @@ pub(crate) struct Invalid {
 }
 
 impl Invalid {
+    /// The process exit code for refused settings (like `probe lint`: 2 means errors).
+    pub(crate) const EXIT_CODE: u8 = 2;
+
     /// How many findings are errors.
     pub(crate) fn errors(&self) -> usize {
         self.diagnostics.iter().filter(|d| d.is_error()).count()
+    }
+
+    /// What the service prints before exiting: a headline, then every finding on its own line
+    /// (`file:line:col: severity[code] path: message (fix: ...)`).
+    pub(crate) fn report(&self) -> String {
+        let errors = self.errors();
+        let mut out = format!(
+            "error: {} is invalid ({errors} error{}); refusing to start:",
+            self.path.display(),
+            if errors == 1 { "" } else { "s" }
+        );
+        for d in &self.diagnostics {
+            out.push_str("\n  ");
+            out.push_str(&d.to_string());
+        }
+        out
     }
 }
 
