@@ -416,6 +416,29 @@ async fn an_origin_error_status_is_reported_not_copied() {
     assert_eq!(e["upstream_status"], 403);
     assert_eq!(e["route"]["via"], "direct");
 
+    // A relative ca_file resolves against the settings file's directory, not the cwd.
+    std::fs::copy(demo.pki.root_pem_path(), demo.dir().join("yandex-ca.pem")).unwrap();
+    let ca_line = format!(
+        "ca_file = {}",
+        toml::Value::String(demo.pki.root_pem_path().display().to_string())
+    );
+    let relative = std::fs::read_to_string(&path).unwrap().replacen(
+        &ca_line,
+        "ca_file = \"yandex-ca.pem\"",
+        1,
+    );
+    assert!(
+        relative.contains("ca_file = \"yandex-ca.pem\""),
+        "{relative}"
+    );
+    let rel_path = demo.dir().join("relative-ca.toml");
+    std::fs::write(&rel_path, relative).unwrap();
+    let second = start_file(&rel_path).await;
+    let y = Caller::new(&second).translate("yandex").await;
+    assert_eq!(y.status, StatusCode::OK, "{}", y.text);
+    assert_eq!(y.json()["tls"], true);
+    second.shutdown().await;
+
     demo.egress_proxy.set_policy(Policy::Stall);
     let g = c.translate("google").await;
     assert_eq!(g.status, StatusCode::GATEWAY_TIMEOUT, "{}", g.text);
