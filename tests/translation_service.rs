@@ -165,13 +165,25 @@ async fn every_route_answers_then_a_denied_provider_turns_health_503() {
     assert_eq!(info.json()["version"], env!("CARGO_PKG_VERSION"));
 
     // Every provider answers through its own route; the body is the provider's answer.
-    let a = c.translate("apertium").await;
+    let body = r#"{"q":"hello","langpair":"en|es"}"#;
+    let a = c
+        .call(Method::POST, "/v1/translate/apertium?markUnknown=0", body)
+        .await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.text);
     assert_eq!(a.headers["x-proxyscope-route"], "direct");
-    assert_eq!(a.json()["method"], "POST");
-    assert_eq!(a.json()["target"], "/echo");
+    let echo = a.json();
+    assert_eq!(echo["method"], "POST");
+    assert_eq!(
+        echo["target"], "/echo?markUnknown=0",
+        "path and query forwarded"
+    );
+    assert_eq!(echo["headers"]["content-length"][0], body.len().to_string());
+    assert_eq!(echo["headers"]["content-type"][0], "application/json");
     let seen = demo.apertium.requests();
-    assert_eq!(seen.last().map(|r| r.target.as_str()), Some("/echo"));
+    assert_eq!(
+        seen.last().map(|r| r.target.as_str()),
+        Some("/echo?markUnknown=0")
+    );
 
     let y = c.translate("yandex").await;
     assert_eq!(y.status, StatusCode::OK, "{}", y.text);
@@ -266,6 +278,7 @@ async fn every_route_answers_then_a_denied_provider_turns_health_503() {
     let health = h.json();
     assert_eq!(health["ok"], false);
     assert_eq!(health["status"], "failing");
+    assert_eq!(health["failing"], serde_json::json!(["yandex"]));
     let y = provider(&health, "yandex");
     assert_eq!(y["ok"], false);
     assert_eq!(y["required"], true);
@@ -414,6 +427,7 @@ async fn an_origin_error_status_is_reported_not_copied() {
     assert_eq!(e["hop"], "origin");
     assert_eq!(e["phase"], "http");
     assert_eq!(e["upstream_status"], 403);
+    assert_eq!(e["attribution"]["source"], "origin");
     assert_eq!(e["route"]["via"], "direct");
 
     // A relative ca_file resolves against the settings file's directory, not the cwd.
@@ -453,7 +467,26 @@ async fn health_results_are_cached_for_the_configured_time() {
     let demo = Demo::start("1m").await.unwrap();
     let service = start(&demo).await;
     let c = Caller::new(&service);
-    let first = c.get("/_health/providers").await;
+    // Concurrent callers share one probe run.
+    let (first, other, third) = tokio::join!(
+        c.get("/_health/providers"),
+        c.get("/_health/providers"),
+        c.get("/_health/providers")
+    );
+    assert_eq!(
+        demo.yandex_proxy.connects().len(),
+        1,
+        "one run for three callers"
+    );
+    let cached = [&first, &other, &third]
+        .iter()
+        .filter(|a| a.json()["cached"] == true)
+        .count();
+    assert_eq!(cached, 2);
+    let first = [first, other, third]
+        .into_iter()
+        .find(|a| a.json()["cached"] == false)
+        .unwrap();
     assert_eq!(first.status, StatusCode::OK);
     assert_eq!(first.json()["cached"], false);
     assert_eq!(first.json()["cache_ms"], 60_000.0);

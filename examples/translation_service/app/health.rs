@@ -96,6 +96,7 @@ impl Health {
         let mut providers = Vec::new();
         let mut required_ok = true;
         let mut all_ok = true;
+        let mut failing = Vec::new();
         for p in &self.providers {
             let results: Vec<&CheckResult> = report
                 .checks
@@ -103,6 +104,9 @@ impl Health {
                 .filter(|c| c.provider == p.name)
                 .collect();
             let ok = results.iter().all(|c| c.is_ok());
+            if !ok {
+                failing.push(p.name.clone());
+            }
             all_ok &= ok;
             required_ok &= ok || !p.required;
             providers.push(provider_json(p, ok, &results, &self.client));
@@ -117,6 +121,7 @@ impl Health {
         let body = json!({
             "ok": required_ok,
             "status": status,
+            "failing": failing,
             "duration_ms": ms(report.duration),
             "providers": providers,
         });
