@@ -129,19 +129,8 @@ pub struct EnvSnapshot {
     ca_vars: HashMap<String, String>,
 }
 
-/// CA-bundle variables other tools read; kept so TLS diagnostics can point at them.
-const CA_FILE_VARS: &[&str] = &[
-    "SSL_CERT_FILE",
-    "SSL_CERT_DIR",
-    "NODE_EXTRA_CA_CERTS",
-    "REQUESTS_CA_BUNDLE",
-    "CURL_CA_BUNDLE",
-];
-
 fn is_relevant(name: &str) -> bool {
-    name == "REQUEST_METHOD"
-        || CA_FILE_VARS.contains(&name)
-        || (name.len() > 6 && name.to_ascii_lowercase().ends_with("_proxy"))
+    name == "REQUEST_METHOD" || (name.len() > 6 && name.to_ascii_lowercase().ends_with("_proxy"))
 }
 
 fn is_consulted_name(name: &str) -> bool {
@@ -221,10 +210,7 @@ impl EnvSnapshot {
             if value.is_empty() || name == "REQUEST_METHOD" {
                 continue;
             }
-            if is_consulted_name(&name)
-                && !name.eq_ignore_ascii_case("no_proxy")
-                && !CA_FILE_VARS.contains(&name.as_str())
-            {
+            if is_consulted_name(&name) && !name.eq_ignore_ascii_case("no_proxy") {
                 snap.parsed.insert(name.clone(), ProxyUrl::parse(&value));
             }
             snap.vars.insert(name, value);
@@ -253,9 +239,6 @@ impl EnvSnapshot {
                 used_by,
             })
         };
-        if CA_FILE_VARS.contains(&name) {
-            return;
-        }
         if name == "REQUEST_METHOD" {
             push(
                 IgnoredReason::RequestMethod,
