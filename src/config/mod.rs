@@ -297,6 +297,48 @@ impl ConfigDocument {
         }
     }
 
+    /// Parses the table at `key` of a TOML file that holds more than proxyscope's settings (a
+    /// service's own config with a `[proxyscope]` section). Unlike deserialising the section
+    /// through serde, positions are kept, so origins and diagnostics name `file:line:col`, and
+    /// relative paths resolve against the file's directory. Syntax errors anywhere in the file
+    /// are reported; a missing or non-table `key` is a `section.missing` error diagnostic.
+    /// Key paths inside the section are relative to it (`providers.yandex.proxy`).
+    pub fn from_toml_section(text: &str, origin_name: impl AsRef<Path>, key: &str) -> Self {
+        let mut doc = Self::from_toml_str(text, origin_name);
+        let root_pos = doc.root.pos;
+        let section = match std::mem::replace(&mut doc.root.value, node::Value::Table(Vec::new())) {
+            node::Value::Table(entries) => entries.into_iter().find(|e| e.key == key),
+            _ => None,
+        };
+        match section {
+            Some(entry) if matches!(entry.node.value, node::Value::Table(_)) => {
+                doc.root = entry.node;
+            }
+            found => {
+                let (pos, what) = match &found {
+                    Some(e) => (
+                        e.key_pos,
+                        format!("`{key}` is {}", e.node.value.type_name()),
+                    ),
+                    None => (root_pos, format!("there is no [{key}] section")),
+                };
+                doc.syntax.push(
+                    Diagnostic::new(
+                        Severity::Error,
+                        "section.missing",
+                        key,
+                        doc.source.location(pos),
+                        format!("{what}; proxyscope's settings are expected in a [{key}] table"),
+                    )
+                    .with_suggestion(format!(
+                        "add a [{key}] table with the providers (and [{key}.providers.NAME] tables)"
+                    )),
+                );
+            }
+        }
+        doc
+    }
+
     /// Every finding of the document and the environment, errors included.
     pub fn lint(&self, env: &EnvSnapshot) -> Vec<Diagnostic> {
         let (config, mut diags) = self.build();
@@ -424,5 +466,40 @@ mod tests {
         assert!(
             matches!(&ok.global_layer().proxy.as_ref().unwrap().origin, Origin::Embedded { key } if key == "proxy")
         );
+    }
+
+    #[test]
+    fn a_section_of_a_larger_file_keeps_file_positions() {
+        let text = "[server]\nlisten = \"127.0.0.1:0\"\n\n[proxyscope]\nproxy = \"direct\"\n[proxyscope.providers.a]\nurl = \"http://a.test\"\nca_file = \"ca.pem\"\n";
+        let doc = ConfigDocument::from_toml_section(text, "/srv/svc/service.toml", "proxyscope");
+        let d = doc.lint(&EnvSnapshot::default());
+        let missing_ca = d.iter().find(|d| d.path == "providers.a.ca_file").unwrap();
+        assert_eq!(
+            missing_ca.location.as_deref(),
+            Some("/srv/svc/service.toml:8:11")
+        );
+        assert!(doc.to_config().is_err());
+
+        let ok = "[server]\nx = 1\n[proxyscope]\nproxy = \"direct\"\n[proxyscope.providers.a]\nurl = \"http://a.test\"\n";
+        let cfg = ConfigDocument::from_toml_section(ok, "/srv/svc/service.toml", "proxyscope")
+            .to_config()
+            .unwrap();
+        let s = cfg.settings(Some("a")).unwrap();
+        let proxy = s.iter().find(|s| s.key == "proxy").unwrap();
+        assert!(matches!(&proxy.origin, Origin::File { line: 4, key, .. } if key == "proxy"));
+
+        for (text, path) in [
+            ("[server]\n", "proxyscope"),
+            ("proxyscope = 3\n", "proxyscope"),
+        ] {
+            let d = ConfigDocument::from_toml_section(text, "s.toml", "proxyscope")
+                .lint(&EnvSnapshot::default());
+            assert_eq!(d.len(), 1, "{d:?}");
+            assert_eq!(
+                (d[0].code.as_str(), d[0].path.as_str()),
+                ("section.missing", path)
+            );
+            assert!(d[0].is_error() && d[0].location.is_some());
+        }
     }
 }
