@@ -26,7 +26,11 @@ use real_proxy::{RealSquid, SQUID_HOSTNAME, SQUID_REALM, SquidConfig, closed_por
 /// classifier's deciding signal naming the Squid error.
 fn assert_squid_evidence(e: &Error, squid: &RealSquid, squid_error: &str) {
     let report = e.report();
-    let reply = e.evidence().proxy_reply.as_ref().expect("the reply is kept");
+    let reply = e
+        .evidence()
+        .proxy_reply
+        .as_ref()
+        .expect("the reply is kept");
     assert_eq!(reply.header("x-squid-error"), Some(squid_error), "{report}");
     assert_eq!(
         reply.header("server"),
@@ -41,7 +45,11 @@ fn assert_squid_evidence(e: &Error, squid: &RealSquid, squid_error: &str) {
     } else {
         format!("X-Squid-Error: {name}")
     };
-    assert_eq!(e.evidence().cause.as_deref(), Some(signal.as_str()), "{report}");
+    assert_eq!(
+        e.evidence().cause.as_deref(),
+        Some(signal.as_str()),
+        "{report}"
+    );
 }
 
 /// The first `access.log` line containing `needle`, waiting up to a second without blocking the
@@ -85,7 +93,10 @@ async fn tunnel_carries_tls_verified_with_the_providers_private_ca() {
     let info = res.conn_info().expect("connection facts");
     assert!(info.tunnel && !info.absolute_form);
     assert_eq!(info.peer, Some(squid.addr()), "the TCP peer is Squid");
-    assert!(info.origin_tls.is_some(), "TLS with the origin, inside the tunnel");
+    assert!(
+        info.origin_tls.is_some(),
+        "TLS with the origin, inside the tunnel"
+    );
     assert_eq!(res.text().await.expect("body").trim_end(), "ok");
     assert_eq!(origin.requests().len(), 1);
     assert!(origin.requests()[0].tls);
@@ -129,7 +140,10 @@ async fn private_ca_in_the_wrong_key_fails_at_the_origin_hop_through_the_tunnel(
     assert_eq!(fix.found_in, "providers.private.proxy_ca_file");
     assert!(fix.key.ends_with("ca_file") && !fix.key.ends_with("proxy_ca_file"));
     assert_eq!(fix.file.as_deref(), root.to_str());
-    assert!(origin.requests().is_empty(), "no request reached the origin");
+    assert!(
+        origin.requests().is_empty(),
+        "no request reached the origin"
+    );
 }
 
 #[tokio::test]
@@ -142,18 +156,13 @@ async fn acl_deny_is_proxy_forbidden_with_err_access_denied() {
         .get("https://api.blocked.test:8443/")
         .await
         .unwrap_err();
-    assert_connect_refused(
-        &e,
-        "proxy.forbidden",
-        &squid.url(),
-        false,
-        403,
-        "Forbidden",
-    );
+    assert_connect_refused(&e, "proxy.forbidden", &squid.url(), false, 403, "Forbidden");
     assert_squid_evidence(&e, &squid, "ERR_ACCESS_DENIED 0");
     let reply = e.evidence().proxy_reply.as_ref().expect("reply");
     assert!(
-        reply.header("via").is_some_and(|v| v.contains(SQUID_HOSTNAME)),
+        reply
+            .header("via")
+            .is_some_and(|v| v.contains(SQUID_HOSTNAME)),
         "{reply:?}"
     );
     // Squid 5.7's template spends its first 3 KiB on CSS: the 1 KiB excerpt shows the page is
@@ -166,7 +175,10 @@ async fn acl_deny_is_proxy_forbidden_with_err_access_denied() {
             .is_some_and(|b| b.contains("Squid Software Foundation")),
         "the template body is excerpted: {reply:?}"
     );
-    assert_eq!(e.evidence().target.as_deref(), Some("api.blocked.test:8443"));
+    assert_eq!(
+        e.evidence().target.as_deref(),
+        Some("api.blocked.test:8443")
+    );
 }
 
 #[tokio::test]
@@ -175,14 +187,7 @@ async fn connect_to_a_port_outside_ssl_ports_is_proxy_forbidden() {
     let client = builder(via(&squid.url())).build().expect("client");
     // `http_access deny CONNECT !SSL_ports`: refused before Squid connects anywhere.
     let e = client.get("https://127.0.0.1:25/").await.unwrap_err();
-    assert_connect_refused(
-        &e,
-        "proxy.forbidden",
-        &squid.url(),
-        false,
-        403,
-        "Forbidden",
-    );
+    assert_connect_refused(&e, "proxy.forbidden", &squid.url(), false, 403, "Forbidden");
     assert_squid_evidence(&e, &squid, "ERR_ACCESS_DENIED 0");
 }
 
@@ -273,7 +278,11 @@ async fn plain_http_carries_the_credentials_in_absolute_form() {
     assert_eq!(e.code(), "http.status");
     assert_eq!(e.hop(), Some(Hop::Proxy));
     assert_eq!(e.phase(), Phase::Http);
-    let reply = e.evidence().proxy_reply.as_ref().expect("the proxy's reply");
+    let reply = e
+        .evidence()
+        .proxy_reply
+        .as_ref()
+        .expect("the proxy's reply");
     assert_eq!(reply.status, 407);
     assert_eq!(
         reply.header("x-squid-error"),
