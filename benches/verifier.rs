@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use proxyscope::tls::{CaBundle, HopTls, TlsSettings};
 use proxyscope::Roots;
+use proxyscope::tls::{CaBundle, HopTls, TlsSettings};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use rustls::ServerConfig;
 use rustls_pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
@@ -33,7 +33,9 @@ async fn fixture() -> Fixture {
     ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     let root = CertifiedIssuer::self_signed(ca, KeyPair::generate().unwrap()).unwrap();
     let mut inter = CertificateParams::new(Vec::<String>::new()).unwrap();
-    inter.distinguished_name.push(DnType::CommonName, "Bench Intermediate");
+    inter
+        .distinguished_name
+        .push(DnType::CommonName, "Bench Intermediate");
     inter.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     let inter = CertifiedIssuer::signed_by(inter, KeyPair::generate().unwrap(), &root).unwrap();
     let key = KeyPair::generate().unwrap();
@@ -42,17 +44,16 @@ async fn fixture() -> Fixture {
         .signed_by(&key, &inter)
         .unwrap();
 
-    let mut server = ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(
-        vec![leaf.der().clone(), inter.der().clone()],
-        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-    )
-    .unwrap();
+    let mut server =
+        ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![leaf.der().clone(), inter.der().clone()],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+            )
+            .unwrap();
     server.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
     server.send_tls13_tickets = 0;
     let acceptor = TlsAcceptor::from(Arc::new(server));

@@ -7,6 +7,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod config;
+mod lint;
 mod route;
 
 /// Command line of the probe.
@@ -25,12 +27,18 @@ struct Cli {
 enum Command {
     /// The route a URL takes, and why (no network).
     Route(route::Args),
+    /// Lint the config file and the environment (exit 0 clean, 1 warnings, 2 errors, 3 unreadable).
+    Lint(lint::Args),
+    /// The effective config per provider, optionally with each value's origin.
+    Config(config::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Some(Command::Route(args)) => route::run(args),
+        Some(Command::Lint(args)) => lint::run(args),
+        Some(Command::Config(args)) => config::run(args),
         None => {
             eprintln!("probe demo is not built yet");
             3

@@ -124,10 +124,24 @@ pub struct EnvSnapshot {
     parsed: HashMap<String, Result<ProxyUrl, ProxyUrlError>>,
     no_proxy: Option<EnvNoProxy>,
     ignored: Vec<IgnoredVar>,
+    /// CA-file variables (`crate::tls::CA_ENV_VARS`) with non-empty values, for [`Self::var`]:
+    /// the TLS diagnostics cross-check them; they play no part in proxy rules.
+    ca_vars: HashMap<String, String>,
 }
 
+/// CA-bundle variables other tools read; kept so TLS diagnostics can point at them.
+const CA_FILE_VARS: &[&str] = &[
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "NODE_EXTRA_CA_CERTS",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+];
+
 fn is_relevant(name: &str) -> bool {
-    name == "REQUEST_METHOD" || (name.len() > 6 && name.to_ascii_lowercase().ends_with("_proxy"))
+    name == "REQUEST_METHOD"
+        || CA_FILE_VARS.contains(&name)
+        || (name.len() > 6 && name.to_ascii_lowercase().ends_with("_proxy"))
 }
 
 fn is_consulted_name(name: &str) -> bool {
@@ -183,15 +197,23 @@ impl EnvSnapshot {
     pub fn from_pairs<K: Into<String>, V: Into<String>>(
         pairs: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        let mut present: Vec<(String, String)> = pairs
+        let all: Vec<(String, String)> = pairs
             .into_iter()
             .map(|(k, v)| (k.into(), v.into()))
-            .filter(|(k, _)| is_relevant(k))
+            .collect();
+        let (mut present, other): (Vec<_>, Vec<_>) =
+            all.into_iter().partition(|(k, _)| is_relevant(k));
+        let ca_vars = other
+            .into_iter()
+            .filter(|(k, v)| !v.is_empty() && crate::tls::CA_ENV_VARS.contains(&k.as_str()))
             .collect();
         present.sort();
         present.dedup_by(|a, b| a.0 == b.0);
         let cgi = present.iter().any(|(k, _)| k == "REQUEST_METHOD");
-        let mut snap = Self::default();
+        let mut snap = Self {
+            ca_vars,
+            ..Self::default()
+        };
         for (name, value) in &present {
             snap.classify(name, value, &present, cgi);
         }
@@ -199,7 +221,10 @@ impl EnvSnapshot {
             if value.is_empty() || name == "REQUEST_METHOD" {
                 continue;
             }
-            if is_consulted_name(&name) && !name.eq_ignore_ascii_case("no_proxy") {
+            if is_consulted_name(&name)
+                && !name.eq_ignore_ascii_case("no_proxy")
+                && !CA_FILE_VARS.contains(&name.as_str())
+            {
                 snap.parsed.insert(name.clone(), ProxyUrl::parse(&value));
             }
             snap.vars.insert(name, value);
@@ -228,6 +253,9 @@ impl EnvSnapshot {
                 used_by,
             })
         };
+        if CA_FILE_VARS.contains(&name) {
+            return;
+        }
         if name == "REQUEST_METHOD" {
             push(
                 IgnoredReason::RequestMethod,
@@ -357,9 +385,13 @@ impl EnvSnapshot {
         &self.ignored
     }
 
-    /// The value of one relevant variable, if present and non-empty.
+    /// The value of one relevant variable (proxy variables, `REQUEST_METHOD`, and the CA-file
+    /// variables of `tls::CA_ENV_VARS`), if present and non-empty.
     pub fn var(&self, name: &str) -> Option<&str> {
-        self.vars.get(name).map(String::as_str)
+        self.vars
+            .get(name)
+            .or_else(|| self.ca_vars.get(name))
+            .map(String::as_str)
     }
 }
 
