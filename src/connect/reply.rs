@@ -12,7 +12,7 @@ pub const MAX_EXCERPT: usize = 1024;
 /// The most body bytes read to find the excerpt: proxy error pages open with kilobytes of
 /// styling (Squid 5's template spends ~3 KiB on CSS before `<body id=ERR_…>`), so the informative
 /// part is looked for in a larger window than the one kept.
-pub const MAX_EXCERPT_SCAN: usize = 16 * 1024;
+pub(crate) const MAX_EXCERPT_SCAN: usize = 16 * 1024;
 const MAX_HEADERS: usize = 100;
 const MAX_VALUE: usize = 512;
 
