@@ -1,0 +1,184 @@
+//! NO_PROXY matching: proxyscope's [`NoProxy`] against hyper-util's
+//! `hyper_util::client::proxy::matcher::Matcher`, on the same lists and the same hosts.
+//!
+//! hyper-util's only public matching call is `Matcher::intercept(&Uri)`; its `NoProxy` type is
+//! private. The matcher here is built with `no(list)` and *no* proxy, so a call is the no-proxy
+//! check followed by a scheme match that clones a `None`: the narrowest comparable work. Both
+//! sides receive the same pre-parsed `http::Uri`; proxyscope's side reads `uri.host()` and calls
+//! [`NoProxy::is_match`], the decision without the explanation. A third line,
+//! `proxyscope_explain`, measures [`NoProxy::matches`], which also returns the matching entry.
+//!
+//! One criterion group per list size, both implementations side by side. Before measuring,
+//! every case asserts that both implementations return the same decision and that it is the
+//! expected one, so the two sides never do different work.
+//!
+//! `cargo bench --bench no_proxy -- --warm-up-time 1 --measurement-time 3`
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use http::Uri;
+use hyper_util::client::proxy::matcher::Matcher;
+use proxyscope::proxy::NoProxy;
+
+/// The list sizes the targets name (DESIGN.md §8).
+const DOMAIN_SIZES: [usize; 4] = [10, 100, 1_000, 10_000];
+const IP_SIZES: [usize; 3] = [10, 100, 1_000];
+
+/// A realistic internal-name list: every other entry with a leading dot, varied depth.
+fn domain_list(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            let dot = if i % 2 == 0 { "." } else { "" };
+            match i % 3 {
+                0 => format!("{dot}svc{i}.internal.example.org"),
+                1 => format!("{dot}host-{i}.corp{}.example.net", i % 17),
+                _ => format!("{dot}team{i}.example{}.com", i % 29),
+            }
+        })
+        .collect()
+}
+
+/// Mixed IPv4 addresses, IPv4 /24 and /16 blocks, and IPv6 /64 blocks and addresses.
+fn ip_list(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            let (a, b) = (i / 256 % 256, i % 256);
+            match i % 4 {
+                0 => format!("10.{a}.{b}.0/24"),
+                1 => format!("192.168.{b}.{}", a + 1),
+                2 => format!("2001:db8:{i:x}::/64"),
+                _ => format!("fd00::{i:x}"),
+            }
+        })
+        .collect()
+}
+
+struct Case {
+    name: &'static str,
+    url: String,
+    expect: bool,
+}
+
+fn domain_cases(n: usize) -> Vec<Case> {
+    // The last entries: a linear scan reaches them last.
+    let last = n - 1;
+    let exact = match last % 3 {
+        0 => format!("svc{last}.internal.example.org"),
+        1 => format!("host-{last}.corp{}.example.net", last % 17),
+        _ => format!("team{last}.example{}.com", last % 29),
+    };
+    vec![
+        Case {
+            name: "hit_exact_last",
+            url: format!("https://{exact}/"),
+            expect: true,
+        },
+        Case {
+            name: "hit_subdomain_last",
+            url: format!("https://api.v2.{exact}/"),
+            expect: true,
+        },
+        Case {
+            name: "hit_first",
+            url: "https://a.svc0.internal.example.org/".to_owned(),
+            expect: true,
+        },
+        Case {
+            name: "miss",
+            url: "https://translate.yandex.net/api/v1.5".to_owned(),
+            expect: false,
+        },
+    ]
+}
+
+fn ip_cases(n: usize) -> Vec<Case> {
+    let last_v4_net = (0..n).rev().find(|i| i % 4 == 0).unwrap_or(0);
+    let (a, b) = (last_v4_net / 256 % 256, last_v4_net % 256);
+    let last_v6 = (0..n).rev().find(|i| i % 4 == 3).unwrap_or(3);
+    vec![
+        Case {
+            name: "hit_v4_cidr_last",
+            url: format!("http://10.{a}.{b}.77/"),
+            expect: true,
+        },
+        Case {
+            name: "hit_v6_exact_last",
+            url: format!("http://[fd00::{last_v6:x}]/"),
+            expect: true,
+        },
+        Case {
+            name: "miss_v4",
+            url: "http://172.16.5.4/".to_owned(),
+            expect: false,
+        },
+        Case {
+            name: "miss_v6",
+            url: "http://[2001:db9::1]/".to_owned(),
+            expect: false,
+        },
+    ]
+}
+
+fn bench_group(c: &mut Criterion, group: &str, list: &[String], cases: Vec<Case>) {
+    let value = list.join(",");
+    let ours = NoProxy::parse(&value);
+    assert_eq!(ours.len(), list.len(), "every entry parsed");
+    let theirs = Matcher::builder().no(value.as_str()).build();
+
+    let mut g = c.benchmark_group(group);
+    for case in cases {
+        let uri: Uri = case.url.parse().expect("bench URL parses");
+        let host = uri.host().unwrap_or_default();
+        assert_eq!(ours.is_match(host), case.expect, "proxyscope on {}", case.url);
+        assert_eq!(
+            theirs.intercept(&uri).is_none(),
+            case.expect,
+            "hyper-util on {}",
+            case.url
+        );
+        g.bench_with_input(BenchmarkId::new("proxyscope", case.name), &uri, |b, u| {
+            b.iter(|| black_box(&ours).is_match(black_box(u).host().unwrap_or_default()))
+        });
+        g.bench_with_input(BenchmarkId::new("hyper_util", case.name), &uri, |b, u| {
+            b.iter(|| black_box(&theirs).intercept(black_box(u)).is_none())
+        });
+        g.bench_with_input(
+            BenchmarkId::new("proxyscope_explain", case.name),
+            &uri,
+            |b, u| b.iter(|| black_box(&ours).matches(black_box(u).host().unwrap_or_default())),
+        );
+    }
+    g.finish();
+}
+
+fn domains(c: &mut Criterion) {
+    for n in DOMAIN_SIZES {
+        bench_group(
+            c,
+            &format!("no_proxy_domains_{n}"),
+            &domain_list(n),
+            domain_cases(n),
+        );
+    }
+}
+
+fn ips(c: &mut Criterion) {
+    for n in IP_SIZES {
+        bench_group(c, &format!("no_proxy_ips_{n}"), &ip_list(n), ip_cases(n));
+    }
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = domains, ips
+}
+criterion_main!(benches);
