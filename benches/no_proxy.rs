@@ -2,17 +2,22 @@
 //! `hyper_util::client::proxy::matcher::Matcher`, on the same lists and the same hosts.
 //!
 //! hyper-util's only public matching call is `Matcher::intercept(&Uri)`; its `NoProxy` type is
-//! private. The matcher here is built with `no(list)` and *no* proxy, so a call is the no-proxy
-//! check followed by a scheme match that clones a `None`: the narrowest comparable work. Both
-//! sides receive the same pre-parsed `http::Uri`; proxyscope's side reads `uri.host()` and calls
-//! [`NoProxy::is_match`], the decision without the explanation. A third line,
-//! `proxyscope_explain`, measures [`NoProxy::matches`], which also returns the matching entry.
+//! private. The matcher here is built with `no(list)` and `all(proxy)` (without a proxy
+//! `intercept` answers `None` for every host and a miss cannot be told from a hit). A hit is the
+//! no-proxy check alone; a miss is the check plus a scheme match and a clone of the configured
+//! `Intercept`, whose cost `no_proxy_floor/hyper_util_intercept_clone` measures on its own so it
+//! can be subtracted. Both sides receive the same pre-parsed `http::Uri`; proxyscope's side
+//! reads `uri.host()` and calls [`NoProxy::is_match`], the decision without the explanation. A
+//! third line, `proxyscope_explain`, measures [`NoProxy::matches`], which also names the first
+//! matching entry in list order and its rule.
 //!
 //! One criterion group per list size, both implementations side by side. Before measuring,
 //! every case asserts that both implementations return the same decision and that it is the
 //! expected one, so the two sides never do different work.
 //!
 //! `cargo bench --bench no_proxy -- --warm-up-time 1 --measurement-time 3`
+// criterion's macros generate undocumented public functions.
+#![allow(missing_docs)]
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -25,6 +30,8 @@ use proxyscope::proxy::NoProxy;
 /// The list sizes the targets name (DESIGN.md §8).
 const DOMAIN_SIZES: [usize; 4] = [10, 100, 1_000, 10_000];
 const IP_SIZES: [usize; 3] = [10, 100, 1_000];
+/// The proxy hyper-util's matcher selects on a miss (never contacted).
+const PROXY: &str = "http://proxy.invalid:3128";
 
 /// A realistic internal-name list: every other entry with a leading dot, varied depth.
 fn domain_list(n: usize) -> Vec<String> {
@@ -125,7 +132,7 @@ fn bench_group(c: &mut Criterion, group: &str, list: &[String], cases: Vec<Case>
     let value = list.join(",");
     let ours = NoProxy::parse(&value);
     assert_eq!(ours.len(), list.len(), "every entry parsed");
-    let theirs = Matcher::builder().no(value.as_str()).build();
+    let theirs = Matcher::builder().all(PROXY).no(value.as_str()).build();
 
     let mut g = c.benchmark_group(group);
     for case in cases {
@@ -170,6 +177,21 @@ fn ips(c: &mut Criterion) {
     }
 }
 
+/// What hyper-util's `intercept` adds on a miss besides matching: cloning the selected proxy.
+fn floor(c: &mut Criterion) {
+    let m = Matcher::builder().all(PROXY).build();
+    let uri: Uri = "https://translate.yandex.net/".parse().expect("URL parses");
+    let selected = m.intercept(&uri).expect("a proxy is configured");
+    let mut g = c.benchmark_group("no_proxy_floor");
+    g.bench_function("hyper_util_intercept_clone", |b| {
+        b.iter(|| black_box(&selected).clone())
+    });
+    g.bench_function("hyper_util_intercept_empty_list", |b| {
+        b.iter(|| black_box(&m).intercept(black_box(&uri)).is_none())
+    });
+    g.finish();
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_secs(1))
@@ -179,6 +201,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = domains, ips
+    targets = floor, domains, ips
 }
 criterion_main!(benches);

@@ -13,6 +13,8 @@
 //! (with origins and warnings), which is what `explain()` and the probe print.
 //!
 //! `cargo bench --bench route -- --warm-up-time 1 --measurement-time 3`
+// criterion's macros generate undocumented public functions.
+#![allow(missing_docs)]
 
 use std::hint::black_box;
 use std::time::Duration;

@@ -63,6 +63,9 @@ pub struct NoProxy {
     all: bool,
     /// Normalised name → index of the first entry with that name.
     domains: FastMap<Box<str>>,
+    /// Bit `k` is set when some name in `domains` has `k` labels (63: 63 or more), so a lookup
+    /// keeps to the host's suffixes that could be present at all.
+    label_counts: u64,
     v4_exact: FastMap<u32>,
     v4_nets: Vec<(u8, FastMap<u32>)>,
     v6_exact: FastMap<u128>,
@@ -129,11 +132,16 @@ fn classify(host: &str) -> Option<HostKind<'_>> {
             .ok()
             .map(|a| HostKind::V6(a.into()));
     }
-    if let Ok(a) = host.parse::<Ipv4Addr>() {
-        return Some(HostKind::V4(a.into()));
-    }
-    if let Ok(a) = host.parse::<Ipv6Addr>() {
-        return Some(HostKind::V6(a.into()));
+    // Only digits and dots can be an IPv4 address and only a string with a colon an IPv6 one;
+    // names skip both parsers, which dominate the cost of a lookup in a short list.
+    if host.contains(':') {
+        if let Ok(a) = host.parse::<Ipv6Addr>() {
+            return Some(HostKind::V6(a.into()));
+        }
+    } else if host.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        if let Ok(a) = host.parse::<Ipv4Addr>() {
+            return Some(HostKind::V4(a.into()));
+        }
     }
     let name = host.strip_suffix('.').unwrap_or(host);
     Some(HostKind::Name(
@@ -178,6 +186,24 @@ pub(crate) fn parse_ip_entry(token: &str) -> Option<IpEntry> {
         return Some(IpEntry::V6(a, bits.unwrap_or(Some(0))));
     }
     None
+}
+
+/// Keeps the hit with the lowest entry index: curl stops at the first entry in list order.
+fn offer(best: &mut Option<(u32, MatchRule)>, hit: Option<&u32>, rule: MatchRule) {
+    if let Some(&i) = hit {
+        if best.is_none_or(|(b, _)| i < b) {
+            *best = Some((i, rule));
+        }
+    }
+}
+
+/// Labels in a name as the suffix walk counts them: one more than its dots.
+fn label_count(name: &str) -> usize {
+    name.bytes().filter(|&b| b == b'.').count() + 1
+}
+
+fn label_bit(labels: usize) -> u64 {
+    1u64 << labels.min(63)
 }
 
 fn mask32(bits: u8) -> u32 {
@@ -270,9 +296,9 @@ impl NoProxy {
         }
         // Every entry is compared as a name when the host is a name, as curl does; names that
         // cannot occur in a URL host simply never get looked up.
-        self.domains
-            .entry(normalise_name(token).into_boxed_str())
-            .or_insert(index);
+        let name = normalise_name(token);
+        self.label_counts |= label_bit(label_count(&name));
+        self.domains.entry(name.into_boxed_str()).or_insert(index);
         match parse_ip_entry(token) {
             Some(IpEntry::V4(addr, Some(bits))) if bits <= 32 => {
                 let a = u32::from(addr);
@@ -309,7 +335,7 @@ impl NoProxy {
     /// The entry that makes curl bypass the proxy for `host`, if any. `host` is a URL's host
     /// without port: a name, an IPv4 address, or an IPv6 address with or without brackets.
     pub fn matches(&self, host: &str) -> Option<NoProxyMatch> {
-        let (index, rule) = self.find(host)?;
+        let (index, rule) = self.find(host, false)?;
         let entry = self.entries.get(index)?.clone();
         Some(NoProxyMatch { entry, index, rule })
     }
@@ -317,42 +343,53 @@ impl NoProxy {
     /// Whether curl bypasses the proxy for `host` (the same decision as [`NoProxy::matches`],
     /// without building the answer).
     pub fn is_match(&self, host: &str) -> bool {
-        self.find(host).is_some()
+        self.find(host, true).is_some()
     }
 
-    fn find(&self, host: &str) -> Option<(usize, MatchRule)> {
+    /// The first entry in list order that matches `host`, or with `any`, whichever matching
+    /// entry is found first (same decision, less work).
+    fn find(&self, host: &str, any: bool) -> Option<(usize, MatchRule)> {
         let kind = classify(host)?;
         if self.all {
             return Some((0, MatchRule::Wildcard));
         }
         let mut best: Option<(u32, MatchRule)> = None;
-        let mut offer = |hit: Option<&u32>, rule| {
-            if let Some(&i) = hit {
-                if best.is_none_or(|(b, _)| i < b) {
-                    best = Some((i, rule));
-                }
-            }
-        };
         match kind {
             HostKind::Name(name) => {
                 if self.domains.is_empty() {
                     return None;
                 }
-                offer(self.domains.get(name.as_ref()), MatchRule::Domain);
+                let mut labels = label_count(&name);
+                if self.label_counts & label_bit(labels) != 0 {
+                    offer(&mut best, self.domains.get(name.as_ref()), MatchRule::Domain);
+                }
                 for (i, _) in name.match_indices('.') {
-                    offer(self.domains.get(&name[i + 1..]), MatchRule::Subdomain);
+                    if any && best.is_some() {
+                        break;
+                    }
+                    labels -= 1;
+                    if self.label_counts & label_bit(labels) != 0 {
+                        let hit = self.domains.get(&name[i + 1..]);
+                        offer(&mut best, hit, MatchRule::Subdomain);
+                    }
                 }
             }
             HostKind::V4(a) => {
-                offer(self.v4_exact.get(&a), MatchRule::Ip);
+                offer(&mut best, self.v4_exact.get(&a), MatchRule::Ip);
                 for (bits, map) in &self.v4_nets {
-                    offer(map.get(&(a & mask32(*bits))), MatchRule::Cidr);
+                    if any && best.is_some() {
+                        break;
+                    }
+                    offer(&mut best, map.get(&(a & mask32(*bits))), MatchRule::Cidr);
                 }
             }
             HostKind::V6(a) => {
-                offer(self.v6_exact.get(&a), MatchRule::Ip);
+                offer(&mut best, self.v6_exact.get(&a), MatchRule::Ip);
                 for (bits, map) in &self.v6_nets {
-                    offer(map.get(&(a & mask128(*bits))), MatchRule::Cidr);
+                    if any && best.is_some() {
+                        break;
+                    }
+                    offer(&mut best, map.get(&(a & mask128(*bits))), MatchRule::Cidr);
                 }
             }
         }
