@@ -14,6 +14,10 @@
 //! 1 MiB body: throughput), each with `proxyscope_proxy`, `hyper_util_proxy`,
 //! `proxyscope_direct` and `hyper_util_direct`.
 //!
+//! Wall time by default. With `PROXYSCOPE_BENCH_CLOCK=cpu` the same requests are measured in
+//! CPU time of the whole process (client, proxy and origin together; groups end in `_cpu`),
+//! which other processes on a shared machine do not inflate.
+//!
 //! `cargo bench --bench client -- --warm-up-time 1 --measurement-time 3`
 // criterion's macros generate undocumented public functions.
 #![allow(missing_docs)]
@@ -28,7 +32,9 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use cpu_time::ProcessCpu;
+use criterion::measurement::Measurement;
+use criterion::{BenchmarkId, Criterion, Throughput};
 use http::Uri;
 use http_body_util::{BodyExt, Full};
 use hyper::rt::{Read, ReadBufCursor, Write};
@@ -45,6 +51,9 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 use tower_service::Service;
+
+#[path = "support/cpu_time.rs"]
+mod cpu_time;
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 
@@ -230,7 +239,7 @@ fn setup(rt: &tokio::runtime::Runtime, h2: bool) -> Setup {
     })
 }
 
-fn requests(c: &mut Criterion) {
+fn requests<M: Measurement + 'static>(c: &mut Criterion<M>, suffix: &str) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -250,9 +259,12 @@ fn requests(c: &mut Criterion) {
                 assert_eq!(hyper_get(&s.theirs_proxy, &uri).await, size);
                 assert_eq!(hyper_get(&s.theirs_direct, &uri).await, size);
             });
-            assert!(s.proxy.connect_count() >= 2, "both proxied clients tunnelled");
+            assert!(
+                s.proxy.connect_count() >= 2,
+                "both proxied clients tunnelled"
+            );
 
-            let mut g = c.benchmark_group(format!("client_{label}_{proto}"));
+            let mut g = c.benchmark_group(format!("client_{label}_{proto}{suffix}"));
             g.throughput(Throughput::Bytes(size as u64));
             g.bench_function(BenchmarkId::new("proxyscope_proxy", size), |b| {
                 b.to_async(&rt)
@@ -283,9 +295,14 @@ fn config() -> Criterion {
         .measurement_time(Duration::from_secs(3))
 }
 
-criterion_group! {
-    name = benches;
-    config = config();
-    targets = requests
+fn main() {
+    if std::env::var("PROXYSCOPE_BENCH_CLOCK").is_ok_and(|v| v == "cpu") {
+        let mut c = config().with_measurement(ProcessCpu).configure_from_args();
+        requests(&mut c, "_cpu");
+        c.final_summary();
+    } else {
+        let mut c = config().configure_from_args();
+        requests(&mut c, "");
+        c.final_summary();
+    }
 }
-criterion_main!(benches);

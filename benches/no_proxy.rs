@@ -22,6 +22,10 @@
 use std::hint::black_box;
 use std::time::Duration;
 
+#[path = "support/cpu_time.rs"]
+mod cpu_time;
+
+use cpu_time::ThreadCpu;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use http::Uri;
 use hyper_util::client::proxy::matcher::Matcher;
@@ -128,7 +132,7 @@ fn ip_cases(n: usize) -> Vec<Case> {
     ]
 }
 
-fn bench_group(c: &mut Criterion, group: &str, list: &[String], cases: Vec<Case>) {
+fn bench_group(c: &mut Criterion<ThreadCpu>, group: &str, list: &[String], cases: Vec<Case>) {
     let value = list.join(",");
     let ours = NoProxy::parse(&value);
     assert_eq!(ours.len(), list.len(), "every entry parsed");
@@ -138,7 +142,12 @@ fn bench_group(c: &mut Criterion, group: &str, list: &[String], cases: Vec<Case>
     for case in cases {
         let uri: Uri = case.url.parse().expect("bench URL parses");
         let host = uri.host().unwrap_or_default();
-        assert_eq!(ours.is_match(host), case.expect, "proxyscope on {}", case.url);
+        assert_eq!(
+            ours.is_match(host),
+            case.expect,
+            "proxyscope on {}",
+            case.url
+        );
         assert_eq!(
             theirs.intercept(&uri).is_none(),
             case.expect,
@@ -160,7 +169,7 @@ fn bench_group(c: &mut Criterion, group: &str, list: &[String], cases: Vec<Case>
     g.finish();
 }
 
-fn domains(c: &mut Criterion) {
+fn domains(c: &mut Criterion<ThreadCpu>) {
     for n in DOMAIN_SIZES {
         bench_group(
             c,
@@ -171,14 +180,14 @@ fn domains(c: &mut Criterion) {
     }
 }
 
-fn ips(c: &mut Criterion) {
+fn ips(c: &mut Criterion<ThreadCpu>) {
     for n in IP_SIZES {
         bench_group(c, &format!("no_proxy_ips_{n}"), &ip_list(n), ip_cases(n));
     }
 }
 
 /// What hyper-util's `intercept` adds on a miss besides matching: cloning the selected proxy.
-fn floor(c: &mut Criterion) {
+fn floor(c: &mut Criterion<ThreadCpu>) {
     let m = Matcher::builder().all(PROXY).build();
     let uri: Uri = "https://translate.yandex.net/".parse().expect("URL parses");
     let selected = m.intercept(&uri).expect("a proxy is configured");
@@ -192,8 +201,9 @@ fn floor(c: &mut Criterion) {
     g.finish();
 }
 
-fn config() -> Criterion {
+fn config() -> Criterion<ThreadCpu> {
     Criterion::default()
+        .with_measurement(ThreadCpu)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3))
 }

@@ -19,6 +19,10 @@
 use std::hint::black_box;
 use std::time::Duration;
 
+#[path = "support/cpu_time.rs"]
+mod cpu_time;
+
+use cpu_time::ThreadCpu;
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::Uri;
 use hyper_util::client::proxy::matcher::Matcher;
@@ -116,7 +120,7 @@ fn global_proxy() -> String {
     "http://egress.example.org:3128".to_owned()
 }
 
-fn routes(c: &mut Criterion) {
+fn routes(c: &mut Criterion<ThreadCpu>) {
     let (global, env, providers) = setup();
     let uris: Vec<Uri> = providers
         .iter()
@@ -166,8 +170,9 @@ fn routes(c: &mut Criterion) {
     g.finish();
 }
 
-fn config() -> Criterion {
+fn config() -> Criterion<ThreadCpu> {
     Criterion::default()
+        .with_measurement(ThreadCpu)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3))
 }

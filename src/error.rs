@@ -385,6 +385,9 @@ pub struct Evidence {
     /// The low-level cause, as text, for logs (never credentials).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cause: Option<String>,
+    /// Why the file of a `config.ca_file` error cannot be used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file_problem: Option<crate::tls::CaFileProblem>,
 }
 
 fn ser_opt_duration<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {

@@ -14,6 +14,7 @@ pub mod route;
 pub mod testing;
 pub mod tls;
 
+pub use client::{Client, ClientBuilder, Response};
 pub use error::{Error, ErrorKind, Evidence, Hop, Phase, Result};
 pub use layer::{Layer, Origin, ProxySetting, Roots, Sourced, Timeouts};
 pub use proxy::{EnvSnapshot, NoProxy, ProxyUrl};

@@ -1,11 +1,361 @@
-//! STUB: client.
-use serde::Serialize;
+//! The client: [`Client`] over hyper-util's pooled client, one profile (connector + pool) per
+//! provider and one for the global layer. The route is resolved per request (pure); the
+//! connector follows it. Every failure comes back as proxyscope's [`Error`] — hyper-util's
+//! `client error (Connect)` is unwrapped to the connector's own error, with the route attached.
+//!
+//! Which profile serves a request: [`Client::request`] with `Some(name)` uses that provider.
+//! With `None`, a URL under a provider's base URL (same scheme, host and port, and the base's
+//! path as a prefix) uses that provider — the longest base wins — so `client.get(url)` never
+//! sends a provider's traffic through the global proxy by accident; any other URL uses the
+//! global layer.
 
-/// Who produced an HTTP response received through a proxy, and why we think so.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Attribution {
-    /// `proxy` or `origin`.
-    pub source: crate::error::Hop,
-    /// The evidence that decided it.
-    pub reasons: Vec<String>,
+mod attribution;
+mod builder;
+mod response;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::header::PROXY_AUTHORIZATION;
+use http_body_util::Full;
+use hyper_util::client::legacy;
+use tracing::Instrument;
+
+use crate::connect::{Connector, basic_auth};
+use crate::error::{Error, ErrorKind, Hop, Phase};
+use crate::proxy::ProxyScheme;
+use crate::route::Route;
+
+pub use attribution::{Attribution, ResponsePath, attribute};
+pub use builder::ClientBuilder;
+pub use response::Response;
+
+type HttpClient = legacy::Client<Connector, Full<Bytes>>;
+
+struct ProfileClient {
+    name: Option<String>,
+    base: Option<url::Url>,
+    connector: Connector,
+    http: HttpClient,
 }
+
+struct Inner {
+    global: ProfileClient,
+    providers: Vec<ProfileClient>,
+}
+
+/// An HTTP client that knows its routes and explains its failures. Cheap to clone.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), proxyscope::Error> {
+/// use proxyscope::client::Client;
+/// use proxyscope::{Layer, ProxySetting};
+///
+/// let egress = ProxySetting::parse("http://yandex-egress.example.org:3128").expect("valid URL");
+/// let client = Client::builder()
+///     .global(Layer::new().proxy(ProxySetting::Direct))
+///     .provider("yandex", "https://translate.yandex.net", Layer::new().proxy(egress))
+///     .build()?;
+/// // Under the provider's base URL, so the provider's proxy is used.
+/// match client.get("https://translate.yandex.net/api/v1.5/tr.json/getLangs").await {
+///     Ok(res) => println!("{} via {}", res.status(), res.route().summary()),
+///     Err(e) => eprintln!("{}", e.report()),
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field(
+                "providers",
+                &self
+                    .inner
+                    .providers
+                    .iter()
+                    .map(|p| p.name.as_deref().unwrap_or(""))
+                    .collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A builder.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::new()
+    }
+
+    /// The route `url` would take under `provider` (or the provider its URL falls under), with
+    /// no I/O.
+    pub fn route(&self, provider: Option<&str>, url: &str) -> Result<Route, Error> {
+        let url = parse_url(url)?;
+        self.profile(provider, &url)?.connector.route(&url)
+    }
+
+    /// `GET url`, choosing the provider by URL (see the module docs).
+    pub async fn get(&self, url: &str) -> Result<Response, Error> {
+        let req = http::Request::get(url).body(Bytes::new()).map_err(|e| {
+            Error::new(ErrorKind::ConfigInvalid)
+                .with_message(format!("invalid request URL {url:?}"))
+                .with_hint("use an absolute URL such as https://host/path")
+                .with_source(e)
+        })?;
+        self.request(None, req).await
+    }
+
+    /// Sends `req` through `provider`'s profile (`None`: the provider whose base URL contains
+    /// the request URL, else the global layer). A non-2xx reply to CONNECT is an error, never
+    /// a response.
+    pub async fn request<B: Into<Bytes>>(
+        &self,
+        provider: Option<&str>,
+        req: http::Request<B>,
+    ) -> Result<Response, Error> {
+        let url = parse_url(&req.uri().to_string())?;
+        let profile = self.profile(provider, &url)?;
+        let route = profile.connector.route(&url)?;
+        let settings = profile.connector.profile().settings();
+        let timeouts = profile.connector.profile().timeouts().clone();
+        let host = url.host_str().unwrap_or("").to_owned();
+        let port = url.port_or_known_default().unwrap_or(80);
+        let target = if host.contains(':') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        };
+
+        let (parts, body) = req.into_parts();
+        let mut req = http::Request::from_parts(parts, Full::new(body.into()));
+        let absolute_form = url.scheme() == "http"
+            && !settings.tunnel_plain_http
+            && route
+                .proxy()
+                .is_some_and(|p| matches!(p.scheme(), ProxyScheme::Http | ProxyScheme::Https));
+        if absolute_form && let Some(p) = route.proxy() {
+            if let Some(auth) = basic_auth(p) {
+                req.headers_mut().insert(PROXY_AUTHORIZATION, auth);
+            }
+            for (n, v) in &settings.proxy_headers {
+                req.headers_mut().append(n.clone(), v.clone());
+            }
+        }
+
+        let span = tracing::info_span!(
+            "http",
+            provider = profile.name.as_deref().unwrap_or("-"),
+            route = %route.summary(),
+            target = %target,
+            method = %req.method(),
+        );
+        let request_timeout = timeouts.request();
+        let mut capture = legacy::connect::capture_connection(&mut req);
+        let send = profile.http.request(req);
+        let result = async {
+            tokio::pin!(send);
+            // The request timeout runs from the moment a connection is in hand; connecting has
+            // its own per-phase timeouts that report the right hop and phase.
+            tokio::select! {
+                r = &mut send => return Some(r),
+                _ = capture.wait_for_connection_metadata() => {}
+            }
+            tokio::time::timeout(request_timeout, &mut send).await.ok()
+        }
+        .instrument(span)
+        .await;
+        match result {
+            Some(Ok(res)) => Ok(Response::new(res, route, target, request_timeout)),
+            Some(Err(e)) => Err(from_legacy(e, &route, &target, absolute_form)),
+            None => Err(Error::new(ErrorKind::HttpTimeout)
+                .with_hop(if absolute_form { Hop::Proxy } else { Hop::Origin })
+                .with_phase(Phase::Http)
+                .with_message(format!(
+                    "no response from {target} within {request_timeout:?}"
+                ))
+                .with_hint("the connection was made but the response head did not arrive; the server is slow or stuck — check it, or raise timeouts.request")
+                .with_route(route.clone())
+                .map_evidence(|ev| {
+                    ev.target = Some(target);
+                    ev.proxy = route.proxy().map(|p| p.without_credentials());
+                    ev.timeout = Some(request_timeout);
+                })),
+        }
+    }
+
+    fn profile(&self, provider: Option<&str>, url: &url::Url) -> Result<&ProfileClient, Error> {
+        if let Some(name) = provider {
+            return self
+                .inner
+                .providers
+                .iter()
+                .find(|p| p.name.as_deref() == Some(name))
+                .ok_or_else(|| {
+                    let known: Vec<&str> = self
+                        .inner
+                        .providers
+                        .iter()
+                        .filter_map(|p| p.name.as_deref())
+                        .collect();
+                    Error::new(ErrorKind::ConfigInvalid)
+                        .with_message(format!("no provider named {name}"))
+                        .with_hint(format!("known providers: {}", known.join(", ")))
+                        .map_evidence(|ev| ev.expected = Some(known.join(", ")))
+                });
+        }
+        Ok(self
+            .inner
+            .providers
+            .iter()
+            .filter_map(|p| {
+                p.base
+                    .as_ref()
+                    .filter(|b| is_under(url, b))
+                    .map(|b| (b.path().len(), p))
+            })
+            .max_by_key(|(len, _)| *len)
+            .map_or(&self.inner.global, |(_, p)| p))
+    }
+}
+
+fn parse_url(s: &str) -> Result<url::Url, Error> {
+    let url = url::Url::parse(s).map_err(|e| {
+        Error::new(ErrorKind::ConfigInvalid)
+            .with_message(format!("invalid request URL {s:?}"))
+            .with_hint("use an absolute URL such as https://host/path")
+            .with_source(e)
+    })?;
+    if url.host_str().is_none() || !matches!(url.scheme(), "http" | "https") {
+        return Err(Error::new(ErrorKind::ConfigInvalid)
+            .with_message(format!(
+                "request URL {s:?} is not an http(s) URL with a host"
+            ))
+            .with_hint("use an absolute URL such as https://host/path"));
+    }
+    Ok(url)
+}
+
+/// Whether `url` lies under `base`: same scheme, host and port, and `base`'s path as a prefix
+/// at a segment boundary.
+fn is_under(url: &url::Url, base: &url::Url) -> bool {
+    if url.scheme() != base.scheme()
+        || url.host_str().map(str::to_ascii_lowercase)
+            != base.host_str().map(str::to_ascii_lowercase)
+        || url.port_or_known_default() != base.port_or_known_default()
+    {
+        return false;
+    }
+    let bp = base.path().trim_end_matches('/');
+    let up = url.path();
+    up == bp || up.starts_with(&format!("{bp}/")) || bp.is_empty()
+}
+
+/// hyper-util's error, unwrapped back to ours: the connector's error when it is the cause,
+/// else an `http.*` error built from hyper's.
+fn from_legacy(e: legacy::Error, route: &Route, target: &str, absolute_form: bool) -> Error {
+    let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&e);
+    let mut hyper_err: Option<&hyper::Error> = None;
+    while let Some(s) = src {
+        if let Some(ours) = s.downcast_ref::<Error>() {
+            // The request's own route: the connector only saw scheme and authority.
+            return rebuild(ours).with_route(route.clone());
+        }
+        if hyper_err.is_none() {
+            hyper_err = s.downcast_ref::<hyper::Error>();
+        }
+        src = s.source();
+    }
+    let hop = if absolute_form {
+        Hop::Proxy
+    } else {
+        Hop::Origin
+    };
+    let timed_out = hyper_err.is_some_and(hyper::Error::is_timeout);
+    let kind = if timed_out {
+        ErrorKind::HttpTimeout
+    } else {
+        ErrorKind::HttpProtocol
+    };
+    let what = match hyper_err {
+        Some(h) if h.is_incomplete_message() => "closed the connection before a complete response",
+        Some(h) if h.is_parse() || h.is_parse_status() => "sent a malformed response",
+        Some(h) if h.is_canceled() || h.is_closed() => "closed the connection",
+        _ => "broke the HTTP exchange",
+    };
+    let who = if absolute_form {
+        format!(
+            "the proxy {}",
+            route
+                .proxy()
+                .map(|p| p.without_credentials())
+                .unwrap_or_default()
+        )
+    } else {
+        target.to_owned()
+    };
+    let source_text = crate::proxy::redact_text(&chain_text(&e));
+    Error::new(kind)
+        .with_hop(hop)
+        .with_phase(Phase::Http)
+        .with_message(format!("{who} {what}"))
+        .with_hint(if absolute_form {
+            "the proxy forwarded the request but the reply was unusable; check the proxy's logs, or try tunnel_plain_http"
+        } else {
+            "the server's reply was not valid HTTP or it hung up mid-response; check that the port speaks HTTP (https:// for TLS ports) and the server's logs"
+        })
+        .with_route(route.clone())
+        .map_evidence(|ev| {
+            ev.target = Some(target.to_owned());
+            ev.proxy = route.proxy().map(|p| p.without_credentials());
+            ev.cause = Some(source_text);
+        })
+        .with_source(e)
+}
+
+fn chain_text(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        src = s.source();
+    }
+    out
+}
+
+/// A copy of an error we only hold by reference (hyper-util owns the original): every field
+/// through the public API, the cause chain as text.
+fn rebuild(e: &Error) -> Error {
+    let mut out = Error::new(e.kind())
+        .with_phase(e.phase())
+        .with_message(e.to_string())
+        .with_evidence(e.evidence().clone());
+    if let Some(h) = e.hop() {
+        out = out.with_hop(h);
+    }
+    if let Some(h) = e.hint() {
+        out = out.with_hint(h);
+    }
+    if let Some(r) = e.route() {
+        out = out.with_route(r.clone());
+    }
+    if let Some(s) = std::error::Error::source(e) {
+        out = out.with_source(CauseText(crate::proxy::redact_text(&chain_text(s))));
+    }
+    out
+}
+
+/// A cause kept as text when the original error object cannot be moved.
+#[derive(Debug)]
+struct CauseText(String);
+
+impl std::fmt::Display for CauseText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for CauseText {}

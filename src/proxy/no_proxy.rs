@@ -361,7 +361,11 @@ impl NoProxy {
                 }
                 let mut labels = label_count(&name);
                 if self.label_counts & label_bit(labels) != 0 {
-                    offer(&mut best, self.domains.get(name.as_ref()), MatchRule::Domain);
+                    offer(
+                        &mut best,
+                        self.domains.get(name.as_ref()),
+                        MatchRule::Domain,
+                    );
                 }
                 for (i, _) in name.match_indices('.') {
                     if any && best.is_some() {

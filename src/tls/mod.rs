@@ -1,13 +1,41 @@
-//! STUB: TLS per hop.
-use serde::Serialize;
+//! TLS per hop, with certificate diagnostics that name the fix.
+//!
+//! Each hop (the `https://` proxy, the origin) gets its own [`TlsSettings`] — roots (`webpki`,
+//! `system`, `none`), CA files ([`CaBundle`]), ALPN, `danger_accept_invalid_certs` — built once
+//! into a [`HopTls`]. Every handshake runs with a fresh recording verifier that wraps rustls's
+//! `WebPkiServerVerifier`: the presented chain is kept (as [`CertSummary`]s) on success and on
+//! failure, and a failure becomes an [`Error`](crate::Error) whose [`TlsEvidence`] holds the chain,
+//! the trust store, rustls's words, a [`Diagnosis`] (self-signed, missing intermediate, private
+//! CA, interception, rotated CA, validity, name, plain-HTTP proxy, cut connection) and, when
+//! cross-reference finds the issuer in a CA file mentioned anywhere ([`KnownCa`]) or in the
+//! system store, the [`Fix`]: the exact key and file to set.
+//!
+//! ```no_run
+//! # async fn run(io: tokio::net::TcpStream) -> Result<(), proxyscope::Error> {
+//! use std::path::Path;
+//! use std::time::Duration;
+//! use proxyscope::tls::{CaBundle, HopTls, TlsSettings};
+//!
+//! let ca = CaBundle::load(Path::new("/etc/ssl/internal-root.pem"))?;
+//! let tls = HopTls::new(TlsSettings::origin().key_prefix("providers.yandex").ca_file(ca))?;
+//! let (_stream, info) = tls.connect("translate.yandex.net", io, Duration::from_secs(5)).await?;
+//! println!("leaf expires {}", info.chain[0].not_after);
+//! # Ok(()) }
+//! ```
 
-/// TLS facts attached to an error.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct TlsEvidence {}
+mod bundle;
+mod chain;
+mod diagnose;
+mod evidence;
+mod hop;
+mod roots;
+mod settings;
+mod verifier;
 
-impl TlsEvidence {
-    /// Lines for `Error::report`, each prefixed by `indent`.
-    pub fn report_lines(&self, indent: &str) -> String {
-        indent.to_owned()
-    }
-}
+pub use bundle::{CaBundle, CaFileProblem};
+pub use chain::{CertSummary, ChainComparison, compare_chains};
+pub use diagnose::diagnose_against_direct;
+pub use evidence::{Diagnosis, Fix, NameMismatch, TlsEvidence, ValidityIssue};
+pub use hop::{HandshakeInfo, HopTls};
+pub use roots::{TrustSource, TrustSourceKind, TrustStore};
+pub use settings::{CA_ENV_VARS, KnownCa, TlsSettings, env_ca_files};

@@ -1,0 +1,206 @@
+//! [`ClientBuilder`]: the global layer, providers (name, base URL, layer), the environment
+//! snapshot, the resolver, extra proxy headers and pool settings. The first error is kept and
+//! returned by `build()`, which also loads every CA file so a bad one fails at startup.
+
+use std::time::Duration;
+
+use http::{HeaderMap, HeaderName, HeaderValue};
+use hyper_util::client::legacy;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+
+use crate::connect::{Connector, ConnectorSettings, Resolver};
+use crate::error::{Error, ErrorKind};
+use crate::layer::Layer;
+use crate::proxy::EnvSnapshot;
+
+use super::{Client, Inner, ProfileClient};
+
+/// Builds a [`Client`]. Setters take and return the builder by value.
+#[derive(Debug)]
+pub struct ClientBuilder {
+    global: Layer,
+    providers: Vec<(String, String, Layer)>,
+    env: Option<EnvSnapshot>,
+    resolver: Resolver,
+    proxy_headers: HeaderMap,
+    tunnel_plain_http: bool,
+    http2: bool,
+    pool_idle_timeout: Option<Duration>,
+    pool_max_idle_per_host: usize,
+    error: Option<Error>,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ClientBuilder {
+    /// An empty builder: no global settings, no providers, the process environment.
+    pub fn new() -> Self {
+        Self {
+            global: Layer::new(),
+            providers: Vec::new(),
+            env: None,
+            resolver: Resolver::system(),
+            proxy_headers: HeaderMap::new(),
+            tunnel_plain_http: false,
+            http2: true,
+            pool_idle_timeout: Some(Duration::from_secs(90)),
+            pool_max_idle_per_host: usize::MAX,
+            error: None,
+        }
+    }
+
+    /// The global layer: applies to every request, and under every provider's layer.
+    pub fn global(mut self, layer: Layer) -> Self {
+        self.global = layer;
+        self
+    }
+
+    /// Adds a provider: a name, its base URL, and its layer (applied over the global one).
+    /// A request whose URL lies under the base URL uses this provider even when the caller
+    /// does not name it (see [`Client::request`]).
+    pub fn provider(mut self, name: &str, url: &str, layer: Layer) -> Self {
+        if self.providers.iter().any(|(n, _, _)| n == name) {
+            self.keep(
+                Error::new(ErrorKind::ConfigInvalid)
+                    .with_message(format!("provider {name} is defined twice"))
+                    .with_hint("give each provider a unique name"),
+            );
+        } else {
+            self.providers
+                .push((name.to_owned(), url.to_owned(), layer));
+        }
+        self
+    }
+
+    /// The environment snapshot consulted for `proxy = "env"` or unset proxies (default: the
+    /// process environment, read once at `build()`).
+    pub fn env(mut self, env: EnvSnapshot) -> Self {
+        self.env = Some(env);
+        self
+    }
+
+    /// The resolver (default: the system's). Pin names with [`Resolver::pinned`].
+    pub fn resolver(mut self, resolver: Resolver) -> Self {
+        self.resolver = resolver;
+        self
+    }
+
+    /// A header sent to the proxy on every CONNECT and absolute-form request. Marked sensitive
+    /// when the name contains `authorization`.
+    pub fn proxy_header(mut self, name: &str, value: &str) -> Self {
+        match (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            (Ok(n), Ok(mut v)) => {
+                if n.as_str().contains("authorization") {
+                    v.set_sensitive(true);
+                }
+                self.proxy_headers.append(n, v);
+            }
+            _ => self.keep(
+                Error::new(ErrorKind::ConfigInvalid)
+                    .with_message(format!("proxy header {name} is not a valid header"))
+                    .with_hint("header names are tokens; values are visible ASCII"),
+            ),
+        }
+        self
+    }
+
+    /// Tunnel plain `http://` through an HTTP proxy with CONNECT instead of sending
+    /// absolute-form requests (default: absolute-form, as curl does).
+    pub fn tunnel_plain_http(mut self, yes: bool) -> Self {
+        self.tunnel_plain_http = yes;
+        self
+    }
+
+    /// Offer HTTP/2 to `https://` origins by ALPN (default: yes).
+    pub fn http2(mut self, yes: bool) -> Self {
+        self.http2 = yes;
+        self
+    }
+
+    /// How long an idle pooled connection is kept (`None`: forever).
+    pub fn pool_idle_timeout(mut self, d: Option<Duration>) -> Self {
+        self.pool_idle_timeout = d;
+        self
+    }
+
+    /// The most idle connections kept per host.
+    pub fn pool_max_idle_per_host(mut self, n: usize) -> Self {
+        self.pool_max_idle_per_host = n;
+        self
+    }
+
+    fn keep(&mut self, e: Error) {
+        if self.error.is_none() {
+            self.error = Some(e);
+        }
+    }
+
+    /// Builds the client: one pooled connection set per provider plus one for the global layer.
+    /// Fails with the first error seen by a setter, a provider URL that does not parse
+    /// (`config.invalid`), or a CA file that cannot be used (`config.ca_file`).
+    pub fn build(self) -> Result<Client, Error> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let env = self.env.unwrap_or_else(EnvSnapshot::from_process);
+        let settings = |provider: Option<String>, layer: Option<Layer>| ConnectorSettings {
+            provider,
+            global: self.global.clone(),
+            layer,
+            env: env.clone(),
+            resolver: self.resolver.clone(),
+            proxy_headers: self.proxy_headers.clone(),
+            tunnel_plain_http: self.tunnel_plain_http,
+            http2: self.http2,
+        };
+        let make = |connector: Connector| -> ProfileClientParts {
+            let mut b = legacy::Client::builder(TokioExecutor::new());
+            b.pool_idle_timeout(self.pool_idle_timeout)
+                .pool_max_idle_per_host(self.pool_max_idle_per_host)
+                .pool_timer(TokioTimer::new())
+                .timer(TokioTimer::new());
+            let http = b.build(connector.clone());
+            (connector, http)
+        };
+        let (connector, http) = make(Connector::new(settings(None, None))?);
+        let global = ProfileClient {
+            name: None,
+            base: None,
+            connector,
+            http,
+        };
+        let mut providers = Vec::with_capacity(self.providers.len());
+        for (name, url, layer) in &self.providers {
+            let base = url::Url::parse(url).map_err(|e| {
+                Error::new(ErrorKind::ConfigInvalid)
+                    .with_message(format!("provider {name} has an invalid url {url:?}"))
+                    .with_hint(
+                        "write the provider's url as an absolute URL, e.g. https://api.example.org",
+                    )
+                    .with_source(e)
+            })?;
+            let (connector, http) = make(Connector::new(settings(
+                Some(name.clone()),
+                Some(layer.clone()),
+            ))?);
+            providers.push(ProfileClient {
+                name: Some(name.clone()),
+                base: Some(base),
+                connector,
+                http,
+            });
+        }
+        Ok(Client {
+            inner: std::sync::Arc::new(Inner { global, providers }),
+        })
+    }
+}
+
+type ProfileClientParts = (Connector, super::HttpClient);

@@ -1,0 +1,34 @@
+//! Proxy credentials: the `Proxy-Authorization: Basic …` header built from a proxy URL's user
+//! name and password, always marked sensitive so it never reaches `Debug` or logs.
+
+use base64::Engine as _;
+use http::HeaderValue;
+
+use crate::proxy::ProxyUrl;
+
+/// `Basic base64(user:password)` for a proxy URL with credentials, marked sensitive;
+/// `None` when the URL has no user name. [`ProxyUrl::username`] and [`ProxyUrl::password`] are
+/// already percent-decoded, so `p%40ss` in the URL is sent as `p@ss`.
+pub fn basic_auth(proxy: &ProxyUrl) -> Option<HeaderValue> {
+    let user = proxy.username()?;
+    let pass = proxy.password().unwrap_or("");
+    let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+    let mut value = HeaderValue::from_str(&format!("Basic {token}")).ok()?;
+    value.set_sensitive(true);
+    Some(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_credentials_are_encoded_and_sensitive() {
+        let p = ProxyUrl::parse("http://alice:s3cret@proxy.test:3128").unwrap();
+        let v = basic_auth(&p).unwrap();
+        assert!(v.is_sensitive());
+        assert_eq!(v.to_str().unwrap(), "Basic YWxpY2U6czNjcmV0");
+        assert!(!format!("{v:?}").contains("YWxp"));
+        assert!(basic_auth(&ProxyUrl::parse("http://proxy.test:3128").unwrap()).is_none());
+    }
+}

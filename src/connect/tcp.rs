@@ -1,0 +1,99 @@
+//! TCP connect: every resolved address is tried in order, each within the connect timeout, and
+//! every attempt is recorded as evidence.
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::TcpStream;
+
+use crate::error::{AddrAttempt, Error, ErrorKind, Hop, Phase};
+
+use super::Ctx;
+
+/// Connects to the first address that accepts; on failure the error lists every attempt.
+/// `proxy.connect`/`origin.connect` when any address refused or was unreachable,
+/// `proxy.timeout`/`origin.timeout` when every address timed out.
+pub(crate) async fn connect(
+    ctx: &Ctx,
+    hop: Hop,
+    host: &str,
+    addrs: &[SocketAddr],
+    timeout: Duration,
+) -> Result<TcpStream, Error> {
+    let mut attempts = Vec::with_capacity(addrs.len());
+    let mut last: Option<io::Error> = None;
+    let mut all_timed_out = true;
+    for &addr in addrs {
+        match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
+            Ok(Ok(s)) => {
+                let _ = s.set_nodelay(true);
+                return Ok(s);
+            }
+            Ok(Err(e)) => {
+                all_timed_out = false;
+                attempts.push(AddrAttempt {
+                    addr,
+                    error: Some(e.to_string()),
+                });
+                last = Some(e);
+            }
+            Err(_) => {
+                attempts.push(AddrAttempt {
+                    addr,
+                    error: Some(format!("timed out after {timeout:?}")),
+                });
+            }
+        }
+    }
+    let noun = super::dns::hop_noun(hop);
+    let (kind, message) = if all_timed_out && !attempts.is_empty() {
+        let kind = match hop {
+            Hop::Proxy => ErrorKind::ProxyTimeout,
+            Hop::Origin => ErrorKind::OriginTimeout,
+        };
+        (
+            kind,
+            format!(
+                "connecting to {noun} host {host} timed out after {timeout:?} ({} address(es) tried)",
+                attempts.len()
+            ),
+        )
+    } else {
+        let kind = match hop {
+            Hop::Proxy => ErrorKind::ProxyConnect,
+            Hop::Origin => ErrorKind::OriginConnect,
+        };
+        (
+            kind,
+            format!(
+                "could not connect to {noun} host {host} ({} address(es) tried)",
+                attempts.len()
+            ),
+        )
+    };
+    let hint = match hop {
+        Hop::Proxy => format!(
+            "nothing accepted connections at the proxy's address; check that the proxy is running and its port is right; {}",
+            ctx.route_origin_phrase()
+        ),
+        Hop::Origin => format!(
+            "nothing accepted connections at {host}; check the port in the URL, the service, and firewalls; if this network only reaches {host} through a proxy, the route should not be direct ({})",
+            ctx.route_phrase()
+        ),
+    };
+    let mut err = ctx
+        .error(kind, hop, Phase::Connect)
+        .with_message(message)
+        .with_hint(hint)
+        .map_evidence(|ev| {
+            ev.addresses = attempts;
+            if all_timed_out {
+                ev.timeout = Some(timeout);
+            }
+        });
+    if let Some(e) = last {
+        err = err.with_source(e);
+    }
+    Err(err)
+}

@@ -1,0 +1,117 @@
+//! The connector's seam onto [`crate::tls`]: builds each hop's [`HopTls`] from the effective
+//! layer (origin hop: `roots` + `ca_file`, ALPN h2/http1.1; proxy hop: `proxy_ca_file`), with every
+//! CA file the layers and environment mention available for cross-reference, and runs the
+//! handshake with the request's target, proxy and route attached to any error.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::error::Error;
+use crate::layer::{Layer, Roots, Sourced};
+use crate::proxy::EnvSnapshot;
+use crate::tls::{CaBundle, HandshakeInfo, HopTls, KnownCa, TlsSettings, env_ca_files};
+
+use super::Ctx;
+use super::stream::Stream;
+
+/// Both hops' TLS for one profile.
+pub(crate) struct ProfileTls {
+    pub(crate) origin: HopTls,
+    pub(crate) proxy: HopTls,
+}
+
+fn load(files: Option<&Sourced<Vec<PathBuf>>>) -> Result<Vec<CaBundle>, Error> {
+    files
+        .map(|f| f.value.iter().map(|p| CaBundle::load(p)).collect())
+        .unwrap_or_else(|| Ok(Vec::new()))
+}
+
+/// `providers.<name>.` when the provider's own layer set `key`, else the global key.
+fn prefix(provider: Option<(&str, &Layer)>, set: impl Fn(&Layer) -> bool) -> String {
+    match provider {
+        Some((name, l)) if set(l) => format!("providers.{name}"),
+        _ => String::new(),
+    }
+}
+
+/// Builds both hops' TLS; a CA file that cannot be used fails here (`config.ca_file`).
+pub(crate) fn profile_tls(
+    global: &Layer,
+    provider: Option<(&str, &Layer)>,
+    effective: &Layer,
+    env: &EnvSnapshot,
+    http2: bool,
+) -> Result<ProfileTls, Error> {
+    let ca = load(effective.ca_file.as_ref())?;
+    let proxy_ca = load(effective.proxy_ca_file.as_ref())?;
+    let origin_prefix = prefix(provider, |l| l.ca_file.is_some() || l.roots.is_some());
+    let proxy_prefix = prefix(provider, |l| l.proxy_ca_file.is_some());
+    let key = |p: &str, k: &str| {
+        if p.is_empty() {
+            k.to_owned()
+        } else {
+            format!("{p}.{k}")
+        }
+    };
+
+    // Every CA file mentioned anywhere, so a failure on one hop can say "the CA you need is
+    // already configured, under the other key".
+    let mut known: Vec<KnownCa> = Vec::new();
+    for (layer, p) in [(Some(global), ""), (provider.map(|(_, l)| l), "provider")] {
+        let Some(layer) = layer else { continue };
+        let p = if p.is_empty() {
+            String::new()
+        } else {
+            provider.map_or_else(String::new, |(n, _)| format!("providers.{n}"))
+        };
+        for b in load(layer.ca_file.as_ref()).unwrap_or_default() {
+            known.push(KnownCa::new(key(&p, "ca_file"), b));
+        }
+        for b in load(layer.proxy_ca_file.as_ref()).unwrap_or_default() {
+            known.push(KnownCa::new(key(&p, "proxy_ca_file"), b));
+        }
+    }
+    known.extend(env_ca_files(env).into_iter().flatten());
+
+    let mut origin = TlsSettings::origin()
+        .key_prefix(&origin_prefix)
+        .roots(effective.roots.as_ref().map_or(Roots::Webpki, |r| r.value))
+        .danger_accept_invalid_certs(
+            effective
+                .danger_accept_invalid_certs
+                .as_ref()
+                .is_some_and(|d| d.value),
+        )
+        .known_cas(known.clone());
+    if !http2 {
+        origin = origin.alpn([b"http/1.1".to_vec()]);
+    }
+    for b in ca {
+        origin = origin.ca_file(b);
+    }
+    let mut proxy = TlsSettings::proxy()
+        .key_prefix(&proxy_prefix)
+        .known_cas(known);
+    for b in proxy_ca {
+        proxy = proxy.ca_file(b);
+    }
+    Ok(ProfileTls {
+        origin: HopTls::new(origin)?,
+        proxy: HopTls::new(proxy)?,
+    })
+}
+
+/// TLS over `stream` to `host` on the hop `tls` is for, within `timeout`; errors get the
+/// request's context.
+pub(crate) async fn handshake(
+    ctx: &Ctx,
+    tls: &HopTls,
+    host: &str,
+    stream: Stream,
+    timeout: Duration,
+) -> Result<(Stream, HandshakeInfo), Error> {
+    match tls.connect(host, stream, timeout).await {
+        Ok((s, info)) => Ok((Stream::Tls(Box::new(s)), info)),
+        Err(e) => Err(ctx.attach(e)),
+    }
+}

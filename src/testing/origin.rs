@@ -1,0 +1,442 @@
+//! [`TestOrigin`]: an HTTP or HTTPS server on `127.0.0.1:0` that answers a few fixed routes and
+//! records every request exactly as it arrived (method, origin-form or absolute-form target,
+//! headers, HTTP version, TLS), so a test can tell whether a request came through a proxy.
+//!
+//! Routes: `/` (200 `ok`), `/status/{code}`, `/echo` (JSON of the request as seen),
+//! `/slow?ms=N` (answers after N ms), `/forbidden` (403 with the origin's own body and
+//! `Server: proxyscope-test-origin`), `/bytes/{n}` (n bytes of `x`); anything else is 404.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Version, header};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use hyper_util::server::conn::auto;
+use rustls::ServerConfig;
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+use super::pki::{ChainMode, TestCert, TestPki};
+use super::tasks::{Exec, Tasks};
+
+/// The `Server` header every origin response carries.
+pub const ORIGIN_SERVER: &str = "proxyscope-test-origin";
+/// The body of the origin's own `/forbidden` reply.
+pub const ORIGIN_FORBIDDEN_BODY: &str =
+    "origin forbidden: this 403 was written by the test origin\n";
+/// The largest body `/bytes/{n}` serves.
+pub const MAX_BYTES_ROUTE: usize = 64 * 1024 * 1024;
+
+/// How the request target was written on the request line (RFC 9112 §3.2).
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetForm {
+    /// `/path?query` — what a client sends directly or inside a CONNECT tunnel.
+    Origin,
+    /// `http://host/path` — what a client sends to a forward proxy for plain http.
+    Absolute,
+    /// `host:port` — CONNECT.
+    Authority,
+    /// `*` — server-wide OPTIONS.
+    Asterisk,
+}
+
+impl TargetForm {
+    /// Classifies a request URI.
+    pub fn of(uri: &http::Uri) -> TargetForm {
+        if uri.scheme().is_some() {
+            TargetForm::Absolute
+        } else if uri.authority().is_some()
+            && uri.path_and_query().is_none_or(|p| p.as_str().is_empty())
+        {
+            TargetForm::Authority
+        } else if uri.path() == "*" {
+            TargetForm::Asterisk
+        } else {
+            TargetForm::Origin
+        }
+    }
+
+    /// `"origin"`, `"absolute"`, `"authority"` or `"asterisk"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetForm::Origin => "origin",
+            TargetForm::Absolute => "absolute",
+            TargetForm::Authority => "authority",
+            TargetForm::Asterisk => "asterisk",
+        }
+    }
+}
+
+/// One request as the origin saw it.
+///
+/// `Authorization`, `Proxy-Authorization` and `Cookie` values are marked sensitive, so `Debug`
+/// prints `Sensitive` instead of them.
+#[non_exhaustive]
+#[derive(Debug, Clone)]
+pub struct OriginRequest {
+    /// The method.
+    pub method: Method,
+    /// The target exactly as on the request line (for HTTP/2, the `:path` or full URI).
+    pub target: String,
+    /// How the target was written.
+    pub form: TargetForm,
+    /// HTTP version (HTTP/2 when negotiated by ALPN).
+    pub version: Version,
+    /// Headers as received.
+    pub headers: HeaderMap,
+    /// Whether the request arrived over TLS.
+    pub tls: bool,
+}
+
+/// An HTTP(S) origin on `127.0.0.1:0` that records every request exactly as it arrived.
+///
+/// Routes: `/` (200 `ok`), `/status/{code}`, `/echo` (JSON with `method`, `target`, `form`
+/// (`origin`/`absolute`/…), `version`, `tls` and `headers`, credentials redacted), `/slow?ms=N`
+/// (answers after N ms), `/forbidden` (403 with [`ORIGIN_FORBIDDEN_BODY`] and
+/// `Server: proxyscope-test-origin`), `/bytes/{n}` (n bytes of `x`, at most
+/// [`MAX_BYTES_ROUTE`]); anything else is 404. Every response carries `Server:`
+/// [`ORIGIN_SERVER`]. HTTPS origins negotiate HTTP/2 or HTTP/1.1 by ALPN; plain ones accept
+/// HTTP/1.1 and HTTP/2 prior knowledge.
+///
+/// Dropping it aborts its tasks and closes the listener; [`TestOrigin::shutdown`] does the same
+/// and waits until the socket is closed. A panic in a server task is re-raised by
+/// [`TestOrigin::check`], `shutdown`, or on drop.
+pub struct TestOrigin {
+    addr: SocketAddr,
+    tls: bool,
+    requests: Arc<Mutex<Vec<OriginRequest>>>,
+    tasks: Tasks,
+}
+
+impl std::fmt::Debug for TestOrigin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestOrigin")
+            .field("addr", &self.addr)
+            .field("tls", &self.tls)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TestOrigin {
+    /// A plain-HTTP origin (HTTP/1.1 and HTTP/2 prior knowledge).
+    ///
+    /// # Panics
+    /// If no loopback port can be bound, or outside a Tokio runtime.
+    pub async fn http() -> TestOrigin {
+        TestOrigin::start(None).await
+    }
+
+    /// An HTTPS origin presenting `leaf` as `chain` says (ALPN h2 and http/1.1).
+    ///
+    /// # Panics
+    /// As [`TestOrigin::http`].
+    pub async fn https(pki: &TestPki, leaf: &TestCert, chain: ChainMode) -> TestOrigin {
+        TestOrigin::start(Some(pki.server_config(leaf, chain))).await
+    }
+
+    /// An HTTPS origin with a TLS configuration of your own.
+    ///
+    /// # Panics
+    /// As [`TestOrigin::http`].
+    pub async fn with_tls_config(config: Arc<ServerConfig>) -> TestOrigin {
+        TestOrigin::start(Some(config)).await
+    }
+
+    async fn start(tls: Option<Arc<ServerConfig>>) -> TestOrigin {
+        let listener = match TcpListener::bind(("127.0.0.1", 0)).await {
+            Ok(l) => l,
+            Err(err) => panic!("TestOrigin: binding 127.0.0.1:0: {err}"),
+        };
+        let addr = match listener.local_addr() {
+            Ok(a) => a,
+            Err(err) => panic!("TestOrigin: local_addr: {err}"),
+        };
+        let tasks = Tasks::default();
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let is_tls = tls.is_some();
+        let acceptor = tls.map(TlsAcceptor::from);
+        let loop_tasks = tasks.clone();
+        let loop_requests = Arc::clone(&requests);
+        tasks.spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    // Out of descriptors or similar: back off instead of spinning.
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    continue;
+                };
+                let tasks = loop_tasks.clone();
+                let requests = Arc::clone(&loop_requests);
+                let acceptor = acceptor.clone();
+                loop_tasks.spawn(async move {
+                    match acceptor {
+                        None => serve(stream, false, requests, tasks).await,
+                        Some(acceptor) => {
+                            // A failed handshake is the client's business (tests provoke it).
+                            if let Ok(tls) = acceptor.accept(stream).await {
+                                serve(tls, true, requests, tasks).await;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        TestOrigin {
+            addr,
+            tls: is_tls,
+            requests,
+            tasks,
+        }
+    }
+
+    /// The listening address (always 127.0.0.1).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The listening port.
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// Whether this origin speaks TLS.
+    pub fn is_tls(&self) -> bool {
+        self.tls
+    }
+
+    /// `http(s)://127.0.0.1:{port}{path}`.
+    pub fn url(&self, path: &str) -> String {
+        self.url_with_host("127.0.0.1", path)
+    }
+
+    /// `http(s)://{host}:{port}{path}`, e.g. with `localhost` or a name the proxy pins.
+    pub fn url_with_host(&self, host: &str, path: &str) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{host}:{}{path}", self.addr.port())
+    }
+
+    /// Every request received so far, in arrival order.
+    pub fn requests(&self) -> Vec<OriginRequest> {
+        self.requests
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Re-raises a panic from a server task, if one happened.
+    pub fn check(&self) {
+        self.tasks.check();
+    }
+
+    /// Stops the server and waits until its listener and connections are closed.
+    pub async fn shutdown(self) {
+        self.tasks.shutdown().await;
+    }
+}
+
+impl Drop for TestOrigin {
+    fn drop(&mut self) {
+        self.tasks.abort();
+    }
+}
+
+async fn serve<S>(stream: S, tls: bool, requests: Arc<Mutex<Vec<OriginRequest>>>, tasks: Tasks)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |req: Request<Incoming>| {
+        let requests = Arc::clone(&requests);
+        async move { Ok::<_, Infallible>(handle(req, tls, &requests).await) }
+    });
+    let _ = auto::Builder::new(Exec(tasks))
+        .serve_connection(TokioIo::new(stream), service)
+        .await;
+}
+
+async fn handle(
+    req: Request<Incoming>,
+    tls: bool,
+    requests: &Mutex<Vec<OriginRequest>>,
+) -> Response<Full<Bytes>> {
+    let mut headers = req.headers().clone();
+    mark_sensitive(&mut headers);
+    let seen = OriginRequest {
+        method: req.method().clone(),
+        // HTTP/2 carries the target in pseudo-headers; hyper rebuilds a full URI from them.
+        target: if req.version() == Version::HTTP_2 {
+            req.uri()
+                .path_and_query()
+                .map_or("/", |p| p.as_str())
+                .to_owned()
+        } else {
+            req.uri().to_string()
+        },
+        form: if req.version() == Version::HTTP_2 {
+            TargetForm::Origin
+        } else {
+            TargetForm::of(req.uri())
+        },
+        version: req.version(),
+        headers,
+        tls,
+    };
+    requests
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(seen.clone());
+    let path = req.uri().path().to_owned();
+    let query = req.uri().query().unwrap_or("").to_owned();
+    if path == "/" {
+        return reply(StatusCode::OK, "text/plain", Bytes::from_static(b"ok\n"));
+    }
+    if path == "/echo" {
+        return reply(
+            StatusCode::OK,
+            "application/json",
+            Bytes::from(echo_json(&seen)),
+        );
+    }
+    if path == "/forbidden" {
+        return reply(
+            StatusCode::FORBIDDEN,
+            "text/plain",
+            Bytes::from_static(ORIGIN_FORBIDDEN_BODY.as_bytes()),
+        );
+    }
+    if path == "/slow" {
+        let ms = query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("ms="))
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(1000);
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        return reply(
+            StatusCode::OK,
+            "text/plain",
+            Bytes::from_static(b"slow ok\n"),
+        );
+    }
+    if let Some(code) = path.strip_prefix("/status/") {
+        return match code
+            .parse::<u16>()
+            .ok()
+            .and_then(|c| StatusCode::from_u16(c).ok())
+        {
+            Some(status) => reply(
+                status,
+                "text/plain",
+                Bytes::from(format!("status {code}\n")),
+            ),
+            None => reply(
+                StatusCode::BAD_REQUEST,
+                "text/plain",
+                Bytes::from_static(b"bad status\n"),
+            ),
+        };
+    }
+    if let Some(n) = path.strip_prefix("/bytes/") {
+        return match n.parse::<usize>() {
+            Ok(n) if n <= MAX_BYTES_ROUTE => reply(
+                StatusCode::OK,
+                "application/octet-stream",
+                Bytes::from(vec![b'x'; n]),
+            ),
+            _ => reply(
+                StatusCode::BAD_REQUEST,
+                "text/plain",
+                Bytes::from_static(b"bad size\n"),
+            ),
+        };
+    }
+    reply(
+        StatusCode::NOT_FOUND,
+        "text/plain",
+        Bytes::from_static(b"not found\n"),
+    )
+}
+
+fn reply(status: StatusCode, content_type: &'static str, body: Bytes) -> Response<Full<Bytes>> {
+    let mut resp = Response::new(Full::new(body));
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert(header::SERVER, HeaderValue::from_static(ORIGIN_SERVER));
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp
+}
+
+/// Marks credential-bearing headers sensitive so `Debug` hides them.
+pub(crate) fn mark_sensitive(headers: &mut HeaderMap) {
+    for name in [
+        header::AUTHORIZATION,
+        header::PROXY_AUTHORIZATION,
+        header::COOKIE,
+    ] {
+        if let http::header::Entry::Occupied(mut entry) = headers.entry(name) {
+            for value in entry.iter_mut() {
+                value.set_sensitive(true);
+            }
+        }
+    }
+}
+
+fn echo_json(seen: &OriginRequest) -> String {
+    let mut headers = serde_json::Map::new();
+    for (name, value) in &seen.headers {
+        let shown = if value.is_sensitive() {
+            "[redacted]".to_owned()
+        } else {
+            String::from_utf8_lossy(value.as_bytes()).into_owned()
+        };
+        let slot = headers
+            .entry(name.as_str().to_owned())
+            .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+        if let serde_json::Value::Array(values) = slot {
+            values.push(serde_json::Value::String(shown));
+        }
+    }
+    serde_json::json!({
+        "method": seen.method.as_str(),
+        "target": seen.target,
+        "form": seen.form.as_str(),
+        "version": format!("{:?}", seen.version),
+        "tls": seen.tls,
+        "headers": headers,
+    })
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_forms_are_classified() {
+        let cases = [
+            ("/a?b", TargetForm::Origin),
+            ("http://h/a", TargetForm::Absolute),
+            ("h:443", TargetForm::Authority),
+            ("*", TargetForm::Asterisk),
+        ];
+        for (uri, form) in cases {
+            let uri: http::Uri = uri.parse().expect("uri");
+            assert_eq!(TargetForm::of(&uri), form, "{uri}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_server_side_panic_is_raised_when_the_handle_drops() {
+        let origin = TestOrigin::http().await;
+        origin.tasks.spawn(async { panic!("handler exploded") });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(origin)));
+        let payload = caught.expect_err("dropping the handle re-raises the panic");
+        assert_eq!(payload.downcast_ref::<&str>(), Some(&"handler exploded"));
+    }
+}

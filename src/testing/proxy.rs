@@ -1,0 +1,448 @@
+//! [`TestProxy`]: a forward proxy on `127.0.0.1:0` driven by [`Policy`] rules. It serves HTTP
+//! CONNECT and absolute-form forwarding on a plain listener, optionally the same over TLS (an
+//! `https://` proxy) and SOCKS5, really connects to destinations, and records every request it
+//! handled so a test can assert which proxy carried which request and what it answered.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use http::HeaderMap;
+use rustls::{ClientConfig, ServerConfig};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+use super::http_proxy::serve_http;
+use super::pki::{Ca, ChainMode, TestCert, TestPki};
+use super::policy::Policy;
+use super::socks;
+use super::tasks::Tasks;
+
+/// Which listener of a [`TestProxy`] received a request.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listener {
+    /// The plain `http://` listener.
+    Http,
+    /// The TLS `https://` listener.
+    Https,
+    /// The SOCKS5 listener.
+    Socks5,
+}
+
+/// What the proxy did with a request.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handled {
+    /// CONNECT answered 200 and the tunnel was opened to the destination.
+    Tunnelled,
+    /// CONNECT answered 200 and TLS inside the tunnel was intercepted.
+    Intercepted,
+    /// CONNECT answered 200, TLS was intercepted and every request inside got Squid's 403
+    /// ([`Policy::DenyInsideTunnel`]).
+    DeniedInsideTunnel,
+    /// CONNECT answered 200 and the connection was closed ([`Policy::OkThenClose`]).
+    OkThenClosed,
+    /// An absolute-form request was relayed; the destination's status.
+    Relayed(u16),
+    /// The proxy generated this error status itself (policy or real upstream failure).
+    Refused(u16),
+    /// SOCKS5 reply code sent (0x00 is success).
+    Socks(u8),
+    /// A connection-level policy answered (garbage, stall, oversized headers): no HTTP reply.
+    Misbehaved,
+}
+
+/// One request a [`TestProxy`] handled.
+///
+/// `Proxy-Authorization` is kept (so tests can inspect it) but marked sensitive, so `Debug`
+/// shows `Sensitive` rather than the credentials.
+#[non_exhaustive]
+#[derive(Debug, Clone)]
+pub struct ProxyRequest {
+    /// The listener it arrived on.
+    pub listener: Listener,
+    /// `CONNECT`, `GET`, … (SOCKS5 CONNECTs are recorded as `CONNECT`).
+    pub method: String,
+    /// The request target as sent (`host:port` for CONNECT and SOCKS, a URL for absolute-form).
+    pub target: String,
+    /// Request headers (empty for SOCKS).
+    pub headers: HeaderMap,
+    /// Whether `Proxy-Authorization` was present (for SOCKS: whether user/password auth ran).
+    pub has_proxy_authorization: bool,
+    /// What the proxy did.
+    pub handled: Handled,
+}
+
+/// What an intercepting proxy needs: the CA it signs leaves with and its trust toward origins.
+pub(crate) struct Intercept {
+    pub(crate) ca: Arc<Ca>,
+    pub(crate) origin_trust: Arc<ClientConfig>,
+}
+
+/// State shared by a proxy's listeners and connections.
+pub(crate) struct Shared {
+    pub(crate) rules: Vec<Policy>,
+    pub(crate) resolve: HashMap<String, IpAddr>,
+    pub(crate) socks_auth: Option<(String, String)>,
+    pub(crate) intercept: Option<Intercept>,
+    records: Mutex<Vec<ProxyRequest>>,
+    accepted: AtomicUsize,
+    pub(crate) tasks: Tasks,
+}
+
+impl Shared {
+    pub(crate) fn record(&self, request: ProxyRequest) {
+        self.records
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(request);
+    }
+
+    /// The first connection-level rule, if any.
+    pub(crate) fn connection_rule(&self) -> Option<&Policy> {
+        self.rules.iter().find(|r| r.is_connection_level())
+    }
+}
+
+/// Configures and starts a [`TestProxy`]. Created by [`TestProxy::builder`].
+pub struct TestProxyBuilder {
+    rules: Vec<Policy>,
+    tls: Option<Arc<ServerConfig>>,
+    socks: Option<Option<(String, String)>>,
+    resolve: HashMap<String, IpAddr>,
+    intercept: Option<Intercept>,
+}
+
+impl fmt::Debug for TestProxyBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TestProxyBuilder")
+            .field("rules", &self.rules)
+            .field("tls", &self.tls.is_some())
+            .field("socks5", &self.socks.is_some())
+            .field("resolve", &self.resolve)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TestProxyBuilder {
+    /// Adds a rule; rules apply in the order added (see [`Policy`]).
+    pub fn policy(mut self, policy: Policy) -> Self {
+        self.rules.push(policy);
+        self
+    }
+
+    /// Also listen for TLS (an `https://` proxy) presenting `leaf` with its intermediates,
+    /// ALPN `http/1.1`.
+    ///
+    /// # Panics
+    /// If rustls rejects the certificate (it does not for certificates made by [`TestPki`]).
+    pub fn tls(self, pki: &TestPki, leaf: &TestCert) -> Self {
+        self.tls_chain(pki, leaf, ChainMode::Full)
+    }
+
+    /// Like [`TestProxyBuilder::tls`], choosing which chain the proxy presents.
+    ///
+    /// # Panics
+    /// As [`TestProxyBuilder::tls`].
+    pub fn tls_chain(mut self, pki: &TestPki, leaf: &TestCert, mode: ChainMode) -> Self {
+        // A proxy speaks HTTP/1.1 for CONNECT; offering h2 would make clients pick it.
+        let mut config = ServerConfig::clone(&pki.server_config(leaf, mode));
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        self.tls = Some(Arc::new(config));
+        self
+    }
+
+    /// Also listen for TLS with a configuration of your own.
+    pub fn tls_config(mut self, config: Arc<ServerConfig>) -> Self {
+        self.tls = Some(config);
+        self
+    }
+
+    /// Also listen for SOCKS5 without authentication.
+    pub fn socks5(mut self) -> Self {
+        self.socks = Some(None);
+        self
+    }
+
+    /// Also listen for SOCKS5 requiring username/password (RFC 1929).
+    pub fn socks5_auth(mut self, user: &str, pass: &str) -> Self {
+        self.socks = Some(Some((user.to_owned(), pass.to_owned())));
+        self
+    }
+
+    /// Resolves `host` to `ip` inside the proxy (like curl's `--resolve`), so tests can use names
+    /// such as `origin.test` for loopback servers.
+    pub fn resolve(mut self, host: &str, ip: IpAddr) -> Self {
+        self.resolve.insert(host.to_ascii_lowercase(), ip);
+        self
+    }
+
+    /// Intercepts TLS in CONNECT tunnels with `pki`'s interception CA, trusting `pki`'s root
+    /// toward destinations (adds [`Policy::Intercept`] as the last rule).
+    pub fn intercept(mut self, pki: &TestPki) -> Self {
+        let mut trust = pki.client_config(&[pki.root()]);
+        trust.alpn_protocols = vec![b"http/1.1".to_vec()];
+        self.intercept = Some(Intercept {
+            ca: pki.interception_authority(),
+            origin_trust: Arc::new(trust),
+        });
+        self.rules.push(Policy::Intercept);
+        self
+    }
+
+    /// Binds the listeners on `127.0.0.1:0` and starts serving.
+    ///
+    /// # Panics
+    /// If a loopback port cannot be bound, or outside a Tokio runtime.
+    pub async fn start(self) -> TestProxy {
+        let tasks = Tasks::default();
+        let shared = Arc::new(Shared {
+            rules: self.rules,
+            resolve: self.resolve,
+            socks_auth: self.socks.clone().flatten(),
+            intercept: self.intercept,
+            records: Mutex::new(Vec::new()),
+            accepted: AtomicUsize::new(0),
+            tasks: tasks.clone(),
+        });
+        let (http_listener, addr) = bind().await;
+        spawn_loop(&shared, http_listener, Kind::Http(None));
+        let https_addr = match self.tls {
+            Some(config) => {
+                let (l, a) = bind().await;
+                spawn_loop(&shared, l, Kind::Http(Some(TlsAcceptor::from(config))));
+                Some(a)
+            }
+            None => None,
+        };
+        let socks_addr = match self.socks {
+            Some(_) => {
+                let (l, a) = bind().await;
+                spawn_loop(&shared, l, Kind::Socks);
+                Some(a)
+            }
+            None => None,
+        };
+        TestProxy {
+            addr,
+            https_addr,
+            socks_addr,
+            shared,
+            tasks,
+        }
+    }
+}
+
+/// A forward proxy for tests on `127.0.0.1:0`, driven by [`Policy`] rules: HTTP CONNECT and
+/// absolute-form forwarding on [`TestProxy::url`], the same over TLS on [`TestProxy::https_url`]
+/// when [`TestProxyBuilder::tls`] is used, and SOCKS5 on [`TestProxy::socks5_url`] when enabled.
+/// Allowed requests really reach their destination (so unreachable ones produce real errors);
+/// every request is recorded ([`TestProxy::requests`], [`TestProxy::connects`]).
+///
+/// Dropping it aborts every task and closes every listener; [`TestProxy::shutdown`] also waits
+/// until they are closed. A panic in a proxy task is re-raised by [`TestProxy::check`],
+/// `shutdown`, or on drop.
+pub struct TestProxy {
+    addr: SocketAddr,
+    https_addr: Option<SocketAddr>,
+    socks_addr: Option<SocketAddr>,
+    shared: Arc<Shared>,
+    tasks: Tasks,
+}
+
+impl fmt::Debug for TestProxy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TestProxy")
+            .field("addr", &self.addr)
+            .field("https_addr", &self.https_addr)
+            .field("socks_addr", &self.socks_addr)
+            .field("rules", &self.shared.rules)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TestProxy {
+    /// A builder with no rules (forward everything).
+    pub fn builder() -> TestProxyBuilder {
+        TestProxyBuilder {
+            rules: Vec::new(),
+            tls: None,
+            socks: None,
+            resolve: HashMap::new(),
+            intercept: None,
+        }
+    }
+
+    /// Starts a plain HTTP proxy that forwards everything.
+    pub async fn allow_all() -> TestProxy {
+        TestProxy::builder().start().await
+    }
+
+    /// Address of the plain HTTP listener.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:{port}`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// `http://{user}:{pass}@127.0.0.1:{port}` (percent-encode special characters yourself).
+    pub fn url_with_credentials(&self, user: &str, pass: &str) -> String {
+        format!("http://{user}:{pass}@{}", self.addr)
+    }
+
+    /// Address of the TLS listener, if [`TestProxyBuilder::tls`] was used.
+    pub fn https_addr(&self) -> Option<SocketAddr> {
+        self.https_addr
+    }
+
+    /// `https://localhost:{port}` (the name [`TestPki::localhost`] is valid for), if TLS is on.
+    pub fn https_url(&self) -> Option<String> {
+        self.https_addr
+            .map(|a| format!("https://localhost:{}", a.port()))
+    }
+
+    /// Address of the SOCKS5 listener, if enabled.
+    pub fn socks5_addr(&self) -> Option<SocketAddr> {
+        self.socks_addr
+    }
+
+    /// `socks5://127.0.0.1:{port}`, if SOCKS5 is enabled.
+    pub fn socks5_url(&self) -> Option<String> {
+        self.socks_addr.map(|a| format!("socks5://{a}"))
+    }
+
+    /// Every request handled so far, in order.
+    pub fn requests(&self) -> Vec<ProxyRequest> {
+        self.shared
+            .records
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The CONNECT requests (HTTP and SOCKS) handled so far.
+    pub fn connects(&self) -> Vec<ProxyRequest> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.method == "CONNECT")
+            .collect()
+    }
+
+    /// How many CONNECTs were handled.
+    pub fn connect_count(&self) -> usize {
+        self.connects().len()
+    }
+
+    /// How many TCP connections the listeners accepted (including ones a policy dropped).
+    pub fn accepted(&self) -> usize {
+        self.shared.accepted.load(Ordering::Relaxed)
+    }
+
+    /// Re-raises a panic from a proxy task, if one happened.
+    pub fn check(&self) {
+        self.tasks.check();
+    }
+
+    /// Stops every listener and waits until all sockets are closed.
+    pub async fn shutdown(self) {
+        self.tasks.shutdown().await;
+    }
+}
+
+impl Drop for TestProxy {
+    fn drop(&mut self) {
+        self.tasks.abort();
+    }
+}
+
+enum Kind {
+    Http(Option<TlsAcceptor>),
+    Socks,
+}
+
+async fn bind() -> (TcpListener, SocketAddr) {
+    let listener = match TcpListener::bind(("127.0.0.1", 0)).await {
+        Ok(l) => l,
+        Err(err) => panic!("TestProxy: binding 127.0.0.1:0: {err}"),
+    };
+    match listener.local_addr() {
+        Ok(addr) => (listener, addr),
+        Err(err) => panic!("TestProxy: local_addr: {err}"),
+    }
+}
+
+fn spawn_loop(shared: &Arc<Shared>, listener: TcpListener, kind: Kind) {
+    let shared_loop = Arc::clone(shared);
+    shared.tasks.spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                // Out of descriptors or similar: back off instead of spinning.
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                continue;
+            };
+            shared_loop.accepted.fetch_add(1, Ordering::Relaxed);
+            let shared = Arc::clone(&shared_loop);
+            match &kind {
+                Kind::Socks => shared_loop
+                    .tasks
+                    .spawn(async move { socks::serve(stream, shared).await }),
+                Kind::Http(None) => shared_loop
+                    .tasks
+                    .spawn(async move { serve_http(stream, Listener::Http, shared).await }),
+                Kind::Http(Some(acceptor)) => {
+                    let acceptor = acceptor.clone();
+                    shared_loop.tasks.spawn(async move {
+                        if let Ok(tls) = acceptor.accept(stream).await {
+                            serve_http(tls, Listener::Https, shared).await;
+                        }
+                    });
+                }
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_proxy_task_panic_is_raised_by_check_and_shutdown() {
+        let proxy = TestProxy::allow_all().await;
+        proxy.check();
+        proxy.tasks.spawn(async { panic!("proxy task exploded") });
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| proxy.check()));
+        let payload = caught.expect_err("check re-raises the panic");
+        assert_eq!(payload.downcast_ref::<&str>(), Some(&"proxy task exploded"));
+
+        proxy.tasks.spawn(async { panic!("second") });
+        let joined = tokio::spawn(proxy.shutdown()).await;
+        let err = joined.expect_err("shutdown re-raises the panic");
+        assert!(err.is_panic());
+    }
+
+    #[tokio::test]
+    async fn debug_shows_addresses_and_rules_but_not_passwords() {
+        let proxy = TestProxy::builder()
+            .policy(Policy::require_basic("alice", "hunter2", "r"))
+            .socks5_auth("bob", "sw0rdfish")
+            .start()
+            .await;
+        let shown = format!("{proxy:?}");
+        assert!(
+            shown.contains("RequireBasic") && shown.contains("alice"),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("sw0rdfish"),
+            "{shown}"
+        );
+    }
+}

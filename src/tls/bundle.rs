@@ -1,0 +1,184 @@
+//! CA files: [`CaBundle`] is a PEM file of certificates, parsed once at the edge (through
+//! `rustls-pki-types`' `PemObject`), with a [`CertSummary`] per certificate for lint and reports.
+//!
+//! Every way a file can be unusable has its own [`CaFileProblem`], reported as `config.ca_file`
+//! with the file in the evidence, so "the CA file is wrong" never surfaces later as an
+//! `UnknownIssuer` during a handshake.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
+use serde::Serialize;
+
+use super::chain::{CertSummary, unix_now};
+use crate::error::{Error, ErrorKind};
+
+/// Why a CA file cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaFileProblem {
+    /// The file does not exist.
+    Missing,
+    /// The file exists but cannot be read (permissions, a directory, ...).
+    Unreadable,
+    /// The file is empty or only whitespace.
+    Empty,
+    /// The file is PEM but holds no `CERTIFICATE` section (e.g. only a private key).
+    NoCertificates,
+    /// The file is DER (binary), not PEM.
+    Der,
+    /// The file is neither PEM nor DER, or a PEM section is broken.
+    Garbage,
+}
+
+impl CaFileProblem {
+    /// The stable snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Missing => "missing",
+            Self::Unreadable => "unreadable",
+            Self::Empty => "empty",
+            Self::NoCertificates => "no_certificates",
+            Self::Der => "der",
+            Self::Garbage => "garbage",
+        }
+    }
+}
+
+/// A loaded PEM CA file: its path, its certificates, and a summary of each. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct CaBundle {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    path: PathBuf,
+    certs: Vec<CertificateDer<'static>>,
+    summaries: Vec<CertSummary>,
+}
+
+impl CaBundle {
+    /// Reads and parses a PEM file. Fails with `config.ca_file` (the file in
+    /// `evidence().file`, the reason in `evidence().ca_file_problem`) when the file is missing,
+    /// unreadable, empty, DER, holds no certificate, or is not PEM.
+    pub fn load(path: &Path) -> Result<CaBundle, Error> {
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(problem(path, CaFileProblem::Missing, Some(e)));
+            }
+            Err(e) => return Err(problem(path, CaFileProblem::Unreadable, Some(e))),
+        };
+        Self::from_pem(path, &bytes)
+    }
+
+    /// Parses PEM bytes as if read from `path` (which only labels the evidence). Same errors as
+    /// [`CaBundle::load`] except missing/unreadable.
+    pub fn from_pem(path: impl AsRef<Path>, bytes: &[u8]) -> Result<CaBundle, Error> {
+        let path = path.as_ref();
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(problem(path, CaFileProblem::Empty, None));
+        }
+        if bytes.starts_with(&[0x30, 0x82]) || bytes.starts_with(&[0x30, 0x81]) {
+            return Err(problem(path, CaFileProblem::Der, None));
+        }
+        let mut certs = Vec::new();
+        for item in CertificateDer::pem_slice_iter(bytes) {
+            match item {
+                Ok(c) => certs.push(c),
+                Err(e) => {
+                    return Err(problem(path, CaFileProblem::Garbage, None)
+                        .map_evidence(|ev| ev.cause = Some(e.to_string())));
+                }
+            }
+        }
+        if certs.is_empty() {
+            let kind = if bytes.windows(11).any(|w| w == b"-----BEGIN ") {
+                CaFileProblem::NoCertificates
+            } else {
+                CaFileProblem::Garbage
+            };
+            return Err(problem(path, kind, None));
+        }
+        let now = unix_now();
+        let mut summaries = Vec::with_capacity(certs.len());
+        for (i, c) in certs.iter().enumerate() {
+            match CertSummary::from_der(i, c.as_ref(), now) {
+                Ok(s) => summaries.push(s),
+                Err(e) => {
+                    return Err(
+                        problem(path, CaFileProblem::Garbage, None).map_evidence(|ev| {
+                            ev.cause = Some(format!("certificate {i} does not parse: {}", e.0));
+                        }),
+                    );
+                }
+            }
+        }
+        Ok(CaBundle {
+            inner: Arc::new(Inner {
+                path: path.to_path_buf(),
+                certs,
+                summaries,
+            }),
+        })
+    }
+
+    /// The file it was read from.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// The certificates, in file order.
+    pub fn certs(&self) -> &[CertificateDer<'static>] {
+        &self.inner.certs
+    }
+
+    /// One summary per certificate, in file order (`index` is the position in the file).
+    pub fn summaries(&self) -> &[CertSummary] {
+        &self.inner.summaries
+    }
+}
+
+fn problem(path: &Path, kind: CaFileProblem, io: Option<std::io::Error>) -> Error {
+    let shown = path.display().to_string();
+    let (message, hint) = match kind {
+        CaFileProblem::Missing => (
+            format!("CA file {shown} does not exist"),
+            "check the path; relative paths resolve against the config file's directory",
+        ),
+        CaFileProblem::Unreadable => (
+            format!("CA file {shown} cannot be read"),
+            "make the file readable by this process (and make sure it is a file, not a directory)",
+        ),
+        CaFileProblem::Empty => (
+            format!("CA file {shown} is empty"),
+            "put the PEM certificate(s) of the CA (-----BEGIN CERTIFICATE-----) in the file",
+        ),
+        CaFileProblem::NoCertificates => (
+            format!("CA file {shown} holds no PEM certificate"),
+            "the file has PEM sections but no CERTIFICATE (a key or CSR?); use the CA's certificate",
+        ),
+        CaFileProblem::Der => (
+            format!("CA file {shown} is DER (binary), not PEM"),
+            "convert it: openssl x509 -inform der -in FILE -out FILE.pem",
+        ),
+        CaFileProblem::Garbage => (
+            format!("CA file {shown} is not a PEM certificate file"),
+            "the file must contain -----BEGIN CERTIFICATE----- sections with valid base64 DER",
+        ),
+    };
+    let mut err = Error::new(ErrorKind::ConfigCaFile)
+        .with_message(message)
+        .with_hint(hint)
+        .map_evidence(|ev| {
+            ev.file = Some(shown);
+            ev.ca_file_problem = Some(kind);
+        });
+    if let Some(io) = io {
+        err = err.with_source(io);
+    }
+    err
+}

@@ -1,0 +1,538 @@
+//! Diagnosis: turns a failed handshake (rustls's verdict, the recorded chain, the trust store and
+//! every CA file mentioned anywhere) into a fully-evidenced [`Error`] whose hint names the fix.
+//!
+//! The heuristics follow `reference/errors-and-probes.md` §5.3: which certificate is outside its
+//! window and by how much; self-signed vs missing intermediate vs private CA vs interception vs
+//! rotated CA for an unknown issuer; the name check rustls hides; and a plain-HTTP proxy behind an
+//! `https://` URL. Cross-reference re-runs path building against each candidate file, so a fix is
+//! only suggested when it would actually make the chain verify.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use rustls::client::verify_server_cert_signed_by_trust_anchor;
+use rustls::server::ParsedCertificate;
+use rustls::{CertificateError, RootCertStore};
+use rustls_pki_types::{CertificateDer, UnixTime};
+
+use super::chain::{
+    CertSummary, ChainComparison, compare_chains, name_value, rfc3339, summarize, unix_now,
+};
+use super::evidence::{Diagnosis, Fix, NameMismatch, TlsEvidence, ValidityIssue};
+use super::hop::HopTls;
+use super::verifier::Seen;
+use crate::error::{Error, ErrorKind, Hop, Phase};
+use crate::layer::Roots;
+
+/// How a handshake failed, before diagnosis.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// The handshake returned an error (tokio-rustls wraps rustls errors in `io::Error`).
+    Io(std::io::Error),
+    /// The handshake did not finish in time.
+    Timeout(Duration),
+}
+
+/// Diagnoses a failed handshake of `tls` with `sni`.
+pub(crate) fn diagnose(tls: &HopTls, sni: &str, seen: Seen, failure: Failure) -> Error {
+    let now = seen
+        .now
+        .map_or_else(unix_now, |t| i64::try_from(t.as_secs()).unwrap_or(i64::MAX));
+    let chain = summarize(&seen.chain, now);
+    let settings = tls.settings();
+    let hop = settings.hop;
+
+    let (rustls_err, io_err, timeout) = match failure {
+        Failure::Io(e) => {
+            let inner = e
+                .get_ref()
+                .and_then(|r| r.downcast_ref::<rustls::Error>())
+                .cloned();
+            (inner.or(seen.error.clone()), Some(e), None)
+        }
+        Failure::Timeout(d) => (seen.error.clone(), None, Some(d)),
+    };
+
+    let mut ev = TlsEvidence {
+        hop,
+        sni: sni.to_owned(),
+        chain,
+        verified_at: seen.now.map(|_| rfc3339(now)),
+        trust_store: tls.trust_store().clone(),
+        rustls_error: rustls_err
+            .as_ref()
+            .map(ToString::to_string)
+            .or_else(|| io_err.as_ref().map(ToString::to_string)),
+        diagnosis: Diagnosis::Other,
+        untrusted_issuer: None,
+        stale_ca_file: None,
+        validity: None,
+        also_name_mismatch: None,
+        fix: None,
+    };
+    if seen.also_name_error.is_some() {
+        ev.also_name_mismatch = Some(name_mismatch(&ev));
+    }
+
+    let origin_kind = if timeout.is_some() {
+        ev.diagnosis = Diagnosis::Stalled;
+        ErrorKind::TlsTimeout
+    } else {
+        match &rustls_err {
+            Some(rustls::Error::InvalidCertificate(ce)) => match ce {
+                CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+                    ev.diagnosis = Diagnosis::Expired;
+                    ev.validity = out_of_window(&ev.chain, now, true);
+                    ErrorKind::TlsExpired
+                }
+                CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+                    ev.diagnosis = Diagnosis::NotYetValid;
+                    ev.validity = out_of_window(&ev.chain, now, false);
+                    ErrorKind::TlsNotYetValid
+                }
+                CertificateError::NotValidForName
+                | CertificateError::NotValidForNameContext { .. } => {
+                    ev.diagnosis = Diagnosis::HostnameMismatch;
+                    ev.also_name_mismatch = None;
+                    ErrorKind::TlsHostnameMismatch
+                }
+                CertificateError::UnknownIssuer | CertificateError::BadSignature => {
+                    diagnose_issuer(tls, &seen.chain, now, &mut ev);
+                    ErrorKind::TlsUnknownIssuer
+                }
+                _ => ErrorKind::TlsHandshake,
+            },
+            Some(rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType)) => {
+                ev.diagnosis = match hop {
+                    Hop::Proxy => Diagnosis::PlainHttpProxy,
+                    Hop::Origin => Diagnosis::NotTls,
+                };
+                ErrorKind::TlsHandshake
+            }
+            Some(_) => ErrorKind::TlsHandshake,
+            None => {
+                if io_err.as_ref().is_some_and(|e| is_cut(e.kind())) {
+                    ev.diagnosis = Diagnosis::ConnectionCut;
+                }
+                ErrorKind::TlsHandshake
+            }
+        }
+    };
+
+    let hint = hint(tls, &ev);
+    let message = message(&ev, origin_kind);
+    let (kind, phase) = match (hop, timeout.is_some()) {
+        (Hop::Origin, _) => (origin_kind, Phase::Tls),
+        (Hop::Proxy, false) => (ErrorKind::ProxyTls, Phase::Proxy),
+        (Hop::Proxy, true) => (ErrorKind::ProxyTimeout, Phase::Proxy),
+    };
+    let mut err = Error::new(kind)
+        .with_hop(hop)
+        .with_phase(phase)
+        .with_message(message)
+        .with_hint(hint);
+    if let Some(e) = io_err {
+        err = err.with_source(e);
+    }
+    err.map_evidence(|e| {
+        e.timeout = timeout;
+        e.target = Some(sni.to_owned());
+        e.tls = Some(Box::new(ev));
+    })
+}
+
+/// Marks an error as interception when its recorded chain differs from the chain `direct` seen
+/// for the same host on the direct path (a different leaf key and issuer). Returns the error
+/// unchanged otherwise.
+pub fn diagnose_against_direct(err: Error, direct: &[CertSummary]) -> Error {
+    let Some(tls) = err.evidence().tls.as_deref() else {
+        return err;
+    };
+    if compare_chains(&tls.chain, direct) != ChainComparison::Differs {
+        return err;
+    }
+    let issuer = tls.chain.last().map(|c| c.issuer.clone());
+    let hint = format!(
+        "the chain presented on this path differs from the one seen directly (issuer `{}` instead of `{}`): \
+         something between you and the server re-signs TLS (interception); trust its CA with the hop's \
+         CA file key only if that is intended",
+        issuer.as_deref().unwrap_or("?"),
+        direct.last().map_or("?", |c| c.issuer.as_str())
+    );
+    err.with_hint(hint).map_evidence(|e| {
+        if let Some(t) = e.tls.as_deref_mut() {
+            t.diagnosis = Diagnosis::Interception;
+            t.untrusted_issuer = issuer;
+        }
+    })
+}
+
+fn is_cut(kind: std::io::ErrorKind) -> bool {
+    use std::io::ErrorKind as K;
+    matches!(
+        kind,
+        K::UnexpectedEof | K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe
+    )
+}
+
+fn name_mismatch(ev: &TlsEvidence) -> NameMismatch {
+    NameMismatch {
+        expected: ev.sni.clone(),
+        presented: ev.chain.first().map(|c| c.sans.clone()).unwrap_or_default(),
+    }
+}
+
+/// The first certificate (leaf first) outside its window in the given direction.
+fn out_of_window(chain: &[CertSummary], now: i64, expired: bool) -> Option<ValidityIssue> {
+    chain.iter().find_map(|c| {
+        let seconds = if expired {
+            now - c.not_after_unix
+        } else {
+            c.not_before_unix - now
+        };
+        (seconds > 0).then(|| ValidityIssue {
+            index: c.index,
+            subject: c.subject.clone(),
+            seconds,
+            clock_hint: seconds < 86_400,
+        })
+    })
+}
+
+/// Tells apart the causes of an unknown issuer and cross-references the CA files.
+fn diagnose_issuer(tls: &HopTls, der: &[CertificateDer<'static>], now: i64, ev: &mut TlsEvidence) {
+    let (Some(leaf), Some(top)) = (ev.chain.first(), ev.chain.last()) else {
+        return;
+    };
+    ev.untrusted_issuer = Some(top.issuer.clone());
+    ev.fix = cross_reference(tls, der, now);
+
+    let issuer_name = name_value(&top.issuer_der);
+    let top_key = name_value(&top.spki_der);
+    let rotated = tls.store().roots.iter().any(|a| {
+        a.subject.as_ref() == issuer_name
+            && (!top.self_issued || a.subject_public_key_info.as_ref() != top_key)
+    });
+    ev.diagnosis = if rotated {
+        ev.stale_ca_file = tls
+            .settings()
+            .ca_files
+            .iter()
+            .find(|b| {
+                b.summaries()
+                    .iter()
+                    .any(|s| s.subject_der == top.issuer_der)
+            })
+            .map(|b| b.path().display().to_string());
+        Diagnosis::RotatedCa
+    } else if ev.chain.len() == 1 && leaf.self_issued {
+        Diagnosis::SelfSigned
+    } else if ev.chain.len() == 1 && !top.self_issued {
+        if ev.fix.is_some() {
+            Diagnosis::UntrustedPrivateCa
+        } else {
+            Diagnosis::MissingIntermediate
+        }
+    } else if in_webpki(issuer_name) {
+        // A public root signed the top certificate, yet the path failed: something in between
+        // is missing or wrong.
+        Diagnosis::MissingIntermediate
+    } else if is_public_host(&ev.sni) {
+        Diagnosis::Interception
+    } else {
+        Diagnosis::UntrustedPrivateCa
+    };
+}
+
+fn in_webpki(name: &[u8]) -> bool {
+    webpki_roots::TLS_SERVER_ROOTS
+        .iter()
+        .any(|a| a.subject.as_ref() == name)
+}
+
+/// Whether a chain verifies (path building only, no name) against `certs`.
+fn verifies_with(
+    tls: &HopTls,
+    der: &[CertificateDer<'static>],
+    now: i64,
+    certs: &[CertificateDer<'static>],
+) -> bool {
+    let Some((leaf, rest)) = der.split_first() else {
+        return false;
+    };
+    let Ok(parsed) = ParsedCertificate::try_from(leaf) else {
+        return false;
+    };
+    let mut store = RootCertStore::empty();
+    store.add_parsable_certificates(certs.iter().cloned());
+    if store.is_empty() {
+        return false;
+    }
+    let now = UnixTime::since_unix_epoch(Duration::from_secs(u64::try_from(now).unwrap_or(0)));
+    verify_server_cert_signed_by_trust_anchor(&parsed, &store, rest, now, tls.algs().all).is_ok()
+}
+
+/// Finds the setting that would make the chain verify: a CA file mentioned elsewhere (config
+/// keys first, then environment variables), then the system store when it is not in use.
+fn cross_reference(tls: &HopTls, der: &[CertificateDer<'static>], now: i64) -> Option<Fix> {
+    let s = tls.settings();
+    let own: Vec<_> = s.ca_files.iter().map(|b| b.path()).collect();
+    for known in &s.known_ca_files {
+        if own.contains(&known.bundle.path()) {
+            continue;
+        }
+        if verifies_with(tls, der, now, known.bundle.certs()) {
+            return Some(Fix {
+                key: s.ca_key.clone(),
+                file: Some(known.bundle.path().display().to_string()),
+                value: None,
+                found_in: known.key.clone(),
+            });
+        }
+    }
+    if s.roots != Roots::System && verifies_with(tls, der, now, tls.system_roots()) {
+        return Some(Fix {
+            key: s.roots_key.clone(),
+            file: None,
+            value: Some("system".to_owned()),
+            found_in: "system store".to_owned(),
+        });
+    }
+    None
+}
+
+/// Public-looking: not an IP, not single-label, not a reserved or internal-use suffix.
+pub(crate) fn is_public_host(host: &str) -> bool {
+    let h = host.trim_end_matches('.').to_ascii_lowercase();
+    if h.trim_matches(['[', ']']).parse::<IpAddr>().is_ok() || !h.contains('.') {
+        return false;
+    }
+    const PRIVATE: &[&str] = &[
+        ".test",
+        ".local",
+        ".localhost",
+        ".internal",
+        ".invalid",
+        ".example",
+        ".lan",
+        ".home",
+        ".home.arpa",
+        ".corp",
+        ".intranet",
+        ".private",
+        ".localdomain",
+        ".svc",
+        ".cluster.local",
+    ];
+    !PRIVATE.iter().any(|s| h.ends_with(s))
+}
+
+fn message(ev: &TlsEvidence, kind: ErrorKind) -> String {
+    let hop = match ev.hop {
+        Hop::Proxy => "TLS to the proxy",
+        Hop::Origin => "TLS to the origin",
+    };
+    let what = match ev.diagnosis {
+        Diagnosis::SelfSigned => {
+            "the server presented a self-signed certificate that is not trusted".to_owned()
+        }
+        Diagnosis::MissingIntermediate => {
+            "the server's certificate chain is incomplete or its issuer is not trusted".to_owned()
+        }
+        Diagnosis::UntrustedPrivateCa => {
+            "the server's certificate was issued by a private CA that is not trusted".to_owned()
+        }
+        Diagnosis::Interception => {
+            "the certificate was issued by a private CA for a public host (TLS interception?)"
+                .to_owned()
+        }
+        Diagnosis::RotatedCa => {
+            "the trusted CA with the issuer's name has a different key (rotated CA)".to_owned()
+        }
+        Diagnosis::Expired => match &ev.validity {
+            Some(v) => format!(
+                "certificate {} in the chain expired {}s ago",
+                v.index, v.seconds
+            ),
+            None => "a certificate in the chain has expired".to_owned(),
+        },
+        Diagnosis::NotYetValid => match &ev.validity {
+            Some(v) => format!(
+                "certificate {} in the chain is not valid for another {}s",
+                v.index, v.seconds
+            ),
+            None => "a certificate in the chain is not yet valid".to_owned(),
+        },
+        Diagnosis::HostnameMismatch => format!("the certificate is not valid for {}", ev.sni),
+        Diagnosis::PlainHttpProxy => "the proxy answered in plain HTTP, not TLS".to_owned(),
+        Diagnosis::NotTls => "the server answered in plain text, not TLS".to_owned(),
+        Diagnosis::ConnectionCut => "the connection was closed during the TLS handshake".to_owned(),
+        Diagnosis::Stalled => "the TLS handshake did not finish in time".to_owned(),
+        Diagnosis::Other => match &ev.rustls_error {
+            Some(e) => format!("handshake failed: {e}"),
+            None => kind.code().to_owned(),
+        },
+    };
+    format!("{hop} {}: {what}", ev.sni)
+}
+
+fn hint(tls: &HopTls, ev: &TlsEvidence) -> String {
+    let s = tls.settings();
+    let issuer = ev.untrusted_issuer.as_deref().unwrap_or("?");
+    let store = ev.trust_store.describe();
+    let mut h = match ev.diagnosis {
+        Diagnosis::SelfSigned => format!(
+            "the server uses a self-signed certificate; if it is expected, add that certificate with {}",
+            s.ca_key
+        ),
+        Diagnosis::MissingIntermediate => format!(
+            "the server sent only its own certificate, issued by `{issuer}`, which is not in the trust store \
+             ({store}): either the server omits its intermediate certificate(s) (fix the server's chain) or \
+             `{issuer}` is a private CA (add its certificate with {})",
+            s.ca_key
+        ),
+        Diagnosis::UntrustedPrivateCa => format!(
+            "the chain ends at the private CA `{issuer}`, which is not in the trust store ({store}); add its \
+             certificate with {}",
+            s.ca_key
+        ),
+        Diagnosis::Interception => format!(
+            "{} is a public host but its certificate comes from the private CA `{issuer}`: TLS interception \
+             (corporate proxy, antivirus, mitmproxy?); if that is intended, add the interception CA with {} \
+             or use {} = \"system\"",
+            ev.sni, s.ca_key, s.roots_key
+        ),
+        Diagnosis::RotatedCa => format!(
+            "the trust store has a CA named `{issuer}` but with a different key (re-keyed or rotated CA){}; \
+             replace it with the CA's current certificate",
+            ev.stale_ca_file
+                .as_deref()
+                .map(|f| format!(" in {f}"))
+                .unwrap_or_default()
+        ),
+        Diagnosis::Expired | Diagnosis::NotYetValid => match &ev.validity {
+            Some(v) if v.clock_hint => format!(
+                "certificate {} (`{}`) is outside its validity window by only {}s: check this machine's clock",
+                v.index, v.subject, v.seconds
+            ),
+            Some(v) if ev.diagnosis == Diagnosis::Expired => format!(
+                "certificate {} (`{}`) expired {} days ago: the server must renew it{}",
+                v.index,
+                v.subject,
+                v.seconds / 86_400,
+                if v.index > 0 { " or send a current intermediate" } else { "" }
+            ),
+            Some(v) => format!(
+                "certificate {} (`{}`) becomes valid only in {} days: check the server's certificate and this \
+                 machine's clock",
+                v.index,
+                v.subject,
+                v.seconds / 86_400
+            ),
+            None => "a certificate is outside its validity window: check the clock".to_owned(),
+        },
+        Diagnosis::HostnameMismatch => format!(
+            "the certificate names {} but not {}: use a host name the certificate covers, or fix the server's \
+             certificate",
+            ev.chain.first().map(|c| c.sans.join(", ")).unwrap_or_default(),
+            ev.sni
+        ),
+        Diagnosis::PlainHttpProxy => {
+            "the proxy does not speak TLS: configure it as http:// instead of https://".to_owned()
+        }
+        Diagnosis::NotTls => {
+            "the server does not speak TLS on this port: is the URL http:// or the port wrong?".to_owned()
+        }
+        Diagnosis::ConnectionCut => "the peer closed the connection during the handshake: a firewall or DPI \
+             device cutting TLS, a wrong port, or a server that rejects the SNI"
+            .to_owned(),
+        Diagnosis::Stalled => "the server accepted the connection but did not complete the handshake: a \
+             wrong port or a middlebox holding the connection; raise timeouts.tls only if the server is slow"
+            .to_owned(),
+        Diagnosis::Other => "see the rustls error in the evidence".to_owned(),
+    };
+    if let Some(f) = &ev.fix {
+        let fix = match (&f.file, &f.value) {
+            (Some(file), _) => Some(format!(
+                "set {} = \"{file}\": the issuer `{issuer}` is in that file, which {} names, but not in \
+                 this hop's trust store",
+                f.key, f.found_in
+            )),
+            (None, Some(v)) => Some(format!(
+                "set {} = \"{v}\": the issuer `{issuer}` is in the system store, but roots = \"{}\"",
+                f.key,
+                s.roots.as_str()
+            )),
+            (None, None) => None,
+        };
+        if let Some(fix) = fix {
+            // The generic advice ("add its certificate with ...") is what the fix spells out; keep
+            // only what adds to it.
+            h = match ev.diagnosis {
+                Diagnosis::Interception | Diagnosis::RotatedCa => format!("{fix}. {h}"),
+                _ => fix,
+            };
+        }
+    }
+    if let Some(m) = &ev.also_name_mismatch {
+        h.push_str(&format!(
+            "; also, the certificate is not valid for {} (it names {})",
+            m.expected,
+            m.presented.join(", ")
+        ));
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_hosts_table() {
+        for (host, public) in [
+            ("translate.yandex.net", true),
+            ("api.example.org", true),
+            ("origin.test", false),
+            ("printer.local", false),
+            ("db.corp.internal", false),
+            ("localhost", false),
+            ("intranet", false),
+            ("127.0.0.1", false),
+            ("[::1]", false),
+            ("svc.cluster.local.", false),
+        ] {
+            assert_eq!(is_public_host(host), public, "{host}");
+        }
+    }
+
+    #[test]
+    fn out_of_window_picks_the_first_offending_cert() {
+        let mk = |index, nb, na| CertSummary {
+            index,
+            subject: format!("CN={index}"),
+            issuer: String::new(),
+            sans: vec![],
+            not_before: String::new(),
+            not_after: String::new(),
+            not_before_unix: nb,
+            not_after_unix: na,
+            days_left: 0,
+            is_ca: false,
+            self_issued: false,
+            sha256: String::new(),
+            serial: String::new(),
+            subject_der: vec![],
+            issuer_der: vec![],
+            spki_der: vec![],
+        };
+        let chain = [mk(0, 0, 2_000_000), mk(1, 0, 1_000)];
+        let v = out_of_window(&chain, 1_000_000, true).map(|v| (v.index, v.seconds, v.clock_hint));
+        assert_eq!(v, Some((1, 999_000, false)));
+        let v = out_of_window(&chain, 100, false);
+        assert_eq!(v, None);
+        let chain = [mk(0, 1_000_060, 2_000_000)];
+        let v = out_of_window(&chain, 1_000_000, false).map(|v| (v.index, v.seconds, v.clock_hint));
+        assert_eq!(v, Some((0, 60, true)));
+    }
+}

@@ -1,0 +1,228 @@
+//! What a TLS failure leaves behind: [`TlsEvidence`] (the presented chain, the SNI, the time, the
+//! trust store, rustls's own words), the machine-readable [`Diagnosis`], and the [`Fix`] found by
+//! cross-referencing every CA file the configuration and environment mention.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::chain::CertSummary;
+use super::roots::TrustStore;
+use crate::error::Hop;
+
+/// The most likely cause of a TLS failure, as a bounded set (safe as a metric label).
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Diagnosis {
+    /// The server presented a single self-signed certificate that is not trusted.
+    SelfSigned,
+    /// The server sent only its leaf, whose issuer is not trusted: usually a missing
+    /// intermediate certificate (or a private CA that is not configured).
+    MissingIntermediate,
+    /// The chain leads to a private CA that is not in the trust store.
+    UntrustedPrivateCa,
+    /// A public-looking host presented a chain from a private CA, or a chain different from
+    /// the one seen on the direct path: TLS interception.
+    Interception,
+    /// The trust store holds a CA with the issuer's name but a different key (re-keyed or rotated).
+    RotatedCa,
+    /// A certificate's notAfter is in the past (see [`TlsEvidence::validity`]).
+    Expired,
+    /// A certificate's notBefore is in the future (see [`TlsEvidence::validity`]).
+    NotYetValid,
+    /// The certificate does not name the host.
+    HostnameMismatch,
+    /// The `https://` proxy answered in plain text: it is an `http://` proxy.
+    PlainHttpProxy,
+    /// The origin answered in plain text: the port does not speak TLS.
+    NotTls,
+    /// The peer closed or reset the connection during the handshake (firewall, DPI, wrong port).
+    ConnectionCut,
+    /// The handshake did not finish in time.
+    Stalled,
+    /// Anything else; see [`TlsEvidence::rustls_error`].
+    Other,
+}
+
+impl Diagnosis {
+    /// The stable snake_case name, as serialised.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SelfSigned => "self_signed",
+            Self::MissingIntermediate => "missing_intermediate",
+            Self::UntrustedPrivateCa => "untrusted_private_ca",
+            Self::Interception => "interception",
+            Self::RotatedCa => "rotated_ca",
+            Self::Expired => "expired",
+            Self::NotYetValid => "not_yet_valid",
+            Self::HostnameMismatch => "hostname_mismatch",
+            Self::PlainHttpProxy => "plain_http_proxy",
+            Self::NotTls => "not_tls",
+            Self::ConnectionCut => "connection_cut",
+            Self::Stalled => "stalled",
+            Self::Other => "other",
+        }
+    }
+}
+
+/// Which certificate is outside its validity window, and by how much.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ValidityIssue {
+    /// Index in the presented chain (0 = leaf).
+    pub index: usize,
+    /// That certificate's subject.
+    pub subject: String,
+    /// Seconds past notAfter (expired) or until notBefore (not yet valid).
+    pub seconds: i64,
+    /// The offset is under a day: the local clock may be wrong.
+    pub clock_hint: bool,
+}
+
+/// The name the client asked for and the names the certificate carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NameMismatch {
+    /// The SNI / host name that was verified.
+    pub expected: String,
+    /// The leaf's DNS and IP SANs.
+    pub presented: Vec<String>,
+}
+
+/// The setting that would make the chain verify, found by cross-reference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Fix {
+    /// The exact key to set, e.g. `providers.yandex.ca_file` or `roots`.
+    pub key: String,
+    /// The file to set it to, when the fix is a CA file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// The value to set, when the fix is not a file (e.g. `system` for `roots`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Where the issuer was found: a config key (`providers.other.ca_file`), an environment
+    /// variable (`SSL_CERT_FILE`) or `system store`.
+    pub found_in: String,
+}
+
+/// TLS facts attached to an error (`Evidence::tls`).
+#[derive(Debug, Clone, Serialize)]
+pub struct TlsEvidence {
+    /// The hop whose handshake failed.
+    pub hop: Hop,
+    /// The server name sent (SNI) and verified.
+    pub sni: String,
+    /// The presented chain, leaf first; empty when the server sent none.
+    pub chain: Vec<CertSummary>,
+    /// The verification time, RFC 3339 (clock-skew evidence).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verified_at: Option<String>,
+    /// The trust store the chain was checked against.
+    pub trust_store: TrustStore,
+    /// rustls's (or the I/O layer's) error text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rustls_error: Option<String>,
+    /// The most likely cause.
+    pub diagnosis: Diagnosis,
+    /// The untrusted issuer DN, for issuer-type diagnoses.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub untrusted_issuer: Option<String>,
+    /// The CA file holding the stale CA, for [`Diagnosis::RotatedCa`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stale_ca_file: Option<String>,
+    /// Which certificate is outside its validity window.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validity: Option<ValidityIssue>,
+    /// The name mismatch, reported even when the chain also failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub also_name_mismatch: Option<NameMismatch>,
+    /// The setting that would fix it, when cross-reference found one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<Fix>,
+}
+
+impl TlsEvidence {
+    /// Lines for `Error::report`, each prefixed by `indent`.
+    pub fn report_lines(&self, indent: &str) -> String {
+        let mut out = format!("{indent}tls ({}): sni {}", self.hop, self.sni);
+        if let Some(t) = &self.verified_at {
+            let _ = write!(out, ", verified at {t}");
+        }
+        for c in &self.chain {
+            let _ = write!(
+                out,
+                "\n{indent}  [{}] {}: s: {}\n{indent}      i: {}\n{indent}      valid {} .. {} ({} days left){}{}\n{indent}      sha256 {}",
+                c.index,
+                c.role(),
+                c.subject,
+                c.issuer,
+                c.not_before,
+                c.not_after,
+                c.days_left,
+                if c.is_ca { ", CA" } else { "" },
+                if c.sans.is_empty() {
+                    String::new()
+                } else {
+                    format!(", SANs {}", c.sans.join(","))
+                },
+                c.sha256
+            );
+        }
+        if self.chain.is_empty() {
+            let _ = write!(out, "\n{indent}  no certificate was presented");
+        }
+        let _ = write!(
+            out,
+            "\n{indent}  trust store: {}",
+            self.trust_store.describe()
+        );
+        let _ = write!(out, "\n{indent}  diagnosis: {}", self.diagnosis.as_str());
+        if let Some(v) = &self.validity {
+            let _ = write!(
+                out,
+                " (certificate {} `{}`, by {}s{})",
+                v.index,
+                v.subject,
+                v.seconds,
+                if v.clock_hint {
+                    "; check the clock"
+                } else {
+                    ""
+                }
+            );
+        }
+        if let Some(i) = &self.untrusted_issuer {
+            let _ = write!(out, "\n{indent}  untrusted issuer: {i}");
+        }
+        if let Some(m) = &self.also_name_mismatch {
+            let _ = write!(
+                out,
+                "\n{indent}  also: not valid for {} (names: {})",
+                m.expected,
+                m.presented.join(", ")
+            );
+        }
+        if let Some(f) = &self.fix {
+            match (&f.file, &f.value) {
+                (Some(file), _) => {
+                    let _ = write!(
+                        out,
+                        "\n{indent}  fix: {} = \"{file}\" (issuer found via {})",
+                        f.key, f.found_in
+                    );
+                }
+                (None, Some(v)) => {
+                    let _ = write!(
+                        out,
+                        "\n{indent}  fix: {} = \"{v}\" (issuer found in {})",
+                        f.key, f.found_in
+                    );
+                }
+                (None, None) => {}
+            }
+        }
+        if let Some(e) = &self.rustls_error {
+            let _ = write!(out, "\n{indent}  rustls: {e}");
+        }
+        out
+    }
+}

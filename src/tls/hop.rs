@@ -1,0 +1,296 @@
+//! One hop's TLS client: [`HopTls`] builds the rustls `ClientConfig` once (ring provider, the
+//! hop's trust store and ALPN, the shared recording verifier) and runs handshakes over any
+//! `AsyncRead + AsyncWrite`, each recording into its own slot, returning the stream and a [`HandshakeInfo`] (the chain seen, ALPN,
+//! warnings) or a fully diagnosed [`Error`].
+
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use rustls::client::danger::ServerCertVerifier;
+use rustls::client::{Resumption, WebPkiServerVerifier};
+use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
+use rustls::{ClientConfig, RootCertStore};
+use rustls_pki_types::{CertificateDer, ServerName};
+use serde::Serialize;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+
+use super::chain::{CertSummary, summarize, unix_now};
+use super::diagnose::{Failure, diagnose};
+use super::roots::{TrustStore, build_store, load_system_roots};
+use super::settings::TlsSettings;
+use super::verifier::{Recording, Seen, recording, take};
+use crate::error::{Error, ErrorKind, Hop};
+
+/// What a successful handshake saw.
+#[derive(Debug, Clone, Serialize)]
+pub struct HandshakeInfo {
+    /// The hop.
+    pub hop: Hop,
+    /// The server name sent.
+    pub sni: String,
+    /// The presented chain, leaf first (from the verifier, or from the resumed session).
+    pub chain: Vec<CertSummary>,
+    /// The negotiated ALPN protocol.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alpn: Option<String>,
+    /// The TLS version, e.g. `TLSv1.3`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Whether the session was resumed (the verifier did not run).
+    pub resumed: bool,
+    /// Set when `danger_accept_invalid_certs` let an invalid certificate through: the error
+    /// verification would have given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accepted_invalid: Option<String>,
+    /// Whether verification was disabled for this hop.
+    pub danger_accept_invalid_certs: bool,
+}
+
+impl HandshakeInfo {
+    /// Warnings to surface (route explanations, probe output, logs).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        if self.danger_accept_invalid_certs {
+            w.push(format!(
+                "danger_accept_invalid_certs is set for the {} hop: certificates are not verified",
+                self.hop
+            ));
+        }
+        if let Some(e) = &self.accepted_invalid {
+            w.push(format!(
+                "the {} certificate for {} is invalid ({e}) and was accepted anyway",
+                self.hop, self.sni
+            ));
+        }
+        w
+    }
+}
+
+/// One hop's TLS client configuration, built once and shared by every connection.
+#[derive(Debug, Clone)]
+pub struct HopTls {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    settings: TlsSettings,
+    /// With the shared recording verifier.
+    config: Arc<ClientConfig>,
+    /// With rustls's own verifier, for comparison.
+    plain_config: Arc<ClientConfig>,
+    algs: WebPkiSupportedAlgorithms,
+    store: Arc<RootCertStore>,
+    trust: TrustStore,
+    /// The OS store, loaded on the first failure that needs it for cross-reference.
+    system: OnceLock<Vec<CertificateDer<'static>>>,
+}
+
+impl HopTls {
+    /// Builds the hop's `ClientConfig` (ring provider explicitly). Fails with `config.invalid`
+    /// when the trust store is empty (`roots = "none"` and no CA file) and verification is on.
+    pub fn new(settings: TlsSettings) -> Result<HopTls, Error> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let algs = provider.signature_verification_algorithms;
+        let (store, trust) = build_store(
+            settings.roots,
+            &settings.ca_files,
+            settings.system_roots.as_deref(),
+        );
+        let store = Arc::new(store);
+        let plain = if store.is_empty() {
+            None
+        } else {
+            Some(
+                WebPkiServerVerifier::builder_with_provider(store.clone(), provider.clone())
+                    .build()
+                    .map_err(|e| config_error(&settings, &trust, e.to_string()))?,
+            )
+        };
+        if plain.is_none() && !settings.danger_accept_invalid_certs {
+            return Err(config_error(
+                &settings,
+                &trust,
+                "no root trust anchors".to_owned(),
+            ));
+        }
+        let recording: Arc<dyn ServerCertVerifier> = Arc::new(Recording {
+            inner: plain.clone(),
+            algs,
+            accept_invalid: settings.danger_accept_invalid_certs,
+        });
+        let config = build_config(&settings, provider.clone(), recording.clone())?;
+        let plain_config = match plain {
+            Some(p) => build_config(&settings, provider, p)?,
+            None => build_config(&settings, provider, recording)?,
+        };
+        Ok(HopTls {
+            inner: Arc::new(Inner {
+                settings,
+                config: Arc::new(config),
+                plain_config: Arc::new(plain_config),
+                algs,
+                store,
+                trust,
+                system: OnceLock::new(),
+            }),
+        })
+    }
+
+    /// The settings it was built from.
+    pub fn settings(&self) -> &TlsSettings {
+        &self.inner.settings
+    }
+
+    /// The trust store, described.
+    pub fn trust_store(&self) -> &TrustStore {
+        &self.inner.trust
+    }
+
+    /// Warnings for anything that weakens this hop (see [`TlsSettings::warnings`]).
+    pub fn warnings(&self) -> Vec<String> {
+        self.inner.settings.warnings()
+    }
+
+    /// The same config with rustls's own verifier instead of the recording one (no evidence on
+    /// failure): the baseline the benchmark compares against, or for code that does its own
+    /// handshakes without diagnostics.
+    pub fn plain_config(&self) -> Arc<ClientConfig> {
+        self.inner.plain_config.clone()
+    }
+
+    pub(crate) fn store(&self) -> &RootCertStore {
+        &self.inner.store
+    }
+
+    /// What counts as the system store: the override in the settings, else the OS store (read
+    /// once per hop, only when a failure needs it).
+    pub(crate) fn system_roots(&self) -> &[CertificateDer<'static>] {
+        match &self.inner.settings.system_roots {
+            Some(c) => c,
+            None => self.inner.system.get_or_init(load_system_roots),
+        }
+    }
+
+    pub(crate) fn algs(&self) -> &WebPkiSupportedAlgorithms {
+        &self.inner.algs
+    }
+
+    /// Runs a TLS handshake with `server_name` over `io` within `timeout`. On failure the error
+    /// carries the hop, the chain presented, the trust store, the diagnosis and the fix; codes
+    /// `tls.*` for the origin hop, `proxy.tls` / `proxy.timeout` for the proxy hop.
+    pub async fn connect<IO>(
+        &self,
+        server_name: &str,
+        io: IO,
+        timeout: Duration,
+    ) -> Result<(TlsStream<IO>, HandshakeInfo), Error>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin,
+    {
+        let sni = server_name
+            .strip_prefix('[')
+            .and_then(|s| s.strip_suffix(']'))
+            .unwrap_or(server_name);
+        let name = ServerName::try_from(sni.to_owned()).map_err(|e| self.bad_name(sni, e))?;
+        let seen = Arc::new(Mutex::new(Seen::default()));
+        let connector = TlsConnector::from(self.inner.config.clone());
+        let handshake = recording(seen.clone(), connector.connect(name, io));
+        let result = tokio::time::timeout(timeout, handshake).await;
+        let stream = match result {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => return Err(diagnose(self, sni, take(&seen), Failure::Io(e))),
+            Err(_) => return Err(diagnose(self, sni, take(&seen), Failure::Timeout(timeout))),
+        };
+        let seen = take(&seen);
+        let (_, conn) = stream.get_ref();
+        let resumed = seen.now.is_none();
+        let now = seen
+            .now
+            .map_or_else(unix_now, |t| i64::try_from(t.as_secs()).unwrap_or(i64::MAX));
+        let chain = if seen.chain.is_empty() {
+            conn.peer_certificates()
+                .map(|c| summarize(c, now))
+                .unwrap_or_default()
+        } else {
+            summarize(&seen.chain, now)
+        };
+        let info = HandshakeInfo {
+            hop: self.inner.settings.hop,
+            sni: sni.to_owned(),
+            chain,
+            alpn: conn
+                .alpn_protocol()
+                .map(|p| String::from_utf8_lossy(p).into_owned()),
+            version: conn
+                .protocol_version()
+                .and_then(|v| v.as_str())
+                .map(str::to_owned),
+            resumed,
+            accepted_invalid: seen.error.map(|e| e.to_string()),
+            danger_accept_invalid_certs: self.inner.settings.danger_accept_invalid_certs,
+        };
+        if let Some(e) = &info.accepted_invalid {
+            tracing::warn!(
+                hop = %info.hop,
+                sni = %info.sni,
+                error = %e,
+                "invalid certificate accepted because danger_accept_invalid_certs is set"
+            );
+        }
+        Ok((stream, info))
+    }
+
+    fn bad_name(&self, sni: &str, e: impl std::error::Error + Send + Sync + 'static) -> Error {
+        let kind = match self.inner.settings.hop {
+            Hop::Origin => ErrorKind::TlsHandshake,
+            Hop::Proxy => ErrorKind::ProxyTls,
+        };
+        Error::new(kind)
+            .with_hop(self.inner.settings.hop)
+            .with_message(format!("{sni:?} is not a valid TLS server name"))
+            .with_hint("use a DNS name or an IP address as the host")
+            .with_source(e)
+            .map_evidence(|ev| ev.target = Some(sni.to_owned()))
+    }
+}
+
+fn build_config(
+    settings: &TlsSettings,
+    provider: Arc<CryptoProvider>,
+    verifier: Arc<dyn ServerCertVerifier>,
+) -> Result<ClientConfig, Error> {
+    let builder = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| {
+            Error::new(ErrorKind::TlsHandshake)
+                .with_hop(settings.hop)
+                .with_message("the TLS provider supports no protocol version")
+                .with_source(e)
+        })?;
+    let mut cfg = builder
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    cfg.alpn_protocols = settings.alpn.clone();
+    if !settings.resumption {
+        cfg.resumption = Resumption::disabled();
+    }
+    Ok(cfg)
+}
+
+fn config_error(settings: &TlsSettings, trust: &TrustStore, why: String) -> Error {
+    Error::new(ErrorKind::ConfigInvalid)
+        .with_hop(settings.hop)
+        .with_message(format!(
+            "the {} hop has no usable trust anchors: {why}",
+            settings.hop
+        ))
+        .with_hint(format!(
+            "with {} = \"none\" set {} to the CA file(s) to trust, or choose roots \"webpki\" or \"system\"",
+            settings.roots_key, settings.ca_key
+        ))
+        .map_evidence(|ev| ev.cause = Some(trust.describe()))
+}

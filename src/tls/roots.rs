@@ -1,0 +1,159 @@
+//! Trust stores: turns a hop's `roots` choice (`webpki`, `system`, `none`) plus its CA files into a
+//! rustls `RootCertStore`, and describes the result as a [`TrustStore`] (each source with its
+//! anchor count) for the evidence of a failed handshake.
+
+use rustls::RootCertStore;
+use rustls_pki_types::CertificateDer;
+use serde::Serialize;
+
+use super::bundle::CaBundle;
+use crate::layer::Roots;
+
+/// Where trust anchors came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrustSourceKind {
+    /// Mozilla's roots bundled through `webpki-roots`.
+    Webpki,
+    /// The operating system's store (`rustls-native-certs`).
+    System,
+    /// A configured CA file.
+    CaFile,
+}
+
+/// One source of trust anchors and how many anchors it gave.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TrustSource {
+    /// What kind of source.
+    pub kind: TrustSourceKind,
+    /// The file, for `ca_file` sources.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Anchors added.
+    pub anchors: usize,
+    /// Certificates that could not be used as anchors.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub rejected: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// The trust store a hop verified against.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TrustStore {
+    /// The `roots` setting.
+    pub roots: Roots,
+    /// Every source, in the order added.
+    pub sources: Vec<TrustSource>,
+}
+
+impl TrustStore {
+    /// Total anchors over all sources.
+    pub fn anchors(&self) -> usize {
+        self.sources.iter().map(|s| s.anchors).sum()
+    }
+
+    /// One line: `webpki (146 anchors) + ca_file /etc/ssl/x.pem (1 anchor)`.
+    pub fn describe(&self) -> String {
+        if self.sources.is_empty() {
+            return "empty (roots = \"none\" and no ca_file)".to_owned();
+        }
+        let parts: Vec<String> = self
+            .sources
+            .iter()
+            .map(|s| {
+                let name = match (s.kind, &s.path) {
+                    (TrustSourceKind::Webpki, _) => "webpki".to_owned(),
+                    (TrustSourceKind::System, _) => "system".to_owned(),
+                    (TrustSourceKind::CaFile, Some(p)) => format!("ca_file {p}"),
+                    (TrustSourceKind::CaFile, None) => "ca_file".to_owned(),
+                };
+                let plural = if s.anchors == 1 { "" } else { "s" };
+                format!("{name} ({} anchor{plural})", s.anchors)
+            })
+            .collect();
+        parts.join(" + ")
+    }
+}
+
+/// Loads the operating system's roots (errors for single unreadable files are dropped by design:
+/// the OS store is best effort, and its anchor count is in the evidence).
+pub(crate) fn load_system_roots() -> Vec<CertificateDer<'static>> {
+    rustls_native_certs::load_native_certs().certs
+}
+
+/// Builds the store for `roots` + `ca_files`. `system` overrides what `roots = "system"` loads.
+pub(crate) fn build_store(
+    roots: Roots,
+    ca_files: &[CaBundle],
+    system: Option<&[CertificateDer<'static>]>,
+) -> (RootCertStore, TrustStore) {
+    let mut store = RootCertStore::empty();
+    let mut sources = Vec::new();
+    match roots {
+        Roots::Webpki => {
+            store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+            sources.push(TrustSource {
+                kind: TrustSourceKind::Webpki,
+                path: None,
+                anchors: webpki_roots::TLS_SERVER_ROOTS.len(),
+                rejected: 0,
+            });
+        }
+        Roots::System => {
+            let loaded;
+            let certs = match system {
+                Some(c) => c,
+                None => {
+                    loaded = load_system_roots();
+                    &loaded
+                }
+            };
+            let (anchors, rejected) = store.add_parsable_certificates(certs.iter().cloned());
+            sources.push(TrustSource {
+                kind: TrustSourceKind::System,
+                path: None,
+                anchors,
+                rejected,
+            });
+        }
+        Roots::None => {}
+    }
+    for b in ca_files {
+        let (anchors, rejected) = store.add_parsable_certificates(b.certs().iter().cloned());
+        sources.push(TrustSource {
+            kind: TrustSourceKind::CaFile,
+            path: Some(b.path().display().to_string()),
+            anchors,
+            rejected,
+        });
+    }
+    (store, TrustStore { roots, sources })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webpki_store_counts_its_anchors_and_none_is_empty() {
+        let (store, ts) = build_store(Roots::Webpki, &[], None);
+        assert_eq!(store.len(), webpki_roots::TLS_SERVER_ROOTS.len());
+        assert_eq!(ts.anchors(), store.len());
+        assert_eq!(ts.sources[0].kind, TrustSourceKind::Webpki);
+        let (store, ts) = build_store(Roots::None, &[], None);
+        assert!(store.is_empty());
+        assert!(ts.sources.is_empty());
+    }
+
+    #[test]
+    fn system_override_is_used_and_bad_certs_are_counted() {
+        let junk = CertificateDer::from(vec![1u8, 2, 3]);
+        let (store, ts) = build_store(Roots::System, &[], Some(&[junk]));
+        assert!(store.is_empty());
+        assert_eq!(ts.sources[0].kind, TrustSourceKind::System);
+        assert_eq!(ts.sources[0].rejected, 1);
+    }
+}
