@@ -118,7 +118,8 @@ pub struct NoProxyMatch {
 enum HostKind<'a> {
     V4(u32),
     V6(u128),
-    Name(Cow<'a, str>),
+    /// A lowercased name without its trailing dot, and its label count (dots + 1).
+    Name(Cow<'a, str>, usize),
 }
 
 fn classify(host: &str) -> Option<HostKind<'_>> {
@@ -132,25 +133,47 @@ fn classify(host: &str) -> Option<HostKind<'_>> {
             .ok()
             .map(|a| HostKind::V6(a.into()));
     }
-    // Only digits and dots can be an IPv4 address and only a string with a colon an IPv6 one;
-    // names skip both parsers, which dominate the cost of a lookup in a short list.
-    if host.contains(':') {
+    // One pass says what the host can be: only digits and dots can be an IPv4 address and only
+    // a string with a colon an IPv6 one, so names skip both parsers; it also counts the labels
+    // and sees whether lowercasing is needed. In short lists this pass is most of a lookup.
+    let (mut dots, mut colon, mut upper, mut digits_and_dots) = (0usize, false, false, true);
+    for &c in host.as_bytes() {
+        match c {
+            b'.' => dots += 1,
+            b'0'..=b'9' => {}
+            b':' => {
+                colon = true;
+                digits_and_dots = false;
+            }
+            b'A'..=b'Z' => {
+                upper = true;
+                digits_and_dots = false;
+            }
+            _ => digits_and_dots = false,
+        }
+    }
+    if colon {
         if let Ok(a) = host.parse::<Ipv6Addr>() {
             return Some(HostKind::V6(a.into()));
         }
-    } else if host.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+    } else if digits_and_dots {
         if let Ok(a) = host.parse::<Ipv4Addr>() {
             return Some(HostKind::V4(a.into()));
         }
     }
-    let name = host.strip_suffix('.').unwrap_or(host);
-    Some(HostKind::Name(
-        if name.bytes().any(|b| b.is_ascii_uppercase()) {
-            Cow::Owned(name.to_ascii_lowercase())
-        } else {
-            Cow::Borrowed(name)
-        },
-    ))
+    let name = match host.strip_suffix('.') {
+        Some(n) => {
+            dots -= 1;
+            n
+        }
+        None => host,
+    };
+    let name = if upper {
+        Cow::Owned(name.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(name)
+    };
+    Some(HostKind::Name(name, dots + 1))
 }
 
 /// The name curl compares for an entry: one trailing dot, then one leading dot removed.
@@ -204,6 +227,15 @@ fn label_count(name: &str) -> usize {
 
 fn label_bit(labels: usize) -> u64 {
     1u64 << labels.min(63)
+}
+
+/// The bits of every label count below `labels` (all bits once counts share bit 63).
+fn fewer_labels(labels: usize) -> u64 {
+    if labels > 63 {
+        u64::MAX
+    } else {
+        label_bit(labels) - 1
+    }
 }
 
 fn mask32(bits: u8) -> u32 {
@@ -355,11 +387,10 @@ impl NoProxy {
         }
         let mut best: Option<(u32, MatchRule)> = None;
         match kind {
-            HostKind::Name(name) => {
+            HostKind::Name(name, mut labels) => {
                 if self.domains.is_empty() {
                     return None;
                 }
-                let mut labels = label_count(&name);
                 if self.label_counts & label_bit(labels) != 0 {
                     offer(
                         &mut best,
@@ -367,9 +398,13 @@ impl NoProxy {
                         MatchRule::Domain,
                     );
                 }
-                for (i, _) in name.match_indices('.') {
-                    if any && best.is_some() {
+                // Walk the suffixes only while a shorter name than the current one exists.
+                for (i, &c) in name.as_bytes().iter().enumerate() {
+                    if (any && best.is_some()) || self.label_counts & fewer_labels(labels) == 0 {
                         break;
+                    }
+                    if c != b'.' {
+                        continue;
                     }
                     labels -= 1;
                     if self.label_counts & label_bit(labels) != 0 {
@@ -544,6 +579,57 @@ mod tests {
                 "{host} in {list:?}"
             );
         }
+    }
+
+    /// The fast paths (IP parsers skipped for names, suffixes filtered by label count, the
+    /// early stop of `is_match`) must not change a single decision.
+    #[test]
+    fn fast_paths_keep_every_decision() {
+        let deep = vec!["a"; 70].join(".");
+        let list = format!(
+            "example.com,.b.example.org,1.2.3,.,x:y,{deep},10.0.0.0/8,10.1.0.0/16,::1/64,fd00::1"
+        );
+        let l = NoProxy::parse(&list);
+        let cases: &[(&str, bool)] = &[
+            ("example.com", true),
+            ("a.b.c.example.com", true),
+            ("EXAMPLE.COM.", true),
+            ("b.example.org", true),
+            ("x.b.example.org", true),
+            ("example.org", false),
+            ("1.2.3", true),
+            ("0.1.2.3", false), // an IPv4 address: names never match it
+            ("1.2.3.4", false),
+            ("1.2.3.4.5", false),
+            ("x:y", true),
+            ("q.x:y", true),
+            (&deep, true),
+            ("z.a.a.a", false),
+            ("10.1.2.3", true),
+            ("11.1.2.3", false),
+            ("::1", true),
+            ("[::2]", true),
+            ("[fd00::1]", true),
+            ("fd00::2", false),
+            ("com", false),
+        ];
+        let deeper = format!("z.{deep}");
+        for (host, want) in cases.iter().copied().chain([(deeper.as_str(), true)]) {
+            assert_eq!(l.is_match(host), want, "is_match({host:?})");
+            assert_eq!(l.matches(host).is_some(), want, "matches({host:?})");
+        }
+        // `.` names the empty domain, which only the empty name (host `.`) reaches.
+        assert_eq!(
+            l.matches(".").map(|m| (m.entry, m.rule)),
+            Some((".".to_owned(), MatchRule::Domain))
+        );
+        // The first entry in list order is still the one reported when several match.
+        let l = NoProxy::parse("c.b.a,b.a,a");
+        let m = l.matches("x.c.b.a").map(|m| (m.index, m.rule));
+        assert_eq!(m, Some((0, MatchRule::Subdomain)));
+        let l = NoProxy::parse("a,b.a,c.b.a");
+        let m = l.matches("x.c.b.a").map(|m| (m.index, m.rule));
+        assert_eq!(m, Some((0, MatchRule::Subdomain)));
     }
 
     #[test]
