@@ -12,7 +12,8 @@
 //!
 //! Groups: `client_small_{h1,h2}` (a 64-byte body: latency) and `client_1mib_{h1,h2}` (a
 //! 1 MiB body: throughput), each with `proxyscope_proxy`, `hyper_util_proxy`,
-//! `proxyscope_direct` and `hyper_util_direct`.
+//! `hyper_util_proxy_wrapped` (hyper-util with the per-request timeout wrappers proxyscope's
+//! client adds, to tell their cost apart), `proxyscope_direct` and `hyper_util_direct`.
 //!
 //! Wall time by default. With `PROXYSCOPE_BENCH_CLOCK=cpu` the same requests are measured in
 //! CPU time of the whole process (client, proxy and origin together; groups end in `_cpu`),
@@ -175,6 +176,37 @@ async fn hyper_get(client: &HyperClient, uri: &Uri) -> usize {
     body.len()
 }
 
+/// hyper-util's request wrapped the way proxyscope's `Client::request` wraps it: the request
+/// timeout starts once a connection is in hand (`capture_connection` raced against the send),
+/// and the body is read under its own timeout. Tells the cost of those wrappers apart from the
+/// rest of proxyscope's per-request work.
+async fn hyper_get_wrapped(client: &HyperClient, uri: &Uri) -> usize {
+    let timeout = Duration::from_secs(30);
+    let mut req = http::Request::get(uri.clone())
+        .body(Full::new(Bytes::new()))
+        .expect("request builds");
+    let mut capture = hyper_util::client::legacy::connect::capture_connection(&mut req);
+    let send = client.request(req);
+    let res = async {
+        tokio::pin!(send);
+        tokio::select! {
+            r = &mut send => return Some(r),
+            _ = capture.wait_for_connection_metadata() => {}
+        }
+        tokio::time::timeout(timeout, &mut send).await.ok()
+    }
+    .await
+    .expect("in time")
+    .expect("hyper-util request");
+    assert!(res.status().is_success());
+    let body = tokio::time::timeout(timeout, res.into_body().collect())
+        .await
+        .expect("in time")
+        .expect("body")
+        .to_bytes();
+    body.len()
+}
+
 async fn proxyscope_get(client: &Client, url: &str) -> usize {
     let res = client.get(url).await.expect("proxyscope request");
     assert!(res.status().is_success());
@@ -273,6 +305,10 @@ fn requests<M: Measurement + 'static>(c: &mut Criterion<M>, suffix: &str) {
             g.bench_function(BenchmarkId::new("hyper_util_proxy", size), |b| {
                 b.to_async(&rt)
                     .iter(|| async { black_box(hyper_get(&s.theirs_proxy, &uri).await) })
+            });
+            g.bench_function(BenchmarkId::new("hyper_util_proxy_wrapped", size), |b| {
+                b.to_async(&rt)
+                    .iter(|| async { black_box(hyper_get_wrapped(&s.theirs_proxy, &uri).await) })
             });
             g.bench_function(BenchmarkId::new("proxyscope_direct", size), |b| {
                 b.to_async(&rt)
