@@ -260,19 +260,20 @@ fn type_errors_are_collected_not_fatal() {
 
 #[test]
 fn secrets_never_appear_in_config_output() {
-    let text = "proxy = \"http://alice:hunter2@p.test:3128\"\n[providers.a]\nurl = \"https://a.test\"\nproxy = \"bob:swordfish@q.test:3128/path\"\n";
+    let text = "proxy = \"http://alice:hunter2@p.test:3128\"\n[providers.a]\nurl = \"https://carol:letmein@a.test\"\nproxy = \"bob:swordfish@q.test:3128/path\"\n[[providers.a.checks]]\nname = \"c\"\nurl = \"https://dave:opensesame@a.test/h\"\n";
     let doc = ConfigDocument::from_toml_str(text, "s.toml");
     let d = doc.lint(&EnvSnapshot::default());
     assert!(!d.is_empty());
     let cfg = doc.to_config().unwrap();
     let all = format!(
-        "{d:?} {} {:?} {:?} {}",
+        "{d:?} {} {cfg:?} {} {:?} {:?} {}",
         serde_json::to_string(&d).unwrap(),
+        serde_json::to_string(cfg.providers()[0].checks()).unwrap(),
         cfg.global_layer(),
         cfg.settings(Some("a")),
         serde_json::to_string(&cfg.settings(Some("a"))).unwrap(),
     );
-    for secret in ["hunter2", "swordfish"] {
+    for secret in ["hunter2", "swordfish", "letmein", "opensesame"] {
         assert!(!all.contains(secret), "{secret} leaked: {all}");
     }
 }

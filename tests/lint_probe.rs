@@ -216,10 +216,44 @@ fn config_show_origin_text_and_json() {
 }
 
 #[test]
+fn config_show_origin_follows_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(&cfg, "[providers.a]\nurl = \"https://a.test\"\n[providers.b]\nurl = \"https://b.test\"\nproxy = \"direct\"\n").unwrap();
+    let o = run(
+        &["config", "--config", cfg.to_str().unwrap(), "--show-origin"],
+        &[
+            ("https_proxy", "http://dave:hunter2@egress.test:3128"),
+            ("no_proxy", "localhost"),
+        ],
+    );
+    assert_eq!(code(&o), 0);
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(!out.contains("hunter2"), "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines.contains(&"env:https_proxy\tproviders.a.proxy.https=http://egress.test:3128"),
+        "{out}"
+    );
+    assert!(
+        lines.contains(&"env:no_proxy\tproviders.a.no_proxy=[\"localhost\"]"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("providers.b.proxy.https"),
+        "b sets its own proxy: {out}"
+    );
+}
+
+#[test]
 fn config_redacts_credentials_and_fails_with_3_on_a_bad_config() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("c.toml");
-    std::fs::write(&cfg, "proxy = \"http://alice:hunter2@p.test:3128/pac\"\n").unwrap();
+    std::fs::write(
+        &cfg,
+        "proxy = \"http://alice:hunter2@p.test:3128/pac\"\n[providers.a]\nurl = \"https://bob:hunter2@a.test/\"\n[[providers.a.checks]]\nname = \"c\"\nurl = \"https://carol:hunter2@a.test/h\"\n",
+    )
+    .unwrap();
     let c = cfg.to_str().unwrap();
     for args in [
         vec!["config", "--config", c, "--show-origin"],

@@ -2,14 +2,12 @@
 //! small redirecting hyper server. Concurrency and order, progress, redirects (reported unless
 //! followed), insecure TLS surfaced as a warning, and credentials absent from every rendering.
 
-use std::convert::Infallible;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+mod probe_support;
 
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use probe_support::rendezvous_server;
 use proxyscope::config::Config;
 use proxyscope::connect::Resolver;
 use proxyscope::probe::{Report, Runner, State, plan, prometheus, text};
@@ -28,75 +26,52 @@ async fn run(toml: &str, runner: impl FnOnce(Runner) -> Runner) -> Report {
     runner(Runner::new(client)).run(&checks).await
 }
 
-/// A server on 127.0.0.1:0 where `/old` redirects to `/new` and `/new` answers 200 `moved here`.
-async fn redirecting_server() -> (String, tokio::task::JoinHandle<()>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let task = tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                return;
-            };
-            tokio::spawn(async move {
-                let svc = service_fn(|req: http::Request<hyper::body::Incoming>| async move {
-                    let res = match req.uri().path() {
-                        "/old" => http::Response::builder()
-                            .status(302)
-                            .header("location", "/new")
-                            .body(Full::new(Bytes::new())),
-                        "/new" => http::Response::builder()
-                            .status(200)
-                            .body(Full::new(Bytes::from_static(b"moved here"))),
-                        _ => http::Response::builder()
-                            .status(404)
-                            .body(Full::new(Bytes::new())),
-                    };
-                    Ok::<_, Infallible>(res.unwrap_or_default())
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), svc)
-                    .await;
-            });
-        }
-    });
-    (url, task)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn checks_run_concurrently_keep_their_order_and_report_progress() {
+    // `/together` answers only when three requests are in flight at once; `/slow` makes the run
+    // last more than a second so progress is reported.
+    let (together, server) = rendezvous_server(3).await;
     let origin = TestOrigin::http().await;
-    let url = toml_str(&origin.url(""));
     let mut toml = String::new();
     for name in ["c", "a", "b"] {
         toml.push_str(&format!(
-            "[providers.{name}]\nurl = {url}\nproxy = \"direct\"\n[[providers.{name}.checks]]\nname = \"slow\"\npath = \"/slow?ms=1300\"\n"
+            "[providers.{name}]\nurl = {}\nproxy = \"direct\"\n[[providers.{name}.checks]]\nname = \"together\"\npath = \"/together\"\nexpect_status = 200\n",
+            toml_str(&together)
         ));
     }
+    toml.push_str(&format!(
+        "[providers.slow]\nurl = {}\nproxy = \"direct\"\n[[providers.slow.checks]]\nname = \"slow\"\npath = \"/slow?ms=1300\"\n",
+        toml_str(&origin.url(""))
+    ));
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&seen);
-    let started = Instant::now();
     let report = run(&toml, |r| {
         r.on_progress(move |p| sink.lock().unwrap().push(p.clone()))
     })
     .await;
-    let wall = started.elapsed();
     let order: Vec<&str> = report.checks.iter().map(|c| c.provider.as_str()).collect();
-    assert_eq!(order, ["c", "a", "b"]);
-    assert!(report.checks.iter().all(|c| c.ok && c.status == Some(200)));
+    assert_eq!(order, ["c", "a", "b", "slow"]);
     assert!(
-        wall < Duration::from_millis(3400),
-        "three 1.3 s checks took {wall:?}"
+        report.checks.iter().all(|c| c.ok && c.status == Some(200)),
+        "{:?}",
+        report
+            .checks
+            .iter()
+            .map(|c| (c.id(), c.status))
+            .collect::<Vec<_>>()
     );
     let progress = seen.lock().unwrap().clone();
     assert!(!progress.is_empty(), "no progress after a second");
-    assert_eq!(progress[0].total, 3);
+    assert_eq!(progress[0].total, 4);
     assert!(progress[0].elapsed >= Duration::from_secs(1));
-    assert_eq!(progress[0].pending.len(), 3 - progress[0].done);
+    assert_eq!(progress[0].pending.len(), 4 - progress[0].done);
+    assert!(progress[0].pending.contains(&"slow/slow".to_owned()));
+    server.abort();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redirects_are_reported_unless_the_check_follows_them() {
-    let (url, server) = redirecting_server().await;
+    let (url, server) = rendezvous_server(1).await;
     let toml = format!(
         r#"
 [providers.svc]

@@ -1,11 +1,13 @@
 //! `probe config [--config F] [--show-origin] [--format text|json]`: the effective configuration
 //! per provider, each value with where it came from (like `git config --show-origin`). Inherited
-//! values show the global's origin; credentials are never printed.
+//! values show the global's origin; where the layers leave the proxy to the environment, the
+//! variable that supplies it (`proxy.http`, `proxy.https`); credentials are never printed.
 
 use std::path::{Path, PathBuf};
 
-use proxyscope::Layer;
 use proxyscope::config::{Check, CheckTarget, Config, Setting};
+use proxyscope::proxy::redact_text;
+use proxyscope::{EnvSnapshot, Layer};
 
 /// Output format of `lint` and `config`.
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -80,7 +82,8 @@ pub(crate) fn run(args: Args) -> u8 {
         eprintln!("no provider `{name}` in {}", path.display());
         return 3;
     }
-    let global = config.settings(None).unwrap_or_default();
+    let env = EnvSnapshot::from_process();
+    let global = config.settings_with_env(None, &env).unwrap_or_default();
     match args.format {
         Format::Json => {
             let providers: Vec<_> = providers
@@ -88,9 +91,9 @@ pub(crate) fn run(args: Args) -> u8 {
                 .map(|p| {
                     serde_json::json!({
                         "name": p.name(),
-                        "url": { "value": p.url().value.as_str(), "origin": p.url().origin },
+                        "url": { "value": redact_text(p.url().value.as_str()), "origin": p.url().origin },
                         "required": p.required(),
-                        "settings": config.settings(Some(p.name())).unwrap_or_default(),
+                        "settings": config.settings_with_env(Some(p.name()), &env).unwrap_or_default(),
                         "checks": p.checks(),
                     })
                 })
@@ -119,7 +122,7 @@ pub(crate) fn run(args: Args) -> u8 {
                 let mut rows = vec![
                     Setting {
                         key: "url".into(),
-                        value: p.url().value.to_string(),
+                        value: redact_text(p.url().value.as_str()),
                         origin: p.url().origin.clone(),
                     },
                     Setting {
@@ -128,7 +131,11 @@ pub(crate) fn run(args: Args) -> u8 {
                         origin: p.required().origin.clone(),
                     },
                 ];
-                rows.extend(config.settings(Some(p.name())).unwrap_or_default());
+                rows.extend(
+                    config
+                        .settings_with_env(Some(p.name()), &env)
+                        .unwrap_or_default(),
+                );
                 print_settings(&prefix, &rows, args.show_origin);
                 for c in p.checks() {
                     let row = Setting {
@@ -157,7 +164,7 @@ fn print_settings(prefix: &str, rows: &[Setting], show_origin: bool) {
 fn describe(c: &Check) -> String {
     let target = match &c.target {
         CheckTarget::Path(p) => p.clone(),
-        CheckTarget::Url(u) => u.to_string(),
+        CheckTarget::Url(u) => redact_text(u.as_str()),
     };
     let mut s = format!("{} {target} expect {}", c.method, c.expect_status);
     if let Some(b) = &c.body_contains {

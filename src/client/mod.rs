@@ -359,3 +359,69 @@ impl std::fmt::Display for CauseText {
 }
 
 impl std::error::Error for CauseText {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_under_a_base_match_at_segment_boundaries() {
+        let cases = [
+            ("https://api.test/v1", "https://api.test/v1/x", true),
+            ("https://api.test/v1", "https://api.test/v1", true),
+            ("https://api.test/v1/", "https://api.test/v1/x?q", true),
+            ("https://api.test/v1", "https://api.test/v10", false),
+            ("https://api.test", "https://API.test/anything", true),
+            ("https://api.test", "https://api.test:443/", true),
+            ("https://api.test", "http://api.test/", false),
+            ("https://api.test", "https://api.test:8443/", false),
+            ("https://api.test", "https://other.test/", false),
+        ];
+        for (base, url, want) in cases {
+            let b = url::Url::parse(base).unwrap();
+            let u = url::Url::parse(url).unwrap();
+            assert_eq!(is_under(&u, &b), want, "{url} under {base}");
+        }
+    }
+
+    #[test]
+    fn routes_follow_the_provider_a_url_falls_under() {
+        use crate::layer::{Layer, ProxySetting};
+        let client = Client::builder()
+            .global(Layer::new().proxy(ProxySetting::Direct))
+            .provider(
+                "yandex",
+                "https://translate.test/api",
+                Layer::new().proxy(ProxySetting::parse("http://egress.test:3128").unwrap()),
+            )
+            .env(crate::proxy::EnvSnapshot::from_pairs(
+                Vec::<(String, String)>::new(),
+            ))
+            .build()
+            .unwrap();
+        let r = client
+            .route(None, "https://translate.test/api/langs")
+            .unwrap();
+        assert_eq!(r.provider(), Some("yandex"));
+        assert!(r.proxy().is_some());
+        let r = client.route(None, "https://translate.test/other").unwrap();
+        assert!(r.is_direct());
+        let r = client
+            .route(Some("yandex"), "https://elsewhere.test/")
+            .unwrap();
+        assert!(r.proxy().is_some());
+        let e = client.route(None, "ftp://translate.test/").unwrap_err();
+        assert_eq!(e.code(), "config.invalid");
+        let e = Client::builder()
+            .provider("a", "not a url", Layer::new())
+            .build()
+            .unwrap_err();
+        assert_eq!(e.code(), "config.invalid");
+        let e = Client::builder()
+            .provider("a", "https://a.test", Layer::new())
+            .provider("a", "https://b.test", Layer::new())
+            .build()
+            .unwrap_err();
+        assert_eq!(e.code(), "config.invalid");
+    }
+}

@@ -12,8 +12,9 @@ use super::node::{Entry, Node, Value};
 use super::schema::{Level, Walker, join};
 use crate::layer::Origin;
 
-/// What a check requests: a path under the provider's `url`, or an absolute URL.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// What a check requests: a path under the provider's `url`, or an absolute URL. `Debug` and
+/// `Serialize` never show credentials in the URL.
+#[derive(Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CheckTarget {
     /// A path (with optional query) joined to the provider's `url`.
@@ -38,6 +39,18 @@ impl StatusExpectation {
         match self {
             Self::Exact(s) => s == status,
             Self::Class(c) => status / 100 == u16::from(c),
+        }
+    }
+}
+
+impl std::fmt::Debug for CheckTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Path(p) => f.debug_tuple("Path").field(p).finish(),
+            Self::Url(u) => f
+                .debug_tuple("Url")
+                .field(&crate::proxy::redact_text(u.as_str()))
+                .finish(),
         }
     }
 }
@@ -105,7 +118,7 @@ impl Check {
 }
 
 fn ser_url<S: serde::Serializer>(u: &url::Url, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(u.as_str())
+    s.serialize_str(&crate::proxy::redact_text(u.as_str()))
 }
 
 fn ser_method<S: serde::Serializer>(m: &http::Method, s: S) -> Result<S::Ok, S::Error> {

@@ -66,7 +66,8 @@ pub struct Config {
 }
 
 /// A named upstream: its base `url`, its own layer (what it overrides), and its checks.
-#[derive(Debug, Clone)]
+/// `Debug` never shows credentials in the URLs.
+#[derive(Clone)]
 pub struct Provider {
     name: String,
     origin: Origin,
@@ -74,6 +75,20 @@ pub struct Provider {
     layer: Layer,
     checks: Vec<Check>,
     required: Sourced<bool>,
+}
+
+impl std::fmt::Debug for Provider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Provider")
+            .field("name", &self.name)
+            .field("origin", &self.origin)
+            .field("url", &crate::proxy::redact_text(self.url.value.as_str()))
+            .field("url_origin", &self.url.origin)
+            .field("layer", &self.layer)
+            .field("checks", &self.checks)
+            .field("required", &self.required)
+            .finish()
+    }
 }
 
 impl Provider {
@@ -169,13 +184,30 @@ impl Config {
     }
 
     /// Every effective setting for `provider` (or the global layer for `None`), defaults
-    /// included, each with its origin; inherited values show the global's origin.
+    /// included, each with its origin; inherited values show the global's origin. `None` when
+    /// there is no such provider.
     pub fn settings(&self, provider: Option<&str>) -> Option<Vec<Setting>> {
-        let layer = match provider {
-            Some(name) => self.effective_layer(name)?,
-            None => self.global.clone(),
-        };
-        Some(provenance::settings(&layer))
+        self.layer_for(provider)
+            .map(|l| provenance::settings(&l, None))
+    }
+
+    /// Like [`Config::settings`], and where the layers leave the proxy or `no_proxy` to the
+    /// environment, the values `env` supplies (curl's rules: `proxy.http`, `proxy.https`), with
+    /// the variable as origin: the third source below provider and global.
+    pub fn settings_with_env(
+        &self,
+        provider: Option<&str>,
+        env: &EnvSnapshot,
+    ) -> Option<Vec<Setting>> {
+        self.layer_for(provider)
+            .map(|l| provenance::settings(&l, Some(env)))
+    }
+
+    fn layer_for(&self, provider: Option<&str>) -> Option<Layer> {
+        match provider {
+            Some(name) => self.effective_layer(name),
+            None => Some(self.global.clone()),
+        }
     }
 
     /// The load-time warnings plus the environment's findings and the rules that need both.

@@ -9,7 +9,8 @@ use serde::Serialize;
 
 use super::duration;
 use super::node::Pos;
-use crate::layer::{Layer, Origin, Roots, Sourced};
+use crate::layer::{Layer, Origin, ProxySetting, Roots, Sourced};
+use crate::proxy::{EnvSnapshot, redact_text};
 
 /// The document a configuration was read from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,8 +111,10 @@ pub struct Setting {
     pub origin: Origin,
 }
 
-/// Every setting of an effective layer, defaults included, in a fixed order.
-pub(crate) fn settings(layer: &Layer) -> Vec<Setting> {
+/// Every setting of an effective layer, defaults included, in a fixed order. With `env`, a
+/// proxy or `no_proxy` the layer leaves to the environment is followed there too (curl's rules),
+/// with the variable as origin.
+pub(crate) fn settings(layer: &Layer, env: Option<&EnvSnapshot>) -> Vec<Setting> {
     let mut out = Vec::new();
     let mut push = |key: &str, value: Option<(String, Origin)>, default: &str| {
         let (value, origin) = value.unwrap_or_else(|| (default.to_owned(), Origin::Default));
@@ -129,14 +132,66 @@ pub(crate) fn settings(layer: &Layer) -> Vec<Setting> {
             .map(|s| (s.value.to_string(), s.origin.clone())),
         "env",
     );
-    push(
-        "no_proxy",
-        layer
-            .no_proxy
+    if layer.no_proxy.is_some() || env.is_none_or(|e| e.no_proxy().is_none()) {
+        push(
+            "no_proxy",
+            layer
+                .no_proxy
+                .as_ref()
+                .map(|s| (no_proxy_text(&s.value), s.origin.clone())),
+            "[]",
+        );
+    }
+    if let Some(env) = env {
+        let uses_env = layer
+            .proxy
             .as_ref()
-            .map(|s| (no_proxy_text(&s.value), s.origin.clone())),
-        "(from the environment)",
-    );
+            .is_none_or(|p| p.value == ProxySetting::Env);
+        if uses_env {
+            for scheme in ["http", "https"] {
+                let lookup = env.proxy_for(scheme);
+                let (value, origin) = match (&lookup.found, &lookup.proxy) {
+                    (Some(var), Some(Ok(url))) => (
+                        url.to_string(),
+                        Origin::Env {
+                            var: var.name.clone(),
+                        },
+                    ),
+                    (Some(var), _) => (
+                        format!("{} (invalid)", redact_text(&var.value)),
+                        Origin::Env {
+                            var: var.name.clone(),
+                        },
+                    ),
+                    (None, _) => ("direct (no variable set)".to_owned(), Origin::Default),
+                };
+                out.push(Setting {
+                    key: format!("proxy.{scheme}"),
+                    value,
+                    origin,
+                });
+            }
+        }
+        if layer.no_proxy.is_none()
+            && let Some(np) = env.no_proxy()
+        {
+            out.push(Setting {
+                key: "no_proxy".to_owned(),
+                value: no_proxy_text(&np.list),
+                origin: Origin::Env {
+                    var: np.var.name.clone(),
+                },
+            });
+        }
+    }
+    let mut push = |key: &str, value: Option<(String, Origin)>, default: &str| {
+        let (value, origin) = value.unwrap_or_else(|| (default.to_owned(), Origin::Default));
+        out.push(Setting {
+            key: key.to_owned(),
+            value,
+            origin,
+        });
+    };
     push(
         "roots",
         layer
@@ -218,6 +273,44 @@ mod tests {
     }
 
     #[test]
+    fn settings_follow_the_layer_into_the_environment() {
+        let env = EnvSnapshot::from_pairs([
+            ("https_proxy", "http://u:s3cret@egress.test:3128"),
+            ("NO_PROXY", "localhost,.svc.test"),
+        ]);
+        let s = settings(&Layer::new(), Some(&env));
+        let get = |k: &str| {
+            s.iter()
+                .find(|s| s.key == k)
+                .unwrap_or_else(|| panic!("{k}: {s:?}"))
+        };
+        assert_eq!(get("proxy").value, "env");
+        assert_eq!(get("proxy.https").value, "http://egress.test:3128");
+        assert_eq!(
+            get("proxy.https").origin,
+            Origin::Env {
+                var: "https_proxy".into()
+            }
+        );
+        assert_eq!(get("proxy.http").origin, Origin::Default);
+        assert_eq!(
+            get("no_proxy").origin,
+            Origin::Env {
+                var: "NO_PROXY".into()
+            }
+        );
+        assert_eq!(s.iter().filter(|s| s.key == "no_proxy").count(), 1);
+        assert!(!format!("{s:?}").contains("s3cret"));
+        // A layer that sets its proxy never consults the environment.
+        let set = Layer::new().proxy(ProxySetting::Direct);
+        assert!(
+            settings(&set, Some(&env))
+                .iter()
+                .all(|s| s.key != "proxy.https")
+        );
+    }
+
+    #[test]
     fn embedded_has_no_location() {
         let src = Source::embedded();
         assert_eq!(
@@ -232,7 +325,7 @@ mod tests {
 
     #[test]
     fn settings_list_defaults_with_default_origin() {
-        let s = settings(&Layer::new());
+        let s = settings(&Layer::new(), None);
         let roots = s.iter().find(|s| s.key == "roots").unwrap();
         assert_eq!(roots.value, "webpki");
         assert_eq!(roots.origin, Origin::Default);

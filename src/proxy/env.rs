@@ -124,6 +124,9 @@ pub struct EnvSnapshot {
     parsed: HashMap<String, Result<ProxyUrl, ProxyUrlError>>,
     no_proxy: Option<EnvNoProxy>,
     ignored: Vec<IgnoredVar>,
+    /// CA-file variables (`crate::tls::CA_ENV_VARS`) with non-empty values, for [`Self::var`]:
+    /// the TLS diagnostics cross-check them; they play no part in proxy rules.
+    ca_vars: HashMap<String, String>,
 }
 
 fn is_relevant(name: &str) -> bool {
@@ -183,15 +186,23 @@ impl EnvSnapshot {
     pub fn from_pairs<K: Into<String>, V: Into<String>>(
         pairs: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        let mut present: Vec<(String, String)> = pairs
+        let all: Vec<(String, String)> = pairs
             .into_iter()
             .map(|(k, v)| (k.into(), v.into()))
-            .filter(|(k, _)| is_relevant(k))
+            .collect();
+        let (mut present, other): (Vec<_>, Vec<_>) =
+            all.into_iter().partition(|(k, _)| is_relevant(k));
+        let ca_vars = other
+            .into_iter()
+            .filter(|(k, v)| !v.is_empty() && crate::tls::CA_ENV_VARS.contains(&k.as_str()))
             .collect();
         present.sort();
         present.dedup_by(|a, b| a.0 == b.0);
         let cgi = present.iter().any(|(k, _)| k == "REQUEST_METHOD");
-        let mut snap = Self::default();
+        let mut snap = Self {
+            ca_vars,
+            ..Self::default()
+        };
         for (name, value) in &present {
             snap.classify(name, value, &present, cgi);
         }
@@ -357,9 +368,13 @@ impl EnvSnapshot {
         &self.ignored
     }
 
-    /// The value of one relevant variable, if present and non-empty.
+    /// The value of one relevant variable (proxy variables, `REQUEST_METHOD`, and the CA-file
+    /// variables of `tls::CA_ENV_VARS`), if present and non-empty.
     pub fn var(&self, name: &str) -> Option<&str> {
-        self.vars.get(name).map(String::as_str)
+        self.vars
+            .get(name)
+            .or_else(|| self.ca_vars.get(name))
+            .map(String::as_str)
     }
 }
 

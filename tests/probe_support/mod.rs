@@ -150,3 +150,64 @@ pub(crate) fn find<'a>(
         .find(|c| c["provider"] == provider && c["name"] == name)
         .unwrap_or_else(|| panic!("no check {provider}/{name} in {report:#}"))
 }
+
+/// A plain-HTTP server on 127.0.0.1:0 that answers `/together` with 200 only once `n` requests
+/// are in flight at the same time (503 `alone` if they do not arrive together within 10 s),
+/// `/old` with a redirect to `/new`, and `/new` with 200 `moved here`. Checks that all pass
+/// against `/together` prove they ran concurrently, without timing anything.
+pub(crate) async fn rendezvous_server(n: usize) -> (String, tokio::task::JoinHandle<()>) {
+    use std::convert::Infallible;
+    use std::sync::Arc;
+
+    use bytes::Bytes;
+    use http_body_util::Full;
+    use hyper::service::service_fn;
+    use hyper_util::rt::TokioIo;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0");
+    let url = format!("http://{}", listener.local_addr().expect("local addr"));
+    let barrier = Arc::new(tokio::sync::Barrier::new(n));
+    let task = tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let barrier = Arc::clone(&barrier);
+            tokio::spawn(async move {
+                let svc = service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                    let barrier = Arc::clone(&barrier);
+                    async move {
+                        let (status, location, body): (u16, Option<&str>, &'static [u8]) = match req
+                            .uri()
+                            .path()
+                        {
+                            "/together" => {
+                                let wait = barrier.wait();
+                                match tokio::time::timeout(std::time::Duration::from_secs(10), wait)
+                                    .await
+                                {
+                                    Ok(_) => (200, None, b"together"),
+                                    Err(_) => (503, None, b"alone"),
+                                }
+                            }
+                            "/old" => (302, Some("/new"), b""),
+                            "/new" => (200, None, b"moved here"),
+                            _ => (404, None, b""),
+                        };
+                        let mut res = http::Response::builder().status(status);
+                        if let Some(l) = location {
+                            res = res.header("location", l);
+                        }
+                        Ok::<_, Infallible>(
+                            res.body(Full::new(Bytes::from_static(body)))
+                                .unwrap_or_default(),
+                        )
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    (url, task)
+}
