@@ -63,6 +63,9 @@ pub struct NoProxy {
     all: bool,
     /// Normalised name → index of the first entry with that name.
     domains: FastMap<Box<str>>,
+    /// Bit `k` is set when some name in `domains` has `k` labels (63: 63 or more), so a lookup
+    /// keeps to the host's suffixes that could be present at all.
+    label_counts: u64,
     v4_exact: FastMap<u32>,
     v4_nets: Vec<(u8, FastMap<u32>)>,
     v6_exact: FastMap<u128>,
@@ -115,7 +118,8 @@ pub struct NoProxyMatch {
 enum HostKind<'a> {
     V4(u32),
     V6(u128),
-    Name(Cow<'a, str>),
+    /// A lowercased name without its trailing dot, and its label count (dots + 1).
+    Name(Cow<'a, str>, usize),
 }
 
 fn classify(host: &str) -> Option<HostKind<'_>> {
@@ -129,20 +133,47 @@ fn classify(host: &str) -> Option<HostKind<'_>> {
             .ok()
             .map(|a| HostKind::V6(a.into()));
     }
-    if let Ok(a) = host.parse::<Ipv4Addr>() {
-        return Some(HostKind::V4(a.into()));
+    // One pass says what the host can be: only digits and dots can be an IPv4 address and only
+    // a string with a colon an IPv6 one, so names skip both parsers; it also counts the labels
+    // and sees whether lowercasing is needed. In short lists this pass is most of a lookup.
+    let (mut dots, mut colon, mut upper, mut digits_and_dots) = (0usize, false, false, true);
+    for &c in host.as_bytes() {
+        match c {
+            b'.' => dots += 1,
+            b'0'..=b'9' => {}
+            b':' => {
+                colon = true;
+                digits_and_dots = false;
+            }
+            b'A'..=b'Z' => {
+                upper = true;
+                digits_and_dots = false;
+            }
+            _ => digits_and_dots = false,
+        }
     }
-    if let Ok(a) = host.parse::<Ipv6Addr>() {
-        return Some(HostKind::V6(a.into()));
+    if colon {
+        if let Ok(a) = host.parse::<Ipv6Addr>() {
+            return Some(HostKind::V6(a.into()));
+        }
+    } else if digits_and_dots {
+        if let Ok(a) = host.parse::<Ipv4Addr>() {
+            return Some(HostKind::V4(a.into()));
+        }
     }
-    let name = host.strip_suffix('.').unwrap_or(host);
-    Some(HostKind::Name(
-        if name.bytes().any(|b| b.is_ascii_uppercase()) {
-            Cow::Owned(name.to_ascii_lowercase())
-        } else {
-            Cow::Borrowed(name)
-        },
-    ))
+    let name = match host.strip_suffix('.') {
+        Some(n) => {
+            dots -= 1;
+            n
+        }
+        None => host,
+    };
+    let name = if upper {
+        Cow::Owned(name.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(name)
+    };
+    Some(HostKind::Name(name, dots + 1))
 }
 
 /// The name curl compares for an entry: one trailing dot, then one leading dot removed.
@@ -178,6 +209,33 @@ pub(crate) fn parse_ip_entry(token: &str) -> Option<IpEntry> {
         return Some(IpEntry::V6(a, bits.unwrap_or(Some(0))));
     }
     None
+}
+
+/// Keeps the hit with the lowest entry index: curl stops at the first entry in list order.
+fn offer(best: &mut Option<(u32, MatchRule)>, hit: Option<&u32>, rule: MatchRule) {
+    if let Some(&i) = hit {
+        if best.is_none_or(|(b, _)| i < b) {
+            *best = Some((i, rule));
+        }
+    }
+}
+
+/// Labels in a name as the suffix walk counts them: one more than its dots.
+fn label_count(name: &str) -> usize {
+    name.bytes().filter(|&b| b == b'.').count() + 1
+}
+
+fn label_bit(labels: usize) -> u64 {
+    1u64 << labels.min(63)
+}
+
+/// The bits of every label count below `labels` (all bits once counts share bit 63).
+fn fewer_labels(labels: usize) -> u64 {
+    if labels > 63 {
+        u64::MAX
+    } else {
+        label_bit(labels) - 1
+    }
 }
 
 fn mask32(bits: u8) -> u32 {
@@ -270,9 +328,9 @@ impl NoProxy {
         }
         // Every entry is compared as a name when the host is a name, as curl does; names that
         // cannot occur in a URL host simply never get looked up.
-        self.domains
-            .entry(normalise_name(token).into_boxed_str())
-            .or_insert(index);
+        let name = normalise_name(token);
+        self.label_counts |= label_bit(label_count(&name));
+        self.domains.entry(name.into_boxed_str()).or_insert(index);
         match parse_ip_entry(token) {
             Some(IpEntry::V4(addr, Some(bits))) if bits <= 32 => {
                 let a = u32::from(addr);
@@ -309,7 +367,7 @@ impl NoProxy {
     /// The entry that makes curl bypass the proxy for `host`, if any. `host` is a URL's host
     /// without port: a name, an IPv4 address, or an IPv6 address with or without brackets.
     pub fn matches(&self, host: &str) -> Option<NoProxyMatch> {
-        let (index, rule) = self.find(host)?;
+        let (index, rule) = self.find(host, false)?;
         let entry = self.entries.get(index)?.clone();
         Some(NoProxyMatch { entry, index, rule })
     }
@@ -317,42 +375,60 @@ impl NoProxy {
     /// Whether curl bypasses the proxy for `host` (the same decision as [`NoProxy::matches`],
     /// without building the answer).
     pub fn is_match(&self, host: &str) -> bool {
-        self.find(host).is_some()
+        self.find(host, true).is_some()
     }
 
-    fn find(&self, host: &str) -> Option<(usize, MatchRule)> {
+    /// The first entry in list order that matches `host`, or with `any`, whichever matching
+    /// entry is found first (same decision, less work).
+    fn find(&self, host: &str, any: bool) -> Option<(usize, MatchRule)> {
         let kind = classify(host)?;
         if self.all {
             return Some((0, MatchRule::Wildcard));
         }
         let mut best: Option<(u32, MatchRule)> = None;
-        let mut offer = |hit: Option<&u32>, rule| {
-            if let Some(&i) = hit {
-                if best.is_none_or(|(b, _)| i < b) {
-                    best = Some((i, rule));
-                }
-            }
-        };
         match kind {
-            HostKind::Name(name) => {
+            HostKind::Name(name, mut labels) => {
                 if self.domains.is_empty() {
                     return None;
                 }
-                offer(self.domains.get(name.as_ref()), MatchRule::Domain);
-                for (i, _) in name.match_indices('.') {
-                    offer(self.domains.get(&name[i + 1..]), MatchRule::Subdomain);
+                if self.label_counts & label_bit(labels) != 0 {
+                    offer(
+                        &mut best,
+                        self.domains.get(name.as_ref()),
+                        MatchRule::Domain,
+                    );
+                }
+                // Walk the suffixes only while a shorter name than the current one exists.
+                for (i, &c) in name.as_bytes().iter().enumerate() {
+                    if (any && best.is_some()) || self.label_counts & fewer_labels(labels) == 0 {
+                        break;
+                    }
+                    if c != b'.' {
+                        continue;
+                    }
+                    labels -= 1;
+                    if self.label_counts & label_bit(labels) != 0 {
+                        let hit = self.domains.get(&name[i + 1..]);
+                        offer(&mut best, hit, MatchRule::Subdomain);
+                    }
                 }
             }
             HostKind::V4(a) => {
-                offer(self.v4_exact.get(&a), MatchRule::Ip);
+                offer(&mut best, self.v4_exact.get(&a), MatchRule::Ip);
                 for (bits, map) in &self.v4_nets {
-                    offer(map.get(&(a & mask32(*bits))), MatchRule::Cidr);
+                    if any && best.is_some() {
+                        break;
+                    }
+                    offer(&mut best, map.get(&(a & mask32(*bits))), MatchRule::Cidr);
                 }
             }
             HostKind::V6(a) => {
-                offer(self.v6_exact.get(&a), MatchRule::Ip);
+                offer(&mut best, self.v6_exact.get(&a), MatchRule::Ip);
                 for (bits, map) in &self.v6_nets {
-                    offer(map.get(&(a & mask128(*bits))), MatchRule::Cidr);
+                    if any && best.is_some() {
+                        break;
+                    }
+                    offer(&mut best, map.get(&(a & mask128(*bits))), MatchRule::Cidr);
                 }
             }
         }
@@ -503,6 +579,57 @@ mod tests {
                 "{host} in {list:?}"
             );
         }
+    }
+
+    /// The fast paths (IP parsers skipped for names, suffixes filtered by label count, the
+    /// early stop of `is_match`) must not change a single decision.
+    #[test]
+    fn fast_paths_keep_every_decision() {
+        let deep = vec!["a"; 70].join(".");
+        let list = format!(
+            "example.com,.b.example.org,1.2.3,.,x:y,{deep},10.0.0.0/8,10.1.0.0/16,::1/64,fd00::1"
+        );
+        let l = NoProxy::parse(&list);
+        let cases: &[(&str, bool)] = &[
+            ("example.com", true),
+            ("a.b.c.example.com", true),
+            ("EXAMPLE.COM.", true),
+            ("b.example.org", true),
+            ("x.b.example.org", true),
+            ("example.org", false),
+            ("1.2.3", true),
+            ("0.1.2.3", false), // an IPv4 address: names never match it
+            ("1.2.3.4", false),
+            ("1.2.3.4.5", false),
+            ("x:y", true),
+            ("q.x:y", true),
+            (&deep, true),
+            ("z.a.a.a", false),
+            ("10.1.2.3", true),
+            ("11.1.2.3", false),
+            ("::1", true),
+            ("[::2]", true),
+            ("[fd00::1]", true),
+            ("fd00::2", false),
+            ("com", false),
+        ];
+        let deeper = format!("z.{deep}");
+        for (host, want) in cases.iter().copied().chain([(deeper.as_str(), true)]) {
+            assert_eq!(l.is_match(host), want, "is_match({host:?})");
+            assert_eq!(l.matches(host).is_some(), want, "matches({host:?})");
+        }
+        // `.` names the empty domain, which only the empty name (host `.`) reaches.
+        assert_eq!(
+            l.matches(".").map(|m| (m.entry, m.rule)),
+            Some((".".to_owned(), MatchRule::Domain))
+        );
+        // The first entry in list order is still the one reported when several match.
+        let l = NoProxy::parse("c.b.a,b.a,a");
+        let m = l.matches("x.c.b.a").map(|m| (m.index, m.rule));
+        assert_eq!(m, Some((0, MatchRule::Subdomain)));
+        let l = NoProxy::parse("a,b.a,c.b.a");
+        let m = l.matches("x.c.b.a").map(|m| (m.index, m.rule));
+        assert_eq!(m, Some((0, MatchRule::Subdomain)));
     }
 
     #[test]
