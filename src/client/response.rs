@@ -9,6 +9,8 @@ use http::{HeaderMap, StatusCode, Version};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
+use std::sync::Arc;
+
 use crate::connect::{ConnInfo, evidence_headers};
 use crate::error::{Error, ErrorKind, Hop, Phase, ProxyReply};
 use crate::route::Route;
@@ -32,7 +34,7 @@ impl Response {
         target: String,
         body_timeout: Duration,
     ) -> Self {
-        let path = match inner.extensions().get::<ConnInfo>() {
+        let path = match inner.extensions().get::<Arc<ConnInfo>>().map(|i| &**i) {
             Some(i) if i.absolute_form => ResponsePath::AbsoluteForm,
             Some(i) if i.tunnel => ResponsePath::Tunnel,
             _ if route.proxy().is_some() => ResponsePath::Tunnel,
@@ -71,7 +73,7 @@ impl Response {
 
     /// How the connection was made (route, tunnel or absolute-form, peer, ALPN, timings).
     pub fn conn_info(&self) -> Option<&ConnInfo> {
-        self.inner.extensions().get::<ConnInfo>()
+        self.inner.extensions().get::<Arc<ConnInfo>>().map(|i| &**i)
     }
 
     /// Who wrote this response, and why we think so (from the path and the headers).

@@ -69,7 +69,7 @@ fn ser_ms<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::
 }
 
 /// What is known about how a connection was made. hyper copies it into every response's
-/// extensions, so `response.extensions().get::<ConnInfo>()` finds it.
+/// extensions as an `Arc<ConnInfo>`; [`crate::Response::conn_info`] reads it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ConnInfo {
     /// The route the connection follows.

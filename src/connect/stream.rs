@@ -13,6 +13,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
 use super::ConnInfo;
+use std::sync::Arc;
 
 /// A byte stream at any layer of the path to the origin.
 pub enum Stream {
@@ -142,14 +143,16 @@ impl AsyncWrite for Stream {
 #[derive(Debug)]
 pub struct Conn {
     io: TokioIo<Stream>,
-    info: ConnInfo,
+    // Shared: hyper copies it into every response's extensions, and a deep copy (route, the
+    // certificate chain's summaries) per request is measurable on small keep-alive requests.
+    info: Arc<ConnInfo>,
 }
 
 impl Conn {
     pub(crate) fn new(stream: Stream, info: ConnInfo) -> Self {
         Self {
             io: TokioIo::new(stream),
-            info,
+            info: Arc::new(info),
         }
     }
 
