@@ -114,3 +114,22 @@ proptest! {
         }
     }
 }
+
+/// Found by `cargo fuzz run proxy_url`: a `://` after the userinfo of a scheme-less value was
+/// taken for the scheme's, and the userinfo before it was printed in the error.
+#[test]
+fn userinfo_before_a_later_scheme_separator_is_redacted() {
+    for input in [
+        "u53r:s3cr3t-p4ss@ck\rs50://***@",
+        "u53r:s3cr3t-p4ss@proxy:3128/?next=http://x",
+        "u53r:s3cr3t-p4ss@bad host/x://y",
+    ] {
+        let outputs = match ProxyUrl::parse(input) {
+            Ok(u) => printed(&u),
+            Err(e) => printed_error(e),
+        };
+        for out in outputs {
+            assert!(!out.contains("s3cr3t-p4ss"), "password in {out:?}");
+        }
+    }
+}
