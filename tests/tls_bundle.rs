@@ -86,6 +86,7 @@ fn garbage_files() {
         ("b64.pem", broken_b64),
         ("unterminated.pem", unterminated),
         ("not-x509.pem", not_x509),
+        ("stray-marker.pem", "junk\n-----BEGIN NOTHING-----\n"),
     ] {
         let path = dir.path().join(name);
         std::fs::write(&path, content).unwrap();

@@ -7,6 +7,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod check;
+mod config;
+mod demo;
+mod demo_scenarios;
+mod lint;
 mod route;
 
 /// Command line of the probe.
@@ -25,16 +30,34 @@ struct Cli {
 enum Command {
     /// The route a URL takes, and why (no network).
     Route(route::Args),
+    /// Lint the config file and the environment (exit 0 clean, 1 warnings, 2 errors, 3 unreadable).
+    Lint(lint::Args),
+    /// The effective config per provider, optionally with each value's origin.
+    Config(config::Args),
+    /// Run every provider's checks concurrently (exit 0 OK, 1 warning, 2 critical, 3 unknown).
+    Check(check::Args),
+    /// Replay the 2015 outage on a local harness: broken config, diagnosis, fix, passing re-run
+    /// (the default when no subcommand is given; exit 0 only when every scenario behaves).
+    Demo(demo::Args),
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // --help and --version are not errors; a bad command line is UNKNOWN (3), the
+            // Nagios code for "the plugin could not run", never CRITICAL.
+            return ExitCode::from(if e.use_stderr() { 3 } else { 0 });
+        }
+    };
     let code = match cli.command {
         Some(Command::Route(args)) => route::run(args),
-        None => {
-            eprintln!("probe demo is not built yet");
-            3
-        }
+        Some(Command::Lint(args)) => lint::run(args),
+        Some(Command::Config(args)) => config::run(args),
+        Some(Command::Check(args)) => check::run(args),
+        Some(Command::Demo(args)) => demo::run(args),
+        None => demo::run(demo::Args::default()),
     };
     ExitCode::from(code)
 }

@@ -22,18 +22,26 @@ pub(crate) struct Args {
     /// The provider whose settings apply.
     #[arg(long)]
     provider: Option<String>,
+    /// The config file (TOML); without one, only the environment counts.
+    #[arg(long, env = "PROXYSCOPE_CONFIG")]
+    config: Option<std::path::PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 }
 
-/// The global layer and the provider's layer. Without a configuration both are empty, so only
-/// the environment counts.
-///
-/// `--config F` (and `$PROXYSCOPE_CONFIG`) plug in here: load the file, then return its global
-/// layer and the named provider's layer.
-fn layers(_args: &Args) -> (Layer, Option<Layer>) {
-    (Layer::new(), None)
+/// The global layer and the provider's own layer from `--config` (or `$PROXYSCOPE_CONFIG`).
+/// Without a configuration both are empty, so only the environment counts. Exit code 3 when the
+/// config cannot be loaded or has no such provider.
+fn layers(args: &Args) -> Result<(Layer, Option<Layer>), u8> {
+    let Some(config) = crate::config::load(args.config.as_deref())? else {
+        return Ok((Layer::new(), None));
+    };
+    let provider = match args.provider.as_deref() {
+        Some(name) => Some(crate::config::provider_layer(&config, name)?),
+        None => None,
+    };
+    Ok((config.global_layer().clone(), provider))
 }
 
 /// Runs `probe route`; returns the exit code: 0 when the route was decided, 2 when the URL or a
@@ -50,7 +58,10 @@ pub(crate) fn run(args: Args) -> u8 {
         }
     };
     let env = EnvSnapshot::from_process();
-    let (global, provider_layer) = layers(&args);
+    let (global, provider_layer) = match layers(&args) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
     let empty = Layer::new();
     let provider = args
         .provider

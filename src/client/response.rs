@@ -79,6 +79,15 @@ impl Response {
         &self.attribution
     }
 
+    /// The reason phrase as sent: proxies put the cause there (tinyproxy's "403 Filtered",
+    /// "500 Unable to connect"); the canonical phrase when the sender used it or sent none.
+    pub fn reason_phrase(&self) -> String {
+        match self.inner.extensions().get::<hyper::ext::ReasonPhrase>() {
+            Some(r) => String::from_utf8_lossy(r.as_bytes()).into_owned(),
+            None => self.status().canonical_reason().unwrap_or("").to_owned(),
+        }
+    }
+
     /// The underlying hyper response.
     pub fn into_inner(self) -> http::Response<Incoming> {
         self.inner
@@ -120,7 +129,7 @@ impl Response {
         };
         let reply = (hop == Hop::Proxy).then(|| ProxyReply {
             status: status.as_u16(),
-            reason: status.canonical_reason().unwrap_or("").to_owned(),
+            reason: self.reason_phrase(),
             headers: evidence_headers(
                 &self
                     .headers()

@@ -1,15 +1,505 @@
-//! STUB: configuration.
-use serde::Serialize;
-use std::fmt;
+//! Configuration: the TOML file (or a section of a service's own YAML/JSON/TOML config) that
+//! declares the global layer, the providers and their checks; where every value came from; and
+//! the lint that names the fix for each mistake.
+//!
+//! Loading walks the whole document and collects every problem: a config with errors fails with
+//! ONE `config.invalid` [`Error`] whose `evidence().diagnostics` holds all of them. Warnings do
+//! not stop loading; [`Config::lint`] returns them together with the environment's findings.
+//!
+//! ```
+//! use proxyscope::config::Config;
+//! use proxyscope::EnvSnapshot;
+//!
+//! let cfg = Config::from_toml_str(
+//!     r#"
+//! proxy = "http://egress.example.org:3128"
+//! no_proxy = ["localhost", ".svc.example.org"]
+//! [providers.apertium]
+//! url = "http://apertium.svc.example.org:2737"
+//! proxy = "direct"
+//! "#,
+//!     "inline.toml",
+//! )?;
+//! assert_eq!(cfg.providers()[0].name(), "apertium");
+//! let findings = cfg.lint(&EnvSnapshot::from_pairs([("HTTP_PROXY", "http://x.test:1")]));
+//! assert!(findings.iter().any(|d| d.code == "env.http_proxy_ignored"));
+//! # Ok::<(), proxyscope::Error>(())
+//! ```
 
-/// One lint finding.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Diagnostic {
-    /// The message.
-    pub message: String,
+mod ca;
+mod check;
+mod diagnostic;
+mod duration;
+mod node;
+mod provenance;
+mod rules;
+mod schema;
+mod suggest;
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Deserializer};
+
+pub use check::{Check, CheckTarget, HeaderExpectation, StatusExpectation};
+pub use diagnostic::{Diagnostic, Severity, worst};
+pub use duration::format as format_duration;
+pub use provenance::Setting;
+
+use crate::error::{Error, ErrorKind};
+use crate::layer::{Layer, Origin, ProxySetting, Sourced, Timeouts};
+use crate::proxy::EnvSnapshot;
+use crate::tls::CaBundle;
+use node::Node;
+use provenance::Source;
+
+/// A validated configuration: the global [`Layer`], the providers, and the CA files read at
+/// load time. Every value carries its [`Origin`].
+#[derive(Debug, Clone)]
+pub struct Config {
+    source: Option<PathBuf>,
+    global: Layer,
+    providers: Vec<Provider>,
+    ca_files: Vec<CaBundle>,
+    /// Warnings and infos found while loading (errors make loading fail).
+    diagnostics: Vec<Diagnostic>,
 }
-impl fmt::Display for Diagnostic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+
+/// A named upstream: its base `url`, its own layer (what it overrides), and its checks.
+/// `Debug` never shows credentials in the URLs.
+#[derive(Clone)]
+pub struct Provider {
+    name: String,
+    origin: Origin,
+    url: Sourced<url::Url>,
+    layer: Layer,
+    checks: Vec<Check>,
+    required: Sourced<bool>,
+}
+
+impl std::fmt::Debug for Provider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Provider")
+            .field("name", &self.name)
+            .field("origin", &self.origin)
+            .field("url", &crate::proxy::redact_text(self.url.value.as_str()))
+            .field("url_origin", &self.url.origin)
+            .field("layer", &self.layer)
+            .field("checks", &self.checks)
+            .field("required", &self.required)
+            .finish()
+    }
+}
+
+impl Provider {
+    /// The provider's name (the key in `[providers.NAME]`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Where the provider was declared.
+    pub fn origin(&self) -> &Origin {
+        &self.origin
+    }
+
+    /// The base URL, with its origin.
+    pub fn url(&self) -> &Sourced<url::Url> {
+        &self.url
+    }
+
+    /// Only what this provider sets itself; combine with [`Config::global_layer`] through
+    /// [`Layer::over`], or use [`Config::effective_layer`].
+    pub fn layer(&self) -> &Layer {
+        &self.layer
+    }
+
+    /// The declared checks (empty: the probe requests `url` expecting 2xx/3xx).
+    pub fn checks(&self) -> &[Check] {
+        &self.checks
+    }
+
+    /// Whether the service needs this provider to be healthy (`required`, default `true`).
+    pub fn is_required(&self) -> bool {
+        self.required.value
+    }
+
+    /// The `required` flag with its origin (`Origin::Default` when not written).
+    pub fn required(&self) -> &Sourced<bool> {
+        &self.required
+    }
+}
+
+impl Config {
+    /// Reads and validates a TOML file. Relative paths in it resolve against its directory.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, Error> {
+        ConfigDocument::from_file(path)?.to_config()
+    }
+
+    /// Validates TOML text; `origin_name` names it in origins and locations (and its directory
+    /// is where relative paths resolve).
+    pub fn from_toml_str(text: &str, origin_name: impl AsRef<Path>) -> Result<Self, Error> {
+        ConfigDocument::from_toml_str(text, origin_name).to_config()
+    }
+
+    /// The file the configuration was read from, if any.
+    pub fn source(&self) -> Option<&Path> {
+        self.source.as_deref()
+    }
+
+    /// The global layer (top-level keys).
+    pub fn global_layer(&self) -> &Layer {
+        &self.global
+    }
+
+    /// The providers, in file order.
+    pub fn providers(&self) -> &[Provider] {
+        &self.providers
+    }
+
+    /// The provider called `name`.
+    pub fn provider(&self, name: &str) -> Option<&Provider> {
+        self.providers.iter().find(|p| p.name == name)
+    }
+
+    /// The provider's layer over the global one: what is in force for it (not the environment).
+    pub fn effective_layer(&self, provider: &str) -> Option<Layer> {
+        self.provider(provider).map(|p| p.layer.over(&self.global))
+    }
+
+    /// The global timeouts (each provider's are in its effective layer).
+    pub fn timeouts(&self) -> &Timeouts {
+        &self.global.timeouts
+    }
+
+    /// The CA files named anywhere in the configuration (`ca_file`, `proxy_ca_file`, every
+    /// provider), as loaded at startup: the TLS diagnostics cross-check presented chains
+    /// against them.
+    pub fn ca_files(&self) -> &[CaBundle] {
+        &self.ca_files
+    }
+
+    /// The CA file at `path` (resolved, as in the layers), as loaded at startup.
+    pub fn ca_file(&self, path: &Path) -> Option<&CaBundle> {
+        self.ca_files.iter().find(|f| f.path() == path)
+    }
+
+    /// Every effective setting for `provider` (or the global layer for `None`), defaults
+    /// included, each with its origin; inherited values show the global's origin. `None` when
+    /// there is no such provider.
+    pub fn settings(&self, provider: Option<&str>) -> Option<Vec<Setting>> {
+        self.layer_for(provider)
+            .map(|l| provenance::settings(&l, None))
+    }
+
+    /// Like [`Config::settings`], and where the layers leave the proxy or `no_proxy` to the
+    /// environment, the values `env` supplies (curl's rules: `proxy.http`, `proxy.https`), with
+    /// the variable as origin: the third source below provider and global.
+    pub fn settings_with_env(
+        &self,
+        provider: Option<&str>,
+        env: &EnvSnapshot,
+    ) -> Option<Vec<Setting>> {
+        self.layer_for(provider)
+            .map(|l| provenance::settings(&l, Some(env)))
+    }
+
+    fn layer_for(&self, provider: Option<&str>) -> Option<Layer> {
+        match provider {
+            Some(name) => self.effective_layer(name),
+            None => Some(self.global.clone()),
+        }
+    }
+
+    /// The load-time warnings plus the environment's findings and the rules that need both.
+    pub fn lint(&self, env: &EnvSnapshot) -> Vec<Diagnostic> {
+        let mut out = self.diagnostics.clone();
+        out.extend(rules::env::check(env, self.consults_env()));
+        out.extend(rules::provider::check(self, env));
+        out
+    }
+
+    /// Whether any layer's proxy falls back to the environment (unset or `"env"`).
+    fn consults_env(&self) -> bool {
+        let uses_env = |l: &Layer| {
+            l.proxy
+                .as_ref()
+                .is_none_or(|s| s.value == ProxySetting::Env)
+        };
+        uses_env(&self.global)
+            || self
+                .providers
+                .iter()
+                .any(|p| uses_env(&p.layer.over(&self.global)))
+    }
+}
+
+/// A configuration as written, not yet validated: read from TOML with positions, or
+/// deserialised from any serde format (nested in a service's own config). [`lint`] it to get
+/// every finding, errors included, or turn it into a [`Config`].
+///
+/// [`lint`]: ConfigDocument::lint
+#[derive(Debug, Clone)]
+pub struct ConfigDocument {
+    root: Node,
+    source: Source,
+    syntax: Vec<Diagnostic>,
+}
+
+impl ConfigDocument {
+    /// Reads a TOML file; fails only when it cannot be read (`config.invalid` with a
+    /// `file.unreadable` diagnostic and `evidence().file`).
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, Error> {
+        let path = path.as_ref();
+        match std::fs::read_to_string(path) {
+            Ok(text) => Ok(Self::from_toml_str(&text, path)),
+            Err(e) => {
+                let d = Diagnostic::new(
+                    Severity::Error,
+                    "file.unreadable",
+                    "",
+                    Some(path.display().to_string()),
+                    format!("cannot read {}: {e}", path.display()),
+                )
+                .with_suggestion("check the path given with --config or PROXYSCOPE_CONFIG");
+                Err(Error::new(ErrorKind::ConfigInvalid)
+                    .with_message(format!("cannot read config file {}", path.display()))
+                    .with_hint("check the path given with --config or PROXYSCOPE_CONFIG")
+                    .map_evidence(|ev| {
+                        ev.file = Some(path.display().to_string());
+                        ev.diagnostics.push(d);
+                    })
+                    .with_source(e))
+            }
+        }
+    }
+
+    /// Parses TOML text named `origin_name`. Syntax errors become diagnostics (never a panic).
+    pub fn from_toml_str(text: &str, origin_name: impl AsRef<Path>) -> Self {
+        let source = Source::file(origin_name.as_ref());
+        let (root, errors) = node::parse_toml(text);
+        let syntax = errors
+            .into_iter()
+            .map(|e| {
+                Diagnostic::new(
+                    Severity::Error,
+                    "toml.syntax",
+                    "",
+                    source.location(e.pos),
+                    format!("TOML syntax error: {}", e.message),
+                )
+                .with_suggestion("fix the TOML syntax at this position")
+            })
+            .collect();
+        Self {
+            root,
+            source,
+            syntax,
+        }
+    }
+
+    /// Parses the table at `key` of a TOML file that holds more than proxyscope's settings (a
+    /// service's own config with a `[proxyscope]` section). Unlike deserialising the section
+    /// through serde, positions are kept, so origins and diagnostics name `file:line:col`, and
+    /// relative paths resolve against the file's directory. Syntax errors anywhere in the file
+    /// are reported; a missing or non-table `key` is a `section.missing` error diagnostic.
+    /// Key paths inside the section are relative to it (`providers.yandex.proxy`).
+    pub fn from_toml_section(text: &str, origin_name: impl AsRef<Path>, key: &str) -> Self {
+        let mut doc = Self::from_toml_str(text, origin_name);
+        let root_pos = doc.root.pos;
+        let section = match std::mem::replace(&mut doc.root.value, node::Value::Table(Vec::new())) {
+            node::Value::Table(entries) => entries.into_iter().find(|e| e.key == key),
+            _ => None,
+        };
+        match section {
+            Some(entry) if matches!(entry.node.value, node::Value::Table(_)) => {
+                doc.root = entry.node;
+            }
+            found => {
+                let (pos, what) = match &found {
+                    Some(e) => (
+                        e.key_pos,
+                        format!("`{key}` is {}", e.node.value.type_name()),
+                    ),
+                    None => (root_pos, format!("there is no [{key}] section")),
+                };
+                doc.syntax.push(
+                    Diagnostic::new(
+                        Severity::Error,
+                        "section.missing",
+                        key,
+                        doc.source.location(pos),
+                        format!("{what}; proxyscope's settings are expected in a [{key}] table"),
+                    )
+                    .with_suggestion(format!(
+                        "add a [{key}] table with the providers (and [{key}.providers.NAME] tables)"
+                    )),
+                );
+            }
+        }
+        doc
+    }
+
+    /// Every finding of the document and the environment, errors included.
+    pub fn lint(&self, env: &EnvSnapshot) -> Vec<Diagnostic> {
+        let (config, mut diags) = self.build();
+        diags.extend(rules::env::check(env, config.consults_env()));
+        diags.extend(rules::provider::check(&config, env));
+        diags
+    }
+
+    /// Validates the document: a [`Config`], or one `config.invalid` error carrying every
+    /// diagnostic (warnings too) in `evidence().diagnostics`.
+    pub fn to_config(&self) -> Result<Config, Error> {
+        let (mut config, diags) = self.build();
+        let errors = diags.iter().filter(|d| d.is_error()).count();
+        if errors == 0 {
+            config.diagnostics = diags;
+            return Ok(config);
+        }
+        let name = match &self.source.path {
+            Some(p) => p.display().to_string(),
+            None => "the configuration".to_owned(),
+        };
+        let first = diags.iter().find(|d| d.is_error());
+        let hint = first
+            .and_then(|d| d.suggestion.clone())
+            .map(|s| format!("{s}; run `probe lint` for every finding"))
+            .unwrap_or_else(|| "run `probe lint` for every finding".to_owned());
+        let mut message = format!(
+            "{name} is invalid: {errors} error{}",
+            if errors == 1 { "" } else { "s" }
+        );
+        if let Some(d) = first {
+            let _ = write!(message, ", first: {}: {}", d.path, d.message);
+        }
+        let file = self.source.path.as_ref().map(|p| p.display().to_string());
+        Err(Error::new(ErrorKind::ConfigInvalid)
+            .with_message(message)
+            .with_hint(hint)
+            .map_evidence(|ev| {
+                ev.diagnostics = diags;
+                ev.file = file;
+            }))
+    }
+
+    fn build(&self) -> (Config, Vec<Diagnostic>) {
+        let (config, mut diags) = schema::build(&self.root, &self.source);
+        let mut all = self.syntax.clone();
+        all.append(&mut diags);
+        (config, all)
+    }
+}
+
+impl<'de> Deserialize<'de> for ConfigDocument {
+    /// Accepts any map; problems are found by [`ConfigDocument::lint`], not here.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Self {
+            root: Node::deserialize(d)?,
+            source: Source::embedded(),
+            syntax: Vec::new(),
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Config {
+    /// Deserialises and validates in one step. On errors the serde error's message lists
+    /// every diagnostic; use [`ConfigDocument`] to get them as values.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let doc = ConfigDocument::deserialize(d)?;
+        doc.to_config().map_err(|e| {
+            let mut msg = format!("{}: {e}", e.code());
+            for diag in e.evidence().diagnostics.iter().filter(|d| d.is_error()) {
+                let _ = write!(msg, "; {diag}");
+            }
+            serde::de::Error::custom(msg)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inherited_values_show_the_global_origin() {
+        let cfg = Config::from_toml_str(
+            "proxy = \"http://g.test:3128\"\n[providers.a]\nurl = \"http://a.test\"\nroots = \"system\"\n",
+            "/etc/p/cfg.toml",
+        )
+        .unwrap();
+        let s = cfg.settings(Some("a")).unwrap();
+        let proxy = s.iter().find(|s| s.key == "proxy").unwrap();
+        assert!(
+            matches!(&proxy.origin, Origin::File { line: 1, col: 1, key, .. } if key == "proxy")
+        );
+        let roots = s.iter().find(|s| s.key == "roots").unwrap();
+        assert!(
+            matches!(&roots.origin, Origin::File { line: 4, key, .. } if key == "providers.a.roots")
+        );
+        assert!(cfg.settings(Some("nope")).is_none());
+    }
+
+    #[test]
+    fn embedded_documents_are_linted_without_positions() {
+        let doc: ConfigDocument =
+            serde_json::from_str(r#"{"no_proxy_list": ["a"], "providers": {"x": {"url": "http://x.test", "ca": "/x.pem"}}}"#)
+                .unwrap();
+        let d = doc.lint(&EnvSnapshot::default());
+        let paths: Vec<&str> = d.iter().map(|d| d.path.as_str()).collect();
+        assert_eq!(paths, ["no_proxy_list", "providers.x.ca"]);
+        assert!(
+            d.iter()
+                .all(|d| d.location.is_none() && d.code == "misplaced_key")
+        );
+        let err = doc.to_config().unwrap_err();
+        assert_eq!(err.code(), "config.invalid");
+        assert_eq!(err.evidence().diagnostics.len(), 2);
+    }
+
+    #[test]
+    fn serde_config_fails_listing_every_error() {
+        let err =
+            serde_json::from_str::<Config>(r#"{"proxi": "direct", "cacert": "/x"}"#).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("proxi") && msg.contains("cacert"), "{msg}");
+        let ok: Config = serde_json::from_str(r#"{"proxy": "direct"}"#).unwrap();
+        assert!(
+            matches!(&ok.global_layer().proxy.as_ref().unwrap().origin, Origin::Embedded { key } if key == "proxy")
+        );
+    }
+
+    #[test]
+    fn a_section_of_a_larger_file_keeps_file_positions() {
+        let text = "[server]\nlisten = \"127.0.0.1:0\"\n\n[proxyscope]\nproxy = \"direct\"\n[proxyscope.providers.a]\nurl = \"http://a.test\"\nca_file = \"ca.pem\"\n";
+        let doc = ConfigDocument::from_toml_section(text, "/srv/svc/service.toml", "proxyscope");
+        let d = doc.lint(&EnvSnapshot::default());
+        let missing_ca = d.iter().find(|d| d.path == "providers.a.ca_file").unwrap();
+        assert_eq!(
+            missing_ca.location.as_deref(),
+            Some("/srv/svc/service.toml:8:11")
+        );
+        assert!(doc.to_config().is_err());
+
+        let ok = "[server]\nx = 1\n[proxyscope]\nproxy = \"direct\"\n[proxyscope.providers.a]\nurl = \"http://a.test\"\n";
+        let cfg = ConfigDocument::from_toml_section(ok, "/srv/svc/service.toml", "proxyscope")
+            .to_config()
+            .unwrap();
+        let s = cfg.settings(Some("a")).unwrap();
+        let proxy = s.iter().find(|s| s.key == "proxy").unwrap();
+        assert!(matches!(&proxy.origin, Origin::File { line: 4, key, .. } if key == "proxy"));
+
+        for (text, path) in [
+            ("[server]\n", "proxyscope"),
+            ("proxyscope = 3\n", "proxyscope"),
+        ] {
+            let d = ConfigDocument::from_toml_section(text, "s.toml", "proxyscope")
+                .lint(&EnvSnapshot::default());
+            assert_eq!(d.len(), 1, "{d:?}");
+            assert_eq!(
+                (d[0].code.as_str(), d[0].path.as_str()),
+                ("section.missing", path)
+            );
+            assert!(d[0].is_error() && d[0].location.is_some());
+        }
     }
 }

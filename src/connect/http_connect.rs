@@ -196,13 +196,7 @@ fn protocol(ctx: &Ctx, buf: &[u8], why: String) -> Error {
 pub(crate) fn refusal(ctx: &Ctx, reply: ProxyReply, credentials_sent: bool, target: &str) -> Error {
     let c = reply::classify(&reply, credentials_sent);
     let proxy = ctx.proxy_display();
-    let (schemes, realm) = reply::auth_challenges(
-        reply
-            .headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case("proxy-authenticate"))
-            .map(|(_, v)| v.as_str()),
-    );
+    let (schemes, realm) = reply::reply_challenges(&reply);
     let offered = if schemes.is_empty() {
         "none named".to_owned()
     } else {
@@ -253,7 +247,10 @@ pub(crate) fn refusal(ctx: &Ctx, reply: ProxyReply, credentials_sent: bool, targ
         .with_hint(hint)
         .map_evidence(|ev| {
             ev.credentials_sent = Some(credentials_sent);
-            if reply.status == 407 {
+            if matches!(
+                c.kind,
+                ErrorKind::ProxyAuthRequired | ErrorKind::ProxyAuthRejected
+            ) {
                 ev.auth_schemes = schemes;
                 ev.auth_realm = realm;
             }

@@ -1,1 +1,22 @@
-//! STUB: checks, runner and renderers (issue 7).
+//! The probe: checks every provider's real egress path the way monitoring should, and reports in
+//! the formats monitoring already reads.
+//!
+//! A [`Check`] is a request with expectations, run through the real [`Client`](crate::client::Client)
+//! — the provider's own route, DNS, connect, proxy handshake, TLS, HTTP — by [`check::run`]; a
+//! [`Runner`] runs many at once, each within its own deadline, into a [`Report`]. Renderers turn
+//! a report into a table for people ([`text`]), JSON (`Report` is `Serialize`, per DESIGN.md §6),
+//! Prometheus exposition with blackbox_exporter's names ([`prometheus`]) and a Nagios status line
+//! and exit code ([`nagios`]).
+
+pub mod check;
+pub mod nagios;
+pub mod plan;
+pub mod prometheus;
+pub mod report;
+pub mod runner;
+pub mod text;
+
+pub use check::{Check, Expect, HeaderExpectation, StatusExpectation};
+pub use nagios::State;
+pub use report::{Certificate, CheckError, CheckResult, Report, RunError, Timings};
+pub use runner::{Progress, Runner};

@@ -127,7 +127,15 @@ pub struct EnvSnapshot {
 }
 
 fn is_relevant(name: &str) -> bool {
-    name == "REQUEST_METHOD" || (name.len() > 6 && name.to_ascii_lowercase().ends_with("_proxy"))
+    name == "REQUEST_METHOD"
+        || (name.len() > 6 && name.to_ascii_lowercase().ends_with("_proxy"))
+        || is_ca_var(name)
+}
+
+/// CA bundle variables other tools read (`SSL_CERT_FILE`, ...): kept for [`EnvSnapshot::var`] so
+/// TLS diagnosis can cross-reference them, but never treated as proxy variables.
+fn is_ca_var(name: &str) -> bool {
+    crate::tls::CA_ENV_VARS.contains(&name)
 }
 
 fn is_consulted_name(name: &str) -> bool {
@@ -183,23 +191,27 @@ impl EnvSnapshot {
     pub fn from_pairs<K: Into<String>, V: Into<String>>(
         pairs: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        let mut present: Vec<(String, String)> = pairs
+        let all: Vec<(String, String)> = pairs
             .into_iter()
             .map(|(k, v)| (k.into(), v.into()))
-            .filter(|(k, _)| is_relevant(k))
             .collect();
+        let mut present: Vec<(String, String)> =
+            all.into_iter().filter(|(k, _)| is_relevant(k)).collect();
         present.sort();
         present.dedup_by(|a, b| a.0 == b.0);
         let cgi = present.iter().any(|(k, _)| k == "REQUEST_METHOD");
         let mut snap = Self::default();
-        for (name, value) in &present {
+        for (name, value) in present.iter().filter(|(n, _)| !is_ca_var(n)) {
             snap.classify(name, value, &present, cgi);
         }
         for (name, value) in present {
             if value.is_empty() || name == "REQUEST_METHOD" {
                 continue;
             }
-            if is_consulted_name(&name) && !name.eq_ignore_ascii_case("no_proxy") {
+            if is_consulted_name(&name)
+                && !name.eq_ignore_ascii_case("no_proxy")
+                && !is_ca_var(&name)
+            {
                 snap.parsed.insert(name.clone(), ProxyUrl::parse(&value));
             }
             snap.vars.insert(name, value);
@@ -357,7 +369,8 @@ impl EnvSnapshot {
         &self.ignored
     }
 
-    /// The value of one relevant variable, if present and non-empty.
+    /// The value of one relevant variable (proxy variables, `REQUEST_METHOD`, and the CA-file
+    /// variables of `tls::CA_ENV_VARS`), if present and non-empty.
     pub fn var(&self, name: &str) -> Option<&str> {
         self.vars.get(name).map(String::as_str)
     }

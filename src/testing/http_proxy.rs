@@ -29,7 +29,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     if let Some(rule) = shared.connection_rule() {
-        misbehave(&mut stream, rule, listener, &shared).await;
+        misbehave(&mut stream, &rule, listener, &shared).await;
         return;
     }
     let service_shared = Arc::clone(&shared);
@@ -119,7 +119,7 @@ async fn handle(
         .headers()
         .get(header::PROXY_AUTHORIZATION)
         .map(|v| v.as_bytes().to_vec());
-    let decision = decide(&shared.rules, &host, port, auth.as_deref(), false);
+    let decision = decide(&shared.rules(), &host, port, auth.as_deref(), false);
     match decision {
         Decision::Refuse { reply, .. } => {
             record.handled = Handled::Refused(reply.status);

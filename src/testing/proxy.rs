@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use http::HeaderMap;
 use rustls::{ClientConfig, ServerConfig};
@@ -84,7 +84,8 @@ pub(crate) struct Intercept {
 
 /// State shared by a proxy's listeners and connections.
 pub(crate) struct Shared {
-    pub(crate) rules: Vec<Policy>,
+    /// Behind a lock so [`TestProxy::set_policy`] can change them while the proxy runs.
+    rules: RwLock<Vec<Policy>>,
     pub(crate) resolve: HashMap<String, IpAddr>,
     pub(crate) socks_auth: Option<(String, String)>,
     pub(crate) intercept: Option<Intercept>,
@@ -101,9 +102,17 @@ impl Shared {
             .push(request);
     }
 
+    /// The rules in force now (a snapshot: a connection keeps the rules it started with).
+    pub(crate) fn rules(&self) -> Vec<Policy> {
+        self.rules
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
     /// The first connection-level rule, if any.
-    pub(crate) fn connection_rule(&self) -> Option<&Policy> {
-        self.rules.iter().find(|r| r.is_connection_level())
+    pub(crate) fn connection_rule(&self) -> Option<Policy> {
+        self.rules().into_iter().find(|r| r.is_connection_level())
     }
 }
 
@@ -200,7 +209,7 @@ impl TestProxyBuilder {
     pub async fn start(self) -> TestProxy {
         let tasks = Tasks::default();
         let shared = Arc::new(Shared {
-            rules: self.rules,
+            rules: RwLock::new(self.rules),
             resolve: self.resolve,
             socks_auth: self.socks.clone().flatten(),
             intercept: self.intercept,
@@ -259,7 +268,7 @@ impl fmt::Debug for TestProxy {
             .field("addr", &self.addr)
             .field("https_addr", &self.https_addr)
             .field("socks_addr", &self.socks_addr)
-            .field("rules", &self.shared.rules)
+            .field("rules", &self.shared.rules())
             .finish_non_exhaustive()
     }
 }
@@ -337,6 +346,23 @@ impl TestProxy {
     /// How many CONNECTs were handled.
     pub fn connect_count(&self) -> usize {
         self.connects().len()
+    }
+
+    /// Replaces every rule with `policy` while the proxy runs, e.g. to start denying a
+    /// destination that was allowed. Connections already open keep the rules they started
+    /// with; new connections and new requests get the new rule.
+    pub fn set_policy(&self, policy: Policy) {
+        self.set_policies(vec![policy]);
+    }
+
+    /// Replaces every rule with `policies` (applied in order, as with
+    /// [`TestProxyBuilder::policy`]) while the proxy runs.
+    pub fn set_policies(&self, policies: Vec<Policy>) {
+        *self
+            .shared
+            .rules
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = policies;
     }
 
     /// How many TCP connections the listeners accepted (including ones a policy dropped).
@@ -444,5 +470,39 @@ mod tests {
             !shown.contains("hunter2") && !shown.contains("sw0rdfish"),
             "{shown}"
         );
+    }
+
+    async fn connect_status(proxy: &TestProxy, target: &str) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(proxy.addr()).await.unwrap();
+        let head = format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n");
+        s.write_all(head.as_bytes()).await.unwrap();
+        let mut buf = [0u8; 12];
+        s.read_exact(&mut buf).await.unwrap();
+        String::from_utf8_lossy(&buf).into_owned()
+    }
+
+    #[tokio::test]
+    async fn set_policy_applies_to_new_connections() {
+        let origin = crate::testing::TestOrigin::http().await;
+        let target = origin.addr().to_string();
+        let proxy = TestProxy::allow_all().await;
+        assert_eq!(connect_status(&proxy, &target).await, "HTTP/1.1 200");
+
+        proxy.set_policy(Policy::deny(&["127.0.0.1"]));
+        assert_eq!(connect_status(&proxy, &target).await, "HTTP/1.1 403");
+        proxy.set_policies(vec![Policy::AllowAll]);
+        assert_eq!(connect_status(&proxy, &target).await, "HTTP/1.1 200");
+
+        let handled: Vec<Handled> = proxy.connects().iter().map(|r| r.handled).collect();
+        assert_eq!(
+            handled,
+            [
+                Handled::Tunnelled,
+                Handled::Refused(403),
+                Handled::Tunnelled
+            ]
+        );
+        assert!(format!("{proxy:?}").contains("AllowAll"));
     }
 }

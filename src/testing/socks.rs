@@ -37,7 +37,7 @@ pub const REPLY_ADDRESS_NOT_SUPPORTED: u8 = 0x08;
 /// Serves one SOCKS5 client connection.
 pub(crate) async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
     if let Some(rule) = shared.connection_rule() {
-        misbehave(&mut stream, rule, Listener::Socks5, &shared).await;
+        misbehave(&mut stream, &rule, Listener::Socks5, &shared).await;
         return;
     }
     // A malformed or truncated exchange just ends the connection, as real servers do.
@@ -128,7 +128,7 @@ async fn negotiate(stream: &mut TcpStream, shared: &Arc<Shared>) -> std::io::Res
         reply(stream, REPLY_COMMAND_NOT_SUPPORTED, None).await?;
         return Ok(());
     }
-    let code = match decide(&shared.rules, &host, port, None, true) {
+    let code = match decide(&shared.rules(), &host, port, None, true) {
         Decision::Refuse { socks, .. } => Some(socks),
         Decision::Intercept | Decision::DenyInsideTunnel => Some(REPLY_GENERAL_FAILURE),
         Decision::Forward | Decision::OkThenClose => None,

@@ -29,7 +29,7 @@ pub enum CaFileProblem {
     NoCertificates,
     /// The file is DER (binary), not PEM.
     Der,
-    /// The file is neither PEM nor DER, or a PEM section is broken.
+    /// The file is neither PEM nor DER, or a PEM section is broken or unterminated.
     Garbage,
 }
 
@@ -96,7 +96,7 @@ impl CaBundle {
             }
         }
         if certs.is_empty() {
-            let kind = if bytes.windows(11).any(|w| w == b"-----BEGIN ") {
+            let kind = if has_complete_pem_section(bytes) {
                 CaFileProblem::NoCertificates
             } else {
                 CaFileProblem::Garbage
@@ -140,6 +140,24 @@ impl CaBundle {
     pub fn summaries(&self) -> &[CertSummary] {
         &self.inner.summaries
     }
+}
+
+/// Whether the bytes hold at least one `-----BEGIN X-----` ... `-----END X-----` pair (a PEM file
+/// of something other than certificates, e.g. a key), as opposed to junk with a stray marker.
+fn has_complete_pem_section(bytes: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(bytes);
+    let mut rest = text.as_ref();
+    while let Some(i) = rest.find("-----BEGIN ") {
+        rest = &rest[i + 11..];
+        let Some(j) = rest.find("-----") else {
+            return false;
+        };
+        let label = &rest[..j];
+        if !label.contains('\n') && rest.contains(&format!("-----END {label}-----")) {
+            return true;
+        }
+    }
+    false
 }
 
 fn problem(path: &Path, kind: CaFileProblem, io: Option<std::io::Error>) -> Error {

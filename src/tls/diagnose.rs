@@ -20,7 +20,6 @@ use super::chain::{
 };
 use super::evidence::{Diagnosis, Fix, NameMismatch, TlsEvidence, ValidityIssue};
 use super::hop::HopTls;
-use super::roots::load_system_roots;
 use super::verifier::Seen;
 use crate::error::{Error, ErrorKind, Hop, Phase};
 use crate::layer::Roots;
@@ -229,10 +228,13 @@ fn diagnose_issuer(tls: &HopTls, der: &[CertificateDer<'static>], now: i64, ev: 
     } else if ev.chain.len() == 1 && leaf.self_issued {
         Diagnosis::SelfSigned
     } else if ev.chain.len() == 1 && !top.self_issued {
-        if ev.fix.is_some() {
-            Diagnosis::UntrustedPrivateCa
-        } else {
-            Diagnosis::MissingIntermediate
+        // Leaf only: a public CA's intermediate left out, or a private CA. Only when the issuer
+        // turns up in a CA file or the system store do we know it is a private CA, and a
+        // private CA for a public host is an interception CA.
+        match (ev.fix.is_some(), is_public_host(&ev.sni)) {
+            (true, true) => Diagnosis::Interception,
+            (true, false) => Diagnosis::UntrustedPrivateCa,
+            (false, _) => Diagnosis::MissingIntermediate,
         }
     } else if in_webpki(issuer_name) {
         // A public root signed the top certificate, yet the path failed: something in between
@@ -291,23 +293,13 @@ fn cross_reference(tls: &HopTls, der: &[CertificateDer<'static>], now: i64) -> O
             });
         }
     }
-    if s.roots != Roots::System {
-        let loaded;
-        let system = match &s.system_roots {
-            Some(c) => c.as_slice(),
-            None => {
-                loaded = load_system_roots();
-                loaded.as_slice()
-            }
-        };
-        if verifies_with(tls, der, now, system) {
-            return Some(Fix {
-                key: s.roots_key.clone(),
-                file: None,
-                value: Some("system".to_owned()),
-                found_in: "system store".to_owned(),
-            });
-        }
+    if s.roots != Roots::System && verifies_with(tls, der, now, tls.system_roots()) {
+        return Some(Fix {
+            key: s.roots_key.clone(),
+            file: None,
+            value: Some("system".to_owned()),
+            found_in: "system store".to_owned(),
+        });
     }
     None
 }
@@ -399,8 +391,13 @@ fn hint(tls: &HopTls, ev: &TlsEvidence) -> String {
         Diagnosis::MissingIntermediate => format!(
             "the server sent only its own certificate, issued by `{issuer}`, which is not in the trust store \
              ({store}): either the server omits its intermediate certificate(s) (fix the server's chain) or \
-             `{issuer}` is a private CA (add its certificate with {})",
-            s.ca_key
+             `{issuer}` is a private CA (add its certificate with {}){}",
+            s.ca_key,
+            if is_public_host(&ev.sni) {
+                "; through a proxy, it can also be TLS interception"
+            } else {
+                ""
+            }
         ),
         Diagnosis::UntrustedPrivateCa => format!(
             "the chain ends at the private CA `{issuer}`, which is not in the trust store ({store}); add its \

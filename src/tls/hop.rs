@@ -3,14 +3,14 @@
 //! `AsyncRead + AsyncWrite`, each recording into its own slot, returning the stream and a [`HandshakeInfo`] (the chain seen, ALPN,
 //! warnings) or a fully diagnosed [`Error`].
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use rustls::client::danger::ServerCertVerifier;
 use rustls::client::{Resumption, WebPkiServerVerifier};
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::{ClientConfig, RootCertStore};
-use rustls_pki_types::ServerName;
+use rustls_pki_types::{CertificateDer, ServerName};
 use serde::Serialize;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::TlsConnector;
@@ -18,7 +18,7 @@ use tokio_rustls::client::TlsStream;
 
 use super::chain::{CertSummary, summarize, unix_now};
 use super::diagnose::{Failure, diagnose};
-use super::roots::{TrustStore, build_store};
+use super::roots::{TrustStore, build_store, load_system_roots};
 use super::settings::TlsSettings;
 use super::verifier::{Recording, Seen, recording, take};
 use crate::error::{Error, ErrorKind, Hop};
@@ -84,6 +84,8 @@ struct Inner {
     algs: WebPkiSupportedAlgorithms,
     store: Arc<RootCertStore>,
     trust: TrustStore,
+    /// The OS store, loaded on the first failure that needs it for cross-reference.
+    system: OnceLock<Vec<CertificateDer<'static>>>,
 }
 
 impl HopTls {
@@ -132,6 +134,7 @@ impl HopTls {
                 algs,
                 store,
                 trust,
+                system: OnceLock::new(),
             }),
         })
     }
@@ -160,6 +163,15 @@ impl HopTls {
 
     pub(crate) fn store(&self) -> &RootCertStore {
         &self.inner.store
+    }
+
+    /// What counts as the system store: the override in the settings, else the OS store (read
+    /// once per hop, only when a failure needs it).
+    pub(crate) fn system_roots(&self) -> &[CertificateDer<'static>] {
+        match &self.inner.settings.system_roots {
+            Some(c) => c,
+            None => self.inner.system.get_or_init(load_system_roots),
+        }
     }
 
     pub(crate) fn algs(&self) -> &WebPkiSupportedAlgorithms {
@@ -220,6 +232,14 @@ impl HopTls {
             accepted_invalid: seen.error.map(|e| e.to_string()),
             danger_accept_invalid_certs: self.inner.settings.danger_accept_invalid_certs,
         };
+        if let Some(e) = &info.accepted_invalid {
+            tracing::warn!(
+                hop = %info.hop,
+                sni = %info.sni,
+                error = %e,
+                "invalid certificate accepted because danger_accept_invalid_certs is set"
+            );
+        }
         Ok((stream, info))
     }
 

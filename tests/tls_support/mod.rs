@@ -240,3 +240,22 @@ pub fn tls_ev(err: &proxyscope::Error) -> &proxyscope::tls::TlsEvidence {
         .as_deref()
         .unwrap_or_else(|| panic!("no TLS evidence in {}", err.report()))
 }
+
+/// A TLS server on 127.0.0.1:0 with a ready-made config (e.g. `TestPki::server_config`).
+pub async fn serve_config(cfg: Arc<ServerConfig>) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let acceptor = TlsAcceptor::from(cfg);
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                if let Ok(mut tls) = acceptor.accept(tcp).await {
+                    let _ = tls.write_all(b"ok").await;
+                    let _ = tls.shutdown().await;
+                }
+            });
+        }
+    });
+    addr
+}

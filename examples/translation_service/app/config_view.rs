@@ -1,0 +1,71 @@
+//! `GET /_config`: the effective configuration, every value with where it came from
+//! (`file:line:col`, environment variable, or default) — the view that would have shown in
+//! 2015 that the deployed file never set the provider's proxy. Proxy credentials are never
+//! shown: proxyscope's settings redact them, and provider URLs lose their userinfo here.
+
+use std::net::SocketAddr;
+
+use proxyscope::Origin;
+use proxyscope::config::format_duration;
+use serde_json::{Value, json};
+
+use super::settings::Settings;
+
+/// The JSON document.
+pub(crate) fn render(settings: &Settings, listening: SocketAddr) -> Value {
+    let config = &settings.config;
+    let mut service = vec![
+        row(
+            "server.listen",
+            settings.listen.value.to_string(),
+            &settings.listen.origin,
+        ),
+        row(
+            "server.health_cache",
+            format_duration(settings.health_cache.value),
+            &settings.health_cache.origin,
+        ),
+    ];
+    for p in config.providers() {
+        let path = settings.translate_path(p.name());
+        service.push(row(
+            &format!("translate.{}.path", p.name()),
+            path.value,
+            &path.origin,
+        ));
+    }
+    let providers: Vec<Value> = config
+        .providers()
+        .iter()
+        .map(|p| {
+            json!({
+                "name": p.name(),
+                "url": { "value": without_userinfo(&p.url().value), "origin": p.url().origin },
+                "required": { "value": p.is_required(), "origin": p.required().origin },
+                "checks": p.checks().iter().map(|c| c.name.clone()).collect::<Vec<_>>(),
+                "settings": config.settings(Some(p.name())).unwrap_or_default(),
+            })
+        })
+        .collect();
+    json!({
+        "file": settings.path.display().to_string(),
+        "listening": listening.to_string(),
+        "service": service,
+        "proxyscope": {
+            "global": config.settings(None).unwrap_or_default(),
+            "providers": providers,
+        },
+        "warnings": settings.warnings,
+    })
+}
+
+fn row(key: &str, value: String, origin: &Origin) -> Value {
+    json!({ "key": key, "value": value, "origin": origin })
+}
+
+fn without_userinfo(url: &url::Url) -> String {
+    let mut u = url.clone();
+    let _ = u.set_username("");
+    let _ = u.set_password(None);
+    u.to_string()
+}

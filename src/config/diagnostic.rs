@@ -1,0 +1,151 @@
+//! One lint finding: [`Diagnostic`] with its [`Severity`], stable code, key path, location,
+//! message and suggested fix. The JSON shape is a public contract (DESIGN.md §6, lint JSON).
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// How bad a finding is. `probe lint` exits 2 on any error, 1 on warnings only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The configuration is refused: loading fails with `config.invalid`.
+    Error,
+    /// The configuration loads, but something in it probably does not do what was meant.
+    Warning,
+    /// A fact worth knowing, e.g. that another HTTP client reads a value differently.
+    Info,
+}
+
+impl Severity {
+    /// `"error"`, `"warning"` or `"info"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Error => "error",
+            Self::Warning => "warning",
+            Self::Info => "info",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One lint finding about a configuration value or the environment.
+///
+/// `code` is stable (scripts match on it); `message` and `suggestion` are for people. Neither
+/// ever contains proxy credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    /// Error, warning or info.
+    pub severity: Severity,
+    /// Stable code, e.g. `unknown_key`, `ca_file.missing`, `no_proxy.url`.
+    pub code: String,
+    /// The key path, e.g. `providers.yandex.ca_file[1]`, or the environment variable's name.
+    pub path: String,
+    /// `file:line:col`, `env:VAR`, or `None` when the position is unknown (embedded configs).
+    pub location: Option<String>,
+    /// What is wrong, as a fact.
+    pub message: String,
+    /// The fix, naming the right key or value.
+    pub suggestion: Option<String>,
+}
+
+impl Diagnostic {
+    /// A finding without a suggestion.
+    pub fn new(
+        severity: Severity,
+        code: impl Into<String>,
+        path: impl Into<String>,
+        location: Option<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            severity,
+            code: code.into(),
+            path: path.into(),
+            location,
+            message: message.into(),
+            suggestion: None,
+        }
+    }
+
+    /// Adds the suggested fix.
+    pub fn with_suggestion(mut self, suggestion: impl Into<String>) -> Self {
+        self.suggestion = Some(suggestion.into());
+        self
+    }
+
+    /// Whether this finding makes the configuration invalid.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(loc) = &self.location {
+            write!(f, "{loc}: ")?;
+        }
+        write!(f, "{}[{}] ", self.severity, self.code)?;
+        if !self.path.is_empty() {
+            write!(f, "{}: ", self.path)?;
+        }
+        f.write_str(&self.message)?;
+        if let Some(s) = &self.suggestion {
+            write!(f, " (fix: {s})")?;
+        }
+        Ok(())
+    }
+}
+
+/// The worst severity among `diagnostics`, `None` when there are none.
+pub fn worst(diagnostics: &[Diagnostic]) -> Option<Severity> {
+    diagnostics.iter().map(|d| d.severity).min()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_is_one_line_with_location_code_path_and_fix() {
+        let d = Diagnostic::new(
+            Severity::Error,
+            "unknown_key",
+            "providers.yandex.ca",
+            Some("cfg.toml:3:1".into()),
+            "unknown key `ca`",
+        )
+        .with_suggestion("rename `ca` to `ca_file`");
+        let s = d.to_string();
+        assert!(!s.contains('\n'));
+        assert!(s.starts_with("cfg.toml:3:1: error[unknown_key] providers.yandex.ca"));
+        assert!(s.contains("`ca_file`"));
+    }
+
+    #[test]
+    fn serialises_to_the_lint_json_shape() {
+        let d = Diagnostic::new(Severity::Warning, "x", "p", None, "m");
+        let v = serde_json::to_value(&d).unwrap();
+        assert_eq!(v["severity"], "warning");
+        assert_eq!(v["code"], "x");
+        assert_eq!(v["path"], "p");
+        assert!(v["location"].is_null());
+        assert_eq!(v["message"], "m");
+        assert!(v["suggestion"].is_null());
+    }
+
+    #[test]
+    fn worst_severity_orders_error_first() {
+        let w = Diagnostic::new(Severity::Warning, "w", "p", None, "m");
+        let e = Diagnostic::new(Severity::Error, "e", "p", None, "m");
+        let i = Diagnostic::new(Severity::Info, "i", "p", None, "m");
+        assert_eq!(worst(&[w.clone(), i.clone()]), Some(Severity::Warning));
+        assert_eq!(worst(&[i, e, w]), Some(Severity::Error));
+        assert_eq!(worst(&[]), None);
+    }
+}

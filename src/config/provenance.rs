@@ -1,0 +1,335 @@
+//! Where each value came from. [`Source`] turns a position in a file (or an embedded config)
+//! into an [`Origin`] and a `file:line:col` location, and resolves relative paths against the
+//! config file's directory; [`Setting`] is one effective value with its origin, the rows of
+//! `probe config --show-origin`.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::duration;
+use super::node::Pos;
+use crate::layer::{Layer, Origin, ProxySetting, Roots, Sourced};
+use crate::proxy::{EnvSnapshot, redact_text};
+
+/// The document a configuration was read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Source {
+    /// The file as named by the caller; `None` for a config embedded in another format.
+    pub(crate) path: Option<PathBuf>,
+    /// Where relative file paths resolve.
+    pub(crate) base_dir: PathBuf,
+}
+
+impl Source {
+    /// A TOML file (or text named after one).
+    pub(crate) fn file(path: &Path) -> Self {
+        let base_dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => current_dir(),
+        };
+        Self {
+            path: Some(path.to_path_buf()),
+            base_dir: absolute(&base_dir),
+        }
+    }
+
+    /// A configuration embedded in another serde format: positions are unknown and relative
+    /// paths resolve against the working directory.
+    pub(crate) fn embedded() -> Self {
+        Self {
+            path: None,
+            base_dir: current_dir(),
+        }
+    }
+
+    /// The origin of the value at `key` (a dotted key path) found at `pos`.
+    pub(crate) fn origin(&self, key: &str, pos: Option<Pos>) -> Origin {
+        match (&self.path, pos) {
+            (Some(path), Some(pos)) => Origin::File {
+                path: path.clone(),
+                line: pos.line,
+                col: pos.col,
+                key: key.to_owned(),
+            },
+            _ => Origin::Embedded {
+                key: key.to_owned(),
+            },
+        }
+    }
+
+    /// `file:line:col`, or `None` when positions are unknown.
+    pub(crate) fn location(&self, pos: Option<Pos>) -> Option<String> {
+        match (&self.path, pos) {
+            (Some(path), Some(pos)) => Some(format!("{}:{}:{}", path.display(), pos.line, pos.col)),
+            _ => None,
+        }
+    }
+
+    /// `p` as written, made absolute against the config file's directory.
+    pub(crate) fn resolve(&self, p: &str) -> PathBuf {
+        let p = Path::new(p);
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.base_dir.join(p)
+        }
+    }
+}
+
+fn current_dir() -> PathBuf {
+    std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        current_dir().join(p)
+    }
+}
+
+/// The `file:line:col` part of an origin, for diagnostics about values already in a [`Layer`].
+pub(crate) fn origin_location(origin: &Origin) -> Option<String> {
+    match origin {
+        Origin::File {
+            path, line, col, ..
+        } => Some(format!("{}:{line}:{col}", path.display())),
+        _ => None,
+    }
+}
+
+/// One effective setting: the key, its value as it would be written (credentials redacted),
+/// and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Setting {
+    /// The key, e.g. `proxy`, `timeouts.connect`.
+    pub key: String,
+    /// The value as text; proxy credentials are never included.
+    pub value: String,
+    /// Where it came from (`Origin::Default` for built-in defaults).
+    pub origin: Origin,
+}
+
+/// Every setting of an effective layer, defaults included, in a fixed order. With `env`, a
+/// proxy or `no_proxy` the layer leaves to the environment is followed there too (curl's rules),
+/// with the variable as origin.
+pub(crate) fn settings(layer: &Layer, env: Option<&EnvSnapshot>) -> Vec<Setting> {
+    let mut out = Vec::new();
+    let mut push = |key: &str, value: Option<(String, Origin)>, default: &str| {
+        let (value, origin) = value.unwrap_or_else(|| (default.to_owned(), Origin::Default));
+        out.push(Setting {
+            key: key.to_owned(),
+            value,
+            origin,
+        });
+    };
+    push(
+        "proxy",
+        layer
+            .proxy
+            .as_ref()
+            .map(|s| (s.value.to_string(), s.origin.clone())),
+        "env",
+    );
+    if layer.no_proxy.is_some() || env.is_none_or(|e| e.no_proxy().is_none()) {
+        push(
+            "no_proxy",
+            layer
+                .no_proxy
+                .as_ref()
+                .map(|s| (no_proxy_text(&s.value), s.origin.clone())),
+            "[]",
+        );
+    }
+    if let Some(env) = env {
+        let uses_env = layer
+            .proxy
+            .as_ref()
+            .is_none_or(|p| p.value == ProxySetting::Env);
+        if uses_env {
+            for scheme in ["http", "https"] {
+                let lookup = env.proxy_for(scheme);
+                let (value, origin) = match (&lookup.found, &lookup.proxy) {
+                    (Some(var), Some(Ok(url))) => (
+                        url.to_string(),
+                        Origin::Env {
+                            var: var.name.clone(),
+                        },
+                    ),
+                    (Some(var), _) => (
+                        format!("{} (invalid)", redact_text(&var.value)),
+                        Origin::Env {
+                            var: var.name.clone(),
+                        },
+                    ),
+                    (None, _) => ("direct (no variable set)".to_owned(), Origin::Default),
+                };
+                out.push(Setting {
+                    key: format!("proxy.{scheme}"),
+                    value,
+                    origin,
+                });
+            }
+        }
+        if layer.no_proxy.is_none()
+            && let Some(np) = env.no_proxy()
+        {
+            out.push(Setting {
+                key: "no_proxy".to_owned(),
+                value: no_proxy_text(&np.list),
+                origin: Origin::Env {
+                    var: np.var.name.clone(),
+                },
+            });
+        }
+    }
+    let mut push = |key: &str, value: Option<(String, Origin)>, default: &str| {
+        let (value, origin) = value.unwrap_or_else(|| (default.to_owned(), Origin::Default));
+        out.push(Setting {
+            key: key.to_owned(),
+            value,
+            origin,
+        });
+    };
+    push(
+        "roots",
+        layer
+            .roots
+            .as_ref()
+            .map(|s| (s.value.as_str().to_owned(), s.origin.clone())),
+        Roots::default().as_str(),
+    );
+    push("ca_file", files(layer.ca_file.as_ref()), "[]");
+    push("proxy_ca_file", files(layer.proxy_ca_file.as_ref()), "[]");
+    push(
+        "danger_accept_invalid_certs",
+        layer
+            .danger_accept_invalid_certs
+            .as_ref()
+            .map(|s| (s.value.to_string(), s.origin.clone())),
+        "false",
+    );
+    let t = &layer.timeouts;
+    for (key, value, default) in [
+        ("timeouts.connect", &t.connect, t.connect()),
+        ("timeouts.proxy", &t.proxy, t.proxy()),
+        ("timeouts.tls", &t.tls, t.tls()),
+        ("timeouts.request", &t.request, t.request()),
+    ] {
+        push(
+            key,
+            value
+                .as_ref()
+                .map(|s| (duration::format(s.value), s.origin.clone())),
+            &duration::format(default),
+        );
+    }
+    out
+}
+
+fn files(v: Option<&Sourced<Vec<PathBuf>>>) -> Option<(String, Origin)> {
+    v.map(|s| {
+        let list: Vec<String> = s
+            .value
+            .iter()
+            .map(|p| format!("{:?}", p.display().to_string()))
+            .collect();
+        (format!("[{}]", list.join(", ")), s.origin.clone())
+    })
+}
+
+fn no_proxy_text(list: &crate::proxy::NoProxy) -> String {
+    let items: Vec<String> = list.entries().iter().map(|e| format!("{e:?}")).collect();
+    format!("[{}]", items.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_origin_and_location() {
+        let src = Source::file(Path::new("/etc/proxyscope/cfg.toml"));
+        let pos = Some(Pos { line: 3, col: 5 });
+        assert_eq!(
+            src.origin("providers.a.proxy", pos),
+            Origin::File {
+                path: "/etc/proxyscope/cfg.toml".into(),
+                line: 3,
+                col: 5,
+                key: "providers.a.proxy".into()
+            }
+        );
+        assert_eq!(
+            src.location(pos).as_deref(),
+            Some("/etc/proxyscope/cfg.toml:3:5")
+        );
+        assert_eq!(
+            src.resolve("ca.pem"),
+            PathBuf::from("/etc/proxyscope/ca.pem")
+        );
+        assert_eq!(src.resolve("/abs.pem"), PathBuf::from("/abs.pem"));
+    }
+
+    #[test]
+    fn settings_follow_the_layer_into_the_environment() {
+        let env = EnvSnapshot::from_pairs([
+            ("https_proxy", "http://u:s3cret@egress.test:3128"),
+            ("NO_PROXY", "localhost,.svc.test"),
+        ]);
+        let s = settings(&Layer::new(), Some(&env));
+        let get = |k: &str| {
+            s.iter()
+                .find(|s| s.key == k)
+                .unwrap_or_else(|| panic!("{k}: {s:?}"))
+        };
+        assert_eq!(get("proxy").value, "env");
+        assert_eq!(get("proxy.https").value, "http://egress.test:3128");
+        assert_eq!(
+            get("proxy.https").origin,
+            Origin::Env {
+                var: "https_proxy".into()
+            }
+        );
+        assert_eq!(get("proxy.http").origin, Origin::Default);
+        assert_eq!(
+            get("no_proxy").origin,
+            Origin::Env {
+                var: "NO_PROXY".into()
+            }
+        );
+        assert_eq!(s.iter().filter(|s| s.key == "no_proxy").count(), 1);
+        assert!(!format!("{s:?}").contains("s3cret"));
+        // A layer that sets its proxy never consults the environment.
+        let set = Layer::new().proxy(ProxySetting::Direct);
+        assert!(
+            settings(&set, Some(&env))
+                .iter()
+                .all(|s| s.key != "proxy.https")
+        );
+    }
+
+    #[test]
+    fn embedded_has_no_location() {
+        let src = Source::embedded();
+        assert_eq!(
+            src.origin("proxy", Some(Pos { line: 1, col: 1 })),
+            Origin::Embedded {
+                key: "proxy".into()
+            }
+        );
+        assert_eq!(src.location(None), None);
+        assert!(src.resolve("x.pem").is_absolute());
+    }
+
+    #[test]
+    fn settings_list_defaults_with_default_origin() {
+        let s = settings(&Layer::new(), None);
+        let roots = s.iter().find(|s| s.key == "roots").unwrap();
+        assert_eq!(roots.value, "webpki");
+        assert_eq!(roots.origin, Origin::Default);
+        let req = s.iter().find(|s| s.key == "timeouts.request").unwrap();
+        assert_eq!(req.value, "30s");
+    }
+}

@@ -1,0 +1,174 @@
+//! Environment rules (curl's reading, DESIGN.md §4). [`EnvSnapshot`] knows which variables are
+//! present but ignored and why (`HTTP_PROXY` under httpoxy, `HTTPS_PROXY` shadowed by a
+//! different `https_proxy`, mixed-case names, empty values); this module turns each into a
+//! diagnostic with a stable code and a fix, and lints the `NO_PROXY` entries in force. When no
+//! layer consults the environment, the findings are only informational.
+
+use super::no_proxy::{self, EntryRef};
+use crate::config::diagnostic::{Diagnostic, Severity};
+use crate::proxy::{EnvSnapshot, IgnoredReason};
+
+/// The findings for `env`. `consulted` says whether any layer's proxy falls back to it.
+pub(crate) fn check(env: &EnvSnapshot, consulted: bool) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let weight = |sev: Severity| if consulted { sev } else { Severity::Info };
+    let unused = if consulted {
+        ""
+    } else {
+        " (this configuration sets `proxy` everywhere, so the environment is not consulted)"
+    };
+    for iv in env.ignored() {
+        let var = iv.var.as_str();
+        let (severity, code, fix) = match iv.code {
+            IgnoredReason::Httpoxy => {
+                let same = env.var("http_proxy").map(str::trim) == env.var(var).map(str::trim);
+                (
+                    if same {
+                        Severity::Info
+                    } else {
+                        weight(Severity::Warning)
+                    },
+                    "env.http_proxy_ignored".to_owned(),
+                    "set `http_proxy` (lowercase) or `proxy` in the config instead".to_owned(),
+                )
+            }
+            IgnoredReason::ShadowedByLowercase => (
+                weight(Severity::Warning),
+                "env.conflict".to_owned(),
+                format!(
+                    "set {} and {var} to the same value, or unset {var}",
+                    var.to_ascii_lowercase()
+                ),
+            ),
+            IgnoredReason::MixedCase => (
+                weight(Severity::Warning),
+                "env.mixed_case".to_owned(),
+                format!(
+                    "rename {var} to {} (curl reads only all-lowercase or all-uppercase names)",
+                    var.to_ascii_lowercase()
+                ),
+            ),
+            IgnoredReason::Empty => (
+                Severity::Info,
+                "env.empty".to_owned(),
+                format!("unset {var} if it is not meant to mask anything"),
+            ),
+            other => (
+                weight(Severity::Warning),
+                format!("env.{}", other.as_str()),
+                format!("unset {var} if it is not meant for this process"),
+            ),
+        };
+        let mut message = format!("{var} is ignored: {}{unused}", iv.reason);
+        if !iv.used_by.is_empty() {
+            let peers: Vec<String> = iv
+                .used_by
+                .iter()
+                .map(|p| format!("{} {}", p.tool.name(), p.behaviour))
+                .collect();
+            message.push_str(&format!(" (other tools: {})", peers.join("; ")));
+        }
+        out.push(
+            Diagnostic::new(severity, code, var, Some(format!("env:{var}")), message)
+                .with_suggestion(fix),
+        );
+    }
+    if let Some(np) = env.no_proxy() {
+        let var = np.var.name.as_str();
+        let location = Some(format!("env:{var}"));
+        let entries: Vec<EntryRef> = np
+            .var
+            .value
+            .split(',')
+            .filter(|e| !e.trim().is_empty())
+            .map(|e| EntryRef {
+                text: e.trim().to_owned(),
+                path: var.to_owned(),
+                location: location.clone(),
+            })
+            .collect();
+        let (_, diags) = no_proxy::check(&entries, var, location);
+        out.extend(diags.into_iter().map(|mut d| {
+            if !consulted {
+                d.severity = Severity::Info;
+            }
+            d
+        }));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn codes(pairs: &[(&str, &str)], consulted: bool) -> Vec<(String, Severity)> {
+        check(&EnvSnapshot::from_pairs(pairs.iter().copied()), consulted)
+            .into_iter()
+            .map(|d| (d.code, d.severity))
+            .collect()
+    }
+
+    /// (environment, expected findings as (code, severity)).
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a [(&'a str, Severity)]);
+
+    #[test]
+    fn env_table() {
+        let w = Severity::Warning;
+        let cases: &[Case<'_>] = &[
+            (&[], &[]),
+            (
+                &[("https_proxy", "http://a:1"), ("HTTPS_PROXY", "http://a:1")],
+                &[],
+            ),
+            (
+                &[("https_proxy", "http://a:1"), ("HTTPS_PROXY", "http://b:1")],
+                &[("env.conflict", w)],
+            ),
+            (
+                &[("HTTP_PROXY", "http://a:1")],
+                &[("env.http_proxy_ignored", w)],
+            ),
+            (
+                &[("HTTP_PROXY", "http://a:1"), ("http_proxy", "http://a:1")],
+                &[("env.http_proxy_ignored", Severity::Info)],
+            ),
+            (&[("Https_Proxy", "http://a:1")], &[("env.mixed_case", w)]),
+            (
+                &[("NO_PROXY", "http://internal.test:80")],
+                &[("no_proxy.url", Severity::Error)],
+            ),
+        ];
+        for (pairs, want) in cases {
+            let want: Vec<(String, Severity)> =
+                want.iter().map(|(c, s)| ((*c).to_owned(), *s)).collect();
+            assert_eq!(codes(pairs, true), want, "{pairs:?}");
+        }
+    }
+
+    #[test]
+    fn unconsulted_environment_is_info_only() {
+        let got = codes(
+            &[("HTTP_PROXY", "http://a:1"), ("NO_PROXY", "http://x.test/")],
+            false,
+        );
+        assert!(!got.is_empty());
+        assert!(got.iter().all(|(_, s)| *s == Severity::Info), "{got:?}");
+    }
+
+    #[test]
+    fn env_credentials_are_redacted() {
+        let env = EnvSnapshot::from_pairs([
+            ("https_proxy", "http://u:s3cret@a:1"),
+            ("HTTPS_PROXY", "http://u:other@b:1"),
+        ]);
+        let d = check(&env, true);
+        assert!(!d.is_empty());
+        for d in d {
+            assert!(
+                !d.to_string().contains("s3cret") && !d.to_string().contains("other@"),
+                "{d}"
+            );
+        }
+    }
+}

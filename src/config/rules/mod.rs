@@ -1,0 +1,9 @@
+//! Lint rules, one file per concept: unknown keys, proxy URLs, `no_proxy` entries, the
+//! environment, and the rules that need the whole configuration (a provider's proxy that can
+//! never be used).
+
+pub(crate) mod env;
+pub(crate) mod no_proxy;
+pub(crate) mod provider;
+pub(crate) mod proxy_url;
+pub(crate) mod unknown_key;

@@ -1,0 +1,198 @@
+//! `proxy` values: `"direct"`, `"env"` or a proxy URL. [`ProxyUrl::parse`] decides and notes
+//! what curl would silently assume (no scheme means `http://`, no port means 1080) or ignore (a
+//! path); this module turns its notes and errors into diagnostics at the key's position, with the
+//! corrected value in the suggestion. Credentials never appear.
+
+use crate::config::diagnostic::{Diagnostic, Severity};
+use crate::layer::ProxySetting;
+use crate::proxy::{ProxyUrl, ProxyUrlErrorKind, ProxyUrlNote, redact_text};
+
+/// Words people write for "no proxy" that are not `"direct"`.
+const NO_PROXY_WORDS: &[&str] = &["none", "null", "nil", "off", "no", "false", "-", "disabled"];
+
+/// Parses one `proxy` value at `path` / `location`; returns the setting (unless it is unusable)
+/// and the findings.
+pub(crate) fn check(
+    raw: &str,
+    path: &str,
+    location: Option<String>,
+) -> (Option<ProxySetting>, Vec<Diagnostic>) {
+    let mut out = Vec::new();
+    let value = raw.trim();
+    let diag =
+        |sev, code: &str, msg: String| Diagnostic::new(sev, code, path, location.clone(), msg);
+    if value.is_empty() {
+        out.push(
+            diag(Severity::Error, "proxy_url.empty", "`proxy` is empty".to_owned()).with_suggestion(
+                "write `proxy = \"direct\"` for no proxy, `\"env\"` for the environment, or remove the key to inherit",
+            ),
+        );
+        return (None, out);
+    }
+    if NO_PROXY_WORDS.iter().any(|w| value.eq_ignore_ascii_case(w)) {
+        out.push(
+            diag(
+                Severity::Error,
+                "proxy_url.keyword",
+                format!("`{value}` is not a proxy; the keyword for no proxy is \"direct\""),
+            )
+            .with_suggestion("write `proxy = \"direct\"`"),
+        );
+        return (None, out);
+    }
+    if value.eq_ignore_ascii_case("direct") || value.eq_ignore_ascii_case("env") {
+        return (ProxySetting::parse(value).ok(), out);
+    }
+    let shown = redact(value);
+    match ProxyUrl::parse(value) {
+        Ok(url) => {
+            let userinfo = if url.has_credentials() {
+                "USER:PASSWORD@"
+            } else {
+                ""
+            };
+            let corrected = url
+                .without_credentials()
+                .replacen("://", &format!("://{userinfo}"), 1);
+            for note in url.notes() {
+                let (severity, code) = match note {
+                    ProxyUrlNote::SchemeAssumed => {
+                        (Severity::Warning, "proxy_url.no_scheme".to_owned())
+                    }
+                    ProxyUrlNote::PathIgnored { .. } => {
+                        (Severity::Warning, "proxy_url.path".to_owned())
+                    }
+                    ProxyUrlNote::DefaultPort { .. } => {
+                        (Severity::Info, "proxy_url.default_port".to_owned())
+                    }
+                    other => (Severity::Info, format!("proxy_url.{}", other.code())),
+                };
+                if code == "proxy_url.whitespace_trimmed" {
+                    continue;
+                }
+                out.push(
+                    diag(
+                        severity,
+                        &code,
+                        format!("`{shown}`: {}", redact_text(&note.to_string())),
+                    )
+                    .with_suggestion(format!("write `{corrected}`")),
+                );
+            }
+            (Some(ProxySetting::Url(url)), out)
+        }
+        Err(e) => {
+            let code = match e.kind() {
+                ProxyUrlErrorKind::UnsupportedScheme | ProxyUrlErrorKind::NotConnectable => {
+                    "proxy_url.scheme"
+                }
+                _ => "proxy_url.invalid",
+            };
+            let fix = match (code, value.split_once("://")) {
+                ("proxy_url.scheme", Some((scheme, rest))) => {
+                    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+                    let (userinfo, host_port) = match authority.rsplit_once('@') {
+                        Some((_, h)) => ("USER:PASSWORD@", h),
+                        None => ("", authority),
+                    };
+                    let to = if scheme.to_ascii_lowercase().starts_with("socks") {
+                        "socks5h"
+                    } else {
+                        "http"
+                    };
+                    format!("write `{to}://{userinfo}{host_port}`")
+                }
+                _ => e.hint().to_owned(),
+            };
+            out.push(diag(Severity::Error, code, redact_text(&e.to_string())).with_suggestion(fix));
+            (None, out)
+        }
+    }
+}
+
+/// Replaces `user:password@` in a URL-ish string with `***@`.
+pub(crate) fn redact(s: &str) -> String {
+    let (prefix, rest) = match s.find("://") {
+        Some(i) => s.split_at(i + 3),
+        None => ("", s),
+    };
+    let end = rest.find(['/', '?', '#', ' ']).unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
+        Some(at) => format!("{prefix}***@{}", &rest[at + 1..]),
+        None => s.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn codes(raw: &str) -> (bool, Vec<String>, Vec<String>) {
+        let (s, d) = check(raw, "proxy", None);
+        (
+            s.is_some(),
+            d.iter().map(|d| d.code.clone()).collect(),
+            d.iter().filter_map(|d| d.suggestion.clone()).collect(),
+        )
+    }
+
+    #[test]
+    fn proxy_value_table() {
+        let cases: &[(&str, bool, &[&str], &str)] = &[
+            ("direct", true, &[], ""),
+            ("ENV", true, &[], ""),
+            ("http://p.test:3128", true, &[], ""),
+            (
+                "p.test:3128",
+                true,
+                &["proxy_url.no_scheme"],
+                "`http://p.test:3128`",
+            ),
+            (
+                "http://p.test:3128/proxy.pac",
+                true,
+                &["proxy_url.path"],
+                "`http://p.test:3128`",
+            ),
+            (
+                "ftp://p.test:21",
+                false,
+                &["proxy_url.scheme"],
+                "`http://p.test:21`",
+            ),
+            (
+                "socks://p.test:1080",
+                false,
+                &["proxy_url.scheme"],
+                "`socks5h://p.test:1080`",
+            ),
+            ("", false, &["proxy_url.empty"], "\"direct\""),
+            ("none", false, &["proxy_url.keyword"], "\"direct\""),
+            ("http://", false, &["proxy_url.invalid"], "host:port"),
+        ];
+        for (raw, ok, want, fix) in cases {
+            let (got_ok, got, fixes) = codes(raw);
+            assert_eq!(got_ok, *ok, "{raw}");
+            assert_eq!(got, *want, "{raw}");
+            if !fix.is_empty() {
+                assert!(fixes.iter().any(|f| f.contains(fix)), "{raw}: {fixes:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn credentials_never_reach_diagnostics() {
+        for raw in [
+            "user:s3cret@p.test:3128",
+            "ftp://user:s3cret@p.test:21",
+            "http://user:s3cret@p.test:3128/x",
+        ] {
+            let (_, d) = check(raw, "proxy", None);
+            assert!(!d.is_empty(), "{raw}");
+            for d in d {
+                let text = format!("{d} {d:?} {}", serde_json::to_string(&d).unwrap());
+                assert!(!text.contains("s3cret"), "{text}");
+            }
+        }
+    }
+}

@@ -1,0 +1,579 @@
+//! The schema: which keys exist at which level, and the walk that turns the positioned value
+//! tree into layers, providers and checks. Every problem becomes a [`Diagnostic`] and the walk
+//! goes on, so one load reports everything that is wrong, not the first thing.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::ca;
+use super::check;
+use super::diagnostic::{Diagnostic, Severity};
+use super::duration;
+use super::node::{Entry, Node, Pos, Value};
+use super::provenance::Source;
+use super::rules::{no_proxy, proxy_url};
+use super::suggest;
+use super::{Config, Provider};
+use crate::layer::{Layer, Roots, Sourced};
+use crate::tls::CaBundle;
+
+/// Keys of a layer, valid at the top level and in every provider.
+pub(crate) const LAYER_KEYS: &[&str] = &[
+    "proxy",
+    "no_proxy",
+    "roots",
+    "ca_file",
+    "proxy_ca_file",
+    "danger_accept_invalid_certs",
+    "timeouts",
+];
+/// Keys valid only at the top level.
+pub(crate) const GLOBAL_ONLY: &[&str] = &["providers"];
+/// Keys valid only in a provider.
+pub(crate) const PROVIDER_ONLY: &[&str] = &["url", "required", "checks"];
+/// Keys of `[timeouts]`.
+const TIMEOUT_KEYS: &[&str] = &["connect", "proxy", "tls", "request"];
+
+/// The walk's state: where the document came from, findings so far, CA files read.
+pub(crate) struct Walker<'a> {
+    pub(crate) src: &'a Source,
+    pub(crate) diags: Vec<Diagnostic>,
+    ca_files: BTreeMap<PathBuf, (Option<CaBundle>, Vec<ca::CaProblem>)>,
+}
+
+/// Builds a best-effort [`Config`] from `root`; the findings include every error.
+pub(crate) fn build(root: &Node, src: &Source) -> (Config, Vec<Diagnostic>) {
+    let mut w = Walker {
+        src,
+        diags: Vec::new(),
+        ca_files: BTreeMap::new(),
+    };
+    let mut global = Layer::new();
+    let mut providers = Vec::new();
+    match &root.value {
+        Value::Table(entries) => {
+            for e in entries {
+                if LAYER_KEYS.contains(&e.key.as_str()) {
+                    w.layer_key(&mut global, "", e);
+                } else if e.key == "providers" {
+                    w.providers(e, &mut providers);
+                } else {
+                    w.unknown("", e, &[LAYER_KEYS, GLOBAL_ONLY].concat(), Level::Global);
+                }
+            }
+        }
+        other => {
+            let d = w.type_error("", root.pos, "a table of settings", other);
+            w.diags.push(d);
+        }
+    }
+    w.roots_without_ca("", &global, None);
+    for p in &providers {
+        let eff = p.layer.over(&global);
+        w.roots_without_ca(&format!("providers.{}", p.name), &eff, Some(&p.layer));
+    }
+    let ca_files = w.ca_files.into_values().filter_map(|(f, _)| f).collect();
+    let config = Config {
+        source: src.path.clone(),
+        global,
+        providers,
+        ca_files,
+        diagnostics: Vec::new(),
+    };
+    (config, w.diags)
+}
+
+/// Where an unknown key was found; decides which suggestions make sense.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Level {
+    Global,
+    Provider,
+    Timeouts,
+    Check,
+}
+
+pub(crate) fn join(prefix: &str, key: &str) -> String {
+    if prefix.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{prefix}.{key}")
+    }
+}
+
+impl Walker<'_> {
+    pub(crate) fn diag(
+        &mut self,
+        severity: Severity,
+        code: &str,
+        path: &str,
+        pos: Option<Pos>,
+        message: impl Into<String>,
+        suggestion: Option<String>,
+    ) {
+        let mut d = Diagnostic::new(severity, code, path, self.src.location(pos), message);
+        d.suggestion = suggestion;
+        self.diags.push(d);
+    }
+
+    pub(crate) fn type_error(
+        &self,
+        path: &str,
+        pos: Option<Pos>,
+        want: &str,
+        got: &Value,
+    ) -> Diagnostic {
+        Diagnostic::new(
+            Severity::Error,
+            "type_mismatch",
+            path,
+            self.src.location(pos),
+            format!(
+                "`{}` must be {want}, found {}",
+                display_path(path),
+                got.type_name()
+            ),
+        )
+    }
+
+    /// The string at `node`, or a type error.
+    pub(crate) fn string<'n>(&mut self, path: &str, node: &'n Node, fix: &str) -> Option<&'n str> {
+        match &node.value {
+            Value::Str(s) => Some(s),
+            other => {
+                let d = self
+                    .type_error(path, node.pos, "a string", other)
+                    .with_suggestion(fix.to_owned());
+                self.diags.push(d);
+                None
+            }
+        }
+    }
+
+    /// The boolean at `node`, or a type error (with the unquoted fix for `"true"`).
+    pub(crate) fn boolean(&mut self, path: &str, node: &Node) -> Option<bool> {
+        match &node.value {
+            Value::Bool(b) => Some(*b),
+            other => {
+                let fix = match other {
+                    Value::Str(s)
+                        if s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false") =>
+                    {
+                        format!(
+                            "write `{} = {}` without quotes",
+                            last_key(path),
+                            s.to_ascii_lowercase()
+                        )
+                    }
+                    _ => format!(
+                        "write `{} = true` or `{} = false`",
+                        last_key(path),
+                        last_key(path)
+                    ),
+                };
+                let d = self
+                    .type_error(path, node.pos, "true or false", other)
+                    .with_suggestion(fix);
+                self.diags.push(d);
+                None
+            }
+        }
+    }
+
+    /// A duration (`"5s"`), or the reason it is not one.
+    pub(crate) fn duration(&mut self, path: &str, node: &Node) -> Option<Duration> {
+        let err = match &node.value {
+            Value::Str(s) => match duration::parse(s) {
+                Ok(d) => return Some(d),
+                Err(e) => e,
+            },
+            Value::Int(n) => duration::bare_number(&n.to_string()),
+            Value::Float(x) => duration::bare_number(&x.to_string()),
+            other => {
+                let d = self
+                    .type_error(path, node.pos, "a duration string", other)
+                    .with_suggestion("write a number with a unit, e.g. \"5s\" or \"250ms\"");
+                self.diags.push(d);
+                return None;
+            }
+        };
+        self.diag(
+            Severity::Error,
+            err.code,
+            path,
+            node.pos,
+            err.message,
+            Some(err.suggestion),
+        );
+        None
+    }
+
+    /// One key of a layer at `prefix` (`""` or `providers.NAME`).
+    pub(crate) fn layer_key(&mut self, layer: &mut Layer, prefix: &str, e: &Entry) {
+        let path = join(prefix, &e.key);
+        let origin = self.src.origin(&path, e.key_pos);
+        let node = &e.node;
+        match e.key.as_str() {
+            "proxy" => {
+                if let Value::Bool(false) = node.value {
+                    self.diag(
+                        Severity::Error,
+                        "proxy_url.keyword",
+                        &path,
+                        node.pos,
+                        "`proxy = false` is not a setting; the keyword for no proxy is \"direct\"",
+                        Some("write `proxy = \"direct\"`".into()),
+                    );
+                    return;
+                }
+                let Some(raw) = self.string(&path, node, "write a URL, \"direct\" or \"env\"")
+                else {
+                    return;
+                };
+                let (setting, diags) = proxy_url::check(raw, &path, self.src.location(node.pos));
+                self.diags.extend(diags);
+                if let Some(s) = setting {
+                    layer.proxy = Some(Sourced::new(s, origin));
+                }
+            }
+            "no_proxy" => {
+                let entries = match &node.value {
+                    Value::Array(items) => {
+                        let mut out = Vec::new();
+                        for (i, item) in items.iter().enumerate() {
+                            let ipath = format!("{path}[{i}]");
+                            if let Some(s) = self.string(
+                                &ipath,
+                                item,
+                                "write each entry as a quoted host name, e.g. \".example.org\"",
+                            ) {
+                                out.push(no_proxy::EntryRef {
+                                    text: s.to_owned(),
+                                    path: ipath,
+                                    location: self.src.location(item.pos),
+                                });
+                            }
+                        }
+                        out
+                    }
+                    Value::Str(s) => s
+                        .split(',')
+                        .filter(|x| !x.trim().is_empty())
+                        .map(|x| no_proxy::EntryRef {
+                            text: x.trim().to_owned(),
+                            path: path.clone(),
+                            location: self.src.location(node.pos),
+                        })
+                        .collect(),
+                    other => {
+                        let d = self
+                            .type_error(&path, node.pos, "a list of host names", other)
+                            .with_suggestion(
+                                "write `no_proxy = [\"localhost\", \".example.org\"]`",
+                            );
+                        self.diags.push(d);
+                        return;
+                    }
+                };
+                let (list, diags) = no_proxy::check(&entries, &path, self.src.location(node.pos));
+                self.diags.extend(diags);
+                layer.no_proxy = Some(Sourced::new(list, origin));
+            }
+            "roots" => {
+                let Some(raw) =
+                    self.string(&path, node, "write \"webpki\", \"system\" or \"none\"")
+                else {
+                    return;
+                };
+                match Roots::parse(raw.trim()) {
+                    Some(r) => layer.roots = Some(Sourced::new(r, origin)),
+                    None => {
+                        let near = suggest::did_you_mean(raw, &["webpki", "system", "none"]);
+                        let fix = match near {
+                            Some(n) => format!("write `roots = \"{n}\"`"),
+                            None => "write \"webpki\" (bundled Mozilla roots), \"system\" or \"none\" (ca_file only)".to_owned(),
+                        };
+                        self.diag(
+                            Severity::Error,
+                            "invalid_value",
+                            &path,
+                            node.pos,
+                            format!("`{raw}` is not a root store"),
+                            Some(fix),
+                        );
+                    }
+                }
+            }
+            "ca_file" | "proxy_ca_file" => {
+                if let Some(files) = self.ca_list(&path, node) {
+                    let s = Some(Sourced::new(files, origin));
+                    if e.key == "ca_file" {
+                        layer.ca_file = s;
+                    } else {
+                        layer.proxy_ca_file = s;
+                    }
+                }
+            }
+            "danger_accept_invalid_certs" => {
+                if let Some(b) = self.boolean(&path, node) {
+                    if b {
+                        self.diag(Severity::Warning, "danger_accept_invalid_certs", &path, node.pos, "certificate verification is off: any server, including an intercepting one, is accepted", Some("remove `danger_accept_invalid_certs` and add the server's CA to `ca_file`".into()));
+                    }
+                    layer.danger_accept_invalid_certs = Some(Sourced::new(b, origin));
+                }
+            }
+            "timeouts" => self.timeouts(layer, &path, node),
+            _ => {}
+        }
+    }
+
+    /// `ca_file`: a path or a list of paths, each read and parsed now.
+    fn ca_list(&mut self, path: &str, node: &Node) -> Option<Vec<PathBuf>> {
+        let items: Vec<(String, &Node)> = match &node.value {
+            Value::Str(_) => vec![(path.to_owned(), node)],
+            Value::Array(a) => a
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (format!("{path}[{i}]"), n))
+                .collect(),
+            other => {
+                let d = self
+                    .type_error(path, node.pos, "a path or a list of paths", other)
+                    .with_suggestion(format!(
+                        "write `{} = \"/etc/ssl/internal-root.pem\"`",
+                        last_key(path)
+                    ));
+                self.diags.push(d);
+                return None;
+            }
+        };
+        let mut files = Vec::new();
+        for (ipath, n) in items {
+            let Some(raw) = self.string(&ipath, n, "write the PEM file's path as a string") else {
+                continue;
+            };
+            if raw.trim_start().starts_with("-----BEGIN") {
+                self.diag(
+                    Severity::Error,
+                    "ca_file.not_a_path",
+                    &ipath,
+                    n.pos,
+                    "this is PEM content, not a file path",
+                    Some(format!(
+                        "save the PEM to a file and set `{} = \"/path/to/ca.pem\"`",
+                        last_key(path)
+                    )),
+                );
+                continue;
+            }
+            let resolved = self.src.resolve(raw.trim());
+            let location = self.src.location(n.pos);
+            let (_, problems) = self
+                .ca_files
+                .entry(resolved.clone())
+                .or_insert_with(|| ca::load(&resolved));
+            for p in problems.clone() {
+                self.diags.push(p.into_diagnostic(&ipath, location.clone()));
+            }
+            files.push(resolved);
+        }
+        Some(files)
+    }
+
+    fn timeouts(&mut self, layer: &mut Layer, path: &str, node: &Node) {
+        let Value::Table(entries) = &node.value else {
+            let d = self
+                .type_error(path, node.pos, "a table", &node.value)
+                .with_suggestion(
+                    "write `[timeouts]` with `connect`, `proxy`, `tls`, `request` = \"5s\"",
+                );
+            self.diags.push(d);
+            return;
+        };
+        for e in entries {
+            let kpath = join(path, &e.key);
+            let slot = match e.key.as_str() {
+                "connect" => &mut layer.timeouts.connect,
+                "proxy" => &mut layer.timeouts.proxy,
+                "tls" => &mut layer.timeouts.tls,
+                "request" => &mut layer.timeouts.request,
+                _ => {
+                    self.unknown(path, e, TIMEOUT_KEYS, Level::Timeouts);
+                    continue;
+                }
+            };
+            let origin = self.src.origin(&kpath, e.key_pos);
+            if let Some(d) = self.duration(&kpath, &e.node) {
+                *slot = Some(Sourced::new(d, origin));
+            }
+        }
+    }
+
+    fn providers(&mut self, e: &Entry, out: &mut Vec<Provider>) {
+        let Value::Table(entries) = &e.node.value else {
+            let d = self
+                .type_error(
+                    "providers",
+                    e.node.pos,
+                    "a table of providers",
+                    &e.node.value,
+                )
+                .with_suggestion("declare each provider as `[providers.NAME]` with a `url`");
+            self.diags.push(d);
+            return;
+        };
+        for p in entries {
+            let prefix = format!("providers.{}", p.key);
+            let Value::Table(keys) = &p.node.value else {
+                let mut d = self.type_error(
+                    &prefix,
+                    p.key_pos,
+                    "a table `[providers.NAME]`",
+                    &p.node.value,
+                );
+                d.suggestion = Some(if LAYER_KEYS.contains(&p.key.as_str()) {
+                    format!(
+                        "`{}` is a global setting: move it above the first `[providers...]` table (top level)",
+                        p.key
+                    )
+                } else {
+                    format!("write `[providers.{}]` with `url = \"https://...\"`", p.key)
+                });
+                self.diags.push(d);
+                continue;
+            };
+            if let Some(provider) = self.provider(&p.key, &prefix, p.key_pos, keys) {
+                out.push(provider);
+            }
+        }
+    }
+
+    fn provider(
+        &mut self,
+        name: &str,
+        prefix: &str,
+        pos: Option<Pos>,
+        keys: &[Entry],
+    ) -> Option<Provider> {
+        let mut layer = Layer::new();
+        let mut url = None;
+        let mut required = Sourced::new(true, crate::layer::Origin::Default);
+        let mut checks = Vec::new();
+        for e in keys {
+            let path = join(prefix, &e.key);
+            match e.key.as_str() {
+                k if LAYER_KEYS.contains(&k) => self.layer_key(&mut layer, prefix, e),
+                "url" => url = self.provider_url(&path, e),
+                "required" => {
+                    if let Some(b) = self.boolean(&path, &e.node) {
+                        required = Sourced::new(b, self.src.origin(&path, e.key_pos));
+                    }
+                }
+                "checks" => checks = check::parse_all(self, &path, &e.node),
+                _ => self.unknown(
+                    prefix,
+                    e,
+                    &[LAYER_KEYS, PROVIDER_ONLY].concat(),
+                    Level::Provider,
+                ),
+            }
+        }
+        if url.is_none() && !keys.iter().any(|e| e.key == "url") {
+            let fix = match keys.iter().find(|e| e.key == "api") {
+                Some(_) => format!("rename `api` to `url` in [{prefix}]"),
+                None => format!("add `url = \"https://...\"` to [{prefix}]"),
+            };
+            self.diag(
+                Severity::Error,
+                "provider.url_missing",
+                prefix,
+                pos,
+                format!("provider `{name}` has no `url`"),
+                Some(fix),
+            );
+        }
+        let url = url?;
+        Some(Provider {
+            name: name.to_owned(),
+            origin: self.src.origin(prefix, pos),
+            url,
+            layer,
+            checks,
+            required,
+        })
+    }
+
+    fn provider_url(&mut self, path: &str, e: &Entry) -> Option<Sourced<url::Url>> {
+        let raw = self.string(path, &e.node, "write `url = \"https://api.example.org\"`")?;
+        let origin = self.src.origin(path, e.key_pos);
+        match url::Url::parse(raw.trim()) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
+                Some(Sourced::new(u, origin))
+            }
+            Ok(u) => {
+                self.diag(
+                    Severity::Error,
+                    "provider.url_invalid",
+                    path,
+                    e.node.pos,
+                    format!(
+                        "`{}` is not an http:// or https:// URL with a host",
+                        proxy_url::redact(raw)
+                    ),
+                    Some(format!(
+                        "write `https://{}`",
+                        u.host_str().unwrap_or("api.example.org")
+                    )),
+                );
+                None
+            }
+            Err(err) => {
+                let fix = if !raw.contains("://") {
+                    format!("write `https://{}`", raw.trim())
+                } else {
+                    "write `url = \"https://api.example.org\"`".to_owned()
+                };
+                self.diag(
+                    Severity::Error,
+                    "provider.url_invalid",
+                    path,
+                    e.node.pos,
+                    format!("`{}` is not a URL: {err}", proxy_url::redact(raw)),
+                    Some(fix),
+                );
+                None
+            }
+        }
+    }
+
+    /// `roots = "none"` with no `ca_file` trusts nothing.
+    fn roots_without_ca(&mut self, prefix: &str, eff: &Layer, own: Option<&Layer>) {
+        let Some(roots) = &eff.roots else { return };
+        if roots.value != Roots::None {
+            return;
+        }
+        let has_ca = eff.ca_file.as_ref().is_some_and(|f| !f.value.is_empty());
+        let own_relevant = own.is_none_or(|l| l.roots.is_some() || l.ca_file.is_some());
+        if has_ca || !own_relevant {
+            return;
+        }
+        let d = Diagnostic::new(
+            Severity::Error,
+            "roots.none_without_ca",
+            join(prefix, "roots"),
+            super::provenance::origin_location(&roots.origin),
+            "`roots = \"none\"` with no `ca_file` trusts no server at all",
+        )
+        .with_suggestion("add `ca_file = \"/path/to/ca.pem\"`, or use `roots = \"webpki\"`");
+        self.diags.push(d);
+    }
+}
+
+fn last_key(path: &str) -> &str {
+    let k = path.rsplit('.').next().unwrap_or(path);
+    k.split('[').next().unwrap_or(k)
+}
+
+fn display_path(path: &str) -> &str {
+    if path.is_empty() { "(document)" } else { path }
+}

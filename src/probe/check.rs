@@ -1,0 +1,574 @@
+//! One check: a [`Check`] spec (a request and its [`Expect`]ations) and [`run`], which sends it
+//! through the real [`Client`] — the provider's own route, DNS, connect, proxy handshake, TLS —
+//! and turns what happened into a [`CheckResult`] with per-phase timings, the certificate seen
+//! (also when verification failed) and, on failure, the library's structured error.
+//!
+//! Semantics follow the load balancers and checkers that matter (PyBal, service-checker):
+//! redirects are not followed unless asked, so a 3xx on a health path is reported as such; the
+//! status expectation is exact (`200`) or a class (`2xx`); a check without one expects 2xx or
+//! 3xx.
+
+use std::fmt;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, StatusCode};
+
+use crate::client::{Attribution, Client, Response};
+pub use crate::config::HeaderExpectation;
+use crate::error::{Error, ErrorKind, Phase};
+use crate::tls::{CertSummary, HandshakeInfo};
+
+use super::report::{Certificate, CheckError, CheckResult, Timings};
+
+/// The timeout of a check that names none.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The most redirects followed when a check asks for it.
+pub const MAX_REDIRECTS: usize = 10;
+/// The most body bytes kept for a `body_contains` expectation's evidence.
+const EXCERPT: usize = 200;
+
+/// What status a check accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusExpectation {
+    /// Exactly this status.
+    Exact(u16),
+    /// Any status of this class: `2` means 2xx.
+    Class(u8),
+    /// 2xx or 3xx: the implicit expectation of a check that names none.
+    SuccessOrRedirect,
+}
+
+impl StatusExpectation {
+    /// Parses `200` or `2xx` (case-insensitive `x`).
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim();
+        if let Some(class) = s.strip_suffix("xx").or_else(|| s.strip_suffix("XX")) {
+            return match class.parse::<u8>() {
+                Ok(c @ 1..=5) if class.len() == 1 => Some(Self::Class(c)),
+                _ => None,
+            };
+        }
+        match s.parse::<u16>() {
+            Ok(code @ 100..=599) if s.len() == 3 => Some(Self::Exact(code)),
+            _ => None,
+        }
+    }
+
+    /// Whether `status` is accepted.
+    pub fn matches(self, status: u16) -> bool {
+        match self {
+            Self::Exact(code) => status == code,
+            Self::Class(c) => status / 100 == u16::from(c),
+            Self::SuccessOrRedirect => (200..400).contains(&status),
+        }
+    }
+}
+
+impl fmt::Display for StatusExpectation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Exact(code) => write!(f, "{code}"),
+            Self::Class(c) => write!(f, "{c}xx"),
+            Self::SuccessOrRedirect => f.write_str("2xx or 3xx"),
+        }
+    }
+}
+
+/// What a check expects of the response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expect {
+    /// The accepted status.
+    pub status: StatusExpectation,
+    /// A substring the body must contain.
+    pub body_contains: Option<String>,
+    /// A header the response must carry.
+    pub header: Option<HeaderExpectation>,
+}
+
+impl Default for Expect {
+    fn default() -> Self {
+        Self {
+            status: StatusExpectation::SuccessOrRedirect,
+            body_contains: None,
+            header: None,
+        }
+    }
+}
+
+impl Expect {
+    /// Checks the status and headers. A mismatched 3xx names its `Location`, since redirects
+    /// are not followed unless asked.
+    pub fn verify_head(
+        &self,
+        status: u16,
+        headers: &HeaderMap,
+        attribution: Option<&Attribution>,
+    ) -> Result<(), Error> {
+        if !self.status.matches(status) {
+            let location = headers
+                .get(http::header::LOCATION)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+            let mut expected = format!("status {}", self.status);
+            let hint = match &location {
+                Some(loc) if (300..400).contains(&status) => {
+                    expected.push_str(&format!(
+                        "; got a redirect to {loc} (redirects are not followed)"
+                    ));
+                    format!(
+                        "the health path redirects: point the check's `path` at {loc}, or set follow_redirects = true if a redirect is acceptable (load balancers usually do not follow it)"
+                    )
+                }
+                _ => format!(
+                    "the endpoint answered {status}; check the check's `path`/`url` and `expect_status` against what the service serves"
+                ),
+            };
+            let hop = attribution.map_or(crate::error::Hop::Origin, |a| a.source);
+            return Err(Error::new(ErrorKind::HttpStatus)
+                .with_hop(hop)
+                .with_phase(Phase::Http)
+                .with_message(format!("expected status {}, got {status}", self.status))
+                .with_hint(hint)
+                .map_evidence(|ev| {
+                    ev.status = Some(status);
+                    ev.expected = Some(expected);
+                    ev.attribution = attribution.cloned();
+                }));
+        }
+        if let Some(h) = &self.header {
+            let values: Vec<String> = headers
+                .get_all(h.name.as_str())
+                .iter()
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .collect();
+            let ok = match &h.contains {
+                None => !values.is_empty(),
+                Some(want) => values.iter().any(|v| v.contains(want.as_str())),
+            };
+            if !ok {
+                let wanted = match &h.contains {
+                    Some(v) => format!("header {} containing {v:?}", h.name),
+                    None => format!("header {}", h.name),
+                };
+                let seen = if values.is_empty() {
+                    "absent".to_owned()
+                } else {
+                    format!("{:?}", values.join(", "))
+                };
+                return Err(Error::new(ErrorKind::HttpBody)
+                    .with_phase(Phase::Http)
+                    .with_message(format!("expected {wanted}, it was {seen}"))
+                    .with_hint("the endpoint answered, but not with the expected header; check `expect_header` against what the service sends")
+                    .map_evidence(|ev| {
+                        ev.status = Some(status);
+                        ev.expected = Some(format!("{wanted}; got {seen}"));
+                    }));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the body.
+    pub fn verify_body(&self, status: u16, body: &[u8]) -> Result<(), Error> {
+        let Some(want) = &self.body_contains else {
+            return Ok(());
+        };
+        let text = String::from_utf8_lossy(body);
+        if text.contains(want.as_str()) {
+            return Ok(());
+        }
+        let excerpt: String = text.chars().take(EXCERPT).collect();
+        Err(Error::new(ErrorKind::HttpBody)
+            .with_phase(Phase::Http)
+            .with_message(format!(
+                "the body ({} bytes) does not contain {want:?}",
+                body.len()
+            ))
+            .with_hint("the endpoint answered, but not with the expected content; check `body_contains` and whether the path is the right one")
+            .map_evidence(|ev| {
+                ev.status = Some(status);
+                ev.expected = Some(format!(
+                    "body containing {want:?}; got {} bytes starting {excerpt:?}",
+                    body.len()
+                ));
+            }))
+    }
+}
+
+/// One probe of a provider: a request and its expectations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    /// The provider whose profile (route, TLS, timeouts) the request uses.
+    pub provider: String,
+    /// The check's name; `default` for the implicit check of a provider without checks.
+    pub name: String,
+    /// The absolute URL requested.
+    pub url: String,
+    /// The method.
+    pub method: Method,
+    /// The expectations.
+    pub expect: Expect,
+    /// Follow up to [`MAX_REDIRECTS`] redirects (default: no, a 3xx is reported as such).
+    pub follow_redirects: bool,
+    /// The check's deadline; `None` uses the runner's.
+    pub timeout: Option<Duration>,
+}
+
+impl Check {
+    /// `GET url` expecting 2xx or 3xx, named `name`.
+    pub fn new(provider: &str, name: &str, url: &str) -> Self {
+        Self {
+            provider: provider.to_owned(),
+            name: name.to_owned(),
+            url: url.to_owned(),
+            method: Method::GET,
+            expect: Expect::default(),
+            follow_redirects: false,
+            timeout: None,
+        }
+    }
+
+    /// The implicit check of a provider that has none: `GET url` expecting 2xx or 3xx.
+    pub fn default_for(provider: &str, url: &str) -> Self {
+        Self::new(provider, "default", url)
+    }
+
+    /// Sets the method.
+    pub fn method(mut self, method: Method) -> Self {
+        self.method = method;
+        self
+    }
+
+    /// Sets the status expectation.
+    pub fn expect_status(mut self, status: StatusExpectation) -> Self {
+        self.expect.status = status;
+        self
+    }
+
+    /// Requires the body to contain `text`.
+    pub fn body_contains(mut self, text: &str) -> Self {
+        self.expect.body_contains = Some(text.to_owned());
+        self
+    }
+
+    /// Requires a header.
+    pub fn expect_header(mut self, header: HeaderExpectation) -> Self {
+        self.expect.header = Some(header);
+        self
+    }
+
+    /// Follows redirects.
+    pub fn follow_redirects(mut self, yes: bool) -> Self {
+        self.follow_redirects = yes;
+        self
+    }
+
+    /// Sets the deadline.
+    pub fn timeout(mut self, d: Duration) -> Self {
+        self.timeout = Some(d);
+        self
+    }
+}
+
+/// Runs one check through `client` within `deadline`, never failing: every outcome is a result.
+/// Certificates expiring within `warn_days` make the result a warning.
+pub async fn run(
+    client: &Client,
+    check: &Check,
+    deadline: Duration,
+    warn_days: i64,
+) -> CheckResult {
+    let started = Instant::now();
+    let mut result = CheckResult::new(
+        &check.provider,
+        &check.name,
+        check.method.as_str(),
+        &check.url,
+    );
+    result.route = client.route(Some(&check.provider), &check.url).ok();
+    let outcome = tokio::time::timeout(deadline, exchange(client, check, &mut result)).await;
+    let total = started.elapsed();
+    result.timings.total = Some(total);
+    let now = unix_now();
+    match outcome {
+        Ok(Ok(seen)) => {
+            if let Some(tls) = &seen.tls {
+                // Verification skipped or overridden (`danger_accept_invalid_certs`) is not
+                // "verified", and monitoring hears about it.
+                let verified = !tls.danger_accept_invalid_certs && tls.accepted_invalid.is_none();
+                if let Some(cert) = certificate(&tls.chain, verified, now) {
+                    result.see_certificate(cert, warn_days);
+                }
+                let insecure = tls.warnings();
+                if !insecure.is_empty() {
+                    result.warnings.extend(insecure);
+                    result.state = result.state.max(super::nagios::State::Warning);
+                }
+            }
+            if let Some(e) = seen.failure {
+                result.fail(CheckError::from_error(&e));
+            }
+        }
+        Ok(Err(e)) => {
+            if result.route.is_none() {
+                result.route = e.route().cloned();
+            }
+            let chain = e.evidence().tls.as_ref().map(|t| t.chain.clone());
+            if let Some(cert) = chain.and_then(|c| certificate(&c, false, now)) {
+                result.see_certificate(cert, warn_days);
+            }
+            result.fail(CheckError::from_error(&e));
+        }
+        Err(_) => {
+            let e = Error::new(ErrorKind::HttpTimeout)
+                .with_message(format!(
+                    "the check did not finish within its deadline of {deadline:?}"
+                ))
+                .with_hint("the check's deadline expired before any phase timed out on its own; raise the check's `timeout` (or --timeout), or lower timeouts.* to see which phase is slow")
+                .map_evidence(|ev| {
+                    ev.timeout = Some(deadline);
+                    ev.target = Some(check.url.clone());
+                });
+            result.fail(CheckError::from_error(&e));
+        }
+    }
+    result
+}
+
+/// What a completed exchange saw: the origin's TLS handshake (for `https://`) and the
+/// expectation that failed, if one did.
+struct Seen {
+    tls: Option<HandshakeInfo>,
+    failure: Option<Error>,
+}
+
+async fn exchange(client: &Client, check: &Check, result: &mut CheckResult) -> Result<Seen, Error> {
+    let mut url = check.url.clone();
+    let mut redirects = 0;
+    loop {
+        let req = http::Request::builder()
+            .method(check.method.clone())
+            .uri(url.as_str())
+            .header(
+                http::header::USER_AGENT,
+                concat!("proxyscope-probe/", env!("CARGO_PKG_VERSION")),
+            )
+            .body(Bytes::new())
+            .map_err(|e| {
+                Error::new(ErrorKind::ConfigInvalid)
+                    .with_message(format!(
+                        "the check's URL {url:?} is not a valid request target"
+                    ))
+                    .with_hint("use an absolute URL such as https://host/path")
+                    .with_source(e)
+            })?;
+        let sent = Instant::now();
+        let res = client.request(Some(&check.provider), req).await?;
+        let head = sent.elapsed();
+        result.status = Some(res.status().as_u16());
+        result.route = Some(res.route().clone());
+        let tls = record_connection(&res, head, &mut result.timings);
+        if check.follow_redirects
+            && res.status().is_redirection()
+            && redirects < MAX_REDIRECTS
+            && let Some(next) = location(&url, &res)
+        {
+            redirects += 1;
+            url = next;
+            continue;
+        }
+        return finish(check, res, tls, &mut result.timings).await;
+    }
+}
+
+async fn finish(
+    check: &Check,
+    res: Response,
+    tls: Option<HandshakeInfo>,
+    timings: &mut Timings,
+) -> Result<Seen, Error> {
+    let status = res.status().as_u16();
+    if let Err(e) = check
+        .expect
+        .verify_head(status, res.headers(), Some(res.attribution()))
+    {
+        // A failure status the proxy generated carries the proxy's reply; the client knows how
+        // to describe it. Anything else (a 3xx, a 200 where 404 was wanted) is ours.
+        let e = if StatusCode::from_u16(status)
+            .is_ok_and(|s| s.is_client_error() || s.is_server_error())
+            && e.kind() == ErrorKind::HttpStatus
+        {
+            let expected = e.evidence().expected.clone();
+            match res.error_for_status() {
+                Err(client_err) => client_err.map_evidence(|ev| ev.expected = expected),
+                Ok(_) => e,
+            }
+        } else {
+            e.with_route(res.route().clone())
+        };
+        return Ok(Seen {
+            tls,
+            failure: Some(e),
+        });
+    }
+    let route = res.route().clone();
+    let started = Instant::now();
+    // Read the body even without a body expectation: `transfer` is measured and a body that
+    // breaks off is reported (`http.protocol`), as a client would see it.
+    let body = match res.bytes().await {
+        Ok(body) => body,
+        // The handshake already happened: keep its certificate with the failure.
+        Err(e) => {
+            return Ok(Seen {
+                tls,
+                failure: Some(e),
+            });
+        }
+    };
+    timings.transfer = Some(started.elapsed());
+    let failure = check
+        .expect
+        .verify_body(status, &body)
+        .err()
+        .map(|e| e.with_route(route));
+    Ok(Seen { tls, failure })
+}
+
+/// Copies the connection's phase timings into `timings` and derives `first_byte` (the time to
+/// the response head minus the connection's phases); returns the origin's TLS handshake.
+fn record_connection(
+    res: &Response,
+    head: Duration,
+    timings: &mut Timings,
+) -> Option<HandshakeInfo> {
+    let Some(info) = res.conn_info() else {
+        timings.first_byte = Some(head);
+        return None;
+    };
+    let t = &info.timings;
+    timings.dns = t.dns;
+    timings.connect = t.connect;
+    timings.proxy = t.proxy;
+    timings.tls = t.tls;
+    let connecting: Duration = [t.dns, t.connect, t.proxy, t.tls]
+        .into_iter()
+        .flatten()
+        .sum();
+    timings.first_byte = Some(head.saturating_sub(connecting));
+    info.origin_tls.clone()
+}
+
+fn location(base: &str, res: &Response) -> Option<String> {
+    let loc = res.headers().get(http::header::LOCATION)?.to_str().ok()?;
+    let base = url::Url::parse(base).ok()?;
+    base.join(loc).ok().map(|u| u.to_string())
+}
+
+/// The probe's view of a presented chain: the leaf's facts and the chain's earliest expiry.
+pub fn certificate(chain: &[CertSummary], verified: bool, now: i64) -> Option<Certificate> {
+    let leaf = chain.first()?;
+    let earliest = chain
+        .iter()
+        .map(|c| c.not_after_unix)
+        .min()
+        .unwrap_or(leaf.not_after_unix);
+    Some(Certificate {
+        subject: leaf.subject.clone(),
+        issuer: leaf.issuer.clone(),
+        sans: leaf.sans.clone(),
+        not_before: leaf.not_before_unix,
+        not_after: leaf.not_after_unix,
+        days_left: Certificate::days_until(earliest, now),
+        chain_earliest_not_after: earliest,
+        chain_len: chain.len(),
+        sha256: Some(leaf.sha256.clone()),
+        verified,
+    })
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use http::HeaderValue;
+
+    use super::*;
+    use crate::error::Hop;
+
+    #[test]
+    fn status_expectations_parse_and_match() {
+        let cases: &[(&str, Option<StatusExpectation>)] = &[
+            ("200", Some(StatusExpectation::Exact(200))),
+            ("2xx", Some(StatusExpectation::Class(2))),
+            ("3XX", Some(StatusExpectation::Class(3))),
+            (" 404 ", Some(StatusExpectation::Exact(404))),
+            ("6xx", None),
+            ("20", None),
+            ("2000", None),
+            ("abc", None),
+            ("", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(StatusExpectation::parse(text), *want, "{text:?}");
+        }
+        assert!(StatusExpectation::Class(2).matches(204));
+        assert!(!StatusExpectation::Class(2).matches(301));
+        assert!(StatusExpectation::SuccessOrRedirect.matches(302));
+        assert!(!StatusExpectation::SuccessOrRedirect.matches(404));
+        assert!(!StatusExpectation::Exact(200).matches(201));
+    }
+
+    #[test]
+    fn a_redirect_on_a_health_path_is_reported_with_its_location() {
+        let mut headers = HeaderMap::new();
+        headers.insert(http::header::LOCATION, HeaderValue::from_static("/v2/"));
+        let expect = Expect {
+            status: StatusExpectation::Exact(200),
+            ..Expect::default()
+        };
+        let e = expect.verify_head(302, &headers, None).unwrap_err();
+        assert_eq!(e.code(), "http.status");
+        assert_eq!(e.hop(), Some(Hop::Origin));
+        assert_eq!(e.phase(), Phase::Http);
+        assert_eq!(e.evidence().status, Some(302));
+        assert!(e.evidence().expected.as_deref().unwrap().contains("/v2/"));
+        assert!(e.hint().unwrap().contains("follow_redirects"));
+    }
+
+    #[test]
+    fn header_and_body_expectations_fail_as_http_body() {
+        let mut headers = HeaderMap::new();
+        headers.insert("content-type", HeaderValue::from_static("text/html"));
+        let expect = Expect {
+            status: StatusExpectation::Class(2),
+            body_contains: Some("dirs".into()),
+            header: Some(HeaderExpectation {
+                name: "Content-Type".into(),
+                contains: Some("application/json".into()),
+            }),
+        };
+        let e = expect.verify_head(200, &headers, None).unwrap_err();
+        assert_eq!(e.code(), "http.body");
+        assert_eq!(e.phase(), Phase::Http);
+        assert!(
+            e.evidence()
+                .expected
+                .as_deref()
+                .unwrap()
+                .contains("text/html")
+        );
+        let e = expect.verify_body(200, b"{\"langs\":[]}").unwrap_err();
+        assert_eq!(e.code(), "http.body");
+        assert_eq!(e.evidence().status, Some(200));
+        assert!(expect.verify_body(200, b"{\"dirs\":[]}").is_ok());
+        headers.insert(
+            "content-type",
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+        assert!(expect.verify_head(200, &headers, None).is_ok());
+    }
+}

@@ -1,0 +1,127 @@
+//! Environment rules (`Config::lint(&EnvSnapshot)`): conflicting HTTPS_PROXY/https_proxy,
+//! ignored HTTP_PROXY, NO_PROXY entries, and a provider proxy made unusable by the no_proxy list
+//! in force for it (config or environment). Snapshots are passed in; nothing calls `set_var`.
+
+use proxyscope::EnvSnapshot;
+use proxyscope::config::{Config, Diagnostic, Severity};
+
+fn cfg(text: &str) -> Config {
+    Config::from_toml_str(text, "/srv/app/proxyscope.toml")
+        .unwrap_or_else(|e| panic!("{}", e.report()))
+}
+
+fn find<'a>(d: &'a [Diagnostic], code: &str) -> &'a Diagnostic {
+    d.iter()
+        .find(|d| d.code == code)
+        .unwrap_or_else(|| panic!("no {code}: {d:#?}"))
+}
+
+const USES_ENV: &str = "[providers.a]\nurl = \"https://a.test\"\n";
+
+#[test]
+fn https_proxy_case_conflict() {
+    let env = EnvSnapshot::from_pairs([
+        ("https_proxy", "http://lower.test:3128"),
+        ("HTTPS_PROXY", "http://upper.test:3128"),
+    ]);
+    let d = cfg(USES_ENV).lint(&env);
+    let c = find(&d, "env.conflict");
+    assert_eq!(c.severity, Severity::Warning);
+    assert_eq!(c.path, "HTTPS_PROXY");
+    assert_eq!(c.location.as_deref(), Some("env:HTTPS_PROXY"));
+    assert!(
+        c.suggestion
+            .as_deref()
+            .unwrap()
+            .contains("unset HTTPS_PROXY")
+    );
+}
+
+#[test]
+fn http_proxy_uppercase_is_ignored() {
+    let env = EnvSnapshot::from_pairs([("HTTP_PROXY", "http://p.test:3128")]);
+    let d = cfg(USES_ENV).lint(&env);
+    let c = find(&d, "env.http_proxy_ignored");
+    assert_eq!(c.severity, Severity::Warning);
+    assert!(c.suggestion.as_deref().unwrap().contains("`http_proxy`"));
+}
+
+#[test]
+fn env_findings_are_info_when_every_layer_sets_its_proxy() {
+    let env = EnvSnapshot::from_pairs([
+        ("HTTP_PROXY", "http://p.test:3128"),
+        ("https_proxy", "http://a.test:1"),
+        ("HTTPS_PROXY", "http://b.test:1"),
+    ]);
+    let d = cfg("proxy = \"direct\"\n[providers.a]\nurl = \"https://a.test\"\n").lint(&env);
+    assert_eq!(d.len(), 2, "{d:#?}");
+    assert!(d.iter().all(|d| d.severity == Severity::Info), "{d:#?}");
+}
+
+#[test]
+fn url_shaped_no_proxy_in_the_environment() {
+    let env = EnvSnapshot::from_pairs([("NO_PROXY", "localhost,https://a.test/")]);
+    let d = cfg(USES_ENV).lint(&env);
+    let c = find(&d, "no_proxy.url");
+    assert_eq!(c.severity, Severity::Error);
+    assert_eq!(c.path, "NO_PROXY");
+    assert_eq!(c.location.as_deref(), Some("env:NO_PROXY"));
+    assert!(
+        c.suggestion
+            .as_deref()
+            .unwrap()
+            .contains("write `.a.test` instead of `https://a.test/`")
+    );
+}
+
+#[test]
+fn provider_proxy_unusable_because_of_env_no_proxy() {
+    let text = "[providers.yandex]\nurl = \"https://translate.yandex.net\"\nproxy = \"http://egress.test:3128\"\n";
+    let env = EnvSnapshot::from_pairs([("no_proxy", "localhost,translate.yandex.net")]);
+    let d = cfg(text).lint(&env);
+    let c = find(&d, "provider.proxy_unusable");
+    assert_eq!(c.severity, Severity::Warning);
+    assert_eq!(c.path, "providers.yandex.proxy");
+    assert_eq!(c.location.as_deref(), Some("/srv/app/proxyscope.toml:3:1"));
+    assert!(
+        c.suggestion
+            .as_deref()
+            .unwrap()
+            .contains("remove `translate.yandex.net` from no_proxy")
+    );
+    assert!(cfg(text).lint(&EnvSnapshot::default()).is_empty());
+}
+
+#[test]
+fn provider_no_proxy_overrides_the_global_list() {
+    let text = "no_proxy = [\"translate.yandex.net\"]\n[providers.yandex]\nurl = \"https://translate.yandex.net\"\nproxy = \"http://egress.test:3128\"\nno_proxy = [\"localhost\"]\n";
+    let d = cfg(text).lint(&EnvSnapshot::default());
+    assert!(
+        d.iter().all(|d| d.code != "provider.proxy_unusable"),
+        "{d:#?}"
+    );
+}
+
+#[test]
+fn inherited_global_proxy_bypassed_by_no_proxy_is_not_a_finding() {
+    let text = "proxy = \"http://egress.test:3128\"\nno_proxy = [\"localhost\", \"a.test\"]\n[providers.a]\nurl = \"https://a.test\"\n";
+    let d = cfg(text).lint(&EnvSnapshot::default());
+    assert!(
+        d.iter().all(|d| d.code != "provider.proxy_unusable"),
+        "{d:#?}"
+    );
+}
+
+#[test]
+fn env_secrets_never_appear() {
+    let env = EnvSnapshot::from_pairs([
+        ("https_proxy", "http://alice:hunter2@lower.test:3128"),
+        ("HTTPS_PROXY", "http://bob:swordfish@upper.test:3128"),
+        ("HTTP_PROXY", "http://carol:letmein@p.test:3128"),
+    ]);
+    let d = cfg(USES_ENV).lint(&env);
+    let all = format!("{d:?} {}", serde_json::to_string(&d).unwrap());
+    for secret in ["hunter2", "swordfish", "letmein"] {
+        assert!(!all.contains(secret), "{secret} leaked: {all}");
+    }
+}
