@@ -97,7 +97,10 @@ fn client_with(proxy: &str, pki: &TestPki, tunnel_plain_http: bool) -> Client {
     Client::builder()
         .global(layer)
         .env(EnvSnapshot::from_pairs(Vec::<(String, String)>::new()))
-        .resolver(Resolver::pinned("localhost", ["127.0.0.1".parse().unwrap()]))
+        .resolver(Resolver::pinned(
+            "localhost",
+            ["127.0.0.1".parse().unwrap()],
+        ))
         .tunnel_plain_http(tunnel_plain_http)
         .build()
         .unwrap()
@@ -209,7 +212,10 @@ async fn a_slow_body_after_a_403_ends_within_the_proxy_timeout() {
 #[tokio::test]
 async fn a_one_mebibyte_header_line_is_proxy_protocol() {
     let pki = TestPki::new();
-    for status_line in ["HTTP/1.1 200 Connection established", "HTTP/1.1 403 Forbidden"] {
+    for status_line in [
+        "HTTP/1.1 200 Connection established",
+        "HTTP/1.1 403 Forbidden",
+    ] {
         let addr = hostile(move |mut s| async move {
             if read_head(&mut s).await.is_none() {
                 return;
@@ -260,7 +266,10 @@ async fn invalid_utf8_in_reason_and_headers_keeps_the_classification() {
     assert_eq!(reply.status, 403);
     assert_eq!(reply.header("server"), Some("gw\u{FFFD}("));
     assert_eq!(reply.body_excerpt.as_deref(), Some("\u{FFFD}\u{FFFD}no"));
-    assert_eq!(e.evidence().cause.as_deref(), Some("X-Squid-Error: ERR_ACCESS_DENIED"));
+    assert_eq!(
+        e.evidence().cause.as_deref(),
+        Some("X-Squid-Error: ERR_ACCESS_DENIED")
+    );
     // JSON of the evidence stays valid.
     let json: serde_json::Value = serde_json::to_value(&e).unwrap();
     assert_eq!(json["code"], "proxy.forbidden");
@@ -280,8 +289,7 @@ async fn invalid_utf8_in_a_200_still_opens_the_tunnel() {
         let Ok(mut up) = TcpStream::connect(("127.0.0.1", port)).await else {
             return;
         };
-        if s
-            .write_all(b"HTTP/1.1 200 Verbunden \xff\r\nVia: \xc3\x28 p\r\n\r\n")
+        if s.write_all(b"HTTP/1.1 200 Verbunden \xff\r\nVia: \xc3\x28 p\r\n\r\n")
             .await
             .is_ok()
         {
@@ -319,7 +327,12 @@ async fn an_http_0_9_reply_is_proxy_protocol() {
         let (e, elapsed) = failing_get(&client, "https://localhost:9/").await;
         assert_code(&e, elapsed, "proxy.protocol", Hop::Proxy, Phase::Proxy);
         assert!(e.evidence().proxy_reply.is_none());
-        assert!(e.evidence().cause.as_deref().is_some_and(|c| c.contains("<html>")));
+        assert!(
+            e.evidence()
+                .cause
+                .as_deref()
+                .is_some_and(|c| c.contains("<html>"))
+        );
     }
 }
 

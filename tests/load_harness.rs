@@ -27,7 +27,10 @@ async fn a_thousand_concurrent_tunnels_through_the_harness_proxy() {
     assert_eq!(origin.requests().len(), CONCURRENT);
     let tunnels = proxy.connect_count();
     assert!((1..=CONCURRENT).contains(&tunnels), "{tunnels} tunnels");
-    assert!(open_fds() > baseline, "the pool keeps connections while the client lives");
+    assert!(
+        open_fds() > baseline,
+        "the pool keeps connections while the client lives"
+    );
 
     drop(client);
     let after = settle_fds(baseline, Duration::from_secs(10)).await;
@@ -35,7 +38,9 @@ async fn a_thousand_concurrent_tunnels_through_the_harness_proxy() {
         after <= baseline,
         "{after} descriptors open 10 s after the client was dropped, {baseline} before it"
     );
-    eprintln!("{CONCURRENT} requests over {tunnels} tunnels in {took:?}; fds {baseline} -> {after}");
+    eprintln!(
+        "{CONCURRENT} requests over {tunnels} tunnels in {took:?}; fds {baseline} -> {after}"
+    );
     proxy.check();
     origin.check();
 }

@@ -3,9 +3,9 @@
 //! return to their level before the client existed. Squid runs as its own process (see
 //! `tests/support/real_proxy.rs`); a missing Squid fails under `CI=true` and skips elsewhere.
 
+mod load_support;
 #[path = "support/real_proxy.rs"]
 mod real_proxy;
-mod load_support;
 
 use std::time::{Duration, Instant};
 
@@ -37,6 +37,9 @@ async fn a_thousand_concurrent_tunnels_through_squid() {
         after <= baseline,
         "{after} descriptors open 10 s after the client was dropped, {baseline} before it"
     );
-    eprintln!("{CONCURRENT} requests through squid/{} in {took:?}; fds {baseline} -> {after}", squid.version());
+    eprintln!(
+        "{CONCURRENT} requests through squid/{} in {took:?}; fds {baseline} -> {after}",
+        squid.version()
+    );
     origin.check();
 }

@@ -4,7 +4,9 @@
 //! the declared lengths and never panics.
 
 use proptest::prelude::*;
-use proxyscope::connect::{MAX_HEAD, Parsed, Socks5Reply, parse_reply_head_bounded, parse_socks5_reply};
+use proxyscope::connect::{
+    MAX_HEAD, Parsed, Socks5Reply, parse_reply_head_bounded, parse_socks5_reply,
+};
 
 /// A reply head with `interim` 1xx heads first and a padding header of `pad` bytes.
 fn head(status: u16, interim: usize, pad: usize, lf_only: bool) -> Vec<u8> {

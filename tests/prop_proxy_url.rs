@@ -48,7 +48,14 @@ fn encode(s: &str) -> String {
 
 fn scheme() -> impl Strategy<Value = &'static str> {
     prop::sample::select(vec![
-        "", "http://", "https://", "socks5://", "socks5h://", "HTTPS://", "ftp://", "socks4://",
+        "",
+        "http://",
+        "https://",
+        "socks5://",
+        "socks5h://",
+        "HTTPS://",
+        "ftp://",
+        "socks4://",
     ])
 }
 

@@ -247,7 +247,10 @@ async fn run_probe(
     );
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!stdout.is_empty() || !stderr.is_empty(), "{label} printed nothing");
+    assert!(
+        !stdout.is_empty() || !stderr.is_empty(),
+        "{label} printed nothing"
+    );
     printed.text(&label, stdout.clone());
     printed.text(&label, stderr);
     stdout
@@ -266,7 +269,10 @@ async fn credentials_never_appear_in_any_output_of_any_failure() {
     let url = origin.url_with_host("localhost", "/");
 
     // proxy.dns, proxy.connect, proxy.timeout
-    let c = client(layer(&format!("http://{USER}:{PASS}@proxy.invalid:3128"), &pki));
+    let c = client(layer(
+        &format!("http://{USER}:{PASS}@proxy.invalid:3128"),
+        &pki,
+    ));
     p.get("proxy.dns", &c, &url).await;
     let c = client(layer(&creds_url("http", refused_addr().await), &pki));
     p.get("proxy.connect", &c, &url).await;
@@ -286,12 +292,21 @@ async fn credentials_never_appear_in_any_output_of_any_failure() {
 
     // Refusals by an HTTP proxy.
     for (label, policy) in [
-        ("success with credentials", Policy::require_basic(USER, PASS, "corp")),
-        ("proxy.auth_rejected", Policy::require_basic(USER, "other", "corp")),
+        (
+            "success with credentials",
+            Policy::require_basic(USER, PASS, "corp"),
+        ),
+        (
+            "proxy.auth_rejected",
+            Policy::require_basic(USER, "other", "corp"),
+        ),
         ("proxy.forbidden", Policy::deny(&["localhost"])),
         ("proxy.upstream", Policy::Unreachable),
         ("proxy.upstream dns", Policy::Unresolvable),
-        ("proxy.refused", Policy::Reply(CannedReply::new(517).reason("Odd"))),
+        (
+            "proxy.refused",
+            Policy::Reply(CannedReply::new(517).reason("Odd")),
+        ),
         ("proxy.protocol", Policy::Garbage),
         ("proxy.protocol oversized", Policy::OversizedHeaders),
         ("proxy.closed", Policy::CloseAfterAccept),
@@ -300,13 +315,23 @@ async fn credentials_never_appear_in_any_output_of_any_failure() {
         let c = client(layer(&creds_url("http", proxy.addr()), &pki));
         p.get(label, &c, &url).await;
         // Plain http:// through the same proxy: absolute-form, Proxy-Authorization on the request.
-        p.get(&format!("{label} (absolute-form)"), &c, "http://localhost:9/")
-            .await;
+        p.get(
+            &format!("{label} (absolute-form)"),
+            &c,
+            "http://localhost:9/",
+        )
+        .await;
     }
 
     // SOCKS5 with credentials: rejected, no acceptable method, refused destination.
-    let socks = TestProxy::builder().socks5_auth(USER, "other").start().await;
-    let c = client(layer(&creds_url("socks5h", socks.socks5_addr().unwrap()), &pki));
+    let socks = TestProxy::builder()
+        .socks5_auth(USER, "other")
+        .start()
+        .await;
+    let c = client(layer(
+        &creds_url("socks5h", socks.socks5_addr().unwrap()),
+        &pki,
+    ));
     p.get("socks proxy.auth_rejected", &c, &url).await;
     let c = client(layer(&creds_url("socks5", socks_no_method().await), &pki));
     p.get("socks proxy.auth_required", &c, &url).await;
@@ -315,7 +340,10 @@ async fn credentials_never_appear_in_any_output_of_any_failure() {
         .socks5_auth(USER, PASS)
         .start()
         .await;
-    let c = client(layer(&creds_url("socks5h", socks.socks5_addr().unwrap()), &pki));
+    let c = client(layer(
+        &creds_url("socks5h", socks.socks5_addr().unwrap()),
+        &pki,
+    ));
     p.get("socks proxy.refused", &c, &url).await;
 
     // The origin's TLS failures, through a proxy that takes the credentials.
@@ -333,19 +361,34 @@ async fn credentials_never_appear_in_any_output_of_any_failure() {
     }
     let plain = TestOrigin::http().await;
     let c = client(layer(&via, &pki));
-    p.get("tls.handshake", &c, &plain.url_with_host("localhost", "/").replace("http://", "https://"))
-        .await;
+    p.get(
+        "tls.handshake",
+        &c,
+        &plain
+            .url_with_host("localhost", "/")
+            .replace("http://", "https://"),
+    )
+    .await;
     let c = client(layer(&via, &pki));
-    p.get("tls.timeout", &c, &format!("https://localhost:{}/", silent().await.port()))
-        .await;
+    p.get(
+        "tls.timeout",
+        &c,
+        &format!("https://localhost:{}/", silent().await.port()),
+    )
+    .await;
 
     // HTTP: an origin 403 through the tunnel, a request timeout through absolute-form.
     let c = client(layer(&via, &pki));
-    p.get("http.status", &c, &origin.url_with_host("localhost", "/status/403"))
-        .await;
+    p.get(
+        "http.status",
+        &c,
+        &origin.url_with_host("localhost", "/status/403"),
+    )
+    .await;
     let stalled = proxy(Policy::Stall).await;
     let c = client(layer(&creds_url("http", stalled.addr()), &pki));
-    p.get("http.timeout (absolute-form)", &c, "http://localhost:9/").await;
+    p.get("http.timeout (absolute-form)", &c, "http://localhost:9/")
+        .await;
 
     // Configuration errors that carry the credentials.
     for bad in [
@@ -366,7 +409,10 @@ async fn credentials_never_appear_in_any_output_of_any_failure() {
         ("https_proxy", format!("http://{USER}:{PASS}@bad host:1")),
         ("HTTPS_PROXY", format!("http://{USER}:{PASS}@other.test:1")),
         ("HTTP_PROXY", format!("http://{USER}:{PASS}@ignored.test:1")),
-        ("no_proxy", format!("http://{USER}:{PASS}@x.test/,localhost")),
+        (
+            "no_proxy",
+            format!("http://{USER}:{PASS}@x.test/,localhost"),
+        ),
     ]);
     p.text("EnvSnapshot", format!("{env:?}"));
     let c = Client::builder()
@@ -379,7 +425,10 @@ async fn credentials_never_appear_in_any_output_of_any_failure() {
         p.error("env route", &e);
     }
     let list = NoProxy::parse(&format!("localhost,http://{USER}:{PASS}@x.test/"));
-    p.text("NoProxy", format!("{list} {list:?} {}", serde_json::to_string(&list).unwrap()));
+    p.text(
+        "NoProxy",
+        format!("{list} {list:?} {}", serde_json::to_string(&list).unwrap()),
+    );
     for d in list.diagnostics() {
         p.text("NoProxy diagnostic", format!("{d} {d:?} {}", d.message()));
     }
@@ -394,7 +443,10 @@ async fn credentials_never_appear_in_any_output_of_any_failure() {
         "proxy = \"ftp://{USER}:{PASS}@proxy.test:21\"\nno_proxy = [\"http://{USER}:{PASS}@x.test/\"]\ncacert = \"x\"\n[providers.a]\nurl = \"https://{USER}:{PASS}@a.test/\"\nproxy = \"http://{USER}:{PASS}@bad host\"\n"
     );
     for d in ConfigDocument::from_toml_str(&bad_config, "bad.toml").lint(&env) {
-        p.text("lint", format!("{d} {d:?} {}", serde_json::to_string(&d).unwrap()));
+        p.text(
+            "lint",
+            format!("{d} {d:?} {}", serde_json::to_string(&d).unwrap()),
+        );
     }
     if let Err(e) = Config::from_toml_str(&bad_config, "bad.toml") {
         p.error("config.invalid", &e);
@@ -481,7 +533,9 @@ async fn credentials_never_appear_in_any_output_of_any_failure() {
             }
         }
         None if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("target/debug/examples/probe is missing under CI=true; run cargo build --examples")
+            panic!(
+                "target/debug/examples/probe is missing under CI=true; run cargo build --examples"
+            )
         }
         None => eprintln!("skipped the probe part: run `cargo build --examples` first"),
     }
@@ -511,7 +565,11 @@ async fn credentials_never_appear_in_any_output_of_any_failure() {
         "config.ca_file",
         "config.invalid",
     ] {
-        assert!(p.codes.contains(code), "no scenario ended in {code}: {:?}", p.codes);
+        assert!(
+            p.codes.contains(code),
+            "no scenario ended in {code}: {:?}",
+            p.codes
+        );
     }
 
     let logged = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();

@@ -27,7 +27,11 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(list.is_empty(), list.entries().is_empty());
         for host in lines.clone() {
             let m = list.matches(host);
-            assert_eq!(m.is_some(), list.is_match(host), "matches/is_match disagree");
+            assert_eq!(
+                m.is_some(),
+                list.is_match(host),
+                "matches/is_match disagree"
+            );
             if let Some(m) = &m {
                 assert_eq!(list.entries().get(m.index), Some(&m.entry));
             }

@@ -9,7 +9,11 @@ use proxyscope::connect::{Socks5Reply, parse_socks5_reply, socks5_reply_meaning}
 fuzz_target!(|data: &[u8]| {
     match parse_socks5_reply(data) {
         Socks5Reply::Partial { need } => {
-            assert!(need > data.len(), "asked for {need} with {} in hand", data.len());
+            assert!(
+                need > data.len(),
+                "asked for {need} with {} in hand",
+                data.len()
+            );
             assert!(need <= 4 + 1 + 255 + 2);
         }
         Socks5Reply::Succeeded { bound, len } => {

@@ -39,8 +39,7 @@ pub use dns::{Resolve, Resolver, Resolving};
 pub use reply::{
     Classified, Framing, Head, MAX_EXCERPT, MAX_HEAD, Parsed, auth_challenges, classify,
     evidence_headers, is_evidence_header, parse as parse_reply_head,
-    parse_bounded as parse_reply_head_bounded, proxy_status_error,
-    squid_error,
+    parse_bounded as parse_reply_head_bounded, proxy_status_error, squid_error,
 };
 pub use socks5::{
     Socks5Reply, parse_reply as parse_socks5_reply, reply_meaning as socks5_reply_meaning,

@@ -535,7 +535,10 @@ mod tests {
         long.extend_from_slice(b"\r\n\r\n");
         assert!(matches!(parse(&long), Parsed::Complete(_)));
         assert!(matches!(parse_bounded(&long), Parsed::Invalid(_)));
-        assert!(matches!(parse_bounded(&long[..MAX_HEAD]), Parsed::Invalid(_)));
+        assert!(matches!(
+            parse_bounded(&long[..MAX_HEAD]),
+            Parsed::Invalid(_)
+        ));
         assert_eq!(parse_bounded(&long[..MAX_HEAD - 1]), Parsed::Partial);
         let mut interim = Vec::new();
         while interim.len() <= MAX_HEAD {

@@ -110,7 +110,10 @@ mod tests {
             ("http://proxy/p@th", "http://proxy/p@th"),
             // Found by fuzzing: a later `://` is not the scheme's.
             ("u:p@h\rs50://x@", "***@h\rs50://***@"),
-            ("u:p@proxy:3128/?next=http://x", "***@proxy:3128/?next=http://x"),
+            (
+                "u:p@proxy:3128/?next=http://x",
+                "***@proxy:3128/?next=http://x",
+            ),
         ];
         for (input, want) in cases {
             assert_eq!(redact_input(input), *want, "{input}");

@@ -82,7 +82,10 @@ pub fn client(proxy: &str, pki: &TestPki) -> Client {
     Client::builder()
         .global(layer)
         .env(EnvSnapshot::from_pairs(Vec::<(String, String)>::new()))
-        .resolver(Resolver::pinned("localhost", ["127.0.0.1".parse().unwrap()]))
+        .resolver(Resolver::pinned(
+            "localhost",
+            ["127.0.0.1".parse().unwrap()],
+        ))
         .build()
         .unwrap()
 }
