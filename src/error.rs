@@ -357,6 +357,9 @@ pub struct Evidence {
     /// Who produced an HTTP response: `"proxy"` or `"origin"`, and why we think so.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attribution: Option<crate::client::Attribution>,
+    /// How long each connection phase that completed before the failure took.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timings: Option<crate::connect::Timings>,
     /// The timeout that expired.
     #[serde(
         skip_serializing_if = "Option::is_none",

@@ -6,24 +6,22 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-/// The probe example, built once per test binary (a no-op when it is up to date).
+/// The probe example, built by `cargo test --all-targets` (examples are built before tests run)
+/// or `cargo build --example probe`. This test runs from <target>/debug/deps/; the example is in
+/// <target>/debug/examples/.
 fn probe() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "-q", "--example", "probe"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "building the probe example failed");
-        // This test runs from <target>/debug/deps/; the example is in <target>/debug/examples/.
         let exe = std::env::current_exe().unwrap();
         let debug = exe.parent().and_then(Path::parent).unwrap();
         let bin = debug
             .join("examples")
             .join(format!("probe{}", std::env::consts::EXE_SUFFIX));
-        assert!(bin.exists(), "{} not found", bin.display());
+        assert!(
+            bin.exists(),
+            "{} is missing: run `cargo build --example probe` (cargo test --all-targets does it)",
+            bin.display()
+        );
         bin
     })
 }

@@ -185,6 +185,15 @@ async fn critical_when_the_proxy_refuses_the_destination() {
             .unwrap()
             .starts_with("ERR_ACCESS_DENIED")
     );
+    // The phases that completed before the refusal are timed; the refused one is not.
+    for phase in ["dns", "connect"] {
+        assert!(
+            c["timings_ms"][phase].as_f64().is_some(),
+            "{phase}: {}",
+            c["timings_ms"]
+        );
+    }
+    assert!(c["timings_ms"]["tls"].is_null());
     assert!(origin.requests().is_empty());
 }
 
@@ -212,6 +221,7 @@ async fn critical_when_the_ca_is_not_trusted_and_the_certificate_is_still_report
     assert!(cert["days_left"].as_i64().unwrap() > 14);
     assert_eq!(cert["chain_len"], chain.len());
     assert!(c["timings_ms"]["total"].as_f64().is_some());
+    assert!(c["timings_ms"]["connect"].as_f64().is_some());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

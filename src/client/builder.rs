@@ -53,6 +53,16 @@ impl ClientBuilder {
         }
     }
 
+    /// A builder holding `config`'s global layer and every provider (name, base URL, layer).
+    /// The environment, resolver and pool settings can still be changed before `build()`.
+    pub fn from_config(config: &crate::config::Config) -> Self {
+        let mut b = Self::new().global(config.global_layer().clone());
+        for p in config.providers() {
+            b = b.provider(p.name(), p.url().value.as_str(), p.layer().clone());
+        }
+        b
+    }
+
     /// The global layer: applies to every request, and under every provider's layer.
     pub fn global(mut self, layer: Layer) -> Self {
         self.global = layer;

@@ -90,6 +90,12 @@ impl Client {
         ClientBuilder::new()
     }
 
+    /// A builder holding `config`'s global layer and providers; see
+    /// [`ClientBuilder::from_config`].
+    pub fn builder_from_config(config: &crate::config::Config) -> ClientBuilder {
+        ClientBuilder::from_config(config)
+    }
+
     /// The route `url` would take under `provider` (or the provider its URL falls under), with
     /// no I/O.
     pub fn route(&self, provider: Option<&str>, url: &str) -> Result<Route, Error> {

@@ -96,7 +96,7 @@ pub(crate) async fn handshake(
     Err(refusal(ctx, reply, auth.is_some(), &authority))
 }
 
-/// Reads up to [`reply::MAX_EXCERPT`] decoded body bytes (plus one, to know there was more),
+/// Reads up to [`reply::MAX_EXCERPT_SCAN`] decoded body bytes (plus one, to know there was more),
 /// honouring `Content-Length` and chunked framing, never past `deadline`.
 async fn read_excerpt(
     stream: &mut Stream,
@@ -104,7 +104,7 @@ async fn read_excerpt(
     already: Bytes,
     deadline: Instant,
 ) -> (Vec<u8>, bool) {
-    let want = reply::MAX_EXCERPT + 1;
+    let want = reply::MAX_EXCERPT_SCAN + 1;
     let limit = match framing {
         Framing::Length(n) => n.min(want as u64) as usize,
         Framing::Chunked | Framing::UntilClose => usize::MAX,
@@ -120,7 +120,7 @@ async fn read_excerpt(
             Framing::UntilClose => (raw.clone(), false),
         };
         if done || decoded.len() >= want || decoded.len() >= limit {
-            let more = decoded.len() > reply::MAX_EXCERPT;
+            let more = decoded.len() > reply::MAX_EXCERPT_SCAN;
             return (decoded, more);
         }
         if raw.len() > 4 * want {

@@ -47,7 +47,7 @@ pub use socks5::{
 pub use stream::{Conn, Stream};
 
 /// How long each phase of making a connection took; a phase that did not run is `None`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Timings {
     /// Name resolution (proxy's or origin's).
     #[serde(serialize_with = "ser_ms")]
@@ -375,9 +375,12 @@ async fn connect(profile: &Profile, uri: Uri) -> Result<Conn, Error> {
         route = %route.summary(),
         target = %target,
     );
-    build(profile, &ctx, route, &scheme, &host, port)
+    // The phases that completed before a failure are evidence too: the probe reports them.
+    let mut timings = Timings::default();
+    build(profile, &ctx, route, &scheme, &host, port, &mut timings)
         .instrument(span)
         .await
+        .map_err(|e| e.map_evidence(|ev| ev.timings = Some(timings)))
 }
 
 async fn build(
@@ -387,11 +390,11 @@ async fn build(
     scheme: &str,
     host: &str,
     port: u16,
+    timings: &mut Timings,
 ) -> Result<Conn, Error> {
     let t = profile.timeouts();
     let resolver = &profile.settings.resolver;
     let https = scheme == "https" || scheme == "wss";
-    let mut timings = Timings::default();
     let mut absolute_form = false;
     let mut tunnel = false;
     let mut proxy_tls = None;
@@ -399,16 +402,8 @@ async fn build(
 
     let (stream, peer) = match route.proxy().cloned() {
         None => {
-            let (tcp, peer) = dial(
-                resolver,
-                ctx,
-                Hop::Origin,
-                host,
-                port,
-                t.connect(),
-                &mut timings,
-            )
-            .await?;
+            let (tcp, peer) =
+                dial(resolver, ctx, Hop::Origin, host, port, t.connect(), timings).await?;
             (Stream::Tcp(tcp), peer)
         }
         Some(proxy) => {
@@ -419,7 +414,7 @@ async fn build(
                 proxy.host(),
                 proxy.port(),
                 t.connect(),
-                &mut timings,
+                timings,
             )
             .await?;
             let started = Instant::now();
@@ -535,7 +530,7 @@ async fn build(
             tunnel,
             peer,
             alpn,
-            timings,
+            timings: *timings,
             origin_tls,
             proxy_tls,
         },

@@ -8,6 +8,11 @@ use crate::error::{ErrorKind, ProxyReply};
 pub const MAX_HEAD: usize = 16 * 1024;
 /// The most body bytes kept as an excerpt.
 pub const MAX_EXCERPT: usize = 1024;
+
+/// The most body bytes read to find the excerpt: proxy error pages open with kilobytes of
+/// styling (Squid 5's template spends ~3 KiB on CSS before `<body id=ERR_…>`), so the informative
+/// part is looked for in a larger window than the one kept.
+pub(crate) const MAX_EXCERPT_SCAN: usize = 16 * 1024;
 const MAX_HEADERS: usize = 100;
 const MAX_VALUE: usize = 512;
 
@@ -448,16 +453,27 @@ pub(crate) fn dechunk(raw: &[u8]) -> (Vec<u8>, bool) {
     }
 }
 
-/// A bounded excerpt: at most [`MAX_EXCERPT`] bytes, lossily decoded; and whether more existed.
+/// A bounded excerpt: at most [`MAX_EXCERPT`] bytes, lossily decoded, starting at an HTML page's
+/// `<body` when there is one (what precedes it is styling, not explanation); and whether any of
+/// the body was left out.
 pub(crate) fn excerpt(body: &[u8], more: bool) -> (Option<String>, bool) {
     if body.is_empty() {
         return (None, more);
     }
-    let cut = body.len().min(MAX_EXCERPT);
-    (
-        Some(String::from_utf8_lossy(&body[..cut]).into_owned()),
-        more || body.len() > MAX_EXCERPT,
-    )
+    let start = find_ascii_ci(body, b"<body").unwrap_or(0);
+    let rest = &body[start..];
+    let cut = rest.len().min(MAX_EXCERPT);
+    let mut text = String::from_utf8_lossy(&rest[..cut]).into_owned();
+    // A multi-byte character cut in half decodes to U+FFFD (3 bytes): stay within the bound.
+    while text.len() > MAX_EXCERPT {
+        text.pop();
+    }
+    (Some(text), more || start > 0 || rest.len() > MAX_EXCERPT)
+}
+
+fn find_ascii_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle))
 }
 
 #[cfg(test)]
@@ -783,6 +799,16 @@ mod tests {
         );
         assert_eq!(dechunk(b"5\r\nhel"), (b"hel".to_vec(), false));
         assert_eq!(dechunk(b"zz\r\n"), (Vec::new(), false));
+        let mut page = b"<html><head><style>".to_vec();
+        page.extend_from_slice(&[b'x'; 3000]);
+        page.extend_from_slice(b"</style></head><BODY id=ERR_ACCESS_DENIED><p>denied</p>");
+        let (ex, more) = excerpt(&page, false);
+        let ex = ex.unwrap();
+        assert!(ex.starts_with("<BODY id=ERR_ACCESS_DENIED>"), "{ex}");
+        assert!(more, "the styling was left out");
+        let (ex, more) = excerpt("é".repeat(600).as_bytes(), false);
+        assert!(ex.unwrap().len() <= MAX_EXCERPT);
+        assert!(more);
         let (ex, more) = excerpt(&[b'a'; 3000], false);
         assert_eq!(ex.map(|s| s.len()), Some(MAX_EXCERPT));
         assert!(more);

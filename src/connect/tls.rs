@@ -26,12 +26,10 @@ fn load(files: Option<&Sourced<Vec<PathBuf>>>) -> Result<Vec<CaBundle>, Error> {
         .unwrap_or_else(|| Ok(Vec::new()))
 }
 
-/// `providers.<name>.` when the provider's own layer set `key`, else the global key.
-fn prefix(provider: Option<(&str, &Layer)>, set: impl Fn(&Layer) -> bool) -> String {
-    match provider {
-        Some((name, l)) if set(l) => format!("providers.{name}"),
-        _ => String::new(),
-    }
+/// `providers.<name>` for a provider's request — the narrowest key that fixes this provider
+/// without changing every other one — and the global keys otherwise.
+fn prefix(provider: Option<(&str, &Layer)>) -> String {
+    provider.map_or_else(String::new, |(name, _)| format!("providers.{name}"))
 }
 
 /// Builds both hops' TLS; a CA file that cannot be used fails here (`config.ca_file`).
@@ -44,8 +42,8 @@ pub(crate) fn profile_tls(
 ) -> Result<ProfileTls, Error> {
     let ca = load(effective.ca_file.as_ref())?;
     let proxy_ca = load(effective.proxy_ca_file.as_ref())?;
-    let origin_prefix = prefix(provider, |l| l.ca_file.is_some() || l.roots.is_some());
-    let proxy_prefix = prefix(provider, |l| l.proxy_ca_file.is_some());
+    let origin_prefix = prefix(provider);
+    let proxy_prefix = prefix(provider);
     let key = |p: &str, k: &str| {
         if p.is_empty() {
             k.to_owned()

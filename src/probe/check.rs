@@ -313,6 +313,12 @@ pub async fn run(
             if result.route.is_none() {
                 result.route = e.route().cloned();
             }
+            if let Some(t) = e.evidence().timings {
+                result.timings.dns = t.dns;
+                result.timings.connect = t.connect;
+                result.timings.proxy = t.proxy;
+                result.timings.tls = t.tls;
+            }
             let chain = e.evidence().tls.as_ref().map(|t| t.chain.clone());
             if let Some(cert) = chain.and_then(|c| certificate(&c, false, now)) {
                 result.see_certificate(cert, warn_days);

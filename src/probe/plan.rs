@@ -68,15 +68,11 @@ pub fn from_config(provider: &str, base: &url::Url, c: &config::Check) -> Check 
 /// A client for `config`'s layers and providers that opens a fresh connection for every
 /// request, so each check's DNS, connect, proxy and TLS phases are its own.
 pub fn client(config: &Config, env: EnvSnapshot, resolver: Resolver) -> Result<Client, Error> {
-    let mut b = ClientBuilder::new()
-        .global(config.global_layer().clone())
+    ClientBuilder::from_config(config)
         .env(env)
         .resolver(resolver)
-        .pool_max_idle_per_host(0);
-    for p in config.providers() {
-        b = b.provider(p.name(), p.url().value.as_str(), p.layer().clone());
-    }
-    b.build()
+        .pool_max_idle_per_host(0)
+        .build()
 }
 
 #[cfg(test)]
