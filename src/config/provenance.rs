@@ -240,13 +240,27 @@ fn files(v: Option<&Sourced<Vec<PathBuf>>>) -> Option<(String, Origin)> {
 }
 
 fn no_proxy_text(list: &crate::proxy::NoProxy) -> String {
-    let items: Vec<String> = list.entries().iter().map(|e| format!("{e:?}")).collect();
+    let items: Vec<String> = list
+        .entries()
+        .iter()
+        .map(|e| format!("{:?}", redact_text(e)))
+        .collect();
     format!("[{}]", items.join(", "))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_proxy_entries_are_shown_without_credentials() {
+        // Found by tests/secrets_redaction.rs: a URL-shaped entry with userinfo was shown as is.
+        let list = crate::proxy::NoProxy::parse("localhost,http://u:s3cr3t@x.test/");
+        assert_eq!(
+            no_proxy_text(&list),
+            r#"["localhost", "http://***@x.test/"]"#
+        );
+    }
 
     #[test]
     fn file_origin_and_location() {

@@ -63,23 +63,9 @@ pub(crate) async fn handshake(
 
     let mut buf = BytesMut::with_capacity(4096);
     let head = loop {
-        match reply::parse(&buf) {
-            Parsed::Complete(h) if h.len > reply::MAX_HEAD => {
-                return Err(protocol(
-                    ctx,
-                    &buf,
-                    format!("reply headers exceed {} bytes", reply::MAX_HEAD),
-                ));
-            }
+        match reply::parse_bounded(&buf) {
             Parsed::Complete(h) => break h,
             Parsed::Invalid(why) => return Err(protocol(ctx, &buf, why)),
-            Parsed::Partial if buf.len() >= reply::MAX_HEAD => {
-                return Err(protocol(
-                    ctx,
-                    &buf,
-                    format!("reply headers exceed {} bytes", reply::MAX_HEAD),
-                ));
-            }
             Parsed::Partial => {}
         }
         let room = reply::MAX_HEAD + 1 - buf.len();

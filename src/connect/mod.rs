@@ -38,10 +38,12 @@ pub use auth::basic_auth;
 pub use dns::{Resolve, Resolver, Resolving};
 pub use reply::{
     Classified, Framing, Head, MAX_EXCERPT, MAX_HEAD, Parsed, auth_challenges, classify,
-    evidence_headers, is_evidence_header, parse as parse_reply_head, proxy_status_error,
-    squid_error,
+    evidence_headers, is_evidence_header, parse as parse_reply_head,
+    parse_bounded as parse_reply_head_bounded, proxy_status_error, squid_error,
 };
-pub use socks5::reply_meaning as socks5_reply_meaning;
+pub use socks5::{
+    Socks5Reply, parse_reply as parse_socks5_reply, reply_meaning as socks5_reply_meaning,
+};
 pub use stream::{Conn, Stream};
 
 /// How long each phase of making a connection took; a phase that did not run is `None`.

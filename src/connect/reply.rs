@@ -89,6 +89,21 @@ pub fn parse(buf: &[u8]) -> Parsed {
     }
 }
 
+/// [`parse`] with the [`MAX_HEAD`] bound applied: a head (interim replies included) longer
+/// than 16 KiB, or 16 KiB received without the head ending, is [`Parsed::Invalid`]. This is
+/// the decision the CONNECT handshake makes on every read, kept pure so it can be fuzzed.
+pub fn parse_bounded(buf: &[u8]) -> Parsed {
+    match parse(buf) {
+        Parsed::Complete(h) if h.len > MAX_HEAD => {
+            Parsed::Invalid(format!("reply headers exceed {MAX_HEAD} bytes"))
+        }
+        Parsed::Partial if buf.len() >= MAX_HEAD => {
+            Parsed::Invalid(format!("reply headers exceed {MAX_HEAD} bytes"))
+        }
+        other => other,
+    }
+}
+
 /// Whether `name` is worth keeping as evidence: the headers proxies explain themselves with.
 /// Credentials and cookies are never kept.
 pub fn is_evidence_header(name: &str) -> bool {
@@ -527,6 +542,30 @@ mod tests {
         }
         many.extend_from_slice(b"\r\n");
         assert!(matches!(parse(&many), Parsed::Invalid(_)));
+    }
+
+    #[test]
+    fn bounded_parse_refuses_heads_over_16_kib() {
+        let mut long = b"HTTP/1.1 200 OK\r\nX-Pad: ".to_vec();
+        long.resize(MAX_HEAD + 10, b'a');
+        long.extend_from_slice(b"\r\n\r\n");
+        assert!(matches!(parse(&long), Parsed::Complete(_)));
+        assert!(matches!(parse_bounded(&long), Parsed::Invalid(_)));
+        assert!(matches!(
+            parse_bounded(&long[..MAX_HEAD]),
+            Parsed::Invalid(_)
+        ));
+        assert_eq!(parse_bounded(&long[..MAX_HEAD - 1]), Parsed::Partial);
+        let mut interim = Vec::new();
+        while interim.len() <= MAX_HEAD {
+            interim.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+        }
+        interim.extend_from_slice(b"HTTP/1.1 200 OK\r\n\r\n");
+        assert!(matches!(parse_bounded(&interim), Parsed::Invalid(_)));
+        assert!(matches!(
+            parse_bounded(b"HTTP/1.1 200 OK\r\n\r\n"),
+            Parsed::Complete(h) if h.status == 200
+        ));
     }
 
     #[test]

@@ -164,7 +164,8 @@ fn diag(
         severity,
         can_match,
         reason: reason.into(),
-        suggestion,
+        // Suggestions are built from the entry, so they can carry the same userinfo.
+        suggestion: suggestion.map(|s| redact_text(&s)),
     }
 }
 
@@ -549,5 +550,14 @@ mod tests {
         assert_eq!(d.suggestion.as_deref(), Some(".example.com,.example.de"));
         let tools: Vec<Tool> = d.peers.iter().map(|p| p.tool).collect();
         assert!(tools.contains(&Tool::NodeProxyFromEnv) && tools.contains(&Tool::Requests));
+    }
+
+    #[test]
+    fn suggestions_never_carry_credentials() {
+        // Found by tests/prop_config.rs: the fix for a path entry repeated its userinfo.
+        let d = diagnose("u53r:s3cr3t@proxy.test:3128/path").unwrap();
+        assert_eq!(d.issue, NoProxyIssue::HasPath);
+        assert_eq!(d.entry, "***@proxy.test:3128/path");
+        assert_eq!(d.suggestion.as_deref(), Some("***@proxy.test:3128"));
     }
 }

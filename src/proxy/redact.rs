@@ -48,7 +48,16 @@ pub fn redact_text(text: &str) -> String {
 /// Redacts a value meant to be one proxy URL: any userinfo in its authority (with or without a
 /// scheme, user name alone included) becomes `***`; the rest goes through [`redact_text`].
 pub(crate) fn redact_input(input: &str) -> String {
-    let start = input.find("://").map_or(0, |i| i + 3);
+    // Only a real scheme (RFC 3986 characters) ends at `://`; a `://` after userinfo, as in
+    // `u:p@host/?next=http://x`, must not hide the userinfo before it.
+    let start = input
+        .find("://")
+        .filter(|&i| {
+            input[..i]
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+        })
+        .map_or(0, |i| i + 3);
     let end = input[start..]
         .find(['/', '?', '#'])
         .map_or(input.len(), |i| start + i);
@@ -99,6 +108,12 @@ mod tests {
             ("ftp://a:b@c@proxy/x", "ftp://***@proxy/x"),
             ("proxy:3128", "proxy:3128"),
             ("http://proxy/p@th", "http://proxy/p@th"),
+            // Found by fuzzing: a later `://` is not the scheme's.
+            ("u:p@h\rs50://x@", "***@h\rs50://***@"),
+            (
+                "u:p@proxy:3128/?next=http://x",
+                "***@proxy:3128/?next=http://x",
+            ),
         ];
         for (input, want) in cases {
             assert_eq!(redact_input(input), *want, "{input}");
