@@ -33,6 +33,7 @@ mod settings;
 mod verifier;
 
 pub use bundle::{CaBundle, CaFileProblem};
+pub(crate) use chain::rfc3339;
 pub use chain::{CertSummary, ChainComparison, compare_chains};
 pub use diagnose::diagnose_against_direct;
 pub use evidence::{Diagnosis, Fix, NameMismatch, TlsEvidence, ValidityIssue};
