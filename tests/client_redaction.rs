@@ -78,11 +78,15 @@ impl std::io::Write for Capture {
 async fn credentials_never_reach_the_trace_log() {
     let capture = Capture::default();
     let sink = capture.clone();
+    // Global, not scoped: a scoped default races with the other tests of this binary over
+    // callsite interest, and then records nothing. Their logs land here too, and must be just
+    // as free of credentials. New spans are logged so their fields (route, target) are checked.
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::NEW)
         .with_writer(move || sink.clone())
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    tracing::subscriber::set_global_default(subscriber).expect("only this test installs one");
     let proxy = forward_proxy(None, Some("Basic other")).await;
     let url = format!("http://{USER}:{PASS}@{}", proxy.addr);
     let client = builder(layer(Some(&url))).build().unwrap();
