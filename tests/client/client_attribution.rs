@@ -1,9 +1,7 @@
 //! Plain `http://` through a proxy: a 403 the proxy generated and a 403 the origin sent (relayed
 //! by the proxy) are told apart, and `error_for_status` names the right hop with the evidence.
 
-mod connect_support;
-
-use connect_support::*;
+use crate::common::servers::*;
 use proxyscope::client::ResponsePath;
 use proxyscope::{Hop, Phase};
 

@@ -1,11 +1,9 @@
 //! The client against the public harness (`TestPki`, `TestOrigin`, `TestProxy` with policies):
 //! each proxy failure code with its evidence and the route's steps, and the successful paths.
 
-mod connect_support;
-
 use std::time::Duration;
 
-use connect_support::{builder, layer};
+use crate::common::servers::{builder, layer};
 use proxyscope::testing::{ChainMode, Handled, Policy, TestOrigin, TestPki, TestProxy};
 use proxyscope::{Hop, Layer, Phase};
 

@@ -2,9 +2,7 @@
 //! via CONNECT, via absolute-form, via an https proxy, via SOCKS5h, HTTP/2 through a tunnel,
 //! and connection reuse through the pool.
 
-mod connect_support;
-
-use connect_support::*;
+use crate::common::servers::*;
 use proxyscope::client::ResponsePath;
 use proxyscope::{Hop, Layer};
 

@@ -1,9 +1,7 @@
 //! Credentials in a proxy URL never appear in an error's Display, Debug, report() or JSON, nor in
 //! a route, whatever the failure.
 
-mod connect_support;
-
-use connect_support::*;
+use crate::common::servers::*;
 
 const USER: &str = "sekrit-user";
 const PASS: &str = "hunter2-pass";

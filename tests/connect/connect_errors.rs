@@ -1,11 +1,9 @@
 //! One test per failure code on the request path, against real servers on loopback: each
 //! asserts the code, the hop, the phase and the evidence fields — never message text.
 
-mod connect_support;
-
 use std::time::Duration;
 
-use connect_support::*;
+use crate::common::servers::*;
 use proxyscope::{Hop, Layer, Phase};
 
 async fn get_err(global: Layer, url: &str) -> proxyscope::Error {

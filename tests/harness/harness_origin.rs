@@ -1,13 +1,11 @@
 //! TestOrigin on the wire: routes, recorded requests, HTTP/1.1 and HTTP/2 over TLS by ALPN —
 //! checked with raw sockets, hyper and tokio-rustls directly.
 
-mod harness_wire;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::common::wire::roundtrip;
 use bytes::Bytes;
-use harness_wire::roundtrip;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use proxyscope::testing::{
@@ -17,7 +15,7 @@ use rustls_pki_types::ServerName;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
-async fn get(origin: &TestOrigin, path: &str) -> harness_wire::WireResponse {
+async fn get(origin: &TestOrigin, path: &str) -> crate::common::wire::WireResponse {
     let mut tcp = TcpStream::connect(origin.addr()).await.expect("connect");
     roundtrip(
         &mut tcp,

@@ -1,12 +1,10 @@
 //! Each TestProxy policy's bytes on the wire, read with raw sockets and tokio-rustls: status,
 //! Squid/RFC 9209 headers, bodies, misbehaviours, and the interception CA's certificate.
 
-mod harness_wire;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use harness_wire::{basic, read_to_close, roundtrip};
+use crate::common::wire::{basic, read_to_close, roundtrip};
 use proxyscope::testing::{
     CannedReply, ChainMode, Handled, INTERCEPTION_CN, ORIGIN_FORBIDDEN_BODY, ORIGIN_SERVER,
     OVERSIZED_HEADER_BYTES, Policy, SQUID_SERVER, TestOrigin, TestPki, TestProxy, VIA,
@@ -20,7 +18,11 @@ async fn proxy_with(policy: Policy) -> TestProxy {
     TestProxy::builder().policy(policy).start().await
 }
 
-async fn connect_reply(proxy: &TestProxy, target: &str, extra: &str) -> harness_wire::WireResponse {
+async fn connect_reply(
+    proxy: &TestProxy,
+    target: &str,
+    extra: &str,
+) -> crate::common::wire::WireResponse {
     let mut tcp = TcpStream::connect(proxy.addr())
         .await
         .expect("connect proxy");
@@ -33,7 +35,7 @@ async fn connect_reply(proxy: &TestProxy, target: &str, extra: &str) -> harness_
 }
 
 /// The headers every Squid-generated reply carries, per `src/HttpReply.cc` / `errorpage.cc`.
-fn assert_squid_shape(reply: &harness_wire::WireResponse, squid_error: &str) {
+fn assert_squid_shape(reply: &crate::common::wire::WireResponse, squid_error: &str) {
     assert_eq!(reply.header("server"), Some(SQUID_SERVER));
     assert_eq!(reply.header("mime-version"), Some("1.0"));
     assert_eq!(

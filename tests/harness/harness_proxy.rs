@@ -1,12 +1,10 @@
 //! TestProxy's forwarding paths on the wire: CONNECT tunnels (plain and over an https proxy),
 //! absolute-form relaying with `Via`, real upstream failures, name pinning and the records.
 
-mod harness_wire;
-
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use harness_wire::{basic, roundtrip};
+use crate::common::wire::{basic, roundtrip};
 use proxyscope::testing::{
     ChainMode, Handled, Listener, ORIGIN_SERVER, SQUID_SERVER, TargetForm, TestOrigin, TestPki,
     TestProxy, VIA,

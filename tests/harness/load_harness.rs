@@ -3,11 +3,9 @@
 //! open file descriptors return to their level before the client existed (the harness's own
 //! listeners are part of that baseline). One test per file: descriptor counts are per process.
 
-mod load_support;
-
 use std::time::{Duration, Instant};
 
-use load_support::*;
+use crate::common::load::*;
 use proxyscope::testing::{ChainMode, TestOrigin, TestPki, TestProxy};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,11 +4,11 @@
 //! UNKNOWN (a bad config, an unknown provider, bad arguments), plus the text output's status line
 //! and progress on stderr.
 
-mod probe_support;
-
 use std::time::Duration;
 
-use probe_support::{ConfigFile, check_json, find, probe, rendezvous_server, toml_path, toml_str};
+use crate::common::probe::{
+    ConfigFile, check_json, find, probe, rendezvous_server, toml_path, toml_str,
+};
 use proxyscope::testing::{ChainMode, LeafSpec, Policy, TestOrigin, TestPki, TestProxy, Validity};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

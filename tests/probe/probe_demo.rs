@@ -2,9 +2,7 @@
 //! demo checks itself — it exits 0 only when every scenario behaved as described — so running it
 //! as a process is the test.
 
-mod probe_support;
-
-use probe_support::probe;
+use crate::common::probe::probe;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn probe_without_arguments_replays_every_2015_failure_and_exits_0() {

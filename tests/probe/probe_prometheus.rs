@@ -3,11 +3,9 @@
 //! names carry the values a dashboard expects, the failure reason is a code label, and the
 //! certificate expiry is there even when verification failed.
 
-mod probe_support;
-
 use std::collections::{BTreeMap, HashMap};
 
-use probe_support::{ConfigFile, probe, toml_path, toml_str};
+use crate::common::probe::{ConfigFile, probe, toml_path, toml_str};
 use proxyscope::testing::{ChainMode, Policy, TestOrigin, TestPki, TestProxy};
 
 /// One sample: metric name, labels, value.

@@ -2,12 +2,10 @@
 //! small redirecting hyper server. Concurrency and order, progress, redirects (reported unless
 //! followed), insecure TLS surfaced as a warning, and credentials absent from every rendering.
 
-mod probe_support;
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use probe_support::rendezvous_server;
+use crate::common::probe::rendezvous_server;
 use proxyscope::config::Config;
 use proxyscope::connect::Resolver;
 use proxyscope::probe::{Report, Runner, State, plan, prometheus, text};

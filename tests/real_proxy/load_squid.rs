@@ -3,15 +3,11 @@
 //! return to their level before the client existed. Squid runs as its own process (see
 //! `tests/support/real_proxy.rs`); a missing Squid fails under `CI=true` and skips elsewhere.
 
-mod load_support;
-#[path = "support/real_proxy.rs"]
-mod real_proxy;
-
 use std::time::{Duration, Instant};
 
-use load_support::*;
+use crate::common::load::*;
+use crate::support::{RealSquid, SquidConfig, start_or_skip};
 use proxyscope::testing::{ChainMode, TestOrigin, TestPki};
-use real_proxy::{RealSquid, SquidConfig, start_or_skip};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_concurrent_tunnels_through_squid() {

@@ -8,19 +8,18 @@
 //! loopback; the client resolves nothing (see `support/real_client.rs`). The tests skip without
 //! Squid and fail under `CI=true`.
 
-#[path = "support/real_client.rs"]
-mod real_client;
-#[path = "support/real_proxy.rs"]
-mod real_proxy;
-
 use std::net::{IpAddr, Ipv4Addr};
 
+use crate::support::client::{
+    assert_connect_refused, assert_no_secret, builder, via, with_credentials,
+};
+use crate::support::{
+    RealSquid, SQUID_HOSTNAME, SQUID_REALM, SquidConfig, closed_port, start_or_skip,
+};
 use proxyscope::client::ResponsePath;
 use proxyscope::testing::{ChainMode, ORIGIN_SERVER, TestOrigin, TestPki};
 use proxyscope::tls::Diagnosis;
 use proxyscope::{Error, Hop, Layer, Phase, ProxySetting};
-use real_client::{assert_connect_refused, assert_no_secret, builder, via, with_credentials};
-use real_proxy::{RealSquid, SQUID_HOSTNAME, SQUID_REALM, SquidConfig, closed_port, start_or_skip};
 
 /// The Squid-generated facts of a refusal: `X-Squid-Error`, `Server: squid/<version>`, and the
 /// classifier's deciding signal naming the Squid error.

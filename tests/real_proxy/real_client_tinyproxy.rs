@@ -10,16 +10,15 @@
 //! `127.0.0.1` destinations or names its filter refuses before any lookup. The tests skip
 //! without tinyproxy and fail under `CI=true`.
 
-#[path = "support/real_client.rs"]
-mod real_client;
-#[path = "support/real_proxy.rs"]
-mod real_proxy;
-
+use crate::support::client::{
+    assert_connect_refused, assert_no_secret, builder, via, with_credentials,
+};
+use crate::support::{
+    RealTinyproxy, TINYPROXY_VIA_NAME, TinyproxyConfig, closed_port, start_or_skip,
+};
 use proxyscope::client::ResponsePath;
 use proxyscope::testing::{ChainMode, ORIGIN_SERVER, TestOrigin, TestPki};
 use proxyscope::{Error, Hop, Layer, Phase, ProxySetting};
-use real_client::{assert_connect_refused, assert_no_secret, builder, via, with_credentials};
-use real_proxy::{RealTinyproxy, TINYPROXY_VIA_NAME, TinyproxyConfig, closed_port, start_or_skip};
 
 /// tinyproxy's own facts in a refusal: `Server: tinyproxy/<version>`, its template body, and
 /// the classifier's deciding signal.

@@ -12,14 +12,11 @@
 //! every reply where Squid sends none on a failed CONNECT; Squid 5 adds `X-Cache` and
 //! `X-Cache-Lookup`, the harness does not.
 
-#[path = "support/real_proxy.rs"]
-mod real_proxy;
-
-use proxyscope::testing::{Policy, TestProxy};
-use real_proxy::{
+use crate::support::{
     LoopbackOrigin, ORIGIN_SERVER, RawResponse, RealSquid, SQUID_REALM, SquidConfig,
     basic_auth_value, closed_port, exchange, start_or_skip,
 };
+use proxyscope::testing::{Policy, TestProxy};
 
 /// The fields a client decides "who refused, and why" by.
 #[derive(Debug, PartialEq, Eq)]

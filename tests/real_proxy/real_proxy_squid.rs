@@ -6,12 +6,9 @@
 //! these replies to its error codes. Observed with Debian bookworm's Squid 5.7; where Squid's
 //! behaviour differs by version the test says which and why.
 
-#[path = "support/real_proxy.rs"]
-mod real_proxy;
-
 use std::net::{IpAddr, Ipv4Addr};
 
-use real_proxy::{
+use crate::support::{
     LoopbackOrigin, ORIGIN_BODY, ORIGIN_FORBIDDEN_BODY, ORIGIN_SERVER, RawResponse, RealSquid,
     SQUID_HOSTNAME, SQUID_REALM, SquidConfig, basic_auth_value, closed_port, exchange,
     read_response, start_or_skip,

@@ -7,12 +7,9 @@
 //! names through the system resolver, so these tests only give it IP literals or names its
 //! filter refuses before any lookup: no DNS query leaves the machine.
 
-#[path = "support/real_proxy.rs"]
-mod real_proxy;
-
 use std::net::{IpAddr, Ipv4Addr};
 
-use real_proxy::{
+use crate::support::{
     LoopbackOrigin, ORIGIN_BODY, ORIGIN_FORBIDDEN_BODY, ORIGIN_SERVER, RawResponse, RealTinyproxy,
     TINYPROXY_VIA_NAME, TinyproxyConfig, basic_auth_value, closed_port, exchange, read_response,
     start_or_skip,

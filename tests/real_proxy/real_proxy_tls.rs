@@ -6,17 +6,14 @@
 //! with `UnknownIssuer` when it does not, whichever real proxy carries it. So a CA problem seen
 //! through a proxy is the client's origin-hop trust, not the proxy (neither intercepts here).
 
-#[path = "support/real_proxy.rs"]
-mod real_proxy;
-
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
+use crate::support::{
+    RealSquid, RealTinyproxy, SquidConfig, TinyproxyConfig, exchange, read_response, start_or_skip,
+};
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
-};
-use real_proxy::{
-    RealSquid, RealTinyproxy, SquidConfig, TinyproxyConfig, exchange, read_response, start_or_skip,
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

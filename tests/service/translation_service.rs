@@ -3,9 +3,6 @@
 //! and denying one provider in its proxy turns `/_health/providers` into a 503 that names
 //! `proxy.forbidden` for that provider while the others stay OK.
 
-#[path = "../examples/translation_service/app/mod.rs"]
-mod app;
-
 use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -21,8 +18,9 @@ use proxyscope::EnvSnapshot;
 use proxyscope::testing::{Handled, Policy};
 use serde_json::Value;
 
-use app::demo::{Demo, YANDEX_PROXY_PASS, YANDEX_PROXY_USER};
-use app::server::Handle;
+use crate::app;
+use crate::app::demo::{Demo, YANDEX_PROXY_PASS, YANDEX_PROXY_USER};
+use crate::app::server::Handle;
 
 /// One answer of the service.
 struct Answer {

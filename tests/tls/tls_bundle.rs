@@ -1,13 +1,11 @@
 //! `CaBundle::load`: every way a CA file can be unusable is a `config.ca_file` error with the file
 //! and the reason in the evidence; a good file gives one summary per certificate.
 
-mod tls_support;
-
 use std::path::Path;
 
+use crate::support::*;
 use proxyscope::tls::{CaBundle, CaFileProblem};
 use proxyscope::{Error, Phase};
-use tls_support::*;
 
 fn load_err(path: &Path) -> Error {
     match CaBundle::load(path) {

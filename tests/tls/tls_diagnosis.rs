@@ -2,13 +2,11 @@
 //! certificates, asserting the code, hop, phase, diagnosis field, and that the hint / fix names the
 //! right key and file.
 
-mod tls_support;
-
+use crate::support::*;
 use proxyscope::tls::{
     CaBundle, Diagnosis, HopTls, KnownCa, TlsSettings, diagnose_against_direct, env_ca_files,
 };
 use proxyscope::{EnvSnapshot, Hop, Phase, Roots};
-use tls_support::*;
 
 /// Origin settings for provider `yandex`, with an empty system store so cross-reference is
 /// deterministic on any machine.

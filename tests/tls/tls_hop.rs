@@ -2,13 +2,11 @@
 //! hand-written CONNECT proxy), the chain recorded on success, ALPN per hop, resumption, and
 //! `danger_accept_invalid_certs` recording-but-accepting with warnings.
 
-mod tls_support;
-
 use std::time::Duration;
 
+use crate::support::*;
 use proxyscope::tls::{CaBundle, ChainComparison, HopTls, TlsSettings, compare_chains};
 use proxyscope::{Hop, Roots};
-use tls_support::*;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 

@@ -2,12 +2,10 @@
 //! probe tests use): missing intermediate, private CA, interception, rotated CA, validity, name,
 //! self-signed, and the PKI's bad CA files.
 
-mod tls_support;
-
+use crate::support::*;
 use proxyscope::testing::{ChainMode, LeafSpec, Signer, TestPki};
 use proxyscope::tls::{CaBundle, CaFileProblem, Diagnosis, HopTls, KnownCa, TlsSettings};
 use proxyscope::{Hop, Phase};
-use tls_support::*;
 
 fn settings() -> TlsSettings {
     TlsSettings::origin()

@@ -31,13 +31,10 @@
 // Each test file uses part of this module; what one leaves unused is not dead.
 #![allow(dead_code)]
 
-#[path = "real_proxy/dns.rs"]
+pub(crate) mod client;
 mod dns;
-#[path = "real_proxy/squid.rs"]
 mod squid;
-#[path = "real_proxy/tinyproxy.rs"]
 mod tinyproxy;
-#[path = "real_proxy/wire.rs"]
 mod wire;
 
 #[allow(unused_imports)]
