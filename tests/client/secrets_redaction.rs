@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use base64::Engine as _;
+use crate::common::probe::probe_bin;
 use proxyscope::config::{Config, ConfigDocument};
 use proxyscope::connect::Resolver;
 use proxyscope::testing::{CannedReply, ChainMode, Policy, TestOrigin, TestPki, TestProxy};
@@ -30,7 +30,7 @@ fn secrets() -> Vec<String> {
     vec![
         format!("{USER}:{PASS}"),
         PASS.to_owned(),
-        base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASS}")),
+        proxyscope::testing::basic_auth(USER, PASS)["Basic ".len()..].to_owned(),
     ]
 }
 
@@ -217,14 +217,6 @@ async fn refused_addr() -> SocketAddr {
 // ---------------------------------------------------------------------------------------------
 // The probe
 // ---------------------------------------------------------------------------------------------
-
-/// `target/debug/examples/probe`, next to this test's `deps` directory.
-fn probe_binary() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let profile_dir = exe.parent()?.parent()?;
-    let probe = profile_dir.join("examples").join("probe");
-    probe.is_file().then_some(probe)
-}
 
 /// Runs the probe with `args`; records stdout and stderr and returns stdout.
 async fn run_probe(
@@ -463,81 +455,72 @@ async fn credentials_never_appear_in_any_output_of_any_failure() {
         p.text("setting", format!("{s:?}"));
     }
 
-    // The probe, when built (`cargo build --examples`; CI builds it before the tests).
-    match probe_binary() {
-        Some(probe) => {
-            let dir = tempfile::tempdir().unwrap();
-            let file = dir.path().join("probe.toml");
-            let deny = proxy(Policy::deny(&["localhost"])).await;
-            let wrong = proxy(Policy::require_basic(USER, "other", "corp")).await;
-            let config = format!(
-                "proxy = \"{via}\"\nca_file = {ca:?}\n[timeouts]\nproxy = \"1s\"\ntls = \"1s\"\nrequest = \"2s\"\n\
-                 [providers.ok]\nurl = \"{url}\"\n\
-                 [providers.denied]\nurl = \"{url}\"\nproxy = \"{denied}\"\n\
-                 [providers.rejected]\nurl = \"{url}\"\nproxy = \"{rejected}\"\n\
-                 [providers.refused]\nurl = \"{url}\"\nproxy = \"{refused}\"\n",
-                ca = pki.root_pem_path().display().to_string(),
-                denied = creds_url("http", deny.addr()),
-                rejected = creds_url("http", wrong.addr()),
-                refused = creds_url("http", refused_addr().await),
-            );
-            std::fs::File::create(&file)
-                .unwrap()
-                .write_all(config.as_bytes())
-                .unwrap();
-            let bad_file = dir.path().join("bad.toml");
-            std::fs::write(&bad_file, &bad_config).unwrap();
-            let f = file.to_str().unwrap();
-            let b = bad_file.to_str().unwrap();
-            let env_proxy = format!("http://{USER}:{PASS}@proxy.test:3128");
-            let json = run_probe(
-                &mut p,
-                &probe,
-                &["check", "--config", f, "--format", "json"],
-                &[],
-            )
-            .await;
-            let json: serde_json::Value = serde_json::from_str(&json).unwrap();
-            let codes: BTreeSet<&str> = json["checks"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter_map(|c| c["error"]["code"].as_str())
-                .collect();
-            for code in ["proxy.forbidden", "proxy.auth_rejected", "proxy.connect"] {
-                assert!(codes.contains(code), "probe check codes {codes:?}");
-            }
-            for args in [
-                &["check", "--config", f][..],
-                &["check", "--config", f, "--format", "prometheus"],
-                &["check", "--config", b, "--format", "json"],
-                &["check", "--config", b],
-                &["lint", "--config", f],
-                &["lint", "--config", b, "--format", "json"],
-                &["config", "--config", f, "--show-origin"],
-                &["route", &url, "--config", f, "--provider", "denied"],
-                &["route", &url, "--config", f, "--format", "json"],
-                &["route", "https://x.test/", "--format", "json"],
-            ] {
-                run_probe(
-                    &mut p,
-                    &probe,
-                    args,
-                    &[
-                        ("https_proxy", &env_proxy),
-                        ("HTTP_PROXY", &env_proxy),
-                        ("RUST_LOG", "trace"),
-                    ],
-                )
-                .await;
-            }
-        }
-        None if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!(
-                "target/debug/examples/probe is missing under CI=true; run cargo build --examples"
-            )
-        }
-        None => eprintln!("skipped the probe part: run `cargo build --examples` first"),
+    // The probe example (scripts/test builds the examples before the tests; CI does too).
+    let probe = probe_bin();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("probe.toml");
+    let deny = proxy(Policy::deny(&["localhost"])).await;
+    let wrong = proxy(Policy::require_basic(USER, "other", "corp")).await;
+    let config = format!(
+        "proxy = \"{via}\"\nca_file = {ca:?}\n[timeouts]\nproxy = \"1s\"\ntls = \"1s\"\nrequest = \"2s\"\n\
+             [providers.ok]\nurl = \"{url}\"\n\
+             [providers.denied]\nurl = \"{url}\"\nproxy = \"{denied}\"\n\
+             [providers.rejected]\nurl = \"{url}\"\nproxy = \"{rejected}\"\n\
+             [providers.refused]\nurl = \"{url}\"\nproxy = \"{refused}\"\n",
+        ca = pki.root_pem_path().display().to_string(),
+        denied = creds_url("http", deny.addr()),
+        rejected = creds_url("http", wrong.addr()),
+        refused = creds_url("http", refused_addr().await),
+    );
+    std::fs::File::create(&file)
+        .unwrap()
+        .write_all(config.as_bytes())
+        .unwrap();
+    let bad_file = dir.path().join("bad.toml");
+    std::fs::write(&bad_file, &bad_config).unwrap();
+    let f = file.to_str().unwrap();
+    let b = bad_file.to_str().unwrap();
+    let env_proxy = format!("http://{USER}:{PASS}@proxy.test:3128");
+    let json = run_probe(
+        &mut p,
+        &probe,
+        &["check", "--config", f, "--format", "json"],
+        &[],
+    )
+    .await;
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let codes: BTreeSet<&str> = json["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["error"]["code"].as_str())
+        .collect();
+    for code in ["proxy.forbidden", "proxy.auth_rejected", "proxy.connect"] {
+        assert!(codes.contains(code), "probe check codes {codes:?}");
+    }
+    for args in [
+        &["check", "--config", f][..],
+        &["check", "--config", f, "--format", "prometheus"],
+        &["check", "--config", b, "--format", "json"],
+        &["check", "--config", b],
+        &["lint", "--config", f],
+        &["lint", "--config", b, "--format", "json"],
+        &["config", "--config", f, "--show-origin"],
+        &["route", &url, "--config", f, "--provider", "denied"],
+        &["route", &url, "--config", f, "--format", "json"],
+        &["route", "https://x.test/", "--format", "json"],
+    ] {
+        run_probe(
+            &mut p,
+            &probe,
+            args,
+            &[
+                ("https_proxy", &env_proxy),
+                ("HTTP_PROXY", &env_proxy),
+                ("RUST_LOG", "trace"),
+            ],
+        )
+        .await;
     }
 
     // Every scenario ran and ended in its code.

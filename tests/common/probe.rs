@@ -7,8 +7,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-/// The `probe` example binary, built by `cargo test` (examples are built before tests run) or by
-/// `cargo build --example probe`. Tests live in `<target>/debug/deps/`.
+/// The `probe` example binary, the only place the tests look for it: built by
+/// `cargo build --examples`, which scripts/test (and so CI) runs before the tests —
+/// `cargo test --all-targets` builds examples only as test harnesses, under another name. Test
+/// binaries live in `<target>/<profile>/deps/`, examples in `<target>/<profile>/examples/`.
 pub(crate) fn probe_bin() -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary knows its path");
     let profile_dir = exe
@@ -20,7 +22,7 @@ pub(crate) fn probe_bin() -> PathBuf {
         .join(format!("probe{}", std::env::consts::EXE_SUFFIX));
     assert!(
         bin.exists(),
-        "{} is missing: run `cargo build --example probe` (cargo test --all-targets does it)",
+        "{} is missing: run `cargo build --examples` (scripts/test does it first)",
         bin.display()
     );
     bin

@@ -4,27 +4,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
-/// The probe example, built by `cargo test --all-targets` (examples are built before tests run)
-/// or `cargo build --example probe`. This test runs from <target>/debug/deps/; the example is in
-/// <target>/debug/examples/.
-fn probe() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().unwrap();
-        let debug = exe.parent().and_then(Path::parent).unwrap();
-        let bin = debug
-            .join("examples")
-            .join(format!("probe{}", std::env::consts::EXE_SUFFIX));
-        assert!(
-            bin.exists(),
-            "{} is missing: run `cargo build --example probe` (cargo test --all-targets does it)",
-            bin.display()
-        );
-        bin
-    })
-}
+use crate::common::probe::probe_bin;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -35,7 +16,7 @@ fn fixture(name: &str) -> PathBuf {
 /// Runs the probe with a clean environment (plus `env`) so the host's proxy variables never
 /// change the outcome.
 fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
-    Command::new(probe())
+    Command::new(probe_bin())
         .args(args)
         .env_clear()
         .envs(env.iter().copied())

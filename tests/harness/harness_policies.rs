@@ -4,7 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::common::wire::{basic, read_to_close, roundtrip};
+use crate::common::wire::{read_to_close, roundtrip};
+use proxyscope::testing::basic_auth;
 use proxyscope::testing::{
     CannedReply, ChainMode, Handled, INTERCEPTION_CN, ORIGIN_FORBIDDEN_BODY, ORIGIN_SERVER,
     OVERSIZED_HEADER_BYTES, Policy, SQUID_SERVER, TestOrigin, TestPki, TestProxy, VIA,
@@ -134,7 +135,7 @@ async fn require_basic_sends_407_until_the_right_credentials_arrive() {
     let wrong = connect_reply(
         &proxy,
         &target,
-        &format!("Proxy-Authorization: {}\r\n", basic("alice", "nope")),
+        &format!("Proxy-Authorization: {}\r\n", basic_auth("alice", "nope")),
     )
     .await;
     assert_eq!(wrong.status, 407);
@@ -146,7 +147,7 @@ async fn require_basic_sends_407_until_the_right_credentials_arrive() {
     let right = connect_reply(
         &proxy,
         &target,
-        &format!("Proxy-Authorization: {}\r\n", basic("alice", "s3cret")),
+        &format!("Proxy-Authorization: {}\r\n", basic_auth("alice", "s3cret")),
     )
     .await;
     assert_eq!(right.status, 200);
@@ -166,7 +167,7 @@ async fn require_basic_sends_407_until_the_right_credentials_arrive() {
     );
     let debug = format!("{:?} {:?}", proxy, proxy.requests());
     assert!(
-        !debug.contains("s3cret") && !debug.contains(&basic("alice", "s3cret")),
+        !debug.contains("s3cret") && !debug.contains(&basic_auth("alice", "s3cret")),
         "{debug}"
     );
 }
@@ -186,7 +187,7 @@ async fn a_407_on_keep_alive_allows_the_retry_on_the_same_connection() {
     assert_eq!(first.status, 407);
     let retry = format!(
         "CONNECT {target} HTTP/1.1\r\nHost: {target}\r\nProxy-Authorization: {}\r\n\r\n",
-        basic("u", "p")
+        basic_auth("u", "p")
     );
     assert_eq!(roundtrip(&mut tcp, &retry, true).await.status, 200);
     assert_eq!(proxy.accepted(), 1);

@@ -4,7 +4,8 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use crate::common::wire::{basic, roundtrip};
+use crate::common::wire::roundtrip;
+use proxyscope::testing::basic_auth;
 use proxyscope::testing::{
     ChainMode, Handled, Listener, ORIGIN_SERVER, SQUID_SERVER, TargetForm, TestOrigin, TestPki,
     TestProxy, VIA,
@@ -25,7 +26,7 @@ async fn connect_tunnels_to_the_origin_and_is_recorded() {
         &mut tcp,
         &format!(
             "CONNECT {target} HTTP/1.1\r\nHost: {target}\r\nProxy-Authorization: {}\r\n\r\n",
-            basic("u", "hunter2")
+            basic_auth("u", "hunter2")
         ),
         true,
     )
@@ -38,7 +39,7 @@ async fn connect_tunnels_to_the_origin_and_is_recorded() {
         false,
     )
     .await;
-    let json: serde_json::Value = serde_json::from_slice(&inner.body).expect("json");
+    let json: serde_json::Value = serde_json::from_str(&inner.body).expect("json");
     assert_eq!(json["form"], "origin");
     assert!(json["headers"].get("via").is_none());
     assert_eq!(inner.header("server"), Some(ORIGIN_SERVER));
@@ -55,7 +56,7 @@ async fn connect_tunnels_to_the_origin_and_is_recorded() {
     assert_eq!(c.handled, Handled::Tunnelled);
     let debug = format!("{c:?}");
     assert!(
-        !debug.contains("hunter2") && !debug.contains(&basic("u", "hunter2")),
+        !debug.contains("hunter2") && !debug.contains(&basic_auth("u", "hunter2")),
         "{debug}"
     );
     assert_eq!(proxy.accepted(), 1);
@@ -75,7 +76,7 @@ async fn absolute_form_is_relayed_with_via_and_origin_form_upstream() {
         &format!(
             "GET {url} HTTP/1.1\r\nHost: {}\r\nProxy-Authorization: {}\r\n\r\n",
             origin.addr(),
-            basic("u", "p")
+            basic_auth("u", "p")
         ),
         false,
     )
@@ -152,7 +153,7 @@ async fn pinned_names_reach_loopback_origins() {
     )
     .await;
     assert_eq!(reply.status, 200);
-    let json: serde_json::Value = serde_json::from_slice(&reply.body).expect("json");
+    let json: serde_json::Value = serde_json::from_str(&reply.body).expect("json");
     assert_eq!(
         json["headers"]["host"][0],
         format!("origin.test:{}", origin.port())

@@ -13,9 +13,10 @@
 //! `X-Cache-Lookup`, the harness does not.
 
 use crate::support::{
-    LoopbackOrigin, ORIGIN_SERVER, RawResponse, RealSquid, SQUID_REALM, SquidConfig,
-    basic_auth_value, closed_port, exchange, start_or_skip,
+    LoopbackOrigin, ORIGIN_SERVER, RealSquid, SQUID_REALM, SquidConfig, WireResponse, closed_port,
+    exchange, start_or_skip,
 };
+use proxyscope::testing::basic_auth;
 use proxyscope::testing::{Policy, TestProxy};
 
 /// The fields a client decides "who refused, and why" by.
@@ -30,7 +31,7 @@ struct Classification {
     proxy_authenticate: Option<String>,
 }
 
-fn classify(reply: &RawResponse) -> Classification {
+fn classify(reply: &WireResponse) -> Classification {
     let template = reply
         .body
         .split("<body id=")
@@ -51,13 +52,13 @@ fn classify(reply: &RawResponse) -> Classification {
 }
 
 /// Sends `head` to both and returns (harness, real) replies, bodies read.
-async fn both(harness: &TestProxy, squid: &RealSquid, head: &str) -> (RawResponse, RawResponse) {
+async fn both(harness: &TestProxy, squid: &RealSquid, head: &str) -> (WireResponse, WireResponse) {
     let (_, from_harness) = exchange(harness.addr(), head, true).await;
     let (_, from_squid) = exchange(squid.addr(), head, true).await;
     (from_harness, from_squid)
 }
 
-fn assert_same_classification(harness: &RawResponse, squid: &RawResponse) {
+fn assert_same_classification(harness: &WireResponse, squid: &WireResponse) {
     assert_eq!(
         classify(harness),
         classify(squid),
@@ -107,7 +108,7 @@ async fn missing_and_wrong_credentials_classify_alike() {
     assert_eq!(s.status, 407);
     assert_same_classification(&h, &s);
 
-    let wrong = basic_auth_value("alice", "battery staple");
+    let wrong = basic_auth("alice", "battery staple");
     let (h, s) = both(
         &harness,
         &squid,

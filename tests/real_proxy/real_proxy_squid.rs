@@ -9,15 +9,16 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use crate::support::{
-    LoopbackOrigin, ORIGIN_BODY, ORIGIN_FORBIDDEN_BODY, ORIGIN_SERVER, RawResponse, RealSquid,
-    SQUID_HOSTNAME, SQUID_REALM, SquidConfig, basic_auth_value, closed_port, exchange,
-    read_response, start_or_skip,
+    Body, LoopbackOrigin, ORIGIN_BODY, ORIGIN_FORBIDDEN_BODY, ORIGIN_SERVER, RealSquid,
+    SQUID_HOSTNAME, SQUID_REALM, SquidConfig, WireResponse, closed_port, exchange, read_response,
+    start_or_skip,
 };
+use proxyscope::testing::basic_auth;
 use tokio::io::AsyncWriteExt;
 
 /// Every reply Squid generates itself carries these (`HttpReply::setHeaders`,
 /// `ErrorState::BuildHttpReply`): the evidence that the proxy, not the origin, wrote it.
-fn assert_squid_generated(reply: &RawResponse, squid: &RealSquid, error: &str) {
+fn assert_squid_generated(reply: &WireResponse, squid: &RealSquid, error: &str) {
     let head = reply.head_text();
     assert_eq!(
         reply.header("X-Squid-Error"),
@@ -61,7 +62,7 @@ fn loses_dns_failures(squid: &RealSquid) -> bool {
 
 /// On versions not observed here: a Squid-generated 5xx naming one of the errors a DNS failure
 /// has been reported as; printed so a run on a new version records what it really sends.
-fn assert_some_dns_failure(reply: &RawResponse, squid: &RealSquid) {
+fn assert_some_dns_failure(reply: &WireResponse, squid: &RealSquid) {
     eprintln!("squid/{} answered:\n{}", squid.version(), reply.head_text());
     assert!(reply.status >= 500, "{}", reply.head_text());
     let error = reply.header("X-Squid-Error").unwrap_or_default().to_owned();
@@ -86,7 +87,7 @@ async fn connect_to_a_loopback_origin_is_tunnelled() {
         .write_all(format!("GET / HTTP/1.1\r\nHost: {authority}\r\n\r\n").as_bytes())
         .await
         .expect("write through the tunnel");
-    let inner = read_response(&mut tunnel, true).await;
+    let inner = read_response(&mut tunnel, Body::ByLengthOrClose).await;
     assert_eq!(inner.status, 200);
     assert_eq!(inner.header("Server"), Some(ORIGIN_SERVER));
     assert_eq!(
@@ -213,7 +214,7 @@ async fn wrong_credentials_get_the_same_407_and_right_ones_open_the_tunnel() {
         SquidConfig::new().basic_auth("alice", "correct horse")
     ));
     let authority = origin.addr().to_string();
-    let wrong = basic_auth_value("alice", "battery staple");
+    let wrong = basic_auth("alice", "battery staple");
     let (_, rejected) = exchange(squid.addr(), &connect_head(&authority, Some(&wrong)), true).await;
     // Squid does not tell "wrong" from "missing": only the client knows it sent credentials.
     assert_eq!(rejected.status, 407, "{}", rejected.head_text());
@@ -223,7 +224,7 @@ async fn wrong_credentials_get_the_same_407_and_right_ones_open_the_tunnel() {
         Some(format!("Basic realm=\"{SQUID_REALM}\"").as_str())
     );
 
-    let right = basic_auth_value("alice", "correct horse");
+    let right = basic_auth("alice", "correct horse");
     let (_, ok) = exchange(squid.addr(), &connect_head(&authority, Some(&right)), false).await;
     assert_eq!(ok.status, 200, "{}", ok.head_text());
     let line = squid.access_log_line(" alice ");

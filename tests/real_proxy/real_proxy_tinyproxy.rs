@@ -10,15 +10,16 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use crate::support::{
-    LoopbackOrigin, ORIGIN_BODY, ORIGIN_FORBIDDEN_BODY, ORIGIN_SERVER, RawResponse, RealTinyproxy,
-    TINYPROXY_VIA_NAME, TinyproxyConfig, basic_auth_value, closed_port, exchange, read_response,
+    Body, LoopbackOrigin, ORIGIN_BODY, ORIGIN_FORBIDDEN_BODY, ORIGIN_SERVER, RealTinyproxy,
+    TINYPROXY_VIA_NAME, TinyproxyConfig, WireResponse, closed_port, exchange, read_response,
     start_or_skip,
 };
+use proxyscope::testing::basic_auth;
 use tokio::io::AsyncWriteExt;
 
 /// tinyproxy's own error pages (`src/html-error.c`): `Server`, `Content-Type: text/html`,
 /// `Connection: close` and a template body naming tinyproxy.
-fn assert_tinyproxy_generated(reply: &RawResponse, proxy: &RealTinyproxy) {
+fn assert_tinyproxy_generated(reply: &WireResponse, proxy: &RealTinyproxy) {
     let head = reply.head_text();
     assert_eq!(
         reply.header("Server"),
@@ -77,7 +78,7 @@ async fn connect_to_a_loopback_origin_is_tunnelled() {
         .write_all(format!("GET / HTTP/1.1\r\nHost: {authority}\r\n\r\n").as_bytes())
         .await
         .expect("write through the tunnel");
-    let inner = read_response(&mut tunnel, true).await;
+    let inner = read_response(&mut tunnel, Body::ByLengthOrClose).await;
     assert_eq!(inner.status, 200);
     assert_eq!(inner.header("Server"), Some(ORIGIN_SERVER));
     assert_eq!(inner.body, ORIGIN_BODY);
@@ -158,7 +159,7 @@ async fn wrong_credentials_get_401_not_407_and_right_ones_open_the_tunnel() {
         TinyproxyConfig::new().basic_auth("alice", "correct-horse")
     ));
     let authority = origin.addr().to_string();
-    let wrong = basic_auth_value("alice", "battery-staple");
+    let wrong = basic_auth("alice", "battery-staple");
     let (_, rejected) = exchange(proxy.addr(), &connect_head(&authority, Some(&wrong)), true).await;
     // Observed (tinyproxy 1.11.1): rejected credentials get `HTTP/1.0 401 Unauthorized` with
     // `WWW-Authenticate: Basic realm="Tinyproxy"` — an origin-style challenge in reply to
@@ -174,7 +175,7 @@ async fn wrong_credentials_get_401_not_407_and_right_ones_open_the_tunnel() {
     assert_eq!(rejected.header("Proxy-Authenticate"), None);
     assert_tinyproxy_generated(&rejected, &proxy);
 
-    let right = basic_auth_value("alice", "correct-horse");
+    let right = basic_auth("alice", "correct-horse");
     let (_, ok) = exchange(proxy.addr(), &connect_head(&authority, Some(&right)), false).await;
     assert_eq!(ok.status, 200, "{}", ok.head_text());
 }

@@ -10,7 +10,8 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
 use crate::support::{
-    RealSquid, RealTinyproxy, SquidConfig, TinyproxyConfig, exchange, read_response, start_or_skip,
+    Body, RealSquid, RealTinyproxy, SquidConfig, TinyproxyConfig, exchange, read_response,
+    start_or_skip,
 };
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
@@ -142,7 +143,7 @@ async fn tls_through(
     tls.write_all(format!("GET / HTTP/1.1\r\nHost: {ORIGIN_NAME}\r\n\r\n").as_bytes())
         .await
         .expect("write over TLS");
-    let inner = read_response(&mut tls, true).await;
+    let inner = read_response(&mut tls, Body::ByLengthOrClose).await;
     Ok((inner.status, inner.body))
 }
 

@@ -4,31 +4,14 @@
 //! `cargo build --examples`; these tests run it from the target directory with a clean
 //! environment, never through `cargo run`.
 
-use std::path::PathBuf;
 use std::process::{Command, Output};
+
+use crate::common::probe::probe_bin;
 
 use serde_json::Value;
 
-fn probe() -> PathBuf {
-    let exe = std::env::current_exe().unwrap_or_else(|e| panic!("current_exe: {e}"));
-    // target/debug/deps/probe_route-… → target/debug/examples/probe
-    let dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .unwrap_or_else(|| panic!("unexpected test binary location {}", exe.display()));
-    let bin = dir
-        .join("examples")
-        .join(format!("probe{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.exists(),
-        "{} is missing: build it with `cargo build --examples` (scripts/test does)",
-        bin.display()
-    );
-    bin
-}
-
 fn run(env: &[(&str, &str)], args: &[&str]) -> Output {
-    Command::new(probe())
+    Command::new(probe_bin())
         .env_clear()
         .envs(env.iter().copied())
         .args(args)

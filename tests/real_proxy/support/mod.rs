@@ -38,14 +38,13 @@ mod tinyproxy;
 mod wire;
 
 #[allow(unused_imports)]
+pub(crate) use crate::common::wire::{Body, WireResponse, closed_port, exchange, read_response};
+#[allow(unused_imports)]
 pub(crate) use squid::{RealSquid, SQUID_ENV, SQUID_HOSTNAME, SQUID_REALM, SquidConfig};
 #[allow(unused_imports)]
 pub(crate) use tinyproxy::{RealTinyproxy, TINYPROXY_ENV, TINYPROXY_VIA_NAME, TinyproxyConfig};
 #[allow(unused_imports)]
-pub(crate) use wire::{
-    LoopbackOrigin, ORIGIN_BODY, ORIGIN_FORBIDDEN_BODY, ORIGIN_SERVER, RawResponse,
-    basic_auth_value, closed_port, exchange, read_response,
-};
+pub(crate) use wire::{LoopbackOrigin, ORIGIN_BODY, ORIGIN_FORBIDDEN_BODY, ORIGIN_SERVER};
 
 use std::fs;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
