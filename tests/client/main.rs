@@ -1,5 +1,5 @@
 //! The client end to end: which path a request took, who answered a refusal, the harness as its
-//! peer, and that credentials never leak into any output.
+//! peer, and that credentials never leak into the errors it returns.
 
 mod client_attribution;
 mod client_harness;
@@ -7,4 +7,3 @@ mod client_paths;
 mod client_redaction;
 #[path = "../common/mod.rs"]
 mod common;
-mod secrets_redaction;

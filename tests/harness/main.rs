@@ -1,5 +1,5 @@
 //! The public test harness (feature `testing`) tested from the outside: PKI, origin, proxy
-//! policies, SOCKS5, lifecycle and load.
+//! policies, SOCKS5 and lifecycle (its load test runs in the real-proxy binary, alone).
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -9,4 +9,3 @@ mod harness_pki;
 mod harness_policies;
 mod harness_proxy;
 mod harness_socks;
-mod load_harness;

@@ -8,8 +8,7 @@ use std::time::{Duration, Instant};
 use crate::common::load::*;
 use proxyscope::testing::{ChainMode, TestOrigin, TestPki, TestProxy};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_thousand_concurrent_tunnels_through_the_harness_proxy() {
+pub(crate) async fn a_thousand_concurrent_tunnels_through_the_harness_proxy() {
     ensure_nofile(8 * CONCURRENT as u64);
     let pki = TestPki::new();
     let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;

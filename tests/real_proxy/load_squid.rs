@@ -9,8 +9,7 @@ use crate::common::load::*;
 use crate::support::{RealSquid, SquidConfig, start_or_skip};
 use proxyscope::testing::{ChainMode, TestOrigin, TestPki};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_thousand_concurrent_tunnels_through_squid() {
+pub(crate) async fn a_thousand_concurrent_tunnels_through_squid() {
     // Squid inherits this limit: it holds two descriptors per tunnel.
     ensure_nofile(8 * CONCURRENT as u64);
     let squid = start_or_skip!(RealSquid::start(SquidConfig::new()));

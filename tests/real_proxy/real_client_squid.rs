@@ -77,8 +77,7 @@ fn loses_dns_failures(squid: &RealSquid) -> bool {
     !squid.version_at_least(6, 0)
 }
 
-#[tokio::test]
-async fn tunnel_carries_tls_verified_with_the_providers_private_ca() {
+pub(crate) async fn tunnel_carries_tls_verified_with_the_providers_private_ca() {
     let pki = TestPki::new();
     let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
     let squid = start_or_skip!(RealSquid::start(SquidConfig::new()));
@@ -120,8 +119,7 @@ async fn tunnel_carries_tls_verified_with_the_providers_private_ca() {
 
 /// The 2015 mistake through a real tunnel: the private CA set where the origin hop never reads
 /// it (`proxy_ca_file`). The failure is the origin hop's TLS, and the fix names `ca_file`.
-#[tokio::test]
-async fn private_ca_in_the_wrong_key_fails_at_the_origin_hop_through_the_tunnel() {
+pub(crate) async fn private_ca_in_the_wrong_key_fails_at_the_origin_hop_through_the_tunnel() {
     let pki = TestPki::new();
     let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
     let squid = start_or_skip!(RealSquid::start(SquidConfig::new()));
@@ -156,8 +154,7 @@ async fn private_ca_in_the_wrong_key_fails_at_the_origin_hop_through_the_tunnel(
     );
 }
 
-#[tokio::test]
-async fn acl_deny_is_proxy_forbidden_with_err_access_denied() {
+pub(crate) async fn acl_deny_is_proxy_forbidden_with_err_access_denied() {
     let squid = start_or_skip!(RealSquid::start(
         SquidConfig::new().deny_domain(".blocked.test")
     ));
@@ -191,8 +188,7 @@ async fn acl_deny_is_proxy_forbidden_with_err_access_denied() {
     );
 }
 
-#[tokio::test]
-async fn connect_to_a_port_outside_ssl_ports_is_proxy_forbidden() {
+pub(crate) async fn connect_to_a_port_outside_ssl_ports_is_proxy_forbidden() {
     let squid = start_or_skip!(RealSquid::start(SquidConfig::new()));
     let client = builder(via(&squid.url())).build().expect("client");
     // `http_access deny CONNECT !SSL_ports`: refused before Squid connects anywhere.
@@ -201,8 +197,7 @@ async fn connect_to_a_port_outside_ssl_ports_is_proxy_forbidden() {
     assert_squid_evidence(&e, &squid, "ERR_ACCESS_DENIED 0");
 }
 
-#[tokio::test]
-async fn missing_credentials_are_auth_required_with_basic_and_the_realm() {
+pub(crate) async fn missing_credentials_are_auth_required_with_basic_and_the_realm() {
     let squid = start_or_skip!(RealSquid::start(
         SquidConfig::new().basic_auth("alice", "correct horse")
     ));
@@ -221,8 +216,7 @@ async fn missing_credentials_are_auth_required_with_basic_and_the_realm() {
     assert_eq!(e.evidence().auth_realm.as_deref(), Some(SQUID_REALM));
 }
 
-#[tokio::test]
-async fn wrong_credentials_are_auth_rejected_and_right_ones_reach_the_origin() {
+pub(crate) async fn wrong_credentials_are_auth_rejected_and_right_ones_reach_the_origin() {
     let pki = TestPki::new();
     let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
     let squid = start_or_skip!(RealSquid::start(
@@ -266,8 +260,7 @@ async fn wrong_credentials_are_auth_rejected_and_right_ones_reach_the_origin() {
     );
 }
 
-#[tokio::test]
-async fn plain_http_carries_the_credentials_in_absolute_form() {
+pub(crate) async fn plain_http_carries_the_credentials_in_absolute_form() {
     let origin = TestOrigin::http().await;
     let squid = start_or_skip!(RealSquid::start(
         SquidConfig::new().basic_auth("alice", "correct horse")
@@ -305,8 +298,7 @@ async fn plain_http_carries_the_credentials_in_absolute_form() {
     assert_eq!(origin.requests().len(), 1, "only the authenticated request");
 }
 
-#[tokio::test]
-async fn unreachable_destination_is_proxy_upstream_err_connect_fail() {
+pub(crate) async fn unreachable_destination_is_proxy_upstream_err_connect_fail() {
     let squid = start_or_skip!(RealSquid::start(SquidConfig::new()));
     let client = builder(via(&squid.url())).build().expect("client");
     let port = closed_port();
@@ -340,8 +332,7 @@ async fn unreachable_destination_is_proxy_upstream_err_connect_fail() {
     assert_eq!(e.evidence().status, Some(503));
 }
 
-#[tokio::test]
-async fn unresolvable_destination_is_proxy_upstream() {
+pub(crate) async fn unresolvable_destination_is_proxy_upstream() {
     let squid = start_or_skip!(RealSquid::start(SquidConfig::new()));
     let client = builder(via(&squid.url())).build().expect("client");
     let e = client.get("https://x.invalid/").await.unwrap_err();
@@ -378,8 +369,7 @@ async fn unresolvable_destination_is_proxy_upstream() {
     assert_eq!(e.phase(), Phase::Http);
 }
 
-#[tokio::test]
-async fn plain_http_403_from_squid_and_from_the_origin_name_different_hops() {
+pub(crate) async fn plain_http_403_from_squid_and_from_the_origin_name_different_hops() {
     let origin = TestOrigin::http().await;
     let squid = start_or_skip!(RealSquid::start(
         SquidConfig::new()

@@ -44,8 +44,7 @@ fn assert_tinyproxy_evidence(e: &Error, proxy: &RealTinyproxy, signal: &str) {
     assert_eq!(e.evidence().cause.as_deref(), Some(signal), "{report}");
 }
 
-#[tokio::test]
-async fn tunnel_carries_tls_verified_with_the_providers_private_ca() {
+pub(crate) async fn tunnel_carries_tls_verified_with_the_providers_private_ca() {
     let pki = TestPki::new();
     let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
     let proxy = start_or_skip!(RealTinyproxy::start(TinyproxyConfig::new()));
@@ -75,8 +74,7 @@ async fn tunnel_carries_tls_verified_with_the_providers_private_ca() {
     assert!(origin.requests()[0].tls);
 }
 
-#[tokio::test]
-async fn filtered_host_is_proxy_forbidden() {
+pub(crate) async fn filtered_host_is_proxy_forbidden() {
     let proxy = start_or_skip!(RealTinyproxy::start(
         TinyproxyConfig::new().filter(r"(^|\.)blocked\.test$")
     ));
@@ -94,8 +92,7 @@ async fn filtered_host_is_proxy_forbidden() {
     );
 }
 
-#[tokio::test]
-async fn connect_to_a_port_outside_connect_port_is_proxy_forbidden() {
+pub(crate) async fn connect_to_a_port_outside_connect_port_is_proxy_forbidden() {
     let proxy = start_or_skip!(RealTinyproxy::start(
         TinyproxyConfig::new().connect_port(443)
     ));
@@ -112,8 +109,7 @@ async fn connect_to_a_port_outside_connect_port_is_proxy_forbidden() {
     assert_tinyproxy_evidence(&e, &proxy, "tinyproxy: Access violation");
 }
 
-#[tokio::test]
-async fn missing_credentials_are_auth_required_with_basic_and_the_realm() {
+pub(crate) async fn missing_credentials_are_auth_required_with_basic_and_the_realm() {
     let proxy = start_or_skip!(RealTinyproxy::start(
         TinyproxyConfig::new().basic_auth("alice", "correct-horse")
     ));
@@ -134,8 +130,8 @@ async fn missing_credentials_are_auth_required_with_basic_and_the_realm() {
 
 /// tinyproxy 1.11.1 answers wrong credentials with `401 Unauthorized` and `WWW-Authenticate`:
 /// an origin-style challenge, but a reply to CONNECT is always the proxy's.
-#[tokio::test]
-async fn wrong_credentials_get_401_yet_are_auth_rejected_and_right_ones_reach_the_origin() {
+pub(crate) async fn wrong_credentials_get_401_yet_are_auth_rejected_and_right_ones_reach_the_origin()
+ {
     let pki = TestPki::new();
     let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
     let proxy = start_or_skip!(RealTinyproxy::start(
@@ -176,8 +172,7 @@ async fn wrong_credentials_get_401_yet_are_auth_rejected_and_right_ones_reach_th
     assert_eq!(origin.requests().len(), 1);
 }
 
-#[tokio::test]
-async fn unable_to_connect_is_proxy_upstream() {
+pub(crate) async fn unable_to_connect_is_proxy_upstream() {
     let proxy = start_or_skip!(RealTinyproxy::start(TinyproxyConfig::new()));
     let client = builder(via(&proxy.url())).build().expect("client");
     let port = closed_port();
@@ -217,8 +212,7 @@ async fn unable_to_connect_is_proxy_upstream() {
     assert_eq!(reply.reason, "Unable to connect");
 }
 
-#[tokio::test]
-async fn plain_http_403_from_tinyproxy_and_from_the_origin_name_different_hops() {
+pub(crate) async fn plain_http_403_from_tinyproxy_and_from_the_origin_name_different_hops() {
     let origin = TestOrigin::http().await;
     let proxy = start_or_skip!(RealTinyproxy::start(
         TinyproxyConfig::new().filter(r"(^|\.)blocked\.test$")

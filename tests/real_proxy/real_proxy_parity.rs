@@ -76,8 +76,7 @@ fn connect_head(authority: &str, auth: Option<&str>) -> String {
     head
 }
 
-#[tokio::test]
-async fn denied_destination_classifies_alike() {
+pub(crate) async fn denied_destination_classifies_alike() {
     let squid = start_or_skip!(RealSquid::start(
         SquidConfig::new().deny_domain("blocked.test")
     ));
@@ -95,8 +94,7 @@ async fn denied_destination_classifies_alike() {
     assert_same_classification(&h, &s);
 }
 
-#[tokio::test]
-async fn missing_and_wrong_credentials_classify_alike() {
+pub(crate) async fn missing_and_wrong_credentials_classify_alike() {
     let squid = start_or_skip!(RealSquid::start(
         SquidConfig::new().basic_auth("alice", "correct horse")
     ));
@@ -119,8 +117,7 @@ async fn missing_and_wrong_credentials_classify_alike() {
     assert_same_classification(&h, &s);
 }
 
-#[tokio::test]
-async fn refused_destination_classifies_alike() {
+pub(crate) async fn refused_destination_classifies_alike() {
     let squid = start_or_skip!(RealSquid::start(SquidConfig::new()));
     // No policy: the harness really tries the destination, as Squid does.
     let harness = TestProxy::allow_all().await;
@@ -135,8 +132,7 @@ async fn refused_destination_classifies_alike() {
     assert_same_classification(&h, &s);
 }
 
-#[tokio::test]
-async fn tunnel_and_relayed_origin_403_classify_alike() {
+pub(crate) async fn tunnel_and_relayed_origin_403_classify_alike() {
     let origin = LoopbackOrigin::start().await;
     let squid = start_or_skip!(RealSquid::start(SquidConfig::new()));
     let harness = TestProxy::allow_all().await;

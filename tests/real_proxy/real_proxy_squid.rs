@@ -71,8 +71,7 @@ fn assert_some_dns_failure(reply: &WireResponse, squid: &RealSquid) {
     assert_squid_generated(reply, squid, &error);
 }
 
-#[tokio::test]
-async fn connect_to_a_loopback_origin_is_tunnelled() {
+pub(crate) async fn connect_to_a_loopback_origin_is_tunnelled() {
     let squid = start_or_skip!(RealSquid::start(SquidConfig::new()));
     let origin = LoopbackOrigin::start().await;
     let authority = origin.addr().to_string();
@@ -98,8 +97,7 @@ async fn connect_to_a_loopback_origin_is_tunnelled() {
     assert_eq!(inner.body, ORIGIN_BODY);
 }
 
-#[tokio::test]
-async fn dstdomain_deny_is_403_err_access_denied() {
+pub(crate) async fn dstdomain_deny_is_403_err_access_denied() {
     let squid = start_or_skip!(RealSquid::start(
         SquidConfig::new().deny_domain(".blocked.test")
     ));
@@ -130,8 +128,7 @@ async fn dstdomain_deny_is_403_err_access_denied() {
     );
 }
 
-#[tokio::test]
-async fn dst_allow_list_denies_other_addresses_with_403() {
+pub(crate) async fn dst_allow_list_denies_other_addresses_with_403() {
     let origin = LoopbackOrigin::start().await;
     let squid = start_or_skip!(RealSquid::start(
         SquidConfig::new().allow_dst(IpAddr::V4(Ipv4Addr::LOCALHOST))
@@ -147,8 +144,7 @@ async fn dst_allow_list_denies_other_addresses_with_403() {
     assert_squid_generated(&denied, &squid, "ERR_ACCESS_DENIED 0");
 }
 
-#[tokio::test]
-async fn domain_allow_list_and_dst_deny_combine() {
+pub(crate) async fn domain_allow_list_and_dst_deny_combine() {
     let origin = LoopbackOrigin::start().await;
     let squid = start_or_skip!(RealSquid::start(
         SquidConfig::new()
@@ -185,8 +181,7 @@ async fn domain_allow_list_and_dst_deny_combine() {
     assert_squid_generated(&by_ip, &squid, "ERR_ACCESS_DENIED 0");
 }
 
-#[tokio::test]
-async fn missing_credentials_get_407_with_a_basic_challenge() {
+pub(crate) async fn missing_credentials_get_407_with_a_basic_challenge() {
     let squid = start_or_skip!(RealSquid::start(
         SquidConfig::new().basic_auth("alice", "correct horse")
     ));
@@ -207,8 +202,7 @@ async fn missing_credentials_get_407_with_a_basic_challenge() {
     );
 }
 
-#[tokio::test]
-async fn wrong_credentials_get_the_same_407_and_right_ones_open_the_tunnel() {
+pub(crate) async fn wrong_credentials_get_the_same_407_and_right_ones_open_the_tunnel() {
     let origin = LoopbackOrigin::start().await;
     let squid = start_or_skip!(RealSquid::start(
         SquidConfig::new().basic_auth("alice", "correct horse")
@@ -235,8 +229,7 @@ async fn wrong_credentials_get_the_same_407_and_right_ones_open_the_tunnel() {
     );
 }
 
-#[tokio::test]
-async fn unreachable_destination_is_503_err_connect_fail_with_errno() {
+pub(crate) async fn unreachable_destination_is_503_err_connect_fail_with_errno() {
     let squid = start_or_skip!(RealSquid::start(SquidConfig::new()));
     let authority = format!("127.0.0.1:{}", closed_port());
     let (_, reply) = exchange(squid.addr(), &connect_head(&authority, None), true).await;
@@ -262,8 +255,7 @@ async fn unreachable_destination_is_503_err_connect_fail_with_errno() {
     );
 }
 
-#[tokio::test]
-async fn unresolvable_destination_fails_fast_and_names_the_failure() {
+pub(crate) async fn unresolvable_destination_fails_fast_and_names_the_failure() {
     let squid = start_or_skip!(RealSquid::start(SquidConfig::new()));
     let started = std::time::Instant::now();
     let (_, reply) = exchange(squid.addr(), &connect_head("x.invalid:443", None), true).await;
@@ -298,8 +290,7 @@ async fn unresolvable_destination_fails_fast_and_names_the_failure() {
     }
 }
 
-#[tokio::test]
-async fn connect_to_a_port_outside_ssl_ports_is_403() {
+pub(crate) async fn connect_to_a_port_outside_ssl_ports_is_403() {
     let squid = start_or_skip!(RealSquid::start(SquidConfig::new()));
     let (_, reply) = exchange(squid.addr(), &connect_head("127.0.0.1:25", None), true).await;
     // `http_access deny CONNECT !SSL_ports`: the same 403 ERR_ACCESS_DENIED as any ACL deny;
@@ -308,8 +299,7 @@ async fn connect_to_a_port_outside_ssl_ports_is_403() {
     assert_squid_generated(&reply, &squid, "ERR_ACCESS_DENIED 0");
 }
 
-#[tokio::test]
-async fn plain_http_403_from_squid_and_from_the_origin_are_told_apart() {
+pub(crate) async fn plain_http_403_from_squid_and_from_the_origin_are_told_apart() {
     let origin = LoopbackOrigin::start().await;
     let squid = start_or_skip!(RealSquid::start(
         SquidConfig::new()

@@ -58,8 +58,7 @@ fn connect_head(authority: &str, auth: Option<&str>) -> String {
     head
 }
 
-#[tokio::test]
-async fn connect_to_a_loopback_origin_is_tunnelled() {
+pub(crate) async fn connect_to_a_loopback_origin_is_tunnelled() {
     let proxy = start_or_skip!(RealTinyproxy::start(TinyproxyConfig::new()));
     let origin = LoopbackOrigin::start().await;
     let authority = origin.addr().to_string();
@@ -84,8 +83,7 @@ async fn connect_to_a_loopback_origin_is_tunnelled() {
     assert_eq!(inner.body, ORIGIN_BODY);
 }
 
-#[tokio::test]
-async fn filtered_host_is_403_filtered() {
+pub(crate) async fn filtered_host_is_403_filtered() {
     let proxy = start_or_skip!(RealTinyproxy::start(
         TinyproxyConfig::new().filter(r"(^|\.)blocked\.test$")
     ));
@@ -102,8 +100,7 @@ async fn filtered_host_is_403_filtered() {
     assert_tinyproxy_generated(&reply, &proxy);
 }
 
-#[tokio::test]
-async fn filter_default_deny_turns_the_list_into_an_allow_list() {
+pub(crate) async fn filter_default_deny_turns_the_list_into_an_allow_list() {
     let origin = LoopbackOrigin::start().await;
     let proxy = start_or_skip!(RealTinyproxy::start(
         TinyproxyConfig::new()
@@ -121,8 +118,7 @@ async fn filter_default_deny_turns_the_list_into_an_allow_list() {
     assert_tinyproxy_generated(&denied, &proxy);
 }
 
-#[tokio::test]
-async fn connect_to_a_port_outside_connect_port_is_403_access_violation() {
+pub(crate) async fn connect_to_a_port_outside_connect_port_is_403_access_violation() {
     let proxy = start_or_skip!(RealTinyproxy::start(
         TinyproxyConfig::new().connect_port(443)
     ));
@@ -133,8 +129,7 @@ async fn connect_to_a_port_outside_connect_port_is_403_access_violation() {
     assert_tinyproxy_generated(&reply, &proxy);
 }
 
-#[tokio::test]
-async fn missing_credentials_get_407_with_a_basic_challenge() {
+pub(crate) async fn missing_credentials_get_407_with_a_basic_challenge() {
     let proxy = start_or_skip!(RealTinyproxy::start(
         TinyproxyConfig::new().basic_auth("alice", "correct-horse")
     ));
@@ -152,8 +147,7 @@ async fn missing_credentials_get_407_with_a_basic_challenge() {
     assert_tinyproxy_generated(&reply, &proxy);
 }
 
-#[tokio::test]
-async fn wrong_credentials_get_401_not_407_and_right_ones_open_the_tunnel() {
+pub(crate) async fn wrong_credentials_get_401_not_407_and_right_ones_open_the_tunnel() {
     let origin = LoopbackOrigin::start().await;
     let proxy = start_or_skip!(RealTinyproxy::start(
         TinyproxyConfig::new().basic_auth("alice", "correct-horse")
@@ -180,8 +174,7 @@ async fn wrong_credentials_get_401_not_407_and_right_ones_open_the_tunnel() {
     assert_eq!(ok.status, 200, "{}", ok.head_text());
 }
 
-#[tokio::test]
-async fn unreachable_destination_is_500_unable_to_connect() {
+pub(crate) async fn unreachable_destination_is_500_unable_to_connect() {
     let proxy = start_or_skip!(RealTinyproxy::start(TinyproxyConfig::new()));
     let authority = format!("127.0.0.1:{}", closed_port());
     let (_, reply) = exchange(proxy.addr(), &connect_head(&authority, None), true).await;
@@ -198,8 +191,7 @@ async fn unreachable_destination_is_500_unable_to_connect() {
     assert_tinyproxy_generated(&plain, &proxy);
 }
 
-#[tokio::test]
-async fn plain_http_403_from_tinyproxy_and_from_the_origin_are_told_apart() {
+pub(crate) async fn plain_http_403_from_tinyproxy_and_from_the_origin_are_told_apart() {
     let origin = LoopbackOrigin::start().await;
     let proxy = start_or_skip!(RealTinyproxy::start(
         TinyproxyConfig::new().filter(r"(^|\.)blocked\.test$")

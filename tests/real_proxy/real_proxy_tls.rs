@@ -154,8 +154,7 @@ fn assert_unknown_issuer(result: Result<(u16, String), rustls::Error>) {
     }
 }
 
-#[tokio::test]
-async fn squid_tunnel_carries_tls_that_verifies_only_with_the_private_root() {
+pub(crate) async fn squid_tunnel_carries_tls_that_verifies_only_with_the_private_root() {
     let pki = private_pki();
     let (origin, _task) = start_tls_origin(&pki).await;
     let squid = start_or_skip!(RealSquid::start(
@@ -170,8 +169,7 @@ async fn squid_tunnel_carries_tls_that_verifies_only_with_the_private_root() {
     assert_unknown_issuer(tls_through(squid.addr(), &authority, &[]).await);
 }
 
-#[tokio::test]
-async fn tinyproxy_tunnel_carries_tls_that_verifies_only_with_the_private_root() {
+pub(crate) async fn tinyproxy_tunnel_carries_tls_that_verifies_only_with_the_private_root() {
     let pki = private_pki();
     let (origin, _task) = start_tls_origin(&pki).await;
     let proxy = start_or_skip!(RealTinyproxy::start(TinyproxyConfig::new()));

@@ -25,14 +25,15 @@
 //! responder; `real_proxy/wire.rs` the raw HTTP exchange and the loopback origin.
 //!
 //! When a proxy binary is missing or fails to start, `start` returns a [`Skip`]; the
-//! [`start_or_skip!`] macro turns that into a failure under `CI=true` and an early return with a
-//! "skipped: …; run scripts/install-test-deps" line on stderr otherwise.
+//! [`start_or_skip!`] macro turns that into a failure under `CI=true`, and otherwise ends the test
+//! with a [`Skipped`] panic that this binary's runner (`main.rs`) reports as *ignored*, with the
+//! reason — never as passed.
 
 // Each test file uses part of this module; what one leaves unused is not dead.
 #![allow(dead_code)]
 
 pub(crate) mod client;
-mod dns;
+pub(crate) mod dns;
 mod squid;
 mod tinyproxy;
 mod wire;
@@ -81,28 +82,34 @@ impl Skip {
         &self.reason
     }
 
-    /// Under `CI=true` a missing or broken proxy fails the test (panics with the reason);
-    /// elsewhere it prints why the test is skipped and how to fix that.
-    pub(crate) fn report(self) {
+    /// Ends the calling test. Under `CI=true` a missing or broken proxy fails it (panics with the
+    /// reason); elsewhere it unwinds with [`Skipped`], which the runner reports as ignored.
+    pub(crate) fn report(self) -> ! {
         if std::env::var("CI").is_ok_and(|v| v == "true") {
             panic!(
                 "real proxy unavailable under CI=true: {}; run scripts/install-test-deps",
                 self.reason
             );
         }
-        eprintln!("skipped: {}; run scripts/install-test-deps", self.reason);
+        std::panic::panic_any(Skipped(format!(
+            "{}; run scripts/install-test-deps",
+            self.reason
+        )))
     }
 }
 
-/// Evaluates to the started proxy, or reports the [`Skip`] and returns from the calling test.
+/// The panic payload that ends a test whose proxy is unavailable: the runner catches it and
+/// reports the test as ignored with this reason (libtest has no way to ignore at run time, which
+/// is why this binary has its own runner).
+#[derive(Debug)]
+pub(crate) struct Skipped(pub(crate) String);
+
+/// Evaluates to the started proxy, or ends the test through [`Skip::report`].
 macro_rules! start_or_skip {
     ($start:expr) => {
         match $start {
             Ok(proxy) => proxy,
-            Err(skip) => {
-                skip.report();
-                return;
-            }
+            Err(skip) => skip.report(),
         }
     };
 }
@@ -338,12 +345,11 @@ fn find_binary(name: &str, candidates: &[&str]) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-#[cfg(test)]
-mod tests {
+/// Unit tests of the support code, registered in `main.rs` (no `cfg(test)` under this runner).
+pub(crate) mod tests {
     use super::*;
 
-    #[test]
-    fn credentials_debug_hides_the_password() {
+    pub(crate) fn credentials_debug_hides_the_password() {
         let c = Credentials {
             user: "alice".into(),
             password: "s3cret-pw".into(),
