@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::diagnostic::Severity;
 use super::node::{Entry, Node, Value};
 use super::schema::{Level, Walker, join};
-use crate::layer::Origin;
+use crate::settings::Provenance;
 
 /// What a check requests: a path under the provider's `url`, or an absolute URL. `Debug` and
 /// `Serialize` never show credentials in the URL.
@@ -94,7 +94,7 @@ pub struct Check {
     /// This check's own request timeout.
     pub timeout: Option<Duration>,
     /// Where the check was declared.
-    pub origin: Origin,
+    pub origin: Provenance,
 }
 
 impl Check {
@@ -433,7 +433,7 @@ mod tests {
             expect_header: None,
             follow_redirects: false,
             timeout: None,
-            origin: Origin::Default,
+            origin: Provenance::Default,
         };
         let got = c(CheckTarget::Path("/langs?x=1".into())).url(&base);
         assert_eq!(got.as_str(), "https://api.test/v1/langs?x=1");

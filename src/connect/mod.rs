@@ -29,9 +29,9 @@ use serde::Serialize;
 use tracing::Instrument;
 
 use crate::error::{Error, ErrorKind, Hop, Phase};
-use crate::layer::{Layer, Timeouts};
 use crate::proxy::{EnvSnapshot, ProxyScheme, ProxyUrl};
 use crate::route::Route;
+use crate::settings::{Settings, Timeouts};
 use crate::tls::HandshakeInfo;
 
 pub use auth::basic_auth;
@@ -99,9 +99,9 @@ pub struct ConnectorSettings {
     /// The provider this profile serves; `None` for the global layer.
     pub provider: Option<String>,
     /// The global layer.
-    pub global: Layer,
+    pub global: Settings,
     /// The provider's own layer (applied over `global`).
-    pub layer: Option<Layer>,
+    pub layer: Option<Settings>,
     /// The environment snapshot (lowest source of proxy settings).
     pub env: EnvSnapshot,
     /// Name resolution.
@@ -116,7 +116,7 @@ pub struct ConnectorSettings {
 
 impl ConnectorSettings {
     /// Settings for the global layer alone, the process environment and the system resolver.
-    pub fn new(global: Layer) -> Self {
+    pub fn new(global: Settings) -> Self {
         Self {
             provider: None,
             global,
@@ -132,7 +132,7 @@ impl ConnectorSettings {
 
 pub(crate) struct Profile {
     settings: ConnectorSettings,
-    effective: Layer,
+    effective: Settings,
     tls: tls::ProfileTls,
 }
 

@@ -17,12 +17,12 @@ use serde::Serialize;
 use url::Url;
 
 use crate::error::Error;
-use crate::layer::{Layer, Origin, ProxySetting, Sourced};
 use crate::proxy::peers::{self, PeerHost, PeerNote, Tool};
 use crate::proxy::{
     EnvSnapshot, IgnoredVar, NoProxy, ProxyUrl, ProxyUrlError, ProxyUrlErrorKind, Severity,
     redact_text,
 };
+use crate::settings::{Provenance, ProxySetting, Settings, Sourced};
 
 pub use step::{Outcome, Rule, Step, Warning};
 
@@ -33,7 +33,7 @@ pub struct Route {
     url: String,
     provider: Option<String>,
     proxy: Option<ProxyUrl>,
-    proxy_origin: Option<Origin>,
+    proxy_origin: Option<Provenance>,
     steps: Vec<Step>,
 }
 
@@ -67,7 +67,7 @@ impl Route {
         self.provider.as_deref()
     }
     /// Where the chosen proxy came from.
-    pub fn proxy_origin(&self) -> Option<&Origin> {
+    pub fn proxy_origin(&self) -> Option<&Provenance> {
         self.proxy_origin.as_ref()
     }
     /// The ordered steps of the decision.
@@ -142,13 +142,13 @@ fn proxy_url_error(e: ProxyUrlError, setting: &str) -> Error {
 }
 
 /// The name of the setting an origin stands for, for error evidence.
-fn setting_name(origin: &Origin) -> String {
+fn setting_name(origin: &Provenance) -> String {
     match origin {
-        Origin::File { key, .. } | Origin::Embedded { key } | Origin::Builder { key } => {
-            key.clone()
-        }
-        Origin::Env { var } => var.clone(),
-        Origin::Default => "proxy".to_owned(),
+        Provenance::File { key, .. }
+        | Provenance::Embedded { key }
+        | Provenance::Builder { key } => key.clone(),
+        Provenance::Env { var } => var.clone(),
+        Provenance::Default => "proxy".to_owned(),
     }
 }
 
@@ -167,8 +167,8 @@ fn url_note_warnings(p: &ProxyUrl) -> Vec<Warning> {
 /// valid proxy URL or is of a scheme proxyscope cannot connect through (SOCKS4/4a); its
 /// evidence names the setting or variable. There is never a silent fallback.
 pub fn resolve(
-    global: &Layer,
-    provider: Option<(&str, &Layer)>,
+    global: &Settings,
+    provider: Option<(&str, &Settings)>,
     env: &EnvSnapshot,
     url: &Url,
 ) -> Result<Route, Error> {
@@ -216,7 +216,7 @@ pub fn resolve(
             )),
         }
     }
-    let candidate: Option<(ProxyUrl, Origin)> = match setting {
+    let candidate: Option<(ProxyUrl, Provenance)> = match setting {
         Some((s, rule)) => match &s.value {
             ProxySetting::Direct => {
                 r.steps.push(
@@ -281,7 +281,7 @@ fn env_proxy(
     steps: &mut Vec<Step>,
     env: &EnvSnapshot,
     scheme: &str,
-) -> Result<Option<(ProxyUrl, Origin)>, Error> {
+) -> Result<Option<(ProxyUrl, Provenance)>, Error> {
     for iv in env.ignored() {
         if iv.concerns(scheme) && !iv.var.eq_ignore_ascii_case("no_proxy") {
             steps.push(ignored_step(iv));
@@ -296,7 +296,7 @@ fn env_proxy(
         ));
         return Ok(None);
     };
-    let origin = Origin::Env {
+    let origin = Provenance::Env {
         var: var.name.clone(),
     };
     let p = parsed.map_err(|e| proxy_url_error(e, &var.name))?;
@@ -343,10 +343,11 @@ fn env_proxy(
 }
 
 fn ignored_step(iv: &IgnoredVar) -> Step {
-    let mut st =
-        Step::new(Rule::IgnoredVariable, Outcome::Ignored, iv.reason.clone()).origin(Origin::Env {
+    let mut st = Step::new(Rule::IgnoredVariable, Outcome::Ignored, iv.reason.clone()).origin(
+        Provenance::Env {
             var: iv.var.clone(),
-        });
+        },
+    );
     if !iv.used_by.is_empty() {
         st = st.warn(
             Warning::new(
@@ -362,8 +363,8 @@ fn ignored_step(iv: &IgnoredVar) -> Step {
 /// Steps for the `no_proxy` list in force; whether the host bypasses the proxy.
 fn apply_no_proxy(
     steps: &mut Vec<Step>,
-    global: &Layer,
-    provider: Option<&Layer>,
+    global: &Settings,
+    provider: Option<&Settings>,
     env: &EnvSnapshot,
     url: &Url,
     host: &str,
@@ -371,7 +372,7 @@ fn apply_no_proxy(
     let layered = provider
         .and_then(|l| l.no_proxy.as_ref())
         .or(global.no_proxy.as_ref());
-    let (list, origin, env_value): (&NoProxy, Origin, Option<&str>) = match layered {
+    let (list, origin, env_value): (&NoProxy, Provenance, Option<&str>) = match layered {
         Some(s) => (&s.value, s.origin.clone(), None),
         None => {
             for iv in env.ignored() {
@@ -382,7 +383,7 @@ fn apply_no_proxy(
             match env.no_proxy() {
                 Some(e) => (
                     &e.list,
-                    Origin::Env {
+                    Provenance::Env {
                         var: e.var.name.clone(),
                     },
                     Some(e.var.value.as_str()),
@@ -466,7 +467,7 @@ fn apply_no_proxy(
     found.is_some()
 }
 
-fn push_tls_warning(steps: &mut Vec<Step>, global: &Layer, provider: Option<&Layer>) {
+fn push_tls_warning(steps: &mut Vec<Step>, global: &Settings, provider: Option<&Settings>) {
     let danger = provider
         .and_then(|l| l.danger_accept_invalid_certs.as_ref())
         .or(global.danger_accept_invalid_certs.as_ref());
@@ -499,7 +500,7 @@ mod tests {
     fn url_credentials_never_reach_the_route() {
         let env = EnvSnapshot::from_pairs([("https_proxy", "http://u:pw@p.test:1")]);
         let r = resolve(
-            &Layer::new(),
+            &Settings::new(),
             None,
             &env,
             &url("https://bob:hunter2@a.test/x"),
@@ -517,7 +518,7 @@ mod tests {
     #[test]
     fn file_urls_are_direct() {
         let env = EnvSnapshot::from_pairs([("all_proxy", "http://p.test:1")]);
-        let r = resolve(&Layer::new(), None, &env, &url("file:///etc/hosts")).unwrap();
+        let r = resolve(&Settings::new(), None, &env, &url("file:///etc/hosts")).unwrap();
         assert!(r.is_direct());
         assert_eq!(r.steps()[0].rule, Rule::Default);
     }

@@ -22,7 +22,7 @@ use super::evidence::{Diagnosis, Fix, NameMismatch, TlsEvidence, ValidityIssue};
 use super::hop::HopTls;
 use super::verifier::Seen;
 use crate::error::{Error, ErrorKind, Hop, Phase};
-use crate::layer::Roots;
+use crate::settings::Roots;
 
 /// How a handshake failed, before diagnosis.
 #[derive(Debug)]

@@ -7,7 +7,7 @@ use rustls_pki_types::CertificateDer;
 use serde::Serialize;
 
 use super::bundle::CaBundle;
-use crate::layer::Roots;
+use crate::settings::Roots;
 
 /// Where trust anchors came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

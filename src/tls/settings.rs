@@ -8,8 +8,8 @@ use rustls_pki_types::CertificateDer;
 
 use super::bundle::CaBundle;
 use crate::error::{Error, Hop};
-use crate::layer::Roots;
 use crate::proxy::EnvSnapshot;
+use crate::settings::Roots;
 
 /// The environment variables other tools read a CA bundle from; cross-referenced on failure.
 pub const CA_ENV_VARS: &[&str] = &[

@@ -4,8 +4,8 @@
 //! corrected value in the suggestion. Credentials never appear.
 
 use crate::config::diagnostic::{Diagnostic, Severity};
-use crate::layer::ProxySetting;
 use crate::proxy::{ProxyUrl, ProxyUrlErrorKind, ProxyUrlNote, redact_text};
+use crate::settings::ProxySetting;
 
 /// Words people write for "no proxy" that are not `"direct"`.
 const NO_PROXY_WORDS: &[&str] = &["none", "null", "nil", "off", "no", "false", "-", "disabled"];

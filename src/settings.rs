@@ -1,5 +1,5 @@
-//! Settings layers and provenance: what a [`Layer`] holds, how a provider's layer overrides the
-//! global one, and where every value came from ([`Origin`]).
+//! Settings layers and provenance: what a [`Settings`] holds, how a provider's layer overrides the
+//! global one, and where every value came from ([`Provenance`]).
 //!
 //! A key a provider sets replaces the global value wholesale (lists are not merged); a key it
 //! omits is inherited. The environment is the lowest source and is consulted by the route
@@ -16,7 +16,7 @@ use crate::proxy::{NoProxy, ProxyUrl, ProxyUrlError};
 /// Where a value came from, like `git config --show-origin`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
-pub enum Origin {
+pub enum Provenance {
     /// A configuration file: the file, 1-based line and column, and the key path.
     File {
         /// The file's path as given.
@@ -47,7 +47,7 @@ pub enum Origin {
     Default,
 }
 
-impl fmt::Display for Origin {
+impl fmt::Display for Provenance {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::File {
@@ -66,18 +66,18 @@ impl fmt::Display for Origin {
     }
 }
 
-/// A value with its [`Origin`].
+/// A value with its [`Provenance`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Sourced<T> {
     /// The value.
     pub value: T,
     /// Where it came from.
-    pub origin: Origin,
+    pub origin: Provenance,
 }
 
 impl<T> Sourced<T> {
     /// A value with an origin.
-    pub fn new(value: T, origin: Origin) -> Self {
+    pub fn new(value: T, origin: Provenance) -> Self {
         Self { value, origin }
     }
 
@@ -85,7 +85,7 @@ impl<T> Sourced<T> {
     pub fn builder(value: T, key: &str) -> Self {
         Self::new(
             value,
-            Origin::Builder {
+            Provenance::Builder {
                 key: key.to_owned(),
             },
         )
@@ -217,7 +217,7 @@ impl Timeouts {
 /// One layer of settings: the global layer or a provider's. Every field is optional; `None`
 /// means "not set here, inherit".
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Layer {
+pub struct Settings {
     /// `proxy`: URL, `"direct"` or `"env"`.
     pub proxy: Option<Sourced<ProxySetting>>,
     /// `no_proxy`: applies to whichever proxy was chosen.
@@ -234,7 +234,7 @@ pub struct Layer {
     pub timeouts: Timeouts,
 }
 
-impl Layer {
+impl Settings {
     /// An empty layer: everything inherited.
     pub fn new() -> Self {
         Self::default()
@@ -294,8 +294,8 @@ impl Layer {
 
     /// This layer over `base`: each key set here wins wholesale, the rest is inherited;
     /// timeouts merge per key.
-    pub fn over(&self, base: &Layer) -> Layer {
-        Layer {
+    pub fn over(&self, base: &Settings) -> Settings {
+        Settings {
             proxy: self.proxy.clone().or_else(|| base.proxy.clone()),
             no_proxy: self.no_proxy.clone().or_else(|| base.no_proxy.clone()),
             roots: self.roots.clone().or_else(|| base.roots.clone()),
@@ -319,11 +319,11 @@ mod tests {
 
     #[test]
     fn provider_keys_replace_global_wholesale_and_inherit_the_rest() {
-        let global = Layer::new()
+        let global = Settings::new()
             .proxy(ProxySetting::parse("http://global.test:3128").unwrap())
             .ca_file(["/a.pem", "/b.pem"])
             .timeout(crate::error::Phase::Connect, Duration::from_secs(3));
-        let provider = Layer::new()
+        let provider = Settings::new()
             .ca_file(["/c.pem"])
             .timeout(crate::error::Phase::Tls, Duration::from_secs(4));
         let eff = provider.over(&global);
