@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::hop::Phase;
 use crate::proxy::{NoProxy, ProxyUrl, ProxyUrlError};
 
 /// Where a value came from, like `git config --show-origin`.
@@ -280,8 +281,7 @@ impl Settings {
     }
 
     /// Sets one timeout (builder origin).
-    pub fn timeout(mut self, phase: crate::error::Phase, d: Duration) -> Self {
-        use crate::error::Phase;
+    pub fn timeout(mut self, phase: Phase, d: Duration) -> Self {
         let s = Some(Sourced::builder(d, &format!("timeouts.{phase}")));
         match phase {
             Phase::Connect | Phase::Dns => self.timeouts.connect = s,
@@ -322,10 +322,10 @@ mod tests {
         let global = Settings::new()
             .proxy(ProxySetting::parse("http://global.test:3128").unwrap())
             .ca_file(["/a.pem", "/b.pem"])
-            .timeout(crate::error::Phase::Connect, Duration::from_secs(3));
+            .timeout(Phase::Connect, Duration::from_secs(3));
         let provider = Settings::new()
             .ca_file(["/c.pem"])
-            .timeout(crate::error::Phase::Tls, Duration::from_secs(4));
+            .timeout(Phase::Tls, Duration::from_secs(4));
         let eff = provider.over(&global);
         assert_eq!(eff.proxy, global.proxy);
         assert_eq!(eff.ca_file.unwrap().value, vec![PathBuf::from("/c.pem")]);

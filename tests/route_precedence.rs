@@ -32,6 +32,7 @@ fn resolve(
     let env = EnvSnapshot::from_pairs(env.iter().copied());
     let url = Url::parse(url).unwrap_or_else(|e| panic!("{url}: {e}"));
     route::resolve(global, provider.map(|l| ("prov", l)), &env, &url)
+        .map_err(proxyscope::Error::from)
         .unwrap_or_else(|e| panic!("{}", e.report()))
 }
 
@@ -233,7 +234,9 @@ fn no_proxy_origin_names_its_source() {
 fn invalid_env_proxy_is_an_error_naming_the_variable() {
     let env = EnvSnapshot::from_pairs([("https_proxy", "ftp://user:hunter2@p.test:21")]);
     let url = Url::parse("https://a.test/").unwrap_or_else(|e| panic!("{e}"));
-    let e = route::resolve(&Settings::new(), None, &env, &url).expect_err("must fail");
+    let e = route::resolve(&Settings::new(), None, &env, &url)
+        .map_err(proxyscope::Error::from)
+        .expect_err("must fail");
     assert_eq!(e.code(), "config.proxy_url");
     assert_eq!(e.hop(), None);
     assert_eq!(e.phase(), Phase::Config);
@@ -257,12 +260,16 @@ fn invalid_env_proxy_is_an_error_naming_the_variable() {
 fn socks4_is_recognised_but_refused() {
     let url = Url::parse("https://a.test/").unwrap_or_else(|e| panic!("{e}"));
     let env = EnvSnapshot::from_pairs([("all_proxy", "socks4://s.test:1080")]);
-    let e = route::resolve(&Settings::new(), None, &env, &url).expect_err("socks4 from env");
+    let e = route::resolve(&Settings::new(), None, &env, &url)
+        .map_err(proxyscope::Error::from)
+        .expect_err("socks4 from env");
     assert_eq!(e.code(), "config.proxy_url");
     assert_eq!(e.evidence().setting.as_deref(), Some("all_proxy"));
     assert_eq!(e.evidence().value.as_deref(), Some("socks4://s.test:1080"));
     let g = layer(Some("socks4a://u:pw@s.test"), None);
-    let e = route::resolve(&g, None, &EnvSnapshot::default(), &url).expect_err("socks4a");
+    let e = route::resolve(&g, None, &EnvSnapshot::default(), &url)
+        .map_err(proxyscope::Error::from)
+        .expect_err("socks4a");
     assert_eq!(e.code(), "config.proxy_url");
     assert_eq!(e.evidence().setting.as_deref(), Some("proxy"));
     assert!(!format!("{e:?}").contains("pw"));
@@ -408,6 +415,7 @@ fn many_providers_resolve_independently() {
     let url = Url::parse("https://api.example/").unwrap_or_else(|e| panic!("{e}"));
     for (i, (name, l)) in providers.iter().enumerate() {
         let r = route::resolve(&global, Some((name, l)), &env, &url)
+            .map_err(proxyscope::Error::from)
             .unwrap_or_else(|e| panic!("{}", e.report()));
         let want = match i % 3 {
             0 => None,

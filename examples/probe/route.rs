@@ -67,7 +67,7 @@ pub(crate) fn run(args: Args) -> u8 {
         .provider
         .as_deref()
         .map(|name| (name, provider_layer.as_ref().unwrap_or(&empty)));
-    match route::resolve(&global, provider, &env, &url) {
+    match route::resolve(&global, provider, &env, &url).map_err(proxyscope::Error::from) {
         Ok(r) => {
             print_route(&r, args.format);
             0

@@ -9,7 +9,6 @@
 //! sends a provider's traffic through the global proxy by accident; any other URL uses the
 //! global layer.
 
-mod attribution;
 mod builder;
 mod response;
 
@@ -26,7 +25,7 @@ use crate::error::{Error, ErrorKind, Hop, Phase};
 use crate::proxy::ProxyScheme;
 use crate::route::Route;
 
-pub use attribution::{Attribution, ResponsePath, attribute};
+pub use crate::error::{Attribution, ResponsePath};
 pub use builder::ClientBuilder;
 pub use response::Response;
 

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::diagnostic::Severity;
 use super::node::{Entry, Node, Value};
 use super::schema::{Level, Walker, join};
+use crate::diagnostic::Severity;
 use crate::settings::Provenance;
 
 /// What a check requests: a path under the provider's `url`, or an absolute URL. `Debug` and

@@ -28,7 +28,6 @@
 
 mod ca;
 mod check;
-mod diagnostic;
 mod duration;
 mod node;
 mod provenance;
@@ -41,8 +40,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Deserializer};
 
+pub use crate::diagnostic::{Diagnostic, Severity, worst};
 pub use check::{Check, CheckTarget, HeaderExpectation, StatusExpectation};
-pub use diagnostic::{Diagnostic, Severity, worst};
 pub use duration::format as format_duration;
 pub use provenance::Setting;
 

@@ -8,13 +8,13 @@ use std::time::Duration;
 
 use super::ca;
 use super::check;
-use super::diagnostic::{Diagnostic, Severity};
 use super::duration;
 use super::node::{Entry, Node, Pos, Value};
 use super::provenance::Source;
 use super::rules::{no_proxy, proxy_url};
 use super::suggest;
 use super::{Config, Provider};
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::settings::{Roots, Settings, Sourced};
 use crate::tls::CaBundle;
 

@@ -11,7 +11,6 @@
 mod auth;
 mod dns;
 mod http_connect;
-mod reply;
 mod socks5;
 mod stream;
 mod tcp;
@@ -36,39 +35,9 @@ use crate::tls::HandshakeInfo;
 
 pub use auth::basic_auth;
 pub use dns::{Resolve, Resolver, Resolving};
-pub use reply::{
-    Classified, Framing, Head, MAX_EXCERPT, MAX_HEAD, Parsed, auth_challenges, classify,
-    evidence_headers, is_evidence_header, parse as parse_reply_head,
-    parse_bounded as parse_reply_head_bounded, proxy_status_error, squid_error,
-};
-pub use socks5::{
-    Socks5Reply, parse_reply as parse_socks5_reply, reply_meaning as socks5_reply_meaning,
-};
 pub use stream::{Conn, Stream};
 
-/// How long each phase of making a connection took; a phase that did not run is `None`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Timings {
-    /// Name resolution (proxy's or origin's).
-    #[serde(serialize_with = "ser_ms")]
-    pub dns: Option<Duration>,
-    /// TCP connect.
-    #[serde(serialize_with = "ser_ms")]
-    pub connect: Option<Duration>,
-    /// TLS to an https proxy plus the CONNECT / SOCKS handshake.
-    #[serde(serialize_with = "ser_ms")]
-    pub proxy: Option<Duration>,
-    /// TLS with the origin.
-    #[serde(serialize_with = "ser_ms")]
-    pub tls: Option<Duration>,
-}
-
-fn ser_ms<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-    match d {
-        Some(d) => s.serialize_f64(d.as_secs_f64() * 1000.0),
-        None => s.serialize_none(),
-    }
-}
+pub use crate::error::Timings;
 
 /// What is known about how a connection was made. hyper copies it into every response's
 /// extensions as an `Arc<ConnInfo>`; [`crate::Response::conn_info`] reads it.
@@ -156,6 +125,7 @@ impl Profile {
             &self.settings.env,
             url,
         )
+        .map_err(Error::from)
     }
 }
 

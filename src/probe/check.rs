@@ -302,7 +302,7 @@ pub async fn run(
                 let insecure = tls.warnings();
                 if !insecure.is_empty() {
                     result.warnings.extend(insecure);
-                    result.state = result.state.max(super::nagios::State::Warning);
+                    result.state = result.state.max(super::State::Warning);
                 }
             }
             if let Some(e) = seen.failure {

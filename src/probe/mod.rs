@@ -14,9 +14,10 @@ pub mod plan;
 pub mod prometheus;
 pub mod report;
 pub mod runner;
+mod state;
 pub mod text;
 
 pub use check::{Check, Expect, HeaderExpectation, StatusExpectation};
-pub use nagios::State;
 pub use report::{Certificate, CheckError, CheckResult, Report, RunError, Timings};
 pub use runner::{Progress, Runner};
+pub use state::State;

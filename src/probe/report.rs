@@ -14,7 +14,7 @@ use crate::config::Diagnostic;
 use crate::error::{Error, ErrorKind, Evidence, Hop, Phase};
 use crate::route::Route;
 
-use super::nagios::State;
+use super::state::State;
 
 /// Certificates expiring within this many days make a check a warning.
 pub const CERT_WARN_DAYS: i64 = 14;

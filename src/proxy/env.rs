@@ -132,10 +132,18 @@ fn is_relevant(name: &str) -> bool {
         || is_ca_var(name)
 }
 
-/// CA bundle variables other tools read (`SSL_CERT_FILE`, ...): kept for [`EnvSnapshot::var`] so
-/// TLS diagnosis can cross-reference them, but never treated as proxy variables.
+/// The environment variables other tools read a CA bundle from. The snapshot keeps them (see
+/// [`EnvSnapshot::var`]) so TLS diagnosis can cross-reference them on failure; they are never
+/// treated as proxy variables.
+pub const CA_ENV_VARS: &[&str] = &[
+    "SSL_CERT_FILE",
+    "NODE_EXTRA_CA_CERTS",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+];
+
 fn is_ca_var(name: &str) -> bool {
-    crate::tls::CA_ENV_VARS.contains(&name)
+    CA_ENV_VARS.contains(&name)
 }
 
 fn is_consulted_name(name: &str) -> bool {

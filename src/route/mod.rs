@@ -16,7 +16,6 @@ use std::fmt::{self, Write as _};
 use serde::Serialize;
 use url::Url;
 
-use crate::error::Error;
 use crate::proxy::peers::{self, PeerHost, PeerNote, Tool};
 use crate::proxy::{
     EnvSnapshot, IgnoredVar, NoProxy, ProxyUrl, ProxyUrlError, ProxyUrlErrorKind, Severity,
@@ -133,12 +132,49 @@ fn url_without_credentials(url: &Url) -> String {
     u.as_str().to_owned()
 }
 
-/// The `config.proxy_url` error for a proxy value from `setting`.
-fn proxy_url_error(e: ProxyUrlError, setting: &str) -> Error {
-    let message = format!("{setting}: {e}");
-    Error::from(e)
-        .with_message(message)
-        .map_evidence(|ev| ev.setting = Some(setting.to_owned()))
+/// Why [`resolve`] found no route: the proxy value in force is not a usable proxy URL. Converts
+/// into the crate's [`Error`](crate::Error) as `config.proxy_url`, naming the setting or
+/// environment variable that holds the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteError {
+    setting: String,
+    source: ProxyUrlError,
+}
+
+impl RouteError {
+    /// The setting (`providers.yandex.proxy`, `proxy`) or environment variable (`https_proxy`)
+    /// whose value was rejected.
+    pub fn setting(&self) -> &str {
+        &self.setting
+    }
+    /// Why the value was rejected.
+    pub fn proxy_url_error(&self) -> &ProxyUrlError {
+        &self.source
+    }
+    /// The rejection, without the setting.
+    pub fn into_proxy_url_error(self) -> ProxyUrlError {
+        self.source
+    }
+}
+
+impl fmt::Display for RouteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.setting, self.source)
+    }
+}
+
+impl std::error::Error for RouteError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+/// The error for a proxy value from `setting`.
+fn proxy_url_error(e: ProxyUrlError, setting: &str) -> RouteError {
+    RouteError {
+        setting: setting.to_owned(),
+        source: e,
+    }
 }
 
 /// The name of the setting an origin stands for, for error evidence.
@@ -171,7 +207,7 @@ pub fn resolve(
     provider: Option<(&str, &Settings)>,
     env: &EnvSnapshot,
     url: &Url,
-) -> Result<Route, Error> {
+) -> Result<Route, RouteError> {
     let scheme = url.scheme();
     let mut r = Route::new("", provider.map(|(n, _)| n), None);
     r.url = url_without_credentials(url);
@@ -281,7 +317,7 @@ fn env_proxy(
     steps: &mut Vec<Step>,
     env: &EnvSnapshot,
     scheme: &str,
-) -> Result<Option<(ProxyUrl, Provenance)>, Error> {
+) -> Result<Option<(ProxyUrl, Provenance)>, RouteError> {
     for iv in env.ignored() {
         if iv.concerns(scheme) && !iv.var.eq_ignore_ascii_case("no_proxy") {
             steps.push(ignored_step(iv));

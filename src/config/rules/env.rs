@@ -5,7 +5,7 @@
 //! layer consults the environment, the findings are only informational.
 
 use super::no_proxy::{self, EntryRef};
-use crate::config::diagnostic::{Diagnostic, Severity};
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::proxy::{EnvSnapshot, IgnoredReason};
 
 /// The findings for `env`. `consulted` says whether any layer's proxy falls back to it.

@@ -3,8 +3,8 @@
 //! provider's, else the global one, else `no_proxy`/`NO_PROXY`).
 
 use crate::config::Config;
-use crate::config::diagnostic::{Diagnostic, Severity};
 use crate::config::provenance::origin_location;
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::proxy::EnvSnapshot;
 use crate::settings::{Provenance, ProxySetting};
 

@@ -3,7 +3,7 @@
 //! path); this module turns its notes and errors into diagnostics at the key's position, with the
 //! corrected value in the suggestion. Credentials never appear.
 
-use crate::config::diagnostic::{Diagnostic, Severity};
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::proxy::{ProxyUrl, ProxyUrlErrorKind, ProxyUrlNote, redact_text};
 use crate::settings::ProxySetting;
 
