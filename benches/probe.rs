@@ -1,5 +1,5 @@
 //! `probe check` over 1, 10 and 100 providers: the [`Runner`]'s wall time against the slowest
-//! single check (DESIGN.md §8: about as long as the slowest check, not the sum).
+//! single check (the target: about as long as the slowest check, not the sum).
 //!
 //! Every provider reaches one TLS [`TestOrigin`] through one allow-all [`TestProxy`] (CONNECT),
 //! trusting the [`TestPki`] root, with connection reuse off as `probe check` runs it — so each

@@ -10,7 +10,7 @@ use proxyscope::{EnvSnapshot, Settings};
 pub(crate) enum Format {
     /// The explanation for people.
     Text,
-    /// The route as JSON (DESIGN.md §6).
+    /// The route as JSON (the library's `Route` serialisation).
     Json,
 }
 

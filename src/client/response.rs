@@ -120,7 +120,7 @@ impl Response {
                     self.target
                 ),
                 format!(
-                    "the proxy generated this reply ({}); ask the proxy's operators, or check the route (`probe route`) if this destination should not go through the proxy",
+                    "the proxy generated this reply ({}); ask the proxy's operators, or check the route's steps (`Route::explain`) if this destination should not go through the proxy",
                     a.reasons.first().map_or("proxy signature", String::as_str)
                 ),
             ),

@@ -259,10 +259,14 @@ impl ConfigDocument {
                     Some(path.display().to_string()),
                     format!("cannot read {}: {e}", path.display()),
                 )
-                .with_suggestion("check the path given with --config or PROXYSCOPE_CONFIG");
+                .with_suggestion(
+                    "check that the configuration file exists at this path and is readable",
+                );
                 Err(Error::new(ErrorKind::ConfigInvalid)
                     .with_message(format!("cannot read config file {}", path.display()))
-                    .with_hint("check the path given with --config or PROXYSCOPE_CONFIG")
+                    .with_hint(
+                        "check that the configuration file exists at this path and is readable",
+                    )
                     .map_evidence(|ev| {
                         ev.file = Some(path.display().to_string());
                         ev.diagnostics.push(d);
@@ -362,8 +366,12 @@ impl ConfigDocument {
         let first = diags.iter().find(|d| d.is_error());
         let hint = first
             .and_then(|d| d.suggestion.clone())
-            .map(|s| format!("{s}; run `probe lint` for every finding"))
-            .unwrap_or_else(|| "run `probe lint` for every finding".to_owned());
+            .map(|s| {
+                format!("{s}; every finding is in the error's diagnostics (or `Config::lint`)")
+            })
+            .unwrap_or_else(|| {
+                "every finding is in the error's diagnostics (or `Config::lint`)".to_owned()
+            });
         let mut message = format!(
             "{name} is invalid: {errors} error{}",
             if errors == 1 { "" } else { "s" }

@@ -518,7 +518,7 @@ impl Walker<'_> {
                     e.node.pos,
                     format!(
                         "`{}` is not an http:// or https:// URL with a host",
-                        proxy_url::redact(raw)
+                        crate::proxy::redact_input(raw)
                     ),
                     Some(format!(
                         "write `https://{}`",
@@ -538,7 +538,7 @@ impl Walker<'_> {
                     "provider.url_invalid",
                     path,
                     e.node.pos,
-                    format!("`{}` is not a URL: {err}", proxy_url::redact(raw)),
+                    format!("`{}` is not a URL: {err}", crate::proxy::redact_input(raw)),
                     Some(fix),
                 );
                 None

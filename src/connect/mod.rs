@@ -299,7 +299,7 @@ impl Ctx {
                 ),
             },
             (Some(r), None) => format!("route: {}", r.summary()),
-            _ => "see `probe route` for why this route was chosen".to_owned(),
+            _ => "the route's steps (`Route::explain`) say why it was chosen".to_owned(),
         }
     }
 

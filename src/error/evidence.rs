@@ -62,9 +62,15 @@ pub struct Timings {
     pub tls: Option<Duration>,
 }
 
-fn ser_ms<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+/// A duration in milliseconds, to the microsecond: the unit of every `*_ms` field.
+pub(crate) fn millis(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
+}
+
+/// Serialises an optional duration as [`millis`], `null` when absent.
+pub(crate) fn ser_ms<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
     match d {
-        Some(d) => s.serialize_f64(d.as_secs_f64() * 1000.0),
+        Some(d) => s.serialize_f64(millis(*d)),
         None => s.serialize_none(),
     }
 }

@@ -22,6 +22,7 @@ use serde::Serialize;
 
 pub use self::attribution::{Attribution, ResponsePath};
 pub use self::evidence::{AddrAttempt, Evidence, ProxyReply, Timings};
+pub(crate) use self::evidence::{millis, ser_ms};
 pub use self::kind::ErrorKind;
 pub use self::tls::{
     CaFileProblem, CertSummary, Diagnosis, Fix, NameMismatch, TlsEvidence, TrustSource,

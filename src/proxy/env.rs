@@ -1,5 +1,5 @@
 //! [`EnvSnapshot`]: the proxy-related environment, read once, interpreted by curl's rules
-//! (DESIGN.md §4), remembering every variable that is present but ignored and why.
+//! (stated below), remembering every variable that is present but ignored and why.
 //!
 //! curl's order for a URL scheme `s`:
 //! - `http` / `ws`: (`ws_proxy`, `WS_PROXY` for ws), then `http_proxy` only. `HTTP_PROXY` is

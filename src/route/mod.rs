@@ -3,7 +3,7 @@
 //! returns a [`Route`] whose ordered [`Step`]s say what was consulted, where each value came
 //! from and what it decided.
 //!
-//! Precedence (DESIGN.md §3): the provider's `proxy`, else the global `proxy`, else the
+//! Precedence: the provider's `proxy`, else the global `proxy`, else the
 //! environment by curl's rules, else direct; `"direct"` ends the search, `"env"` defers to the
 //! environment. `no_proxy` is resolved the same way (provider, global, `no_proxy`/`NO_PROXY`)
 //! and applies to whichever proxy was chosen, explicit ones included, as curl's `NO_PROXY`
@@ -26,7 +26,8 @@ use crate::settings::{Provenance, ProxySetting, Settings, Sourced};
 pub use step::{Outcome, Rule, Step, Warning};
 
 /// The decision for one (provider, URL): direct or via a proxy, with the steps that led there.
-/// Serialises as DESIGN.md §6: `{"url","provider","via","proxy","steps"}`.
+/// Serialises as `{"url","provider","via","proxy","proxy_origin","steps"}`, a public JSON
+/// contract: fields may be added, never renamed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
     url: String,
@@ -199,9 +200,10 @@ fn url_note_warnings(p: &ProxyUrl) -> Vec<Warning> {
 /// Resolves the route for `url`: pure, no I/O.
 ///
 /// `provider` is the provider's name and layer; `global` the global layer; `env` the
-/// environment snapshot. The error is `config.proxy_url` when the chosen proxy value is not a
-/// valid proxy URL or is of a scheme proxyscope cannot connect through (SOCKS4/4a); its
-/// evidence names the setting or variable. There is never a silent fallback.
+/// environment snapshot. The [`RouteError`] says that the chosen proxy value is not a valid
+/// proxy URL or is of a scheme proxyscope cannot connect through (SOCKS4/4a), and names the
+/// setting or variable; as an [`Error`](crate::Error) it is `config.proxy_url`. There is never a
+/// silent fallback.
 pub fn resolve(
     global: &Settings,
     provider: Option<(&str, &Settings)>,

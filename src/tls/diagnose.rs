@@ -1,7 +1,7 @@
 //! Diagnosis: turns a failed handshake (rustls's verdict, the recorded chain, the trust store and
 //! every CA file mentioned anywhere) into a fully-evidenced [`Error`] whose hint names the fix.
 //!
-//! The heuristics follow `reference/errors-and-probes.md` §5.3: which certificate is outside its
+//! The heuristics: which certificate is outside its
 //! window and by how much; self-signed vs missing intermediate vs private CA vs interception vs
 //! rotated CA for an unknown issuer; the name check rustls hides; and a plain-HTTP proxy behind an
 //! `https://` URL. Cross-reference re-runs path building against each candidate file, so a fix is
