@@ -4,7 +4,7 @@
 //! environment mention, and why a CA file cannot be used ([`CaFileProblem`]).
 //!
 //! Only the facts live here, so that [`Error`](super::Error) can carry them without depending on
-//! the TLS machinery; `crate::tls` computes them (x509 parsing, trust stores, diagnosis).
+//! the TLS machinery; the `tls` module computes them (x509 parsing, trust stores, diagnosis).
 
 use std::fmt::Write as _;
 
