@@ -4,7 +4,7 @@
 
 use crate::common::servers::*;
 use proxyscope::client::ResponsePath;
-use proxyscope::{Hop, Layer};
+use proxyscope::{Hop, Settings};
 
 #[tokio::test]
 async fn direct_http_and_https() {
@@ -199,7 +199,7 @@ async fn a_url_under_a_provider_uses_that_providers_route() {
         .provider(
             "yandex",
             &base,
-            Layer::new()
+            Settings::new()
                 .proxy(proxyscope::ProxySetting::parse(&format!("http://{}", proxy.addr)).unwrap()),
         )
         .build()

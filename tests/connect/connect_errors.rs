@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use crate::common::servers::*;
-use proxyscope::{Hop, Layer, Phase};
+use proxyscope::{Hop, Phase, Settings};
 
-async fn get_err(global: Layer, url: &str) -> proxyscope::Error {
+async fn get_err(global: Settings, url: &str) -> proxyscope::Error {
     let client = builder(global).build().unwrap();
     client.get(url).await.expect_err("the request must fail")
 }

@@ -19,7 +19,7 @@ use crate::support::{
 use proxyscope::client::ResponsePath;
 use proxyscope::testing::{ChainMode, ORIGIN_SERVER, TestOrigin, TestPki};
 use proxyscope::tls::Diagnosis;
-use proxyscope::{Error, Hop, Layer, Phase, ProxySetting};
+use proxyscope::{Error, Hop, Phase, ProxySetting, Settings};
 
 /// The Squid-generated facts of a refusal: `X-Squid-Error`, `Server: squid/<version>`, and the
 /// classifier's deciding signal naming the Squid error.
@@ -82,7 +82,7 @@ pub(crate) async fn tunnel_carries_tls_verified_with_the_providers_private_ca() 
     let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
     let squid = start_or_skip!(RealSquid::start(SquidConfig::new()));
     let base = origin.url("");
-    let client = builder(Layer::new().proxy(ProxySetting::Direct))
+    let client = builder(Settings::new().proxy(ProxySetting::Direct))
         .provider(
             "private",
             &base,
@@ -124,7 +124,7 @@ pub(crate) async fn private_ca_in_the_wrong_key_fails_at_the_origin_hop_through_
     let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
     let squid = start_or_skip!(RealSquid::start(SquidConfig::new()));
     let root = pki.root_pem_path().to_path_buf();
-    let client = builder(Layer::new().proxy(ProxySetting::Direct))
+    let client = builder(Settings::new().proxy(ProxySetting::Direct))
         .provider(
             "private",
             &origin.url(""),

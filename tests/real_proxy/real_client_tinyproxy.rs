@@ -18,7 +18,7 @@ use crate::support::{
 };
 use proxyscope::client::ResponsePath;
 use proxyscope::testing::{ChainMode, ORIGIN_SERVER, TestOrigin, TestPki};
-use proxyscope::{Error, Hop, Layer, Phase, ProxySetting};
+use proxyscope::{Error, Hop, Phase, ProxySetting, Settings};
 
 /// tinyproxy's own facts in a refusal: `Server: tinyproxy/<version>`, its template body, and
 /// the classifier's deciding signal.
@@ -48,7 +48,7 @@ pub(crate) async fn tunnel_carries_tls_verified_with_the_providers_private_ca() 
     let pki = TestPki::new();
     let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
     let proxy = start_or_skip!(RealTinyproxy::start(TinyproxyConfig::new()));
-    let client = builder(Layer::new().proxy(ProxySetting::Direct))
+    let client = builder(Settings::new().proxy(ProxySetting::Direct))
         .provider(
             "private",
             &origin.url(""),
