@@ -1,4 +1,4 @@
-//! Loading and provenance: the DESIGN.md §3 example loads; every value's origin is
+//! Loading and provenance: the documented example config loads; every value's origin is
 //! file:line:col + key path through the layers (inherited values show the global's origin);
 //! relative paths resolve against the config file's directory; checks are parsed; a config
 //! nested in JSON or TOML deserialises (unknown keys still linted); secrets never leak.

@@ -1,5 +1,5 @@
 //! `probe lint` and `probe config` as processes: exit codes 0 (clean), 1 (warnings only),
-//! 2 (errors), 3 (unreadable file); JSON per DESIGN.md §6; `--config` from PROXYSCOPE_CONFIG;
+//! 2 (errors), 3 (unreadable file); the documented JSON shape; `--config` from PROXYSCOPE_CONFIG;
 //! `probe config --show-origin` prints each value with its origin and never a secret.
 
 use std::path::{Path, PathBuf};

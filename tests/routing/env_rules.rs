@@ -1,4 +1,4 @@
-//! The environment by curl's rules (DESIGN.md §4): which variable supplies the proxy for each
+//! The environment by curl's rules: which variable supplies the proxy for each
 //! scheme, which `no_proxy` variable counts, and every variable present but ignored, with why.
 
 use proxyscope::EnvSnapshot;

@@ -1,4 +1,4 @@
-//! Route precedence (DESIGN.md §3): provider `proxy` > global `proxy` > environment > direct,
+//! Route precedence: provider `proxy` > global `proxy` > environment > direct,
 //! `"direct"` and `"env"`, `no_proxy` per layer applying to whichever proxy was chosen; the
 //! errors for unusable proxy values; steps, warnings and redaction.
 
