@@ -124,21 +124,7 @@ fn window(p: &mut CertificateParams, not_before: i64, not_after: i64) {
 
 /// A TLS server on 127.0.0.1:0 that presents `chain` and writes `ok` after the handshake.
 pub async fn serve(chain: Vec<CertificateDer<'static>>, key: PrivateKeyDer<'static>) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let acceptor = TlsAcceptor::from(server_config(chain, key));
-    tokio::spawn(async move {
-        while let Ok((tcp, _)) = listener.accept().await {
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                if let Ok(mut tls) = acceptor.accept(tcp).await {
-                    let _ = tls.write_all(b"ok").await;
-                    let _ = tls.shutdown().await;
-                }
-            });
-        }
-    });
-    addr
+    serve_config(server_config(chain, key)).await
 }
 
 /// A rustls server config presenting `chain`, offering h2 and http/1.1.
