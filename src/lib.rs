@@ -41,6 +41,21 @@
 //! (`probe route`, `probe lint`, `probe config --show-origin`, `probe check`, `probe demo`), and
 //! the `testing` feature adds the harness (module `testing`) that proxyscope's own tests use: a local
 //! PKI, a TLS origin and a policy-driven forward proxy.
+//!
+//! # Features
+//!
+//! - `testing` (off by default): the `testing` module — `TestPki`,
+//!   `TestOrigin` and `TestProxy` — for unit-testing proxy and CA configuration on loopback.
+//!   It adds items only and never changes how the client behaves.
+
+// docs.rs builds with nightly rustdoc and `--cfg docsrs` (Cargo.toml's docs.rs metadata), where
+// `doc_cfg` labels feature-gated items "Available on crate feature … only". Every public item
+// behind a feature (`testing` now; any later one the same way) carries both attributes:
+//   #[cfg(feature = "NAME")]
+//   #[cfg_attr(docsrs, doc(cfg(feature = "NAME")))]
+// (Since nightly 1.92 `doc_cfg` also infers labels from `#[cfg]` and `doc_auto_cfg` no longer
+// exists; the explicit attribute keeps the label independent of that inference.)
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod client;
 pub mod config;
@@ -51,6 +66,7 @@ pub mod probe;
 pub mod proxy;
 pub mod route;
 #[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 pub mod tls;
 

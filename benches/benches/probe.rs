@@ -1,5 +1,5 @@
 //! `probe check` over 1, 10 and 100 providers: the [`Runner`]'s wall time against the slowest
-//! single check (DESIGN.md §8: about as long as the slowest check, not the sum).
+//! single check (the target: about as long as the slowest check, not the sum).
 //!
 //! Every provider reaches one TLS [`TestOrigin`] through one allow-all [`TestProxy`] (CONNECT),
 //! trusting the [`TestPki`] root, with connection reuse off as `probe check` runs it — so each
@@ -8,7 +8,7 @@
 //! single check; `providers/10` and `providers/100` add faster ones. The ratio of their medians
 //! to `providers/1` is the number to read: 1.0 is perfect concurrency; N would be sequential.
 //!
-//! `cargo bench --bench probe -- --warm-up-time 1 --measurement-time 3`
+//! `cargo bench -p proxyscope-benches --bench probe -- --warm-up-time 1 --measurement-time 3`
 // criterion's macros generate undocumented public functions.
 #![allow(missing_docs)]
 
