@@ -18,7 +18,7 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use proxyscope::client::Client;
 use proxyscope::probe::{Check, Runner};
 use proxyscope::testing::{ChainMode, TestOrigin, TestPki, TestProxy};
-use proxyscope::{EnvSnapshot, Layer, ProxySetting, Roots};
+use proxyscope::{EnvSnapshot, ProxySetting, Roots, Settings};
 
 const SLOWEST_MS: u64 = 100;
 
@@ -51,7 +51,7 @@ fn probe(c: &mut Criterion) {
     let mut checks = Vec::new();
     for i in 0..100 {
         let name = format!("p{i}");
-        let layer = Layer::new()
+        let layer = Settings::new()
             .proxy(via.clone())
             .roots(Roots::None)
             .ca_file([pki.root_pem_path().to_path_buf()]);
