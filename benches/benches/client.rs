@@ -7,8 +7,8 @@
 //! [`HopTls::plain_config`] built from the very `TlsSettings` proxyscope's client builds for
 //! its origin hop (ring provider, protocol versions, ALPN, resumption); the only difference is
 //! that proxyscope's config carries its recording verifier (benched on its own in
-//! `benches/verifier.rs`). The connection is kept alive between iterations, so a sample is one
-//! request on a warm pooled connection.
+//! `benches/benches/verifier.rs`). The connection is kept alive between iterations, so a sample
+//! is one request on a warm pooled connection.
 //!
 //! Groups: `client_small_{h1,h2}` (a 64-byte body: latency) and `client_1mib_{h1,h2}` (a
 //! 1 MiB body: throughput), each with `proxyscope_proxy`, `hyper_util_proxy`,
@@ -19,7 +19,7 @@
 //! CPU time of the whole process (client, proxy and origin together; groups end in `_cpu`),
 //! which other processes on a shared machine do not inflate.
 //!
-//! `cargo bench --bench client -- --warm-up-time 1 --measurement-time 3`
+//! `cargo bench -p proxyscope-benches --bench client -- --warm-up-time 1 --measurement-time 3`
 // criterion's macros generate undocumented public functions.
 #![allow(missing_docs)]
 
@@ -33,7 +33,6 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use cpu_time::ProcessCpu;
 use criterion::measurement::Measurement;
 use criterion::{BenchmarkId, Criterion, Throughput};
 use http::Uri;
@@ -47,14 +46,12 @@ use proxyscope::client::Client;
 use proxyscope::testing::{ChainMode, TestOrigin, TestPki, TestProxy};
 use proxyscope::tls::{CaBundle, HopTls, TlsSettings};
 use proxyscope::{EnvSnapshot, ProxySetting, Roots, Settings};
+use proxyscope_benches::cpu_time::ProcessCpu;
 use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 use tower_service::Service;
-
-#[path = "support/cpu_time.rs"]
-mod cpu_time;
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 

@@ -8,7 +8,7 @@
 //! single check; `providers/10` and `providers/100` add faster ones. The ratio of their medians
 //! to `providers/1` is the number to read: 1.0 is perfect concurrency; N would be sequential.
 //!
-//! `cargo bench --bench probe -- --warm-up-time 1 --measurement-time 3`
+//! `cargo bench -p proxyscope-benches --bench probe -- --warm-up-time 1 --measurement-time 3`
 // criterion's macros generate undocumented public functions.
 #![allow(missing_docs)]
 

@@ -15,21 +15,18 @@
 //! every case asserts that both implementations return the same decision and that it is the
 //! expected one, so the two sides never do different work.
 //!
-//! `cargo bench --bench no_proxy -- --warm-up-time 1 --measurement-time 3`
+//! `cargo bench -p proxyscope-benches --bench no_proxy -- --warm-up-time 1 --measurement-time 3`
 // criterion's macros generate undocumented public functions.
 #![allow(missing_docs)]
 
 use std::hint::black_box;
 use std::time::Duration;
 
-#[path = "support/cpu_time.rs"]
-mod cpu_time;
-
-use cpu_time::ThreadCpu;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use http::Uri;
 use hyper_util::client::proxy::matcher::Matcher;
 use proxyscope::proxy::NoProxy;
+use proxyscope_benches::cpu_time::ThreadCpu;
 
 /// The list sizes the performance targets name (docs/benchmarks.md).
 const DOMAIN_SIZES: [usize; 4] = [10, 100, 1_000, 10_000];

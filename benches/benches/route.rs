@@ -12,22 +12,19 @@
 //! alone costs: `resolve` also parses nothing at call time but records every step it consulted
 //! (with origins and warnings), which is what `explain()` and the probe print.
 //!
-//! `cargo bench --bench route -- --warm-up-time 1 --measurement-time 3`
+//! `cargo bench -p proxyscope-benches --bench route -- --warm-up-time 1 --measurement-time 3`
 // criterion's macros generate undocumented public functions.
 #![allow(missing_docs)]
 
 use std::hint::black_box;
 use std::time::Duration;
 
-#[path = "support/cpu_time.rs"]
-mod cpu_time;
-
-use cpu_time::ThreadCpu;
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::Uri;
 use hyper_util::client::proxy::matcher::Matcher;
 use proxyscope::route::resolve;
 use proxyscope::{EnvSnapshot, NoProxy, ProxySetting, Settings};
+use proxyscope_benches::cpu_time::ThreadCpu;
 use url::Url;
 
 const PROVIDERS: usize = 50;

@@ -16,12 +16,10 @@ fn now_ns(id: ClockId) -> u64 {
 }
 
 /// CPU time of the measuring thread.
-#[allow(dead_code)] // Each bench including this module uses one of the two clocks.
-pub(crate) struct ThreadCpu;
+pub struct ThreadCpu;
 
 /// CPU time of the whole process.
-#[allow(dead_code)] // Each bench including this module uses one of the two clocks.
-pub(crate) struct ProcessCpu;
+pub struct ProcessCpu;
 
 macro_rules! cpu_measurement {
     ($t:ty, $clock:expr) => {
