@@ -10,6 +10,7 @@
 //! global layer.
 
 mod builder;
+mod into_url;
 mod response;
 
 use std::sync::Arc;
@@ -20,13 +21,15 @@ use http_body_util::Full;
 use hyper_util::client::legacy;
 use tracing::Instrument;
 
-use crate::connect::{Connector, basic_auth};
+use crate::connect::{Connector, basic_auth, with_route};
 use crate::error::{Error, ErrorKind, Hop, Phase};
 use crate::proxy::ProxyScheme;
-use crate::route::Route;
+use crate::route::{Route, UriParts};
 
 pub use crate::error::{Attribution, ResponsePath};
 pub use builder::ClientBuilder;
+pub use into_url::IntoUrl;
+use into_url::{UrlRef, request_parts};
 pub use response::Response;
 
 type HttpClient = legacy::Client<Connector, Full<Bytes>>;
@@ -96,10 +99,30 @@ impl Client {
     }
 
     /// The route `url` would take under `provider` (or the provider its URL falls under), with
-    /// no I/O.
-    pub fn route(&self, provider: Option<&str>, url: &str) -> Result<Route, Error> {
-        let url = parse_url(url)?;
-        self.profile(provider, &url)?.connector.route(&url)
+    /// no I/O: the same decision a request makes. `url` is a `&http::Uri` (as a request
+    /// carries it), a `&url::Url` or text (see [`IntoUrl`]); it must be an absolute `http(s)`
+    /// URL with a host, else `config.invalid`. A proxy value in force that is unusable is
+    /// `config.proxy_url`.
+    ///
+    /// The decision costs the same whatever the length of the `no_proxy` list; the route's
+    /// steps (what [`Route::explain`] prints) are built the first time someone reads them.
+    pub fn route(&self, provider: Option<&str>, url: impl IntoUrl) -> Result<Route, Error> {
+        url.with_url(|u| match u {
+            UrlRef::Uri(uri) => {
+                let parts = request_parts(uri)?;
+                let profile = self.profile_for_uri(provider, uri, &parts)?;
+                profile
+                    .connector
+                    .profile()
+                    .router()
+                    .route_uri(uri, &parts)
+                    .map_err(Error::from)
+            }
+            UrlRef::Url(url) => {
+                check_url(url, url.as_str())?;
+                self.profile(provider, url)?.connector.route(url)
+            }
+        })
     }
 
     /// `GET url`, choosing the provider by URL (see the module docs).
@@ -121,22 +144,27 @@ impl Client {
         provider: Option<&str>,
         req: http::Request<B>,
     ) -> Result<Response, Error> {
-        let url = parse_url(&req.uri().to_string())?;
-        let profile = self.profile(provider, &url)?;
-        let route = profile.connector.route(&url)?;
-        let settings = profile.connector.profile().settings();
-        let timeouts = profile.connector.profile().timeouts().clone();
-        let host = url.host_str().unwrap_or("").to_owned();
-        let port = url.port_or_known_default().unwrap_or(80);
-        let target = if host.contains(':') {
-            format!("[{host}]:{port}")
-        } else {
-            format!("{host}:{port}")
+        // The request's URI is routed as it is: never printed and parsed again.
+        let (profile, route, target, plain_http) = {
+            let uri = req.uri();
+            let parts = request_parts(uri)?;
+            let profile = self.profile_for_uri(provider, uri, &parts)?;
+            let route = profile
+                .connector
+                .profile()
+                .router()
+                .route_uri(uri, &parts)
+                .map_err(Error::from)?;
+            // The host is in the URL standard's form: IPv6 is bracketed already.
+            let target = format!("{}:{}", parts.host, parts.port);
+            (profile, route, target, parts.scheme == "http")
         };
+        let settings = profile.connector.profile().settings();
+        let request_timeout = profile.connector.profile().timeouts().request();
 
         let (parts, body) = req.into_parts();
         let mut req = http::Request::from_parts(parts, Full::new(body.into()));
-        let absolute_form = url.scheme() == "http"
+        let absolute_form = plain_http
             && !settings.tunnel_plain_http
             && route
                 .proxy()
@@ -157,9 +185,9 @@ impl Client {
             target = %target,
             method = %req.method(),
         );
-        let request_timeout = timeouts.request();
         let mut capture = legacy::connect::capture_connection(&mut req);
-        let send = profile.http.request(req);
+        // A new connection follows this very route (see `connect::with_route`).
+        let send = with_route(route.clone(), profile.http.request(req));
         let result = async {
             tokio::pin!(send);
             // The request timeout runs from the moment a connection is in hand; connecting has
@@ -191,25 +219,69 @@ impl Client {
         }
     }
 
+    /// The provider called `name`.
+    fn named(&self, name: &str) -> Result<&ProfileClient, Error> {
+        self.inner
+            .providers
+            .iter()
+            .find(|p| p.name.as_deref() == Some(name))
+            .ok_or_else(|| {
+                let known: Vec<&str> = self
+                    .inner
+                    .providers
+                    .iter()
+                    .filter_map(|p| p.name.as_deref())
+                    .collect();
+                Error::new(ErrorKind::ConfigInvalid)
+                    .with_message(format!("no provider named {name}"))
+                    .with_hint(format!("known providers: {}", known.join(", ")))
+                    .map_evidence(|ev| ev.expected = Some(known.join(", ")))
+            })
+    }
+
+    /// The profile for a request URI (see the module docs), compared without allocating: the
+    /// host is already in the URL standard's form, and so is the path unless it has dot
+    /// segments or characters the standard escapes — then the URL standard's form decides.
+    fn profile_for_uri(
+        &self,
+        provider: Option<&str>,
+        uri: &http::Uri,
+        parts: &UriParts<'_>,
+    ) -> Result<&ProfileClient, Error> {
+        if let Some(name) = provider {
+            return self.named(name);
+        }
+        if self.inner.providers.is_empty() {
+            return Ok(&self.inner.global);
+        }
+        let path = uri.path();
+        if !is_plain_path(path)
+            && let Ok(url) = url::Url::parse(&uri.to_string())
+        {
+            return self.profile(None, &url);
+        }
+        Ok(self
+            .inner
+            .providers
+            .iter()
+            .filter_map(|p| {
+                p.base
+                    .as_ref()
+                    .filter(|b| {
+                        b.scheme() == parts.scheme
+                            && b.host_str() == Some(&*parts.host)
+                            && b.port_or_known_default() == Some(parts.port)
+                            && path_under(path, b.path())
+                    })
+                    .map(|b| (b.path().len(), p))
+            })
+            .max_by_key(|(len, _)| *len)
+            .map_or(&self.inner.global, |(_, p)| p))
+    }
+
     fn profile(&self, provider: Option<&str>, url: &url::Url) -> Result<&ProfileClient, Error> {
         if let Some(name) = provider {
-            return self
-                .inner
-                .providers
-                .iter()
-                .find(|p| p.name.as_deref() == Some(name))
-                .ok_or_else(|| {
-                    let known: Vec<&str> = self
-                        .inner
-                        .providers
-                        .iter()
-                        .filter_map(|p| p.name.as_deref())
-                        .collect();
-                    Error::new(ErrorKind::ConfigInvalid)
-                        .with_message(format!("no provider named {name}"))
-                        .with_hint(format!("known providers: {}", known.join(", ")))
-                        .map_evidence(|ev| ev.expected = Some(known.join(", ")))
-                });
+            return self.named(name);
         }
         Ok(self
             .inner
@@ -233,6 +305,12 @@ fn parse_url(s: &str) -> Result<url::Url, Error> {
             .with_hint("use an absolute URL such as https://host/path")
             .with_source(e)
     })?;
+    check_url(&url, s)?;
+    Ok(url)
+}
+
+/// `url` (written `s` by the caller) is an absolute `http(s)` URL with a host.
+fn check_url(url: &url::Url, s: &str) -> Result<(), Error> {
     if url.host_str().is_none() || !matches!(url.scheme(), "http" | "https") {
         return Err(Error::new(ErrorKind::ConfigInvalid)
             .with_message(format!(
@@ -240,7 +318,49 @@ fn parse_url(s: &str) -> Result<url::Url, Error> {
             ))
             .with_hint("use an absolute URL such as https://host/path"));
     }
-    Ok(url)
+    Ok(())
+}
+
+/// A path the URL standard leaves as written: no dot segments (`.`, `..`, or their escapes),
+/// and only characters it does not escape.
+fn is_plain_path(path: &str) -> bool {
+    let bytes_ok = path.bytes().all(|b| {
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'/' | b'-'
+                    | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b':'
+                    | b'@'
+                    | b'%'
+            )
+    });
+    let lower_dot_escape = |p: &str| p.contains("%2e") || p.contains("%2E");
+    bytes_ok && !path.contains("/.") && !lower_dot_escape(path)
+}
+
+/// Whether the path `up` lies under the base path `base`: equal, or `base` a prefix ending at a
+/// segment boundary.
+fn path_under(up: &str, base: &str) -> bool {
+    let bp = base.trim_end_matches('/');
+    bp.is_empty()
+        || up == bp
+        || up
+            .strip_prefix(bp)
+            .is_some_and(|rest| rest.starts_with('/'))
 }
 
 /// Whether `url` lies under `base`: same scheme, host and port, and `base`'s path as a prefix
@@ -253,9 +373,7 @@ fn is_under(url: &url::Url, base: &url::Url) -> bool {
     {
         return false;
     }
-    let bp = base.path().trim_end_matches('/');
-    let up = url.path();
-    up == bp || up.starts_with(&format!("{bp}/")) || bp.is_empty()
+    path_under(url.path(), base.path())
 }
 
 /// hyper-util's error, unwrapped back to ours: the connector's error when it is the cause,

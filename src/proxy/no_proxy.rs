@@ -306,6 +306,12 @@ impl NoProxy {
         Some(NoProxyMatch { entry, index, rule })
     }
 
+    /// The position of the entry [`NoProxy::matches`] reports for `host`, without copying it:
+    /// the routing decision keeps the index and names the entry only when explaining.
+    pub(crate) fn first_match(&self, host: &str) -> Option<usize> {
+        self.find(host, false).map(|(i, _)| i)
+    }
+
     /// Whether curl bypasses the proxy for `host` (the same decision as [`NoProxy::matches`],
     /// without building the answer).
     pub fn is_match(&self, host: &str) -> bool {
