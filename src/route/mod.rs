@@ -28,8 +28,8 @@ use url::Url;
 use crate::proxy::{EnvSnapshot, ProxyUrl, ProxyUrlError, redact_text};
 use crate::settings::{Provenance, Settings};
 
-use router::Chosen;
 pub use router::Router;
+use router::{Chosen, PlanKey};
 pub use step::{Outcome, Rule, Step, Warning};
 use target::Target;
 pub(crate) use target::{UriParts, UriProblem, uri_parts};
@@ -43,19 +43,29 @@ pub(crate) use target::{UriParts, UriProblem, uri_parts};
 /// kept (clones made after that share them). Cloning is cheap.
 #[derive(Clone)]
 pub struct Route {
-    proxy: Option<Arc<Chosen>>,
+    via: Via,
     /// The index of the `no_proxy` entry that sent the host direct.
-    bypass: Option<usize>,
-    provider: Option<Arc<str>>,
+    bypass: Option<u32>,
     source: Source,
     explained: OnceLock<Arc<Explained>>,
+}
+
+/// The proxy a route goes through. A route on the request path refers to its router's plan
+/// rather than holding the proxy, which keeps making one to a few pointer copies.
+#[derive(Clone)]
+enum Via {
+    Direct,
+    /// The proxy the router planned for the route's scheme (http or https).
+    Planned(PlanKey),
+    /// A proxy the route holds itself.
+    Own(Arc<Chosen>),
 }
 
 /// Where a route's explanation comes from.
 #[derive(Clone)]
 enum Source {
     /// Built with the route ([`resolve`], [`Route::new`]).
-    Built,
+    Built { provider: Option<Arc<str>> },
     /// Built on demand from the router's inputs and the URL as requested.
     Router { router: Router, target: Target },
 }
@@ -90,28 +100,32 @@ impl Route {
         steps: Vec<Step>,
     ) -> Self {
         Self {
-            proxy: proxy.map(Arc::new),
-            bypass,
-            provider: provider.map(Arc::from),
-            source: Source::Built,
+            via: proxy.map_or(Via::Direct, |c| Via::Own(Arc::new(c))),
+            bypass: bypass.and_then(|i| u32::try_from(i).ok()),
+            source: Source::Built {
+                provider: provider.map(Arc::from),
+            },
             explained: OnceLock::from(Arc::new(Explained { url, steps })),
         }
     }
 
     /// A route decided by `router`, to be explained on demand.
-    fn decided(
-        proxy: Option<Arc<Chosen>>,
-        bypass: Option<usize>,
-        provider: Option<Arc<str>>,
-        router: Router,
-        target: Target,
-    ) -> Self {
+    #[inline]
+    fn decided(via: Via, bypass: Option<u32>, router: Router, target: Target) -> Self {
         Self {
-            proxy,
+            via,
             bypass,
-            provider,
             source: Source::Router { router, target },
             explained: OnceLock::new(),
+        }
+    }
+
+    fn chosen(&self) -> Option<&Chosen> {
+        match (&self.via, &self.source) {
+            (Via::Direct, _) => None,
+            (Via::Own(c), _) => Some(c),
+            (Via::Planned(key), Source::Router { router, .. }) => router.inputs().planned(*key),
+            (Via::Planned(_), Source::Built { .. }) => None,
         }
     }
 
@@ -129,11 +143,11 @@ impl Route {
 
     /// The proxy, or `None` for a direct route.
     pub fn proxy(&self) -> Option<&ProxyUrl> {
-        self.proxy.as_deref().map(|c| &c.proxy)
+        self.chosen().map(|c| &c.proxy)
     }
     /// Whether the route goes direct.
     pub fn is_direct(&self) -> bool {
-        self.proxy.is_none()
+        matches!(self.via, Via::Direct)
     }
     /// The URL, without credentials.
     pub fn url(&self) -> &str {
@@ -141,23 +155,26 @@ impl Route {
     }
     /// The provider, if the route was resolved for one.
     pub fn provider(&self) -> Option<&str> {
-        self.provider.as_deref()
+        match &self.source {
+            Source::Built { provider } => provider.as_deref(),
+            Source::Router { router, .. } => router.provider(),
+        }
     }
     /// Where the chosen proxy came from.
     pub fn proxy_origin(&self) -> Option<&Provenance> {
-        self.proxy.as_deref().and_then(|c| c.origin.as_ref())
+        self.chosen().and_then(|c| c.origin.as_ref())
     }
     /// The `no_proxy` entry, as written, that sent the host direct (the first in list order
     /// that matches, as in curl); `None` when no list entry decided the route.
     pub fn no_proxy_entry(&self) -> Option<&str> {
-        let i = self.bypass?;
+        let i = usize::try_from(self.bypass?).ok()?;
         match &self.source {
             Source::Router { router, .. } => router
                 .inputs()
                 .no_proxy()
                 .and_then(|l| l.entries().get(i))
                 .map(String::as_str),
-            Source::Built => self
+            Source::Built { .. } => self
                 .steps()
                 .iter()
                 .find(|s| s.rule == Rule::NoProxy)
@@ -199,7 +216,7 @@ impl Route {
         self.explained.get_or_init(|| match &self.source {
             Source::Router { router, target } => Arc::new(explain_target(router, target)),
             // Built routes are created with their explanation.
-            Source::Built => Arc::new(Explained {
+            Source::Built { .. } => Arc::new(Explained {
                 url: String::new(),
                 steps: Vec::new(),
             }),
@@ -212,7 +229,7 @@ fn explain_target(router: &Router, target: &Target) -> Explained {
     let inputs = router.inputs();
     let parsed;
     let url = match target {
-        Target::Url(u) => u,
+        Target::Url(u) => &**u,
         Target::Uri(uri) => match Url::parse(&uri.to_string()) {
             Ok(u) => {
                 parsed = u;

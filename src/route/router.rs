@@ -12,13 +12,12 @@
 //! `explain.rs`, run on demand from the same inputs; a property test holds the two to the same
 //! decision.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 
 use url::Url;
 
 use super::explain::setting_name;
-use super::{Route, RouteError, Target, UriParts};
+use super::{Route, RouteError, Target, UriParts, Via};
 use crate::proxy::{EnvSnapshot, NoProxy, ProxyUrl, ProxyUrlError, ProxyUrlErrorKind};
 use crate::settings::{Provenance, ProxySetting, Settings};
 
@@ -33,6 +32,13 @@ pub(super) struct Chosen {
 
 /// What a scheme's routes do before the host is looked at.
 type Plan = Result<Option<Arc<Chosen>>, RouteError>;
+
+/// The schemes whose plans a router keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum PlanKey {
+    Http,
+    Https,
+}
 
 /// Which `no_proxy` list applies: the provider's, the global one, the environment's, or none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,14 +72,13 @@ impl Inputs {
         }
     }
 
-    /// The plan for `scheme` (lowercase): precomputed for http and https, worked out on the
-    /// spot for the rest (ws, ftp, …), which never reach the client's request path.
-    fn plan(&self, scheme: &str) -> Cow<'_, Plan> {
-        match scheme {
-            "http" => Cow::Borrowed(&self.http),
-            "https" => Cow::Borrowed(&self.https),
-            other => Cow::Owned(plan(&self.global, self.layer(), &self.env, other)),
-        }
+    /// The proxy planned for a kept scheme.
+    pub(super) fn planned(&self, key: PlanKey) -> Option<&Chosen> {
+        let plan = match key {
+            PlanKey::Http => &self.http,
+            PlanKey::Https => &self.https,
+        };
+        plan.as_ref().ok()?.as_deref()
     }
 }
 
@@ -128,52 +133,74 @@ impl Router {
     /// The route for `url`: pure, no I/O, no text built. The [`RouteError`] is the
     /// `config.proxy_url` error of an unusable proxy value in force for the URL's scheme.
     pub fn route_url(&self, url: &Url) -> Result<Route, RouteError> {
-        self.decide(url.scheme(), url.host_str(), Target::Url(url.clone()))
+        let target = Target::Url(Box::new(url.clone()));
+        self.decide(url.scheme(), url.host_str(), None, target)
     }
 
     /// The route for `uri`, read as [`super::uri_parts`] gave `parts`. The URI is kept,
     /// unparsed, for the explanation.
+    #[inline]
     pub(crate) fn route_uri(
         &self,
         uri: &http::Uri,
         parts: &UriParts<'_>,
     ) -> Result<Route, RouteError> {
-        self.decide(&parts.scheme, Some(&parts.host), Target::Uri(uri.clone()))
+        self.decide(
+            &parts.scheme,
+            Some(&parts.host),
+            parts.name,
+            Target::Uri(uri.clone()),
+        )
     }
 
+    #[inline]
     fn decide(
         &self,
         scheme: &str,
         host: Option<&str>,
+        name: Option<(&str, usize)>,
         target: Target,
     ) -> Result<Route, RouteError> {
-        let inputs = &self.inputs;
-        let provider = inputs.provider.as_ref().map(|(n, _)| n.clone());
+        let inputs = &*self.inputs;
         let Some(host) = host else {
-            return Ok(Route::decided(None, None, provider, self.clone(), target));
+            return Ok(Route::decided(Via::Direct, None, self.clone(), target));
         };
-        let chosen = match inputs.plan(scheme) {
-            Cow::Borrowed(p) => p.clone()?,
-            Cow::Owned(p) => p?,
+        // http and https were planned when the router was built; other schemes (ws, ftp, …)
+        // never reach the client's request path and are planned on the spot.
+        let via = match scheme {
+            "http" => planned(&inputs.http, PlanKey::Http)?,
+            "https" => planned(&inputs.https, PlanKey::Https)?,
+            other => plan(&inputs.global, inputs.layer(), &inputs.env, other)?
+                .map_or(Via::Direct, Via::Own),
         };
         // The list matters only when a proxy was chosen; the entry that matched is part of the
         // decision (curl's first in list order), its text is looked up only when asked for.
-        let bypass = match (&chosen, inputs.no_proxy()) {
-            (Some(_), Some(list)) => list.first_match(host),
-            _ => None,
+        let bypass = match (&via, inputs.no_proxy()) {
+            (Via::Direct, _) | (_, None) => None,
+            (_, Some(list)) => match name {
+                Some((name, labels)) => list.first_match_name(name, labels),
+                None => list.first_match(host),
+            },
         };
-        let chosen = chosen.filter(|_| bypass.is_none());
-        Ok(Route::decided(
-            chosen,
-            bypass,
-            provider,
-            self.clone(),
-            target,
-        ))
+        let Some(index) = bypass else {
+            return Ok(Route::decided(via, None, self.clone(), target));
+        };
+        let index = u32::try_from(index).ok();
+        Ok(Route::decided(Via::Direct, index, self.clone(), target))
     }
 
     pub(super) fn inputs(&self) -> &Inputs {
         &self.inputs
+    }
+}
+
+/// A kept plan as a route refers to it; the plan's error is the route's.
+#[inline]
+fn planned(plan: &Plan, key: PlanKey) -> Result<Via, RouteError> {
+    match plan {
+        Ok(Some(_)) => Ok(Via::Planned(key)),
+        Ok(None) => Ok(Via::Direct),
+        Err(e) => Err(e.clone()),
     }
 }
 

@@ -18,7 +18,8 @@ use url::Url;
 #[derive(Clone)]
 pub(super) enum Target {
     Uri(Uri),
-    Url(Url),
+    /// Boxed: routes on the request path carry a `Uri`, and a route is moved a few times.
+    Url(Box<Url>),
 }
 
 /// Why a URI cannot be routed.
@@ -41,6 +42,9 @@ pub(crate) struct UriParts<'a> {
     pub(crate) scheme: Cow<'a, str>,
     pub(crate) host: Cow<'a, str>,
     pub(crate) port: u16,
+    /// For a host that is a plain lowercase name (no IP form): the name without a trailing
+    /// dot and its label count, as `no_proxy` matching compares it — read in the same pass.
+    pub(crate) name: Option<(&'a str, usize)>,
 }
 
 impl UriParts<'_> {
@@ -50,7 +54,9 @@ impl UriParts<'_> {
     }
 }
 
-/// The routing view of an absolute URI, or why there is none.
+/// The routing view of an absolute URI, or why there is none. This runs for every request, so
+/// the common authority (a lowercase name or a dotted quad, maybe a port) is read in one pass;
+/// everything else takes the general path through the `url` crate's host parser.
 pub(crate) fn uri_parts(uri: &Uri) -> Result<UriParts<'_>, UriProblem> {
     let scheme = uri.scheme_str().ok_or(UriProblem::Scheme)?;
     // http's own constants are lowercase already; other schemes keep the case they came in.
@@ -59,11 +65,46 @@ pub(crate) fn uri_parts(uri: &Uri) -> Result<UriParts<'_>, UriProblem> {
     } else {
         Cow::Borrowed(scheme)
     };
-    let raw = uri
-        .host()
-        .filter(|h| !h.is_empty())
-        .ok_or(UriProblem::NoHost)?;
-    let host = canonical_host(raw).map_err(UriProblem::Host)?;
+    let auth = uri.authority().map_or("", |a| a.as_str());
+    let scan = scan(auth.as_bytes());
+    let (host, port, name) = if scan.other {
+        let (raw, port) = split_authority(auth);
+        if raw.is_empty() {
+            return Err(UriProblem::NoHost);
+        }
+        (canonical_host(raw).map_err(UriProblem::Host)?, port, None)
+    } else {
+        let raw = &auth[scan.start..scan.end];
+        let port = (scan.end < auth.len()).then(|| &auth[scan.end + 1..]);
+        let b = raw.as_bytes();
+        let Some(&last) = b.last() else {
+            return Err(UriProblem::NoHost);
+        };
+        // The standard ignores one trailing dot when it looks at the last label.
+        let (from, to) = if last == b'.' {
+            scan.prev
+        } else {
+            (scan.label, scan.end)
+        };
+        if !ends_in_a_number(&auth.as_bytes()[from..to]) {
+            let (stem, labels) = match raw.strip_suffix('.') {
+                Some(stem) => (stem, scan.dots),
+                None => (raw, scan.dots + 1),
+            };
+            (Cow::Borrowed(raw), port, Some((stem, labels)))
+        } else {
+            (canonical_host(raw).map_err(UriProblem::Host)?, port, None)
+        }
+    };
+    let port = match port {
+        None | Some("") => None,
+        Some(digits) if digits.bytes().all(|b| b.is_ascii_digit()) => {
+            Some(digits.parse().map_err(|_| UriProblem::Port)?)
+        }
+        // `http` reads `a.test:x` as the host `a.test` with no port; the URL standard rejects
+        // it, and so does routing.
+        Some(_) => return Err(UriProblem::Port),
+    };
     let default = if matches!(scheme.as_ref(), "https" | "wss") {
         443
     } else {
@@ -72,66 +113,129 @@ pub(crate) fn uri_parts(uri: &Uri) -> Result<UriParts<'_>, UriProblem> {
     Ok(UriParts {
         scheme,
         host,
-        port: explicit_port(uri)?.unwrap_or(default),
+        port: port.unwrap_or(default),
+        name,
     })
 }
 
-/// The port the authority writes, if any. `http` reads `a.test:x` as the host `a.test` with no
-/// port; the URL standard rejects it, and so does routing.
-fn explicit_port(uri: &Uri) -> Result<Option<u16>, UriProblem> {
-    let Some(auth) = uri.authority().map(|a| a.as_str()) else {
-        return Ok(None);
+/// Byte classes for [`scan`]: one table load per byte.
+const OTHER: u8 = 0;
+const NAME: u8 = 1;
+const DOT: u8 = 2;
+const X: u8 = 3;
+const COLON: u8 = 4;
+const AT: u8 = 5;
+const CLASSES: [u8; 256] = {
+    let mut t = [OTHER; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = match b as u8 {
+            b'x' => X,
+            b'.' => DOT,
+            b':' => COLON,
+            b'@' => AT,
+            b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => NAME,
+            _ => OTHER,
+        };
+        b += 1;
+    }
+    t
+};
+
+/// What one pass over an authority found, positions in the authority.
+struct Scan {
+    /// The host starts after the last `@` and ends at the first `:` after it.
+    start: usize,
+    end: usize,
+    /// The last label's start, the bounds of the one before it, and the dots in the host.
+    label: usize,
+    prev: (usize, usize),
+    dots: usize,
+    /// The host has something other than lowercase letters, digits, `-`, `_` and `.` (upper
+    /// case, brackets, escapes), or a punycode label: the general path reads it.
+    other: bool,
+}
+
+fn scan(auth: &[u8]) -> Scan {
+    let mut s = Scan {
+        start: 0,
+        end: auth.len(),
+        label: 0,
+        prev: (0, 0),
+        dots: 0,
+        other: false,
     };
-    let hostport = auth.rsplit_once('@').map_or(auth, |(_, h)| h);
-    let after_host = match hostport.strip_prefix('[') {
-        Some(v6) => v6.split_once(']').map_or("", |(_, rest)| rest),
-        None => hostport.find(':').map_or("", |i| &hostport[i..]),
-    };
-    match after_host.strip_prefix(':') {
-        None if after_host.is_empty() => Ok(None),
-        Some("") => Ok(None),
-        Some(digits) if digits.bytes().all(|b| b.is_ascii_digit()) => {
-            digits.parse().map(Some).map_err(|_| UriProblem::Port)
+    let mut in_port = false;
+    for (i, &c) in auth.iter().enumerate() {
+        match CLASSES[usize::from(c)] {
+            // Userinfo ends here: the host starts again.
+            AT => {
+                s = Scan {
+                    start: i + 1,
+                    end: auth.len(),
+                    label: i + 1,
+                    prev: (i + 1, i + 1),
+                    dots: 0,
+                    other: false,
+                };
+                in_port = false;
+            }
+            _ if in_port => {}
+            COLON => {
+                s.end = i;
+                in_port = true;
+            }
+            NAME => {}
+            DOT => {
+                s.prev = (s.label, i);
+                s.label = i + 1;
+                s.dots += 1;
+            }
+            X if i != s.label || !auth[i..].starts_with(b"xn--") => {}
+            _ => s.other = true,
         }
-        _ => Err(UriProblem::Port),
+    }
+    s
+}
+
+/// The host (IPv6 with its brackets) and what follows a `:` after it, userinfo skipped.
+fn split_authority(auth: &str) -> (&str, Option<&str>) {
+    let hostport = match auth.rfind('@') {
+        Some(at) => &auth[at + 1..],
+        None => auth,
+    };
+    let end = if hostport.starts_with('[') {
+        hostport.find(']').map_or(hostport.len(), |i| i + 1)
+    } else {
+        hostport.find(':').unwrap_or(hostport.len())
+    };
+    let (host, rest) = hostport.split_at(end);
+    match rest.strip_prefix(':') {
+        Some(port) => (host, Some(port)),
+        // Anything else after a bracketed host is not a port: let the port check refuse it.
+        None if rest.is_empty() => (host, None),
+        None => (host, Some(rest)),
     }
 }
 
-/// `host` as the URL standard normalises the host of an `http(s)` URL.
+/// `host` as the URL standard normalises the host of an `http(s)` URL. A dotted quad that
+/// std's parser accepts (it rejects leading zeros) is already in that form.
 fn canonical_host(host: &str) -> Result<Cow<'_, str>, url::ParseError> {
-    if is_plain_name(host) || is_dotted_quad(host) {
+    if host.bytes().all(|b| b.is_ascii_digit() || b == b'.') && host.parse::<Ipv4Addr>().is_ok() {
         return Ok(Cow::Borrowed(host));
     }
     url::Host::parse(host).map(|h| Cow::Owned(h.to_string()))
 }
 
-/// A name the URL standard leaves exactly as written: lowercase letters, digits, `-`, `_` and
-/// `.`, no punycode label (those are validated), and not ending in a number (the standard
-/// reads such hosts as IPv4 addresses, `127.1` and `0x7f.1` included).
-fn is_plain_name(host: &str) -> bool {
-    let ok = host
-        .bytes()
-        .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.'));
-    ok && !host.is_empty() && !ends_in_a_number(host) && !host.contains("xn--")
-}
-
-/// The standard's "ends in a number" test: the last label (one trailing dot aside) is all
-/// digits, or `0x` followed by hex digits.
-fn ends_in_a_number(host: &str) -> bool {
-    let h = host.strip_suffix('.').unwrap_or(host);
-    let last = h.rsplit('.').next().unwrap_or(h);
-    if !last.is_empty() && last.bytes().all(|b| b.is_ascii_digit()) {
+/// The standard's "ends in a number" test on the last label: all digits, or `0x` followed by
+/// hex digits. Such hosts are read as IPv4 addresses (`127.1` and `0x7f.1` included).
+fn ends_in_a_number(last: &[u8]) -> bool {
+    if !last.is_empty() && last.iter().all(u8::is_ascii_digit) {
         return true;
     }
-    last.strip_prefix("0x")
-        .or_else(|| last.strip_prefix("0X"))
-        .is_some_and(|hex| hex.bytes().all(|b| b.is_ascii_hexdigit()))
-}
-
-/// Four decimal octets without leading zeros: the form the standard serialises IPv4 in.
-fn is_dotted_quad(host: &str) -> bool {
-    // std's parser rejects leading zeros, so what it accepts is already canonical.
-    host.bytes().all(|b| b.is_ascii_digit() || b == b'.') && host.parse::<Ipv4Addr>().is_ok()
+    last.strip_prefix(b"0x")
+        .or_else(|| last.strip_prefix(b"0X"))
+        .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
 }
 
 #[cfg(test)]
@@ -163,11 +267,27 @@ mod tests {
             "a$b.test",
             "example.com.",
             "1.2.3.4.",
+            "a..",
+            "a.1.",
+            "a.0x.",
+            "ab.xn--p1ai",
+            "axn--b.test",
+            "_.test",
         ];
         for h in hosts {
-            let uri: Uri = format!("http://{h}/x")
+            let uri: Uri = format!("http://u@{h}:8080/x")
                 .parse()
                 .unwrap_or_else(|e| panic!("{h}: {e}"));
+            // The name handed to no_proxy matching is the host less one trailing dot.
+            if let Ok(UriParts {
+                name: Some((stem, labels)),
+                host,
+                ..
+            }) = uri_parts(&uri)
+            {
+                assert_eq!(host.strip_suffix('.').unwrap_or(&host), stem, "{h}");
+                assert_eq!(stem.split('.').count(), labels, "{h}");
+            }
             let ours = uri_parts(&uri).map(|p| p.host.into_owned()).ok();
             let theirs = Url::parse(&uri.to_string())
                 .ok()
