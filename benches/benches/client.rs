@@ -204,8 +204,8 @@ async fn hyper_get_wrapped(client: &HyperClient, uri: &Uri) -> usize {
     body.len()
 }
 
-async fn proxyscope_get(client: &Client, url: &str) -> usize {
-    let res = client.get(url).await.expect("proxyscope request");
+async fn proxyscope_get(client: &Client, uri: &Uri) -> usize {
+    let res = client.get(uri).await.expect("proxyscope request");
     assert!(res.status().is_success());
     res.bytes().await.expect("body").len()
 }
@@ -283,8 +283,8 @@ fn requests<M: Measurement + 'static>(c: &mut Criterion<M>, suffix: &str) {
             // Warm every pool and prove each client really gets the body, and that the proxied
             // clients really went through the proxy.
             rt.block_on(async {
-                assert_eq!(proxyscope_get(&s.ours_proxy, &url).await, size);
-                assert_eq!(proxyscope_get(&s.ours_direct, &url).await, size);
+                assert_eq!(proxyscope_get(&s.ours_proxy, &uri).await, size);
+                assert_eq!(proxyscope_get(&s.ours_direct, &uri).await, size);
                 assert_eq!(hyper_get(&s.theirs_proxy, &uri).await, size);
                 assert_eq!(hyper_get(&s.theirs_direct, &uri).await, size);
             });
@@ -297,7 +297,7 @@ fn requests<M: Measurement + 'static>(c: &mut Criterion<M>, suffix: &str) {
             g.throughput(Throughput::Bytes(size as u64));
             g.bench_function(BenchmarkId::new("proxyscope_proxy", size), |b| {
                 b.to_async(&rt)
-                    .iter(|| async { black_box(proxyscope_get(&s.ours_proxy, &url).await) })
+                    .iter(|| async { black_box(proxyscope_get(&s.ours_proxy, &uri).await) })
             });
             g.bench_function(BenchmarkId::new("hyper_util_proxy", size), |b| {
                 b.to_async(&rt)
@@ -309,7 +309,7 @@ fn requests<M: Measurement + 'static>(c: &mut Criterion<M>, suffix: &str) {
             });
             g.bench_function(BenchmarkId::new("proxyscope_direct", size), |b| {
                 b.to_async(&rt)
-                    .iter(|| async { black_box(proxyscope_get(&s.ours_direct, &url).await) })
+                    .iter(|| async { black_box(proxyscope_get(&s.ours_direct, &uri).await) })
             });
             g.bench_function(BenchmarkId::new("hyper_util_direct", size), |b| {
                 b.to_async(&rt)

@@ -30,12 +30,20 @@ pub(crate) mod sealed {
     pub trait Sealed {
         /// Calls `f` with the URL; text that does not parse is the error.
         fn with_url<R>(self, f: impl FnOnce(UrlRef<'_>) -> Result<R, Error>) -> Result<R, Error>;
+
+        /// The URL as a request carries it: an `http::Uri` is used as it is, text is parsed
+        /// as a request target, a `url::Url` is converted.
+        fn into_uri(self) -> Result<http::Uri, Error>;
     }
 }
 
 impl sealed::Sealed for &Uri {
     fn with_url<R>(self, f: impl FnOnce(UrlRef<'_>) -> Result<R, Error>) -> Result<R, Error> {
         f(UrlRef::Uri(self))
+    }
+
+    fn into_uri(self) -> Result<http::Uri, Error> {
+        Ok(self.clone())
     }
 }
 impl IntoUrl for &Uri {}
@@ -44,6 +52,10 @@ impl sealed::Sealed for Uri {
     fn with_url<R>(self, f: impl FnOnce(UrlRef<'_>) -> Result<R, Error>) -> Result<R, Error> {
         f(UrlRef::Uri(&self))
     }
+
+    fn into_uri(self) -> Result<http::Uri, Error> {
+        Ok(self)
+    }
 }
 impl IntoUrl for Uri {}
 
@@ -51,12 +63,20 @@ impl sealed::Sealed for &Url {
     fn with_url<R>(self, f: impl FnOnce(UrlRef<'_>) -> Result<R, Error>) -> Result<R, Error> {
         f(UrlRef::Url(self))
     }
+
+    fn into_uri(self) -> Result<http::Uri, Error> {
+        uri_from_text(self.as_str())
+    }
 }
 impl IntoUrl for &Url {}
 
 impl sealed::Sealed for Url {
     fn with_url<R>(self, f: impl FnOnce(UrlRef<'_>) -> Result<R, Error>) -> Result<R, Error> {
         f(UrlRef::Url(&self))
+    }
+
+    fn into_uri(self) -> Result<http::Uri, Error> {
+        uri_from_text(self.as_str())
     }
 }
 impl IntoUrl for Url {}
@@ -66,12 +86,20 @@ impl sealed::Sealed for &str {
         let url = super::parse_url(self)?;
         f(UrlRef::Url(&url))
     }
+
+    fn into_uri(self) -> Result<http::Uri, Error> {
+        uri_from_text(self)
+    }
 }
 impl IntoUrl for &str {}
 
 impl sealed::Sealed for &String {
     fn with_url<R>(self, f: impl FnOnce(UrlRef<'_>) -> Result<R, Error>) -> Result<R, Error> {
         self.as_str().with_url(f)
+    }
+
+    fn into_uri(self) -> Result<http::Uri, Error> {
+        uri_from_text(self)
     }
 }
 impl IntoUrl for &String {}
@@ -80,8 +108,25 @@ impl sealed::Sealed for String {
     fn with_url<R>(self, f: impl FnOnce(UrlRef<'_>) -> Result<R, Error>) -> Result<R, Error> {
         self.as_str().with_url(f)
     }
+
+    fn into_uri(self) -> Result<http::Uri, Error> {
+        uri_from_text(&self)
+    }
 }
 impl IntoUrl for String {}
+
+/// Text as a request target, as `http::Request::get` reads it.
+fn uri_from_text(s: &str) -> Result<Uri, Error> {
+    Uri::try_from(s).map_err(|e| {
+        Error::new(ErrorKind::ConfigInvalid)
+            .with_message(format!(
+                "invalid request URL {:?}",
+                crate::proxy::redact_text(s)
+            ))
+            .with_hint("use an absolute URL such as https://host/path")
+            .with_source(e)
+    })
+}
 
 /// The routing view of a request's URI: an absolute `http(s)` URI with a host the URL standard
 /// accepts, else the error `url` parsing would have given for the same text.

@@ -21,7 +21,7 @@ use http_body_util::Full;
 use hyper_util::client::legacy;
 use tracing::Instrument;
 
-use crate::connect::{Connector, basic_auth, with_route};
+use crate::connect::{Connector, Handoff, basic_auth};
 use crate::error::{Error, ErrorKind, Hop, Phase};
 use crate::proxy::ProxyScheme;
 use crate::route::{Route, UriParts};
@@ -125,14 +125,11 @@ impl Client {
         })
     }
 
-    /// `GET url`, choosing the provider by URL (see the module docs).
-    pub async fn get(&self, url: &str) -> Result<Response, Error> {
-        let req = http::Request::get(url).body(Bytes::new()).map_err(|e| {
-            Error::new(ErrorKind::ConfigInvalid)
-                .with_message(format!("invalid request URL {url:?}"))
-                .with_hint("use an absolute URL such as https://host/path")
-                .with_source(e)
-        })?;
+    /// `GET url`, choosing the provider by URL (see the module docs). `url` is an
+    /// `http::Uri` (used as it is), a `url::Url` or text (see [`IntoUrl`]).
+    pub async fn get(&self, url: impl IntoUrl) -> Result<Response, Error> {
+        let mut req = http::Request::new(Bytes::new());
+        *req.uri_mut() = url.into_uri()?;
         self.request(None, req).await
     }
 
@@ -145,7 +142,7 @@ impl Client {
         req: http::Request<B>,
     ) -> Result<Response, Error> {
         // The request's URI is routed as it is: never printed and parsed again.
-        let (profile, route, target, plain_http) = {
+        let (profile, route, plain_http) = {
             let uri = req.uri();
             let parts = request_parts(uri)?;
             let profile = self.profile_for_uri(provider, uri, &parts)?;
@@ -155,9 +152,7 @@ impl Client {
                 .router()
                 .route_uri(uri, &parts)
                 .map_err(Error::from)?;
-            // The host is in the URL standard's form: IPv6 is bracketed already.
-            let target = format!("{}:{}", parts.host, parts.port);
-            (profile, route, target, parts.scheme == "http")
+            (profile, route, parts.scheme == "http")
         };
         let settings = profile.connector.profile().settings();
         let request_timeout = profile.connector.profile().timeouts().request();
@@ -182,28 +177,49 @@ impl Client {
             "http",
             provider = profile.name.as_deref().unwrap_or("-"),
             route = %route.summary(),
-            target = %target,
+            target = %route.target(),
             method = %req.method(),
         );
-        let mut capture = legacy::connect::capture_connection(&mut req);
-        // A new connection follows this very route (see `connect::with_route`).
-        let send = with_route(route.clone(), profile.http.request(req));
+        // A new connection follows this very route and says when it was ready.
+        let handoff = Handoff::new(route.clone());
+        let send = handoff.clone().scope(profile.http.request(req));
         let result = async {
             tokio::pin!(send);
-            // The request timeout runs from the moment a connection is in hand; connecting has
-            // its own per-phase timeouts that report the right hop and phase.
-            tokio::select! {
-                r = &mut send => return Some(r),
-                _ = capture.wait_for_connection_metadata() => {}
+            // The request timeout runs from the moment a connection is in hand: at once for a
+            // pooled one, from when it was ready for one this request opened (connecting has
+            // its own per-phase timeouts that report the right hop and phase). One timer,
+            // moved on only when this request had to connect.
+            let sleep = tokio::time::sleep(request_timeout);
+            tokio::pin!(sleep);
+            loop {
+                tokio::select! {
+                    biased;
+                    r = &mut send => return Some(r),
+                    () = &mut sleep => {}
+                }
+                if handoff.connecting() {
+                    tokio::select! {
+                        biased;
+                        r = &mut send => return Some(r),
+                        () = handoff.until_opened() => {}
+                    }
+                }
+                match handoff.opened() {
+                    Some(at) if at.elapsed() < request_timeout => {
+                        sleep.as_mut().reset((at + request_timeout).into());
+                    }
+                    _ => return None,
+                }
             }
-            tokio::time::timeout(request_timeout, &mut send).await.ok()
         }
         .instrument(span)
         .await;
         match result {
-            Some(Ok(res)) => Ok(Response::new(res, route, target, request_timeout)),
-            Some(Err(e)) => Err(from_legacy(e, &route, &target, absolute_form)),
-            None => Err(Error::new(ErrorKind::HttpTimeout)
+            Some(Ok(res)) => Ok(Response::new(res, route, request_timeout)),
+            Some(Err(e)) => Err(from_legacy(e, &route, &route.target(), absolute_form)),
+            None => {
+                let target = route.target();
+                Err(Error::new(ErrorKind::HttpTimeout)
                 .with_hop(if absolute_form { Hop::Proxy } else { Hop::Origin })
                 .with_phase(Phase::Http)
                 .with_message(format!(
@@ -215,7 +231,8 @@ impl Client {
                     ev.target = Some(target);
                     ev.proxy = route.proxy().map(|p| p.without_credentials());
                     ev.timeout = Some(request_timeout);
-                })),
+                }))
+            }
         }
     }
 
@@ -505,6 +522,35 @@ mod tests {
             let u = url::Url::parse(url).unwrap();
             assert_eq!(is_under(&u, &b), want, "{url} under {base}");
         }
+    }
+
+    /// One decision per request: the connector follows the route the client handed it when it
+    /// opens a connection, and a pooled connection needs none.
+    #[tokio::test]
+    async fn each_request_decides_its_route_once() {
+        let origin = crate::testing::TestOrigin::http().await;
+        let client = Client::builder()
+            .env(crate::proxy::EnvSnapshot::from_pairs(
+                Vec::<(String, String)>::new(),
+            ))
+            .http2(false)
+            .build()
+            .unwrap();
+        let uri: http::Uri = origin.url("/").parse().unwrap();
+        for n in 1..=3 {
+            let res = client.get(&uri).await.unwrap();
+            assert!(res.status().is_success());
+            assert!(res.conn_info().is_some_and(|i| i.route.is_direct()));
+            let _ = res.bytes().await.unwrap();
+            let decided = client.inner.global.connector.profile().router().decisions();
+            assert_eq!(decided, n, "request {n}");
+        }
+        // A connector used on its own, without a client's hand-over, decides for itself.
+        let connector = client.inner.global.connector.clone();
+        let conn = connector.connect(uri.clone()).await.unwrap();
+        assert!(conn.info().route.is_direct());
+        assert_eq!(connector.profile().router().decisions(), 4);
+        origin.shutdown().await;
     }
 
     #[test]

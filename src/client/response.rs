@@ -2,6 +2,7 @@
 //! ([`Attribution`]); `error_for_status` turns a failure status into an `http.status` error
 //! that names the hop that produced it; body helpers report `http.protocol` / `http.timeout`.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -23,8 +24,10 @@ use crate::error::{Attribution, ResponsePath};
 pub struct Response {
     inner: http::Response<Incoming>,
     route: Route,
-    attribution: Attribution,
-    target: String,
+    path: ResponsePath,
+    /// Read from the headers on first use: most responses are never asked who wrote them,
+    /// and reading the signatures costs more than the rest of a keep-alive request's own work.
+    attribution: OnceLock<Attribution>,
     body_timeout: Duration,
 }
 
@@ -32,7 +35,6 @@ impl Response {
     pub(crate) fn new(
         inner: http::Response<Incoming>,
         route: Route,
-        target: String,
         body_timeout: Duration,
     ) -> Self {
         let path = match inner.extensions().get::<Arc<ConnInfo>>().map(|i| &**i) {
@@ -41,12 +43,11 @@ impl Response {
             _ if route.proxy().is_some() => ResponsePath::Tunnel,
             _ => ResponsePath::Direct,
         };
-        let attribution = attribute(path, inner.status(), inner.headers(), None);
         Self {
             inner,
             route,
-            attribution,
-            target,
+            path,
+            attribution: OnceLock::new(),
             body_timeout,
         }
     }
@@ -78,7 +79,8 @@ impl Response {
 
     /// Who wrote this response, and why we think so (from the path and the headers).
     pub fn attribution(&self) -> &Attribution {
-        &self.attribution
+        self.attribution
+            .get_or_init(|| attribute(self.path, self.inner.status(), self.inner.headers(), None))
     }
 
     /// The reason phrase as sent: proxies put the cause there (tinyproxy's "403 Filtered",
@@ -108,7 +110,7 @@ impl Response {
 
     fn status_error(&self) -> Error {
         let status = self.status();
-        let a = self.attribution.clone();
+        let a = self.attribution().clone();
         let hop = a.source;
         let proxy = self.route.proxy().map(|p| p.without_credentials());
         let (message, hint) = match hop {
@@ -117,7 +119,7 @@ impl Response {
                     "proxy {} answered {} for {} itself; the origin never saw the request",
                     proxy.as_deref().unwrap_or("(transparent)"),
                     status,
-                    self.target
+                    self.route.target()
                 ),
                 format!(
                     "the proxy generated this reply ({}); ask the proxy's operators, or check the route's steps (`Route::explain`) if this destination should not go through the proxy",
@@ -125,7 +127,7 @@ impl Response {
                 ),
             ),
             Hop::Origin => (
-                format!("{} answered {}", self.target, status),
+                format!("{} answered {}", self.route.target(), status),
                 "the origin itself answered with this status; check the request (URL path, credentials, method) against the service".to_owned(),
             ),
         };
@@ -147,7 +149,7 @@ impl Response {
             body_excerpt: None,
             body_truncated: false,
         });
-        let target = self.target.clone();
+        let target = self.route.target();
         Error::new(ErrorKind::HttpStatus)
             .with_hop(hop)
             .with_phase(Phase::Http)
@@ -169,32 +171,39 @@ impl Response {
         let Self {
             inner,
             route,
+            path,
             attribution,
-            target,
             body_timeout,
         } = self;
-        let hop = attribution.source;
-        match tokio::time::timeout(body_timeout, inner.into_body().collect()).await {
-            Ok(Ok(c)) => Ok(c.to_bytes()),
-            Ok(Err(e)) => Err(Error::new(ErrorKind::HttpProtocol)
-                .with_hop(hop)
-                .with_message(format!("reading the response body from {target} failed"))
-                .with_hint("the connection broke or the body was malformed mid-response; retry, and check the server's logs")
-                .with_route(route)
-                .map_evidence(|ev| ev.target = Some(target))
-                .with_source(e)),
-            Err(_) => Err(Error::new(ErrorKind::HttpTimeout)
-                .with_hop(hop)
+        let (head, body) = inner.into_parts();
+        // Who wrote the reply matters only when reading it fails.
+        let hop = move || match attribution.into_inner() {
+            Some(a) => a.source,
+            None => attribute(path, head.status, &head.headers, None).source,
+        };
+        let result = tokio::time::timeout(body_timeout, body.collect()).await;
+        let e = match result {
+            Ok(Ok(c)) => return Ok(c.to_bytes()),
+            Ok(Err(e)) => Error::new(ErrorKind::HttpProtocol)
                 .with_message(format!(
-                    "the response body from {target} did not finish within {body_timeout:?}"
+                    "reading the response body from {} failed",
+                    route.target()
+                ))
+                .with_hint("the connection broke or the body was malformed mid-response; retry, and check the server's logs")
+                .with_source(e),
+            Err(_) => Error::new(ErrorKind::HttpTimeout)
+                .with_message(format!(
+                    "the response body from {} did not finish within {body_timeout:?}",
+                    route.target()
                 ))
                 .with_hint("the server sends the body too slowly; raise timeouts.request")
-                .with_route(route)
-                .map_evidence(|ev| {
-                    ev.target = Some(target);
-                    ev.timeout = Some(body_timeout);
-                })),
-        }
+                .map_evidence(|ev| ev.timeout = Some(body_timeout)),
+        };
+        let target = route.target();
+        Err(e
+            .with_hop(hop())
+            .with_route(route)
+            .map_evidence(|ev| ev.target = Some(target)))
     }
 
     /// The whole body as text (lossy UTF-8).

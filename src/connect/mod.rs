@@ -10,6 +10,7 @@
 
 mod auth;
 mod dns;
+mod handoff;
 mod http_connect;
 mod socks5;
 mod stream;
@@ -35,6 +36,7 @@ use crate::tls::HandshakeInfo;
 
 pub use auth::basic_auth;
 pub use dns::{Resolve, Resolver, Resolving};
+pub(crate) use handoff::Handoff;
 pub use stream::{Conn, Stream};
 
 pub use crate::error::Timings;
@@ -126,19 +128,6 @@ impl Profile {
     }
 }
 
-tokio::task_local! {
-    /// The route the client decided for the request being sent. hyper-util's pooled client
-    /// hands its connector only the URI, and calls it from the request's own task; the client
-    /// puts its route here around the send so a new connection follows that very decision
-    /// instead of deciding again.
-    static HANDED_ROUTE: Route;
-}
-
-/// Runs `send` with `route` handed to the connector of the profile that decided it.
-pub(crate) async fn with_route<F: Future>(route: Route, send: F) -> F::Output {
-    HANDED_ROUTE.scope(route, send).await
-}
-
 /// The connector: one per profile. Cheap to clone.
 #[derive(Clone)]
 pub struct Connector {
@@ -209,8 +198,17 @@ impl tower_service::Service<Uri> for Connector {
 
     fn call(&mut self, uri: Uri) -> Self::Future {
         let profile = self.profile.clone();
-        let handed = HANDED_ROUTE.try_with(Route::clone).ok();
-        Box::pin(async move { connect(&profile, uri, handed).await })
+        let handed = Handoff::current();
+        if let Some(h) = &handed {
+            h.mark_asked();
+        }
+        Box::pin(async move {
+            let conn = connect(&profile, uri, handed.as_deref()).await?;
+            if let Some(h) = handed {
+                h.mark_opened();
+            }
+            Ok(conn)
+        })
     }
 }
 
@@ -331,9 +329,9 @@ impl Ctx {
 /// The route for a new connection to `uri`: the one the client handed over when it is for this
 /// URI (it always is when the client sent the request), else decided here — the connector
 /// also serves callers that put it under their own hyper client.
-fn route_for(profile: &Profile, uri: &Uri, handed: Option<Route>) -> Result<Route, Error> {
-    if let Some(r) = handed.filter(|r| r.is_for(uri)) {
-        return Ok(r);
+fn route_for(profile: &Profile, uri: &Uri, handed: Option<&Handoff>) -> Result<Route, Error> {
+    if let Some(h) = handed.filter(|h| h.route().is_for(uri)) {
+        return Ok(h.route().clone());
     }
     let parts = uri_parts(uri).map_err(|p| {
         let uri = crate::proxy::redact_text(&uri.to_string());
@@ -351,7 +349,7 @@ fn route_for(profile: &Profile, uri: &Uri, handed: Option<Route>) -> Result<Rout
     profile.router.route_uri(uri, &parts).map_err(Error::from)
 }
 
-async fn connect(profile: &Profile, uri: Uri, handed: Option<Route>) -> Result<Conn, Error> {
+async fn connect(profile: &Profile, uri: Uri, handed: Option<&Handoff>) -> Result<Conn, Error> {
     let route = route_for(profile, &uri, handed)?;
     let scheme = uri.scheme_str().unwrap_or("http").to_ascii_lowercase();
     // The host as written, for DNS and TLS (the route has already read it the URL way).

@@ -56,6 +56,9 @@ pub(super) struct Inputs {
     list: ListSource,
     http: Plan,
     https: Plan,
+    /// Decisions made, for the tests that hold the client to one per request.
+    #[cfg(test)]
+    decisions: std::sync::atomic::AtomicUsize,
 }
 
 impl Inputs {
@@ -121,6 +124,8 @@ impl Router {
                 list,
                 http,
                 https,
+                #[cfg(test)]
+                decisions: std::sync::atomic::AtomicUsize::new(0),
             }),
         }
     }
@@ -162,6 +167,10 @@ impl Router {
         target: Target,
     ) -> Result<Route, RouteError> {
         let inputs = &*self.inputs;
+        #[cfg(test)]
+        inputs
+            .decisions
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let Some(host) = host else {
             return Ok(Route::decided(Via::Direct, None, self.clone(), target));
         };
@@ -187,6 +196,14 @@ impl Router {
         };
         let index = u32::try_from(index).ok();
         Ok(Route::decided(Via::Direct, index, self.clone(), target))
+    }
+
+    /// How many routes this router has decided.
+    #[cfg(test)]
+    pub(crate) fn decisions(&self) -> usize {
+        self.inputs
+            .decisions
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub(super) fn inputs(&self) -> &Inputs {

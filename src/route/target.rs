@@ -9,7 +9,6 @@
 //! the explanation will print.
 
 use std::borrow::Cow;
-use std::net::Ipv4Addr;
 
 use http::Uri;
 use url::Url;
@@ -218,13 +217,36 @@ fn split_authority(auth: &str) -> (&str, Option<&str>) {
     }
 }
 
-/// `host` as the URL standard normalises the host of an `http(s)` URL. A dotted quad that
-/// std's parser accepts (it rejects leading zeros) is already in that form.
+/// `host` as the URL standard normalises the host of an `http(s)` URL.
 fn canonical_host(host: &str) -> Result<Cow<'_, str>, url::ParseError> {
-    if host.bytes().all(|b| b.is_ascii_digit() || b == b'.') && host.parse::<Ipv4Addr>().is_ok() {
+    if is_dotted_quad(host.as_bytes()) {
         return Ok(Cow::Borrowed(host));
     }
     url::Host::parse(host).map(|h| Cow::Owned(h.to_string()))
+}
+
+/// Four decimal octets from 0 to 255 without leading zeros: the form the standard writes IPv4
+/// in, so such a host is already canonical.
+fn is_dotted_quad(b: &[u8]) -> bool {
+    let (mut dots, mut value, mut digits) = (0, 0u32, 0);
+    for &c in b {
+        match c {
+            b'.' if digits > 0 && dots < 3 => {
+                dots += 1;
+                (value, digits) = (0, 0);
+            }
+            // A leading zero makes the standard read the octet as octal.
+            b'0'..=b'9' if !(digits == 1 && value == 0) => {
+                value = value * 10 + u32::from(c - b'0');
+                digits += 1;
+                if value > 255 {
+                    return false;
+                }
+            }
+            _ => return false,
+        }
+    }
+    dots == 3 && digits > 0
 }
 
 /// The standard's "ends in a number" test on the last label: all digits, or `0x` followed by
@@ -293,6 +315,29 @@ mod tests {
                 .ok()
                 .and_then(|u| u.host_str().map(str::to_owned));
             assert_eq!(ours, theirs, "{h}");
+        }
+    }
+
+    #[test]
+    fn dotted_quads_are_exactly_what_std_accepts() {
+        for h in [
+            "1.2.3.4",
+            "0.0.0.0",
+            "255.255.255.255",
+            "256.1.1.1",
+            "01.2.3.4",
+            "1.2.3",
+            "1.2.3.4.",
+            "1..3.4",
+            ".1.2.3",
+            "1.2.3.4.5",
+            "10.0.0.0",
+            "1.2.3.04",
+            "",
+            "a.b.c.d",
+        ] {
+            let std = h.parse::<std::net::Ipv4Addr>().is_ok();
+            assert_eq!(is_dotted_quad(h.as_bytes()), std, "{h:?}");
         }
     }
 
