@@ -38,7 +38,8 @@ impl fmt::Display for Hop {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Phase {
-    /// Loading or validating configuration.
+    /// Before any I/O: loading or validating the configuration, or the request's own inputs
+    /// (its URL).
     Config,
     /// Name resolution.
     Dns,

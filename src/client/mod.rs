@@ -105,8 +105,11 @@ impl Client {
     /// `GET url`, choosing the provider by URL (see the module docs).
     pub async fn get(&self, url: &str) -> Result<Response, Error> {
         let req = http::Request::get(url).body(Bytes::new()).map_err(|e| {
-            Error::new(ErrorKind::ConfigInvalid)
-                .with_message(format!("invalid request URL {url:?}"))
+            Error::new(ErrorKind::RequestUrl)
+                .with_message(format!(
+                    "invalid request URL {:?}",
+                    crate::proxy::redact_text(url)
+                ))
                 .with_hint("use an absolute URL such as https://host/path")
                 .with_source(e)
         })?;
@@ -227,18 +230,21 @@ impl Client {
 }
 
 fn parse_url(s: &str) -> Result<url::Url, Error> {
+    let shown = crate::proxy::redact_text(s);
     let url = url::Url::parse(s).map_err(|e| {
-        Error::new(ErrorKind::ConfigInvalid)
-            .with_message(format!("invalid request URL {s:?}"))
+        Error::new(ErrorKind::RequestUrl)
+            .with_message(format!("invalid request URL {shown:?}"))
             .with_hint("use an absolute URL such as https://host/path")
+            .map_evidence(|ev| ev.value = Some(shown.clone()))
             .with_source(e)
     })?;
     if url.host_str().is_none() || !matches!(url.scheme(), "http" | "https") {
-        return Err(Error::new(ErrorKind::ConfigInvalid)
+        return Err(Error::new(ErrorKind::RequestUrl)
             .with_message(format!(
-                "request URL {s:?} is not an http(s) URL with a host"
+                "request URL {shown:?} is not an http(s) URL with a host"
             ))
-            .with_hint("use an absolute URL such as https://host/path"));
+            .with_hint("use an absolute URL such as https://host/path")
+            .map_evidence(|ev| ev.value = Some(shown.clone())));
     }
     Ok(url)
 }
@@ -415,8 +421,19 @@ mod tests {
             .route(Some("yandex"), "https://elsewhere.test/")
             .unwrap();
         assert!(r.proxy().is_some());
-        let e = client.route(None, "ftp://translate.test/").unwrap_err();
-        assert_eq!(e.code(), "config.invalid");
+        for bad in [
+            "ftp://translate.test/",
+            "not a url",
+            "http://",
+            "https://u:s3cret@[::1",
+        ] {
+            let e = client.route(None, bad).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::RequestUrl, "{bad}");
+            assert_eq!(e.code(), "request.url");
+            assert_eq!((e.hop(), e.phase()), (None, Phase::Config), "{bad}");
+            assert!(e.evidence().value.is_some(), "{bad}");
+            assert!(!format!("{e} {}", e.report()).contains("s3cret"), "{bad}");
+        }
         let e = Client::builder()
             .provider("a", "not a url", Settings::new())
             .build()

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::node::{Entry, Node, Value};
-use super::schema::{Level, Walker, join};
+use super::walk::{Level, Walker, join};
 use crate::diagnostic::Severity;
 use crate::settings::Provenance;
 
@@ -117,20 +117,18 @@ pub struct Check {
 }
 
 impl Check {
-    /// The URL this check requests, given its provider's base `url`.
+    /// The URL this check requests, given its provider's base `url`: a path is appended to
+    /// the base's path, and the base's query parameters are kept (a check's own parameter of
+    /// the same name does not override them).
     pub fn url(&self, base: &url::Url) -> url::Url {
         match &self.target {
             CheckTarget::Url(u) => u.clone(),
             CheckTarget::Path(p) => {
-                let mut u = base.clone();
                 let (path, query) = match p.split_once('?') {
                     Some((p, q)) => (p, Some(q)),
                     None => (p.as_str(), None),
                 };
-                let joined = format!("{}{}", base.path().trim_end_matches('/'), path);
-                u.set_path(&joined);
-                u.set_query(query);
-                u
+                super::join::join(base, path, query)
             }
         }
     }

@@ -19,6 +19,9 @@ pub(crate) struct Source {
     pub(crate) path: Option<PathBuf>,
     /// Where relative file paths resolve.
     pub(crate) base_dir: PathBuf,
+    /// The key of the table that holds the document when it is a section of a larger file
+    /// (`proxyscope`): key paths in origins and diagnostics start with it.
+    pub(crate) section: Option<String>,
 }
 
 impl Source {
@@ -31,6 +34,7 @@ impl Source {
         Self {
             path: Some(path.to_path_buf()),
             base_dir: absolute(&base_dir),
+            section: None,
         }
     }
 
@@ -40,21 +44,32 @@ impl Source {
         Self {
             path: None,
             base_dir: current_dir(),
+            section: None,
+        }
+    }
+
+    /// `path` (relative to the document) as a key path of the whole file: inside a section,
+    /// `providers.a.url` is `proxyscope.providers.a.url`, and the document itself is
+    /// `proxyscope`.
+    pub(crate) fn qualify(&self, path: &str) -> String {
+        match (&self.section, path.is_empty()) {
+            (None, _) => path.to_owned(),
+            (Some(section), true) => section.clone(),
+            (Some(section), false) => format!("{section}.{path}"),
         }
     }
 
     /// The origin of the value at `key` (a dotted key path) found at `pos`.
     pub(crate) fn origin(&self, key: &str, pos: Option<Pos>) -> Provenance {
+        let key = self.qualify(key);
         match (&self.path, pos) {
             (Some(path), Some(pos)) => Provenance::File {
                 path: path.clone(),
                 line: pos.line,
                 col: pos.col,
-                key: key.to_owned(),
+                key,
             },
-            _ => Provenance::Embedded {
-                key: key.to_owned(),
-            },
+            _ => Provenance::Embedded { key },
         }
     }
 

@@ -130,7 +130,8 @@ pub struct Evidence {
     /// or `providers.yandex.proxy`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub setting: Option<String>,
-    /// The offending value as written, credentials redacted (`config.*` errors).
+    /// The offending value as written, credentials redacted (`config.*` and `request.url`
+    /// errors).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// The low-level cause, as text, for logs (never credentials).

@@ -66,6 +66,9 @@ pub enum ErrorKind {
     HttpProtocol,
     /// The response did not arrive in time.
     HttpTimeout,
+    /// The request's URL is malformed or not an absolute `http(s)://` URL with a host; nothing
+    /// was sent.
+    RequestUrl,
 }
 
 impl ErrorKind {
@@ -98,6 +101,7 @@ impl ErrorKind {
         Self::HttpBody,
         Self::HttpProtocol,
         Self::HttpTimeout,
+        Self::RequestUrl,
     ];
 
     /// The stable dotted code, e.g. `proxy.forbidden`. Never renamed.
@@ -130,6 +134,7 @@ impl ErrorKind {
             Self::HttpBody => "http.body",
             Self::HttpProtocol => "http.protocol",
             Self::HttpTimeout => "http.timeout",
+            Self::RequestUrl => "request.url",
         }
     }
 
@@ -168,25 +173,26 @@ impl ErrorKind {
             Self::HttpBody => "the response did not meet the expectation",
             Self::HttpProtocol => "the HTTP exchange failed",
             Self::HttpTimeout => "the response did not arrive in time",
+            Self::RequestUrl => "the request URL is invalid",
         }
     }
 
     /// The hop a kind belongs to when the failure site does not say otherwise.
     pub fn default_hop(self) -> Option<Hop> {
-        let code = self.code();
-        if code.starts_with("proxy.") {
-            Some(Hop::Proxy)
-        } else if code.starts_with("config.") {
-            None
-        } else {
-            Some(Hop::Origin)
+        match self.default_phase() {
+            // Nothing was sent: no hop failed.
+            Phase::Config => None,
+            _ if self.code().starts_with("proxy.") => Some(Hop::Proxy),
+            _ => Some(Hop::Origin),
         }
     }
 
     /// The phase a kind belongs to when the failure site does not say otherwise.
     pub fn default_phase(self) -> Phase {
         match self {
-            Self::ConfigInvalid | Self::ConfigCaFile | Self::ConfigProxyUrl => Phase::Config,
+            Self::ConfigInvalid | Self::ConfigCaFile | Self::ConfigProxyUrl | Self::RequestUrl => {
+                Phase::Config
+            }
             Self::ProxyDns | Self::OriginDns => Phase::Dns,
             Self::ProxyConnect | Self::OriginConnect | Self::OriginTimeout => Phase::Connect,
             Self::ProxyTimeout

@@ -14,6 +14,7 @@
 mod attribution;
 mod evidence;
 mod kind;
+mod status;
 mod tls;
 
 use std::fmt;
@@ -335,6 +336,7 @@ mod tests {
                 "http.body",
                 "http.protocol",
                 "http.timeout",
+                "request.url",
             ]
         );
         for k in ErrorKind::ALL {

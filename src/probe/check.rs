@@ -46,7 +46,7 @@ impl Check {
     /// `GET url` expecting 2xx or 3xx, named `name`.
     pub fn new(provider: &str, name: &str, url: &str) -> Self {
         // The URL is requested as given; a value that does not parse is reported when the check
-        // runs (`config.invalid`), and the spec keeps it as written.
+        // runs (`request.url`), and the spec keeps it as written.
         let target = match url::Url::parse(url) {
             Ok(u) => CheckTarget::Url(u),
             Err(_) => CheckTarget::Path(url.to_owned()),
@@ -314,9 +314,10 @@ async fn exchange(client: &Client, check: &Check, result: &mut CheckResult) -> R
             )
             .body(Bytes::new())
             .map_err(|e| {
-                Error::new(ErrorKind::ConfigInvalid)
+                Error::new(ErrorKind::RequestUrl)
                     .with_message(format!(
-                        "the check's URL {url:?} is not a valid request target"
+                        "the check's URL {:?} is not a valid request target",
+                        crate::proxy::redact_text(url.as_str())
                     ))
                     .with_hint("use an absolute URL such as https://host/path")
                     .with_source(e)
