@@ -5,11 +5,16 @@
 //!
 //! ```text
 //! cargo run --example translation_service                      # mock providers, curl at once
+//! cargo run --example translation_service -- --deny yandex     # ... with yandex refused
 //! cargo run --example translation_service -- --config svc.toml # a real settings file
 //! cargo run --example translation_service -- --listen 127.0.0.1:8080
 //! ```
 //!
-//! Exit codes: 0 after Ctrl-C, 1 when it cannot start (port taken, harness failure), 2 when the
+//! (Arguments for the service go after `--`; before it, they are cargo's.)
+//!
+//! Exit codes: 0 after SIGTERM or SIGINT (Ctrl-C), once every connection is closed and the
+//! demo's temporary files (its settings file with the mock proxy's password, the test PKI's
+//! private keys) are removed; 1 when it cannot start (port taken, harness failure); 2 when the
 //! settings are invalid (every finding is printed first).
 
 mod app;
@@ -141,12 +146,48 @@ async fn run(args: Args) -> ExitCode {
         );
     }
     println!();
-    println!("Ctrl-C stops it.");
+    println!("Ctrl-C (or SIGTERM) stops it.");
 
-    if let Err(e) = tokio::signal::ctrl_c().await {
-        eprintln!("error: cannot wait for Ctrl-C: {e}");
-    }
+    let signal = shutdown_signal().await;
+    tracing::info!(signal, "shutting down");
     handle.shutdown().await;
+    // Removes the demo's temporary directory (settings file, PKI keys) before exiting: the
+    // process exits without unwinding, so nothing else would.
     drop(demo);
     ExitCode::SUCCESS
+}
+
+/// Waits for SIGTERM or SIGINT (Ctrl-C) and names it. Should a handler not install, the other
+/// still works; with neither, the service stops at once rather than run unstoppable.
+async fn shutdown_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut term), Ok(mut int)) => tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = int.recv() => "SIGINT",
+            },
+            (Ok(mut term), Err(e)) => {
+                eprintln!("error: cannot wait for SIGINT: {e}");
+                term.recv().await;
+                "SIGTERM"
+            }
+            (Err(e), _) => {
+                eprintln!("error: cannot wait for SIGTERM: {e}");
+                let _ = tokio::signal::ctrl_c().await;
+                "SIGINT"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            eprintln!("error: cannot wait for Ctrl-C: {e}");
+        }
+        "Ctrl-C"
+    }
 }

@@ -126,6 +126,17 @@ pub struct Setting {
     pub origin: Provenance,
 }
 
+impl Setting {
+    /// A row: `key`, the value as text (the caller masks secrets), and its origin.
+    pub fn new(key: impl Into<String>, value: impl Into<String>, origin: Provenance) -> Self {
+        Self {
+            key: key.into(),
+            value: value.into(),
+            origin,
+        }
+    }
+}
+
 /// Every setting of an effective layer, defaults included, in a fixed order. With `env`, a
 /// proxy or `no_proxy` the layer leaves to the environment is followed there too (curl's rules),
 /// with the variable as origin.

@@ -151,9 +151,13 @@ impl<'a> Table<'a> {
         &self.path
     }
 
-    /// The key path of `key` in this table.
+    /// The key path of `key` in this table (the table's own path for `""`).
     pub fn key_path(&self, key: &str) -> String {
-        join(&self.path, key)
+        if key.is_empty() {
+            self.path.clone()
+        } else {
+            join(&self.path, key)
+        }
     }
 
     /// Where the table starts, `file:line:col`.
@@ -325,8 +329,8 @@ impl<'a> Table<'a> {
     }
 
     /// An error finding about `key` of this table (at the key's position when it is set, else
-    /// at the table's): for rules only the service knows, such as a reference to a provider
-    /// that does not exist.
+    /// at the table's; `""` is the table itself): for rules only the service knows, such as a
+    /// reference to a provider that does not exist.
     pub fn error(
         &self,
         key: &str,
@@ -533,6 +537,8 @@ url = \"http://a.test\"
         let e = server.error("name", "svc.name", "taken", "choose another");
         assert_eq!((e.path.as_str(), line(&e)), ("server.name", 5));
         assert!(e.is_error());
+        let e = server.error("", "svc.server", "unused", "remove it");
+        assert_eq!((e.path.as_str(), line(&e)), ("server", 1));
 
         // proxyscope's findings and origins name the whole file's keys.
         let d = file.lint(&EnvSnapshot::default());
