@@ -52,8 +52,8 @@ struct Inner {
 ///
 /// let egress = ProxySetting::parse("http://yandex-egress.example.org:3128").expect("valid URL");
 /// let client = Client::builder()
-///     .global(Settings::new().proxy(ProxySetting::Direct))
-///     .provider("yandex", "https://translate.yandex.net", Settings::new().proxy(egress))
+///     .global(Settings::new().with_proxy(ProxySetting::Direct))
+///     .provider("yandex", "https://translate.yandex.net", Settings::new().with_proxy(egress))
 ///     .build()?;
 /// // Under the provider's base URL, so the provider's proxy is used.
 /// match client.get("https://translate.yandex.net/api/v1.5/tr.json/getLangs").await {
@@ -160,7 +160,7 @@ impl Client {
             target = %target,
             method = %req.method(),
         );
-        let request_timeout = timeouts.request();
+        let request_timeout = timeouts.request_or_default();
         let mut capture = legacy::connect::capture_connection(&mut req);
         let send = profile.http.request(req);
         let result = async {
@@ -399,11 +399,11 @@ mod tests {
     fn routes_follow_the_provider_a_url_falls_under() {
         use crate::settings::{ProxySetting, Settings};
         let client = Client::builder()
-            .global(Settings::new().proxy(ProxySetting::Direct))
+            .global(Settings::new().with_proxy(ProxySetting::Direct))
             .provider(
                 "yandex",
                 "https://translate.test/api",
-                Settings::new().proxy(ProxySetting::parse("http://egress.test:3128").unwrap()),
+                Settings::new().with_proxy(ProxySetting::parse("http://egress.test:3128").unwrap()),
             )
             .env(crate::proxy::EnvSnapshot::from_pairs(
                 Vec::<(String, String)>::new(),

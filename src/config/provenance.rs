@@ -238,10 +238,10 @@ pub(crate) fn settings(layer: &Settings, env: Option<&EnvSnapshot>) -> Vec<Setti
     );
     let t = &layer.timeouts;
     for (key, value, default) in [
-        ("timeouts.connect", &t.connect, t.connect()),
-        ("timeouts.proxy", &t.proxy, t.proxy()),
-        ("timeouts.tls", &t.tls, t.tls()),
-        ("timeouts.request", &t.request, t.request()),
+        ("timeouts.connect", &t.connect, t.connect_or_default()),
+        ("timeouts.proxy", &t.proxy, t.proxy_or_default()),
+        ("timeouts.tls", &t.tls, t.tls_or_default()),
+        ("timeouts.request", &t.request, t.request_or_default()),
     ] {
         push(
             key,
@@ -342,7 +342,7 @@ mod tests {
         assert_eq!(s.iter().filter(|s| s.key == "no_proxy").count(), 1);
         assert!(!format!("{s:?}").contains("s3cret"));
         // A layer that sets its proxy never consults the environment.
-        let set = Settings::new().proxy(ProxySetting::Direct);
+        let set = Settings::new().with_proxy(ProxySetting::Direct);
         assert!(
             settings(&set, Some(&env))
                 .iter()

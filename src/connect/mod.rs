@@ -372,8 +372,16 @@ async fn build(
 
     let (stream, peer) = match route.proxy().cloned() {
         None => {
-            let (tcp, peer) =
-                dial(resolver, ctx, Hop::Origin, host, port, t.connect(), timings).await?;
+            let (tcp, peer) = dial(
+                resolver,
+                ctx,
+                Hop::Origin,
+                host,
+                port,
+                t.connect_or_default(),
+                timings,
+            )
+            .await?;
             (Stream::Tcp(tcp), peer)
         }
         Some(proxy) => {
@@ -383,7 +391,7 @@ async fn build(
                 Hop::Proxy,
                 proxy.host(),
                 proxy.port(),
-                t.connect(),
+                t.connect_or_default(),
                 timings,
             )
             .await?;
@@ -399,7 +407,7 @@ async fn build(
                                 &profile.tls.proxy,
                                 proxy.host(),
                                 stream,
-                                t.proxy(),
+                                t.proxy_or_default(),
                             )
                             .await?;
                             stream = s;
@@ -418,7 +426,7 @@ async fn build(
                             port,
                             auth.as_ref(),
                             &profile.settings.proxy_headers,
-                            t.proxy(),
+                            t.proxy_or_default(),
                         )
                         .await
                     }
@@ -434,13 +442,19 @@ async fn build(
                                 stream,
                                 socks5::Dest::Name(host, port),
                                 creds,
-                                t.proxy(),
+                                t.proxy_or_default(),
                             )
                             .await
                         } else {
-                            let addrs =
-                                dns::resolve(resolver, ctx, Hop::Origin, host, port, t.connect())
-                                    .await?;
+                            let addrs = dns::resolve(
+                                resolver,
+                                ctx,
+                                Hop::Origin,
+                                host,
+                                port,
+                                t.connect_or_default(),
+                            )
+                            .await?;
                             let Some(&first) = addrs.first() else {
                                 return Err(ctx.error(
                                     ErrorKind::OriginDns,
@@ -453,7 +467,7 @@ async fn build(
                                 stream,
                                 socks5::Dest::Addr(first),
                                 creds,
-                                t.proxy(),
+                                t.proxy_or_default(),
                             )
                             .await
                         }
@@ -473,7 +487,7 @@ async fn build(
 
     let stream = if https {
         let started = Instant::now();
-        let (s, info) = tls::handshake(ctx, &profile.tls.origin, host, stream, t.tls())
+        let (s, info) = tls::handshake(ctx, &profile.tls.origin, host, stream, t.tls_or_default())
             .instrument(tracing::info_span!("tls", server_name = %host))
             .await?;
         timings.tls = Some(started.elapsed());
