@@ -60,6 +60,7 @@
 //! |---|---|---|
 //! | `hop` (private) | [`Hop`] and [`Phase`]: where and when in a request | nothing |
 //! | `diagnostic` (private) | [`Severity`](config::Severity), [`Diagnostic`](config::Diagnostic) | nothing |
+//! | `parse_error` (private) | [`ParseError`], the `FromStr` error of keyword types | nothing |
 //! | [`proxy`] | proxy URLs, `no_proxy`, the environment snapshot, other tools' rules, redaction | `diagnostic` |
 //! | [`settings`] | [`Settings`] layers, timeouts, roots, [`Provenance`] | `proxy`, `hop` |
 //! | [`route`] | pure route resolution and its explanation | `settings`, `proxy` |
@@ -87,6 +88,7 @@ pub mod connect;
 mod diagnostic;
 pub mod error;
 mod hop;
+mod parse_error;
 pub mod probe;
 pub mod proxy;
 pub mod route;
@@ -104,6 +106,7 @@ mod wire;
 pub use client::{Client, ClientBuilder, Response};
 pub use config::Config;
 pub use error::{Error, ErrorKind, Evidence, Hop, Phase, Result};
+pub use parse_error::ParseError;
 pub use proxy::{EnvSnapshot, NoProxy, ProxyUrl};
 pub use route::Route;
 pub use settings::{Provenance, ProxySetting, Roots, Settings, Sourced, Timeouts};
@@ -118,7 +121,7 @@ mod module_graph {
     /// Top-level modules from the bottom up; a module may import only modules of a lower rank.
     /// Modules on one line are independent of each other.
     const LAYERS: &[&[&str]] = &[
-        &["hop", "diagnostic", "testing"],
+        &["hop", "diagnostic", "parse_error", "testing"],
         &["proxy"],
         &["settings"],
         &["route"],

@@ -7,11 +7,13 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::Duration;
 
 use serde::Serialize;
 
 use crate::hop::Phase;
+use crate::parse_error::ParseError;
 use crate::proxy::{NoProxy, ProxyUrl, ProxyUrlError};
 
 /// Where a value came from, like `git config --show-origin`.
@@ -116,6 +118,15 @@ impl ProxySetting {
     }
 }
 
+/// Like [`ProxySetting::parse`].
+impl FromStr for ProxySetting {
+    type Err = ProxyUrlError;
+
+    fn from_str(s: &str) -> Result<Self, ProxyUrlError> {
+        Self::parse(s)
+    }
+}
+
 impl fmt::Display for ProxySetting {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -139,17 +150,21 @@ pub enum Roots {
     None,
 }
 
-impl Roots {
-    /// Parses `webpki`, `system` or `none`.
-    pub fn parse(s: &str) -> Option<Self> {
+/// Parses `webpki`, `system` or `none` (exactly; the configuration spelling).
+impl FromStr for Roots {
+    type Err = ParseError;
+
+    fn from_str(s: &str) -> Result<Self, ParseError> {
         match s {
-            "webpki" => Some(Self::Webpki),
-            "system" => Some(Self::System),
-            "none" => Some(Self::None),
-            _ => None,
+            "webpki" => Ok(Self::Webpki),
+            "system" => Ok(Self::System),
+            "none" => Ok(Self::None),
+            _ => Err(ParseError::new(s, "webpki, system or none")),
         }
     }
+}
 
+impl Roots {
     /// The configuration spelling.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::node::{Entry, Node, Value};
 use super::walk::{Level, Walker, join};
 use crate::diagnostic::Severity;
+use crate::parse_error::ParseError;
 use crate::settings::Provenance;
 
 /// What a check requests: a path under the provider's `url`, or an absolute URL. `Debug` and
@@ -35,22 +36,27 @@ pub enum StatusExpectation {
     SuccessOrRedirect,
 }
 
-impl StatusExpectation {
-    /// Parses `200` or `2xx` (case-insensitive `x`).
-    pub fn parse(s: &str) -> Option<Self> {
-        let s = s.trim();
-        if let Some(class) = s.strip_suffix("xx").or_else(|| s.strip_suffix("XX")) {
+/// Parses a status (`200`) or a class (`2xx`, case-insensitive), surrounding blanks ignored.
+impl std::str::FromStr for StatusExpectation {
+    type Err = ParseError;
+
+    fn from_str(input: &str) -> Result<Self, ParseError> {
+        let s = input.trim().to_ascii_lowercase();
+        let bad = || ParseError::new(input, "a status (`200`) or a class (`2xx`)");
+        if let Some(class) = s.strip_suffix("xx") {
             return match class.parse::<u8>() {
-                Ok(c @ 1..=5) if class.len() == 1 => Some(Self::Class(c)),
-                _ => None,
+                Ok(c @ 1..=5) if class.len() == 1 => Ok(Self::Class(c)),
+                _ => Err(bad()),
             };
         }
         match s.parse::<u16>() {
-            Ok(code @ 100..=599) if s.len() == 3 => Some(Self::Exact(code)),
-            _ => None,
+            Ok(code @ 100..=599) => Ok(Self::Exact(code)),
+            _ => Err(bad()),
         }
     }
+}
 
+impl StatusExpectation {
     /// Whether `status` meets the expectation.
     pub fn matches(self, status: u16) -> bool {
         match self {
@@ -354,18 +360,10 @@ fn status(w: &mut Walker<'_>, path: &str, n: &Node) -> Option<StatusExpectation>
             u16::try_from(*s).ok().map(StatusExpectation::Exact)
         }
         Value::Int(s) => bad(w, format!("{s} is not an HTTP status (100-599)")),
-        Value::Str(s) => {
-            let t = s.trim().to_ascii_lowercase();
-            if let Some(c) = t.strip_suffix("xx")
-                && let Ok(c @ 1..=5) = c.parse::<u8>()
-            {
-                return Some(StatusExpectation::Class(c));
-            }
-            match t.parse::<u16>() {
-                Ok(code @ 100..=599) => Some(StatusExpectation::Exact(code)),
-                _ => bad(w, format!("`{s}` is not a status or a class like \"2xx\"")),
-            }
-        }
+        Value::Str(s) => match s.parse::<StatusExpectation>() {
+            Ok(e) => Some(e),
+            Err(_) => bad(w, format!("`{s}` is not a status or a class like \"2xx\"")),
+        },
         other => bad(
             w,
             format!(

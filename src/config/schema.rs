@@ -134,9 +134,9 @@ impl Walker<'_> {
                 else {
                     return;
                 };
-                match Roots::parse(raw.trim()) {
-                    Some(r) => layer.roots = Some(Sourced::new(r, origin)),
-                    None => {
+                match raw.trim().parse::<Roots>() {
+                    Ok(r) => layer.roots = Some(Sourced::new(r, origin)),
+                    Err(_) => {
                         let near = suggest::did_you_mean(raw, &["webpki", "system", "none"]);
                         let fix = match near {
                             Some(n) => format!("write `roots = \"{n}\"`"),

@@ -209,6 +209,15 @@ fn mask128(bits: u8) -> u128 {
     u128::MAX.checked_shl(128 - u32::from(bits)).unwrap_or(0)
 }
 
+/// Like [`NoProxy::parse`]: never fails.
+impl std::str::FromStr for NoProxy {
+    type Err = std::convert::Infallible;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        Ok(Self::parse(value))
+    }
+}
+
 impl NoProxy {
     /// Parses an environment value (`NO_PROXY`): comma-separated, curl's blank rule, `*` only
     /// as the whole value. Never fails.
