@@ -9,6 +9,7 @@ use std::fmt;
 use serde::Serialize;
 
 /// Which side of the connection failed.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Hop {
@@ -35,6 +36,7 @@ impl fmt::Display for Hop {
 }
 
 /// When in the life of a request the failure happened.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Phase {

@@ -17,6 +17,7 @@ use crate::parse_error::ParseError;
 use crate::proxy::{NoProxy, ProxyUrl, ProxyUrlError};
 
 /// Where a value came from, like `git config --show-origin`.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Provenance {
@@ -96,6 +97,7 @@ impl<T> Sourced<T> {
 }
 
 /// What a layer says about the proxy.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ProxySetting {
@@ -138,6 +140,7 @@ impl fmt::Display for ProxySetting {
 }
 
 /// Which root certificates a hop trusts before `ca_file` is added.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Roots {
@@ -176,6 +179,7 @@ impl Roots {
 }
 
 /// Per-phase timeouts; each is optional in a layer.
+#[non_exhaustive]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Timeouts {
     /// TCP connect (each address).
@@ -232,6 +236,7 @@ impl Timeouts {
 
 /// One layer of settings: the global layer or a provider's. Every field is optional; `None`
 /// means "not set here, inherit".
+#[non_exhaustive]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Settings {
     /// `proxy`: URL, `"direct"` or `"env"`.

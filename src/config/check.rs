@@ -15,6 +15,7 @@ use crate::settings::Provenance;
 
 /// What a check requests: a path under the provider's `url`, or an absolute URL. `Debug` and
 /// `Serialize` never show credentials in the URL.
+#[non_exhaustive]
 #[derive(Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CheckTarget {
@@ -25,6 +26,7 @@ pub enum CheckTarget {
 }
 
 /// The status a check expects.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StatusExpectation {
@@ -90,6 +92,7 @@ impl std::fmt::Display for StatusExpectation {
 }
 
 /// A response header a check expects.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HeaderExpectation {
     /// The header's name (case-insensitive).
@@ -98,7 +101,26 @@ pub struct HeaderExpectation {
     pub contains: Option<String>,
 }
 
+impl HeaderExpectation {
+    /// The response must carry the header `name` (any value).
+    pub fn present(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            contains: None,
+        }
+    }
+
+    /// The response must carry the header `name` with a value containing `text`.
+    pub fn containing(name: impl Into<String>, text: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            contains: Some(text.into()),
+        }
+    }
+}
+
 /// One check of a provider.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Check {
     /// The check's name, unique within its provider.

@@ -116,6 +116,7 @@ pub(crate) fn origin_location(origin: &Provenance) -> Option<String> {
 
 /// One effective setting: the key, its value as it would be written (credentials redacted),
 /// and where it came from.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Setting {
     /// The key, e.g. `proxy`, `timeouts.connect`.

@@ -41,6 +41,7 @@ pub use crate::error::Timings;
 
 /// What is known about how a connection was made. hyper copies it into every response's
 /// extensions as an `Arc<ConnInfo>`; [`crate::Response::conn_info`] reads it.
+#[non_exhaustive]
 #[derive(Debug, Clone, Serialize)]
 pub struct ConnInfo {
     /// The route the connection follows.
@@ -63,6 +64,7 @@ pub struct ConnInfo {
 
 /// Everything a connector needs for one profile. Built by [`crate::client::ClientBuilder`];
 /// public so a caller can put the connector under their own hyper client.
+#[non_exhaustive]
 #[derive(Debug, Clone)]
 pub struct ConnectorSettings {
     /// The provider this profile serves; `None` for the global layer.

@@ -32,6 +32,7 @@ const EXCERPT: usize = 200;
 
 /// A check ready to run: the declared [`config::Check`] (its request and expectations), the
 /// provider whose profile (route, TLS, timeouts) it uses, and the absolute URL it requests.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Check {
     /// The provider whose profile the request uses.

@@ -75,6 +75,7 @@ pub struct NoProxy {
 }
 
 /// How a host matched an entry.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MatchRule {
@@ -105,6 +106,7 @@ impl MatchRule {
 
 /// Which entry matched a host, and by which rule. When several match, the first in list order
 /// is reported, as curl stops there.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NoProxyMatch {
     /// The entry as written.

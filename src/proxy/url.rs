@@ -12,6 +12,7 @@ use super::redact::redact_input;
 use crate::parse_error::ParseError;
 
 /// A proxy's scheme.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ProxyScheme {

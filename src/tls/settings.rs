@@ -13,6 +13,7 @@ use crate::settings::Roots;
 
 /// A CA file mentioned somewhere: under a config key (`providers.yandex.ca_file`,
 /// `proxy_ca_file`, a misplaced `cacert`) or an environment variable (`SSL_CERT_FILE`).
+#[non_exhaustive]
 #[derive(Debug, Clone)]
 pub struct KnownCa {
     /// The config key path or environment variable name.
@@ -47,6 +48,7 @@ pub fn env_ca_files(env: &EnvSnapshot) -> Vec<Result<KnownCa, Error>> {
 
 /// The TLS settings of one hop. Build with [`TlsSettings::origin`] or [`TlsSettings::proxy`] and
 /// the setters, then [`super::HopTls::new`].
+#[non_exhaustive]
 #[derive(Debug, Clone)]
 pub struct TlsSettings {
     /// The hop these settings are for.
