@@ -132,9 +132,6 @@ mod module_graph {
         &["probe"],
     ];
 
-    /// Modules whose own submodules still import each other in a loop; to be untangled.
-    const SUBMODULE_LOOPS_ALLOWED: &[&str] = &["testing"];
-
     fn rank(module: &str) -> Option<usize> {
         LAYERS.iter().position(|l| l.contains(&module))
     }
@@ -403,9 +400,6 @@ mod module_graph {
             }
         }
         for (top, edges) in &sub_edges {
-            if SUBMODULE_LOOPS_ALLOWED.contains(&top.as_str()) {
-                continue;
-            }
             if let Some(cycle) = has_cycle(edges) {
                 wrong.push(format!("submodules of `{top}` import each other: {cycle}"));
             }
