@@ -53,8 +53,9 @@
 //! # Module graph
 //!
 //! Modules are layered; each imports only modules listed above it, so there are no import loops
-//! and the pure decisions at the bottom never depend on I/O. A test at the bottom of this file
-//! reads `src/` and fails when an import breaks the order.
+//! and the pure decisions at the bottom never depend on I/O. Inside a module, its submodules do
+//! not import each other in a loop either. A test at the bottom of this file reads `src/` and
+//! fails when an import breaks either rule.
 //!
 //! | module | owns | imports |
 //! |---|---|---|

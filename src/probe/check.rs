@@ -418,7 +418,7 @@ fn location(base: &str, res: &Response) -> Option<String> {
 }
 
 /// The probe's view of a presented chain: the leaf's facts and the chain's earliest expiry.
-pub fn certificate(chain: &[CertSummary], verified: bool, now: i64) -> Option<Certificate> {
+pub(crate) fn certificate(chain: &[CertSummary], verified: bool, now: i64) -> Option<Certificate> {
     let leaf = chain.first()?;
     let earliest = chain
         .iter()

@@ -365,7 +365,7 @@ pub(crate) fn ms(d: Duration) -> f64 {
 }
 
 /// Unix seconds as an RFC 3339 UTC timestamp (`2026-11-24T15:00:00Z`).
-pub fn rfc3339(unix: i64) -> String {
+pub(crate) fn rfc3339(unix: i64) -> String {
     crate::tls::rfc3339(unix)
 }
 
