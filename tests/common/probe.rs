@@ -1,17 +1,22 @@
-//! Shared helpers for the probe's integration tests: locate the `probe` example binary, write a
-//! config that points at harness servers running in the test process, and run the binary as a
-//! real process.
+//! Shared helpers for the tests that run the examples as processes: locate an example binary
+//! (`probe`, `translation_service`), write a config that points at harness servers running in
+//! the test process, and run the probe as a real process.
 
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-/// The `probe` example binary, the only place the tests look for it: built by
-/// `cargo build --examples`, which scripts/test (and so CI) runs before the tests —
+/// The `probe` example binary; see [`example_bin`].
+pub(crate) fn probe_bin() -> PathBuf {
+    example_bin("probe")
+}
+
+/// An example binary (`probe`, `translation_service`), the only place the tests look for it:
+/// built by `cargo build --examples`, which scripts/test (and so CI) runs before the tests —
 /// `cargo test --all-targets` builds examples only as test harnesses, under another name. Test
 /// binaries live in `<target>/<profile>/deps/`, examples in `<target>/<profile>/examples/`.
-pub(crate) fn probe_bin() -> PathBuf {
+pub(crate) fn example_bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary knows its path");
     let profile_dir = exe
         .parent()
@@ -19,7 +24,7 @@ pub(crate) fn probe_bin() -> PathBuf {
         .expect("tests run from <target>/<profile>/deps");
     let bin = profile_dir
         .join("examples")
-        .join(format!("probe{}", std::env::consts::EXE_SUFFIX));
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         bin.exists(),
         "{} is missing: run `cargo build --examples` (scripts/test does it first)",
