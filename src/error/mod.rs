@@ -345,6 +345,24 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_table_lists_every_code_with_its_gateway_status() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+            .unwrap_or_default();
+        for k in ErrorKind::ALL {
+            let row = readme
+                .lines()
+                .find(|l| l.starts_with(&format!("| `{}` |", k.code())))
+                .unwrap_or_else(|| panic!("README's code table has no row for {}", k.code()));
+            let status = k.gateway_status().as_u16().to_string();
+            assert!(
+                row.trim_end().ends_with(&format!("| {status} |")),
+                "README's row for {} does not end with its gateway status {status}",
+                k.code()
+            );
+        }
+    }
+
+    #[test]
     fn error_is_one_word_and_thread_safe() {
         fn assert_send_sync<T: Send + Sync + 'static>() {}
         assert_send_sync::<Error>();
