@@ -362,7 +362,7 @@ impl<'a> Table<'a> {
 
     /// An `unknown_key` error for every key not in `known`, with a did-you-mean or the list of
     /// valid keys. At the file's root, proxyscope's section is always known, and proxyscope's
-    /// own keys (`proxy`, `providers`, ...) get "move it into the [section] table".
+    /// own keys (`proxy`, `providers`, ...) get "move it into the `[section]` table".
     pub fn deny_unknown(&self, known: &[&str], out: &mut Vec<Diagnostic>) {
         let at_root = self.path.is_empty();
         let section = self.file.section.as_str();

@@ -17,7 +17,7 @@ use super::pki::Ca;
 use super::policy::Policy;
 use super::tasks::Tasks;
 
-/// Which listener of a [`TestProxy`] received a request.
+/// Which listener of a [`TestProxy`](super::TestProxy) received a request.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Listener {
@@ -52,7 +52,7 @@ pub enum Handled {
     Misbehaved,
 }
 
-/// One request a [`TestProxy`] handled.
+/// One request a [`TestProxy`](super::TestProxy) handled.
 ///
 /// `Proxy-Authorization` is kept (so tests can inspect it) but marked sensitive, so `Debug`
 /// shows `Sensitive` rather than the credentials.
