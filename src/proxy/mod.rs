@@ -14,5 +14,5 @@ pub use env::{EnvLookup, EnvNoProxy, EnvSnapshot, EnvVar, IgnoredReason, Ignored
 pub use no_proxy::{MatchRule, NoProxy, NoProxyMatch};
 pub use no_proxy_lint::{NoProxyDiagnostic, NoProxyIssue, Severity};
 pub use peers::{PeerNote, Tool};
-pub use redact::redact_text;
+pub use redact::{is_secret_param, redact_text, redact_url, redact_urls_in_text};
 pub use url::{ProxyScheme, ProxyUrl, ProxyUrlError, ProxyUrlErrorKind, ProxyUrlNote};
