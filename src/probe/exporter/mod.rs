@@ -682,3 +682,164 @@ fn unix_now() -> i64 {
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TOML: &str = r#"
+[providers.web]
+url = "http://web.test:1/"
+proxy = "direct"
+[[providers.web.checks]]
+name = "home"
+path = "/"
+[[providers.web.checks]]
+name = "api"
+path = "/api"
+
+[providers.other]
+url = "https://other.test:1/"
+proxy = "direct"
+"#;
+
+    fn exporter(toml: &str) -> (tempfile::TempDir, Exporter) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("probe.toml");
+        std::fs::write(&path, toml).unwrap();
+        let e = Exporter::new(
+            &path,
+            EnvSnapshot::from_pairs::<&str, &str>([]),
+            // Names pinned to loopback, where nothing listens on port 1: no lookup leaves the
+            // machine.
+            Resolver::pinned("web.test", [std::net::Ipv4Addr::LOCALHOST.into()])
+                .pin("other.test", [std::net::Ipv4Addr::LOCALHOST.into()]),
+            Limits::default(),
+        )
+        .unwrap();
+        (dir, e)
+    }
+
+    fn get(path: &str) -> Request<()> {
+        Request::get(path).body(()).unwrap()
+    }
+
+    fn metric(text: &str, line_start: &str) -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(line_start))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{line_start} missing:\n{text}"))
+    }
+
+    #[test]
+    fn queries_select_a_provider_or_one_of_its_checks() {
+        let cfg = Config::from_toml_str(TOML, "probe.toml").unwrap();
+        let q = |target: &str, check: Option<&str>| ProbeQuery {
+            target: target.to_owned(),
+            check: check.map(str::to_owned),
+        };
+        assert_eq!(select(&cfg, &q("web", None)).unwrap().len(), 2);
+        let one = select(&cfg, &q("web", Some("api"))).unwrap();
+        assert_eq!(one.len(), 1);
+        assert_eq!(one[0].url, "http://web.test:1/api");
+        let e = select(&cfg, &q("nope", None)).unwrap_err();
+        assert!(e.contains("known providers: web, other"), "{e}");
+        let e = select(&cfg, &q("web", Some("nope"))).unwrap_err();
+        assert!(e.contains("its checks: home, api"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn routes_methods_and_unknown_paths() {
+        let (_dir, e) = exporter(TOML);
+        assert_eq!(e.handle(&get("/nope")).await.status(), 404);
+        assert_eq!(e.handle(&get("/-/healthy")).await.status(), 200);
+        let res = e.handle(&get("/-/reload")).await;
+        assert_eq!(res.status(), 405);
+        assert_eq!(res.headers()[header::ALLOW], "POST");
+        let post = Request::post("/probe?target=web").body(()).unwrap();
+        assert_eq!(e.handle(&post).await.status(), 405);
+        let res = e.handle(&get("/probe?target=nope")).await;
+        assert_eq!(res.status(), 400);
+        let page = e.handle(&get("/")).await;
+        assert_eq!(
+            page.headers()[header::CONTENT_TYPE],
+            "text/html; charset=utf-8"
+        );
+        assert!(
+            page.headers()[header::CONTENT_SECURITY_POLICY]
+                .to_str()
+                .unwrap()
+                .starts_with("default-src 'none'")
+        );
+        assert_eq!(page.body().matches("data-state=\"unprobed\"").count(), 3);
+        let metrics = e.handle(&get("/metrics")).await.into_body();
+        assert_eq!(
+            metric(
+                &metrics,
+                "proxyscope_exporter_requests_total{handler=\"other\",code=\"404\"}"
+            ),
+            1.0
+        );
+        // Nothing was probed, so no client was built.
+        assert!(e.built_clients().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_probe_builds_only_its_provider_s_client() {
+        let (_dir, e) = exporter(TOML);
+        // Nothing listens on web.test:1: the probe fails fast, but its client exists now.
+        let res = e.handle(&get("/probe?target=web&check=home")).await;
+        assert_eq!(res.status(), 200);
+        assert!(
+            res.body().contains("code=\"origin.connect\""),
+            "{}",
+            res.body()
+        );
+        assert_eq!(e.built_clients(), ["web"]);
+    }
+
+    #[tokio::test]
+    async fn concurrent_reloads_share_one_read_of_the_file() {
+        let (dir, e) = exporter(TOML);
+        let outcomes = futures_util::future::join_all((0..20).map(|_| e.reload())).await;
+        assert!(outcomes.iter().all(ReloadOutcome::is_ok));
+        let metrics = e.handle(&get("/metrics")).await.into_body();
+        // The first reload runs; those that arrived while it ran run one more (the file may
+        // have changed after the first started reading it), which the rest share.
+        assert_eq!(
+            metric(
+                &metrics,
+                "proxyscope_exporter_config_reloads_total{result=\"success\"}"
+            ),
+            2.0
+        );
+        // A refused file keeps the configuration in force.
+        std::fs::write(dir.path().join("probe.toml"), "[providers.x]\nurll = 1\n").unwrap();
+        let refused = e.reload().await;
+        let why = refused.refused.as_ref().unwrap();
+        assert_eq!(why.code, "config.invalid");
+        assert!(
+            why.diagnostics.iter().any(|d| d.code == "unknown_key"),
+            "{why:?}"
+        );
+        assert_eq!(refused.providers, 2);
+        assert_eq!(e.providers(), ["web", "other"]);
+    }
+
+    #[tokio::test]
+    async fn files_that_cannot_be_read_in_full_are_refused() {
+        let (dir, e) = exporter(TOML);
+        let path = dir.path().join("probe.toml");
+        let big = format!("{TOML}#{}\n", "x".repeat(MAX_CONFIG_BYTES as usize));
+        std::fs::write(&path, big).unwrap();
+        assert!(!e.reload().await.is_ok());
+        std::fs::remove_file(&path).unwrap();
+        std::fs::create_dir(&path).unwrap();
+        let outcome = e.reload().await;
+        assert_eq!(outcome.refused.unwrap().code, "config.invalid");
+        std::fs::remove_dir(&path).unwrap();
+        std::fs::write(&path, [0xff, 0xfe, 0x00]).unwrap();
+        assert!(!e.reload().await.is_ok());
+        assert_eq!(e.providers(), ["web", "other"]);
+    }
+}

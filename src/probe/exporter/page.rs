@@ -66,7 +66,7 @@ const SCRIPT: &str = r#"(function () {
     t.title = new Date(at * 1000).toISOString();
     t.textContent = ago < 120 ? ago + " s ago" : Math.round(ago / 60) + " min ago";
   });
-  var rows = document.querySelectorAll("tbody tr[data-ok]");
+  var rows = document.querySelectorAll("tbody tr[data-state]");
   var failing = 0;
   rows.forEach(function (r) { if (r.getAttribute("data-ok") === "0") { failing += 1; } });
   document.getElementById("summary").textContent =
