@@ -69,7 +69,7 @@ pub fn render(report: &Report) -> String {
         "Time the first name resolution of the check took (the proxy's name when there is one).",
     );
     for c in checks {
-        let secs = c.timings.dns.map_or(0.0, |d| d.as_secs_f64());
+        let secs = c.timings.connection.dns.map_or(0.0, |d| d.as_secs_f64());
         sample(
             &mut out,
             "probe_dns_lookup_time_seconds",
@@ -86,7 +86,15 @@ pub fn render(report: &Report) -> String {
     );
     for c in checks {
         let t = &c.timings;
-        let values = [t.dns, t.connect, t.proxy, t.tls, t.first_byte, t.transfer];
+        let conn = &t.connection;
+        let values = [
+            conn.dns,
+            conn.connect,
+            conn.proxy,
+            conn.tls,
+            t.first_byte,
+            t.transfer,
+        ];
         for (phase, d) in PHASES.iter().zip(values) {
             // A phase that did not run is 0, as blackbox_exporter reports it.
             let secs = d.map_or(0.0, |d| d.as_secs_f64());
@@ -252,8 +260,8 @@ mod tests {
         let mut ok = CheckResult::new("yandex", "languages", "GET", "https://o.test/");
         ok.status = Some(200);
         ok.timings.total = Some(Duration::from_millis(250));
-        ok.timings.tls = Some(Duration::from_millis(5));
-        ok.timings.dns = Some(Duration::from_millis(2));
+        ok.timings.connection.tls = Some(Duration::from_millis(5));
+        ok.timings.connection.dns = Some(Duration::from_millis(2));
         let proxy = crate::proxy::ProxyUrl::parse("http://u53r:s3cr3t@egress.test:3128").unwrap();
         ok.route = Some(crate::route::Route::new(
             "https://o.test/",

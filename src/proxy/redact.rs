@@ -1,5 +1,7 @@
-//! Credential redaction for text that may carry a proxy URL: error messages, causes from other
-//! libraries, environment values shown in route steps. `user:password@` becomes `***@`.
+//! Credential redaction, in one place: [`redact_text`] for text that may carry URLs (error
+//! messages, causes from other libraries, environment values shown in route steps) and
+//! [`redact_input`] for a value meant to be one proxy URL (config values, rejected input).
+//! `user:password@` becomes `***@`.
 //!
 //! For URLs shown to people (the exporter's status page, its logs), [`redact_url`] also masks
 //! the values of query parameters that usually carry keys (`api_key=`, `token=`, `sig=`, …).

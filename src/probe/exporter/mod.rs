@@ -252,7 +252,7 @@ impl Exporter {
                 let keep: Vec<(String, String)> = plan::checks(&generation.config, &[])
                     .unwrap_or_default()
                     .into_iter()
-                    .map(|c| (c.provider, c.name))
+                    .map(|c| (c.provider.clone(), c.name().to_owned()))
                     .collect();
                 lock(&self.shared.last).retain(|k, _| keep.contains(k));
                 *self
@@ -368,7 +368,7 @@ impl Exporter {
         deadline: Duration,
     ) -> Report {
         for c in &mut checks {
-            c.timeout = Some(c.timeout.map_or(deadline, |own| own.min(deadline)));
+            c.spec.timeout = Some(c.spec.timeout.map_or(deadline, |own| own.min(deadline)));
         }
         let client = match generation.client(provider, &self.shared.env, &self.shared.resolver) {
             Ok(client) => client,
@@ -432,9 +432,9 @@ impl Exporter {
                     .iter()
                     .filter(|c| c.provider == p.name())
                     .map(|c| page::CheckRow {
-                        name: &c.name,
+                        name: c.name(),
                         last: last
-                            .get(&(c.provider.clone(), c.name.clone()))
+                            .get(&(c.provider.clone(), c.name().to_owned()))
                             .map(|(r, at)| (r, *at)),
                     })
                     .collect(),
@@ -527,7 +527,7 @@ fn select(config: &Config, query: &ProbeQuery) -> Result<Vec<Check>, String> {
     let Some(name) = &query.check else {
         return Ok(checks);
     };
-    let names: Vec<&str> = checks.iter().map(|c| c.name.as_str()).collect();
+    let names: Vec<&str> = checks.iter().map(|c| c.name()).collect();
     if !names.contains(&name.as_str()) {
         return Err(format!(
             "provider {:?} has no check {name:?}; its checks: {}\n",
@@ -535,7 +535,7 @@ fn select(config: &Config, query: &ProbeQuery) -> Result<Vec<Check>, String> {
             names.join(", ")
         ));
     }
-    Ok(checks.into_iter().filter(|c| &c.name == name).collect())
+    Ok(checks.into_iter().filter(|c| c.name() == name).collect())
 }
 
 /// A report for checks whose client could not be built: each fails with that error.
@@ -543,7 +543,7 @@ fn unbuildable(checks: &[Check], e: &Error) -> Report {
     let results = checks
         .iter()
         .map(|c| {
-            let mut r = CheckResult::new(&c.provider, &c.name, c.method.as_str(), &c.url);
+            let mut r = CheckResult::new(&c.provider, c.name(), c.spec.method.as_str(), &c.url);
             r.fail(CheckError::from_error(e));
             r
         })
