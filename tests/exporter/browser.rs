@@ -7,9 +7,8 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use libtest_mimic::{Completion, Failed};
-use proxyscope::testing::{ChainMode, Policy, TestOrigin, TestPki, TestProxy};
 
-use crate::support::{ConfigFile, Outcome, Serve, ensure, skipped, toml_str, tool};
+use crate::support::{ConfigFile, Harness, Outcome, Serve, ensure, skipped, toml_str, tool};
 
 const HOSTILE: &str = "<script>alert(1)</script>";
 
@@ -17,13 +16,8 @@ pub(crate) async fn the_status_page_renders_in_headless_chromium() -> Outcome {
     let Some(chromium) = tool("chromium")? else {
         return Ok(skipped("chromium"));
     };
-    let pki = TestPki::new();
-    let tls = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
-    let plain = TestOrigin::http().await;
-    let deny = TestProxy::builder()
-        .policy(Policy::deny(&["127.0.0.1"]))
-        .start()
-        .await;
+    let h = Harness::start().await;
+    let (tls, plain, deny) = (&h.tls, &h.plain, &h.deny);
     let cfg = ConfigFile::new(&format!(
         r#"
 [providers.healthy]
@@ -52,7 +46,7 @@ url = {plain}
 proxy = "direct"
 "#,
         tls = toml_str(tls.url("/")),
-        ca = toml_str(pki.root_pem_path().display().to_string()),
+        ca = h.ca(),
         plain = toml_str(plain.url("/")),
         deny = toml_str(deny.url()),
         hostile = toml_str(HOSTILE),

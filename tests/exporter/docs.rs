@@ -7,9 +7,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use libtest_mimic::{Completion, Failed};
-use proxyscope::testing::{ChainMode, Policy, TestOrigin, TestPki, TestProxy};
 
-use crate::support::{ConfigFile, Outcome, Serve, ensure, skipped, toml_str, tool};
+use crate::support::{ConfigFile, Harness, Outcome, Serve, ensure, skipped, toml_str, tool};
 
 fn monitoring() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/monitoring")
@@ -76,19 +75,13 @@ fn metric_names(text: &str) -> BTreeSet<String> {
 }
 
 pub(crate) async fn the_dashboard_queries_only_metrics_the_exporter_emits() -> Outcome {
-    let pki = TestPki::new();
-    let tls = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
-    let plain = TestOrigin::http().await;
-    let deny = TestProxy::builder()
-        .policy(Policy::deny(&["127.0.0.1"]))
-        .start()
-        .await;
+    let h = Harness::start().await;
     let cfg = ConfigFile::new(&format!(
         "[providers.tls]\nurl = {}\nproxy = \"direct\"\nca_file = {}\n[providers.denied]\nurl = {}\nproxy = {}\n",
-        toml_str(tls.url("/")),
-        toml_str(pki.root_pem_path().display().to_string()),
-        toml_str(plain.url("/")),
-        toml_str(deny.url()),
+        toml_str(h.tls.url("/")),
+        h.ca(),
+        toml_str(h.plain.url("/")),
+        toml_str(h.deny.url()),
     ));
     let serve = Serve::start(cfg.path(), &[]).await?;
     let mut emitted = BTreeSet::new();

@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use libtest_mimic::Completion;
-use proxyscope::testing::{ChainMode, Policy, TestOrigin, TestPki, TestProxy};
+use proxyscope::testing::{Policy, TestOrigin, TestProxy};
 use rustix::process::Signal;
 
-use crate::support::{ConfigFile, Outcome, Serve, ensure, eventually, raw, toml_str};
+use crate::support::{ConfigFile, Harness, Outcome, Serve, ensure, eventually, raw, toml_str};
 
 const USER: &str = "u53r";
 const PASS: &str = "s3cr3t-p4ss";
@@ -24,13 +24,8 @@ fn now() -> f64 {
 }
 
 pub(crate) async fn probe_reports_blackbox_names_blame_and_route() -> Outcome {
-    let pki = TestPki::new();
-    let tls = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
-    let plain = TestOrigin::http().await;
-    let deny = TestProxy::builder()
-        .policy(Policy::deny(&["127.0.0.1"]))
-        .start()
-        .await;
+    let h = Harness::start().await;
+    let (tls, plain, deny) = (&h.tls, &h.plain, &h.deny);
     let auth = TestProxy::builder()
         .policy(Policy::require_basic(USER, PASS, "egress"))
         .start()
@@ -59,7 +54,7 @@ url = {plain_key}
 proxy = {auth}
 "#,
         tls = toml_str(tls.url("/")),
-        ca = toml_str(pki.root_pem_path().display().to_string()),
+        ca = h.ca(),
         plain_key = toml_str(plain.url(&format!("/?api_key={API_KEY}"))),
         deny = toml_str(deny.url()),
         auth = toml_str(auth.url_with_credentials(USER, PASS)),
@@ -557,9 +552,8 @@ pub(crate) async fn reload_storms_during_scrapes_never_crash() -> Outcome {
 }
 
 pub(crate) async fn only_the_probed_provider_s_client_is_built() -> Outcome {
-    let pki = TestPki::new();
-    let tls = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
-    let plain = TestOrigin::http().await;
+    let h = Harness::start().await;
+    let (pki, tls, plain) = (&h.pki, &h.tls, &h.plain);
     let cfg = ConfigFile::new("");
     let ca = cfg.dir().join("root.pem");
     std::fs::copy(pki.root_pem_path(), &ca).map_err(|e| e.to_string())?;
@@ -595,15 +589,10 @@ pub(crate) async fn only_the_probed_provider_s_client_is_built() -> Outcome {
 }
 
 pub(crate) async fn secrets_stay_out_of_every_output_and_log() -> Outcome {
-    let pki = TestPki::new();
-    let tls = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
-    let plain = TestOrigin::http().await;
+    let h = Harness::start().await;
+    let (tls, plain, deny) = (&h.tls, &h.plain, &h.deny);
     let auth = TestProxy::builder()
         .policy(Policy::require_basic(USER, PASS, "egress"))
-        .start()
-        .await;
-    let deny = TestProxy::builder()
-        .policy(Policy::deny(&["127.0.0.1"]))
         .start()
         .await;
     let good = format!(
@@ -630,7 +619,7 @@ ca_file = {ca}
         deny_creds = toml_str(deny.url_with_credentials(USER, PASS)),
         key_url = toml_str(plain.url(&format!("/?api_key={API_KEY}"))),
         tls_key_url = toml_str(tls.url(&format!("/?api_key={API_KEY}"))),
-        ca = toml_str(pki.root_pem_path().display().to_string()),
+        ca = h.ca(),
     );
     let cfg = ConfigFile::new(&good);
     let serve = Serve::start(cfg.path(), &["--min-interval", "1ms"]).await?;

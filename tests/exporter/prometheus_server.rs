@@ -9,11 +9,11 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use libtest_mimic::Completion;
-use proxyscope::testing::{ChainMode, Policy, TestOrigin, TestPki, TestProxy};
 use serde_json::Value;
 
 use crate::support::{
-    ConfigFile, Outcome, Serve, ensure, eventually, free_port, request, skipped, toml_str, tool,
+    ConfigFile, Harness, Outcome, Serve, ensure, eventually, free_port, request, skipped,
+    stop_child, toml_str, tool,
 };
 
 /// The documented scrape configuration, with every zone's exporter replaced by `exporter`, the
@@ -63,17 +63,12 @@ pub(crate) async fn a_real_prometheus_scrapes_the_documented_config() -> Outcome
     let Some(prometheus) = tool("prometheus")? else {
         return Ok(skipped("prometheus"));
     };
-    let pki = TestPki::new();
-    let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
-    let deny = TestProxy::builder()
-        .policy(Policy::deny(&["127.0.0.1"]))
-        .start()
-        .await;
+    let h = Harness::start().await;
     let cfg = ConfigFile::new(&format!(
         "ca_file = {ca}\n[providers.healthy]\nurl = {o}\nproxy = \"direct\"\n[providers.denied]\nurl = {o}\nproxy = {p}\n",
-        ca = toml_str(pki.root_pem_path().display().to_string()),
-        o = toml_str(origin.url("/")),
-        p = toml_str(deny.url()),
+        ca = h.ca(),
+        o = toml_str(h.tls.url("/")),
+        p = toml_str(h.deny.url()),
     ));
     let serve = Serve::start(cfg.path(), &["--min-interval", "500ms"]).await?;
 
@@ -110,18 +105,7 @@ pub(crate) async fn a_real_prometheus_scrapes_the_documented_config() -> Outcome
     let api: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
     let outcome = check(api, dir).await;
     // Stopped by PID: SIGTERM, then SIGKILL if it lingers.
-    if let Some(pid) = child
-        .id()
-        .and_then(|id| rustix::process::Pid::from_raw(id as i32))
-    {
-        let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
-    }
-    if tokio::time::timeout(Duration::from_secs(10), child.wait())
-        .await
-        .is_err()
-    {
-        let _ = child.kill().await;
-    }
+    stop_child(&mut child).await;
     outcome?;
     serve.stop().await?;
     Ok(Completion::Completed)

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use libtest_mimic::{Completion, Failed};
+use proxyscope::testing::{ChainMode, Policy, TestOrigin, TestPki, TestProxy};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
@@ -126,6 +127,54 @@ pub(crate) fn toml_str(s: impl AsRef<str>) -> String {
     }
     out.push('"');
     out
+}
+
+/// The harness most tests start: a PKI, an HTTPS origin it signed, a plain-HTTP origin, and a
+/// Squid-shaped proxy that refuses every request to 127.0.0.1 (`proxy.forbidden` on CONNECT).
+pub(crate) struct Harness {
+    pub(crate) pki: TestPki,
+    pub(crate) tls: TestOrigin,
+    pub(crate) plain: TestOrigin,
+    pub(crate) deny: TestProxy,
+}
+
+impl Harness {
+    pub(crate) async fn start() -> Self {
+        let pki = TestPki::new();
+        let tls = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
+        let plain = TestOrigin::http().await;
+        let deny = TestProxy::builder()
+            .policy(Policy::deny(&["127.0.0.1"]))
+            .start()
+            .await;
+        Self {
+            pki,
+            tls,
+            plain,
+            deny,
+        }
+    }
+
+    /// The root CA's path as a TOML string.
+    pub(crate) fn ca(&self) -> String {
+        toml_str(self.pki.root_pem_path().display().to_string())
+    }
+}
+
+/// Stops a program a test started: SIGTERM by PID, SIGKILL when it is still there after 10 s.
+pub(crate) async fn stop_child(child: &mut Child) {
+    if let Some(pid) = child
+        .id()
+        .and_then(|id| rustix::process::Pid::from_raw(id as i32))
+    {
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+    }
+    if tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .is_err()
+    {
+        let _ = child.kill().await;
+    }
 }
 
 /// A running `probe serve`, killed when dropped.

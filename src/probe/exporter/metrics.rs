@@ -128,163 +128,131 @@ impl Metrics {
 
     /// Prometheus text exposition of everything, with the configuration's facts.
     pub fn render(&self, config: &ConfigFacts) -> String {
-        let mut out = String::new();
-        family(
-            &mut out,
-            "proxyscope_exporter_probes_total",
-            "counter",
-            "Probes run, by result (success: every check of the target passed).",
-        );
-        for (result, c) in [
-            ("success", &self.probes_ok),
-            ("failure", &self.probes_failed),
-        ] {
-            let _ = writeln!(
-                out,
-                "proxyscope_exporter_probes_total{{result=\"{result}\"}} {}",
-                c.load(Ordering::Relaxed)
-            );
-        }
-        family(
-            &mut out,
-            "proxyscope_exporter_probe_results_reused_total",
-            "counter",
-            "Scrapes answered with a result younger than the minimum interval instead of a new probe.",
-        );
-        let _ = writeln!(
-            out,
-            "proxyscope_exporter_probe_results_reused_total {}",
-            self.reused.load(Ordering::Relaxed)
-        );
-        family(
-            &mut out,
-            "proxyscope_exporter_probe_duration_seconds",
-            "histogram",
-            "Wall time of the probes that ran.",
-        );
-        {
+        let n = |c: &AtomicU64| c.load(Ordering::Relaxed).to_string();
+        let result = |ok: &AtomicU64, failed: &AtomicU64| {
+            vec![
+                ("{result=\"success\"}".to_owned(), n(ok)),
+                ("{result=\"failure\"}".to_owned(), n(failed)),
+            ]
+        };
+        let one = |v: String| vec![(String::new(), v)];
+        let histogram = {
             let h = lock(&self.durations);
-            for (bound, n) in DURATION_BUCKETS.iter().zip(h.buckets) {
-                let _ = writeln!(
-                    out,
-                    "proxyscope_exporter_probe_duration_seconds_bucket{{le=\"{bound}\"}} {n}"
-                );
+            let mut samples: Vec<(String, String)> = DURATION_BUCKETS
+                .iter()
+                .zip(h.buckets)
+                .map(|(bound, n)| (format!("_bucket{{le=\"{bound}\"}}"), n.to_string()))
+                .collect();
+            samples.push(("_bucket{le=\"+Inf\"}".to_owned(), h.count.to_string()));
+            samples.push(("_sum".to_owned(), h.sum.to_string()));
+            samples.push(("_count".to_owned(), h.count.to_string()));
+            samples
+        };
+        let requests = lock(&self.requests)
+            .iter()
+            .map(|((handler, status), n)| {
+                (
+                    format!(
+                        "{{handler=\"{}\",code=\"{status}\"}}",
+                        escape(handler.as_str())
+                    ),
+                    n.to_string(),
+                )
+            })
+            .collect();
+        let diagnostics = config
+            .diagnostics
+            .iter()
+            .map(|(severity, n)| (format!("{{severity=\"{severity}\"}}"), n.to_string()))
+            .collect();
+        let families: [Family; 11] = [
+            (
+                "proxyscope_exporter_probes_total",
+                "counter",
+                "Probes run, by result (success: every check of the target passed).",
+                result(&self.probes_ok, &self.probes_failed),
+            ),
+            (
+                "proxyscope_exporter_probe_results_reused_total",
+                "counter",
+                "Scrapes answered with a result younger than the minimum interval instead of a new probe.",
+                one(n(&self.reused)),
+            ),
+            (
+                "proxyscope_exporter_probe_duration_seconds",
+                "histogram",
+                "Wall time of the probes that ran.",
+                histogram,
+            ),
+            (
+                "proxyscope_exporter_probes_in_flight",
+                "gauge",
+                "Probes running now.",
+                one(self.in_flight.load(Ordering::Relaxed).to_string()),
+            ),
+            (
+                "proxyscope_exporter_requests_total",
+                "counter",
+                "HTTP requests answered, by handler and status code.",
+                requests,
+            ),
+            (
+                "proxyscope_exporter_config_reloads_total",
+                "counter",
+                "Configuration reloads (SIGHUP, POST /-/reload), by result; a refused config keeps the old one serving.",
+                result(&self.reloads_ok, &self.reloads_failed),
+            ),
+            (
+                "proxyscope_exporter_config_last_reload_successful",
+                "gauge",
+                "Whether the last configuration reload succeeded (1) or was refused (0).",
+                one(u8::from(config.last_reload_ok).to_string()),
+            ),
+            (
+                "proxyscope_exporter_config_last_reload_errors",
+                "gauge",
+                "Error findings of the last refused configuration (0 when the last reload succeeded).",
+                one(config.last_reload_errors.to_string()),
+            ),
+            (
+                "proxyscope_exporter_config_loaded_timestamp_seconds",
+                "gauge",
+                "When the configuration in force was loaded, Unix seconds.",
+                one(config.loaded_at.to_string()),
+            ),
+            (
+                "proxyscope_exporter_config_providers",
+                "gauge",
+                "Providers in the configuration in force.",
+                one(config.providers.to_string()),
+            ),
+            (
+                "proxyscope_exporter_config_diagnostics",
+                "gauge",
+                "Lint findings of the configuration in force and the environment, by severity.",
+                diagnostics,
+            ),
+        ];
+        let mut out = String::new();
+        for (name, kind, help, samples) in families {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+            for (suffix, value) in samples {
+                let _ = writeln!(out, "{name}{suffix} {value}");
             }
-            let _ = writeln!(
-                out,
-                "proxyscope_exporter_probe_duration_seconds_bucket{{le=\"+Inf\"}} {}",
-                h.count
-            );
-            let _ = writeln!(
-                out,
-                "proxyscope_exporter_probe_duration_seconds_sum {}",
-                h.sum
-            );
-            let _ = writeln!(
-                out,
-                "proxyscope_exporter_probe_duration_seconds_count {}",
-                h.count
-            );
-        }
-        family(
-            &mut out,
-            "proxyscope_exporter_probes_in_flight",
-            "gauge",
-            "Probes running now.",
-        );
-        let _ = writeln!(
-            out,
-            "proxyscope_exporter_probes_in_flight {}",
-            self.in_flight.load(Ordering::Relaxed)
-        );
-        family(
-            &mut out,
-            "proxyscope_exporter_requests_total",
-            "counter",
-            "HTTP requests answered, by handler and status code.",
-        );
-        for ((handler, status), n) in lock(&self.requests).iter() {
-            let _ = writeln!(
-                out,
-                "proxyscope_exporter_requests_total{{handler=\"{}\",code=\"{status}\"}} {n}",
-                escape(handler.as_str())
-            );
-        }
-        family(
-            &mut out,
-            "proxyscope_exporter_config_reloads_total",
-            "counter",
-            "Configuration reloads (SIGHUP, POST /-/reload), by result; a refused config keeps the old one serving.",
-        );
-        for (result, c) in [
-            ("success", &self.reloads_ok),
-            ("failure", &self.reloads_failed),
-        ] {
-            let _ = writeln!(
-                out,
-                "proxyscope_exporter_config_reloads_total{{result=\"{result}\"}} {}",
-                c.load(Ordering::Relaxed)
-            );
-        }
-        family(
-            &mut out,
-            "proxyscope_exporter_config_last_reload_successful",
-            "gauge",
-            "Whether the last configuration reload succeeded (1) or was refused (0).",
-        );
-        let _ = writeln!(
-            out,
-            "proxyscope_exporter_config_last_reload_successful {}",
-            u8::from(config.last_reload_ok)
-        );
-        family(
-            &mut out,
-            "proxyscope_exporter_config_last_reload_errors",
-            "gauge",
-            "Error findings of the last refused configuration (0 when the last reload succeeded).",
-        );
-        let _ = writeln!(
-            out,
-            "proxyscope_exporter_config_last_reload_errors {}",
-            config.last_reload_errors
-        );
-        family(
-            &mut out,
-            "proxyscope_exporter_config_loaded_timestamp_seconds",
-            "gauge",
-            "When the configuration in force was loaded, Unix seconds.",
-        );
-        let _ = writeln!(
-            out,
-            "proxyscope_exporter_config_loaded_timestamp_seconds {}",
-            config.loaded_at
-        );
-        family(
-            &mut out,
-            "proxyscope_exporter_config_providers",
-            "gauge",
-            "Providers in the configuration in force.",
-        );
-        let _ = writeln!(
-            out,
-            "proxyscope_exporter_config_providers {}",
-            config.providers
-        );
-        family(
-            &mut out,
-            "proxyscope_exporter_config_diagnostics",
-            "gauge",
-            "Lint findings of the configuration in force and the environment, by severity.",
-        );
-        for (severity, n) in config.diagnostics {
-            let _ = writeln!(
-                out,
-                "proxyscope_exporter_config_diagnostics{{severity=\"{severity}\"}} {n}"
-            );
         }
         out
     }
 }
+
+/// A metric family to render: name, type, help, and its samples as (name suffix and labels,
+/// value).
+type Family = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Vec<(String, String)>,
+);
 
 /// Decrements the in-flight gauge when dropped, whatever way the probe ends.
 #[derive(Debug)]
@@ -294,11 +262,6 @@ impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::Relaxed);
     }
-}
-
-fn family(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "# TYPE {name} {kind}");
 }
 
 /// A poisoned lock only means another thread panicked while counting; the counts stay usable.

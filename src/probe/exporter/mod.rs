@@ -14,21 +14,22 @@
 //! use. A reload that finds errors in the file is refused and the configuration in force keeps
 //! serving; concurrent reloads coalesce.
 
+mod generation;
 pub mod metrics;
 pub mod page;
 pub mod request;
 
+pub use generation::{MAX_CONFIG_BYTES, client_for};
+
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::io::Read as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use http::{Method, Request, Response, StatusCode, header};
 
-use crate::client::{Client, ClientBuilder};
-use crate::config::{Config, ConfigDocument, Severity};
+use crate::config::Config;
 use crate::connect::Resolver;
 use crate::error::{Error, ErrorKind};
 use crate::probe::check::Check;
@@ -36,11 +37,9 @@ use crate::probe::report::{CERT_WARN_DAYS, CheckError, CheckResult, Report, RunE
 use crate::probe::{Runner, blame, plan, prometheus};
 use crate::proxy::{EnvSnapshot, redact_url};
 
+use generation::{Generation, load};
 use metrics::{ConfigFacts, Handler, Metrics};
 use request::{DeadlinePolicy, ProbeQuery, parse_probe_query};
-
-/// The largest configuration file a reload reads.
-pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
 /// How much the exporter does for one scrape, at most.
 #[derive(Debug, Clone, PartialEq)]
@@ -122,23 +121,10 @@ struct CompletedReload {
     outcome: ReloadOutcome,
 }
 
-type SlotKey = (String, Option<String>);
-type Slot = Arc<tokio::sync::Mutex<Option<Cached>>>;
-
-/// One loaded configuration and everything built from it, replaced whole by a reload.
-struct Generation {
-    config: Config,
-    loaded_at: i64,
-    diagnostics: [(&'static str, usize); 3],
-    /// The clients built so far, one per probed provider.
-    clients: Mutex<HashMap<String, Client>>,
-    /// Per target (and check), the last result and the lock that makes concurrent scrapes of
-    /// it wait for one probe.
-    slots: Mutex<HashMap<SlotKey, Slot>>,
-}
-
+/// A target's last result, kept for the minimum interval.
 struct Cached {
     at: Instant,
+    deadline: Duration,
     report: Arc<Report>,
 }
 
@@ -183,10 +169,7 @@ impl Exporter {
 
     /// The providers whose client has been built: only those probed since the last reload.
     pub fn built_clients(&self) -> Vec<String> {
-        let generation = self.generation();
-        let mut names: Vec<String> = lock(&generation.clients).keys().cloned().collect();
-        names.sort();
-        names
+        self.generation().built_clients()
     }
 
     /// Answers one request. Never fails: every problem is a status code and a one-line reason.
@@ -333,7 +316,7 @@ impl Exporter {
             .filter(|c| c.at.elapsed() < self.shared.limits.min_interval)
         {
             self.shared.metrics.reused();
-            return exposition(&c.report, deadline, c.at.elapsed());
+            return exposition(&c.report, c.deadline, c.at.elapsed());
         }
         let remaining = deadline.saturating_sub(started.elapsed());
         let Ok(Ok(_permit)) = tokio::time::timeout(remaining, self.shared.probes.acquire()).await
@@ -353,6 +336,7 @@ impl Exporter {
         let report = Arc::new(report);
         *cached = Some(Cached {
             at: Instant::now(),
+            deadline,
             report: Arc::clone(&report),
         });
         exposition(&report, deadline, Duration::ZERO)
@@ -462,49 +446,6 @@ impl Exporter {
     }
 }
 
-impl Generation {
-    fn slot(&self, query: &ProbeQuery) -> Slot {
-        // Only configured names reach here, so the map is bounded by the configuration.
-        let key = (query.target.clone(), query.check.clone());
-        Arc::clone(lock(&self.slots).entry(key).or_default())
-    }
-
-    fn client(
-        &self,
-        provider: &str,
-        env: &EnvSnapshot,
-        resolver: &Resolver,
-    ) -> Result<Client, Error> {
-        let mut clients = lock(&self.clients);
-        if let Some(c) = clients.get(provider) {
-            return Ok(c.clone());
-        }
-        let client = client_for(&self.config, provider, env, resolver)?;
-        clients.insert(provider.to_owned(), client.clone());
-        Ok(client)
-    }
-}
-
-/// A client for one provider of `config` (and the global layer), opening a fresh connection for
-/// every request so each check measures its own phases. The other providers' TLS settings and
-/// CA files are not touched.
-pub fn client_for(
-    config: &Config,
-    provider: &str,
-    env: &EnvSnapshot,
-    resolver: &Resolver,
-) -> Result<Client, Error> {
-    let mut builder = ClientBuilder::new().global(config.global_layer().clone());
-    if let Some(p) = config.provider(provider) {
-        builder = builder.provider(p.name(), p.url().value.as_str(), p.layer().clone());
-    }
-    builder
-        .env(env.clone())
-        .resolver(resolver.clone())
-        .pool_max_idle_per_host(0)
-        .build()
-}
-
 /// The checks a query selects, or the 400 body naming what exists.
 fn select(config: &Config, query: &ProbeQuery) -> Result<Vec<Check>, String> {
     let known = || {
@@ -554,7 +495,7 @@ fn unbuildable(checks: &[Check], e: &Error) -> Report {
 const EXPOSITION: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// The `/probe` answer: the report's exposition, plus the deadline it ran under and the age of
-/// the result (non-zero when it was reused).
+/// the result (non-zero when it was reused, whose deadline is the one it ran under).
 fn exposition(report: &Report, deadline: Duration, age: Duration) -> Response<String> {
     let mut body = prometheus::render(report);
     let _ = write!(
@@ -609,67 +550,6 @@ fn text(status: StatusCode, body: &str) -> Response<String> {
 fn set(res: &mut Response<String>, name: header::HeaderName, value: &'static str) {
     res.headers_mut()
         .insert(name, header::HeaderValue::from_static(value));
-}
-
-/// Reads, lints and validates the file: a [`Generation`], or the `config.invalid` error with
-/// every finding when anything is an error.
-fn load(path: &Path, env: &EnvSnapshot) -> Result<Generation, Error> {
-    let text = read_bounded(path)?;
-    let doc = ConfigDocument::from_toml_str(&text, path);
-    let config = doc.to_config()?;
-    let diagnostics = doc.lint(env);
-    let errors: Vec<_> = diagnostics
-        .iter()
-        .filter(|d| d.is_error())
-        .cloned()
-        .collect();
-    if !errors.is_empty() {
-        return Err(Error::new(ErrorKind::ConfigInvalid)
-            .with_message(format!(
-                "{} has {} error(s) with this environment",
-                path.display(),
-                errors.len()
-            ))
-            .with_hint("run `probe lint` with the same environment and fix the errors")
-            .map_evidence(|ev| ev.diagnostics = errors));
-    }
-    let count = |s| diagnostics.iter().filter(|d| d.severity == s).count();
-    Ok(Generation {
-        loaded_at: unix_now(),
-        diagnostics: [
-            ("error", 0),
-            ("warning", count(Severity::Warning)),
-            ("info", count(Severity::Info)),
-        ],
-        config,
-        clients: Mutex::new(HashMap::new()),
-        slots: Mutex::new(HashMap::new()),
-    })
-}
-
-/// The file's text: a regular file of at most [`MAX_CONFIG_BYTES`], in UTF-8.
-fn read_bounded(path: &Path) -> Result<String, Error> {
-    let unreadable = |what: String| {
-        Error::new(ErrorKind::ConfigInvalid)
-            .with_message(format!("cannot use config file {}: {what}", path.display()))
-            .with_hint("point --config at a readable TOML file")
-            .map_evidence(|ev| ev.file = Some(path.display().to_string()))
-    };
-    let file = std::fs::File::open(path).map_err(|e| unreadable(e.to_string()).with_source(e))?;
-    let meta = file
-        .metadata()
-        .map_err(|e| unreadable(e.to_string()).with_source(e))?;
-    if !meta.is_file() {
-        return Err(unreadable("not a regular file".to_owned()));
-    }
-    let mut bytes = Vec::new();
-    file.take(MAX_CONFIG_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| unreadable(e.to_string()).with_source(e))?;
-    if bytes.len() as u64 > MAX_CONFIG_BYTES {
-        return Err(unreadable(format!("larger than {MAX_CONFIG_BYTES} bytes")));
-    }
-    String::from_utf8(bytes).map_err(|_| unreadable("not UTF-8".to_owned()))
 }
 
 fn unix_now() -> i64 {
