@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-/// Limits on what a request may carry.
+/// The longest query string accepted, in bytes.
 pub const MAX_QUERY_BYTES: usize = 2048;
 /// The longest `target` or `check` value accepted (provider and check names are short).
 pub const MAX_NAME_BYTES: usize = 128;
