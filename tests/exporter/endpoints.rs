@@ -312,6 +312,8 @@ proxy = "direct"
         ("", 10.0),
         ("86400", 60.0),
     ] {
+        // Past the 1 ms minimum interval, so each scrape probes under its own deadline.
+        tokio::time::sleep(Duration::from_millis(20)).await;
         let r = serve
             .get(
                 "/probe?target=fast",

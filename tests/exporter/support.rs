@@ -93,7 +93,7 @@ pub(crate) fn probe_bin() -> Result<PathBuf, Failed> {
             })
             .filter_map(|p| Some((p.metadata().ok()?.modified().ok()?, p)))
             .collect();
-        built.sort_by(|a, b| b.0.cmp(&a.0));
+        built.sort_by_key(|(modified, _)| std::cmp::Reverse(*modified));
         candidates.extend(built.into_iter().map(|(_, p)| p));
         let found = candidates
             .into_iter()
