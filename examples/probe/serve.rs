@@ -22,6 +22,9 @@ use proxyscope::probe::exporter::request::DeadlinePolicy;
 use proxyscope::probe::exporter::{Exporter, Limits};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 use crate::check::parse_duration;
 
@@ -55,16 +58,20 @@ pub(crate) struct Args {
 
 /// Runs `probe serve` until SIGTERM or SIGINT; returns the exit code (3 when it cannot start).
 pub(crate) fn run(args: Args) -> u8 {
+    // RUST_LOG in tracing's target syntax (`info`, `proxyscope=debug`); info by default.
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .and_then(|v| v.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO));
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(
             std::io::IsTerminal::is_terminal(&std::io::stderr())
                 && std::env::var_os("NO_COLOR").is_none(),
         )
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
+        .finish()
+        .with(filter)
         .init();
     let Some(path) = args.config.clone() else {
         eprintln!(

@@ -3,7 +3,12 @@
 //! page in a real headless Chromium, and the monitoring docs checked by promtool.
 //!
 //! A custom harness (libtest-mimic) so that a test whose external program is missing is
-//! reported as ignored with the reason — visibly not passed — and fails under `CI=true`.
+//! reported as ignored with the reason — visibly not passed — and fails under `CI=true`. When
+//! `PROXYSCOPE_TEST_SKIPPED` names a file, each ignored test is appended to it as
+//! `name<TAB>reason` (scripts/test prints them in its summary).
+
+#[path = "../common/mod.rs"]
+mod common;
 
 mod blackbox;
 mod browser;
@@ -12,7 +17,9 @@ mod endpoints;
 mod prometheus_server;
 mod support;
 
-use libtest_mimic::{Arguments, Trial};
+use std::io::Write as _;
+
+use libtest_mimic::{Arguments, Completion, Trial};
 
 use support::{Outcome, run};
 
@@ -21,10 +28,32 @@ macro_rules! trials {
         vec![$(
             Trial::ignorable_test(
                 concat!(stringify!($module), "::", stringify!($name)),
-                || -> Outcome { run($module::$name) },
+                || -> Outcome {
+                    record(
+                        concat!(stringify!($module), "::", stringify!($name)),
+                        run($module::$name),
+                    )
+                },
             )
         ),*]
     };
+}
+
+/// Notes an ignored test for scripts/test's summary.
+fn record(name: &str, outcome: Outcome) -> Outcome {
+    if let (Ok(Completion::Ignored { reason }), Some(path)) =
+        (&outcome, std::env::var_os("PROXYSCOPE_TEST_SKIPPED"))
+    {
+        let reason = reason.as_deref().unwrap_or("no reason given");
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(path)
+        {
+            let _ = writeln!(f, "exporter::{name}\t{reason}");
+        }
+    }
+    outcome
 }
 
 fn main() {

@@ -120,49 +120,13 @@ pub(crate) fn probe_bin() -> Result<PathBuf, Failed> {
     .map_err(Failed::from)
 }
 
-/// A config file in its own temporary directory.
-pub(crate) struct ConfigFile {
-    dir: tempfile::TempDir,
-    path: PathBuf,
-}
+pub(crate) use crate::common::probe::{ConfigFile, toml_path, toml_str};
 
 impl ConfigFile {
-    /// Writes `text` to `probe.toml` in a fresh directory.
-    pub(crate) fn new(text: &str) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("probe.toml");
-        std::fs::write(&path, text).expect("write config");
-        Self { dir, path }
-    }
-
-    /// Replaces the file's content.
+    /// Replaces the file's content (a reload test's next configuration).
     pub(crate) fn write(&self, text: &str) {
-        std::fs::write(&self.path, text).expect("rewrite config");
+        std::fs::write(self.path(), text).expect("rewrite config");
     }
-
-    /// The file.
-    pub(crate) fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Its directory (scratch space for the test).
-    pub(crate) fn dir(&self) -> &Path {
-        self.dir.path()
-    }
-}
-
-/// A TOML basic string.
-pub(crate) fn toml_str(s: impl AsRef<str>) -> String {
-    let mut out = String::from("\"");
-    for c in s.as_ref().chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// The harness most tests start: a PKI, an HTTPS origin it signed, a plain-HTTP origin, and a
@@ -193,7 +157,7 @@ impl Harness {
 
     /// The root CA's path as a TOML string.
     pub(crate) fn ca(&self) -> String {
-        toml_str(self.pki.root_pem_path().display().to_string())
+        toml_path(self.pki.root_pem_path())
     }
 }
 
