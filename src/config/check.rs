@@ -163,7 +163,7 @@ impl Check {
 }
 
 fn ser_url<S: serde::Serializer>(u: &url::Url, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&crate::proxy::redact_text(u.as_str()))
+    s.serialize_str(&crate::proxy::redact_url(u.as_str()))
 }
 
 fn ser_method<S: serde::Serializer>(m: &http::Method, s: S) -> Result<S::Ok, S::Error> {

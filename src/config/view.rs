@@ -9,7 +9,7 @@ use super::check::{Check, CheckTarget};
 use super::provenance::Setting;
 use super::{Config, Provider};
 use crate::error::CertSummary;
-use crate::proxy::{EnvSnapshot, redact_text};
+use crate::proxy::{EnvSnapshot, redact_text, redact_url};
 use crate::settings::Sourced;
 
 /// The effective configuration: what is in force for the global layer and each provider, each
@@ -97,8 +97,9 @@ impl Config {
     }
 }
 
+/// The provider's URL without userinfo or the values of secret-looking query parameters.
 fn masked_url(p: &Provider) -> Sourced<String> {
-    Sourced::new(redact_text(p.url().value.as_str()), p.url().origin.clone())
+    Sourced::new(redact_url(p.url().value.as_str()), p.url().origin.clone())
 }
 
 impl EffectiveConfig {
@@ -157,7 +158,7 @@ impl EffectiveConfig {
 fn summary(c: &Check) -> String {
     let target = match &c.target {
         CheckTarget::Path(p) => redact_text(p),
-        CheckTarget::Url(u) => redact_text(u.as_str()),
+        CheckTarget::Url(u) => redact_url(u.as_str()),
     };
     let mut s = format!("{} {target} expect {}", c.method, c.expect_status);
     if let Some(b) = &c.body_contains {
@@ -180,11 +181,11 @@ mod tests {
 
     #[test]
     fn one_view_with_origins_and_no_secrets() {
-        let text = "proxy = \"http://user:pa55w0rd@egress.test:3128\"\n[providers.a]\nurl = \"https://key:s3cret@a.test/v1\"\nrequired = false\n[[providers.a.checks]]\nname = \"health\"\npath = \"/health\"\nexpect_status = 200\nbody_contains = \"ok\"\n[providers.b]\nurl = \"http://b.test\"\nproxy = \"direct\"\n";
+        let text = "proxy = \"http://user:pa55w0rd@egress.test:3128\"\n[providers.a]\nurl = \"https://key:s3cret@a.test/v1?api_key=qu3ry\"\nrequired = false\n[[providers.a.checks]]\nname = \"health\"\npath = \"/health\"\nexpect_status = 200\nbody_contains = \"ok\"\n[providers.b]\nurl = \"http://b.test\"\nproxy = \"direct\"\n";
         let cfg = Config::from_toml_str(text, "/etc/p/cfg.toml").unwrap();
         let view = cfg.effective(None);
         let json = serde_json::to_string(&view).unwrap();
-        for secret in ["pa55w0rd", "s3cret", "user:", "key:"] {
+        for secret in ["pa55w0rd", "s3cret", "user:", "key:", "qu3ry"] {
             assert!(!json.contains(secret), "{secret} in {json}");
         }
         assert_eq!(view.source.as_deref(), Some("/etc/p/cfg.toml"));

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use rustix::process::{Pid, Signal, kill_process};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
@@ -98,13 +99,12 @@ fn pki_dir(settings: &Path) -> PathBuf {
     path.parent().expect("a directory").to_path_buf()
 }
 
-fn signal(child: &Child, name: &str) {
-    let pid = child.id().expect("the service is running");
-    let status = std::process::Command::new("kill")
-        .args([&format!("-{name}"), &pid.to_string()])
-        .status()
-        .expect("run kill");
-    assert!(status.success(), "kill -{name} {pid}");
+fn signal(child: &Child, sig: Signal) {
+    let pid = child
+        .id()
+        .and_then(|id| Pid::from_raw(i32::try_from(id).ok()?))
+        .expect("the service is running");
+    kill_process(pid, sig).expect("send the signal");
 }
 
 async fn get(url: &str, path: &str) -> u16 {
@@ -118,7 +118,7 @@ async fn get(url: &str, path: &str) -> u16 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_and_sigint_stop_it_and_remove_the_temporary_files() {
-    for sig in ["TERM", "INT"] {
+    for (sig, name) in [(Signal::TERM, "SIGTERM"), (Signal::INT, "SIGINT")] {
         let mut svc = start_demo().await;
         let dir = svc
             .settings
@@ -144,11 +144,11 @@ async fn sigterm_and_sigint_stop_it_and_remove_the_temporary_files() {
         signal(&svc.child, sig);
         let status = tokio::time::timeout(Duration::from_secs(20), svc.child.wait())
             .await
-            .unwrap_or_else(|_| panic!("still running 20 s after SIG{sig}"))
+            .unwrap_or_else(|_| panic!("still running 20 s after {name}"))
             .expect("wait");
-        assert_eq!(status.code(), Some(0), "SIG{sig}");
-        assert!(!dir.exists(), "SIG{sig} left {}", dir.display());
-        assert!(!pki.exists(), "SIG{sig} left {}", pki.display());
+        assert_eq!(status.code(), Some(0), "{name}");
+        assert!(!dir.exists(), "{name} left {}", dir.display());
+        assert!(!pki.exists(), "{name} left {}", pki.display());
     }
 }
 
@@ -195,7 +195,7 @@ async fn out_of_descriptors_it_backs_off_logs_once_and_keeps_answering() {
     assert_eq!(status, 200);
     assert!(started.elapsed() < Duration::from_secs(10));
 
-    signal(&child, "TERM");
+    signal(&child, Signal::TERM);
     let mut stderr = child.stderr.take().expect("stderr");
     let mut log = String::new();
     tokio::time::timeout(Duration::from_secs(20), stderr.read_to_string(&mut log))

@@ -11,6 +11,8 @@ use crate::support::{Caller, provider, start, start_with};
 
 /// A value of the provider URL that must never reach a caller.
 const API_KEY: &str = "Pr0v1derK3y";
+/// A password in a provider URL's userinfo.
+const URL_PASSWORD: &str = "Us3rinf0Pass";
 
 fn row<'a>(rows: &'a Value, key: &str) -> &'a Value {
     rows.as_array()
@@ -58,20 +60,20 @@ async fn a_callers_query_is_added_to_the_providers_and_never_replaces_it() {
 async fn config_shows_every_value_with_its_origin_and_masks_secrets() {
     let demo = Demo::start("1s").await.unwrap();
     let plain = format!("url = \"{}\"", demo.apertium.url(""));
-    let with_userinfo = format!(
-        "url = \"http://svc:{API_KEY}@127.0.0.1:{}/\"",
+    let with_secrets = format!(
+        "url = \"http://svc:{URL_PASSWORD}@127.0.0.1:{}/?api_key={API_KEY}\"",
         demo.apertium.port()
     );
     let service = start_with(
         &demo,
         "max_connections = 40\nbody_timeout = \"7s\"",
-        &[(&plain, &with_userinfo)],
+        &[(&plain, &with_secrets)],
     )
     .await;
     let c = Caller::new(&service);
     let cfg = c.get("/_config").await;
     assert_eq!(cfg.status, StatusCode::OK);
-    for secret in [YANDEX_PROXY_PASS, API_KEY] {
+    for secret in [YANDEX_PROXY_PASS, API_KEY, URL_PASSWORD] {
         assert!(!cfg.text.contains(secret), "{secret} in {}", cfg.text);
     }
     let v = cfg.json();
@@ -109,7 +111,12 @@ async fn config_shows_every_value_with_its_origin_and_masks_secrets() {
         apertium["url"]["origin"]["key"],
         "proxyscope.providers.apertium.url"
     );
-    assert!(!apertium["url"]["value"].as_str().unwrap().contains(API_KEY));
+    assert!(
+        apertium["url"]["value"]
+            .as_str()
+            .is_some_and(|u| u.contains("api_key=") && !u.contains(API_KEY)),
+        "{apertium}"
+    );
     assert_eq!(apertium["checks"][0]["name"], "root");
     assert_eq!(
         row(&ps["global"], "proxy")["origin"]["key"],
