@@ -62,14 +62,14 @@
 //! | `hop` (private) | [`Hop`] and [`Phase`]: where and when in a request | nothing |
 //! | `diagnostic` (private) | [`Severity`](config::Severity), [`Diagnostic`](config::Diagnostic) | nothing |
 //! | `parse_error` (private) | [`ParseError`], the `FromStr` error of keyword types | nothing |
-//! | [`proxy`] | proxy URLs, `no_proxy`, the environment snapshot, other tools' rules, redaction | `diagnostic` |
-//! | [`settings`] | [`Settings`] layers, timeouts, roots, [`Provenance`] | `proxy`, `hop` |
+//! | [`proxy`] | proxy URLs, `no_proxy`, the environment snapshot, other tools' rules, redaction | `diagnostic`, `parse_error` |
+//! | [`settings`] | [`Settings`] layers, timeouts, roots, [`Provenance`] | `proxy`, `hop`, `parse_error` |
 //! | [`route`] | pure route resolution and its explanation | `settings`, `proxy` |
-//! | [`error`] | [`Error`], codes, evidence (timings, TLS facts, attribution, diagnostics) | everything above |
+//! | [`error`] | [`Error`], codes, evidence (timings, TLS facts, attribution, diagnostics), the gateway status | everything above |
 //! | `wire` (private) | pure parsers of what peers send: CONNECT/SOCKS5 replies, proxy signatures, attribution | `error` |
 //! | [`tls`] | per-hop TLS, the recording verifier, chain facts, diagnosis | `error`, `settings`, `proxy` |
 //! | [`connect`] | the connector: DNS, TCP, proxy handshakes, TLS (I/O) | `wire`, `tls`, `error`, `route`, `settings`, `proxy` |
-//! | [`config`] | documents with positions, schema, lint, provenance | `tls`, `error`, `settings`, `proxy`, `diagnostic` |
+//! | [`config`] | documents with positions, schema, lint, provenance, sections of a service's own file, the effective view | `tls`, `error`, `settings`, `proxy`, `diagnostic`, `parse_error` |
 //! | [`client`] | [`Client`], builders, responses, redirects | `config`, `connect`, `wire`, `error`, `route`, `settings`, `proxy` |
 //! | [`probe`] | checks, runner, renderers, the Prometheus exporter | everything above |
 //! | `testing` (feature) | the harness: PKI, origins, proxies | nothing from the crate |
