@@ -71,6 +71,16 @@ pub enum ErrorKind {
     HttpProtocol,
     /// The response did not arrive in time.
     HttpTimeout,
+    /// A proxy auto-config (PAC) script does not compile: a JavaScript syntax error.
+    PacSyntax,
+    /// A PAC script failed while it ran: it threw, called a missing function, or exceeded its
+    /// memory or stack limit.
+    PacRuntime,
+    /// A PAC script did not finish within its time limit.
+    PacTimeout,
+    /// A PAC script's answer is not a usable proxy list (not a string, empty, or no entry
+    /// parses).
+    PacResult,
 }
 
 impl ErrorKind {
@@ -103,6 +113,10 @@ impl ErrorKind {
         Self::HttpBody,
         Self::HttpProtocol,
         Self::HttpTimeout,
+        Self::PacSyntax,
+        Self::PacRuntime,
+        Self::PacTimeout,
+        Self::PacResult,
     ];
 
     /// The stable dotted code, e.g. `proxy.forbidden`. Never renamed.
@@ -135,6 +149,10 @@ impl ErrorKind {
             Self::HttpBody => "http.body",
             Self::HttpProtocol => "http.protocol",
             Self::HttpTimeout => "http.timeout",
+            Self::PacSyntax => "pac.syntax",
+            Self::PacRuntime => "pac.runtime",
+            Self::PacTimeout => "pac.timeout",
+            Self::PacResult => "pac.result",
         }
     }
 
@@ -173,6 +191,10 @@ impl ErrorKind {
             Self::HttpBody => "the response did not meet the expectation",
             Self::HttpProtocol => "the HTTP exchange failed",
             Self::HttpTimeout => "the response did not arrive in time",
+            Self::PacSyntax => "the PAC script does not compile",
+            Self::PacRuntime => "the PAC script failed",
+            Self::PacTimeout => "the PAC script did not finish in time",
+            Self::PacResult => "the PAC script's answer is not a proxy list",
         }
     }
 
@@ -181,7 +203,8 @@ impl ErrorKind {
         let code = self.code();
         if code.starts_with("proxy.") {
             Some(Hop::Proxy)
-        } else if code.starts_with("config.") {
+        } else if code.starts_with("config.") || code.starts_with("pac.") {
+            // A PAC script is local configuration that decides the route: no hop was reached.
             None
         } else {
             Some(Hop::Origin)
@@ -191,7 +214,15 @@ impl ErrorKind {
     /// The phase a kind belongs to when the failure site does not say otherwise.
     pub fn default_phase(self) -> Phase {
         match self {
-            Self::ConfigInvalid | Self::ConfigCaFile | Self::ConfigProxyUrl => Phase::Config,
+            // The route is decided before any connection; a PAC failure is a failure to decide
+            // it, which is configuration (the script), not DNS or connect.
+            Self::ConfigInvalid
+            | Self::ConfigCaFile
+            | Self::ConfigProxyUrl
+            | Self::PacSyntax
+            | Self::PacRuntime
+            | Self::PacTimeout
+            | Self::PacResult => Phase::Config,
             Self::ProxyDns | Self::OriginDns => Phase::Dns,
             Self::ProxyConnect | Self::OriginConnect | Self::OriginTimeout => Phase::Connect,
             Self::ProxyTimeout
@@ -391,6 +422,38 @@ pub struct Evidence {
     /// Why the file of a `config.ca_file` error cannot be used.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ca_file_problem: Option<crate::tls::CaFileProblem>,
+    /// What a proxy auto-config script was asked and did (`pac.*` errors).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pac: Option<Box<PacEvidence>>,
+}
+
+/// What is known about a failed proxy auto-config (PAC) evaluation. Every field is bounded: the
+/// strings are cut to at most 1 KiB and the alerts to the first few.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PacEvidence {
+    /// Where the script came from: its file path, or `inline`.
+    pub script: String,
+    /// The URL passed to `FindProxyForURL` (credentials never included).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The host passed to `FindProxyForURL`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// `line:column` in the script of a syntax error or of the statement that threw.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// The limit the script hit: `time`, `memory` or `stack`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<String>,
+    /// The exception the script threw, as JavaScript prints it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exception: Option<String>,
+    /// What `FindProxyForURL` returned (`pac.result`): the string, or the type of a non-string.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub returned: Option<String>,
+    /// What the script passed to `alert()` during this evaluation, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<String>,
 }
 
 fn ser_opt_duration<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
@@ -582,6 +645,21 @@ impl Error {
         for d in &ev.diagnostics {
             let _ = write!(out, "\n  {d}");
         }
+        if let Some(pac) = &ev.pac {
+            let _ = write!(out, "\n  pac script: {}", pac.script);
+            if let Some(loc) = &pac.location {
+                let _ = write!(out, " at {loc}");
+            }
+            if let (Some(url), Some(host)) = (&pac.url, &pac.host) {
+                let _ = write!(out, "\n  FindProxyForURL(\"{url}\", \"{host}\")");
+            }
+            if let Some(r) = &pac.returned {
+                let _ = write!(out, "\n  returned: {r}");
+            }
+            for a in &pac.alerts {
+                let _ = write!(out, "\n  alert: {a}");
+            }
+        }
         if let Some(h) = self.hint() {
             let _ = write!(out, "\n  hint: {h}");
         }
@@ -677,6 +755,10 @@ mod tests {
                 "http.body",
                 "http.protocol",
                 "http.timeout",
+                "pac.syntax",
+                "pac.runtime",
+                "pac.timeout",
+                "pac.result",
             ]
         );
         for k in ErrorKind::ALL {
@@ -702,5 +784,15 @@ mod tests {
         let e = Error::new(ErrorKind::ConfigInvalid);
         assert_eq!(e.hop(), None);
         assert_eq!(e.phase(), Phase::Config);
+        for kind in [
+            ErrorKind::PacSyntax,
+            ErrorKind::PacRuntime,
+            ErrorKind::PacTimeout,
+            ErrorKind::PacResult,
+        ] {
+            let e = Error::new(kind);
+            assert_eq!(e.hop(), None, "{kind}");
+            assert_eq!(e.phase(), Phase::Config, "{kind}");
+        }
     }
 }

@@ -47,6 +47,8 @@ pub mod config;
 pub mod connect;
 pub mod error;
 pub mod layer;
+#[cfg(feature = "pac")]
+pub mod pac;
 pub mod probe;
 pub mod proxy;
 pub mod route;
