@@ -145,6 +145,18 @@ impl Engine {
             runtime,
             shared,
         };
+        if let Some(at) = script.source().find('\0') {
+            // The engine takes C strings; JavaScript has no use for a raw NUL in a PAC file.
+            let before = &script.source()[..at];
+            let line = before.matches('\n').count() + 1;
+            let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            return Err(Failure {
+                kind: FailureKind::Syntax,
+                exception: Some("SyntaxError: NUL byte in the script".to_owned()),
+                location: Some(format!("{line}:{col}")),
+                alerts: Vec::new(),
+            });
+        }
         engine.begin(deadline);
         let loaded = engine.context.with(|ctx| {
             install_natives(&ctx, &engine.shared, resolver, clock)
@@ -221,7 +233,6 @@ impl Engine {
         // Reading the exception may run the script's code (a getter, a toString); the deadline
         // stays armed, so a hostile one is interrupted too.
         let caught = CaughtError::from_error(ctx, err);
-        let interrupted = lock(&self.shared).interrupted;
         let (text, name, stack) = match &caught {
             CaughtError::Exception(ex) => {
                 let name = ex
@@ -240,9 +251,15 @@ impl Engine {
             }
             CaughtError::Error(e) => (e.to_string(), String::new(), None),
         };
+        // Read after the exception's text: producing it may itself have run into the deadline.
+        let interrupted = lock(&self.shared).interrupted;
         let kind = if interrupted {
             FailureKind::Timeout
-        } else if text.contains("out of memory") {
+        } else if text.contains("out of memory")
+            || (name == "InternalError" && text.contains("string too long"))
+        {
+            // Both are runaway allocation: QuickJS concatenates strings lazily, so doubling a
+            // string reaches its length limit before the memory limit.
             FailureKind::Memory
         } else if matches!(name.as_str(), "RangeError" | "InternalError")
             && (text.contains("call stack") || text.contains("stack overflow"))

@@ -463,7 +463,7 @@ impl Pac {
                 ErrorKind::PacRuntime,
                 Some("memory"),
                 format!(
-                    "PAC script {origin} exceeded its {} KiB memory limit{at}",
+                    "PAC script {origin} ran out of memory{at} ({exception}; the limit is {} KiB)",
                     limits.memory / 1024
                 ),
                 "the script builds ever larger strings or arrays; a PAC file needs a few KiB".to_owned(),

@@ -51,7 +51,8 @@
     };
 
     g.dnsResolve = function dnsResolve(host) {
-        return native.dnsResolve(String(host));
+        var ip = native.dnsResolve(String(host));
+        return ip === undefined ? null : ip;
     };
 
     g.isResolvable = function isResolvable(host) {
