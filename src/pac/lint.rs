@@ -120,7 +120,14 @@ pub fn lint(script: &PacScript, options: &LintOptions) -> Vec<Diagnostic> {
                 }
             }
             Ok(Decision::NeedsDns(_)) => {}
-            Err(e) => out.push(from_error(script, options, &e, Some((url, host)))),
+            Err(e) => {
+                let timed_out = e.code() == "pac.timeout";
+                out.push(from_error(script, options, &e, Some((url, host))));
+                if timed_out {
+                    // Every further sample would most likely wait out the limit too.
+                    return out;
+                }
+            }
         }
         if host.parse::<std::net::IpAddr>().is_err() {
             named_samples += 1;
