@@ -12,6 +12,7 @@ mod auth;
 mod dns;
 mod http_connect;
 mod reply;
+mod socks4;
 mod socks5;
 mod stream;
 mod tcp;
@@ -40,6 +41,11 @@ pub use reply::{
     Classified, Framing, Head, MAX_EXCERPT, MAX_HEAD, Parsed, auth_challenges, classify,
     evidence_headers, is_evidence_header, parse as parse_reply_head,
     parse_bounded as parse_reply_head_bounded, proxy_status_error, squid_error,
+};
+pub use socks4::{
+    MAX_FIELD_LEN as SOCKS4_MAX_FIELD_LEN, REPLY_LEN as SOCKS4_REPLY_LEN, Socks4Dest, Socks4Reply, Socks4RequestError,
+    build_request as socks4_request, parse_reply as parse_socks4_reply,
+    reply_meaning as socks4_reply_meaning,
 };
 pub use socks5::{
     Socks5Reply, parse_reply as parse_socks5_reply, reply_meaning as socks5_reply_meaning,
