@@ -109,6 +109,7 @@ pub(crate) struct Engine {
     context: Context,
     runtime: Runtime,
     shared: Shared,
+    calls: std::sync::atomic::AtomicU32,
 }
 
 impl Engine {
@@ -144,6 +145,7 @@ impl Engine {
             context,
             runtime,
             shared,
+            calls: std::sync::atomic::AtomicU32::new(0),
         };
         if let Some(at) = script.source().find('\0') {
             // The engine takes C strings; JavaScript has no use for a raw NUL in a PAC file.
@@ -210,9 +212,16 @@ impl Engine {
         }
     }
 
-    /// The bytes the runtime has allocated.
+    /// The bytes the runtime has allocated. Walks the whole heap: call it rarely.
     pub(crate) fn memory_used(&self) -> i64 {
         self.runtime.memory_usage().malloc_size
+    }
+
+    /// Counts a call; true every 64th, when the caller should look at the memory in use.
+    pub(crate) fn due_for_checkup(&self) -> bool {
+        self.calls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            .is_multiple_of(64)
     }
 
     fn begin(&self, deadline: Instant) {

@@ -301,9 +301,11 @@ impl Pac {
             }
         };
         let outcome = engine.call(url, host, deadline);
-        // An engine stopped by a limit may hold half-updated globals, and one close to its
-        // memory limit would fail the next call: both are replaced.
+        // An engine stopped by a limit may hold half-updated globals, and one whose script
+        // keeps growing its globals would soon fail every call: both are replaced. (Measuring
+        // the memory walks the heap, so it is done after a throw and every 64th call.)
         let healthy = match &outcome {
+            Ok(_) if !engine.due_for_checkup() => true,
             Ok(_) | Err(Failure { kind: FailureKind::Runtime, .. }) => {
                 (engine.memory_used() as u64) < (self.options.limits.memory as u64) / 4 * 3
             }

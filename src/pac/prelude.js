@@ -92,11 +92,22 @@
     // A shell expression becomes an anchored regular expression: `.` is literal, `*` is any run
     // and `?` any one character; every other character keeps its regular-expression meaning, as
     // in browsers (so `[ab]` is a class and an unbalanced `(` throws).
+    // Compiled expressions are kept (a flagless RegExp keeps no state between tests): a PAC
+    // file tests the same few patterns on every call. Bounded: cleared when full.
+    var compiled = new Map();
     g.shExpMatch = function shExpMatch(text, pattern) {
-        var source = pattern.replace(/[.*?]/g, function (c) {
-            return c === "." ? "\\." : c === "*" ? ".*" : ".";
-        });
-        return new RegExp("^" + source + "$").test(text);
+        var re = typeof pattern === "string" ? compiled.get(pattern) : undefined;
+        if (re === undefined) {
+            var source = pattern.replace(/[.*?]/g, function (c) {
+                return c === "." ? "\\." : c === "*" ? ".*" : ".";
+            });
+            re = new RegExp("^" + source + "$");
+            if (typeof pattern === "string" && pattern.length <= 256) {
+                if (compiled.size >= 256) compiled.clear();
+                compiled.set(pattern, re);
+            }
+        }
+        return re.test(text);
     };
 
     // The trailing "GMT" argument, when present, selects UTC; the helpers then read only the
