@@ -110,6 +110,7 @@ pub(crate) struct Engine {
     runtime: Runtime,
     shared: Shared,
     calls: std::sync::atomic::AtomicU32,
+    memory_limit: usize,
 }
 
 impl Engine {
@@ -146,6 +147,7 @@ impl Engine {
             runtime,
             shared,
             calls: std::sync::atomic::AtomicU32::new(0),
+            memory_limit: limits.memory,
         };
         if let Some(at) = script.source().find('\0') {
             // The engine takes C strings; JavaScript has no use for a raw NUL in a PAC file.
@@ -172,6 +174,7 @@ impl Engine {
             Ok(()) => Ok(engine),
             Err(mut f) => {
                 f.alerts = state.alerts;
+                engine.recognise_exhaustion(&mut f);
                 Err(f)
             }
         }
@@ -207,8 +210,20 @@ impl Engine {
             }),
             Err(mut f) => {
                 f.alerts = state.alerts;
+                self.recognise_exhaustion(&mut f);
                 Err(f)
             }
+        }
+    }
+
+    /// When memory runs out, QuickJS may not even manage to allocate the exception and throws
+    /// `null` (or the script catches the error and throws something else): a runtime failure
+    /// with the heap at its limit is the memory limit.
+    fn recognise_exhaustion(&self, f: &mut Failure) {
+        if f.kind == FailureKind::Runtime
+            && (self.memory_used() as u64) >= (self.memory_limit as u64) / 10 * 9
+        {
+            f.kind = FailureKind::Memory;
         }
     }
 
@@ -242,6 +257,10 @@ impl Engine {
         // Reading the exception may run the script's code (a getter, a toString); the deadline
         // stays armed, so a hostile one is interrupted too.
         let caught = CaughtError::from_error(ctx, err);
+        // QuickJS throws `null` when it runs out of memory while building the error object
+        // itself; a script throwing `null` on purpose is read the same way (rare, and still
+        // `pac.runtime`).
+        let null_thrown = matches!(&caught, CaughtError::Value(v) if v.is_null());
         let (text, name, stack) = match &caught {
             CaughtError::Exception(ex) => {
                 let name = ex
@@ -264,7 +283,8 @@ impl Engine {
         let interrupted = lock(&self.shared).interrupted;
         let kind = if interrupted {
             FailureKind::Timeout
-        } else if text.contains("out of memory")
+        } else if null_thrown
+            || text.contains("out of memory")
             || (name == "InternalError" && text.contains("string too long"))
         {
             // Both are runaway allocation: QuickJS concatenates strings lazily, so doubling a
