@@ -44,9 +44,15 @@ const URLS: &[&str] = &[
 fn pac_benches(c: &mut Criterion<ThreadCpu>) {
     let script = PacScript::from_file(CORP).expect("fixture loads");
     let pac = Pac::new(script.clone(), PacOptions::new()).expect("fixture compiles");
-    let urls: Vec<Url> = URLS.iter().map(|u| Url::parse(u).expect("bench URL")).collect();
+    let urls: Vec<Url> = URLS
+        .iter()
+        .map(|u| Url::parse(u).expect("bench URL"))
+        .collect();
     for u in &urls {
-        assert!(matches!(pac.find_proxy(u), Ok(Decision::Answer { .. })), "{u}");
+        assert!(
+            matches!(pac.find_proxy(u), Ok(Decision::Answer { .. })),
+            "{u}"
+        );
     }
 
     let mut g = c.benchmark_group("pac_corp_8_destinations");

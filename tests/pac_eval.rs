@@ -32,8 +32,14 @@ fn every_branch_of_a_corporate_pac_file() {
         ("http://localhost:8080/", "DIRECT"),
         ("https://build.build.example.com/job/1", "DIRECT"),
         ("https://WIKI.Wiki.Example.com/", "DIRECT"),
-        ("http://update.example.com/patch.cab", "PROXY updates.example.com:8080; DIRECT"),
-        ("https://dl.windowsupdate.com/x", "PROXY updates.example.com:8080; DIRECT"),
+        (
+            "http://update.example.com/patch.cab",
+            "PROXY updates.example.com:8080; DIRECT",
+        ),
+        (
+            "https://dl.windowsupdate.com/x",
+            "PROXY updates.example.com:8080; DIRECT",
+        ),
         (
             "https://acme.my.salesforce.com/",
             "PROXY saas-egress.example.com:3128; PROXY egress-b.example.com:3128",
@@ -45,7 +51,10 @@ fn every_branch_of_a_corporate_pac_file() {
         ("http://10.20.30.40/status", "DIRECT"),
         ("http://192.168.7.1/", "DIRECT"),
         ("http://8.8.8.8/", egress),
-        ("https://a.b.c.d.example.de/", "PROXY deep-egress.example.com:3128"),
+        (
+            "https://a.b.c.d.example.de/",
+            "PROXY deep-egress.example.com:3128",
+        ),
         ("http://a.b.c.d.example.de/", egress),
         ("https://www.example.org/", egress),
     ] {
@@ -54,7 +63,10 @@ fn every_branch_of_a_corporate_pac_file() {
         assert!(a.result.diagnostics.is_empty(), "{url}");
         assert_eq!(a.script, CORP);
     }
-    let a = answer(pac.find_proxy(&Url::parse("https://www.example.org/").unwrap()).unwrap());
+    let a = answer(
+        pac.find_proxy(&Url::parse("https://www.example.org/").unwrap())
+            .unwrap(),
+    );
     assert_eq!(
         a.result.entries,
         [
@@ -78,28 +90,64 @@ fn answers_are_cached_per_destination_and_expire() {
     let pac = corp(PacOptions::new().cache(2, Duration::from_secs(3600)));
     let url = |u: &str| Url::parse(u).unwrap();
     let first = pac.find_proxy(&url("https://www.example.org/a")).unwrap();
-    assert!(matches!(first, Decision::Answer { from_cache: false, .. }));
+    assert!(matches!(
+        first,
+        Decision::Answer {
+            from_cache: false,
+            ..
+        }
+    ));
     // https paths are not passed to the script, so another path is the same question.
     let again = pac.find_proxy(&url("https://www.example.org/b?c")).unwrap();
-    assert!(matches!(again, Decision::Answer { from_cache: true, .. }));
+    assert!(matches!(
+        again,
+        Decision::Answer {
+            from_cache: true,
+            ..
+        }
+    ));
     // http paths are passed: a different question.
     let http = pac.find_proxy(&url("http://www.example.org/a")).unwrap();
-    assert!(matches!(http, Decision::Answer { from_cache: false, .. }));
+    assert!(matches!(
+        http,
+        Decision::Answer {
+            from_cache: false,
+            ..
+        }
+    ));
     pac.find_proxy(&url("https://third.example/")).unwrap();
     assert_eq!(pac.cached(), 2, "bounded to its capacity");
     // The oldest answer was evicted.
     let evicted = pac.find_proxy(&url("https://www.example.org/")).unwrap();
-    assert!(matches!(evicted, Decision::Answer { from_cache: false, .. }));
+    assert!(matches!(
+        evicted,
+        Decision::Answer {
+            from_cache: false,
+            ..
+        }
+    ));
     // evaluate() never reads or fills the cache.
     pac.clear_cache();
-    assert!(matches!(pac.evaluate(&url("https://x.example/")).unwrap(), Decision::Answer { from_cache: false, .. }));
+    assert!(matches!(
+        pac.evaluate(&url("https://x.example/")).unwrap(),
+        Decision::Answer {
+            from_cache: false,
+            ..
+        }
+    ));
     assert_eq!(pac.cached(), 0);
 
     let aging = corp(PacOptions::new().cache(16, Duration::ZERO));
     aging.find_proxy(&url("https://www.example.org/")).unwrap();
     std::thread::sleep(Duration::from_millis(5));
     let stale = aging.find_proxy(&url("https://www.example.org/")).unwrap();
-    assert!(matches!(stale, Decision::Answer { from_cache: false, .. }));
+    assert!(matches!(
+        stale,
+        Decision::Answer {
+            from_cache: false,
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -107,7 +155,10 @@ fn paths_can_be_stripped_for_every_scheme() {
     let pac = corp(PacOptions::new().strip_paths(true));
     // The update rule matches on the URL's path prefix "http://update.example.com/*": with
     // paths stripped the URL is "http://update.example.com/", which still matches it.
-    let a = answer(pac.find_proxy(&Url::parse("http://update.example.com/x.cab").unwrap()).unwrap());
+    let a = answer(
+        pac.find_proxy(&Url::parse("http://update.example.com/x.cab").unwrap())
+            .unwrap(),
+    );
     assert_eq!(a.url, "http://update.example.com/");
     assert_eq!(a.returned, "PROXY updates.example.com:8080; DIRECT");
 }
@@ -136,7 +187,11 @@ fn an_asynchronous_caller_resolves_the_names_asked_for_and_asks_again() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(pac.cached(), 0, "an answer built on unknown names is not cached");
+    assert_eq!(
+        pac.cached(),
+        0,
+        "an answer built on unknown names is not cached"
+    );
 
     // The caller resolved them (here: pinned) and asks again.
     let ip = |s: &str| s.parse::<IpAddr>().unwrap();
@@ -177,6 +232,8 @@ fn a_resolver_that_uses_up_the_deadline_ends_in_a_timeout() {
             }),
     )
     .unwrap();
-    let err = pac.evaluate_args("https://a.example/", "a.example").unwrap_err();
+    let err = pac
+        .evaluate_args("https://a.example/", "a.example")
+        .unwrap_err();
     assert_eq!(err.code(), "pac.timeout");
 }

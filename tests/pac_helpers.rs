@@ -74,9 +74,15 @@ fn host_name_helpers() {
             ("dnsDomainIs('wwwexample.com', '.example.com')", false),
             ("dnsDomainIs('example.com', '.example.com')", false),
             ("dnsDomainIs('WWW.EXAMPLE.COM', '.example.com')", false),
-            ("localHostOrDomainIs('www.example.com', 'www.example.com')", true),
+            (
+                "localHostOrDomainIs('www.example.com', 'www.example.com')",
+                true,
+            ),
             ("localHostOrDomainIs('www', 'www.example.com')", true),
-            ("localHostOrDomainIs('www.example.org', 'www.example.com')", false),
+            (
+                "localHostOrDomainIs('www.example.org', 'www.example.com')",
+                false,
+            ),
             ("localHostOrDomainIs('home', 'www.example.com')", false),
             ("dnsDomainLevels('www') === 0", true),
             ("dnsDomainLevels('www.example.com') === 2", true),
@@ -90,8 +96,14 @@ fn host_name_helpers() {
 fn shell_expression_matching() {
     check_table(
         &[
-            ("shExpMatch('http://home.example.com/people/ari/index.html', '*/ari/*')", true),
-            ("shExpMatch('http://home.example.com/people/montulli/index.html', '*/ari/*')", false),
+            (
+                "shExpMatch('http://home.example.com/people/ari/index.html', '*/ari/*')",
+                true,
+            ),
+            (
+                "shExpMatch('http://home.example.com/people/montulli/index.html', '*/ari/*')",
+                false,
+            ),
             ("shExpMatch(host, '*.example.com')", true),
             ("shExpMatch('example.com', '*.example.com')", false),
             ("shExpMatch('a.b', 'a?b')", true),
@@ -100,7 +112,10 @@ fn shell_expression_matching() {
             ("shExpMatch('axb', 'a.b')", false),
             // Anchored at both ends.
             ("shExpMatch('xwww.example.com', 'www.example.com')", false),
-            ("shExpMatch('www.example.com.evil', 'www.example.com')", false),
+            (
+                "shExpMatch('www.example.com.evil', 'www.example.com')",
+                false,
+            ),
             // Other characters keep their regular-expression meaning, as in browsers.
             ("shExpMatch('a.example.com', '[ab].example.com')", true),
             ("shExpMatch('c.example.com', '[ab].example.com')", false),
@@ -126,8 +141,14 @@ fn name_and_address_helpers() {
             ("dnsResolve('10.9.8.7') === '10.9.8.7'", true),
             ("isInNet('10.1.2.3', '10.0.0.0', '255.0.0.0')", true),
             ("isInNet('11.1.2.3', '10.0.0.0', '255.0.0.0')", false),
-            ("isInNet('proxy.corp.example', '10.0.0.0', '255.0.0.0')", true),
-            ("isInNet('proxy.corp.example', '10.0.0.0', '255.255.255.0')", false),
+            (
+                "isInNet('proxy.corp.example', '10.0.0.0', '255.0.0.0')",
+                true,
+            ),
+            (
+                "isInNet('proxy.corp.example', '10.0.0.0', '255.255.255.0')",
+                false,
+            ),
             ("isInNet('nx.example', '10.0.0.0', '255.0.0.0')", false),
             ("isInNet('192.168.1.5', '192.168.0.0', '255.255.0.0')", true),
             // The top bit set: compared unsigned.
@@ -139,7 +160,10 @@ fn name_and_address_helpers() {
             ("isInNet('10.1.2.3', '10.0.0.0', '0.0.0.0')", true),
             ("myIpAddress() === '127.0.0.1'", true),
             ("convert_addr('10.0.0.1') === 167772161", true),
-            ("isValidIpAddress('1.2.3.4') && !isValidIpAddress('1.2.3.400')", true),
+            (
+                "isValidIpAddress('1.2.3.4') && !isValidIpAddress('1.2.3.400')",
+                true,
+            ),
         ],
         FRIDAY_AFTERNOON,
     );
@@ -265,7 +289,9 @@ fn alerts_and_lookups_are_kept_for_the_explanation() {
         FRIDAY_AFTERNOON,
         names(),
     );
-    let Decision::Answer { answer, .. } = pac.evaluate_args("https://a.example/", "a.example").unwrap()
+    let Decision::Answer { answer, .. } = pac
+        .evaluate_args("https://a.example/", "a.example")
+        .unwrap()
     else {
         panic!("no answer")
     };
@@ -278,7 +304,10 @@ fn alerts_and_lookups_are_kept_for_the_explanation() {
     // Each name once per evaluation, in order.
     assert_eq!(
         looked,
-        [("proxy.corp.example", vec![ip("10.1.2.3")]), ("nx.example", vec![])]
+        [
+            ("proxy.corp.example", vec![ip("10.1.2.3")]),
+            ("nx.example", vec![])
+        ]
     );
     assert_eq!(answer.script, "helpers.pac");
     assert_eq!(answer.url, "https://a.example/");
@@ -296,5 +325,10 @@ fn alerts_are_bounded() {
         panic!("no answer")
     };
     assert_eq!(answer.alerts.len(), 16);
-    assert!(answer.alerts.iter().all(|a| a.len() <= 1024 + '…'.len_utf8()));
+    assert!(
+        answer
+            .alerts
+            .iter()
+            .all(|a| a.len() <= 1024 + '…'.len_utf8())
+    );
 }

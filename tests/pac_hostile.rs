@@ -24,7 +24,10 @@ fn load(src: &str) -> Result<Pac, proxyscope::Error> {
 }
 
 fn body(body: &str) -> Pac {
-    load(&format!("function FindProxyForURL(url, host) {{\n{body}\n}}")).expect("loads")
+    load(&format!(
+        "function FindProxyForURL(url, host) {{\n{body}\n}}"
+    ))
+    .expect("loads")
 }
 
 fn eval(pac: &Pac) -> Result<Decision, proxyscope::Error> {
@@ -81,8 +84,7 @@ fn runaway_allocation_hits_the_memory_limit() {
     }
     // Doubling a string reaches the engine's string length limit (strings are concatenated
     // lazily) before the memory limit: reported the same way.
-    let (code, limit, err) =
-        failure("var s = 'x'; for (var i = 0; i < 40; i++) s += s; return s;");
+    let (code, limit, err) = failure("var s = 'x'; for (var i = 0; i < 40; i++) s += s; return s;");
     assert_eq!(code, "pac.runtime", "{}", err.report());
     assert_eq!(limit.as_deref(), Some("memory"));
 }
@@ -108,7 +110,10 @@ fn throwing_scripts_are_runtime_errors_with_the_line() {
     assert_eq!(limit, None);
     let pac = err.evidence().pac.as_deref().unwrap();
     assert_eq!(pac.exception.as_deref(), Some("Error: boom"));
-    assert!(pac.location.as_deref().unwrap().starts_with("3:"), "{pac:?}");
+    assert!(
+        pac.location.as_deref().unwrap().starts_with("3:"),
+        "{pac:?}"
+    );
     assert_eq!(pac.url.as_deref(), Some("https://www.example.com/"));
     assert_eq!(pac.host.as_deref(), Some("www.example.com"));
     assert_eq!(pac.script, "hostile.pac");
@@ -116,7 +121,14 @@ fn throwing_scripts_are_runtime_errors_with_the_line() {
     let (code, _, err) = failure("throw 'plain string';");
     assert_eq!(code, "pac.runtime");
     assert!(
-        err.evidence().pac.as_ref().unwrap().exception.as_deref().unwrap().contains("plain string")
+        err.evidence()
+            .pac
+            .as_ref()
+            .unwrap()
+            .exception
+            .as_deref()
+            .unwrap()
+            .contains("plain string")
     );
     let (code, _, _) = failure("return undefinedVariable;");
     assert_eq!(code, "pac.runtime");
@@ -152,10 +164,14 @@ fn non_string_and_unusable_answers_are_result_errors() {
 
 #[test]
 fn load_failures_have_their_codes() {
-    let err = load("function FindProxyForURL(url, host) {\n  return 'DIRECT'\n  if (\n}").unwrap_err();
+    let err =
+        load("function FindProxyForURL(url, host) {\n  return 'DIRECT'\n  if (\n}").unwrap_err();
     assert_eq!(err.code(), "pac.syntax");
     let pac = err.evidence().pac.as_deref().unwrap();
-    assert!(pac.location.as_deref().unwrap().starts_with("4:"), "{pac:?}");
+    assert!(
+        pac.location.as_deref().unwrap().starts_with("4:"),
+        "{pac:?}"
+    );
     assert!(pac.exception.as_deref().unwrap().starts_with("SyntaxError"));
 
     let err = load("while (true) {}").unwrap_err();
@@ -169,11 +185,15 @@ fn load_failures_have_their_codes() {
     let pac = load("var FindProxyForUrl = 1;").unwrap();
     assert_eq!(eval(&pac).unwrap_err().code(), "pac.runtime");
 
-    let err = PacScript::from_source("x".repeat(proxyscope::pac::MAX_SCRIPT_LEN + 1), "big").unwrap_err();
+    let err =
+        PacScript::from_source("x".repeat(proxyscope::pac::MAX_SCRIPT_LEN + 1), "big").unwrap_err();
     assert_eq!(err.code(), "config.invalid");
     let err = PacScript::from_file("/nonexistent/proxy.pac").unwrap_err();
     assert_eq!(err.code(), "config.invalid");
-    assert_eq!(err.evidence().file.as_deref(), Some("/nonexistent/proxy.pac"));
+    assert_eq!(
+        err.evidence().file.as_deref(),
+        Some("/nonexistent/proxy.pac")
+    );
     let err = PacScript::from_file("/").unwrap_err();
     assert_eq!(err.code(), "config.invalid");
 }
@@ -183,8 +203,12 @@ fn binary_and_nul_bytes_are_just_bad_javascript() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bin.pac");
     std::fs::write(&path, [0xff, 0xfe, 0x00, 0x41]).unwrap();
-    assert_eq!(PacScript::from_file(&path).unwrap_err().code(), "config.invalid");
-    let err = load("function FindProxyForURL(u, h) {\n return 'DIRECT'; }\u{0}garbage").unwrap_err();
+    assert_eq!(
+        PacScript::from_file(&path).unwrap_err().code(),
+        "config.invalid"
+    );
+    let err =
+        load("function FindProxyForURL(u, h) {\n return 'DIRECT'; }\u{0}garbage").unwrap_err();
     assert_eq!(err.code(), "pac.syntax");
     let pac = err.evidence().pac.as_deref().unwrap();
     assert_eq!(pac.location.as_deref(), Some("2:20"));
@@ -200,7 +224,9 @@ fn the_script_reaches_nothing_outside() {
              if (reachable[i] !== 'undefined') return 'PROXY leak-' + i + ':1';
          return 'DIRECT';",
     );
-    let Decision::Answer { answer, .. } = eval(&pac).unwrap() else { panic!() };
+    let Decision::Answer { answer, .. } = eval(&pac).unwrap() else {
+        panic!()
+    };
     assert_eq!(answer.returned, "DIRECT");
     // Dynamic import has no loader to reach a file with: it fails, the script goes on.
     let pac = body("try { import('/etc/passwd'); } catch (e) {} return 'DIRECT';");
@@ -221,7 +247,9 @@ fn the_evaluator_recovers_after_each_limit() {
         ("deep.example", "pac.runtime"),
     ] {
         for _ in 0..3 {
-            let err = pac.evaluate_args(&format!("https://{host}/"), host).unwrap_err();
+            let err = pac
+                .evaluate_args(&format!("https://{host}/"), host)
+                .unwrap_err();
             assert_eq!(err.code(), code, "{host}");
             assert!(matches!(
                 pac.evaluate_args("https://ok.example/", "ok.example"),
@@ -240,8 +268,9 @@ fn concurrent_callers_share_the_engines() {
             std::thread::spawn(move || {
                 for i in 0..50 {
                     let host = format!("h{t}-{i}.example");
-                    let Decision::Answer { answer, .. } =
-                        pac.evaluate_args(&format!("https://{host}/"), &host).unwrap()
+                    let Decision::Answer { answer, .. } = pac
+                        .evaluate_args(&format!("https://{host}/"), &host)
+                        .unwrap()
                     else {
                         panic!()
                     };

@@ -23,16 +23,21 @@ fn codes(d: &[Diagnostic]) -> Vec<(&str, Severity, Option<&str>)> {
 
 #[test]
 fn a_clean_pac_file_has_no_findings() {
-    let script =
-        PacScript::from_file(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/pac/corp.pac"))
-            .unwrap();
+    let script = PacScript::from_file(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/pac/corp.pac"
+    ))
+    .unwrap();
     let d = lint(&script, &LintOptions::default());
     assert!(d.is_empty(), "{d:#?}");
 }
 
 #[test]
 fn syntax_errors_have_line_and_column() {
-    let d = findings("function FindProxyForURL(url, host) {\n    return 'DIRECT'\n    if (host ==\n}\n", true);
+    let d = findings(
+        "function FindProxyForURL(url, host) {\n    return 'DIRECT'\n    if (host ==\n}\n",
+        true,
+    );
     assert_eq!(d.len(), 1, "{d:#?}");
     assert_eq!(d[0].code, "pac.syntax");
     assert_eq!(d[0].severity, Severity::Error);
@@ -43,8 +48,14 @@ fn syntax_errors_have_line_and_column() {
 
 #[test]
 fn a_missing_function_is_an_error() {
-    let d = findings("function FindProxyForUrl(url, host) { return 'DIRECT'; }", true);
-    assert_eq!(codes(&d), [("pac.missing_function", Severity::Error, Some("proxy.pac"))]);
+    let d = findings(
+        "function FindProxyForUrl(url, host) { return 'DIRECT'; }",
+        true,
+    );
+    assert_eq!(
+        codes(&d),
+        [("pac.missing_function", Severity::Error, Some("proxy.pac"))]
+    );
 }
 
 #[test]
@@ -61,20 +72,41 @@ fn non_string_answers_and_throws_on_samples_are_errors() {
         "function FindProxyForURL(url, host) {\n  if (host == '10.20.30.40') throw new Error('no');\n  return 'DIRECT';\n}",
         true,
     );
-    assert_eq!(codes(&d), [("pac.runtime", Severity::Error, Some("proxy.pac:2:40"))]);
+    assert_eq!(
+        codes(&d),
+        [("pac.runtime", Severity::Error, Some("proxy.pac:2:40"))]
+    );
 
     // Reported once: the lint stops at the first sample that runs out of time.
-    let d = findings("function FindProxyForURL(url, host) { while (true) {} }", true);
+    let d = findings(
+        "function FindProxyForURL(url, host) { while (true) {} }",
+        true,
+    );
     assert_eq!(d.len(), 1, "{d:#?}");
-    assert_eq!((d[0].code.as_str(), d[0].severity), ("pac.timeout", Severity::Error));
-    assert!(d[0].location.as_deref().unwrap().starts_with("proxy.pac:1:"));
+    assert_eq!(
+        (d[0].code.as_str(), d[0].severity),
+        ("pac.timeout", Severity::Error)
+    );
+    assert!(
+        d[0].location
+            .as_deref()
+            .unwrap()
+            .starts_with("proxy.pac:1:")
+    );
 }
 
 #[test]
 fn doubtful_entries_are_warnings() {
-    let d = findings("function FindProxyForURL(url, host) { return 'PROXY egress; FTP x:1; DIRECT'; }", true);
+    let d = findings(
+        "function FindProxyForURL(url, host) { return 'PROXY egress; FTP x:1; DIRECT'; }",
+        true,
+    );
     assert!(!d.is_empty());
-    assert!(d.iter().all(|d| d.code == "pac.result" && d.severity == Severity::Warning), "{d:#?}");
+    assert!(
+        d.iter()
+            .all(|d| d.code == "pac.result" && d.severity == Severity::Warning),
+        "{d:#?}"
+    );
 }
 
 #[test]
@@ -83,10 +115,17 @@ fn shexpmatch_on_url_with_a_host_pattern() {
     let d = findings(src, true);
     assert_eq!(
         codes(&d),
-        [("pac.shexp_url_host_pattern", Severity::Warning, Some("proxy.pac:3:7"))]
+        [(
+            "pac.shexp_url_host_pattern",
+            Severity::Warning,
+            Some("proxy.pac:3:7")
+        )]
     );
     // Parameters named differently are followed.
-    let d = findings("function FindProxyForURL(u, h) { if (shExpMatch(u, '*.x.example*')) return 'DIRECT'; return 'DIRECT'; }", true);
+    let d = findings(
+        "function FindProxyForURL(u, h) { if (shExpMatch(u, '*.x.example*')) return 'DIRECT'; return 'DIRECT'; }",
+        true,
+    );
     assert_eq!(d.len(), 1);
     assert_eq!(d[0].code, "pac.shexp_url_host_pattern");
 }
@@ -95,11 +134,25 @@ fn shexpmatch_on_url_with_a_host_pattern() {
 fn name_lookups_on_every_call() {
     let every = "function FindProxyForURL(url, host) {\n  var ip = dnsResolve(host);\n  if (isPlainHostName(host)) return 'DIRECT';\n  return 'PROXY p:3128';\n}";
     let d = findings(every, true);
-    assert_eq!(codes(&d), [("pac.dns_every_call", Severity::Warning, Some("proxy.pac:2:12"))]);
+    assert_eq!(
+        codes(&d),
+        [(
+            "pac.dns_every_call",
+            Severity::Warning,
+            Some("proxy.pac:2:12")
+        )]
+    );
 
     let every = "function FindProxyForURL(url, host) {\n  if (isInNet(host, '10.0.0.0', '255.0.0.0')) return 'DIRECT';\n  return 'PROXY p:3128';\n}";
     let d = findings(every, true);
-    assert_eq!(codes(&d), [("pac.dns_every_call", Severity::Warning, Some("proxy.pac:2:7"))]);
+    assert_eq!(
+        codes(&d),
+        [(
+            "pac.dns_every_call",
+            Severity::Warning,
+            Some("proxy.pac:2:7")
+        )]
+    );
 
     // Guarded by a cheap test first: only some hosts are resolved.
     let guarded = "function FindProxyForURL(url, host) {\n  if (dnsDomainIs(host, '.corp.example.net') && isInNet(host, '10.0.0.0', '255.0.0.0')) return 'DIRECT';\n  return 'PROXY p:3128';\n}";
@@ -112,14 +165,21 @@ fn is_in_net_on_names_without_a_resolver() {
     let d = findings(src, false);
     assert_eq!(
         codes(&d),
-        [("pac.isinnet_no_resolver", Severity::Warning, Some("proxy.pac:2:49"))]
+        [(
+            "pac.isinnet_no_resolver",
+            Severity::Warning,
+            Some("proxy.pac:2:49")
+        )]
     );
     assert!(findings(src, true).is_empty());
 }
 
 #[test]
 fn findings_serialise_as_lint_json() {
-    let d = findings("function FindProxyForURL(url, host) { return shExpMatch(url, '*.a.example') ? 'DIRECT' : 'DIRECT'; }", true);
+    let d = findings(
+        "function FindProxyForURL(url, host) { return shExpMatch(url, '*.a.example') ? 'DIRECT' : 'DIRECT'; }",
+        true,
+    );
     let json = serde_json::to_value(&d).unwrap();
     assert_eq!(json[0]["code"], "pac.shexp_url_host_pattern");
     assert_eq!(json[0]["severity"], "warning");

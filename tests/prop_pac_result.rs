@@ -4,9 +4,7 @@
 //! good ones around it.
 
 use proptest::prelude::*;
-use proxyscope::pac::{
-    MAX_ENTRIES, PacEntry, PacProxyKind, ResultSeverity, parse_result,
-};
+use proxyscope::pac::{MAX_ENTRIES, PacEntry, PacProxyKind, ResultSeverity, parse_result};
 
 fn kind() -> impl Strategy<Value = (PacProxyKind, &'static str)> {
     prop_oneof![
@@ -23,7 +21,8 @@ fn kind() -> impl Strategy<Value = (PacProxyKind, &'static str)> {
 fn host() -> impl Strategy<Value = String> {
     prop_oneof![
         "[a-z][a-z0-9-]{0,10}(\\.[a-z][a-z0-9-]{0,10}){0,3}",
-        (0u8..=255, 0u8..=255, 0u8..=255, 0u8..=255).prop_map(|(a, b, c, d)| format!("{a}.{b}.{c}.{d}")),
+        (0u8..=255, 0u8..=255, 0u8..=255, 0u8..=255)
+            .prop_map(|(a, b, c, d)| format!("{a}.{b}.{c}.{d}")),
         any::<[u16; 8]>().prop_map(|s| format!("[{}]", std::net::Ipv6Addr::from(s))),
     ]
 }

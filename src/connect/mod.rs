@@ -43,8 +43,8 @@ pub use reply::{
     parse_bounded as parse_reply_head_bounded, proxy_status_error, squid_error,
 };
 pub use socks4::{
-    MAX_FIELD_LEN as SOCKS4_MAX_FIELD_LEN, REPLY_LEN as SOCKS4_REPLY_LEN, Socks4Dest, Socks4Reply, Socks4RequestError,
-    build_request as socks4_request, parse_reply as parse_socks4_reply,
+    MAX_FIELD_LEN as SOCKS4_MAX_FIELD_LEN, REPLY_LEN as SOCKS4_REPLY_LEN, Socks4Dest, Socks4Reply,
+    Socks4RequestError, build_request as socks4_request, parse_reply as parse_socks4_reply,
     reply_meaning as socks4_reply_meaning,
 };
 pub use socks5::{

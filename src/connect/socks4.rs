@@ -155,7 +155,10 @@ mod tests {
     #[test]
     fn requests_refuse_what_the_protocol_cannot_carry() {
         let dest = Socks4Dest::Addr(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 1));
-        assert_eq!(build_request(dest, "a\0b"), Err(Socks4RequestError::BadUserId));
+        assert_eq!(
+            build_request(dest, "a\0b"),
+            Err(Socks4RequestError::BadUserId)
+        );
         assert_eq!(
             build_request(dest, &"u".repeat(256)),
             Err(Socks4RequestError::BadUserId)
@@ -190,11 +193,17 @@ mod tests {
             assert!(reply_meaning(code).starts_with("request rejected"));
         }
         assert!(matches!(parse_reply(&[0, 0, 0, 0, 0, 0, 0, 0]), Invalid(_)));
-        assert!(matches!(parse_reply(&[0, 0x5E, 0, 0, 0, 0, 0, 0]), Invalid(_)));
+        assert!(matches!(
+            parse_reply(&[0, 0x5E, 0, 0, 0, 0, 0, 0]),
+            Invalid(_)
+        ));
         // Decided on the first byte: an HTTP or SOCKS5 proxy's answer is never waited out.
         assert!(matches!(parse_reply(b"H"), Invalid(_)));
         assert!(matches!(parse_reply(&[5, 0]), Invalid(_)));
-        assert!(matches!(parse_reply(&[4, 0x5A, 0, 0, 0, 0, 0, 0]), Invalid(_)));
+        assert!(matches!(
+            parse_reply(&[4, 0x5A, 0, 0, 0, 0, 0, 0]),
+            Invalid(_)
+        ));
         assert_eq!(reply_meaning(0x5A), "request granted");
         assert_eq!(reply_meaning(1), "unassigned reply code");
     }

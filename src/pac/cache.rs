@@ -87,7 +87,10 @@ mod tests {
         let t0 = Instant::now();
         let mut c = AnswerCache::new(4, Duration::from_secs(10));
         c.insert(key("a"), Arc::new(1), t0);
-        assert_eq!(c.get(&key("a"), t0 + Duration::from_secs(10)).as_deref(), Some(&1));
+        assert_eq!(
+            c.get(&key("a"), t0 + Duration::from_secs(10)).as_deref(),
+            Some(&1)
+        );
         assert_eq!(c.get(&key("a"), t0 + Duration::from_secs(11)), None);
         assert_eq!(c.len(), 0);
         assert_eq!(c.get(&key("b"), t0), None);
@@ -106,7 +109,10 @@ mod tests {
         // Re-inserting a key refreshes it: the stale row of its first insertion evicts nothing.
         c.insert(key("b"), Arc::new(9), t0 + Duration::from_secs(5));
         c.insert(key("e"), Arc::new(5), t0 + Duration::from_secs(6));
-        assert_eq!(c.get(&key("b"), t0 + Duration::from_secs(6)).as_deref(), Some(&9));
+        assert_eq!(
+            c.get(&key("b"), t0 + Duration::from_secs(6)).as_deref(),
+            Some(&9)
+        );
         assert_eq!(c.get(&key("c"), t0 + Duration::from_secs(6)), None);
         for i in 0..1000 {
             c.insert(key("same"), Arc::new(i), t0);

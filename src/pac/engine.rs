@@ -181,7 +181,12 @@ impl Engine {
     }
 
     /// Calls `FindProxyForURL(url, host)` within `deadline`.
-    pub(crate) fn call(&self, url: &str, host: &str, deadline: Instant) -> Result<CallOutput, Failure> {
+    pub(crate) fn call(
+        &self,
+        url: &str,
+        host: &str,
+        deadline: Instant,
+    ) -> Result<CallOutput, Failure> {
         self.begin(deadline);
         let result = self.context.with(|ctx| {
             let run = || -> rquickjs::Result<Returned> {
@@ -275,7 +280,11 @@ impl Engine {
                     .get::<Coerced<String>>()
                     .map(|c| c.0)
                     .unwrap_or_else(|_| v.type_name().to_owned());
-                (format!("uncaught {}: {text}", v.type_name()), String::new(), None)
+                (
+                    format!("uncaught {}: {text}", v.type_name()),
+                    String::new(),
+                    None,
+                )
             }
             CaughtError::Error(e) => (e.to_string(), String::new(), None),
         };
@@ -396,7 +405,11 @@ fn install_natives(
 
 /// One lookup through the resolver, memoised for the evaluation and recorded.
 fn lookup(shared: &Shared, resolver: &dyn PacResolver, host: &str) -> Lookup {
-    if let Ok(ip) = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+    if let Ok(ip) = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+    {
         return Lookup::Found(vec![ip]);
     }
     let key = host.to_ascii_lowercase();
@@ -465,7 +478,10 @@ mod tests {
             script_location("    at FindProxyForURL (<pac>:12:9)\n    at <eval> (<x>:1:1)"),
             Some("12:9".to_owned())
         );
-        assert_eq!(script_location("    at <pac>:3:14\n"), Some("3:14".to_owned()));
+        assert_eq!(
+            script_location("    at <pac>:3:14\n"),
+            Some("3:14".to_owned())
+        );
         assert_eq!(script_location("    at f (<pac-helpers>:1:1)"), None);
         assert_eq!(script_location("no frames"), None);
     }

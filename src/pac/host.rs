@@ -71,7 +71,8 @@ impl PinnedNames {
 
     /// Pins `host` in place; see [`PinnedNames::pin`].
     pub fn insert(&mut self, host: &str, addrs: impl IntoIterator<Item = IpAddr>) {
-        self.names.insert(normalize(host), addrs.into_iter().collect());
+        self.names
+            .insert(normalize(host), addrs.into_iter().collect());
     }
 
     /// Names not in the table answer [`Lookup::Pending`] instead of [`Lookup::NotFound`]: the

@@ -42,7 +42,10 @@ const SAMPLES: &[(&str, &str)] = &[
     ("http://intranet/", "intranet"),
     ("https://build.corp.example.net/", "build.corp.example.net"),
     ("http://10.20.30.40/", "10.20.30.40"),
-    ("http://downloads.example.org/file.zip", "downloads.example.org"),
+    (
+        "http://downloads.example.org/file.zip",
+        "downloads.example.org",
+    ),
 ];
 
 /// Resolves nothing, remembers what it was asked.
@@ -92,7 +95,9 @@ pub fn lint(script: &PacScript, options: &LintOptions) -> Vec<Diagnostic> {
                 Some(script.origin().to_owned()),
                 "the PAC script does not define FindProxyForURL(url, host)",
             )
-            .with_suggestion("define function FindProxyForURL(url, host) { ... return \"DIRECT\"; }"),
+            .with_suggestion(
+                "define function FindProxyForURL(url, host) { ... return \"DIRECT\"; }",
+            ),
         );
         return out;
     }
@@ -100,7 +105,11 @@ pub fn lint(script: &PacScript, options: &LintOptions) -> Vec<Diagnostic> {
     let mut lookups_every_call = true;
     let mut named_samples = 0;
     for (url, host) in SAMPLES {
-        let before = recorder.asked.lock().unwrap_or_else(PoisonError::into_inner).len();
+        let before = recorder
+            .asked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len();
         match pac.evaluate_args(url, host) {
             Ok(Decision::Answer { answer, .. }) => {
                 for d in &answer.result.diagnostics {
@@ -131,7 +140,10 @@ pub fn lint(script: &PacScript, options: &LintOptions) -> Vec<Diagnostic> {
         }
         if host.parse::<std::net::IpAddr>().is_err() {
             named_samples += 1;
-            let asked = recorder.asked.lock().unwrap_or_else(PoisonError::into_inner);
+            let asked = recorder
+                .asked
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
             if !asked[before..].iter().any(|a| a == host) {
                 lookups_every_call = false;
             }

@@ -147,9 +147,10 @@ impl PacOptions {
         self
     }
 
-    /// Pass every URL as `scheme://host[:port]/`, as Firefox does by default; without it,
-    /// `https:` and `wss:` URLs are stripped so and `http:` URLs keep their path and query, as
-    /// Chromium does. Stripping makes the cache per destination for every scheme.
+    /// Pass every URL to the script as `scheme://host[:port]/`, as Firefox does by default.
+    /// Without it only `https:` and `wss:` URLs are cut so, and `http:` URLs keep their path
+    /// and query, as Chromium does. Cutting every URL makes the cache per destination for
+    /// every scheme.
     pub fn strip_paths(mut self, strip: bool) -> Self {
         self.strip_paths = strip;
         self
@@ -306,9 +307,11 @@ impl Pac {
         // the memory walks the heap, so it is done after a throw and every 64th call.)
         let healthy = match &outcome {
             Ok(_) if !engine.due_for_checkup() => true,
-            Ok(_) | Err(Failure { kind: FailureKind::Runtime, .. }) => {
-                (engine.memory_used() as u64) < (self.options.limits.memory as u64) / 4 * 3
-            }
+            Ok(_)
+            | Err(Failure {
+                kind: FailureKind::Runtime,
+                ..
+            }) => (engine.memory_used() as u64) < (self.options.limits.memory as u64) / 4 * 3,
             Err(_) => false,
         };
         self.pool.checkin(healthy.then_some(engine));
@@ -398,7 +401,10 @@ impl Pac {
                 host,
                 engine::cut(&returned, 1024),
                 out.alerts,
-                format!("FindProxyForURL returned \"{}\": {why}", engine::cut(&returned, 200)),
+                format!(
+                    "FindProxyForURL returned \"{}\": {why}",
+                    engine::cut(&returned, 200)
+                ),
             ));
         }
         Ok(Decision::Answer {
@@ -596,16 +602,24 @@ mod tests {
         let args = |u: &str| p.arguments(&Url::parse(u).unwrap());
         assert_eq!(
             args("https://user:pw@Example.COM:8443/a/b?q=1#f"),
-            ("https://example.com:8443/".to_owned(), "example.com".to_owned())
+            (
+                "https://example.com:8443/".to_owned(),
+                "example.com".to_owned()
+            )
         );
         assert_eq!(
             args("http://user:pw@example.com/a/b?q=1#f"),
-            ("http://example.com/a/b?q=1".to_owned(), "example.com".to_owned())
+            (
+                "http://example.com/a/b?q=1".to_owned(),
+                "example.com".to_owned()
+            )
         );
         assert_eq!(args("http://[::1]:8080/x").1, "::1");
         let stripped = Pac::new(p.script().clone(), PacOptions::new().strip_paths(true)).unwrap();
         assert_eq!(
-            stripped.arguments(&Url::parse("http://example.com/a?b").unwrap()).0,
+            stripped
+                .arguments(&Url::parse("http://example.com/a?b").unwrap())
+                .0,
             "http://example.com/"
         );
     }

@@ -279,13 +279,8 @@ pub fn parse_result(answer: &str) -> PacResult {
         match parse_entry(entry) {
             Ok((e, warning)) => {
                 if let Some(problem) = warning {
-                    out.diagnostics.push(diag(
-                        ResultSeverity::Warning,
-                        problem,
-                        index,
-                        at,
-                        entry,
-                    ));
+                    out.diagnostics
+                        .push(diag(ResultSeverity::Warning, problem, index, at, entry));
                 }
                 out.entries.push(e);
                 kept += 1;
@@ -557,9 +552,12 @@ mod tests {
             ]
         );
         assert_eq!(r.diagnostics.len(), 4);
-        assert!(r.diagnostics.iter().all(|d| d.severity
-            == ResultSeverity::Warning
-            && d.problem == ResultProblem::MissingPort));
+        assert!(
+            r.diagnostics
+                .iter()
+                .all(|d| d.severity == ResultSeverity::Warning
+                    && d.problem == ResultProblem::MissingPort)
+        );
         assert!(!r.has_errors());
     }
 

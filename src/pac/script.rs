@@ -30,7 +30,10 @@ impl fmt::Debug for PacScript {
 
 impl PacScript {
     /// A script given as text; `origin` says where it came from (`inline`, a setting's name).
-    pub fn from_source(source: impl Into<String>, origin: impl Into<String>) -> Result<Self, Error> {
+    pub fn from_source(
+        source: impl Into<String>,
+        origin: impl Into<String>,
+    ) -> Result<Self, Error> {
         let source = source.into();
         let origin: String = origin.into();
         if source.len() > MAX_SCRIPT_LEN {
@@ -75,7 +78,10 @@ impl PacScript {
                 e.utf8_error().valid_up_to()
             ))
         })?;
-        let text = text.strip_prefix('\u{feff}').map(str::to_owned).unwrap_or(text);
+        let text = text
+            .strip_prefix('\u{feff}')
+            .map(str::to_owned)
+            .unwrap_or(text);
         Ok(Self {
             source: text.into(),
             origin: origin.into(),
