@@ -46,7 +46,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use proxyscope::client::Client;
 use proxyscope::testing::{ChainMode, TestOrigin, TestPki, TestProxy};
 use proxyscope::tls::{CaBundle, HopTls, TlsSettings};
-use proxyscope::{EnvSnapshot, Layer, ProxySetting, Roots};
+use proxyscope::{EnvSnapshot, ProxySetting, Roots, Settings};
 use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
@@ -234,7 +234,7 @@ fn setup(rt: &tokio::runtime::Runtime, h2: bool) -> Setup {
         let ours = |setting: ProxySetting| {
             Client::builder()
                 .global(
-                    Layer::new()
+                    Settings::new()
                         .proxy(setting)
                         .roots(Roots::None)
                         .ca_file([root.clone()]),

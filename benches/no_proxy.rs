@@ -31,7 +31,7 @@ use http::Uri;
 use hyper_util::client::proxy::matcher::Matcher;
 use proxyscope::proxy::NoProxy;
 
-/// The list sizes the targets name (DESIGN.md §8).
+/// The list sizes the performance targets name (docs/benchmarks.md).
 const DOMAIN_SIZES: [usize; 4] = [10, 100, 1_000, 10_000];
 const IP_SIZES: [usize; 3] = [10, 100, 1_000];
 /// The proxy hyper-util's matcher selects on a miss (never contacted).

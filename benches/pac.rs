@@ -25,7 +25,7 @@ use cpu_time::ThreadCpu;
 use criterion::{Criterion, criterion_group, criterion_main};
 use proxyscope::pac::{Decision, Pac, PacOptions, PacScript, parse_result};
 use proxyscope::route::resolve;
-use proxyscope::{EnvSnapshot, Layer, NoProxy, ProxySetting};
+use proxyscope::{EnvSnapshot, NoProxy, ProxySetting, Settings};
 use url::Url;
 
 const CORP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/pac/corp.pac");
@@ -71,7 +71,7 @@ fn pac_benches(c: &mut Criterion<ThreadCpu>) {
         })
     });
     g.bench_function("static_route", |b| {
-        let global = Layer::new()
+        let global = Settings::new()
             .proxy(ProxySetting::parse("http://egress-a.example.com:3128").expect("proxy"))
             .no_proxy(NoProxy::from_entries([
                 "localhost",

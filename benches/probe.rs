@@ -1,5 +1,5 @@
 //! `probe check` over 1, 10 and 100 providers: the [`Runner`]'s wall time against the slowest
-//! single check (DESIGN.md §8: about as long as the slowest check, not the sum).
+//! single check (the target: about as long as the slowest check, not the sum).
 //!
 //! Every provider reaches one TLS [`TestOrigin`] through one allow-all [`TestProxy`] (CONNECT),
 //! trusting the [`TestPki`] root, with connection reuse off as `probe check` runs it — so each
@@ -18,7 +18,7 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use proxyscope::client::Client;
 use proxyscope::probe::{Check, Runner};
 use proxyscope::testing::{ChainMode, TestOrigin, TestPki, TestProxy};
-use proxyscope::{EnvSnapshot, Layer, ProxySetting, Roots};
+use proxyscope::{EnvSnapshot, ProxySetting, Roots, Settings};
 
 const SLOWEST_MS: u64 = 100;
 
@@ -51,7 +51,7 @@ fn probe(c: &mut Criterion) {
     let mut checks = Vec::new();
     for i in 0..100 {
         let name = format!("p{i}");
-        let layer = Layer::new()
+        let layer = Settings::new()
             .proxy(via.clone())
             .roots(Roots::None)
             .ca_file([pki.root_pem_path().to_path_buf()]);

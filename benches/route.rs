@@ -27,7 +27,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use http::Uri;
 use hyper_util::client::proxy::matcher::Matcher;
 use proxyscope::route::resolve;
-use proxyscope::{EnvSnapshot, Layer, NoProxy, ProxySetting};
+use proxyscope::{EnvSnapshot, NoProxy, ProxySetting, Settings};
 use url::Url;
 
 const PROVIDERS: usize = 50;
@@ -40,15 +40,15 @@ fn global_no_proxy() -> Vec<String> {
 
 struct Provider {
     name: String,
-    layer: Layer,
+    layer: Settings,
     url: Url,
     /// What hyper-util would be configured with for this provider: (proxy, no_proxy).
     matcher: Matcher,
 }
 
-fn setup() -> (Layer, EnvSnapshot, Vec<Provider>) {
+fn setup() -> (Settings, EnvSnapshot, Vec<Provider>) {
     let global_np = global_no_proxy();
-    let global = Layer::new()
+    let global = Settings::new()
         .proxy(ProxySetting::parse("http://egress.example.org:3128").expect("proxy parses"))
         .no_proxy(NoProxy::from_entries(global_np.iter().map(String::as_str)));
     let env_np = "localhost,.internal.example.net,192.168.0.0/16";
@@ -71,32 +71,32 @@ fn setup() -> (Layer, EnvSnapshot, Vec<Provider>) {
             let url_s = format!("{scheme}://{host}/v1/translate?q={i}");
             let own_proxy = format!("http://proxy{i}.example.org:3128");
             // (layer, effective hyper-util proxy, effective no_proxy)
-            let (layer, proxy, np): (Layer, Option<String>, String) = match i % 6 {
-                0 => (Layer::new(), Some(global_proxy()), global_np.join(",")),
+            let (layer, proxy, np): (Settings, Option<String>, String) = match i % 6 {
+                0 => (Settings::new(), Some(global_proxy()), global_np.join(",")),
                 1 => (
-                    Layer::new().proxy(ProxySetting::Direct),
+                    Settings::new().proxy(ProxySetting::Direct),
                     None,
                     global_np.join(","),
                 ),
                 2 => (
-                    Layer::new().proxy(ProxySetting::parse(&own_proxy).expect("parses")),
+                    Settings::new().proxy(ProxySetting::parse(&own_proxy).expect("parses")),
                     Some(own_proxy.clone()),
                     global_np.join(","),
                 ),
                 3 => (
-                    Layer::new().proxy(ProxySetting::Env),
+                    Settings::new().proxy(ProxySetting::Env),
                     Some("http://env-proxy.example.org:8080".into()),
                     global_np.join(","),
                 ),
                 4 => (
-                    Layer::new()
+                    Settings::new()
                         .proxy(ProxySetting::parse(&own_proxy).expect("parses"))
                         .no_proxy(NoProxy::parse(&format!("mt{i}.internal.example.net"))),
                     Some(own_proxy.clone()),
                     format!("mt{i}.internal.example.net"),
                 ),
                 _ => (
-                    Layer::new().no_proxy(NoProxy::parse("")),
+                    Settings::new().no_proxy(NoProxy::parse("")),
                     Some(global_proxy()),
                     String::new(),
                 ),

@@ -4,7 +4,7 @@
 //! `plain_rustls`: tokio-rustls with `HopTls::plain_config()` (same provider, roots, ALPN).
 //! `recording`: `HopTls::connect` — the shared recording verifier, the task-local slot, the chain
 //! summaries (x509 parsing + SHA-256 of every certificate) that the probe reports on success.
-//! Target (DESIGN §8): recording within 2% of plain.
+//! Target: recording within 2% of plain (see docs/benchmarks.md).
 //!
 //! The machine is shared, so wall time is noisy. Three views:
 //! - `plain_rustls` / `recording`: wall time, interleaved — every iteration runs one plain and one

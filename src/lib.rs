@@ -41,24 +41,380 @@
 //! (`probe route`, `probe lint`, `probe config --show-origin`, `probe check`, `probe demo`), and
 //! the `testing` feature adds the harness (module `testing`) that proxyscope's own tests use: a local
 //! PKI, a TLS origin and a policy-driven forward proxy.
+//!
+//! # Module graph
+//!
+//! Modules are layered; each imports only modules listed above it, so there are no import loops
+//! and the pure decisions at the bottom never depend on I/O. A test at the bottom of this file
+//! reads `src/` and fails when an import breaks the order.
+//!
+//! | module | owns | imports |
+//! |---|---|---|
+//! | `hop` (private) | [`Hop`] and [`Phase`]: where and when in a request | nothing |
+//! | `diagnostic` (private) | [`Severity`](config::Severity), [`Diagnostic`](config::Diagnostic) | nothing |
+//! | [`proxy`] | proxy URLs, `no_proxy`, the environment snapshot, other tools' rules, redaction | `diagnostic` |
+//! | [`settings`] | [`Settings`] layers, timeouts, roots, [`Provenance`] | `proxy`, `hop` |
+//! | [`route`] | pure route resolution and its explanation | `settings`, `proxy` |
+//! | [`error`] | [`Error`], codes, evidence (timings, TLS facts, attribution, diagnostics) | everything above |
+//! | `wire` (private) | pure parsers of what peers send: CONNECT/SOCKS5/SOCKS4 replies, proxy signatures, attribution | `error` |
+//! | `pac` (feature) | proxy auto-config: sandboxed `FindProxyForURL`, its answer, the PAC lint | `error` |
+//! | [`tls`] | per-hop TLS, the recording verifier, chain facts, diagnosis | `error`, `settings`, `proxy` |
+//! | [`connect`] | the connector: DNS, TCP, proxy handshakes, TLS (I/O) | `wire`, `tls`, `error`, `route`, `settings`, `proxy` |
+//! | [`config`] | documents with positions, schema, lint, provenance | `tls`, `error`, `settings`, `proxy`, `diagnostic` |
+//! | [`client`] | [`Client`], builders, responses, redirects | `config`, `connect`, `wire`, `error`, `route`, `settings`, `proxy` |
+//! | [`probe`] | checks, runner, renderers | everything above |
+//! | `testing` (feature) | the harness: PKI, origins, proxies | nothing from the crate |
 
 pub mod client;
 pub mod config;
 pub mod connect;
+mod diagnostic;
 pub mod error;
-pub mod layer;
+mod hop;
 #[cfg(feature = "pac")]
 pub mod pac;
 pub mod probe;
 pub mod proxy;
 pub mod route;
+pub mod settings;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod tls;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod wire;
+#[cfg(not(feature = "fuzzing"))]
+mod wire;
 
 pub use client::{Client, ClientBuilder, Response};
 pub use config::Config;
 pub use error::{Error, ErrorKind, Evidence, Hop, Phase, Result};
-pub use layer::{Layer, Origin, ProxySetting, Roots, Sourced, Timeouts};
 pub use proxy::{EnvSnapshot, NoProxy, ProxyUrl};
 pub use route::Route;
+pub use settings::{Provenance, ProxySetting, Roots, Settings, Sourced, Timeouts};
+
+/// The module graph of the crate doc, checked against the source: every `crate::` path in a
+/// module's files must name a module of a lower rank (or a root re-export of one).
+#[cfg(test)]
+mod module_graph {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::path::{Path, PathBuf};
+
+    /// Top-level modules from the bottom up; a module may import only modules of a lower rank.
+    /// Modules on one line are independent of each other.
+    const LAYERS: &[&[&str]] = &[
+        &["hop", "diagnostic", "testing"],
+        &["proxy"],
+        &["settings"],
+        &["route"],
+        &["error"],
+        &["wire", "tls", "pac"],
+        &["connect", "config"],
+        &["client"],
+        &["probe"],
+    ];
+
+    /// Modules whose own submodules still import each other in a loop; to be untangled.
+    const SUBMODULE_LOOPS_ALLOWED: &[&str] = &["config", "testing"];
+
+    fn rank(module: &str) -> Option<usize> {
+        LAYERS.iter().position(|l| l.contains(&module))
+    }
+
+    fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|e| e.unwrap_or_else(|e| panic!("{e}")).path())
+            .collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                rust_files(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+
+    /// The code of a Rust file with comments removed and string and char literals blanked, so
+    /// that only real paths remain (doc links and URLs in strings are not imports).
+    fn code_only(src: &str) -> String {
+        let b: Vec<char> = src.chars().collect();
+        let mut out = String::with_capacity(src.len());
+        let mut i = 0;
+        while i < b.len() {
+            let c = b[i];
+            let next = b.get(i + 1).copied();
+            if c == '/' && next == Some('/') {
+                while i < b.len() && b[i] != '\n' {
+                    i += 1;
+                }
+            } else if c == '/' && next == Some('*') {
+                let mut depth = 0;
+                while i < b.len() {
+                    if b[i] == '/' && b.get(i + 1) == Some(&'*') {
+                        depth += 1;
+                        i += 2;
+                    } else if b[i] == '*' && b.get(i + 1) == Some(&'/') {
+                        depth -= 1;
+                        i += 2;
+                        if depth == 0 {
+                            break;
+                        }
+                    } else {
+                        i += 1;
+                    }
+                }
+            } else if c == 'r'
+                && matches!(next, Some('"') | Some('#'))
+                && !b[..i]
+                    .last()
+                    .is_some_and(|p| p.is_alphanumeric() || *p == '_')
+            {
+                let mut j = i + 1;
+                let mut hashes = 0;
+                while b.get(j) == Some(&'#') {
+                    hashes += 1;
+                    j += 1;
+                }
+                if b.get(j) != Some(&'"') {
+                    out.push(c);
+                    i += 1;
+                    continue;
+                }
+                j += 1;
+                loop {
+                    if j >= b.len() {
+                        break;
+                    }
+                    if b[j] == '"' && (0..hashes).all(|k| b.get(j + 1 + k) == Some(&'#')) {
+                        j += 1 + hashes;
+                        break;
+                    }
+                    j += 1;
+                }
+                out.push_str("\"\"");
+                i = j;
+            } else if c == '"' {
+                i += 1;
+                while i < b.len() && b[i] != '"' {
+                    if b[i] == '\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                i += 1;
+                out.push_str("\"\"");
+            } else if c == '\'' {
+                // A char literal ('x', '\n', '\u{..}') or a lifetime ('a).
+                if next == Some('\\') {
+                    i += 2;
+                    while i < b.len() && b[i] != '\'' {
+                        i += 1;
+                    }
+                    i += 1;
+                } else if b.get(i + 2) == Some(&'\'') {
+                    i += 3;
+                } else {
+                    out.push(c);
+                    i += 1;
+                }
+            } else {
+                out.push(c);
+                i += 1;
+            }
+        }
+        out
+    }
+
+    fn ident(s: &str) -> &str {
+        let end = s
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(s.len());
+        &s[..end]
+    }
+
+    /// The first segment of every path in a `{...}` group (nested groups skipped).
+    fn group_heads(s: &str) -> Vec<String> {
+        let mut heads = Vec::new();
+        let mut depth = 0;
+        let mut at_start = true;
+        for (i, c) in s.char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' if depth == 0 => break,
+                '}' => depth -= 1,
+                ',' if depth == 0 => at_start = true,
+                c if at_start && depth == 0 && (c.is_alphanumeric() || c == '_') => {
+                    heads.push(ident(&s[i..]).to_owned());
+                    at_start = false;
+                }
+                _ => {}
+            }
+        }
+        heads
+    }
+
+    /// Every name that follows `prefix` in `code`: `prefix::name` and `prefix::{a, b}`.
+    fn paths_after(code: &str, prefix: &str) -> Vec<String> {
+        let mut found = Vec::new();
+        for (i, _) in code.match_indices(prefix) {
+            if code[..i]
+                .chars()
+                .last()
+                .is_some_and(|p| p.is_alphanumeric() || p == '_' || p == ':')
+            {
+                continue;
+            }
+            let rest = &code[i + prefix.len()..];
+            match rest.strip_prefix('{') {
+                Some(group) => found.extend(group_heads(group)),
+                None => found.push(ident(rest).to_owned()),
+            }
+        }
+        found
+    }
+
+    /// Root re-exports (`pub use error::{Error, ...}` in lib.rs): name -> module.
+    fn root_reexports(lib: &str) -> BTreeMap<String, String> {
+        let mut map = BTreeMap::new();
+        for stmt in lib.split(';') {
+            let Some(rest) = stmt.trim().strip_prefix("pub use ") else {
+                continue;
+            };
+            let module = ident(rest).to_owned();
+            let tail = &rest[module.len()..];
+            let names = match tail.strip_prefix("::{") {
+                Some(group) => group_heads(group),
+                None => vec![ident(tail.trim_start_matches(':')).to_owned()],
+            };
+            for n in names {
+                map.insert(n, module.clone());
+            }
+        }
+        map
+    }
+
+    fn has_cycle(edges: &BTreeMap<String, BTreeSet<String>>) -> Option<String> {
+        fn visit(
+            n: &str,
+            edges: &BTreeMap<String, BTreeSet<String>>,
+            path: &mut Vec<String>,
+            done: &mut BTreeSet<String>,
+        ) -> Option<String> {
+            if let Some(at) = path.iter().position(|p| p == n) {
+                return Some(format!("{} -> {n}", path[at..].join(" -> ")));
+            }
+            if done.contains(n) {
+                return None;
+            }
+            path.push(n.to_owned());
+            for m in edges.get(n).into_iter().flatten() {
+                if let Some(c) = visit(m, edges, path, done) {
+                    return Some(c);
+                }
+            }
+            path.pop();
+            done.insert(n.to_owned());
+            None
+        }
+        let mut done = BTreeSet::new();
+        edges
+            .keys()
+            .find_map(|n| visit(n, edges, &mut Vec::new(), &mut done))
+    }
+
+    #[test]
+    fn modules_import_only_lower_layers_and_submodules_do_not_loop() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let lib = code_only(&std::fs::read_to_string(src.join("lib.rs")).unwrap_or_default());
+        let reexports = root_reexports(&lib);
+        let mut files = Vec::new();
+        rust_files(&src, &mut files);
+        let mut wrong = Vec::new();
+        let mut sub_edges: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
+        for file in &files {
+            let rel = file.strip_prefix(&src).unwrap_or(file);
+            let parts: Vec<String> = rel
+                .iter()
+                .map(|p| p.to_string_lossy().trim_end_matches(".rs").to_owned())
+                .collect();
+            let top = parts[0].as_str();
+            if top == "lib" {
+                continue;
+            }
+            let Some(own) = rank(top) else {
+                wrong.push(format!("module `{top}` is missing from LAYERS"));
+                continue;
+            };
+            let code = code_only(&std::fs::read_to_string(file).unwrap_or_default());
+            for name in paths_after(&code, "crate::") {
+                let target = reexports.get(&name).map_or(name.as_str(), String::as_str);
+                if target == top || target == "self" {
+                    continue;
+                }
+                match rank(target) {
+                    Some(r) if r < own => {}
+                    Some(_) => wrong.push(format!(
+                        "{}: `{top}` imports `{target}`, which is not below it",
+                        rel.display()
+                    )),
+                    None => wrong.push(format!(
+                        "{}: `crate::{name}` is not a module in LAYERS",
+                        rel.display()
+                    )),
+                }
+            }
+            // Submodule edges: `super::x` from a direct child, `crate::top::x` from anywhere.
+            // (`src/top/mod.rs` is the parent itself, not one of the submodules.)
+            if parts.len() >= 2 && parts[1..] != ["mod"] {
+                let child = parts[1].clone();
+                let direct = parts.len() == 2 || (parts.len() == 3 && parts[2] == "mod");
+                let mut targets = paths_after(&code, &format!("crate::{top}::"));
+                if direct {
+                    targets.extend(paths_after(&code, "super::"));
+                }
+                let edges = sub_edges.entry(top.to_owned()).or_default();
+                for t in targets {
+                    let is_child = src.join(top).join(format!("{t}.rs")).is_file()
+                        || src.join(top).join(&t).is_dir();
+                    if is_child && t != child {
+                        edges.entry(child.clone()).or_default().insert(t);
+                    }
+                }
+            }
+        }
+        for (top, edges) in &sub_edges {
+            if SUBMODULE_LOOPS_ALLOWED.contains(&top.as_str()) {
+                continue;
+            }
+            if let Some(cycle) = has_cycle(edges) {
+                wrong.push(format!("submodules of `{top}` import each other: {cycle}"));
+            }
+        }
+        assert!(
+            wrong.is_empty(),
+            "module graph broken:\n{}",
+            wrong.join("\n")
+        );
+    }
+
+    #[test]
+    fn the_checker_sees_paths_and_ignores_comments_and_strings() {
+        let code = code_only(
+            "use crate::{error::Error, route};\n// crate::probe\nlet s = \"crate::client\";\n\
+             let c = '\"'; fn f<'a>(x: &'a str) -> crate::tls::X {}\nlet r = r#\"crate::config\"#;",
+        );
+        assert_eq!(paths_after(&code, "crate::"), ["error", "route", "tls"]);
+        let lib = "pub use error::{Error, Hop};\npub use route::Route;";
+        let map = root_reexports(lib);
+        assert_eq!(map.get("Hop").map(String::as_str), Some("error"));
+        assert_eq!(map.get("Route").map(String::as_str), Some("route"));
+        let mut loops = BTreeMap::new();
+        loops.insert("a".to_owned(), BTreeSet::from(["b".to_owned()]));
+        loops.insert("b".to_owned(), BTreeSet::from(["a".to_owned()]));
+        assert!(has_cycle(&loops).is_some());
+        loops.remove("b");
+        assert!(has_cycle(&loops).is_none());
+    }
+}

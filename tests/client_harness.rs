@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use connect_support::{builder, layer};
 use proxyscope::testing::{ChainMode, Handled, Policy, TestOrigin, TestPki, TestProxy};
-use proxyscope::{Hop, Layer, Phase};
+use proxyscope::{Hop, Phase, Settings};
 
-fn via(proxy: &str, pki: &TestPki) -> Layer {
+fn via(proxy: &str, pki: &TestPki) -> Settings {
     layer(Some(proxy)).ca_file([pki.root_pem_path().to_path_buf()])
 }
 

@@ -6,7 +6,7 @@ mod connect_support;
 
 use connect_support::*;
 use proxyscope::client::ResponsePath;
-use proxyscope::{Hop, Layer};
+use proxyscope::{Hop, Settings};
 
 #[tokio::test]
 async fn direct_http_and_https() {
@@ -201,7 +201,7 @@ async fn a_url_under_a_provider_uses_that_providers_route() {
         .provider(
             "yandex",
             &base,
-            Layer::new()
+            Settings::new()
                 .proxy(proxyscope::ProxySetting::parse(&format!("http://{}", proxy.addr)).unwrap()),
         )
         .build()

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use proxyscope::config::{CheckTarget, Config, ConfigDocument, StatusExpectation};
-use proxyscope::{EnvSnapshot, Origin, ProxySetting, Roots};
+use proxyscope::{EnvSnapshot, Provenance, ProxySetting, Roots};
 
 const EXAMPLE: &str = r#"proxy = "http://url-downloader.example.org:8080"
 no_proxy = ["localhost", "127.0.0.1", ".svc.example.org", "10.0.0.0/8"]
@@ -42,9 +42,9 @@ follow_redirects = true
 timeout = "250ms"
 "#;
 
-fn file_origin(o: &Origin) -> (u32, u32, &str) {
+fn file_origin(o: &Provenance) -> (u32, u32, &str) {
     match o {
-        Origin::File { line, col, key, .. } => (*line, *col, key.as_str()),
+        Provenance::File { line, col, key, .. } => (*line, *col, key.as_str()),
         other => panic!("not a file origin: {other:?}"),
     }
 }
@@ -88,7 +88,7 @@ fn design_example_loads_with_origins_through_layers() {
     assert!(cfg.provider("apertium").unwrap().is_required());
     assert_eq!(
         cfg.provider("apertium").unwrap().required().origin,
-        Origin::Default
+        Provenance::Default
     );
     assert_eq!(
         file_origin(&yandex.url().origin),
@@ -146,7 +146,10 @@ fn settings_show_inherited_and_default_origins() {
         "providers.apertium.proxy"
     );
     assert_eq!(file_origin(&get("roots").origin).2, "roots");
-    assert_eq!(get("danger_accept_invalid_certs").origin, Origin::Default);
+    assert_eq!(
+        get("danger_accept_invalid_certs").origin,
+        Provenance::Default
+    );
     assert_eq!(get("danger_accept_invalid_certs").value, "false");
     assert_eq!(get("timeouts.connect").value, "5s");
 }
@@ -184,7 +187,7 @@ fn nested_in_a_services_own_toml_and_json() {
     assert_eq!(svc.egress.providers()[0].name(), "a");
     assert_eq!(
         svc.egress.global_layer().proxy.as_ref().unwrap().origin,
-        Origin::Embedded {
+        Provenance::Embedded {
             key: "proxy".into()
         }
     );

@@ -6,9 +6,9 @@ mod connect_support;
 use std::time::Duration;
 
 use connect_support::*;
-use proxyscope::{Hop, Layer, Phase};
+use proxyscope::{Hop, Phase, Settings};
 
-async fn get_err(global: Layer, url: &str) -> proxyscope::Error {
+async fn get_err(global: Settings, url: &str) -> proxyscope::Error {
     let client = builder(global).build().unwrap();
     client.get(url).await.expect_err("the request must fail")
 }

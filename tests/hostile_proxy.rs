@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use proxyscope::connect::Resolver;
 use proxyscope::testing::{ChainMode, TestOrigin, TestPki};
 use proxyscope::tls::Diagnosis;
-use proxyscope::{Client, EnvSnapshot, Error, Hop, Layer, Phase, ProxySetting};
+use proxyscope::{Client, EnvSnapshot, Error, Hop, Phase, ProxySetting, Settings};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -87,7 +87,7 @@ fn client_via(proxy: &str, pki: &TestPki) -> Client {
 }
 
 fn client_with(proxy: &str, pki: &TestPki, tunnel_plain_http: bool) -> Client {
-    let layer = Layer::new()
+    let layer = Settings::new()
         .proxy(ProxySetting::parse(proxy).unwrap())
         .ca_file([pki.root_pem_path().to_path_buf()])
         .timeout(Phase::Connect, Duration::from_secs(2))

@@ -4,7 +4,7 @@
 //! the declared lengths and never panics.
 
 use proptest::prelude::*;
-use proxyscope::connect::{
+use proxyscope::wire::{
     MAX_HEAD, Parsed, Socks5Reply, parse_reply_head_bounded, parse_socks5_reply,
 };
 

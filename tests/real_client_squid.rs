@@ -18,7 +18,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use proxyscope::client::ResponsePath;
 use proxyscope::testing::{ChainMode, ORIGIN_SERVER, TestOrigin, TestPki};
 use proxyscope::tls::Diagnosis;
-use proxyscope::{Error, Hop, Layer, Phase, ProxySetting};
+use proxyscope::{Error, Hop, Phase, ProxySetting, Settings};
 use real_client::{assert_connect_refused, assert_no_secret, builder, via, with_credentials};
 use real_proxy::{RealSquid, SQUID_HOSTNAME, SQUID_REALM, SquidConfig, closed_port, start_or_skip};
 
@@ -84,7 +84,7 @@ async fn tunnel_carries_tls_verified_with_the_providers_private_ca() {
     let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
     let squid = start_or_skip!(RealSquid::start(SquidConfig::new()));
     let base = origin.url("");
-    let client = builder(Layer::new().proxy(ProxySetting::Direct))
+    let client = builder(Settings::new().proxy(ProxySetting::Direct))
         .provider(
             "private",
             &base,
@@ -127,7 +127,7 @@ async fn private_ca_in_the_wrong_key_fails_at_the_origin_hop_through_the_tunnel(
     let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
     let squid = start_or_skip!(RealSquid::start(SquidConfig::new()));
     let root = pki.root_pem_path().to_path_buf();
-    let client = builder(Layer::new().proxy(ProxySetting::Direct))
+    let client = builder(Settings::new().proxy(ProxySetting::Direct))
         .provider(
             "private",
             &origin.url(""),

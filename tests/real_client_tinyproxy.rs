@@ -17,7 +17,7 @@ mod real_proxy;
 
 use proxyscope::client::ResponsePath;
 use proxyscope::testing::{ChainMode, ORIGIN_SERVER, TestOrigin, TestPki};
-use proxyscope::{Error, Hop, Layer, Phase, ProxySetting};
+use proxyscope::{Error, Hop, Phase, ProxySetting, Settings};
 use real_client::{assert_connect_refused, assert_no_secret, builder, via, with_credentials};
 use real_proxy::{RealTinyproxy, TINYPROXY_VIA_NAME, TinyproxyConfig, closed_port, start_or_skip};
 
@@ -50,7 +50,7 @@ async fn tunnel_carries_tls_verified_with_the_providers_private_ca() {
     let pki = TestPki::new();
     let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
     let proxy = start_or_skip!(RealTinyproxy::start(TinyproxyConfig::new()));
-    let client = builder(Layer::new().proxy(ProxySetting::Direct))
+    let client = builder(Settings::new().proxy(ProxySetting::Direct))
         .provider(
             "private",
             &origin.url(""),

@@ -2,9 +2,9 @@
 //! `"direct"` and `"env"`, `no_proxy` per layer applying to whichever proxy was chosen; the
 //! errors for unusable proxy values; steps, warnings and redaction.
 
-use proxyscope::layer::{Layer, Origin, ProxySetting};
 use proxyscope::proxy::{NoProxy, Tool};
 use proxyscope::route::{self, Outcome, Route, Rule};
+use proxyscope::settings::{Provenance, ProxySetting, Settings};
 use proxyscope::{EnvSnapshot, Phase};
 use url::Url;
 
@@ -12,8 +12,8 @@ fn setting(s: &str) -> ProxySetting {
     ProxySetting::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"))
 }
 
-fn layer(proxy: Option<&str>, no_proxy: Option<&[&str]>) -> Layer {
-    let mut l = Layer::new();
+fn layer(proxy: Option<&str>, no_proxy: Option<&[&str]>) -> Settings {
+    let mut l = Settings::new();
     if let Some(p) = proxy {
         l = l.proxy(setting(p));
     }
@@ -23,10 +23,16 @@ fn layer(proxy: Option<&str>, no_proxy: Option<&[&str]>) -> Layer {
     l
 }
 
-fn resolve(global: &Layer, provider: Option<&Layer>, env: &[(&str, &str)], url: &str) -> Route {
+fn resolve(
+    global: &Settings,
+    provider: Option<&Settings>,
+    env: &[(&str, &str)],
+    url: &str,
+) -> Route {
     let env = EnvSnapshot::from_pairs(env.iter().copied());
     let url = Url::parse(url).unwrap_or_else(|e| panic!("{url}: {e}"));
     route::resolve(global, provider.map(|l| ("prov", l)), &env, &url)
+        .map_err(proxyscope::Error::from)
         .unwrap_or_else(|e| panic!("{}", e.report()))
 }
 
@@ -210,12 +216,12 @@ fn no_proxy_origin_names_its_source() {
     let st = r.steps().iter().find(|s| s.rule == Rule::NoProxy).cloned();
     assert_eq!(
         st.and_then(|s| s.origin),
-        Some(Origin::Builder {
+        Some(Provenance::Builder {
             key: "no_proxy".into()
         })
     );
     let r = resolve(
-        &Layer::new(),
+        &Settings::new(),
         None,
         &[("https_proxy", ENV_P), ("NO_PROXY", "b.test")],
         "https://b.test/",
@@ -228,7 +234,9 @@ fn no_proxy_origin_names_its_source() {
 fn invalid_env_proxy_is_an_error_naming_the_variable() {
     let env = EnvSnapshot::from_pairs([("https_proxy", "ftp://user:hunter2@p.test:21")]);
     let url = Url::parse("https://a.test/").unwrap_or_else(|e| panic!("{e}"));
-    let e = route::resolve(&Layer::new(), None, &env, &url).expect_err("must fail");
+    let e = route::resolve(&Settings::new(), None, &env, &url)
+        .map_err(proxyscope::Error::from)
+        .expect_err("must fail");
     assert_eq!(e.code(), "config.proxy_url");
     assert_eq!(e.hop(), None);
     assert_eq!(e.phase(), Phase::Config);
@@ -243,7 +251,7 @@ fn invalid_env_proxy_is_an_error_naming_the_variable() {
     assert!(!all.contains("hunter2") && !all.contains("user:"), "{all}");
     // The same value is not consulted for http://, nor when the config names a proxy.
     let http = Url::parse("http://a.test/").unwrap_or_else(|e| panic!("{e}"));
-    assert!(route::resolve(&Layer::new(), None, &env, &http).is_ok());
+    assert!(route::resolve(&Settings::new(), None, &env, &http).is_ok());
     let g = layer(Some(GLOBAL_P), None);
     assert!(route::resolve(&g, None, &env, &url).is_ok());
 }
@@ -252,12 +260,16 @@ fn invalid_env_proxy_is_an_error_naming_the_variable() {
 fn socks4_is_recognised_but_refused() {
     let url = Url::parse("https://a.test/").unwrap_or_else(|e| panic!("{e}"));
     let env = EnvSnapshot::from_pairs([("all_proxy", "socks4://s.test:1080")]);
-    let e = route::resolve(&Layer::new(), None, &env, &url).expect_err("socks4 from env");
+    let e = route::resolve(&Settings::new(), None, &env, &url)
+        .map_err(proxyscope::Error::from)
+        .expect_err("socks4 from env");
     assert_eq!(e.code(), "config.proxy_url");
     assert_eq!(e.evidence().setting.as_deref(), Some("all_proxy"));
     assert_eq!(e.evidence().value.as_deref(), Some("socks4://s.test:1080"));
     let g = layer(Some("socks4a://u:pw@s.test"), None);
-    let e = route::resolve(&g, None, &EnvSnapshot::default(), &url).expect_err("socks4a");
+    let e = route::resolve(&g, None, &EnvSnapshot::default(), &url)
+        .map_err(proxyscope::Error::from)
+        .expect_err("socks4a");
     assert_eq!(e.code(), "config.proxy_url");
     assert_eq!(e.evidence().setting.as_deref(), Some("proxy"));
     assert!(!format!("{e:?}").contains("pw"));
@@ -269,7 +281,7 @@ fn socks4_is_recognised_but_refused() {
 #[test]
 fn uppercase_http_proxy_is_ignored_with_a_step_saying_why() {
     let r = resolve(
-        &Layer::new(),
+        &Settings::new(),
         None,
         &[("HTTP_PROXY", ENV_P)],
         "http://a.example/",
@@ -287,7 +299,7 @@ fn uppercase_http_proxy_is_ignored_with_a_step_saying_why() {
     assert!(tools.contains(&Tool::Go) && tools.contains(&Tool::NodeProxyFromEnv));
     // Not mentioned for https://, where it would not be consulted by anyone.
     let r = resolve(
-        &Layer::new(),
+        &Settings::new(),
         None,
         &[("HTTP_PROXY", ENV_P)],
         "https://a.example/",
@@ -299,7 +311,7 @@ fn uppercase_http_proxy_is_ignored_with_a_step_saying_why() {
 fn peers_that_disagree_are_named() {
     // curl: `example.com` covers subdomains; Node's proxy-from-env matches the exact host only.
     let env = [("https_proxy", ENV_P), ("no_proxy", "example.com")];
-    let r = resolve(&Layer::new(), None, &env, "https://api.example.com/");
+    let r = resolve(&Settings::new(), None, &env, "https://api.example.com/");
     assert!(r.is_direct());
     let w = r
         .warnings()
@@ -308,7 +320,7 @@ fn peers_that_disagree_are_named() {
     assert!(w.peers.iter().any(|p| p.tool == Tool::NodeProxyFromEnv));
     // all_proxy: Go never reads it.
     let r = resolve(
-        &Layer::new(),
+        &Settings::new(),
         None,
         &[("all_proxy", ENV_P)],
         "https://a.test/",
@@ -323,7 +335,7 @@ fn list_diagnostics_reach_the_route() {
         ("https_proxy", ENV_P),
         ("no_proxy", "localhost .example.com"),
     ];
-    let r = resolve(&Layer::new(), None, &env, "https://a.example.com/");
+    let r = resolve(&Settings::new(), None, &env, "https://a.example.com/");
     assert!(!r.is_direct());
     assert!(
         r.warnings().any(|w| w.code == "blank_separated"),
@@ -338,7 +350,7 @@ fn list_diagnostics_reach_the_route() {
 
 #[test]
 fn danger_accept_invalid_certs_is_warned_about() {
-    let g = Layer::new().danger_accept_invalid_certs(true);
+    let g = Settings::new().danger_accept_invalid_certs(true);
     let r = resolve(&g, None, &[], "https://a.test/");
     let st = r.steps().iter().find(|s| s.rule == Rule::Tls);
     assert_eq!(st.map(|s| s.outcome), Some(Outcome::Warning));
@@ -347,7 +359,7 @@ fn danger_accept_invalid_certs_is_warned_about() {
             .any(|w| w.code == "danger_accept_invalid_certs")
     );
     // The provider can switch it off again.
-    let p = Layer::new().danger_accept_invalid_certs(false);
+    let p = Settings::new().danger_accept_invalid_certs(false);
     let r = resolve(&g, Some(&p), &[], "https://a.test/");
     assert!(!r.steps().iter().any(|s| s.rule == Rule::Tls));
 }
@@ -355,7 +367,12 @@ fn danger_accept_invalid_certs_is_warned_about() {
 #[test]
 fn json_contract_and_redaction() {
     let p = layer(Some("http://alice:s3cr3t@prov.test:3128"), None);
-    let r = resolve(&Layer::new(), Some(&p), &[], "https://bob:pw2@a.test/x?y=1");
+    let r = resolve(
+        &Settings::new(),
+        Some(&p),
+        &[],
+        "https://bob:pw2@a.test/x?y=1",
+    );
     let v = serde_json::to_value(&r).unwrap_or_default();
     assert_eq!(v["url"], "https://a.test/x?y=1");
     assert_eq!(v["provider"], "prov");
@@ -373,7 +390,7 @@ fn json_contract_and_redaction() {
         r.summary(),
         "via http://prov.test:3128 (from builder (proxy))"
     );
-    let direct = resolve(&Layer::new(), None, &[], "https://a.test/");
+    let direct = resolve(&Settings::new(), None, &[], "https://a.test/");
     let v = serde_json::to_value(&direct).unwrap_or_default();
     assert_eq!(v["via"], "direct");
     assert!(v["proxy"].is_null());
@@ -385,7 +402,7 @@ fn json_contract_and_redaction() {
 fn many_providers_resolve_independently() {
     let env = EnvSnapshot::from_pairs([("https_proxy", ENV_P), ("no_proxy", ".svc.local")]);
     let global = layer(None, None);
-    let providers: Vec<(String, Layer)> = (0..50)
+    let providers: Vec<(String, Settings)> = (0..50)
         .map(|i| {
             let l = match i % 3 {
                 0 => layer(Some("direct"), None),
@@ -398,6 +415,7 @@ fn many_providers_resolve_independently() {
     let url = Url::parse("https://api.example/").unwrap_or_else(|e| panic!("{e}"));
     for (i, (name, l)) in providers.iter().enumerate() {
         let r = route::resolve(&global, Some((name, l)), &env, &url)
+            .map_err(proxyscope::Error::from)
             .unwrap_or_else(|e| panic!("{}", e.report()));
         let want = match i % 3 {
             0 => None,
@@ -426,7 +444,7 @@ fn schemes_pick_their_variables() {
         ("gopher://x.test/", "a.test:4"),
     ];
     for (url, want) in cases {
-        let r = resolve(&Layer::new(), None, &env, url);
+        let r = resolve(&Settings::new(), None, &env, url);
         assert_eq!(
             r.proxy().map(|p| p.authority()).as_deref(),
             Some(*want),
@@ -448,7 +466,7 @@ fn ip_literal_hosts_match_ip_entries() {
         ("https://localhost/", true),
         ("https://[::2]/", false),
     ] {
-        let r = resolve(&Layer::new(), None, &env, url);
+        let r = resolve(&Settings::new(), None, &env, url);
         assert_eq!(r.is_direct(), direct, "{url}: {}", r.explain());
     }
 }

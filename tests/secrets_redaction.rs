@@ -18,7 +18,7 @@ use base64::Engine as _;
 use proxyscope::config::{Config, ConfigDocument};
 use proxyscope::connect::Resolver;
 use proxyscope::testing::{CannedReply, ChainMode, Policy, TestOrigin, TestPki, TestProxy};
-use proxyscope::{Client, EnvSnapshot, Error, Layer, NoProxy, Phase, ProxySetting, ProxyUrl};
+use proxyscope::{Client, EnvSnapshot, Error, NoProxy, Phase, ProxySetting, ProxyUrl, Settings};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -155,8 +155,8 @@ fn resolver() -> Resolver {
     Resolver::pinned("localhost", ["127.0.0.1".parse().unwrap()]).pin("proxy.invalid", [])
 }
 
-fn layer(proxy: &str, pki: &TestPki) -> Layer {
-    Layer::new()
+fn layer(proxy: &str, pki: &TestPki) -> Settings {
+    Settings::new()
         .proxy(ProxySetting::parse(proxy).unwrap())
         .ca_file([pki.root_pem_path().to_path_buf()])
         .timeout(Phase::Connect, Duration::from_secs(2))
@@ -165,7 +165,7 @@ fn layer(proxy: &str, pki: &TestPki) -> Layer {
         .timeout(Phase::Http, Duration::from_millis(500))
 }
 
-fn client(layer: Layer) -> Client {
+fn client(layer: Settings) -> Client {
     Client::builder()
         .global(layer)
         .env(EnvSnapshot::from_pairs(Vec::<(String, String)>::new()))

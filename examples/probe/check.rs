@@ -18,7 +18,7 @@ use proxyscope::{EnvSnapshot, Error, ErrorKind};
 pub(crate) enum Format {
     /// A table for people, after a Nagios status line with perfdata.
     Text,
-    /// The JSON document of DESIGN.md §6.
+    /// The JSON document of `proxyscope::probe::Report`.
     Json,
     /// Prometheus text exposition (blackbox_exporter names).
     Prometheus,

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use proxyscope::config::{Check, CheckTarget, Config, Setting};
 use proxyscope::proxy::redact_text;
-use proxyscope::{EnvSnapshot, Layer};
+use proxyscope::{EnvSnapshot, Settings};
 
 /// Output format of `lint` and `config`.
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -46,7 +46,7 @@ pub(crate) fn load(path: Option<&Path>) -> Result<Option<Config>, u8> {
 
 /// What `provider` sets itself (the route resolver layers it over the global one); prints the
 /// known providers and returns exit code 3 when there is no such provider.
-pub(crate) fn provider_layer(config: &Config, name: &str) -> Result<Layer, u8> {
+pub(crate) fn provider_layer(config: &Config, name: &str) -> Result<Settings, u8> {
     match config.provider(name) {
         Some(p) => Ok(p.layer().clone()),
         None => {

@@ -3,14 +3,14 @@
 //! snapshot of the environment.
 
 use proxyscope::route::{self, Route};
-use proxyscope::{EnvSnapshot, Layer};
+use proxyscope::{EnvSnapshot, Settings};
 
 /// Output formats of `probe route`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum Format {
     /// The explanation for people.
     Text,
-    /// The route as JSON (DESIGN.md §6).
+    /// The route as JSON (the library's `Route` serialisation).
     Json,
 }
 
@@ -33,9 +33,9 @@ pub(crate) struct Args {
 /// The global layer and the provider's own layer from `--config` (or `$PROXYSCOPE_CONFIG`).
 /// Without a configuration both are empty, so only the environment counts. Exit code 3 when the
 /// config cannot be loaded or has no such provider.
-fn layers(args: &Args) -> Result<(Layer, Option<Layer>), u8> {
+fn layers(args: &Args) -> Result<(Settings, Option<Settings>), u8> {
     let Some(config) = crate::config::load(args.config.as_deref())? else {
-        return Ok((Layer::new(), None));
+        return Ok((Settings::new(), None));
     };
     let provider = match args.provider.as_deref() {
         Some(name) => Some(crate::config::provider_layer(&config, name)?),
@@ -62,12 +62,12 @@ pub(crate) fn run(args: Args) -> u8 {
         Ok(l) => l,
         Err(code) => return code,
     };
-    let empty = Layer::new();
+    let empty = Settings::new();
     let provider = args
         .provider
         .as_deref()
         .map(|name| (name, provider_layer.as_ref().unwrap_or(&empty)));
-    match route::resolve(&global, provider, &env, &url) {
+    match route::resolve(&global, provider, &env, &url).map_err(proxyscope::Error::from) {
         Ok(r) => {
             print_route(&r, args.format);
             0

@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use proxyscope::connect::{
+use proxyscope::wire::{
     MAX_HEAD, Parsed, auth_challenges, classify, evidence_headers, parse_reply_head_bounded,
     proxy_status_error, squid_error,
 };

@@ -6,7 +6,7 @@
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 use libfuzzer_sys::fuzz_target;
-use proxyscope::connect::{
+use proxyscope::wire::{
     SOCKS4_REPLY_LEN, Socks4Dest, Socks4Reply, parse_socks4_reply, socks4_reply_meaning,
     socks4_request,
 };

@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use proxyscope::connect::{Socks5Reply, parse_socks5_reply, socks5_reply_meaning};
+use proxyscope::wire::{Socks5Reply, parse_socks5_reply, socks5_reply_meaning};
 
 fuzz_target!(|data: &[u8]| {
     match parse_socks5_reply(data) {

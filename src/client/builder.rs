@@ -10,16 +10,16 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use crate::connect::{Connector, ConnectorSettings, Resolver};
 use crate::error::{Error, ErrorKind};
-use crate::layer::Layer;
 use crate::proxy::EnvSnapshot;
+use crate::settings::Settings;
 
 use super::{Client, Inner, ProfileClient};
 
 /// Builds a [`Client`]. Setters take and return the builder by value.
 #[derive(Debug)]
 pub struct ClientBuilder {
-    global: Layer,
-    providers: Vec<(String, String, Layer)>,
+    global: Settings,
+    providers: Vec<(String, String, Settings)>,
     env: Option<EnvSnapshot>,
     resolver: Resolver,
     proxy_headers: HeaderMap,
@@ -40,7 +40,7 @@ impl ClientBuilder {
     /// An empty builder: no global settings, no providers, the process environment.
     pub fn new() -> Self {
         Self {
-            global: Layer::new(),
+            global: Settings::new(),
             providers: Vec::new(),
             env: None,
             resolver: Resolver::system(),
@@ -64,7 +64,7 @@ impl ClientBuilder {
     }
 
     /// The global layer: applies to every request, and under every provider's layer.
-    pub fn global(mut self, layer: Layer) -> Self {
+    pub fn global(mut self, layer: Settings) -> Self {
         self.global = layer;
         self
     }
@@ -72,7 +72,7 @@ impl ClientBuilder {
     /// Adds a provider: a name, its base URL, and its layer (applied over the global one).
     /// A request whose URL lies under the base URL uses this provider even when the caller
     /// does not name it (see [`Client::request`]).
-    pub fn provider(mut self, name: &str, url: &str, layer: Layer) -> Self {
+    pub fn provider(mut self, name: &str, url: &str, layer: Settings) -> Self {
         if self.providers.iter().any(|(n, _, _)| n == name) {
             self.keep(
                 Error::new(ErrorKind::ConfigInvalid)
@@ -160,7 +160,7 @@ impl ClientBuilder {
             return Err(e);
         }
         let env = self.env.unwrap_or_else(EnvSnapshot::from_process);
-        let settings = |provider: Option<String>, layer: Option<Layer>| ConnectorSettings {
+        let settings = |provider: Option<String>, layer: Option<Settings>| ConnectorSettings {
             provider,
             global: self.global.clone(),
             layer,

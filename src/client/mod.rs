@@ -9,7 +9,6 @@
 //! sends a provider's traffic through the global proxy by accident; any other URL uses the
 //! global layer.
 
-mod attribution;
 mod builder;
 mod response;
 
@@ -26,7 +25,7 @@ use crate::error::{Error, ErrorKind, Hop, Phase};
 use crate::proxy::ProxyScheme;
 use crate::route::Route;
 
-pub use attribution::{Attribution, ResponsePath, attribute};
+pub use crate::error::{Attribution, ResponsePath};
 pub use builder::ClientBuilder;
 pub use response::Response;
 
@@ -49,12 +48,12 @@ struct Inner {
 /// ```no_run
 /// # async fn run() -> Result<(), proxyscope::Error> {
 /// use proxyscope::client::Client;
-/// use proxyscope::{Layer, ProxySetting};
+/// use proxyscope::{Settings, ProxySetting};
 ///
 /// let egress = ProxySetting::parse("http://yandex-egress.example.org:3128").expect("valid URL");
 /// let client = Client::builder()
-///     .global(Layer::new().proxy(ProxySetting::Direct))
-///     .provider("yandex", "https://translate.yandex.net", Layer::new().proxy(egress))
+///     .global(Settings::new().proxy(ProxySetting::Direct))
+///     .provider("yandex", "https://translate.yandex.net", Settings::new().proxy(egress))
 ///     .build()?;
 /// // Under the provider's base URL, so the provider's proxy is used.
 /// match client.get("https://translate.yandex.net/api/v1.5/tr.json/getLangs").await {
@@ -392,13 +391,13 @@ mod tests {
 
     #[test]
     fn routes_follow_the_provider_a_url_falls_under() {
-        use crate::layer::{Layer, ProxySetting};
+        use crate::settings::{ProxySetting, Settings};
         let client = Client::builder()
-            .global(Layer::new().proxy(ProxySetting::Direct))
+            .global(Settings::new().proxy(ProxySetting::Direct))
             .provider(
                 "yandex",
                 "https://translate.test/api",
-                Layer::new().proxy(ProxySetting::parse("http://egress.test:3128").unwrap()),
+                Settings::new().proxy(ProxySetting::parse("http://egress.test:3128").unwrap()),
             )
             .env(crate::proxy::EnvSnapshot::from_pairs(
                 Vec::<(String, String)>::new(),
@@ -419,13 +418,13 @@ mod tests {
         let e = client.route(None, "ftp://translate.test/").unwrap_err();
         assert_eq!(e.code(), "config.invalid");
         let e = Client::builder()
-            .provider("a", "not a url", Layer::new())
+            .provider("a", "not a url", Settings::new())
             .build()
             .unwrap_err();
         assert_eq!(e.code(), "config.invalid");
         let e = Client::builder()
-            .provider("a", "https://a.test", Layer::new())
-            .provider("a", "https://b.test", Layer::new())
+            .provider("a", "https://a.test", Settings::new())
+            .provider("a", "https://b.test", Settings::new())
             .build()
             .unwrap_err();
         assert_eq!(e.code(), "config.invalid");

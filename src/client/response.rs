@@ -11,11 +11,12 @@ use hyper::body::Incoming;
 
 use std::sync::Arc;
 
-use crate::connect::{ConnInfo, evidence_headers};
+use crate::connect::ConnInfo;
 use crate::error::{Error, ErrorKind, Hop, Phase, ProxyReply};
 use crate::route::Route;
+use crate::wire::{attribute, evidence_headers};
 
-use super::attribution::{Attribution, ResponsePath};
+use crate::error::{Attribution, ResponsePath};
 
 /// An HTTP response, its route and its attribution.
 #[derive(Debug)]
@@ -40,8 +41,7 @@ impl Response {
             _ if route.proxy().is_some() => ResponsePath::Tunnel,
             _ => ResponsePath::Direct,
         };
-        let attribution =
-            super::attribution::attribute(path, inner.status(), inner.headers(), None);
+        let attribution = attribute(path, inner.status(), inner.headers(), None);
         Self {
             inner,
             route,
@@ -120,7 +120,7 @@ impl Response {
                     self.target
                 ),
                 format!(
-                    "the proxy generated this reply ({}); ask the proxy's operators, or check the route (`probe route`) if this destination should not go through the proxy",
+                    "the proxy generated this reply ({}); ask the proxy's operators, or check the route's steps (`Route::explain`) if this destination should not go through the proxy",
                     a.reasons.first().map_or("proxy signature", String::as_str)
                 ),
             ),

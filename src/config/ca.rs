@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use super::diagnostic::{Diagnostic, Severity};
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::tls::{CaBundle, CaFileProblem};
 
 /// Why a CA file cannot be used, or looks wrong; each maps to a stable diagnostic code.

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::diagnostic::Severity;
 use super::node::{Entry, Node, Value};
 use super::schema::{Level, Walker, join};
-use crate::layer::Origin;
+use crate::diagnostic::Severity;
+use crate::settings::Provenance;
 
 /// What a check requests: a path under the provider's `url`, or an absolute URL. `Debug` and
 /// `Serialize` never show credentials in the URL.
@@ -25,20 +25,38 @@ pub enum CheckTarget {
 
 /// The status a check expects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum StatusExpectation {
     /// Exactly this status.
     Exact(u16),
     /// Any status of this class: `2` for `"2xx"`.
     Class(u8),
+    /// 2xx or 3xx: the implicit expectation of a provider that declares no checks.
+    SuccessOrRedirect,
 }
 
 impl StatusExpectation {
+    /// Parses `200` or `2xx` (case-insensitive `x`).
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim();
+        if let Some(class) = s.strip_suffix("xx").or_else(|| s.strip_suffix("XX")) {
+            return match class.parse::<u8>() {
+                Ok(c @ 1..=5) if class.len() == 1 => Some(Self::Class(c)),
+                _ => None,
+            };
+        }
+        match s.parse::<u16>() {
+            Ok(code @ 100..=599) if s.len() == 3 => Some(Self::Exact(code)),
+            _ => None,
+        }
+    }
+
     /// Whether `status` meets the expectation.
     pub fn matches(self, status: u16) -> bool {
         match self {
             Self::Exact(s) => s == status,
             Self::Class(c) => status / 100 == u16::from(c),
+            Self::SuccessOrRedirect => (200..400).contains(&status),
         }
     }
 }
@@ -60,6 +78,7 @@ impl std::fmt::Display for StatusExpectation {
         match self {
             Self::Exact(s) => write!(f, "{s}"),
             Self::Class(c) => write!(f, "{c}xx"),
+            Self::SuccessOrRedirect => f.write_str("2xx or 3xx"),
         }
     }
 }
@@ -94,7 +113,7 @@ pub struct Check {
     /// This check's own request timeout.
     pub timeout: Option<Duration>,
     /// Where the check was declared.
-    pub origin: Origin,
+    pub origin: Provenance,
 }
 
 impl Check {
@@ -233,7 +252,7 @@ fn parse_one(w: &mut Walker<'_>, path: &str, item: &Node, keys: &[Entry]) -> Opt
                         target_url = Some(u)
                     }
                     Some((s, _)) => {
-                        w.diag(Severity::Error, "check.url", &kpath, n.pos, format!("`{}` is not an http:// or https:// URL", super::rules::proxy_url::redact(s)), Some("write an absolute URL, or use `path` relative to the provider's `url`".into()));
+                        w.diag(Severity::Error, "check.url", &kpath, n.pos, format!("`{}` is not an http:// or https:// URL", crate::proxy::redact_input(s)), Some("write an absolute URL, or use `path` relative to the provider's `url`".into()));
                         ok = false;
                     }
                     None => ok = false,
@@ -433,7 +452,7 @@ mod tests {
             expect_header: None,
             follow_redirects: false,
             timeout: None,
-            origin: Origin::Default,
+            origin: Provenance::Default,
         };
         let got = c(CheckTarget::Path("/langs?x=1".into())).url(&base);
         assert_eq!(got.as_str(), "https://api.test/v1/langs?x=1");

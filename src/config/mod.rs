@@ -28,7 +28,6 @@
 
 mod ca;
 mod check;
-mod diagnostic;
 mod duration;
 mod node;
 mod provenance;
@@ -41,24 +40,24 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Deserializer};
 
+pub use crate::diagnostic::{Diagnostic, Severity, worst};
 pub use check::{Check, CheckTarget, HeaderExpectation, StatusExpectation};
-pub use diagnostic::{Diagnostic, Severity, worst};
 pub use duration::format as format_duration;
 pub use provenance::Setting;
 
 use crate::error::{Error, ErrorKind};
-use crate::layer::{Layer, Origin, ProxySetting, Sourced, Timeouts};
 use crate::proxy::EnvSnapshot;
+use crate::settings::{Provenance, ProxySetting, Settings, Sourced, Timeouts};
 use crate::tls::CaBundle;
 use node::Node;
 use provenance::Source;
 
-/// A validated configuration: the global [`Layer`], the providers, and the CA files read at
-/// load time. Every value carries its [`Origin`].
+/// A validated configuration: the global [`Settings`], the providers, and the CA files read at
+/// load time. Every value carries its [`Provenance`].
 #[derive(Debug, Clone)]
 pub struct Config {
     source: Option<PathBuf>,
-    global: Layer,
+    global: Settings,
     providers: Vec<Provider>,
     ca_files: Vec<CaBundle>,
     /// Warnings and infos found while loading (errors make loading fail).
@@ -70,9 +69,9 @@ pub struct Config {
 #[derive(Clone)]
 pub struct Provider {
     name: String,
-    origin: Origin,
+    origin: Provenance,
     url: Sourced<url::Url>,
-    layer: Layer,
+    layer: Settings,
     checks: Vec<Check>,
     required: Sourced<bool>,
 }
@@ -98,7 +97,7 @@ impl Provider {
     }
 
     /// Where the provider was declared.
-    pub fn origin(&self) -> &Origin {
+    pub fn origin(&self) -> &Provenance {
         &self.origin
     }
 
@@ -108,8 +107,8 @@ impl Provider {
     }
 
     /// Only what this provider sets itself; combine with [`Config::global_layer`] through
-    /// [`Layer::over`], or use [`Config::effective_layer`].
-    pub fn layer(&self) -> &Layer {
+    /// [`Settings::over`], or use [`Config::effective_layer`].
+    pub fn layer(&self) -> &Settings {
         &self.layer
     }
 
@@ -123,7 +122,7 @@ impl Provider {
         self.required.value
     }
 
-    /// The `required` flag with its origin (`Origin::Default` when not written).
+    /// The `required` flag with its origin (`Provenance::Default` when not written).
     pub fn required(&self) -> &Sourced<bool> {
         &self.required
     }
@@ -147,7 +146,7 @@ impl Config {
     }
 
     /// The global layer (top-level keys).
-    pub fn global_layer(&self) -> &Layer {
+    pub fn global_layer(&self) -> &Settings {
         &self.global
     }
 
@@ -162,7 +161,7 @@ impl Config {
     }
 
     /// The provider's layer over the global one: what is in force for it (not the environment).
-    pub fn effective_layer(&self, provider: &str) -> Option<Layer> {
+    pub fn effective_layer(&self, provider: &str) -> Option<Settings> {
         self.provider(provider).map(|p| p.layer.over(&self.global))
     }
 
@@ -203,7 +202,7 @@ impl Config {
             .map(|l| provenance::settings(&l, Some(env)))
     }
 
-    fn layer_for(&self, provider: Option<&str>) -> Option<Layer> {
+    fn layer_for(&self, provider: Option<&str>) -> Option<Settings> {
         match provider {
             Some(name) => self.effective_layer(name),
             None => Some(self.global.clone()),
@@ -220,7 +219,7 @@ impl Config {
 
     /// Whether any layer's proxy falls back to the environment (unset or `"env"`).
     fn consults_env(&self) -> bool {
-        let uses_env = |l: &Layer| {
+        let uses_env = |l: &Settings| {
             l.proxy
                 .as_ref()
                 .is_none_or(|s| s.value == ProxySetting::Env)
@@ -260,10 +259,14 @@ impl ConfigDocument {
                     Some(path.display().to_string()),
                     format!("cannot read {}: {e}", path.display()),
                 )
-                .with_suggestion("check the path given with --config or PROXYSCOPE_CONFIG");
+                .with_suggestion(
+                    "check that the configuration file exists at this path and is readable",
+                );
                 Err(Error::new(ErrorKind::ConfigInvalid)
                     .with_message(format!("cannot read config file {}", path.display()))
-                    .with_hint("check the path given with --config or PROXYSCOPE_CONFIG")
+                    .with_hint(
+                        "check that the configuration file exists at this path and is readable",
+                    )
                     .map_evidence(|ev| {
                         ev.file = Some(path.display().to_string());
                         ev.diagnostics.push(d);
@@ -363,8 +366,12 @@ impl ConfigDocument {
         let first = diags.iter().find(|d| d.is_error());
         let hint = first
             .and_then(|d| d.suggestion.clone())
-            .map(|s| format!("{s}; run `probe lint` for every finding"))
-            .unwrap_or_else(|| "run `probe lint` for every finding".to_owned());
+            .map(|s| {
+                format!("{s}; every finding is in the error's diagnostics (or `Config::lint`)")
+            })
+            .unwrap_or_else(|| {
+                "every finding is in the error's diagnostics (or `Config::lint`)".to_owned()
+            });
         let mut message = format!(
             "{name} is invalid: {errors} error{}",
             if errors == 1 { "" } else { "s" }
@@ -430,11 +437,11 @@ mod tests {
         let s = cfg.settings(Some("a")).unwrap();
         let proxy = s.iter().find(|s| s.key == "proxy").unwrap();
         assert!(
-            matches!(&proxy.origin, Origin::File { line: 1, col: 1, key, .. } if key == "proxy")
+            matches!(&proxy.origin, Provenance::File { line: 1, col: 1, key, .. } if key == "proxy")
         );
         let roots = s.iter().find(|s| s.key == "roots").unwrap();
         assert!(
-            matches!(&roots.origin, Origin::File { line: 4, key, .. } if key == "providers.a.roots")
+            matches!(&roots.origin, Provenance::File { line: 4, key, .. } if key == "providers.a.roots")
         );
         assert!(cfg.settings(Some("nope")).is_none());
     }
@@ -464,7 +471,7 @@ mod tests {
         assert!(msg.contains("proxi") && msg.contains("cacert"), "{msg}");
         let ok: Config = serde_json::from_str(r#"{"proxy": "direct"}"#).unwrap();
         assert!(
-            matches!(&ok.global_layer().proxy.as_ref().unwrap().origin, Origin::Embedded { key } if key == "proxy")
+            matches!(&ok.global_layer().proxy.as_ref().unwrap().origin, Provenance::Embedded { key } if key == "proxy")
         );
     }
 
@@ -486,7 +493,7 @@ mod tests {
             .unwrap();
         let s = cfg.settings(Some("a")).unwrap();
         let proxy = s.iter().find(|s| s.key == "proxy").unwrap();
-        assert!(matches!(&proxy.origin, Origin::File { line: 4, key, .. } if key == "proxy"));
+        assert!(matches!(&proxy.origin, Provenance::File { line: 4, key, .. } if key == "proxy"));
 
         for (text, path) in [
             ("[server]\n", "proxyscope"),

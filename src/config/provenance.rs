@@ -1,5 +1,5 @@
 //! Where each value came from. [`Source`] turns a position in a file (or an embedded config)
-//! into an [`Origin`] and a `file:line:col` location, and resolves relative paths against the
+//! into an [`Provenance`] and a `file:line:col` location, and resolves relative paths against the
 //! config file's directory; [`Setting`] is one effective value with its origin, the rows of
 //! `probe config --show-origin`.
 
@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use super::duration;
 use super::node::Pos;
-use crate::layer::{Layer, Origin, ProxySetting, Roots, Sourced};
 use crate::proxy::{EnvSnapshot, redact_text};
+use crate::settings::{Provenance, ProxySetting, Roots, Settings, Sourced};
 
 /// The document a configuration was read from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,15 +44,15 @@ impl Source {
     }
 
     /// The origin of the value at `key` (a dotted key path) found at `pos`.
-    pub(crate) fn origin(&self, key: &str, pos: Option<Pos>) -> Origin {
+    pub(crate) fn origin(&self, key: &str, pos: Option<Pos>) -> Provenance {
         match (&self.path, pos) {
-            (Some(path), Some(pos)) => Origin::File {
+            (Some(path), Some(pos)) => Provenance::File {
                 path: path.clone(),
                 line: pos.line,
                 col: pos.col,
                 key: key.to_owned(),
             },
-            _ => Origin::Embedded {
+            _ => Provenance::Embedded {
                 key: key.to_owned(),
             },
         }
@@ -89,10 +89,10 @@ fn absolute(p: &Path) -> PathBuf {
     }
 }
 
-/// The `file:line:col` part of an origin, for diagnostics about values already in a [`Layer`].
-pub(crate) fn origin_location(origin: &Origin) -> Option<String> {
+/// The `file:line:col` part of an origin, for diagnostics about values already in a [`Settings`].
+pub(crate) fn origin_location(origin: &Provenance) -> Option<String> {
     match origin {
-        Origin::File {
+        Provenance::File {
             path, line, col, ..
         } => Some(format!("{}:{line}:{col}", path.display())),
         _ => None,
@@ -107,17 +107,17 @@ pub struct Setting {
     pub key: String,
     /// The value as text; proxy credentials are never included.
     pub value: String,
-    /// Where it came from (`Origin::Default` for built-in defaults).
-    pub origin: Origin,
+    /// Where it came from (`Provenance::Default` for built-in defaults).
+    pub origin: Provenance,
 }
 
 /// Every setting of an effective layer, defaults included, in a fixed order. With `env`, a
 /// proxy or `no_proxy` the layer leaves to the environment is followed there too (curl's rules),
 /// with the variable as origin.
-pub(crate) fn settings(layer: &Layer, env: Option<&EnvSnapshot>) -> Vec<Setting> {
+pub(crate) fn settings(layer: &Settings, env: Option<&EnvSnapshot>) -> Vec<Setting> {
     let mut out = Vec::new();
-    let mut push = |key: &str, value: Option<(String, Origin)>, default: &str| {
-        let (value, origin) = value.unwrap_or_else(|| (default.to_owned(), Origin::Default));
+    let mut push = |key: &str, value: Option<(String, Provenance)>, default: &str| {
+        let (value, origin) = value.unwrap_or_else(|| (default.to_owned(), Provenance::Default));
         out.push(Setting {
             key: key.to_owned(),
             value,
@@ -153,17 +153,17 @@ pub(crate) fn settings(layer: &Layer, env: Option<&EnvSnapshot>) -> Vec<Setting>
                 let (value, origin) = match (&lookup.found, &lookup.proxy) {
                     (Some(var), Some(Ok(url))) => (
                         url.to_string(),
-                        Origin::Env {
+                        Provenance::Env {
                             var: var.name.clone(),
                         },
                     ),
                     (Some(var), _) => (
                         format!("{} (invalid)", redact_text(&var.value)),
-                        Origin::Env {
+                        Provenance::Env {
                             var: var.name.clone(),
                         },
                     ),
-                    (None, _) => ("direct (no variable set)".to_owned(), Origin::Default),
+                    (None, _) => ("direct (no variable set)".to_owned(), Provenance::Default),
                 };
                 out.push(Setting {
                     key: format!("proxy.{scheme}"),
@@ -178,14 +178,14 @@ pub(crate) fn settings(layer: &Layer, env: Option<&EnvSnapshot>) -> Vec<Setting>
             out.push(Setting {
                 key: "no_proxy".to_owned(),
                 value: no_proxy_text(&np.list),
-                origin: Origin::Env {
+                origin: Provenance::Env {
                     var: np.var.name.clone(),
                 },
             });
         }
     }
-    let mut push = |key: &str, value: Option<(String, Origin)>, default: &str| {
-        let (value, origin) = value.unwrap_or_else(|| (default.to_owned(), Origin::Default));
+    let mut push = |key: &str, value: Option<(String, Provenance)>, default: &str| {
+        let (value, origin) = value.unwrap_or_else(|| (default.to_owned(), Provenance::Default));
         out.push(Setting {
             key: key.to_owned(),
             value,
@@ -228,7 +228,7 @@ pub(crate) fn settings(layer: &Layer, env: Option<&EnvSnapshot>) -> Vec<Setting>
     out
 }
 
-fn files(v: Option<&Sourced<Vec<PathBuf>>>) -> Option<(String, Origin)> {
+fn files(v: Option<&Sourced<Vec<PathBuf>>>) -> Option<(String, Provenance)> {
     v.map(|s| {
         let list: Vec<String> = s
             .value
@@ -268,7 +268,7 @@ mod tests {
         let pos = Some(Pos { line: 3, col: 5 });
         assert_eq!(
             src.origin("providers.a.proxy", pos),
-            Origin::File {
+            Provenance::File {
                 path: "/etc/proxyscope/cfg.toml".into(),
                 line: 3,
                 col: 5,
@@ -292,7 +292,7 @@ mod tests {
             ("https_proxy", "http://u:s3cret@egress.test:3128"),
             ("NO_PROXY", "localhost,.svc.test"),
         ]);
-        let s = settings(&Layer::new(), Some(&env));
+        let s = settings(&Settings::new(), Some(&env));
         let get = |k: &str| {
             s.iter()
                 .find(|s| s.key == k)
@@ -302,21 +302,21 @@ mod tests {
         assert_eq!(get("proxy.https").value, "http://egress.test:3128");
         assert_eq!(
             get("proxy.https").origin,
-            Origin::Env {
+            Provenance::Env {
                 var: "https_proxy".into()
             }
         );
-        assert_eq!(get("proxy.http").origin, Origin::Default);
+        assert_eq!(get("proxy.http").origin, Provenance::Default);
         assert_eq!(
             get("no_proxy").origin,
-            Origin::Env {
+            Provenance::Env {
                 var: "NO_PROXY".into()
             }
         );
         assert_eq!(s.iter().filter(|s| s.key == "no_proxy").count(), 1);
         assert!(!format!("{s:?}").contains("s3cret"));
         // A layer that sets its proxy never consults the environment.
-        let set = Layer::new().proxy(ProxySetting::Direct);
+        let set = Settings::new().proxy(ProxySetting::Direct);
         assert!(
             settings(&set, Some(&env))
                 .iter()
@@ -329,7 +329,7 @@ mod tests {
         let src = Source::embedded();
         assert_eq!(
             src.origin("proxy", Some(Pos { line: 1, col: 1 })),
-            Origin::Embedded {
+            Provenance::Embedded {
                 key: "proxy".into()
             }
         );
@@ -339,10 +339,10 @@ mod tests {
 
     #[test]
     fn settings_list_defaults_with_default_origin() {
-        let s = settings(&Layer::new(), None);
+        let s = settings(&Settings::new(), None);
         let roots = s.iter().find(|s| s.key == "roots").unwrap();
         assert_eq!(roots.value, "webpki");
-        assert_eq!(roots.origin, Origin::Default);
+        assert_eq!(roots.origin, Provenance::Default);
         let req = s.iter().find(|s| s.key == "timeouts.request").unwrap();
         assert_eq!(req.value, "30s");
     }

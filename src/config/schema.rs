@@ -8,14 +8,14 @@ use std::time::Duration;
 
 use super::ca;
 use super::check;
-use super::diagnostic::{Diagnostic, Severity};
 use super::duration;
 use super::node::{Entry, Node, Pos, Value};
 use super::provenance::Source;
 use super::rules::{no_proxy, proxy_url};
 use super::suggest;
 use super::{Config, Provider};
-use crate::layer::{Layer, Roots, Sourced};
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::settings::{Roots, Settings, Sourced};
 use crate::tls::CaBundle;
 
 /// Keys of a layer, valid at the top level and in every provider.
@@ -49,7 +49,7 @@ pub(crate) fn build(root: &Node, src: &Source) -> (Config, Vec<Diagnostic>) {
         diags: Vec::new(),
         ca_files: BTreeMap::new(),
     };
-    let mut global = Layer::new();
+    let mut global = Settings::new();
     let mut providers = Vec::new();
     match &root.value {
         Value::Table(entries) => {
@@ -209,7 +209,7 @@ impl Walker<'_> {
     }
 
     /// One key of a layer at `prefix` (`""` or `providers.NAME`).
-    pub(crate) fn layer_key(&mut self, layer: &mut Layer, prefix: &str, e: &Entry) {
+    pub(crate) fn layer_key(&mut self, layer: &mut Settings, prefix: &str, e: &Entry) {
         let path = join(prefix, &e.key);
         let origin = self.src.origin(&path, e.key_pos);
         let node = &e.node;
@@ -380,7 +380,7 @@ impl Walker<'_> {
         Some(files)
     }
 
-    fn timeouts(&mut self, layer: &mut Layer, path: &str, node: &Node) {
+    fn timeouts(&mut self, layer: &mut Settings, path: &str, node: &Node) {
         let Value::Table(entries) = &node.value else {
             let d = self
                 .type_error(path, node.pos, "a table", &node.value)
@@ -455,9 +455,9 @@ impl Walker<'_> {
         pos: Option<Pos>,
         keys: &[Entry],
     ) -> Option<Provider> {
-        let mut layer = Layer::new();
+        let mut layer = Settings::new();
         let mut url = None;
-        let mut required = Sourced::new(true, crate::layer::Origin::Default);
+        let mut required = Sourced::new(true, crate::settings::Provenance::Default);
         let mut checks = Vec::new();
         for e in keys {
             let path = join(prefix, &e.key);
@@ -518,7 +518,7 @@ impl Walker<'_> {
                     e.node.pos,
                     format!(
                         "`{}` is not an http:// or https:// URL with a host",
-                        proxy_url::redact(raw)
+                        crate::proxy::redact_input(raw)
                     ),
                     Some(format!(
                         "write `https://{}`",
@@ -538,7 +538,7 @@ impl Walker<'_> {
                     "provider.url_invalid",
                     path,
                     e.node.pos,
-                    format!("`{}` is not a URL: {err}", proxy_url::redact(raw)),
+                    format!("`{}` is not a URL: {err}", crate::proxy::redact_input(raw)),
                     Some(fix),
                 );
                 None
@@ -547,7 +547,7 @@ impl Walker<'_> {
     }
 
     /// `roots = "none"` with no `ca_file` trusts nothing.
-    fn roots_without_ca(&mut self, prefix: &str, eff: &Layer, own: Option<&Layer>) {
+    fn roots_without_ca(&mut self, prefix: &str, eff: &Settings, own: Option<&Settings>) {
         let Some(roots) = &eff.roots else { return };
         if roots.value != Roots::None {
             return;

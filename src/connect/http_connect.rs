@@ -13,8 +13,8 @@ use tokio::time::Instant;
 use crate::error::{Error, ErrorKind, Hop, Phase, ProxyReply};
 
 use super::Ctx;
-use super::reply::{self, Framing, Parsed};
 use super::stream::Stream;
+use crate::wire::{self as reply, Framing, Parsed};
 
 /// How long we wait for the body of a refusal, at most: the excerpt is evidence, not a reason
 /// to hang.
@@ -63,7 +63,7 @@ pub(crate) async fn handshake(
 
     let mut buf = BytesMut::with_capacity(4096);
     let head = loop {
-        match reply::parse_bounded(&buf) {
+        match reply::parse_reply_head_bounded(&buf) {
             Parsed::Complete(h) => break h,
             Parsed::Invalid(why) => return Err(protocol(ctx, &buf, why)),
             Parsed::Partial => {}

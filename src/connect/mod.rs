@@ -11,8 +11,6 @@
 mod auth;
 mod dns;
 mod http_connect;
-mod reply;
-mod socks4;
 mod socks5;
 mod stream;
 mod tcp;
@@ -30,51 +28,16 @@ use serde::Serialize;
 use tracing::Instrument;
 
 use crate::error::{Error, ErrorKind, Hop, Phase};
-use crate::layer::{Layer, Timeouts};
 use crate::proxy::{EnvSnapshot, ProxyScheme, ProxyUrl};
 use crate::route::Route;
+use crate::settings::{Settings, Timeouts};
 use crate::tls::HandshakeInfo;
 
 pub use auth::basic_auth;
 pub use dns::{Resolve, Resolver, Resolving};
-pub use reply::{
-    Classified, Framing, Head, MAX_EXCERPT, MAX_HEAD, Parsed, auth_challenges, classify,
-    evidence_headers, is_evidence_header, parse as parse_reply_head,
-    parse_bounded as parse_reply_head_bounded, proxy_status_error, squid_error,
-};
-pub use socks4::{
-    MAX_FIELD_LEN as SOCKS4_MAX_FIELD_LEN, REPLY_LEN as SOCKS4_REPLY_LEN, Socks4Dest, Socks4Reply,
-    Socks4RequestError, build_request as socks4_request, parse_reply as parse_socks4_reply,
-    reply_meaning as socks4_reply_meaning,
-};
-pub use socks5::{
-    Socks5Reply, parse_reply as parse_socks5_reply, reply_meaning as socks5_reply_meaning,
-};
 pub use stream::{Conn, Stream};
 
-/// How long each phase of making a connection took; a phase that did not run is `None`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Timings {
-    /// Name resolution (proxy's or origin's).
-    #[serde(serialize_with = "ser_ms")]
-    pub dns: Option<Duration>,
-    /// TCP connect.
-    #[serde(serialize_with = "ser_ms")]
-    pub connect: Option<Duration>,
-    /// TLS to an https proxy plus the CONNECT / SOCKS handshake.
-    #[serde(serialize_with = "ser_ms")]
-    pub proxy: Option<Duration>,
-    /// TLS with the origin.
-    #[serde(serialize_with = "ser_ms")]
-    pub tls: Option<Duration>,
-}
-
-fn ser_ms<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-    match d {
-        Some(d) => s.serialize_f64(d.as_secs_f64() * 1000.0),
-        None => s.serialize_none(),
-    }
-}
+pub use crate::error::Timings;
 
 /// What is known about how a connection was made. hyper copies it into every response's
 /// extensions as an `Arc<ConnInfo>`; [`crate::Response::conn_info`] reads it.
@@ -105,9 +68,9 @@ pub struct ConnectorSettings {
     /// The provider this profile serves; `None` for the global layer.
     pub provider: Option<String>,
     /// The global layer.
-    pub global: Layer,
+    pub global: Settings,
     /// The provider's own layer (applied over `global`).
-    pub layer: Option<Layer>,
+    pub layer: Option<Settings>,
     /// The environment snapshot (lowest source of proxy settings).
     pub env: EnvSnapshot,
     /// Name resolution.
@@ -122,7 +85,7 @@ pub struct ConnectorSettings {
 
 impl ConnectorSettings {
     /// Settings for the global layer alone, the process environment and the system resolver.
-    pub fn new(global: Layer) -> Self {
+    pub fn new(global: Settings) -> Self {
         Self {
             provider: None,
             global,
@@ -138,7 +101,7 @@ impl ConnectorSettings {
 
 pub(crate) struct Profile {
     settings: ConnectorSettings,
-    effective: Layer,
+    effective: Settings,
     tls: tls::ProfileTls,
 }
 
@@ -162,6 +125,7 @@ impl Profile {
             &self.settings.env,
             url,
         )
+        .map_err(Error::from)
     }
 }
 
@@ -335,7 +299,7 @@ impl Ctx {
                 ),
             },
             (Some(r), None) => format!("route: {}", r.summary()),
-            _ => "see `probe route` for why this route was chosen".to_owned(),
+            _ => "the route's steps (`Route::explain`) say why it was chosen".to_owned(),
         }
     }
 

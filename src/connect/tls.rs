@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::error::Error;
-use crate::layer::{Layer, Roots, Sourced};
 use crate::proxy::EnvSnapshot;
+use crate::settings::{Roots, Settings, Sourced};
 use crate::tls::{CaBundle, HandshakeInfo, HopTls, KnownCa, TlsSettings, env_ca_files};
 
 use super::Ctx;
@@ -28,15 +28,15 @@ fn load(files: Option<&Sourced<Vec<PathBuf>>>) -> Result<Vec<CaBundle>, Error> {
 
 /// `providers.<name>` for a provider's request — the narrowest key that fixes this provider
 /// without changing every other one — and the global keys otherwise.
-fn prefix(provider: Option<(&str, &Layer)>) -> String {
+fn prefix(provider: Option<(&str, &Settings)>) -> String {
     provider.map_or_else(String::new, |(name, _)| format!("providers.{name}"))
 }
 
 /// Builds both hops' TLS; a CA file that cannot be used fails here (`config.ca_file`).
 pub(crate) fn profile_tls(
-    global: &Layer,
-    provider: Option<(&str, &Layer)>,
-    effective: &Layer,
+    global: &Settings,
+    provider: Option<(&str, &Settings)>,
+    effective: &Settings,
     env: &EnvSnapshot,
     http2: bool,
 ) -> Result<ProfileTls, Error> {

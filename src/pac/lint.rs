@@ -10,8 +10,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
-use crate::config::{Diagnostic, Severity};
-use crate::error::Error;
+use crate::error::{Diagnostic, Error, Severity};
 
 use super::host::{FixedClock, Lookup, PacResolver};
 use super::{Decision, Pac, PacLimits, PacOptions, PacScript};

@@ -1,4 +1,5 @@
-//! One check: a [`Check`] spec (a request and its [`Expect`]ations) and [`run`], which sends it
+//! One check: a [`Check`] (a declared request and its expectations, bound to a provider) and
+//! [`run`], which sends it
 //! through the real [`Client`] — the provider's own route, DNS, connect, proxy handshake, TLS —
 //! and turns what happened into a [`CheckResult`] with per-phase timings, the certificate seen
 //! (also when verification failed) and, on failure, the library's structured error.
@@ -8,18 +9,19 @@
 //! status expectation is exact (`200`) or a class (`2xx`); a check without one expects 2xx or
 //! 3xx.
 
-use std::fmt;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode};
 
 use crate::client::{Attribution, Client, Response};
-pub use crate::config::HeaderExpectation;
+use crate::config::{self, CheckTarget};
+pub use crate::config::{HeaderExpectation, StatusExpectation};
 use crate::error::{Error, ErrorKind, Phase};
+use crate::settings::Provenance;
 use crate::tls::{CertSummary, HandshakeInfo};
 
-use super::report::{Certificate, CheckError, CheckResult, Timings};
+use super::report::{Certificate, CheckError, CheckResult, CheckTimings};
 
 /// The timeout of a check that names none.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -28,203 +30,43 @@ pub const MAX_REDIRECTS: usize = 10;
 /// The most body bytes kept for a `body_contains` expectation's evidence.
 const EXCERPT: usize = 200;
 
-/// What status a check accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StatusExpectation {
-    /// Exactly this status.
-    Exact(u16),
-    /// Any status of this class: `2` means 2xx.
-    Class(u8),
-    /// 2xx or 3xx: the implicit expectation of a check that names none.
-    SuccessOrRedirect,
-}
-
-impl StatusExpectation {
-    /// Parses `200` or `2xx` (case-insensitive `x`).
-    pub fn parse(s: &str) -> Option<Self> {
-        let s = s.trim();
-        if let Some(class) = s.strip_suffix("xx").or_else(|| s.strip_suffix("XX")) {
-            return match class.parse::<u8>() {
-                Ok(c @ 1..=5) if class.len() == 1 => Some(Self::Class(c)),
-                _ => None,
-            };
-        }
-        match s.parse::<u16>() {
-            Ok(code @ 100..=599) if s.len() == 3 => Some(Self::Exact(code)),
-            _ => None,
-        }
-    }
-
-    /// Whether `status` is accepted.
-    pub fn matches(self, status: u16) -> bool {
-        match self {
-            Self::Exact(code) => status == code,
-            Self::Class(c) => status / 100 == u16::from(c),
-            Self::SuccessOrRedirect => (200..400).contains(&status),
-        }
-    }
-}
-
-impl fmt::Display for StatusExpectation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Exact(code) => write!(f, "{code}"),
-            Self::Class(c) => write!(f, "{c}xx"),
-            Self::SuccessOrRedirect => f.write_str("2xx or 3xx"),
-        }
-    }
-}
-
-/// What a check expects of the response.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Expect {
-    /// The accepted status.
-    pub status: StatusExpectation,
-    /// A substring the body must contain.
-    pub body_contains: Option<String>,
-    /// A header the response must carry.
-    pub header: Option<HeaderExpectation>,
-}
-
-impl Default for Expect {
-    fn default() -> Self {
-        Self {
-            status: StatusExpectation::SuccessOrRedirect,
-            body_contains: None,
-            header: None,
-        }
-    }
-}
-
-impl Expect {
-    /// Checks the status and headers. A mismatched 3xx names its `Location`, since redirects
-    /// are not followed unless asked.
-    pub fn verify_head(
-        &self,
-        status: u16,
-        headers: &HeaderMap,
-        attribution: Option<&Attribution>,
-    ) -> Result<(), Error> {
-        if !self.status.matches(status) {
-            let location = headers
-                .get(http::header::LOCATION)
-                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-            let mut expected = format!("status {}", self.status);
-            let hint = match &location {
-                Some(loc) if (300..400).contains(&status) => {
-                    expected.push_str(&format!(
-                        "; got a redirect to {loc} (redirects are not followed)"
-                    ));
-                    format!(
-                        "the health path redirects: point the check's `path` at {loc}, or set follow_redirects = true if a redirect is acceptable (load balancers usually do not follow it)"
-                    )
-                }
-                _ => format!(
-                    "the endpoint answered {status}; check the check's `path`/`url` and `expect_status` against what the service serves"
-                ),
-            };
-            let hop = attribution.map_or(crate::error::Hop::Origin, |a| a.source);
-            return Err(Error::new(ErrorKind::HttpStatus)
-                .with_hop(hop)
-                .with_phase(Phase::Http)
-                .with_message(format!("expected status {}, got {status}", self.status))
-                .with_hint(hint)
-                .map_evidence(|ev| {
-                    ev.status = Some(status);
-                    ev.expected = Some(expected);
-                    ev.attribution = attribution.cloned();
-                }));
-        }
-        if let Some(h) = &self.header {
-            let values: Vec<String> = headers
-                .get_all(h.name.as_str())
-                .iter()
-                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-                .collect();
-            let ok = match &h.contains {
-                None => !values.is_empty(),
-                Some(want) => values.iter().any(|v| v.contains(want.as_str())),
-            };
-            if !ok {
-                let wanted = match &h.contains {
-                    Some(v) => format!("header {} containing {v:?}", h.name),
-                    None => format!("header {}", h.name),
-                };
-                let seen = if values.is_empty() {
-                    "absent".to_owned()
-                } else {
-                    format!("{:?}", values.join(", "))
-                };
-                return Err(Error::new(ErrorKind::HttpBody)
-                    .with_phase(Phase::Http)
-                    .with_message(format!("expected {wanted}, it was {seen}"))
-                    .with_hint("the endpoint answered, but not with the expected header; check `expect_header` against what the service sends")
-                    .map_evidence(|ev| {
-                        ev.status = Some(status);
-                        ev.expected = Some(format!("{wanted}; got {seen}"));
-                    }));
-            }
-        }
-        Ok(())
-    }
-
-    /// Checks the body.
-    pub fn verify_body(&self, status: u16, body: &[u8]) -> Result<(), Error> {
-        let Some(want) = &self.body_contains else {
-            return Ok(());
-        };
-        let text = String::from_utf8_lossy(body);
-        if text.contains(want.as_str()) {
-            return Ok(());
-        }
-        let excerpt: String = text.chars().take(EXCERPT).collect();
-        Err(Error::new(ErrorKind::HttpBody)
-            .with_phase(Phase::Http)
-            .with_message(format!(
-                "the body ({} bytes) does not contain {want:?}",
-                body.len()
-            ))
-            .with_hint("the endpoint answered, but not with the expected content; check `body_contains` and whether the path is the right one")
-            .map_evidence(|ev| {
-                ev.status = Some(status);
-                ev.expected = Some(format!(
-                    "body containing {want:?}; got {} bytes starting {excerpt:?}",
-                    body.len()
-                ));
-            }))
-    }
-}
-
-/// One probe of a provider: a request and its expectations.
+/// A check ready to run: the declared [`config::Check`] (its request and expectations), the
+/// provider whose profile (route, TLS, timeouts) it uses, and the absolute URL it requests.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Check {
-    /// The provider whose profile (route, TLS, timeouts) the request uses.
+    /// The provider whose profile the request uses.
     pub provider: String,
-    /// The check's name; `default` for the implicit check of a provider without checks.
-    pub name: String,
-    /// The absolute URL requested.
+    /// The absolute URL requested: the spec's target resolved against the provider's `url`.
     pub url: String,
-    /// The method.
-    pub method: Method,
-    /// The expectations.
-    pub expect: Expect,
-    /// Follow up to [`MAX_REDIRECTS`] redirects (default: no, a 3xx is reported as such).
-    pub follow_redirects: bool,
-    /// The check's deadline; `None` uses the runner's.
-    pub timeout: Option<Duration>,
+    /// The check as declared: name, method, expectations, redirects, timeout.
+    pub spec: config::Check,
 }
 
 impl Check {
     /// `GET url` expecting 2xx or 3xx, named `name`.
     pub fn new(provider: &str, name: &str, url: &str) -> Self {
+        // The URL is requested as given; a value that does not parse is reported when the check
+        // runs (`config.invalid`), and the spec keeps it as written.
+        let target = match url::Url::parse(url) {
+            Ok(u) => CheckTarget::Url(u),
+            Err(_) => CheckTarget::Path(url.to_owned()),
+        };
         Self {
             provider: provider.to_owned(),
-            name: name.to_owned(),
             url: url.to_owned(),
-            method: Method::GET,
-            expect: Expect::default(),
-            follow_redirects: false,
-            timeout: None,
+            spec: config::Check {
+                name: name.to_owned(),
+                target,
+                method: Method::GET,
+                expect_status: StatusExpectation::SuccessOrRedirect,
+                body_contains: None,
+                expect_header: None,
+                follow_redirects: false,
+                timeout: None,
+                origin: Provenance::Builder {
+                    key: "checks".to_owned(),
+                },
+            },
         }
     }
 
@@ -233,41 +75,155 @@ impl Check {
         Self::new(provider, "default", url)
     }
 
+    /// The check `spec` declared for `provider`, whose `url` is `base`.
+    pub fn from_config(provider: &str, base: &url::Url, spec: &config::Check) -> Self {
+        Self {
+            provider: provider.to_owned(),
+            url: spec.url(base).to_string(),
+            spec: spec.clone(),
+        }
+    }
+
+    /// The check's name; `default` for the implicit check of a provider without checks.
+    pub fn name(&self) -> &str {
+        &self.spec.name
+    }
+
     /// Sets the method.
     pub fn method(mut self, method: Method) -> Self {
-        self.method = method;
+        self.spec.method = method;
         self
     }
 
     /// Sets the status expectation.
     pub fn expect_status(mut self, status: StatusExpectation) -> Self {
-        self.expect.status = status;
+        self.spec.expect_status = status;
         self
     }
 
     /// Requires the body to contain `text`.
     pub fn body_contains(mut self, text: &str) -> Self {
-        self.expect.body_contains = Some(text.to_owned());
+        self.spec.body_contains = Some(text.to_owned());
         self
     }
 
     /// Requires a header.
     pub fn expect_header(mut self, header: HeaderExpectation) -> Self {
-        self.expect.header = Some(header);
+        self.spec.expect_header = Some(header);
         self
     }
 
-    /// Follows redirects.
+    /// Follows up to [`MAX_REDIRECTS`] redirects (default: no, a 3xx is reported as such).
     pub fn follow_redirects(mut self, yes: bool) -> Self {
-        self.follow_redirects = yes;
+        self.spec.follow_redirects = yes;
         self
     }
 
-    /// Sets the deadline.
+    /// Sets the deadline; without one the runner's applies.
     pub fn timeout(mut self, d: Duration) -> Self {
-        self.timeout = Some(d);
+        self.spec.timeout = Some(d);
         self
     }
+}
+
+/// Checks the status and headers against `spec`. A mismatched 3xx names its `Location`, since
+/// redirects are not followed unless asked.
+fn verify_head(
+    spec: &config::Check,
+    status: u16,
+    headers: &HeaderMap,
+    attribution: Option<&Attribution>,
+) -> Result<(), Error> {
+    if !spec.expect_status.matches(status) {
+        let location = headers
+            .get(http::header::LOCATION)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let mut expected = format!("status {}", spec.expect_status);
+        let hint = match &location {
+            Some(loc) if (300..400).contains(&status) => {
+                expected.push_str(&format!(
+                    "; got a redirect to {loc} (redirects are not followed)"
+                ));
+                format!(
+                    "the health path redirects: point the check's `path` at {loc}, or set follow_redirects = true if a redirect is acceptable (load balancers usually do not follow it)"
+                )
+            }
+            _ => format!(
+                "the endpoint answered {status}; check the check's `path`/`url` and `expect_status` against what the service serves"
+            ),
+        };
+        let hop = attribution.map_or(crate::error::Hop::Origin, |a| a.source);
+        return Err(Error::new(ErrorKind::HttpStatus)
+            .with_hop(hop)
+            .with_phase(Phase::Http)
+            .with_message(format!(
+                "expected status {}, got {status}",
+                spec.expect_status
+            ))
+            .with_hint(hint)
+            .map_evidence(|ev| {
+                ev.status = Some(status);
+                ev.expected = Some(expected);
+                ev.attribution = attribution.cloned();
+            }));
+    }
+    if let Some(h) = &spec.expect_header {
+        let values: Vec<String> = headers
+            .get_all(h.name.as_str())
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect();
+        let ok = match &h.contains {
+            None => !values.is_empty(),
+            Some(want) => values.iter().any(|v| v.contains(want.as_str())),
+        };
+        if !ok {
+            let wanted = match &h.contains {
+                Some(v) => format!("header {} containing {v:?}", h.name),
+                None => format!("header {}", h.name),
+            };
+            let seen = if values.is_empty() {
+                "absent".to_owned()
+            } else {
+                format!("{:?}", values.join(", "))
+            };
+            return Err(Error::new(ErrorKind::HttpBody)
+                .with_phase(Phase::Http)
+                .with_message(format!("expected {wanted}, it was {seen}"))
+                .with_hint("the endpoint answered, but not with the expected header; check `expect_header` against what the service sends")
+                .map_evidence(|ev| {
+                    ev.status = Some(status);
+                    ev.expected = Some(format!("{wanted}; got {seen}"));
+                }));
+        }
+    }
+    Ok(())
+}
+
+/// Checks the body against `spec`.
+fn verify_body(spec: &config::Check, status: u16, body: &[u8]) -> Result<(), Error> {
+    let Some(want) = &spec.body_contains else {
+        return Ok(());
+    };
+    let text = String::from_utf8_lossy(body);
+    if text.contains(want.as_str()) {
+        return Ok(());
+    }
+    let excerpt: String = text.chars().take(EXCERPT).collect();
+    Err(Error::new(ErrorKind::HttpBody)
+        .with_phase(Phase::Http)
+        .with_message(format!(
+            "the body ({} bytes) does not contain {want:?}",
+            body.len()
+        ))
+        .with_hint("the endpoint answered, but not with the expected content; check `body_contains` and whether the path is the right one")
+        .map_evidence(|ev| {
+            ev.status = Some(status);
+            ev.expected = Some(format!(
+                "body containing {want:?}; got {} bytes starting {excerpt:?}",
+                body.len()
+            ));
+        }))
 }
 
 /// Runs one check through `client` within `deadline`, never failing: every outcome is a result.
@@ -281,8 +237,8 @@ pub async fn run(
     let started = Instant::now();
     let mut result = CheckResult::new(
         &check.provider,
-        &check.name,
-        check.method.as_str(),
+        &check.spec.name,
+        check.spec.method.as_str(),
         &check.url,
     );
     result.route = client.route(Some(&check.provider), &check.url).ok();
@@ -302,7 +258,7 @@ pub async fn run(
                 let insecure = tls.warnings();
                 if !insecure.is_empty() {
                     result.warnings.extend(insecure);
-                    result.state = result.state.max(super::nagios::State::Warning);
+                    result.state = result.state.max(super::State::Warning);
                 }
             }
             if let Some(e) = seen.failure {
@@ -314,10 +270,7 @@ pub async fn run(
                 result.route = e.route().cloned();
             }
             if let Some(t) = e.evidence().timings {
-                result.timings.dns = t.dns;
-                result.timings.connect = t.connect;
-                result.timings.proxy = t.proxy;
-                result.timings.tls = t.tls;
+                result.timings.connection = t;
             }
             let chain = e.evidence().tls.as_ref().map(|t| t.chain.clone());
             if let Some(cert) = chain.and_then(|c| certificate(&c, false, now)) {
@@ -330,7 +283,7 @@ pub async fn run(
                 .with_message(format!(
                     "the check did not finish within its deadline of {deadline:?}"
                 ))
-                .with_hint("the check's deadline expired before any phase timed out on its own; raise the check's `timeout` (or --timeout), or lower timeouts.* to see which phase is slow")
+                .with_hint("the check's deadline expired before any phase timed out on its own; raise the check's `timeout` (or the run's deadline), or lower timeouts.* to see which phase is slow")
                 .map_evidence(|ev| {
                     ev.timeout = Some(deadline);
                     ev.target = Some(check.url.clone());
@@ -353,7 +306,7 @@ async fn exchange(client: &Client, check: &Check, result: &mut CheckResult) -> R
     let mut redirects = 0;
     loop {
         let req = http::Request::builder()
-            .method(check.method.clone())
+            .method(check.spec.method.clone())
             .uri(url.as_str())
             .header(
                 http::header::USER_AGENT,
@@ -374,7 +327,7 @@ async fn exchange(client: &Client, check: &Check, result: &mut CheckResult) -> R
         result.status = Some(res.status().as_u16());
         result.route = Some(res.route().clone());
         let tls = record_connection(&res, head, &mut result.timings);
-        if check.follow_redirects
+        if check.spec.follow_redirects
             && res.status().is_redirection()
             && redirects < MAX_REDIRECTS
             && let Some(next) = location(&url, &res)
@@ -391,13 +344,10 @@ async fn finish(
     check: &Check,
     res: Response,
     tls: Option<HandshakeInfo>,
-    timings: &mut Timings,
+    timings: &mut CheckTimings,
 ) -> Result<Seen, Error> {
     let status = res.status().as_u16();
-    if let Err(e) = check
-        .expect
-        .verify_head(status, res.headers(), Some(res.attribution()))
-    {
+    if let Err(e) = verify_head(&check.spec, status, res.headers(), Some(res.attribution())) {
         // A failure status the proxy generated carries the proxy's reply; the client knows how
         // to describe it. Anything else (a 3xx, a 200 where 404 was wanted) is ours.
         let e = if StatusCode::from_u16(status)
@@ -432,9 +382,7 @@ async fn finish(
         }
     };
     timings.transfer = Some(started.elapsed());
-    let failure = check
-        .expect
-        .verify_body(status, &body)
+    let failure = verify_body(&check.spec, status, &body)
         .err()
         .map(|e| e.with_route(route));
     Ok(Seen { tls, failure })
@@ -445,17 +393,14 @@ async fn finish(
 fn record_connection(
     res: &Response,
     head: Duration,
-    timings: &mut Timings,
+    timings: &mut CheckTimings,
 ) -> Option<HandshakeInfo> {
     let Some(info) = res.conn_info() else {
         timings.first_byte = Some(head);
         return None;
     };
     let t = &info.timings;
-    timings.dns = t.dns;
-    timings.connect = t.connect;
-    timings.proxy = t.proxy;
-    timings.tls = t.tls;
+    timings.connection = *t;
     let connecting: Duration = [t.dns, t.connect, t.proxy, t.tls]
         .into_iter()
         .flatten()
@@ -532,11 +477,9 @@ mod tests {
     fn a_redirect_on_a_health_path_is_reported_with_its_location() {
         let mut headers = HeaderMap::new();
         headers.insert(http::header::LOCATION, HeaderValue::from_static("/v2/"));
-        let expect = Expect {
-            status: StatusExpectation::Exact(200),
-            ..Expect::default()
-        };
-        let e = expect.verify_head(302, &headers, None).unwrap_err();
+        let check =
+            Check::new("p", "n", "http://o.test/").expect_status(StatusExpectation::Exact(200));
+        let e = verify_head(&check.spec, 302, &headers, None).unwrap_err();
         assert_eq!(e.code(), "http.status");
         assert_eq!(e.hop(), Some(Hop::Origin));
         assert_eq!(e.phase(), Phase::Http);
@@ -549,15 +492,15 @@ mod tests {
     fn header_and_body_expectations_fail_as_http_body() {
         let mut headers = HeaderMap::new();
         headers.insert("content-type", HeaderValue::from_static("text/html"));
-        let expect = Expect {
-            status: StatusExpectation::Class(2),
-            body_contains: Some("dirs".into()),
-            header: Some(HeaderExpectation {
+        let check = Check::new("p", "n", "http://o.test/")
+            .expect_status(StatusExpectation::Class(2))
+            .body_contains("dirs")
+            .expect_header(HeaderExpectation {
                 name: "Content-Type".into(),
                 contains: Some("application/json".into()),
-            }),
-        };
-        let e = expect.verify_head(200, &headers, None).unwrap_err();
+            });
+        let expect = &check.spec;
+        let e = verify_head(expect, 200, &headers, None).unwrap_err();
         assert_eq!(e.code(), "http.body");
         assert_eq!(e.phase(), Phase::Http);
         assert!(
@@ -567,14 +510,14 @@ mod tests {
                 .unwrap()
                 .contains("text/html")
         );
-        let e = expect.verify_body(200, b"{\"langs\":[]}").unwrap_err();
+        let e = verify_body(expect, 200, b"{\"langs\":[]}").unwrap_err();
         assert_eq!(e.code(), "http.body");
         assert_eq!(e.evidence().status, Some(200));
-        assert!(expect.verify_body(200, b"{\"dirs\":[]}").is_ok());
+        assert!(verify_body(expect, 200, b"{\"dirs\":[]}").is_ok());
         headers.insert(
             "content-type",
             HeaderValue::from_static("application/json; charset=utf-8"),
         );
-        assert!(expect.verify_head(200, &headers, None).is_ok());
+        assert!(verify_head(expect, 200, &headers, None).is_ok());
     }
 }

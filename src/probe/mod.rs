@@ -4,7 +4,7 @@
 //! A [`Check`] is a request with expectations, run through the real [`Client`](crate::client::Client)
 //! — the provider's own route, DNS, connect, proxy handshake, TLS, HTTP — by [`check::run`]; a
 //! [`Runner`] runs many at once, each within its own deadline, into a [`Report`]. Renderers turn
-//! a report into a table for people ([`text`]), JSON (`Report` is `Serialize`, per DESIGN.md §6),
+//! a report into a table for people ([`text`]), JSON (`Report` is `Serialize`; see [`report`] for the contract),
 //! Prometheus exposition with blackbox_exporter's names ([`prometheus`]) and a Nagios status line
 //! and exit code ([`nagios`]).
 
@@ -14,9 +14,10 @@ pub mod plan;
 pub mod prometheus;
 pub mod report;
 pub mod runner;
+mod state;
 pub mod text;
 
-pub use check::{Check, Expect, HeaderExpectation, StatusExpectation};
-pub use nagios::State;
-pub use report::{Certificate, CheckError, CheckResult, Report, RunError, Timings};
+pub use check::{Check, HeaderExpectation, StatusExpectation};
+pub use report::{Certificate, CheckError, CheckResult, CheckTimings, Report, RunError};
 pub use runner::{Progress, Runner};
+pub use state::State;

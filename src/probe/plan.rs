@@ -9,7 +9,7 @@ use crate::connect::Resolver;
 use crate::error::{Error, ErrorKind};
 use crate::proxy::EnvSnapshot;
 
-use super::check::{Check, Expect, StatusExpectation};
+use super::check::Check;
 
 /// The checks of `providers` (every provider when empty), in config order. An unknown provider
 /// name is `config.invalid` naming the known ones.
@@ -47,22 +47,7 @@ pub fn checks(config: &Config, providers: &[String]) -> Result<Vec<Check>, Error
 
 /// The probe's check for a declared one.
 pub fn from_config(provider: &str, base: &url::Url, c: &config::Check) -> Check {
-    Check {
-        provider: provider.to_owned(),
-        name: c.name.clone(),
-        url: c.url(base).to_string(),
-        method: c.method.clone(),
-        expect: Expect {
-            status: match c.expect_status {
-                config::StatusExpectation::Exact(s) => StatusExpectation::Exact(s),
-                config::StatusExpectation::Class(k) => StatusExpectation::Class(k),
-            },
-            body_contains: c.body_contains.clone(),
-            header: c.expect_header.clone(),
-        },
-        follow_redirects: c.follow_redirects,
-        timeout: c.timeout,
-    }
+    Check::from_config(provider, base, c)
 }
 
 /// A client for `config`'s layers and providers that opens a fresh connection for every
@@ -78,6 +63,7 @@ pub fn client(config: &Config, env: EnvSnapshot, resolver: Resolver) -> Result<C
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::probe::StatusExpectation;
 
     const TOML: &str = r#"
 [providers.apertium]
@@ -106,21 +92,24 @@ timeout = "2s"
         let all = checks(&cfg, &[]).unwrap();
         let names: Vec<String> = all
             .iter()
-            .map(|c| format!("{}/{}", c.provider, c.name))
+            .map(|c| format!("{}/{}", c.provider, c.spec.name))
             .collect();
         assert_eq!(
             names,
             ["apertium/default", "yandex/languages", "yandex/home"]
         );
         assert_eq!(all[0].url, "http://apertium.test:2737/");
-        assert_eq!(all[0].expect.status, StatusExpectation::SuccessOrRedirect);
+        assert_eq!(
+            all[0].spec.expect_status,
+            StatusExpectation::SuccessOrRedirect
+        );
         assert_eq!(all[1].url, "https://yandex.test/base/api/getLangs");
-        assert_eq!(all[1].expect.status, StatusExpectation::Exact(200));
-        assert_eq!(all[1].expect.body_contains.as_deref(), Some("dirs"));
-        assert!(!all[1].follow_redirects);
-        assert_eq!(all[2].expect.status, StatusExpectation::Class(3));
-        assert!(all[2].follow_redirects);
-        assert_eq!(all[2].timeout, Some(std::time::Duration::from_secs(2)));
+        assert_eq!(all[1].spec.expect_status, StatusExpectation::Exact(200));
+        assert_eq!(all[1].spec.body_contains.as_deref(), Some("dirs"));
+        assert!(!all[1].spec.follow_redirects);
+        assert_eq!(all[2].spec.expect_status, StatusExpectation::Class(3));
+        assert!(all[2].spec.follow_redirects);
+        assert_eq!(all[2].spec.timeout, Some(std::time::Duration::from_secs(2)));
     }
 
     #[test]

@@ -68,7 +68,15 @@ pub fn render(report: &Report) -> String {
     );
     for c in checks {
         let t = &c.timings;
-        let values = [t.dns, t.connect, t.proxy, t.tls, t.first_byte, t.transfer];
+        let conn = &t.connection;
+        let values = [
+            conn.dns,
+            conn.connect,
+            conn.proxy,
+            conn.tls,
+            t.first_byte,
+            t.transfer,
+        ];
         for (phase, d) in PHASES.iter().zip(values) {
             // A phase that did not run is 0, as blackbox_exporter reports it.
             let secs = d.map_or(0.0, |d| d.as_secs_f64());
@@ -222,7 +230,7 @@ mod tests {
         let mut ok = CheckResult::new("yandex", "languages", "GET", "https://o.test/");
         ok.status = Some(200);
         ok.timings.total = Some(Duration::from_millis(250));
-        ok.timings.tls = Some(Duration::from_millis(5));
+        ok.timings.connection.tls = Some(Duration::from_millis(5));
         let mut bad = CheckResult::new("odd\"name", "x\\y\nz", "GET", "https://b.test/");
         bad.see_certificate(
             Certificate {

@@ -1,5 +1,5 @@
 //! The probe's results: one [`CheckResult`] per check, gathered in a [`Report`], serialised
-//! exactly as the JSON contract of DESIGN.md §6 says (`ok`, `checks[]` with `provider`, `name`,
+//! as a public JSON contract (`ok`, `checks[]` with `provider`, `name`,
 //! `url`, `ok`, `status`, `route`, `error`, `timings_ms`, `certificate`). Fields may be added,
 //! none renamed.
 //!
@@ -11,10 +11,10 @@ use std::time::Duration;
 use serde::{Serialize, Serializer};
 
 use crate::config::Diagnostic;
-use crate::error::{Error, ErrorKind, Evidence, Hop, Phase};
+use crate::error::{Error, ErrorKind, Evidence, Hop, Phase, Timings, millis, ser_ms};
 use crate::route::Route;
 
-use super::nagios::State;
+use super::state::State;
 
 /// Certificates expiring within this many days make a check a warning.
 pub const CERT_WARN_DAYS: i64 = 14;
@@ -67,7 +67,7 @@ impl Report {
             .unwrap_or(State::Ok)
     }
 
-    /// The JSON document of DESIGN.md §6, pretty-printed.
+    /// The JSON document (the contract described at the top of this module), pretty-printed.
     pub fn to_json(&self) -> String {
         // Serialising plain data with string keys cannot fail; keep a valid document regardless.
         serde_json::to_string_pretty(self).unwrap_or_else(|e| {
@@ -143,7 +143,7 @@ pub struct CheckResult {
     pub error: Option<CheckError>,
     /// Per-phase timings.
     #[serde(rename = "timings_ms")]
-    pub timings: Timings,
+    pub timings: CheckTimings,
     /// The origin's certificate, also when verification failed.
     pub certificate: Option<Certificate>,
     /// Things that do not fail the check but need attention (certificate expiry, insecure
@@ -164,7 +164,7 @@ impl CheckResult {
             status: None,
             route: None,
             error: None,
-            timings: Timings::default(),
+            timings: CheckTimings::default(),
             certificate: None,
             warnings: Vec::new(),
         }
@@ -258,44 +258,36 @@ impl CheckError {
     }
 }
 
-/// How long each phase took, each `None` when it did not run. Serialised in milliseconds.
+/// How long each phase of a check took, each `None` when it did not run. Serialised in
+/// milliseconds, the connection's phases first (`dns`, `connect`, `proxy`, `tls`).
 ///
-/// `dns`, `connect`, `proxy` and `tls` are the connection's phases; `first_byte` runs from
-/// sending the request to the response head; `transfer` is reading the body; `total` is the
-/// whole check, wall clock.
+/// `first_byte` runs from sending the request to the response head, minus the connection's
+/// phases; `transfer` is reading the body; `total` is the whole check, wall clock.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Timings {
-    /// Name resolution.
-    #[serde(serialize_with = "ser_opt_ms")]
-    pub dns: Option<Duration>,
-    /// TCP connect.
-    #[serde(serialize_with = "ser_opt_ms")]
-    pub connect: Option<Duration>,
-    /// The proxy handshake (TLS to an https proxy, CONNECT, SOCKS).
-    #[serde(serialize_with = "ser_opt_ms")]
-    pub proxy: Option<Duration>,
-    /// TLS with the origin.
-    #[serde(serialize_with = "ser_opt_ms")]
-    pub tls: Option<Duration>,
+pub struct CheckTimings {
+    /// The connection's phases, as the connector measured them.
+    #[serde(flatten)]
+    pub connection: Timings,
     /// From the request sent to the response head.
-    #[serde(serialize_with = "ser_opt_ms")]
+    #[serde(serialize_with = "ser_ms")]
     pub first_byte: Option<Duration>,
     /// Reading the body.
-    #[serde(serialize_with = "ser_opt_ms")]
+    #[serde(serialize_with = "ser_ms")]
     pub transfer: Option<Duration>,
     /// The whole check.
-    #[serde(serialize_with = "ser_opt_ms")]
+    #[serde(serialize_with = "ser_ms")]
     pub total: Option<Duration>,
 }
 
-impl Timings {
+impl CheckTimings {
     /// `(phase name, duration)` for every phase that ran, in order, `total` excluded.
     pub fn phases(&self) -> Vec<(&'static str, Duration)> {
+        let c = &self.connection;
         [
-            ("dns", self.dns),
-            ("connect", self.connect),
-            ("proxy", self.proxy),
-            ("tls", self.tls),
+            ("dns", c.dns),
+            ("connect", c.connect),
+            ("proxy", c.proxy),
+            ("tls", c.tls),
             ("first_byte", self.first_byte),
             ("transfer", self.transfer),
         ]
@@ -363,14 +355,7 @@ impl Serialize for Certificate {
 
 /// Milliseconds as a float, rounded to microseconds so output stays short.
 pub(crate) fn ms(d: Duration) -> f64 {
-    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
-}
-
-fn ser_opt_ms<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-    match d {
-        Some(d) => s.serialize_f64(ms(*d)),
-        None => s.serialize_none(),
-    }
+    millis(d)
 }
 
 /// Unix seconds as an RFC 3339 UTC timestamp (`2026-11-24T15:00:00Z`).

@@ -96,7 +96,7 @@ impl Runner {
         for (i, c) in checks.iter().enumerate() {
             let client = self.client.clone();
             let check = c.clone();
-            let deadline = match (self.override_timeout, c.timeout) {
+            let deadline = match (self.override_timeout, c.spec.timeout) {
                 (false, Some(own)) => own,
                 _ => self.timeout,
             };
@@ -131,7 +131,7 @@ impl Runner {
                             .iter()
                             .zip(&results)
                             .filter(|(_, r)| r.is_none())
-                            .map(|(c, _)| format!("{}/{}", c.provider, c.name))
+                            .map(|(c, _)| format!("{}/{}", c.provider, c.name()))
                             .collect();
                         f(&Progress {
                             done,

@@ -1,5 +1,5 @@
 //! [`EnvSnapshot`]: the proxy-related environment, read once, interpreted by curl's rules
-//! (DESIGN.md §4), remembering every variable that is present but ignored and why.
+//! (stated below), remembering every variable that is present but ignored and why.
 //!
 //! curl's order for a URL scheme `s`:
 //! - `http` / `ws`: (`ws_proxy`, `WS_PROXY` for ws), then `http_proxy` only. `HTTP_PROXY` is
@@ -132,10 +132,18 @@ fn is_relevant(name: &str) -> bool {
         || is_ca_var(name)
 }
 
-/// CA bundle variables other tools read (`SSL_CERT_FILE`, ...): kept for [`EnvSnapshot::var`] so
-/// TLS diagnosis can cross-reference them, but never treated as proxy variables.
+/// The environment variables other tools read a CA bundle from. The snapshot keeps them (see
+/// [`EnvSnapshot::var`]) so TLS diagnosis can cross-reference them on failure; they are never
+/// treated as proxy variables.
+pub const CA_ENV_VARS: &[&str] = &[
+    "SSL_CERT_FILE",
+    "NODE_EXTRA_CA_CERTS",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+];
+
 fn is_ca_var(name: &str) -> bool {
-    crate::tls::CA_ENV_VARS.contains(&name)
+    CA_ENV_VARS.contains(&name)
 }
 
 fn is_consulted_name(name: &str) -> bool {

@@ -5,14 +5,17 @@
 
 mod env;
 mod no_proxy;
+mod no_proxy_entry;
 mod no_proxy_lint;
 pub mod peers;
 mod redact;
 mod url;
 
-pub use env::{EnvLookup, EnvNoProxy, EnvSnapshot, EnvVar, IgnoredReason, IgnoredVar};
+pub use crate::diagnostic::Severity;
+pub use env::{CA_ENV_VARS, EnvLookup, EnvNoProxy, EnvSnapshot, EnvVar, IgnoredReason, IgnoredVar};
 pub use no_proxy::{MatchRule, NoProxy, NoProxyMatch};
-pub use no_proxy_lint::{NoProxyDiagnostic, NoProxyIssue, Severity};
+pub use no_proxy_lint::{NoProxyDiagnostic, NoProxyIssue};
 pub use peers::{PeerNote, Tool};
+pub(crate) use redact::redact_input;
 pub use redact::redact_text;
 pub use url::{ProxyScheme, ProxyUrl, ProxyUrlError, ProxyUrlErrorKind, ProxyUrlNote};

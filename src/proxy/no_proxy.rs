@@ -25,6 +25,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use serde::Serialize;
 
+use super::no_proxy_entry::{IpEntry, curl_tokens, normalise_name, parse_ip_entry};
 use super::no_proxy_lint::{NoProxyDiagnostic, blank_stop, diagnose, wildcard_not_alone};
 use super::redact::redact_text;
 
@@ -176,41 +177,6 @@ fn classify(host: &str) -> Option<HostKind<'_>> {
     Some(HostKind::Name(name, dots + 1))
 }
 
-/// The name curl compares for an entry: one trailing dot, then one leading dot removed.
-pub(crate) fn normalise_name(token: &str) -> String {
-    let t = token.strip_suffix('.').unwrap_or(token);
-    let t = t.strip_prefix('.').unwrap_or(t);
-    t.to_ascii_lowercase()
-}
-
-/// An IP entry as curl reads it for IP hosts: the address and the prefix length (`None` when
-/// the bits are missing or malformed, so the entry can never match).
-pub(crate) enum IpEntry {
-    V4(Ipv4Addr, Option<u32>),
-    V6(Ipv6Addr, Option<u32>),
-}
-
-pub(crate) fn parse_ip_entry(token: &str) -> Option<IpEntry> {
-    let (addr, bits) = match token.split_once('/') {
-        Some((a, b)) => {
-            // curl accepts only plain digits up to 128 after the slash.
-            let bits = (!b.is_empty() && b.bytes().all(|c| c.is_ascii_digit()))
-                .then(|| b.parse::<u32>().ok())
-                .flatten()
-                .filter(|n| *n <= 128);
-            (a, Some(bits))
-        }
-        None => (token, None),
-    };
-    if let Ok(a) = addr.parse::<Ipv4Addr>() {
-        return Some(IpEntry::V4(a, bits.unwrap_or(Some(0))));
-    }
-    if let Ok(a) = addr.parse::<Ipv6Addr>() {
-        return Some(IpEntry::V6(a, bits.unwrap_or(Some(0))));
-    }
-    None
-}
-
 /// Keeps the hit with the lowest entry index: curl stops at the first entry in list order.
 fn offer(best: &mut Option<(u32, MatchRule)>, hit: Option<&u32>, rule: MatchRule) {
     if let Some(&i) = hit {
@@ -243,36 +209,6 @@ fn mask32(bits: u8) -> u32 {
 }
 fn mask128(bits: u8) -> u128 {
     u128::MAX.checked_shl(128 - u32::from(bits)).unwrap_or(0)
-}
-
-/// Splits a value into the tokens curl reads and the text after a blank that ended the list.
-pub(crate) fn curl_tokens(value: &str) -> (Vec<&str>, Option<&str>) {
-    let b = value.as_bytes();
-    let blank = |c: u8| c == b' ' || c == b'\t';
-    let (mut tokens, mut rest, mut i) = (Vec::new(), None, 0);
-    while i < b.len() {
-        while i < b.len() && blank(b[i]) {
-            i += 1;
-        }
-        let start = i;
-        while i < b.len() && !blank(b[i]) && b[i] != b',' {
-            i += 1;
-        }
-        if i > start {
-            tokens.push(&value[start..i]);
-        }
-        while i < b.len() && blank(b[i]) {
-            i += 1;
-        }
-        if i < b.len() && b[i] != b',' {
-            rest = Some(value[i..].trim_end_matches([' ', '\t']));
-            break;
-        }
-        while i < b.len() && b[i] == b',' {
-            i += 1;
-        }
-    }
-    (tokens, rest)
 }
 
 impl NoProxy {

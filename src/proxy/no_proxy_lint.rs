@@ -9,38 +9,10 @@ use std::net::{IpAddr, Ipv6Addr};
 
 use serde::Serialize;
 
-use super::no_proxy::{IpEntry, normalise_name, parse_ip_entry};
+use super::no_proxy_entry::{IpEntry, normalise_name, parse_ip_entry};
 use super::peers::{PeerNote, Tool, entry_notes};
 use super::redact::redact_text;
-
-/// How serious a diagnostic is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Worth knowing; nothing is wrong under curl's rules.
-    Info,
-    /// Works under curl's rules, but probably not as intended or not in other tools.
-    Warning,
-    /// The entry cannot do what it looks like it does.
-    Error,
-}
-
-impl Severity {
-    /// `"error"`, `"warning"` or `"info"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Info => "info",
-            Self::Warning => "warning",
-            Self::Error => "error",
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+use crate::diagnostic::Severity;
 
 /// What is wrong with a `no_proxy` entry, as a stable machine-readable reason.
 #[non_exhaustive]

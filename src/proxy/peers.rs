@@ -1,6 +1,6 @@
 //! What other HTTP clients would do with the same proxy variables: Go's `httpproxy`, Python's
-//! urllib, requests, Node's proxy-from-env, hyper-util/reqwest and wget
-//! (shared/reference/no-proxy-semantics.md). proxyscope follows curl; these models exist only
+//! urllib, requests, Node's proxy-from-env, hyper-util/reqwest and wget, as each documents and
+//! tests its rules. proxyscope follows curl; these models exist only
 //! so route steps and lint can warn that another part of the stack will route differently.
 //!
 //! Each model is a small re-statement of that tool's documented and tested rules, not a port of

@@ -1,5 +1,7 @@
-//! Credential redaction for text that may carry a proxy URL: error messages, causes from other
-//! libraries, environment values shown in route steps. `user:password@` becomes `***@`.
+//! Credential redaction, in one place: [`redact_text`] for text that may carry URLs (error
+//! messages, causes from other libraries, environment values shown in route steps) and
+//! [`redact_input`] for a value meant to be one proxy URL (config values, rejected input).
+//! `user:password@` becomes `***@`.
 
 /// Characters that end a URL-looking token in free text.
 fn is_delim(c: char) -> bool {

@@ -440,18 +440,6 @@ impl fmt::Display for ProxyUrlError {
 
 impl std::error::Error for ProxyUrlError {}
 
-impl From<ProxyUrlError> for crate::Error {
-    fn from(e: ProxyUrlError) -> Self {
-        let hint = e.hint();
-        let input = e.input.clone();
-        crate::Error::new(crate::ErrorKind::ConfigProxyUrl)
-            .with_message(e.to_string())
-            .with_hint(hint)
-            .map_evidence(|ev| ev.value = Some(input))
-            .with_source(e)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -630,23 +618,5 @@ mod tests {
         }
         let e = ProxyUrl::parse("alice:s3cr3t@proxy.test:99999").unwrap_err();
         assert!(!e.to_string().contains("s3cr3t"), "{e}");
-    }
-
-    #[test]
-    fn converts_to_config_proxy_url_error() {
-        let e: crate::Error = ProxyUrl::parse("gopher://u:pw@proxy.test")
-            .unwrap_err()
-            .into();
-        assert_eq!(e.code(), "config.proxy_url");
-        assert_eq!(e.hop(), None);
-        assert_eq!(e.phase(), crate::Phase::Config);
-        let value = e.evidence().value.clone().unwrap_or_default();
-        assert_eq!(value, "gopher://***@proxy.test");
-        let cause = e.evidence().cause.clone().unwrap_or_default();
-        assert!(!cause.contains("pw"), "{cause}");
-        assert!(e.hint().is_some());
-        assert!(std::error::Error::source(&e).is_some());
-        let all = format!("{e} {e:?} {}", e.report());
-        assert!(!all.contains("u:pw"), "{all}");
     }
 }

@@ -3,7 +3,7 @@
 //! returns a [`Route`] whose ordered [`Step`]s say what was consulted, where each value came
 //! from and what it decided.
 //!
-//! Precedence (DESIGN.md §3): the provider's `proxy`, else the global `proxy`, else the
+//! Precedence: the provider's `proxy`, else the global `proxy`, else the
 //! environment by curl's rules, else direct; `"direct"` ends the search, `"env"` defers to the
 //! environment. `no_proxy` is resolved the same way (provider, global, `no_proxy`/`NO_PROXY`)
 //! and applies to whichever proxy was chosen, explicit ones included, as curl's `NO_PROXY`
@@ -16,24 +16,24 @@ use std::fmt::{self, Write as _};
 use serde::Serialize;
 use url::Url;
 
-use crate::error::Error;
-use crate::layer::{Layer, Origin, ProxySetting, Sourced};
 use crate::proxy::peers::{self, PeerHost, PeerNote, Tool};
 use crate::proxy::{
     EnvSnapshot, IgnoredVar, NoProxy, ProxyUrl, ProxyUrlError, ProxyUrlErrorKind, Severity,
     redact_text,
 };
+use crate::settings::{Provenance, ProxySetting, Settings, Sourced};
 
 pub use step::{Outcome, Rule, Step, Warning};
 
 /// The decision for one (provider, URL): direct or via a proxy, with the steps that led there.
-/// Serialises as DESIGN.md §6: `{"url","provider","via","proxy","steps"}`.
+/// Serialises as `{"url","provider","via","proxy","proxy_origin","steps"}`, a public JSON
+/// contract: fields may be added, never renamed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
     url: String,
     provider: Option<String>,
     proxy: Option<ProxyUrl>,
-    proxy_origin: Option<Origin>,
+    proxy_origin: Option<Provenance>,
     steps: Vec<Step>,
 }
 
@@ -67,7 +67,7 @@ impl Route {
         self.provider.as_deref()
     }
     /// Where the chosen proxy came from.
-    pub fn proxy_origin(&self) -> Option<&Origin> {
+    pub fn proxy_origin(&self) -> Option<&Provenance> {
         self.proxy_origin.as_ref()
     }
     /// The ordered steps of the decision.
@@ -133,22 +133,59 @@ fn url_without_credentials(url: &Url) -> String {
     u.as_str().to_owned()
 }
 
-/// The `config.proxy_url` error for a proxy value from `setting`.
-fn proxy_url_error(e: ProxyUrlError, setting: &str) -> Error {
-    let message = format!("{setting}: {e}");
-    Error::from(e)
-        .with_message(message)
-        .map_evidence(|ev| ev.setting = Some(setting.to_owned()))
+/// Why [`resolve`] found no route: the proxy value in force is not a usable proxy URL. Converts
+/// into the crate's [`Error`](crate::Error) as `config.proxy_url`, naming the setting or
+/// environment variable that holds the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteError {
+    setting: String,
+    source: ProxyUrlError,
+}
+
+impl RouteError {
+    /// The setting (`providers.yandex.proxy`, `proxy`) or environment variable (`https_proxy`)
+    /// whose value was rejected.
+    pub fn setting(&self) -> &str {
+        &self.setting
+    }
+    /// Why the value was rejected.
+    pub fn proxy_url_error(&self) -> &ProxyUrlError {
+        &self.source
+    }
+    /// The rejection, without the setting.
+    pub fn into_proxy_url_error(self) -> ProxyUrlError {
+        self.source
+    }
+}
+
+impl fmt::Display for RouteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.setting, self.source)
+    }
+}
+
+impl std::error::Error for RouteError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+/// The error for a proxy value from `setting`.
+fn proxy_url_error(e: ProxyUrlError, setting: &str) -> RouteError {
+    RouteError {
+        setting: setting.to_owned(),
+        source: e,
+    }
 }
 
 /// The name of the setting an origin stands for, for error evidence.
-fn setting_name(origin: &Origin) -> String {
+fn setting_name(origin: &Provenance) -> String {
     match origin {
-        Origin::File { key, .. } | Origin::Embedded { key } | Origin::Builder { key } => {
-            key.clone()
-        }
-        Origin::Env { var } => var.clone(),
-        Origin::Default => "proxy".to_owned(),
+        Provenance::File { key, .. }
+        | Provenance::Embedded { key }
+        | Provenance::Builder { key } => key.clone(),
+        Provenance::Env { var } => var.clone(),
+        Provenance::Default => "proxy".to_owned(),
     }
 }
 
@@ -163,15 +200,16 @@ fn url_note_warnings(p: &ProxyUrl) -> Vec<Warning> {
 /// Resolves the route for `url`: pure, no I/O.
 ///
 /// `provider` is the provider's name and layer; `global` the global layer; `env` the
-/// environment snapshot. The error is `config.proxy_url` when the chosen proxy value is not a
-/// valid proxy URL or is of a scheme proxyscope cannot connect through (SOCKS4/4a); its
-/// evidence names the setting or variable. There is never a silent fallback.
+/// environment snapshot. The [`RouteError`] says that the chosen proxy value is not a valid
+/// proxy URL or is of a scheme proxyscope cannot connect through (SOCKS4/4a), and names the
+/// setting or variable; as an [`Error`](crate::Error) it is `config.proxy_url`. There is never a
+/// silent fallback.
 pub fn resolve(
-    global: &Layer,
-    provider: Option<(&str, &Layer)>,
+    global: &Settings,
+    provider: Option<(&str, &Settings)>,
     env: &EnvSnapshot,
     url: &Url,
-) -> Result<Route, Error> {
+) -> Result<Route, RouteError> {
     let scheme = url.scheme();
     let mut r = Route::new("", provider.map(|(n, _)| n), None);
     r.url = url_without_credentials(url);
@@ -216,7 +254,7 @@ pub fn resolve(
             )),
         }
     }
-    let candidate: Option<(ProxyUrl, Origin)> = match setting {
+    let candidate: Option<(ProxyUrl, Provenance)> = match setting {
         Some((s, rule)) => match &s.value {
             ProxySetting::Direct => {
                 r.steps.push(
@@ -281,7 +319,7 @@ fn env_proxy(
     steps: &mut Vec<Step>,
     env: &EnvSnapshot,
     scheme: &str,
-) -> Result<Option<(ProxyUrl, Origin)>, Error> {
+) -> Result<Option<(ProxyUrl, Provenance)>, RouteError> {
     for iv in env.ignored() {
         if iv.concerns(scheme) && !iv.var.eq_ignore_ascii_case("no_proxy") {
             steps.push(ignored_step(iv));
@@ -296,7 +334,7 @@ fn env_proxy(
         ));
         return Ok(None);
     };
-    let origin = Origin::Env {
+    let origin = Provenance::Env {
         var: var.name.clone(),
     };
     let p = parsed.map_err(|e| proxy_url_error(e, &var.name))?;
@@ -343,10 +381,11 @@ fn env_proxy(
 }
 
 fn ignored_step(iv: &IgnoredVar) -> Step {
-    let mut st =
-        Step::new(Rule::IgnoredVariable, Outcome::Ignored, iv.reason.clone()).origin(Origin::Env {
+    let mut st = Step::new(Rule::IgnoredVariable, Outcome::Ignored, iv.reason.clone()).origin(
+        Provenance::Env {
             var: iv.var.clone(),
-        });
+        },
+    );
     if !iv.used_by.is_empty() {
         st = st.warn(
             Warning::new(
@@ -362,8 +401,8 @@ fn ignored_step(iv: &IgnoredVar) -> Step {
 /// Steps for the `no_proxy` list in force; whether the host bypasses the proxy.
 fn apply_no_proxy(
     steps: &mut Vec<Step>,
-    global: &Layer,
-    provider: Option<&Layer>,
+    global: &Settings,
+    provider: Option<&Settings>,
     env: &EnvSnapshot,
     url: &Url,
     host: &str,
@@ -371,7 +410,7 @@ fn apply_no_proxy(
     let layered = provider
         .and_then(|l| l.no_proxy.as_ref())
         .or(global.no_proxy.as_ref());
-    let (list, origin, env_value): (&NoProxy, Origin, Option<&str>) = match layered {
+    let (list, origin, env_value): (&NoProxy, Provenance, Option<&str>) = match layered {
         Some(s) => (&s.value, s.origin.clone(), None),
         None => {
             for iv in env.ignored() {
@@ -382,7 +421,7 @@ fn apply_no_proxy(
             match env.no_proxy() {
                 Some(e) => (
                     &e.list,
-                    Origin::Env {
+                    Provenance::Env {
                         var: e.var.name.clone(),
                     },
                     Some(e.var.value.as_str()),
@@ -466,7 +505,7 @@ fn apply_no_proxy(
     found.is_some()
 }
 
-fn push_tls_warning(steps: &mut Vec<Step>, global: &Layer, provider: Option<&Layer>) {
+fn push_tls_warning(steps: &mut Vec<Step>, global: &Settings, provider: Option<&Settings>) {
     let danger = provider
         .and_then(|l| l.danger_accept_invalid_certs.as_ref())
         .or(global.danger_accept_invalid_certs.as_ref());
@@ -499,7 +538,7 @@ mod tests {
     fn url_credentials_never_reach_the_route() {
         let env = EnvSnapshot::from_pairs([("https_proxy", "http://u:pw@p.test:1")]);
         let r = resolve(
-            &Layer::new(),
+            &Settings::new(),
             None,
             &env,
             &url("https://bob:hunter2@a.test/x"),
@@ -517,7 +556,7 @@ mod tests {
     #[test]
     fn file_urls_are_direct() {
         let env = EnvSnapshot::from_pairs([("all_proxy", "http://p.test:1")]);
-        let r = resolve(&Layer::new(), None, &env, &url("file:///etc/hosts")).unwrap();
+        let r = resolve(&Settings::new(), None, &env, &url("file:///etc/hosts")).unwrap();
         assert!(r.is_direct());
         assert_eq!(r.steps()[0].rule, Rule::Default);
     }

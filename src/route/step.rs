@@ -5,8 +5,8 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::layer::Origin;
 use crate::proxy::PeerNote;
+use crate::settings::Provenance;
 
 /// What a step consulted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -121,7 +121,7 @@ pub struct Step {
     /// What was consulted.
     pub rule: Rule,
     /// Where the value came from (config key, builder, environment variable).
-    pub origin: Option<Origin>,
+    pub origin: Option<Provenance>,
     /// The value consulted, credentials redacted.
     pub value: Option<String>,
     /// What it decided.
@@ -149,7 +149,7 @@ impl Step {
         }
     }
 
-    pub(crate) fn origin(mut self, origin: Origin) -> Self {
+    pub(crate) fn origin(mut self, origin: Provenance) -> Self {
         self.origin = Some(origin);
         self
     }
@@ -167,7 +167,7 @@ impl Step {
     /// The variable this step names when its value came from the environment.
     pub fn env_var(&self) -> Option<&str> {
         match &self.origin {
-            Some(Origin::Env { var }) => Some(var),
+            Some(Provenance::Env { var }) => Some(var),
             _ => None,
         }
     }

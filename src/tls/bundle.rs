@@ -10,42 +10,9 @@ use std::sync::Arc;
 
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
-use serde::Serialize;
 
-use super::chain::{CertSummary, unix_now};
-use crate::error::{Error, ErrorKind};
-
-/// Why a CA file cannot be used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CaFileProblem {
-    /// The file does not exist.
-    Missing,
-    /// The file exists but cannot be read (permissions, a directory, ...).
-    Unreadable,
-    /// The file is empty or only whitespace.
-    Empty,
-    /// The file is PEM but holds no `CERTIFICATE` section (e.g. only a private key).
-    NoCertificates,
-    /// The file is DER (binary), not PEM.
-    Der,
-    /// The file is neither PEM nor DER, or a PEM section is broken or unterminated.
-    Garbage,
-}
-
-impl CaFileProblem {
-    /// The stable snake_case name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Missing => "missing",
-            Self::Unreadable => "unreadable",
-            Self::Empty => "empty",
-            Self::NoCertificates => "no_certificates",
-            Self::Der => "der",
-            Self::Garbage => "garbage",
-        }
-    }
-}
+use super::chain::unix_now;
+use crate::error::{CaFileProblem, CertSummary, Error, ErrorKind};
 
 /// A loaded PEM CA file: its path, its certificates, and a summary of each. Cheap to clone.
 #[derive(Debug, Clone)]

@@ -1,6 +1,6 @@
-//! Certificate facts for people and machines: [`CertSummary`] describes one certificate (subject,
-//! issuer, SANs, validity, fingerprint, serial) the way `openssl s_client` and blackbox_exporter
-//! do, and [`compare_chains`] tells whether two recorded chains are the same chain.
+//! Certificate facts for people and machines: computes a [`CertSummary`] for each certificate
+//! (subject, issuer, SANs, validity, fingerprint, serial), and [`compare_chains`] tells whether
+//! two recorded chains are the same chain.
 //!
 //! Summaries are computed with x509-parser from the DER the server sent, so they exist even when
 //! rustls rejected the chain: the evidence of a failed handshake is exactly what was presented.
@@ -10,45 +10,7 @@ use serde::Serialize;
 use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-/// One certificate, described.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CertSummary {
-    /// Position in the presented chain (0 = leaf), or in the bundle.
-    pub index: usize,
-    /// The subject DN, e.g. `CN=api.example.org, O=Example`.
-    pub subject: String,
-    /// The issuer DN.
-    pub issuer: String,
-    /// DNS names and IP addresses from subjectAltName, cleaned (no `DnsName("…")` wrapping).
-    pub sans: Vec<String>,
-    /// notBefore, RFC 3339 UTC.
-    pub not_before: String,
-    /// notAfter, RFC 3339 UTC.
-    pub not_after: String,
-    /// notBefore as UNIX seconds.
-    pub not_before_unix: i64,
-    /// notAfter as UNIX seconds.
-    pub not_after_unix: i64,
-    /// Whole days from now until notAfter (negative once expired), at the time of the summary.
-    pub days_left: i64,
-    /// basicConstraints CA:TRUE.
-    pub is_ca: bool,
-    /// Subject equals issuer (a root, or a self-signed server certificate).
-    pub self_issued: bool,
-    /// SHA-256 of the DER, lowercase hex.
-    pub sha256: String,
-    /// The serial number, lowercase hex of its bytes (leading zeros kept).
-    pub serial: String,
-    /// The DER of the subject name, for matching issuers to subjects. Not serialised.
-    #[serde(skip)]
-    pub(crate) subject_der: Vec<u8>,
-    /// The DER of the issuer name. Not serialised.
-    #[serde(skip)]
-    pub(crate) issuer_der: Vec<u8>,
-    /// The DER of the subjectPublicKeyInfo. Not serialised.
-    #[serde(skip)]
-    pub(crate) spki_der: Vec<u8>,
-}
+use crate::error::CertSummary;
 
 /// Why a certificate could not be described.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,22 +57,6 @@ impl CertSummary {
             issuer_der,
             spki_der: cert.public_key().raw.to_vec(),
         })
-    }
-
-    /// A short role for reports: `leaf`, `intermediate` or `root-like` (self-issued CA).
-    pub fn role(&self) -> &'static str {
-        if self.index == 0 {
-            "leaf"
-        } else if self.self_issued {
-            "root-like"
-        } else {
-            "intermediate"
-        }
-    }
-
-    /// Whether `now` (UNIX seconds) is inside the validity window.
-    pub fn is_valid_at(&self, now: i64) -> bool {
-        self.not_before_unix <= now && now <= self.not_after_unix
     }
 }
 

@@ -1,7 +1,7 @@
 //! Diagnosis: turns a failed handshake (rustls's verdict, the recorded chain, the trust store and
 //! every CA file mentioned anywhere) into a fully-evidenced [`Error`] whose hint names the fix.
 //!
-//! The heuristics follow `reference/errors-and-probes.md` §5.3: which certificate is outside its
+//! The heuristics: which certificate is outside its
 //! window and by how much; self-signed vs missing intermediate vs private CA vs interception vs
 //! rotated CA for an unknown issuer; the name check rustls hides; and a plain-HTTP proxy behind an
 //! `https://` URL. Cross-reference re-runs path building against each candidate file, so a fix is
@@ -11,18 +11,35 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use rustls::client::verify_server_cert_signed_by_trust_anchor;
+use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::server::ParsedCertificate;
 use rustls::{CertificateError, RootCertStore};
 use rustls_pki_types::{CertificateDer, UnixTime};
 
-use super::chain::{
-    CertSummary, ChainComparison, compare_chains, name_value, rfc3339, summarize, unix_now,
-};
-use super::evidence::{Diagnosis, Fix, NameMismatch, TlsEvidence, ValidityIssue};
-use super::hop::HopTls;
+use super::chain::{ChainComparison, compare_chains, name_value, rfc3339, summarize, unix_now};
+use super::settings::TlsSettings;
 use super::verifier::Seen;
-use crate::error::{Error, ErrorKind, Hop, Phase};
-use crate::layer::Roots;
+use crate::error::{
+    CertSummary, Diagnosis, Error, ErrorKind, Fix, Hop, NameMismatch, Phase, TlsEvidence,
+    TrustStore, ValidityIssue,
+};
+use crate::settings::Roots;
+
+/// The hop whose handshake failed, as diagnosis sees it: its settings, the trust it verified
+/// against and the system store for cross-reference. `HopTls` implements it; diagnosis depends
+/// on this view rather than on the handshake code that calls it.
+pub(crate) trait FailedHop {
+    /// The settings the hop was built from.
+    fn settings(&self) -> &TlsSettings;
+    /// The trust store, described.
+    fn trust_store(&self) -> &TrustStore;
+    /// The trust anchors the chain was verified against.
+    fn store(&self) -> &RootCertStore;
+    /// The signature algorithms verification uses.
+    fn algs(&self) -> &WebPkiSupportedAlgorithms;
+    /// The system store, for cross-reference (loaded only when asked).
+    fn system_roots(&self) -> &[CertificateDer<'static>];
+}
 
 /// How a handshake failed, before diagnosis.
 #[derive(Debug)]
@@ -34,7 +51,7 @@ pub(crate) enum Failure {
 }
 
 /// Diagnoses a failed handshake of `tls` with `sni`.
-pub(crate) fn diagnose(tls: &HopTls, sni: &str, seen: Seen, failure: Failure) -> Error {
+pub(crate) fn diagnose(tls: &dyn FailedHop, sni: &str, seen: Seen, failure: Failure) -> Error {
     let now = seen
         .now
         .map_or_else(unix_now, |t| i64::try_from(t.as_secs()).unwrap_or(i64::MAX));
@@ -200,7 +217,12 @@ fn out_of_window(chain: &[CertSummary], now: i64, expired: bool) -> Option<Valid
 }
 
 /// Tells apart the causes of an unknown issuer and cross-references the CA files.
-fn diagnose_issuer(tls: &HopTls, der: &[CertificateDer<'static>], now: i64, ev: &mut TlsEvidence) {
+fn diagnose_issuer(
+    tls: &dyn FailedHop,
+    der: &[CertificateDer<'static>],
+    now: i64,
+    ev: &mut TlsEvidence,
+) {
     let (Some(leaf), Some(top)) = (ev.chain.first(), ev.chain.last()) else {
         return;
     };
@@ -255,7 +277,7 @@ fn in_webpki(name: &[u8]) -> bool {
 
 /// Whether a chain verifies (path building only, no name) against `certs`.
 fn verifies_with(
-    tls: &HopTls,
+    tls: &dyn FailedHop,
     der: &[CertificateDer<'static>],
     now: i64,
     certs: &[CertificateDer<'static>],
@@ -277,7 +299,7 @@ fn verifies_with(
 
 /// Finds the setting that would make the chain verify: a CA file mentioned elsewhere (config
 /// keys first, then environment variables), then the system store when it is not in use.
-fn cross_reference(tls: &HopTls, der: &[CertificateDer<'static>], now: i64) -> Option<Fix> {
+fn cross_reference(tls: &dyn FailedHop, der: &[CertificateDer<'static>], now: i64) -> Option<Fix> {
     let s = tls.settings();
     let own: Vec<_> = s.ca_files.iter().map(|b| b.path()).collect();
     for known in &s.known_ca_files {
@@ -379,7 +401,7 @@ fn message(ev: &TlsEvidence, kind: ErrorKind) -> String {
     format!("{hop} {}: {what}", ev.sni)
 }
 
-fn hint(tls: &HopTls, ev: &TlsEvidence) -> String {
+fn hint(tls: &dyn FailedHop, ev: &TlsEvidence) -> String {
     let s = tls.settings();
     let issuer = ev.untrusted_issuer.as_deref().unwrap_or("?");
     let store = ev.trust_store.describe();

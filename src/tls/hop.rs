@@ -16,12 +16,12 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
-use super::chain::{CertSummary, summarize, unix_now};
-use super::diagnose::{Failure, diagnose};
-use super::roots::{TrustStore, build_store, load_system_roots};
+use super::chain::{summarize, unix_now};
+use super::diagnose::{FailedHop, Failure, diagnose};
+use super::roots::{build_store, load_system_roots};
 use super::settings::TlsSettings;
 use super::verifier::{Recording, Seen, recording, take};
-use crate::error::{Error, ErrorKind, Hop};
+use crate::error::{CertSummary, Error, ErrorKind, Hop, TrustStore};
 
 /// What a successful handshake saw.
 #[derive(Debug, Clone, Serialize)]
@@ -161,23 +161,6 @@ impl HopTls {
         self.inner.plain_config.clone()
     }
 
-    pub(crate) fn store(&self) -> &RootCertStore {
-        &self.inner.store
-    }
-
-    /// What counts as the system store: the override in the settings, else the OS store (read
-    /// once per hop, only when a failure needs it).
-    pub(crate) fn system_roots(&self) -> &[CertificateDer<'static>] {
-        match &self.inner.settings.system_roots {
-            Some(c) => c,
-            None => self.inner.system.get_or_init(load_system_roots),
-        }
-    }
-
-    pub(crate) fn algs(&self) -> &WebPkiSupportedAlgorithms {
-        &self.inner.algs
-    }
-
     /// Runs a TLS handshake with `server_name` over `io` within `timeout`. On failure the error
     /// carries the hop, the chain presented, the trust store, the diagnosis and the fix; codes
     /// `tls.*` for the origin hop, `proxy.tls` / `proxy.timeout` for the proxy hop.
@@ -254,6 +237,33 @@ impl HopTls {
             .with_hint("use a DNS name or an IP address as the host")
             .with_source(e)
             .map_evidence(|ev| ev.target = Some(sni.to_owned()))
+    }
+}
+
+impl FailedHop for HopTls {
+    fn settings(&self) -> &TlsSettings {
+        &self.inner.settings
+    }
+
+    fn trust_store(&self) -> &TrustStore {
+        &self.inner.trust
+    }
+
+    fn store(&self) -> &RootCertStore {
+        &self.inner.store
+    }
+
+    /// What counts as the system store: the override in the settings, else the OS store (read
+    /// once per hop, only when a failure needs it).
+    fn system_roots(&self) -> &[CertificateDer<'static>] {
+        match &self.inner.settings.system_roots {
+            Some(c) => c,
+            None => self.inner.system.get_or_init(load_system_roots),
+        }
+    }
+
+    fn algs(&self) -> &WebPkiSupportedAlgorithms {
+        &self.inner.algs
     }
 }
 

@@ -26,17 +26,22 @@
 mod bundle;
 mod chain;
 mod diagnose;
-mod evidence;
 mod hop;
 mod roots;
 mod settings;
 mod verifier;
 
-pub use bundle::{CaBundle, CaFileProblem};
+pub use bundle::CaBundle;
 pub(crate) use chain::rfc3339;
-pub use chain::{CertSummary, ChainComparison, compare_chains};
+pub use chain::{ChainComparison, compare_chains};
 pub use diagnose::diagnose_against_direct;
-pub use evidence::{Diagnosis, Fix, NameMismatch, TlsEvidence, ValidityIssue};
 pub use hop::{HandshakeInfo, HopTls};
-pub use roots::{TrustSource, TrustSourceKind, TrustStore};
-pub use settings::{CA_ENV_VARS, KnownCa, TlsSettings, env_ca_files};
+pub use settings::{KnownCa, TlsSettings, env_ca_files};
+
+// The facts a TLS failure leaves behind are defined with the error that carries them; they are
+// re-exported here, where the code that computes them lives.
+pub use crate::error::{
+    CaFileProblem, CertSummary, Diagnosis, Fix, NameMismatch, TlsEvidence, TrustSource,
+    TrustSourceKind, TrustStore, ValidityIssue,
+};
+pub use crate::proxy::CA_ENV_VARS;

@@ -4,79 +4,10 @@
 
 use rustls::RootCertStore;
 use rustls_pki_types::CertificateDer;
-use serde::Serialize;
 
 use super::bundle::CaBundle;
-use crate::layer::Roots;
-
-/// Where trust anchors came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TrustSourceKind {
-    /// Mozilla's roots bundled through `webpki-roots`.
-    Webpki,
-    /// The operating system's store (`rustls-native-certs`).
-    System,
-    /// A configured CA file.
-    CaFile,
-}
-
-/// One source of trust anchors and how many anchors it gave.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TrustSource {
-    /// What kind of source.
-    pub kind: TrustSourceKind,
-    /// The file, for `ca_file` sources.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
-    /// Anchors added.
-    pub anchors: usize,
-    /// Certificates that could not be used as anchors.
-    #[serde(skip_serializing_if = "is_zero")]
-    pub rejected: usize,
-}
-
-fn is_zero(n: &usize) -> bool {
-    *n == 0
-}
-
-/// The trust store a hop verified against.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TrustStore {
-    /// The `roots` setting.
-    pub roots: Roots,
-    /// Every source, in the order added.
-    pub sources: Vec<TrustSource>,
-}
-
-impl TrustStore {
-    /// Total anchors over all sources.
-    pub fn anchors(&self) -> usize {
-        self.sources.iter().map(|s| s.anchors).sum()
-    }
-
-    /// One line: `webpki (146 anchors) + ca_file /etc/ssl/x.pem (1 anchor)`.
-    pub fn describe(&self) -> String {
-        if self.sources.is_empty() {
-            return "empty (roots = \"none\" and no ca_file)".to_owned();
-        }
-        let parts: Vec<String> = self
-            .sources
-            .iter()
-            .map(|s| {
-                let name = match (s.kind, &s.path) {
-                    (TrustSourceKind::Webpki, _) => "webpki".to_owned(),
-                    (TrustSourceKind::System, _) => "system".to_owned(),
-                    (TrustSourceKind::CaFile, Some(p)) => format!("ca_file {p}"),
-                    (TrustSourceKind::CaFile, None) => "ca_file".to_owned(),
-                };
-                let plural = if s.anchors == 1 { "" } else { "s" };
-                format!("{name} ({} anchor{plural})", s.anchors)
-            })
-            .collect();
-        parts.join(" + ")
-    }
-}
+use crate::error::{TrustSource, TrustSourceKind, TrustStore};
+use crate::settings::Roots;
 
 /// Loads the operating system's roots (errors for single unreadable files are dropped by design:
 /// the OS store is best effort, and its anchor count is in the evidence).

@@ -8,16 +8,8 @@ use rustls_pki_types::CertificateDer;
 
 use super::bundle::CaBundle;
 use crate::error::{Error, Hop};
-use crate::layer::Roots;
-use crate::proxy::EnvSnapshot;
-
-/// The environment variables other tools read a CA bundle from; cross-referenced on failure.
-pub const CA_ENV_VARS: &[&str] = &[
-    "SSL_CERT_FILE",
-    "NODE_EXTRA_CA_CERTS",
-    "REQUESTS_CA_BUNDLE",
-    "CURL_CA_BUNDLE",
-];
+use crate::proxy::{CA_ENV_VARS, EnvSnapshot};
+use crate::settings::Roots;
 
 /// A CA file mentioned somewhere: under a config key (`providers.yandex.ca_file`,
 /// `proxy_ca_file`, a misplaced `cacert`) or an environment variable (`SSL_CERT_FILE`).

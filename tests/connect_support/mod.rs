@@ -22,7 +22,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 
 use proxyscope::connect::Resolver;
-use proxyscope::{EnvSnapshot, Layer, Phase, ProxySetting};
+use proxyscope::{EnvSnapshot, Phase, ProxySetting, Settings};
 
 /// Heads (request line + headers) a server received, in order.
 pub type Seen = Arc<Mutex<Vec<String>>>;
@@ -419,8 +419,8 @@ pub async fn origin(
 }
 
 /// A layer with `proxy` and short timeouts so failing tests finish quickly.
-pub fn layer(proxy: Option<&str>) -> Layer {
-    let l = Layer::new()
+pub fn layer(proxy: Option<&str>) -> Settings {
+    let l = Settings::new()
         .timeout(Phase::Connect, Duration::from_secs(2))
         .timeout(Phase::Proxy, Duration::from_secs(2))
         .timeout(Phase::Tls, Duration::from_secs(2))
@@ -441,7 +441,7 @@ pub fn resolver() -> Resolver {
 }
 
 /// A client builder with an empty environment and the test resolver.
-pub fn builder(global: Layer) -> proxyscope::client::ClientBuilder {
+pub fn builder(global: Settings) -> proxyscope::client::ClientBuilder {
     proxyscope::client::Client::builder()
         .global(global)
         .env(EnvSnapshot::from_pairs(Vec::<(String, String)>::new()))

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use proxyscope::connect::Resolver;
 use proxyscope::testing::TestPki;
-use proxyscope::{Client, EnvSnapshot, Error, Layer, Phase, ProxySetting};
+use proxyscope::{Client, EnvSnapshot, Error, Phase, ProxySetting, Settings};
 
 /// The number of concurrent requests the issue asks for.
 pub const CONCURRENT: usize = 1_000;
@@ -72,7 +72,7 @@ pub async fn settle_fds(baseline: usize, within: Duration) -> usize {
 
 /// A client through `proxy` trusting `pki`'s root, with generous timeouts (load, not failure).
 pub fn client(proxy: &str, pki: &TestPki) -> Client {
-    let layer = Layer::new()
+    let layer = Settings::new()
         .proxy(ProxySetting::parse(proxy).unwrap())
         .ca_file([pki.root_pem_path().to_path_buf()])
         .timeout(Phase::Connect, Duration::from_secs(20))

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use proxyscope::client::ClientBuilder;
 use proxyscope::connect::{Resolve, Resolver, Resolving};
-use proxyscope::{EnvSnapshot, Error, Hop, Layer, Phase, ProxySetting};
+use proxyscope::{EnvSnapshot, Error, Hop, Phase, ProxySetting, Settings};
 
 /// Fails every lookup: no test name may be resolved by the client.
 struct NoLookups;
@@ -32,8 +32,8 @@ impl Resolve for NoLookups {
 }
 
 /// A layer that sends everything through `proxy`, each phase bounded well under a test's budget.
-pub(crate) fn via(proxy: &str) -> Layer {
-    Layer::new()
+pub(crate) fn via(proxy: &str) -> Settings {
+    Settings::new()
         .proxy(ProxySetting::parse(proxy).expect("the proxy URL parses"))
         .timeout(Phase::Connect, Duration::from_secs(2))
         .timeout(Phase::Proxy, Duration::from_secs(2))
@@ -43,7 +43,7 @@ pub(crate) fn via(proxy: &str) -> Layer {
 
 /// A client builder with `global` as the global layer, an empty environment (no `*_proxy`
 /// variable of the machine leaks in) and the no-lookup resolver.
-pub(crate) fn builder(global: Layer) -> ClientBuilder {
+pub(crate) fn builder(global: Settings) -> ClientBuilder {
     proxyscope::client::Client::builder()
         .global(global)
         .env(EnvSnapshot::from_pairs(Vec::<(String, String)>::new()))

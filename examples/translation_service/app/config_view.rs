@@ -5,7 +5,7 @@
 
 use std::net::SocketAddr;
 
-use proxyscope::Origin;
+use proxyscope::Provenance;
 use proxyscope::config::format_duration;
 use serde_json::{Value, json};
 
@@ -59,7 +59,7 @@ pub(crate) fn render(settings: &Settings, listening: SocketAddr) -> Value {
     })
 }
 
-fn row(key: &str, value: String, origin: &Origin) -> Value {
+fn row(key: &str, value: String, origin: &Provenance) -> Value {
     json!({ "key": key, "value": value, "origin": origin })
 }
 

@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use proxyscope::config::{Config, ConfigDocument, Diagnostic, Severity};
-use proxyscope::{EnvSnapshot, Origin, Sourced};
+use proxyscope::{EnvSnapshot, Provenance, Sourced};
 use toml::de::{DeTable, DeValue};
 
 /// The table of the file that holds proxyscope's own settings.
@@ -76,7 +76,7 @@ impl Settings {
         self.translate
             .get(provider)
             .cloned()
-            .unwrap_or_else(|| Sourced::new(DEFAULT_TRANSLATE_PATH.to_owned(), Origin::Default))
+            .unwrap_or_else(|| Sourced::new(DEFAULT_TRANSLATE_PATH.to_owned(), Provenance::Default))
     }
 }
 
@@ -260,8 +260,8 @@ impl<'a> Walk<'a> {
         }
     }
 
-    fn origin(&self, key: &str, pos: Pos) -> Origin {
-        Origin::File {
+    fn origin(&self, key: &str, pos: Pos) -> Provenance {
+        Provenance::File {
             path: self.path.to_path_buf(),
             line: pos.line,
             col: pos.col,
@@ -290,8 +290,11 @@ impl<'a> Walk<'a> {
     fn run(mut self) -> Own {
         let (root, _syntax) = DeTable::parse_recoverable(self.text);
         let mut own = Own {
-            listen: Sourced::new(SocketAddr::from(([127, 0, 0, 1], 8080)), Origin::Default),
-            health_cache: Sourced::new(DEFAULT_HEALTH_CACHE, Origin::Default),
+            listen: Sourced::new(
+                SocketAddr::from(([127, 0, 0, 1], 8080)),
+                Provenance::Default,
+            ),
+            health_cache: Sourced::new(DEFAULT_HEALTH_CACHE, Provenance::Default),
             translate_keys: BTreeMap::new(),
             diagnostics: Vec::new(),
         };

@@ -1,11 +1,11 @@
-//! Environment rules (curl's reading, DESIGN.md §4). [`EnvSnapshot`] knows which variables are
+//! Environment rules (curl's reading, see [`crate::proxy::EnvSnapshot`]). [`EnvSnapshot`] knows which variables are
 //! present but ignored and why (`HTTP_PROXY` under httpoxy, `HTTPS_PROXY` shadowed by a
 //! different `https_proxy`, mixed-case names, empty values); this module turns each into a
 //! diagnostic with a stable code and a fix, and lints the `NO_PROXY` entries in force. When no
 //! layer consults the environment, the findings are only informational.
 
 use super::no_proxy::{self, EntryRef};
-use crate::config::diagnostic::{Diagnostic, Severity};
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::proxy::{EnvSnapshot, IgnoredReason};
 
 /// The findings for `env`. `consulted` says whether any layer's proxy falls back to it.

@@ -6,10 +6,8 @@
 
 use std::net::IpAddr;
 
-use crate::config::diagnostic::{Diagnostic, Severity};
-use crate::proxy::{
-    NoProxy, NoProxyDiagnostic, NoProxyIssue, Severity as ProxySeverity, redact_text,
-};
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::proxy::{NoProxy, NoProxyDiagnostic, NoProxyIssue, redact_text};
 
 /// One entry as written, with where it is.
 pub(crate) struct EntryRef {
@@ -71,11 +69,7 @@ fn diagnostic(
         _ if d.can_match => "no_proxy.peer_difference",
         _ => "no_proxy.never_matches",
     };
-    let severity = match d.severity {
-        ProxySeverity::Error => Severity::Error,
-        ProxySeverity::Warning => Severity::Warning,
-        ProxySeverity::Info => Severity::Info,
-    };
+    let severity = d.severity;
     let mut message = format!("`{}`: {}", d.entry, d.reason);
     if !d.peers.is_empty() {
         let peers: Vec<String> = d

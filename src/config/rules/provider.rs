@@ -3,10 +3,10 @@
 //! provider's, else the global one, else `no_proxy`/`NO_PROXY`).
 
 use crate::config::Config;
-use crate::config::diagnostic::{Diagnostic, Severity};
 use crate::config::provenance::origin_location;
-use crate::layer::{Origin, ProxySetting};
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::proxy::EnvSnapshot;
+use crate::settings::{Provenance, ProxySetting};
 
 /// The findings for every provider of `config` under `env`.
 pub(crate) fn check(config: &Config, env: &EnvSnapshot) -> Vec<Diagnostic> {
@@ -32,7 +32,7 @@ pub(crate) fn check(config: &Config, env: &EnvSnapshot) -> Vec<Diagnostic> {
             None => match env.no_proxy() {
                 Some(np) => (
                     np.list.clone(),
-                    Origin::Env {
+                    Provenance::Env {
                         var: np.var.name.clone(),
                     },
                 ),
@@ -44,14 +44,16 @@ pub(crate) fn check(config: &Config, env: &EnvSnapshot) -> Vec<Diagnostic> {
         };
         let path = format!("providers.{}.proxy", p.name());
         let from = match &origin {
-            Origin::Env { var } => format!("the environment ({var})"),
-            Origin::File { key, .. } | Origin::Embedded { key } | Origin::Builder { key } => {
+            Provenance::Env { var } => format!("the environment ({var})"),
+            Provenance::File { key, .. }
+            | Provenance::Embedded { key }
+            | Provenance::Builder { key } => {
                 format!("`{key}`")
             }
-            Origin::Default => "the default".to_owned(),
+            Provenance::Default => "the default".to_owned(),
         };
         let fix = match &origin {
-            Origin::Env { var } => format!(
+            Provenance::Env { var } => format!(
                 "remove `{}` from {var}, or give [providers.{}] its own `no_proxy` without it, or set `proxy = \"direct\"` if going direct is intended",
                 hit.entry,
                 p.name()

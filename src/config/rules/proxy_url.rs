@@ -3,9 +3,9 @@
 //! path); this module turns its notes and errors into diagnostics at the key's position, with the
 //! corrected value in the suggestion. Credentials never appear.
 
-use crate::config::diagnostic::{Diagnostic, Severity};
-use crate::layer::ProxySetting;
-use crate::proxy::{ProxyUrl, ProxyUrlErrorKind, ProxyUrlNote, redact_text};
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::proxy::{ProxyUrl, ProxyUrlErrorKind, ProxyUrlNote, redact_input, redact_text};
+use crate::settings::ProxySetting;
 
 /// Words people write for "no proxy" that are not `"direct"`.
 const NO_PROXY_WORDS: &[&str] = &["none", "null", "nil", "off", "no", "false", "-", "disabled"];
@@ -43,7 +43,7 @@ pub(crate) fn check(
     if value.eq_ignore_ascii_case("direct") || value.eq_ignore_ascii_case("env") {
         return (ProxySetting::parse(value).ok(), out);
     }
-    let shown = redact(value);
+    let shown = redact_input(value);
     match ProxyUrl::parse(value) {
         Ok(url) => {
             let userinfo = if url.has_credentials() {
@@ -107,19 +107,6 @@ pub(crate) fn check(
             out.push(diag(Severity::Error, code, redact_text(&e.to_string())).with_suggestion(fix));
             (None, out)
         }
-    }
-}
-
-/// Replaces `user:password@` in a URL-ish string with `***@`.
-pub(crate) fn redact(s: &str) -> String {
-    let (prefix, rest) = match s.find("://") {
-        Some(i) => s.split_at(i + 3),
-        None => ("", s),
-    };
-    let end = rest.find(['/', '?', '#', ' ']).unwrap_or(rest.len());
-    match rest[..end].rfind('@') {
-        Some(at) => format!("{prefix}***@{}", &rest[at + 1..]),
-        None => s.to_owned(),
     }
 }
 

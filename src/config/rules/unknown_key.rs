@@ -3,10 +3,10 @@
 //! at that level (edit distance), or a key that belongs at another level. Every unknown key is an
 //! error: a setting that is silently ignored is how the 2015 `no_proxy` list stopped working.
 
-use crate::config::diagnostic::Severity;
 use crate::config::node::{Entry, Value};
 use crate::config::schema::{GLOBAL_ONLY, LAYER_KEYS, Level, PROVIDER_ONLY, Walker, join};
 use crate::config::suggest;
+use crate::diagnostic::Severity;
 
 impl Walker<'_> {
     /// An unknown key: a known misplacement, a typo of a valid key, or neither.

@@ -1,14 +1,17 @@
-//! What a TLS failure leaves behind: [`TlsEvidence`] (the presented chain, the SNI, the time, the
-//! trust store, rustls's own words), the machine-readable [`Diagnosis`], and the [`Fix`] found by
-//! cross-referencing every CA file the configuration and environment mention.
+//! What a TLS failure leaves behind: [`TlsEvidence`] (the presented chain as [`CertSummary`]s,
+//! the SNI, the time, the [`TrustStore`], rustls's own words), the machine-readable
+//! [`Diagnosis`], the [`Fix`] found by cross-referencing every CA file the configuration and
+//! environment mention, and why a CA file cannot be used ([`CaFileProblem`]).
+//!
+//! Only the facts live here, so that [`Error`](super::Error) can carry them without depending on
+//! the TLS machinery; the `tls` module computes them (x509 parsing, trust stores, diagnosis).
 
 use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::chain::CertSummary;
-use super::roots::TrustStore;
-use crate::error::Hop;
+use super::Hop;
+use crate::settings::Roots;
 
 /// The most likely cause of a TLS failure, as a bounded set (safe as a metric label).
 #[non_exhaustive]
@@ -224,5 +227,166 @@ impl TlsEvidence {
             let _ = write!(out, "\n{indent}  rustls: {e}");
         }
         out
+    }
+}
+
+/// One certificate, described (subject, issuer, SANs, validity, fingerprint, serial) the way
+/// `openssl s_client` and blackbox_exporter do. Summaries are computed from the DER the server
+/// sent, so they exist even when the chain was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CertSummary {
+    /// Position in the presented chain (0 = leaf), or in the bundle.
+    pub index: usize,
+    /// The subject DN, e.g. `CN=api.example.org, O=Example`.
+    pub subject: String,
+    /// The issuer DN.
+    pub issuer: String,
+    /// DNS names and IP addresses from subjectAltName, cleaned (no `DnsName("…")` wrapping).
+    pub sans: Vec<String>,
+    /// notBefore, RFC 3339 UTC.
+    pub not_before: String,
+    /// notAfter, RFC 3339 UTC.
+    pub not_after: String,
+    /// notBefore as UNIX seconds.
+    pub not_before_unix: i64,
+    /// notAfter as UNIX seconds.
+    pub not_after_unix: i64,
+    /// Whole days from now until notAfter (negative once expired), at the time of the summary.
+    pub days_left: i64,
+    /// basicConstraints CA:TRUE.
+    pub is_ca: bool,
+    /// Subject equals issuer (a root, or a self-signed server certificate).
+    pub self_issued: bool,
+    /// SHA-256 of the DER, lowercase hex.
+    pub sha256: String,
+    /// The serial number, lowercase hex of its bytes (leading zeros kept).
+    pub serial: String,
+    /// The DER of the subject name, for matching issuers to subjects. Not serialised.
+    #[serde(skip)]
+    pub(crate) subject_der: Vec<u8>,
+    /// The DER of the issuer name. Not serialised.
+    #[serde(skip)]
+    pub(crate) issuer_der: Vec<u8>,
+    /// The DER of the subjectPublicKeyInfo. Not serialised.
+    #[serde(skip)]
+    pub(crate) spki_der: Vec<u8>,
+}
+
+impl CertSummary {
+    /// A short role for reports: `leaf`, `intermediate` or `root-like` (self-issued CA).
+    pub fn role(&self) -> &'static str {
+        if self.index == 0 {
+            "leaf"
+        } else if self.self_issued {
+            "root-like"
+        } else {
+            "intermediate"
+        }
+    }
+
+    /// Whether `now` (UNIX seconds) is inside the validity window.
+    pub fn is_valid_at(&self, now: i64) -> bool {
+        self.not_before_unix <= now && now <= self.not_after_unix
+    }
+}
+
+/// Where trust anchors came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrustSourceKind {
+    /// Mozilla's roots bundled through `webpki-roots`.
+    Webpki,
+    /// The operating system's store (`rustls-native-certs`).
+    System,
+    /// A configured CA file.
+    CaFile,
+}
+
+/// One source of trust anchors and how many anchors it gave.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TrustSource {
+    /// What kind of source.
+    pub kind: TrustSourceKind,
+    /// The file, for `ca_file` sources.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Anchors added.
+    pub anchors: usize,
+    /// Certificates that could not be used as anchors.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub rejected: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// The trust store a hop verified against.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TrustStore {
+    /// The `roots` setting.
+    pub roots: Roots,
+    /// Every source, in the order added.
+    pub sources: Vec<TrustSource>,
+}
+
+impl TrustStore {
+    /// Total anchors over all sources.
+    pub fn anchors(&self) -> usize {
+        self.sources.iter().map(|s| s.anchors).sum()
+    }
+
+    /// One line: `webpki (146 anchors) + ca_file /etc/ssl/x.pem (1 anchor)`.
+    pub fn describe(&self) -> String {
+        if self.sources.is_empty() {
+            return "empty (roots = \"none\" and no ca_file)".to_owned();
+        }
+        let parts: Vec<String> = self
+            .sources
+            .iter()
+            .map(|s| {
+                let name = match (s.kind, &s.path) {
+                    (TrustSourceKind::Webpki, _) => "webpki".to_owned(),
+                    (TrustSourceKind::System, _) => "system".to_owned(),
+                    (TrustSourceKind::CaFile, Some(p)) => format!("ca_file {p}"),
+                    (TrustSourceKind::CaFile, None) => "ca_file".to_owned(),
+                };
+                let plural = if s.anchors == 1 { "" } else { "s" };
+                format!("{name} ({} anchor{plural})", s.anchors)
+            })
+            .collect();
+        parts.join(" + ")
+    }
+}
+
+/// Why a CA file cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaFileProblem {
+    /// The file does not exist.
+    Missing,
+    /// The file exists but cannot be read (permissions, a directory, ...).
+    Unreadable,
+    /// The file is empty or only whitespace.
+    Empty,
+    /// The file is PEM but holds no `CERTIFICATE` section (e.g. only a private key).
+    NoCertificates,
+    /// The file is DER (binary), not PEM.
+    Der,
+    /// The file is neither PEM nor DER, or a PEM section is broken or unterminated.
+    Garbage,
+}
+
+impl CaFileProblem {
+    /// The stable snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Missing => "missing",
+            Self::Unreadable => "unreadable",
+            Self::Empty => "empty",
+            Self::NoCertificates => "no_certificates",
+            Self::Der => "der",
+            Self::Garbage => "garbage",
+        }
     }
 }

@@ -1,5 +1,5 @@
-//! Settings layers and provenance: what a [`Layer`] holds, how a provider's layer overrides the
-//! global one, and where every value came from ([`Origin`]).
+//! Settings layers and provenance: what a [`Settings`] holds, how a provider's layer overrides the
+//! global one, and where every value came from ([`Provenance`]).
 //!
 //! A key a provider sets replaces the global value wholesale (lists are not merged); a key it
 //! omits is inherited. The environment is the lowest source and is consulted by the route
@@ -11,12 +11,13 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::hop::Phase;
 use crate::proxy::{NoProxy, ProxyUrl, ProxyUrlError};
 
 /// Where a value came from, like `git config --show-origin`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
-pub enum Origin {
+pub enum Provenance {
     /// A configuration file: the file, 1-based line and column, and the key path.
     File {
         /// The file's path as given.
@@ -47,7 +48,7 @@ pub enum Origin {
     Default,
 }
 
-impl fmt::Display for Origin {
+impl fmt::Display for Provenance {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::File {
@@ -66,18 +67,18 @@ impl fmt::Display for Origin {
     }
 }
 
-/// A value with its [`Origin`].
+/// A value with its [`Provenance`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Sourced<T> {
     /// The value.
     pub value: T,
     /// Where it came from.
-    pub origin: Origin,
+    pub origin: Provenance,
 }
 
 impl<T> Sourced<T> {
     /// A value with an origin.
-    pub fn new(value: T, origin: Origin) -> Self {
+    pub fn new(value: T, origin: Provenance) -> Self {
         Self { value, origin }
     }
 
@@ -85,7 +86,7 @@ impl<T> Sourced<T> {
     pub fn builder(value: T, key: &str) -> Self {
         Self::new(
             value,
-            Origin::Builder {
+            Provenance::Builder {
                 key: key.to_owned(),
             },
         )
@@ -217,7 +218,7 @@ impl Timeouts {
 /// One layer of settings: the global layer or a provider's. Every field is optional; `None`
 /// means "not set here, inherit".
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Layer {
+pub struct Settings {
     /// `proxy`: URL, `"direct"` or `"env"`.
     pub proxy: Option<Sourced<ProxySetting>>,
     /// `no_proxy`: applies to whichever proxy was chosen.
@@ -234,7 +235,7 @@ pub struct Layer {
     pub timeouts: Timeouts,
 }
 
-impl Layer {
+impl Settings {
     /// An empty layer: everything inherited.
     pub fn new() -> Self {
         Self::default()
@@ -280,8 +281,7 @@ impl Layer {
     }
 
     /// Sets one timeout (builder origin).
-    pub fn timeout(mut self, phase: crate::error::Phase, d: Duration) -> Self {
-        use crate::error::Phase;
+    pub fn timeout(mut self, phase: Phase, d: Duration) -> Self {
         let s = Some(Sourced::builder(d, &format!("timeouts.{phase}")));
         match phase {
             Phase::Connect | Phase::Dns => self.timeouts.connect = s,
@@ -294,8 +294,8 @@ impl Layer {
 
     /// This layer over `base`: each key set here wins wholesale, the rest is inherited;
     /// timeouts merge per key.
-    pub fn over(&self, base: &Layer) -> Layer {
-        Layer {
+    pub fn over(&self, base: &Settings) -> Settings {
+        Settings {
             proxy: self.proxy.clone().or_else(|| base.proxy.clone()),
             no_proxy: self.no_proxy.clone().or_else(|| base.no_proxy.clone()),
             roots: self.roots.clone().or_else(|| base.roots.clone()),
@@ -319,13 +319,13 @@ mod tests {
 
     #[test]
     fn provider_keys_replace_global_wholesale_and_inherit_the_rest() {
-        let global = Layer::new()
+        let global = Settings::new()
             .proxy(ProxySetting::parse("http://global.test:3128").unwrap())
             .ca_file(["/a.pem", "/b.pem"])
-            .timeout(crate::error::Phase::Connect, Duration::from_secs(3));
-        let provider = Layer::new()
+            .timeout(Phase::Connect, Duration::from_secs(3));
+        let provider = Settings::new()
             .ca_file(["/c.pem"])
-            .timeout(crate::error::Phase::Tls, Duration::from_secs(4));
+            .timeout(Phase::Tls, Duration::from_secs(4));
         let eff = provider.over(&global);
         assert_eq!(eff.proxy, global.proxy);
         assert_eq!(eff.ca_file.unwrap().value, vec![PathBuf::from("/c.pem")]);

@@ -1,29 +1,36 @@
-//! One lint finding: [`Diagnostic`] with its [`Severity`], stable code, key path, location,
-//! message and suggested fix. The JSON shape is a public contract (DESIGN.md §6, lint JSON).
+//! One finding: [`Diagnostic`] with its [`Severity`], stable code, key path, location, message
+//! and suggested fix. The JSON shape (`severity`, `code`, `path`, `location`, `message`,
+//! `suggestion`) is a public contract: fields may be added, never renamed.
+//!
+//! Pure data at the bottom of the crate: `proxy` grades `no_proxy` entries with [`Severity`],
+//! `config` lint produces [`Diagnostic`]s and a `config.invalid` error carries them.
 
 use std::fmt;
 
 use serde::Serialize;
 
-/// How bad a finding is. `probe lint` exits 2 on any error, 1 on warnings only.
+/// How bad a finding is, ordered from least to most serious (`Info < Warning < Error`), so the
+/// worst of several is their maximum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
-    /// The configuration is refused: loading fails with `config.invalid`.
-    Error,
-    /// The configuration loads, but something in it probably does not do what was meant.
-    Warning,
-    /// A fact worth knowing, e.g. that another HTTP client reads a value differently.
+    /// A fact worth knowing, e.g. that another HTTP client reads a value differently; nothing is
+    /// wrong under curl's rules.
     Info,
+    /// The value works, but probably not as intended or not in other tools.
+    Warning,
+    /// The value cannot do what it looks like it does; a configuration with an error is refused
+    /// (`config.invalid`).
+    Error,
 }
 
 impl Severity {
     /// `"error"`, `"warning"` or `"info"`.
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::Error => "error",
-            Self::Warning => "warning",
             Self::Info => "info",
+            Self::Warning => "warning",
+            Self::Error => "error",
         }
     }
 }
@@ -104,7 +111,7 @@ impl fmt::Display for Diagnostic {
 
 /// The worst severity among `diagnostics`, `None` when there are none.
 pub fn worst(diagnostics: &[Diagnostic]) -> Option<Severity> {
-    diagnostics.iter().map(|d| d.severity).min()
+    diagnostics.iter().map(|d| d.severity).max()
 }
 
 #[cfg(test)]

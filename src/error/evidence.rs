@@ -1,0 +1,181 @@
+//! [`Evidence`]: everything observed about a failure, field by field (the proxy's reply, the
+//! addresses tried, timings, TLS facts, diagnostics, attribution), each present only when it was
+//! observed.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::{Attribution, CaFileProblem, TlsEvidence};
+use crate::diagnostic::Diagnostic;
+
+/// One address the connector tried, and how it went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AddrAttempt {
+    /// The address.
+    pub addr: SocketAddr,
+    /// The error, or `None` when the connect succeeded.
+    pub error: Option<String>,
+}
+
+/// What a proxy said when it refused, kept verbatim (bounded) so nothing is thrown away.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ProxyReply {
+    /// The status code (HTTP) or the reply code (SOCKS).
+    pub status: u16,
+    /// The reason phrase, or the SOCKS reply's meaning.
+    pub reason: String,
+    /// `Server`, `Via`, `X-Squid-Error`, `Proxy-Status`, `Proxy-Authenticate`, `Content-Type`,
+    /// and vendor error headers, in the order received, credentials never included.
+    pub headers: Vec<(String, String)>,
+    /// At most 1 KiB of the body, lossily decoded.
+    pub body_excerpt: Option<String>,
+    /// Whether the body was longer than the excerpt.
+    pub body_truncated: bool,
+}
+
+impl ProxyReply {
+    /// The first header with this name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// How long each phase of making a connection took; a phase that did not run is `None`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Timings {
+    /// Name resolution (proxy's or origin's).
+    #[serde(serialize_with = "ser_ms")]
+    pub dns: Option<Duration>,
+    /// TCP connect.
+    #[serde(serialize_with = "ser_ms")]
+    pub connect: Option<Duration>,
+    /// TLS to an https proxy plus the CONNECT / SOCKS handshake.
+    #[serde(serialize_with = "ser_ms")]
+    pub proxy: Option<Duration>,
+    /// TLS with the origin.
+    #[serde(serialize_with = "ser_ms")]
+    pub tls: Option<Duration>,
+}
+
+/// A duration in milliseconds, to the microsecond: the unit of every `*_ms` field.
+pub(crate) fn millis(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
+}
+
+/// Serialises an optional duration as [`millis`], `null` when absent.
+pub(crate) fn ser_ms<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_f64(millis(*d)),
+        None => s.serialize_none(),
+    }
+}
+
+/// Everything observed about a failure. Each field is present only when it was observed.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Evidence {
+    /// The target (`host:port`) being reached.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// The proxy (`scheme://host:port`, never credentials), when one was used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
+    /// Addresses tried, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub addresses: Vec<AddrAttempt>,
+    /// The proxy's reply to CONNECT / SOCKS, or the proxy-generated response for absolute-form.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy_reply: Option<ProxyReply>,
+    /// Whether credentials were sent to the proxy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credentials_sent: Option<bool>,
+    /// The authentication schemes the proxy offered (from `Proxy-Authenticate`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub auth_schemes: Vec<String>,
+    /// The realm the proxy named.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_realm: Option<String>,
+    /// The HTTP status that was unexpected (`http.status`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// Who produced an HTTP response: `"proxy"` or `"origin"`, and why we think so.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attribution: Option<Attribution>,
+    /// How long each connection phase that completed before the failure took.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timings: Option<Timings>,
+    /// The timeout that expired.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_opt_duration"
+    )]
+    pub timeout: Option<Duration>,
+    /// TLS facts: the presented chain, the trust store, the diagnosis.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<Box<TlsEvidence>>,
+    /// Config diagnostics (`config.invalid`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub diagnostics: Vec<Diagnostic>,
+    /// The file a `config.ca_file` error is about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// What an expectation wanted and what was seen (`http.body`, `http.status`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+    /// The setting or environment variable a configuration error is about, e.g. `https_proxy`
+    /// or `providers.yandex.proxy`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub setting: Option<String>,
+    /// The offending value as written, credentials redacted (`config.*` errors).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// The low-level cause, as text, for logs (never credentials).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+    /// Why the file of a `config.ca_file` error cannot be used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file_problem: Option<CaFileProblem>,
+    /// What a proxy auto-config script was asked and did (`pac.*` errors).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pac: Option<Box<PacEvidence>>,
+}
+
+/// What is known about a failed proxy auto-config (PAC) evaluation. Every field is bounded: the
+/// strings are cut to at most 1 KiB and the alerts to the first few.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PacEvidence {
+    /// Where the script came from: its file path, or the origin given with its text.
+    pub script: String,
+    /// The URL passed to `FindProxyForURL` (credentials never included).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The host passed to `FindProxyForURL`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// `line:column` in the script of a syntax error or of the statement that threw.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// The limit the script hit: `time`, `memory` or `stack`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<String>,
+    /// The exception the script threw, as JavaScript prints it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exception: Option<String>,
+    /// What `FindProxyForURL` returned (`pac.result`): the string, or the type of a non-string.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub returned: Option<String>,
+    /// What the script passed to `alert()` during this evaluation, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<String>,
+}
+
+fn ser_opt_duration<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_u64(d.as_millis() as u64),
+        None => s.serialize_none(),
+    }
+}

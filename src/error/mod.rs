@@ -1,0 +1,411 @@
+//! The one public [`Error`]: a stable [`ErrorKind`] code, the failing [`Hop`] and [`Phase`], the
+//! [`Route`] that was taken, the [`Evidence`] gathered on the way and a hint that names the fix.
+//!
+//! Errors are built where the failure is observed (connector, TLS verifier, config loader) with
+//! [`Error::new`] and the `with_*` methods; everything else reads them through accessors. The codes
+//! are a public contract: scripts and monitoring match on them, so they are only ever added.
+//!
+//! This module is the floor for everything that does I/O or policy: the evidence types an error
+//! carries (timings, TLS facts, CA-file problems, diagnostics, attribution) are defined here or
+//! below, so `error` imports nothing from `wire`, `tls`, `connect`, `client`, `config` or
+//! `probe`. The pure layers below it (`proxy`, `settings`, `route`) have errors of their own,
+//! which convert into [`Error`] here.
+
+mod attribution;
+mod evidence;
+mod kind;
+mod tls;
+
+use std::fmt;
+
+use serde::Serialize;
+
+pub use self::attribution::{Attribution, ResponsePath};
+pub use self::evidence::{AddrAttempt, Evidence, PacEvidence, ProxyReply, Timings};
+pub(crate) use self::evidence::{millis, ser_ms};
+pub use self::kind::ErrorKind;
+pub use self::tls::{
+    CaFileProblem, CertSummary, Diagnosis, Fix, NameMismatch, TlsEvidence, TrustSource,
+    TrustSourceKind, TrustStore, ValidityIssue,
+};
+pub use crate::diagnostic::{Diagnostic, Severity};
+pub use crate::hop::{Hop, Phase};
+use crate::proxy::ProxyUrlError;
+use crate::route::{Route, RouteError};
+
+type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+struct Inner {
+    kind: ErrorKind,
+    hop: Option<Hop>,
+    phase: Phase,
+    message: Option<String>,
+    hint: Option<String>,
+    route: Option<Route>,
+    evidence: Evidence,
+    source: Option<Source>,
+}
+
+/// A proxyscope failure: pointer-sized, `Send + Sync`, with a stable [`code`](Error::code).
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+impl Error {
+    /// A new error of `kind`, with the kind's default hop and phase.
+    pub fn new(kind: ErrorKind) -> Self {
+        Self {
+            inner: Box::new(Inner {
+                kind,
+                hop: kind.default_hop(),
+                phase: kind.default_phase(),
+                message: None,
+                hint: None,
+                route: None,
+                evidence: Evidence::default(),
+                source: None,
+            }),
+        }
+    }
+
+    /// Sets the one-line message (a fact about this failure, no `Debug` output).
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.inner.message = Some(message.into());
+        self
+    }
+
+    /// Sets the hint: the most likely fix.
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.inner.hint = Some(hint.into());
+        self
+    }
+
+    /// Overrides the hop.
+    pub fn with_hop(mut self, hop: Hop) -> Self {
+        self.inner.hop = Some(hop);
+        self
+    }
+
+    /// Overrides the phase.
+    pub fn with_phase(mut self, phase: Phase) -> Self {
+        self.inner.phase = phase;
+        self
+    }
+
+    /// Attaches the route the request took.
+    pub fn with_route(mut self, route: Route) -> Self {
+        self.inner.route = Some(route);
+        self
+    }
+
+    /// Attaches the route unless one is already attached.
+    pub fn or_route(mut self, route: &Route) -> Self {
+        if self.inner.route.is_none() {
+            self.inner.route = Some(route.clone());
+        }
+        self
+    }
+
+    /// Replaces the evidence.
+    pub fn with_evidence(mut self, evidence: Evidence) -> Self {
+        self.inner.evidence = evidence;
+        self
+    }
+
+    /// Edits the evidence in place.
+    pub fn map_evidence(mut self, f: impl FnOnce(&mut Evidence)) -> Self {
+        f(&mut self.inner.evidence);
+        self
+    }
+
+    /// Sets the underlying cause, kept for [`std::error::Error::source`].
+    pub fn with_source(mut self, source: impl Into<Source>) -> Self {
+        let source = source.into();
+        if self.inner.evidence.cause.is_none() {
+            self.inner.evidence.cause = Some(crate::proxy::redact_text(&source.to_string()));
+        }
+        self.inner.source = Some(source);
+        self
+    }
+
+    /// The kind.
+    pub fn kind(&self) -> ErrorKind {
+        self.inner.kind
+    }
+
+    /// The stable code, e.g. `proxy.forbidden`.
+    pub fn code(&self) -> &'static str {
+        self.inner.kind.code()
+    }
+
+    /// The failing hop; `None` for configuration errors.
+    pub fn hop(&self) -> Option<Hop> {
+        self.inner.hop
+    }
+
+    /// The failing phase.
+    pub fn phase(&self) -> Phase {
+        self.inner.phase
+    }
+
+    /// The route taken, when the failure happened on a request.
+    pub fn route(&self) -> Option<&Route> {
+        self.inner.route.as_ref()
+    }
+
+    /// The evidence gathered.
+    pub fn evidence(&self) -> &Evidence {
+        &self.inner.evidence
+    }
+
+    /// The most likely fix.
+    pub fn hint(&self) -> Option<&str> {
+        self.inner.hint.as_deref()
+    }
+
+    /// The one-line message (same as `Display`).
+    pub fn message(&self) -> String {
+        self.to_string()
+    }
+
+    /// The whole story: the message, each cause, the route, the evidence that matters, the hint.
+    pub fn report(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = format!("error[{}]: {self}", self.code());
+        let mut src = std::error::Error::source(self);
+        while let Some(s) = src {
+            let _ = write!(
+                out,
+                "\n  caused by: {}",
+                crate::proxy::redact_text(&s.to_string())
+            );
+            src = s.source();
+        }
+        if let Some(hop) = self.hop() {
+            let _ = write!(out, "\n  hop: {hop}, phase: {}", self.phase());
+        }
+        if let Some(route) = self.route() {
+            let _ = write!(out, "\n  route: {}", route.summary());
+        }
+        let ev = &self.inner.evidence;
+        if let Some(r) = &ev.proxy_reply {
+            let _ = write!(out, "\n  proxy replied: {} {}", r.status, r.reason);
+            for (n, v) in &r.headers {
+                let _ = write!(out, "\n    {n}: {v}");
+            }
+            if let Some(b) = &r.body_excerpt {
+                let line = b.split_whitespace().collect::<Vec<_>>().join(" ");
+                let short: String = line.chars().take(200).collect();
+                let _ = write!(out, "\n    body: {short}");
+            }
+        }
+        for a in &ev.addresses {
+            match &a.error {
+                Some(e) => {
+                    let _ = write!(out, "\n  tried {}: {e}", a.addr);
+                }
+                None => {
+                    let _ = write!(out, "\n  connected to {}", a.addr);
+                }
+            }
+        }
+        if let Some(tls) = &ev.tls {
+            let _ = write!(out, "\n{}", tls.report_lines("  "));
+        }
+        for d in &ev.diagnostics {
+            let _ = write!(out, "\n  {d}");
+        }
+        if let Some(pac) = &ev.pac {
+            let _ = write!(out, "\n  pac script: {}", pac.script);
+            if let Some(loc) = &pac.location {
+                let _ = write!(out, " at {loc}");
+            }
+            if let (Some(url), Some(host)) = (&pac.url, &pac.host) {
+                let _ = write!(out, "\n  FindProxyForURL(\"{url}\", \"{host}\")");
+            }
+            if let Some(r) = &pac.returned {
+                let _ = write!(out, "\n  returned: {r}");
+            }
+            for a in &pac.alerts {
+                let _ = write!(out, "\n  alert: {a}");
+            }
+        }
+        if let Some(h) = self.hint() {
+            let _ = write!(out, "\n  hint: {h}");
+        }
+        out
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.inner.message {
+            Some(m) => f.write_str(m),
+            None => f.write_str(self.inner.kind.summary()),
+        }
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Error")
+            .field("code", &self.code())
+            .field("hop", &self.inner.hop)
+            .field("phase", &self.inner.phase)
+            .field("message", &self.to_string())
+            .field("hint", &self.inner.hint)
+            .field("route", &self.inner.route)
+            .field("evidence", &self.inner.evidence)
+            .finish()
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.inner
+            .source
+            .as_deref()
+            .map(|s| s as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl Serialize for Error {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Error", 7)?;
+        st.serialize_field("code", self.code())?;
+        st.serialize_field("hop", &self.inner.hop)?;
+        st.serialize_field("phase", &self.inner.phase)?;
+        st.serialize_field("message", &self.to_string())?;
+        st.serialize_field("hint", &self.inner.hint)?;
+        st.serialize_field("route", &self.inner.route)?;
+        st.serialize_field("evidence", &self.inner.evidence)?;
+        st.end()
+    }
+}
+
+/// `Result` with proxyscope's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A rejected proxy URL is `config.proxy_url`, with the redacted input as `evidence().value`.
+impl From<ProxyUrlError> for Error {
+    fn from(e: ProxyUrlError) -> Self {
+        let hint = e.hint();
+        let input = e.input().to_owned();
+        Error::new(ErrorKind::ConfigProxyUrl)
+            .with_message(e.to_string())
+            .with_hint(hint)
+            .map_evidence(|ev| ev.value = Some(input))
+            .with_source(e)
+    }
+}
+
+/// A route that cannot be resolved is the `config.proxy_url` error of the proxy value in force,
+/// with the setting or environment variable that holds it as `evidence().setting`.
+impl From<RouteError> for Error {
+    fn from(e: RouteError) -> Self {
+        let message = e.to_string();
+        let setting = e.setting().to_owned();
+        Error::from(e.into_proxy_url_error())
+            .with_message(message)
+            .map_evidence(|ev| ev.setting = Some(setting))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_the_public_contract() {
+        // A change here is deliberate: scripts and alerts match these strings.
+        let codes: Vec<&str> = ErrorKind::ALL.iter().map(|k| k.code()).collect();
+        assert_eq!(
+            codes,
+            [
+                "config.invalid",
+                "config.ca_file",
+                "config.proxy_url",
+                "proxy.dns",
+                "proxy.connect",
+                "proxy.timeout",
+                "proxy.tls",
+                "proxy.auth_required",
+                "proxy.auth_rejected",
+                "proxy.forbidden",
+                "proxy.upstream",
+                "proxy.refused",
+                "proxy.protocol",
+                "proxy.closed",
+                "origin.dns",
+                "origin.connect",
+                "origin.timeout",
+                "tls.unknown_issuer",
+                "tls.hostname_mismatch",
+                "tls.expired",
+                "tls.not_yet_valid",
+                "tls.handshake",
+                "tls.timeout",
+                "http.status",
+                "http.body",
+                "http.protocol",
+                "http.timeout",
+                "pac.syntax",
+                "pac.runtime",
+                "pac.timeout",
+                "pac.result",
+            ]
+        );
+        for k in ErrorKind::ALL {
+            assert_eq!(ErrorKind::from_code(k.code()), Some(*k));
+        }
+    }
+
+    #[test]
+    fn error_is_one_word_and_thread_safe() {
+        fn assert_send_sync<T: Send + Sync + 'static>() {}
+        assert_send_sync::<Error>();
+        assert_eq!(size_of::<Error>(), size_of::<usize>());
+    }
+
+    #[test]
+    fn proxy_url_errors_convert_to_config_proxy_url() {
+        let e: Error = crate::ProxyUrl::parse("gopher://u:pw@proxy.test")
+            .unwrap_err()
+            .into();
+        assert_eq!(e.code(), "config.proxy_url");
+        assert_eq!(e.hop(), None);
+        assert_eq!(e.phase(), Phase::Config);
+        let value = e.evidence().value.clone().unwrap_or_default();
+        assert_eq!(value, "gopher://***@proxy.test");
+        let cause = e.evidence().cause.clone().unwrap_or_default();
+        assert!(!cause.contains("pw"), "{cause}");
+        assert!(e.hint().is_some());
+        assert!(std::error::Error::source(&e).is_some());
+        let all = format!("{e} {e:?} {}", e.report());
+        assert!(!all.contains("u:pw"), "{all}");
+    }
+
+    #[test]
+    fn defaults_follow_the_code() {
+        let e = Error::new(ErrorKind::ProxyForbidden);
+        assert_eq!(e.hop(), Some(Hop::Proxy));
+        assert_eq!(e.phase(), Phase::Proxy);
+        let e = Error::new(ErrorKind::TlsExpired);
+        assert_eq!(e.hop(), Some(Hop::Origin));
+        assert_eq!(e.phase(), Phase::Tls);
+        let e = Error::new(ErrorKind::ConfigInvalid);
+        assert_eq!(e.hop(), None);
+        assert_eq!(e.phase(), Phase::Config);
+        for kind in [
+            ErrorKind::PacSyntax,
+            ErrorKind::PacRuntime,
+            ErrorKind::PacTimeout,
+            ErrorKind::PacResult,
+        ] {
+            let e = Error::new(kind);
+            assert_eq!(e.hop(), None, "{kind}");
+            assert_eq!(e.phase(), Phase::Config, "{kind}");
+        }
+    }
+}
