@@ -311,7 +311,7 @@ impl Engine {
         };
         Failure {
             kind,
-            exception: Some(cut(&text, MAX_EXCEPTION_LEN)),
+            exception: Some(cut(&crate::proxy::redact_text(&text), MAX_EXCEPTION_LEN)),
             location: stack.as_deref().and_then(script_location),
             alerts: Vec::new(),
         }
@@ -396,7 +396,8 @@ fn install_natives(
         Function::new(ctx.clone(), move |message: String| {
             let mut st = lock(&s);
             if st.alerts.len() < MAX_ALERTS {
-                st.alerts.push(cut(&message, MAX_ALERT_LEN));
+                st.alerts
+                    .push(cut(&crate::proxy::redact_text(&message), MAX_ALERT_LEN));
             }
         })?,
     )?;

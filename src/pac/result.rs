@@ -184,7 +184,10 @@ pub struct ResultDiagnostic {
     pub index: usize,
     /// The byte offset of the entry's first non-blank character in the answer.
     pub offset: usize,
-    /// The entry as written, blanks trimmed, at most 200 bytes.
+    /// The entry's length in the answer, in bytes, blanks trimmed.
+    pub len: usize,
+    /// The entry as written, blanks trimmed, credentials (`user:password@`) redacted, at most
+    /// 200 bytes.
     pub text: String,
 }
 
@@ -310,8 +313,10 @@ fn diag(
     offset: usize,
     entry: &str,
 ) -> ResultDiagnostic {
-    let mut end = entry.len().min(MAX_QUOTE);
-    while !entry.is_char_boundary(end) {
+    // Redacted before it is cut, so a cut can never keep a password whose `@` fell beyond it.
+    let quoted = crate::proxy::redact_text(entry);
+    let mut end = quoted.len().min(MAX_QUOTE);
+    while !quoted.is_char_boundary(end) {
         end -= 1;
     }
     ResultDiagnostic {
@@ -319,7 +324,8 @@ fn diag(
         problem,
         index,
         offset,
-        text: entry[..end].to_owned(),
+        len: entry.len(),
+        text: quoted[..end].to_owned(),
     }
 }
 
@@ -499,7 +505,7 @@ mod tests {
             ]
         );
         for d in &r.diagnostics {
-            assert_eq!(&answer[d.offset..d.offset + d.text.len()], d.text);
+            assert_eq!(&answer[d.offset..d.offset + d.len], d.text);
             assert_eq!(d.severity, ResultSeverity::Error);
         }
         assert!(r.has_errors());
@@ -576,6 +582,26 @@ mod tests {
         assert_eq!(
             parse_result("SOCKS5 s:1080").entries[0].to_url(),
             "socks5h://s:1080"
+        );
+    }
+
+    #[test]
+    fn credentials_in_an_entry_are_never_quoted() {
+        let r = parse_result("PROXY user:s3cret@proxy.example:3128; DIRECT");
+        assert_eq!(r.entries, [PacEntry::Direct]);
+        assert_eq!(r.diagnostics[0].problem, ResultProblem::BadHost);
+        assert!(!r.diagnostics[0].text.contains("s3cret"));
+        assert_eq!(
+            r.diagnostics[0].len,
+            "PROXY user:s3cret@proxy.example:3128".len()
+        );
+        // Even where the quote is cut before the `@`.
+        let long = format!("PROXY u:{}@p:1", "s".repeat(400));
+        let r = parse_result(&long);
+        assert!(
+            !r.diagnostics[0].text.contains("ss"),
+            "{}",
+            r.diagnostics[0].text
         );
     }
 

@@ -237,3 +237,40 @@ fn a_resolver_that_uses_up_the_deadline_ends_in_a_timeout() {
         .unwrap_err();
     assert_eq!(err.code(), "pac.timeout");
 }
+
+#[test]
+fn credentials_never_reach_the_script_the_answer_or_the_error() {
+    let pac = Pac::new(
+        PacScript::from_source(
+            "function FindProxyForURL(url, host) {
+                alert(url);
+                if (host === 'boom.example') throw new Error('failed for ' + url);
+                if (host === 'bad.example') return 'PROXY user:pw-in-pac@p.example:1';
+                return 'PROXY user:pw-in-pac@p.example:1; DIRECT';
+            }",
+            "secrets.pac",
+        )
+        .unwrap(),
+        PacOptions::new(),
+    )
+    .unwrap();
+    let url = |h: &str| Url::parse(&format!("http://alice:hunter2@{h}/path?q#frag")).unwrap();
+    let a = answer(pac.find_proxy(&url("ok.example")).unwrap());
+    let shown = format!("{a:?} {}", serde_json::to_string(&*a).unwrap());
+    for secret in ["hunter2", "alice", "pw-in-pac", "frag"] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+    assert_eq!(a.url, "http://ok.example/path?q");
+    assert_eq!(a.alerts, ["http://ok.example/path?q"]);
+    for host in ["boom.example", "bad.example"] {
+        let err = pac.find_proxy(&url(host)).unwrap_err();
+        let shown = format!(
+            "{} {err:?} {}",
+            err.report(),
+            serde_json::to_string(&err).unwrap()
+        );
+        for secret in ["hunter2", "alice", "pw-in-pac", "frag"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+    }
+}

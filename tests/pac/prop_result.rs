@@ -5,6 +5,7 @@
 
 use proptest::prelude::*;
 use proxyscope::pac::{MAX_ENTRIES, PacEntry, PacProxyKind, ResultSeverity, parse_result};
+use proxyscope::proxy::redact_text;
 
 fn kind() -> impl Strategy<Value = (PacProxyKind, &'static str)> {
     prop_oneof![
@@ -55,7 +56,7 @@ proptest! {
         let r = parse_result(&text);
         prop_assert!(r.entries.len() <= MAX_ENTRIES);
         for d in &r.diagnostics {
-            prop_assert!(text[d.offset..].starts_with(&d.text));
+            prop_assert!(redact_text(&text[d.offset..d.offset + d.len]).starts_with(&d.text));
         }
         for e in &r.entries {
             let again = parse_result(&e.to_string());
@@ -116,6 +117,7 @@ proptest! {
         let d = &r.diagnostics[0];
         prop_assert_eq!(d.severity, ResultSeverity::Error);
         prop_assert_eq!(d.index, before.len());
-        prop_assert_eq!(&text[d.offset..d.offset + d.text.len()], bad);
+        prop_assert_eq!(&text[d.offset..d.offset + d.len], bad);
+        prop_assert_eq!(d.text.as_str(), bad);
     }
 }
