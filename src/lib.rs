@@ -42,6 +42,18 @@
 //! the `testing` feature adds the harness (module `testing`) that proxyscope's own tests use: a local
 //! PKI, a TLS origin and a policy-driven forward proxy.
 //!
+//! # Features
+//!
+//! - `testing` (off by default): the `testing` module — `TestPki`,
+//!   `TestOrigin` and `TestProxy` — for unit-testing proxy and CA configuration on loopback.
+//!   It adds items only and never changes how the client behaves.
+//! - `pac` (off by default): the `pac` module — proxy auto-config: `FindProxyForURL` evaluated
+//!   in an embedded, sandboxed QuickJS with time, memory and stack limits, answers parsed into
+//!   candidates, PAC files linted. It adds items only and never changes how the client behaves;
+//!   it needs a C compiler.
+//! - `fuzzing` (off by default, not public API): exposes the internal wire parsers to the
+//!   project's fuzz targets and property tests; hidden from the documentation.
+//!
 //! # Module graph
 //!
 //! Modules are layered; each imports only modules listed above it, so there are no import loops
@@ -57,13 +69,22 @@
 //! | [`route`] | pure route resolution and its explanation | `settings`, `proxy` |
 //! | [`error`] | [`Error`], codes, evidence (timings, TLS facts, attribution, diagnostics) | everything above |
 //! | `wire` (private) | pure parsers of what peers send: CONNECT/SOCKS5/SOCKS4 replies, proxy signatures, attribution | `error` |
-//! | `pac` (feature) | proxy auto-config: sandboxed `FindProxyForURL`, its answer, the PAC lint | `error` |
+//! | `pac` (feature) | proxy auto-config: sandboxed `FindProxyForURL`, its answer, the PAC lint | `error`, `proxy` |
 //! | [`tls`] | per-hop TLS, the recording verifier, chain facts, diagnosis | `error`, `settings`, `proxy` |
 //! | [`connect`] | the connector: DNS, TCP, proxy handshakes, TLS (I/O) | `wire`, `tls`, `error`, `route`, `settings`, `proxy` |
 //! | [`config`] | documents with positions, schema, lint, provenance | `tls`, `error`, `settings`, `proxy`, `diagnostic` |
 //! | [`client`] | [`Client`], builders, responses, redirects | `config`, `connect`, `wire`, `error`, `route`, `settings`, `proxy` |
 //! | [`probe`] | checks, runner, renderers | everything above |
 //! | `testing` (feature) | the harness: PKI, origins, proxies | nothing from the crate |
+
+// docs.rs builds with nightly rustdoc and `--cfg docsrs` (Cargo.toml's docs.rs metadata), where
+// `doc_cfg` labels feature-gated items "Available on crate feature … only". Every public item
+// behind a feature (`testing` now; any later one the same way) carries both attributes:
+//   #[cfg(feature = "NAME")]
+//   #[cfg_attr(docsrs, doc(cfg(feature = "NAME")))]
+// (Since nightly 1.92 `doc_cfg` also infers labels from `#[cfg]` and `doc_auto_cfg` no longer
+// exists; the explicit attribute keeps the label independent of that inference.)
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod client;
 pub mod config;
@@ -72,12 +93,14 @@ mod diagnostic;
 pub mod error;
 mod hop;
 #[cfg(feature = "pac")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pac")))]
 pub mod pac;
 pub mod probe;
 pub mod proxy;
 pub mod route;
 pub mod settings;
 #[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 pub mod tls;
 #[cfg(feature = "fuzzing")]

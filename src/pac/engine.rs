@@ -241,8 +241,7 @@ impl Engine {
     pub(crate) fn due_for_checkup(&self) -> bool {
         self.calls
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-            % 64
-            == 0
+            .is_multiple_of(64)
     }
 
     fn begin(&self, deadline: Instant) {

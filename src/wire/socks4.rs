@@ -107,13 +107,13 @@ pub enum Socks4Reply {
 
 /// Reads the SOCKS4 reply at the start of `buf`. Never panics; never asks for more than 8 bytes.
 pub fn parse_reply(buf: &[u8]) -> Socks4Reply {
-    if let Some(&version) = buf.first() {
-        if version != 0 {
-            // curl refuses the same; a 0x05 here usually means a SOCKS5 proxy, an 'H' an HTTP one.
-            return Socks4Reply::Invalid(format!(
-                "version byte {version:#04x} in the reply, expected 0x00"
-            ));
-        }
+    if let Some(&version) = buf.first()
+        && version != 0
+    {
+        // curl refuses the same; a 0x05 here usually means a SOCKS5 proxy, an 'H' an HTTP one.
+        return Socks4Reply::Invalid(format!(
+            "version byte {version:#04x} in the reply, expected 0x00"
+        ));
     }
     let Some(reply) = buf.first_chunk::<REPLY_LEN>() else {
         return Socks4Reply::Partial { need: REPLY_LEN };
