@@ -151,9 +151,7 @@ impl Engine {
         };
         if let Some(at) = script.source().find('\0') {
             // The engine takes C strings; JavaScript has no use for a raw NUL in a PAC file.
-            let before = &script.source()[..at];
-            let line = before.matches('\n').count() + 1;
-            let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            let (line, col) = script.line_col(at);
             return Err(Failure {
                 kind: FailureKind::Syntax,
                 exception: Some("SyntaxError: NUL byte in the script".to_owned()),

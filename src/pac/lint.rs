@@ -198,19 +198,11 @@ fn from_error(
 fn location(script: &PacScript, at: Option<usize>) -> String {
     match at {
         Some(at) => {
-            let (line, col) = line_col(script.source(), at);
+            let (line, col) = script.line_col(at);
             format!("{}:{line}:{col}", script.origin())
         }
         None => script.origin().to_owned(),
     }
-}
-
-/// 1-based line and column (in characters) of byte offset `at`.
-fn line_col(text: &str, at: usize) -> (usize, usize) {
-    let before = &text[..at.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, col)
 }
 
 /// The text with comments replaced by blanks (line breaks kept), so offsets still match and a
@@ -414,7 +406,8 @@ mod tests {
             parameter_names("function FindProxyForURL ( u, h ) {}"),
             Some(("u".to_owned(), "h".to_owned()))
         );
-        assert_eq!(line_col("ab\ncd", 4), (2, 2));
+        let script = PacScript::from_source("ab\ncd", "t").unwrap();
+        assert_eq!(script.line_col(4), (2, 2));
         assert_eq!(string_literal("'*.a.com', x"), Some("*.a.com"));
     }
 }

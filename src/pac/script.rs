@@ -97,6 +97,18 @@ impl PacScript {
     pub fn origin(&self) -> &str {
         &self.origin
     }
+
+    /// 1-based line and column (in characters) of byte offset `at` in the source.
+    pub(crate) fn line_col(&self, at: usize) -> (usize, usize) {
+        let mut end = at.min(self.source.len());
+        while !self.source.is_char_boundary(end) {
+            end -= 1;
+        }
+        let before = &self.source[..end];
+        let line = before.matches('\n').count() + 1;
+        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        (line, col)
+    }
 }
 
 fn too_large(origin: &str, len: u64) -> Error {
