@@ -38,9 +38,9 @@
 //! ```
 //!
 //! The same decisions are available from the command line through the `probe` example
-//! (`probe route`, `probe lint`, `probe config --show-origin`, `probe check`, `probe demo`), and
-//! the `testing` feature adds the harness (module `testing`) that proxyscope's own tests use: a local
-//! PKI, a TLS origin and a policy-driven forward proxy.
+//! (`probe route`, `probe lint`, `probe config --show-origin`, `probe check`, `probe serve`,
+//! `probe demo`), and the `testing` feature adds the harness (module `testing`) that proxyscope's
+//! own tests use: a local PKI, a TLS origin and a policy-driven forward proxy.
 //!
 //! # Features
 //!
@@ -74,7 +74,7 @@
 //! | [`connect`] | the connector: DNS, TCP, proxy handshakes, TLS (I/O) | `wire`, `tls`, `error`, `route`, `settings`, `proxy` |
 //! | [`config`] | documents with positions, schema, lint, provenance | `tls`, `error`, `settings`, `proxy`, `diagnostic` |
 //! | [`client`] | [`Client`], builders, responses, redirects | `config`, `connect`, `wire`, `error`, `route`, `settings`, `proxy` |
-//! | [`probe`] | checks, runner, renderers | everything above |
+//! | [`probe`] | checks, runner, renderers, the Prometheus exporter | everything above |
 //! | `testing` (feature) | the harness: PKI, origins, proxies | nothing from the crate |
 
 // docs.rs builds with nightly rustdoc and `--cfg docsrs` (Cargo.toml's docs.rs metadata), where
