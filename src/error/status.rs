@@ -4,7 +4,7 @@
 //!
 //! | failure | status |
 //! |---|---|
-//! | nothing was sent: configuration or request URL (`config.*`, `request.url`) | 500 |
+//! | nothing was sent: configuration, a PAC script, the request URL (`config.*`, `pac.*`, `request.url`) | 500 |
 //! | a proxy or the origin did not answer in time (`*.timeout`) | 504 |
 //! | anything else a proxy or the origin did (refused, broke, answered badly) | 502 |
 
@@ -14,13 +14,18 @@ use super::{Error, ErrorKind};
 
 impl ErrorKind {
     /// The status a gateway answers its caller with when an upstream call fails with this kind:
-    /// 500 when nothing was sent (the service's own configuration or URL), 504 when a hop did
-    /// not answer in time, 502 for everything else a proxy or origin did.
+    /// 500 when nothing was sent (the service's own configuration, PAC script or URL), 504 when
+    /// a hop did not answer in time, 502 for everything else a proxy or origin did.
     pub fn gateway_status(self) -> StatusCode {
         match self {
-            Self::ConfigInvalid | Self::ConfigCaFile | Self::ConfigProxyUrl | Self::RequestUrl => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            Self::ConfigInvalid
+            | Self::ConfigCaFile
+            | Self::ConfigProxyUrl
+            | Self::PacSyntax
+            | Self::PacRuntime
+            | Self::PacTimeout
+            | Self::PacResult
+            | Self::RequestUrl => StatusCode::INTERNAL_SERVER_ERROR,
             Self::ProxyTimeout | Self::OriginTimeout | Self::TlsTimeout | Self::HttpTimeout => {
                 StatusCode::GATEWAY_TIMEOUT
             }
@@ -75,7 +80,7 @@ mod tests {
     fn every_kind_has_a_gateway_status_by_class() {
         for k in ErrorKind::ALL {
             let want = match k.code() {
-                c if c.starts_with("config.") || c == "request.url" => 500,
+                c if c.starts_with("config.") || c.starts_with("pac.") || c == "request.url" => 500,
                 c if c.ends_with(".timeout") => 504,
                 _ => 502,
             };

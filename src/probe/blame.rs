@@ -38,6 +38,8 @@ fn derive(
     match kind {
         // A request URL nothing could be sent to came from the caller's (or check's) input.
         K::ConfigInvalid | K::ConfigCaFile | K::ConfigProxyUrl | K::RequestUrl => "local_config",
+        // A PAC script is the operator's configuration: whoever maintains it must fix it.
+        K::PacSyntax | K::PacRuntime | K::PacTimeout | K::PacResult => "local_config",
         // The credentials (or their absence) are ours to fix.
         K::ProxyAuthRequired | K::ProxyAuthRejected => "local_config",
         // Name resolution and a connect that never completes are the path's, not a server's; a
@@ -111,6 +113,10 @@ mod tests {
             (ErrorKind::TlsHostnameMismatch, "origin"),
             (ErrorKind::HttpStatus, "origin"),
             (ErrorKind::HttpBody, "origin"),
+            (ErrorKind::PacSyntax, "local_config"),
+            (ErrorKind::PacRuntime, "local_config"),
+            (ErrorKind::PacTimeout, "local_config"),
+            (ErrorKind::PacResult, "local_config"),
         ];
         for (kind, want) in table {
             assert_eq!(blame(kind), want, "{kind}");
