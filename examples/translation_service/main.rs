@@ -35,7 +35,11 @@ use app::settings::Invalid;
 
 /// Command line.
 #[derive(Debug, Parser)]
-#[command(about = "Example translation service embedding proxyscope")]
+#[command(
+    about = "Example translation service embedding proxyscope",
+    after_help = "Stops on SIGTERM or SIGINT (Ctrl-C), closing every connection and removing the \
+                  demo's temporary files. Limits and settings: docs/translation-service.md."
+)]
 struct Args {
     /// The settings file ([server], [translate.NAME], [proxyscope]); without it, the service
     /// runs against mock providers started from proxyscope's test harness.
@@ -85,6 +89,9 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> ExitCode {
+    // First: a signal that arrives while the demo starts is then waited for below, and the
+    // cleanup still runs, instead of the default action killing the process mid-way.
+    let mut signals = Signals::install();
     let env = EnvSnapshot::from_process();
     // The demo's providers must outlive the server: keep it until the end.
     let demo = match &args.config {
@@ -160,7 +167,7 @@ async fn run(args: Args) -> ExitCode {
     println!();
     println!("Ctrl-C (or SIGTERM) stops it.");
 
-    let signal = shutdown_signal().await;
+    let signal = signals.recv().await;
     tracing::info!(signal, "shutting down");
     handle.shutdown().await;
     // Removes the demo's temporary directory (settings file, PKI keys) before exiting: the
@@ -169,37 +176,70 @@ async fn run(args: Args) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Waits for SIGTERM or SIGINT (Ctrl-C) and names it. Should a handler not install, the other
-/// still works; with neither, the service stops at once rather than run unstoppable.
-async fn shutdown_signal() -> &'static str {
+/// SIGTERM and SIGINT (Ctrl-C), listened for from the start of the process.
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) {
-            (Ok(mut term), Ok(mut int)) => tokio::select! {
-                _ = term.recv() => "SIGTERM",
-                _ = int.recv() => "SIGINT",
-            },
-            (Ok(mut term), Err(e)) => {
-                eprintln!("error: cannot wait for SIGINT: {e}");
-                term.recv().await;
-                "SIGTERM"
+    term: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    int: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    /// Installs the handlers; one that cannot be installed is reported, and the other still
+    /// works.
+    fn install() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let listen = |kind: SignalKind, name: &str| match signal(kind) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    eprintln!("error: cannot listen for {name}: {e}");
+                    None
+                }
+            };
+            Self {
+                term: listen(SignalKind::terminate(), "SIGTERM"),
+                int: listen(SignalKind::interrupt(), "SIGINT"),
             }
-            (Err(e), _) => {
-                eprintln!("error: cannot wait for SIGTERM: {e}");
-                let _ = tokio::signal::ctrl_c().await;
-                "SIGINT"
-            }
+        }
+        #[cfg(not(unix))]
+        {
+            Self {}
         }
     }
-    #[cfg(not(unix))]
-    {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            eprintln!("error: cannot wait for Ctrl-C: {e}");
+
+    /// Waits for the first signal and names it. With no handler at all, returns at once
+    /// rather than run unstoppable.
+    async fn recv(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            if self.term.is_none() && self.int.is_none() {
+                return "no signal handler";
+            }
+            let term = async {
+                match &mut self.term {
+                    Some(s) => s.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            let int = async {
+                match &mut self.int {
+                    Some(s) => s.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = term => "SIGTERM",
+                _ = int => "SIGINT",
+            }
         }
-        "Ctrl-C"
+        #[cfg(not(unix))]
+        {
+            if let Err(e) = tokio::signal::ctrl_c().await {
+                eprintln!("error: cannot wait for Ctrl-C: {e}");
+            }
+            "Ctrl-C"
+        }
     }
 }

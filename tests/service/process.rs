@@ -12,7 +12,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 
-use crate::common::probe::example_bin;
+use crate::common::probe::example_bin_with;
 use crate::common::wire::{Body, read_response};
 
 /// The service started in demo mode, with what it printed at startup.
@@ -62,7 +62,7 @@ fn command(program: &Path, args: &[&str]) -> Command {
 }
 
 async fn start_demo() -> Running {
-    let mut child = command(&example_bin("translation_service"), &[])
+    let mut child = command(&service_bin(), &[])
         .spawn()
         .expect("start translation_service");
     let stdout = child.stdout.take().expect("stdout");
@@ -88,6 +88,11 @@ async fn start_demo() -> Running {
 }
 
 /// The directory of the `ca_file` the demo's settings name: the test PKI's.
+/// The service binary of this version: its `--help` describes the shutdown on SIGTERM.
+fn service_bin() -> PathBuf {
+    example_bin_with("translation_service", "SIGTERM")
+}
+
 fn pki_dir(settings: &Path) -> PathBuf {
     let text = std::fs::read_to_string(settings).expect("read the demo settings");
     let line = text
@@ -163,7 +168,7 @@ async fn out_of_descriptors_it_backs_off_logs_once_and_keeps_answering() {
     )
     .expect("write settings");
     // A shell lowers the descriptor limit for the service alone; `exec` keeps the pid.
-    let bin = example_bin("translation_service");
+    let bin = service_bin();
     let script = format!(
         "ulimit -n 64 && exec '{}' --config '{}'",
         bin.display(),
