@@ -50,7 +50,7 @@ pub(crate) fn example_bin_with(name: &str, feature: &str) -> PathBuf {
         })
         .filter_map(|p| Some((p.metadata().ok()?.modified().ok()?, p)))
         .collect();
-    hashed.sort_by(|a, b| b.0.cmp(&a.0));
+    hashed.sort_by_key(|h| std::cmp::Reverse(h.0));
     std::iter::once(uplifted.clone())
         .chain(hashed.into_iter().map(|(_, p)| p))
         .find(|p| help_mentions(p, feature))
