@@ -151,14 +151,30 @@ async fn health_is_one_entry_per_provider_unless_asked_for_details() {
     let y = provider(&h, "yandex");
     let mut keys: Vec<&str> = y.as_object().unwrap().keys().map(String::as_str).collect();
     keys.sort_unstable();
-    assert_eq!(keys, ["code", "hint", "hop", "name", "ok", "required"]);
     assert_eq!(
-        (y["ok"].as_bool(), y["code"].as_str(), y["hop"].as_str()),
-        (Some(false), Some("proxy.forbidden"), Some("proxy"))
+        keys,
+        ["blame", "code", "hint", "hop", "name", "ok", "required"]
+    );
+    assert_eq!(
+        (
+            y["ok"].as_bool(),
+            y["code"].as_str(),
+            y["hop"].as_str(),
+            y["blame"].as_str()
+        ),
+        (
+            Some(false),
+            Some("proxy.forbidden"),
+            Some("proxy"),
+            Some("proxy")
+        )
     );
     assert!(y["hint"].as_str().is_some_and(|h| !h.is_empty()));
     let a = provider(&h, "apertium");
-    assert_eq!((a["ok"].as_bool(), &a["code"]), (Some(true), &Value::Null));
+    assert_eq!(
+        (a["ok"].as_bool(), &a["code"], &a["blame"]),
+        (Some(true), &Value::Null, &Value::Null)
+    );
     assert!(a.get("checks").is_none() && a.get("route").is_none());
     assert!(!concise.text.contains(YANDEX_PROXY_PASS));
 

@@ -5,14 +5,15 @@
 //! callers share one run, so a monitoring storm never becomes a provider storm.
 //!
 //! The answer is one line per provider (`name`, `required`, `ok`, and on failure the `code`,
-//! `hop` and `hint`); `?verbose=1` adds each provider's route, phase timings and every check's
+//! `hop`, `blame` — who must act: `local_config`, `proxy`, `origin`, `network` — and `hint`);
+//! `?verbose=1` adds each provider's route, phase timings and every check's
 //! full result.
 
 use std::time::{Duration, Instant};
 
 use proxyscope::config::Config;
 use proxyscope::connect::Resolver;
-use proxyscope::probe::{Check, CheckResult, Report, Runner, plan};
+use proxyscope::probe::{Check, CheckResult, Report, Runner, blame, plan};
 use proxyscope::{Client, EnvSnapshot};
 use serde_json::{Map, Value, json};
 use tokio::sync::Mutex;
@@ -165,6 +166,7 @@ fn provider_json(p: &ProviderInfo, ok: bool, results: &[&CheckResult], client: &
         "code": failed.map(|(_, e)| e.code()),
         "hop": failed.and_then(|(_, e)| e.hop),
         "phase": failed.map(|(_, e)| e.phase),
+        "blame": failed.map(|(_, e)| blame::of(e)),
         "hint": failed.and_then(|(_, e)| e.hint.clone()),
         "failed_check": failed.map(|(c, _)| c.name.clone()),
         "phases_ms": phases,
