@@ -156,9 +156,11 @@ fn setup(rt: &tokio::runtime::Runtime, h2: bool) -> Setup {
         let root = pki.root_pem_path().to_path_buf();
 
         let ours = |setting: Option<ProxySetting>, env: Vec<(String, String)>| {
-            let mut layer = Settings::new().roots(Roots::None).ca_file([root.clone()]);
+            let mut layer = Settings::new()
+                .with_roots(Roots::None)
+                .with_ca_file([root.clone()]);
             if let Some(s) = setting {
-                layer = layer.proxy(s);
+                layer = layer.with_proxy(s);
             }
             Client::builder()
                 .global(layer)
@@ -181,10 +183,10 @@ fn setup(rt: &tokio::runtime::Runtime, h2: bool) -> Setup {
 
         // The settings proxyscope's client derives for its origin hop, with rustls's verifier.
         let mut settings = TlsSettings::origin()
-            .roots(Roots::None)
-            .ca_file(CaBundle::load(&root).expect("root PEM loads"));
+            .with_roots(Roots::None)
+            .with_ca_file(CaBundle::load(&root).expect("root PEM loads"));
         if !h2 {
-            settings = settings.alpn([b"http/1.1".to_vec()]);
+            settings = settings.with_alpn([b"http/1.1".to_vec()]);
         }
         let config = HopTls::new(settings).expect("TLS config").plain_config();
         let theirs_proxy = hyper_proxied(config.clone(), &proxy.url());

@@ -118,12 +118,11 @@ impl IntoUrl for String {}
 /// Text as a request target, as `http::Request::get` reads it.
 fn uri_from_text(s: &str) -> Result<Uri, Error> {
     Uri::try_from(s).map_err(|e| {
-        Error::new(ErrorKind::ConfigInvalid)
-            .with_message(format!(
-                "invalid request URL {:?}",
-                crate::proxy::redact_text(s)
-            ))
+        let shown = crate::proxy::redact_text(s);
+        Error::new(ErrorKind::RequestUrl)
+            .with_message(format!("invalid request URL {shown:?}"))
             .with_hint("use an absolute URL such as https://host/path")
+            .map_evidence(|ev| ev.value = Some(shown))
             .with_source(e)
     })
 }
@@ -133,9 +132,10 @@ fn uri_from_text(s: &str) -> Result<Uri, Error> {
 pub(crate) fn request_parts(uri: &Uri) -> Result<UriParts<'_>, Error> {
     let bad = |what: &str| {
         let shown = crate::proxy::redact_text(&uri.to_string());
-        Error::new(ErrorKind::ConfigInvalid)
+        Error::new(ErrorKind::RequestUrl)
             .with_message(format!("request URL {shown:?} {what}"))
             .with_hint("use an absolute URL such as https://host/path")
+            .map_evidence(|ev| ev.value = Some(shown))
     };
     match uri_parts(uri) {
         Ok(p) if p.is_http() => Ok(p),
@@ -172,7 +172,7 @@ mod tests {
         assert_eq!(kind(&"https://a.test/".to_owned()).ok(), Some("url"));
         assert_eq!(kind("https://a.test/".to_owned()).ok(), Some("url"));
         let e = kind("not a url").err().map(|e| e.code());
-        assert_eq!(e, Some("config.invalid"));
+        assert_eq!(e, Some("request.url"));
     }
 
     #[test]
@@ -185,7 +185,7 @@ mod tests {
         ] {
             let uri: Uri = bad.parse().unwrap_or_else(|e| panic!("{bad}: {e}"));
             let e = request_parts(&uri).err();
-            assert_eq!(e.map(|e| e.code()), Some("config.invalid"), "{bad}");
+            assert_eq!(e.map(|e| e.code()), Some("request.url"), "{bad}");
         }
         let uri: Uri = "http://u:s3cret@a.test:99999/"
             .parse()

@@ -55,8 +55,8 @@ struct Inner {
 ///
 /// let egress = ProxySetting::parse("http://yandex-egress.example.org:3128").expect("valid URL");
 /// let client = Client::builder()
-///     .global(Settings::new().proxy(ProxySetting::Direct))
-///     .provider("yandex", "https://translate.yandex.net", Settings::new().proxy(egress))
+///     .global(Settings::new().with_proxy(ProxySetting::Direct))
+///     .provider("yandex", "https://translate.yandex.net", Settings::new().with_proxy(egress))
 ///     .build()?;
 /// // Under the provider's base URL, so the provider's proxy is used.
 /// match client.get("https://translate.yandex.net/api/v1.5/tr.json/getLangs").await {
@@ -155,7 +155,7 @@ impl Client {
             (profile, route, parts.scheme == "http")
         };
         let settings = profile.connector.profile().settings();
-        let request_timeout = profile.connector.profile().timeouts().request();
+        let request_timeout = profile.connector.profile().timeouts().request_or_default();
 
         let (parts, body) = req.into_parts();
         let mut req = http::Request::from_parts(parts, Full::new(body.into()));
@@ -316,10 +316,12 @@ impl Client {
 }
 
 fn parse_url(s: &str) -> Result<url::Url, Error> {
+    let shown = crate::proxy::redact_text(s);
     let url = url::Url::parse(s).map_err(|e| {
-        Error::new(ErrorKind::ConfigInvalid)
-            .with_message(format!("invalid request URL {s:?}"))
+        Error::new(ErrorKind::RequestUrl)
+            .with_message(format!("invalid request URL {shown:?}"))
             .with_hint("use an absolute URL such as https://host/path")
+            .map_evidence(|ev| ev.value = Some(shown.clone()))
             .with_source(e)
     })?;
     check_url(&url, s)?;
@@ -329,11 +331,13 @@ fn parse_url(s: &str) -> Result<url::Url, Error> {
 /// `url` (written `s` by the caller) is an absolute `http(s)` URL with a host.
 fn check_url(url: &url::Url, s: &str) -> Result<(), Error> {
     if url.host_str().is_none() || !matches!(url.scheme(), "http" | "https") {
-        return Err(Error::new(ErrorKind::ConfigInvalid)
+        let shown = crate::proxy::redact_text(s);
+        return Err(Error::new(ErrorKind::RequestUrl)
             .with_message(format!(
-                "request URL {s:?} is not an http(s) URL with a host"
+                "request URL {shown:?} is not an http(s) URL with a host"
             ))
-            .with_hint("use an absolute URL such as https://host/path"));
+            .with_hint("use an absolute URL such as https://host/path")
+            .map_evidence(|ev| ev.value = Some(shown.clone())));
     }
     Ok(())
 }
@@ -557,11 +561,11 @@ mod tests {
     fn routes_follow_the_provider_a_url_falls_under() {
         use crate::settings::{ProxySetting, Settings};
         let client = Client::builder()
-            .global(Settings::new().proxy(ProxySetting::Direct))
+            .global(Settings::new().with_proxy(ProxySetting::Direct))
             .provider(
                 "yandex",
                 "https://translate.test/api",
-                Settings::new().proxy(ProxySetting::parse("http://egress.test:3128").unwrap()),
+                Settings::new().with_proxy(ProxySetting::parse("http://egress.test:3128").unwrap()),
             )
             .env(crate::proxy::EnvSnapshot::from_pairs(
                 Vec::<(String, String)>::new(),
@@ -579,8 +583,19 @@ mod tests {
             .route(Some("yandex"), "https://elsewhere.test/")
             .unwrap();
         assert!(r.proxy().is_some());
-        let e = client.route(None, "ftp://translate.test/").unwrap_err();
-        assert_eq!(e.code(), "config.invalid");
+        for bad in [
+            "ftp://translate.test/",
+            "not a url",
+            "http://",
+            "https://u:s3cret@[::1",
+        ] {
+            let e = client.route(None, bad).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::RequestUrl, "{bad}");
+            assert_eq!(e.code(), "request.url");
+            assert_eq!((e.hop(), e.phase()), (None, Phase::Config), "{bad}");
+            assert!(e.evidence().value.is_some(), "{bad}");
+            assert!(!format!("{e} {}", e.report()).contains("s3cret"), "{bad}");
+        }
         let e = Client::builder()
             .provider("a", "not a url", Settings::new())
             .build()

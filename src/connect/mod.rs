@@ -43,6 +43,7 @@ pub use crate::error::Timings;
 
 /// What is known about how a connection was made. hyper copies it into every response's
 /// extensions as an `Arc<ConnInfo>`; [`crate::Response::conn_info`] reads it.
+#[non_exhaustive]
 #[derive(Debug, Clone, Serialize)]
 pub struct ConnInfo {
     /// The route the connection follows.
@@ -65,6 +66,7 @@ pub struct ConnInfo {
 
 /// Everything a connector needs for one profile. Built by [`crate::client::ClientBuilder`];
 /// public so a caller can put the connector under their own hyper client.
+#[non_exhaustive]
 #[derive(Debug, Clone)]
 pub struct ConnectorSettings {
     /// The provider this profile serves; `None` for the global layer.
@@ -396,8 +398,16 @@ async fn build(
 
     let (stream, peer) = match route.proxy().cloned() {
         None => {
-            let (tcp, peer) =
-                dial(resolver, ctx, Hop::Origin, host, port, t.connect(), timings).await?;
+            let (tcp, peer) = dial(
+                resolver,
+                ctx,
+                Hop::Origin,
+                host,
+                port,
+                t.connect_or_default(),
+                timings,
+            )
+            .await?;
             (Stream::Tcp(tcp), peer)
         }
         Some(proxy) => {
@@ -407,7 +417,7 @@ async fn build(
                 Hop::Proxy,
                 proxy.host(),
                 proxy.port(),
-                t.connect(),
+                t.connect_or_default(),
                 timings,
             )
             .await?;
@@ -423,7 +433,7 @@ async fn build(
                                 &profile.tls.proxy,
                                 proxy.host(),
                                 stream,
-                                t.proxy(),
+                                t.proxy_or_default(),
                             )
                             .await?;
                             stream = s;
@@ -442,7 +452,7 @@ async fn build(
                             port,
                             auth.as_ref(),
                             &profile.settings.proxy_headers,
-                            t.proxy(),
+                            t.proxy_or_default(),
                         )
                         .await
                     }
@@ -458,13 +468,19 @@ async fn build(
                                 stream,
                                 socks5::Dest::Name(host, port),
                                 creds,
-                                t.proxy(),
+                                t.proxy_or_default(),
                             )
                             .await
                         } else {
-                            let addrs =
-                                dns::resolve(resolver, ctx, Hop::Origin, host, port, t.connect())
-                                    .await?;
+                            let addrs = dns::resolve(
+                                resolver,
+                                ctx,
+                                Hop::Origin,
+                                host,
+                                port,
+                                t.connect_or_default(),
+                            )
+                            .await?;
                             let Some(&first) = addrs.first() else {
                                 return Err(ctx.error(
                                     ErrorKind::OriginDns,
@@ -477,7 +493,7 @@ async fn build(
                                 stream,
                                 socks5::Dest::Addr(first),
                                 creds,
-                                t.proxy(),
+                                t.proxy_or_default(),
                             )
                             .await
                         }
@@ -497,7 +513,7 @@ async fn build(
 
     let stream = if https {
         let started = Instant::now();
-        let (s, info) = tls::handshake(ctx, &profile.tls.origin, host, stream, t.tls())
+        let (s, info) = tls::handshake(ctx, &profile.tls.origin, host, stream, t.tls_or_default())
             .instrument(tracing::info_span!("tls", server_name = %host))
             .await?;
         timings.tls = Some(started.elapsed());

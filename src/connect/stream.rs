@@ -16,6 +16,7 @@ use super::ConnInfo;
 use std::sync::Arc;
 
 /// A byte stream at any layer of the path to the origin.
+#[non_exhaustive]
 pub enum Stream {
     /// A TCP connection (to the origin or to the proxy).
     Tcp(TcpStream),

@@ -14,6 +14,7 @@
 mod attribution;
 mod evidence;
 mod kind;
+mod status;
 mod tls;
 
 use std::fmt;
@@ -21,7 +22,7 @@ use std::fmt;
 use serde::Serialize;
 
 pub use self::attribution::{Attribution, ResponsePath};
-pub use self::evidence::{AddrAttempt, Evidence, ProxyReply, Timings};
+pub use self::evidence::{AddrAttempt, Evidence, PacEvidence, ProxyReply, Timings};
 pub(crate) use self::evidence::{millis, ser_ms};
 pub use self::kind::ErrorKind;
 pub use self::tls::{
@@ -215,6 +216,21 @@ impl Error {
         for d in &ev.diagnostics {
             let _ = write!(out, "\n  {d}");
         }
+        if let Some(pac) = &ev.pac {
+            let _ = write!(out, "\n  pac script: {}", pac.script);
+            if let Some(loc) = &pac.location {
+                let _ = write!(out, " at {loc}");
+            }
+            if let (Some(url), Some(host)) = (&pac.url, &pac.host) {
+                let _ = write!(out, "\n  FindProxyForURL(\"{url}\", \"{host}\")");
+            }
+            if let Some(r) = &pac.returned {
+                let _ = write!(out, "\n  returned: {r}");
+            }
+            for a in &pac.alerts {
+                let _ = write!(out, "\n  alert: {a}");
+            }
+        }
         if let Some(h) = self.hint() {
             let _ = write!(out, "\n  hint: {h}");
         }
@@ -335,10 +351,33 @@ mod tests {
                 "http.body",
                 "http.protocol",
                 "http.timeout",
+                "pac.syntax",
+                "pac.runtime",
+                "pac.timeout",
+                "pac.result",
+                "request.url",
             ]
         );
         for k in ErrorKind::ALL {
             assert_eq!(ErrorKind::from_code(k.code()), Some(*k));
+        }
+    }
+
+    #[test]
+    fn the_readme_table_lists_every_code_with_its_gateway_status() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+            .unwrap_or_default();
+        for k in ErrorKind::ALL {
+            let row = readme
+                .lines()
+                .find(|l| l.starts_with(&format!("| `{}` |", k.code())))
+                .unwrap_or_else(|| panic!("README's code table has no row for {}", k.code()));
+            let status = k.gateway_status().as_u16().to_string();
+            assert!(
+                row.trim_end().ends_with(&format!("| {status} |")),
+                "README's row for {} does not end with its gateway status {status}",
+                k.code()
+            );
         }
     }
 
@@ -378,5 +417,15 @@ mod tests {
         let e = Error::new(ErrorKind::ConfigInvalid);
         assert_eq!(e.hop(), None);
         assert_eq!(e.phase(), Phase::Config);
+        for kind in [
+            ErrorKind::PacSyntax,
+            ErrorKind::PacRuntime,
+            ErrorKind::PacTimeout,
+            ErrorKind::PacResult,
+        ] {
+            let e = Error::new(kind);
+            assert_eq!(e.hop(), None, "{kind}");
+            assert_eq!(e.phase(), Phase::Config, "{kind}");
+        }
     }
 }

@@ -70,6 +70,7 @@ impl Diagnosis {
 }
 
 /// Which certificate is outside its validity window, and by how much.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ValidityIssue {
     /// Index in the presented chain (0 = leaf).
@@ -83,6 +84,7 @@ pub struct ValidityIssue {
 }
 
 /// The name the client asked for and the names the certificate carries.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NameMismatch {
     /// The SNI / host name that was verified.
@@ -92,6 +94,7 @@ pub struct NameMismatch {
 }
 
 /// The setting that would make the chain verify, found by cross-reference.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Fix {
     /// The exact key to set, e.g. `providers.yandex.ca_file` or `roots`.
@@ -108,6 +111,7 @@ pub struct Fix {
 }
 
 /// TLS facts attached to an error (`Evidence::tls`).
+#[non_exhaustive]
 #[derive(Debug, Clone, Serialize)]
 pub struct TlsEvidence {
     /// The hop whose handshake failed.
@@ -233,6 +237,7 @@ impl TlsEvidence {
 /// One certificate, described (subject, issuer, SANs, validity, fingerprint, serial) the way
 /// `openssl s_client` and blackbox_exporter do. Summaries are computed from the DER the server
 /// sent, so they exist even when the chain was rejected.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CertSummary {
     /// Position in the presented chain (0 = leaf), or in the bundle.
@@ -291,6 +296,7 @@ impl CertSummary {
 }
 
 /// Where trust anchors came from.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TrustSourceKind {
@@ -303,6 +309,7 @@ pub enum TrustSourceKind {
 }
 
 /// One source of trust anchors and how many anchors it gave.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TrustSource {
     /// What kind of source.
@@ -322,6 +329,7 @@ fn is_zero(n: &usize) -> bool {
 }
 
 /// The trust store a hop verified against.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TrustStore {
     /// The `roots` setting.
@@ -360,6 +368,7 @@ impl TrustStore {
 }
 
 /// Why a CA file cannot be used.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CaFileProblem {

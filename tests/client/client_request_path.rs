@@ -27,8 +27,8 @@ fn slow_connect_client() -> Client {
     Client::builder()
         .global(
             Settings::new()
-                .timeout(Phase::Connect, Duration::from_secs(5))
-                .timeout(Phase::Http, Duration::from_millis(300)),
+                .with_timeout(Phase::Connect, Duration::from_secs(5))
+                .with_timeout(Phase::Http, Duration::from_millis(300)),
         )
         .env(EnvSnapshot::from_pairs(Vec::<(String, String)>::new()))
         .resolver(Resolver::custom(SlowResolver(Duration::from_millis(900))))
@@ -71,12 +71,12 @@ async fn a_stalled_reply_after_a_slow_connect_is_http_timeout() {
 }
 
 /// `Client::route` takes the request's own `Uri`, a `url::Url` or text, and they agree; bad
-/// ones are `config.invalid` before any I/O.
+/// ones are `request.url` before any I/O.
 #[test]
 fn routes_from_a_uri_a_url_and_text_agree() {
     let client = Client::builder()
         .global(
-            Settings::new().proxy(proxyscope::ProxySetting::parse("http://p.test:3128").unwrap()),
+            Settings::new().with_proxy(proxyscope::ProxySetting::parse("http://p.test:3128").unwrap()),
         )
         .env(EnvSnapshot::from_pairs([(
             "no_proxy",
@@ -114,7 +114,8 @@ fn routes_from_a_uri_a_url_and_text_agree() {
             Ok(uri) => client.route(None, &uri).unwrap_err(),
             Err(_) => client.route(None, bad).unwrap_err(),
         };
-        assert_eq!(e.code(), "config.invalid", "{bad}");
+        assert_eq!(e.code(), "request.url", "{bad}");
+        assert_eq!(e.hop(), None, "{bad}");
         assert_eq!(e.phase(), Phase::Config, "{bad}");
     }
 }

@@ -254,14 +254,16 @@ ca_file = {ca}
         );
     }
 
-    // The failure reason is a code label; nothing else varies.
+    // The failure reason is a code label, with who must act (blame) and where (hop).
     assert_eq!(
         e.value(
             "proxyscope_check_error",
             &[
                 ("provider", "denied"),
                 ("check", "default"),
-                ("code", "proxy.forbidden")
+                ("code", "proxy.forbidden"),
+                ("blame", "proxy"),
+                ("hop", "proxy")
             ]
         ),
         Some(1.0)
@@ -272,7 +274,9 @@ ca_file = {ca}
             &[
                 ("provider", "untrusted"),
                 ("check", "default"),
-                ("code", "tls.unknown_issuer")
+                ("code", "tls.unknown_issuer"),
+                ("blame", "local_config"),
+                ("hop", "origin")
             ]
         ),
         Some(1.0)
@@ -284,8 +288,12 @@ ca_file = {ca}
         .filter(|s| s.name == "proxyscope_check_error")
     {
         let keys: Vec<&str> = s.labels.keys().map(String::as_str).collect();
-        assert_eq!(keys, ["check", "code", "provider"]);
+        assert_eq!(keys, ["blame", "check", "code", "hop", "provider"]);
         assert!(proxyscope::ErrorKind::from_code(&s.labels["code"]).is_some());
+        assert!(
+            ["local_config", "proxy", "origin", "network"].contains(&s.labels["blame"].as_str())
+        );
+        assert!(["proxy", "origin", "none"].contains(&s.labels["hop"].as_str()));
     }
 
     // Certificate expiry for the verified chain and the rejected one alike, in the future.
