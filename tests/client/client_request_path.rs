@@ -76,7 +76,8 @@ async fn a_stalled_reply_after_a_slow_connect_is_http_timeout() {
 fn routes_from_a_uri_a_url_and_text_agree() {
     let client = Client::builder()
         .global(
-            Settings::new().with_proxy(proxyscope::ProxySetting::parse("http://p.test:3128").unwrap()),
+            Settings::new()
+                .with_proxy(proxyscope::ProxySetting::parse("http://p.test:3128").unwrap()),
         )
         .env(EnvSnapshot::from_pairs([(
             "no_proxy",
