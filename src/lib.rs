@@ -85,7 +85,7 @@ mod wire;
 
 pub use client::{Client, ClientBuilder, Response};
 pub use config::Config;
-pub use error::{Error, ErrorKind, Evidence, Hop, Phase, Result};
+pub use error::{Blame, Error, ErrorKind, Evidence, Hop, Phase, Result};
 pub use proxy::{EnvSnapshot, NoProxy, ProxyUrl};
 pub use route::Route;
 pub use settings::{Provenance, ProxySetting, Roots, Settings, Sourced, Timeouts};

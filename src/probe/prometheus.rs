@@ -1,7 +1,7 @@
 //! Prometheus text exposition of a [`Report`], with blackbox_exporter's metric names where they
 //! exist so existing dashboards and alerts work, `provider`/`check` labels on every series, and
-//! `proxyscope_check_error{code}` for the failure reason (a bounded label set: codes only, never
-//! message text).
+//! `proxyscope_check_error{code,blame,hop}` for the failure reason (a bounded label set: codes,
+//! blames and hops only, never message text).
 //!
 //! Unlike blackbox_exporter, `probe_ssl_earliest_cert_expiry` is reported from the presented
 //! chain even when verification failed, so expiry alerting does not go silent exactly when a
@@ -129,14 +129,21 @@ pub fn render(report: &Report) -> String {
         &mut out,
         "proxyscope_check_error",
         "gauge",
-        "1 for a failed check, labelled with the stable error code.",
+        "1 for a failed check, labelled with the stable error code, who must act (blame) and where it surfaced (hop).",
     );
     for c in checks {
         if let Some(e) = &c.error {
             sample(
                 &mut out,
                 "proxyscope_check_error",
-                &labels(c, &[("code", e.code())]),
+                &labels(
+                    c,
+                    &[
+                        ("code", e.code()),
+                        ("blame", e.blame.as_str()),
+                        ("hop", e.hop.map_or("none", |h| h.as_str())),
+                    ],
+                ),
                 1.0,
             );
         }

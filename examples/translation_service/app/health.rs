@@ -158,6 +158,7 @@ fn provider_json(p: &ProviderInfo, ok: bool, results: &[&CheckResult], client: &
         "route": route,
         "code": failed.map(|(_, e)| e.code()),
         "hop": failed.and_then(|(_, e)| e.hop),
+        "blame": failed.map(|(_, e)| e.blame),
         "phase": failed.map(|(_, e)| e.phase),
         "hint": failed.and_then(|(_, e)| e.hint.clone()),
         "failed_check": failed.map(|(c, _)| c.name.clone()),

@@ -1,6 +1,6 @@
 //! `POST /v1/translate/{provider}`: the request body goes to the provider's translate path
 //! through proxyscope's client (the provider's own route, proxy and CA), and the provider's 2xx
-//! answer comes back as is. Anything else is a JSON error carrying proxyscope's code, hop,
+//! answer comes back as is. Anything else is a JSON error carrying proxyscope's code, hop, blame,
 //! phase, hint and route, with a status of our choosing — 504 for timeouts, 502 otherwise —
 //! never the upstream's status copied as if it were ours. One log line per outbound request.
 
@@ -118,6 +118,7 @@ pub(crate) async fn handle(
                 route = %route.map_or_else(|| "unknown".to_owned(), Route::summary),
                 code = e.code(),
                 hop = e.hop().map_or("-", |h| h.as_str()),
+                blame = %e.blame(),
                 phase = %e.phase(),
                 elapsed_ms,
                 "outbound translate request failed"
@@ -184,7 +185,7 @@ pub(crate) fn status_for(e: &Error) -> StatusCode {
     }
 }
 
-/// `{ "error": { code, message, provider, hop, phase, hint, route, upstream_status,
+/// `{ "error": { code, message, provider, hop, blame, phase, hint, route, upstream_status,
 /// attribution, evidence } }` — `upstream_status` and `attribution` say who answered non-2xx.
 pub(crate) fn error_response(provider: &str, e: &Error, route: Option<&Route>) -> Response<Body> {
     let ev = e.evidence();
@@ -195,6 +196,7 @@ pub(crate) fn error_response(provider: &str, e: &Error, route: Option<&Route>) -
             "message": e.to_string(),
             "provider": provider,
             "hop": e.hop(),
+            "blame": e.blame(),
             "phase": e.phase(),
             "hint": e.hint(),
             "route": route,
