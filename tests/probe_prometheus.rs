@@ -286,7 +286,8 @@ ca_file = {ca}
         .filter(|s| s.name == "proxyscope_check_error")
     {
         let keys: Vec<&str> = s.labels.keys().map(String::as_str).collect();
-        assert_eq!(keys, ["check", "code", "provider"]);
+        assert_eq!(keys, ["blame", "check", "code", "hop", "provider"]);
+        assert!(proxyscope::Blame::from_name(&s.labels["blame"]).is_some());
         assert!(proxyscope::ErrorKind::from_code(&s.labels["code"]).is_some());
     }
 

@@ -295,7 +295,7 @@ mod tests {
         assert!(text.contains(&format!("probe_ssl_earliest_cert_expiry{l} 1800000000\n")));
         assert!(text.contains(&format!("proxyscope_ssl_verified{l} 0\n")));
         assert!(text.contains(
-            "proxyscope_check_error{provider=\"odd\\\"name\",check=\"x\\\\y\\nz\",code=\"tls.unknown_issuer\"} 1\n"
+            "proxyscope_check_error{provider=\"odd\\\"name\",check=\"x\\\\y\\nz\",code=\"tls.unknown_issuer\",blame=\"origin\",hop=\"origin\"} 1\n"
         ));
         assert!(text.contains("proxyscope_probe_up 1\n"));
     }

@@ -56,8 +56,10 @@ impl CaBundle {
         for item in CertificateDer::pem_slice_iter(bytes) {
             match item {
                 Ok(c) => certs.push(c),
-                // The last section never ends: the file was cut short.
-                Err(e @ rustls_pki_types::pem::Error::MissingSectionEnd { .. }) => {
+                // A certificate section that never ends: the file was cut short.
+                Err(e @ rustls_pki_types::pem::Error::MissingSectionEnd { .. })
+                    if is_certificate_end(&e) =>
+                {
                     return Err(truncated(path, certs.len(), "its END line is missing")
                         .map_evidence(|ev| ev.cause = Some(e.to_string())));
                 }
@@ -137,6 +139,15 @@ fn has_complete_pem_section(bytes: &[u8]) -> bool {
         }
     }
     false
+}
+
+fn is_certificate_end(e: &rustls_pki_types::pem::Error) -> bool {
+    match e {
+        rustls_pki_types::pem::Error::MissingSectionEnd { end_marker } => {
+            end_marker.windows(11).any(|w| w == b"CERTIFICATE")
+        }
+        _ => false,
+    }
 }
 
 /// Whether a DER value declares more bytes than it has: a certificate whose PEM was cut short.

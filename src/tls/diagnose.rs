@@ -260,12 +260,11 @@ fn diagnose_issuer(
     } else if ev.chain.len() == 1 && !top.self_issued {
         // Leaf only: a public CA's intermediate left out, or a private CA. Only when the issuer
         // turns up in a CA file or the system store do we know it is a private CA, and a
-        // private CA for a public host is an interception CA. A private host whose own CA file
-        // holds another CA is the file's fault, not a missing intermediate.
+        // private CA for a public host is an interception CA. Without the intermediate nothing
+        // links the leaf to the CA file's root, so the file cannot be called wrong.
         match (ev.fix.is_some(), is_public_host(&ev.sni)) {
             (true, true) => Diagnosis::Interception,
             (true, false) => Diagnosis::UntrustedPrivateCa,
-            (false, false) if wrong.is_some() => Diagnosis::WrongCaFile,
             (false, _) => Diagnosis::MissingIntermediate,
         }
     } else if in_webpki(issuer_name) {
@@ -279,7 +278,9 @@ fn diagnose_issuer(
     } else {
         Diagnosis::UntrustedPrivateCa
     };
-    ev.wrong_ca_file = wrong;
+    if ev.diagnosis != Diagnosis::MissingIntermediate {
+        ev.wrong_ca_file = wrong;
+    }
 }
 
 /// The hop's own CA file, when it holds CAs but not the one the chain ends at — and that CA is
