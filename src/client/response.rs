@@ -124,6 +124,17 @@ impl Response {
         Err(self.status_error())
     }
 
+    /// `Err` when the proxy wrote this reply itself, whatever its status — a login redirect, a
+    /// block page, a splash page with `200` — since it is then not the origin's answer; `Ok(self)`
+    /// for a reply the origin wrote (relayed or tunnelled). The error is the refusal's `proxy.*`
+    /// code (`proxy.refused` for a status that is no refusal), with the attribution that decided.
+    pub fn error_for_proxy_reply(self) -> Result<Self, Error> {
+        if self.attribution.is_proxy_generated() {
+            return Err(self.proxy_reply_error());
+        }
+        Ok(self)
+    }
+
     fn status_error(&self) -> Error {
         if self.attribution.is_proxy_generated() {
             return self.proxy_reply_error();

@@ -413,6 +413,10 @@ fn spawn_loop(shared: &Arc<Shared>, listener: TcpListener, kind: Kind) {
                 continue;
             };
             shared_loop.accepted.fetch_add(1, Ordering::Relaxed);
+            if matches!(shared_loop.connection_rule(), Some(Policy::OkThenReset)) {
+                // Dropping the socket then sends RST instead of FIN.
+                let _ = stream.set_zero_linger();
+            }
             let shared = Arc::clone(&shared_loop);
             match &kind {
                 Kind::Socks => shared_loop

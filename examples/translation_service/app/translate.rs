@@ -132,7 +132,13 @@ type Answer = (Route, StatusCode, Option<HeaderValue>, Bytes);
 
 /// Sends the request; only a 2xx with a complete body is an answer.
 async fn call(state: &State, provider: &str, req: Request<Bytes>) -> Result<Answer, Error> {
-    let res = state.client.request(Some(provider), req).await?;
+    // A reply the proxy wrote itself (a block page, a login redirect) is never the provider's
+    // answer, whatever its status.
+    let res = state
+        .client
+        .request(Some(provider), req)
+        .await?
+        .error_for_proxy_reply()?;
     let status = res.status();
     if !status.is_success() {
         return Err(match res.error_for_status() {
