@@ -34,7 +34,7 @@ impl Blame {
     pub const ALL: [Blame; 4] = [Self::LocalConfig, Self::Proxy, Self::Origin, Self::Network];
 
     /// The stable snake_case name: `local_config`, `proxy`, `origin` or `network`.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Self::LocalConfig => "local_config",
             Self::Proxy => "proxy",
@@ -109,7 +109,9 @@ fn tls_blame(d: Diagnosis, t: &super::TlsEvidence, server: Blame) -> Blame {
         // The CA that would complete the chain is already configured elsewhere.
         Diagnosis::MissingIntermediate if t.fix.is_some() => Blame::LocalConfig,
         Diagnosis::MissingIntermediate => server,
-        Diagnosis::Interception => Blame::Proxy,
+        // Something on the path re-signs TLS; when the route's proxy is the one, the connector
+        // says so and blames the proxy.
+        Diagnosis::Interception => Blame::Network,
         // Off by less than a day: this machine's clock, not the certificate.
         Diagnosis::Expired | Diagnosis::NotYetValid
             if t.validity.as_ref().is_some_and(|v| v.clock_hint) =>
