@@ -20,7 +20,7 @@ use http_body_util::Full;
 use hyper_util::client::legacy;
 use tracing::Instrument;
 
-use crate::connect::{Connector, basic_auth};
+use crate::connect::{Connector, Ctx, absolute_form_failure, basic_auth};
 use crate::error::{Error, ErrorKind, Hop, Phase};
 use crate::proxy::ProxyScheme;
 use crate::route::Route;
@@ -182,7 +182,19 @@ impl Client {
         .await;
         match result {
             Some(Ok(res)) => Ok(Response::new(res, route, target, request_timeout, facts)),
-            Some(Err(e)) => Err(from_legacy(e, &route, &target, absolute_form)),
+            Some(Err(e)) => {
+                let e = from_legacy(e, &route, &target, absolute_form);
+                if !absolute_form {
+                    return Err(e);
+                }
+                let ctx = Ctx::new(
+                    profile.name.clone(),
+                    target.clone(),
+                    route.proxy().cloned(),
+                    Some(route.clone()),
+                );
+                Err(absolute_form_failure(profile.connector.profile(), &ctx, e).await)
+            }
             None => Err(Error::new(ErrorKind::HttpTimeout)
                 .with_hop(if absolute_form { Hop::Proxy } else { Hop::Origin })
                 .with_phase(Phase::Http)

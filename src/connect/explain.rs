@@ -75,6 +75,36 @@ pub(crate) async fn proxy_failure(
     err
 }
 
+/// After a plain-`http://` request to an `http://` proxy broke at the HTTP layer: a proxy that
+/// speaks TLS answers an absolute-form request with an alert or not at all.
+pub(crate) async fn absolute_form_failure(profile: &Profile, ctx: &Ctx, err: Error) -> Error {
+    let Some(proxy) = ctx.route().and_then(|r| r.proxy()).cloned() else {
+        return err;
+    };
+    if err.kind() != ErrorKind::HttpProtocol || proxy.scheme() != ProxyScheme::Http {
+        return err;
+    }
+    let timeout = profile.timeouts().proxy().min(SECOND_LOOK);
+    let looked = tokio::time::timeout(
+        timeout,
+        profile.settings.resolver.lookup(proxy.host(), proxy.port()),
+    )
+    .await;
+    let Some(addr) = looked.ok().and_then(Result::ok).and_then(|a| a.first().copied()) else {
+        return err;
+    };
+    if !tls_probe::speaks_tls(addr, proxy.host(), timeout).await {
+        return err;
+    }
+    http_connect::speaks_tls_error(
+        ctx,
+        "no HTTP reply to a plain-text request, and a TLS handshake to a ClientHello",
+    )
+    .with_phase(Phase::Http)
+    .with_route(ctx.route().cloned().unwrap_or_else(|| crate::route::Route::new("", None, None)))
+    .with_source(err)
+}
+
 /// The `no_proxy` entry that covers what `host` resolves to, when the list does not name it.
 async fn resolved_near_miss(
     profile: &Profile,

@@ -38,6 +38,7 @@ use crate::settings::{Provenance, Settings, Timeouts};
 use crate::tls::HandshakeInfo;
 
 pub use auth::basic_auth;
+pub(crate) use explain::absolute_form_failure;
 pub(crate) use refusal::{Form, refusal};
 pub use dns::{Resolve, Resolver, Resolving};
 pub use stream::{Conn, Stream};

@@ -103,13 +103,16 @@ pub(crate) fn refusal(ctx: &Ctx, reply: ProxyReply, credentials_sent: bool, form
         ErrorKind::ProxyAuthRejected => format!(
             "correct the user name or password in the proxy URL set in {setting} (percent-encode `@`, `:`, `/` and `%` in the password); the proxy offers {offered}"
         ),
-        ErrorKind::ProxyForbidden => operators(format!(
-            "ask the proxy's operators to allow {target} (its policy answered {status}{signal}); or, if this {} must not use this proxy, set {} or add {} to no_proxy — {}",
+        ErrorKind::ProxyForbidden if local.is_some() => operators(format!(
+            "ask the proxy's operators to allow {target} (its policy answered {status}{signal})"
+        )),
+        ErrorKind::ProxyForbidden => format!(
+            "the proxy's policy denies {target} (it answered {status}{signal}): ask its operators to allow it; or, if this {} must not use this proxy, set {} or add {} to no_proxy — {}",
             ctx.provider_noun(),
             ctx.proxy_key(),
             host_of(&target).trim_start_matches('[').trim_end_matches(']'),
             ctx.route_origin_phrase()
-        )),
+        ),
         ErrorKind::ProxyUpstream => operators(match &upstream {
             Some(what) if what.contains("resolve") => format!(
                 "the proxy works but {what}: check the host name {} — it must resolve where the proxy looks it up",
@@ -133,10 +136,14 @@ pub(crate) fn refusal(ctx: &Ctx, reply: ProxyReply, credentials_sent: bool, form
             )),
         },
     };
-    let blame = match (c.kind, &local) {
-        (ErrorKind::ProxyAuthRequired | ErrorKind::ProxyAuthRejected, _) => Blame::LocalConfig,
-        (_, Some(_)) => Blame::LocalConfig,
-        (ErrorKind::ProxyUpstream, None) => Blame::Origin,
+    // A near-miss no_proxy entry is evidence the configuration meant to bypass the proxy: the
+    // local configuration must act. An inherited proxy is how layering is meant to work, so it
+    // leads the hint without moving the blame.
+    let near_miss = ctx.route().is_some_and(|r| r.near_miss().is_some());
+    let blame = match c.kind {
+        ErrorKind::ProxyAuthRequired | ErrorKind::ProxyAuthRejected => Blame::LocalConfig,
+        _ if near_miss => Blame::LocalConfig,
+        ErrorKind::ProxyUpstream => Blame::Origin,
         _ => Blame::Proxy,
     };
     let phase = match form {

@@ -207,6 +207,11 @@ pub(crate) struct Ca {
 }
 
 impl Ca {
+    /// The CA's own certificate.
+    pub(crate) fn certificate(&self) -> &CertificateDer<'static> {
+        self.cert.der()
+    }
+
     /// Issues a currently valid server leaf for `names`, without writing files; used by the
     /// intercepting proxy for each host it is asked to reach.
     pub(crate) fn issue_in_memory(

@@ -80,6 +80,9 @@ pub struct ProxyRequest {
 pub(crate) struct Intercept {
     pub(crate) ca: Arc<Ca>,
     pub(crate) origin_trust: Arc<ClientConfig>,
+    /// Send the interception CA's certificate after the leaf, as appliances that present their
+    /// inspection root do.
+    pub(crate) present_ca: bool,
 }
 
 /// State shared by a proxy's listeners and connections.
@@ -197,9 +200,21 @@ impl TestProxyBuilder {
         self.intercept = Some(Intercept {
             ca: pki.interception_authority(),
             origin_trust: Arc::new(trust),
+            present_ca: false,
         });
         self.rules.push(Policy::Intercept);
         self
+    }
+
+    /// Like [`TestProxyBuilder::intercept`], but the presented chain ends with the interception
+    /// CA's own (self-signed) certificate, as corporate inspection appliances that send their
+    /// root along do: the client sees a chain that ends at a CA, not a leaf alone.
+    pub fn intercept_presenting_ca(self, pki: &TestPki) -> Self {
+        let mut b = self.intercept(pki);
+        if let Some(i) = b.intercept.as_mut() {
+            i.present_ca = true;
+        }
+        b
     }
 
     /// Binds the listeners on `127.0.0.1:0` and starts serving.

@@ -470,13 +470,8 @@ fn hint(tls: &dyn FailedHop, ev: &TlsEvidence) -> String {
         Diagnosis::MissingIntermediate => format!(
             "the server sent only its own certificate, issued by `{issuer}`, which is not in the trust store \
              ({store}): the server omits its intermediate certificate(s) — its operators must serve the full \
-             chain; only if `{issuer}` is a private CA of yours, add its certificate with {}{}",
-            s.ca_key,
-            if is_public_host(&ev.sni) {
-                "; through a proxy, it can also be TLS interception"
-            } else {
-                ""
-            }
+             chain; only if `{issuer}` is a private CA of yours, add its certificate with {}",
+            s.ca_key
         ),
         Diagnosis::UntrustedPrivateCa => format!(
             "the chain ends at the private CA `{issuer}`, which is not in the trust store ({store}); add its \

@@ -38,7 +38,7 @@ pub(crate) fn through_proxy(err: Error, via: &ViaProxy<'_>) -> Error {
     let intercepting = signed_by_proxy_ca
         || matches!(t.diagnosis, Diagnosis::Interception | Diagnosis::WrongCaFile);
     if !intercepting {
-        return err;
+        return maybe_intercepting(err, via);
     }
     let ca = t
         .wrong_ca_file
@@ -98,4 +98,33 @@ pub(crate) fn through_proxy(err: Error, via: &ViaProxy<'_>) -> Error {
                 t.untrusted_issuer = Some(ca);
             }
         })
+}
+
+/// A chain that fails through a proxy without proof of interception (a leaf alone from an
+/// unknown issuer, a private CA not configured anywhere): the diagnosis stands, and the hint adds
+/// the proxy as the other explanation, naming it and its CA candidate.
+fn maybe_intercepting(err: Error, via: &ViaProxy<'_>) -> Error {
+    let Some(t) = err.evidence().tls.as_deref() else {
+        return err;
+    };
+    if !matches!(
+        t.diagnosis,
+        Diagnosis::MissingIntermediate | Diagnosis::UntrustedPrivateCa
+    ) {
+        return err;
+    }
+    let ca = t.untrusted_issuer.clone().unwrap_or_default();
+    let prefix = via
+        .provider
+        .map_or_else(String::new, |p| format!("providers.{p}."));
+    let from = via
+        .proxy_origin
+        .map(|o| format!(" (set in {})", location(o)))
+        .unwrap_or_default();
+    let hint = format!(
+        "{}; this went through proxy {}{from}: if that proxy intercepts TLS, `{ca}` is its CA — trust it with {prefix}ca_file, or set {prefix}proxy = \"direct\" to go around it",
+        err.hint().unwrap_or_default(),
+        via.proxy
+    );
+    err.with_hint(hint)
 }
