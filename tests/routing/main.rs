@@ -6,4 +6,5 @@ mod common;
 mod env_rules;
 mod no_proxy_curl;
 mod probe_route;
+mod route_parity;
 mod route_precedence;
