@@ -31,12 +31,10 @@ pub(crate) fn through_proxy(err: Error, via: &ViaProxy<'_>) -> Error {
     let Some(t) = err.evidence().tls.as_deref().filter(|t| t.hop == Hop::Origin) else {
         return err;
     };
-    let signed_by_proxy_ca = t
-        .fix
-        .as_ref()
-        .is_some_and(|f| f.file.is_some() && f.found_in.ends_with("proxy_ca_file"));
-    let intercepting = signed_by_proxy_ca
-        || matches!(t.diagnosis, Diagnosis::Interception | Diagnosis::WrongCaFile);
+    // Proof, not suspicion: a public host's chain from a private CA, or a chain that ends at
+    // another CA than the one configured for this origin. (A CA found under `proxy_ca_file` is
+    // no proof: that is also where the 2015 mistake put the origin's own CA.)
+    let intercepting = matches!(t.diagnosis, Diagnosis::Interception | Diagnosis::WrongCaFile);
     if !intercepting {
         return maybe_intercepting(err, via);
     }
@@ -73,6 +71,14 @@ pub(crate) fn through_proxy(err: Error, via: &ViaProxy<'_>) -> Error {
         ));
     }
     let trust = match (&t.fix, &t.wrong_ca_file) {
+        // Keep the origin's own CA file and add the one that holds the interception CA.
+        (Some(f), Some(w)) if f.file.is_some() => format!(
+            "set {} = [\"{}\", \"{}\"] (the second file holds `{ca}`; found via {})",
+            f.key,
+            w.file,
+            f.file.as_deref().unwrap_or_default(),
+            f.found_in
+        ),
         (Some(f), _) if f.file.is_some() => format!(
             "set {} = \"{}\" (that file holds `{ca}`; found via {})",
             f.key,

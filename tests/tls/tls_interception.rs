@@ -79,19 +79,30 @@ async fn the_routes_proxy_intercepting_tls_is_named_with_both_fixes() {
     assert!(origin.requests().is_empty(), "the origin was never reached");
 }
 
-/// The interception CA is the one this provider already trusts for the proxy hop: the fix is
-/// that exact file under the origin hop's key.
+/// The interception CA is already configured elsewhere (the global `ca_file`, which this provider
+/// replaces with its own): the fix keeps the provider's CA file and adds that exact file.
 #[tokio::test]
-async fn an_interception_ca_known_as_the_proxys_own_gives_the_exact_file() {
+async fn an_interception_ca_known_elsewhere_gives_the_exact_files() {
     let pki = TestPki::new();
     let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
-    let proxy = TestProxy::builder().intercept(&pki).start().await;
+    let proxy = TestProxy::builder().intercept_presenting_ca(&pki).start().await;
     let base = origin.url_with_host("localhost", "");
+    let root = pki.root_pem_path().display().to_string();
     let corp = pki.interception_ca_path().display().to_string();
-    let c = client(
-        &base,
-        via(&proxy.url()).proxy_ca_file([pki.interception_ca_path().to_path_buf()]),
-    );
+    let c = Client::builder()
+        .global(
+            Settings::new()
+                .proxy(ProxySetting::Direct)
+                .ca_file([pki.interception_ca_path().to_path_buf()]),
+        )
+        .env(EnvSnapshot::from_pairs(Vec::<(String, String)>::new()))
+        .provider(
+            "internal",
+            &base,
+            via(&proxy.url()).ca_file([pki.root_pem_path().to_path_buf()]),
+        )
+        .build()
+        .expect("client");
     let e = get_err(&c, &format!("{base}/")).await;
     assert_eq!(e.code(), "tls.unknown_issuer", "{}", e.report());
     assert_eq!(e.blame(), Blame::Proxy);
@@ -100,10 +111,33 @@ async fn an_interception_ca_known_as_the_proxys_own_gives_the_exact_file() {
     let hint = e.hint().unwrap_or_default();
     has(
         hint,
-        &format!("set providers.internal.ca_file = \"{corp}\" (that file holds `"),
+        &format!("set providers.internal.ca_file = [\"{root}\", \"{corp}\"] (the second file holds `"),
     );
-    has(hint, "found via providers.internal.proxy_ca_file");
+    has(hint, "found via ca_file)");
     has(hint, "set providers.internal.proxy = \"direct\"");
+}
+
+/// The 2015 mistake through a proxy is not interception: the origin's own CA, configured under
+/// the proxy hop's key, is a misplaced CA and the fix names the origin hop's key.
+#[tokio::test]
+async fn the_origins_ca_under_proxy_ca_file_is_a_misplacement_not_interception() {
+    let pki = TestPki::new();
+    let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
+    let proxy = TestProxy::allow_all().await;
+    let base = origin.url_with_host("localhost", "");
+    let root = pki.root_pem_path().display().to_string();
+    let c = client(
+        &base,
+        via(&proxy.url()).proxy_ca_file([pki.root_pem_path().to_path_buf()]),
+    );
+    let e = get_err(&c, &format!("{base}/")).await;
+    assert_eq!(e.code(), "tls.unknown_issuer", "{}", e.report());
+    assert_eq!(diagnosis(&e), Diagnosis::UntrustedPrivateCa);
+    assert_eq!(e.blame(), Blame::LocalConfig);
+    has(
+        e.hint().unwrap_or_default(),
+        &format!("set providers.internal.ca_file = \"{root}\""),
+    );
 }
 
 /// A leaf alone from an unknown issuer through a proxy proves nothing: the diagnosis stays
