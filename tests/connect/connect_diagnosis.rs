@@ -310,3 +310,30 @@ async fn an_https_proxy_url_at_a_plain_proxy_hints_the_exact_http_url() {
     headline_has(&e, "the proxy answered in plain HTTP, not TLS");
     hint_has(&e, &format!("write its URL as `http://{addr}` in the client builder's `proxy`"));
 }
+
+// Pattern 5: hints name where the value lives — the variable, or the builder key.
+
+#[tokio::test]
+async fn proxy_dns_and_connect_hints_name_where_the_proxy_is_set() {
+    let refused = crate::common::servers::refused_addr().await;
+    let from_env = |proxy: String| {
+        proxyscope::Client::builder()
+            .env(proxyscope::EnvSnapshot::from_pairs([("https_proxy", proxy)]))
+            .resolver(crate::common::servers::resolver())
+            .build()
+            .expect("client")
+    };
+    let e = from_env("http://proxy.invalid:3128".to_owned())
+        .get("https://localhost:9/")
+        .await
+        .unwrap_err();
+    assert_is(&e, "proxy.dns", Hop::Proxy, Blame::LocalConfig, Phase::Dns);
+    hint_has(&e, "the proxy's host name proxy.invalid does not resolve here: check it in the https_proxy environment variable");
+
+    let e = from_env(format!("http://{refused}"))
+        .get("https://localhost:9/")
+        .await
+        .unwrap_err();
+    assert_is(&e, "proxy.connect", Hop::Proxy, Blame::Proxy, Phase::Connect);
+    hint_has(&e, "nothing listens at the proxy's address: the proxy is down, or the port in the https_proxy environment variable is wrong");
+}
