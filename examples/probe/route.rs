@@ -45,7 +45,10 @@ fn layers(args: &Args, url: &url::Url) -> Result<(Settings, Option<(String, Sett
     let name = match args.provider.clone() {
         Some(name) => Some(name),
         None => route::provider_for_url(
-            config.providers().iter().map(|p| (p.name(), &p.url().value)),
+            config
+                .providers()
+                .iter()
+                .map(|p| (p.name(), &p.url().value)),
             url,
         )
         .map(str::to_owned),
@@ -78,7 +81,9 @@ pub(crate) fn run(args: Args) -> u8 {
         Ok(l) => l,
         Err(code) => return code,
     };
-    let provider = provider.as_ref().map(|(name, layer)| (name.as_str(), layer));
+    let provider = provider
+        .as_ref()
+        .map(|(name, layer)| (name.as_str(), layer));
     match route::resolve(&global, provider, &env, &url).map_err(proxyscope::Error::from) {
         Ok(r) => {
             print_route(&r, args.format);

@@ -12,9 +12,9 @@ use hyper::body::Incoming;
 use std::sync::Arc;
 
 use crate::connect::{ConnInfo, Ctx, Form, refusal};
-use crate::settings::Provenance;
 use crate::error::{Error, ErrorKind, Hop, Phase, ProxyReply};
 use crate::route::Route;
+use crate::settings::Provenance;
 use crate::wire::{attribute, evidence_headers};
 
 use crate::error::{Attribution, ResponsePath};

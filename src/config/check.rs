@@ -295,9 +295,7 @@ fn parse_one(w: &mut Walker<'_>, path: &str, item: &Node, keys: &[Entry]) -> Opt
                 None => ok = false,
             },
             "follow_redirects" => follow_redirects = w.boolean(&kpath, n).unwrap_or(false),
-            "allow_proxy_response" => {
-                allow_proxy_response = w.boolean(&kpath, n).unwrap_or(false)
-            }
+            "allow_proxy_response" => allow_proxy_response = w.boolean(&kpath, n).unwrap_or(false),
             "timeout" => timeout = w.duration(&kpath, n),
             _ => w.unknown(path, e, CHECK_KEYS, Level::Check),
         }

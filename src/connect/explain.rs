@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::error::{Blame, CloseKind, CloseStage, Closure, Diagnosis, Error, ErrorKind, Hop, Phase};
+use crate::error::{
+    Blame, CloseKind, CloseStage, Closure, Diagnosis, Error, ErrorKind, Hop, Phase,
+};
 use crate::proxy::{ProxyScheme, ProxyUrl};
 use crate::route::{address_near_miss, no_proxy_in_force};
 use crate::tls::{ViaProxy, through_proxy};
@@ -90,7 +92,11 @@ pub(crate) async fn absolute_form_failure(profile: &Profile, ctx: &Ctx, err: Err
         profile.settings.resolver.lookup(proxy.host(), proxy.port()),
     )
     .await;
-    let Some(addr) = looked.ok().and_then(Result::ok).and_then(|a| a.first().copied()) else {
+    let Some(addr) = looked
+        .ok()
+        .and_then(Result::ok)
+        .and_then(|a| a.first().copied())
+    else {
         return err;
     };
     if !tls_probe::speaks_tls(addr, proxy.host(), timeout).await {
@@ -101,7 +107,11 @@ pub(crate) async fn absolute_form_failure(profile: &Profile, ctx: &Ctx, err: Err
         "no HTTP reply to a plain-text request, and a TLS handshake to a ClientHello",
     )
     .with_phase(Phase::Http)
-    .with_route(ctx.route().cloned().unwrap_or_else(|| crate::route::Route::new("", None, None)))
+    .with_route(
+        ctx.route()
+            .cloned()
+            .unwrap_or_else(|| crate::route::Route::new("", None, None)),
+    )
     .with_source(err)
 }
 

@@ -38,9 +38,9 @@ use crate::settings::{Provenance, Settings, Timeouts};
 use crate::tls::HandshakeInfo;
 
 pub use auth::basic_auth;
+pub use dns::{Resolve, Resolver, Resolving};
 pub(crate) use explain::absolute_form_failure;
 pub(crate) use refusal::{Form, refusal};
-pub use dns::{Resolve, Resolver, Resolving};
 pub use stream::{Conn, Stream};
 
 pub use crate::error::Timings;

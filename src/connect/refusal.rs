@@ -28,7 +28,12 @@ pub(crate) enum Form<'a> {
 
 /// The error for `reply`, which the proxy of `ctx` generated. `credentials_sent` tells a missing
 /// from a rejected authentication.
-pub(crate) fn refusal(ctx: &Ctx, reply: ProxyReply, credentials_sent: bool, form: Form<'_>) -> Error {
+pub(crate) fn refusal(
+    ctx: &Ctx,
+    reply: ProxyReply,
+    credentials_sent: bool,
+    form: Form<'_>,
+) -> Error {
     let c = wire::classify(&reply, credentials_sent);
     let proxy = ctx.proxy_display();
     let target = ctx.target().to_owned();
@@ -56,7 +61,9 @@ pub(crate) fn refusal(ctx: &Ctx, reply: ProxyReply, credentials_sent: bool, form
         .filter(|_| (300..400).contains(&reply.status));
     let itself = match form {
         Form::Connect => String::new(),
-        Form::Request { .. } => " (the proxy wrote this reply; the origin never saw the request)".to_owned(),
+        Form::Request { .. } => {
+            " (the proxy wrote this reply; the origin never saw the request)".to_owned()
+        }
     };
 
     let message = match c.kind {
@@ -110,7 +117,9 @@ pub(crate) fn refusal(ctx: &Ctx, reply: ProxyReply, credentials_sent: bool, form
             "the proxy's policy denies {target} (it answered {status}{signal}): ask its operators to allow it; or, if this {} must not use this proxy, set {} or add {} to no_proxy — {}",
             ctx.provider_noun(),
             ctx.proxy_key(),
-            host_of(&target).trim_start_matches('[').trim_end_matches(']'),
+            host_of(&target)
+                .trim_start_matches('[')
+                .trim_end_matches(']'),
             ctx.route_origin_phrase()
         ),
         ErrorKind::ProxyUpstream => operators(match &upstream {
@@ -182,7 +191,9 @@ fn host_of(target: &str) -> &str {
 /// provider inherited without setting one.
 pub(crate) fn local_fix(ctx: &Ctx) -> Option<String> {
     let route = ctx.route()?;
-    let host = host_of(ctx.target()).trim_start_matches('[').trim_end_matches(']');
+    let host = host_of(ctx.target())
+        .trim_start_matches('[')
+        .trim_end_matches(']');
     if let Some(n) = route.near_miss() {
         return Some(format!(
             "no_proxy entry `{}` in {} does not match {host} ({}): write `{}` there so {host} bypasses the proxy",

@@ -8,7 +8,9 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 
-use crate::error::{Blame, CloseKind, CloseStage, Closure, Error, ErrorKind, Hop, Phase, ProxyReply};
+use crate::error::{
+    Blame, CloseKind, CloseStage, Closure, Error, ErrorKind, Hop, Phase, ProxyReply,
+};
 
 use super::Ctx;
 use super::stream::Stream;
@@ -275,7 +277,10 @@ async fn run(
     let meaning = reply_meaning(code);
     let local = super::refusal::local_fix(ctx);
     let lead = |ask: String| match &local {
-        Some(fix) => format!("{fix}; only if {} must go through this proxy, {ask}", ctx.target()),
+        Some(fix) => format!(
+            "{fix}; only if {} must go through this proxy, {ask}",
+            ctx.target()
+        ),
         None => ask,
     };
     let blame = match code {

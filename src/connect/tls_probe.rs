@@ -38,7 +38,8 @@ fn client_hello(sni: &str) -> Option<Vec<u8>> {
         .ok()?
         .with_root_certificates(RootCertStore::empty())
         .with_no_client_auth();
-    let name = ServerName::try_from(sni.trim_start_matches('[').trim_end_matches(']').to_owned()).ok()?;
+    let name =
+        ServerName::try_from(sni.trim_start_matches('[').trim_end_matches(']').to_owned()).ok()?;
     let mut conn = ClientConnection::new(Arc::new(config), name).ok()?;
     let mut out = Vec::new();
     conn.write_tls(&mut out).ok()?;

@@ -176,9 +176,7 @@ mod tests {
             | K::ProxyRefused
             | K::ProxyProtocol
             | K::ProxyClosed => Blame::Proxy,
-            K::ProxyConnect | K::OriginConnect | K::OriginTimeout | K::TlsTimeout => {
-                Blame::Network
-            }
+            K::ProxyConnect | K::OriginConnect | K::OriginTimeout | K::TlsTimeout => Blame::Network,
             _ => Blame::Origin,
         };
         for k in ErrorKind::ALL {

@@ -27,8 +27,8 @@ pub use self::evidence::{
     AddrAttempt, CloseKind, CloseStage, Closure, Evidence, ProxyReply, Timings,
 };
 pub(crate) use self::evidence::{millis, ser_ms};
-pub(crate) use self::tls::human_duration;
 pub use self::kind::ErrorKind;
+pub(crate) use self::tls::human_duration;
 pub use self::tls::{
     CaFileProblem, CertSummary, Diagnosis, Fix, NameMismatch, TlsEvidence, TrustSource,
     TrustSourceKind, TrustStore, ValidityIssue, WrongCaFile,

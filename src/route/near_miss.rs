@@ -161,7 +161,9 @@ mod tests {
 
     #[test]
     fn near_misses_name_the_entry_to_write() {
-        let cases: &[(&str, &str, Option<(&str, &str, &str)>)] = &[
+        // (list, host, the near miss: entry, entry to write, issue)
+        type Case<'a> = (&'a str, &'a str, Option<(&'a str, &'a str, &'a str)>);
+        let cases: &[Case<'_>] = &[
             (
                 "https://api.internal/v1",
                 "api.internal",
@@ -228,8 +230,14 @@ mod tests {
             &origin(),
         )
         .expect("near miss");
-        assert_eq!((n.entry.as_str(), n.write.as_str()), ("10.0.0.0/8", "api.internal"));
-        assert!(address_near_miss(&l, "x.test", &["192.0.2.1".parse().expect("ip")], &origin()).is_none());
+        assert_eq!(
+            (n.entry.as_str(), n.write.as_str()),
+            ("10.0.0.0/8", "api.internal")
+        );
+        assert!(
+            address_near_miss(&l, "x.test", &["192.0.2.1".parse().expect("ip")], &origin())
+                .is_none()
+        );
         assert_eq!(n.location(), "the no_proxy environment variable");
     }
 

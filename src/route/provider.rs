@@ -64,8 +64,14 @@ mod tests {
         let all = u("https://api.test/");
         let v2 = u("https://api.test/v2/");
         let providers = [("all", &all), ("v2", &v2)];
-        assert_eq!(provider_for_url(providers, &u("https://api.test/v2/x")), Some("v2"));
-        assert_eq!(provider_for_url(providers, &u("https://api.test/v1")), Some("all"));
+        assert_eq!(
+            provider_for_url(providers, &u("https://api.test/v2/x")),
+            Some("v2")
+        );
+        assert_eq!(
+            provider_for_url(providers, &u("https://api.test/v1")),
+            Some("all")
+        );
         assert_eq!(provider_for_url(providers, &u("https://else.test/")), None);
     }
 }

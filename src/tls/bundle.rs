@@ -84,15 +84,19 @@ impl CaBundle {
                 Ok(s) => summaries.push(s),
                 // The parser's words (`NomError(Eof)`) stay in the cause, not the headline.
                 Err(e) if der_is_cut(c.as_ref()) => {
-                    return Err(truncated(path, i, "its base64 stops before the certificate ends")
-                        .map_evidence(|ev| {
-                            ev.cause = Some(format!("certificate {} does not parse: {}", i + 1, e.0));
-                        }));
+                    return Err(
+                        truncated(path, i, "its base64 stops before the certificate ends")
+                            .map_evidence(|ev| {
+                                ev.cause =
+                                    Some(format!("certificate {} does not parse: {}", i + 1, e.0));
+                            }),
+                    );
                 }
                 Err(e) => {
                     return Err(
                         problem(path, CaFileProblem::Garbage, None).map_evidence(|ev| {
-                            ev.cause = Some(format!("certificate {} does not parse: {}", i + 1, e.0));
+                            ev.cause =
+                                Some(format!("certificate {} does not parse: {}", i + 1, e.0));
                         }),
                     );
                 }

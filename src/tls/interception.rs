@@ -28,13 +28,21 @@ pub(crate) fn through_proxy(err: Error, via: &ViaProxy<'_>) -> Error {
     if err.kind() != ErrorKind::TlsUnknownIssuer {
         return err;
     }
-    let Some(t) = err.evidence().tls.as_deref().filter(|t| t.hop == Hop::Origin) else {
+    let Some(t) = err
+        .evidence()
+        .tls
+        .as_deref()
+        .filter(|t| t.hop == Hop::Origin)
+    else {
         return err;
     };
     // Proof, not suspicion: a public host's chain from a private CA, or a chain that ends at
     // another CA than the one configured for this origin. (A CA found under `proxy_ca_file` is
     // no proof: that is also where the 2015 mistake put the origin's own CA.)
-    let intercepting = matches!(t.diagnosis, Diagnosis::Interception | Diagnosis::WrongCaFile);
+    let intercepting = matches!(
+        t.diagnosis,
+        Diagnosis::Interception | Diagnosis::WrongCaFile
+    );
     if !intercepting {
         return maybe_intercepting(err, via);
     }

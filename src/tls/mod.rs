@@ -34,11 +34,11 @@ mod settings;
 mod verifier;
 
 pub use bundle::CaBundle;
-pub(crate) use interception::{ViaProxy, through_proxy};
 pub(crate) use chain::rfc3339;
 pub use chain::{ChainComparison, compare_chains};
 pub use diagnose::diagnose_against_direct;
 pub use hop::{HandshakeInfo, HopTls};
+pub(crate) use interception::{ViaProxy, through_proxy};
 pub use settings::{KnownCa, TlsSettings, env_ca_files};
 
 // The facts a TLS failure leaves behind are defined with the error that carries them; they are

@@ -30,7 +30,7 @@ pub use reply::{
     parse_bounded as parse_reply_head_bounded,
 };
 pub use signatures::{proxy_status_error, squid_error};
-pub use upstream::{errno_words, squid_errno, upstream_failure};
 pub use socks5::{
     Socks5Reply, parse_reply as parse_socks5_reply, reply_meaning as socks5_reply_meaning,
 };
+pub use upstream::{errno_words, squid_errno, upstream_failure};

@@ -49,14 +49,18 @@ pub fn upstream_failure(reply: &ProxyReply) -> Option<String> {
                 None => "could not connect to it".to_owned(),
             },
             "ERR_READ_TIMEOUT" => "got no answer from it in time".to_owned(),
-            "ERR_LIFETIME_EXP" => "gave up: the exchange exceeded the proxy's time limit".to_owned(),
+            "ERR_LIFETIME_EXP" => {
+                "gave up: the exchange exceeded the proxy's time limit".to_owned()
+            }
             "ERR_SECURE_CONNECT_FAIL" => "could not set up TLS with it".to_owned(),
             "ERR_ZERO_SIZE_OBJECT" => "got an empty reply from it".to_owned(),
             "ERR_READ_ERROR" | "ERR_WRITE_ERROR" => match words {
                 Some(w) => format!("lost the connection to it: {w}"),
                 None => "lost the connection to it".to_owned(),
             },
-            "ERR_CANNOT_FORWARD" => "has no route to it (no direct access, no parent proxy)".to_owned(),
+            "ERR_CANNOT_FORWARD" => {
+                "has no route to it (no direct access, no parent proxy)".to_owned()
+            }
             _ => return None,
         };
         return Some(format!("{what} ({tag})"));
@@ -88,8 +92,16 @@ pub fn upstream_failure(reply: &ProxyReply) -> Option<String> {
         };
         return Some(format!("{what} ({tag})"));
     }
-    if is_tinyproxy(reply) && reply.reason.to_ascii_lowercase().contains("unable to connect") {
-        return Some(format!("could not connect to it (tinyproxy: {})", reply.reason.trim()));
+    if is_tinyproxy(reply)
+        && reply
+            .reason
+            .to_ascii_lowercase()
+            .contains("unable to connect")
+    {
+        return Some(format!(
+            "could not connect to it (tinyproxy: {})",
+            reply.reason.trim()
+        ));
     }
     None
 }
@@ -113,7 +125,8 @@ mod tests {
 
     #[test]
     fn squid_errors_and_errnos_read_as_words() {
-        let cases: &[(&[(&str, &str)], Option<&str>)] = &[
+        type Headers<'a> = &'a [(&'a str, &'a str)];
+        let cases: &[(Headers<'_>, Option<&str>)] = &[
             (
                 &[("X-Squid-Error", "ERR_CONNECT_FAIL 111")],
                 Some("could not connect to it: connection refused (ERR_CONNECT_FAIL, errno 111)"),
@@ -132,15 +145,24 @@ mod tests {
             ),
             (
                 &[("Proxy-Status", "envoy; error=connection_refused")],
-                Some("could not connect to it: connection refused (Proxy-Status: error=connection_refused)"),
+                Some(
+                    "could not connect to it: connection refused (Proxy-Status: error=connection_refused)",
+                ),
             ),
             (&[("X-Squid-Error", "ERR_ACCESS_DENIED 0")], None),
             (&[("Server", "nginx")], None),
         ];
         for (headers, want) in cases {
-            assert_eq!(upstream_failure(&reply(headers)).as_deref(), *want, "{headers:?}");
+            assert_eq!(
+                upstream_failure(&reply(headers)).as_deref(),
+                *want,
+                "{headers:?}"
+            );
         }
-        assert_eq!(squid_errno(&reply(&[("X-Squid-Error", "ERR_DNS_FAIL 0")])), None);
+        assert_eq!(
+            squid_errno(&reply(&[("X-Squid-Error", "ERR_DNS_FAIL 0")])),
+            None
+        );
         assert_eq!(errno_words(111), Some("connection refused"));
         assert_eq!(errno_words(4242), None);
     }

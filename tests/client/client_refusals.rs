@@ -57,7 +57,10 @@ async fn absolute_form_refusals_get_the_same_codes_as_on_connect() {
     let e = plain_get(&c, &url).await.error_for_status().unwrap_err();
     assert_refusal(&e, "proxy.forbidden", Blame::Proxy);
     has(&e.to_string(), "denies access to localhost");
-    has(&e.to_string(), "the proxy wrote this reply; the origin never saw the request");
+    has(
+        &e.to_string(),
+        "the proxy wrote this reply; the origin never saw the request",
+    );
 
     let auth = proxy_with(&[Policy::require_basic("alice", "s3cret", "corp")]).await;
     let c = builder(layer(Some(&auth.url()))).build().expect("client");
@@ -73,10 +76,15 @@ async fn absolute_form_refusals_get_the_same_codes_as_on_connect() {
     has(&e.to_string(), "rejected the credentials it was sent");
 
     let unreachable = proxy_with(&[Policy::Unreachable]).await;
-    let c = builder(layer(Some(&unreachable.url()))).build().expect("client");
+    let c = builder(layer(Some(&unreachable.url())))
+        .build()
+        .expect("client");
     let e = plain_get(&c, &url).await.error_for_status().unwrap_err();
     assert_refusal(&e, "proxy.upstream", Blame::Origin);
-    has(&e.to_string(), "connection refused (ERR_CONNECT_FAIL, errno 111)");
+    has(
+        &e.to_string(),
+        "connection refused (ERR_CONNECT_FAIL, errno 111)",
+    );
 
     // The origin's own 403, relayed: http.status, the origin's.
     let relay = TestProxy::allow_all().await;
@@ -88,7 +96,12 @@ async fn absolute_form_refusals_get_the_same_codes_as_on_connect() {
     assert_eq!(e.code(), "http.status");
     assert_eq!((e.hop(), e.blame()), (Some(Hop::Origin), Blame::Origin));
     assert!(e.evidence().proxy_reply.is_none());
-    assert!(origin.requests().iter().any(|r| r.target.ends_with("/forbidden")));
+    assert!(
+        origin
+            .requests()
+            .iter()
+            .any(|r| r.target.ends_with("/forbidden"))
+    );
 }
 
 /// A proxy's login redirect is no refusal status, but it is not the origin's answer either.
@@ -100,12 +113,16 @@ async fn a_proxys_login_redirect_is_the_proxys_reply_not_the_origins() {
     let res = plain_get(&c, "http://localhost:9/health").await;
     assert_eq!(res.status(), 302);
     assert!(res.attribution().is_proxy_generated());
-    let res = res.error_for_status().expect("a 302 is not an error status");
+    let res = res
+        .error_for_status()
+        .expect("a 302 is not an error status");
     let e = res.error_for_proxy_reply().unwrap_err();
     assert_refusal(&e, "proxy.refused", Blame::Proxy);
     has(
         &e.to_string(),
-        &format!("answered GET http://localhost:9/health itself with 302 Found, redirecting to {login}, instead of relaying it"),
+        &format!(
+            "answered GET http://localhost:9/health itself with 302 Found, redirecting to {login}, instead of relaying it"
+        ),
     );
     has(e.hint().unwrap_or_default(), "allow_proxy_response = true");
     // The origin's replies pass through it untouched.
@@ -157,11 +174,19 @@ async fn a_url_shaped_no_proxy_entry_leads_the_hint_of_a_refusal() {
             "no_proxy entry `{no_proxy}` in the no_proxy environment variable does not match git.corp.test"
         );
         assert!(hint.starts_with(&lead), "{hint}");
-        has(hint, &format!("write `{write}` there so git.corp.test bypasses the proxy"));
+        has(
+            hint,
+            &format!("write `{write}` there so git.corp.test bypasses the proxy"),
+        );
         let local = hint.find("write `").unwrap_or(usize::MAX);
-        let operators = hint.find("ask the proxy's operators").expect("operators second");
+        let operators = hint
+            .find("ask the proxy's operators")
+            .expect("operators second");
         assert!(local < operators, "{hint}");
-        let near = e.route().and_then(|r| r.near_miss()).expect("near miss on the route");
+        let near = e
+            .route()
+            .and_then(|r| r.near_miss())
+            .expect("near miss on the route");
         assert_eq!(near.write, write);
     }
 }
@@ -193,10 +218,7 @@ async fn a_loopback_address_written_for_localhost_leads_an_absolute_form_refusal
     let cfg = dir.path().join("proxyscope.toml");
     std::fs::write(
         &cfg,
-        format!(
-            "proxy = \"{}\"\nno_proxy = [\"127.0.0.1\"]\n",
-            proxy.url()
-        ),
+        format!("proxy = \"{}\"\nno_proxy = [\"127.0.0.1\"]\n", proxy.url()),
     )
     .expect("write");
     let config = Config::from_file(&cfg).expect("config");
@@ -212,10 +234,7 @@ async fn a_loopback_address_written_for_localhost_leads_an_absolute_form_refusal
         .unwrap_err();
     assert_refusal(&e, "proxy.forbidden", Blame::LocalConfig);
     let hint = e.hint().unwrap_or_default();
-    let lead = format!(
-        "no_proxy entry `127.0.0.1` in {}:2:",
-        cfg.display()
-    );
+    let lead = format!("no_proxy entry `127.0.0.1` in {}:2:", cfg.display());
     assert!(hint.starts_with(&lead), "{hint}");
     has(hint, "(no_proxy) does not match localhost");
     has(hint, "write `localhost` there");
@@ -258,7 +277,10 @@ async fn an_inherited_proxy_leads_the_hint_with_the_providers_key_and_its_file_l
         )),
         "{hint}"
     );
-    has(hint, &format!("set providers.wiki.proxy (\"direct\", or wiki's own proxy URL) in {path}:3:"));
+    has(
+        hint,
+        &format!("set providers.wiki.proxy (\"direct\", or wiki's own proxy URL) in {path}:3:"),
+    );
     assert!(
         hint.find("providers.wiki.proxy") < hint.find("ask the proxy's operators"),
         "{hint}"
@@ -268,10 +290,9 @@ async fn an_inherited_proxy_leads_the_hint_with_the_providers_key_and_its_file_l
 #[tokio::test]
 async fn without_a_local_cause_the_hint_names_the_proxys_policy() {
     let proxy = proxy_with(&[Policy::deny(&["localhost"])]).await;
-    let c = builder(layer(Some(&proxy.url()))
-        .no_proxy(NoProxy::parse("other.test")))
-    .build()
-    .expect("client");
+    let c = builder(layer(Some(&proxy.url())).no_proxy(NoProxy::parse("other.test")))
+        .build()
+        .expect("client");
     let e = c.get("https://localhost:9/").await.unwrap_err();
     assert_eq!(e.code(), "proxy.forbidden");
     assert_eq!(e.blame(), Blame::Proxy);

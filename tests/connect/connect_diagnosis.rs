@@ -48,7 +48,11 @@ fn assert_is(e: &Error, code: &str, hop: Hop, blame: Blame, phase: Phase) {
 }
 
 fn headline_has(e: &Error, words: &str) {
-    assert!(e.to_string().contains(words), "headline {:?} lacks {words:?}", e.to_string());
+    assert!(
+        e.to_string().contains(words),
+        "headline {:?} lacks {words:?}",
+        e.to_string()
+    );
 }
 
 fn hint_has(e: &Error, value: &str) {
@@ -65,10 +69,16 @@ async fn a_tunnel_closed_after_the_200_is_the_proxys_not_the_origins() {
     let e = get_err(via(&proxy.url(), &pki), "https://localhost:9/").await;
     assert_is(&e, "proxy.closed", Hop::Proxy, Blame::Proxy, Phase::Tls);
     headline_has(&e, "closed the tunnel to localhost:9");
-    headline_has(&e, "after answering 200 to CONNECT, before the origin sent a single byte");
+    headline_has(
+        &e,
+        "after answering 200 to CONNECT, before the origin sent a single byte",
+    );
     hint_has(&e, "check the proxy's log for this CONNECT");
     let c = e.evidence().closure.expect("closure");
-    assert_eq!((c.how, c.stage, c.bytes_received), (CloseKind::Closed, CloseStage::Tunnel, 0));
+    assert_eq!(
+        (c.how, c.stage, c.bytes_received),
+        (CloseKind::Closed, CloseStage::Tunnel, 0)
+    );
     // The handshake's own facts stay: SNI and rustls's words.
     let tls = e.evidence().tls.as_deref().expect("tls evidence");
     assert_eq!(tls.diagnosis, Diagnosis::ConnectionCut);
@@ -83,7 +93,10 @@ async fn a_tunnel_reset_after_the_200_says_reset() {
     assert_is(&e, "proxy.closed", Hop::Proxy, Blame::Proxy, Phase::Tls);
     headline_has(&e, "reset the tunnel to localhost:9");
     let c = e.evidence().closure.expect("closure");
-    assert_eq!((c.how, c.stage, c.bytes_received), (CloseKind::Reset, CloseStage::Tunnel, 0));
+    assert_eq!(
+        (c.how, c.stage, c.bytes_received),
+        (CloseKind::Reset, CloseStage::Tunnel, 0)
+    );
 }
 
 #[tokio::test]
@@ -94,7 +107,10 @@ async fn a_socks_tunnel_reset_before_the_origin_spoke_is_the_proxys() {
         .policy(Policy::OkThenReset)
         .start()
         .await;
-    let url = proxy.socks5_url().expect("socks5").replace("socks5://", "socks5h://");
+    let url = proxy
+        .socks5_url()
+        .expect("socks5")
+        .replace("socks5://", "socks5h://");
     let e = get_err(via(&url, &pki), "https://localhost:9/").await;
     assert_is(&e, "proxy.closed", Hop::Proxy, Blame::Proxy, Phase::Tls);
     headline_has(&e, "reset the tunnel to localhost:9");
@@ -153,7 +169,11 @@ async fn a_proxy_that_never_answers_and_one_that_answers_slowly_read_differently
     let e = get_err(short(&slow.url()), "https://localhost:9/").await;
     assert_is(&e, "proxy.timeout", Hop::Proxy, Blame::Proxy, Phase::Proxy);
     headline_has(&e, "answers too slowly");
-    assert!(e.evidence().bytes_received.is_some_and(|n| n > 0), "{:?}", e.evidence());
+    assert!(
+        e.evidence().bytes_received.is_some_and(|n| n > 0),
+        "{:?}",
+        e.evidence()
+    );
     hint_has(&e, "raise timeouts.proxy");
 }
 
@@ -177,7 +197,11 @@ async fn a_connect_closed_and_a_connect_reset_read_differently() {
     let pki = TestPki::new();
     // Reads the CONNECT, then closes: an orderly FIN.
     let (closing, _) = scripted(Script::Close).await;
-    let e = get_err(via(&format!("http://{closing}"), &pki), "https://localhost:9/").await;
+    let e = get_err(
+        via(&format!("http://{closing}"), &pki),
+        "https://localhost:9/",
+    )
+    .await;
     assert_is(&e, "proxy.closed", Hop::Proxy, Blame::Proxy, Phase::Proxy);
     headline_has(&e, "closed the connection without answering CONNECT");
     assert_eq!(e.evidence().closure.map(|c| c.how), Some(CloseKind::Closed));
@@ -187,7 +211,10 @@ async fn a_connect_closed_and_a_connect_reset_read_differently() {
     assert_is(&e, "proxy.closed", Hop::Proxy, Blame::Proxy, Phase::Proxy);
     headline_has(&e, "reset the connection during CONNECT");
     let c = e.evidence().closure.expect("closure");
-    assert_eq!((c.how, c.stage), (CloseKind::Reset, CloseStage::ConnectReply));
+    assert_eq!(
+        (c.how, c.stage),
+        (CloseKind::Reset, CloseStage::ConnectReply)
+    );
 }
 
 // Pattern 7: a hint never contradicts its evidence.
@@ -200,8 +227,14 @@ async fn an_oversized_reply_that_began_200_is_not_called_a_non_http_service() {
     assert_is(&e, "proxy.protocol", Hop::Proxy, Blame::Proxy, Phase::Proxy);
     headline_has(&e, "(`HTTP/1.1 200 OK`)");
     let hint = e.hint().unwrap_or_default();
-    assert!(!hint.contains("does not answer like an HTTP proxy"), "{hint}");
-    hint_has(&e, "the proxy answers in HTTP, but its reply head is unusable");
+    assert!(
+        !hint.contains("does not answer like an HTTP proxy"),
+        "{hint}"
+    );
+    hint_has(
+        &e,
+        "the proxy answers in HTTP, but its reply head is unusable",
+    );
 }
 
 #[tokio::test]
@@ -209,12 +242,21 @@ async fn a_destination_the_proxy_could_not_connect_to_says_so_with_the_errno_in_
     let pki = TestPki::new();
     let proxy = proxy_with(Policy::Unreachable).await;
     let e = get_err(via(&proxy.url(), &pki), "https://localhost:9/").await;
-    assert_is(&e, "proxy.upstream", Hop::Proxy, Blame::Origin, Phase::Proxy);
+    assert_is(
+        &e,
+        "proxy.upstream",
+        Hop::Proxy,
+        Blame::Origin,
+        Phase::Proxy,
+    );
     headline_has(
         &e,
         "could not reach localhost:9: it could not connect to it: connection refused (ERR_CONNECT_FAIL, errno 111)",
     );
-    hint_has(&e, "the proxy works but could not connect to it: connection refused");
+    hint_has(
+        &e,
+        "the proxy works but could not connect to it: connection refused",
+    );
 }
 
 #[tokio::test]
@@ -222,7 +264,13 @@ async fn a_destination_the_proxy_could_not_resolve_says_so() {
     let pki = TestPki::new();
     let proxy = proxy_with(Policy::proxy_status_dns_error()).await;
     let e = get_err(via(&proxy.url(), &pki), "https://localhost:9/").await;
-    assert_is(&e, "proxy.upstream", Hop::Proxy, Blame::Origin, Phase::Proxy);
+    assert_is(
+        &e,
+        "proxy.upstream",
+        Hop::Proxy,
+        Blame::Origin,
+        Phase::Proxy,
+    );
     headline_has(
         &e,
         "could not resolve its name (Proxy-Status: error=dns_error, rcode=NXDOMAIN)",
@@ -237,17 +285,35 @@ async fn missing_and_rejected_credentials_read_differently() {
     let pki = TestPki::new();
     let proxy = proxy_with(Policy::require_basic("alice", "s3cret", "corp")).await;
     let e = get_err(via(&proxy.url(), &pki), "https://localhost:9/").await;
-    assert_is(&e, "proxy.auth_required", Hop::Proxy, Blame::LocalConfig, Phase::Proxy);
+    assert_is(
+        &e,
+        "proxy.auth_required",
+        Hop::Proxy,
+        Blame::LocalConfig,
+        Phase::Proxy,
+    );
     headline_has(&e, "requires credentials and none were sent");
     headline_has(&e, "it offers Basic realm=\"corp\"");
     let addr = proxy.addr();
-    hint_has(&e, &format!("http://USER:PASSWORD@{addr} in the client builder's `proxy`"));
+    hint_has(
+        &e,
+        &format!("http://USER:PASSWORD@{addr} in the client builder's `proxy`"),
+    );
 
     let wrong = proxy.url_with_credentials("alice", "wrong");
     let e = get_err(via(&wrong, &pki), "https://localhost:9/").await;
-    assert_is(&e, "proxy.auth_rejected", Hop::Proxy, Blame::LocalConfig, Phase::Proxy);
+    assert_is(
+        &e,
+        "proxy.auth_rejected",
+        Hop::Proxy,
+        Blame::LocalConfig,
+        Phase::Proxy,
+    );
     headline_has(&e, "rejected the credentials it was sent");
-    hint_has(&e, "correct the user name or password in the proxy URL set in the client builder's `proxy`");
+    hint_has(
+        &e,
+        "correct the user name or password in the proxy URL set in the client builder's `proxy`",
+    );
     assert!(!format!("{e} {}", e.report()).contains("wrong"));
 }
 
@@ -257,7 +323,10 @@ async fn missing_and_rejected_credentials_read_differently() {
 async fn an_http_proxy_url_at_a_tls_proxy_hints_the_exact_https_url() {
     let pki = TestPki::new();
     let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
-    let proxy = TestProxy::builder().tls(&pki, pki.localhost()).start().await;
+    let proxy = TestProxy::builder()
+        .tls(&pki, pki.localhost())
+        .start()
+        .await;
     let tls_addr = proxy.https_addr().expect("tls listener");
     // CONNECT (an https origin) and absolute-form (a plain http origin) alike.
     for url in [
@@ -266,9 +335,16 @@ async fn an_http_proxy_url_at_a_tls_proxy_hints_the_exact_https_url() {
     ] {
         let e = get_err(via(&format!("http://{tls_addr}"), &pki), &url).await;
         assert_eq!(e.code(), "proxy.protocol", "{url}: {}", e.report());
-        assert_eq!((e.hop(), e.blame()), (Some(Hop::Proxy), Blame::LocalConfig), "{url}");
+        assert_eq!(
+            (e.hop(), e.blame()),
+            (Some(Hop::Proxy), Blame::LocalConfig),
+            "{url}"
+        );
         headline_has(&e, "speaks TLS, not plain HTTP");
-        hint_has(&e, &format!("`https://{tls_addr}` in the client builder's `proxy`"));
+        hint_has(
+            &e,
+            &format!("`https://{tls_addr}` in the client builder's `proxy`"),
+        );
     }
 }
 
@@ -294,7 +370,13 @@ async fn an_http_proxy_url_at_a_silent_tls_server_is_recognised_too() {
         }
     });
     let e = get_err(via(&format!("http://{addr}"), &pki), "https://localhost:9/").await;
-    assert_is(&e, "proxy.protocol", Hop::Proxy, Blame::LocalConfig, Phase::Proxy);
+    assert_is(
+        &e,
+        "proxy.protocol",
+        Hop::Proxy,
+        Blame::LocalConfig,
+        Phase::Proxy,
+    );
     headline_has(&e, "speaks TLS, not plain HTTP");
     hint_has(&e, &format!("`https://{addr}`"));
     assert_eq!(e.evidence().closure.map(|c| c.bytes_received), Some(0));
@@ -305,10 +387,23 @@ async fn an_https_proxy_url_at_a_plain_proxy_hints_the_exact_http_url() {
     let pki = TestPki::new();
     let proxy = TestProxy::allow_all().await;
     let addr = proxy.addr();
-    let e = get_err(via(&format!("https://{addr}"), &pki), "https://localhost:9/").await;
-    assert_is(&e, "proxy.tls", Hop::Proxy, Blame::LocalConfig, Phase::Proxy);
+    let e = get_err(
+        via(&format!("https://{addr}"), &pki),
+        "https://localhost:9/",
+    )
+    .await;
+    assert_is(
+        &e,
+        "proxy.tls",
+        Hop::Proxy,
+        Blame::LocalConfig,
+        Phase::Proxy,
+    );
     headline_has(&e, "the proxy answered in plain HTTP, not TLS");
-    hint_has(&e, &format!("write its URL as `http://{addr}` in the client builder's `proxy`"));
+    hint_has(
+        &e,
+        &format!("write its URL as `http://{addr}` in the client builder's `proxy`"),
+    );
 }
 
 // Pattern 5: hints name where the value lives — the variable, or the builder key.
@@ -318,7 +413,10 @@ async fn proxy_dns_and_connect_hints_name_where_the_proxy_is_set() {
     let refused = crate::common::servers::refused_addr().await;
     let from_env = |proxy: String| {
         proxyscope::Client::builder()
-            .env(proxyscope::EnvSnapshot::from_pairs([("https_proxy", proxy)]))
+            .env(proxyscope::EnvSnapshot::from_pairs([(
+                "https_proxy",
+                proxy,
+            )]))
             .resolver(crate::common::servers::resolver())
             .build()
             .expect("client")
@@ -328,12 +426,24 @@ async fn proxy_dns_and_connect_hints_name_where_the_proxy_is_set() {
         .await
         .unwrap_err();
     assert_is(&e, "proxy.dns", Hop::Proxy, Blame::LocalConfig, Phase::Dns);
-    hint_has(&e, "the proxy's host name proxy.invalid does not resolve here: check it in the https_proxy environment variable");
+    hint_has(
+        &e,
+        "the proxy's host name proxy.invalid does not resolve here: check it in the https_proxy environment variable",
+    );
 
     let e = from_env(format!("http://{refused}"))
         .get("https://localhost:9/")
         .await
         .unwrap_err();
-    assert_is(&e, "proxy.connect", Hop::Proxy, Blame::Proxy, Phase::Connect);
-    hint_has(&e, "nothing listens at the proxy's address: the proxy is down, or the port in the https_proxy environment variable is wrong");
+    assert_is(
+        &e,
+        "proxy.connect",
+        Hop::Proxy,
+        Blame::Proxy,
+        Phase::Connect,
+    );
+    hint_has(
+        &e,
+        "nothing listens at the proxy's address: the proxy is down, or the port in the https_proxy environment variable is wrong",
+    );
 }

@@ -109,11 +109,14 @@ url = {url}
     assert_eq!(run.code, Some(2), "{}\n{}", run.stdout, run.stderr);
     let out = &run.stdout;
     assert!(
-        out.contains("error[proxy.forbidden]:") && out.contains("(hop: proxy, phase: http, blame: local_config)"),
+        out.contains("error[proxy.forbidden]:")
+            && out.contains("(hop: proxy, phase: http, blame: local_config)"),
         "{out}"
     );
     assert!(
-        out.contains("route warning: entry `127.0.0.1` was meant for localhost but does not match it"),
+        out.contains(
+            "route warning: entry `127.0.0.1` was meant for localhost but does not match it"
+        ),
         "{out}"
     );
     assert!(out.contains("write `localhost`"), "{out}");

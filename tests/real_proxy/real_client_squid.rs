@@ -284,7 +284,8 @@ pub(crate) async fn plain_http_carries_the_credentials_in_absolute_form() {
     assert_eq!(e.blame(), Blame::LocalConfig);
     assert_eq!(e.phase(), Phase::Http);
     assert!(
-        e.to_string().contains("requires credentials and none were sent"),
+        e.to_string()
+            .contains("requires credentials and none were sent"),
         "{e}"
     );
     assert_eq!(e.evidence().auth_realm.as_deref(), Some(SQUID_REALM));
@@ -347,7 +348,11 @@ pub(crate) async fn unreachable_destination_is_proxy_upstream_err_connect_fail()
     assert_eq!(e.hop(), Some(Hop::Proxy));
     assert_eq!(e.blame(), Blame::Origin);
     assert_eq!(e.evidence().status, Some(503));
-    assert!(e.to_string().contains("connection refused (ERR_CONNECT_FAIL, errno 111)"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("connection refused (ERR_CONNECT_FAIL, errno 111)"),
+        "{e}"
+    );
     assert_eq!(
         e.evidence().attribution.as_ref().map(|a| a.source),
         Some(Hop::Proxy)
@@ -420,8 +425,9 @@ pub(crate) async fn plain_http_403_from_squid_and_from_the_origin_name_different
     assert_eq!(e.phase(), Phase::Http);
     assert_eq!(e.evidence().status, Some(403));
     assert!(
-        e.to_string()
-            .contains("denies access to www.blocked.test:80 (403 Forbidden, X-Squid-Error: ERR_ACCESS_DENIED)"),
+        e.to_string().contains(
+            "denies access to www.blocked.test:80 (403 Forbidden, X-Squid-Error: ERR_ACCESS_DENIED)"
+        ),
         "{e}"
     );
     let reply = e.evidence().proxy_reply.as_ref().expect("Squid's reply");

@@ -245,7 +245,8 @@ pub(crate) async fn plain_http_403_from_tinyproxy_and_from_the_origin_name_diffe
     assert_eq!(e.phase(), Phase::Http);
     assert_eq!(e.evidence().status, Some(403));
     assert!(
-        e.to_string().contains("denies access to www.blocked.test:80"),
+        e.to_string()
+            .contains("denies access to www.blocked.test:80"),
         "{e}"
     );
     let reply = e

@@ -22,7 +22,9 @@ fn assert_leads_with_the_local_fix(e: &Error, entry: &str, host: &str, write: &s
         "{report}"
     );
     assert!(
-        hint.contains(&format!("write `{write}` there so {host} bypasses the proxy")),
+        hint.contains(&format!(
+            "write `{write}` there so {host} bypasses the proxy"
+        )),
         "{report}"
     );
     // What the proxy's side could do comes second, only for the case the route is meant.
@@ -41,7 +43,12 @@ pub(crate) async fn squid_refusing_a_near_missed_host_leads_with_the_no_proxy_fi
     let e = client.get("https://git.corp.test:8443/").await.unwrap_err();
     assert_eq!(e.code(), "proxy.forbidden", "{}", e.report());
     assert_eq!(e.phase(), Phase::Proxy);
-    assert_leads_with_the_local_fix(&e, "https://git.corp.test/", "git.corp.test", "git.corp.test");
+    assert_leads_with_the_local_fix(
+        &e,
+        "https://git.corp.test/",
+        "git.corp.test",
+        "git.corp.test",
+    );
     // Absolute-form: Squid's own 403 page, the same code and the same lead.
     let e = client
         .get("http://git.corp.test/")
@@ -51,7 +58,12 @@ pub(crate) async fn squid_refusing_a_near_missed_host_leads_with_the_no_proxy_fi
         .unwrap_err();
     assert_eq!(e.code(), "proxy.forbidden", "{}", e.report());
     assert_eq!(e.phase(), Phase::Http);
-    assert_leads_with_the_local_fix(&e, "https://git.corp.test/", "git.corp.test", "git.corp.test");
+    assert_leads_with_the_local_fix(
+        &e,
+        "https://git.corp.test/",
+        "git.corp.test",
+        "git.corp.test",
+    );
     assert_eq!(
         e.evidence().attribution.as_ref().map(|a| a.source),
         Some(Hop::Proxy)
@@ -75,7 +87,10 @@ pub(crate) async fn tinyproxy_filtering_a_near_missed_host_leads_with_the_no_pro
 pub(crate) async fn squid_failing_an_internal_name_whose_address_is_in_no_proxy_says_so() {
     let squid = start_or_skip!(RealSquid::start(SquidConfig::new()));
     let client = builder(via(&squid.url()).no_proxy(NoProxy::parse("localhost,10.0.0.0/8")))
-        .resolver(Resolver::pinned("wiki.invalid", ["10.1.2.3".parse().expect("ip")]))
+        .resolver(Resolver::pinned(
+            "wiki.invalid",
+            ["10.1.2.3".parse().expect("ip")],
+        ))
         .build()
         .expect("client");
     let e = client.get("https://wiki.invalid/").await.unwrap_err();

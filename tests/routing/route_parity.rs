@@ -14,8 +14,8 @@ use crate::common::probe::probe_bin;
 
 /// The README's configuration block, minus the CA file it names on a machine we do not have.
 fn readme_config(dir: &Path) -> PathBuf {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
-        .expect("README");
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
     let start = readme.find("```toml\n").expect("a toml block") + "```toml\n".len();
     let end = start + readme[start..].find("```").expect("its end");
     let toml: String = readme[start..end]
@@ -54,7 +54,11 @@ fn urls(config: &Config) -> Vec<String> {
         under.set_path(&format!("{}/api/v1/x", base.path().trim_end_matches('/')));
         out.push(under.to_string());
         let mut other_scheme = base.clone();
-        let _ = other_scheme.set_scheme(if base.scheme() == "https" { "http" } else { "https" });
+        let _ = other_scheme.set_scheme(if base.scheme() == "https" {
+            "http"
+        } else {
+            "https"
+        });
         out.push(other_scheme.to_string());
         let mut other_port = base.clone();
         let _ = other_port.set_port(Some(8443));
@@ -74,7 +78,11 @@ fn probe_route(config: &Path, url: &str, provider: Option<&str>) -> (Option<i32>
     let out = cmd.output().expect("probe runs");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let v = serde_json::from_str(&stdout).unwrap_or(Value::Null);
-    (out.status.code(), v, String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code(),
+        v,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -137,5 +145,8 @@ fn the_readme_example_is_explained_through_the_providers_proxy() {
     // Outside every provider's url, the global layer decides.
     let (_, v, _) = probe_route(&cfg, "https://elsewhere.example.net/", None);
     assert_eq!(v["provider"], Value::Null, "{v:#}");
-    assert_eq!(v["proxy"], "http://url-downloader.example.org:8080", "{v:#}");
+    assert_eq!(
+        v["proxy"], "http://url-downloader.example.org:8080",
+        "{v:#}"
+    );
 }

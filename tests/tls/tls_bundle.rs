@@ -153,10 +153,7 @@ fn truncated_files_are_diagnosed_as_truncated() {
     let body: Vec<&str> = pem.lines().collect();
     let half = body.len() / 2;
     let cut_no_end = body[..half].join("\n") + "\n";
-    let cut_with_end = format!(
-        "{}\n-----END CERTIFICATE-----\n",
-        body[..half].join("\n")
-    );
+    let cut_with_end = format!("{}\n-----END CERTIFICATE-----\n", body[..half].join("\n"));
     let second = Ca::root("Second Root");
     let bundle_cut = format!("{pem}{}", {
         let p = pem_of(&second.der());
@@ -167,7 +164,11 @@ fn truncated_files_are_diagnosed_as_truncated() {
         ("cut.pem", cut_no_end, 1),
         ("cut-end.pem", cut_with_end, 1),
         ("bundle-cut.pem", bundle_cut, 2),
-        ("begin-only.pem", "-----BEGIN CERTIFICATE-----\nMIIB\n".to_owned(), 1),
+        (
+            "begin-only.pem",
+            "-----BEGIN CERTIFICATE-----\nMIIB\n".to_owned(),
+            1,
+        ),
     ] {
         let path = dir.path().join(name);
         std::fs::write(&path, content).unwrap();
@@ -179,7 +180,10 @@ fn truncated_files_are_diagnosed_as_truncated() {
             message.contains(&format!("certificate {nth} starts")),
             "{name}: {message}"
         );
-        assert!(!message.contains("Nom") && !message.contains("Eof"), "{message}");
+        assert!(
+            !message.contains("Nom") && !message.contains("Eof"),
+            "{message}"
+        );
         assert!(err.hint().unwrap().contains("cut short"), "{name}");
         assert_eq!(err.blame(), proxyscope::Blame::LocalConfig);
     }

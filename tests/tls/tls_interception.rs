@@ -17,7 +17,11 @@ fn client(base: &str, layer: Settings) -> Client {
     Client::builder()
         .global(Settings::new().proxy(ProxySetting::Direct))
         .env(EnvSnapshot::from_pairs(Vec::<(String, String)>::new()))
-        .provider("internal", base, layer.timeout(Phase::Tls, Duration::from_secs(3)))
+        .provider(
+            "internal",
+            base,
+            layer.timeout(Phase::Tls, Duration::from_secs(3)),
+        )
         .build()
         .expect("client")
 }
@@ -47,7 +51,10 @@ fn has(text: &str, words: &str) {
 async fn the_routes_proxy_intercepting_tls_is_named_with_both_fixes() {
     let pki = TestPki::new();
     let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
-    let proxy = TestProxy::builder().intercept_presenting_ca(&pki).start().await;
+    let proxy = TestProxy::builder()
+        .intercept_presenting_ca(&pki)
+        .start()
+        .await;
     let base = origin.url_with_host("localhost", "");
     let root = pki.root_pem_path().display().to_string();
     // The provider trusts its origin's CA; through the proxy the chain ends at the proxy's CA.
@@ -70,10 +77,16 @@ async fn the_routes_proxy_intercepting_tls_is_named_with_both_fixes() {
         ),
     );
     has(&headline, INTERCEPTION_CN);
-    has(&headline, &format!("providers.internal.ca_file {root} holds"));
+    has(
+        &headline,
+        &format!("providers.internal.ca_file {root} holds"),
+    );
     let hint = e.hint().unwrap_or_default();
-    has(hint, &format!("add the certificate of `"));
-    has(hint, &format!("to {root} (named by providers.internal.ca_file)"));
+    has(hint, "add the certificate of `");
+    has(
+        hint,
+        &format!("to {root} (named by providers.internal.ca_file)"),
+    );
     has(hint, "set providers.internal.proxy = \"direct\"");
     has(hint, "add `localhost` to providers.internal.no_proxy");
     assert!(origin.requests().is_empty(), "the origin was never reached");
@@ -85,7 +98,10 @@ async fn the_routes_proxy_intercepting_tls_is_named_with_both_fixes() {
 async fn an_interception_ca_known_elsewhere_gives_the_exact_files() {
     let pki = TestPki::new();
     let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
-    let proxy = TestProxy::builder().intercept_presenting_ca(&pki).start().await;
+    let proxy = TestProxy::builder()
+        .intercept_presenting_ca(&pki)
+        .start()
+        .await;
     let base = origin.url_with_host("localhost", "");
     let root = pki.root_pem_path().display().to_string();
     let corp = pki.interception_ca_path().display().to_string();
@@ -111,7 +127,9 @@ async fn an_interception_ca_known_elsewhere_gives_the_exact_files() {
     let hint = e.hint().unwrap_or_default();
     has(
         hint,
-        &format!("set providers.internal.ca_file = [\"{root}\", \"{corp}\"] (the second file holds `"),
+        &format!(
+            "set providers.internal.ca_file = [\"{root}\", \"{corp}\"] (the second file holds `"
+        ),
     );
     has(hint, "found via ca_file)");
     has(hint, "set providers.internal.proxy = \"direct\"");
@@ -165,7 +183,10 @@ async fn a_leaf_alone_through_a_proxy_keeps_its_diagnosis_and_names_the_proxy_se
             proxy.url()
         ),
     );
-    has(hint, "or set providers.internal.proxy = \"direct\" to go around it");
+    has(
+        hint,
+        "or set providers.internal.proxy = \"direct\" to go around it",
+    );
 }
 
 // Pattern 3: a CA file holding the wrong CA.
@@ -188,8 +209,14 @@ async fn a_ca_file_holding_the_wrong_ca_says_which_ca_it_holds_and_which_the_cha
     assert_eq!(e.blame(), Blame::LocalConfig);
     assert_eq!(diagnosis(&e), Diagnosis::WrongCaFile);
     let headline = e.to_string();
-    has(&headline, &format!("providers.internal.ca_file {wrong} holds CN={INTERCEPTION_CN}"));
-    has(&headline, &format!("the server's chain ends at CN={ROOT_CN}"));
+    has(
+        &headline,
+        &format!("providers.internal.ca_file {wrong} holds CN={INTERCEPTION_CN}"),
+    );
+    has(
+        &headline,
+        &format!("the server's chain ends at CN={ROOT_CN}"),
+    );
     let w = e
         .evidence()
         .tls
@@ -227,9 +254,14 @@ async fn an_incomplete_chain_and_an_untrusted_root_read_and_blame_differently() 
     assert_eq!(e.blame(), Blame::Origin);
     has(
         &e.to_string(),
-        &format!("incomplete certificate chain: the server sent no intermediate certificate for its issuer `CN={INTERMEDIATE_CN}"),
+        &format!(
+            "incomplete certificate chain: the server sent no intermediate certificate for its issuer `CN={INTERMEDIATE_CN}"
+        ),
     );
-    has(e.hint().unwrap_or_default(), "its operators must serve the full chain");
+    has(
+        e.hint().unwrap_or_default(),
+        "its operators must serve the full chain",
+    );
 
     let full = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
     let base = full.url_with_host("localhost", "");
@@ -242,7 +274,10 @@ async fn an_incomplete_chain_and_an_untrusted_root_read_and_blame_differently() 
         &e.to_string(),
         &format!("untrusted root: the chain ends at `CN={ROOT_CN}"),
     );
-    has(e.hint().unwrap_or_default(), "add its certificate with providers.internal.ca_file");
+    has(
+        e.hint().unwrap_or_default(),
+        "add its certificate with providers.internal.ca_file",
+    );
 }
 
 // Pattern 9: dates and days, roles rather than indexes.
@@ -270,7 +305,10 @@ async fn validity_failures_say_which_certificate_by_role_with_dates_and_days() {
     );
     assert!(!headline.contains(&format!("{}s", v.seconds)), "{headline}");
     assert!(!headline.contains("certificate 0"), "{headline}");
-    has(e.hint().unwrap_or_default(), "the server's operators must renew it");
+    has(
+        e.hint().unwrap_or_default(),
+        "the server's operators must renew it",
+    );
 
     let early = TestOrigin::https(&pki, &pki.not_yet_valid(&["localhost"]), ChainMode::Full).await;
     let base = early.url_with_host("localhost", "");
@@ -282,7 +320,9 @@ async fn validity_failures_say_which_certificate_by_role_with_dates_and_days() {
     assert!((29..=30).contains(&days), "{days}");
     has(
         &e.to_string(),
-        &format!("the server's certificate (CN=localhost) is valid only from {date} (in {days} days)"),
+        &format!(
+            "the server's certificate (CN=localhost) is valid only from {date} (in {days} days)"
+        ),
     );
     // The report names the role too.
     has(&e.report(), "[0] the server's certificate: s: CN=localhost");
