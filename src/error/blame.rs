@@ -61,6 +61,8 @@ pub(super) fn derive(kind: ErrorKind, hop: Option<Hop>, phase: Phase, ev: &Evide
     let diagnosis = ev.tls.as_deref().map(|t| (t.diagnosis, t));
     match kind {
         K::ConfigInvalid | K::ConfigCaFile | K::ConfigProxyUrl => Blame::LocalConfig,
+        // A PAC script is configuration, whoever wrote it.
+        K::PacSyntax | K::PacRuntime | K::PacTimeout | K::PacResult => Blame::LocalConfig,
         // The name in the proxy URL does not exist; a resolver that does not answer is the
         // network's.
         K::ProxyDns | K::OriginDns if resolver_failed(ev) => Blame::Network,
@@ -166,6 +168,10 @@ mod tests {
             K::ConfigInvalid
             | K::ConfigCaFile
             | K::ConfigProxyUrl
+            | K::PacSyntax
+            | K::PacRuntime
+            | K::PacTimeout
+            | K::PacResult
             | K::ProxyDns
             | K::OriginDns
             | K::ProxyAuthRequired

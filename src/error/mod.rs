@@ -24,7 +24,7 @@ use serde::Serialize;
 pub use self::attribution::{Attribution, ResponsePath};
 pub use self::blame::Blame;
 pub use self::evidence::{
-    AddrAttempt, CloseKind, CloseStage, Closure, Evidence, ProxyReply, Timings,
+    AddrAttempt, CloseKind, CloseStage, Closure, Evidence, PacEvidence, ProxyReply, Timings,
 };
 pub(crate) use self::evidence::{millis, ser_ms};
 pub use self::kind::ErrorKind;
@@ -254,6 +254,21 @@ impl Error {
         for d in &ev.diagnostics {
             let _ = write!(out, "\n  {d}");
         }
+        if let Some(pac) = &ev.pac {
+            let _ = write!(out, "\n  pac script: {}", pac.script);
+            if let Some(loc) = &pac.location {
+                let _ = write!(out, " at {loc}");
+            }
+            if let (Some(url), Some(host)) = (&pac.url, &pac.host) {
+                let _ = write!(out, "\n  FindProxyForURL(\"{url}\", \"{host}\")");
+            }
+            if let Some(r) = &pac.returned {
+                let _ = write!(out, "\n  returned: {r}");
+            }
+            for a in &pac.alerts {
+                let _ = write!(out, "\n  alert: {a}");
+            }
+        }
         if let Some(h) = self.hint() {
             let _ = write!(out, "\n  hint: {h}");
         }
@@ -376,6 +391,10 @@ mod tests {
                 "http.body",
                 "http.protocol",
                 "http.timeout",
+                "pac.syntax",
+                "pac.runtime",
+                "pac.timeout",
+                "pac.result",
             ]
         );
         for k in ErrorKind::ALL {
@@ -419,5 +438,15 @@ mod tests {
         let e = Error::new(ErrorKind::ConfigInvalid);
         assert_eq!(e.hop(), None);
         assert_eq!(e.phase(), Phase::Config);
+        for kind in [
+            ErrorKind::PacSyntax,
+            ErrorKind::PacRuntime,
+            ErrorKind::PacTimeout,
+            ErrorKind::PacResult,
+        ] {
+            let e = Error::new(kind);
+            assert_eq!(e.hop(), None, "{kind}");
+            assert_eq!(e.phase(), Phase::Config, "{kind}");
+        }
     }
 }
