@@ -121,10 +121,14 @@ fn maybe_intercepting(err: Error, via: &ViaProxy<'_>) -> Error {
     let Some(t) = err.evidence().tls.as_deref() else {
         return err;
     };
-    if !matches!(
-        t.diagnosis,
-        Diagnosis::MissingIntermediate | Diagnosis::UntrustedPrivateCa
-    ) {
+    // A CA the configuration already names elsewhere explains the failure (a misplaced CA, the
+    // 2015 mistake): no second explanation.
+    if t.fix.is_some()
+        || !matches!(
+            t.diagnosis,
+            Diagnosis::MissingIntermediate | Diagnosis::UntrustedPrivateCa
+        )
+    {
         return err;
     }
     let ca = t.untrusted_issuer.clone().unwrap_or_default();
