@@ -153,7 +153,10 @@ async fn the_origins_ca_under_proxy_ca_file_is_a_misplacement_not_interception()
     assert_eq!(diagnosis(&e), Diagnosis::UntrustedPrivateCa);
     assert_eq!(e.blame(), Blame::LocalConfig);
     let hint = e.hint().unwrap_or_default();
-    has(hint, &format!("set providers.internal.ca_file = \"{root}\""));
+    has(
+        hint,
+        &format!("set providers.internal.ca_file = \"{root}\""),
+    );
     assert!(!hint.contains("intercept"), "{hint}");
 }
 
