@@ -39,7 +39,8 @@ pub struct Route {
     proxy: Option<ProxyUrl>,
     proxy_origin: Option<Provenance>,
     steps: Vec<Step>,
-    near_miss: Option<NearMiss>,
+    // Boxed: rare, and a route is built on every request.
+    near_miss: Option<Box<NearMiss>>,
 }
 
 impl Route {
@@ -84,12 +85,12 @@ impl Route {
     /// address for a name), with the entry that would: when a proxy refuses this host, that entry
     /// is the likely fix.
     pub fn near_miss(&self) -> Option<&NearMiss> {
-        self.near_miss.as_ref()
+        self.near_miss.as_deref()
     }
 
     /// The route with a near miss found after resolution (by resolving the host's addresses).
     pub(crate) fn with_near_miss(mut self, near_miss: NearMiss) -> Self {
-        self.near_miss = Some(near_miss);
+        self.near_miss = Some(Box::new(near_miss));
         self
     }
 
@@ -498,11 +499,13 @@ fn apply_no_proxy(
             ),
         ),
     }
-    .origin(origin.clone())
     .value(redact_text(&list.to_string()));
+    // Only a host the list does not match can be a near miss; the search clones the origin
+    // only when it finds one.
     if found.is_none() {
-        r.near_miss = near_miss::find(list, host, &origin);
+        r.near_miss = near_miss::find(list, host, &origin).map(Box::new);
     }
+    st = st.origin(origin);
     if let Some(n) = &r.near_miss {
         st.warnings.push(Warning::new(
             "near_miss",

@@ -84,7 +84,10 @@ pub(super) fn find(list: &NoProxy, host: &str, origin: &Provenance) -> Option<Ne
 fn loopback_alias(list: &NoProxy, host: &str, origin: &Provenance) -> Option<NearMiss> {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     let host_is_name = bare.eq_ignore_ascii_case("localhost");
-    let host_is_loopback = bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    // Cheap test first: this runs on every route a list does not match.
+    let host_is_loopback = !host_is_name
+        && (bare.starts_with("127.") || bare.contains(':'))
+        && bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
     if !host_is_name && !host_is_loopback {
         return None;
     }
