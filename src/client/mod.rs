@@ -201,7 +201,11 @@ impl Client {
                 .with_message(format!(
                     "no response from {target} within {request_timeout:?}"
                 ))
-                .with_hint("the connection was made but the response head did not arrive; the server is slow or stuck — check it, or raise timeouts.request")
+                .with_hint(if absolute_form {
+                    "the proxy took the request but no response head came back in time: the proxy or the origin behind it is slow or stuck — check the proxy's log for this request, or raise timeouts.request"
+                } else {
+                    "the connection was made but the response head did not arrive; the server is slow or stuck — check it, or raise timeouts.request"
+                })
                 .with_route(route.clone())
                 .map_evidence(|ev| {
                     ev.target = Some(target);
