@@ -52,8 +52,8 @@ struct Inner {
 ///
 /// let egress = ProxySetting::parse("http://yandex-egress.example.org:3128").expect("valid URL");
 /// let client = Client::builder()
-///     .global(Settings::new().proxy(ProxySetting::Direct))
-///     .provider("yandex", "https://translate.yandex.net", Settings::new().proxy(egress))
+///     .global(Settings::new().with_proxy(ProxySetting::Direct))
+///     .provider("yandex", "https://translate.yandex.net", Settings::new().with_proxy(egress))
 ///     .build()?;
 /// // Under the provider's base URL, so the provider's proxy is used.
 /// match client.get("https://translate.yandex.net/api/v1.5/tr.json/getLangs").await {
@@ -105,8 +105,11 @@ impl Client {
     /// `GET url`, choosing the provider by URL (see the module docs).
     pub async fn get(&self, url: &str) -> Result<Response, Error> {
         let req = http::Request::get(url).body(Bytes::new()).map_err(|e| {
-            Error::new(ErrorKind::ConfigInvalid)
-                .with_message(format!("invalid request URL {url:?}"))
+            Error::new(ErrorKind::RequestUrl)
+                .with_message(format!(
+                    "invalid request URL {:?}",
+                    crate::proxy::redact_text(url)
+                ))
                 .with_hint("use an absolute URL such as https://host/path")
                 .with_source(e)
         })?;
@@ -165,7 +168,7 @@ impl Client {
             target = %target,
             method = %req.method(),
         );
-        let request_timeout = timeouts.request();
+        let request_timeout = timeouts.request_or_default();
         let mut capture = legacy::connect::capture_connection(&mut req);
         let send = profile.http.request(req);
         let result = async {
@@ -254,18 +257,21 @@ impl Client {
 }
 
 fn parse_url(s: &str) -> Result<url::Url, Error> {
+    let shown = crate::proxy::redact_text(s);
     let url = url::Url::parse(s).map_err(|e| {
-        Error::new(ErrorKind::ConfigInvalid)
-            .with_message(format!("invalid request URL {s:?}"))
+        Error::new(ErrorKind::RequestUrl)
+            .with_message(format!("invalid request URL {shown:?}"))
             .with_hint("use an absolute URL such as https://host/path")
+            .map_evidence(|ev| ev.value = Some(shown.clone()))
             .with_source(e)
     })?;
     if url.host_str().is_none() || !matches!(url.scheme(), "http" | "https") {
-        return Err(Error::new(ErrorKind::ConfigInvalid)
+        return Err(Error::new(ErrorKind::RequestUrl)
             .with_message(format!(
-                "request URL {s:?} is not an http(s) URL with a host"
+                "request URL {shown:?} is not an http(s) URL with a host"
             ))
-            .with_hint("use an absolute URL such as https://host/path"));
+            .with_hint("use an absolute URL such as https://host/path")
+            .map_evidence(|ev| ev.value = Some(shown.clone())));
     }
     Ok(url)
 }
@@ -386,11 +392,11 @@ mod tests {
     fn routes_follow_the_provider_a_url_falls_under() {
         use crate::settings::{ProxySetting, Settings};
         let client = Client::builder()
-            .global(Settings::new().proxy(ProxySetting::Direct))
+            .global(Settings::new().with_proxy(ProxySetting::Direct))
             .provider(
                 "yandex",
                 "https://translate.test/api",
-                Settings::new().proxy(ProxySetting::parse("http://egress.test:3128").unwrap()),
+                Settings::new().with_proxy(ProxySetting::parse("http://egress.test:3128").unwrap()),
             )
             .env(crate::proxy::EnvSnapshot::from_pairs(
                 Vec::<(String, String)>::new(),
@@ -408,8 +414,19 @@ mod tests {
             .route(Some("yandex"), "https://elsewhere.test/")
             .unwrap();
         assert!(r.proxy().is_some());
-        let e = client.route(None, "ftp://translate.test/").unwrap_err();
-        assert_eq!(e.code(), "config.invalid");
+        for bad in [
+            "ftp://translate.test/",
+            "not a url",
+            "http://",
+            "https://u:s3cret@[::1",
+        ] {
+            let e = client.route(None, bad).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::RequestUrl, "{bad}");
+            assert_eq!(e.code(), "request.url");
+            assert_eq!((e.hop(), e.phase()), (None, Phase::Config), "{bad}");
+            assert!(e.evidence().value.is_some(), "{bad}");
+            assert!(!format!("{e} {}", e.report()).contains("s3cret"), "{bad}");
+        }
         let e = Client::builder()
             .provider("a", "not a url", Settings::new())
             .build()

@@ -41,7 +41,7 @@ pub(crate) async fn proxy_failure(
     port: u16,
     err: Error,
 ) -> Error {
-    let timeout = profile.timeouts().proxy().min(SECOND_LOOK);
+    let timeout = profile.timeouts().proxy_or_default().min(SECOND_LOOK);
     let silent_close = err.kind() == ErrorKind::ProxyClosed
         && err
             .evidence()
@@ -86,7 +86,7 @@ pub(crate) async fn absolute_form_failure(profile: &Profile, ctx: &Ctx, err: Err
     if err.kind() != ErrorKind::HttpProtocol || proxy.scheme() != ProxyScheme::Http {
         return err;
     }
-    let timeout = profile.timeouts().proxy().min(SECOND_LOOK);
+    let timeout = profile.timeouts().proxy_or_default().min(SECOND_LOOK);
     let looked = tokio::time::timeout(
         timeout,
         profile.settings.resolver.lookup(proxy.host(), proxy.port()),

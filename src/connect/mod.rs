@@ -47,6 +47,7 @@ pub use crate::error::Timings;
 
 /// What is known about how a connection was made. hyper copies it into every response's
 /// extensions as an `Arc<ConnInfo>`; [`crate::Response::conn_info`] reads it.
+#[non_exhaustive]
 #[derive(Debug, Clone, Serialize)]
 pub struct ConnInfo {
     /// The route the connection follows.
@@ -69,6 +70,7 @@ pub struct ConnInfo {
 
 /// Everything a connector needs for one profile. Built by [`crate::client::ClientBuilder`];
 /// public so a caller can put the connector under their own hyper client.
+#[non_exhaustive]
 #[derive(Debug, Clone)]
 pub struct ConnectorSettings {
     /// The provider this profile serves; `None` for the global layer.
@@ -432,8 +434,16 @@ async fn build(
 
     let (stream, peer) = match route.proxy().cloned() {
         None => {
-            let (tcp, peer) =
-                dial(resolver, ctx, Hop::Origin, host, port, t.connect(), timings).await?;
+            let (tcp, peer) = dial(
+                resolver,
+                ctx,
+                Hop::Origin,
+                host,
+                port,
+                t.connect_or_default(),
+                timings,
+            )
+            .await?;
             (Stream::Tcp(tcp), peer)
         }
         Some(proxy) => {
@@ -443,7 +453,7 @@ async fn build(
                 Hop::Proxy,
                 proxy.host(),
                 proxy.port(),
-                t.connect(),
+                t.connect_or_default(),
                 timings,
             )
             .await?;
@@ -459,7 +469,7 @@ async fn build(
                                 &profile.tls.proxy,
                                 proxy.host(),
                                 stream,
-                                t.proxy(),
+                                t.proxy_or_default(),
                             )
                             .await
                             .map_err(|e| explain::proxy_tls_failure(ctx, e))?;
@@ -479,7 +489,7 @@ async fn build(
                             port,
                             auth.as_ref(),
                             &profile.settings.proxy_headers,
-                            t.proxy(),
+                            t.proxy_or_default(),
                         )
                         .await
                     }
@@ -495,13 +505,19 @@ async fn build(
                                 stream,
                                 socks5::Dest::Name(host, port),
                                 creds,
-                                t.proxy(),
+                                t.proxy_or_default(),
                             )
                             .await
                         } else {
-                            let addrs =
-                                dns::resolve(resolver, ctx, Hop::Origin, host, port, t.connect())
-                                    .await?;
+                            let addrs = dns::resolve(
+                                resolver,
+                                ctx,
+                                Hop::Origin,
+                                host,
+                                port,
+                                t.connect_or_default(),
+                            )
+                            .await?;
                             let Some(&first) = addrs.first() else {
                                 return Err(ctx.error(
                                     ErrorKind::OriginDns,
@@ -514,7 +530,7 @@ async fn build(
                                 stream,
                                 socks5::Dest::Addr(first),
                                 creds,
-                                t.proxy(),
+                                t.proxy_or_default(),
                             )
                             .await
                         }
@@ -554,7 +570,7 @@ async fn build(
 
     let stream = if https {
         let started = Instant::now();
-        let (s, info) = tls::handshake(ctx, &profile.tls.origin, host, stream, t.tls())
+        let (s, info) = tls::handshake(ctx, &profile.tls.origin, host, stream, t.tls_or_default())
             .instrument(tracing::info_span!("tls", server_name = %host))
             .await
             .map_err(|e| explain::origin_tls_failure(ctx, e, host, port, tunnel_facts.as_ref()))?;

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A byte stream at any layer of the path to the origin.
+#[non_exhaustive]
 pub enum Stream {
     /// A TCP connection (to the origin or to the proxy).
     Tcp(TcpStream),

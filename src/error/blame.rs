@@ -60,7 +60,9 @@ pub(super) fn derive(kind: ErrorKind, hop: Option<Hop>, phase: Phase, ev: &Evide
     use ErrorKind as K;
     let diagnosis = ev.tls.as_deref().map(|t| (t.diagnosis, t));
     match kind {
-        K::ConfigInvalid | K::ConfigCaFile | K::ConfigProxyUrl => Blame::LocalConfig,
+        K::ConfigInvalid | K::ConfigCaFile | K::ConfigProxyUrl | K::RequestUrl => {
+            Blame::LocalConfig
+        }
         // A PAC script is configuration, whoever wrote it.
         K::PacSyntax | K::PacRuntime | K::PacTimeout | K::PacResult => Blame::LocalConfig,
         // The name in the proxy URL does not exist; a resolver that does not answer is the
@@ -168,6 +170,7 @@ mod tests {
             K::ConfigInvalid
             | K::ConfigCaFile
             | K::ConfigProxyUrl
+            | K::RequestUrl
             | K::PacSyntax
             | K::PacRuntime
             | K::PacTimeout

@@ -11,6 +11,7 @@ use super::{Attribution, CaFileProblem, TlsEvidence};
 use crate::diagnostic::Diagnostic;
 
 /// One address the connector tried, and how it went.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AddrAttempt {
     /// The address.
@@ -20,6 +21,7 @@ pub struct AddrAttempt {
 }
 
 /// What a proxy said when it refused, kept verbatim (bounded) so nothing is thrown away.
+#[non_exhaustive]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ProxyReply {
     /// The status code (HTTP) or the reply code (SOCKS).
@@ -104,6 +106,7 @@ pub struct Closure {
 }
 
 /// How long each phase of making a connection took; a phase that did not run is `None`.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Timings {
     /// Name resolution (proxy's or origin's).
@@ -134,6 +137,7 @@ pub(crate) fn ser_ms<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result
 }
 
 /// Everything observed about a failure. Each field is present only when it was observed.
+#[non_exhaustive]
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Evidence {
     /// The target (`host:port`) being reached.
@@ -195,7 +199,8 @@ pub struct Evidence {
     /// or `providers.yandex.proxy`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub setting: Option<String>,
-    /// The offending value as written, credentials redacted (`config.*` errors).
+    /// The offending value as written, credentials redacted (`config.*` and `request.url`
+    /// errors).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// The low-level cause, as text, for logs (never credentials).

@@ -15,6 +15,7 @@ mod attribution;
 mod blame;
 mod evidence;
 mod kind;
+mod status;
 mod tls;
 
 use std::fmt;
@@ -395,10 +396,29 @@ mod tests {
                 "pac.runtime",
                 "pac.timeout",
                 "pac.result",
+                "request.url",
             ]
         );
         for k in ErrorKind::ALL {
             assert_eq!(ErrorKind::from_code(k.code()), Some(*k));
+        }
+    }
+
+    #[test]
+    fn the_readme_table_lists_every_code_with_its_gateway_status() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+            .unwrap_or_default();
+        for k in ErrorKind::ALL {
+            let row = readme
+                .lines()
+                .find(|l| l.starts_with(&format!("| `{}` |", k.code())))
+                .unwrap_or_else(|| panic!("README's code table has no row for {}", k.code()));
+            let status = k.gateway_status().as_u16().to_string();
+            assert!(
+                row.trim_end().ends_with(&format!("| {status} |")),
+                "README's row for {} does not end with its gateway status {status}",
+                k.code()
+            );
         }
     }
 

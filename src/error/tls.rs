@@ -75,6 +75,7 @@ impl Diagnosis {
 }
 
 /// Which certificate is outside its validity window, and by how much.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ValidityIssue {
     /// Index in the presented chain (0 = leaf).
@@ -92,6 +93,7 @@ pub struct ValidityIssue {
 }
 
 /// The name the client asked for and the names the certificate carries.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NameMismatch {
     /// The SNI / host name that was verified.
@@ -114,6 +116,7 @@ pub struct WrongCaFile {
 }
 
 /// The setting that would make the chain verify, found by cross-reference.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Fix {
     /// The exact key to set, e.g. `providers.yandex.ca_file` or `roots`.
@@ -130,6 +133,7 @@ pub struct Fix {
 }
 
 /// TLS facts attached to an error (`Evidence::tls`).
+#[non_exhaustive]
 #[derive(Debug, Clone, Serialize)]
 pub struct TlsEvidence {
     /// The hop whose handshake failed.
@@ -316,6 +320,7 @@ impl ValidityIssue {
 /// One certificate, described (subject, issuer, SANs, validity, fingerprint, serial) the way
 /// `openssl s_client` and blackbox_exporter do. Summaries are computed from the DER the server
 /// sent, so they exist even when the chain was rejected.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CertSummary {
     /// Position in the presented chain (0 = leaf), or in the bundle.
@@ -379,6 +384,7 @@ impl CertSummary {
 }
 
 /// Where trust anchors came from.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TrustSourceKind {
@@ -391,6 +397,7 @@ pub enum TrustSourceKind {
 }
 
 /// One source of trust anchors and how many anchors it gave.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TrustSource {
     /// What kind of source.
@@ -410,6 +417,7 @@ fn is_zero(n: &usize) -> bool {
 }
 
 /// The trust store a hop verified against.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TrustStore {
     /// The `roots` setting.
@@ -448,6 +456,7 @@ impl TrustStore {
 }
 
 /// Why a CA file cannot be used.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CaFileProblem {

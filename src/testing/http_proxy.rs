@@ -20,7 +20,7 @@ use super::misbehave::misbehave;
 use super::origin::mark_sensitive;
 use super::pki::server_config_alpn;
 use super::policy::{CannedReply, Decision, VIA, decide, squid_page};
-use super::proxy::{Handled, Listener, ProxyRequest, Shared};
+use super::shared::{Handled, Listener, ProxyRequest, Shared, splice};
 use super::upstream;
 
 /// Serves one client connection of the HTTP (or HTTPS) listener.
@@ -196,15 +196,6 @@ async fn handle(
             }
         }
     }
-}
-
-/// Copies bytes both ways until either side closes.
-pub(crate) async fn splice<A, B>(mut a: A, mut b: B)
-where
-    A: AsyncRead + AsyncWrite + Unpin,
-    B: AsyncRead + AsyncWrite + Unpin,
-{
-    let _ = tokio::io::copy_bidirectional(&mut a, &mut b).await;
 }
 
 /// Terminates the client's TLS with a leaf for `host` from the interception CA and re-originates

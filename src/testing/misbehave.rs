@@ -8,7 +8,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::origin::mark_sensitive;
 use super::policy::{OVERSIZED_HEADER_BYTES, Policy};
-use super::proxy::{Handled, Listener, ProxyRequest, Shared};
+use super::shared::{Handled, Listener, ProxyRequest, Shared};
 
 /// Carries out a connection-level [`Policy`].
 pub(crate) async fn misbehave<S>(stream: &mut S, rule: &Policy, listener: Listener, shared: &Shared)

@@ -18,7 +18,7 @@
 //! use proxyscope::tls::{CaBundle, HopTls, TlsSettings};
 //!
 //! let ca = CaBundle::load(Path::new("/etc/ssl/internal-root.pem"))?;
-//! let tls = HopTls::new(TlsSettings::origin().key_prefix("providers.yandex").ca_file(ca))?;
+//! let tls = HopTls::new(TlsSettings::origin().with_key_prefix("providers.yandex").with_ca_file(ca))?;
 //! let (_stream, info) = tls.connect("translate.yandex.net", io, Duration::from_secs(5)).await?;
 //! println!("leaf expires {}", info.chain[0].not_after);
 //! # Ok(()) }

@@ -8,7 +8,7 @@ use proxyscope::testing::{ChainMode, Handled, Policy, TestOrigin, TestPki, TestP
 use proxyscope::{Hop, Phase, Settings};
 
 fn via(proxy: &str, pki: &TestPki) -> Settings {
-    layer(Some(proxy)).ca_file([pki.root_pem_path().to_path_buf()])
+    layer(Some(proxy)).with_ca_file([pki.root_pem_path().to_path_buf()])
 }
 
 async fn tls_origin(pki: &TestPki) -> TestOrigin {
@@ -129,7 +129,7 @@ async fn misbehaving_proxies() {
     ];
     for (policy, code, phase) in cases {
         let proxy = proxy_with(policy).await;
-        let global = via(&proxy.url(), &pki).timeout(Phase::Proxy, Duration::from_millis(400));
+        let global = via(&proxy.url(), &pki).with_timeout(Phase::Proxy, Duration::from_millis(400));
         let e = builder(global)
             .build()
             .unwrap()
@@ -215,7 +215,7 @@ async fn successful_paths_through_the_harness() {
 
     // An https:// proxy, trusted through proxy_ca_file.
     let https_proxy = proxy.https_url().unwrap().replace("127.0.0.1", "localhost");
-    let global = via(&https_proxy, &pki).proxy_ca_file([pki.root_pem_path().to_path_buf()]);
+    let global = via(&https_proxy, &pki).with_proxy_ca_file([pki.root_pem_path().to_path_buf()]);
     let r = builder(global).build().unwrap().get(&url).await.unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.conn_info().unwrap().proxy_tls.is_some());

@@ -290,7 +290,7 @@ async fn an_inherited_proxy_leads_the_hint_with_the_providers_key_and_its_file_l
 #[tokio::test]
 async fn without_a_local_cause_the_hint_names_the_proxys_policy() {
     let proxy = proxy_with(&[Policy::deny(&["localhost"])]).await;
-    let c = builder(layer(Some(&proxy.url())).no_proxy(NoProxy::parse("other.test")))
+    let c = builder(layer(Some(&proxy.url())).with_no_proxy(NoProxy::parse("other.test")))
         .build()
         .expect("client");
     let e = c.get("https://localhost:9/").await.unwrap_err();

@@ -21,7 +21,7 @@ use proxyscope::tls::Diagnosis;
 use proxyscope::{Blame, Error, Hop, Phase, Settings};
 
 fn via(proxy: &str, pki: &TestPki) -> Settings {
-    layer(Some(proxy)).ca_file([pki.root_pem_path().to_path_buf()])
+    layer(Some(proxy)).with_ca_file([pki.root_pem_path().to_path_buf()])
 }
 
 async fn proxy_with(policy: Policy) -> TestProxy {
@@ -158,7 +158,7 @@ async fn a_working_tunnel_is_untouched() {
 #[tokio::test]
 async fn a_proxy_that_never_answers_and_one_that_answers_slowly_read_differently() {
     let pki = TestPki::new();
-    let short = |p: &str| via(p, &pki).timeout(Phase::Proxy, Duration::from_millis(600));
+    let short = |p: &str| via(p, &pki).with_timeout(Phase::Proxy, Duration::from_millis(600));
     let silent = proxy_with(Policy::Stall).await;
     let e = get_err(short(&silent.url()), "https://localhost:9/").await;
     assert_is(&e, "proxy.timeout", Hop::Proxy, Blame::Proxy, Phase::Proxy);

@@ -88,12 +88,12 @@ fn client_via(proxy: &str, pki: &TestPki) -> Client {
 
 fn client_with(proxy: &str, pki: &TestPki, tunnel_plain_http: bool) -> Client {
     let layer = Settings::new()
-        .proxy(ProxySetting::parse(proxy).unwrap())
-        .ca_file([pki.root_pem_path().to_path_buf()])
-        .timeout(Phase::Connect, Duration::from_secs(2))
-        .timeout(Phase::Proxy, TIMEOUT)
-        .timeout(Phase::Tls, TIMEOUT)
-        .timeout(Phase::Http, TIMEOUT);
+        .with_proxy(ProxySetting::parse(proxy).unwrap())
+        .with_ca_file([pki.root_pem_path().to_path_buf()])
+        .with_timeout(Phase::Connect, Duration::from_secs(2))
+        .with_timeout(Phase::Proxy, TIMEOUT)
+        .with_timeout(Phase::Tls, TIMEOUT)
+        .with_timeout(Phase::Http, TIMEOUT);
     Client::builder()
         .global(layer)
         .env(EnvSnapshot::from_pairs(Vec::<(String, String)>::new()))

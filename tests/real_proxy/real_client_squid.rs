@@ -82,11 +82,11 @@ pub(crate) async fn tunnel_carries_tls_verified_with_the_providers_private_ca() 
     let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
     let squid = start_or_skip!(RealSquid::start(SquidConfig::new()));
     let base = origin.url("");
-    let client = builder(Settings::new().proxy(ProxySetting::Direct))
+    let client = builder(Settings::new().with_proxy(ProxySetting::Direct))
         .provider(
             "private",
             &base,
-            via(&squid.url()).ca_file([pki.root_pem_path().to_path_buf()]),
+            via(&squid.url()).with_ca_file([pki.root_pem_path().to_path_buf()]),
         )
         .build()
         .expect("client");
@@ -124,11 +124,11 @@ pub(crate) async fn private_ca_in_the_wrong_key_fails_at_the_origin_hop_through_
     let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
     let squid = start_or_skip!(RealSquid::start(SquidConfig::new()));
     let root = pki.root_pem_path().to_path_buf();
-    let client = builder(Settings::new().proxy(ProxySetting::Direct))
+    let client = builder(Settings::new().with_proxy(ProxySetting::Direct))
         .provider(
             "private",
             &origin.url(""),
-            via(&squid.url()).proxy_ca_file([root.clone()]),
+            via(&squid.url()).with_proxy_ca_file([root.clone()]),
         )
         .build()
         .expect("client");
@@ -225,7 +225,7 @@ pub(crate) async fn wrong_credentials_are_auth_rejected_and_right_ones_reach_the
     let ca = [pki.root_pem_path().to_path_buf()];
 
     let wrong = with_credentials(&squid.url(), "alice", "battery staple");
-    let client = builder(via(&wrong).ca_file(ca.clone()))
+    let client = builder(via(&wrong).with_ca_file(ca.clone()))
         .build()
         .expect("client");
     let e = client.get(&origin.url("/")).await.unwrap_err();
@@ -245,7 +245,9 @@ pub(crate) async fn wrong_credentials_are_auth_rejected_and_right_ones_reach_the
     assert!(origin.requests().is_empty());
 
     let right = with_credentials(&squid.url(), "alice", "correct horse");
-    let client = builder(via(&right).ca_file(ca)).build().expect("client");
+    let client = builder(via(&right).with_ca_file(ca))
+        .build()
+        .expect("client");
     let res = client.get(&origin.url("/")).await.expect("authenticated");
     assert_eq!(res.status(), 200);
     assert_eq!(res.attribution().source, Hop::Origin);

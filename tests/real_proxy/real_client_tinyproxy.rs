@@ -48,11 +48,11 @@ pub(crate) async fn tunnel_carries_tls_verified_with_the_providers_private_ca() 
     let pki = TestPki::new();
     let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
     let proxy = start_or_skip!(RealTinyproxy::start(TinyproxyConfig::new()));
-    let client = builder(Settings::new().proxy(ProxySetting::Direct))
+    let client = builder(Settings::new().with_proxy(ProxySetting::Direct))
         .provider(
             "private",
             &origin.url(""),
-            via(&proxy.url()).ca_file([pki.root_pem_path().to_path_buf()]),
+            via(&proxy.url()).with_ca_file([pki.root_pem_path().to_path_buf()]),
         )
         .build()
         .expect("client");
@@ -140,7 +140,7 @@ pub(crate) async fn wrong_credentials_get_401_yet_are_auth_rejected_and_right_on
     let ca = [pki.root_pem_path().to_path_buf()];
 
     let wrong = with_credentials(&proxy.url(), "alice", "battery-staple");
-    let client = builder(via(&wrong).ca_file(ca.clone()))
+    let client = builder(via(&wrong).with_ca_file(ca.clone()))
         .build()
         .expect("client");
     let e = client.get(&origin.url("/")).await.unwrap_err();
@@ -165,7 +165,9 @@ pub(crate) async fn wrong_credentials_get_401_yet_are_auth_rejected_and_right_on
     assert!(origin.requests().is_empty());
 
     let right = with_credentials(&proxy.url(), "alice", "correct-horse");
-    let client = builder(via(&right).ca_file(ca)).build().expect("client");
+    let client = builder(via(&right).with_ca_file(ca))
+        .build()
+        .expect("client");
     let res = client.get(&origin.url("/")).await.expect("authenticated");
     assert_eq!(res.status(), 200);
     assert_eq!(res.attribution().source, Hop::Origin);

@@ -36,7 +36,7 @@ pub(crate) async fn squid_refusing_a_near_missed_host_leads_with_the_no_proxy_fi
     let squid = start_or_skip!(RealSquid::start(
         SquidConfig::new().deny_domain(".corp.test")
     ));
-    let client = builder(via(&squid.url()).no_proxy(NoProxy::parse("https://git.corp.test/")))
+    let client = builder(via(&squid.url()).with_no_proxy(NoProxy::parse("https://git.corp.test/")))
         .build()
         .expect("client");
     // CONNECT.
@@ -74,7 +74,7 @@ pub(crate) async fn tinyproxy_filtering_a_near_missed_host_leads_with_the_no_pro
     let proxy = start_or_skip!(RealTinyproxy::start(
         TinyproxyConfig::new().filter(r"(^|\.)corp\.test$")
     ));
-    let client = builder(via(&proxy.url()).no_proxy(NoProxy::parse("*.corp.test")))
+    let client = builder(via(&proxy.url()).with_no_proxy(NoProxy::parse("*.corp.test")))
         .build()
         .expect("client");
     let e = client.get("https://git.corp.test:8443/").await.unwrap_err();
@@ -86,7 +86,7 @@ pub(crate) async fn tinyproxy_filtering_a_near_missed_host_leads_with_the_no_pro
 /// covers by CIDR, but curl's rules never compare a name with addresses.
 pub(crate) async fn squid_failing_an_internal_name_whose_address_is_in_no_proxy_says_so() {
     let squid = start_or_skip!(RealSquid::start(SquidConfig::new()));
-    let client = builder(via(&squid.url()).no_proxy(NoProxy::parse("localhost,10.0.0.0/8")))
+    let client = builder(via(&squid.url()).with_no_proxy(NoProxy::parse("localhost,10.0.0.0/8")))
         .resolver(Resolver::pinned(
             "wiki.invalid",
             ["10.1.2.3".parse().expect("ip")],

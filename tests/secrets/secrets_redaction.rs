@@ -157,12 +157,12 @@ fn resolver() -> Resolver {
 
 fn layer(proxy: &str, pki: &TestPki) -> Settings {
     Settings::new()
-        .proxy(ProxySetting::parse(proxy).unwrap())
-        .ca_file([pki.root_pem_path().to_path_buf()])
-        .timeout(Phase::Connect, Duration::from_secs(2))
-        .timeout(Phase::Proxy, Duration::from_millis(500))
-        .timeout(Phase::Tls, Duration::from_millis(500))
-        .timeout(Phase::Http, Duration::from_millis(500))
+        .with_proxy(ProxySetting::parse(proxy).unwrap())
+        .with_ca_file([pki.root_pem_path().to_path_buf()])
+        .with_timeout(Phase::Connect, Duration::from_secs(2))
+        .with_timeout(Phase::Proxy, Duration::from_millis(500))
+        .with_timeout(Phase::Tls, Duration::from_millis(500))
+        .with_timeout(Phase::Http, Duration::from_millis(500))
 }
 
 fn client(layer: Settings) -> Client {
@@ -278,7 +278,7 @@ async fn credentials_never_appear_in_any_output_of_any_failure() {
         .await;
     let c = client(
         layer(&creds_url("https", tls_proxy.https_addr().unwrap()), &pki)
-            .ca_file(Vec::<PathBuf>::new()),
+            .with_ca_file(Vec::<PathBuf>::new()),
     );
     p.get("proxy.tls", &c, &url).await;
 
@@ -391,7 +391,7 @@ async fn credentials_never_appear_in_any_output_of_any_failure() {
         .start()
         .await;
     let c = client(
-        layer(&creds_url("http", both.addr()), &pki).no_proxy(NoProxy::parse(&format!(
+        layer(&creds_url("http", both.addr()), &pki).with_no_proxy(NoProxy::parse(&format!(
             "http://{USER}:{PASS}@localhost:9/"
         ))),
     );
@@ -466,7 +466,7 @@ async fn credentials_never_appear_in_any_output_of_any_failure() {
         p.text("NoProxy diagnostic", format!("{d} {d:?} {}", d.message()));
     }
     let missing_ca = Client::builder()
-        .global(layer(&via, &pki).ca_file([pki.dir().join("missing.pem")]))
+        .global(layer(&via, &pki).with_ca_file([pki.dir().join("missing.pem")]))
         .env(EnvSnapshot::default())
         .build();
     if let Err(e) = missing_ca {

@@ -15,19 +15,19 @@ use proxyscope::{Blame, Client, EnvSnapshot, Error, Hop, Phase, ProxySetting, Se
 /// global layer goes direct and the environment is empty.
 fn client(base: &str, layer: Settings) -> Client {
     Client::builder()
-        .global(Settings::new().proxy(ProxySetting::Direct))
+        .global(Settings::new().with_proxy(ProxySetting::Direct))
         .env(EnvSnapshot::from_pairs(Vec::<(String, String)>::new()))
         .provider(
             "internal",
             base,
-            layer.timeout(Phase::Tls, Duration::from_secs(3)),
+            layer.with_timeout(Phase::Tls, Duration::from_secs(3)),
         )
         .build()
         .expect("client")
 }
 
 fn via(proxy: &str) -> Settings {
-    Settings::new().proxy(ProxySetting::parse(proxy).expect("proxy url"))
+    Settings::new().with_proxy(ProxySetting::parse(proxy).expect("proxy url"))
 }
 
 async fn get_err(c: &Client, url: &str) -> Error {
@@ -60,7 +60,7 @@ async fn the_routes_proxy_intercepting_tls_is_named_with_both_fixes() {
     // The provider trusts its origin's CA; through the proxy the chain ends at the proxy's CA.
     let c = client(
         &base,
-        via(&proxy.url()).ca_file([pki.root_pem_path().to_path_buf()]),
+        via(&proxy.url()).with_ca_file([pki.root_pem_path().to_path_buf()]),
     );
     let e = get_err(&c, &format!("{base}/")).await;
     let report = e.report();
@@ -108,14 +108,14 @@ async fn an_interception_ca_known_elsewhere_gives_the_exact_files() {
     let c = Client::builder()
         .global(
             Settings::new()
-                .proxy(ProxySetting::Direct)
-                .ca_file([pki.interception_ca_path().to_path_buf()]),
+                .with_proxy(ProxySetting::Direct)
+                .with_ca_file([pki.interception_ca_path().to_path_buf()]),
         )
         .env(EnvSnapshot::from_pairs(Vec::<(String, String)>::new()))
         .provider(
             "internal",
             &base,
-            via(&proxy.url()).ca_file([pki.root_pem_path().to_path_buf()]),
+            via(&proxy.url()).with_ca_file([pki.root_pem_path().to_path_buf()]),
         )
         .build()
         .expect("client");
@@ -146,7 +146,7 @@ async fn the_origins_ca_under_proxy_ca_file_is_a_misplacement_not_interception()
     let root = pki.root_pem_path().display().to_string();
     let c = client(
         &base,
-        via(&proxy.url()).proxy_ca_file([pki.root_pem_path().to_path_buf()]),
+        via(&proxy.url()).with_proxy_ca_file([pki.root_pem_path().to_path_buf()]),
     );
     let e = get_err(&c, &format!("{base}/")).await;
     assert_eq!(e.code(), "tls.unknown_issuer", "{}", e.report());
@@ -170,7 +170,7 @@ async fn a_leaf_alone_through_a_proxy_keeps_its_diagnosis_and_names_the_proxy_se
     let base = origin.url_with_host("localhost", "");
     let c = client(
         &base,
-        via(&proxy.url()).ca_file([pki.root_pem_path().to_path_buf()]),
+        via(&proxy.url()).with_ca_file([pki.root_pem_path().to_path_buf()]),
     );
     let e = get_err(&c, &format!("{base}/")).await;
     assert_eq!(e.code(), "tls.unknown_issuer");
@@ -202,8 +202,8 @@ async fn a_ca_file_holding_the_wrong_ca_says_which_ca_it_holds_and_which_the_cha
     let c = client(
         &base,
         Settings::new()
-            .proxy(ProxySetting::Direct)
-            .ca_file([pki.interception_ca_path().to_path_buf()]),
+            .with_proxy(ProxySetting::Direct)
+            .with_ca_file([pki.interception_ca_path().to_path_buf()]),
     );
     let e = get_err(&c, &format!("{base}/")).await;
     assert_eq!(e.code(), "tls.unknown_issuer", "{}", e.report());
@@ -247,8 +247,8 @@ async fn an_incomplete_chain_and_an_untrusted_root_read_and_blame_differently() 
     let c = client(
         &base,
         Settings::new()
-            .proxy(ProxySetting::Direct)
-            .ca_file([pki.root_pem_path().to_path_buf()]),
+            .with_proxy(ProxySetting::Direct)
+            .with_ca_file([pki.root_pem_path().to_path_buf()]),
     );
     let e = get_err(&c, &format!("{base}/")).await;
     assert_eq!(e.code(), "tls.unknown_issuer");
@@ -267,7 +267,7 @@ async fn an_incomplete_chain_and_an_untrusted_root_read_and_blame_differently() 
 
     let full = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
     let base = full.url_with_host("localhost", "");
-    let c = client(&base, Settings::new().proxy(ProxySetting::Direct));
+    let c = client(&base, Settings::new().with_proxy(ProxySetting::Direct));
     let e = get_err(&c, &format!("{base}/")).await;
     assert_eq!(e.code(), "tls.unknown_issuer");
     assert_eq!(diagnosis(&e), Diagnosis::UntrustedPrivateCa);
@@ -289,8 +289,8 @@ async fn validity_failures_say_which_certificate_by_role_with_dates_and_days() {
     let pki = TestPki::new();
     let trust = || {
         Settings::new()
-            .proxy(ProxySetting::Direct)
-            .ca_file([pki.root_pem_path().to_path_buf()])
+            .with_proxy(ProxySetting::Direct)
+            .with_ca_file([pki.root_pem_path().to_path_buf()])
     };
     let expired = TestOrigin::https(&pki, &pki.expired(&["localhost"]), ChainMode::Full).await;
     let base = expired.url_with_host("localhost", "");

@@ -9,12 +9,12 @@ use proxyscope::{Hop, Phase};
 
 fn settings() -> TlsSettings {
     TlsSettings::origin()
-        .key_prefix("providers.translate")
-        .system_roots(Vec::new())
+        .with_key_prefix("providers.translate")
+        .with_system_roots(Vec::new())
 }
 
 fn trusting_root(pki: &TestPki) -> TlsSettings {
-    settings().ca_file(CaBundle::load(pki.root_pem_path()).unwrap())
+    settings().with_ca_file(CaBundle::load(pki.root_pem_path()).unwrap())
 }
 
 #[tokio::test]
@@ -40,7 +40,7 @@ async fn testpki_private_ca_configured_for_another_provider() {
         "providers.apertium.ca_file",
         CaBundle::load(pki.bundle_path()).unwrap(),
     );
-    let tls = HopTls::new(settings().known_ca(known)).unwrap();
+    let tls = HopTls::new(settings().with_known_ca(known)).unwrap();
     let err = handshake(&tls, "origin.test", addr).await.unwrap_err();
     assert_eq!(err.code(), "tls.unknown_issuer");
     assert_eq!(err.hop(), Some(Hop::Origin));
@@ -78,8 +78,8 @@ async fn testpki_interception_ca_in_the_system_store() {
     let pki = TestPki::new();
     let leaf = pki.leaf(LeafSpec::new(&["translate.yandex.net"]).signer(Signer::Interception));
     let addr = serve_config(pki.server_config(&leaf, ChainMode::Full)).await;
-    let tls =
-        HopTls::new(settings().system_roots(vec![pki.interception_ca().der().clone()])).unwrap();
+    let tls = HopTls::new(settings().with_system_roots(vec![pki.interception_ca().der().clone()]))
+        .unwrap();
     let err = handshake(&tls, "translate.yandex.net", addr)
         .await
         .unwrap_err();
@@ -99,8 +99,8 @@ async fn testpki_rotated_root() {
     let stale = pki.bundle(&[pki.rotated_root()]);
     let tls = HopTls::new(
         settings()
-            .ca_file(CaBundle::load(&stale).unwrap())
-            .known_ca(KnownCa::new(
+            .with_ca_file(CaBundle::load(&stale).unwrap())
+            .with_known_ca(KnownCa::new(
                 "SSL_CERT_FILE",
                 CaBundle::load(pki.root_pem_path()).unwrap(),
             )),

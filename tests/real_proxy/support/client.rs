@@ -35,11 +35,11 @@ impl Resolve for NoLookups {
 /// A layer that sends everything through `proxy`, each phase bounded well under a test's budget.
 pub(crate) fn via(proxy: &str) -> Settings {
     Settings::new()
-        .proxy(ProxySetting::parse(proxy).expect("the proxy URL parses"))
-        .timeout(Phase::Connect, Duration::from_secs(2))
-        .timeout(Phase::Proxy, Duration::from_secs(2))
-        .timeout(Phase::Tls, Duration::from_secs(2))
-        .timeout(Phase::Http, Duration::from_secs(3))
+        .with_proxy(ProxySetting::parse(proxy).expect("the proxy URL parses"))
+        .with_timeout(Phase::Connect, Duration::from_secs(2))
+        .with_timeout(Phase::Proxy, Duration::from_secs(2))
+        .with_timeout(Phase::Tls, Duration::from_secs(2))
+        .with_timeout(Phase::Http, Duration::from_secs(3))
 }
 
 /// A client builder with `global` as the global layer, an empty environment (no `*_proxy`
