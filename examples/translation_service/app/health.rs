@@ -165,7 +165,6 @@ fn provider_json(p: &ProviderInfo, ok: bool, results: &[&CheckResult], client: &
         "route": route,
         "code": failed.map(|(_, e)| e.code()),
         "hop": failed.and_then(|(_, e)| e.hop),
-        "blame": failed.map(|(_, e)| e.blame),
         "phase": failed.map(|(_, e)| e.phase),
         "blame": failed.map(|(_, e)| blame::of(e)),
         "hint": failed.and_then(|(_, e)| e.hint.clone()),
