@@ -169,7 +169,10 @@ mod tests {
         assert_eq!(kind(&url).ok(), Some("url"));
         assert_eq!(kind(url).ok(), Some("url"));
         assert_eq!(kind("https://a.test/").ok(), Some("url"));
-        assert_eq!(kind(&"https://a.test/".to_owned()).ok(), Some("url"));
+        // `&String` too, as reqwest's `IntoUrl` takes it.
+        let owned = "https://a.test/".to_owned();
+        let borrowed: &String = &owned;
+        assert_eq!(kind(borrowed).ok(), Some("url"));
         assert_eq!(kind("https://a.test/".to_owned()).ok(), Some("url"));
         let e = kind("not a url").err().map(|e| e.code());
         assert_eq!(e, Some("request.url"));

@@ -21,7 +21,7 @@ use http_body_util::Full;
 use hyper_util::client::legacy;
 use tracing::Instrument;
 
-use crate::connect::{Connector, Handoff, basic_auth};
+use crate::connect::{Connector, Ctx, Handoff, absolute_form_failure, basic_auth};
 use crate::error::{Error, ErrorKind, Hop, Phase};
 use crate::proxy::ProxyScheme;
 use crate::route::{Route, UriParts};
@@ -157,6 +157,11 @@ impl Client {
         let settings = profile.connector.profile().settings();
         let request_timeout = profile.connector.profile().timeouts().request_or_default();
 
+        let facts = response::RequestFacts {
+            method: req.method().clone(),
+            credentials_sent: false,
+            connector: profile.connector.clone(),
+        };
         let (parts, body) = req.into_parts();
         let mut req = http::Request::from_parts(parts, Full::new(body.into()));
         let absolute_form = plain_http
@@ -164,13 +169,16 @@ impl Client {
             && route
                 .proxy()
                 .is_some_and(|p| matches!(p.scheme(), ProxyScheme::Http | ProxyScheme::Https));
+        let mut facts = facts;
         if absolute_form && let Some(p) = route.proxy() {
             if let Some(auth) = basic_auth(p) {
                 req.headers_mut().insert(PROXY_AUTHORIZATION, auth);
+                facts.credentials_sent = true;
             }
             for (n, v) in &settings.proxy_headers {
                 req.headers_mut().append(n.clone(), v.clone());
             }
+            facts.credentials_sent |= settings.proxy_headers.contains_key(PROXY_AUTHORIZATION);
         }
 
         let span = tracing::info_span!(
@@ -215,8 +223,21 @@ impl Client {
         .instrument(span)
         .await;
         match result {
-            Some(Ok(res)) => Ok(Response::new(res, route, request_timeout)),
-            Some(Err(e)) => Err(from_legacy(e, &route, &route.target(), absolute_form)),
+            Some(Ok(res)) => Ok(Response::new(res, route, request_timeout, facts)),
+            Some(Err(e)) => {
+                let target = route.target();
+                let e = from_legacy(e, &route, &target, absolute_form);
+                if !absolute_form {
+                    return Err(e);
+                }
+                let ctx = Ctx::new(
+                    profile.name.clone(),
+                    target,
+                    route.proxy().cloned(),
+                    Some(route.clone()),
+                );
+                Err(absolute_form_failure(profile.connector.profile(), &ctx, e).await)
+            }
             None => {
                 let target = route.target();
                 Err(Error::new(ErrorKind::HttpTimeout)
@@ -225,7 +246,11 @@ impl Client {
                 .with_message(format!(
                     "no response from {target} within {request_timeout:?}"
                 ))
-                .with_hint("the connection was made but the response head did not arrive; the server is slow or stuck — check it, or raise timeouts.request")
+                .with_hint(if absolute_form {
+                    "the proxy took the request but no response head came back in time: the proxy or the origin behind it is slow or stuck — check the proxy's log for this request, or raise timeouts.request"
+                } else {
+                    "the connection was made but the response head did not arrive; the server is slow or stuck — check it, or raise timeouts.request"
+                })
                 .with_route(route.clone())
                 .map_evidence(|ev| {
                     ev.target = Some(target);
@@ -290,7 +315,9 @@ impl Client {
                             && b.port_or_known_default() == Some(parts.port)
                             && path_under(path, b.path())
                     })
-                    .map(|b| (b.path().len(), p))
+                    // The same key as `route::provider_for_url`, so `probe route` and the
+                    // request always pick the same provider.
+                    .map(|b| (b.path().trim_end_matches('/').len(), p))
             })
             .max_by_key(|(len, _)| *len)
             .map_or(&self.inner.global, |(_, p)| p))
@@ -300,18 +327,21 @@ impl Client {
         if let Some(name) = provider {
             return self.named(name);
         }
-        Ok(self
-            .inner
-            .providers
-            .iter()
-            .filter_map(|p| {
-                p.base
-                    .as_ref()
-                    .filter(|b| is_under(url, b))
-                    .map(|b| (b.path().len(), p))
+        let chosen = crate::route::provider_for_url(
+            self.inner
+                .providers
+                .iter()
+                .filter_map(|p| Some((p.name.as_deref()?, p.base.as_ref()?))),
+            url,
+        );
+        Ok(chosen
+            .and_then(|name| {
+                self.inner
+                    .providers
+                    .iter()
+                    .find(|p| p.name.as_deref() == Some(name))
             })
-            .max_by_key(|(len, _)| *len)
-            .map_or(&self.inner.global, |(_, p)| p))
+            .unwrap_or(&self.inner.global))
     }
 }
 
@@ -382,19 +412,6 @@ fn path_under(up: &str, base: &str) -> bool {
         || up
             .strip_prefix(bp)
             .is_some_and(|rest| rest.starts_with('/'))
-}
-
-/// Whether `url` lies under `base`: same scheme, host and port, and `base`'s path as a prefix
-/// at a segment boundary.
-fn is_under(url: &url::Url, base: &url::Url) -> bool {
-    if url.scheme() != base.scheme()
-        || url.host_str().map(str::to_ascii_lowercase)
-            != base.host_str().map(str::to_ascii_lowercase)
-        || url.port_or_known_default() != base.port_or_known_default()
-    {
-        return false;
-    }
-    path_under(url.path(), base.path())
 }
 
 /// hyper-util's error, unwrapped back to ours: the connector's error when it is the cause,
@@ -474,6 +491,7 @@ fn chain_text(e: &dyn std::error::Error) -> String {
 /// through the public API, the cause chain as text.
 fn rebuild(e: &Error) -> Error {
     let mut out = Error::new(e.kind())
+        .with_blame(e.blame())
         .with_phase(e.phase())
         .with_message(e.to_string())
         .with_evidence(e.evidence().clone());
@@ -507,26 +525,6 @@ impl std::error::Error for CauseText {}
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn urls_under_a_base_match_at_segment_boundaries() {
-        let cases = [
-            ("https://api.test/v1", "https://api.test/v1/x", true),
-            ("https://api.test/v1", "https://api.test/v1", true),
-            ("https://api.test/v1/", "https://api.test/v1/x?q", true),
-            ("https://api.test/v1", "https://api.test/v10", false),
-            ("https://api.test", "https://API.test/anything", true),
-            ("https://api.test", "https://api.test:443/", true),
-            ("https://api.test", "http://api.test/", false),
-            ("https://api.test", "https://api.test:8443/", false),
-            ("https://api.test", "https://other.test/", false),
-        ];
-        for (base, url, want) in cases {
-            let b = url::Url::parse(base).unwrap();
-            let u = url::Url::parse(url).unwrap();
-            assert_eq!(is_under(&u, &b), want, "{url} under {base}");
-        }
-    }
 
     /// One decision per request: the connector follows the route the client handed it when it
     /// opens a connection, and a pooled connection needs none.

@@ -63,6 +63,7 @@ impl Check {
                 body_contains: None,
                 expect_header: None,
                 follow_redirects: false,
+                allow_proxy_response: false,
                 timeout: None,
                 origin: Provenance::Builder {
                     key: "checks".to_owned(),
@@ -117,6 +118,13 @@ impl Check {
     /// Follows up to [`MAX_REDIRECTS`] redirects (default: no, a 3xx is reported as such).
     pub fn follow_redirects(mut self, yes: bool) -> Self {
         self.spec.follow_redirects = yes;
+        self
+    }
+
+    /// Lets a reply the proxy wrote itself pass the check (default: no — a proxy's login
+    /// redirect or block page is never the provider answering).
+    pub fn allow_proxy_response(mut self, yes: bool) -> Self {
+        self.spec.allow_proxy_response = yes;
         self
     }
 
@@ -331,6 +339,8 @@ async fn exchange(client: &Client, check: &Check, result: &mut CheckResult) -> R
         let tls = record_connection(&res, head, &mut result.timings);
         if check.spec.follow_redirects
             && res.status().is_redirection()
+            // A proxy's own redirect (to its login page) is not the provider's to follow.
+            && (check.spec.allow_proxy_response || !res.attribution().is_proxy_generated())
             && redirects < MAX_REDIRECTS
             && let Some(next) = location(&url, &res)
         {
@@ -349,6 +359,21 @@ async fn finish(
     timings: &mut CheckTimings,
 ) -> Result<Seen, Error> {
     let status = res.status().as_u16();
+    // A reply the proxy wrote itself (a block page, a login redirect, a splash page) is never the
+    // provider answering, whatever its status, unless the check says it may be.
+    if res.attribution().is_proxy_generated() && !check.spec.allow_proxy_response {
+        let expected = format!(
+            "a reply from the origin (status {}); the proxy answered {status} itself (allow_proxy_response = false)",
+            check.spec.expect_status
+        );
+        let e = res
+            .proxy_reply_error()
+            .map_evidence(|ev| ev.expected = Some(expected));
+        return Ok(Seen {
+            tls,
+            failure: Some(e),
+        });
+    }
     if let Err(e) = verify_head(&check.spec, status, res.headers(), Some(res.attribution())) {
         // A failure status the proxy generated carries the proxy's reply; the client knows how
         // to describe it. Anything else (a 3xx, a 200 where 404 was wanted) is ours.

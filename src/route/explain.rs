@@ -6,6 +6,7 @@
 use url::Url;
 
 use super::RouteError;
+use super::near_miss::{self, NearMiss};
 use super::step::{Outcome, Rule, Step, Warning};
 use crate::proxy::peers::{self, PeerHost, PeerNote, Tool};
 use crate::proxy::{
@@ -52,6 +53,8 @@ pub(super) struct Built {
     pub(super) proxy: Option<(ProxyUrl, Provenance)>,
     /// The index of the `no_proxy` entry that sent the host direct.
     pub(super) bypass: Option<usize>,
+    /// An entry of the list in force meant for the host that does not match it.
+    pub(super) near_miss: Option<NearMiss>,
 }
 
 /// Resolves `url` step by step, recording what was consulted, where each value came from and
@@ -77,6 +80,7 @@ pub(super) fn build(
             steps,
             proxy: None,
             bypass: None,
+            near_miss: None,
         });
     };
     let consulted = EnvSnapshot::consulted_vars(scheme);
@@ -156,6 +160,7 @@ pub(super) fn build(
             steps,
             proxy: None,
             bypass: None,
+            near_miss: None,
         });
     };
     if !proxy.scheme().is_connectable() {
@@ -168,13 +173,14 @@ pub(super) fn build(
     }
 
     // 2. no_proxy: provider, global, environment; applies to the chosen proxy.
-    let bypass = apply_no_proxy(&mut steps, global, provider_layer, env, url, host);
+    let (bypass, near_miss) = apply_no_proxy(&mut steps, global, provider_layer, env, url, host);
     push_tls_warning(&mut steps, global, provider_layer);
     Ok(Built {
         url: url_text,
         steps,
         proxy: bypass.is_none().then_some((proxy, origin)),
         bypass,
+        near_miss,
     })
 }
 
@@ -262,7 +268,8 @@ fn ignored_step(iv: &IgnoredVar) -> Step {
     st
 }
 
-/// Steps for the `no_proxy` list in force; the entry that sends the host direct, if any.
+/// Steps for the `no_proxy` list in force; the entry that sends the host direct, if any, and
+/// the entry meant for the host that does not match it, if any.
 fn apply_no_proxy(
     steps: &mut Vec<Step>,
     global: &Settings,
@@ -270,7 +277,7 @@ fn apply_no_proxy(
     env: &EnvSnapshot,
     url: &Url,
     host: &str,
-) -> Option<usize> {
+) -> (Option<usize>, Option<NearMiss>) {
     let layered = provider
         .and_then(|l| l.no_proxy.as_ref())
         .or(global.no_proxy.as_ref());
@@ -297,7 +304,7 @@ fn apply_no_proxy(
                         "no no_proxy list (neither configured nor no_proxy/NO_PROXY set): the \
                          proxy applies to every host",
                     ));
-                    return None;
+                    return (None, None);
                 }
             }
         }
@@ -326,8 +333,22 @@ fn apply_no_proxy(
             ),
         ),
     }
-    .origin(origin)
     .value(redact_text(&list.to_string()));
+    // Only a host the list does not match can be a near miss.
+    let near_miss = match found {
+        None => near_miss::find(list, host, &origin),
+        Some(_) => None,
+    };
+    st = st.origin(origin);
+    if let Some(n) = &near_miss {
+        st.warnings.push(Warning::new(
+            "near_miss",
+            format!(
+                "entry `{}` was meant for {host} but does not match it ({}): write `{}`",
+                n.entry, n.reason, n.write
+            ),
+        ));
+    }
     for d in list.diagnostics() {
         if d.severity >= Severity::Warning {
             st.warnings
@@ -366,7 +387,7 @@ fn apply_no_proxy(
         }
     }
     steps.push(st);
-    found.map(|m| m.index)
+    (found.map(|m| m.index), near_miss)
 }
 
 fn push_tls_warning(steps: &mut Vec<Step>, global: &Settings, provider: Option<&Settings>) {

@@ -15,6 +15,8 @@
 //! exempts hosts from `--proxy`.
 
 mod explain;
+mod near_miss;
+mod provider;
 mod router;
 mod step;
 mod target;
@@ -25,9 +27,11 @@ use std::sync::{Arc, OnceLock};
 use serde::Serialize;
 use url::Url;
 
-use crate::proxy::{EnvSnapshot, ProxyUrl, ProxyUrlError, redact_text};
+use crate::proxy::{EnvSnapshot, NoProxy, ProxyUrl, ProxyUrlError, redact_text};
 use crate::settings::{Provenance, Settings};
 
+pub use near_miss::{NearMiss, address_near_miss, location};
+pub use provider::{is_under, provider_for_url};
 pub use router::Router;
 use router::{Chosen, PlanKey};
 pub use step::{Outcome, Rule, Step, Warning};
@@ -74,6 +78,9 @@ enum Source {
 struct Explained {
     url: String,
     steps: Vec<Step>,
+    /// Found with the steps (a list entry meant for the host), or added after resolution (an
+    /// address entry for the host's name); never looked for on the request path.
+    near_miss: Option<NearMiss>,
 }
 
 impl Route {
@@ -81,23 +88,25 @@ impl Route {
     /// `url` is redacted of credentials.
     pub fn new(url: &str, provider: Option<&str>, proxy: Option<ProxyUrl>) -> Self {
         Self::built(
-            redact_text(url),
             provider,
             proxy.map(|proxy| Chosen {
                 proxy,
                 origin: None,
             }),
             None,
-            Vec::new(),
+            Explained {
+                url: redact_text(url),
+                steps: Vec::new(),
+                near_miss: None,
+            },
         )
     }
 
     fn built(
-        url: String,
         provider: Option<&str>,
         proxy: Option<Chosen>,
         bypass: Option<usize>,
-        steps: Vec<Step>,
+        explained: Explained,
     ) -> Self {
         Self {
             via: proxy.map_or(Via::Direct, |c| Via::Own(Arc::new(c))),
@@ -105,7 +114,7 @@ impl Route {
             source: Source::Built {
                 provider: provider.map(Arc::from),
             },
-            explained: OnceLock::from(Arc::new(Explained { url, steps })),
+            explained: OnceLock::from(Arc::new(explained)),
         }
     }
 
@@ -208,6 +217,43 @@ impl Route {
     pub fn steps(&self) -> &[Step] {
         &self.explained().steps
     }
+    /// A `no_proxy` entry meant for this host that does not match it (a URL, a port, `*.d`, an
+    /// address for a name), with the entry that would: when a proxy refuses this host, that entry
+    /// is the likely fix.
+    ///
+    /// Part of the explanation: looked for on first use (an error's report, `probe route`, the
+    /// JSON form), not when the route is decided.
+    pub fn near_miss(&self) -> Option<&NearMiss> {
+        self.explained().near_miss.as_ref()
+    }
+
+    /// The route with a near miss found after resolution (by resolving the host's addresses).
+    /// Explains the route first: this is for error reports.
+    pub(crate) fn with_near_miss(self, near_miss: NearMiss) -> Self {
+        let e = self.explained();
+        let explained = Explained {
+            url: e.url.clone(),
+            steps: e.steps.clone(),
+            near_miss: Some(near_miss),
+        };
+        Self {
+            explained: OnceLock::from(Arc::new(explained)),
+            ..self
+        }
+    }
+
+    /// When a provider sets no proxy of its own and the proxy in use came from the global
+    /// layer or the environment: the provider's name.
+    pub fn inherited_proxy(&self) -> Option<&str> {
+        let provider = self.provider()?;
+        self.proxy()?;
+        let not_set = self
+            .steps()
+            .iter()
+            .any(|s| s.rule == Rule::ProviderProxy && s.outcome == Outcome::NotSet);
+        not_set.then_some(provider)
+    }
+
     /// Every warning of every step, in order.
     pub fn warnings(&self) -> impl Iterator<Item = &Warning> {
         self.steps().iter().flat_map(|s| s.warnings.iter())
@@ -242,6 +288,7 @@ impl Route {
             Source::Built { .. } => Arc::new(Explained {
                 url: String::new(),
                 steps: Vec::new(),
+                near_miss: None,
             }),
         })
     }
@@ -268,6 +315,7 @@ fn explain_target(router: &Router, target: &Target) -> Explained {
                         Outcome::Noted,
                         format!("the URL could not be re-read to explain the route: {e}"),
                     )],
+                    near_miss: None,
                 };
             }
         },
@@ -276,6 +324,7 @@ fn explain_target(router: &Router, target: &Target) -> Explained {
         Ok(b) => Explained {
             url: b.url,
             steps: b.steps,
+            near_miss: b.near_miss,
         },
         Err(e) => Explained {
             url: redact_text(url.as_str()),
@@ -284,6 +333,7 @@ fn explain_target(router: &Router, target: &Target) -> Explained {
                 Outcome::Noted,
                 format!("the explanation disagrees with the decision: {e}"),
             )],
+            near_miss: None,
         },
     }
 }
@@ -321,13 +371,17 @@ impl fmt::Display for Route {
 impl Serialize for Route {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("Route", 6)?;
+        let mut st = s.serialize_struct("Route", 7)?;
         st.serialize_field("url", self.url())?;
         st.serialize_field("provider", &self.provider())?;
         st.serialize_field("via", if self.is_direct() { "direct" } else { "proxy" })?;
         st.serialize_field("proxy", &self.proxy())?;
         st.serialize_field("proxy_origin", &self.proxy_origin())?;
         st.serialize_field("steps", self.steps())?;
+        match self.near_miss() {
+            Some(n) => st.serialize_field("near_miss", n)?,
+            None => st.skip_field("near_miss")?,
+        }
         st.end()
     }
 }
@@ -394,15 +448,41 @@ pub fn resolve(
 ) -> Result<Route, RouteError> {
     let b = explain::build(global, provider.map(|(_, l)| l), env, url)?;
     Ok(Route::built(
-        b.url,
         provider.map(|(n, _)| n),
         b.proxy.map(|(proxy, origin)| Chosen {
             proxy,
             origin: Some(origin),
         }),
         b.bypass,
-        b.steps,
+        Explained {
+            url: b.url,
+            steps: b.steps,
+            near_miss: b.near_miss,
+        },
     ))
+}
+
+/// The `no_proxy` list that applies under these layers (provider, else global, else the
+/// environment), and where it was set.
+pub(crate) fn no_proxy_in_force<'a>(
+    global: &'a Settings,
+    provider: Option<&'a Settings>,
+    env: &'a EnvSnapshot,
+) -> Option<(&'a NoProxy, Provenance)> {
+    if let Some(s) = provider
+        .and_then(|l| l.no_proxy.as_ref())
+        .or(global.no_proxy.as_ref())
+    {
+        return Some((&s.value, s.origin.clone()));
+    }
+    env.no_proxy().map(|e| {
+        (
+            &e.list,
+            Provenance::Env {
+                var: e.var.name.clone(),
+            },
+        )
+    })
 }
 
 #[cfg(test)]
