@@ -252,7 +252,7 @@ fn parse_one(w: &mut Walker<'_>, path: &str, item: &Node, keys: &[Entry]) -> Opt
                         target_url = Some(u)
                     }
                     Some((s, _)) => {
-                        w.diag(Severity::Error, "check.url", &kpath, n.pos, format!("`{}` is not an http:// or https:// URL", crate::proxy::redact_input(s)), Some("write an absolute URL, or use `path` relative to the provider's `url`".into()));
+                        w.diag(Severity::Error, "check.url", &kpath, n.pos, format!("`{}` is not an http:// or https:// URL", crate::proxy::redact_url(s)), Some("write an absolute URL, or use `path` relative to the provider's `url`".into()));
                         ok = false;
                     }
                     None => ok = false,

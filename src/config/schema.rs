@@ -256,15 +256,14 @@ impl Walker<'_> {
                         }
                         out
                     }
-                    Value::Str(s) => s
-                        .split(',')
-                        .filter(|x| !x.trim().is_empty())
-                        .map(|x| no_proxy::EntryRef {
-                            text: x.trim().to_owned(),
-                            path: path.clone(),
-                            location: self.src.location(node.pos),
-                        })
-                        .collect(),
+                    // One value, read as curl reads NO_PROXY (a password in a URL-shaped entry
+                    // may hold commas; its credentials are masked across them).
+                    Value::Str(s) if s.split(',').all(|x| x.trim().is_empty()) => Vec::new(),
+                    Value::Str(s) => vec![no_proxy::EntryRef {
+                        text: s.clone(),
+                        path: path.clone(),
+                        location: self.src.location(node.pos),
+                    }],
                     other => {
                         let d = self
                             .type_error(&path, node.pos, "a list of host names", other)
@@ -518,7 +517,7 @@ impl Walker<'_> {
                     e.node.pos,
                     format!(
                         "`{}` is not an http:// or https:// URL with a host",
-                        crate::proxy::redact_input(raw)
+                        crate::proxy::redact_url(raw)
                     ),
                     Some(format!(
                         "write `https://{}`",
@@ -538,7 +537,7 @@ impl Walker<'_> {
                     "provider.url_invalid",
                     path,
                     e.node.pos,
-                    format!("`{}` is not a URL: {err}", crate::proxy::redact_input(raw)),
+                    format!("`{}` is not a URL: {err}", crate::proxy::redact_url(raw)),
                     Some(fix),
                 );
                 None
