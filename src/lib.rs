@@ -53,7 +53,7 @@
 //! | `hop` (private) | [`Hop`] and [`Phase`]: where and when in a request | nothing |
 //! | `diagnostic` (private) | [`Severity`](config::Severity), [`Diagnostic`](config::Diagnostic) | nothing |
 //! | [`proxy`] | proxy URLs, `no_proxy`, the environment snapshot, other tools' rules, redaction | `diagnostic` |
-//! | [`settings`] | [`Settings`] layers, timeouts, roots, [`Provenance`] | `proxy`, `hop` |
+//! | [`settings`] | [`Settings`] layers, timeouts, roots, [`Provenance`] | `proxy`, `hop`, `diagnostic` |
 //! | [`route`] | pure route resolution and its explanation | `settings`, `proxy` |
 //! | [`error`] | [`Error`], codes, evidence (timings, TLS facts, attribution, diagnostics) | everything above |
 //! | `wire` (private) | pure parsers of what peers send: CONNECT/SOCKS5 replies, proxy signatures, attribution | `error` |

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use proxyscope::config::{Check, CheckTarget, Config, Setting};
-use proxyscope::proxy::redact_text;
+use proxyscope::proxy::redact_parsed_url;
 use proxyscope::{EnvSnapshot, Settings};
 
 /// Output format of `lint` and `config`.
@@ -91,7 +91,7 @@ pub(crate) fn run(args: Args) -> u8 {
                 .map(|p| {
                     serde_json::json!({
                         "name": p.name(),
-                        "url": { "value": redact_text(p.url().value.as_str()), "origin": p.url().origin },
+                        "url": { "value": redact_parsed_url(&p.url().value), "origin": p.url().origin },
                         "required": p.required(),
                         "settings": config.settings_with_env(Some(p.name()), &env).unwrap_or_default(),
                         "checks": p.checks(),
@@ -122,7 +122,7 @@ pub(crate) fn run(args: Args) -> u8 {
                 let mut rows = vec![
                     Setting {
                         key: "url".into(),
-                        value: redact_text(p.url().value.as_str()),
+                        value: redact_parsed_url(&p.url().value),
                         origin: p.url().origin.clone(),
                     },
                     Setting {
@@ -164,7 +164,7 @@ fn print_settings(prefix: &str, rows: &[Setting], show_origin: bool) {
 fn describe(c: &Check) -> String {
     let target = match &c.target {
         CheckTarget::Path(p) => p.clone(),
-        CheckTarget::Url(u) => redact_text(u.as_str()),
+        CheckTarget::Url(u) => redact_parsed_url(u),
     };
     let mut s = format!("{} {target} expect {}", c.method, c.expect_status);
     if let Some(b) = &c.body_contains {

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use crate::connect::ConnInfo;
 use crate::error::{Error, ErrorKind, Hop, Phase, ProxyReply};
+use crate::proxy::Secrets;
 use crate::route::Route;
 use crate::wire::{attribute, evidence_headers};
 
@@ -26,6 +27,8 @@ pub struct Response {
     attribution: Attribution,
     target: String,
     body_timeout: Duration,
+    /// What the request carried that a peer may echo back; scrubbed from every error.
+    secrets: Arc<Secrets>,
 }
 
 impl Response {
@@ -34,6 +37,7 @@ impl Response {
         route: Route,
         target: String,
         body_timeout: Duration,
+        secrets: Arc<Secrets>,
     ) -> Self {
         let path = match inner.extensions().get::<Arc<ConnInfo>>().map(|i| &**i) {
             Some(i) if i.absolute_form => ResponsePath::AbsoluteForm,
@@ -48,7 +52,13 @@ impl Response {
             attribution,
             target,
             body_timeout,
+            secrets,
         }
+    }
+
+    /// The credentials the request carried, to scrub from anything built from this response.
+    pub(crate) fn secrets(&self) -> &Arc<Secrets> {
+        &self.secrets
     }
 
     /// The status code.
@@ -148,6 +158,7 @@ impl Response {
             body_truncated: false,
         });
         let target = self.target.clone();
+        let secrets = self.secrets.clone();
         Error::new(ErrorKind::HttpStatus)
             .with_hop(hop)
             .with_phase(Phase::Http)
@@ -161,6 +172,7 @@ impl Response {
                 ev.proxy_reply = reply;
                 ev.attribution = Some(a);
             })
+            .scrubbed(&secrets)
     }
 
     /// The whole body. An early close or a broken body is `http.protocol`; a body that stops
@@ -172,9 +184,10 @@ impl Response {
             attribution,
             target,
             body_timeout,
+            secrets,
         } = self;
         let hop = attribution.source;
-        match tokio::time::timeout(body_timeout, inner.into_body().collect()).await {
+        let result = match tokio::time::timeout(body_timeout, inner.into_body().collect()).await {
             Ok(Ok(c)) => Ok(c.to_bytes()),
             Ok(Err(e)) => Err(Error::new(ErrorKind::HttpProtocol)
                 .with_hop(hop)
@@ -194,7 +207,8 @@ impl Response {
                     ev.target = Some(target);
                     ev.timeout = Some(body_timeout);
                 })),
-        }
+        };
+        result.map_err(|e| e.scrubbed(&secrets))
     }
 
     /// The whole body as text (lossy UTF-8).

@@ -18,7 +18,7 @@ use crate::settings::Provenance;
 #[serde(rename_all = "lowercase")]
 pub enum CheckTarget {
     /// A path (with optional query) joined to the provider's `url`.
-    Path(String),
+    Path(#[serde(serialize_with = "ser_path")] String),
     /// An absolute URL.
     Url(#[serde(serialize_with = "ser_url")] url::Url),
 }
@@ -64,10 +64,13 @@ impl StatusExpectation {
 impl std::fmt::Debug for CheckTarget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Path(p) => f.debug_tuple("Path").field(p).finish(),
+            Self::Path(p) => f
+                .debug_tuple("Path")
+                .field(&crate::proxy::redact_url(p))
+                .finish(),
             Self::Url(u) => f
                 .debug_tuple("Url")
-                .field(&crate::proxy::redact_text(u.as_str()))
+                .field(&crate::proxy::redact_parsed_url(u))
                 .finish(),
         }
     }
@@ -137,7 +140,11 @@ impl Check {
 }
 
 fn ser_url<S: serde::Serializer>(u: &url::Url, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&crate::proxy::redact_text(u.as_str()))
+    s.serialize_str(&crate::proxy::redact_parsed_url(u))
+}
+
+fn ser_path<S: serde::Serializer>(p: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&crate::proxy::redact_url(p))
 }
 
 fn ser_method<S: serde::Serializer>(m: &http::Method, s: S) -> Result<S::Ok, S::Error> {
@@ -219,24 +226,26 @@ fn parse_one(w: &mut Walker<'_>, path: &str, item: &Node, keys: &[Entry]) -> Opt
             }
             "path" => match w.string(&kpath, n, "write `path = \"/health\"`") {
                 Some(p) if p.contains("://") => {
+                    let shown = crate::proxy::redact_url(p);
                     w.diag(
                         Severity::Error,
                         "check.path",
                         &kpath,
                         n.pos,
-                        format!("`{p}` is a URL, not a path"),
-                        Some(format!("write `url = \"{p}\"` instead of `path`")),
+                        format!("`{shown}` is a URL, not a path"),
+                        Some(format!("write `url = \"{shown}\"` instead of `path`")),
                     );
                     ok = false;
                 }
                 Some(p) if !p.starts_with('/') => {
+                    let shown = crate::proxy::redact_url(p);
                     w.diag(
                         Severity::Error,
                         "check.path",
                         &kpath,
                         n.pos,
-                        format!("`{p}` does not start with `/`"),
-                        Some(format!("write `path = \"/{p}\"`")),
+                        format!("`{shown}` does not start with `/`"),
+                        Some(format!("write `path = \"/{shown}\"`")),
                     );
                     ok = false;
                 }
@@ -248,7 +257,10 @@ fn parse_one(w: &mut Walker<'_>, path: &str, item: &Node, keys: &[Entry]) -> Opt
                     .string(&kpath, n, "write `url = \"https://...\"`")
                     .map(|s| (s, url::Url::parse(s)))
                 {
-                    Some((_, Ok(u))) if matches!(u.scheme(), "http" | "https") => {
+                    Some((s, Ok(u))) if matches!(u.scheme(), "http" | "https") => {
+                        let found =
+                            super::rules::origin_url::check(s, &kpath, w.src.location(n.pos));
+                        w.diags.extend(found);
                         target_url = Some(u)
                     }
                     Some((s, _)) => {
@@ -293,6 +305,12 @@ fn parse_one(w: &mut Walker<'_>, path: &str, item: &Node, keys: &[Entry]) -> Opt
             "timeout" => timeout = w.duration(&kpath, n),
             _ => w.unknown(path, e, CHECK_KEYS, Level::Check),
         }
+    }
+    if let Some(n) = &name
+        && let Some(d) =
+            super::rules::names::check("check", n, &join(path, "name"), w.src.location(item.pos))
+    {
+        w.diags.push(d);
     }
     let Some(name) = name else {
         w.diag(

@@ -11,7 +11,7 @@ use super::check;
 use super::duration;
 use super::node::{Entry, Node, Pos, Value};
 use super::provenance::Source;
-use super::rules::{no_proxy, proxy_url};
+use super::rules::{names, no_proxy, origin_url, proxy_url};
 use super::suggest;
 use super::{Config, Provider};
 use crate::diagnostic::{Diagnostic, Severity};
@@ -29,7 +29,7 @@ pub(crate) const LAYER_KEYS: &[&str] = &[
     "timeouts",
 ];
 /// Keys valid only at the top level.
-pub(crate) const GLOBAL_ONLY: &[&str] = &["providers"];
+pub(crate) const GLOBAL_ONLY: &[&str] = &["providers", "secret_query_params"];
 /// Keys valid only in a provider.
 pub(crate) const PROVIDER_ONLY: &[&str] = &["url", "required", "checks"];
 /// Keys of `[timeouts]`.
@@ -53,9 +53,15 @@ pub(crate) fn build(root: &Node, src: &Source) -> (Config, Vec<Diagnostic>) {
     let mut providers = Vec::new();
     match &root.value {
         Value::Table(entries) => {
+            // First, so that every value printed below already masks these parameters.
+            if let Some(e) = entries.iter().find(|e| e.key == "secret_query_params") {
+                w.secret_query_params(e);
+            }
             for e in entries {
                 if LAYER_KEYS.contains(&e.key.as_str()) {
                     w.layer_key(&mut global, "", e);
+                } else if e.key == "secret_query_params" {
+                    // Read above.
                 } else if e.key == "providers" {
                     w.providers(e, &mut providers);
                 } else {
@@ -441,6 +447,10 @@ impl Walker<'_> {
                 self.diags.push(d);
                 continue;
             };
+            if let Some(d) = names::check("provider", &p.key, &prefix, self.src.location(p.key_pos))
+            {
+                self.diags.push(d);
+            }
             if let Some(provider) = self.provider(&p.key, &prefix, p.key_pos, keys) {
                 out.push(provider);
             }
@@ -505,6 +515,8 @@ impl Walker<'_> {
     fn provider_url(&mut self, path: &str, e: &Entry) -> Option<Sourced<url::Url>> {
         let raw = self.string(path, &e.node, "write `url = \"https://api.example.org\"`")?;
         let origin = self.src.origin(path, e.key_pos);
+        let found = origin_url::check(raw, path, self.src.location(e.node.pos));
+        self.diags.extend(found);
         match url::Url::parse(raw.trim()) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
                 Some(Sourced::new(u, origin))
@@ -521,14 +533,18 @@ impl Walker<'_> {
                     ),
                     Some(format!(
                         "write `https://{}`",
-                        u.host_str().unwrap_or("api.example.org")
+                        // With an `@` in the value, the parsed host may be part of the
+                        // credentials.
+                        u.host_str()
+                            .filter(|_| !raw.contains('@'))
+                            .unwrap_or("api.example.org")
                     )),
                 );
                 None
             }
             Err(err) => {
                 let fix = if !raw.contains("://") {
-                    format!("write `https://{}`", raw.trim())
+                    format!("write `https://{}`", crate::proxy::redact_url(raw.trim()))
                 } else {
                     "write `url = \"https://api.example.org\"`".to_owned()
                 };
@@ -541,6 +557,31 @@ impl Walker<'_> {
                     Some(fix),
                 );
                 None
+            }
+        }
+    }
+
+    /// `secret_query_params = ["name", ...]`: more query parameters whose values are masked in
+    /// every output. Names are added for the whole process as the document is read (lint
+    /// included), and never removed.
+    fn secret_query_params(&mut self, e: &Entry) {
+        let fix = "write `secret_query_params = [\"session_ref\"]`";
+        let Value::Array(items) = &e.node.value else {
+            let d = self
+                .type_error(
+                    &e.key,
+                    e.node.pos,
+                    "a list of parameter names",
+                    &e.node.value,
+                )
+                .with_suggestion(fix);
+            self.diags.push(d);
+            return;
+        };
+        for (i, item) in items.iter().enumerate() {
+            let path = format!("{}[{i}]", e.key);
+            if let Some(name) = self.string(&path, item, fix) {
+                crate::proxy::redact::add_secret_query_param(name);
             }
         }
     }

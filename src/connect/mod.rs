@@ -33,6 +33,7 @@ use crate::route::Route;
 use crate::settings::{Settings, Timeouts};
 use crate::tls::HandshakeInfo;
 
+pub(crate) use auth::add_headers;
 pub use auth::basic_auth;
 pub use dns::{Resolve, Resolver, Resolving};
 pub use stream::{Conn, Stream};
@@ -465,7 +466,14 @@ async fn build(
                 }
             }
             .instrument(span)
-            .await?;
+            .await
+            // A proxy that echoes the request into its refusal puts our credentials there.
+            .map_err(|e| {
+                e.scrubbed(&auth::proxy_secrets(
+                    &proxy,
+                    &profile.settings.proxy_headers,
+                ))
+            })?;
             timings.proxy = Some(started.elapsed());
             (stream, peer)
         }

@@ -610,9 +610,19 @@ mod tests {
 
     #[test]
     fn credentials_in_entries_never_print_whatever_the_password_holds() {
-        for pass in ["Pw9", "Pw9 Xk4", "Pw9,Xk4", "Pw9=Xk4;'Xk4]", "Pw9/Xk4@Xk4", "Pw9 ,Xk4"] {
+        for pass in [
+            "Pw9",
+            "Pw9 Xk4",
+            "Pw9,Xk4",
+            "Pw9=Xk4;'Xk4]",
+            "Pw9/Xk4@Xk4",
+            "Pw9 ,Xk4",
+        ] {
             let value = format!("localhost,http://us3r:{pass}@x.test/,10.0.0.0/8");
-            for list in [NoProxy::parse(&value), NoProxy::from_entries([value.as_str()])] {
+            for list in [
+                NoProxy::parse(&value),
+                NoProxy::from_entries([value.as_str()]),
+            ] {
                 let diags: Vec<String> = list
                     .diagnostics()
                     .iter()

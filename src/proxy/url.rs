@@ -7,7 +7,7 @@ use std::net::Ipv6Addr;
 
 use serde::Serialize;
 
-use super::redact::redact_url;
+use super::redact::{Secrets, redact_url};
 
 /// A proxy's scheme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -264,6 +264,16 @@ impl ProxyUrl {
     /// `scheme://host:port`, never credentials.
     pub fn without_credentials(&self) -> String {
         format!("{}://{}", self.scheme.as_str(), self.authority())
+    }
+
+    /// The credentials in the forms a proxy may echo back (see [`Secrets`]); empty without
+    /// credentials.
+    pub fn secrets(&self) -> Secrets {
+        let mut s = Secrets::new();
+        if let Some(user) = &self.username {
+            s.add_credentials(user, self.password.as_deref());
+        }
+        s
     }
 }
 
@@ -594,8 +604,14 @@ mod tests {
                 ProxyUrlErrorKind::InvalidCredentials,
             ),
             ("u:p?s@proxy.test:1", ProxyUrlErrorKind::InvalidCredentials),
-            ("http://u:p#s@proxy.test", ProxyUrlErrorKind::InvalidCredentials),
-            ("http://proxy.test:1/p@th", ProxyUrlErrorKind::InvalidCredentials),
+            (
+                "http://u:p#s@proxy.test",
+                ProxyUrlErrorKind::InvalidCredentials,
+            ),
+            (
+                "http://proxy.test:1/p@th",
+                ProxyUrlErrorKind::InvalidCredentials,
+            ),
         ];
         for (input, want) in cases {
             assert_eq!(kind(input), *want, "{input}");
@@ -639,7 +655,14 @@ mod tests {
         }
         let e = ProxyUrl::parse("alice:s3cr3t@proxy.test:99999").unwrap_err();
         assert!(!e.to_string().contains("s3cr3t"), "{e}");
-        for pass in ["Zq9/Xw7", "Zq9?Xw7", "Zq9#Xw7", "Zq9@Xw7", "Zq9 Xw7,Vb4", "Zq9%ffXw7"] {
+        for pass in [
+            "Zq9/Xw7",
+            "Zq9?Xw7",
+            "Zq9#Xw7",
+            "Zq9@Xw7",
+            "Zq9 Xw7,Vb4",
+            "Zq9%ffXw7",
+        ] {
             let input = format!("http://alice:{pass}@proxy.test:3128");
             let text = match ProxyUrl::parse(&input) {
                 Ok(u) => format!("{u} {u:?}"),

@@ -4,7 +4,7 @@
 //! corrected value in the suggestion. Credentials never appear.
 
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::proxy::{ProxyUrl, ProxyUrlErrorKind, ProxyUrlNote, redact_text, redact_url};
+use crate::proxy::{ProxyUrl, ProxyUrlErrorKind, ProxyUrlNote, redact_url};
 use crate::settings::ProxySetting;
 
 /// Words people write for "no proxy" that are not `"direct"`.
@@ -71,12 +71,8 @@ pub(crate) fn check(
                     continue;
                 }
                 out.push(
-                    diag(
-                        severity,
-                        &code,
-                        format!("`{shown}`: {}", redact_text(&note.to_string())),
-                    )
-                    .with_suggestion(format!("write `{corrected}`")),
+                    diag(severity, &code, format!("`{shown}`: {note}"))
+                        .with_suggestion(format!("write `{corrected}`")),
                 );
             }
             (Some(ProxySetting::Url(url)), out)
@@ -105,7 +101,7 @@ pub(crate) fn check(
                 }
                 _ => e.hint().to_owned(),
             };
-            out.push(diag(Severity::Error, code, redact_text(&e.to_string())).with_suggestion(fix));
+            out.push(diag(Severity::Error, code, e.to_string()).with_suggestion(fix));
             (None, out)
         }
     }

@@ -36,11 +36,6 @@ impl Masks {
         Self(merged)
     }
 
-    /// Whether nothing is masked.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     /// `value` with every masked range replaced by `***`.
     pub(crate) fn apply(&self, value: &str) -> String {
         self.apply_within(value, 0..value.len())
@@ -84,8 +79,11 @@ pub(crate) fn url(value: &str) -> Masks {
     let mut m = Masks::default();
     let lead = value.len() - value.trim_start().len();
     let start = scheme_end(value, lead).unwrap_or(lead);
+    // A path (`/users/@me`) has no authority, so no userinfo.
+    let is_path = value[lead..].starts_with('/');
     if let Some(at) = value.rfind('@')
         && at > start
+        && !is_path
     {
         m.push(start..at);
     }
@@ -102,7 +100,11 @@ pub(crate) fn list(value: &str) -> Masks {
         let start = tokens(value)
             .take_while(|(at, _)| *at <= last_at)
             .find(|(_, t)| t.contains('@') || (t.contains(':') && !is_ip_entry(t)))
-            .map(|(at, _)| scheme_end(value, at).filter(|e| *e <= last_at).unwrap_or(at));
+            .map(|(at, _)| {
+                scheme_end(value, at)
+                    .filter(|e| *e <= last_at)
+                    .unwrap_or(at)
+            });
         if let Some(start) = start {
             m.push(start..last_at);
         }
@@ -126,11 +128,14 @@ pub(crate) fn text(value: &str) -> Masks {
             .filter_map(|(i, _)| {
                 let colon = lo + i;
                 let mut s = colon;
-                while s > lo && (b[s - 1].is_ascii_alphanumeric() || matches!(b[s - 1], b'+' | b'-' | b'.')) {
+                while s > lo
+                    && (b[s - 1].is_ascii_alphanumeric() || matches!(b[s - 1], b'+' | b'-' | b'.'))
+                {
                     s -= 1;
                 }
                 let bounded = s == 0 || is_text_delim(b[s - 1]);
-                (bounded && s < colon && scheme_end(value, s) == Some(colon + 3)).then_some(colon + 3)
+                (bounded && s < colon && scheme_end(value, s) == Some(colon + 3))
+                    .then_some(colon + 3)
             })
             .last();
         match scheme {
@@ -155,7 +160,19 @@ fn is_text_delim(c: u8) -> bool {
     c.is_ascii_whitespace()
         || matches!(
             c,
-            b'"' | b'\'' | b'`' | b'<' | b'>' | b'(' | b')' | b',' | b';' | b'{' | b'}' | b'[' | b']' | b'='
+            b'"' | b'\''
+                | b'`'
+                | b'<'
+                | b'>'
+                | b'('
+                | b')'
+                | b','
+                | b';'
+                | b'{'
+                | b'}'
+                | b'['
+                | b']'
+                | b'='
         )
 }
 
@@ -176,7 +193,10 @@ fn query(value: &str, m: &mut Masks, text: bool) {
         {
             j += 1;
         }
-        if j == name_start || b.get(j) != Some(&b'=') || !is_secret_query_param(&value[name_start..j]) {
+        if j == name_start
+            || b.get(j) != Some(&b'=')
+            || !is_secret_query_param(&value[name_start..j])
+        {
             continue;
         }
         let mut k = j + 1;
@@ -242,10 +262,17 @@ mod tests {
             ("http://:@h", "http://***@h"),
             ("http://@h", "http://@h"),
             ("  http://u:p@h ", "  http://***@h "),
-            ("https://api.test/v1?key=K1&q=x&Token=T2#f", "https://api.test/v1?key=***&q=x&Token=***#f"),
-            ("https://a.test/cb#access_token=T&x=1", "https://a.test/cb#access_token=***&x=1"),
+            (
+                "https://api.test/v1?key=K1&q=x&Token=T2#f",
+                "https://api.test/v1?key=***&q=x&Token=***#f",
+            ),
+            (
+                "https://a.test/cb#access_token=T&x=1",
+                "https://a.test/cb#access_token=***&x=1",
+            ),
             ("https://a.test/?q=a@b.c&key=K", "https://***@b.c&key=***"),
             ("direct", "direct"),
+            ("/users/@me?token=T", "/users/@me?token=***"),
         ];
         for (input, want) in cases {
             assert_eq!(u(input), *want, "{input}");
@@ -256,9 +283,18 @@ mod tests {
     fn lists() {
         let cases: &[(&str, &str)] = &[
             ("localhost,.svc.test", "localhost,.svc.test"),
-            ("localhost,http://u:p@x.test/", "localhost,http://***@x.test/"),
-            ("localhost,http://u:p,ss@x.test/,other", "localhost,http://***@x.test/,other"),
-            ("::1,10.0.0.0/8,http://u:p ss@h", "::1,10.0.0.0/8,http://***@h"),
+            (
+                "localhost,http://u:p@x.test/",
+                "localhost,http://***@x.test/",
+            ),
+            (
+                "localhost,http://u:p,ss@x.test/,other",
+                "localhost,http://***@x.test/,other",
+            ),
+            (
+                "::1,10.0.0.0/8,http://u:p ss@h",
+                "::1,10.0.0.0/8,http://***@h",
+            ),
             ("a,u:p,q@h", "a,***@h"),
             ("bob@h", "***@h"),
         ];
@@ -277,13 +313,22 @@ mod tests {
     fn free_text() {
         let cases: &[(&str, &str)] = &[
             ("no secrets here", "no secrets here"),
-            ("connect to http://u:p@a:1 failed, then https://x:y@b:2/", "connect to http://***@a:1 failed, then https://***@b:2/"),
+            (
+                "connect to http://u:p@a:1 failed, then https://x:y@b:2/",
+                "connect to http://***@a:1 failed, then https://***@b:2/",
+            ),
             ("mail bob@example.org", "mail bob@example.org"),
             ("'socks5h://a:b@s:1'", "'socks5h://***@s:1'"),
-            ("env https_proxy=http://u:p ss@h:1", "env https_proxy=http://***@h:1"),
+            (
+                "env https_proxy=http://u:p ss@h:1",
+                "env https_proxy=http://***@h:1",
+            ),
             ("u:p@proxy:3128", "***@proxy:3128"),
             ("http://u:a://b@h", "http://***@h"),
-            ("GET http://h/?key=K1 HTTP/1.1", "GET http://h/?key=*** HTTP/1.1"),
+            (
+                "GET http://h/?key=K1 HTTP/1.1",
+                "GET http://h/?key=*** HTTP/1.1",
+            ),
             ("ünï http://ü:p@h", "ünï http://***@h"),
         ];
         for (input, want) in cases {

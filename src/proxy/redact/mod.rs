@@ -1,7 +1,7 @@
 //! Redaction, in one place. Every value that can carry a secret is printed through one of
 //! these, never as written:
 //!
-//! - [`redact_url`] for a value meant to be one URL — proxy URLs (configuration, environment,
+//! - [`redact_url`] (and [`redact_parsed_url`]) for a value meant to be one URL — proxy URLs (configuration, environment,
 //!   builder), provider and check URLs, request URLs: the userinfo and the values of secret
 //!   query parameters become `***`;
 //! - [`redact_list`] for a `no_proxy` value, whose URL-shaped entries may hold credentials;
@@ -56,4 +56,20 @@ pub fn redact_text(text: &str) -> String {
         return text.to_owned();
     }
     masks::text(text).apply(text)
+}
+
+/// A parsed URL, printable: without its userinfo and with secret query values masked. When an
+/// `@` follows the host (the parser may have read part of a password as host, port or path),
+/// everything up to the last `@` is masked instead, as [`redact_url`] does.
+pub fn redact_parsed_url(url: &url::Url) -> String {
+    if url[url::Position::BeforePath..].contains('@') {
+        return redact_url(url.as_str());
+    }
+    if url.username().is_empty() && url.password().is_none() {
+        return redact_url(url.as_str());
+    }
+    let mut clean = url.clone();
+    let _ = clean.set_username("");
+    let _ = clean.set_password(None);
+    redact_url(clean.as_str())
 }

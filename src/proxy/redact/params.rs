@@ -63,7 +63,10 @@ pub fn add_secret_query_param(name: &str) {
 
 /// Every secret query parameter name in force: the built-in list, then the names added.
 pub fn secret_query_params() -> Vec<String> {
-    let mut all: Vec<String> = SECRET_QUERY_PARAMS.iter().map(|s| (*s).to_owned()).collect();
+    let mut all: Vec<String> = SECRET_QUERY_PARAMS
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
     all.extend(
         extra()
             .read()

@@ -16,7 +16,11 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use super::MASK;
 
 /// Everything but RFC 3986's unreserved characters: how userinfo and query values are encoded.
-const ENCODE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const ENCODE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// Secret values to scrub from text a peer sent. `Debug` shows only how many there are.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -122,13 +126,20 @@ impl Secrets {
         }
         let mut hits: Vec<(usize, usize)> = Vec::new();
         for s in &self.exact {
-            hits.extend(text.match_indices(s.as_str()).map(|(i, m)| (i, i + m.len())));
+            hits.extend(
+                text.match_indices(s.as_str())
+                    .map(|(i, m)| (i, i + m.len())),
+            );
         }
         if !self.folded.is_empty() {
             // ASCII lowercasing keeps every byte offset, so matches map back one to one.
             let lower = text.to_ascii_lowercase();
             for s in &self.folded {
-                hits.extend(lower.match_indices(s.as_str()).map(|(i, m)| (i, i + m.len())));
+                hits.extend(
+                    lower
+                        .match_indices(s.as_str())
+                        .map(|(i, m)| (i, i + m.len())),
+                );
             }
         }
         if hits.is_empty() {
@@ -185,7 +196,14 @@ mod tests {
              form p%40ss%2Fw+rd%3C%26%3E%22x html p@ss/w rd&lt;&amp;&gt;&quot;x json p@ss/w rd<&>\\\"x</pre>"
         );
         let out = s.scrub(&page);
-        for leaked in [b64.as_str(), "p@ss/w rd", "p%40SS", "p%40ss", "rd&lt;", "rd<&>"] {
+        for leaked in [
+            b64.as_str(),
+            "p@ss/w rd",
+            "p%40SS",
+            "p%40ss",
+            "rd&lt;",
+            "rd<&>",
+        ] {
             assert!(!out.contains(leaked), "{leaked} in {out}");
         }
         assert!(out.starts_with("<pre>Proxy-Authorization: Basic ***"));
