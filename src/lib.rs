@@ -54,7 +54,7 @@
 //! | `diagnostic` (private) | [`Severity`](config::Severity), [`Diagnostic`](config::Diagnostic) | nothing |
 //! | [`proxy`] | proxy URLs, `no_proxy`, the environment snapshot, other tools' rules, redaction | `diagnostic` |
 //! | [`settings`] | [`Settings`] layers, timeouts, roots, [`Provenance`] | `proxy`, `hop`, `diagnostic` |
-//! | [`route`] | pure route resolution and its explanation | `settings`, `proxy` |
+//! | [`route`] | pure route resolution and its explanation | `settings`, `proxy`, `diagnostic` |
 //! | [`error`] | [`Error`], codes, evidence (timings, TLS facts, attribution, diagnostics) | everything above |
 //! | `wire` (private) | pure parsers of what peers send: CONNECT/SOCKS5 replies, proxy signatures, attribution | `error` |
 //! | [`tls`] | per-hop TLS, the recording verifier, chain facts, diagnosis | `error`, `settings`, `proxy` |

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use proxyscope::config::{Check, CheckTarget, Config, Setting};
+use proxyscope::probe::escape;
 use proxyscope::proxy::redact_parsed_url;
 use proxyscope::{EnvSnapshot, Settings};
 
@@ -152,11 +153,15 @@ pub(crate) fn run(args: Args) -> u8 {
 }
 
 fn print_settings(prefix: &str, rows: &[Setting], show_origin: bool) {
+    // One line per setting, whatever the names and values hold.
     for s in rows {
+        let setting = format!("{prefix}{}={}", s.key, s.value);
+        let setting = escape::nagios(&setting);
         if show_origin {
-            println!("{}\t{prefix}{}={}", s.origin, s.key, s.value);
+            let origin = s.origin.to_string();
+            println!("{}\t{setting}", escape::nagios(&origin));
         } else {
-            println!("{prefix}{}={}", s.key, s.value);
+            println!("{setting}");
         }
     }
 }

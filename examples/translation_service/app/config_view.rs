@@ -1,11 +1,13 @@
 //! `GET /_config`: the effective configuration, every value with where it came from
 //! (`file:line:col`, environment variable, or default) — the view that would have shown in
-//! 2015 that the deployed file never set the provider's proxy. Proxy credentials are never
-//! shown: proxyscope's settings redact them, and provider URLs lose their userinfo here.
+//! 2015 that the deployed file never set the provider's proxy. Secrets are never shown:
+//! proxyscope's settings redact proxy credentials, and provider URLs lose their userinfo and
+//! the values of secret query parameters (`?key=`, `?token=`, …) here.
 
 use std::net::SocketAddr;
 
 use proxyscope::Provenance;
+use proxyscope::proxy::redact_parsed_url;
 use proxyscope::config::format_duration;
 use serde_json::{Value, json};
 
@@ -40,7 +42,7 @@ pub(crate) fn render(settings: &Settings, listening: SocketAddr) -> Value {
         .map(|p| {
             json!({
                 "name": p.name(),
-                "url": { "value": without_userinfo(&p.url().value), "origin": p.url().origin },
+                "url": { "value": redact_parsed_url(&p.url().value), "origin": p.url().origin },
                 "required": { "value": p.is_required(), "origin": p.required().origin },
                 "checks": p.checks().iter().map(|c| c.name.clone()).collect::<Vec<_>>(),
                 "settings": config.settings(Some(p.name())).unwrap_or_default(),
@@ -63,9 +65,3 @@ fn row(key: &str, value: String, origin: &Provenance) -> Value {
     json!({ "key": key, "value": value, "origin": origin })
 }
 
-fn without_userinfo(url: &url::Url) -> String {
-    let mut u = url.clone();
-    let _ = u.set_username("");
-    let _ = u.set_password(None);
-    u.to_string()
-}
