@@ -17,7 +17,10 @@ use std::borrow::Cow;
 pub const NAGIOS_BAR: char = '\u{a6}';
 
 fn is_line_break(c: char) -> bool {
-    matches!(c, '\n' | '\r' | '\t' | '\u{b}' | '\u{c}' | '\u{85}' | '\u{2028}' | '\u{2029}')
+    matches!(
+        c,
+        '\n' | '\r' | '\t' | '\u{b}' | '\u{c}' | '\u{85}' | '\u{2028}' | '\u{2029}'
+    )
 }
 
 /// `text` for one line of Nagios plugin output (see the module docs).

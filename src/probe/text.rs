@@ -10,7 +10,6 @@
 //! (<https://no-color.org>); [`use_color`] makes that decision from its inputs, so it is tested
 //! without a terminal.
 
-
 use super::escape;
 use super::nagios::{self, State};
 use super::report::{CheckResult, Report, ms};

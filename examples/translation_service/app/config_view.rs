@@ -7,8 +7,8 @@
 use std::net::SocketAddr;
 
 use proxyscope::Provenance;
-use proxyscope::proxy::redact_parsed_url;
 use proxyscope::config::format_duration;
+use proxyscope::proxy::redact_parsed_url;
 use serde_json::{Value, json};
 
 use super::settings::Settings;
@@ -64,4 +64,3 @@ pub(crate) fn render(settings: &Settings, listening: SocketAddr) -> Value {
 fn row(key: &str, value: String, origin: &Provenance) -> Value {
     json!({ "key": key, "value": value, "origin": origin })
 }
-

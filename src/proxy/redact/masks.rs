@@ -7,7 +7,6 @@
 //! every password whatever it holds; the price is that a URL with an `@` in its path or query
 //! shows `***` where its host and path were (write `%40` there).
 
-use std::net::IpAddr;
 use std::ops::Range;
 
 use super::MASK;
@@ -93,13 +92,14 @@ pub(crate) fn url(value: &str) -> Masks {
 
 /// Masks for a `no_proxy` value (entries separated by commas and blanks). A URL-shaped entry's
 /// password may hold commas and blanks, so its userinfo runs from the first entry that could
-/// start one (it holds `:` and is not an IP address, or holds `@`) to the value's last `@`.
+/// start one (it holds `:` or `@`) to the value's last `@`. An IPv6 entry before it is masked
+/// too: `fe80::1,x@host` may be the user `fe80` with the password `:1,x`.
 pub(crate) fn list(value: &str) -> Masks {
     let mut m = Masks::default();
     if let Some(last_at) = value.rfind('@') {
         let start = tokens(value)
             .take_while(|(at, _)| *at <= last_at)
-            .find(|(_, t)| t.contains('@') || (t.contains(':') && !is_ip_entry(t)))
+            .find(|(_, t)| t.contains(['@', ':']))
             .map(|(at, _)| {
                 scheme_end(value, at)
                     .filter(|e| *e <= last_at)
@@ -227,13 +227,6 @@ pub(crate) fn tokens(value: &str) -> impl Iterator<Item = (usize, &str)> {
     })
 }
 
-/// An IP address or CIDR block, bracketed or not: a `:` there is not a password's.
-fn is_ip_entry(token: &str) -> bool {
-    let addr = token.split('/').next().unwrap_or(token);
-    let addr = addr.trim_start_matches('[').trim_end_matches(']');
-    addr.parse::<IpAddr>().is_ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -291,10 +284,9 @@ mod tests {
                 "localhost,http://u:p,ss@x.test/,other",
                 "localhost,http://***@x.test/,other",
             ),
-            (
-                "::1,10.0.0.0/8,http://u:p ss@h",
-                "::1,10.0.0.0/8,http://***@h",
-            ),
+            ("10.0.0.0/8,http://u:p ss@h", "10.0.0.0/8,http://***@h"),
+            ("::1,localhost,http://u:p@h", "***@h"),
+            ("fe80::1,x@h", "***@h"),
             ("a,u:p,q@h", "a,***@h"),
             ("bob@h", "***@h"),
         ];
