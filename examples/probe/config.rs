@@ -168,7 +168,7 @@ fn print_settings(prefix: &str, rows: &[Setting], show_origin: bool) {
 
 fn describe(c: &Check) -> String {
     let target = match &c.target {
-        CheckTarget::Path(p) => p.clone(),
+        CheckTarget::Path(p) => proxyscope::proxy::redact::redact_path(p),
         CheckTarget::Url(u) => redact_parsed_url(u),
     };
     let mut s = format!("{} {target} expect {}", c.method, c.expect_status);

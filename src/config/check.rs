@@ -66,7 +66,7 @@ impl std::fmt::Debug for CheckTarget {
         match self {
             Self::Path(p) => f
                 .debug_tuple("Path")
-                .field(&crate::proxy::redact_url(p))
+                .field(&crate::proxy::redact::redact_path(p))
                 .finish(),
             Self::Url(u) => f
                 .debug_tuple("Url")
@@ -144,7 +144,7 @@ fn ser_url<S: serde::Serializer>(u: &url::Url, s: S) -> Result<S::Ok, S::Error> 
 }
 
 fn ser_path<S: serde::Serializer>(p: &str, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&crate::proxy::redact_url(p))
+    s.serialize_str(&crate::proxy::redact::redact_path(p))
 }
 
 fn ser_method<S: serde::Serializer>(m: &http::Method, s: S) -> Result<S::Ok, S::Error> {

@@ -78,14 +78,19 @@ pub(crate) fn url(value: &str) -> Masks {
     let mut m = Masks::default();
     let lead = value.len() - value.trim_start().len();
     let start = scheme_end(value, lead).unwrap_or(lead);
-    // A path (`/users/@me`) has no authority, so no userinfo.
-    let is_path = value[lead..].starts_with('/');
     if let Some(at) = value.rfind('@')
         && at > start
-        && !is_path
     {
         m.push(start..at);
     }
+    query(value, &mut m, false);
+    m.finish()
+}
+
+/// Masks for a path with an optional query (a check's `path`): secret query values only; a
+/// path has no userinfo.
+pub(crate) fn path(value: &str) -> Masks {
+    let mut m = Masks::default();
     query(value, &mut m, false);
     m.finish()
 }
@@ -265,11 +270,17 @@ mod tests {
             ),
             ("https://a.test/?q=a@b.c&key=K", "https://***@b.c&key=***"),
             ("direct", "direct"),
-            ("/users/@me?token=T", "/users/@me?token=***"),
+            ("/p:Zq@h", "***@h"),
         ];
         for (input, want) in cases {
             assert_eq!(u(input), *want, "{input}");
         }
+    }
+
+    #[test]
+    fn paths() {
+        let p = "/users/@me?token=T&q=1";
+        assert_eq!(path(p).apply(p), "/users/@me?token=***&q=1");
     }
 
     #[test]

@@ -42,6 +42,13 @@ pub fn redact_url(value: &str) -> String {
     masks::url(value).apply(value)
 }
 
+/// A path with an optional query (`/v1/langs?key=K`) with secret query values replaced by
+/// `***`. Only for values known to be paths: a value that may be a URL without scheme
+/// (`user:password@host`) goes through [`redact_url`].
+pub fn redact_path(value: &str) -> String {
+    masks::path(value).apply(value)
+}
+
 /// A `no_proxy` value (entries separated by commas and blanks) with the credentials of any
 /// URL-shaped entry replaced by `***`, even when the password holds commas or blanks.
 pub fn redact_list(value: &str) -> String {

@@ -57,6 +57,8 @@ impl Secrets {
         let encoded = utf8_percent_encode(secret, ENCODE).to_string();
         self.push_folded(&encoded);
         self.push_folded(&encoded.replace("%20", "+"));
+        let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+        self.push_folded(&form);
         self.push_exact(html_escape(secret));
         if let Ok(json) = serde_json::to_string(secret) {
             self.push_exact(json[1..json.len() - 1].to_owned());
@@ -130,6 +132,7 @@ impl Secrets {
                 text.match_indices(s.as_str())
                     .map(|(i, m)| (i, i + m.len())),
             );
+            hits.extend(cut_at_end(text, s));
         }
         if !self.folded.is_empty() {
             // ASCII lowercasing keeps every byte offset, so matches map back one to one.
@@ -140,6 +143,7 @@ impl Secrets {
                         .match_indices(s.as_str())
                         .map(|(i, m)| (i, i + m.len())),
                 );
+                hits.extend(cut_at_end(&lower, s));
             }
         }
         if hits.is_empty() {
@@ -165,6 +169,18 @@ impl Secrets {
         out.push_str(&text[at..]);
         out
     }
+}
+
+/// The shortest prefix a cut secret still has to show to be masked.
+const MIN_CUT: usize = 4;
+
+/// Where `text` ends with the start of `secret` (at least [`MIN_CUT`] bytes of it): an excerpt
+/// cut inside an echoed token must not keep the token's first half.
+fn cut_at_end(text: &str, secret: &str) -> Option<(usize, usize)> {
+    (MIN_CUT..secret.len())
+        .rev()
+        .find(|&k| secret.is_char_boundary(k) && text.ends_with(&secret[..k]))
+        .map(|k| (text.len() - k, text.len()))
 }
 
 fn html_escape(s: &str) -> String {
@@ -207,6 +223,17 @@ mod tests {
             assert!(!out.contains(leaked), "{leaked} in {out}");
         }
         assert!(out.starts_with("<pre>Proxy-Authorization: Basic ***"));
+    }
+
+    #[test]
+    fn a_token_cut_by_the_excerpt_is_masked_too() {
+        let mut s = Secrets::new();
+        s.add_credentials("alice", Some("wonderland"));
+        let b64 = base64::engine::general_purpose::STANDARD.encode("alice:wonderland");
+        let cut = format!("Proxy-Authorization: Basic {}", &b64[..9]);
+        assert_eq!(s.scrub(&cut), "Proxy-Authorization: Basic ***");
+        assert_eq!(s.scrub("pass wond"), "pass ***");
+        assert_eq!(s.scrub("pass won"), "pass won");
     }
 
     #[test]
