@@ -182,7 +182,8 @@ fn is_text_delim(c: u8) -> bool {
 }
 
 /// Secret query values: after `?`, `&`, `;` or `#`, a `name=` whose name is secret; the value
-/// runs to the next `&` or `#` (in free text also to the next blank or quote).
+/// runs to the next `&` or `#` (in free text also to the next blank or quote), and a fragment
+/// right after a secret value is masked with it.
 fn query(value: &str, m: &mut Masks, text: bool) {
     let b = value.as_bytes();
     let ends_value = |c: u8| matches!(c, b'&' | b'#') || (text && is_text_delim(c) && c != b'=');
@@ -207,6 +208,11 @@ fn query(value: &str, m: &mut Masks, text: bool) {
         let mut k = j + 1;
         while k < b.len() && !ends_value(b[k]) {
             k += 1;
+        }
+        if !text && b.get(k) == Some(&b'#') {
+            // A `#` in a secret value cuts it on the wire too; what follows is no use to
+            // anyone reading the output, and may be the rest of the secret.
+            k = b.len();
         }
         m.push(j + 1..k);
     }
@@ -262,12 +268,13 @@ mod tests {
             ("  http://u:p@h ", "  http://***@h "),
             (
                 "https://api.test/v1?key=K1&q=x&Token=T2#f",
-                "https://api.test/v1?key=***&q=x&Token=***#f",
+                "https://api.test/v1?key=***&q=x&Token=***",
             ),
             (
                 "https://a.test/cb#access_token=T&x=1",
                 "https://a.test/cb#access_token=***&x=1",
             ),
+            ("https://a.test/?key=K#ey&x", "https://a.test/?key=***"),
             ("https://a.test/?q=a@b.c&key=K", "https://***@b.c&key=***"),
             ("direct", "direct"),
             ("/p:Zq@h", "***@h"),
