@@ -23,7 +23,7 @@ use tracing::Instrument;
 
 use crate::connect::{Connector, basic_auth};
 use crate::error::{Error, ErrorKind, Hop, Phase};
-use crate::proxy::redact::is_secret_query_param;
+use crate::proxy::redact::is_secret_param;
 use crate::proxy::{ProxyScheme, Secrets, redact_url};
 use crate::route::Route;
 
@@ -306,7 +306,7 @@ fn url_secrets(url: &url::Url) -> Secrets {
         .flat_map(|q| q.split(['&', ';']))
     {
         if let Some((name, value)) = part.split_once('=')
-            && is_secret_query_param(name)
+            && is_secret_param(name)
         {
             s.add(value);
             s.add(

@@ -16,5 +16,7 @@ pub use env::{CA_ENV_VARS, EnvLookup, EnvNoProxy, EnvSnapshot, EnvVar, IgnoredRe
 pub use no_proxy::{MatchRule, NoProxy, NoProxyMatch};
 pub use no_proxy_lint::{NoProxyDiagnostic, NoProxyIssue};
 pub use peers::{PeerNote, Tool};
-pub use redact::{Secrets, redact_list, redact_parsed_url, redact_text, redact_url};
+pub use redact::{
+    Secrets, is_secret_param, redact_list, redact_parsed_url, redact_text, redact_url,
+};
 pub use url::{ProxyScheme, ProxyUrl, ProxyUrlError, ProxyUrlErrorKind, ProxyUrlNote};

@@ -10,7 +10,7 @@
 use std::ops::Range;
 
 use super::MASK;
-use super::params::is_secret_query_param;
+use super::params::is_secret_param;
 
 /// The sorted, disjoint byte ranges of one value that hold secrets.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -201,7 +201,7 @@ fn query(value: &str, m: &mut Masks, text: bool) {
         }
         if j == name_start
             || b.get(j) != Some(&b'=')
-            || !is_secret_query_param(&value[name_start..j])
+            || !is_secret_param(&value[name_start..j])
         {
             continue;
         }

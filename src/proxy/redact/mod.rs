@@ -21,7 +21,7 @@ mod params;
 mod secrets;
 
 pub use params::{
-    SECRET_QUERY_PARAMS, SECRET_QUERY_SUFFIXES, add_secret_query_param, is_secret_query_param,
+    SECRET_QUERY_PARAMS, SECRET_QUERY_SUFFIXES, add_secret_query_param, is_secret_param,
     secret_query_params,
 };
 pub use secrets::Secrets;

@@ -15,7 +15,10 @@ pub const SECRET_QUERY_PARAMS: &[&str] = &[
     "auth",
     "auth_token",
     "authorization",
+    "bearer",
     "client_secret",
+    "credential",
+    "credentials",
     "id_token",
     "jwt",
     "key",
@@ -28,6 +31,7 @@ pub const SECRET_QUERY_PARAMS: &[&str] = &[
     "secret",
     "session",
     "sessionid",
+    "sid",
     "sig",
     "signature",
     "token",
@@ -79,7 +83,7 @@ pub fn secret_query_params() -> Vec<String> {
 
 /// Whether a query parameter named `name` (as written, possibly percent-encoded) carries a
 /// secret.
-pub fn is_secret_query_param(name: &str) -> bool {
+pub fn is_secret_param(name: &str) -> bool {
     let decoded = percent_encoding::percent_decode_str(name).decode_utf8_lossy();
     let name = decoded.trim().to_ascii_lowercase();
     if name.is_empty() {
@@ -121,18 +125,18 @@ mod tests {
             "hub.secret",
             "X-Amz-Signature",
         ] {
-            assert!(is_secret_query_param(name), "{name}");
+            assert!(is_secret_param(name), "{name}");
         }
         for name in ["q", "lang", "keyboard", "monkey", "tokens", "", "text"] {
-            assert!(!is_secret_query_param(name), "{name}");
+            assert!(!is_secret_param(name), "{name}");
         }
     }
 
     #[test]
     fn added_names_count_from_then_on() {
-        assert!(!is_secret_query_param("zz_added_for_test"));
+        assert!(!is_secret_param("zz_added_for_test"));
         add_secret_query_param(" ZZ_Added_For_Test ");
-        assert!(is_secret_query_param("zz_added_for_test"));
+        assert!(is_secret_param("zz_added_for_test"));
         assert!(secret_query_params().contains(&"zz_added_for_test".to_owned()));
     }
 }
