@@ -199,10 +199,7 @@ fn query(value: &str, m: &mut Masks, text: bool) {
         {
             j += 1;
         }
-        if j == name_start
-            || b.get(j) != Some(&b'=')
-            || !is_secret_param(&value[name_start..j])
-        {
+        if j == name_start || b.get(j) != Some(&b'=') || !is_secret_param(&value[name_start..j]) {
             continue;
         }
         let mut k = j + 1;
