@@ -178,7 +178,7 @@ impl Client {
             }
         }
         crate::connect::add_headers(secrets, req.headers());
-        crate::connect::add_headers(secrets, &settings.proxy_headers);
+        crate::connect::add_proxy_headers(secrets, &settings.proxy_headers);
 
         let span = tracing::info_span!(
             "http",

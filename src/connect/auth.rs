@@ -18,12 +18,25 @@ pub fn basic_auth(proxy: &ProxyUrl) -> Option<HeaderValue> {
     Some(value)
 }
 
-/// What a proxy may echo back from our handshake: the proxy URL's credentials and every
-/// credential-bearing header sent to the proxy.
+/// What a proxy may echo back from our handshake: the proxy URL's credentials and the values
+/// of the extra proxy headers.
 pub(crate) fn proxy_secrets(proxy: &ProxyUrl, headers: &HeaderMap) -> Secrets {
     let mut s = proxy.secrets();
-    add_headers(&mut s, headers);
+    add_proxy_headers(&mut s, headers);
     s
+}
+
+/// Adds the value of every extra proxy header: headers configured for the proxy usually
+/// authenticate to it (`X-Proxy-Token`), and proxies echo them in clear (Squid's `%R` masks
+/// only `Authorization` and `Proxy-Authorization`).
+pub(crate) fn add_proxy_headers(s: &mut Secrets, headers: &HeaderMap) {
+    for (name, value) in headers {
+        s.add_header(
+            name.as_str(),
+            &String::from_utf8_lossy(value.as_bytes()),
+            true,
+        );
+    }
 }
 
 /// Adds the credentials among `headers` (see [`Secrets::add_header`]).

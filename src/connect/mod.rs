@@ -33,8 +33,8 @@ use crate::route::Route;
 use crate::settings::{Settings, Timeouts};
 use crate::tls::HandshakeInfo;
 
-pub(crate) use auth::add_headers;
 pub use auth::basic_auth;
+pub(crate) use auth::{add_headers, add_proxy_headers};
 pub use dns::{Resolve, Resolver, Resolving};
 pub use stream::{Conn, Stream};
 
