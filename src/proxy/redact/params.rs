@@ -95,8 +95,7 @@ pub fn is_secret_param(name: &str) -> bool {
     extra()
         .read()
         .unwrap_or_else(|p| p.into_inner())
-        .iter()
-        .any(|n| *n == name)
+        .contains(&name)
 }
 
 fn is_builtin(lower: &str) -> bool {

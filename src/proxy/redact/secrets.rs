@@ -245,7 +245,7 @@ mod tests {
         s.add_header("Accept", "text/html", false);
         let out = s.scrub("Bearer tok-123 / tok-123 / sid=abc123 / dark / k-999 / text/html");
         assert_eq!(out, "*** / *** / sid=*** / *** / *** / text/html");
-        assert_eq!(format!("{s:?}").contains("tok"), false);
+        assert!(!format!("{s:?}").contains("tok"));
         assert_eq!(Secrets::new().scrub("same"), "same");
     }
 }
