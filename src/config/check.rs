@@ -280,7 +280,7 @@ fn parse_one(w: &mut Walker<'_>, path: &str, item: &Node, keys: &[Entry]) -> Opt
                             "check.method",
                             &kpath,
                             n.pos,
-                            format!("`{m}` is not an HTTP method"),
+                            format!("`{}` is not an HTTP method", crate::proxy::redact_url(m)),
                             Some("write `method = \"GET\"` (or HEAD, POST...)".into()),
                         );
                         ok = false;
@@ -383,7 +383,13 @@ fn status(w: &mut Walker<'_>, path: &str, n: &Node) -> Option<StatusExpectation>
             }
             match t.parse::<u16>() {
                 Ok(code @ 100..=599) => Some(StatusExpectation::Exact(code)),
-                _ => bad(w, format!("`{s}` is not a status or a class like \"2xx\"")),
+                _ => bad(
+                    w,
+                    format!(
+                        "`{}` is not a status or a class like \"2xx\"",
+                        crate::proxy::redact_url(s)
+                    ),
+                ),
             }
         }
         other => bad(

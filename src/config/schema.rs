@@ -303,7 +303,7 @@ impl Walker<'_> {
                             "invalid_value",
                             &path,
                             node.pos,
-                            format!("`{raw}` is not a root store"),
+                            format!("`{}` is not a root store", crate::proxy::redact_url(raw)),
                             Some(fix),
                         );
                     }

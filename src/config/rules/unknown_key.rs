@@ -100,7 +100,7 @@ impl Walker<'_> {
             }
             (value, "timeouts") => {
                 let v = match value {
-                    Value::Str(s) => format!("{s:?}"),
+                    Value::Str(s) => format!("{:?}", crate::proxy::redact_url(s)),
                     Value::Int(n) => format!("\"{n}s\""),
                     _ => "\"30s\"".to_owned(),
                 };
