@@ -22,7 +22,7 @@ use hyper_util::client::legacy;
 use tracing::Instrument;
 
 use crate::connect::{Connector, basic_auth};
-use crate::error::{Error, ErrorKind, Hop, Phase};
+use crate::error::{CauseText, Error, ErrorKind, Hop, Phase, chain_text};
 use crate::proxy::redact::is_secret_param;
 use crate::proxy::{ProxyScheme, Secrets, redact_url};
 use crate::route::Route;
@@ -425,17 +425,6 @@ fn from_legacy(e: legacy::Error, route: &Route, target: &str, absolute_form: boo
         .with_source(e)
 }
 
-fn chain_text(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut src = e.source();
-    while let Some(s) = src {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        src = s.source();
-    }
-    out
-}
-
 /// A copy of an error we only hold by reference (hyper-util owns the original): every field
 /// through the public API, the cause chain as text.
 fn rebuild(e: &Error) -> Error {
@@ -457,18 +446,6 @@ fn rebuild(e: &Error) -> Error {
     }
     out
 }
-
-/// A cause kept as text when the original error object cannot be moved.
-#[derive(Debug)]
-struct CauseText(String);
-
-impl std::fmt::Display for CauseText {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for CauseText {}
 
 #[cfg(test)]
 mod tests {

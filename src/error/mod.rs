@@ -292,7 +292,7 @@ impl Serialize for Error {
 }
 
 /// An error's cause chain as one line, `a: b: c`.
-fn chain_text(e: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn chain_text(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut src = e.source();
     while let Some(s) = src {
@@ -303,9 +303,10 @@ fn chain_text(e: &(dyn std::error::Error + 'static)) -> String {
     out
 }
 
-/// A cause kept as text: a scrubbed copy of a chain that held a secret.
+/// A cause kept as text: a copy of a chain we only hold by reference, or a scrubbed copy of
+/// one that held a secret.
 #[derive(Debug)]
-struct CauseText(String);
+pub(crate) struct CauseText(pub(crate) String);
 
 impl fmt::Display for CauseText {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
