@@ -47,6 +47,10 @@
 //! - `testing` (off by default): the `testing` module — `TestPki`,
 //!   `TestOrigin` and `TestProxy` — for unit-testing proxy and CA configuration on loopback.
 //!   It adds items only and never changes how the client behaves.
+//! - `pac` (off by default): the `pac` module — proxy auto-config: `FindProxyForURL` evaluated
+//!   in an embedded, sandboxed QuickJS with time, memory and stack limits, answers parsed into
+//!   candidates, PAC files linted. It adds items only and never changes how the client behaves;
+//!   it needs a C compiler.
 //! - `fuzzing` (off by default, not public API): exposes the internal wire parsers to the
 //!   project's fuzz targets and property tests; hidden from the documentation.
 //!
@@ -64,7 +68,8 @@
 //! | [`settings`] | [`Settings`] layers, timeouts, roots, [`Provenance`] | `proxy`, `hop`, `diagnostic` |
 //! | [`route`] | pure route resolution and its explanation | `settings`, `proxy`, `diagnostic` |
 //! | [`error`] | [`Error`], codes, evidence (timings, TLS facts, attribution, diagnostics) | everything above |
-//! | `wire` (private) | pure parsers of what peers send: CONNECT/SOCKS5 replies, proxy signatures, attribution | `error` |
+//! | `wire` (private) | pure parsers of what peers send: CONNECT/SOCKS5/SOCKS4 replies, proxy signatures, attribution | `error` |
+//! | `pac` (feature) | proxy auto-config: sandboxed `FindProxyForURL`, its answer, the PAC lint | `error`, `proxy` |
 //! | [`tls`] | per-hop TLS, the recording verifier, chain facts, diagnosis | `error`, `settings`, `proxy` |
 //! | [`connect`] | the connector: DNS, TCP, proxy handshakes, TLS (I/O) | `wire`, `tls`, `error`, `route`, `settings`, `proxy` |
 //! | [`config`] | documents with positions, schema, lint, provenance | `tls`, `error`, `settings`, `proxy`, `diagnostic` |
@@ -87,6 +92,9 @@ pub mod connect;
 mod diagnostic;
 pub mod error;
 mod hop;
+#[cfg(feature = "pac")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pac")))]
+pub mod pac;
 pub mod probe;
 pub mod proxy;
 pub mod route;
@@ -123,7 +131,7 @@ mod module_graph {
         &["settings"],
         &["route"],
         &["error"],
-        &["wire", "tls"],
+        &["wire", "tls", "pac"],
         &["connect", "config"],
         &["client"],
         &["probe"],

@@ -140,6 +140,38 @@ pub struct Evidence {
     /// Why the file of a `config.ca_file` error cannot be used.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ca_file_problem: Option<CaFileProblem>,
+    /// What a proxy auto-config script was asked and did (`pac.*` errors).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pac: Option<Box<PacEvidence>>,
+}
+
+/// What is known about a failed proxy auto-config (PAC) evaluation. Every field is bounded: the
+/// strings are cut to at most 1 KiB and the alerts to the first few.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PacEvidence {
+    /// Where the script came from: its file path, or the origin given with its text.
+    pub script: String,
+    /// The URL passed to `FindProxyForURL` (credentials never included).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The host passed to `FindProxyForURL`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// `line:column` in the script of a syntax error or of the statement that threw.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// The limit the script hit: `time`, `memory` or `stack`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<String>,
+    /// The exception the script threw, as JavaScript prints it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exception: Option<String>,
+    /// What `FindProxyForURL` returned (`pac.result`): the string, or the type of a non-string.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub returned: Option<String>,
+    /// What the script passed to `alert()` during this evaluation, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<String>,
 }
 
 impl Evidence {

@@ -66,6 +66,16 @@ pub enum ErrorKind {
     HttpProtocol,
     /// The response did not arrive in time.
     HttpTimeout,
+    /// A proxy auto-config (PAC) script does not compile: a JavaScript syntax error.
+    PacSyntax,
+    /// A PAC script failed while it ran: it threw, called a missing function, or exceeded its
+    /// memory or stack limit.
+    PacRuntime,
+    /// A PAC script did not finish within its time limit.
+    PacTimeout,
+    /// A PAC script's answer is not a usable proxy list (not a string, empty, or no entry
+    /// parses).
+    PacResult,
 }
 
 impl ErrorKind {
@@ -98,6 +108,10 @@ impl ErrorKind {
         Self::HttpBody,
         Self::HttpProtocol,
         Self::HttpTimeout,
+        Self::PacSyntax,
+        Self::PacRuntime,
+        Self::PacTimeout,
+        Self::PacResult,
     ];
 
     /// The stable dotted code, e.g. `proxy.forbidden`. Never renamed.
@@ -130,6 +144,10 @@ impl ErrorKind {
             Self::HttpBody => "http.body",
             Self::HttpProtocol => "http.protocol",
             Self::HttpTimeout => "http.timeout",
+            Self::PacSyntax => "pac.syntax",
+            Self::PacRuntime => "pac.runtime",
+            Self::PacTimeout => "pac.timeout",
+            Self::PacResult => "pac.result",
         }
     }
 
@@ -168,6 +186,10 @@ impl ErrorKind {
             Self::HttpBody => "the response did not meet the expectation",
             Self::HttpProtocol => "the HTTP exchange failed",
             Self::HttpTimeout => "the response did not arrive in time",
+            Self::PacSyntax => "the PAC script does not compile",
+            Self::PacRuntime => "the PAC script failed",
+            Self::PacTimeout => "the PAC script did not finish in time",
+            Self::PacResult => "the PAC script's answer is not a proxy list",
         }
     }
 
@@ -176,7 +198,8 @@ impl ErrorKind {
         let code = self.code();
         if code.starts_with("proxy.") {
             Some(Hop::Proxy)
-        } else if code.starts_with("config.") {
+        } else if code.starts_with("config.") || code.starts_with("pac.") {
+            // A PAC script is local configuration that decides the route: no hop was reached.
             None
         } else {
             Some(Hop::Origin)
@@ -186,7 +209,15 @@ impl ErrorKind {
     /// The phase a kind belongs to when the failure site does not say otherwise.
     pub fn default_phase(self) -> Phase {
         match self {
-            Self::ConfigInvalid | Self::ConfigCaFile | Self::ConfigProxyUrl => Phase::Config,
+            // The route is decided before any connection; a PAC failure is a failure to decide
+            // it, which is configuration (the script), not DNS or connect.
+            Self::ConfigInvalid
+            | Self::ConfigCaFile
+            | Self::ConfigProxyUrl
+            | Self::PacSyntax
+            | Self::PacRuntime
+            | Self::PacTimeout
+            | Self::PacResult => Phase::Config,
             Self::ProxyDns | Self::OriginDns => Phase::Dns,
             Self::ProxyConnect | Self::OriginConnect | Self::OriginTimeout => Phase::Connect,
             Self::ProxyTimeout

@@ -21,7 +21,7 @@ use std::fmt;
 use serde::Serialize;
 
 pub use self::attribution::{Attribution, ResponsePath};
-pub use self::evidence::{AddrAttempt, Evidence, ProxyReply, Timings};
+pub use self::evidence::{AddrAttempt, Evidence, PacEvidence, ProxyReply, Timings};
 pub(crate) use self::evidence::{millis, ser_ms};
 pub use self::kind::ErrorKind;
 pub use self::tls::{
@@ -237,6 +237,21 @@ impl Error {
         for d in &ev.diagnostics {
             let _ = write!(out, "\n  {d}");
         }
+        if let Some(pac) = &ev.pac {
+            let _ = write!(out, "\n  pac script: {}", pac.script);
+            if let Some(loc) = &pac.location {
+                let _ = write!(out, " at {loc}");
+            }
+            if let (Some(url), Some(host)) = (&pac.url, &pac.host) {
+                let _ = write!(out, "\n  FindProxyForURL(\"{url}\", \"{host}\")");
+            }
+            if let Some(r) = &pac.returned {
+                let _ = write!(out, "\n  returned: {r}");
+            }
+            for a in &pac.alerts {
+                let _ = write!(out, "\n  alert: {a}");
+            }
+        }
         if let Some(h) = self.hint() {
             let _ = write!(out, "\n  hint: {h}");
         }
@@ -382,6 +397,10 @@ mod tests {
                 "http.body",
                 "http.protocol",
                 "http.timeout",
+                "pac.syntax",
+                "pac.runtime",
+                "pac.timeout",
+                "pac.result",
             ]
         );
         for k in ErrorKind::ALL {
@@ -425,5 +444,15 @@ mod tests {
         let e = Error::new(ErrorKind::ConfigInvalid);
         assert_eq!(e.hop(), None);
         assert_eq!(e.phase(), Phase::Config);
+        for kind in [
+            ErrorKind::PacSyntax,
+            ErrorKind::PacRuntime,
+            ErrorKind::PacTimeout,
+            ErrorKind::PacResult,
+        ] {
+            let e = Error::new(kind);
+            assert_eq!(e.hop(), None, "{kind}");
+            assert_eq!(e.phase(), Phase::Config, "{kind}");
+        }
     }
 }

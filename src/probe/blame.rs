@@ -37,6 +37,8 @@ fn derive(
     };
     match kind {
         K::ConfigInvalid | K::ConfigCaFile | K::ConfigProxyUrl => "local_config",
+        // A PAC script is the operator's configuration: whoever maintains it must fix it.
+        K::PacSyntax | K::PacRuntime | K::PacTimeout | K::PacResult => "local_config",
         // The credentials (or their absence) are ours to fix.
         K::ProxyAuthRequired | K::ProxyAuthRejected => "local_config",
         // Name resolution and a connect that never completes are the path's, not a server's; a
@@ -110,6 +112,10 @@ mod tests {
             (ErrorKind::TlsHostnameMismatch, "origin"),
             (ErrorKind::HttpStatus, "origin"),
             (ErrorKind::HttpBody, "origin"),
+            (ErrorKind::PacSyntax, "local_config"),
+            (ErrorKind::PacRuntime, "local_config"),
+            (ErrorKind::PacTimeout, "local_config"),
+            (ErrorKind::PacResult, "local_config"),
         ];
         for (kind, want) in table {
             assert_eq!(blame(kind), want, "{kind}");

@@ -95,7 +95,8 @@ pub(crate) fn path(value: &str) -> Masks {
     m.finish()
 }
 
-/// Masks for a `no_proxy` value (entries separated by commas and blanks). A URL-shaped entry's
+/// Masks for a list: a `no_proxy` value, or a PAC answer (`PROXY host:port; DIRECT`), whose
+/// entries are separated by commas, semicolons and blanks. A URL-shaped entry's
 /// password may hold commas and blanks, so its userinfo runs from the first entry that could
 /// start one (it holds `:` or `@`) to the value's last `@`. An IPv6 entry before it is masked
 /// too: `fe80::1,x@host` may be the user `fe80` with the password `:1,x`.
@@ -215,9 +216,10 @@ fn query(value: &str, m: &mut Masks, text: bool) {
     }
 }
 
-/// The entries of a `no_proxy` value with their byte offsets: split at commas and blanks.
+/// The entries of a list (a `no_proxy` value, a PAC answer) with their byte offsets: split at
+/// commas, semicolons and blanks.
 pub(crate) fn tokens(value: &str) -> impl Iterator<Item = (usize, &str)> {
-    let is_sep = |c: char| c == ',' || c.is_whitespace();
+    let is_sep = |c: char| matches!(c, ',' | ';') || c.is_whitespace();
     let mut rest = value;
     let mut offset = 0;
     std::iter::from_fn(move || {

@@ -49,8 +49,9 @@ pub fn redact_path(value: &str) -> String {
     masks::path(value).apply(value)
 }
 
-/// A `no_proxy` value (entries separated by commas and blanks) with the credentials of any
-/// URL-shaped entry replaced by `***`, even when the password holds commas or blanks.
+/// A list — a `no_proxy` value, a PAC answer — (entries separated by commas, semicolons and
+/// blanks) with the credentials of any URL-shaped entry replaced by `***`, even when the
+/// password holds those separators.
 pub fn redact_list(value: &str) -> String {
     masks::list(value).apply(value)
 }
