@@ -72,8 +72,8 @@ fn pac_benches(c: &mut Criterion<ThreadCpu>) {
     });
     g.bench_function("static_route", |b| {
         let global = Settings::new()
-            .proxy(ProxySetting::parse("http://egress-a.example.com:3128").expect("proxy"))
-            .no_proxy(NoProxy::from_entries([
+            .with_proxy(ProxySetting::parse("http://egress-a.example.com:3128").expect("proxy"))
+            .with_no_proxy(NoProxy::from_entries([
                 "localhost",
                 ".corp.example.com",
                 ".svc.example.com",

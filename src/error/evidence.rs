@@ -12,6 +12,7 @@ use crate::diagnostic::Diagnostic;
 use crate::proxy::Secrets;
 
 /// One address the connector tried, and how it went.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AddrAttempt {
     /// The address.
@@ -21,6 +22,7 @@ pub struct AddrAttempt {
 }
 
 /// What a proxy said when it refused, kept verbatim (bounded) so nothing is thrown away.
+#[non_exhaustive]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ProxyReply {
     /// The status code (HTTP) or the reply code (SOCKS).
@@ -46,7 +48,66 @@ impl ProxyReply {
     }
 }
 
+/// How a peer ended a connection: an orderly close (FIN) or a reset (RST).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CloseKind {
+    /// An orderly close: the peer finished sending (FIN, read returns 0).
+    Closed,
+    /// The peer reset the connection (RST): it aborted rather than finished.
+    Reset,
+}
+
+impl CloseKind {
+    /// `closed` or `reset`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Closed => "closed",
+            Self::Reset => "reset",
+        }
+    }
+
+    /// The kind of an I/O error that ended a read, if it was the peer ending the connection.
+    pub fn of(e: &std::io::Error) -> Option<Self> {
+        use std::io::ErrorKind as K;
+        match e.kind() {
+            K::UnexpectedEof => Some(Self::Closed),
+            K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe => Some(Self::Reset),
+            _ => None,
+        }
+    }
+}
+
+/// Which exchange a connection ended in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CloseStage {
+    /// While waiting for the proxy's reply to CONNECT.
+    ConnectReply,
+    /// During the SOCKS5 handshake.
+    SocksHandshake,
+    /// After the proxy opened the tunnel and before the origin sent a byte through it.
+    Tunnel,
+    /// During the TLS handshake with the origin, after the origin had sent bytes.
+    TlsHandshake,
+}
+
+/// How and when a peer ended a connection that was expected to carry more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Closure {
+    /// Closed (FIN) or reset (RST).
+    pub how: CloseKind,
+    /// The exchange it ended in.
+    pub stage: CloseStage,
+    /// Bytes received in that exchange before it ended.
+    pub bytes_received: u64,
+    /// Time from the start of that exchange to its end.
+    #[serde(rename = "after_ms", serialize_with = "ser_ms")]
+    pub after: Option<Duration>,
+}
+
 /// How long each phase of making a connection took; a phase that did not run is `None`.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Timings {
     /// Name resolution (proxy's or origin's).
@@ -77,6 +138,7 @@ pub(crate) fn ser_ms<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result
 }
 
 /// Everything observed about a failure. Each field is present only when it was observed.
+#[non_exhaustive]
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Evidence {
     /// The target (`host:port`) being reached.
@@ -109,6 +171,13 @@ pub struct Evidence {
     /// How long each connection phase that completed before the failure took.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timings: Option<Timings>,
+    /// How and when the peer ended the connection (`proxy.closed`, a tunnel that closed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closure: Option<Closure>,
+    /// Bytes the peer had sent when a timeout expired: none means it never answered, some that
+    /// it answers too slowly.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes_received: Option<u64>,
     /// The timeout that expired.
     #[serde(
         skip_serializing_if = "Option::is_none",
@@ -131,7 +200,8 @@ pub struct Evidence {
     /// or `providers.yandex.proxy`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub setting: Option<String>,
-    /// The offending value as written, credentials redacted (`config.*` errors).
+    /// The offending value as written, credentials redacted (`config.*` and `request.url`
+    /// errors).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// The low-level cause, as text, for logs (never credentials).

@@ -76,6 +76,9 @@ pub enum ErrorKind {
     /// A PAC script's answer is not a usable proxy list (not a string, empty, or no entry
     /// parses).
     PacResult,
+    /// The request's URL is malformed or not an absolute `http(s)://` URL with a host; nothing
+    /// was sent.
+    RequestUrl,
 }
 
 impl ErrorKind {
@@ -112,6 +115,7 @@ impl ErrorKind {
         Self::PacRuntime,
         Self::PacTimeout,
         Self::PacResult,
+        Self::RequestUrl,
     ];
 
     /// The stable dotted code, e.g. `proxy.forbidden`. Never renamed.
@@ -148,6 +152,7 @@ impl ErrorKind {
             Self::PacRuntime => "pac.runtime",
             Self::PacTimeout => "pac.timeout",
             Self::PacResult => "pac.result",
+            Self::RequestUrl => "request.url",
         }
     }
 
@@ -190,19 +195,18 @@ impl ErrorKind {
             Self::PacRuntime => "the PAC script failed",
             Self::PacTimeout => "the PAC script did not finish in time",
             Self::PacResult => "the PAC script's answer is not a proxy list",
+            Self::RequestUrl => "the request URL is invalid",
         }
     }
 
     /// The hop a kind belongs to when the failure site does not say otherwise.
     pub fn default_hop(self) -> Option<Hop> {
-        let code = self.code();
-        if code.starts_with("proxy.") {
-            Some(Hop::Proxy)
-        } else if code.starts_with("config.") || code.starts_with("pac.") {
-            // A PAC script is local configuration that decides the route: no hop was reached.
-            None
-        } else {
-            Some(Hop::Origin)
+        match self.default_phase() {
+            // Nothing was sent: no hop failed (configuration, a PAC script deciding the route, a
+            // request URL).
+            Phase::Config => None,
+            _ if self.code().starts_with("proxy.") => Some(Hop::Proxy),
+            _ => Some(Hop::Origin),
         }
     }
 
@@ -217,7 +221,8 @@ impl ErrorKind {
             | Self::PacSyntax
             | Self::PacRuntime
             | Self::PacTimeout
-            | Self::PacResult => Phase::Config,
+            | Self::PacResult
+            | Self::RequestUrl => Phase::Config,
             Self::ProxyDns | Self::OriginDns => Phase::Dns,
             Self::ProxyConnect | Self::OriginConnect | Self::OriginTimeout => Phase::Connect,
             Self::ProxyTimeout

@@ -11,6 +11,7 @@ use crate::proxy::PeerNote;
 use crate::settings::Provenance;
 
 /// What a step consulted.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Rule {
@@ -49,6 +50,7 @@ impl Rule {
 }
 
 /// What a step decided.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
@@ -90,6 +92,7 @@ impl Outcome {
 }
 
 /// Something a step wants a person to know.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Warning {
     /// A stable code, e.g. `"peer_difference"`, `"httpoxy"`, `"url_shaped"`.
@@ -118,6 +121,7 @@ impl Warning {
 
 /// One step of a route decision: what was consulted, where the value came from, what it
 /// decided. Values never carry credentials.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Step {
     /// What was consulted.

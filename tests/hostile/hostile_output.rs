@@ -34,9 +34,13 @@ async fn report() -> Report {
         .provider(
             PROVIDER,
             &https_url,
-            Settings::new().proxy(ProxySetting::parse(&refusing.url()).unwrap()),
+            Settings::new().with_proxy(refusing.url().parse::<ProxySetting>().unwrap()),
         )
-        .provider("plain", &url, Settings::new().proxy(ProxySetting::Direct))
+        .provider(
+            "plain",
+            &url,
+            Settings::new().with_proxy(ProxySetting::Direct),
+        )
         .env(EnvSnapshot::from_pairs(Vec::<(String, String)>::new()))
         .build()
         .unwrap();

@@ -86,9 +86,9 @@ fn client(proxy: Option<&str>) -> Client {
     Client::builder()
         .global(
             Settings::new()
-                .proxy(setting)
-                .timeout(Phase::Proxy, Duration::from_secs(5))
-                .timeout(Phase::Http, Duration::from_secs(5)),
+                .with_proxy(setting)
+                .with_timeout(Phase::Proxy, Duration::from_secs(5))
+                .with_timeout(Phase::Http, Duration::from_secs(5)),
         )
         .env(EnvSnapshot::from_pairs(Vec::<(String, String)>::new()))
         .resolver(resolver())
@@ -172,8 +172,8 @@ async fn userinfo_is_sent_as_basic_credentials_and_never_in_the_request_target()
     let tunnelled = Client::builder()
         .global(
             Settings::new()
-                .proxy(ProxySetting::parse(&proxy.url()).unwrap())
-                .ca_file([pki.root_pem_path().to_path_buf()]),
+                .with_proxy(proxy.url().parse::<ProxySetting>().unwrap())
+                .with_ca_file([pki.root_pem_path().to_path_buf()]),
         )
         .env(EnvSnapshot::from_pairs(Vec::<(String, String)>::new()))
         .resolver(resolver())
@@ -264,8 +264,8 @@ async fn checks_through_echoing_peers_print_no_credential_in_any_format() {
     let creds = |addr| format!("http://{PROXY_USER}:{PROXY_PASS_IN_URL}@{addr}");
     let layer = |proxy: &str| {
         Settings::new()
-            .proxy(ProxySetting::parse(proxy).unwrap())
-            .ca_file([pki.root_pem_path().to_path_buf()])
+            .with_proxy(proxy.parse::<ProxySetting>().unwrap())
+            .with_ca_file([pki.root_pem_path().to_path_buf()])
     };
     let echo_base = origin_url(&tls_origin, &format!("/?key={QUERY_KEY}"));
     let origin_base = origin_url(&origin, &format!("/echo-raw?key={QUERY_KEY}"));
