@@ -51,7 +51,8 @@
 //! | module | owns | imports |
 //! |---|---|---|
 //! | `hop` (private) | [`Hop`] and [`Phase`]: where and when in a request | nothing |
-//! | `diagnostic` (private) | [`Severity`](config::Severity), [`Diagnostic`](config::Diagnostic) | nothing |
+//! | `diagnostic` (private) | [`Severity`](config::Severity), [`Diagnostic`](config::Diagnostic), the per-file cap | nothing |
+//! | `file` (private) | reading the files a configuration names: regular files only, within a size cap | nothing |
 //! | [`proxy`] | proxy URLs, `no_proxy`, the environment snapshot, other tools' rules, redaction | `diagnostic` |
 //! | [`settings`] | [`Settings`] layers, timeouts, roots, [`Provenance`] | `proxy`, `hop` |
 //! | [`route`] | pure route resolution and its explanation | `settings`, `proxy` |
@@ -69,6 +70,7 @@ pub mod config;
 pub mod connect;
 mod diagnostic;
 pub mod error;
+mod file;
 mod hop;
 pub mod probe;
 pub mod proxy;
@@ -100,7 +102,7 @@ mod module_graph {
     /// Top-level modules from the bottom up; a module may import only modules of a lower rank.
     /// Modules on one line are independent of each other.
     const LAYERS: &[&[&str]] = &[
-        &["hop", "diagnostic", "testing"],
+        &["hop", "diagnostic", "file", "testing"],
         &["proxy"],
         &["settings"],
         &["route"],

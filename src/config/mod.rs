@@ -30,20 +30,42 @@ mod ca;
 mod check;
 mod duration;
 mod node;
+mod position;
 mod provenance;
+mod read;
 mod rules;
 mod schema;
 mod suggest;
+mod syntax;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Deserializer};
 
-pub use crate::diagnostic::{Diagnostic, Severity, worst};
+pub use crate::diagnostic::{Diagnostic, MAX_DIAGNOSTICS, Severity, worst};
 pub use check::{Check, CheckTarget, HeaderExpectation, StatusExpectation};
 pub use duration::format as format_duration;
 pub use provenance::Setting;
+
+/// The position index of configuration text, for the fuzz target that checks it against the
+/// obvious definition. Not public API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub use position::{BLOCK as POSITION_BLOCK, LineIndex, Pos};
+
+/// The largest configuration file read (4 MiB); a larger one is refused with `file.too_large`.
+pub const MAX_FILE_SIZE: u64 = crate::file::MAX_CONFIG_FILE;
+
+/// Reads a configuration file as text, the way [`Config::from_file`] does: a regular file (not
+/// a FIFO, device, socket or directory) of at most [`MAX_FILE_SIZE`] bytes of UTF-8. Anything
+/// else is one `config.invalid` error naming the file (`evidence().file`) with a diagnostic
+/// saying what is wrong: `file.unreadable`, `file.not_regular`, `file.too_large` or
+/// `file.not_utf8` (with the line and column of the first invalid byte). For services that
+/// keep proxyscope's settings in a file of their own.
+pub fn read_file(path: impl AsRef<Path>) -> Result<String, Error> {
+    read::text(path.as_ref())
+}
 
 use crate::error::{Error, ErrorKind};
 use crate::proxy::EnvSnapshot;
@@ -209,12 +231,14 @@ impl Config {
         }
     }
 
-    /// The load-time warnings plus the environment's findings and the rules that need both.
+    /// The load-time warnings plus the environment's findings and the rules that need both, at
+    /// most [`MAX_DIAGNOSTICS`] of them (then a `diagnostics.truncated` summary).
     pub fn lint(&self, env: &EnvSnapshot) -> Vec<Diagnostic> {
         let mut out = self.diagnostics.clone();
         out.extend(rules::env::check(env, self.consults_env()));
         out.extend(rules::provider::check(self, env));
-        out
+        let file = self.source.as_ref().map(|p| p.display().to_string());
+        crate::diagnostic::capped(out, 0, file)
     }
 
     /// Whether any layer's proxy falls back to the environment (unset or `"env"`).
@@ -242,45 +266,26 @@ pub struct ConfigDocument {
     root: Node,
     source: Source,
     syntax: Vec<Diagnostic>,
+    /// Syntax errors counted but not kept (a document of errors; see `node::parse_toml`).
+    omitted: usize,
 }
 
 impl ConfigDocument {
-    /// Reads a TOML file; fails only when it cannot be read (`config.invalid` with a
-    /// `file.unreadable` diagnostic and `evidence().file`).
+    /// Reads a TOML file; fails only when it cannot be read ([`read_file`]: `config.invalid`
+    /// with a `file.*` diagnostic and `evidence().file`).
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
-        match std::fs::read_to_string(path) {
-            Ok(text) => Ok(Self::from_toml_str(&text, path)),
-            Err(e) => {
-                let d = Diagnostic::new(
-                    Severity::Error,
-                    "file.unreadable",
-                    "",
-                    Some(path.display().to_string()),
-                    format!("cannot read {}: {e}", path.display()),
-                )
-                .with_suggestion(
-                    "check that the configuration file exists at this path and is readable",
-                );
-                Err(Error::new(ErrorKind::ConfigInvalid)
-                    .with_message(format!("cannot read config file {}", path.display()))
-                    .with_hint(
-                        "check that the configuration file exists at this path and is readable",
-                    )
-                    .map_evidence(|ev| {
-                        ev.file = Some(path.display().to_string());
-                        ev.diagnostics.push(d);
-                    })
-                    .with_source(e))
-            }
-        }
+        read::text(path).map(|text| Self::from_toml_str(&text, path))
     }
 
-    /// Parses TOML text named `origin_name`. Syntax errors become diagnostics (never a panic).
+    /// Parses TOML text named `origin_name`. Syntax errors become diagnostics (never a panic);
+    /// past [`MAX_DIAGNOSTICS`] of them the rest are only counted and nothing else in the text is
+    /// read.
     pub fn from_toml_str(text: &str, origin_name: impl AsRef<Path>) -> Self {
         let source = Source::file(origin_name.as_ref());
-        let (root, errors) = node::parse_toml(text);
-        let syntax = errors
+        let parsed = node::parse_toml(text, MAX_DIAGNOSTICS);
+        let syntax = parsed
+            .errors
             .into_iter()
             .map(|e| {
                 Diagnostic::new(
@@ -294,9 +299,10 @@ impl ConfigDocument {
             })
             .collect();
         Self {
-            root,
+            root: parsed.root,
             source,
             syntax,
+            omitted: parsed.omitted,
         }
     }
 
@@ -317,6 +323,8 @@ impl ConfigDocument {
             Some(entry) if matches!(entry.node.value, node::Value::Table(_)) => {
                 doc.root = entry.node;
             }
+            // A document of syntax errors was not read: whether it has the section is unknown.
+            _ if doc.omitted > 0 => {}
             found => {
                 let (pos, what) = match &found {
                     Some(e) => (
@@ -342,23 +350,32 @@ impl ConfigDocument {
         doc
     }
 
-    /// Every finding of the document and the environment, errors included.
+    /// Every finding of the document and the environment, errors included: at most
+    /// [`MAX_DIAGNOSTICS`], then a `diagnostics.truncated` summary of the rest.
     pub fn lint(&self, env: &EnvSnapshot) -> Vec<Diagnostic> {
         let (config, mut diags) = self.build();
         diags.extend(rules::env::check(env, config.consults_env()));
         diags.extend(rules::provider::check(&config, env));
-        diags
+        self.capped(diags)
     }
 
-    /// Validates the document: a [`Config`], or one `config.invalid` error carrying every
-    /// diagnostic (warnings too) in `evidence().diagnostics`.
+    /// `diags` within [`MAX_DIAGNOSTICS`], counting the syntax errors never kept.
+    fn capped(&self, diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
+        let file = self.source.path.as_ref().map(|p| p.display().to_string());
+        crate::diagnostic::capped(diags, self.omitted, file)
+    }
+
+    /// Validates the document: a [`Config`], or one `config.invalid` error carrying the
+    /// diagnostics (warnings too; at most [`MAX_DIAGNOSTICS`] and a summary) in
+    /// `evidence().diagnostics`.
     pub fn to_config(&self) -> Result<Config, Error> {
         let (mut config, diags) = self.build();
-        let errors = diags.iter().filter(|d| d.is_error()).count();
+        let errors = diags.iter().filter(|d| d.is_error()).count() + self.omitted;
         if errors == 0 {
             config.diagnostics = diags;
             return Ok(config);
         }
+        let diags = self.capped(diags);
         let name = match &self.source.path {
             Some(p) => p.display().to_string(),
             None => "the configuration".to_owned(),
@@ -404,6 +421,7 @@ impl<'de> Deserialize<'de> for ConfigDocument {
             root: Node::deserialize(d)?,
             source: Source::embedded(),
             syntax: Vec::new(),
+            omitted: 0,
         })
     }
 }

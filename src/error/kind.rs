@@ -66,6 +66,9 @@ pub enum ErrorKind {
     HttpProtocol,
     /// The response did not arrive in time.
     HttpTimeout,
+    /// A body read into memory was larger than its cap (the cap and the size seen are in
+    /// `evidence().size_limit`).
+    HttpBodyTooLarge,
 }
 
 impl ErrorKind {
@@ -98,6 +101,7 @@ impl ErrorKind {
         Self::HttpBody,
         Self::HttpProtocol,
         Self::HttpTimeout,
+        Self::HttpBodyTooLarge,
     ];
 
     /// The stable dotted code, e.g. `proxy.forbidden`. Never renamed.
@@ -130,6 +134,7 @@ impl ErrorKind {
             Self::HttpBody => "http.body",
             Self::HttpProtocol => "http.protocol",
             Self::HttpTimeout => "http.timeout",
+            Self::HttpBodyTooLarge => "http.body_too_large",
         }
     }
 
@@ -168,6 +173,7 @@ impl ErrorKind {
             Self::HttpBody => "the response did not meet the expectation",
             Self::HttpProtocol => "the HTTP exchange failed",
             Self::HttpTimeout => "the response did not arrive in time",
+            Self::HttpBodyTooLarge => "the response body is larger than its cap",
         }
     }
 
@@ -204,9 +210,11 @@ impl ErrorKind {
             | Self::TlsNotYetValid
             | Self::TlsHandshake
             | Self::TlsTimeout => Phase::Tls,
-            Self::HttpStatus | Self::HttpBody | Self::HttpProtocol | Self::HttpTimeout => {
-                Phase::Http
-            }
+            Self::HttpStatus
+            | Self::HttpBody
+            | Self::HttpProtocol
+            | Self::HttpTimeout
+            | Self::HttpBodyTooLarge => Phase::Http,
         }
     }
 }

@@ -21,7 +21,7 @@ use std::fmt;
 use serde::Serialize;
 
 pub use self::attribution::{Attribution, ResponsePath};
-pub use self::evidence::{AddrAttempt, Evidence, ProxyReply, Timings};
+pub use self::evidence::{AddrAttempt, Evidence, ProxyReply, SizeLimit, Timings};
 pub(crate) use self::evidence::{millis, ser_ms};
 pub use self::kind::ErrorKind;
 pub use self::tls::{
@@ -335,6 +335,7 @@ mod tests {
                 "http.body",
                 "http.protocol",
                 "http.timeout",
+                "http.body_too_large",
             ]
         );
         for k in ErrorKind::ALL {

@@ -31,7 +31,7 @@ mod roots;
 mod settings;
 mod verifier;
 
-pub use bundle::CaBundle;
+pub use bundle::{CaBundle, MAX_CA_FILE_SIZE};
 pub(crate) use chain::rfc3339;
 pub use chain::{ChainComparison, compare_chains};
 pub use diagnose::diagnose_against_direct;
