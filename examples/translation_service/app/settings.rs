@@ -115,22 +115,23 @@ impl Invalid {
     }
 }
 
-/// Reads and validates the settings file.
+/// Reads and validates the settings file (a regular file of at most
+/// `proxyscope::config::MAX_FILE_SIZE` bytes of UTF-8; a FIFO or device is refused unopened).
 pub(crate) fn load(path: &Path, env: &EnvSnapshot) -> Result<Settings, Invalid> {
-    match std::fs::read_to_string(path) {
+    match proxyscope::config::read_file(path) {
         Ok(text) => from_text(&text, path, env),
         Err(e) => Err(Invalid {
             path: path.to_path_buf(),
-            diagnostics: vec![
-                Diagnostic::new(
-                    Severity::Error,
-                    "file.unreadable",
-                    "",
-                    Some(path.display().to_string()),
-                    format!("cannot read {}: {e}", path.display()),
-                )
-                .with_suggestion("check the path given with --config"),
-            ],
+            diagnostics: e
+                .evidence()
+                .diagnostics
+                .iter()
+                .cloned()
+                .map(|d| match d.code.as_str() {
+                    "file.unreadable" => d.with_suggestion("check the path given with --config"),
+                    _ => d,
+                })
+                .collect(),
         }),
     }
 }
