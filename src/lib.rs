@@ -90,7 +90,7 @@ pub use config::Config;
 pub use error::{Error, ErrorKind, Evidence, Hop, Phase, Result};
 pub use proxy::{EnvSnapshot, NoProxy, ProxyUrl};
 pub use route::Route;
-pub use settings::{Provenance, ProxySetting, Roots, Settings, Sourced, Timeouts};
+pub use settings::{Limits, Provenance, ProxySetting, Roots, Settings, Sourced, Timeouts};
 
 /// The module graph of the crate doc, checked against the source: every `crate::` path in a
 /// module's files must name a module of a lower rank (or a root re-export of one).

@@ -35,6 +35,7 @@ mod provenance;
 mod read;
 mod rules;
 mod schema;
+mod size;
 mod suggest;
 mod syntax;
 
@@ -47,6 +48,7 @@ pub use crate::diagnostic::{Diagnostic, MAX_DIAGNOSTICS, Severity, worst};
 pub use check::{Check, CheckTarget, HeaderExpectation, StatusExpectation};
 pub use duration::format as format_duration;
 pub use provenance::Setting;
+pub use size::format as format_size;
 
 /// The position index of configuration text, for the fuzz target that checks it against the
 /// obvious definition. Not public API.
@@ -526,5 +528,96 @@ mod tests {
             );
             assert!(d[0].is_error() && d[0].location.is_some());
         }
+    }
+
+    #[test]
+    fn limits_are_layer_settings_with_provenance_and_lint() {
+        let cfg = Config::from_toml_str(
+            "[limits]\nmax_body = \"64MiB\"\n[providers.a]\nurl = \"http://a.test\"\n[providers.a.limits]\ncheck_body = \"4KiB\"\n",
+            "/etc/p/cfg.toml",
+        )
+        .unwrap();
+        let a = cfg.effective_layer("a").unwrap();
+        assert_eq!(a.limits.max_body(), 64 << 20);
+        assert_eq!(a.limits.check_body(), 4096);
+        let s = cfg.settings(Some("a")).unwrap();
+        let check = s.iter().find(|s| s.key == "limits.check_body").unwrap();
+        assert_eq!(check.value, "4KiB");
+        assert!(
+            matches!(&check.origin, Provenance::File { line: 6, key, .. } if key == "providers.a.limits.check_body")
+        );
+
+        let cases = [
+            (
+                "[limits]\nmax_body = 16\n",
+                "size.bare_number",
+                "limits.max_body",
+            ),
+            (
+                "[limits]\nmax_body = \"16MB\"\n",
+                "size.invalid",
+                "limits.max_body",
+            ),
+            (
+                "[limits]\ncheck_body = \"0B\"\n",
+                "size.zero",
+                "limits.check_body",
+            ),
+            (
+                "[limits]\nmax_body = true\n",
+                "type_mismatch",
+                "limits.max_body",
+            ),
+            ("limits = 3\n", "type_mismatch", "limits"),
+            (
+                "[limits]\nmax_bdy = \"1MiB\"\n",
+                "unknown_key",
+                "limits.max_bdy",
+            ),
+            (
+                "max_body_size = \"1MiB\"\n",
+                "misplaced_key",
+                "max_body_size",
+            ),
+        ];
+        for (text, code, path) in cases {
+            let d = ConfigDocument::from_toml_str(text, "c.toml").lint(&EnvSnapshot::default());
+            assert_eq!(d.len(), 1, "{text}: {d:?}");
+            assert_eq!(
+                (d[0].code.as_str(), d[0].path.as_str()),
+                (code, path),
+                "{text}"
+            );
+            assert!(d[0].is_error() && d[0].suggestion.is_some(), "{text}");
+        }
+        let d = ConfigDocument::from_toml_str("max_body = \"2MiB\"\n", "c.toml")
+            .lint(&EnvSnapshot::default());
+        assert!(
+            d[0].suggestion.as_deref().unwrap().contains("[limits]"),
+            "{d:?}"
+        );
+    }
+
+    #[test]
+    fn a_file_of_errors_reports_a_bounded_list_and_counts_the_rest() {
+        let text = format!("# {}\n", "\0".repeat(10_000));
+        let doc = ConfigDocument::from_toml_str(&text, "/etc/p/nul.toml");
+        let d = doc.lint(&EnvSnapshot::default());
+        assert_eq!(d.len(), MAX_DIAGNOSTICS + 1);
+        let last = d.last().unwrap();
+        assert_eq!(last.code, "diagnostics.truncated");
+        assert!(last.is_error());
+        assert!(
+            last.message.starts_with("and 9900 more (9900 errors)"),
+            "{}",
+            last.message
+        );
+        let e = doc.to_config().unwrap_err();
+        assert_eq!(e.evidence().diagnostics.len(), MAX_DIAGNOSTICS + 1);
+        assert!(e.to_string().contains("10000 errors"), "{e}");
+        // The same in a service's file: no section.missing guess about a file that was not read.
+        let d = ConfigDocument::from_toml_section(&text, "s.toml", "proxyscope")
+            .lint(&EnvSnapshot::default());
+        assert!(d.iter().all(|d| d.code != "section.missing"));
     }
 }

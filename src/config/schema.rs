@@ -12,6 +12,7 @@ use super::duration;
 use super::node::{Entry, Node, Pos, Value};
 use super::provenance::Source;
 use super::rules::{no_proxy, proxy_url};
+use super::size;
 use super::suggest;
 use super::{Config, Provider};
 use crate::diagnostic::{Diagnostic, Severity};
@@ -27,6 +28,7 @@ pub(crate) const LAYER_KEYS: &[&str] = &[
     "proxy_ca_file",
     "danger_accept_invalid_certs",
     "timeouts",
+    "limits",
 ];
 /// Keys valid only at the top level.
 pub(crate) const GLOBAL_ONLY: &[&str] = &["providers"];
@@ -34,6 +36,8 @@ pub(crate) const GLOBAL_ONLY: &[&str] = &["providers"];
 pub(crate) const PROVIDER_ONLY: &[&str] = &["url", "required", "checks"];
 /// Keys of `[timeouts]`.
 const TIMEOUT_KEYS: &[&str] = &["connect", "proxy", "tls", "request"];
+/// Keys of `[limits]`.
+const LIMIT_KEYS: &[&str] = &["max_body", "check_body"];
 
 /// The walk's state: where the document came from, findings so far, CA files read.
 pub(crate) struct Walker<'a> {
@@ -90,6 +94,7 @@ pub(crate) enum Level {
     Global,
     Provider,
     Timeouts,
+    Limits,
     Check,
 }
 
@@ -193,6 +198,33 @@ impl Walker<'_> {
                 let d = self
                     .type_error(path, node.pos, "a duration string", other)
                     .with_suggestion("write a number with a unit, e.g. \"5s\" or \"250ms\"");
+                self.diags.push(d);
+                return None;
+            }
+        };
+        self.diag(
+            Severity::Error,
+            err.code,
+            path,
+            node.pos,
+            err.message,
+            Some(err.suggestion),
+        );
+        None
+    }
+
+    /// A size (`"16MiB"`), or the reason it is not one.
+    pub(crate) fn size(&mut self, path: &str, node: &Node) -> Option<u64> {
+        let err = match &node.value {
+            Value::Str(s) => match size::parse(s) {
+                Ok(n) => return Some(n),
+                Err(e) => e,
+            },
+            Value::Int(n) => size::bare_number(&n.to_string()),
+            other => {
+                let d = self
+                    .type_error(path, node.pos, "a size string", other)
+                    .with_suggestion("write a whole number with a unit, e.g. \"16MiB\"");
                 self.diags.push(d);
                 return None;
             }
@@ -323,6 +355,7 @@ impl Walker<'_> {
                 }
             }
             "timeouts" => self.timeouts(layer, &path, node),
+            "limits" => self.limits(layer, &path, node),
             _ => {}
         }
     }
@@ -405,6 +438,31 @@ impl Walker<'_> {
             let origin = self.src.origin(&kpath, e.key_pos);
             if let Some(d) = self.duration(&kpath, &e.node) {
                 *slot = Some(Sourced::new(d, origin));
+            }
+        }
+    }
+
+    fn limits(&mut self, layer: &mut Settings, path: &str, node: &Node) {
+        let Value::Table(entries) = &node.value else {
+            let d = self
+                .type_error(path, node.pos, "a table", &node.value)
+                .with_suggestion("write `[limits]` with `max_body = \"16MiB\"`");
+            self.diags.push(d);
+            return;
+        };
+        for e in entries {
+            let kpath = join(path, &e.key);
+            let slot = match e.key.as_str() {
+                "max_body" => &mut layer.limits.max_body,
+                "check_body" => &mut layer.limits.check_body,
+                _ => {
+                    self.unknown(path, e, LIMIT_KEYS, Level::Limits);
+                    continue;
+                }
+            };
+            let origin = self.src.origin(&kpath, e.key_pos);
+            if let Some(n) = self.size(&kpath, &e.node) {
+                *slot = Some(Sourced::new(n, origin));
             }
         }
     }
