@@ -9,6 +9,7 @@
 //! sends a provider's traffic through the global proxy by accident; any other URL uses the
 //! global layer.
 
+mod body;
 mod builder;
 mod response;
 
@@ -26,6 +27,7 @@ use crate::proxy::ProxyScheme;
 use crate::route::Route;
 
 pub use crate::error::{Attribution, ResponsePath};
+pub(crate) use body::BodyReader;
 pub use builder::ClientBuilder;
 pub use response::Response;
 
@@ -172,8 +174,9 @@ impl Client {
         }
         .instrument(span)
         .await;
+        let limits = profile.body_limits(request_timeout);
         match result {
-            Some(Ok(res)) => Ok(Response::new(res, route, target, request_timeout)),
+            Some(Ok(res)) => Ok(Response::new(res, route, target, limits)),
             Some(Err(e)) => Err(from_legacy(e, &route, &target, absolute_form)),
             None => Err(Error::new(ErrorKind::HttpTimeout)
                 .with_hop(if absolute_form { Hop::Proxy } else { Hop::Origin })
@@ -223,6 +226,28 @@ impl Client {
             })
             .max_by_key(|(len, _)| *len)
             .map_or(&self.inner.global, |(_, p)| p))
+    }
+}
+
+impl ProfileClient {
+    /// What a response's body is read under in this profile.
+    fn body_limits(&self, timeout: std::time::Duration) -> body::BodyLimits {
+        let limits = &self.connector.profile().effective().limits;
+        let key = |k: &str| match &self.name {
+            Some(name) => format!("providers.{name}.limits.{k}"),
+            None => format!("limits.{k}"),
+        };
+        body::BodyLimits {
+            max_body: limits.max_body(),
+            max_body_origin: limits
+                .max_body
+                .as_ref()
+                .map_or(crate::settings::Provenance::Default, |s| s.origin.clone()),
+            max_body_key: key("max_body"),
+            check_body: limits.check_body(),
+            check_body_key: key("check_body"),
+            timeout,
+        }
     }
 }
 

@@ -1,12 +1,10 @@
 //! A response with its provenance: the route it took, the connection facts, and who wrote it
 //! ([`Attribution`]); `error_for_status` turns a failure status into an `http.status` error
-//! that names the hop that produced it; body helpers report `http.protocol` / `http.timeout`.
-
-use std::time::Duration;
+//! that names the hop that produced it; body helpers read within the profile's
+//! `limits.max_body` and `timeouts.request` (see [`super::body`]).
 
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode, Version};
-use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
 use std::sync::Arc;
@@ -14,8 +12,10 @@ use std::sync::Arc;
 use crate::connect::ConnInfo;
 use crate::error::{Error, ErrorKind, Hop, Phase, ProxyReply};
 use crate::route::Route;
+use crate::settings::Provenance;
 use crate::wire::{attribute, evidence_headers};
 
+use super::body::{BodyLimits, BodyReader};
 use crate::error::{Attribution, ResponsePath};
 
 /// An HTTP response, its route and its attribution.
@@ -25,7 +25,7 @@ pub struct Response {
     route: Route,
     attribution: Attribution,
     target: String,
-    body_timeout: Duration,
+    limits: BodyLimits,
 }
 
 impl Response {
@@ -33,7 +33,7 @@ impl Response {
         inner: http::Response<Incoming>,
         route: Route,
         target: String,
-        body_timeout: Duration,
+        limits: BodyLimits,
     ) -> Self {
         let path = match inner.extensions().get::<Arc<ConnInfo>>().map(|i| &**i) {
             Some(i) if i.absolute_form => ResponsePath::AbsoluteForm,
@@ -47,7 +47,7 @@ impl Response {
             route,
             attribution,
             target,
-            body_timeout,
+            limits,
         }
     }
 
@@ -163,41 +163,51 @@ impl Response {
             })
     }
 
-    /// The whole body. An early close or a broken body is `http.protocol`; a body that stops
-    /// arriving for longer than the request timeout is `http.timeout`.
-    pub async fn bytes(self) -> Result<Bytes, Error> {
+    /// The cap [`bytes`](Response::bytes) and [`text`](Response::text) read under: the
+    /// profile's `limits.max_body` (default [`Limits::DEFAULT_MAX_BODY`]), unless
+    /// [`max_body`](Response::max_body) changed it.
+    ///
+    /// [`Limits::DEFAULT_MAX_BODY`]: crate::Limits::DEFAULT_MAX_BODY
+    pub fn body_limit(&self) -> u64 {
+        self.limits.max_body
+    }
+
+    /// Reads at most `bytes` of this response's body into memory instead of the profile's
+    /// `limits.max_body`: for the one download known to be larger, or a call that must stay
+    /// smaller.
+    pub fn max_body(mut self, bytes: u64) -> Self {
+        self.limits.max_body = bytes;
+        self.limits.max_body_origin = Provenance::Builder {
+            key: "Response::max_body".to_owned(),
+        };
+        self
+    }
+
+    /// The body, read chunk by chunk within the deadline (for the probe's checks; a public
+    /// streaming API would hand this out).
+    pub(crate) fn into_reader(self) -> BodyReader {
         let Self {
             inner,
             route,
             attribution,
             target,
-            body_timeout,
+            limits,
         } = self;
-        let hop = attribution.source;
-        match tokio::time::timeout(body_timeout, inner.into_body().collect()).await {
-            Ok(Ok(c)) => Ok(c.to_bytes()),
-            Ok(Err(e)) => Err(Error::new(ErrorKind::HttpProtocol)
-                .with_hop(hop)
-                .with_message(format!("reading the response body from {target} failed"))
-                .with_hint("the connection broke or the body was malformed mid-response; retry, and check the server's logs")
-                .with_route(route)
-                .map_evidence(|ev| ev.target = Some(target))
-                .with_source(e)),
-            Err(_) => Err(Error::new(ErrorKind::HttpTimeout)
-                .with_hop(hop)
-                .with_message(format!(
-                    "the response body from {target} did not finish within {body_timeout:?}"
-                ))
-                .with_hint("the server sends the body too slowly; raise timeouts.request")
-                .with_route(route)
-                .map_evidence(|ev| {
-                    ev.target = Some(target);
-                    ev.timeout = Some(body_timeout);
-                })),
-        }
+        BodyReader::new(inner.into_body(), route, target, attribution.source, limits)
     }
 
-    /// The whole body as text (lossy UTF-8).
+    /// The whole body, at most [`body_limit`](Response::body_limit) bytes. A body announced
+    /// (`Content-Length`) or found to be larger is `http.body_too_large` with the cap and the
+    /// size seen in `evidence().size_limit` — refused before reading when announced, else as
+    /// soon as the cap is passed; an early close or a broken body is `http.protocol`; a body
+    /// that does not finish within `timeouts.request` of the first read is `http.timeout`.
+    /// Every error has phase `http`, the hop that sent the body, and the route.
+    pub async fn bytes(self) -> Result<Bytes, Error> {
+        self.into_reader().collect().await
+    }
+
+    /// The whole body as text (lossy UTF-8), under the same cap and deadline as
+    /// [`bytes`](Response::bytes).
     pub async fn text(self) -> Result<String, Error> {
         let b = self.bytes().await?;
         Ok(String::from_utf8_lossy(&b).into_owned())

@@ -110,6 +110,11 @@ impl Profile {
         &self.effective.timeouts
     }
 
+    /// The profile's layer over the global one.
+    pub(crate) fn effective(&self) -> &Settings {
+        &self.effective
+    }
+
     pub(crate) fn settings(&self) -> &ConnectorSettings {
         &self.settings
     }

@@ -8,6 +8,7 @@
 //! Prometheus exposition with blackbox_exporter's names ([`prometheus`]) and a Nagios status line
 //! and exit code ([`nagios`]).
 
+mod body;
 pub mod check;
 pub mod nagios;
 pub mod plan;
