@@ -38,9 +38,17 @@
 //! ```
 //!
 //! The same decisions are available from the command line through the `probe` example
-//! (`probe route`, `probe lint`, `probe config --show-origin`, `probe check`, `probe demo`), and
-//! the `testing` feature adds the harness (module `testing`) that proxyscope's own tests use: a local
-//! PKI, a TLS origin and a policy-driven forward proxy.
+//! (`probe route`, `probe lint`, `probe config --show-origin`, `probe check`, `probe serve`,
+//! `probe demo`), and the `testing` feature adds the harness (module `testing`) that proxyscope's
+//! own tests use: a local PKI, a TLS origin and a policy-driven forward proxy.
+//!
+//! # Features
+//!
+//! - `testing` (off by default): the `testing` module — `TestPki`,
+//!   `TestOrigin` and `TestProxy` — for unit-testing proxy and CA configuration on loopback.
+//!   It adds items only and never changes how the client behaves.
+//! - `fuzzing` (off by default, not public API): exposes the internal wire parsers to the
+//!   project's fuzz targets and property tests; hidden from the documentation.
 //!
 //! # Module graph
 //!
@@ -62,8 +70,17 @@
 //! | [`connect`] | the connector: DNS, TCP, proxy handshakes, TLS (I/O) | `wire`, `tls`, `error`, `route`, `settings`, `proxy` |
 //! | [`config`] | documents with positions, schema, lint, provenance | `tls`, `error`, `settings`, `proxy`, `diagnostic` |
 //! | [`client`] | [`Client`], builders, responses, redirects | `config`, `connect`, `wire`, `error`, `route`, `settings`, `proxy` |
-//! | [`probe`] | checks, runner, renderers | everything above |
+//! | [`probe`] | checks, runner, renderers, the Prometheus exporter | everything above |
 //! | `testing` (feature) | the harness: PKI, origins, proxies | nothing from the crate |
+
+// docs.rs builds with nightly rustdoc and `--cfg docsrs` (Cargo.toml's docs.rs metadata), where
+// `doc_cfg` labels feature-gated items "Available on crate feature … only". Every public item
+// behind a feature (`testing` now; any later one the same way) carries both attributes:
+//   #[cfg(feature = "NAME")]
+//   #[cfg_attr(docsrs, doc(cfg(feature = "NAME")))]
+// (Since nightly 1.92 `doc_cfg` also infers labels from `#[cfg]` and `doc_auto_cfg` no longer
+// exists; the explicit attribute keeps the label independent of that inference.)
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod client;
 pub mod config;
@@ -77,6 +94,7 @@ pub mod proxy;
 pub mod route;
 pub mod settings;
 #[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 pub mod tls;
 #[cfg(feature = "fuzzing")]

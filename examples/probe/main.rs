@@ -13,6 +13,7 @@ mod demo;
 mod demo_scenarios;
 mod lint;
 mod route;
+mod serve;
 
 /// Command line of the probe.
 #[derive(Parser)]
@@ -39,6 +40,9 @@ enum Command {
     /// Replay the 2015 outage on a local harness: broken config, diagnosis, fix, passing re-run
     /// (the default when no subcommand is given; exit 0 only when every scenario behaves).
     Demo(demo::Args),
+    /// A Prometheus exporter: GET /probe?target=PROVIDER runs its checks now (blackbox_exporter's
+    /// multi-target style); GET /metrics, GET /, POST /-/reload (and SIGHUP).
+    Serve(serve::Args),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +61,7 @@ fn main() -> ExitCode {
         Some(Command::Config(args)) => config::run(args),
         Some(Command::Check(args)) => check::run(args),
         Some(Command::Demo(args)) => demo::run(args),
+        Some(Command::Serve(args)) => serve::run(args),
         None => demo::run(demo::Args::default()),
     };
     ExitCode::from(code)

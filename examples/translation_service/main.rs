@@ -21,6 +21,9 @@ use std::process::ExitCode;
 use clap::Parser;
 use proxyscope::EnvSnapshot;
 use proxyscope::config::Severity;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 use app::demo::Demo;
 use app::settings::Invalid;
@@ -43,6 +46,17 @@ struct Args {
     deny: Vec<String>,
 }
 
+/// `RUST_LOG` as a level (`debug`) or `target=level` directives (`info,proxyscope=trace`); unset,
+/// empty or unparsable means `info`. `Targets` rather than `EnvFilter`: it needs no regex engine,
+/// so building the examples compiles less.
+fn log_filter() -> Targets {
+    std::env::var("RUST_LOG")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .and_then(|v| v.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO))
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     tracing_subscriber::fmt()
@@ -52,10 +66,8 @@ fn main() -> ExitCode {
             std::io::IsTerminal::is_terminal(&std::io::stderr())
                 && std::env::var_os("NO_COLOR").is_none(),
         )
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
+        .finish()
+        .with(log_filter())
         .init();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,

@@ -89,7 +89,7 @@ fn invalid(input: &str, what: &str) -> DurationError {
 /// Formats a duration the way it would be written in the file (`"250ms"`, `"5s"`, `"1m30s"`).
 pub fn format(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms == 0 || ms % 1000 != 0 {
+    if ms == 0 || !ms.is_multiple_of(1000) {
         return format!("{ms}ms");
     }
     let secs = ms / 1000;

@@ -6,10 +6,13 @@
 //! [`Runner`] runs many at once, each within its own deadline, into a [`Report`]. Renderers turn
 //! a report into a table for people ([`text`]), JSON (`Report` is `Serialize`; see [`report`] for the contract),
 //! Prometheus exposition with blackbox_exporter's names ([`prometheus`]) and a Nagios status line
-//! and exit code ([`nagios`]).
+//! and exit code ([`nagios`]). The [`exporter`] serves the same exposition to Prometheus scrapes,
+//! one target at a time, with [`blame`] saying who must act on each failure.
 
+pub mod blame;
 mod body;
 pub mod check;
+pub mod exporter;
 pub mod nagios;
 pub mod plan;
 pub mod prometheus;

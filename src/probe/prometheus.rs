@@ -1,7 +1,8 @@
 //! Prometheus text exposition of a [`Report`], with blackbox_exporter's metric names where they
-//! exist so existing dashboards and alerts work, `provider`/`check` labels on every series, and
-//! `proxyscope_check_error{code}` for the failure reason (a bounded label set: codes only, never
-//! message text).
+//! exist so existing dashboards and alerts work, `provider`/`check` labels on every series,
+//! `proxyscope_check_error{code,blame,hop}` for the failure reason and who must act on it, and
+//! `proxyscope_route_info{via,proxy}` for the route taken. Every label comes from a bounded set
+//! (codes, blame, hop, the configured proxies): never message text, never credentials.
 //!
 //! Unlike blackbox_exporter, `probe_ssl_earliest_cert_expiry` is reported from the presented
 //! chain even when verification failed, so expiry alerting does not go silent exactly when a
@@ -9,6 +10,7 @@
 
 use std::fmt::Write as _;
 
+use super::blame;
 use super::report::{CheckResult, Report};
 
 /// Phase label values of `probe_http_duration_seconds`: blackbox_exporter's names (`resolve`,
@@ -58,6 +60,22 @@ pub fn render(report: &Report) -> String {
     for c in checks {
         let total = c.timings.total.map_or(0.0, |d| d.as_secs_f64());
         sample(&mut out, "probe_duration_seconds", &labels(c, &[]), total);
+    }
+
+    family(
+        &mut out,
+        "probe_dns_lookup_time_seconds",
+        "gauge",
+        "Time the first name resolution of the check took (the proxy's name when there is one).",
+    );
+    for c in checks {
+        let secs = c.timings.connection.dns.map_or(0.0, |d| d.as_secs_f64());
+        sample(
+            &mut out,
+            "probe_dns_lookup_time_seconds",
+            &labels(c, &[]),
+            secs,
+        );
     }
 
     family(
@@ -129,16 +147,28 @@ pub fn render(report: &Report) -> String {
         &mut out,
         "proxyscope_check_error",
         "gauge",
-        "1 for a failed check, labelled with the stable error code.",
+        "1 for a failed check, labelled with the stable error code, who must act (blame) and the failing hop.",
     );
     for c in checks {
         if let Some(e) = &c.error {
-            sample(
-                &mut out,
-                "proxyscope_check_error",
-                &labels(c, &[("code", e.code())]),
-                1.0,
-            );
+            let hop = e.hop.map_or("none", |h| h.as_str());
+            let extra = [("code", e.code()), ("blame", blame::of(e)), ("hop", hop)];
+            sample(&mut out, "proxyscope_check_error", &labels(c, &extra), 1.0);
+        }
+    }
+
+    family(
+        &mut out,
+        "proxyscope_route_info",
+        "gauge",
+        "The route the check took: via direct or proxy, and the proxy as scheme://host:port (never credentials).",
+    );
+    for c in checks {
+        if let Some(route) = &c.route {
+            let proxy = route.proxy().map(|p| p.without_credentials());
+            let via = if route.is_direct() { "direct" } else { "proxy" };
+            let extra = [("via", via), ("proxy", proxy.as_deref().unwrap_or(""))];
+            sample(&mut out, "proxyscope_route_info", &labels(c, &extra), 1.0);
         }
     }
 
@@ -231,6 +261,13 @@ mod tests {
         ok.status = Some(200);
         ok.timings.total = Some(Duration::from_millis(250));
         ok.timings.connection.tls = Some(Duration::from_millis(5));
+        ok.timings.connection.dns = Some(Duration::from_millis(2));
+        let proxy = crate::proxy::ProxyUrl::parse("http://u53r:s3cr3t@egress.test:3128").unwrap();
+        ok.route = Some(crate::route::Route::new(
+            "https://o.test/",
+            Some("yandex"),
+            Some(proxy),
+        ));
         let mut bad = CheckResult::new("odd\"name", "x\\y\nz", "GET", "https://b.test/");
         bad.see_certificate(
             Certificate {
@@ -288,9 +325,18 @@ mod tests {
         assert!(text.contains(&format!("probe_ssl_earliest_cert_expiry{l} 1800000000\n")));
         assert!(text.contains(&format!("proxyscope_ssl_verified{l} 0\n")));
         assert!(text.contains(
-            "proxyscope_check_error{provider=\"odd\\\"name\",check=\"x\\\\y\\nz\",code=\"tls.unknown_issuer\"} 1\n"
+            "proxyscope_check_error{provider=\"odd\\\"name\",check=\"x\\\\y\\nz\",code=\"tls.unknown_issuer\",blame=\"origin\",hop=\"origin\"} 1\n"
         ));
         assert!(text.contains("proxyscope_probe_up 1\n"));
+        assert!(text.contains(
+            "probe_dns_lookup_time_seconds{provider=\"yandex\",check=\"languages\"} 0.002\n"
+        ));
+        // The route: the proxy without its credentials; no route known, no sample.
+        assert!(text.contains(
+            "proxyscope_route_info{provider=\"yandex\",check=\"languages\",via=\"proxy\",proxy=\"http://egress.test:3128\"} 1\n"
+        ));
+        assert!(!text.contains("s3cr3t"), "{text}");
+        assert!(!text.contains("proxyscope_route_info{provider=\"odd"));
     }
 
     #[test]

@@ -17,5 +17,5 @@ pub use no_proxy::{MatchRule, NoProxy, NoProxyMatch};
 pub use no_proxy_lint::{NoProxyDiagnostic, NoProxyIssue};
 pub use peers::{PeerNote, Tool};
 pub(crate) use redact::redact_input;
-pub use redact::redact_text;
+pub use redact::{is_secret_param, redact_text, redact_url, redact_urls_in_text};
 pub use url::{ProxyScheme, ProxyUrl, ProxyUrlError, ProxyUrlErrorKind, ProxyUrlNote};

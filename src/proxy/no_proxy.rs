@@ -157,10 +157,8 @@ fn classify(host: &str) -> Option<HostKind<'_>> {
         if let Ok(a) = host.parse::<Ipv6Addr>() {
             return Some(HostKind::V6(a.into()));
         }
-    } else if digits_and_dots {
-        if let Ok(a) = host.parse::<Ipv4Addr>() {
-            return Some(HostKind::V4(a.into()));
-        }
+    } else if digits_and_dots && let Ok(a) = host.parse::<Ipv4Addr>() {
+        return Some(HostKind::V4(a.into()));
     }
     let name = match host.strip_suffix('.') {
         Some(n) => {
@@ -179,10 +177,10 @@ fn classify(host: &str) -> Option<HostKind<'_>> {
 
 /// Keeps the hit with the lowest entry index: curl stops at the first entry in list order.
 fn offer(best: &mut Option<(u32, MatchRule)>, hit: Option<&u32>, rule: MatchRule) {
-    if let Some(&i) = hit {
-        if best.is_none_or(|(b, _)| i < b) {
-            *best = Some((i, rule));
-        }
+    if let Some(&i) = hit
+        && best.is_none_or(|(b, _)| i < b)
+    {
+        *best = Some((i, rule));
     }
 }
 

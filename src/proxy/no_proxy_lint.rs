@@ -264,16 +264,18 @@ pub(crate) fn diagnose(entry: &str) -> Option<NoProxyDiagnostic> {
     if entry.parse::<IpAddr>().is_ok() {
         return None;
     }
-    if let Some((host, port)) = entry.rsplit_once(':') {
-        if !host.contains(':') && !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) {
-            return Some(diag(
-                entry,
-                I::HasPort,
-                S::Error,
-                "curl does not support ports in no_proxy: an entry with a port never matches",
-                (!host.is_empty()).then(|| host.to_owned()),
-            ));
-        }
+    if let Some((host, port)) = entry.rsplit_once(':')
+        && !host.contains(':')
+        && !port.is_empty()
+        && port.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Some(diag(
+            entry,
+            I::HasPort,
+            S::Error,
+            "curl does not support ports in no_proxy: an entry with a port never matches",
+            (!host.is_empty()).then(|| host.to_owned()),
+        ));
     }
     if entry.bytes().any(|b| b.is_ascii_digit())
         && entry.bytes().all(|b| b.is_ascii_digit() || b == b'.')

@@ -2,6 +2,9 @@
 //! messages, causes from other libraries, environment values shown in route steps) and
 //! [`redact_input`] for a value meant to be one proxy URL (config values, rejected input).
 //! `user:password@` becomes `***@`.
+//!
+//! For URLs shown to people (the exporter's status page, its logs), [`redact_url`] also masks
+//! the values of query parameters that usually carry keys (`api_key=`, `token=`, `sig=`, …).
 
 /// Characters that end a URL-looking token in free text.
 fn is_delim(c: char) -> bool {
@@ -72,6 +75,89 @@ pub(crate) fn redact_input(input: &str) -> String {
     }
 }
 
+/// Whether a query parameter of this name usually carries a secret: `key`, `api_key`,
+/// `access_token`, `password`, `signature`, … (ASCII case-insensitive, `-` and `_` alike).
+pub fn is_secret_param(name: &str) -> bool {
+    let n = name.to_ascii_lowercase().replace('-', "_");
+    const EXACT: &[&str] = &[
+        "key",
+        "apikey",
+        "auth",
+        "authorization",
+        "pass",
+        "passwd",
+        "password",
+        "pwd",
+        "secret",
+        "token",
+        "sig",
+        "signature",
+        "session",
+        "sessionid",
+        "sid",
+        "credential",
+        "credentials",
+        "jwt",
+        "bearer",
+    ];
+    const SUFFIXES: &[&str] = &["key", "token", "secret", "password"];
+    EXACT.contains(&n.as_str()) || SUFFIXES.iter().any(|s| n.ends_with(s))
+}
+
+/// A URL for display: userinfo becomes `***`, and the value of every query parameter that
+/// [`is_secret_param`] becomes `***`; everything else is kept byte for byte. Parsed, not
+/// pattern-matched: the query is split into `name=value` pairs and rebuilt. Input that is not
+/// an absolute URL goes through [`redact_text`].
+pub fn redact_url(input: &str) -> String {
+    if url::Url::parse(input).is_err() {
+        return redact_text(input);
+    }
+    let userinfo_free = redact_input(input);
+    let (before_fragment, fragment) = match userinfo_free.find('#') {
+        Some(i) => userinfo_free.split_at(i),
+        None => (userinfo_free.as_str(), ""),
+    };
+    let Some((base, query)) = before_fragment.split_once('?') else {
+        return userinfo_free;
+    };
+    let pairs: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if is_secret_param(&decode(name)) => format!("{name}=***"),
+            _ => pair.to_owned(),
+        })
+        .collect();
+    format!("{base}?{}{fragment}", pairs.join("&"))
+}
+
+/// Every `scheme://…` token in free text redacted as [`redact_url`] does, and any remaining
+/// userinfo as [`redact_text`] does.
+pub fn redact_urls_in_text(text: &str) -> String {
+    let ends_token = |c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '`' | '<' | '>');
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let start = rest[..i]
+            .char_indices()
+            .rev()
+            .take_while(|&(_, c)| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+            .last()
+            .map_or(i, |(j, _)| j);
+        let end = rest[i..].find(ends_token).map_or(rest.len(), |j| i + j);
+        out.push_str(&rest[..start]);
+        out.push_str(&redact_url(&rest[start..end]));
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    redact_text(&out)
+}
+
+fn decode(name: &str) -> String {
+    percent_encoding::percent_decode_str(&name.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,5 +206,38 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(redact_input(input), *want, "{input}");
         }
+    }
+    #[test]
+    fn masks_secret_query_values_and_userinfo_in_urls() {
+        let cases: &[(&str, &str)] = &[
+            ("https://h/p?q=1", "https://h/p?q=1"),
+            (
+                "https://u:p@h/p?key=abc&lang=en&api_key=x#frag",
+                "https://***@h/p?key=***&lang=en&api_key=***#frag",
+            ),
+            (
+                "https://h/?Access-Token=t&x",
+                "https://h/?Access-Token=***&x",
+            ),
+            ("https://h/?%6Bey=v", "https://h/?%6Bey=***"),
+            ("https://h/?monkey=v", "https://h/?monkey=***"),
+            ("https://h/?keyboard=v", "https://h/?keyboard=v"),
+            ("not a url key=v", "not a url key=v"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(redact_url(input), *want, "{input}");
+        }
+    }
+
+    #[test]
+    fn masks_urls_inside_text() {
+        assert_eq!(
+            redact_urls_in_text(
+                "GET \"https://h/x?token=s3cr3t&a=1\" via http://u:p@proxy:1 failed; user:pw@h"
+            ),
+            "GET \"https://h/x?token=***&a=1\" via http://***@proxy:1 failed; ***@h"
+        );
+        assert_eq!(redact_urls_in_text("no urls"), "no urls");
+        assert_eq!(redact_urls_in_text("://x?key=1"), "://x?key=1");
     }
 }

@@ -51,6 +51,7 @@ pub use pki::{
 };
 pub use policy::{
     CannedReply, OVERSIZED_HEADER_BYTES, PROXY_HOST, PROXY_STATUS_ID, Policy, SQUID_SERVER, VIA,
+    basic_auth,
 };
 pub use proxy::{Handled, Listener, ProxyRequest, TestProxy, TestProxyBuilder};
 pub use socks::{

@@ -1,0 +1,215 @@
+//! Shared helpers for the probe's integration tests: locate the `probe` example binary, write a
+//! config that points at harness servers running in the test process, and run the binary as a
+//! real process.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+/// The `probe` example binary, the only place the tests look for it: built by
+/// `cargo build --examples`, which scripts/test (and so CI) runs before the tests —
+/// `cargo test --all-targets` builds examples only as test harnesses, under another name. Test
+/// binaries live in `<target>/<profile>/deps/`, examples in `<target>/<profile>/examples/`.
+pub(crate) fn probe_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary knows its path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("tests run from <target>/<profile>/deps");
+    let bin = profile_dir
+        .join("examples")
+        .join(format!("probe{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build --examples` (scripts/test does it first)",
+        bin.display()
+    );
+    bin
+}
+
+/// A temporary directory holding one config file.
+pub(crate) struct ConfigFile {
+    dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl ConfigFile {
+    /// Writes `toml` to `probe.toml` in a fresh temporary directory.
+    pub(crate) fn new(toml: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("probe.toml");
+        std::fs::write(&path, toml).expect("write config");
+        Self { dir, path }
+    }
+
+    /// The file's path.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The directory the file is in.
+    pub(crate) fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// A TOML basic string for a path or any text.
+pub(crate) fn toml_str(s: impl AsRef<str>) -> String {
+    let mut out = String::from("\"");
+    for c in s.as_ref().chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Same, for a path.
+pub(crate) fn toml_path(p: &Path) -> String {
+    toml_str(p.display().to_string())
+}
+
+/// What a probe run produced.
+pub(crate) struct Run {
+    /// The exit code (`None` when killed by a signal).
+    pub(crate) code: Option<i32>,
+    /// Standard output.
+    pub(crate) stdout: String,
+    /// Standard error.
+    pub(crate) stderr: String,
+}
+
+impl Run {
+    /// Standard output parsed as JSON; panics with both streams when it is not JSON.
+    pub(crate) fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Self {
+        Self {
+            code: o.status.code(),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+/// Runs the probe binary with `args`, with no proxy variables or `PROXYSCOPE_CONFIG` inherited
+/// from the environment, so only the config decides routes. Async so the harness servers in
+/// this process keep serving while it runs.
+pub(crate) async fn probe(args: &[&str]) -> Run {
+    let mut cmd = tokio::process::Command::new(probe_bin());
+    cmd.args(args);
+    for var in [
+        "http_proxy",
+        "https_proxy",
+        "HTTPS_PROXY",
+        "all_proxy",
+        "ALL_PROXY",
+        "no_proxy",
+        "NO_PROXY",
+        "PROXYSCOPE_CONFIG",
+        "SSL_CERT_FILE",
+    ] {
+        cmd.env_remove(var);
+    }
+    let out = tokio::time::timeout(std::time::Duration::from_secs(60), cmd.output())
+        .await
+        .expect("the probe finishes within a minute")
+        .expect("the probe binary starts");
+    out.into()
+}
+
+/// `probe check --config <file> --format json` plus `extra`.
+pub(crate) async fn check_json(config: &ConfigFile, extra: &[&str]) -> Run {
+    let path = config.path().display().to_string();
+    let mut args = vec!["check", "--config", path.as_str(), "--format", "json"];
+    args.extend_from_slice(extra);
+    probe(&args).await
+}
+
+/// The check named `provider/name` in a JSON report.
+pub(crate) fn find<'a>(
+    report: &'a serde_json::Value,
+    provider: &str,
+    name: &str,
+) -> &'a serde_json::Value {
+    report["checks"]
+        .as_array()
+        .expect("checks is an array")
+        .iter()
+        .find(|c| c["provider"] == provider && c["name"] == name)
+        .unwrap_or_else(|| panic!("no check {provider}/{name} in {report:#}"))
+}
+
+/// A plain-HTTP server on 127.0.0.1:0 that answers `/together` with 200 only once `n` requests
+/// are in flight at the same time (503 `alone` if they do not arrive together within 10 s),
+/// `/old` with a redirect to `/new`, and `/new` with 200 `moved here`. Checks that all pass
+/// against `/together` prove they ran concurrently, without timing anything.
+pub(crate) async fn rendezvous_server(n: usize) -> (String, tokio::task::JoinHandle<()>) {
+    use std::convert::Infallible;
+    use std::sync::Arc;
+
+    use bytes::Bytes;
+    use http_body_util::Full;
+    use hyper::service::service_fn;
+    use hyper_util::rt::TokioIo;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0");
+    let url = format!("http://{}", listener.local_addr().expect("local addr"));
+    let barrier = Arc::new(tokio::sync::Barrier::new(n));
+    let task = tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let barrier = Arc::clone(&barrier);
+            tokio::spawn(async move {
+                let svc = service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                    let barrier = Arc::clone(&barrier);
+                    async move {
+                        let (status, location, body): (u16, Option<&str>, &'static [u8]) = match req
+                            .uri()
+                            .path()
+                        {
+                            "/together" => {
+                                let wait = barrier.wait();
+                                match tokio::time::timeout(std::time::Duration::from_secs(10), wait)
+                                    .await
+                                {
+                                    Ok(_) => (200, None, b"together"),
+                                    Err(_) => (503, None, b"alone"),
+                                }
+                            }
+                            "/old" => (302, Some("/new"), b""),
+                            "/new" => (200, None, b"moved here"),
+                            _ => (404, None, b""),
+                        };
+                        let mut res = http::Response::builder().status(status);
+                        if let Some(l) = location {
+                            res = res.header("location", l);
+                        }
+                        Ok::<_, Infallible>(
+                            res.body(Full::new(Bytes::from_static(body)))
+                                .unwrap_or_default(),
+                        )
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    (url, task)
+}

@@ -1,0 +1,164 @@
+//! TestOrigin on the wire: routes, recorded requests, HTTP/1.1 and HTTP/2 over TLS by ALPN —
+//! checked with raw sockets, hyper and tokio-rustls directly.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::common::wire::roundtrip;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use proxyscope::testing::{
+    ChainMode, ORIGIN_FORBIDDEN_BODY, ORIGIN_SERVER, TargetForm, TestOrigin, TestPki,
+};
+use rustls_pki_types::ServerName;
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+
+async fn get(origin: &TestOrigin, path: &str) -> crate::common::wire::WireResponse {
+    let mut tcp = TcpStream::connect(origin.addr()).await.expect("connect");
+    roundtrip(
+        &mut tcp,
+        &format!(
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            origin.addr()
+        ),
+        false,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn routes_answer_as_documented() {
+    let origin = TestOrigin::http().await;
+    let root = get(&origin, "/").await;
+    assert_eq!((root.status, root.body_text().as_str()), (200, "ok\n"));
+    assert_eq!(root.header("server"), Some(ORIGIN_SERVER));
+
+    for code in [204u16, 301, 418, 500, 503] {
+        assert_eq!(get(&origin, &format!("/status/{code}")).await.status, code);
+    }
+    assert_eq!(get(&origin, "/status/abc").await.status, 400);
+    assert_eq!(get(&origin, "/status/1000").await.status, 400);
+
+    let forbidden = get(&origin, "/forbidden").await;
+    assert_eq!(forbidden.status, 403);
+    assert_eq!(forbidden.body_text(), ORIGIN_FORBIDDEN_BODY);
+    assert_eq!(forbidden.header("server"), Some(ORIGIN_SERVER));
+    assert_eq!(forbidden.header("x-squid-error"), None);
+
+    let bytes = get(&origin, "/bytes/1000").await;
+    assert_eq!(bytes.body.len(), 1000);
+    assert!(bytes.body.bytes().all(|b| b == b'x'));
+    assert_eq!(get(&origin, "/bytes/-1").await.status, 400);
+    assert_eq!(get(&origin, "/nope").await.status, 404);
+
+    let started = Instant::now();
+    let slow = get(&origin, "/slow?ms=150").await;
+    assert_eq!(slow.status, 200);
+    assert!(started.elapsed() >= Duration::from_millis(150));
+}
+
+#[tokio::test]
+async fn echo_and_records_show_the_target_form_and_headers() {
+    let origin = TestOrigin::http().await;
+    let mut tcp = TcpStream::connect(origin.addr()).await.expect("connect");
+    let echo = roundtrip(
+        &mut tcp,
+        "GET /echo?x=1 HTTP/1.1\r\nHost: a.test\r\nX-Trace: 7\r\nAuthorization: Bearer sekrit\r\n\r\n",
+        false,
+    )
+    .await;
+    let json: serde_json::Value = serde_json::from_str(&echo.body).expect("json");
+    assert_eq!(json["method"], "GET");
+    assert_eq!(json["target"], "/echo?x=1");
+    assert_eq!(json["form"], "origin");
+    assert_eq!(json["tls"], false);
+    assert_eq!(json["headers"]["x-trace"][0], "7");
+    assert_eq!(json["headers"]["authorization"][0], "[redacted]");
+
+    // Absolute-form on the same connection: what a proxy that forgot to rewrite would send.
+    let echo = roundtrip(
+        &mut tcp,
+        "GET http://a.test/echo HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n",
+        false,
+    )
+    .await;
+    let json: serde_json::Value = serde_json::from_str(&echo.body).expect("json");
+    assert_eq!(json["form"], "absolute");
+    assert_eq!(json["target"], "http://a.test/echo");
+
+    let seen = origin.requests();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[0].form, TargetForm::Origin);
+    assert_eq!(seen[0].version, http::Version::HTTP_11);
+    assert_eq!(seen[0].headers["x-trace"], "7");
+    assert!(!seen[0].tls);
+    assert_eq!(seen[1].form, TargetForm::Absolute);
+    let debug = format!("{seen:?}");
+    assert!(!debug.contains("sekrit"), "{debug}");
+    origin.check();
+}
+
+async fn tls_connect(
+    pki: &TestPki,
+    origin: &TestOrigin,
+    alpn: &[&[u8]],
+) -> tokio_rustls::client::TlsStream<TcpStream> {
+    let mut config = pki.client_config(&[pki.root()]);
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    let tcp = TcpStream::connect(origin.addr()).await.expect("connect");
+    TlsConnector::from(Arc::new(config))
+        .connect(ServerName::try_from("localhost").expect("name"), tcp)
+        .await
+        .expect("handshake")
+}
+
+#[tokio::test]
+async fn https_origin_speaks_h2_and_http1_by_alpn() {
+    let pki = TestPki::new();
+    let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
+    assert!(origin.url("/x").starts_with("https://127.0.0.1:"));
+
+    let tls = tls_connect(&pki, &origin, &[b"h2"]).await;
+    assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+    let (mut sender, conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tls))
+            .await
+            .expect("h2 handshake");
+    tokio::spawn(conn);
+    let req = http::Request::get(origin.url_with_host("localhost", "/status/201"))
+        .body(Empty::<Bytes>::new())
+        .expect("request");
+    let resp = sender.send_request(req).await.expect("h2 response");
+    assert_eq!(resp.status(), 201);
+    assert_eq!(resp.version(), http::Version::HTTP_2);
+
+    let tls = tls_connect(&pki, &origin, &[b"http/1.1"]).await;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+        .await
+        .expect("h1 handshake");
+    tokio::spawn(conn);
+    let req = http::Request::get("/echo")
+        .header("host", "localhost")
+        .body(Empty::<Bytes>::new())
+        .expect("request");
+    let resp = sender.send_request(req).await.expect("h1 response");
+    let body = resp.into_body().collect().await.expect("body").to_bytes();
+    let json: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(json["tls"], true);
+    assert_eq!(json["version"], "HTTP/1.1");
+
+    let seen = origin.requests();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(
+        (seen[0].version, seen[0].tls),
+        (http::Version::HTTP_2, true)
+    );
+    assert_eq!(seen[0].target, "/status/201");
+    assert_eq!(seen[0].form, TargetForm::Origin);
+    assert_eq!(
+        (seen[1].version, seen[1].tls),
+        (http::Version::HTTP_11, true)
+    );
+}

@@ -1,0 +1,9 @@
+//! The probe: `probe check`, the demo, Prometheus output and the runner, as processes and as a
+//! library.
+
+#[path = "../common/mod.rs"]
+mod common;
+mod probe_check;
+mod probe_demo;
+mod probe_prometheus;
+mod probe_runner;

@@ -1,0 +1,143 @@
+//! `probe route` as a process: the scenarios asserted on the example's actual JSON.
+//!
+//! The example binary is built by `cargo test --all-targets` (scripts/test, CI) or
+//! `cargo build --examples`; these tests run it from the target directory with a clean
+//! environment, never through `cargo run`.
+
+use std::process::{Command, Output};
+
+use crate::common::probe::probe_bin;
+
+use serde_json::Value;
+
+fn run(env: &[(&str, &str)], args: &[&str]) -> Output {
+    Command::new(probe_bin())
+        .env_clear()
+        .envs(env.iter().copied())
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("running probe: {e}"))
+}
+
+fn json(out: &Output) -> Value {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
+}
+
+fn steps(v: &Value) -> &Vec<Value> {
+    v["steps"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no steps in {v}"))
+}
+
+const SCENARIO: &[(&str, &str)] = &[
+    ("https_proxy", "http://u:p@proxy.test:3128"),
+    ("no_proxy", ".internal"),
+];
+
+#[test]
+fn https_proxy_with_credentials_is_used_and_redacted() {
+    let out = run(
+        SCENARIO,
+        &["route", "https://a.example/", "--format", "json"],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let raw = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(!raw.contains("u:p"), "credentials leaked: {raw}");
+    let v = json(&out);
+    assert_eq!(v["url"], "https://a.example/");
+    assert_eq!(v["via"], "proxy");
+    assert_eq!(v["proxy"], "http://proxy.test:3128");
+    assert!(v["provider"].is_null());
+    let st = steps(&v)
+        .iter()
+        .find(|s| s["origin"]["var"] == "https_proxy")
+        .unwrap_or_else(|| panic!("no step names https_proxy: {v}"));
+    assert_eq!(st["rule"], "env_proxy");
+    assert_eq!(st["outcome"], "proxy");
+    assert_eq!(st["value"], "http://proxy.test:3128");
+}
+
+#[test]
+fn no_proxy_entry_sends_internal_hosts_direct() {
+    let out = run(
+        SCENARIO,
+        &["route", "https://x.internal/", "--format", "json"],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let v = json(&out);
+    assert_eq!(v["via"], "direct");
+    assert!(v["proxy"].is_null());
+    let st = steps(&v)
+        .iter()
+        .find(|s| s["rule"] == "no_proxy")
+        .unwrap_or_else(|| panic!("no no_proxy step: {v}"));
+    assert_eq!(st["entry"], ".internal");
+    assert_eq!(st["outcome"], "matched");
+    assert_eq!(st["origin"]["var"], "no_proxy");
+}
+
+#[test]
+fn uppercase_http_proxy_is_ignored_and_explained() {
+    let env = [("HTTP_PROXY", "http://proxy.test:3128")];
+    let out = run(&env, &["route", "http://a.example/", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let v = json(&out);
+    assert_eq!(v["via"], "direct");
+    let st = steps(&v)
+        .iter()
+        .find(|s| s["origin"]["var"] == "HTTP_PROXY")
+        .unwrap_or_else(|| panic!("no step names HTTP_PROXY: {v}"));
+    assert_eq!(st["rule"], "ignored_variable");
+    assert_eq!(st["outcome"], "ignored");
+    assert_eq!(st["warnings"][0]["code"], "httpoxy");
+    let tools: Vec<&str> = st["warnings"][0]["peers"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|p| p["tool"].as_str()).collect())
+        .unwrap_or_default();
+    for t in [
+        "go",
+        "python-urllib",
+        "requests",
+        "node-proxy-from-env",
+        "hyper-util",
+    ] {
+        assert!(tools.contains(&t), "{t} not named in {tools:?}");
+    }
+}
+
+#[test]
+fn text_output_is_the_explanation() {
+    let out = run(
+        SCENARIO,
+        &["route", "https://x.internal/", "--provider", "intranet"],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("route for https://x.internal/ (provider intranet): direct"));
+    assert!(
+        text.contains(".internal") && !text.contains("u:p"),
+        "{text}"
+    );
+}
+
+#[test]
+fn bad_url_exits_2() {
+    let out = run(&[], &["route", "not a url", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    assert!(!out.stderr.is_empty());
+}
+
+#[test]
+fn invalid_proxy_variable_exits_2_with_a_coded_error() {
+    let env = [("https_proxy", "gopher://u:secret@proxy.test")];
+    let out = run(&env, &["route", "https://a.example/", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let raw = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(!raw.contains("secret"), "{raw}");
+    let v = json(&out);
+    assert_eq!(v["error"]["code"], "config.proxy_url");
+    assert_eq!(v["error"]["phase"], "config");
+    assert_eq!(v["error"]["evidence"]["setting"], "https_proxy");
+}

@@ -1,0 +1,565 @@
+//! Secrets never leak: every failure scenario — each proxy failure code, the origin's TLS
+//! failures, HTTP failures and configuration errors — runs with the credentials
+//! `u53r:s3cr3t-p4ss` in the proxy URL, and the credential string (user:password, the password
+//! alone, and its base64 `Basic` form) appears in no `Display`, `Debug`, `report()`, JSON,
+//! hint, route explanation or lint finding, nor in anything logged through `tracing` at TRACE,
+//! nor in the probe's output (`target/debug/examples/probe`, every subcommand and format).
+//!
+//! One test in this file: it installs the process-wide tracing subscriber that captures logs.
+
+use std::collections::BTreeSet;
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use crate::common::probe::probe_bin;
+use proxyscope::config::{Config, ConfigDocument};
+use proxyscope::connect::Resolver;
+use proxyscope::testing::{CannedReply, ChainMode, Policy, TestOrigin, TestPki, TestProxy};
+use proxyscope::{Client, EnvSnapshot, Error, NoProxy, Phase, ProxySetting, ProxyUrl, Settings};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+const USER: &str = "u53r";
+const PASS: &str = "s3cr3t-p4ss";
+
+/// Every form the credentials could leak in.
+fn secrets() -> Vec<String> {
+    vec![
+        format!("{USER}:{PASS}"),
+        PASS.to_owned(),
+        proxyscope::testing::basic_auth(USER, PASS)["Basic ".len()..].to_owned(),
+    ]
+}
+
+// ---------------------------------------------------------------------------------------------
+// Capturing tracing output
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Buffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Installs a TRACE subscriber for the whole process (spans with their fields, events) and
+/// returns its buffer.
+fn capture_tracing() -> Buffer {
+    static BUFFER: OnceLock<Buffer> = OnceLock::new();
+    BUFFER
+        .get_or_init(|| {
+            let buffer = Buffer::default();
+            let writer = buffer.clone();
+            let subscriber = tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::TRACE)
+                .with_ansi(false)
+                .with_span_events(tracing_subscriber::fmt::format::FmtSpan::FULL)
+                .with_writer(move || writer.clone())
+                .finish();
+            tracing::subscriber::set_global_default(subscriber).unwrap();
+            buffer
+        })
+        .clone()
+}
+
+// ---------------------------------------------------------------------------------------------
+// What was printed
+// ---------------------------------------------------------------------------------------------
+
+/// Everything printed during the test, by label, and the codes the scenarios ended in.
+#[derive(Default)]
+struct Printed {
+    texts: Vec<(String, String)>,
+    codes: BTreeSet<&'static str>,
+}
+
+impl Printed {
+    fn text(&mut self, label: &str, text: impl Into<String>) {
+        self.texts.push((label.to_owned(), text.into()));
+    }
+
+    /// Every printed form of an error (and of its route and evidence).
+    fn error(&mut self, label: &str, e: &Error) {
+        self.codes.insert(e.code());
+        self.text(label, e.to_string());
+        self.text(label, format!("{e:?}"));
+        self.text(label, format!("{e:#?}"));
+        self.text(label, e.report());
+        self.text(label, e.message());
+        self.text(label, serde_json::to_string(e).unwrap());
+        self.text(label, e.hint().unwrap_or_default());
+        self.text(label, format!("{:?}", e.evidence()));
+        self.text(label, serde_json::to_string(e.evidence()).unwrap());
+        let mut src = std::error::Error::source(e);
+        while let Some(s) = src {
+            self.text(label, s.to_string());
+            src = s.source();
+        }
+        if let Some(r) = e.route() {
+            self.route(label, r);
+        }
+    }
+
+    fn route(&mut self, label: &str, r: &proxyscope::Route) {
+        self.text(label, r.explain());
+        self.text(label, r.summary());
+        self.text(label, format!("{r:?}"));
+        self.text(label, serde_json::to_string(r).unwrap());
+    }
+
+    /// Runs `GET url` on `client`; records the error, or the response's route and status.
+    async fn get(&mut self, label: &str, client: &Client, url: &str) -> Option<&'static str> {
+        match client.get(url).await.and_then(|r| r.error_for_status()) {
+            Ok(res) => {
+                self.route(label, res.route());
+                self.text(label, format!("{:?}", res.attribution()));
+                None
+            }
+            Err(e) => {
+                self.error(label, &e);
+                Some(e.code())
+            }
+        }
+    }
+
+    fn assert_clean(&self) {
+        for secret in secrets() {
+            for (label, text) in &self.texts {
+                assert!(
+                    !text.contains(&secret),
+                    "{label}: a credential form appears in:\n{text}"
+                );
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clients and servers
+// ---------------------------------------------------------------------------------------------
+
+fn creds_url(scheme: &str, addr: SocketAddr) -> String {
+    format!("{scheme}://{USER}:{PASS}@{addr}")
+}
+
+fn resolver() -> Resolver {
+    Resolver::pinned("localhost", ["127.0.0.1".parse().unwrap()]).pin("proxy.invalid", [])
+}
+
+fn layer(proxy: &str, pki: &TestPki) -> Settings {
+    Settings::new()
+        .proxy(ProxySetting::parse(proxy).unwrap())
+        .ca_file([pki.root_pem_path().to_path_buf()])
+        .timeout(Phase::Connect, Duration::from_secs(2))
+        .timeout(Phase::Proxy, Duration::from_millis(500))
+        .timeout(Phase::Tls, Duration::from_millis(500))
+        .timeout(Phase::Http, Duration::from_millis(500))
+}
+
+fn client(layer: Settings) -> Client {
+    Client::builder()
+        .global(layer)
+        .env(EnvSnapshot::from_pairs(Vec::<(String, String)>::new()))
+        .resolver(resolver())
+        .build()
+        .unwrap()
+}
+
+async fn proxy(policy: Policy) -> TestProxy {
+    TestProxy::builder().policy(policy).start().await
+}
+
+/// A TCP server that accepts and never says a word.
+async fn silent() -> SocketAddr {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = l.accept().await {
+            held.push(s);
+        }
+    });
+    addr
+}
+
+/// A SOCKS5 server that accepts none of the offered methods.
+async fn socks_no_method() -> SocketAddr {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            tokio::spawn(async move {
+                let mut greeting = [0u8; 4];
+                let _ = s.read(&mut greeting).await;
+                let _ = s.write_all(&[5, 0xFF]).await;
+            });
+        }
+    });
+    addr
+}
+
+async fn refused_addr() -> SocketAddr {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    drop(l);
+    addr
+}
+
+// ---------------------------------------------------------------------------------------------
+// The probe
+// ---------------------------------------------------------------------------------------------
+
+/// Runs the probe with `args`; records stdout and stderr and returns stdout.
+async fn run_probe(
+    printed: &mut Printed,
+    probe: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> String {
+    let out = tokio::process::Command::new(probe)
+        .args(args)
+        .env_remove("PROXYSCOPE_CONFIG")
+        .envs(env.iter().copied())
+        .output()
+        .await
+        .unwrap();
+    let label = format!("probe {}", args.join(" "));
+    assert!(
+        out.status.code().is_some(),
+        "{label} was killed by a signal"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        !stdout.is_empty() || !stderr.is_empty(),
+        "{label} printed nothing"
+    );
+    printed.text(&label, stdout.clone());
+    printed.text(&label, stderr);
+    stdout
+}
+
+// ---------------------------------------------------------------------------------------------
+// The test
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_never_appear_in_any_output_of_any_failure() {
+    let logs = capture_tracing();
+    let mut p = Printed::default();
+    let pki = TestPki::new();
+    let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
+    let url = origin.url_with_host("localhost", "/");
+
+    // proxy.dns, proxy.connect, proxy.timeout
+    let c = client(layer(
+        &format!("http://{USER}:{PASS}@proxy.invalid:3128"),
+        &pki,
+    ));
+    p.get("proxy.dns", &c, &url).await;
+    let c = client(layer(&creds_url("http", refused_addr().await), &pki));
+    p.get("proxy.connect", &c, &url).await;
+    let c = client(layer(&creds_url("http", silent().await), &pki));
+    p.get("proxy.timeout", &c, &url).await;
+
+    // proxy.tls: an https:// proxy whose certificate the client does not trust.
+    let tls_proxy = TestProxy::builder()
+        .tls(&pki, pki.localhost())
+        .start()
+        .await;
+    let c = client(
+        layer(&creds_url("https", tls_proxy.https_addr().unwrap()), &pki)
+            .ca_file(Vec::<PathBuf>::new()),
+    );
+    p.get("proxy.tls", &c, &url).await;
+
+    // Refusals by an HTTP proxy.
+    for (label, policy) in [
+        (
+            "success with credentials",
+            Policy::require_basic(USER, PASS, "corp"),
+        ),
+        (
+            "proxy.auth_rejected",
+            Policy::require_basic(USER, "other", "corp"),
+        ),
+        ("proxy.forbidden", Policy::deny(&["localhost"])),
+        ("proxy.upstream", Policy::Unreachable),
+        ("proxy.upstream dns", Policy::Unresolvable),
+        (
+            "proxy.refused",
+            Policy::Reply(CannedReply::new(517).reason("Odd")),
+        ),
+        ("proxy.protocol", Policy::Garbage),
+        ("proxy.protocol oversized", Policy::OversizedHeaders),
+        ("proxy.closed", Policy::CloseAfterAccept),
+    ] {
+        let proxy = proxy(policy).await;
+        let c = client(layer(&creds_url("http", proxy.addr()), &pki));
+        p.get(label, &c, &url).await;
+        // Plain http:// through the same proxy: absolute-form, Proxy-Authorization on the request.
+        p.get(
+            &format!("{label} (absolute-form)"),
+            &c,
+            "http://localhost:9/",
+        )
+        .await;
+    }
+
+    // SOCKS5 with credentials: rejected, no acceptable method, refused destination.
+    let socks = TestProxy::builder()
+        .socks5_auth(USER, "other")
+        .start()
+        .await;
+    let c = client(layer(
+        &creds_url("socks5h", socks.socks5_addr().unwrap()),
+        &pki,
+    ));
+    p.get("socks proxy.auth_rejected", &c, &url).await;
+    let c = client(layer(&creds_url("socks5", socks_no_method().await), &pki));
+    p.get("socks proxy.auth_required", &c, &url).await;
+    let socks = TestProxy::builder()
+        .policy(Policy::deny(&["localhost"]))
+        .socks5_auth(USER, PASS)
+        .start()
+        .await;
+    let c = client(layer(
+        &creds_url("socks5h", socks.socks5_addr().unwrap()),
+        &pki,
+    ));
+    p.get("socks proxy.refused", &c, &url).await;
+
+    // The origin's TLS failures, through a proxy that takes the credentials.
+    let ok_proxy = proxy(Policy::require_basic(USER, PASS, "corp")).await;
+    let via = creds_url("http", ok_proxy.addr());
+    for (label, leaf) in [
+        ("tls.hostname_mismatch", pki.wrong_host()),
+        ("tls.expired", pki.expired(&["localhost"])),
+        ("tls.not_yet_valid", pki.not_yet_valid(&["localhost"])),
+        ("tls.unknown_issuer", pki.self_signed(&["localhost"])),
+    ] {
+        let bad = TestOrigin::https(&pki, &leaf, ChainMode::Full).await;
+        let c = client(layer(&via, &pki));
+        p.get(label, &c, &bad.url_with_host("localhost", "/")).await;
+    }
+    let plain = TestOrigin::http().await;
+    let c = client(layer(&via, &pki));
+    p.get(
+        "tls.handshake",
+        &c,
+        &plain
+            .url_with_host("localhost", "/")
+            .replace("http://", "https://"),
+    )
+    .await;
+    let c = client(layer(&via, &pki));
+    p.get(
+        "tls.timeout",
+        &c,
+        &format!("https://localhost:{}/", silent().await.port()),
+    )
+    .await;
+
+    // HTTP: an origin 403 through the tunnel, a request timeout through absolute-form.
+    let c = client(layer(&via, &pki));
+    p.get(
+        "http.status",
+        &c,
+        &origin.url_with_host("localhost", "/status/403"),
+    )
+    .await;
+    let stalled = proxy(Policy::Stall).await;
+    let c = client(layer(&creds_url("http", stalled.addr()), &pki));
+    p.get("http.timeout (absolute-form)", &c, "http://localhost:9/")
+        .await;
+
+    // Configuration errors that carry the credentials.
+    for bad in [
+        format!("http://{USER}:{PASS}@bad host:3128"),
+        format!("ftp://{USER}:{PASS}@proxy.test:21"),
+        format!("http://{USER}:{PASS}@proxy.test:99999"),
+        format!("{USER}:{PASS}@[::1"),
+    ] {
+        match ProxyUrl::parse(&bad) {
+            Ok(u) => p.text("ProxyUrl", format!("{u} {u:?}")),
+            Err(e) => {
+                p.text("ProxyUrlError", format!("{e} {e:?} {}", e.input()));
+                p.error("config.proxy_url", &Error::from(e));
+            }
+        }
+    }
+    let env = EnvSnapshot::from_pairs([
+        ("https_proxy", format!("http://{USER}:{PASS}@bad host:1")),
+        ("HTTPS_PROXY", format!("http://{USER}:{PASS}@other.test:1")),
+        ("HTTP_PROXY", format!("http://{USER}:{PASS}@ignored.test:1")),
+        (
+            "no_proxy",
+            format!("http://{USER}:{PASS}@x.test/,localhost"),
+        ),
+    ]);
+    p.text("EnvSnapshot", format!("{env:?}"));
+    let c = Client::builder()
+        .env(env.clone())
+        .resolver(resolver())
+        .build()
+        .unwrap();
+    p.get("env proxy", &c, &url).await;
+    if let Err(e) = c.route(None, &url) {
+        p.error("env route", &e);
+    }
+    let list = NoProxy::parse(&format!("localhost,http://{USER}:{PASS}@x.test/"));
+    p.text(
+        "NoProxy",
+        format!("{list} {list:?} {}", serde_json::to_string(&list).unwrap()),
+    );
+    for d in list.diagnostics() {
+        p.text("NoProxy diagnostic", format!("{d} {d:?} {}", d.message()));
+    }
+    let missing_ca = Client::builder()
+        .global(layer(&via, &pki).ca_file([pki.dir().join("missing.pem")]))
+        .env(EnvSnapshot::default())
+        .build();
+    if let Err(e) = missing_ca {
+        p.error("config.ca_file", &e);
+    }
+    let bad_config = format!(
+        "proxy = \"ftp://{USER}:{PASS}@proxy.test:21\"\nno_proxy = [\"http://{USER}:{PASS}@x.test/\"]\ncacert = \"x\"\n[providers.a]\nurl = \"https://{USER}:{PASS}@a.test/\"\nproxy = \"http://{USER}:{PASS}@bad host\"\n"
+    );
+    for d in ConfigDocument::from_toml_str(&bad_config, "bad.toml").lint(&env) {
+        p.text(
+            "lint",
+            format!("{d} {d:?} {}", serde_json::to_string(&d).unwrap()),
+        );
+    }
+    if let Err(e) = Config::from_toml_str(&bad_config, "bad.toml") {
+        p.error("config.invalid", &e);
+    }
+    let good_config = format!(
+        "proxy = \"http://{USER}:{PASS}@proxy.test:3128\"\n[providers.a]\nurl = \"https://a.test/\"\nproxy = \"socks5h://{USER}:{PASS}@socks.test:1080\"\n"
+    );
+    let cfg = Config::from_toml_str(&good_config, "good.toml").unwrap();
+    p.text("Config", format!("{cfg:?}"));
+    for d in cfg.lint(&env) {
+        p.text("lint", format!("{d} {d:?}"));
+    }
+    for s in cfg.settings_with_env(Some("a"), &env).unwrap_or_default() {
+        p.text("setting", format!("{s:?}"));
+    }
+
+    // The probe example (scripts/test builds the examples before the tests; CI does too).
+    let probe = probe_bin();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("probe.toml");
+    let deny = proxy(Policy::deny(&["localhost"])).await;
+    let wrong = proxy(Policy::require_basic(USER, "other", "corp")).await;
+    let config = format!(
+        "proxy = \"{via}\"\nca_file = {ca:?}\n[timeouts]\nproxy = \"1s\"\ntls = \"1s\"\nrequest = \"2s\"\n\
+             [providers.ok]\nurl = \"{url}\"\n\
+             [providers.denied]\nurl = \"{url}\"\nproxy = \"{denied}\"\n\
+             [providers.rejected]\nurl = \"{url}\"\nproxy = \"{rejected}\"\n\
+             [providers.refused]\nurl = \"{url}\"\nproxy = \"{refused}\"\n",
+        ca = pki.root_pem_path().display().to_string(),
+        denied = creds_url("http", deny.addr()),
+        rejected = creds_url("http", wrong.addr()),
+        refused = creds_url("http", refused_addr().await),
+    );
+    std::fs::File::create(&file)
+        .unwrap()
+        .write_all(config.as_bytes())
+        .unwrap();
+    let bad_file = dir.path().join("bad.toml");
+    std::fs::write(&bad_file, &bad_config).unwrap();
+    let f = file.to_str().unwrap();
+    let b = bad_file.to_str().unwrap();
+    let env_proxy = format!("http://{USER}:{PASS}@proxy.test:3128");
+    let json = run_probe(
+        &mut p,
+        &probe,
+        &["check", "--config", f, "--format", "json"],
+        &[],
+    )
+    .await;
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let codes: BTreeSet<&str> = json["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["error"]["code"].as_str())
+        .collect();
+    for code in ["proxy.forbidden", "proxy.auth_rejected", "proxy.connect"] {
+        assert!(codes.contains(code), "probe check codes {codes:?}");
+    }
+    for args in [
+        &["check", "--config", f][..],
+        &["check", "--config", f, "--format", "prometheus"],
+        &["check", "--config", b, "--format", "json"],
+        &["check", "--config", b],
+        &["lint", "--config", f],
+        &["lint", "--config", b, "--format", "json"],
+        &["config", "--config", f, "--show-origin"],
+        &["route", &url, "--config", f, "--provider", "denied"],
+        &["route", &url, "--config", f, "--format", "json"],
+        &["route", "https://x.test/", "--format", "json"],
+    ] {
+        run_probe(
+            &mut p,
+            &probe,
+            args,
+            &[
+                ("https_proxy", &env_proxy),
+                ("HTTP_PROXY", &env_proxy),
+                ("RUST_LOG", "trace"),
+            ],
+        )
+        .await;
+    }
+
+    // Every scenario ran and ended in its code.
+    for code in [
+        "proxy.dns",
+        "proxy.connect",
+        "proxy.timeout",
+        "proxy.tls",
+        "proxy.auth_required",
+        "proxy.auth_rejected",
+        "proxy.forbidden",
+        "proxy.upstream",
+        "proxy.refused",
+        "proxy.protocol",
+        "proxy.closed",
+        "tls.unknown_issuer",
+        "tls.hostname_mismatch",
+        "tls.expired",
+        "tls.not_yet_valid",
+        "tls.handshake",
+        "tls.timeout",
+        "http.status",
+        "http.timeout",
+        "config.proxy_url",
+        "config.ca_file",
+        "config.invalid",
+    ] {
+        assert!(
+            p.codes.contains(code),
+            "no scenario ended in {code}: {:?}",
+            p.codes
+        );
+    }
+
+    let logged = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    assert!(
+        logged.contains("proxy") && logged.lines().count() > 50,
+        "the tracing subscriber captured the client's spans"
+    );
+    p.text("tracing", logged);
+    p.assert_clean();
+}

@@ -1,0 +1,603 @@
+//! The example translation service, run in-process against the harness: every route answers,
+//! provider failures come back as proxyscope's codes with a status of the service's choosing,
+//! and denying one provider in its proxy turns `/_health/providers` into a 503 that names
+//! `proxy.forbidden` for that provider while the others stay OK.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client as HttpClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use proxyscope::EnvSnapshot;
+use proxyscope::testing::{Handled, Policy};
+use serde_json::Value;
+
+use crate::app;
+use crate::app::demo::{Demo, YANDEX_PROXY_PASS, YANDEX_PROXY_USER};
+use crate::app::server::Handle;
+
+/// One answer of the service.
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    text: String,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+}
+
+struct Caller {
+    http: HttpClient<HttpConnector, Full<Bytes>>,
+    base: String,
+}
+
+impl Caller {
+    fn new(handle: &Handle) -> Self {
+        Self {
+            http: HttpClient::builder(TokioExecutor::new()).build_http(),
+            base: handle.url(),
+        }
+    }
+
+    async fn call(&self, method: Method, path: &str, body: &str) -> Answer {
+        let req = Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(body.to_owned())))
+            .unwrap();
+        let res = self.http.request(req).await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        Answer {
+            status,
+            headers,
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    async fn get(&self, path: &str) -> Answer {
+        self.call(Method::GET, path, "").await
+    }
+
+    async fn translate(&self, provider: &str) -> Answer {
+        self.call(
+            Method::POST,
+            &format!("/v1/translate/{provider}"),
+            r#"{"q":"hello","langpair":"en|es"}"#,
+        )
+        .await
+    }
+
+    /// `/_health/providers` from a fresh probe run (waits out the cache).
+    async fn fresh_health(&self) -> Answer {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let a = self.get("/_health/providers").await;
+            if a.json()["cached"] == false || Instant::now() > deadline {
+                return a;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// Log lines written while a test runs (tracing's fmt layer, no colours).
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl Logs {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn capture_logs() -> (Logs, tracing::subscriber::DefaultGuard) {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .with_max_level(tracing::Level::INFO)
+        .finish();
+    // Tests run on a current-thread runtime, so the thread's default reaches every task.
+    (logs, tracing::subscriber::set_default(subscriber))
+}
+
+async fn start(demo: &Demo) -> Handle {
+    start_file(demo.config_path()).await
+}
+
+async fn start_file(path: &Path) -> Handle {
+    let env = EnvSnapshot::default();
+    let settings = match app::settings::load(path, &env) {
+        Ok(s) => s,
+        Err(invalid) => panic!("demo settings invalid: {:#?}", invalid.diagnostics),
+    };
+    match app::start(settings, env, None).await {
+        Ok(h) => h,
+        Err(e) => panic!("service did not start: {e}"),
+    }
+}
+
+fn provider<'a>(health: &'a Value, name: &str) -> &'a Value {
+    health["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("no provider {name} in {health}"))
+}
+
+#[tokio::test]
+async fn every_route_answers_then_a_denied_provider_turns_health_503() {
+    let (logs, _guard) = capture_logs();
+    let demo = Demo::start("1s").await.unwrap();
+    let service = start(&demo).await;
+    let c = Caller::new(&service);
+
+    // /_info: static.
+    let info = c.get("/_info").await;
+    assert_eq!(info.status, StatusCode::OK);
+    assert_eq!(info.json()["name"], "translation_service");
+    assert_eq!(info.json()["version"], env!("CARGO_PKG_VERSION"));
+
+    // Every provider answers through its own route; the body is the provider's answer.
+    let body = r#"{"q":"hello","langpair":"en|es"}"#;
+    let a = c
+        .call(Method::POST, "/v1/translate/apertium?markUnknown=0", body)
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.headers["x-proxyscope-route"], "direct");
+    let echo = a.json();
+    assert_eq!(echo["method"], "POST");
+    assert_eq!(
+        echo["target"], "/echo?markUnknown=0",
+        "path and query forwarded"
+    );
+    assert_eq!(echo["headers"]["content-length"][0], body.len().to_string());
+    assert_eq!(echo["headers"]["content-type"][0], "application/json");
+    let seen = demo.apertium.requests();
+    assert_eq!(
+        seen.last().map(|r| r.target.as_str()),
+        Some("/echo?markUnknown=0")
+    );
+
+    let y = c.translate("yandex").await;
+    assert_eq!(y.status, StatusCode::OK, "{}", y.text);
+    assert_eq!(y.headers["x-proxyscope-route"], "proxy");
+    assert_eq!(
+        y.json()["tls"],
+        true,
+        "the private CA was trusted through the tunnel"
+    );
+    let connects = demo.yandex_proxy.connects();
+    assert_eq!(connects.len(), 1);
+    assert!(connects[0].has_proxy_authorization);
+    assert_eq!(connects[0].handled, Handled::Tunnelled);
+
+    let g = c.translate("google").await;
+    assert_eq!(g.status, StatusCode::OK, "{}", g.text);
+    assert_eq!(g.headers["x-proxyscope-route"], "proxy");
+    let relayed = demo.egress_proxy.requests();
+    assert_eq!(relayed.len(), 1);
+    assert_eq!(relayed[0].method, "POST");
+    assert_eq!(relayed[0].handled, Handled::Relayed(200));
+    assert!(
+        demo.yandex_proxy
+            .requests()
+            .iter()
+            .all(|r| r.method == "CONNECT")
+    );
+
+    // /_config: effective values with their file positions, secrets redacted.
+    let cfg = c.get("/_config").await;
+    assert_eq!(cfg.status, StatusCode::OK);
+    assert!(!cfg.text.contains(YANDEX_PROXY_PASS), "{}", cfg.text);
+    let cfg = cfg.json();
+    let yandex = cfg["proxyscope"]["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "yandex")
+        .unwrap();
+    let proxy = yandex["settings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["key"] == "proxy")
+        .unwrap();
+    assert_eq!(proxy["origin"]["kind"], "file");
+    assert_eq!(proxy["origin"]["key"], "providers.yandex.proxy");
+    assert!(proxy["origin"]["line"].as_u64().unwrap() > 1);
+    assert_eq!(
+        proxy["value"],
+        demo.yandex_proxy.url(),
+        "the URL without its credentials"
+    );
+    assert_eq!(yandex["required"]["value"], true);
+    assert_eq!(yandex["required"]["origin"]["kind"], "file");
+    let cache = cfg["service"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["key"] == "server.health_cache")
+        .unwrap();
+    assert_eq!(cache["value"], "1s");
+    assert_eq!(cache["origin"]["line"], 5);
+
+    // /_health/providers: all pass.
+    let h = c.fresh_health().await;
+    assert_eq!(h.status, StatusCode::OK, "{}", h.text);
+    let health = h.json();
+    assert_eq!(
+        (health["ok"].clone(), health["status"].clone()),
+        (true.into(), "ok".into())
+    );
+    for (name, via) in [
+        ("apertium", "direct"),
+        ("yandex", "proxy"),
+        ("google", "proxy"),
+    ] {
+        let p = provider(&health, name);
+        assert_eq!(p["ok"], true, "{p}");
+        assert!(p["code"].is_null());
+        assert_eq!(p["route"]["via"], via, "{name}");
+        assert!(p["phases_ms"]["connect"].is_number(), "{p}");
+    }
+    assert!(provider(&health, "yandex")["phases_ms"]["tls"].is_number());
+    assert!(provider(&health, "yandex")["phases_ms"]["proxy"].is_number());
+
+    // Break yandex: its proxy now refuses the destination.
+    demo.deny_yandex(true);
+    let h = c.fresh_health().await;
+    assert_eq!(h.status, StatusCode::SERVICE_UNAVAILABLE, "{}", h.text);
+    assert!(!h.text.contains(YANDEX_PROXY_PASS));
+    let health = h.json();
+    assert_eq!(health["ok"], false);
+    assert_eq!(health["status"], "failing");
+    assert_eq!(health["failing"], serde_json::json!(["yandex"]));
+    let y = provider(&health, "yandex");
+    assert_eq!(y["ok"], false);
+    assert_eq!(y["required"], true);
+    assert_eq!(y["code"], "proxy.forbidden");
+    assert_eq!(y["hop"], "proxy");
+    assert_eq!(y["phase"], "proxy");
+    assert!(y["hint"].as_str().is_some_and(|h| !h.is_empty()));
+    assert_eq!(y["route"]["via"], "proxy");
+    assert_eq!(
+        y["checks"][0]["error"]["evidence"]["proxy_reply"]["status"],
+        403
+    );
+    for other in ["apertium", "google"] {
+        let p = provider(&health, other);
+        assert_eq!(p["ok"], true, "{p}");
+        assert!(p["code"].is_null());
+    }
+
+    // And back.
+    demo.deny_yandex(false);
+    let h = c.fresh_health().await;
+    assert_eq!(h.status, StatusCode::OK, "{}", h.text);
+
+    // One log line per outbound request: provider, route, and the code on failure.
+    let logs = logs.text();
+    assert!(!logs.contains(YANDEX_PROXY_PASS), "{logs}");
+    assert!(!logs.contains(YANDEX_PROXY_USER), "{logs}");
+    let translate_lines = logs
+        .lines()
+        .filter(|l| l.contains("outbound translate request"))
+        .count();
+    assert_eq!(translate_lines, 3, "{logs}");
+    assert!(
+        logs.lines()
+            .any(|l| l.contains("outbound health check failed")
+                && l.contains("provider=yandex")
+                && l.contains("proxy.forbidden")
+                && l.contains("route=via")),
+        "{logs}"
+    );
+    service.shutdown().await;
+}
+
+#[tokio::test]
+async fn provider_failures_are_json_errors_with_our_status() {
+    let (logs, _guard) = capture_logs();
+    let demo = Demo::start("1s").await.unwrap();
+    // A fresh service: no pooled tunnel from an earlier, allowed request.
+    demo.deny_yandex(true);
+    let service = start(&demo).await;
+    let c = Caller::new(&service);
+
+    let y = c.translate("yandex").await;
+    assert_eq!(y.status, StatusCode::BAD_GATEWAY, "{}", y.text);
+    assert_eq!(y.headers["x-proxyscope-error"], "proxy.forbidden");
+    assert!(!y.text.contains(YANDEX_PROXY_PASS));
+    let e = &y.json()["error"];
+    assert_eq!(e["code"], "proxy.forbidden");
+    assert_eq!(e["hop"], "proxy");
+    assert_eq!(e["phase"], "proxy");
+    assert_eq!(e["provider"], "yandex");
+    assert!(e["hint"].as_str().is_some_and(|h| !h.is_empty()));
+    assert_eq!(e["route"]["via"], "proxy");
+    assert_eq!(e["route"]["proxy"], demo.yandex_proxy.url());
+    assert_eq!(e["evidence"]["proxy_reply"]["status"], 403);
+
+    // The global proxy refuses google: a 403 the proxy wrote, relayed in absolute-form.
+    assert!(demo.deny("google", true));
+    assert!(
+        !demo.deny("apertium", true),
+        "apertium has no proxy to deny it"
+    );
+    let g = c.translate("google").await;
+    assert_eq!(g.status, StatusCode::BAD_GATEWAY, "{}", g.text);
+    let e = &g.json()["error"];
+    assert_eq!(e["code"], "http.status");
+    assert_eq!(e["hop"], "proxy");
+    assert_eq!(e["upstream_status"], 403);
+    assert_eq!(e["attribution"]["source"], "proxy");
+
+    // Unknown provider, wrong method, unknown route: the service's own codes.
+    let n = c.translate("nope").await;
+    assert_eq!(n.status, StatusCode::NOT_FOUND);
+    assert_eq!(n.json()["error"]["code"], "service.unknown_provider");
+    let m = c.get("/v1/translate/apertium").await;
+    assert_eq!(m.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(m.headers["allow"], "POST");
+    assert_eq!(m.json()["error"]["code"], "service.method");
+    let m = c.call(Method::POST, "/_info", "").await;
+    assert_eq!(m.status, StatusCode::METHOD_NOT_ALLOWED);
+    let r = c.get("/").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(r.json()["error"]["code"], "service.not_found");
+
+    // An optional provider failing degrades the health check without failing it... but
+    // yandex is required and denied, so: 503, google named too.
+    let h = c.fresh_health().await;
+    assert_eq!(h.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(provider(&h.json(), "google")["ok"], false);
+    assert_eq!(provider(&h.json(), "google")["hop"], "proxy");
+    demo.deny_yandex(false);
+    let h = c.fresh_health().await;
+    assert_eq!(h.status, StatusCode::OK, "{}", h.text);
+    assert_eq!(h.json()["status"], "degraded");
+    assert_eq!(provider(&h.json(), "google")["required"], false);
+
+    let logs = logs.text();
+    assert!(
+        logs.lines()
+            .any(|l| l.contains("outbound translate request failed")
+                && l.contains("provider=yandex")
+                && l.contains("code=\"proxy.forbidden\"")
+                && l.contains("route=via http://127.0.0.1:")),
+        "{logs}"
+    );
+    assert!(!logs.contains(YANDEX_PROXY_PASS), "{logs}");
+    service.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_origin_error_status_is_reported_not_copied() {
+    let demo = Demo::start("1s").await.unwrap();
+    // apertium's translate path answers 403 itself; google's times out in the proxy.
+    let text = demo
+        .settings_text("1s")
+        .replacen(
+            "[translate.apertium]\npath = \"/echo\"",
+            "[translate.apertium]\npath = \"/forbidden\"",
+            1,
+        )
+        .replacen("request = \"5s\"", "request = \"300ms\"", 1);
+    let path = demo.dir().join("origin-errors.toml");
+    std::fs::write(&path, text).unwrap();
+    let service = start_file(&path).await;
+    let c = Caller::new(&service);
+
+    let a = c.translate("apertium").await;
+    assert_eq!(
+        a.status,
+        StatusCode::BAD_GATEWAY,
+        "never the origin's 403: {}",
+        a.text
+    );
+    let e = &a.json()["error"];
+    assert_eq!(e["code"], "http.status");
+    assert_eq!(e["hop"], "origin");
+    assert_eq!(e["phase"], "http");
+    assert_eq!(e["upstream_status"], 403);
+    assert_eq!(e["attribution"]["source"], "origin");
+    assert_eq!(e["route"]["via"], "direct");
+
+    // A relative ca_file resolves against the settings file's directory, not the cwd.
+    std::fs::copy(demo.pki.root_pem_path(), demo.dir().join("yandex-ca.pem")).unwrap();
+    let ca_line = format!(
+        "ca_file = {}",
+        toml::Value::String(demo.pki.root_pem_path().display().to_string())
+    );
+    let relative = std::fs::read_to_string(&path).unwrap().replacen(
+        &ca_line,
+        "ca_file = \"yandex-ca.pem\"",
+        1,
+    );
+    assert!(
+        relative.contains("ca_file = \"yandex-ca.pem\""),
+        "{relative}"
+    );
+    let rel_path = demo.dir().join("relative-ca.toml");
+    std::fs::write(&rel_path, relative).unwrap();
+    let second = start_file(&rel_path).await;
+    let y = Caller::new(&second).translate("yandex").await;
+    assert_eq!(y.status, StatusCode::OK, "{}", y.text);
+    assert_eq!(y.json()["tls"], true);
+    second.shutdown().await;
+
+    demo.egress_proxy.set_policy(Policy::Stall);
+    let g = c.translate("google").await;
+    assert_eq!(g.status, StatusCode::GATEWAY_TIMEOUT, "{}", g.text);
+    let e = &g.json()["error"];
+    assert_eq!(e["code"], "http.timeout");
+    assert_eq!(e["hop"], "proxy");
+    service.shutdown().await;
+}
+
+#[tokio::test]
+async fn health_results_are_cached_for_the_configured_time() {
+    let demo = Demo::start("1m").await.unwrap();
+    let service = start(&demo).await;
+    let c = Caller::new(&service);
+    // Concurrent callers share one probe run.
+    let (first, other, third) = tokio::join!(
+        c.get("/_health/providers"),
+        c.get("/_health/providers"),
+        c.get("/_health/providers")
+    );
+    assert_eq!(
+        demo.yandex_proxy.connects().len(),
+        1,
+        "one run for three callers"
+    );
+    let cached = [&first, &other, &third]
+        .iter()
+        .filter(|a| a.json()["cached"] == true)
+        .count();
+    assert_eq!(cached, 2);
+    let first = [first, other, third]
+        .into_iter()
+        .find(|a| a.json()["cached"] == false)
+        .unwrap();
+    assert_eq!(first.status, StatusCode::OK);
+    assert_eq!(first.json()["cached"], false);
+    assert_eq!(first.json()["cache_ms"], 60_000.0);
+
+    demo.deny_yandex(true);
+    let second = c.get("/_health/providers").await;
+    assert_eq!(second.status, StatusCode::OK, "the cached run is reused");
+    assert_eq!(second.json()["cached"], true);
+    assert_eq!(second.json()["providers"], first.json()["providers"]);
+    assert_eq!(demo.yandex_proxy.connects().len(), 1, "no second probe run");
+    service.shutdown().await;
+}
+
+#[tokio::test]
+async fn invalid_settings_list_every_finding() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        r#"proxy = "http://egress.test:3128"
+[server]
+listen = "localhost"
+health_cache = "5 parsecs"
+port = 8080
+[translate.apertium]
+path = "translate"
+[proxyscope]
+[proxyscope.providers.apertium]
+url = "http://apertium.test:2737"
+cacert = "/etc/ssl/x.pem"
+"#,
+    )
+    .unwrap();
+    let invalid = app::settings::load(&path, &EnvSnapshot::default()).unwrap_err();
+    let found: Vec<(&str, &str, String)> = invalid
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| {
+            let line = d
+                .location
+                .as_deref()
+                .and_then(|l| l.rsplit(':').nth(1))
+                .unwrap_or("")
+                .to_owned();
+            (d.code.as_str(), d.path.as_str(), line)
+        })
+        .collect();
+    for want in [
+        ("unknown_key", "proxy", "1"),
+        ("server.listen", "server.listen", "3"),
+        ("server.health_cache", "server.health_cache", "4"),
+        ("unknown_key", "server.port", "5"),
+        ("translate.path", "translate.apertium.path", "7"),
+        (
+            "misplaced_key",
+            "proxyscope.providers.apertium.cacert",
+            "11",
+        ),
+    ] {
+        assert!(
+            found.iter().any(|(c, p, l)| (*c, *p, l.as_str()) == want),
+            "missing {want:?} in {found:?}"
+        );
+    }
+    assert_eq!(invalid.errors(), 6, "{:#?}", invalid.diagnostics);
+    let moved = invalid
+        .diagnostics
+        .iter()
+        .find(|d| d.path == "proxy")
+        .unwrap();
+    assert!(
+        moved
+            .suggestion
+            .as_deref()
+            .unwrap()
+            .contains("[proxyscope]")
+    );
+
+    // A translate table for a provider that does not exist.
+    std::fs::write(
+        &path,
+        "[translate.yandx]\npath = \"/t\"\n[proxyscope.providers.yandex]\nurl = \"https://y.test\"\n",
+    )
+    .unwrap();
+    let invalid = app::settings::load(&path, &EnvSnapshot::default()).unwrap_err();
+    assert_eq!(invalid.errors(), 1, "{:?}", invalid.diagnostics);
+    assert_eq!(invalid.diagnostics[0].code, "translate.unknown_provider");
+    assert_eq!(invalid.diagnostics[0].path, "translate.yandx");
+
+    // No [proxyscope] section at all; a file that cannot be read.
+    std::fs::write(&path, "[server]\nlisten = \"127.0.0.1:0\"\n").unwrap();
+    let invalid = app::settings::load(&path, &EnvSnapshot::default()).unwrap_err();
+    assert_eq!(invalid.diagnostics[0].code, "section.missing");
+    let invalid =
+        app::settings::load(&dir.path().join("absent.toml"), &EnvSnapshot::default()).unwrap_err();
+    assert_eq!(invalid.diagnostics[0].code, "file.unreadable");
+}
+
+#[test]
+fn durations_and_translate_urls() {
+    use app::settings::parse_duration;
+    assert_eq!(parse_duration("5s"), Some(Duration::from_secs(5)));
+    assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
+    assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
+    assert_eq!(parse_duration("0s"), Some(Duration::ZERO));
+    for bad in ["", "5", "s", "5 parsecs", "-1s", "1.5s"] {
+        assert_eq!(parse_duration(bad), None, "{bad}");
+    }
+    let base = url::Url::parse("https://api.test/v1.5/tr.json/").unwrap();
+    let u = app::translate::provider_url(&base, "/translate", Some("lang=en-ru"));
+    assert_eq!(
+        u.as_str(),
+        "https://api.test/v1.5/tr.json/translate?lang=en-ru"
+    );
+}

@@ -1,0 +1,8 @@
+//! TLS: CA bundles, the hop's handshake and evidence, diagnosis of certificate failures, and the
+//! client against the public test PKI.
+
+mod support;
+mod tls_bundle;
+mod tls_diagnosis;
+mod tls_hop;
+mod tls_testpki;

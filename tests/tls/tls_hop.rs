@@ -1,0 +1,266 @@
+//! `HopTls` on success: any `AsyncRead + AsyncWrite` (TCP, a tokio duplex, a tunnel through a
+//! hand-written CONNECT proxy), the chain recorded on success, ALPN per hop, resumption, and
+//! `danger_accept_invalid_certs` recording-but-accepting with warnings.
+
+use std::time::Duration;
+
+use crate::support::*;
+use proxyscope::tls::{CaBundle, ChainComparison, HopTls, TlsSettings, compare_chains};
+use proxyscope::{Hop, Roots};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+
+fn trusting(dir: &std::path::Path, ca: &Ca) -> TlsSettings {
+    let file = write_pem(dir, "root.pem", &[&ca.der()]);
+    TlsSettings::origin()
+        .roots(Roots::None)
+        .ca_file(CaBundle::load(&file).unwrap())
+}
+
+async fn read_ok<IO: tokio::io::AsyncRead + Unpin>(mut s: IO) -> String {
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await.unwrap();
+    String::from_utf8(buf).unwrap()
+}
+
+#[tokio::test]
+async fn success_over_tcp_records_chain_alpn_and_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Ca::root("Hop Root");
+    let inter = root.intermediate("Hop Intermediate");
+    let leaf = inter.leaf(&["origin.test"]);
+    let addr = serve(vec![leaf.cert.clone(), inter.der()], leaf.key).await;
+    let tls = HopTls::new(trusting(dir.path(), &root)).unwrap();
+    assert!(tls.warnings().is_empty());
+    let (stream, info) = handshake(&tls, "origin.test", addr).await.unwrap();
+    assert_eq!(info.hop, Hop::Origin);
+    assert_eq!(info.sni, "origin.test");
+    assert_eq!(info.chain.len(), 2);
+    assert_eq!(info.chain[0].sans, ["origin.test"]);
+    assert!(info.chain[1].subject.contains("Hop Intermediate"));
+    assert_eq!(info.alpn.as_deref(), Some("h2"));
+    assert_eq!(info.version.as_deref(), Some("TLSv1_3"));
+    assert!(info.accepted_invalid.is_none());
+    assert!(info.warnings().is_empty());
+    assert_eq!(read_ok(stream).await, "ok");
+}
+
+#[tokio::test]
+async fn proxy_hop_offers_only_http11() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Ca::root("Proxy Hop Root");
+    let leaf = root.leaf(&["proxy.test"]);
+    let addr = serve(vec![leaf.cert.clone()], leaf.key).await;
+    let file = write_pem(dir.path(), "proxy-root.pem", &[&root.der()]);
+    let tls = HopTls::new(TlsSettings::proxy().ca_file(CaBundle::load(&file).unwrap())).unwrap();
+    let (_, info) = handshake(&tls, "proxy.test", addr).await.unwrap();
+    assert_eq!(info.hop, Hop::Proxy);
+    assert_eq!(info.alpn.as_deref(), Some("http/1.1"));
+}
+
+#[tokio::test]
+async fn works_over_a_tokio_duplex() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Ca::root("Duplex Root");
+    let leaf = root.leaf(&["duplex.test"]);
+    let acceptor =
+        tokio_rustls::TlsAcceptor::from(server_config(vec![leaf.cert.clone()], leaf.key));
+    let (client, server) = tokio::io::duplex(16 * 1024);
+    let srv = tokio::spawn(async move {
+        let mut tls = acceptor.accept(server).await.unwrap();
+        tls.write_all(b"ok").await.unwrap();
+        tls.shutdown().await.unwrap();
+    });
+    let tls = HopTls::new(trusting(dir.path(), &root)).unwrap();
+    let (stream, info) = tls
+        .connect("duplex.test", client, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(info.chain.len(), 1);
+    assert_eq!(read_ok(stream).await, "ok");
+    srv.await.unwrap();
+}
+
+/// A minimal CONNECT proxy: reads the request head, dials the target, answers 200, relays.
+async fn connect_proxy() -> std::net::SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut client = BufReader::new(client);
+                let mut line = String::new();
+                client.read_line(&mut line).await.unwrap();
+                let target = line.split_whitespace().nth(1).unwrap().to_owned();
+                loop {
+                    let mut h = String::new();
+                    client.read_line(&mut h).await.unwrap();
+                    if h == "\r\n" || h.is_empty() {
+                        break;
+                    }
+                }
+                let mut upstream = TcpStream::connect(target).await.unwrap();
+                let mut client = client.into_inner();
+                client
+                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .await
+                    .unwrap();
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn private_ca_origin_through_a_connect_tunnel() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Ca::root("Tunnel Root");
+    let leaf = root.leaf(&["origin.test"]);
+    let origin = serve(vec![leaf.cert.clone()], leaf.key).await;
+    let proxy = connect_proxy().await;
+
+    let mut tcp = TcpStream::connect(proxy).await.unwrap();
+    tcp.write_all(format!("CONNECT {origin} HTTP/1.1\r\nHost: {origin}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        head.push(tcp.read_u8().await.unwrap());
+    }
+    assert!(head.starts_with(b"HTTP/1.1 200"));
+    // The origin hop's CA applies inside the tunnel.
+    let tls = HopTls::new(trusting(dir.path(), &root)).unwrap();
+    let (stream, info) = tls
+        .connect("origin.test", tcp, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(info.chain[0].issuer.contains("Tunnel Root"));
+    assert_eq!(read_ok(stream).await, "ok");
+}
+
+#[tokio::test]
+async fn danger_accept_invalid_certs_records_and_warns() {
+    let leaf = Leaf::self_signed(&["wrong.test"]);
+    let addr = serve(vec![leaf.cert.clone()], leaf.key).await;
+    let settings = TlsSettings::origin()
+        .system_roots(Vec::new())
+        .danger_accept_invalid_certs(true);
+    let tls = HopTls::new(settings).unwrap();
+    assert_eq!(tls.warnings().len(), 1);
+    let (stream, info) = handshake(&tls, "origin.test", addr).await.unwrap();
+    assert!(info.danger_accept_invalid_certs);
+    assert!(info.accepted_invalid.is_some());
+    assert_eq!(info.chain.len(), 1);
+    assert_eq!(info.warnings().len(), 2);
+    assert_eq!(read_ok(stream).await, "ok");
+}
+
+#[tokio::test]
+async fn danger_works_without_any_anchor_but_an_empty_store_is_a_config_error() {
+    let leaf = Leaf::self_signed(&["origin.test"]);
+    let addr = serve(vec![leaf.cert.clone()], leaf.key).await;
+    let err = HopTls::new(TlsSettings::origin().roots(Roots::None)).unwrap_err();
+    assert_eq!(err.code(), "config.invalid");
+    assert_eq!(err.hop(), Some(Hop::Origin));
+    assert!(err.hint().unwrap().contains("ca_file"));
+    let tls = HopTls::new(
+        TlsSettings::origin()
+            .roots(Roots::None)
+            .danger_accept_invalid_certs(true),
+    )
+    .unwrap();
+    let (_, info) = handshake(&tls, "origin.test", addr).await.unwrap();
+    assert!(info.accepted_invalid.is_some());
+}
+
+#[tokio::test]
+async fn valid_chain_under_danger_has_only_the_setting_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Ca::root("Danger Root");
+    let leaf = root.leaf(&["origin.test"]);
+    let addr = serve(vec![leaf.cert.clone()], leaf.key).await;
+    let tls = HopTls::new(trusting(dir.path(), &root).danger_accept_invalid_certs(true)).unwrap();
+    let (_, info) = handshake(&tls, "origin.test", addr).await.unwrap();
+    assert!(info.accepted_invalid.is_none());
+    assert_eq!(info.warnings().len(), 1);
+}
+
+#[tokio::test]
+async fn resumed_sessions_still_report_the_chain_and_can_be_disabled() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Ca::root("Resume Root");
+    let leaf = root.leaf(&["origin.test"]);
+    let addr = serve(vec![leaf.cert.clone()], leaf.key).await;
+
+    let tls = HopTls::new(trusting(dir.path(), &root)).unwrap();
+    let (s, first) = handshake(&tls, "origin.test", addr).await.unwrap();
+    // Reading to the end lets the client receive the session ticket.
+    read_ok(s).await;
+    let (_, second) = handshake(&tls, "origin.test", addr).await.unwrap();
+    assert!(!first.resumed);
+    assert!(second.resumed);
+    assert_eq!(
+        compare_chains(&first.chain, &second.chain),
+        ChainComparison::Same
+    );
+
+    let tls = HopTls::new(trusting(dir.path(), &root).resumption(false)).unwrap();
+    let (s, _) = handshake(&tls, "origin.test", addr).await.unwrap();
+    read_ok(s).await;
+    let (_, again) = handshake(&tls, "origin.test", addr).await.unwrap();
+    assert!(!again.resumed);
+    assert_eq!(again.chain.len(), 1);
+}
+
+#[tokio::test]
+async fn invalid_server_name_is_an_error_not_a_panic() {
+    let leaf = Leaf::self_signed(&["origin.test"]);
+    let addr = serve(vec![leaf.cert.clone()], leaf.key).await;
+    let tls = HopTls::new(TlsSettings::origin()).unwrap();
+    let err = handshake(&tls, "bad name!", addr).await.unwrap_err();
+    assert_eq!(err.code(), "tls.handshake");
+    assert_eq!(err.hop(), Some(Hop::Origin));
+    assert_eq!(err.evidence().target.as_deref(), Some("bad name!"));
+}
+
+#[tokio::test]
+async fn ip_address_server_names_are_verified() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Ca::root("IP Root");
+    let leaf = root.leaf(&["127.0.0.1"]);
+    let addr = serve(vec![leaf.cert.clone()], leaf.key).await;
+    let tls = HopTls::new(trusting(dir.path(), &root)).unwrap();
+    let (_, info) = handshake(&tls, "127.0.0.1", addr).await.unwrap();
+    assert_eq!(info.chain[0].sans, ["127.0.0.1"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_handshakes_never_mix_their_chains() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Ca::root("Concurrent Root");
+    let a = root.leaf(&["a.test"]);
+    let b = root.leaf(&["b.test"]);
+    let addr_a = serve(vec![a.cert.clone()], a.key).await;
+    let addr_b = serve(vec![b.cert.clone()], b.key).await;
+    // One failing host among them: its evidence must hold its own chain.
+    let bad = Leaf::self_signed(&["c.test"]);
+    let addr_c = serve(vec![bad.cert.clone()], bad.key).await;
+    let tls = HopTls::new(trusting(dir.path(), &root).resumption(false)).unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..30 {
+        let tls = tls.clone();
+        let (name, addr) = [("a.test", addr_a), ("b.test", addr_b), ("c.test", addr_c)][i % 3];
+        tasks.push(tokio::spawn(async move {
+            let sans = match handshake(&tls, name, addr).await {
+                Ok((_, info)) => info.chain[0].sans.clone(),
+                Err(e) => tls_ev(&e).chain[0].sans.clone(),
+            };
+            (name, sans)
+        }));
+    }
+    for t in tasks {
+        let (name, sans) = t.await.unwrap();
+        assert_eq!(sans, [name]);
+    }
+}
