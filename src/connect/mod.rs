@@ -31,7 +31,7 @@ use crate::error::{Error, ErrorKind, Hop, Phase};
 use crate::proxy::{EnvSnapshot, ProxyScheme, ProxyUrl};
 use crate::route::Route;
 use crate::settings::{Settings, Timeouts};
-use crate::tls::HandshakeInfo;
+use crate::tls::{HandshakeInfo, TlsCache};
 
 pub use auth::basic_auth;
 pub use dns::{Resolve, Resolver, Resolving};
@@ -152,6 +152,11 @@ impl Connector {
     /// A connector for `settings`; loads the CA files of both hops now, so a bad file fails here
     /// (`config.ca_file`) rather than at the first request.
     pub fn new(settings: ConnectorSettings) -> Result<Self, Error> {
+        Self::with_cache(settings, &TlsCache::default())
+    }
+
+    /// [`Connector::new`], reading CA files through `cache` (shared by a client's profiles).
+    pub(crate) fn with_cache(settings: ConnectorSettings, cache: &TlsCache) -> Result<Self, Error> {
         let effective = match &settings.layer {
             Some(l) => l.over(&settings.global),
             None => settings.global.clone(),
@@ -162,6 +167,7 @@ impl Connector {
             &effective,
             &settings.env,
             settings.http2,
+            cache,
         )?;
         Ok(Self {
             profile: Arc::new(Profile {

@@ -24,6 +24,7 @@
 //! ```
 
 mod bundle;
+mod cache;
 mod chain;
 mod diagnose;
 mod hop;
@@ -32,6 +33,7 @@ mod settings;
 mod verifier;
 
 pub use bundle::{CaBundle, MAX_CA_FILE_SIZE};
+pub(crate) use cache::TlsCache;
 pub(crate) use chain::rfc3339;
 pub use chain::{ChainComparison, compare_chains};
 pub use diagnose::diagnose_against_direct;

@@ -74,11 +74,7 @@ pub fn client_for(
     env: &EnvSnapshot,
     resolver: &Resolver,
 ) -> Result<Client, Error> {
-    let mut builder = ClientBuilder::new().global(config.global_layer().clone());
-    if let Some(p) = config.provider(provider) {
-        builder = builder.provider(p.name(), p.url().value.as_str(), p.layer().clone());
-    }
-    builder
+    ClientBuilder::from_config_providers(config, |name| name == provider)
         .env(env.clone())
         .resolver(resolver.clone())
         .pool_max_idle_per_host(0)
