@@ -52,6 +52,8 @@ pub(crate) struct BodyReader {
     deadline: Option<Instant>,
     /// What a timeout's hint tells the reader to raise.
     timeout_key: &'static str,
+    /// The whole body's size as announced before reading (the size hint shrinks as it is read).
+    announced: Option<u64>,
     read: u64,
 }
 
@@ -64,6 +66,7 @@ impl BodyReader {
         limits: BodyLimits,
     ) -> Self {
         Self {
+            announced: body.size_hint().exact(),
             body,
             route,
             target,
@@ -77,7 +80,7 @@ impl BodyReader {
 
     /// The size the peer announced (`Content-Length`), if it did.
     pub(crate) fn announced(&self) -> Option<u64> {
-        self.body.size_hint().exact()
+        self.announced
     }
 
     /// Bytes read so far.

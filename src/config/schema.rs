@@ -117,7 +117,10 @@ impl Walker<'_> {
         suggestion: Option<String>,
     ) {
         let mut d = Diagnostic::new(severity, code, path, self.src.location(pos), message);
-        d.suggestion = suggestion;
+        if let Some(s) = suggestion {
+            // Through the setter: a suggestion quotes keys from the file, and is clamped.
+            d = d.with_suggestion(s);
+        }
         self.diags.push(d);
     }
 
@@ -483,13 +486,13 @@ impl Walker<'_> {
         for p in entries {
             let prefix = format!("providers.{}", p.key);
             let Value::Table(keys) = &p.node.value else {
-                let mut d = self.type_error(
+                let d = self.type_error(
                     &prefix,
                     p.key_pos,
                     "a table `[providers.NAME]`",
                     &p.node.value,
                 );
-                d.suggestion = Some(if LAYER_KEYS.contains(&p.key.as_str()) {
+                let d = d.with_suggestion(if LAYER_KEYS.contains(&p.key.as_str()) {
                     format!(
                         "`{}` is a global setting: move it above the first `[providers...]` table (top level)",
                         p.key

@@ -1,4 +1,12 @@
-//! Hostile proxies and servers: oversized, endless, slow and malformed replies meet a cap and a
-//! deadline, never a hang or a panic.
+//! Hostile proxies, servers and files: oversized, endless, slow and malformed replies and bodies,
+//! FIFOs, devices and gigabyte files where a config or CA file should be, and configurations
+//! built to be slow to read — each meets a cap and a deadline, never a hang, a panic or
+//! unbounded memory.
 
+#[path = "../common/mod.rs"]
+mod common;
+mod hostile_bodies;
+mod hostile_config;
+mod hostile_files;
 mod hostile_proxy;
+mod peak;

@@ -36,14 +36,12 @@ pub(crate) fn check(
             .with_suggestion("remove `no_proxy` to inherit, or list the hosts to reach directly, e.g. [\"localhost\", \".svc.example.org\"]"),
         );
     }
-    let list = NoProxy::from_entries(entries.iter().map(|e| e.text.as_str()));
-    for d in list.diagnostics() {
-        // The entry the finding is about: exactly that text, else the one it was cut from
-        // (a blank-separated tail), else the list as a whole.
-        let at = entries
-            .iter()
-            .find(|e| e.text.trim() == d.entry || redact_text(e.text.trim()) == d.entry)
-            .or_else(|| entries.iter().find(|e| e.text.contains(d.entry.as_str())));
+    let (list, sources) =
+        NoProxy::from_entries_with_sources(entries.iter().map(|e| e.text.as_str()));
+    for (i, d) in list.diagnostics().iter().enumerate() {
+        // The entry the finding is about (found by index: a search per finding was quadratic
+        // in a long list), else the list as a whole.
+        let at = sources.get(i).and_then(|&i| entries.get(i));
         let (path, location) = match at {
             Some(e) => (e.path.clone(), e.location.clone()),
             None => (list_path.to_owned(), list_location.clone()),
