@@ -45,6 +45,7 @@ impl fmt::Display for Severity {
 ///
 /// `code` is stable (scripts match on it); `message` and `suggestion` are for people. Neither
 /// ever contains proxy credentials.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {
     /// Error, warning or info.

@@ -7,14 +7,17 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::Duration;
 
 use serde::Serialize;
 
 use crate::hop::Phase;
+use crate::parse_error::ParseError;
 use crate::proxy::{NoProxy, ProxyUrl, ProxyUrlError};
 
 /// Where a value came from, like `git config --show-origin`.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Provenance {
@@ -94,6 +97,7 @@ impl<T> Sourced<T> {
 }
 
 /// What a layer says about the proxy.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ProxySetting {
@@ -116,6 +120,15 @@ impl ProxySetting {
     }
 }
 
+/// Like [`ProxySetting::parse`].
+impl FromStr for ProxySetting {
+    type Err = ProxyUrlError;
+
+    fn from_str(s: &str) -> Result<Self, ProxyUrlError> {
+        Self::parse(s)
+    }
+}
+
 impl fmt::Display for ProxySetting {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -127,6 +140,7 @@ impl fmt::Display for ProxySetting {
 }
 
 /// Which root certificates a hop trusts before `ca_file` is added.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Roots {
@@ -139,17 +153,21 @@ pub enum Roots {
     None,
 }
 
-impl Roots {
-    /// Parses `webpki`, `system` or `none`.
-    pub fn parse(s: &str) -> Option<Self> {
+/// Parses `webpki`, `system` or `none` (exactly; the configuration spelling).
+impl FromStr for Roots {
+    type Err = ParseError;
+
+    fn from_str(s: &str) -> Result<Self, ParseError> {
         match s {
-            "webpki" => Some(Self::Webpki),
-            "system" => Some(Self::System),
-            "none" => Some(Self::None),
-            _ => None,
+            "webpki" => Ok(Self::Webpki),
+            "system" => Ok(Self::System),
+            "none" => Ok(Self::None),
+            _ => Err(ParseError::new(s, "webpki, system or none")),
         }
     }
+}
 
+impl Roots {
     /// The configuration spelling.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -161,6 +179,7 @@ impl Roots {
 }
 
 /// Per-phase timeouts; each is optional in a layer.
+#[non_exhaustive]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Timeouts {
     /// TCP connect (each address).
@@ -194,21 +213,21 @@ impl Timeouts {
     }
 
     /// The connect timeout in force.
-    pub fn connect(&self) -> Duration {
+    pub fn connect_or_default(&self) -> Duration {
         self.connect
             .as_ref()
             .map_or(Self::DEFAULT_CONNECT, |s| s.value)
     }
     /// The proxy handshake timeout in force.
-    pub fn proxy(&self) -> Duration {
+    pub fn proxy_or_default(&self) -> Duration {
         self.proxy.as_ref().map_or(Self::DEFAULT_PROXY, |s| s.value)
     }
     /// The TLS handshake timeout in force.
-    pub fn tls(&self) -> Duration {
+    pub fn tls_or_default(&self) -> Duration {
         self.tls.as_ref().map_or(Self::DEFAULT_TLS, |s| s.value)
     }
     /// The request timeout in force.
-    pub fn request(&self) -> Duration {
+    pub fn request_or_default(&self) -> Duration {
         self.request
             .as_ref()
             .map_or(Self::DEFAULT_REQUEST, |s| s.value)
@@ -217,6 +236,7 @@ impl Timeouts {
 
 /// Caps on what is read into memory, each optional in a layer (merged per key, like
 /// [`Timeouts`]). Exceeding one is `http.body_too_large`, never an allocation failure.
+#[non_exhaustive]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Limits {
     /// `limits.max_body`: the most bytes [`Response::bytes`](crate::Response::bytes) and
@@ -243,14 +263,14 @@ impl Limits {
     }
 
     /// The `max_body` in force.
-    pub fn max_body(&self) -> u64 {
+    pub fn max_body_or_default(&self) -> u64 {
         self.max_body
             .as_ref()
             .map_or(Self::DEFAULT_MAX_BODY, |s| s.value)
     }
 
     /// The `check_body` in force.
-    pub fn check_body(&self) -> u64 {
+    pub fn check_body_or_default(&self) -> u64 {
         self.check_body
             .as_ref()
             .map_or(Self::DEFAULT_CHECK_BODY, |s| s.value)
@@ -259,6 +279,7 @@ impl Limits {
 
 /// One layer of settings: the global layer or a provider's. Every field is optional; `None`
 /// means "not set here, inherit".
+#[non_exhaustive]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Settings {
     /// `proxy`: URL, `"direct"` or `"env"`.
@@ -286,46 +307,49 @@ impl Settings {
     }
 
     /// Sets `proxy` (builder origin).
-    pub fn proxy(mut self, setting: ProxySetting) -> Self {
+    pub fn with_proxy(mut self, setting: ProxySetting) -> Self {
         self.proxy = Some(Sourced::builder(setting, "proxy"));
         self
     }
 
     /// Sets `no_proxy` (builder origin).
-    pub fn no_proxy(mut self, list: NoProxy) -> Self {
+    pub fn with_no_proxy(mut self, list: NoProxy) -> Self {
         self.no_proxy = Some(Sourced::builder(list, "no_proxy"));
         self
     }
 
     /// Sets `roots` (builder origin).
-    pub fn roots(mut self, roots: Roots) -> Self {
+    pub fn with_roots(mut self, roots: Roots) -> Self {
         self.roots = Some(Sourced::builder(roots, "roots"));
         self
     }
 
     /// Sets `ca_file` (builder origin).
-    pub fn ca_file(mut self, files: impl IntoIterator<Item = impl Into<PathBuf>>) -> Self {
+    pub fn with_ca_file(mut self, files: impl IntoIterator<Item = impl Into<PathBuf>>) -> Self {
         let files = files.into_iter().map(Into::into).collect();
         self.ca_file = Some(Sourced::builder(files, "ca_file"));
         self
     }
 
     /// Sets `proxy_ca_file` (builder origin).
-    pub fn proxy_ca_file(mut self, files: impl IntoIterator<Item = impl Into<PathBuf>>) -> Self {
+    pub fn with_proxy_ca_file(
+        mut self,
+        files: impl IntoIterator<Item = impl Into<PathBuf>>,
+    ) -> Self {
         let files = files.into_iter().map(Into::into).collect();
         self.proxy_ca_file = Some(Sourced::builder(files, "proxy_ca_file"));
         self
     }
 
     /// Sets `danger_accept_invalid_certs` (builder origin).
-    pub fn danger_accept_invalid_certs(mut self, yes: bool) -> Self {
+    pub fn with_danger_accept_invalid_certs(mut self, yes: bool) -> Self {
         self.danger_accept_invalid_certs =
             Some(Sourced::builder(yes, "danger_accept_invalid_certs"));
         self
     }
 
     /// Sets one timeout (builder origin).
-    pub fn timeout(mut self, phase: Phase, d: Duration) -> Self {
+    pub fn with_timeout(mut self, phase: Phase, d: Duration) -> Self {
         let s = Some(Sourced::builder(d, &format!("timeouts.{phase}")));
         match phase {
             Phase::Connect | Phase::Dns => self.timeouts.connect = s,
@@ -337,13 +361,13 @@ impl Settings {
     }
 
     /// Sets `limits.max_body`, in bytes (builder origin).
-    pub fn max_body(mut self, bytes: u64) -> Self {
+    pub fn with_max_body(mut self, bytes: u64) -> Self {
         self.limits.max_body = Some(Sourced::builder(bytes, "limits.max_body"));
         self
     }
 
     /// Sets `limits.check_body`, in bytes (builder origin).
-    pub fn check_body(mut self, bytes: u64) -> Self {
+    pub fn with_check_body(mut self, bytes: u64) -> Self {
         self.limits.check_body = Some(Sourced::builder(bytes, "limits.check_body"));
         self
     }
@@ -377,23 +401,29 @@ mod tests {
     #[test]
     fn provider_keys_replace_global_wholesale_and_inherit_the_rest() {
         let global = Settings::new()
-            .proxy(ProxySetting::parse("http://global.test:3128").unwrap())
-            .ca_file(["/a.pem", "/b.pem"])
-            .timeout(Phase::Connect, Duration::from_secs(3));
+            .with_proxy(ProxySetting::parse("http://global.test:3128").unwrap())
+            .with_ca_file(["/a.pem", "/b.pem"])
+            .with_timeout(Phase::Connect, Duration::from_secs(3));
         let provider = Settings::new()
-            .ca_file(["/c.pem"])
-            .timeout(Phase::Tls, Duration::from_secs(4));
+            .with_ca_file(["/c.pem"])
+            .with_timeout(Phase::Tls, Duration::from_secs(4));
         let eff = provider.over(&global);
         assert_eq!(eff.proxy, global.proxy);
         assert_eq!(eff.ca_file.unwrap().value, vec![PathBuf::from("/c.pem")]);
-        assert_eq!(eff.timeouts.connect(), Duration::from_secs(3));
-        assert_eq!(eff.timeouts.tls(), Duration::from_secs(4));
-        assert_eq!(eff.timeouts.request(), Timeouts::DEFAULT_REQUEST);
-        assert_eq!(eff.limits.max_body(), Limits::DEFAULT_MAX_BODY);
+        assert_eq!(eff.timeouts.connect_or_default(), Duration::from_secs(3));
+        assert_eq!(eff.timeouts.tls_or_default(), Duration::from_secs(4));
+        assert_eq!(eff.timeouts.request_or_default(), Timeouts::DEFAULT_REQUEST);
+        assert_eq!(eff.limits.max_body_or_default(), Limits::DEFAULT_MAX_BODY);
         let eff = Settings::new()
-            .check_body(10)
-            .over(&Settings::new().max_body(20).check_body(30));
-        assert_eq!((eff.limits.max_body(), eff.limits.check_body()), (20, 10));
+            .with_check_body(10)
+            .over(&Settings::new().with_max_body(20).with_check_body(30));
+        assert_eq!(
+            (
+                eff.limits.max_body_or_default(),
+                eff.limits.check_body_or_default()
+            ),
+            (20, 10)
+        );
     }
 
     #[test]

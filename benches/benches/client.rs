@@ -232,9 +232,9 @@ fn setup(rt: &tokio::runtime::Runtime, h2: bool) -> Setup {
             Client::builder()
                 .global(
                     Settings::new()
-                        .proxy(setting)
-                        .roots(Roots::None)
-                        .ca_file([root.clone()]),
+                        .with_proxy(setting)
+                        .with_roots(Roots::None)
+                        .with_ca_file([root.clone()]),
                 )
                 .env(EnvSnapshot::from_pairs(Vec::<(String, String)>::new()))
                 .http2(h2)
@@ -246,10 +246,10 @@ fn setup(rt: &tokio::runtime::Runtime, h2: bool) -> Setup {
 
         // The settings proxyscope's client derives for its origin hop, with rustls's verifier.
         let mut settings = TlsSettings::origin()
-            .roots(Roots::None)
-            .ca_file(CaBundle::load(&root).expect("root PEM loads"));
+            .with_roots(Roots::None)
+            .with_ca_file(CaBundle::load(&root).expect("root PEM loads"));
         if !h2 {
-            settings = settings.alpn([b"http/1.1".to_vec()]);
+            settings = settings.with_alpn([b"http/1.1".to_vec()]);
         }
         let config = HopTls::new(settings).expect("TLS config").plain_config();
         let theirs_proxy = hyper_client(config.clone(), Some(&proxy.url()));

@@ -46,8 +46,8 @@ struct Provider {
 fn setup() -> (Settings, EnvSnapshot, Vec<Provider>) {
     let global_np = global_no_proxy();
     let global = Settings::new()
-        .proxy(ProxySetting::parse("http://egress.example.org:3128").expect("proxy parses"))
-        .no_proxy(NoProxy::from_entries(global_np.iter().map(String::as_str)));
+        .with_proxy(ProxySetting::parse("http://egress.example.org:3128").expect("proxy parses"))
+        .with_no_proxy(NoProxy::from_entries(global_np.iter().map(String::as_str)));
     let env_np = "localhost,.internal.example.net,192.168.0.0/16";
     let env = EnvSnapshot::from_pairs([
         ("https_proxy", "http://env-proxy.example.org:8080"),
@@ -71,29 +71,29 @@ fn setup() -> (Settings, EnvSnapshot, Vec<Provider>) {
             let (layer, proxy, np): (Settings, Option<String>, String) = match i % 6 {
                 0 => (Settings::new(), Some(global_proxy()), global_np.join(",")),
                 1 => (
-                    Settings::new().proxy(ProxySetting::Direct),
+                    Settings::new().with_proxy(ProxySetting::Direct),
                     None,
                     global_np.join(","),
                 ),
                 2 => (
-                    Settings::new().proxy(ProxySetting::parse(&own_proxy).expect("parses")),
+                    Settings::new().with_proxy(ProxySetting::parse(&own_proxy).expect("parses")),
                     Some(own_proxy.clone()),
                     global_np.join(","),
                 ),
                 3 => (
-                    Settings::new().proxy(ProxySetting::Env),
+                    Settings::new().with_proxy(ProxySetting::Env),
                     Some("http://env-proxy.example.org:8080".into()),
                     global_np.join(","),
                 ),
                 4 => (
                     Settings::new()
-                        .proxy(ProxySetting::parse(&own_proxy).expect("parses"))
-                        .no_proxy(NoProxy::parse(&format!("mt{i}.internal.example.net"))),
+                        .with_proxy(ProxySetting::parse(&own_proxy).expect("parses"))
+                        .with_no_proxy(NoProxy::parse(&format!("mt{i}.internal.example.net"))),
                     Some(own_proxy.clone()),
                     format!("mt{i}.internal.example.net"),
                 ),
                 _ => (
-                    Settings::new().no_proxy(NoProxy::parse("")),
+                    Settings::new().with_no_proxy(NoProxy::parse("")),
                     Some(global_proxy()),
                     String::new(),
                 ),

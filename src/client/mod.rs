@@ -21,7 +21,7 @@ use http_body_util::Full;
 use hyper_util::client::legacy;
 use tracing::Instrument;
 
-use crate::connect::{Connector, basic_auth};
+use crate::connect::{Connector, Ctx, absolute_form_failure, basic_auth};
 use crate::error::{Error, ErrorKind, Hop, Phase};
 use crate::proxy::ProxyScheme;
 use crate::route::Route;
@@ -54,8 +54,8 @@ struct Inner {
 ///
 /// let egress = ProxySetting::parse("http://yandex-egress.example.org:3128").expect("valid URL");
 /// let client = Client::builder()
-///     .global(Settings::new().proxy(ProxySetting::Direct))
-///     .provider("yandex", "https://translate.yandex.net", Settings::new().proxy(egress))
+///     .global(Settings::new().with_proxy(ProxySetting::Direct))
+///     .provider("yandex", "https://translate.yandex.net", Settings::new().with_proxy(egress))
 ///     .build()?;
 /// // Under the provider's base URL, so the provider's proxy is used.
 /// match client.get("https://translate.yandex.net/api/v1.5/tr.json/getLangs").await {
@@ -107,8 +107,11 @@ impl Client {
     /// `GET url`, choosing the provider by URL (see the module docs).
     pub async fn get(&self, url: &str) -> Result<Response, Error> {
         let req = http::Request::get(url).body(Bytes::new()).map_err(|e| {
-            Error::new(ErrorKind::ConfigInvalid)
-                .with_message(format!("invalid request URL {url:?}"))
+            Error::new(ErrorKind::RequestUrl)
+                .with_message(format!(
+                    "invalid request URL {:?}",
+                    crate::proxy::redact_text(url)
+                ))
                 .with_hint("use an absolute URL such as https://host/path")
                 .with_source(e)
         })?;
@@ -136,6 +139,11 @@ impl Client {
             format!("{host}:{port}")
         };
 
+        let facts = response::RequestFacts {
+            method: req.method().as_str().to_owned(),
+            credentials_sent: false,
+            provider_origin: settings.provider_origin.clone(),
+        };
         let (parts, body) = req.into_parts();
         let mut req = http::Request::from_parts(parts, Full::new(body.into()));
         let absolute_form = url.scheme() == "http"
@@ -143,13 +151,16 @@ impl Client {
             && route
                 .proxy()
                 .is_some_and(|p| matches!(p.scheme(), ProxyScheme::Http | ProxyScheme::Https));
+        let mut facts = facts;
         if absolute_form && let Some(p) = route.proxy() {
             if let Some(auth) = basic_auth(p) {
                 req.headers_mut().insert(PROXY_AUTHORIZATION, auth);
+                facts.credentials_sent = true;
             }
             for (n, v) in &settings.proxy_headers {
                 req.headers_mut().append(n.clone(), v.clone());
             }
+            facts.credentials_sent |= settings.proxy_headers.contains_key(PROXY_AUTHORIZATION);
         }
 
         let span = tracing::info_span!(
@@ -159,7 +170,7 @@ impl Client {
             target = %target,
             method = %req.method(),
         );
-        let request_timeout = timeouts.request();
+        let request_timeout = timeouts.request_or_default();
         let mut capture = legacy::connect::capture_connection(&mut req);
         let send = profile.http.request(req);
         let result = async {
@@ -176,15 +187,31 @@ impl Client {
         .await;
         let limits = profile.body_limits(request_timeout);
         match result {
-            Some(Ok(res)) => Ok(Response::new(res, route, target, limits)),
-            Some(Err(e)) => Err(from_legacy(e, &route, &target, absolute_form)),
+            Some(Ok(res)) => Ok(Response::new(res, route, target, limits, facts)),
+            Some(Err(e)) => {
+                let e = from_legacy(e, &route, &target, absolute_form);
+                if !absolute_form {
+                    return Err(e);
+                }
+                let ctx = Ctx::new(
+                    profile.name.clone(),
+                    target.clone(),
+                    route.proxy().cloned(),
+                    Some(route.clone()),
+                );
+                Err(absolute_form_failure(profile.connector.profile(), &ctx, e).await)
+            }
             None => Err(Error::new(ErrorKind::HttpTimeout)
                 .with_hop(if absolute_form { Hop::Proxy } else { Hop::Origin })
                 .with_phase(Phase::Http)
                 .with_message(format!(
                     "no response from {target} within {request_timeout:?}"
                 ))
-                .with_hint("the connection was made but the response head did not arrive; the server is slow or stuck — check it, or raise timeouts.request")
+                .with_hint(if absolute_form {
+                    "the proxy took the request but no response head came back in time: the proxy or the origin behind it is slow or stuck — check the proxy's log for this request, or raise timeouts.request"
+                } else {
+                    "the connection was made but the response head did not arrive; the server is slow or stuck — check it, or raise timeouts.request"
+                })
                 .with_route(route.clone())
                 .map_evidence(|ev| {
                     ev.target = Some(target);
@@ -214,18 +241,21 @@ impl Client {
                         .map_evidence(|ev| ev.expected = Some(known.join(", ")))
                 });
         }
-        Ok(self
-            .inner
-            .providers
-            .iter()
-            .filter_map(|p| {
-                p.base
-                    .as_ref()
-                    .filter(|b| is_under(url, b))
-                    .map(|b| (b.path().len(), p))
+        let chosen = crate::route::provider_for_url(
+            self.inner
+                .providers
+                .iter()
+                .filter_map(|p| Some((p.name.as_deref()?, p.base.as_ref()?))),
+            url,
+        );
+        Ok(chosen
+            .and_then(|name| {
+                self.inner
+                    .providers
+                    .iter()
+                    .find(|p| p.name.as_deref() == Some(name))
             })
-            .max_by_key(|(len, _)| *len)
-            .map_or(&self.inner.global, |(_, p)| p))
+            .unwrap_or(&self.inner.global))
     }
 }
 
@@ -238,13 +268,13 @@ impl ProfileClient {
             None => format!("limits.{k}"),
         };
         body::BodyLimits {
-            max_body: limits.max_body(),
+            max_body: limits.max_body_or_default(),
             max_body_origin: limits
                 .max_body
                 .as_ref()
                 .map_or(crate::settings::Provenance::Default, |s| s.origin.clone()),
             max_body_key: key("max_body"),
-            check_body: limits.check_body(),
+            check_body: limits.check_body_or_default(),
             check_body_key: key("check_body"),
             timeout,
         }
@@ -252,35 +282,23 @@ impl ProfileClient {
 }
 
 fn parse_url(s: &str) -> Result<url::Url, Error> {
+    let shown = crate::proxy::redact_text(s);
     let url = url::Url::parse(s).map_err(|e| {
-        Error::new(ErrorKind::ConfigInvalid)
-            .with_message(format!("invalid request URL {s:?}"))
+        Error::new(ErrorKind::RequestUrl)
+            .with_message(format!("invalid request URL {shown:?}"))
             .with_hint("use an absolute URL such as https://host/path")
+            .map_evidence(|ev| ev.value = Some(shown.clone()))
             .with_source(e)
     })?;
     if url.host_str().is_none() || !matches!(url.scheme(), "http" | "https") {
-        return Err(Error::new(ErrorKind::ConfigInvalid)
+        return Err(Error::new(ErrorKind::RequestUrl)
             .with_message(format!(
-                "request URL {s:?} is not an http(s) URL with a host"
+                "request URL {shown:?} is not an http(s) URL with a host"
             ))
-            .with_hint("use an absolute URL such as https://host/path"));
+            .with_hint("use an absolute URL such as https://host/path")
+            .map_evidence(|ev| ev.value = Some(shown.clone())));
     }
     Ok(url)
-}
-
-/// Whether `url` lies under `base`: same scheme, host and port, and `base`'s path as a prefix
-/// at a segment boundary.
-fn is_under(url: &url::Url, base: &url::Url) -> bool {
-    if url.scheme() != base.scheme()
-        || url.host_str().map(str::to_ascii_lowercase)
-            != base.host_str().map(str::to_ascii_lowercase)
-        || url.port_or_known_default() != base.port_or_known_default()
-    {
-        return false;
-    }
-    let bp = base.path().trim_end_matches('/');
-    let up = url.path();
-    up == bp || up.starts_with(&format!("{bp}/")) || bp.is_empty()
 }
 
 /// hyper-util's error, unwrapped back to ours: the connector's error when it is the cause,
@@ -360,6 +378,7 @@ fn chain_text(e: &dyn std::error::Error) -> String {
 /// through the public API, the cause chain as text.
 fn rebuild(e: &Error) -> Error {
     let mut out = Error::new(e.kind())
+        .with_blame(e.blame())
         .with_phase(e.phase())
         .with_message(e.to_string())
         .with_evidence(e.evidence().clone());
@@ -395,34 +414,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn urls_under_a_base_match_at_segment_boundaries() {
-        let cases = [
-            ("https://api.test/v1", "https://api.test/v1/x", true),
-            ("https://api.test/v1", "https://api.test/v1", true),
-            ("https://api.test/v1/", "https://api.test/v1/x?q", true),
-            ("https://api.test/v1", "https://api.test/v10", false),
-            ("https://api.test", "https://API.test/anything", true),
-            ("https://api.test", "https://api.test:443/", true),
-            ("https://api.test", "http://api.test/", false),
-            ("https://api.test", "https://api.test:8443/", false),
-            ("https://api.test", "https://other.test/", false),
-        ];
-        for (base, url, want) in cases {
-            let b = url::Url::parse(base).unwrap();
-            let u = url::Url::parse(url).unwrap();
-            assert_eq!(is_under(&u, &b), want, "{url} under {base}");
-        }
-    }
-
-    #[test]
     fn routes_follow_the_provider_a_url_falls_under() {
         use crate::settings::{ProxySetting, Settings};
         let client = Client::builder()
-            .global(Settings::new().proxy(ProxySetting::Direct))
+            .global(Settings::new().with_proxy(ProxySetting::Direct))
             .provider(
                 "yandex",
                 "https://translate.test/api",
-                Settings::new().proxy(ProxySetting::parse("http://egress.test:3128").unwrap()),
+                Settings::new().with_proxy(ProxySetting::parse("http://egress.test:3128").unwrap()),
             )
             .env(crate::proxy::EnvSnapshot::from_pairs(
                 Vec::<(String, String)>::new(),
@@ -440,8 +439,19 @@ mod tests {
             .route(Some("yandex"), "https://elsewhere.test/")
             .unwrap();
         assert!(r.proxy().is_some());
-        let e = client.route(None, "ftp://translate.test/").unwrap_err();
-        assert_eq!(e.code(), "config.invalid");
+        for bad in [
+            "ftp://translate.test/",
+            "not a url",
+            "http://",
+            "https://u:s3cret@[::1",
+        ] {
+            let e = client.route(None, bad).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::RequestUrl, "{bad}");
+            assert_eq!(e.code(), "request.url");
+            assert_eq!((e.hop(), e.phase()), (None, Phase::Config), "{bad}");
+            assert!(e.evidence().value.is_some(), "{bad}");
+            assert!(!format!("{e} {}", e.report()).contains("s3cret"), "{bad}");
+        }
         let e = Client::builder()
             .provider("a", "not a url", Settings::new())
             .build()

@@ -9,7 +9,7 @@ use hyper::body::Incoming;
 
 use std::sync::Arc;
 
-use crate::connect::ConnInfo;
+use crate::connect::{ConnInfo, Ctx, Form, refusal};
 use crate::error::{Error, ErrorKind, Hop, Phase, ProxyReply};
 use crate::route::Route;
 use crate::settings::Provenance;
@@ -26,6 +26,19 @@ pub struct Response {
     attribution: Attribution,
     target: String,
     limits: BodyLimits,
+    request: RequestFacts,
+}
+
+/// What the client knew about the request that a proxy's own reply answers: for the error that
+/// names the proxy, the request and where the provider was declared.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RequestFacts {
+    /// The method.
+    pub(crate) method: String,
+    /// Whether `Proxy-Authorization` was sent with it.
+    pub(crate) credentials_sent: bool,
+    /// Where the provider was declared.
+    pub(crate) provider_origin: Option<Provenance>,
 }
 
 impl Response {
@@ -34,6 +47,7 @@ impl Response {
         route: Route,
         target: String,
         limits: BodyLimits,
+        request: RequestFacts,
     ) -> Self {
         let path = match inner.extensions().get::<Arc<ConnInfo>>().map(|i| &**i) {
             Some(i) if i.absolute_form => ResponsePath::AbsoluteForm,
@@ -48,6 +62,7 @@ impl Response {
             attribution,
             target,
             limits,
+            request,
         }
     }
 
@@ -95,9 +110,11 @@ impl Response {
         self.inner
     }
 
-    /// `Ok(self)` for 1xx–3xx; for 4xx/5xx an `http.status` error whose hop is the proxy when
-    /// the proxy generated the reply, with the status, the attribution and (for proxy replies)
-    /// the proxy's headers as evidence.
+    /// `Ok(self)` for 1xx–3xx; for 4xx/5xx an error. A reply the proxy generated itself gets the
+    /// same code as the same refusal to CONNECT (`proxy.forbidden`, `proxy.auth_required` /
+    /// `proxy.auth_rejected`, `proxy.upstream`, `proxy.refused`) with hop and blame `proxy`;
+    /// `http.status` is kept for statuses the origin sent. Either way the status and the
+    /// attribution that decided it are in the evidence.
     pub fn error_for_status(self) -> Result<Self, Error> {
         let status = self.status();
         if !(status.is_client_error() || status.is_server_error()) {
@@ -106,30 +123,44 @@ impl Response {
         Err(self.status_error())
     }
 
+    /// `Err` when the proxy wrote this reply itself, whatever its status — a login redirect, a
+    /// block page, a splash page with `200` — since it is then not the origin's answer; `Ok(self)`
+    /// for a reply the origin wrote (relayed or tunnelled). The error is the refusal's `proxy.*`
+    /// code (`proxy.refused` for a status that is no refusal), with the attribution that decided.
+    pub fn error_for_proxy_reply(self) -> Result<Self, Error> {
+        if self.attribution.is_proxy_generated() {
+            return Err(self.proxy_reply_error());
+        }
+        Ok(self)
+    }
+
     fn status_error(&self) -> Error {
+        if self.attribution.is_proxy_generated() {
+            return self.proxy_reply_error();
+        }
         let status = self.status();
         let a = self.attribution.clone();
-        let hop = a.source;
         let proxy = self.route.proxy().map(|p| p.without_credentials());
-        let (message, hint) = match hop {
-            Hop::Proxy => (
-                format!(
-                    "proxy {} answered {} for {} itself; the origin never saw the request",
-                    proxy.as_deref().unwrap_or("(transparent)"),
-                    status,
-                    self.target
-                ),
-                format!(
-                    "the proxy generated this reply ({}); ask the proxy's operators, or check the route's steps (`Route::explain`) if this destination should not go through the proxy",
-                    a.reasons.first().map_or("proxy signature", String::as_str)
-                ),
-            ),
-            Hop::Origin => (
-                format!("{} answered {}", self.target, status),
-                "the origin itself answered with this status; check the request (URL path, credentials, method) against the service".to_owned(),
-            ),
-        };
-        let reply = (hop == Hop::Proxy).then(|| ProxyReply {
+        let target = self.target.clone();
+        Error::new(ErrorKind::HttpStatus)
+            .with_hop(Hop::Origin)
+            .with_phase(Phase::Http)
+            .with_message(format!("{} answered {}", self.target, status))
+            .with_hint("the origin itself answered with this status; check the request (URL path, credentials, method) against the service")
+            .with_route(self.route.clone())
+            .map_evidence(|ev| {
+                ev.status = Some(status.as_u16());
+                ev.target = Some(target);
+                ev.proxy = proxy;
+                ev.attribution = Some(a);
+            })
+    }
+
+    /// The error for a reply the proxy wrote itself (whatever its status): the refusal's code,
+    /// the proxy's headers, the attribution.
+    pub(crate) fn proxy_reply_error(&self) -> Error {
+        let status = self.status();
+        let reply = ProxyReply {
             status: status.as_u16(),
             reason: self.reason_phrase(),
             headers: evidence_headers(
@@ -146,21 +177,23 @@ impl Response {
             ),
             body_excerpt: None,
             body_truncated: false,
-        });
-        let target = self.target.clone();
-        Error::new(ErrorKind::HttpStatus)
-            .with_hop(hop)
-            .with_phase(Phase::Http)
-            .with_message(message)
-            .with_hint(hint)
+        };
+        let ctx = Ctx::new(
+            self.route.provider().map(str::to_owned),
+            self.target.clone(),
+            self.route.proxy().cloned(),
+            Some(self.route.clone()),
+        )
+        .with_provider_origin(self.request.provider_origin.clone());
+        let url = self.route.url().to_owned();
+        let form = Form::Request {
+            method: &self.request.method,
+            url: &url,
+        };
+        let a = self.attribution.clone();
+        refusal(&ctx, reply, self.request.credentials_sent, form)
             .with_route(self.route.clone())
-            .map_evidence(|ev| {
-                ev.status = Some(status.as_u16());
-                ev.target = Some(target);
-                ev.proxy = proxy;
-                ev.proxy_reply = reply;
-                ev.attribution = Some(a);
-            })
+            .map_evidence(|ev| ev.attribution = Some(a))
     }
 
     /// The cap [`bytes`](Response::bytes) and [`text`](Response::text) read under: the
@@ -192,6 +225,7 @@ impl Response {
             attribution,
             target,
             limits,
+            ..
         } = self;
         BodyReader::new(inner.into_body(), route, target, attribution.source, limits)
     }

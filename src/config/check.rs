@@ -8,12 +8,14 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::node::{Entry, Node, Value};
-use super::schema::{Level, Walker, join};
+use super::walk::{Level, Walker, join};
 use crate::diagnostic::Severity;
+use crate::parse_error::ParseError;
 use crate::settings::Provenance;
 
 /// What a check requests: a path under the provider's `url`, or an absolute URL. `Debug` and
 /// `Serialize` never show credentials in the URL.
+#[non_exhaustive]
 #[derive(Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CheckTarget {
@@ -24,6 +26,7 @@ pub enum CheckTarget {
 }
 
 /// The status a check expects.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StatusExpectation {
@@ -35,22 +38,27 @@ pub enum StatusExpectation {
     SuccessOrRedirect,
 }
 
-impl StatusExpectation {
-    /// Parses `200` or `2xx` (case-insensitive `x`).
-    pub fn parse(s: &str) -> Option<Self> {
-        let s = s.trim();
-        if let Some(class) = s.strip_suffix("xx").or_else(|| s.strip_suffix("XX")) {
+/// Parses a status (`200`) or a class (`2xx`, case-insensitive), surrounding blanks ignored.
+impl std::str::FromStr for StatusExpectation {
+    type Err = ParseError;
+
+    fn from_str(input: &str) -> Result<Self, ParseError> {
+        let s = input.trim().to_ascii_lowercase();
+        let bad = || ParseError::new(input, "a status (`200`) or a class (`2xx`)");
+        if let Some(class) = s.strip_suffix("xx") {
             return match class.parse::<u8>() {
-                Ok(c @ 1..=5) if class.len() == 1 => Some(Self::Class(c)),
-                _ => None,
+                Ok(c @ 1..=5) if class.len() == 1 => Ok(Self::Class(c)),
+                _ => Err(bad()),
             };
         }
         match s.parse::<u16>() {
-            Ok(code @ 100..=599) if s.len() == 3 => Some(Self::Exact(code)),
-            _ => None,
+            Ok(code @ 100..=599) => Ok(Self::Exact(code)),
+            _ => Err(bad()),
         }
     }
+}
 
+impl StatusExpectation {
     /// Whether `status` meets the expectation.
     pub fn matches(self, status: u16) -> bool {
         match self {
@@ -84,6 +92,7 @@ impl std::fmt::Display for StatusExpectation {
 }
 
 /// A response header a check expects.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HeaderExpectation {
     /// The header's name (case-insensitive).
@@ -92,7 +101,26 @@ pub struct HeaderExpectation {
     pub contains: Option<String>,
 }
 
+impl HeaderExpectation {
+    /// The response must carry the header `name` (any value).
+    pub fn present(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            contains: None,
+        }
+    }
+
+    /// The response must carry the header `name` with a value containing `text`.
+    pub fn containing(name: impl Into<String>, text: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            contains: Some(text.into()),
+        }
+    }
+}
+
 /// One check of a provider.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Check {
     /// The check's name, unique within its provider.
@@ -110,6 +138,9 @@ pub struct Check {
     pub expect_header: Option<HeaderExpectation>,
     /// Whether redirects are followed (default `false`: a 3xx is what the check sees).
     pub follow_redirects: bool,
+    /// Whether a reply the proxy wrote itself (a login redirect, a splash page, a block page)
+    /// may pass the check (default `false`: only the origin's answer counts).
+    pub allow_proxy_response: bool,
     /// This check's own request timeout.
     pub timeout: Option<Duration>,
     /// Where the check was declared.
@@ -117,27 +148,25 @@ pub struct Check {
 }
 
 impl Check {
-    /// The URL this check requests, given its provider's base `url`.
+    /// The URL this check requests, given its provider's base `url`: a path is appended to
+    /// the base's path, and the base's query parameters are kept (a check's own parameter of
+    /// the same name does not override them).
     pub fn url(&self, base: &url::Url) -> url::Url {
         match &self.target {
             CheckTarget::Url(u) => u.clone(),
             CheckTarget::Path(p) => {
-                let mut u = base.clone();
                 let (path, query) = match p.split_once('?') {
                     Some((p, q)) => (p, Some(q)),
                     None => (p.as_str(), None),
                 };
-                let joined = format!("{}{}", base.path().trim_end_matches('/'), path);
-                u.set_path(&joined);
-                u.set_query(query);
-                u
+                super::join::join(base, path, query)
             }
         }
     }
 }
 
 fn ser_url<S: serde::Serializer>(u: &url::Url, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&crate::proxy::redact_text(u.as_str()))
+    s.serialize_str(&crate::proxy::redact_url(u.as_str()))
 }
 
 fn ser_method<S: serde::Serializer>(m: &http::Method, s: S) -> Result<S::Ok, S::Error> {
@@ -153,6 +182,7 @@ const CHECK_KEYS: &[&str] = &[
     "body_contains",
     "expect_header",
     "follow_redirects",
+    "allow_proxy_response",
     "timeout",
 ];
 
@@ -206,6 +236,7 @@ fn parse_one(w: &mut Walker<'_>, path: &str, item: &Node, keys: &[Entry]) -> Opt
     let mut body_contains = None;
     let mut expect_header = None;
     let mut follow_redirects = false;
+    let mut allow_proxy_response = false;
     let mut timeout = None;
     let mut ok = true;
     for e in keys {
@@ -290,6 +321,7 @@ fn parse_one(w: &mut Walker<'_>, path: &str, item: &Node, keys: &[Entry]) -> Opt
                 None => ok = false,
             },
             "follow_redirects" => follow_redirects = w.boolean(&kpath, n).unwrap_or(false),
+            "allow_proxy_response" => allow_proxy_response = w.boolean(&kpath, n).unwrap_or(false),
             "timeout" => timeout = w.duration(&kpath, n),
             _ => w.unknown(path, e, CHECK_KEYS, Level::Check),
         }
@@ -335,6 +367,7 @@ fn parse_one(w: &mut Walker<'_>, path: &str, item: &Node, keys: &[Entry]) -> Opt
         body_contains,
         expect_header,
         follow_redirects,
+        allow_proxy_response,
         timeout,
     })
 }
@@ -356,18 +389,10 @@ fn status(w: &mut Walker<'_>, path: &str, n: &Node) -> Option<StatusExpectation>
             u16::try_from(*s).ok().map(StatusExpectation::Exact)
         }
         Value::Int(s) => bad(w, format!("{s} is not an HTTP status (100-599)")),
-        Value::Str(s) => {
-            let t = s.trim().to_ascii_lowercase();
-            if let Some(c) = t.strip_suffix("xx")
-                && let Ok(c @ 1..=5) = c.parse::<u8>()
-            {
-                return Some(StatusExpectation::Class(c));
-            }
-            match t.parse::<u16>() {
-                Ok(code @ 100..=599) => Some(StatusExpectation::Exact(code)),
-                _ => bad(w, format!("`{s}` is not a status or a class like \"2xx\"")),
-            }
-        }
+        Value::Str(s) => match s.parse::<StatusExpectation>() {
+            Ok(e) => Some(e),
+            Err(_) => bad(w, format!("`{s}` is not a status or a class like \"2xx\"")),
+        },
         other => bad(
             w,
             format!(
@@ -451,6 +476,7 @@ mod tests {
             body_contains: None,
             expect_header: None,
             follow_redirects: false,
+            allow_proxy_response: false,
             timeout: None,
             origin: Provenance::Default,
         };

@@ -29,15 +29,19 @@
 mod ca;
 mod check;
 mod duration;
+mod join;
 mod node;
 mod position;
 mod provenance;
 mod read;
 mod rules;
 mod schema;
+mod service;
 mod size;
 mod suggest;
 mod syntax;
+mod view;
+mod walk;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -48,7 +52,9 @@ pub use crate::diagnostic::{Diagnostic, MAX_DIAGNOSTICS, Severity, worst};
 pub use check::{Check, CheckTarget, HeaderExpectation, StatusExpectation};
 pub use duration::format as format_duration;
 pub use provenance::Setting;
+pub use service::{ServiceFile, Table};
 pub use size::format as format_size;
+pub use view::{CaFileView, EffectiveConfig, ProviderView};
 
 /// The position index of configuration text, for the fuzz target that checks it against the
 /// obvious definition. Not public API.
@@ -81,6 +87,8 @@ use provenance::Source;
 #[derive(Debug, Clone)]
 pub struct Config {
     source: Option<PathBuf>,
+    /// The table of a larger file that held it (see [`ServiceFile`]).
+    section: Option<String>,
     global: Settings,
     providers: Vec<Provider>,
     ca_files: Vec<CaBundle>,
@@ -150,6 +158,25 @@ impl Provider {
     pub fn required(&self) -> &Sourced<bool> {
         &self.required
     }
+
+    /// The URL of a request for `path` (appended to the base URL's path) with the caller's
+    /// `query`: the base URL's own query parameters are kept and win, so a configured `?key=`
+    /// can be neither dropped nor overridden by the caller; the caller's other parameters
+    /// follow in their order and spelling.
+    ///
+    /// ```
+    /// # let cfg = proxyscope::Config::from_toml_str(
+    /// #     "[providers.y]\nurl = \"https://api.example.org/v1/?key=K\"\n",
+    /// #     "x.toml",
+    /// # )?;
+    /// let p = cfg.provider("y").unwrap();
+    /// let url = p.request_url("/translate", Some("lang=en-ru&key=mine"));
+    /// assert_eq!(url.as_str(), "https://api.example.org/v1/translate?key=K&lang=en-ru");
+    /// # Ok::<(), proxyscope::Error>(())
+    /// ```
+    pub fn request_url(&self, path: &str, query: Option<&str>) -> url::Url {
+        join::join(&self.url.value, path, query)
+    }
 }
 
 impl Config {
@@ -167,6 +194,13 @@ impl Config {
     /// The file the configuration was read from, if any.
     pub fn source(&self) -> Option<&Path> {
         self.source.as_deref()
+    }
+
+    /// The table of the file that held the configuration when it was a section of a service's
+    /// own file (`proxyscope`, see [`ServiceFile`]); key paths in origins and diagnostics start
+    /// with it.
+    pub fn section(&self) -> Option<&str> {
+        self.section.as_deref()
     }
 
     /// The global layer (top-level keys).
@@ -238,7 +272,10 @@ impl Config {
     pub fn lint(&self, env: &EnvSnapshot) -> Vec<Diagnostic> {
         let mut out = self.diagnostics.clone();
         out.extend(rules::env::check(env, self.consults_env()));
-        out.extend(rules::provider::check(self, env));
+        out.extend(qualified(
+            self.section.as_deref(),
+            rules::provider::check(self, env),
+        ));
         let file = self.source.as_ref().map(|p| p.display().to_string());
         crate::diagnostic::capped(out, 0, file)
     }
@@ -277,7 +314,7 @@ impl ConfigDocument {
     /// with a `file.*` diagnostic and `evidence().file`).
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
-        read::text(path).map(|text| Self::from_toml_str(&text, path))
+        read_file(path).map(|text| Self::from_toml_str(&text, path))
     }
 
     /// Parses TOML text named `origin_name`. Syntax errors become diagnostics (never a panic);
@@ -285,25 +322,11 @@ impl ConfigDocument {
     /// read.
     pub fn from_toml_str(text: &str, origin_name: impl AsRef<Path>) -> Self {
         let source = Source::file(origin_name.as_ref());
-        let parsed = node::parse_toml(text, MAX_DIAGNOSTICS);
-        let syntax = parsed
-            .errors
-            .into_iter()
-            .map(|e| {
-                Diagnostic::new(
-                    Severity::Error,
-                    "toml.syntax",
-                    "",
-                    source.location(e.pos),
-                    format!("TOML syntax error: {}", e.message),
-                )
-                .with_suggestion("fix the TOML syntax at this position")
-            })
-            .collect();
+        let parsed = parse(text, &source);
         Self {
             root: parsed.root,
             source,
-            syntax,
+            syntax: parsed.syntax,
             omitted: parsed.omitted,
         }
     }
@@ -312,44 +335,79 @@ impl ConfigDocument {
     /// service's own config with a `[proxyscope]` section). Unlike deserialising the section
     /// through serde, positions are kept, so origins and diagnostics name `file:line:col`, and
     /// relative paths resolve against the file's directory. Syntax errors anywhere in the file
-    /// are reported; a missing or non-table `key` is a `section.missing` error diagnostic.
-    /// Key paths inside the section are relative to it (`providers.yandex.proxy`).
+    /// are reported; a missing or non-table `key` is a `section.missing` error diagnostic. Key
+    /// paths are the whole file's (`proxyscope.providers.yandex.proxy`). To read the service's
+    /// own tables of the same file too, use [`ServiceFile`].
     pub fn from_toml_section(text: &str, origin_name: impl AsRef<Path>, key: &str) -> Self {
-        let mut doc = Self::from_toml_str(text, origin_name);
-        let root_pos = doc.root.pos;
-        let section = match std::mem::replace(&mut doc.root.value, node::Value::Table(Vec::new())) {
-            node::Value::Table(entries) => entries.into_iter().find(|e| e.key == key),
+        let source = Source::file(origin_name.as_ref());
+        let parsed = parse(text, &source);
+        Self::section_of(&parsed.root, parsed.syntax, parsed.omitted, source, key)
+    }
+
+    /// The document at `key` of a parsed file (`omitted`: syntax errors counted, not kept).
+    fn section_of(
+        root: &Node,
+        mut syntax: Vec<Diagnostic>,
+        omitted: usize,
+        source: Source,
+        key: &str,
+    ) -> Self {
+        let entry = match &root.value {
+            node::Value::Table(entries) => entries.iter().find(|e| e.key == key),
             _ => None,
         };
-        match section {
-            Some(entry) if matches!(entry.node.value, node::Value::Table(_)) => {
-                doc.root = entry.node;
-            }
+        let source = Source {
+            section: Some(key.to_owned()),
+            ..source
+        };
+        match entry {
+            Some(entry) if matches!(entry.node.value, node::Value::Table(_)) => Self {
+                root: entry.node.clone(),
+                source,
+                syntax,
+                omitted,
+            },
             // A document of syntax errors was not read: whether it has the section is unknown.
-            _ if doc.omitted > 0 => {}
+            _ if omitted > 0 => Self {
+                root: Node {
+                    value: node::Value::Table(Vec::new()),
+                    pos: root.pos,
+                },
+                source,
+                syntax,
+                omitted,
+            },
             found => {
-                let (pos, what) = match &found {
+                let (pos, what) = match found {
                     Some(e) => (
                         e.key_pos,
                         format!("`{key}` is {}", e.node.value.type_name()),
                     ),
-                    None => (root_pos, format!("there is no [{key}] section")),
+                    None => (root.pos, format!("there is no [{key}] section")),
                 };
-                doc.syntax.push(
+                syntax.push(
                     Diagnostic::new(
                         Severity::Error,
                         "section.missing",
                         key,
-                        doc.source.location(pos),
+                        source.location(pos),
                         format!("{what}; proxyscope's settings are expected in a [{key}] table"),
                     )
                     .with_suggestion(format!(
                         "add a [{key}] table with the providers (and [{key}.providers.NAME] tables)"
                     )),
                 );
+                Self {
+                    root: Node {
+                        value: node::Value::Table(Vec::new()),
+                        pos: root.pos,
+                    },
+                    source,
+                    syntax,
+                    omitted,
+                }
             }
         }
-        doc
     }
 
     /// Every finding of the document and the environment, errors included: at most
@@ -357,7 +415,10 @@ impl ConfigDocument {
     pub fn lint(&self, env: &EnvSnapshot) -> Vec<Diagnostic> {
         let (config, mut diags) = self.build();
         diags.extend(rules::env::check(env, config.consults_env()));
-        diags.extend(rules::provider::check(&config, env));
+        diags.extend(qualified(
+            self.source.section.as_deref(),
+            rules::provider::check(&config, env),
+        ));
         self.capped(diags)
     }
 
@@ -409,10 +470,61 @@ impl ConfigDocument {
     }
 
     fn build(&self) -> (Config, Vec<Diagnostic>) {
-        let (config, mut diags) = schema::build(&self.root, &self.source);
+        let (config, diags) = schema::build(&self.root, &self.source);
         let mut all = self.syntax.clone();
-        all.append(&mut diags);
+        all.extend(qualified(self.source.section.as_deref(), diags));
         (config, all)
+    }
+}
+
+/// Diagnostics about keys of a section, with key paths of the whole file.
+fn qualified(section: Option<&str>, diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let Some(section) = section else {
+        return diags;
+    };
+    diags
+        .into_iter()
+        .map(|mut d| {
+            d.path = if d.path.is_empty() {
+                section.to_owned()
+            } else {
+                format!("{section}.{}", d.path)
+            };
+            d
+        })
+        .collect()
+}
+
+/// A parsed file: the positioned tree, its `toml.syntax` diagnostics (at most
+/// [`MAX_DIAGNOSTICS`]) and how many more syntax errors were only counted.
+struct ParsedFile {
+    root: Node,
+    syntax: Vec<Diagnostic>,
+    omitted: usize,
+}
+
+/// Parses TOML text into a positioned tree; syntax errors become `toml.syntax` diagnostics.
+/// Past [`MAX_DIAGNOSTICS`] of them the rest are only counted and the tree is empty.
+fn parse(text: &str, source: &Source) -> ParsedFile {
+    let parsed = node::parse_toml(text, MAX_DIAGNOSTICS);
+    let syntax = parsed
+        .errors
+        .into_iter()
+        .map(|e| {
+            Diagnostic::new(
+                Severity::Error,
+                "toml.syntax",
+                "",
+                source.location(e.pos),
+                format!("TOML syntax error: {}", e.message),
+            )
+            .with_suggestion("fix the TOML syntax at this position")
+        })
+        .collect();
+    ParsedFile {
+        root: parsed.root,
+        syntax,
+        omitted: parsed.omitted,
     }
 }
 
@@ -500,7 +612,10 @@ mod tests {
         let text = "[server]\nlisten = \"127.0.0.1:0\"\n\n[proxyscope]\nproxy = \"direct\"\n[proxyscope.providers.a]\nurl = \"http://a.test\"\nca_file = \"ca.pem\"\n";
         let doc = ConfigDocument::from_toml_section(text, "/srv/svc/service.toml", "proxyscope");
         let d = doc.lint(&EnvSnapshot::default());
-        let missing_ca = d.iter().find(|d| d.path == "providers.a.ca_file").unwrap();
+        let missing_ca = d
+            .iter()
+            .find(|d| d.path == "proxyscope.providers.a.ca_file")
+            .unwrap();
         assert_eq!(
             missing_ca.location.as_deref(),
             Some("/srv/svc/service.toml:8:11")
@@ -513,7 +628,9 @@ mod tests {
             .unwrap();
         let s = cfg.settings(Some("a")).unwrap();
         let proxy = s.iter().find(|s| s.key == "proxy").unwrap();
-        assert!(matches!(&proxy.origin, Provenance::File { line: 4, key, .. } if key == "proxy"));
+        assert!(
+            matches!(&proxy.origin, Provenance::File { line: 4, key, .. } if key == "proxyscope.proxy")
+        );
 
         for (text, path) in [
             ("[server]\n", "proxyscope"),
@@ -538,8 +655,8 @@ mod tests {
         )
         .unwrap();
         let a = cfg.effective_layer("a").unwrap();
-        assert_eq!(a.limits.max_body(), 64 << 20);
-        assert_eq!(a.limits.check_body(), 4096);
+        assert_eq!(a.limits.max_body_or_default(), 64 << 20);
+        assert_eq!(a.limits.check_body_or_default(), 4096);
         let s = cfg.settings(Some("a")).unwrap();
         let check = s.iter().find(|s| s.key == "limits.check_body").unwrap();
         assert_eq!(check.value, "4KiB");

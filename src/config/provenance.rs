@@ -20,6 +20,9 @@ pub(crate) struct Source {
     pub(crate) path: Option<PathBuf>,
     /// Where relative file paths resolve.
     pub(crate) base_dir: PathBuf,
+    /// The key of the table that holds the document when it is a section of a larger file
+    /// (`proxyscope`): key paths in origins and diagnostics start with it.
+    pub(crate) section: Option<String>,
 }
 
 impl Source {
@@ -32,6 +35,7 @@ impl Source {
         Self {
             path: Some(path.to_path_buf()),
             base_dir: absolute(&base_dir),
+            section: None,
         }
     }
 
@@ -41,21 +45,32 @@ impl Source {
         Self {
             path: None,
             base_dir: current_dir(),
+            section: None,
+        }
+    }
+
+    /// `path` (relative to the document) as a key path of the whole file: inside a section,
+    /// `providers.a.url` is `proxyscope.providers.a.url`, and the document itself is
+    /// `proxyscope`.
+    pub(crate) fn qualify(&self, path: &str) -> String {
+        match (&self.section, path.is_empty()) {
+            (None, _) => path.to_owned(),
+            (Some(section), true) => section.clone(),
+            (Some(section), false) => format!("{section}.{path}"),
         }
     }
 
     /// The origin of the value at `key` (a dotted key path) found at `pos`.
     pub(crate) fn origin(&self, key: &str, pos: Option<Pos>) -> Provenance {
+        let key = self.qualify(key);
         match (&self.path, pos) {
             (Some(path), Some(pos)) => Provenance::File {
                 path: path.clone(),
                 line: pos.line,
                 col: pos.col,
-                key: key.to_owned(),
+                key,
             },
-            _ => Provenance::Embedded {
-                key: key.to_owned(),
-            },
+            _ => Provenance::Embedded { key },
         }
     }
 
@@ -102,6 +117,7 @@ pub(crate) fn origin_location(origin: &Provenance) -> Option<String> {
 
 /// One effective setting: the key, its value as it would be written (credentials redacted),
 /// and where it came from.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Setting {
     /// The key, e.g. `proxy`, `timeouts.connect`.
@@ -110,6 +126,17 @@ pub struct Setting {
     pub value: String,
     /// Where it came from (`Provenance::Default` for built-in defaults).
     pub origin: Provenance,
+}
+
+impl Setting {
+    /// A row: `key`, the value as text (the caller masks secrets), and its origin.
+    pub fn new(key: impl Into<String>, value: impl Into<String>, origin: Provenance) -> Self {
+        Self {
+            key: key.into(),
+            value: value.into(),
+            origin,
+        }
+    }
 }
 
 /// Every setting of an effective layer, defaults included, in a fixed order. With `env`, a
@@ -213,10 +240,10 @@ pub(crate) fn settings(layer: &Settings, env: Option<&EnvSnapshot>) -> Vec<Setti
     );
     let t = &layer.timeouts;
     for (key, value, default) in [
-        ("timeouts.connect", &t.connect, t.connect()),
-        ("timeouts.proxy", &t.proxy, t.proxy()),
-        ("timeouts.tls", &t.tls, t.tls()),
-        ("timeouts.request", &t.request, t.request()),
+        ("timeouts.connect", &t.connect, t.connect_or_default()),
+        ("timeouts.proxy", &t.proxy, t.proxy_or_default()),
+        ("timeouts.tls", &t.tls, t.tls_or_default()),
+        ("timeouts.request", &t.request, t.request_or_default()),
     ] {
         push(
             key,
@@ -228,8 +255,12 @@ pub(crate) fn settings(layer: &Settings, env: Option<&EnvSnapshot>) -> Vec<Setti
     }
     let l = &layer.limits;
     for (key, value, default) in [
-        ("limits.max_body", &l.max_body, l.max_body()),
-        ("limits.check_body", &l.check_body, l.check_body()),
+        ("limits.max_body", &l.max_body, l.max_body_or_default()),
+        (
+            "limits.check_body",
+            &l.check_body,
+            l.check_body_or_default(),
+        ),
     ] {
         push(
             key,
@@ -330,7 +361,7 @@ mod tests {
         assert_eq!(s.iter().filter(|s| s.key == "no_proxy").count(), 1);
         assert!(!format!("{s:?}").contains("s3cret"));
         // A layer that sets its proxy never consults the environment.
-        let set = Settings::new().proxy(ProxySetting::Direct);
+        let set = Settings::new().with_proxy(ProxySetting::Direct);
         assert!(
             settings(&set, Some(&env))
                 .iter()

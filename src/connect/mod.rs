@@ -10,16 +10,20 @@
 
 mod auth;
 mod dns;
+mod explain;
 mod http_connect;
+mod refusal;
 mod socks5;
 mod stream;
 mod tcp;
 mod tls;
+mod tls_probe;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -30,17 +34,20 @@ use tracing::Instrument;
 use crate::error::{Error, ErrorKind, Hop, Phase};
 use crate::proxy::{EnvSnapshot, ProxyScheme, ProxyUrl};
 use crate::route::Route;
-use crate::settings::{Settings, Timeouts};
+use crate::settings::{Provenance, Settings, Timeouts};
 use crate::tls::{HandshakeInfo, TlsCache};
 
 pub use auth::basic_auth;
 pub use dns::{Resolve, Resolver, Resolving};
+pub(crate) use explain::absolute_form_failure;
+pub(crate) use refusal::{Form, refusal};
 pub use stream::{Conn, Stream};
 
 pub use crate::error::Timings;
 
 /// What is known about how a connection was made. hyper copies it into every response's
 /// extensions as an `Arc<ConnInfo>`; [`crate::Response::conn_info`] reads it.
+#[non_exhaustive]
 #[derive(Debug, Clone, Serialize)]
 pub struct ConnInfo {
     /// The route the connection follows.
@@ -63,10 +70,14 @@ pub struct ConnInfo {
 
 /// Everything a connector needs for one profile. Built by [`crate::client::ClientBuilder`];
 /// public so a caller can put the connector under their own hyper client.
+#[non_exhaustive]
 #[derive(Debug, Clone)]
 pub struct ConnectorSettings {
     /// The provider this profile serves; `None` for the global layer.
     pub provider: Option<String>,
+    /// Where the provider was declared (its `[providers.NAME]` table), so hints can name the
+    /// file and line to add a key to.
+    pub provider_origin: Option<Provenance>,
     /// The global layer.
     pub global: Settings,
     /// The provider's own layer (applied over `global`).
@@ -88,6 +99,7 @@ impl ConnectorSettings {
     pub fn new(global: Settings) -> Self {
         Self {
             provider: None,
+            provider_origin: None,
             global,
             layer: None,
             env: EnvSnapshot::from_process(),
@@ -211,6 +223,7 @@ impl tower_service::Service<Uri> for Connector {
 /// The context every error in one connection attempt is built from.
 pub(crate) struct Ctx {
     provider: Option<String>,
+    provider_origin: Option<Provenance>,
     target: String,
     proxy: Option<ProxyUrl>,
     route: Option<Route>,
@@ -225,9 +238,62 @@ impl Ctx {
     ) -> Self {
         Self {
             provider,
+            provider_origin: None,
             target,
             proxy,
             route,
+        }
+    }
+
+    /// Where the provider was declared (its `[providers.NAME]` table), for hints that name the
+    /// key to add there.
+    pub(crate) fn with_provider_origin(mut self, origin: Option<Provenance>) -> Self {
+        self.provider_origin = origin;
+        self
+    }
+
+    pub(crate) fn provider_origin(&self) -> Option<&Provenance> {
+        self.provider_origin.as_ref()
+    }
+
+    pub(crate) fn route(&self) -> Option<&Route> {
+        self.route.as_ref()
+    }
+
+    /// The same context with another route (one that learned more after resolution).
+    pub(crate) fn with_route(&self, route: Route) -> Ctx {
+        Ctx {
+            provider: self.provider.clone(),
+            provider_origin: self.provider_origin.clone(),
+            target: self.target.clone(),
+            proxy: self.proxy.clone(),
+            route: Some(route),
+        }
+    }
+
+    /// Where the proxy in use was set, for hints: `cfg.toml:3:9 (proxy)`, `the https_proxy
+    /// environment variable`.
+    pub(crate) fn proxy_setting(&self) -> String {
+        self.route
+            .as_ref()
+            .and_then(Route::proxy_origin)
+            .map_or_else(|| "the proxy setting".to_owned(), crate::route::location)
+    }
+
+    /// The proxy's URL under another scheme, without credentials: `https://proxy.example:3128`.
+    pub(crate) fn proxy_url_with_scheme(&self, scheme: &str) -> String {
+        match &self.proxy {
+            Some(p) => format!("{scheme}://{}", p.authority()),
+            None => format!("{scheme}://host:port"),
+        }
+    }
+
+    /// The proxy's URL with `USER:PASSWORD` where credentials go, e.g.
+    /// `http://USER:PASSWORD@proxy.example:3128`.
+    pub(crate) fn proxy_url_with_placeholder_credentials(&self) -> String {
+        match &self.proxy {
+            Some(p) => format!("{}://USER:PASSWORD@{}", p.scheme().as_str(), p.authority()),
+            None => "http://USER:PASSWORD@host:port".to_owned(),
         }
     }
 
@@ -272,13 +338,7 @@ impl Ctx {
     pub(crate) fn proxy_display(&self) -> String {
         self.proxy
             .as_ref()
-            .map_or_else(|| "(none)".to_owned(), ProxyUrl::without_credentials)
-    }
-
-    pub(crate) fn proxy_authority(&self) -> String {
-        self.proxy
-            .as_ref()
-            .map_or_else(|| "host:port".to_owned(), ProxyUrl::authority)
+            .map_or_else(|| "(transparent)".to_owned(), ProxyUrl::without_credentials)
     }
 
     pub(crate) fn provider_noun(&self) -> String {
@@ -349,7 +409,8 @@ async fn connect(profile: &Profile, uri: Uri) -> Result<Conn, Error> {
         target.clone(),
         route.proxy().cloned(),
         Some(route.clone()),
-    );
+    )
+    .with_provider_origin(profile.settings.provider_origin.clone());
     let span = tracing::info_span!(
         "connect",
         provider = profile.settings.provider.as_deref().unwrap_or("-"),
@@ -380,11 +441,20 @@ async fn build(
     let mut tunnel = false;
     let mut proxy_tls = None;
     let mut origin_tls = None;
+    let mut tunnel_facts: Option<explain::Tunnel> = None;
 
     let (stream, peer) = match route.proxy().cloned() {
         None => {
-            let (tcp, peer) =
-                dial(resolver, ctx, Hop::Origin, host, port, t.connect(), timings).await?;
+            let (tcp, peer) = dial(
+                resolver,
+                ctx,
+                Hop::Origin,
+                host,
+                port,
+                t.connect_or_default(),
+                timings,
+            )
+            .await?;
             (Stream::Tcp(tcp), peer)
         }
         Some(proxy) => {
@@ -394,7 +464,7 @@ async fn build(
                 Hop::Proxy,
                 proxy.host(),
                 proxy.port(),
-                t.connect(),
+                t.connect_or_default(),
                 timings,
             )
             .await?;
@@ -410,9 +480,10 @@ async fn build(
                                 &profile.tls.proxy,
                                 proxy.host(),
                                 stream,
-                                t.proxy(),
+                                t.proxy_or_default(),
                             )
-                            .await?;
+                            .await
+                            .map_err(|e| explain::proxy_tls_failure(ctx, e))?;
                             stream = s;
                             proxy_tls = Some(info);
                         }
@@ -429,7 +500,7 @@ async fn build(
                             port,
                             auth.as_ref(),
                             &profile.settings.proxy_headers,
-                            t.proxy(),
+                            t.proxy_or_default(),
                         )
                         .await
                     }
@@ -445,13 +516,19 @@ async fn build(
                                 stream,
                                 socks5::Dest::Name(host, port),
                                 creds,
-                                t.proxy(),
+                                t.proxy_or_default(),
                             )
                             .await
                         } else {
-                            let addrs =
-                                dns::resolve(resolver, ctx, Hop::Origin, host, port, t.connect())
-                                    .await?;
+                            let addrs = dns::resolve(
+                                resolver,
+                                ctx,
+                                Hop::Origin,
+                                host,
+                                port,
+                                t.connect_or_default(),
+                            )
+                            .await?;
                             let Some(&first) = addrs.first() else {
                                 return Err(ctx.error(
                                     ErrorKind::OriginDns,
@@ -464,7 +541,7 @@ async fn build(
                                 stream,
                                 socks5::Dest::Addr(first),
                                 creds,
-                                t.proxy(),
+                                t.proxy_or_default(),
                             )
                             .await
                         }
@@ -476,17 +553,38 @@ async fn build(
                 }
             }
             .instrument(span)
-            .await?;
+            .await;
+            let stream = match stream {
+                Ok(s) => s,
+                Err(e) => {
+                    return Err(
+                        explain::proxy_failure(profile, ctx, &proxy, peer, host, port, e).await,
+                    );
+                }
+            };
             timings.proxy = Some(started.elapsed());
-            (stream, peer)
+            if tunnel {
+                // Count what comes back through the tunnel: a tunnel that ends before the
+                // origin's first byte is the proxy's doing, not the origin's.
+                let received = Arc::new(AtomicU64::new(0));
+                tunnel_facts = Some(explain::Tunnel {
+                    opened: Instant::now(),
+                    received: received.clone(),
+                    socks: matches!(proxy.scheme(), ProxyScheme::Socks5 | ProxyScheme::Socks5h),
+                });
+                (Stream::counted(stream, received), peer)
+            } else {
+                (stream, peer)
+            }
         }
     };
 
     let stream = if https {
         let started = Instant::now();
-        let (s, info) = tls::handshake(ctx, &profile.tls.origin, host, stream, t.tls())
+        let (s, info) = tls::handshake(ctx, &profile.tls.origin, host, stream, t.tls_or_default())
             .instrument(tracing::info_span!("tls", server_name = %host))
-            .await?;
+            .await
+            .map_err(|e| explain::origin_tls_failure(ctx, e, host, port, tunnel_facts.as_ref()))?;
         timings.tls = Some(started.elapsed());
         origin_tls = Some(info);
         s

@@ -74,26 +74,26 @@ pub(crate) fn profile_tls(
     known.extend(cache.env(env));
 
     let mut origin = TlsSettings::origin()
-        .key_prefix(&origin_prefix)
-        .roots(effective.roots.as_ref().map_or(Roots::Webpki, |r| r.value))
-        .danger_accept_invalid_certs(
+        .with_key_prefix(&origin_prefix)
+        .with_roots(effective.roots.as_ref().map_or(Roots::Webpki, |r| r.value))
+        .with_danger_accept_invalid_certs(
             effective
                 .danger_accept_invalid_certs
                 .as_ref()
                 .is_some_and(|d| d.value),
         )
-        .known_cas(known.clone());
+        .with_known_cas(known.clone());
     if !http2 {
-        origin = origin.alpn([b"http/1.1".to_vec()]);
+        origin = origin.with_alpn([b"http/1.1".to_vec()]);
     }
     for b in ca {
-        origin = origin.ca_file(b);
+        origin = origin.with_ca_file(b);
     }
     let mut proxy = TlsSettings::proxy()
-        .key_prefix(&proxy_prefix)
-        .known_cas(known);
+        .with_key_prefix(&proxy_prefix)
+        .with_known_cas(known);
     for b in proxy_ca {
-        proxy = proxy.ca_file(b);
+        proxy = proxy.with_ca_file(b);
     }
     Ok(ProfileTls {
         origin: cache.hop(origin)?,

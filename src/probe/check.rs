@@ -31,6 +31,7 @@ pub const MAX_REDIRECTS: usize = 10;
 
 /// A check ready to run: the declared [`config::Check`] (its request and expectations), the
 /// provider whose profile (route, TLS, timeouts) it uses, and the absolute URL it requests.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Check {
     /// The provider whose profile the request uses.
@@ -45,7 +46,7 @@ impl Check {
     /// `GET url` expecting 2xx or 3xx, named `name`.
     pub fn new(provider: &str, name: &str, url: &str) -> Self {
         // The URL is requested as given; a value that does not parse is reported when the check
-        // runs (`config.invalid`), and the spec keeps it as written.
+        // runs (`request.url`), and the spec keeps it as written.
         let target = match url::Url::parse(url) {
             Ok(u) => CheckTarget::Url(u),
             Err(_) => CheckTarget::Path(url.to_owned()),
@@ -61,6 +62,7 @@ impl Check {
                 body_contains: None,
                 expect_header: None,
                 follow_redirects: false,
+                allow_proxy_response: false,
                 timeout: None,
                 origin: Provenance::Builder {
                     key: "checks".to_owned(),
@@ -115,6 +117,13 @@ impl Check {
     /// Follows up to [`MAX_REDIRECTS`] redirects (default: no, a 3xx is reported as such).
     pub fn follow_redirects(mut self, yes: bool) -> Self {
         self.spec.follow_redirects = yes;
+        self
+    }
+
+    /// Lets a reply the proxy wrote itself pass the check (default: no — a proxy's login
+    /// redirect or block page is never the provider answering).
+    pub fn allow_proxy_response(mut self, yes: bool) -> Self {
+        self.spec.allow_proxy_response = yes;
         self
     }
 
@@ -304,9 +313,10 @@ async fn exchange(
             )
             .body(Bytes::new())
             .map_err(|e| {
-                Error::new(ErrorKind::ConfigInvalid)
+                Error::new(ErrorKind::RequestUrl)
                     .with_message(format!(
-                        "the check's URL {url:?} is not a valid request target"
+                        "the check's URL {:?} is not a valid request target",
+                        crate::proxy::redact_text(url.as_str())
                     ))
                     .with_hint("use an absolute URL such as https://host/path")
                     .with_source(e)
@@ -319,6 +329,8 @@ async fn exchange(
         let tls = record_connection(&res, head, &mut result.timings);
         if check.spec.follow_redirects
             && res.status().is_redirection()
+            // A proxy's own redirect (to its login page) is not the provider's to follow.
+            && (check.spec.allow_proxy_response || !res.attribution().is_proxy_generated())
             && redirects < MAX_REDIRECTS
             && let Some(next) = location(&url, &res)
         {
@@ -338,6 +350,21 @@ async fn finish(
     deadline: Deadline,
 ) -> Result<Seen, Error> {
     let status = res.status().as_u16();
+    // A reply the proxy wrote itself (a block page, a login redirect, a splash page) is never the
+    // provider answering, whatever its status, unless the check says it may be.
+    if res.attribution().is_proxy_generated() && !check.spec.allow_proxy_response {
+        let expected = format!(
+            "a reply from the origin (status {}); the proxy answered {status} itself (allow_proxy_response = false)",
+            check.spec.expect_status
+        );
+        let e = res
+            .proxy_reply_error()
+            .map_evidence(|ev| ev.expected = Some(expected));
+        return Ok(Seen {
+            tls,
+            failure: Some(e),
+        });
+    }
     if let Err(e) = verify_head(&check.spec, status, res.headers(), Some(res.attribution())) {
         // A failure status the proxy generated carries the proxy's reply; the client knows how
         // to describe it. Anything else (a 3xx, a 200 where 404 was wanted) is ours.
@@ -409,7 +436,7 @@ fn location(base: &str, res: &Response) -> Option<String> {
 }
 
 /// The probe's view of a presented chain: the leaf's facts and the chain's earliest expiry.
-pub fn certificate(chain: &[CertSummary], verified: bool, now: i64) -> Option<Certificate> {
+pub(crate) fn certificate(chain: &[CertSummary], verified: bool, now: i64) -> Option<Certificate> {
     let leaf = chain.first()?;
     let earliest = chain
         .iter()
@@ -457,7 +484,7 @@ mod tests {
             ("", None),
         ];
         for (text, want) in cases {
-            assert_eq!(StatusExpectation::parse(text), *want, "{text:?}");
+            assert_eq!(text.parse::<StatusExpectation>().ok(), *want, "{text:?}");
         }
         assert!(StatusExpectation::Class(2).matches(204));
         assert!(!StatusExpectation::Class(2).matches(301));

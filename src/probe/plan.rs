@@ -4,7 +4,7 @@
 //! phases.
 
 use crate::client::{Client, ClientBuilder};
-use crate::config::{self, Config};
+use crate::config::Config;
 use crate::connect::Resolver;
 use crate::error::{Error, ErrorKind};
 use crate::proxy::EnvSnapshot;
@@ -39,15 +39,10 @@ pub fn checks(config: &Config, providers: &[String]) -> Result<Vec<Check>, Error
             continue;
         }
         for c in p.checks() {
-            out.push(from_config(p.name(), base, c));
+            out.push(Check::from_config(p.name(), base, c));
         }
     }
     Ok(out)
-}
-
-/// The probe's check for a declared one.
-pub fn from_config(provider: &str, base: &url::Url, c: &config::Check) -> Check {
-    Check::from_config(provider, base, c)
 }
 
 /// A client for `config`'s layers and providers that opens a fresh connection for every

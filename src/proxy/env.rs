@@ -21,6 +21,7 @@ use super::redact::redact_text;
 use super::url::{ProxyUrl, ProxyUrlError};
 
 /// One environment variable that was consulted. Debug redacts credentials in the value.
+#[non_exhaustive]
 #[derive(Clone, PartialEq, Eq)]
 pub struct EnvVar {
     /// The name, exactly as found.
@@ -66,6 +67,7 @@ impl IgnoredReason {
 }
 
 /// A variable present but ignored, why, and which other tools would use it.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct IgnoredVar {
     /// The variable's name, exactly as found.
@@ -94,6 +96,7 @@ impl IgnoredVar {
 }
 
 /// What curl consulted for one scheme, and what it found.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvLookup {
     /// The URL scheme the lookup was for (lowercase).
@@ -107,6 +110,7 @@ pub struct EnvLookup {
 }
 
 /// The `no_proxy` list from the environment, with the variable it came from.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvNoProxy {
     /// `no_proxy` or `NO_PROXY`, and its value.

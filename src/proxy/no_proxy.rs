@@ -75,6 +75,7 @@ pub struct NoProxy {
 }
 
 /// How a host matched an entry.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MatchRule {
@@ -105,6 +106,7 @@ impl MatchRule {
 
 /// Which entry matched a host, and by which rule. When several match, the first in list order
 /// is reported, as curl stops there.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NoProxyMatch {
     /// The entry as written.
@@ -207,6 +209,15 @@ fn mask32(bits: u8) -> u32 {
 }
 fn mask128(bits: u8) -> u128 {
     u128::MAX.checked_shl(128 - u32::from(bits)).unwrap_or(0)
+}
+
+/// Like [`NoProxy::parse`]: never fails.
+impl std::str::FromStr for NoProxy {
+    type Err = std::convert::Infallible;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        Ok(Self::parse(value))
+    }
 }
 
 impl NoProxy {

@@ -4,12 +4,15 @@
 
 use std::fmt;
 use std::net::Ipv6Addr;
+use std::str::FromStr;
 
 use serde::Serialize;
 
 use super::redact::redact_input;
+use crate::parse_error::ParseError;
 
 /// A proxy's scheme.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ProxyScheme {
@@ -54,9 +57,13 @@ impl ProxyScheme {
     pub fn is_connectable(self) -> bool {
         !matches!(self, Self::Socks4 | Self::Socks4a)
     }
+}
 
-    /// The scheme for a name, case-insensitive; `None` when it is not a proxy scheme.
-    pub fn parse(name: &str) -> Option<Self> {
+/// The scheme for a name, case-insensitive.
+impl FromStr for ProxyScheme {
+    type Err = ParseError;
+
+    fn from_str(name: &str) -> Result<Self, ParseError> {
         const ALL: [ProxyScheme; 6] = [
             ProxyScheme::Http,
             ProxyScheme::Https,
@@ -67,6 +74,12 @@ impl ProxyScheme {
         ];
         ALL.into_iter()
             .find(|s| s.as_str().eq_ignore_ascii_case(name))
+            .ok_or_else(|| {
+                ParseError::new(
+                    name,
+                    "a proxy scheme (http, https, socks4, socks4a, socks5, socks5h)",
+                )
+            })
     }
 }
 
@@ -161,7 +174,7 @@ impl ProxyUrl {
             notes.push(ProxyUrlNote::WhitespaceTrimmed);
         }
         let (scheme, rest) = match s.split_once("://") {
-            Some((name, rest)) => match ProxyScheme::parse(name) {
+            Some((name, rest)) => match name.parse::<ProxyScheme>().ok() {
                 Some(scheme) => (scheme, rest),
                 None => return Err(err(ProxyUrlErrorKind::UnsupportedScheme)),
             },
@@ -309,6 +322,15 @@ fn split_host_port(s: &str) -> Result<(String, Option<u16>), ProxyUrlErrorKind> 
         }
     };
     Ok((host.to_ascii_lowercase(), port))
+}
+
+/// Like [`ProxyUrl::parse`].
+impl FromStr for ProxyUrl {
+    type Err = ProxyUrlError;
+
+    fn from_str(s: &str) -> Result<Self, ProxyUrlError> {
+        Self::parse(s)
+    }
 }
 
 impl fmt::Display for ProxyUrl {
@@ -586,8 +608,14 @@ mod tests {
         assert!(ProxyScheme::Socks5h.is_connectable());
         assert!(!ProxyScheme::Socks4.is_connectable());
         assert!(!ProxyScheme::Socks4a.is_connectable());
-        assert_eq!(ProxyScheme::parse("SOCKS5H"), Some(ProxyScheme::Socks5h));
-        assert_eq!(ProxyScheme::parse("ftp"), None);
+        assert_eq!("SOCKS5H".parse::<ProxyScheme>(), Ok(ProxyScheme::Socks5h));
+        let e = "ftp".parse::<ProxyScheme>().unwrap_err();
+        assert_eq!(e.input(), "ftp");
+        assert!(e.to_string().contains("socks5h"));
+        assert_eq!(
+            "http://u:p@proxy.test:3128".parse::<ProxyUrl>().unwrap(),
+            ProxyUrl::parse("http://u:p@proxy.test:3128").unwrap()
+        );
         assert_eq!(ProxyScheme::Https.default_port(), 443);
     }
 

@@ -9,6 +9,7 @@ use crate::proxy::PeerNote;
 use crate::settings::Provenance;
 
 /// What a step consulted.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Rule {
@@ -47,6 +48,7 @@ impl Rule {
 }
 
 /// What a step decided.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
@@ -88,6 +90,7 @@ impl Outcome {
 }
 
 /// Something a step wants a person to know.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Warning {
     /// A stable code, e.g. `"peer_difference"`, `"httpoxy"`, `"url_shaped"`.
@@ -116,6 +119,7 @@ impl Warning {
 
 /// One step of a route decision: what was consulted, where the value came from, what it
 /// decided. Values never carry credentials.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Step {
     /// What was consulted.

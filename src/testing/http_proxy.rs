@@ -20,7 +20,7 @@ use super::misbehave::misbehave;
 use super::origin::mark_sensitive;
 use super::pki::server_config_alpn;
 use super::policy::{CannedReply, Decision, VIA, decide, squid_page};
-use super::proxy::{Handled, Listener, ProxyRequest, Shared};
+use super::shared::{Handled, Listener, ProxyRequest, Shared, splice};
 use super::upstream;
 
 /// Serves one client connection of the HTTP (or HTTPS) listener.
@@ -198,15 +198,6 @@ async fn handle(
     }
 }
 
-/// Copies bytes both ways until either side closes.
-pub(crate) async fn splice<A, B>(mut a: A, mut b: B)
-where
-    A: AsyncRead + AsyncWrite + Unpin,
-    B: AsyncRead + AsyncWrite + Unpin,
-{
-    let _ = tokio::io::copy_bidirectional(&mut a, &mut b).await;
-}
-
 /// Terminates the client's TLS with a leaf for `host` from the interception CA and re-originates
 /// TLS to the destination.
 async fn intercept_tunnel<C>(client: C, upstream: TcpStream, host: &str, shared: &Shared)
@@ -264,7 +255,10 @@ where
     C: AsyncRead + AsyncWrite + Unpin,
 {
     let intercept = shared.intercept.as_ref()?;
-    let (chain, key) = intercept.ca.issue_in_memory(&[host]).ok()?;
+    let (mut chain, key) = intercept.ca.issue_in_memory(&[host]).ok()?;
+    if intercept.present_ca {
+        chain.push(intercept.ca.certificate().clone());
+    }
     let config = server_config_alpn(chain, key, &[b"http/1.1"]).ok()?;
     TlsAcceptor::from(config).accept(client).await.ok()
 }

@@ -38,6 +38,7 @@ mod origin;
 mod pki;
 mod policy;
 mod proxy;
+mod shared;
 mod socks;
 mod tasks;
 mod upstream;
@@ -53,7 +54,8 @@ pub use policy::{
     CannedReply, OVERSIZED_HEADER_BYTES, PROXY_HOST, PROXY_STATUS_ID, Policy, SQUID_SERVER, VIA,
     basic_auth,
 };
-pub use proxy::{Handled, Listener, ProxyRequest, TestProxy, TestProxyBuilder};
+pub use proxy::{TestProxy, TestProxyBuilder};
+pub use shared::{Handled, Listener, ProxyRequest};
 pub use socks::{
     REPLY_ADDRESS_NOT_SUPPORTED, REPLY_COMMAND_NOT_SUPPORTED, REPLY_CONNECTION_REFUSED,
     REPLY_GENERAL_FAILURE, REPLY_HOST_UNREACHABLE, REPLY_NOT_ALLOWED,

@@ -10,10 +10,9 @@ use http::HeaderMap;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::http_proxy::splice;
 use super::misbehave::misbehave;
 use super::policy::{Decision, decide};
-use super::proxy::{Handled, Listener, ProxyRequest, Shared};
+use super::shared::{Handled, Listener, ProxyRequest, Shared, splice};
 use super::upstream;
 
 const VERSION: u8 = 0x05;

@@ -108,10 +108,10 @@ mod tests {
     fn hops_of_the_same_trust_share_their_configuration() {
         let cache = TlsCache::default();
         let a = cache
-            .hop(TlsSettings::origin().key_prefix("providers.a"))
+            .hop(TlsSettings::origin().with_key_prefix("providers.a"))
             .unwrap();
         let b = cache
-            .hop(TlsSettings::origin().key_prefix("providers.b"))
+            .hop(TlsSettings::origin().with_key_prefix("providers.b"))
             .unwrap();
         assert!(Arc::ptr_eq(&a.plain_config(), &b.plain_config()));
         // Each keeps its own keys for hints.
@@ -119,20 +119,20 @@ mod tests {
         let proxy = cache.hop(TlsSettings::proxy()).unwrap();
         assert!(!Arc::ptr_eq(&a.plain_config(), &proxy.plain_config()));
         let danger = cache
-            .hop(TlsSettings::origin().danger_accept_invalid_certs(true))
+            .hop(TlsSettings::origin().with_danger_accept_invalid_certs(true))
             .unwrap();
         assert!(!Arc::ptr_eq(&a.plain_config(), &danger.plain_config()));
         // Settings that bring their own system roots are never shared.
         let own = cache
-            .hop(TlsSettings::origin().system_roots(Vec::new()))
+            .hop(TlsSettings::origin().with_system_roots(Vec::new()))
             .unwrap();
         assert!(!Arc::ptr_eq(&a.plain_config(), &own.plain_config()));
         // A failure is the profile's own, with its own keys.
         let e = cache
             .hop(
                 TlsSettings::origin()
-                    .roots(crate::settings::Roots::None)
-                    .key_prefix("providers.c"),
+                    .with_roots(crate::settings::Roots::None)
+                    .with_key_prefix("providers.c"),
             )
             .unwrap_err();
         assert_eq!(e.code(), "config.invalid");

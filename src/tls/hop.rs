@@ -24,6 +24,7 @@ use super::verifier::{Recording, Seen, recording, take};
 use crate::error::{CertSummary, Error, ErrorKind, Hop, TrustStore};
 
 /// What a successful handshake saw.
+#[non_exhaustive]
 #[derive(Debug, Clone, Serialize)]
 pub struct HandshakeInfo {
     /// The hop.

@@ -421,13 +421,13 @@ pub async fn origin(
 /// A layer with `proxy` and short timeouts so failing tests finish quickly.
 pub fn layer(proxy: Option<&str>) -> Settings {
     let l = Settings::new()
-        .timeout(Phase::Connect, Duration::from_secs(2))
-        .timeout(Phase::Proxy, Duration::from_secs(2))
-        .timeout(Phase::Tls, Duration::from_secs(2))
-        .timeout(Phase::Http, Duration::from_secs(3));
+        .with_timeout(Phase::Connect, Duration::from_secs(2))
+        .with_timeout(Phase::Proxy, Duration::from_secs(2))
+        .with_timeout(Phase::Tls, Duration::from_secs(2))
+        .with_timeout(Phase::Http, Duration::from_secs(3));
     match proxy {
-        Some(p) => l.proxy(ProxySetting::parse(p).unwrap()),
-        None => l.proxy(ProxySetting::Direct),
+        Some(p) => l.with_proxy(ProxySetting::parse(p).unwrap()),
+        None => l.with_proxy(ProxySetting::Direct),
     }
 }
 

@@ -51,8 +51,8 @@ async fn refused_proxy_port_is_proxy_connect_with_every_address() {
 #[tokio::test]
 async fn stalled_proxy_is_proxy_timeout() {
     let (addr, seen) = scripted(Script::Stall).await;
-    let global =
-        layer(Some(&format!("http://{addr}"))).timeout(Phase::Proxy, Duration::from_millis(300));
+    let global = layer(Some(&format!("http://{addr}")))
+        .with_timeout(Phase::Proxy, Duration::from_millis(300));
     let e = get_err(global, "https://origin.test/").await;
     assert_eq!(e.code(), "proxy.timeout");
     assert_eq!(e.hop(), Some(Hop::Proxy));
@@ -367,7 +367,7 @@ async fn refused_origin_on_a_direct_route_is_origin_connect() {
 #[tokio::test]
 async fn stalled_origin_response_is_http_timeout() {
     let (addr, _) = scripted(Script::Stall).await;
-    let global = layer(None).timeout(Phase::Http, Duration::from_millis(300));
+    let global = layer(None).with_timeout(Phase::Http, Duration::from_millis(300));
     let e = get_err(global, &format!("http://origin.test:{}/", addr.port())).await;
     assert_eq!(e.code(), "http.timeout");
     assert_eq!(e.hop(), Some(Hop::Origin));
@@ -414,7 +414,7 @@ async fn unknown_provider_names_are_config_errors() {
 
 #[tokio::test]
 async fn missing_ca_file_fails_at_build() {
-    let e = builder(layer(None).ca_file(["/nonexistent/proxyscope-ca.pem"]))
+    let e = builder(layer(None).with_ca_file(["/nonexistent/proxyscope-ca.pem"]))
         .build()
         .unwrap_err();
     assert_eq!(e.code(), "config.ca_file");

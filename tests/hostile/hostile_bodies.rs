@@ -129,7 +129,7 @@ async fn the_cap_is_a_provider_setting_and_a_per_response_choice() {
 async fn a_stalled_body_is_http_timeout_with_the_route() {
     let origin = TestOrigin::http().await;
     let client = Client::builder()
-        .global(Settings::new().timeout(Phase::Http, Duration::from_millis(300)))
+        .global(Settings::new().with_timeout(Phase::Http, Duration::from_millis(300)))
         .env(no_env())
         .build()
         .unwrap();

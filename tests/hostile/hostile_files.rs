@@ -126,7 +126,7 @@ fn ca_files_that_are_not_regular_or_too_large_are_refused_naming_the_file() {
         let p = path.clone();
         let e = within_seconds(move || {
             Client::builder()
-                .global(Settings::new().ca_file([p]))
+                .global(Settings::new().with_ca_file([p]))
                 .env(EnvSnapshot::from_pairs(Vec::<(String, String)>::new()))
                 .build()
                 .unwrap_err()

@@ -88,12 +88,12 @@ fn client_via(proxy: &str, pki: &TestPki) -> Client {
 
 fn client_with(proxy: &str, pki: &TestPki, tunnel_plain_http: bool) -> Client {
     let layer = Settings::new()
-        .proxy(ProxySetting::parse(proxy).unwrap())
-        .ca_file([pki.root_pem_path().to_path_buf()])
-        .timeout(Phase::Connect, Duration::from_secs(2))
-        .timeout(Phase::Proxy, TIMEOUT)
-        .timeout(Phase::Tls, TIMEOUT)
-        .timeout(Phase::Http, TIMEOUT);
+        .with_proxy(ProxySetting::parse(proxy).unwrap())
+        .with_ca_file([pki.root_pem_path().to_path_buf()])
+        .with_timeout(Phase::Connect, Duration::from_secs(2))
+        .with_timeout(Phase::Proxy, TIMEOUT)
+        .with_timeout(Phase::Tls, TIMEOUT)
+        .with_timeout(Phase::Http, TIMEOUT);
     Client::builder()
         .global(layer)
         .env(EnvSnapshot::from_pairs(Vec::<(String, String)>::new()))
@@ -496,7 +496,13 @@ async fn a_reset_after_the_200_fails_the_origin_handshake() {
     .await;
     let client = client_via(&format!("http://{addr}"), &pki);
     let (e, elapsed) = failing_get(&client, "https://localhost:9/").await;
-    assert_code(&e, elapsed, "tls.handshake", Hop::Origin, Phase::Tls);
+    // Nothing from the origin ever came through the tunnel: the proxy's tunnel broke it.
+    assert_code(&e, elapsed, "proxy.closed", Hop::Proxy, Phase::Tls);
+    assert_eq!(e.blame(), proxyscope::Blame::Proxy);
+    let closure = e.evidence().closure.expect("closure");
+    assert_eq!(closure.how, proxyscope::error::CloseKind::Reset);
+    assert_eq!(closure.stage, proxyscope::error::CloseStage::Tunnel);
+    assert_eq!(closure.bytes_received, 0);
     assert_eq!(diagnosis(&e), Some(Diagnosis::ConnectionCut));
 }
 

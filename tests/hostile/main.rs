@@ -1,7 +1,7 @@
 //! Hostile proxies, servers and files: oversized, endless, slow and malformed replies and bodies,
 //! FIFOs, devices and gigabyte files where a config or CA file should be, and configurations
 //! built to be slow to read — each meets a cap and a deadline, never a hang, a panic or
-//! unbounded memory.
+//! unbounded memory. Hostile PAC scripts (feature `pac`) end in their codes.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -10,3 +10,6 @@ mod hostile_config;
 mod hostile_files;
 mod hostile_proxy;
 mod peak;
+// Proxy auto-config: built with the `pac` feature (`cargo test --all-features`, scripts/test).
+#[cfg(feature = "pac")]
+mod pac_scripts;

@@ -19,7 +19,7 @@ use crate::support::{
 use proxyscope::client::ResponsePath;
 use proxyscope::testing::{ChainMode, ORIGIN_SERVER, TestOrigin, TestPki};
 use proxyscope::tls::Diagnosis;
-use proxyscope::{Error, Hop, Phase, ProxySetting, Settings};
+use proxyscope::{Blame, Error, Hop, Phase, ProxySetting, Settings};
 
 /// The Squid-generated facts of a refusal: `X-Squid-Error`, `Server: squid/<version>`, and the
 /// classifier's deciding signal naming the Squid error.
@@ -82,11 +82,11 @@ pub(crate) async fn tunnel_carries_tls_verified_with_the_providers_private_ca() 
     let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
     let squid = start_or_skip!(RealSquid::start(SquidConfig::new()));
     let base = origin.url("");
-    let client = builder(Settings::new().proxy(ProxySetting::Direct))
+    let client = builder(Settings::new().with_proxy(ProxySetting::Direct))
         .provider(
             "private",
             &base,
-            via(&squid.url()).ca_file([pki.root_pem_path().to_path_buf()]),
+            via(&squid.url()).with_ca_file([pki.root_pem_path().to_path_buf()]),
         )
         .build()
         .expect("client");
@@ -124,11 +124,11 @@ pub(crate) async fn private_ca_in_the_wrong_key_fails_at_the_origin_hop_through_
     let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
     let squid = start_or_skip!(RealSquid::start(SquidConfig::new()));
     let root = pki.root_pem_path().to_path_buf();
-    let client = builder(Settings::new().proxy(ProxySetting::Direct))
+    let client = builder(Settings::new().with_proxy(ProxySetting::Direct))
         .provider(
             "private",
             &origin.url(""),
-            via(&squid.url()).proxy_ca_file([root.clone()]),
+            via(&squid.url()).with_proxy_ca_file([root.clone()]),
         )
         .build()
         .expect("client");
@@ -225,7 +225,7 @@ pub(crate) async fn wrong_credentials_are_auth_rejected_and_right_ones_reach_the
     let ca = [pki.root_pem_path().to_path_buf()];
 
     let wrong = with_credentials(&squid.url(), "alice", "battery staple");
-    let client = builder(via(&wrong).ca_file(ca.clone()))
+    let client = builder(via(&wrong).with_ca_file(ca.clone()))
         .build()
         .expect("client");
     let e = client.get(&origin.url("/")).await.unwrap_err();
@@ -245,7 +245,9 @@ pub(crate) async fn wrong_credentials_are_auth_rejected_and_right_ones_reach_the
     assert!(origin.requests().is_empty());
 
     let right = with_credentials(&squid.url(), "alice", "correct horse");
-    let client = builder(via(&right).ca_file(ca)).build().expect("client");
+    let client = builder(via(&right).with_ca_file(ca))
+        .build()
+        .expect("client");
     let res = client.get(&origin.url("/")).await.expect("authenticated");
     assert_eq!(res.status(), 200);
     assert_eq!(res.attribution().source, Hop::Origin);
@@ -277,10 +279,18 @@ pub(crate) async fn plain_http_carries_the_credentials_in_absolute_form() {
     let res = client.get(&origin.url("/")).await.expect("a reply");
     assert_eq!(res.status(), 407);
     assert!(res.attribution().is_proxy_generated());
+    // The same refusal as on CONNECT: the same code, whatever the request form.
     let e = res.error_for_status().unwrap_err();
-    assert_eq!(e.code(), "http.status");
+    assert_eq!(e.code(), "proxy.auth_required", "{}", e.report());
     assert_eq!(e.hop(), Some(Hop::Proxy));
+    assert_eq!(e.blame(), Blame::LocalConfig);
     assert_eq!(e.phase(), Phase::Http);
+    assert!(
+        e.to_string()
+            .contains("requires credentials and none were sent"),
+        "{e}"
+    );
+    assert_eq!(e.evidence().auth_realm.as_deref(), Some(SQUID_REALM));
     let reply = e
         .evidence()
         .proxy_reply
@@ -314,8 +324,17 @@ pub(crate) async fn unreachable_destination_is_proxy_upstream_err_connect_fail()
         503,
         "Service Unavailable",
     );
-    // 111 is ECONNREFUSED: Squid tried and the destination refused.
+    // 111 is ECONNREFUSED: Squid tried and the destination refused — said in words.
     assert_squid_evidence(&e, &squid, "ERR_CONNECT_FAIL 111");
+    assert_eq!(e.blame(), Blame::Origin);
+    assert!(
+        e.to_string().contains(
+            "could not reach 127.0.0.1:{port}: it could not connect to it: connection refused (ERR_CONNECT_FAIL, errno 111)"
+                .replace("{port}", &port.to_string())
+                .as_str()
+        ),
+        "{e}"
+    );
 
     // Plain http: Squid answers the same failure as a response, attributed to Squid.
     let res = client
@@ -327,9 +346,19 @@ pub(crate) async fn unreachable_destination_is_proxy_upstream_err_connect_fail()
     assert_eq!(a.source, Hop::Proxy);
     assert_eq!(a.squid_error.as_deref(), Some("ERR_CONNECT_FAIL 111"));
     let e = res.error_for_status().unwrap_err();
-    assert_eq!(e.code(), "http.status");
+    assert_eq!(e.code(), "proxy.upstream", "{}", e.report());
     assert_eq!(e.hop(), Some(Hop::Proxy));
+    assert_eq!(e.blame(), Blame::Origin);
     assert_eq!(e.evidence().status, Some(503));
+    assert!(
+        e.to_string()
+            .contains("connection refused (ERR_CONNECT_FAIL, errno 111)"),
+        "{e}"
+    );
+    assert_eq!(
+        e.evidence().attribution.as_ref().map(|a| a.source),
+        Some(Hop::Proxy)
+    );
 }
 
 pub(crate) async fn unresolvable_destination_is_proxy_upstream() {
@@ -364,7 +393,7 @@ pub(crate) async fn unresolvable_destination_is_proxy_upstream() {
         );
     }
     let e = res.error_for_status().unwrap_err();
-    assert_eq!(e.code(), "http.status");
+    assert_eq!(e.code(), "proxy.upstream", "{}", e.report());
     assert_eq!(e.hop(), Some(Hop::Proxy));
     assert_eq!(e.phase(), Phase::Http);
 }
@@ -390,11 +419,19 @@ pub(crate) async fn plain_http_403_from_squid_and_from_the_origin_name_different
     assert_eq!(a.squid_error.as_deref(), Some("ERR_ACCESS_DENIED 0"));
     let server = format!("squid/{}", squid.version());
     assert_eq!(a.server.as_deref(), Some(server.as_str()));
+    // Squid's own 403: the code a CONNECT refusal gets, hop and blame the proxy.
     let e = res.error_for_status().unwrap_err();
-    assert_eq!(e.code(), "http.status");
+    assert_eq!(e.code(), "proxy.forbidden", "{}", e.report());
     assert_eq!(e.hop(), Some(Hop::Proxy));
+    assert_eq!(e.blame(), Blame::Proxy);
     assert_eq!(e.phase(), Phase::Http);
     assert_eq!(e.evidence().status, Some(403));
+    assert!(
+        e.to_string().contains(
+            "denies access to www.blocked.test:80 (403 Forbidden, X-Squid-Error: ERR_ACCESS_DENIED)"
+        ),
+        "{e}"
+    );
     let reply = e.evidence().proxy_reply.as_ref().expect("Squid's reply");
     assert_eq!(reply.status, 403);
     assert_eq!(reply.reason, "Forbidden");
@@ -421,9 +458,11 @@ pub(crate) async fn plain_http_403_from_squid_and_from_the_origin_name_different
         a.via.as_deref().is_some_and(|v| v.contains(SQUID_HOSTNAME)),
         "{a:?}"
     );
+    // The origin's own 403 keeps http.status.
     let e = res.error_for_status().unwrap_err();
     assert_eq!(e.code(), "http.status");
     assert_eq!(e.hop(), Some(Hop::Origin));
+    assert_eq!(e.blame(), Blame::Origin);
     assert_eq!(e.phase(), Phase::Http);
     assert_eq!(e.evidence().status, Some(403));
     assert!(e.evidence().proxy_reply.is_none(), "not the proxy's reply");

@@ -3,151 +3,13 @@
 //! and denying one provider in its proxy turns `/_health/providers` into a 503 that names
 //! `proxy.forbidden` for that provider while the others stay OK.
 
-use std::io::Write;
-use std::path::Path;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
-use bytes::Bytes;
-use http::{HeaderMap, Method, Request, StatusCode};
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client as HttpClient;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use http::{Method, StatusCode};
 use proxyscope::EnvSnapshot;
 use proxyscope::testing::{Handled, Policy};
-use serde_json::Value;
 
 use crate::app;
 use crate::app::demo::{Demo, YANDEX_PROXY_PASS, YANDEX_PROXY_USER};
-use crate::app::server::Handle;
-
-/// One answer of the service.
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    text: String,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
-    }
-}
-
-struct Caller {
-    http: HttpClient<HttpConnector, Full<Bytes>>,
-    base: String,
-}
-
-impl Caller {
-    fn new(handle: &Handle) -> Self {
-        Self {
-            http: HttpClient::builder(TokioExecutor::new()).build_http(),
-            base: handle.url(),
-        }
-    }
-
-    async fn call(&self, method: Method, path: &str, body: &str) -> Answer {
-        let req = Request::builder()
-            .method(method)
-            .uri(format!("{}{path}", self.base))
-            .header("content-type", "application/json")
-            .body(Full::new(Bytes::from(body.to_owned())))
-            .unwrap();
-        let res = self.http.request(req).await.unwrap();
-        let status = res.status();
-        let headers = res.headers().clone();
-        let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        Answer {
-            status,
-            headers,
-            text: String::from_utf8_lossy(&bytes).into_owned(),
-        }
-    }
-
-    async fn get(&self, path: &str) -> Answer {
-        self.call(Method::GET, path, "").await
-    }
-
-    async fn translate(&self, provider: &str) -> Answer {
-        self.call(
-            Method::POST,
-            &format!("/v1/translate/{provider}"),
-            r#"{"q":"hello","langpair":"en|es"}"#,
-        )
-        .await
-    }
-
-    /// `/_health/providers` from a fresh probe run (waits out the cache).
-    async fn fresh_health(&self) -> Answer {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            let a = self.get("/_health/providers").await;
-            if a.json()["cached"] == false || Instant::now() > deadline {
-                return a;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-}
-
-/// Log lines written while a test runs (tracing's fmt layer, no colours).
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Logs {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-impl Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn capture_logs() -> (Logs, tracing::subscriber::DefaultGuard) {
-    let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .with_max_level(tracing::Level::INFO)
-        .finish();
-    // Tests run on a current-thread runtime, so the thread's default reaches every task.
-    (logs, tracing::subscriber::set_default(subscriber))
-}
-
-async fn start(demo: &Demo) -> Handle {
-    start_file(demo.config_path()).await
-}
-
-async fn start_file(path: &Path) -> Handle {
-    let env = EnvSnapshot::default();
-    let settings = match app::settings::load(path, &env) {
-        Ok(s) => s,
-        Err(invalid) => panic!("demo settings invalid: {:#?}", invalid.diagnostics),
-    };
-    match app::start(settings, env, None).await {
-        Ok(h) => h,
-        Err(e) => panic!("service did not start: {e}"),
-    }
-}
-
-fn provider<'a>(health: &'a Value, name: &str) -> &'a Value {
-    health["providers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == name)
-        .unwrap_or_else(|| panic!("no provider {name} in {health}"))
-}
+use crate::support::{Caller, capture_logs, provider, start, start_file};
 
 #[tokio::test]
 async fn every_route_answers_then_a_denied_provider_turns_health_503() {
@@ -228,7 +90,7 @@ async fn every_route_answers_then_a_denied_provider_turns_health_503() {
         .find(|s| s["key"] == "proxy")
         .unwrap();
     assert_eq!(proxy["origin"]["kind"], "file");
-    assert_eq!(proxy["origin"]["key"], "providers.yandex.proxy");
+    assert_eq!(proxy["origin"]["key"], "proxyscope.providers.yandex.proxy");
     assert!(proxy["origin"]["line"].as_u64().unwrap() > 1);
     assert_eq!(
         proxy["value"],
@@ -352,8 +214,10 @@ async fn provider_failures_are_json_errors_with_our_status() {
     let g = c.translate("google").await;
     assert_eq!(g.status, StatusCode::BAD_GATEWAY, "{}", g.text);
     let e = &g.json()["error"];
-    assert_eq!(e["code"], "http.status");
+    // The proxy's own 403 has the code a refused CONNECT has, and blames the proxy.
+    assert_eq!(e["code"], "proxy.forbidden");
     assert_eq!(e["hop"], "proxy");
+    assert_eq!(e["blame"], "proxy");
     assert_eq!(e["upstream_status"], 403);
     assert_eq!(e["attribution"]["source"], "proxy");
 
@@ -423,6 +287,7 @@ async fn an_origin_error_status_is_reported_not_copied() {
     let e = &a.json()["error"];
     assert_eq!(e["code"], "http.status");
     assert_eq!(e["hop"], "origin");
+    assert_eq!(e["blame"], "origin");
     assert_eq!(e["phase"], "http");
     assert_eq!(e["upstream_status"], 403);
     assert_eq!(e["attribution"]["source"], "origin");
@@ -535,8 +400,8 @@ cacert = "/etc/ssl/x.pem"
         .collect();
     for want in [
         ("unknown_key", "proxy", "1"),
-        ("server.listen", "server.listen", "3"),
-        ("server.health_cache", "server.health_cache", "4"),
+        ("invalid_value", "server.listen", "3"),
+        ("duration.invalid", "server.health_cache", "4"),
         ("unknown_key", "server.port", "5"),
         ("translate.path", "translate.apertium.path", "7"),
         (
@@ -582,22 +447,4 @@ cacert = "/etc/ssl/x.pem"
     let invalid =
         app::settings::load(&dir.path().join("absent.toml"), &EnvSnapshot::default()).unwrap_err();
     assert_eq!(invalid.diagnostics[0].code, "file.unreadable");
-}
-
-#[test]
-fn durations_and_translate_urls() {
-    use app::settings::parse_duration;
-    assert_eq!(parse_duration("5s"), Some(Duration::from_secs(5)));
-    assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
-    assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
-    assert_eq!(parse_duration("0s"), Some(Duration::ZERO));
-    for bad in ["", "5", "s", "5 parsecs", "-1s", "1.5s"] {
-        assert_eq!(parse_duration(bad), None, "{bad}");
-    }
-    let base = url::Url::parse("https://api.test/v1.5/tr.json/").unwrap();
-    let u = app::translate::provider_url(&base, "/translate", Some("lang=en-ru"));
-    assert_eq!(
-        u.as_str(),
-        "https://api.test/v1.5/tr.json/translate?lang=en-ru"
-    );
 }

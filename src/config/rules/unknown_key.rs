@@ -4,8 +4,8 @@
 //! error: a setting that is silently ignored is how the 2015 `no_proxy` list stopped working.
 
 use crate::config::node::{Entry, Value};
-use crate::config::schema::{GLOBAL_ONLY, LAYER_KEYS, Level, PROVIDER_ONLY, Walker, join};
 use crate::config::suggest;
+use crate::config::walk::{GLOBAL_ONLY, LAYER_KEYS, Level, PROVIDER_ONLY, Walker, join};
 use crate::diagnostic::Severity;
 
 impl Walker<'_> {
