@@ -110,7 +110,7 @@ pub(crate) fn read(path: &Path, limit: u64) -> Result<Vec<u8>, FileError> {
         Err(e) => return Err(fail(FileProblem::Unreadable, Some(e))),
     };
     check(&meta, limit).map_err(|p| fail(p, None))?;
-    let file = File::open(path).map_err(|e| fail(FileProblem::Unreadable, Some(e)))?;
+    let file = open(path).map_err(|e| fail(FileProblem::Unreadable, Some(e)))?;
     // The path may have been replaced between the two looks; the handle is what is read.
     let meta = file
         .metadata()
@@ -133,6 +133,20 @@ pub(crate) fn read(path: &Path, limit: u64) -> Result<Vec<u8>, FileError> {
         ));
     }
     Ok(out)
+}
+
+/// Opens `path` for reading. On Unix without blocking: should a FIFO replace the regular file
+/// between the metadata check and the open, opening it must not wait for a writer (the handle's
+/// own metadata then refuses it). Reads of a regular file are not affected by the flag.
+fn open(path: &Path) -> std::io::Result<File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    options.open(path)
 }
 
 /// The refusal the metadata alone justifies: not a regular file, or announced over the cap.

@@ -72,10 +72,10 @@
 //! | [`route`] | pure route resolution and its explanation | `settings`, `proxy` |
 //! | [`error`] | [`Error`], codes, evidence (timings, TLS facts, attribution, diagnostics), the gateway status | everything above |
 //! | `wire` (private) | pure parsers of what peers send: CONNECT/SOCKS5/SOCKS4 replies, proxy signatures, attribution | `error` |
-//! | `pac` (feature) | proxy auto-config: sandboxed `FindProxyForURL`, its answer, the PAC lint | `error`, `proxy` |
-//! | [`tls`] | per-hop TLS, the recording verifier, chain facts, diagnosis | `error`, `settings`, `proxy` |
+//! | `pac` (feature) | proxy auto-config: sandboxed `FindProxyForURL`, its answer, the PAC lint | `error`, `proxy`, `file` |
+//! | [`tls`] | per-hop TLS, the recording verifier, chain facts, diagnosis | `error`, `settings`, `proxy`, `file` |
 //! | [`connect`] | the connector: DNS, TCP, proxy handshakes, TLS (I/O) | `wire`, `tls`, `error`, `route`, `settings`, `proxy` |
-//! | [`config`] | documents with positions, schema, lint, provenance, sections of a service's own file, the effective view | `tls`, `error`, `settings`, `proxy`, `diagnostic`, `parse_error` |
+//! | [`config`] | documents with positions, schema, lint, provenance, sections of a service's own file, the effective view | `tls`, `error`, `settings`, `proxy`, `diagnostic`, `parse_error`, `file` |
 //! | [`client`] | [`Client`], builders, responses, redirects | `config`, `connect`, `wire`, `error`, `route`, `settings`, `proxy` |
 //! | [`probe`] | checks, runner, renderers, the Prometheus exporter | everything above |
 //! | `testing` (feature) | the harness: PKI, origins, proxies | nothing from the crate |

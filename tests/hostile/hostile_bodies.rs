@@ -12,7 +12,7 @@ use proxyscope::config::Config;
 use proxyscope::connect::Resolver;
 use proxyscope::probe::{Check, CheckResult, check, plan};
 use proxyscope::testing::TestOrigin;
-use proxyscope::{Client, EnvSnapshot, Error, Hop, Limits, Phase, Settings};
+use proxyscope::{Blame, Client, EnvSnapshot, Error, Hop, Limits, Phase, Settings};
 
 use super::peak::{self, mib};
 
@@ -38,6 +38,8 @@ fn assert_too_large(e: &Error, limit: u64, announced: bool) -> u64 {
     assert_eq!(e.code(), "http.body_too_large", "{}", e.report());
     assert_eq!(e.phase(), Phase::Http);
     assert_eq!(e.hop(), Some(Hop::Origin));
+    // The side that sent the body; the cap is raised locally only when such bodies are normal.
+    assert_eq!(e.blame(), Blame::Origin);
     assert!(e.route().is_some_and(|r| r.is_direct()), "{e:?}");
     let size = e.evidence().size_limit.expect("size_limit evidence");
     assert_eq!(size.limit, limit);
@@ -139,6 +141,7 @@ async fn a_stalled_body_is_http_timeout_with_the_route() {
     assert_eq!(e.code(), "http.timeout", "{}", e.report());
     assert_eq!(e.phase(), Phase::Http);
     assert_eq!(e.hop(), Some(Hop::Origin));
+    assert_eq!(e.blame(), Blame::Origin);
     assert!(e.route().is_some());
     assert_eq!(e.evidence().timeout, Some(Duration::from_millis(300)));
     assert!(e.hint().unwrap().contains("timeouts.request"));
@@ -186,6 +189,7 @@ async fn checks_stream_the_body_and_stop_at_the_first_decision() {
         let e = r.error.as_ref().unwrap_or_else(|| panic!("{path}: {r:?}"));
         assert_eq!(e.code(), "http.body_too_large", "{path}: {e:?}");
         assert_eq!((e.phase, e.hop), (Phase::Http, Some(Hop::Origin)));
+        assert_eq!(e.blame, Blame::Origin);
         let size = e.evidence.size_limit.unwrap();
         assert_eq!((size.limit, size.announced), (cap, announced), "{path}");
         if announced {
@@ -254,7 +258,10 @@ async fn a_check_on_a_stalled_body_ends_at_its_own_deadline_with_the_route() {
         let r = run(&cfg, c, Duration::from_millis(500)).await;
         let e = r.error.as_ref().expect("a stalled body fails the check");
         assert_eq!(e.code(), "http.timeout", "{e:?}");
-        assert_eq!(e.phase, Phase::Http);
+        assert_eq!(
+            (e.phase, e.hop, e.blame),
+            (Phase::Http, Some(Hop::Origin), Blame::Origin)
+        );
         assert_eq!(e.evidence.timeout, Some(Duration::from_millis(500)));
         assert!(e.hint.as_deref().unwrap().contains("the check's `timeout`"));
         assert!(r.route.is_some());

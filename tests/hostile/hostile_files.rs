@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use proxyscope::config::{Config, ConfigDocument};
 use proxyscope::tls::{CaBundle, CaFileProblem, MAX_CA_FILE_SIZE};
-use proxyscope::{Client, EnvSnapshot, Error, Settings};
+use proxyscope::{Blame, Client, EnvSnapshot, Error, Phase, Settings};
 
 use crate::common::probe::{ConfigFile, probe, toml_path};
 
@@ -73,6 +73,8 @@ fn config_files_that_are_not_regular_or_too_large_are_refused_naming_the_file() 
         let p = path.clone();
         let e: Error = within_seconds(move || Config::from_file(&p).unwrap_err());
         assert_eq!(e.code(), "config.invalid", "{what}");
+        assert_eq!((e.hop(), e.phase()), (None, Phase::Config), "{what}");
+        assert_eq!(e.blame(), Blame::LocalConfig, "{what}");
         let shown = path.display().to_string();
         assert_eq!(e.evidence().file.as_deref(), Some(shown.as_str()), "{what}");
         let d = &e.evidence().diagnostics[0];
@@ -104,6 +106,13 @@ fn ca_files_that_are_not_regular_or_too_large_are_refused_naming_the_file() {
         let p = path.clone();
         let e = within_seconds(move || CaBundle::load(&p).unwrap_err());
         assert_eq!(e.code(), "config.ca_file", "{what}");
+        assert_eq!(
+            (e.phase(), e.blame()),
+            (Phase::Config, Blame::LocalConfig),
+            "{what}"
+        );
+        let shown = path.display().to_string();
+        assert_eq!(e.evidence().file.as_deref(), Some(shown.as_str()), "{what}");
         let problem = e.evidence().ca_file_problem;
         if what == "big" {
             assert_eq!(problem, Some(CaFileProblem::TooLarge));
@@ -180,4 +189,30 @@ fn a_config_that_is_not_utf8_names_the_line_and_column() {
         d.location.as_deref().unwrap().ends_with("latin1.toml:2:6"),
         "{d}"
     );
+}
+
+/// PAC files go through the same reader: refused unopened or unread past the cap, naming the
+/// file, the cap and size in the evidence for a file too large.
+#[cfg(feature = "pac")]
+#[test]
+fn pac_files_that_are_not_regular_or_too_large_are_refused_naming_the_file() {
+    use proxyscope::pac::{MAX_SCRIPT_LEN, PacScript};
+    let h = hostile();
+    for (what, path) in h.files.clone() {
+        let p = path.clone();
+        let e = within_seconds(move || PacScript::from_file(&p).unwrap_err());
+        assert_eq!(e.code(), "config.invalid", "{what}");
+        assert_eq!((e.hop(), e.phase()), (None, Phase::Config), "{what}");
+        assert_eq!(e.blame(), Blame::LocalConfig, "{what}");
+        let shown = path.display().to_string();
+        assert_eq!(e.evidence().file.as_deref(), Some(shown.as_str()), "{what}");
+        let size = e.evidence().size_limit;
+        if what == "big" {
+            let size = size.expect("size_limit evidence");
+            assert_eq!((size.limit, size.seen), (MAX_SCRIPT_LEN as u64, 1 << 30));
+            assert!(size.announced);
+        } else {
+            assert!(size.is_none(), "{what}: {size:?}");
+        }
+    }
 }

@@ -5,6 +5,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod endless_peers;
 mod hostile_bodies;
 mod hostile_config;
 mod hostile_files;
