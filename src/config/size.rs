@@ -91,7 +91,7 @@ fn invalid(input: &str, what: &str) -> SizeError {
 /// Formats a size the way it would be written in the file (`"16MiB"`, `"1536B"`).
 pub fn format(bytes: u64) -> String {
     for (scale, unit) in [(1u64 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")] {
-        if bytes >= scale && bytes % scale == 0 {
+        if bytes >= scale && bytes.is_multiple_of(scale) {
             return format!("{}{unit}", bytes / scale);
         }
     }

@@ -110,9 +110,10 @@ pub struct OriginRequest {
 ///   length unannounced; `?tail=WORD` appends `WORD` (announced in the length);
 /// - `/endless`: `x` forever, length unannounced;
 /// - `/stall?after=N`: N bytes of `x` (default 0), then nothing, with the connection open and
-///   one byte more announced than sent. Every response carries `Server:`
-/// [`ORIGIN_SERVER`]. HTTPS origins negotiate HTTP/2 or HTTP/1.1 by ALPN; plain ones accept
-/// HTTP/1.1 and HTTP/2 prior knowledge.
+///   one byte more announced than sent.
+///
+/// Every response carries `Server:` [`ORIGIN_SERVER`]. HTTPS origins negotiate HTTP/2 or
+/// HTTP/1.1 by ALPN; plain ones accept HTTP/1.1 and HTTP/2 prior knowledge.
 ///
 /// Dropping it aborts its tasks and closes the listener; [`TestOrigin::shutdown`] does the same
 /// and waits until the socket is closed. A panic in a server task is re-raised by
