@@ -8,8 +8,9 @@
 use proxyscope::config::{Config, ConfigDocument, MAX_DIAGNOSTICS};
 use proxyscope::{EnvSnapshot, Provenance};
 
+use super::bounded_probe;
 use super::peak;
-use crate::common::probe::{ConfigFile, probe};
+use crate::common::probe::{ConfigFile, probe_at};
 
 fn no_env() -> EnvSnapshot {
     EnvSnapshot::from_pairs(Vec::<(String, String)>::new())
@@ -63,7 +64,11 @@ async fn probe_lint_prints_little_for_a_flood() {
         let cfg = ConfigFile::new(&text);
         let path = cfg.path().display().to_string();
         for format in ["text", "json"] {
-            let run = probe(&["lint", "--config", &path, "--format", format]).await;
+            let run = probe_at(
+                &bounded_probe(),
+                &["lint", "--config", &path, "--format", format],
+            )
+            .await;
             assert_eq!(run.code, Some(2), "{what}: {}", run.stderr);
             assert!(
                 run.stdout.len() < 64 * 1024,

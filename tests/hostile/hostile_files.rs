@@ -11,7 +11,8 @@ use proxyscope::config::{Config, ConfigDocument};
 use proxyscope::tls::{CaBundle, CaFileProblem, MAX_CA_FILE_SIZE};
 use proxyscope::{Blame, Client, EnvSnapshot, Error, Phase, Settings};
 
-use crate::common::probe::{ConfigFile, probe, toml_path};
+use super::bounded_probe;
+use crate::common::probe::{ConfigFile, probe_at, toml_path};
 
 /// The hostile files of one directory: (what, path).
 struct Hostile {
@@ -161,7 +162,11 @@ async fn probe_lint_on_a_fifo_or_a_device_exits_3_at_once() {
     for (what, path) in &h.files {
         let p = path.display().to_string();
         for format in ["text", "json"] {
-            let run = probe(&["lint", "--config", &p, "--format", format]).await;
+            let run = probe_at(
+                &bounded_probe(),
+                &["lint", "--config", &p, "--format", format],
+            )
+            .await;
             assert_eq!(run.code, Some(3), "{what} {format}: {}", run.stderr);
             if format == "json" {
                 let v = run.json();
@@ -171,7 +176,11 @@ async fn probe_lint_on_a_fifo_or_a_device_exits_3_at_once() {
                 assert!(run.stderr.contains(&p), "{what}: {}", run.stderr);
             }
         }
-        let run = probe(&["check", "--config", &p, "--format", "json"]).await;
+        let run = probe_at(
+            &bounded_probe(),
+            &["check", "--config", &p, "--format", "json"],
+        )
+        .await;
         assert_eq!(run.code, Some(3), "{what}: {}", run.stderr);
         assert_eq!(run.json()["error"]["code"], "config.invalid");
     }

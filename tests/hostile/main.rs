@@ -14,3 +14,11 @@ mod peak;
 // Proxy auto-config: built with the `pac` feature (`cargo test --all-features`, scripts/test).
 #[cfg(feature = "pac")]
 mod pac_scripts;
+
+/// The `probe` example of this checkout: its `lint` help states the findings cap (another
+/// checkout's build may hold `examples/probe` in a shared target directory).
+fn bounded_probe() -> std::path::PathBuf {
+    static BIN: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| common::probe::example_bin_with("probe", "at most 100 findings per file"))
+        .clone()
+}
