@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use crate::connect::{ConnInfo, Ctx, Form, refusal};
 use crate::error::{Error, ErrorKind, Hop, Phase, ProxyReply};
+use crate::proxy::Secrets;
 use crate::route::Route;
 use crate::settings::Provenance;
 use crate::wire::{attribute, evidence_headers};
@@ -39,6 +40,8 @@ pub(crate) struct RequestFacts {
     pub(crate) credentials_sent: bool,
     /// Where the provider was declared.
     pub(crate) provider_origin: Option<Provenance>,
+    /// What the request carried that a peer may echo back; scrubbed from every error.
+    pub(crate) secrets: Arc<Secrets>,
 }
 
 impl Response {
@@ -64,6 +67,11 @@ impl Response {
             limits,
             request,
         }
+    }
+
+    /// The credentials the request carried, to scrub from anything built from this response.
+    pub(crate) fn secrets(&self) -> &Arc<Secrets> {
+        &self.request.secrets
     }
 
     /// The status code.
@@ -194,6 +202,7 @@ impl Response {
         refusal(&ctx, reply, self.request.credentials_sent, form)
             .with_route(self.route.clone())
             .map_evidence(|ev| ev.attribution = Some(a))
+            .scrubbed(&self.request.secrets)
     }
 
     /// The cap [`bytes`](Response::bytes) and [`text`](Response::text) read under: the
@@ -237,7 +246,12 @@ impl Response {
     /// that does not finish within `timeouts.request` of the first read is `http.timeout`.
     /// Every error has phase `http`, the hop that sent the body, and the route.
     pub async fn bytes(self) -> Result<Bytes, Error> {
-        self.into_reader().collect().await
+        // Whatever the peer echoed of the request is evidence only once scrubbed.
+        let secrets = self.request.secrets.clone();
+        self.into_reader()
+            .collect()
+            .await
+            .map_err(|e| e.scrubbed(&secrets))
     }
 
     /// The whole body as text (lossy UTF-8), under the same cap and deadline as

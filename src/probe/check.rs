@@ -143,9 +143,10 @@ fn verify_head(
     attribution: Option<&Attribution>,
 ) -> Result<(), Error> {
     if !spec.expect_status.matches(status) {
+        // A redirect may carry a token in its query (a login page's `?ticket=`).
         let location = headers
             .get(http::header::LOCATION)
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+            .map(|v| crate::proxy::redact_url(&String::from_utf8_lossy(v.as_bytes())));
         let mut expected = format!("status {}", spec.expect_status);
         let hint = match &location {
             Some(loc) if (300..400).contains(&status) => {
@@ -274,7 +275,7 @@ pub async fn run(
                 .with_hint("the check's deadline expired before any phase timed out on its own; raise the check's `timeout` (or the run's deadline), or lower timeouts.* to see which phase is slow")
                 .map_evidence(|ev| {
                     ev.timeout = Some(deadline);
-                    ev.target = Some(check.url.clone());
+                    ev.target = Some(crate::proxy::redact_url(&check.url));
                 });
             if let Some(route) = &result.route {
                 e = e.with_route(route.clone());
@@ -316,7 +317,7 @@ async fn exchange(
                 Error::new(ErrorKind::RequestUrl)
                     .with_message(format!(
                         "the check's URL {:?} is not a valid request target",
-                        crate::proxy::redact_text(url.as_str())
+                        crate::proxy::redact_url(url.as_str())
                     ))
                     .with_hint("use an absolute URL such as https://host/path")
                     .with_source(e)
@@ -338,7 +339,11 @@ async fn exchange(
             url = next;
             continue;
         }
-        return finish(check, res, tls, &mut result.timings, deadline).await;
+        // Whatever the origin or the proxy echoed of the request is evidence only once scrubbed.
+        let secrets = res.secrets().clone();
+        let mut seen = finish(check, res, tls, &mut result.timings, deadline).await?;
+        seen.failure = seen.failure.map(|e| e.scrubbed(&secrets));
+        return Ok(seen);
     }
 }
 

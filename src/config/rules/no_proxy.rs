@@ -7,7 +7,7 @@
 use std::net::IpAddr;
 
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::proxy::{NoProxy, NoProxyDiagnostic, NoProxyIssue, redact_text};
+use crate::proxy::{NoProxy, NoProxyDiagnostic, NoProxyIssue, redact_list};
 
 /// One entry as written, with where it is.
 pub(crate) struct EntryRef {
@@ -38,16 +38,18 @@ pub(crate) fn check(
     }
     let (list, sources) =
         NoProxy::from_entries_with_sources(entries.iter().map(|e| e.text.as_str()));
+    // Diagnostics name entries as printed (credentials masked); so are the entries here.
+    let shown: Vec<String> = entries.iter().map(|e| redact_list(e.text.trim())).collect();
     for (i, d) in list.diagnostics().iter().enumerate() {
         // The entry the finding is about (found by index: a search per finding was quadratic
         // in a long list), else the list as a whole.
-        let at = sources.get(i).and_then(|&i| entries.get(i));
+        let at = sources.get(i).copied().filter(|&i| i < entries.len());
         let (path, location) = match at {
-            Some(e) => (e.path.clone(), e.location.clone()),
+            Some(i) => (entries[i].path.clone(), entries[i].location.clone()),
             None => (list_path.to_owned(), list_location.clone()),
         };
-        let written = at.map(|e| redact_text(e.text.trim()));
-        out.push(diagnostic(d, written.as_deref(), path, location));
+        let written = at.map(|i| shown[i].as_str());
+        out.push(diagnostic(d, written, path, location));
     }
     (list, out)
 }
