@@ -424,18 +424,24 @@ async fn credentials_never_appear_in_any_output_of_any_failure() {
     let c = client(layer(&creds_url("http", cut.addr()), &pki));
     p.get("proxy.closed (tunnel)", &c, "https://localhost:9/")
         .await;
-    let portal = proxy(Policy::Reply(CannedReply::login_redirect(
-        "http://login.corp.test/",
-    )))
+    // Portals send the requested URL along (encoded, so no `key=` is visible) to return to it,
+    // and sometimes the credentials they saw.
+    let portal = proxy(Policy::Reply(CannedReply::login_redirect(&format!(
+        "http://login.corp.test/?next=http%3A%2F%2Flocalhost%3A9%2F%3Fkey%3D{QUERY_KEY}&token={PASS}"
+    ))))
     .await;
     let c = client(layer(&creds_url("http", portal.addr()), &pki));
     match c
-        .get("http://localhost:9/")
+        .get(&format!("http://localhost:9/?key={QUERY_KEY}"))
         .await
         .and_then(|r| r.error_for_proxy_reply())
     {
         Ok(r) => panic!("a login redirect is the proxy's: {}", r.status()),
-        Err(e) => p.error("proxy.refused (login redirect)", &e),
+        Err(e) => {
+            // The redirect's target is shown (the secrets in it are not).
+            assert!(e.report().contains("login.corp.test"), "{}", e.report());
+            p.error("proxy.refused (login redirect)", &e);
+        }
     }
     let tls_proxy = TestProxy::builder()
         .tls(&pki, pki.localhost())
