@@ -663,7 +663,7 @@ fn pac_outputs(p: &mut Printed) {
             "alert(\"via http://{USER}:{PASS}@proxy.test:3128 for \" + url); \
              throw new Error(\"no http://{USER}:{PASS}@proxy.test\");"
         ),
-        format!("alert(url); return \"PROXY proxy.test:3128\";"),
+        "alert(url); return \"PROXY proxy.test:3128\";".to_owned(),
     ];
     for (body, shows) in bodies.iter().zip([
         "proxy.test",
