@@ -167,6 +167,8 @@ impl Response {
                 ev.proxy = proxy;
                 ev.attribution = Some(a);
             })
+            // The attribution quotes headers (Server, Via) a peer may fill with what it got.
+            .scrubbed(&self.request.secrets)
     }
 
     /// The error for a reply the proxy wrote itself (whatever its status): the refusal's code,
