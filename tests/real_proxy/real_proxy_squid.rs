@@ -10,10 +10,10 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use crate::support::{
     Body, LoopbackOrigin, ORIGIN_BODY, ORIGIN_FORBIDDEN_BODY, ORIGIN_SERVER, RealSquid,
-    SQUID_HOSTNAME, SQUID_REALM, SquidConfig, WireResponse, closed_port, exchange, read_response,
-    start_or_skip,
+    SQUID_HOSTNAME, SQUID_REALM, SquidConfig, WireResponse, exchange, read_response, start_or_skip,
 };
 use proxyscope::testing::basic_auth;
+use proxyscope::testing::refused_addr;
 use tokio::io::AsyncWriteExt;
 
 /// Every reply Squid generates itself carries these (`HttpReply::setHeaders`,
@@ -231,7 +231,7 @@ pub(crate) async fn wrong_credentials_get_the_same_407_and_right_ones_open_the_t
 
 pub(crate) async fn unreachable_destination_is_503_err_connect_fail_with_errno() {
     let squid = start_or_skip!(RealSquid::start(SquidConfig::new()));
-    let authority = format!("127.0.0.1:{}", closed_port());
+    let authority = format!("127.0.0.1:{}", refused_addr().port());
     let (_, reply) = exchange(squid.addr(), &connect_head(&authority, None), true).await;
     // Observed (Squid 5.7, HappyConnOpener): `HTTP/1.1 503 Service Unavailable`,
     // X-Squid-Error: ERR_CONNECT_FAIL 111 (ECONNREFUSED); no Via, X-Cache or Connection.

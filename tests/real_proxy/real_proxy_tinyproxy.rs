@@ -11,10 +11,10 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use crate::support::{
     Body, LoopbackOrigin, ORIGIN_BODY, ORIGIN_FORBIDDEN_BODY, ORIGIN_SERVER, RealTinyproxy,
-    TINYPROXY_VIA_NAME, TinyproxyConfig, WireResponse, closed_port, exchange, read_response,
-    start_or_skip,
+    TINYPROXY_VIA_NAME, TinyproxyConfig, WireResponse, exchange, read_response, start_or_skip,
 };
 use proxyscope::testing::basic_auth;
+use proxyscope::testing::refused_addr;
 use tokio::io::AsyncWriteExt;
 
 /// tinyproxy's own error pages (`src/html-error.c`): `Server`, `Content-Type: text/html`,
@@ -176,7 +176,7 @@ pub(crate) async fn wrong_credentials_get_401_not_407_and_right_ones_open_the_tu
 
 pub(crate) async fn unreachable_destination_is_500_unable_to_connect() {
     let proxy = start_or_skip!(RealTinyproxy::start(TinyproxyConfig::new()));
-    let authority = format!("127.0.0.1:{}", closed_port());
+    let authority = format!("127.0.0.1:{}", refused_addr().port());
     let (_, reply) = exchange(proxy.addr(), &connect_head(&authority, None), true).await;
     // Observed: `HTTP/1.1 500 Unable to connect`; the body does not carry the errno (1.11.1).
     // tinyproxy sends the same for a name that does not resolve.

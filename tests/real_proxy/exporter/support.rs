@@ -370,10 +370,10 @@ fn dechunk(mut rest: &str) -> Result<String, Failed> {
     }
 }
 
-/// A free loopback port (bound, then released for a child process to take).
+/// A free loopback port (nothing listens there: a child process may take it, a client is
+/// refused).
 pub(crate) fn free_port() -> Result<u16, Failed> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    Ok(l.local_addr().map_err(|e| e.to_string())?.port())
+    Ok(proxyscope::testing::refused_addr().port())
 }
 
 /// Polls `f` every 200 ms until it returns `Some`, for at most `limit`.

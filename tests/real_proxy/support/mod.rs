@@ -39,7 +39,7 @@ mod tinyproxy;
 mod wire;
 
 #[allow(unused_imports)]
-pub(crate) use crate::common::wire::{Body, WireResponse, closed_port, exchange, read_response};
+pub(crate) use crate::common::wire::{Body, WireResponse, exchange, read_response};
 #[allow(unused_imports)]
 pub(crate) use squid::{RealSquid, SQUID_ENV, SQUID_HOSTNAME, SQUID_REALM, SquidConfig};
 #[allow(unused_imports)]
