@@ -13,7 +13,7 @@
 //! `X-Cache-Lookup`, the harness does not.
 
 use crate::support::{
-    LoopbackOrigin, ORIGIN_SERVER, RealSquid, SQUID_REALM, SquidConfig, WireResponse, exchange,
+    ORIGIN_SERVER, RealSquid, SQUID_REALM, SquidConfig, TestOrigin, WireResponse, exchange,
     start_or_skip,
 };
 use proxyscope::testing::basic_auth;
@@ -134,7 +134,7 @@ pub(crate) async fn refused_destination_classifies_alike() {
 }
 
 pub(crate) async fn tunnel_and_relayed_origin_403_classify_alike() {
-    let origin = LoopbackOrigin::start().await;
+    let origin = TestOrigin::http().await;
     let squid = start_or_skip!(RealSquid::start(SquidConfig::new()));
     let harness = TestProxy::allow_all().await;
     let authority = origin.addr().to_string();
