@@ -34,6 +34,7 @@
 //! ```
 
 mod body;
+mod ca;
 mod http_proxy;
 mod misbehave;
 mod origin;
@@ -46,6 +47,7 @@ mod socks;
 mod tasks;
 mod upstream;
 
+pub use ca::TestCa;
 pub use origin::{
     MAX_BYTES_ROUTE, ORIGIN_FORBIDDEN_BODY, ORIGIN_OK_BODY, ORIGIN_SERVER, OriginRequest,
     TargetForm, TestOrigin,

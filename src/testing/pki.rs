@@ -18,6 +18,7 @@ use rustls::{ClientConfig, RootCertStore, ServerConfig};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 use super::HarnessError;
+use super::ca::TestCa;
 
 const DAY: Duration = Duration::from_secs(24 * 60 * 60);
 
@@ -69,6 +70,7 @@ pub struct LeafSpec {
     names: Vec<String>,
     signer: Signer,
     validity: Validity,
+    issuer: Option<TestCa>,
 }
 
 impl LeafSpec {
@@ -79,7 +81,15 @@ impl LeafSpec {
             names: names.iter().map(|n| (*n).to_owned()).collect(),
             signer: Signer::Intermediate,
             validity: Validity::Current,
+            issuer: None,
         }
+    }
+
+    /// Has `ca` (made by [`TestPki::make_root`] or [`TestPki::make_intermediate`]) sign the
+    /// leaf instead of the [`Signer`]; the leaf's chain is then `ca` and its intermediates.
+    pub fn issued_by(mut self, ca: &TestCa) -> Self {
+        self.issuer = Some(ca.clone());
+        self
     }
 
     /// Sets who signs the leaf.
@@ -202,14 +212,25 @@ impl TestCert {
 
 /// A certificate authority: its signing key and its certificate.
 pub(crate) struct Ca {
-    issuer: Issuer<'static, KeyPair>,
-    cert: TestCert,
+    pub(super) issuer: Issuer<'static, KeyPair>,
+    pub(super) cert: TestCert,
 }
 
 impl Ca {
     /// The CA's own certificate.
     pub(crate) fn certificate(&self) -> &CertificateDer<'static> {
         self.cert.der()
+    }
+
+    /// What a certificate this CA signs presents above itself: the CA (unless it is its own
+    /// trust anchor) and the CA's intermediates.
+    pub(super) fn chain_above(&self) -> Vec<CertificateDer<'static>> {
+        let mut chain = Vec::new();
+        if self.cert.anchor().map(|a| a.as_ref()) != Some(self.cert.der().as_ref()) {
+            chain.push(self.cert.der().clone());
+        }
+        chain.extend(self.cert.inner.intermediates.iter().cloned());
+        chain
     }
 
     /// Issues a currently valid server leaf for `names`, without writing files; used by the
@@ -222,10 +243,7 @@ impl Ca {
         let params = leaf_params(names, Validity::Current)?;
         let cert = params.signed_by(&key, &self.issuer)?;
         let mut chain = vec![cert.der().clone()];
-        if self.cert.anchor().map(|a| a.as_ref()) != Some(self.cert.der().as_ref()) {
-            chain.push(self.cert.der().clone());
-        }
-        chain.extend(self.cert.inner.intermediates.iter().cloned());
+        chain.extend(self.chain_above());
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
         Ok((chain, key))
     }
@@ -239,8 +257,8 @@ impl Ca {
 ///
 /// The directory and every file in it are removed when the `TestPki` is dropped.
 pub struct TestPki {
-    dir: tempfile::TempDir,
-    counter: AtomicUsize,
+    pub(super) dir: tempfile::TempDir,
+    pub(super) counter: AtomicUsize,
     root: Arc<Ca>,
     intermediate: Arc<Ca>,
     interception: Arc<Ca>,
@@ -448,25 +466,32 @@ impl TestPki {
         let names: Vec<&str> = spec.names.iter().map(String::as_str).collect();
         let params = leaf_params(&names, spec.validity)?;
         let key = KeyPair::generate()?;
-        let (cert, intermediates, anchor) = match spec.signer {
-            Signer::SelfSigned => (params.self_signed(&key)?, Vec::new(), None),
-            Signer::Root => (
-                params.signed_by(&key, &self.root.issuer)?,
-                Vec::new(),
-                Some(self.root.cert.der().clone()),
+        let (cert, intermediates, anchor) = match (&spec.issuer, spec.signer) {
+            (Some(ca), _) => (
+                params.signed_by(&key, &ca.inner.issuer)?,
+                ca.inner.chain_above(),
+                ca.inner.cert.anchor().cloned(),
             ),
-            Signer::Intermediate => (
-                params.signed_by(&key, &self.intermediate.issuer)?,
-                std::iter::once(self.intermediate.cert.der().clone())
-                    .chain(self.intermediate.cert.intermediates().iter().cloned())
-                    .collect(),
-                Some(self.root.cert.der().clone()),
-            ),
-            Signer::Interception => (
-                params.signed_by(&key, &self.interception.issuer)?,
-                Vec::new(),
-                Some(self.interception.cert.der().clone()),
-            ),
+            (None, signer) => match signer {
+                Signer::SelfSigned => (params.self_signed(&key)?, Vec::new(), None),
+                Signer::Root => (
+                    params.signed_by(&key, &self.root.issuer)?,
+                    Vec::new(),
+                    Some(self.root.cert.der().clone()),
+                ),
+                Signer::Intermediate => (
+                    params.signed_by(&key, &self.intermediate.issuer)?,
+                    std::iter::once(self.intermediate.cert.der().clone())
+                        .chain(self.intermediate.cert.intermediates().iter().cloned())
+                        .collect(),
+                    Some(self.root.cert.der().clone()),
+                ),
+                Signer::Interception => (
+                    params.signed_by(&key, &self.interception.issuer)?,
+                    Vec::new(),
+                    Some(self.interception.cert.der().clone()),
+                ),
+            },
         };
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
         let first = names.first().copied().unwrap_or("leaf");
@@ -584,7 +609,7 @@ pub(crate) fn server_config_alpn(
     Ok(Arc::new(config))
 }
 
-fn ca_params(cn: &str, org: Option<&str>, path_len: Option<u8>) -> CertificateParams {
+pub(super) fn ca_params(cn: &str, org: Option<&str>, path_len: Option<u8>) -> CertificateParams {
     let mut params = CertificateParams::default();
     params.distinguished_name = rcgen::DistinguishedName::new();
     params.distinguished_name.push(DnType::CommonName, cn);
@@ -618,8 +643,16 @@ fn leaf_params(names: &[&str], validity: Validity) -> Result<CertificateParams, 
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     params.use_authority_key_identifier_extension = true;
+    let (from, until) = window(validity);
+    params.not_before = from.into();
+    params.not_after = until.into();
+    Ok(params)
+}
+
+/// The `(not_before, not_after)` a [`Validity`] stands for, counted from now.
+pub(super) fn window(validity: Validity) -> (SystemTime, SystemTime) {
     let now = SystemTime::now();
-    let (from, until) = match validity {
+    match validity {
         Validity::Current => (now - DAY, now + 90 * DAY),
         Validity::Expired => (now - 60 * DAY, now - DAY),
         Validity::NotYetValid => (now + 30 * DAY, now + 90 * DAY),
@@ -627,13 +660,10 @@ fn leaf_params(names: &[&str], validity: Validity) -> Result<CertificateParams, 
             not_before,
             not_after,
         } => (not_before, not_after),
-    };
-    params.not_before = from.into();
-    params.not_after = until.into();
-    Ok(params)
+    }
 }
 
-fn make_ca(
+pub(super) fn make_ca(
     dir: &Path,
     label: &str,
     params: &CertificateParams,
@@ -648,7 +678,7 @@ fn make_ca(
         }
         Some(parent) => {
             let cert = params.signed_by(&key, &parent.issuer)?;
-            let above = parent.cert.intermediates().to_vec();
+            let above = parent.chain_above();
             (cert, above, parent.cert.anchor().cloned())
         }
     };
