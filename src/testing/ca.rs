@@ -8,9 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use super::HarnessError;
-#[cfg(doc)]
-use super::pki::LeafSpec;
-use super::pki::{Ca, TestCert, TestPki, Validity, ca_params, make_ca, window};
+use super::pki::{Ca, LeafSpec, TestCert, TestPki, Validity, ca_params, make_ca, window};
 
 /// A certificate authority made by [`TestPki::make_root`] or [`TestPki::make_intermediate`].
 /// Cheap to clone; `Debug` shows its certificate's label, never the key.
@@ -31,6 +29,16 @@ impl TestCa {
     /// The CA's own certificate (its PEM file is what a test trusts for a root).
     pub fn cert(&self) -> &TestCert {
         &self.inner.cert
+    }
+}
+
+impl LeafSpec {
+    /// Has `ca` (made by [`TestPki::make_root`] or [`TestPki::make_intermediate`]) sign the
+    /// leaf instead of the [`Signer`](super::Signer); the leaf's chain is then `ca` and its
+    /// intermediates.
+    pub fn issued_by(mut self, ca: &TestCa) -> Self {
+        self.issuer = Some(Arc::clone(&ca.inner));
+        self
     }
 }
 
@@ -118,7 +126,6 @@ mod tests {
     use rustls::{CertificateError, RootCertStore};
     use rustls_pki_types::{ServerName, UnixTime};
 
-    use super::super::pki::LeafSpec;
     use super::*;
 
     /// Verifies `leaf` for `name` against exactly `roots`, as a client would.

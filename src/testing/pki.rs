@@ -18,7 +18,6 @@ use rustls::{ClientConfig, RootCertStore, ServerConfig};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 use super::HarnessError;
-use super::ca::TestCa;
 
 const DAY: Duration = Duration::from_secs(24 * 60 * 60);
 
@@ -70,7 +69,8 @@ pub struct LeafSpec {
     names: Vec<String>,
     signer: Signer,
     validity: Validity,
-    issuer: Option<TestCa>,
+    /// Set by `LeafSpec::issued_by`: a CA that signs instead of the [`Signer`].
+    pub(super) issuer: Option<Arc<Ca>>,
 }
 
 impl LeafSpec {
@@ -83,13 +83,6 @@ impl LeafSpec {
             validity: Validity::Current,
             issuer: None,
         }
-    }
-
-    /// Has `ca` (made by [`TestPki::make_root`] or [`TestPki::make_intermediate`]) sign the
-    /// leaf instead of the [`Signer`]; the leaf's chain is then `ca` and its intermediates.
-    pub fn issued_by(mut self, ca: &TestCa) -> Self {
-        self.issuer = Some(ca.clone());
-        self
     }
 
     /// Sets who signs the leaf.
@@ -214,6 +207,14 @@ impl TestCert {
 pub(crate) struct Ca {
     pub(super) issuer: Issuer<'static, KeyPair>,
     pub(super) cert: TestCert,
+}
+
+impl fmt::Debug for Ca {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ca")
+            .field("cert", &self.cert.label())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Ca {
@@ -468,9 +469,9 @@ impl TestPki {
         let key = KeyPair::generate()?;
         let (cert, intermediates, anchor) = match (&spec.issuer, spec.signer) {
             (Some(ca), _) => (
-                params.signed_by(&key, &ca.inner.issuer)?,
-                ca.inner.chain_above(),
-                ca.inner.cert.anchor().cloned(),
+                params.signed_by(&key, &ca.issuer)?,
+                ca.chain_above(),
+                ca.cert.anchor().cloned(),
             ),
             (None, signer) => match signer {
                 Signer::SelfSigned => (params.self_signed(&key)?, Vec::new(), None),
