@@ -9,14 +9,21 @@
 //! sends a provider's traffic through the global proxy by accident; any other URL uses the
 //! global layer.
 
+mod body_read;
 mod builder;
+mod provider;
+mod redirect;
+mod request;
+mod request_body;
 mod response;
+mod send;
+mod service;
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use bytes::Bytes;
+use http::Method;
 use http::header::PROXY_AUTHORIZATION;
-use http_body_util::Full;
 use hyper_util::client::legacy;
 use tracing::Instrument;
 
@@ -25,11 +32,16 @@ use crate::error::{Error, ErrorKind, Hop, Phase};
 use crate::proxy::ProxyScheme;
 use crate::route::Route;
 
-pub use crate::error::{Attribution, ResponsePath};
+pub use crate::error::{Attribution, Redirect, ResponsePath};
+pub use body_read::BodyStream;
 pub use builder::ClientBuilder;
+pub use provider::ProviderHandle;
+pub use redirect::RedirectPolicy;
+pub use request::RequestBuilder;
+pub use request_body::{Body, BoxError};
 pub use response::Response;
 
-type HttpClient = legacy::Client<Connector, Full<Bytes>>;
+type HttpClient = legacy::Client<Connector, Body>;
 
 struct ProfileClient {
     name: Option<String>,
@@ -41,6 +53,7 @@ struct ProfileClient {
 struct Inner {
     global: ProfileClient,
     providers: Vec<ProfileClient>,
+    defaults: send::Defaults,
 }
 
 /// An HTTP client that knows its routes and explains its failures. Cheap to clone.
@@ -56,7 +69,7 @@ struct Inner {
 ///     .provider("yandex", "https://translate.yandex.net", Settings::new().with_proxy(egress))
 ///     .build()?;
 /// // Under the provider's base URL, so the provider's proxy is used.
-/// match client.get("https://translate.yandex.net/api/v1.5/tr.json/getLangs").await {
+/// match client.get("https://translate.yandex.net/api/v1.5/tr.json/getLangs").send().await {
 ///     Ok(res) => println!("{} via {}", res.status(), res.route().summary()),
 ///     Err(e) => eprintln!("{}", e.report()),
 /// }
@@ -102,31 +115,98 @@ impl Client {
         self.profile(provider, &url)?.connector.route(&url)
     }
 
-    /// `GET url`, choosing the provider by URL (see the module docs).
-    pub async fn get(&self, url: &str) -> Result<Response, Error> {
-        let req = http::Request::get(url).body(Bytes::new()).map_err(|e| {
-            Error::new(ErrorKind::RequestUrl)
-                .with_message(format!(
-                    "invalid request URL {:?}",
-                    crate::proxy::redact_text(url)
-                ))
-                .with_hint("use an absolute URL such as https://host/path")
-                .with_source(e)
-        })?;
-        self.request(None, req).await
+    /// A request of `method` for `url`, through the profile of the provider whose base URL
+    /// contains it (else the global layer); see [`RequestBuilder`]. A URL that does not parse,
+    /// is not `http(s)` or carries credentials is `request.url` when it is sent.
+    ///
+    /// ```no_run
+    /// # async fn run(client: proxyscope::Client) -> Result<(), proxyscope::Error> {
+    /// let res = client
+    ///     .request(http::Method::OPTIONS, "https://api.example.org/")
+    ///     .send()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn request(&self, method: Method, url: &str) -> RequestBuilder {
+        RequestBuilder::new(self.clone(), None, method, parse_url(url))
     }
 
-    /// Sends `req` through `provider`'s profile (`None`: the provider whose base URL contains
-    /// the request URL, else the global layer). A non-2xx reply to CONNECT is an error, never
-    /// a response.
-    pub async fn request<B: Into<Bytes>>(
+    /// `GET url` (see [`Client::request`]). Awaiting the builder sends it.
+    ///
+    /// ```no_run
+    /// # async fn run(client: proxyscope::Client) -> Result<(), proxyscope::Error> {
+    /// let text = client.get("https://api.example.org/status").send().await?.text().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn get(&self, url: &str) -> RequestBuilder {
+        self.request(Method::GET, url)
+    }
+
+    /// `POST url` (see [`Client::request`]).
+    ///
+    /// ```no_run
+    /// # async fn run(client: proxyscope::Client) -> Result<(), proxyscope::Error> {
+    /// let res = client
+    ///     .post("https://api.example.org/v1/items")
+    ///     .json(&serde_json::json!({"name": "a"}))
+    ///     .send()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn post(&self, url: &str) -> RequestBuilder {
+        self.request(Method::POST, url)
+    }
+
+    /// `PUT url` (see [`Client::request`]).
+    pub fn put(&self, url: &str) -> RequestBuilder {
+        self.request(Method::PUT, url)
+    }
+
+    /// `PATCH url` (see [`Client::request`]).
+    pub fn patch(&self, url: &str) -> RequestBuilder {
+        self.request(Method::PATCH, url)
+    }
+
+    /// `DELETE url` (see [`Client::request`]).
+    pub fn delete(&self, url: &str) -> RequestBuilder {
+        self.request(Method::DELETE, url)
+    }
+
+    /// `HEAD url` (see [`Client::request`]).
+    pub fn head(&self, url: &str) -> RequestBuilder {
+        self.request(Method::HEAD, url)
+    }
+
+    /// Sends a request built elsewhere through `provider`'s profile (`None`: the provider whose
+    /// base URL contains the request URL, else the global layer), with the client's default
+    /// headers and redirect policy. A non-2xx reply to CONNECT is an error, never a response.
+    pub async fn execute<B: Into<Body>>(
         &self,
         provider: Option<&str>,
         req: http::Request<B>,
     ) -> Result<Response, Error> {
         let url = parse_url(&req.uri().to_string())?;
-        let profile = self.profile(provider, &url)?;
-        let route = profile.connector.route(&url)?;
+        self.execute_parts(request::Parts {
+            provider: provider.map(str::to_owned),
+            request: req.map(Into::into),
+            url,
+            timeout: None,
+            redirect: None,
+        })
+        .await
+    }
+
+    /// One exchange: `req` for `url` through `provider`'s profile (chosen by URL when `None`),
+    /// within `deadline` when the request has one. No redirect is followed here.
+    async fn send_once(
+        &self,
+        provider: Option<&str>,
+        url: &url::Url,
+        mut req: http::Request<Body>,
+        deadline: Option<send::Deadline>,
+    ) -> Result<Response, Error> {
+        let profile = self.profile(provider, url)?;
+        let route = profile.connector.route(url)?;
         let settings = profile.connector.profile().settings();
         let timeouts = profile.connector.profile().timeouts().clone();
         let host = url.host_str().unwrap_or("").to_owned();
@@ -137,13 +217,18 @@ impl Client {
             format!("{host}:{port}")
         };
 
-        let (parts, body) = req.into_parts();
-        let mut req = http::Request::from_parts(parts, Full::new(body.into()));
+        let decode = self.inner.defaults.accept_encoding.is_some()
+            && !req.headers().contains_key(http::header::ACCEPT_ENCODING)
+            && !req.headers().contains_key(http::header::RANGE);
+        self.inner.defaults.apply(req.headers_mut())?;
         let absolute_form = url.scheme() == "http"
             && !settings.tunnel_plain_http
             && route
                 .proxy()
                 .is_some_and(|p| matches!(p.scheme(), ProxyScheme::Http | ProxyScheme::Https));
+        // A caller's Proxy-Authorization is never sent to an origin (directly or inside a
+        // tunnel); for absolute-form the proxy's own credentials replace it.
+        req.headers_mut().remove(PROXY_AUTHORIZATION);
         if absolute_form && let Some(p) = route.proxy() {
             if let Some(auth) = basic_auth(p) {
                 req.headers_mut().insert(PROXY_AUTHORIZATION, auth);
@@ -153,32 +238,45 @@ impl Client {
             }
         }
 
-        let span = tracing::info_span!(
-            "http",
-            provider = profile.name.as_deref().unwrap_or("-"),
-            route = %route.summary(),
-            target = %target,
-            method = %req.method(),
-        );
-        let request_timeout = timeouts.request_or_default();
+        let span = send::request_span(profile.name.as_deref(), &route, req.method(), url);
+        let profile_timeout = timeouts.request_or_default();
         let mut capture = legacy::connect::capture_connection(&mut req);
-        let send = profile.http.request(req);
+        let send = crate::connect::deadline::scope(deadline.map(|d| d.at), profile.http.request(req));
         let result = async {
             tokio::pin!(send);
             // The request timeout runs from the moment a connection is in hand; connecting has
-            // its own per-phase timeouts that report the right hop and phase.
+            // its own per-phase timeouts (capped by the request's deadline) that report the
+            // right hop and phase. Past the deadline, a request still waiting for a connection
+            // (a pool checkout) ends here.
+            let stall = send::deadline_sleep(deadline, Duration::from_millis(250));
+            tokio::pin!(stall);
             tokio::select! {
-                r = &mut send => return Some(r),
+                r = &mut send => return send::Waited::Done(r),
                 _ = capture.wait_for_connection_metadata() => {}
+                () = &mut stall => return send::Waited::NoConnection,
             }
-            tokio::time::timeout(request_timeout, &mut send).await.ok()
+            let until = send::head_deadline(profile_timeout, deadline);
+            match tokio::time::timeout_at(until, &mut send).await {
+                Ok(r) => send::Waited::Done(r),
+                Err(_) => send::Waited::NoHead,
+            }
         }
-        .instrument(span)
+        .instrument(span.clone())
         .await;
-        match result {
-            Some(Ok(res)) => Ok(Response::new(res, route, target, request_timeout)),
-            Some(Err(e)) => Err(from_legacy(e, &route, &target, absolute_form)),
-            None => Err(Error::new(ErrorKind::HttpTimeout)
+        let request_timeout = send::effective_timeout(profile_timeout, deadline);
+        let passed = deadline.filter(|d| d.at <= tokio::time::Instant::now());
+        let outcome = match result {
+            send::Waited::Done(Ok(res)) => Ok(Response::new(
+                res,
+                route,
+                target,
+                profile_timeout,
+                url.clone(),
+                deadline.map(|d| d.at),
+                decode,
+            )),
+            send::Waited::Done(Err(e)) => Err(send::from_legacy_or_body(e, &route, &target, absolute_form)),
+            send::Waited::NoHead => Err(Error::new(ErrorKind::HttpTimeout)
                 .with_hop(if absolute_form { Hop::Proxy } else { Hop::Origin })
                 .with_phase(Phase::Http)
                 .with_message(format!(
@@ -191,28 +289,48 @@ impl Client {
                     ev.proxy = route.proxy().map(|p| p.without_credentials());
                     ev.timeout = Some(request_timeout);
                 })),
-        }
+            send::Waited::NoConnection => Err(send::no_connection(&route, &target, request_timeout)),
+        };
+        let outcome = outcome.map_err(|e| {
+            let e = match passed {
+                Some(d) => send::blame_the_deadline(e, d),
+                None => e,
+            };
+            e.with_url(url)
+        });
+        send::record_outcome(&span, &outcome);
+        outcome
+    }
+
+    /// The profile of the provider called `name`; an unknown name is `config.invalid` listing
+    /// the known ones.
+    fn named(&self, name: &str) -> Result<&ProfileClient, Error> {
+        self.inner
+            .providers
+            .iter()
+            .find(|p| p.name.as_deref() == Some(name))
+            .ok_or_else(|| {
+                let known: Vec<&str> = self
+                    .inner
+                    .providers
+                    .iter()
+                    .filter_map(|p| p.name.as_deref())
+                    .collect();
+                let list = if known.is_empty() {
+                    "none".to_owned()
+                } else {
+                    known.join(", ")
+                };
+                Error::new(ErrorKind::ConfigInvalid)
+                    .with_message(format!("no provider named {name}"))
+                    .with_hint(format!("known providers: {list}"))
+                    .map_evidence(|ev| ev.expected = Some(known.join(", ")))
+            })
     }
 
     fn profile(&self, provider: Option<&str>, url: &url::Url) -> Result<&ProfileClient, Error> {
         if let Some(name) = provider {
-            return self
-                .inner
-                .providers
-                .iter()
-                .find(|p| p.name.as_deref() == Some(name))
-                .ok_or_else(|| {
-                    let known: Vec<&str> = self
-                        .inner
-                        .providers
-                        .iter()
-                        .filter_map(|p| p.name.as_deref())
-                        .collect();
-                    Error::new(ErrorKind::ConfigInvalid)
-                        .with_message(format!("no provider named {name}"))
-                        .with_hint(format!("known providers: {}", known.join(", ")))
-                        .map_evidence(|ev| ev.expected = Some(known.join(", ")))
-                });
+            return self.named(name);
         }
         Ok(self
             .inner
@@ -338,7 +456,7 @@ fn chain_text(e: &dyn std::error::Error) -> String {
 }
 
 /// A copy of an error we only hold by reference (hyper-util owns the original): every field
-/// through the public API, the cause chain as text.
+/// through the public API, the cause shared.
 fn rebuild(e: &Error) -> Error {
     let mut out = Error::new(e.kind())
         .with_phase(e.phase())
@@ -353,23 +471,15 @@ fn rebuild(e: &Error) -> Error {
     if let Some(r) = e.route() {
         out = out.with_route(r.clone());
     }
-    if let Some(s) = std::error::Error::source(e) {
-        out = out.with_source(CauseText(crate::proxy::redact_text(&chain_text(s))));
+    if let Some(u) = e.url() {
+        out = out.with_url(u);
+    }
+    // The cause is shared, so callers can still downcast it (`io::Error`, `rustls::Error`).
+    if let Some(s) = e.shared_source() {
+        out = out.with_shared_source(s);
     }
     out
 }
-
-/// A cause kept as text when the original error object cannot be moved.
-#[derive(Debug)]
-struct CauseText(String);
-
-impl std::fmt::Display for CauseText {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for CauseText {}
 
 #[cfg(test)]
 mod tests {

@@ -1,31 +1,42 @@
-//! A response with its provenance: the route it took, the connection facts, and who wrote it
-//! ([`Attribution`]); `error_for_status` turns a failure status into an `http.status` error
-//! that names the hop that produced it; body helpers report `http.protocol` / `http.timeout`.
+//! A response with its provenance: the route it took, the connection facts, who wrote it
+//! ([`Attribution`]), the URL it answers and the redirects that led there;
+//! `error_for_status` turns a failure status into an `http.status` error that names the hop
+//! that produced it. The body is read through [`super::body_read`] — chunk by chunk, as a
+//! stream, or whole (`bytes`, `text`, `json`) — and every way reading can fail is a coded error
+//! with the route (`http.protocol`, `http.timeout`, `http.decode`), never a bare hyper error.
 
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode, Version};
-use http_body_util::BodyExt;
 use hyper::body::Incoming;
-
-use std::sync::Arc;
+use tokio::time::Instant;
 
 use crate::connect::ConnInfo;
-use crate::error::{Error, ErrorKind, Hop, Phase, ProxyReply};
+use crate::error::{Error, ErrorKind, Hop, Phase, ProxyReply, Redirect};
 use crate::route::Route;
 use crate::wire::{attribute, evidence_headers};
 
+use super::body_read::{BodyStream, Ctx, Encoding, Raw, Reader};
 use crate::error::{Attribution, ResponsePath};
 
-/// An HTTP response, its route and its attribution.
+/// An HTTP response, its route, its attribution and how it was reached.
 #[derive(Debug)]
 pub struct Response {
-    inner: http::Response<Incoming>,
+    head: http::response::Parts,
+    /// The body until the first read, then the reader that holds it.
+    raw: Option<Incoming>,
+    encoding: Option<Encoding>,
+    body: Option<Reader>,
     route: Route,
     attribution: Attribution,
     target: String,
     body_timeout: Duration,
+    deadline: Option<Instant>,
+    url: url::Url,
+    redirects: Vec<Redirect>,
 }
 
 impl Response {
@@ -34,6 +45,9 @@ impl Response {
         route: Route,
         target: String,
         body_timeout: Duration,
+        url: url::Url,
+        deadline: Option<Instant>,
+        decode: bool,
     ) -> Self {
         let path = match inner.extensions().get::<Arc<ConnInfo>>().map(|i| &**i) {
             Some(i) if i.absolute_form => ResponsePath::AbsoluteForm,
@@ -42,28 +56,58 @@ impl Response {
             _ => ResponsePath::Direct,
         };
         let attribution = attribute(path, inner.status(), inner.headers(), None);
+        let (mut head, raw) = inner.into_parts();
+        let encoding = if decode {
+            decoded_encoding(&mut head.headers)
+        } else {
+            None
+        };
         Self {
-            inner,
+            head,
+            raw: Some(raw),
+            encoding,
+            body: None,
             route,
             attribution,
             target,
             body_timeout,
+            deadline,
+            url,
+            redirects: Vec::new(),
         }
+    }
+
+    pub(crate) fn with_redirects(mut self, redirects: Vec<Redirect>) -> Self {
+        self.redirects = redirects;
+        self
     }
 
     /// The status code.
     pub fn status(&self) -> StatusCode {
-        self.inner.status()
+        self.head.status
     }
 
     /// The HTTP version spoken with the origin (or the proxy, for absolute-form).
     pub fn version(&self) -> Version {
-        self.inner.version()
+        self.head.version
     }
 
-    /// The response headers.
+    /// The response headers. When the client decompressed the body, `Content-Encoding` and
+    /// `Content-Length` (which describe the compressed bytes) are gone.
     pub fn headers(&self) -> &HeaderMap {
-        self.inner.headers()
+        &self.head.headers
+    }
+
+    /// The URL this response answers: the request's, or the last redirect's target.
+    pub fn url(&self) -> &url::Url {
+        &self.url
+    }
+
+    /// The redirects followed to get here, in order, each with the URL that redirected, its
+    /// status, where it pointed and the route that request took (empty when none was
+    /// followed).
+    pub fn redirects(&self) -> &[Redirect] {
+        &self.redirects
     }
 
     /// The route the request took.
@@ -73,7 +117,13 @@ impl Response {
 
     /// How the connection was made (route, tunnel or absolute-form, peer, ALPN, timings).
     pub fn conn_info(&self) -> Option<&ConnInfo> {
-        self.inner.extensions().get::<Arc<ConnInfo>>().map(|i| &**i)
+        self.head.extensions.get::<Arc<ConnInfo>>().map(|i| &**i)
+    }
+
+    /// The address the connection went to: the proxy's when the route goes through one, else
+    /// the origin's.
+    pub fn remote_addr(&self) -> Option<SocketAddr> {
+        self.conn_info().and_then(|i| i.peer)
     }
 
     /// Who wrote this response, and why we think so (from the path and the headers).
@@ -84,20 +134,29 @@ impl Response {
     /// The reason phrase as sent: proxies put the cause there (tinyproxy's "403 Filtered",
     /// "500 Unable to connect"); the canonical phrase when the sender used it or sent none.
     pub fn reason_phrase(&self) -> String {
-        match self.inner.extensions().get::<hyper::ext::ReasonPhrase>() {
+        match self.head.extensions.get::<hyper::ext::ReasonPhrase>() {
             Some(r) => String::from_utf8_lossy(r.as_bytes()).into_owned(),
             None => self.status().canonical_reason().unwrap_or("").to_owned(),
         }
     }
 
-    /// The underlying hyper response.
-    pub fn into_inner(self) -> http::Response<Incoming> {
-        self.inner
-    }
-
     /// `Ok(self)` for 1xx–3xx; for 4xx/5xx an `http.status` error whose hop is the proxy when
     /// the proxy generated the reply, with the status, the attribution and (for proxy replies)
     /// the proxy's headers as evidence.
+    ///
+    /// ```no_run
+    /// # async fn run(client: proxyscope::Client) {
+    /// use proxyscope::Hop;
+    /// let res = client.get("http://api.example.org/v1/items").send().await;
+    /// match res.and_then(|r| r.error_for_status()) {
+    ///     Ok(res) => println!("{}", res.status()),
+    ///     // The proxy refused on its own: its status, never the origin's.
+    ///     Err(e) if e.hop() == Some(Hop::Proxy) => eprintln!("proxy said {:?}: {}", e.status(), e.report()),
+    ///     Err(e) if e.is_status() => eprintln!("origin said {:?}", e.status()),
+    ///     Err(e) => eprintln!("{}", e.report()),
+    /// }
+    /// # }
+    /// ```
     pub fn error_for_status(self) -> Result<Self, Error> {
         let status = self.status();
         if !(status.is_client_error() || status.is_server_error()) {
@@ -148,58 +207,160 @@ impl Response {
             body_truncated: false,
         });
         let target = self.target.clone();
+        let redirects = self.redirects.clone();
         Error::new(ErrorKind::HttpStatus)
             .with_hop(hop)
             .with_phase(Phase::Http)
             .with_message(message)
             .with_hint(hint)
             .with_route(self.route.clone())
+            .with_url(&self.url)
             .map_evidence(|ev| {
                 ev.status = Some(status.as_u16());
                 ev.target = Some(target);
                 ev.proxy = proxy;
                 ev.proxy_reply = reply;
                 ev.attribution = Some(a);
+                ev.redirects = redirects;
             })
     }
 
-    /// The whole body. An early close or a broken body is `http.protocol`; a body that stops
-    /// arriving for longer than the request timeout is `http.timeout`.
-    pub async fn bytes(self) -> Result<Bytes, Error> {
-        let Self {
-            inner,
-            route,
-            attribution,
-            target,
-            body_timeout,
-        } = self;
-        let hop = attribution.source;
-        match tokio::time::timeout(body_timeout, inner.into_body().collect()).await {
-            Ok(Ok(c)) => Ok(c.to_bytes()),
-            Ok(Err(e)) => Err(Error::new(ErrorKind::HttpProtocol)
-                .with_hop(hop)
-                .with_message(format!("reading the response body from {target} failed"))
-                .with_hint("the connection broke or the body was malformed mid-response; retry, and check the server's logs")
-                .with_route(route)
-                .map_evidence(|ev| ev.target = Some(target))
-                .with_source(e)),
-            Err(_) => Err(Error::new(ErrorKind::HttpTimeout)
-                .with_hop(hop)
-                .with_message(format!(
-                    "the response body from {target} did not finish within {body_timeout:?}"
-                ))
-                .with_hint("the server sends the body too slowly; raise timeouts.request")
-                .with_route(route)
-                .map_evidence(|ev| {
-                    ev.target = Some(target);
-                    ev.timeout = Some(body_timeout);
-                })),
-        }
+    fn reader(&mut self) -> &mut Reader {
+        let (raw, encoding) = (&mut self.raw, self.encoding);
+        let ctx = || Ctx {
+            route: self.route.clone(),
+            target: self.target.clone(),
+            hop: self.attribution.source,
+            url: self.url.clone(),
+        };
+        self.body.get_or_insert_with(|| {
+            Reader::new(
+                Raw::new(raw.take(), ctx(), self.body_timeout, self.deadline),
+                encoding,
+            )
+        })
     }
 
-    /// The whole body as text (lossy UTF-8).
+    /// The next chunk of the body (decompressed when the client asked for a compressed one),
+    /// `None` at its end. Reading stops with `http.timeout` when the body does not finish
+    /// within `timeouts.request` of the first read (or the request's own deadline),
+    /// `http.protocol` when it breaks off, `http.decode` when a compressed body is corrupt.
+    ///
+    /// ```no_run
+    /// # async fn run(client: proxyscope::Client) -> Result<(), proxyscope::Error> {
+    /// let mut res = client.get("https://downloads.example.org/big.iso").send().await?;
+    /// let mut total = 0;
+    /// while let Some(chunk) = res.chunk().await? {
+    ///     total += chunk.len(); // write it somewhere; nothing is kept in memory
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn chunk(&mut self) -> Result<Option<Bytes>, Error> {
+        self.reader().chunk().await
+    }
+
+    /// The body as a `Stream` of chunks (`futures_core::Stream<Item = Result<Bytes, Error>>`),
+    /// with the errors of [`chunk`](Response::chunk).
+    ///
+    /// ```no_run
+    /// # async fn run(client: proxyscope::Client) -> Result<(), proxyscope::Error> {
+    /// use futures_util::StreamExt as _;
+    /// let mut stream = client.get("https://api.example.org/feed").send().await?.bytes_stream();
+    /// while let Some(chunk) = stream.next().await {
+    ///     let chunk = chunk?;
+    ///     println!("{} bytes", chunk.len());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn bytes_stream(mut self) -> BodyStream {
+        self.reader();
+        BodyStream::new(self.body.take().unwrap_or_else(Reader::finished))
+    }
+
+    /// The whole body in memory. An early close or a broken body is `http.protocol`; a body
+    /// that does not finish within `timeouts.request` of the first read (or the request's own
+    /// deadline) is `http.timeout`.
+    pub async fn bytes(mut self) -> Result<Bytes, Error> {
+        self.reader().collect().await
+    }
+
+    /// The whole body as text (lossy UTF-8), read as [`bytes`](Response::bytes) reads it.
     pub async fn text(self) -> Result<String, Error> {
         let b = self.bytes().await?;
         Ok(String::from_utf8_lossy(&b).into_owned())
+    }
+
+    /// The whole body parsed as JSON into `T`, read as [`bytes`](Response::bytes) reads it. A
+    /// body that is not JSON, or not JSON of `T`'s shape, is `http.decode` with serde's line and
+    /// column (never the body itself, which may carry secrets) in the evidence.
+    ///
+    /// ```no_run
+    /// # async fn run(client: proxyscope::Client) -> Result<(), proxyscope::Error> {
+    /// #[derive(serde::Deserialize)]
+    /// struct Status { healthy: bool }
+    /// let s: Status = client.get("https://api.example.org/status").send().await?.json().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn json<T: serde::de::DeserializeOwned>(self) -> Result<T, Error> {
+        let route = self.route.clone();
+        let target = self.target.clone();
+        let hop = self.attribution.source;
+        let url = self.url.clone();
+        let content_type = self
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = self.bytes().await?;
+        serde_json::from_slice(&body).map_err(|e| {
+            let (line, column) = (e.line(), e.column());
+            Error::new(ErrorKind::HttpDecode)
+                .with_hop(hop)
+                .with_phase(Phase::Http)
+                .with_message(format!(
+                    "the response body from {target} is not the JSON expected ({} at line {line}, column {column}; {} bytes)",
+                    json_problem(&e),
+                    body.len()
+                ))
+                .with_hint(match content_type.as_deref() {
+                    Some(ct) if !ct.contains("json") => format!(
+                        "the response is {ct}, not JSON: check the URL and the status before decoding (error_for_status)"
+                    ),
+                    _ => "check what the endpoint returns against the type asked for".to_owned(),
+                })
+                .with_route(route)
+                .with_url(&url)
+                .map_evidence(|ev| {
+                    ev.target = Some(target);
+                    ev.expected = Some(std::any::type_name::<T>().to_owned());
+                    ev.value = content_type;
+                })
+            // serde's own message quotes the offending value, which may be a token: the
+            // category, line and column say enough.
+        })
+    }
+}
+
+/// The encoding the client will decompress, with `Content-Encoding` and `Content-Length`
+/// (which describe the compressed bytes) taken out of `headers`; `None` leaves them as sent.
+fn decoded_encoding(headers: &mut HeaderMap) -> Option<Encoding> {
+    let mut values = headers.get_all(http::header::CONTENT_ENCODING).iter();
+    let enc = values.next().and_then(Encoding::of)?;
+    if values.next().is_some() {
+        return None;
+    }
+    headers.remove(http::header::CONTENT_ENCODING);
+    headers.remove(http::header::CONTENT_LENGTH);
+    Some(enc)
+}
+
+/// serde_json's category of failure, without the message (which may quote the body).
+fn json_problem(e: &serde_json::Error) -> &'static str {
+    use serde_json::error::Category;
+    match e.classify() {
+        Category::Io => "an I/O error",
+        Category::Syntax => "a syntax error",
+        Category::Data => "a value of the wrong type",
+        Category::Eof => "an early end",
     }
 }

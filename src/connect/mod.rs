@@ -9,6 +9,7 @@
 //! function of those, so a pooled connection always matches the route it was built for.
 
 mod auth;
+pub(crate) mod deadline;
 mod dns;
 mod http_connect;
 mod socks5;
@@ -380,7 +381,7 @@ async fn build(
                 Hop::Origin,
                 host,
                 port,
-                t.connect_or_default(),
+                deadline::cap(t.connect_or_default()),
                 timings,
             )
             .await?;
@@ -393,7 +394,7 @@ async fn build(
                 Hop::Proxy,
                 proxy.host(),
                 proxy.port(),
-                t.connect_or_default(),
+                deadline::cap(t.connect_or_default()),
                 timings,
             )
             .await?;
@@ -409,7 +410,7 @@ async fn build(
                                 &profile.tls.proxy,
                                 proxy.host(),
                                 stream,
-                                t.proxy_or_default(),
+                                deadline::cap(t.proxy_or_default()),
                             )
                             .await?;
                             stream = s;
@@ -428,7 +429,7 @@ async fn build(
                             port,
                             auth.as_ref(),
                             &profile.settings.proxy_headers,
-                            t.proxy_or_default(),
+                            deadline::cap(t.proxy_or_default()),
                         )
                         .await
                     }
@@ -444,7 +445,7 @@ async fn build(
                                 stream,
                                 socks5::Dest::Name(host, port),
                                 creds,
-                                t.proxy_or_default(),
+                                deadline::cap(t.proxy_or_default()),
                             )
                             .await
                         } else {
@@ -454,7 +455,7 @@ async fn build(
                                 Hop::Origin,
                                 host,
                                 port,
-                                t.connect_or_default(),
+                                deadline::cap(t.connect_or_default()),
                             )
                             .await?;
                             let Some(&first) = addrs.first() else {
@@ -469,7 +470,7 @@ async fn build(
                                 stream,
                                 socks5::Dest::Addr(first),
                                 creds,
-                                t.proxy_or_default(),
+                                deadline::cap(t.proxy_or_default()),
                             )
                             .await
                         }
@@ -489,7 +490,7 @@ async fn build(
 
     let stream = if https {
         let started = Instant::now();
-        let (s, info) = tls::handshake(ctx, &profile.tls.origin, host, stream, t.tls_or_default())
+        let (s, info) = tls::handshake(ctx, &profile.tls.origin, host, stream, deadline::cap(t.tls_or_default()))
             .instrument(tracing::info_span!("tls", server_name = %host))
             .await?;
         timings.tls = Some(started.elapsed());
@@ -538,7 +539,8 @@ async fn dial(
         .await?;
     timings.dns = Some(started.elapsed());
     let started = Instant::now();
-    let tcp = tcp::connect(ctx, hop, host, &addrs, timeout)
+    // The request's deadline kept running during DNS.
+    let tcp = tcp::connect(ctx, hop, host, &addrs, deadline::cap(timeout))
         .instrument(tracing::info_span!("tcp", hop = %hop, host = %host, port))
         .await?;
     timings.connect = Some(started.elapsed());

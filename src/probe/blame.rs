@@ -38,6 +38,8 @@ fn derive(
     match kind {
         // A request URL nothing could be sent to came from the caller's (or check's) input.
         K::ConfigInvalid | K::ConfigCaFile | K::ConfigProxyUrl | K::RequestUrl => "local_config",
+        // A header or body the caller built wrong, or a body stream of the caller's that failed.
+        K::RequestHeader | K::RequestBody => "local_config",
         // A PAC script is the operator's configuration: whoever maintains it must fix it.
         K::PacSyntax | K::PacRuntime | K::PacTimeout | K::PacResult => "local_config",
         // The credentials (or their absence) are ours to fix.
@@ -63,7 +65,9 @@ fn derive(
         | K::TlsHandshake
         | K::TlsTimeout => tls(diagnosis, side),
         K::HttpBody | K::HttpTimeout => "origin",
-        K::HttpStatus | K::HttpProtocol => side,
+        K::HttpStatus | K::HttpProtocol | K::HttpDecode => side,
+        // Whoever sent the redirects (the origin, or a proxy writing its own).
+        K::HttpRedirectLoop | K::HttpTooManyRedirects => side,
     }
 }
 
