@@ -114,7 +114,7 @@ mod wire;
 
 pub use client::{Client, ClientBuilder, Response};
 pub use config::Config;
-pub use error::{Error, ErrorKind, Evidence, Hop, Phase, Result};
+pub use error::{Blame, Error, ErrorKind, Evidence, Hop, Phase, Result};
 pub use parse_error::ParseError;
 pub use proxy::{EnvSnapshot, NoProxy, ProxyUrl};
 pub use route::Route;

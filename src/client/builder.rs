@@ -12,16 +12,26 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use crate::connect::{Connector, ConnectorSettings, Resolver};
 use crate::error::{Error, ErrorKind};
 use crate::proxy::EnvSnapshot;
-use crate::settings::Settings;
+use crate::settings::{Provenance, Settings};
 
 use super::redirect::RedirectPolicy;
 use super::{Client, Inner, ProfileClient};
+
+/// One provider as given to the builder.
+#[derive(Debug)]
+struct ProviderEntry {
+    name: String,
+    url: String,
+    layer: Settings,
+    /// Where it was declared, when it came from a configuration file.
+    origin: Option<Provenance>,
+}
 
 /// Builds a [`Client`]. Setters take and return the builder by value.
 #[derive(Debug)]
 pub struct ClientBuilder {
     global: Settings,
-    providers: Vec<(String, String, Settings)>,
+    providers: Vec<ProviderEntry>,
     env: Option<EnvSnapshot>,
     resolver: Resolver,
     proxy_headers: HeaderMap,
@@ -75,6 +85,9 @@ impl ClientBuilder {
         let mut b = Self::new().global(config.global_layer().clone());
         for p in config.providers() {
             b = b.provider(p.name(), p.url().value.as_str(), p.layer().clone());
+            if let Some(entry) = b.providers.last_mut() {
+                entry.origin = Some(p.origin().clone());
+            }
         }
         b
     }
@@ -89,15 +102,19 @@ impl ClientBuilder {
     /// A request whose URL lies under the base URL uses this provider even when the caller
     /// does not name it (see [`Client::request`]).
     pub fn provider(mut self, name: &str, url: &str, layer: Settings) -> Self {
-        if self.providers.iter().any(|(n, _, _)| n == name) {
+        if self.providers.iter().any(|p| p.name == name) {
             self.keep(
                 Error::new(ErrorKind::ConfigInvalid)
                     .with_message(format!("provider {name} is defined twice"))
                     .with_hint("give each provider a unique name"),
             );
         } else {
-            self.providers
-                .push((name.to_owned(), url.to_owned(), layer));
+            self.providers.push(ProviderEntry {
+                name: name.to_owned(),
+                url: url.to_owned(),
+                layer,
+                origin: None,
+            });
         }
         self
     }
@@ -267,9 +284,13 @@ impl ClientBuilder {
         if let Some(e) = self.error {
             return Err(e);
         }
+        let accept_encoding = self.accept_encoding();
         let env = self.env.unwrap_or_else(EnvSnapshot::from_process);
-        let settings = |provider: Option<String>, layer: Option<Settings>| ConnectorSettings {
+        let settings = |provider: Option<String>,
+                        provider_origin: Option<Provenance>,
+                        layer: Option<Settings>| ConnectorSettings {
             provider,
+            provider_origin,
             global: self.global.clone(),
             layer,
             env: env.clone(),
@@ -287,7 +308,7 @@ impl ClientBuilder {
             let http = b.build(connector.clone());
             (connector, http)
         };
-        let (connector, http) = make(Connector::new(settings(None, None))?);
+        let (connector, http) = make(Connector::new(settings(None, None, None))?);
         let global = ProfileClient {
             name: None,
             base: None,
@@ -295,7 +316,13 @@ impl ClientBuilder {
             http,
         };
         let mut providers = Vec::with_capacity(self.providers.len());
-        for (name, url, layer) in &self.providers {
+        for ProviderEntry {
+            name,
+            url,
+            layer,
+            origin,
+        } in &self.providers
+        {
             let base = url::Url::parse(url).map_err(|e| {
                 Error::new(ErrorKind::ConfigInvalid)
                     .with_message(format!("provider {name} has an invalid url {url:?}"))
@@ -306,6 +333,7 @@ impl ClientBuilder {
             })?;
             let (connector, http) = make(Connector::new(settings(
                 Some(name.clone()),
+                origin.clone(),
                 Some(layer.clone()),
             ))?);
             providers.push(ProfileClient {
@@ -318,7 +346,7 @@ impl ClientBuilder {
         let defaults = super::send::Defaults {
             headers: self.default_headers.clone(),
             redirect: self.redirect,
-            accept_encoding: self.accept_encoding(),
+            accept_encoding,
         };
         Ok(Client {
             inner: std::sync::Arc::new(Inner {

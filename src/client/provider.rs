@@ -91,6 +91,7 @@ impl ProviderHandle {
             method,
             Ok(self.url(path)),
         )
+        .keeping_url_params()
     }
 
     /// `GET path`.
@@ -180,6 +181,13 @@ mod tests {
         assert_eq!(h.name(), "keyed");
         let req = h.post("/x").build().unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(req.uri().to_string(), "https://keyed.test/api/x?key=K");
+        // `query` under a handle cannot override or double the provider's own parameter.
+        let req = h
+            .get("/x?a=1")
+            .query(&[("key", "evil"), ("b", "2"), ("b", "3")])
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(req.uri().to_string(), "https://keyed.test/api/x?key=K&a=1&b=2&b=3");
         let e = c.provider("yandx").err().unwrap_or_else(|| panic!("unknown"));
         assert_eq!(e.code(), "config.invalid");
         let known = e.evidence().expected.clone().unwrap_or_default();

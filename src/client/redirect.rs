@@ -12,8 +12,10 @@
 //!   `Cookie2`, `WWW-Authenticate` and a `Host` set by the caller.
 //! - `Proxy-Authorization` is never carried into the next request: a proxy's credentials are
 //!   the connector's to add, for the proxy alone.
-//! - A `Location` that is not a URL, or not `http(s)`, ends the chain: the response is the
-//!   answer, as it is when redirects are off.
+//! - A `Location` that is not a URL, not `http(s)`, or longer than 16 KiB ends the chain: the
+//!   response is the answer, as it is when redirects are off.
+//! - A redirect the proxy wrote itself (its login page) is never followed: it is not the
+//!   origin's answer, and comes back for `Response::error_for_proxy_reply`.
 
 use http::header::{self, HeaderMap, HeaderName};
 use http::{HeaderValue, Method, StatusCode};
@@ -79,6 +81,9 @@ pub(crate) struct Next {
     pub(crate) cross_origin: bool,
 }
 
+/// The longest `Location` followed, in bytes.
+pub(crate) const MAX_LOCATION: usize = 16 * 1024;
+
 /// The next request for a response of `status` with `location`, to a request of `method` for
 /// `current`; `None` when the response is the answer. `replayable` says whether the body can be
 /// sent again (a stream cannot).
@@ -97,8 +102,14 @@ pub(crate) fn next(
         307 | 308 => (method.clone(), true),
         _ => return None,
     };
+    let location = location?;
+    // A Location longer than any real URL is hostile or broken: not followed (the 3xx is the
+    // answer), and never copied into the chain every later error carries.
+    if location.len() > MAX_LOCATION {
+        return None;
+    }
     // Location is bytes on the wire: servers send UTF-8 there, which `url` percent-encodes.
-    let text = std::str::from_utf8(location?.as_bytes()).ok()?;
+    let text = std::str::from_utf8(location.as_bytes()).ok()?;
     let url = current.join(text.trim()).ok()?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return None;
@@ -231,6 +242,10 @@ mod tests {
         for loc in ["ftp://b.test/x", "mailto:a@b.test", "http://", "http://[::1"] {
             assert!(decide(302, loc, Method::GET, true).is_none(), "{loc}");
         }
+        let huge = format!("/{}", "a".repeat(MAX_LOCATION));
+        assert!(decide(302, &huge, Method::GET, true).is_none());
+        let fits = format!("/{}", "a".repeat(MAX_LOCATION - 1));
+        assert!(decide(302, &fits, Method::GET, true).is_some());
         let none = next(
             StatusCode::FOUND,
             None,
@@ -273,11 +288,11 @@ mod tests {
                 HeaderValue::from_static(v),
             );
         }
-        let names = |h: &HeaderMap| {
+        fn names(h: &HeaderMap) -> Vec<&str> {
             let mut v: Vec<&str> = h.keys().map(HeaderName::as_str).collect();
             v.sort_unstable();
             v
-        };
+        }
 
         let same = decide(307, "/x", Method::POST, true).unwrap_or_else(|| panic!("307"));
         let mut h = base.clone();

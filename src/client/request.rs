@@ -55,6 +55,9 @@ pub struct RequestBuilder {
     timeout: Option<Duration>,
     redirect: Option<RedirectPolicy>,
     error: Option<Error>,
+    /// Built by a provider handle: parameters already in the URL (the provider's `?key=`)
+    /// win over those `query` adds.
+    keep_url_params: bool,
 }
 
 impl std::fmt::Debug for RequestBuilder {
@@ -108,7 +111,14 @@ impl RequestBuilder {
             timeout: None,
             redirect: None,
             error,
+            keep_url_params: false,
         }
+    }
+
+    /// A builder whose URL's own query parameters cannot be overridden by `query`.
+    pub(crate) fn keeping_url_params(mut self) -> Self {
+        self.keep_url_params = true;
+        self
     }
 
     fn keep(&mut self, e: Error) {
@@ -190,7 +200,9 @@ impl RequestBuilder {
     }
 
     /// Appends query parameters, serialised as a form (`a=1&b=x+y`): pairs, a map or a struct.
-    /// Parameters already in the URL stay. A value that cannot be a query (a nested struct) is
+    /// Parameters already in the URL stay. Under a [provider handle](super::ProviderHandle), a
+    /// parameter whose name the URL already has is dropped, so a configured `?key=` can be
+    /// neither overridden nor doubled. A value that cannot be a query (a nested struct) is
     /// `request.url` at `send()`.
     ///
     /// ```no_run
@@ -210,6 +222,7 @@ impl RequestBuilder {
             Ok(q) if q.is_empty() => {}
             Ok(q) => {
                 let merged = match url.query() {
+                    own if self.keep_url_params => crate::config::merge_query(own, Some(&q)),
                     Some(own) if !own.is_empty() => format!("{own}&{q}"),
                     _ => q,
                 };
@@ -415,6 +428,7 @@ impl RequestBuilder {
             timeout: self.timeout,
             redirect: self.redirect,
             error: self.error.as_ref().map(super::rebuild),
+            keep_url_params: self.keep_url_params,
         })
     }
 
@@ -428,7 +442,7 @@ impl RequestBuilder {
     /// [`Response`]). Awaiting the builder does the same.
     pub async fn send(self) -> Result<Response, Error> {
         let (client, parts) = self.into_parts()?;
-        client.execute(parts).await
+        client.execute_parts(parts).await
     }
 
     fn into_parts(self) -> Result<(Client, Parts), Error> {
@@ -567,8 +581,9 @@ mod tests {
             c.get("https://a.test/").header("x-a", "nul\0"),
             c.get("https://a.test/").header("", "v"),
             c.get("https://a.test/").bearer_auth("t0ken\r\nx: y"),
-            c.get("https://a.test/").basic_auth("u", Some("p\n")),
         ];
+        // Basic credentials are base64: any byte in them is sendable.
+        assert!(built(c.get("https://a.test/").basic_auth("u", Some("p\n"))).is_ok());
         for b in cases {
             let e = built(b).err().unwrap_or_else(|| panic!("refused"));
             assert_eq!(e.code(), "request.header");

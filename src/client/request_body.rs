@@ -182,13 +182,15 @@ impl StdError for BodyStreamError {
 
 impl http_body::Body for Body {
     type Data = Bytes;
-    type Error = BodyStreamError;
+    /// A [`BoxError`] whose concrete type the client recognises when hyper hands it back, so a
+    /// failing stream is `request.body` with the stream's own error as the cause.
+    type Error = BoxError;
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BodyStreamError>>> {
-        let wrap = |e: BoxError| BodyStreamError(Arc::from(e));
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let wrap = |e: BoxError| -> BoxError { Box::new(BodyStreamError(Arc::from(e))) };
         match &mut self.kind {
             Kind::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
             Kind::Stream(s) => match s.as_mut().poll_next(cx) {

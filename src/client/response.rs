@@ -14,9 +14,10 @@ use http::{HeaderMap, StatusCode, Version};
 use hyper::body::Incoming;
 use tokio::time::Instant;
 
-use crate::connect::ConnInfo;
+use crate::connect::{ConnInfo, Ctx as ConnectCtx, Form, refusal};
 use crate::error::{Error, ErrorKind, Hop, Phase, ProxyReply, Redirect};
 use crate::route::Route;
+use crate::settings::Provenance;
 use crate::wire::{attribute, evidence_headers};
 
 use super::body_read::{BodyStream, Ctx, Encoding, Raw, Reader};
@@ -37,18 +38,43 @@ pub struct Response {
     deadline: Option<Instant>,
     url: url::Url,
     redirects: Vec<Redirect>,
+    request: RequestFacts,
+}
+
+/// What the client knew about the request that a proxy's own reply answers: for the error that
+/// names the proxy, the request and where the provider was declared.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RequestFacts {
+    /// The method.
+    pub(crate) method: String,
+    /// Whether `Proxy-Authorization` was sent with it.
+    pub(crate) credentials_sent: bool,
+    /// Where the provider was declared.
+    pub(crate) provider_origin: Option<Provenance>,
+}
+
+/// How a response was obtained, beyond the exchange itself.
+pub(crate) struct Exchange {
+    pub(crate) route: Route,
+    pub(crate) target: String,
+    pub(crate) body_timeout: Duration,
+    pub(crate) url: url::Url,
+    pub(crate) deadline: Option<Instant>,
+    pub(crate) decode: bool,
+    pub(crate) request: RequestFacts,
 }
 
 impl Response {
-    pub(crate) fn new(
-        inner: http::Response<Incoming>,
-        route: Route,
-        target: String,
-        body_timeout: Duration,
-        url: url::Url,
-        deadline: Option<Instant>,
-        decode: bool,
-    ) -> Self {
+    pub(crate) fn new(inner: http::Response<Incoming>, x: Exchange) -> Self {
+        let Exchange {
+            route,
+            target,
+            body_timeout,
+            url,
+            deadline,
+            decode,
+            request,
+        } = x;
         let path = match inner.extensions().get::<Arc<ConnInfo>>().map(|i| &**i) {
             Some(i) if i.absolute_form => ResponsePath::AbsoluteForm,
             Some(i) if i.tunnel => ResponsePath::Tunnel,
@@ -74,6 +100,7 @@ impl Response {
             deadline,
             url,
             redirects: Vec::new(),
+            request,
         }
     }
 
@@ -140,19 +167,22 @@ impl Response {
         }
     }
 
-    /// `Ok(self)` for 1xx–3xx; for 4xx/5xx an `http.status` error whose hop is the proxy when
-    /// the proxy generated the reply, with the status, the attribution and (for proxy replies)
-    /// the proxy's headers as evidence.
+    /// `Ok(self)` for 1xx–3xx; for 4xx/5xx an error. A reply the proxy generated itself gets the
+    /// same code as the same refusal to CONNECT (`proxy.forbidden`, `proxy.auth_required` /
+    /// `proxy.auth_rejected`, `proxy.upstream`, `proxy.refused`) with hop and blame `proxy`;
+    /// `http.status` is kept for statuses the origin sent. Either way the status, the
+    /// attribution that decided it, the URL and the redirects followed are in the evidence.
     ///
     /// ```no_run
     /// # async fn run(client: proxyscope::Client) {
-    /// use proxyscope::Hop;
+    /// use proxyscope::{Blame, Hop};
     /// let res = client.get("http://api.example.org/v1/items").send().await;
     /// match res.and_then(|r| r.error_for_status()) {
     ///     Ok(res) => println!("{}", res.status()),
     ///     // The proxy refused on its own: its status, never the origin's.
-    ///     Err(e) if e.hop() == Some(Hop::Proxy) => eprintln!("proxy said {:?}: {}", e.status(), e.report()),
+    ///     Err(e) if e.hop() == Some(Hop::Proxy) => eprintln!("proxy: {}", e.report()),
     ///     Err(e) if e.is_status() => eprintln!("origin said {:?}", e.status()),
+    ///     Err(e) if e.blame() == Blame::LocalConfig => eprintln!("fix the settings: {}", e.report()),
     ///     Err(e) => eprintln!("{}", e.report()),
     /// }
     /// # }
@@ -165,30 +195,59 @@ impl Response {
         Err(self.status_error())
     }
 
+    /// `Err` when the proxy wrote this reply itself, whatever its status — a login redirect, a
+    /// block page, a splash page with `200` — since it is then not the origin's answer; `Ok(self)`
+    /// for a reply the origin wrote (relayed or tunnelled). The error is the refusal's `proxy.*`
+    /// code (`proxy.refused` for a status that is no refusal), with the attribution that decided.
+    ///
+    /// ```no_run
+    /// # async fn run(client: proxyscope::Client) -> Result<(), proxyscope::Error> {
+    /// let body = client
+    ///     .get("http://api.example.org/v1/items")
+    ///     .send()
+    ///     .await?
+    ///     .error_for_proxy_reply()?
+    ///     .text()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn error_for_proxy_reply(self) -> Result<Self, Error> {
+        if self.attribution.is_proxy_generated() {
+            return Err(self.proxy_reply_error());
+        }
+        Ok(self)
+    }
+
     fn status_error(&self) -> Error {
+        if self.attribution.is_proxy_generated() {
+            return self.proxy_reply_error();
+        }
         let status = self.status();
         let a = self.attribution.clone();
-        let hop = a.source;
         let proxy = self.route.proxy().map(|p| p.without_credentials());
-        let (message, hint) = match hop {
-            Hop::Proxy => (
-                format!(
-                    "proxy {} answered {} for {} itself; the origin never saw the request",
-                    proxy.as_deref().unwrap_or("(transparent)"),
-                    status,
-                    self.target
-                ),
-                format!(
-                    "the proxy generated this reply ({}); ask the proxy's operators, or check the route's steps (`Route::explain`) if this destination should not go through the proxy",
-                    a.reasons.first().map_or("proxy signature", String::as_str)
-                ),
-            ),
-            Hop::Origin => (
-                format!("{} answered {}", self.target, status),
-                "the origin itself answered with this status; check the request (URL path, credentials, method) against the service".to_owned(),
-            ),
-        };
-        let reply = (hop == Hop::Proxy).then(|| ProxyReply {
+        let target = self.target.clone();
+        let redirects = self.redirects.clone();
+        Error::new(ErrorKind::HttpStatus)
+            .with_hop(Hop::Origin)
+            .with_phase(Phase::Http)
+            .with_message(format!("{} answered {}", self.target, status))
+            .with_hint("the origin itself answered with this status; check the request (URL path, credentials, method) against the service")
+            .with_route(self.route.clone())
+            .with_url(&self.url)
+            .map_evidence(|ev| {
+                ev.status = Some(status.as_u16());
+                ev.target = Some(target);
+                ev.proxy = proxy;
+                ev.attribution = Some(a);
+                ev.redirects = redirects;
+            })
+    }
+
+    /// The error for a reply the proxy wrote itself (whatever its status): the refusal's code,
+    /// the proxy's headers, the attribution.
+    pub(crate) fn proxy_reply_error(&self) -> Error {
+        let status = self.status();
+        let reply = ProxyReply {
             status: status.as_u16(),
             reason: self.reason_phrase(),
             headers: evidence_headers(
@@ -205,21 +264,25 @@ impl Response {
             ),
             body_excerpt: None,
             body_truncated: false,
-        });
-        let target = self.target.clone();
+        };
+        let ctx = ConnectCtx::new(
+            self.route.provider().map(str::to_owned),
+            self.target.clone(),
+            self.route.proxy().cloned(),
+            Some(self.route.clone()),
+        )
+        .with_provider_origin(self.request.provider_origin.clone());
+        let url = self.route.url().to_owned();
+        let form = Form::Request {
+            method: &self.request.method,
+            url: &url,
+        };
+        let a = self.attribution.clone();
         let redirects = self.redirects.clone();
-        Error::new(ErrorKind::HttpStatus)
-            .with_hop(hop)
-            .with_phase(Phase::Http)
-            .with_message(message)
-            .with_hint(hint)
+        refusal(&ctx, reply, self.request.credentials_sent, form)
             .with_route(self.route.clone())
             .with_url(&self.url)
             .map_evidence(|ev| {
-                ev.status = Some(status.as_u16());
-                ev.target = Some(target);
-                ev.proxy = proxy;
-                ev.proxy_reply = reply;
                 ev.attribution = Some(a);
                 ev.redirects = redirects;
             })

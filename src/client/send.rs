@@ -198,20 +198,9 @@ pub(crate) fn record_outcome(span: &tracing::Span, outcome: &Result<Response, Er
             span.record("code", e.code());
             span.record("hop", e.hop().map_or("-", Hop::as_str));
             span.record("phase", e.phase().as_str());
-            span.record("blame", blame(e));
+            span.record("blame", e.blame().as_str());
             tracing::debug!(parent: span, code = e.code(), "request failed");
         }
-    }
-}
-
-/// Who must act on `e`, from the bounded set `local_config`, `proxy`, `origin`, `network`.
-fn blame(e: &Error) -> &'static str {
-    match e.hop() {
-        None => "local_config",
-        Some(_) if e.is_config() || e.is_request() => "local_config",
-        Some(_) if matches!(e.phase(), Phase::Dns) => "network",
-        Some(Hop::Proxy) => "proxy",
-        Some(Hop::Origin) => "origin",
     }
 }
 
@@ -257,7 +246,9 @@ impl Client {
                 .send_once(hop.provider.as_deref(), &hop.url, req, deadline)
                 .await
                 .map_err(|e| with_chain(e, &chain))?;
-            if !policy.is_enabled() {
+            // A redirect the proxy wrote itself (to its login or consent page) is not the
+            // origin's answer: it comes back as the response, for `error_for_proxy_reply`.
+            if !policy.is_enabled() || res.attribution().is_proxy_generated() {
                 return Ok(res.with_redirects(chain));
             }
             let Some(next) = redirect::next(
@@ -427,21 +418,5 @@ mod tests {
         ranged.insert(header::RANGE, HeaderValue::from_static("bytes=0-1"));
         d.apply(&mut ranged).unwrap_or_else(|e| panic!("{e}"));
         assert!(ranged.get(header::ACCEPT_ENCODING).is_none());
-    }
-
-    #[test]
-    fn blame_is_bounded() {
-        for (kind, hop, want) in [
-            (ErrorKind::RequestBody, None, "local_config"),
-            (ErrorKind::ProxyForbidden, Some(Hop::Proxy), "proxy"),
-            (ErrorKind::OriginDns, Some(Hop::Origin), "network"),
-            (ErrorKind::HttpTimeout, Some(Hop::Origin), "origin"),
-        ] {
-            let mut e = Error::new(kind);
-            if let Some(h) = hop {
-                e = e.with_hop(h);
-            }
-            assert_eq!(blame(&e), want, "{kind}");
-        }
     }
 }

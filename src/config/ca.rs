@@ -30,12 +30,12 @@ pub(crate) fn load(path: &Path) -> (Option<CaBundle>, Vec<CaProblem>) {
                 Some(CaFileProblem::Unreadable) => "ca_file.unreadable",
                 Some(CaFileProblem::Empty) => "ca_file.empty",
                 Some(CaFileProblem::Der) => "ca_file.der",
+                Some(CaFileProblem::Truncated) => "ca_file.truncated",
                 _ => "ca_file.not_pem",
             };
-            let mut message = e.to_string();
-            if let Some(cause) = &e.evidence().cause {
-                message.push_str(&format!(": {cause}"));
-            }
+            // The parser's own words (`NomError(Eof)`, base64 errors) stay in the error's cause;
+            // the diagnostic says what is wrong with the file.
+            let message = e.to_string();
             let suggestion = match kind {
                 Some(CaFileProblem::Der) => format!(
                     "convert it: openssl x509 -inform der -in {shown} -out {}",

@@ -138,6 +138,9 @@ pub struct Check {
     pub expect_header: Option<HeaderExpectation>,
     /// Whether redirects are followed (default `false`: a 3xx is what the check sees).
     pub follow_redirects: bool,
+    /// Whether a reply the proxy wrote itself (a login redirect, a splash page, a block page)
+    /// may pass the check (default `false`: only the origin's answer counts).
+    pub allow_proxy_response: bool,
     /// This check's own request timeout.
     pub timeout: Option<Duration>,
     /// Where the check was declared.
@@ -179,6 +182,7 @@ const CHECK_KEYS: &[&str] = &[
     "body_contains",
     "expect_header",
     "follow_redirects",
+    "allow_proxy_response",
     "timeout",
 ];
 
@@ -232,6 +236,7 @@ fn parse_one(w: &mut Walker<'_>, path: &str, item: &Node, keys: &[Entry]) -> Opt
     let mut body_contains = None;
     let mut expect_header = None;
     let mut follow_redirects = false;
+    let mut allow_proxy_response = false;
     let mut timeout = None;
     let mut ok = true;
     for e in keys {
@@ -316,6 +321,7 @@ fn parse_one(w: &mut Walker<'_>, path: &str, item: &Node, keys: &[Entry]) -> Opt
                 None => ok = false,
             },
             "follow_redirects" => follow_redirects = w.boolean(&kpath, n).unwrap_or(false),
+            "allow_proxy_response" => allow_proxy_response = w.boolean(&kpath, n).unwrap_or(false),
             "timeout" => timeout = w.duration(&kpath, n),
             _ => w.unknown(path, e, CHECK_KEYS, Level::Check),
         }
@@ -361,6 +367,7 @@ fn parse_one(w: &mut Walker<'_>, path: &str, item: &Node, keys: &[Entry]) -> Opt
         body_contains,
         expect_header,
         follow_redirects,
+        allow_proxy_response,
         timeout,
     })
 }
@@ -469,6 +476,7 @@ mod tests {
             body_contains: None,
             expect_header: None,
             follow_redirects: false,
+            allow_proxy_response: false,
             timeout: None,
             origin: Provenance::Default,
         };

@@ -11,16 +11,20 @@
 mod auth;
 pub(crate) mod deadline;
 mod dns;
+mod explain;
 mod http_connect;
+mod refusal;
 mod socks5;
 mod stream;
 mod tcp;
 mod tls;
+mod tls_probe;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -31,11 +35,13 @@ use tracing::Instrument;
 use crate::error::{Error, ErrorKind, Hop, Phase};
 use crate::proxy::{EnvSnapshot, ProxyScheme, ProxyUrl};
 use crate::route::Route;
-use crate::settings::{Settings, Timeouts};
+use crate::settings::{Provenance, Settings, Timeouts};
 use crate::tls::HandshakeInfo;
 
 pub use auth::basic_auth;
 pub use dns::{Resolve, Resolver, Resolving};
+pub(crate) use explain::absolute_form_failure;
+pub(crate) use refusal::{Form, refusal};
 pub use stream::{Conn, Stream};
 
 pub use crate::error::Timings;
@@ -70,6 +76,9 @@ pub struct ConnInfo {
 pub struct ConnectorSettings {
     /// The provider this profile serves; `None` for the global layer.
     pub provider: Option<String>,
+    /// Where the provider was declared (its `[providers.NAME]` table), so hints can name the
+    /// file and line to add a key to.
+    pub provider_origin: Option<Provenance>,
     /// The global layer.
     pub global: Settings,
     /// The provider's own layer (applied over `global`).
@@ -91,6 +100,7 @@ impl ConnectorSettings {
     pub fn new(global: Settings) -> Self {
         Self {
             provider: None,
+            provider_origin: None,
             global,
             layer: None,
             env: EnvSnapshot::from_process(),
@@ -203,6 +213,7 @@ impl tower_service::Service<Uri> for Connector {
 /// The context every error in one connection attempt is built from.
 pub(crate) struct Ctx {
     provider: Option<String>,
+    provider_origin: Option<Provenance>,
     target: String,
     proxy: Option<ProxyUrl>,
     route: Option<Route>,
@@ -217,9 +228,62 @@ impl Ctx {
     ) -> Self {
         Self {
             provider,
+            provider_origin: None,
             target,
             proxy,
             route,
+        }
+    }
+
+    /// Where the provider was declared (its `[providers.NAME]` table), for hints that name the
+    /// key to add there.
+    pub(crate) fn with_provider_origin(mut self, origin: Option<Provenance>) -> Self {
+        self.provider_origin = origin;
+        self
+    }
+
+    pub(crate) fn provider_origin(&self) -> Option<&Provenance> {
+        self.provider_origin.as_ref()
+    }
+
+    pub(crate) fn route(&self) -> Option<&Route> {
+        self.route.as_ref()
+    }
+
+    /// The same context with another route (one that learned more after resolution).
+    pub(crate) fn with_route(&self, route: Route) -> Ctx {
+        Ctx {
+            provider: self.provider.clone(),
+            provider_origin: self.provider_origin.clone(),
+            target: self.target.clone(),
+            proxy: self.proxy.clone(),
+            route: Some(route),
+        }
+    }
+
+    /// Where the proxy in use was set, for hints: `cfg.toml:3:9 (proxy)`, `the https_proxy
+    /// environment variable`.
+    pub(crate) fn proxy_setting(&self) -> String {
+        self.route
+            .as_ref()
+            .and_then(Route::proxy_origin)
+            .map_or_else(|| "the proxy setting".to_owned(), crate::route::location)
+    }
+
+    /// The proxy's URL under another scheme, without credentials: `https://proxy.example:3128`.
+    pub(crate) fn proxy_url_with_scheme(&self, scheme: &str) -> String {
+        match &self.proxy {
+            Some(p) => format!("{scheme}://{}", p.authority()),
+            None => format!("{scheme}://host:port"),
+        }
+    }
+
+    /// The proxy's URL with `USER:PASSWORD` where credentials go, e.g.
+    /// `http://USER:PASSWORD@proxy.example:3128`.
+    pub(crate) fn proxy_url_with_placeholder_credentials(&self) -> String {
+        match &self.proxy {
+            Some(p) => format!("{}://USER:PASSWORD@{}", p.scheme().as_str(), p.authority()),
+            None => "http://USER:PASSWORD@host:port".to_owned(),
         }
     }
 
@@ -264,13 +328,7 @@ impl Ctx {
     pub(crate) fn proxy_display(&self) -> String {
         self.proxy
             .as_ref()
-            .map_or_else(|| "(none)".to_owned(), ProxyUrl::without_credentials)
-    }
-
-    pub(crate) fn proxy_authority(&self) -> String {
-        self.proxy
-            .as_ref()
-            .map_or_else(|| "host:port".to_owned(), ProxyUrl::authority)
+            .map_or_else(|| "(transparent)".to_owned(), ProxyUrl::without_credentials)
     }
 
     pub(crate) fn provider_noun(&self) -> String {
@@ -341,7 +399,8 @@ async fn connect(profile: &Profile, uri: Uri) -> Result<Conn, Error> {
         target.clone(),
         route.proxy().cloned(),
         Some(route.clone()),
-    );
+    )
+    .with_provider_origin(profile.settings.provider_origin.clone());
     let span = tracing::info_span!(
         "connect",
         provider = profile.settings.provider.as_deref().unwrap_or("-"),
@@ -372,6 +431,7 @@ async fn build(
     let mut tunnel = false;
     let mut proxy_tls = None;
     let mut origin_tls = None;
+    let mut tunnel_facts: Option<explain::Tunnel> = None;
 
     let (stream, peer) = match route.proxy().cloned() {
         None => {
@@ -412,7 +472,8 @@ async fn build(
                                 stream,
                                 deadline::cap(t.proxy_or_default()),
                             )
-                            .await?;
+                            .await
+                            .map_err(|e| explain::proxy_tls_failure(ctx, e))?;
                             stream = s;
                             proxy_tls = Some(info);
                         }
@@ -482,9 +543,29 @@ async fn build(
                 }
             }
             .instrument(span)
-            .await?;
+            .await;
+            let stream = match stream {
+                Ok(s) => s,
+                Err(e) => {
+                    return Err(
+                        explain::proxy_failure(profile, ctx, &proxy, peer, host, port, e).await,
+                    );
+                }
+            };
             timings.proxy = Some(started.elapsed());
-            (stream, peer)
+            if tunnel {
+                // Count what comes back through the tunnel: a tunnel that ends before the
+                // origin's first byte is the proxy's doing, not the origin's.
+                let received = Arc::new(AtomicU64::new(0));
+                tunnel_facts = Some(explain::Tunnel {
+                    opened: Instant::now(),
+                    received: received.clone(),
+                    socks: matches!(proxy.scheme(), ProxyScheme::Socks5 | ProxyScheme::Socks5h),
+                });
+                (Stream::counted(stream, received), peer)
+            } else {
+                (stream, peer)
+            }
         }
     };
 
@@ -492,7 +573,8 @@ async fn build(
         let started = Instant::now();
         let (s, info) = tls::handshake(ctx, &profile.tls.origin, host, stream, deadline::cap(t.tls_or_default()))
             .instrument(tracing::info_span!("tls", server_name = %host))
-            .await?;
+            .await
+            .map_err(|e| explain::origin_tls_failure(ctx, e, host, port, tunnel_facts.as_ref()))?;
         timings.tls = Some(started.elapsed());
         origin_tls = Some(info);
         s

@@ -47,6 +47,64 @@ impl ProxyReply {
     }
 }
 
+/// How a peer ended a connection: an orderly close (FIN) or a reset (RST).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CloseKind {
+    /// An orderly close: the peer finished sending (FIN, read returns 0).
+    Closed,
+    /// The peer reset the connection (RST): it aborted rather than finished.
+    Reset,
+}
+
+impl CloseKind {
+    /// `closed` or `reset`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Closed => "closed",
+            Self::Reset => "reset",
+        }
+    }
+
+    /// The kind of an I/O error that ended a read, if it was the peer ending the connection.
+    pub fn of(e: &std::io::Error) -> Option<Self> {
+        use std::io::ErrorKind as K;
+        match e.kind() {
+            K::UnexpectedEof => Some(Self::Closed),
+            K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe => Some(Self::Reset),
+            _ => None,
+        }
+    }
+}
+
+/// Which exchange a connection ended in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CloseStage {
+    /// While waiting for the proxy's reply to CONNECT.
+    ConnectReply,
+    /// During the SOCKS5 handshake.
+    SocksHandshake,
+    /// After the proxy opened the tunnel and before the origin sent a byte through it.
+    Tunnel,
+    /// During the TLS handshake with the origin, after the origin had sent bytes.
+    TlsHandshake,
+}
+
+/// How and when a peer ended a connection that was expected to carry more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Closure {
+    /// Closed (FIN) or reset (RST).
+    pub how: CloseKind,
+    /// The exchange it ended in.
+    pub stage: CloseStage,
+    /// Bytes received in that exchange before it ended.
+    pub bytes_received: u64,
+    /// Time from the start of that exchange to its end.
+    #[serde(rename = "after_ms", serialize_with = "ser_ms")]
+    pub after: Option<Duration>,
+}
+
 /// How long each phase of making a connection took; a phase that did not run is `None`.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -112,6 +170,13 @@ pub struct Evidence {
     /// How long each connection phase that completed before the failure took.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timings: Option<Timings>,
+    /// How and when the peer ended the connection (`proxy.closed`, a tunnel that closed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closure: Option<Closure>,
+    /// Bytes the peer had sent when a timeout expired: none means it never answered, some that
+    /// it answers too slowly.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes_received: Option<u64>,
     /// The timeout that expired.
     #[serde(
         skip_serializing_if = "Option::is_none",

@@ -12,6 +12,7 @@
 //! which convert into [`Error`] here.
 
 mod attribution;
+mod blame;
 mod evidence;
 mod kind;
 mod query;
@@ -24,13 +25,17 @@ use std::fmt;
 use serde::Serialize;
 
 pub use self::attribution::{Attribution, ResponsePath};
-pub use self::evidence::{AddrAttempt, Evidence, PacEvidence, ProxyReply, Timings};
+pub use self::blame::Blame;
+pub use self::evidence::{
+    AddrAttempt, CloseKind, CloseStage, Closure, Evidence, PacEvidence, ProxyReply, Timings,
+};
 pub(crate) use self::evidence::{millis, ser_ms};
 pub use self::kind::ErrorKind;
 pub use self::redirect::Redirect;
+pub(crate) use self::tls::human_duration;
 pub use self::tls::{
     CaFileProblem, CertSummary, Diagnosis, Fix, NameMismatch, TlsEvidence, TrustSource,
-    TrustSourceKind, TrustStore, ValidityIssue,
+    TrustSourceKind, TrustStore, ValidityIssue, WrongCaFile,
 };
 pub use crate::diagnostic::{Diagnostic, Severity};
 pub use crate::hop::{Hop, Phase};
@@ -46,6 +51,7 @@ type SharedSource = std::sync::Arc<dyn std::error::Error + Send + Sync + 'static
 struct Inner {
     kind: ErrorKind,
     hop: Option<Hop>,
+    blame: Option<Blame>,
     phase: Phase,
     message: Option<String>,
     hint: Option<String>,
@@ -68,6 +74,7 @@ impl Error {
             inner: Box::new(Inner {
                 kind,
                 hop: kind.default_hop(),
+                blame: None,
                 phase: kind.default_phase(),
                 message: None,
                 hint: None,
@@ -94,6 +101,12 @@ impl Error {
     /// Overrides the hop.
     pub fn with_hop(mut self, hop: Hop) -> Self {
         self.inner.hop = Some(hop);
+        self
+    }
+
+    /// Sets who must act, overriding what the code, hop and evidence say (see [`Error::blame`]).
+    pub fn with_blame(mut self, blame: Blame) -> Self {
+        self.inner.blame = Some(blame);
         self
     }
 
@@ -176,6 +189,22 @@ impl Error {
         self.inner.hop
     }
 
+    /// Who must act: the local configuration, the proxy, the origin or the network. Distinct
+    /// from [`Error::hop`], where the failure surfaced: a CA missing from the local trust store
+    /// surfaces at the origin hop but is [`Blame::LocalConfig`]. Set by the site that built the
+    /// error when it knew more than the code says, else derived from the code, hop, phase and
+    /// evidence.
+    pub fn blame(&self) -> Blame {
+        self.inner.blame.unwrap_or_else(|| {
+            blame::derive(
+                self.inner.kind,
+                self.inner.hop,
+                self.inner.phase,
+                &self.inner.evidence,
+            )
+        })
+    }
+
     /// The failing phase.
     pub fn phase(&self) -> Phase {
         self.inner.phase
@@ -214,8 +243,18 @@ impl Error {
             );
             src = s.source();
         }
-        if let Some(hop) = self.hop() {
-            let _ = write!(out, "\n  hop: {hop}, phase: {}", self.phase());
+        match self.hop() {
+            Some(hop) => {
+                let _ = write!(
+                    out,
+                    "\n  hop: {hop}, phase: {}, blame: {}",
+                    self.phase(),
+                    self.blame()
+                );
+            }
+            None => {
+                let _ = write!(out, "\n  blame: {}", self.blame());
+            }
         }
         if let Some(url) = self.url() {
             let _ = write!(out, "\n  url: {url}");
@@ -297,6 +336,7 @@ impl fmt::Debug for Error {
         f.debug_struct("Error")
             .field("code", &self.code())
             .field("hop", &self.inner.hop)
+            .field("blame", &self.blame())
             .field("phase", &self.inner.phase)
             .field("message", &self.to_string())
             .field("hint", &self.inner.hint)
@@ -322,6 +362,7 @@ impl Serialize for Error {
         let mut st = s.serialize_struct("Error", 8)?;
         st.serialize_field("code", self.code())?;
         st.serialize_field("hop", &self.inner.hop)?;
+        st.serialize_field("blame", &self.blame())?;
         st.serialize_field("phase", &self.inner.phase)?;
         st.serialize_field("message", &self.to_string())?;
         st.serialize_field("hint", &self.inner.hint)?;

@@ -11,10 +11,9 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode};
 
-use crate::client::{Attribution, Client, Response};
+use crate::client::{Attribution, Client, RedirectPolicy, Response};
 use crate::config::{self, CheckTarget};
 pub use crate::config::{HeaderExpectation, StatusExpectation};
 use crate::error::{Error, ErrorKind, Phase};
@@ -63,6 +62,7 @@ impl Check {
                 body_contains: None,
                 expect_header: None,
                 follow_redirects: false,
+                allow_proxy_response: false,
                 timeout: None,
                 origin: Provenance::Builder {
                     key: "checks".to_owned(),
@@ -117,6 +117,13 @@ impl Check {
     /// Follows up to [`MAX_REDIRECTS`] redirects (default: no, a 3xx is reported as such).
     pub fn follow_redirects(mut self, yes: bool) -> Self {
         self.spec.follow_redirects = yes;
+        self
+    }
+
+    /// Lets a reply the proxy wrote itself pass the check (default: no — a proxy's login
+    /// redirect or block page is never the provider answering).
+    pub fn allow_proxy_response(mut self, yes: bool) -> Self {
+        self.spec.allow_proxy_response = yes;
         self
     }
 
@@ -303,43 +310,31 @@ struct Seen {
 }
 
 async fn exchange(client: &Client, check: &Check, result: &mut CheckResult) -> Result<Seen, Error> {
-    let mut url = check.url.clone();
-    let mut redirects = 0;
-    loop {
-        let req = http::Request::builder()
-            .method(check.spec.method.clone())
-            .uri(url.as_str())
-            .header(
-                http::header::USER_AGENT,
-                concat!("proxyscope-probe/", env!("CARGO_PKG_VERSION")),
-            )
-            .body(Bytes::new())
-            .map_err(|e| {
-                Error::new(ErrorKind::RequestUrl)
-                    .with_message(format!(
-                        "the check's URL {:?} is not a valid request target",
-                        crate::proxy::redact_text(url.as_str())
-                    ))
-                    .with_hint("use an absolute URL such as https://host/path")
-                    .with_source(e)
-            })?;
-        let sent = Instant::now();
-        let res = client.request(Some(&check.provider), req).await?;
-        let head = sent.elapsed();
-        result.status = Some(res.status().as_u16());
-        result.route = Some(res.route().clone());
-        let tls = record_connection(&res, head, &mut result.timings);
-        if check.spec.follow_redirects
-            && res.status().is_redirection()
-            && redirects < MAX_REDIRECTS
-            && let Some(next) = location(&url, &res)
-        {
-            redirects += 1;
-            url = next;
-            continue;
-        }
-        return finish(check, res, tls, &mut result.timings).await;
-    }
+    // Redirects follow the client's rule: the first request goes through the check's provider,
+    // and every redirect re-chooses the provider and the route from its own URL (a redirect to
+    // another provider's host takes that provider's proxy and trust), strips credentials across
+    // hosts, and ends in `http.redirect_loop` / `http.too_many_redirects` with the chain. A
+    // redirect the proxy wrote itself (its login page) is never followed.
+    let policy = if check.spec.follow_redirects {
+        RedirectPolicy::limited(MAX_REDIRECTS)
+    } else {
+        RedirectPolicy::none()
+    };
+    let sent = Instant::now();
+    let res = client
+        .request_via(Some(&check.provider), check.spec.method.clone(), &check.url)
+        .header(
+            http::header::USER_AGENT,
+            concat!("proxyscope-probe/", env!("CARGO_PKG_VERSION")),
+        )
+        .redirect(policy)
+        .send()
+        .await?;
+    let head = sent.elapsed();
+    result.status = Some(res.status().as_u16());
+    result.route = Some(res.route().clone());
+    let tls = record_connection(&res, head, &mut result.timings);
+    finish(check, res, tls, &mut result.timings).await
 }
 
 async fn finish(
@@ -349,6 +344,21 @@ async fn finish(
     timings: &mut CheckTimings,
 ) -> Result<Seen, Error> {
     let status = res.status().as_u16();
+    // A reply the proxy wrote itself (a block page, a login redirect, a splash page) is never the
+    // provider answering, whatever its status, unless the check says it may be.
+    if res.attribution().is_proxy_generated() && !check.spec.allow_proxy_response {
+        let expected = format!(
+            "a reply from the origin (status {}); the proxy answered {status} itself (allow_proxy_response = false)",
+            check.spec.expect_status
+        );
+        let e = res
+            .proxy_reply_error()
+            .map_evidence(|ev| ev.expected = Some(expected));
+        return Ok(Seen {
+            tls,
+            failure: Some(e),
+        });
+    }
     if let Err(e) = verify_head(&check.spec, status, res.headers(), Some(res.attribution())) {
         // A failure status the proxy generated carries the proxy's reply; the client knows how
         // to describe it. Anything else (a 3xx, a 200 where 404 was wanted) is ours.
@@ -409,12 +419,6 @@ fn record_connection(
         .sum();
     timings.first_byte = Some(head.saturating_sub(connecting));
     info.origin_tls.clone()
-}
-
-fn location(base: &str, res: &Response) -> Option<String> {
-    let loc = res.headers().get(http::header::LOCATION)?.to_str().ok()?;
-    let base = url::Url::parse(base).ok()?;
-    base.join(loc).ok().map(|u| u.to_string())
 }
 
 /// The probe's view of a presented chain: the leaf's facts and the chain's earliest expiry.

@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde::{Serialize, Serializer};
 
 use crate::config::Diagnostic;
-use crate::error::{Error, ErrorKind, Evidence, Hop, Phase, Timings, millis, ser_ms};
+use crate::error::{Blame, Error, ErrorKind, Evidence, Hop, Phase, Timings, millis, ser_ms};
 use crate::route::Route;
 
 use super::state::State;
@@ -213,8 +213,8 @@ impl CheckResult {
     }
 }
 
-/// A check's failure: the library error's public facts (`code`, `hop`, `phase`, `message`,
-/// `hint`, `evidence`), copied so results stay plain, cloneable data.
+/// A check's failure: the library error's public facts (`code`, `hop`, `blame`, `phase`,
+/// `message`, `hint`, `evidence`), copied so results stay plain, cloneable data.
 #[non_exhaustive]
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckError {
@@ -223,6 +223,8 @@ pub struct CheckError {
     pub kind: ErrorKind,
     /// The failing hop, `null` for configuration errors.
     pub hop: Option<Hop>,
+    /// Who must act: `local_config`, `proxy`, `origin` or `network`.
+    pub blame: Blame,
     /// The failing phase.
     pub phase: Phase,
     /// One line.
@@ -239,6 +241,7 @@ impl CheckError {
         Self {
             kind: error.kind(),
             hop: error.hop(),
+            blame: error.blame(),
             phase: error.phase(),
             message: error.to_string(),
             hint: error.hint().map(str::to_owned),

@@ -131,10 +131,11 @@ fn details(out: &mut String, c: &CheckResult, color: bool) {
         let hop = e.hop.map_or("-", |h| h.as_str());
         let _ = writeln!(
             out,
-            "  error[{}]: {} (hop: {hop}, phase: {})",
+            "  error[{}]: {} (hop: {hop}, phase: {}, blame: {})",
             e.code(),
             e.message,
-            e.phase
+            e.phase,
+            e.blame
         );
         let ev = &e.evidence;
         if let Some(r) = &ev.proxy_reply {
@@ -160,6 +161,13 @@ fn details(out: &mut String, c: &CheckResult, color: bool) {
     }
     if let Some(route) = &c.route {
         let _ = writeln!(out, "  route: {}", route.summary());
+        // A failed check shows what the route's steps warned about: a near-miss no_proxy entry,
+        // an ignored variable, another tool's reading — often the cause itself.
+        if c.error.is_some() {
+            for w in route.warnings() {
+                let _ = writeln!(out, "  route warning: {} [{}]", w.message, w.code);
+            }
+        }
     }
     if let Some(cert) = &c.certificate {
         let _ = writeln!(

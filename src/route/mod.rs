@@ -9,6 +9,8 @@
 //! and applies to whichever proxy was chosen, explicit ones included, as curl's `NO_PROXY`
 //! exempts hosts from `--proxy`.
 
+mod near_miss;
+mod provider;
 mod step;
 
 use std::fmt::{self, Write as _};
@@ -23,6 +25,8 @@ use crate::proxy::{
 };
 use crate::settings::{Provenance, ProxySetting, Settings, Sourced};
 
+pub use near_miss::{NearMiss, address_near_miss, location};
+pub use provider::{is_under, provider_for_url};
 pub use step::{Outcome, Rule, Step, Warning};
 
 /// The decision for one (provider, URL): direct or via a proxy, with the steps that led there.
@@ -35,6 +39,8 @@ pub struct Route {
     proxy: Option<ProxyUrl>,
     proxy_origin: Option<Provenance>,
     steps: Vec<Step>,
+    // Boxed: rare, and a route is built on every request.
+    near_miss: Option<Box<NearMiss>>,
 }
 
 impl Route {
@@ -47,6 +53,7 @@ impl Route {
             proxy,
             proxy_origin: None,
             steps: Vec::new(),
+            near_miss: None,
         }
     }
 
@@ -74,6 +81,31 @@ impl Route {
     pub fn steps(&self) -> &[Step] {
         &self.steps
     }
+    /// A `no_proxy` entry meant for this host that does not match it (a URL, a port, `*.d`, an
+    /// address for a name), with the entry that would: when a proxy refuses this host, that entry
+    /// is the likely fix.
+    pub fn near_miss(&self) -> Option<&NearMiss> {
+        self.near_miss.as_deref()
+    }
+
+    /// The route with a near miss found after resolution (by resolving the host's addresses).
+    pub(crate) fn with_near_miss(mut self, near_miss: NearMiss) -> Self {
+        self.near_miss = Some(Box::new(near_miss));
+        self
+    }
+
+    /// When a provider sets no proxy of its own and the proxy in use came from the global
+    /// layer or the environment: the provider's name.
+    pub fn inherited_proxy(&self) -> Option<&str> {
+        let provider = self.provider.as_deref()?;
+        self.proxy.as_ref()?;
+        let not_set = self
+            .steps
+            .iter()
+            .any(|s| s.rule == Rule::ProviderProxy && s.outcome == Outcome::NotSet);
+        not_set.then_some(provider)
+    }
+
     /// Every warning of every step, in order.
     pub fn warnings(&self) -> impl Iterator<Item = &Warning> {
         self.steps.iter().flat_map(|s| s.warnings.iter())
@@ -111,13 +143,17 @@ impl fmt::Display for Route {
 impl Serialize for Route {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("Route", 6)?;
+        let mut st = s.serialize_struct("Route", 7)?;
         st.serialize_field("url", &self.url)?;
         st.serialize_field("provider", &self.provider)?;
         st.serialize_field("via", if self.is_direct() { "direct" } else { "proxy" })?;
         st.serialize_field("proxy", &self.proxy)?;
         st.serialize_field("proxy_origin", &self.proxy_origin)?;
         st.serialize_field("steps", &self.steps)?;
+        match &self.near_miss {
+            Some(n) => st.serialize_field("near_miss", n)?,
+            None => st.skip_field("near_miss")?,
+        }
         st.end()
     }
 }
@@ -305,7 +341,7 @@ pub fn resolve(
     }
 
     // 2. no_proxy: provider, global, environment; applies to the chosen proxy.
-    let bypass = apply_no_proxy(&mut r.steps, global, provider_layer, env, url, host);
+    let bypass = apply_no_proxy(&mut r, global, provider_layer, env, url, host);
     push_tls_warning(&mut r.steps, global, provider_layer);
     if !bypass {
         r.proxy = Some(proxy);
@@ -400,13 +436,14 @@ fn ignored_step(iv: &IgnoredVar) -> Step {
 
 /// Steps for the `no_proxy` list in force; whether the host bypasses the proxy.
 fn apply_no_proxy(
-    steps: &mut Vec<Step>,
+    r: &mut Route,
     global: &Settings,
     provider: Option<&Settings>,
     env: &EnvSnapshot,
     url: &Url,
     host: &str,
 ) -> bool {
+    let steps = &mut r.steps;
     let layered = provider
         .and_then(|l| l.no_proxy.as_ref())
         .or(global.no_proxy.as_ref());
@@ -462,8 +499,22 @@ fn apply_no_proxy(
             ),
         ),
     }
-    .origin(origin)
     .value(redact_text(&list.to_string()));
+    // Only a host the list does not match can be a near miss; the search clones the origin
+    // only when it finds one.
+    if found.is_none() {
+        r.near_miss = near_miss::find(list, host, &origin).map(Box::new);
+    }
+    st = st.origin(origin);
+    if let Some(n) = &r.near_miss {
+        st.warnings.push(Warning::new(
+            "near_miss",
+            format!(
+                "entry `{}` was meant for {host} but does not match it ({}): write `{}`",
+                n.entry, n.reason, n.write
+            ),
+        ));
+    }
     for d in list.diagnostics() {
         if d.severity >= Severity::Warning {
             st.warnings
@@ -503,6 +554,29 @@ fn apply_no_proxy(
     }
     steps.push(st);
     found.is_some()
+}
+
+/// The `no_proxy` list that applies under these layers (provider, else global, else the
+/// environment), and where it was set.
+pub(crate) fn no_proxy_in_force<'a>(
+    global: &'a Settings,
+    provider: Option<&'a Settings>,
+    env: &'a EnvSnapshot,
+) -> Option<(&'a NoProxy, Provenance)> {
+    if let Some(s) = provider
+        .and_then(|l| l.no_proxy.as_ref())
+        .or(global.no_proxy.as_ref())
+    {
+        return Some((&s.value, s.origin.clone()));
+    }
+    env.no_proxy().map(|e| {
+        (
+            &e.list,
+            Provenance::Env {
+                var: e.var.name.clone(),
+            },
+        )
+    })
 }
 
 fn push_tls_warning(steps: &mut Vec<Step>, global: &Settings, provider: Option<&Settings>) {

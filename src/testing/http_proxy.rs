@@ -255,7 +255,10 @@ where
     C: AsyncRead + AsyncWrite + Unpin,
 {
     let intercept = shared.intercept.as_ref()?;
-    let (chain, key) = intercept.ca.issue_in_memory(&[host]).ok()?;
+    let (mut chain, key) = intercept.ca.issue_in_memory(&[host]).ok()?;
+    if intercept.present_ca {
+        chain.push(intercept.ca.certificate().clone());
+    }
     let config = server_config_alpn(chain, key, &[b"http/1.1"]).ok()?;
     TlsAcceptor::from(config).accept(client).await.ok()
 }

@@ -68,6 +68,16 @@ pub enum Policy {
     /// Answer `200` to CONNECT, then close the connection instead of tunnelling. Absolute-form
     /// requests and SOCKS CONNECTs are forwarded normally.
     OkThenClose,
+    /// Answer `200` to CONNECT, wait for the client's first bytes through the tunnel (its TLS
+    /// ClientHello), then reset the connection (RST) without a byte from any origin — a proxy
+    /// that filters TLS by server name, or loses its upstream, looks like this. Acts on every
+    /// connection before HTTP parsing; on the SOCKS5 listener it reports success, then resets.
+    OkThenReset,
+    /// Answer every request `200 Connection established`, one byte every `Duration`: a proxy
+    /// that answers, but slowly (as opposed to [`Policy::Stall`], one that never answers). A
+    /// CONNECT that waits long enough gets its tunnel opened (then closed). Acts before HTTP
+    /// parsing; on the SOCKS5 listener it sends its replies at the same pace.
+    Dribble(std::time::Duration),
     /// Intercept TLS inside CONNECT tunnels: answer 200, terminate the client's TLS with a leaf for
     /// the requested host signed by the PKI's interception CA, and re-originate TLS to the real
     /// destination (trusting the PKI's root); if that fails, every request inside the tunnel gets
@@ -128,7 +138,12 @@ impl Policy {
     pub(crate) fn is_connection_level(&self) -> bool {
         matches!(
             self,
-            Policy::Garbage | Policy::CloseAfterAccept | Policy::Stall | Policy::OversizedHeaders
+            Policy::Garbage
+                | Policy::CloseAfterAccept
+                | Policy::Stall
+                | Policy::OversizedHeaders
+                | Policy::OkThenReset
+                | Policy::Dribble(_)
         )
     }
 }
@@ -157,6 +172,8 @@ impl fmt::Debug for Policy {
             Policy::Stall => f.write_str("Stall"),
             Policy::OversizedHeaders => f.write_str("OversizedHeaders"),
             Policy::OkThenClose => f.write_str("OkThenClose"),
+            Policy::OkThenReset => f.write_str("OkThenReset"),
+            Policy::Dribble(d) => f.debug_tuple("Dribble").field(d).finish(),
             Policy::Intercept => f.write_str("Intercept"),
             Policy::DenyInsideTunnel(list) => {
                 f.debug_tuple("DenyInsideTunnel").field(list).finish()
@@ -238,6 +255,21 @@ impl CannedReply {
             ))
     }
 
+    /// A proxy that sends clients to its login page instead of relaying (Squid's `deny_info`
+    /// with a URL, captive portals, corporate gateways before authentication): `302 Found`,
+    /// `Location: location`, `Server: squid/…`, `Via`, a short HTML body.
+    pub fn login_redirect(location: &str) -> CannedReply {
+        CannedReply::new(302)
+            .header("Server", SQUID_SERVER)
+            .header("Location", location)
+            .header("Content-Type", "text/html")
+            .header("Via", VIA)
+            .body(&format!(
+                "<html><body>Please <a href=\"{}\">log in</a> first.</body></html>\n",
+                html_escape(location)
+            ))
+    }
+
     /// The status code.
     pub fn status(&self) -> u16 {
         self.status
@@ -273,7 +305,9 @@ pub(crate) fn decide(
             | Policy::Garbage
             | Policy::CloseAfterAccept
             | Policy::Stall
-            | Policy::OversizedHeaders => {}
+            | Policy::OversizedHeaders
+            | Policy::OkThenReset
+            | Policy::Dribble(_) => {}
             Policy::Deny(list) => {
                 if list.iter().any(|e| entry_matches(e, host, port)) {
                     return access_denied(host);

@@ -102,9 +102,21 @@ impl TestProxyBuilder {
         self.intercept = Some(Intercept {
             ca: pki.interception_authority(),
             origin_trust: Arc::new(trust),
+            present_ca: false,
         });
         self.rules.push(Policy::Intercept);
         self
+    }
+
+    /// Like [`TestProxyBuilder::intercept`], but the presented chain ends with the interception
+    /// CA's own (self-signed) certificate, as corporate inspection appliances that send their
+    /// root along do: the client sees a chain that ends at a CA, not a leaf alone.
+    pub fn intercept_presenting_ca(self, pki: &TestPki) -> Self {
+        let mut b = self.intercept(pki);
+        if let Some(i) = b.intercept.as_mut() {
+            i.present_ca = true;
+        }
+        b
     }
 
     /// Binds the listeners on `127.0.0.1:0` and starts serving.
@@ -318,6 +330,10 @@ fn spawn_loop(shared: &Arc<Shared>, listener: TcpListener, kind: Kind) {
                 continue;
             };
             shared_loop.accepted.fetch_add(1, Ordering::Relaxed);
+            if matches!(shared_loop.connection_rule(), Some(Policy::OkThenReset)) {
+                // Dropping the socket then sends RST instead of FIN.
+                let _ = stream.set_zero_linger();
+            }
             let shared = Arc::clone(&shared_loop);
             match &kind {
                 Kind::Socks => shared_loop

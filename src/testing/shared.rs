@@ -77,6 +77,9 @@ pub struct ProxyRequest {
 pub(crate) struct Intercept {
     pub(crate) ca: Arc<Ca>,
     pub(crate) origin_trust: Arc<ClientConfig>,
+    /// Send the interception CA's certificate after the leaf, as appliances that present their
+    /// inspection root do.
+    pub(crate) present_ca: bool,
 }
 
 /// State shared by a proxy's listeners and connections.

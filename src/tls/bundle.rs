@@ -56,6 +56,13 @@ impl CaBundle {
         for item in CertificateDer::pem_slice_iter(bytes) {
             match item {
                 Ok(c) => certs.push(c),
+                // A certificate section that never ends: the file was cut short.
+                Err(e @ rustls_pki_types::pem::Error::MissingSectionEnd { .. })
+                    if is_certificate_end(&e) =>
+                {
+                    return Err(truncated(path, certs.len(), "its END line is missing")
+                        .map_evidence(|ev| ev.cause = Some(e.to_string())));
+                }
                 Err(e) => {
                     return Err(problem(path, CaFileProblem::Garbage, None)
                         .map_evidence(|ev| ev.cause = Some(e.to_string())));
@@ -75,10 +82,21 @@ impl CaBundle {
         for (i, c) in certs.iter().enumerate() {
             match CertSummary::from_der(i, c.as_ref(), now) {
                 Ok(s) => summaries.push(s),
+                // The parser's words (`NomError(Eof)`) stay in the cause, not the headline.
+                Err(e) if der_is_cut(c.as_ref()) => {
+                    return Err(
+                        truncated(path, i, "its base64 stops before the certificate ends")
+                            .map_evidence(|ev| {
+                                ev.cause =
+                                    Some(format!("certificate {} does not parse: {}", i + 1, e.0));
+                            }),
+                    );
+                }
                 Err(e) => {
                     return Err(
                         problem(path, CaFileProblem::Garbage, None).map_evidence(|ev| {
-                            ev.cause = Some(format!("certificate {i} does not parse: {}", e.0));
+                            ev.cause =
+                                Some(format!("certificate {} does not parse: {}", i + 1, e.0));
                         }),
                     );
                 }
@@ -127,6 +145,58 @@ fn has_complete_pem_section(bytes: &[u8]) -> bool {
     false
 }
 
+fn is_certificate_end(e: &rustls_pki_types::pem::Error) -> bool {
+    match e {
+        rustls_pki_types::pem::Error::MissingSectionEnd { end_marker } => {
+            end_marker.windows(11).any(|w| w == b"CERTIFICATE")
+        }
+        _ => false,
+    }
+}
+
+/// Whether a DER value declares more bytes than it has: a certificate whose PEM was cut short.
+fn der_is_cut(der: &[u8]) -> bool {
+    let (Some(&0x30), Some(&first)) = (der.first(), der.get(1)) else {
+        return false;
+    };
+    let (declared, header) = if first < 0x80 {
+        (usize::from(first), 2)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 4 || der.len() < 2 + n {
+            return false;
+        }
+        let len = der[2..2 + n]
+            .iter()
+            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+        (len, 2 + n)
+    };
+    der.len() < header + declared
+}
+
+/// `config.ca_file` for a file cut short: `complete` certificates parsed before the cut one.
+fn truncated(path: &Path, complete: usize, why: &str) -> Error {
+    let shown = path.display().to_string();
+    let before = match complete {
+        0 => String::new(),
+        1 => " (after 1 complete certificate)".to_owned(),
+        n => format!(" (after {n} complete certificates)"),
+    };
+    Error::new(ErrorKind::ConfigCaFile)
+        .with_message(format!(
+            "CA file {shown} is truncated: certificate {} starts but {why}{before}",
+            complete + 1
+        ))
+        .with_hint(format!(
+            "{shown} was cut short (an interrupted copy or download): fetch the CA certificate again; \
+             every -----BEGIN CERTIFICATE----- needs its base64 and its -----END CERTIFICATE-----"
+        ))
+        .map_evidence(|ev| {
+            ev.file = Some(shown);
+            ev.ca_file_problem = Some(CaFileProblem::Truncated);
+        })
+}
+
 fn problem(path: &Path, kind: CaFileProblem, io: Option<std::io::Error>) -> Error {
     let shown = path.display().to_string();
     let (message, hint) = match kind {
@@ -153,6 +223,10 @@ fn problem(path: &Path, kind: CaFileProblem, io: Option<std::io::Error>) -> Erro
         CaFileProblem::Garbage => (
             format!("CA file {shown} is not a PEM certificate file"),
             "the file must contain -----BEGIN CERTIFICATE----- sections with valid base64 DER",
+        ),
+        CaFileProblem::Truncated => (
+            format!("CA file {shown} is truncated"),
+            "the file was cut short: fetch the CA certificate again",
         ),
     };
     let mut err = Error::new(ErrorKind::ConfigCaFile)

@@ -6,7 +6,8 @@
 //! `WebPkiServerVerifier`: the presented chain is kept (as [`CertSummary`]s) on success and on
 //! failure, and a failure becomes an [`Error`](crate::Error) whose [`TlsEvidence`] holds the chain,
 //! the trust store, rustls's words, a [`Diagnosis`] (self-signed, missing intermediate, private
-//! CA, interception, rotated CA, validity, name, plain-HTTP proxy, cut connection) and, when
+//! CA, a CA file holding the wrong CA, interception, rotated CA, validity, name, plain-HTTP
+//! proxy, cut connection) and, when
 //! cross-reference finds the issuer in a CA file mentioned anywhere ([`KnownCa`]) or in the
 //! system store, the [`Fix`]: the exact key and file to set.
 //!
@@ -27,6 +28,7 @@ mod bundle;
 mod chain;
 mod diagnose;
 mod hop;
+mod interception;
 mod roots;
 mod settings;
 mod verifier;
@@ -36,12 +38,13 @@ pub(crate) use chain::rfc3339;
 pub use chain::{ChainComparison, compare_chains};
 pub use diagnose::diagnose_against_direct;
 pub use hop::{HandshakeInfo, HopTls};
+pub(crate) use interception::{ViaProxy, through_proxy};
 pub use settings::{KnownCa, TlsSettings, env_ca_files};
 
 // The facts a TLS failure leaves behind are defined with the error that carries them; they are
 // re-exported here, where the code that computes them lives.
 pub use crate::error::{
     CaFileProblem, CertSummary, Diagnosis, Fix, NameMismatch, TlsEvidence, TrustSource,
-    TrustSourceKind, TrustStore, ValidityIssue,
+    TrustSourceKind, TrustStore, ValidityIssue, WrongCaFile,
 };
 pub use crate::proxy::CA_ENV_VARS;

@@ -24,6 +24,7 @@ mod signatures;
 #[cfg_attr(not(feature = "fuzzing"), allow(dead_code))]
 mod socks4;
 mod socks5;
+mod upstream;
 
 pub(crate) use attribution::attribute;
 pub use classify::{Classified, classify};
@@ -41,3 +42,4 @@ pub use socks4::{
 pub use socks5::{
     Socks5Reply, parse_reply as parse_socks5_reply, reply_meaning as socks5_reply_meaning,
 };
+pub use upstream::{errno_words, squid_errno, upstream_failure};

@@ -1,5 +1,6 @@
 //! Plain `http://` through a proxy: a 403 the proxy generated and a 403 the origin sent (relayed
-//! by the proxy) are told apart, and `error_for_status` names the right hop with the evidence.
+//! by the proxy) are told apart, and `error_for_status` gives the proxy's refusal its `proxy.*`
+//! code (as on CONNECT) and keeps `http.status` for the origin's, with the evidence.
 
 use crate::common::servers::*;
 use proxyscope::client::ResponsePath;
@@ -27,9 +28,11 @@ async fn proxy_generated_403_is_attributed_to_the_proxy() {
     assert_eq!(a.squid_error.as_deref(), Some("ERR_ACCESS_DENIED 0"));
     assert_eq!(a.server.as_deref(), Some("squid/6.10"));
 
+    // The same refusal as on CONNECT: the same code, hop and blame.
     let e = r.error_for_status().unwrap_err();
-    assert_eq!(e.code(), "http.status");
+    assert_eq!(e.code(), "proxy.forbidden");
     assert_eq!(e.hop(), Some(Hop::Proxy));
+    assert_eq!(e.blame(), proxyscope::Blame::Proxy);
     assert_eq!(e.phase(), Phase::Http);
     assert_eq!(e.evidence().status, Some(403));
     let reply = e.evidence().proxy_reply.as_ref().unwrap();

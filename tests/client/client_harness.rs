@@ -144,7 +144,7 @@ async fn misbehaving_proxies() {
 }
 
 #[tokio::test]
-async fn ok_then_close_fails_the_origin_tls_handshake_not_the_proxy() {
+async fn ok_then_close_is_the_proxys_tunnel_not_the_origin() {
     let pki = TestPki::new();
     let proxy = proxy_with(Policy::OkThenClose).await;
     let e = builder(via(&proxy.url(), &pki))
@@ -153,9 +153,14 @@ async fn ok_then_close_fails_the_origin_tls_handshake_not_the_proxy() {
         .get("https://localhost:9/")
         .await
         .unwrap_err();
-    assert_eq!(e.hop(), Some(Hop::Origin));
+    // The origin never sent a byte through the tunnel: the proxy closed it.
+    assert_eq!(e.code(), "proxy.closed", "{}", e.report());
+    assert_eq!(e.hop(), Some(Hop::Proxy));
+    assert_eq!(e.blame(), proxyscope::Blame::Proxy);
     assert_eq!(e.phase(), Phase::Tls);
-    assert!(e.code().starts_with("tls."));
+    let closure = e.evidence().closure.expect("closure");
+    assert_eq!(closure.how, proxyscope::error::CloseKind::Closed);
+    assert_eq!(closure.stage, proxyscope::error::CloseStage::Tunnel);
 }
 
 #[tokio::test]
@@ -290,7 +295,7 @@ async fn harness_origin_403_relayed_versus_proxy_403_generated() {
         .unwrap();
     assert_eq!(r.status(), 403);
     let e = r.error_for_status().unwrap_err();
-    assert_eq!(e.code(), "http.status");
+    assert_eq!(e.code(), "proxy.forbidden");
     assert_eq!(e.hop(), Some(Hop::Proxy));
     assert!(
         e.evidence()

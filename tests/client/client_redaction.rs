@@ -55,7 +55,7 @@ async fn credentials_never_leak_from_absolute_form_status_errors() {
     let route = serde_json::to_string(r.route()).unwrap();
     assert!(!route.contains(PASS));
     let e = r.error_for_status().unwrap_err();
-    assert_eq!(e.code(), "http.status");
+    assert_eq!(e.code(), "proxy.forbidden");
     assert_clean(&e);
 }
 

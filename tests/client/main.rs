@@ -5,5 +5,6 @@ mod client_attribution;
 mod client_harness;
 mod client_paths;
 mod client_redaction;
+mod client_refusals;
 #[path = "../common/mod.rs"]
 mod common;

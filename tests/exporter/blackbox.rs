@@ -217,9 +217,12 @@ async fn compare(
                     .contains("code=\"proxy.forbidden\",blame=\"proxy\""),
         ),
         (
-            "a plain-HTTP refusal looks like the origin's 403 to blackbox_exporter; proxyscope blames the proxy",
+            "a plain-HTTP refusal looks like the origin's 403 to blackbox_exporter; for proxyscope it is the same proxy.forbidden as a refused CONNECT",
             plain.1.status == Some(403.0)
-                && plain.2.reason.contains("blame=\"proxy\",hop=\"proxy\""),
+                && plain
+                    .2
+                    .reason
+                    .contains("code=\"proxy.forbidden\",blame=\"proxy\",hop=\"proxy\""),
         ),
         (
             "407 is a local configuration matter",

@@ -496,7 +496,13 @@ async fn a_reset_after_the_200_fails_the_origin_handshake() {
     .await;
     let client = client_via(&format!("http://{addr}"), &pki);
     let (e, elapsed) = failing_get(&client, "https://localhost:9/").await;
-    assert_code(&e, elapsed, "tls.handshake", Hop::Origin, Phase::Tls);
+    // Nothing from the origin ever came through the tunnel: the proxy's tunnel broke it.
+    assert_code(&e, elapsed, "proxy.closed", Hop::Proxy, Phase::Tls);
+    assert_eq!(e.blame(), proxyscope::Blame::Proxy);
+    let closure = e.evidence().closure.expect("closure");
+    assert_eq!(closure.how, proxyscope::error::CloseKind::Reset);
+    assert_eq!(closure.stage, proxyscope::error::CloseStage::Tunnel);
+    assert_eq!(closure.bytes_received, 0);
     assert_eq!(diagnosis(&e), Some(Diagnosis::ConnectionCut));
 }
 

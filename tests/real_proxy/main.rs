@@ -1,5 +1,6 @@
 //! Real Squid and tinyproxy on loopback: the proxies' own replies, the client through them,
-//! parity with the harness's imitation, an https:// proxy, and load (through Squid and through
+//! the diagnosis of their refusals (near-miss `no_proxy` entries), parity with the harness's
+//! imitation, an https:// proxy, and load (through Squid and through
 //! the harness proxy).
 //!
 //! This binary has its own runner (`harness = false` in Cargo.toml, libtest-mimic) for two
@@ -23,6 +24,7 @@ mod load_harness;
 mod load_squid;
 mod real_client_squid;
 mod real_client_tinyproxy;
+mod real_diagnosis;
 mod real_proxy_parity;
 mod real_proxy_squid;
 mod real_proxy_tinyproxy;
@@ -83,6 +85,9 @@ fn main() {
         trial!(shared, real_client_tinyproxy::wrong_credentials_get_401_yet_are_auth_rejected_and_right_ones_reach_the_origin),
         trial!(shared, real_client_tinyproxy::unable_to_connect_is_proxy_upstream),
         trial!(shared, real_client_tinyproxy::plain_http_403_from_tinyproxy_and_from_the_origin_name_different_hops),
+        trial!(shared, real_diagnosis::squid_refusing_a_near_missed_host_leads_with_the_no_proxy_fix),
+        trial!(shared, real_diagnosis::tinyproxy_filtering_a_near_missed_host_leads_with_the_no_proxy_fix),
+        trial!(shared, real_diagnosis::squid_failing_an_internal_name_whose_address_is_in_no_proxy_says_so),
         trial!(shared, real_proxy_parity::denied_destination_classifies_alike),
         trial!(shared, real_proxy_parity::missing_and_wrong_credentials_classify_alike),
         trial!(shared, real_proxy_parity::refused_destination_classifies_alike),

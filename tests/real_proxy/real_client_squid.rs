@@ -19,7 +19,7 @@ use crate::support::{
 use proxyscope::client::ResponsePath;
 use proxyscope::testing::{ChainMode, ORIGIN_SERVER, TestOrigin, TestPki};
 use proxyscope::tls::Diagnosis;
-use proxyscope::{Error, Hop, Phase, ProxySetting, Settings};
+use proxyscope::{Blame, Error, Hop, Phase, ProxySetting, Settings};
 
 /// The Squid-generated facts of a refusal: `X-Squid-Error`, `Server: squid/<version>`, and the
 /// classifier's deciding signal naming the Squid error.
@@ -279,10 +279,18 @@ pub(crate) async fn plain_http_carries_the_credentials_in_absolute_form() {
     let res = client.get(&origin.url("/")).await.expect("a reply");
     assert_eq!(res.status(), 407);
     assert!(res.attribution().is_proxy_generated());
+    // The same refusal as on CONNECT: the same code, whatever the request form.
     let e = res.error_for_status().unwrap_err();
-    assert_eq!(e.code(), "http.status");
+    assert_eq!(e.code(), "proxy.auth_required", "{}", e.report());
     assert_eq!(e.hop(), Some(Hop::Proxy));
+    assert_eq!(e.blame(), Blame::LocalConfig);
     assert_eq!(e.phase(), Phase::Http);
+    assert!(
+        e.to_string()
+            .contains("requires credentials and none were sent"),
+        "{e}"
+    );
+    assert_eq!(e.evidence().auth_realm.as_deref(), Some(SQUID_REALM));
     let reply = e
         .evidence()
         .proxy_reply
@@ -316,8 +324,17 @@ pub(crate) async fn unreachable_destination_is_proxy_upstream_err_connect_fail()
         503,
         "Service Unavailable",
     );
-    // 111 is ECONNREFUSED: Squid tried and the destination refused.
+    // 111 is ECONNREFUSED: Squid tried and the destination refused — said in words.
     assert_squid_evidence(&e, &squid, "ERR_CONNECT_FAIL 111");
+    assert_eq!(e.blame(), Blame::Origin);
+    assert!(
+        e.to_string().contains(
+            "could not reach 127.0.0.1:{port}: it could not connect to it: connection refused (ERR_CONNECT_FAIL, errno 111)"
+                .replace("{port}", &port.to_string())
+                .as_str()
+        ),
+        "{e}"
+    );
 
     // Plain http: Squid answers the same failure as a response, attributed to Squid.
     let res = client
@@ -329,9 +346,19 @@ pub(crate) async fn unreachable_destination_is_proxy_upstream_err_connect_fail()
     assert_eq!(a.source, Hop::Proxy);
     assert_eq!(a.squid_error.as_deref(), Some("ERR_CONNECT_FAIL 111"));
     let e = res.error_for_status().unwrap_err();
-    assert_eq!(e.code(), "http.status");
+    assert_eq!(e.code(), "proxy.upstream", "{}", e.report());
     assert_eq!(e.hop(), Some(Hop::Proxy));
+    assert_eq!(e.blame(), Blame::Origin);
     assert_eq!(e.evidence().status, Some(503));
+    assert!(
+        e.to_string()
+            .contains("connection refused (ERR_CONNECT_FAIL, errno 111)"),
+        "{e}"
+    );
+    assert_eq!(
+        e.evidence().attribution.as_ref().map(|a| a.source),
+        Some(Hop::Proxy)
+    );
 }
 
 pub(crate) async fn unresolvable_destination_is_proxy_upstream() {
@@ -366,7 +393,7 @@ pub(crate) async fn unresolvable_destination_is_proxy_upstream() {
         );
     }
     let e = res.error_for_status().unwrap_err();
-    assert_eq!(e.code(), "http.status");
+    assert_eq!(e.code(), "proxy.upstream", "{}", e.report());
     assert_eq!(e.hop(), Some(Hop::Proxy));
     assert_eq!(e.phase(), Phase::Http);
 }
@@ -392,11 +419,19 @@ pub(crate) async fn plain_http_403_from_squid_and_from_the_origin_name_different
     assert_eq!(a.squid_error.as_deref(), Some("ERR_ACCESS_DENIED 0"));
     let server = format!("squid/{}", squid.version());
     assert_eq!(a.server.as_deref(), Some(server.as_str()));
+    // Squid's own 403: the code a CONNECT refusal gets, hop and blame the proxy.
     let e = res.error_for_status().unwrap_err();
-    assert_eq!(e.code(), "http.status");
+    assert_eq!(e.code(), "proxy.forbidden", "{}", e.report());
     assert_eq!(e.hop(), Some(Hop::Proxy));
+    assert_eq!(e.blame(), Blame::Proxy);
     assert_eq!(e.phase(), Phase::Http);
     assert_eq!(e.evidence().status, Some(403));
+    assert!(
+        e.to_string().contains(
+            "denies access to www.blocked.test:80 (403 Forbidden, X-Squid-Error: ERR_ACCESS_DENIED)"
+        ),
+        "{e}"
+    );
     let reply = e.evidence().proxy_reply.as_ref().expect("Squid's reply");
     assert_eq!(reply.status, 403);
     assert_eq!(reply.reason, "Forbidden");
@@ -423,9 +458,11 @@ pub(crate) async fn plain_http_403_from_squid_and_from_the_origin_name_different
         a.via.as_deref().is_some_and(|v| v.contains(SQUID_HOSTNAME)),
         "{a:?}"
     );
+    // The origin's own 403 keeps http.status.
     let e = res.error_for_status().unwrap_err();
     assert_eq!(e.code(), "http.status");
     assert_eq!(e.hop(), Some(Hop::Origin));
+    assert_eq!(e.blame(), Blame::Origin);
     assert_eq!(e.phase(), Phase::Http);
     assert_eq!(e.evidence().status, Some(403));
     assert!(e.evidence().proxy_reply.is_none(), "not the proxy's reply");

@@ -201,10 +201,17 @@ pub(crate) async fn unable_to_connect_is_proxy_upstream() {
     assert_eq!(res.status(), 500);
     assert_eq!(res.reason_phrase(), "Unable to connect");
     assert!(res.attribution().is_proxy_generated());
+    // The same code as the refusal to CONNECT above.
     let e = res.error_for_status().unwrap_err();
-    assert_eq!(e.code(), "http.status");
+    assert_eq!(e.code(), "proxy.upstream", "{}", e.report());
     assert_eq!(e.hop(), Some(Hop::Proxy));
+    assert_eq!(e.blame(), proxyscope::Blame::Origin);
     assert_eq!(e.phase(), Phase::Http);
+    assert!(
+        e.to_string()
+            .contains("could not connect to it (tinyproxy: Unable to connect)"),
+        "{e}"
+    );
     let reply = e
         .evidence()
         .proxy_reply
@@ -234,10 +241,16 @@ pub(crate) async fn plain_http_403_from_tinyproxy_and_from_the_origin_name_diffe
     assert_eq!(a.path, ResponsePath::AbsoluteForm);
     assert_eq!(a.server.as_deref(), Some(server.as_str()));
     let e = res.error_for_status().unwrap_err();
-    assert_eq!(e.code(), "http.status");
+    assert_eq!(e.code(), "proxy.forbidden", "{}", e.report());
     assert_eq!(e.hop(), Some(Hop::Proxy));
+    assert_eq!(e.blame(), proxyscope::Blame::Proxy);
     assert_eq!(e.phase(), Phase::Http);
     assert_eq!(e.evidence().status, Some(403));
+    assert!(
+        e.to_string()
+            .contains("denies access to www.blocked.test:80"),
+        "{e}"
+    );
     let reply = e
         .evidence()
         .proxy_reply

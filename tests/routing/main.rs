@@ -12,4 +12,5 @@ mod pac_eval;
 #[cfg(feature = "pac")]
 mod pac_helpers;
 mod probe_route;
+mod route_parity;
 mod route_precedence;

@@ -382,6 +382,47 @@ async fn credentials_never_appear_in_any_output_of_any_failure() {
     p.get("http.timeout (absolute-form)", &c, "http://localhost:9/")
         .await;
 
+    // The diagnosis's second looks: a refusal led by a near-miss no_proxy entry that itself
+    // carries the credentials, a tunnel the proxy cut, a proxy's own login redirect, and an
+    // http:// proxy URL at a TLS listener (the hint writes the https:// URL).
+    let both = TestProxy::builder()
+        .policy(Policy::require_basic(USER, PASS, "corp"))
+        .policy(Policy::deny(&["localhost"]))
+        .start()
+        .await;
+    let c = client(
+        layer(&creds_url("http", both.addr()), &pki).with_no_proxy(NoProxy::parse(&format!(
+            "http://{USER}:{PASS}@localhost:9/"
+        ))),
+    );
+    p.get("proxy.forbidden (near miss)", &c, "https://localhost:9/")
+        .await;
+    let cut = proxy(Policy::OkThenReset).await;
+    let c = client(layer(&creds_url("http", cut.addr()), &pki));
+    p.get("proxy.closed (tunnel)", &c, "https://localhost:9/")
+        .await;
+    let portal = proxy(Policy::Reply(CannedReply::login_redirect(
+        "http://login.corp.test/",
+    )))
+    .await;
+    let c = client(layer(&creds_url("http", portal.addr()), &pki));
+    match c
+        .get("http://localhost:9/")
+        .await
+        .and_then(|r| r.error_for_proxy_reply())
+    {
+        Ok(r) => panic!("a login redirect is the proxy's: {}", r.status()),
+        Err(e) => p.error("proxy.refused (login redirect)", &e),
+    }
+    let tls_proxy = TestProxy::builder()
+        .tls(&pki, pki.localhost())
+        .start()
+        .await;
+    let tls_addr = tls_proxy.https_addr().expect("tls listener");
+    let c = client(layer(&creds_url("http", tls_addr), &pki));
+    p.get("proxy.protocol (speaks TLS)", &c, "https://localhost:9/")
+        .await;
+
     // Configuration errors that carry the credentials.
     for bad in [
         format!("http://{USER}:{PASS}@bad host:3128"),

@@ -214,8 +214,10 @@ async fn provider_failures_are_json_errors_with_our_status() {
     let g = c.translate("google").await;
     assert_eq!(g.status, StatusCode::BAD_GATEWAY, "{}", g.text);
     let e = &g.json()["error"];
-    assert_eq!(e["code"], "http.status");
+    // The proxy's own 403 has the code a refused CONNECT has, and blames the proxy.
+    assert_eq!(e["code"], "proxy.forbidden");
     assert_eq!(e["hop"], "proxy");
+    assert_eq!(e["blame"], "proxy");
     assert_eq!(e["upstream_status"], 403);
     assert_eq!(e["attribution"]["source"], "proxy");
 
@@ -285,6 +287,7 @@ async fn an_origin_error_status_is_reported_not_copied() {
     let e = &a.json()["error"];
     assert_eq!(e["code"], "http.status");
     assert_eq!(e["hop"], "origin");
+    assert_eq!(e["blame"], "origin");
     assert_eq!(e["phase"], "http");
     assert_eq!(e["upstream_status"], 403);
     assert_eq!(e["attribution"]["source"], "origin");

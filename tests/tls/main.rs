@@ -5,4 +5,5 @@ mod support;
 mod tls_bundle;
 mod tls_diagnosis;
 mod tls_hop;
+mod tls_interception;
 mod tls_testpki;

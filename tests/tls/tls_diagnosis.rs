@@ -236,8 +236,8 @@ async fn interception_when_the_proxied_chain_differs_from_the_direct_one() {
     let err = handshake(&tls, "origin.test", proxied_addr)
         .await
         .unwrap_err();
-    // A .test host: on its own this looks like an untrusted private CA ...
-    assert_eq!(tls_ev(&err).diagnosis, Diagnosis::UntrustedPrivateCa);
+    // A .test host: on its own this is a CA file that holds another CA than the chain's ...
+    assert_eq!(tls_ev(&err).diagnosis, Diagnosis::WrongCaFile);
     // ... but compared with the direct path, it is interception.
     let err = diagnose_against_direct(err, &direct.chain);
     assert_eq!(err.code(), "tls.unknown_issuer");
@@ -256,7 +256,7 @@ async fn interception_when_the_proxied_chain_differs_from_the_direct_one() {
         .unwrap_err();
     let fake_chain = tls_ev(&err).chain.clone();
     let err = diagnose_against_direct(err, &fake_chain);
-    assert_eq!(tls_ev(&err).diagnosis, Diagnosis::UntrustedPrivateCa);
+    assert_eq!(tls_ev(&err).diagnosis, Diagnosis::WrongCaFile);
 }
 
 #[tokio::test]

@@ -168,6 +168,7 @@ fn testpki_bad_ca_files() {
         (pki.empty_file(), CaFileProblem::Empty),
         (pki.garbage_file(), CaFileProblem::Garbage),
         (pki.der_in_pem_file(), CaFileProblem::Der),
+        (pki.truncated_file(), CaFileProblem::Truncated),
     ] {
         let err = CaBundle::load(path).unwrap_err();
         assert_eq!(err.code(), "config.ca_file");
@@ -185,4 +186,50 @@ fn testpki_bad_ca_files() {
     let b = CaBundle::load(pki.bundle_path()).unwrap();
     assert_eq!(b.certs().len(), 2);
     assert!(b.summaries().iter().all(|s| s.is_ca));
+}
+
+/// A truncated CA file fails the client at build time as truncated, blamed on the local
+/// configuration, and the lint names it so, without the parser's words.
+#[test]
+fn testpki_truncated_ca_file_fails_at_build_and_lints_as_truncated() {
+    let pki = TestPki::new();
+    let e = proxyscope::Client::builder()
+        .global(proxyscope::Settings::new().with_ca_file([pki.truncated_file().to_path_buf()]))
+        .build()
+        .unwrap_err();
+    assert_eq!(e.code(), "config.ca_file");
+    assert_eq!(e.blame(), proxyscope::Blame::LocalConfig);
+    assert_eq!(e.evidence().ca_file_problem, Some(CaFileProblem::Truncated));
+    assert!(
+        e.to_string()
+            .contains("is truncated: certificate 1 starts but its END line is missing"),
+        "{e}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("p.toml");
+    std::fs::write(
+        &cfg,
+        format!("ca_file = \"{}\"\n", pki.truncated_file().display()),
+    )
+    .unwrap();
+    let diags = proxyscope::config::ConfigDocument::from_file(&cfg)
+        .unwrap()
+        .lint(&proxyscope::EnvSnapshot::default());
+    let d = diags
+        .iter()
+        .find(|d| d.code == "ca_file.truncated")
+        .unwrap_or_else(|| panic!("{diags:#?}"));
+    assert!(d.message.contains("is truncated"), "{}", d.message);
+    assert!(
+        !d.message.contains("Nom") && !d.message.contains("missing section end"),
+        "{}",
+        d.message
+    );
+    assert!(
+        d.suggestion
+            .as_deref()
+            .is_some_and(|s| s.contains("cut short")),
+        "{d:?}"
+    );
 }

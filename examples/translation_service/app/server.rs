@@ -223,6 +223,7 @@ pub(crate) fn service_error(
             "code": code,
             "message": message,
             "hop": null,
+            "blame": null,
             "phase": null,
             "hint": hint,
             "route": null,

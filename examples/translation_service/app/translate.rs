@@ -1,6 +1,6 @@
 //! `POST /v1/translate/{provider}`: the request body goes to the provider's translate path
 //! through proxyscope's client (the provider's own route, proxy and CA), and the provider's 2xx
-//! answer comes back as is. Anything else is a JSON error carrying proxyscope's code, hop,
+//! answer comes back as is. Anything else is a JSON error carrying proxyscope's code, hop, blame,
 //! phase, hint and route, with the status proxyscope chooses for a gateway
 //! (`Error::gateway_status`: 504 for timeouts, 500 for our own configuration, 502 otherwise) —
 //! never the upstream's status copied as if it were ours. One log line per outbound request.
@@ -87,23 +87,20 @@ pub(crate) async fn handle(
         &state.settings.translate_path(provider).value,
         query.as_deref(),
     );
-    let outbound = Request::post(url.as_str())
-        .header(header::CONTENT_TYPE, content_type)
-        .body(body);
-    let outbound = match outbound {
-        Ok(r) => r,
-        Err(_) => {
-            return service_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "service.request",
-                "the provider request could not be built",
-                "check the provider's url and translate path in the configuration",
-            );
-        }
+    // The provider handle joins the translate path (and the caller's query) to the provider's
+    // URL the same way `request_url` does, and sends through that provider's profile.
+    let path = match &query {
+        Some(q) => format!("{}?{q}", state.settings.translate_path(provider).value),
+        None => state.settings.translate_path(provider).value.clone(),
     };
+    let outbound = state.client.provider(provider).map(|h| {
+        h.post(&path)
+            .header(header::CONTENT_TYPE, content_type)
+            .body(body)
+    });
 
     let started = Instant::now();
-    let result = call(state, provider, outbound).await;
+    let result = call(provider, outbound).await;
     let elapsed_ms = started.elapsed().as_millis();
     match result {
         Ok((route, status, content_type, body)) => {
@@ -133,6 +130,7 @@ pub(crate) async fn handle(
                 route = %route.map_or_else(|| "unknown".to_owned(), Route::summary),
                 code = e.code(),
                 hop = e.hop().map_or("-", |h| h.as_str()),
+                blame = %e.blame(),
                 phase = %e.phase(),
                 elapsed_ms,
                 "outbound translate request failed"
@@ -145,8 +143,13 @@ pub(crate) async fn handle(
 type Answer = (Route, StatusCode, Option<HeaderValue>, Bytes);
 
 /// Sends the request; only a 2xx with a complete body is an answer.
-async fn call(state: &State, provider: &str, req: Request<Bytes>) -> Result<Answer, Error> {
-    let res = state.client.request(Some(provider), req).await?;
+async fn call(
+    provider: &str,
+    req: Result<proxyscope::client::RequestBuilder, Error>,
+) -> Result<Answer, Error> {
+    // A reply the proxy wrote itself (a block page, a login redirect) is never the provider's
+    // answer, whatever its status.
+    let res = req?.send().await?.error_for_proxy_reply()?;
     let status = res.status();
     if !status.is_success() {
         return Err(match res.error_for_status() {
@@ -176,7 +179,7 @@ fn unexpected_status(provider: &str, res: &proxyscope::Response) -> Error {
         })
 }
 
-/// `{ "error": { code, message, provider, hop, phase, hint, route, upstream_status,
+/// `{ "error": { code, message, provider, hop, blame, phase, hint, route, upstream_status,
 /// attribution, evidence } }` — `upstream_status` and `attribution` say who answered non-2xx.
 pub(crate) fn error_response(provider: &str, e: &Error, route: Option<&Route>) -> Response<Body> {
     let ev = e.evidence();
@@ -187,6 +190,7 @@ pub(crate) fn error_response(provider: &str, e: &Error, route: Option<&Route>) -
             "message": e.to_string(),
             "provider": provider,
             "hop": e.hop(),
+            "blame": e.blame(),
             "phase": e.phase(),
             "hint": e.hint(),
             "route": route,
