@@ -4,16 +4,24 @@
 //!
 //! Routes: `/` (200 `ok`), `/status/{code}`, `/echo` (JSON of the request as seen),
 //! `/slow?ms=N` (answers after N ms), `/forbidden` (403 with the origin's own body and
-//! `Server: proxyscope-test-origin`), `/bytes/{n}` (n bytes of `x`); anything else is 404.
+//! `Server: proxyscope-test-origin`), `/bytes/{n}` (n bytes of `x`), redirects
+//! (`/redirect?to=URL&status=N`, `/loop/{a,b}`, `/huge-location?len=N`), hostile bodies
+//! (`/endless`, `/dribble?ms=N`, `/bad-json`, `/cut?len=N`); anything else is 404. Request
+//! bodies are read whole (whatever their size) and recorded up to [`MAX_RECORDED_BODY`] bytes.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Version, header};
-use http_body_util::Full;
+use http_body::Frame;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt as _, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -32,6 +40,11 @@ pub const ORIGIN_FORBIDDEN_BODY: &str =
     "origin forbidden: this 403 was written by the test origin\n";
 /// The largest body `/bytes/{n}` serves.
 pub const MAX_BYTES_ROUTE: usize = 64 * 1024 * 1024;
+/// The most bytes of a request body [`OriginRequest::body`] keeps (the length counts them all).
+pub const MAX_RECORDED_BODY: usize = 64 * 1024;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type OriginBody = BoxBody<Bytes, BoxError>;
 
 /// How the request target was written on the request line (RFC 9112 §3.2).
 #[non_exhaustive]
@@ -93,15 +106,28 @@ pub struct OriginRequest {
     pub headers: HeaderMap,
     /// Whether the request arrived over TLS.
     pub tls: bool,
+    /// The first [`MAX_RECORDED_BODY`] bytes of the request body.
+    pub body: Bytes,
+    /// How many body bytes arrived in all.
+    pub body_len: u64,
+    /// Whether the body arrived whole: `false` when the client's stream broke off midway.
+    pub body_complete: bool,
 }
 
 /// An HTTP(S) origin on `127.0.0.1:0` that records every request exactly as it arrived.
 ///
 /// Routes: `/` (200 `ok`), `/status/{code}`, `/echo` (JSON with `method`, `target`, `form`
-/// (`origin`/`absolute`/…), `version`, `tls` and `headers`, credentials redacted), `/slow?ms=N`
-/// (answers after N ms), `/forbidden` (403 with [`ORIGIN_FORBIDDEN_BODY`] and
-/// `Server: proxyscope-test-origin`), `/bytes/{n}` (n bytes of `x`, at most
-/// [`MAX_BYTES_ROUTE`]); anything else is 404. Every response carries `Server:`
+/// (`origin`/`absolute`/…), `version`, `tls`, `headers` (credentials redacted), `body_len` and
+/// `body` (lossy text)), `/slow?ms=N` (answers after N ms), `/forbidden` (403 with
+/// [`ORIGIN_FORBIDDEN_BODY`] and `Server: proxyscope-test-origin`), `/bytes/{n}` (n bytes of
+/// `x`, at most [`MAX_BYTES_ROUTE`]);
+/// redirects: `/redirect?to=URL&status=N` (N defaults to 302; `URL` percent-encoded, relative
+/// or absolute), `/loop/a` ⇄ `/loop/b` (302 to each other), `/huge-location?len=N` (302 whose
+/// `Location` is N bytes long);
+/// hostile bodies: `/endless` (200, 16 KiB chunks forever), `/dribble?ms=N` (200, one byte every
+/// N ms, forever), `/bad-json` (200 `application/json` that does not parse), `/cut?len=N`
+/// (announces N bytes, sends half, closes);
+/// anything else is 404. Every response carries `Server:`
 /// [`ORIGIN_SERVER`]. HTTPS origins negotiate HTTP/2 or HTTP/1.1 by ALPN; plain ones accept
 /// HTTP/1.1 and HTTP/2 prior knowledge.
 ///
@@ -259,11 +285,34 @@ where
         .await;
 }
 
+/// Reads a request body whole, keeping its first [`MAX_RECORDED_BODY`] bytes: the length,
+/// the prefix, and whether it ended cleanly.
+async fn read_body(mut body: Incoming) -> (Bytes, u64, bool) {
+    let mut kept = bytes::BytesMut::new();
+    let mut len = 0u64;
+    loop {
+        match body.frame().await {
+            None => return (kept.freeze(), len, true),
+            Some(Err(_)) => return (kept.freeze(), len, false),
+            Some(Ok(frame)) => {
+                if let Some(data) = frame.data_ref() {
+                    len += data.len() as u64;
+                    let room = MAX_RECORDED_BODY.saturating_sub(kept.len());
+                    kept.extend_from_slice(&data[..data.len().min(room)]);
+                }
+            }
+        }
+    }
+}
+
 async fn handle(
     req: Request<Incoming>,
     tls: bool,
     requests: &Mutex<Vec<OriginRequest>>,
-) -> Response<Full<Bytes>> {
+) -> Response<OriginBody> {
+    let (parts, body) = req.into_parts();
+    let (body, body_len, body_complete) = read_body(body).await;
+    let req = Request::from_parts(parts, ());
     let mut headers = req.headers().clone();
     mark_sensitive(&mut headers);
     let seen = OriginRequest {
@@ -285,6 +334,9 @@ async fn handle(
         version: req.version(),
         headers,
         tls,
+        body,
+        body_len,
+        body_complete,
     };
     requests
         .lock()
@@ -292,6 +344,16 @@ async fn handle(
         .push(seen.clone());
     let path = req.uri().path().to_owned();
     let query = req.uri().query().unwrap_or("").to_owned();
+    if !body_complete {
+        return reply(
+            StatusCode::BAD_REQUEST,
+            "text/plain",
+            Bytes::from_static(b"the request body broke off\n"),
+        );
+    }
+    if let Some(res) = hostile(&path, &query) {
+        return res;
+    }
     if path == "/" {
         return reply(StatusCode::OK, "text/plain", Bytes::from_static(b"ok\n"));
     }
@@ -361,8 +423,139 @@ async fn handle(
     )
 }
 
-fn reply(status: StatusCode, content_type: &'static str, body: Bytes) -> Response<Full<Bytes>> {
-    let mut resp = Response::new(Full::new(body));
+/// The redirect and hostile-body routes.
+fn hostile(path: &str, query: &str) -> Option<Response<OriginBody>> {
+    let param = |name: &str| {
+        url::form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    let number = |name: &str, default: u64| {
+        param(name)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(default)
+    };
+    let redirect = |status: u16, location: &[u8]| {
+        let mut res = reply(
+            StatusCode::from_u16(status).unwrap_or(StatusCode::FOUND),
+            "text/plain",
+            Bytes::from_static(b"moved\n"),
+        );
+        if let Ok(v) = HeaderValue::from_bytes(location) {
+            res.headers_mut().insert(header::LOCATION, v);
+        }
+        res
+    };
+    Some(match path {
+        "/redirect" => {
+            let status = u16::try_from(number("status", 302)).unwrap_or(302);
+            redirect(status, param("to").unwrap_or_default().as_bytes())
+        }
+        "/loop/a" => redirect(302, b"/loop/b"),
+        "/loop/b" => redirect(302, b"/loop/a"),
+        "/huge-location" => {
+            let len = usize::try_from(number("len", 1 << 20)).unwrap_or(1 << 20);
+            let mut loc = vec![b'a'; len.clamp(1, 1 << 20)];
+            loc[0] = b'/';
+            redirect(302, &loc)
+        }
+        "/endless" => streaming(Endless::new(Bytes::from(vec![b'x'; 16 * 1024]), None)),
+        "/dribble" => streaming(Endless::new(
+            Bytes::from_static(b"x"),
+            Some(Duration::from_millis(number("ms", 100))),
+        )),
+        "/bad-json" => reply(
+            StatusCode::OK,
+            "application/json",
+            Bytes::from_static(b"{\"token\": \"s3cret-in-body\", \"n\": tru"),
+        ),
+        "/cut" => {
+            // Content-Length promises more than is sent; dropping the body ends the connection.
+            let len = number("len", 1024);
+            let mut res = streaming(Endless::new(Bytes::from(vec![b'x'; 512]), None).limit(len / 2));
+            if let Ok(v) = HeaderValue::from_str(&len.to_string()) {
+                res.headers_mut().insert(header::CONTENT_LENGTH, v);
+            }
+            res
+        }
+        _ => return None,
+    })
+}
+
+fn streaming(body: Endless) -> Response<OriginBody> {
+    let mut resp = Response::new(BoxBody::new(body));
+    resp.headers_mut()
+        .insert(header::SERVER, HeaderValue::from_static(ORIGIN_SERVER));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    resp
+}
+
+/// A body that repeats `chunk` forever (or up to `limit` bytes, then fails, which makes hyper
+/// cut the connection), optionally waiting `every` between chunks.
+struct Endless {
+    chunk: Bytes,
+    every: Option<Duration>,
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+    limit: Option<u64>,
+    sent: u64,
+}
+
+impl Endless {
+    fn new(chunk: Bytes, every: Option<Duration>) -> Self {
+        Self {
+            chunk,
+            every,
+            sleep: None,
+            limit: None,
+            sent: 0,
+        }
+    }
+
+    fn limit(mut self, n: u64) -> Self {
+        self.limit = Some(n);
+        self
+    }
+}
+
+impl http_body::Body for Endless {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        if let Some(limit) = self.limit
+            && self.sent >= limit
+        {
+            return Poll::Ready(Some(Err("cut on purpose".into())));
+        }
+        if let Some(every) = self.every {
+            let sleep = self
+                .sleep
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep(every)));
+            if sleep.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            self.sleep = None;
+        }
+        let chunk = match self.limit {
+            Some(limit) => {
+                let left = usize::try_from(limit - self.sent).unwrap_or(usize::MAX);
+                self.chunk.slice(..self.chunk.len().min(left))
+            }
+            None => self.chunk.clone(),
+        };
+        self.sent += chunk.len() as u64;
+        Poll::Ready(Some(Ok(Frame::data(chunk))))
+    }
+}
+
+fn reply(status: StatusCode, content_type: &'static str, body: Bytes) -> Response<OriginBody> {
+    let mut resp = Response::new(Full::new(body).map_err(|never| match never {}).boxed());
     *resp.status_mut() = status;
     resp.headers_mut()
         .insert(header::SERVER, HeaderValue::from_static(ORIGIN_SERVER));
@@ -408,6 +601,8 @@ fn echo_json(seen: &OriginRequest) -> String {
         "version": format!("{:?}", seen.version),
         "tls": seen.tls,
         "headers": headers,
+        "body_len": seen.body_len,
+        "body": String::from_utf8_lossy(&seen.body),
     })
     .to_string()
 }
