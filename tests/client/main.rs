@@ -5,6 +5,7 @@
 mod client_attribution;
 mod client_bodies;
 mod client_harness;
+mod client_observe;
 mod client_paths;
 mod client_redaction;
 mod client_redirects;
