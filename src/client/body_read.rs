@@ -199,7 +199,9 @@ impl Reader {
     pub(crate) fn new(raw: Raw, encoding: Option<Encoding>) -> Self {
         let inner = match encoding {
             #[cfg(feature = "decompression")]
-            Some(enc) if !raw.is_empty() => Inner::Decoded(Box::new(decode::Decoder::new(raw, enc))),
+            Some(enc) if !raw.is_empty() => {
+                Inner::Decoded(Box::new(decode::Decoder::new(raw, enc)))
+            }
             _ => Inner::Raw(Box::new(raw)),
         };
         Self { inner }
@@ -264,7 +266,10 @@ impl<R> Chunks<R> {
         }
     }
 
-    pub(crate) fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, Error>>> {
+    pub(crate) fn poll_chunk(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, Error>>> {
         loop {
             match std::mem::replace(&mut self.state, State::Done) {
                 State::Done => return Poll::Ready(None),

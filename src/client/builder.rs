@@ -68,7 +68,10 @@ impl ClientBuilder {
             pool_max_idle_per_host: usize::MAX,
             default_headers: {
                 let mut h = HeaderMap::new();
-                h.insert(USER_AGENT, HeaderValue::from_static(super::send::USER_AGENT));
+                h.insert(
+                    USER_AGENT,
+                    HeaderValue::from_static(super::send::USER_AGENT),
+                );
                 h
             },
             redirect: RedirectPolicy::none(),
@@ -262,10 +265,14 @@ impl ClientBuilder {
     }
 
     fn accept_encoding(&self) -> Option<HeaderValue> {
-        let names: Vec<&str> = [(self.gzip, "gzip"), (self.brotli, "br"), (self.zstd, "zstd")]
-            .into_iter()
-            .filter_map(|(on, name)| on.then_some(name))
-            .collect();
+        let names: Vec<&str> = [
+            (self.gzip, "gzip"),
+            (self.brotli, "br"),
+            (self.zstd, "zstd"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect();
         (!names.is_empty())
             .then(|| HeaderValue::from_str(&names.join(", ")).ok())
             .flatten()

@@ -264,7 +264,8 @@ impl Client {
         let span = send::request_span(profile.name.as_deref(), &route, req.method(), url);
         let profile_timeout = timeouts.request_or_default();
         let mut capture = legacy::connect::capture_connection(&mut req);
-        let send = crate::connect::deadline::scope(deadline.map(|d| d.at), profile.http.request(req));
+        let send =
+            crate::connect::deadline::scope(deadline.map(|d| d.at), profile.http.request(req));
         let result = async {
             tokio::pin!(send);
             // The request timeout runs from the moment a connection is in hand; connecting has

@@ -6,8 +6,8 @@
 
 use http::Method;
 
-use super::request::RequestBuilder;
 use super::Client;
+use super::request::RequestBuilder;
 use crate::error::{Error, ErrorKind};
 
 /// One provider of a [`Client`]: its name, its base URL, and request builders under that URL
@@ -142,7 +142,8 @@ mod tests {
                 "keyed",
                 "https://keyed.test/api/?key=K",
                 Settings::new().with_proxy(
-                    ProxySetting::parse("http://egress.test:3128").unwrap_or_else(|e| panic!("{e}")),
+                    ProxySetting::parse("http://egress.test:3128")
+                        .unwrap_or_else(|e| panic!("{e}")),
                 ),
             )
             .build()
@@ -164,8 +165,16 @@ mod tests {
             ("noslash", "x?a=1&b=2", "https://api.test/v1/x?a=1&b=2"),
             ("noslash", "", "https://api.test/v1"),
             ("noslash", "x#frag", "https://api.test/v1/x"),
-            ("keyed", "/getLangs", "https://keyed.test/api/getLangs?key=K"),
-            ("keyed", "/t?key=evil&q=1", "https://keyed.test/api/t?key=K&q=1"),
+            (
+                "keyed",
+                "/getLangs",
+                "https://keyed.test/api/getLangs?key=K",
+            ),
+            (
+                "keyed",
+                "/t?key=evil&q=1",
+                "https://keyed.test/api/t?key=K&q=1",
+            ),
             ("keyed", "/t?%6Bey=evil", "https://keyed.test/api/t?key=K"),
         ];
         for (name, path, want) in cases {
@@ -187,8 +196,14 @@ mod tests {
             .query(&[("key", "evil"), ("b", "2"), ("b", "3")])
             .build()
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(req.uri().to_string(), "https://keyed.test/api/x?key=K&a=1&b=2&b=3");
-        let e = c.provider("yandx").err().unwrap_or_else(|| panic!("unknown"));
+        assert_eq!(
+            req.uri().to_string(),
+            "https://keyed.test/api/x?key=K&a=1&b=2&b=3"
+        );
+        let e = c
+            .provider("yandx")
+            .err()
+            .unwrap_or_else(|| panic!("unknown"));
         assert_eq!(e.code(), "config.invalid");
         let known = e.evidence().expected.clone().unwrap_or_default();
         for name in ["plain", "slash", "noslash", "keyed"] {

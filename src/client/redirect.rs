@@ -199,7 +199,10 @@ mod tests {
             assert!(!n.cross_origin);
         }
         for status in [200, 300, 304, 305, 404] {
-            assert!(decide(status, "/next", Method::GET, true).is_none(), "{status}");
+            assert!(
+                decide(status, "/next", Method::GET, true).is_none(),
+                "{status}"
+            );
         }
     }
 
@@ -226,7 +229,8 @@ mod tests {
             assert_eq!(n.url.as_str(), want, "{loc}");
         }
         // UTF-8 on the wire is percent-encoded, as browsers do.
-        let raw = HeaderValue::from_bytes("/caf\u{e9}".as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let raw =
+            HeaderValue::from_bytes("/caf\u{e9}".as_bytes()).unwrap_or_else(|e| panic!("{e}"));
         let n = next(
             StatusCode::FOUND,
             Some(&raw),
@@ -234,12 +238,20 @@ mod tests {
             &Method::GET,
             true,
         );
-        assert_eq!(n.map(|n| n.url.to_string()).as_deref(), Some("https://a.test/caf%C3%A9"));
+        assert_eq!(
+            n.map(|n| n.url.to_string()).as_deref(),
+            Some("https://a.test/caf%C3%A9")
+        );
     }
 
     #[test]
     fn unusable_locations_end_the_chain() {
-        for loc in ["ftp://b.test/x", "mailto:a@b.test", "http://", "http://[::1"] {
+        for loc in [
+            "ftp://b.test/x",
+            "mailto:a@b.test",
+            "http://",
+            "http://[::1",
+        ] {
             assert!(decide(302, loc, Method::GET, true).is_none(), "{loc}");
         }
         let huge = format!("/{}", "a".repeat(MAX_LOCATION));
@@ -283,10 +295,7 @@ mod tests {
             ("content-length", "2"),
             ("x-kept", "yes"),
         ] {
-            base.insert(
-                HeaderName::from_static(n),
-                HeaderValue::from_static(v),
-            );
+            base.insert(HeaderName::from_static(n), HeaderValue::from_static(v));
         }
         fn names(h: &HeaderMap) -> Vec<&str> {
             let mut v: Vec<&str> = h.keys().map(HeaderName::as_str).collect();
@@ -299,10 +308,19 @@ mod tests {
         carry_headers(&mut h, &same);
         assert_eq!(
             names(&h),
-            ["authorization", "content-length", "content-type", "cookie", "cookie2", "host", "x-kept"]
+            [
+                "authorization",
+                "content-length",
+                "content-type",
+                "cookie",
+                "cookie2",
+                "host",
+                "x-kept"
+            ]
         );
 
-        let other = decide(302, "https://b.test/x", Method::POST, true).unwrap_or_else(|| panic!("302"));
+        let other =
+            decide(302, "https://b.test/x", Method::POST, true).unwrap_or_else(|| panic!("302"));
         let mut h = base.clone();
         carry_headers(&mut h, &other);
         assert_eq!(names(&h), ["x-kept"]);

@@ -231,7 +231,9 @@ impl RequestBuilder {
             Err(e) => {
                 let e = Error::new(ErrorKind::RequestUrl)
                     .with_message("the query parameters cannot be written as a query string")
-                    .with_hint("pass pairs, a map or a flat struct of strings and numbers to query()")
+                    .with_hint(
+                        "pass pairs, a map or a flat struct of strings and numbers to query()",
+                    )
                     .with_source(e);
                 self.keep(e);
             }
@@ -282,7 +284,9 @@ impl RequestBuilder {
             Err(e) => self.keep(
                 Error::new(ErrorKind::RequestBody)
                     .with_message("the JSON body cannot be serialised")
-                    .with_hint("JSON objects need string keys; check the value's Serialize implementation")
+                    .with_hint(
+                        "JSON objects need string keys; check the value's Serialize implementation",
+                    )
                     .with_source(e),
             ),
         }
@@ -311,7 +315,9 @@ impl RequestBuilder {
             Err(e) => self.keep(
                 Error::new(ErrorKind::RequestBody)
                     .with_message("the form body cannot be serialised")
-                    .with_hint("pass pairs, a map or a flat struct of strings and numbers to form()")
+                    .with_hint(
+                        "pass pairs, a map or a flat struct of strings and numbers to form()",
+                    )
                     .with_source(e),
             ),
         }
@@ -330,7 +336,11 @@ impl RequestBuilder {
     ///     .await?;
     /// # Ok(()) }
     /// ```
-    pub fn basic_auth(self, user: impl std::fmt::Display, password: Option<impl std::fmt::Display>) -> Self {
+    pub fn basic_auth(
+        self,
+        user: impl std::fmt::Display,
+        password: Option<impl std::fmt::Display>,
+    ) -> Self {
         let pair = match password {
             Some(p) => format!("{user}:{p}"),
             None => format!("{user}:"),
@@ -519,7 +529,9 @@ fn bad_header(name: Option<&HeaderName>, why: &str) -> Error {
             None,
         ),
         Some(n) => (
-            format!("the value of request header {n} is invalid ({why}): CR, LF and other control characters cannot be sent"),
+            format!(
+                "the value of request header {n} is invalid ({why}): CR, LF and other control characters cannot be sent"
+            ),
             Some(n.as_str().to_owned()),
         ),
     };
@@ -532,7 +544,11 @@ fn bad_header(name: Option<&HeaderName>, why: &str) -> Error {
 /// A value built unchecked (`HeaderValue::from_maybe_shared_unchecked`) may still hold CR, LF
 /// or NUL: refuse it rather than let it split the request.
 pub(crate) fn check_value(name: &HeaderName, value: &HeaderValue) -> Result<(), Error> {
-    if value.as_bytes().iter().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
+    if value
+        .as_bytes()
+        .iter()
+        .any(|b| matches!(b, b'\r' | b'\n' | 0))
+    {
         return Err(bad_header(Some(name), "a CR, LF or NUL byte"));
     }
     Ok(())
@@ -577,7 +593,8 @@ mod tests {
         let c = client();
         let cases: Vec<RequestBuilder> = vec![
             c.get("https://a.test/").header("bad name", "v"),
-            c.get("https://a.test/").header("x-a", "line\r\nInjected: yes"),
+            c.get("https://a.test/")
+                .header("x-a", "line\r\nInjected: yes"),
             c.get("https://a.test/").header("x-a", "nul\0"),
             c.get("https://a.test/").header("", "v"),
             c.get("https://a.test/").bearer_auth("t0ken\r\nx: y"),
@@ -623,7 +640,9 @@ mod tests {
         struct Nested {
             inner: Vec<(u8, u8)>,
         }
-        let e = built(c.get("https://a.test/").query(&Nested { inner: vec![(1, 2)] }));
+        let e = built(c.get("https://a.test/").query(&Nested {
+            inner: vec![(1, 2)],
+        }));
         assert_eq!(e.err().map(|e| e.code()), Some("request.url"));
         for bad in ["not a url", "ftp://a.test/", "http://"] {
             let e = built(c.get(bad)).err().map(|e| e.code());
@@ -665,7 +684,10 @@ mod tests {
             req.headers().get(CONTENT_TYPE).map(HeaderValue::as_bytes),
             Some(&b"application/json"[..])
         );
-        let auth = req.headers().get(AUTHORIZATION).unwrap_or_else(|| panic!("auth"));
+        let auth = req
+            .headers()
+            .get(AUTHORIZATION)
+            .unwrap_or_else(|| panic!("auth"));
         assert!(auth.is_sensitive());
         assert!(!format!("{:?}", req.headers()).contains("t0ken"));
         assert_eq!(req.body().as_bytes(), Some(&br#"{"k":"v"}"#[..]));

@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use http::header::{self, HeaderMap, HeaderValue, LOCATION};
 use http::Method;
+use http::header::{self, HeaderMap, HeaderValue, LOCATION};
 use hyper_util::client::legacy;
 use tokio::time::Instant;
 
@@ -105,7 +105,9 @@ pub(crate) fn blame_the_deadline(e: Error, deadline: Deadline) -> Error {
     let hint = format!(
         "the request's own timeout ({:?}, RequestBuilder::timeout) expired during the {phase} phase; raise it if this {phase} phase is expected to take longer{}",
         deadline.timeout,
-        e.hint().map(|h| format!(" — otherwise: {h}")).unwrap_or_default()
+        e.hint()
+            .map(|h| format!(" — otherwise: {h}"))
+            .unwrap_or_default()
     );
     e.with_hint(hint).map_evidence(|ev| {
         ev.timeout = Some(deadline.timeout);
@@ -231,10 +233,7 @@ impl Client {
         let mut chain: Vec<Redirect> = Vec::new();
         let mut seen: Vec<(Method, url::Url)> = Vec::new();
         loop {
-            let replay = policy
-                .is_enabled()
-                .then(|| hop.body.try_clone())
-                .flatten();
+            let replay = policy.is_enabled().then(|| hop.body.try_clone()).flatten();
             let replayable = replay.is_some();
             let mut req = http::Request::new(std::mem::take(&mut hop.body));
             *req.method_mut() = hop.method.clone();
@@ -411,9 +410,15 @@ mod tests {
         let mut req = HeaderMap::new();
         req.insert(header::USER_AGENT, HeaderValue::from_static("mine/1"));
         d.apply(&mut req).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(req.get(header::USER_AGENT), Some(&HeaderValue::from_static("mine/1")));
+        assert_eq!(
+            req.get(header::USER_AGENT),
+            Some(&HeaderValue::from_static("mine/1"))
+        );
         assert_eq!(req.get("x-team"), Some(&HeaderValue::from_static("mt")));
-        assert_eq!(req.get(header::ACCEPT_ENCODING), Some(&HeaderValue::from_static("gzip")));
+        assert_eq!(
+            req.get(header::ACCEPT_ENCODING),
+            Some(&HeaderValue::from_static("gzip"))
+        );
         let mut ranged = HeaderMap::new();
         ranged.insert(header::RANGE, HeaderValue::from_static("bytes=0-1"));
         d.apply(&mut ranged).unwrap_or_else(|e| panic!("{e}"));

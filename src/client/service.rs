@@ -11,7 +11,8 @@ use super::{Body, Client, Response};
 use crate::error::Error;
 
 /// The future a [`Client`] returns as a `tower::Service`.
-pub(crate) type ResponseFuture = Pin<Box<dyn Future<Output = Result<Response, Error>> + Send + 'static>>;
+pub(crate) type ResponseFuture =
+    Pin<Box<dyn Future<Output = Result<Response, Error>> + Send + 'static>>;
 
 /// ```no_run
 /// # async fn run(client: proxyscope::Client) -> Result<(), proxyscope::Error> {

@@ -571,10 +571,16 @@ async fn build(
 
     let stream = if https {
         let started = Instant::now();
-        let (s, info) = tls::handshake(ctx, &profile.tls.origin, host, stream, deadline::cap(t.tls_or_default()))
-            .instrument(tracing::info_span!("tls", server_name = %host))
-            .await
-            .map_err(|e| explain::origin_tls_failure(ctx, e, host, port, tunnel_facts.as_ref()))?;
+        let (s, info) = tls::handshake(
+            ctx,
+            &profile.tls.origin,
+            host,
+            stream,
+            deadline::cap(t.tls_or_default()),
+        )
+        .instrument(tracing::info_span!("tls", server_name = %host))
+        .await
+        .map_err(|e| explain::origin_tls_failure(ctx, e, host, port, tunnel_facts.as_ref()))?;
         timings.tls = Some(started.elapsed());
         origin_tls = Some(info);
         s

@@ -118,7 +118,10 @@ mod tests {
             (ErrorKind::ProxyTls, [false, true, true, true, false]),
             (ErrorKind::OriginConnect, [false, true, false, false, false]),
             (ErrorKind::OriginDns, [false, true, false, false, false]),
-            (ErrorKind::TlsUnknownIssuer, [false, true, false, true, false]),
+            (
+                ErrorKind::TlsUnknownIssuer,
+                [false, true, false, true, false],
+            ),
             (ErrorKind::ProxyForbidden, [false, true, true, false, false]),
             (ErrorKind::ConfigCaFile, [false, false, false, false, true]),
             (ErrorKind::PacTimeout, [false, false, false, false, true]),

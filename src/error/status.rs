@@ -85,7 +85,12 @@ mod tests {
     fn every_kind_has_a_gateway_status_by_class() {
         for k in ErrorKind::ALL {
             let want = match k.code() {
-                c if c.starts_with("config.") || c.starts_with("pac.") || c.starts_with("request.") => 500,
+                c if c.starts_with("config.")
+                    || c.starts_with("pac.")
+                    || c.starts_with("request.") =>
+                {
+                    500
+                }
                 c if c.ends_with(".timeout") => 504,
                 _ => 502,
             };

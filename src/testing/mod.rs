@@ -43,7 +43,8 @@ mod tasks;
 mod upstream;
 
 pub use origin::{
-    MAX_BYTES_ROUTE, MAX_RECORDED_BODY, ORIGIN_FORBIDDEN_BODY, ORIGIN_SERVER, OriginRequest, TargetForm, TestOrigin,
+    MAX_BYTES_ROUTE, MAX_RECORDED_BODY, ORIGIN_FORBIDDEN_BODY, ORIGIN_SERVER, OriginRequest,
+    TargetForm, TestOrigin,
 };
 pub use pki::{
     ChainMode, INTERCEPTION_CN, INTERCEPTION_ORG, INTERMEDIATE_CN, LeafSpec, ROOT_CN, Signer,

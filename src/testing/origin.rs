@@ -472,7 +472,8 @@ fn hostile(path: &str, query: &str) -> Option<Response<OriginBody>> {
         "/cut" => {
             // Content-Length promises more than is sent; dropping the body ends the connection.
             let len = number("len", 1024);
-            let mut res = streaming(Endless::new(Bytes::from(vec![b'x'; 512]), None).limit(len / 2));
+            let mut res =
+                streaming(Endless::new(Bytes::from(vec![b'x'; 512]), None).limit(len / 2));
             if let Ok(v) = HeaderValue::from_str(&len.to_string()) {
                 res.headers_mut().insert(header::CONTENT_LENGTH, v);
             }

@@ -26,10 +26,21 @@ async fn a_response_reads_as_json_text_bytes_chunks_or_a_stream() {
     let v: serde_json::Value = res.json().await.unwrap();
     assert_eq!(v["method"], "GET");
 
-    let text = client.get(&origin.url("/")).send().await.unwrap().text().await.unwrap();
+    let text = client
+        .get(&origin.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert_eq!(text, "ok\n");
 
-    let mut res = client.get(&origin.url("/bytes/100000")).send().await.unwrap();
+    let mut res = client
+        .get(&origin.url("/bytes/100000"))
+        .send()
+        .await
+        .unwrap();
     let mut total = 0;
     while let Some(chunk) = res.chunk().await.unwrap() {
         assert!(chunk.iter().all(|b| *b == b'x'));
@@ -75,9 +86,20 @@ async fn error_for_status_is_http_status_with_the_url_and_route() {
     assert_eq!(e.phase(), Phase::Http);
     assert_eq!(e.status().map(|s| s.as_u16()), Some(503));
     assert!(e.is_status());
-    assert_eq!(e.url().map(url::Url::as_str), Some(origin.url("/status/503").as_str()));
+    assert_eq!(
+        e.url().map(url::Url::as_str),
+        Some(origin.url("/status/503").as_str())
+    );
     assert!(e.route().is_some_and(|r| r.is_direct()));
-    assert!(client.get(&origin.url("/")).send().await.unwrap().error_for_status().is_ok());
+    assert!(
+        client
+            .get(&origin.url("/"))
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .is_ok()
+    );
 }
 
 #[tokio::test]
@@ -103,7 +125,12 @@ async fn json_that_does_not_parse_is_http_decode_without_the_body() {
     assert_eq!(e.phase(), Phase::Http);
     assert!(e.is_body());
     assert!(e.route().is_some());
-    assert!(e.evidence().expected.as_deref().is_some_and(|t| t.contains("Expected")));
+    assert!(
+        e.evidence()
+            .expected
+            .as_deref()
+            .is_some_and(|t| t.contains("Expected"))
+    );
     let all = format!("{e} {e:?} {}", e.report());
     assert!(!all.contains("s3cret-in-body"), "{all}");
     // Valid JSON of the wrong shape is the same code.
@@ -174,5 +201,9 @@ async fn a_body_cut_short_is_http_protocol_with_a_typed_cause() {
         hyper_cause |= s.downcast_ref::<hyper::Error>().is_some();
         src = s.source();
     }
-    assert!(hyper_cause, "the hyper::Error is downcastable: {}", e.report());
+    assert!(
+        hyper_cause,
+        "the hyper::Error is downcastable: {}",
+        e.report()
+    );
 }

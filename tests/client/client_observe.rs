@@ -71,18 +71,37 @@ async fn spans_carry_the_route_and_the_failure_and_never_a_secret() {
 
     let out = captured.text();
     // The request span: provider, method, via, proxy without credentials.
-    assert!(out.contains("provider=\"alpha\"") || out.contains("provider=alpha"), "{out}");
-    assert!(out.contains("via=\"proxy\"") || out.contains("via=proxy"), "{out}");
-    assert!(out.contains(&format!("127.0.0.1:{}", proxy.addr().port())), "{out}");
+    assert!(
+        out.contains("provider=\"alpha\"") || out.contains("provider=alpha"),
+        "{out}"
+    );
+    assert!(
+        out.contains("via=\"proxy\"") || out.contains("via=proxy"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("127.0.0.1:{}", proxy.addr().port())),
+        "{out}"
+    );
     // The phases' spans.
     for phase in ["connect", "proxy", "tcp"] {
         assert!(out.contains(phase), "{phase} span in {out}");
     }
     // The failure's fields.
     assert!(out.contains("origin.connect"), "{out}");
-    assert!(out.contains("blame=\"origin\"") || out.contains("blame=origin"), "{out}");
+    assert!(
+        out.contains("blame=\"origin\"") || out.contains("blame=origin"),
+        "{out}"
+    );
     // Never a secret.
-    for secret in ["pr0xy-pw", "qu3ry-secret", "b3arer-t0ken", "c00kie", "ba5ic-pw", "cHVzZXI6"] {
+    for secret in [
+        "pr0xy-pw",
+        "qu3ry-secret",
+        "b3arer-t0ken",
+        "c00kie",
+        "ba5ic-pw",
+        "cHVzZXI6",
+    ] {
         assert!(!out.contains(secret), "{secret} leaked into tracing: {out}");
     }
 }
@@ -133,20 +152,39 @@ mod decompression {
             let body = compressed(enc, plain.as_bytes()).await;
             let (addr, seen) = scripted(Script::Reply(reply(enc, &body))).await;
             let url = format!("http://{addr}/");
-            let client = builder(layer(None)).gzip(true).brotli(true).zstd(true).build().unwrap();
+            let client = builder(layer(None))
+                .gzip(true)
+                .brotli(true)
+                .zstd(true)
+                .build()
+                .unwrap();
             let res = client.get(&url).send().await.unwrap();
             assert!(res.headers().get("content-encoding").is_none(), "{enc}");
             assert_eq!(res.text().await.unwrap(), plain, "{enc}");
-            let head = seen.lock().unwrap().last().cloned().unwrap().to_ascii_lowercase();
+            let head = seen
+                .lock()
+                .unwrap()
+                .last()
+                .cloned()
+                .unwrap()
+                .to_ascii_lowercase();
             assert!(head.contains("accept-encoding: gzip, br, zstd"), "{head}");
 
             // Not enabled: nothing asked for, the body handed over as sent.
             let (addr, seen) = scripted(Script::Reply(reply(enc, &body))).await;
             let plain_client = builder(layer(None)).build().unwrap();
-            let res = plain_client.get(&format!("http://{addr}/")).send().await.unwrap();
+            let res = plain_client
+                .get(&format!("http://{addr}/"))
+                .send()
+                .await
+                .unwrap();
             assert_eq!(res.headers()["content-encoding"], enc);
             assert_eq!(res.bytes().await.unwrap(), body);
-            assert!(!seen.lock().unwrap()[0].to_ascii_lowercase().contains("accept-encoding"));
+            assert!(
+                !seen.lock().unwrap()[0]
+                    .to_ascii_lowercase()
+                    .contains("accept-encoding")
+            );
         }
     }
 

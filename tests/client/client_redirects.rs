@@ -65,11 +65,25 @@ async fn redirects_are_off_by_default_and_opt_in_per_client_or_request() {
 async fn each_hop_chooses_its_provider_and_route_from_its_own_url() {
     let a = TestOrigin::http().await;
     let b = TestOrigin::http().await;
-    let proxy_a = TestProxy::builder().resolve("a.test", LOOPBACK).start().await;
-    let proxy_b = TestProxy::builder().resolve("b.test", LOOPBACK).start().await;
+    let proxy_a = TestProxy::builder()
+        .resolve("a.test", LOOPBACK)
+        .start()
+        .await;
+    let proxy_b = TestProxy::builder()
+        .resolve("b.test", LOOPBACK)
+        .start()
+        .await;
     let client = builder(layer(None))
-        .provider("alpha", &a.url_with_host("a.test", "/"), layer(Some(&proxy_a.url())))
-        .provider("beta", &b.url_with_host("b.test", "/"), layer(Some(&proxy_b.url())))
+        .provider(
+            "alpha",
+            &a.url_with_host("a.test", "/"),
+            layer(Some(&proxy_a.url())),
+        )
+        .provider(
+            "beta",
+            &b.url_with_host("b.test", "/"),
+            layer(Some(&proxy_b.url())),
+        )
         .build()
         .unwrap();
     let onward = b.url_with_host("b.test", "/echo");
@@ -92,7 +106,11 @@ async fn each_hop_chooses_its_provider_and_route_from_its_own_url() {
     assert_eq!(hops.len(), 1);
     assert_eq!(hops[0].route.provider(), Some("alpha"));
     let port = |p: &TestProxy| p.addr().port().to_string();
-    let proxy_of = |r: &proxyscope::Route| r.proxy().map(|p| p.without_credentials()).unwrap_or_default();
+    let proxy_of = |r: &proxyscope::Route| {
+        r.proxy()
+            .map(|p| p.without_credentials())
+            .unwrap_or_default()
+    };
     assert!(proxy_of(&hops[0].route).contains(&port(&proxy_a)));
     assert_eq!(res.route().provider(), Some("beta"));
     assert!(proxy_of(res.route()).contains(&port(&proxy_b)));
@@ -126,8 +144,14 @@ async fn same_origin_redirects_keep_credentials_and_proxy_authorization_never_tr
     let seen = origin.requests();
     assert_eq!(seen.len(), 2);
     for r in &seen {
-        assert!(r.headers.contains_key("authorization"), "same origin keeps it");
-        assert!(!r.headers.contains_key("proxy-authorization"), "never sent to an origin");
+        assert!(
+            r.headers.contains_key("authorization"),
+            "same origin keeps it"
+        );
+        assert!(
+            !r.headers.contains_key("proxy-authorization"),
+            "never sent to an origin"
+        );
     }
     // Another port is another origin: dropped.
     let other = TestOrigin::http().await;
@@ -200,7 +224,11 @@ async fn loops_and_limits_are_coded_errors_with_the_chain() {
     assert_eq!(chain[1].location, origin.url("/loop/a"));
     assert!(chain.iter().all(|r| r.status == 302 && r.route.is_direct()));
     assert!(e.route().is_some());
-    assert_eq!(origin.requests().len(), 2, "the loop is caught before it is requested again");
+    assert_eq!(
+        origin.requests().len(),
+        2,
+        "the loop is caught before it is requested again"
+    );
 
     let e = client
         .get(&origin.url("/loop/a"))
@@ -225,7 +253,12 @@ async fn redirects_to_other_schemes_or_with_huge_locations_are_not_followed() {
         .redirect(RedirectPolicy::limited(5))
         .build()
         .unwrap();
-    for target in ["file:///etc/passwd", "ftp://127.0.0.1/x", "javascript:alert(1)", "http://"] {
+    for target in [
+        "file:///etc/passwd",
+        "ftp://127.0.0.1/x",
+        "javascript:alert(1)",
+        "http://",
+    ] {
         let res = client.get(&origin.url(&to(target))).send().await.unwrap();
         assert_eq!(res.status(), 302, "{target}");
         assert!(res.redirects().is_empty(), "{target}");
@@ -252,7 +285,9 @@ async fn redirects_to_other_schemes_or_with_huge_locations_are_not_followed() {
 async fn credentials_in_a_location_are_dropped_and_never_shown() {
     let origin = TestOrigin::http().await;
     let client = builder(layer(None)).build().unwrap();
-    let with_creds = origin.url("/echo").replace("http://", "http://evil:l0cation-pw@");
+    let with_creds = origin
+        .url("/echo")
+        .replace("http://", "http://evil:l0cation-pw@");
     let res = client
         .get(&origin.url(&to(&with_creds)))
         .redirect(RedirectPolicy::limited(2))

@@ -36,7 +36,9 @@ impl futures_core::Stream for Chunks {
     fn poll_next(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         if self.left == 0 {
             return Poll::Ready(self.fail.then(|| {
-                Err(std::io::Error::other("the upload source broke (s3cret-cause)"))
+                Err(std::io::Error::other(
+                    "the upload source broke (s3cret-cause)",
+                ))
             }));
         }
         self.left -= 1;
@@ -52,12 +54,28 @@ async fn every_method_and_body_kind_arrives_as_built() {
 
     for (method, res) in [
         (Method::GET, client.get(&url).send().await),
-        (Method::POST, client.post(&url).body("text body").send().await),
-        (Method::PUT, client.put(&url).body(vec![1u8, 2, 3]).send().await),
-        (Method::PATCH, client.patch(&url).body(Bytes::from_static(b"p")).send().await),
+        (
+            Method::POST,
+            client.post(&url).body("text body").send().await,
+        ),
+        (
+            Method::PUT,
+            client.put(&url).body(vec![1u8, 2, 3]).send().await,
+        ),
+        (
+            Method::PATCH,
+            client
+                .patch(&url)
+                .body(Bytes::from_static(b"p"))
+                .send()
+                .await,
+        ),
         (Method::DELETE, client.delete(&url).send().await),
         (Method::HEAD, client.head(&url).send().await),
-        (Method::OPTIONS, client.request(Method::OPTIONS, &url).send().await),
+        (
+            Method::OPTIONS,
+            client.request(Method::OPTIONS, &url).send().await,
+        ),
     ] {
         let res = res.unwrap_or_else(|e| panic!("{method}: {}", e.report()));
         assert_eq!(res.status(), 200, "{method}");
@@ -65,11 +83,17 @@ async fn every_method_and_body_kind_arrives_as_built() {
     }
     let seen = origin.requests();
     let methods: Vec<&str> = seen.iter().map(|r| r.method.as_str()).collect();
-    assert_eq!(methods, ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]);
+    assert_eq!(
+        methods,
+        ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+    );
     assert_eq!(&seen[1].body[..], b"text body");
     assert_eq!(&seen[2].body[..], &[1, 2, 3]);
     assert_eq!(&seen[3].body[..], b"p");
-    assert!(seen.iter().all(|r| r.body_complete && r.form == TargetForm::Origin));
+    assert!(
+        seen.iter()
+            .all(|r| r.body_complete && r.form == TargetForm::Origin)
+    );
     // The default User-Agent.
     let ua = seen[0].headers.get("user-agent").unwrap().to_str().unwrap();
     assert!(ua.starts_with("proxyscope/"), "{ua}");
@@ -83,7 +107,10 @@ async fn every_method_and_body_kind_arrives_as_built() {
     let echoed: serde_json::Value = client
         .post(&url)
         .query(&[("q", "a b"), ("n", "1")])
-        .json(&Msg { lang: "en-ru", text: "hello" })
+        .json(&Msg {
+            lang: "en-ru",
+            text: "hello",
+        })
         .send()
         .await
         .unwrap()
@@ -102,11 +129,18 @@ async fn every_method_and_body_kind_arrives_as_built() {
         .json()
         .await
         .unwrap();
-    assert_eq!(echoed["headers"]["content-type"][0], "application/x-www-form-urlencoded");
+    assert_eq!(
+        echoed["headers"]["content-type"][0],
+        "application/x-www-form-urlencoded"
+    );
     assert_eq!(echoed["body"], "lang=en-ru&text=a%26b");
     let res = client
         .post(&url)
-        .body(Body::wrap_stream(Chunks { left: 3, size: 5, fail: false }))
+        .body(Body::wrap_stream(Chunks {
+            left: 3,
+            size: 5,
+            fail: false,
+        }))
         .send()
         .await
         .unwrap();
@@ -141,7 +175,10 @@ async fn default_headers_and_user_agent_are_overridable() {
     assert_eq!(seen[1].headers.get_all("x-team").iter().count(), 1);
     assert_eq!(seen[1].headers["x-team"], "other");
     // Without the decompression switches, nothing asks for an encoding.
-    assert!(seen.iter().all(|r| !r.headers.contains_key("accept-encoding")));
+    assert!(
+        seen.iter()
+            .all(|r| !r.headers.contains_key("accept-encoding"))
+    );
 }
 
 #[tokio::test]
@@ -152,10 +189,16 @@ async fn bad_input_is_refused_before_anything_is_sent() {
     let mut map = std::collections::BTreeMap::new();
     map.insert((1, 2), "non-string key");
     let cases = [
-        ("request.header", client.get(&url).header("x-a", "v\r\nInjected: 1")),
+        (
+            "request.header",
+            client.get(&url).header("x-a", "v\r\nInjected: 1"),
+        ),
         ("request.header", client.get(&url).header("bad name", "v")),
         ("request.header", client.get(&url).bearer_auth("t0ken\nx")),
-        ("request.url", client.get(&origin.url("/").replace("http://", "http://user:pw@"))),
+        (
+            "request.url",
+            client.get(&origin.url("/").replace("http://", "http://user:pw@")),
+        ),
         ("request.url", client.get("ftp://127.0.0.1/")),
         ("request.url", client.get("/relative")),
         ("request.body", client.post(&url).json(&map)),
@@ -181,7 +224,11 @@ async fn a_body_stream_failing_midway_is_request_body_with_its_cause() {
     let client = direct();
     let e = client
         .post(&origin.url("/echo"))
-        .body(Body::wrap_stream(Chunks { left: 4, size: 1024, fail: true }))
+        .body(Body::wrap_stream(Chunks {
+            left: 4,
+            size: 1024,
+            fail: true,
+        }))
         .send()
         .await
         .unwrap_err();
@@ -189,7 +236,10 @@ async fn a_body_stream_failing_midway_is_request_body_with_its_cause() {
     assert_eq!(e.blame(), Blame::LocalConfig);
     assert_eq!(e.phase(), Phase::Http);
     assert!(e.route().is_some_and(|r| r.is_direct()));
-    assert_eq!(e.url().map(url::Url::as_str), Some(origin.url("/echo").as_str()));
+    assert_eq!(
+        e.url().map(url::Url::as_str),
+        Some(origin.url("/echo").as_str())
+    );
     // The stream's own error is in the chain, typed.
     let mut src = std::error::Error::source(&e);
     let mut found = false;
@@ -253,7 +303,10 @@ async fn a_per_request_timeout_is_coded_with_the_route_and_the_phase_it_hit() {
     assert!(e.is_timeout());
     assert!(e.route().is_some_and(|r| r.is_direct()));
     assert_eq!(e.evidence().timeout, Some(Duration::from_millis(200)));
-    assert_eq!(e.evidence().setting.as_deref(), Some("RequestBuilder::timeout"));
+    assert_eq!(
+        e.evidence().setting.as_deref(),
+        Some("RequestBuilder::timeout")
+    );
     assert!(e.url().is_some());
 
     // Through a proxy: the route names it; the proxy's own hop answers for the head.
@@ -268,7 +321,10 @@ async fn a_per_request_timeout_is_coded_with_the_route_and_the_phase_it_hit() {
     assert_eq!(e.code(), "http.timeout");
     assert_eq!(e.hop(), Some(Hop::Proxy));
     assert_eq!(e.blame(), Blame::Proxy);
-    let shown = e.route().and_then(|r| r.proxy()).map(|p| p.without_credentials());
+    let shown = e
+        .route()
+        .and_then(|r| r.proxy())
+        .map(|p| p.without_credentials());
     assert!(
         shown.is_some_and(|p| p.contains(&proxy.addr().port().to_string())),
         "{}",
@@ -362,7 +418,10 @@ async fn tower_middleware_wraps_the_client() {
         type Response = proxyscope::Response;
         type Error = proxyscope::Error;
         type Future = Pin<
-            Box<dyn std::future::Future<Output = Result<proxyscope::Response, proxyscope::Error>> + Send>,
+            Box<
+                dyn std::future::Future<Output = Result<proxyscope::Response, proxyscope::Error>>
+                    + Send,
+            >,
         >;
         fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
             tower_service::Service::<http::Request<Body>>::poll_ready(&mut self.inner, cx)
@@ -374,14 +433,21 @@ async fn tower_middleware_wraps_the_client() {
                 let (parts, body) = req.into_parts();
                 let again = body.as_bytes().map(Bytes::copy_from_slice);
                 calls.fetch_add(1, Ordering::SeqCst);
-                let first = inner.call(http::Request::from_parts(parts.clone(), body)).await?;
+                let first = inner
+                    .call(http::Request::from_parts(parts.clone(), body))
+                    .await?;
                 if first.status() != 503 {
                     return Ok(first);
                 }
                 calls.fetch_add(1, Ordering::SeqCst);
                 let body = again.map_or_else(Body::empty, Body::from);
                 let mut parts = parts;
-                parts.uri = parts.uri.to_string().replace("/status/503", "/echo").parse().unwrap();
+                parts.uri = parts
+                    .uri
+                    .to_string()
+                    .replace("/status/503", "/echo")
+                    .parse()
+                    .unwrap();
                 inner.call(http::Request::from_parts(parts, body)).await
             })
         }
@@ -409,7 +475,11 @@ async fn tower_middleware_wraps_the_client() {
     // An error through the service is the same coded error.
     let mut plain = direct();
     let e = plain
-        .call(http::Request::get("http://127.0.0.1:9/").body(Body::empty()).unwrap())
+        .call(
+            http::Request::get("http://127.0.0.1:9/")
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await
         .unwrap_err();
     assert_eq!(e.code(), "origin.connect");
