@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt as _;
-use hyper::body::{Body as _, Incoming};
+use hyper::body::Incoming;
 use tokio::time::Instant;
 
 use crate::error::{Error, ErrorKind, Hop, Phase};
@@ -73,7 +73,9 @@ impl Raw {
     }
 
     /// Whether the body is known to be empty (a `HEAD` response, a 204, `Content-Length: 0`).
+    #[cfg(feature = "decompression")]
     pub(crate) fn is_empty(&self) -> bool {
+        use hyper::body::Body as _;
         self.body.as_ref().is_none_or(Incoming::is_end_stream)
     }
 
@@ -161,6 +163,7 @@ impl Encoding {
         }
     }
 
+    #[cfg(feature = "decompression")]
     fn name(self) -> &'static str {
         match self {
             Self::Gzip => "gzip",

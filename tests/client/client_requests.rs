@@ -485,3 +485,65 @@ async fn tower_middleware_wraps_the_client() {
     assert_eq!(e.code(), "origin.connect");
     assert_eq!(e.hop(), Some(Hop::Origin));
 }
+
+fn has_cause<T: std::error::Error + 'static>(e: &proxyscope::Error) -> bool {
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        if s.downcast_ref::<T>().is_some() {
+            return true;
+        }
+        src = s.source();
+    }
+    false
+}
+
+#[tokio::test]
+async fn errors_answer_reqwest_style_queries_and_chain_to_typed_causes() {
+    use proxyscope::testing::{ChainMode, TestPki};
+    // Connect refused: io::Error underneath.
+    let e = direct()
+        .get("http://127.0.0.1:9/")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "origin.connect");
+    assert!(e.is_connect() && !e.is_timeout() && !e.is_proxy() && !e.is_tls());
+    assert_eq!(e.url().map(url::Url::as_str), Some("http://127.0.0.1:9/"));
+    assert!(has_cause::<std::io::Error>(&e), "{}", e.report());
+
+    // An untrusted origin certificate: rustls::Error underneath.
+    let pki = TestPki::new();
+    let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
+    let e = direct()
+        .get(&origin.url_with_host("localhost", "/"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "tls.unknown_issuer");
+    // As in reqwest, a handshake failure is also a connect failure (no request was sent).
+    assert!(e.is_tls() && e.is_connect());
+    assert_eq!(e.hop(), Some(Hop::Origin));
+    assert!(has_cause::<rustls::Error>(&e), "{}", e.report());
+
+    // A proxy that refuses: is_proxy, and the status it answered.
+    let proxy = TestProxy::builder()
+        .policy(proxyscope::testing::Policy::deny(&["localhost"]))
+        .start()
+        .await;
+    let e = builder(layer(Some(&proxy.url())))
+        .build()
+        .unwrap()
+        .get(&origin.url_with_host("localhost", "/"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "proxy.forbidden");
+    assert!(e.is_proxy());
+    assert_eq!(e.status().map(|s| s.as_u16()), Some(403));
+
+    // Configuration: an unknown provider.
+    let e = direct().provider("nope").unwrap_err();
+    assert_eq!(e.code(), "config.invalid");
+    assert!(e.is_config());
+    assert_eq!(e.blame(), Blame::LocalConfig);
+}

@@ -451,8 +451,10 @@ async fn credentials_never_appear_in_any_output_of_any_failure() {
     }
     for b in [
         c.get(&format!("http://{USER}:{PASS}@localhost:9/")),
-        c.get("http://localhost:9/").bearer_auth(format!("{PASS}\r\nx: y")),
-        c.get("http://localhost:9/").header("x-token", format!("{PASS}\n")),
+        c.get("http://localhost:9/")
+            .bearer_auth(format!("{PASS}\r\nx: y")),
+        c.get("http://localhost:9/")
+            .header("x-token", format!("{PASS}\n")),
     ] {
         match b.send().await {
             Ok(r) => panic!("refused before sending: {}", r.status()),
