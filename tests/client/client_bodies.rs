@@ -9,6 +9,7 @@ use futures_util::StreamExt as _;
 use proxyscope::testing::{TestOrigin, TestProxy};
 use proxyscope::{Blame, Hop, Phase, Settings};
 
+use crate::client_requests::has_cause;
 use crate::common::servers::{builder, layer};
 
 fn short_request_timeout() -> Settings {
@@ -195,14 +196,8 @@ async fn a_body_cut_short_is_http_protocol_with_a_typed_cause() {
     assert_eq!(e.hop(), Some(Hop::Origin));
     assert_eq!(e.phase(), Phase::Http);
     assert!(e.route().is_some());
-    let mut src = std::error::Error::source(&e);
-    let mut hyper_cause = false;
-    while let Some(s) = src {
-        hyper_cause |= s.downcast_ref::<hyper::Error>().is_some();
-        src = s.source();
-    }
     assert!(
-        hyper_cause,
+        has_cause::<hyper::Error>(&e),
         "the hyper::Error is downcastable: {}",
         e.report()
     );

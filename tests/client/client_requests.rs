@@ -241,13 +241,11 @@ async fn a_body_stream_failing_midway_is_request_body_with_its_cause() {
         Some(origin.url("/echo").as_str())
     );
     // The stream's own error is in the chain, typed.
-    let mut src = std::error::Error::source(&e);
-    let mut found = false;
-    while let Some(s) = src {
-        found |= s.downcast_ref::<std::io::Error>().is_some();
-        src = s.source();
-    }
-    assert!(found, "the io::Error is downcastable: {}", e.report());
+    assert!(
+        has_cause::<std::io::Error>(&e),
+        "the io::Error is downcastable: {}",
+        e.report()
+    );
 }
 
 #[tokio::test]
@@ -486,7 +484,8 @@ async fn tower_middleware_wraps_the_client() {
     assert_eq!(e.hop(), Some(Hop::Origin));
 }
 
-fn has_cause<T: std::error::Error + 'static>(e: &proxyscope::Error) -> bool {
+/// Whether `e`'s `source()` chain holds a `T`.
+pub(crate) fn has_cause<T: std::error::Error + 'static>(e: &proxyscope::Error) -> bool {
     let mut src = std::error::Error::source(e);
     while let Some(s) = src {
         if s.downcast_ref::<T>().is_some() {
