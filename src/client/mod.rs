@@ -27,7 +27,7 @@ use http::header::PROXY_AUTHORIZATION;
 use hyper_util::client::legacy;
 use tracing::Instrument;
 
-use crate::connect::{Connector, Ctx, absolute_form_failure, basic_auth};
+use crate::connect::{ConnInfo, Connector, Ctx, absolute_form_failure, basic_auth};
 use crate::error::{Error, ErrorKind, Hop, Phase};
 use crate::proxy::ProxyScheme;
 use crate::route::Route;
@@ -332,6 +332,8 @@ impl Client {
                     ev.target = Some(target);
                     ev.proxy = route.proxy().map(|p| p.without_credentials());
                     ev.timeout = Some(request_timeout);
+                    // How long each phase of the connection took before the wait began.
+                    ev.timings = connection_timings(&capture);
                 })),
             send::Waited::NoConnection => Err(send::no_connection(&route, &target, request_timeout)),
         };
@@ -392,6 +394,16 @@ impl Client {
             })
             .unwrap_or(&self.inner.global))
     }
+}
+
+/// The phase timings of the connection a request was sent on, once one is in hand.
+fn connection_timings(
+    capture: &legacy::connect::CaptureConnection,
+) -> Option<crate::error::Timings> {
+    let meta = capture.connection_metadata();
+    let mut ext = http::Extensions::new();
+    meta.as_ref()?.get_extras(&mut ext);
+    ext.get::<Arc<ConnInfo>>().map(|i| i.timings)
 }
 
 fn parse_url(s: &str) -> Result<url::Url, Error> {

@@ -306,6 +306,8 @@ async fn a_per_request_timeout_is_coded_with_the_route_and_the_phase_it_hit() {
         Some("RequestBuilder::timeout")
     );
     assert!(e.url().is_some());
+    // The connection's phases, measured before the wait began.
+    assert!(e.evidence().timings.is_some_and(|t| t.connect.is_some()));
 
     // Through a proxy: the route names it; the proxy's own hop answers for the head.
     let proxy = TestProxy::allow_all().await;
