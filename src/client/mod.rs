@@ -174,21 +174,45 @@ impl Client {
     }
 
     /// `PUT url` (see [`Client::request`]).
+    ///
+    /// ```no_run
+    /// # async fn run(client: proxyscope::Client) -> Result<(), proxyscope::Error> {
+    /// let res = client.put("https://api.example.org/v1/items/7").json(&serde_json::json!({"name": "b"})).send().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn put(&self, url: &str) -> RequestBuilder {
         self.request(Method::PUT, url)
     }
 
     /// `PATCH url` (see [`Client::request`]).
+    ///
+    /// ```no_run
+    /// # async fn run(client: proxyscope::Client) -> Result<(), proxyscope::Error> {
+    /// let res = client.patch("https://api.example.org/v1/items/7").json(&serde_json::json!({"name": "c"})).send().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn patch(&self, url: &str) -> RequestBuilder {
         self.request(Method::PATCH, url)
     }
 
     /// `DELETE url` (see [`Client::request`]).
+    ///
+    /// ```no_run
+    /// # async fn run(client: proxyscope::Client) -> Result<(), proxyscope::Error> {
+    /// let res = client.delete("https://api.example.org/v1/items/7").bearer_auth("t0ken").send().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn delete(&self, url: &str) -> RequestBuilder {
         self.request(Method::DELETE, url)
     }
 
     /// `HEAD url` (see [`Client::request`]).
+    ///
+    /// ```no_run
+    /// # async fn run(client: proxyscope::Client) -> Result<(), proxyscope::Error> {
+    /// let res = client.head("https://downloads.example.org/big.iso").send().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn head(&self, url: &str) -> RequestBuilder {
         self.request(Method::HEAD, url)
     }

@@ -95,31 +95,67 @@ impl ProviderHandle {
     }
 
     /// `GET path`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: proxyscope::Client) -> Result<(), proxyscope::Error> {
+    /// let res = client.provider("yandex")?.get("/getLangs").query(&[("ui", "en")]).send().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn get(&self, path: &str) -> RequestBuilder {
         self.request(Method::GET, path)
     }
 
     /// `POST path`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: proxyscope::Client) -> Result<(), proxyscope::Error> {
+    /// let res = client.provider("yandex")?.post("/translate").form(&[("lang", "en-ru"), ("text", "hello")]).send().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn post(&self, path: &str) -> RequestBuilder {
         self.request(Method::POST, path)
     }
 
     /// `PUT path`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: proxyscope::Client) -> Result<(), proxyscope::Error> {
+    /// let res = client.provider("yandex")?.put("/glossary/7").json(&serde_json::json!({"terms": []})).send().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn put(&self, path: &str) -> RequestBuilder {
         self.request(Method::PUT, path)
     }
 
     /// `PATCH path`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: proxyscope::Client) -> Result<(), proxyscope::Error> {
+    /// let res = client.provider("yandex")?.patch("/glossary/7").json(&serde_json::json!({"name": "b"})).send().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn patch(&self, path: &str) -> RequestBuilder {
         self.request(Method::PATCH, path)
     }
 
     /// `DELETE path`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: proxyscope::Client) -> Result<(), proxyscope::Error> {
+    /// let res = client.provider("yandex")?.delete("/glossary/7").send().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn delete(&self, path: &str) -> RequestBuilder {
         self.request(Method::DELETE, path)
     }
 
     /// `HEAD path`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: proxyscope::Client) -> Result<(), proxyscope::Error> {
+    /// let res = client.provider("yandex")?.head("/getLangs").send().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn head(&self, path: &str) -> RequestBuilder {
         self.request(Method::HEAD, path)
     }
