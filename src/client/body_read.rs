@@ -24,6 +24,8 @@ pub(crate) struct Ctx {
     pub(crate) target: String,
     pub(crate) hop: Hop,
     pub(crate) url: url::Url,
+    /// The request's credentials, scrubbed from every error (a peer may echo them).
+    pub(crate) secrets: std::sync::Arc<crate::proxy::Secrets>,
 }
 
 impl Ctx {
@@ -177,6 +179,7 @@ impl Encoding {
 #[derive(Debug)]
 pub(crate) struct Reader {
     inner: Inner,
+    secrets: std::sync::Arc<crate::proxy::Secrets>,
 }
 
 enum Inner {
@@ -200,6 +203,7 @@ impl std::fmt::Debug for Inner {
 impl Reader {
     /// A reader of `raw`, decompressing `encoding` when given.
     pub(crate) fn new(raw: Raw, encoding: Option<Encoding>) -> Self {
+        let secrets = std::sync::Arc::clone(&raw.ctx.secrets);
         let inner = match encoding {
             #[cfg(feature = "decompression")]
             Some(enc) if !raw.is_empty() => {
@@ -207,24 +211,26 @@ impl Reader {
             }
             _ => Inner::Raw(Box::new(raw)),
         };
-        Self { inner }
+        Self { inner, secrets }
     }
 
     /// A reader with nothing left to read.
     pub(crate) fn finished() -> Self {
         Self {
             inner: Inner::Finished,
+            secrets: std::sync::Arc::default(),
         }
     }
 
     /// The next chunk (decompressed), `None` at the end.
     pub(crate) async fn chunk(&mut self) -> Result<Option<Bytes>, Error> {
-        match &mut self.inner {
+        let read = match &mut self.inner {
             Inner::Raw(r) => r.chunk().await,
             #[cfg(feature = "decompression")]
             Inner::Decoded(d) => d.chunk().await,
             Inner::Finished => Ok(None),
-        }
+        };
+        read.map_err(|e| e.scrubbed(&self.secrets))
     }
 
     /// The rest of the body in memory.

@@ -22,14 +22,16 @@ mod service;
 use std::sync::Arc;
 use std::time::Duration;
 
+use base64::Engine as _;
 use http::Method;
-use http::header::PROXY_AUTHORIZATION;
+use http::header::{AUTHORIZATION, PROXY_AUTHORIZATION};
 use hyper_util::client::legacy;
 use tracing::Instrument;
 
 use crate::connect::{ConnInfo, Connector, Ctx, absolute_form_failure, basic_auth};
-use crate::error::{Error, ErrorKind, Hop, Phase};
-use crate::proxy::ProxyScheme;
+use crate::error::{Error, ErrorKind, Hop, Phase, chain_text};
+use crate::proxy::redact::is_secret_param;
+use crate::proxy::{ProxyScheme, Secrets, redact_url};
 use crate::route::Route;
 
 pub use crate::error::{Attribution, Redirect, ResponsePath};
@@ -117,7 +119,8 @@ impl Client {
 
     /// A request of `method` for `url`, through the profile of the provider whose base URL
     /// contains it (else the global layer); see [`RequestBuilder`]. A URL that does not parse,
-    /// is not `http(s)` or carries credentials is `request.url` when it is sent.
+    /// or is not `http(s)` is `request.url` when it is sent; credentials in it are sent as
+    /// `Authorization: Basic` (see [`Client::execute`]).
     ///
     /// ```no_run
     /// # async fn run(client: proxyscope::Client) -> Result<(), proxyscope::Error> {
@@ -165,7 +168,7 @@ impl Client {
         method: Method,
         url: &str,
     ) -> RequestBuilder {
-        RequestBuilder::new(
+        RequestBuilder::configured(
             self.clone(),
             provider.map(str::to_owned),
             method,
@@ -220,6 +223,12 @@ impl Client {
     /// Sends a request built elsewhere through `provider`'s profile (`None`: the provider whose
     /// base URL contains the request URL, else the global layer), with the client's default
     /// headers and redirect policy. A non-2xx reply to CONNECT is an error, never a response.
+    ///
+    /// Credentials in the URL (`https://user:password@host/`) are sent to the origin as
+    /// `Authorization: Basic` (unless the request has an `Authorization` header), as curl and
+    /// reqwest do, and never in the request target; the builders do the same. Every credential
+    /// the request carries — those, the proxy's, sensitive headers, secret query values — is
+    /// scrubbed from the evidence of any error, should a peer echo it back.
     pub async fn execute<B: Into<Body>>(
         &self,
         provider: Option<&str>,
@@ -247,6 +256,13 @@ impl Client {
     ) -> Result<Response, Error> {
         let profile = self.profile(provider, url)?;
         let route = profile.connector.route(url)?;
+        let mut secrets = url_secrets(url);
+        if let Some(p) = route.proxy() {
+            secrets.extend(&p.secrets());
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            move_userinfo(&mut req, url)?;
+        }
         let settings = profile.connector.profile().settings();
         let timeouts = profile.connector.profile().timeouts().clone();
         let host = url.host_str().unwrap_or("").to_owned();
@@ -265,6 +281,7 @@ impl Client {
             method: req.method().as_str().to_owned(),
             credentials_sent: false,
             provider_origin: settings.provider_origin.clone(),
+            secrets: Default::default(),
         };
         let absolute_form = url.scheme() == "http"
             && !settings.tunnel_plain_http
@@ -284,6 +301,8 @@ impl Client {
             }
             facts.credentials_sent |= settings.proxy_headers.contains_key(PROXY_AUTHORIZATION);
         }
+        crate::connect::add_headers(&mut secrets, req.headers());
+        crate::connect::add_proxy_headers(&mut secrets, &settings.proxy_headers);
 
         let span = send::request_span(profile.name.as_deref(), &route, req.method(), url);
         let profile_timeout = timeouts.request_or_default();
@@ -323,7 +342,10 @@ impl Client {
                     url: url.clone(),
                     deadline: deadline.map(|d| d.at),
                     decode,
-                    request: facts,
+                    request: {
+                        facts.secrets = std::sync::Arc::new(secrets.clone());
+                        facts
+                    },
                 },
             )),
             send::Waited::Done(Err(e)) => {
@@ -366,7 +388,8 @@ impl Client {
                 Some(d) => send::blame_the_deadline(e, d),
                 None => e,
             };
-            e.with_url(url)
+            // Whatever a peer echoed of the request's credentials is scrubbed.
+            e.with_url(url).scrubbed(&secrets)
         });
         send::record_outcome(&span, &outcome);
         outcome
@@ -431,7 +454,7 @@ fn connection_timings(
 }
 
 fn parse_url(s: &str) -> Result<url::Url, Error> {
-    let shown = crate::proxy::redact_text(s);
+    let shown = redact_url(s);
     let url = url::Url::parse(s).map_err(|e| {
         Error::new(ErrorKind::RequestUrl)
             .with_message(format!("invalid request URL {shown:?}"))
@@ -448,6 +471,74 @@ fn parse_url(s: &str) -> Result<url::Url, Error> {
             .map_evidence(|ev| ev.value = Some(shown.clone())));
     }
     Ok(url)
+}
+
+/// The secrets a URL carries: its userinfo and the values of secret query parameters (as
+/// written and decoded).
+fn url_secrets(url: &url::Url) -> Secrets {
+    let mut s = Secrets::new();
+    if !url.username().is_empty() || url.password().is_some() {
+        let decode = |v: &str| {
+            percent_encoding::percent_decode_str(v)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        s.add_credentials(
+            &decode(url.username()),
+            url.password().map(decode).as_deref(),
+        );
+        s.add(url.username());
+        if let Some(p) = url.password() {
+            s.add(p);
+        }
+    }
+    for part in url
+        .query()
+        .into_iter()
+        .chain(url.fragment())
+        .flat_map(|q| q.split(['&', ';']))
+    {
+        if let Some((name, value)) = part.split_once('=')
+            && is_secret_param(name)
+        {
+            s.add(value);
+            s.add(
+                &percent_encoding::percent_decode_str(&value.replace('+', " ")).decode_utf8_lossy(),
+            );
+        }
+    }
+    s
+}
+
+/// Takes the userinfo out of the request target (RFC 9112 forbids it there, and an
+/// absolute-form request would hand it to the proxy) and sends it as the origin's `Basic`
+/// credentials, unless the request carries its own `Authorization`.
+fn move_userinfo<B>(req: &mut http::Request<B>, url: &url::Url) -> Result<(), Error> {
+    let mut clean = url.clone();
+    let _ = clean.set_username("");
+    let _ = clean.set_password(None);
+    *req.uri_mut() = clean.as_str().parse().map_err(|e| {
+        Error::new(ErrorKind::RequestUrl)
+            .with_message(format!(
+                "invalid request URL {:?}",
+                redact_url(url.as_str())
+            ))
+            .with_hint("use an absolute URL such as https://host/path")
+            .with_source(e)
+    })?;
+    if !req.headers().contains_key(AUTHORIZATION) {
+        let mut pair = percent_encoding::percent_decode_str(url.username()).collect::<Vec<u8>>();
+        pair.push(b':');
+        pair.extend(percent_encoding::percent_decode_str(
+            url.password().unwrap_or(""),
+        ));
+        let token = base64::engine::general_purpose::STANDARD.encode(&pair);
+        if let Ok(mut value) = http::HeaderValue::from_str(&format!("Basic {token}")) {
+            value.set_sensitive(true);
+            req.headers_mut().insert(AUTHORIZATION, value);
+        }
+    }
+    Ok(())
 }
 
 /// hyper-util's error, unwrapped back to ours: the connector's error when it is the cause,
@@ -510,17 +601,6 @@ fn from_legacy(e: legacy::Error, route: &Route, target: &str, absolute_form: boo
             ev.cause = Some(source_text);
         })
         .with_source(e)
-}
-
-fn chain_text(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut src = e.source();
-    while let Some(s) = src {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        src = s.source();
-    }
-    out
 }
 
 /// A copy of an error we only hold by reference (hyper-util owns the original): every field

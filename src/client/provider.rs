@@ -85,7 +85,7 @@ impl ProviderHandle {
 
     /// A request of `method` for `path` under the base URL (see [`ProviderHandle::url`]).
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        RequestBuilder::new(
+        RequestBuilder::configured(
             self.client.clone(),
             Some(self.name.clone()),
             method,

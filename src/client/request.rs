@@ -91,13 +91,27 @@ pub(crate) struct Parts {
 }
 
 impl RequestBuilder {
+    /// A request for `url`. Credentials in it (`https://user:password@host/`) are sent to the
+    /// origin as `Authorization: Basic` — never in the request target, never printed — and
+    /// dropped on a redirect to another origin, as curl and reqwest do.
     pub(crate) fn new(
         client: Client,
         provider: Option<String>,
         method: Method,
         url: Result<url::Url, Error>,
     ) -> Self {
-        let (url, error) = match url.and_then(check_request_url) {
+        Self::configured(client, provider, method, url)
+    }
+
+    /// A request for a URL built from the configuration (a provider's base URL, a check's
+    /// URL); the same rules as [`RequestBuilder::new`].
+    pub(crate) fn configured(
+        client: Client,
+        provider: Option<String>,
+        method: Method,
+        url: Result<url::Url, Error>,
+    ) -> Self {
+        let (url, error) = match url {
             Ok(u) => (Some(u), None),
             Err(e) => (None, Some(e)),
         };
@@ -504,24 +518,6 @@ impl IntoFuture for RequestBuilder {
     }
 }
 
-/// A request URL must carry no credentials: they would end up in logs, in histories and, for
-/// plain `http://` through a proxy, in the target the proxy sees.
-fn check_request_url(url: url::Url) -> Result<url::Url, Error> {
-    if url.username().is_empty() && url.password().is_none() {
-        return Ok(url);
-    }
-    let mut shown = url.clone();
-    let _ = shown.set_password(None);
-    let _ = shown.set_username("");
-    Err(Error::new(ErrorKind::RequestUrl)
-        .with_message(format!(
-            "the request URL {:?} carries credentials (user:password@)",
-            crate::proxy::redact_url(shown.as_str())
-        ))
-        .with_hint("take the credentials out of the URL and pass them with basic_auth(user, password), which marks them sensitive and drops them on a redirect to another host")
-        .map_evidence(|ev| ev.value = Some(crate::proxy::redact_url(shown.as_str()))))
-}
-
 fn bad_header(name: Option<&HeaderName>, why: &str) -> Error {
     let (message, setting) = match name {
         None => (
@@ -629,13 +625,10 @@ mod tests {
     }
 
     #[test]
-    fn urls_with_credentials_or_bad_queries_are_request_url() {
+    fn bad_urls_and_queries_are_request_url() {
         let c = client();
-        let e = built(c.get("https://user:s3cret@a.test/")).err();
-        let e = e.unwrap_or_else(|| panic!("refused"));
-        assert_eq!(e.code(), "request.url");
-        assert!(!format!("{e} {e:?} {}", e.report()).contains("s3cret"));
-        assert!(e.hint().is_some_and(|h| h.contains("basic_auth")));
+        // Userinfo is not an error: it is sent as Basic credentials (see the client).
+        assert!(built(c.get("https://user:s3cret@a.test/")).is_ok());
         #[derive(Serialize)]
         struct Nested {
             inner: Vec<(u8, u8)>,

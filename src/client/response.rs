@@ -16,6 +16,7 @@ use tokio::time::Instant;
 
 use crate::connect::{ConnInfo, Ctx as ConnectCtx, Form, refusal};
 use crate::error::{Error, ErrorKind, Hop, Phase, ProxyReply, Redirect};
+use crate::proxy::Secrets;
 use crate::route::Route;
 use crate::settings::Provenance;
 use crate::wire::{attribute, evidence_headers};
@@ -51,6 +52,8 @@ pub(crate) struct RequestFacts {
     pub(crate) credentials_sent: bool,
     /// Where the provider was declared.
     pub(crate) provider_origin: Option<Provenance>,
+    /// What the request carried that a peer may echo back; scrubbed from every error.
+    pub(crate) secrets: Arc<Secrets>,
 }
 
 /// How a response was obtained, beyond the exchange itself.
@@ -107,6 +110,11 @@ impl Response {
     pub(crate) fn with_redirects(mut self, redirects: Vec<Redirect>) -> Self {
         self.redirects = redirects;
         self
+    }
+
+    /// The credentials the request carried, to scrub from anything built from this response.
+    pub(crate) fn secrets(&self) -> &Arc<Secrets> {
+        &self.request.secrets
     }
 
     /// The status code.
@@ -241,6 +249,7 @@ impl Response {
                 ev.attribution = Some(a);
                 ev.redirects = redirects;
             })
+            .scrubbed(&self.request.secrets)
     }
 
     /// The error for a reply the proxy wrote itself (whatever its status): the refusal's code,
@@ -286,6 +295,7 @@ impl Response {
                 ev.attribution = Some(a);
                 ev.redirects = redirects;
             })
+            .scrubbed(&self.request.secrets)
     }
 
     fn reader(&mut self) -> &mut Reader {
@@ -295,6 +305,7 @@ impl Response {
             target: self.target.clone(),
             hop: self.attribution.source,
             url: self.url.clone(),
+            secrets: Arc::clone(&self.request.secrets),
         };
         self.body.get_or_insert_with(|| {
             Reader::new(
@@ -374,6 +385,7 @@ impl Response {
             .get(http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let secrets = Arc::clone(&self.request.secrets);
         let body = self.bytes().await?;
         serde_json::from_slice(&body).map_err(|e| {
             let (line, column) = (e.line(), e.column());
@@ -398,6 +410,7 @@ impl Response {
                     ev.expected = Some(std::any::type_name::<T>().to_owned());
                     ev.value = content_type;
                 })
+                .scrubbed(&secrets)
             // serde's own message quotes the offending value, which may be a token: the
             // category, line and column say enough.
         })
