@@ -339,7 +339,7 @@ impl Client {
                     route,
                     target,
                     body_timeout: profile_timeout,
-                    url: url.clone(),
+                    url: without_userinfo(url),
                     deadline: deadline.map(|d| d.at),
                     decode,
                     request: {
@@ -510,13 +510,20 @@ fn url_secrets(url: &url::Url) -> Secrets {
     s
 }
 
+/// `url` without its user name and password (they were sent as `Authorization`).
+fn without_userinfo(url: &url::Url) -> url::Url {
+    let mut bare = url.clone();
+    // Fails only for URLs that cannot have userinfo: nothing to take out.
+    let _ = bare.set_password(None);
+    let _ = bare.set_username("");
+    bare
+}
+
 /// Takes the userinfo out of the request target (RFC 9112 forbids it there, and an
 /// absolute-form request would hand it to the proxy) and sends it as the origin's `Basic`
 /// credentials, unless the request carries its own `Authorization`.
 fn move_userinfo<B>(req: &mut http::Request<B>, url: &url::Url) -> Result<(), Error> {
-    let mut clean = url.clone();
-    let _ = clean.set_username("");
-    let _ = clean.set_password(None);
+    let clean = without_userinfo(url);
     *req.uri_mut() = clean.as_str().parse().map_err(|e| {
         Error::new(ErrorKind::RequestUrl)
             .with_message(format!(

@@ -25,7 +25,6 @@ use super::body_read::{BodyStream, Ctx, Encoding, Raw, Reader};
 use crate::error::{Attribution, ResponsePath};
 
 /// An HTTP response, its route, its attribution and how it was reached.
-#[derive(Debug)]
 pub struct Response {
     head: http::response::Parts,
     /// The body until the first read, then the reader that holds it.
@@ -40,6 +39,22 @@ pub struct Response {
     url: url::Url,
     redirects: Vec<Redirect>,
     request: RequestFacts,
+}
+
+impl std::fmt::Debug for Response {
+    // The URL as it is safe to print (credentials and secret query values masked), never the
+    // body or the request's secrets.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Response")
+            .field("status", &self.head.status)
+            .field("version", &self.head.version)
+            .field("url", &crate::proxy::redact_url(self.url.as_str()))
+            .field("headers", &self.head.headers)
+            .field("route", &self.route)
+            .field("attribution", &self.attribution)
+            .field("redirects", &self.redirects)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What the client knew about the request that a proxy's own reply answers: for the error that
