@@ -1,20 +1,25 @@
 //! Reading a response body: chunk by chunk within the body's deadline ([`Reader::chunk`]),
-//! whole ([`Reader::collect`]), or as a `Stream` ([`BodyStream`]); decompressed on the way when
-//! the client asked for a compressed body (feature `decompression`). Every failure is a coded
-//! error with the route, the target and the URL: `http.timeout` (the body stopped arriving),
-//! `http.protocol` (it broke off), `http.decode` (a compressed body that does not decompress).
+//! whole within its size cap ([`Reader::collect`]), or as a `Stream` ([`BodyStream`]);
+//! decompressed on the way when the client asked for a compressed body (feature
+//! `decompression`). The raw bytes come through [`BodyReader`]. Every failure is a coded error
+//! with the route, the target and the URL: `http.timeout` (the body stopped arriving),
+//! `http.protocol` (it broke off), `http.body_too_large` (past the cap, decompressed size
+//! counted), `http.decode` (a compressed body that does not decompress).
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
-use http_body_util::BodyExt as _;
-use hyper::body::Incoming;
+use bytes::Bytes;
 use tokio::time::Instant;
 
-use crate::error::{Error, ErrorKind, Hop, Phase};
+use super::BodyReader;
+#[cfg(feature = "decompression")]
+use super::body::{Overflow, Sender, too_large};
+use crate::error::{Error, Hop};
+#[cfg(feature = "decompression")]
+use crate::error::{ErrorKind, Phase};
 use crate::route::Route;
 
 /// What an error about this body names.
@@ -29,6 +34,7 @@ pub(crate) struct Ctx {
 }
 
 impl Ctx {
+    #[cfg(feature = "decompression")]
     fn error(&self, kind: ErrorKind) -> Error {
         let target = self.target.clone();
         let proxy = self.route.proxy().map(|p| p.without_credentials());
@@ -44,104 +50,87 @@ impl Ctx {
     }
 }
 
-/// The raw bytes of a body, each read within the body's deadline.
+/// Builds `http.body_too_large` for a buffered body past its cap after `seen` bytes.
+#[cfg(feature = "decompression")]
+type TooLarge = Box<dyn Fn(u64) -> Error + Send + Sync>;
+
+/// The raw bytes of a body, read through [`BodyReader`] (the body's deadline and size cap),
+/// its errors naming the URL too.
 #[derive(Debug)]
 pub(crate) struct Raw {
-    body: Option<Incoming>,
+    reader: BodyReader,
     ctx: Ctx,
-    /// The time allowed for the whole body, from the first read.
-    timeout: Duration,
-    /// The request's own deadline, which the body's cannot pass.
-    request_deadline: Option<Instant>,
-    deadline: Option<Instant>,
-    read: u64,
+    done: bool,
 }
 
 impl Raw {
+    /// `reader` ending at `request_deadline` (the request's own timeout) when that is sooner.
     pub(crate) fn new(
-        body: Option<Incoming>,
+        mut reader: BodyReader,
         ctx: Ctx,
-        timeout: Duration,
-        request_deadline: Option<Instant>,
+        request_deadline: Option<(Instant, Duration)>,
     ) -> Self {
+        if let Some((at, timeout)) = request_deadline {
+            reader.deadline_at(at, timeout, "RequestBuilder::timeout");
+        }
         Self {
-            body,
+            reader,
             ctx,
-            timeout,
-            request_deadline,
-            deadline: None,
-            read: 0,
+            done: false,
         }
     }
 
     /// Whether the body is known to be empty (a `HEAD` response, a 204, `Content-Length: 0`).
     #[cfg(feature = "decompression")]
     pub(crate) fn is_empty(&self) -> bool {
-        use hyper::body::Body as _;
-        self.body.as_ref().is_none_or(Incoming::is_end_stream)
+        self.reader.announced() == Some(0)
     }
 
-    /// The next chunk, `None` at the end.
+    /// The next chunk, `None` at the end (and after an error).
     pub(crate) async fn chunk(&mut self) -> Result<Option<Bytes>, Error> {
-        let deadline = *self.deadline.get_or_insert_with(|| {
-            let own = Instant::now() + self.timeout;
-            self.request_deadline.map_or(own, |d| d.min(own))
-        });
-        let Some(body) = self.body.as_mut() else {
+        if self.done {
             return Ok(None);
-        };
-        loop {
-            let frame = match tokio::time::timeout_at(deadline, body.frame()).await {
-                Err(_) => return Err(self.timed_out()),
-                Ok(None) => {
-                    self.body = None;
-                    return Ok(None);
-                }
-                Ok(Some(Err(e))) => {
-                    self.body = None;
-                    return Err(self.broken(e));
-                }
-                Ok(Some(Ok(frame))) => frame,
-            };
-            // Trailers carry no body bytes; empty data frames say nothing.
-            if let Ok(data) = frame.into_data()
-                && !data.is_empty()
-            {
-                self.read += data.len() as u64;
-                return Ok(Some(data));
+        }
+        match self.reader.chunk().await {
+            Ok(Some(b)) => Ok(Some(b)),
+            Ok(None) => {
+                self.done = true;
+                Ok(None)
+            }
+            Err(e) => {
+                self.done = true;
+                Err(e.with_url(&self.ctx.url))
             }
         }
     }
 
-    fn timed_out(&self) -> Error {
-        let by_request = self
-            .request_deadline
-            .is_some_and(|d| Some(d) == self.deadline);
-        let hint = if by_request {
-            "the request's own timeout (RequestBuilder::timeout) expired while the body was arriving; raise it for large or slow bodies"
-        } else {
-            "the server sends the body too slowly or stopped sending it; check the server, or raise timeouts.request"
-        };
-        let timeout = self.timeout;
-        self.ctx
-            .error(ErrorKind::HttpTimeout)
-            .with_message(format!(
-                "the response body from {} did not finish in time ({} bytes read)",
-                self.ctx.target, self.read
-            ))
-            .with_hint(hint)
-            .map_evidence(|ev| ev.timeout = Some(timeout))
+    /// The rest of the body in memory, within the profile's `limits.max_body` (refused unread
+    /// when its announced size is larger).
+    async fn collect(self) -> Result<Bytes, Error> {
+        let url = self.ctx.url;
+        self.reader.collect().await.map_err(|e| e.with_url(&url))
     }
 
-    fn broken(&self, e: hyper::Error) -> Error {
-        self.ctx
-            .error(ErrorKind::HttpProtocol)
-            .with_message(format!(
-                "reading the response body from {} failed after {} bytes",
-                self.ctx.target, self.read
-            ))
-            .with_hint("the connection broke or the body was malformed mid-response; retry, and check the server's logs")
-            .with_source(e)
+    /// The cap a buffered read is held to, and the error for passing it after `seen` bytes.
+    #[cfg(feature = "decompression")]
+    fn cap(&self) -> (u64, TooLarge) {
+        let limits = self.reader.limits().clone();
+        let ctx = self.ctx.clone();
+        let cap = limits.max_body;
+        let error: TooLarge = Box::new(move |seen| {
+            let at = Sender {
+                route: &ctx.route,
+                target: &ctx.target,
+                hop: ctx.hop,
+            };
+            let o = Overflow {
+                cap,
+                seen,
+                announced: false,
+            };
+            too_large(&at, &limits, o, &limits.max_body_key).with_url(&ctx.url)
+        });
+        (cap, error)
     }
 }
 
@@ -233,22 +222,17 @@ impl Reader {
         read.map_err(|e| e.scrubbed(&self.secrets))
     }
 
-    /// The rest of the body in memory.
+    /// The rest of the body in memory, within the profile's `limits.max_body`
+    /// (`http.body_too_large` past it; a decompressed body is held to the cap by its
+    /// decompressed size, so a small compressed body cannot expand past it).
     pub(crate) async fn collect(&mut self) -> Result<Bytes, Error> {
-        let mut buf = BytesMut::new();
-        let mut first: Option<Bytes> = None;
-        while let Some(chunk) = self.chunk().await? {
-            // The whole body in one chunk: hand it out without copying.
-            match first.take() {
-                None if buf.is_empty() => first = Some(chunk),
-                None => buf.extend_from_slice(&chunk),
-                Some(f) => {
-                    buf.extend_from_slice(&f);
-                    buf.extend_from_slice(&chunk);
-                }
-            }
-        }
-        Ok(first.unwrap_or_else(|| buf.freeze()))
+        let read = match std::mem::replace(&mut self.inner, Inner::Finished) {
+            Inner::Raw(r) => r.collect().await,
+            #[cfg(feature = "decompression")]
+            Inner::Decoded(mut d) => d.collect().await,
+            Inner::Finished => Ok(Bytes::new()),
+        };
+        read.map_err(|e| e.scrubbed(&self.secrets))
     }
 }
 
@@ -349,7 +333,7 @@ mod decode {
     use tokio::io::{AsyncRead, AsyncReadExt as _};
     use tokio_util::io::StreamReader;
 
-    use super::{Chunks, Ctx, Encoding, Raw};
+    use super::{Chunks, Ctx, Encoding, Raw, TooLarge};
     use crate::error::{Error, ErrorKind};
 
     const OUT: usize = 64 * 1024;
@@ -379,11 +363,15 @@ mod decode {
         ctx: Ctx,
         produced: u64,
         done: bool,
+        /// The cap of a buffered read, by decompressed size, and its error.
+        cap: u64,
+        too_large: TooLarge,
     }
 
     impl Decoder {
         pub(super) fn new(raw: Raw, encoding: Encoding) -> Self {
             let ctx = raw.ctx.clone();
+            let (cap, too_large) = raw.cap();
             let stream = RawStream(Chunks::new(raw, |mut r| {
                 Box::pin(async move {
                     let c = r.chunk().await;
@@ -403,7 +391,22 @@ mod decode {
                 ctx,
                 produced: 0,
                 done: false,
+                cap,
+                too_large,
             }
+        }
+
+        /// The rest of the body in memory, held to the cap by its decompressed size.
+        pub(super) async fn collect(&mut self) -> Result<Bytes, Error> {
+            let mut buf = bytes::BytesMut::new();
+            while let Some(chunk) = self.chunk().await? {
+                let seen = (buf.len() + chunk.len()) as u64;
+                if seen > self.cap {
+                    return Err((self.too_large)(seen));
+                }
+                buf.extend_from_slice(&chunk);
+            }
+            Ok(buf.freeze())
         }
 
         pub(super) async fn chunk(&mut self) -> Result<Option<Bytes>, Error> {

@@ -9,6 +9,7 @@
 //! sends a provider's traffic through the global proxy by accident; any other URL uses the
 //! global layer.
 
+mod body;
 mod body_read;
 mod builder;
 mod provider;
@@ -35,6 +36,7 @@ use crate::proxy::{ProxyScheme, Secrets, redact_url};
 use crate::route::Route;
 
 pub use crate::error::{Attribution, Redirect, ResponsePath};
+pub(crate) use body::BodyReader;
 pub use body_read::BodyStream;
 pub use builder::ClientBuilder;
 pub use provider::ProviderHandle;
@@ -338,9 +340,9 @@ impl Client {
                 response::Exchange {
                     route,
                     target,
-                    body_timeout: profile_timeout,
+                    limits: profile.body_limits(profile_timeout),
                     url: without_userinfo(url),
-                    deadline: deadline.map(|d| d.at),
+                    deadline: deadline.map(|d| (d.at, d.timeout)),
                     decode,
                     request: {
                         facts.secrets = std::sync::Arc::new(secrets.clone());
@@ -451,6 +453,28 @@ fn connection_timings(
     let mut ext = http::Extensions::new();
     meta.as_ref()?.get_extras(&mut ext);
     ext.get::<Arc<ConnInfo>>().map(|i| i.timings)
+}
+
+impl ProfileClient {
+    /// What a response's body is read under in this profile.
+    fn body_limits(&self, timeout: std::time::Duration) -> body::BodyLimits {
+        let limits = &self.connector.profile().effective().limits;
+        let key = |k: &str| match &self.name {
+            Some(name) => format!("providers.{name}.limits.{k}"),
+            None => format!("limits.{k}"),
+        };
+        body::BodyLimits {
+            max_body: limits.max_body_or_default(),
+            max_body_origin: limits
+                .max_body
+                .as_ref()
+                .map_or(crate::settings::Provenance::Default, |s| s.origin.clone()),
+            max_body_key: key("max_body"),
+            check_body: limits.check_body_or_default(),
+            check_body_key: key("check_body"),
+            timeout,
+        }
+    }
 }
 
 fn parse_url(s: &str) -> Result<url::Url, Error> {

@@ -2,12 +2,13 @@
 //! ([`Attribution`]), the URL it answers and the redirects that led there;
 //! `error_for_status` turns a failure status into an `http.status` error that names the hop
 //! that produced it. The body is read through [`super::body_read`] — chunk by chunk, as a
-//! stream, or whole (`bytes`, `text`, `json`) — and every way reading can fail is a coded error
-//! with the route (`http.protocol`, `http.timeout`, `http.decode`), never a bare hyper error.
+//! stream, or whole (`bytes`, `text`, `json`) within the profile's `limits.max_body` and
+//! `timeouts.request` — and every way reading can fail is a coded error with the route
+//! (`http.protocol`, `http.timeout`, `http.body_too_large`, `http.decode`), never a bare hyper
+//! error.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode, Version};
@@ -21,6 +22,7 @@ use crate::route::Route;
 use crate::settings::Provenance;
 use crate::wire::{attribute, evidence_headers};
 
+use super::body::{BodyLimits, BodyReader};
 use super::body_read::{BodyStream, Ctx, Encoding, Raw, Reader};
 use crate::error::{Attribution, ResponsePath};
 
@@ -34,8 +36,8 @@ pub struct Response {
     route: Route,
     attribution: Attribution,
     target: String,
-    body_timeout: Duration,
-    deadline: Option<Instant>,
+    limits: BodyLimits,
+    deadline: Option<(Instant, std::time::Duration)>,
     url: url::Url,
     redirects: Vec<Redirect>,
     request: RequestFacts,
@@ -75,9 +77,9 @@ pub(crate) struct RequestFacts {
 pub(crate) struct Exchange {
     pub(crate) route: Route,
     pub(crate) target: String,
-    pub(crate) body_timeout: Duration,
+    pub(crate) limits: BodyLimits,
     pub(crate) url: url::Url,
-    pub(crate) deadline: Option<Instant>,
+    pub(crate) deadline: Option<(Instant, std::time::Duration)>,
     pub(crate) decode: bool,
     pub(crate) request: RequestFacts,
 }
@@ -87,7 +89,7 @@ impl Response {
         let Exchange {
             route,
             target,
-            body_timeout,
+            limits,
             url,
             deadline,
             decode,
@@ -114,7 +116,7 @@ impl Response {
             route,
             attribution,
             target,
-            body_timeout,
+            limits,
             deadline,
             url,
             redirects: Vec::new(),
@@ -313,20 +315,58 @@ impl Response {
             .scrubbed(&self.request.secrets)
     }
 
+    /// The cap [`bytes`](Response::bytes), [`text`](Response::text) and
+    /// [`json`](Response::json) read under: the profile's `limits.max_body` (default
+    /// [`Limits::DEFAULT_MAX_BODY`]), unless [`max_body`](Response::max_body) changed it.
+    ///
+    /// [`Limits::DEFAULT_MAX_BODY`]: crate::Limits::DEFAULT_MAX_BODY
+    pub fn body_limit(&self) -> u64 {
+        self.limits.max_body
+    }
+
+    /// Reads at most `bytes` of this response's body into memory instead of the profile's
+    /// `limits.max_body`: for the one download known to be larger, or a call that must stay
+    /// smaller. Streaming ([`chunk`](Response::chunk), [`bytes_stream`](Response::bytes_stream))
+    /// holds one chunk at a time and has no cap.
+    pub fn max_body(mut self, bytes: u64) -> Self {
+        self.limits.max_body = bytes;
+        self.limits.max_body_origin = Provenance::Builder {
+            key: "Response::max_body".to_owned(),
+        };
+        self
+    }
+
+    /// The raw body, read chunk by chunk within the deadline (the probe's checks); `None` once
+    /// reading has started through the response.
+    pub(crate) fn into_reader(mut self) -> Option<BodyReader> {
+        let body = self.raw.take()?;
+        Some(BodyReader::new(
+            body,
+            self.route,
+            self.target,
+            self.attribution.source,
+            self.limits,
+        ))
+    }
+
     fn reader(&mut self) -> &mut Reader {
         let (raw, encoding) = (&mut self.raw, self.encoding);
-        let ctx = || Ctx {
+        let ctx = Ctx {
             route: self.route.clone(),
             target: self.target.clone(),
             hop: self.attribution.source,
             url: self.url.clone(),
             secrets: Arc::clone(&self.request.secrets),
         };
-        self.body.get_or_insert_with(|| {
-            Reader::new(
-                Raw::new(raw.take(), ctx(), self.body_timeout, self.deadline),
-                encoding,
-            )
+        let limits = self.limits.clone();
+        let deadline = self.deadline;
+        self.body.get_or_insert_with(|| match raw.take() {
+            Some(body) => {
+                let reader =
+                    BodyReader::new(body, ctx.route.clone(), ctx.target.clone(), ctx.hop, limits);
+                Reader::new(Raw::new(reader, ctx, deadline), encoding)
+            }
+            None => Reader::finished(),
         })
     }
 
@@ -366,9 +406,13 @@ impl Response {
         BodyStream::new(self.body.take().unwrap_or_else(Reader::finished))
     }
 
-    /// The whole body in memory. An early close or a broken body is `http.protocol`; a body
-    /// that does not finish within `timeouts.request` of the first read (or the request's own
-    /// deadline) is `http.timeout`.
+    /// The whole body in memory, at most [`body_limit`](Response::body_limit) bytes
+    /// (decompressed). A body announced (`Content-Length`) or found to be larger is
+    /// `http.body_too_large` with the cap and the size seen in `evidence().size_limit` — refused
+    /// before reading when announced, else as soon as the cap is passed; an early close or a
+    /// broken body is `http.protocol`; a body that does not finish within `timeouts.request` of
+    /// the first read (or the request's own deadline) is `http.timeout`. Every error has phase
+    /// `http`, the hop that sent the body, the route and the URL.
     pub async fn bytes(mut self) -> Result<Bytes, Error> {
         self.reader().collect().await
     }

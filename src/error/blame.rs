@@ -97,15 +97,17 @@ pub(super) fn derive(kind: ErrorKind, hop: Option<Hop>, phase: Phase, ev: &Evide
             None => Blame::Origin,
         },
         K::TlsTimeout => Blame::Network,
-        // A body that does not decode, and redirects that loop or never end, are whoever sent
-        // them: the origin, or a proxy writing its own replies.
+        // A body that does not decode or is larger than its cap (usually the wrong resource;
+        // the cap is raised locally only when such bodies are normal), and redirects that loop
+        // or never end, are whoever sent them: the origin, or a proxy writing its own replies.
         K::HttpStatus
         | K::HttpBody
         | K::HttpProtocol
         | K::HttpTimeout
         | K::HttpDecode
         | K::HttpRedirectLoop
-        | K::HttpTooManyRedirects => match hop {
+        | K::HttpTooManyRedirects
+        | K::HttpBodyTooLarge => match hop {
             Some(Hop::Proxy) => Blame::Proxy,
             _ => Blame::Origin,
         },

@@ -66,6 +66,9 @@ pub enum ErrorKind {
     HttpProtocol,
     /// The response did not arrive in time.
     HttpTimeout,
+    /// A body read into memory was larger than its cap (the cap and the size seen are in
+    /// `evidence().size_limit`).
+    HttpBodyTooLarge,
     /// A proxy auto-config (PAC) script does not compile: a JavaScript syntax error.
     PacSyntax,
     /// A PAC script failed while it ran: it threw, called a missing function, or exceeded its
@@ -124,6 +127,7 @@ impl ErrorKind {
         Self::HttpBody,
         Self::HttpProtocol,
         Self::HttpTimeout,
+        Self::HttpBodyTooLarge,
         Self::PacSyntax,
         Self::PacRuntime,
         Self::PacTimeout,
@@ -166,6 +170,7 @@ impl ErrorKind {
             Self::HttpBody => "http.body",
             Self::HttpProtocol => "http.protocol",
             Self::HttpTimeout => "http.timeout",
+            Self::HttpBodyTooLarge => "http.body_too_large",
             Self::PacSyntax => "pac.syntax",
             Self::PacRuntime => "pac.runtime",
             Self::PacTimeout => "pac.timeout",
@@ -214,6 +219,7 @@ impl ErrorKind {
             Self::HttpBody => "the response did not meet the expectation",
             Self::HttpProtocol => "the HTTP exchange failed",
             Self::HttpTimeout => "the response did not arrive in time",
+            Self::HttpBodyTooLarge => "the response body is larger than its cap",
             Self::PacSyntax => "the PAC script does not compile",
             Self::PacRuntime => "the PAC script failed",
             Self::PacTimeout => "the PAC script did not finish in time",
@@ -276,7 +282,8 @@ impl ErrorKind {
             | Self::HttpTimeout
             | Self::HttpDecode
             | Self::HttpRedirectLoop
-            | Self::HttpTooManyRedirects => Phase::Http,
+            | Self::HttpTooManyRedirects
+            | Self::HttpBodyTooLarge => Phase::Http,
         }
     }
 }

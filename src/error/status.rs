@@ -53,7 +53,8 @@ impl ErrorKind {
             | Self::HttpProtocol
             | Self::HttpDecode
             | Self::HttpRedirectLoop
-            | Self::HttpTooManyRedirects => StatusCode::BAD_GATEWAY,
+            | Self::HttpTooManyRedirects
+            | Self::HttpBodyTooLarge => StatusCode::BAD_GATEWAY,
         }
     }
 }

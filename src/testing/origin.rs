@@ -6,23 +6,19 @@
 //! (the same, credentials as received),
 //! `/slow?ms=N` (answers after N ms), `/forbidden` (403 with the origin's own body and
 //! `Server: proxyscope-test-origin`), `/bytes/{n}` (n bytes of `x`), redirects
-//! (`/redirect?to=URL&status=N`, `/loop/{a,b}`, `/huge-location?len=N`), hostile bodies
-//! (`/endless`, `/dribble?ms=N`, `/bad-json`, `/cut?len=N`); anything else is 404. Request
-//! bodies are read whole (whatever their size) and recorded up to [`MAX_RECORDED_BODY`] bytes.
+//! (`/redirect?to=URL&status=N`, `/loop/{a,b}`, `/huge-location?len=N`), and hostile bodies,
+//! generated as they are sent: `/stream/{n}` (any size), `/endless`, `/stall?after=N`,
+//! `/dribble?ms=N`, `/cut?len=N`, `/bad-json`; anything else is 404. Request bodies are read
+//! whole (whatever their size) and recorded up to [`MAX_RECORDED_BODY`] bytes.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use std::pin::Pin;
-use std::task::{Context, Poll};
-
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Version, header};
-use http_body::Frame;
-use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt as _, Full};
+use http_body_util::BodyExt as _;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -31,6 +27,7 @@ use rustls::ServerConfig;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
+use super::body::{Generated, OriginBody, Paced};
 use super::pki::{ChainMode, TestCert, TestPki};
 use super::tasks::{Exec, Tasks};
 
@@ -43,9 +40,6 @@ pub const ORIGIN_FORBIDDEN_BODY: &str =
 pub const MAX_BYTES_ROUTE: usize = 64 * 1024 * 1024;
 /// The most bytes of a request body [`OriginRequest::body`] keeps (the length counts them all).
 pub const MAX_RECORDED_BODY: usize = 64 * 1024;
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-type OriginBody = BoxBody<Bytes, BoxError>;
 
 /// How the request target was written on the request line (RFC 9112 §3.2).
 #[non_exhaustive]
@@ -122,16 +116,24 @@ pub struct OriginRequest {
 /// `body` (lossy text)), `/echo-raw` (the same with credentials as received, like httpbin's
 /// `/headers`), `/slow?ms=N` (answers after N ms), `/forbidden` (403 with
 /// [`ORIGIN_FORBIDDEN_BODY`] and `Server: proxyscope-test-origin`), `/bytes/{n}` (n bytes of
-/// `x`, at most [`MAX_BYTES_ROUTE`]);
-/// redirects: `/redirect?to=URL&status=N` (N defaults to 302; `URL` percent-encoded, relative
-/// or absolute), `/loop/a` ⇄ `/loop/b` (302 to each other), `/huge-location?len=N` (302 whose
-/// `Location` is N bytes long);
-/// hostile bodies: `/endless` (200, 16 KiB chunks forever), `/dribble?ms=N` (200, one byte every
-/// N ms, forever), `/bad-json` (200 `application/json` that does not parse), `/cut?len=N`
-/// (announces N bytes, sends half, closes);
-/// anything else is 404. Every response carries `Server:`
-/// [`ORIGIN_SERVER`]. HTTPS origins negotiate HTTP/2 or HTTP/1.1 by ALPN; plain ones accept
-/// HTTP/1.1 and HTTP/2 prior knowledge.
+/// `x`, at most [`MAX_BYTES_ROUTE`]); anything else is 404.
+///
+/// Redirects: `/redirect?to=URL&status=N` (N defaults to 302; `URL` percent-encoded, relative or
+/// absolute), `/loop/a` ⇄ `/loop/b` (302 to each other), `/huge-location?len=N` (302 whose
+/// `Location` is N bytes long).
+///
+/// Hostile bodies, generated as they are sent (nothing is held in memory):
+/// - `/stream/{n}`: n bytes of `x` (any `u64`) with `Content-Length`; `?chunked` leaves the
+///   length unannounced; `?tail=WORD` appends `WORD` (announced in the length);
+/// - `/endless`: `x` forever, length unannounced;
+/// - `/stall?after=N`: N bytes of `x` (default 0), then nothing, with the connection open and
+///   one byte more announced than sent;
+/// - `/dribble?ms=N`: one byte every N ms, forever;
+/// - `/cut?len=N`: announces N bytes, sends half, then cuts the connection;
+/// - `/bad-json`: 200 `application/json` that does not parse.
+///
+/// Every response carries `Server:` [`ORIGIN_SERVER`]. HTTPS origins negotiate HTTP/2 or
+/// HTTP/1.1 by ALPN; plain ones accept HTTP/1.1 and HTTP/2 prior knowledge.
 ///
 /// Dropping it aborts its tasks and closes the listener; [`TestOrigin::shutdown`] does the same
 /// and waits until the socket is closed. A panic in a server task is re-raised by
@@ -418,6 +420,9 @@ async fn handle(
             ),
         };
     }
+    if let Some(body) = generated(&path, &query) {
+        return reply(StatusCode::OK, "application/octet-stream", body);
+    }
     reply(
         StatusCode::NOT_FOUND,
         "text/plain",
@@ -461,8 +466,7 @@ fn hostile(path: &str, query: &str) -> Option<Response<OriginBody>> {
             loc[0] = b'/';
             redirect(302, &loc)
         }
-        "/endless" => streaming(Endless::new(Bytes::from(vec![b'x'; 16 * 1024]), None)),
-        "/dribble" => streaming(Endless::new(
+        "/dribble" => streaming(Paced::new(
             Bytes::from_static(b"x"),
             Some(Duration::from_millis(number("ms", 100))),
         )),
@@ -474,8 +478,7 @@ fn hostile(path: &str, query: &str) -> Option<Response<OriginBody>> {
         "/cut" => {
             // Content-Length promises more than is sent; dropping the body ends the connection.
             let len = number("len", 1024);
-            let mut res =
-                streaming(Endless::new(Bytes::from(vec![b'x'; 512]), None).limit(len / 2));
+            let mut res = streaming(Paced::new(Bytes::from(vec![b'x'; 512]), None).limit(len / 2));
             if let Ok(v) = HeaderValue::from_str(&len.to_string()) {
                 res.headers_mut().insert(header::CONTENT_LENGTH, v);
             }
@@ -485,80 +488,42 @@ fn hostile(path: &str, query: &str) -> Option<Response<OriginBody>> {
     })
 }
 
-fn streaming(body: Endless) -> Response<OriginBody> {
-    let mut resp = Response::new(BoxBody::new(body));
-    resp.headers_mut()
-        .insert(header::SERVER, HeaderValue::from_static(ORIGIN_SERVER));
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/octet-stream"),
-    );
-    resp
+fn streaming(body: Paced) -> Response<OriginBody> {
+    reply(
+        StatusCode::OK,
+        "application/octet-stream",
+        OriginBody::Paced(body),
+    )
 }
 
-/// A body that repeats `chunk` forever (or up to `limit` bytes, then fails, which makes hyper
-/// cut the connection), optionally waiting `every` between chunks.
-struct Endless {
-    chunk: Bytes,
-    every: Option<Duration>,
-    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
-    limit: Option<u64>,
-    sent: u64,
+/// The hostile-body routes: `/stream/{n}[?chunked][&tail=WORD]`, `/endless`, `/stall?after=N`.
+fn generated(path: &str, query: &str) -> Option<OriginBody> {
+    let param = |name: &str| {
+        query.split('&').find_map(|kv| match kv.split_once('=') {
+            Some((k, v)) if k == name => Some(v),
+            None if kv == name => Some(""),
+            _ => None,
+        })
+    };
+    let g = if let Some(n) = path.strip_prefix("/stream/") {
+        let tail = param("tail").map(|t| Bytes::from(t.to_owned()));
+        Generated::sized(n.parse().ok()?, tail, param("chunked").is_none())
+    } else if path == "/endless" {
+        Generated::endless()
+    } else if path == "/stall" {
+        Generated::stalling(param("after").and_then(|n| n.parse().ok()).unwrap_or(0))
+    } else {
+        return None;
+    };
+    Some(OriginBody::Generated(g))
 }
 
-impl Endless {
-    fn new(chunk: Bytes, every: Option<Duration>) -> Self {
-        Self {
-            chunk,
-            every,
-            sleep: None,
-            limit: None,
-            sent: 0,
-        }
-    }
-
-    fn limit(mut self, n: u64) -> Self {
-        self.limit = Some(n);
-        self
-    }
-}
-
-impl http_body::Body for Endless {
-    type Data = Bytes;
-    type Error = BoxError;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        if let Some(limit) = self.limit
-            && self.sent >= limit
-        {
-            return Poll::Ready(Some(Err("cut on purpose".into())));
-        }
-        if let Some(every) = self.every {
-            let sleep = self
-                .sleep
-                .get_or_insert_with(|| Box::pin(tokio::time::sleep(every)));
-            if sleep.as_mut().poll(cx).is_pending() {
-                return Poll::Pending;
-            }
-            self.sleep = None;
-        }
-        let chunk = match self.limit {
-            Some(limit) => {
-                let left = usize::try_from(limit - self.sent).unwrap_or(usize::MAX);
-                self.chunk.slice(..self.chunk.len().min(left))
-            }
-            None => self.chunk.clone(),
-        };
-        self.sent += chunk.len() as u64;
-        Poll::Ready(Some(Ok(Frame::data(chunk))))
-    }
-}
-
-fn reply(status: StatusCode, content_type: &'static str, body: Bytes) -> Response<OriginBody> {
-    let mut resp = Response::new(Full::new(body).map_err(|never| match never {}).boxed());
+fn reply(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<OriginBody>,
+) -> Response<OriginBody> {
+    let mut resp = Response::new(body.into());
     *resp.status_mut() = status;
     resp.headers_mut()
         .insert(header::SERVER, HeaderValue::from_static(ORIGIN_SERVER));

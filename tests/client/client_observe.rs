@@ -208,4 +208,42 @@ mod decompression {
         assert_eq!(e.blame(), proxyscope::Blame::Origin);
         assert!(e.route().is_some());
     }
+
+    #[tokio::test]
+    async fn a_small_compressed_body_cannot_expand_past_the_cap() {
+        // 8 MiB of zeros compress to a few KiB: the cap counts what it decompresses to.
+        let body = compressed("gzip", &vec![0u8; 8 << 20]).await;
+        assert!(body.len() < 64 * 1024);
+        let (addr, _) = scripted(Script::Reply(reply("gzip", &body))).await;
+        let client = builder(layer(None).with_max_body(1 << 20))
+            .gzip(true)
+            .build()
+            .unwrap();
+        let url = format!("http://{addr}/");
+        let e = client
+            .get(&url)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), "http.body_too_large");
+        assert_eq!(e.hop(), Some(proxyscope::Hop::Origin));
+        assert_eq!(e.blame(), proxyscope::Blame::Origin);
+        let limit = e.evidence().size_limit.unwrap();
+        assert_eq!(limit.limit, 1 << 20);
+        assert!(limit.seen > 1 << 20 && !limit.announced);
+        assert_eq!(e.url().map(url::Url::as_str), Some(url.as_str()));
+
+        // Streamed, the same body comes out in bounded chunks, whole.
+        let (addr, _) = scripted(Script::Reply(reply("gzip", &body))).await;
+        let mut res = client.get(&format!("http://{addr}/")).send().await.unwrap();
+        let mut total = 0usize;
+        while let Some(chunk) = res.chunk().await.unwrap() {
+            assert!(chunk.len() <= 64 * 1024);
+            total += chunk.len();
+        }
+        assert_eq!(total, 8 << 20);
+    }
 }
