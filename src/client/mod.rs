@@ -12,6 +12,7 @@
 mod body;
 mod body_read;
 mod builder;
+mod into_url;
 mod provider;
 mod redirect;
 mod request;
@@ -29,16 +30,18 @@ use http::header::{AUTHORIZATION, PROXY_AUTHORIZATION};
 use hyper_util::client::legacy;
 use tracing::Instrument;
 
-use crate::connect::{ConnInfo, Connector, Ctx, absolute_form_failure, basic_auth};
+use crate::connect::{ConnInfo, Connector, Ctx, Handoff, absolute_form_failure, basic_auth};
 use crate::error::{Error, ErrorKind, Hop, Phase, chain_text};
 use crate::proxy::redact::is_secret_param;
 use crate::proxy::{ProxyScheme, Secrets, redact_url};
-use crate::route::Route;
+use crate::route::{Route, UriParts};
 
 pub use crate::error::{Attribution, Redirect, ResponsePath};
 pub(crate) use body::BodyReader;
 pub use body_read::BodyStream;
 pub use builder::ClientBuilder;
+pub use into_url::IntoUrl;
+use into_url::{UrlRef, request_parts};
 pub use provider::ProviderHandle;
 pub use redirect::RedirectPolicy;
 pub use request::RequestBuilder;
@@ -113,10 +116,30 @@ impl Client {
     }
 
     /// The route `url` would take under `provider` (or the provider its URL falls under), with
-    /// no I/O.
-    pub fn route(&self, provider: Option<&str>, url: &str) -> Result<Route, Error> {
-        let url = parse_url(url)?;
-        self.profile(provider, &url)?.connector.route(&url)
+    /// no I/O: the same decision a request makes. `url` is a `&http::Uri` (as a request
+    /// carries it), a `&url::Url` or text (see [`IntoUrl`]); it must be an absolute `http(s)`
+    /// URL with a host, else `config.invalid`. A proxy value in force that is unusable is
+    /// `config.proxy_url`.
+    ///
+    /// The decision costs the same whatever the length of the `no_proxy` list; the route's
+    /// steps (what [`Route::explain`] prints) are built the first time someone reads them.
+    pub fn route(&self, provider: Option<&str>, url: impl IntoUrl) -> Result<Route, Error> {
+        url.with_url(|u| match u {
+            UrlRef::Uri(uri) => {
+                let parts = request_parts(uri)?;
+                let profile = self.profile_for_uri(provider, uri, &parts)?;
+                profile
+                    .connector
+                    .profile()
+                    .router()
+                    .route_uri(uri, &parts)
+                    .map_err(Error::from)
+            }
+            UrlRef::Url(url) => {
+                check_url(url, url.as_str())?;
+                self.profile(provider, url)?.connector.route(url)
+            }
+        })
     }
 
     /// A request of `method` for `url`, through the profile of the provider whose base URL
@@ -132,8 +155,8 @@ impl Client {
     ///     .await?;
     /// # Ok(()) }
     /// ```
-    pub fn request(&self, method: Method, url: &str) -> RequestBuilder {
-        RequestBuilder::new(self.clone(), None, method, parse_url(url))
+    pub fn request(&self, method: Method, url: impl IntoUrl) -> RequestBuilder {
+        RequestBuilder::new(self.clone(), None, method, to_url(url))
     }
 
     /// `GET url` (see [`Client::request`]). Awaiting the builder sends it.
@@ -143,7 +166,7 @@ impl Client {
     /// let text = client.get("https://api.example.org/status").send().await?.text().await?;
     /// # Ok(()) }
     /// ```
-    pub fn get(&self, url: &str) -> RequestBuilder {
+    pub fn get(&self, url: impl IntoUrl) -> RequestBuilder {
         self.request(Method::GET, url)
     }
 
@@ -158,7 +181,7 @@ impl Client {
     ///     .await?;
     /// # Ok(()) }
     /// ```
-    pub fn post(&self, url: &str) -> RequestBuilder {
+    pub fn post(&self, url: impl IntoUrl) -> RequestBuilder {
         self.request(Method::POST, url)
     }
 
@@ -185,7 +208,7 @@ impl Client {
     /// let res = client.put("https://api.example.org/v1/items/7").json(&serde_json::json!({"name": "b"})).send().await?;
     /// # Ok(()) }
     /// ```
-    pub fn put(&self, url: &str) -> RequestBuilder {
+    pub fn put(&self, url: impl IntoUrl) -> RequestBuilder {
         self.request(Method::PUT, url)
     }
 
@@ -196,7 +219,7 @@ impl Client {
     /// let res = client.patch("https://api.example.org/v1/items/7").json(&serde_json::json!({"name": "c"})).send().await?;
     /// # Ok(()) }
     /// ```
-    pub fn patch(&self, url: &str) -> RequestBuilder {
+    pub fn patch(&self, url: impl IntoUrl) -> RequestBuilder {
         self.request(Method::PATCH, url)
     }
 
@@ -207,7 +230,7 @@ impl Client {
     /// let res = client.delete("https://api.example.org/v1/items/7").bearer_auth("t0ken").send().await?;
     /// # Ok(()) }
     /// ```
-    pub fn delete(&self, url: &str) -> RequestBuilder {
+    pub fn delete(&self, url: impl IntoUrl) -> RequestBuilder {
         self.request(Method::DELETE, url)
     }
 
@@ -218,7 +241,7 @@ impl Client {
     /// let res = client.head("https://downloads.example.org/big.iso").send().await?;
     /// # Ok(()) }
     /// ```
-    pub fn head(&self, url: &str) -> RequestBuilder {
+    pub fn head(&self, url: impl IntoUrl) -> RequestBuilder {
         self.request(Method::HEAD, url)
     }
 
@@ -266,14 +289,8 @@ impl Client {
             move_userinfo(&mut req, url)?;
         }
         let settings = profile.connector.profile().settings();
-        let timeouts = profile.connector.profile().timeouts().clone();
-        let host = url.host_str().unwrap_or("").to_owned();
-        let port = url.port_or_known_default().unwrap_or(80);
-        let target = if host.contains(':') {
-            format!("[{host}]:{port}")
-        } else {
-            format!("{host}:{port}")
-        };
+        let profile_timeout = profile.connector.profile().timeouts().request_or_default();
+        let target = route.target();
 
         let decode = self.inner.defaults.accept_encoding.is_some()
             && !req.headers().contains_key(http::header::ACCEPT_ENCODING)
@@ -307,10 +324,13 @@ impl Client {
         crate::connect::add_proxy_headers(&mut secrets, &settings.proxy_headers);
 
         let span = send::request_span(profile.name.as_deref(), &route, req.method(), url);
-        let profile_timeout = timeouts.request_or_default();
         let mut capture = legacy::connect::capture_connection(&mut req);
-        let send =
-            crate::connect::deadline::scope(deadline.map(|d| d.at), profile.http.request(req));
+        // A new connection follows the route decided here (one decision per request).
+        let handoff = Handoff::new(route.clone());
+        let send = crate::connect::deadline::scope(
+            deadline.map(|d| d.at),
+            Arc::clone(&handoff).scope(profile.http.request(req)),
+        );
         let result = async {
             tokio::pin!(send);
             // The request timeout runs from the moment a connection is in hand; connecting has
@@ -324,7 +344,7 @@ impl Client {
                 _ = capture.wait_for_connection_metadata() => {}
                 () = &mut stall => return send::Waited::NoConnection,
             }
-            let until = send::head_deadline(profile_timeout, deadline);
+            let until = send::head_deadline(profile_timeout, handoff.opened(), deadline);
             match tokio::time::timeout_at(until, &mut send).await {
                 Ok(r) => send::Waited::Done(r),
                 Err(_) => send::Waited::NoHead,
@@ -423,6 +443,48 @@ impl Client {
             })
     }
 
+    /// The profile for a request URI (see the module docs), compared without allocating: the
+    /// host is already in the URL standard's form, and so is the path unless it has dot
+    /// segments or characters the standard escapes — then the URL standard's form decides.
+    fn profile_for_uri(
+        &self,
+        provider: Option<&str>,
+        uri: &http::Uri,
+        parts: &UriParts<'_>,
+    ) -> Result<&ProfileClient, Error> {
+        if let Some(name) = provider {
+            return self.named(name);
+        }
+        if self.inner.providers.is_empty() {
+            return Ok(&self.inner.global);
+        }
+        let path = uri.path();
+        if !is_plain_path(path)
+            && let Ok(url) = url::Url::parse(&uri.to_string())
+        {
+            return self.profile(None, &url);
+        }
+        Ok(self
+            .inner
+            .providers
+            .iter()
+            .filter_map(|p| {
+                p.base
+                    .as_ref()
+                    .filter(|b| {
+                        b.scheme() == parts.scheme
+                            && b.host_str() == Some(&*parts.host)
+                            && b.port_or_known_default() == Some(parts.port)
+                            && path_under(path, b.path())
+                    })
+                    // The same key as `route::provider_for_url`, so `probe route` and the
+                    // request always pick the same provider.
+                    .map(|b| (b.path().trim_end_matches('/').len(), p))
+            })
+            .max_by_key(|(len, _)| *len)
+            .map_or(&self.inner.global, |(_, p)| p))
+    }
+
     fn profile(&self, provider: Option<&str>, url: &url::Url) -> Result<&ProfileClient, Error> {
         if let Some(name) = provider {
             return self.named(name);
@@ -477,6 +539,14 @@ impl ProfileClient {
     }
 }
 
+/// Any [`IntoUrl`] as a `url::Url`, checked like text: absolute `http(s)` with a host.
+fn to_url(url: impl IntoUrl) -> Result<url::Url, Error> {
+    url.with_url(|u| match u {
+        UrlRef::Url(u) => parse_url(u.as_str()),
+        UrlRef::Uri(uri) => parse_url(&uri.to_string()),
+    })
+}
+
 fn parse_url(s: &str) -> Result<url::Url, Error> {
     let shown = redact_url(s);
     let url = url::Url::parse(s).map_err(|e| {
@@ -486,7 +556,14 @@ fn parse_url(s: &str) -> Result<url::Url, Error> {
             .map_evidence(|ev| ev.value = Some(shown.clone()))
             .with_source(e)
     })?;
+    check_url(&url, s)?;
+    Ok(url)
+}
+
+/// `url` (written `s` by the caller) is an absolute `http(s)` URL with a host.
+fn check_url(url: &url::Url, s: &str) -> Result<(), Error> {
     if url.host_str().is_none() || !matches!(url.scheme(), "http" | "https") {
+        let shown = crate::proxy::redact_text(s);
         return Err(Error::new(ErrorKind::RequestUrl)
             .with_message(format!(
                 "request URL {shown:?} is not an http(s) URL with a host"
@@ -494,7 +571,49 @@ fn parse_url(s: &str) -> Result<url::Url, Error> {
             .with_hint("use an absolute URL such as https://host/path")
             .map_evidence(|ev| ev.value = Some(shown.clone())));
     }
-    Ok(url)
+    Ok(())
+}
+
+/// A path the URL standard leaves as written: no dot segments (`.`, `..`, or their escapes),
+/// and only characters it does not escape.
+fn is_plain_path(path: &str) -> bool {
+    let bytes_ok = path.bytes().all(|b| {
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'/' | b'-'
+                    | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b':'
+                    | b'@'
+                    | b'%'
+            )
+    });
+    let lower_dot_escape = |p: &str| p.contains("%2e") || p.contains("%2E");
+    bytes_ok && !path.contains("/.") && !lower_dot_escape(path)
+}
+
+/// Whether the path `up` lies under the base path `base`: equal, or `base` a prefix ending at a
+/// segment boundary.
+fn path_under(up: &str, base: &str) -> bool {
+    let bp = base.trim_end_matches('/');
+    bp.is_empty()
+        || up == bp
+        || up
+            .strip_prefix(bp)
+            .is_some_and(|rest| rest.starts_with('/'))
 }
 
 /// The secrets a URL carries: its userinfo and the values of secret query parameters (as
@@ -664,6 +783,50 @@ fn rebuild(e: &Error) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One decision per request: the connector follows the route the client handed it when it
+    /// opens a connection, and a pooled connection needs none.
+    #[tokio::test]
+    async fn each_request_decides_its_route_once() {
+        let origin = crate::testing::TestOrigin::http().await;
+        let proxy = crate::testing::TestProxy::allow_all().await;
+        // Through a proxy, with a list that misses the origin's 127.0.0.1 but names
+        // `localhost`: the explanation would report that entry as a near miss, which is work
+        // no successful request should pay for.
+        let client = Client::builder()
+            .env(crate::proxy::EnvSnapshot::from_pairs([
+                ("http_proxy", proxy.url().as_str()),
+                ("NO_PROXY", "localhost"),
+            ]))
+            .http2(false)
+            .build()
+            .unwrap();
+        let uri: http::Uri = origin.url("/").parse().unwrap();
+        for n in 1..=3 {
+            let res = client.get(&uri).await.unwrap();
+            assert!(res.status().is_success());
+            assert!(res.conn_info().is_some_and(|i| i.route.proxy().is_some()));
+            // Nothing on the request path explained the route (no steps, no near-miss search).
+            assert!(!res.route().is_explained(), "request {n}");
+            let _ = res.bytes().await.unwrap();
+            let decided = client.inner.global.connector.profile().router().decisions();
+            assert_eq!(decided, n, "request {n}");
+        }
+        // A connector used on its own, without a client's hand-over, decides for itself.
+        let connector = client.inner.global.connector.clone();
+        let conn = connector.connect(uri.clone()).await.unwrap();
+        assert!(conn.info().route.proxy().is_some());
+        assert_eq!(connector.profile().router().decisions(), 4);
+        // Looked at, the same route names the near miss.
+        let route = client.route(None, &uri).unwrap();
+        assert_eq!(
+            route
+                .near_miss()
+                .map(|n| (n.entry.as_str(), n.issue.as_str())),
+            Some(("localhost", "ip_for_name"))
+        );
+        origin.shutdown().await;
+    }
 
     #[test]
     fn routes_follow_the_provider_a_url_falls_under() {

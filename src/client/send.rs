@@ -83,10 +83,16 @@ pub(crate) async fn deadline_sleep(deadline: Option<Deadline>, grace: Duration) 
     }
 }
 
-/// When the response head must have arrived: the profile's request timeout from now, or the
-/// request's deadline when sooner.
-pub(crate) fn head_deadline(profile: Duration, deadline: Option<Deadline>) -> Instant {
-    let own = Instant::now() + profile;
+/// When the response head must have arrived: the profile's request timeout from when the
+/// connection was ready, or the request's deadline when sooner.
+pub(crate) fn head_deadline(
+    profile: Duration,
+    opened: Option<std::time::Instant>,
+    deadline: Option<Deadline>,
+) -> Instant {
+    // From when the connection this request opened was ready (a pooled one: from now).
+    let from = opened.map_or_else(Instant::now, Instant::from_std);
+    let own = from + profile;
     deadline.map_or(own, |d| own.min(d.at))
 }
 

@@ -21,14 +21,14 @@ async fn a_response_reads_as_json_text_bytes_chunks_or_a_stream() {
     let origin = TestOrigin::http().await;
     let client = builder(layer(None)).build().unwrap();
 
-    let res = client.get(&origin.url("/echo")).send().await.unwrap();
+    let res = client.get(origin.url("/echo")).send().await.unwrap();
     assert_eq!(res.headers()["content-type"], "application/json");
     assert_eq!(res.remote_addr(), Some(origin.addr()));
     let v: serde_json::Value = res.json().await.unwrap();
     assert_eq!(v["method"], "GET");
 
     let text = client
-        .get(&origin.url("/"))
+        .get(origin.url("/"))
         .send()
         .await
         .unwrap()
@@ -38,7 +38,7 @@ async fn a_response_reads_as_json_text_bytes_chunks_or_a_stream() {
     assert_eq!(text, "ok\n");
 
     let mut res = client
-        .get(&origin.url("/bytes/100000"))
+        .get(origin.url("/bytes/100000"))
         .send()
         .await
         .unwrap();
@@ -51,7 +51,7 @@ async fn a_response_reads_as_json_text_bytes_chunks_or_a_stream() {
     assert_eq!(res.chunk().await.unwrap(), None, "the end stays the end");
 
     let mut stream = client
-        .get(&origin.url("/bytes/70000"))
+        .get(origin.url("/bytes/70000"))
         .send()
         .await
         .unwrap()
@@ -65,7 +65,7 @@ async fn a_response_reads_as_json_text_bytes_chunks_or_a_stream() {
     // Through a proxy, remote_addr is the proxy's.
     let proxy = TestProxy::allow_all().await;
     let via = builder(layer(Some(&proxy.url()))).build().unwrap();
-    let res = via.get(&origin.url("/")).send().await.unwrap();
+    let res = via.get(origin.url("/")).send().await.unwrap();
     assert_eq!(res.remote_addr(), Some(proxy.addr()));
     assert_eq!(res.bytes().await.unwrap(), "ok\n");
 }
@@ -75,7 +75,7 @@ async fn error_for_status_is_http_status_with_the_url_and_route() {
     let origin = TestOrigin::http().await;
     let client = builder(layer(None)).build().unwrap();
     let e = client
-        .get(&origin.url("/status/503"))
+        .get(origin.url("/status/503"))
         .send()
         .await
         .unwrap()
@@ -94,7 +94,7 @@ async fn error_for_status_is_http_status_with_the_url_and_route() {
     assert!(e.route().is_some_and(|r| r.is_direct()));
     assert!(
         client
-            .get(&origin.url("/"))
+            .get(origin.url("/"))
             .send()
             .await
             .unwrap()
@@ -113,7 +113,7 @@ async fn json_that_does_not_parse_is_http_decode_without_the_body() {
         token: String,
     }
     let e = client
-        .get(&origin.url("/bad-json"))
+        .get(origin.url("/bad-json"))
         .send()
         .await
         .unwrap()
@@ -136,7 +136,7 @@ async fn json_that_does_not_parse_is_http_decode_without_the_body() {
     assert!(!all.contains("s3cret-in-body"), "{all}");
     // Valid JSON of the wrong shape is the same code.
     let e = client
-        .get(&origin.url("/echo"))
+        .get(origin.url("/echo"))
         .send()
         .await
         .unwrap()
@@ -151,7 +151,7 @@ async fn endless_and_dribbling_bodies_end_in_http_timeout_with_the_route() {
     let origin = TestOrigin::http().await;
     let client = builder(short_request_timeout()).build().unwrap();
     for path in ["/endless", "/dribble?ms=20"] {
-        let res = client.get(&origin.url(path)).send().await.unwrap();
+        let res = client.get(origin.url(path)).send().await.unwrap();
         let e = res.bytes().await.unwrap_err();
         assert_eq!(e.hop(), Some(Hop::Origin), "{path}");
         assert_eq!(e.phase(), Phase::Http, "{path}");
@@ -165,7 +165,7 @@ async fn endless_and_dribbling_bodies_end_in_http_timeout_with_the_route() {
         );
     }
     // Streaming an endless body: chunks keep coming until the body's deadline.
-    let mut res = client.get(&origin.url("/endless")).send().await.unwrap();
+    let mut res = client.get(origin.url("/endless")).send().await.unwrap();
     let mut read = 0usize;
     let e = loop {
         match res.chunk().await {
@@ -185,7 +185,7 @@ async fn a_body_cut_short_is_http_protocol_with_a_typed_cause() {
     let origin = TestOrigin::http().await;
     let client = builder(layer(None)).build().unwrap();
     let e = client
-        .get(&origin.url("/cut?len=100000"))
+        .get(origin.url("/cut?len=100000"))
         .send()
         .await
         .unwrap()

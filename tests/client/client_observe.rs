@@ -55,7 +55,7 @@ async fn spans_carry_the_route_and_the_failure_and_never_a_secret() {
         .build()
         .unwrap();
     client
-        .get(&origin.url("/echo?api_key=qu3ry-secret"))
+        .get(origin.url("/echo?api_key=qu3ry-secret"))
         .bearer_auth("b3arer-t0ken")
         .header("cookie", "sid=c00kie")
         .send()
@@ -174,7 +174,7 @@ mod decompression {
             let (addr, seen) = scripted(Script::Reply(reply(enc, &body))).await;
             let plain_client = builder(layer(None)).build().unwrap();
             let res = plain_client
-                .get(&format!("http://{addr}/"))
+                .get(format!("http://{addr}/"))
                 .send()
                 .await
                 .unwrap();
@@ -196,7 +196,7 @@ mod decompression {
         let (addr, _) = scripted(Script::Reply(reply("gzip", &body))).await;
         let client = builder(layer(None)).gzip(true).build().unwrap();
         let e = client
-            .get(&format!("http://{addr}/"))
+            .get(format!("http://{addr}/"))
             .send()
             .await
             .unwrap()
@@ -238,7 +238,7 @@ mod decompression {
 
         // Streamed, the same body comes out in bounded chunks, whole.
         let (addr, _) = scripted(Script::Reply(reply("gzip", &body))).await;
-        let mut res = client.get(&format!("http://{addr}/")).send().await.unwrap();
+        let mut res = client.get(format!("http://{addr}/")).send().await.unwrap();
         let mut total = 0usize;
         while let Some(chunk) = res.chunk().await.unwrap() {
             assert!(chunk.len() <= 64 * 1024);

@@ -133,7 +133,7 @@ async fn same_origin_redirects_keep_credentials_and_proxy_authorization_never_tr
     let origin = TestOrigin::http().await;
     let client = builder(layer(None)).build().unwrap();
     let res = client
-        .get(&origin.url(&to("/echo")))
+        .get(origin.url(&to("/echo")))
         .bearer_auth("same-t0ken")
         .header("proxy-authorization", "Basic cHJveHk6c2VjcmV0")
         .redirect(RedirectPolicy::limited(2))
@@ -156,7 +156,7 @@ async fn same_origin_redirects_keep_credentials_and_proxy_authorization_never_tr
     // Another port is another origin: dropped.
     let other = TestOrigin::http().await;
     client
-        .get(&origin.url(&to(&other.url("/echo"))))
+        .get(origin.url(&to(&other.url("/echo"))))
         .bearer_auth("same-t0ken")
         .redirect(RedirectPolicy::limited(2))
         .send()
@@ -174,9 +174,9 @@ async fn methods_and_bodies_follow_the_status() {
         .unwrap();
     let via = |status: u16| origin.url(&format!("{}&status={status}", to("/echo")));
     // 303: GET without the body; 307/308: the same method and body.
-    client.post(&via(303)).body("payload").send().await.unwrap();
-    client.post(&via(307)).body("payload").send().await.unwrap();
-    client.put(&via(308)).body("payload").send().await.unwrap();
+    client.post(via(303)).body("payload").send().await.unwrap();
+    client.post(via(307)).body("payload").send().await.unwrap();
+    client.put(via(308)).body("payload").send().await.unwrap();
     let seen = origin.requests();
     let summary: Vec<(&str, &[u8])> = seen
         .iter()
@@ -198,7 +198,7 @@ async fn methods_and_bodies_follow_the_status() {
     let stream = Body::wrap_stream(futures_util::stream::iter([Ok::<_, std::io::Error>(
         bytes::Bytes::from_static(b"once"),
     )]));
-    let res = client.post(&via(307)).body(stream).send().await.unwrap();
+    let res = client.post(via(307)).body(stream).send().await.unwrap();
     assert_eq!(res.status(), 307);
     assert!(res.redirects().is_empty());
 }
@@ -208,7 +208,7 @@ async fn loops_and_limits_are_coded_errors_with_the_chain() {
     let origin = TestOrigin::http().await;
     let client = builder(layer(None)).build().unwrap();
     let e = client
-        .get(&origin.url("/loop/a"))
+        .get(origin.url("/loop/a"))
         .redirect(RedirectPolicy::limited(10))
         .send()
         .await
@@ -231,7 +231,7 @@ async fn loops_and_limits_are_coded_errors_with_the_chain() {
     );
 
     let e = client
-        .get(&origin.url("/loop/a"))
+        .get(origin.url("/loop/a"))
         .redirect(RedirectPolicy::limited(1))
         .send()
         .await
@@ -259,20 +259,20 @@ async fn redirects_to_other_schemes_or_with_huge_locations_are_not_followed() {
         "javascript:alert(1)",
         "http://",
     ] {
-        let res = client.get(&origin.url(&to(target))).send().await.unwrap();
+        let res = client.get(origin.url(&to(target))).send().await.unwrap();
         assert_eq!(res.status(), 302, "{target}");
         assert!(res.redirects().is_empty(), "{target}");
     }
     // Longer than any URL: the 3xx is the answer, never copied into a chain.
     let res = client
-        .get(&origin.url("/huge-location?len=20000"))
+        .get(origin.url("/huge-location?len=20000"))
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 302);
     // Larger than a response head may be: a coded protocol error, bounded.
     let e = client
-        .get(&origin.url("/huge-location?len=1048576"))
+        .get(origin.url("/huge-location?len=1048576"))
         .send()
         .await
         .unwrap_err();
@@ -289,7 +289,7 @@ async fn credentials_in_a_location_are_dropped_and_never_shown() {
         .url("/echo")
         .replace("http://", "http://evil:l0cation-pw@");
     let res = client
-        .get(&origin.url(&to(&with_creds)))
+        .get(origin.url(&to(&with_creds)))
         .redirect(RedirectPolicy::limited(2))
         .send()
         .await

@@ -160,9 +160,9 @@ async fn default_headers_and_user_agent_are_overridable() {
         .user_agent("translator/2")
         .build()
         .unwrap();
-    client.get(&origin.url("/")).send().await.unwrap();
+    client.get(origin.url("/")).send().await.unwrap();
     client
-        .get(&origin.url("/"))
+        .get(origin.url("/"))
         .header("user-agent", "mine/1")
         .header("x-team", "other")
         .send()
@@ -219,7 +219,7 @@ async fn a_body_stream_failing_midway_is_request_body_with_its_cause() {
     let origin = TestOrigin::http().await;
     let client = direct();
     let e = client
-        .post(&origin.url("/echo"))
+        .post(origin.url("/echo"))
         .body(Body::wrap_stream(Chunks {
             left: 4,
             size: 1024,
@@ -249,7 +249,7 @@ async fn credentials_are_sent_but_never_logged_or_printed() {
     let origin = TestOrigin::http().await;
     let client = direct();
     let b = client
-        .get(&origin.url("/echo"))
+        .get(origin.url("/echo"))
         .basic_auth("user", Some("s3cret-pw"))
         .header("cookie", "sid=c00kie");
     assert!(!format!("{b:?}").contains("c00kie"));
@@ -263,7 +263,7 @@ async fn credentials_are_sent_but_never_logged_or_printed() {
         format!("Basic {}", base64_of("user:s3cret-pw"))
     );
     let bearer = client
-        .get(&origin.url("/status/401"))
+        .get(origin.url("/status/401"))
         .bearer_auth("b3arer-t0ken")
         .send()
         .await
@@ -285,7 +285,7 @@ async fn a_per_request_timeout_is_coded_with_the_route_and_the_phase_it_hit() {
     let client = direct();
     // Waiting for the head.
     let e = client
-        .get(&origin.url("/slow?ms=3000"))
+        .get(origin.url("/slow?ms=3000"))
         .timeout(Duration::from_millis(200))
         .send()
         .await
@@ -309,7 +309,7 @@ async fn a_per_request_timeout_is_coded_with_the_route_and_the_phase_it_hit() {
     let proxy = TestProxy::allow_all().await;
     let client = builder(layer(Some(&proxy.url()))).build().unwrap();
     let e = client
-        .get(&origin.url("/slow?ms=3000"))
+        .get(origin.url("/slow?ms=3000"))
         .timeout(Duration::from_millis(200))
         .send()
         .await
@@ -329,7 +329,7 @@ async fn a_per_request_timeout_is_coded_with_the_route_and_the_phase_it_hit() {
 
     // Reading the body: the same deadline covers it.
     let res = direct()
-        .get(&origin.url("/dribble?ms=50"))
+        .get(origin.url("/dribble?ms=50"))
         .timeout(Duration::from_millis(300))
         .send()
         .await
@@ -380,7 +380,7 @@ async fn a_100_mib_streamed_body_is_sent_with_bounded_memory() {
     }
     let chunks = 100 * 1024 / 64; // 100 MiB in 64 KiB chunks
     let res = client
-        .post(&origin.url("/echo"))
+        .post(origin.url("/echo"))
         .timeout(Duration::from_secs(120))
         .body(Body::wrap_stream(Counted {
             left: chunks,
@@ -512,7 +512,7 @@ async fn errors_answer_reqwest_style_queries_and_chain_to_typed_causes() {
     let pki = TestPki::new();
     let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
     let e = direct()
-        .get(&origin.url_with_host("localhost", "/"))
+        .get(origin.url_with_host("localhost", "/"))
         .send()
         .await
         .unwrap_err();
@@ -530,7 +530,7 @@ async fn errors_answer_reqwest_style_queries_and_chain_to_typed_causes() {
     let e = builder(layer(Some(&proxy.url())))
         .build()
         .unwrap()
-        .get(&origin.url_with_host("localhost", "/"))
+        .get(origin.url_with_host("localhost", "/"))
         .send()
         .await
         .unwrap_err();

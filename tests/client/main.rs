@@ -10,6 +10,7 @@ mod client_paths;
 mod client_redaction;
 mod client_redirects;
 mod client_refusals;
+mod client_request_path;
 mod client_requests;
 #[path = "../common/mod.rs"]
 mod common;
