@@ -280,13 +280,24 @@ impl Client {
         deadline: Option<send::Deadline>,
     ) -> Result<Response, Error> {
         let profile = self.profile(provider, url)?;
-        let route = profile.connector.route(url)?;
         let mut secrets = url_secrets(url);
-        if let Some(p) = route.proxy() {
-            secrets.extend(&p.secrets());
-        }
         if !url.username().is_empty() || url.password().is_some() {
             move_userinfo(&mut req, url)?;
+        }
+        // Decided from the request's URI, so the connector follows this very route (one
+        // decision per request) when it opens a connection.
+        let route = {
+            let uri = req.uri();
+            let parts = request_parts(uri)?;
+            profile
+                .connector
+                .profile()
+                .router()
+                .route_uri(uri, &parts)
+                .map_err(Error::from)?
+        };
+        if let Some(p) = route.proxy() {
+            secrets.extend(&p.secrets());
         }
         let settings = profile.connector.profile().settings();
         let profile_timeout = profile.connector.profile().timeouts().request_or_default();
