@@ -33,6 +33,8 @@ use super::tasks::{Exec, Tasks};
 
 /// The `Server` header every origin response carries.
 pub const ORIGIN_SERVER: &str = "proxyscope-test-origin";
+/// The body of the origin's `/` reply (200).
+pub const ORIGIN_OK_BODY: &str = "ok\n";
 /// The body of the origin's own `/forbidden` reply.
 pub const ORIGIN_FORBIDDEN_BODY: &str =
     "origin forbidden: this 403 was written by the test origin\n";
@@ -111,7 +113,7 @@ pub struct OriginRequest {
 
 /// An HTTP(S) origin on `127.0.0.1:0` that records every request exactly as it arrived.
 ///
-/// Routes: `/` (200 `ok`), `/status/{code}`, `/echo` (JSON with `method`, `target`, `form`
+/// Routes: `/` (200 [`ORIGIN_OK_BODY`]), `/status/{code}`, `/echo` (JSON with `method`, `target`, `form`
 /// (`origin`/`absolute`/…), `version`, `tls`, `headers` (credentials redacted), `body_len` and
 /// `body` (lossy text)), `/echo-raw` (the same with credentials as received, like httpbin's
 /// `/headers`), `/slow?ms=N` (answers after N ms), `/forbidden` (403 with
@@ -359,7 +361,11 @@ async fn handle(
         return res;
     }
     if path == "/" {
-        return reply(StatusCode::OK, "text/plain", Bytes::from_static(b"ok\n"));
+        return reply(
+            StatusCode::OK,
+            "text/plain",
+            Bytes::from_static(ORIGIN_OK_BODY.as_bytes()),
+        );
     }
     if path == "/echo" || path == "/echo-raw" {
         return reply(

@@ -109,7 +109,7 @@ async fn spans_carry_the_route_and_the_failure_and_never_a_secret() {
 #[cfg(feature = "decompression")]
 mod decompression {
     use super::*;
-    use crate::common::servers::{Script, scripted};
+    use proxyscope::testing::{RawServer, Script};
     use tokio::io::AsyncWriteExt as _;
 
     async fn compressed(encoding: &str, plain: &[u8]) -> Vec<u8> {
@@ -150,7 +150,8 @@ mod decompression {
         let plain = "translated text ".repeat(1000);
         for enc in ["gzip", "br", "zstd"] {
             let body = compressed(enc, plain.as_bytes()).await;
-            let (addr, seen) = scripted(Script::Reply(reply(enc, &body))).await;
+            let seen = RawServer::scripted(Script::Reply(reply(enc, &body))).await;
+            let addr = seen.addr();
             let url = format!("http://{addr}/");
             let client = builder(layer(None))
                 .gzip(true)
@@ -161,17 +162,12 @@ mod decompression {
             let res = client.get(&url).send().await.unwrap();
             assert!(res.headers().get("content-encoding").is_none(), "{enc}");
             assert_eq!(res.text().await.unwrap(), plain, "{enc}");
-            let head = seen
-                .lock()
-                .unwrap()
-                .last()
-                .cloned()
-                .unwrap()
-                .to_ascii_lowercase();
+            let head = seen.heads().pop().unwrap().to_ascii_lowercase();
             assert!(head.contains("accept-encoding: gzip, br, zstd"), "{head}");
 
             // Not enabled: nothing asked for, the body handed over as sent.
-            let (addr, seen) = scripted(Script::Reply(reply(enc, &body))).await;
+            let seen = RawServer::scripted(Script::Reply(reply(enc, &body))).await;
+            let addr = seen.addr();
             let plain_client = builder(layer(None)).build().unwrap();
             let res = plain_client
                 .get(format!("http://{addr}/"))
@@ -181,7 +177,7 @@ mod decompression {
             assert_eq!(res.headers()["content-encoding"], enc);
             assert_eq!(res.bytes().await.unwrap(), body);
             assert!(
-                !seen.lock().unwrap()[0]
+                !seen.heads()[0]
                     .to_ascii_lowercase()
                     .contains("accept-encoding")
             );
@@ -193,7 +189,8 @@ mod decompression {
         let mut body = compressed("gzip", b"hello hello hello").await;
         let n = body.len();
         body[n / 2..].iter_mut().for_each(|b| *b ^= 0x5a);
-        let (addr, _) = scripted(Script::Reply(reply("gzip", &body))).await;
+        let server = RawServer::scripted(Script::Reply(reply("gzip", &body))).await;
+        let addr = server.addr();
         let client = builder(layer(None)).gzip(true).build().unwrap();
         let e = client
             .get(format!("http://{addr}/"))
@@ -214,7 +211,8 @@ mod decompression {
         // 8 MiB of zeros compress to a few KiB: the cap counts what it decompresses to.
         let body = compressed("gzip", &vec![0u8; 8 << 20]).await;
         assert!(body.len() < 64 * 1024);
-        let (addr, _) = scripted(Script::Reply(reply("gzip", &body))).await;
+        let server = RawServer::scripted(Script::Reply(reply("gzip", &body))).await;
+        let addr = server.addr();
         let client = builder(layer(None).with_max_body(1 << 20))
             .gzip(true)
             .build()
@@ -237,7 +235,8 @@ mod decompression {
         assert_eq!(e.url().map(url::Url::as_str), Some(url.as_str()));
 
         // Streamed, the same body comes out in bounded chunks, whole.
-        let (addr, _) = scripted(Script::Reply(reply("gzip", &body))).await;
+        let server = RawServer::scripted(Script::Reply(reply("gzip", &body))).await;
+        let addr = server.addr();
         let mut res = client.get(format!("http://{addr}/")).send().await.unwrap();
         let mut total = 0usize;
         while let Some(chunk) = res.chunk().await.unwrap() {
