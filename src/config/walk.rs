@@ -50,6 +50,7 @@ pub(crate) const HEADER_KEYS: &[&str] = &["name", "contains"];
 /// provider's name, `[]` for an element of an array of tables), with the key lists valid in it.
 /// The global settings are listed once, at the top level, although every provider accepts them.
 /// A new table's keys belong here: the reference test then asks for each to be documented.
+#[cfg(test)]
 pub(crate) const TABLES: &[(&str, &[&[&str]])] = &[
     ("", &[LAYER_KEYS, GLOBAL_ONLY]),
     ("timeouts", &[TIMEOUT_KEYS]),
@@ -60,6 +61,7 @@ pub(crate) const TABLES: &[(&str, &[&[&str]])] = &[
 
 /// Every key the loader accepts, as a full path (`timeouts.connect`,
 /// `providers.NAME.checks[].name`), in [`TABLES`] order.
+#[cfg(test)]
 pub(crate) fn known_keys() -> Vec<String> {
     TABLES
         .iter()
