@@ -290,7 +290,10 @@ async fn run_service(run: &ExampleRun) -> (Option<i32>, String) {
             let n = lines.read_line(&mut line).await.expect("read stdout");
             assert!(n > 0, "the service exited early:\n{printed}");
             printed.push_str(&line);
-            if let Some(u) = line.trim().strip_prefix("translation_service listening on ") {
+            if let Some(u) = line
+                .trim()
+                .strip_prefix("translation_service listening on ")
+            {
                 return u.to_owned();
             }
         }
@@ -331,7 +334,10 @@ fn readme() -> String {
 async fn every_readme_command_runs_or_is_listed_with_the_reason() {
     let text = readme();
     let cmds = commands(&blocks(&text));
-    assert!(cmds.len() >= 5, "the README's commands were not found: {cmds:?}");
+    assert!(
+        cmds.len() >= 5,
+        "the README's commands were not found: {cmds:?}"
+    );
 
     // `proxyscope.toml` for the README's `--config proxyscope.toml`: the README's shape (a
     // global proxy, a direct provider, one behind its own proxy with a check), on loopback.
@@ -475,7 +481,10 @@ fn readme_configuration_and_dependency_lines_are_valid() {
     }
     assert!(configs >= 1 && deps >= 2, "configs {configs}, deps {deps}");
     // Each feature the manifest declares for users is in the README's feature table.
-    for f in features.keys().filter(|f| *f != "default" && *f != "fuzzing") {
+    for f in features
+        .keys()
+        .filter(|f| *f != "default" && *f != "fuzzing")
+    {
         assert!(
             text.contains(&format!("| `{f}` |")),
             "README's feature table lacks `{f}`"
