@@ -14,15 +14,17 @@ mod response;
 
 use std::sync::Arc;
 
+use base64::Engine as _;
 use bytes::Bytes;
-use http::header::PROXY_AUTHORIZATION;
+use http::header::{AUTHORIZATION, PROXY_AUTHORIZATION};
 use http_body_util::Full;
 use hyper_util::client::legacy;
 use tracing::Instrument;
 
 use crate::connect::{Connector, Ctx, absolute_form_failure, basic_auth};
-use crate::error::{Error, ErrorKind, Hop, Phase};
-use crate::proxy::ProxyScheme;
+use crate::error::{CauseText, Error, ErrorKind, Hop, Phase, chain_text};
+use crate::proxy::redact::is_secret_param;
+use crate::proxy::{ProxyScheme, Secrets, redact_url};
 use crate::route::Route;
 
 pub use crate::error::{Attribution, ResponsePath};
@@ -106,10 +108,7 @@ impl Client {
     pub async fn get(&self, url: &str) -> Result<Response, Error> {
         let req = http::Request::get(url).body(Bytes::new()).map_err(|e| {
             Error::new(ErrorKind::RequestUrl)
-                .with_message(format!(
-                    "invalid request URL {:?}",
-                    crate::proxy::redact_text(url)
-                ))
+                .with_message(format!("invalid request URL {:?}", redact_url(url)))
                 .with_hint("use an absolute URL such as https://host/path")
                 .with_source(e)
         })?;
@@ -119,6 +118,12 @@ impl Client {
     /// Sends `req` through `provider`'s profile (`None`: the provider whose base URL contains
     /// the request URL, else the global layer). A non-2xx reply to CONNECT is an error, never
     /// a response.
+    ///
+    /// Credentials in the URL (`https://user:password@host/`) are sent to the origin as
+    /// `Authorization: Basic` (unless the request has an `Authorization` header), as curl and
+    /// reqwest do, and never in the request target. Every credential the request carries —
+    /// those, the proxy's, sensitive headers, secret query values — is scrubbed from the
+    /// evidence of any error, should a peer echo it back.
     pub async fn request<B: Into<Bytes>>(
         &self,
         provider: Option<&str>,
@@ -127,6 +132,26 @@ impl Client {
         let url = parse_url(&req.uri().to_string())?;
         let profile = self.profile(provider, &url)?;
         let route = profile.connector.route(&url)?;
+        let mut secrets = url_secrets(&url);
+        if let Some(p) = route.proxy() {
+            secrets.extend(&p.secrets());
+        }
+        let mut req = req;
+        if !url.username().is_empty() || url.password().is_some() {
+            move_userinfo(&mut req, &url)?;
+        }
+        let result = self.send(profile, route, &url, req, &mut secrets).await;
+        result.map_err(|e| e.scrubbed(&secrets))
+    }
+
+    async fn send<B: Into<Bytes>>(
+        &self,
+        profile: &ProfileClient,
+        route: Route,
+        url: &url::Url,
+        req: http::Request<B>,
+        secrets: &mut Secrets,
+    ) -> Result<Response, Error> {
         let settings = profile.connector.profile().settings();
         let timeouts = profile.connector.profile().timeouts().clone();
         let host = url.host_str().unwrap_or("").to_owned();
@@ -141,6 +166,7 @@ impl Client {
             method: req.method().as_str().to_owned(),
             credentials_sent: false,
             provider_origin: settings.provider_origin.clone(),
+            secrets: Default::default(),
         };
         let (parts, body) = req.into_parts();
         let mut req = http::Request::from_parts(parts, Full::new(body.into()));
@@ -160,6 +186,8 @@ impl Client {
             }
             facts.credentials_sent |= settings.proxy_headers.contains_key(PROXY_AUTHORIZATION);
         }
+        crate::connect::add_headers(secrets, req.headers());
+        crate::connect::add_proxy_headers(secrets, &settings.proxy_headers);
 
         let span = tracing::info_span!(
             "http",
@@ -184,7 +212,10 @@ impl Client {
         .instrument(span)
         .await;
         match result {
-            Some(Ok(res)) => Ok(Response::new(res, route, target, request_timeout, facts)),
+            Some(Ok(res)) => {
+                facts.secrets = std::sync::Arc::new(secrets.clone());
+                Ok(Response::new(res, route, target, request_timeout, facts))
+            }
             Some(Err(e)) => {
                 let e = from_legacy(e, &route, &target, absolute_form);
                 if !absolute_form {
@@ -257,7 +288,7 @@ impl Client {
 }
 
 fn parse_url(s: &str) -> Result<url::Url, Error> {
-    let shown = crate::proxy::redact_text(s);
+    let shown = redact_url(s);
     let url = url::Url::parse(s).map_err(|e| {
         Error::new(ErrorKind::RequestUrl)
             .with_message(format!("invalid request URL {shown:?}"))
@@ -274,6 +305,74 @@ fn parse_url(s: &str) -> Result<url::Url, Error> {
             .map_evidence(|ev| ev.value = Some(shown.clone())));
     }
     Ok(url)
+}
+
+/// The secrets a URL carries: its userinfo and the values of secret query parameters (as
+/// written and decoded).
+fn url_secrets(url: &url::Url) -> Secrets {
+    let mut s = Secrets::new();
+    if !url.username().is_empty() || url.password().is_some() {
+        let decode = |v: &str| {
+            percent_encoding::percent_decode_str(v)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        s.add_credentials(
+            &decode(url.username()),
+            url.password().map(decode).as_deref(),
+        );
+        s.add(url.username());
+        if let Some(p) = url.password() {
+            s.add(p);
+        }
+    }
+    for part in url
+        .query()
+        .into_iter()
+        .chain(url.fragment())
+        .flat_map(|q| q.split(['&', ';']))
+    {
+        if let Some((name, value)) = part.split_once('=')
+            && is_secret_param(name)
+        {
+            s.add(value);
+            s.add(
+                &percent_encoding::percent_decode_str(&value.replace('+', " ")).decode_utf8_lossy(),
+            );
+        }
+    }
+    s
+}
+
+/// Takes the userinfo out of the request target (RFC 9112 forbids it there, and an
+/// absolute-form request would hand it to the proxy) and sends it as the origin's `Basic`
+/// credentials, unless the request carries its own `Authorization`.
+fn move_userinfo<B>(req: &mut http::Request<B>, url: &url::Url) -> Result<(), Error> {
+    let mut clean = url.clone();
+    let _ = clean.set_username("");
+    let _ = clean.set_password(None);
+    *req.uri_mut() = clean.as_str().parse().map_err(|e| {
+        Error::new(ErrorKind::RequestUrl)
+            .with_message(format!(
+                "invalid request URL {:?}",
+                redact_url(url.as_str())
+            ))
+            .with_hint("use an absolute URL such as https://host/path")
+            .with_source(e)
+    })?;
+    if !req.headers().contains_key(AUTHORIZATION) {
+        let mut pair = percent_encoding::percent_decode_str(url.username()).collect::<Vec<u8>>();
+        pair.push(b':');
+        pair.extend(percent_encoding::percent_decode_str(
+            url.password().unwrap_or(""),
+        ));
+        let token = base64::engine::general_purpose::STANDARD.encode(&pair);
+        if let Ok(mut value) = http::HeaderValue::from_str(&format!("Basic {token}")) {
+            value.set_sensitive(true);
+            req.headers_mut().insert(AUTHORIZATION, value);
+        }
+    }
+    Ok(())
 }
 
 /// hyper-util's error, unwrapped back to ours: the connector's error when it is the cause,
@@ -338,17 +437,6 @@ fn from_legacy(e: legacy::Error, route: &Route, target: &str, absolute_form: boo
         .with_source(e)
 }
 
-fn chain_text(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut src = e.source();
-    while let Some(s) = src {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        src = s.source();
-    }
-    out
-}
-
 /// A copy of an error we only hold by reference (hyper-util owns the original): every field
 /// through the public API, the cause chain as text.
 fn rebuild(e: &Error) -> Error {
@@ -371,18 +459,6 @@ fn rebuild(e: &Error) -> Error {
     }
     out
 }
-
-/// A cause kept as text when the original error object cannot be moved.
-#[derive(Debug)]
-struct CauseText(String);
-
-impl std::fmt::Display for CauseText {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for CauseText {}
 
 #[cfg(test)]
 mod tests {

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use crate::connect::{ConnInfo, Ctx, Form, refusal};
 use crate::error::{Error, ErrorKind, Hop, Phase, ProxyReply};
+use crate::proxy::Secrets;
 use crate::route::Route;
 use crate::settings::Provenance;
 use crate::wire::{attribute, evidence_headers};
@@ -40,6 +41,8 @@ pub(crate) struct RequestFacts {
     pub(crate) credentials_sent: bool,
     /// Where the provider was declared.
     pub(crate) provider_origin: Option<Provenance>,
+    /// What the request carried that a peer may echo back; scrubbed from every error.
+    pub(crate) secrets: Arc<Secrets>,
 }
 
 impl Response {
@@ -65,6 +68,11 @@ impl Response {
             body_timeout,
             request,
         }
+    }
+
+    /// The credentials the request carried, to scrub from anything built from this response.
+    pub(crate) fn secrets(&self) -> &Arc<Secrets> {
+        &self.request.secrets
     }
 
     /// The status code.
@@ -195,6 +203,7 @@ impl Response {
         refusal(&ctx, reply, self.request.credentials_sent, form)
             .with_route(self.route.clone())
             .map_evidence(|ev| ev.attribution = Some(a))
+            .scrubbed(&self.request.secrets)
     }
 
     /// The whole body. An early close or a broken body is `http.protocol`; a body that stops
@@ -206,10 +215,11 @@ impl Response {
             attribution,
             target,
             body_timeout,
+            request,
             ..
         } = self;
         let hop = attribution.source;
-        match tokio::time::timeout(body_timeout, inner.into_body().collect()).await {
+        let result = match tokio::time::timeout(body_timeout, inner.into_body().collect()).await {
             Ok(Ok(c)) => Ok(c.to_bytes()),
             Ok(Err(e)) => Err(Error::new(ErrorKind::HttpProtocol)
                 .with_hop(hop)
@@ -229,7 +239,8 @@ impl Response {
                     ev.target = Some(target);
                     ev.timeout = Some(body_timeout);
                 })),
-        }
+        };
+        result.map_err(|e| e.scrubbed(&request.secrets))
     }
 
     /// The whole body as text (lossy UTF-8).

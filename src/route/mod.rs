@@ -21,7 +21,7 @@ use url::Url;
 use crate::proxy::peers::{self, PeerHost, PeerNote, Tool};
 use crate::proxy::{
     EnvSnapshot, IgnoredVar, NoProxy, ProxyUrl, ProxyUrlError, ProxyUrlErrorKind, Severity,
-    redact_text,
+    redact_parsed_url, redact_url,
 };
 use crate::settings::{Provenance, ProxySetting, Settings, Sourced};
 
@@ -45,10 +45,10 @@ pub struct Route {
 
 impl Route {
     /// A route without steps, for code that decides routes itself (tests, custom connectors).
-    /// `url` is redacted of credentials.
+    /// `url` is kept redacted: no userinfo, no secret query values.
     pub fn new(url: &str, provider: Option<&str>, proxy: Option<ProxyUrl>) -> Self {
         Self {
-            url: redact_text(url),
+            url: redact_url(url),
             provider: provider.map(str::to_owned),
             proxy,
             proxy_origin: None,
@@ -65,7 +65,7 @@ impl Route {
     pub fn is_direct(&self) -> bool {
         self.proxy.is_none()
     }
-    /// The URL, without credentials.
+    /// The URL, without credentials or secret query values (see [`crate::proxy::redact`]).
     pub fn url(&self) -> &str {
         &self.url
     }
@@ -124,7 +124,7 @@ impl Route {
     pub fn explain(&self) -> String {
         let mut out = format!("route for {}", self.url);
         if let Some(p) = &self.provider {
-            let _ = write!(out, " (provider {p})");
+            let _ = write!(out, " (provider {})", crate::diagnostic::printable(p));
         }
         let _ = write!(out, ": {}", self.summary());
         for (i, s) in self.steps.iter().enumerate() {
@@ -156,17 +156,6 @@ impl Serialize for Route {
         }
         st.end()
     }
-}
-
-/// The URL with its userinfo removed.
-fn url_without_credentials(url: &Url) -> String {
-    if url.username().is_empty() && url.password().is_none() {
-        return url.as_str().to_owned();
-    }
-    let mut u = url.clone();
-    let _ = u.set_username("");
-    let _ = u.set_password(None);
-    u.as_str().to_owned()
 }
 
 /// Why [`resolve`] found no route: the proxy value in force is not a usable proxy URL. Converts
@@ -248,7 +237,7 @@ pub fn resolve(
 ) -> Result<Route, RouteError> {
     let scheme = url.scheme();
     let mut r = Route::new("", provider.map(|(n, _)| n), None);
-    r.url = url_without_credentials(url);
+    r.url = redact_parsed_url(url);
     let Some(host) = url.host_str() else {
         r.steps.push(Step::new(
             Rule::Default,
@@ -499,7 +488,7 @@ fn apply_no_proxy(
             ),
         ),
     }
-    .value(redact_text(&list.to_string()));
+    .value(crate::proxy::redact::redact_list(&list.to_string()));
     // Only a host the list does not match can be a near miss; the search clones the origin
     // only when it finds one.
     if found.is_none() {

@@ -1,5 +1,6 @@
 //! Property tests: config parsing, CONNECT/SOCKS reply parsing, NO_PROXY matching, proxy URL
-//! parsing and PAC answers (feature `pac`) never panic and keep their invariants for any input.
+//! parsing and PAC answers (feature `pac`) never panic and keep their invariants for any input;
+//! a password of any characters never reaches any output.
 
 mod prop_config;
 mod prop_connect;
@@ -8,3 +9,4 @@ mod prop_no_proxy;
 #[cfg(feature = "pac")]
 mod prop_pac_result;
 mod prop_proxy_url;
+mod prop_redaction;
