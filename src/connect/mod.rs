@@ -11,6 +11,7 @@
 mod auth;
 mod dns;
 mod explain;
+mod handoff;
 mod http_connect;
 mod refusal;
 mod socks5;
@@ -33,14 +34,15 @@ use tracing::Instrument;
 
 use crate::error::{Error, ErrorKind, Hop, Phase};
 use crate::proxy::{EnvSnapshot, ProxyScheme, ProxyUrl};
-use crate::route::Route;
+use crate::route::{Route, Router, UriProblem, uri_parts};
 use crate::settings::{Provenance, Settings, Timeouts};
-use crate::tls::HandshakeInfo;
+use crate::tls::{HandshakeInfo, TlsCache};
 
 pub use auth::basic_auth;
 pub(crate) use auth::{add_headers, add_proxy_headers};
 pub use dns::{Resolve, Resolver, Resolving};
 pub(crate) use explain::absolute_form_failure;
+pub(crate) use handoff::Handoff;
 pub(crate) use refusal::{Form, refusal};
 pub use stream::{Conn, Stream};
 
@@ -116,6 +118,7 @@ pub(crate) struct Profile {
     settings: ConnectorSettings,
     effective: Settings,
     tls: tls::ProfileTls,
+    router: Router,
 }
 
 impl Profile {
@@ -123,22 +126,23 @@ impl Profile {
         &self.effective.timeouts
     }
 
+    /// The profile's layer over the global one.
+    pub(crate) fn effective(&self) -> &Settings {
+        &self.effective
+    }
+
     pub(crate) fn settings(&self) -> &ConnectorSettings {
         &self.settings
     }
 
+    /// Decides this profile's routes (the per-scheme work done once, at build).
+    pub(crate) fn router(&self) -> &Router {
+        &self.router
+    }
+
     /// The route for `url` under this profile (pure).
     pub(crate) fn route(&self, url: &url::Url) -> Result<Route, Error> {
-        crate::route::resolve(
-            &self.settings.global,
-            self.settings
-                .provider
-                .as_deref()
-                .zip(self.settings.layer.as_ref()),
-            &self.settings.env,
-            url,
-        )
-        .map_err(Error::from)
+        self.router.route_url(url).map_err(Error::from)
     }
 }
 
@@ -160,6 +164,11 @@ impl Connector {
     /// A connector for `settings`; loads the CA files of both hops now, so a bad file fails here
     /// (`config.ca_file`) rather than at the first request.
     pub fn new(settings: ConnectorSettings) -> Result<Self, Error> {
+        Self::with_cache(settings, &TlsCache::default())
+    }
+
+    /// [`Connector::new`], reading CA files through `cache` (shared by a client's profiles).
+    pub(crate) fn with_cache(settings: ConnectorSettings, cache: &TlsCache) -> Result<Self, Error> {
         let effective = match &settings.layer {
             Some(l) => l.over(&settings.global),
             None => settings.global.clone(),
@@ -170,12 +179,19 @@ impl Connector {
             &effective,
             &settings.env,
             settings.http2,
+            cache,
         )?;
+        let router = Router::new(
+            settings.global.clone(),
+            settings.provider.as_deref().zip(settings.layer.clone()),
+            settings.env.clone(),
+        );
         Ok(Self {
             profile: Arc::new(Profile {
                 settings,
                 effective,
                 tls,
+                router,
             }),
         })
     }
@@ -191,7 +207,7 @@ impl Connector {
 
     /// Makes a connection for `uri` along its route.
     pub async fn connect(&self, uri: Uri) -> Result<Conn, Error> {
-        connect(&self.profile, uri).await
+        connect(&self.profile, uri, None).await
     }
 }
 
@@ -206,7 +222,17 @@ impl tower_service::Service<Uri> for Connector {
 
     fn call(&mut self, uri: Uri) -> Self::Future {
         let profile = self.profile.clone();
-        Box::pin(async move { connect(&profile, uri).await })
+        let handed = Handoff::current();
+        if let Some(h) = &handed {
+            h.mark_asked();
+        }
+        Box::pin(async move {
+            let conn = connect(&profile, uri, handed.as_deref()).await?;
+            if let Some(h) = handed {
+                h.mark_opened();
+            }
+            Ok(conn)
+        })
     }
 }
 
@@ -372,27 +398,36 @@ impl Ctx {
     }
 }
 
-fn default_port(scheme: &str) -> u16 {
-    match scheme {
-        "https" | "wss" => 443,
-        _ => 80,
+/// The route for a new connection to `uri`: the one the client handed over when it is for this
+/// URI (it always is when the client sent the request), else decided here — the connector
+/// also serves callers that put it under their own hyper client.
+fn route_for(profile: &Profile, uri: &Uri, handed: Option<&Handoff>) -> Result<Route, Error> {
+    if let Some(h) = handed.filter(|h| h.route().is_for(uri)) {
+        return Ok(h.route().clone());
     }
+    let parts = uri_parts(uri).map_err(|p| {
+        let uri = crate::proxy::redact_text(&uri.to_string());
+        let e = Error::new(ErrorKind::HttpProtocol)
+            .with_hint("use an absolute URL such as https://host/path");
+        match p {
+            UriProblem::NoHost => e.with_message(format!("the URL {uri} has no host")),
+            UriProblem::Scheme => e.with_message(format!("the URL {uri} has no scheme")),
+            UriProblem::Host(source) => e
+                .with_message(format!("the URL {uri} cannot be parsed"))
+                .with_source(source),
+            UriProblem::Port => e.with_message(format!("the URL {uri} has an invalid port")),
+        }
+    })?;
+    profile.router.route_uri(uri, &parts).map_err(Error::from)
 }
 
-async fn connect(profile: &Profile, uri: Uri) -> Result<Conn, Error> {
+async fn connect(profile: &Profile, uri: Uri, handed: Option<&Handoff>) -> Result<Conn, Error> {
+    let route = route_for(profile, &uri, handed)?;
     let scheme = uri.scheme_str().unwrap_or("http").to_ascii_lowercase();
-    let Some(host) = uri.host().map(str::to_owned) else {
-        return Err(Error::new(ErrorKind::HttpProtocol)
-            .with_message(format!("the URL {uri} has no host"))
-            .with_hint("use an absolute URL such as https://host/path"));
-    };
-    let port = uri.port_u16().unwrap_or_else(|| default_port(&scheme));
-    let url = url::Url::parse(&uri.to_string()).map_err(|e| {
-        Error::new(ErrorKind::HttpProtocol)
-            .with_message(format!("the URL {uri} cannot be parsed"))
-            .with_source(e)
-    })?;
-    let route = profile.route(&url)?;
+    // The host as written, for DNS and TLS (the route has already read it the URL way).
+    let host = uri.host().unwrap_or_default().to_owned();
+    let https = matches!(scheme.as_str(), "https" | "wss");
+    let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
     let target = http_connect::authority(&host, port);
     let ctx = Ctx::new(
         profile.settings.provider.clone(),

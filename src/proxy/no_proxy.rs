@@ -63,7 +63,10 @@ pub struct NoProxy {
     entries: Vec<String>,
     /// The whole value is `*`.
     all: bool,
-    /// Normalised name → index of the first entry with that name.
+    /// Normalised name → the first entry in list order among that name and every shorter
+    /// name it ends with (`.b.c`, `.c`) that the list also holds, with [`VIA_SUFFIX`] set when
+    /// that entry is a shorter name. The longest of a host's suffixes found here therefore
+    /// already names curl's answer: the walk stops at the first hit.
     domains: FastMap<Box<str>>,
     /// Bit `k` is set when some name in `domains` has `k` labels (63: 63 or more), so a lookup
     /// keeps to the host's suffixes that could be present at all.
@@ -205,6 +208,9 @@ fn fewer_labels(labels: usize) -> u64 {
     }
 }
 
+/// Marks a [`NoProxy::domains`] value whose entry is a shorter name than the key.
+const VIA_SUFFIX: u32 = 1 << 31;
+
 fn mask32(bits: u8) -> u32 {
     u32::MAX.checked_shl(32 - u32::from(bits)).unwrap_or(0)
 }
@@ -257,17 +263,28 @@ impl NoProxy {
     /// every host; otherwise each entry is read as curl reads one `NO_PROXY` value (so a comma
     /// inside an entry separates names and a blank between names ends that entry). Never fails.
     pub fn from_entries<'a>(entries: impl IntoIterator<Item = &'a str>) -> Self {
+        Self::from_entries_with_sources(entries).0
+    }
+
+    /// [`NoProxy::from_entries`], also saying which entry (by index) each of
+    /// [`NoProxy::diagnostics`] is about, so lint places every finding in one step even when a
+    /// list holds a hundred thousand entries.
+    pub(crate) fn from_entries_with_sources<'a>(
+        entries: impl IntoIterator<Item = &'a str>,
+    ) -> (Self, Vec<usize>) {
         let entries: Vec<&str> = entries.into_iter().collect();
         let mut list = Self::default();
         if entries.len() == 1 && entries[0].trim_matches([' ', '\t']) == "*" {
             list.all = true;
             list.entries.push("*".to_owned());
-            return list;
+            return (list, Vec::new());
         }
-        for e in entries {
+        let mut sources = Vec::new();
+        for (i, e) in entries.into_iter().enumerate() {
             list.push_value(e);
+            sources.resize(list.diagnostics.len(), i);
         }
-        list.finish()
+        (list.finish(), sources)
     }
 
     /// Adds one entry: `token` as curl compares it, `shown` as it is printed and diagnosed
@@ -315,6 +332,24 @@ impl NoProxy {
     fn finish(mut self) -> Self {
         self.v4_nets.sort_by_key(|(b, _)| *b);
         self.v6_nets.sort_by_key(|(b, _)| *b);
+        // Fold each name's shorter names into its value (see `domains`); indices stay far
+        // below the flag bit (a list of 2^31 entries cannot be held in memory).
+        let folded: Vec<(Box<str>, u32)> = self
+            .domains
+            .iter()
+            .filter_map(|(name, &own)| {
+                let best = name
+                    .match_indices('.')
+                    .filter_map(|(i, _)| self.domains.get(&name[i + 1..]))
+                    .map(|&v| v & !VIA_SUFFIX)
+                    .min()
+                    .filter(|&s| s < own)?;
+                Some((name.clone(), best | VIA_SUFFIX))
+            })
+            .collect();
+        for (name, v) in folded {
+            self.domains.insert(name, v);
+        }
         self
     }
 
@@ -324,6 +359,12 @@ impl NoProxy {
         let (index, rule) = self.find(host, false)?;
         let entry = self.entries.get(index)?.clone();
         Some(NoProxyMatch { entry, index, rule })
+    }
+
+    /// The position of the entry [`NoProxy::matches`] reports for `host`, without copying it:
+    /// the routing decision keeps the index and names the entry only when explaining.
+    pub(crate) fn first_match(&self, host: &str) -> Option<usize> {
+        self.find(host, false).map(|(i, _)| i)
     }
 
     /// Whether curl bypasses the proxy for `host` (the same decision as [`NoProxy::matches`],
@@ -341,32 +382,7 @@ impl NoProxy {
         }
         let mut best: Option<(u32, MatchRule)> = None;
         match kind {
-            HostKind::Name(name, mut labels) => {
-                if self.domains.is_empty() {
-                    return None;
-                }
-                if self.label_counts & label_bit(labels) != 0 {
-                    offer(
-                        &mut best,
-                        self.domains.get(name.as_ref()),
-                        MatchRule::Domain,
-                    );
-                }
-                // Walk the suffixes only while a shorter name than the current one exists.
-                for (i, &c) in name.as_bytes().iter().enumerate() {
-                    if (any && best.is_some()) || self.label_counts & fewer_labels(labels) == 0 {
-                        break;
-                    }
-                    if c != b'.' {
-                        continue;
-                    }
-                    labels -= 1;
-                    if self.label_counts & label_bit(labels) != 0 {
-                        let hit = self.domains.get(&name[i + 1..]);
-                        offer(&mut best, hit, MatchRule::Subdomain);
-                    }
-                }
-            }
+            HostKind::Name(name, labels) => best = self.find_name(&name, labels),
             HostKind::V4(a) => {
                 offer(&mut best, self.v4_exact.get(&a), MatchRule::Ip);
                 for (bits, map) in &self.v4_nets {
@@ -387,6 +403,53 @@ impl NoProxy {
             }
         }
         best.map(|(i, r)| (i as usize, r))
+    }
+
+    /// The first entry in list order that matches the name `name` (lowercase, no trailing
+    /// dot) of `labels` labels. The host itself, then its suffixes, longest first, only while
+    /// a name of that many labels exists; the first hit is the answer (see `domains`).
+    fn find_name(&self, name: &str, mut labels: usize) -> Option<(u32, MatchRule)> {
+        if self.domains.is_empty() {
+            return None;
+        }
+        let hit = |key: &str, rule| {
+            self.domains.get(key).map(|&v| {
+                if v & VIA_SUFFIX != 0 {
+                    (v & !VIA_SUFFIX, MatchRule::Subdomain)
+                } else {
+                    (v, rule)
+                }
+            })
+        };
+        if self.label_counts & label_bit(labels) != 0
+            && let Some(found) = hit(name, MatchRule::Domain)
+        {
+            return Some(found);
+        }
+        for (i, &c) in name.as_bytes().iter().enumerate() {
+            if self.label_counts & fewer_labels(labels) == 0 {
+                break;
+            }
+            if c != b'.' {
+                continue;
+            }
+            labels -= 1;
+            if self.label_counts & label_bit(labels) != 0
+                && let Some(found) = hit(&name[i + 1..], MatchRule::Subdomain)
+            {
+                return Some(found);
+            }
+        }
+        None
+    }
+
+    /// [`NoProxy::first_match`] for a host the caller already read as a lowercase name (not an
+    /// IP address in any form) without a trailing dot, with its label count.
+    pub(crate) fn first_match_name(&self, name: &str, labels: usize) -> Option<usize> {
+        if self.all {
+            return Some(0);
+        }
+        self.find_name(name, labels).map(|(i, _)| i as usize)
     }
 
     /// Diagnostics for rejected or suspicious entries, in list order.

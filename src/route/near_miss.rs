@@ -1,8 +1,9 @@
 //! [`NearMiss`]: a `no_proxy` entry that was meant for the host being routed but does not match
 //! it under curl's rules — a URL instead of a name, a port, `*.d` for `.d`, bracketed IPv6, a
 //! blank that ended the list, `127.0.0.1` written for `localhost` — with the entry to write
-//! instead. Found while the route is resolved (pure), so a proxy's refusal of that host can lead
-//! with the local fix rather than "ask the proxy's operators".
+//! instead. Found when the route is explained (pure; never on the request path, where nothing
+//! reads it), so a proxy's refusal of that host can lead with the local fix rather than "ask
+//! the proxy's operators".
 
 use std::net::IpAddr;
 

@@ -30,7 +30,11 @@ pub fn is_under(url: &Url, base: &Url) -> bool {
     }
     let bp = base.path().trim_end_matches('/');
     let up = url.path();
-    up == bp || up.starts_with(&format!("{bp}/")) || bp.is_empty()
+    bp.is_empty()
+        || up == bp
+        || up
+            .strip_prefix(bp)
+            .is_some_and(|rest| rest.starts_with('/'))
 }
 
 #[cfg(test)]

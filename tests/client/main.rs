@@ -6,5 +6,6 @@ mod client_harness;
 mod client_paths;
 mod client_redaction;
 mod client_refusals;
+mod client_request_path;
 #[path = "../common/mod.rs"]
 mod common;
