@@ -33,7 +33,7 @@ const NOT_RUN: &[(&str, &str)] = &[
     (
         "cargo run --example probe -- serve --config proxyscope.toml",
         "an exporter that runs until stopped on the fixed port 127.0.0.1:9115, which another test \
-         run on the same machine may hold; tests/exporter runs `probe serve` on free ports",
+         run on the same machine may hold; tests/real_proxy/exporter runs `probe serve` on free ports",
     ),
 ];
 
