@@ -125,6 +125,12 @@ pub use proxy::{EnvSnapshot, NoProxy, ProxyUrl};
 pub use route::Route;
 pub use settings::{Limits, Provenance, ProxySetting, Roots, Settings, Sourced, Timeouts};
 
+// The README's Rust snippets compile as doctests (its shell commands are run by
+// tests/probe/readme.rs). Only `cargo test --doc` sees this item.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 /// The module graph of the crate doc, checked against the source: every `crate::` path in a
 /// module's files must name a module of a lower rank (or a root re-export of one).
 #[cfg(test)]
