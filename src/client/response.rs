@@ -8,7 +8,7 @@
 //! error.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode, Version};
@@ -34,7 +34,10 @@ pub struct Response {
     encoding: Option<Encoding>,
     body: Option<Reader>,
     route: Route,
-    attribution: Attribution,
+    path: ResponsePath,
+    /// Read from the headers on first use: most responses are never asked who wrote them,
+    /// and reading the signatures costs more than the rest of a keep-alive request's own work.
+    attribution: OnceLock<Attribution>,
     target: String,
     limits: BodyLimits,
     deadline: Option<(Instant, std::time::Duration)>,
@@ -53,7 +56,7 @@ impl std::fmt::Debug for Response {
             .field("url", &crate::proxy::redact_url(self.url.as_str()))
             .field("headers", &self.head.headers)
             .field("route", &self.route)
-            .field("attribution", &self.attribution)
+            .field("attribution", self.attribution())
             .field("redirects", &self.redirects)
             .finish_non_exhaustive()
     }
@@ -101,7 +104,6 @@ impl Response {
             _ if route.proxy().is_some() => ResponsePath::Tunnel,
             _ => ResponsePath::Direct,
         };
-        let attribution = attribute(path, inner.status(), inner.headers(), None);
         let (mut head, raw) = inner.into_parts();
         let encoding = if decode {
             decoded_encoding(&mut head.headers)
@@ -114,7 +116,8 @@ impl Response {
             encoding,
             body: None,
             route,
-            attribution,
+            path,
+            attribution: OnceLock::new(),
             target,
             limits,
             deadline,
@@ -180,7 +183,8 @@ impl Response {
 
     /// Who wrote this response, and why we think so (from the path and the headers).
     pub fn attribution(&self) -> &Attribution {
-        &self.attribution
+        self.attribution
+            .get_or_init(|| attribute(self.path, self.head.status, &self.head.headers, None))
     }
 
     /// The reason phrase as sent: proxies put the cause there (tinyproxy's "403 Filtered",
@@ -237,18 +241,18 @@ impl Response {
     /// # Ok(()) }
     /// ```
     pub fn error_for_proxy_reply(self) -> Result<Self, Error> {
-        if self.attribution.is_proxy_generated() {
+        if self.attribution().is_proxy_generated() {
             return Err(self.proxy_reply_error());
         }
         Ok(self)
     }
 
     fn status_error(&self) -> Error {
-        if self.attribution.is_proxy_generated() {
+        if self.attribution().is_proxy_generated() {
             return self.proxy_reply_error();
         }
         let status = self.status();
-        let a = self.attribution.clone();
+        let a = self.attribution().clone();
         let proxy = self.route.proxy().map(|p| p.without_credentials());
         let target = self.target.clone();
         let redirects = self.redirects.clone();
@@ -303,7 +307,7 @@ impl Response {
             method: &self.request.method,
             url: &url,
         };
-        let a = self.attribution.clone();
+        let a = self.attribution().clone();
         let redirects = self.redirects.clone();
         refusal(&ctx, reply, self.request.credentials_sent, form)
             .with_route(self.route.clone())
@@ -340,21 +344,23 @@ impl Response {
     /// reading has started through the response.
     pub(crate) fn into_reader(mut self) -> Option<BodyReader> {
         let body = self.raw.take()?;
+        let hop = self.attribution().source;
         Some(BodyReader::new(
             body,
             self.route,
             self.target,
-            self.attribution.source,
+            hop,
             self.limits,
         ))
     }
 
     fn reader(&mut self) -> &mut Reader {
+        let hop = self.attribution().source;
         let (raw, encoding) = (&mut self.raw, self.encoding);
         let ctx = Ctx {
             route: self.route.clone(),
             target: self.target.clone(),
-            hop: self.attribution.source,
+            hop,
             url: self.url.clone(),
             secrets: Arc::clone(&self.request.secrets),
         };
@@ -437,7 +443,7 @@ impl Response {
     pub async fn json<T: serde::de::DeserializeOwned>(self) -> Result<T, Error> {
         let route = self.route.clone();
         let target = self.target.clone();
-        let hop = self.attribution.source;
+        let hop = self.attribution().source;
         let url = self.url.clone();
         let content_type = self
             .headers()
