@@ -445,7 +445,7 @@ async fn unknown_provider_names_are_config_errors() {
     let req = http::Request::get("http://origin.test/")
         .body(bytes::Bytes::new())
         .unwrap();
-    let e = client.request(Some("nope"), req).await.unwrap_err();
+    let e = client.execute(Some("nope"), req).await.unwrap_err();
     assert_eq!(e.code(), "config.invalid");
     assert_eq!(e.hop(), None);
     assert_eq!(e.phase(), Phase::Config);
