@@ -22,7 +22,7 @@ use super::{Client, Response};
 use crate::error::{Error, ErrorKind};
 
 /// A request being built. Created by [`Client::get`], [`Client::post`], …,
-/// [`Client::request_builder`] or a [`ProviderHandle`](super::ProviderHandle); sent with
+/// [`Client::request`] or a [`ProviderHandle`](super::ProviderHandle); sent with
 /// [`send`](RequestBuilder::send) or by awaiting it.
 ///
 /// ```no_run
