@@ -355,25 +355,32 @@ impl Response {
     }
 
     fn reader(&mut self) -> &mut Reader {
-        let hop = self.attribution().source;
-        let (raw, encoding) = (&mut self.raw, self.encoding);
-        let ctx = Ctx {
-            route: self.route.clone(),
-            target: self.target.clone(),
-            hop,
-            url: self.url.clone(),
-            secrets: Arc::clone(&self.request.secrets),
-        };
-        let limits = self.limits.clone();
-        let deadline = self.deadline;
-        self.body.get_or_insert_with(|| match raw.take() {
-            Some(body) => {
-                let reader =
-                    BodyReader::new(body, ctx.route.clone(), ctx.target.clone(), ctx.hop, limits);
-                Reader::new(Raw::new(reader, ctx, deadline), encoding)
-            }
-            None => Reader::finished(),
-        })
+        // Built once, on the first read; later reads (one per chunk) only look it up.
+        if self.body.is_none() {
+            let hop = self.attribution().source;
+            let reader = match self.raw.take() {
+                Some(body) => {
+                    let ctx = Ctx {
+                        route: self.route.clone(),
+                        target: self.target.clone(),
+                        hop,
+                        url: self.url.clone(),
+                        secrets: Arc::clone(&self.request.secrets),
+                    };
+                    let reader = BodyReader::new(
+                        body,
+                        ctx.route.clone(),
+                        ctx.target.clone(),
+                        hop,
+                        self.limits.clone(),
+                    );
+                    Reader::new(Raw::new(reader, ctx, self.deadline), self.encoding)
+                }
+                None => Reader::finished(),
+            };
+            self.body = Some(reader);
+        }
+        self.body.get_or_insert_with(Reader::finished)
     }
 
     /// The next chunk of the body (decompressed when the client asked for a compressed one),
