@@ -142,11 +142,8 @@ impl Route {
     /// it depends on within one profile.
     pub(crate) fn is_for(&self, uri: &http::Uri) -> bool {
         match &self.source {
-            Source::Router {
-                target: Target::Uri(t),
-                ..
-            } => t.scheme() == uri.scheme() && t.authority() == uri.authority(),
-            _ => false,
+            Source::Router { target, .. } => target.is_for(uri),
+            Source::Built { .. } => false,
         }
     }
 
@@ -155,18 +152,17 @@ impl Route {
     pub(crate) fn target(&self) -> String {
         let url = match &self.source {
             Source::Router {
-                target: Target::Uri(uri),
-                ..
-            } => {
-                if let Ok(p) = target::uri_parts(uri) {
-                    return format!("{}:{}", p.host, p.port);
-                }
-                Url::parse(&uri.to_string()).ok()
-            }
-            Source::Router {
                 target: Target::Url(u),
                 ..
             } => Some((**u).clone()),
+            Source::Router { target, .. } => {
+                if let Some(uri) = target.uri()
+                    && let Ok(p) = target::uri_parts(&uri)
+                {
+                    return format!("{}:{}", p.host, p.port);
+                }
+                Url::parse(&target.text()).ok()
+            }
             Source::Built { .. } => Url::parse(self.url()).ok(),
         };
         url.and_then(|u| Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?)))
@@ -306,7 +302,7 @@ fn explain_target(router: &Router, target: &Target) -> Explained {
     let parsed;
     let url = match target {
         Target::Url(u) => &**u,
-        Target::Uri(uri) => match Url::parse(&uri.to_string()) {
+        Target::Uri(_) | Target::Inline(_) => match Url::parse(&target.text()) {
             Ok(u) => {
                 parsed = u;
                 &parsed
@@ -315,7 +311,7 @@ fn explain_target(router: &Router, target: &Target) -> Explained {
             // parser accepts it too; should that ever not hold, say so rather than panic.
             Err(e) => {
                 return Explained {
-                    url: redact_url(&uri.to_string()),
+                    url: redact_url(&target.text()),
                     steps: vec![Step::new(
                         Rule::Default,
                         Outcome::Noted,

@@ -143,7 +143,7 @@ impl Router {
     }
 
     /// The route for `uri`, read as [`super::uri_parts`] gave `parts`. The URI is kept,
-    /// unparsed, for the explanation.
+    /// unparsed (its text copied when short), for the explanation.
     #[inline]
     pub(crate) fn route_uri(
         &self,
@@ -154,7 +154,7 @@ impl Router {
             &parts.scheme,
             Some(&parts.host),
             parts.name,
-            Target::Uri(uri.clone()),
+            Target::of_uri(uri),
         )
     }
 

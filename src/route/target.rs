@@ -16,9 +16,119 @@ use url::Url;
 /// The URL a route was decided for, kept as given.
 #[derive(Clone)]
 pub(super) enum Target {
+    /// A request URI short enough to copy: what a decision keeps nearly always.
+    Inline(InlineUri),
+    /// A longer request URI, shared (its buffers' reference counts taken).
     Uri(Uri),
     /// Boxed: routes on the request path carry a `Uri`, and a route is moved a few times.
     Url(Box<Url>),
+}
+
+/// Bytes of URI text a route holds in place. Sized so a [`Target`] is no larger than with a
+/// `Uri` in it (88 bytes), and long enough for the usual API URL.
+const INLINE: usize = 85;
+
+/// A request URI's text (`scheme://authority/path?query`, as `Uri` prints it) copied into the
+/// route. Copying a few dozen bytes is cheaper than cloning the `Uri`: that takes two atomic
+/// reference counts (authority and path share a buffer) and releases them when the route is
+/// dropped, which on a `NO_PROXY` hit cost more than the decision itself.
+#[derive(Clone, Copy)]
+pub(super) struct InlineUri {
+    text: [u8; INLINE],
+    len: u8,
+    /// The ends of the scheme and of the authority in `text`.
+    scheme: u8,
+    authority: u8,
+}
+
+impl InlineUri {
+    fn bytes(&self) -> &[u8] {
+        &self.text[..usize::from(self.len)]
+    }
+
+    fn scheme(&self) -> &[u8] {
+        &self.text[..usize::from(self.scheme)]
+    }
+
+    fn authority(&self) -> &[u8] {
+        &self.text[usize::from(self.scheme) + 3..usize::from(self.authority)]
+    }
+}
+
+impl Target {
+    /// What a route decided for `uri` keeps of it: the text in place when it fits, else the
+    /// `Uri` itself.
+    #[inline]
+    pub(super) fn of_uri(uri: &Uri) -> Self {
+        match inline(uri) {
+            Some(t) => Self::Inline(t),
+            None => Self::Uri(uri.clone()),
+        }
+    }
+
+    /// Whether `uri` has the scheme and authority this target has (both compared without
+    /// regard to ASCII case, as `http` compares them).
+    pub(super) fn is_for(&self, uri: &Uri) -> bool {
+        match self {
+            Self::Inline(t) => {
+                let scheme = uri.scheme_str().unwrap_or("").as_bytes();
+                let auth = uri.authority().map_or("", |a| a.as_str()).as_bytes();
+                uri.scheme().is_some()
+                    && t.scheme().eq_ignore_ascii_case(scheme)
+                    && t.authority().eq_ignore_ascii_case(auth)
+            }
+            Self::Uri(t) => t.scheme() == uri.scheme() && t.authority() == uri.authority(),
+            Self::Url(_) => false,
+        }
+    }
+
+    /// The request URI again, for the explanation and messages (not on the request path).
+    pub(super) fn uri(&self) -> Option<Cow<'_, Uri>> {
+        match self {
+            Self::Inline(t) => std::str::from_utf8(t.bytes())
+                .ok()
+                .and_then(|s| Uri::try_from(s).ok())
+                .map(Cow::Owned),
+            Self::Uri(u) => Some(Cow::Borrowed(u)),
+            Self::Url(_) => None,
+        }
+    }
+
+    /// The request URI's text, as `Uri` prints it.
+    pub(super) fn text(&self) -> Cow<'_, str> {
+        match self {
+            Self::Inline(t) => String::from_utf8_lossy(t.bytes()),
+            Self::Uri(u) => Cow::Owned(u.to_string()),
+            Self::Url(u) => Cow::Borrowed(u.as_str()),
+        }
+    }
+}
+
+/// `uri`'s text in place, when it has a scheme and an authority and fits.
+#[inline]
+fn inline(uri: &Uri) -> Option<InlineUri> {
+    let scheme = uri.scheme_str()?.as_bytes();
+    let auth = uri.authority()?.as_str().as_bytes();
+    // An absolute URI always has a path ("/" when empty), as `Uri` prints it.
+    let path = uri.path_and_query().map_or("/", |p| p.as_str()).as_bytes();
+    let scheme_end = scheme.len();
+    let auth_start = scheme_end + 3;
+    let auth_end = auth_start + auth.len();
+    let len = auth_end + path.len();
+    if len > INLINE {
+        return None;
+    }
+    let mut text = [0; INLINE];
+    text[..scheme_end].copy_from_slice(scheme);
+    text[scheme_end..auth_start].copy_from_slice(b"://");
+    text[auth_start..auth_end].copy_from_slice(auth);
+    text[auth_end..len].copy_from_slice(path);
+    Some(InlineUri {
+        text,
+        len: u8::try_from(len).ok()?,
+        scheme: u8::try_from(scheme_end).ok()?,
+        authority: u8::try_from(auth_end).ok()?,
+    })
 }
 
 /// Why a URI cannot be routed.
@@ -155,44 +265,55 @@ struct Scan {
     other: bool,
 }
 
+impl Scan {
+    /// Nothing seen yet of a host that starts at `start`.
+    fn from(start: usize, end: usize) -> Self {
+        Self {
+            start,
+            end,
+            label: start,
+            prev: (start, start),
+            dots: 0,
+            other: false,
+        }
+    }
+}
+
 fn scan(auth: &[u8]) -> Scan {
-    let mut s = Scan {
-        start: 0,
-        end: auth.len(),
-        label: 0,
-        prev: (0, 0),
-        dots: 0,
-        other: false,
-    };
-    let mut in_port = false;
-    for (i, &c) in auth.iter().enumerate() {
-        match CLASSES[usize::from(c)] {
-            // Userinfo ends here: the host starts again.
-            AT => {
-                s = Scan {
-                    start: i + 1,
-                    end: auth.len(),
-                    label: i + 1,
-                    prev: (i + 1, i + 1),
-                    dots: 0,
-                    other: false,
-                };
-                in_port = false;
-            }
-            _ if in_port => {}
-            COLON => {
-                s.end = i;
-                in_port = true;
-            }
-            NAME => {}
+    let mut s = Scan::from(0, auth.len());
+    let mut i = 0;
+    while let Some(&c) = auth.get(i) {
+        let class = CLASSES[usize::from(c)];
+        // Name bytes are nearly all of a host: one compare each, nothing else.
+        if class == NAME {
+            i += 1;
+            continue;
+        }
+        match class {
             DOT => {
                 s.prev = (s.label, i);
                 s.label = i + 1;
                 s.dots += 1;
             }
+            // Userinfo ends here: the host starts again.
+            AT => s = Scan::from(i + 1, auth.len()),
+            // The port, or a password: nothing after it matters but a later `@`, after
+            // which the host starts again.
+            COLON => {
+                s.end = i;
+                match auth[i..].iter().rposition(|&b| b == b'@') {
+                    Some(at) => {
+                        i += at + 1;
+                        s = Scan::from(i, auth.len());
+                        continue;
+                    }
+                    None => break,
+                }
+            }
             X if i != s.label || !auth[i..].starts_with(b"xn--") => {}
             _ => s.other = true,
         }
+        i += 1;
     }
     s
 }
@@ -316,6 +437,54 @@ mod tests {
                 .and_then(|u| u.host_str().map(str::to_owned));
             assert_eq!(ours, theirs, "{h}");
         }
+    }
+
+    /// A decision keeps a short URI's text in place and a long one as the `Uri`: either way
+    /// the text printed later, and the scheme and authority a connection is matched on, are
+    /// the `Uri`'s own.
+    #[test]
+    fn targets_keep_the_uri_as_it_prints() {
+        let long = format!("https://a.test/{}", "x".repeat(INLINE));
+        let fits = format!(
+            "https://a.test/{}",
+            "x".repeat(INLINE - "https://a.test/".len())
+        );
+        for (s, inline) in [
+            ("https://a.test/", true),
+            ("https://a.test", true),
+            ("HTTP://U:pw@A.Test:8080/p?q=1#f", true),
+            ("https://[::1]:443/x?y", true),
+            ("wss://a.test/%20", true),
+            (fits.as_str(), true),
+            (long.as_str(), false),
+        ] {
+            let uri: Uri = s.parse().unwrap_or_else(|e| panic!("{s}: {e}"));
+            let t = Target::of_uri(&uri);
+            assert_eq!(matches!(t, Target::Inline(_)), inline, "{s}");
+            assert_eq!(t.text(), uri.to_string(), "{s}");
+            assert_eq!(t.uri().as_deref(), Some(&uri), "{s}");
+            assert!(t.is_for(&uri), "{s}");
+            let other_scheme = format!("ftp{}", &s[s.find(':').unwrap_or(0)..]);
+            let other_host = s
+                .replacen("a.test", "b.test", 1)
+                .replacen("A.Test", "b.test", 1);
+            for other in [other_scheme, other_host] {
+                let o: Uri = other.parse().unwrap_or_else(|e| panic!("{other}: {e}"));
+                let same = uri.scheme() == o.scheme() && uri.authority() == o.authority();
+                assert_eq!(t.is_for(&o), same, "{s} vs {other}");
+            }
+        }
+        // Case does not tell a scheme or an authority apart, as in `http`'s comparison.
+        let uri: Uri = "https://a.test:1/"
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let upper: Uri = "HTTPS://A.TEST:1/z"
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(Target::of_uri(&uri).is_for(&upper));
+        assert!(!Target::of_uri(&uri).is_for(&"/a".parse().unwrap_or_else(|e| panic!("{e}"))));
+        // No larger than the `Uri` it replaces.
+        assert!(std::mem::size_of::<Target>() <= std::mem::size_of::<Uri>() + 8);
     }
 
     #[test]
