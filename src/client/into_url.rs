@@ -129,7 +129,19 @@ fn uri_from_text(s: &str) -> Result<Uri, Error> {
 
 /// The routing view of a request's URI: an absolute `http(s)` URI with a host the URL standard
 /// accepts, else the error `url` parsing would have given for the same text.
+#[inline]
 pub(crate) fn request_parts(uri: &Uri) -> Result<UriParts<'_>, Error> {
+    match uri_parts(uri) {
+        Ok(p) if p.is_http() => Ok(p),
+        other => Err(request_url_error(uri, other.err())),
+    }
+}
+
+/// Why `uri` is not routable as a request URL (`problem` is `None` for a scheme other than
+/// `http(s)`). Out of line: the request path only calls it to fail.
+#[cold]
+#[inline(never)]
+fn request_url_error(uri: &Uri, problem: Option<UriProblem>) -> Error {
     let bad = |what: &str| {
         let shown = crate::proxy::redact_url(&uri.to_string());
         Error::new(ErrorKind::RequestUrl)
@@ -137,13 +149,12 @@ pub(crate) fn request_parts(uri: &Uri) -> Result<UriParts<'_>, Error> {
             .with_hint("use an absolute URL such as https://host/path")
             .map_evidence(|ev| ev.value = Some(shown))
     };
-    match uri_parts(uri) {
-        Ok(p) if p.is_http() => Ok(p),
-        Ok(_) | Err(UriProblem::Scheme | UriProblem::NoHost) => {
-            Err(bad("is not an http(s) URL with a host"))
+    match problem {
+        None | Some(UriProblem::Scheme | UriProblem::NoHost) => {
+            bad("is not an http(s) URL with a host")
         }
-        Err(UriProblem::Host(e)) => Err(bad("has an invalid host").with_source(e)),
-        Err(UriProblem::Port) => Err(bad("has an invalid port")),
+        Some(UriProblem::Host(e)) => bad("has an invalid host").with_source(e),
+        Some(UriProblem::Port) => bad("has an invalid port"),
     }
 }
 

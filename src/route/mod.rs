@@ -48,8 +48,6 @@ pub(crate) use target::{UriParts, UriProblem, uri_parts};
 #[derive(Clone)]
 pub struct Route {
     via: Via,
-    /// The index of the `no_proxy` entry that sent the host direct.
-    bypass: Option<u32>,
     source: Source,
     explained: OnceLock<Arc<Explained>>,
 }
@@ -59,6 +57,9 @@ pub struct Route {
 #[derive(Clone)]
 enum Via {
     Direct,
+    /// Direct because of the `no_proxy` entry at this index (kept here rather than beside
+    /// `Via`: a route is moved a few times on the request path, and smaller moves cheaper).
+    Bypassed(u32),
     /// The proxy the router planned for the route's scheme (http or https).
     Planned(PlanKey),
     /// A proxy the route holds itself.
@@ -108,9 +109,13 @@ impl Route {
         bypass: Option<usize>,
         explained: Explained,
     ) -> Self {
+        let via = match (proxy, bypass.and_then(|i| u32::try_from(i).ok())) {
+            (Some(c), _) => Via::Own(Arc::new(c)),
+            (None, Some(i)) => Via::Bypassed(i),
+            (None, None) => Via::Direct,
+        };
         Self {
-            via: proxy.map_or(Via::Direct, |c| Via::Own(Arc::new(c))),
-            bypass: bypass.and_then(|i| u32::try_from(i).ok()),
+            via,
             source: Source::Built {
                 provider: provider.map(Arc::from),
             },
@@ -120,10 +125,9 @@ impl Route {
 
     /// A route decided by `router`, to be explained on demand.
     #[inline]
-    fn decided(via: Via, bypass: Option<u32>, router: Router, target: Target) -> Self {
+    fn decided(via: Via, router: Router, target: Target) -> Self {
         Self {
             via,
-            bypass,
             source: Source::Router { router, target },
             explained: OnceLock::new(),
         }
@@ -131,7 +135,7 @@ impl Route {
 
     fn chosen(&self) -> Option<&Chosen> {
         match (&self.via, &self.source) {
-            (Via::Direct, _) => None,
+            (Via::Direct | Via::Bypassed(_), _) => None,
             (Via::Own(c), _) => Some(c),
             (Via::Planned(key), Source::Router { router, .. }) => router.inputs().planned(*key),
             (Via::Planned(_), Source::Built { .. }) => None,
@@ -175,7 +179,7 @@ impl Route {
     }
     /// Whether the route goes direct.
     pub fn is_direct(&self) -> bool {
-        matches!(self.via, Via::Direct)
+        matches!(self.via, Via::Direct | Via::Bypassed(_))
     }
     /// The URL, without credentials or secret query values (see [`crate::proxy::redact`]).
     pub fn url(&self) -> &str {
@@ -195,7 +199,10 @@ impl Route {
     /// The `no_proxy` entry, as written, that sent the host direct (the first in list order
     /// that matches, as in curl); `None` when no list entry decided the route.
     pub fn no_proxy_entry(&self) -> Option<&str> {
-        let i = usize::try_from(self.bypass?).ok()?;
+        let Via::Bypassed(i) = self.via else {
+            return None;
+        };
+        let i = usize::try_from(i).ok()?;
         match &self.source {
             Source::Router { router, .. } => router
                 .inputs()

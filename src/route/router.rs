@@ -172,7 +172,7 @@ impl Router {
             .decisions
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let Some(host) = host else {
-            return Ok(Route::decided(Via::Direct, None, self.clone(), target));
+            return Ok(Route::decided(Via::Direct, self.clone(), target));
         };
         // http and https were planned when the router was built; other schemes (ws, ftp, …)
         // never reach the client's request path and are planned on the spot.
@@ -185,17 +185,19 @@ impl Router {
         // The list matters only when a proxy was chosen; the entry that matched is part of the
         // decision (curl's first in list order), its text is looked up only when asked for.
         let bypass = match (&via, inputs.no_proxy()) {
-            (Via::Direct, _) | (_, None) => None,
+            (Via::Direct | Via::Bypassed(_), _) | (_, None) => None,
             (_, Some(list)) => match name {
                 Some((name, labels)) => list.first_match_name(name, labels),
                 None => list.first_match(host),
             },
         };
-        let Some(index) = bypass else {
-            return Ok(Route::decided(via, None, self.clone(), target));
+        let via = match bypass.map(u32::try_from) {
+            None => via,
+            Some(Ok(index)) => Via::Bypassed(index),
+            // More than 4 billion entries: direct, the entry unnamed.
+            Some(Err(_)) => Via::Direct,
         };
-        let index = u32::try_from(index).ok();
-        Ok(Route::decided(Via::Direct, index, self.clone(), target))
+        Ok(Route::decided(via, self.clone(), target))
     }
 
     /// How many routes this router has decided.

@@ -282,14 +282,16 @@ impl Scan {
 fn scan(auth: &[u8]) -> Scan {
     let mut s = Scan::from(0, auth.len());
     let mut i = 0;
-    while let Some(&c) = auth.get(i) {
-        let class = CLASSES[usize::from(c)];
-        // Name bytes are nearly all of a host: one compare each, nothing else.
-        if class == NAME {
-            i += 1;
-            continue;
-        }
-        match class {
+    let n = auth.len();
+    while i < n {
+        // Name bytes are nearly all of a host: skipped in a loop of their own, one compare
+        // each (in the loop below, the compiler dispatches every byte through a jump table).
+        i += auth[i..]
+            .iter()
+            .position(|&c| CLASSES[usize::from(c)] != NAME)
+            .unwrap_or(n - i);
+        let Some(&c) = auth.get(i) else { break };
+        match CLASSES[usize::from(c)] {
             DOT => {
                 s.prev = (s.label, i);
                 s.label = i + 1;
