@@ -13,7 +13,10 @@
 //!
 //! `route_explain`: the first [`Route::explain`] of a fresh route for a 1,000-entry list (the
 //! steps, the list printed with provenance, other tools' readings of it) — off the request path,
-//! measured to say what looking costs.
+//! measured to say what looking costs. `explain_1000_{env,file}` explain routes of one client,
+//! whose environment snapshot has read the list by other tools' rules already;
+//! `explain_1000_env_first` is the first route explained under a new snapshot, that reading
+//! included.
 //!
 //! `route_50_providers`: [`proxyscope::route::resolve`] for every provider's URL,
 //! against the decision hyper-util's stack makes for the same URLs.
@@ -317,6 +320,26 @@ fn explanations(c: &mut Criterion<ThreadCpu>) {
                 },
             );
         }
+    }
+    // The first route explained under a new environment snapshot also reads the list by
+    // every other tool's rules (once per snapshot; the cases above reuse that reading).
+    let env_client = || {
+        Client::builder()
+            .env(EnvSnapshot::from_pairs([
+                ("https_proxy".to_owned(), PROXY.to_owned()),
+                ("NO_PROXY".to_owned(), list.join(",")),
+            ]))
+            .build()
+            .expect("env client builds")
+    };
+    for (name, uri, _) in decision_cases(1_000) {
+        g.bench_function(BenchmarkId::new("explain_1000_env_first", name), |b| {
+            b.iter_batched(
+                || env_client().route(None, &uri).expect("routes"),
+                |r: Route| black_box(r.explain().len()),
+                criterion::BatchSize::PerIteration,
+            )
+        });
     }
     g.finish();
 }

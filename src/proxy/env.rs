@@ -12,11 +12,12 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::{Arc, OnceLock};
 
 use serde::Serialize;
 
 use super::no_proxy::NoProxy;
-use super::peers::{PeerNote, Tool};
+use super::peers::{PeerNote, PeerView, Tool};
 use super::redact::{redact_list, redact_text, redact_url};
 use super::url::{ProxyUrl, ProxyUrlError};
 
@@ -148,6 +149,9 @@ pub struct EnvSnapshot {
     parsed: HashMap<String, Result<ProxyUrl, ProxyUrlError>>,
     no_proxy: Option<EnvNoProxy>,
     ignored: Vec<IgnoredVar>,
+    /// The `no_proxy` value as other tools read it, parsed on first use (the first route
+    /// explained under this list) and shared by every clone of the snapshot.
+    peer_view: Arc<OnceLock<PeerView>>,
 }
 
 fn is_relevant(name: &str) -> bool {
@@ -396,6 +400,13 @@ impl EnvSnapshot {
         self.no_proxy.as_ref()
     }
 
+    /// The `no_proxy` value as each other tool reads it (see [`PeerView`]), parsed once per
+    /// snapshot: explaining a route only matches its host against it.
+    pub(crate) fn no_proxy_peers(&self) -> Option<&PeerView> {
+        let value = &self.no_proxy.as_ref()?.var.value;
+        Some(self.peer_view.get_or_init(|| PeerView::new(value)))
+    }
+
     /// Every relevant variable present but ignored, and why.
     pub fn ignored(&self) -> &[IgnoredVar] {
         &self.ignored
@@ -470,6 +481,20 @@ impl fmt::Debug for EnvSnapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Other tools' readings of the list are parsed once per snapshot and shared by its
+    /// clones (every router of a client holds one), not per explained route.
+    #[test]
+    fn peer_readings_are_parsed_once_per_snapshot() {
+        let env = EnvSnapshot::from_pairs([("NO_PROXY", ".a.test,10.0.0.0/8")]);
+        let clone = env.clone();
+        let first = env.no_proxy_peers().map(std::ptr::from_ref);
+        assert!(first.is_some());
+        assert_eq!(first, clone.no_proxy_peers().map(std::ptr::from_ref));
+        assert_eq!(first, env.no_proxy_peers().map(std::ptr::from_ref));
+        let none = EnvSnapshot::from_pairs([("https_proxy", "http://p.test:1")]);
+        assert!(none.no_proxy_peers().is_none());
+    }
 
     #[test]
     fn debug_never_shows_credentials() {

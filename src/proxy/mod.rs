@@ -15,7 +15,7 @@ pub use crate::diagnostic::Severity;
 pub use env::{CA_ENV_VARS, EnvLookup, EnvNoProxy, EnvSnapshot, EnvVar, IgnoredReason, IgnoredVar};
 pub use no_proxy::{MatchRule, NoProxy, NoProxyMatch};
 pub use no_proxy_lint::{NoProxyDiagnostic, NoProxyIssue};
-pub use peers::{PeerNote, Tool};
+pub use peers::{PeerNote, PeerView, Tool};
 pub use redact::{
     Secrets, is_secret_param, redact_list, redact_parsed_url, redact_text, redact_url,
 };

@@ -4,7 +4,9 @@
 //! so route steps and lint can warn that another part of the stack will route differently.
 //!
 //! Each model is a small re-statement of that tool's documented and tested rules, not a port of
-//! its code; cost is linear in the list, which is fine because it only runs to explain.
+//! its code. A [`PeerView`] reads a list by every tool's rules once; a host is then matched
+//! against the parsed entries, at a cost linear in the list, which is fine because it only
+//! runs to explain.
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -114,27 +116,130 @@ impl PeerHost<'_> {
 
 /// Whether `tool` would bypass the proxy for `host` given the `no_proxy` value `list`.
 ///
-/// Cost is linear in the list: this explains, it is not the routing hot path.
+/// Reads the whole list for one answer; to ask about many hosts, or every tool, read the list
+/// once with [`PeerView::new`].
 pub fn bypasses(tool: Tool, list: &str, host: PeerHost<'_>) -> bool {
-    // Every model compares case-insensitively except requests' raw suffix check on entries,
-    // which is modelled on the value as written.
-    if tool == Tool::Requests {
-        return requests_bypass(list, host);
+    PeerView::new(list).bypasses(tool, host)
+}
+
+/// One `no_proxy` value as each compared tool reads it, parsed once: everything about the
+/// list that does not depend on the host. Asking about a host then only matches — the
+/// explanation of every route under an environment list asks all six tools, and re-reading a
+/// corporate-size list six times per explanation cost most of it.
+#[derive(Debug, Clone)]
+pub struct PeerView {
+    go: Vec<GoEntry>,
+    urllib: Urllib,
+    requests: Vec<RequestsEntry>,
+    node: Node,
+    hyper_util: Vec<HyperEntry>,
+    wget: Vec<String>,
+}
+
+/// A Go entry (lowercase).
+#[derive(Debug, Clone)]
+enum GoEntry {
+    Star,
+    Cidr(IpAddr, u8),
+    Ip(IpAddr),
+    IpPort(IpAddr, Option<u16>),
+    Name {
+        port: Option<u16>,
+        subdomains_only: bool,
+        domain: String,
+    },
+}
+
+/// urllib: whole value `*`, or names (blanks and leading dots stripped, lowercase).
+#[derive(Debug, Clone)]
+struct Urllib {
+    star: bool,
+    names: Vec<String>,
+}
+
+/// A requests entry as written (blanks deleted), with its CIDR block when it is an IPv4 one
+/// of at least one bit (the only kind requests compares as a network).
+#[derive(Debug, Clone)]
+struct RequestsEntry {
+    raw: String,
+    cidr4: Option<(IpAddr, u8)>,
+}
+
+/// proxy-from-env (lowercase): the whole value empty or `*`, else `(name, port)` entries, port
+/// 0 for none.
+#[derive(Debug, Clone)]
+struct Node {
+    empty: bool,
+    star: bool,
+    entries: Vec<(String, u32)>,
+}
+
+/// A hyper-util entry (lowercase); `Name` holds the domain without its leading dot.
+#[derive(Debug, Clone)]
+enum HyperEntry {
+    Cidr(IpAddr, u8),
+    Ip(IpAddr),
+    Star,
+    Name(String),
+}
+
+impl PeerView {
+    /// Reads `list` (a `no_proxy` value) by every tool's rules.
+    pub fn new(list: &str) -> Self {
+        // Every model compares case-insensitively except requests' raw suffix check on
+        // entries, which is modelled on the value as written.
+        let lower = list.to_ascii_lowercase();
+        Self {
+            go: go_entries(&lower),
+            urllib: Urllib {
+                star: list.trim() == "*",
+                names: list
+                    .split(',')
+                    .map(|raw| raw.trim().trim_start_matches('.'))
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_ascii_lowercase)
+                    .collect(),
+            },
+            requests: list
+                .chars()
+                .filter(|c| *c != ' ')
+                .collect::<String>()
+                .split(',')
+                .filter(|e| !e.is_empty())
+                .map(|e| RequestsEntry {
+                    raw: e.to_owned(),
+                    cidr4: parse_cidr(e).filter(|(net, bits)| net.is_ipv4() && *bits >= 1),
+                })
+                .collect(),
+            node: node_entries(&lower),
+            hyper_util: hyper_util_entries(&lower),
+            wget: lower
+                .split(',')
+                .map(str::trim_start)
+                .filter(|e| !e.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        }
     }
-    let lower_list = list.to_ascii_lowercase();
-    let lower_host = host.host.to_ascii_lowercase();
-    let list = lower_list.as_str();
-    let host = PeerHost {
-        host: &lower_host,
-        ..host
-    };
-    match tool {
-        Tool::Go => go_bypass(list, host),
-        Tool::PythonUrllib => urllib_bypass(list, host),
-        Tool::Requests => requests_bypass(list, host),
-        Tool::NodeProxyFromEnv => node_bypass(list, host),
-        Tool::HyperUtil => hyper_util_bypass(list, host),
-        Tool::Wget => wget_bypass(list, host),
+
+    /// Whether `tool` would bypass the proxy for `host` under this list.
+    pub fn bypasses(&self, tool: Tool, host: PeerHost<'_>) -> bool {
+        if tool == Tool::Requests {
+            return requests_bypass(&self.requests, &self.urllib, host);
+        }
+        let lower_host = host.host.to_ascii_lowercase();
+        let host = PeerHost {
+            host: &lower_host,
+            ..host
+        };
+        match tool {
+            Tool::Go => go_bypass(&self.go, host),
+            Tool::PythonUrllib => urllib_bypass(&self.urllib, host),
+            Tool::Requests => requests_bypass(&self.requests, &self.urllib, host),
+            Tool::NodeProxyFromEnv => node_bypass(&self.node, host),
+            Tool::HyperUtil => hyper_util_bypass(&self.hyper_util, host),
+            Tool::Wget => wget_bypass(&self.wget, host),
+        }
     }
 }
 
@@ -175,60 +280,69 @@ fn split_host_port(p: &str) -> Option<(&str, u16)> {
     Some((h, port.parse().ok()?))
 }
 
-/// Go: UPPER first (handled by the caller), `localhost` and loopback always direct, `*`
-/// anywhere, CIDR and IPs, `host:port` against the effective port, `.d` and `*.d` subdomains
-/// only, bare `d` the host and its subdomains.
-fn go_bypass(list: &str, h: PeerHost<'_>) -> bool {
+/// Go's reading of a (lowercased) list: `*` anywhere, CIDR and IPs, `host:port`, `.d` and
+/// `*.d` subdomains only, bare `d` the host and its subdomains.
+fn go_entries(list: &str) -> Vec<GoEntry> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            if p == "*" {
+                return GoEntry::Star;
+            }
+            if let Some((net, bits)) = parse_cidr(p) {
+                return GoEntry::Cidr(net, bits);
+            }
+            if let Ok(ip) = p.parse::<IpAddr>() {
+                return GoEntry::Ip(ip);
+            }
+            let (phost, port) = match split_host_port(p) {
+                Some((ph, pp)) => (ph, Some(pp)),
+                None => (p, None),
+            };
+            if let Ok(ip) = phost.parse::<IpAddr>() {
+                return GoEntry::IpPort(ip, port);
+            }
+            let (subdomains_only, domain) = match phost.strip_prefix("*.") {
+                Some(rest) => (true, rest),
+                None => match phost.strip_prefix('.') {
+                    Some(rest) => (true, rest),
+                    None => (false, phost),
+                },
+            };
+            GoEntry::Name {
+                port,
+                subdomains_only,
+                domain: domain.to_owned(),
+            }
+        })
+        .collect()
+}
+
+/// Go: UPPER first (handled by the caller), `localhost` and loopback always direct, then any
+/// entry that matches.
+fn go_bypass(entries: &[GoEntry], h: PeerHost<'_>) -> bool {
     let host_ip = h.ip();
     if h.host == "localhost" || host_ip.is_some_and(|ip| ip.is_loopback()) {
         return true;
     }
-    for raw in list.split(',') {
-        let p = raw.trim();
-        if p.is_empty() {
-            continue;
+    entries.iter().any(|e| match e {
+        GoEntry::Star => true,
+        GoEntry::Cidr(net, bits) => host_ip.is_some_and(|ip| in_net(ip, *net, *bits)),
+        GoEntry::Ip(ip) => host_ip == Some(*ip),
+        GoEntry::IpPort(ip, port) => {
+            host_ip == Some(*ip) && port.is_none_or(|pp| pp == h.port)
         }
-        if p == "*" {
-            return true;
+        GoEntry::Name {
+            port,
+            subdomains_only,
+            domain,
+        } => {
+            host_ip.is_none()
+                && port.is_none_or(|pp| pp == h.port)
+                && ((!subdomains_only && h.host == domain) || is_label_suffix(h.host, domain))
         }
-        if let Some((net, bits)) = parse_cidr(p) {
-            if host_ip.is_some_and(|ip| in_net(ip, net, bits)) {
-                return true;
-            }
-            continue;
-        }
-        if let Ok(ip) = p.parse::<IpAddr>() {
-            if host_ip == Some(ip) {
-                return true;
-            }
-            continue;
-        }
-        let (phost, pport) = match split_host_port(p) {
-            Some((ph, pp)) => (ph, Some(pp)),
-            None => (p, None),
-        };
-        if let Ok(ip) = phost.parse::<IpAddr>() {
-            if host_ip == Some(ip) && pport.is_none_or(|pp| pp == h.port) {
-                return true;
-            }
-            continue;
-        }
-        if host_ip.is_some() || pport.is_some_and(|pp| pp != h.port) {
-            continue;
-        }
-        // `*.d` and `.d`: subdomains only; `d`: the host and its subdomains.
-        let (subdomains_only, d) = match phost.strip_prefix("*.") {
-            Some(rest) => (true, rest),
-            None => match phost.strip_prefix('.') {
-                Some(rest) => (true, rest),
-                None => (false, phost),
-            },
-        };
-        if (!subdomains_only && h.host == d) || is_label_suffix(h.host, d) {
-            return true;
-        }
-    }
-    false
+    })
 }
 
 /// `host` ends with `.` + `d`.
@@ -238,44 +352,39 @@ fn is_label_suffix(host: &str, d: &str) -> bool {
 
 /// urllib: whole value `*`; each entry stripped of blanks and all leading dots, then
 /// `(.+\.)?entry$` case-insensitively against the host and against `host:port`.
-fn urllib_bypass(list: &str, h: PeerHost<'_>) -> bool {
-    if list.trim() == "*" {
+fn urllib_bypass(u: &Urllib, h: PeerHost<'_>) -> bool {
+    if u.star {
         return true;
     }
     // urllib keeps the brackets of an IPv6 host and the port only when the URL wrote it.
     let host = if h.host.contains(':') {
-        format!("[{}]", h.host)
+        format!("[{}]", h.host.to_ascii_lowercase())
     } else {
-        h.host.to_owned()
+        h.host.to_ascii_lowercase()
     };
     let with_port = h.explicit_port.then(|| format!("{host}:{}", h.port));
-    let re_match = |name: &str, target: &str| {
-        let (t, n) = (target.to_ascii_lowercase(), name.to_ascii_lowercase());
+    let re_match = |n: &str, t: &str| {
         t == n
-            || (t.len() > n.len() + 1 && t.ends_with(&n) && t[..t.len() - n.len()].ends_with('.'))
+            || (t.len() > n.len() + 1 && t.ends_with(n) && t[..t.len() - n.len()].ends_with('.'))
     };
-    list.split(',').any(|raw| {
-        let name = raw.trim().trim_start_matches('.');
-        !name.is_empty()
-            && (re_match(name, &host) || with_port.as_deref().is_some_and(|hp| re_match(name, hp)))
+    u.names.iter().any(|name| {
+        re_match(name, &host) || with_port.as_deref().is_some_and(|hp| re_match(name, hp))
     })
 }
 
 /// requests: blanks deleted; IPv4 hosts against CIDR entries or equal strings; other hosts by
 /// raw string suffix (also `host:port`); then urllib's rule.
-fn requests_bypass(list: &str, h: PeerHost<'_>) -> bool {
-    let squeezed: String = list.chars().filter(|c| *c != ' ').collect();
-    let entries = squeezed.split(',').filter(|e| !e.is_empty());
+fn requests_bypass(entries: &[RequestsEntry], urllib: &Urllib, h: PeerHost<'_>) -> bool {
     if let Some(IpAddr::V4(v4)) = h.ip() {
         for e in entries {
-            match parse_cidr(e) {
-                Some((net, bits)) if net.is_ipv4() && bits >= 1 => {
+            match e.cidr4 {
+                Some((net, bits)) => {
                     if in_net(IpAddr::V4(v4), net, bits) {
                         return true;
                     }
                 }
-                _ => {
-                    if e == h.host {
+                None => {
+                    if e.raw == h.host {
                         return true;
                     }
                 }
@@ -284,22 +393,50 @@ fn requests_bypass(list: &str, h: PeerHost<'_>) -> bool {
     } else {
         let with_port = h.explicit_port.then(|| format!("{}:{}", h.host, h.port));
         for e in entries {
-            if h.host.ends_with(e) || with_port.as_deref().is_some_and(|hp| hp.ends_with(e)) {
+            if h.host.ends_with(&e.raw)
+                || with_port.as_deref().is_some_and(|hp| hp.ends_with(&e.raw))
+            {
                 return true;
             }
         }
     }
-    urllib_bypass(list, h)
+    urllib_bypass(urllib, h)
 }
 
-/// proxy-from-env: lowercase value, whole `*`, split on commas and whitespace, `:port`
-/// against the effective port, exact host unless the entry starts with `.` or `*` (then a raw
-/// string suffix; IPv6 hosts keep their brackets).
-fn node_bypass(list: &str, h: PeerHost<'_>) -> bool {
-    if list.is_empty() {
+/// proxy-from-env's reading of a (lowercased) list: split on commas and whitespace, `:port`
+/// split off.
+fn node_entries(list: &str) -> Node {
+    Node {
+        empty: list.is_empty(),
+        star: list == "*",
+        entries: list
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|e| !e.is_empty())
+            .map(|entry| {
+                let (name, port) = match entry.rsplit_once(':') {
+                    Some((n, p))
+                        if !n.is_empty()
+                            && !p.is_empty()
+                            && p.bytes().all(|b| b.is_ascii_digit()) =>
+                    {
+                        (n, p.parse::<u32>().unwrap_or(u32::MAX))
+                    }
+                    _ => (entry, 0),
+                };
+                (name.to_owned(), port)
+            })
+            .collect(),
+    }
+}
+
+/// proxy-from-env: lowercase value, whole `*`, `:port` against the effective port, exact host
+/// unless the entry starts with `.` or `*` (then a raw string suffix; IPv6 hosts keep their
+/// brackets).
+fn node_bypass(n: &Node, h: PeerHost<'_>) -> bool {
+    if n.empty {
         return false;
     }
-    if list == "*" {
+    if n.star {
         return true;
     }
     let host = if h.host.contains(':') {
@@ -307,73 +444,56 @@ fn node_bypass(list: &str, h: PeerHost<'_>) -> bool {
     } else {
         h.host.to_owned()
     };
-    !list
-        .split(|c: char| c == ',' || c.is_whitespace())
-        .all(|entry| {
-            if entry.is_empty() {
-                return true;
-            }
-            let (name, port) = match entry.rsplit_once(':') {
-                Some((n, p))
-                    if !n.is_empty() && !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) =>
-                {
-                    (n, p.parse::<u32>().unwrap_or(u32::MAX))
-                }
-                _ => (entry, 0),
-            };
-            if port != 0 && port != u32::from(h.port) {
-                return true;
-            }
-            if !name.starts_with(['.', '*']) {
-                return host != name;
-            }
-            let suffix = name.strip_prefix('*').unwrap_or(name);
-            !host.ends_with(suffix)
-        })
+    n.entries.iter().any(|(name, port)| {
+        if *port != 0 && *port != u32::from(h.port) {
+            return false;
+        }
+        if !name.starts_with(['.', '*']) {
+            return host == *name;
+        }
+        let suffix = name.strip_prefix('*').unwrap_or(name);
+        host.ends_with(suffix)
+    })
 }
 
-/// hyper-util: comma entries trimmed; IPs and CIDR (any prefix, `/0` is everything) for IP
-/// hosts; `*` matches every domain host but no IP; `.d` and `d` match `d` and subdomains.
-fn hyper_util_bypass(list: &str, h: PeerHost<'_>) -> bool {
+/// hyper-util's reading of a (lowercased) list: comma entries trimmed; IPs and CIDR blocks,
+/// `*`, and domains without their leading dot.
+fn hyper_util_entries(list: &str) -> Vec<HyperEntry> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(|e| {
+            if let Some((net, bits)) = parse_cidr(e) {
+                HyperEntry::Cidr(net, bits)
+            } else if let Ok(addr) = e.parse::<IpAddr>() {
+                HyperEntry::Ip(addr)
+            } else if e == "*" {
+                HyperEntry::Star
+            } else {
+                HyperEntry::Name(e.strip_prefix('.').unwrap_or(e).to_owned())
+            }
+        })
+        .collect()
+}
+
+/// hyper-util: IPs and CIDR (any prefix, `/0` is everything) for IP hosts; `*` matches every
+/// domain host but no IP; `.d` and `d` match `d` and subdomains.
+fn hyper_util_bypass(entries: &[HyperEntry], h: PeerHost<'_>) -> bool {
     let ip = h.ip();
-    for raw in list.split(',') {
-        let e = raw.trim();
-        if e.is_empty() {
-            continue;
-        }
-        if let Some((net, bits)) = parse_cidr(e) {
-            if ip.is_some_and(|a| in_net(a, net, bits)) {
-                return true;
-            }
-            continue;
-        }
-        if let Ok(addr) = e.parse::<IpAddr>() {
-            if ip == Some(addr) {
-                return true;
-            }
-            continue;
-        }
-        if ip.is_some() {
-            continue;
-        }
-        if e == "*" {
-            return true;
-        }
-        let d = e.strip_prefix('.').unwrap_or(e);
-        if h.host == d || is_label_suffix(h.host, d) {
-            return true;
-        }
-    }
-    false
+    entries.iter().any(|e| match e {
+        HyperEntry::Cidr(net, bits) => ip.is_some_and(|a| in_net(a, *net, *bits)),
+        HyperEntry::Ip(addr) => ip == Some(*addr),
+        HyperEntry::Star => ip.is_none(),
+        HyperEntry::Name(d) => ip.is_none() && (h.host == d || is_label_suffix(h.host, d)),
+    })
 }
 
 /// wget 1.x: comma entries, leading blanks skipped; a case-insensitive suffix that must start
 /// at a label boundary, or anywhere when the entry starts with `.` (so `.d` never matches `d`).
-fn wget_bypass(list: &str, h: PeerHost<'_>) -> bool {
+fn wget_bypass(entries: &[String], h: PeerHost<'_>) -> bool {
     let host = h.host;
-    list.split(',').any(|raw| {
-        let e = raw.trim_start();
-        if e.is_empty() || !host.ends_with(e) {
+    entries.iter().any(|e| {
+        if !host.ends_with(e.as_str()) {
             return false;
         }
         let i = host.len() - e.len();

@@ -8,7 +8,7 @@ use url::Url;
 use super::RouteError;
 use super::near_miss::{self, NearMiss};
 use super::step::{Outcome, Rule, Step, Warning};
-use crate::proxy::peers::{self, PeerHost, PeerNote, Tool};
+use crate::proxy::peers::{PeerHost, PeerNote, Tool};
 use crate::proxy::{
     EnvSnapshot, IgnoredVar, NoProxy, ProxyUrl, ProxyUrlError, ProxyUrlErrorKind, Severity,
     redact_parsed_url,
@@ -344,7 +344,7 @@ fn apply_no_proxy(
                 .push(Warning::new(d.issue.as_str(), d.message()).with_peers(d.peers.clone()));
         }
     }
-    if let Some(value) = env_value {
+    if let Some(view) = env_value.and(env.no_proxy_peers()) {
         let peer_host = PeerHost {
             host: host.trim_start_matches('[').trim_end_matches(']'),
             port: url.port_or_known_default().unwrap_or(0),
@@ -353,7 +353,7 @@ fn apply_no_proxy(
         let curl = found.is_some();
         let differing: Vec<PeerNote> = Tool::ALL
             .iter()
-            .filter(|t| peers::bypasses(**t, value, peer_host) != curl)
+            .filter(|t| view.bypasses(**t, peer_host) != curl)
             .map(|t| {
                 PeerNote::new(
                     *t,
