@@ -128,12 +128,33 @@ pub fn bypasses(tool: Tool, list: &str, host: PeerHost<'_>) -> bool {
 /// corporate-size list six times per explanation cost most of it.
 #[derive(Debug, Clone)]
 pub struct PeerView {
+    /// The value in lowercase, and as requests reads it (blanks deleted): the entries below
+    /// are spans of these, so reading a long list allocates a handful of vectors, not a
+    /// string per entry and tool.
+    lower: String,
+    squeezed: String,
     go: Vec<GoEntry>,
     urllib: Urllib,
     requests: Vec<RequestsEntry>,
     node: Node,
     hyper_util: Vec<HyperEntry>,
-    wget: Vec<String>,
+    wget: Vec<Span>,
+}
+
+/// Where an entry is in [`PeerView`]'s `lower` (or `squeezed`) text.
+#[derive(Debug, Clone, Copy)]
+struct Span(usize, usize);
+
+impl Span {
+    /// The span of `part`, a slice of `base`.
+    fn of(base: &str, part: &str) -> Self {
+        let start = (part.as_ptr() as usize).saturating_sub(base.as_ptr() as usize);
+        Self(start, start + part.len())
+    }
+
+    fn text<'a>(self, base: &'a str) -> &'a str {
+        base.get(self.0..self.1).unwrap_or("")
+    }
 }
 
 /// A Go entry (lowercase).
@@ -146,7 +167,7 @@ enum GoEntry {
     Name {
         port: Option<u16>,
         subdomains_only: bool,
-        domain: String,
+        domain: Span,
     },
 }
 
@@ -154,14 +175,14 @@ enum GoEntry {
 #[derive(Debug, Clone)]
 struct Urllib {
     star: bool,
-    names: Vec<String>,
+    names: Vec<Span>,
 }
 
 /// A requests entry as written (blanks deleted), with its CIDR block when it is an IPv4 one
 /// of at least one bit (the only kind requests compares as a network).
 #[derive(Debug, Clone)]
 struct RequestsEntry {
-    raw: String,
+    raw: Span,
     cidr4: Option<(IpAddr, u8)>,
 }
 
@@ -171,7 +192,7 @@ struct RequestsEntry {
 struct Node {
     empty: bool,
     star: bool,
-    entries: Vec<(String, u32)>,
+    entries: Vec<(Span, u32)>,
 }
 
 /// A hyper-util entry (lowercase); `Name` holds the domain without its leading dot.
@@ -180,7 +201,7 @@ enum HyperEntry {
     Cidr(IpAddr, u8),
     Ip(IpAddr),
     Star,
-    Name(String),
+    Name(Span),
 }
 
 impl PeerView {
@@ -189,43 +210,48 @@ impl PeerView {
         // Every model compares case-insensitively except requests' raw suffix check on
         // entries, which is modelled on the value as written.
         let lower = list.to_ascii_lowercase();
+        let squeezed: String = list.chars().filter(|c| *c != ' ').collect();
+        // Lowercasing keeps every byte where it was, so urllib's names (lowercased from the
+        // value as written) are spans of `lower` too.
+        let urllib = Urllib {
+            star: list.trim() == "*",
+            names: lower
+                .split(',')
+                .map(|raw| raw.trim().trim_start_matches('.'))
+                .filter(|n| !n.is_empty())
+                .map(|n| Span::of(&lower, n))
+                .collect(),
+        };
+        let requests = squeezed
+            .split(',')
+            .filter(|e| !e.is_empty())
+            .map(|e| RequestsEntry {
+                raw: Span::of(&squeezed, e),
+                cidr4: parse_cidr(e).filter(|(net, bits)| net.is_ipv4() && *bits >= 1),
+            })
+            .collect();
+        let wget = lower
+            .split(',')
+            .map(str::trim_start)
+            .filter(|e| !e.is_empty())
+            .map(|e| Span::of(&lower, e))
+            .collect();
         Self {
             go: go_entries(&lower),
-            urllib: Urllib {
-                star: list.trim() == "*",
-                names: list
-                    .split(',')
-                    .map(|raw| raw.trim().trim_start_matches('.'))
-                    .filter(|n| !n.is_empty())
-                    .map(str::to_ascii_lowercase)
-                    .collect(),
-            },
-            requests: list
-                .chars()
-                .filter(|c| *c != ' ')
-                .collect::<String>()
-                .split(',')
-                .filter(|e| !e.is_empty())
-                .map(|e| RequestsEntry {
-                    raw: e.to_owned(),
-                    cidr4: parse_cidr(e).filter(|(net, bits)| net.is_ipv4() && *bits >= 1),
-                })
-                .collect(),
+            urllib,
+            requests,
             node: node_entries(&lower),
             hyper_util: hyper_util_entries(&lower),
-            wget: lower
-                .split(',')
-                .map(str::trim_start)
-                .filter(|e| !e.is_empty())
-                .map(str::to_owned)
-                .collect(),
+            wget,
+            lower,
+            squeezed,
         }
     }
 
     /// Whether `tool` would bypass the proxy for `host` under this list.
     pub fn bypasses(&self, tool: Tool, host: PeerHost<'_>) -> bool {
         if tool == Tool::Requests {
-            return requests_bypass(&self.requests, &self.urllib, host);
+            return requests_bypass(self, host);
         }
         let lower_host = host.host.to_ascii_lowercase();
         let host = PeerHost {
@@ -233,12 +259,12 @@ impl PeerView {
             ..host
         };
         match tool {
-            Tool::Go => go_bypass(&self.go, host),
-            Tool::PythonUrllib => urllib_bypass(&self.urllib, host),
-            Tool::Requests => requests_bypass(&self.requests, &self.urllib, host),
-            Tool::NodeProxyFromEnv => node_bypass(&self.node, host),
-            Tool::HyperUtil => hyper_util_bypass(&self.hyper_util, host),
-            Tool::Wget => wget_bypass(&self.wget, host),
+            Tool::Go => go_bypass(self, host),
+            Tool::PythonUrllib => urllib_bypass(self, host),
+            Tool::Requests => requests_bypass(self, host),
+            Tool::NodeProxyFromEnv => node_bypass(self, host),
+            Tool::HyperUtil => hyper_util_bypass(self, host),
+            Tool::Wget => wget_bypass(self, host),
         }
     }
 }
@@ -313,7 +339,7 @@ fn go_entries(list: &str) -> Vec<GoEntry> {
             GoEntry::Name {
                 port,
                 subdomains_only,
-                domain: domain.to_owned(),
+                domain: Span::of(list, domain),
             }
         })
         .collect()
@@ -321,23 +347,22 @@ fn go_entries(list: &str) -> Vec<GoEntry> {
 
 /// Go: UPPER first (handled by the caller), `localhost` and loopback always direct, then any
 /// entry that matches.
-fn go_bypass(entries: &[GoEntry], h: PeerHost<'_>) -> bool {
+fn go_bypass(v: &PeerView, h: PeerHost<'_>) -> bool {
     let host_ip = h.ip();
     if h.host == "localhost" || host_ip.is_some_and(|ip| ip.is_loopback()) {
         return true;
     }
-    entries.iter().any(|e| match e {
+    v.go.iter().any(|e| match e {
         GoEntry::Star => true,
         GoEntry::Cidr(net, bits) => host_ip.is_some_and(|ip| in_net(ip, *net, *bits)),
         GoEntry::Ip(ip) => host_ip == Some(*ip),
-        GoEntry::IpPort(ip, port) => {
-            host_ip == Some(*ip) && port.is_none_or(|pp| pp == h.port)
-        }
+        GoEntry::IpPort(ip, port) => host_ip == Some(*ip) && port.is_none_or(|pp| pp == h.port),
         GoEntry::Name {
             port,
             subdomains_only,
             domain,
         } => {
+            let domain = domain.text(&v.lower);
             host_ip.is_none()
                 && port.is_none_or(|pp| pp == h.port)
                 && ((!subdomains_only && h.host == domain) || is_label_suffix(h.host, domain))
@@ -352,8 +377,8 @@ fn is_label_suffix(host: &str, d: &str) -> bool {
 
 /// urllib: whole value `*`; each entry stripped of blanks and all leading dots, then
 /// `(.+\.)?entry$` case-insensitively against the host and against `host:port`.
-fn urllib_bypass(u: &Urllib, h: PeerHost<'_>) -> bool {
-    if u.star {
+fn urllib_bypass(v: &PeerView, h: PeerHost<'_>) -> bool {
+    if v.urllib.star {
         return true;
     }
     // urllib keeps the brackets of an IPv6 host and the port only when the URL wrote it.
@@ -364,19 +389,20 @@ fn urllib_bypass(u: &Urllib, h: PeerHost<'_>) -> bool {
     };
     let with_port = h.explicit_port.then(|| format!("{host}:{}", h.port));
     let re_match = |n: &str, t: &str| {
-        t == n
-            || (t.len() > n.len() + 1 && t.ends_with(n) && t[..t.len() - n.len()].ends_with('.'))
+        t == n || (t.len() > n.len() + 1 && t.ends_with(n) && t[..t.len() - n.len()].ends_with('.'))
     };
-    u.names.iter().any(|name| {
+    v.urllib.names.iter().any(|name| {
+        let name = name.text(&v.lower);
         re_match(name, &host) || with_port.as_deref().is_some_and(|hp| re_match(name, hp))
     })
 }
 
 /// requests: blanks deleted; IPv4 hosts against CIDR entries or equal strings; other hosts by
 /// raw string suffix (also `host:port`); then urllib's rule.
-fn requests_bypass(entries: &[RequestsEntry], urllib: &Urllib, h: PeerHost<'_>) -> bool {
+fn requests_bypass(v: &PeerView, h: PeerHost<'_>) -> bool {
+    let raw = |e: &RequestsEntry| e.raw.text(&v.squeezed);
     if let Some(IpAddr::V4(v4)) = h.ip() {
-        for e in entries {
+        for e in &v.requests {
             match e.cidr4 {
                 Some((net, bits)) => {
                     if in_net(IpAddr::V4(v4), net, bits) {
@@ -384,7 +410,7 @@ fn requests_bypass(entries: &[RequestsEntry], urllib: &Urllib, h: PeerHost<'_>) 
                     }
                 }
                 None => {
-                    if e.raw == h.host {
+                    if raw(e) == h.host {
                         return true;
                     }
                 }
@@ -392,15 +418,14 @@ fn requests_bypass(entries: &[RequestsEntry], urllib: &Urllib, h: PeerHost<'_>) 
         }
     } else {
         let with_port = h.explicit_port.then(|| format!("{}:{}", h.host, h.port));
-        for e in entries {
-            if h.host.ends_with(&e.raw)
-                || with_port.as_deref().is_some_and(|hp| hp.ends_with(&e.raw))
-            {
+        for e in &v.requests {
+            let e = raw(e);
+            if h.host.ends_with(e) || with_port.as_deref().is_some_and(|hp| hp.ends_with(e)) {
                 return true;
             }
         }
     }
-    urllib_bypass(urllib, h)
+    urllib_bypass(v, h)
 }
 
 /// proxy-from-env's reading of a (lowercased) list: split on commas and whitespace, `:port`
@@ -423,7 +448,7 @@ fn node_entries(list: &str) -> Node {
                     }
                     _ => (entry, 0),
                 };
-                (name.to_owned(), port)
+                (Span::of(list, name), port)
             })
             .collect(),
     }
@@ -432,7 +457,8 @@ fn node_entries(list: &str) -> Node {
 /// proxy-from-env: lowercase value, whole `*`, `:port` against the effective port, exact host
 /// unless the entry starts with `.` or `*` (then a raw string suffix; IPv6 hosts keep their
 /// brackets).
-fn node_bypass(n: &Node, h: PeerHost<'_>) -> bool {
+fn node_bypass(v: &PeerView, h: PeerHost<'_>) -> bool {
+    let n = &v.node;
     if n.empty {
         return false;
     }
@@ -445,11 +471,12 @@ fn node_bypass(n: &Node, h: PeerHost<'_>) -> bool {
         h.host.to_owned()
     };
     n.entries.iter().any(|(name, port)| {
+        let name = name.text(&v.lower);
         if *port != 0 && *port != u32::from(h.port) {
             return false;
         }
         if !name.starts_with(['.', '*']) {
-            return host == *name;
+            return host == name;
         }
         let suffix = name.strip_prefix('*').unwrap_or(name);
         host.ends_with(suffix)
@@ -470,7 +497,7 @@ fn hyper_util_entries(list: &str) -> Vec<HyperEntry> {
             } else if e == "*" {
                 HyperEntry::Star
             } else {
-                HyperEntry::Name(e.strip_prefix('.').unwrap_or(e).to_owned())
+                HyperEntry::Name(Span::of(list, e.strip_prefix('.').unwrap_or(e)))
             }
         })
         .collect()
@@ -478,22 +505,26 @@ fn hyper_util_entries(list: &str) -> Vec<HyperEntry> {
 
 /// hyper-util: IPs and CIDR (any prefix, `/0` is everything) for IP hosts; `*` matches every
 /// domain host but no IP; `.d` and `d` match `d` and subdomains.
-fn hyper_util_bypass(entries: &[HyperEntry], h: PeerHost<'_>) -> bool {
+fn hyper_util_bypass(v: &PeerView, h: PeerHost<'_>) -> bool {
     let ip = h.ip();
-    entries.iter().any(|e| match e {
+    v.hyper_util.iter().any(|e| match e {
         HyperEntry::Cidr(net, bits) => ip.is_some_and(|a| in_net(a, *net, *bits)),
         HyperEntry::Ip(addr) => ip == Some(*addr),
         HyperEntry::Star => ip.is_none(),
-        HyperEntry::Name(d) => ip.is_none() && (h.host == d || is_label_suffix(h.host, d)),
+        HyperEntry::Name(d) => {
+            let d = d.text(&v.lower);
+            ip.is_none() && (h.host == d || is_label_suffix(h.host, d))
+        }
     })
 }
 
 /// wget 1.x: comma entries, leading blanks skipped; a case-insensitive suffix that must start
 /// at a label boundary, or anywhere when the entry starts with `.` (so `.d` never matches `d`).
-fn wget_bypass(entries: &[String], h: PeerHost<'_>) -> bool {
+fn wget_bypass(v: &PeerView, h: PeerHost<'_>) -> bool {
     let host = h.host;
-    entries.iter().any(|e| {
-        if !host.ends_with(e.as_str()) {
+    v.wget.iter().any(|e| {
+        let e = e.text(&v.lower);
+        if !host.ends_with(e) {
             return false;
         }
         let i = host.len() - e.len();
