@@ -286,22 +286,23 @@ impl Client {
         }
         // Decided from the request's URI, so the connector follows this very route (one
         // decision per request) when it opens a connection.
-        let route = {
+        let (route, target) = {
             let uri = req.uri();
             let parts = request_parts(uri)?;
-            profile
+            let route = profile
                 .connector
                 .profile()
                 .router()
                 .route_uri(uri, &parts)
-                .map_err(Error::from)?
+                .map_err(Error::from)?;
+            // `host:port` as routing read it (what `Route::target` would read again).
+            (route, format!("{}:{}", parts.host, parts.port))
         };
         if let Some(p) = route.proxy() {
             secrets.extend(&p.secrets());
         }
         let settings = profile.connector.profile().settings();
         let profile_timeout = profile.connector.profile().timeouts().request_or_default();
-        let target = route.target();
 
         let decode = self.inner.defaults.accept_encoding.is_some()
             && !req.headers().contains_key(http::header::ACCEPT_ENCODING)
@@ -559,8 +560,9 @@ fn to_url(url: impl IntoUrl) -> Result<url::Url, Error> {
 }
 
 fn parse_url(s: &str) -> Result<url::Url, Error> {
-    let shown = redact_url(s);
     let url = url::Url::parse(s).map_err(|e| {
+        // Redacted only to fail: every request comes through here.
+        let shown = redact_url(s);
         Error::new(ErrorKind::RequestUrl)
             .with_message(format!("invalid request URL {shown:?}"))
             .with_hint("use an absolute URL such as https://host/path")

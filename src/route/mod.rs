@@ -151,28 +151,6 @@ impl Route {
         }
     }
 
-    /// `host:port` of the URL the route was decided for (the host as the URL standard writes
-    /// it, the port explicit or the scheme's default), for messages and evidence.
-    pub(crate) fn target(&self) -> String {
-        let url = match &self.source {
-            Source::Router {
-                target: Target::Url(u),
-                ..
-            } => Some((**u).clone()),
-            Source::Router { target, .. } => {
-                if let Some(uri) = target.uri()
-                    && let Ok(p) = target::uri_parts(&uri)
-                {
-                    return format!("{}:{}", p.host, p.port);
-                }
-                Url::parse(&target.text()).ok()
-            }
-            Source::Built { .. } => Url::parse(self.url()).ok(),
-        };
-        url.and_then(|u| Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?)))
-            .unwrap_or_default()
-    }
-
     /// The proxy, or `None` for a direct route.
     pub fn proxy(&self) -> Option<&ProxyUrl> {
         self.chosen().map(|c| &c.proxy)

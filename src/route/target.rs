@@ -82,18 +82,6 @@ impl Target {
         }
     }
 
-    /// The request URI again, for the explanation and messages (not on the request path).
-    pub(super) fn uri(&self) -> Option<Cow<'_, Uri>> {
-        match self {
-            Self::Inline(t) => std::str::from_utf8(t.bytes())
-                .ok()
-                .and_then(|s| Uri::try_from(s).ok())
-                .map(Cow::Owned),
-            Self::Uri(u) => Some(Cow::Borrowed(u)),
-            Self::Url(_) => None,
-        }
-    }
-
     /// The request URI's text, as `Uri` prints it.
     pub(super) fn text(&self) -> Cow<'_, str> {
         match self {
@@ -464,7 +452,6 @@ mod tests {
             let t = Target::of_uri(&uri);
             assert_eq!(matches!(t, Target::Inline(_)), inline, "{s}");
             assert_eq!(t.text(), uri.to_string(), "{s}");
-            assert_eq!(t.uri().as_deref(), Some(&uri), "{s}");
             assert!(t.is_for(&uri), "{s}");
             let other_scheme = format!("ftp{}", &s[s.find(':').unwrap_or(0)..]);
             let other_host = s
