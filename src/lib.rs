@@ -61,7 +61,8 @@
 //! | `hop` (private) | [`Hop`] and [`Phase`]: where and when in a request | nothing |
 //! | `diagnostic` (private) | [`Severity`](config::Severity), [`Diagnostic`](config::Diagnostic) | nothing |
 //! | [`proxy`] | proxy URLs, `no_proxy`, the environment snapshot, other tools' rules, redaction | `diagnostic` |
-//! | [`settings`] | [`Settings`] layers, timeouts, roots, [`Provenance`] | `proxy`, `hop` |
+//! | [`credentials`] | secrets kept outside URLs: their sources, resolution, proxy and origin credentials | `proxy` |
+//! | [`settings`] | [`Settings`] layers, timeouts, roots, TLS identity and credentials, [`Provenance`] | `credentials`, `proxy`, `hop` |
 //! | [`route`] | pure route resolution and its explanation | `settings`, `proxy` |
 //! | [`error`] | [`Error`], codes, evidence (timings, TLS facts, attribution, diagnostics) | everything above |
 //! | `wire` (private) | pure parsers of what peers send: CONNECT/SOCKS5 replies, proxy signatures, attribution | `error` |
@@ -84,6 +85,7 @@
 pub mod client;
 pub mod config;
 pub mod connect;
+pub mod credentials;
 mod diagnostic;
 pub mod error;
 mod hop;
@@ -100,6 +102,13 @@ pub mod tls;
 pub mod wire;
 #[cfg(not(feature = "fuzzing"))]
 mod wire;
+
+// The crates whose types appear in proxyscope's public signatures, so a user names exactly the
+// versions proxyscope was built with (`proxyscope::http::Request`, `proxyscope::rustls::ClientConfig`,
+// `proxyscope::url::Url`).
+pub use http;
+pub use rustls;
+pub use url;
 
 pub use client::{Client, ClientBuilder, Response};
 pub use config::Config;
@@ -120,6 +129,7 @@ mod module_graph {
     const LAYERS: &[&[&str]] = &[
         &["hop", "diagnostic", "testing"],
         &["proxy"],
+        &["credentials"],
         &["settings"],
         &["route"],
         &["error"],

@@ -99,8 +99,9 @@ impl ClientBuilder {
         self
     }
 
-    /// A header sent to the proxy on every CONNECT and absolute-form request. Marked sensitive
-    /// when the name contains `authorization`.
+    /// A header sent to the proxy on every CONNECT and absolute-form request, by every profile
+    /// (before the layers' own `proxy_headers`). Marked sensitive when the name contains
+    /// `authorization`.
     pub fn proxy_header(mut self, name: &str, value: &str) -> Self {
         match (
             HeaderName::from_bytes(name.as_bytes()),
@@ -160,7 +161,9 @@ impl ClientBuilder {
             return Err(e);
         }
         let env = self.env.unwrap_or_else(EnvSnapshot::from_process);
-        let settings = |provider: Option<String>, layer: Option<Settings>| ConnectorSettings {
+        let settings = |provider: Option<String>,
+                        layer: Option<Settings>,
+                        base_url: Option<url::Url>| ConnectorSettings {
             provider,
             global: self.global.clone(),
             layer,
@@ -169,6 +172,7 @@ impl ClientBuilder {
             proxy_headers: self.proxy_headers.clone(),
             tunnel_plain_http: self.tunnel_plain_http,
             http2: self.http2,
+            base_url,
         };
         let make = |connector: Connector| -> ProfileClientParts {
             let mut b = legacy::Client::builder(TokioExecutor::new());
@@ -179,7 +183,13 @@ impl ClientBuilder {
             let http = b.build(connector.clone());
             (connector, http)
         };
-        let (connector, http) = make(Connector::new(settings(None, None))?);
+        if self.global.auth.is_some() {
+            return Err(Error::new(ErrorKind::ConfigInvalid)
+                .with_message("`auth` is set in the global layer; origin credentials belong to one provider")
+                .with_hint("move `auth` into the provider whose origin expects it: it is sent only to that provider's base URL")
+                .map_evidence(|ev| ev.setting = Some("auth".to_owned())));
+        }
+        let (connector, http) = make(Connector::new(settings(None, None, None))?);
         let global = ProfileClient {
             name: None,
             base: None,
@@ -199,6 +209,7 @@ impl ClientBuilder {
             let (connector, http) = make(Connector::new(settings(
                 Some(name.clone()),
                 Some(layer.clone()),
+                Some(base.clone()),
             ))?);
             providers.push(ProfileClient {
                 name: Some(name.clone()),

@@ -15,14 +15,12 @@ mod response;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header::PROXY_AUTHORIZATION;
 use http_body_util::Full;
 use hyper_util::client::legacy;
 use tracing::Instrument;
 
-use crate::connect::{Connector, basic_auth};
+use crate::connect::Connector;
 use crate::error::{Error, ErrorKind, Hop, Phase};
-use crate::proxy::ProxyScheme;
 use crate::route::Route;
 
 pub use crate::error::{Attribution, ResponsePath};
@@ -102,6 +100,42 @@ impl Client {
         self.profile(provider, &url)?.connector.route(&url)
     }
 
+    /// The connector of `provider`'s profile (`None`: the global layer's), to put under a hyper
+    /// client of your own; with [`Connector::layer`] (or [`Connector::prepare`] per request) it
+    /// behaves like this client. Fails with `config.invalid` for an unknown provider.
+    pub fn connector(&self, provider: Option<&str>) -> Result<&Connector, Error> {
+        match provider {
+            None => Ok(&self.inner.global.connector),
+            Some(_) => {
+                let any = url::Url::parse("http://any.invalid/").map_err(|e| {
+                    Error::new(ErrorKind::ConfigInvalid).with_source(e)
+                })?;
+                self.profile(provider, &any).map(|p| &p.connector)
+            }
+        }
+    }
+
+    /// Runs the connection path `url` would take under `provider` (chosen as for
+    /// [`Client::request`]): DNS, TCP, the proxy handshake and TLS, without sending a request.
+    /// `Ok` carries what was learnt (route, timings, certificates); `Err` is the same structured
+    /// error a request would have failed with — use it to explain a failure another HTTP client
+    /// (reqwest, your own hyper client) reported for the same URL.
+    pub async fn diagnose(
+        &self,
+        provider: Option<&str>,
+        url: &str,
+    ) -> Result<crate::connect::ConnInfo, Error> {
+        let parsed = parse_url(url)?;
+        let profile = self.profile(provider, &parsed)?;
+        let uri: http::Uri = parsed.as_str().parse().map_err(|e| {
+            Error::new(ErrorKind::ConfigInvalid)
+                .with_message(format!("invalid request URL {url:?}"))
+                .with_source(e)
+        })?;
+        let conn = profile.connector.connect(uri).await?;
+        Ok(conn.info().clone())
+    }
+
     /// `GET url`, choosing the provider by URL (see the module docs).
     pub async fn get(&self, url: &str) -> Result<Response, Error> {
         let req = http::Request::get(url).body(Bytes::new()).map_err(|e| {
@@ -124,7 +158,6 @@ impl Client {
         let url = parse_url(&req.uri().to_string())?;
         let profile = self.profile(provider, &url)?;
         let route = profile.connector.route(&url)?;
-        let settings = profile.connector.profile().settings();
         let timeouts = profile.connector.profile().timeouts().clone();
         let host = url.host_str().unwrap_or("").to_owned();
         let port = url.port_or_known_default().unwrap_or(80);
@@ -136,19 +169,12 @@ impl Client {
 
         let (parts, body) = req.into_parts();
         let mut req = http::Request::from_parts(parts, Full::new(body.into()));
-        let absolute_form = url.scheme() == "http"
-            && !settings.tunnel_plain_http
-            && route
-                .proxy()
-                .is_some_and(|p| matches!(p.scheme(), ProxyScheme::Http | ProxyScheme::Https));
-        if absolute_form && let Some(p) = route.proxy() {
-            if let Some(auth) = basic_auth(p) {
-                req.headers_mut().insert(PROXY_AUTHORIZATION, auth);
-            }
-            for (n, v) in &settings.proxy_headers {
-                req.headers_mut().append(n.clone(), v.clone());
-            }
-        }
+        let absolute_form = crate::connect::prepare_request_headers(
+            &profile.connector,
+            &route,
+            &url,
+            req.headers_mut(),
+        );
 
         let span = tracing::info_span!(
             "http",
@@ -261,13 +287,13 @@ fn is_under(url: &url::Url, base: &url::Url) -> bool {
 /// hyper-util's error, unwrapped back to ours: the connector's error when it is the cause,
 /// else an `http.*` error built from hyper's.
 fn from_legacy(e: legacy::Error, route: &Route, target: &str, absolute_form: bool) -> Error {
+    if let Some(ours) = Error::find_in(&e) {
+        // The request's own route: the connector only saw scheme and authority.
+        return ours.duplicate().with_route(route.clone());
+    }
     let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&e);
     let mut hyper_err: Option<&hyper::Error> = None;
     while let Some(s) = src {
-        if let Some(ours) = s.downcast_ref::<Error>() {
-            // The request's own route: the connector only saw scheme and authority.
-            return rebuild(ours).with_route(route.clone());
-        }
         if hyper_err.is_none() {
             hyper_err = s.downcast_ref::<hyper::Error>();
         }
@@ -301,7 +327,7 @@ fn from_legacy(e: legacy::Error, route: &Route, target: &str, absolute_form: boo
     } else {
         target.to_owned()
     };
-    let source_text = crate::proxy::redact_text(&chain_text(&e));
+    let source_text = crate::proxy::redact_text(&crate::error::chain_text(&e));
     Error::new(kind)
         .with_hop(hop)
         .with_phase(Phase::Http)
@@ -319,51 +345,6 @@ fn from_legacy(e: legacy::Error, route: &Route, target: &str, absolute_form: boo
         })
         .with_source(e)
 }
-
-fn chain_text(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut src = e.source();
-    while let Some(s) = src {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        src = s.source();
-    }
-    out
-}
-
-/// A copy of an error we only hold by reference (hyper-util owns the original): every field
-/// through the public API, the cause chain as text.
-fn rebuild(e: &Error) -> Error {
-    let mut out = Error::new(e.kind())
-        .with_phase(e.phase())
-        .with_message(e.to_string())
-        .with_evidence(e.evidence().clone());
-    if let Some(h) = e.hop() {
-        out = out.with_hop(h);
-    }
-    if let Some(h) = e.hint() {
-        out = out.with_hint(h);
-    }
-    if let Some(r) = e.route() {
-        out = out.with_route(r.clone());
-    }
-    if let Some(s) = std::error::Error::source(e) {
-        out = out.with_source(CauseText(crate::proxy::redact_text(&chain_text(s))));
-    }
-    out
-}
-
-/// A cause kept as text when the original error object cannot be moved.
-#[derive(Debug)]
-struct CauseText(String);
-
-impl std::fmt::Display for CauseText {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for CauseText {}
 
 #[cfg(test)]
 mod tests {

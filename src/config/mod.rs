@@ -29,6 +29,7 @@
 mod ca;
 mod check;
 mod duration;
+mod identity;
 mod node;
 mod provenance;
 mod rules;
@@ -214,7 +215,17 @@ impl Config {
         let mut out = self.diagnostics.clone();
         out.extend(rules::env::check(env, self.consults_env()));
         out.extend(rules::provider::check(self, env));
+        out.extend(self.credential_findings(env));
         out
+    }
+
+    /// Credentials read from variables that `env` does not set (or sets empty).
+    fn credential_findings(&self, env: &EnvSnapshot) -> Vec<Diagnostic> {
+        let mut layers = vec![(String::new(), &self.global)];
+        for p in &self.providers {
+            layers.push((format!("providers.{}", p.name), &p.layer));
+        }
+        identity::env_findings(&layers, env)
     }
 
     /// Whether any layer's proxy falls back to the environment (unset or `"env"`).
@@ -347,6 +358,7 @@ impl ConfigDocument {
         let (config, mut diags) = self.build();
         diags.extend(rules::env::check(env, config.consults_env()));
         diags.extend(rules::provider::check(&config, env));
+        diags.extend(config.credential_findings(env));
         diags
     }
 

@@ -27,11 +27,20 @@ pub(crate) const LAYER_KEYS: &[&str] = &[
     "proxy_ca_file",
     "danger_accept_invalid_certs",
     "timeouts",
+    "client_cert",
+    "client_key",
+    "proxy_client_cert",
+    "proxy_client_key",
+    "min_tls_version",
+    "proxy_min_tls_version",
+    "danger_accept_invalid_hostnames",
+    "proxy_auth",
+    "proxy_headers",
 ];
 /// Keys valid only at the top level.
 pub(crate) const GLOBAL_ONLY: &[&str] = &["providers"];
-/// Keys valid only in a provider.
-pub(crate) const PROVIDER_ONLY: &[&str] = &["url", "required", "checks"];
+/// Keys valid only in a provider (`auth`: origin credentials go to one provider's origin).
+pub(crate) const PROVIDER_ONLY: &[&str] = &["url", "required", "checks", "auth"];
 /// Keys of `[timeouts]`.
 const TIMEOUT_KEYS: &[&str] = &["connect", "proxy", "tls", "request"];
 
@@ -69,9 +78,12 @@ pub(crate) fn build(root: &Node, src: &Source) -> (Config, Vec<Diagnostic>) {
         }
     }
     w.roots_without_ca("", &global, None);
+    w.identity_checks("", &global, None);
     for p in &providers {
         let eff = p.layer.over(&global);
-        w.roots_without_ca(&format!("providers.{}", p.name), &eff, Some(&p.layer));
+        let prefix = format!("providers.{}", p.name);
+        w.roots_without_ca(&prefix, &eff, Some(&p.layer));
+        w.identity_checks(&prefix, &eff, Some(&p.layer));
     }
     let ca_files = w.ca_files.into_values().filter_map(|(f, _)| f).collect();
     let config = Config {
@@ -323,7 +335,9 @@ impl Walker<'_> {
                 }
             }
             "timeouts" => self.timeouts(layer, &path, node),
-            _ => {}
+            _ => {
+                self.identity_key(layer, prefix, e);
+            }
         }
     }
 
@@ -470,6 +484,9 @@ impl Walker<'_> {
                     }
                 }
                 "checks" => checks = check::parse_all(self, &path, &e.node),
+                "auth" => {
+                    self.identity_key(&mut layer, prefix, e);
+                }
                 _ => self.unknown(
                     prefix,
                     e,

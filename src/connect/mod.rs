@@ -11,6 +11,7 @@
 mod auth;
 mod dns;
 mod http_connect;
+mod request;
 mod socks5;
 mod stream;
 mod tcp;
@@ -35,6 +36,8 @@ use crate::tls::HandshakeInfo;
 
 pub use auth::basic_auth;
 pub use dns::{Resolve, Resolver, Resolving};
+pub use request::{ConnectorLayer, ConnectorService};
+pub(crate) use request::prepare_request_headers;
 pub use stream::{Conn, Stream};
 
 pub use crate::error::Timings;
@@ -81,6 +84,9 @@ pub struct ConnectorSettings {
     pub tunnel_plain_http: bool,
     /// Offer HTTP/2 to origins by ALPN.
     pub http2: bool,
+    /// The provider's base URL: the layer's `auth` is sent only to this origin (same scheme,
+    /// host and port). `None` for the global layer, or to send no origin credentials.
+    pub base_url: Option<url::Url>,
 }
 
 impl ConnectorSettings {
@@ -95,6 +101,7 @@ impl ConnectorSettings {
             proxy_headers: HeaderMap::new(),
             tunnel_plain_http: false,
             http2: true,
+            base_url: None,
         }
     }
 }
@@ -103,6 +110,7 @@ pub(crate) struct Profile {
     settings: ConnectorSettings,
     effective: Settings,
     tls: tls::ProfileTls,
+    creds: auth::Credentials,
 }
 
 impl Profile {
@@ -110,9 +118,6 @@ impl Profile {
         &self.effective.timeouts
     }
 
-    pub(crate) fn settings(&self) -> &ConnectorSettings {
-        &self.settings
-    }
 
     /// The route for `url` under this profile (pure).
     pub(crate) fn route(&self, url: &url::Url) -> Result<Route, Error> {
@@ -144,27 +149,56 @@ impl std::fmt::Debug for Connector {
 }
 
 impl Connector {
-    /// A connector for `settings`; loads the CA files of both hops now, so a bad file fails here
-    /// (`config.ca_file`) rather than at the first request.
+    /// A connector for `settings`; loads the CA files, client certificates and keys of both
+    /// hops and resolves every credential now, so a bad file fails here (`config.ca_file`, or
+    /// `config.invalid` naming the setting) and a missing variable or password file too
+    /// (`config.invalid`), rather than at the first request.
     pub fn new(settings: ConnectorSettings) -> Result<Self, Error> {
         let effective = match &settings.layer {
             Some(l) => l.over(&settings.global),
             None => settings.global.clone(),
         };
+        let provider = settings.provider.as_deref().zip(settings.layer.as_ref());
         let tls = tls::profile_tls(
             &settings.global,
-            settings.provider.as_deref().zip(settings.layer.as_ref()),
+            provider,
             &effective,
             &settings.env,
             settings.http2,
         )?;
+        let creds =
+            auth::Credentials::resolve(&effective, provider, &settings.env, &settings.proxy_headers)?;
         Ok(Self {
             profile: Arc::new(Profile {
                 settings,
                 effective,
                 tls,
+                creds,
             }),
         })
+    }
+
+    /// The provider this connector serves; `None` for the global layer.
+    pub fn provider(&self) -> Option<&str> {
+        self.profile.settings.provider.as_deref()
+    }
+
+    /// The origin hop's TLS, e.g. its rustls configuration ([`HopTls::config`]) for a client
+    /// that does its own TLS.
+    ///
+    /// [`HopTls::config`]: crate::tls::HopTls::config
+    pub fn origin_tls(&self) -> &crate::tls::HopTls {
+        &self.profile.tls.origin
+    }
+
+    /// The `https://` proxy hop's TLS.
+    pub fn proxy_tls(&self) -> &crate::tls::HopTls {
+        &self.profile.tls.proxy
+    }
+
+    /// The timeouts in force for this profile.
+    pub fn timeouts(&self) -> &Timeouts {
+        self.profile.timeouts()
     }
 
     pub(crate) fn profile(&self) -> &Arc<Profile> {
@@ -410,24 +444,34 @@ async fn build(
                             return Ok(stream);
                         }
                         tunnel = true;
-                        let auth = basic_auth(&proxy);
-                        http_connect::handshake(
+                        let auth = profile.creds.proxy_authorization(&proxy);
+                        let result = http_connect::handshake(
                             ctx,
                             stream,
                             host,
                             port,
                             auth.as_ref(),
-                            &profile.settings.proxy_headers,
+                            &profile.creds.proxy_headers,
                             t.proxy(),
                         )
-                        .await
+                        .await;
+                        // A TLS 1.3 proxy refuses a client certificate after its handshake:
+                        // the alert is what the CONNECT reply read gets.
+                        match (result, &proxy_tls) {
+                            (Err(e), Some(info)) => Err(profile
+                                .tls
+                                .proxy
+                                .late_failure(info, &e)
+                                .map_or(e, |late| ctx.attach(late))),
+                            (r, _) => r,
+                        }
                     }
                     ProxyScheme::Socks5 | ProxyScheme::Socks5h => {
                         tunnel = true;
-                        let creds = proxy.username().map(|user| socks5::Creds {
-                            user,
-                            pass: proxy.password().unwrap_or(""),
-                        });
+                        let creds = profile
+                            .creds
+                            .socks_credentials(&proxy)
+                            .map(|(user, pass)| socks5::Creds { user, pass });
                         if proxy.scheme() == ProxyScheme::Socks5h {
                             socks5::handshake(
                                 ctx,
@@ -492,19 +536,32 @@ async fn build(
         alpn = alpn.as_deref().unwrap_or("-"),
         "connected"
     );
-    Ok(Conn::new(
-        stream,
-        ConnInfo {
-            route,
-            absolute_form,
-            tunnel,
-            peer,
-            alpn,
-            timings: *timings,
-            origin_tls,
-            proxy_tls,
-        },
-    ))
+    // The TLS layer whose server may still refuse our client authentication after the
+    // handshake (TLS 1.3): the outermost one that was asked for a certificate.
+    let late_tls = match (&origin_tls, &proxy_tls) {
+        (Some(i), _) if i.client_cert.as_ref().is_some_and(|c| c.requested) => {
+            Some((profile.tls.origin.clone(), i.clone()))
+        }
+        (None, Some(i)) if i.client_cert.as_ref().is_some_and(|c| c.requested) => {
+            Some((profile.tls.proxy.clone(), i.clone()))
+        }
+        _ => None,
+    };
+    // hyper's HTTP/2 keeps a read pending on an idle connection and writes frames of its own,
+    // so a first-byte deadline cannot tell waiting from idle there; HTTP/2 relies on the
+    // caller's request timeout (`Client`, or `ConnectorLayer`).
+    let first_byte = (alpn.as_deref() != Some("h2")).then(|| t.request());
+    let info = ConnInfo {
+        route,
+        absolute_form,
+        tunnel,
+        peer,
+        alpn,
+        timings: *timings,
+        origin_tls,
+        proxy_tls,
+    };
+    Ok(Conn::new(stream, info, first_byte, late_tls, ctx.target().to_owned()))
 }
 
 async fn dial(

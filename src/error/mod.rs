@@ -13,6 +13,7 @@
 
 mod attribution;
 mod evidence;
+mod foreign;
 mod kind;
 mod tls;
 
@@ -21,12 +22,13 @@ use std::fmt;
 use serde::Serialize;
 
 pub use self::attribution::{Attribution, ResponsePath};
+pub(crate) use self::foreign::chain_text;
 pub use self::evidence::{AddrAttempt, Evidence, ProxyReply, Timings};
 pub(crate) use self::evidence::{millis, ser_ms};
 pub use self::kind::ErrorKind;
 pub use self::tls::{
-    CaFileProblem, CertSummary, Diagnosis, Fix, NameMismatch, TlsEvidence, TrustSource,
-    TrustSourceKind, TrustStore, ValidityIssue,
+    CaFileProblem, CertSummary, ClientCertEvidence, Diagnosis, Fix, NameMismatch, TlsEvidence,
+    TrustSource, TrustSourceKind, TrustStore, ValidityIssue,
 };
 pub use crate::diagnostic::{Diagnostic, Severity};
 pub use crate::hop::{Hop, Phase};
@@ -331,6 +333,8 @@ mod tests {
                 "tls.not_yet_valid",
                 "tls.handshake",
                 "tls.timeout",
+                "tls.client_cert_required",
+                "tls.client_cert_rejected",
                 "http.status",
                 "http.body",
                 "http.protocol",

@@ -37,6 +37,8 @@ fn derive(
     };
     match kind {
         K::ConfigInvalid | K::ConfigCaFile | K::ConfigProxyUrl => "local_config",
+        // A certificate the server wants (or one it refuses) is ours to configure.
+        K::TlsClientCertRequired | K::TlsClientCertRejected => "local_config",
         // The credentials (or their absence) are ours to fix.
         K::ProxyAuthRequired | K::ProxyAuthRejected => "local_config",
         // Name resolution and a connect that never completes are the path's, not a server's; a
@@ -68,9 +70,13 @@ fn derive(
 /// presents a broken chain (theirs) from something in between.
 fn tls(diagnosis: Option<Diagnosis>, side: &'static str) -> &'static str {
     match diagnosis {
-        Some(Diagnosis::UntrustedPrivateCa | Diagnosis::RotatedCa | Diagnosis::PlainHttpProxy) => {
-            "local_config"
-        }
+        Some(
+            Diagnosis::UntrustedPrivateCa
+            | Diagnosis::RotatedCa
+            | Diagnosis::PlainHttpProxy
+            | Diagnosis::ClientCertRequired
+            | Diagnosis::ClientCertRejected,
+        ) => "local_config",
         Some(Diagnosis::Interception | Diagnosis::ConnectionCut | Diagnosis::Stalled) => "network",
         _ => side,
     }

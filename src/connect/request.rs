@@ -1,0 +1,229 @@
+//! What the connector adds to the requests of a hyper client it serves, so that the user's own
+//! hyper-util client behaves like [`crate::Client`]: [`Connector::prepare`] puts the proxy's
+//! credentials and headers on absolute-form requests (plain `http://` through an HTTP proxy:
+//! the connector never sees those requests, only their connection) and the provider's `auth` on
+//! requests to its origin; [`ConnectorLayer`] is a `tower` layer that calls it for every
+//! request, enforces the request timeout (from the moment a connection is in hand, like
+//! `Client`) and returns proxyscope's [`Error`] (see [`Error::from_hyper`]).
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), proxyscope::Error> {
+//! use bytes::Bytes;
+//! use http_body_util::Empty;
+//! use hyper_util::client::legacy::Client as HyperClient;
+//! use hyper_util::rt::TokioExecutor;
+//! use tower_layer::Layer as _;
+//! use tower_service::Service as _;
+//!
+//! let client = proxyscope::Client::builder().build()?;
+//! let connector = client.connector(None)?.clone();
+//! let hyper = HyperClient::builder(TokioExecutor::new()).build(connector.clone());
+//! let mut svc = connector.layer().layer(hyper);
+//! let req = http::Request::get("http://example.org/").body(Empty::<Bytes>::new())
+//!     .expect("valid request");
+//! let res = svc.call(req).await?; // proxyscope::Error on failure
+//! # Ok(()) }
+//! ```
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use http::header::{AUTHORIZATION, PROXY_AUTHORIZATION};
+use http::{HeaderMap, Request, Response};
+use hyper_util::client::legacy::connect::capture_connection;
+
+use super::{Connector, Profile};
+use crate::error::{Error, ErrorKind, Hop, Phase};
+use crate::proxy::ProxyScheme;
+use crate::route::Route;
+
+impl Connector {
+    /// Prepares `req` for a hyper client that uses this connector, and returns its route: on a
+    /// plain `http://` request that goes to an HTTP(S) proxy in absolute-form, adds
+    /// `Proxy-Authorization` (from `proxy_auth` or the proxy URL, unless the request has one)
+    /// and the proxy headers; on a request to the provider's own origin (its base URL's scheme,
+    /// host and port), adds the provider's `auth` as `Authorization` (unless the request has
+    /// one). Every added credential header is marked sensitive.
+    pub fn prepare<B>(&self, req: &mut Request<B>) -> Result<Route, Error> {
+        self.prepare_request(req).map(|(route, _)| route)
+    }
+
+    /// [`Connector::prepare`], also saying whether the request goes in absolute-form.
+    fn prepare_request<B>(&self, req: &mut Request<B>) -> Result<(Route, bool), Error> {
+        let url = url::Url::parse(&req.uri().to_string()).map_err(|e| {
+            Error::new(ErrorKind::ConfigInvalid)
+                .with_message(format!("invalid request URL {:?}", req.uri().to_string()))
+                .with_hint("use an absolute URL such as https://host/path")
+                .with_source(e)
+        })?;
+        let route = self.profile.route(&url)?;
+        let absolute_form = prepare(&self.profile, &route, &url, req.headers_mut());
+        Ok((route, absolute_form))
+    }
+
+    /// A `tower` layer that wraps a hyper client using this connector: every request is
+    /// [prepared](Connector::prepare), the request timeout applies, and errors are proxyscope's.
+    pub fn layer(&self) -> ConnectorLayer {
+        ConnectorLayer {
+            connector: self.clone(),
+        }
+    }
+}
+
+/// [`prepare`] for the client, which has the route already.
+pub(crate) fn prepare_request_headers(
+    connector: &Connector,
+    route: &Route,
+    url: &url::Url,
+    headers: &mut HeaderMap,
+) -> bool {
+    prepare(&connector.profile, route, url, headers)
+}
+
+/// Whether requests for `url` on `route` go to the proxy in absolute-form.
+pub(crate) fn is_absolute_form(profile: &Profile, route: &Route, url: &url::Url) -> bool {
+    url.scheme() == "http"
+        && !profile.settings.tunnel_plain_http
+        && route
+            .proxy()
+            .is_some_and(|p| matches!(p.scheme(), ProxyScheme::Http | ProxyScheme::Https))
+}
+
+/// Adds the profile's credentials and proxy headers to `headers`; returns whether the request
+/// goes in absolute-form.
+pub(crate) fn prepare(profile: &Profile, route: &Route, url: &url::Url, headers: &mut HeaderMap) -> bool {
+    let absolute_form = is_absolute_form(profile, route, url);
+    let creds = &profile.creds;
+    if absolute_form && let Some(p) = route.proxy() {
+        if !headers.contains_key(PROXY_AUTHORIZATION)
+            && let Some(auth) = creds.proxy_authorization(p)
+        {
+            headers.insert(PROXY_AUTHORIZATION, auth);
+        }
+        for (n, v) in &creds.proxy_headers {
+            headers.append(n.clone(), v.clone());
+        }
+    }
+    if let (Some(auth), Some(base)) = (&creds.origin, &profile.settings.base_url)
+        && same_origin(url, base)
+        && !headers.contains_key(AUTHORIZATION)
+    {
+        headers.insert(AUTHORIZATION, auth.clone());
+    }
+    absolute_form
+}
+
+/// Same scheme, host (case-insensitive) and port: where a provider's credentials may go.
+fn same_origin(url: &url::Url, base: &url::Url) -> bool {
+    url.scheme() == base.scheme()
+        && url.host_str().map(str::to_ascii_lowercase) == base.host_str().map(str::to_ascii_lowercase)
+        && url.port_or_known_default() == base.port_or_known_default()
+}
+
+/// A `tower` layer around a hyper client that uses a [`Connector`]: see
+/// [`Connector::layer`].
+#[derive(Debug, Clone)]
+pub struct ConnectorLayer {
+    connector: Connector,
+}
+
+impl<S> tower_layer::Layer<S> for ConnectorLayer {
+    type Service = ConnectorService<S>;
+
+    fn layer(&self, inner: S) -> ConnectorService<S> {
+        ConnectorService {
+            inner,
+            connector: self.connector.clone(),
+        }
+    }
+}
+
+/// The service [`ConnectorLayer`] makes: prepares each request, enforces the request timeout,
+/// and turns failures into proxyscope's [`Error`].
+#[derive(Debug, Clone)]
+pub struct ConnectorService<S> {
+    inner: S,
+    connector: Connector,
+}
+
+impl<S, B, R> tower_service::Service<Request<B>> for ConnectorService<S>
+where
+    S: tower_service::Service<Request<B>, Response = Response<R>>,
+    S::Error: std::error::Error + Send + Sync + 'static,
+    S::Future: Send + 'static,
+    R: Send + 'static,
+{
+    type Response = Response<R>;
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<R>, Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.inner
+            .poll_ready(cx)
+            .map_err(|e| Error::from_hyper(&e))
+    }
+
+    fn call(&mut self, mut req: Request<B>) -> Self::Future {
+        let (route, absolute_form) = match self.connector.prepare_request(&mut req) {
+            Ok(r) => r,
+            Err(e) => return Box::pin(std::future::ready(Err(e))),
+        };
+        let timeout = self.connector.profile.timeouts().request();
+        let target = req
+            .uri()
+            .authority()
+            .map(|a| a.as_str().to_owned())
+            .unwrap_or_default();
+        let mut capture = capture_connection(&mut req);
+        let send = self.inner.call(req);
+        Box::pin(async move {
+            tokio::pin!(send);
+            // Connecting has its own per-phase timeouts, which report the right hop and phase;
+            // the request timeout runs once a connection is in hand.
+            let result = async {
+                tokio::select! {
+                    r = &mut send => return Some(r),
+                    _ = capture.wait_for_connection_metadata() => {}
+                }
+                tokio::time::timeout(timeout, &mut send).await.ok()
+            }
+            .await;
+            match result {
+                Some(Ok(res)) => Ok(res),
+                Some(Err(e)) => Err(Error::from_hyper(&e).or_route(&route)),
+                None => Err(Error::new(ErrorKind::HttpTimeout)
+                    .with_hop(if absolute_form { Hop::Proxy } else { Hop::Origin })
+                    .with_phase(Phase::Http)
+                    .with_message(format!("no response from {target} within {timeout:?}"))
+                    .with_hint("the connection was made but the response head did not arrive; the server is slow or stuck — check it, or raise timeouts.request")
+                    .map_evidence(|ev| {
+                        ev.target = Some(target.clone());
+                        ev.proxy = route.proxy().map(|p| p.without_credentials());
+                        ev.timeout = Some(timeout);
+                    })
+                    .with_route(route)),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_match_on_scheme_host_and_port() {
+        let base = url::Url::parse("https://api.test/v1").unwrap_or_else(|e| panic!("{e}"));
+        for (u, want) in [
+            ("https://API.test/other", true),
+            ("https://api.test:443/x", true),
+            ("http://api.test/", false),
+            ("https://api.test:8443/", false),
+            ("https://evil.test/", false),
+        ] {
+            let url = url::Url::parse(u).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(same_origin(&url, &base), want, "{u}");
+        }
+    }
+}
