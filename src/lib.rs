@@ -49,6 +49,10 @@
 //!   It adds items only and never changes how the client behaves.
 //! - `fuzzing` (off by default, not public API): exposes the internal wire parsers to the
 //!   project's fuzz targets and property tests; hidden from the documentation.
+//! - `reqwest` (off by default): the reqwest bridge — `Client::reqwest_proxy`, a
+//!   `reqwest::Proxy` that routes like proxyscope (credentials included), and
+//!   `Client::diagnose_reqwest`, which explains a reqwest failure with proxyscope's connection
+//!   path. It adds items only; see `docs/reqwest.md` for the incremental path.
 //!
 //! # Module graph
 //!

@@ -9,6 +9,8 @@
 //! sends a provider's traffic through the global proxy by accident; any other URL uses the
 //! global layer.
 
+#[cfg(feature = "reqwest")]
+mod bridge;
 mod builder;
 mod response;
 

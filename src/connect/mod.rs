@@ -201,6 +201,16 @@ impl Connector {
         self.profile.timeouts()
     }
 
+    /// The headers sent to proxies: the builder's, then the layer's `proxy_headers`.
+    pub(crate) fn proxy_headers(&self) -> &HeaderMap {
+        &self.profile.creds.proxy_headers
+    }
+
+    /// The user name and password sent to `proxy`: `proxy_auth`'s, else the URL's.
+    pub(crate) fn proxy_credentials<'a>(&'a self, proxy: &'a ProxyUrl) -> Option<(&'a str, &'a str)> {
+        self.profile.creds.socks_credentials(proxy)
+    }
+
     pub(crate) fn profile(&self) -> &Arc<Profile> {
         &self.profile
     }

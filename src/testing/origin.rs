@@ -22,6 +22,7 @@ use rustls::ServerConfig;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
+use super::client_auth::{ClientAuthRecord, ClientAuthSpec, Records};
 use super::pki::{ChainMode, TestCert, TestPki};
 use super::tasks::{Exec, Tasks};
 
@@ -112,6 +113,7 @@ pub struct TestOrigin {
     addr: SocketAddr,
     tls: bool,
     requests: Arc<Mutex<Vec<OriginRequest>>>,
+    client_auth: Records,
     tasks: Tasks,
 }
 
@@ -141,6 +143,20 @@ impl TestOrigin {
         TestOrigin::start(Some(pki.server_config(leaf, chain))).await
     }
 
+    /// An HTTPS origin that asks clients for a certificate as `spec` says and records what each
+    /// handshake presented ([`TestOrigin::client_auth`]).
+    ///
+    /// # Panics
+    /// As [`TestOrigin::http`].
+    pub async fn https_with_client_auth(
+        pki: &TestPki,
+        leaf: &TestCert,
+        chain: ChainMode,
+        spec: &ClientAuthSpec,
+    ) -> TestOrigin {
+        TestOrigin::start(Some(pki.server_config_with_client_auth(leaf, chain, spec))).await
+    }
+
     /// An HTTPS origin with a TLS configuration of your own.
     ///
     /// # Panics
@@ -160,10 +176,12 @@ impl TestOrigin {
         };
         let tasks = Tasks::default();
         let requests = Arc::new(Mutex::new(Vec::new()));
+        let client_auth = Records::default();
         let is_tls = tls.is_some();
         let acceptor = tls.map(TlsAcceptor::from);
         let loop_tasks = tasks.clone();
         let loop_requests = Arc::clone(&requests);
+        let loop_records = client_auth.clone();
         tasks.spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
@@ -174,12 +192,13 @@ impl TestOrigin {
                 let tasks = loop_tasks.clone();
                 let requests = Arc::clone(&loop_requests);
                 let acceptor = acceptor.clone();
+                let records = loop_records.clone();
                 loop_tasks.spawn(async move {
                     match acceptor {
                         None => serve(stream, false, requests, tasks).await,
                         Some(acceptor) => {
                             // A failed handshake is the client's business (tests provoke it).
-                            if let Ok(tls) = acceptor.accept(stream).await {
+                            if let Ok(tls) = records.accept(acceptor.accept(stream)).await {
                                 serve(tls, true, requests, tasks).await;
                             }
                         }
@@ -191,6 +210,7 @@ impl TestOrigin {
             addr,
             tls: is_tls,
             requests,
+            client_auth,
             tasks,
         }
     }
@@ -227,6 +247,13 @@ impl TestOrigin {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    /// Every TLS handshake so far, in order: the client certificate presented (if any) and
+    /// whether the handshake completed. Only a server that asks for client certificates
+    /// ([`TestOrigin::https_with_client_auth`]) sees any.
+    pub fn client_auth(&self) -> Vec<ClientAuthRecord> {
+        self.client_auth.all()
     }
 
     /// Re-raises a panic from a server task, if one happened.
