@@ -96,7 +96,7 @@ impl SecretSource {
                 None,
             )),
             Self::Value(s) => Ok(s.clone()),
-            Self::Env(var) => match env.var(var) {
+            Self::Env(var) => match env.credential_var(var) {
                 None => Err(CredentialError::new(self, CredentialProblem::Unset, None)),
                 Some("") => Err(CredentialError::new(self, CredentialProblem::Empty, None)),
                 Some(v) => Ok(Secret::new(v)),

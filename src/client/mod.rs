@@ -202,7 +202,12 @@ impl Client {
         .await;
         match result {
             Some(Ok(res)) => Ok(Response::new(res, route, target, request_timeout)),
-            Some(Err(e)) => Err(from_legacy(e, &route, &target, absolute_form)),
+            Some(Err(e)) => match crate::connect::connection_failure(&capture) {
+                Some(recorded) if Error::find_in(&e).is_none() => {
+                    Err(recorded.with_route(route.clone()))
+                }
+                _ => Err(from_legacy(e, &route, &target, absolute_form)),
+            },
             None => Err(Error::new(ErrorKind::HttpTimeout)
                 .with_hop(if absolute_form { Hop::Proxy } else { Hop::Origin })
                 .with_phase(Phase::Http)

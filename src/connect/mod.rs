@@ -37,7 +37,7 @@ use crate::tls::HandshakeInfo;
 pub use auth::basic_auth;
 pub use dns::{Resolve, Resolver, Resolving};
 pub use request::{ConnectorLayer, ConnectorService};
-pub(crate) use request::prepare_request_headers;
+pub(crate) use request::{connection_failure, prepare_request_headers};
 pub use stream::{Conn, Stream};
 
 pub use crate::error::Timings;
@@ -62,6 +62,18 @@ pub struct ConnInfo {
     pub origin_tls: Option<HandshakeInfo>,
     /// What the TLS handshake with an `https://` proxy saw.
     pub proxy_tls: Option<HandshakeInfo>,
+    /// The connection's own failure once it had one (a late client-certificate refusal, the
+    /// first-byte deadline): HTTP/2 keeps only the text of the I/O errors it reports, so the
+    /// client looks here when hyper's error carries no proxyscope error.
+    #[serde(skip)]
+    pub(crate) failure: Arc<std::sync::OnceLock<Error>>,
+}
+
+impl ConnInfo {
+    /// The connection's own failure (see the field), as a fresh copy.
+    pub(crate) fn failure(&self) -> Option<Error> {
+        self.failure.get().map(Error::duplicate)
+    }
 }
 
 /// Everything a connector needs for one profile. Built by [`crate::client::ClientBuilder`];
@@ -570,6 +582,7 @@ async fn build(
         timings: *timings,
         origin_tls,
         proxy_tls,
+        failure: Arc::default(),
     };
     Ok(Conn::new(stream, info, first_byte, late_tls, ctx.target().to_owned()))
 }

@@ -31,7 +31,7 @@ use std::task::{Context, Poll};
 
 use http::header::{AUTHORIZATION, PROXY_AUTHORIZATION};
 use http::{HeaderMap, Request, Response};
-use hyper_util::client::legacy::connect::capture_connection;
+use hyper_util::client::legacy::connect::{CaptureConnection, capture_connection};
 
 use super::{Connector, Profile};
 use crate::error::{Error, ErrorKind, Hop, Phase};
@@ -79,6 +79,26 @@ pub(crate) fn prepare_request_headers(
     headers: &mut HeaderMap,
 ) -> bool {
     prepare(&connector.profile, route, url, headers)
+}
+
+/// The failure the connection recorded itself (see `ConnInfo`), for an error from hyper that
+/// carries no proxyscope error (HTTP/2 keeps only the text of I/O errors).
+pub(crate) fn connection_failure(capture: &CaptureConnection) -> Option<Error> {
+    let connected = capture.connection_metadata();
+    let mut ext = http::Extensions::new();
+    connected.as_ref()?.get_extras(&mut ext);
+    ext.get::<std::sync::Arc<super::ConnInfo>>()?.failure()
+}
+
+/// hyper's error as ours: the proxyscope error inside it, else the one the connection recorded,
+/// else hyper's failure classified.
+pub(crate) fn hyper_error(e: &(dyn std::error::Error + 'static), capture: &CaptureConnection) -> Error {
+    if Error::find_in(e).is_none()
+        && let Some(recorded) = connection_failure(capture)
+    {
+        return recorded;
+    }
+    Error::from_hyper(e)
 }
 
 /// Whether requests for `url` on `route` go to the proxy in absolute-form.
@@ -191,7 +211,7 @@ where
             .await;
             match result {
                 Some(Ok(res)) => Ok(res),
-                Some(Err(e)) => Err(Error::from_hyper(&e).or_route(&route)),
+                Some(Err(e)) => Err(hyper_error(&e, &capture).or_route(&route)),
                 None => Err(Error::new(ErrorKind::HttpTimeout)
                     .with_hop(if absolute_form { Hop::Proxy } else { Hop::Origin })
                     .with_phase(Phase::Http)

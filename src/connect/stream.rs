@@ -186,7 +186,11 @@ impl Guarded {
             return e;
         };
         match late.0.late_failure(&late.1, &e) {
-            Some(err) => io::Error::new(e.kind(), self.attach(err)),
+            Some(err) => {
+                let err = self.attach(err);
+                let _ = self.info.failure.set(err.duplicate());
+                io::Error::new(e.kind(), err)
+            }
             None => e,
         }
     }
@@ -230,7 +234,9 @@ impl Guarded {
             .with_message(format!("no response from {who} within {after:?}"))
             .with_hint("the request was sent but no response arrived; the server (or the proxy relaying it) is slow or stuck — check it, or raise timeouts.request")
             .map_evidence(|ev| ev.timeout = Some(after));
-        io::Error::new(io::ErrorKind::TimedOut, self.attach(err))
+        let err = self.attach(err);
+        let _ = self.info.failure.set(err.duplicate());
+        io::Error::new(io::ErrorKind::TimedOut, err)
     }
 }
 

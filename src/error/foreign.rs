@@ -54,9 +54,12 @@ impl Error {
     /// The proxyscope error in `e`'s source chain, `io::Error` payloads included.
     pub fn find_in<'a>(e: &'a (dyn StdError + 'static)) -> Option<&'a Error> {
         chain(e).find_map(|s| {
+            // HTTP/2 connection errors hold the I/O error without exposing it as `source()`.
+            let io = s
+                .downcast_ref::<std::io::Error>()
+                .or_else(|| s.downcast_ref::<h2::Error>().and_then(h2::Error::get_io));
             s.downcast_ref::<Error>().or_else(|| {
-                s.downcast_ref::<std::io::Error>()
-                    .and_then(|io| io.get_ref())
+                io.and_then(|io| io.get_ref())
                     .and_then(|inner| inner.downcast_ref::<Error>())
             })
         })
