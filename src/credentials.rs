@@ -12,7 +12,6 @@
 //! instead of sending requests without credentials.
 
 use std::fmt;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -90,11 +89,9 @@ impl SecretSource {
     /// [`MAX_SECRET_FILE`] or empty.
     pub fn resolve(&self, env: &EnvSnapshot) -> Result<Secret, CredentialError> {
         match self {
-            Self::Value(s) if s.0.is_empty() => Err(CredentialError::new(
-                self,
-                CredentialProblem::Empty,
-                None,
-            )),
+            Self::Value(s) if s.0.is_empty() => {
+                Err(CredentialError::new(self, CredentialProblem::Empty, None))
+            }
             Self::Value(s) => Ok(s.clone()),
             Self::Env(var) => match env.credential_var(var) {
                 None => Err(CredentialError::new(self, CredentialProblem::Unset, None)),
@@ -104,9 +101,8 @@ impl SecretSource {
             Self::File(path) => {
                 let bytes = read_bounded(path, MAX_SECRET_FILE)
                     .map_err(|(problem, io)| CredentialError::new(self, problem, io))?;
-                let text = String::from_utf8(bytes).map_err(|_| {
-                    CredentialError::new(self, CredentialProblem::NotText, None)
-                })?;
+                let text = String::from_utf8(bytes)
+                    .map_err(|_| CredentialError::new(self, CredentialProblem::NotText, None))?;
                 let value = text
                     .strip_suffix("\r\n")
                     .or_else(|| text.strip_suffix('\n'))
@@ -329,35 +325,22 @@ impl fmt::Debug for OriginAuth {
     }
 }
 
-/// Reads the regular file at `path`, at most `limit` bytes, refusing what is not a regular file
-/// before opening it (a FIFO would block the reader). The one file read of this module and of
-/// client-certificate loading.
+/// Reads the regular file at `path`, at most `limit` bytes, through the crate's one bounded
+/// file reader (regular files only, opened without blocking, stopped one byte past the cap). The
+/// one file read of this module and of client-certificate loading.
 pub(crate) fn read_bounded(
     path: &Path,
     limit: u64,
 ) -> Result<Vec<u8>, (CredentialProblem, Option<std::io::Error>)> {
-    let meta = match std::fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err((CredentialProblem::Missing, Some(e)));
-        }
-        Err(e) => return Err((CredentialProblem::Unreadable, Some(e))),
-    };
-    if !meta.is_file() {
-        return Err((CredentialProblem::Unreadable, None));
-    }
-    if meta.len() > limit {
-        return Err((CredentialProblem::TooLarge, None));
-    }
-    let file = std::fs::File::open(path).map_err(|e| (CredentialProblem::Unreadable, Some(e)))?;
-    let mut out = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-    file.take(limit + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| (CredentialProblem::Unreadable, Some(e)))?;
-    if out.len() as u64 > limit {
-        return Err((CredentialProblem::TooLarge, None));
-    }
-    Ok(out)
+    use crate::file::FileProblem;
+    crate::file::read(path, limit).map_err(|e| {
+        let problem = match e.problem {
+            FileProblem::Missing => CredentialProblem::Missing,
+            FileProblem::Unreadable | FileProblem::NotRegular(_) => CredentialProblem::Unreadable,
+            FileProblem::TooLarge { .. } => CredentialProblem::TooLarge,
+        };
+        (problem, e.io)
+    })
 }
 
 #[cfg(test)]
@@ -382,7 +365,10 @@ mod tests {
                 SecretSource::file(dir.path().join("absent")),
                 Err(CredentialProblem::Missing),
             ),
-            (SecretSource::file(dir.path()), Err(CredentialProblem::Unreadable)),
+            (
+                SecretSource::file(dir.path()),
+                Err(CredentialProblem::Unreadable),
+            ),
         ];
         for (src, want) in cases {
             let got = src.resolve(&env);

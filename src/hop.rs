@@ -9,6 +9,7 @@ use std::fmt;
 use serde::Serialize;
 
 /// Which side of the connection failed.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Hop {
@@ -35,10 +36,12 @@ impl fmt::Display for Hop {
 }
 
 /// When in the life of a request the failure happened.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Phase {
-    /// Loading or validating configuration.
+    /// Before any I/O: loading or validating the configuration, or the request's own inputs
+    /// (its URL).
     Config,
     /// Name resolution.
     Dns,

@@ -7,6 +7,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,10 +15,13 @@ use rustls_pki_types::CertificateDer;
 use serde::Serialize;
 
 pub use crate::credentials::{OriginAuth, ProxyAuth, SecretSource};
+use crate::diagnostic::printable;
 use crate::hop::Phase;
+use crate::parse_error::ParseError;
 use crate::proxy::{NoProxy, ProxyUrl, ProxyUrlError};
 
 /// Where a value came from, like `git config --show-origin`.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Provenance {
@@ -60,11 +64,17 @@ impl fmt::Display for Provenance {
                 col,
                 key,
             } => {
-                write!(f, "file:{}:{line}:{col} ({key})", path.display())
+                let path = path.display().to_string();
+                write!(
+                    f,
+                    "file:{}:{line}:{col} ({})",
+                    printable(&path),
+                    printable(key)
+                )
             }
-            Self::Embedded { key } => write!(f, "config ({key})"),
-            Self::Env { var } => write!(f, "env:{var}"),
-            Self::Builder { key } => write!(f, "builder ({key})"),
+            Self::Embedded { key } => write!(f, "config ({})", printable(key)),
+            Self::Env { var } => write!(f, "env:{}", printable(var)),
+            Self::Builder { key } => write!(f, "builder ({})", printable(key)),
             Self::Default => f.write_str("default"),
         }
     }
@@ -97,6 +107,7 @@ impl<T> Sourced<T> {
 }
 
 /// What a layer says about the proxy.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ProxySetting {
@@ -119,6 +130,15 @@ impl ProxySetting {
     }
 }
 
+/// Like [`ProxySetting::parse`].
+impl FromStr for ProxySetting {
+    type Err = ProxyUrlError;
+
+    fn from_str(s: &str) -> Result<Self, ProxyUrlError> {
+        Self::parse(s)
+    }
+}
+
 impl fmt::Display for ProxySetting {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -130,6 +150,7 @@ impl fmt::Display for ProxySetting {
 }
 
 /// Which root certificates a hop trusts before `ca_file` is added.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Roots {
@@ -142,17 +163,21 @@ pub enum Roots {
     None,
 }
 
-impl Roots {
-    /// Parses `webpki`, `system` or `none`.
-    pub fn parse(s: &str) -> Option<Self> {
+/// Parses `webpki`, `system` or `none` (exactly; the configuration spelling).
+impl FromStr for Roots {
+    type Err = ParseError;
+
+    fn from_str(s: &str) -> Result<Self, ParseError> {
         match s {
-            "webpki" => Some(Self::Webpki),
-            "system" => Some(Self::System),
-            "none" => Some(Self::None),
-            _ => None,
+            "webpki" => Ok(Self::Webpki),
+            "system" => Ok(Self::System),
+            "none" => Ok(Self::None),
+            _ => Err(ParseError::new(s, "webpki, system or none")),
         }
     }
+}
 
+impl Roots {
     /// The configuration spelling.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -260,16 +285,22 @@ impl ProxyHeaders {
     /// Whether a header of this name carries a credential, so its value is never shown.
     pub fn is_sensitive(name: &str) -> bool {
         let n = name.to_ascii_lowercase();
-        ["auth", "token", "key", "secret", "cookie", "password", "session"]
-            .iter()
-            .any(|w| n.contains(w))
+        [
+            "auth", "token", "key", "secret", "cookie", "password", "session",
+        ]
+        .iter()
+        .any(|w| n.contains(w))
     }
 
     fn shown(&self) -> Vec<(&str, &str)> {
         self.0
             .iter()
             .map(|(n, v)| {
-                let v = if Self::is_sensitive(n) { "***" } else { v.as_str() };
+                let v = if Self::is_sensitive(n) {
+                    "***"
+                } else {
+                    v.as_str()
+                };
                 (n.as_str(), v)
             })
             .collect()
@@ -304,6 +335,7 @@ impl Serialize for ProxyHeaders {
 }
 
 /// Per-phase timeouts; each is optional in a layer.
+#[non_exhaustive]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Timeouts {
     /// TCP connect (each address).
@@ -337,29 +369,73 @@ impl Timeouts {
     }
 
     /// The connect timeout in force.
-    pub fn connect(&self) -> Duration {
+    pub fn connect_or_default(&self) -> Duration {
         self.connect
             .as_ref()
             .map_or(Self::DEFAULT_CONNECT, |s| s.value)
     }
     /// The proxy handshake timeout in force.
-    pub fn proxy(&self) -> Duration {
+    pub fn proxy_or_default(&self) -> Duration {
         self.proxy.as_ref().map_or(Self::DEFAULT_PROXY, |s| s.value)
     }
     /// The TLS handshake timeout in force.
-    pub fn tls(&self) -> Duration {
+    pub fn tls_or_default(&self) -> Duration {
         self.tls.as_ref().map_or(Self::DEFAULT_TLS, |s| s.value)
     }
     /// The request timeout in force.
-    pub fn request(&self) -> Duration {
+    pub fn request_or_default(&self) -> Duration {
         self.request
             .as_ref()
             .map_or(Self::DEFAULT_REQUEST, |s| s.value)
     }
 }
 
+/// Caps on what is read into memory, each optional in a layer (merged per key, like
+/// [`Timeouts`]). Exceeding one is `http.body_too_large`, never an allocation failure.
+#[non_exhaustive]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Limits {
+    /// `limits.max_body`: the most bytes [`Response::bytes`](crate::Response::bytes) and
+    /// [`Response::text`](crate::Response::text) read into memory.
+    pub max_body: Option<Sourced<u64>>,
+    /// `limits.check_body`: the most bytes of a body a probe check reads (the `body_contains`
+    /// search stops there).
+    pub check_body: Option<Sourced<u64>>,
+}
+
+impl Limits {
+    /// Default `max_body`: 16 MiB.
+    pub const DEFAULT_MAX_BODY: u64 = 16 * 1024 * 1024;
+    /// Default `check_body`: 1 MiB (a health endpoint's answer is small; a check that reads a
+    /// whole download is not a health check).
+    pub const DEFAULT_CHECK_BODY: u64 = 1024 * 1024;
+
+    /// Each limit of `self`, else of `base` (per key).
+    pub fn over(&self, base: &Limits) -> Limits {
+        Limits {
+            max_body: self.max_body.clone().or_else(|| base.max_body.clone()),
+            check_body: self.check_body.clone().or_else(|| base.check_body.clone()),
+        }
+    }
+
+    /// The `max_body` in force.
+    pub fn max_body_or_default(&self) -> u64 {
+        self.max_body
+            .as_ref()
+            .map_or(Self::DEFAULT_MAX_BODY, |s| s.value)
+    }
+
+    /// The `check_body` in force.
+    pub fn check_body_or_default(&self) -> u64 {
+        self.check_body
+            .as_ref()
+            .map_or(Self::DEFAULT_CHECK_BODY, |s| s.value)
+    }
+}
+
 /// One layer of settings: the global layer or a provider's. Every field is optional; `None`
 /// means "not set here, inherit".
+#[non_exhaustive]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Settings {
     /// `proxy`: URL, `"direct"` or `"env"`.
@@ -403,6 +479,8 @@ pub struct Settings {
     pub auth: Option<Sourced<OriginAuth>>,
     /// `proxy_headers`: extra headers sent to the proxy on CONNECT and absolute-form requests.
     pub proxy_headers: Option<Sourced<ProxyHeaders>>,
+    /// `limits`: merged per key.
+    pub limits: Limits,
 }
 
 impl Settings {
@@ -412,46 +490,49 @@ impl Settings {
     }
 
     /// Sets `proxy` (builder origin).
-    pub fn proxy(mut self, setting: ProxySetting) -> Self {
+    pub fn with_proxy(mut self, setting: ProxySetting) -> Self {
         self.proxy = Some(Sourced::builder(setting, "proxy"));
         self
     }
 
     /// Sets `no_proxy` (builder origin).
-    pub fn no_proxy(mut self, list: NoProxy) -> Self {
+    pub fn with_no_proxy(mut self, list: NoProxy) -> Self {
         self.no_proxy = Some(Sourced::builder(list, "no_proxy"));
         self
     }
 
     /// Sets `roots` (builder origin).
-    pub fn roots(mut self, roots: Roots) -> Self {
+    pub fn with_roots(mut self, roots: Roots) -> Self {
         self.roots = Some(Sourced::builder(roots, "roots"));
         self
     }
 
     /// Sets `ca_file` (builder origin).
-    pub fn ca_file(mut self, files: impl IntoIterator<Item = impl Into<PathBuf>>) -> Self {
+    pub fn with_ca_file(mut self, files: impl IntoIterator<Item = impl Into<PathBuf>>) -> Self {
         let files = files.into_iter().map(Into::into).collect();
         self.ca_file = Some(Sourced::builder(files, "ca_file"));
         self
     }
 
     /// Sets `proxy_ca_file` (builder origin).
-    pub fn proxy_ca_file(mut self, files: impl IntoIterator<Item = impl Into<PathBuf>>) -> Self {
+    pub fn with_proxy_ca_file(
+        mut self,
+        files: impl IntoIterator<Item = impl Into<PathBuf>>,
+    ) -> Self {
         let files = files.into_iter().map(Into::into).collect();
         self.proxy_ca_file = Some(Sourced::builder(files, "proxy_ca_file"));
         self
     }
 
     /// Sets `danger_accept_invalid_certs` (builder origin).
-    pub fn danger_accept_invalid_certs(mut self, yes: bool) -> Self {
+    pub fn with_danger_accept_invalid_certs(mut self, yes: bool) -> Self {
         self.danger_accept_invalid_certs =
             Some(Sourced::builder(yes, "danger_accept_invalid_certs"));
         self
     }
 
     /// Sets one timeout (builder origin).
-    pub fn timeout(mut self, phase: Phase, d: Duration) -> Self {
+    pub fn with_timeout(mut self, phase: Phase, d: Duration) -> Self {
         let s = Some(Sourced::builder(d, &format!("timeouts.{phase}")));
         match phase {
             Phase::Connect | Phase::Dns => self.timeouts.connect = s,
@@ -471,7 +552,10 @@ impl Settings {
     }
 
     /// Adds DER CA certificates to the origin hop's trust (builder origin).
-    pub fn with_ca_certs<'a>(mut self, certs: impl IntoIterator<Item = &'a CertificateDer<'a>>) -> Self {
+    pub fn with_ca_certs<'a>(
+        mut self,
+        certs: impl IntoIterator<Item = &'a CertificateDer<'a>>,
+    ) -> Self {
         push_memory(&mut self.ca_certs, PemSource::from_certs(certs), "ca_certs");
         self
     }
@@ -502,7 +586,10 @@ impl Settings {
         cert: impl Into<PathBuf>,
         key: impl Into<PathBuf>,
     ) -> Self {
-        self.client_cert = Some(Sourced::builder(PemSource::File(cert.into()), "client_cert"));
+        self.client_cert = Some(Sourced::builder(
+            PemSource::File(cert.into()),
+            "client_cert",
+        ));
         self.client_key = Some(Sourced::builder(PemSource::File(key.into()), "client_key"));
         self
     }
@@ -584,8 +671,20 @@ impl Settings {
         self
     }
 
+    /// Sets `limits.max_body`, in bytes (builder origin).
+    pub fn with_max_body(mut self, bytes: u64) -> Self {
+        self.limits.max_body = Some(Sourced::builder(bytes, "limits.max_body"));
+        self
+    }
+
+    /// Sets `limits.check_body`, in bytes (builder origin).
+    pub fn with_check_body(mut self, bytes: u64) -> Self {
+        self.limits.check_body = Some(Sourced::builder(bytes, "limits.check_body"));
+        self
+    }
+
     /// This layer over `base`: each key set here wins wholesale, the rest is inherited;
-    /// timeouts merge per key.
+    /// timeouts and limits merge per key.
     pub fn over(&self, base: &Settings) -> Settings {
         Settings {
             proxy: self.proxy.clone().or_else(|| base.proxy.clone()),
@@ -618,6 +717,7 @@ impl Settings {
             // sent to every provider's origin.
             auth: self.auth.clone(),
             proxy_headers: pick(&self.proxy_headers, &base.proxy_headers),
+            limits: self.limits.over(&base.limits),
         }
     }
 }
@@ -652,18 +752,29 @@ mod tests {
     #[test]
     fn provider_keys_replace_global_wholesale_and_inherit_the_rest() {
         let global = Settings::new()
-            .proxy(ProxySetting::parse("http://global.test:3128").unwrap())
-            .ca_file(["/a.pem", "/b.pem"])
-            .timeout(Phase::Connect, Duration::from_secs(3));
+            .with_proxy(ProxySetting::parse("http://global.test:3128").unwrap())
+            .with_ca_file(["/a.pem", "/b.pem"])
+            .with_timeout(Phase::Connect, Duration::from_secs(3));
         let provider = Settings::new()
-            .ca_file(["/c.pem"])
-            .timeout(Phase::Tls, Duration::from_secs(4));
+            .with_ca_file(["/c.pem"])
+            .with_timeout(Phase::Tls, Duration::from_secs(4));
         let eff = provider.over(&global);
         assert_eq!(eff.proxy, global.proxy);
         assert_eq!(eff.ca_file.unwrap().value, vec![PathBuf::from("/c.pem")]);
-        assert_eq!(eff.timeouts.connect(), Duration::from_secs(3));
-        assert_eq!(eff.timeouts.tls(), Duration::from_secs(4));
-        assert_eq!(eff.timeouts.request(), Timeouts::DEFAULT_REQUEST);
+        assert_eq!(eff.timeouts.connect_or_default(), Duration::from_secs(3));
+        assert_eq!(eff.timeouts.tls_or_default(), Duration::from_secs(4));
+        assert_eq!(eff.timeouts.request_or_default(), Timeouts::DEFAULT_REQUEST);
+        assert_eq!(eff.limits.max_body_or_default(), Limits::DEFAULT_MAX_BODY);
+        let eff = Settings::new()
+            .with_check_body(10)
+            .over(&Settings::new().with_max_body(20).with_check_body(30));
+        assert_eq!(
+            (
+                eff.limits.max_body_or_default(),
+                eff.limits.check_body_or_default()
+            ),
+            (20, 10)
+        );
     }
 
     #[test]

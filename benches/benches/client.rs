@@ -1,19 +1,24 @@
 //! Requests through a local CONNECT proxy to a TLS origin: proxyscope's [`Client`] against
-//! hyper-util's legacy client with its `Tunnel` connector, and both against going direct.
+//! hyper-util's legacy client with its `Tunnel` connector and hyper-rustls (the stack reqwest
+//! uses), and both against going direct.
 //!
 //! The servers are the public harness: a [`TestProxy`] that allows every CONNECT and a
 //! [`TestOrigin`] over TLS whose leaf chains to a [`TestPki`] root. Both clients trust only that
-//! root through the *same* rustls `ClientConfig` settings: hyper-util's side uses
+//! root through the *same* rustls `ClientConfig` settings: hyper-rustls gets
 //! [`HopTls::plain_config`] built from the very `TlsSettings` proxyscope's client builds for
 //! its origin hop (ring provider, protocol versions, ALPN, resumption); the only difference is
 //! that proxyscope's config carries its recording verifier (benched on its own in
-//! `benches/benches/verifier.rs`). The connection is kept alive between iterations, so a sample
-//! is one request on a warm pooled connection.
+//! `benches/benches/verifier.rs`). Both sides get the same pre-parsed `http::Uri`. The
+//! connection is kept alive between iterations, so a sample is one request on a warm pooled
+//! connection.
 //!
 //! Groups: `client_small_{h1,h2}` (a 64-byte body: latency) and `client_1mib_{h1,h2}` (a
 //! 1 MiB body: throughput), each with `proxyscope_proxy`, `hyper_util_proxy`,
-//! `hyper_util_proxy_wrapped` (hyper-util with the per-request timeout wrappers proxyscope's
-//! client adds, to tell their cost apart), `proxyscope_direct` and `hyper_util_direct`.
+//! `hyper_util_proxy_wrapped` (hyper-util with a request timeout and a body timeout around it,
+//! as any production caller adds), `proxyscope_direct` and `hyper_util_direct`. The small
+//! groups add `proxyscope_env_proxy` and `proxyscope_env_proxy_no_proxy_1000`: the same client
+//! configured from the environment (`https_proxy`), without and with a 1,000-entry `NO_PROXY`
+//! that does not match the origin — what a corporate list costs a request.
 //!
 //! Wall time by default. With `PROXYSCOPE_BENCH_CLOCK=cpu` the same requests are measured in
 //! CPU time of the whole process (client, proxy and origin together; groups end in `_cpu`),
@@ -23,13 +28,8 @@
 // criterion's macros generate undocumented public functions.
 #![allow(missing_docs)]
 
-use std::error::Error as StdError;
-use std::future::{Future, poll_fn};
 use std::hint::black_box;
-use std::io;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -37,133 +37,53 @@ use criterion::measurement::Measurement;
 use criterion::{BenchmarkId, Criterion, Throughput};
 use http::Uri;
 use http_body_util::{BodyExt, Full};
-use hyper::rt::{Read, ReadBufCursor, Write};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client as LegacyClient;
 use hyper_util::client::legacy::connect::proxy::Tunnel;
-use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::client::legacy::connect::{Connect, HttpConnector};
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use proxyscope::client::Client;
 use proxyscope::testing::{ChainMode, TestOrigin, TestPki, TestProxy};
 use proxyscope::tls::{CaBundle, HopTls, TlsSettings};
 use proxyscope::{EnvSnapshot, ProxySetting, Roots, Settings};
 use proxyscope_benches::cpu_time::ProcessCpu;
-use rustls::pki_types::ServerName;
-use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
-use tokio_rustls::client::TlsStream;
-use tower_service::Service;
 
-type BoxError = Box<dyn StdError + Send + Sync>;
+/// hyper-util's legacy client over hyper-rustls, through hyper-util's `Tunnel` when proxied.
+type HyperClient<C> = LegacyClient<HttpsConnector<C>, Full<Bytes>>;
 
-/// The TLS stream hyper-util's client speaks over: it reports h2 when ALPN chose it, as
-/// hyper-rustls does.
-struct TlsIo(TokioIo<TlsStream<TcpStream>>);
-
-impl Connection for TlsIo {
-    fn connected(&self) -> Connected {
-        let (_, conn) = self.0.inner().get_ref();
-        if conn.alpn_protocol() == Some(b"h2") {
-            Connected::new().negotiated_h2()
-        } else {
-            Connected::new()
-        }
-    }
-}
-
-impl Read for TlsIo {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: ReadBufCursor<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_read(cx, buf)
-    }
-}
-
-impl Write for TlsIo {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write(cx, buf)
-    }
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_flush(cx)
-    }
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_shutdown(cx)
-    }
-    fn is_write_vectored(&self) -> bool {
-        self.0.is_write_vectored()
-    }
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
-    }
-}
-
-/// hyper-util's way to reach an https origin: TCP (through `Tunnel` when a proxy is set),
-/// then rustls with the given config.
-#[derive(Clone)]
-struct TlsConnect {
-    tunnel: Option<Tunnel<HttpConnector>>,
-    http: HttpConnector,
-    tls: TlsConnector,
-}
-
-impl Service<Uri> for TlsConnect {
-    type Response = TlsIo;
-    type Error = BoxError;
-    type Future = Pin<Box<dyn Future<Output = Result<TlsIo, BoxError>> + Send>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, dst: Uri) -> Self::Future {
-        let mut this = self.clone();
-        Box::pin(async move {
-            let host = dst.host().ok_or("no host")?.to_owned();
-            let tcp = match this.tunnel.as_mut() {
-                Some(t) => {
-                    poll_fn(|cx| t.poll_ready(cx)).await?;
-                    t.call(dst).await?
-                }
-                None => {
-                    poll_fn(|cx| this.http.poll_ready(cx)).await?;
-                    this.http.call(dst).await?
-                }
-            };
-            let name = ServerName::try_from(host)?;
-            let tls = this.tls.connect(name, tcp.into_inner()).await?;
-            Ok(TlsIo(TokioIo::new(tls)))
-        })
-    }
-}
-
-type HyperClient = LegacyClient<TlsConnect, Full<Bytes>>;
-
-fn hyper_client(config: Arc<rustls::ClientConfig>, proxy: Option<&str>) -> HyperClient {
+fn tcp() -> HttpConnector {
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     http.set_nodelay(true);
-    let tunnel = proxy.map(|p| Tunnel::new(p.parse().expect("proxy URL is a Uri"), http.clone()));
-    let connect = TlsConnect {
-        tunnel,
-        http,
-        tls: TlsConnector::from(config),
-    };
+    http
+}
+
+fn hyper_proxied(
+    config: Arc<rustls::ClientConfig>,
+    proxy: &str,
+) -> HyperClient<Tunnel<HttpConnector>> {
+    let tunnel = Tunnel::new(proxy.parse().expect("proxy URL is a Uri"), tcp());
+    hyper_client(HttpsConnector::from((tunnel, config)))
+}
+
+fn hyper_direct(config: Arc<rustls::ClientConfig>) -> HyperClient<HttpConnector> {
+    hyper_client(HttpsConnector::from((tcp(), config)))
+}
+
+fn hyper_client<C>(connector: HttpsConnector<C>) -> HyperClient<C>
+where
+    HttpsConnector<C>: Connect + Clone + Send + Sync + 'static,
+{
     LegacyClient::builder(TokioExecutor::new())
         .pool_timer(TokioTimer::new())
         .timer(TokioTimer::new())
-        .build(connect)
+        .build(connector)
 }
 
-async fn hyper_get(client: &HyperClient, uri: &Uri) -> usize {
+async fn hyper_get<C>(client: &HyperClient<C>, uri: &Uri) -> usize
+where
+    HttpsConnector<C>: Connect + Clone + Send + Sync + 'static,
+{
     let req = http::Request::get(uri.clone())
         .body(Full::new(Bytes::new()))
         .expect("request builds");
@@ -173,28 +93,21 @@ async fn hyper_get(client: &HyperClient, uri: &Uri) -> usize {
     body.len()
 }
 
-/// hyper-util's request wrapped the way proxyscope's `Client::request` wraps it: the request
-/// timeout starts once a connection is in hand (`capture_connection` raced against the send),
-/// and the body is read under its own timeout. Tells the cost of those wrappers apart from the
+/// hyper-util's request under a request timeout and a body timeout, as a production caller
+/// wraps it (and as proxyscope's client does): tells the cost of the two timers apart from the
 /// rest of proxyscope's per-request work.
-async fn hyper_get_wrapped(client: &HyperClient, uri: &Uri) -> usize {
+async fn hyper_get_wrapped<C>(client: &HyperClient<C>, uri: &Uri) -> usize
+where
+    HttpsConnector<C>: Connect + Clone + Send + Sync + 'static,
+{
     let timeout = Duration::from_secs(30);
-    let mut req = http::Request::get(uri.clone())
+    let req = http::Request::get(uri.clone())
         .body(Full::new(Bytes::new()))
         .expect("request builds");
-    let mut capture = hyper_util::client::legacy::connect::capture_connection(&mut req);
-    let send = client.request(req);
-    let res = async {
-        tokio::pin!(send);
-        tokio::select! {
-            r = &mut send => return Some(r),
-            _ = capture.wait_for_connection_metadata() => {}
-        }
-        tokio::time::timeout(timeout, &mut send).await.ok()
-    }
-    .await
-    .expect("in time")
-    .expect("hyper-util request");
+    let res = tokio::time::timeout(timeout, client.request(req))
+        .await
+        .expect("in time")
+        .expect("hyper-util request");
     assert!(res.status().is_success());
     let body = tokio::time::timeout(timeout, res.into_body().collect())
         .await
@@ -204,8 +117,8 @@ async fn hyper_get_wrapped(client: &HyperClient, uri: &Uri) -> usize {
     body.len()
 }
 
-async fn proxyscope_get(client: &Client, url: &str) -> usize {
-    let res = client.get(url).await.expect("proxyscope request");
+async fn proxyscope_get(client: &Client, uri: &Uri) -> usize {
+    let res = client.get(uri).await.expect("proxyscope request");
     assert!(res.status().is_success());
     res.bytes().await.expect("body").len()
 }
@@ -217,8 +130,22 @@ struct Setup {
     base: String,
     ours_proxy: Client,
     ours_direct: Client,
-    theirs_proxy: HyperClient,
-    theirs_direct: HyperClient,
+    ours_env: Client,
+    ours_env_list: Client,
+    theirs_proxy: HyperClient<Tunnel<HttpConnector>>,
+    theirs_direct: HyperClient<HttpConnector>,
+}
+
+/// 1,000 internal names, none of which is the origin's `127.0.0.1`.
+fn no_proxy_1000() -> String {
+    (0..1_000)
+        .map(|i| match i % 3 {
+            0 => format!(".svc{i}.internal.example.org"),
+            1 => format!("host-{i}.corp{}.example.net", i % 17),
+            _ => format!(".team{i}.example{}.com", i % 29),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn setup(rt: &tokio::runtime::Runtime, h2: bool) -> Setup {
@@ -228,32 +155,42 @@ fn setup(rt: &tokio::runtime::Runtime, h2: bool) -> Setup {
         let proxy = TestProxy::allow_all().await;
         let root = pki.root_pem_path().to_path_buf();
 
-        let ours = |setting: ProxySetting| {
+        let ours = |setting: Option<ProxySetting>, env: Vec<(String, String)>| {
+            let mut layer = Settings::new()
+                .with_roots(Roots::None)
+                .with_ca_file([root.clone()]);
+            if let Some(s) = setting {
+                layer = layer.with_proxy(s);
+            }
             Client::builder()
-                .global(
-                    Settings::new()
-                        .proxy(setting)
-                        .roots(Roots::None)
-                        .ca_file([root.clone()]),
-                )
-                .env(EnvSnapshot::from_pairs(Vec::<(String, String)>::new()))
+                .global(layer)
+                .env(EnvSnapshot::from_pairs(env))
                 .http2(h2)
                 .build()
                 .expect("proxyscope client builds")
         };
-        let ours_proxy = ours(ProxySetting::parse(&proxy.url()).expect("proxy URL"));
-        let ours_direct = ours(ProxySetting::Direct);
+        let ours_proxy = ours(
+            Some(ProxySetting::parse(&proxy.url()).expect("proxy URL")),
+            Vec::new(),
+        );
+        let ours_direct = ours(Some(ProxySetting::Direct), Vec::new());
+        let https_proxy = ("https_proxy".to_owned(), proxy.url());
+        let ours_env = ours(None, vec![https_proxy.clone()]);
+        let ours_env_list = ours(
+            None,
+            vec![https_proxy, ("NO_PROXY".to_owned(), no_proxy_1000())],
+        );
 
         // The settings proxyscope's client derives for its origin hop, with rustls's verifier.
         let mut settings = TlsSettings::origin()
-            .roots(Roots::None)
-            .ca_file(CaBundle::load(&root).expect("root PEM loads"));
+            .with_roots(Roots::None)
+            .with_ca_file(CaBundle::load(&root).expect("root PEM loads"));
         if !h2 {
-            settings = settings.alpn([b"http/1.1".to_vec()]);
+            settings = settings.with_alpn([b"http/1.1".to_vec()]);
         }
         let config = HopTls::new(settings).expect("TLS config").plain_config();
-        let theirs_proxy = hyper_client(config.clone(), Some(&proxy.url()));
-        let theirs_direct = hyper_client(config, None);
+        let theirs_proxy = hyper_proxied(config.clone(), &proxy.url());
+        let theirs_direct = hyper_direct(config);
 
         Setup {
             base: origin.url(""),
@@ -262,6 +199,8 @@ fn setup(rt: &tokio::runtime::Runtime, h2: bool) -> Setup {
             proxy,
             ours_proxy,
             ours_direct,
+            ours_env,
+            ours_env_list,
             theirs_proxy,
             theirs_direct,
         }
@@ -283,21 +222,23 @@ fn requests<M: Measurement + 'static>(c: &mut Criterion<M>, suffix: &str) {
             // Warm every pool and prove each client really gets the body, and that the proxied
             // clients really went through the proxy.
             rt.block_on(async {
-                assert_eq!(proxyscope_get(&s.ours_proxy, &url).await, size);
-                assert_eq!(proxyscope_get(&s.ours_direct, &url).await, size);
+                assert_eq!(proxyscope_get(&s.ours_proxy, &uri).await, size);
+                assert_eq!(proxyscope_get(&s.ours_direct, &uri).await, size);
+                assert_eq!(proxyscope_get(&s.ours_env, &uri).await, size);
+                assert_eq!(proxyscope_get(&s.ours_env_list, &uri).await, size);
                 assert_eq!(hyper_get(&s.theirs_proxy, &uri).await, size);
                 assert_eq!(hyper_get(&s.theirs_direct, &uri).await, size);
             });
             assert!(
-                s.proxy.connect_count() >= 2,
-                "both proxied clients tunnelled"
+                s.proxy.connect_count() >= 4,
+                "every proxied client tunnelled"
             );
 
             let mut g = c.benchmark_group(format!("client_{label}_{proto}{suffix}"));
             g.throughput(Throughput::Bytes(size as u64));
             g.bench_function(BenchmarkId::new("proxyscope_proxy", size), |b| {
                 b.to_async(&rt)
-                    .iter(|| async { black_box(proxyscope_get(&s.ours_proxy, &url).await) })
+                    .iter(|| async { black_box(proxyscope_get(&s.ours_proxy, &uri).await) })
             });
             g.bench_function(BenchmarkId::new("hyper_util_proxy", size), |b| {
                 b.to_async(&rt)
@@ -309,12 +250,26 @@ fn requests<M: Measurement + 'static>(c: &mut Criterion<M>, suffix: &str) {
             });
             g.bench_function(BenchmarkId::new("proxyscope_direct", size), |b| {
                 b.to_async(&rt)
-                    .iter(|| async { black_box(proxyscope_get(&s.ours_direct, &url).await) })
+                    .iter(|| async { black_box(proxyscope_get(&s.ours_direct, &uri).await) })
             });
             g.bench_function(BenchmarkId::new("hyper_util_direct", size), |b| {
                 b.to_async(&rt)
                     .iter(|| async { black_box(hyper_get(&s.theirs_direct, &uri).await) })
             });
+            if label == "small" {
+                g.bench_function(BenchmarkId::new("proxyscope_env_proxy", size), |b| {
+                    b.to_async(&rt)
+                        .iter(|| async { black_box(proxyscope_get(&s.ours_env, &uri).await) })
+                });
+                g.bench_function(
+                    BenchmarkId::new("proxyscope_env_proxy_no_proxy_1000", size),
+                    |b| {
+                        b.to_async(&rt).iter(|| async {
+                            black_box(proxyscope_get(&s.ours_env_list, &uri).await)
+                        })
+                    },
+                );
+            }
             g.finish();
         }
         // Dropping the harness handles needs the runtime (their tasks live there).

@@ -52,9 +52,9 @@ fn probe(c: &mut Criterion) {
     for i in 0..100 {
         let name = format!("p{i}");
         let layer = Settings::new()
-            .proxy(via.clone())
-            .roots(Roots::None)
-            .ca_file([pki.root_pem_path().to_path_buf()]);
+            .with_proxy(via.clone())
+            .with_roots(Roots::None)
+            .with_ca_file([pki.root_pem_path().to_path_buf()]);
         builder = builder.provider(&name, &origin.url("/"), layer);
         let url = origin.url(&format!("/slow?ms={}", delay_ms(i)));
         checks.push(Check::new(&name, "slow", &url));

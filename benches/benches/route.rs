@@ -1,4 +1,21 @@
-//! Route resolution for 50 providers: [`proxyscope::route::resolve`] for every provider's URL,
+//! The route decision against hyper-util's `Matcher::intercept`, and what the explanation costs.
+//!
+//! `route_decision_{env,file}_{N}`: [`Client::route`] on a pre-parsed `http::Uri` — the
+//! decision a request makes, with no text built — against `Matcher::intercept` on the same
+//! `Uri`, for a `NO_PROXY` list of N = 10, 100, 1,000 and 10,000 domain entries that comes
+//! from the environment (`https_proxy` + `NO_PROXY`, given to the client as an
+//! [`EnvSnapshot`]) or from a configuration file (`proxy` + `no_proxy` in TOML, read by
+//! [`Config::from_file`]). hyper-util's matcher is built from the same proxy and list (it reads
+//! no files; its builder is what a client configured from a file would use). Cases: a host equal
+//! to the last entry and a subdomain of it (a linear scan reaches them last), and a miss. Both
+//! sides return an owned answer (a [`Route`], an `Intercept`) that is dropped in the loop.
+//! Before measuring, every case asserts both give the same, expected, decision.
+//!
+//! `route_explain`: the first [`Route::explain`] of a fresh route for a 1,000-entry list (the
+//! steps, the list printed with provenance, other tools' readings of it) — off the request path,
+//! measured to say what looking costs.
+//!
+//! `route_50_providers`: [`proxyscope::route::resolve`] for every provider's URL,
 //! against the decision hyper-util's stack makes for the same URLs.
 //!
 //! The configuration mixes what real deployments have: a global proxy and `no_proxy` list,
@@ -19,11 +36,11 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use http::Uri;
 use hyper_util::client::proxy::matcher::Matcher;
-use proxyscope::route::resolve;
-use proxyscope::{EnvSnapshot, NoProxy, ProxySetting, Settings};
+use proxyscope::route::{Route, resolve};
+use proxyscope::{Client, Config, EnvSnapshot, NoProxy, ProxySetting, Settings};
 use proxyscope_benches::cpu_time::ThreadCpu;
 use url::Url;
 
@@ -46,8 +63,8 @@ struct Provider {
 fn setup() -> (Settings, EnvSnapshot, Vec<Provider>) {
     let global_np = global_no_proxy();
     let global = Settings::new()
-        .proxy(ProxySetting::parse("http://egress.example.org:3128").expect("proxy parses"))
-        .no_proxy(NoProxy::from_entries(global_np.iter().map(String::as_str)));
+        .with_proxy(ProxySetting::parse("http://egress.example.org:3128").expect("proxy parses"))
+        .with_no_proxy(NoProxy::from_entries(global_np.iter().map(String::as_str)));
     let env_np = "localhost,.internal.example.net,192.168.0.0/16";
     let env = EnvSnapshot::from_pairs([
         ("https_proxy", "http://env-proxy.example.org:8080"),
@@ -71,29 +88,29 @@ fn setup() -> (Settings, EnvSnapshot, Vec<Provider>) {
             let (layer, proxy, np): (Settings, Option<String>, String) = match i % 6 {
                 0 => (Settings::new(), Some(global_proxy()), global_np.join(",")),
                 1 => (
-                    Settings::new().proxy(ProxySetting::Direct),
+                    Settings::new().with_proxy(ProxySetting::Direct),
                     None,
                     global_np.join(","),
                 ),
                 2 => (
-                    Settings::new().proxy(ProxySetting::parse(&own_proxy).expect("parses")),
+                    Settings::new().with_proxy(ProxySetting::parse(&own_proxy).expect("parses")),
                     Some(own_proxy.clone()),
                     global_np.join(","),
                 ),
                 3 => (
-                    Settings::new().proxy(ProxySetting::Env),
+                    Settings::new().with_proxy(ProxySetting::Env),
                     Some("http://env-proxy.example.org:8080".into()),
                     global_np.join(","),
                 ),
                 4 => (
                     Settings::new()
-                        .proxy(ProxySetting::parse(&own_proxy).expect("parses"))
-                        .no_proxy(NoProxy::parse(&format!("mt{i}.internal.example.net"))),
+                        .with_proxy(ProxySetting::parse(&own_proxy).expect("parses"))
+                        .with_no_proxy(NoProxy::parse(&format!("mt{i}.internal.example.net"))),
                     Some(own_proxy.clone()),
                     format!("mt{i}.internal.example.net"),
                 ),
                 _ => (
-                    Settings::new().no_proxy(NoProxy::parse("")),
+                    Settings::new().with_no_proxy(NoProxy::parse("")),
                     Some(global_proxy()),
                     String::new(),
                 ),
@@ -167,6 +184,143 @@ fn routes(c: &mut Criterion<ThreadCpu>) {
     g.finish();
 }
 
+/// The list sizes the targets name.
+const SIZES: [usize; 4] = [10, 100, 1_000, 10_000];
+/// The proxy both sides choose when no entry matches (never contacted).
+const PROXY: &str = "http://proxy.invalid:3128";
+
+/// Internal names as lists have them: every other entry with a leading dot, 3–5 labels (the
+/// same lists as the `no_proxy` bench).
+fn domain_list(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            let dot = if i % 2 == 0 { "." } else { "" };
+            match i % 3 {
+                0 => format!("{dot}svc{i}.internal.example.org"),
+                1 => format!("{dot}host-{i}.corp{}.example.net", i % 17),
+                _ => format!("{dot}team{i}.example{}.com", i % 29),
+            }
+        })
+        .collect()
+}
+
+/// (case, URI, expected direct?) for a list of `n`.
+fn decision_cases(n: usize) -> Vec<(&'static str, Uri, bool)> {
+    let last = n - 1;
+    let exact = match last % 3 {
+        0 => format!("svc{last}.internal.example.org"),
+        1 => format!("host-{last}.corp{}.example.net", last % 17),
+        _ => format!("team{last}.example{}.com", last % 29),
+    };
+    let uri = |s: String| s.parse::<Uri>().expect("bench URI parses");
+    vec![
+        ("hit_exact_last", uri(format!("https://{exact}/v1/x")), true),
+        (
+            "hit_subdomain_last",
+            uri(format!("https://api.v2.{exact}/v1/x")),
+            true,
+        ),
+        (
+            "miss",
+            uri("https://translate.yandex.net/api/v1.5/tr.json".to_owned()),
+            false,
+        ),
+    ]
+}
+
+/// A client whose list comes from the environment, and one whose list comes from a TOML file.
+fn clients(list: &[String], dir: &std::path::Path) -> [(&'static str, Client); 2] {
+    let env = EnvSnapshot::from_pairs([
+        ("https_proxy".to_owned(), PROXY.to_owned()),
+        ("NO_PROXY".to_owned(), list.join(",")),
+    ]);
+    let from_env = Client::builder()
+        .env(env)
+        .build()
+        .expect("env client builds");
+    let entries: Vec<String> = list.iter().map(|e| format!("{e:?}")).collect();
+    let path = dir.join(format!("proxyscope-{}.toml", list.len()));
+    std::fs::write(
+        &path,
+        format!("proxy = {PROXY:?}\nno_proxy = [{}]\n", entries.join(", ")),
+    )
+    .expect("config written");
+    let config = Config::from_file(&path).expect("config loads");
+    let from_file = Client::builder_from_config(&config)
+        .env(EnvSnapshot::from_pairs(Vec::<(String, String)>::new()))
+        .build()
+        .expect("file client builds");
+    [("env", from_env), ("file", from_file)]
+}
+
+fn decisions(c: &mut Criterion<ThreadCpu>) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for n in SIZES {
+        let list = domain_list(n);
+        let matchers = [
+            (
+                "env",
+                Matcher::builder().https(PROXY).no(list.join(",")).build(),
+            ),
+            (
+                "file",
+                Matcher::builder().all(PROXY).no(list.join(",")).build(),
+            ),
+        ];
+        for ((source, client), (_, matcher)) in clients(&list, dir.path()).iter().zip(&matchers) {
+            let cases = decision_cases(n);
+            for (name, uri, direct) in &cases {
+                let ours = client.route(None, uri).expect("routes");
+                assert_eq!(ours.is_direct(), *direct, "{source} {n} {name}");
+                assert_eq!(
+                    matcher.intercept(uri).is_none(),
+                    *direct,
+                    "{source} {n} {name}"
+                );
+            }
+            let mut g = c.benchmark_group(format!("route_decision_{source}_{n}"));
+            for (name, uri, _) in &cases {
+                g.bench_with_input(BenchmarkId::new("proxyscope", name), uri, |b, uri| {
+                    b.iter(|| {
+                        black_box(
+                            client
+                                .route(None, black_box(uri))
+                                .is_ok_and(|r| r.is_direct()),
+                        )
+                    })
+                });
+                g.bench_with_input(BenchmarkId::new("hyper_util", name), uri, |b, uri| {
+                    b.iter(|| black_box(matcher.intercept(black_box(uri)).is_none()))
+                });
+            }
+            g.finish();
+        }
+    }
+}
+
+fn explanations(c: &mut Criterion<ThreadCpu>) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let list = domain_list(1_000);
+    let mut g = c.benchmark_group("route_explain");
+    for (source, client) in clients(&list, dir.path()) {
+        for (name, uri, _) in decision_cases(1_000) {
+            let fresh = || client.route(None, &uri).expect("routes");
+            assert!(fresh().explain().contains("no_proxy"));
+            g.bench_function(
+                BenchmarkId::new(format!("explain_1000_{source}"), name),
+                |b| {
+                    b.iter_batched(
+                        fresh,
+                        |r: Route| black_box(r.explain().len()),
+                        criterion::BatchSize::SmallInput,
+                    )
+                },
+            );
+        }
+    }
+    g.finish();
+}
+
 fn config() -> Criterion<ThreadCpu> {
     Criterion::default()
         .with_measurement(ThreadCpu)
@@ -177,6 +331,6 @@ fn config() -> Criterion<ThreadCpu> {
 criterion_group! {
     name = benches;
     config = config();
-    targets = routes
+    targets = decisions, explanations, routes
 }
 criterion_main!(benches);

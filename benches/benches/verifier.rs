@@ -93,9 +93,9 @@ async fn fixture(server_rt: &tokio::runtime::Handle) -> Fixture {
     let path = dir.path().join("root.pem");
     std::fs::write(&path, root.pem()).unwrap();
     let settings = TlsSettings::origin()
-        .roots(Roots::Webpki)
-        .ca_file(CaBundle::load(&path).unwrap())
-        .resumption(false);
+        .with_roots(Roots::Webpki)
+        .with_ca_file(CaBundle::load(&path).unwrap())
+        .with_resumption(false);
     let tls = HopTls::new(settings).unwrap();
     Fixture {
         addr,

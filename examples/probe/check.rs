@@ -59,14 +59,20 @@ fn plan_and_run(args: &Args) -> Result<Report, Error> {
     };
     let config = Config::from_file(path)?;
     let checks = plan::checks(&config, &args.providers)?;
-    let client = plan::client(&config, EnvSnapshot::from_process(), Resolver::system())?;
+    // Only the profiles of the providers checked: `--provider p0` out of thousands builds one.
+    let client = plan::client_for(
+        &config,
+        &args.providers,
+        EnvSnapshot::from_process(),
+        Resolver::system(),
+    )?;
     let mut runner = Runner::new(client).on_progress(|p| {
         eprintln!(
             "probe: {}/{} checks done after {:.1} s; waiting for {}",
             p.done,
             p.total,
             p.elapsed.as_secs_f64(),
-            p.pending.join(", ")
+            proxyscope::probe::escape::nagios(&p.pending.join(", "))
         );
     });
     if let Some(t) = args.timeout {

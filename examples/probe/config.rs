@@ -5,8 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
-use proxyscope::config::{Check, CheckTarget, Config, Setting};
-use proxyscope::proxy::redact_text;
+use proxyscope::config::Config;
+use proxyscope::probe::escape;
 use proxyscope::{EnvSnapshot, Settings};
 
 /// Output format of `lint` and `config`.
@@ -71,110 +71,37 @@ pub(crate) fn run(args: Args) -> u8 {
         Ok(None) => return 3,
         Err(code) => return code,
     };
-    let providers: Vec<_> = config
-        .providers()
-        .iter()
-        .filter(|p| args.provider.as_deref().is_none_or(|n| n == p.name()))
-        .collect();
+    let mut view = config.effective(Some(&EnvSnapshot::from_process()));
     if let Some(name) = &args.provider
-        && providers.is_empty()
+        && !view.retain_provider(name)
     {
         eprintln!("no provider `{name}` in {}", path.display());
         return 3;
     }
-    let env = EnvSnapshot::from_process();
-    let global = config.settings_with_env(None, &env).unwrap_or_default();
     match args.format {
-        Format::Json => {
-            let providers: Vec<_> = providers
-                .iter()
-                .map(|p| {
-                    serde_json::json!({
-                        "name": p.name(),
-                        "url": { "value": redact_text(p.url().value.as_str()), "origin": p.url().origin },
-                        "required": p.required(),
-                        "settings": config.settings_with_env(Some(p.name()), &env).unwrap_or_default(),
-                        "checks": p.checks(),
-                    })
-                })
-                .collect();
-            let doc = serde_json::json!({
-                "source": path.display().to_string(),
-                "global": global,
-                "providers": providers,
-                "ca_files": config
-                    .ca_files()
-                    .iter()
-                    .map(|b| serde_json::json!({
-                        "path": b.path().display().to_string(),
-                        "certificates": b.summaries(),
-                    }))
-                    .collect::<Vec<_>>(),
-            });
-            println!("{doc}");
-        }
-        Format::Text => {
-            if args.provider.is_none() {
-                print_settings("", &global, args.show_origin);
+        Format::Json => match serde_json::to_string(&view) {
+            Ok(json) => println!("{json}"),
+            Err(e) => {
+                eprintln!("error: cannot render the configuration as JSON: {e}");
+                return 1;
             }
-            for p in providers {
-                let prefix = format!("providers.{}.", p.name());
-                let mut rows = vec![
-                    Setting {
-                        key: "url".into(),
-                        value: redact_text(p.url().value.as_str()),
-                        origin: p.url().origin.clone(),
-                    },
-                    Setting {
-                        key: "required".into(),
-                        value: p.is_required().to_string(),
-                        origin: p.required().origin.clone(),
-                    },
-                ];
-                rows.extend(
-                    config
-                        .settings_with_env(Some(p.name()), &env)
-                        .unwrap_or_default(),
-                );
-                print_settings(&prefix, &rows, args.show_origin);
-                for c in p.checks() {
-                    let row = Setting {
-                        key: format!("checks.{}", c.name),
-                        value: describe(c),
-                        origin: c.origin.clone(),
-                    };
-                    print_settings(&prefix, &[row], args.show_origin);
+        },
+        Format::Text => {
+            if args.provider.is_some() {
+                // One provider: its own lines, not the global layer's.
+                view.global.clear();
+            }
+            for s in view.rows() {
+                if args.show_origin {
+                    // One line per setting, whatever the names and values hold.
+                    let origin = s.origin.to_string();
+                    let setting = format!("{}={}", s.key, s.value);
+                    println!("{}\t{}", escape::nagios(&origin), escape::nagios(&setting));
+                } else {
+                    println!("{}", escape::nagios(&format!("{}={}", s.key, s.value)));
                 }
             }
         }
     }
     0
-}
-
-fn print_settings(prefix: &str, rows: &[Setting], show_origin: bool) {
-    for s in rows {
-        if show_origin {
-            println!("{}\t{prefix}{}={}", s.origin, s.key, s.value);
-        } else {
-            println!("{prefix}{}={}", s.key, s.value);
-        }
-    }
-}
-
-fn describe(c: &Check) -> String {
-    let target = match &c.target {
-        CheckTarget::Path(p) => p.clone(),
-        CheckTarget::Url(u) => redact_text(u.as_str()),
-    };
-    let mut s = format!("{} {target} expect {}", c.method, c.expect_status);
-    if let Some(b) = &c.body_contains {
-        s.push_str(&format!(" body~{b:?}"));
-    }
-    if let Some(h) = &c.expect_header {
-        s.push_str(&format!(" header {}", h.name));
-        if let Some(v) = &h.contains {
-            s.push_str(&format!("~{v:?}"));
-        }
-    }
-    s
 }

@@ -1,6 +1,8 @@
 //! `probe route URL [--provider P] [--format text|json]`: the route a URL takes and why. No
 //! network: the decision is [`proxyscope::route::resolve`] over the configured layers and a
-//! snapshot of the environment.
+//! snapshot of the environment. Without `--provider`, the provider is chosen by URL exactly as
+//! the client chooses it ([`proxyscope::route::provider_for_url`]): the provider whose `url`
+//! contains the URL, else the global layer.
 
 use proxyscope::route::{self, Route};
 use proxyscope::{EnvSnapshot, Settings};
@@ -19,7 +21,8 @@ pub(crate) enum Format {
 pub(crate) struct Args {
     /// The URL to route, e.g. https://translate.example/api.
     url: String,
-    /// The provider whose settings apply.
+    /// The provider whose settings apply (default: the provider whose `url` contains the URL,
+    /// as the client chooses).
     #[arg(long)]
     provider: Option<String>,
     /// The config file (TOML); without one, only the environment counts.
@@ -30,15 +33,31 @@ pub(crate) struct Args {
     format: Format,
 }
 
-/// The global layer and the provider's own layer from `--config` (or `$PROXYSCOPE_CONFIG`).
-/// Without a configuration both are empty, so only the environment counts. Exit code 3 when the
-/// config cannot be loaded or has no such provider.
-fn layers(args: &Args) -> Result<(Settings, Option<Settings>), u8> {
+/// The global layer, and the provider (name and own layer) from `--config` (or
+/// `$PROXYSCOPE_CONFIG`): the one named by `--provider`, else the one whose `url` contains
+/// `url`. Without a configuration both are empty, so only the environment counts. Exit code 3
+/// when the config cannot be loaded or has no such provider.
+fn layers(args: &Args, url: &url::Url) -> Result<(Settings, Option<(String, Settings)>), u8> {
     let Some(config) = crate::config::load(args.config.as_deref())? else {
-        return Ok((Settings::new(), None));
+        let named = args.provider.clone().map(|n| (n, Settings::new()));
+        return Ok((Settings::new(), named));
     };
-    let provider = match args.provider.as_deref() {
-        Some(name) => Some(crate::config::provider_layer(&config, name)?),
+    let name = match args.provider.clone() {
+        Some(name) => Some(name),
+        None => route::provider_for_url(
+            config
+                .providers()
+                .iter()
+                .map(|p| (p.name(), &p.url().value)),
+            url,
+        )
+        .map(str::to_owned),
+    };
+    let provider = match name {
+        Some(name) => {
+            let layer = crate::config::provider_layer(&config, &name)?;
+            Some((name, layer))
+        }
         None => None,
     };
     Ok((config.global_layer().clone(), provider))
@@ -52,21 +71,19 @@ pub(crate) fn run(args: Args) -> u8 {
         Err(e) => {
             eprintln!(
                 "probe route: `{}` is not an absolute URL: {e}",
-                proxyscope::proxy::redact_text(&args.url)
+                proxyscope::proxy::redact_url(&args.url)
             );
             return 2;
         }
     };
     let env = EnvSnapshot::from_process();
-    let (global, provider_layer) = match layers(&args) {
+    let (global, provider) = match layers(&args, &url) {
         Ok(l) => l,
         Err(code) => return code,
     };
-    let empty = Settings::new();
-    let provider = args
-        .provider
-        .as_deref()
-        .map(|name| (name, provider_layer.as_ref().unwrap_or(&empty)));
+    let provider = provider
+        .as_ref()
+        .map(|(name, layer)| (name.as_str(), layer));
     match route::resolve(&global, provider, &env, &url).map_err(proxyscope::Error::from) {
         Ok(r) => {
             print_route(&r, args.format);

@@ -5,11 +5,16 @@
 //!
 //! ```text
 //! cargo run --example translation_service                      # mock providers, curl at once
+//! cargo run --example translation_service -- --deny yandex     # ... with yandex refused
 //! cargo run --example translation_service -- --config svc.toml # a real settings file
 //! cargo run --example translation_service -- --listen 127.0.0.1:8080
 //! ```
 //!
-//! Exit codes: 0 after Ctrl-C, 1 when it cannot start (port taken, harness failure), 2 when the
+//! (Arguments for the service go after `--`; before it, they are cargo's.)
+//!
+//! Exit codes: 0 after SIGTERM or SIGINT (Ctrl-C), once every connection is closed and the
+//! demo's temporary files (its settings file with the mock proxy's password, the test PKI's
+//! private keys) are removed; 1 when it cannot start (port taken, harness failure); 2 when the
 //! settings are invalid (every finding is printed first).
 
 mod app;
@@ -30,7 +35,11 @@ use app::settings::Invalid;
 
 /// Command line.
 #[derive(Debug, Parser)]
-#[command(about = "Example translation service embedding proxyscope")]
+#[command(
+    about = "Example translation service embedding proxyscope",
+    after_help = "Stops on SIGTERM or SIGINT (Ctrl-C), closing every connection and removing the \
+                  demo's temporary files. Limits and settings: docs/translation-service.md."
+)]
 struct Args {
     /// The settings file ([server], [translate.NAME], [proxyscope]); without it, the service
     /// runs against mock providers started from proxyscope's test harness.
@@ -80,6 +89,9 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> ExitCode {
+    // First: a signal that arrives while the demo starts is then waited for below, and the
+    // cleanup still runs, instead of the default action killing the process mid-way.
+    let mut signals = Signals::install();
     let env = EnvSnapshot::from_process();
     // The demo's providers must outlive the server: keep it until the end.
     let demo = match &args.config {
@@ -153,12 +165,81 @@ async fn run(args: Args) -> ExitCode {
         );
     }
     println!();
-    println!("Ctrl-C stops it.");
+    println!("Ctrl-C (or SIGTERM) stops it.");
 
-    if let Err(e) = tokio::signal::ctrl_c().await {
-        eprintln!("error: cannot wait for Ctrl-C: {e}");
-    }
+    let signal = signals.recv().await;
+    tracing::info!(signal, "shutting down");
     handle.shutdown().await;
+    // Removes the demo's temporary directory (settings file, PKI keys) before exiting: the
+    // process exits without unwinding, so nothing else would.
     drop(demo);
     ExitCode::SUCCESS
+}
+
+/// SIGTERM and SIGINT (Ctrl-C), listened for from the start of the process.
+struct Signals {
+    #[cfg(unix)]
+    term: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    int: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    /// Installs the handlers; one that cannot be installed is reported, and the other still
+    /// works.
+    fn install() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let listen = |kind: SignalKind, name: &str| match signal(kind) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    eprintln!("error: cannot listen for {name}: {e}");
+                    None
+                }
+            };
+            Self {
+                term: listen(SignalKind::terminate(), "SIGTERM"),
+                int: listen(SignalKind::interrupt(), "SIGINT"),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            Self {}
+        }
+    }
+
+    /// Waits for the first signal and names it. With no handler at all, returns at once
+    /// rather than run unstoppable.
+    async fn recv(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            if self.term.is_none() && self.int.is_none() {
+                return "no signal handler";
+            }
+            let term = async {
+                match &mut self.term {
+                    Some(s) => s.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            let int = async {
+                match &mut self.int {
+                    Some(s) => s.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = term => "SIGTERM",
+                _ = int => "SIGINT",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            if let Err(e) = tokio::signal::ctrl_c().await {
+                eprintln!("error: cannot wait for Ctrl-C: {e}");
+            }
+            "Ctrl-C"
+        }
+    }
 }

@@ -10,16 +10,26 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use crate::connect::{Connector, ConnectorSettings, Resolver};
 use crate::error::{Error, ErrorKind};
-use crate::proxy::EnvSnapshot;
-use crate::settings::Settings;
+use crate::proxy::{EnvSnapshot, redact_url};
+use crate::settings::{Provenance, Settings};
+use crate::tls::{CaBundle, TlsCache};
 
 use super::{Client, Inner, ProfileClient};
 
-/// Builds a [`Client`]. Setters take and return the builder by value.
-#[derive(Debug)]
+/// One provider as given to the builder.
+struct ProviderEntry {
+    name: String,
+    url: String,
+    layer: Settings,
+    /// Where it was declared, when it came from a configuration file.
+    origin: Option<Provenance>,
+}
+
+/// Builds a [`Client`]. Setters take and return the builder by value. `Debug` never shows the
+/// providers' URLs with their credentials.
 pub struct ClientBuilder {
     global: Settings,
-    providers: Vec<(String, String, Settings)>,
+    providers: Vec<ProviderEntry>,
     env: Option<EnvSnapshot>,
     resolver: Resolver,
     proxy_headers: HeaderMap,
@@ -27,7 +37,28 @@ pub struct ClientBuilder {
     http2: bool,
     pool_idle_timeout: Option<Duration>,
     pool_max_idle_per_host: usize,
+    /// CA files already loaded (a `Config`'s), used instead of reading them again.
+    ca_files: Vec<CaBundle>,
     error: Option<Error>,
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let providers: Vec<(&str, String)> = self
+            .providers
+            .iter()
+            .map(|p| (p.name.as_str(), redact_url(&p.url)))
+            .collect();
+        f.debug_struct("ClientBuilder")
+            .field("global", &self.global)
+            .field("providers", &providers)
+            .field("env", &self.env)
+            .field("proxy_headers", &self.proxy_headers)
+            .field("tunnel_plain_http", &self.tunnel_plain_http)
+            .field("http2", &self.http2)
+            .field("error", &self.error)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for ClientBuilder {
@@ -49,6 +80,7 @@ impl ClientBuilder {
             http2: true,
             pool_idle_timeout: Some(Duration::from_secs(90)),
             pool_max_idle_per_host: usize::MAX,
+            ca_files: Vec::new(),
             error: None,
         }
     }
@@ -56,9 +88,23 @@ impl ClientBuilder {
     /// A builder holding `config`'s global layer and every provider (name, base URL, layer).
     /// The environment, resolver and pool settings can still be changed before `build()`.
     pub fn from_config(config: &crate::config::Config) -> Self {
+        Self::from_config_providers(config, |_| true)
+    }
+
+    /// A builder holding `config`'s global layer and only the providers `keep` selects: a client
+    /// for the few providers a caller will use costs nothing for the rest (their CA files are
+    /// not even read again). The CA files the config loaded are reused.
+    pub fn from_config_providers(
+        config: &crate::config::Config,
+        mut keep: impl FnMut(&str) -> bool,
+    ) -> Self {
         let mut b = Self::new().global(config.global_layer().clone());
-        for p in config.providers() {
+        b.ca_files = config.ca_files().to_vec();
+        for p in config.providers().iter().filter(|p| keep(p.name())) {
             b = b.provider(p.name(), p.url().value.as_str(), p.layer().clone());
+            if let Some(entry) = b.providers.last_mut() {
+                entry.origin = Some(p.origin().clone());
+            }
         }
         b
     }
@@ -73,15 +119,19 @@ impl ClientBuilder {
     /// A request whose URL lies under the base URL uses this provider even when the caller
     /// does not name it (see [`Client::request`]).
     pub fn provider(mut self, name: &str, url: &str, layer: Settings) -> Self {
-        if self.providers.iter().any(|(n, _, _)| n == name) {
+        if self.providers.iter().any(|p| p.name == name) {
             self.keep(
                 Error::new(ErrorKind::ConfigInvalid)
                     .with_message(format!("provider {name} is defined twice"))
                     .with_hint("give each provider a unique name"),
             );
         } else {
-            self.providers
-                .push((name.to_owned(), url.to_owned(), layer));
+            self.providers.push(ProviderEntry {
+                name: name.to_owned(),
+                url: url.to_owned(),
+                layer,
+                origin: None,
+            });
         }
         self
     }
@@ -122,6 +172,15 @@ impl ClientBuilder {
         self
     }
 
+    /// Masks the values of the query parameter `name` (case-insensitive) in every URL
+    /// proxyscope prints, from now on and in the whole process, besides the built-in list
+    /// ([`SECRET_QUERY_PARAMS`](crate::proxy::redact::SECRET_QUERY_PARAMS)). The values are
+    /// still sent. The configuration key `secret_query_params` does the same.
+    pub fn secret_query_param(self, name: &str) -> Self {
+        crate::proxy::redact::add_secret_query_param(name);
+        self
+    }
+
     /// Tunnel plain `http://` through an HTTP proxy with CONNECT instead of sending
     /// absolute-form requests (default: absolute-form, as curl does).
     pub fn tunnel_plain_http(mut self, yes: bool) -> Self {
@@ -155,16 +214,20 @@ impl ClientBuilder {
 
     /// Builds the client: one pooled connection set per provider plus one for the global layer.
     /// Fails with the first error seen by a setter, a provider URL that does not parse
-    /// (`config.invalid`), or a CA file that cannot be used (`config.ca_file`).
+    /// (`config.invalid`), or a CA file that cannot be used (`config.ca_file`). Each CA file
+    /// (and the environment's CA bundles) is read once for all profiles.
     pub fn build(self) -> Result<Client, Error> {
         if let Some(e) = self.error {
             return Err(e);
         }
+        let cache = TlsCache::with(self.ca_files.iter().cloned());
         let env = self.env.unwrap_or_else(EnvSnapshot::from_process);
         let settings = |provider: Option<String>,
+                        provider_origin: Option<Provenance>,
                         layer: Option<Settings>,
                         base_url: Option<url::Url>| ConnectorSettings {
             provider,
+            provider_origin,
             global: self.global.clone(),
             layer,
             env: env.clone(),
@@ -189,7 +252,10 @@ impl ClientBuilder {
                 .with_hint("move `auth` into the provider whose origin expects it: it is sent only to that provider's base URL")
                 .map_evidence(|ev| ev.setting = Some("auth".to_owned())));
         }
-        let (connector, http) = make(Connector::new(settings(None, None, None))?);
+        let (connector, http) = make(Connector::with_cache(
+            settings(None, None, None, None),
+            &cache,
+        )?);
         let global = ProfileClient {
             name: None,
             base: None,
@@ -197,20 +263,33 @@ impl ClientBuilder {
             http,
         };
         let mut providers = Vec::with_capacity(self.providers.len());
-        for (name, url, layer) in &self.providers {
+        for ProviderEntry {
+            name,
+            url,
+            layer,
+            origin,
+        } in &self.providers
+        {
             let base = url::Url::parse(url).map_err(|e| {
                 Error::new(ErrorKind::ConfigInvalid)
-                    .with_message(format!("provider {name} has an invalid url {url:?}"))
+                    .with_message(format!(
+                        "provider {name} has an invalid url {:?}",
+                        redact_url(url)
+                    ))
                     .with_hint(
                         "write the provider's url as an absolute URL, e.g. https://api.example.org",
                     )
                     .with_source(e)
             })?;
-            let (connector, http) = make(Connector::new(settings(
-                Some(name.clone()),
-                Some(layer.clone()),
-                Some(base.clone()),
-            ))?);
+            let (connector, http) = make(Connector::with_cache(
+                settings(
+                    Some(name.clone()),
+                    origin.clone(),
+                    Some(layer.clone()),
+                    Some(base.clone()),
+                ),
+                &cache,
+            )?);
             providers.push(ProfileClient {
                 name: Some(name.clone()),
                 base: Some(base),

@@ -8,22 +8,25 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::node::{Entry, Node, Value};
-use super::schema::{Level, Walker, join};
+use super::walk::{Level, Walker, join};
 use crate::diagnostic::Severity;
+use crate::parse_error::ParseError;
 use crate::settings::Provenance;
 
 /// What a check requests: a path under the provider's `url`, or an absolute URL. `Debug` and
 /// `Serialize` never show credentials in the URL.
+#[non_exhaustive]
 #[derive(Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CheckTarget {
     /// A path (with optional query) joined to the provider's `url`.
-    Path(String),
+    Path(#[serde(serialize_with = "ser_path")] String),
     /// An absolute URL.
     Url(#[serde(serialize_with = "ser_url")] url::Url),
 }
 
 /// The status a check expects.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StatusExpectation {
@@ -35,22 +38,27 @@ pub enum StatusExpectation {
     SuccessOrRedirect,
 }
 
-impl StatusExpectation {
-    /// Parses `200` or `2xx` (case-insensitive `x`).
-    pub fn parse(s: &str) -> Option<Self> {
-        let s = s.trim();
-        if let Some(class) = s.strip_suffix("xx").or_else(|| s.strip_suffix("XX")) {
+/// Parses a status (`200`) or a class (`2xx`, case-insensitive), surrounding blanks ignored.
+impl std::str::FromStr for StatusExpectation {
+    type Err = ParseError;
+
+    fn from_str(input: &str) -> Result<Self, ParseError> {
+        let s = input.trim().to_ascii_lowercase();
+        let bad = || ParseError::new(input, "a status (`200`) or a class (`2xx`)");
+        if let Some(class) = s.strip_suffix("xx") {
             return match class.parse::<u8>() {
-                Ok(c @ 1..=5) if class.len() == 1 => Some(Self::Class(c)),
-                _ => None,
+                Ok(c @ 1..=5) if class.len() == 1 => Ok(Self::Class(c)),
+                _ => Err(bad()),
             };
         }
         match s.parse::<u16>() {
-            Ok(code @ 100..=599) if s.len() == 3 => Some(Self::Exact(code)),
-            _ => None,
+            Ok(code @ 100..=599) => Ok(Self::Exact(code)),
+            _ => Err(bad()),
         }
     }
+}
 
+impl StatusExpectation {
     /// Whether `status` meets the expectation.
     pub fn matches(self, status: u16) -> bool {
         match self {
@@ -64,10 +72,13 @@ impl StatusExpectation {
 impl std::fmt::Debug for CheckTarget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Path(p) => f.debug_tuple("Path").field(p).finish(),
+            Self::Path(p) => f
+                .debug_tuple("Path")
+                .field(&crate::proxy::redact::redact_path(p))
+                .finish(),
             Self::Url(u) => f
                 .debug_tuple("Url")
-                .field(&crate::proxy::redact_text(u.as_str()))
+                .field(&crate::proxy::redact_parsed_url(u))
                 .finish(),
         }
     }
@@ -84,6 +95,7 @@ impl std::fmt::Display for StatusExpectation {
 }
 
 /// A response header a check expects.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HeaderExpectation {
     /// The header's name (case-insensitive).
@@ -92,7 +104,26 @@ pub struct HeaderExpectation {
     pub contains: Option<String>,
 }
 
+impl HeaderExpectation {
+    /// The response must carry the header `name` (any value).
+    pub fn present(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            contains: None,
+        }
+    }
+
+    /// The response must carry the header `name` with a value containing `text`.
+    pub fn containing(name: impl Into<String>, text: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            contains: Some(text.into()),
+        }
+    }
+}
+
 /// One check of a provider.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Check {
     /// The check's name, unique within its provider.
@@ -110,6 +141,9 @@ pub struct Check {
     pub expect_header: Option<HeaderExpectation>,
     /// Whether redirects are followed (default `false`: a 3xx is what the check sees).
     pub follow_redirects: bool,
+    /// Whether a reply the proxy wrote itself (a login redirect, a splash page, a block page)
+    /// may pass the check (default `false`: only the origin's answer counts).
+    pub allow_proxy_response: bool,
     /// This check's own request timeout.
     pub timeout: Option<Duration>,
     /// Where the check was declared.
@@ -117,27 +151,29 @@ pub struct Check {
 }
 
 impl Check {
-    /// The URL this check requests, given its provider's base `url`.
+    /// The URL this check requests, given its provider's base `url`: a path is appended to
+    /// the base's path, and the base's query parameters are kept (a check's own parameter of
+    /// the same name does not override them).
     pub fn url(&self, base: &url::Url) -> url::Url {
         match &self.target {
             CheckTarget::Url(u) => u.clone(),
             CheckTarget::Path(p) => {
-                let mut u = base.clone();
                 let (path, query) = match p.split_once('?') {
                     Some((p, q)) => (p, Some(q)),
                     None => (p.as_str(), None),
                 };
-                let joined = format!("{}{}", base.path().trim_end_matches('/'), path);
-                u.set_path(&joined);
-                u.set_query(query);
-                u
+                super::join::join(base, path, query)
             }
         }
     }
 }
 
 fn ser_url<S: serde::Serializer>(u: &url::Url, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&crate::proxy::redact_text(u.as_str()))
+    s.serialize_str(&crate::proxy::redact_parsed_url(u))
+}
+
+fn ser_path<S: serde::Serializer>(p: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&crate::proxy::redact::redact_path(p))
 }
 
 fn ser_method<S: serde::Serializer>(m: &http::Method, s: S) -> Result<S::Ok, S::Error> {
@@ -153,6 +189,7 @@ const CHECK_KEYS: &[&str] = &[
     "body_contains",
     "expect_header",
     "follow_redirects",
+    "allow_proxy_response",
     "timeout",
 ];
 
@@ -206,6 +243,7 @@ fn parse_one(w: &mut Walker<'_>, path: &str, item: &Node, keys: &[Entry]) -> Opt
     let mut body_contains = None;
     let mut expect_header = None;
     let mut follow_redirects = false;
+    let mut allow_proxy_response = false;
     let mut timeout = None;
     let mut ok = true;
     for e in keys {
@@ -219,24 +257,26 @@ fn parse_one(w: &mut Walker<'_>, path: &str, item: &Node, keys: &[Entry]) -> Opt
             }
             "path" => match w.string(&kpath, n, "write `path = \"/health\"`") {
                 Some(p) if p.contains("://") => {
+                    let shown = crate::proxy::redact_url(p);
                     w.diag(
                         Severity::Error,
                         "check.path",
                         &kpath,
                         n.pos,
-                        format!("`{p}` is a URL, not a path"),
-                        Some(format!("write `url = \"{p}\"` instead of `path`")),
+                        format!("`{shown}` is a URL, not a path"),
+                        Some(format!("write `url = \"{shown}\"` instead of `path`")),
                     );
                     ok = false;
                 }
                 Some(p) if !p.starts_with('/') => {
+                    let shown = crate::proxy::redact_url(p);
                     w.diag(
                         Severity::Error,
                         "check.path",
                         &kpath,
                         n.pos,
-                        format!("`{p}` does not start with `/`"),
-                        Some(format!("write `path = \"/{p}\"`")),
+                        format!("`{shown}` does not start with `/`"),
+                        Some(format!("write `path = \"/{shown}\"`")),
                     );
                     ok = false;
                 }
@@ -248,11 +288,14 @@ fn parse_one(w: &mut Walker<'_>, path: &str, item: &Node, keys: &[Entry]) -> Opt
                     .string(&kpath, n, "write `url = \"https://...\"`")
                     .map(|s| (s, url::Url::parse(s)))
                 {
-                    Some((_, Ok(u))) if matches!(u.scheme(), "http" | "https") => {
+                    Some((s, Ok(u))) if matches!(u.scheme(), "http" | "https") => {
+                        let found =
+                            super::rules::origin_url::check(s, &kpath, w.src.location(n.pos));
+                        w.diags.extend(found);
                         target_url = Some(u)
                     }
                     Some((s, _)) => {
-                        w.diag(Severity::Error, "check.url", &kpath, n.pos, format!("`{}` is not an http:// or https:// URL", crate::proxy::redact_input(s)), Some("write an absolute URL, or use `path` relative to the provider's `url`".into()));
+                        w.diag(Severity::Error, "check.url", &kpath, n.pos, format!("`{}` is not an http:// or https:// URL", crate::proxy::redact_url(s)), Some("write an absolute URL, or use `path` relative to the provider's `url`".into()));
                         ok = false;
                     }
                     None => ok = false,
@@ -268,7 +311,7 @@ fn parse_one(w: &mut Walker<'_>, path: &str, item: &Node, keys: &[Entry]) -> Opt
                             "check.method",
                             &kpath,
                             n.pos,
-                            format!("`{m}` is not an HTTP method"),
+                            format!("`{}` is not an HTTP method", crate::proxy::redact_url(m)),
                             Some("write `method = \"GET\"` (or HEAD, POST...)".into()),
                         );
                         ok = false;
@@ -290,9 +333,16 @@ fn parse_one(w: &mut Walker<'_>, path: &str, item: &Node, keys: &[Entry]) -> Opt
                 None => ok = false,
             },
             "follow_redirects" => follow_redirects = w.boolean(&kpath, n).unwrap_or(false),
+            "allow_proxy_response" => allow_proxy_response = w.boolean(&kpath, n).unwrap_or(false),
             "timeout" => timeout = w.duration(&kpath, n),
             _ => w.unknown(path, e, CHECK_KEYS, Level::Check),
         }
+    }
+    if let Some(n) = &name
+        && let Some(d) =
+            super::rules::names::check("check", n, &join(path, "name"), w.src.location(item.pos))
+    {
+        w.diags.push(d);
     }
     let Some(name) = name else {
         w.diag(
@@ -335,6 +385,7 @@ fn parse_one(w: &mut Walker<'_>, path: &str, item: &Node, keys: &[Entry]) -> Opt
         body_contains,
         expect_header,
         follow_redirects,
+        allow_proxy_response,
         timeout,
     })
 }
@@ -356,18 +407,16 @@ fn status(w: &mut Walker<'_>, path: &str, n: &Node) -> Option<StatusExpectation>
             u16::try_from(*s).ok().map(StatusExpectation::Exact)
         }
         Value::Int(s) => bad(w, format!("{s} is not an HTTP status (100-599)")),
-        Value::Str(s) => {
-            let t = s.trim().to_ascii_lowercase();
-            if let Some(c) = t.strip_suffix("xx")
-                && let Ok(c @ 1..=5) = c.parse::<u8>()
-            {
-                return Some(StatusExpectation::Class(c));
-            }
-            match t.parse::<u16>() {
-                Ok(code @ 100..=599) => Some(StatusExpectation::Exact(code)),
-                _ => bad(w, format!("`{s}` is not a status or a class like \"2xx\"")),
-            }
-        }
+        Value::Str(s) => match s.parse::<StatusExpectation>() {
+            Ok(e) => Some(e),
+            Err(_) => bad(
+                w,
+                format!(
+                    "`{}` is not a status or a class like \"2xx\"",
+                    crate::proxy::redact_url(s)
+                ),
+            ),
+        },
         other => bad(
             w,
             format!(
@@ -451,6 +500,7 @@ mod tests {
             body_contains: None,
             expect_header: None,
             follow_redirects: false,
+            allow_proxy_response: false,
             timeout: None,
             origin: Provenance::Default,
         };

@@ -13,14 +13,12 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::node::{Entry, Node, Value};
-use super::schema::{Walker, join};
 use super::suggest;
+use super::walk::{Walker, join};
 use crate::credentials::{OriginAuth, ProxyAuth, SecretSource};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::proxy::EnvSnapshot;
-use crate::settings::{
-    PemSource, ProxyHeaders, ProxySetting, Settings, Sourced, TlsVersion,
-};
+use crate::settings::{PemSource, ProxyHeaders, ProxySetting, Settings, Sourced, TlsVersion};
 use crate::tls::{ClientIdentity, IdentityProblem};
 
 /// Keys of `proxy_auth`.
@@ -73,7 +71,10 @@ impl Walker<'_> {
                         &path,
                         node.pos,
                         format!("`{}` must be \"1.2\" or \"1.3\"", e.key),
-                        Some(format!("write `{} = \"1.3\"` (or \"1.2\", the default)", e.key)),
+                        Some(format!(
+                            "write `{} = \"1.3\"` (or \"1.2\", the default)",
+                            e.key
+                        )),
                     );
                     return true;
                 };
@@ -341,7 +342,10 @@ impl Walker<'_> {
                         e.key,
                         if name_ok { "value" } else { "name" }
                     ),
-                    Some("header names are tokens (letters, digits, `-`); values are visible ASCII".into()),
+                    Some(
+                        "header names are tokens (letters, digits, `-`); values are visible ASCII"
+                            .into(),
+                    ),
                 );
                 continue;
             }
@@ -387,13 +391,21 @@ impl Walker<'_> {
                     &join(prefix, cert_key),
                     &c.origin,
                     IdentityProblem::Unpaired,
-                    format!("`{}` is set without `{}`", join(prefix, cert_key), join(prefix, key_key)),
+                    format!(
+                        "`{}` is set without `{}`",
+                        join(prefix, cert_key),
+                        join(prefix, key_key)
+                    ),
                 ),
                 (None, Some(k)) => self.pair_problem(
                     &join(prefix, key_key),
                     &k.origin,
                     IdentityProblem::Unpaired,
-                    format!("`{}` is set without `{}`", join(prefix, key_key), join(prefix, cert_key)),
+                    format!(
+                        "`{}` is set without `{}`",
+                        join(prefix, key_key),
+                        join(prefix, cert_key)
+                    ),
                 ),
                 (Some(c), Some(k)) => match ClientIdentity::load(&c.value, &k.value) {
                     Ok(id) => {
@@ -430,7 +442,9 @@ impl Walker<'_> {
         for (key, secret, mine) in [
             (
                 "proxy_auth",
-                eff.proxy_auth.as_ref().map(|a| (&a.value.password, &a.origin)),
+                eff.proxy_auth
+                    .as_ref()
+                    .map(|a| (&a.value.password, &a.origin)),
                 is_own(|l| l.proxy_auth.is_some()),
             ),
             (
@@ -454,9 +468,10 @@ impl Walker<'_> {
                 self.diags.push(d);
             }
         }
-        let url_has_credentials = eff.proxy.as_ref().is_some_and(|p| {
-            matches!(&p.value, ProxySetting::Url(u) if u.username().is_some())
-        });
+        let url_has_credentials = eff
+            .proxy
+            .as_ref()
+            .is_some_and(|p| matches!(&p.value, ProxySetting::Url(u) if u.username().is_some()));
         if url_has_credentials && eff.proxy_auth.is_some() && is_own(|l| l.proxy_auth.is_some()) {
             let origin = eff.proxy_auth.as_ref().map(|a| a.origin.clone());
             let d = Diagnostic::new(
@@ -496,16 +511,16 @@ impl Walker<'_> {
 }
 
 /// Findings that need the environment: a `*_env` credential whose variable is unset or empty.
-pub(crate) fn env_findings(
-    layers: &[(String, &Settings)],
-    env: &EnvSnapshot,
-) -> Vec<Diagnostic> {
+pub(crate) fn env_findings(layers: &[(String, &Settings)], env: &EnvSnapshot) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for (prefix, layer) in layers {
         for (key, auth) in [
             (
                 "proxy_auth",
-                layer.proxy_auth.as_ref().map(|a| (&a.value.password, &a.origin)),
+                layer
+                    .proxy_auth
+                    .as_ref()
+                    .map(|a| (&a.value.password, &a.origin)),
             ),
             (
                 "auth",

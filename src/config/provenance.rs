@@ -9,7 +9,8 @@ use serde::Serialize;
 
 use super::duration;
 use super::node::Pos;
-use crate::proxy::{EnvSnapshot, redact_text};
+use super::size;
+use crate::proxy::EnvSnapshot;
 use crate::settings::{
     OriginAuth, PemSource, Provenance, ProxySetting, Roots, Settings, Sourced, TlsVersion,
 };
@@ -21,6 +22,9 @@ pub(crate) struct Source {
     pub(crate) path: Option<PathBuf>,
     /// Where relative file paths resolve.
     pub(crate) base_dir: PathBuf,
+    /// The key of the table that holds the document when it is a section of a larger file
+    /// (`proxyscope`): key paths in origins and diagnostics start with it.
+    pub(crate) section: Option<String>,
 }
 
 impl Source {
@@ -33,6 +37,7 @@ impl Source {
         Self {
             path: Some(path.to_path_buf()),
             base_dir: absolute(&base_dir),
+            section: None,
         }
     }
 
@@ -42,21 +47,32 @@ impl Source {
         Self {
             path: None,
             base_dir: current_dir(),
+            section: None,
+        }
+    }
+
+    /// `path` (relative to the document) as a key path of the whole file: inside a section,
+    /// `providers.a.url` is `proxyscope.providers.a.url`, and the document itself is
+    /// `proxyscope`.
+    pub(crate) fn qualify(&self, path: &str) -> String {
+        match (&self.section, path.is_empty()) {
+            (None, _) => path.to_owned(),
+            (Some(section), true) => section.clone(),
+            (Some(section), false) => format!("{section}.{path}"),
         }
     }
 
     /// The origin of the value at `key` (a dotted key path) found at `pos`.
     pub(crate) fn origin(&self, key: &str, pos: Option<Pos>) -> Provenance {
+        let key = self.qualify(key);
         match (&self.path, pos) {
             (Some(path), Some(pos)) => Provenance::File {
                 path: path.clone(),
                 line: pos.line,
                 col: pos.col,
-                key: key.to_owned(),
+                key,
             },
-            _ => Provenance::Embedded {
-                key: key.to_owned(),
-            },
+            _ => Provenance::Embedded { key },
         }
     }
 
@@ -103,6 +119,7 @@ pub(crate) fn origin_location(origin: &Provenance) -> Option<String> {
 
 /// One effective setting: the key, its value as it would be written (credentials redacted),
 /// and where it came from.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Setting {
     /// The key, e.g. `proxy`, `timeouts.connect`.
@@ -111,6 +128,17 @@ pub struct Setting {
     pub value: String,
     /// Where it came from (`Provenance::Default` for built-in defaults).
     pub origin: Provenance,
+}
+
+impl Setting {
+    /// A row: `key`, the value as text (the caller masks secrets), and its origin.
+    pub fn new(key: impl Into<String>, value: impl Into<String>, origin: Provenance) -> Self {
+        Self {
+            key: key.into(),
+            value: value.into(),
+            origin,
+        }
+    }
 }
 
 /// Every setting of an effective layer, defaults included, in a fixed order. With `env`, a
@@ -160,7 +188,7 @@ pub(crate) fn settings(layer: &Settings, env: Option<&EnvSnapshot>) -> Vec<Setti
                         },
                     ),
                     (Some(var), _) => (
-                        format!("{} (invalid)", redact_text(&var.value)),
+                        format!("{} (invalid)", var.redacted()),
                         Provenance::Env {
                             var: var.name.clone(),
                         },
@@ -224,7 +252,9 @@ pub(crate) fn settings(layer: &Settings, env: Option<&EnvSnapshot>) -> Vec<Setti
         ("min_tls_version", &layer.min_tls_version),
         ("proxy_min_tls_version", &layer.proxy_min_tls_version),
     ] {
-        let shown = v.as_ref().map(|s| (s.value.as_str().to_owned(), s.origin.clone()));
+        let shown = v
+            .as_ref()
+            .map(|s| (s.value.as_str().to_owned(), s.origin.clone()));
         push(key, shown, TlsVersion::default().as_str());
     }
     for (key, v) in [
@@ -233,7 +263,11 @@ pub(crate) fn settings(layer: &Settings, env: Option<&EnvSnapshot>) -> Vec<Setti
         ("proxy_client_cert", &layer.proxy_client_cert),
         ("proxy_client_key", &layer.proxy_client_key),
     ] {
-        push(key, v.as_ref().map(|s| (s.value.describe(), s.origin.clone())), "none");
+        push(
+            key,
+            v.as_ref().map(|s| (s.value.describe(), s.origin.clone())),
+            "none",
+        );
     }
     for (key, v) in [
         ("ca_certs", &layer.ca_certs),
@@ -241,7 +275,11 @@ pub(crate) fn settings(layer: &Settings, env: Option<&EnvSnapshot>) -> Vec<Setti
     ] {
         if let Some(s) = v {
             let list: Vec<String> = s.value.iter().map(PemSource::describe).collect();
-            push(key, Some((format!("[{}]", list.join(", ")), s.origin.clone())), "[]");
+            push(
+                key,
+                Some((format!("[{}]", list.join(", ")), s.origin.clone())),
+                "[]",
+            );
         }
     }
     // Credentials: where the secret comes from, never the secret.
@@ -250,7 +288,11 @@ pub(crate) fn settings(layer: &Settings, env: Option<&EnvSnapshot>) -> Vec<Setti
         layer.proxy_auth.as_ref().map(|s| {
             let a = &s.value;
             (
-                format!("username {}, password from {}", a.username, a.password.describe()),
+                format!(
+                    "username {}, password from {}",
+                    a.username,
+                    a.password.describe()
+                ),
                 s.origin.clone(),
             )
         }),
@@ -259,7 +301,10 @@ pub(crate) fn settings(layer: &Settings, env: Option<&EnvSnapshot>) -> Vec<Setti
     if let Some(s) = &layer.auth {
         let text = match &s.value {
             OriginAuth::Basic { username, password } => {
-                format!("basic: username {username}, password from {}", password.describe())
+                format!(
+                    "basic: username {username}, password from {}",
+                    password.describe()
+                )
             }
             OriginAuth::Bearer { token } => format!("bearer: token from {}", token.describe()),
         };
@@ -275,10 +320,10 @@ pub(crate) fn settings(layer: &Settings, env: Option<&EnvSnapshot>) -> Vec<Setti
     );
     let t = &layer.timeouts;
     for (key, value, default) in [
-        ("timeouts.connect", &t.connect, t.connect()),
-        ("timeouts.proxy", &t.proxy, t.proxy()),
-        ("timeouts.tls", &t.tls, t.tls()),
-        ("timeouts.request", &t.request, t.request()),
+        ("timeouts.connect", &t.connect, t.connect_or_default()),
+        ("timeouts.proxy", &t.proxy, t.proxy_or_default()),
+        ("timeouts.tls", &t.tls, t.tls_or_default()),
+        ("timeouts.request", &t.request, t.request_or_default()),
     ] {
         push(
             key,
@@ -286,6 +331,23 @@ pub(crate) fn settings(layer: &Settings, env: Option<&EnvSnapshot>) -> Vec<Setti
                 .as_ref()
                 .map(|s| (duration::format(s.value), s.origin.clone())),
             &duration::format(default),
+        );
+    }
+    let l = &layer.limits;
+    for (key, value, default) in [
+        ("limits.max_body", &l.max_body, l.max_body_or_default()),
+        (
+            "limits.check_body",
+            &l.check_body,
+            l.check_body_or_default(),
+        ),
+    ] {
+        push(
+            key,
+            value
+                .as_ref()
+                .map(|s| (size::format(s.value), s.origin.clone())),
+            &size::format(default),
         );
     }
     out
@@ -303,11 +365,7 @@ fn files(v: Option<&Sourced<Vec<PathBuf>>>) -> Option<(String, Provenance)> {
 }
 
 fn no_proxy_text(list: &crate::proxy::NoProxy) -> String {
-    let items: Vec<String> = list
-        .entries()
-        .iter()
-        .map(|e| format!("{:?}", redact_text(e)))
-        .collect();
+    let items: Vec<String> = list.entries().iter().map(|e| format!("{e:?}")).collect();
     format!("[{}]", items.join(", "))
 }
 
@@ -379,7 +437,7 @@ mod tests {
         assert_eq!(s.iter().filter(|s| s.key == "no_proxy").count(), 1);
         assert!(!format!("{s:?}").contains("s3cret"));
         // A layer that sets its proxy never consults the environment.
-        let set = Settings::new().proxy(ProxySetting::Direct);
+        let set = Settings::new().with_proxy(ProxySetting::Direct);
         assert!(
             settings(&set, Some(&env))
                 .iter()
@@ -408,5 +466,12 @@ mod tests {
         assert_eq!(roots.origin, Provenance::Default);
         let req = s.iter().find(|s| s.key == "timeouts.request").unwrap();
         assert_eq!(req.value, "30s");
+        let body = s.iter().find(|s| s.key == "limits.max_body").unwrap();
+        assert_eq!(
+            (body.value.as_str(), &body.origin),
+            ("16MiB", &Provenance::Default)
+        );
+        let check = s.iter().find(|s| s.key == "limits.check_body").unwrap();
+        assert_eq!(check.value, "1MiB");
     }
 }

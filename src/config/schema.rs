@@ -1,70 +1,38 @@
-//! The schema: which keys exist at which level, and the walk that turns the positioned value
-//! tree into layers, providers and checks. Every problem becomes a [`Diagnostic`] and the walk
+//! The schema: the walk that turns the positioned value tree into layers, providers and checks
+//! (which keys exist at which level is in `walk`). Every problem becomes a [`Diagnostic`] and the walk
 //! goes on, so one load reports everything that is wrong, not the first thing.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use super::ca;
 use super::check;
-use super::duration;
 use super::node::{Entry, Node, Pos, Value};
 use super::provenance::Source;
-use super::rules::{no_proxy, proxy_url};
+use super::rules::{names, no_proxy, origin_url, proxy_url};
 use super::suggest;
+use super::walk::{
+    GLOBAL_ONLY, LAYER_KEYS, LIMIT_KEYS, Level, PROVIDER_ONLY, TIMEOUT_KEYS, Walker, join, last_key,
+};
 use super::{Config, Provider};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::settings::{Roots, Settings, Sourced};
-use crate::tls::CaBundle;
-
-/// Keys of a layer, valid at the top level and in every provider.
-pub(crate) const LAYER_KEYS: &[&str] = &[
-    "proxy",
-    "no_proxy",
-    "roots",
-    "ca_file",
-    "proxy_ca_file",
-    "danger_accept_invalid_certs",
-    "timeouts",
-    "client_cert",
-    "client_key",
-    "proxy_client_cert",
-    "proxy_client_key",
-    "min_tls_version",
-    "proxy_min_tls_version",
-    "danger_accept_invalid_hostnames",
-    "proxy_auth",
-    "proxy_headers",
-];
-/// Keys valid only at the top level.
-pub(crate) const GLOBAL_ONLY: &[&str] = &["providers"];
-/// Keys valid only in a provider (`auth`: origin credentials go to one provider's origin).
-pub(crate) const PROVIDER_ONLY: &[&str] = &["url", "required", "checks", "auth"];
-/// Keys of `[timeouts]`.
-const TIMEOUT_KEYS: &[&str] = &["connect", "proxy", "tls", "request"];
-
-/// The walk's state: where the document came from, findings so far, CA files read.
-pub(crate) struct Walker<'a> {
-    pub(crate) src: &'a Source,
-    pub(crate) diags: Vec<Diagnostic>,
-    ca_files: BTreeMap<PathBuf, (Option<CaBundle>, Vec<ca::CaProblem>)>,
-}
 
 /// Builds a best-effort [`Config`] from `root`; the findings include every error.
 pub(crate) fn build(root: &Node, src: &Source) -> (Config, Vec<Diagnostic>) {
-    let mut w = Walker {
-        src,
-        diags: Vec::new(),
-        ca_files: BTreeMap::new(),
-    };
+    let mut w = Walker::new(src);
     let mut global = Settings::new();
     let mut providers = Vec::new();
     match &root.value {
         Value::Table(entries) => {
+            // First, so that every value printed below already masks these parameters.
+            if let Some(e) = entries.iter().find(|e| e.key == "secret_query_params") {
+                w.secret_query_params(e);
+            }
             for e in entries {
                 if LAYER_KEYS.contains(&e.key.as_str()) {
                     w.layer_key(&mut global, "", e);
+                } else if e.key == "secret_query_params" {
+                    // Read above.
                 } else if e.key == "providers" {
                     w.providers(e, &mut providers);
                 } else {
@@ -88,6 +56,7 @@ pub(crate) fn build(root: &Node, src: &Source) -> (Config, Vec<Diagnostic>) {
     let ca_files = w.ca_files.into_values().filter_map(|(f, _)| f).collect();
     let config = Config {
         source: src.path.clone(),
+        section: src.section.clone(),
         global,
         providers,
         ca_files,
@@ -96,130 +65,7 @@ pub(crate) fn build(root: &Node, src: &Source) -> (Config, Vec<Diagnostic>) {
     (config, w.diags)
 }
 
-/// Where an unknown key was found; decides which suggestions make sense.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Level {
-    Global,
-    Provider,
-    Timeouts,
-    Check,
-}
-
-pub(crate) fn join(prefix: &str, key: &str) -> String {
-    if prefix.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{prefix}.{key}")
-    }
-}
-
 impl Walker<'_> {
-    pub(crate) fn diag(
-        &mut self,
-        severity: Severity,
-        code: &str,
-        path: &str,
-        pos: Option<Pos>,
-        message: impl Into<String>,
-        suggestion: Option<String>,
-    ) {
-        let mut d = Diagnostic::new(severity, code, path, self.src.location(pos), message);
-        d.suggestion = suggestion;
-        self.diags.push(d);
-    }
-
-    pub(crate) fn type_error(
-        &self,
-        path: &str,
-        pos: Option<Pos>,
-        want: &str,
-        got: &Value,
-    ) -> Diagnostic {
-        Diagnostic::new(
-            Severity::Error,
-            "type_mismatch",
-            path,
-            self.src.location(pos),
-            format!(
-                "`{}` must be {want}, found {}",
-                display_path(path),
-                got.type_name()
-            ),
-        )
-    }
-
-    /// The string at `node`, or a type error.
-    pub(crate) fn string<'n>(&mut self, path: &str, node: &'n Node, fix: &str) -> Option<&'n str> {
-        match &node.value {
-            Value::Str(s) => Some(s),
-            other => {
-                let d = self
-                    .type_error(path, node.pos, "a string", other)
-                    .with_suggestion(fix.to_owned());
-                self.diags.push(d);
-                None
-            }
-        }
-    }
-
-    /// The boolean at `node`, or a type error (with the unquoted fix for `"true"`).
-    pub(crate) fn boolean(&mut self, path: &str, node: &Node) -> Option<bool> {
-        match &node.value {
-            Value::Bool(b) => Some(*b),
-            other => {
-                let fix = match other {
-                    Value::Str(s)
-                        if s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false") =>
-                    {
-                        format!(
-                            "write `{} = {}` without quotes",
-                            last_key(path),
-                            s.to_ascii_lowercase()
-                        )
-                    }
-                    _ => format!(
-                        "write `{} = true` or `{} = false`",
-                        last_key(path),
-                        last_key(path)
-                    ),
-                };
-                let d = self
-                    .type_error(path, node.pos, "true or false", other)
-                    .with_suggestion(fix);
-                self.diags.push(d);
-                None
-            }
-        }
-    }
-
-    /// A duration (`"5s"`), or the reason it is not one.
-    pub(crate) fn duration(&mut self, path: &str, node: &Node) -> Option<Duration> {
-        let err = match &node.value {
-            Value::Str(s) => match duration::parse(s) {
-                Ok(d) => return Some(d),
-                Err(e) => e,
-            },
-            Value::Int(n) => duration::bare_number(&n.to_string()),
-            Value::Float(x) => duration::bare_number(&x.to_string()),
-            other => {
-                let d = self
-                    .type_error(path, node.pos, "a duration string", other)
-                    .with_suggestion("write a number with a unit, e.g. \"5s\" or \"250ms\"");
-                self.diags.push(d);
-                return None;
-            }
-        };
-        self.diag(
-            Severity::Error,
-            err.code,
-            path,
-            node.pos,
-            err.message,
-            Some(err.suggestion),
-        );
-        None
-    }
-
     /// One key of a layer at `prefix` (`""` or `providers.NAME`).
     pub(crate) fn layer_key(&mut self, layer: &mut Settings, prefix: &str, e: &Entry) {
         let path = join(prefix, &e.key);
@@ -268,15 +114,14 @@ impl Walker<'_> {
                         }
                         out
                     }
-                    Value::Str(s) => s
-                        .split(',')
-                        .filter(|x| !x.trim().is_empty())
-                        .map(|x| no_proxy::EntryRef {
-                            text: x.trim().to_owned(),
-                            path: path.clone(),
-                            location: self.src.location(node.pos),
-                        })
-                        .collect(),
+                    // One value, read as curl reads NO_PROXY (a password in a URL-shaped entry
+                    // may hold commas; its credentials are masked across them).
+                    Value::Str(s) if s.split(',').all(|x| x.trim().is_empty()) => Vec::new(),
+                    Value::Str(s) => vec![no_proxy::EntryRef {
+                        text: s.clone(),
+                        path: path.clone(),
+                        location: self.src.location(node.pos),
+                    }],
                     other => {
                         let d = self
                             .type_error(&path, node.pos, "a list of host names", other)
@@ -297,9 +142,9 @@ impl Walker<'_> {
                 else {
                     return;
                 };
-                match Roots::parse(raw.trim()) {
-                    Some(r) => layer.roots = Some(Sourced::new(r, origin)),
-                    None => {
+                match raw.trim().parse::<Roots>() {
+                    Ok(r) => layer.roots = Some(Sourced::new(r, origin)),
+                    Err(_) => {
                         let near = suggest::did_you_mean(raw, &["webpki", "system", "none"]);
                         let fix = match near {
                             Some(n) => format!("write `roots = \"{n}\"`"),
@@ -310,7 +155,7 @@ impl Walker<'_> {
                             "invalid_value",
                             &path,
                             node.pos,
-                            format!("`{raw}` is not a root store"),
+                            format!("`{}` is not a root store", crate::proxy::redact_url(raw)),
                             Some(fix),
                         );
                     }
@@ -335,6 +180,7 @@ impl Walker<'_> {
                 }
             }
             "timeouts" => self.timeouts(layer, &path, node),
+            "limits" => self.limits(layer, &path, node),
             _ => {
                 self.identity_key(layer, prefix, e);
             }
@@ -423,6 +269,31 @@ impl Walker<'_> {
         }
     }
 
+    fn limits(&mut self, layer: &mut Settings, path: &str, node: &Node) {
+        let Value::Table(entries) = &node.value else {
+            let d = self
+                .type_error(path, node.pos, "a table", &node.value)
+                .with_suggestion("write `[limits]` with `max_body = \"16MiB\"`");
+            self.diags.push(d);
+            return;
+        };
+        for e in entries {
+            let kpath = join(path, &e.key);
+            let slot = match e.key.as_str() {
+                "max_body" => &mut layer.limits.max_body,
+                "check_body" => &mut layer.limits.check_body,
+                _ => {
+                    self.unknown(path, e, LIMIT_KEYS, Level::Limits);
+                    continue;
+                }
+            };
+            let origin = self.src.origin(&kpath, e.key_pos);
+            if let Some(n) = self.size(&kpath, &e.node) {
+                *slot = Some(Sourced::new(n, origin));
+            }
+        }
+    }
+
     fn providers(&mut self, e: &Entry, out: &mut Vec<Provider>) {
         let Value::Table(entries) = &e.node.value else {
             let d = self
@@ -439,13 +310,13 @@ impl Walker<'_> {
         for p in entries {
             let prefix = format!("providers.{}", p.key);
             let Value::Table(keys) = &p.node.value else {
-                let mut d = self.type_error(
+                let d = self.type_error(
                     &prefix,
                     p.key_pos,
                     "a table `[providers.NAME]`",
                     &p.node.value,
                 );
-                d.suggestion = Some(if LAYER_KEYS.contains(&p.key.as_str()) {
+                let d = d.with_suggestion(if LAYER_KEYS.contains(&p.key.as_str()) {
                     format!(
                         "`{}` is a global setting: move it above the first `[providers...]` table (top level)",
                         p.key
@@ -456,6 +327,10 @@ impl Walker<'_> {
                 self.diags.push(d);
                 continue;
             };
+            if let Some(d) = names::check("provider", &p.key, &prefix, self.src.location(p.key_pos))
+            {
+                self.diags.push(d);
+            }
             if let Some(provider) = self.provider(&p.key, &prefix, p.key_pos, keys) {
                 out.push(provider);
             }
@@ -523,6 +398,8 @@ impl Walker<'_> {
     fn provider_url(&mut self, path: &str, e: &Entry) -> Option<Sourced<url::Url>> {
         let raw = self.string(path, &e.node, "write `url = \"https://api.example.org\"`")?;
         let origin = self.src.origin(path, e.key_pos);
+        let found = origin_url::check(raw, path, self.src.location(e.node.pos));
+        self.diags.extend(found);
         match url::Url::parse(raw.trim()) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
                 Some(Sourced::new(u, origin))
@@ -535,18 +412,22 @@ impl Walker<'_> {
                     e.node.pos,
                     format!(
                         "`{}` is not an http:// or https:// URL with a host",
-                        crate::proxy::redact_input(raw)
+                        crate::proxy::redact_url(raw)
                     ),
                     Some(format!(
                         "write `https://{}`",
-                        u.host_str().unwrap_or("api.example.org")
+                        // With an `@` in the value, the parsed host may be part of the
+                        // credentials.
+                        u.host_str()
+                            .filter(|_| !raw.contains('@'))
+                            .unwrap_or("api.example.org")
                     )),
                 );
                 None
             }
             Err(err) => {
                 let fix = if !raw.contains("://") {
-                    format!("write `https://{}`", raw.trim())
+                    format!("write `https://{}`", crate::proxy::redact_url(raw.trim()))
                 } else {
                     "write `url = \"https://api.example.org\"`".to_owned()
                 };
@@ -555,10 +436,35 @@ impl Walker<'_> {
                     "provider.url_invalid",
                     path,
                     e.node.pos,
-                    format!("`{}` is not a URL: {err}", crate::proxy::redact_input(raw)),
+                    format!("`{}` is not a URL: {err}", crate::proxy::redact_url(raw)),
                     Some(fix),
                 );
                 None
+            }
+        }
+    }
+
+    /// `secret_query_params = ["name", ...]`: more query parameters whose values are masked in
+    /// every output. Names are added for the whole process as the document is read (lint
+    /// included), and never removed.
+    fn secret_query_params(&mut self, e: &Entry) {
+        let fix = "write `secret_query_params = [\"session_ref\"]`";
+        let Value::Array(items) = &e.node.value else {
+            let d = self
+                .type_error(
+                    &e.key,
+                    e.node.pos,
+                    "a list of parameter names",
+                    &e.node.value,
+                )
+                .with_suggestion(fix);
+            self.diags.push(d);
+            return;
+        };
+        for (i, item) in items.iter().enumerate() {
+            let path = format!("{}[{i}]", e.key);
+            if let Some(name) = self.string(&path, item, fix) {
+                crate::proxy::redact::add_secret_query_param(name);
             }
         }
     }
@@ -584,13 +490,4 @@ impl Walker<'_> {
         .with_suggestion("add `ca_file = \"/path/to/ca.pem\"`, or use `roots = \"webpki\"`");
         self.diags.push(d);
     }
-}
-
-fn last_key(path: &str) -> &str {
-    let k = path.rsplit('.').next().unwrap_or(path);
-    k.split('[').next().unwrap_or(k)
-}
-
-fn display_path(path: &str) -> &str {
-    if path.is_empty() { "(document)" } else { path }
 }

@@ -11,7 +11,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use crate::credentials::{CredentialError, OriginAuth, Secret, SecretSource};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::error::{Error, ErrorKind};
-use crate::proxy::{EnvSnapshot, ProxyUrl};
+use crate::proxy::{EnvSnapshot, ProxyUrl, Secrets};
 use crate::settings::{Provenance, ProxyHeaders, Settings};
 
 /// `Basic base64(user:password)` for a proxy URL with credentials, marked sensitive;
@@ -76,7 +76,11 @@ impl Credentials {
             let base = path(own(|l| l.proxy_auth.is_some()), "proxy_auth");
             let pass = resolve_secret(&a.value.password, env, &base, "password", &a.origin)?;
             if basic(&a.value.username, pass.expose()).is_none() {
-                return Err(bad_value(&base, &a.origin, "the user name or password holds a character that cannot be sent in a header"));
+                return Err(bad_value(
+                    &base,
+                    &a.origin,
+                    "the user name or password holds a character that cannot be sent in a header",
+                ));
             }
             out.proxy = Some((a.value.username.clone(), pass));
         }
@@ -93,7 +97,11 @@ impl Credentials {
                 }
             };
             out.origin = Some(header.ok_or_else(|| {
-                bad_value(&base, &a.origin, "the credential holds a character that cannot be sent in a header")
+                bad_value(
+                    &base,
+                    &a.origin,
+                    "the credential holds a character that cannot be sent in a header",
+                )
             })?);
         }
         if let Some(h) = &effective.proxy_headers {
@@ -112,8 +120,42 @@ impl Credentials {
         }
     }
 
+    /// What a proxy may echo back from our handshake with `proxy`: the proxy URL's credentials,
+    /// `proxy_auth`'s, and the values of the proxy headers.
+    pub(crate) fn proxy_secrets(&self, proxy: &ProxyUrl) -> Secrets {
+        let mut s = proxy_secrets(proxy, &self.proxy_headers);
+        if let Some((user, pass)) = &self.proxy {
+            s.add_credentials(user, Some(pass.expose()));
+        }
+        s
+    }
+
+    /// Every credential this profile adds to requests, for scrubbing what a peer echoes: the
+    /// [proxy's](Credentials::proxy_secrets) and the origin's `Authorization`.
+    pub(crate) fn secrets(&self, proxy: Option<&ProxyUrl>) -> Secrets {
+        let mut s = match proxy {
+            Some(p) => self.proxy_secrets(p),
+            None => {
+                let mut s = Secrets::new();
+                add_proxy_headers(&mut s, &self.proxy_headers);
+                s
+            }
+        };
+        if let Some(v) = &self.origin {
+            s.add_header(
+                "authorization",
+                &String::from_utf8_lossy(v.as_bytes()),
+                true,
+            );
+        }
+        s
+    }
+
     /// The SOCKS5 user name and password for `proxy`, by the same precedence.
-    pub(crate) fn socks_credentials<'a>(&'a self, proxy: &'a ProxyUrl) -> Option<(&'a str, &'a str)> {
+    pub(crate) fn socks_credentials<'a>(
+        &'a self,
+        proxy: &'a ProxyUrl,
+    ) -> Option<(&'a str, &'a str)> {
         match &self.proxy {
             Some((user, pass)) => Some((user.as_str(), pass.expose())),
             None => proxy
@@ -251,6 +293,38 @@ fn credential_error(
         .with_source(e)
 }
 
+/// What a proxy may echo back from our handshake: the proxy URL's credentials and the values
+/// of the extra proxy headers.
+pub(crate) fn proxy_secrets(proxy: &ProxyUrl, headers: &HeaderMap) -> Secrets {
+    let mut s = proxy.secrets();
+    add_proxy_headers(&mut s, headers);
+    s
+}
+
+/// Adds the value of every extra proxy header: headers configured for the proxy usually
+/// authenticate to it (`X-Proxy-Token`), and proxies echo them in clear (Squid's `%R` masks
+/// only `Authorization` and `Proxy-Authorization`).
+pub(crate) fn add_proxy_headers(s: &mut Secrets, headers: &HeaderMap) {
+    for (name, value) in headers {
+        s.add_header(
+            name.as_str(),
+            &String::from_utf8_lossy(value.as_bytes()),
+            true,
+        );
+    }
+}
+
+/// Adds the credentials among `headers` (see [`Secrets::add_header`]).
+pub(crate) fn add_headers(s: &mut Secrets, headers: &HeaderMap) {
+    for (name, value) in headers {
+        s.add_header(
+            name.as_str(),
+            &String::from_utf8_lossy(value.as_bytes()),
+            value.is_sensitive(),
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,8 +343,7 @@ mod tests {
     #[test]
     fn proxy_auth_wins_over_url_credentials_and_errors_name_the_setting() {
         let env = EnvSnapshot::from_pairs([("PW", "from-env")]);
-        let layer =
-            Settings::new().with_proxy_auth(ProxyAuth::new("bob", SecretSource::env("PW")));
+        let layer = Settings::new().with_proxy_auth(ProxyAuth::new("bob", SecretSource::env("PW")));
         let c = Credentials::resolve(&layer, None, &env, &HeaderMap::new()).unwrap();
         let p = ProxyUrl::parse("http://alice:s3cret@proxy.test:3128").unwrap();
         let header = c.proxy_authorization(&p).unwrap();
@@ -278,7 +351,8 @@ mod tests {
         assert_eq!(header.to_str().unwrap(), format!("Basic {want}"));
         assert!(!format!("{c:?}").contains("from-env"));
 
-        let provider = Settings::new().with_proxy_auth(ProxyAuth::new("bob", SecretSource::env("NOPE")));
+        let provider =
+            Settings::new().with_proxy_auth(ProxyAuth::new("bob", SecretSource::env("NOPE")));
         let e = Credentials::resolve(&provider, Some(("p", &provider)), &env, &HeaderMap::new())
             .err()
             .unwrap_or_else(|| panic!("unset variable accepted"));

@@ -165,8 +165,8 @@ pub(crate) fn hop_noun(hop: Hop) -> &'static str {
 fn dns_hint(hop: Hop, host: &str, ctx: &Ctx) -> String {
     match hop {
         Hop::Proxy => format!(
-            "check the proxy host name {host}; {}",
-            ctx.route_origin_phrase()
+            "the proxy's host name {host} does not resolve here: check it in {}",
+            ctx.proxy_setting()
         ),
         Hop::Origin => format!(
             "check the host name {host} in the URL; a name that only resolves inside a network usually needs that network's proxy ({})",

@@ -10,17 +10,22 @@
 
 mod auth;
 mod dns;
+mod explain;
+mod handoff;
 mod http_connect;
+mod refusal;
 mod request;
 mod socks5;
 mod stream;
 mod tcp;
 mod tls;
+mod tls_probe;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -30,12 +35,16 @@ use tracing::Instrument;
 
 use crate::error::{Error, ErrorKind, Hop, Phase};
 use crate::proxy::{EnvSnapshot, ProxyScheme, ProxyUrl};
-use crate::route::Route;
-use crate::settings::{Settings, Timeouts};
-use crate::tls::HandshakeInfo;
+use crate::route::{Route, Router, UriProblem, uri_parts};
+use crate::settings::{Provenance, Settings, Timeouts};
+use crate::tls::{HandshakeInfo, TlsCache};
 
+pub(crate) use auth::add_headers;
 pub use auth::basic_auth;
 pub use dns::{Resolve, Resolver, Resolving};
+pub(crate) use explain::absolute_form_failure;
+pub(crate) use handoff::Handoff;
+pub(crate) use refusal::{Form, refusal};
 pub use request::{ConnectorLayer, ConnectorService};
 pub(crate) use request::{connection_failure, prepare_request_headers};
 pub use stream::{Conn, Stream};
@@ -44,6 +53,7 @@ pub use crate::error::Timings;
 
 /// What is known about how a connection was made. hyper copies it into every response's
 /// extensions as an `Arc<ConnInfo>`; [`crate::Response::conn_info`] reads it.
+#[non_exhaustive]
 #[derive(Debug, Clone, Serialize)]
 pub struct ConnInfo {
     /// The route the connection follows.
@@ -78,10 +88,14 @@ impl ConnInfo {
 
 /// Everything a connector needs for one profile. Built by [`crate::client::ClientBuilder`];
 /// public so a caller can put the connector under their own hyper client.
+#[non_exhaustive]
 #[derive(Debug, Clone)]
 pub struct ConnectorSettings {
     /// The provider this profile serves; `None` for the global layer.
     pub provider: Option<String>,
+    /// Where the provider was declared (its `[providers.NAME]` table), so hints can name the
+    /// file and line to add a key to.
+    pub provider_origin: Option<Provenance>,
     /// The global layer.
     pub global: Settings,
     /// The provider's own layer (applied over `global`).
@@ -106,6 +120,7 @@ impl ConnectorSettings {
     pub fn new(global: Settings) -> Self {
         Self {
             provider: None,
+            provider_origin: None,
             global,
             layer: None,
             env: EnvSnapshot::from_process(),
@@ -123,6 +138,7 @@ pub(crate) struct Profile {
     effective: Settings,
     tls: tls::ProfileTls,
     creds: auth::Credentials,
+    router: Router,
 }
 
 impl Profile {
@@ -130,19 +146,29 @@ impl Profile {
         &self.effective.timeouts
     }
 
+    /// The profile's layer over the global one.
+    pub(crate) fn effective(&self) -> &Settings {
+        &self.effective
+    }
+
+    pub(crate) fn settings(&self) -> &ConnectorSettings {
+        &self.settings
+    }
+
+    /// Every credential this profile adds to requests through `proxy` (see
+    /// [`auth::Credentials::secrets`]), for scrubbing what a peer echoes back.
+    pub(crate) fn credential_secrets(&self, proxy: Option<&ProxyUrl>) -> crate::proxy::Secrets {
+        self.creds.secrets(proxy)
+    }
+
+    /// Decides this profile's routes (the per-scheme work done once, at build).
+    pub(crate) fn router(&self) -> &Router {
+        &self.router
+    }
 
     /// The route for `url` under this profile (pure).
     pub(crate) fn route(&self, url: &url::Url) -> Result<Route, Error> {
-        crate::route::resolve(
-            &self.settings.global,
-            self.settings
-                .provider
-                .as_deref()
-                .zip(self.settings.layer.as_ref()),
-            &self.settings.env,
-            url,
-        )
-        .map_err(Error::from)
+        self.router.route_url(url).map_err(Error::from)
     }
 }
 
@@ -166,6 +192,11 @@ impl Connector {
     /// `config.invalid` naming the setting) and a missing variable or password file too
     /// (`config.invalid`), rather than at the first request.
     pub fn new(settings: ConnectorSettings) -> Result<Self, Error> {
+        Self::with_cache(settings, &TlsCache::default())
+    }
+
+    /// [`Connector::new`], reading CA files through `cache` (shared by a client's profiles).
+    pub(crate) fn with_cache(settings: ConnectorSettings, cache: &TlsCache) -> Result<Self, Error> {
         let effective = match &settings.layer {
             Some(l) => l.over(&settings.global),
             None => settings.global.clone(),
@@ -177,15 +208,26 @@ impl Connector {
             &effective,
             &settings.env,
             settings.http2,
+            cache,
         )?;
-        let creds =
-            auth::Credentials::resolve(&effective, provider, &settings.env, &settings.proxy_headers)?;
+        let creds = auth::Credentials::resolve(
+            &effective,
+            provider,
+            &settings.env,
+            &settings.proxy_headers,
+        )?;
+        let router = Router::new(
+            settings.global.clone(),
+            settings.provider.as_deref().zip(settings.layer.clone()),
+            settings.env.clone(),
+        );
         Ok(Self {
             profile: Arc::new(Profile {
                 settings,
                 effective,
                 tls,
                 creds,
+                router,
             }),
         })
     }
@@ -219,7 +261,10 @@ impl Connector {
     }
 
     /// The user name and password sent to `proxy`: `proxy_auth`'s, else the URL's.
-    pub(crate) fn proxy_credentials<'a>(&'a self, proxy: &'a ProxyUrl) -> Option<(&'a str, &'a str)> {
+    pub(crate) fn proxy_credentials<'a>(
+        &'a self,
+        proxy: &'a ProxyUrl,
+    ) -> Option<(&'a str, &'a str)> {
         self.profile.creds.socks_credentials(proxy)
     }
 
@@ -234,7 +279,7 @@ impl Connector {
 
     /// Makes a connection for `uri` along its route.
     pub async fn connect(&self, uri: Uri) -> Result<Conn, Error> {
-        connect(&self.profile, uri).await
+        connect(&self.profile, uri, None).await
     }
 }
 
@@ -249,13 +294,24 @@ impl tower_service::Service<Uri> for Connector {
 
     fn call(&mut self, uri: Uri) -> Self::Future {
         let profile = self.profile.clone();
-        Box::pin(async move { connect(&profile, uri).await })
+        let handed = Handoff::current();
+        if let Some(h) = &handed {
+            h.mark_asked();
+        }
+        Box::pin(async move {
+            let conn = connect(&profile, uri, handed.as_deref()).await?;
+            if let Some(h) = handed {
+                h.mark_opened();
+            }
+            Ok(conn)
+        })
     }
 }
 
 /// The context every error in one connection attempt is built from.
 pub(crate) struct Ctx {
     provider: Option<String>,
+    provider_origin: Option<Provenance>,
     target: String,
     proxy: Option<ProxyUrl>,
     route: Option<Route>,
@@ -270,9 +326,62 @@ impl Ctx {
     ) -> Self {
         Self {
             provider,
+            provider_origin: None,
             target,
             proxy,
             route,
+        }
+    }
+
+    /// Where the provider was declared (its `[providers.NAME]` table), for hints that name the
+    /// key to add there.
+    pub(crate) fn with_provider_origin(mut self, origin: Option<Provenance>) -> Self {
+        self.provider_origin = origin;
+        self
+    }
+
+    pub(crate) fn provider_origin(&self) -> Option<&Provenance> {
+        self.provider_origin.as_ref()
+    }
+
+    pub(crate) fn route(&self) -> Option<&Route> {
+        self.route.as_ref()
+    }
+
+    /// The same context with another route (one that learned more after resolution).
+    pub(crate) fn with_route(&self, route: Route) -> Ctx {
+        Ctx {
+            provider: self.provider.clone(),
+            provider_origin: self.provider_origin.clone(),
+            target: self.target.clone(),
+            proxy: self.proxy.clone(),
+            route: Some(route),
+        }
+    }
+
+    /// Where the proxy in use was set, for hints: `cfg.toml:3:9 (proxy)`, `the https_proxy
+    /// environment variable`.
+    pub(crate) fn proxy_setting(&self) -> String {
+        self.route
+            .as_ref()
+            .and_then(Route::proxy_origin)
+            .map_or_else(|| "the proxy setting".to_owned(), crate::route::location)
+    }
+
+    /// The proxy's URL under another scheme, without credentials: `https://proxy.example:3128`.
+    pub(crate) fn proxy_url_with_scheme(&self, scheme: &str) -> String {
+        match &self.proxy {
+            Some(p) => format!("{scheme}://{}", p.authority()),
+            None => format!("{scheme}://host:port"),
+        }
+    }
+
+    /// The proxy's URL with `USER:PASSWORD` where credentials go, e.g.
+    /// `http://USER:PASSWORD@proxy.example:3128`.
+    pub(crate) fn proxy_url_with_placeholder_credentials(&self) -> String {
+        match &self.proxy {
+            Some(p) => format!("{}://USER:PASSWORD@{}", p.scheme().as_str(), p.authority()),
+            None => "http://USER:PASSWORD@host:port".to_owned(),
         }
     }
 
@@ -317,13 +426,7 @@ impl Ctx {
     pub(crate) fn proxy_display(&self) -> String {
         self.proxy
             .as_ref()
-            .map_or_else(|| "(none)".to_owned(), ProxyUrl::without_credentials)
-    }
-
-    pub(crate) fn proxy_authority(&self) -> String {
-        self.proxy
-            .as_ref()
-            .map_or_else(|| "host:port".to_owned(), ProxyUrl::authority)
+            .map_or_else(|| "(transparent)".to_owned(), ProxyUrl::without_credentials)
     }
 
     pub(crate) fn provider_noun(&self) -> String {
@@ -367,34 +470,44 @@ impl Ctx {
     }
 }
 
-fn default_port(scheme: &str) -> u16 {
-    match scheme {
-        "https" | "wss" => 443,
-        _ => 80,
+/// The route for a new connection to `uri`: the one the client handed over when it is for this
+/// URI (it always is when the client sent the request), else decided here — the connector
+/// also serves callers that put it under their own hyper client.
+fn route_for(profile: &Profile, uri: &Uri, handed: Option<&Handoff>) -> Result<Route, Error> {
+    if let Some(h) = handed.filter(|h| h.route().is_for(uri)) {
+        return Ok(h.route().clone());
     }
+    let parts = uri_parts(uri).map_err(|p| {
+        let uri = crate::proxy::redact_text(&uri.to_string());
+        let e = Error::new(ErrorKind::HttpProtocol)
+            .with_hint("use an absolute URL such as https://host/path");
+        match p {
+            UriProblem::NoHost => e.with_message(format!("the URL {uri} has no host")),
+            UriProblem::Scheme => e.with_message(format!("the URL {uri} has no scheme")),
+            UriProblem::Host(source) => e
+                .with_message(format!("the URL {uri} cannot be parsed"))
+                .with_source(source),
+            UriProblem::Port => e.with_message(format!("the URL {uri} has an invalid port")),
+        }
+    })?;
+    profile.router.route_uri(uri, &parts).map_err(Error::from)
 }
 
-async fn connect(profile: &Profile, uri: Uri) -> Result<Conn, Error> {
+async fn connect(profile: &Profile, uri: Uri, handed: Option<&Handoff>) -> Result<Conn, Error> {
+    let route = route_for(profile, &uri, handed)?;
     let scheme = uri.scheme_str().unwrap_or("http").to_ascii_lowercase();
-    let Some(host) = uri.host().map(str::to_owned) else {
-        return Err(Error::new(ErrorKind::HttpProtocol)
-            .with_message(format!("the URL {uri} has no host"))
-            .with_hint("use an absolute URL such as https://host/path"));
-    };
-    let port = uri.port_u16().unwrap_or_else(|| default_port(&scheme));
-    let url = url::Url::parse(&uri.to_string()).map_err(|e| {
-        Error::new(ErrorKind::HttpProtocol)
-            .with_message(format!("the URL {uri} cannot be parsed"))
-            .with_source(e)
-    })?;
-    let route = profile.route(&url)?;
+    // The host as written, for DNS and TLS (the route has already read it the URL way).
+    let host = uri.host().unwrap_or_default().to_owned();
+    let https = matches!(scheme.as_str(), "https" | "wss");
+    let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
     let target = http_connect::authority(&host, port);
     let ctx = Ctx::new(
         profile.settings.provider.clone(),
         target.clone(),
         route.proxy().cloned(),
         Some(route.clone()),
-    );
+    )
+    .with_provider_origin(profile.settings.provider_origin.clone());
     let span = tracing::info_span!(
         "connect",
         provider = profile.settings.provider.as_deref().unwrap_or("-"),
@@ -425,11 +538,20 @@ async fn build(
     let mut tunnel = false;
     let mut proxy_tls = None;
     let mut origin_tls = None;
+    let mut tunnel_facts: Option<explain::Tunnel> = None;
 
     let (stream, peer) = match route.proxy().cloned() {
         None => {
-            let (tcp, peer) =
-                dial(resolver, ctx, Hop::Origin, host, port, t.connect(), timings).await?;
+            let (tcp, peer) = dial(
+                resolver,
+                ctx,
+                Hop::Origin,
+                host,
+                port,
+                t.connect_or_default(),
+                timings,
+            )
+            .await?;
             (Stream::Tcp(tcp), peer)
         }
         Some(proxy) => {
@@ -439,7 +561,7 @@ async fn build(
                 Hop::Proxy,
                 proxy.host(),
                 proxy.port(),
-                t.connect(),
+                t.connect_or_default(),
                 timings,
             )
             .await?;
@@ -455,9 +577,10 @@ async fn build(
                                 &profile.tls.proxy,
                                 proxy.host(),
                                 stream,
-                                t.proxy(),
+                                t.proxy_or_default(),
                             )
-                            .await?;
+                            .await
+                            .map_err(|e| explain::proxy_tls_failure(ctx, e))?;
                             stream = s;
                             proxy_tls = Some(info);
                         }
@@ -474,7 +597,7 @@ async fn build(
                             port,
                             auth.as_ref(),
                             &profile.creds.proxy_headers,
-                            t.proxy(),
+                            t.proxy_or_default(),
                         )
                         .await;
                         // A TLS 1.3 proxy refuses a client certificate after its handshake:
@@ -500,13 +623,19 @@ async fn build(
                                 stream,
                                 socks5::Dest::Name(host, port),
                                 creds,
-                                t.proxy(),
+                                t.proxy_or_default(),
                             )
                             .await
                         } else {
-                            let addrs =
-                                dns::resolve(resolver, ctx, Hop::Origin, host, port, t.connect())
-                                    .await?;
+                            let addrs = dns::resolve(
+                                resolver,
+                                ctx,
+                                Hop::Origin,
+                                host,
+                                port,
+                                t.connect_or_default(),
+                            )
+                            .await?;
                             let Some(&first) = addrs.first() else {
                                 return Err(ctx.error(
                                     ErrorKind::OriginDns,
@@ -519,7 +648,7 @@ async fn build(
                                 stream,
                                 socks5::Dest::Addr(first),
                                 creds,
-                                t.proxy(),
+                                t.proxy_or_default(),
                             )
                             .await
                         }
@@ -531,17 +660,38 @@ async fn build(
                 }
             }
             .instrument(span)
-            .await?;
+            .await;
+            let stream = match stream {
+                Ok(s) => s,
+                Err(e) => {
+                    let e = explain::proxy_failure(profile, ctx, &proxy, peer, host, port, e).await;
+                    // A proxy that echoes the request into its refusal puts our credentials there.
+                    return Err(e.scrubbed(&profile.creds.proxy_secrets(&proxy)));
+                }
+            };
             timings.proxy = Some(started.elapsed());
-            (stream, peer)
+            if tunnel {
+                // Count what comes back through the tunnel: a tunnel that ends before the
+                // origin's first byte is the proxy's doing, not the origin's.
+                let received = Arc::new(AtomicU64::new(0));
+                tunnel_facts = Some(explain::Tunnel {
+                    opened: Instant::now(),
+                    received: received.clone(),
+                    socks: matches!(proxy.scheme(), ProxyScheme::Socks5 | ProxyScheme::Socks5h),
+                });
+                (Stream::counted(stream, received), peer)
+            } else {
+                (stream, peer)
+            }
         }
     };
 
     let stream = if https {
         let started = Instant::now();
-        let (s, info) = tls::handshake(ctx, &profile.tls.origin, host, stream, t.tls())
+        let (s, info) = tls::handshake(ctx, &profile.tls.origin, host, stream, t.tls_or_default())
             .instrument(tracing::info_span!("tls", server_name = %host))
-            .await?;
+            .await
+            .map_err(|e| explain::origin_tls_failure(ctx, e, host, port, tunnel_facts.as_ref()))?;
         timings.tls = Some(started.elapsed());
         origin_tls = Some(info);
         s
@@ -572,7 +722,7 @@ async fn build(
     // hyper's HTTP/2 keeps a read pending on an idle connection and writes frames of its own,
     // so a first-byte deadline cannot tell waiting from idle there; HTTP/2 relies on the
     // caller's request timeout (`Client`, or `ConnectorLayer`).
-    let first_byte = (alpn.as_deref() != Some("h2")).then(|| t.request());
+    let first_byte = (alpn.as_deref() != Some("h2")).then(|| t.request_or_default());
     let info = ConnInfo {
         route,
         absolute_form,
@@ -584,7 +734,13 @@ async fn build(
         proxy_tls,
         failure: Arc::default(),
     };
-    Ok(Conn::new(stream, info, first_byte, late_tls, ctx.target().to_owned()))
+    Ok(Conn::new(
+        stream,
+        info,
+        first_byte,
+        late_tls,
+        ctx.target().to_owned(),
+    ))
 }
 
 async fn dial(

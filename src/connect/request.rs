@@ -53,12 +53,23 @@ impl Connector {
     fn prepare_request<B>(&self, req: &mut Request<B>) -> Result<(Route, bool), Error> {
         let url = url::Url::parse(&req.uri().to_string()).map_err(|e| {
             Error::new(ErrorKind::ConfigInvalid)
-                .with_message(format!("invalid request URL {:?}", req.uri().to_string()))
+                .with_message(format!(
+                    "invalid request URL {:?}",
+                    crate::proxy::redact_url(&req.uri().to_string())
+                ))
                 .with_hint("use an absolute URL such as https://host/path")
                 .with_source(e)
         })?;
         let route = self.profile.route(&url)?;
-        let absolute_form = prepare(&self.profile, &route, &url, req.headers_mut());
+        let absolute_form = is_absolute_form(&self.profile, &route, url.scheme() == "http");
+        let uri = req.uri().clone();
+        prepare(
+            &self.profile,
+            &route,
+            absolute_form,
+            &uri,
+            req.headers_mut(),
+        );
         Ok((route, absolute_form))
     }
 
@@ -71,14 +82,16 @@ impl Connector {
     }
 }
 
-/// [`prepare`] for the client, which has the route already.
+/// [`prepare`] for the client, which has the route already; returns whether the request
+/// carries `Proxy-Authorization` to the proxy.
 pub(crate) fn prepare_request_headers(
     connector: &Connector,
     route: &Route,
-    url: &url::Url,
+    absolute_form: bool,
+    uri: &http::Uri,
     headers: &mut HeaderMap,
 ) -> bool {
-    prepare(&connector.profile, route, url, headers)
+    prepare(&connector.profile, route, absolute_form, uri, headers)
 }
 
 /// The failure the connection recorded itself (see `ConnInfo`), for an error from hyper that
@@ -92,7 +105,10 @@ pub(crate) fn connection_failure(capture: &CaptureConnection) -> Option<Error> {
 
 /// hyper's error as ours: the proxyscope error inside it, else the one the connection recorded,
 /// else hyper's failure classified.
-pub(crate) fn hyper_error(e: &(dyn std::error::Error + 'static), capture: &CaptureConnection) -> Error {
+pub(crate) fn hyper_error(
+    e: &(dyn std::error::Error + 'static),
+    capture: &CaptureConnection,
+) -> Error {
     if Error::find_in(e).is_none()
         && let Some(recorded) = connection_failure(capture)
     {
@@ -101,9 +117,10 @@ pub(crate) fn hyper_error(e: &(dyn std::error::Error + 'static), capture: &Captu
     Error::from_hyper(e)
 }
 
-/// Whether requests for `url` on `route` go to the proxy in absolute-form.
-pub(crate) fn is_absolute_form(profile: &Profile, route: &Route, url: &url::Url) -> bool {
-    url.scheme() == "http"
+/// Whether requests on `route` go to the proxy in absolute-form (`plain_http`: the request's
+/// scheme is `http`).
+pub(crate) fn is_absolute_form(profile: &Profile, route: &Route, plain_http: bool) -> bool {
+    plain_http
         && !profile.settings.tunnel_plain_http
         && route
             .proxy()
@@ -111,9 +128,14 @@ pub(crate) fn is_absolute_form(profile: &Profile, route: &Route, url: &url::Url)
 }
 
 /// Adds the profile's credentials and proxy headers to `headers`; returns whether the request
-/// goes in absolute-form.
-pub(crate) fn prepare(profile: &Profile, route: &Route, url: &url::Url, headers: &mut HeaderMap) -> bool {
-    let absolute_form = is_absolute_form(profile, route, url);
+/// carries `Proxy-Authorization` to the proxy.
+pub(crate) fn prepare(
+    profile: &Profile,
+    route: &Route,
+    absolute_form: bool,
+    uri: &http::Uri,
+    headers: &mut HeaderMap,
+) -> bool {
     let creds = &profile.creds;
     if absolute_form && let Some(p) = route.proxy() {
         if !headers.contains_key(PROXY_AUTHORIZATION)
@@ -126,19 +148,37 @@ pub(crate) fn prepare(profile: &Profile, route: &Route, url: &url::Url, headers:
         }
     }
     if let (Some(auth), Some(base)) = (&creds.origin, &profile.settings.base_url)
-        && same_origin(url, base)
+        && same_origin(uri, base)
         && !headers.contains_key(AUTHORIZATION)
     {
         headers.insert(AUTHORIZATION, auth.clone());
     }
-    absolute_form
+    absolute_form && headers.contains_key(PROXY_AUTHORIZATION)
 }
 
 /// Same scheme, host (case-insensitive) and port: where a provider's credentials may go.
-fn same_origin(url: &url::Url, base: &url::Url) -> bool {
-    url.scheme() == base.scheme()
-        && url.host_str().map(str::to_ascii_lowercase) == base.host_str().map(str::to_ascii_lowercase)
-        && url.port_or_known_default() == base.port_or_known_default()
+fn same_origin(uri: &http::Uri, base: &url::Url) -> bool {
+    let default = |scheme: &str| match scheme {
+        "http" => Some(80),
+        "https" => Some(443),
+        _ => None,
+    };
+    let Some(scheme) = uri.scheme_str() else {
+        return false;
+    };
+    let host = uri
+        .host()
+        .map(|h| h.trim_start_matches('[').trim_end_matches(']'));
+    let base_host = base
+        .host_str()
+        .map(|h| h.trim_start_matches('[').trim_end_matches(']'));
+    scheme.eq_ignore_ascii_case(base.scheme())
+        && host.is_some()
+        && host.map(str::to_ascii_lowercase) == base_host.map(str::to_ascii_lowercase)
+        && uri
+            .port_u16()
+            .or_else(|| default(&scheme.to_ascii_lowercase()))
+            == base.port_or_known_default()
 }
 
 /// A `tower` layer around a hyper client that uses a [`Connector`]: see
@@ -179,9 +219,7 @@ where
     type Future = Pin<Box<dyn Future<Output = Result<Response<R>, Error>> + Send>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        self.inner
-            .poll_ready(cx)
-            .map_err(|e| Error::from_hyper(&e))
+        self.inner.poll_ready(cx).map_err(|e| Error::from_hyper(&e))
     }
 
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
@@ -189,7 +227,7 @@ where
             Ok(r) => r,
             Err(e) => return Box::pin(std::future::ready(Err(e))),
         };
-        let timeout = self.connector.profile.timeouts().request();
+        let timeout = self.connector.profile.timeouts().request_or_default();
         let target = req
             .uri()
             .authority()
@@ -241,9 +279,10 @@ mod tests {
             ("http://api.test/", false),
             ("https://api.test:8443/", false),
             ("https://evil.test/", false),
+            ("HTTPS://api.test/", true),
         ] {
-            let url = url::Url::parse(u).unwrap_or_else(|e| panic!("{e}"));
-            assert_eq!(same_origin(&url, &base), want, "{u}");
+            let uri: http::Uri = u.parse().unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(same_origin(&uri, &base), want, "{u}");
         }
     }
 }

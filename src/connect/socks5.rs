@@ -8,7 +8,9 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 
-use crate::error::{Error, ErrorKind, Hop, Phase, ProxyReply};
+use crate::error::{
+    Blame, CloseKind, CloseStage, Closure, Error, ErrorKind, Hop, Phase, ProxyReply,
+};
 
 use super::Ctx;
 use super::stream::Stream;
@@ -55,7 +57,8 @@ pub(crate) async fn handshake(
     creds: Option<Creds<'_>>,
     timeout: Duration,
 ) -> Result<Stream, Error> {
-    let deadline = Instant::now() + timeout;
+    let started = Instant::now();
+    let deadline = started + timeout;
     let creds_sent = creds.is_some();
     match tokio::time::timeout_at(deadline, run(ctx, &mut stream, &dest, creds)).await {
         Ok(Ok(())) => Ok(stream),
@@ -67,15 +70,48 @@ pub(crate) async fn handshake(
                 ctx.proxy_display()
             ))
             .with_hint("the proxy hung up mid-handshake; check that it is a SOCKS5 proxy and that it allows this client")
-            .map_evidence(|ev| ev.credentials_sent = Some(creds_sent))),
-        Ok(Err(Err(Fail::Io(e)))) => Err(ctx
-            .error(ErrorKind::ProxyClosed, Hop::Proxy, Phase::Proxy)
-            .with_message(format!(
-                "the connection to SOCKS proxy {} failed during the handshake",
-                ctx.proxy_display()
-            ))
-            .with_hint("the connection broke mid-handshake; check the proxy's logs")
-            .with_source(e)),
+            .map_evidence(|ev| {
+                ev.credentials_sent = Some(creds_sent);
+                ev.closure = Some(Closure {
+                    how: CloseKind::Closed,
+                    stage: CloseStage::SocksHandshake,
+                    bytes_received: 0,
+                    after: Some(started.elapsed()),
+                });
+            })),
+        Ok(Err(Err(Fail::Io(e)))) => {
+            let reset = CloseKind::of(&e) == Some(CloseKind::Reset);
+            let (message, hint) = if reset {
+                (
+                    format!(
+                        "SOCKS proxy {} reset the connection during the handshake",
+                        ctx.proxy_display()
+                    ),
+                    "the proxy (or a firewall in front of it) aborted the handshake: it may refuse this client's address — check the proxy's logs",
+                )
+            } else {
+                (
+                    format!(
+                        "the connection to SOCKS proxy {} failed during the handshake",
+                        ctx.proxy_display()
+                    ),
+                    "the connection broke mid-handshake; check the proxy's logs",
+                )
+            };
+            Err(ctx
+                .error(ErrorKind::ProxyClosed, Hop::Proxy, Phase::Proxy)
+                .with_message(message)
+                .with_hint(hint)
+                .map_evidence(|ev| {
+                    ev.closure = reset.then(|| Closure {
+                        how: CloseKind::Reset,
+                        stage: CloseStage::SocksHandshake,
+                        bytes_received: 0,
+                        after: Some(started.elapsed()),
+                    });
+                })
+                .with_source(e))
+        }
         Ok(Err(Err(Fail::Protocol(why)))) => Err(ctx
             .error(ErrorKind::ProxyProtocol, Hop::Proxy, Phase::Proxy)
             .with_message(format!(
@@ -239,6 +275,23 @@ async fn run(
         }
     };
     let meaning = reply_meaning(code);
+    let local = super::refusal::local_fix(ctx);
+    let lead = |ask: String| match &local {
+        Some(fix) => format!(
+            "{fix}; only if {} must go through this proxy, {ask}",
+            ctx.target()
+        ),
+        None => ask,
+    };
+    let blame = match code {
+        2..=6 if local.is_some() && ctx.route().is_some_and(|r| r.near_miss().is_some()) => {
+            Blame::LocalConfig
+        }
+        3 => Blame::Network,
+        4..=6 => Blame::Origin,
+        8 => Blame::LocalConfig,
+        _ => Blame::Proxy,
+    };
     Err(Ok(ctx
         .error(ErrorKind::ProxyRefused, Hop::Proxy, Phase::Proxy)
         .with_message(format!(
@@ -247,11 +300,17 @@ async fn run(
             ctx.target()
         ))
         .with_hint(match code {
-            2 => "the proxy's rules do not allow this destination; ask its operators, or route this destination differently (no_proxy)".to_owned(),
-            3..=6 => format!("the proxy could not reach {}; check the destination's host name and port — the destination, not the proxy, is the likely problem", ctx.target()),
-            8 => "the proxy does not accept this address type; try socks5h:// (names) or socks5:// (addresses)".to_owned(),
+            2 => lead("ask the proxy's operators to allow it (its rules do not), or route this destination differently (no_proxy)".to_owned()),
+            3..=6 => lead(format!("the proxy works but could not reach {}: check the destination's host name and port and that it is up", ctx.target())),
+            8 => format!(
+                "the proxy does not accept this address type: write the proxy URL as `{}` (names resolved by the proxy) or `{}` (addresses) in {}",
+                ctx.proxy_url_with_scheme("socks5h"),
+                ctx.proxy_url_with_scheme("socks5"),
+                ctx.proxy_setting()
+            ),
             _ => "the proxy failed the request; check its logs".to_owned(),
         })
+        .with_blame(blame)
         .map_evidence(|ev| {
             ev.credentials_sent = Some(creds_sent);
             ev.proxy_reply = Some(ProxyReply {

@@ -29,8 +29,10 @@ use super::ConnInfo;
 use crate::error::{Error, ErrorKind, Hop, Phase};
 use crate::tls::{HandshakeInfo, HopTls};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A byte stream at any layer of the path to the origin.
+#[non_exhaustive]
 pub enum Stream {
     /// A TCP connection (to the origin or to the proxy).
     Tcp(TcpStream),
@@ -55,10 +57,12 @@ impl std::fmt::Debug for Stream {
     }
 }
 
-/// A stream with read-ahead bytes that belong to it.
+/// A stream with read-ahead bytes that belong to it, optionally counting what is read through it.
 pub struct Prefixed {
     prefix: Bytes,
     inner: Stream,
+    // Bytes read through this layer: for a tunnel, whether the origin ever sent anything.
+    counter: Option<Arc<AtomicU64>>,
 }
 
 impl Stream {
@@ -67,8 +71,22 @@ impl Stream {
         if prefix.is_empty() {
             inner
         } else {
-            Stream::Prefixed(Box::new(Prefixed { prefix, inner }))
+            Stream::Prefixed(Box::new(Prefixed {
+                prefix,
+                inner,
+                counter: None,
+            }))
         }
+    }
+
+    /// Wraps `inner` so every byte read through it is added to `counter` (a tunnel's bytes from
+    /// the far side, to tell "the proxy's tunnel carried nothing" from "the origin answered").
+    pub(crate) fn counted(inner: Stream, counter: Arc<AtomicU64>) -> Stream {
+        Stream::Prefixed(Box::new(Prefixed {
+            prefix: Bytes::new(),
+            inner,
+            counter: Some(counter),
+        }))
     }
 
     /// The ALPN protocol the outermost TLS layer negotiated, if any.
@@ -91,14 +109,20 @@ impl AsyncRead for Stream {
             Stream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
             Stream::Prefixed(p) => {
-                if p.prefix.has_remaining() {
+                let before = buf.filled().len();
+                let polled = if p.prefix.has_remaining() {
                     let n = p.prefix.len().min(buf.remaining());
                     buf.put_slice(&p.prefix[..n]);
                     p.prefix.advance(n);
                     Poll::Ready(Ok(()))
                 } else {
                     Pin::new(&mut p.inner).poll_read(cx, buf)
+                };
+                if let Some(c) = &p.counter {
+                    let read = buf.filled().len().saturating_sub(before);
+                    c.fetch_add(read as u64, Ordering::Relaxed);
                 }
+                polled
             }
         }
     }

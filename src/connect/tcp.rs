@@ -72,13 +72,30 @@ pub(crate) async fn connect(
             ),
         )
     };
-    let hint = match hop {
-        Hop::Proxy => format!(
-            "nothing accepted connections at the proxy's address; check that the proxy is running and its port is right; {}",
+    let refused = attempts.iter().any(|a| {
+        a.error
+            .as_deref()
+            .is_some_and(|e| e.to_ascii_lowercase().contains("refused"))
+    });
+    let hint = match (hop, all_timed_out, refused) {
+        (Hop::Proxy, _, true) => format!(
+            "nothing listens at the proxy's address: the proxy is down, or the port in {} is wrong",
+            ctx.proxy_setting()
+        ),
+        (Hop::Proxy, true, false) => format!(
+            "the proxy's address never answered: a firewall dropping the packets, or the host is down; check that this network can reach it ({})",
             ctx.route_origin_phrase()
         ),
-        Hop::Origin => format!(
-            "nothing accepted connections at {host}; check the port in the URL, the service, and firewalls; if this network only reaches {host} through a proxy, the route should not be direct ({})",
+        (Hop::Proxy, false, false) => format!(
+            "the proxy's address is unreachable from here (no route): a network or firewall problem between this machine and the proxy; {}",
+            ctx.route_origin_phrase()
+        ),
+        (Hop::Origin, _, true) => format!(
+            "nothing listens at {host}'s address: the service is down or the port in the URL is wrong ({})",
+            ctx.route_phrase()
+        ),
+        (Hop::Origin, _, false) => format!(
+            "{host} cannot be reached from here (no answer or no route); if this network only reaches {host} through a proxy, the route should not be direct ({})",
             ctx.route_phrase()
         ),
     };

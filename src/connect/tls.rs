@@ -14,7 +14,7 @@ use crate::proxy::EnvSnapshot;
 use crate::settings::{PemSource, Roots, Settings, Sourced, TlsVersion};
 use crate::tls::{
     CaBundle, ClientIdentity, HandshakeInfo, HopTls, IdentityError, IdentityPart, KnownCa,
-    TlsSettings, env_ca_files,
+    TlsCache, TlsSettings,
 };
 
 use super::Ctx;
@@ -27,9 +27,9 @@ pub(crate) struct ProfileTls {
     pub(crate) proxy: HopTls,
 }
 
-fn load(files: Option<&Sourced<Vec<PathBuf>>>) -> Result<Vec<CaBundle>, Error> {
+fn load(cache: &TlsCache, files: Option<&Sourced<Vec<PathBuf>>>) -> Result<Vec<CaBundle>, Error> {
     files
-        .map(|f| f.value.iter().map(|p| CaBundle::load(p)).collect())
+        .map(|f| f.value.iter().map(|p| cache.load(p)).collect())
         .unwrap_or_else(|| Ok(Vec::new()))
 }
 
@@ -137,17 +137,19 @@ fn prefix(provider: Option<(&str, &Settings)>) -> String {
     provider.map_or_else(String::new, |(name, _)| format!("providers.{name}"))
 }
 
-/// Builds both hops' TLS; a CA file that cannot be used fails here (`config.ca_file`).
+/// Builds both hops' TLS; a CA file that cannot be used fails here (`config.ca_file`). CA files
+/// come from `cache`, so profiles that name the same file share one read.
 pub(crate) fn profile_tls(
     global: &Settings,
     provider: Option<(&str, &Settings)>,
     effective: &Settings,
     env: &EnvSnapshot,
     http2: bool,
+    cache: &TlsCache,
 ) -> Result<ProfileTls, Error> {
-    let mut ca = load(effective.ca_file.as_ref())?;
+    let mut ca = load(cache, effective.ca_file.as_ref())?;
     ca.extend(load_memory(effective.ca_certs.as_ref(), "ca_certs")?);
-    let mut proxy_ca = load(effective.proxy_ca_file.as_ref())?;
+    let mut proxy_ca = load(cache, effective.proxy_ca_file.as_ref())?;
     proxy_ca.extend(load_memory(
         effective.proxy_ca_certs.as_ref(),
         "proxy_ca_certs",
@@ -197,54 +199,54 @@ pub(crate) fn profile_tls(
         } else {
             provider.map_or_else(String::new, |(n, _)| format!("providers.{n}"))
         };
-        for b in load(layer.ca_file.as_ref()).unwrap_or_default() {
+        for b in load(cache, layer.ca_file.as_ref()).unwrap_or_default() {
             known.push(KnownCa::new(key(&p, "ca_file"), b));
         }
-        for b in load(layer.proxy_ca_file.as_ref()).unwrap_or_default() {
+        for b in load(cache, layer.proxy_ca_file.as_ref()).unwrap_or_default() {
             known.push(KnownCa::new(key(&p, "proxy_ca_file"), b));
         }
     }
-    known.extend(env_ca_files(env).into_iter().flatten());
+    known.extend(cache.env(env));
 
     let mut origin = TlsSettings::origin()
-        .key_prefix(&origin_prefix)
-        .roots(effective.roots.as_ref().map_or(Roots::Webpki, |r| r.value))
-        .danger_accept_invalid_certs(
+        .with_key_prefix(&origin_prefix)
+        .with_roots(effective.roots.as_ref().map_or(Roots::Webpki, |r| r.value))
+        .with_danger_accept_invalid_certs(
             effective
                 .danger_accept_invalid_certs
                 .as_ref()
                 .is_some_and(|d| d.value),
         )
-        .danger_accept_invalid_hostnames(
+        .with_danger_accept_invalid_hostnames(
             effective
                 .danger_accept_invalid_hostnames
                 .as_ref()
                 .is_some_and(|d| d.value),
         )
-        .min_version(version(effective.min_tls_version.as_ref()))
-        .known_cas(known.clone());
+        .with_min_version(version(effective.min_tls_version.as_ref()))
+        .with_known_cas(known.clone());
     if let Some(id) = origin_id {
-        origin = origin.client_identity(id);
+        origin = origin.with_client_identity(id);
     }
     if !http2 {
-        origin = origin.alpn([b"http/1.1".to_vec()]);
+        origin = origin.with_alpn([b"http/1.1".to_vec()]);
     }
     for b in ca {
-        origin = origin.ca_file(b);
+        origin = origin.with_ca_file(b);
     }
     let mut proxy = TlsSettings::proxy()
-        .key_prefix(&proxy_prefix)
-        .min_version(version(effective.proxy_min_tls_version.as_ref()))
-        .known_cas(known);
+        .with_key_prefix(&proxy_prefix)
+        .with_min_version(version(effective.proxy_min_tls_version.as_ref()))
+        .with_known_cas(known);
     if let Some(id) = proxy_id {
-        proxy = proxy.client_identity(id);
+        proxy = proxy.with_client_identity(id);
     }
     for b in proxy_ca {
-        proxy = proxy.ca_file(b);
+        proxy = proxy.with_ca_file(b);
     }
     Ok(ProfileTls {
-        origin: HopTls::new(origin)?,
-        proxy: HopTls::new(proxy)?,
+        origin: cache.hop(origin)?,
+        proxy: cache.hop(proxy)?,
     })
 }
 

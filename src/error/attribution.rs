@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::Hop;
 
 /// How the response reached us.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ResponsePath {
@@ -19,6 +20,7 @@ pub enum ResponsePath {
 }
 
 /// Who produced an HTTP response received through a proxy, and why we think so.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Attribution {
     /// `proxy` or `origin`.

@@ -5,9 +5,8 @@
 //! the chain and returns ours, or classifies hyper's own failure.
 
 use std::error::Error as StdError;
-use std::fmt;
 
-use super::{Error, ErrorKind, Hop, Phase};
+use super::{CauseText, Error, ErrorKind, Hop, Phase, chain_text};
 
 impl Error {
     /// The proxyscope error inside `e` — a `hyper_util::client::legacy::Error`, a
@@ -39,7 +38,9 @@ impl Error {
             Some(h) if h.is_incomplete_message() => {
                 "the server closed the connection before a complete response"
             }
-            Some(h) if h.is_parse() || h.is_parse_status() => "the server sent a malformed response",
+            Some(h) if h.is_parse() || h.is_parse_status() => {
+                "the server sent a malformed response"
+            }
             Some(h) if h.is_canceled() || h.is_closed() => "the connection was closed",
             _ => "the HTTP exchange failed",
         };
@@ -69,6 +70,7 @@ impl Error {
     /// the cause chain as text.
     pub(crate) fn duplicate(&self) -> Error {
         let mut out = Error::new(self.kind())
+            .with_blame(self.blame())
             .with_phase(self.phase())
             .with_message(self.to_string())
             .with_evidence(self.evidence().clone());
@@ -88,33 +90,11 @@ impl Error {
     }
 }
 
-fn chain<'a>(e: &'a (dyn StdError + 'static)) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
+fn chain<'a>(
+    e: &'a (dyn StdError + 'static),
+) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
     std::iter::successors(Some(e), |s: &&'a (dyn StdError + 'static)| (*s).source())
 }
-
-/// `outer: inner: innermost`.
-pub(crate) fn chain_text(e: &dyn StdError) -> String {
-    let mut out = e.to_string();
-    let mut src = e.source();
-    while let Some(s) = src {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        src = s.source();
-    }
-    out
-}
-
-/// A cause kept as text when the original error object cannot be moved.
-#[derive(Debug)]
-pub(crate) struct CauseText(pub(crate) String);
-
-impl fmt::Display for CauseText {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl StdError for CauseText {}
 
 #[cfg(test)]
 mod tests {
@@ -125,7 +105,10 @@ mod tests {
         let ours = Error::new(ErrorKind::HttpTimeout).with_hop(Hop::Proxy);
         let io = std::io::Error::new(std::io::ErrorKind::TimedOut, ours);
         let found = Error::from_hyper(&io);
-        assert_eq!((found.code(), found.hop()), ("http.timeout", Some(Hop::Proxy)));
+        assert_eq!(
+            (found.code(), found.hop()),
+            ("http.timeout", Some(Hop::Proxy))
+        );
         let plain = std::io::Error::other("boom");
         let e = Error::from_hyper(&plain);
         assert_eq!(e.code(), "http.protocol");

@@ -70,6 +70,22 @@ pub enum ErrorKind {
     HttpProtocol,
     /// The response did not arrive in time.
     HttpTimeout,
+    /// A body read into memory was larger than its cap (the cap and the size seen are in
+    /// `evidence().size_limit`).
+    HttpBodyTooLarge,
+    /// A proxy auto-config (PAC) script does not compile: a JavaScript syntax error.
+    PacSyntax,
+    /// A PAC script failed while it ran: it threw, called a missing function, or exceeded its
+    /// memory or stack limit.
+    PacRuntime,
+    /// A PAC script did not finish within its time limit.
+    PacTimeout,
+    /// A PAC script's answer is not a usable proxy list (not a string, empty, or no entry
+    /// parses).
+    PacResult,
+    /// The request's URL is malformed or not an absolute `http(s)://` URL with a host; nothing
+    /// was sent.
+    RequestUrl,
 }
 
 impl ErrorKind {
@@ -104,6 +120,12 @@ impl ErrorKind {
         Self::HttpBody,
         Self::HttpProtocol,
         Self::HttpTimeout,
+        Self::HttpBodyTooLarge,
+        Self::PacSyntax,
+        Self::PacRuntime,
+        Self::PacTimeout,
+        Self::PacResult,
+        Self::RequestUrl,
     ];
 
     /// The stable dotted code, e.g. `proxy.forbidden`. Never renamed.
@@ -138,6 +160,12 @@ impl ErrorKind {
             Self::HttpBody => "http.body",
             Self::HttpProtocol => "http.protocol",
             Self::HttpTimeout => "http.timeout",
+            Self::HttpBodyTooLarge => "http.body_too_large",
+            Self::PacSyntax => "pac.syntax",
+            Self::PacRuntime => "pac.runtime",
+            Self::PacTimeout => "pac.timeout",
+            Self::PacResult => "pac.result",
+            Self::RequestUrl => "request.url",
         }
     }
 
@@ -180,25 +208,39 @@ impl ErrorKind {
             Self::HttpBody => "the response did not meet the expectation",
             Self::HttpProtocol => "the HTTP exchange failed",
             Self::HttpTimeout => "the response did not arrive in time",
+            Self::HttpBodyTooLarge => "the response body is larger than its cap",
+            Self::PacSyntax => "the PAC script does not compile",
+            Self::PacRuntime => "the PAC script failed",
+            Self::PacTimeout => "the PAC script did not finish in time",
+            Self::PacResult => "the PAC script's answer is not a proxy list",
+            Self::RequestUrl => "the request URL is invalid",
         }
     }
 
     /// The hop a kind belongs to when the failure site does not say otherwise.
     pub fn default_hop(self) -> Option<Hop> {
-        let code = self.code();
-        if code.starts_with("proxy.") {
-            Some(Hop::Proxy)
-        } else if code.starts_with("config.") {
-            None
-        } else {
-            Some(Hop::Origin)
+        match self.default_phase() {
+            // Nothing was sent: no hop failed (configuration, a PAC script deciding the route, a
+            // request URL).
+            Phase::Config => None,
+            _ if self.code().starts_with("proxy.") => Some(Hop::Proxy),
+            _ => Some(Hop::Origin),
         }
     }
 
     /// The phase a kind belongs to when the failure site does not say otherwise.
     pub fn default_phase(self) -> Phase {
         match self {
-            Self::ConfigInvalid | Self::ConfigCaFile | Self::ConfigProxyUrl => Phase::Config,
+            // The route is decided before any connection; a PAC failure is a failure to decide
+            // it, which is configuration (the script), not DNS or connect.
+            Self::ConfigInvalid
+            | Self::ConfigCaFile
+            | Self::ConfigProxyUrl
+            | Self::PacSyntax
+            | Self::PacRuntime
+            | Self::PacTimeout
+            | Self::PacResult
+            | Self::RequestUrl => Phase::Config,
             Self::ProxyDns | Self::OriginDns => Phase::Dns,
             Self::ProxyConnect | Self::OriginConnect | Self::OriginTimeout => Phase::Connect,
             Self::ProxyTimeout
@@ -218,9 +260,11 @@ impl ErrorKind {
             | Self::TlsTimeout
             | Self::TlsClientCertRequired
             | Self::TlsClientCertRejected => Phase::Tls,
-            Self::HttpStatus | Self::HttpBody | Self::HttpProtocol | Self::HttpTimeout => {
-                Phase::Http
-            }
+            Self::HttpStatus
+            | Self::HttpBody
+            | Self::HttpProtocol
+            | Self::HttpTimeout
+            | Self::HttpBodyTooLarge => Phase::Http,
         }
     }
 }

@@ -12,9 +12,11 @@
 //! which convert into [`Error`] here.
 
 mod attribution;
+mod blame;
 mod evidence;
 mod foreign;
 mod kind;
+mod status;
 mod tls;
 
 use std::fmt;
@@ -22,17 +24,21 @@ use std::fmt;
 use serde::Serialize;
 
 pub use self::attribution::{Attribution, ResponsePath};
-pub(crate) use self::foreign::chain_text;
-pub use self::evidence::{AddrAttempt, Evidence, ProxyReply, Timings};
+pub use self::blame::Blame;
+pub use self::evidence::{
+    AddrAttempt, CloseKind, CloseStage, Closure, Evidence, PacEvidence, ProxyReply, SizeLimit,
+    Timings,
+};
 pub(crate) use self::evidence::{millis, ser_ms};
 pub use self::kind::ErrorKind;
+pub(crate) use self::tls::human_duration;
 pub use self::tls::{
     CaFileProblem, CertSummary, ClientCertEvidence, Diagnosis, Fix, NameMismatch, TlsEvidence,
-    TrustSource, TrustSourceKind, TrustStore, ValidityIssue,
+    TrustSource, TrustSourceKind, TrustStore, ValidityIssue, WrongCaFile,
 };
 pub use crate::diagnostic::{Diagnostic, Severity};
 pub use crate::hop::{Hop, Phase};
-use crate::proxy::ProxyUrlError;
+use crate::proxy::{ProxyUrlError, Secrets};
 use crate::route::{Route, RouteError};
 
 type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -40,6 +46,7 @@ type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
 struct Inner {
     kind: ErrorKind,
     hop: Option<Hop>,
+    blame: Option<Blame>,
     phase: Phase,
     message: Option<String>,
     hint: Option<String>,
@@ -60,6 +67,7 @@ impl Error {
             inner: Box::new(Inner {
                 kind,
                 hop: kind.default_hop(),
+                blame: None,
                 phase: kind.default_phase(),
                 message: None,
                 hint: None,
@@ -85,6 +93,12 @@ impl Error {
     /// Overrides the hop.
     pub fn with_hop(mut self, hop: Hop) -> Self {
         self.inner.hop = Some(hop);
+        self
+    }
+
+    /// Sets who must act, overriding what the code, hop and evidence say (see [`Error::blame`]).
+    pub fn with_blame(mut self, blame: Blame) -> Self {
+        self.inner.blame = Some(blame);
         self
     }
 
@@ -130,6 +144,28 @@ impl Error {
         self
     }
 
+    /// The same error with every secret of `secrets` scrubbed from its text: message, hint,
+    /// cause, and the evidence a peer supplied (reply, headers, body excerpt, attribution) —
+    /// for peers that echo the request, credentials included, into their error pages.
+    pub(crate) fn scrubbed(mut self, secrets: &Secrets) -> Self {
+        if secrets.is_empty() {
+            return self;
+        }
+        let scrub = |s: &mut String| *s = secrets.scrub(s);
+        let inner = &mut *self.inner;
+        inner.message.iter_mut().for_each(scrub);
+        inner.hint.iter_mut().for_each(scrub);
+        inner.evidence.scrub(secrets);
+        if let Some(source) = &inner.source {
+            let text = chain_text(&**source);
+            let clean = secrets.scrub(&text);
+            if clean != text {
+                inner.source = Some(Box::new(CauseText(clean)));
+            }
+        }
+        self
+    }
+
     /// The kind.
     pub fn kind(&self) -> ErrorKind {
         self.inner.kind
@@ -143,6 +179,22 @@ impl Error {
     /// The failing hop; `None` for configuration errors.
     pub fn hop(&self) -> Option<Hop> {
         self.inner.hop
+    }
+
+    /// Who must act: the local configuration, the proxy, the origin or the network. Distinct
+    /// from [`Error::hop`], where the failure surfaced: a CA missing from the local trust store
+    /// surfaces at the origin hop but is [`Blame::LocalConfig`]. Set by the site that built the
+    /// error when it knew more than the code says, else derived from the code, hop, phase and
+    /// evidence.
+    pub fn blame(&self) -> Blame {
+        self.inner.blame.unwrap_or_else(|| {
+            blame::derive(
+                self.inner.kind,
+                self.inner.hop,
+                self.inner.phase,
+                &self.inner.evidence,
+            )
+        })
     }
 
     /// The failing phase.
@@ -183,8 +235,18 @@ impl Error {
             );
             src = s.source();
         }
-        if let Some(hop) = self.hop() {
-            let _ = write!(out, "\n  hop: {hop}, phase: {}", self.phase());
+        match self.hop() {
+            Some(hop) => {
+                let _ = write!(
+                    out,
+                    "\n  hop: {hop}, phase: {}, blame: {}",
+                    self.phase(),
+                    self.blame()
+                );
+            }
+            None => {
+                let _ = write!(out, "\n  blame: {}", self.blame());
+            }
         }
         if let Some(route) = self.route() {
             let _ = write!(out, "\n  route: {}", route.summary());
@@ -217,6 +279,21 @@ impl Error {
         for d in &ev.diagnostics {
             let _ = write!(out, "\n  {d}");
         }
+        if let Some(pac) = &ev.pac {
+            let _ = write!(out, "\n  pac script: {}", pac.script);
+            if let Some(loc) = &pac.location {
+                let _ = write!(out, " at {loc}");
+            }
+            if let (Some(url), Some(host)) = (&pac.url, &pac.host) {
+                let _ = write!(out, "\n  FindProxyForURL(\"{url}\", \"{host}\")");
+            }
+            if let Some(r) = &pac.returned {
+                let _ = write!(out, "\n  returned: {r}");
+            }
+            for a in &pac.alerts {
+                let _ = write!(out, "\n  alert: {a}");
+            }
+        }
         if let Some(h) = self.hint() {
             let _ = write!(out, "\n  hint: {h}");
         }
@@ -238,6 +315,7 @@ impl fmt::Debug for Error {
         f.debug_struct("Error")
             .field("code", &self.code())
             .field("hop", &self.inner.hop)
+            .field("blame", &self.blame())
             .field("phase", &self.inner.phase)
             .field("message", &self.to_string())
             .field("hint", &self.inner.hint)
@@ -259,9 +337,10 @@ impl std::error::Error for Error {
 impl Serialize for Error {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("Error", 7)?;
+        let mut st = s.serialize_struct("Error", 8)?;
         st.serialize_field("code", self.code())?;
         st.serialize_field("hop", &self.inner.hop)?;
+        st.serialize_field("blame", &self.blame())?;
         st.serialize_field("phase", &self.inner.phase)?;
         st.serialize_field("message", &self.to_string())?;
         st.serialize_field("hint", &self.inner.hint)?;
@@ -270,6 +349,31 @@ impl Serialize for Error {
         st.end()
     }
 }
+
+/// An error's cause chain as one line, `a: b: c`.
+pub(crate) fn chain_text(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        src = s.source();
+    }
+    out
+}
+
+/// A cause kept as text: a copy of a chain we only hold by reference, or a scrubbed copy of
+/// one that held a secret.
+#[derive(Debug)]
+pub(crate) struct CauseText(pub(crate) String);
+
+impl fmt::Display for CauseText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for CauseText {}
 
 /// `Result` with proxyscope's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -339,10 +443,34 @@ mod tests {
                 "http.body",
                 "http.protocol",
                 "http.timeout",
+                "http.body_too_large",
+                "pac.syntax",
+                "pac.runtime",
+                "pac.timeout",
+                "pac.result",
+                "request.url",
             ]
         );
         for k in ErrorKind::ALL {
             assert_eq!(ErrorKind::from_code(k.code()), Some(*k));
+        }
+    }
+
+    #[test]
+    fn the_readme_table_lists_every_code_with_its_gateway_status() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+            .unwrap_or_default();
+        for k in ErrorKind::ALL {
+            let row = readme
+                .lines()
+                .find(|l| l.starts_with(&format!("| `{}` |", k.code())))
+                .unwrap_or_else(|| panic!("README's code table has no row for {}", k.code()));
+            let status = k.gateway_status().as_u16().to_string();
+            assert!(
+                row.trim_end().ends_with(&format!("| {status} |")),
+                "README's row for {} does not end with its gateway status {status}",
+                k.code()
+            );
         }
     }
 
@@ -382,5 +510,15 @@ mod tests {
         let e = Error::new(ErrorKind::ConfigInvalid);
         assert_eq!(e.hop(), None);
         assert_eq!(e.phase(), Phase::Config);
+        for kind in [
+            ErrorKind::PacSyntax,
+            ErrorKind::PacRuntime,
+            ErrorKind::PacTimeout,
+            ErrorKind::PacResult,
+        ] {
+            let e = Error::new(kind);
+            assert_eq!(e.hop(), None, "{kind}");
+            assert_eq!(e.phase(), Phase::Config, "{kind}");
+        }
     }
 }

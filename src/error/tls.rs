@@ -30,6 +30,10 @@ pub enum Diagnosis {
     Interception,
     /// The trust store holds a CA with the issuer's name but a different key (re-keyed or rotated).
     RotatedCa,
+    /// The hop's own CA file holds a different CA from the one the chain ends at (see
+    /// [`TlsEvidence::wrong_ca_file`]): the file was meant for this server but holds the wrong
+    /// certificate.
+    WrongCaFile,
     /// A certificate's notAfter is in the past (see [`TlsEvidence::validity`]).
     Expired,
     /// A certificate's notBefore is in the future (see [`TlsEvidence::validity`]).
@@ -63,6 +67,7 @@ impl Diagnosis {
             Self::UntrustedPrivateCa => "untrusted_private_ca",
             Self::Interception => "interception",
             Self::RotatedCa => "rotated_ca",
+            Self::WrongCaFile => "wrong_ca_file",
             Self::Expired => "expired",
             Self::NotYetValid => "not_yet_valid",
             Self::HostnameMismatch => "hostname_mismatch",
@@ -78,19 +83,25 @@ impl Diagnosis {
 }
 
 /// Which certificate is outside its validity window, and by how much.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ValidityIssue {
     /// Index in the presented chain (0 = leaf).
     pub index: usize,
+    /// Whether that certificate is self-issued (a root), for naming its role.
+    pub self_issued: bool,
     /// That certificate's subject.
     pub subject: String,
     /// Seconds past notAfter (expired) or until notBefore (not yet valid).
     pub seconds: i64,
+    /// The notAfter (expired) or notBefore (not yet valid) it crossed, RFC 3339 UTC.
+    pub at: String,
     /// The offset is under a day: the local clock may be wrong.
     pub clock_hint: bool,
 }
 
 /// The name the client asked for and the names the certificate carries.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NameMismatch {
     /// The SNI / host name that was verified.
@@ -99,7 +110,21 @@ pub struct NameMismatch {
     pub presented: Vec<String>,
 }
 
+/// A CA file configured for the hop that holds other CAs than the one the chain ends at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WrongCaFile {
+    /// The file, as configured.
+    pub file: String,
+    /// The setting that names it, e.g. `providers.yandex.ca_file`.
+    pub key: String,
+    /// The subjects of the certificates it holds.
+    pub holds: Vec<String>,
+    /// The issuer the presented chain ends at (the CA the file should hold).
+    pub chain_ends_at: String,
+}
+
 /// The setting that would make the chain verify, found by cross-reference.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Fix {
     /// The exact key to set, e.g. `providers.yandex.ca_file` or `roots`.
@@ -116,6 +141,7 @@ pub struct Fix {
 }
 
 /// TLS facts attached to an error (`Evidence::tls`).
+#[non_exhaustive]
 #[derive(Debug, Clone, Serialize)]
 pub struct TlsEvidence {
     /// The hop whose handshake failed.
@@ -140,6 +166,9 @@ pub struct TlsEvidence {
     /// The CA file holding the stale CA, for [`Diagnosis::RotatedCa`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stale_ca_file: Option<String>,
+    /// The hop's CA file that holds the wrong CA, for [`Diagnosis::WrongCaFile`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wrong_ca_file: Option<WrongCaFile>,
     /// Which certificate is outside its validity window.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub validity: Option<ValidityIssue>,
@@ -227,16 +256,20 @@ impl TlsEvidence {
             let _ = write!(out, ", verified at {t}");
         }
         for c in &self.chain {
+            let left = if c.days_left < 0 {
+                format!("expired {} ago", human_duration(-c.days_left * 86_400))
+            } else {
+                format!("{} days left", c.days_left)
+            };
             let _ = write!(
                 out,
-                "\n{indent}  [{}] {}: s: {}\n{indent}      i: {}\n{indent}      valid {} .. {} ({} days left){}{}\n{indent}      sha256 {}",
+                "\n{indent}  [{}] {}: s: {}\n{indent}      i: {}\n{indent}      valid {} .. {} ({left}){}{}\n{indent}      sha256 {}",
                 c.index,
-                c.role(),
+                c.position(),
                 c.subject,
                 c.issuer,
                 c.not_before,
                 c.not_after,
-                c.days_left,
                 if c.is_ca { ", CA" } else { "" },
                 if c.sans.is_empty() {
                     String::new()
@@ -258,10 +291,10 @@ impl TlsEvidence {
         if let Some(v) = &self.validity {
             let _ = write!(
                 out,
-                " (certificate {} `{}`, by {}s{})",
-                v.index,
+                " ({} `{}`, {}{})",
+                v.position(),
                 v.subject,
-                v.seconds,
+                v.describe(self.diagnosis == Diagnosis::Expired),
                 if v.clock_hint {
                     "; check the clock"
                 } else {
@@ -271,6 +304,16 @@ impl TlsEvidence {
         }
         if let Some(i) = &self.untrusted_issuer {
             let _ = write!(out, "\n{indent}  untrusted issuer: {i}");
+        }
+        if let Some(w) = &self.wrong_ca_file {
+            let _ = write!(
+                out,
+                "\n{indent}  {} = {} holds {}; the chain ends at {}",
+                w.key,
+                w.file,
+                w.holds.join(" + "),
+                w.chain_ends_at
+            );
         }
         if let Some(m) = &self.also_name_mismatch {
             let _ = write!(
@@ -309,9 +352,54 @@ impl TlsEvidence {
     }
 }
 
+/// A span of time for people: `45 seconds`, `12 minutes`, `5 hours`, `30 days`.
+pub(crate) fn human_duration(seconds: i64) -> String {
+    let s = seconds.unsigned_abs();
+    let (n, unit) = match s {
+        0..120 => (s, "second"),
+        120..7_200 => (s / 60, "minute"),
+        7_200..172_800 => (s / 3_600, "hour"),
+        _ => (s / 86_400, "day"),
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
+/// The date part of an RFC 3339 timestamp (`2024-01-02T03:04:05Z` → `2024-01-02`).
+pub(crate) fn date_of(rfc3339: &str) -> &str {
+    rfc3339.split('T').next().unwrap_or(rfc3339)
+}
+
+/// A certificate's role in a presented chain, for people: `the server's certificate`,
+/// `intermediate 1`, `the root`.
+pub(crate) fn position_name(index: usize, self_issued: bool) -> String {
+    match (index, self_issued) {
+        (0, _) => "the server's certificate".to_owned(),
+        (_, true) => "the root".to_owned(),
+        (i, false) => format!("intermediate {i}"),
+    }
+}
+
+impl ValidityIssue {
+    /// The certificate's role: `the server's certificate`, `intermediate 1`, `the root`.
+    pub fn position(&self) -> String {
+        position_name(self.index, self.self_issued)
+    }
+
+    /// `expired on 2024-01-02 (30 days ago)` or `valid only from 2031-05-06 (in 3 hours)`.
+    pub fn describe(&self, expired: bool) -> String {
+        let when = human_duration(self.seconds);
+        if expired {
+            format!("expired on {} ({when} ago)", date_of(&self.at))
+        } else {
+            format!("valid only from {} (in {when})", date_of(&self.at))
+        }
+    }
+}
+
 /// One certificate, described (subject, issuer, SANs, validity, fingerprint, serial) the way
 /// `openssl s_client` and blackbox_exporter do. Summaries are computed from the DER the server
 /// sent, so they exist even when the chain was rejected.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CertSummary {
     /// Position in the presented chain (0 = leaf), or in the bundle.
@@ -352,6 +440,11 @@ pub struct CertSummary {
 }
 
 impl CertSummary {
+    /// The role for people: `the server's certificate`, `intermediate 1`, `the root`.
+    pub fn position(&self) -> String {
+        position_name(self.index, self.self_issued)
+    }
+
     /// A short role for reports: `leaf`, `intermediate` or `root-like` (self-issued CA).
     pub fn role(&self) -> &'static str {
         if self.index == 0 {
@@ -370,6 +463,7 @@ impl CertSummary {
 }
 
 /// Where trust anchors came from.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TrustSourceKind {
@@ -384,6 +478,7 @@ pub enum TrustSourceKind {
 }
 
 /// One source of trust anchors and how many anchors it gave.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TrustSource {
     /// What kind of source.
@@ -403,6 +498,7 @@ fn is_zero(n: &usize) -> bool {
 }
 
 /// The trust store a hop verified against.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TrustStore {
     /// The `roots` setting.
@@ -443,21 +539,29 @@ impl TrustStore {
 }
 
 /// Why a CA file cannot be used.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CaFileProblem {
     /// The file does not exist.
     Missing,
-    /// The file exists but cannot be read (permissions, a directory, ...).
+    /// The file exists but cannot be read (permissions, I/O error).
     Unreadable,
+    /// The path is not a regular file (a directory, FIFO, device or socket); it was not opened.
+    NotRegular,
+    /// The file is larger than the cap on CA files (see `evidence().size_limit`).
+    TooLarge,
     /// The file is empty or only whitespace.
     Empty,
     /// The file is PEM but holds no `CERTIFICATE` section (e.g. only a private key).
     NoCertificates,
     /// The file is DER (binary), not PEM.
     Der,
-    /// The file is neither PEM nor DER, or a PEM section is broken or unterminated.
+    /// The file is neither PEM nor DER, or a PEM section is broken.
     Garbage,
+    /// A certificate section starts but the file ends before it does (no `-----END
+    /// CERTIFICATE-----`, or base64 that stops mid-certificate): a copy or download cut short.
+    Truncated,
 }
 
 impl CaFileProblem {
@@ -466,10 +570,13 @@ impl CaFileProblem {
         match self {
             Self::Missing => "missing",
             Self::Unreadable => "unreadable",
+            Self::NotRegular => "not_regular",
+            Self::TooLarge => "too_large",
             Self::Empty => "empty",
             Self::NoCertificates => "no_certificates",
             Self::Der => "der",
             Self::Garbage => "garbage",
+            Self::Truncated => "truncated",
         }
     }
 }

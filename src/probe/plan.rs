@@ -4,7 +4,7 @@
 //! phases.
 
 use crate::client::{Client, ClientBuilder};
-use crate::config::{self, Config};
+use crate::config::Config;
 use crate::connect::Resolver;
 use crate::error::{Error, ErrorKind};
 use crate::proxy::EnvSnapshot;
@@ -39,25 +39,33 @@ pub fn checks(config: &Config, providers: &[String]) -> Result<Vec<Check>, Error
             continue;
         }
         for c in p.checks() {
-            out.push(from_config(p.name(), base, c));
+            out.push(Check::from_config(p.name(), base, c));
         }
     }
     Ok(out)
 }
 
-/// The probe's check for a declared one.
-pub fn from_config(provider: &str, base: &url::Url, c: &config::Check) -> Check {
-    Check::from_config(provider, base, c)
-}
-
 /// A client for `config`'s layers and providers that opens a fresh connection for every
 /// request, so each check's DNS, connect, proxy and TLS phases are its own.
 pub fn client(config: &Config, env: EnvSnapshot, resolver: Resolver) -> Result<Client, Error> {
-    ClientBuilder::from_config(config)
-        .env(env)
-        .resolver(resolver)
-        .pool_max_idle_per_host(0)
-        .build()
+    client_for(config, &[], env, resolver)
+}
+
+/// Like [`client`], with only the profiles of `providers` (every provider when empty): what
+/// [`checks`] selected, so a run of one provider out of thousands builds one profile.
+pub fn client_for(
+    config: &Config,
+    providers: &[String],
+    env: EnvSnapshot,
+    resolver: Resolver,
+) -> Result<Client, Error> {
+    ClientBuilder::from_config_providers(config, |name| {
+        providers.is_empty() || providers.iter().any(|p| p == name)
+    })
+    .env(env)
+    .resolver(resolver)
+    .pool_max_idle_per_host(0)
+    .build()
 }
 
 #[cfg(test)]
@@ -117,6 +125,21 @@ timeout = "2s"
         let cfg = Config::from_toml_str(TOML, "probe.toml").unwrap();
         let only = checks(&cfg, &["apertium".to_owned()]).unwrap();
         assert_eq!(only.len(), 1);
+        // Only the selected provider's profile is built.
+        let env = EnvSnapshot::from_pairs(Vec::<(String, String)>::new());
+        let client = client_for(
+            &cfg,
+            &["apertium".to_owned()],
+            env.clone(),
+            Resolver::system(),
+        )
+        .unwrap();
+        assert_eq!(
+            format!("{client:?}"),
+            r#"Client { providers: ["apertium"], .. }"#
+        );
+        let all = super::client(&cfg, env, Resolver::system()).unwrap();
+        assert!(format!("{all:?}").contains(r#"["apertium", "yandex"]"#));
         let e = checks(&cfg, &["yandx".to_owned()]).unwrap_err();
         assert_eq!(e.code(), "config.invalid");
         assert_eq!(e.hop(), None);

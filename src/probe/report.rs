@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde::{Serialize, Serializer};
 
 use crate::config::Diagnostic;
-use crate::error::{Error, ErrorKind, Evidence, Hop, Phase, Timings, millis, ser_ms};
+use crate::error::{Blame, Error, ErrorKind, Evidence, Hop, Phase, Timings, millis, ser_ms};
 use crate::route::Route;
 
 use super::state::State;
@@ -20,6 +20,7 @@ use super::state::State;
 pub const CERT_WARN_DAYS: i64 = 14;
 
 /// A whole probe run: every check's result, in the order the checks were given.
+#[non_exhaustive]
 #[derive(Debug, Clone, Default)]
 pub struct Report {
     /// The results.
@@ -95,6 +96,7 @@ impl Serialize for Report {
 }
 
 /// Why the probe could not run: `{"code","message","hint","diagnostics"}`.
+#[non_exhaustive]
 #[derive(Debug, Clone, Serialize)]
 pub struct RunError {
     /// The error's stable code (`config.invalid`, `config.ca_file`, ...).
@@ -120,6 +122,7 @@ impl RunError {
 }
 
 /// The outcome of one check.
+#[non_exhaustive]
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckResult {
     /// The provider the check belongs to.
@@ -152,12 +155,16 @@ pub struct CheckResult {
 }
 
 impl CheckResult {
-    /// A result with nothing observed yet; the runner fills it in.
+    /// A result with nothing observed yet; the runner fills it in. `url` is kept redacted (no
+    /// userinfo, no secret query values).
     pub fn new(provider: &str, name: &str, method: &str, url: &str) -> Self {
         Self {
             provider: provider.to_owned(),
             name: name.to_owned(),
-            url: url.to_owned(),
+            url: match url::Url::parse(url) {
+                Ok(u) => crate::proxy::redact_parsed_url(&u),
+                Err(_) => crate::proxy::redact_url(url),
+            },
             method: method.to_owned(),
             ok: true,
             state: State::Ok,
@@ -210,8 +217,9 @@ impl CheckResult {
     }
 }
 
-/// A check's failure: the library error's public facts (`code`, `hop`, `phase`, `message`,
-/// `hint`, `evidence`), copied so results stay plain, cloneable data.
+/// A check's failure: the library error's public facts (`code`, `hop`, `blame`, `phase`,
+/// `message`, `hint`, `evidence`), copied so results stay plain, cloneable data.
+#[non_exhaustive]
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckError {
     /// The stable kind; serialised as its code.
@@ -219,6 +227,8 @@ pub struct CheckError {
     pub kind: ErrorKind,
     /// The failing hop, `null` for configuration errors.
     pub hop: Option<Hop>,
+    /// Who must act: `local_config`, `proxy`, `origin` or `network`.
+    pub blame: Blame,
     /// The failing phase.
     pub phase: Phase,
     /// One line.
@@ -235,6 +245,7 @@ impl CheckError {
         Self {
             kind: error.kind(),
             hop: error.hop(),
+            blame: error.blame(),
             phase: error.phase(),
             message: error.to_string(),
             hint: error.hint().map(str::to_owned),
@@ -263,6 +274,7 @@ impl CheckError {
 ///
 /// `first_byte` runs from sending the request to the response head, minus the connection's
 /// phases; `transfer` is reading the body; `total` is the whole check, wall clock.
+#[non_exhaustive]
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CheckTimings {
     /// The connection's phases, as the connector measured them.
@@ -299,6 +311,7 @@ impl CheckTimings {
 
 /// The origin's leaf certificate as presented, with the chain's earliest expiry. Present also
 /// when verification failed (`verified: false`), so expiry monitoring never goes silent.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Certificate {
     /// The leaf's subject DN.
@@ -359,7 +372,7 @@ pub(crate) fn ms(d: Duration) -> f64 {
 }
 
 /// Unix seconds as an RFC 3339 UTC timestamp (`2026-11-24T15:00:00Z`).
-pub fn rfc3339(unix: i64) -> String {
+pub(crate) fn rfc3339(unix: i64) -> String {
     crate::tls::rfc3339(unix)
 }
 

@@ -14,6 +14,7 @@ use super::check::{self, Check, DEFAULT_TIMEOUT};
 use super::report::{CERT_WARN_DAYS, Report};
 
 /// What is still running, for progress output.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Progress {
     /// Checks finished so far.

@@ -27,7 +27,7 @@ use serde::Serialize;
 
 use super::no_proxy_entry::{IpEntry, curl_tokens, normalise_name, parse_ip_entry};
 use super::no_proxy_lint::{NoProxyDiagnostic, blank_stop, diagnose, wildcard_not_alone};
-use super::redact::redact_text;
+use super::redact::masks;
 
 /// FxHash: the map keys are configuration, not attacker-chosen, and the hot path is a handful
 /// of short-key lookups, where SipHash would dominate the cost.
@@ -58,11 +58,15 @@ type FastMap<K> = HashMap<K, u32, BuildHasherDefault<FxHasher>>;
 /// suspicious entry becomes a [`NoProxyDiagnostic`].
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct NoProxy {
-    /// The entries curl reads, as written (blanks removed), in order.
+    /// The entries curl reads, as written (blanks removed, credentials masked), in order. The
+    /// raw text lives on only in the lookup maps, which nothing prints.
     entries: Vec<String>,
     /// The whole value is `*`.
     all: bool,
-    /// Normalised name → index of the first entry with that name.
+    /// Normalised name → the first entry in list order among that name and every shorter
+    /// name it ends with (`.b.c`, `.c`) that the list also holds, with [`VIA_SUFFIX`] set when
+    /// that entry is a shorter name. The longest of a host's suffixes found here therefore
+    /// already names curl's answer: the walk stops at the first hit.
     domains: FastMap<Box<str>>,
     /// Bit `k` is set when some name in `domains` has `k` labels (63: 63 or more), so a lookup
     /// keeps to the host's suffixes that could be present at all.
@@ -75,6 +79,7 @@ pub struct NoProxy {
 }
 
 /// How a host matched an entry.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MatchRule {
@@ -105,9 +110,10 @@ impl MatchRule {
 
 /// Which entry matched a host, and by which rule. When several match, the first in list order
 /// is reported, as curl stops there.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NoProxyMatch {
-    /// The entry as written.
+    /// The entry as written (credentials masked, see [`NoProxy::entries`]).
     pub entry: String,
     /// Its position among [`NoProxy::entries`].
     pub index: usize,
@@ -202,11 +208,23 @@ fn fewer_labels(labels: usize) -> u64 {
     }
 }
 
+/// Marks a [`NoProxy::domains`] value whose entry is a shorter name than the key.
+const VIA_SUFFIX: u32 = 1 << 31;
+
 fn mask32(bits: u8) -> u32 {
     u32::MAX.checked_shl(32 - u32::from(bits)).unwrap_or(0)
 }
 fn mask128(bits: u8) -> u128 {
     u128::MAX.checked_shl(128 - u32::from(bits)).unwrap_or(0)
+}
+
+/// Like [`NoProxy::parse`]: never fails.
+impl std::str::FromStr for NoProxy {
+    type Err = std::convert::Infallible;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        Ok(Self::parse(value))
+    }
 }
 
 impl NoProxy {
@@ -219,47 +237,66 @@ impl NoProxy {
             list.entries.push("*".to_owned());
             return list;
         }
+        list.push_value(value);
+        list.finish()
+    }
+
+    /// Reads one value as curl does. Entries are kept (and diagnosed) in their printed form:
+    /// a URL-shaped entry's credentials are masked across the whole value, since a password
+    /// may hold the commas and blanks that split it.
+    fn push_value(&mut self, value: &str) {
+        let masks = masks::list(value);
+        let shown = |part: &str| {
+            let at = part.as_ptr() as usize - value.as_ptr() as usize;
+            masks.apply_within(value, at..at + part.len())
+        };
         let (tokens, rest) = curl_tokens(value);
         for t in tokens {
-            list.push(t);
+            self.push(t, shown(t));
         }
         if let Some(rest) = rest {
-            list.diagnostics.push(blank_stop(rest));
+            self.diagnostics.push(blank_stop(&shown(rest)));
         }
-        list.finish()
     }
 
     /// Builds from a list of entries (a config array). A list whose only entry is `*` matches
     /// every host; otherwise each entry is read as curl reads one `NO_PROXY` value (so a comma
     /// inside an entry separates names and a blank between names ends that entry). Never fails.
     pub fn from_entries<'a>(entries: impl IntoIterator<Item = &'a str>) -> Self {
+        Self::from_entries_with_sources(entries).0
+    }
+
+    /// [`NoProxy::from_entries`], also saying which entry (by index) each of
+    /// [`NoProxy::diagnostics`] is about, so lint places every finding in one step even when a
+    /// list holds a hundred thousand entries.
+    pub(crate) fn from_entries_with_sources<'a>(
+        entries: impl IntoIterator<Item = &'a str>,
+    ) -> (Self, Vec<usize>) {
         let entries: Vec<&str> = entries.into_iter().collect();
         let mut list = Self::default();
         if entries.len() == 1 && entries[0].trim_matches([' ', '\t']) == "*" {
             list.all = true;
             list.entries.push("*".to_owned());
-            return list;
+            return (list, Vec::new());
         }
-        for e in entries {
-            let (tokens, rest) = curl_tokens(e);
-            for t in tokens {
-                list.push(t);
-            }
-            if let Some(rest) = rest {
-                list.diagnostics.push(blank_stop(rest));
-            }
+        let mut sources = Vec::new();
+        for (i, e) in entries.into_iter().enumerate() {
+            list.push_value(e);
+            sources.resize(list.diagnostics.len(), i);
         }
-        list.finish()
+        (list.finish(), sources)
     }
 
-    fn push(&mut self, token: &str) {
+    /// Adds one entry: `token` as curl compares it, `shown` as it is printed and diagnosed
+    /// (the same text unless it holds credentials).
+    fn push(&mut self, token: &str, shown: String) {
         let index = u32::try_from(self.entries.len()).unwrap_or(u32::MAX);
-        self.entries.push(token.to_owned());
         if token == "*" {
             self.diagnostics.push(wildcard_not_alone());
-        } else if let Some(d) = diagnose(token) {
+        } else if let Some(d) = diagnose(&shown) {
             self.diagnostics.push(d);
         }
+        self.entries.push(shown);
         // Every entry is compared as a name when the host is a name, as curl does; names that
         // cannot occur in a URL host simply never get looked up.
         let name = normalise_name(token);
@@ -295,6 +332,24 @@ impl NoProxy {
     fn finish(mut self) -> Self {
         self.v4_nets.sort_by_key(|(b, _)| *b);
         self.v6_nets.sort_by_key(|(b, _)| *b);
+        // Fold each name's shorter names into its value (see `domains`); indices stay far
+        // below the flag bit (a list of 2^31 entries cannot be held in memory).
+        let folded: Vec<(Box<str>, u32)> = self
+            .domains
+            .iter()
+            .filter_map(|(name, &own)| {
+                let best = name
+                    .match_indices('.')
+                    .filter_map(|(i, _)| self.domains.get(&name[i + 1..]))
+                    .map(|&v| v & !VIA_SUFFIX)
+                    .min()
+                    .filter(|&s| s < own)?;
+                Some((name.clone(), best | VIA_SUFFIX))
+            })
+            .collect();
+        for (name, v) in folded {
+            self.domains.insert(name, v);
+        }
         self
     }
 
@@ -304,6 +359,12 @@ impl NoProxy {
         let (index, rule) = self.find(host, false)?;
         let entry = self.entries.get(index)?.clone();
         Some(NoProxyMatch { entry, index, rule })
+    }
+
+    /// The position of the entry [`NoProxy::matches`] reports for `host`, without copying it:
+    /// the routing decision keeps the index and names the entry only when explaining.
+    pub(crate) fn first_match(&self, host: &str) -> Option<usize> {
+        self.find(host, false).map(|(i, _)| i)
     }
 
     /// Whether curl bypasses the proxy for `host` (the same decision as [`NoProxy::matches`],
@@ -321,32 +382,7 @@ impl NoProxy {
         }
         let mut best: Option<(u32, MatchRule)> = None;
         match kind {
-            HostKind::Name(name, mut labels) => {
-                if self.domains.is_empty() {
-                    return None;
-                }
-                if self.label_counts & label_bit(labels) != 0 {
-                    offer(
-                        &mut best,
-                        self.domains.get(name.as_ref()),
-                        MatchRule::Domain,
-                    );
-                }
-                // Walk the suffixes only while a shorter name than the current one exists.
-                for (i, &c) in name.as_bytes().iter().enumerate() {
-                    if (any && best.is_some()) || self.label_counts & fewer_labels(labels) == 0 {
-                        break;
-                    }
-                    if c != b'.' {
-                        continue;
-                    }
-                    labels -= 1;
-                    if self.label_counts & label_bit(labels) != 0 {
-                        let hit = self.domains.get(&name[i + 1..]);
-                        offer(&mut best, hit, MatchRule::Subdomain);
-                    }
-                }
-            }
+            HostKind::Name(name, labels) => best = self.find_name(&name, labels),
             HostKind::V4(a) => {
                 offer(&mut best, self.v4_exact.get(&a), MatchRule::Ip);
                 for (bits, map) in &self.v4_nets {
@@ -369,12 +405,60 @@ impl NoProxy {
         best.map(|(i, r)| (i as usize, r))
     }
 
+    /// The first entry in list order that matches the name `name` (lowercase, no trailing
+    /// dot) of `labels` labels. The host itself, then its suffixes, longest first, only while
+    /// a name of that many labels exists; the first hit is the answer (see `domains`).
+    fn find_name(&self, name: &str, mut labels: usize) -> Option<(u32, MatchRule)> {
+        if self.domains.is_empty() {
+            return None;
+        }
+        let hit = |key: &str, rule| {
+            self.domains.get(key).map(|&v| {
+                if v & VIA_SUFFIX != 0 {
+                    (v & !VIA_SUFFIX, MatchRule::Subdomain)
+                } else {
+                    (v, rule)
+                }
+            })
+        };
+        if self.label_counts & label_bit(labels) != 0
+            && let Some(found) = hit(name, MatchRule::Domain)
+        {
+            return Some(found);
+        }
+        for (i, &c) in name.as_bytes().iter().enumerate() {
+            if self.label_counts & fewer_labels(labels) == 0 {
+                break;
+            }
+            if c != b'.' {
+                continue;
+            }
+            labels -= 1;
+            if self.label_counts & label_bit(labels) != 0
+                && let Some(found) = hit(&name[i + 1..], MatchRule::Subdomain)
+            {
+                return Some(found);
+            }
+        }
+        None
+    }
+
+    /// [`NoProxy::first_match`] for a host the caller already read as a lowercase name (not an
+    /// IP address in any form) without a trailing dot, with its label count.
+    pub(crate) fn first_match_name(&self, name: &str, labels: usize) -> Option<usize> {
+        if self.all {
+            return Some(0);
+        }
+        self.find_name(name, labels).map(|(i, _)| i as usize)
+    }
+
     /// Diagnostics for rejected or suspicious entries, in list order.
     pub fn diagnostics(&self) -> &[NoProxyDiagnostic] {
         &self.diagnostics
     }
 
-    /// The entries curl reads, as written, in order (`["*"]` for the wildcard value).
+    /// The entries curl reads, as written, in order (`["*"]` for the wildcard value). The
+    /// userinfo of a URL-shaped entry is masked (`http://***@host/`): it is never a host name.
     pub fn entries(&self) -> &[String] {
         &self.entries
     }
@@ -395,13 +479,6 @@ impl NoProxy {
     }
 }
 
-impl NoProxy {
-    /// The entries with any `user:password@` redacted, for every printed form.
-    fn redacted_entries(&self) -> Vec<String> {
-        self.entries.iter().map(|e| redact_text(e)).collect()
-    }
-}
-
 fn net_map<K>(nets: &mut Vec<(u8, FastMap<K>)>, bits: u8) -> &mut FastMap<K> {
     let pos = match nets.iter().position(|(b, _)| *b == bits) {
         Some(p) => p,
@@ -416,7 +493,7 @@ fn net_map<K>(nets: &mut Vec<(u8, FastMap<K>)>, bits: u8) -> &mut FastMap<K> {
 impl fmt::Debug for NoProxy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("NoProxy")
-            .field("entries", &self.redacted_entries())
+            .field("entries", &self.entries)
             .field("diagnostics", &self.diagnostics.len())
             .finish()
     }
@@ -424,13 +501,13 @@ impl fmt::Debug for NoProxy {
 
 impl fmt::Display for NoProxy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.redacted_entries().join(","))
+        f.write_str(&self.entries.join(","))
     }
 }
 
 impl Serialize for NoProxy {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.redacted_entries().serialize(s)
+        self.entries.serialize(s)
     }
 }
 
@@ -600,6 +677,39 @@ mod tests {
         for (value, tokens, rest) in cases {
             let (t, r) = curl_tokens(value);
             assert_eq!((t.as_slice(), r), (*tokens, *rest), "{value:?}");
+        }
+    }
+
+    #[test]
+    fn credentials_in_entries_never_print_whatever_the_password_holds() {
+        for pass in [
+            "Pw9",
+            "Pw9 Xk4",
+            "Pw9,Xk4",
+            "Pw9=Xk4;'Xk4]",
+            "Pw9/Xk4@Xk4",
+            "Pw9 ,Xk4",
+        ] {
+            let value = format!("localhost,http://us3r:{pass}@x.test/,10.0.0.0/8");
+            for list in [
+                NoProxy::parse(&value),
+                NoProxy::from_entries([value.as_str()]),
+            ] {
+                let diags: Vec<String> = list
+                    .diagnostics()
+                    .iter()
+                    .map(|d| format!("{d} {d:?}"))
+                    .collect();
+                let text = format!(
+                    "{list} {list:?} {} {:?} {diags:?}",
+                    serde_json::to_string(&list).unwrap_or_default(),
+                    list.entries()
+                );
+                for part in ["Pw9", "Xk4", "us3r"] {
+                    assert!(!text.contains(part), "{pass}: {text}");
+                }
+                assert!(list.is_match("localhost"), "{value}");
+            }
         }
     }
 

@@ -84,6 +84,7 @@ impl fmt::Display for NoProxyIssue {
 }
 
 /// A rejected or suspicious `no_proxy` entry.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NoProxyDiagnostic {
     /// The entry as written (for [`NoProxyIssue::BlankSeparated`], the ignored text).

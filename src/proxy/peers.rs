@@ -11,6 +11,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use serde::Serialize;
 
 /// Another client whose reading of the proxy variables is compared with curl's.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum Tool {
     /// Go's `golang.org/x/net/http/httpproxy` (and `net/http.ProxyFromEnvironment`).
@@ -76,6 +77,7 @@ impl std::fmt::Display for Tool {
 }
 
 /// What one other tool does differently.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PeerNote {
     /// The tool.

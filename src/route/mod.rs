@@ -1,7 +1,12 @@
-//! Route resolution: for one (provider, URL), direct or which proxy, and why. [`resolve`] is a
-//! pure function of the global layer, the provider's layer, an [`EnvSnapshot`] and the URL; it
-//! returns a [`Route`] whose ordered [`Step`]s say what was consulted, where each value came
-//! from and what it decided.
+//! Route resolution: for one (provider, URL), direct or which proxy, and why.
+//!
+//! The decision and its explanation are separate. A [`Router`] (one per client profile) decides
+//! a route in time independent of the `no_proxy` list's length and builds no text: the proxy in
+//! force for each scheme is worked out when the router is built, and a request costs one list
+//! lookup. The explanation — the ordered [`Step`]s saying what was consulted, where each value
+//! came from and what it decided, with warnings and other tools' readings — is built from the
+//! same inputs the first time someone looks: [`Route::steps`], [`Route::explain`], the JSON
+//! form, an error's report. [`resolve`] does both at once.
 //!
 //! Precedence: the provider's `proxy`, else the global `proxy`, else the
 //! environment by curl's rules, else direct; `"direct"` ends the search, `"env"` defers to the
@@ -9,79 +14,254 @@
 //! and applies to whichever proxy was chosen, explicit ones included, as curl's `NO_PROXY`
 //! exempts hosts from `--proxy`.
 
+mod explain;
+mod near_miss;
+mod provider;
+mod router;
 mod step;
+mod target;
 
 use std::fmt::{self, Write as _};
+use std::sync::{Arc, OnceLock};
 
 use serde::Serialize;
 use url::Url;
 
-use crate::proxy::peers::{self, PeerHost, PeerNote, Tool};
-use crate::proxy::{
-    EnvSnapshot, IgnoredVar, NoProxy, ProxyUrl, ProxyUrlError, ProxyUrlErrorKind, Severity,
-    redact_text,
-};
-use crate::settings::{Provenance, ProxySetting, Settings, Sourced};
+use crate::proxy::{EnvSnapshot, NoProxy, ProxyUrl, ProxyUrlError, redact_parsed_url, redact_url};
+use crate::settings::{Provenance, Settings};
 
+pub use near_miss::{NearMiss, address_near_miss, location};
+pub use provider::{is_under, provider_for_url};
+pub use router::Router;
+use router::{Chosen, PlanKey};
 pub use step::{Outcome, Rule, Step, Warning};
+use target::Target;
+pub(crate) use target::{UriParts, UriProblem, uri_parts};
 
 /// The decision for one (provider, URL): direct or via a proxy, with the steps that led there.
 /// Serialises as `{"url","provider","via","proxy","proxy_origin","steps"}`, a public JSON
 /// contract: fields may be added, never renamed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// The decision (`proxy`, `proxy_origin`, `provider`, the `no_proxy` entry that matched) is
+/// made when the route is; the URL's printed form and the steps are built on first use and then
+/// kept (clones made after that share them). Cloning is cheap.
+#[derive(Clone)]
 pub struct Route {
+    via: Via,
+    /// The index of the `no_proxy` entry that sent the host direct.
+    bypass: Option<u32>,
+    source: Source,
+    explained: OnceLock<Arc<Explained>>,
+}
+
+/// The proxy a route goes through. A route on the request path refers to its router's plan
+/// rather than holding the proxy, which keeps making one to a few pointer copies.
+#[derive(Clone)]
+enum Via {
+    Direct,
+    /// The proxy the router planned for the route's scheme (http or https).
+    Planned(PlanKey),
+    /// A proxy the route holds itself.
+    Own(Arc<Chosen>),
+}
+
+/// Where a route's explanation comes from.
+#[derive(Clone)]
+enum Source {
+    /// Built with the route ([`resolve`], [`Route::new`]).
+    Built { provider: Option<Arc<str>> },
+    /// Built on demand from the router's inputs and the URL as requested.
+    Router { router: Router, target: Target },
+}
+
+/// The text of a route, built on first use.
+struct Explained {
     url: String,
-    provider: Option<String>,
-    proxy: Option<ProxyUrl>,
-    proxy_origin: Option<Provenance>,
     steps: Vec<Step>,
+    /// Found with the steps (a list entry meant for the host), or added after resolution (an
+    /// address entry for the host's name); never looked for on the request path.
+    near_miss: Option<NearMiss>,
 }
 
 impl Route {
     /// A route without steps, for code that decides routes itself (tests, custom connectors).
-    /// `url` is redacted of credentials.
+    /// `url` is kept redacted: no userinfo, no secret query values.
     pub fn new(url: &str, provider: Option<&str>, proxy: Option<ProxyUrl>) -> Self {
+        Self::built(
+            provider,
+            proxy.map(|proxy| Chosen {
+                proxy,
+                origin: None,
+            }),
+            None,
+            Explained {
+                url: redact_url(url),
+                steps: Vec::new(),
+                near_miss: None,
+            },
+        )
+    }
+
+    fn built(
+        provider: Option<&str>,
+        proxy: Option<Chosen>,
+        bypass: Option<usize>,
+        explained: Explained,
+    ) -> Self {
         Self {
-            url: redact_text(url),
-            provider: provider.map(str::to_owned),
-            proxy,
-            proxy_origin: None,
-            steps: Vec::new(),
+            via: proxy.map_or(Via::Direct, |c| Via::Own(Arc::new(c))),
+            bypass: bypass.and_then(|i| u32::try_from(i).ok()),
+            source: Source::Built {
+                provider: provider.map(Arc::from),
+            },
+            explained: OnceLock::from(Arc::new(explained)),
         }
+    }
+
+    /// A route decided by `router`, to be explained on demand.
+    #[inline]
+    fn decided(via: Via, bypass: Option<u32>, router: Router, target: Target) -> Self {
+        Self {
+            via,
+            bypass,
+            source: Source::Router { router, target },
+            explained: OnceLock::new(),
+        }
+    }
+
+    fn chosen(&self) -> Option<&Chosen> {
+        match (&self.via, &self.source) {
+            (Via::Direct, _) => None,
+            (Via::Own(c), _) => Some(c),
+            (Via::Planned(key), Source::Router { router, .. }) => router.inputs().planned(*key),
+            (Via::Planned(_), Source::Built { .. }) => None,
+        }
+    }
+
+    /// Whether this route was decided for `uri`'s scheme and authority, all a connection to
+    /// it depends on within one profile.
+    pub(crate) fn is_for(&self, uri: &http::Uri) -> bool {
+        match &self.source {
+            Source::Router {
+                target: Target::Uri(t),
+                ..
+            } => t.scheme() == uri.scheme() && t.authority() == uri.authority(),
+            _ => false,
+        }
+    }
+
+    /// `host:port` of the URL the route was decided for (the host as the URL standard writes
+    /// it, the port explicit or the scheme's default), for messages and evidence.
+    pub(crate) fn target(&self) -> String {
+        let url = match &self.source {
+            Source::Router {
+                target: Target::Uri(uri),
+                ..
+            } => {
+                if let Ok(p) = target::uri_parts(uri) {
+                    return format!("{}:{}", p.host, p.port);
+                }
+                Url::parse(&uri.to_string()).ok()
+            }
+            Source::Router {
+                target: Target::Url(u),
+                ..
+            } => Some((**u).clone()),
+            Source::Built { .. } => Url::parse(self.url()).ok(),
+        };
+        url.and_then(|u| Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?)))
+            .unwrap_or_default()
     }
 
     /// The proxy, or `None` for a direct route.
     pub fn proxy(&self) -> Option<&ProxyUrl> {
-        self.proxy.as_ref()
+        self.chosen().map(|c| &c.proxy)
     }
     /// Whether the route goes direct.
     pub fn is_direct(&self) -> bool {
-        self.proxy.is_none()
+        matches!(self.via, Via::Direct)
     }
-    /// The URL, without credentials.
+    /// The URL, without credentials or secret query values (see [`crate::proxy::redact`]).
     pub fn url(&self) -> &str {
-        &self.url
+        &self.explained().url
     }
     /// The provider, if the route was resolved for one.
     pub fn provider(&self) -> Option<&str> {
-        self.provider.as_deref()
+        match &self.source {
+            Source::Built { provider } => provider.as_deref(),
+            Source::Router { router, .. } => router.provider(),
+        }
     }
     /// Where the chosen proxy came from.
     pub fn proxy_origin(&self) -> Option<&Provenance> {
-        self.proxy_origin.as_ref()
+        self.chosen().and_then(|c| c.origin.as_ref())
     }
-    /// The ordered steps of the decision.
+    /// The `no_proxy` entry, as written, that sent the host direct (the first in list order
+    /// that matches, as in curl); `None` when no list entry decided the route.
+    pub fn no_proxy_entry(&self) -> Option<&str> {
+        let i = usize::try_from(self.bypass?).ok()?;
+        match &self.source {
+            Source::Router { router, .. } => router
+                .inputs()
+                .no_proxy()
+                .and_then(|l| l.entries().get(i))
+                .map(String::as_str),
+            Source::Built { .. } => self
+                .steps()
+                .iter()
+                .find(|s| s.rule == Rule::NoProxy)
+                .and_then(|s| s.entry.as_deref()),
+        }
+    }
+    /// The ordered steps of the decision (built on first use).
     pub fn steps(&self) -> &[Step] {
-        &self.steps
+        &self.explained().steps
     }
+    /// A `no_proxy` entry meant for this host that does not match it (a URL, a port, `*.d`, an
+    /// address for a name), with the entry that would: when a proxy refuses this host, that entry
+    /// is the likely fix.
+    ///
+    /// Part of the explanation: looked for on first use (an error's report, `probe route`, the
+    /// JSON form), not when the route is decided.
+    pub fn near_miss(&self) -> Option<&NearMiss> {
+        self.explained().near_miss.as_ref()
+    }
+
+    /// The route with a near miss found after resolution (by resolving the host's addresses).
+    /// Explains the route first: this is for error reports.
+    pub(crate) fn with_near_miss(self, near_miss: NearMiss) -> Self {
+        let e = self.explained();
+        let explained = Explained {
+            url: e.url.clone(),
+            steps: e.steps.clone(),
+            near_miss: Some(near_miss),
+        };
+        Self {
+            explained: OnceLock::from(Arc::new(explained)),
+            ..self
+        }
+    }
+
+    /// When a provider sets no proxy of its own and the proxy in use came from the global
+    /// layer or the environment: the provider's name.
+    pub fn inherited_proxy(&self) -> Option<&str> {
+        let provider = self.provider()?;
+        self.proxy()?;
+        let not_set = self
+            .steps()
+            .iter()
+            .any(|s| s.rule == Rule::ProviderProxy && s.outcome == Outcome::NotSet);
+        not_set.then_some(provider)
+    }
+
     /// Every warning of every step, in order.
     pub fn warnings(&self) -> impl Iterator<Item = &Warning> {
-        self.steps.iter().flat_map(|s| s.warnings.iter())
+        self.steps().iter().flat_map(|s| s.warnings.iter())
     }
 
     /// One line: `direct` or `via http://proxy:3128 (from env:https_proxy)`.
     pub fn summary(&self) -> String {
-        match (&self.proxy, &self.proxy_origin) {
+        match (self.proxy(), self.proxy_origin()) {
             (Some(p), Some(o)) => format!("via {p} (from {o})"),
             (Some(p), None) => format!("via {p}"),
             (None, _) => "direct".into(),
@@ -90,15 +270,101 @@ impl Route {
 
     /// The decision for people: a headline, then each step with its warnings.
     pub fn explain(&self) -> String {
-        let mut out = format!("route for {}", self.url);
-        if let Some(p) = &self.provider {
-            let _ = write!(out, " (provider {p})");
+        let mut out = format!("route for {}", self.url());
+        if let Some(p) = self.provider() {
+            let _ = write!(out, " (provider {})", crate::diagnostic::printable(p));
         }
         let _ = write!(out, ": {}", self.summary());
-        for (i, s) in self.steps.iter().enumerate() {
+        for (i, s) in self.steps().iter().enumerate() {
             let _ = write!(out, "\n  {}. {s}", i + 1);
         }
         out
+    }
+
+    /// Whether the explanation has been built (the tests that keep it off the request path).
+    #[cfg(test)]
+    pub(crate) fn is_explained(&self) -> bool {
+        self.explained.get().is_some()
+    }
+
+    fn explained(&self) -> &Explained {
+        self.explained.get_or_init(|| match &self.source {
+            Source::Router { router, target } => Arc::new(explain_target(router, target)),
+            // Built routes are created with their explanation.
+            Source::Built { .. } => Arc::new(Explained {
+                url: String::new(),
+                steps: Vec::new(),
+                near_miss: None,
+            }),
+        })
+    }
+}
+
+/// The full resolution for a routed target, from the router's inputs.
+fn explain_target(router: &Router, target: &Target) -> Explained {
+    let inputs = router.inputs();
+    let parsed;
+    let url = match target {
+        Target::Url(u) => &**u,
+        Target::Uri(uri) => match Url::parse(&uri.to_string()) {
+            Ok(u) => {
+                parsed = u;
+                &parsed
+            }
+            // The request path accepted the URI (its scheme and host were checked), so the URL
+            // parser accepts it too; should that ever not hold, say so rather than panic.
+            Err(e) => {
+                return Explained {
+                    url: redact_url(&uri.to_string()),
+                    steps: vec![Step::new(
+                        Rule::Default,
+                        Outcome::Noted,
+                        format!("the URL could not be re-read to explain the route: {e}"),
+                    )],
+                    near_miss: None,
+                };
+            }
+        },
+    };
+    match explain::build(&inputs.global, inputs.layer(), &inputs.env, url) {
+        Ok(b) => Explained {
+            url: b.url,
+            steps: b.steps,
+            near_miss: b.near_miss,
+        },
+        Err(e) => Explained {
+            url: redact_parsed_url(url),
+            steps: vec![Step::new(
+                Rule::Default,
+                Outcome::Noted,
+                format!("the explanation disagrees with the decision: {e}"),
+            )],
+            near_miss: None,
+        },
+    }
+}
+
+impl PartialEq for Route {
+    fn eq(&self, other: &Self) -> bool {
+        self.proxy() == other.proxy()
+            && self.proxy_origin() == other.proxy_origin()
+            && self.provider() == other.provider()
+            && self.url() == other.url()
+            && self.steps() == other.steps()
+    }
+}
+
+impl Eq for Route {}
+
+impl fmt::Debug for Route {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Route")
+            .field("url", &self.url())
+            .field("provider", &self.provider())
+            .field("proxy", &self.proxy())
+            .field("proxy_origin", &self.proxy_origin())
+            .field("steps", &self.steps())
+            .finish()
     }
 }
 
@@ -111,26 +377,19 @@ impl fmt::Display for Route {
 impl Serialize for Route {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("Route", 6)?;
-        st.serialize_field("url", &self.url)?;
-        st.serialize_field("provider", &self.provider)?;
+        let mut st = s.serialize_struct("Route", 7)?;
+        st.serialize_field("url", self.url())?;
+        st.serialize_field("provider", &self.provider())?;
         st.serialize_field("via", if self.is_direct() { "direct" } else { "proxy" })?;
-        st.serialize_field("proxy", &self.proxy)?;
-        st.serialize_field("proxy_origin", &self.proxy_origin)?;
-        st.serialize_field("steps", &self.steps)?;
+        st.serialize_field("proxy", &self.proxy())?;
+        st.serialize_field("proxy_origin", &self.proxy_origin())?;
+        st.serialize_field("steps", self.steps())?;
+        match self.near_miss() {
+            Some(n) => st.serialize_field("near_miss", n)?,
+            None => st.skip_field("near_miss")?,
+        }
         st.end()
     }
-}
-
-/// The URL with its userinfo removed.
-fn url_without_credentials(url: &Url) -> String {
-    if url.username().is_empty() && url.password().is_none() {
-        return url.as_str().to_owned();
-    }
-    let mut u = url.clone();
-    let _ = u.set_username("");
-    let _ = u.set_password(None);
-    u.as_str().to_owned()
 }
 
 /// Why [`resolve`] found no route: the proxy value in force is not a usable proxy URL. Converts
@@ -143,6 +402,13 @@ pub struct RouteError {
 }
 
 impl RouteError {
+    fn new(source: ProxyUrlError, setting: &str) -> Self {
+        Self {
+            setting: setting.to_owned(),
+            source,
+        }
+    }
+
     /// The setting (`providers.yandex.proxy`, `proxy`) or environment variable (`https_proxy`)
     /// whose value was rejected.
     pub fn setting(&self) -> &str {
@@ -170,378 +436,59 @@ impl std::error::Error for RouteError {
     }
 }
 
-/// The error for a proxy value from `setting`.
-fn proxy_url_error(e: ProxyUrlError, setting: &str) -> RouteError {
-    RouteError {
-        setting: setting.to_owned(),
-        source: e,
-    }
-}
-
-/// The name of the setting an origin stands for, for error evidence.
-fn setting_name(origin: &Provenance) -> String {
-    match origin {
-        Provenance::File { key, .. }
-        | Provenance::Embedded { key }
-        | Provenance::Builder { key } => key.clone(),
-        Provenance::Env { var } => var.clone(),
-        Provenance::Default => "proxy".to_owned(),
-    }
-}
-
-/// Warnings for what a proxy value said that the parse did not use.
-fn url_note_warnings(p: &ProxyUrl) -> Vec<Warning> {
-    p.notes()
-        .iter()
-        .map(|n| Warning::new(n.code(), n.to_string()))
-        .collect()
-}
-
-/// Resolves the route for `url`: pure, no I/O.
+/// Resolves the route for `url` and its explanation at once: pure, no I/O.
 ///
 /// `provider` is the provider's name and layer; `global` the global layer; `env` the
 /// environment snapshot. The [`RouteError`] says that the chosen proxy value is not a valid
 /// proxy URL or is of a scheme proxyscope cannot connect through (SOCKS4/4a), and names the
 /// setting or variable; as an [`Error`](crate::Error) it is `config.proxy_url`. There is never a
 /// silent fallback.
+///
+/// Every step is built here, at a cost that grows with the `no_proxy` list; to route many URLs
+/// under the same settings, build a [`Router`] once and explain only the routes someone reads.
 pub fn resolve(
     global: &Settings,
     provider: Option<(&str, &Settings)>,
     env: &EnvSnapshot,
     url: &Url,
 ) -> Result<Route, RouteError> {
-    let scheme = url.scheme();
-    let mut r = Route::new("", provider.map(|(n, _)| n), None);
-    r.url = url_without_credentials(url);
-    let Some(host) = url.host_str() else {
-        r.steps.push(Step::new(
-            Rule::Default,
-            Outcome::Direct,
-            format!("a {scheme}: URL has no host, so no proxy applies (as in curl)"),
-        ));
-        return Ok(r);
-    };
-    let consulted = EnvSnapshot::consulted_vars(scheme);
-    r.steps.push(Step::new(
-        Rule::Scheme,
-        Outcome::Noted,
-        format!(
-            "host {host}, scheme {scheme}: the environment's proxy would come from {}",
-            consulted.join(", ")
-        ),
-    ));
-
-    // 1. Which proxy: provider, global, environment.
-    let provider_layer = provider.map(|(_, l)| l);
-    let mut setting: Option<(&Sourced<ProxySetting>, Rule)> = None;
-    if let Some(layer) = provider_layer {
-        match &layer.proxy {
-            Some(s) => setting = Some((s, Rule::ProviderProxy)),
-            None => r.steps.push(Step::new(
-                Rule::ProviderProxy,
-                Outcome::NotSet,
-                "the provider sets no proxy: the global setting applies",
-            )),
-        }
-    }
-    if setting.is_none() {
-        match &global.proxy {
-            Some(s) => setting = Some((s, Rule::GlobalProxy)),
-            None => r.steps.push(Step::new(
-                Rule::GlobalProxy,
-                Outcome::NotSet,
-                "no proxy configured: the environment decides",
-            )),
-        }
-    }
-    let candidate: Option<(ProxyUrl, Provenance)> = match setting {
-        Some((s, rule)) => match &s.value {
-            ProxySetting::Direct => {
-                r.steps.push(
-                    Step::new(rule, Outcome::Direct, "\"direct\": never use a proxy")
-                        .origin(s.origin.clone())
-                        .value("direct"),
-                );
-                None
-            }
-            ProxySetting::Url(p) => {
-                let mut st = Step::new(rule, Outcome::Proxy, format!("use {p}"))
-                    .origin(s.origin.clone())
-                    .value(p.without_credentials());
-                st.warnings = url_note_warnings(p);
-                r.steps.push(st);
-                Some((p.clone(), s.origin.clone()))
-            }
-            ProxySetting::Env => {
-                r.steps.push(
-                    Step::new(rule, Outcome::Env, "\"env\": the environment decides")
-                        .origin(s.origin.clone())
-                        .value("env"),
-                );
-                env_proxy(&mut r.steps, env, scheme)?
-            }
+    let b = explain::build(global, provider.map(|(_, l)| l), env, url)?;
+    Ok(Route::built(
+        provider.map(|(n, _)| n),
+        b.proxy.map(|(proxy, origin)| Chosen {
+            proxy,
+            origin: Some(origin),
+        }),
+        b.bypass,
+        Explained {
+            url: b.url,
+            steps: b.steps,
+            near_miss: b.near_miss,
         },
-        None => env_proxy(&mut r.steps, env, scheme)?,
-    };
-
-    let Some((proxy, origin)) = candidate else {
-        if !matches!(r.steps.last().map(|s| s.outcome), Some(Outcome::Direct)) {
-            r.steps.push(Step::new(
-                Rule::Default,
-                Outcome::Direct,
-                "no proxy chosen: connect directly",
-            ));
-        }
-        push_tls_warning(&mut r.steps, global, provider_layer);
-        return Ok(r);
-    };
-    if !proxy.scheme().is_connectable() {
-        let setting = setting_name(&origin);
-        let e = ProxyUrlError::new(
-            ProxyUrlErrorKind::NotConnectable,
-            &proxy.without_credentials(),
-        );
-        return Err(proxy_url_error(e, &setting));
-    }
-
-    // 2. no_proxy: provider, global, environment; applies to the chosen proxy.
-    let bypass = apply_no_proxy(&mut r.steps, global, provider_layer, env, url, host);
-    push_tls_warning(&mut r.steps, global, provider_layer);
-    if !bypass {
-        r.proxy = Some(proxy);
-        r.proxy_origin = Some(origin);
-    }
-    Ok(r)
+    ))
 }
 
-/// Steps for the environment's proxy variables; the chosen proxy, if any.
-fn env_proxy(
-    steps: &mut Vec<Step>,
-    env: &EnvSnapshot,
-    scheme: &str,
-) -> Result<Option<(ProxyUrl, Provenance)>, RouteError> {
-    for iv in env.ignored() {
-        if iv.concerns(scheme) && !iv.var.eq_ignore_ascii_case("no_proxy") {
-            steps.push(ignored_step(iv));
-        }
-    }
-    let lookup = env.proxy_for(scheme);
-    let (Some(var), Some(parsed)) = (lookup.found, lookup.proxy) else {
-        steps.push(Step::new(
-            Rule::EnvProxy,
-            Outcome::NotSet,
-            format!("none of {} is set", lookup.consulted.join(", ")),
-        ));
-        return Ok(None);
-    };
-    let origin = Provenance::Env {
-        var: var.name.clone(),
-    };
-    let p = parsed.map_err(|e| proxy_url_error(e, &var.name))?;
-    let mut st = Step::new(Rule::EnvProxy, Outcome::Proxy, format!("use {p}"))
-        .origin(origin.clone())
-        .value(p.without_credentials());
-    st.warnings = url_note_warnings(&p);
-    let lower = var.name.to_ascii_lowercase();
-    if lower == "all_proxy" {
-        let mut peers = vec![
-            PeerNote::new(Tool::Go, "does not read ALL_PROXY: would connect directly"),
-            PeerNote::new(
-                Tool::PythonUrllib,
-                "reads all_proxy but never uses it: would connect directly",
-            ),
-        ];
-        if !matches!(scheme, "http" | "https") {
-            peers.push(PeerNote::new(
-                Tool::HyperUtil,
-                format!("uses ALL_PROXY for http and https only, not {scheme}"),
-            ));
-        }
-        st = st.warn(
-            Warning::new(
-                "peer_difference",
-                format!("{} is a fallback other tools do not all share", var.name),
-            )
-            .with_peers(peers),
-        );
-    } else if !matches!(scheme, "http" | "https") {
-        st = st.warn(
-            Warning::new(
-                "peer_difference",
-                format!("{} applies to {scheme}: URLs in curl only", var.name),
-            )
-            .with_peers(vec![
-                PeerNote::new(Tool::Go, "reads proxies for http and https only"),
-                PeerNote::new(Tool::HyperUtil, "reads proxies for http and https only"),
-            ]),
-        );
-    }
-    steps.push(st);
-    Ok(Some((p, origin)))
-}
-
-fn ignored_step(iv: &IgnoredVar) -> Step {
-    let mut st = Step::new(Rule::IgnoredVariable, Outcome::Ignored, iv.reason.clone()).origin(
-        Provenance::Env {
-            var: iv.var.clone(),
-        },
-    );
-    if !iv.used_by.is_empty() {
-        st = st.warn(
-            Warning::new(
-                iv.code.as_str(),
-                format!("{} is ignored here, but other tools read it", iv.var),
-            )
-            .with_peers(iv.used_by.clone()),
-        );
-    }
-    st
-}
-
-/// Steps for the `no_proxy` list in force; whether the host bypasses the proxy.
-fn apply_no_proxy(
-    steps: &mut Vec<Step>,
-    global: &Settings,
-    provider: Option<&Settings>,
-    env: &EnvSnapshot,
-    url: &Url,
-    host: &str,
-) -> bool {
-    let layered = provider
+/// The `no_proxy` list that applies under these layers (provider, else global, else the
+/// environment), and where it was set.
+pub(crate) fn no_proxy_in_force<'a>(
+    global: &'a Settings,
+    provider: Option<&'a Settings>,
+    env: &'a EnvSnapshot,
+) -> Option<(&'a NoProxy, Provenance)> {
+    if let Some(s) = provider
         .and_then(|l| l.no_proxy.as_ref())
-        .or(global.no_proxy.as_ref());
-    let (list, origin, env_value): (&NoProxy, Provenance, Option<&str>) = match layered {
-        Some(s) => (&s.value, s.origin.clone(), None),
-        None => {
-            for iv in env.ignored() {
-                if iv.var.eq_ignore_ascii_case("no_proxy") {
-                    steps.push(ignored_step(iv));
-                }
-            }
-            match env.no_proxy() {
-                Some(e) => (
-                    &e.list,
-                    Provenance::Env {
-                        var: e.var.name.clone(),
-                    },
-                    Some(e.var.value.as_str()),
-                ),
-                None => {
-                    steps.push(Step::new(
-                        Rule::NoProxy,
-                        Outcome::NotSet,
-                        "no no_proxy list (neither configured nor no_proxy/NO_PROXY set): the \
-                         proxy applies to every host",
-                    ));
-                    return false;
-                }
-            }
-        }
-    };
-    let found = list.matches(host);
-    let mut st = match &found {
-        Some(m) => {
-            let mut st = Step::new(
-                Rule::NoProxy,
-                Outcome::Matched,
-                format!(
-                    "host {host} matches entry `{}` ({}): connect directly",
-                    m.entry,
-                    m.rule.as_str()
-                ),
-            );
-            st.entry = Some(m.entry.clone());
-            st
-        }
-        None => Step::new(
-            Rule::NoProxy,
-            Outcome::NotMatched,
-            format!(
-                "host {host} matches none of the {} entries: use the proxy",
-                list.len()
-            ),
-        ),
+        .or(global.no_proxy.as_ref())
+    {
+        return Some((&s.value, s.origin.clone()));
     }
-    .origin(origin)
-    .value(redact_text(&list.to_string()));
-    for d in list.diagnostics() {
-        if d.severity >= Severity::Warning {
-            st.warnings
-                .push(Warning::new(d.issue.as_str(), d.message()).with_peers(d.peers.clone()));
-        }
-    }
-    if let Some(value) = env_value {
-        let peer_host = PeerHost {
-            host: host.trim_start_matches('[').trim_end_matches(']'),
-            port: url.port_or_known_default().unwrap_or(0),
-            explicit_port: url.port().is_some(),
-        };
-        let curl = found.is_some();
-        let differing: Vec<PeerNote> = Tool::ALL
-            .iter()
-            .filter(|t| peers::bypasses(**t, value, peer_host) != curl)
-            .map(|t| {
-                PeerNote::new(
-                    *t,
-                    if curl {
-                        "would use the proxy for this host with the same no_proxy value"
-                    } else {
-                        "would connect directly to this host with the same no_proxy value"
-                    },
-                )
-            })
-            .collect();
-        if !differing.is_empty() {
-            st.warnings.push(
-                Warning::new(
-                    "peer_difference",
-                    format!("other tools read this no_proxy value differently for {host}"),
-                )
-                .with_peers(differing),
-            );
-        }
-    }
-    steps.push(st);
-    found.is_some()
-}
-
-fn push_tls_warning(steps: &mut Vec<Step>, global: &Settings, provider: Option<&Settings>) {
-    let danger = provider
-        .and_then(|l| l.danger_accept_invalid_certs.as_ref())
-        .or(global.danger_accept_invalid_certs.as_ref());
-    if let Some(d) = danger.filter(|d| d.value) {
-        steps.push(
-            Step::new(
-                Rule::Tls,
-                Outcome::Warning,
-                "danger_accept_invalid_certs is set: the origin's certificate is not verified",
-            )
-            .origin(d.origin.clone())
-            .value("true")
-            .warn(Warning::new(
-                "danger_accept_invalid_certs",
-                "any certificate is accepted on this route, TLS interception included",
-            )),
-        );
-    }
-    let hostnames = provider
-        .and_then(|l| l.danger_accept_invalid_hostnames.as_ref())
-        .or(global.danger_accept_invalid_hostnames.as_ref());
-    if let Some(d) = hostnames.filter(|d| d.value) {
-        steps.push(
-            Step::new(
-                Rule::Tls,
-                Outcome::Warning,
-                "danger_accept_invalid_hostnames is set: the origin's certificate may name another host",
-            )
-            .origin(d.origin.clone())
-            .value("true")
-            .warn(Warning::new(
-                "danger_accept_invalid_hostnames",
-                "a certificate from a trusted CA for any host is accepted on this route",
-            )),
-        );
-    }
+    env.no_proxy().map(|e| {
+        (
+            &e.list,
+            Provenance::Env {
+                var: e.var.name.clone(),
+            },
+        )
+    })
 }
 
 #[cfg(test)]
@@ -569,6 +516,36 @@ mod tests {
             "{text}"
         );
         assert_eq!(r.url(), "https://a.test/x");
+    }
+
+    /// A near miss is part of the explanation: deciding the route looks for none, the first
+    /// look (an error's report, `probe route`, the JSON form) finds it, and the decided route
+    /// and the step-by-step one agree on it.
+    #[test]
+    fn near_misses_are_found_when_explained_not_when_decided() {
+        let env = EnvSnapshot::from_pairs([
+            ("https_proxy", "http://p.test:3128"),
+            ("NO_PROXY", "localhost,https://api.internal/v1"),
+        ]);
+        let router = Router::new(Settings::new(), None, env.clone());
+        let u = url("https://api.internal/v1/x");
+        let r = router.route_url(&u).unwrap();
+        assert!(!r.is_direct());
+        assert!(r.explained.get().is_none(), "deciding built no explanation");
+        let n = r.near_miss().expect("near miss once explained");
+        assert_eq!(
+            (n.entry.as_str(), n.write.as_str(), n.issue.as_str()),
+            ("https://api.internal/v1", "api.internal", "url_shaped")
+        );
+        assert!(r.warnings().any(|w| w.code == "near_miss"));
+        let full = resolve(&Settings::new(), None, &env, &u).unwrap();
+        assert_eq!(full.near_miss(), r.near_miss());
+        let json = serde_json::to_value(&r).unwrap_or_default();
+        assert_eq!(json["near_miss"]["write"], "api.internal");
+        // A host the list matches has none, and the decision still built no text.
+        let hit = router.route_url(&url("https://localhost/")).unwrap();
+        assert!(hit.is_direct() && hit.explained.get().is_none());
+        assert!(hit.near_miss().is_none());
     }
 
     #[test]

@@ -5,10 +5,13 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::diagnostic::printable;
+
 use crate::proxy::PeerNote;
 use crate::settings::Provenance;
 
 /// What a step consulted.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Rule {
@@ -47,6 +50,7 @@ impl Rule {
 }
 
 /// What a step decided.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
@@ -88,6 +92,7 @@ impl Outcome {
 }
 
 /// Something a step wants a person to know.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Warning {
     /// A stable code, e.g. `"peer_difference"`, `"httpoxy"`, `"url_shaped"`.
@@ -116,6 +121,7 @@ impl Warning {
 
 /// One step of a route decision: what was consulted, where the value came from, what it
 /// decided. Values never carry credentials.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Step {
     /// What was consulted.
@@ -174,17 +180,19 @@ impl Step {
 }
 
 impl fmt::Display for Step {
+    /// The step, then one line per warning; values from the configuration or the environment
+    /// have their control characters escaped, so they cannot add lines.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} ({})", self.rule.as_str(), self.outcome.as_str())?;
         if let Some(o) = &self.origin {
             write!(f, " {o}")?;
             if let Some(v) = &self.value {
-                write!(f, " = {v}")?;
+                write!(f, " = {}", printable(v))?;
             }
         }
-        write!(f, ": {}", self.detail)?;
+        write!(f, ": {}", printable(&self.detail))?;
         for w in &self.warnings {
-            write!(f, "\n     ! {} [{}]", w.message, w.code)?;
+            write!(f, "\n     ! {} [{}]", printable(&w.message), w.code)?;
             for p in &w.peers {
                 write!(f, "\n       - {}: {}", p.tool, p.behaviour)?;
             }

@@ -11,9 +11,11 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use rustls::client::danger::HandshakeSignatureValid;
-use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::WebPkiClientVerifier;
-use rustls::{DigitallySignedStruct, DistinguishedName, RootCertStore, ServerConfig, SignatureScheme};
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::{
+    DigitallySignedStruct, DistinguishedName, RootCertStore, ServerConfig, SignatureScheme,
+};
 use rustls_pki_types::{CertificateDer, UnixTime};
 
 use super::HarnessError;
@@ -78,7 +80,10 @@ pub(crate) struct Records(Arc<Mutex<Vec<ClientAuthRecord>>>);
 
 impl Records {
     pub(crate) fn all(&self) -> Vec<ClientAuthRecord> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Runs one TLS accept, recording what the client presented and how it ended.
@@ -129,9 +134,11 @@ impl ClientCertVerifier for Recording {
         now: UnixTime,
     ) -> Result<ClientCertVerified, rustls::Error> {
         let _ = SLOT.try_with(|s| {
-            *s.lock().unwrap_or_else(PoisonError::into_inner) = Some(end_entity.clone().into_owned());
+            *s.lock().unwrap_or_else(PoisonError::into_inner) =
+                Some(end_entity.clone().into_owned());
         });
-        self.inner.verify_client_cert(end_entity, intermediates, now)
+        self.inner
+            .verify_client_cert(end_entity, intermediates, now)
     }
 
     fn verify_tls12_signature(
@@ -190,7 +197,8 @@ pub(crate) fn client_auth_config(
         let anchor = ca.anchor().unwrap_or(ca.der()).clone();
         roots.add(anchor)?;
     }
-    let mut builder = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
+    let mut builder =
+        WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
     if !spec.required {
         builder = builder.allow_unauthenticated();
     }

@@ -19,8 +19,8 @@ use tokio_rustls::{TlsAcceptor, TlsConnector};
 use super::misbehave::misbehave;
 use super::origin::mark_sensitive;
 use super::pki::server_config_alpn;
-use super::policy::{CannedReply, Decision, VIA, decide, squid_page};
-use super::proxy::{Handled, Listener, ProxyRequest, Shared};
+use super::policy::{CannedReply, Decision, VIA, decide, echo_page, squid_page};
+use super::shared::{Handled, Listener, ProxyRequest, Shared, splice};
 use super::upstream;
 
 /// Serves one client connection of the HTTP (or HTTPS) listener.
@@ -121,6 +121,18 @@ async fn handle(
         .map(|v| v.as_bytes().to_vec());
     let decision = decide(&shared.rules(), &host, port, auth.as_deref(), false);
     match decision {
+        Decision::Echo(status) => {
+            let mut request = format!("{} {} {:?}\n", req.method(), target, req.version());
+            for (name, value) in req.headers() {
+                request.push_str(&format!(
+                    "{name}: {}\n",
+                    String::from_utf8_lossy(value.as_bytes())
+                ));
+            }
+            record.handled = Handled::Refused(status);
+            shared.record(record);
+            generated(&echo_page(status, &request))
+        }
         Decision::Refuse { reply, .. } => {
             record.handled = Handled::Refused(reply.status);
             shared.record(record);
@@ -198,15 +210,6 @@ async fn handle(
     }
 }
 
-/// Copies bytes both ways until either side closes.
-pub(crate) async fn splice<A, B>(mut a: A, mut b: B)
-where
-    A: AsyncRead + AsyncWrite + Unpin,
-    B: AsyncRead + AsyncWrite + Unpin,
-{
-    let _ = tokio::io::copy_bidirectional(&mut a, &mut b).await;
-}
-
 /// Terminates the client's TLS with a leaf for `host` from the interception CA and re-originates
 /// TLS to the destination.
 async fn intercept_tunnel<C>(client: C, upstream: TcpStream, host: &str, shared: &Shared)
@@ -264,7 +267,10 @@ where
     C: AsyncRead + AsyncWrite + Unpin,
 {
     let intercept = shared.intercept.as_ref()?;
-    let (chain, key) = intercept.ca.issue_in_memory(&[host]).ok()?;
+    let (mut chain, key) = intercept.ca.issue_in_memory(&[host]).ok()?;
+    if intercept.present_ca {
+        chain.push(intercept.ca.certificate().clone());
+    }
     let config = server_config_alpn(chain, key, &[b"http/1.1"]).ok()?;
     TlsAcceptor::from(config).accept(client).await.ok()
 }

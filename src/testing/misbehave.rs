@@ -1,5 +1,6 @@
 //! Connection-level misbehaviour of [`TestProxy`](super::TestProxy) — garbage replies, closing
-//! after accept, stalling, oversized headers — done on the raw socket, before any HTTP or SOCKS
+//! after accept, stalling, answering slowly, oversized headers, a reset after a 200 — done on the
+//! raw socket, before any HTTP or SOCKS
 //! parsing, because a well-behaved server library cannot produce them.
 
 use http::{HeaderMap, HeaderName, HeaderValue};
@@ -7,7 +8,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::origin::mark_sensitive;
 use super::policy::{OVERSIZED_HEADER_BYTES, Policy};
-use super::proxy::{Handled, Listener, ProxyRequest, Shared};
+use super::shared::{Handled, Listener, ProxyRequest, Shared};
 
 /// Carries out a connection-level [`Policy`].
 pub(crate) async fn misbehave<S>(stream: &mut S, rule: &Policy, listener: Listener, shared: &Shared)
@@ -29,11 +30,34 @@ where
             handled: Handled::Misbehaved,
         });
     }
+    if listener == Listener::Socks5 && matches!(rule, Policy::OkThenReset | Policy::Dribble(_)) {
+        socks_success(stream, rule).await;
+        return;
+    }
     match rule {
         Policy::Garbage => {
             let _ = stream
                 .write_all(b"\x00\x7f\xffGARBAGE this is not a protocol reply \x01\x02\r\n\r\n")
                 .await;
+            let _ = stream.shutdown().await;
+        }
+        Policy::OkThenReset => {
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                .await;
+            let _ = stream.flush().await;
+            // Wait for the client's first bytes through the "tunnel", then drop: the listener set
+            // SO_LINGER to zero on this socket, so dropping it sends RST.
+            let mut hello = [0u8; 1];
+            let _ = stream.read(&mut hello).await;
+        }
+        Policy::Dribble(every) => {
+            for b in b"HTTP/1.1 200 Connection established\r\n\r\n" {
+                if stream.write_all(&[*b]).await.is_err() || stream.flush().await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(*every).await;
+            }
             let _ = stream.shutdown().await;
         }
         Policy::OversizedHeaders => {
@@ -56,6 +80,57 @@ where
                     break;
                 }
             }
+        }
+    }
+}
+
+/// The SOCKS5 side of [`Policy::OkThenReset`] and [`Policy::Dribble`]: method "no auth", then
+/// success for the CONNECT (slowly, for `Dribble`), then a reset after the client's first bytes.
+async fn socks_success<S>(stream: &mut S, rule: &Policy)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let pace = match rule {
+        Policy::Dribble(every) => Some(*every),
+        _ => None,
+    };
+    if write_paced(stream, &[5, 0], pace).await.is_err() {
+        return;
+    }
+    let mut request = [0u8; 262];
+    if matches!(stream.read(&mut request).await, Ok(0) | Err(_)) {
+        return;
+    }
+    if write_paced(stream, &[5, 0, 0, 1, 127, 0, 0, 1, 0, 0], pace)
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let mut hello = [0u8; 1];
+    let _ = stream.read(&mut hello).await;
+}
+
+async fn write_paced<S>(
+    stream: &mut S,
+    bytes: &[u8],
+    pace: Option<std::time::Duration>,
+) -> std::io::Result<()>
+where
+    S: AsyncWrite + Unpin,
+{
+    match pace {
+        None => {
+            stream.write_all(bytes).await?;
+            stream.flush().await
+        }
+        Some(every) => {
+            for b in bytes {
+                stream.write_all(&[*b]).await?;
+                stream.flush().await?;
+                tokio::time::sleep(every).await;
+            }
+            Ok(())
         }
     }
 }

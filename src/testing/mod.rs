@@ -1,6 +1,8 @@
 //! The public test harness (feature `testing`): a local PKI ([`TestPki`]), an HTTP(S) origin
-//! ([`TestOrigin`]) and a policy-driven forward proxy ([`TestProxy`]) — everything a test needs to
-//! reproduce, on loopback and on demand, the proxy and TLS failures real deployments hit.
+//! ([`TestOrigin`]), a policy-driven forward proxy ([`TestProxy`]) and, for peers that send what
+//! no server library would, a raw TCP server ([`RawServer`]) with its request-head reader
+//! ([`read_head`]) — everything a test needs to reproduce, on loopback and on demand, the proxy
+//! and TLS failures real deployments hit. [`refused_addr`] is an address nothing listens on.
 //!
 //! The harness is built on hyper, tokio and tokio-rustls directly, never on proxyscope's client,
 //! so it can test that client (and any other) from the outside. Enabling the feature adds this
@@ -31,6 +33,7 @@
 //! # }
 //! ```
 
+mod body;
 mod client_auth;
 mod http_proxy;
 mod misbehave;
@@ -38,13 +41,16 @@ mod origin;
 mod pki;
 mod policy;
 mod proxy;
+mod raw;
+mod shared;
 mod socks;
 mod tasks;
 mod upstream;
 
 pub use client_auth::{ClientAuthRecord, ClientAuthSpec};
 pub use origin::{
-    MAX_BYTES_ROUTE, ORIGIN_FORBIDDEN_BODY, ORIGIN_SERVER, OriginRequest, TargetForm, TestOrigin,
+    MAX_BYTES_ROUTE, ORIGIN_FORBIDDEN_BODY, ORIGIN_OK_BODY, ORIGIN_SERVER, OriginRequest,
+    TargetForm, TestOrigin,
 };
 pub use pki::{
     CLIENT_CA_CN, ChainMode, INTERCEPTION_CN, INTERCEPTION_ORG, INTERMEDIATE_CN, LeafSpec, ROOT_CN,
@@ -54,7 +60,9 @@ pub use policy::{
     CannedReply, OVERSIZED_HEADER_BYTES, PROXY_HOST, PROXY_STATUS_ID, Policy, SQUID_SERVER, VIA,
     basic_auth,
 };
-pub use proxy::{Handled, Listener, ProxyRequest, TestProxy, TestProxyBuilder};
+pub use proxy::{TestProxy, TestProxyBuilder};
+pub use raw::{HEAD_DEADLINE, HOLD, MAX_REQUEST_HEAD, RawServer, Script, read_head, refused_addr};
+pub use shared::{Handled, Listener, ProxyRequest};
 pub use socks::{
     REPLY_ADDRESS_NOT_SUPPORTED, REPLY_COMMAND_NOT_SUPPORTED, REPLY_CONNECTION_REFUSED,
     REPLY_GENERAL_FAILURE, REPLY_HOST_UNREACHABLE, REPLY_NOT_ALLOWED,

@@ -223,6 +223,11 @@ pub(crate) struct Ca {
 }
 
 impl Ca {
+    /// The CA's own certificate.
+    pub(crate) fn certificate(&self) -> &CertificateDer<'static> {
+        self.cert.der()
+    }
+
     /// Issues a currently valid server leaf for `names`, without writing files; used by the
     /// intercepting proxy for each host it is asked to reach.
     pub(crate) fn issue_in_memory(
@@ -261,6 +266,7 @@ pub struct TestPki {
     bundle_path: PathBuf,
     empty_path: PathBuf,
     garbage_path: PathBuf,
+    truncated_path: PathBuf,
     der_in_pem_path: PathBuf,
     leaf_as_ca_path: PathBuf,
 }
@@ -324,6 +330,7 @@ impl TestPki {
         let mut pki = TestPki {
             empty_path: dir.path().join("empty.pem"),
             garbage_path: dir.path().join("garbage.pem"),
+            truncated_path: dir.path().join("truncated.pem"),
             der_in_pem_path: dir.path().join("der-in.pem"),
             leaf_as_ca_path: dir.path().join("leaf-as-ca.pem"),
             bundle_path,
@@ -341,6 +348,13 @@ impl TestPki {
         std::fs::write(
             &pki.garbage_path,
             b"this is not a certificate\n\x00\x01\x02 -----BEGIN NOTHING-----\n",
+        )?;
+        // The root's PEM cut halfway through its base64, as an interrupted copy leaves it.
+        let pem = pki.root.cert.pem();
+        let lines: Vec<&str> = pem.lines().collect();
+        std::fs::write(
+            &pki.truncated_path,
+            format!("{}\n", lines[..lines.len() / 2].join("\n")),
         )?;
         std::fs::write(&pki.der_in_pem_path, pki.root.cert.der().as_ref())?;
         std::fs::write(&pki.leaf_as_ca_path, pki.localhost.pem())?;
@@ -436,6 +450,11 @@ impl TestPki {
     /// A `.pem` file with text and binary junk, no PEM block.
     pub fn garbage_file(&self) -> &Path {
         &self.garbage_path
+    }
+
+    /// The root's PEM file cut halfway through its base64 (no END line): an interrupted copy.
+    pub fn truncated_file(&self) -> &Path {
+        &self.truncated_path
     }
 
     /// A `.pem` file whose content is a raw DER certificate (the root's).

@@ -68,6 +68,16 @@ pub enum Policy {
     /// Answer `200` to CONNECT, then close the connection instead of tunnelling. Absolute-form
     /// requests and SOCKS CONNECTs are forwarded normally.
     OkThenClose,
+    /// Answer `200` to CONNECT, wait for the client's first bytes through the tunnel (its TLS
+    /// ClientHello), then reset the connection (RST) without a byte from any origin — a proxy
+    /// that filters TLS by server name, or loses its upstream, looks like this. Acts on every
+    /// connection before HTTP parsing; on the SOCKS5 listener it reports success, then resets.
+    OkThenReset,
+    /// Answer every request `200 Connection established`, one byte every `Duration`: a proxy
+    /// that answers, but slowly (as opposed to [`Policy::Stall`], one that never answers). A
+    /// CONNECT that waits long enough gets its tunnel opened (then closed). Acts before HTTP
+    /// parsing; on the SOCKS5 listener it sends its replies at the same pace.
+    Dribble(std::time::Duration),
     /// Intercept TLS inside CONNECT tunnels: answer 200, terminate the client's TLS with a leaf for
     /// the requested host signed by the PKI's interception CA, and re-originate TLS to the real
     /// destination (trusting the PKI's root); if that fails, every request inside the tunnel gets
@@ -86,6 +96,12 @@ pub enum Policy {
     /// Answer every request with this reply (SOCKS: general failure 0x01), e.g.
     /// [`CannedReply::tinyproxy`]`(500, "Unable to connect")`.
     Reply(CannedReply),
+    /// Refuse every request with this status and an HTML error page that quotes the request as
+    /// received — the request line and every header, `Proxy-Authorization`, `Authorization`
+    /// and cookies included (HTML-escaped) — as proxies whose error templates echo the request
+    /// do. For testing that a client keeps its credentials out of the evidence. SOCKS: general
+    /// failure 0x01.
+    EchoRequest(u16),
 }
 
 impl Policy {
@@ -128,7 +144,12 @@ impl Policy {
     pub(crate) fn is_connection_level(&self) -> bool {
         matches!(
             self,
-            Policy::Garbage | Policy::CloseAfterAccept | Policy::Stall | Policy::OversizedHeaders
+            Policy::Garbage
+                | Policy::CloseAfterAccept
+                | Policy::Stall
+                | Policy::OversizedHeaders
+                | Policy::OkThenReset
+                | Policy::Dribble(_)
         )
     }
 }
@@ -157,11 +178,14 @@ impl fmt::Debug for Policy {
             Policy::Stall => f.write_str("Stall"),
             Policy::OversizedHeaders => f.write_str("OversizedHeaders"),
             Policy::OkThenClose => f.write_str("OkThenClose"),
+            Policy::OkThenReset => f.write_str("OkThenReset"),
+            Policy::Dribble(d) => f.debug_tuple("Dribble").field(d).finish(),
             Policy::Intercept => f.write_str("Intercept"),
             Policy::DenyInsideTunnel(list) => {
                 f.debug_tuple("DenyInsideTunnel").field(list).finish()
             }
             Policy::Reply(reply) => f.debug_tuple("Reply").field(reply).finish(),
+            Policy::EchoRequest(status) => f.debug_tuple("EchoRequest").field(status).finish(),
         }
     }
 }
@@ -179,6 +203,8 @@ pub(crate) enum Decision {
     OkThenClose,
     /// Refuse with this generated reply; `socks` is the SOCKS5 reply code for the same refusal.
     Refuse { reply: CannedReply, socks: u8 },
+    /// Refuse with this status and a page quoting the request ([`echo_page`]).
+    Echo(u16),
 }
 
 /// A reply the proxy sends itself: a status, an optional custom reason phrase, headers and a
@@ -238,6 +264,21 @@ impl CannedReply {
             ))
     }
 
+    /// A proxy that sends clients to its login page instead of relaying (Squid's `deny_info`
+    /// with a URL, captive portals, corporate gateways before authentication): `302 Found`,
+    /// `Location: location`, `Server: squid/…`, `Via`, a short HTML body.
+    pub fn login_redirect(location: &str) -> CannedReply {
+        CannedReply::new(302)
+            .header("Server", SQUID_SERVER)
+            .header("Location", location)
+            .header("Content-Type", "text/html")
+            .header("Via", VIA)
+            .body(&format!(
+                "<html><body>Please <a href=\"{}\">log in</a> first.</body></html>\n",
+                html_escape(location)
+            ))
+    }
+
     /// The status code.
     pub fn status(&self) -> u16 {
         self.status
@@ -273,7 +314,9 @@ pub(crate) fn decide(
             | Policy::Garbage
             | Policy::CloseAfterAccept
             | Policy::Stall
-            | Policy::OversizedHeaders => {}
+            | Policy::OversizedHeaders
+            | Policy::OkThenReset
+            | Policy::Dribble(_) => {}
             Policy::Deny(list) => {
                 if list.iter().any(|e| entry_matches(e, host, port)) {
                     return access_denied(host);
@@ -321,6 +364,16 @@ pub(crate) fn decide(
                 return Decision::Refuse {
                     reply: reply.clone(),
                     socks: 0x01,
+                };
+            }
+            Policy::EchoRequest(status) => {
+                return if is_socks {
+                    Decision::Refuse {
+                        reply: CannedReply::new(*status),
+                        socks: 0x01,
+                    }
+                } else {
+                    Decision::Echo(*status)
                 };
             }
             Policy::OkThenClose => return Decision::OkThenClose,
@@ -462,6 +515,21 @@ pub(crate) fn proxy_status_reply(status: u16, params: &str) -> CannedReply {
         ],
         body: format!("proxy error: {params}\n"),
     }
+}
+
+/// The page of [`Policy::EchoRequest`]: `status`, Squid's headers, and `request` (the request
+/// line and headers as received) quoted in the body.
+pub(crate) fn echo_page(status: u16, request: &str) -> CannedReply {
+    CannedReply::new(status)
+        .header("Server", SQUID_SERVER)
+        .header("Content-Type", "text/html;charset=utf-8")
+        .header("Via", VIA)
+        .body(&format!(
+            "<html><head><title>ERROR</title></head><body><h1>ERROR</h1>\n\
+             <p>The request could not be served. Your request was:</p>\n<pre>{}</pre>\n\
+             <hr><address>Generated by {PROXY_HOST} ({SQUID_SERVER})</address></body></html>\n",
+            html_escape(request)
+        ))
 }
 
 fn html_escape(s: &str) -> String {

@@ -9,113 +9,18 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use http::HeaderMap;
-use rustls::{ClientConfig, ServerConfig};
+use rustls::ServerConfig;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 use super::client_auth::{ClientAuthRecord, ClientAuthSpec, Records, client_auth_config};
 use super::http_proxy::serve_http;
-use super::pki::{Ca, ChainMode, TestCert, TestPki};
+use super::pki::{ChainMode, TestCert, TestPki};
 use super::policy::Policy;
+use super::shared::{Intercept, Listener, ProxyRequest, Shared};
+
 use super::socks;
 use super::tasks::Tasks;
-
-/// Which listener of a [`TestProxy`] received a request.
-#[non_exhaustive]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Listener {
-    /// The plain `http://` listener.
-    Http,
-    /// The TLS `https://` listener.
-    Https,
-    /// The SOCKS5 listener.
-    Socks5,
-}
-
-/// What the proxy did with a request.
-#[non_exhaustive]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Handled {
-    /// CONNECT answered 200 and the tunnel was opened to the destination.
-    Tunnelled,
-    /// CONNECT answered 200 and TLS inside the tunnel was intercepted.
-    Intercepted,
-    /// CONNECT answered 200, TLS was intercepted and every request inside got Squid's 403
-    /// ([`Policy::DenyInsideTunnel`]).
-    DeniedInsideTunnel,
-    /// CONNECT answered 200 and the connection was closed ([`Policy::OkThenClose`]).
-    OkThenClosed,
-    /// An absolute-form request was relayed; the destination's status.
-    Relayed(u16),
-    /// The proxy generated this error status itself (policy or real upstream failure).
-    Refused(u16),
-    /// SOCKS5 reply code sent (0x00 is success).
-    Socks(u8),
-    /// A connection-level policy answered (garbage, stall, oversized headers): no HTTP reply.
-    Misbehaved,
-}
-
-/// One request a [`TestProxy`] handled.
-///
-/// `Proxy-Authorization` is kept (so tests can inspect it) but marked sensitive, so `Debug`
-/// shows `Sensitive` rather than the credentials.
-#[non_exhaustive]
-#[derive(Debug, Clone)]
-pub struct ProxyRequest {
-    /// The listener it arrived on.
-    pub listener: Listener,
-    /// `CONNECT`, `GET`, … (SOCKS5 CONNECTs are recorded as `CONNECT`).
-    pub method: String,
-    /// The request target as sent (`host:port` for CONNECT and SOCKS, a URL for absolute-form).
-    pub target: String,
-    /// Request headers (empty for SOCKS).
-    pub headers: HeaderMap,
-    /// Whether `Proxy-Authorization` was present (for SOCKS: whether user/password auth ran).
-    pub has_proxy_authorization: bool,
-    /// What the proxy did.
-    pub handled: Handled,
-}
-
-/// What an intercepting proxy needs: the CA it signs leaves with and its trust toward origins.
-pub(crate) struct Intercept {
-    pub(crate) ca: Arc<Ca>,
-    pub(crate) origin_trust: Arc<ClientConfig>,
-}
-
-/// State shared by a proxy's listeners and connections.
-pub(crate) struct Shared {
-    /// Behind a lock so [`TestProxy::set_policy`] can change them while the proxy runs.
-    rules: RwLock<Vec<Policy>>,
-    pub(crate) resolve: HashMap<String, IpAddr>,
-    pub(crate) socks_auth: Option<(String, String)>,
-    pub(crate) intercept: Option<Intercept>,
-    records: Mutex<Vec<ProxyRequest>>,
-    accepted: AtomicUsize,
-    pub(crate) tasks: Tasks,
-}
-
-impl Shared {
-    pub(crate) fn record(&self, request: ProxyRequest) {
-        self.records
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(request);
-    }
-
-    /// The rules in force now (a snapshot: a connection keeps the rules it started with).
-    pub(crate) fn rules(&self) -> Vec<Policy> {
-        self.rules
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    /// The first connection-level rule, if any.
-    pub(crate) fn connection_rule(&self) -> Option<Policy> {
-        self.rules().into_iter().find(|r| r.is_connection_level())
-    }
-}
 
 /// Configures and starts a [`TestProxy`]. Created by [`TestProxy::builder`].
 pub struct TestProxyBuilder {
@@ -216,9 +121,21 @@ impl TestProxyBuilder {
         self.intercept = Some(Intercept {
             ca: pki.interception_authority(),
             origin_trust: Arc::new(trust),
+            present_ca: false,
         });
         self.rules.push(Policy::Intercept);
         self
+    }
+
+    /// Like [`TestProxyBuilder::intercept`], but the presented chain ends with the interception
+    /// CA's own (self-signed) certificate, as corporate inspection appliances that send their
+    /// root along do: the client sees a chain that ends at a CA, not a leaf alone.
+    pub fn intercept_presenting_ca(self, pki: &TestPki) -> Self {
+        let mut b = self.intercept(pki);
+        if let Some(i) = b.intercept.as_mut() {
+            i.present_ca = true;
+        }
+        b
     }
 
     /// Binds the listeners on `127.0.0.1:0` and starts serving.
@@ -443,6 +360,10 @@ fn spawn_loop(shared: &Arc<Shared>, listener: TcpListener, kind: Kind) {
                 continue;
             };
             shared_loop.accepted.fetch_add(1, Ordering::Relaxed);
+            if matches!(shared_loop.connection_rule(), Some(Policy::OkThenReset)) {
+                // Dropping the socket then sends RST instead of FIN.
+                let _ = stream.set_zero_linger();
+            }
             let shared = Arc::clone(&shared_loop);
             match &kind {
                 Kind::Socks => shared_loop
@@ -468,6 +389,7 @@ fn spawn_loop(shared: &Arc<Shared>, listener: TcpListener, kind: Kind) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::Handled;
 
     #[tokio::test]
     async fn a_proxy_task_panic_is_raised_by_check_and_shutdown() {

@@ -10,10 +10,9 @@ use http::HeaderMap;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::http_proxy::splice;
 use super::misbehave::misbehave;
 use super::policy::{Decision, decide};
-use super::proxy::{Handled, Listener, ProxyRequest, Shared};
+use super::shared::{Handled, Listener, ProxyRequest, Shared, splice};
 use super::upstream;
 
 const VERSION: u8 = 0x05;
@@ -130,6 +129,7 @@ async fn negotiate(stream: &mut TcpStream, shared: &Arc<Shared>) -> std::io::Res
     }
     let code = match decide(&shared.rules(), &host, port, None, true) {
         Decision::Refuse { socks, .. } => Some(socks),
+        Decision::Echo(_) => Some(REPLY_GENERAL_FAILURE),
         Decision::Intercept | Decision::DenyInsideTunnel => Some(REPLY_GENERAL_FAILURE),
         Decision::Forward | Decision::OkThenClose => None,
     };

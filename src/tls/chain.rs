@@ -71,6 +71,7 @@ pub(crate) fn summarize(chain: &[CertificateDer<'_>], now: i64) -> Vec<CertSumma
 }
 
 /// How two recorded chains relate, e.g. the chain seen directly and the one seen via a proxy.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ChainComparison {

@@ -11,9 +11,9 @@
 use std::sync::Arc;
 
 use rustls::AlertDescription;
+use rustls::SignatureScheme;
 use rustls::client::ResolvesClientCert;
 use rustls::sign::CertifiedKey;
-use rustls::SignatureScheme;
 use x509_parser::prelude::FromDer;
 use x509_parser::x509::X509Name;
 
@@ -218,6 +218,7 @@ pub(crate) fn failure(
         diagnosis,
         untrusted_issuer: None,
         stale_ca_file: None,
+        wrong_ca_file: None,
         validity: None,
         also_name_mismatch: None,
         fix: None,
@@ -244,7 +245,10 @@ mod tests {
             "certificate_required"
         );
         assert_eq!(alert_name(AlertDescription::UnknownCA), "unknown_ca");
-        assert_eq!(alert_name(AlertDescription::BadCertificate), "bad_certificate");
+        assert_eq!(
+            alert_name(AlertDescription::BadCertificate),
+            "bad_certificate"
+        );
     }
 
     #[test]
@@ -261,6 +265,9 @@ mod tests {
         assert_eq!(received_alert(&other), None);
         assert!(is_client_auth_alert(AlertDescription::DecryptError, true));
         assert!(!is_client_auth_alert(AlertDescription::DecryptError, false));
-        assert!(!is_client_auth_alert(AlertDescription::ProtocolVersion, true));
+        assert!(!is_client_auth_alert(
+            AlertDescription::ProtocolVersion,
+            true
+        ));
     }
 }

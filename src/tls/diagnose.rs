@@ -21,7 +21,7 @@ use super::settings::TlsSettings;
 use super::verifier::Seen;
 use crate::error::{
     CertSummary, Diagnosis, Error, ErrorKind, Fix, Hop, NameMismatch, Phase, TlsEvidence,
-    TrustStore, ValidityIssue,
+    TrustStore, ValidityIssue, WrongCaFile,
 };
 use crate::settings::Roots;
 
@@ -83,6 +83,7 @@ pub(crate) fn diagnose(tls: &dyn FailedHop, sni: &str, seen: Seen, failure: Fail
         diagnosis: Diagnosis::Other,
         untrusted_issuer: None,
         stale_ca_file: None,
+        wrong_ca_file: None,
         validity: None,
         also_name_mismatch: None,
         fix: None,
@@ -210,8 +211,14 @@ fn out_of_window(chain: &[CertSummary], now: i64, expired: bool) -> Option<Valid
         };
         (seconds > 0).then(|| ValidityIssue {
             index: c.index,
+            self_issued: c.self_issued,
             subject: c.subject.clone(),
             seconds,
+            at: if expired {
+                c.not_after.clone()
+            } else {
+                c.not_before.clone()
+            },
             clock_hint: seconds < 86_400,
         })
     })
@@ -232,6 +239,7 @@ fn diagnose_issuer(
 
     let issuer_name = name_value(&top.issuer_der);
     let top_key = name_value(&top.spki_der);
+    let wrong = wrong_ca_file(tls.settings(), top, issuer_name);
     let rotated = tls.store().roots.iter().any(|a| {
         a.subject.as_ref() == issuer_name
             && (!top.self_issued || a.subject_public_key_info.as_ref() != top_key)
@@ -253,7 +261,8 @@ fn diagnose_issuer(
     } else if ev.chain.len() == 1 && !top.self_issued {
         // Leaf only: a public CA's intermediate left out, or a private CA. Only when the issuer
         // turns up in a CA file or the system store do we know it is a private CA, and a
-        // private CA for a public host is an interception CA.
+        // private CA for a public host is an interception CA. Without the intermediate nothing
+        // links the leaf to the CA file's root, so the file cannot be called wrong.
         match (ev.fix.is_some(), is_public_host(&ev.sni)) {
             (true, true) => Diagnosis::Interception,
             (true, false) => Diagnosis::UntrustedPrivateCa,
@@ -265,9 +274,46 @@ fn diagnose_issuer(
         Diagnosis::MissingIntermediate
     } else if is_public_host(&ev.sni) {
         Diagnosis::Interception
+    } else if wrong.is_some() {
+        Diagnosis::WrongCaFile
     } else {
         Diagnosis::UntrustedPrivateCa
     };
+    if ev.diagnosis != Diagnosis::MissingIntermediate {
+        ev.wrong_ca_file = wrong;
+    }
+}
+
+/// The hop's own CA file, when it holds CAs but not the one the chain ends at — and that CA is
+/// not a public root either (a public chain missing an intermediate is not the file's fault).
+fn wrong_ca_file(s: &TlsSettings, top: &CertSummary, issuer_name: &[u8]) -> Option<WrongCaFile> {
+    let file = s.ca_files.first()?;
+    if in_webpki(issuer_name) {
+        return None;
+    }
+    let holds_issuer = s.ca_files.iter().any(|b| {
+        b.summaries()
+            .iter()
+            .any(|c| c.subject_der == top.issuer_der || c.subject_der == top.subject_der)
+    });
+    if holds_issuer {
+        return None;
+    }
+    let holds = s
+        .ca_files
+        .iter()
+        .flat_map(|b| b.summaries().iter().map(|c| c.subject.clone()))
+        .collect();
+    Some(WrongCaFile {
+        file: file.path().display().to_string(),
+        key: s.ca_key.clone(),
+        holds,
+        chain_ends_at: if top.self_issued {
+            top.subject.clone()
+        } else {
+            top.issuer.clone()
+        },
+    })
 }
 
 fn in_webpki(name: &[u8]) -> bool {
@@ -358,41 +404,52 @@ fn message(ev: &TlsEvidence, kind: ErrorKind) -> String {
         Hop::Proxy => "TLS to the proxy",
         Hop::Origin => "TLS to the origin",
     };
+    let issuer = ev.untrusted_issuer.as_deref().unwrap_or("an unknown CA");
     let what = match ev.diagnosis {
-        Diagnosis::SelfSigned => {
-            "the server presented a self-signed certificate that is not trusted".to_owned()
-        }
-        Diagnosis::MissingIntermediate => {
-            "the server's certificate chain is incomplete or its issuer is not trusted".to_owned()
-        }
+        Diagnosis::SelfSigned => format!(
+            "the server presented a self-signed certificate ({}) that is not trusted",
+            ev.chain.first().map_or("?", |c| c.subject.as_str())
+        ),
+        // Incomplete chain: the server's fault, told apart from an untrusted root below.
+        Diagnosis::MissingIntermediate => format!(
+            "incomplete certificate chain: the server sent no intermediate certificate for its issuer `{issuer}`"
+        ),
         Diagnosis::UntrustedPrivateCa => {
-            "the server's certificate was issued by a private CA that is not trusted".to_owned()
+            format!("untrusted root: the chain ends at `{issuer}`, which is not in the trust store")
         }
-        Diagnosis::Interception => {
-            "the certificate was issued by a private CA for a public host (TLS interception?)"
-                .to_owned()
-        }
-        Diagnosis::RotatedCa => {
-            "the trusted CA with the issuer's name has a different key (rotated CA)".to_owned()
-        }
-        Diagnosis::Expired => match &ev.validity {
-            Some(v) => format!(
-                "certificate {} in the chain expired {}s ago",
-                v.index, v.seconds
+        Diagnosis::WrongCaFile => match &ev.wrong_ca_file {
+            Some(w) => format!(
+                "{} {} holds {}; the server's chain ends at {}",
+                w.key,
+                w.file,
+                w.holds.join(" + "),
+                w.chain_ends_at
             ),
+            None => "the configured CA file holds a different CA".to_owned(),
+        },
+        Diagnosis::Interception => format!(
+            "TLS interception: the certificate was issued by the private CA `{issuer}` for a public host"
+        ),
+        Diagnosis::RotatedCa => format!(
+            "rotated CA: the trusted CA named `{issuer}` has a different key than the one that signed the chain"
+        ),
+        Diagnosis::Expired => match &ev.validity {
+            Some(v) => format!("{} ({}) {}", v.position(), v.subject, v.describe(true)),
             None => "a certificate in the chain has expired".to_owned(),
         },
         Diagnosis::NotYetValid => match &ev.validity {
-            Some(v) => format!(
-                "certificate {} in the chain is not valid for another {}s",
-                v.index, v.seconds
-            ),
+            Some(v) => format!("{} ({}) is {}", v.position(), v.subject, v.describe(false)),
             None => "a certificate in the chain is not yet valid".to_owned(),
         },
         Diagnosis::HostnameMismatch => format!("the certificate is not valid for {}", ev.sni),
         Diagnosis::PlainHttpProxy => "the proxy answered in plain HTTP, not TLS".to_owned(),
         Diagnosis::NotTls => "the server answered in plain text, not TLS".to_owned(),
-        Diagnosis::ConnectionCut => "the connection was closed during the TLS handshake".to_owned(),
+        Diagnosis::ConnectionCut => match ev.rustls_error.as_deref() {
+            Some(e) if e.to_ascii_lowercase().contains("reset") => {
+                "the connection was reset during the TLS handshake".to_owned()
+            }
+            _ => "the connection was closed during the TLS handshake".to_owned(),
+        },
         Diagnosis::Stalled => "the TLS handshake did not finish in time".to_owned(),
         Diagnosis::ClientCertRequired => {
             "the server requires a client certificate and none is configured".to_owned()
@@ -419,20 +476,29 @@ fn hint(tls: &dyn FailedHop, ev: &TlsEvidence) -> String {
         ),
         Diagnosis::MissingIntermediate => format!(
             "the server sent only its own certificate, issued by `{issuer}`, which is not in the trust store \
-             ({store}): either the server omits its intermediate certificate(s) (fix the server's chain) or \
-             `{issuer}` is a private CA (add its certificate with {}){}",
-            s.ca_key,
-            if is_public_host(&ev.sni) {
-                "; through a proxy, it can also be TLS interception"
-            } else {
-                ""
-            }
+             ({store}): the server omits its intermediate certificate(s) — its operators must serve the full \
+             chain; only if `{issuer}` is a private CA of yours, add its certificate with {}",
+            s.ca_key
         ),
         Diagnosis::UntrustedPrivateCa => format!(
             "the chain ends at the private CA `{issuer}`, which is not in the trust store ({store}); add its \
              certificate with {}",
             s.ca_key
         ),
+        Diagnosis::WrongCaFile => match &ev.wrong_ca_file {
+            Some(w) => format!(
+                "{} = \"{}\" holds {} but the server's chain ends at {}: put the certificate of {} in {} \
+                 (or point {} at a file that holds it)",
+                w.key,
+                w.file,
+                w.holds.join(" + "),
+                w.chain_ends_at,
+                w.chain_ends_at,
+                w.file,
+                w.key
+            ),
+            None => format!("the file named by {} holds a different CA", s.ca_key),
+        },
         Diagnosis::Interception => format!(
             "{} is a public host but its certificate comes from the private CA `{issuer}`: TLS interception \
              (corporate proxy, antivirus, mitmproxy?); if that is intended, add the interception CA with {} \
@@ -449,22 +515,23 @@ fn hint(tls: &dyn FailedHop, ev: &TlsEvidence) -> String {
         ),
         Diagnosis::Expired | Diagnosis::NotYetValid => match &ev.validity {
             Some(v) if v.clock_hint => format!(
-                "certificate {} (`{}`) is outside its validity window by only {}s: check this machine's clock",
-                v.index, v.subject, v.seconds
+                "{} (`{}`) is outside its validity window by only {}: check this machine's clock",
+                v.position(),
+                v.subject,
+                crate::error::human_duration(v.seconds)
             ),
             Some(v) if ev.diagnosis == Diagnosis::Expired => format!(
-                "certificate {} (`{}`) expired {} days ago: the server must renew it{}",
-                v.index,
+                "{} (`{}`) {}: the server's operators must renew it{}",
+                v.position(),
                 v.subject,
-                v.seconds / 86_400,
+                v.describe(true),
                 if v.index > 0 { " or send a current intermediate" } else { "" }
             ),
             Some(v) => format!(
-                "certificate {} (`{}`) becomes valid only in {} days: check the server's certificate and this \
-                 machine's clock",
-                v.index,
+                "{} (`{}`) is {}: check the server's certificate and this machine's clock",
+                v.position(),
                 v.subject,
-                v.seconds / 86_400
+                v.describe(false)
             ),
             None => "a certificate is outside its validity window: check the clock".to_owned(),
         },
@@ -510,7 +577,9 @@ fn hint(tls: &dyn FailedHop, ev: &TlsEvidence) -> String {
             // The generic advice ("add its certificate with ...") is what the fix spells out; keep
             // only what adds to it.
             h = match ev.diagnosis {
-                Diagnosis::Interception | Diagnosis::RotatedCa => format!("{fix}. {h}"),
+                Diagnosis::Interception | Diagnosis::RotatedCa | Diagnosis::WrongCaFile => {
+                    format!("{fix}. {h}")
+                }
                 _ => fix,
             };
         }

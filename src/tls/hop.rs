@@ -26,6 +26,7 @@ use crate::error::{CertSummary, ClientCertEvidence, Error, ErrorKind, Hop, Trust
 use crate::settings::TlsVersion;
 
 /// What a successful handshake saw.
+#[non_exhaustive]
 #[derive(Debug, Clone, Serialize)]
 pub struct HandshakeInfo {
     /// The hop.
@@ -91,6 +92,14 @@ pub struct HopTls {
 #[derive(Debug)]
 struct Inner {
     settings: TlsSettings,
+    core: Arc<Core>,
+}
+
+/// What hops of the same trust share — the rustls configurations and the trust store — so a
+/// client of many providers builds them once ([`CoreKey`]); the per-hop part is the settings
+/// (the keys its hints name, the CA files it cross-references).
+#[derive(Debug)]
+pub(crate) struct Core {
     /// With the shared recording verifier.
     config: Arc<ClientConfig>,
     /// With rustls's own verifier, for comparison.
@@ -102,10 +111,82 @@ struct Inner {
     system: OnceLock<Vec<CertificateDer<'static>>>,
 }
 
+/// Everything a [`Core`] is built from: the hop, the roots, the CA bundles (by path and content:
+/// a client reads each file once, and in-memory bundles share labels), the danger switches, the
+/// oldest TLS version, the client identity (its chain's digest: the key is checked to match the
+/// leaf, so the same chain means the same identity), ALPN and resumption. Two profiles that
+/// differ in any of them never share a configuration. `None` for settings that carry their own
+/// system roots, which are never shared.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct CoreKey {
+    hop: Hop,
+    roots: &'static str,
+    ca_files: Vec<(std::path::PathBuf, [u8; 32])>,
+    danger_accept_invalid_certs: bool,
+    danger_accept_invalid_hostnames: bool,
+    min_version: &'static str,
+    client_identity: Option<[u8; 32]>,
+    alpn: Vec<Vec<u8>>,
+    resumption: bool,
+}
+
+/// SHA-256 over DER certificates, each length-prefixed so that no two lists collide by
+/// concatenation.
+fn digest_certs(certs: &[CertificateDer<'_>]) -> [u8; 32] {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    for c in certs {
+        ctx.update(&(c.len() as u64).to_be_bytes());
+        ctx.update(c);
+    }
+    let mut out = [0; 32];
+    out.copy_from_slice(ctx.finish().as_ref());
+    out
+}
+
+/// The key of `settings`' core, when it can be shared.
+pub(crate) fn core_key(settings: &TlsSettings) -> Option<CoreKey> {
+    if settings.system_roots.is_some() {
+        return None;
+    }
+    Some(CoreKey {
+        hop: settings.hop,
+        roots: settings.roots.as_str(),
+        ca_files: settings
+            .ca_files
+            .iter()
+            .map(|b| (b.path().to_path_buf(), digest_certs(b.certs())))
+            .collect(),
+        danger_accept_invalid_certs: settings.danger_accept_invalid_certs,
+        danger_accept_invalid_hostnames: settings.danger_accept_invalid_hostnames,
+        min_version: settings.min_version.as_str(),
+        client_identity: settings
+            .client_identity
+            .as_ref()
+            .map(|id| digest_certs(id.chain())),
+        alpn: settings.alpn.clone(),
+        resumption: settings.resumption,
+    })
+}
+
 impl HopTls {
     /// Builds the hop's `ClientConfig` (ring provider explicitly). Fails with `config.invalid`
     /// when the trust store is empty (`roots = "none"` and no CA file) and verification is on.
     pub fn new(settings: TlsSettings) -> Result<HopTls, Error> {
+        let core = Arc::new(Core::build(&settings)?);
+        Ok(Self::with_core(settings, core))
+    }
+
+    /// The hop for `settings` over a core already built for the same [`CoreKey`].
+    pub(crate) fn with_core(settings: TlsSettings, core: Arc<Core>) -> HopTls {
+        HopTls {
+            inner: Arc::new(Inner { settings, core }),
+        }
+    }
+}
+
+impl Core {
+    /// The rustls configurations and trust store for `settings`.
+    pub(crate) fn build(settings: &TlsSettings) -> Result<Core, Error> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let algs = provider.signature_verification_algorithms;
         let (store, trust) = build_store(
@@ -120,12 +201,12 @@ impl HopTls {
             Some(
                 WebPkiServerVerifier::builder_with_provider(store.clone(), provider.clone())
                     .build()
-                    .map_err(|e| config_error(&settings, &trust, e.to_string()))?,
+                    .map_err(|e| config_error(settings, &trust, e.to_string()))?,
             )
         };
         if plain.is_none() && !settings.danger_accept_invalid_certs {
             return Err(config_error(
-                &settings,
+                settings,
                 &trust,
                 "no root trust anchors".to_owned(),
             ));
@@ -136,24 +217,23 @@ impl HopTls {
             accept_invalid: settings.danger_accept_invalid_certs,
             accept_invalid_hostnames: settings.danger_accept_invalid_hostnames,
         });
-        let config = build_config(&settings, provider.clone(), recording.clone())?;
+        let config = build_config(settings, provider.clone(), recording.clone())?;
         let plain_config = match plain {
-            Some(p) => build_config(&settings, provider, p)?,
-            None => build_config(&settings, provider, recording)?,
+            Some(p) => build_config(settings, provider, p)?,
+            None => build_config(settings, provider, recording)?,
         };
-        Ok(HopTls {
-            inner: Arc::new(Inner {
-                settings,
-                config: Arc::new(config),
-                plain_config: Arc::new(plain_config),
-                algs,
-                store,
-                trust,
-                system: OnceLock::new(),
-            }),
+        Ok(Core {
+            config: Arc::new(config),
+            plain_config: Arc::new(plain_config),
+            algs,
+            store,
+            trust,
+            system: OnceLock::new(),
         })
     }
+}
 
+impl HopTls {
     /// The settings it was built from.
     pub fn settings(&self) -> &TlsSettings {
         &self.inner.settings
@@ -161,7 +241,7 @@ impl HopTls {
 
     /// The trust store, described.
     pub fn trust_store(&self) -> &TrustStore {
-        &self.inner.trust
+        &self.inner.core.trust
     }
 
     /// Warnings for anything that weakens this hop (see [`TlsSettings::warnings`]).
@@ -173,14 +253,14 @@ impl HopTls {
     /// failure): the baseline the benchmark compares against, or for code that does its own
     /// handshakes without diagnostics.
     pub fn plain_config(&self) -> Arc<ClientConfig> {
-        self.inner.plain_config.clone()
+        self.inner.core.plain_config.clone()
     }
 
     /// The rustls configuration this hop's handshakes use (trust store, client certificate,
     /// oldest version, ALPN, the danger switches), for a client that does its own TLS, e.g.
     /// reqwest's `tls_backend_preconfigured`.
     pub fn config(&self) -> Arc<ClientConfig> {
-        self.inner.config.clone()
+        self.inner.core.config.clone()
     }
 
     /// The error for a read or write failure of a connection this hop established, when it is
@@ -220,7 +300,7 @@ impl HopTls {
             .unwrap_or(server_name);
         let name = ServerName::try_from(sni.to_owned()).map_err(|e| self.bad_name(sni, e))?;
         let seen = Arc::new(Mutex::new(Seen::default()));
-        let connector = TlsConnector::from(self.inner.config.clone());
+        let connector = TlsConnector::from(self.inner.core.config.clone());
         let handshake = recording(seen.clone(), connector.connect(name, io));
         let result = tokio::time::timeout(timeout, handshake).await;
         let stream = match result {
@@ -323,11 +403,11 @@ impl FailedHop for HopTls {
     }
 
     fn trust_store(&self) -> &TrustStore {
-        &self.inner.trust
+        &self.inner.core.trust
     }
 
     fn store(&self) -> &RootCertStore {
-        &self.inner.store
+        &self.inner.core.store
     }
 
     /// What counts as the system store: the override in the settings, else the OS store (read
@@ -335,12 +415,12 @@ impl FailedHop for HopTls {
     fn system_roots(&self) -> &[CertificateDer<'static>] {
         match &self.inner.settings.system_roots {
             Some(c) => c,
-            None => self.inner.system.get_or_init(load_system_roots),
+            None => self.inner.core.system.get_or_init(load_system_roots),
         }
     }
 
     fn algs(&self) -> &WebPkiSupportedAlgorithms {
-        &self.inner.algs
+        &self.inner.core.algs
     }
 }
 

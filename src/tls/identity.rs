@@ -88,18 +88,36 @@ impl IdentityProblem {
     /// What to do about it.
     pub fn suggestion(self) -> &'static str {
         match self {
-            Self::Unpaired => "set both the certificate and its key (client_cert with client_key, proxy_client_cert with proxy_client_key)",
-            Self::Missing => "check the path; relative paths resolve against the config file's directory",
+            Self::Unpaired => {
+                "set both the certificate and its key (client_cert with client_key, proxy_client_cert with proxy_client_key)"
+            }
+            Self::Missing => {
+                "check the path; relative paths resolve against the config file's directory"
+            }
             Self::Unreadable => "make the file a regular file readable by this process",
-            Self::Empty => "put the PEM certificate chain (leaf first) or the PEM private key in the file",
-            Self::NoCertificate => "the certificate file must hold -----BEGIN CERTIFICATE----- sections, the client certificate first",
-            Self::KeyInCertFile => "the certificate and key settings are swapped: point the certificate key at the certificate and the key setting at the key",
-            Self::NoKey => "the key file must hold an unencrypted PEM private key (PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY)",
-            Self::EncryptedKey => "decrypt the key once (openssl pkey -in key.pem -out key-plain.pem) and protect the file instead",
+            Self::Empty => {
+                "put the PEM certificate chain (leaf first) or the PEM private key in the file"
+            }
+            Self::NoCertificate => {
+                "the certificate file must hold -----BEGIN CERTIFICATE----- sections, the client certificate first"
+            }
+            Self::KeyInCertFile => {
+                "the certificate and key settings are swapped: point the certificate key at the certificate and the key setting at the key"
+            }
+            Self::NoKey => {
+                "the key file must hold an unencrypted PEM private key (PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY)"
+            }
+            Self::EncryptedKey => {
+                "decrypt the key once (openssl pkey -in key.pem -out key-plain.pem) and protect the file instead"
+            }
             Self::UnsupportedKey => "use an RSA, ECDSA (P-256/P-384) or Ed25519 key",
-            Self::KeyMismatch => "the key belongs to another certificate: use the key that was generated with this certificate's request",
+            Self::KeyMismatch => {
+                "the key belongs to another certificate: use the key that was generated with this certificate's request"
+            }
             Self::Expired => "renew the client certificate: servers reject an expired one",
-            Self::NotYetValid => "the certificate's validity starts in the future: check its dates and this machine's clock",
+            Self::NotYetValid => {
+                "the certificate's validity starts in the future: check its dates and this machine's clock"
+            }
         }
     }
 
@@ -134,7 +152,9 @@ impl std::fmt::Display for IdentityError {
                 IdentityPart::Key => "is set without its certificate",
             },
             IdentityProblem::Missing => "does not exist",
-            IdentityProblem::Unreadable => "cannot be read (or is not a regular file, or is over 1 MiB)",
+            IdentityProblem::Unreadable => {
+                "cannot be read (or is not a regular file, or is over 1 MiB)"
+            }
             IdentityProblem::Empty => "is empty",
             IdentityProblem::NoCertificate => "holds no PEM certificate",
             IdentityProblem::KeyInCertFile => "holds a private key, not a certificate",
@@ -228,7 +248,11 @@ impl ClientIdentity {
             return Err(fail(IdentityPart::Cert, problem, None));
         };
         let leaf = CertSummary::from_der(0, first.as_ref(), unix_now()).map_err(|e| {
-            fail(IdentityPart::Cert, IdentityProblem::NoCertificate, Some(e.0))
+            fail(
+                IdentityPart::Cert,
+                IdentityProblem::NoCertificate,
+                Some(e.0),
+            )
         })?;
         if key.iter().all(u8::is_ascii_whitespace) {
             return Err(fail(IdentityPart::Key, IdentityProblem::Empty, None));
@@ -236,8 +260,13 @@ impl ClientIdentity {
         if is_encrypted(key) {
             return Err(fail(IdentityPart::Key, IdentityProblem::EncryptedKey, None));
         }
-        let der = PrivateKeyDer::from_pem_slice(key)
-            .map_err(|e| fail(IdentityPart::Key, IdentityProblem::NoKey, Some(e.to_string())))?;
+        let der = PrivateKeyDer::from_pem_slice(key).map_err(|e| {
+            fail(
+                IdentityPart::Key,
+                IdentityProblem::NoKey,
+                Some(e.to_string()),
+            )
+        })?;
         let provider = rustls::crypto::ring::default_provider();
         let certified = CertifiedKey::from_der(chain, der, &provider).map_err(|e| match e {
             rustls::Error::InconsistentKeys(_) => {
@@ -307,7 +336,8 @@ fn read_file(path: &Path) -> Result<Vec<u8>, IdentityProblem> {
 /// PKCS#8 `ENCRYPTED PRIVATE KEY`, or a legacy OpenSSL key with `Proc-Type: 4,ENCRYPTED`.
 fn is_encrypted(pem: &[u8]) -> bool {
     let text = String::from_utf8_lossy(pem);
-    text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") || text.contains("Proc-Type: 4,ENCRYPTED")
+    text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----")
+        || text.contains("Proc-Type: 4,ENCRYPTED")
 }
 
 #[cfg(test)]
@@ -342,14 +372,30 @@ mod tests {
         assert!(id.warnings().is_empty());
         assert!(!format!("{id:?}").contains("PRIVATE"));
         use IdentityPart::{Cert, Key};
-        let encrypted = "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----\n";
+        let encrypted =
+            "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----\n";
         let cases = [
-            ((cert.as_str(), other_key.as_str()), (Key, IdentityProblem::KeyMismatch)),
-            ((cert.as_str(), encrypted), (Key, IdentityProblem::EncryptedKey)),
+            (
+                (cert.as_str(), other_key.as_str()),
+                (Key, IdentityProblem::KeyMismatch),
+            ),
+            (
+                (cert.as_str(), encrypted),
+                (Key, IdentityProblem::EncryptedKey),
+            ),
             ((cert.as_str(), " \n"), (Key, IdentityProblem::Empty)),
-            ((cert.as_str(), cert.as_str()), (Key, IdentityProblem::NoKey)),
-            ((key.as_str(), key.as_str()), (Cert, IdentityProblem::KeyInCertFile)),
-            (("junk", key.as_str()), (Cert, IdentityProblem::NoCertificate)),
+            (
+                (cert.as_str(), cert.as_str()),
+                (Key, IdentityProblem::NoKey),
+            ),
+            (
+                (key.as_str(), key.as_str()),
+                (Cert, IdentityProblem::KeyInCertFile),
+            ),
+            (
+                ("junk", key.as_str()),
+                (Cert, IdentityProblem::NoCertificate),
+            ),
             (("", key.as_str()), (Cert, IdentityProblem::Empty)),
         ];
         for ((c, k), want) in cases {

@@ -14,6 +14,7 @@ use crate::settings::{Roots, TlsVersion};
 
 /// A CA file mentioned somewhere: under a config key (`providers.yandex.ca_file`,
 /// `proxy_ca_file`, a misplaced `cacert`) or an environment variable (`SSL_CERT_FILE`).
+#[non_exhaustive]
 #[derive(Debug, Clone)]
 pub struct KnownCa {
     /// The config key path or environment variable name.
@@ -48,6 +49,7 @@ pub fn env_ca_files(env: &EnvSnapshot) -> Vec<Result<KnownCa, Error>> {
 
 /// The TLS settings of one hop. Build with [`TlsSettings::origin`] or [`TlsSettings::proxy`] and
 /// the setters, then [`super::HopTls::new`].
+#[non_exhaustive]
 #[derive(Debug, Clone)]
 pub struct TlsSettings {
     /// The hop these settings are for.
@@ -118,45 +120,45 @@ impl TlsSettings {
     }
 
     /// Sets the base store.
-    pub fn roots(mut self, roots: Roots) -> Self {
+    pub fn with_roots(mut self, roots: Roots) -> Self {
         self.roots = roots;
         self
     }
 
     /// Adds a CA file to this hop's trust.
-    pub fn ca_file(mut self, bundle: CaBundle) -> Self {
+    pub fn with_ca_file(mut self, bundle: CaBundle) -> Self {
         self.ca_files.push(bundle);
         self
     }
 
     /// Adds a CA file mentioned elsewhere, for cross-reference.
-    pub fn known_ca(mut self, known: KnownCa) -> Self {
+    pub fn with_known_ca(mut self, known: KnownCa) -> Self {
         self.known_ca_files.push(known);
         self
     }
 
     /// Adds several known CA files (e.g. the `Ok` ones from [`env_ca_files`]).
-    pub fn known_cas(mut self, known: impl IntoIterator<Item = KnownCa>) -> Self {
+    pub fn with_known_cas(mut self, known: impl IntoIterator<Item = KnownCa>) -> Self {
         self.known_ca_files.extend(known);
         self
     }
 
     /// Records but does not enforce certificate verification. Every handshake then carries a
     /// warning.
-    pub fn danger_accept_invalid_certs(mut self, yes: bool) -> Self {
+    pub fn with_danger_accept_invalid_certs(mut self, yes: bool) -> Self {
         self.danger_accept_invalid_certs = yes;
         self
     }
 
     /// Sets the ALPN protocols offered.
-    pub fn alpn(mut self, protocols: impl IntoIterator<Item = impl Into<Vec<u8>>>) -> Self {
+    pub fn with_alpn(mut self, protocols: impl IntoIterator<Item = impl Into<Vec<u8>>>) -> Self {
         self.alpn = protocols.into_iter().map(Into::into).collect();
         self
     }
 
     /// Names the config section these settings come from, e.g. `providers.yandex`, so fix hints
     /// say `providers.yandex.ca_file`. An empty prefix means the global layer.
-    pub fn key_prefix(mut self, prefix: &str) -> Self {
+    pub fn with_key_prefix(mut self, prefix: &str) -> Self {
         let (base, cert, key) = match self.hop {
             Hop::Origin => ("ca_file", "client_cert", "client_key"),
             Hop::Proxy => ("proxy_ca_file", "proxy_client_cert", "proxy_client_key"),
@@ -176,33 +178,33 @@ impl TlsSettings {
     }
 
     /// Offers `identity` to servers that ask for a client certificate.
-    pub fn client_identity(mut self, identity: ClientIdentity) -> Self {
+    pub fn with_client_identity(mut self, identity: ClientIdentity) -> Self {
         self.client_identity = Some(identity);
         self
     }
 
     /// Sets the oldest TLS version accepted.
-    pub fn min_version(mut self, v: TlsVersion) -> Self {
+    pub fn with_min_version(mut self, v: TlsVersion) -> Self {
         self.min_version = v;
         self
     }
 
     /// Accepts a certificate that chains to a trusted root but does not name the host. Every
     /// handshake that needed it carries a warning.
-    pub fn danger_accept_invalid_hostnames(mut self, yes: bool) -> Self {
+    pub fn with_danger_accept_invalid_hostnames(mut self, yes: bool) -> Self {
         self.danger_accept_invalid_hostnames = yes;
         self
     }
 
     /// Replaces what `roots = "system"` loads (and what cross-reference consults as the system
     /// store), e.g. for a container image whose store lives elsewhere, or for tests.
-    pub fn system_roots(mut self, certs: Vec<CertificateDer<'static>>) -> Self {
+    pub fn with_system_roots(mut self, certs: Vec<CertificateDer<'static>>) -> Self {
         self.system_roots = Some(certs);
         self
     }
 
     /// Turns TLS session resumption on or off (on by default; probes turn it off).
-    pub fn resumption(mut self, on: bool) -> Self {
+    pub fn with_resumption(mut self, on: bool) -> Self {
         self.resumption = on;
         self
     }
@@ -232,10 +234,10 @@ mod tests {
 
     #[test]
     fn key_prefix_names_the_hop_key() {
-        let s = TlsSettings::origin().key_prefix("providers.yandex");
+        let s = TlsSettings::origin().with_key_prefix("providers.yandex");
         assert_eq!(s.ca_key, "providers.yandex.ca_file");
         assert_eq!(s.roots_key, "providers.yandex.roots");
-        let s = TlsSettings::proxy().key_prefix("");
+        let s = TlsSettings::proxy().with_key_prefix("");
         assert_eq!(s.ca_key, "proxy_ca_file");
         assert_eq!(s.alpn, vec![b"http/1.1".to_vec()]);
     }
@@ -261,7 +263,7 @@ mod tests {
     fn danger_shows_as_a_warning() {
         assert!(TlsSettings::origin().warnings().is_empty());
         let w = TlsSettings::origin()
-            .danger_accept_invalid_certs(true)
+            .with_danger_accept_invalid_certs(true)
             .warnings();
         assert_eq!(w.len(), 1);
     }

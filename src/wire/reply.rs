@@ -121,6 +121,8 @@ pub(crate) fn is_evidence_header(name: &str) -> bool {
         "mime-version",
         "cache-status",
         "x-cache",
+        // A proxy that redirects instead of relaying (a login page, a captive portal).
+        "location",
     ];
     let lower = name.to_ascii_lowercase();
     if lower.contains("authorization") || lower.contains("cookie") {

@@ -1,17 +1,20 @@
 //! Plain `http://` through a proxy: a 403 the proxy generated and a 403 the origin sent (relayed
-//! by the proxy) are told apart, and `error_for_status` names the right hop with the evidence.
+//! by the proxy) are told apart, and `error_for_status` gives the proxy's refusal its `proxy.*`
+//! code (as on CONNECT) and keeps `http.status` for the origin's, with the evidence.
 
 use crate::common::servers::*;
 use proxyscope::client::ResponsePath;
+use proxyscope::testing::{RawServer, Script};
 use proxyscope::{Hop, Phase};
 
 #[tokio::test]
 async fn proxy_generated_403_is_attributed_to_the_proxy() {
-    let (addr, seen) = scripted(Script::Reply(squid_reply(
+    let server = RawServer::scripted(Script::Reply(squid_reply(
         "403 Forbidden",
         "ERR_ACCESS_DENIED 0",
     )))
     .await;
+    let addr = server.addr();
     let client = builder(layer(Some(&format!("http://{addr}"))))
         .build()
         .unwrap();
@@ -20,16 +23,18 @@ async fn proxy_generated_403_is_attributed_to_the_proxy() {
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
-    assert!(seen.lock().unwrap()[0].starts_with("GET http://origin.test:8080/translate HTTP/1.1"));
+    assert!(server.heads()[0].starts_with("GET http://origin.test:8080/translate HTTP/1.1"));
     let a = r.attribution().clone();
     assert_eq!(a.source, Hop::Proxy);
     assert_eq!(a.path, ResponsePath::AbsoluteForm);
     assert_eq!(a.squid_error.as_deref(), Some("ERR_ACCESS_DENIED 0"));
     assert_eq!(a.server.as_deref(), Some("squid/6.10"));
 
+    // The same refusal as on CONNECT: the same code, hop and blame.
     let e = r.error_for_status().unwrap_err();
-    assert_eq!(e.code(), "http.status");
+    assert_eq!(e.code(), "proxy.forbidden");
     assert_eq!(e.hop(), Some(Hop::Proxy));
+    assert_eq!(e.blame(), proxyscope::Blame::Proxy);
     assert_eq!(e.phase(), Phase::Http);
     assert_eq!(e.evidence().status, Some(403));
     let reply = e.evidence().proxy_reply.as_ref().unwrap();
@@ -91,11 +96,12 @@ async fn success_statuses_pass_error_for_status() {
 #[tokio::test]
 async fn a_non_2xx_connect_reply_is_never_a_response() {
     // The same Squid page as above, but in reply to CONNECT: an error, not a 403 response.
-    let (addr, _) = scripted(Script::Reply(squid_reply(
+    let server = RawServer::scripted(Script::Reply(squid_reply(
         "403 Forbidden",
         "ERR_ACCESS_DENIED 0",
     )))
     .await;
+    let addr = server.addr();
     let client = builder(layer(Some(&format!("http://{addr}"))))
         .build()
         .unwrap();

@@ -8,7 +8,7 @@ use proxyscope::testing::{ChainMode, Handled, Policy, TestOrigin, TestPki, TestP
 use proxyscope::{Hop, Phase, Settings};
 
 fn via(proxy: &str, pki: &TestPki) -> Settings {
-    layer(Some(proxy)).ca_file([pki.root_pem_path().to_path_buf()])
+    layer(Some(proxy)).with_ca_file([pki.root_pem_path().to_path_buf()])
 }
 
 async fn tls_origin(pki: &TestPki) -> TestOrigin {
@@ -129,7 +129,7 @@ async fn misbehaving_proxies() {
     ];
     for (policy, code, phase) in cases {
         let proxy = proxy_with(policy).await;
-        let global = via(&proxy.url(), &pki).timeout(Phase::Proxy, Duration::from_millis(400));
+        let global = via(&proxy.url(), &pki).with_timeout(Phase::Proxy, Duration::from_millis(400));
         let e = builder(global)
             .build()
             .unwrap()
@@ -144,7 +144,7 @@ async fn misbehaving_proxies() {
 }
 
 #[tokio::test]
-async fn ok_then_close_fails_the_origin_tls_handshake_not_the_proxy() {
+async fn ok_then_close_is_the_proxys_tunnel_not_the_origin() {
     let pki = TestPki::new();
     let proxy = proxy_with(Policy::OkThenClose).await;
     let e = builder(via(&proxy.url(), &pki))
@@ -153,9 +153,14 @@ async fn ok_then_close_fails_the_origin_tls_handshake_not_the_proxy() {
         .get("https://localhost:9/")
         .await
         .unwrap_err();
-    assert_eq!(e.hop(), Some(Hop::Origin));
+    // The origin never sent a byte through the tunnel: the proxy closed it.
+    assert_eq!(e.code(), "proxy.closed", "{}", e.report());
+    assert_eq!(e.hop(), Some(Hop::Proxy));
+    assert_eq!(e.blame(), proxyscope::Blame::Proxy);
     assert_eq!(e.phase(), Phase::Tls);
-    assert!(e.code().starts_with("tls."));
+    let closure = e.evidence().closure.expect("closure");
+    assert_eq!(closure.how, proxyscope::error::CloseKind::Closed);
+    assert_eq!(closure.stage, proxyscope::error::CloseStage::Tunnel);
 }
 
 #[tokio::test]
@@ -210,7 +215,7 @@ async fn successful_paths_through_the_harness() {
 
     // An https:// proxy, trusted through proxy_ca_file.
     let https_proxy = proxy.https_url().unwrap().replace("127.0.0.1", "localhost");
-    let global = via(&https_proxy, &pki).proxy_ca_file([pki.root_pem_path().to_path_buf()]);
+    let global = via(&https_proxy, &pki).with_proxy_ca_file([pki.root_pem_path().to_path_buf()]);
     let r = builder(global).build().unwrap().get(&url).await.unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.conn_info().unwrap().proxy_tls.is_some());
@@ -290,7 +295,7 @@ async fn harness_origin_403_relayed_versus_proxy_403_generated() {
         .unwrap();
     assert_eq!(r.status(), 403);
     let e = r.error_for_status().unwrap_err();
-    assert_eq!(e.code(), "http.status");
+    assert_eq!(e.code(), "proxy.forbidden");
     assert_eq!(e.hop(), Some(Hop::Proxy));
     assert!(
         e.evidence()

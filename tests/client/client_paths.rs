@@ -11,7 +11,7 @@ async fn direct_http_and_https() {
     let plain = origin(None, 200, &[], "plain").await;
     let pki = pki(&["origin.test"], &[b"h2", b"http/1.1"]);
     let tls = origin(Some(pki.server.clone()), 200, &[], "secure").await;
-    let client = builder(layer(None).ca_file([pki.ca_file.clone()]))
+    let client = builder(layer(None).with_ca_file([pki.ca_file.clone()]))
         .build()
         .unwrap();
 
@@ -44,7 +44,7 @@ async fn https_via_connect_tunnel() {
     let pki = pki(&["origin.test"], &[b"http/1.1"]);
     let o = origin(Some(pki.server.clone()), 200, &[], "tunnelled").await;
     let proxy = forward_proxy(None, None).await;
-    let global = layer(Some(&format!("http://{}", proxy.addr))).ca_file([pki.ca_file.clone()]);
+    let global = layer(Some(&format!("http://{}", proxy.addr))).with_ca_file([pki.ca_file.clone()]);
     let client = builder(global).build().unwrap();
     let r = client
         .get(&format!("https://origin.test:{}/", o.addr.port()))
@@ -115,8 +115,8 @@ async fn https_via_an_https_proxy_trusted_by_proxy_ca_file() {
         "https://u:p@proxy.test:{}",
         proxy.addr.port()
     )))
-    .proxy_ca_file([proxy_pki.ca_file.clone()])
-    .ca_file([origin_pki.ca_file.clone()]);
+    .with_proxy_ca_file([proxy_pki.ca_file.clone()])
+    .with_ca_file([origin_pki.ca_file.clone()]);
     let client = builder(global).build().unwrap();
     let r = client
         .get(&format!("https://origin.test:{}/", o.addr.port()))
@@ -139,7 +139,7 @@ async fn https_via_socks5h_sends_the_name_and_socks5_the_address() {
     })
     .await;
     let url = format!("https://origin.test:{}/", o.addr.port());
-    let global = layer(Some(&format!("socks5h://u:pw@{addr}"))).ca_file([pki.ca_file.clone()]);
+    let global = layer(Some(&format!("socks5h://u:pw@{addr}"))).with_ca_file([pki.ca_file.clone()]);
     let r = builder(global).build().unwrap().get(&url).await.unwrap();
     assert_eq!(r.text().await.unwrap(), "socks");
     assert_eq!(
@@ -147,7 +147,7 @@ async fn https_via_socks5h_sends_the_name_and_socks5_the_address() {
         format!("name origin.test:{}", o.addr.port())
     );
 
-    let global = layer(Some(&format!("socks5://u:pw@{addr}"))).ca_file([pki.ca_file.clone()]);
+    let global = layer(Some(&format!("socks5://u:pw@{addr}"))).with_ca_file([pki.ca_file.clone()]);
     let r = builder(global).build().unwrap().get(&url).await.unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(
@@ -161,7 +161,7 @@ async fn http2_through_a_tunnel() {
     let pki = pki(&["origin.test"], &[b"h2", b"http/1.1"]);
     let o = origin(Some(pki.server.clone()), 200, &[], "h2").await;
     let proxy = forward_proxy(None, None).await;
-    let global = layer(Some(&format!("http://{}", proxy.addr))).ca_file([pki.ca_file.clone()]);
+    let global = layer(Some(&format!("http://{}", proxy.addr))).with_ca_file([pki.ca_file.clone()]);
     let client = builder(global).build().unwrap();
     let r = client
         .get(&format!("https://origin.test:{}/", o.addr.port()))
@@ -177,7 +177,7 @@ async fn the_pool_reuses_one_tunnel_for_many_requests() {
     let pki = pki(&["origin.test"], &[b"http/1.1"]);
     let o = origin(Some(pki.server.clone()), 200, &[], "again").await;
     let proxy = forward_proxy(None, None).await;
-    let global = layer(Some(&format!("http://{}", proxy.addr))).ca_file([pki.ca_file.clone()]);
+    let global = layer(Some(&format!("http://{}", proxy.addr))).with_ca_file([pki.ca_file.clone()]);
     let client = builder(global).build().unwrap();
     for _ in 0..5 {
         let r = client
@@ -199,8 +199,9 @@ async fn a_url_under_a_provider_uses_that_providers_route() {
         .provider(
             "yandex",
             &base,
-            Settings::new()
-                .proxy(proxyscope::ProxySetting::parse(&format!("http://{}", proxy.addr)).unwrap()),
+            Settings::new().with_proxy(
+                proxyscope::ProxySetting::parse(&format!("http://{}", proxy.addr)).unwrap(),
+            ),
         )
         .build()
         .unwrap();
@@ -224,7 +225,7 @@ async fn extra_proxy_headers_reach_the_proxy_on_connect_and_absolute_form() {
     let tls = origin(Some(pki.server.clone()), 200, &[], "t").await;
     let plain = origin(None, 200, &[], "p").await;
     let proxy = forward_proxy(None, None).await;
-    let global = layer(Some(&format!("http://{}", proxy.addr))).ca_file([pki.ca_file.clone()]);
+    let global = layer(Some(&format!("http://{}", proxy.addr))).with_ca_file([pki.ca_file.clone()]);
     let client = builder(global)
         .proxy_header("X-Egress-Tag", "translation")
         .build()

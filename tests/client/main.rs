@@ -5,5 +5,7 @@ mod client_attribution;
 mod client_harness;
 mod client_paths;
 mod client_redaction;
+mod client_refusals;
+mod client_request_path;
 #[path = "../common/mod.rs"]
 mod common;

@@ -73,12 +73,12 @@ pub async fn settle_fds(baseline: usize, within: Duration) -> usize {
 /// A client through `proxy` trusting `pki`'s root, with generous timeouts (load, not failure).
 pub fn client(proxy: &str, pki: &TestPki) -> Client {
     let layer = Settings::new()
-        .proxy(ProxySetting::parse(proxy).unwrap())
-        .ca_file([pki.root_pem_path().to_path_buf()])
-        .timeout(Phase::Connect, Duration::from_secs(20))
-        .timeout(Phase::Proxy, Duration::from_secs(20))
-        .timeout(Phase::Tls, Duration::from_secs(20))
-        .timeout(Phase::Http, Duration::from_secs(20));
+        .with_proxy(ProxySetting::parse(proxy).unwrap())
+        .with_ca_file([pki.root_pem_path().to_path_buf()])
+        .with_timeout(Phase::Connect, Duration::from_secs(20))
+        .with_timeout(Phase::Proxy, Duration::from_secs(20))
+        .with_timeout(Phase::Tls, Duration::from_secs(20))
+        .with_timeout(Phase::Http, Duration::from_secs(20));
     Client::builder()
         .global(layer)
         .env(EnvSnapshot::from_pairs(Vec::<(String, String)>::new()))

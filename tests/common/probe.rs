@@ -1,31 +1,80 @@
-//! Shared helpers for the probe's integration tests: locate the `probe` example binary, write a
-//! config that points at harness servers running in the test process, and run the binary as a
-//! real process.
+//! Shared helpers for the tests that run the examples as processes: locate an example binary
+//! (`probe`, `translation_service`), write a config that points at harness servers running in
+//! the test process, and run the probe as a real process.
 
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-/// The `probe` example binary, the only place the tests look for it: built by
-/// `cargo build --examples`, which scripts/test (and so CI) runs before the tests —
-/// `cargo test --all-targets` builds examples only as test harnesses, under another name. Test
-/// binaries live in `<target>/<profile>/deps/`, examples in `<target>/<profile>/examples/`.
+/// The `probe` example binary; see [`example_bin`].
 pub(crate) fn probe_bin() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary knows its path");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("tests run from <target>/<profile>/deps");
-    let bin = profile_dir
-        .join("examples")
-        .join(format!("probe{}", std::env::consts::EXE_SUFFIX));
+    example_bin("probe")
+}
+
+/// An example binary (`probe`, `translation_service`), built by `cargo build --examples`, which
+/// scripts/test (and so CI) runs before the tests — `cargo test --all-targets` builds examples
+/// only as test harnesses, under another name. Test binaries live in `<target>/<profile>/deps/`,
+/// examples in `<target>/<profile>/examples/`.
+pub(crate) fn example_bin(name: &str) -> PathBuf {
+    let bin = examples_dir().join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         bin.exists(),
         "{} is missing: run `cargo build --examples` (scripts/test does it first)",
         bin.display()
     );
     bin
+}
+
+/// Like [`example_bin`], for a test of a feature the binary must have: `--help` mentions
+/// `feature`. When several checkouts share one target directory, `examples/<name>` is whichever
+/// checkout built it last, so unless its dep-info names this checkout's sources, the newest
+/// `examples/<name>-<hash>` whose `--help` mentions `feature` is used instead (test harnesses,
+/// which `cargo test` builds from the same sources, are skipped).
+pub(crate) fn example_bin_with(name: &str, feature: &str) -> PathBuf {
+    let uplifted = example_bin(name);
+    let dep_info = std::fs::read_to_string(format!("{}.d", uplifted.display())).unwrap_or_default();
+    if dep_info.contains(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/")) {
+        return uplifted;
+    }
+    let mut hashed: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(examples_dir())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|f| f.to_str())
+                .and_then(|f| f.strip_prefix(name)?.strip_prefix('-'))
+                .is_some_and(|hash| hash.chars().all(|c| c.is_ascii_hexdigit()))
+        })
+        .filter_map(|p| Some((p.metadata().ok()?.modified().ok()?, p)))
+        .collect();
+    hashed.sort_by_key(|h| std::cmp::Reverse(h.0));
+    std::iter::once(uplifted.clone())
+        .chain(hashed.into_iter().map(|(_, p)| p))
+        .find(|p| help_mentions(p, feature))
+        .unwrap_or(uplifted)
+}
+
+fn examples_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary knows its path");
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("tests run from <target>/<profile>/deps")
+        .join("examples")
+}
+
+/// Whether `bin --help` succeeds, is not libtest's (`--test-threads`) and mentions `feature`.
+fn help_mentions(bin: &Path, feature: &str) -> bool {
+    std::process::Command::new(bin)
+        .arg("--help")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .is_ok_and(|o| {
+            let help = String::from_utf8_lossy(&o.stdout);
+            o.status.success() && !help.contains("--test-threads") && help.contains(feature)
+        })
 }
 
 /// A temporary directory holding one config file.
@@ -109,7 +158,12 @@ impl From<Output> for Run {
 /// from the environment, so only the config decides routes. Async so the harness servers in
 /// this process keep serving while it runs.
 pub(crate) async fn probe(args: &[&str]) -> Run {
-    let mut cmd = tokio::process::Command::new(probe_bin());
+    probe_at(&probe_bin(), args).await
+}
+
+/// [`probe`] with a given binary (see [`example_bin_with`]).
+pub(crate) async fn probe_at(bin: &Path, args: &[&str]) -> Run {
+    let mut cmd = tokio::process::Command::new(bin);
     cmd.args(args);
     for var in [
         "http_proxy",

@@ -62,7 +62,7 @@ fn design_example_loads_with_origins_through_layers() {
         file_origin(&g.timeouts.connect.as_ref().unwrap().origin),
         (5, 1, "timeouts.connect")
     );
-    assert_eq!(cfg.timeouts().request(), Duration::from_secs(30));
+    assert_eq!(cfg.timeouts().request_or_default(), Duration::from_secs(30));
 
     let names: Vec<&str> = cfg.providers().iter().map(|p| p.name()).collect();
     assert_eq!(names, ["apertium", "yandex"]);
@@ -95,12 +95,12 @@ fn design_example_loads_with_origins_through_layers() {
         (15, 1, "providers.yandex.url")
     );
     let eff = cfg.effective_layer("yandex").unwrap();
-    assert_eq!(eff.timeouts.request(), Duration::from_secs(60));
+    assert_eq!(eff.timeouts.request_or_default(), Duration::from_secs(60));
     assert_eq!(
         file_origin(&eff.timeouts.request.as_ref().unwrap().origin),
         (18, 14, "providers.yandex.timeouts.request")
     );
-    assert_eq!(eff.timeouts.connect(), Duration::from_secs(5));
+    assert_eq!(eff.timeouts.connect_or_default(), Duration::from_secs(5));
 
     let checks = yandex.checks();
     assert_eq!(checks.len(), 2);

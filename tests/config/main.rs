@@ -1,4 +1,5 @@
-//! Configuration: loading, checks, lint findings (environment, CA files, fixtures), robustness
+//! Configuration: loading, checks, lint findings (environment, CA files, fixtures, PAC files with
+//! the `pac` feature), robustness
 //! against any input, and `probe lint` / `probe config` as processes.
 
 #[path = "../common/mod.rs"]
@@ -9,4 +10,7 @@ mod config_robust;
 mod lint_ca_files;
 mod lint_env;
 mod lint_fixtures;
+// Proxy auto-config: built with the `pac` feature (`cargo test --all-features`, scripts/test).
+#[cfg(feature = "pac")]
+mod lint_pac;
 mod lint_probe;

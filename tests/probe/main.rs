@@ -5,5 +5,6 @@
 mod common;
 mod probe_check;
 mod probe_demo;
+mod probe_diagnosis;
 mod probe_prometheus;
 mod probe_runner;

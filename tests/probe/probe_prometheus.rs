@@ -289,6 +289,7 @@ ca_file = {ca}
     {
         let keys: Vec<&str> = s.labels.keys().map(String::as_str).collect();
         assert_eq!(keys, ["blame", "check", "code", "hop", "provider"]);
+        assert!(proxyscope::Blame::from_name(&s.labels["blame"]).is_some());
         assert!(proxyscope::ErrorKind::from_code(&s.labels["code"]).is_some());
         assert!(
             ["local_config", "proxy", "origin", "network"].contains(&s.labels["blame"].as_str())

@@ -13,13 +13,12 @@ use std::net::{IpAddr, Ipv4Addr};
 use crate::support::client::{
     assert_connect_refused, assert_no_secret, builder, via, with_credentials,
 };
-use crate::support::{
-    RealSquid, SQUID_HOSTNAME, SQUID_REALM, SquidConfig, closed_port, start_or_skip,
-};
+use crate::support::{RealSquid, SQUID_HOSTNAME, SQUID_REALM, SquidConfig, start_or_skip};
 use proxyscope::client::ResponsePath;
+use proxyscope::testing::refused_addr;
 use proxyscope::testing::{ChainMode, ORIGIN_SERVER, TestOrigin, TestPki};
 use proxyscope::tls::Diagnosis;
-use proxyscope::{Error, Hop, Phase, ProxySetting, Settings};
+use proxyscope::{Blame, Error, Hop, Phase, ProxySetting, Settings};
 
 /// The Squid-generated facts of a refusal: `X-Squid-Error`, `Server: squid/<version>`, and the
 /// classifier's deciding signal naming the Squid error.
@@ -82,11 +81,11 @@ pub(crate) async fn tunnel_carries_tls_verified_with_the_providers_private_ca() 
     let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
     let squid = start_or_skip!(RealSquid::start(SquidConfig::new()));
     let base = origin.url("");
-    let client = builder(Settings::new().proxy(ProxySetting::Direct))
+    let client = builder(Settings::new().with_proxy(ProxySetting::Direct))
         .provider(
             "private",
             &base,
-            via(&squid.url()).ca_file([pki.root_pem_path().to_path_buf()]),
+            via(&squid.url()).with_ca_file([pki.root_pem_path().to_path_buf()]),
         )
         .build()
         .expect("client");
@@ -124,11 +123,11 @@ pub(crate) async fn private_ca_in_the_wrong_key_fails_at_the_origin_hop_through_
     let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
     let squid = start_or_skip!(RealSquid::start(SquidConfig::new()));
     let root = pki.root_pem_path().to_path_buf();
-    let client = builder(Settings::new().proxy(ProxySetting::Direct))
+    let client = builder(Settings::new().with_proxy(ProxySetting::Direct))
         .provider(
             "private",
             &origin.url(""),
-            via(&squid.url()).proxy_ca_file([root.clone()]),
+            via(&squid.url()).with_proxy_ca_file([root.clone()]),
         )
         .build()
         .expect("client");
@@ -225,7 +224,7 @@ pub(crate) async fn wrong_credentials_are_auth_rejected_and_right_ones_reach_the
     let ca = [pki.root_pem_path().to_path_buf()];
 
     let wrong = with_credentials(&squid.url(), "alice", "battery staple");
-    let client = builder(via(&wrong).ca_file(ca.clone()))
+    let client = builder(via(&wrong).with_ca_file(ca.clone()))
         .build()
         .expect("client");
     let e = client.get(&origin.url("/")).await.unwrap_err();
@@ -245,7 +244,9 @@ pub(crate) async fn wrong_credentials_are_auth_rejected_and_right_ones_reach_the
     assert!(origin.requests().is_empty());
 
     let right = with_credentials(&squid.url(), "alice", "correct horse");
-    let client = builder(via(&right).ca_file(ca)).build().expect("client");
+    let client = builder(via(&right).with_ca_file(ca))
+        .build()
+        .expect("client");
     let res = client.get(&origin.url("/")).await.expect("authenticated");
     assert_eq!(res.status(), 200);
     assert_eq!(res.attribution().source, Hop::Origin);
@@ -277,10 +278,18 @@ pub(crate) async fn plain_http_carries_the_credentials_in_absolute_form() {
     let res = client.get(&origin.url("/")).await.expect("a reply");
     assert_eq!(res.status(), 407);
     assert!(res.attribution().is_proxy_generated());
+    // The same refusal as on CONNECT: the same code, whatever the request form.
     let e = res.error_for_status().unwrap_err();
-    assert_eq!(e.code(), "http.status");
+    assert_eq!(e.code(), "proxy.auth_required", "{}", e.report());
     assert_eq!(e.hop(), Some(Hop::Proxy));
+    assert_eq!(e.blame(), Blame::LocalConfig);
     assert_eq!(e.phase(), Phase::Http);
+    assert!(
+        e.to_string()
+            .contains("requires credentials and none were sent"),
+        "{e}"
+    );
+    assert_eq!(e.evidence().auth_realm.as_deref(), Some(SQUID_REALM));
     let reply = e
         .evidence()
         .proxy_reply
@@ -298,10 +307,55 @@ pub(crate) async fn plain_http_carries_the_credentials_in_absolute_form() {
     assert_eq!(origin.requests().len(), 1, "only the authenticated request");
 }
 
+/// Squid's `%R` (the request, quoted in a `deny_info` page) masks `Proxy-Authorization` but
+/// echoes every other header: a proxy header carrying a token comes back in the refusal's body,
+/// and the excerpt keeps the page without it.
+pub(crate) async fn an_error_page_quoting_the_request_leaves_no_secret_in_the_evidence() {
+    const TOKEN: &str = "Tk5-Egr3ss-Wq8";
+    let squid = start_or_skip!(RealSquid::start(
+        SquidConfig::new()
+            .deny_domain(".blocked.test")
+            .echo_denials()
+    ));
+    let proxy = with_credentials(&squid.url(), "alice", "p@ss/w rd,Zx9");
+    let client = builder(via(&proxy))
+        .proxy_header("X-Egress-Token", TOKEN)
+        .build()
+        .expect("client");
+    let e = client
+        .get("https://api.blocked.test:8443/?key=Qk4-Vz7")
+        .await
+        .unwrap_err();
+    assert_connect_refused(&e, "proxy.forbidden", &squid.url(), true, 403, "Forbidden");
+    let excerpt = e
+        .evidence()
+        .proxy_reply
+        .as_ref()
+        .and_then(|r| r.body_excerpt.clone())
+        .expect("Squid's page");
+    assert!(
+        excerpt.to_ascii_lowercase().contains("x-egress-token: ***"),
+        "Squid echoed the header, scrubbed: {excerpt}"
+    );
+    assert!(
+        excerpt.contains("NOT DISPLAYED"),
+        "Squid masks Proxy-Authorization itself: {excerpt}"
+    );
+    assert_no_secret(&e, "alice", "p@ss/w rd,Zx9");
+    let shown = format!(
+        "{e} {e:?} {} {}",
+        e.report(),
+        serde_json::to_string(&e).expect("json")
+    );
+    for secret in [TOKEN, "Zx9", "Qk4-Vz7"] {
+        assert!(!shown.contains(secret), "`{secret}` in {shown}");
+    }
+}
+
 pub(crate) async fn unreachable_destination_is_proxy_upstream_err_connect_fail() {
     let squid = start_or_skip!(RealSquid::start(SquidConfig::new()));
     let client = builder(via(&squid.url())).build().expect("client");
-    let port = closed_port();
+    let port = refused_addr().port();
     let e = client
         .get(&format!("https://127.0.0.1:{port}/"))
         .await
@@ -314,8 +368,17 @@ pub(crate) async fn unreachable_destination_is_proxy_upstream_err_connect_fail()
         503,
         "Service Unavailable",
     );
-    // 111 is ECONNREFUSED: Squid tried and the destination refused.
+    // 111 is ECONNREFUSED: Squid tried and the destination refused — said in words.
     assert_squid_evidence(&e, &squid, "ERR_CONNECT_FAIL 111");
+    assert_eq!(e.blame(), Blame::Origin);
+    assert!(
+        e.to_string().contains(
+            "could not reach 127.0.0.1:{port}: it could not connect to it: connection refused (ERR_CONNECT_FAIL, errno 111)"
+                .replace("{port}", &port.to_string())
+                .as_str()
+        ),
+        "{e}"
+    );
 
     // Plain http: Squid answers the same failure as a response, attributed to Squid.
     let res = client
@@ -327,9 +390,19 @@ pub(crate) async fn unreachable_destination_is_proxy_upstream_err_connect_fail()
     assert_eq!(a.source, Hop::Proxy);
     assert_eq!(a.squid_error.as_deref(), Some("ERR_CONNECT_FAIL 111"));
     let e = res.error_for_status().unwrap_err();
-    assert_eq!(e.code(), "http.status");
+    assert_eq!(e.code(), "proxy.upstream", "{}", e.report());
     assert_eq!(e.hop(), Some(Hop::Proxy));
+    assert_eq!(e.blame(), Blame::Origin);
     assert_eq!(e.evidence().status, Some(503));
+    assert!(
+        e.to_string()
+            .contains("connection refused (ERR_CONNECT_FAIL, errno 111)"),
+        "{e}"
+    );
+    assert_eq!(
+        e.evidence().attribution.as_ref().map(|a| a.source),
+        Some(Hop::Proxy)
+    );
 }
 
 pub(crate) async fn unresolvable_destination_is_proxy_upstream() {
@@ -364,7 +437,7 @@ pub(crate) async fn unresolvable_destination_is_proxy_upstream() {
         );
     }
     let e = res.error_for_status().unwrap_err();
-    assert_eq!(e.code(), "http.status");
+    assert_eq!(e.code(), "proxy.upstream", "{}", e.report());
     assert_eq!(e.hop(), Some(Hop::Proxy));
     assert_eq!(e.phase(), Phase::Http);
 }
@@ -390,11 +463,19 @@ pub(crate) async fn plain_http_403_from_squid_and_from_the_origin_name_different
     assert_eq!(a.squid_error.as_deref(), Some("ERR_ACCESS_DENIED 0"));
     let server = format!("squid/{}", squid.version());
     assert_eq!(a.server.as_deref(), Some(server.as_str()));
+    // Squid's own 403: the code a CONNECT refusal gets, hop and blame the proxy.
     let e = res.error_for_status().unwrap_err();
-    assert_eq!(e.code(), "http.status");
+    assert_eq!(e.code(), "proxy.forbidden", "{}", e.report());
     assert_eq!(e.hop(), Some(Hop::Proxy));
+    assert_eq!(e.blame(), Blame::Proxy);
     assert_eq!(e.phase(), Phase::Http);
     assert_eq!(e.evidence().status, Some(403));
+    assert!(
+        e.to_string().contains(
+            "denies access to www.blocked.test:80 (403 Forbidden, X-Squid-Error: ERR_ACCESS_DENIED)"
+        ),
+        "{e}"
+    );
     let reply = e.evidence().proxy_reply.as_ref().expect("Squid's reply");
     assert_eq!(reply.status, 403);
     assert_eq!(reply.reason, "Forbidden");
@@ -421,9 +502,11 @@ pub(crate) async fn plain_http_403_from_squid_and_from_the_origin_name_different
         a.via.as_deref().is_some_and(|v| v.contains(SQUID_HOSTNAME)),
         "{a:?}"
     );
+    // The origin's own 403 keeps http.status.
     let e = res.error_for_status().unwrap_err();
     assert_eq!(e.code(), "http.status");
     assert_eq!(e.hop(), Some(Hop::Origin));
+    assert_eq!(e.blame(), Blame::Origin);
     assert_eq!(e.phase(), Phase::Http);
     assert_eq!(e.evidence().status, Some(403));
     assert!(e.evidence().proxy_reply.is_none(), "not the proxy's reply");

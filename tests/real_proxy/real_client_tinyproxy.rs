@@ -13,10 +13,9 @@
 use crate::support::client::{
     assert_connect_refused, assert_no_secret, builder, via, with_credentials,
 };
-use crate::support::{
-    RealTinyproxy, TINYPROXY_VIA_NAME, TinyproxyConfig, closed_port, start_or_skip,
-};
+use crate::support::{RealTinyproxy, TINYPROXY_VIA_NAME, TinyproxyConfig, start_or_skip};
 use proxyscope::client::ResponsePath;
+use proxyscope::testing::refused_addr;
 use proxyscope::testing::{ChainMode, ORIGIN_SERVER, TestOrigin, TestPki};
 use proxyscope::{Error, Hop, Phase, ProxySetting, Settings};
 
@@ -48,11 +47,11 @@ pub(crate) async fn tunnel_carries_tls_verified_with_the_providers_private_ca() 
     let pki = TestPki::new();
     let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
     let proxy = start_or_skip!(RealTinyproxy::start(TinyproxyConfig::new()));
-    let client = builder(Settings::new().proxy(ProxySetting::Direct))
+    let client = builder(Settings::new().with_proxy(ProxySetting::Direct))
         .provider(
             "private",
             &origin.url(""),
-            via(&proxy.url()).ca_file([pki.root_pem_path().to_path_buf()]),
+            via(&proxy.url()).with_ca_file([pki.root_pem_path().to_path_buf()]),
         )
         .build()
         .expect("client");
@@ -140,7 +139,7 @@ pub(crate) async fn wrong_credentials_get_401_yet_are_auth_rejected_and_right_on
     let ca = [pki.root_pem_path().to_path_buf()];
 
     let wrong = with_credentials(&proxy.url(), "alice", "battery-staple");
-    let client = builder(via(&wrong).ca_file(ca.clone()))
+    let client = builder(via(&wrong).with_ca_file(ca.clone()))
         .build()
         .expect("client");
     let e = client.get(&origin.url("/")).await.unwrap_err();
@@ -165,7 +164,9 @@ pub(crate) async fn wrong_credentials_get_401_yet_are_auth_rejected_and_right_on
     assert!(origin.requests().is_empty());
 
     let right = with_credentials(&proxy.url(), "alice", "correct-horse");
-    let client = builder(via(&right).ca_file(ca)).build().expect("client");
+    let client = builder(via(&right).with_ca_file(ca))
+        .build()
+        .expect("client");
     let res = client.get(&origin.url("/")).await.expect("authenticated");
     assert_eq!(res.status(), 200);
     assert_eq!(res.attribution().source, Hop::Origin);
@@ -175,7 +176,7 @@ pub(crate) async fn wrong_credentials_get_401_yet_are_auth_rejected_and_right_on
 pub(crate) async fn unable_to_connect_is_proxy_upstream() {
     let proxy = start_or_skip!(RealTinyproxy::start(TinyproxyConfig::new()));
     let client = builder(via(&proxy.url())).build().expect("client");
-    let port = closed_port();
+    let port = refused_addr().port();
     let e = client
         .get(&format!("https://127.0.0.1:{port}/"))
         .await
@@ -199,10 +200,17 @@ pub(crate) async fn unable_to_connect_is_proxy_upstream() {
     assert_eq!(res.status(), 500);
     assert_eq!(res.reason_phrase(), "Unable to connect");
     assert!(res.attribution().is_proxy_generated());
+    // The same code as the refusal to CONNECT above.
     let e = res.error_for_status().unwrap_err();
-    assert_eq!(e.code(), "http.status");
+    assert_eq!(e.code(), "proxy.upstream", "{}", e.report());
     assert_eq!(e.hop(), Some(Hop::Proxy));
+    assert_eq!(e.blame(), proxyscope::Blame::Origin);
     assert_eq!(e.phase(), Phase::Http);
+    assert!(
+        e.to_string()
+            .contains("could not connect to it (tinyproxy: Unable to connect)"),
+        "{e}"
+    );
     let reply = e
         .evidence()
         .proxy_reply
@@ -232,10 +240,16 @@ pub(crate) async fn plain_http_403_from_tinyproxy_and_from_the_origin_name_diffe
     assert_eq!(a.path, ResponsePath::AbsoluteForm);
     assert_eq!(a.server.as_deref(), Some(server.as_str()));
     let e = res.error_for_status().unwrap_err();
-    assert_eq!(e.code(), "http.status");
+    assert_eq!(e.code(), "proxy.forbidden", "{}", e.report());
     assert_eq!(e.hop(), Some(Hop::Proxy));
+    assert_eq!(e.blame(), proxyscope::Blame::Proxy);
     assert_eq!(e.phase(), Phase::Http);
     assert_eq!(e.evidence().status, Some(403));
+    assert!(
+        e.to_string()
+            .contains("denies access to www.blocked.test:80"),
+        "{e}"
+    );
     let reply = e
         .evidence()
         .proxy_reply

@@ -15,10 +15,10 @@ fn setting(s: &str) -> ProxySetting {
 fn layer(proxy: Option<&str>, no_proxy: Option<&[&str]>) -> Settings {
     let mut l = Settings::new();
     if let Some(p) = proxy {
-        l = l.proxy(setting(p));
+        l = l.with_proxy(setting(p));
     }
     if let Some(n) = no_proxy {
-        l = l.no_proxy(NoProxy::from_entries(n.iter().copied()));
+        l = l.with_no_proxy(NoProxy::from_entries(n.iter().copied()));
     }
     l
 }
@@ -350,7 +350,7 @@ fn list_diagnostics_reach_the_route() {
 
 #[test]
 fn danger_accept_invalid_certs_is_warned_about() {
-    let g = Settings::new().danger_accept_invalid_certs(true);
+    let g = Settings::new().with_danger_accept_invalid_certs(true);
     let r = resolve(&g, None, &[], "https://a.test/");
     let st = r.steps().iter().find(|s| s.rule == Rule::Tls);
     assert_eq!(st.map(|s| s.outcome), Some(Outcome::Warning));
@@ -359,7 +359,7 @@ fn danger_accept_invalid_certs_is_warned_about() {
             .any(|w| w.code == "danger_accept_invalid_certs")
     );
     // The provider can switch it off again.
-    let p = Settings::new().danger_accept_invalid_certs(false);
+    let p = Settings::new().with_danger_accept_invalid_certs(false);
     let r = resolve(&g, Some(&p), &[], "https://a.test/");
     assert!(!r.steps().iter().any(|s| s.rule == Rule::Tls));
 }

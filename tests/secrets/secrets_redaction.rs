@@ -5,6 +5,13 @@
 //! hint, route explanation or lint finding, nor in anything logged through `tracing` at TRACE,
 //! nor in the probe's output (`target/debug/examples/probe`, every subcommand and format).
 //!
+//! A second set of credentials holds the characters that stop URL and list parsers (`/ @ : ?
+//! # , = ; ' ]` and blanks) and is written unencoded wherever users write passwords —
+//! configuration, environment, `no_proxy` entries — and percent-encoded in a provider URL's
+//! userinfo, next to a secret query parameter; requests go through a proxy that echoes them
+//! into its refusal, and the exporter serves them in-process. No form of them (clear,
+//! percent-encoded, base64, or a fragment between special characters) appears anywhere either.
+//!
 //! One test in this file: it installs the process-wide tracing subscriber that captures logs.
 
 use std::collections::BTreeSet;
@@ -17,21 +24,38 @@ use std::time::Duration;
 use crate::common::probe::probe_bin;
 use proxyscope::config::{Config, ConfigDocument};
 use proxyscope::connect::Resolver;
-use proxyscope::testing::{CannedReply, ChainMode, Policy, TestOrigin, TestPki, TestProxy};
+use proxyscope::testing::{
+    CannedReply, ChainMode, HOLD, Policy, RawServer, TestOrigin, TestPki, TestProxy, refused_addr,
+};
 use proxyscope::{Client, EnvSnapshot, Error, NoProxy, Phase, ProxySetting, ProxyUrl, Settings};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 
 const USER: &str = "u53r";
 const PASS: &str = "s3cr3t-p4ss";
+/// Credentials with every character that used to end the redactor's view of a password.
+const SPECIAL_USER: &str = "sp3c-us3r";
+const SPECIAL_PASS: &str = "Kv3Rn/Wd8@Qp2:Mx6 ,=;'#]?Lb5";
+const SPECIAL_PASS_IN_URL: &str = "Kv3Rn%2FWd8%40Qp2%3AMx6%20%2C%3D%3B%27%23%5D%3FLb5";
+/// Fragments of `SPECIAL_PASS` between its special characters.
+const SPECIAL_FRAGMENTS: [&str; 5] = ["Kv3Rn", "Wd8", "Qp2", "Mx6", "Lb5"];
+/// The value of a secret query parameter.
+const QUERY_KEY: &str = "Qy4-Hs7Tc";
 
 /// Every form the credentials could leak in.
 fn secrets() -> Vec<String> {
-    vec![
+    let mut out = vec![
         format!("{USER}:{PASS}"),
         PASS.to_owned(),
         proxyscope::testing::basic_auth(USER, PASS)["Basic ".len()..].to_owned(),
-    ]
+        format!("{SPECIAL_USER}:{SPECIAL_PASS}"),
+        SPECIAL_PASS.to_owned(),
+        SPECIAL_PASS_IN_URL.to_owned(),
+        SPECIAL_PASS_IN_URL.to_ascii_lowercase(),
+        proxyscope::testing::basic_auth(SPECIAL_USER, SPECIAL_PASS)["Basic ".len()..].to_owned(),
+        QUERY_KEY.to_owned(),
+    ];
+    out.extend(SPECIAL_FRAGMENTS.map(str::to_owned));
+    out
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -157,12 +181,12 @@ fn resolver() -> Resolver {
 
 fn layer(proxy: &str, pki: &TestPki) -> Settings {
     Settings::new()
-        .proxy(ProxySetting::parse(proxy).unwrap())
-        .ca_file([pki.root_pem_path().to_path_buf()])
-        .timeout(Phase::Connect, Duration::from_secs(2))
-        .timeout(Phase::Proxy, Duration::from_millis(500))
-        .timeout(Phase::Tls, Duration::from_millis(500))
-        .timeout(Phase::Http, Duration::from_millis(500))
+        .with_proxy(ProxySetting::parse(proxy).unwrap())
+        .with_ca_file([pki.root_pem_path().to_path_buf()])
+        .with_timeout(Phase::Connect, Duration::from_secs(2))
+        .with_timeout(Phase::Proxy, Duration::from_millis(500))
+        .with_timeout(Phase::Tls, Duration::from_millis(500))
+        .with_timeout(Phase::Http, Duration::from_millis(500))
 }
 
 fn client(layer: Settings) -> Client {
@@ -179,39 +203,22 @@ async fn proxy(policy: Policy) -> TestProxy {
 }
 
 /// A TCP server that accepts and never says a word.
-async fn silent() -> SocketAddr {
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((s, _)) = l.accept().await {
-            held.push(s);
-        }
-    });
-    addr
+async fn silent() -> RawServer {
+    RawServer::start(|s| async move {
+        tokio::time::sleep(HOLD).await;
+        drop(s);
+    })
+    .await
 }
 
 /// A SOCKS5 server that accepts none of the offered methods.
-async fn socks_no_method() -> SocketAddr {
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = l.accept().await {
-            tokio::spawn(async move {
-                let mut greeting = [0u8; 4];
-                let _ = s.read(&mut greeting).await;
-                let _ = s.write_all(&[5, 0xFF]).await;
-            });
-        }
-    });
-    addr
-}
-
-async fn refused_addr() -> SocketAddr {
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    drop(l);
-    addr
+async fn socks_no_method() -> RawServer {
+    RawServer::start(|mut s| async move {
+        let mut greeting = [0u8; 4];
+        let _ = s.read(&mut greeting).await;
+        let _ = s.write_all(&[5, 0xFF]).await;
+    })
+    .await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -266,9 +273,10 @@ async fn credentials_never_appear_in_any_output_of_any_failure() {
         &pki,
     ));
     p.get("proxy.dns", &c, &url).await;
-    let c = client(layer(&creds_url("http", refused_addr().await), &pki));
+    let c = client(layer(&creds_url("http", refused_addr()), &pki));
     p.get("proxy.connect", &c, &url).await;
-    let c = client(layer(&creds_url("http", silent().await), &pki));
+    let silent_proxy = silent().await;
+    let c = client(layer(&creds_url("http", silent_proxy.addr()), &pki));
     p.get("proxy.timeout", &c, &url).await;
 
     // proxy.tls: an https:// proxy whose certificate the client does not trust.
@@ -278,7 +286,7 @@ async fn credentials_never_appear_in_any_output_of_any_failure() {
         .await;
     let c = client(
         layer(&creds_url("https", tls_proxy.https_addr().unwrap()), &pki)
-            .ca_file(Vec::<PathBuf>::new()),
+            .with_ca_file(Vec::<PathBuf>::new()),
     );
     p.get("proxy.tls", &c, &url).await;
 
@@ -325,7 +333,8 @@ async fn credentials_never_appear_in_any_output_of_any_failure() {
         &pki,
     ));
     p.get("socks proxy.auth_rejected", &c, &url).await;
-    let c = client(layer(&creds_url("socks5", socks_no_method().await), &pki));
+    let no_method = socks_no_method().await;
+    let c = client(layer(&creds_url("socks5", no_method.addr()), &pki));
     p.get("socks proxy.auth_required", &c, &url).await;
     let socks = TestProxy::builder()
         .policy(Policy::deny(&["localhost"]))
@@ -362,10 +371,11 @@ async fn credentials_never_appear_in_any_output_of_any_failure() {
     )
     .await;
     let c = client(layer(&via, &pki));
+    let silent_origin = silent().await;
     p.get(
         "tls.timeout",
         &c,
-        &format!("https://localhost:{}/", silent().await.port()),
+        &format!("https://localhost:{}/", silent_origin.addr().port()),
     )
     .await;
 
@@ -381,6 +391,66 @@ async fn credentials_never_appear_in_any_output_of_any_failure() {
     let c = client(layer(&creds_url("http", stalled.addr()), &pki));
     p.get("http.timeout (absolute-form)", &c, "http://localhost:9/")
         .await;
+
+    // The diagnosis's second looks: a refusal led by a near-miss no_proxy entry that itself
+    // carries the credentials, a tunnel the proxy cut, a proxy's own login redirect, and an
+    // http:// proxy URL at a TLS listener (the hint writes the https:// URL).
+    let both = TestProxy::builder()
+        .policy(Policy::require_basic(USER, PASS, "corp"))
+        .policy(Policy::deny(&["localhost"]))
+        .start()
+        .await;
+    let c = client(
+        layer(&creds_url("http", both.addr()), &pki).with_no_proxy(NoProxy::parse(&format!(
+            "http://{USER}:{PASS}@localhost:9/"
+        ))),
+    );
+    p.get("proxy.forbidden (near miss)", &c, "https://localhost:9/")
+        .await;
+    let cut = proxy(Policy::OkThenReset).await;
+    let c = client(layer(&creds_url("http", cut.addr()), &pki));
+    p.get("proxy.closed (tunnel)", &c, "https://localhost:9/")
+        .await;
+    // Portals send the requested URL along (encoded, so no `key=` is visible) to return to it,
+    // and sometimes the credentials they saw.
+    let portal = proxy(Policy::Reply(CannedReply::login_redirect(&format!(
+        "http://login.corp.test/?next=http%3A%2F%2Flocalhost%3A9%2F%3Fkey%3D{QUERY_KEY}&token={PASS}"
+    ))))
+    .await;
+    let c = client(layer(&creds_url("http", portal.addr()), &pki));
+    match c
+        .get(&format!("http://localhost:9/?key={QUERY_KEY}"))
+        .await
+        .and_then(|r| r.error_for_proxy_reply())
+    {
+        Ok(r) => panic!("a login redirect is the proxy's: {}", r.status()),
+        Err(e) => {
+            // The redirect's target is shown (the secrets in it are not).
+            assert!(e.report().contains("login.corp.test"), "{}", e.report());
+            p.error("proxy.refused (login redirect)", &e);
+        }
+    }
+    let tls_proxy = TestProxy::builder()
+        .tls(&pki, pki.localhost())
+        .start()
+        .await;
+    let tls_addr = tls_proxy.https_addr().expect("tls listener");
+    let c = client(layer(&creds_url("http", tls_addr), &pki));
+    p.get("proxy.protocol (speaks TLS)", &c, "https://localhost:9/")
+        .await;
+
+    // TLS interception by the route's proxy: the headline names that proxy and where it was set.
+    let mitm = TestProxy::builder()
+        .intercept_presenting_ca(&pki)
+        .start()
+        .await;
+    let c = client(layer(&creds_url("http", mitm.addr()), &pki));
+    assert_eq!(
+        p.get("tls.unknown_issuer (interception)", &c, &url).await,
+        Some("tls.unknown_issuer")
+    );
+    #[cfg(feature = "pac")]
+    pac_outputs(&mut p);
 
     // Configuration errors that carry the credentials.
     for bad in [
@@ -425,7 +495,7 @@ async fn credentials_never_appear_in_any_output_of_any_failure() {
         p.text("NoProxy diagnostic", format!("{d} {d:?} {}", d.message()));
     }
     let missing_ca = Client::builder()
-        .global(layer(&via, &pki).ca_file([pki.dir().join("missing.pem")]))
+        .global(layer(&via, &pki).with_ca_file([pki.dir().join("missing.pem")]))
         .env(EnvSnapshot::default())
         .build();
     if let Err(e) = missing_ca {
@@ -470,7 +540,7 @@ async fn credentials_never_appear_in_any_output_of_any_failure() {
         ca = pki.root_pem_path().display().to_string(),
         denied = creds_url("http", deny.addr()),
         rejected = creds_url("http", wrong.addr()),
-        refused = creds_url("http", refused_addr().await),
+        refused = creds_url("http", refused_addr()),
     );
     std::fs::File::create(&file)
         .unwrap()
@@ -523,6 +593,8 @@ async fn credentials_never_appear_in_any_output_of_any_failure() {
         .await;
     }
 
+    special_characters_everywhere(&mut p, &pki, &origin, &probe).await;
+
     // Every scenario ran and ended in its code.
     for code in [
         "proxy.dns",
@@ -562,4 +634,189 @@ async fn credentials_never_appear_in_any_output_of_any_failure() {
     );
     p.text("tracing", logged);
     p.assert_clean();
+}
+
+/// PAC answers, alerts and exceptions that carry the credentials (in a proxy entry, a URL, or
+/// split by the `;` that separates entries): the decision, its errors and the PAC lint.
+#[cfg(feature = "pac")]
+fn pac_outputs(p: &mut Printed) {
+    use proxyscope::pac::{LintOptions, Pac, PacOptions, PacScript, lint};
+    let url = url::Url::parse(&format!("https://a.test/x?key={QUERY_KEY}")).unwrap();
+    let bodies = [
+        format!("return \"PROXY {USER}:{PASS}@proxy.test:3128; DIRECT\";"),
+        format!("return \"PROXY http://{USER}:{PASS}@proxy.test:3128\";"),
+        format!("return \"PROXY {SPECIAL_USER}:{SPECIAL_PASS}@proxy.test:3128\";"),
+        format!(
+            "alert(\"via http://{USER}:{PASS}@proxy.test:3128 for \" + url); \
+             throw new Error(\"no http://{USER}:{PASS}@proxy.test\");"
+        ),
+        "alert(url); return \"PROXY proxy.test:3128\";".to_owned(),
+    ];
+    for (body, shows) in bodies.iter().zip([
+        "proxy.test",
+        "proxy.test",
+        "proxy.test",
+        "proxy.test",
+        "a.test",
+    ]) {
+        let source = format!("function FindProxyForURL(url, host) {{ {body} }}");
+        let script = PacScript::from_source(source, "inline.pac").unwrap();
+        for d in lint(&script, &LintOptions::default()) {
+            p.text("pac lint", format!("{d} {d:?}"));
+        }
+        let pac = Pac::new(script, PacOptions::new()).unwrap();
+        // Each case must show the part of the answer around the secret, or it proves nothing.
+        match pac.find_proxy(&url) {
+            Ok(d) => {
+                let text = format!("{d:?}");
+                assert!(text.contains(shows), "{body}: {text}");
+                p.text("pac decision", text);
+            }
+            Err(e) => {
+                assert!(e.report().contains(shows), "{body}: {}", e.report());
+                p.error("pac error", &e);
+            }
+        }
+    }
+}
+
+/// The special credentials, unencoded in configuration, environment and `no_proxy`, encoded in
+/// provider URLs next to a secret query parameter, through a proxy that echoes every request;
+/// the client, the exporter (in-process, so its logs reach the capture) and the probe binary.
+async fn special_characters_everywhere(
+    p: &mut Printed,
+    pki: &TestPki,
+    origin: &TestOrigin,
+    probe: &Path,
+) {
+    let (su, sp, enc) = (SPECIAL_USER, SPECIAL_PASS, SPECIAL_PASS_IN_URL);
+    // Configuration and environment, written as users write them.
+    let raw_config = format!(
+        "proxy = \"http://{su}:{sp}@proxy.test:3128\"\n\
+         no_proxy = [\"localhost\", \"http://{su}:{sp}@x.test/\"]\n\
+         [providers.a]\nurl = \"https://{su}:{enc}@a.test/v1?key={QUERY_KEY}\"\n\
+         proxy = \"{su}:{sp}@p.test:1\"\n"
+    );
+    let env = EnvSnapshot::from_pairs([
+        ("https_proxy", format!("http://{su}:{sp}@proxy.test:3128")),
+        (
+            "no_proxy",
+            format!("localhost,http://{su}:{sp}@x.test/,.svc.test"),
+        ),
+    ]);
+    p.text("special EnvSnapshot", format!("{env:?}"));
+    for d in ConfigDocument::from_toml_str(&raw_config, "special.toml").lint(&env) {
+        p.text(
+            "special lint",
+            format!("{d} {d:?} {}", serde_json::to_string(&d).unwrap()),
+        );
+    }
+    if let Err(e) = Config::from_toml_str(&raw_config, "special.toml") {
+        p.error("special config.invalid", &e);
+    }
+    let c = Client::builder()
+        .env(env)
+        .resolver(resolver())
+        .build()
+        .unwrap();
+    if let Err(e) = c.route(None, "https://a.test/") {
+        p.error("special env route", &e);
+    }
+
+    // A provider URL with userinfo and a secret query value, through a proxy (with the special
+    // credentials, encoded) that echoes each request into its 403.
+    let echo = proxy(Policy::EchoRequest(403)).await;
+    let via = format!("http://{su}:{enc}@{}", echo.addr());
+    let https_url = origin.url_with_host("localhost", &format!("/x?key={QUERY_KEY}"));
+    let with_userinfo = |u: &str| u.replacen("://", &format!("://{su}:{enc}@"), 1);
+    let client = Client::builder()
+        .provider("p", &with_userinfo(&https_url), layer(&via, pki))
+        .env(EnvSnapshot::from_pairs(Vec::<(String, String)>::new()))
+        .resolver(resolver())
+        .build()
+        .unwrap();
+    assert_eq!(
+        p.get(
+            "special echo (CONNECT)",
+            &client,
+            &with_userinfo(&https_url)
+        )
+        .await,
+        Some("proxy.forbidden")
+    );
+    let plain = format!("http://localhost:{}/x?key={QUERY_KEY}", origin.port());
+    p.get(
+        "special echo (absolute-form)",
+        &client,
+        &with_userinfo(&plain),
+    )
+    .await;
+    assert!(
+        echo.requests().iter().any(|r| r.has_proxy_authorization),
+        "the echoing proxy received the credentials it echoed"
+    );
+
+    // The exporter, in-process: its probes and logs run under the capturing subscriber.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("exporter.toml");
+    let exporter_config = format!(
+        "ca_file = {ca:?}\n[timeouts]\nproxy = \"1s\"\nrequest = \"2s\"\n\
+         [providers.echoed]\nurl = \"{url}\"\nproxy = \"{via}\"\n",
+        ca = pki.root_pem_path().display().to_string(),
+        url = with_userinfo(&https_url),
+    );
+    std::fs::write(&file, &exporter_config).unwrap();
+    let exporter = proxyscope::probe::exporter::Exporter::new(
+        &file,
+        EnvSnapshot::from_pairs(Vec::<(String, String)>::new()),
+        resolver(),
+        proxyscope::probe::exporter::Limits::default(),
+    )
+    .unwrap();
+    for target in ["/probe?target=echoed", "/", "/metrics"] {
+        let req = http::Request::get(target).body(()).unwrap();
+        let res = exporter.handle(&req).await;
+        p.text(&format!("exporter {target}"), res.body().clone());
+    }
+
+    // The probe binary over a file with the special credentials, valid and invalid.
+    let good = dir.path().join("special.toml");
+    std::fs::write(&good, &exporter_config).unwrap();
+    let bad = dir.path().join("special-bad.toml");
+    std::fs::write(&bad, &raw_config).unwrap();
+    let (g, b) = (good.to_str().unwrap(), bad.to_str().unwrap());
+    let env_proxy = format!("http://{su}:{sp}@proxy.test:3128");
+    let json = run_probe(p, probe, &["check", "--config", g, "--format", "json"], &[]).await;
+    assert!(json.contains("proxy.forbidden"), "{json}");
+    for args in [
+        &["check", "--config", g][..],
+        &["check", "--config", g, "--format", "prometheus"],
+        &["check", "--config", b, "--format", "json"],
+        &["check", "--config", b],
+        &["lint", "--config", b],
+        &["lint", "--config", b, "--format", "json"],
+        &["config", "--config", g, "--show-origin"],
+        &["config", "--config", g, "--format", "json"],
+        &[
+            "route",
+            &with_userinfo(&plain),
+            "--config",
+            g,
+            "--provider",
+            "echoed",
+        ],
+        &["route", &with_userinfo(&plain), "--format", "json"],
+    ] {
+        run_probe(
+            p,
+            probe,
+            args,
+            &[
+                ("https_proxy", &env_proxy),
+                ("no_proxy", &env_proxy),
+                ("RUST_LOG", "trace"),
+            ],
+        )
+        .await;
+    }
 }

@@ -3,151 +3,13 @@
 //! and denying one provider in its proxy turns `/_health/providers` into a 503 that names
 //! `proxy.forbidden` for that provider while the others stay OK.
 
-use std::io::Write;
-use std::path::Path;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
-use bytes::Bytes;
-use http::{HeaderMap, Method, Request, StatusCode};
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client as HttpClient;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use http::{Method, StatusCode};
 use proxyscope::EnvSnapshot;
 use proxyscope::testing::{Handled, Policy};
-use serde_json::Value;
 
 use crate::app;
 use crate::app::demo::{Demo, YANDEX_PROXY_PASS, YANDEX_PROXY_USER};
-use crate::app::server::Handle;
-
-/// One answer of the service.
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    text: String,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
-    }
-}
-
-struct Caller {
-    http: HttpClient<HttpConnector, Full<Bytes>>,
-    base: String,
-}
-
-impl Caller {
-    fn new(handle: &Handle) -> Self {
-        Self {
-            http: HttpClient::builder(TokioExecutor::new()).build_http(),
-            base: handle.url(),
-        }
-    }
-
-    async fn call(&self, method: Method, path: &str, body: &str) -> Answer {
-        let req = Request::builder()
-            .method(method)
-            .uri(format!("{}{path}", self.base))
-            .header("content-type", "application/json")
-            .body(Full::new(Bytes::from(body.to_owned())))
-            .unwrap();
-        let res = self.http.request(req).await.unwrap();
-        let status = res.status();
-        let headers = res.headers().clone();
-        let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        Answer {
-            status,
-            headers,
-            text: String::from_utf8_lossy(&bytes).into_owned(),
-        }
-    }
-
-    async fn get(&self, path: &str) -> Answer {
-        self.call(Method::GET, path, "").await
-    }
-
-    async fn translate(&self, provider: &str) -> Answer {
-        self.call(
-            Method::POST,
-            &format!("/v1/translate/{provider}"),
-            r#"{"q":"hello","langpair":"en|es"}"#,
-        )
-        .await
-    }
-
-    /// `/_health/providers` from a fresh probe run (waits out the cache).
-    async fn fresh_health(&self) -> Answer {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            let a = self.get("/_health/providers").await;
-            if a.json()["cached"] == false || Instant::now() > deadline {
-                return a;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-}
-
-/// Log lines written while a test runs (tracing's fmt layer, no colours).
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Logs {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-impl Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn capture_logs() -> (Logs, tracing::subscriber::DefaultGuard) {
-    let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .with_max_level(tracing::Level::INFO)
-        .finish();
-    // Tests run on a current-thread runtime, so the thread's default reaches every task.
-    (logs, tracing::subscriber::set_default(subscriber))
-}
-
-async fn start(demo: &Demo) -> Handle {
-    start_file(demo.config_path()).await
-}
-
-async fn start_file(path: &Path) -> Handle {
-    let env = EnvSnapshot::default();
-    let settings = match app::settings::load(path, &env) {
-        Ok(s) => s,
-        Err(invalid) => panic!("demo settings invalid: {:#?}", invalid.diagnostics),
-    };
-    match app::start(settings, env, None).await {
-        Ok(h) => h,
-        Err(e) => panic!("service did not start: {e}"),
-    }
-}
-
-fn provider<'a>(health: &'a Value, name: &str) -> &'a Value {
-    health["providers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == name)
-        .unwrap_or_else(|| panic!("no provider {name} in {health}"))
-}
+use crate::support::{Caller, capture_logs, capture_logs_at, provider, start, start_file};
 
 #[tokio::test]
 async fn every_route_answers_then_a_denied_provider_turns_health_503() {
@@ -228,7 +90,7 @@ async fn every_route_answers_then_a_denied_provider_turns_health_503() {
         .find(|s| s["key"] == "proxy")
         .unwrap();
     assert_eq!(proxy["origin"]["kind"], "file");
-    assert_eq!(proxy["origin"]["key"], "providers.yandex.proxy");
+    assert_eq!(proxy["origin"]["key"], "proxyscope.providers.yandex.proxy");
     assert!(proxy["origin"]["line"].as_u64().unwrap() > 1);
     assert_eq!(
         proxy["value"],
@@ -352,8 +214,10 @@ async fn provider_failures_are_json_errors_with_our_status() {
     let g = c.translate("google").await;
     assert_eq!(g.status, StatusCode::BAD_GATEWAY, "{}", g.text);
     let e = &g.json()["error"];
-    assert_eq!(e["code"], "http.status");
+    // The proxy's own 403 has the code a refused CONNECT has, and blames the proxy.
+    assert_eq!(e["code"], "proxy.forbidden");
     assert_eq!(e["hop"], "proxy");
+    assert_eq!(e["blame"], "proxy");
     assert_eq!(e["upstream_status"], 403);
     assert_eq!(e["attribution"]["source"], "proxy");
 
@@ -423,6 +287,7 @@ async fn an_origin_error_status_is_reported_not_copied() {
     let e = &a.json()["error"];
     assert_eq!(e["code"], "http.status");
     assert_eq!(e["hop"], "origin");
+    assert_eq!(e["blame"], "origin");
     assert_eq!(e["phase"], "http");
     assert_eq!(e["upstream_status"], 403);
     assert_eq!(e["attribution"]["source"], "origin");
@@ -535,8 +400,8 @@ cacert = "/etc/ssl/x.pem"
         .collect();
     for want in [
         ("unknown_key", "proxy", "1"),
-        ("server.listen", "server.listen", "3"),
-        ("server.health_cache", "server.health_cache", "4"),
+        ("invalid_value", "server.listen", "3"),
+        ("duration.invalid", "server.health_cache", "4"),
         ("unknown_key", "server.port", "5"),
         ("translate.path", "translate.apertium.path", "7"),
         (
@@ -584,20 +449,96 @@ cacert = "/etc/ssl/x.pem"
     assert_eq!(invalid.diagnostics[0].code, "file.unreadable");
 }
 
-#[test]
-fn durations_and_translate_urls() {
-    use app::settings::parse_duration;
-    assert_eq!(parse_duration("5s"), Some(Duration::from_secs(5)));
-    assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
-    assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
-    assert_eq!(parse_duration("0s"), Some(Duration::ZERO));
-    for bad in ["", "5", "s", "5 parsecs", "-1s", "1.5s"] {
-        assert_eq!(parse_duration(bad), None, "{bad}");
-    }
-    let base = url::Url::parse("https://api.test/v1.5/tr.json/").unwrap();
-    let u = app::translate::provider_url(&base, "/translate", Some("lang=en-ru"));
+/// Credentials in a provider's URL and proxy, a secret query parameter, and a proxy that echoes
+/// the request into its refusal: none of them reaches `/_config`, `/_health/providers`, a
+/// translate error or the service's logs at TRACE, in clear, percent-encoded or base64 form.
+#[tokio::test]
+async fn no_secret_reaches_any_caller_or_log() {
+    use base64::Engine as _;
+    const ORIGIN_PASS: &str = "K3y/z@qW";
+    const PROXY_PASS: &str = "Pz#W8k Y";
+    const QUERY_KEY: &str = "Qk7Zr2mN";
+    const TOKEN: &str = "T0k9Lp3v";
+    let (logs, _guard) = capture_logs_at(tracing::Level::TRACE);
+    let echo = proxyscope::testing::TestProxy::builder()
+        .policy(Policy::EchoRequest(403))
+        .start()
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("leaky.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\nhealth_cache = \"1s\"\n\
+             [translate.leaky]\npath = \"/translate\"\n\
+             [proxyscope]\n[proxyscope.timeouts]\nproxy = \"2s\"\nrequest = \"3s\"\n\
+             [proxyscope.providers.leaky]\n\
+             url = \"https://0r1g-us3r:K3y%2Fz%40qW@localhost:1/v1?key={QUERY_KEY}\"\n\
+             proxy = \"http://pr0xy-us3r:Pz%23W8k%20Y@{}\"\n\
+             [[proxyscope.providers.leaky.checks]]\nname = \"c\"\npath = \"/h?token={TOKEN}\"\n",
+            echo.addr()
+        ),
+    )
+    .unwrap();
+    let service = start_file(&path).await;
+    let c = Caller::new(&service);
+
+    let config = c.get("/_config").await;
+    assert_eq!(config.status, StatusCode::OK);
+    let health = c.fresh_health().await;
+    let concise = c.get("/_health/providers").await;
     assert_eq!(
-        u.as_str(),
-        "https://api.test/v1.5/tr.json/translate?lang=en-ru"
+        health.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        health.text
     );
+    assert_eq!(
+        provider(&concise.json(), "leaky")["code"],
+        "proxy.forbidden"
+    );
+    assert!(
+        health
+            .text
+            .to_ascii_lowercase()
+            .contains("proxy-authorization: basic ***"),
+        "the proxy's echo is in the evidence, scrubbed: {}",
+        health.text
+    );
+    let translate = c.translate("leaky").await;
+    assert_eq!(translate.json()["error"]["code"], "proxy.forbidden");
+    let sent = echo.connects();
+    assert!(
+        !sent.is_empty() && sent.iter().all(|r| r.has_proxy_authorization),
+        "credentials were sent"
+    );
+    assert!(
+        logs.text().contains("leaky"),
+        "the service logged the failures"
+    );
+
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let forms = [
+        ORIGIN_PASS.to_owned(),
+        "K3y%2Fz%40qW".to_owned(),
+        "K3y%2fz%40qW".to_owned(),
+        b64(&format!("0r1g-us3r:{ORIGIN_PASS}")),
+        PROXY_PASS.to_owned(),
+        "Pz%23W8k".to_owned(),
+        b64(&format!("pr0xy-us3r:{PROXY_PASS}")),
+        QUERY_KEY.to_owned(),
+        TOKEN.to_owned(),
+    ];
+    service.shutdown().await;
+    for (label, text) in [
+        ("/_config", config.text),
+        ("/_health/providers?verbose=1", health.text),
+        ("/_health/providers", concise.text),
+        ("translate", translate.text),
+        ("logs", logs.text()),
+    ] {
+        for f in &forms {
+            assert!(!text.contains(f.as_str()), "{label}: `{f}` in\n{text}");
+        }
+    }
 }

@@ -6,4 +6,5 @@ mod tls_bundle;
 mod tls_client_cert;
 mod tls_diagnosis;
 mod tls_hop;
+mod tls_interception;
 mod tls_testpki;

@@ -39,10 +39,10 @@ fn missing_file() {
 }
 
 #[test]
-fn unreadable_file() {
-    // A directory cannot be read as a file, whoever runs the test (root ignores permissions).
+fn a_directory_is_not_a_regular_file() {
+    // Refused by its type before it is opened (root would ignore permissions anyway).
     let dir = tempfile::tempdir().unwrap();
-    assert_problem(dir.path(), CaFileProblem::Unreadable);
+    assert_problem(dir.path(), CaFileProblem::NotRegular);
 }
 
 #[test]
@@ -77,12 +77,10 @@ fn der_content_in_a_pem_file() {
 fn garbage_files() {
     let dir = tempfile::tempdir().unwrap();
     let broken_b64 = "-----BEGIN CERTIFICATE-----\n!!!not base64!!!\n-----END CERTIFICATE-----\n";
-    let unterminated = "-----BEGIN CERTIFICATE-----\nMIIB\n";
     let not_x509 = "-----BEGIN CERTIFICATE-----\naGVsbG8gd29ybGQ=\n-----END CERTIFICATE-----\n";
     for (name, content) in [
         ("text.pem", "this is not a certificate\n"),
         ("b64.pem", broken_b64),
-        ("unterminated.pem", unterminated),
         ("not-x509.pem", not_x509),
         ("stray-marker.pem", "junk\n-----BEGIN NOTHING-----\n"),
     ] {
@@ -142,4 +140,51 @@ fn from_pem_labels_the_evidence_with_the_given_path() {
     assert_eq!(err.evidence().ca_file_problem, Some(CaFileProblem::Empty));
     let json = serde_json::to_value(&err).unwrap();
     assert_eq!(json["evidence"]["ca_file_problem"], "empty");
+}
+
+/// A PEM file cut short — mid-base64 without its END line, cut mid-base64 with an END line
+/// added back, or a bundle cut in its second certificate — is truncated, not "not PEM", and the
+/// headline carries no parser internals.
+#[test]
+fn truncated_files_are_diagnosed_as_truncated() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Ca::root("Cut Root");
+    let pem = pem_of(&root.der());
+    let body: Vec<&str> = pem.lines().collect();
+    let half = body.len() / 2;
+    let cut_no_end = body[..half].join("\n") + "\n";
+    let cut_with_end = format!("{}\n-----END CERTIFICATE-----\n", body[..half].join("\n"));
+    let second = Ca::root("Second Root");
+    let bundle_cut = format!("{pem}{}", {
+        let p = pem_of(&second.der());
+        let lines: Vec<&str> = p.lines().collect();
+        lines[..lines.len() / 2].join("\n") + "\n"
+    });
+    for (name, content, nth) in [
+        ("cut.pem", cut_no_end, 1),
+        ("cut-end.pem", cut_with_end, 1),
+        ("bundle-cut.pem", bundle_cut, 2),
+        (
+            "begin-only.pem",
+            "-----BEGIN CERTIFICATE-----\nMIIB\n".to_owned(),
+            1,
+        ),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, content).unwrap();
+        assert_problem(&path, CaFileProblem::Truncated);
+        let err = load_err(&path);
+        let message = err.to_string();
+        assert!(message.contains("is truncated"), "{name}: {message}");
+        assert!(
+            message.contains(&format!("certificate {nth} starts")),
+            "{name}: {message}"
+        );
+        assert!(
+            !message.contains("Nom") && !message.contains("Eof"),
+            "{message}"
+        );
+        assert!(err.hint().unwrap().contains("cut short"), "{name}");
+        assert_eq!(err.blame(), proxyscope::Blame::LocalConfig);
+    }
 }

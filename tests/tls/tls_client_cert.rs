@@ -17,15 +17,15 @@ use proxyscope::{Client, EnvSnapshot, Error, Hop, Phase, ProxySetting, Settings}
 /// A layer that trusts the PKI's root for the origin and any https proxy, short timeouts.
 fn trusting(pki: &TestPki, proxy: Option<&str>) -> Settings {
     let l = Settings::new()
-        .ca_file([pki.root_pem_path()])
-        .proxy_ca_file([pki.root_pem_path()])
-        .timeout(Phase::Connect, Duration::from_secs(3))
-        .timeout(Phase::Proxy, Duration::from_secs(3))
-        .timeout(Phase::Tls, Duration::from_secs(3))
-        .timeout(Phase::Http, Duration::from_secs(5));
+        .with_ca_file([pki.root_pem_path()])
+        .with_proxy_ca_file([pki.root_pem_path()])
+        .with_timeout(Phase::Connect, Duration::from_secs(3))
+        .with_timeout(Phase::Proxy, Duration::from_secs(3))
+        .with_timeout(Phase::Tls, Duration::from_secs(3))
+        .with_timeout(Phase::Http, Duration::from_secs(5));
     match proxy {
-        Some(p) => l.proxy(ProxySetting::parse(p).unwrap()),
-        None => l.proxy(ProxySetting::Direct),
+        Some(p) => l.with_proxy(ProxySetting::parse(p).unwrap()),
+        None => l.with_proxy(ProxySetting::Direct),
     }
 }
 
@@ -65,7 +65,11 @@ fn assert_required(e: &Error, key: &str) {
     assert_eq!(c.alert.as_deref(), Some("certificate_required"));
     assert_eq!(c.key, key);
     assert_eq!(c.acceptable_cas.len(), 1);
-    assert!(c.acceptable_cas[0].contains(CLIENT_CA_CN), "{:?}", c.acceptable_cas);
+    assert!(
+        c.acceptable_cas[0].contains(CLIENT_CA_CN),
+        "{:?}",
+        c.acceptable_cas
+    );
     let hint = e.hint().unwrap_or_default();
     assert!(hint.contains(key), "{hint}");
     assert!(e.report().contains(CLIENT_CA_CN));
@@ -108,7 +112,8 @@ async fn a_certificate_from_another_ca_is_rejected_naming_its_issuer() {
     let pki = TestPki::new();
     let origin = mtls_origin(&pki, ClientAuthSpec::required(&[pki.client_ca()])).await;
     let stranger = pki.leaf(LeafSpec::client(&["svc.test"]).signer(Signer::Interception));
-    let layer = trusting(&pki, None).with_client_cert_files(stranger.pem_path(), stranger.key_path());
+    let layer =
+        trusting(&pki, None).with_client_cert_files(stranger.pem_path(), stranger.key_path());
     let e = client(layer)
         .get(&origin.url_with_host("localhost", "/"))
         .await
@@ -120,11 +125,18 @@ async fn a_certificate_from_another_ca_is_rejected_naming_its_issuer() {
     let c = client_cert_evidence(&e);
     let presented = c.presented.as_ref().unwrap();
     assert!(presented.subject.contains("svc.test"));
-    assert!(presented.issuer.contains("interception"), "{}", presented.issuer);
+    assert!(
+        presented.issuer.contains("interception"),
+        "{}",
+        presented.issuer
+    );
     assert_eq!(c.issuer_accepted, Some(false));
     assert_eq!(c.alert.as_deref(), Some("unknown_ca"));
     let hint = e.hint().unwrap_or_default();
-    assert!(hint.contains("not among the CAs") && hint.contains("client_cert"), "{hint}");
+    assert!(
+        hint.contains("not among the CAs") && hint.contains("client_cert"),
+        "{hint}"
+    );
     let seen = origin.client_auth();
     assert_eq!(seen[0].presented.as_ref(), Some(stranger.der()));
     assert!(!seen[0].accepted);
@@ -178,12 +190,15 @@ async fn identity_and_trust_from_memory_say_builder() {
     let me = pki.client_cert("svc-memory");
     let key = std::fs::read(me.key_path()).unwrap();
     let layer = Settings::new()
-        .proxy(ProxySetting::Direct)
-        .roots(proxyscope::Roots::None)
+        .with_proxy(ProxySetting::Direct)
+        .with_roots(proxyscope::Roots::None)
         .with_ca_certs([pki.root().der()])
         .with_client_cert_pem(me.pem(), &key);
     let c = client(layer);
-    let res = c.get(&origin.url_with_host("localhost", "/")).await.unwrap();
+    let res = c
+        .get(&origin.url_with_host("localhost", "/"))
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     assert!(origin.client_auth()[0].accepted);
 
@@ -195,7 +210,10 @@ async fn identity_and_trust_from_memory_say_builder() {
         .unwrap_err();
     assert_eq!(e.code(), "tls.unknown_issuer");
     let store = &e.evidence().tls.as_ref().unwrap().trust_store;
-    assert_eq!(store.sources[0].kind, proxyscope::tls::TrustSourceKind::Builder);
+    assert_eq!(
+        store.sources[0].kind,
+        proxyscope::tls::TrustSourceKind::Builder
+    );
     assert_eq!(store.describe(), "builder:ca_certs[0] (1 anchor)");
 
     // Bad PEM in memory fails at build time, as a CA file would.
@@ -271,8 +289,20 @@ async fn an_https_proxy_with_its_own_client_certificate() {
     let res = client(layer).get(&url).await.unwrap();
     assert_eq!(res.status(), 200);
     let info = res.conn_info().unwrap();
-    let proxy_seen = info.proxy_tls.as_ref().unwrap().client_cert.clone().unwrap();
-    assert!(proxy_seen.presented.unwrap().subject.contains("svc-to-proxy"));
+    let proxy_seen = info
+        .proxy_tls
+        .as_ref()
+        .unwrap()
+        .client_cert
+        .clone()
+        .unwrap();
+    assert!(
+        proxy_seen
+            .presented
+            .unwrap()
+            .subject
+            .contains("svc-to-proxy")
+    );
     let last = proxy.client_auth().pop().unwrap();
     assert_eq!(last.presented.as_ref(), Some(for_proxy.der()));
     assert!(last.accepted);
@@ -304,21 +334,36 @@ async fn min_tls_version_refuses_an_older_server() {
     let spec = ClientAuthSpec::optional(&[pki.client_ca()]).tls12_only();
     let origin = mtls_origin(&pki, spec).await;
     let url = origin.url_with_host("localhost", "/");
-    let ok = client(trusting(&pki, None).with_min_tls_version(proxyscope::settings::TlsVersion::Tls12))
-        .get(&url)
-        .await
-        .unwrap();
+    let ok =
+        client(trusting(&pki, None).with_min_tls_version(proxyscope::settings::TlsVersion::Tls12))
+            .get(&url)
+            .await
+            .unwrap();
     assert_eq!(
-        ok.conn_info().unwrap().origin_tls.as_ref().unwrap().version.as_deref(),
+        ok.conn_info()
+            .unwrap()
+            .origin_tls
+            .as_ref()
+            .unwrap()
+            .version
+            .as_deref(),
         Some("TLSv1_2")
     );
-    let e = client(trusting(&pki, None).with_min_tls_version(proxyscope::settings::TlsVersion::Tls13))
-        .get(&url)
-        .await
-        .unwrap_err();
+    let e =
+        client(trusting(&pki, None).with_min_tls_version(proxyscope::settings::TlsVersion::Tls13))
+            .get(&url)
+            .await
+            .unwrap_err();
     assert_eq!(e.code(), "tls.handshake", "{}", e.report());
     assert_eq!((e.hop(), e.phase()), (Some(Hop::Origin), Phase::Tls));
-    let rustls = e.evidence().tls.as_ref().unwrap().rustls_error.clone().unwrap_or_default();
+    let rustls = e
+        .evidence()
+        .tls
+        .as_ref()
+        .unwrap()
+        .rustls_error
+        .clone()
+        .unwrap_or_default();
     assert!(rustls.contains("ProtocolVersion"), "{rustls}");
 }
 
@@ -337,10 +382,17 @@ async fn danger_accept_invalid_hostnames_accepts_only_a_trusted_chain_and_warns(
     assert!(info.danger_accept_invalid_hostnames);
     assert!(info.accepted_invalid.is_some());
     let warnings = info.warnings();
-    assert!(warnings.iter().any(|w| w.contains("danger_accept_invalid_hostnames")), "{warnings:?}");
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("danger_accept_invalid_hostnames")),
+        "{warnings:?}"
+    );
     let route = c.route(None, &url).unwrap();
     assert!(
-        route.warnings().any(|w| w.code == "danger_accept_invalid_hostnames"),
+        route
+            .warnings()
+            .any(|w| w.code == "danger_accept_invalid_hostnames"),
         "{}",
         route.explain()
     );

@@ -12,8 +12,8 @@ use proxyscope::{EnvSnapshot, Hop, Phase, Roots};
 /// deterministic on any machine.
 fn yandex() -> TlsSettings {
     TlsSettings::origin()
-        .key_prefix("providers.yandex")
-        .system_roots(Vec::new())
+        .with_key_prefix("providers.yandex")
+        .with_system_roots(Vec::new())
 }
 
 fn bundle(path: &std::path::Path) -> CaBundle {
@@ -48,7 +48,7 @@ async fn missing_intermediate() {
     let root_file = write_pem(dir.path(), "root.pem", &[&root.der()]);
     // The server forgets to send its intermediate.
     let addr = serve(vec![leaf.cert.clone()], leaf.key).await;
-    let tls = HopTls::new(yandex().ca_file(bundle(&root_file))).unwrap();
+    let tls = HopTls::new(yandex().with_ca_file(bundle(&root_file))).unwrap();
     let err = handshake(&tls, "origin.test", addr).await.unwrap_err();
     assert_eq!(err.code(), "tls.unknown_issuer");
     assert_eq!(err.hop(), Some(Hop::Origin));
@@ -83,7 +83,7 @@ async fn untrusted_private_ca_found_in_another_providers_ca_file() {
     let leaf = inter.leaf(&["origin.test"]);
     let root_file = write_pem(dir.path(), "private-root.pem", &[&root.der()]);
     let addr = serve(vec![leaf.cert.clone(), inter.der()], leaf.key).await;
-    let tls = HopTls::new(yandex().known_ca(KnownCa::new(
+    let tls = HopTls::new(yandex().with_known_ca(KnownCa::new(
         "providers.apertium.ca_file",
         bundle(&root_file),
     )))
@@ -112,8 +112,8 @@ async fn cross_reference_names_the_key_for_misplaced_and_proxy_ca_files() {
     let root_file = write_pem(dir.path(), "root.pem", &[&root.der()]);
     let addr = serve(vec![leaf.cert.clone()], leaf.key).await;
     for found_in in ["providers.yandex.proxy_ca_file", "providers.yandex.cacert"] {
-        let tls =
-            HopTls::new(yandex().known_ca(KnownCa::new(found_in, bundle(&root_file)))).unwrap();
+        let tls = HopTls::new(yandex().with_known_ca(KnownCa::new(found_in, bundle(&root_file))))
+            .unwrap();
         let err = handshake(&tls, "origin.test", addr).await.unwrap_err();
         assert_eq!(err.code(), "tls.unknown_issuer");
         let ev = tls_ev(&err);
@@ -156,7 +156,7 @@ async fn cross_reference_finds_the_issuer_in_env_ca_files() {
         ]);
         let known: Vec<KnownCa> = env_ca_files(&env).into_iter().map(Result::unwrap).collect();
         assert_eq!(known.len(), 2);
-        let tls = HopTls::new(yandex().known_cas(known)).unwrap();
+        let tls = HopTls::new(yandex().with_known_cas(known)).unwrap();
         let err = handshake(&tls, "origin.test", addr).await.unwrap_err();
         let fix = tls_ev(&err).fix.clone().unwrap();
         assert_eq!(fix.found_in, var);
@@ -172,7 +172,7 @@ async fn cross_reference_suggests_system_roots_when_the_issuer_is_only_there() {
     let inter = root.intermediate("OS-Installed Issuing CA");
     let leaf = inter.leaf(&["origin.test"]);
     let addr = serve(vec![leaf.cert.clone(), inter.der()], leaf.key).await;
-    let tls = HopTls::new(yandex().system_roots(vec![root.der()])).unwrap();
+    let tls = HopTls::new(yandex().with_system_roots(vec![root.der()])).unwrap();
     let err = handshake(&tls, "origin.test", addr).await.unwrap_err();
     assert_eq!(err.code(), "tls.unknown_issuer");
     let ev = tls_ev(&err);
@@ -186,7 +186,12 @@ async fn cross_reference_suggests_system_roots_when_the_issuer_is_only_there() {
             .contains("providers.yandex.roots = \"system\"")
     );
     // And with roots = system the same chain verifies.
-    let tls = HopTls::new(yandex().roots(Roots::System).system_roots(vec![root.der()])).unwrap();
+    let tls = HopTls::new(
+        yandex()
+            .with_roots(Roots::System)
+            .with_system_roots(vec![root.der()]),
+    )
+    .unwrap();
     handshake(&tls, "origin.test", addr).await.unwrap();
 }
 
@@ -226,13 +231,13 @@ async fn interception_when_the_proxied_chain_differs_from_the_direct_one() {
     let fake_leaf = mitm.leaf(&["origin.test"]);
     let proxied_addr = serve(vec![fake_leaf.cert.clone(), mitm.der()], fake_leaf.key).await;
 
-    let tls = HopTls::new(yandex().ca_file(bundle(&real_file))).unwrap();
+    let tls = HopTls::new(yandex().with_ca_file(bundle(&real_file))).unwrap();
     let (_, direct) = handshake(&tls, "origin.test", direct_addr).await.unwrap();
     let err = handshake(&tls, "origin.test", proxied_addr)
         .await
         .unwrap_err();
-    // A .test host: on its own this looks like an untrusted private CA ...
-    assert_eq!(tls_ev(&err).diagnosis, Diagnosis::UntrustedPrivateCa);
+    // A .test host: on its own this is a CA file that holds another CA than the chain's ...
+    assert_eq!(tls_ev(&err).diagnosis, Diagnosis::WrongCaFile);
     // ... but compared with the direct path, it is interception.
     let err = diagnose_against_direct(err, &direct.chain);
     assert_eq!(err.code(), "tls.unknown_issuer");
@@ -251,7 +256,7 @@ async fn interception_when_the_proxied_chain_differs_from_the_direct_one() {
         .unwrap_err();
     let fake_chain = tls_ev(&err).chain.clone();
     let err = diagnose_against_direct(err, &fake_chain);
-    assert_eq!(tls_ev(&err).diagnosis, Diagnosis::UntrustedPrivateCa);
+    assert_eq!(tls_ev(&err).diagnosis, Diagnosis::WrongCaFile);
 }
 
 #[tokio::test]
@@ -263,10 +268,14 @@ async fn rotated_ca_same_name_different_key() {
     let old_file = write_pem(dir.path(), "old-root.pem", &[&old.der()]);
     let new_file = write_pem(dir.path(), "new-root.pem", &[&new.der()]);
     let addr = serve(vec![leaf.cert.clone()], leaf.key).await;
-    let tls = HopTls::new(yandex().ca_file(bundle(&old_file)).known_ca(KnownCa::new(
-        "providers.apertium.ca_file",
-        bundle(&new_file),
-    )))
+    let tls = HopTls::new(
+        yandex()
+            .with_ca_file(bundle(&old_file))
+            .with_known_ca(KnownCa::new(
+                "providers.apertium.ca_file",
+                bundle(&new_file),
+            )),
+    )
     .unwrap();
     let err = handshake(&tls, "origin.test", addr).await.unwrap_err();
     assert_eq!(err.code(), "tls.unknown_issuer");
@@ -291,7 +300,7 @@ async fn expired_leaf_says_which_certificate_and_by_how_much() {
     let leaf = root.leaf_valid(&["origin.test"], now() - 400 * 86_400, now() - 10 * 86_400);
     let root_file = write_pem(dir.path(), "root.pem", &[&root.der()]);
     let addr = serve(vec![leaf.cert.clone()], leaf.key).await;
-    let tls = HopTls::new(yandex().ca_file(bundle(&root_file))).unwrap();
+    let tls = HopTls::new(yandex().with_ca_file(bundle(&root_file))).unwrap();
     let err = handshake(&tls, "origin.test", addr).await.unwrap_err();
     assert_eq!(err.code(), "tls.expired");
     assert_eq!(err.hop(), Some(Hop::Origin));
@@ -322,7 +331,7 @@ async fn expired_intermediate_is_named_not_the_leaf() {
     let leaf = inter.leaf(&["origin.test"]);
     let root_file = write_pem(dir.path(), "root.pem", &[&root.der()]);
     let addr = serve(vec![leaf.cert.clone(), inter.der()], leaf.key).await;
-    let tls = HopTls::new(yandex().ca_file(bundle(&root_file))).unwrap();
+    let tls = HopTls::new(yandex().with_ca_file(bundle(&root_file))).unwrap();
     let err = handshake(&tls, "origin.test", addr).await.unwrap_err();
     assert_eq!(err.code(), "tls.expired");
     let v = tls_ev(&err).validity.clone().unwrap();
@@ -338,7 +347,7 @@ async fn not_yet_valid_by_less_than_a_day_suggests_the_clock() {
     let leaf = root.leaf_valid(&["origin.test"], now() + 3600, now() + 90 * 86_400);
     let root_file = write_pem(dir.path(), "root.pem", &[&root.der()]);
     let addr = serve(vec![leaf.cert.clone()], leaf.key).await;
-    let tls = HopTls::new(yandex().ca_file(bundle(&root_file))).unwrap();
+    let tls = HopTls::new(yandex().with_ca_file(bundle(&root_file))).unwrap();
     let err = handshake(&tls, "origin.test", addr).await.unwrap_err();
     assert_eq!(err.code(), "tls.not_yet_valid");
     assert_eq!(err.hop(), Some(Hop::Origin));
@@ -358,7 +367,7 @@ async fn hostname_mismatch() {
     let leaf = root.leaf(&["other.test", "www.other.test"]);
     let root_file = write_pem(dir.path(), "root.pem", &[&root.der()]);
     let addr = serve(vec![leaf.cert.clone()], leaf.key).await;
-    let tls = HopTls::new(yandex().ca_file(bundle(&root_file))).unwrap();
+    let tls = HopTls::new(yandex().with_ca_file(bundle(&root_file))).unwrap();
     let err = handshake(&tls, "origin.test", addr).await.unwrap_err();
     assert_eq!(err.code(), "tls.hostname_mismatch");
     assert_eq!(err.hop(), Some(Hop::Origin));
@@ -388,7 +397,7 @@ async fn name_mismatch_is_reported_even_when_the_chain_also_fails() {
 #[tokio::test]
 async fn plain_http_proxy_configured_as_https() {
     let addr = serve_misbehaving(Misbehave::PlainHttp).await;
-    let tls = HopTls::new(TlsSettings::proxy().system_roots(Vec::new())).unwrap();
+    let tls = HopTls::new(TlsSettings::proxy().with_system_roots(Vec::new())).unwrap();
     let err = handshake(&tls, "proxy.test", addr).await.unwrap_err();
     assert_eq!(err.code(), "proxy.tls");
     assert_eq!(err.hop(), Some(Hop::Proxy));
@@ -421,7 +430,7 @@ async fn connection_cut_during_the_handshake() {
     assert_eq!(tls_ev(&err).diagnosis, Diagnosis::ConnectionCut);
     assert!(err.evidence().cause.is_some());
 
-    let tls = HopTls::new(TlsSettings::proxy().system_roots(Vec::new())).unwrap();
+    let tls = HopTls::new(TlsSettings::proxy().with_system_roots(Vec::new())).unwrap();
     let err = handshake(&tls, "proxy.test", addr).await.unwrap_err();
     assert_eq!(err.code(), "proxy.tls");
     assert_eq!(err.hop(), Some(Hop::Proxy));
@@ -441,7 +450,7 @@ async fn stalled_handshake_times_out_per_hop() {
     assert_eq!(err.evidence().timeout, Some(timeout));
     assert_eq!(tls_ev(&err).diagnosis, Diagnosis::Stalled);
 
-    let tls = HopTls::new(TlsSettings::proxy().system_roots(Vec::new())).unwrap();
+    let tls = HopTls::new(TlsSettings::proxy().with_system_roots(Vec::new())).unwrap();
     let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
     let err = tls.connect("proxy.test", tcp, timeout).await.unwrap_err();
     assert_eq!(err.code(), "proxy.timeout");
@@ -460,8 +469,8 @@ async fn proxy_hop_untrusted_ca_names_proxy_ca_file() {
     // The proxy's CA was put under ca_file (the origin hop's key).
     let tls = HopTls::new(
         TlsSettings::proxy()
-            .system_roots(Vec::new())
-            .known_ca(KnownCa::new("ca_file", bundle(&root_file))),
+            .with_system_roots(Vec::new())
+            .with_known_ca(KnownCa::new("ca_file", bundle(&root_file))),
     )
     .unwrap();
     let err = handshake(&tls, "proxy.test", addr).await.unwrap_err();

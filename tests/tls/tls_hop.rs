@@ -13,8 +13,8 @@ use tokio::net::{TcpListener, TcpStream};
 fn trusting(dir: &std::path::Path, ca: &Ca) -> TlsSettings {
     let file = write_pem(dir, "root.pem", &[&ca.der()]);
     TlsSettings::origin()
-        .roots(Roots::None)
-        .ca_file(CaBundle::load(&file).unwrap())
+        .with_roots(Roots::None)
+        .with_ca_file(CaBundle::load(&file).unwrap())
 }
 
 async fn read_ok<IO: tokio::io::AsyncRead + Unpin>(mut s: IO) -> String {
@@ -52,7 +52,8 @@ async fn proxy_hop_offers_only_http11() {
     let leaf = root.leaf(&["proxy.test"]);
     let addr = serve(vec![leaf.cert.clone()], leaf.key).await;
     let file = write_pem(dir.path(), "proxy-root.pem", &[&root.der()]);
-    let tls = HopTls::new(TlsSettings::proxy().ca_file(CaBundle::load(&file).unwrap())).unwrap();
+    let tls =
+        HopTls::new(TlsSettings::proxy().with_ca_file(CaBundle::load(&file).unwrap())).unwrap();
     let (_, info) = handshake(&tls, "proxy.test", addr).await.unwrap();
     assert_eq!(info.hop, Hop::Proxy);
     assert_eq!(info.alpn.as_deref(), Some("http/1.1"));
@@ -144,8 +145,8 @@ async fn danger_accept_invalid_certs_records_and_warns() {
     let leaf = Leaf::self_signed(&["wrong.test"]);
     let addr = serve(vec![leaf.cert.clone()], leaf.key).await;
     let settings = TlsSettings::origin()
-        .system_roots(Vec::new())
-        .danger_accept_invalid_certs(true);
+        .with_system_roots(Vec::new())
+        .with_danger_accept_invalid_certs(true);
     let tls = HopTls::new(settings).unwrap();
     assert_eq!(tls.warnings().len(), 1);
     let (stream, info) = handshake(&tls, "origin.test", addr).await.unwrap();
@@ -160,14 +161,14 @@ async fn danger_accept_invalid_certs_records_and_warns() {
 async fn danger_works_without_any_anchor_but_an_empty_store_is_a_config_error() {
     let leaf = Leaf::self_signed(&["origin.test"]);
     let addr = serve(vec![leaf.cert.clone()], leaf.key).await;
-    let err = HopTls::new(TlsSettings::origin().roots(Roots::None)).unwrap_err();
+    let err = HopTls::new(TlsSettings::origin().with_roots(Roots::None)).unwrap_err();
     assert_eq!(err.code(), "config.invalid");
     assert_eq!(err.hop(), Some(Hop::Origin));
     assert!(err.hint().unwrap().contains("ca_file"));
     let tls = HopTls::new(
         TlsSettings::origin()
-            .roots(Roots::None)
-            .danger_accept_invalid_certs(true),
+            .with_roots(Roots::None)
+            .with_danger_accept_invalid_certs(true),
     )
     .unwrap();
     let (_, info) = handshake(&tls, "origin.test", addr).await.unwrap();
@@ -180,7 +181,8 @@ async fn valid_chain_under_danger_has_only_the_setting_warning() {
     let root = Ca::root("Danger Root");
     let leaf = root.leaf(&["origin.test"]);
     let addr = serve(vec![leaf.cert.clone()], leaf.key).await;
-    let tls = HopTls::new(trusting(dir.path(), &root).danger_accept_invalid_certs(true)).unwrap();
+    let tls =
+        HopTls::new(trusting(dir.path(), &root).with_danger_accept_invalid_certs(true)).unwrap();
     let (_, info) = handshake(&tls, "origin.test", addr).await.unwrap();
     assert!(info.accepted_invalid.is_none());
     assert_eq!(info.warnings().len(), 1);
@@ -205,7 +207,7 @@ async fn resumed_sessions_still_report_the_chain_and_can_be_disabled() {
         ChainComparison::Same
     );
 
-    let tls = HopTls::new(trusting(dir.path(), &root).resumption(false)).unwrap();
+    let tls = HopTls::new(trusting(dir.path(), &root).with_resumption(false)).unwrap();
     let (s, _) = handshake(&tls, "origin.test", addr).await.unwrap();
     read_ok(s).await;
     let (_, again) = handshake(&tls, "origin.test", addr).await.unwrap();
@@ -246,7 +248,7 @@ async fn concurrent_handshakes_never_mix_their_chains() {
     // One failing host among them: its evidence must hold its own chain.
     let bad = Leaf::self_signed(&["c.test"]);
     let addr_c = serve(vec![bad.cert.clone()], bad.key).await;
-    let tls = HopTls::new(trusting(dir.path(), &root).resumption(false)).unwrap();
+    let tls = HopTls::new(trusting(dir.path(), &root).with_resumption(false)).unwrap();
     let mut tasks = Vec::new();
     for i in 0..30 {
         let tls = tls.clone();

@@ -9,12 +9,12 @@ use proxyscope::{Hop, Phase};
 
 fn settings() -> TlsSettings {
     TlsSettings::origin()
-        .key_prefix("providers.translate")
-        .system_roots(Vec::new())
+        .with_key_prefix("providers.translate")
+        .with_system_roots(Vec::new())
 }
 
 fn trusting_root(pki: &TestPki) -> TlsSettings {
-    settings().ca_file(CaBundle::load(pki.root_pem_path()).unwrap())
+    settings().with_ca_file(CaBundle::load(pki.root_pem_path()).unwrap())
 }
 
 #[tokio::test]
@@ -40,7 +40,7 @@ async fn testpki_private_ca_configured_for_another_provider() {
         "providers.apertium.ca_file",
         CaBundle::load(pki.bundle_path()).unwrap(),
     );
-    let tls = HopTls::new(settings().known_ca(known)).unwrap();
+    let tls = HopTls::new(settings().with_known_ca(known)).unwrap();
     let err = handshake(&tls, "origin.test", addr).await.unwrap_err();
     assert_eq!(err.code(), "tls.unknown_issuer");
     assert_eq!(err.hop(), Some(Hop::Origin));
@@ -78,8 +78,8 @@ async fn testpki_interception_ca_in_the_system_store() {
     let pki = TestPki::new();
     let leaf = pki.leaf(LeafSpec::new(&["translate.yandex.net"]).signer(Signer::Interception));
     let addr = serve_config(pki.server_config(&leaf, ChainMode::Full)).await;
-    let tls =
-        HopTls::new(settings().system_roots(vec![pki.interception_ca().der().clone()])).unwrap();
+    let tls = HopTls::new(settings().with_system_roots(vec![pki.interception_ca().der().clone()]))
+        .unwrap();
     let err = handshake(&tls, "translate.yandex.net", addr)
         .await
         .unwrap_err();
@@ -99,8 +99,8 @@ async fn testpki_rotated_root() {
     let stale = pki.bundle(&[pki.rotated_root()]);
     let tls = HopTls::new(
         settings()
-            .ca_file(CaBundle::load(&stale).unwrap())
-            .known_ca(KnownCa::new(
+            .with_ca_file(CaBundle::load(&stale).unwrap())
+            .with_known_ca(KnownCa::new(
                 "SSL_CERT_FILE",
                 CaBundle::load(pki.root_pem_path()).unwrap(),
             )),
@@ -168,6 +168,7 @@ fn testpki_bad_ca_files() {
         (pki.empty_file(), CaFileProblem::Empty),
         (pki.garbage_file(), CaFileProblem::Garbage),
         (pki.der_in_pem_file(), CaFileProblem::Der),
+        (pki.truncated_file(), CaFileProblem::Truncated),
     ] {
         let err = CaBundle::load(path).unwrap_err();
         assert_eq!(err.code(), "config.ca_file");
@@ -185,4 +186,50 @@ fn testpki_bad_ca_files() {
     let b = CaBundle::load(pki.bundle_path()).unwrap();
     assert_eq!(b.certs().len(), 2);
     assert!(b.summaries().iter().all(|s| s.is_ca));
+}
+
+/// A truncated CA file fails the client at build time as truncated, blamed on the local
+/// configuration, and the lint names it so, without the parser's words.
+#[test]
+fn testpki_truncated_ca_file_fails_at_build_and_lints_as_truncated() {
+    let pki = TestPki::new();
+    let e = proxyscope::Client::builder()
+        .global(proxyscope::Settings::new().with_ca_file([pki.truncated_file().to_path_buf()]))
+        .build()
+        .unwrap_err();
+    assert_eq!(e.code(), "config.ca_file");
+    assert_eq!(e.blame(), proxyscope::Blame::LocalConfig);
+    assert_eq!(e.evidence().ca_file_problem, Some(CaFileProblem::Truncated));
+    assert!(
+        e.to_string()
+            .contains("is truncated: certificate 1 starts but its END line is missing"),
+        "{e}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("p.toml");
+    std::fs::write(
+        &cfg,
+        format!("ca_file = \"{}\"\n", pki.truncated_file().display()),
+    )
+    .unwrap();
+    let diags = proxyscope::config::ConfigDocument::from_file(&cfg)
+        .unwrap()
+        .lint(&proxyscope::EnvSnapshot::default());
+    let d = diags
+        .iter()
+        .find(|d| d.code == "ca_file.truncated")
+        .unwrap_or_else(|| panic!("{diags:#?}"));
+    assert!(d.message.contains("is truncated"), "{}", d.message);
+    assert!(
+        !d.message.contains("Nom") && !d.message.contains("missing section end"),
+        "{}",
+        d.message
+    );
+    assert!(
+        d.suggestion
+            .as_deref()
+            .is_some_and(|s| s.contains("cut short")),
+        "{d:?}"
+    );
 }

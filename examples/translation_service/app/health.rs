@@ -3,12 +3,17 @@
 //! HTTP, with each provider's declared checks) and answers 200 only when every *required*
 //! provider passes, 503 otherwise. A run is reused for `server.health_cache`, and concurrent
 //! callers share one run, so a monitoring storm never becomes a provider storm.
+//!
+//! The answer is one line per provider (`name`, `required`, `ok`, and on failure the `code`,
+//! `hop`, `blame` — who must act: `local_config`, `proxy`, `origin`, `network` — and `hint`);
+//! `?verbose=1` adds each provider's route, phase timings and every check's
+//! full result.
 
 use std::time::{Duration, Instant};
 
 use proxyscope::config::Config;
 use proxyscope::connect::Resolver;
-use proxyscope::probe::{Check, CheckResult, Report, Runner, plan};
+use proxyscope::probe::{Check, CheckResult, Report, Runner, blame, plan};
 use proxyscope::{Client, EnvSnapshot};
 use serde_json::{Map, Value, json};
 use tokio::sync::Mutex;
@@ -68,22 +73,24 @@ impl Health {
         })
     }
 
-    /// Whether every required provider passes, and the JSON document. A run younger than the
-    /// cache time is reused (`"cached": true`).
-    pub(crate) async fn status(&self) -> (bool, Value) {
+    /// Whether every required provider passes, and the JSON document (`verbose`: with every
+    /// check's details). A run younger than the cache time is reused (`"cached": true`).
+    pub(crate) async fn status(&self, verbose: bool) -> (bool, Value) {
+        let shape = |body: &Value| if verbose { body.clone() } else { concise(body) };
         // Held across the run: callers that arrive meanwhile wait for it and reuse it.
         let mut last = self.last.lock().await;
         if let Some(c) = last.as_ref()
             && c.at.elapsed() < self.cache_for
         {
-            return (c.ok, stamp(&c.body, true, c.at.elapsed(), self.cache_for));
+            let body = shape(&c.body);
+            return (c.ok, stamp(body, true, c.at.elapsed(), self.cache_for));
         }
         let report = self.runner.run(&self.checks).await;
         for r in &report.checks {
             log(r);
         }
         let (ok, body) = self.summarize(&report);
-        let fresh = stamp(&body, false, Duration::ZERO, self.cache_for);
+        let fresh = stamp(shape(&body), false, Duration::ZERO, self.cache_for);
         *last = Some(Cached {
             at: Instant::now(),
             ok,
@@ -159,6 +166,7 @@ fn provider_json(p: &ProviderInfo, ok: bool, results: &[&CheckResult], client: &
         "code": failed.map(|(_, e)| e.code()),
         "hop": failed.and_then(|(_, e)| e.hop),
         "phase": failed.map(|(_, e)| e.phase),
+        "blame": failed.map(|(_, e)| blame::of(e)),
         "hint": failed.and_then(|(_, e)| e.hint.clone()),
         "failed_check": failed.map(|(c, _)| c.name.clone()),
         "phases_ms": phases,
@@ -195,8 +203,23 @@ fn log(r: &CheckResult) {
     }
 }
 
-fn stamp(body: &Value, cached: bool, age: Duration, cache_for: Duration) -> Value {
-    let mut body = body.clone();
+/// The fields of a provider in the default answer.
+const CONCISE: &[&str] = &["name", "required", "ok", "code", "hop", "blame", "hint"];
+
+/// The full document with each provider cut to its [`CONCISE`] fields.
+fn concise(full: &Value) -> Value {
+    let mut body = full.clone();
+    if let Some(providers) = body.get_mut("providers").and_then(Value::as_array_mut) {
+        for p in providers {
+            if let Value::Object(m) = p {
+                m.retain(|k, _| CONCISE.contains(&k.as_str()));
+            }
+        }
+    }
+    body
+}
+
+fn stamp(mut body: Value, cached: bool, age: Duration, cache_for: Duration) -> Value {
     if let Value::Object(m) = &mut body {
         m.insert("cached".to_owned(), json!(cached));
         m.insert("age_ms".to_owned(), json!(ms(age)));

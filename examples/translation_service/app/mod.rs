@@ -1,7 +1,7 @@
 //! The translation service behind `examples/translation_service`: its settings file
-//! ([`settings`]), the HTTP server and its routes ([`server`]), provider calls ([`translate`]),
-//! the deep health check ([`health`]), the effective-config view ([`config_view`]) and the
-//! harness-backed demo setup ([`demo`]).
+//! ([`settings`]), the accept loop and its limits ([`listener`]), the routes ([`server`]),
+//! provider calls ([`translate`]), the deep health check ([`health`]), the effective-config
+//! view ([`config_view`]) and the harness-backed demo setup ([`demo`]).
 //!
 //! It is a module tree rather than one `main.rs` so the integration test
 //! (`tests/translation_service.rs`) can include it with `#[path]` and run the real server
@@ -13,6 +13,7 @@
 pub(crate) mod config_view;
 pub(crate) mod demo;
 pub(crate) mod health;
+pub(crate) mod listener;
 pub(crate) mod server;
 pub(crate) mod settings;
 pub(crate) mod translate;

@@ -1,15 +1,14 @@
-//! The HTTP server: a hyper 1 connection per accepted socket (HTTP/1.1 or HTTP/2 through
-//! hyper-util's auto builder), and the routing table. Every answer is JSON; no route ever
-//! redirects, and nothing upstream decides our status code.
+//! The HTTP server's routes and state: every answer is JSON; no route ever redirects, and
+//! nothing upstream decides our status code. Connections, limits and timeouts are the
+//! listener's ([`super::listener`]).
 //!
 //! | route | answer |
 //! |---|---|
 //! | `GET /_info` | 200 `{name, version, description}` — static, says nothing about egress |
 //! | `POST /v1/translate/{provider}` | the provider's answer, or a 502/504 JSON error |
-//! | `GET /_health/providers` | the deep check: 200 when every required provider passes, else 503 |
-//! | `GET /_config` | the effective configuration with origins, secrets redacted |
+//! | `GET /_health/providers` | the deep check, one line per provider (`?verbose=1`: every check): 200 when every required provider passes, else 503 |
+//! | `GET /_config` | the effective configuration with origins, secrets masked |
 
-use std::convert::Infallible;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,18 +17,15 @@ use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
 use proxyscope::{Client, EnvSnapshot};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 
 use super::health::Health;
 use super::settings::Settings;
-use super::{config_view, translate};
+use super::{config_view, listener, translate};
 
 /// The response body type of every route.
 pub(crate) type Body = Full<Bytes>;
@@ -42,6 +38,8 @@ pub(crate) struct State {
     pub(crate) client: Client,
     /// The cached deep health check.
     pub(crate) health: Health,
+    /// The environment snapshot the client was built with.
+    pub(crate) env: EnvSnapshot,
     /// The address actually bound.
     pub(crate) addr: SocketAddr,
 }
@@ -113,31 +111,29 @@ pub(crate) async fn start(
     listen: Option<SocketAddr>,
 ) -> Result<Handle, StartError> {
     let config = &settings.config;
-    let mut builder = Client::builder()
-        .global(config.global_layer().clone())
-        .env(env.clone());
-    for p in config.providers() {
-        builder = builder.provider(p.name(), p.url().value.as_str(), p.layer().clone());
-    }
-    let client = builder.build().map_err(StartError::Client)?;
-    let health =
-        Health::new(config, env, settings.health_cache.value).map_err(StartError::Client)?;
+    let client = Client::builder_from_config(config)
+        .env(env.clone())
+        .build()
+        .map_err(StartError::Client)?;
+    let health = Health::new(config, env.clone(), settings.health_cache.value)
+        .map_err(StartError::Client)?;
 
     let want = listen.unwrap_or(settings.listen.value);
-    let listener = TcpListener::bind(want)
+    let socket = TcpListener::bind(want)
         .await
         .map_err(|source| StartError::Bind { addr: want, source })?;
-    let addr = listener
+    let addr = socket
         .local_addr()
         .map_err(|source| StartError::Bind { addr: want, source })?;
     let state = Arc::new(State {
         settings,
         client,
         health,
+        env,
         addr,
     });
     let (stop, stopped) = watch::channel(false);
-    let task = tokio::spawn(serve(listener, state, stopped));
+    let task = tokio::spawn(listener::serve(socket, state, stopped));
     Ok(Handle {
         addr,
         stop,
@@ -145,45 +141,15 @@ pub(crate) async fn start(
     })
 }
 
-async fn serve(listener: TcpListener, state: Arc<State>, mut stopped: watch::Receiver<bool>) {
-    // Owning the connections here means stopping the server closes them all.
-    let mut connections = JoinSet::new();
-    loop {
-        let accepted = tokio::select! {
-            a = listener.accept() => a,
-            _ = stopped.changed() => break,
-            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
-        };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
-            Err(e) => {
-                tracing::warn!(error = %e, "accept failed");
-                // Out of descriptors or similar: back off instead of spinning.
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        let state = Arc::clone(&state);
-        connections.spawn(async move {
-            let service = service_fn(move |req| {
-                let state = Arc::clone(&state);
-                async move { Ok::<_, Infallible>(route(&state, req).await) }
-            });
-            let _ = auto::Builder::new(TokioExecutor::new())
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
-    }
-}
-
 /// The routing table.
-async fn route(state: &State, req: Request<Incoming>) -> Response<Body> {
+pub(crate) async fn route(state: &State, req: Request<Incoming>) -> Response<Body> {
     let path = req.uri().path().to_owned();
     let method = req.method().clone();
     match (path.as_str(), &method) {
         ("/_info", &Method::GET | &Method::HEAD) => info(),
         ("/_health/providers", &Method::GET | &Method::HEAD) => {
-            let (ok, body) = state.health.status().await;
+            let verbose = req.uri().query().is_some_and(wants_verbose);
+            let (ok, body) = state.health.status(verbose).await;
             let status = if ok {
                 StatusCode::OK
             } else {
@@ -193,7 +159,7 @@ async fn route(state: &State, req: Request<Incoming>) -> Response<Body> {
         }
         ("/_config", &Method::GET | &Method::HEAD) => json(
             StatusCode::OK,
-            &config_view::render(&state.settings, state.addr),
+            &config_view::render(&state.settings, &state.env, state.addr),
         ),
         ("/_info" | "/_health/providers" | "/_config", _) => method_not_allowed(&path, "GET"),
         _ => match path.strip_prefix("/v1/translate/") {
@@ -212,6 +178,12 @@ async fn route(state: &State, req: Request<Incoming>) -> Response<Body> {
             ),
         },
     }
+}
+
+/// `verbose=1` (or `true`, `yes`) among the query's parameters.
+fn wants_verbose(query: &str) -> bool {
+    url::form_urlencoded::parse(query.as_bytes())
+        .any(|(k, v)| k == "verbose" && matches!(v.as_ref(), "1" | "true" | "yes"))
 }
 
 fn info() -> Response<Body> {
@@ -251,6 +223,7 @@ pub(crate) fn service_error(
             "code": code,
             "message": message,
             "hop": null,
+            "blame": null,
             "phase": null,
             "hint": hint,
             "route": null,

@@ -1,8 +1,13 @@
 //! `POST /v1/translate/{provider}`: the request body goes to the provider's translate path
 //! through proxyscope's client (the provider's own route, proxy and CA), and the provider's 2xx
-//! answer comes back as is. Anything else is a JSON error carrying proxyscope's code, hop,
-//! phase, hint and route, with a status of our choosing — 504 for timeouts, 502 otherwise —
+//! answer comes back as is. Anything else is a JSON error carrying proxyscope's code, hop, blame,
+//! phase, hint and route, with the status proxyscope chooses for a gateway
+//! (`Error::gateway_status`: 504 for timeouts, 500 for our own configuration, 502 otherwise) —
 //! never the upstream's status copied as if it were ours. One log line per outbound request.
+//!
+//! The caller's body is read within `server.body_timeout` and up to `server.max_body` bytes;
+//! the caller's query string is added to the provider URL's own, whose parameters (an API
+//! `key`) the caller can neither drop nor override.
 
 use std::time::Instant;
 
@@ -10,13 +15,11 @@ use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
+use proxyscope::config::format_duration;
 use proxyscope::{Error, ErrorKind, Phase, Route};
 use serde_json::json;
 
 use super::server::{Body, State, json, service_error};
-
-/// The largest request body forwarded to a provider.
-pub(crate) const MAX_BODY: usize = 1 << 20;
 
 /// Handles one translate request for `provider`.
 pub(crate) async fn handle(
@@ -45,30 +48,42 @@ pub(crate) async fn handle(
         .cloned()
         .unwrap_or_else(|| HeaderValue::from_static("application/octet-stream"));
     let query = req.uri().query().map(str::to_owned);
-    let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(e) => {
-            let too_large = e.is::<http_body_util::LengthLimitError>();
-            return if too_large {
-                service_error(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "service.body_too_large",
-                    &format!("request bodies are limited to {MAX_BODY} bytes"),
-                    "send less text per request",
-                )
-            } else {
-                service_error(
-                    StatusCode::BAD_REQUEST,
-                    "service.body",
-                    "the request body could not be read",
-                    "send the whole body; the connection broke mid-request",
-                )
-            };
+    let limits = &state.settings.limits;
+    let max_body = limits.max_body.value;
+    let body_timeout = limits.body_timeout.value;
+    let read = Limited::new(req.into_body(), max_body).collect();
+    let body = match tokio::time::timeout(body_timeout, read).await {
+        Ok(Ok(b)) => b.to_bytes(),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+            return service_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "service.body_too_large",
+                &format!("request bodies are limited to {max_body} bytes"),
+                "send less text per request, or raise server.max_body",
+            );
+        }
+        Ok(Err(_)) => {
+            return service_error(
+                StatusCode::BAD_REQUEST,
+                "service.body",
+                "the request body could not be read",
+                "send the whole body; the connection broke mid-request",
+            );
+        }
+        Err(_) => {
+            return service_error(
+                StatusCode::REQUEST_TIMEOUT,
+                "service.body_timeout",
+                &format!(
+                    "the request body did not arrive within {}",
+                    format_duration(body_timeout)
+                ),
+                "send the whole body at once, or raise server.body_timeout",
+            );
         }
     };
 
-    let url = provider_url(
-        &p.url().value,
+    let url = p.request_url(
         &state.settings.translate_path(provider).value,
         query.as_deref(),
     );
@@ -118,6 +133,7 @@ pub(crate) async fn handle(
                 route = %route.map_or_else(|| "unknown".to_owned(), Route::summary),
                 code = e.code(),
                 hop = e.hop().map_or("-", |h| h.as_str()),
+                blame = %e.blame(),
                 phase = %e.phase(),
                 elapsed_ms,
                 "outbound translate request failed"
@@ -131,7 +147,13 @@ type Answer = (Route, StatusCode, Option<HeaderValue>, Bytes);
 
 /// Sends the request; only a 2xx with a complete body is an answer.
 async fn call(state: &State, provider: &str, req: Request<Bytes>) -> Result<Answer, Error> {
-    let res = state.client.request(Some(provider), req).await?;
+    // A reply the proxy wrote itself (a block page, a login redirect) is never the provider's
+    // answer, whatever its status.
+    let res = state
+        .client
+        .request(Some(provider), req)
+        .await?
+        .error_for_proxy_reply()?;
     let status = res.status();
     if !status.is_success() {
         return Err(match res.error_for_status() {
@@ -161,40 +183,18 @@ fn unexpected_status(provider: &str, res: &proxyscope::Response) -> Error {
         })
 }
 
-/// The provider's base URL with `path` appended (the base's own path kept) and the caller's
-/// query string.
-pub(crate) fn provider_url(base: &url::Url, path: &str, query: Option<&str>) -> url::Url {
-    let mut url = base.clone();
-    let joined = format!("{}{}", base.path().trim_end_matches('/'), path);
-    url.set_path(&joined);
-    url.set_query(query);
-    url
-}
-
-/// Our status for a provider failure: 504 when something timed out, 500 for our own
-/// configuration, 502 for everything else — whatever status the upstream used.
-pub(crate) fn status_for(e: &Error) -> StatusCode {
-    let code = e.code();
-    if code.ends_with(".timeout") {
-        StatusCode::GATEWAY_TIMEOUT
-    } else if code.starts_with("config.") {
-        StatusCode::INTERNAL_SERVER_ERROR
-    } else {
-        StatusCode::BAD_GATEWAY
-    }
-}
-
-/// `{ "error": { code, message, provider, hop, phase, hint, route, upstream_status,
+/// `{ "error": { code, message, provider, hop, blame, phase, hint, route, upstream_status,
 /// attribution, evidence } }` — `upstream_status` and `attribution` say who answered non-2xx.
 pub(crate) fn error_response(provider: &str, e: &Error, route: Option<&Route>) -> Response<Body> {
     let ev = e.evidence();
     let mut res = json(
-        status_for(e),
+        e.gateway_status(),
         &json!({ "error": {
             "code": e.code(),
             "message": e.to_string(),
             "provider": provider,
             "hop": e.hop(),
+            "blame": e.blame(),
             "phase": e.phase(),
             "hint": e.hint(),
             "route": route,

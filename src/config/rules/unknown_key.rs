@@ -4,8 +4,8 @@
 //! error: a setting that is silently ignored is how the 2015 `no_proxy` list stopped working.
 
 use crate::config::node::{Entry, Value};
-use crate::config::schema::{GLOBAL_ONLY, LAYER_KEYS, Level, PROVIDER_ONLY, Walker, join};
 use crate::config::suggest;
+use crate::config::walk::{GLOBAL_ONLY, LAYER_KEYS, Level, PROVIDER_ONLY, Walker, join};
 use crate::diagnostic::Severity;
 
 impl Walker<'_> {
@@ -63,7 +63,7 @@ impl Walker<'_> {
                 format!("declare the provider as `[providers.{}]`", e.key)
             }
             Level::Provider if GLOBAL_ONLY.contains(&e.key.as_str()) => {
-                "`providers` is only valid at the top level".to_owned()
+                format!("`{}` is only valid at the top level", e.key)
             }
             Level::Check if e.key == "expect_body" || e.key == "body" => {
                 "use `body_contains = \"...\"`".to_owned()
@@ -98,9 +98,19 @@ impl Walker<'_> {
             (Value::Str(s), "ca_file") if s.trim_start().starts_with("-----BEGIN") => {
                 "save the PEM to a file and set `ca_file = \"/path/to/ca.pem\"`".to_owned()
             }
-            (value, "timeouts") => {
+            (value, "limits") => {
                 let v = match value {
                     Value::Str(s) => format!("{s:?}"),
+                    Value::Int(n) => format!("\"{n}B\""),
+                    _ => "\"16MiB\"".to_owned(),
+                };
+                format!(
+                    "move it into `[limits]` as `max_body = {v}` (or `check_body` for probe checks)"
+                )
+            }
+            (value, "timeouts") => {
+                let v = match value {
+                    Value::Str(s) => format!("{:?}", crate::proxy::redact_url(s)),
                     Value::Int(n) => format!("\"{n}s\""),
                     _ => "\"30s\"".to_owned(),
                 };

@@ -3,8 +3,9 @@
 //! every name, the proxy URL with credentials, and the checks every proxy refusal shares.
 //!
 //! The resolver refuses every lookup because through an HTTP proxy the client never resolves
-//! the destination (the proxy does) and the proxy URLs are `127.0.0.1` literals: a lookup would
-//! be a bug, and it must never reach a real resolver.
+//! the destination to connect (the proxy does) and the proxy URLs are `127.0.0.1` literals; the
+//! one lookup the client makes — after a refusal, to see whether the destination's address is in
+//! `no_proxy` under another name — must never reach a real resolver either.
 
 // Each test file uses part of this module; what one leaves unused is not dead.
 #![allow(dead_code)]
@@ -34,11 +35,11 @@ impl Resolve for NoLookups {
 /// A layer that sends everything through `proxy`, each phase bounded well under a test's budget.
 pub(crate) fn via(proxy: &str) -> Settings {
     Settings::new()
-        .proxy(ProxySetting::parse(proxy).expect("the proxy URL parses"))
-        .timeout(Phase::Connect, Duration::from_secs(2))
-        .timeout(Phase::Proxy, Duration::from_secs(2))
-        .timeout(Phase::Tls, Duration::from_secs(2))
-        .timeout(Phase::Http, Duration::from_secs(3))
+        .with_proxy(ProxySetting::parse(proxy).expect("the proxy URL parses"))
+        .with_timeout(Phase::Connect, Duration::from_secs(2))
+        .with_timeout(Phase::Proxy, Duration::from_secs(2))
+        .with_timeout(Phase::Tls, Duration::from_secs(2))
+        .with_timeout(Phase::Http, Duration::from_secs(3))
 }
 
 /// A client builder with `global` as the global layer, an empty environment (no `*_proxy`

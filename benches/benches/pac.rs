@@ -1,0 +1,128 @@
+//! PAC evaluation (feature `pac`) beside the static route decision it would replace: a
+//! realistic corporate PAC file (`tests/fixtures/pac/corp.pac`: plain names, eight internal
+//! zones, SaaS patterns, private ranges, a three-candidate default) answering eight different
+//! destinations in turn.
+//!
+//! - `uncached`: a fresh `FindProxyForURL` call in a warm engine, answer parsed (`Pac::evaluate`).
+//! - `cached`: the same questions answered from the per-destination cache (`Pac::find_proxy`).
+//! - `load`: a new engine with the helpers and the script compiled (what a cold start or an
+//!   engine replaced after a limit costs).
+//! - `parse_result`: reading a three-entry answer.
+//! - `static_route`: `route::resolve` for one provider with a global proxy and `no_proxy` list,
+//!   the decision a PAC file stands in for.
+//!
+//! `cargo bench -p proxyscope-benches --bench pac -- --warm-up-time 1 --measurement-time 3`
+// criterion's macros generate undocumented public functions.
+#![allow(missing_docs)]
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use proxyscope::pac::{Decision, Pac, PacOptions, PacScript, parse_result};
+use proxyscope::route::resolve;
+use proxyscope::{EnvSnapshot, NoProxy, ProxySetting, Settings};
+use proxyscope_benches::cpu_time::ThreadCpu;
+use url::Url;
+
+const CORP: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../tests/fixtures/pac/corp.pac"
+);
+
+const URLS: &[&str] = &[
+    "https://intranet/",
+    "https://build.build.example.com/job/1",
+    "http://update.example.com/x.cab",
+    "https://acme.my.salesforce.com/",
+    "http://10.20.30.40/status",
+    "https://a.b.c.d.example.de/",
+    "https://www.example.org/",
+    "https://api.github.com/repos",
+];
+
+fn pac_benches(c: &mut Criterion<ThreadCpu>) {
+    let script = PacScript::from_file(CORP).expect("fixture loads");
+    let pac = Pac::new(script.clone(), PacOptions::new()).expect("fixture compiles");
+    let urls: Vec<Url> = URLS
+        .iter()
+        .map(|u| Url::parse(u).expect("bench URL"))
+        .collect();
+    for u in &urls {
+        assert!(
+            matches!(pac.find_proxy(u), Ok(Decision::Answer { .. })),
+            "{u}"
+        );
+    }
+
+    let mut g = c.benchmark_group("pac_corp_8_destinations");
+    g.bench_function("uncached", |b| {
+        b.iter(|| {
+            for u in &urls {
+                black_box(pac.evaluate(black_box(u)).is_ok());
+            }
+        })
+    });
+    g.bench_function("cached", |b| {
+        b.iter(|| {
+            for u in &urls {
+                black_box(pac.find_proxy(black_box(u)).is_ok());
+            }
+        })
+    });
+    g.bench_function("static_route", |b| {
+        let global = Settings::new()
+            .with_proxy(ProxySetting::parse("http://egress-a.example.com:3128").expect("proxy"))
+            .with_no_proxy(NoProxy::from_entries([
+                "localhost",
+                ".corp.example.com",
+                ".svc.example.com",
+                ".intranet.example.net",
+                ".lab.example.org",
+                ".build.example.com",
+                "10.0.0.0/8",
+                "172.16.0.0/12",
+                "192.168.0.0/16",
+            ]));
+        let env = EnvSnapshot::from_pairs(Vec::<(String, String)>::new());
+        b.iter(|| {
+            for u in &urls {
+                black_box(resolve(&global, None, &env, black_box(u)).is_ok());
+            }
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("pac_parts");
+    g.bench_function("load", |b| {
+        b.iter(|| {
+            Pac::new(black_box(script.clone()), PacOptions::new())
+                .map(|p| p.cached())
+                .is_ok()
+        })
+    });
+    g.bench_function("parse_result", |b| {
+        b.iter(|| {
+            parse_result(black_box(
+                "PROXY egress-a.example.com:3128; PROXY egress-b.example.com:3128; DIRECT",
+            ))
+            .entries
+            .len()
+        })
+    });
+    g.finish();
+}
+
+fn config() -> Criterion<ThreadCpu> {
+    Criterion::default()
+        .with_measurement(ThreadCpu)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = pac_benches
+}
+criterion_main!(benches);

@@ -1,0 +1,262 @@
+//! [`Router`]: the route decision for one profile (the global layer, or a provider's layer over
+//! it, plus the environment snapshot), made without building any text.
+//!
+//! Everything a decision needs that does not depend on the URL's host is worked out once, when
+//! the router is built: for `http` and `https`, which proxy value is in force (provider, global,
+//! environment by curl's rules) or the `config.proxy_url` error it amounts to, and which
+//! `no_proxy` list applies. A decision is then the scheme's plan plus one `NoProxy` lookup,
+//! whose cost does not grow with the list. The layers and the snapshot are immutable once
+//! built, so nothing here ever goes stale.
+//!
+//! The steps, values and warnings of [`Route::explain`] come from the full resolution in
+//! `explain.rs`, run on demand from the same inputs; a property test holds the two to the same
+//! decision.
+
+use std::sync::Arc;
+
+use url::Url;
+
+use super::explain::setting_name;
+use super::{Route, RouteError, Target, UriParts, Via};
+use crate::proxy::{EnvSnapshot, NoProxy, ProxyUrl, ProxyUrlError, ProxyUrlErrorKind};
+use crate::settings::{Provenance, ProxySetting, Settings};
+
+/// The proxy a route goes through and where that value came from. Shared by every route of a
+/// profile that uses it.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct Chosen {
+    pub(super) proxy: ProxyUrl,
+    /// `None` only for routes made by [`Route::new`], which decide without settings.
+    pub(super) origin: Option<Provenance>,
+}
+
+/// What a scheme's routes do before the host is looked at.
+type Plan = Result<Option<Arc<Chosen>>, RouteError>;
+
+/// The schemes whose plans a router keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum PlanKey {
+    Http,
+    Https,
+}
+
+/// Which `no_proxy` list applies: the provider's, the global one, the environment's, or none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ListSource {
+    Provider,
+    Global,
+    Env,
+    None,
+}
+
+pub(super) struct Inputs {
+    pub(super) global: Settings,
+    pub(super) provider: Option<(Arc<str>, Settings)>,
+    pub(super) env: EnvSnapshot,
+    list: ListSource,
+    http: Plan,
+    https: Plan,
+    /// Decisions made, for the tests that hold the client to one per request.
+    #[cfg(test)]
+    decisions: std::sync::atomic::AtomicUsize,
+}
+
+impl Inputs {
+    pub(super) fn layer(&self) -> Option<&Settings> {
+        self.provider.as_ref().map(|(_, l)| l)
+    }
+
+    pub(super) fn no_proxy(&self) -> Option<&NoProxy> {
+        match self.list {
+            ListSource::Provider => self.layer()?.no_proxy.as_ref().map(|s| &s.value),
+            ListSource::Global => self.global.no_proxy.as_ref().map(|s| &s.value),
+            ListSource::Env => self.env.no_proxy().map(|e| &e.list),
+            ListSource::None => None,
+        }
+    }
+
+    /// The proxy planned for a kept scheme.
+    pub(super) fn planned(&self, key: PlanKey) -> Option<&Chosen> {
+        let plan = match key {
+            PlanKey::Http => &self.http,
+            PlanKey::Https => &self.https,
+        };
+        plan.as_ref().ok()?.as_deref()
+    }
+}
+
+/// Decides routes for one profile: the global layer, optionally a provider's layer over it, and
+/// the environment snapshot. Cheap to clone (shared); building one does the per-scheme work once.
+#[derive(Clone)]
+pub struct Router {
+    inputs: Arc<Inputs>,
+}
+
+impl std::fmt::Debug for Router {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Router")
+            .field("provider", &self.provider())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Router {
+    /// A router for `global`, the provider `(name, layer)` if any, and `env`.
+    pub fn new(global: Settings, provider: Option<(&str, Settings)>, env: EnvSnapshot) -> Self {
+        let provider = provider.map(|(n, l)| (Arc::<str>::from(n), l));
+        let layer = provider.as_ref().map(|(_, l)| l);
+        let list = if layer.is_some_and(|l| l.no_proxy.is_some()) {
+            ListSource::Provider
+        } else if global.no_proxy.is_some() {
+            ListSource::Global
+        } else if env.no_proxy().is_some() {
+            ListSource::Env
+        } else {
+            ListSource::None
+        };
+        let http = plan(&global, layer, &env, "http");
+        let https = plan(&global, layer, &env, "https");
+        Self {
+            inputs: Arc::new(Inputs {
+                global,
+                provider,
+                env,
+                list,
+                http,
+                https,
+                #[cfg(test)]
+                decisions: std::sync::atomic::AtomicUsize::new(0),
+            }),
+        }
+    }
+
+    /// The provider this router decides for; `None` for the global layer.
+    pub fn provider(&self) -> Option<&str> {
+        self.inputs.provider.as_ref().map(|(n, _)| &**n)
+    }
+
+    /// The route for `url`: pure, no I/O, no text built. The [`RouteError`] is the
+    /// `config.proxy_url` error of an unusable proxy value in force for the URL's scheme.
+    pub fn route_url(&self, url: &Url) -> Result<Route, RouteError> {
+        let target = Target::Url(Box::new(url.clone()));
+        self.decide(url.scheme(), url.host_str(), None, target)
+    }
+
+    /// The route for `uri`, read as [`super::uri_parts`] gave `parts`. The URI is kept,
+    /// unparsed, for the explanation.
+    #[inline]
+    pub(crate) fn route_uri(
+        &self,
+        uri: &http::Uri,
+        parts: &UriParts<'_>,
+    ) -> Result<Route, RouteError> {
+        self.decide(
+            &parts.scheme,
+            Some(&parts.host),
+            parts.name,
+            Target::Uri(uri.clone()),
+        )
+    }
+
+    #[inline]
+    fn decide(
+        &self,
+        scheme: &str,
+        host: Option<&str>,
+        name: Option<(&str, usize)>,
+        target: Target,
+    ) -> Result<Route, RouteError> {
+        let inputs = &*self.inputs;
+        #[cfg(test)]
+        inputs
+            .decisions
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let Some(host) = host else {
+            return Ok(Route::decided(Via::Direct, None, self.clone(), target));
+        };
+        // http and https were planned when the router was built; other schemes (ws, ftp, …)
+        // never reach the client's request path and are planned on the spot.
+        let via = match scheme {
+            "http" => planned(&inputs.http, PlanKey::Http)?,
+            "https" => planned(&inputs.https, PlanKey::Https)?,
+            other => plan(&inputs.global, inputs.layer(), &inputs.env, other)?
+                .map_or(Via::Direct, Via::Own),
+        };
+        // The list matters only when a proxy was chosen; the entry that matched is part of the
+        // decision (curl's first in list order), its text is looked up only when asked for.
+        let bypass = match (&via, inputs.no_proxy()) {
+            (Via::Direct, _) | (_, None) => None,
+            (_, Some(list)) => match name {
+                Some((name, labels)) => list.first_match_name(name, labels),
+                None => list.first_match(host),
+            },
+        };
+        let Some(index) = bypass else {
+            return Ok(Route::decided(via, None, self.clone(), target));
+        };
+        let index = u32::try_from(index).ok();
+        Ok(Route::decided(Via::Direct, index, self.clone(), target))
+    }
+
+    /// How many routes this router has decided.
+    #[cfg(test)]
+    pub(crate) fn decisions(&self) -> usize {
+        self.inputs
+            .decisions
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub(super) fn inputs(&self) -> &Inputs {
+        &self.inputs
+    }
+}
+
+/// A kept plan as a route refers to it; the plan's error is the route's.
+#[inline]
+fn planned(plan: &Plan, key: PlanKey) -> Result<Via, RouteError> {
+    match plan {
+        Ok(Some(_)) => Ok(Via::Planned(key)),
+        Ok(None) => Ok(Via::Direct),
+        Err(e) => Err(e.clone()),
+    }
+}
+
+/// Which proxy is in force for `scheme` before `no_proxy` is consulted: the provider's `proxy`,
+/// else the global one, else the environment by curl's rules; `"direct"` ends the search and
+/// `"env"` defers to the environment. A value proxyscope cannot connect through is the error.
+fn plan(global: &Settings, layer: Option<&Settings>, env: &EnvSnapshot, scheme: &str) -> Plan {
+    let setting = layer
+        .and_then(|l| l.proxy.as_ref())
+        .or(global.proxy.as_ref());
+    let chosen = match setting.map(|s| (&s.value, &s.origin)) {
+        Some((ProxySetting::Direct, _)) => None,
+        Some((ProxySetting::Url(p), origin)) => Some(Chosen {
+            proxy: p.clone(),
+            origin: Some(origin.clone()),
+        }),
+        Some((ProxySetting::Env, _)) | None => {
+            let lookup = env.proxy_for(scheme);
+            match (lookup.found, lookup.proxy) {
+                (Some(var), Some(parsed)) => Some(Chosen {
+                    proxy: parsed.map_err(|e| RouteError::new(e, &var.name))?,
+                    origin: Some(Provenance::Env { var: var.name }),
+                }),
+                _ => None,
+            }
+        }
+    };
+    if let Some(c) = &chosen
+        && !c.proxy.scheme().is_connectable()
+    {
+        let e = ProxyUrlError::new(
+            ProxyUrlErrorKind::NotConnectable,
+            &c.proxy.without_credentials(),
+        );
+        let setting = c
+            .origin
+            .as_ref()
+            .map_or_else(|| "proxy".to_owned(), setting_name);
+        return Err(RouteError::new(e, &setting));
+    }
+    Ok(chosen.map(Arc::new))
+}

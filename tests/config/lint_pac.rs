@@ -1,0 +1,187 @@
+//! PAC lint: one script per finding, asserting the finding's code, severity and location; a
+//! clean corporate PAC file has none.
+
+use proxyscope::config::{Diagnostic, Severity};
+use proxyscope::pac::{LintOptions, PacScript, lint};
+
+fn findings(src: &str, resolver: bool) -> Vec<Diagnostic> {
+    let script = PacScript::from_source(src, "proxy.pac").unwrap();
+    lint(
+        &script,
+        &LintOptions {
+            resolver_configured: resolver,
+            ..LintOptions::default()
+        },
+    )
+}
+
+fn codes(d: &[Diagnostic]) -> Vec<(&str, Severity, Option<&str>)> {
+    d.iter()
+        .map(|d| (d.code.as_str(), d.severity, d.location.as_deref()))
+        .collect()
+}
+
+#[test]
+fn a_clean_pac_file_has_no_findings() {
+    let script = PacScript::from_file(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/pac/corp.pac"
+    ))
+    .unwrap();
+    let d = lint(&script, &LintOptions::default());
+    assert!(d.is_empty(), "{d:#?}");
+}
+
+#[test]
+fn syntax_errors_have_line_and_column() {
+    let d = findings(
+        "function FindProxyForURL(url, host) {\n    return 'DIRECT'\n    if (host ==\n}\n",
+        true,
+    );
+    assert_eq!(d.len(), 1, "{d:#?}");
+    assert_eq!(d[0].code, "pac.syntax");
+    assert_eq!(d[0].severity, Severity::Error);
+    let loc = d[0].location.as_deref().unwrap();
+    assert!(loc.starts_with("proxy.pac:4:"), "{loc}");
+    assert_eq!(d[0].path, "pac");
+}
+
+#[test]
+fn a_missing_function_is_an_error() {
+    let d = findings(
+        "function FindProxyForUrl(url, host) { return 'DIRECT'; }",
+        true,
+    );
+    assert_eq!(
+        codes(&d),
+        [("pac.missing_function", Severity::Error, Some("proxy.pac"))]
+    );
+}
+
+#[test]
+fn non_string_answers_and_throws_on_samples_are_errors() {
+    let d = findings(
+        "function FindProxyForURL(url, host) {\n  if (isPlainHostName(host)) return;\n  return 'DIRECT';\n}",
+        true,
+    );
+    assert_eq!(d.len(), 1, "{d:#?}");
+    assert_eq!(d[0].code, "pac.result");
+    assert!(d[0].message.contains("intranet"), "{}", d[0].message);
+
+    let d = findings(
+        "function FindProxyForURL(url, host) {\n  if (host == '10.20.30.40') throw new Error('no');\n  return 'DIRECT';\n}",
+        true,
+    );
+    assert_eq!(
+        codes(&d),
+        [("pac.runtime", Severity::Error, Some("proxy.pac:2:40"))]
+    );
+
+    // Reported once: the lint stops at the first sample that runs out of time.
+    let d = findings(
+        "function FindProxyForURL(url, host) { while (true) {} }",
+        true,
+    );
+    assert_eq!(d.len(), 1, "{d:#?}");
+    assert_eq!(
+        (d[0].code.as_str(), d[0].severity),
+        ("pac.timeout", Severity::Error)
+    );
+    assert!(
+        d[0].location
+            .as_deref()
+            .unwrap()
+            .starts_with("proxy.pac:1:")
+    );
+}
+
+#[test]
+fn doubtful_entries_are_warnings() {
+    let d = findings(
+        "function FindProxyForURL(url, host) { return 'PROXY egress; FTP x:1; DIRECT'; }",
+        true,
+    );
+    assert!(!d.is_empty());
+    assert!(
+        d.iter()
+            .all(|d| d.code == "pac.result" && d.severity == Severity::Warning),
+        "{d:#?}"
+    );
+}
+
+#[test]
+fn shexpmatch_on_url_with_a_host_pattern() {
+    let src = "function FindProxyForURL(url, host) {\n  // shExpMatch(url, \"*.commented.example\") is not code\n  if (shExpMatch(url, \"*.internal.example\")) return \"DIRECT\";\n  if (shExpMatch(url, 'http://ok.example/*')) return \"DIRECT\";\n  if (shExpMatch(host, \"*.fine.example\")) return \"DIRECT\";\n  return \"PROXY p:3128\";\n}";
+    let d = findings(src, true);
+    assert_eq!(
+        codes(&d),
+        [(
+            "pac.shexp_url_host_pattern",
+            Severity::Warning,
+            Some("proxy.pac:3:7")
+        )]
+    );
+    // Parameters named differently are followed.
+    let d = findings(
+        "function FindProxyForURL(u, h) { if (shExpMatch(u, '*.x.example*')) return 'DIRECT'; return 'DIRECT'; }",
+        true,
+    );
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0].code, "pac.shexp_url_host_pattern");
+}
+
+#[test]
+fn name_lookups_on_every_call() {
+    let every = "function FindProxyForURL(url, host) {\n  var ip = dnsResolve(host);\n  if (isPlainHostName(host)) return 'DIRECT';\n  return 'PROXY p:3128';\n}";
+    let d = findings(every, true);
+    assert_eq!(
+        codes(&d),
+        [(
+            "pac.dns_every_call",
+            Severity::Warning,
+            Some("proxy.pac:2:12")
+        )]
+    );
+
+    let every = "function FindProxyForURL(url, host) {\n  if (isInNet(host, '10.0.0.0', '255.0.0.0')) return 'DIRECT';\n  return 'PROXY p:3128';\n}";
+    let d = findings(every, true);
+    assert_eq!(
+        codes(&d),
+        [(
+            "pac.dns_every_call",
+            Severity::Warning,
+            Some("proxy.pac:2:7")
+        )]
+    );
+
+    // Guarded by a cheap test first: only some hosts are resolved.
+    let guarded = "function FindProxyForURL(url, host) {\n  if (dnsDomainIs(host, '.corp.example.net') && isInNet(host, '10.0.0.0', '255.0.0.0')) return 'DIRECT';\n  return 'PROXY p:3128';\n}";
+    assert!(findings(guarded, true).is_empty());
+}
+
+#[test]
+fn is_in_net_on_names_without_a_resolver() {
+    let src = "function FindProxyForURL(url, host) {\n  if (dnsDomainIs(host, '.corp.example.net') && isInNet(host, '10.0.0.0', '255.0.0.0')) return 'DIRECT';\n  return 'PROXY p:3128';\n}";
+    let d = findings(src, false);
+    assert_eq!(
+        codes(&d),
+        [(
+            "pac.isinnet_no_resolver",
+            Severity::Warning,
+            Some("proxy.pac:2:49")
+        )]
+    );
+    assert!(findings(src, true).is_empty());
+}
+
+#[test]
+fn findings_serialise_as_lint_json() {
+    let d = findings(
+        "function FindProxyForURL(url, host) { return shExpMatch(url, '*.a.example') ? 'DIRECT' : 'DIRECT'; }",
+        true,
+    );
+    let json = serde_json::to_value(&d).unwrap();
+    assert_eq!(json[0]["code"], "pac.shexp_url_host_pattern");
+    assert_eq!(json[0]["severity"], "warning");
+    assert!(json[0]["suggestion"].as_str().unwrap().contains("host"));
+}
