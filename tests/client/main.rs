@@ -2,10 +2,15 @@
 //! peer, and that credentials never leak into the errors it returns.
 
 mod client_attribution;
+mod client_connector;
+mod client_credentials;
 mod client_harness;
 mod client_paths;
 mod client_redaction;
 mod client_refusals;
 mod client_request_path;
+// Only with the reqwest bridge: keeps reqwest out of every build that does not ask for it.
+#[cfg(feature = "reqwest")]
+mod client_reqwest;
 #[path = "../common/mod.rs"]
 mod common;
