@@ -230,7 +230,7 @@ impl EnvSnapshot {
             .into_iter()
             .map(|(k, v)| (k.into(), v.into()))
             .collect();
-        let (mut present, others): (Vec<(String, String)>, Vec<(String, String)>) =
+        let (mut present, others): (Vec<_>, Vec<_>) =
             all.into_iter().partition(|(k, _)| is_relevant(k));
         present.sort();
         present.dedup_by(|a, b| a.0 == b.0);

@@ -60,7 +60,7 @@ pub(crate) fn evidence(
     let issuer_accepted = presented
         .as_ref()
         .filter(|_| !hints.is_empty())
-        .map(|leaf| hints.iter().any(|h| *h == leaf.issuer_der));
+        .map(|leaf| hints.contains(&leaf.issuer_der));
     Some(ClientCertEvidence {
         requested: request.is_some(),
         acceptable_cas: hints.iter().map(|h| dn(h)).collect(),
@@ -122,15 +122,18 @@ fn is_client_auth_alert(alert: AlertDescription, presented: bool) -> bool {
 pub(crate) fn alert_name(alert: AlertDescription) -> String {
     let camel = format!("{alert:?}");
     let mut out = String::with_capacity(camel.len() + 4);
-    for (i, c) in camel.chars().enumerate() {
+    let mut prev_upper = None;
+    for c in camel.chars() {
         if c.is_ascii_uppercase() {
-            if i > 0 && !camel[..i].ends_with(|p: char| p.is_ascii_uppercase()) {
+            // A new word starts at an uppercase letter that follows a lowercase one.
+            if prev_upper == Some(false) {
                 out.push('_');
             }
             out.push(c.to_ascii_lowercase());
         } else {
             out.push(c);
         }
+        prev_upper = Some(c.is_ascii_uppercase());
     }
     out
 }
