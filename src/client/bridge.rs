@@ -65,6 +65,6 @@ impl Client {
                 .with_message("the reqwest error carries no URL to diagnose")
                 .with_hint("call Client::diagnose with the URL the request was sent to"));
         };
-        self.diagnose(provider, url.as_str()).await
+        self.diagnose(provider, url).await
     }
 }

@@ -31,6 +31,8 @@ mod check;
 mod duration;
 mod identity;
 mod join;
+
+pub(crate) use join::{join as join_request_url, merge_query};
 mod node;
 mod position;
 mod provenance;

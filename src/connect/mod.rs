@@ -9,6 +9,7 @@
 //! function of those, so a pooled connection always matches the route it was built for.
 
 mod auth;
+pub(crate) mod deadline;
 mod dns;
 mod explain;
 mod handoff;
@@ -548,7 +549,7 @@ async fn build(
                 Hop::Origin,
                 host,
                 port,
-                t.connect_or_default(),
+                deadline::cap(t.connect_or_default()),
                 timings,
             )
             .await?;
@@ -561,7 +562,7 @@ async fn build(
                 Hop::Proxy,
                 proxy.host(),
                 proxy.port(),
-                t.connect_or_default(),
+                deadline::cap(t.connect_or_default()),
                 timings,
             )
             .await?;
@@ -577,7 +578,7 @@ async fn build(
                                 &profile.tls.proxy,
                                 proxy.host(),
                                 stream,
-                                t.proxy_or_default(),
+                                deadline::cap(t.proxy_or_default()),
                             )
                             .await
                             .map_err(|e| explain::proxy_tls_failure(ctx, e))?;
@@ -597,7 +598,7 @@ async fn build(
                             port,
                             auth.as_ref(),
                             &profile.creds.proxy_headers,
-                            t.proxy_or_default(),
+                            deadline::cap(t.proxy_or_default()),
                         )
                         .await;
                         // A TLS 1.3 proxy refuses a client certificate after its handshake:
@@ -623,7 +624,7 @@ async fn build(
                                 stream,
                                 socks5::Dest::Name(host, port),
                                 creds,
-                                t.proxy_or_default(),
+                                deadline::cap(t.proxy_or_default()),
                             )
                             .await
                         } else {
@@ -633,7 +634,7 @@ async fn build(
                                 Hop::Origin,
                                 host,
                                 port,
-                                t.connect_or_default(),
+                                deadline::cap(t.connect_or_default()),
                             )
                             .await?;
                             let Some(&first) = addrs.first() else {
@@ -648,7 +649,7 @@ async fn build(
                                 stream,
                                 socks5::Dest::Addr(first),
                                 creds,
-                                t.proxy_or_default(),
+                                deadline::cap(t.proxy_or_default()),
                             )
                             .await
                         }
@@ -688,10 +689,16 @@ async fn build(
 
     let stream = if https {
         let started = Instant::now();
-        let (s, info) = tls::handshake(ctx, &profile.tls.origin, host, stream, t.tls_or_default())
-            .instrument(tracing::info_span!("tls", server_name = %host))
-            .await
-            .map_err(|e| explain::origin_tls_failure(ctx, e, host, port, tunnel_facts.as_ref()))?;
+        let (s, info) = tls::handshake(
+            ctx,
+            &profile.tls.origin,
+            host,
+            stream,
+            deadline::cap(t.tls_or_default()),
+        )
+        .instrument(tracing::info_span!("tls", server_name = %host))
+        .await
+        .map_err(|e| explain::origin_tls_failure(ctx, e, host, port, tunnel_facts.as_ref()))?;
         timings.tls = Some(started.elapsed());
         origin_tls = Some(info);
         s
@@ -758,7 +765,8 @@ async fn dial(
         .await?;
     timings.dns = Some(started.elapsed());
     let started = Instant::now();
-    let tcp = tcp::connect(ctx, hop, host, &addrs, timeout)
+    // The request's deadline kept running during DNS.
+    let tcp = tcp::connect(ctx, hop, host, &addrs, deadline::cap(timeout))
         .instrument(tracing::info_span!("tcp", hop = %hop, host = %host, port))
         .await?;
     timings.connect = Some(started.elapsed());

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{Attribution, CaFileProblem, TlsEvidence};
+use super::{Attribution, CaFileProblem, Redirect, TlsEvidence};
 use crate::diagnostic::Diagnostic;
 use crate::proxy::Secrets;
 
@@ -230,6 +230,10 @@ pub struct Evidence {
     /// What a proxy auto-config script was asked and did (`pac.*` errors).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pac: Option<Box<PacEvidence>>,
+    /// The redirects followed before the failure, in order, each with its route
+    /// (`http.redirect_loop`, `http.too_many_redirects`, and any failure after a redirect).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub redirects: Vec<Redirect>,
 }
 
 /// What is known about a failed proxy auto-config (PAC) evaluation. Every field is bounded: the

@@ -66,8 +66,8 @@ impl Error {
         })
     }
 
-    /// A copy of an error held by reference (a hyper client owns the original): every field,
-    /// the cause chain as text.
+    /// A copy of an error held by reference (a hyper client owns the original): every field
+    /// through the public API, the cause shared.
     pub(crate) fn duplicate(&self) -> Error {
         let mut out = Error::new(self.kind())
             .with_blame(self.blame())
@@ -83,8 +83,12 @@ impl Error {
         if let Some(r) = self.route() {
             out = out.with_route(r.clone());
         }
-        if let Some(s) = StdError::source(self) {
-            out = out.with_source(CauseText(crate::proxy::redact_text(&chain_text(s))));
+        if let Some(u) = self.url() {
+            out = out.with_url(u);
+        }
+        // The cause is shared, so callers can still downcast it (`io::Error`, `rustls::Error`).
+        if let Some(s) = self.shared_source() {
+            out = out.with_shared_source(s);
         }
         out
     }

@@ -34,6 +34,7 @@
 //! ```
 
 mod body;
+mod ca;
 mod client_auth;
 mod http_proxy;
 mod misbehave;
@@ -47,10 +48,11 @@ mod socks;
 mod tasks;
 mod upstream;
 
+pub use ca::TestCa;
 pub use client_auth::{ClientAuthRecord, ClientAuthSpec};
 pub use origin::{
-    MAX_BYTES_ROUTE, ORIGIN_FORBIDDEN_BODY, ORIGIN_OK_BODY, ORIGIN_SERVER, OriginRequest,
-    TargetForm, TestOrigin,
+    MAX_BYTES_ROUTE, MAX_RECORDED_BODY, ORIGIN_FORBIDDEN_BODY, ORIGIN_OK_BODY, ORIGIN_SERVER,
+    OriginRequest, TargetForm, TestOrigin,
 };
 pub use pki::{
     CLIENT_CA_CN, ChainMode, INTERCEPTION_CN, INTERCEPTION_ORG, INTERMEDIATE_CN, LeafSpec, ROOT_CN,

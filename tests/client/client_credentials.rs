@@ -213,7 +213,7 @@ async fn a_providers_auth_goes_to_its_origin_only() {
     let req = http::Request::get(other.url("/"))
         .body(Vec::<u8>::new())
         .unwrap();
-    client.request(Some("partner"), req).await.unwrap();
+    client.execute(Some("partner"), req).await.unwrap();
 
     let auth = |o: &TestOrigin, i: usize| {
         o.requests()[i]

@@ -230,6 +230,10 @@ fn secrets_outside_urls_never_appear_in_any_output() {
         .with_writer(move || writer.clone())
         .finish();
     let mut p = Printed::default();
+    // A second registered dispatcher: with only one, tracing-core caches the interest of a
+    // callsite another test's thread reaches first from that thread's (empty) default, and
+    // this capture would miss its spans.
+    let _second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
     tracing::subscriber::with_default(subscriber, || {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
