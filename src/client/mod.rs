@@ -467,7 +467,7 @@ impl Client {
                     ev.proxy = route.proxy().map(|p| p.without_credentials());
                     ev.timeout = Some(request_timeout);
                     // How long each phase of the connection took before the wait began.
-                    ev.timings = connection_timings(&capture);
+                    ev.timings = crate::connect::connection_timings(&capture);
                 })),
             send::Waited::NoConnection => Err(send::no_connection(&route, &target, request_timeout)),
         };
@@ -571,16 +571,6 @@ impl Client {
             })
             .unwrap_or(&self.inner.global))
     }
-}
-
-/// The phase timings of the connection a request was sent on, once one is in hand.
-fn connection_timings(
-    capture: &legacy::connect::CaptureConnection,
-) -> Option<crate::error::Timings> {
-    let meta = capture.connection_metadata();
-    let mut ext = http::Extensions::new();
-    meta.as_ref()?.get_extras(&mut ext);
-    ext.get::<Arc<ConnInfo>>().map(|i| i.timings)
 }
 
 impl ProfileClient {

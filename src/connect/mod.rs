@@ -47,7 +47,7 @@ pub(crate) use explain::absolute_form_failure;
 pub(crate) use handoff::Handoff;
 pub(crate) use refusal::{Form, refusal};
 pub use request::{ConnectorLayer, ConnectorService};
-pub(crate) use request::{connection_failure, prepare_request_headers};
+pub(crate) use request::{connection_failure, connection_timings, prepare_request_headers};
 pub use stream::{Conn, Stream};
 
 pub use crate::error::Timings;

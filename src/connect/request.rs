@@ -103,6 +103,15 @@ pub(crate) fn connection_failure(capture: &CaptureConnection) -> Option<Error> {
     ext.get::<std::sync::Arc<super::ConnInfo>>()?.failure()
 }
 
+/// The phase timings of the connection a request was sent on, once one is in hand.
+pub(crate) fn connection_timings(capture: &CaptureConnection) -> Option<crate::error::Timings> {
+    let meta = capture.connection_metadata();
+    let mut ext = http::Extensions::new();
+    meta.as_ref()?.get_extras(&mut ext);
+    ext.get::<std::sync::Arc<super::ConnInfo>>()
+        .map(|i| i.timings)
+}
+
 /// hyper's error as ours: the proxyscope error inside it, else the one the connection recorded,
 /// else hyper's failure classified.
 pub(crate) fn hyper_error(
@@ -228,11 +237,9 @@ where
             Err(e) => return Box::pin(std::future::ready(Err(e))),
         };
         let timeout = self.connector.profile.timeouts().request_or_default();
-        let target = req
-            .uri()
-            .authority()
-            .map(|a| a.as_str().to_owned())
-            .unwrap_or_default();
+        // `host:port`, as the client's errors and the connection's own first-byte deadline
+        // name it (both can report this wait; whichever ends it says the same).
+        let target = route.target();
         let mut capture = capture_connection(&mut req);
         let send = self.inner.call(req);
         Box::pin(async move {
@@ -254,11 +261,16 @@ where
                     .with_hop(if absolute_form { Hop::Proxy } else { Hop::Origin })
                     .with_phase(Phase::Http)
                     .with_message(format!("no response from {target} within {timeout:?}"))
-                    .with_hint("the connection was made but the response head did not arrive; the server is slow or stuck — check it, or raise timeouts.request")
+                    .with_hint(if absolute_form {
+                        "the proxy took the request but no response head came back in time: the proxy or the origin behind it is slow or stuck — check the proxy's log for this request, or raise timeouts.request"
+                    } else {
+                        "the connection was made but the response head did not arrive; the server is slow or stuck — check it, or raise timeouts.request"
+                    })
                     .map_evidence(|ev| {
                         ev.target = Some(target.clone());
                         ev.proxy = route.proxy().map(|p| p.without_credentials());
                         ev.timeout = Some(timeout);
+                        ev.timings = connection_timings(&capture);
                     })
                     .with_route(route)),
             }

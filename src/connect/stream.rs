@@ -257,7 +257,11 @@ impl Guarded {
             .with_phase(Phase::Http)
             .with_message(format!("no response from {who} within {after:?}"))
             .with_hint("the request was sent but no response arrived; the server (or the proxy relaying it) is slow or stuck — check it, or raise timeouts.request")
-            .map_evidence(|ev| ev.timeout = Some(after));
+            .map_evidence(|ev| {
+                ev.timeout = Some(after);
+                // How long each phase of the connection took before the wait began.
+                ev.timings = Some(self.info.timings);
+            });
         let err = self.attach(err);
         let _ = self.info.failure.set(err.duplicate());
         io::Error::new(io::ErrorKind::TimedOut, err)
@@ -301,11 +305,25 @@ impl AsyncRead for Guarded {
 }
 
 impl Guarded {
-    fn wrote<T>(&mut self, r: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+    /// After a write the reply's deadline runs. The timer is armed here, with the writer's
+    /// waker: hyper's HTTP/1 dispatcher polls its read *before* it writes the request, and then
+    /// waits for the socket alone — a silent peer never wakes it, so a timer first polled by a
+    /// later read would never be polled at all.
+    fn wrote<T>(&mut self, cx: &mut Context<'_>, r: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
         match r {
             Poll::Ready(Ok(n)) => {
                 if let Some(after) = self.first_byte {
-                    self.deadline = Some(Instant::now() + after);
+                    let deadline = Instant::now() + after;
+                    self.deadline = Some(deadline);
+                    let sleep = self
+                        .sleep
+                        .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+                    if sleep.deadline() != deadline {
+                        sleep.as_mut().reset(deadline);
+                    }
+                    // Registers the waker; the deadline is `after` away, so it is not ready
+                    // (and if it were, the read that follows reports it).
+                    let _ = sleep.as_mut().poll(cx);
                 }
                 Poll::Ready(Ok(n))
             }
@@ -323,7 +341,7 @@ impl AsyncWrite for Guarded {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let r = Pin::new(&mut this.stream).poll_write(cx, buf);
-        this.wrote(r)
+        this.wrote(cx, r)
     }
 
     fn poll_write_vectored(
@@ -333,7 +351,7 @@ impl AsyncWrite for Guarded {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let r = Pin::new(&mut this.stream).poll_write_vectored(cx, bufs);
-        this.wrote(r)
+        this.wrote(cx, r)
     }
 
     fn is_write_vectored(&self) -> bool {

@@ -35,6 +35,11 @@ fn get(url: &str) -> http::Request<Empty<Bytes>> {
 
 /// A client through `proxy` with the password in the environment and a 1 s request timeout.
 fn client(proxy: &str, pki: &TestPki) -> Client {
+    client_with(proxy, pki, true)
+}
+
+/// [`client`], offering HTTP/2 to origins or not.
+fn client_with(proxy: &str, pki: &TestPki, http2: bool) -> Client {
     let layer = Settings::new()
         .with_proxy(ProxySetting::parse(proxy).unwrap())
         .with_ca_file([pki.root_pem_path()])
@@ -46,6 +51,7 @@ fn client(proxy: &str, pki: &TestPki) -> Client {
     Client::builder()
         .global(layer)
         .env(EnvSnapshot::from_pairs([("EGRESS_PW", PASS)]))
+        .http2(http2)
         .build()
         .unwrap()
 }
@@ -109,8 +115,37 @@ async fn https_through_an_authenticated_proxy_works_with_the_connector_alone() {
     assert_eq!(connect.headers["x-egress-tag"], "connector");
 }
 
+/// Asserts the first-byte deadline's error: `http.timeout` at `hop`, phase `http`, the 1 s
+/// request timeout, `target`, the proxy (without credentials), the route through it and the
+/// connection's timings.
+fn assert_first_byte_timeout(e: &Error, hop: Hop, target: &str, proxy: &TestProxy) {
+    assert_eq!(e.code(), "http.timeout", "{}", e.report());
+    assert_eq!(
+        (e.hop(), e.phase()),
+        (Some(hop), Phase::Http),
+        "{}",
+        e.report()
+    );
+    assert_eq!(e.evidence().timeout, Some(Duration::from_secs(1)));
+    assert_eq!(e.evidence().target.as_deref(), Some(target));
+    assert_eq!(e.evidence().proxy.as_deref(), Some(proxy.url().as_str()));
+    assert!(e.route().is_some_and(|r| r.proxy().is_some()));
+    // The connection's phases before the wait are evidence too.
+    assert!(e.evidence().timings.is_some_and(|t| t.connect.is_some()));
+}
+
+/// Asserts the CONNECT handshake's timeout: `proxy.timeout` at the proxy hop, phase `proxy`.
+fn assert_connect_timeout(e: &Error, proxy: &TestProxy) {
+    assert_eq!(e.code(), "proxy.timeout", "{}", e.report());
+    assert_eq!((e.hop(), e.phase()), (Some(Hop::Proxy), Phase::Proxy));
+    assert_eq!(e.evidence().timeout, Some(Duration::from_secs(1)));
+    assert_eq!(e.evidence().target.as_deref(), Some("origin.test:443"));
+    assert_eq!(e.evidence().proxy.as_deref(), Some(proxy.url().as_str()));
+    // TCP to the proxy was made: its timing is part of the evidence.
+    assert!(e.evidence().timings.is_some_and(|t| t.connect.is_some()));
+}
+
 #[tokio::test]
-#[ignore = "hangs since the merge of main (first-byte deadline of an absolute-form connection under a plain hyper client never fires): under investigation"]
 async fn a_stalling_proxy_times_out_with_the_right_code_under_a_plain_hyper_client() {
     let pki = TestPki::new();
     let proxy = TestProxy::builder().policy(Policy::Stall).start().await;
@@ -118,37 +153,70 @@ async fn a_stalling_proxy_times_out_with_the_right_code_under_a_plain_hyper_clie
     let connector = c.connector(None).unwrap();
 
     // Plain http: the connection is made, the request sent, no byte comes back. The
-    // connection's first-byte deadline (timeouts.request) ends it.
+    // connection's first-byte deadline (timeouts.request) ends it, with nothing around the
+    // hyper client to enforce a timeout.
     let started = std::time::Instant::now();
     let err = hyper(connector)
         .request(get("http://origin.test/"))
         .await
         .unwrap_err();
-    assert!(started.elapsed() < Duration::from_secs(10));
-    let e = Error::from_hyper(&err);
-    assert_eq!(e.code(), "http.timeout", "{}", e.report());
-    assert_eq!((e.hop(), e.phase()), (Some(Hop::Proxy), Phase::Http));
-    assert_eq!(e.evidence().timeout, Some(Duration::from_secs(1)));
-    assert_eq!(e.evidence().proxy.as_deref(), Some(proxy.url().as_str()));
-    assert!(e.route().is_some_and(|r| r.proxy().is_some()));
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(1) && waited < Duration::from_secs(10),
+        "{waited:?}"
+    );
+    assert_first_byte_timeout(
+        &Error::from_hyper(&err),
+        Hop::Proxy,
+        "origin.test:80",
+        &proxy,
+    );
 
     // https: the CONNECT handshake has its own timeout, reported at the proxy hop.
     let err = hyper(connector)
         .request(get("https://origin.test/"))
         .await
         .unwrap_err();
-    let e = Error::from_hyper(&err);
-    assert_eq!(e.code(), "proxy.timeout", "{}", e.report());
-    assert_eq!((e.hop(), e.phase()), (Some(Hop::Proxy), Phase::Proxy));
-    assert_eq!(e.evidence().timeout, Some(Duration::from_secs(1)));
+    assert_connect_timeout(&Error::from_hyper(&err), &proxy);
 
     // Through the layer: the same errors, already proxyscope's.
     let mut svc = connector.layer().layer(hyper(connector));
     let e = svc.call(get("http://origin.test/")).await.unwrap_err();
-    assert_eq!((e.code(), e.hop()), ("http.timeout", Some(Hop::Proxy)));
+    assert_first_byte_timeout(&e, Hop::Proxy, "origin.test:80", &proxy);
     let e = svc.call(get("https://origin.test/")).await.unwrap_err();
-    assert_eq!((e.code(), e.phase()), ("proxy.timeout", Phase::Proxy));
+    assert_connect_timeout(&e, &proxy);
     assert_eq!(proxy.accepted(), 4);
+}
+
+#[tokio::test]
+async fn a_stalling_origin_behind_connect_times_out_under_a_plain_hyper_client() {
+    // The tunnel is made (credentials from the environment), TLS too; then the origin keeps
+    // quiet. HTTP/1.1 (the connection's first-byte deadline guards HTTP/1 only: hyper's
+    // HTTP/2 reads and writes on an idle connection, see the docs).
+    let pki = TestPki::new();
+    let proxy = TestProxy::builder()
+        .policy(Policy::require_basic(USER, PASS, "egress"))
+        .start()
+        .await;
+    let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
+    let c = client_with(&proxy.url(), &pki, false);
+    let connector = c.connector(None).unwrap();
+    let url = origin.url_with_host("localhost", "/slow?ms=5000");
+    let target = format!("localhost:{}", origin.addr().port());
+
+    let started = std::time::Instant::now();
+    let err = hyper(connector).request(get(&url)).await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let e = Error::from_hyper(&err);
+    assert_first_byte_timeout(&e, Hop::Origin, &target, &proxy);
+    // The tunnel and the handshake were done before the wait began.
+    let t = e.evidence().timings.expect("timings");
+    assert!(t.proxy.is_some() && t.tls.is_some(), "{t:?}");
+
+    let mut svc = connector.layer().layer(hyper(connector));
+    let e = svc.call(get(&url)).await.unwrap_err();
+    assert_first_byte_timeout(&e, Hop::Origin, &target, &proxy);
+    assert_eq!(proxy.connects().len(), 2);
 }
 
 #[tokio::test]
