@@ -255,16 +255,26 @@ pub enum TlsVersion {
     Tls13,
 }
 
-impl TlsVersion {
-    /// Parses `"1.2"` or `"1.3"`.
-    pub fn parse(s: &str) -> Option<Self> {
+impl FromStr for TlsVersion {
+    type Err = ParseError;
+
+    /// `"1.2"` or `"1.3"` (surrounding blanks ignored).
+    fn from_str(s: &str) -> Result<Self, ParseError> {
         match s.trim() {
-            "1.2" => Some(Self::Tls12),
-            "1.3" => Some(Self::Tls13),
-            _ => None,
+            "1.2" => Ok(Self::Tls12),
+            "1.3" => Ok(Self::Tls13),
+            _ => Err(ParseError::new(s, "1.2 or 1.3")),
         }
     }
+}
 
+impl std::fmt::Display for TlsVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl TlsVersion {
     /// The configuration spelling, `1.2` or `1.3`.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -14,23 +14,12 @@ use std::path::PathBuf;
 
 use super::node::{Entry, Node, Value};
 use super::suggest;
-use super::walk::{Walker, join};
+use super::walk::{AUTH_KEYS, PROXY_AUTH_KEYS, Walker, join};
 use crate::credentials::{OriginAuth, ProxyAuth, SecretSource};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::proxy::EnvSnapshot;
 use crate::settings::{PemSource, ProxyHeaders, ProxySetting, Settings, Sourced, TlsVersion};
 use crate::tls::{ClientIdentity, IdentityProblem};
-
-/// Keys of `proxy_auth`.
-const PROXY_AUTH_KEYS: &[&str] = &["username", "password_env", "password_file"];
-/// Keys of `auth`.
-const AUTH_KEYS: &[&str] = &[
-    "username",
-    "password_env",
-    "password_file",
-    "bearer_env",
-    "bearer_file",
-];
 
 /// The certificate/key pairs of a layer: (certificate key, key key, hop noun).
 const PAIRS: [(&str, &str); 2] = [
@@ -59,7 +48,7 @@ impl Walker<'_> {
             }
             "min_tls_version" | "proxy_min_tls_version" => {
                 let v = match &node.value {
-                    Value::Str(s) => TlsVersion::parse(s),
+                    Value::Str(s) => s.parse::<TlsVersion>().ok(),
                     Value::Float(f) if (*f - 1.2).abs() < 1e-9 => Some(TlsVersion::Tls12),
                     Value::Float(f) if (*f - 1.3).abs() < 1e-9 => Some(TlsVersion::Tls13),
                     _ => None,

@@ -262,3 +262,19 @@ fn tls_versions_accept_strings_and_bare_numbers() {
     assert_eq!(get("proxy_min_tls_version"), "1.2");
     assert_eq!(get("danger_accept_invalid_hostnames"), "false");
 }
+
+#[test]
+fn tls_version_parses_from_text_like_the_config_key() {
+    use proxyscope::settings::TlsVersion;
+    assert_eq!("1.2".parse::<TlsVersion>().unwrap(), TlsVersion::Tls12);
+    assert_eq!(" 1.3 ".parse::<TlsVersion>().unwrap(), TlsVersion::Tls13);
+    for bad in ["1.1", "1.0", "TLSv1.3", "", "1.3.0"] {
+        assert!(bad.parse::<TlsVersion>().is_err(), "{bad:?}");
+    }
+    // Display gives back the configuration spelling.
+    assert_eq!(TlsVersion::Tls13.to_string(), "1.3");
+    assert_eq!(
+        TlsVersion::Tls12.to_string().parse::<TlsVersion>().unwrap(),
+        TlsVersion::Tls12
+    );
+}
