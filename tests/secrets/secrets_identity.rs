@@ -3,8 +3,9 @@
 //! certificate's private key (from a file and from memory) are used on successful and failing
 //! requests (407, a rejected client certificate, an unset variable), and none of them — nor the
 //! base64 `Basic` form of a credential — appears in any `Display`, `Debug`, `report()`, JSON,
-//! provenance row, lint finding, route explanation, connection info or TRACE log line, nor in the
-//! probe's `config --show-origin`, `lint` and `check` output.
+//! provenance row, lint finding, route explanation, connection info or TRACE log line, nor in a
+//! request prepared by the connector or an error recovered from a plain hyper client's, nor in
+//! the probe's `config --show-origin`, `lint` and `check` output.
 //!
 //! Logs are captured with a subscriber scoped to this test's thread (a current-thread runtime),
 //! so this file does not compete with the process-wide one of `secrets_redaction`.
@@ -182,6 +183,35 @@ async fn scenarios(p: &mut Printed, pki: &TestPki, dir: &std::path::Path) {
         .await
         .unwrap_err();
     p.error("407 connect", &e);
+
+    // The connector under a plain hyper client: a prepared request's headers, and the CONNECT
+    // refusal recovered from hyper's error, bare and through the layer.
+    let connector = c.connector(None).unwrap().clone();
+    let hyper = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build::<_, http_body_util::Empty<bytes::Bytes>>(connector.clone());
+    let get = |url: &str| {
+        http::Request::get(url)
+            .body(http_body_util::Empty::<bytes::Bytes>::new())
+            .unwrap()
+    };
+    let mut req = get(&plain.url("/"));
+    connector.prepare(&mut req).unwrap();
+    assert!(req.headers().contains_key("proxy-authorization"));
+    p.text("prepared request", format!("{req:?}"));
+    let err = hyper
+        .request(get(&mtls.url_with_host("localhost", "/")))
+        .await
+        .unwrap_err();
+    p.text("hyper error", format!("{err} {err:?}"));
+    let e = Error::from_hyper(&err);
+    assert_eq!(e.code(), "proxy.auth_rejected");
+    p.error("from_hyper", &e);
+    let mut svc = tower_layer::Layer::layer(&connector.layer(), hyper);
+    let e = tower_service::Service::call(&mut svc, get(&mtls.url_with_host("localhost", "/")))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "proxy.auth_rejected");
+    p.error("layer", &e);
 
     let refused = Settings::new()
         .with_proxy(ProxySetting::Direct)
