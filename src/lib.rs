@@ -125,7 +125,8 @@ mod wire;
 
 // The crates whose types appear in proxyscope's public signatures, so a user names exactly the
 // versions proxyscope was built with (`proxyscope::http::Request`, `proxyscope::rustls::ClientConfig`,
-// `proxyscope::url::Url`).
+// `proxyscope::url::Url`, `proxyscope::bytes::Bytes` of `Response::bytes`).
+pub use bytes;
 pub use http;
 pub use rustls;
 pub use url;

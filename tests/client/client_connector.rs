@@ -259,3 +259,33 @@ async fn client_connector_names_providers() {
     let e = c.connector(Some("nope")).unwrap_err();
     assert_eq!(e.code(), "config.invalid");
 }
+
+#[tokio::test]
+async fn public_signatures_take_the_reexported_types() {
+    // Only proxyscope's re-exports are named here: this compiles only if they are the very
+    // types the signatures use (a second copy of a crate would be a different type).
+    use proxyscope::rustls::pki_types::CertificateDer;
+    let pki = TestPki::new();
+    let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
+    let root: CertificateDer<'static> = pki.root().der().clone();
+    let c = Client::builder()
+        .global(
+            Settings::new()
+                .with_proxy(ProxySetting::Direct)
+                .with_roots(proxyscope::Roots::None)
+                .with_ca_certs([&root]),
+        )
+        .env(EnvSnapshot::default())
+        .build()
+        .unwrap();
+    let url = proxyscope::url::Url::parse(&origin.url_with_host("localhost", "/")).unwrap();
+    assert!(c.route(None, &url).unwrap().is_direct());
+    let req = proxyscope::http::Request::get(url.as_str())
+        .body(Vec::<u8>::new())
+        .unwrap();
+    let body: proxyscope::bytes::Bytes = c.execute(None, req).await.unwrap().bytes().await.unwrap();
+    assert!(!body.is_empty());
+    let tls: std::sync::Arc<proxyscope::rustls::ClientConfig> =
+        c.connector(None).unwrap().origin_tls().config();
+    assert!(!tls.alpn_protocols.is_empty());
+}
