@@ -234,6 +234,7 @@ impl std::error::Error for CredentialError {
 /// password_env = "VAR" }`). They apply to whichever proxy the route chooses for the layer,
 /// an environment proxy included (as curl's `--proxy-user` does), and take precedence over
 /// credentials written in the proxy URL.
+#[non_exhaustive]
 #[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct ProxyAuth {
     /// The user name (not secret).

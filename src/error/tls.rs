@@ -185,6 +185,7 @@ pub struct TlsEvidence {
 
 /// What happened with client authentication on one handshake: whether the server asked, which
 /// CAs it said it accepts, and what was presented.
+#[non_exhaustive]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ClientCertEvidence {
     /// The server sent a CertificateRequest.

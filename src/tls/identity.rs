@@ -128,6 +128,7 @@ impl IdentityProblem {
 }
 
 /// A client certificate or key that cannot be used: which half, why, where, and the details.
+#[non_exhaustive]
 #[derive(Debug)]
 pub struct IdentityError {
     /// The half the problem is about.
