@@ -289,3 +289,52 @@ async fn public_signatures_take_the_reexported_types() {
         c.connector(None).unwrap().origin_tls().config();
     assert!(!tls.alpn_protocols.is_empty());
 }
+
+#[tokio::test]
+async fn diagnose_runs_the_connection_path_without_a_request() {
+    let pki = TestPki::new();
+    let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
+    let proxy = TestProxy::builder()
+        .policy(Policy::require_basic(USER, PASS, "egress"))
+        .start()
+        .await;
+    let c = client(&proxy.url(), &pki);
+    let url = origin.url_with_host("localhost", "/never-requested");
+
+    // The path works: tunnel (with proxy_auth's credentials) and TLS, and what was learnt.
+    let info = c.diagnose(None, &url).await.unwrap();
+    assert!(info.tunnel && !info.absolute_form);
+    assert!(info.route.proxy().is_some());
+    assert!(info.timings.proxy.is_some() && info.timings.tls.is_some());
+    assert!(info.origin_tls.is_some());
+    assert_eq!(proxy.connects().len(), 1);
+    // No request was sent through the tunnel.
+    assert!(origin.requests().is_empty());
+
+    // The path fails: the same structured error a request would get.
+    let denied = Client::builder()
+        .global(
+            Settings::new()
+                .with_proxy(ProxySetting::parse(&proxy.url()).unwrap())
+                .with_ca_file([pki.root_pem_path()]),
+        )
+        .env(EnvSnapshot::default())
+        .build()
+        .unwrap();
+    let e = denied.diagnose(None, &url).await.unwrap_err();
+    assert_eq!(e.code(), "proxy.auth_required", "{}", e.report());
+    assert_eq!((e.hop(), e.phase()), (Some(Hop::Proxy), Phase::Proxy));
+    assert_eq!(
+        e.evidence().proxy_reply.as_ref().map(|r| r.status),
+        Some(407)
+    );
+    assert_eq!(e.evidence().auth_realm.as_deref(), Some("egress"));
+    assert!(e.route().is_some_and(|r| r.proxy().is_some()));
+
+    // Bad input: a URL that is not http(s), an unknown provider.
+    let e = c.diagnose(None, "ftp://files.test/").await.unwrap_err();
+    assert_eq!(e.code(), "request.url");
+    let e = c.diagnose(Some("nope"), &url).await.unwrap_err();
+    assert_eq!(e.code(), "config.invalid");
+    assert!(origin.requests().is_empty());
+}

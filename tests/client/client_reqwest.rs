@@ -1,6 +1,6 @@
 //! The reqwest bridge against the harness (feature `reqwest`; compiled only with it): reqwest
 //! keeps the hot path, proxyscope decides each route through `Client::reqwest_proxy`
-//! (provider proxies, `no_proxy`, credentials from `proxy_auth`), reqwest uses proxyscope's
+//! (provider proxies, `no_proxy`, credentials from `proxy_auth`, proxy headers), reqwest uses proxyscope's
 //! rustls configuration for the origin, and `Client::diagnose_reqwest` explains reqwest's
 //! failure with the structured error.
 
@@ -40,7 +40,8 @@ async fn reqwest_routes_through_proxyscope_with_credentials() {
         .with_proxy(ProxySetting::parse(&egress.url()).unwrap())
         .with_no_proxy(NoProxy::parse("direct.test"))
         .with_ca_file([pki.root_pem_path()])
-        .with_proxy_auth(ProxyAuth::new(USER, SecretSource::env("EGRESS_PW")));
+        .with_proxy_auth(ProxyAuth::new(USER, SecretSource::env("EGRESS_PW")))
+        .with_proxy_header("X-Egress-Tag", "via-reqwest");
     let client = Client::builder()
         .global(global)
         .http2(false)
@@ -72,6 +73,8 @@ async fn reqwest_routes_through_proxyscope_with_credentials() {
             s.headers.get("proxy-authorization").unwrap(),
             basic_auth(USER, PASS).as_str()
         );
+        // The layer's proxy headers travel with reqwest's requests to the proxy too.
+        assert_eq!(s.headers["x-egress-tag"], "via-reqwest");
     }
 }
 
