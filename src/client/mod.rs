@@ -14,6 +14,7 @@ mod body_read;
 #[cfg(feature = "reqwest")]
 mod bridge;
 mod builder;
+mod interop;
 mod into_url;
 mod provider;
 mod redirect;
@@ -32,8 +33,8 @@ use http::header::{AUTHORIZATION, PROXY_AUTHORIZATION};
 use hyper_util::client::legacy;
 use tracing::Instrument;
 
-use crate::connect::{ConnInfo, Connector, Ctx, Handoff, absolute_form_failure};
-use crate::error::{Error, ErrorKind, Hop, Phase, chain_text};
+use crate::connect::{Connector, Ctx, Handoff, absolute_form_failure};
+use crate::error::{Error, ErrorKind, Hop, Phase};
 use crate::proxy::redact::is_secret_param;
 use crate::proxy::{ProxyScheme, Secrets, redact_url};
 use crate::route::{Route, UriParts};
@@ -142,45 +143,6 @@ impl Client {
                 self.profile(provider, url)?.connector.route(url)
             }
         })
-    }
-
-    /// The connector of `provider`'s profile (`None`: the global layer's), to put under a hyper
-    /// client of your own; with [`Connector::layer`] (or [`Connector::prepare`] per request) it
-    /// behaves like this client. Fails with `config.invalid` for an unknown provider.
-    pub fn connector(&self, provider: Option<&str>) -> Result<&Connector, Error> {
-        match provider {
-            None => Ok(&self.inner.global.connector),
-            Some(name) => self.named(name).map(|p| &p.connector),
-        }
-    }
-
-    /// Runs the connection path `url` would take under `provider` (chosen as for
-    /// [`Client::request`]): DNS, TCP, the proxy handshake and TLS, without sending a request.
-    /// `Ok` carries what was learnt (route, timings, certificates); `Err` is the same structured
-    /// error a request would have failed with — use it to explain a failure another HTTP client
-    /// (reqwest, your own hyper client) reported for the same URL. A URL that is not an
-    /// absolute `http(s)` URL with a host is `request.url`.
-    pub async fn diagnose(
-        &self,
-        provider: Option<&str>,
-        url: impl IntoUrl,
-    ) -> Result<ConnInfo, Error> {
-        let url = to_url(url)?;
-        let profile = self.profile(provider, &url)?;
-        let uri = without_userinfo(&url)
-            .as_str()
-            .parse::<http::Uri>()
-            .map_err(|e| {
-                Error::new(ErrorKind::RequestUrl)
-                    .with_message(format!(
-                        "invalid request URL {:?}",
-                        redact_url(url.as_str())
-                    ))
-                    .with_hint("use an absolute URL such as https://host/path")
-                    .with_source(e)
-            })?;
-        let conn = profile.connector.connect(uri).await?;
-        Ok(conn.info().clone())
     }
 
     /// A request of `method` for `url`, through the profile of the provider whose base URL
@@ -745,68 +707,6 @@ fn move_userinfo<B>(req: &mut http::Request<B>, url: &url::Url) -> Result<(), Er
         }
     }
     Ok(())
-}
-
-/// hyper-util's error, unwrapped back to ours: the connector's error when it is the cause,
-/// else an `http.*` error built from hyper's.
-fn from_legacy(e: legacy::Error, route: &Route, target: &str, absolute_form: bool) -> Error {
-    let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&e);
-    let mut hyper_err: Option<&hyper::Error> = None;
-    if let Some(ours) = Error::find_in(&e) {
-        // The request's own route: the connector only saw scheme and authority.
-        return ours.duplicate().with_route(route.clone());
-    }
-    while let Some(s) = src {
-        if hyper_err.is_none() {
-            hyper_err = s.downcast_ref::<hyper::Error>();
-        }
-        src = s.source();
-    }
-    let hop = if absolute_form {
-        Hop::Proxy
-    } else {
-        Hop::Origin
-    };
-    let timed_out = hyper_err.is_some_and(hyper::Error::is_timeout);
-    let kind = if timed_out {
-        ErrorKind::HttpTimeout
-    } else {
-        ErrorKind::HttpProtocol
-    };
-    let what = match hyper_err {
-        Some(h) if h.is_incomplete_message() => "closed the connection before a complete response",
-        Some(h) if h.is_parse() || h.is_parse_status() => "sent a malformed response",
-        Some(h) if h.is_canceled() || h.is_closed() => "closed the connection",
-        _ => "broke the HTTP exchange",
-    };
-    let who = if absolute_form {
-        format!(
-            "the proxy {}",
-            route
-                .proxy()
-                .map(|p| p.without_credentials())
-                .unwrap_or_default()
-        )
-    } else {
-        target.to_owned()
-    };
-    let source_text = crate::proxy::redact_text(&chain_text(&e));
-    Error::new(kind)
-        .with_hop(hop)
-        .with_phase(Phase::Http)
-        .with_message(format!("{who} {what}"))
-        .with_hint(if absolute_form {
-            "the proxy forwarded the request but the reply was unusable; check the proxy's logs, or try tunnel_plain_http"
-        } else {
-            "the server's reply was not valid HTTP or it hung up mid-response; check that the port speaks HTTP (https:// for TLS ports) and the server's logs"
-        })
-        .with_route(route.clone())
-        .map_evidence(|ev| {
-            ev.target = Some(target.to_owned());
-            ev.proxy = route.proxy().map(|p| p.without_credentials());
-            ev.cause = Some(source_text);
-        })
-        .with_source(e)
 }
 
 #[cfg(test)]
