@@ -63,7 +63,7 @@ async fn proxy_auth_from_the_environment_authenticates_connect_and_absolute_form
     let client = build(layer, env(&[("EGRESS_PASSWORD", PASS)])).unwrap();
 
     // Plain http: absolute-form, the credentials on the request itself.
-    let res = client.get(&origin.url("/")).await.unwrap();
+    let res = client.get(origin.url("/")).await.unwrap();
     assert_eq!(res.status(), 200);
     // https:// is not served by this origin; a tunnel to it is enough to see CONNECT's header.
     let tunnel = client
@@ -94,7 +94,7 @@ async fn proxy_auth_from_a_file_drops_one_trailing_newline() {
     let layer = via(&proxy.url()).with_proxy_auth(ProxyAuth::new(USER, SecretSource::file(&file)));
     let res = build(layer, env(&[]))
         .unwrap()
-        .get(&origin.url("/"))
+        .get(origin.url("/"))
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
@@ -108,14 +108,14 @@ async fn proxy_auth_wins_over_credentials_in_the_proxy_url() {
     let layer = via(&stale).with_proxy_auth(ProxyAuth::new(USER, SecretSource::value(PASS)));
     let res = build(layer, env(&[]))
         .unwrap()
-        .get(&origin.url("/"))
+        .get(origin.url("/"))
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
     // Without proxy_auth the URL's (stale) password is sent, and the proxy says so.
     let res = build(via(&stale), env(&[]))
         .unwrap()
-        .get(&origin.url("/"))
+        .get(origin.url("/"))
         .await
         .unwrap();
     assert_eq!(res.status(), 407);
@@ -204,11 +204,8 @@ async fn a_providers_auth_goes_to_its_origin_only() {
         .env(env(&[("PARTNER_TOKEN", "t0ken-abc")]))
         .build()
         .unwrap();
-    assert_eq!(
-        client.get(&origin.url("/echo")).await.unwrap().status(),
-        200
-    );
-    assert_eq!(client.get(&other.url("/v1/x")).await.unwrap().status(), 404);
+    assert_eq!(client.get(origin.url("/echo")).await.unwrap().status(), 200);
+    assert_eq!(client.get(other.url("/v1/x")).await.unwrap().status(), 404);
     // The partner's profile asked for another host: no credentials travel there.
     let req = http::Request::get(other.url("/"))
         .body(Vec::<u8>::new())
@@ -241,8 +238,8 @@ async fn proxy_headers_are_per_provider_over_the_builders() {
         .env(env(&[]))
         .build()
         .unwrap();
-    client.get(&origin.url("/tagged/a")).await.unwrap();
-    client.get(&origin.url("/other")).await.unwrap();
+    client.get(origin.url("/tagged/a")).await.unwrap();
+    client.get(origin.url("/other")).await.unwrap();
     let seen = proxy.requests();
     let values = |i: usize, name: &str| -> Vec<String> {
         seen[i]
@@ -309,7 +306,7 @@ async fn credentials_from_a_config_file_resolve_against_its_directory() {
         .env(env(&[("PARTNER_TOKEN", "t0ken")]))
         .build()
         .unwrap();
-    assert_eq!(client.get(&origin.url("/")).await.unwrap().status(), 200);
+    assert_eq!(client.get(origin.url("/")).await.unwrap().status(), 200);
     let seen = &proxy.requests()[0];
     assert_eq!(seen.headers.get("x-egress-tag").unwrap(), "partner");
     assert!(seen.has_proxy_authorization);

@@ -149,6 +149,9 @@ fn hostile_certificate_files_fail_the_build_with_their_code() {
     drop(f.dir);
 }
 
+/// What is handed to the builder (certificate, key), and the setting and code it must get.
+type Case<'a> = (&'a str, &'a [u8], &'a [u8], &'a str, &'a str);
+
 #[test]
 fn hostile_pem_in_memory_fails_the_build_without_quoting_it() {
     let pki = TestPki::new();
@@ -160,7 +163,7 @@ fn hostile_pem_in_memory_fails_the_build_without_quoting_it() {
     let key_text = String::from_utf8(key.clone()).unwrap();
     let key_body = key_text.lines().nth(1).unwrap();
     let cert_body = me.pem().lines().nth(1).unwrap();
-    let cases: [(&str, &[u8], &[u8], &str, &str); 6] = [
+    let cases: [Case<'_>; 6] = [
         (
             "garbage certificate",
             b"\x00\xffnot pem",

@@ -174,7 +174,7 @@ async fn scenarios(p: &mut Printed, pki: &TestPki, dir: &std::path::Path) {
         .env(EnvSnapshot::default())
         .build()
         .unwrap();
-    let res = c.get(&plain.url("/")).await.unwrap();
+    let res = c.get(plain.url("/")).await.unwrap();
     let e = res.error_for_status().unwrap_err();
     assert_eq!(e.code(), "proxy.auth_rejected");
     p.error("407", &e);
@@ -228,7 +228,7 @@ async fn scenarios(p: &mut Printed, pki: &TestPki, dir: &std::path::Path) {
         .build()
         .unwrap();
     let e = c
-        .get(&mtls.url_with_host("localhost", "/"))
+        .get(mtls.url_with_host("localhost", "/"))
         .await
         .unwrap_err();
     assert_eq!(e.code(), "tls.client_cert_rejected");

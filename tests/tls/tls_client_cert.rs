@@ -80,7 +80,7 @@ async fn required_and_missing_is_client_cert_required_with_the_acceptable_cas() 
     let pki = TestPki::new();
     let origin = mtls_origin(&pki, ClientAuthSpec::required(&[pki.client_ca()])).await;
     let e = client(trusting(&pki, None))
-        .get(&origin.url_with_host("localhost", "/"))
+        .get(origin.url_with_host("localhost", "/"))
         .await
         .unwrap_err();
     // TLS 1.3: the server refuses after the client finished its side; the refusal arrives with
@@ -99,7 +99,7 @@ async fn required_and_missing_over_tls12_ends_the_handshake() {
     let spec = ClientAuthSpec::required(&[pki.client_ca()]).tls12_only();
     let origin = mtls_origin(&pki, spec).await;
     let e = client(trusting(&pki, None))
-        .get(&origin.url_with_host("localhost", "/"))
+        .get(origin.url_with_host("localhost", "/"))
         .await
         .unwrap_err();
     assert_required(&e, "client_cert");
@@ -115,7 +115,7 @@ async fn a_certificate_from_another_ca_is_rejected_naming_its_issuer() {
     let layer =
         trusting(&pki, None).with_client_cert_files(stranger.pem_path(), stranger.key_path());
     let e = client(layer)
-        .get(&origin.url_with_host("localhost", "/"))
+        .get(origin.url_with_host("localhost", "/"))
         .await
         .unwrap_err();
     assert_eq!(e.code(), "tls.client_cert_rejected", "{}", e.report());
@@ -150,7 +150,7 @@ async fn an_expired_client_certificate_is_rejected_with_its_validity() {
     let old = pki.leaf(LeafSpec::client(&["old.test"]).validity(Validity::Expired));
     let layer = trusting(&pki, None).with_client_cert_files(old.pem_path(), old.key_path());
     let e = client(layer)
-        .get(&origin.url_with_host("localhost", "/"))
+        .get(origin.url_with_host("localhost", "/"))
         .await
         .unwrap_err();
     assert_eq!(e.code(), "tls.client_cert_rejected", "{}", e.report());
@@ -169,7 +169,7 @@ async fn the_right_certificate_is_accepted_and_shown_in_the_connection_info() {
     let me = pki.client_cert("svc-translation");
     let layer = trusting(&pki, None).with_client_cert_files(me.pem_path(), me.key_path());
     let res = client(layer)
-        .get(&origin.url_with_host("localhost", "/"))
+        .get(origin.url_with_host("localhost", "/"))
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
@@ -195,17 +195,14 @@ async fn identity_and_trust_from_memory_say_builder() {
         .with_ca_certs([pki.root().der()])
         .with_client_cert_pem(me.pem(), &key);
     let c = client(layer);
-    let res = c
-        .get(&origin.url_with_host("localhost", "/"))
-        .await
-        .unwrap();
+    let res = c.get(origin.url_with_host("localhost", "/")).await.unwrap();
     assert_eq!(res.status(), 200);
     assert!(origin.client_auth()[0].accepted);
 
     // The trust store the evidence describes names the in-memory source.
     let wrong = TestOrigin::https(&pki, &pki.self_signed(&["localhost"]), ChainMode::Full).await;
     let e = c
-        .get(&wrong.url_with_host("localhost", "/"))
+        .get(wrong.url_with_host("localhost", "/"))
         .await
         .unwrap_err();
     assert_eq!(e.code(), "tls.unknown_issuer");
@@ -315,7 +312,7 @@ async fn an_optional_request_is_recorded_and_served() {
     let pki = TestPki::new();
     let origin = mtls_origin(&pki, ClientAuthSpec::optional(&[pki.client_ca()])).await;
     let res = client(trusting(&pki, None))
-        .get(&origin.url_with_host("localhost", "/"))
+        .get(origin.url_with_host("localhost", "/"))
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
@@ -400,7 +397,7 @@ async fn danger_accept_invalid_hostnames_accepts_only_a_trusted_chain_and_warns(
     // An untrusted chain is still refused: the switch covers names only.
     let stranger = TestOrigin::https(&pki, &pki.self_signed(&["localhost"]), ChainMode::Full).await;
     let e = c
-        .get(&stranger.url_with_host("localhost", "/"))
+        .get(stranger.url_with_host("localhost", "/"))
         .await
         .unwrap_err();
     assert_eq!(e.code(), "tls.unknown_issuer");
