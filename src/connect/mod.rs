@@ -257,11 +257,13 @@ impl Connector {
     }
 
     /// The headers sent to proxies: the builder's, then the layer's `proxy_headers`.
+    #[cfg(feature = "reqwest")]
     pub(crate) fn proxy_headers(&self) -> &HeaderMap {
         &self.profile.creds.proxy_headers
     }
 
     /// The user name and password sent to `proxy`: `proxy_auth`'s, else the URL's.
+    #[cfg(feature = "reqwest")]
     pub(crate) fn proxy_credentials<'a>(
         &'a self,
         proxy: &'a ProxyUrl,
