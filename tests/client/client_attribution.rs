@@ -54,7 +54,9 @@ async fn origin_403_relayed_by_the_proxy_is_attributed_to_the_origin() {
     let o = TestOrigin::http().await;
     o.answer(
         "/translate",
-        CannedReply::new(403).header("Server", "nginx/1.25").body("no"),
+        CannedReply::new(403)
+            .header("Server", "nginx/1.25")
+            .body("no"),
     );
     let proxy = test_proxy().start().await;
     let client = builder(layer(Some(&proxy.url()))).build().unwrap();

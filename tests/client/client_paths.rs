@@ -100,7 +100,9 @@ async fn plain_http_via_absolute_form_with_credentials() {
     let o = TestOrigin::http().await;
     o.answer(
         "/x",
-        CannedReply::new(200).header("Server", "nginx").body("relayed"),
+        CannedReply::new(200)
+            .header("Server", "nginx")
+            .body("relayed"),
     );
     let proxy = test_proxy()
         .policy(Policy::require_basic("u", "p@ss", "test"))
@@ -171,7 +173,10 @@ async fn https_via_an_https_proxy_trusted_by_proxy_ca_file() {
     assert!(info.origin_tls.is_some());
     assert_eq!(r.text().await.unwrap(), "double tls");
     assert_eq!(proxy.connect_count(), 1);
-    assert_eq!(proxy.connects()[0].headers["proxy-authorization"], basic_auth("u", "p"));
+    assert_eq!(
+        proxy.connects()[0].headers["proxy-authorization"],
+        basic_auth("u", "p")
+    );
 }
 
 #[tokio::test]

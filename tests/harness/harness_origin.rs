@@ -73,7 +73,10 @@ async fn an_answer_set_for_a_path_is_sent_as_given_and_counted_connections_show_
     origin.answer("/", CannedReply::new(200).body("mine"));
     // Query ignored; status, reason, headers and body exactly as set, no Server of the origin's.
     let r = get(&origin, "/translate?q=1").await;
-    assert_eq!((r.status, r.reason.as_str(), r.body.as_str()), (403, "Nope", "no"));
+    assert_eq!(
+        (r.status, r.reason.as_str(), r.body.as_str()),
+        (403, "Nope", "no")
+    );
     assert_eq!(r.header("server"), Some("nginx/1.25"));
     assert_eq!(r.header("via"), Some("1.1 cdn"));
     assert_eq!(get(&origin, "/").await.body, "mine");
