@@ -274,14 +274,6 @@ impl TestOrigin {
         format!("{scheme}://{host}:{}{path}", self.addr.port())
     }
 
-    /// Every request received so far, in arrival order.
-    pub fn requests(&self) -> Vec<OriginRequest> {
-        self.requests
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
     /// Answers every later request for `path` (the path alone, query ignored) with `reply`,
     /// exactly as given (no `Server` header unless it has one), instead of the built-in route.
     /// Requests are recorded as always. Setting a path again replaces its reply.
@@ -313,6 +305,14 @@ impl TestOrigin {
     /// handshake failed): one for many requests means the client reused its connection.
     pub fn accepted(&self) -> usize {
         self.accepted.load(Ordering::Relaxed)
+    }
+
+    /// Every request received so far, in arrival order.
+    pub fn requests(&self) -> Vec<OriginRequest> {
+        self.requests
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Re-raises a panic from a server task, if one happened.
