@@ -14,6 +14,7 @@ mod explain;
 mod handoff;
 mod http_connect;
 mod refusal;
+mod socks4;
 mod socks5;
 mod stream;
 mod tcp;
@@ -559,10 +560,25 @@ async fn build(
                             .await
                         }
                     }
-                    other => Err(ctx
-                        .error(ErrorKind::ConfigProxyUrl, Hop::Proxy, Phase::Config)
-                        .with_message(format!("proxy scheme {other:?} is not supported"))
-                        .with_hint("use an http://, https://, socks5:// or socks5h:// proxy")),
+                    ProxyScheme::Socks4 | ProxyScheme::Socks4a => {
+                        tunnel = true;
+                        let user_id = proxy.username().unwrap_or("");
+                        let dest = if proxy.scheme() == ProxyScheme::Socks4a {
+                            socks4::Dest::Name(host, port)
+                        } else {
+                            let addrs = dns::resolve(
+                                resolver,
+                                ctx,
+                                Hop::Origin,
+                                host,
+                                port,
+                                t.connect_or_default(),
+                            )
+                            .await?;
+                            socks4::Dest::Addr(socks4::first_v4(ctx, &addrs)?)
+                        };
+                        socks4::handshake(ctx, stream, dest, user_id, t.proxy_or_default()).await
+                    }
                 }
             }
             .instrument(span)
@@ -583,7 +599,7 @@ async fn build(
                 tunnel_facts = Some(explain::Tunnel {
                     opened: Instant::now(),
                     received: received.clone(),
-                    socks: matches!(proxy.scheme(), ProxyScheme::Socks5 | ProxyScheme::Socks5h),
+                    socks: !matches!(proxy.scheme(), ProxyScheme::Http | ProxyScheme::Https),
                 });
                 (Stream::counted(stream, received), peer)
             } else {
