@@ -10,6 +10,7 @@
 
 mod auth;
 mod dns;
+mod failover;
 mod explain;
 mod handoff;
 mod http_connect;
@@ -119,6 +120,8 @@ pub(crate) struct Profile {
     effective: Settings,
     tls: tls::ProfileTls,
     router: Router,
+    /// Candidates of proxy lists and PAC answers whose connection failed recently.
+    backoff: crate::route::Backoff,
 }
 
 impl Profile {
@@ -175,12 +178,17 @@ impl Connector {
             settings.provider.as_deref().zip(settings.layer.clone()),
             settings.env.clone(),
         );
+        // A PAC file that cannot be read or does not compile fails the build, not a request.
+        if let Some(e) = router.pac_load_error() {
+            return Err(e);
+        }
         Ok(Self {
             profile: Arc::new(Profile {
                 settings,
                 effective,
                 tls,
                 router,
+                backoff: crate::route::Backoff::default(),
             }),
         })
     }
@@ -412,6 +420,14 @@ fn route_for(profile: &Profile, uri: &Uri, handed: Option<&Handoff>) -> Result<R
 
 async fn connect(profile: &Profile, uri: Uri, handed: Option<&Handoff>) -> Result<Conn, Error> {
     let route = route_for(profile, &uri, handed)?;
+    if route.candidates().is_some() {
+        return failover::connect(profile, &uri, route).await;
+    }
+    connect_one(profile, &uri, route).await
+}
+
+/// A connection along `route`'s one proxy (or direct).
+async fn connect_one(profile: &Profile, uri: &Uri, route: Route) -> Result<Conn, Error> {
     let scheme = uri.scheme_str().unwrap_or("http").to_ascii_lowercase();
     // The host as written, for DNS and TLS (the route has already read it the URL way).
     let host = uri.host().unwrap_or_default().to_owned();

@@ -212,6 +212,10 @@ pub struct Evidence {
     /// What a proxy auto-config script was asked and did (`pac.*` errors).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pac: Option<Box<PacEvidence>>,
+    /// Each candidate of a proxy list or PAC answer tried for this request, in order, with
+    /// how its connection failed (the last one is this error itself).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attempts: Vec<super::attempt::Attempt>,
 }
 
 /// What is known about a failed proxy auto-config (PAC) evaluation. Every field is bounded: the

@@ -14,6 +14,8 @@
 //! and applies to whichever proxy was chosen, explicit ones included, as curl's `NO_PROXY`
 //! exempts hosts from `--proxy`.
 
+mod auto;
+mod candidates;
 mod explain;
 mod near_miss;
 mod provider;
@@ -32,6 +34,11 @@ use crate::settings::{Provenance, Settings};
 
 pub use near_miss::{NearMiss, address_near_miss, location};
 pub use provider::{is_under, provider_for_url};
+pub use candidates::{
+    BACKOFF, Candidate, CandidateSource, Candidates, Failure as CandidateFailure, PacFacts, Skipped,
+};
+pub(crate) use candidates::{Backoff, fails_over};
+pub use auto::PAC_ENV;
 pub use router::Router;
 use router::{Chosen, PlanKey};
 pub use step::{Outcome, Rule, Step, Warning};
@@ -51,6 +58,8 @@ pub struct Route {
     /// The index of the `no_proxy` entry that sent the host direct.
     bypass: Option<u32>,
     source: Source,
+    /// The candidates of a proxy list or a PAC answer, when the route has them.
+    alternatives: Option<candidates::Shared>,
     explained: OnceLock<Arc<Explained>>,
 }
 
@@ -114,6 +123,7 @@ impl Route {
             source: Source::Built {
                 provider: provider.map(Arc::from),
             },
+            alternatives: None,
             explained: OnceLock::from(Arc::new(explained)),
         }
     }
@@ -125,8 +135,45 @@ impl Route {
             via,
             bypass,
             source: Source::Router { router, target },
+            alternatives: None,
             explained: OnceLock::new(),
         }
+    }
+
+    /// This route with `alternatives`, following its candidate `used` (direct when that is
+    /// `None` or a direct candidate). The explanation is built afresh.
+    pub(crate) fn with_alternatives(&self, alternatives: Candidates) -> Self {
+        let via = match alternatives.used_candidate().and_then(|c| c.proxy.clone()) {
+            Some(proxy) => {
+                let origin = Some(alternatives.origin.clone());
+                Via::Own(Arc::new(Chosen { proxy, origin }))
+            }
+            None => Via::Direct,
+        };
+        let explained = OnceLock::new();
+        if let Source::Built { .. } = self.source {
+            // A built route has no inputs to rebuild from: keep its steps, add the candidates'.
+            let mut steps = self.steps().to_vec();
+            steps.extend(alternatives.steps());
+            let _ = explained.set(Arc::new(Explained {
+                url: self.url().to_owned(),
+                steps,
+                near_miss: self.explained().near_miss.clone(),
+            }));
+        }
+        Self {
+            via,
+            bypass: None,
+            source: self.source.clone(),
+            alternatives: Some(Arc::new(alternatives)),
+            explained,
+        }
+    }
+
+    /// The candidates of a proxy list or a PAC answer this route follows, with the one used
+    /// and why earlier ones were skipped; `None` for a route with one proxy (or none).
+    pub fn candidates(&self) -> Option<&Candidates> {
+        self.alternatives.as_deref()
     }
 
     fn chosen(&self) -> Option<&Chosen> {
@@ -283,7 +330,13 @@ impl Route {
 
     fn explained(&self) -> &Explained {
         self.explained.get_or_init(|| match &self.source {
-            Source::Router { router, target } => Arc::new(explain_target(router, target)),
+            Source::Router { router, target } => {
+                let mut e = explain_target(router, target);
+                if let Some(alt) = &self.alternatives {
+                    e.steps.extend(alt.steps());
+                }
+                Arc::new(e)
+            }
             // Built routes are created with their explanation.
             Source::Built { .. } => Arc::new(Explained {
                 url: String::new(),

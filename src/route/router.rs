@@ -56,6 +56,8 @@ pub(super) struct Inputs {
     list: ListSource,
     http: Plan,
     https: Plan,
+    /// A proxy list or PAC file in force; `None` on the common path.
+    alt: Option<super::auto::AltPlan>,
     /// Decisions made, for the tests that hold the client to one per request.
     #[cfg(test)]
     decisions: std::sync::atomic::AtomicUsize,
@@ -116,6 +118,7 @@ impl Router {
         };
         let http = plan(&global, layer, &env, "http");
         let https = plan(&global, layer, &env, "https");
+        let alt = super::auto::AltPlan::of(&global, layer, &env);
         Self {
             inputs: Arc::new(Inputs {
                 global,
@@ -124,6 +127,7 @@ impl Router {
                 list,
                 http,
                 https,
+                alt,
                 #[cfg(test)]
                 decisions: std::sync::atomic::AtomicUsize::new(0),
             }),
@@ -174,6 +178,9 @@ impl Router {
         let Some(host) = host else {
             return Ok(Route::decided(Via::Direct, None, self.clone(), target));
         };
+        if let Some(alt) = &inputs.alt {
+            return Ok(self.decide_alternatives(alt, host, name, target));
+        }
         // http and https were planned when the router was built; other schemes (ws, ftp, …)
         // never reach the client's request path and are planned on the spot.
         let via = match scheme {
@@ -196,6 +203,47 @@ impl Router {
         };
         let index = u32::try_from(index).ok();
         Ok(Route::decided(Via::Direct, index, self.clone(), target))
+    }
+
+    /// The route of a profile with a proxy list or a PAC file: `no_proxy` first (a match goes
+    /// direct, as for a single proxy), then the candidates.
+    #[cold]
+    fn decide_alternatives(
+        &self,
+        alt: &super::auto::AltPlan,
+        host: &str,
+        name: Option<(&str, usize)>,
+        target: Target,
+    ) -> Route {
+        let bypass = self.inputs.no_proxy().and_then(|list| match name {
+            Some((name, labels)) => list.first_match_name(name, labels),
+            None => list.first_match(host),
+        });
+        if let Some(index) = bypass {
+            return Route::decided(Via::Direct, u32::try_from(index).ok(), self.clone(), target);
+        }
+        let url = match &target {
+            Target::Url(u) => Some((**u).clone()),
+            Target::Uri(uri) => Url::parse(&uri.to_string()).ok(),
+        };
+        let base = Route::decided(Via::Direct, None, self.clone(), target);
+        match url {
+            Some(url) => base.with_alternatives(alt.candidates(&url)),
+            None => base,
+        }
+    }
+
+    /// The error of a PAC file in force that could not be loaded (read, compiled, run).
+    pub(crate) fn pac_load_error(&self) -> Option<crate::Error> {
+        self.inputs.alt.as_ref().and_then(super::auto::AltPlan::load_error)
+    }
+
+    /// Tells the PAC script in force what the client's resolver answered for `host`.
+    #[cfg(feature = "pac")]
+    pub(crate) fn learn_name(&self, host: &str, addrs: Vec<std::net::IpAddr>) {
+        if let Some(super::auto::AltPlan::Pac(p)) = &self.inputs.alt {
+            p.learn(host, addrs);
+        }
     }
 
     /// How many routes this router has decided.
