@@ -17,6 +17,7 @@ use crate::tls::CaBundle;
 /// Keys of a layer, valid at the top level and in every provider.
 pub(crate) const LAYER_KEYS: &[&str] = &[
     "proxy",
+    "pac",
     "no_proxy",
     "roots",
     "ca_file",

@@ -110,10 +110,17 @@ async fn resolve_pending(profile: &Profile, uri: &Uri, mut route: Route) -> Resu
                 // The script keeps asking for more: the rest do not resolve.
                 Vec::new()
             } else {
-                dns::resolve(&profile.settings.resolver, &ctx, Hop::Origin, name, 0, timeout)
-                    .await
-                    .map(|a| a.into_iter().map(|s| s.ip()).collect())
-                    .unwrap_or_default()
+                dns::resolve(
+                    &profile.settings.resolver,
+                    &ctx,
+                    Hop::Origin,
+                    name,
+                    0,
+                    timeout,
+                )
+                .await
+                .map(|a| a.into_iter().map(|s| s.ip()).collect())
+                .unwrap_or_default()
             };
             #[cfg(feature = "pac")]
             profile.router.learn_name(name, addrs);

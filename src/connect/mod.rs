@@ -10,8 +10,8 @@
 
 mod auth;
 mod dns;
-mod failover;
 mod explain;
+mod failover;
 mod handoff;
 mod http_connect;
 mod refusal;

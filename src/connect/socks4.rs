@@ -49,7 +49,9 @@ pub(crate) async fn handshake(
                 ctx.proxy_display(),
                 ctx.target()
             ))
-            .with_hint("shorten the user name in the proxy URL, or check the destination's host name")
+            .with_hint(
+                "shorten the user name in the proxy URL, or check the destination's host name",
+            )
     })?;
     let started = Instant::now();
     let exchange = async {
@@ -161,10 +163,7 @@ pub(crate) async fn handshake(
 }
 
 /// The first IPv4 address of `addrs` (SOCKS4 carries no other), or the error that none is.
-pub(crate) fn first_v4(
-    ctx: &Ctx,
-    addrs: &[std::net::SocketAddr],
-) -> Result<SocketAddrV4, Error> {
+pub(crate) fn first_v4(ctx: &Ctx, addrs: &[std::net::SocketAddr]) -> Result<SocketAddrV4, Error> {
     addrs
         .iter()
         .find_map(|a| match a.ip() {

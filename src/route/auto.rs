@@ -42,7 +42,11 @@ pub(super) struct PacPlan {
 
 impl AltPlan {
     /// The plan for a profile, if it has a list or a PAC file in force.
-    pub(super) fn of(global: &Settings, layer: Option<&Settings>, env: &EnvSnapshot) -> Option<Self> {
+    pub(super) fn of(
+        global: &Settings,
+        layer: Option<&Settings>,
+        env: &EnvSnapshot,
+    ) -> Option<Self> {
         for l in layer.into_iter().chain(Some(global)) {
             if let Some(p) = &l.proxy {
                 if let Some(list) = &l.proxy_list {
@@ -71,7 +75,11 @@ impl AltPlan {
         match self {
             Self::List(_) => None,
             #[cfg(feature = "pac")]
-            Self::Pac(p) => p.loaded.as_ref().err().map(super::candidates::Failure::to_error),
+            Self::Pac(p) => p
+                .loaded
+                .as_ref()
+                .err()
+                .map(super::candidates::Failure::to_error),
             #[cfg(not(feature = "pac"))]
             Self::Pac(p) => Some(p.unavailable().to_error()),
         }

@@ -249,7 +249,10 @@ impl Candidates {
         out.push(head);
         for (i, c) in self.entries.iter().enumerate() {
             let (outcome, detail) = if let Some(s) = self.skipped.iter().find(|s| s.index == i) {
-                (Outcome::Skipped, format!("candidate {}: {}", i + 1, s.detail))
+                (
+                    Outcome::Skipped,
+                    format!("candidate {}: {}", i + 1, s.detail),
+                )
             } else if self.used == Some(i) {
                 let o = if c.proxy.is_some() {
                     Outcome::Proxy
@@ -357,7 +360,10 @@ mod tests {
         assert!(b.recent(&a, t0).is_none());
         b.failed(&a, "proxy.connect", t0);
         assert_eq!(b.recent(&a, t0).map(|r| r.1), Some("proxy.connect"));
-        assert!(b.recent(&a, t0 + BACKOFF + Duration::from_secs(1)).is_none());
+        assert!(
+            b.recent(&a, t0 + BACKOFF + Duration::from_secs(1))
+                .is_none()
+        );
         for i in 0..(MAX_BACKOFF_ENTRIES + 10) {
             b.failed(&cand(&format!("http://h{i}.test:1")), "proxy.connect", t0);
         }

@@ -32,13 +32,13 @@ use url::Url;
 use crate::proxy::{EnvSnapshot, NoProxy, ProxyUrl, ProxyUrlError, redact_text};
 use crate::settings::{Provenance, Settings};
 
-pub use near_miss::{NearMiss, address_near_miss, location};
-pub use provider::{is_under, provider_for_url};
+pub use auto::PAC_ENV;
 pub use candidates::{
     BACKOFF, Candidate, CandidateSource, Candidates, Failure as CandidateFailure, PacFacts, Skipped,
 };
 pub(crate) use candidates::{Backoff, fails_over};
-pub use auto::PAC_ENV;
+pub use near_miss::{NearMiss, address_near_miss, location};
+pub use provider::{is_under, provider_for_url};
 pub use router::Router;
 use router::{Chosen, PlanKey};
 pub use step::{Outcome, Rule, Step, Warning};
@@ -424,7 +424,7 @@ impl fmt::Display for Route {
 impl Serialize for Route {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("Route", 7)?;
+        let mut st = s.serialize_struct("Route", 8)?;
         st.serialize_field("url", self.url())?;
         st.serialize_field("provider", &self.provider())?;
         st.serialize_field("via", if self.is_direct() { "direct" } else { "proxy" })?;
@@ -434,6 +434,10 @@ impl Serialize for Route {
         match self.near_miss() {
             Some(n) => st.serialize_field("near_miss", n)?,
             None => st.skip_field("near_miss")?,
+        }
+        match self.candidates() {
+            Some(c) => st.serialize_field("candidates", c)?,
+            None => st.skip_field("candidates")?,
         }
         st.end()
     }

@@ -235,7 +235,10 @@ impl Router {
 
     /// The error of a PAC file in force that could not be loaded (read, compiled, run).
     pub(crate) fn pac_load_error(&self) -> Option<crate::Error> {
-        self.inputs.alt.as_ref().and_then(super::auto::AltPlan::load_error)
+        self.inputs
+            .alt
+            .as_ref()
+            .and_then(super::auto::AltPlan::load_error)
     }
 
     /// Tells the PAC script in force what the client's resolver answered for `host`.

@@ -4,6 +4,7 @@
 
 pub(crate) mod env;
 pub(crate) mod no_proxy;
+pub(crate) mod pac;
 pub(crate) mod provider;
 pub(crate) mod proxy_url;
 pub(crate) mod unknown_key;
