@@ -14,7 +14,7 @@
 
 use std::path::Path;
 
-use crate::proxy::{EnvSnapshot, ProxyUrl};
+use crate::proxy::EnvSnapshot;
 use crate::settings::{Provenance, ProxySetting, Settings};
 
 use super::candidates::{Candidate, CandidateSource, Candidates};
@@ -25,9 +25,9 @@ pub const PAC_ENV: &str = "PROXYSCOPE_PAC";
 /// What decides a profile's candidates.
 pub(super) enum AltPlan {
     /// A fixed list.
-    List(Candidates),
+    List(Box<Candidates>),
     /// A PAC script.
-    Pac(PacPlan),
+    Pac(Box<PacPlan>),
 }
 
 /// A PAC setting in force: the loaded script, or why it could not be loaded.
@@ -50,7 +50,10 @@ impl AltPlan {
         for l in layer.into_iter().chain(Some(global)) {
             if let Some(p) = &l.proxy {
                 if let Some(list) = &l.proxy_list {
-                    return Some(Self::List(list_candidates(&list.value, &list.origin)));
+                    return Some(Self::List(Box::new(list_candidates(
+                        &list.value,
+                        &list.origin,
+                    ))));
                 }
                 if p.value != ProxySetting::Env {
                     return None;
@@ -58,16 +61,19 @@ impl AltPlan {
                 break;
             }
             if let Some(pac) = &l.pac {
-                return Some(Self::Pac(PacPlan::load(&pac.value, pac.origin.clone())));
+                return Some(Self::Pac(Box::new(PacPlan::load(
+                    &pac.value,
+                    pac.origin.clone(),
+                ))));
             }
         }
         let path = env.var(PAC_ENV).filter(|v| !v.trim().is_empty())?;
-        Some(Self::Pac(PacPlan::load(
+        Some(Self::Pac(Box::new(PacPlan::load(
             Path::new(path.trim()),
             Provenance::Env {
                 var: PAC_ENV.to_owned(),
             },
-        )))
+        ))))
     }
 
     /// The error of a PAC file that could not be loaded, for the client to fail at build.
@@ -88,7 +94,7 @@ impl AltPlan {
     /// The candidates for `url`.
     pub(super) fn candidates(&self, url: &url::Url) -> Candidates {
         match self {
-            Self::List(c) => c.clone(),
+            Self::List(c) => (**c).clone(),
             Self::Pac(p) => p.candidates(url),
         }
     }
@@ -200,9 +206,10 @@ impl PacPlan {
                     .iter()
                     .map(|e| match e {
                         PacEntry::Direct => Candidate::new("DIRECT", None),
-                        PacEntry::Proxy { .. } => {
-                            Candidate::new(e.to_string(), ProxyUrl::parse(&e.to_url()).ok())
-                        }
+                        PacEntry::Proxy { .. } => Candidate::new(
+                            e.to_string(),
+                            crate::proxy::ProxyUrl::parse(&e.to_url()).ok(),
+                        ),
                     })
                     .collect();
                 c.used = (!c.entries.is_empty()).then_some(0);
@@ -262,9 +269,12 @@ mod pac_names {
     /// The most names kept.
     const MAX_NAMES: usize = 1024;
 
+    /// Each name: when it was learned, its addresses (empty: it does not resolve).
+    type Known = HashMap<String, (Instant, Vec<IpAddr>)>;
+
     #[derive(Clone, Default)]
     pub(crate) struct PacNames {
-        known: Arc<Mutex<HashMap<String, (Instant, Vec<IpAddr>)>>>,
+        known: Arc<Mutex<Known>>,
     }
 
     impl PacNames {
