@@ -421,7 +421,11 @@ fn from_legacy(e: legacy::Error, route: &Route, target: &str, absolute_form: boo
     let mut hyper_err: Option<&hyper::Error> = None;
     while let Some(s) = src {
         if let Some(ours) = s.downcast_ref::<Error>() {
-            // The request's own route: the connector only saw scheme and authority.
+            // The request's own route: the connector only saw scheme and authority. A route
+            // with candidates keeps the connector's copy, which says which were tried.
+            if ours.route().is_some_and(|r| r.candidates().is_some()) {
+                return rebuild(ours);
+            }
             return rebuild(ours).with_route(route.clone());
         }
         if hyper_err.is_none() {

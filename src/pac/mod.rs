@@ -637,6 +637,20 @@ mod tests {
     }
 
     #[test]
+    fn the_system_clock_reaches_the_date_helpers() {
+        // Every range that always holds, under the system clock and time zone.
+        let p = pac(r#"function FindProxyForURL(u, h) {
+            return weekdayRange("SUN", "SAT") && dateRange("JAN", "DEC") && timeRange(0, 23)
+                && weekdayRange("SUN", "SAT", "GMT") ? "DIRECT" : "PROXY wrong.test:1";
+        }"#);
+        let Ok(Decision::Answer { answer, .. }) = p.evaluate_args("http://a.test/", "a.test")
+        else {
+            panic!("no answer")
+        };
+        assert_eq!(answer.returned, "DIRECT");
+    }
+
+    #[test]
     fn pac_is_send_and_sync() {
         fn assert_send_sync<T: Send + Sync>() {}
         assert_send_sync::<Pac>();

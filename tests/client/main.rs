@@ -3,6 +3,7 @@
 
 mod client_attribution;
 mod client_harness;
+mod client_pac;
 mod client_paths;
 mod client_redaction;
 mod client_refusals;
