@@ -29,7 +29,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// The route a URL takes, and why (no network).
+    /// The route a URL takes, and why, with the candidates of proxy lists and PAC answers (no network).
     Route(route::Args),
     /// Lint the config file and the environment (exit 0 clean, 1 warnings, 2 errors, 3 unreadable).
     Lint(lint::Args),

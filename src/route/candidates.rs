@@ -196,6 +196,15 @@ impl Candidates {
         self.entries.get(self.used?)
     }
 
+    /// Appends the steps that explain these candidates to a route's own, dropping the
+    /// "nothing chose a proxy" fallback step a PAC file makes moot.
+    pub(crate) fn replace_default(&self, steps: &mut Vec<Step>) {
+        if self.source == CandidateSource::Pac {
+            steps.retain(|s| s.rule != Rule::Default);
+        }
+        steps.extend(self.steps());
+    }
+
     /// The steps that explain these candidates, after the route's own.
     pub(crate) fn steps(&self) -> Vec<Step> {
         let mut out = Vec::new();

@@ -154,7 +154,7 @@ impl Route {
         if let Source::Built { .. } = self.source {
             // A built route has no inputs to rebuild from: keep its steps, add the candidates'.
             let mut steps = self.steps().to_vec();
-            steps.extend(alternatives.steps());
+            alternatives.replace_default(&mut steps);
             let _ = explained.set(Arc::new(Explained {
                 url: self.url().to_owned(),
                 steps,
@@ -333,7 +333,7 @@ impl Route {
             Source::Router { router, target } => {
                 let mut e = explain_target(router, target);
                 if let Some(alt) = &self.alternatives {
-                    e.steps.extend(alt.steps());
+                    alt.replace_default(&mut e.steps);
                 }
                 Arc::new(e)
             }
@@ -487,11 +487,13 @@ impl std::error::Error for RouteError {
     }
 }
 
-/// Resolves the route for `url` and its explanation at once: pure, no I/O.
+/// Resolves the route for `url` and its explanation at once: pure, no I/O — except that a
+/// `pac` setting in force is read and run (names its script looks up are listed as not resolved
+/// yet rather than looked up).
 ///
 /// `provider` is the provider's name and layer; `global` the global layer; `env` the
 /// environment snapshot. The [`RouteError`] says that the chosen proxy value is not a valid
-/// proxy URL or is of a scheme proxyscope cannot connect through (SOCKS4/4a), and names the
+/// proxy URL or is of a scheme proxyscope cannot connect through, and names the
 /// setting or variable; as an [`Error`](crate::Error) it is `config.proxy_url`. There is never a
 /// silent fallback.
 ///
@@ -504,7 +506,8 @@ pub fn resolve(
     url: &Url,
 ) -> Result<Route, RouteError> {
     let b = explain::build(global, provider.map(|(_, l)| l), env, url)?;
-    Ok(Route::built(
+    let bypassed = b.bypass.is_some();
+    let route = Route::built(
         provider.map(|(n, _)| n),
         b.proxy.map(|(proxy, origin)| Chosen {
             proxy,
@@ -516,7 +519,18 @@ pub fn resolve(
             steps: b.steps,
             near_miss: b.near_miss,
         },
-    ))
+    );
+    // A proxy list or PAC file in force (a PAC file is read and run here: to route many URLs,
+    // build a Router once). A `no_proxy` match still goes direct.
+    if bypassed || url.host_str().is_none() {
+        return Ok(route);
+    }
+    Ok(
+        match auto::AltPlan::of(global, provider.map(|(_, l)| l), env) {
+            Some(plan) => route.with_alternatives(plan.candidates(url)),
+            None => route,
+        },
+    )
 }
 
 /// The `no_proxy` list that applies under these layers (provider, else global, else the

@@ -185,3 +185,106 @@ fn findings_serialise_as_lint_json() {
     assert_eq!(json[0]["severity"], "warning");
     assert!(json[0]["suggestion"].as_str().unwrap().contains("host"));
 }
+
+/// `probe lint` on a config whose `pac` (relative to the config's directory) holds `src`: the
+/// exit code and the findings' (code, path).
+fn probe_lint(src: &str) -> (i32, Vec<(String, String, Option<String>)>) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("proxy.pac"), src).unwrap();
+    let config = dir.path().join("proxyscope.toml");
+    std::fs::write(
+        &config,
+        "[providers.api]\nurl = \"https://api.example/\"\npac = \"proxy.pac\"\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(crate::common::probe::example_bin_with(
+        "probe",
+        "PAC answers",
+    ))
+    .args([
+        "lint",
+        "--config",
+        config.to_str().unwrap(),
+        "--format",
+        "json",
+    ])
+    .env_clear()
+    .output()
+    .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let found = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["code"].as_str().unwrap_or_default().to_owned(),
+                d["path"].as_str().unwrap_or_default().to_owned(),
+                d["location"].as_str().map(str::to_owned),
+            )
+        })
+        .collect();
+    (out.status.code().unwrap(), found)
+}
+
+#[test]
+fn probe_lint_reports_each_classic_pac_mistake_under_the_pac_key() {
+    let cases: &[(&str, &str, i32)] = &[
+        (
+            "function FindProxyForURL(url, host) {\n  return 'DIRECT'\n  if (host ==\n}\n",
+            "pac.syntax",
+            2,
+        ),
+        (
+            "function findProxy(url, host) { return 'DIRECT'; }",
+            "pac.missing_function",
+            2,
+        ),
+        (
+            "function FindProxyForURL(url, host) { return 42; }",
+            "pac.result",
+            2,
+        ),
+        (
+            "function FindProxyForURL(url, host) {\n  if (shExpMatch(url, \"*.corp.example\")) return 'DIRECT';\n  return 'PROXY p.example:3128';\n}\n",
+            "pac.shexp_url_host_pattern",
+            1,
+        ),
+        (
+            "function FindProxyForURL(url, host) {\n  if (isInNet(dnsResolve(host), '10.0.0.0', '255.0.0.0')) return 'DIRECT';\n  return 'PROXY p.example:3128';\n}\n",
+            "pac.dns_every_call",
+            1,
+        ),
+    ];
+    for &(src, code, exit) in cases {
+        let (status, found) = probe_lint(src);
+        let hit = found
+            .iter()
+            .find(|f| f.0 == code)
+            .unwrap_or_else(|| panic!("{code} not reported: {found:?}"));
+        assert_eq!(hit.1, "providers.api.pac", "{code}");
+        assert_eq!(status, exit, "{code}: {found:?}");
+        if code == "pac.syntax" {
+            // line:col inside the PAC file.
+            let loc = hit.2.as_deref().unwrap_or_default();
+            assert!(
+                loc.ends_with(":4:1") || loc.contains(":3:") || loc.contains(":4:"),
+                "{loc}"
+            );
+        }
+    }
+    // A clean script lints clean.
+    let (status, found) = probe_lint("function FindProxyForURL(url, host) { return 'DIRECT'; }");
+    assert_eq!((status, found.len()), (0, 0), "{found:?}");
+    // A PAC file that is not a regular file is an error, not a hang.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("proxyscope.toml");
+    std::fs::write(&config, "pac = \"/dev/zero\"\n").unwrap();
+    let d = proxyscope::config::ConfigDocument::from_file(&config)
+        .unwrap()
+        .lint(&proxyscope::EnvSnapshot::default());
+    assert!(
+        d.iter().any(|d| d.code == "pac.file" && d.path == "pac"),
+        "{d:?}"
+    );
+}

@@ -141,3 +141,57 @@ fn invalid_proxy_variable_exits_2_with_a_coded_error() {
     assert_eq!(v["error"]["phase"], "config");
     assert_eq!(v["error"]["evidence"]["setting"], "https_proxy");
 }
+
+#[test]
+fn probe_route_shows_the_pac_file_its_answer_and_each_candidate() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("corp.pac"),
+        "function FindProxyForURL(url, host) {\n  if (dnsDomainIs(host, '.internal')) return 'DIRECT';\n  return 'PROXY a.proxy.test:3128; SOCKS5 b.proxy.test:1080; DIRECT';\n}\n",
+    )
+    .unwrap();
+    let config = dir.path().join("proxyscope.toml");
+    std::fs::write(&config, "pac = \"corp.pac\"\n").unwrap();
+    let cfg = config.to_str().unwrap();
+    let out = run(
+        &[],
+        &[
+            "route",
+            "https://a.example/",
+            "--config",
+            cfg,
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json(&out);
+    assert_eq!(v["via"], "proxy");
+    assert_eq!(v["proxy"], "http://a.proxy.test:3128");
+    assert_eq!(v["candidates"]["source"], "pac");
+    assert_eq!(v["candidates"]["origin"]["kind"], "file");
+    assert_eq!(
+        v["candidates"]["pac"]["returned"],
+        "PROXY a.proxy.test:3128; SOCKS5 b.proxy.test:1080; DIRECT"
+    );
+    assert_eq!(v["candidates"]["entries"].as_array().map(Vec::len), Some(3));
+    assert_eq!(v["candidates"]["used"], 0);
+    assert!(steps(&v).iter().any(|s| s["rule"] == "pac"));
+    assert_eq!(
+        steps(&v)
+            .iter()
+            .filter(|s| s["rule"] == "candidate")
+            .count(),
+        3
+    );
+    // The other branch, in text.
+    let out = run(&[], &["route", "https://db.internal/", "--config", cfg]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("returned \"DIRECT\""), "{text}");
+    assert!(text.contains("direct"), "{text}");
+}
