@@ -535,10 +535,15 @@ mod tests {
     #[tokio::test]
     async fn each_request_decides_its_route_once() {
         let origin = crate::testing::TestOrigin::http().await;
+        let proxy = crate::testing::TestProxy::allow_all().await;
+        // Through a proxy, with a list that misses the origin's 127.0.0.1 but names
+        // `localhost`: the explanation would report that entry as a near miss, which is work
+        // no successful request should pay for.
         let client = Client::builder()
-            .env(crate::proxy::EnvSnapshot::from_pairs(
-                Vec::<(String, String)>::new(),
-            ))
+            .env(crate::proxy::EnvSnapshot::from_pairs([
+                ("http_proxy", proxy.url().as_str()),
+                ("NO_PROXY", "localhost"),
+            ]))
             .http2(false)
             .build()
             .unwrap();
@@ -546,7 +551,9 @@ mod tests {
         for n in 1..=3 {
             let res = client.get(&uri).await.unwrap();
             assert!(res.status().is_success());
-            assert!(res.conn_info().is_some_and(|i| i.route.is_direct()));
+            assert!(res.conn_info().is_some_and(|i| i.route.proxy().is_some()));
+            // Nothing on the request path explained the route (no steps, no near-miss search).
+            assert!(!res.route().is_explained(), "request {n}");
             let _ = res.bytes().await.unwrap();
             let decided = client.inner.global.connector.profile().router().decisions();
             assert_eq!(decided, n, "request {n}");
@@ -554,8 +561,16 @@ mod tests {
         // A connector used on its own, without a client's hand-over, decides for itself.
         let connector = client.inner.global.connector.clone();
         let conn = connector.connect(uri.clone()).await.unwrap();
-        assert!(conn.info().route.is_direct());
+        assert!(conn.info().route.proxy().is_some());
         assert_eq!(connector.profile().router().decisions(), 4);
+        // Looked at, the same route names the near miss.
+        let route = client.route(None, &uri).unwrap();
+        assert_eq!(
+            route
+                .near_miss()
+                .map(|n| (n.entry.as_str(), n.issue.as_str())),
+            Some(("localhost", "ip_for_name"))
+        );
         origin.shutdown().await;
     }
 

@@ -328,6 +328,12 @@ impl Route {
         out
     }
 
+    /// Whether the explanation has been built (the tests that keep it off the request path).
+    #[cfg(test)]
+    pub(crate) fn is_explained(&self) -> bool {
+        self.explained.get().is_some()
+    }
+
     fn explained(&self) -> &Explained {
         self.explained.get_or_init(|| match &self.source {
             Source::Router { router, target } => {
@@ -581,6 +587,36 @@ mod tests {
             "{text}"
         );
         assert_eq!(r.url(), "https://a.test/x");
+    }
+
+    /// A near miss is part of the explanation: deciding the route looks for none, the first
+    /// look (an error's report, `probe route`, the JSON form) finds it, and the decided route
+    /// and the step-by-step one agree on it.
+    #[test]
+    fn near_misses_are_found_when_explained_not_when_decided() {
+        let env = EnvSnapshot::from_pairs([
+            ("https_proxy", "http://p.test:3128"),
+            ("NO_PROXY", "localhost,https://api.internal/v1"),
+        ]);
+        let router = Router::new(Settings::new(), None, env.clone());
+        let u = url("https://api.internal/v1/x");
+        let r = router.route_url(&u).unwrap();
+        assert!(!r.is_direct());
+        assert!(r.explained.get().is_none(), "deciding built no explanation");
+        let n = r.near_miss().expect("near miss once explained");
+        assert_eq!(
+            (n.entry.as_str(), n.write.as_str(), n.issue.as_str()),
+            ("https://api.internal/v1", "api.internal", "url_shaped")
+        );
+        assert!(r.warnings().any(|w| w.code == "near_miss"));
+        let full = resolve(&Settings::new(), None, &env, &u).unwrap();
+        assert_eq!(full.near_miss(), r.near_miss());
+        let json = serde_json::to_value(&r).unwrap_or_default();
+        assert_eq!(json["near_miss"]["write"], "api.internal");
+        // A host the list matches has none, and the decision still built no text.
+        let hit = router.route_url(&url("https://localhost/")).unwrap();
+        assert!(hit.is_direct() && hit.explained.get().is_none());
+        assert!(hit.near_miss().is_none());
     }
 
     #[test]
