@@ -54,11 +54,7 @@ pub(super) async fn connect(profile: &Profile, uri: &Uri, route: Route) -> Resul
     let mut last = None;
     for i in order {
         let c = &cands.entries[i];
-        let mut this = cands.clone();
-        this.used = Some(i);
-        this.skipped = skipped.clone();
-        this.skipped.sort_by_key(|s| s.index);
-        let attempt_route = route.with_alternatives(this);
+        let attempt_route = route.with_alternatives(cands.following(i, skipped.clone()));
         match connect_one(profile, uri, attempt_route).await {
             Ok(conn) => {
                 profile.backoff.succeeded(c);

@@ -13,6 +13,7 @@
 //! script never blocks a runtime thread on DNS.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::proxy::EnvSnapshot;
 use crate::settings::{Provenance, ProxySetting, Settings};
@@ -25,7 +26,7 @@ pub const PAC_ENV: &str = "PROXYSCOPE_PAC";
 /// What decides a profile's candidates.
 pub(super) enum AltPlan {
     /// A fixed list.
-    List(Box<Candidates>),
+    List(Arc<Candidates>),
     /// A PAC script.
     Pac(Box<PacPlan>),
 }
@@ -38,7 +39,16 @@ pub(super) struct PacPlan {
     loaded: Result<std::sync::Arc<crate::pac::Pac>, super::candidates::Failure>,
     #[cfg(feature = "pac")]
     names: pac_names::PacNames,
+    #[cfg(feature = "pac")]
+    memo: std::sync::Mutex<Memo>,
 }
+
+/// Candidates built from cached answers, by the answer's address (the answer kept alive).
+#[cfg(feature = "pac")]
+type Memo = std::collections::HashMap<usize, (Arc<crate::pac::PacAnswer>, Arc<Candidates>)>;
+/// The most answers whose candidates are kept (the PAC answer cache's default capacity).
+#[cfg(feature = "pac")]
+const MEMO_CAPACITY: usize = 1024;
 
 impl AltPlan {
     /// The plan for a profile, if it has a list or a PAC file in force.
@@ -50,7 +60,7 @@ impl AltPlan {
         for l in layer.into_iter().chain(Some(global)) {
             if let Some(p) = &l.proxy {
                 if let Some(list) = &l.proxy_list {
-                    return Some(Self::List(Box::new(list_candidates(
+                    return Some(Self::List(Arc::new(list_candidates(
                         &list.value,
                         &list.origin,
                     ))));
@@ -92,9 +102,9 @@ impl AltPlan {
     }
 
     /// The candidates for `url`.
-    pub(super) fn candidates(&self, url: &url::Url) -> Candidates {
+    pub(super) fn candidates(&self, url: &url::Url) -> Arc<Candidates> {
         match self {
-            Self::List(c) => (**c).clone(),
+            Self::List(c) => c.clone(),
             Self::Pac(p) => p.candidates(url),
         }
     }
@@ -154,11 +164,11 @@ impl PacPlan {
     }
 
     #[cfg(not(feature = "pac"))]
-    fn candidates(&self, _url: &url::Url) -> Candidates {
+    fn candidates(&self, _url: &url::Url) -> Arc<Candidates> {
         let mut c = self.empty();
         c.used = None;
         c.failure = Some(self.unavailable());
-        c
+        Arc::new(c)
     }
 
     #[cfg(feature = "pac")]
@@ -167,7 +177,7 @@ impl PacPlan {
         let names = pac_names::PacNames::default();
         let loaded = PacScript::from_file(path)
             .and_then(|script| Pac::new(script, PacOptions::new().resolver(names.clone())))
-            .map(std::sync::Arc::new)
+            .map(Arc::new)
             .map_err(|e| {
                 let where_ = origin.to_string();
                 super::candidates::Failure::of(&e.map_evidence(|ev| {
@@ -181,67 +191,102 @@ impl PacPlan {
             path: path.display().to_string(),
             loaded,
             names,
+            memo: std::sync::Mutex::default(),
         }
     }
 
     #[cfg(feature = "pac")]
-    fn candidates(&self, url: &url::Url) -> Candidates {
-        use crate::pac::{Decision, PacEntry};
+    fn candidates(&self, url: &url::Url) -> Arc<Candidates> {
+        use crate::pac::Decision;
         let mut c = self.empty();
         c.used = None;
         let pac = match &self.loaded {
             Ok(p) => p,
             Err(f) => {
                 c.failure = Some(f.clone());
-                return c;
+                return Arc::new(c);
             }
         };
         match pac.find_proxy(url) {
             Err(e) => c.failure = Some(super::candidates::Failure::of(&e)),
             Ok(Decision::NeedsDns(names)) => c.pending = names,
             Ok(Decision::Answer { answer, from_cache }) => {
-                c.entries = answer
-                    .result
-                    .entries
-                    .iter()
-                    .map(|e| match e {
-                        PacEntry::Direct => Candidate::new("DIRECT", None),
-                        PacEntry::Proxy { .. } => Candidate::new(
-                            e.to_string(),
-                            crate::proxy::ProxyUrl::parse(&e.to_url()).ok(),
-                        ),
-                    })
-                    .collect();
-                c.used = (!c.entries.is_empty()).then_some(0);
-                c.pac = Some(super::candidates::PacFacts {
-                    url: answer.url.clone(),
-                    host: answer.host.clone(),
-                    returned: answer.returned.clone(),
-                    from_cache,
-                    alerts: answer.alerts.clone(),
-                    lookups: answer
-                        .lookups
-                        .iter()
-                        .map(|l| {
-                            let addrs: Vec<String> =
-                                l.addresses.iter().map(ToString::to_string).collect();
-                            if addrs.is_empty() {
-                                format!("{} = (none)", l.host)
-                            } else {
-                                format!("{} = {}", l.host, addrs.join(", "))
-                            }
-                        })
-                        .collect(),
-                    diagnostics: answer
-                        .result
-                        .diagnostics
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect(),
-                });
+                // A cached answer's candidates are built once and shared by its routes.
+                let key = Arc::as_ptr(&answer) as usize;
+                if from_cache && let Some((_, built)) = self.lock_memo().get(&key) {
+                    return built.clone();
+                }
+                self.fill(&mut c, &answer, from_cache);
+                let built = Arc::new(c);
+                let shared = if from_cache {
+                    built.clone()
+                } else {
+                    let mut shared = (*built).clone();
+                    if let Some(p) = &mut shared.pac {
+                        p.from_cache = true;
+                    }
+                    Arc::new(shared)
+                };
+                let mut memo = self.lock_memo();
+                if memo.len() >= MEMO_CAPACITY {
+                    memo.clear();
+                }
+                // The answer is kept alive with its entry, so its address is not reused.
+                memo.insert(key, (answer, shared));
+                return built;
             }
         }
-        c
+        Arc::new(c)
+    }
+
+    #[cfg(feature = "pac")]
+    fn lock_memo(&self) -> std::sync::MutexGuard<'_, Memo> {
+        self.memo
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    #[cfg(feature = "pac")]
+    fn fill(&self, c: &mut Candidates, answer: &crate::pac::PacAnswer, from_cache: bool) {
+        use crate::pac::PacEntry;
+        c.entries = answer
+            .result
+            .entries
+            .iter()
+            .map(|e| match e {
+                PacEntry::Direct => Candidate::new("DIRECT", None),
+                PacEntry::Proxy { .. } => Candidate::new(
+                    e.to_string(),
+                    crate::proxy::ProxyUrl::parse(&e.to_url()).ok(),
+                ),
+            })
+            .collect();
+        c.used = (!c.entries.is_empty()).then_some(0);
+        c.pac = Some(super::candidates::PacFacts {
+            url: answer.url.clone(),
+            host: answer.host.clone(),
+            returned: answer.returned.clone(),
+            from_cache,
+            alerts: answer.alerts.clone(),
+            lookups: answer
+                .lookups
+                .iter()
+                .map(|l| {
+                    let addrs: Vec<String> = l.addresses.iter().map(ToString::to_string).collect();
+                    if addrs.is_empty() {
+                        format!("{} = (none)", l.host)
+                    } else {
+                        format!("{} = {}", l.host, addrs.join(", "))
+                    }
+                })
+                .collect(),
+            diagnostics: answer
+                .result
+                .diagnostics
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+        });
     }
 
     /// Records what the client's resolver said about `host`, for the next evaluation.

@@ -133,6 +133,10 @@ pub struct Candidates {
     /// resolves them and decides again.
     #[serde(rename = "needs_dns", skip_serializing_if = "Vec::is_empty")]
     pub pending: Vec<String>,
+    /// The used candidate as a route's proxy, worked out once (a cached answer's candidates
+    /// serve many routes).
+    #[serde(skip)]
+    pub(crate) chosen: std::sync::OnceLock<Option<Arc<super::router::Chosen>>>,
 }
 
 /// A failed PAC evaluation kept with a route: enough to give the request the same error.
@@ -188,7 +192,18 @@ impl Candidates {
             skipped: Vec::new(),
             failure: None,
             pending: Vec::new(),
+            chosen: std::sync::OnceLock::new(),
         }
+    }
+
+    /// A copy following candidate `used`, with `skipped` (in index order).
+    pub(crate) fn following(&self, used: usize, mut skipped: Vec<Skipped>) -> Self {
+        let mut c = self.clone();
+        c.used = Some(used);
+        skipped.sort_by_key(|s| s.index);
+        c.skipped = skipped;
+        c.chosen = std::sync::OnceLock::new();
+        c
     }
 
     /// The candidate in use.

@@ -143,13 +143,18 @@ impl Route {
     /// This route with `alternatives`, following its candidate `used` (direct when that is
     /// `None` or a direct candidate). The explanation is built afresh.
     pub(crate) fn with_alternatives(&self, alternatives: Candidates) -> Self {
-        let via = match alternatives.used_candidate().and_then(|c| c.proxy.clone()) {
-            Some(proxy) => {
-                let origin = Some(alternatives.origin.clone());
-                Via::Own(Arc::new(Chosen { proxy, origin }))
-            }
-            None => Via::Direct,
-        };
+        self.with_shared_alternatives(Arc::new(alternatives))
+    }
+
+    /// [`Route::with_alternatives`] with candidates shared with other routes (a cached PAC
+    /// answer's): the proxy to use is worked out once per shared value.
+    pub(crate) fn with_shared_alternatives(&self, alternatives: Arc<Candidates>) -> Self {
+        let chosen = alternatives.chosen.get_or_init(|| {
+            let proxy = alternatives.used_candidate()?.proxy.clone()?;
+            let origin = Some(alternatives.origin.clone());
+            Some(Arc::new(Chosen { proxy, origin }))
+        });
+        let via = chosen.clone().map_or(Via::Direct, Via::Own);
         let explained = OnceLock::new();
         if let Source::Built { .. } = self.source {
             // A built route has no inputs to rebuild from: keep its steps, add the candidates'.
@@ -165,7 +170,7 @@ impl Route {
             via,
             bypass: None,
             source: self.source.clone(),
-            alternatives: Some(Arc::new(alternatives)),
+            alternatives: Some(alternatives),
             explained,
         }
     }
@@ -533,7 +538,7 @@ pub fn resolve(
     }
     Ok(
         match auto::AltPlan::of(global, provider.map(|(_, l)| l), env) {
-            Some(plan) => route.with_alternatives(plan.candidates(url)),
+            Some(plan) => route.with_shared_alternatives(plan.candidates(url)),
             None => route,
         },
     )

@@ -24,7 +24,7 @@ use crate::settings::{Provenance, ProxySetting, Settings};
 /// The proxy a route goes through and where that value came from. Shared by every route of a
 /// profile that uses it.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) struct Chosen {
+pub(crate) struct Chosen {
     pub(super) proxy: ProxyUrl,
     /// `None` only for routes made by [`Route::new`], which decide without settings.
     pub(super) origin: Option<Provenance>,
@@ -228,7 +228,7 @@ impl Router {
         };
         let base = Route::decided(Via::Direct, None, self.clone(), target);
         match url {
-            Some(url) => base.with_alternatives(alt.candidates(&url)),
+            Some(url) => base.with_shared_alternatives(alt.candidates(&url)),
             None => base,
         }
     }
