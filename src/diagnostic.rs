@@ -94,20 +94,41 @@ impl Diagnostic {
 }
 
 impl fmt::Display for Diagnostic {
+    /// One line: control characters from the configuration (in key names, values) are escaped,
+    /// so a finding can never forge a line of output.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(loc) = &self.location {
-            write!(f, "{loc}: ")?;
+            write!(f, "{}: ", printable(loc))?;
         }
         write!(f, "{}[{}] ", self.severity, self.code)?;
         if !self.path.is_empty() {
-            write!(f, "{}: ", self.path)?;
+            write!(f, "{}: ", printable(&self.path))?;
         }
-        f.write_str(&self.message)?;
+        f.write_str(&printable(&self.message))?;
         if let Some(s) = &self.suggestion {
-            write!(f, " (fix: {s})")?;
+            write!(f, " (fix: {})", printable(s))?;
         }
         Ok(())
     }
+}
+
+/// `text` with control characters (line breaks included, and the Unicode line and paragraph
+/// separators) escaped as Rust writes them (`\n`, `\u{1b}`): text from a configuration or a
+/// peer, made safe for one line of output.
+pub(crate) fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    let bad = |c: char| c.is_control() || c == '\u{2028}' || c == '\u{2029}';
+    if !text.contains(bad) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if bad(c) {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// The worst severity among `diagnostics`, `None` when there are none.
@@ -133,6 +154,20 @@ mod tests {
         assert!(!s.contains('\n'));
         assert!(s.starts_with("cfg.toml:3:1: error[unknown_key] providers.yandex.ca"));
         assert!(s.contains("`ca_file`"));
+        let d = Diagnostic::new(
+            Severity::Error,
+            "name.invalid",
+            "providers.a\nOK: fake",
+            Some("c\rfg.toml:1:1".into()),
+            "x\u{1b}[2J\u{2028}y",
+        )
+        .with_suggestion("z\n");
+        let s = d.to_string();
+        assert!(
+            !s.contains(|c: char| c.is_control() || c == '\u{2028}'),
+            "{s:?}"
+        );
+        assert!(s.contains("providers.a\\nOK: fake"), "{s}");
     }
 
     #[test]

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::diagnostic::printable;
 use crate::hop::Phase;
 use crate::parse_error::ParseError;
 use crate::proxy::{NoProxy, ProxyUrl, ProxyUrlError};
@@ -60,11 +61,17 @@ impl fmt::Display for Provenance {
                 col,
                 key,
             } => {
-                write!(f, "file:{}:{line}:{col} ({key})", path.display())
+                let path = path.display().to_string();
+                write!(
+                    f,
+                    "file:{}:{line}:{col} ({})",
+                    printable(&path),
+                    printable(key)
+                )
             }
-            Self::Embedded { key } => write!(f, "config ({key})"),
-            Self::Env { var } => write!(f, "env:{var}"),
-            Self::Builder { key } => write!(f, "builder ({key})"),
+            Self::Embedded { key } => write!(f, "config ({})", printable(key)),
+            Self::Env { var } => write!(f, "env:{}", printable(var)),
+            Self::Builder { key } => write!(f, "builder ({})", printable(key)),
             Self::Default => f.write_str("default"),
         }
     }

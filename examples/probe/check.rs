@@ -66,7 +66,7 @@ fn plan_and_run(args: &Args) -> Result<Report, Error> {
             p.done,
             p.total,
             p.elapsed.as_secs_f64(),
-            p.pending.join(", ")
+            proxyscope::probe::escape::nagios(&p.pending.join(", "))
         );
     });
     if let Some(t) = args.timeout {

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use proxyscope::config::Config;
+use proxyscope::probe::escape;
 use proxyscope::{EnvSnapshot, Settings};
 
 /// Output format of `lint` and `config`.
@@ -92,9 +93,12 @@ pub(crate) fn run(args: Args) -> u8 {
             }
             for s in view.rows() {
                 if args.show_origin {
-                    println!("{}\t{}={}", s.origin, s.key, s.value);
+                    // One line per setting, whatever the names and values hold.
+                    let origin = s.origin.to_string();
+                    let setting = format!("{}={}", s.key, s.value);
+                    println!("{}\t{}", escape::nagios(&origin), escape::nagios(&setting));
                 } else {
-                    println!("{}={}", s.key, s.value);
+                    println!("{}", escape::nagios(&format!("{}={}", s.key, s.value)));
                 }
             }
         }

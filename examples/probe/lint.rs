@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use proxyscope::EnvSnapshot;
 use proxyscope::config::{ConfigDocument, Diagnostic, Severity, worst};
+use proxyscope::probe::escape;
 
 use crate::config::Format;
 
@@ -51,8 +52,9 @@ pub(crate) fn run(args: Args) -> u8 {
 }
 
 fn print_text(diagnostics: &[Diagnostic]) {
+    // Lint's exit codes suit plugin runners: each line is escaped as Nagios long text.
     for d in diagnostics {
-        println!("{d}");
+        println!("{}", escape::nagios(&d.to_string()));
     }
     let count = |s| diagnostics.iter().filter(|d| d.severity == s).count();
     println!(

@@ -71,7 +71,7 @@ pub(crate) fn run(args: Args) -> u8 {
         Err(e) => {
             eprintln!(
                 "probe route: `{}` is not an absolute URL: {e}",
-                proxyscope::proxy::redact_text(&args.url)
+                proxyscope::proxy::redact_url(&args.url)
             );
             return 2;
         }

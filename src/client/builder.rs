@@ -10,13 +10,12 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use crate::connect::{Connector, ConnectorSettings, Resolver};
 use crate::error::{Error, ErrorKind};
-use crate::proxy::EnvSnapshot;
+use crate::proxy::{EnvSnapshot, redact_url};
 use crate::settings::{Provenance, Settings};
 
 use super::{Client, Inner, ProfileClient};
 
 /// One provider as given to the builder.
-#[derive(Debug)]
 struct ProviderEntry {
     name: String,
     url: String,
@@ -25,8 +24,8 @@ struct ProviderEntry {
     origin: Option<Provenance>,
 }
 
-/// Builds a [`Client`]. Setters take and return the builder by value.
-#[derive(Debug)]
+/// Builds a [`Client`]. Setters take and return the builder by value. `Debug` never shows the
+/// providers' URLs with their credentials.
 pub struct ClientBuilder {
     global: Settings,
     providers: Vec<ProviderEntry>,
@@ -38,6 +37,25 @@ pub struct ClientBuilder {
     pool_idle_timeout: Option<Duration>,
     pool_max_idle_per_host: usize,
     error: Option<Error>,
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let providers: Vec<(&str, String)> = self
+            .providers
+            .iter()
+            .map(|p| (p.name.as_str(), redact_url(&p.url)))
+            .collect();
+        f.debug_struct("ClientBuilder")
+            .field("global", &self.global)
+            .field("providers", &providers)
+            .field("env", &self.env)
+            .field("proxy_headers", &self.proxy_headers)
+            .field("tunnel_plain_http", &self.tunnel_plain_http)
+            .field("http2", &self.http2)
+            .field("error", &self.error)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for ClientBuilder {
@@ -138,6 +156,15 @@ impl ClientBuilder {
         self
     }
 
+    /// Masks the values of the query parameter `name` (case-insensitive) in every URL
+    /// proxyscope prints, from now on and in the whole process, besides the built-in list
+    /// ([`SECRET_QUERY_PARAMS`](crate::proxy::redact::SECRET_QUERY_PARAMS)). The values are
+    /// still sent. The configuration key `secret_query_params` does the same.
+    pub fn secret_query_param(self, name: &str) -> Self {
+        crate::proxy::redact::add_secret_query_param(name);
+        self
+    }
+
     /// Tunnel plain `http://` through an HTTP proxy with CONNECT instead of sending
     /// absolute-form requests (default: absolute-form, as curl does).
     pub fn tunnel_plain_http(mut self, yes: bool) -> Self {
@@ -216,7 +243,10 @@ impl ClientBuilder {
         {
             let base = url::Url::parse(url).map_err(|e| {
                 Error::new(ErrorKind::ConfigInvalid)
-                    .with_message(format!("provider {name} has an invalid url {url:?}"))
+                    .with_message(format!(
+                        "provider {name} has an invalid url {:?}",
+                        redact_url(url)
+                    ))
                     .with_hint(
                         "write the provider's url as an absolute URL, e.g. https://api.example.org",
                     )

@@ -118,7 +118,7 @@ impl IntoUrl for String {}
 /// Text as a request target, as `http::Request::get` reads it.
 fn uri_from_text(s: &str) -> Result<Uri, Error> {
     Uri::try_from(s).map_err(|e| {
-        let shown = crate::proxy::redact_text(s);
+        let shown = crate::proxy::redact_url(s);
         Error::new(ErrorKind::RequestUrl)
             .with_message(format!("invalid request URL {shown:?}"))
             .with_hint("use an absolute URL such as https://host/path")
@@ -131,7 +131,7 @@ fn uri_from_text(s: &str) -> Result<Uri, Error> {
 /// accepts, else the error `url` parsing would have given for the same text.
 pub(crate) fn request_parts(uri: &Uri) -> Result<UriParts<'_>, Error> {
     let bad = |what: &str| {
-        let shown = crate::proxy::redact_text(&uri.to_string());
+        let shown = crate::proxy::redact_url(&uri.to_string());
         Error::new(ErrorKind::RequestUrl)
             .with_message(format!("request URL {shown:?} {what}"))
             .with_hint("use an absolute URL such as https://host/path")

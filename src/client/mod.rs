@@ -15,15 +15,17 @@ mod response;
 
 use std::sync::Arc;
 
+use base64::Engine as _;
 use bytes::Bytes;
-use http::header::PROXY_AUTHORIZATION;
+use http::header::{AUTHORIZATION, PROXY_AUTHORIZATION};
 use http_body_util::Full;
 use hyper_util::client::legacy;
 use tracing::Instrument;
 
 use crate::connect::{Connector, Ctx, Handoff, absolute_form_failure, basic_auth};
-use crate::error::{Error, ErrorKind, Hop, Phase};
-use crate::proxy::ProxyScheme;
+use crate::error::{CauseText, Error, ErrorKind, Hop, Phase, chain_text};
+use crate::proxy::redact::is_secret_param;
+use crate::proxy::{ProxyScheme, Secrets, redact_url};
 use crate::route::{Route, UriParts};
 
 pub use crate::error::{Attribution, ResponsePath};
@@ -136,11 +138,30 @@ impl Client {
     /// Sends `req` through `provider`'s profile (`None`: the provider whose base URL contains
     /// the request URL, else the global layer). A non-2xx reply to CONNECT is an error, never
     /// a response.
+    ///
+    /// Credentials in the URL (`https://user:password@host/`) are sent to the origin as
+    /// `Authorization: Basic` (unless the request has an `Authorization` header), as curl and
+    /// reqwest do, and never in the request target. Every credential the request carries —
+    /// those, the proxy's, sensitive headers, secret query values — is scrubbed from the
+    /// evidence of any error, should a peer echo it back.
     pub async fn request<B: Into<Bytes>>(
         &self,
         provider: Option<&str>,
         req: http::Request<B>,
     ) -> Result<Response, Error> {
+        let mut req = req;
+        // What the URL carries that a peer may echo back; its userinfo leaves the request
+        // target (for the origin's `Authorization`) before anything routes it. Only a URI with
+        // userinfo or a query can carry any, so no other request reads it as a URL.
+        let mut secrets = if uri_may_carry_secrets(req.uri()) {
+            let url = parse_url(&req.uri().to_string())?;
+            if !url.username().is_empty() || url.password().is_some() {
+                move_userinfo(&mut req, &url)?;
+            }
+            url_secrets(&url)
+        } else {
+            Secrets::new()
+        };
         // The request's URI is routed as it is: never printed and parsed again.
         let (profile, route, plain_http) = {
             let uri = req.uri();
@@ -154,6 +175,23 @@ impl Client {
                 .map_err(Error::from)?;
             (profile, route, parts.scheme == "http")
         };
+        if let Some(p) = route.proxy() {
+            secrets.extend(&p.secrets());
+        }
+        let result = self
+            .send(profile, route, plain_http, req, &mut secrets)
+            .await;
+        result.map_err(|e| e.scrubbed(&secrets))
+    }
+
+    async fn send<B: Into<Bytes>>(
+        &self,
+        profile: &ProfileClient,
+        route: Route,
+        plain_http: bool,
+        req: http::Request<B>,
+        secrets: &mut Secrets,
+    ) -> Result<Response, Error> {
         let settings = profile.connector.profile().settings();
         let request_timeout = profile.connector.profile().timeouts().request_or_default();
 
@@ -161,6 +199,7 @@ impl Client {
             method: req.method().clone(),
             credentials_sent: false,
             connector: profile.connector.clone(),
+            secrets: Default::default(),
         };
         let (parts, body) = req.into_parts();
         let mut req = http::Request::from_parts(parts, Full::new(body.into()));
@@ -180,6 +219,8 @@ impl Client {
             }
             facts.credentials_sent |= settings.proxy_headers.contains_key(PROXY_AUTHORIZATION);
         }
+        crate::connect::add_headers(secrets, req.headers());
+        crate::connect::add_proxy_headers(secrets, &settings.proxy_headers);
 
         let span = tracing::info_span!(
             "http",
@@ -223,7 +264,12 @@ impl Client {
         .instrument(span)
         .await;
         match result {
-            Some(Ok(res)) => Ok(Response::new(res, route, request_timeout, facts)),
+            Some(Ok(res)) => {
+                // The request's secrets move into the response (for the errors it may still
+                // make); nothing on this path needs them any more.
+                facts.secrets = std::sync::Arc::new(std::mem::take(secrets));
+                Ok(Response::new(res, route, request_timeout, facts))
+            }
             Some(Err(e)) => {
                 let target = route.target();
                 let e = from_legacy(e, &route, &target, absolute_form);
@@ -346,7 +392,7 @@ impl Client {
 }
 
 fn parse_url(s: &str) -> Result<url::Url, Error> {
-    let shown = crate::proxy::redact_text(s);
+    let shown = redact_url(s);
     let url = url::Url::parse(s).map_err(|e| {
         Error::new(ErrorKind::RequestUrl)
             .with_message(format!("invalid request URL {shown:?}"))
@@ -412,6 +458,79 @@ fn path_under(up: &str, base: &str) -> bool {
         || up
             .strip_prefix(bp)
             .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// Whether a request URI can carry a secret: userinfo, or a query (secret parameters).
+fn uri_may_carry_secrets(uri: &http::Uri) -> bool {
+    uri.query().is_some() || uri.authority().is_some_and(|a| a.as_str().contains('@'))
+}
+
+/// The secrets a URL carries: its userinfo and the values of secret query parameters (as
+/// written and decoded).
+fn url_secrets(url: &url::Url) -> Secrets {
+    let mut s = Secrets::new();
+    if !url.username().is_empty() || url.password().is_some() {
+        let decode = |v: &str| {
+            percent_encoding::percent_decode_str(v)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        s.add_credentials(
+            &decode(url.username()),
+            url.password().map(decode).as_deref(),
+        );
+        s.add(url.username());
+        if let Some(p) = url.password() {
+            s.add(p);
+        }
+    }
+    for part in url
+        .query()
+        .into_iter()
+        .chain(url.fragment())
+        .flat_map(|q| q.split(['&', ';']))
+    {
+        if let Some((name, value)) = part.split_once('=')
+            && is_secret_param(name)
+        {
+            s.add(value);
+            s.add(
+                &percent_encoding::percent_decode_str(&value.replace('+', " ")).decode_utf8_lossy(),
+            );
+        }
+    }
+    s
+}
+
+/// Takes the userinfo out of the request target (RFC 9112 forbids it there, and an
+/// absolute-form request would hand it to the proxy) and sends it as the origin's `Basic`
+/// credentials, unless the request carries its own `Authorization`.
+fn move_userinfo<B>(req: &mut http::Request<B>, url: &url::Url) -> Result<(), Error> {
+    let mut clean = url.clone();
+    let _ = clean.set_username("");
+    let _ = clean.set_password(None);
+    *req.uri_mut() = clean.as_str().parse().map_err(|e| {
+        Error::new(ErrorKind::RequestUrl)
+            .with_message(format!(
+                "invalid request URL {:?}",
+                redact_url(url.as_str())
+            ))
+            .with_hint("use an absolute URL such as https://host/path")
+            .with_source(e)
+    })?;
+    if !req.headers().contains_key(AUTHORIZATION) {
+        let mut pair = percent_encoding::percent_decode_str(url.username()).collect::<Vec<u8>>();
+        pair.push(b':');
+        pair.extend(percent_encoding::percent_decode_str(
+            url.password().unwrap_or(""),
+        ));
+        let token = base64::engine::general_purpose::STANDARD.encode(&pair);
+        if let Ok(mut value) = http::HeaderValue::from_str(&format!("Basic {token}")) {
+            value.set_sensitive(true);
+            req.headers_mut().insert(AUTHORIZATION, value);
+        }
+    }
+    Ok(())
 }
 
 /// hyper-util's error, unwrapped back to ours: the connector's error when it is the cause,
@@ -480,17 +599,6 @@ fn from_legacy(e: legacy::Error, route: &Route, target: &str, absolute_form: boo
         .with_source(e)
 }
 
-fn chain_text(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut src = e.source();
-    while let Some(s) = src {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        src = s.source();
-    }
-    out
-}
-
 /// A copy of an error we only hold by reference (hyper-util owns the original): every field
 /// through the public API, the cause chain as text.
 fn rebuild(e: &Error) -> Error {
@@ -513,18 +621,6 @@ fn rebuild(e: &Error) -> Error {
     }
     out
 }
-
-/// A cause kept as text when the original error object cannot be moved.
-#[derive(Debug)]
-struct CauseText(String);
-
-impl std::fmt::Display for CauseText {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for CauseText {}
 
 #[cfg(test)]
 mod tests {

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use crate::connect::{ConnInfo, Connector, Ctx, Form, refusal};
 use crate::error::{Error, ErrorKind, Hop, Phase, ProxyReply};
+use crate::proxy::Secrets;
 use crate::route::Route;
 use crate::wire::{attribute, evidence_headers};
 
@@ -44,6 +45,8 @@ pub(crate) struct RequestFacts {
     pub(crate) credentials_sent: bool,
     /// The profile's connector, which knows where the provider was declared.
     pub(crate) connector: Connector,
+    /// What the request carried that a peer may echo back; scrubbed from every error.
+    pub(crate) secrets: Arc<Secrets>,
 }
 
 impl Response {
@@ -67,6 +70,11 @@ impl Response {
             body_timeout,
             request,
         }
+    }
+
+    /// The credentials the request carried, to scrub from anything built from this response.
+    pub(crate) fn secrets(&self) -> &Arc<Secrets> {
+        &self.request.secrets
     }
 
     /// The status code.
@@ -205,6 +213,7 @@ impl Response {
         refusal(&ctx, reply, self.request.credentials_sent, form)
             .with_route(self.route.clone())
             .map_evidence(|ev| ev.attribution = Some(a))
+            .scrubbed(&self.request.secrets)
     }
 
     /// The whole body. An early close or a broken body is `http.protocol`; a body that stops
@@ -216,6 +225,7 @@ impl Response {
             path,
             attribution,
             body_timeout,
+            request,
             ..
         } = self;
         let (head, body) = inner.into_parts();
@@ -246,7 +256,8 @@ impl Response {
         Err(e
             .with_hop(hop())
             .with_route(route)
-            .map_evidence(|ev| ev.target = Some(target)))
+            .map_evidence(|ev| ev.target = Some(target))
+            .scrubbed(&request.secrets))
     }
 
     /// The whole body as text (lossy UTF-8).

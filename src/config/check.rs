@@ -20,7 +20,7 @@ use crate::settings::Provenance;
 #[serde(rename_all = "lowercase")]
 pub enum CheckTarget {
     /// A path (with optional query) joined to the provider's `url`.
-    Path(String),
+    Path(#[serde(serialize_with = "ser_path")] String),
     /// An absolute URL.
     Url(#[serde(serialize_with = "ser_url")] url::Url),
 }
@@ -72,10 +72,13 @@ impl StatusExpectation {
 impl std::fmt::Debug for CheckTarget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Path(p) => f.debug_tuple("Path").field(p).finish(),
+            Self::Path(p) => f
+                .debug_tuple("Path")
+                .field(&crate::proxy::redact::redact_path(p))
+                .finish(),
             Self::Url(u) => f
                 .debug_tuple("Url")
-                .field(&crate::proxy::redact_text(u.as_str()))
+                .field(&crate::proxy::redact_parsed_url(u))
                 .finish(),
         }
     }
@@ -166,7 +169,11 @@ impl Check {
 }
 
 fn ser_url<S: serde::Serializer>(u: &url::Url, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&crate::proxy::redact_url(u.as_str()))
+    s.serialize_str(&crate::proxy::redact_parsed_url(u))
+}
+
+fn ser_path<S: serde::Serializer>(p: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&crate::proxy::redact::redact_path(p))
 }
 
 fn ser_method<S: serde::Serializer>(m: &http::Method, s: S) -> Result<S::Ok, S::Error> {
@@ -250,24 +257,26 @@ fn parse_one(w: &mut Walker<'_>, path: &str, item: &Node, keys: &[Entry]) -> Opt
             }
             "path" => match w.string(&kpath, n, "write `path = \"/health\"`") {
                 Some(p) if p.contains("://") => {
+                    let shown = crate::proxy::redact_url(p);
                     w.diag(
                         Severity::Error,
                         "check.path",
                         &kpath,
                         n.pos,
-                        format!("`{p}` is a URL, not a path"),
-                        Some(format!("write `url = \"{p}\"` instead of `path`")),
+                        format!("`{shown}` is a URL, not a path"),
+                        Some(format!("write `url = \"{shown}\"` instead of `path`")),
                     );
                     ok = false;
                 }
                 Some(p) if !p.starts_with('/') => {
+                    let shown = crate::proxy::redact_url(p);
                     w.diag(
                         Severity::Error,
                         "check.path",
                         &kpath,
                         n.pos,
-                        format!("`{p}` does not start with `/`"),
-                        Some(format!("write `path = \"/{p}\"`")),
+                        format!("`{shown}` does not start with `/`"),
+                        Some(format!("write `path = \"/{shown}\"`")),
                     );
                     ok = false;
                 }
@@ -279,11 +288,14 @@ fn parse_one(w: &mut Walker<'_>, path: &str, item: &Node, keys: &[Entry]) -> Opt
                     .string(&kpath, n, "write `url = \"https://...\"`")
                     .map(|s| (s, url::Url::parse(s)))
                 {
-                    Some((_, Ok(u))) if matches!(u.scheme(), "http" | "https") => {
+                    Some((s, Ok(u))) if matches!(u.scheme(), "http" | "https") => {
+                        let found =
+                            super::rules::origin_url::check(s, &kpath, w.src.location(n.pos));
+                        w.diags.extend(found);
                         target_url = Some(u)
                     }
                     Some((s, _)) => {
-                        w.diag(Severity::Error, "check.url", &kpath, n.pos, format!("`{}` is not an http:// or https:// URL", crate::proxy::redact_input(s)), Some("write an absolute URL, or use `path` relative to the provider's `url`".into()));
+                        w.diag(Severity::Error, "check.url", &kpath, n.pos, format!("`{}` is not an http:// or https:// URL", crate::proxy::redact_url(s)), Some("write an absolute URL, or use `path` relative to the provider's `url`".into()));
                         ok = false;
                     }
                     None => ok = false,
@@ -299,7 +311,7 @@ fn parse_one(w: &mut Walker<'_>, path: &str, item: &Node, keys: &[Entry]) -> Opt
                             "check.method",
                             &kpath,
                             n.pos,
-                            format!("`{m}` is not an HTTP method"),
+                            format!("`{}` is not an HTTP method", crate::proxy::redact_url(m)),
                             Some("write `method = \"GET\"` (or HEAD, POST...)".into()),
                         );
                         ok = false;
@@ -325,6 +337,12 @@ fn parse_one(w: &mut Walker<'_>, path: &str, item: &Node, keys: &[Entry]) -> Opt
             "timeout" => timeout = w.duration(&kpath, n),
             _ => w.unknown(path, e, CHECK_KEYS, Level::Check),
         }
+    }
+    if let Some(n) = &name
+        && let Some(d) =
+            super::rules::names::check("check", n, &join(path, "name"), w.src.location(item.pos))
+    {
+        w.diags.push(d);
     }
     let Some(name) = name else {
         w.diag(
@@ -391,7 +409,13 @@ fn status(w: &mut Walker<'_>, path: &str, n: &Node) -> Option<StatusExpectation>
         Value::Int(s) => bad(w, format!("{s} is not an HTTP status (100-599)")),
         Value::Str(s) => match s.parse::<StatusExpectation>() {
             Ok(e) => Some(e),
-            Err(_) => bad(w, format!("`{s}` is not a status or a class like \"2xx\"")),
+            Err(_) => bad(
+                w,
+                format!(
+                    "`{}` is not a status or a class like \"2xx\"",
+                    crate::proxy::redact_url(s)
+                ),
+            ),
         },
         other => bad(
             w,

@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use crate::proxy::redact_url;
+
 /// Why a duration string was rejected, with the fix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct DurationError {
@@ -47,7 +49,11 @@ pub(crate) fn parse(input: &str) -> Result<Duration, DurationError> {
             other => {
                 return Err(DurationError {
                     code: "duration.invalid",
-                    message: format!("`{input}` has an unknown unit `{other}`"),
+                    message: format!(
+                        "`{}` has an unknown unit `{}`",
+                        redact_url(input),
+                        redact_url(other)
+                    ),
                     suggestion: "use ms, s, m or h, e.g. \"250ms\" or \"5s\"".to_owned(),
                 });
             }
@@ -59,7 +65,10 @@ pub(crate) fn parse(input: &str) -> Result<Duration, DurationError> {
     if total.is_zero() {
         return Err(DurationError {
             code: "duration.zero",
-            message: format!("`{input}` is zero, which would make every attempt time out at once"),
+            message: format!(
+                "`{}` is zero, which would make every attempt time out at once",
+                redact_url(input)
+            ),
             suggestion: "use a positive duration such as \"5s\", or remove the key for the default"
                 .to_owned(),
         });
@@ -81,7 +90,7 @@ pub(crate) fn bare_number(number: &str) -> DurationError {
 fn invalid(input: &str, what: &str) -> DurationError {
     DurationError {
         code: "duration.invalid",
-        message: format!("`{input}` is not a duration: {what}"),
+        message: format!("`{}` is not a duration: {what}", redact_url(input)),
         suggestion: "write a number with a unit, e.g. \"250ms\", \"5s\", \"1m\"".to_owned(),
     }
 }

@@ -89,7 +89,7 @@ impl std::fmt::Debug for Provider {
         f.debug_struct("Provider")
             .field("name", &self.name)
             .field("origin", &self.origin)
-            .field("url", &crate::proxy::redact_text(self.url.value.as_str()))
+            .field("url", &crate::proxy::redact_parsed_url(&self.url.value))
             .field("url_origin", &self.url.origin)
             .field("layer", &self.layer)
             .field("checks", &self.checks)
@@ -399,7 +399,12 @@ impl ConfigDocument {
             if errors == 1 { "" } else { "s" }
         );
         if let Some(d) = first {
-            let _ = write!(message, ", first: {}: {}", d.path, d.message);
+            let _ = write!(
+                message,
+                ", first: {}: {}",
+                crate::diagnostic::printable(&d.path),
+                crate::diagnostic::printable(&d.message)
+            );
         }
         let file = self.source.path.as_ref().map(|p| p.display().to_string());
         Err(Error::new(ErrorKind::ConfigInvalid)

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::duration;
 use super::node::Pos;
-use crate::proxy::{EnvSnapshot, redact_text};
+use crate::proxy::EnvSnapshot;
 use crate::settings::{Provenance, ProxySetting, Roots, Settings, Sourced};
 
 /// The document a configuration was read from.
@@ -185,7 +185,7 @@ pub(crate) fn settings(layer: &Settings, env: Option<&EnvSnapshot>) -> Vec<Setti
                         },
                     ),
                     (Some(var), _) => (
-                        format!("{} (invalid)", redact_text(&var.value)),
+                        format!("{} (invalid)", var.redacted()),
                         Provenance::Env {
                             var: var.name.clone(),
                         },
@@ -267,11 +267,7 @@ fn files(v: Option<&Sourced<Vec<PathBuf>>>) -> Option<(String, Provenance)> {
 }
 
 fn no_proxy_text(list: &crate::proxy::NoProxy) -> String {
-    let items: Vec<String> = list
-        .entries()
-        .iter()
-        .map(|e| format!("{:?}", redact_text(e)))
-        .collect();
+    let items: Vec<String> = list.entries().iter().map(|e| format!("{e:?}")).collect();
     format!("[{}]", items.join(", "))
 }
 

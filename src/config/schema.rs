@@ -8,7 +8,7 @@ use super::ca;
 use super::check;
 use super::node::{Entry, Node, Pos, Value};
 use super::provenance::Source;
-use super::rules::{no_proxy, pac, proxy_url};
+use super::rules::{names, no_proxy, origin_url, pac, proxy_url};
 use super::suggest;
 use super::walk::{
     GLOBAL_ONLY, LAYER_KEYS, Level, PROVIDER_ONLY, TIMEOUT_KEYS, Walker, join, last_key,
@@ -24,9 +24,15 @@ pub(crate) fn build(root: &Node, src: &Source) -> (Config, Vec<Diagnostic>) {
     let mut providers = Vec::new();
     match &root.value {
         Value::Table(entries) => {
+            // First, so that every value printed below already masks these parameters.
+            if let Some(e) = entries.iter().find(|e| e.key == "secret_query_params") {
+                w.secret_query_params(e);
+            }
             for e in entries {
                 if LAYER_KEYS.contains(&e.key.as_str()) {
                     w.layer_key(&mut global, "", e);
+                } else if e.key == "secret_query_params" {
+                    // Read above.
                 } else if e.key == "providers" {
                     w.providers(e, &mut providers);
                 } else {
@@ -109,15 +115,14 @@ impl Walker<'_> {
                         }
                         out
                     }
-                    Value::Str(s) => s
-                        .split(',')
-                        .filter(|x| !x.trim().is_empty())
-                        .map(|x| no_proxy::EntryRef {
-                            text: x.trim().to_owned(),
-                            path: path.clone(),
-                            location: self.src.location(node.pos),
-                        })
-                        .collect(),
+                    // One value, read as curl reads NO_PROXY (a password in a URL-shaped entry
+                    // may hold commas; its credentials are masked across them).
+                    Value::Str(s) if s.split(',').all(|x| x.trim().is_empty()) => Vec::new(),
+                    Value::Str(s) => vec![no_proxy::EntryRef {
+                        text: s.clone(),
+                        path: path.clone(),
+                        location: self.src.location(node.pos),
+                    }],
                     other => {
                         let d = self
                             .type_error(&path, node.pos, "a list of host names", other)
@@ -151,7 +156,7 @@ impl Walker<'_> {
                             "invalid_value",
                             &path,
                             node.pos,
-                            format!("`{raw}` is not a root store"),
+                            format!("`{}` is not a root store", crate::proxy::redact_url(raw)),
                             Some(fix),
                         );
                     }
@@ -347,6 +352,10 @@ impl Walker<'_> {
                 self.diags.push(d);
                 continue;
             };
+            if let Some(d) = names::check("provider", &p.key, &prefix, self.src.location(p.key_pos))
+            {
+                self.diags.push(d);
+            }
             if let Some(provider) = self.provider(&p.key, &prefix, p.key_pos, keys) {
                 out.push(provider);
             }
@@ -411,6 +420,8 @@ impl Walker<'_> {
     fn provider_url(&mut self, path: &str, e: &Entry) -> Option<Sourced<url::Url>> {
         let raw = self.string(path, &e.node, "write `url = \"https://api.example.org\"`")?;
         let origin = self.src.origin(path, e.key_pos);
+        let found = origin_url::check(raw, path, self.src.location(e.node.pos));
+        self.diags.extend(found);
         match url::Url::parse(raw.trim()) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
                 Some(Sourced::new(u, origin))
@@ -423,18 +434,22 @@ impl Walker<'_> {
                     e.node.pos,
                     format!(
                         "`{}` is not an http:// or https:// URL with a host",
-                        crate::proxy::redact_input(raw)
+                        crate::proxy::redact_url(raw)
                     ),
                     Some(format!(
                         "write `https://{}`",
-                        u.host_str().unwrap_or("api.example.org")
+                        // With an `@` in the value, the parsed host may be part of the
+                        // credentials.
+                        u.host_str()
+                            .filter(|_| !raw.contains('@'))
+                            .unwrap_or("api.example.org")
                     )),
                 );
                 None
             }
             Err(err) => {
                 let fix = if !raw.contains("://") {
-                    format!("write `https://{}`", raw.trim())
+                    format!("write `https://{}`", crate::proxy::redact_url(raw.trim()))
                 } else {
                     "write `url = \"https://api.example.org\"`".to_owned()
                 };
@@ -443,10 +458,35 @@ impl Walker<'_> {
                     "provider.url_invalid",
                     path,
                     e.node.pos,
-                    format!("`{}` is not a URL: {err}", crate::proxy::redact_input(raw)),
+                    format!("`{}` is not a URL: {err}", crate::proxy::redact_url(raw)),
                     Some(fix),
                 );
                 None
+            }
+        }
+    }
+
+    /// `secret_query_params = ["name", ...]`: more query parameters whose values are masked in
+    /// every output. Names are added for the whole process as the document is read (lint
+    /// included), and never removed.
+    fn secret_query_params(&mut self, e: &Entry) {
+        let fix = "write `secret_query_params = [\"session_ref\"]`";
+        let Value::Array(items) = &e.node.value else {
+            let d = self
+                .type_error(
+                    &e.key,
+                    e.node.pos,
+                    "a list of parameter names",
+                    &e.node.value,
+                )
+                .with_suggestion(fix);
+            self.diags.push(d);
+            return;
+        };
+        for (i, item) in items.iter().enumerate() {
+            let path = format!("{}[{i}]", e.key);
+            if let Some(name) = self.string(&path, item, fix) {
+                crate::proxy::redact::add_secret_query_param(name);
             }
         }
     }

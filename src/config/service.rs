@@ -319,7 +319,7 @@ impl<'a> Table<'a> {
                     "invalid_value",
                     format!(
                         "`{}` is not {expected}",
-                        crate::proxy::redact_input(&raw.value)
+                        crate::proxy::redact::redact_url(&raw.value)
                     ),
                     format!("write {expected}"),
                 ));

@@ -26,7 +26,7 @@ pub(crate) const LAYER_KEYS: &[&str] = &[
     "timeouts",
 ];
 /// Keys valid only at the top level.
-pub(crate) const GLOBAL_ONLY: &[&str] = &["providers"];
+pub(crate) const GLOBAL_ONLY: &[&str] = &["providers", "secret_query_params"];
 /// Keys valid only in a provider.
 pub(crate) const PROVIDER_ONLY: &[&str] = &["url", "required", "checks"];
 /// Keys of `[timeouts]`.

@@ -2,9 +2,9 @@
 //! name and password, always marked sensitive so it never reaches `Debug` or logs.
 
 use base64::Engine as _;
-use http::HeaderValue;
+use http::{HeaderMap, HeaderValue};
 
-use crate::proxy::ProxyUrl;
+use crate::proxy::{ProxyUrl, Secrets};
 
 /// `Basic base64(user:password)` for a proxy URL with credentials, marked sensitive;
 /// `None` when the URL has no user name. [`ProxyUrl::username`] and [`ProxyUrl::password`] are
@@ -16,6 +16,38 @@ pub fn basic_auth(proxy: &ProxyUrl) -> Option<HeaderValue> {
     let mut value = HeaderValue::from_str(&format!("Basic {token}")).ok()?;
     value.set_sensitive(true);
     Some(value)
+}
+
+/// What a proxy may echo back from our handshake: the proxy URL's credentials and the values
+/// of the extra proxy headers.
+pub(crate) fn proxy_secrets(proxy: &ProxyUrl, headers: &HeaderMap) -> Secrets {
+    let mut s = proxy.secrets();
+    add_proxy_headers(&mut s, headers);
+    s
+}
+
+/// Adds the value of every extra proxy header: headers configured for the proxy usually
+/// authenticate to it (`X-Proxy-Token`), and proxies echo them in clear (Squid's `%R` masks
+/// only `Authorization` and `Proxy-Authorization`).
+pub(crate) fn add_proxy_headers(s: &mut Secrets, headers: &HeaderMap) {
+    for (name, value) in headers {
+        s.add_header(
+            name.as_str(),
+            &String::from_utf8_lossy(value.as_bytes()),
+            true,
+        );
+    }
+}
+
+/// Adds the credentials among `headers` (see [`Secrets::add_header`]).
+pub(crate) fn add_headers(s: &mut Secrets, headers: &HeaderMap) {
+    for (name, value) in headers {
+        s.add_header(
+            name.as_str(),
+            &String::from_utf8_lossy(value.as_bytes()),
+            value.is_sensitive(),
+        );
+    }
 }
 
 #[cfg(test)]

@@ -41,6 +41,7 @@ use crate::settings::{Provenance, Settings, Timeouts};
 use crate::tls::HandshakeInfo;
 
 pub use auth::basic_auth;
+pub(crate) use auth::{add_headers, add_proxy_headers};
 pub use dns::{Resolve, Resolver, Resolving};
 pub(crate) use explain::absolute_form_failure;
 pub(crate) use handoff::Handoff;
@@ -602,9 +603,12 @@ async fn build(
             let stream = match stream {
                 Ok(s) => s,
                 Err(e) => {
-                    return Err(
-                        explain::proxy_failure(profile, ctx, &proxy, peer, host, port, e).await,
-                    );
+                    let e = explain::proxy_failure(profile, ctx, &proxy, peer, host, port, e).await;
+                    // A proxy that echoes the request into its refusal puts our credentials there.
+                    return Err(e.scrubbed(&auth::proxy_secrets(
+                        &proxy,
+                        &profile.settings.proxy_headers,
+                    )));
                 }
             };
             timings.proxy = Some(started.elapsed());

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::{Attribution, CaFileProblem, TlsEvidence};
 use crate::diagnostic::Diagnostic;
+use crate::proxy::Secrets;
 
 /// One address the connector tried, and how it went.
 #[non_exhaustive]
@@ -245,6 +246,41 @@ pub struct PacEvidence {
     /// What the script passed to `alert()` during this evaluation, in order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub alerts: Vec<String>,
+}
+
+impl Evidence {
+    /// Scrubs `secrets` from every field a peer or a request could have put them in.
+    pub(crate) fn scrub(&mut self, secrets: &Secrets) {
+        let scrub = |s: &mut String| *s = secrets.scrub(s);
+        self.target.iter_mut().for_each(scrub);
+        self.expected.iter_mut().for_each(scrub);
+        self.value.iter_mut().for_each(scrub);
+        self.cause.iter_mut().for_each(scrub);
+        self.auth_realm.iter_mut().for_each(scrub);
+        self.auth_schemes.iter_mut().for_each(scrub);
+        for a in &mut self.addresses {
+            a.error.iter_mut().for_each(scrub);
+        }
+        if let Some(r) = &mut self.proxy_reply {
+            scrub(&mut r.reason);
+            for (_, v) in &mut r.headers {
+                scrub(v);
+            }
+            r.body_excerpt.iter_mut().for_each(scrub);
+        }
+        if let Some(a) = &mut self.attribution {
+            a.reasons.iter_mut().for_each(scrub);
+            for field in [
+                &mut a.squid_error,
+                &mut a.proxy_status,
+                &mut a.server,
+                &mut a.via,
+                &mut a.body_marker,
+            ] {
+                field.iter_mut().for_each(scrub);
+            }
+        }
+    }
 }
 
 fn ser_opt_duration<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {

@@ -38,7 +38,7 @@ pub use self::tls::{
 };
 pub use crate::diagnostic::{Diagnostic, Severity};
 pub use crate::hop::{Hop, Phase};
-use crate::proxy::ProxyUrlError;
+use crate::proxy::{ProxyUrlError, Secrets};
 use crate::route::{Route, RouteError};
 
 type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -141,6 +141,28 @@ impl Error {
             self.inner.evidence.cause = Some(crate::proxy::redact_text(&source.to_string()));
         }
         self.inner.source = Some(source);
+        self
+    }
+
+    /// The same error with every secret of `secrets` scrubbed from its text: message, hint,
+    /// cause, and the evidence a peer supplied (reply, headers, body excerpt, attribution) —
+    /// for peers that echo the request, credentials included, into their error pages.
+    pub(crate) fn scrubbed(mut self, secrets: &Secrets) -> Self {
+        if secrets.is_empty() {
+            return self;
+        }
+        let scrub = |s: &mut String| *s = secrets.scrub(s);
+        let inner = &mut *self.inner;
+        inner.message.iter_mut().for_each(scrub);
+        inner.hint.iter_mut().for_each(scrub);
+        inner.evidence.scrub(secrets);
+        if let Some(source) = &inner.source {
+            let text = chain_text(&**source);
+            let clean = secrets.scrub(&text);
+            if clean != text {
+                inner.source = Some(Box::new(CauseText(clean)));
+            }
+        }
         self
     }
 
@@ -327,6 +349,31 @@ impl Serialize for Error {
         st.end()
     }
 }
+
+/// An error's cause chain as one line, `a: b: c`.
+pub(crate) fn chain_text(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        src = s.source();
+    }
+    out
+}
+
+/// A cause kept as text: a copy of a chain we only hold by reference, or a scrubbed copy of
+/// one that held a secret.
+#[derive(Debug)]
+pub(crate) struct CauseText(pub(crate) String);
+
+impl fmt::Display for CauseText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for CauseText {}
 
 /// `Result` with proxyscope's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

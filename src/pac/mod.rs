@@ -392,7 +392,7 @@ impl Pac {
         };
         let result = parse_result(&returned);
         // The answer is shown in explanations and errors: never with credentials in it.
-        let returned = crate::proxy::redact_text(&returned);
+        let returned = crate::proxy::redact_list(&returned);
         if result.entries.is_empty() {
             let why = match result.diagnostics.first() {
                 Some(d) => format!("no usable entry ({d})"),

@@ -258,6 +258,10 @@ pub fn parse_result(answer: &str) -> PacResult {
     } else {
         (answer, false)
     };
+    // Entries are quoted in diagnostics as printed: credentials masked across the whole answer,
+    // since a password may hold the `;` that splits it.
+    let masks = crate::proxy::redact::masks::list(text);
+    let shown = |at: usize, entry: &str| masks.apply_within(text, at..at + entry.len());
     let mut offset = 0;
     let mut kept = 0;
     for (index, raw) in text.split(';').enumerate() {
@@ -275,22 +279,35 @@ pub fn parse_result(answer: &str) -> PacResult {
                 ResultProblem::TooManyEntries,
                 index,
                 at,
-                entry,
+                entry.len(),
+                &shown(at, entry),
             ));
             break;
         }
         match parse_entry(entry) {
             Ok((e, warning)) => {
                 if let Some(problem) = warning {
-                    out.diagnostics
-                        .push(diag(ResultSeverity::Warning, problem, index, at, entry));
+                    out.diagnostics.push(diag(
+                        ResultSeverity::Warning,
+                        problem,
+                        index,
+                        at,
+                        entry.len(),
+                        &shown(at, entry),
+                    ));
                 }
                 out.entries.push(e);
                 kept += 1;
             }
             Err(problem) => {
-                out.diagnostics
-                    .push(diag(ResultSeverity::Error, problem, index, at, entry));
+                out.diagnostics.push(diag(
+                    ResultSeverity::Error,
+                    problem,
+                    index,
+                    at,
+                    entry.len(),
+                    &shown(at, entry),
+                ));
             }
         }
     }
@@ -300,21 +317,24 @@ pub fn parse_result(answer: &str) -> PacResult {
             ResultProblem::TooLong,
             text.split(';').count(),
             text.len(),
+            0,
             "",
         ));
     }
     out
 }
 
+/// A finding about the entry of `len` bytes at `offset`, quoted as `shown` (already redacted,
+/// before it is cut, so a cut can never keep a password whose `@` fell beyond it).
 fn diag(
     severity: ResultSeverity,
     problem: ResultProblem,
     index: usize,
     offset: usize,
-    entry: &str,
+    len: usize,
+    shown: &str,
 ) -> ResultDiagnostic {
-    // Redacted before it is cut, so a cut can never keep a password whose `@` fell beyond it.
-    let quoted = crate::proxy::redact_text(entry);
+    let quoted = shown;
     let mut end = quoted.len().min(MAX_QUOTE);
     while !quoted.is_char_boundary(end) {
         end -= 1;
@@ -324,7 +344,7 @@ fn diag(
         problem,
         index,
         offset,
-        len: entry.len(),
+        len,
         text: quoted[..end].to_owned(),
     }
 }
@@ -603,6 +623,13 @@ mod tests {
             "{}",
             r.diagnostics[0].text
         );
+        // A password holding the `;` and blanks that split the answer.
+        let r = parse_result("PROXY us3r:Kq8;Zw5 Vb2@proxy.example:3128; DIRECT");
+        let quoted: Vec<&str> = r.diagnostics.iter().map(|d| d.text.as_str()).collect();
+        assert!(!quoted.is_empty());
+        for part in ["Kq8", "Zw5", "Vb2"] {
+            assert!(quoted.iter().all(|q| !q.contains(part)), "{quoted:?}");
+        }
     }
 
     #[test]

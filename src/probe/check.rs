@@ -144,9 +144,10 @@ fn verify_head(
     attribution: Option<&Attribution>,
 ) -> Result<(), Error> {
     if !spec.expect_status.matches(status) {
+        // A redirect may carry a token in its query (a login page's `?ticket=`).
         let location = headers
             .get(http::header::LOCATION)
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+            .map(|v| crate::proxy::redact_url(&String::from_utf8_lossy(v.as_bytes())));
         let mut expected = format!("status {}", spec.expect_status);
         let hint = match &location {
             Some(loc) if (300..400).contains(&status) => {
@@ -295,7 +296,7 @@ pub async fn run(
                 .with_hint("the check's deadline expired before any phase timed out on its own; raise the check's `timeout` (or the run's deadline), or lower timeouts.* to see which phase is slow")
                 .map_evidence(|ev| {
                     ev.timeout = Some(deadline);
-                    ev.target = Some(check.url.clone());
+                    ev.target = Some(crate::proxy::redact_url(&check.url));
                 });
             result.fail(CheckError::from_error(&e));
         }
@@ -326,7 +327,7 @@ async fn exchange(client: &Client, check: &Check, result: &mut CheckResult) -> R
                 Error::new(ErrorKind::RequestUrl)
                     .with_message(format!(
                         "the check's URL {:?} is not a valid request target",
-                        crate::proxy::redact_text(url.as_str())
+                        crate::proxy::redact_url(url.as_str())
                     ))
                     .with_hint("use an absolute URL such as https://host/path")
                     .with_source(e)
@@ -348,7 +349,11 @@ async fn exchange(client: &Client, check: &Check, result: &mut CheckResult) -> R
             url = next;
             continue;
         }
-        return finish(check, res, tls, &mut result.timings).await;
+        // Whatever the origin or the proxy echoed of the request is evidence only once scrubbed.
+        let secrets = res.secrets().clone();
+        let mut seen = finish(check, res, tls, &mut result.timings).await?;
+        seen.failure = seen.failure.map(|e| e.scrubbed(&secrets));
+        return Ok(seen);
     }
 }
 

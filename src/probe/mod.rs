@@ -7,10 +7,13 @@
 //! a report into a table for people ([`text`]), JSON (`Report` is `Serialize`; see [`report`] for the contract),
 //! Prometheus exposition with blackbox_exporter's names ([`prometheus`]) and a Nagios status line
 //! and exit code ([`nagios`]). The [`exporter`] serves the same exposition to Prometheus scrapes,
-//! one target at a time, with [`blame`] saying who must act on each failure.
+//! one target at a time, with [`blame`] saying who must act on each failure. Names, messages and
+//! peers' text reach every format through [`escape`], so none of it can forge a line, a perfdata
+//! item or a metric.
 
 pub mod blame;
 pub mod check;
+pub mod escape;
 pub mod exporter;
 pub mod nagios;
 pub mod plan;

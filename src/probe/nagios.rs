@@ -8,6 +8,7 @@
 
 use std::fmt::Write as _;
 
+use super::escape;
 use super::report::{CERT_WARN_DAYS, Report};
 pub use super::state::State;
 
@@ -16,10 +17,11 @@ pub fn exit_code(report: &Report) -> u8 {
     report.state().exit_code()
 }
 
-/// The first line of plugin output: `PROXYSCOPE <STATE> - <summary> | <perfdata>`.
+/// The first line of plugin output: `PROXYSCOPE <STATE> - <summary> | <perfdata>`. Names and
+/// messages in the summary go through [`escape::nagios`], so the only `|` is the separator.
 pub fn status_line(report: &Report) -> String {
     let state = report.state();
-    let summary = summary(report);
+    let summary = escape::nagios(&summary(report)).into_owned();
     let perf = perfdata(report);
     if perf.is_empty() {
         format!("PROXYSCOPE {state} - {summary}")
@@ -83,13 +85,14 @@ pub fn perfdata(report: &Report) -> String {
     items.join(" ")
 }
 
-/// Quotes a perfdata label: always in single quotes, a quote doubled. `|` and `=` would break
-/// parsers even when quoted, so they become `_`.
+/// Quotes a perfdata label: always in single quotes, a quote doubled. `|`, `=` and control
+/// characters would break parsers even when quoted, so they become `_`.
 pub fn quote_label(label: &str) -> String {
     let cleaned: String = label
         .chars()
         .map(|c| match c {
-            '|' | '=' | '\n' | '\r' => '_',
+            '|' | '=' => '_',
+            c if c.is_control() || c == '\u{2028}' || c == '\u{2029}' => '_',
             c => c,
         })
         .collect();
@@ -166,6 +169,7 @@ mod tests {
         assert_eq!(quote_label("a b"), "'a b'");
         assert_eq!(quote_label("it's"), "'it''s'");
         assert_eq!(quote_label("a=b|c"), "'a_b_c'");
+        assert_eq!(quote_label("a\nb\u{1b}"), "'a_b_'");
     }
 
     #[test]

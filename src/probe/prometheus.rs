@@ -11,6 +11,7 @@
 use std::fmt::Write as _;
 
 use super::blame;
+use super::escape;
 use super::report::{CheckResult, Report};
 
 /// Phase label values of `probe_http_duration_seconds`: blackbox_exporter's names (`resolve`,
@@ -222,18 +223,10 @@ fn labels(c: &CheckResult, extra: &[(&str, &str)]) -> String {
     format!("{{{}}}", parts.join(","))
 }
 
-/// Escapes a label value: backslash, double quote and line feed, as the text format requires.
+/// Escapes a label value: backslash, double quote and line feed, as the text format requires,
+/// and other control characters replaced (see [`escape::prometheus_label`]).
 pub fn escape(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for ch in value.chars() {
-        match ch {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
-    out
+    escape::prometheus_label(value)
 }
 
 fn number(v: f64) -> String {

@@ -155,12 +155,16 @@ pub struct CheckResult {
 }
 
 impl CheckResult {
-    /// A result with nothing observed yet; the runner fills it in.
+    /// A result with nothing observed yet; the runner fills it in. `url` is kept redacted (no
+    /// userinfo, no secret query values).
     pub fn new(provider: &str, name: &str, method: &str, url: &str) -> Self {
         Self {
             provider: provider.to_owned(),
             name: name.to_owned(),
-            url: url.to_owned(),
+            url: match url::Url::parse(url) {
+                Ok(u) => crate::proxy::redact_parsed_url(&u),
+                Err(_) => crate::proxy::redact_url(url),
+            },
             method: method.to_owned(),
             ok: true,
             state: State::Ok,

@@ -2,14 +2,26 @@
 //! plugin runner), then a table of checks, then for every check that needs attention the
 //! diagnosis — code, hop and phase, the proxy's reply, the certificate, the hint.
 //!
+//! Every line after the first is Nagios long text, where a `|` starts perfdata: each line is
+//! written through [`escape::nagios`], so names, messages and what peers sent can neither
+//! break a line nor start perfdata.
+//!
 //! Colour is used only on a terminal and never when `NO_COLOR` is set to a non-empty value
 //! (<https://no-color.org>); [`use_color`] makes that decision from its inputs, so it is tested
 //! without a terminal.
 
-use std::fmt::Write as _;
-
+use super::escape;
 use super::nagios::{self, State};
 use super::report::{CheckResult, Report, ms};
+
+/// Writes one formatted line through [`escape::nagios`].
+macro_rules! line {
+    ($out:expr, $($arg:tt)*) => {{
+        let text = format!($($arg)*);
+        $out.push_str(&escape::nagios(&text));
+        $out.push('\n');
+    }};
+}
 
 /// Whether to colour the output: only on a terminal, and not when `NO_COLOR` is non-empty.
 pub fn use_color(is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
@@ -21,12 +33,13 @@ pub fn render(report: &Report, color: bool) -> String {
     let mut out = nagios::status_line(report);
     out.push('\n');
     if let Some(e) = &report.error {
-        let _ = writeln!(out, "\nthe probe could not run: {} [{}]", e.message, e.code);
+        out.push('\n');
+        line!(out, "the probe could not run: {} [{}]", e.message, e.code);
         for d in &e.diagnostics {
-            let _ = writeln!(out, "  {d}");
+            line!(out, "  {d}");
         }
         if let Some(h) = &e.hint {
-            let _ = writeln!(out, "  hint: {h}");
+            line!(out, "  hint: {h}");
         }
         return out;
     }
@@ -57,9 +70,10 @@ pub fn render(report: &Report, color: bool) -> String {
         out.push('\n');
         details(&mut out, c, color);
     }
-    let _ = writeln!(
+    out.push('\n');
+    line!(
         out,
-        "\n{} checks in {:.0} ms",
+        "{} checks in {:.0} ms",
         report.checks.len(),
         ms(report.duration)
     );
@@ -93,6 +107,7 @@ fn row(c: &CheckResult) -> [String; 6] {
         time,
         result,
     ]
+    .map(|cell| escape::nagios(&cell).into_owned())
 }
 
 fn push_row(
@@ -119,17 +134,12 @@ fn push_row(
 }
 
 fn details(out: &mut String, c: &CheckResult, color: bool) {
-    let _ = writeln!(
-        out,
-        "{} {} {} {}",
-        paint(c.state.as_str(), c.state, color),
-        c.id(),
-        c.method,
-        c.url
-    );
+    // The colour codes are ours; everything after them goes through the escaping.
+    out.push_str(&paint(c.state.as_str(), c.state, color));
+    line!(out, " {} {} {}", c.id(), c.method, c.url);
     if let Some(e) = &c.error {
         let hop = e.hop.map_or("-", |h| h.as_str());
-        let _ = writeln!(
+        line!(
             out,
             "  error[{}]: {} (hop: {hop}, phase: {}, blame: {})",
             e.code(),
@@ -139,38 +149,38 @@ fn details(out: &mut String, c: &CheckResult, color: bool) {
         );
         let ev = &e.evidence;
         if let Some(r) = &ev.proxy_reply {
-            let _ = writeln!(out, "  proxy replied: {} {}", r.status, r.reason);
+            line!(out, "  proxy replied: {} {}", r.status, r.reason);
             for (n, v) in &r.headers {
-                let _ = writeln!(out, "    {n}: {v}");
+                line!(out, "    {n}: {v}");
             }
         }
         if let Some(s) = ev.status {
-            let _ = writeln!(out, "  status: {s}");
+            line!(out, "  status: {s}");
         }
         if let Some(x) = &ev.expected {
-            let _ = writeln!(out, "  expected: {x}");
+            line!(out, "  expected: {x}");
         }
         for a in &ev.addresses {
             if let Some(err) = &a.error {
-                let _ = writeln!(out, "  tried {}: {err}", a.addr);
+                line!(out, "  tried {}: {err}", a.addr);
             }
         }
         if let Some(cause) = &ev.cause {
-            let _ = writeln!(out, "  cause: {cause}");
+            line!(out, "  cause: {cause}");
         }
     }
     if let Some(route) = &c.route {
-        let _ = writeln!(out, "  route: {}", route.summary());
+        line!(out, "  route: {}", route.summary());
         // A failed check shows what the route's steps warned about: a near-miss no_proxy entry,
         // an ignored variable, another tool's reading — often the cause itself.
         if c.error.is_some() {
             for w in route.warnings() {
-                let _ = writeln!(out, "  route warning: {} [{}]", w.message, w.code);
+                line!(out, "  route warning: {} [{}]", w.message, w.code);
             }
         }
     }
     if let Some(cert) = &c.certificate {
-        let _ = writeln!(
+        line!(
             out,
             "  certificate: {} issued by {}, {} days left{}",
             cert.subject,
@@ -180,7 +190,7 @@ fn details(out: &mut String, c: &CheckResult, color: bool) {
         );
     }
     for w in &c.warnings {
-        let _ = writeln!(out, "  warning: {w}");
+        line!(out, "  warning: {w}");
     }
     let phases = c.timings.phases();
     if !phases.is_empty() {
@@ -188,10 +198,10 @@ fn details(out: &mut String, c: &CheckResult, color: bool) {
             .iter()
             .map(|(n, d)| format!("{n} {:.1}", ms(*d)))
             .collect();
-        let _ = writeln!(out, "  timings ms: {}", list.join(", "));
+        line!(out, "  timings ms: {}", list.join(", "));
     }
     if let Some(h) = c.error.as_ref().and_then(|e| e.hint.as_deref()) {
-        let _ = writeln!(out, "  hint: {h}");
+        line!(out, "  hint: {h}");
     }
 }
 

@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use super::no_proxy::NoProxy;
 use super::peers::{PeerNote, Tool};
-use super::redact::redact_text;
+use super::redact::{redact_list, redact_text, redact_url};
 use super::url::{ProxyUrl, ProxyUrlError};
 
 /// One environment variable that was consulted. Debug redacts credentials in the value.
@@ -26,13 +26,33 @@ use super::url::{ProxyUrl, ProxyUrlError};
 pub struct EnvVar {
     /// The name, exactly as found.
     pub name: String,
-    /// The value, as found. May carry credentials: print through [`redact_text`].
+    /// The value, as found. May carry credentials: print it through [`EnvVar::redacted`].
     pub value: String,
+}
+
+impl EnvVar {
+    /// The value as it may be printed: a proxy variable read as one URL, a `no_proxy` variable
+    /// as a list, anything else as free text; credentials and secret query values masked.
+    pub fn redacted(&self) -> String {
+        redacted_value(&self.name, &self.value)
+    }
+}
+
+/// `value` of the variable `name`, printable: see [`EnvVar::redacted`].
+fn redacted_value(name: &str, value: &str) -> String {
+    let lower = name.to_ascii_lowercase();
+    if lower == "no_proxy" {
+        redact_list(value)
+    } else if lower.ends_with("_proxy") {
+        redact_url(value)
+    } else {
+        redact_text(value)
+    }
 }
 
 impl fmt::Debug for EnvVar {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}={:?}", self.name, redact_text(&self.value))
+        write!(f, "{}={:?}", self.name, self.redacted())
     }
 }
 
@@ -439,7 +459,7 @@ impl fmt::Debug for EnvSnapshot {
         names.sort();
         let vars: Vec<String> = names
             .into_iter()
-            .map(|n| format!("{n}={}", redact_text(&self.vars[n])))
+            .map(|n| format!("{n}={}", redacted_value(n, &self.vars[n])))
             .collect();
         f.debug_struct("EnvSnapshot")
             .field("vars", &vars)

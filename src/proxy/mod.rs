@@ -8,7 +8,7 @@ mod no_proxy;
 mod no_proxy_entry;
 mod no_proxy_lint;
 pub mod peers;
-mod redact;
+pub mod redact;
 mod url;
 
 pub use crate::diagnostic::Severity;
@@ -16,6 +16,7 @@ pub use env::{CA_ENV_VARS, EnvLookup, EnvNoProxy, EnvSnapshot, EnvVar, IgnoredRe
 pub use no_proxy::{MatchRule, NoProxy, NoProxyMatch};
 pub use no_proxy_lint::{NoProxyDiagnostic, NoProxyIssue};
 pub use peers::{PeerNote, Tool};
-pub(crate) use redact::redact_input;
-pub use redact::{is_secret_param, redact_text, redact_url, redact_urls_in_text};
+pub use redact::{
+    Secrets, is_secret_param, redact_list, redact_parsed_url, redact_text, redact_url,
+};
 pub use url::{ProxyScheme, ProxyUrl, ProxyUrlError, ProxyUrlErrorKind, ProxyUrlNote};

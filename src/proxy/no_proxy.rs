@@ -27,7 +27,7 @@ use serde::Serialize;
 
 use super::no_proxy_entry::{IpEntry, curl_tokens, normalise_name, parse_ip_entry};
 use super::no_proxy_lint::{NoProxyDiagnostic, blank_stop, diagnose, wildcard_not_alone};
-use super::redact::redact_text;
+use super::redact::masks;
 
 /// FxHash: the map keys are configuration, not attacker-chosen, and the hot path is a handful
 /// of short-key lookups, where SipHash would dominate the cost.
@@ -58,7 +58,8 @@ type FastMap<K> = HashMap<K, u32, BuildHasherDefault<FxHasher>>;
 /// suspicious entry becomes a [`NoProxyDiagnostic`].
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct NoProxy {
-    /// The entries curl reads, as written (blanks removed), in order.
+    /// The entries curl reads, as written (blanks removed, credentials masked), in order. The
+    /// raw text lives on only in the lookup maps, which nothing prints.
     entries: Vec<String>,
     /// The whole value is `*`.
     all: bool,
@@ -112,7 +113,7 @@ impl MatchRule {
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NoProxyMatch {
-    /// The entry as written.
+    /// The entry as written (credentials masked, see [`NoProxy::entries`]).
     pub entry: String,
     /// Its position among [`NoProxy::entries`].
     pub index: usize,
@@ -236,14 +237,26 @@ impl NoProxy {
             list.entries.push("*".to_owned());
             return list;
         }
+        list.push_value(value);
+        list.finish()
+    }
+
+    /// Reads one value as curl does. Entries are kept (and diagnosed) in their printed form:
+    /// a URL-shaped entry's credentials are masked across the whole value, since a password
+    /// may hold the commas and blanks that split it.
+    fn push_value(&mut self, value: &str) {
+        let masks = masks::list(value);
+        let shown = |part: &str| {
+            let at = part.as_ptr() as usize - value.as_ptr() as usize;
+            masks.apply_within(value, at..at + part.len())
+        };
         let (tokens, rest) = curl_tokens(value);
         for t in tokens {
-            list.push(t);
+            self.push(t, shown(t));
         }
         if let Some(rest) = rest {
-            list.diagnostics.push(blank_stop(rest));
+            self.diagnostics.push(blank_stop(&shown(rest)));
         }
-        list.finish()
     }
 
     /// Builds from a list of entries (a config array). A list whose only entry is `*` matches
@@ -258,25 +271,21 @@ impl NoProxy {
             return list;
         }
         for e in entries {
-            let (tokens, rest) = curl_tokens(e);
-            for t in tokens {
-                list.push(t);
-            }
-            if let Some(rest) = rest {
-                list.diagnostics.push(blank_stop(rest));
-            }
+            list.push_value(e);
         }
         list.finish()
     }
 
-    fn push(&mut self, token: &str) {
+    /// Adds one entry: `token` as curl compares it, `shown` as it is printed and diagnosed
+    /// (the same text unless it holds credentials).
+    fn push(&mut self, token: &str, shown: String) {
         let index = u32::try_from(self.entries.len()).unwrap_or(u32::MAX);
-        self.entries.push(token.to_owned());
         if token == "*" {
             self.diagnostics.push(wildcard_not_alone());
-        } else if let Some(d) = diagnose(token) {
+        } else if let Some(d) = diagnose(&shown) {
             self.diagnostics.push(d);
         }
+        self.entries.push(shown);
         // Every entry is compared as a name when the host is a name, as curl does; names that
         // cannot occur in a URL host simply never get looked up.
         let name = normalise_name(token);
@@ -437,7 +446,8 @@ impl NoProxy {
         &self.diagnostics
     }
 
-    /// The entries curl reads, as written, in order (`["*"]` for the wildcard value).
+    /// The entries curl reads, as written, in order (`["*"]` for the wildcard value). The
+    /// userinfo of a URL-shaped entry is masked (`http://***@host/`): it is never a host name.
     pub fn entries(&self) -> &[String] {
         &self.entries
     }
@@ -458,13 +468,6 @@ impl NoProxy {
     }
 }
 
-impl NoProxy {
-    /// The entries with any `user:password@` redacted, for every printed form.
-    fn redacted_entries(&self) -> Vec<String> {
-        self.entries.iter().map(|e| redact_text(e)).collect()
-    }
-}
-
 fn net_map<K>(nets: &mut Vec<(u8, FastMap<K>)>, bits: u8) -> &mut FastMap<K> {
     let pos = match nets.iter().position(|(b, _)| *b == bits) {
         Some(p) => p,
@@ -479,7 +482,7 @@ fn net_map<K>(nets: &mut Vec<(u8, FastMap<K>)>, bits: u8) -> &mut FastMap<K> {
 impl fmt::Debug for NoProxy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("NoProxy")
-            .field("entries", &self.redacted_entries())
+            .field("entries", &self.entries)
             .field("diagnostics", &self.diagnostics.len())
             .finish()
     }
@@ -487,13 +490,13 @@ impl fmt::Debug for NoProxy {
 
 impl fmt::Display for NoProxy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.redacted_entries().join(","))
+        f.write_str(&self.entries.join(","))
     }
 }
 
 impl Serialize for NoProxy {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.redacted_entries().serialize(s)
+        self.entries.serialize(s)
     }
 }
 
@@ -663,6 +666,39 @@ mod tests {
         for (value, tokens, rest) in cases {
             let (t, r) = curl_tokens(value);
             assert_eq!((t.as_slice(), r), (*tokens, *rest), "{value:?}");
+        }
+    }
+
+    #[test]
+    fn credentials_in_entries_never_print_whatever_the_password_holds() {
+        for pass in [
+            "Pw9",
+            "Pw9 Xk4",
+            "Pw9,Xk4",
+            "Pw9=Xk4;'Xk4]",
+            "Pw9/Xk4@Xk4",
+            "Pw9 ,Xk4",
+        ] {
+            let value = format!("localhost,http://us3r:{pass}@x.test/,10.0.0.0/8");
+            for list in [
+                NoProxy::parse(&value),
+                NoProxy::from_entries([value.as_str()]),
+            ] {
+                let diags: Vec<String> = list
+                    .diagnostics()
+                    .iter()
+                    .map(|d| format!("{d} {d:?}"))
+                    .collect();
+                let text = format!(
+                    "{list} {list:?} {} {:?} {diags:?}",
+                    serde_json::to_string(&list).unwrap_or_default(),
+                    list.entries()
+                );
+                for part in ["Pw9", "Xk4", "us3r"] {
+                    assert!(!text.contains(part), "{pass}: {text}");
+                }
+                assert!(list.is_match("localhost"), "{value}");
+            }
         }
     }
 

@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
-use super::redact::redact_input;
+use super::redact::{Secrets, redact_url};
 use crate::parse_error::ParseError;
 
 /// A proxy's scheme.
@@ -106,7 +106,7 @@ pub enum ProxyUrlNote {
     },
     /// A path, query or fragment followed the authority; a proxy URL has no use for it.
     PathIgnored {
-        /// What followed the authority, as written.
+        /// What followed the authority, as written (secret query values masked).
         rest: String,
     },
     /// Blanks around the value were removed.
@@ -165,7 +165,7 @@ impl ProxyUrl {
     pub fn parse(input: &str) -> Result<Self, ProxyUrlError> {
         let err = |kind| ProxyUrlError {
             kind,
-            input: redact_input(input),
+            input: redact_url(input),
         };
         let mut notes = Vec::new();
         let s = input.trim_matches([' ', '\t', '\r', '\n']);
@@ -187,11 +187,18 @@ impl ProxyUrl {
         };
         let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
         let (authority, tail) = rest.split_at(end);
+        if tail.contains('@') {
+            // `http://user:pa/ss@proxy`: curl would read host `user` and port `pa`, with the
+            // rest of the password as a path. An `@` after the authority is almost always a
+            // password with an unencoded `/`, `?` or `#`; refusing it keeps the password off
+            // the wire and names the fix (percent-encoding).
+            return Err(err(ProxyUrlErrorKind::InvalidCredentials));
+        }
         // A lone "/" (as in `http://proxy:3128/`) is how many people write proxy URLs; it says
         // nothing a proxy could use, so only real paths, queries and fragments are noted.
         if !tail.is_empty() && tail != "/" {
             notes.push(ProxyUrlNote::PathIgnored {
-                rest: tail.to_owned(),
+                rest: redact_url(tail),
             });
         }
         let (userinfo, hostport) = match authority.rsplit_once('@') {
@@ -272,6 +279,16 @@ impl ProxyUrl {
     /// `scheme://host:port`, never credentials.
     pub fn without_credentials(&self) -> String {
         format!("{}://{}", self.scheme.as_str(), self.authority())
+    }
+
+    /// The credentials in the forms a proxy may echo back (see [`Secrets`]); empty without
+    /// credentials.
+    pub fn secrets(&self) -> Secrets {
+        let mut s = Secrets::new();
+        if let Some(user) = &self.username {
+            s.add_credentials(user, self.password.as_deref());
+        }
+        s
     }
 }
 
@@ -370,7 +387,8 @@ pub enum ProxyUrlErrorKind {
     InvalidHost,
     /// The port is empty, not a number, 0 or above 65535.
     InvalidPort,
-    /// The credentials are not valid percent-encoded UTF-8.
+    /// The credentials are not valid percent-encoded UTF-8, or an `@` follows the first `/`,
+    /// `?` or `#` (a password with one of those characters unencoded).
     InvalidCredentials,
     /// The scheme is recognised but proxyscope cannot connect through it. No scheme is so any
     /// more (SOCKS4/4a are supported); kept so matching code and the code string stay valid.
@@ -400,7 +418,9 @@ impl ProxyUrlErrorKind {
             Self::MissingHost => "it names no host",
             Self::InvalidHost => "the host is not a valid host name or IP literal",
             Self::InvalidPort => "the port is not a number between 1 and 65535",
-            Self::InvalidCredentials => "the credentials are not valid percent-encoded UTF-8",
+            Self::InvalidCredentials => {
+                "the credentials are not valid percent-encoded UTF-8, or hold an unencoded `/`, `?`, `#` or `@`"
+            }
             Self::NotConnectable => "proxyscope cannot connect through this scheme",
         }
     }
@@ -416,7 +436,7 @@ impl ProxyUrlErrorKind {
             }
             Self::InvalidPort => "give the proxy's port as a number, e.g. http://proxy:3128",
             Self::InvalidCredentials => {
-                "percent-encode special characters in the user name and password (%40 for @)"
+                "percent-encode special characters in the user name and password (%40 for @, %2F for /, %3F for ?, %23 for #)"
             }
             Self::NotConnectable => "use a socks5:// or socks5h:// proxy instead",
         }
@@ -435,14 +455,14 @@ impl ProxyUrlError {
     pub fn new(kind: ProxyUrlErrorKind, input: &str) -> Self {
         Self {
             kind,
-            input: redact_input(input),
+            input: redact_url(input),
         }
     }
     /// Why the URL was rejected.
     pub fn kind(&self) -> ProxyUrlErrorKind {
         self.kind
     }
-    /// The input as given, with `user:password@` replaced by `***@`.
+    /// The input as given, with the userinfo and secret query values replaced by `***`.
     pub fn input(&self) -> &str {
         &self.input
     }
@@ -600,6 +620,23 @@ mod tests {
                 "http://u:%ff@proxy.test:1",
                 ProxyUrlErrorKind::InvalidCredentials,
             ),
+            (
+                "http://u:pa/ss@proxy.test:1",
+                ProxyUrlErrorKind::InvalidCredentials,
+            ),
+            (
+                "http://u:12/ss@proxy.test:1",
+                ProxyUrlErrorKind::InvalidCredentials,
+            ),
+            ("u:p?s@proxy.test:1", ProxyUrlErrorKind::InvalidCredentials),
+            (
+                "http://u:p#s@proxy.test",
+                ProxyUrlErrorKind::InvalidCredentials,
+            ),
+            (
+                "http://proxy.test:1/p@th",
+                ProxyUrlErrorKind::InvalidCredentials,
+            ),
         ];
         for (input, want) in cases {
             assert_eq!(kind(input), *want, "{input}");
@@ -649,5 +686,24 @@ mod tests {
         }
         let e = ProxyUrl::parse("alice:s3cr3t@proxy.test:99999").unwrap_err();
         assert!(!e.to_string().contains("s3cr3t"), "{e}");
+        for pass in [
+            "Zq9/Xw7",
+            "Zq9?Xw7",
+            "Zq9#Xw7",
+            "Zq9@Xw7",
+            "Zq9 Xw7,Vb4",
+            "Zq9%ffXw7",
+        ] {
+            let input = format!("http://alice:{pass}@proxy.test:3128");
+            let text = match ProxyUrl::parse(&input) {
+                Ok(u) => format!("{u} {u:?}"),
+                Err(e) => format!("{e} {e:?} {}", e.input()),
+            };
+            for part in ["alice", "Zq9", "Xw7", "Vb4"] {
+                assert!(!text.contains(part), "{pass}: {text}");
+            }
+        }
+        let u = ok("http://proxy.test:3128/x?token=T0K3N");
+        assert!(!format!("{:?}", u.notes()).contains("T0K3N"));
     }
 }

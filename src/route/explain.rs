@@ -11,20 +11,9 @@ use super::step::{Outcome, Rule, Step, Warning};
 use crate::proxy::peers::{self, PeerHost, PeerNote, Tool};
 use crate::proxy::{
     EnvSnapshot, IgnoredVar, NoProxy, ProxyUrl, ProxyUrlError, ProxyUrlErrorKind, Severity,
-    redact_text,
+    redact_parsed_url,
 };
 use crate::settings::{Provenance, ProxySetting, Settings, Sourced};
-
-/// The URL with its userinfo removed.
-fn url_without_credentials(url: &Url) -> String {
-    if url.username().is_empty() && url.password().is_none() {
-        return url.as_str().to_owned();
-    }
-    let mut u = url.clone();
-    let _ = u.set_username("");
-    let _ = u.set_password(None);
-    u.as_str().to_owned()
-}
 
 /// The name of the setting an origin stands for, for error evidence.
 pub(super) fn setting_name(origin: &Provenance) -> String {
@@ -68,7 +57,7 @@ pub(super) fn build(
 ) -> Result<Built, RouteError> {
     let scheme = url.scheme();
     let mut steps = Vec::new();
-    let url_text = url_without_credentials(url);
+    let url_text = redact_parsed_url(url);
     let Some(host) = url.host_str() else {
         steps.push(Step::new(
             Rule::Default,
@@ -333,7 +322,7 @@ fn apply_no_proxy(
             ),
         ),
     }
-    .value(redact_text(&list.to_string()));
+    .value(crate::proxy::redact::redact_list(&list.to_string()));
     // Only a host the list does not match can be a near miss.
     let near_miss = match found {
         None => near_miss::find(list, host, &origin),

@@ -29,7 +29,7 @@ use std::sync::{Arc, OnceLock};
 use serde::Serialize;
 use url::Url;
 
-use crate::proxy::{EnvSnapshot, NoProxy, ProxyUrl, ProxyUrlError, redact_text};
+use crate::proxy::{EnvSnapshot, NoProxy, ProxyUrl, ProxyUrlError, redact_parsed_url, redact_url};
 use crate::settings::{Provenance, Settings};
 
 pub use auto::PAC_ENV;
@@ -94,7 +94,7 @@ struct Explained {
 
 impl Route {
     /// A route without steps, for code that decides routes itself (tests, custom connectors).
-    /// `url` is redacted of credentials.
+    /// `url` is kept redacted: no userinfo, no secret query values.
     pub fn new(url: &str, provider: Option<&str>, proxy: Option<ProxyUrl>) -> Self {
         Self::built(
             provider,
@@ -104,7 +104,7 @@ impl Route {
             }),
             None,
             Explained {
-                url: redact_text(url),
+                url: redact_url(url),
                 steps: Vec::new(),
                 near_miss: None,
             },
@@ -233,7 +233,7 @@ impl Route {
     pub fn is_direct(&self) -> bool {
         matches!(self.via, Via::Direct)
     }
-    /// The URL, without credentials.
+    /// The URL, without credentials or secret query values (see [`crate::proxy::redact`]).
     pub fn url(&self) -> &str {
         &self.explained().url
     }
@@ -324,7 +324,7 @@ impl Route {
     pub fn explain(&self) -> String {
         let mut out = format!("route for {}", self.url());
         if let Some(p) = self.provider() {
-            let _ = write!(out, " (provider {p})");
+            let _ = write!(out, " (provider {})", crate::diagnostic::printable(p));
         }
         let _ = write!(out, ": {}", self.summary());
         for (i, s) in self.steps().iter().enumerate() {
@@ -373,7 +373,7 @@ fn explain_target(router: &Router, target: &Target) -> Explained {
             // parser accepts it too; should that ever not hold, say so rather than panic.
             Err(e) => {
                 return Explained {
-                    url: redact_text(&uri.to_string()),
+                    url: redact_url(&uri.to_string()),
                     steps: vec![Step::new(
                         Rule::Default,
                         Outcome::Noted,
@@ -391,7 +391,7 @@ fn explain_target(router: &Router, target: &Target) -> Explained {
             near_miss: b.near_miss,
         },
         Err(e) => Explained {
-            url: redact_text(url.as_str()),
+            url: redact_parsed_url(url),
             steps: vec![Step::new(
                 Rule::Default,
                 Outcome::Noted,

@@ -5,6 +5,8 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::diagnostic::printable;
+
 use crate::proxy::PeerNote;
 use crate::settings::Provenance;
 
@@ -193,17 +195,19 @@ impl Step {
 }
 
 impl fmt::Display for Step {
+    /// The step, then one line per warning; values from the configuration or the environment
+    /// have their control characters escaped, so they cannot add lines.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} ({})", self.rule.as_str(), self.outcome.as_str())?;
         if let Some(o) = &self.origin {
             write!(f, " {o}")?;
             if let Some(v) = &self.value {
-                write!(f, " = {v}")?;
+                write!(f, " = {}", printable(v))?;
             }
         }
-        write!(f, ": {}", self.detail)?;
+        write!(f, ": {}", printable(&self.detail))?;
         for w in &self.warnings {
-            write!(f, "\n     ! {} [{}]", w.message, w.code)?;
+            write!(f, "\n     ! {} [{}]", printable(&w.message), w.code)?;
             for p in &w.peers {
                 write!(f, "\n       - {}: {}", p.tool, p.behaviour)?;
             }

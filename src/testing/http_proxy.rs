@@ -19,7 +19,7 @@ use tokio_rustls::{TlsAcceptor, TlsConnector};
 use super::misbehave::misbehave;
 use super::origin::mark_sensitive;
 use super::pki::server_config_alpn;
-use super::policy::{CannedReply, Decision, VIA, decide, squid_page};
+use super::policy::{CannedReply, Decision, VIA, decide, echo_page, squid_page};
 use super::shared::{Handled, Listener, ProxyRequest, Shared, splice};
 use super::upstream;
 
@@ -121,6 +121,18 @@ async fn handle(
         .map(|v| v.as_bytes().to_vec());
     let decision = decide(&shared.rules(), &host, port, auth.as_deref(), false);
     match decision {
+        Decision::Echo(status) => {
+            let mut request = format!("{} {} {:?}\n", req.method(), target, req.version());
+            for (name, value) in req.headers() {
+                request.push_str(&format!(
+                    "{name}: {}\n",
+                    String::from_utf8_lossy(value.as_bytes())
+                ));
+            }
+            record.handled = Handled::Refused(status);
+            shared.record(record);
+            generated(&echo_page(status, &request))
+        }
         Decision::Refuse { reply, .. } => {
             record.handled = Handled::Refused(reply.status);
             shared.record(record);

@@ -2,7 +2,8 @@
 //! records every request exactly as it arrived (method, origin-form or absolute-form target,
 //! headers, HTTP version, TLS), so a test can tell whether a request came through a proxy.
 //!
-//! Routes: `/` (200 `ok`), `/status/{code}`, `/echo` (JSON of the request as seen),
+//! Routes: `/` (200 `ok`), `/status/{code}`, `/echo` (JSON of the request as seen), `/echo-raw`
+//! (the same, credentials as received),
 //! `/slow?ms=N` (answers after N ms), `/forbidden` (403 with the origin's own body and
 //! `Server: proxyscope-test-origin`), `/bytes/{n}` (n bytes of `x`); anything else is 404.
 
@@ -98,7 +99,8 @@ pub struct OriginRequest {
 /// An HTTP(S) origin on `127.0.0.1:0` that records every request exactly as it arrived.
 ///
 /// Routes: `/` (200 `ok`), `/status/{code}`, `/echo` (JSON with `method`, `target`, `form`
-/// (`origin`/`absolute`/…), `version`, `tls` and `headers`, credentials redacted), `/slow?ms=N`
+/// (`origin`/`absolute`/…), `version`, `tls` and `headers`, credentials redacted), `/echo-raw`
+/// (the same with credentials as received, like httpbin's `/headers`), `/slow?ms=N`
 /// (answers after N ms), `/forbidden` (403 with [`ORIGIN_FORBIDDEN_BODY`] and
 /// `Server: proxyscope-test-origin`), `/bytes/{n}` (n bytes of `x`, at most
 /// [`MAX_BYTES_ROUTE`]); anything else is 404. Every response carries `Server:`
@@ -295,11 +297,11 @@ async fn handle(
     if path == "/" {
         return reply(StatusCode::OK, "text/plain", Bytes::from_static(b"ok\n"));
     }
-    if path == "/echo" {
+    if path == "/echo" || path == "/echo-raw" {
         return reply(
             StatusCode::OK,
             "application/json",
-            Bytes::from(echo_json(&seen)),
+            Bytes::from(echo_json(&seen, path == "/echo")),
         );
     }
     if path == "/forbidden" {
@@ -386,10 +388,10 @@ pub(crate) fn mark_sensitive(headers: &mut HeaderMap) {
     }
 }
 
-fn echo_json(seen: &OriginRequest) -> String {
+fn echo_json(seen: &OriginRequest, redact: bool) -> String {
     let mut headers = serde_json::Map::new();
     for (name, value) in &seen.headers {
-        let shown = if value.is_sensitive() {
+        let shown = if redact && value.is_sensitive() {
             "[redacted]".to_owned()
         } else {
             String::from_utf8_lossy(value.as_bytes()).into_owned()

@@ -135,6 +135,7 @@ async fn negotiate(stream: &mut TcpStream, shared: &Arc<Shared>) -> std::io::Res
     }
     let code = match decide(&shared.rules(), &host, port, None, true) {
         Decision::Refuse { socks, .. } => Some(socks),
+        Decision::Echo(_) => Some(REPLY_GENERAL_FAILURE),
         Decision::Intercept | Decision::DenyInsideTunnel => Some(REPLY_GENERAL_FAILURE),
         Decision::Forward | Decision::OkThenClose => None,
     };

@@ -54,9 +54,10 @@ pub(crate) async fn serve(stream: &mut TcpStream, shared: &Arc<Shared>) -> std::
         Some(code)
     } else {
         match decide(&shared.rules(), &host, port, None, true) {
-            Decision::Refuse { .. } | Decision::Intercept | Decision::DenyInsideTunnel => {
-                Some(REPLY4_REJECTED)
-            }
+            Decision::Refuse { .. }
+            | Decision::Intercept
+            | Decision::DenyInsideTunnel
+            | Decision::Echo(_) => Some(REPLY4_REJECTED),
             Decision::Forward | Decision::OkThenClose => None,
         }
     };

@@ -1,6 +1,7 @@
 //! Property tests: config parsing, CONNECT/SOCKS reply parsing, NO_PROXY matching, proxy URL
 //! parsing and PAC answers (feature `pac`) never panic and keep their invariants for any input;
-//! the route decision made without text agrees with the step-by-step resolution.
+//! a password of any characters never reaches any output; the route decision made without text
+//! agrees with the step-by-step resolution.
 
 mod prop_config;
 mod prop_connect;
@@ -9,4 +10,5 @@ mod prop_no_proxy;
 #[cfg(feature = "pac")]
 mod prop_pac_result;
 mod prop_proxy_url;
+mod prop_redaction;
 mod prop_route;

@@ -75,6 +75,7 @@ fn main() {
         trial!(shared, real_client_squid::missing_credentials_are_auth_required_with_basic_and_the_realm),
         trial!(shared, real_client_squid::wrong_credentials_are_auth_rejected_and_right_ones_reach_the_origin),
         trial!(shared, real_client_squid::plain_http_carries_the_credentials_in_absolute_form),
+        trial!(shared, real_client_squid::an_error_page_quoting_the_request_leaves_no_secret_in_the_evidence),
         trial!(shared, real_client_squid::unreachable_destination_is_proxy_upstream_err_connect_fail),
         trial!(shared, real_client_squid::unresolvable_destination_is_proxy_upstream),
         trial!(shared, real_client_squid::plain_http_403_from_squid_and_from_the_origin_name_different_hops),

@@ -308,6 +308,51 @@ pub(crate) async fn plain_http_carries_the_credentials_in_absolute_form() {
     assert_eq!(origin.requests().len(), 1, "only the authenticated request");
 }
 
+/// Squid's `%R` (the request, quoted in a `deny_info` page) masks `Proxy-Authorization` but
+/// echoes every other header: a proxy header carrying a token comes back in the refusal's body,
+/// and the excerpt keeps the page without it.
+pub(crate) async fn an_error_page_quoting_the_request_leaves_no_secret_in_the_evidence() {
+    const TOKEN: &str = "Tk5-Egr3ss-Wq8";
+    let squid = start_or_skip!(RealSquid::start(
+        SquidConfig::new()
+            .deny_domain(".blocked.test")
+            .echo_denials()
+    ));
+    let proxy = with_credentials(&squid.url(), "alice", "p@ss/w rd,Zx9");
+    let client = builder(via(&proxy))
+        .proxy_header("X-Egress-Token", TOKEN)
+        .build()
+        .expect("client");
+    let e = client
+        .get("https://api.blocked.test:8443/?key=Qk4-Vz7")
+        .await
+        .unwrap_err();
+    assert_connect_refused(&e, "proxy.forbidden", &squid.url(), true, 403, "Forbidden");
+    let excerpt = e
+        .evidence()
+        .proxy_reply
+        .as_ref()
+        .and_then(|r| r.body_excerpt.clone())
+        .expect("Squid's page");
+    assert!(
+        excerpt.to_ascii_lowercase().contains("x-egress-token: ***"),
+        "Squid echoed the header, scrubbed: {excerpt}"
+    );
+    assert!(
+        excerpt.contains("NOT DISPLAYED"),
+        "Squid masks Proxy-Authorization itself: {excerpt}"
+    );
+    assert_no_secret(&e, "alice", "p@ss/w rd,Zx9");
+    let shown = format!(
+        "{e} {e:?} {} {}",
+        e.report(),
+        serde_json::to_string(&e).expect("json")
+    );
+    for secret in [TOKEN, "Zx9", "Qk4-Vz7"] {
+        assert!(!shown.contains(secret), "`{secret}` in {shown}");
+    }
+}
+
 pub(crate) async fn unreachable_destination_is_proxy_upstream_err_connect_fail() {
     let squid = start_or_skip!(RealSquid::start(SquidConfig::new()));
     let client = builder(via(&squid.url())).build().expect("client");

@@ -5,6 +5,13 @@
 //! hint, route explanation or lint finding, nor in anything logged through `tracing` at TRACE,
 //! nor in the probe's output (`target/debug/examples/probe`, every subcommand and format).
 //!
+//! A second set of credentials holds the characters that stop URL and list parsers (`/ @ : ?
+//! # , = ; ' ]` and blanks) and is written unencoded wherever users write passwords —
+//! configuration, environment, `no_proxy` entries — and percent-encoded in a provider URL's
+//! userinfo, next to a secret query parameter; requests go through a proxy that echoes them
+//! into its refusal, and the exporter serves them in-process. No form of them (clear,
+//! percent-encoded, base64, or a fragment between special characters) appears anywhere either.
+//!
 //! One test in this file: it installs the process-wide tracing subscriber that captures logs.
 
 use std::collections::BTreeSet;
@@ -24,14 +31,30 @@ use tokio::net::TcpListener;
 
 const USER: &str = "u53r";
 const PASS: &str = "s3cr3t-p4ss";
+/// Credentials with every character that used to end the redactor's view of a password.
+const SPECIAL_USER: &str = "sp3c-us3r";
+const SPECIAL_PASS: &str = "Kv3Rn/Wd8@Qp2:Mx6 ,=;'#]?Lb5";
+const SPECIAL_PASS_IN_URL: &str = "Kv3Rn%2FWd8%40Qp2%3AMx6%20%2C%3D%3B%27%23%5D%3FLb5";
+/// Fragments of `SPECIAL_PASS` between its special characters.
+const SPECIAL_FRAGMENTS: [&str; 5] = ["Kv3Rn", "Wd8", "Qp2", "Mx6", "Lb5"];
+/// The value of a secret query parameter.
+const QUERY_KEY: &str = "Qy4-Hs7Tc";
 
 /// Every form the credentials could leak in.
 fn secrets() -> Vec<String> {
-    vec![
+    let mut out = vec![
         format!("{USER}:{PASS}"),
         PASS.to_owned(),
         proxyscope::testing::basic_auth(USER, PASS)["Basic ".len()..].to_owned(),
-    ]
+        format!("{SPECIAL_USER}:{SPECIAL_PASS}"),
+        SPECIAL_PASS.to_owned(),
+        SPECIAL_PASS_IN_URL.to_owned(),
+        SPECIAL_PASS_IN_URL.to_ascii_lowercase(),
+        proxyscope::testing::basic_auth(SPECIAL_USER, SPECIAL_PASS)["Basic ".len()..].to_owned(),
+        QUERY_KEY.to_owned(),
+    ];
+    out.extend(SPECIAL_FRAGMENTS.map(str::to_owned));
+    out
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -605,6 +628,8 @@ async fn credentials_never_appear_in_any_output_of_any_failure() {
         .await;
     }
 
+    special_characters_everywhere(&mut p, &pki, &origin, &probe).await;
+
     // Every scenario ran and ended in its code.
     for code in [
         "proxy.dns",
@@ -644,4 +669,145 @@ async fn credentials_never_appear_in_any_output_of_any_failure() {
     );
     p.text("tracing", logged);
     p.assert_clean();
+}
+
+/// The special credentials, unencoded in configuration, environment and `no_proxy`, encoded in
+/// provider URLs next to a secret query parameter, through a proxy that echoes every request;
+/// the client, the exporter (in-process, so its logs reach the capture) and the probe binary.
+async fn special_characters_everywhere(
+    p: &mut Printed,
+    pki: &TestPki,
+    origin: &TestOrigin,
+    probe: &Path,
+) {
+    let (su, sp, enc) = (SPECIAL_USER, SPECIAL_PASS, SPECIAL_PASS_IN_URL);
+    // Configuration and environment, written as users write them.
+    let raw_config = format!(
+        "proxy = \"http://{su}:{sp}@proxy.test:3128\"\n\
+         no_proxy = [\"localhost\", \"http://{su}:{sp}@x.test/\"]\n\
+         [providers.a]\nurl = \"https://{su}:{enc}@a.test/v1?key={QUERY_KEY}\"\n\
+         proxy = \"{su}:{sp}@p.test:1\"\n"
+    );
+    let env = EnvSnapshot::from_pairs([
+        ("https_proxy", format!("http://{su}:{sp}@proxy.test:3128")),
+        (
+            "no_proxy",
+            format!("localhost,http://{su}:{sp}@x.test/,.svc.test"),
+        ),
+    ]);
+    p.text("special EnvSnapshot", format!("{env:?}"));
+    for d in ConfigDocument::from_toml_str(&raw_config, "special.toml").lint(&env) {
+        p.text(
+            "special lint",
+            format!("{d} {d:?} {}", serde_json::to_string(&d).unwrap()),
+        );
+    }
+    if let Err(e) = Config::from_toml_str(&raw_config, "special.toml") {
+        p.error("special config.invalid", &e);
+    }
+    let c = Client::builder()
+        .env(env)
+        .resolver(resolver())
+        .build()
+        .unwrap();
+    if let Err(e) = c.route(None, "https://a.test/") {
+        p.error("special env route", &e);
+    }
+
+    // A provider URL with userinfo and a secret query value, through a proxy (with the special
+    // credentials, encoded) that echoes each request into its 403.
+    let echo = proxy(Policy::EchoRequest(403)).await;
+    let via = format!("http://{su}:{enc}@{}", echo.addr());
+    let https_url = origin.url_with_host("localhost", &format!("/x?key={QUERY_KEY}"));
+    let with_userinfo = |u: &str| u.replacen("://", &format!("://{su}:{enc}@"), 1);
+    let client = Client::builder()
+        .provider("p", &with_userinfo(&https_url), layer(&via, pki))
+        .env(EnvSnapshot::from_pairs(Vec::<(String, String)>::new()))
+        .resolver(resolver())
+        .build()
+        .unwrap();
+    assert_eq!(
+        p.get(
+            "special echo (CONNECT)",
+            &client,
+            &with_userinfo(&https_url)
+        )
+        .await,
+        Some("proxy.forbidden")
+    );
+    let plain = format!("http://localhost:{}/x?key={QUERY_KEY}", origin.port());
+    p.get(
+        "special echo (absolute-form)",
+        &client,
+        &with_userinfo(&plain),
+    )
+    .await;
+    assert!(
+        echo.requests().iter().any(|r| r.has_proxy_authorization),
+        "the echoing proxy received the credentials it echoed"
+    );
+
+    // The exporter, in-process: its probes and logs run under the capturing subscriber.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("exporter.toml");
+    let exporter_config = format!(
+        "ca_file = {ca:?}\n[timeouts]\nproxy = \"1s\"\nrequest = \"2s\"\n\
+         [providers.echoed]\nurl = \"{url}\"\nproxy = \"{via}\"\n",
+        ca = pki.root_pem_path().display().to_string(),
+        url = with_userinfo(&https_url),
+    );
+    std::fs::write(&file, &exporter_config).unwrap();
+    let exporter = proxyscope::probe::exporter::Exporter::new(
+        &file,
+        EnvSnapshot::from_pairs(Vec::<(String, String)>::new()),
+        resolver(),
+        proxyscope::probe::exporter::Limits::default(),
+    )
+    .unwrap();
+    for target in ["/probe?target=echoed", "/", "/metrics"] {
+        let req = http::Request::get(target).body(()).unwrap();
+        let res = exporter.handle(&req).await;
+        p.text(&format!("exporter {target}"), res.body().clone());
+    }
+
+    // The probe binary over a file with the special credentials, valid and invalid.
+    let good = dir.path().join("special.toml");
+    std::fs::write(&good, &exporter_config).unwrap();
+    let bad = dir.path().join("special-bad.toml");
+    std::fs::write(&bad, &raw_config).unwrap();
+    let (g, b) = (good.to_str().unwrap(), bad.to_str().unwrap());
+    let env_proxy = format!("http://{su}:{sp}@proxy.test:3128");
+    let json = run_probe(p, probe, &["check", "--config", g, "--format", "json"], &[]).await;
+    assert!(json.contains("proxy.forbidden"), "{json}");
+    for args in [
+        &["check", "--config", g][..],
+        &["check", "--config", g, "--format", "prometheus"],
+        &["check", "--config", b, "--format", "json"],
+        &["check", "--config", b],
+        &["lint", "--config", b],
+        &["lint", "--config", b, "--format", "json"],
+        &["config", "--config", g, "--show-origin"],
+        &["config", "--config", g, "--format", "json"],
+        &[
+            "route",
+            &with_userinfo(&plain),
+            "--config",
+            g,
+            "--provider",
+            "echoed",
+        ],
+        &["route", &with_userinfo(&plain), "--format", "json"],
+    ] {
+        run_probe(
+            p,
+            probe,
+            args,
+            &[
+                ("https_proxy", &env_proxy),
+                ("no_proxy", &env_proxy),
+                ("RUST_LOG", "trace"),
+            ],
+        )
+        .await;
+    }
 }

@@ -110,12 +110,16 @@ impl Write for Logs {
 }
 
 pub(crate) fn capture_logs() -> (Logs, tracing::subscriber::DefaultGuard) {
+    capture_logs_at(tracing::Level::INFO)
+}
+
+pub(crate) fn capture_logs_at(level: tracing::Level) -> (Logs, tracing::subscriber::DefaultGuard) {
     let logs = Logs::default();
     let writer = logs.clone();
     let subscriber = tracing_subscriber::fmt()
         .with_ansi(false)
         .with_writer(move || writer.clone())
-        .with_max_level(tracing::Level::INFO)
+        .with_max_level(level)
         .finish();
     // Tests run on a current-thread runtime, so the thread's default reaches every task.
     (logs, tracing::subscriber::set_default(subscriber))

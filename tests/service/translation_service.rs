@@ -9,7 +9,7 @@ use proxyscope::testing::{Handled, Policy};
 
 use crate::app;
 use crate::app::demo::{Demo, YANDEX_PROXY_PASS, YANDEX_PROXY_USER};
-use crate::support::{Caller, capture_logs, provider, start, start_file};
+use crate::support::{Caller, capture_logs, capture_logs_at, provider, start, start_file};
 
 #[tokio::test]
 async fn every_route_answers_then_a_denied_provider_turns_health_503() {
@@ -447,4 +447,98 @@ cacert = "/etc/ssl/x.pem"
     let invalid =
         app::settings::load(&dir.path().join("absent.toml"), &EnvSnapshot::default()).unwrap_err();
     assert_eq!(invalid.diagnostics[0].code, "file.unreadable");
+}
+
+/// Credentials in a provider's URL and proxy, a secret query parameter, and a proxy that echoes
+/// the request into its refusal: none of them reaches `/_config`, `/_health/providers`, a
+/// translate error or the service's logs at TRACE, in clear, percent-encoded or base64 form.
+#[tokio::test]
+async fn no_secret_reaches_any_caller_or_log() {
+    use base64::Engine as _;
+    const ORIGIN_PASS: &str = "K3y/z@qW";
+    const PROXY_PASS: &str = "Pz#W8k Y";
+    const QUERY_KEY: &str = "Qk7Zr2mN";
+    const TOKEN: &str = "T0k9Lp3v";
+    let (logs, _guard) = capture_logs_at(tracing::Level::TRACE);
+    let echo = proxyscope::testing::TestProxy::builder()
+        .policy(Policy::EchoRequest(403))
+        .start()
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("leaky.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\nhealth_cache = \"1s\"\n\
+             [translate.leaky]\npath = \"/translate\"\n\
+             [proxyscope]\n[proxyscope.timeouts]\nproxy = \"2s\"\nrequest = \"3s\"\n\
+             [proxyscope.providers.leaky]\n\
+             url = \"https://0r1g-us3r:K3y%2Fz%40qW@localhost:1/v1?key={QUERY_KEY}\"\n\
+             proxy = \"http://pr0xy-us3r:Pz%23W8k%20Y@{}\"\n\
+             [[proxyscope.providers.leaky.checks]]\nname = \"c\"\npath = \"/h?token={TOKEN}\"\n",
+            echo.addr()
+        ),
+    )
+    .unwrap();
+    let service = start_file(&path).await;
+    let c = Caller::new(&service);
+
+    let config = c.get("/_config").await;
+    assert_eq!(config.status, StatusCode::OK);
+    let health = c.fresh_health().await;
+    let concise = c.get("/_health/providers").await;
+    assert_eq!(
+        health.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        health.text
+    );
+    assert_eq!(
+        provider(&concise.json(), "leaky")["code"],
+        "proxy.forbidden"
+    );
+    assert!(
+        health
+            .text
+            .to_ascii_lowercase()
+            .contains("proxy-authorization: basic ***"),
+        "the proxy's echo is in the evidence, scrubbed: {}",
+        health.text
+    );
+    let translate = c.translate("leaky").await;
+    assert_eq!(translate.json()["error"]["code"], "proxy.forbidden");
+    let sent = echo.connects();
+    assert!(
+        !sent.is_empty() && sent.iter().all(|r| r.has_proxy_authorization),
+        "credentials were sent"
+    );
+    assert!(
+        logs.text().contains("leaky"),
+        "the service logged the failures"
+    );
+
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let forms = [
+        ORIGIN_PASS.to_owned(),
+        "K3y%2Fz%40qW".to_owned(),
+        "K3y%2fz%40qW".to_owned(),
+        b64(&format!("0r1g-us3r:{ORIGIN_PASS}")),
+        PROXY_PASS.to_owned(),
+        "Pz%23W8k".to_owned(),
+        b64(&format!("pr0xy-us3r:{PROXY_PASS}")),
+        QUERY_KEY.to_owned(),
+        TOKEN.to_owned(),
+    ];
+    service.shutdown().await;
+    for (label, text) in [
+        ("/_config", config.text),
+        ("/_health/providers?verbose=1", health.text),
+        ("/_health/providers", concise.text),
+        ("translate", translate.text),
+        ("logs", logs.text()),
+    ] {
+        for f in &forms {
+            assert!(!text.contains(f.as_str()), "{label}: `{f}` in\n{text}");
+        }
+    }
 }

@@ -76,17 +76,13 @@ pub(crate) fn check(env: &EnvSnapshot, consulted: bool) -> Vec<Diagnostic> {
     if let Some(np) = env.no_proxy() {
         let var = np.var.name.as_str();
         let location = Some(format!("env:{var}"));
-        let entries: Vec<EntryRef> = np
-            .var
-            .value
-            .split(',')
-            .filter(|e| !e.trim().is_empty())
-            .map(|e| EntryRef {
-                text: e.trim().to_owned(),
-                path: var.to_owned(),
-                location: location.clone(),
-            })
-            .collect();
+        // The whole value, as curl reads it: a URL-shaped entry's password may hold commas,
+        // and its credentials are masked across them.
+        let entries = [EntryRef {
+            text: np.var.value.clone(),
+            path: var.to_owned(),
+            location: location.clone(),
+        }];
         let (_, diags) = no_proxy::check(&entries, var, location);
         out.extend(diags.into_iter().map(|mut d| {
             if !consulted {

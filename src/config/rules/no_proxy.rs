@@ -7,7 +7,7 @@
 use std::net::IpAddr;
 
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::proxy::{NoProxy, NoProxyDiagnostic, NoProxyIssue, redact_text};
+use crate::proxy::{NoProxy, NoProxyDiagnostic, NoProxyIssue, redact_list};
 
 /// One entry as written, with where it is.
 pub(crate) struct EntryRef {
@@ -37,19 +37,21 @@ pub(crate) fn check(
         );
     }
     let list = NoProxy::from_entries(entries.iter().map(|e| e.text.as_str()));
+    // Diagnostics name entries as printed (credentials masked); so are the entries here.
+    let shown: Vec<String> = entries.iter().map(|e| redact_list(e.text.trim())).collect();
     for d in list.diagnostics() {
         // The entry the finding is about: exactly that text, else the one it was cut from
         // (a blank-separated tail), else the list as a whole.
-        let at = entries
+        let at = shown
             .iter()
-            .find(|e| e.text.trim() == d.entry || redact_text(e.text.trim()) == d.entry)
-            .or_else(|| entries.iter().find(|e| e.text.contains(d.entry.as_str())));
+            .position(|e| *e == d.entry)
+            .or_else(|| shown.iter().position(|e| e.contains(d.entry.as_str())));
         let (path, location) = match at {
-            Some(e) => (e.path.clone(), e.location.clone()),
+            Some(i) => (entries[i].path.clone(), entries[i].location.clone()),
             None => (list_path.to_owned(), list_location.clone()),
         };
-        let written = at.map(|e| redact_text(e.text.trim()));
-        out.push(diagnostic(d, written.as_deref(), path, location));
+        let written = at.map(|i| shown[i].as_str());
+        out.push(diagnostic(d, written, path, location));
     }
     (list, out)
 }

@@ -4,7 +4,7 @@
 //! corrected value in the suggestion. Credentials never appear.
 
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::proxy::{ProxyUrl, ProxyUrlErrorKind, ProxyUrlNote, redact_input, redact_text};
+use crate::proxy::{ProxyUrl, ProxyUrlErrorKind, ProxyUrlNote, redact_url};
 use crate::settings::ProxySetting;
 
 /// Words people write for "no proxy" that are not `"direct"`.
@@ -43,7 +43,7 @@ pub(crate) fn check(
     if value.eq_ignore_ascii_case("direct") || value.eq_ignore_ascii_case("env") {
         return (ProxySetting::parse(value).ok(), out);
     }
-    let shown = redact_input(value);
+    let shown = redact_url(value);
     match ProxyUrl::parse(value) {
         Ok(url) => {
             let userinfo = if url.has_credentials() {
@@ -71,12 +71,8 @@ pub(crate) fn check(
                     continue;
                 }
                 out.push(
-                    diag(
-                        severity,
-                        &code,
-                        format!("`{shown}`: {}", redact_text(&note.to_string())),
-                    )
-                    .with_suggestion(format!("write `{corrected}`")),
+                    diag(severity, &code, format!("`{shown}`: {note}"))
+                        .with_suggestion(format!("write `{corrected}`")),
                 );
             }
             (Some(ProxySetting::Url(url)), out)
@@ -90,11 +86,12 @@ pub(crate) fn check(
             };
             let fix = match (code, value.split_once("://")) {
                 ("proxy_url.scheme", Some((scheme, rest))) => {
-                    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
-                    let (userinfo, host_port) = match authority.rsplit_once('@') {
+                    // The userinfo ends at the last `@`: a password may hold `/`, `?` or `#`.
+                    let (userinfo, after) = match rest.rsplit_once('@') {
                         Some((_, h)) => ("USER:PASSWORD@", h),
-                        None => ("", authority),
+                        None => ("", rest),
                     };
+                    let host_port = after.split(['/', '?', '#']).next().unwrap_or(after);
                     let to = if scheme.to_ascii_lowercase().starts_with("socks") {
                         "socks5h"
                     } else {
@@ -104,7 +101,7 @@ pub(crate) fn check(
                 }
                 _ => e.hint().to_owned(),
             };
-            out.push(diag(Severity::Error, code, redact_text(&e.to_string())).with_suggestion(fix));
+            out.push(diag(Severity::Error, code, e.to_string()).with_suggestion(fix));
             (None, out)
         }
     }
@@ -170,15 +167,24 @@ mod tests {
     #[test]
     fn credentials_never_reach_diagnostics() {
         for raw in [
-            "user:s3cret@p.test:3128",
-            "ftp://user:s3cret@p.test:21",
-            "http://user:s3cret@p.test:3128/x",
+            "user:Kq8Zw5@p.test:3128",
+            "ftp://user:Kq8Zw5@p.test:21",
+            "http://user:Kq8Zw5@p.test:3128/x",
+            "http://user:Kq8/Zw5@p.test:3128",
+            "ftp://user:Kq8/Zw5@p.test:21",
+            "socks://user:Kq8?Zw5@p.test:1080",
+            "http://user:Kq8#Zw5@p.test",
+            "user:Kq8@Zw5@p.test",
+            "http://user:Kq8 Zw5,x@p.test:99999",
+            "http://p.test:3128/?token=Kq8Zw5",
         ] {
             let (_, d) = check(raw, "proxy", None);
             assert!(!d.is_empty(), "{raw}");
             for d in d {
                 let text = format!("{d} {d:?} {}", serde_json::to_string(&d).unwrap());
-                assert!(!text.contains("s3cret"), "{text}");
+                for part in ["Kq8", "Zw5"] {
+                    assert!(!text.contains(part), "{raw}: {text}");
+                }
             }
         }
     }

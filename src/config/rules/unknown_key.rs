@@ -63,7 +63,7 @@ impl Walker<'_> {
                 format!("declare the provider as `[providers.{}]`", e.key)
             }
             Level::Provider if GLOBAL_ONLY.contains(&e.key.as_str()) => {
-                "`providers` is only valid at the top level".to_owned()
+                format!("`{}` is only valid at the top level", e.key)
             }
             Level::Check if e.key == "expect_body" || e.key == "body" => {
                 "use `body_contains = \"...\"`".to_owned()
@@ -100,7 +100,7 @@ impl Walker<'_> {
             }
             (value, "timeouts") => {
                 let v = match value {
-                    Value::Str(s) => format!("{s:?}"),
+                    Value::Str(s) => format!("{:?}", crate::proxy::redact_url(s)),
                     Value::Int(n) => format!("\"{n}s\""),
                     _ => "\"30s\"".to_owned(),
                 };

@@ -35,7 +35,7 @@ use crate::error::{Error, ErrorKind};
 use crate::probe::check::Check;
 use crate::probe::report::{CERT_WARN_DAYS, CheckError, CheckResult, Report, RunError};
 use crate::probe::{Runner, blame, plan, prometheus};
-use crate::proxy::{EnvSnapshot, redact_url};
+use crate::proxy::{EnvSnapshot, redact_parsed_url};
 
 use generation::{Generation, load};
 use metrics::{ConfigFacts, Handler, Metrics};
@@ -411,7 +411,7 @@ impl Exporter {
             .iter()
             .map(|p| page::ProviderRow {
                 name: p.name(),
-                url: redact_url(p.url().value.as_str()),
+                url: redact_parsed_url(&p.url().value),
                 checks: checks
                     .iter()
                     .filter(|c| c.provider == p.name())

@@ -13,7 +13,7 @@ use base64::Engine as _;
 
 use crate::probe::blame;
 use crate::probe::report::{CheckResult, rfc3339};
-use crate::proxy::redact_urls_in_text;
+use crate::proxy::redact_text;
 
 /// What the page shows.
 #[derive(Debug)]
@@ -174,10 +174,10 @@ fn row(out: &mut String, p: &ProviderRow<'_>, c: &CheckRow<'_>) {
             format!(
                 "<code>{}</code><br><small>{}</small>",
                 esc(e.code()),
-                esc(&redact_urls_in_text(&e.message))
+                esc(&redact_text(&e.message))
             ),
             esc(blame::of(e)),
-            esc(&redact_urls_in_text(e.hint.as_deref().unwrap_or(""))),
+            esc(&redact_text(e.hint.as_deref().unwrap_or(""))),
             true,
         ),
         None => (String::new(), String::new(), String::new(), false),
@@ -187,7 +187,7 @@ fn row(out: &mut String, p: &ProviderRow<'_>, c: &CheckRow<'_>) {
     } else {
         format!(
             "<br><small>{}</small>",
-            esc(&redact_urls_in_text(&r.warnings.join("; ")))
+            esc(&redact_text(&r.warnings.join("; ")))
         )
     };
     let _ = writeln!(

@@ -16,6 +16,8 @@ use super::{
 
 /// Where Debian's squid package puts the Basic auth helper for htpasswd files.
 const SQUID_NCSA_HELPER: &str = "/usr/lib/squid/basic_ncsa_auth";
+/// Where Debian's squid package keeps the untranslated error templates.
+const SQUID_TEMPLATES: &str = "/usr/share/squid/errors/templates";
 /// The `visible_hostname` of every test Squid; it shows up in `Via` and `X-Cache`.
 pub(crate) const SQUID_HOSTNAME: &str = "proxyscope-test-squid";
 /// Names the squid binary to use instead of the one on the system (another version, say).
@@ -37,6 +39,7 @@ pub(crate) struct SquidConfig {
     allow_dsts: Vec<IpAddr>,
     auth: Option<Credentials>,
     hosts: Vec<(String, IpAddr)>,
+    echo_denials: bool,
 }
 
 impl SquidConfig {
@@ -77,6 +80,15 @@ impl SquidConfig {
             user: user.to_owned(),
             password: password.to_owned(),
         });
+        self
+    }
+
+    /// Answers denied destinations with a custom error page (`deny_info`) that quotes the
+    /// request with Squid's `%R` code: the request line and headers as received, which Squid
+    /// prints with `Authorization` and `Proxy-Authorization` masked but every other header
+    /// (cookies, custom proxy headers) and the query in clear.
+    pub(crate) fn echo_denials(mut self) -> Self {
+        self.echo_denials = true;
         self
     }
 
@@ -292,6 +304,31 @@ fn write_squid_config(
         config.allow_dsts.iter().map(IpAddr::to_string).collect(),
         &mut c,
     );
+    if config.echo_denials {
+        // A deny_info page must live in error_directory, which then needs every template.
+        let errors = dir.join("errors");
+        let templates = Path::new(SQUID_TEMPLATES);
+        let entries = std::fs::read_dir(templates).map_err(|e| {
+            Skip::new(format!(
+                "cannot read Squid's templates {SQUID_TEMPLATES}: {e}"
+            ))
+        })?;
+        std::fs::create_dir_all(&errors)
+            .map_err(|e| Skip::new(format!("cannot create {}: {e}", errors.display())))?;
+        for entry in entries.flatten() {
+            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            write_file(&errors.join(entry.file_name()), &text, 0o644)?;
+        }
+        write_file(
+            &errors.join("ERR_ECHO"),
+            "<html><body id=ERR_ECHO><h1>Denied</h1><pre>%R</pre></body></html>\n",
+            0o644,
+        )?;
+        let _ = writeln!(c, "error_directory {}", path_str(&errors)?);
+        if !config.deny_domains.is_empty() {
+            let _ = writeln!(c, "deny_info ERR_ECHO denied_domains");
+        }
+    }
     let _ = writeln!(c, "http_access deny !Safe_ports");
     let _ = writeln!(c, "http_access deny CONNECT !SSL_ports");
     if !config.deny_domains.is_empty() {

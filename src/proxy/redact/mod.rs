@@ -1,0 +1,83 @@
+//! Redaction, in one place. Every value that can carry a secret is printed through one of
+//! these, never as written:
+//!
+//! - [`redact_url`] (and [`redact_parsed_url`]) for a value meant to be one URL — proxy URLs (configuration, environment,
+//!   builder), provider and check URLs, request URLs: the userinfo and the values of secret
+//!   query parameters become `***`;
+//! - [`redact_list`] for a `no_proxy` value, whose URL-shaped entries may hold credentials;
+//! - [`redact_text`] for free text that may quote a URL (causes from other libraries), as a
+//!   second line of defence;
+//! - [`Secrets`] for what a peer sends back: the credentials a request carried, scrubbed from
+//!   proxy error pages, reason phrases and headers kept as evidence.
+//!
+//! Redaction reads structure (scheme, userinfo, query) rather than matching patterns, and it is
+//! total: a password may hold any character — `/`, `@`, `:`, `?`, `#`, `%`, blanks, commas,
+//! quotes — and is hidden whatever it holds. Which query parameters are secret:
+//! [`SECRET_QUERY_PARAMS`], names ending in a word of [`SECRET_QUERY_SUFFIXES`], and names added
+//! with [`add_secret_query_param`].
+
+pub(crate) mod masks;
+mod params;
+mod secrets;
+
+pub use params::{
+    SECRET_QUERY_PARAMS, SECRET_QUERY_SUFFIXES, add_secret_query_param, is_secret_param,
+    secret_query_params,
+};
+pub use secrets::Secrets;
+
+/// What replaces a secret.
+pub const MASK: &str = "***";
+
+/// A value meant to be one URL (`[scheme://][userinfo@]host[:port][/path][?query][#fragment]`,
+/// scheme optional) with its userinfo and secret query values replaced by `***`. The userinfo
+/// runs to the value's last `@`, so a password holding `/`, `?`, `#` or `@` is hidden whole.
+///
+/// ```
+/// use proxyscope::proxy::redact::redact_url;
+/// assert_eq!(redact_url("http://bob:pa/ss@proxy:3128"), "http://***@proxy:3128");
+/// assert_eq!(redact_url("https://api.test/v1?key=K&q=x"), "https://api.test/v1?key=***&q=x");
+/// ```
+pub fn redact_url(value: &str) -> String {
+    masks::url(value).apply(value)
+}
+
+/// A path with an optional query (`/v1/langs?key=K`) with secret query values replaced by
+/// `***`. Only for values known to be paths: a value that may be a URL without scheme
+/// (`user:password@host`) goes through [`redact_url`].
+pub fn redact_path(value: &str) -> String {
+    masks::path(value).apply(value)
+}
+
+/// A list — a `no_proxy` value, a PAC answer — (entries separated by commas, semicolons and
+/// blanks) with the credentials of any URL-shaped entry replaced by `***`, even when the
+/// password holds those separators.
+pub fn redact_list(value: &str) -> String {
+    masks::list(value).apply(value)
+}
+
+/// Free text with the userinfo of every URL in it (and `user:password@` words) and secret
+/// query values replaced by `***`; an e-mail address is left alone. Prefer [`redact_url`] for a
+/// known URL: only it is total.
+pub fn redact_text(text: &str) -> String {
+    if !text.contains(['@', '?', '&', '#', ';']) {
+        return text.to_owned();
+    }
+    masks::text(text).apply(text)
+}
+
+/// A parsed URL, printable: without its userinfo and with secret query values masked. When an
+/// `@` follows the host (the parser may have read part of a password as host, port or path),
+/// everything up to the last `@` is masked instead, as [`redact_url`] does.
+pub fn redact_parsed_url(url: &url::Url) -> String {
+    if url[url::Position::BeforePath..].contains('@') {
+        return redact_url(url.as_str());
+    }
+    if url.username().is_empty() && url.password().is_none() {
+        return redact_url(url.as_str());
+    }
+    let mut clean = url.clone();
+    let _ = clean.set_username("");
+    let _ = clean.set_password(None);
+    redact_url(clean.as_str())
+}
