@@ -64,17 +64,18 @@
 //! | module | owns | imports |
 //! |---|---|---|
 //! | `hop` (private) | [`Hop`] and [`Phase`]: where and when in a request | nothing |
-//! | `diagnostic` (private) | [`Severity`](config::Severity), [`Diagnostic`](config::Diagnostic) | nothing |
+//! | `diagnostic` (private) | [`Severity`](config::Severity), [`Diagnostic`](config::Diagnostic), the per-file cap | nothing |
+//! | `file` (private) | reading the files a configuration names: regular files only, within a size cap | nothing |
 //! | `parse_error` (private) | [`ParseError`], the `FromStr` error of keyword types | nothing |
 //! | [`proxy`] | proxy URLs, `no_proxy`, the environment snapshot, other tools' rules, redaction | `diagnostic`, `parse_error` |
 //! | [`settings`] | [`Settings`] layers, timeouts, roots, [`Provenance`] | `proxy`, `hop`, `parse_error` |
 //! | [`route`] | pure route resolution and its explanation | `settings`, `proxy` |
 //! | [`error`] | [`Error`], codes, evidence (timings, TLS facts, attribution, diagnostics), the gateway status | everything above |
 //! | `wire` (private) | pure parsers of what peers send: CONNECT/SOCKS5/SOCKS4 replies, proxy signatures, attribution | `error` |
-//! | `pac` (feature) | proxy auto-config: sandboxed `FindProxyForURL`, its answer, the PAC lint | `error`, `proxy` |
-//! | [`tls`] | per-hop TLS, the recording verifier, chain facts, diagnosis | `error`, `settings`, `proxy` |
+//! | `pac` (feature) | proxy auto-config: sandboxed `FindProxyForURL`, its answer, the PAC lint | `error`, `proxy`, `file` |
+//! | [`tls`] | per-hop TLS, the recording verifier, chain facts, diagnosis | `error`, `settings`, `proxy`, `file` |
 //! | [`connect`] | the connector: DNS, TCP, proxy handshakes, TLS (I/O) | `wire`, `tls`, `error`, `route`, `settings`, `proxy` |
-//! | [`config`] | documents with positions, schema, lint, provenance, sections of a service's own file, the effective view | `tls`, `error`, `settings`, `proxy`, `diagnostic`, `parse_error` |
+//! | [`config`] | documents with positions, schema, lint, provenance, sections of a service's own file, the effective view | `tls`, `error`, `settings`, `proxy`, `diagnostic`, `parse_error`, `file` |
 //! | [`client`] | [`Client`], builders, responses, redirects | `config`, `connect`, `wire`, `error`, `route`, `settings`, `proxy` |
 //! | [`probe`] | checks, runner, renderers, the Prometheus exporter | everything above |
 //! | `testing` (feature) | the harness: PKI, origins, proxies | nothing from the crate |
@@ -93,6 +94,7 @@ pub mod config;
 pub mod connect;
 mod diagnostic;
 pub mod error;
+mod file;
 mod hop;
 #[cfg(feature = "pac")]
 #[cfg_attr(docsrs, doc(cfg(feature = "pac")))]
@@ -118,7 +120,7 @@ pub use error::{Blame, Error, ErrorKind, Evidence, Hop, Phase, Result};
 pub use parse_error::ParseError;
 pub use proxy::{EnvSnapshot, NoProxy, ProxyUrl};
 pub use route::Route;
-pub use settings::{Provenance, ProxySetting, Roots, Settings, Sourced, Timeouts};
+pub use settings::{Limits, Provenance, ProxySetting, Roots, Settings, Sourced, Timeouts};
 
 /// The module graph of the crate doc, checked against the source: every `crate::` path in a
 /// module's files must name a module of a lower rank (or a root re-export of one).
@@ -130,7 +132,7 @@ mod module_graph {
     /// Top-level modules from the bottom up; a module may import only modules of a lower rank.
     /// Modules on one line are independent of each other.
     const LAYERS: &[&[&str]] = &[
-        &["hop", "diagnostic", "parse_error", "testing"],
+        &["hop", "diagnostic", "file", "parse_error", "testing"],
         &["proxy"],
         &["settings"],
         &["route"],

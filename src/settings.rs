@@ -241,6 +241,49 @@ impl Timeouts {
     }
 }
 
+/// Caps on what is read into memory, each optional in a layer (merged per key, like
+/// [`Timeouts`]). Exceeding one is `http.body_too_large`, never an allocation failure.
+#[non_exhaustive]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Limits {
+    /// `limits.max_body`: the most bytes [`Response::bytes`](crate::Response::bytes) and
+    /// [`Response::text`](crate::Response::text) read into memory.
+    pub max_body: Option<Sourced<u64>>,
+    /// `limits.check_body`: the most bytes of a body a probe check reads (the `body_contains`
+    /// search stops there).
+    pub check_body: Option<Sourced<u64>>,
+}
+
+impl Limits {
+    /// Default `max_body`: 16 MiB.
+    pub const DEFAULT_MAX_BODY: u64 = 16 * 1024 * 1024;
+    /// Default `check_body`: 1 MiB (a health endpoint's answer is small; a check that reads a
+    /// whole download is not a health check).
+    pub const DEFAULT_CHECK_BODY: u64 = 1024 * 1024;
+
+    /// Each limit of `self`, else of `base` (per key).
+    pub fn over(&self, base: &Limits) -> Limits {
+        Limits {
+            max_body: self.max_body.clone().or_else(|| base.max_body.clone()),
+            check_body: self.check_body.clone().or_else(|| base.check_body.clone()),
+        }
+    }
+
+    /// The `max_body` in force.
+    pub fn max_body_or_default(&self) -> u64 {
+        self.max_body
+            .as_ref()
+            .map_or(Self::DEFAULT_MAX_BODY, |s| s.value)
+    }
+
+    /// The `check_body` in force.
+    pub fn check_body_or_default(&self) -> u64 {
+        self.check_body
+            .as_ref()
+            .map_or(Self::DEFAULT_CHECK_BODY, |s| s.value)
+    }
+}
+
 /// One layer of settings: the global layer or a provider's. Every field is optional; `None`
 /// means "not set here, inherit".
 #[non_exhaustive]
@@ -269,6 +312,8 @@ pub struct Settings {
     pub danger_accept_invalid_certs: Option<Sourced<bool>>,
     /// `timeouts`: merged per key.
     pub timeouts: Timeouts,
+    /// `limits`: merged per key.
+    pub limits: Limits,
 }
 
 impl Settings {
@@ -349,8 +394,20 @@ impl Settings {
         self
     }
 
+    /// Sets `limits.max_body`, in bytes (builder origin).
+    pub fn with_max_body(mut self, bytes: u64) -> Self {
+        self.limits.max_body = Some(Sourced::builder(bytes, "limits.max_body"));
+        self
+    }
+
+    /// Sets `limits.check_body`, in bytes (builder origin).
+    pub fn with_check_body(mut self, bytes: u64) -> Self {
+        self.limits.check_body = Some(Sourced::builder(bytes, "limits.check_body"));
+        self
+    }
+
     /// This layer over `base`: each key set here wins wholesale, the rest is inherited;
-    /// timeouts merge per key.
+    /// timeouts and limits merge per key.
     pub fn over(&self, base: &Settings) -> Settings {
         Settings {
             proxy: self.proxy.clone().or_else(|| base.proxy.clone()),
@@ -373,6 +430,7 @@ impl Settings {
                 .clone()
                 .or_else(|| base.danger_accept_invalid_certs.clone()),
             timeouts: self.timeouts.over(&base.timeouts),
+            limits: self.limits.over(&base.limits),
         }
     }
 }
@@ -396,6 +454,17 @@ mod tests {
         assert_eq!(eff.timeouts.connect_or_default(), Duration::from_secs(3));
         assert_eq!(eff.timeouts.tls_or_default(), Duration::from_secs(4));
         assert_eq!(eff.timeouts.request_or_default(), Timeouts::DEFAULT_REQUEST);
+        assert_eq!(eff.limits.max_body_or_default(), Limits::DEFAULT_MAX_BODY);
+        let eff = Settings::new()
+            .with_check_body(10)
+            .over(&Settings::new().with_max_body(20).with_check_body(30));
+        assert_eq!(
+            (
+                eff.limits.max_body_or_default(),
+                eff.limits.check_body_or_default()
+            ),
+            (20, 10)
+        );
     }
 
     #[test]

@@ -59,7 +59,13 @@ fn plan_and_run(args: &Args) -> Result<Report, Error> {
     };
     let config = Config::from_file(path)?;
     let checks = plan::checks(&config, &args.providers)?;
-    let client = plan::client(&config, EnvSnapshot::from_process(), Resolver::system())?;
+    // Only the profiles of the providers checked: `--provider p0` out of thousands builds one.
+    let client = plan::client_for(
+        &config,
+        &args.providers,
+        EnvSnapshot::from_process(),
+        Resolver::system(),
+    )?;
     let mut runner = Runner::new(client).on_progress(|p| {
         eprintln!(
             "probe: {}/{} checks done after {:.1} s; waiting for {}",

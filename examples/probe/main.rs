@@ -31,7 +31,7 @@ struct Cli {
 enum Command {
     /// The route a URL takes, and why, with the candidates of proxy lists and PAC answers (no network).
     Route(route::Args),
-    /// Lint the config file and the environment (exit 0 clean, 1 warnings, 2 errors, 3 unreadable).
+    /// Lint the config file and the environment, at most 100 findings per file (exit 0 clean, 1 warnings, 2 errors, 3 unreadable).
     Lint(lint::Args),
     /// The effective config per provider, optionally with each value's origin.
     Config(config::Args),

@@ -12,6 +12,7 @@ use crate::connect::{Connector, ConnectorSettings, Resolver};
 use crate::error::{Error, ErrorKind};
 use crate::proxy::{EnvSnapshot, redact_url};
 use crate::settings::{Provenance, Settings};
+use crate::tls::{CaBundle, TlsCache};
 
 use super::{Client, Inner, ProfileClient};
 
@@ -36,6 +37,8 @@ pub struct ClientBuilder {
     http2: bool,
     pool_idle_timeout: Option<Duration>,
     pool_max_idle_per_host: usize,
+    /// CA files already loaded (a `Config`'s), used instead of reading them again.
+    ca_files: Vec<CaBundle>,
     error: Option<Error>,
 }
 
@@ -77,6 +80,7 @@ impl ClientBuilder {
             http2: true,
             pool_idle_timeout: Some(Duration::from_secs(90)),
             pool_max_idle_per_host: usize::MAX,
+            ca_files: Vec::new(),
             error: None,
         }
     }
@@ -84,8 +88,19 @@ impl ClientBuilder {
     /// A builder holding `config`'s global layer and every provider (name, base URL, layer).
     /// The environment, resolver and pool settings can still be changed before `build()`.
     pub fn from_config(config: &crate::config::Config) -> Self {
+        Self::from_config_providers(config, |_| true)
+    }
+
+    /// A builder holding `config`'s global layer and only the providers `keep` selects: a client
+    /// for the few providers a caller will use costs nothing for the rest (their CA files are
+    /// not even read again). The CA files the config loaded are reused.
+    pub fn from_config_providers(
+        config: &crate::config::Config,
+        mut keep: impl FnMut(&str) -> bool,
+    ) -> Self {
         let mut b = Self::new().global(config.global_layer().clone());
-        for p in config.providers() {
+        b.ca_files = config.ca_files().to_vec();
+        for p in config.providers().iter().filter(|p| keep(p.name())) {
             b = b.provider(p.name(), p.url().value.as_str(), p.layer().clone());
             if let Some(entry) = b.providers.last_mut() {
                 entry.origin = Some(p.origin().clone());
@@ -198,11 +213,13 @@ impl ClientBuilder {
 
     /// Builds the client: one pooled connection set per provider plus one for the global layer.
     /// Fails with the first error seen by a setter, a provider URL that does not parse
-    /// (`config.invalid`), or a CA file that cannot be used (`config.ca_file`).
+    /// (`config.invalid`), or a CA file that cannot be used (`config.ca_file`). Each CA file
+    /// (and the environment's CA bundles) is read once for all profiles.
     pub fn build(self) -> Result<Client, Error> {
         if let Some(e) = self.error {
             return Err(e);
         }
+        let cache = TlsCache::with(self.ca_files.iter().cloned());
         let env = self.env.unwrap_or_else(EnvSnapshot::from_process);
         let settings = |provider: Option<String>,
                         provider_origin: Option<Provenance>,
@@ -226,7 +243,7 @@ impl ClientBuilder {
             let http = b.build(connector.clone());
             (connector, http)
         };
-        let (connector, http) = make(Connector::new(settings(None, None, None))?);
+        let (connector, http) = make(Connector::with_cache(settings(None, None, None), &cache)?);
         let global = ProfileClient {
             name: None,
             base: None,
@@ -252,11 +269,10 @@ impl ClientBuilder {
                     )
                     .with_source(e)
             })?;
-            let (connector, http) = make(Connector::new(settings(
-                Some(name.clone()),
-                origin.clone(),
-                Some(layer.clone()),
-            ))?);
+            let (connector, http) = make(Connector::with_cache(
+                settings(Some(name.clone()), origin.clone(), Some(layer.clone())),
+                &cache,
+            )?);
             providers.push(ProfileClient {
                 name: Some(name.clone()),
                 base: Some(base),

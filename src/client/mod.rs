@@ -9,6 +9,7 @@
 //! sends a provider's traffic through the global proxy by accident; any other URL uses the
 //! global layer.
 
+mod body;
 mod builder;
 mod into_url;
 mod response;
@@ -29,6 +30,7 @@ use crate::proxy::{ProxyScheme, Secrets, redact_url};
 use crate::route::{Route, UriParts};
 
 pub use crate::error::{Attribution, ResponsePath};
+pub(crate) use body::BodyReader;
 pub use builder::ClientBuilder;
 pub use into_url::IntoUrl;
 use into_url::{UrlRef, request_parts};
@@ -263,12 +265,13 @@ impl Client {
         }
         .instrument(span)
         .await;
+        let limits = profile.body_limits(request_timeout);
         match result {
             Some(Ok(res)) => {
                 // The request's secrets move into the response (for the errors it may still
                 // make); nothing on this path needs them any more.
                 facts.secrets = std::sync::Arc::new(std::mem::take(secrets));
-                Ok(Response::new(res, route, request_timeout, facts))
+                Ok(Response::new(res, route, limits, facts))
             }
             Some(Err(e)) => {
                 let target = route.target();
@@ -388,6 +391,28 @@ impl Client {
                     .find(|p| p.name.as_deref() == Some(name))
             })
             .unwrap_or(&self.inner.global))
+    }
+}
+
+impl ProfileClient {
+    /// What a response's body is read under in this profile.
+    fn body_limits(&self, timeout: std::time::Duration) -> body::BodyLimits {
+        let limits = &self.connector.profile().effective().limits;
+        let key = |k: &str| match &self.name {
+            Some(name) => format!("providers.{name}.limits.{k}"),
+            None => format!("limits.{k}"),
+        };
+        body::BodyLimits {
+            max_body: limits.max_body_or_default(),
+            max_body_origin: limits
+                .max_body
+                .as_ref()
+                .map_or(crate::settings::Provenance::Default, |s| s.origin.clone()),
+            max_body_key: key("max_body"),
+            check_body: limits.check_body_or_default(),
+            check_body_key: key("check_body"),
+            timeout,
+        }
     }
 }
 

@@ -1,13 +1,12 @@
 //! A response with its provenance: the route it took, the connection facts, and who wrote it
 //! ([`Attribution`]); `error_for_status` turns a failure status into an `http.status` error
-//! that names the hop that produced it; body helpers report `http.protocol` / `http.timeout`.
+//! that names the hop that produced it; body helpers read within the profile's
+//! `limits.max_body` and `timeouts.request` (see [`super::body`]).
 
 use std::sync::OnceLock;
-use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode, Version};
-use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
 use std::sync::Arc;
@@ -16,8 +15,10 @@ use crate::connect::{ConnInfo, Connector, Ctx, Form, refusal};
 use crate::error::{Error, ErrorKind, Hop, Phase, ProxyReply};
 use crate::proxy::Secrets;
 use crate::route::Route;
+use crate::settings::Provenance;
 use crate::wire::{attribute, evidence_headers};
 
+use super::body::{BodyLimits, BodyReader};
 use crate::error::{Attribution, ResponsePath};
 
 /// An HTTP response, its route and its attribution.
@@ -29,7 +30,7 @@ pub struct Response {
     /// Read from the headers on first use: most responses are never asked who wrote them,
     /// and reading the signatures costs more than the rest of a keep-alive request's own work.
     attribution: OnceLock<Attribution>,
-    body_timeout: Duration,
+    limits: BodyLimits,
     request: RequestFacts,
 }
 
@@ -53,7 +54,7 @@ impl Response {
     pub(crate) fn new(
         inner: http::Response<Incoming>,
         route: Route,
-        body_timeout: Duration,
+        limits: BodyLimits,
         request: RequestFacts,
     ) -> Self {
         let path = match inner.extensions().get::<Arc<ConnInfo>>().map(|i| &**i) {
@@ -67,7 +68,7 @@ impl Response {
             route,
             path,
             attribution: OnceLock::new(),
-            body_timeout,
+            limits,
             request,
         }
     }
@@ -166,6 +167,8 @@ impl Response {
                 ev.proxy = proxy;
                 ev.attribution = Some(a);
             })
+            // The attribution quotes headers (Server, Via) a peer may fill with what it got.
+            .scrubbed(&self.request.secrets)
     }
 
     /// The error for a reply the proxy wrote itself (whatever its status): the refusal's code,
@@ -216,51 +219,64 @@ impl Response {
             .scrubbed(&self.request.secrets)
     }
 
-    /// The whole body. An early close or a broken body is `http.protocol`; a body that stops
-    /// arriving for longer than the request timeout is `http.timeout`.
-    pub async fn bytes(self) -> Result<Bytes, Error> {
+    /// The cap [`bytes`](Response::bytes) and [`text`](Response::text) read under: the
+    /// profile's `limits.max_body` (default [`Limits::DEFAULT_MAX_BODY`]), unless
+    /// [`max_body`](Response::max_body) changed it.
+    ///
+    /// [`Limits::DEFAULT_MAX_BODY`]: crate::Limits::DEFAULT_MAX_BODY
+    pub fn body_limit(&self) -> u64 {
+        self.limits.max_body
+    }
+
+    /// Reads at most `bytes` of this response's body into memory instead of the profile's
+    /// `limits.max_body`: for the one download known to be larger, or a call that must stay
+    /// smaller.
+    pub fn max_body(mut self, bytes: u64) -> Self {
+        self.limits.max_body = bytes;
+        self.limits.max_body_origin = Provenance::Builder {
+            key: "Response::max_body".to_owned(),
+        };
+        self
+    }
+
+    /// The body, read chunk by chunk within the deadline (for the probe's checks; a public
+    /// streaming API would hand this out).
+    pub(crate) fn into_reader(self) -> BodyReader {
         let Self {
             inner,
             route,
             path,
             attribution,
-            body_timeout,
-            request,
-            ..
+            limits,
+            request: _,
         } = self;
         let (head, body) = inner.into_parts();
-        // Who wrote the reply matters only when reading it fails.
-        let hop = move || match attribution.into_inner() {
+        // The hop that sent the body names the side a body error blames.
+        let source = match attribution.into_inner() {
             Some(a) => a.source,
             None => attribute(path, head.status, &head.headers, None).source,
         };
-        let result = tokio::time::timeout(body_timeout, body.collect()).await;
-        let e = match result {
-            Ok(Ok(c)) => return Ok(c.to_bytes()),
-            Ok(Err(e)) => Error::new(ErrorKind::HttpProtocol)
-                .with_message(format!(
-                    "reading the response body from {} failed",
-                    route.target()
-                ))
-                .with_hint("the connection broke or the body was malformed mid-response; retry, and check the server's logs")
-                .with_source(e),
-            Err(_) => Error::new(ErrorKind::HttpTimeout)
-                .with_message(format!(
-                    "the response body from {} did not finish within {body_timeout:?}",
-                    route.target()
-                ))
-                .with_hint("the server sends the body too slowly; raise timeouts.request")
-                .map_evidence(|ev| ev.timeout = Some(body_timeout)),
-        };
         let target = route.target();
-        Err(e
-            .with_hop(hop())
-            .with_route(route)
-            .map_evidence(|ev| ev.target = Some(target))
-            .scrubbed(&request.secrets))
+        BodyReader::new(body, route, target, source, limits)
     }
 
-    /// The whole body as text (lossy UTF-8).
+    /// The whole body, at most [`body_limit`](Response::body_limit) bytes. A body announced
+    /// (`Content-Length`) or found to be larger is `http.body_too_large` with the cap and the
+    /// size seen in `evidence().size_limit` — refused before reading when announced, else as
+    /// soon as the cap is passed; an early close or a broken body is `http.protocol`; a body
+    /// that does not finish within `timeouts.request` of the first read is `http.timeout`.
+    /// Every error has phase `http`, the hop that sent the body, and the route.
+    pub async fn bytes(self) -> Result<Bytes, Error> {
+        // Whatever the peer echoed of the request is evidence only once scrubbed.
+        let secrets = self.request.secrets.clone();
+        self.into_reader()
+            .collect()
+            .await
+            .map_err(|e| e.scrubbed(&secrets))
+    }
+
+    /// The whole body as text (lossy UTF-8), under the same cap and deadline as
+    /// [`bytes`](Response::bytes).
     pub async fn text(self) -> Result<String, Error> {
         let b = self.bytes().await?;
         Ok(String::from_utf8_lossy(&b).into_owned())

@@ -28,6 +28,8 @@ pub(crate) fn load(path: &Path) -> (Option<CaBundle>, Vec<CaProblem>) {
             let code = match kind {
                 Some(CaFileProblem::Missing) => "ca_file.missing",
                 Some(CaFileProblem::Unreadable) => "ca_file.unreadable",
+                Some(CaFileProblem::NotRegular) => "ca_file.not_regular",
+                Some(CaFileProblem::TooLarge) => "ca_file.too_large",
                 Some(CaFileProblem::Empty) => "ca_file.empty",
                 Some(CaFileProblem::Der) => "ca_file.der",
                 Some(CaFileProblem::Truncated) => "ca_file.truncated",
@@ -160,6 +162,17 @@ mod tests {
         let (_, problems) = load(&dir.path().join("nope.pem"));
         assert_eq!(codes(&problems), ["ca_file.missing"]);
         let (_, problems) = load(dir.path());
-        assert_eq!(codes(&problems), ["ca_file.unreadable"]);
+        assert_eq!(codes(&problems), ["ca_file.not_regular"]);
+        let big = dir.path().join("big.pem");
+        let file = std::fs::File::create(&big).unwrap();
+        // Sparse: no disk is used, the metadata announces the size.
+        file.set_len(crate::tls::MAX_CA_FILE_SIZE + 1).unwrap();
+        let (_, problems) = load(&big);
+        assert_eq!(codes(&problems), ["ca_file.too_large"]);
+        #[cfg(target_os = "linux")]
+        {
+            let (_, problems) = load(Path::new("/dev/zero"));
+            assert_eq!(codes(&problems), ["ca_file.not_regular"]);
+        }
     }
 }

@@ -31,11 +31,15 @@ mod check;
 mod duration;
 mod join;
 mod node;
+mod position;
 mod provenance;
+mod read;
 mod rules;
 mod schema;
 mod service;
+mod size;
 mod suggest;
+mod syntax;
 mod view;
 mod walk;
 
@@ -44,12 +48,32 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Deserializer};
 
-pub use crate::diagnostic::{Diagnostic, Severity, worst};
+pub use crate::diagnostic::{Diagnostic, MAX_DIAGNOSTICS, Severity, worst};
 pub use check::{Check, CheckTarget, HeaderExpectation, StatusExpectation};
 pub use duration::format as format_duration;
 pub use provenance::Setting;
 pub use service::{ServiceFile, Table};
+pub use size::format as format_size;
 pub use view::{CaFileView, EffectiveConfig, ProviderView};
+
+/// The position index of configuration text, for the fuzz target that checks it against the
+/// obvious definition. Not public API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub use position::{BLOCK as POSITION_BLOCK, LineIndex, Pos};
+
+/// The largest configuration file read (4 MiB); a larger one is refused with `file.too_large`.
+pub const MAX_FILE_SIZE: u64 = crate::file::MAX_CONFIG_FILE;
+
+/// Reads a configuration file as text, the way [`Config::from_file`] does: a regular file (not
+/// a FIFO, device, socket or directory) of at most [`MAX_FILE_SIZE`] bytes of UTF-8. Anything
+/// else is one `config.invalid` error naming the file (`evidence().file`) with a diagnostic
+/// saying what is wrong: `file.unreadable`, `file.not_regular`, `file.too_large` or
+/// `file.not_utf8` (with the line and column of the first invalid byte). For services that
+/// keep proxyscope's settings in a file of their own.
+pub fn read_file(path: impl AsRef<Path>) -> Result<String, Error> {
+    read::text(path.as_ref())
+}
 
 use crate::error::{Error, ErrorKind};
 use crate::proxy::EnvSnapshot;
@@ -243,7 +267,8 @@ impl Config {
         }
     }
 
-    /// The load-time warnings plus the environment's findings and the rules that need both.
+    /// The load-time warnings plus the environment's findings and the rules that need both, at
+    /// most [`MAX_DIAGNOSTICS`] of them (then a `diagnostics.truncated` summary).
     pub fn lint(&self, env: &EnvSnapshot) -> Vec<Diagnostic> {
         let mut out = self.diagnostics.clone();
         out.extend(rules::env::check(env, self.consults_env()));
@@ -251,7 +276,8 @@ impl Config {
             self.section.as_deref(),
             rules::provider::check(self, env),
         ));
-        out
+        let file = self.source.as_ref().map(|p| p.display().to_string());
+        crate::diagnostic::capped(out, 0, file)
     }
 
     /// Whether any layer's proxy falls back to the environment (unset or `"env"`).
@@ -279,24 +305,29 @@ pub struct ConfigDocument {
     root: Node,
     source: Source,
     syntax: Vec<Diagnostic>,
+    /// Syntax errors counted but not kept (a document of errors; see `node::parse_toml`).
+    omitted: usize,
 }
 
 impl ConfigDocument {
-    /// Reads a TOML file; fails only when it cannot be read (`config.invalid` with a
-    /// `file.unreadable` diagnostic and `evidence().file`).
+    /// Reads a TOML file; fails only when it cannot be read ([`read_file`]: `config.invalid`
+    /// with a `file.*` diagnostic and `evidence().file`).
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
         read_file(path).map(|text| Self::from_toml_str(&text, path))
     }
 
-    /// Parses TOML text named `origin_name`. Syntax errors become diagnostics (never a panic).
+    /// Parses TOML text named `origin_name`. Syntax errors become diagnostics (never a panic);
+    /// past [`MAX_DIAGNOSTICS`] of them the rest are only counted and nothing else in the text is
+    /// read.
     pub fn from_toml_str(text: &str, origin_name: impl AsRef<Path>) -> Self {
         let source = Source::file(origin_name.as_ref());
-        let (root, syntax) = parse(text, &source);
+        let parsed = parse(text, &source);
         Self {
-            root,
+            root: parsed.root,
             source,
-            syntax,
+            syntax: parsed.syntax,
+            omitted: parsed.omitted,
         }
     }
 
@@ -309,12 +340,18 @@ impl ConfigDocument {
     /// own tables of the same file too, use [`ServiceFile`].
     pub fn from_toml_section(text: &str, origin_name: impl AsRef<Path>, key: &str) -> Self {
         let source = Source::file(origin_name.as_ref());
-        let (root, syntax) = parse(text, &source);
-        Self::section_of(&root, syntax, source, key)
+        let parsed = parse(text, &source);
+        Self::section_of(&parsed.root, parsed.syntax, parsed.omitted, source, key)
     }
 
-    /// The document at `key` of a parsed file.
-    fn section_of(root: &Node, mut syntax: Vec<Diagnostic>, source: Source, key: &str) -> Self {
+    /// The document at `key` of a parsed file (`omitted`: syntax errors counted, not kept).
+    fn section_of(
+        root: &Node,
+        mut syntax: Vec<Diagnostic>,
+        omitted: usize,
+        source: Source,
+        key: &str,
+    ) -> Self {
         let entry = match &root.value {
             node::Value::Table(entries) => entries.iter().find(|e| e.key == key),
             _ => None,
@@ -328,6 +365,17 @@ impl ConfigDocument {
                 root: entry.node.clone(),
                 source,
                 syntax,
+                omitted,
+            },
+            // A document of syntax errors was not read: whether it has the section is unknown.
+            _ if omitted > 0 => Self {
+                root: Node {
+                    value: node::Value::Table(Vec::new()),
+                    pos: root.pos,
+                },
+                source,
+                syntax,
+                omitted,
             },
             found => {
                 let (pos, what) = match found {
@@ -356,12 +404,14 @@ impl ConfigDocument {
                     },
                     source,
                     syntax,
+                    omitted,
                 }
             }
         }
     }
 
-    /// Every finding of the document and the environment, errors included.
+    /// Every finding of the document and the environment, errors included: at most
+    /// [`MAX_DIAGNOSTICS`], then a `diagnostics.truncated` summary of the rest.
     pub fn lint(&self, env: &EnvSnapshot) -> Vec<Diagnostic> {
         let (config, mut diags) = self.build();
         diags.extend(rules::env::check(env, config.consults_env()));
@@ -369,18 +419,26 @@ impl ConfigDocument {
             self.source.section.as_deref(),
             rules::provider::check(&config, env),
         ));
-        diags
+        self.capped(diags)
     }
 
-    /// Validates the document: a [`Config`], or one `config.invalid` error carrying every
-    /// diagnostic (warnings too) in `evidence().diagnostics`.
+    /// `diags` within [`MAX_DIAGNOSTICS`], counting the syntax errors never kept.
+    fn capped(&self, diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
+        let file = self.source.path.as_ref().map(|p| p.display().to_string());
+        crate::diagnostic::capped(diags, self.omitted, file)
+    }
+
+    /// Validates the document: a [`Config`], or one `config.invalid` error carrying the
+    /// diagnostics (warnings too; at most [`MAX_DIAGNOSTICS`] and a summary) in
+    /// `evidence().diagnostics`.
     pub fn to_config(&self) -> Result<Config, Error> {
         let (mut config, diags) = self.build();
-        let errors = diags.iter().filter(|d| d.is_error()).count();
+        let errors = diags.iter().filter(|d| d.is_error()).count() + self.omitted;
         if errors == 0 {
             config.diagnostics = diags;
             return Ok(config);
         }
+        let diags = self.capped(diags);
         let name = match &self.source.path {
             Some(p) => p.display().to_string(),
             None => "the configuration".to_owned(),
@@ -442,33 +500,20 @@ fn qualified(section: Option<&str>, diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
         .collect()
 }
 
-/// Reads a configuration file; a file that cannot be read is `config.invalid` with a
-/// `file.unreadable` diagnostic and `evidence().file`.
-fn read_file(path: &Path) -> Result<String, Error> {
-    std::fs::read_to_string(path).map_err(|e| {
-        let d = Diagnostic::new(
-            Severity::Error,
-            "file.unreadable",
-            "",
-            Some(path.display().to_string()),
-            format!("cannot read {}: {e}", path.display()),
-        )
-        .with_suggestion("check that the configuration file exists at this path and is readable");
-        Error::new(ErrorKind::ConfigInvalid)
-            .with_message(format!("cannot read config file {}", path.display()))
-            .with_hint("check that the configuration file exists at this path and is readable")
-            .map_evidence(|ev| {
-                ev.file = Some(path.display().to_string());
-                ev.diagnostics.push(d);
-            })
-            .with_source(e)
-    })
+/// A parsed file: the positioned tree, its `toml.syntax` diagnostics (at most
+/// [`MAX_DIAGNOSTICS`]) and how many more syntax errors were only counted.
+struct ParsedFile {
+    root: Node,
+    syntax: Vec<Diagnostic>,
+    omitted: usize,
 }
 
 /// Parses TOML text into a positioned tree; syntax errors become `toml.syntax` diagnostics.
-fn parse(text: &str, source: &Source) -> (Node, Vec<Diagnostic>) {
-    let (root, errors) = node::parse_toml(text);
-    let syntax = errors
+/// Past [`MAX_DIAGNOSTICS`] of them the rest are only counted and the tree is empty.
+fn parse(text: &str, source: &Source) -> ParsedFile {
+    let parsed = node::parse_toml(text, MAX_DIAGNOSTICS);
+    let syntax = parsed
+        .errors
         .into_iter()
         .map(|e| {
             Diagnostic::new(
@@ -481,7 +526,11 @@ fn parse(text: &str, source: &Source) -> (Node, Vec<Diagnostic>) {
             .with_suggestion("fix the TOML syntax at this position")
         })
         .collect();
-    (root, syntax)
+    ParsedFile {
+        root: parsed.root,
+        syntax,
+        omitted: parsed.omitted,
+    }
 }
 
 impl<'de> Deserialize<'de> for ConfigDocument {
@@ -491,6 +540,7 @@ impl<'de> Deserialize<'de> for ConfigDocument {
             root: Node::deserialize(d)?,
             source: Source::embedded(),
             syntax: Vec::new(),
+            omitted: 0,
         })
     }
 }
@@ -600,5 +650,96 @@ mod tests {
             );
             assert!(d[0].is_error() && d[0].location.is_some());
         }
+    }
+
+    #[test]
+    fn limits_are_layer_settings_with_provenance_and_lint() {
+        let cfg = Config::from_toml_str(
+            "[limits]\nmax_body = \"64MiB\"\n[providers.a]\nurl = \"http://a.test\"\n[providers.a.limits]\ncheck_body = \"4KiB\"\n",
+            "/etc/p/cfg.toml",
+        )
+        .unwrap();
+        let a = cfg.effective_layer("a").unwrap();
+        assert_eq!(a.limits.max_body_or_default(), 64 << 20);
+        assert_eq!(a.limits.check_body_or_default(), 4096);
+        let s = cfg.settings(Some("a")).unwrap();
+        let check = s.iter().find(|s| s.key == "limits.check_body").unwrap();
+        assert_eq!(check.value, "4KiB");
+        assert!(
+            matches!(&check.origin, Provenance::File { line: 6, key, .. } if key == "providers.a.limits.check_body")
+        );
+
+        let cases = [
+            (
+                "[limits]\nmax_body = 16\n",
+                "size.bare_number",
+                "limits.max_body",
+            ),
+            (
+                "[limits]\nmax_body = \"16MB\"\n",
+                "size.invalid",
+                "limits.max_body",
+            ),
+            (
+                "[limits]\ncheck_body = \"0B\"\n",
+                "size.zero",
+                "limits.check_body",
+            ),
+            (
+                "[limits]\nmax_body = true\n",
+                "type_mismatch",
+                "limits.max_body",
+            ),
+            ("limits = 3\n", "type_mismatch", "limits"),
+            (
+                "[limits]\nmax_bdy = \"1MiB\"\n",
+                "unknown_key",
+                "limits.max_bdy",
+            ),
+            (
+                "max_body_size = \"1MiB\"\n",
+                "misplaced_key",
+                "max_body_size",
+            ),
+        ];
+        for (text, code, path) in cases {
+            let d = ConfigDocument::from_toml_str(text, "c.toml").lint(&EnvSnapshot::default());
+            assert_eq!(d.len(), 1, "{text}: {d:?}");
+            assert_eq!(
+                (d[0].code.as_str(), d[0].path.as_str()),
+                (code, path),
+                "{text}"
+            );
+            assert!(d[0].is_error() && d[0].suggestion.is_some(), "{text}");
+        }
+        let d = ConfigDocument::from_toml_str("max_body = \"2MiB\"\n", "c.toml")
+            .lint(&EnvSnapshot::default());
+        assert!(
+            d[0].suggestion.as_deref().unwrap().contains("[limits]"),
+            "{d:?}"
+        );
+    }
+
+    #[test]
+    fn a_file_of_errors_reports_a_bounded_list_and_counts_the_rest() {
+        let text = format!("# {}\n", "\0".repeat(10_000));
+        let doc = ConfigDocument::from_toml_str(&text, "/etc/p/nul.toml");
+        let d = doc.lint(&EnvSnapshot::default());
+        assert_eq!(d.len(), MAX_DIAGNOSTICS + 1);
+        let last = d.last().unwrap();
+        assert_eq!(last.code, "diagnostics.truncated");
+        assert!(last.is_error());
+        assert!(
+            last.message.starts_with("and 9900 more (9900 errors)"),
+            "{}",
+            last.message
+        );
+        let e = doc.to_config().unwrap_err();
+        assert_eq!(e.evidence().diagnostics.len(), MAX_DIAGNOSTICS + 1);
+        assert!(e.to_string().contains("10000 errors"), "{e}");
+        // The same in a service's file: no section.missing guess about a file that was not read.
+        let d = ConfigDocument::from_toml_section(&text, "s.toml", "proxyscope")
+            .lint(&EnvSnapshot::default());
+        assert!(d.iter().all(|d| d.code != "section.missing"));
     }
 }

@@ -7,12 +7,8 @@ use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
-/// A 1-based line and column in the source text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) struct Pos {
-    pub(crate) line: u32,
-    pub(crate) col: u32,
-}
+pub(crate) use super::position::{LineIndex, Pos};
+use super::syntax;
 
 /// One value with its position (when known).
 #[derive(Debug, Clone, PartialEq)]
@@ -65,34 +61,6 @@ impl Node {
     }
 }
 
-/// Maps byte offsets to 1-based line and column (columns count characters, like editors).
-pub(crate) struct LineIndex<'a> {
-    text: &'a str,
-    starts: Vec<usize>,
-}
-
-impl<'a> LineIndex<'a> {
-    pub(crate) fn new(text: &'a str) -> Self {
-        let mut starts = vec![0];
-        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        Self { text, starts }
-    }
-
-    pub(crate) fn pos(&self, offset: usize) -> Pos {
-        let offset = offset.min(self.text.len());
-        let line = self.starts.partition_point(|&s| s <= offset).max(1);
-        let start = self.starts[line - 1];
-        let col = self
-            .text
-            .get(start..offset)
-            .map_or(offset - start, |s| s.chars().count());
-        Pos {
-            line: u32::try_from(line).unwrap_or(u32::MAX),
-            col: u32::try_from(col + 1).unwrap_or(u32::MAX),
-        }
-    }
-}
-
 /// A TOML syntax error with its position.
 #[derive(Debug, Clone)]
 pub(crate) struct SyntaxError {
@@ -100,24 +68,60 @@ pub(crate) struct SyntaxError {
     pub(crate) pos: Option<Pos>,
 }
 
-/// Parses TOML into a positioned tree. Syntax errors are all returned (best-effort recovery),
-/// together with whatever could be read.
-pub(crate) fn parse_toml(text: &str) -> (Node, Vec<SyntaxError>) {
+/// A parsed TOML document: the positioned tree, the syntax errors kept, and how many more
+/// there were.
+#[derive(Debug)]
+pub(crate) struct Parsed {
+    pub(crate) root: Node,
+    pub(crate) errors: Vec<SyntaxError>,
+    /// Syntax errors found but not kept (over `keep`).
+    pub(crate) omitted: usize,
+}
+
+/// Parses TOML into a positioned tree, with best-effort recovery: syntax errors are returned
+/// together with whatever could be read. A document with more than `keep` syntax errors is not
+/// read at all: the first `keep` errors are returned, the rest counted, and the tree is empty.
+pub(crate) fn parse_toml(text: &str, keep: usize) -> Parsed {
     let index = LineIndex::new(text);
+    let (first, total) = syntax::scan(text, keep);
+    if total > keep {
+        let errors = first
+            .into_iter()
+            .map(|e| SyntaxError {
+                message: e.message,
+                pos: e.offset.map(|o| index.pos(o)),
+            })
+            .collect();
+        return Parsed {
+            root: Node {
+                value: Value::Table(Vec::new()),
+                pos: Some(index.pos(0)),
+            },
+            errors,
+            omitted: total - keep,
+        };
+    }
+    // Duplicate keys are `toml`'s own findings, not syntax, and can outnumber `keep` too.
     let (table, errors) = toml::de::DeTable::parse_recoverable(text);
+    let omitted = errors.len().saturating_sub(keep);
     let errors = errors
         .into_iter()
+        .take(keep)
         .map(|e| SyntaxError {
             message: e.message().trim().to_owned(),
             pos: e.span().map(|s| index.pos(s.start)),
         })
         .collect();
     let pos = Some(index.pos(table.span().start));
-    let node = Node {
+    let root = Node {
         value: from_detable(table.get_ref(), &index),
         pos,
     };
-    (node, errors)
+    Parsed {
+        root,
+        errors,
+        omitted,
+    }
 }
 
 fn from_detable(table: &toml::de::DeTable<'_>, index: &LineIndex<'_>) -> Value {
@@ -263,9 +267,9 @@ mod tests {
     #[test]
     fn toml_keys_and_values_carry_line_and_column() {
         let text = "proxy = \"http://p.test:3128\"\n\n[providers.a]\n  url = \"http://a.test\"\n";
-        let (root, errors) = parse_toml(text);
-        assert!(errors.is_empty());
-        let t = table(&root);
+        let parsed = parse_toml(text, 100);
+        assert!(parsed.errors.is_empty());
+        let t = table(&parsed.root);
         assert_eq!(t[0].key, "proxy");
         assert_eq!(t[0].key_pos, Some(Pos { line: 1, col: 1 }));
         assert_eq!(t[0].node.pos, Some(Pos { line: 1, col: 9 }));
@@ -277,9 +281,22 @@ mod tests {
 
     #[test]
     fn syntax_errors_have_positions() {
-        let (_, errors) = parse_toml("proxy = \"unterminated\nno_proxy = []\n");
-        assert!(!errors.is_empty());
-        assert_eq!(errors[0].pos.map(|p| p.line), Some(1));
+        let parsed = parse_toml("proxy = \"unterminated\nno_proxy = []\n", 100);
+        assert!(!parsed.errors.is_empty());
+        assert_eq!(parsed.errors[0].pos.map(|p| p.line), Some(1));
+        assert_eq!(parsed.omitted, 0);
+    }
+
+    #[test]
+    fn a_document_of_errors_keeps_the_first_and_counts_the_rest() {
+        let text = format!("proxy = \"direct\"\n# {}\n", "\0".repeat(5000));
+        let parsed = parse_toml(&text, 10);
+        assert_eq!(parsed.errors.len(), 10);
+        assert_eq!(parsed.omitted, 4990);
+        assert_eq!(parsed.errors[0].pos, Some(Pos { line: 2, col: 3 }));
+        assert_eq!(parsed.errors[9].pos, Some(Pos { line: 2, col: 12 }));
+        // Nothing in such a file is read.
+        assert_eq!(parsed.root.value, Value::Table(Vec::new()));
     }
 
     #[test]
@@ -293,12 +310,5 @@ mod tests {
         assert_eq!(t[0].node.value, Value::Str("direct".into()));
         assert!(matches!(&t[1].node.value, Value::Array(a) if a[1].value == Value::Int(1)));
         assert_eq!(t[2].node.value, Value::Null);
-    }
-
-    #[test]
-    fn line_index_counts_characters_not_bytes() {
-        let idx = LineIndex::new("é = 1\nab");
-        assert_eq!(idx.pos(3), Pos { line: 1, col: 3 });
-        assert_eq!(idx.pos(7), Pos { line: 2, col: 1 });
     }
 }

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::duration;
 use super::node::Pos;
+use super::size;
 use crate::proxy::EnvSnapshot;
 use crate::settings::{Provenance, ProxySetting, Roots, Settings, Sourced};
 
@@ -252,6 +253,23 @@ pub(crate) fn settings(layer: &Settings, env: Option<&EnvSnapshot>) -> Vec<Setti
             &duration::format(default),
         );
     }
+    let l = &layer.limits;
+    for (key, value, default) in [
+        ("limits.max_body", &l.max_body, l.max_body_or_default()),
+        (
+            "limits.check_body",
+            &l.check_body,
+            l.check_body_or_default(),
+        ),
+    ] {
+        push(
+            key,
+            value
+                .as_ref()
+                .map(|s| (size::format(s.value), s.origin.clone())),
+            &size::format(default),
+        );
+    }
     out
 }
 
@@ -368,5 +386,12 @@ mod tests {
         assert_eq!(roots.origin, Provenance::Default);
         let req = s.iter().find(|s| s.key == "timeouts.request").unwrap();
         assert_eq!(req.value, "30s");
+        let body = s.iter().find(|s| s.key == "limits.max_body").unwrap();
+        assert_eq!(
+            (body.value.as_str(), &body.origin),
+            ("16MiB", &Provenance::Default)
+        );
+        let check = s.iter().find(|s| s.key == "limits.check_body").unwrap();
+        assert_eq!(check.value, "1MiB");
     }
 }

@@ -11,7 +11,7 @@ use super::provenance::Source;
 use super::rules::{names, no_proxy, origin_url, pac, proxy_url};
 use super::suggest;
 use super::walk::{
-    GLOBAL_ONLY, LAYER_KEYS, Level, PROVIDER_ONLY, TIMEOUT_KEYS, Walker, join, last_key,
+    GLOBAL_ONLY, LAYER_KEYS, LIMIT_KEYS, Level, PROVIDER_ONLY, TIMEOUT_KEYS, Walker, join, last_key,
 };
 use super::{Config, Provider};
 use crate::diagnostic::{Diagnostic, Severity};
@@ -191,6 +191,7 @@ impl Walker<'_> {
                 }
             }
             "timeouts" => self.timeouts(layer, &path, node),
+            "limits" => self.limits(layer, &path, node),
             _ => {}
         }
     }
@@ -319,6 +320,31 @@ impl Walker<'_> {
         }
     }
 
+    fn limits(&mut self, layer: &mut Settings, path: &str, node: &Node) {
+        let Value::Table(entries) = &node.value else {
+            let d = self
+                .type_error(path, node.pos, "a table", &node.value)
+                .with_suggestion("write `[limits]` with `max_body = \"16MiB\"`");
+            self.diags.push(d);
+            return;
+        };
+        for e in entries {
+            let kpath = join(path, &e.key);
+            let slot = match e.key.as_str() {
+                "max_body" => &mut layer.limits.max_body,
+                "check_body" => &mut layer.limits.check_body,
+                _ => {
+                    self.unknown(path, e, LIMIT_KEYS, Level::Limits);
+                    continue;
+                }
+            };
+            let origin = self.src.origin(&kpath, e.key_pos);
+            if let Some(n) = self.size(&kpath, &e.node) {
+                *slot = Some(Sourced::new(n, origin));
+            }
+        }
+    }
+
     fn providers(&mut self, e: &Entry, out: &mut Vec<Provider>) {
         let Value::Table(entries) = &e.node.value else {
             let d = self
@@ -335,13 +361,13 @@ impl Walker<'_> {
         for p in entries {
             let prefix = format!("providers.{}", p.key);
             let Value::Table(keys) = &p.node.value else {
-                let mut d = self.type_error(
+                let d = self.type_error(
                     &prefix,
                     p.key_pos,
                     "a table `[providers.NAME]`",
                     &p.node.value,
                 );
-                d.suggestion = Some(if LAYER_KEYS.contains(&p.key.as_str()) {
+                let d = d.with_suggestion(if LAYER_KEYS.contains(&p.key.as_str()) {
                     format!(
                         "`{}` is a global setting: move it above the first `[providers...]` table (top level)",
                         p.key

@@ -69,9 +69,11 @@ pub struct ServiceFile {
 }
 
 impl ServiceFile {
-    /// Reads `path`; proxyscope's settings are in the table `section`. Fails only when the
-    /// file cannot be read (`config.invalid` with a `file.unreadable` diagnostic and
-    /// `evidence().file`); everything else is a finding of [`lint`](ServiceFile::lint).
+    /// Reads `path` (through [`read_file`]: a regular file within
+    /// [`MAX_FILE_SIZE`](super::MAX_FILE_SIZE)); proxyscope's settings are in the table
+    /// `section`. Fails only when the file cannot be read (`config.invalid` with a `file.*`
+    /// diagnostic and `evidence().file`); everything else is a finding of
+    /// [`lint`](ServiceFile::lint).
     pub fn from_file(path: impl AsRef<Path>, section: &str) -> Result<Self, Error> {
         let path = path.as_ref();
         read_file(path).map(|text| Self::from_toml_str(&text, path, section))
@@ -82,11 +84,17 @@ impl ServiceFile {
     /// findings, never a panic.
     pub fn from_toml_str(text: &str, origin_name: impl AsRef<Path>, section: &str) -> Self {
         let source = Source::file(origin_name.as_ref());
-        let (root, syntax) = parse(text, &source);
-        let document = ConfigDocument::section_of(&root, syntax, source.clone(), section);
+        let parsed = parse(text, &source);
+        let document = ConfigDocument::section_of(
+            &parsed.root,
+            parsed.syntax,
+            parsed.omitted,
+            source.clone(),
+            section,
+        );
         Self {
             source,
-            root,
+            root: parsed.root,
             section: section.to_owned(),
             document,
         }

@@ -82,6 +82,11 @@ const MISPLACEMENTS: &[(&str, Misplacement)] = &[
             inverted: false,
         },
     ),
+    ("max_body", LIMITS),
+    ("max_body_size", LIMITS),
+    ("body_size_limit", LIMITS),
+    ("body_limit", LIMITS),
+    ("max_response_size", LIMITS),
     (
         "mt",
         Misplacement {
@@ -92,6 +97,11 @@ const MISPLACEMENTS: &[(&str, Misplacement)] = &[
     ),
 ];
 
+const LIMITS: Misplacement = Misplacement {
+    key: "limits",
+    why: "caps on what is read into memory are in `[limits]`: `max_body` for the client, `check_body` for probe checks",
+    inverted: false,
+};
 const CA: Misplacement = Misplacement {
     key: "ca_file",
     why: "the CA setting is `ca_file` (a PEM path or a list of them); it applies to the origin hop whether the connection is direct or tunnelled through a proxy",

@@ -9,7 +9,7 @@ use super::check::{Check, CheckTarget};
 use super::provenance::Setting;
 use super::{Config, Provider};
 use crate::error::CertSummary;
-use crate::proxy::{EnvSnapshot, redact_text, redact_url};
+use crate::proxy::{EnvSnapshot, redact_url};
 use crate::settings::Sourced;
 
 /// The effective configuration: what is in force for the global layer and each provider, each
@@ -157,7 +157,7 @@ impl EffectiveConfig {
 /// `GET /health expect 200 body~"ok" header x-up~"1"`.
 fn summary(c: &Check) -> String {
     let target = match &c.target {
-        CheckTarget::Path(p) => redact_text(p),
+        CheckTarget::Path(p) => crate::proxy::redact::redact_path(p),
         CheckTarget::Url(u) => redact_url(u.as_str()),
     };
     let mut s = format!("{} {target} expect {}", c.method, c.expect_status);

@@ -1,5 +1,5 @@
 //! The walk's state and its typed readers: where the document came from, the findings so far,
-//! the CA files read, which keys exist at which level, and how a string, boolean or duration is
+//! the CA files read, which keys exist at which level, and how a string, boolean, duration or size is
 //! read from a positioned node (a type error becomes a diagnostic and the walk goes on). The
 //! schema, the checks and the lint rules build on it; it imports none of them.
 
@@ -11,6 +11,7 @@ use super::ca;
 use super::duration;
 use super::node::{Node, Pos, Value};
 use super::provenance::Source;
+use super::size;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::tls::CaBundle;
 
@@ -24,6 +25,7 @@ pub(crate) const LAYER_KEYS: &[&str] = &[
     "proxy_ca_file",
     "danger_accept_invalid_certs",
     "timeouts",
+    "limits",
 ];
 /// Keys valid only at the top level.
 pub(crate) const GLOBAL_ONLY: &[&str] = &["providers", "secret_query_params"];
@@ -31,6 +33,8 @@ pub(crate) const GLOBAL_ONLY: &[&str] = &["providers", "secret_query_params"];
 pub(crate) const PROVIDER_ONLY: &[&str] = &["url", "required", "checks"];
 /// Keys of `[timeouts]`.
 pub(crate) const TIMEOUT_KEYS: &[&str] = &["connect", "proxy", "tls", "request"];
+/// Keys of `[limits]`.
+pub(crate) const LIMIT_KEYS: &[&str] = &["max_body", "check_body"];
 
 /// The walk's state: where the document came from, findings so far, CA files read.
 pub(crate) struct Walker<'a> {
@@ -45,6 +49,7 @@ pub(crate) enum Level {
     Global,
     Provider,
     Timeouts,
+    Limits,
     Check,
 }
 
@@ -78,7 +83,10 @@ impl Walker<'_> {
         suggestion: Option<String>,
     ) {
         let mut d = Diagnostic::new(severity, code, path, self.src.location(pos), message);
-        d.suggestion = suggestion;
+        if let Some(s) = suggestion {
+            // Through the setter: a suggestion quotes keys from the file, and is clamped.
+            d = d.with_suggestion(s);
+        }
         self.diags.push(d);
     }
 
@@ -159,6 +167,35 @@ impl Walker<'_> {
                 let d = self
                     .type_error(path, node.pos, "a duration string", other)
                     .with_suggestion("write a number with a unit, e.g. \"5s\" or \"250ms\"");
+                self.diags.push(d);
+                return None;
+            }
+        };
+        self.diag(
+            Severity::Error,
+            err.code,
+            path,
+            node.pos,
+            err.message,
+            Some(err.suggestion),
+        );
+        None
+    }
+}
+
+impl Walker<'_> {
+    /// A size (`"16MiB"`), or the reason it is not one.
+    pub(crate) fn size(&mut self, path: &str, node: &Node) -> Option<u64> {
+        let err = match &node.value {
+            Value::Str(s) => match size::parse(s) {
+                Ok(n) => return Some(n),
+                Err(e) => e,
+            },
+            Value::Int(n) => size::bare_number(&n.to_string()),
+            other => {
+                let d = self
+                    .type_error(path, node.pos, "a size string", other)
+                    .with_suggestion("write a whole number with a unit, e.g. \"16MiB\"");
                 self.diags.push(d);
                 return None;
             }

@@ -38,7 +38,7 @@ use crate::error::{Error, ErrorKind, Hop, Phase};
 use crate::proxy::{EnvSnapshot, ProxyScheme, ProxyUrl};
 use crate::route::{Route, Router, UriProblem, uri_parts};
 use crate::settings::{Provenance, Settings, Timeouts};
-use crate::tls::HandshakeInfo;
+use crate::tls::{HandshakeInfo, TlsCache};
 
 pub use auth::basic_auth;
 pub(crate) use auth::{add_headers, add_proxy_headers};
@@ -130,6 +130,11 @@ impl Profile {
         &self.effective.timeouts
     }
 
+    /// The profile's layer over the global one.
+    pub(crate) fn effective(&self) -> &Settings {
+        &self.effective
+    }
+
     pub(crate) fn settings(&self) -> &ConnectorSettings {
         &self.settings
     }
@@ -163,6 +168,11 @@ impl Connector {
     /// A connector for `settings`; loads the CA files of both hops now, so a bad file fails here
     /// (`config.ca_file`) rather than at the first request.
     pub fn new(settings: ConnectorSettings) -> Result<Self, Error> {
+        Self::with_cache(settings, &TlsCache::default())
+    }
+
+    /// [`Connector::new`], reading CA files through `cache` (shared by a client's profiles).
+    pub(crate) fn with_cache(settings: ConnectorSettings, cache: &TlsCache) -> Result<Self, Error> {
         let effective = match &settings.layer {
             Some(l) => l.over(&settings.global),
             None => settings.global.clone(),
@@ -173,6 +183,7 @@ impl Connector {
             &effective,
             &settings.env,
             settings.http2,
+            cache,
         )?;
         let router = Router::new(
             settings.global.clone(),

@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::error::Error;
 use crate::proxy::EnvSnapshot;
 use crate::settings::{Roots, Settings, Sourced};
-use crate::tls::{CaBundle, HandshakeInfo, HopTls, KnownCa, TlsSettings, env_ca_files};
+use crate::tls::{CaBundle, HandshakeInfo, HopTls, KnownCa, TlsCache, TlsSettings};
 
 use super::Ctx;
 use super::stream::Stream;
@@ -20,9 +20,9 @@ pub(crate) struct ProfileTls {
     pub(crate) proxy: HopTls,
 }
 
-fn load(files: Option<&Sourced<Vec<PathBuf>>>) -> Result<Vec<CaBundle>, Error> {
+fn load(cache: &TlsCache, files: Option<&Sourced<Vec<PathBuf>>>) -> Result<Vec<CaBundle>, Error> {
     files
-        .map(|f| f.value.iter().map(|p| CaBundle::load(p)).collect())
+        .map(|f| f.value.iter().map(|p| cache.load(p)).collect())
         .unwrap_or_else(|| Ok(Vec::new()))
 }
 
@@ -32,16 +32,18 @@ fn prefix(provider: Option<(&str, &Settings)>) -> String {
     provider.map_or_else(String::new, |(name, _)| format!("providers.{name}"))
 }
 
-/// Builds both hops' TLS; a CA file that cannot be used fails here (`config.ca_file`).
+/// Builds both hops' TLS; a CA file that cannot be used fails here (`config.ca_file`). CA files
+/// come from `cache`, so profiles that name the same file share one read.
 pub(crate) fn profile_tls(
     global: &Settings,
     provider: Option<(&str, &Settings)>,
     effective: &Settings,
     env: &EnvSnapshot,
     http2: bool,
+    cache: &TlsCache,
 ) -> Result<ProfileTls, Error> {
-    let ca = load(effective.ca_file.as_ref())?;
-    let proxy_ca = load(effective.proxy_ca_file.as_ref())?;
+    let ca = load(cache, effective.ca_file.as_ref())?;
+    let proxy_ca = load(cache, effective.proxy_ca_file.as_ref())?;
     let origin_prefix = prefix(provider);
     let proxy_prefix = prefix(provider);
     let key = |p: &str, k: &str| {
@@ -62,14 +64,14 @@ pub(crate) fn profile_tls(
         } else {
             provider.map_or_else(String::new, |(n, _)| format!("providers.{n}"))
         };
-        for b in load(layer.ca_file.as_ref()).unwrap_or_default() {
+        for b in load(cache, layer.ca_file.as_ref()).unwrap_or_default() {
             known.push(KnownCa::new(key(&p, "ca_file"), b));
         }
-        for b in load(layer.proxy_ca_file.as_ref()).unwrap_or_default() {
+        for b in load(cache, layer.proxy_ca_file.as_ref()).unwrap_or_default() {
             known.push(KnownCa::new(key(&p, "proxy_ca_file"), b));
         }
     }
-    known.extend(env_ca_files(env).into_iter().flatten());
+    known.extend(cache.env(env));
 
     let mut origin = TlsSettings::origin()
         .with_key_prefix(&origin_prefix)
@@ -94,8 +96,8 @@ pub(crate) fn profile_tls(
         proxy = proxy.with_ca_file(b);
     }
     Ok(ProfileTls {
-        origin: HopTls::new(origin)?,
-        proxy: HopTls::new(proxy)?,
+        origin: cache.hop(origin)?,
+        proxy: cache.hop(proxy)?,
     })
 }
 

@@ -95,10 +95,14 @@ pub(super) fn derive(kind: ErrorKind, hop: Option<Hop>, phase: Phase, ev: &Evide
             None => Blame::Origin,
         },
         K::TlsTimeout => Blame::Network,
-        K::HttpStatus | K::HttpBody | K::HttpProtocol | K::HttpTimeout => match hop {
-            Some(Hop::Proxy) => Blame::Proxy,
-            _ => Blame::Origin,
-        },
+        // A body larger than its cap: whoever sent it (usually the wrong resource; the cap is
+        // raised locally only when such bodies are normal).
+        K::HttpStatus | K::HttpBody | K::HttpProtocol | K::HttpTimeout | K::HttpBodyTooLarge => {
+            match hop {
+                Some(Hop::Proxy) => Blame::Proxy,
+                _ => Blame::Origin,
+            }
+        }
     }
 }
 

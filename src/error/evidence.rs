@@ -48,6 +48,19 @@ impl ProxyReply {
     }
 }
 
+/// A size cap that was exceeded (`http.body_too_large`, a CA file too large): the cap, and the
+/// size seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SizeLimit {
+    /// The cap, in bytes.
+    pub limit: u64,
+    /// The size seen, in bytes: the size announced before reading (`Content-Length`, a file's
+    /// metadata) when `announced`, else the bytes read when reading stopped (more than `limit`).
+    pub seen: u64,
+    /// Whether `seen` was announced, so reading stopped before it began.
+    pub announced: bool,
+}
+
 /// How a peer ended a connection: an orderly close (FIN) or a reset (RST).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -210,6 +223,10 @@ pub struct Evidence {
     /// Why the file of a `config.ca_file` error cannot be used.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ca_file_problem: Option<CaFileProblem>,
+    /// The cap that was exceeded and the size seen (`http.body_too_large`, a CA file over its
+    /// cap).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size_limit: Option<SizeLimit>,
     /// What a proxy auto-config script was asked and did (`pac.*` errors).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pac: Option<Box<PacEvidence>>,

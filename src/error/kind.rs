@@ -66,6 +66,9 @@ pub enum ErrorKind {
     HttpProtocol,
     /// The response did not arrive in time.
     HttpTimeout,
+    /// A body read into memory was larger than its cap (the cap and the size seen are in
+    /// `evidence().size_limit`).
+    HttpBodyTooLarge,
     /// A proxy auto-config (PAC) script does not compile: a JavaScript syntax error.
     PacSyntax,
     /// A PAC script failed while it ran: it threw, called a missing function, or exceeded its
@@ -111,6 +114,7 @@ impl ErrorKind {
         Self::HttpBody,
         Self::HttpProtocol,
         Self::HttpTimeout,
+        Self::HttpBodyTooLarge,
         Self::PacSyntax,
         Self::PacRuntime,
         Self::PacTimeout,
@@ -148,6 +152,7 @@ impl ErrorKind {
             Self::HttpBody => "http.body",
             Self::HttpProtocol => "http.protocol",
             Self::HttpTimeout => "http.timeout",
+            Self::HttpBodyTooLarge => "http.body_too_large",
             Self::PacSyntax => "pac.syntax",
             Self::PacRuntime => "pac.runtime",
             Self::PacTimeout => "pac.timeout",
@@ -191,6 +196,7 @@ impl ErrorKind {
             Self::HttpBody => "the response did not meet the expectation",
             Self::HttpProtocol => "the HTTP exchange failed",
             Self::HttpTimeout => "the response did not arrive in time",
+            Self::HttpBodyTooLarge => "the response body is larger than its cap",
             Self::PacSyntax => "the PAC script does not compile",
             Self::PacRuntime => "the PAC script failed",
             Self::PacTimeout => "the PAC script did not finish in time",
@@ -240,9 +246,11 @@ impl ErrorKind {
             | Self::TlsNotYetValid
             | Self::TlsHandshake
             | Self::TlsTimeout => Phase::Tls,
-            Self::HttpStatus | Self::HttpBody | Self::HttpProtocol | Self::HttpTimeout => {
-                Phase::Http
-            }
+            Self::HttpStatus
+            | Self::HttpBody
+            | Self::HttpProtocol
+            | Self::HttpTimeout
+            | Self::HttpBodyTooLarge => Phase::Http,
         }
     }
 }

@@ -27,7 +27,8 @@ pub use self::attempt::Attempt;
 pub use self::attribution::{Attribution, ResponsePath};
 pub use self::blame::Blame;
 pub use self::evidence::{
-    AddrAttempt, CloseKind, CloseStage, Closure, Evidence, PacEvidence, ProxyReply, Timings,
+    AddrAttempt, CloseKind, CloseStage, Closure, Evidence, PacEvidence, ProxyReply, SizeLimit,
+    Timings,
 };
 pub(crate) use self::evidence::{millis, ser_ms};
 pub use self::kind::ErrorKind;
@@ -441,6 +442,7 @@ mod tests {
                 "http.body",
                 "http.protocol",
                 "http.timeout",
+                "http.body_too_large",
                 "pac.syntax",
                 "pac.runtime",
                 "pac.timeout",

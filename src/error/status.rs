@@ -48,7 +48,8 @@ impl ErrorKind {
             | Self::TlsHandshake
             | Self::HttpStatus
             | Self::HttpBody
-            | Self::HttpProtocol => StatusCode::BAD_GATEWAY,
+            | Self::HttpProtocol
+            | Self::HttpBodyTooLarge => StatusCode::BAD_GATEWAY,
         }
     }
 }

@@ -462,8 +462,12 @@ impl TrustStore {
 pub enum CaFileProblem {
     /// The file does not exist.
     Missing,
-    /// The file exists but cannot be read (permissions, a directory, ...).
+    /// The file exists but cannot be read (permissions, I/O error).
     Unreadable,
+    /// The path is not a regular file (a directory, FIFO, device or socket); it was not opened.
+    NotRegular,
+    /// The file is larger than the cap on CA files (see `evidence().size_limit`).
+    TooLarge,
     /// The file is empty or only whitespace.
     Empty,
     /// The file is PEM but holds no `CERTIFICATE` section (e.g. only a private key).
@@ -483,6 +487,8 @@ impl CaFileProblem {
         match self {
             Self::Missing => "missing",
             Self::Unreadable => "unreadable",
+            Self::NotRegular => "not_regular",
+            Self::TooLarge => "too_large",
             Self::Empty => "empty",
             Self::NoCertificates => "no_certificates",
             Self::Der => "der",

@@ -1,13 +1,14 @@
-//! A PAC script's text and where it came from, read with a size cap: a file that is not a
-//! regular file, is not UTF-8 or is larger than [`MAX_SCRIPT_LEN`] is refused with a
-//! `config.invalid` error naming the file, never read without bound.
+//! A PAC script's text and where it came from, read with a size cap through the crate's one
+//! bounded file reader: a file that is not a regular file, is not UTF-8 or is larger than
+//! [`MAX_SCRIPT_LEN`] is refused with a `config.invalid` error naming the file, never opened
+//! when it would block and never read without bound.
 
 use std::fmt;
-use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, SizeLimit};
+use crate::file::{self, FileProblem};
 
 /// The largest PAC script read, in bytes (1 MiB; real ones are a few KiB to a few hundred).
 pub const MAX_SCRIPT_LEN: usize = 1024 * 1024;
@@ -37,7 +38,7 @@ impl PacScript {
         let source = source.into();
         let origin: String = origin.into();
         if source.len() > MAX_SCRIPT_LEN {
-            return Err(too_large(&origin, source.len() as u64));
+            return Err(too_large(&origin, source.len() as u64, true));
         }
         Ok(Self {
             source: source.into(),
@@ -45,8 +46,10 @@ impl PacScript {
         })
     }
 
-    /// Reads the script from `path`: a regular file of at most [`MAX_SCRIPT_LEN`] bytes of
-    /// UTF-8 (a leading byte-order mark is dropped).
+    /// Reads the script from `path`: a regular file (a FIFO, device, socket or directory is
+    /// refused unopened) of at most [`MAX_SCRIPT_LEN`] bytes of UTF-8 (a leading byte-order mark
+    /// is dropped). A refusal is `config.invalid` naming the file in `evidence().file`; an
+    /// oversized file also has the cap and the size seen in `evidence().size_limit`.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
         let origin = path.display().to_string();
@@ -56,22 +59,23 @@ impl PacScript {
                 .with_hint("point the pac setting at a readable PAC file (JavaScript defining FindProxyForURL)")
                 .map_evidence(|ev| ev.file = Some(origin.clone()))
         };
-        let meta = std::fs::metadata(path).map_err(|e| fail(e.to_string()))?;
-        if !meta.is_file() {
-            return Err(fail("not a regular file".to_owned()));
-        }
-        if meta.len() > MAX_SCRIPT_LEN as u64 {
-            return Err(too_large(&origin, meta.len()));
-        }
-        let file = std::fs::File::open(path).map_err(|e| fail(e.to_string()))?;
-        let mut bytes = Vec::new();
-        // The file may grow between the size check and the read: read one byte past the cap.
-        file.take(MAX_SCRIPT_LEN as u64 + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| fail(e.to_string()))?;
-        if bytes.len() > MAX_SCRIPT_LEN {
-            return Err(too_large(&origin, bytes.len() as u64));
-        }
+        let bytes = match file::read(path, MAX_SCRIPT_LEN as u64) {
+            Ok(b) => b,
+            Err(e) => {
+                return Err(match e.problem {
+                    FileProblem::TooLarge {
+                        seen, announced, ..
+                    } => too_large(&origin, seen, announced),
+                    _ => {
+                        let why = e.to_string();
+                        match e.io {
+                            Some(io) => fail(why).with_source(io),
+                            None => fail(why),
+                        }
+                    }
+                });
+            }
+        };
         let text = String::from_utf8(bytes).map_err(|e| {
             fail(format!(
                 "not UTF-8 (invalid byte at offset {})",
@@ -111,11 +115,25 @@ impl PacScript {
     }
 }
 
-fn too_large(origin: &str, len: u64) -> Error {
+/// A script over [`MAX_SCRIPT_LEN`]: `seen` bytes, announced (by the file's size or the text's
+/// length) or found by reading one byte past the cap.
+fn too_large(origin: &str, seen: u64, announced: bool) -> Error {
+    let size = if announced {
+        format!("is {seen} bytes")
+    } else {
+        "holds more than that".to_owned()
+    };
     Error::new(ErrorKind::ConfigInvalid)
         .with_message(format!(
-            "PAC file {origin} is {len} bytes, over the {MAX_SCRIPT_LEN}-byte limit"
+            "PAC file {origin} {size}, over the {MAX_SCRIPT_LEN}-byte limit"
         ))
         .with_hint("a PAC file is a short script; check that the pac setting names the right file")
-        .map_evidence(|ev| ev.file = Some(origin.to_owned()))
+        .map_evidence(|ev| {
+            ev.file = Some(origin.to_owned());
+            ev.size_limit = Some(SizeLimit {
+                limit: MAX_SCRIPT_LEN as u64,
+                seen,
+                announced,
+            });
+        })
 }

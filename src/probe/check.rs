@@ -21,14 +21,13 @@ use crate::error::{Error, ErrorKind, Phase};
 use crate::settings::Provenance;
 use crate::tls::{CertSummary, HandshakeInfo};
 
+use super::body;
 use super::report::{Certificate, CheckError, CheckResult, CheckTimings};
 
 /// The timeout of a check that names none.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The most redirects followed when a check asks for it.
 pub const MAX_REDIRECTS: usize = 10;
-/// The most body bytes kept for a `body_contains` expectation's evidence.
-const EXCERPT: usize = 200;
 
 /// A check ready to run: the declared [`config::Check`] (its request and expectations), the
 /// provider whose profile (route, TLS, timeouts) it uses, and the absolute URL it requests.
@@ -210,32 +209,6 @@ fn verify_head(
     Ok(())
 }
 
-/// Checks the body against `spec`.
-fn verify_body(spec: &config::Check, status: u16, body: &[u8]) -> Result<(), Error> {
-    let Some(want) = &spec.body_contains else {
-        return Ok(());
-    };
-    let text = String::from_utf8_lossy(body);
-    if text.contains(want.as_str()) {
-        return Ok(());
-    }
-    let excerpt: String = text.chars().take(EXCERPT).collect();
-    Err(Error::new(ErrorKind::HttpBody)
-        .with_phase(Phase::Http)
-        .with_message(format!(
-            "the body ({} bytes) does not contain {want:?}",
-            body.len()
-        ))
-        .with_hint("the endpoint answered, but not with the expected content; check `body_contains` and whether the path is the right one")
-        .map_evidence(|ev| {
-            ev.status = Some(status);
-            ev.expected = Some(format!(
-                "body containing {want:?}; got {} bytes starting {excerpt:?}",
-                body.len()
-            ));
-        }))
-}
-
 /// Runs one check through `client` within `deadline`, never failing: every outcome is a result.
 /// Certificates expiring within `warn_days` make the result a warning.
 pub async fn run(
@@ -252,7 +225,12 @@ pub async fn run(
         &check.url,
     );
     result.route = client.route(Some(&check.provider), &check.url).ok();
-    let outcome = tokio::time::timeout(deadline, exchange(client, check, &mut result)).await;
+    let until = tokio::time::Instant::now() + deadline;
+    let outcome = tokio::time::timeout_at(
+        until,
+        exchange(client, check, &mut result, (until, deadline)),
+    )
+    .await;
     let total = started.elapsed();
     result.timings.total = Some(total);
     let now = unix_now();
@@ -289,7 +267,8 @@ pub async fn run(
             result.fail(CheckError::from_error(&e));
         }
         Err(_) => {
-            let e = Error::new(ErrorKind::HttpTimeout)
+            let mut e = Error::new(ErrorKind::HttpTimeout)
+                .with_phase(Phase::Http)
                 .with_message(format!(
                     "the check did not finish within its deadline of {deadline:?}"
                 ))
@@ -298,6 +277,9 @@ pub async fn run(
                     ev.timeout = Some(deadline);
                     ev.target = Some(crate::proxy::redact_url(&check.url));
                 });
+            if let Some(route) = &result.route {
+                e = e.with_route(route.clone());
+            }
             result.fail(CheckError::from_error(&e));
         }
     }
@@ -311,7 +293,15 @@ struct Seen {
     failure: Option<Error>,
 }
 
-async fn exchange(client: &Client, check: &Check, result: &mut CheckResult) -> Result<Seen, Error> {
+/// The check's deadline: when it ends, and how long it was.
+type Deadline = (tokio::time::Instant, Duration);
+
+async fn exchange(
+    client: &Client,
+    check: &Check,
+    result: &mut CheckResult,
+    deadline: Deadline,
+) -> Result<Seen, Error> {
     let mut url = check.url.clone();
     let mut redirects = 0;
     loop {
@@ -351,7 +341,7 @@ async fn exchange(client: &Client, check: &Check, result: &mut CheckResult) -> R
         }
         // Whatever the origin or the proxy echoed of the request is evidence only once scrubbed.
         let secrets = res.secrets().clone();
-        let mut seen = finish(check, res, tls, &mut result.timings).await?;
+        let mut seen = finish(check, res, tls, &mut result.timings, deadline).await?;
         seen.failure = seen.failure.map(|e| e.scrubbed(&secrets));
         return Ok(seen);
     }
@@ -362,6 +352,7 @@ async fn finish(
     res: Response,
     tls: Option<HandshakeInfo>,
     timings: &mut CheckTimings,
+    deadline: Deadline,
 ) -> Result<Seen, Error> {
     let status = res.status().as_u16();
     // A reply the proxy wrote itself (a block page, a login redirect, a splash page) is never the
@@ -401,22 +392,24 @@ async fn finish(
     }
     let route = res.route().clone();
     let started = Instant::now();
-    // Read the body even without a body expectation: `transfer` is measured and a body that
-    // breaks off is reported (`http.protocol`), as a client would see it.
-    let body = match res.bytes().await {
-        Ok(body) => body,
-        // The handshake already happened: keep its certificate with the failure.
-        Err(e) => {
-            return Ok(Seen {
-                tls,
-                failure: Some(e),
-            });
+    // Never the whole body: the search (or, without one, the transfer measurement) stops at
+    // the first decision or the provider's `limits.check_body`.
+    let read = body::read(
+        res.into_reader(),
+        check.spec.body_contains.as_deref(),
+        deadline.0,
+        deadline.1,
+        status,
+    )
+    .await;
+    let failure = match read {
+        Ok(failure) => {
+            timings.transfer = Some(started.elapsed());
+            failure.map(|e| e.with_route(route))
         }
+        // The handshake already happened: keep its certificate with the failure.
+        Err(e) => Some(e),
     };
-    timings.transfer = Some(started.elapsed());
-    let failure = verify_body(&check.spec, status, &body)
-        .err()
-        .map(|e| e.with_route(route));
     Ok(Seen { tls, failure })
 }
 
@@ -521,7 +514,7 @@ mod tests {
     }
 
     #[test]
-    fn header_and_body_expectations_fail_as_http_body() {
+    fn header_expectations_fail_as_http_body() {
         let mut headers = HeaderMap::new();
         headers.insert("content-type", HeaderValue::from_static("text/html"));
         let check = Check::new("p", "n", "http://o.test/")
@@ -542,10 +535,6 @@ mod tests {
                 .unwrap()
                 .contains("text/html")
         );
-        let e = verify_body(expect, 200, b"{\"langs\":[]}").unwrap_err();
-        assert_eq!(e.code(), "http.body");
-        assert_eq!(e.evidence().status, Some(200));
-        assert!(verify_body(expect, 200, b"{\"dirs\":[]}").is_ok());
         headers.insert(
             "content-type",
             HeaderValue::from_static("application/json; charset=utf-8"),

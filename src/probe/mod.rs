@@ -12,6 +12,7 @@
 //! item or a metric.
 
 pub mod blame;
+mod body;
 pub mod check;
 pub mod escape;
 pub mod exporter;

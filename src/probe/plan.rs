@@ -48,11 +48,24 @@ pub fn checks(config: &Config, providers: &[String]) -> Result<Vec<Check>, Error
 /// A client for `config`'s layers and providers that opens a fresh connection for every
 /// request, so each check's DNS, connect, proxy and TLS phases are its own.
 pub fn client(config: &Config, env: EnvSnapshot, resolver: Resolver) -> Result<Client, Error> {
-    ClientBuilder::from_config(config)
-        .env(env)
-        .resolver(resolver)
-        .pool_max_idle_per_host(0)
-        .build()
+    client_for(config, &[], env, resolver)
+}
+
+/// Like [`client`], with only the profiles of `providers` (every provider when empty): what
+/// [`checks`] selected, so a run of one provider out of thousands builds one profile.
+pub fn client_for(
+    config: &Config,
+    providers: &[String],
+    env: EnvSnapshot,
+    resolver: Resolver,
+) -> Result<Client, Error> {
+    ClientBuilder::from_config_providers(config, |name| {
+        providers.is_empty() || providers.iter().any(|p| p == name)
+    })
+    .env(env)
+    .resolver(resolver)
+    .pool_max_idle_per_host(0)
+    .build()
 }
 
 #[cfg(test)]
@@ -112,6 +125,21 @@ timeout = "2s"
         let cfg = Config::from_toml_str(TOML, "probe.toml").unwrap();
         let only = checks(&cfg, &["apertium".to_owned()]).unwrap();
         assert_eq!(only.len(), 1);
+        // Only the selected provider's profile is built.
+        let env = EnvSnapshot::from_pairs(Vec::<(String, String)>::new());
+        let client = client_for(
+            &cfg,
+            &["apertium".to_owned()],
+            env.clone(),
+            Resolver::system(),
+        )
+        .unwrap();
+        assert_eq!(
+            format!("{client:?}"),
+            r#"Client { providers: ["apertium"], .. }"#
+        );
+        let all = super::client(&cfg, env, Resolver::system()).unwrap();
+        assert!(format!("{all:?}").contains(r#"["apertium", "yandex"]"#));
         let e = checks(&cfg, &["yandx".to_owned()]).unwrap_err();
         assert_eq!(e.code(), "config.invalid");
         assert_eq!(e.hop(), None);

@@ -263,17 +263,28 @@ impl NoProxy {
     /// every host; otherwise each entry is read as curl reads one `NO_PROXY` value (so a comma
     /// inside an entry separates names and a blank between names ends that entry). Never fails.
     pub fn from_entries<'a>(entries: impl IntoIterator<Item = &'a str>) -> Self {
+        Self::from_entries_with_sources(entries).0
+    }
+
+    /// [`NoProxy::from_entries`], also saying which entry (by index) each of
+    /// [`NoProxy::diagnostics`] is about, so lint places every finding in one step even when a
+    /// list holds a hundred thousand entries.
+    pub(crate) fn from_entries_with_sources<'a>(
+        entries: impl IntoIterator<Item = &'a str>,
+    ) -> (Self, Vec<usize>) {
         let entries: Vec<&str> = entries.into_iter().collect();
         let mut list = Self::default();
         if entries.len() == 1 && entries[0].trim_matches([' ', '\t']) == "*" {
             list.all = true;
             list.entries.push("*".to_owned());
-            return list;
+            return (list, Vec::new());
         }
-        for e in entries {
+        let mut sources = Vec::new();
+        for (i, e) in entries.into_iter().enumerate() {
             list.push_value(e);
+            sources.resize(list.diagnostics.len(), i);
         }
-        list.finish()
+        (list.finish(), sources)
     }
 
     /// Adds one entry: `token` as curl compares it, `shown` as it is printed and diagnosed

@@ -31,6 +31,7 @@
 //! # }
 //! ```
 
+mod body;
 mod http_proxy;
 mod misbehave;
 mod origin;

@@ -5,7 +5,9 @@
 //! Routes: `/` (200 `ok`), `/status/{code}`, `/echo` (JSON of the request as seen), `/echo-raw`
 //! (the same, credentials as received),
 //! `/slow?ms=N` (answers after N ms), `/forbidden` (403 with the origin's own body and
-//! `Server: proxyscope-test-origin`), `/bytes/{n}` (n bytes of `x`); anything else is 404.
+//! `Server: proxyscope-test-origin`), `/bytes/{n}` (n bytes of `x`), and the hostile bodies,
+//! generated as they are sent: `/stream/{n}` (any size), `/endless`, `/stall?after=N`; anything
+//! else is 404.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -14,7 +16,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Version, header};
-use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -23,6 +24,7 @@ use rustls::ServerConfig;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
+use super::body::{Generated, OriginBody};
 use super::pki::{ChainMode, TestCert, TestPki};
 use super::tasks::{Exec, Tasks};
 
@@ -103,9 +105,17 @@ pub struct OriginRequest {
 /// (the same with credentials as received, like httpbin's `/headers`), `/slow?ms=N`
 /// (answers after N ms), `/forbidden` (403 with [`ORIGIN_FORBIDDEN_BODY`] and
 /// `Server: proxyscope-test-origin`), `/bytes/{n}` (n bytes of `x`, at most
-/// [`MAX_BYTES_ROUTE`]); anything else is 404. Every response carries `Server:`
-/// [`ORIGIN_SERVER`]. HTTPS origins negotiate HTTP/2 or HTTP/1.1 by ALPN; plain ones accept
-/// HTTP/1.1 and HTTP/2 prior knowledge.
+/// [`MAX_BYTES_ROUTE`]); anything else is 404.
+///
+/// Hostile bodies, generated as they are sent (nothing is held in memory):
+/// - `/stream/{n}`: n bytes of `x` (any `u64`) with `Content-Length`; `?chunked` leaves the
+///   length unannounced; `?tail=WORD` appends `WORD` (announced in the length);
+/// - `/endless`: `x` forever, length unannounced;
+/// - `/stall?after=N`: N bytes of `x` (default 0), then nothing, with the connection open and
+///   one byte more announced than sent.
+///
+/// Every response carries `Server:` [`ORIGIN_SERVER`]. HTTPS origins negotiate HTTP/2 or
+/// HTTP/1.1 by ALPN; plain ones accept HTTP/1.1 and HTTP/2 prior knowledge.
 ///
 /// Dropping it aborts its tasks and closes the listener; [`TestOrigin::shutdown`] does the same
 /// and waits until the socket is closed. A panic in a server task is re-raised by
@@ -265,7 +275,7 @@ async fn handle(
     req: Request<Incoming>,
     tls: bool,
     requests: &Mutex<Vec<OriginRequest>>,
-) -> Response<Full<Bytes>> {
+) -> Response<OriginBody> {
     let mut headers = req.headers().clone();
     mark_sensitive(&mut headers);
     let seen = OriginRequest {
@@ -356,6 +366,9 @@ async fn handle(
             ),
         };
     }
+    if let Some(body) = generated(&path, &query) {
+        return reply(StatusCode::OK, "application/octet-stream", body);
+    }
     reply(
         StatusCode::NOT_FOUND,
         "text/plain",
@@ -363,8 +376,34 @@ async fn handle(
     )
 }
 
-fn reply(status: StatusCode, content_type: &'static str, body: Bytes) -> Response<Full<Bytes>> {
-    let mut resp = Response::new(Full::new(body));
+/// The hostile-body routes: `/stream/{n}[?chunked][&tail=WORD]`, `/endless`, `/stall?after=N`.
+fn generated(path: &str, query: &str) -> Option<OriginBody> {
+    let param = |name: &str| {
+        query.split('&').find_map(|kv| match kv.split_once('=') {
+            Some((k, v)) if k == name => Some(v),
+            None if kv == name => Some(""),
+            _ => None,
+        })
+    };
+    let g = if let Some(n) = path.strip_prefix("/stream/") {
+        let tail = param("tail").map(|t| Bytes::from(t.to_owned()));
+        Generated::sized(n.parse().ok()?, tail, param("chunked").is_none())
+    } else if path == "/endless" {
+        Generated::endless()
+    } else if path == "/stall" {
+        Generated::stalling(param("after").and_then(|n| n.parse().ok()).unwrap_or(0))
+    } else {
+        return None;
+    };
+    Some(OriginBody::Generated(g))
+}
+
+fn reply(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<OriginBody>,
+) -> Response<OriginBody> {
+    let mut resp = Response::new(body.into());
     *resp.status_mut() = status;
     resp.headers_mut()
         .insert(header::SERVER, HeaderValue::from_static(ORIGIN_SERVER));

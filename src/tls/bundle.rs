@@ -12,7 +12,12 @@ use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
 use super::chain::unix_now;
-use crate::error::{CaFileProblem, CertSummary, Error, ErrorKind};
+use crate::error::{CaFileProblem, CertSummary, Error, ErrorKind, SizeLimit};
+use crate::file::{self, FileProblem};
+
+/// The largest CA file read (8 MiB; the whole Mozilla bundle is about 0.2 MiB). A larger one is
+/// `config.ca_file` with [`CaFileProblem::TooLarge`].
+pub const MAX_CA_FILE_SIZE: u64 = file::MAX_CA_FILE;
 
 /// A loaded PEM CA file: its path, its certificates, and a summary of each. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -30,15 +35,34 @@ struct Inner {
 impl CaBundle {
     /// Reads and parses a PEM file. Fails with `config.ca_file` (the file in
     /// `evidence().file`, the reason in `evidence().ca_file_problem`) when the file is missing,
-    /// unreadable, empty, DER, holds no certificate, or is not PEM.
+    /// unreadable, not a regular file (a directory, FIFO, device or socket is never opened),
+    /// larger than [`MAX_CA_FILE_SIZE`] (the sizes in `evidence().size_limit`), empty, DER,
+    /// holds no certificate, or is not PEM.
     pub fn load(path: &Path) -> Result<CaBundle, Error> {
-        let bytes = match std::fs::read(path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(problem(path, CaFileProblem::Missing, Some(e)));
+        let bytes = file::read(path, MAX_CA_FILE_SIZE).map_err(|e| {
+            let kind = match e.problem {
+                FileProblem::Missing => CaFileProblem::Missing,
+                FileProblem::Unreadable => CaFileProblem::Unreadable,
+                FileProblem::NotRegular(_) => CaFileProblem::NotRegular,
+                FileProblem::TooLarge { .. } => CaFileProblem::TooLarge,
+            };
+            let message = format!("CA file {e}");
+            let err = problem(path, kind, e.io).with_message(message);
+            match e.problem {
+                FileProblem::TooLarge {
+                    limit,
+                    seen,
+                    announced,
+                } => err.map_evidence(|ev| {
+                    ev.size_limit = Some(SizeLimit {
+                        limit,
+                        seen,
+                        announced,
+                    });
+                }),
+                _ => err,
             }
-            Err(e) => return Err(problem(path, CaFileProblem::Unreadable, Some(e))),
-        };
+        })?;
         Self::from_pem(path, &bytes)
     }
 
@@ -207,6 +231,14 @@ fn problem(path: &Path, kind: CaFileProblem, io: Option<std::io::Error>) -> Erro
         CaFileProblem::Unreadable => (
             format!("CA file {shown} cannot be read"),
             "make the file readable by this process (and make sure it is a file, not a directory)",
+        ),
+        CaFileProblem::NotRegular => (
+            format!("CA file {shown} is not a regular file"),
+            "point at the PEM file itself; directories, pipes, devices and sockets are not read",
+        ),
+        CaFileProblem::TooLarge => (
+            format!("CA file {shown} is too large"),
+            "a CA bundle is at most a few hundred KiB; point at the PEM file of the CA(s) you need",
         ),
         CaFileProblem::Empty => (
             format!("CA file {shown} is empty"),

@@ -78,6 +78,14 @@ pub struct HopTls {
 #[derive(Debug)]
 struct Inner {
     settings: TlsSettings,
+    core: Arc<Core>,
+}
+
+/// What hops of the same trust share — the rustls configurations and the trust store — so a
+/// client of many providers builds them once ([`CoreKey`]); the per-hop part is the settings
+/// (the keys its hints name, the CA files it cross-references).
+#[derive(Debug)]
+pub(crate) struct Core {
     /// With the shared recording verifier.
     config: Arc<ClientConfig>,
     /// With rustls's own verifier, for comparison.
@@ -89,10 +97,56 @@ struct Inner {
     system: OnceLock<Vec<CertificateDer<'static>>>,
 }
 
+/// Everything a [`Core`] is built from: the hop, the roots, the CA files (by path: a client reads
+/// each once), the danger switch, ALPN and resumption. `None` for settings that carry their own
+/// system roots, which are never shared.
+pub(crate) type CoreKey = (
+    Hop,
+    &'static str,
+    Vec<std::path::PathBuf>,
+    bool,
+    Vec<Vec<u8>>,
+    bool,
+);
+
+/// The key of `settings`' core, when it can be shared.
+pub(crate) fn core_key(settings: &TlsSettings) -> Option<CoreKey> {
+    if settings.system_roots.is_some() {
+        return None;
+    }
+    Some((
+        settings.hop,
+        settings.roots.as_str(),
+        settings
+            .ca_files
+            .iter()
+            .map(|b| b.path().to_path_buf())
+            .collect(),
+        settings.danger_accept_invalid_certs,
+        settings.alpn.clone(),
+        settings.resumption,
+    ))
+}
+
 impl HopTls {
     /// Builds the hop's `ClientConfig` (ring provider explicitly). Fails with `config.invalid`
     /// when the trust store is empty (`roots = "none"` and no CA file) and verification is on.
     pub fn new(settings: TlsSettings) -> Result<HopTls, Error> {
+        let core = Arc::new(Core::build(&settings)?);
+        Ok(Self::with_core(settings, core))
+    }
+
+    /// The hop for `settings` over a core already built for the same [`CoreKey`].
+    pub(crate) fn with_core(settings: TlsSettings, core: Arc<Core>) -> HopTls {
+        HopTls {
+            inner: Arc::new(Inner { settings, core }),
+        }
+    }
+}
+
+impl Core {
+    /// The rustls configurations and trust store for `settings`.
+    pub(crate) fn build(settings: &TlsSettings) -> Result<Core, Error> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let algs = provider.signature_verification_algorithms;
         let (store, trust) = build_store(
@@ -107,12 +161,12 @@ impl HopTls {
             Some(
                 WebPkiServerVerifier::builder_with_provider(store.clone(), provider.clone())
                     .build()
-                    .map_err(|e| config_error(&settings, &trust, e.to_string()))?,
+                    .map_err(|e| config_error(settings, &trust, e.to_string()))?,
             )
         };
         if plain.is_none() && !settings.danger_accept_invalid_certs {
             return Err(config_error(
-                &settings,
+                settings,
                 &trust,
                 "no root trust anchors".to_owned(),
             ));
@@ -122,24 +176,23 @@ impl HopTls {
             algs,
             accept_invalid: settings.danger_accept_invalid_certs,
         });
-        let config = build_config(&settings, provider.clone(), recording.clone())?;
+        let config = build_config(settings, provider.clone(), recording.clone())?;
         let plain_config = match plain {
-            Some(p) => build_config(&settings, provider, p)?,
-            None => build_config(&settings, provider, recording)?,
+            Some(p) => build_config(settings, provider, p)?,
+            None => build_config(settings, provider, recording)?,
         };
-        Ok(HopTls {
-            inner: Arc::new(Inner {
-                settings,
-                config: Arc::new(config),
-                plain_config: Arc::new(plain_config),
-                algs,
-                store,
-                trust,
-                system: OnceLock::new(),
-            }),
+        Ok(Core {
+            config: Arc::new(config),
+            plain_config: Arc::new(plain_config),
+            algs,
+            store,
+            trust,
+            system: OnceLock::new(),
         })
     }
+}
 
+impl HopTls {
     /// The settings it was built from.
     pub fn settings(&self) -> &TlsSettings {
         &self.inner.settings
@@ -147,7 +200,7 @@ impl HopTls {
 
     /// The trust store, described.
     pub fn trust_store(&self) -> &TrustStore {
-        &self.inner.trust
+        &self.inner.core.trust
     }
 
     /// Warnings for anything that weakens this hop (see [`TlsSettings::warnings`]).
@@ -159,7 +212,7 @@ impl HopTls {
     /// failure): the baseline the benchmark compares against, or for code that does its own
     /// handshakes without diagnostics.
     pub fn plain_config(&self) -> Arc<ClientConfig> {
-        self.inner.plain_config.clone()
+        self.inner.core.plain_config.clone()
     }
 
     /// Runs a TLS handshake with `server_name` over `io` within `timeout`. On failure the error
@@ -180,7 +233,7 @@ impl HopTls {
             .unwrap_or(server_name);
         let name = ServerName::try_from(sni.to_owned()).map_err(|e| self.bad_name(sni, e))?;
         let seen = Arc::new(Mutex::new(Seen::default()));
-        let connector = TlsConnector::from(self.inner.config.clone());
+        let connector = TlsConnector::from(self.inner.core.config.clone());
         let handshake = recording(seen.clone(), connector.connect(name, io));
         let result = tokio::time::timeout(timeout, handshake).await;
         let stream = match result {
@@ -247,11 +300,11 @@ impl FailedHop for HopTls {
     }
 
     fn trust_store(&self) -> &TrustStore {
-        &self.inner.trust
+        &self.inner.core.trust
     }
 
     fn store(&self) -> &RootCertStore {
-        &self.inner.store
+        &self.inner.core.store
     }
 
     /// What counts as the system store: the override in the settings, else the OS store (read
@@ -259,12 +312,12 @@ impl FailedHop for HopTls {
     fn system_roots(&self) -> &[CertificateDer<'static>] {
         match &self.inner.settings.system_roots {
             Some(c) => c,
-            None => self.inner.system.get_or_init(load_system_roots),
+            None => self.inner.core.system.get_or_init(load_system_roots),
         }
     }
 
     fn algs(&self) -> &WebPkiSupportedAlgorithms {
-        &self.inner.algs
+        &self.inner.core.algs
     }
 }
 

@@ -25,6 +25,7 @@
 //! ```
 
 mod bundle;
+mod cache;
 mod chain;
 mod diagnose;
 mod hop;
@@ -33,7 +34,8 @@ mod roots;
 mod settings;
 mod verifier;
 
-pub use bundle::CaBundle;
+pub use bundle::{CaBundle, MAX_CA_FILE_SIZE};
+pub(crate) use cache::TlsCache;
 pub(crate) use chain::rfc3339;
 pub use chain::{ChainComparison, compare_chains};
 pub use diagnose::diagnose_against_direct;

@@ -158,7 +158,12 @@ impl From<Output> for Run {
 /// from the environment, so only the config decides routes. Async so the harness servers in
 /// this process keep serving while it runs.
 pub(crate) async fn probe(args: &[&str]) -> Run {
-    let mut cmd = tokio::process::Command::new(probe_bin());
+    probe_at(&probe_bin(), args).await
+}
+
+/// [`probe`] with a given binary (see [`example_bin_with`]).
+pub(crate) async fn probe_at(bin: &Path, args: &[&str]) -> Run {
+    let mut cmd = tokio::process::Command::new(bin);
     cmd.args(args);
     for var in [
         "http_proxy",

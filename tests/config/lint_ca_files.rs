@@ -113,7 +113,7 @@ fn missing_and_directory_ca_files() {
     assert_eq!(
         codes,
         [
-            ("ca_file.unreadable", "ca_file[0]"),
+            ("ca_file.not_regular", "ca_file[0]"),
             ("ca_file.missing", "ca_file[1]")
         ]
     );

@@ -66,7 +66,7 @@ fn main() {
         endpoints::the_concurrency_limit_turns_excess_scrapes_into_503,
         endpoints::reload_refuses_errors_keeps_serving_and_sighup_applies_a_fix,
         endpoints::reload_storms_during_scrapes_never_crash,
-        endpoints::only_the_probed_provider_s_client_is_built,
+        endpoints::ca_files_are_read_once_per_generation,
         endpoints::secrets_stay_out_of_every_output_and_log,
         prometheus_server::a_real_prometheus_scrapes_the_documented_config,
         blackbox::side_by_side_with_blackbox_exporter,

@@ -25,7 +25,7 @@ const TIMEOUT: Duration = Duration::from_millis(300);
 const SLACK: Duration = Duration::from_millis(100);
 
 /// Starts a server that runs `behave` on every accepted connection.
-async fn hostile<F, Fut>(behave: F) -> SocketAddr
+pub(super) async fn hostile<F, Fut>(behave: F) -> SocketAddr
 where
     F: Fn(TcpStream) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
@@ -41,7 +41,7 @@ where
 }
 
 /// Reads a request head; returns it and any bytes read past it.
-async fn read_head(s: &mut TcpStream) -> Option<(String, Vec<u8>)> {
+pub(super) async fn read_head(s: &mut TcpStream) -> Option<(String, Vec<u8>)> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
@@ -86,7 +86,7 @@ fn client_via(proxy: &str, pki: &TestPki) -> Client {
     client_with(proxy, pki, false)
 }
 
-fn client_with(proxy: &str, pki: &TestPki, tunnel_plain_http: bool) -> Client {
+pub(super) fn client_with(proxy: &str, pki: &TestPki, tunnel_plain_http: bool) -> Client {
     let layer = Settings::new()
         .with_proxy(ProxySetting::parse(proxy).unwrap())
         .with_ca_file([pki.root_pem_path().to_path_buf()])

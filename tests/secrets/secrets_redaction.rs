@@ -465,18 +465,24 @@ async fn credentials_never_appear_in_any_output_of_any_failure() {
     let c = client(layer(&creds_url("http", cut.addr()), &pki));
     p.get("proxy.closed (tunnel)", &c, "https://localhost:9/")
         .await;
-    let portal = proxy(Policy::Reply(CannedReply::login_redirect(
-        "http://login.corp.test/",
-    )))
+    // Portals send the requested URL along (encoded, so no `key=` is visible) to return to it,
+    // and sometimes the credentials they saw.
+    let portal = proxy(Policy::Reply(CannedReply::login_redirect(&format!(
+        "http://login.corp.test/?next=http%3A%2F%2Flocalhost%3A9%2F%3Fkey%3D{QUERY_KEY}&token={PASS}"
+    ))))
     .await;
     let c = client(layer(&creds_url("http", portal.addr()), &pki));
     match c
-        .get("http://localhost:9/")
+        .get(&format!("http://localhost:9/?key={QUERY_KEY}"))
         .await
         .and_then(|r| r.error_for_proxy_reply())
     {
         Ok(r) => panic!("a login redirect is the proxy's: {}", r.status()),
-        Err(e) => p.error("proxy.refused (login redirect)", &e),
+        Err(e) => {
+            // The redirect's target is shown (the secrets in it are not).
+            assert!(e.report().contains("login.corp.test"), "{}", e.report());
+            p.error("proxy.refused (login redirect)", &e);
+        }
     }
     let tls_proxy = TestProxy::builder()
         .tls(&pki, pki.localhost())
@@ -486,6 +492,19 @@ async fn credentials_never_appear_in_any_output_of_any_failure() {
     let c = client(layer(&creds_url("http", tls_addr), &pki));
     p.get("proxy.protocol (speaks TLS)", &c, "https://localhost:9/")
         .await;
+
+    // TLS interception by the route's proxy: the headline names that proxy and where it was set.
+    let mitm = TestProxy::builder()
+        .intercept_presenting_ca(&pki)
+        .start()
+        .await;
+    let c = client(layer(&creds_url("http", mitm.addr()), &pki));
+    assert_eq!(
+        p.get("tls.unknown_issuer (interception)", &c, &url).await,
+        Some("tls.unknown_issuer")
+    );
+    #[cfg(feature = "pac")]
+    pac_outputs(&mut p);
 
     // Configuration errors that carry the credentials.
     for bad in [
@@ -669,6 +688,50 @@ async fn credentials_never_appear_in_any_output_of_any_failure() {
     );
     p.text("tracing", logged);
     p.assert_clean();
+}
+
+/// PAC answers, alerts and exceptions that carry the credentials (in a proxy entry, a URL, or
+/// split by the `;` that separates entries): the decision, its errors and the PAC lint.
+#[cfg(feature = "pac")]
+fn pac_outputs(p: &mut Printed) {
+    use proxyscope::pac::{LintOptions, Pac, PacOptions, PacScript, lint};
+    let url = url::Url::parse(&format!("https://a.test/x?key={QUERY_KEY}")).unwrap();
+    let bodies = [
+        format!("return \"PROXY {USER}:{PASS}@proxy.test:3128; DIRECT\";"),
+        format!("return \"PROXY http://{USER}:{PASS}@proxy.test:3128\";"),
+        format!("return \"PROXY {SPECIAL_USER}:{SPECIAL_PASS}@proxy.test:3128\";"),
+        format!(
+            "alert(\"via http://{USER}:{PASS}@proxy.test:3128 for \" + url); \
+             throw new Error(\"no http://{USER}:{PASS}@proxy.test\");"
+        ),
+        "alert(url); return \"PROXY proxy.test:3128\";".to_owned(),
+    ];
+    for (body, shows) in bodies.iter().zip([
+        "proxy.test",
+        "proxy.test",
+        "proxy.test",
+        "proxy.test",
+        "a.test",
+    ]) {
+        let source = format!("function FindProxyForURL(url, host) {{ {body} }}");
+        let script = PacScript::from_source(source, "inline.pac").unwrap();
+        for d in lint(&script, &LintOptions::default()) {
+            p.text("pac lint", format!("{d} {d:?}"));
+        }
+        let pac = Pac::new(script, PacOptions::new()).unwrap();
+        // Each case must show the part of the answer around the secret, or it proves nothing.
+        match pac.find_proxy(&url) {
+            Ok(d) => {
+                let text = format!("{d:?}");
+                assert!(text.contains(shows), "{body}: {text}");
+                p.text("pac decision", text);
+            }
+            Err(e) => {
+                assert!(e.report().contains(shows), "{body}: {}", e.report());
+                p.error("pac error", &e);
+            }
+        }
+    }
 }
 
 /// The special credentials, unencoded in configuration, environment and `no_proxy`, encoded in

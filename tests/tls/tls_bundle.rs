@@ -39,10 +39,10 @@ fn missing_file() {
 }
 
 #[test]
-fn unreadable_file() {
-    // A directory cannot be read as a file, whoever runs the test (root ignores permissions).
+fn a_directory_is_not_a_regular_file() {
+    // Refused by its type before it is opened (root would ignore permissions anyway).
     let dir = tempfile::tempdir().unwrap();
-    assert_problem(dir.path(), CaFileProblem::Unreadable);
+    assert_problem(dir.path(), CaFileProblem::NotRegular);
 }
 
 #[test]

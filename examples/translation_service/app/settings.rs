@@ -162,13 +162,23 @@ impl Invalid {
     }
 }
 
-/// Reads and validates the settings file.
+/// Reads and validates the settings file (a regular file of at most
+/// `proxyscope::config::MAX_FILE_SIZE` bytes of UTF-8; a FIFO or device is refused unopened).
 pub(crate) fn load(path: &Path, env: &EnvSnapshot) -> Result<Settings, Invalid> {
     match ServiceFile::from_file(path, SECTION) {
         Ok(file) => validate(&file, env),
         Err(e) => Err(Invalid {
             path: path.to_path_buf(),
-            diagnostics: e.evidence().diagnostics.clone(),
+            diagnostics: e
+                .evidence()
+                .diagnostics
+                .iter()
+                .cloned()
+                .map(|d| match d.code.as_str() {
+                    "file.unreadable" => d.with_suggestion("check the path given with --config"),
+                    _ => d,
+                })
+                .collect(),
         }),
     }
 }

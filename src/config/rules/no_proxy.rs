@@ -36,16 +36,14 @@ pub(crate) fn check(
             .with_suggestion("remove `no_proxy` to inherit, or list the hosts to reach directly, e.g. [\"localhost\", \".svc.example.org\"]"),
         );
     }
-    let list = NoProxy::from_entries(entries.iter().map(|e| e.text.as_str()));
+    let (list, sources) =
+        NoProxy::from_entries_with_sources(entries.iter().map(|e| e.text.as_str()));
     // Diagnostics name entries as printed (credentials masked); so are the entries here.
     let shown: Vec<String> = entries.iter().map(|e| redact_list(e.text.trim())).collect();
-    for d in list.diagnostics() {
-        // The entry the finding is about: exactly that text, else the one it was cut from
-        // (a blank-separated tail), else the list as a whole.
-        let at = shown
-            .iter()
-            .position(|e| *e == d.entry)
-            .or_else(|| shown.iter().position(|e| e.contains(d.entry.as_str())));
+    for (i, d) in list.diagnostics().iter().enumerate() {
+        // The entry the finding is about (found by index: a search per finding was quadratic
+        // in a long list), else the list as a whole.
+        let at = sources.get(i).copied().filter(|&i| i < entries.len());
         let (path, location) = match at {
             Some(i) => (entries[i].path.clone(), entries[i].location.clone()),
             None => (list_path.to_owned(), list_location.clone()),

@@ -98,6 +98,16 @@ impl Walker<'_> {
             (Value::Str(s), "ca_file") if s.trim_start().starts_with("-----BEGIN") => {
                 "save the PEM to a file and set `ca_file = \"/path/to/ca.pem\"`".to_owned()
             }
+            (value, "limits") => {
+                let v = match value {
+                    Value::Str(s) => format!("{s:?}"),
+                    Value::Int(n) => format!("\"{n}B\""),
+                    _ => "\"16MiB\"".to_owned(),
+                };
+                format!(
+                    "move it into `[limits]` as `max_body = {v}` (or `check_body` for probe checks)"
+                )
+            }
             (value, "timeouts") => {
                 let v = match value {
                     Value::Str(s) => format!("{:?}", crate::proxy::redact_url(s)),

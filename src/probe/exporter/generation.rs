@@ -1,9 +1,9 @@
 //! One loaded configuration and everything built from it — the clients of the providers probed
 //! so far and the per-target result slots — replaced whole by a reload; and the loading itself:
-//! a bounded read of a regular file, then the same lint as `probe lint`, refusing any error.
+//! the library's bounded read of a regular file ([`crate::config::read_file`]), then the same lint
+//! as `probe lint`, refusing any error.
 
 use std::collections::HashMap;
-use std::io::Read as _;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -16,8 +16,9 @@ use crate::proxy::EnvSnapshot;
 use super::request::ProbeQuery;
 use super::{Cached, lock, unix_now};
 
-/// The largest configuration file a reload reads.
-pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+/// The largest configuration file a reload reads: the cap on every configuration file,
+/// [`crate::config::MAX_FILE_SIZE`].
+pub const MAX_CONFIG_BYTES: u64 = crate::config::MAX_FILE_SIZE;
 
 type SlotKey = (String, Option<String>);
 pub(super) type Slot = Arc<tokio::sync::Mutex<Option<Cached>>>;
@@ -73,11 +74,7 @@ pub fn client_for(
     env: &EnvSnapshot,
     resolver: &Resolver,
 ) -> Result<Client, Error> {
-    let mut builder = ClientBuilder::new().global(config.global_layer().clone());
-    if let Some(p) = config.provider(provider) {
-        builder = builder.provider(p.name(), p.url().value.as_str(), p.layer().clone());
-    }
-    builder
+    ClientBuilder::from_config_providers(config, |name| name == provider)
         .env(env.clone())
         .resolver(resolver.clone())
         .pool_max_idle_per_host(0)
@@ -87,7 +84,7 @@ pub fn client_for(
 /// Reads, lints and validates the file: a [`Generation`], or the `config.invalid` error with
 /// every finding when anything is an error.
 pub(super) fn load(path: &Path, env: &EnvSnapshot) -> Result<Generation, Error> {
-    let text = read_bounded(path)?;
+    let text = crate::config::read_file(path)?;
     let doc = ConfigDocument::from_toml_str(&text, path);
     let config = doc.to_config()?;
     let diagnostics = doc.lint(env);
@@ -118,29 +115,4 @@ pub(super) fn load(path: &Path, env: &EnvSnapshot) -> Result<Generation, Error> 
         clients: Mutex::new(HashMap::new()),
         slots: Mutex::new(HashMap::new()),
     })
-}
-
-/// The file's text: a regular file of at most [`MAX_CONFIG_BYTES`], in UTF-8.
-fn read_bounded(path: &Path) -> Result<String, Error> {
-    let unreadable = |what: String| {
-        Error::new(ErrorKind::ConfigInvalid)
-            .with_message(format!("cannot use config file {}: {what}", path.display()))
-            .with_hint("point --config at a readable TOML file")
-            .map_evidence(|ev| ev.file = Some(path.display().to_string()))
-    };
-    let file = std::fs::File::open(path).map_err(|e| unreadable(e.to_string()).with_source(e))?;
-    let meta = file
-        .metadata()
-        .map_err(|e| unreadable(e.to_string()).with_source(e))?;
-    if !meta.is_file() {
-        return Err(unreadable("not a regular file".to_owned()));
-    }
-    let mut bytes = Vec::new();
-    file.take(MAX_CONFIG_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| unreadable(e.to_string()).with_source(e))?;
-    if bytes.len() as u64 > MAX_CONFIG_BYTES {
-        return Err(unreadable(format!("larger than {MAX_CONFIG_BYTES} bytes")));
-    }
-    String::from_utf8(bytes).map_err(|_| unreadable("not UTF-8".to_owned()))
 }

@@ -1,0 +1,234 @@
+//! Reading a response body within bounds. [`BodyReader`] hands out the body chunk by chunk, each
+//! read within the body's deadline, counting what was read; [`BodyReader::collect`] buffers it
+//! whole within a size cap. Every way reading can end badly is a coded error with the route and
+//! the target: a body that stops arriving is `http.timeout`, one that breaks off is
+//! `http.protocol`, one larger than the cap is `http.body_too_large` — refused before reading
+//! when the peer announced its size (`Content-Length`), else as soon as the bytes read pass the
+//! cap, so at most the cap plus one chunk is ever held.
+//!
+//! Buffered helpers (`Response::bytes`, `text`) and the probe's checks read through it; a
+//! streaming API can hand out [`BodyReader::chunk`] as it is.
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use http_body_util::BodyExt as _;
+use hyper::body::{Body as _, Incoming};
+use tokio::time::Instant;
+
+use crate::error::{Error, ErrorKind, Hop, Phase, SizeLimit};
+use crate::route::Route;
+use crate::settings::Provenance;
+
+/// The caps a response's body is read under: the profile's `limits.max_body` (with where it came
+/// from and the key that changes it) and the time allowed for the whole body.
+#[derive(Debug, Clone)]
+pub(crate) struct BodyLimits {
+    /// The most bytes buffered by `bytes()`/`text()`.
+    pub(crate) max_body: u64,
+    /// Where `max_body` came from (`Provenance::Default` when nothing set it).
+    pub(crate) max_body_origin: Provenance,
+    /// The key that changes it for this profile (`limits.max_body` or
+    /// `providers.NAME.limits.max_body`).
+    pub(crate) max_body_key: String,
+    /// The most bytes a probe check reads (`limits.check_body`).
+    pub(crate) check_body: u64,
+    /// The key that changes `check_body` for this profile.
+    pub(crate) check_body_key: String,
+    /// The time allowed to read the whole body, from the first read.
+    pub(crate) timeout: Duration,
+}
+
+/// A response body being read: the chunks, the deadline, what was read so far and what an error
+/// must name.
+#[derive(Debug)]
+pub(crate) struct BodyReader {
+    body: Incoming,
+    route: Route,
+    target: String,
+    hop: Hop,
+    limits: BodyLimits,
+    /// Set at the first read: the body's deadline runs from when someone starts reading it.
+    deadline: Option<Instant>,
+    /// What a timeout's hint tells the reader to raise.
+    timeout_key: &'static str,
+    /// The whole body's size as announced before reading (the size hint shrinks as it is read).
+    announced: Option<u64>,
+    read: u64,
+}
+
+impl BodyReader {
+    pub(crate) fn new(
+        body: Incoming,
+        route: Route,
+        target: String,
+        hop: Hop,
+        limits: BodyLimits,
+    ) -> Self {
+        Self {
+            announced: body.size_hint().exact(),
+            body,
+            route,
+            target,
+            hop,
+            limits,
+            deadline: None,
+            timeout_key: "timeouts.request",
+            read: 0,
+        }
+    }
+
+    /// The size the peer announced (`Content-Length`), if it did.
+    pub(crate) fn announced(&self) -> Option<u64> {
+        self.announced
+    }
+
+    /// Bytes read so far.
+    pub(crate) fn read(&self) -> u64 {
+        self.read
+    }
+
+    /// Ends reading at `deadline` at the latest, if that is sooner than the body's own: a
+    /// caller's deadline of `timeout`, changed with `key` (named by the timeout's hint).
+    pub(crate) fn deadline_at(&mut self, deadline: Instant, timeout: Duration, key: &'static str) {
+        let own = *self
+            .deadline
+            .get_or_insert_with(|| Instant::now() + self.limits.timeout);
+        if deadline < own {
+            self.deadline = Some(deadline);
+            self.limits.timeout = timeout;
+            self.timeout_key = key;
+        }
+    }
+
+    /// The next chunk of the body, `None` at its end. `http.timeout` when the deadline passes,
+    /// `http.protocol` when the body breaks off or is malformed.
+    pub(crate) async fn chunk(&mut self) -> Result<Option<Bytes>, Error> {
+        let deadline = *self
+            .deadline
+            .get_or_insert_with(|| Instant::now() + self.limits.timeout);
+        loop {
+            let frame = match tokio::time::timeout_at(deadline, self.body.frame()).await {
+                Err(_) => return Err(self.timed_out()),
+                Ok(None) => return Ok(None),
+                Ok(Some(Err(e))) => return Err(self.broken(e)),
+                Ok(Some(Ok(frame))) => frame,
+            };
+            // Trailers carry no body bytes; empty data frames say nothing.
+            if let Ok(data) = frame.into_data()
+                && !data.is_empty()
+            {
+                self.read += data.len() as u64;
+                return Ok(Some(data));
+            }
+        }
+    }
+
+    /// The whole body, at most `limits.max_body` bytes.
+    pub(crate) async fn collect(self) -> Result<Bytes, Error> {
+        let cap = self.limits.max_body;
+        self.collect_within(cap).await
+    }
+
+    /// The whole body, at most `cap` bytes: refused unread when the announced size is larger,
+    /// else as soon as the bytes read pass `cap`.
+    pub(crate) async fn collect_within(mut self, cap: u64) -> Result<Bytes, Error> {
+        if let Some(n) = self.announced()
+            && n > cap
+        {
+            return Err(self.too_large(cap, n, true, &self.limits.max_body_key));
+        }
+        let expected = self.announced().unwrap_or(0).min(cap);
+        let mut buf = BytesMut::with_capacity(usize::try_from(expected).unwrap_or(0));
+        while let Some(chunk) = self.chunk().await? {
+            if self.read > cap {
+                return Err(self.too_large(cap, self.read, false, &self.limits.max_body_key));
+            }
+            if buf.is_empty() && self.read == chunk.len() as u64 && expected == self.read {
+                // The whole body in one chunk: hand it out without copying.
+                return Ok(chunk);
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        Ok(buf.freeze())
+    }
+
+    /// The caps this body is read under.
+    pub(crate) fn limits(&self) -> &BodyLimits {
+        &self.limits
+    }
+
+    /// `http.body_too_large`: the cap, the size seen, and `key`, the setting that raises the cap.
+    pub(crate) fn too_large(&self, cap: u64, seen: u64, announced: bool, key: &str) -> Error {
+        let target = self.target.clone();
+        let key = key.to_owned();
+        let seen_text = if announced {
+            format!("announces {seen} bytes")
+        } else {
+            format!("sent more than {cap} bytes ({seen} read)")
+        };
+        let origin = match &self.limits.max_body_origin {
+            Provenance::Default => "the default".to_owned(),
+            o => o.to_string(),
+        };
+        Error::new(ErrorKind::HttpBodyTooLarge)
+            .with_hop(self.hop)
+            .with_phase(Phase::Http)
+            .with_message(format!(
+                "the response body from {target} {seen_text}, over the {cap}-byte cap"
+            ))
+            .with_hint(format!(
+                "raise `{key}` (in force: {cap} bytes, from {origin}) if bodies this large are expected, or check that the URL is the one meant"
+            ))
+            .with_route(self.route.clone())
+            .map_evidence(|ev| {
+                ev.target = Some(target);
+                ev.setting = Some(key);
+                ev.size_limit = Some(SizeLimit {
+                    limit: cap,
+                    seen,
+                    announced,
+                });
+            })
+    }
+
+    fn timed_out(&self) -> Error {
+        let target = self.target.clone();
+        let timeout = self.limits.timeout;
+        let read = self.read;
+        Error::new(ErrorKind::HttpTimeout)
+            .with_hop(self.hop)
+            .with_phase(Phase::Http)
+            .with_message(format!(
+                "the response body from {target} did not finish in time ({read} bytes read)"
+            ))
+            .with_hint(format!(
+                "the server sends the body too slowly or stopped sending it; check the server, or raise {}",
+                self.timeout_key
+            ))
+            .with_route(self.route.clone())
+            .map_evidence(|ev| {
+                ev.target = Some(target);
+                ev.timeout = Some(timeout);
+                ev.proxy = self.route.proxy().map(|p| p.without_credentials());
+            })
+    }
+
+    fn broken(&self, e: hyper::Error) -> Error {
+        let target = self.target.clone();
+        Error::new(ErrorKind::HttpProtocol)
+            .with_hop(self.hop)
+            .with_phase(Phase::Http)
+            .with_message(format!(
+                "reading the response body from {target} failed after {} bytes",
+                self.read
+            ))
+            .with_hint("the connection broke or the body was malformed mid-response; retry, and check the server's logs")
+            .with_route(self.route.clone())
+            .map_evidence(|ev| {
+                ev.target = Some(target);
+                ev.cause = Some(crate::proxy::redact_text(&e.to_string()));
+            })
+            .with_source(e)
+    }
+}
