@@ -1,6 +1,8 @@
 //! The public test harness (feature `testing`): a local PKI ([`TestPki`]), an HTTP(S) origin
-//! ([`TestOrigin`]) and a policy-driven forward proxy ([`TestProxy`]) — everything a test needs to
-//! reproduce, on loopback and on demand, the proxy and TLS failures real deployments hit.
+//! ([`TestOrigin`]), a policy-driven forward proxy ([`TestProxy`]) and, for peers that send what
+//! no server library would, a raw TCP server ([`RawServer`]) with its request-head reader
+//! ([`read_head`]) — everything a test needs to reproduce, on loopback and on demand, the proxy
+//! and TLS failures real deployments hit. [`refused_addr`] is an address nothing listens on.
 //!
 //! The harness is built on hyper, tokio and tokio-rustls directly, never on proxyscope's client,
 //! so it can test that client (and any other) from the outside. Enabling the feature adds this
@@ -38,6 +40,7 @@ mod origin;
 mod pki;
 mod policy;
 mod proxy;
+mod raw;
 mod shared;
 mod socks;
 mod socks4;
@@ -45,7 +48,8 @@ mod tasks;
 mod upstream;
 
 pub use origin::{
-    MAX_BYTES_ROUTE, ORIGIN_FORBIDDEN_BODY, ORIGIN_SERVER, OriginRequest, TargetForm, TestOrigin,
+    MAX_BYTES_ROUTE, ORIGIN_FORBIDDEN_BODY, ORIGIN_OK_BODY, ORIGIN_SERVER, OriginRequest,
+    TargetForm, TestOrigin,
 };
 pub use pki::{
     ChainMode, INTERCEPTION_CN, INTERCEPTION_ORG, INTERMEDIATE_CN, LeafSpec, ROOT_CN, Signer,
@@ -56,6 +60,7 @@ pub use policy::{
     basic_auth,
 };
 pub use proxy::{TestProxy, TestProxyBuilder};
+pub use raw::{HEAD_DEADLINE, HOLD, MAX_REQUEST_HEAD, RawServer, Script, read_head, refused_addr};
 pub use shared::{Handled, Listener, ProxyRequest};
 pub use socks::{
     REPLY_ADDRESS_NOT_SUPPORTED, REPLY_COMMAND_NOT_SUPPORTED, REPLY_CONNECTION_REFUSED,

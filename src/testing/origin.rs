@@ -30,6 +30,8 @@ use super::tasks::{Exec, Tasks};
 
 /// The `Server` header every origin response carries.
 pub const ORIGIN_SERVER: &str = "proxyscope-test-origin";
+/// The body of the origin's `/` reply (200).
+pub const ORIGIN_OK_BODY: &str = "ok\n";
 /// The body of the origin's own `/forbidden` reply.
 pub const ORIGIN_FORBIDDEN_BODY: &str =
     "origin forbidden: this 403 was written by the test origin\n";
@@ -100,9 +102,10 @@ pub struct OriginRequest {
 
 /// An HTTP(S) origin on `127.0.0.1:0` that records every request exactly as it arrived.
 ///
-/// Routes: `/` (200 `ok`), `/status/{code}`, `/echo` (JSON with `method`, `target`, `form`
-/// (`origin`/`absolute`/…), `version`, `tls` and `headers`, credentials redacted), `/echo-raw`
-/// (the same with credentials as received, like httpbin's `/headers`), `/slow?ms=N`
+/// Routes: `/` (200 [`ORIGIN_OK_BODY`]), `/status/{code}`, `/echo` (JSON with `method`,
+/// `target`, `form` (`origin`/`absolute`/…), `version`, `tls` and `headers`, credentials
+/// redacted), `/echo-raw` (the same with credentials as received, like httpbin's `/headers`),
+/// `/slow?ms=N`
 /// (answers after N ms), `/forbidden` (403 with [`ORIGIN_FORBIDDEN_BODY`] and
 /// `Server: proxyscope-test-origin`), `/bytes/{n}` (n bytes of `x`, at most
 /// [`MAX_BYTES_ROUTE`]); anything else is 404.
@@ -305,7 +308,11 @@ async fn handle(
     let path = req.uri().path().to_owned();
     let query = req.uri().query().unwrap_or("").to_owned();
     if path == "/" {
-        return reply(StatusCode::OK, "text/plain", Bytes::from_static(b"ok\n"));
+        return reply(
+            StatusCode::OK,
+            "text/plain",
+            Bytes::from_static(ORIGIN_OK_BODY.as_bytes()),
+        );
     }
     if path == "/echo" || path == "/echo-raw" {
         return reply(

@@ -4,15 +4,17 @@
 
 use crate::common::servers::*;
 use proxyscope::client::ResponsePath;
+use proxyscope::testing::{RawServer, Script};
 use proxyscope::{Hop, Phase};
 
 #[tokio::test]
 async fn proxy_generated_403_is_attributed_to_the_proxy() {
-    let (addr, seen) = scripted(Script::Reply(squid_reply(
+    let server = RawServer::scripted(Script::Reply(squid_reply(
         "403 Forbidden",
         "ERR_ACCESS_DENIED 0",
     )))
     .await;
+    let addr = server.addr();
     let client = builder(layer(Some(&format!("http://{addr}"))))
         .build()
         .unwrap();
@@ -21,7 +23,7 @@ async fn proxy_generated_403_is_attributed_to_the_proxy() {
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
-    assert!(seen.lock().unwrap()[0].starts_with("GET http://origin.test:8080/translate HTTP/1.1"));
+    assert!(server.heads()[0].starts_with("GET http://origin.test:8080/translate HTTP/1.1"));
     let a = r.attribution().clone();
     assert_eq!(a.source, Hop::Proxy);
     assert_eq!(a.path, ResponsePath::AbsoluteForm);
@@ -94,11 +96,12 @@ async fn success_statuses_pass_error_for_status() {
 #[tokio::test]
 async fn a_non_2xx_connect_reply_is_never_a_response() {
     // The same Squid page as above, but in reply to CONNECT: an error, not a 403 response.
-    let (addr, _) = scripted(Script::Reply(squid_reply(
+    let server = RawServer::scripted(Script::Reply(squid_reply(
         "403 Forbidden",
         "ERR_ACCESS_DENIED 0",
     )))
     .await;
+    let addr = server.addr();
     let client = builder(layer(Some(&format!("http://{addr}"))))
         .build()
         .unwrap();

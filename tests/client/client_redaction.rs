@@ -2,6 +2,7 @@
 //! a route, whatever the failure.
 
 use crate::common::servers::*;
+use proxyscope::testing::{RawServer, Script, refused_addr};
 
 const USER: &str = "sekrit-user";
 const PASS: &str = "hunter2-pass";
@@ -23,12 +24,13 @@ fn assert_clean(e: &proxyscope::Error) {
 async fn credentials_never_leak_from_errors() {
     // Rejected credentials (the proxy saw them), an unreachable proxy, and a refusal page.
     let proxy = forward_proxy(None, Some("Basic other")).await;
-    let (squid, _) = scripted(Script::Reply(squid_reply(
+    let server = RawServer::scripted(Script::Reply(squid_reply(
         "403 Forbidden",
         "ERR_ACCESS_DENIED 0",
     )))
     .await;
-    let refused = refused_addr().await;
+    let squid = server.addr();
+    let refused = refused_addr();
     for addr in [proxy.addr, squid, refused] {
         let url = format!("http://{USER}:{PASS}@{addr}");
         let client = builder(layer(Some(&url))).build().unwrap();
@@ -44,11 +46,12 @@ async fn credentials_never_leak_from_errors() {
 
 #[tokio::test]
 async fn credentials_never_leak_from_absolute_form_status_errors() {
-    let (squid, _) = scripted(Script::Reply(squid_reply(
+    let server = RawServer::scripted(Script::Reply(squid_reply(
         "403 Forbidden",
         "ERR_ACCESS_DENIED 0",
     )))
     .await;
+    let squid = server.addr();
     let url = format!("http://{USER}:{PASS}@{squid}");
     let client = builder(layer(Some(&url))).build().unwrap();
     let r = client.get("http://origin.test/").await.unwrap();

@@ -1,7 +1,7 @@
-//! Real servers on 127.0.0.1:0 for the `connect_*` and `client_*` integration tests: scripted
-//! proxies that answer CONNECT with fixed bytes (refusals, garbage, stalls), a working CONNECT /
-//! absolute-form proxy that counts what it saw, a SOCKS5 server, and HTTP/1.1+HTTP/2 origins
-//! (plain and TLS) with a throwaway PKI.
+//! Real servers on 127.0.0.1:0 for the `connect_*` and `client_*` integration tests: a working
+//! CONNECT / absolute-form proxy that counts what it saw, a SOCKS5 server, and HTTP/1.1+HTTP/2
+//! origins (plain and TLS) with a throwaway PKI; a Squid-shaped refusal's bytes for
+//! `proxyscope::testing::RawServer`; and the client settings those tests share.
 #![allow(dead_code, unreachable_pub)]
 
 use std::convert::Infallible;
@@ -14,6 +14,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use proxyscope::testing::read_head;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use rustls::ServerConfig;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -26,76 +27,6 @@ use proxyscope::{EnvSnapshot, Phase, ProxySetting, Settings};
 
 /// Heads (request line + headers) a server received, in order.
 pub type Seen = Arc<Mutex<Vec<String>>>;
-
-/// An address on which nothing listens.
-pub async fn refused_addr() -> SocketAddr {
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let a = l.local_addr().unwrap();
-    drop(l);
-    a
-}
-
-async fn read_head<S: AsyncRead + Unpin>(s: &mut S) -> Option<(String, Vec<u8>)> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let rest = buf[i + 4..].to_vec();
-            return Some((String::from_utf8_lossy(&buf[..i]).into_owned(), rest));
-        }
-        let n = s.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-}
-
-/// What a scripted proxy does after reading a request head.
-#[derive(Clone)]
-pub enum Script {
-    /// Writes these bytes, then closes.
-    Reply(Vec<u8>),
-    /// Writes these bytes and keeps the connection open without another byte.
-    ReplyAndHold(Vec<u8>),
-    /// Never answers.
-    Stall,
-    /// Closes without a byte.
-    Close,
-}
-
-/// A proxy that answers every request head with `script`, recording the heads.
-pub async fn scripted(script: Script) -> (SocketAddr, Seen) {
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    let seen: Seen = Arc::default();
-    let s2 = seen.clone();
-    tokio::spawn(async move {
-        while let Ok((mut tcp, _)) = l.accept().await {
-            let seen = s2.clone();
-            let script = script.clone();
-            tokio::spawn(async move {
-                let Some((head, _)) = read_head(&mut tcp).await else {
-                    return;
-                };
-                seen.lock().unwrap().push(head);
-                match script {
-                    Script::Reply(b) => {
-                        let _ = tcp.write_all(&b).await;
-                        let _ = tcp.shutdown().await;
-                    }
-                    Script::ReplyAndHold(b) => {
-                        let _ = tcp.write_all(&b).await;
-                        tokio::time::sleep(Duration::from_secs(30)).await;
-                    }
-                    Script::Stall => tokio::time::sleep(Duration::from_secs(30)).await,
-                    Script::Close => drop(tcp),
-                }
-            });
-        }
-    });
-    (addr, seen)
-}
 
 /// A Squid-style refusal: status line, Squid headers, an error template body.
 pub fn squid_reply(status: &str, err: &str) -> Vec<u8> {

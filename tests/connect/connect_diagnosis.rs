@@ -14,9 +14,11 @@ use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpListener;
 
-use crate::common::servers::{Script, builder, layer, scripted};
+use crate::common::servers::{builder, layer};
 use proxyscope::error::{CloseKind, CloseStage};
-use proxyscope::testing::{ChainMode, Policy, TestOrigin, TestPki, TestProxy};
+use proxyscope::testing::{
+    ChainMode, Policy, RawServer, Script, TestOrigin, TestPki, TestProxy, refused_addr,
+};
 use proxyscope::tls::Diagnosis;
 use proxyscope::{Blame, Error, Hop, Phase, Settings};
 
@@ -196,7 +198,8 @@ async fn resetting_proxy() -> SocketAddr {
 async fn a_connect_closed_and_a_connect_reset_read_differently() {
     let pki = TestPki::new();
     // Reads the CONNECT, then closes: an orderly FIN.
-    let (closing, _) = scripted(Script::Close).await;
+    let server = RawServer::scripted(Script::Close).await;
+    let closing = server.addr();
     let e = get_err(
         via(&format!("http://{closing}"), &pki),
         "https://localhost:9/",
@@ -410,7 +413,7 @@ async fn an_https_proxy_url_at_a_plain_proxy_hints_the_exact_http_url() {
 
 #[tokio::test]
 async fn proxy_dns_and_connect_hints_name_where_the_proxy_is_set() {
-    let refused = crate::common::servers::refused_addr().await;
+    let refused = refused_addr();
     let from_env = |proxy: String| {
         proxyscope::Client::builder()
             .env(proxyscope::EnvSnapshot::from_pairs([(

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::common::servers::*;
+use proxyscope::testing::{Policy, RawServer, Script, TestProxy, refused_addr};
 use proxyscope::{Hop, Phase, Settings};
 
 async fn get_err(global: Settings, url: &str) -> proxyscope::Error {
@@ -32,7 +33,7 @@ async fn unresolvable_proxy_is_proxy_dns() {
 
 #[tokio::test]
 async fn refused_proxy_port_is_proxy_connect_with_every_address() {
-    let addr = refused_addr().await;
+    let addr = refused_addr();
     let e = get_err(
         layer(Some(&format!("http://{addr}"))),
         "https://origin.test/",
@@ -50,7 +51,8 @@ async fn refused_proxy_port_is_proxy_connect_with_every_address() {
 
 #[tokio::test]
 async fn stalled_proxy_is_proxy_timeout() {
-    let (addr, seen) = scripted(Script::Stall).await;
+    let server = RawServer::scripted(Script::Stall).await;
+    let addr = server.addr();
     let global = layer(Some(&format!("http://{addr}")))
         .with_timeout(Phase::Proxy, Duration::from_millis(300));
     let e = get_err(global, "https://origin.test/").await;
@@ -58,12 +60,13 @@ async fn stalled_proxy_is_proxy_timeout() {
     assert_eq!(e.hop(), Some(Hop::Proxy));
     assert_eq!(e.phase(), Phase::Proxy);
     assert_eq!(e.evidence().timeout, Some(Duration::from_millis(300)));
-    assert!(seen.lock().unwrap()[0].starts_with("CONNECT origin.test:443 HTTP/1.1"));
+    assert!(server.heads()[0].starts_with("CONNECT origin.test:443 HTTP/1.1"));
 }
 
 #[tokio::test]
 async fn garbage_reply_is_proxy_protocol() {
-    let (addr, _) = scripted(Script::Reply(b"SSH-2.0-OpenSSH_9.6\r\n\r\n".to_vec())).await;
+    let server = RawServer::scripted(Script::Reply(b"SSH-2.0-OpenSSH_9.6\r\n\r\n".to_vec())).await;
+    let addr = server.addr();
     let e = get_err(
         layer(Some(&format!("http://{addr}"))),
         "https://origin.test/",
@@ -83,7 +86,8 @@ async fn garbage_reply_is_proxy_protocol() {
 
 #[tokio::test]
 async fn closed_connection_is_proxy_closed() {
-    let (addr, _) = scripted(Script::Close).await;
+    let server = RawServer::scripted(Script::Close).await;
+    let addr = server.addr();
     let e = get_err(
         layer(Some(&format!("http://{addr}"))),
         "https://origin.test/",
@@ -102,7 +106,8 @@ async fn oversized_reply_headers_are_proxy_protocol() {
         reply.extend_from_slice(format!("X-Padding-{i:03}: {}\r\n", "a".repeat(40)).as_bytes());
     }
     reply.extend_from_slice(b"\r\n");
-    let (addr, _) = scripted(Script::ReplyAndHold(reply)).await;
+    let server = RawServer::scripted(Script::ReplyAndHold(reply)).await;
+    let addr = server.addr();
     let e = get_err(
         layer(Some(&format!("http://{addr}"))),
         "https://origin.test/",
@@ -116,11 +121,12 @@ async fn oversized_reply_headers_are_proxy_protocol() {
 
 #[tokio::test]
 async fn squid_403_is_proxy_forbidden_with_the_proxys_words() {
-    let (addr, _) = scripted(Script::Reply(squid_reply(
+    let server = RawServer::scripted(Script::Reply(squid_reply(
         "403 Forbidden",
         "ERR_ACCESS_DENIED 0",
     )))
     .await;
+    let addr = server.addr();
     let e = get_err(
         layer(Some(&format!("http://{addr}"))),
         "https://origin.test/",
@@ -151,11 +157,12 @@ async fn squid_403_is_proxy_forbidden_with_the_proxys_words() {
 
 #[tokio::test]
 async fn squid_503_dns_fail_is_proxy_upstream() {
-    let (addr, _) = scripted(Script::Reply(squid_reply(
+    let server = RawServer::scripted(Script::Reply(squid_reply(
         "503 Service Unavailable",
         "ERR_DNS_FAIL 0",
     )))
     .await;
+    let addr = server.addr();
     let e = get_err(
         layer(Some(&format!("http://{addr}"))),
         "https://origin.test/",
@@ -173,11 +180,12 @@ async fn squid_503_dns_fail_is_proxy_upstream() {
 
 #[tokio::test]
 async fn squid_502_connect_fail_is_proxy_upstream() {
-    let (addr, _) = scripted(Script::Reply(squid_reply(
+    let server = RawServer::scripted(Script::Reply(squid_reply(
         "502 Bad Gateway",
         "ERR_CONNECT_FAIL 111",
     )))
     .await;
+    let addr = server.addr();
     let e = get_err(
         layer(Some(&format!("http://{addr}"))),
         "https://origin.test/",
@@ -197,7 +205,8 @@ async fn squid_502_connect_fail_is_proxy_upstream() {
 #[tokio::test]
 async fn proxy_status_dns_error_is_proxy_upstream() {
     let reply = b"HTTP/1.1 502 Bad Gateway\r\nProxy-Status: h2o; error=dns_error; rcode=NXDOMAIN\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nnope!\r\n0\r\n\r\n".to_vec();
-    let (addr, _) = scripted(Script::ReplyAndHold(reply)).await;
+    let server = RawServer::scripted(Script::ReplyAndHold(reply)).await;
+    let addr = server.addr();
     let e = get_err(
         layer(Some(&format!("http://{addr}"))),
         "https://origin.test/",
@@ -222,7 +231,8 @@ async fn proxy_status_dns_error_is_proxy_upstream() {
 #[tokio::test]
 async fn proxy_407_without_credentials_is_auth_required() {
     let reply = b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Negotiate\r\nProxy-Authenticate: Basic realm=\"corp proxy\"\r\nContent-Length: 0\r\n\r\n".to_vec();
-    let (addr, _) = scripted(Script::Reply(reply)).await;
+    let server = RawServer::scripted(Script::Reply(reply)).await;
+    let addr = server.addr();
     let e = get_err(
         layer(Some(&format!("http://{addr}"))),
         "https://origin.test/",
@@ -256,7 +266,8 @@ async fn proxy_407_with_wrong_credentials_is_auth_rejected() {
 async fn other_refusals_are_proxy_refused() {
     let reply =
         b"HTTP/1.1 418 I'm a teapot\r\nServer: teapot\r\nContent-Length: 5\r\n\r\nshort".to_vec();
-    let (addr, _) = scripted(Script::Reply(reply)).await;
+    let server = RawServer::scripted(Script::Reply(reply)).await;
+    let addr = server.addr();
     let e = get_err(
         layer(Some(&format!("http://{addr}"))),
         "https://origin.test/",
@@ -277,7 +288,8 @@ async fn long_refusal_bodies_are_excerpted_to_one_kib() {
         body.len()
     )
     .into_bytes();
-    let (addr, _) = scripted(Script::ReplyAndHold(reply)).await;
+    let server = RawServer::scripted(Script::ReplyAndHold(reply)).await;
+    let addr = server.addr();
     let e = get_err(
         layer(Some(&format!("http://{addr}"))),
         "https://origin.test/",
@@ -291,7 +303,13 @@ async fn long_refusal_bodies_are_excerpted_to_one_kib() {
 
 #[tokio::test]
 async fn socks5_failure_reply_is_proxy_refused_with_the_code() {
-    let (addr, seen) = socks5(Socks::Fail(5)).await;
+    // Policy::Unreachable answers SOCKS with 0x05 (connection refused).
+    let proxy = TestProxy::builder()
+        .socks5()
+        .policy(Policy::Unreachable)
+        .start()
+        .await;
+    let addr = proxy.socks5_addr().unwrap();
     let e = get_err(
         layer(Some(&format!("socks5h://{addr}"))),
         "https://origin.test/",
@@ -303,9 +321,16 @@ async fn socks5_failure_reply_is_proxy_refused_with_the_code() {
     let reply = e.evidence().proxy_reply.as_ref().unwrap();
     assert_eq!(reply.status, 5);
     assert_eq!(reply.reason, "connection refused");
-    assert_eq!(seen.lock().unwrap()[0], "name origin.test:443");
+    // socks5h: the name went to the proxy, not an address.
+    assert_eq!(proxy.connects()[0].target, "origin.test:443");
 
-    let (addr, _) = socks5(Socks::Fail(2)).await;
+    // Policy::allow_only(&[]) refuses every destination: SOCKS 0x02 (not allowed).
+    let proxy = TestProxy::builder()
+        .socks5()
+        .policy(Policy::allow_only(&[]))
+        .start()
+        .await;
+    let addr = proxy.socks5_addr().unwrap();
     let e = get_err(
         layer(Some(&format!("socks5://{addr}"))),
         "https://origin.test/",
@@ -317,10 +342,8 @@ async fn socks5_failure_reply_is_proxy_refused_with_the_code() {
 
 #[tokio::test]
 async fn socks5_bad_credentials_and_no_method() {
-    let (addr, _) = socks5(Socks::Pipe {
-        creds: Some(("u".into(), "right".into())),
-    })
-    .await;
+    let proxy = TestProxy::builder().socks5_auth("u", "right").start().await;
+    let addr = proxy.socks5_addr().unwrap();
     let e = get_err(
         layer(Some(&format!("socks5h://u:wrong@{addr}"))),
         "https://origin.test/",
@@ -330,7 +353,10 @@ async fn socks5_bad_credentials_and_no_method() {
     assert_eq!(e.hop(), Some(Hop::Proxy));
     assert_eq!(e.evidence().credentials_sent, Some(true));
 
-    let (addr, _) = socks5(Socks::NoMethod).await;
+    // The proxy wants username/password; a client without credentials offers only "no
+    // authentication", so no method is acceptable (0xFF).
+    let proxy = TestProxy::builder().socks5_auth("u", "right").start().await;
+    let addr = proxy.socks5_addr().unwrap();
     let e = get_err(
         layer(Some(&format!("socks5h://{addr}"))),
         "https://origin.test/",
@@ -355,7 +381,7 @@ async fn unresolvable_origin_on_a_direct_route_is_origin_dns() {
 
 #[tokio::test]
 async fn refused_origin_on_a_direct_route_is_origin_connect() {
-    let addr = refused_addr().await;
+    let addr = refused_addr();
     let e = get_err(layer(None), &format!("http://origin.test:{}/", addr.port())).await;
     assert_eq!(e.code(), "origin.connect");
     assert_eq!(e.hop(), Some(Hop::Origin));
@@ -366,7 +392,8 @@ async fn refused_origin_on_a_direct_route_is_origin_connect() {
 
 #[tokio::test]
 async fn stalled_origin_response_is_http_timeout() {
-    let (addr, _) = scripted(Script::Stall).await;
+    let server = RawServer::scripted(Script::Stall).await;
+    let addr = server.addr();
     let global = layer(None).with_timeout(Phase::Http, Duration::from_millis(300));
     let e = get_err(global, &format!("http://origin.test:{}/", addr.port())).await;
     assert_eq!(e.code(), "http.timeout");
@@ -377,7 +404,9 @@ async fn stalled_origin_response_is_http_timeout() {
 
 #[tokio::test]
 async fn garbage_origin_response_is_http_protocol() {
-    let (addr, _) = scripted(Script::Reply(b"220 smtp.example ESMTP\r\n\r\n".to_vec())).await;
+    let server =
+        RawServer::scripted(Script::Reply(b"220 smtp.example ESMTP\r\n\r\n".to_vec())).await;
+    let addr = server.addr();
     let e = get_err(layer(None), &format!("http://origin.test:{}/", addr.port())).await;
     assert_eq!(e.code(), "http.protocol");
     assert_eq!(e.hop(), Some(Hop::Origin));
@@ -426,7 +455,8 @@ async fn missing_ca_file_fails_at_build() {
 
 #[tokio::test]
 async fn proxy_hanging_up_on_an_absolute_form_request_is_http_protocol_at_the_proxy() {
-    let (addr, seen) = scripted(Script::Close).await;
+    let server = RawServer::scripted(Script::Close).await;
+    let addr = server.addr();
     let e = get_err(
         layer(Some(&format!("http://{addr}"))),
         "http://origin.test:8080/",
@@ -439,5 +469,5 @@ async fn proxy_hanging_up_on_an_absolute_form_request_is_http_protocol_at_the_pr
         e.evidence().proxy.as_deref(),
         Some(&*format!("http://{addr}"))
     );
-    assert!(seen.lock().unwrap()[0].starts_with("GET http://origin.test:8080/ HTTP/1.1"));
+    assert!(server.heads()[0].starts_with("GET http://origin.test:8080/ HTTP/1.1"));
 }

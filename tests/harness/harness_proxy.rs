@@ -107,10 +107,7 @@ async fn absolute_form_is_relayed_with_via_and_origin_form_upstream() {
 
 #[tokio::test]
 async fn real_upstream_failures_produce_squid_errors() {
-    let closed_port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        l.local_addr().expect("addr").port()
-    };
+    let closed_port = proxyscope::testing::refused_addr().port();
     let proxy = TestProxy::allow_all().await;
     let mut tcp = TcpStream::connect(proxy.addr())
         .await

@@ -13,8 +13,9 @@ use proxyscope::{Blame, Client, EnvSnapshot, Error, Hop, Phase};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-use super::hostile_proxy::{client_with, hostile, read_head};
+use super::hostile_proxy::client_with;
 use super::peak::{self, mib};
+use proxyscope::testing::{RawServer, read_head};
 
 /// What one capped read may add to the peak: buffers, the server's side, other tests' noise.
 const MARGIN: u64 = mib(32);
@@ -55,8 +56,11 @@ async fn a_connect_reply_whose_headers_never_end_stops_at_the_head_cap() {
         &b"HTTP/1.1 200 Connection established\r\n"[..],
         b"HTTP/1.1 403 Forbidden\r\n",
     ] {
-        let addr =
-            hostile(move |s| endless(s, status, b"X-Pad: aaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n")).await;
+        let server = RawServer::start(move |s| {
+            endless(s, status, b"X-Pad: aaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n")
+        })
+        .await;
+        let addr = server.addr();
         let client = client_with(&format!("http://{addr}"), &pki, false);
         let (e, grew) = measured_failure(&client, "https://localhost:9/").await;
         assert_failure(&e, "proxy.protocol", Hop::Proxy, Phase::Proxy, Blame::Proxy);
@@ -72,7 +76,7 @@ async fn a_connect_reply_whose_headers_never_end_stops_at_the_head_cap() {
 async fn a_refusal_whose_body_never_ends_keeps_an_excerpt() {
     let _one = peak::LOCK.lock().await;
     let pki = TestPki::new();
-    let addr = hostile(|s| {
+    let server = RawServer::start(|s| {
         endless(
             s,
             b"HTTP/1.1 403 Forbidden\r\nServer: gw\r\n\r\n",
@@ -80,6 +84,7 @@ async fn a_refusal_whose_body_never_ends_keeps_an_excerpt() {
         )
     })
     .await;
+    let addr = server.addr();
     let client = client_with(&format!("http://{addr}"), &pki, false);
     let (e, grew) = measured_failure(&client, "https://localhost:9/").await;
     assert_failure(
@@ -103,7 +108,8 @@ async fn a_response_head_that_never_ends_is_http_protocol_from_its_sender() {
     const LINE: &[u8] = b"X-Pad: aaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n";
 
     // From the origin, directly.
-    let origin = hostile(|s| endless(s, HEAD, LINE)).await;
+    let origin_server = RawServer::start(|s| endless(s, HEAD, LINE)).await;
+    let origin = origin_server.addr();
     let direct = Client::builder()
         .env(EnvSnapshot::from_pairs(Vec::<(String, String)>::new()))
         .build()
@@ -116,7 +122,8 @@ async fn a_response_head_that_never_ends_is_http_protocol_from_its_sender() {
 
     // From a proxy answering an absolute-form request: the proxy sent it.
     let pki = TestPki::new();
-    let proxy = hostile(|s| endless(s, HEAD, LINE)).await;
+    let proxy_server = RawServer::start(|s| endless(s, HEAD, LINE)).await;
+    let proxy = proxy_server.addr();
     let client = client_with(&format!("http://{proxy}"), &pki, false);
     let (e, grew) = measured_failure(&client, "http://localhost:9/").await;
     assert_failure(&e, "http.protocol", Hop::Proxy, Phase::Http, Blame::Proxy);

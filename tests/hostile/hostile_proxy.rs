@@ -2,60 +2,26 @@
 //! do — headers trickled a byte a second, an endless body after a 403, a 1 MiB header line,
 //! invalid UTF-8, an HTTP/0.9 reply, 1xx before the 200, bytes after the 200 that belong to the
 //! tunnel, resets (RST through `SO_LINGER` 0) at each stage, and a SOCKS5 server that lies
-//! about lengths. The origin is the harness's `TestOrigin`.
+//! about lengths. Each is a `RawServer` running the case's code; the origin is the harness's
+//! `TestOrigin`.
 //!
 //! Each case ends in its documented code, hop and phase within its timeout plus 100 ms, with
 //! no panic. Timeouts are short (300 ms) and time is measured around the request only, with the
 //! client built beforehand.
 
-use std::future::Future;
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use proxyscope::connect::Resolver;
-use proxyscope::testing::{ChainMode, TestOrigin, TestPki};
+use proxyscope::testing::{ChainMode, RawServer, TestOrigin, TestPki, read_head};
 use proxyscope::tls::Diagnosis;
 use proxyscope::{Client, EnvSnapshot, Error, Hop, Phase, ProxySetting, Settings};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 /// The proxy handshake and TLS timeouts every case runs under.
 const TIMEOUT: Duration = Duration::from_millis(300);
 /// What the issue allows past the timeout.
 const SLACK: Duration = Duration::from_millis(100);
-
-/// Starts a server that runs `behave` on every accepted connection.
-pub(super) async fn hostile<F, Fut>(behave: F) -> SocketAddr
-where
-    F: Fn(TcpStream) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((tcp, _)) = l.accept().await {
-            tokio::spawn(behave(tcp));
-        }
-    });
-    addr
-}
-
-/// Reads a request head; returns it and any bytes read past it.
-pub(super) async fn read_head(s: &mut TcpStream) -> Option<(String, Vec<u8>)> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let rest = buf[i + 4..].to_vec();
-            return Some((String::from_utf8_lossy(&buf[..i]).into_owned(), rest));
-        }
-        let n = s.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-}
 
 /// The `host:port` a CONNECT head asks for, as a loopback address.
 fn connect_port(head: &str) -> Option<u16> {
@@ -138,7 +104,7 @@ async fn tls_origin(pki: &TestPki) -> TestOrigin {
 #[tokio::test]
 async fn headers_trickled_a_byte_a_second_end_in_proxy_timeout() {
     let pki = TestPki::new();
-    let addr = hostile(|mut s| async move {
+    let server = RawServer::start(|mut s| async move {
         if read_head(&mut s).await.is_none() {
             return;
         }
@@ -150,6 +116,7 @@ async fn headers_trickled_a_byte_a_second_end_in_proxy_timeout() {
         }
     })
     .await;
+    let addr = server.addr();
     let client = client_via(&format!("http://{addr}"), &pki);
     let (e, elapsed) = failing_get(&client, "https://localhost:9/").await;
     assert_code(&e, elapsed, "proxy.timeout", Hop::Proxy, Phase::Proxy);
@@ -167,7 +134,7 @@ async fn an_endless_body_after_a_403_is_cut_to_an_excerpt() {
         b"HTTP/1.1 403 Forbidden\r\nServer: gw\r\nTransfer-Encoding: chunked\r\n\r\n",
     ] {
         let chunked = head.ends_with(b"chunked\r\n\r\n");
-        let addr = hostile(move |mut s| async move {
+        let server = RawServer::start(move |mut s| async move {
             if read_head(&mut s).await.is_none() || s.write_all(head).await.is_err() {
                 return;
             }
@@ -179,6 +146,7 @@ async fn an_endless_body_after_a_403_is_cut_to_an_excerpt() {
             while s.write_all(&block).await.is_ok() {}
         })
         .await;
+        let addr = server.addr();
         let client = client_via(&format!("http://{addr}"), &pki);
         let (e, elapsed) = failing_get(&client, "https://localhost:9/").await;
         assert_code(&e, elapsed, "proxy.forbidden", Hop::Proxy, Phase::Proxy);
@@ -194,13 +162,14 @@ async fn an_endless_body_after_a_403_is_cut_to_an_excerpt() {
 #[tokio::test]
 async fn a_slow_body_after_a_403_ends_within_the_proxy_timeout() {
     let pki = TestPki::new();
-    let addr = hostile(|mut s| async move {
+    let server = RawServer::start(|mut s| async move {
         if read_head(&mut s).await.is_none() {
             return;
         }
         write_and_hold(s, b"HTTP/1.1 403 Forbidden\r\nServer: gw\r\n\r\npolicy").await;
     })
     .await;
+    let addr = server.addr();
     let client = client_via(&format!("http://{addr}"), &pki);
     let (e, elapsed) = failing_get(&client, "https://localhost:9/").await;
     assert_code(&e, elapsed, "proxy.forbidden", Hop::Proxy, Phase::Proxy);
@@ -216,7 +185,7 @@ async fn a_one_mebibyte_header_line_is_proxy_protocol() {
         "HTTP/1.1 200 Connection established",
         "HTTP/1.1 403 Forbidden",
     ] {
-        let addr = hostile(move |mut s| async move {
+        let server = RawServer::start(move |mut s| async move {
             if read_head(&mut s).await.is_none() {
                 return;
             }
@@ -226,6 +195,7 @@ async fn a_one_mebibyte_header_line_is_proxy_protocol() {
             write_and_hold(s, &reply).await;
         })
         .await;
+        let addr = server.addr();
         let client = client_via(&format!("http://{addr}"), &pki);
         let (e, elapsed) = failing_get(&client, "https://localhost:9/").await;
         assert_code(&e, elapsed, "proxy.protocol", Hop::Proxy, Phase::Proxy);
@@ -233,7 +203,7 @@ async fn a_one_mebibyte_header_line_is_proxy_protocol() {
         assert!(e.evidence().proxy_reply.is_none());
     }
     // A 1 MiB reason phrase is the same failure.
-    let addr = hostile(|mut s| async move {
+    let server = RawServer::start(|mut s| async move {
         if read_head(&mut s).await.is_none() {
             return;
         }
@@ -243,6 +213,7 @@ async fn a_one_mebibyte_header_line_is_proxy_protocol() {
         write_and_hold(s, &reply).await;
     })
     .await;
+    let addr = server.addr();
     let client = client_via(&format!("http://{addr}"), &pki);
     let (e, elapsed) = failing_get(&client, "https://localhost:9/").await;
     assert_code(&e, elapsed, "proxy.protocol", Hop::Proxy, Phase::Proxy);
@@ -251,7 +222,7 @@ async fn a_one_mebibyte_header_line_is_proxy_protocol() {
 #[tokio::test]
 async fn invalid_utf8_in_reason_and_headers_keeps_the_classification() {
     let pki = TestPki::new();
-    let addr = hostile(|mut s| async move {
+    let server = RawServer::start(|mut s| async move {
         if read_head(&mut s).await.is_none() {
             return;
         }
@@ -259,6 +230,7 @@ async fn invalid_utf8_in_reason_and_headers_keeps_the_classification() {
         write_and_hold(s, reply).await;
     })
     .await;
+    let addr = server.addr();
     let client = client_via(&format!("http://{addr}"), &pki);
     let (e, elapsed) = failing_get(&client, "https://localhost:9/").await;
     assert_code(&e, elapsed, "proxy.forbidden", Hop::Proxy, Phase::Proxy);
@@ -279,7 +251,7 @@ async fn invalid_utf8_in_reason_and_headers_keeps_the_classification() {
 async fn invalid_utf8_in_a_200_still_opens_the_tunnel() {
     let pki = TestPki::new();
     let origin = tls_origin(&pki).await;
-    let addr = hostile(|mut s| async move {
+    let server = RawServer::start(|mut s| async move {
         let Some((head, _)) = read_head(&mut s).await else {
             return;
         };
@@ -297,6 +269,7 @@ async fn invalid_utf8_in_a_200_still_opens_the_tunnel() {
         }
     })
     .await;
+    let addr = server.addr();
     let client = client_via(&format!("http://{addr}"), &pki);
     let res = client
         .get(&origin.url_with_host("localhost", "/"))
@@ -310,7 +283,7 @@ async fn invalid_utf8_in_a_200_still_opens_the_tunnel() {
 async fn an_http_0_9_reply_is_proxy_protocol() {
     let pki = TestPki::new();
     for hold in [false, true] {
-        let addr = hostile(move |mut s| async move {
+        let server = RawServer::start(move |mut s| async move {
             if read_head(&mut s).await.is_none() {
                 return;
             }
@@ -323,6 +296,7 @@ async fn an_http_0_9_reply_is_proxy_protocol() {
             }
         })
         .await;
+        let addr = server.addr();
         let client = client_via(&format!("http://{addr}"), &pki);
         let (e, elapsed) = failing_get(&client, "https://localhost:9/").await;
         assert_code(&e, elapsed, "proxy.protocol", Hop::Proxy, Phase::Proxy);
@@ -340,7 +314,7 @@ async fn an_http_0_9_reply_is_proxy_protocol() {
 async fn interim_1xx_replies_before_the_200_are_skipped() {
     let pki = TestPki::new();
     let origin = tls_origin(&pki).await;
-    let addr = hostile(|mut s| async move {
+    let server = RawServer::start(|mut s| async move {
         let Some((head, _)) = read_head(&mut s).await else {
             return;
         };
@@ -363,6 +337,7 @@ async fn interim_1xx_replies_before_the_200_are_skipped() {
         let _ = tokio::io::copy_bidirectional(&mut s, &mut up).await;
     })
     .await;
+    let addr = server.addr();
     let client = client_via(&format!("http://{addr}"), &pki);
     let res = client
         .get(&origin.url_with_host("localhost", "/"))
@@ -387,7 +362,7 @@ fn diagnosis(e: &Error) -> Option<Diagnosis> {
 #[tokio::test]
 async fn bytes_after_the_200_reach_tls_intact() {
     let pki = TestPki::new();
-    let addr = hostile(|mut s| async move {
+    let server = RawServer::start(|mut s| async move {
         if read_head(&mut s).await.is_none() {
             return;
         }
@@ -395,6 +370,7 @@ async fn bytes_after_the_200_reach_tls_intact() {
         write_and_hold(s, reply).await;
     })
     .await;
+    let addr = server.addr();
     let client = client_via(&format!("http://{addr}"), &pki);
     let (e, elapsed) = failing_get(&client, "https://localhost:9/").await;
     assert_code(&e, elapsed, "tls.handshake", Hop::Origin, Phase::Tls);
@@ -411,7 +387,7 @@ async fn bytes_after_the_200_reach_tls_intact() {
 #[tokio::test]
 async fn an_unsolicited_response_after_the_200_is_http_protocol() {
     let pki = TestPki::new();
-    let addr = hostile(|mut s| async move {
+    let server = RawServer::start(|mut s| async move {
         if read_head(&mut s).await.is_none() {
             return;
         }
@@ -419,6 +395,7 @@ async fn an_unsolicited_response_after_the_200_is_http_protocol() {
         write_and_hold(s, reply).await;
     })
     .await;
+    let addr = server.addr();
     let client = client_with(&format!("http://{addr}"), &pki, true);
     let (e, elapsed) = failing_get(&client, "http://localhost:9/").await;
     assert_code(&e, elapsed, "http.protocol", Hop::Origin, Phase::Http);
@@ -430,7 +407,7 @@ async fn an_unsolicited_response_after_the_200_is_http_protocol() {
 #[tokio::test]
 async fn non_tls_bytes_after_the_200_fail_the_origin_handshake() {
     let pki = TestPki::new();
-    let addr = hostile(|mut s| async move {
+    let server = RawServer::start(|mut s| async move {
         if read_head(&mut s).await.is_none() {
             return;
         }
@@ -441,6 +418,7 @@ async fn non_tls_bytes_after_the_200_fail_the_origin_handshake() {
         .await;
     })
     .await;
+    let addr = server.addr();
     let client = client_via(&format!("http://{addr}"), &pki);
     let (e, elapsed) = failing_get(&client, "https://localhost:9/").await;
     assert_code(&e, elapsed, "tls.handshake", Hop::Origin, Phase::Tls);
@@ -455,7 +433,8 @@ async fn non_tls_bytes_after_the_200_fail_the_origin_handshake() {
 #[tokio::test]
 async fn a_reset_right_after_accept_is_proxy_closed() {
     let pki = TestPki::new();
-    let addr = hostile(|s| async move { reset(s) }).await;
+    let server = RawServer::start(|s| async move { reset(s) }).await;
+    let addr = server.addr();
     let client = client_via(&format!("http://{addr}"), &pki);
     let (e, elapsed) = failing_get(&client, "https://localhost:9/").await;
     assert_code(&e, elapsed, "proxy.closed", Hop::Proxy, Phase::Proxy);
@@ -464,7 +443,7 @@ async fn a_reset_right_after_accept_is_proxy_closed() {
 #[tokio::test]
 async fn a_reset_mid_head_is_proxy_closed() {
     let pki = TestPki::new();
-    let addr = hostile(|mut s| async move {
+    let server = RawServer::start(|mut s| async move {
         if read_head(&mut s).await.is_none() {
             return;
         }
@@ -473,6 +452,7 @@ async fn a_reset_mid_head_is_proxy_closed() {
         reset(s);
     })
     .await;
+    let addr = server.addr();
     let client = client_via(&format!("http://{addr}"), &pki);
     let (e, elapsed) = failing_get(&client, "https://localhost:9/").await;
     assert_code(&e, elapsed, "proxy.closed", Hop::Proxy, Phase::Proxy);
@@ -481,7 +461,7 @@ async fn a_reset_mid_head_is_proxy_closed() {
 #[tokio::test]
 async fn a_reset_after_the_200_fails_the_origin_handshake() {
     let pki = TestPki::new();
-    let addr = hostile(|mut s| async move {
+    let server = RawServer::start(|mut s| async move {
         if read_head(&mut s).await.is_none() {
             return;
         }
@@ -494,6 +474,7 @@ async fn a_reset_after_the_200_fails_the_origin_handshake() {
         reset(s);
     })
     .await;
+    let addr = server.addr();
     let client = client_via(&format!("http://{addr}"), &pki);
     let (e, elapsed) = failing_get(&client, "https://localhost:9/").await;
     // Nothing from the origin ever came through the tunnel: the proxy's tunnel broke it.
@@ -510,7 +491,7 @@ async fn a_reset_after_the_200_fails_the_origin_handshake() {
 async fn a_reset_mid_tls_fails_the_origin_handshake() {
     let pki = TestPki::new();
     let origin = tls_origin(&pki).await;
-    let addr = hostile(|mut s| async move {
+    let server = RawServer::start(|mut s| async move {
         let Some((head, _)) = read_head(&mut s).await else {
             return;
         };
@@ -539,6 +520,7 @@ async fn a_reset_mid_tls_fails_the_origin_handshake() {
         reset(s);
     })
     .await;
+    let addr = server.addr();
     let client = client_via(&format!("http://{addr}"), &pki);
     let (e, elapsed) = failing_get(&client, &origin.url_with_host("localhost", "/")).await;
     assert_code(&e, elapsed, "tls.handshake", Hop::Origin, Phase::Tls);
@@ -548,7 +530,7 @@ async fn a_reset_mid_tls_fails_the_origin_handshake() {
 #[tokio::test]
 async fn a_reset_mid_response_through_an_absolute_form_proxy_is_http_protocol() {
     let pki = TestPki::new();
-    let addr = hostile(|mut s| async move {
+    let server = RawServer::start(|mut s| async move {
         if read_head(&mut s).await.is_none() {
             return;
         }
@@ -557,6 +539,7 @@ async fn a_reset_mid_response_through_an_absolute_form_proxy_is_http_protocol() 
         reset(s);
     })
     .await;
+    let addr = server.addr();
     let client = client_via(&format!("http://{addr}"), &pki);
     let (e, elapsed) = failing_get(&client, "http://localhost:9/").await;
     assert_eq!(e.code(), "http.protocol", "{}", e.report());
@@ -571,8 +554,8 @@ async fn a_reset_mid_response_through_an_absolute_form_proxy_is_http_protocol() 
 
 /// A SOCKS5 server that accepts no-auth, reads the request, then sends `reply` and holds (or
 /// closes when `close`).
-async fn lying_socks(reply: Vec<u8>, close: bool) -> SocketAddr {
-    hostile(move |mut s| {
+async fn lying_socks(reply: Vec<u8>, close: bool) -> RawServer {
+    RawServer::start(move |mut s| {
         let reply = reply.clone();
         async move {
             let mut greeting = [0u8; 2];
@@ -603,13 +586,15 @@ async fn a_socks_reply_longer_than_it_sends_is_proxy_timeout_or_closed() {
     let pki = TestPki::new();
     // Declares a 200-byte bound name, sends 3 bytes of it.
     let short = vec![5, 0, 0, 3, 200, b'a', b'b', b'c'];
-    let addr = lying_socks(short.clone(), false).await;
+    let socks = lying_socks(short.clone(), false).await;
+    let addr = socks.addr();
     let client = client_via(&format!("socks5h://{addr}"), &pki);
     let (e, elapsed) = failing_get(&client, "https://localhost:9/").await;
     assert_code(&e, elapsed, "proxy.timeout", Hop::Proxy, Phase::Proxy);
     assert_eq!(e.evidence().timeout, Some(TIMEOUT));
 
-    let addr = lying_socks(short, true).await;
+    let socks = lying_socks(short, true).await;
+    let addr = socks.addr();
     let client = client_via(&format!("socks5h://{addr}"), &pki);
     let (e, elapsed) = failing_get(&client, "https://localhost:9/").await;
     assert_code(&e, elapsed, "proxy.closed", Hop::Proxy, Phase::Proxy);
@@ -621,7 +606,8 @@ async fn a_socks_reply_shorter_than_it_sends_leaves_bytes_in_the_tunnel() {
     // Declares a 1-byte bound name but sends eight: the extra bytes are the tunnel's, and the
     // origin's TLS handshake fails on them.
     let reply = [&[5u8, 0, 0, 3, 1][..], b"longname", &[0, 80]].concat();
-    let addr = lying_socks(reply, false).await;
+    let socks = lying_socks(reply, false).await;
+    let addr = socks.addr();
     let client = client_via(&format!("socks5h://{addr}"), &pki);
     let (e, elapsed) = failing_get(&client, "https://localhost:9/").await;
     assert_code(&e, elapsed, "tls.handshake", Hop::Origin, Phase::Tls);
@@ -636,20 +622,22 @@ async fn socks_replies_that_are_not_socks5_are_proxy_protocol() {
         vec![5, 0, 0, 9, 127, 0, 0, 1, 0, 80],
         b"HTTP/1.1 400 Bad Request\r\n\r\n".to_vec(),
     ] {
-        let addr = lying_socks(reply, false).await;
+        let socks = lying_socks(reply, false).await;
+        let addr = socks.addr();
         let client = client_via(&format!("socks5h://{addr}"), &pki);
         let (e, elapsed) = failing_get(&client, "https://localhost:9/").await;
         assert_code(&e, elapsed, "proxy.protocol", Hop::Proxy, Phase::Proxy);
         assert!(e.evidence().cause.is_some());
     }
     // A method selection that picks a method never offered.
-    let addr = hostile(|mut s| async move {
+    let server = RawServer::start(|mut s| async move {
         let mut greeting = [0u8; 3];
         if s.read_exact(&mut greeting).await.is_ok() {
             write_and_hold(s, &[5, 2]).await;
         }
     })
     .await;
+    let addr = server.addr();
     let client = client_via(&format!("socks5h://{addr}"), &pki);
     let (e, elapsed) = failing_get(&client, "https://localhost:9/").await;
     assert_code(&e, elapsed, "proxy.protocol", Hop::Proxy, Phase::Proxy);
@@ -659,7 +647,8 @@ async fn socks_replies_that_are_not_socks5_are_proxy_protocol() {
 async fn a_socks_failure_reply_with_a_lying_address_is_proxy_refused() {
     let pki = TestPki::new();
     // Reply code 5 (connection refused) with an address length that is never sent.
-    let addr = lying_socks(vec![5, 5, 0, 3, 255], false).await;
+    let socks = lying_socks(vec![5, 5, 0, 3, 255], false).await;
+    let addr = socks.addr();
     let client = client_via(&format!("socks5h://{addr}"), &pki);
     let (e, elapsed) = failing_get(&client, "https://localhost:9/").await;
     assert_code(&e, elapsed, "proxy.refused", Hop::Proxy, Phase::Proxy);

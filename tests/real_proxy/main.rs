@@ -1,13 +1,16 @@
-//! Real Squid and tinyproxy on loopback: the proxies' own replies, the client through them,
-//! the diagnosis of their refusals (near-miss `no_proxy` entries), parity with the harness's
-//! imitation, an https:// proxy, and load (through Squid and through
-//! the harness proxy).
+//! Tests against real third-party programs on loopback. Real Squid and tinyproxy: the proxies'
+//! own replies, the client through them, the diagnosis of their refusals (near-miss `no_proxy`
+//! entries), parity with the harness's imitation, an https:// proxy, and load (through Squid
+//! and through the harness proxy). The exporter (`probe serve`, module `exporter`) as a real
+//! process, scraped by a real Prometheus, beside blackbox_exporter, in headless Chromium, and
+//! its docs under promtool.
 //!
 //! This binary has its own runner (`harness = false` in Cargo.toml, libtest-mimic) for two
 //! reasons libtest cannot serve:
-//! - A proxy that is not installed (or does not start) must show as *ignored*, with the reason,
-//!   never as passed: a test that finds its proxy missing ends with a [`support::Skipped`] panic
-//!   (see `start_or_skip!`), which the runner turns into "ignored". Under `CI=true` the same test
+//! - A program that is not installed (or does not start) must show as *ignored*, with the
+//!   reason, never as passed: a test that finds its proxy missing ends with a
+//!   [`support::Skipped`] panic (see `start_or_skip!`), an exporter test returns an ignored
+//!   [`exporter::Outcome`]; the runner reports both as "ignored". Under `CI=true` the same test
 //!   fails instead. When `PROXYSCOPE_TEST_SKIPPED` names a file, each ignored test is appended to
 //!   it as `name<TAB>reason` (scripts/test prints them in its summary).
 //! - The load tests count this process's open descriptors, so they must run alone: they take
@@ -20,6 +23,7 @@
 mod common;
 mod support;
 
+mod exporter;
 mod load_harness;
 mod load_squid;
 mod real_client_squid;
@@ -51,6 +55,16 @@ macro_rules! trial {
         $kind(
             stringify!($($path)::+).split_whitespace().collect(),
             $($path)::+,
+        )
+    };
+}
+
+/// `module::test` of [`exporter`] → a trial named `exporter::module::test`.
+macro_rules! exporter {
+    ($module:ident :: $name:ident) => {
+        program(
+            concat!("exporter::", stringify!($module), "::", stringify!($name)).to_owned(),
+            || exporter::run(exporter::$module::$name),
         )
     };
 }
@@ -113,6 +127,20 @@ fn main() {
         trial!(shared, real_proxy_tinyproxy::plain_http_403_from_tinyproxy_and_from_the_origin_are_told_apart),
         trial!(shared, real_proxy_tls::squid_tunnel_carries_tls_that_verifies_only_with_the_private_root),
         trial!(shared, real_proxy_tls::tinyproxy_tunnel_carries_tls_that_verifies_only_with_the_private_root),
+        exporter!(endpoints::probe_reports_blackbox_names_blame_and_route),
+        exporter!(endpoints::bad_requests_get_clear_4xx_and_the_server_keeps_serving),
+        exporter!(endpoints::the_scrape_timeout_header_bounds_the_probe),
+        exporter!(endpoints::recent_results_are_reused_and_concurrent_scrapes_share_one_probe),
+        exporter!(endpoints::the_concurrency_limit_turns_excess_scrapes_into_503),
+        exporter!(endpoints::reload_refuses_errors_keeps_serving_and_sighup_applies_a_fix),
+        exporter!(endpoints::reload_storms_during_scrapes_never_crash),
+        exporter!(endpoints::ca_files_are_read_once_per_generation),
+        exporter!(endpoints::secrets_stay_out_of_every_output_and_log),
+        exporter!(prometheus_server::a_real_prometheus_scrapes_the_documented_config),
+        exporter!(blackbox::side_by_side_with_blackbox_exporter),
+        exporter!(browser::the_status_page_renders_in_headless_chromium),
+        exporter!(docs::alert_rules_pass_promtool_and_their_unit_tests),
+        exporter!(docs::the_dashboard_queries_only_metrics_the_exporter_emits),
         trial!(unit, support::tests::credentials_debug_hides_the_password),
         trial!(unit, support::dns::tests::nxdomain_reply_keeps_id_and_question_and_sets_rcode_3),
         trial!(unit, support::dns::tests::nxdomain_reply_ignores_answers_and_garbage),
@@ -122,7 +150,7 @@ fn main() {
     let ignored = IGNORED.lock().unwrap_or_else(PoisonError::into_inner);
     if !ignored.is_empty() {
         println!(
-            "real_proxy: {} test(s) ignored because a real proxy is unavailable:",
+            "real_proxy: {} test(s) ignored because a program they need is unavailable:",
             ignored.len()
         );
         for (name, reason) in ignored.iter() {
@@ -163,6 +191,20 @@ fn load<F: Future<Output = ()> + 'static>(name: String, test: fn() -> F) -> Tria
             &label,
             catch_unwind(AssertUnwindSafe(|| runtime.block_on(test()))),
         )
+    })
+}
+
+/// A test that reports its own outcome (an exporter test: ignored when its program is missing),
+/// alongside others; its ignored outcome is recorded for the summary.
+fn program(name: String, test: fn() -> exporter::Outcome) -> Trial {
+    let label = name.clone();
+    Trial::ignorable_test(name, move || {
+        let _turn = TURN.read().unwrap_or_else(PoisonError::into_inner);
+        let outcome = test();
+        if let Ok(Completion::Ignored { reason }) = &outcome {
+            record_ignored(&label, reason.as_deref().unwrap_or("no reason given"));
+        }
+        outcome
     })
 }
 

@@ -13,10 +13,9 @@ use std::net::{IpAddr, Ipv4Addr};
 use crate::support::client::{
     assert_connect_refused, assert_no_secret, builder, via, with_credentials,
 };
-use crate::support::{
-    RealSquid, SQUID_HOSTNAME, SQUID_REALM, SquidConfig, closed_port, start_or_skip,
-};
+use crate::support::{RealSquid, SQUID_HOSTNAME, SQUID_REALM, SquidConfig, start_or_skip};
 use proxyscope::client::ResponsePath;
+use proxyscope::testing::refused_addr;
 use proxyscope::testing::{ChainMode, ORIGIN_SERVER, TestOrigin, TestPki};
 use proxyscope::tls::Diagnosis;
 use proxyscope::{Blame, Error, Hop, Phase, ProxySetting, Settings};
@@ -356,7 +355,7 @@ pub(crate) async fn an_error_page_quoting_the_request_leaves_no_secret_in_the_ev
 pub(crate) async fn unreachable_destination_is_proxy_upstream_err_connect_fail() {
     let squid = start_or_skip!(RealSquid::start(SquidConfig::new()));
     let client = builder(via(&squid.url())).build().expect("client");
-    let port = closed_port();
+    let port = refused_addr().port();
     let e = client
         .get(&format!("https://127.0.0.1:{port}/"))
         .await

@@ -13,10 +13,9 @@
 use crate::support::client::{
     assert_connect_refused, assert_no_secret, builder, via, with_credentials,
 };
-use crate::support::{
-    RealTinyproxy, TINYPROXY_VIA_NAME, TinyproxyConfig, closed_port, start_or_skip,
-};
+use crate::support::{RealTinyproxy, TINYPROXY_VIA_NAME, TinyproxyConfig, start_or_skip};
 use proxyscope::client::ResponsePath;
+use proxyscope::testing::refused_addr;
 use proxyscope::testing::{ChainMode, ORIGIN_SERVER, TestOrigin, TestPki};
 use proxyscope::{Error, Hop, Phase, ProxySetting, Settings};
 
@@ -177,7 +176,7 @@ pub(crate) async fn wrong_credentials_get_401_yet_are_auth_rejected_and_right_on
 pub(crate) async fn unable_to_connect_is_proxy_upstream() {
     let proxy = start_or_skip!(RealTinyproxy::start(TinyproxyConfig::new()));
     let client = builder(via(&proxy.url())).build().expect("client");
-    let port = closed_port();
+    let port = refused_addr().port();
     let e = client
         .get(&format!("https://127.0.0.1:{port}/"))
         .await

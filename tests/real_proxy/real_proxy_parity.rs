@@ -13,10 +13,11 @@
 //! `X-Cache-Lookup`, the harness does not.
 
 use crate::support::{
-    LoopbackOrigin, ORIGIN_SERVER, RealSquid, SQUID_REALM, SquidConfig, WireResponse, closed_port,
-    exchange, start_or_skip,
+    ORIGIN_SERVER, RealSquid, SQUID_REALM, SquidConfig, TestOrigin, WireResponse, exchange,
+    start_or_skip,
 };
 use proxyscope::testing::basic_auth;
+use proxyscope::testing::refused_addr;
 use proxyscope::testing::{Policy, TestProxy};
 
 /// The fields a client decides "who refused, and why" by.
@@ -121,7 +122,7 @@ pub(crate) async fn refused_destination_classifies_alike() {
     let squid = start_or_skip!(RealSquid::start(SquidConfig::new()));
     // No policy: the harness really tries the destination, as Squid does.
     let harness = TestProxy::allow_all().await;
-    let authority = format!("127.0.0.1:{}", closed_port());
+    let authority = format!("127.0.0.1:{}", refused_addr().port());
     let (h, s) = both(&harness, &squid, &connect_head(&authority, None)).await;
     assert_eq!(s.status, 503);
     assert_same_classification(&h, &s);
@@ -133,7 +134,7 @@ pub(crate) async fn refused_destination_classifies_alike() {
 }
 
 pub(crate) async fn tunnel_and_relayed_origin_403_classify_alike() {
-    let origin = LoopbackOrigin::start().await;
+    let origin = TestOrigin::http().await;
     let squid = start_or_skip!(RealSquid::start(SquidConfig::new()));
     let harness = TestProxy::allow_all().await;
     let authority = origin.addr().to_string();

@@ -9,11 +9,11 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use crate::support::{
-    Body, LoopbackOrigin, ORIGIN_BODY, ORIGIN_FORBIDDEN_BODY, ORIGIN_SERVER, RealSquid,
-    SQUID_HOSTNAME, SQUID_REALM, SquidConfig, WireResponse, closed_port, exchange, read_response,
-    start_or_skip,
+    Body, ORIGIN_BODY, ORIGIN_FORBIDDEN_BODY, ORIGIN_SERVER, RealSquid, SQUID_HOSTNAME,
+    SQUID_REALM, SquidConfig, TestOrigin, WireResponse, exchange, read_response, start_or_skip,
 };
 use proxyscope::testing::basic_auth;
+use proxyscope::testing::refused_addr;
 use tokio::io::AsyncWriteExt;
 
 /// Every reply Squid generates itself carries these (`HttpReply::setHeaders`,
@@ -73,7 +73,7 @@ fn assert_some_dns_failure(reply: &WireResponse, squid: &RealSquid) {
 
 pub(crate) async fn connect_to_a_loopback_origin_is_tunnelled() {
     let squid = start_or_skip!(RealSquid::start(SquidConfig::new()));
-    let origin = LoopbackOrigin::start().await;
+    let origin = TestOrigin::http().await;
     let authority = origin.addr().to_string();
 
     let (mut tunnel, reply) = exchange(squid.addr(), &connect_head(&authority, None), false).await;
@@ -129,7 +129,7 @@ pub(crate) async fn dstdomain_deny_is_403_err_access_denied() {
 }
 
 pub(crate) async fn dst_allow_list_denies_other_addresses_with_403() {
-    let origin = LoopbackOrigin::start().await;
+    let origin = TestOrigin::http().await;
     let squid = start_or_skip!(RealSquid::start(
         SquidConfig::new().allow_dst(IpAddr::V4(Ipv4Addr::LOCALHOST))
     ));
@@ -145,7 +145,7 @@ pub(crate) async fn dst_allow_list_denies_other_addresses_with_403() {
 }
 
 pub(crate) async fn domain_allow_list_and_dst_deny_combine() {
-    let origin = LoopbackOrigin::start().await;
+    let origin = TestOrigin::http().await;
     let squid = start_or_skip!(RealSquid::start(
         SquidConfig::new()
             .allow_domain(".allowed.test")
@@ -203,7 +203,7 @@ pub(crate) async fn missing_credentials_get_407_with_a_basic_challenge() {
 }
 
 pub(crate) async fn wrong_credentials_get_the_same_407_and_right_ones_open_the_tunnel() {
-    let origin = LoopbackOrigin::start().await;
+    let origin = TestOrigin::http().await;
     let squid = start_or_skip!(RealSquid::start(
         SquidConfig::new().basic_auth("alice", "correct horse")
     ));
@@ -231,7 +231,7 @@ pub(crate) async fn wrong_credentials_get_the_same_407_and_right_ones_open_the_t
 
 pub(crate) async fn unreachable_destination_is_503_err_connect_fail_with_errno() {
     let squid = start_or_skip!(RealSquid::start(SquidConfig::new()));
-    let authority = format!("127.0.0.1:{}", closed_port());
+    let authority = format!("127.0.0.1:{}", refused_addr().port());
     let (_, reply) = exchange(squid.addr(), &connect_head(&authority, None), true).await;
     // Observed (Squid 5.7, HappyConnOpener): `HTTP/1.1 503 Service Unavailable`,
     // X-Squid-Error: ERR_CONNECT_FAIL 111 (ECONNREFUSED); no Via, X-Cache or Connection.
@@ -300,7 +300,7 @@ pub(crate) async fn connect_to_a_port_outside_ssl_ports_is_403() {
 }
 
 pub(crate) async fn plain_http_403_from_squid_and_from_the_origin_are_told_apart() {
-    let origin = LoopbackOrigin::start().await;
+    let origin = TestOrigin::http().await;
     let squid = start_or_skip!(RealSquid::start(
         SquidConfig::new()
             .deny_domain(".blocked.test")

@@ -10,11 +10,11 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use crate::support::{
-    Body, LoopbackOrigin, ORIGIN_BODY, ORIGIN_FORBIDDEN_BODY, ORIGIN_SERVER, RealTinyproxy,
-    TINYPROXY_VIA_NAME, TinyproxyConfig, WireResponse, closed_port, exchange, read_response,
-    start_or_skip,
+    Body, ORIGIN_BODY, ORIGIN_FORBIDDEN_BODY, ORIGIN_SERVER, RealTinyproxy, TINYPROXY_VIA_NAME,
+    TestOrigin, TinyproxyConfig, WireResponse, exchange, read_response, start_or_skip,
 };
 use proxyscope::testing::basic_auth;
+use proxyscope::testing::refused_addr;
 use tokio::io::AsyncWriteExt;
 
 /// tinyproxy's own error pages (`src/html-error.c`): `Server`, `Content-Type: text/html`,
@@ -60,7 +60,7 @@ fn connect_head(authority: &str, auth: Option<&str>) -> String {
 
 pub(crate) async fn connect_to_a_loopback_origin_is_tunnelled() {
     let proxy = start_or_skip!(RealTinyproxy::start(TinyproxyConfig::new()));
-    let origin = LoopbackOrigin::start().await;
+    let origin = TestOrigin::http().await;
     let authority = origin.addr().to_string();
 
     let (mut tunnel, reply) = exchange(proxy.addr(), &connect_head(&authority, None), false).await;
@@ -101,7 +101,7 @@ pub(crate) async fn filtered_host_is_403_filtered() {
 }
 
 pub(crate) async fn filter_default_deny_turns_the_list_into_an_allow_list() {
-    let origin = LoopbackOrigin::start().await;
+    let origin = TestOrigin::http().await;
     let proxy = start_or_skip!(RealTinyproxy::start(
         TinyproxyConfig::new()
             .filter(r"^127\.0\.0\.1$")
@@ -148,7 +148,7 @@ pub(crate) async fn missing_credentials_get_407_with_a_basic_challenge() {
 }
 
 pub(crate) async fn wrong_credentials_get_401_not_407_and_right_ones_open_the_tunnel() {
-    let origin = LoopbackOrigin::start().await;
+    let origin = TestOrigin::http().await;
     let proxy = start_or_skip!(RealTinyproxy::start(
         TinyproxyConfig::new().basic_auth("alice", "correct-horse")
     ));
@@ -176,7 +176,7 @@ pub(crate) async fn wrong_credentials_get_401_not_407_and_right_ones_open_the_tu
 
 pub(crate) async fn unreachable_destination_is_500_unable_to_connect() {
     let proxy = start_or_skip!(RealTinyproxy::start(TinyproxyConfig::new()));
-    let authority = format!("127.0.0.1:{}", closed_port());
+    let authority = format!("127.0.0.1:{}", refused_addr().port());
     let (_, reply) = exchange(proxy.addr(), &connect_head(&authority, None), true).await;
     // Observed: `HTTP/1.1 500 Unable to connect`; the body does not carry the errno (1.11.1).
     // tinyproxy sends the same for a name that does not resolve.
@@ -192,7 +192,7 @@ pub(crate) async fn unreachable_destination_is_500_unable_to_connect() {
 }
 
 pub(crate) async fn plain_http_403_from_tinyproxy_and_from_the_origin_are_told_apart() {
-    let origin = LoopbackOrigin::start().await;
+    let origin = TestOrigin::http().await;
     let proxy = start_or_skip!(RealTinyproxy::start(
         TinyproxyConfig::new().filter(r"(^|\.)blocked\.test$")
     ));

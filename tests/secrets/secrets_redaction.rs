@@ -24,10 +24,11 @@ use std::time::Duration;
 use crate::common::probe::probe_bin;
 use proxyscope::config::{Config, ConfigDocument};
 use proxyscope::connect::Resolver;
-use proxyscope::testing::{CannedReply, ChainMode, Policy, TestOrigin, TestPki, TestProxy};
+use proxyscope::testing::{
+    CannedReply, ChainMode, HOLD, Policy, RawServer, TestOrigin, TestPki, TestProxy, refused_addr,
+};
 use proxyscope::{Client, EnvSnapshot, Error, NoProxy, Phase, ProxySetting, ProxyUrl, Settings};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 
 const USER: &str = "u53r";
 const PASS: &str = "s3cr3t-p4ss";
@@ -202,39 +203,22 @@ async fn proxy(policy: Policy) -> TestProxy {
 }
 
 /// A TCP server that accepts and never says a word.
-async fn silent() -> SocketAddr {
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((s, _)) = l.accept().await {
-            held.push(s);
-        }
-    });
-    addr
+async fn silent() -> RawServer {
+    RawServer::start(|s| async move {
+        tokio::time::sleep(HOLD).await;
+        drop(s);
+    })
+    .await
 }
 
 /// A SOCKS5 server that accepts none of the offered methods.
-async fn socks_no_method() -> SocketAddr {
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = l.accept().await {
-            tokio::spawn(async move {
-                let mut greeting = [0u8; 4];
-                let _ = s.read(&mut greeting).await;
-                let _ = s.write_all(&[5, 0xFF]).await;
-            });
-        }
-    });
-    addr
-}
-
-async fn refused_addr() -> SocketAddr {
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    drop(l);
-    addr
+async fn socks_no_method() -> RawServer {
+    RawServer::start(|mut s| async move {
+        let mut greeting = [0u8; 4];
+        let _ = s.read(&mut greeting).await;
+        let _ = s.write_all(&[5, 0xFF]).await;
+    })
+    .await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -289,9 +273,10 @@ async fn credentials_never_appear_in_any_output_of_any_failure() {
         &pki,
     ));
     p.get("proxy.dns", &c, &url).await;
-    let c = client(layer(&creds_url("http", refused_addr().await), &pki));
+    let c = client(layer(&creds_url("http", refused_addr()), &pki));
     p.get("proxy.connect", &c, &url).await;
-    let c = client(layer(&creds_url("http", silent().await), &pki));
+    let silent_proxy = silent().await;
+    let c = client(layer(&creds_url("http", silent_proxy.addr()), &pki));
     p.get("proxy.timeout", &c, &url).await;
 
     // proxy.tls: an https:// proxy whose certificate the client does not trust.
@@ -348,7 +333,8 @@ async fn credentials_never_appear_in_any_output_of_any_failure() {
         &pki,
     ));
     p.get("socks proxy.auth_rejected", &c, &url).await;
-    let c = client(layer(&creds_url("socks5", socks_no_method().await), &pki));
+    let no_method = socks_no_method().await;
+    let c = client(layer(&creds_url("socks5", no_method.addr()), &pki));
     p.get("socks proxy.auth_required", &c, &url).await;
     let socks = TestProxy::builder()
         .policy(Policy::deny(&["localhost"]))
@@ -426,10 +412,11 @@ async fn credentials_never_appear_in_any_output_of_any_failure() {
     )
     .await;
     let c = client(layer(&via, &pki));
+    let silent_origin = silent().await;
     p.get(
         "tls.timeout",
         &c,
-        &format!("https://localhost:{}/", silent().await.port()),
+        &format!("https://localhost:{}/", silent_origin.addr().port()),
     )
     .await;
 
@@ -594,7 +581,7 @@ async fn credentials_never_appear_in_any_output_of_any_failure() {
         ca = pki.root_pem_path().display().to_string(),
         denied = creds_url("http", deny.addr()),
         rejected = creds_url("http", wrong.addr()),
-        refused = creds_url("http", refused_addr().await),
+        refused = creds_url("http", refused_addr()),
     );
     std::fs::File::create(&file)
         .unwrap()

@@ -22,7 +22,8 @@
 //!
 //! Layout: this file owns skipping and the process lifecycle; `real_proxy/squid.rs` and
 //! `real_proxy/tinyproxy.rs` their configs and instances; `real_proxy/dns.rs` the NXDOMAIN
-//! responder; `real_proxy/wire.rs` the raw HTTP exchange and the loopback origin.
+//! responder. The origin behind the proxies is the harness's `TestOrigin`; the raw HTTP exchange
+//! is `common::wire`.
 //!
 //! When a proxy binary is missing or fails to start, `start` returns a [`Skip`]; the
 //! [`start_or_skip!`] macro turns that into a failure under `CI=true`, and otherwise ends the test
@@ -36,16 +37,17 @@ pub(crate) mod client;
 pub(crate) mod dns;
 mod squid;
 mod tinyproxy;
-mod wire;
 
 #[allow(unused_imports)]
-pub(crate) use crate::common::wire::{Body, WireResponse, closed_port, exchange, read_response};
+pub(crate) use crate::common::wire::{Body, WireResponse, exchange, read_response};
+#[allow(unused_imports)]
+pub(crate) use proxyscope::testing::{
+    ORIGIN_FORBIDDEN_BODY, ORIGIN_OK_BODY as ORIGIN_BODY, ORIGIN_SERVER, TestOrigin,
+};
 #[allow(unused_imports)]
 pub(crate) use squid::{RealSquid, SQUID_ENV, SQUID_HOSTNAME, SQUID_REALM, SquidConfig};
 #[allow(unused_imports)]
 pub(crate) use tinyproxy::{RealTinyproxy, TINYPROXY_ENV, TINYPROXY_VIA_NAME, TinyproxyConfig};
-#[allow(unused_imports)]
-pub(crate) use wire::{LoopbackOrigin, ORIGIN_BODY, ORIGIN_FORBIDDEN_BODY, ORIGIN_SERVER};
 
 use std::fs;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};

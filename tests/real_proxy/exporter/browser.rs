@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use libtest_mimic::{Completion, Failed};
 
-use crate::support::{ConfigFile, Harness, Outcome, Serve, ensure, skipped, toml_str, tool};
+use super::support::{ConfigFile, Harness, Outcome, Serve, ensure, skipped, toml_str, tool};
 
 const HOSTILE: &str = "<script>alert(1)</script>";
 

@@ -11,7 +11,7 @@ use libtest_mimic::Completion;
 use proxyscope::testing::{Policy, TestOrigin, TestProxy};
 use rustix::process::Signal;
 
-use crate::support::{ConfigFile, Harness, Outcome, Serve, ensure, eventually, raw, toml_str};
+use super::support::{ConfigFile, Harness, Outcome, Serve, ensure, eventually, raw, toml_str};
 
 const USER: &str = "u53r";
 const PASS: &str = "s3cr3t-p4ss";
@@ -230,7 +230,7 @@ pub(crate) async fn bad_requests_get_clear_4xx_and_the_server_keeps_serving() ->
         ("DELETE", "/"),
         ("GET", "/-/reload"),
     ] {
-        let r = crate::support::request(serve.addr, method, path, &[]).await?;
+        let r = super::support::request(serve.addr, method, path, &[]).await?;
         ensure(r.status == 405 && r.header("allow").is_some(), || {
             format!("{method} {path}: {r:?}")
         })?;
@@ -342,7 +342,7 @@ pub(crate) async fn recent_results_are_reused_and_concurrent_scrapes_share_one_p
     let scrapes: Vec<_> = (0..8)
         .map(|_| {
             tokio::spawn(async move {
-                crate::support::request(addr, "GET", "/probe?target=web", &[]).await
+                super::support::request(addr, "GET", "/probe?target=web", &[]).await
             })
         })
         .collect();
@@ -387,7 +387,7 @@ pub(crate) async fn the_concurrency_limit_turns_excess_scrapes_into_503() -> Out
     .await?;
     let addr = serve.addr;
     let slow = tokio::spawn(async move {
-        crate::support::request(
+        super::support::request(
             addr,
             "GET",
             "/probe?target=slow",
@@ -527,7 +527,7 @@ pub(crate) async fn reload_storms_during_scrapes_never_crash() -> Outcome {
                 "/-/reload"
             };
             let method = if i % 4 == 0 { "GET" } else { "POST" };
-            crate::support::request(addr, method, path, &[]).await
+            super::support::request(addr, method, path, &[]).await
         }));
     }
     for _ in 0..5 {

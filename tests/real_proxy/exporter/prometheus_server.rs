@@ -11,7 +11,7 @@ use std::time::Duration;
 use libtest_mimic::Completion;
 use serde_json::Value;
 
-use crate::support::{
+use super::support::{
     ConfigFile, Harness, Outcome, Serve, ensure, eventually, free_port, request, skipped,
     stop_child, toml_str, tool,
 };

@@ -67,57 +67,11 @@ pub(crate) fn ensure(cond: bool, what: impl FnOnce() -> String) -> Result<(), Fa
     if cond { Ok(()) } else { Err(what().into()) }
 }
 
-/// The `probe` example binary, built by `cargo test` before the tests run.
-///
-/// `<target>/debug/examples/probe` is the one cargo just built unless several checkouts share
-/// the target directory, where it is whichever was built last; then the newest build beside it
-/// (`examples/probe-<hash>`) that has the `serve` subcommand is used.
-pub(crate) fn probe_bin() -> Result<PathBuf, Failed> {
-    static BIN: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-        let examples = exe
-            .parent()
-            .and_then(Path::parent)
-            .ok_or("tests run from <target>/<profile>/deps")?
-            .join("examples");
-        let mut candidates = vec![examples.join("probe")];
-        let mut built: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(&examples)
-            .map_err(|e| e.to_string())?
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with("probe-") && !n.contains('.'))
-            })
-            .filter_map(|p| Some((p.metadata().ok()?.modified().ok()?, p)))
-            .collect();
-        built.sort_by_key(|(modified, _)| std::cmp::Reverse(*modified));
-        candidates.extend(built.into_iter().map(|(_, p)| p));
-        let found = candidates
-            .into_iter()
-            .find(|p| {
-                std::process::Command::new(p)
-                    .arg("--help")
-                    .output()
-                    .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("\n  serve "))
-            })
-            .ok_or_else(|| {
-                "no probe binary with `serve`: run `cargo build --example probe` (cargo test \
-                 --all-targets does it)"
-                    .to_owned()
-            })?;
-        if found != examples.join("probe") {
-            eprintln!(
-                "note: examples/probe has no `serve` (another checkout built it last); using {}",
-                found.display()
-            );
-        }
-        Ok(found)
-    })
-    .clone()
-    .map_err(Failed::from)
+/// The `probe` example binary with the `serve` subcommand (see
+/// `common::probe::example_bin_with`: with several checkouts sharing the target directory, the
+/// newest build that has it).
+pub(crate) fn probe_bin() -> PathBuf {
+    crate::common::probe::example_bin_with("probe", "\n  serve ")
 }
 
 pub(crate) use crate::common::probe::{ConfigFile, toml_path, toml_str};
@@ -189,7 +143,7 @@ impl Serve {
     /// Starts `probe serve --config <config> --listen 127.0.0.1:0` plus `extra`, without proxy
     /// variables from the test's environment, and waits for its "listening on" line.
     pub(crate) async fn start(config: &Path, extra: &[&str]) -> Result<Self, Failed> {
-        let mut cmd = Command::new(probe_bin()?);
+        let mut cmd = Command::new(probe_bin());
         cmd.arg("serve")
             .arg("--config")
             .arg(config)
@@ -416,10 +370,10 @@ fn dechunk(mut rest: &str) -> Result<String, Failed> {
     }
 }
 
-/// A free loopback port (bound, then released for a child process to take).
+/// A free loopback port (nothing listens there: a child process may take it, a client is
+/// refused).
 pub(crate) fn free_port() -> Result<u16, Failed> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    Ok(l.local_addr().map_err(|e| e.to_string())?.port())
+    Ok(proxyscope::testing::refused_addr().port())
 }
 
 /// Polls `f` every 200 ms until it returns `Some`, for at most `limit`.

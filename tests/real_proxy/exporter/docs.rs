@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use libtest_mimic::{Completion, Failed};
 
-use crate::support::{ConfigFile, Harness, Outcome, Serve, ensure, skipped, toml_str, tool};
+use super::support::{ConfigFile, Harness, Outcome, Serve, ensure, skipped, toml_str, tool};
 
 fn monitoring() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/monitoring")
