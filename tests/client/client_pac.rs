@@ -80,7 +80,7 @@ async fn every_helper_and_branch_decides_a_real_request() {
         .resolve("x.resolve.test", "127.0.0.1".parse().unwrap())
         .start()
         .await;
-    let dead = crate::common::servers::refused_addr().await.to_string();
+    let dead = proxyscope::testing::refused_addr().to_string();
     let f = pac_file(&script(&live.addr().to_string(), &dead));
     let client = client(Settings::new().with_pac(f.path()), EnvSnapshot::default());
     // (host, the branch's alert, the candidate used, whether it went through the live proxy)

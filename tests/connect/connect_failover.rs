@@ -11,7 +11,7 @@ use proxyscope::route::{CandidateSource, Rule};
 use proxyscope::settings::ProxySetting;
 use proxyscope::testing::{
     Handled, Listener, Policy, REPLY4_GRANTED, REPLY4_NO_IDENTD, REPLY4_REJECTED,
-    REPLY4_USER_MISMATCH, TestOrigin, TestProxy,
+    REPLY4_USER_MISMATCH, TestOrigin, TestProxy, refused_addr,
 };
 use proxyscope::{Blame, Hop, Phase, Settings};
 
@@ -23,7 +23,7 @@ fn list(entries: &[&str]) -> Settings {
 async fn a_dead_first_proxy_gives_way_to_a_live_second_and_is_backed_off() {
     let origin = TestOrigin::http().await;
     let live = TestProxy::builder().start().await;
-    let dead = refused_addr().await;
+    let dead = refused_addr();
     let client = builder(list(&[&format!("http://{dead}"), &live.url(), "direct"]))
         .build()
         .unwrap();
@@ -63,7 +63,7 @@ async fn a_dead_first_proxy_gives_way_to_a_live_second_and_is_backed_off() {
 #[tokio::test]
 async fn every_proxy_dead_ends_direct_and_all_dead_keeps_each_attempt() {
     let origin = TestOrigin::http().await;
-    let (a, b) = (refused_addr().await, refused_addr().await);
+    let (a, b) = (refused_addr(), refused_addr());
     let client = builder(list(&[
         &format!("http://{a}"),
         "http://proxy.invalid:3128",
@@ -211,7 +211,7 @@ async fn a_pac_script_routes_per_host_with_every_helper_and_fails_over() {
         .resolve("origin.test", "127.0.0.1".parse().unwrap())
         .start()
         .await;
-    let dead = refused_addr().await;
+    let dead = refused_addr();
     let script = format!(
         r#"function FindProxyForURL(url, host) {{
             alert("asked " + host);

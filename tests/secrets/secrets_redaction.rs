@@ -350,7 +350,7 @@ async fn credentials_never_appear_in_any_output_of_any_failure() {
     // Failover: a list whose dead first proxy and live SOCKS4a second carry credentials (the
     // attempts, the skipped candidate, the route of the response); every candidate dead.
     let socks4 = TestProxy::builder().socks5().start().await;
-    let dead = creds_url("http", refused_addr().await);
+    let dead = creds_url("http", refused_addr());
     let list = |second: String| {
         layer(&dead, &pki).with_proxy_list([
             ProxySetting::parse(&dead).unwrap(),
@@ -359,7 +359,7 @@ async fn credentials_never_appear_in_any_output_of_any_failure() {
     };
     let c = client(list(creds_url("socks4a", socks4.socks5_addr().unwrap())));
     p.get("failover to socks4a", &c, &url).await;
-    let c = client(list(creds_url("socks4", refused_addr().await)));
+    let c = client(list(creds_url("socks4", refused_addr())));
     p.get("failover all dead", &c, &url).await;
     // A PAC answer written with credentials (browsers do not accept them; the entry is dropped
     // and the answer shown redacted).
