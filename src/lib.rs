@@ -29,7 +29,7 @@
 //! let route = client.route(Some("apertium"), "http://apertium.svc.example.org:2737/listPairs")?;
 //! println!("{}", route.explain());
 //!
-//! match client.get("http://apertium.svc.example.org:2737/listPairs").await {
+//! match client.get("http://apertium.svc.example.org:2737/listPairs").send().await {
 //!     Ok(resp) => println!("{} via {}", resp.status(), resp.route().summary()),
 //!     Err(e) => eprintln!("{}", e.report()), // code, hop, phase, evidence, hint
 //! }
@@ -51,6 +51,9 @@
 //!   in an embedded, sandboxed QuickJS with time, memory and stack limits, answers parsed into
 //!   candidates, PAC files linted. It adds items only and never changes how the client behaves;
 //!   it needs a C compiler.
+//! - `decompression` (off by default): `ClientBuilder::{gzip, brotli, zstd}` — ask for
+//!   compressed response bodies and decode them (async-compression). Without the switches
+//!   nothing is asked for or decoded.
 //! - `fuzzing` (off by default, not public API): exposes the internal wire parsers to the
 //!   project's fuzz targets and property tests; hidden from the documentation.
 //!
@@ -121,6 +124,12 @@ pub use parse_error::ParseError;
 pub use proxy::{EnvSnapshot, NoProxy, ProxyUrl};
 pub use route::Route;
 pub use settings::{Limits, Provenance, ProxySetting, Roots, Settings, Sourced, Timeouts};
+
+// The README's Rust snippets compile as doctests (its shell commands are run by
+// tests/probe/readme.rs). Only `cargo test --doc` sees this item.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 
 /// The module graph of the crate doc, checked against the source: every `crate::` path in a
 /// module's files must name a module of a lower rank (or a root re-export of one).

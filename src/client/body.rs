@@ -160,36 +160,21 @@ impl BodyReader {
 
     /// `http.body_too_large`: the cap, the size seen, and `key`, the setting that raises the cap.
     pub(crate) fn too_large(&self, cap: u64, seen: u64, announced: bool, key: &str) -> Error {
-        let target = self.target.clone();
-        let key = key.to_owned();
-        let seen_text = if announced {
-            format!("announces {seen} bytes")
-        } else {
-            format!("sent more than {cap} bytes ({seen} read)")
+        let at = Sender {
+            route: &self.route,
+            target: &self.target,
+            hop: self.hop,
         };
-        let origin = match &self.limits.max_body_origin {
-            Provenance::Default => "the default".to_owned(),
-            o => o.to_string(),
-        };
-        Error::new(ErrorKind::HttpBodyTooLarge)
-            .with_hop(self.hop)
-            .with_phase(Phase::Http)
-            .with_message(format!(
-                "the response body from {target} {seen_text}, over the {cap}-byte cap"
-            ))
-            .with_hint(format!(
-                "raise `{key}` (in force: {cap} bytes, from {origin}) if bodies this large are expected, or check that the URL is the one meant"
-            ))
-            .with_route(self.route.clone())
-            .map_evidence(|ev| {
-                ev.target = Some(target);
-                ev.setting = Some(key);
-                ev.size_limit = Some(SizeLimit {
-                    limit: cap,
-                    seen,
-                    announced,
-                });
-            })
+        too_large(
+            &at,
+            &self.limits,
+            Overflow {
+                cap,
+                seen,
+                announced,
+            },
+            key,
+        )
     }
 
     fn timed_out(&self) -> Error {
@@ -231,4 +216,58 @@ impl BodyReader {
             })
             .with_source(e)
     }
+}
+
+/// Who sent a body: what an error about it names.
+pub(crate) struct Sender<'a> {
+    pub(crate) route: &'a Route,
+    pub(crate) target: &'a str,
+    pub(crate) hop: Hop,
+}
+
+/// How far past its cap a body went.
+pub(crate) struct Overflow {
+    pub(crate) cap: u64,
+    pub(crate) seen: u64,
+    pub(crate) announced: bool,
+}
+
+/// `http.body_too_large` for a body `at` sent, past `o.cap`; `key` is the setting that raises
+/// the cap (a decompressed body is held to the same cap as a plain one).
+pub(crate) fn too_large(at: &Sender<'_>, limits: &BodyLimits, o: Overflow, key: &str) -> Error {
+    let Overflow {
+        cap,
+        seen,
+        announced,
+    } = o;
+    let target = at.target.to_owned();
+    let key = key.to_owned();
+    let seen_text = if announced {
+        format!("announces {seen} bytes")
+    } else {
+        format!("sent more than {cap} bytes ({seen} read)")
+    };
+    let origin = match &limits.max_body_origin {
+        Provenance::Default => "the default".to_owned(),
+        o => o.to_string(),
+    };
+    Error::new(ErrorKind::HttpBodyTooLarge)
+        .with_hop(at.hop)
+        .with_phase(Phase::Http)
+        .with_message(format!(
+            "the response body from {target} {seen_text}, over the {cap}-byte cap"
+        ))
+        .with_hint(format!(
+            "raise `{key}` (in force: {cap} bytes, from {origin}) if bodies this large are expected, or check that the URL is the one meant"
+        ))
+        .with_route(at.route.clone())
+        .map_evidence(|ev| {
+            ev.target = Some(target);
+            ev.setting = Some(key);
+            ev.size_limit = Some(SizeLimit {
+                limit: cap,
+                seen,
+                announced,
+            });
+        })
 }

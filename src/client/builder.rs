@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use http::header::USER_AGENT;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use hyper_util::client::legacy;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
@@ -14,6 +15,7 @@ use crate::proxy::{EnvSnapshot, redact_url};
 use crate::settings::{Provenance, Settings};
 use crate::tls::{CaBundle, TlsCache};
 
+use super::redirect::RedirectPolicy;
 use super::{Client, Inner, ProfileClient};
 
 /// One provider as given to the builder.
@@ -37,6 +39,11 @@ pub struct ClientBuilder {
     http2: bool,
     pool_idle_timeout: Option<Duration>,
     pool_max_idle_per_host: usize,
+    default_headers: HeaderMap,
+    redirect: RedirectPolicy,
+    gzip: bool,
+    brotli: bool,
+    zstd: bool,
     /// CA files already loaded (a `Config`'s), used instead of reading them again.
     ca_files: Vec<CaBundle>,
     error: Option<Error>,
@@ -80,6 +87,18 @@ impl ClientBuilder {
             http2: true,
             pool_idle_timeout: Some(Duration::from_secs(90)),
             pool_max_idle_per_host: usize::MAX,
+            default_headers: {
+                let mut h = HeaderMap::new();
+                h.insert(
+                    USER_AGENT,
+                    HeaderValue::from_static(super::send::USER_AGENT),
+                );
+                h
+            },
+            redirect: RedirectPolicy::none(),
+            gzip: false,
+            brotli: false,
+            zstd: false,
             ca_files: Vec::new(),
             error: None,
         }
@@ -205,6 +224,102 @@ impl ClientBuilder {
         self
     }
 
+    /// Headers sent with every request that does not set the same name itself (the request's
+    /// value wins). Replaces earlier defaults of the same names; a `User-Agent` here replaces
+    /// the default `proxyscope/<version>`. Credential headers (`Authorization`, `Cookie`) are
+    /// marked sensitive, and are dropped like the request's own when a redirect leaves the
+    /// origin. A value with CR, LF or NUL is `request.header` at `build()`.
+    ///
+    /// ```
+    /// let mut headers = http::HeaderMap::new();
+    /// headers.insert("x-team", http::HeaderValue::from_static("mt"));
+    /// let client = proxyscope::Client::builder().default_headers(headers).build()?;
+    /// # Ok::<(), proxyscope::Error>(())
+    /// ```
+    pub fn default_headers(mut self, headers: HeaderMap) -> Self {
+        let mut last: Option<HeaderName> = None;
+        for (name, value) in headers {
+            let Some(name) = name.or_else(|| last.clone()) else {
+                continue;
+            };
+            if let Err(e) = super::request::check_value(&name, &value) {
+                self.keep(e);
+                continue;
+            }
+            if last.as_ref() != Some(&name) {
+                self.default_headers.remove(&name);
+            }
+            self.default_headers.append(name.clone(), value);
+            last = Some(name);
+        }
+        super::request::mark_sensitive(&mut self.default_headers);
+        self
+    }
+
+    /// The `User-Agent` of requests that set none (default `proxyscope/<version>`). A value a
+    /// header cannot carry is `request.header` at `build()`.
+    pub fn user_agent(mut self, value: &str) -> Self {
+        match HeaderValue::from_str(value) {
+            Ok(v) => {
+                self.default_headers.insert(USER_AGENT, v);
+            }
+            Err(_) => self.keep(
+                Error::new(ErrorKind::RequestHeader)
+                    .with_message("the User-Agent is not a valid header value (CR, LF or another control character)")
+                    .with_hint("use visible text without line breaks")
+                    .map_evidence(|ev| ev.setting = Some("user_agent".to_owned())),
+            ),
+        }
+        self
+    }
+
+    /// The redirect policy of requests that set none (default: [`RedirectPolicy::none`], so a
+    /// 3xx is the response — what probes and health checks need).
+    pub fn redirect(mut self, policy: RedirectPolicy) -> Self {
+        self.redirect = policy;
+        self
+    }
+
+    /// Ask for gzip bodies (`Accept-Encoding`) and decompress them (default: no). Only when the
+    /// request sets no `Accept-Encoding` (or `Range`) of its own; the decompressed size counts
+    /// against the body's caps. Needs the `decompression` feature.
+    #[cfg(feature = "decompression")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "decompression")))]
+    pub fn gzip(mut self, yes: bool) -> Self {
+        self.gzip = yes;
+        self
+    }
+
+    /// Ask for brotli bodies (`br`) and decompress them, as [`gzip`](ClientBuilder::gzip) does.
+    #[cfg(feature = "decompression")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "decompression")))]
+    pub fn brotli(mut self, yes: bool) -> Self {
+        self.brotli = yes;
+        self
+    }
+
+    /// Ask for zstd bodies and decompress them, as [`gzip`](ClientBuilder::gzip) does.
+    #[cfg(feature = "decompression")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "decompression")))]
+    pub fn zstd(mut self, yes: bool) -> Self {
+        self.zstd = yes;
+        self
+    }
+
+    fn accept_encoding(&self) -> Option<HeaderValue> {
+        let names: Vec<&str> = [
+            (self.gzip, "gzip"),
+            (self.brotli, "br"),
+            (self.zstd, "zstd"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect();
+        (!names.is_empty())
+            .then(|| HeaderValue::from_str(&names.join(", ")).ok())
+            .flatten()
+    }
+
     fn keep(&mut self, e: Error) {
         if self.error.is_none() {
             self.error = Some(e);
@@ -219,6 +334,7 @@ impl ClientBuilder {
         if let Some(e) = self.error {
             return Err(e);
         }
+        let accept_encoding = self.accept_encoding();
         let cache = TlsCache::with(self.ca_files.iter().cloned());
         let env = self.env.unwrap_or_else(EnvSnapshot::from_process);
         let settings = |provider: Option<String>,
@@ -280,8 +396,17 @@ impl ClientBuilder {
                 http,
             });
         }
+        let defaults = super::send::Defaults {
+            headers: self.default_headers.clone(),
+            redirect: self.redirect,
+            accept_encoding,
+        };
         Ok(Client {
-            inner: std::sync::Arc::new(Inner { global, providers }),
+            inner: std::sync::Arc::new(Inner {
+                global,
+                providers,
+                defaults,
+            }),
         })
     }
 }

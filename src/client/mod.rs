@@ -10,33 +10,45 @@
 //! global layer.
 
 mod body;
+mod body_read;
 mod builder;
 mod into_url;
+mod provider;
+mod redirect;
+mod request;
+mod request_body;
 mod response;
+mod send;
+mod service;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use base64::Engine as _;
-use bytes::Bytes;
+use http::Method;
 use http::header::{AUTHORIZATION, PROXY_AUTHORIZATION};
-use http_body_util::Full;
 use hyper_util::client::legacy;
 use tracing::Instrument;
 
-use crate::connect::{Connector, Ctx, Handoff, absolute_form_failure, basic_auth};
-use crate::error::{CauseText, Error, ErrorKind, Hop, Phase, chain_text};
+use crate::connect::{ConnInfo, Connector, Ctx, Handoff, absolute_form_failure, basic_auth};
+use crate::error::{Error, ErrorKind, Hop, Phase, chain_text};
 use crate::proxy::redact::is_secret_param;
 use crate::proxy::{ProxyScheme, Secrets, redact_url};
 use crate::route::{Route, UriParts};
 
-pub use crate::error::{Attribution, ResponsePath};
+pub use crate::error::{Attribution, Redirect, ResponsePath};
 pub(crate) use body::BodyReader;
+pub use body_read::BodyStream;
 pub use builder::ClientBuilder;
 pub use into_url::IntoUrl;
 use into_url::{UrlRef, request_parts};
+pub use provider::ProviderHandle;
+pub use redirect::RedirectPolicy;
+pub use request::RequestBuilder;
+pub use request_body::{Body, BoxError};
 pub use response::Response;
 
-type HttpClient = legacy::Client<Connector, Full<Bytes>>;
+type HttpClient = legacy::Client<Connector, Body>;
 
 struct ProfileClient {
     name: Option<String>,
@@ -48,6 +60,7 @@ struct ProfileClient {
 struct Inner {
     global: ProfileClient,
     providers: Vec<ProfileClient>,
+    defaults: send::Defaults,
 }
 
 /// An HTTP client that knows its routes and explains its failures. Cheap to clone.
@@ -63,7 +76,7 @@ struct Inner {
 ///     .provider("yandex", "https://translate.yandex.net", Settings::new().with_proxy(egress))
 ///     .build()?;
 /// // Under the provider's base URL, so the provider's proxy is used.
-/// match client.get("https://translate.yandex.net/api/v1.5/tr.json/getLangs").await {
+/// match client.get("https://translate.yandex.net/api/v1.5/tr.json/getLangs").send().await {
 ///     Ok(res) => println!("{} via {}", res.status(), res.route().summary()),
 ///     Err(e) => eprintln!("{}", e.report()),
 /// }
@@ -129,88 +142,185 @@ impl Client {
         })
     }
 
-    /// `GET url`, choosing the provider by URL (see the module docs). `url` is an
-    /// `http::Uri` (used as it is), a `url::Url` or text (see [`IntoUrl`]).
-    pub async fn get(&self, url: impl IntoUrl) -> Result<Response, Error> {
-        let mut req = http::Request::new(Bytes::new());
-        *req.uri_mut() = url.into_uri()?;
-        self.request(None, req).await
+    /// A request of `method` for `url`, through the profile of the provider whose base URL
+    /// contains it (else the global layer); see [`RequestBuilder`]. A URL that does not parse,
+    /// or is not `http(s)` is `request.url` when it is sent; credentials in it are sent as
+    /// `Authorization: Basic` (see [`Client::execute`]).
+    ///
+    /// ```no_run
+    /// # async fn run(client: proxyscope::Client) -> Result<(), proxyscope::Error> {
+    /// let res = client
+    ///     .request(http::Method::OPTIONS, "https://api.example.org/")
+    ///     .send()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn request(&self, method: Method, url: impl IntoUrl) -> RequestBuilder {
+        RequestBuilder::new(self.clone(), None, method, to_url(url))
     }
 
-    /// Sends `req` through `provider`'s profile (`None`: the provider whose base URL contains
-    /// the request URL, else the global layer). A non-2xx reply to CONNECT is an error, never
-    /// a response.
+    /// `GET url` (see [`Client::request`]). Awaiting the builder sends it.
+    ///
+    /// ```no_run
+    /// # async fn run(client: proxyscope::Client) -> Result<(), proxyscope::Error> {
+    /// let text = client.get("https://api.example.org/status").send().await?.text().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn get(&self, url: impl IntoUrl) -> RequestBuilder {
+        self.request(Method::GET, url)
+    }
+
+    /// `POST url` (see [`Client::request`]).
+    ///
+    /// ```no_run
+    /// # async fn run(client: proxyscope::Client) -> Result<(), proxyscope::Error> {
+    /// let res = client
+    ///     .post("https://api.example.org/v1/items")
+    ///     .json(&serde_json::json!({"name": "a"}))
+    ///     .send()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn post(&self, url: impl IntoUrl) -> RequestBuilder {
+        self.request(Method::POST, url)
+    }
+
+    /// A request through `provider`'s profile (`None`: chosen by URL) for an absolute URL: the
+    /// probe's checks, which name their provider and their full URL.
+    pub(crate) fn request_via(
+        &self,
+        provider: Option<&str>,
+        method: Method,
+        url: &str,
+    ) -> RequestBuilder {
+        RequestBuilder::configured(
+            self.clone(),
+            provider.map(str::to_owned),
+            method,
+            parse_url(url),
+        )
+    }
+
+    /// `PUT url` (see [`Client::request`]).
+    ///
+    /// ```no_run
+    /// # async fn run(client: proxyscope::Client) -> Result<(), proxyscope::Error> {
+    /// let res = client.put("https://api.example.org/v1/items/7").json(&serde_json::json!({"name": "b"})).send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn put(&self, url: impl IntoUrl) -> RequestBuilder {
+        self.request(Method::PUT, url)
+    }
+
+    /// `PATCH url` (see [`Client::request`]).
+    ///
+    /// ```no_run
+    /// # async fn run(client: proxyscope::Client) -> Result<(), proxyscope::Error> {
+    /// let res = client.patch("https://api.example.org/v1/items/7").json(&serde_json::json!({"name": "c"})).send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn patch(&self, url: impl IntoUrl) -> RequestBuilder {
+        self.request(Method::PATCH, url)
+    }
+
+    /// `DELETE url` (see [`Client::request`]).
+    ///
+    /// ```no_run
+    /// # async fn run(client: proxyscope::Client) -> Result<(), proxyscope::Error> {
+    /// let res = client.delete("https://api.example.org/v1/items/7").bearer_auth("t0ken").send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn delete(&self, url: impl IntoUrl) -> RequestBuilder {
+        self.request(Method::DELETE, url)
+    }
+
+    /// `HEAD url` (see [`Client::request`]).
+    ///
+    /// ```no_run
+    /// # async fn run(client: proxyscope::Client) -> Result<(), proxyscope::Error> {
+    /// let res = client.head("https://downloads.example.org/big.iso").send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn head(&self, url: impl IntoUrl) -> RequestBuilder {
+        self.request(Method::HEAD, url)
+    }
+
+    /// Sends a request built elsewhere through `provider`'s profile (`None`: the provider whose
+    /// base URL contains the request URL, else the global layer), with the client's default
+    /// headers and redirect policy. A non-2xx reply to CONNECT is an error, never a response.
     ///
     /// Credentials in the URL (`https://user:password@host/`) are sent to the origin as
     /// `Authorization: Basic` (unless the request has an `Authorization` header), as curl and
-    /// reqwest do, and never in the request target. Every credential the request carries —
-    /// those, the proxy's, sensitive headers, secret query values — is scrubbed from the
-    /// evidence of any error, should a peer echo it back.
-    pub async fn request<B: Into<Bytes>>(
+    /// reqwest do, and never in the request target; the builders do the same. Every credential
+    /// the request carries — those, the proxy's, sensitive headers, secret query values — is
+    /// scrubbed from the evidence of any error, should a peer echo it back.
+    pub async fn execute<B: Into<Body>>(
         &self,
         provider: Option<&str>,
         req: http::Request<B>,
     ) -> Result<Response, Error> {
-        let mut req = req;
-        // What the URL carries that a peer may echo back; its userinfo leaves the request
-        // target (for the origin's `Authorization`) before anything routes it. Only a URI with
-        // userinfo or a query can carry any, so no other request reads it as a URL.
-        let mut secrets = if uri_may_carry_secrets(req.uri()) {
-            let url = parse_url(&req.uri().to_string())?;
-            if !url.username().is_empty() || url.password().is_some() {
-                move_userinfo(&mut req, &url)?;
-            }
-            url_secrets(&url)
-        } else {
-            Secrets::new()
-        };
-        // The request's URI is routed as it is: never printed and parsed again.
-        let (profile, route, plain_http) = {
+        let url = parse_url(&req.uri().to_string())?;
+        self.execute_parts(request::Parts {
+            provider: provider.map(str::to_owned),
+            request: req.map(Into::into),
+            url,
+            timeout: None,
+            redirect: None,
+        })
+        .await
+    }
+
+    /// One exchange: `req` for `url` through `provider`'s profile (chosen by URL when `None`),
+    /// within `deadline` when the request has one. No redirect is followed here.
+    async fn send_once(
+        &self,
+        provider: Option<&str>,
+        url: &url::Url,
+        mut req: http::Request<Body>,
+        deadline: Option<send::Deadline>,
+    ) -> Result<Response, Error> {
+        let profile = self.profile(provider, url)?;
+        let mut secrets = url_secrets(url);
+        if !url.username().is_empty() || url.password().is_some() {
+            move_userinfo(&mut req, url)?;
+        }
+        // Decided from the request's URI, so the connector follows this very route (one
+        // decision per request) when it opens a connection.
+        let route = {
             let uri = req.uri();
             let parts = request_parts(uri)?;
-            let profile = self.profile_for_uri(provider, uri, &parts)?;
-            let route = profile
+            profile
                 .connector
                 .profile()
                 .router()
                 .route_uri(uri, &parts)
-                .map_err(Error::from)?;
-            (profile, route, parts.scheme == "http")
+                .map_err(Error::from)?
         };
         if let Some(p) = route.proxy() {
             secrets.extend(&p.secrets());
         }
-        let result = self
-            .send(profile, route, plain_http, req, &mut secrets)
-            .await;
-        result.map_err(|e| e.scrubbed(&secrets))
-    }
-
-    async fn send<B: Into<Bytes>>(
-        &self,
-        profile: &ProfileClient,
-        route: Route,
-        plain_http: bool,
-        req: http::Request<B>,
-        secrets: &mut Secrets,
-    ) -> Result<Response, Error> {
         let settings = profile.connector.profile().settings();
-        let request_timeout = profile.connector.profile().timeouts().request_or_default();
+        let profile_timeout = profile.connector.profile().timeouts().request_or_default();
+        let target = route.target();
 
-        let facts = response::RequestFacts {
-            method: req.method().clone(),
+        let decode = self.inner.defaults.accept_encoding.is_some()
+            && !req.headers().contains_key(http::header::ACCEPT_ENCODING)
+            && !req.headers().contains_key(http::header::RANGE);
+        self.inner.defaults.apply(req.headers_mut())?;
+        let mut facts = response::RequestFacts {
+            method: req.method().as_str().to_owned(),
             credentials_sent: false,
-            connector: profile.connector.clone(),
+            provider_origin: settings.provider_origin.clone(),
             secrets: Default::default(),
         };
-        let (parts, body) = req.into_parts();
-        let mut req = http::Request::from_parts(parts, Full::new(body.into()));
-        let absolute_form = plain_http
+        let absolute_form = url.scheme() == "http"
             && !settings.tunnel_plain_http
             && route
                 .proxy()
                 .is_some_and(|p| matches!(p.scheme(), ProxyScheme::Http | ProxyScheme::Https));
-        let mut facts = facts;
+        // A caller's Proxy-Authorization is never sent to an origin (directly or inside a
+        // tunnel); for absolute-form the proxy's own credentials replace it.
+        req.headers_mut().remove(PROXY_AUTHORIZATION);
         if absolute_form && let Some(p) = route.proxy() {
             if let Some(auth) = basic_auth(p) {
                 req.headers_mut().insert(PROXY_AUTHORIZATION, auth);
@@ -221,75 +331,71 @@ impl Client {
             }
             facts.credentials_sent |= settings.proxy_headers.contains_key(PROXY_AUTHORIZATION);
         }
-        crate::connect::add_headers(secrets, req.headers());
-        crate::connect::add_proxy_headers(secrets, &settings.proxy_headers);
+        crate::connect::add_headers(&mut secrets, req.headers());
+        crate::connect::add_proxy_headers(&mut secrets, &settings.proxy_headers);
 
-        let span = tracing::info_span!(
-            "http",
-            provider = profile.name.as_deref().unwrap_or("-"),
-            route = %route.summary(),
-            target = %route.target(),
-            method = %req.method(),
-        );
-        // A new connection follows this very route and says when it was ready.
+        let span = send::request_span(profile.name.as_deref(), &route, req.method(), url);
+        let mut capture = legacy::connect::capture_connection(&mut req);
+        // A new connection follows the route decided here (one decision per request).
         let handoff = Handoff::new(route.clone());
-        let send = handoff.clone().scope(profile.http.request(req));
+        let send = crate::connect::deadline::scope(
+            deadline.map(|d| d.at),
+            Arc::clone(&handoff).scope(profile.http.request(req)),
+        );
         let result = async {
             tokio::pin!(send);
-            // The request timeout runs from the moment a connection is in hand: at once for a
-            // pooled one, from when it was ready for one this request opened (connecting has
-            // its own per-phase timeouts that report the right hop and phase). One timer,
-            // moved on only when this request had to connect.
-            let sleep = tokio::time::sleep(request_timeout);
-            tokio::pin!(sleep);
-            loop {
-                tokio::select! {
-                    biased;
-                    r = &mut send => return Some(r),
-                    () = &mut sleep => {}
-                }
-                if handoff.connecting() {
-                    tokio::select! {
-                        biased;
-                        r = &mut send => return Some(r),
-                        () = handoff.until_opened() => {}
-                    }
-                }
-                match handoff.opened() {
-                    Some(at) if at.elapsed() < request_timeout => {
-                        sleep.as_mut().reset((at + request_timeout).into());
-                    }
-                    _ => return None,
-                }
+            // The request timeout runs from the moment a connection is in hand; connecting has
+            // its own per-phase timeouts (capped by the request's deadline) that report the
+            // right hop and phase. Past the deadline, a request still waiting for a connection
+            // (a pool checkout) ends here.
+            let stall = send::deadline_sleep(deadline, Duration::from_millis(250));
+            tokio::pin!(stall);
+            tokio::select! {
+                r = &mut send => return send::Waited::Done(r),
+                _ = capture.wait_for_connection_metadata() => {}
+                () = &mut stall => return send::Waited::NoConnection,
+            }
+            let until = send::head_deadline(profile_timeout, handoff.opened(), deadline);
+            match tokio::time::timeout_at(until, &mut send).await {
+                Ok(r) => send::Waited::Done(r),
+                Err(_) => send::Waited::NoHead,
             }
         }
-        .instrument(span)
+        .instrument(span.clone())
         .await;
-        let limits = profile.body_limits(request_timeout);
-        match result {
-            Some(Ok(res)) => {
-                // The request's secrets move into the response (for the errors it may still
-                // make); nothing on this path needs them any more.
-                facts.secrets = std::sync::Arc::new(std::mem::take(secrets));
-                Ok(Response::new(res, route, limits, facts))
-            }
-            Some(Err(e)) => {
-                let target = route.target();
-                let e = from_legacy(e, &route, &target, absolute_form);
-                if !absolute_form {
-                    return Err(e);
-                }
-                let ctx = Ctx::new(
-                    profile.name.clone(),
+        let request_timeout = send::effective_timeout(profile_timeout, deadline);
+        let passed = deadline.filter(|d| d.at <= tokio::time::Instant::now());
+        let outcome = match result {
+            send::Waited::Done(Ok(res)) => Ok(Response::new(
+                res,
+                response::Exchange {
+                    route,
                     target,
-                    route.proxy().cloned(),
-                    Some(route.clone()),
-                );
-                Err(absolute_form_failure(profile.connector.profile(), &ctx, e).await)
+                    limits: profile.body_limits(profile_timeout),
+                    url: without_userinfo(url),
+                    deadline: deadline.map(|d| (d.at, d.timeout)),
+                    decode,
+                    request: {
+                        facts.secrets = std::sync::Arc::new(secrets.clone());
+                        facts
+                    },
+                },
+            )),
+            send::Waited::Done(Err(e)) => {
+                let e = send::from_legacy_or_body(e, &route, &target, absolute_form);
+                if absolute_form && e.kind() != ErrorKind::RequestBody {
+                    let ctx = Ctx::new(
+                        profile.name.clone(),
+                        target.clone(),
+                        route.proxy().cloned(),
+                        Some(route.clone()),
+                    );
+                    Err(absolute_form_failure(profile.connector.profile(), &ctx, e).await)
+                } else {
+                    Err(e)
+                }
             }
-            None => {
-                let target = route.target();
-                Err(Error::new(ErrorKind::HttpTimeout)
+            send::Waited::NoHead => Err(Error::new(ErrorKind::HttpTimeout)
                 .with_hop(if absolute_form { Hop::Proxy } else { Hop::Origin })
                 .with_phase(Phase::Http)
                 .with_message(format!(
@@ -305,12 +411,25 @@ impl Client {
                     ev.target = Some(target);
                     ev.proxy = route.proxy().map(|p| p.without_credentials());
                     ev.timeout = Some(request_timeout);
-                }))
-            }
-        }
+                    // How long each phase of the connection took before the wait began.
+                    ev.timings = connection_timings(&capture);
+                })),
+            send::Waited::NoConnection => Err(send::no_connection(&route, &target, request_timeout)),
+        };
+        let outcome = outcome.map_err(|e| {
+            let e = match passed {
+                Some(d) => send::blame_the_deadline(e, d),
+                None => e,
+            };
+            // Whatever a peer echoed of the request's credentials is scrubbed.
+            e.with_url(url).scrubbed(&secrets)
+        });
+        send::record_outcome(&span, &outcome);
+        outcome
     }
 
-    /// The provider called `name`.
+    /// The profile of the provider called `name`; an unknown name is `config.invalid` listing
+    /// the known ones.
     fn named(&self, name: &str) -> Result<&ProfileClient, Error> {
         self.inner
             .providers
@@ -323,9 +442,14 @@ impl Client {
                     .iter()
                     .filter_map(|p| p.name.as_deref())
                     .collect();
+                let list = if known.is_empty() {
+                    "none".to_owned()
+                } else {
+                    known.join(", ")
+                };
                 Error::new(ErrorKind::ConfigInvalid)
                     .with_message(format!("no provider named {name}"))
-                    .with_hint(format!("known providers: {}", known.join(", ")))
+                    .with_hint(format!("known providers: {list}"))
                     .map_evidence(|ev| ev.expected = Some(known.join(", ")))
             })
     }
@@ -394,6 +518,16 @@ impl Client {
     }
 }
 
+/// The phase timings of the connection a request was sent on, once one is in hand.
+fn connection_timings(
+    capture: &legacy::connect::CaptureConnection,
+) -> Option<crate::error::Timings> {
+    let meta = capture.connection_metadata();
+    let mut ext = http::Extensions::new();
+    meta.as_ref()?.get_extras(&mut ext);
+    ext.get::<Arc<ConnInfo>>().map(|i| i.timings)
+}
+
 impl ProfileClient {
     /// What a response's body is read under in this profile.
     fn body_limits(&self, timeout: std::time::Duration) -> body::BodyLimits {
@@ -414,6 +548,14 @@ impl ProfileClient {
             timeout,
         }
     }
+}
+
+/// Any [`IntoUrl`] as a `url::Url`, checked like text: absolute `http(s)` with a host.
+fn to_url(url: impl IntoUrl) -> Result<url::Url, Error> {
+    url.with_url(|u| match u {
+        UrlRef::Url(u) => parse_url(u.as_str()),
+        UrlRef::Uri(uri) => parse_url(&uri.to_string()),
+    })
 }
 
 fn parse_url(s: &str) -> Result<url::Url, Error> {
@@ -485,11 +627,6 @@ fn path_under(up: &str, base: &str) -> bool {
             .is_some_and(|rest| rest.starts_with('/'))
 }
 
-/// Whether a request URI can carry a secret: userinfo, or a query (secret parameters).
-fn uri_may_carry_secrets(uri: &http::Uri) -> bool {
-    uri.query().is_some() || uri.authority().is_some_and(|a| a.as_str().contains('@'))
-}
-
 /// The secrets a URL carries: its userinfo and the values of secret query parameters (as
 /// written and decoded).
 fn url_secrets(url: &url::Url) -> Secrets {
@@ -527,13 +664,20 @@ fn url_secrets(url: &url::Url) -> Secrets {
     s
 }
 
+/// `url` without its user name and password (they were sent as `Authorization`).
+fn without_userinfo(url: &url::Url) -> url::Url {
+    let mut bare = url.clone();
+    // Fails only for URLs that cannot have userinfo: nothing to take out.
+    let _ = bare.set_password(None);
+    let _ = bare.set_username("");
+    bare
+}
+
 /// Takes the userinfo out of the request target (RFC 9112 forbids it there, and an
 /// absolute-form request would hand it to the proxy) and sends it as the origin's `Basic`
 /// credentials, unless the request carries its own `Authorization`.
 fn move_userinfo<B>(req: &mut http::Request<B>, url: &url::Url) -> Result<(), Error> {
-    let mut clean = url.clone();
-    let _ = clean.set_username("");
-    let _ = clean.set_password(None);
+    let clean = without_userinfo(url);
     *req.uri_mut() = clean.as_str().parse().map_err(|e| {
         Error::new(ErrorKind::RequestUrl)
             .with_message(format!(
@@ -625,7 +769,7 @@ fn from_legacy(e: legacy::Error, route: &Route, target: &str, absolute_form: boo
 }
 
 /// A copy of an error we only hold by reference (hyper-util owns the original): every field
-/// through the public API, the cause chain as text.
+/// through the public API, the cause shared.
 fn rebuild(e: &Error) -> Error {
     let mut out = Error::new(e.kind())
         .with_blame(e.blame())
@@ -641,8 +785,12 @@ fn rebuild(e: &Error) -> Error {
     if let Some(r) = e.route() {
         out = out.with_route(r.clone());
     }
-    if let Some(s) = std::error::Error::source(e) {
-        out = out.with_source(CauseText(crate::proxy::redact_text(&chain_text(s))));
+    if let Some(u) = e.url() {
+        out = out.with_url(u);
+    }
+    // The cause is shared, so callers can still downcast it (`io::Error`, `rustls::Error`).
+    if let Some(s) = e.shared_source() {
+        out = out.with_shared_source(s);
     }
     out
 }

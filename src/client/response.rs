@@ -1,76 +1,135 @@
-//! A response with its provenance: the route it took, the connection facts, and who wrote it
-//! ([`Attribution`]); `error_for_status` turns a failure status into an `http.status` error
-//! that names the hop that produced it; body helpers read within the profile's
-//! `limits.max_body` and `timeouts.request` (see [`super::body`]).
+//! A response with its provenance: the route it took, the connection facts, who wrote it
+//! ([`Attribution`]), the URL it answers and the redirects that led there;
+//! `error_for_status` turns a failure status into an `http.status` error that names the hop
+//! that produced it. The body is read through [`super::body_read`] — chunk by chunk, as a
+//! stream, or whole (`bytes`, `text`, `json`) within the profile's `limits.max_body` and
+//! `timeouts.request` — and every way reading can fail is a coded error with the route
+//! (`http.protocol`, `http.timeout`, `http.body_too_large`, `http.decode`), never a bare hyper
+//! error.
 
-use std::sync::OnceLock;
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode, Version};
 use hyper::body::Incoming;
+use tokio::time::Instant;
 
-use std::sync::Arc;
-
-use crate::connect::{ConnInfo, Connector, Ctx, Form, refusal};
-use crate::error::{Error, ErrorKind, Hop, Phase, ProxyReply};
+use crate::connect::{ConnInfo, Ctx as ConnectCtx, Form, refusal};
+use crate::error::{Error, ErrorKind, Hop, Phase, ProxyReply, Redirect};
 use crate::proxy::Secrets;
 use crate::route::Route;
 use crate::settings::Provenance;
 use crate::wire::{attribute, evidence_headers};
 
 use super::body::{BodyLimits, BodyReader};
+use super::body_read::{BodyStream, Ctx, Encoding, Raw, Reader};
 use crate::error::{Attribution, ResponsePath};
 
-/// An HTTP response, its route and its attribution.
-#[derive(Debug)]
+/// An HTTP response, its route, its attribution and how it was reached.
 pub struct Response {
-    inner: http::Response<Incoming>,
+    head: http::response::Parts,
+    /// The body until the first read, then the reader that holds it.
+    raw: Option<Incoming>,
+    encoding: Option<Encoding>,
+    body: Option<Reader>,
     route: Route,
     path: ResponsePath,
     /// Read from the headers on first use: most responses are never asked who wrote them,
     /// and reading the signatures costs more than the rest of a keep-alive request's own work.
     attribution: OnceLock<Attribution>,
+    target: String,
     limits: BodyLimits,
+    deadline: Option<(Instant, std::time::Duration)>,
+    url: url::Url,
+    redirects: Vec<Redirect>,
     request: RequestFacts,
 }
 
+impl std::fmt::Debug for Response {
+    // The URL as it is safe to print (credentials and secret query values masked), never the
+    // body or the request's secrets.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Response")
+            .field("status", &self.head.status)
+            .field("version", &self.head.version)
+            .field("url", &crate::proxy::redact_url(self.url.as_str()))
+            .field("headers", &self.head.headers)
+            .field("route", &self.route)
+            .field("attribution", self.attribution())
+            .field("redirects", &self.redirects)
+            .finish_non_exhaustive()
+    }
+}
+
 /// What the client knew about the request that a proxy's own reply answers: for the error that
-/// names the proxy, the request and where the provider was declared. Kept without copying
-/// anything out (the method is a small value, the profile a shared pointer): only an error
-/// reads it.
-#[derive(Debug, Clone)]
+/// names the proxy, the request and where the provider was declared.
+#[derive(Debug, Clone, Default)]
 pub(crate) struct RequestFacts {
     /// The method.
-    pub(crate) method: http::Method,
+    pub(crate) method: String,
     /// Whether `Proxy-Authorization` was sent with it.
     pub(crate) credentials_sent: bool,
-    /// The profile's connector, which knows where the provider was declared.
-    pub(crate) connector: Connector,
+    /// Where the provider was declared.
+    pub(crate) provider_origin: Option<Provenance>,
     /// What the request carried that a peer may echo back; scrubbed from every error.
     pub(crate) secrets: Arc<Secrets>,
 }
 
+/// How a response was obtained, beyond the exchange itself.
+pub(crate) struct Exchange {
+    pub(crate) route: Route,
+    pub(crate) target: String,
+    pub(crate) limits: BodyLimits,
+    pub(crate) url: url::Url,
+    pub(crate) deadline: Option<(Instant, std::time::Duration)>,
+    pub(crate) decode: bool,
+    pub(crate) request: RequestFacts,
+}
+
 impl Response {
-    pub(crate) fn new(
-        inner: http::Response<Incoming>,
-        route: Route,
-        limits: BodyLimits,
-        request: RequestFacts,
-    ) -> Self {
+    pub(crate) fn new(inner: http::Response<Incoming>, x: Exchange) -> Self {
+        let Exchange {
+            route,
+            target,
+            limits,
+            url,
+            deadline,
+            decode,
+            request,
+        } = x;
         let path = match inner.extensions().get::<Arc<ConnInfo>>().map(|i| &**i) {
             Some(i) if i.absolute_form => ResponsePath::AbsoluteForm,
             Some(i) if i.tunnel => ResponsePath::Tunnel,
             _ if route.proxy().is_some() => ResponsePath::Tunnel,
             _ => ResponsePath::Direct,
         };
+        let (mut head, raw) = inner.into_parts();
+        let encoding = if decode {
+            decoded_encoding(&mut head.headers)
+        } else {
+            None
+        };
         Self {
-            inner,
+            head,
+            raw: Some(raw),
+            encoding,
+            body: None,
             route,
             path,
             attribution: OnceLock::new(),
+            target,
             limits,
+            deadline,
+            url,
+            redirects: Vec::new(),
             request,
         }
+    }
+
+    pub(crate) fn with_redirects(mut self, redirects: Vec<Redirect>) -> Self {
+        self.redirects = redirects;
+        self
     }
 
     /// The credentials the request carried, to scrub from anything built from this response.
@@ -80,17 +139,30 @@ impl Response {
 
     /// The status code.
     pub fn status(&self) -> StatusCode {
-        self.inner.status()
+        self.head.status
     }
 
     /// The HTTP version spoken with the origin (or the proxy, for absolute-form).
     pub fn version(&self) -> Version {
-        self.inner.version()
+        self.head.version
     }
 
-    /// The response headers.
+    /// The response headers. When the client decompressed the body, `Content-Encoding` and
+    /// `Content-Length` (which describe the compressed bytes) are gone.
     pub fn headers(&self) -> &HeaderMap {
-        self.inner.headers()
+        &self.head.headers
+    }
+
+    /// The URL this response answers: the request's, or the last redirect's target.
+    pub fn url(&self) -> &url::Url {
+        &self.url
+    }
+
+    /// The redirects followed to get here, in order, each with the URL that redirected, its
+    /// status, where it pointed and the route that request took (empty when none was
+    /// followed).
+    pub fn redirects(&self) -> &[Redirect] {
+        &self.redirects
     }
 
     /// The route the request took.
@@ -100,34 +172,50 @@ impl Response {
 
     /// How the connection was made (route, tunnel or absolute-form, peer, ALPN, timings).
     pub fn conn_info(&self) -> Option<&ConnInfo> {
-        self.inner.extensions().get::<Arc<ConnInfo>>().map(|i| &**i)
+        self.head.extensions.get::<Arc<ConnInfo>>().map(|i| &**i)
+    }
+
+    /// The address the connection went to: the proxy's when the route goes through one, else
+    /// the origin's.
+    pub fn remote_addr(&self) -> Option<SocketAddr> {
+        self.conn_info().and_then(|i| i.peer)
     }
 
     /// Who wrote this response, and why we think so (from the path and the headers).
     pub fn attribution(&self) -> &Attribution {
         self.attribution
-            .get_or_init(|| attribute(self.path, self.inner.status(), self.inner.headers(), None))
+            .get_or_init(|| attribute(self.path, self.head.status, &self.head.headers, None))
     }
 
     /// The reason phrase as sent: proxies put the cause there (tinyproxy's "403 Filtered",
     /// "500 Unable to connect"); the canonical phrase when the sender used it or sent none.
     pub fn reason_phrase(&self) -> String {
-        match self.inner.extensions().get::<hyper::ext::ReasonPhrase>() {
+        match self.head.extensions.get::<hyper::ext::ReasonPhrase>() {
             Some(r) => String::from_utf8_lossy(r.as_bytes()).into_owned(),
             None => self.status().canonical_reason().unwrap_or("").to_owned(),
         }
     }
 
-    /// The underlying hyper response.
-    pub fn into_inner(self) -> http::Response<Incoming> {
-        self.inner
-    }
-
     /// `Ok(self)` for 1xx–3xx; for 4xx/5xx an error. A reply the proxy generated itself gets the
     /// same code as the same refusal to CONNECT (`proxy.forbidden`, `proxy.auth_required` /
     /// `proxy.auth_rejected`, `proxy.upstream`, `proxy.refused`) with hop and blame `proxy`;
-    /// `http.status` is kept for statuses the origin sent. Either way the status and the
-    /// attribution that decided it are in the evidence.
+    /// `http.status` is kept for statuses the origin sent. Either way the status, the
+    /// attribution that decided it, the URL and the redirects followed are in the evidence.
+    ///
+    /// ```no_run
+    /// # async fn run(client: proxyscope::Client) {
+    /// use proxyscope::{Blame, Hop};
+    /// let res = client.get("http://api.example.org/v1/items").send().await;
+    /// match res.and_then(|r| r.error_for_status()) {
+    ///     Ok(res) => println!("{}", res.status()),
+    ///     // The proxy refused on its own: its status, never the origin's.
+    ///     Err(e) if e.hop() == Some(Hop::Proxy) => eprintln!("proxy: {}", e.report()),
+    ///     Err(e) if e.is_status() => eprintln!("origin said {:?}", e.status()),
+    ///     Err(e) if e.blame() == Blame::LocalConfig => eprintln!("fix the settings: {}", e.report()),
+    ///     Err(e) => eprintln!("{}", e.report()),
+    /// }
+    /// # }
+    /// ```
     pub fn error_for_status(self) -> Result<Self, Error> {
         let status = self.status();
         if !(status.is_client_error() || status.is_server_error()) {
@@ -140,6 +228,18 @@ impl Response {
     /// block page, a splash page with `200` — since it is then not the origin's answer; `Ok(self)`
     /// for a reply the origin wrote (relayed or tunnelled). The error is the refusal's `proxy.*`
     /// code (`proxy.refused` for a status that is no refusal), with the attribution that decided.
+    ///
+    /// ```no_run
+    /// # async fn run(client: proxyscope::Client) -> Result<(), proxyscope::Error> {
+    /// let body = client
+    ///     .get("http://api.example.org/v1/items")
+    ///     .send()
+    ///     .await?
+    ///     .error_for_proxy_reply()?
+    ///     .text()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
     pub fn error_for_proxy_reply(self) -> Result<Self, Error> {
         if self.attribution().is_proxy_generated() {
             return Err(self.proxy_reply_error());
@@ -154,20 +254,22 @@ impl Response {
         let status = self.status();
         let a = self.attribution().clone();
         let proxy = self.route.proxy().map(|p| p.without_credentials());
-        let target = self.route.target();
+        let target = self.target.clone();
+        let redirects = self.redirects.clone();
         Error::new(ErrorKind::HttpStatus)
             .with_hop(Hop::Origin)
             .with_phase(Phase::Http)
-            .with_message(format!("{target} answered {status}"))
+            .with_message(format!("{} answered {}", self.target, status))
             .with_hint("the origin itself answered with this status; check the request (URL path, credentials, method) against the service")
             .with_route(self.route.clone())
+            .with_url(&self.url)
             .map_evidence(|ev| {
                 ev.status = Some(status.as_u16());
                 ev.target = Some(target);
                 ev.proxy = proxy;
                 ev.attribution = Some(a);
+                ev.redirects = redirects;
             })
-            // The attribution quotes headers (Server, Via) a peer may fill with what it got.
             .scrubbed(&self.request.secrets)
     }
 
@@ -193,35 +295,33 @@ impl Response {
             body_excerpt: None,
             body_truncated: false,
         };
-        let ctx = Ctx::new(
+        let ctx = ConnectCtx::new(
             self.route.provider().map(str::to_owned),
-            self.route.target(),
+            self.target.clone(),
             self.route.proxy().cloned(),
             Some(self.route.clone()),
         )
-        .with_provider_origin(
-            self.request
-                .connector
-                .profile()
-                .settings()
-                .provider_origin
-                .clone(),
-        );
+        .with_provider_origin(self.request.provider_origin.clone());
         let url = self.route.url().to_owned();
         let form = Form::Request {
-            method: self.request.method.as_str(),
+            method: &self.request.method,
             url: &url,
         };
         let a = self.attribution().clone();
+        let redirects = self.redirects.clone();
         refusal(&ctx, reply, self.request.credentials_sent, form)
             .with_route(self.route.clone())
-            .map_evidence(|ev| ev.attribution = Some(a))
+            .with_url(&self.url)
+            .map_evidence(|ev| {
+                ev.attribution = Some(a);
+                ev.redirects = redirects;
+            })
             .scrubbed(&self.request.secrets)
     }
 
-    /// The cap [`bytes`](Response::bytes) and [`text`](Response::text) read under: the
-    /// profile's `limits.max_body` (default [`Limits::DEFAULT_MAX_BODY`]), unless
-    /// [`max_body`](Response::max_body) changed it.
+    /// The cap [`bytes`](Response::bytes), [`text`](Response::text) and
+    /// [`json`](Response::json) read under: the profile's `limits.max_body` (default
+    /// [`Limits::DEFAULT_MAX_BODY`]), unless [`max_body`](Response::max_body) changed it.
     ///
     /// [`Limits::DEFAULT_MAX_BODY`]: crate::Limits::DEFAULT_MAX_BODY
     pub fn body_limit(&self) -> u64 {
@@ -230,7 +330,8 @@ impl Response {
 
     /// Reads at most `bytes` of this response's body into memory instead of the profile's
     /// `limits.max_body`: for the one download known to be larger, or a call that must stay
-    /// smaller.
+    /// smaller. Streaming ([`chunk`](Response::chunk), [`bytes_stream`](Response::bytes_stream))
+    /// holds one chunk at a time and has no cap.
     pub fn max_body(mut self, bytes: u64) -> Self {
         self.limits.max_body = bytes;
         self.limits.max_body_origin = Provenance::Builder {
@@ -239,46 +340,175 @@ impl Response {
         self
     }
 
-    /// The body, read chunk by chunk within the deadline (for the probe's checks; a public
-    /// streaming API would hand this out).
-    pub(crate) fn into_reader(self) -> BodyReader {
-        let Self {
-            inner,
-            route,
-            path,
-            attribution,
-            limits,
-            request: _,
-        } = self;
-        let (head, body) = inner.into_parts();
-        // The hop that sent the body names the side a body error blames.
-        let source = match attribution.into_inner() {
-            Some(a) => a.source,
-            None => attribute(path, head.status, &head.headers, None).source,
-        };
-        let target = route.target();
-        BodyReader::new(body, route, target, source, limits)
+    /// The raw body, read chunk by chunk within the deadline (the probe's checks); `None` once
+    /// reading has started through the response.
+    pub(crate) fn into_reader(mut self) -> Option<BodyReader> {
+        let body = self.raw.take()?;
+        let hop = self.attribution().source;
+        Some(BodyReader::new(
+            body,
+            self.route,
+            self.target,
+            hop,
+            self.limits,
+        ))
     }
 
-    /// The whole body, at most [`body_limit`](Response::body_limit) bytes. A body announced
-    /// (`Content-Length`) or found to be larger is `http.body_too_large` with the cap and the
-    /// size seen in `evidence().size_limit` — refused before reading when announced, else as
-    /// soon as the cap is passed; an early close or a broken body is `http.protocol`; a body
-    /// that does not finish within `timeouts.request` of the first read is `http.timeout`.
-    /// Every error has phase `http`, the hop that sent the body, and the route.
-    pub async fn bytes(self) -> Result<Bytes, Error> {
-        // Whatever the peer echoed of the request is evidence only once scrubbed.
-        let secrets = self.request.secrets.clone();
-        self.into_reader()
-            .collect()
-            .await
-            .map_err(|e| e.scrubbed(&secrets))
+    fn reader(&mut self) -> &mut Reader {
+        // Built once, on the first read; later reads (one per chunk) only look it up.
+        if self.body.is_none() {
+            let hop = self.attribution().source;
+            let reader = match self.raw.take() {
+                Some(body) => {
+                    let ctx = Ctx {
+                        route: self.route.clone(),
+                        target: self.target.clone(),
+                        hop,
+                        url: self.url.clone(),
+                        secrets: Arc::clone(&self.request.secrets),
+                    };
+                    let reader = BodyReader::new(
+                        body,
+                        ctx.route.clone(),
+                        ctx.target.clone(),
+                        hop,
+                        self.limits.clone(),
+                    );
+                    Reader::new(Raw::new(reader, ctx, self.deadline), self.encoding)
+                }
+                None => Reader::finished(),
+            };
+            self.body = Some(reader);
+        }
+        self.body.get_or_insert_with(Reader::finished)
     }
 
-    /// The whole body as text (lossy UTF-8), under the same cap and deadline as
-    /// [`bytes`](Response::bytes).
+    /// The next chunk of the body (decompressed when the client asked for a compressed one),
+    /// `None` at its end. Reading stops with `http.timeout` when the body does not finish
+    /// within `timeouts.request` of the first read (or the request's own deadline),
+    /// `http.protocol` when it breaks off, `http.decode` when a compressed body is corrupt.
+    ///
+    /// ```no_run
+    /// # async fn run(client: proxyscope::Client) -> Result<(), proxyscope::Error> {
+    /// let mut res = client.get("https://downloads.example.org/big.iso").send().await?;
+    /// let mut total = 0;
+    /// while let Some(chunk) = res.chunk().await? {
+    ///     total += chunk.len(); // write it somewhere; nothing is kept in memory
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn chunk(&mut self) -> Result<Option<Bytes>, Error> {
+        self.reader().chunk().await
+    }
+
+    /// The body as a `Stream` of chunks (`futures_core::Stream<Item = Result<Bytes, Error>>`),
+    /// with the errors of [`chunk`](Response::chunk).
+    ///
+    /// ```no_run
+    /// # async fn run(client: proxyscope::Client) -> Result<(), proxyscope::Error> {
+    /// use futures_util::StreamExt as _;
+    /// let mut stream = client.get("https://api.example.org/feed").send().await?.bytes_stream();
+    /// while let Some(chunk) = stream.next().await {
+    ///     let chunk = chunk?;
+    ///     println!("{} bytes", chunk.len());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn bytes_stream(mut self) -> BodyStream {
+        self.reader();
+        BodyStream::new(self.body.take().unwrap_or_else(Reader::finished))
+    }
+
+    /// The whole body in memory, at most [`body_limit`](Response::body_limit) bytes
+    /// (decompressed). A body announced (`Content-Length`) or found to be larger is
+    /// `http.body_too_large` with the cap and the size seen in `evidence().size_limit` — refused
+    /// before reading when announced, else as soon as the cap is passed; an early close or a
+    /// broken body is `http.protocol`; a body that does not finish within `timeouts.request` of
+    /// the first read (or the request's own deadline) is `http.timeout`. Every error has phase
+    /// `http`, the hop that sent the body, the route and the URL.
+    pub async fn bytes(mut self) -> Result<Bytes, Error> {
+        self.reader().collect().await
+    }
+
+    /// The whole body as text (lossy UTF-8), read as [`bytes`](Response::bytes) reads it.
     pub async fn text(self) -> Result<String, Error> {
         let b = self.bytes().await?;
         Ok(String::from_utf8_lossy(&b).into_owned())
+    }
+
+    /// The whole body parsed as JSON into `T`, read as [`bytes`](Response::bytes) reads it. A
+    /// body that is not JSON, or not JSON of `T`'s shape, is `http.decode` with serde's line and
+    /// column (never the body itself, which may carry secrets) in the evidence.
+    ///
+    /// ```no_run
+    /// # async fn run(client: proxyscope::Client) -> Result<(), proxyscope::Error> {
+    /// #[derive(serde::Deserialize)]
+    /// struct Status { healthy: bool }
+    /// let s: Status = client.get("https://api.example.org/status").send().await?.json().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn json<T: serde::de::DeserializeOwned>(self) -> Result<T, Error> {
+        let route = self.route.clone();
+        let target = self.target.clone();
+        let hop = self.attribution().source;
+        let url = self.url.clone();
+        let content_type = self
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let secrets = Arc::clone(&self.request.secrets);
+        let body = self.bytes().await?;
+        serde_json::from_slice(&body).map_err(|e| {
+            let (line, column) = (e.line(), e.column());
+            Error::new(ErrorKind::HttpDecode)
+                .with_hop(hop)
+                .with_phase(Phase::Http)
+                .with_message(format!(
+                    "the response body from {target} is not the JSON expected ({} at line {line}, column {column}; {} bytes)",
+                    json_problem(&e),
+                    body.len()
+                ))
+                .with_hint(match content_type.as_deref() {
+                    Some(ct) if !ct.contains("json") => format!(
+                        "the response is {ct}, not JSON: check the URL and the status before decoding (error_for_status)"
+                    ),
+                    _ => "check what the endpoint returns against the type asked for".to_owned(),
+                })
+                .with_route(route)
+                .with_url(&url)
+                .map_evidence(|ev| {
+                    ev.target = Some(target);
+                    ev.expected = Some(std::any::type_name::<T>().to_owned());
+                    ev.value = content_type;
+                })
+                .scrubbed(&secrets)
+            // serde's own message quotes the offending value, which may be a token: the
+            // category, line and column say enough.
+        })
+    }
+}
+
+/// The encoding the client will decompress, with `Content-Encoding` and `Content-Length`
+/// (which describe the compressed bytes) taken out of `headers`; `None` leaves them as sent.
+fn decoded_encoding(headers: &mut HeaderMap) -> Option<Encoding> {
+    let mut values = headers.get_all(http::header::CONTENT_ENCODING).iter();
+    let enc = values.next().and_then(Encoding::of)?;
+    if values.next().is_some() {
+        return None;
+    }
+    headers.remove(http::header::CONTENT_ENCODING);
+    headers.remove(http::header::CONTENT_LENGTH);
+    Some(enc)
+}
+
+/// serde_json's category of failure, without the message (which may quote the body).
+fn json_problem(e: &serde_json::Error) -> &'static str {
+    use serde_json::error::Category;
+    match e.classify() {
+        Category::Io => "an I/O error",
+        Category::Syntax => "a syntax error",
+        Category::Data => "a value of the wrong type",
+        Category::Eof => "an early end",
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::node::{Entry, Node, Value};
-use super::walk::{Level, Walker, join};
+use super::walk::{CHECK_KEYS, HEADER_KEYS, Level, Walker, join};
 use crate::diagnostic::Severity;
 use crate::parse_error::ParseError;
 use crate::settings::Provenance;
@@ -179,19 +179,6 @@ fn ser_path<S: serde::Serializer>(p: &str, s: S) -> Result<S::Ok, S::Error> {
 fn ser_method<S: serde::Serializer>(m: &http::Method, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(m.as_str())
 }
-
-const CHECK_KEYS: &[&str] = &[
-    "name",
-    "path",
-    "url",
-    "method",
-    "expect_status",
-    "body_contains",
-    "expect_header",
-    "follow_redirects",
-    "allow_proxy_response",
-    "timeout",
-];
 
 /// Parses `checks` (an array of tables) at `path`.
 pub(crate) fn parse_all(w: &mut Walker<'_>, path: &str, node: &Node) -> Vec<Check> {
@@ -452,7 +439,7 @@ fn header(w: &mut Walker<'_>, path: &str, n: &Node) -> Option<HeaderExpectation>
                     .string(&kpath, &e.node, "write `contains = \"json\"`")
                     .map(str::to_owned)
             }
-            _ => w.unknown(path, e, &["name", "contains"], Level::Check),
+            _ => w.unknown(path, e, HEADER_KEYS, Level::Check),
         }
     }
     match name {

@@ -10,25 +10,29 @@ pub(crate) fn join(base: &url::Url, path: &str, query: Option<&str>) -> url::Url
     let mut url = base.clone();
     let joined = format!("{}{}", base.path().trim_end_matches('/'), path);
     url.set_path(&joined);
-    let own: Vec<&str> = base
-        .query()
+    let merged = merge_query(base.query(), query);
+    url.set_query((!merged.is_empty()).then_some(merged.as_str()));
+    url
+}
+
+/// `own` query parameters, all kept and first, then those of `added` whose names `own` lacks
+/// (compared decoded, as [`join`] compares them).
+pub(crate) fn merge_query(own: Option<&str>, added: Option<&str>) -> String {
+    let own: Vec<&str> = own
         .into_iter()
         .flat_map(|q| q.split('&'))
         .filter(|p| !p.is_empty())
         .collect();
     let own_names: Vec<String> = own.iter().map(|p| name(p)).collect();
-    let added = query
+    let added = added
         .into_iter()
         .flat_map(|q| q.split('&'))
         .filter(|p| !p.is_empty() && !own_names.contains(&name(p)));
-    let merged = own
-        .iter()
+    own.iter()
         .copied()
         .chain(added)
         .collect::<Vec<_>>()
-        .join("&");
-    url.set_query((!merged.is_empty()).then_some(merged.as_str()));
-    url
+        .join("&")
 }
 
 /// A parameter's name, decoded as a form would be.

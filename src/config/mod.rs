@@ -30,6 +30,8 @@ mod ca;
 mod check;
 mod duration;
 mod join;
+
+pub(crate) use join::{join as join_request_url, merge_query};
 mod node;
 mod position;
 mod provenance;

@@ -9,8 +9,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use tokio::sync::Notify;
-
 use crate::route::Route;
 
 tokio::task_local! {
@@ -23,8 +21,6 @@ pub(crate) struct Handoff {
     /// The connector was asked for a connection for this request.
     asked: AtomicBool,
     opened: OnceLock<Instant>,
-    /// Wakes a client that waits for the connection this request asked for.
-    ready: Notify,
 }
 
 impl Handoff {
@@ -33,7 +29,6 @@ impl Handoff {
             route,
             asked: AtomicBool::new(false),
             opened: OnceLock::new(),
-            ready: Notify::new(),
         })
     }
 
@@ -45,22 +40,6 @@ impl Handoff {
     /// When a connection this request asked the connector for was ready, if it did.
     pub(crate) fn opened(&self) -> Option<Instant> {
         self.opened.get().copied()
-    }
-
-    /// Whether the connector is making a connection for this request that is not ready yet.
-    pub(crate) fn connecting(&self) -> bool {
-        self.asked.load(Ordering::Acquire) && self.opened.get().is_none()
-    }
-
-    /// Waits until the connection this request asked for is ready (or never, when it fails:
-    /// the send then ends with the connector's error).
-    pub(crate) async fn until_opened(&self) {
-        let notified = self.ready.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
-        if self.opened.get().is_none() {
-            notified.await;
-        }
     }
 
     /// Runs `send` with this hand-over visible to the connector.
@@ -79,6 +58,5 @@ impl Handoff {
 
     pub(super) fn mark_opened(&self) {
         let _ = self.opened.set(Instant::now());
-        self.ready.notify_waiters();
     }
 }

@@ -9,6 +9,7 @@
 //! function of those, so a pooled connection always matches the route it was built for.
 
 mod auth;
+pub(crate) mod deadline;
 mod dns;
 mod explain;
 mod failover;
@@ -493,7 +494,7 @@ async fn build(
                 Hop::Origin,
                 host,
                 port,
-                t.connect_or_default(),
+                deadline::cap(t.connect_or_default()),
                 timings,
             )
             .await?;
@@ -506,7 +507,7 @@ async fn build(
                 Hop::Proxy,
                 proxy.host(),
                 proxy.port(),
-                t.connect_or_default(),
+                deadline::cap(t.connect_or_default()),
                 timings,
             )
             .await?;
@@ -522,7 +523,7 @@ async fn build(
                                 &profile.tls.proxy,
                                 proxy.host(),
                                 stream,
-                                t.proxy_or_default(),
+                                deadline::cap(t.proxy_or_default()),
                             )
                             .await
                             .map_err(|e| explain::proxy_tls_failure(ctx, e))?;
@@ -542,7 +543,7 @@ async fn build(
                             port,
                             auth.as_ref(),
                             &profile.settings.proxy_headers,
-                            t.proxy_or_default(),
+                            deadline::cap(t.proxy_or_default()),
                         )
                         .await
                     }
@@ -558,7 +559,7 @@ async fn build(
                                 stream,
                                 socks5::Dest::Name(host, port),
                                 creds,
-                                t.proxy_or_default(),
+                                deadline::cap(t.proxy_or_default()),
                             )
                             .await
                         } else {
@@ -568,7 +569,7 @@ async fn build(
                                 Hop::Origin,
                                 host,
                                 port,
-                                t.connect_or_default(),
+                                deadline::cap(t.connect_or_default()),
                             )
                             .await?;
                             let Some(&first) = addrs.first() else {
@@ -583,7 +584,7 @@ async fn build(
                                 stream,
                                 socks5::Dest::Addr(first),
                                 creds,
-                                t.proxy_or_default(),
+                                deadline::cap(t.proxy_or_default()),
                             )
                             .await
                         }
@@ -641,10 +642,16 @@ async fn build(
 
     let stream = if https {
         let started = Instant::now();
-        let (s, info) = tls::handshake(ctx, &profile.tls.origin, host, stream, t.tls_or_default())
-            .instrument(tracing::info_span!("tls", server_name = %host))
-            .await
-            .map_err(|e| explain::origin_tls_failure(ctx, e, host, port, tunnel_facts.as_ref()))?;
+        let (s, info) = tls::handshake(
+            ctx,
+            &profile.tls.origin,
+            host,
+            stream,
+            deadline::cap(t.tls_or_default()),
+        )
+        .instrument(tracing::info_span!("tls", server_name = %host))
+        .await
+        .map_err(|e| explain::origin_tls_failure(ctx, e, host, port, tunnel_facts.as_ref()))?;
         timings.tls = Some(started.elapsed());
         origin_tls = Some(info);
         s
@@ -691,7 +698,8 @@ async fn dial(
         .await?;
     timings.dns = Some(started.elapsed());
     let started = Instant::now();
-    let tcp = tcp::connect(ctx, hop, host, &addrs, timeout)
+    // The request's deadline kept running during DNS.
+    let tcp = tcp::connect(ctx, hop, host, &addrs, deadline::cap(timeout))
         .instrument(tracing::info_span!("tcp", hop = %hop, host = %host, port))
         .await?;
     timings.connect = Some(started.elapsed());

@@ -63,6 +63,8 @@ pub(super) fn derive(kind: ErrorKind, hop: Option<Hop>, phase: Phase, ev: &Evide
         K::ConfigInvalid | K::ConfigCaFile | K::ConfigProxyUrl | K::RequestUrl => {
             Blame::LocalConfig
         }
+        // A header or body the caller built wrong, or a body stream of the caller's that failed.
+        K::RequestHeader | K::RequestBody => Blame::LocalConfig,
         // A PAC script is configuration, whoever wrote it.
         K::PacSyntax | K::PacRuntime | K::PacTimeout | K::PacResult => Blame::LocalConfig,
         // The name in the proxy URL does not exist; a resolver that does not answer is the
@@ -95,14 +97,20 @@ pub(super) fn derive(kind: ErrorKind, hop: Option<Hop>, phase: Phase, ev: &Evide
             None => Blame::Origin,
         },
         K::TlsTimeout => Blame::Network,
-        // A body larger than its cap: whoever sent it (usually the wrong resource; the cap is
-        // raised locally only when such bodies are normal).
-        K::HttpStatus | K::HttpBody | K::HttpProtocol | K::HttpTimeout | K::HttpBodyTooLarge => {
-            match hop {
-                Some(Hop::Proxy) => Blame::Proxy,
-                _ => Blame::Origin,
-            }
-        }
+        // A body that does not decode or is larger than its cap (usually the wrong resource;
+        // the cap is raised locally only when such bodies are normal), and redirects that loop
+        // or never end, are whoever sent them: the origin, or a proxy writing its own replies.
+        K::HttpStatus
+        | K::HttpBody
+        | K::HttpProtocol
+        | K::HttpTimeout
+        | K::HttpDecode
+        | K::HttpRedirectLoop
+        | K::HttpTooManyRedirects
+        | K::HttpBodyTooLarge => match hop {
+            Some(Hop::Proxy) => Blame::Proxy,
+            _ => Blame::Origin,
+        },
     }
 }
 
@@ -175,6 +183,8 @@ mod tests {
             | K::ConfigCaFile
             | K::ConfigProxyUrl
             | K::RequestUrl
+            | K::RequestHeader
+            | K::RequestBody
             | K::PacSyntax
             | K::PacRuntime
             | K::PacTimeout

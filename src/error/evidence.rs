@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{Attribution, CaFileProblem, TlsEvidence};
+use super::{Attribution, CaFileProblem, Redirect, TlsEvidence};
 use crate::diagnostic::Diagnostic;
 use crate::proxy::Secrets;
 
@@ -234,6 +234,10 @@ pub struct Evidence {
     /// how its connection failed (the last one is this error itself).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attempts: Vec<super::attempt::Attempt>,
+    /// The redirects followed before the failure, in order, each with its route
+    /// (`http.redirect_loop`, `http.too_many_redirects`, and any failure after a redirect).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub redirects: Vec<Redirect>,
 }
 
 /// What is known about a failed proxy auto-config (PAC) evaluation. Every field is bounded: the

@@ -82,6 +82,19 @@ pub enum ErrorKind {
     /// The request's URL is malformed or not an absolute `http(s)://` URL with a host; nothing
     /// was sent.
     RequestUrl,
+    /// A request header's name or value is invalid (a CR or LF in a value, a name that is not an
+    /// HTTP token); nothing was sent.
+    RequestHeader,
+    /// The request's body could not be produced: it could not be serialised (JSON, form), so
+    /// nothing was sent, or a streaming body failed midway and the request was abandoned.
+    RequestBody,
+    /// The response body could not be decoded: JSON that does not parse into the requested
+    /// type, or a compressed body that does not decompress.
+    HttpDecode,
+    /// A redirect led back to a URL already visited in the same chain.
+    HttpRedirectLoop,
+    /// More redirects than the request's limit allowed.
+    HttpTooManyRedirects,
 }
 
 impl ErrorKind {
@@ -120,6 +133,11 @@ impl ErrorKind {
         Self::PacTimeout,
         Self::PacResult,
         Self::RequestUrl,
+        Self::RequestHeader,
+        Self::RequestBody,
+        Self::HttpDecode,
+        Self::HttpRedirectLoop,
+        Self::HttpTooManyRedirects,
     ];
 
     /// The stable dotted code, e.g. `proxy.forbidden`. Never renamed.
@@ -158,6 +176,11 @@ impl ErrorKind {
             Self::PacTimeout => "pac.timeout",
             Self::PacResult => "pac.result",
             Self::RequestUrl => "request.url",
+            Self::RequestHeader => "request.header",
+            Self::RequestBody => "request.body",
+            Self::HttpDecode => "http.decode",
+            Self::HttpRedirectLoop => "http.redirect_loop",
+            Self::HttpTooManyRedirects => "http.too_many_redirects",
         }
     }
 
@@ -202,6 +225,11 @@ impl ErrorKind {
             Self::PacTimeout => "the PAC script did not finish in time",
             Self::PacResult => "the PAC script's answer is not a proxy list",
             Self::RequestUrl => "the request URL is invalid",
+            Self::RequestHeader => "a request header is invalid",
+            Self::RequestBody => "the request body could not be produced",
+            Self::HttpDecode => "the response body could not be decoded",
+            Self::HttpRedirectLoop => "the redirects lead in a loop",
+            Self::HttpTooManyRedirects => "too many redirects",
         }
     }
 
@@ -228,7 +256,9 @@ impl ErrorKind {
             | Self::PacRuntime
             | Self::PacTimeout
             | Self::PacResult
-            | Self::RequestUrl => Phase::Config,
+            | Self::RequestUrl
+            | Self::RequestHeader
+            | Self::RequestBody => Phase::Config,
             Self::ProxyDns | Self::OriginDns => Phase::Dns,
             Self::ProxyConnect | Self::OriginConnect | Self::OriginTimeout => Phase::Connect,
             Self::ProxyTimeout
@@ -250,6 +280,9 @@ impl ErrorKind {
             | Self::HttpBody
             | Self::HttpProtocol
             | Self::HttpTimeout
+            | Self::HttpDecode
+            | Self::HttpRedirectLoop
+            | Self::HttpTooManyRedirects
             | Self::HttpBodyTooLarge => Phase::Http,
         }
     }

@@ -16,6 +16,8 @@ mod attribution;
 mod blame;
 mod evidence;
 mod kind;
+mod query;
+mod redirect;
 mod status;
 mod tls;
 
@@ -32,6 +34,7 @@ pub use self::evidence::{
 };
 pub(crate) use self::evidence::{millis, ser_ms};
 pub use self::kind::ErrorKind;
+pub use self::redirect::Redirect;
 pub(crate) use self::tls::human_duration;
 pub use self::tls::{
     CaFileProblem, CertSummary, Diagnosis, Fix, NameMismatch, TlsEvidence, TrustSource,
@@ -43,6 +46,10 @@ use crate::proxy::{ProxyUrlError, Secrets};
 use crate::route::{Route, RouteError};
 
 type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
+/// A cause is shared, not copied: an error a hyper client holds by reference is handed back
+/// with its cause intact (an `io::Error`, a `rustls::Error`, a `hyper::Error` that callers
+/// downcast), not flattened to text.
+type SharedSource = std::sync::Arc<dyn std::error::Error + Send + Sync + 'static>;
 
 struct Inner {
     kind: ErrorKind,
@@ -53,7 +60,9 @@ struct Inner {
     hint: Option<String>,
     route: Option<Route>,
     evidence: Evidence,
-    source: Option<Source>,
+    /// The request's URL, credentials and secret query values masked.
+    url: Option<url::Url>,
+    source: Option<SharedSource>,
 }
 
 /// A proxyscope failure: pointer-sized, `Send + Sync`, with a stable [`code`](Error::code).
@@ -74,6 +83,7 @@ impl Error {
                 hint: None,
                 route: None,
                 evidence: Evidence::default(),
+                url: None,
                 source: None,
             }),
         }
@@ -136,12 +146,34 @@ impl Error {
     }
 
     /// Sets the underlying cause, kept for [`std::error::Error::source`].
-    pub fn with_source(mut self, source: impl Into<Source>) -> Self {
-        let source = source.into();
+    pub fn with_source(self, source: impl Into<Source>) -> Self {
+        let source: Source = source.into();
+        self.with_shared_source(source.into())
+    }
+
+    /// Sets a cause shared with another error (a copy of an error held by reference keeps its
+    /// typed cause).
+    pub(crate) fn with_shared_source(mut self, source: SharedSource) -> Self {
         if self.inner.evidence.cause.is_none() {
             self.inner.evidence.cause = Some(crate::proxy::redact_text(&source.to_string()));
         }
         self.inner.source = Some(source);
+        self
+    }
+
+    /// The cause, shared (see [`Error::with_shared_source`]).
+    pub(crate) fn shared_source(&self) -> Option<SharedSource> {
+        self.inner.source.clone()
+    }
+
+    /// Attaches the request's URL; user name, password and the values of query parameters that
+    /// usually carry keys are masked before it is stored, so [`Error::url`] is safe to log.
+    pub fn with_url(mut self, url: &url::Url) -> Self {
+        let mut bare = url.clone();
+        // Setting the user name fails only for URLs that cannot have one: nothing to mask.
+        let _ = bare.set_password(None);
+        let _ = bare.set_username("");
+        self.inner.url = url::Url::parse(&crate::proxy::redact_url(bare.as_str())).ok();
         self
     }
 
@@ -161,7 +193,7 @@ impl Error {
             let text = chain_text(&**source);
             let clean = secrets.scrub(&text);
             if clean != text {
-                inner.source = Some(Box::new(CauseText(clean)));
+                inner.source = Some(std::sync::Arc::new(CauseText(clean)));
             }
         }
         self
@@ -249,6 +281,9 @@ impl Error {
                 let _ = write!(out, "\n  blame: {}", self.blame());
             }
         }
+        if let Some(url) = self.url() {
+            let _ = write!(out, "\n  url: {url}");
+        }
         if let Some(route) = self.route() {
             let _ = write!(out, "\n  route: {}", route.summary());
         }
@@ -295,6 +330,16 @@ impl Error {
                 let _ = write!(out, "\n  alert: {a}");
             }
         }
+        for r in &ev.redirects {
+            let _ = write!(
+                out,
+                "\n  redirect: {} answered {} -> {} ({})",
+                r.url,
+                r.status,
+                r.location,
+                r.route.summary()
+            );
+        }
         if let Some(h) = self.hint() {
             let _ = write!(out, "\n  hint: {h}");
         }
@@ -320,6 +365,7 @@ impl fmt::Debug for Error {
             .field("phase", &self.inner.phase)
             .field("message", &self.to_string())
             .field("hint", &self.inner.hint)
+            .field("url", &self.inner.url.as_ref().map(url::Url::as_str))
             .field("route", &self.inner.route)
             .field("evidence", &self.inner.evidence)
             .finish()
@@ -345,6 +391,11 @@ impl Serialize for Error {
         st.serialize_field("phase", &self.inner.phase)?;
         st.serialize_field("message", &self.to_string())?;
         st.serialize_field("hint", &self.inner.hint)?;
+        if let Some(u) = &self.inner.url {
+            st.serialize_field("url", u.as_str())?;
+        } else {
+            st.skip_field("url")?;
+        }
         st.serialize_field("route", &self.inner.route)?;
         st.serialize_field("evidence", &self.inner.evidence)?;
         st.end()
@@ -448,6 +499,11 @@ mod tests {
                 "pac.timeout",
                 "pac.result",
                 "request.url",
+                "request.header",
+                "request.body",
+                "http.decode",
+                "http.redirect_loop",
+                "http.too_many_redirects",
             ]
         );
         for k in ErrorKind::ALL {

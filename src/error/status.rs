@@ -25,7 +25,9 @@ impl ErrorKind {
             | Self::PacRuntime
             | Self::PacTimeout
             | Self::PacResult
-            | Self::RequestUrl => StatusCode::INTERNAL_SERVER_ERROR,
+            | Self::RequestUrl
+            | Self::RequestHeader
+            | Self::RequestBody => StatusCode::INTERNAL_SERVER_ERROR,
             Self::ProxyTimeout | Self::OriginTimeout | Self::TlsTimeout | Self::HttpTimeout => {
                 StatusCode::GATEWAY_TIMEOUT
             }
@@ -49,6 +51,9 @@ impl ErrorKind {
             | Self::HttpStatus
             | Self::HttpBody
             | Self::HttpProtocol
+            | Self::HttpDecode
+            | Self::HttpRedirectLoop
+            | Self::HttpTooManyRedirects
             | Self::HttpBodyTooLarge => StatusCode::BAD_GATEWAY,
         }
     }
@@ -81,7 +86,12 @@ mod tests {
     fn every_kind_has_a_gateway_status_by_class() {
         for k in ErrorKind::ALL {
             let want = match k.code() {
-                c if c.starts_with("config.") || c.starts_with("pac.") || c == "request.url" => 500,
+                c if c.starts_with("config.")
+                    || c.starts_with("pac.")
+                    || c.starts_with("request.") =>
+                {
+                    500
+                }
                 c if c.ends_with(".timeout") => 504,
                 _ => 502,
             };

@@ -11,10 +11,9 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode};
 
-use crate::client::{Attribution, Client, Response};
+use crate::client::{Attribution, Client, RedirectPolicy, Response};
 use crate::config::{self, CheckTarget};
 pub use crate::config::{HeaderExpectation, StatusExpectation};
 use crate::error::{Error, ErrorKind, Phase};
@@ -302,49 +301,35 @@ async fn exchange(
     result: &mut CheckResult,
     deadline: Deadline,
 ) -> Result<Seen, Error> {
-    let mut url = check.url.clone();
-    let mut redirects = 0;
-    loop {
-        let req = http::Request::builder()
-            .method(check.spec.method.clone())
-            .uri(url.as_str())
-            .header(
-                http::header::USER_AGENT,
-                concat!("proxyscope-probe/", env!("CARGO_PKG_VERSION")),
-            )
-            .body(Bytes::new())
-            .map_err(|e| {
-                Error::new(ErrorKind::RequestUrl)
-                    .with_message(format!(
-                        "the check's URL {:?} is not a valid request target",
-                        crate::proxy::redact_url(url.as_str())
-                    ))
-                    .with_hint("use an absolute URL such as https://host/path")
-                    .with_source(e)
-            })?;
-        let sent = Instant::now();
-        let res = client.request(Some(&check.provider), req).await?;
-        let head = sent.elapsed();
-        result.status = Some(res.status().as_u16());
-        result.route = Some(res.route().clone());
-        let tls = record_connection(&res, head, &mut result.timings);
-        if check.spec.follow_redirects
-            && res.status().is_redirection()
-            // A proxy's own redirect (to its login page) is not the provider's to follow.
-            && (check.spec.allow_proxy_response || !res.attribution().is_proxy_generated())
-            && redirects < MAX_REDIRECTS
-            && let Some(next) = location(&url, &res)
-        {
-            redirects += 1;
-            url = next;
-            continue;
-        }
-        // Whatever the origin or the proxy echoed of the request is evidence only once scrubbed.
-        let secrets = res.secrets().clone();
-        let mut seen = finish(check, res, tls, &mut result.timings, deadline).await?;
-        seen.failure = seen.failure.map(|e| e.scrubbed(&secrets));
-        return Ok(seen);
-    }
+    // Redirects follow the client's rule: the first request goes through the check's provider,
+    // and every redirect re-chooses the provider and the route from its own URL (a redirect to
+    // another provider's host takes that provider's proxy and trust), strips credentials across
+    // hosts, and ends in `http.redirect_loop` / `http.too_many_redirects` with the chain. A
+    // redirect the proxy wrote itself (its login page) is never followed.
+    let policy = if check.spec.follow_redirects {
+        RedirectPolicy::limited(MAX_REDIRECTS)
+    } else {
+        RedirectPolicy::none()
+    };
+    let sent = Instant::now();
+    let res = client
+        .request_via(Some(&check.provider), check.spec.method.clone(), &check.url)
+        .header(
+            http::header::USER_AGENT,
+            concat!("proxyscope-probe/", env!("CARGO_PKG_VERSION")),
+        )
+        .redirect(policy)
+        .send()
+        .await?;
+    let head = sent.elapsed();
+    result.status = Some(res.status().as_u16());
+    result.route = Some(res.route().clone());
+    let tls = record_connection(&res, head, &mut result.timings);
+    // Whatever the origin or the proxy echoed of the request is evidence only once scrubbed.
+    let secrets = res.secrets().clone();
+    let mut seen = finish(check, res, tls, &mut result.timings, deadline).await?;
+    seen.failure = seen.failure.map(|e| e.scrubbed(&secrets));
+    Ok(seen)
 }
 
 async fn finish(
@@ -394,14 +379,20 @@ async fn finish(
     let started = Instant::now();
     // Never the whole body: the search (or, without one, the transfer measurement) stops at
     // the first decision or the provider's `limits.check_body`.
-    let read = body::read(
-        res.into_reader(),
-        check.spec.body_contains.as_deref(),
-        deadline.0,
-        deadline.1,
-        status,
-    )
-    .await;
+    let read = match res.into_reader() {
+        Some(reader) => {
+            body::read(
+                reader,
+                check.spec.body_contains.as_deref(),
+                deadline.0,
+                deadline.1,
+                status,
+            )
+            .await
+        }
+        // Nothing reads the body before this point; were it read, there is nothing left.
+        None => Ok(None),
+    };
     let failure = match read {
         Ok(failure) => {
             timings.transfer = Some(started.elapsed());
@@ -432,12 +423,6 @@ fn record_connection(
         .sum();
     timings.first_byte = Some(head.saturating_sub(connecting));
     info.origin_tls.clone()
-}
-
-fn location(base: &str, res: &Response) -> Option<String> {
-    let loc = res.headers().get(http::header::LOCATION)?.to_str().ok()?;
-    let base = url::Url::parse(base).ok()?;
-    base.join(loc).ok().map(|u| u.to_string())
 }
 
 /// The probe's view of a presented chain: the leaf's facts and the chain's earliest expiry.

@@ -5,6 +5,7 @@
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -20,6 +21,67 @@ pub(crate) enum OriginBody {
     Full(Full<Bytes>),
     /// Generated as it is sent.
     Generated(Generated),
+    /// Paced or cut short.
+    Paced(Paced),
+}
+
+/// The error a body ends with to make hyper cut the connection.
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A body that repeats `chunk` forever (or up to `limit` bytes, then fails, which makes hyper
+/// cut the connection), optionally waiting `every` between chunks.
+#[derive(Debug)]
+pub(crate) struct Paced {
+    chunk: Bytes,
+    every: Option<Duration>,
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+    limit: Option<u64>,
+    sent: u64,
+}
+
+impl Paced {
+    /// `chunk` again and again, `every` apart when given.
+    pub(crate) fn new(chunk: Bytes, every: Option<Duration>) -> Self {
+        Self {
+            chunk,
+            every,
+            sleep: None,
+            limit: None,
+            sent: 0,
+        }
+    }
+
+    /// Fails after `n` bytes.
+    pub(crate) fn limit(mut self, n: u64) -> Self {
+        self.limit = Some(n);
+        self
+    }
+
+    fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        if let Some(limit) = self.limit
+            && self.sent >= limit
+        {
+            return Poll::Ready(Some(Err("cut on purpose".into())));
+        }
+        if let Some(every) = self.every {
+            let sleep = self
+                .sleep
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep(every)));
+            if sleep.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            self.sleep = None;
+        }
+        let chunk = match self.limit {
+            Some(limit) => {
+                let left = usize::try_from(limit - self.sent).unwrap_or(usize::MAX);
+                self.chunk.slice(..self.chunk.len().min(left))
+            }
+            None => self.chunk.clone(),
+        };
+        self.sent += chunk.len() as u64;
+        Poll::Ready(Some(Ok(Frame::data(chunk))))
+    }
 }
 
 impl From<Bytes> for OriginBody {
@@ -72,14 +134,17 @@ impl Generated {
 
 impl Body for OriginBody {
     type Data = Bytes;
-    type Error = Infallible;
+    type Error = BoxError;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         match self.get_mut() {
-            OriginBody::Full(f) => Pin::new(f).poll_frame(cx),
+            OriginBody::Full(f) => Pin::new(f)
+                .poll_frame(cx)
+                .map(|o| o.map(|r| r.map_err(|never: Infallible| match never {}))),
+            OriginBody::Paced(p) => p.poll_chunk(cx),
             OriginBody::Generated(g) => {
                 let next = match g.remaining {
                     None => Some(g.chunk.clone()),
@@ -104,6 +169,7 @@ impl Body for OriginBody {
         match self {
             OriginBody::Full(f) => f.is_end_stream(),
             OriginBody::Generated(g) => !g.stall && g.remaining == Some(0) && g.tail.is_none(),
+            OriginBody::Paced(_) => false,
         }
     }
 
@@ -118,7 +184,7 @@ impl Body for OriginBody {
                     None => SizeHint::default(),
                 }
             }
-            OriginBody::Generated(_) => SizeHint::default(),
+            OriginBody::Generated(_) | OriginBody::Paced(_) => SizeHint::default(),
         }
     }
 }

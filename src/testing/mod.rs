@@ -34,6 +34,7 @@
 //! ```
 
 mod body;
+mod ca;
 mod http_proxy;
 mod misbehave;
 mod origin;
@@ -47,9 +48,10 @@ mod socks4;
 mod tasks;
 mod upstream;
 
+pub use ca::TestCa;
 pub use origin::{
-    MAX_BYTES_ROUTE, ORIGIN_FORBIDDEN_BODY, ORIGIN_OK_BODY, ORIGIN_SERVER, OriginRequest,
-    TargetForm, TestOrigin,
+    MAX_BYTES_ROUTE, MAX_RECORDED_BODY, ORIGIN_FORBIDDEN_BODY, ORIGIN_OK_BODY, ORIGIN_SERVER,
+    OriginRequest, TargetForm, TestOrigin,
 };
 pub use pki::{
     ChainMode, INTERCEPTION_CN, INTERCEPTION_ORG, INTERMEDIATE_CN, LeafSpec, ROOT_CN, Signer,

@@ -5,9 +5,11 @@
 //! Routes: `/` (200 `ok`), `/status/{code}`, `/echo` (JSON of the request as seen), `/echo-raw`
 //! (the same, credentials as received),
 //! `/slow?ms=N` (answers after N ms), `/forbidden` (403 with the origin's own body and
-//! `Server: proxyscope-test-origin`), `/bytes/{n}` (n bytes of `x`), and the hostile bodies,
-//! generated as they are sent: `/stream/{n}` (any size), `/endless`, `/stall?after=N`; anything
-//! else is 404.
+//! `Server: proxyscope-test-origin`), `/bytes/{n}` (n bytes of `x`), redirects
+//! (`/redirect?to=URL&status=N`, `/loop/{a,b}`, `/huge-location?len=N`), and hostile bodies,
+//! generated as they are sent: `/stream/{n}` (any size), `/endless`, `/stall?after=N`,
+//! `/dribble?ms=N`, `/cut?len=N`, `/bad-json`; anything else is 404. Request bodies are read
+//! whole (whatever their size) and recorded up to [`MAX_RECORDED_BODY`] bytes.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -16,6 +18,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Version, header};
+use http_body_util::BodyExt as _;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -24,7 +27,7 @@ use rustls::ServerConfig;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
-use super::body::{Generated, OriginBody};
+use super::body::{Generated, OriginBody, Paced};
 use super::pki::{ChainMode, TestCert, TestPki};
 use super::tasks::{Exec, Tasks};
 
@@ -37,6 +40,8 @@ pub const ORIGIN_FORBIDDEN_BODY: &str =
     "origin forbidden: this 403 was written by the test origin\n";
 /// The largest body `/bytes/{n}` serves.
 pub const MAX_BYTES_ROUTE: usize = 64 * 1024 * 1024;
+/// The most bytes of a request body [`OriginRequest::body`] keeps (the length counts them all).
+pub const MAX_RECORDED_BODY: usize = 64 * 1024;
 
 /// How the request target was written on the request line (RFC 9112 §3.2).
 #[non_exhaustive]
@@ -98,24 +103,36 @@ pub struct OriginRequest {
     pub headers: HeaderMap,
     /// Whether the request arrived over TLS.
     pub tls: bool,
+    /// The first [`MAX_RECORDED_BODY`] bytes of the request body.
+    pub body: Bytes,
+    /// How many body bytes arrived in all.
+    pub body_len: u64,
+    /// Whether the body arrived whole: `false` when the client's stream broke off midway.
+    pub body_complete: bool,
 }
 
 /// An HTTP(S) origin on `127.0.0.1:0` that records every request exactly as it arrived.
 ///
-/// Routes: `/` (200 [`ORIGIN_OK_BODY`]), `/status/{code}`, `/echo` (JSON with `method`,
-/// `target`, `form` (`origin`/`absolute`/…), `version`, `tls` and `headers`, credentials
-/// redacted), `/echo-raw` (the same with credentials as received, like httpbin's `/headers`),
-/// `/slow?ms=N`
-/// (answers after N ms), `/forbidden` (403 with [`ORIGIN_FORBIDDEN_BODY`] and
-/// `Server: proxyscope-test-origin`), `/bytes/{n}` (n bytes of `x`, at most
-/// [`MAX_BYTES_ROUTE`]); anything else is 404.
+/// Routes: `/` (200 [`ORIGIN_OK_BODY`]), `/status/{code}`, `/echo` (JSON with `method`, `target`, `form`
+/// (`origin`/`absolute`/…), `version`, `tls`, `headers` (credentials redacted), `body_len` and
+/// `body` (lossy text)), `/echo-raw` (the same with credentials as received, like httpbin's
+/// `/headers`), `/slow?ms=N` (answers after N ms), `/forbidden` (403 with
+/// [`ORIGIN_FORBIDDEN_BODY`] and `Server: proxyscope-test-origin`), `/bytes/{n}` (n bytes of
+/// `x`, at most [`MAX_BYTES_ROUTE`]); anything else is 404.
+///
+/// Redirects: `/redirect?to=URL&status=N` (N defaults to 302; `URL` percent-encoded, relative or
+/// absolute), `/loop/a` ⇄ `/loop/b` (302 to each other), `/huge-location?len=N` (302 whose
+/// `Location` is N bytes long).
 ///
 /// Hostile bodies, generated as they are sent (nothing is held in memory):
 /// - `/stream/{n}`: n bytes of `x` (any `u64`) with `Content-Length`; `?chunked` leaves the
 ///   length unannounced; `?tail=WORD` appends `WORD` (announced in the length);
 /// - `/endless`: `x` forever, length unannounced;
 /// - `/stall?after=N`: N bytes of `x` (default 0), then nothing, with the connection open and
-///   one byte more announced than sent.
+///   one byte more announced than sent;
+/// - `/dribble?ms=N`: one byte every N ms, forever;
+/// - `/cut?len=N`: announces N bytes, sends half, then cuts the connection;
+/// - `/bad-json`: 200 `application/json` that does not parse.
 ///
 /// Every response carries `Server:` [`ORIGIN_SERVER`]. HTTPS origins negotiate HTTP/2 or
 /// HTTP/1.1 by ALPN; plain ones accept HTTP/1.1 and HTTP/2 prior knowledge.
@@ -274,11 +291,34 @@ where
         .await;
 }
 
+/// Reads a request body whole, keeping its first [`MAX_RECORDED_BODY`] bytes: the length,
+/// the prefix, and whether it ended cleanly.
+async fn read_body(mut body: Incoming) -> (Bytes, u64, bool) {
+    let mut kept = bytes::BytesMut::new();
+    let mut len = 0u64;
+    loop {
+        match body.frame().await {
+            None => return (kept.freeze(), len, true),
+            Some(Err(_)) => return (kept.freeze(), len, false),
+            Some(Ok(frame)) => {
+                if let Some(data) = frame.data_ref() {
+                    len += data.len() as u64;
+                    let room = MAX_RECORDED_BODY.saturating_sub(kept.len());
+                    kept.extend_from_slice(&data[..data.len().min(room)]);
+                }
+            }
+        }
+    }
+}
+
 async fn handle(
     req: Request<Incoming>,
     tls: bool,
     requests: &Mutex<Vec<OriginRequest>>,
 ) -> Response<OriginBody> {
+    let (parts, body) = req.into_parts();
+    let (body, body_len, body_complete) = read_body(body).await;
+    let req = Request::from_parts(parts, ());
     let mut headers = req.headers().clone();
     mark_sensitive(&mut headers);
     let seen = OriginRequest {
@@ -300,6 +340,9 @@ async fn handle(
         version: req.version(),
         headers,
         tls,
+        body,
+        body_len,
+        body_complete,
     };
     requests
         .lock()
@@ -307,6 +350,16 @@ async fn handle(
         .push(seen.clone());
     let path = req.uri().path().to_owned();
     let query = req.uri().query().unwrap_or("").to_owned();
+    if !body_complete {
+        return reply(
+            StatusCode::BAD_REQUEST,
+            "text/plain",
+            Bytes::from_static(b"the request body broke off\n"),
+        );
+    }
+    if let Some(res) = hostile(&path, &query) {
+        return res;
+    }
     if path == "/" {
         return reply(
             StatusCode::OK,
@@ -383,6 +436,72 @@ async fn handle(
     )
 }
 
+/// The redirect and hostile-body routes.
+fn hostile(path: &str, query: &str) -> Option<Response<OriginBody>> {
+    let param = |name: &str| {
+        url::form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    let number = |name: &str, default: u64| {
+        param(name)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(default)
+    };
+    let redirect = |status: u16, location: &[u8]| {
+        let mut res = reply(
+            StatusCode::from_u16(status).unwrap_or(StatusCode::FOUND),
+            "text/plain",
+            Bytes::from_static(b"moved\n"),
+        );
+        if let Ok(v) = HeaderValue::from_bytes(location) {
+            res.headers_mut().insert(header::LOCATION, v);
+        }
+        res
+    };
+    Some(match path {
+        "/redirect" => {
+            let status = u16::try_from(number("status", 302)).unwrap_or(302);
+            redirect(status, param("to").unwrap_or_default().as_bytes())
+        }
+        "/loop/a" => redirect(302, b"/loop/b"),
+        "/loop/b" => redirect(302, b"/loop/a"),
+        "/huge-location" => {
+            let len = usize::try_from(number("len", 1 << 20)).unwrap_or(1 << 20);
+            let mut loc = vec![b'a'; len.clamp(1, 1 << 20)];
+            loc[0] = b'/';
+            redirect(302, &loc)
+        }
+        "/dribble" => streaming(Paced::new(
+            Bytes::from_static(b"x"),
+            Some(Duration::from_millis(number("ms", 100))),
+        )),
+        "/bad-json" => reply(
+            StatusCode::OK,
+            "application/json",
+            Bytes::from_static(b"{\"token\": \"s3cret-in-body\", \"n\": tru"),
+        ),
+        "/cut" => {
+            // Content-Length promises more than is sent; dropping the body ends the connection.
+            let len = number("len", 1024);
+            let mut res = streaming(Paced::new(Bytes::from(vec![b'x'; 512]), None).limit(len / 2));
+            if let Ok(v) = HeaderValue::from_str(&len.to_string()) {
+                res.headers_mut().insert(header::CONTENT_LENGTH, v);
+            }
+            res
+        }
+        _ => return None,
+    })
+}
+
+fn streaming(body: Paced) -> Response<OriginBody> {
+    reply(
+        StatusCode::OK,
+        "application/octet-stream",
+        OriginBody::Paced(body),
+    )
+}
+
 /// The hostile-body routes: `/stream/{n}[?chunked][&tail=WORD]`, `/endless`, `/stall?after=N`.
 fn generated(path: &str, query: &str) -> Option<OriginBody> {
     let param = |name: &str| {
@@ -456,6 +575,8 @@ fn echo_json(seen: &OriginRequest, redact: bool) -> String {
         "version": format!("{:?}", seen.version),
         "tls": seen.tls,
         "headers": headers,
+        "body_len": seen.body_len,
+        "body": String::from_utf8_lossy(&seen.body),
     })
     .to_string()
 }

@@ -69,6 +69,8 @@ pub struct LeafSpec {
     names: Vec<String>,
     signer: Signer,
     validity: Validity,
+    /// Set by `LeafSpec::issued_by`: a CA that signs instead of the [`Signer`].
+    pub(super) issuer: Option<Arc<Ca>>,
 }
 
 impl LeafSpec {
@@ -79,6 +81,7 @@ impl LeafSpec {
             names: names.iter().map(|n| (*n).to_owned()).collect(),
             signer: Signer::Intermediate,
             validity: Validity::Current,
+            issuer: None,
         }
     }
 
@@ -202,14 +205,33 @@ impl TestCert {
 
 /// A certificate authority: its signing key and its certificate.
 pub(crate) struct Ca {
-    issuer: Issuer<'static, KeyPair>,
-    cert: TestCert,
+    pub(super) issuer: Issuer<'static, KeyPair>,
+    pub(super) cert: TestCert,
+}
+
+impl fmt::Debug for Ca {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ca")
+            .field("cert", &self.cert.label())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Ca {
     /// The CA's own certificate.
     pub(crate) fn certificate(&self) -> &CertificateDer<'static> {
         self.cert.der()
+    }
+
+    /// What a certificate this CA signs presents above itself: the CA (unless it is its own
+    /// trust anchor) and the CA's intermediates.
+    pub(super) fn chain_above(&self) -> Vec<CertificateDer<'static>> {
+        let mut chain = Vec::new();
+        if self.cert.anchor().map(|a| a.as_ref()) != Some(self.cert.der().as_ref()) {
+            chain.push(self.cert.der().clone());
+        }
+        chain.extend(self.cert.inner.intermediates.iter().cloned());
+        chain
     }
 
     /// Issues a currently valid server leaf for `names`, without writing files; used by the
@@ -222,10 +244,7 @@ impl Ca {
         let params = leaf_params(names, Validity::Current)?;
         let cert = params.signed_by(&key, &self.issuer)?;
         let mut chain = vec![cert.der().clone()];
-        if self.cert.anchor().map(|a| a.as_ref()) != Some(self.cert.der().as_ref()) {
-            chain.push(self.cert.der().clone());
-        }
-        chain.extend(self.cert.inner.intermediates.iter().cloned());
+        chain.extend(self.chain_above());
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
         Ok((chain, key))
     }
@@ -239,8 +258,8 @@ impl Ca {
 ///
 /// The directory and every file in it are removed when the `TestPki` is dropped.
 pub struct TestPki {
-    dir: tempfile::TempDir,
-    counter: AtomicUsize,
+    pub(super) dir: tempfile::TempDir,
+    pub(super) counter: AtomicUsize,
     root: Arc<Ca>,
     intermediate: Arc<Ca>,
     interception: Arc<Ca>,
@@ -448,25 +467,32 @@ impl TestPki {
         let names: Vec<&str> = spec.names.iter().map(String::as_str).collect();
         let params = leaf_params(&names, spec.validity)?;
         let key = KeyPair::generate()?;
-        let (cert, intermediates, anchor) = match spec.signer {
-            Signer::SelfSigned => (params.self_signed(&key)?, Vec::new(), None),
-            Signer::Root => (
-                params.signed_by(&key, &self.root.issuer)?,
-                Vec::new(),
-                Some(self.root.cert.der().clone()),
+        let (cert, intermediates, anchor) = match (&spec.issuer, spec.signer) {
+            (Some(ca), _) => (
+                params.signed_by(&key, &ca.issuer)?,
+                ca.chain_above(),
+                ca.cert.anchor().cloned(),
             ),
-            Signer::Intermediate => (
-                params.signed_by(&key, &self.intermediate.issuer)?,
-                std::iter::once(self.intermediate.cert.der().clone())
-                    .chain(self.intermediate.cert.intermediates().iter().cloned())
-                    .collect(),
-                Some(self.root.cert.der().clone()),
-            ),
-            Signer::Interception => (
-                params.signed_by(&key, &self.interception.issuer)?,
-                Vec::new(),
-                Some(self.interception.cert.der().clone()),
-            ),
+            (None, signer) => match signer {
+                Signer::SelfSigned => (params.self_signed(&key)?, Vec::new(), None),
+                Signer::Root => (
+                    params.signed_by(&key, &self.root.issuer)?,
+                    Vec::new(),
+                    Some(self.root.cert.der().clone()),
+                ),
+                Signer::Intermediate => (
+                    params.signed_by(&key, &self.intermediate.issuer)?,
+                    std::iter::once(self.intermediate.cert.der().clone())
+                        .chain(self.intermediate.cert.intermediates().iter().cloned())
+                        .collect(),
+                    Some(self.root.cert.der().clone()),
+                ),
+                Signer::Interception => (
+                    params.signed_by(&key, &self.interception.issuer)?,
+                    Vec::new(),
+                    Some(self.interception.cert.der().clone()),
+                ),
+            },
         };
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
         let first = names.first().copied().unwrap_or("leaf");
@@ -584,7 +610,7 @@ pub(crate) fn server_config_alpn(
     Ok(Arc::new(config))
 }
 
-fn ca_params(cn: &str, org: Option<&str>, path_len: Option<u8>) -> CertificateParams {
+pub(super) fn ca_params(cn: &str, org: Option<&str>, path_len: Option<u8>) -> CertificateParams {
     let mut params = CertificateParams::default();
     params.distinguished_name = rcgen::DistinguishedName::new();
     params.distinguished_name.push(DnType::CommonName, cn);
@@ -618,8 +644,16 @@ fn leaf_params(names: &[&str], validity: Validity) -> Result<CertificateParams, 
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     params.use_authority_key_identifier_extension = true;
+    let (from, until) = window(validity);
+    params.not_before = from.into();
+    params.not_after = until.into();
+    Ok(params)
+}
+
+/// The `(not_before, not_after)` a [`Validity`] stands for, counted from now.
+pub(super) fn window(validity: Validity) -> (SystemTime, SystemTime) {
     let now = SystemTime::now();
-    let (from, until) = match validity {
+    match validity {
         Validity::Current => (now - DAY, now + 90 * DAY),
         Validity::Expired => (now - 60 * DAY, now - DAY),
         Validity::NotYetValid => (now + 30 * DAY, now + 90 * DAY),
@@ -627,13 +661,10 @@ fn leaf_params(names: &[&str], validity: Validity) -> Result<CertificateParams, 
             not_before,
             not_after,
         } => (not_before, not_after),
-    };
-    params.not_before = from.into();
-    params.not_after = until.into();
-    Ok(params)
+    }
 }
 
-fn make_ca(
+pub(super) fn make_ca(
     dir: &Path,
     label: &str,
     params: &CertificateParams,
@@ -648,7 +679,7 @@ fn make_ca(
         }
         Some(parent) => {
             let cert = params.signed_by(&key, &parent.issuer)?;
-            let above = parent.cert.intermediates().to_vec();
+            let above = parent.chain_above();
             (cert, above, parent.cert.anchor().cloned())
         }
     };

@@ -149,8 +149,12 @@ pub(crate) fn diagnose(tls: &dyn FailedHop, sni: &str, seen: Seen, failure: Fail
         .with_phase(phase)
         .with_message(message)
         .with_hint(hint);
-    if let Some(e) = io_err {
-        err = err.with_source(e);
+    // The rustls error itself when there is one: `io::Error::source` skips the error it wraps,
+    // so a caller could never downcast to `rustls::Error` through the I/O error.
+    match (rustls_err, io_err) {
+        (Some(r), _) => err = err.with_source(r),
+        (None, Some(e)) => err = err.with_source(e),
+        (None, None) => {}
     }
     err.map_evidence(|e| {
         e.timeout = timeout;

@@ -4,7 +4,7 @@
 
 use crate::common::servers::*;
 use proxyscope::client::ResponsePath;
-use proxyscope::testing::{RawServer, Script};
+use proxyscope::testing::{RawServer, Script, TestOrigin};
 use proxyscope::{Hop, Phase};
 
 #[tokio::test]
@@ -62,7 +62,7 @@ async fn origin_403_relayed_by_the_proxy_is_attributed_to_the_origin() {
         .build()
         .unwrap();
     let r = client
-        .get(&format!("http://origin.test:{}/translate", o.addr.port()))
+        .get(format!("http://origin.test:{}/translate", o.addr.port()))
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
@@ -83,10 +83,10 @@ async fn origin_403_relayed_by_the_proxy_is_attributed_to_the_origin() {
 
 #[tokio::test]
 async fn success_statuses_pass_error_for_status() {
-    let o = origin(None, 204, &[], "").await;
+    let o = TestOrigin::http().await;
     let client = builder(layer(None)).build().unwrap();
     let r = client
-        .get(&format!("http://origin.test:{}/", o.addr.port()))
+        .get(format!("http://origin.test:{}/status/204", o.addr().port()))
         .await
         .unwrap();
     let r = r.error_for_status().unwrap();

@@ -26,7 +26,7 @@ async fn acl_denial_is_proxy_forbidden_with_route_steps_and_hint() {
     let proxy = proxy_with(Policy::deny(&["localhost"])).await;
     let client = builder(via(&proxy.url(), &pki)).build().unwrap();
     let e = client
-        .get(&origin.url_with_host("localhost", "/"))
+        .get(origin.url_with_host("localhost", "/"))
         .await
         .unwrap_err();
     assert_eq!(e.code(), "proxy.forbidden");
@@ -238,7 +238,7 @@ async fn successful_paths_through_the_harness() {
     let r = builder(via(&proxy.url(), &pki))
         .build()
         .unwrap()
-        .get(&plain.url_with_host("localhost", "/"))
+        .get(plain.url_with_host("localhost", "/"))
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
@@ -259,7 +259,7 @@ async fn interception_is_an_untrusted_origin_chain_on_the_origin_hop() {
     let e = builder(via(&proxy.url(), &pki))
         .build()
         .unwrap()
-        .get(&origin.url_with_host("localhost", "/"))
+        .get(origin.url_with_host("localhost", "/"))
         .await
         .unwrap_err();
     assert_eq!(e.code(), "tls.unknown_issuer");
@@ -278,7 +278,7 @@ async fn harness_origin_403_relayed_versus_proxy_403_generated() {
     let r = builder(via(&proxy.url(), &pki))
         .build()
         .unwrap()
-        .get(&plain.url_with_host("localhost", "/forbidden"))
+        .get(plain.url_with_host("localhost", "/forbidden"))
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
@@ -290,7 +290,7 @@ async fn harness_origin_403_relayed_versus_proxy_403_generated() {
     let r = builder(via(&denying.url(), &pki))
         .build()
         .unwrap()
-        .get(&plain.url_with_host("localhost", "/forbidden"))
+        .get(plain.url_with_host("localhost", "/forbidden"))
         .await
         .unwrap();
     assert_eq!(r.status(), 403);

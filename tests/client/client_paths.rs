@@ -16,7 +16,7 @@ async fn direct_http_and_https() {
         .unwrap();
 
     let r = client
-        .get(&format!("http://origin.test:{}/a", plain.addr.port()))
+        .get(format!("http://origin.test:{}/a", plain.addr.port()))
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
@@ -25,7 +25,7 @@ async fn direct_http_and_https() {
     assert_eq!(r.text().await.unwrap(), "plain");
 
     let r = client
-        .get(&format!("https://origin.test:{}/b", tls.addr.port()))
+        .get(format!("https://origin.test:{}/b", tls.addr.port()))
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
@@ -47,7 +47,7 @@ async fn https_via_connect_tunnel() {
     let global = layer(Some(&format!("http://{}", proxy.addr))).with_ca_file([pki.ca_file.clone()]);
     let client = builder(global).build().unwrap();
     let r = client
-        .get(&format!("https://origin.test:{}/", o.addr.port()))
+        .get(format!("https://origin.test:{}/", o.addr.port()))
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
@@ -69,7 +69,7 @@ async fn plain_http_via_absolute_form_with_credentials() {
     let global = layer(Some(&format!("http://u:p%40ss@{}", proxy.addr)));
     let client = builder(global).build().unwrap();
     let r = client
-        .get(&format!("http://origin.test:{}/x?q=1", o.addr.port()))
+        .get(format!("http://origin.test:{}/x?q=1", o.addr.port()))
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
@@ -97,7 +97,7 @@ async fn plain_http_can_be_tunnelled_instead() {
         .build()
         .unwrap();
     let r = client
-        .get(&format!("http://origin.test:{}/", o.addr.port()))
+        .get(format!("http://origin.test:{}/", o.addr.port()))
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
@@ -119,7 +119,7 @@ async fn https_via_an_https_proxy_trusted_by_proxy_ca_file() {
     .with_ca_file([origin_pki.ca_file.clone()]);
     let client = builder(global).build().unwrap();
     let r = client
-        .get(&format!("https://origin.test:{}/", o.addr.port()))
+        .get(format!("https://origin.test:{}/", o.addr.port()))
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
@@ -164,7 +164,7 @@ async fn http2_through_a_tunnel() {
     let global = layer(Some(&format!("http://{}", proxy.addr))).with_ca_file([pki.ca_file.clone()]);
     let client = builder(global).build().unwrap();
     let r = client
-        .get(&format!("https://origin.test:{}/", o.addr.port()))
+        .get(format!("https://origin.test:{}/", o.addr.port()))
         .await
         .unwrap();
     assert_eq!(r.version(), http::Version::HTTP_2);
@@ -181,7 +181,7 @@ async fn the_pool_reuses_one_tunnel_for_many_requests() {
     let client = builder(global).build().unwrap();
     for _ in 0..5 {
         let r = client
-            .get(&format!("https://origin.test:{}/", o.addr.port()))
+            .get(format!("https://origin.test:{}/", o.addr.port()))
             .await
             .unwrap();
         assert_eq!(r.text().await.unwrap(), "again");
@@ -206,13 +206,13 @@ async fn a_url_under_a_provider_uses_that_providers_route() {
         .build()
         .unwrap();
     // Under the provider's base URL: the provider's proxy, without naming the provider.
-    let r = client.get(&format!("{base}/v1")).await.unwrap();
+    let r = client.get(format!("{base}/v1")).await.unwrap();
     assert_eq!(r.route().provider(), Some("yandex"));
     assert!(r.route().proxy().is_some());
     assert_eq!(proxy.heads().len(), 1);
     // Outside it: the global layer (direct).
     let r = client
-        .get(&format!("http://origin.test:{}/other", o.addr.port()))
+        .get(format!("http://origin.test:{}/other", o.addr.port()))
         .await
         .unwrap();
     assert!(r.route().proxy().is_none());
@@ -231,11 +231,11 @@ async fn extra_proxy_headers_reach_the_proxy_on_connect_and_absolute_form() {
         .build()
         .unwrap();
     client
-        .get(&format!("https://origin.test:{}/", tls.addr.port()))
+        .get(format!("https://origin.test:{}/", tls.addr.port()))
         .await
         .unwrap();
     client
-        .get(&format!("http://origin.test:{}/", plain.addr.port()))
+        .get(format!("http://origin.test:{}/", plain.addr.port()))
         .await
         .unwrap();
     let heads = proxy.heads();

@@ -2,7 +2,7 @@
 //! a route, whatever the failure.
 
 use crate::common::servers::*;
-use proxyscope::testing::{RawServer, Script, refused_addr};
+use proxyscope::testing::{Policy, RawServer, Script, TestProxy, refused_addr};
 
 const USER: &str = "sekrit-user";
 const PASS: &str = "hunter2-pass";
@@ -23,7 +23,10 @@ fn assert_clean(e: &proxyscope::Error) {
 #[tokio::test]
 async fn credentials_never_leak_from_errors() {
     // Rejected credentials (the proxy saw them), an unreachable proxy, and a refusal page.
-    let proxy = forward_proxy(None, Some("Basic other")).await;
+    let proxy = TestProxy::builder()
+        .policy(Policy::require_basic("other", "other", "test"))
+        .start()
+        .await;
     let server = RawServer::scripted(Script::Reply(squid_reply(
         "403 Forbidden",
         "ERR_ACCESS_DENIED 0",
@@ -31,7 +34,7 @@ async fn credentials_never_leak_from_errors() {
     .await;
     let squid = server.addr();
     let refused = refused_addr();
-    for addr in [proxy.addr, squid, refused] {
+    for addr in [proxy.addr(), squid, refused] {
         let url = format!("http://{USER}:{PASS}@{addr}");
         let client = builder(layer(Some(&url))).build().unwrap();
         let e = client.get("https://origin.test/").await.unwrap_err();
@@ -88,8 +91,11 @@ async fn credentials_never_reach_the_trace_log() {
         .with_writer(move || sink.clone())
         .finish();
     tracing::subscriber::set_global_default(subscriber).expect("only this test installs one");
-    let proxy = forward_proxy(None, Some("Basic other")).await;
-    let url = format!("http://{USER}:{PASS}@{}", proxy.addr);
+    let proxy = TestProxy::builder()
+        .policy(Policy::require_basic("other", "other", "test"))
+        .start()
+        .await;
+    let url = format!("http://{USER}:{PASS}@{}", proxy.addr());
     let client = builder(layer(Some(&url))).build().unwrap();
     let e = client.get("https://origin.test/").await.unwrap_err();
     assert_eq!(e.code(), "proxy.auth_rejected");

@@ -261,7 +261,7 @@ async fn an_inherited_proxy_leads_the_hint_with_the_providers_key_and_its_file_l
         .build()
         .expect("client");
     let e = c
-        .get(&format!("{base}/"))
+        .get(format!("{base}/"))
         .await
         .expect("a reply")
         .error_for_status()

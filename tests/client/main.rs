@@ -1,12 +1,17 @@
 //! The client end to end: which path a request took, who answered a refusal, the harness as its
-//! peer, and that credentials never leak into the errors it returns.
+//! peer, that credentials never leak into the errors it returns, and the request builder,
+//! response bodies and redirects against the harness.
 
 mod client_attribution;
+mod client_bodies;
 mod client_harness;
 mod client_pac;
+mod client_observe;
 mod client_paths;
 mod client_redaction;
+mod client_redirects;
 mod client_refusals;
 mod client_request_path;
+mod client_requests;
 #[path = "../common/mod.rs"]
 mod common;

@@ -1,6 +1,6 @@
 //! Real servers on 127.0.0.1:0 for the `connect_*` and `client_*` integration tests: a working
 //! CONNECT / absolute-form proxy that counts what it saw, a SOCKS5 server, and HTTP/1.1+HTTP/2
-//! origins (plain and TLS) with a throwaway PKI; a Squid-shaped refusal's bytes for
+//! origins (plain and TLS) with certificates from `proxyscope::testing::TestPki`; a Squid-shaped refusal's bytes for
 //! `proxyscope::testing::RawServer`; and the client settings those tests share.
 #![allow(dead_code, unreachable_pub)]
 
@@ -14,10 +14,8 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use proxyscope::testing::read_head;
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+use proxyscope::testing::{ChainMode, TestPki, read_head};
 use rustls::ServerConfig;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
@@ -253,42 +251,25 @@ async fn socks_conn(s: &mut TcpStream, seen: Seen, mode: Socks) -> std::io::Resu
     Ok(())
 }
 
-/// A throwaway CA and a certificate for `names`, written as a PEM CA file.
+/// A [`TestPki`] leaf for `names` and a server config presenting it (with its intermediate),
+/// offering `alpn`; `ca_file` is the PKI's root, the file a client trusts.
 pub struct Pki {
     pub ca_file: PathBuf,
     pub server: Arc<ServerConfig>,
-    _dir: tempfile::TempDir,
+    _pki: TestPki,
 }
 
-/// A CA and a server certificate for `names`; the server offers `alpn`.
+/// A [`TestPki`] and a server certificate for `names`; the server offers `alpn` (some tests need
+/// an origin or proxy that cannot speak h2).
 pub fn pki(names: &[&str], alpn: &[&[u8]]) -> Pki {
-    let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
-    p.distinguished_name
-        .push(DnType::CommonName, "proxyscope test CA");
-    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca = CertifiedIssuer::self_signed(p, KeyPair::generate().unwrap()).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let leaf = CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>())
-        .unwrap()
-        .signed_by(&key, &ca)
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let ca_file = dir.path().join("ca.pem");
-    std::fs::write(&ca_file, ca.pem()).unwrap();
-    let key: PrivateKeyDer<'static> = PrivatePkcs8KeyDer::from(key.serialize_der()).into();
-    let chain: Vec<CertificateDer<'static>> = vec![leaf.der().clone()];
-    let mut cfg =
-        ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(chain, key)
-            .unwrap();
+    let pki = TestPki::new();
+    let leaf = pki.leaf_for(names);
+    let mut cfg = ServerConfig::clone(&pki.server_config(&leaf, ChainMode::Full));
     cfg.alpn_protocols = alpn.iter().map(|a| a.to_vec()).collect();
     Pki {
-        ca_file,
+        ca_file: pki.root_pem_path().to_path_buf(),
         server: Arc::new(cfg),
-        _dir: dir,
+        _pki: pki,
     }
 }
 

@@ -149,7 +149,7 @@ async fn a_working_tunnel_is_untouched() {
     let res = builder(via(&proxy.url(), &pki))
         .build()
         .expect("client")
-        .get(&origin.url_with_host("localhost", "/"))
+        .get(origin.url_with_host("localhost", "/"))
         .await
         .expect("tunnelled");
     assert_eq!(res.status(), 200);

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::common::servers::*;
-use proxyscope::testing::{Policy, RawServer, Script, TestProxy, refused_addr};
+use proxyscope::testing::{Policy, RawServer, Script, TestPki, TestProxy, refused_addr};
 use proxyscope::{Hop, Phase, Settings};
 
 async fn get_err(global: Settings, url: &str) -> proxyscope::Error {
@@ -249,8 +249,11 @@ async fn proxy_407_without_credentials_is_auth_required() {
 
 #[tokio::test]
 async fn proxy_407_with_wrong_credentials_is_auth_rejected() {
-    let proxy = forward_proxy(None, Some("Basic cmlnaHQ6cmlnaHQ=")).await;
-    let url = format!("http://alice:wrong@{}", proxy.addr);
+    let proxy = TestProxy::builder()
+        .policy(Policy::require_basic("right", "right", "test"))
+        .start()
+        .await;
+    let url = format!("http://alice:wrong@{}", proxy.addr());
     let e = get_err(layer(Some(&url)), "https://origin.test/").await;
     assert_eq!(e.code(), "proxy.auth_rejected");
     assert_eq!(e.hop(), Some(Hop::Proxy));
@@ -259,7 +262,11 @@ async fn proxy_407_with_wrong_credentials_is_auth_rejected() {
     assert_eq!(e.evidence().auth_schemes, ["Basic"]);
     assert_eq!(e.evidence().auth_realm.as_deref(), Some("test"));
     // The proxy did receive our Basic credentials (alice:wrong).
-    assert!(proxy.heads()[0].contains("Proxy-Authorization: Basic YWxpY2U6d3Jvbmc="));
+    let seen = &proxy.requests()[0];
+    assert_eq!(
+        seen.headers.get("proxy-authorization").unwrap(),
+        "Basic YWxpY2U6d3Jvbmc="
+    );
 }
 
 #[tokio::test]
@@ -416,17 +423,20 @@ async fn garbage_origin_response_is_http_protocol() {
 
 #[tokio::test]
 async fn untrusted_https_proxy_is_proxy_tls() {
-    let pki = pki(&["proxy.test"], &[b"http/1.1"]);
-    let proxy = forward_proxy(Some(pki.server.clone()), None).await;
+    let pki = TestPki::new();
+    let proxy = TestProxy::builder()
+        .tls(&pki, &pki.leaf_for(&["proxy.test"]))
+        .start()
+        .await;
     // No proxy_ca_file: the proxy's private CA is not trusted.
-    let url = format!("https://proxy.test:{}", proxy.addr.port());
+    let url = format!("https://proxy.test:{}", proxy.https_addr().unwrap().port());
     let e = get_err(layer(Some(&url)), "https://origin.test/").await;
     assert_eq!(e.code(), "proxy.tls");
     assert_eq!(e.hop(), Some(Hop::Proxy));
     assert_eq!(e.phase(), Phase::Proxy);
     assert_eq!(e.evidence().target.as_deref(), Some("origin.test:443"));
     assert!(e.evidence().tls.is_some());
-    assert_eq!(proxy.connects(), 0);
+    assert_eq!(proxy.connect_count(), 0);
 }
 
 #[tokio::test]
@@ -435,7 +445,7 @@ async fn unknown_provider_names_are_config_errors() {
     let req = http::Request::get("http://origin.test/")
         .body(bytes::Bytes::new())
         .unwrap();
-    let e = client.request(Some("nope"), req).await.unwrap_err();
+    let e = client.execute(Some("nope"), req).await.unwrap_err();
     assert_eq!(e.code(), "config.invalid");
     assert_eq!(e.hop(), None);
     assert_eq!(e.phase(), Phase::Config);

@@ -1,7 +1,7 @@
 //! Handles own their servers: dropping every handle (or `shutdown().await`) closes every listener
 //! and connection, so the old ports refuse connections and the process's file descriptor count
-//! returns to where it was. One test per binary on purpose: parallel tests would disturb the
-//! descriptor count.
+//! returns to where it was. The descriptor count is process-wide and the other tests of this
+//! binary run in parallel, so the test re-runs itself alone in a child process of the same binary.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -41,8 +41,36 @@ async fn settle(addrs: &[SocketAddr], baseline: usize) -> (Vec<SocketAddr>, usiz
     }
 }
 
+/// Set in the child process that runs the lifecycle test alone.
+const ALONE: &str = "PROXYSCOPE_LIFECYCLE_ALONE";
+
+/// Runs `test` (a function of this module) alone in a child process of this test binary and
+/// asserts that exactly that one test ran and passed.
+fn run_alone(test: &str) {
+    // `module_path!()` is `harness::harness_lifecycle`; libtest names tests without the crate.
+    let module = module_path!().split_once("::").map_or("", |(_, m)| m);
+    let name = format!("{module}::{test}");
+    let exe = std::env::current_exe().expect("the test binary knows its path");
+    let out = std::process::Command::new(exe)
+        .args([name.as_str(), "--exact", "--test-threads=1"])
+        .env(ALONE, "1")
+        .output()
+        .expect("the test binary runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "{name} alone: {}\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[tokio::test]
 async fn dropping_or_shutting_down_every_handle_leaves_no_socket_behind() {
+    if std::env::var_os(ALONE).is_none() {
+        run_alone("dropping_or_shutting_down_every_handle_leaves_no_socket_behind");
+        return;
+    }
     let pki = TestPki::new();
     // Warm up lazily created runtime resources so they are part of the baseline.
     drop(TestOrigin::http().await);

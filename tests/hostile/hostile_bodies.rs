@@ -78,7 +78,7 @@ async fn buffered_reads_stop_at_the_cap_whatever_the_body() {
         .unwrap();
     assert_eq!(body.len() as u64, cap);
     let text = client
-        .get(&origin.url("/stream/1000?tail=end"))
+        .get(origin.url("/stream/1000?tail=end"))
         .await
         .unwrap()
         .text()
@@ -119,10 +119,10 @@ async fn the_cap_is_a_provider_setting_and_a_per_response_choice() {
     assert_eq!(ok.len(), 65536);
 
     // One response may differ from its profile.
-    let res = client.get(&origin.url("/stream/100000")).await.unwrap();
+    let res = client.get(origin.url("/stream/100000")).await.unwrap();
     assert_eq!(res.body_limit(), 64 * 1024);
     assert_eq!(res.max_body(200_000).bytes().await.unwrap().len(), 100_000);
-    let res = client.get(&origin.url("/stream/100")).await.unwrap();
+    let res = client.get(origin.url("/stream/100")).await.unwrap();
     let e = res.max_body(10).bytes().await.unwrap_err();
     assert_too_large(&e, 10, true);
 }

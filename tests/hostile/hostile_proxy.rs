@@ -272,7 +272,7 @@ async fn invalid_utf8_in_a_200_still_opens_the_tunnel() {
     let addr = server.addr();
     let client = client_via(&format!("http://{addr}"), &pki);
     let res = client
-        .get(&origin.url_with_host("localhost", "/"))
+        .get(origin.url_with_host("localhost", "/"))
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
@@ -340,7 +340,7 @@ async fn interim_1xx_replies_before_the_200_are_skipped() {
     let addr = server.addr();
     let client = client_via(&format!("http://{addr}"), &pki);
     let res = client
-        .get(&origin.url_with_host("localhost", "/"))
+        .get(origin.url_with_host("localhost", "/"))
         .await
         .unwrap();
     assert_eq!(res.status(), 200);

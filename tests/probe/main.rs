@@ -1,5 +1,5 @@
 //! The probe: `probe check`, the demo, Prometheus output and the runner, as processes and as a
-//! library.
+//! library; and every command in the README, run.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -8,3 +8,4 @@ mod probe_demo;
 mod probe_diagnosis;
 mod probe_prometheus;
 mod probe_runner;
+mod readme;

@@ -163,3 +163,62 @@ async fn proxy_credentials_never_appear_in_any_output() {
         assert!(out.contains("good"));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_followed_redirect_takes_the_route_of_the_provider_it_lands_on() {
+    // `front` (direct) redirects to `back`, which is only reachable through its proxy: the
+    // redirect must be followed through back's profile, not front's.
+    let front = TestOrigin::http().await;
+    let back = TestOrigin::http().await;
+    let proxy = TestProxy::allow_all().await;
+    let onward = back.url("/echo");
+    let path = format!(
+        "/redirect?to={}",
+        url::form_urlencoded::byte_serialize(onward.as_bytes()).collect::<String>()
+    );
+    let toml = format!(
+        r#"
+[providers.front]
+url = {front}
+proxy = "direct"
+[[providers.front.checks]]
+name = "moved"
+path = {path}
+expect_status = 200
+follow_redirects = true
+[[providers.front.checks]]
+name = "loops"
+path = "/loop/a"
+follow_redirects = true
+
+[providers.back]
+url = {back}
+proxy = {proxy}
+"#,
+        front = toml_str(&front.url("")),
+        back = toml_str(&back.url("")),
+        path = toml_str(&path),
+        proxy = toml_str(&proxy.url()),
+    );
+    let report = run(&toml, |r| r).await;
+    let moved = &report.checks[0];
+    assert!(moved.ok, "{:?}", moved.error);
+    assert_eq!(moved.status, Some(200));
+    let route = moved.route.as_ref().expect("the final route");
+    assert_eq!(route.provider(), Some("back"));
+    assert!(route.proxy().is_some());
+    // (back's own default check goes through the proxy too.)
+    let via_proxy: Vec<String> = proxy.requests().into_iter().map(|r| r.target).collect();
+    assert!(
+        via_proxy.iter().any(|t| t.ends_with("/echo")),
+        "the redirect went through back's proxy: {via_proxy:?}"
+    );
+    assert!(front.requests().iter().all(|r| !r.target.contains("/echo")));
+
+    let loops = &report.checks[1];
+    let e = loops.error.as_ref().expect("a loop fails the check");
+    assert_eq!(e.code(), "http.redirect_loop");
+    assert_eq!(e.hop, Some(Hop::Origin));
+    assert_eq!(e.blame.as_str(), "origin");
+    assert_eq!(e.evidence.redirects.len(), 2);
+}

@@ -90,7 +90,7 @@ pub(crate) async fn tunnel_carries_tls_verified_with_the_providers_private_ca() 
         .build()
         .expect("client");
 
-    let res = client.get(&origin.url("/")).await.expect("tunnelled GET");
+    let res = client.get(origin.url("/")).await.expect("tunnelled GET");
     assert_eq!(res.status(), 200);
     let a = res.attribution();
     assert_eq!(a.source, Hop::Origin);
@@ -132,7 +132,7 @@ pub(crate) async fn private_ca_in_the_wrong_key_fails_at_the_origin_hop_through_
         .build()
         .expect("client");
 
-    let e = client.get(&origin.url("/")).await.unwrap_err();
+    let e = client.get(origin.url("/")).await.unwrap_err();
     let report = e.report();
     assert_eq!(e.code(), "tls.unknown_issuer", "{report}");
     assert_eq!(e.hop(), Some(Hop::Origin), "{report}");
@@ -227,7 +227,7 @@ pub(crate) async fn wrong_credentials_are_auth_rejected_and_right_ones_reach_the
     let client = builder(via(&wrong).with_ca_file(ca.clone()))
         .build()
         .expect("client");
-    let e = client.get(&origin.url("/")).await.unwrap_err();
+    let e = client.get(origin.url("/")).await.unwrap_err();
     // Squid sends the same 407 for wrong and missing credentials: only the client knows.
     assert_connect_refused(
         &e,
@@ -247,7 +247,7 @@ pub(crate) async fn wrong_credentials_are_auth_rejected_and_right_ones_reach_the
     let client = builder(via(&right).with_ca_file(ca))
         .build()
         .expect("client");
-    let res = client.get(&origin.url("/")).await.expect("authenticated");
+    let res = client.get(origin.url("/")).await.expect("authenticated");
     assert_eq!(res.status(), 200);
     assert_eq!(res.attribution().source, Hop::Origin);
     drop(res);
@@ -268,14 +268,14 @@ pub(crate) async fn plain_http_carries_the_credentials_in_absolute_form() {
     ));
     let right = with_credentials(&squid.url(), "alice", "correct horse");
     let client = builder(via(&right)).build().expect("client");
-    let res = client.get(&origin.url("/")).await.expect("through Squid");
+    let res = client.get(origin.url("/")).await.expect("through Squid");
     assert_eq!(res.status(), 200);
     assert_eq!(res.attribution().path, ResponsePath::AbsoluteForm);
     assert_eq!(res.attribution().source, Hop::Origin);
 
     // Without credentials Squid answers the request itself: a 407 that is Squid's.
     let client = builder(via(&squid.url())).build().expect("client");
-    let res = client.get(&origin.url("/")).await.expect("a reply");
+    let res = client.get(origin.url("/")).await.expect("a reply");
     assert_eq!(res.status(), 407);
     assert!(res.attribution().is_proxy_generated());
     // The same refusal as on CONNECT: the same code, whatever the request form.
@@ -357,7 +357,7 @@ pub(crate) async fn unreachable_destination_is_proxy_upstream_err_connect_fail()
     let client = builder(via(&squid.url())).build().expect("client");
     let port = refused_addr().port();
     let e = client
-        .get(&format!("https://127.0.0.1:{port}/"))
+        .get(format!("https://127.0.0.1:{port}/"))
         .await
         .unwrap_err();
     assert_connect_refused(
@@ -382,7 +382,7 @@ pub(crate) async fn unreachable_destination_is_proxy_upstream_err_connect_fail()
 
     // Plain http: Squid answers the same failure as a response, attributed to Squid.
     let res = client
-        .get(&format!("http://127.0.0.1:{port}/"))
+        .get(format!("http://127.0.0.1:{port}/"))
         .await
         .expect("a reply");
     assert_eq!(res.status(), 503);
@@ -488,7 +488,7 @@ pub(crate) async fn plain_http_403_from_squid_and_from_the_origin_name_different
 
     // The origin generates this 403 and Squid relays it (origin.test from Squid's hosts file).
     let res = client
-        .get(&origin.url_with_host("origin.test", "/forbidden"))
+        .get(origin.url_with_host("origin.test", "/forbidden"))
         .await
         .expect("the origin's reply");
     assert_eq!(res.status(), 403);

@@ -56,7 +56,7 @@ pub(crate) async fn tunnel_carries_tls_verified_with_the_providers_private_ca() 
         .build()
         .expect("client");
 
-    let res = client.get(&origin.url("/")).await.expect("tunnelled GET");
+    let res = client.get(origin.url("/")).await.expect("tunnelled GET");
     assert_eq!(res.status(), 200);
     let a = res.attribution();
     assert_eq!(a.source, Hop::Origin);
@@ -142,7 +142,7 @@ pub(crate) async fn wrong_credentials_get_401_yet_are_auth_rejected_and_right_on
     let client = builder(via(&wrong).with_ca_file(ca.clone()))
         .build()
         .expect("client");
-    let e = client.get(&origin.url("/")).await.unwrap_err();
+    let e = client.get(origin.url("/")).await.unwrap_err();
     assert_connect_refused(
         &e,
         "proxy.auth_rejected",
@@ -167,7 +167,7 @@ pub(crate) async fn wrong_credentials_get_401_yet_are_auth_rejected_and_right_on
     let client = builder(via(&right).with_ca_file(ca))
         .build()
         .expect("client");
-    let res = client.get(&origin.url("/")).await.expect("authenticated");
+    let res = client.get(origin.url("/")).await.expect("authenticated");
     assert_eq!(res.status(), 200);
     assert_eq!(res.attribution().source, Hop::Origin);
     assert_eq!(origin.requests().len(), 1);
@@ -178,7 +178,7 @@ pub(crate) async fn unable_to_connect_is_proxy_upstream() {
     let client = builder(via(&proxy.url())).build().expect("client");
     let port = refused_addr().port();
     let e = client
-        .get(&format!("https://127.0.0.1:{port}/"))
+        .get(format!("https://127.0.0.1:{port}/"))
         .await
         .unwrap_err();
     // `500 Unable to connect`: the destination refused tinyproxy, not tinyproxy us.
@@ -194,7 +194,7 @@ pub(crate) async fn unable_to_connect_is_proxy_upstream() {
 
     // Plain http: the same failure as a response, attributed to tinyproxy, with its reason.
     let res = client
-        .get(&format!("http://127.0.0.1:{port}/"))
+        .get(format!("http://127.0.0.1:{port}/"))
         .await
         .expect("a reply");
     assert_eq!(res.status(), 500);
@@ -261,7 +261,7 @@ pub(crate) async fn plain_http_403_from_tinyproxy_and_from_the_origin_name_diffe
 
     // The origin generates this 403 and tinyproxy relays it.
     let res = client
-        .get(&origin.url("/forbidden"))
+        .get(origin.url("/forbidden"))
         .await
         .expect("the origin's reply");
     assert_eq!(res.status(), 403);

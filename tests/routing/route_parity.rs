@@ -12,13 +12,18 @@ use serde_json::Value;
 
 use crate::common::probe::probe_bin;
 
-/// The README's configuration block, minus the CA file it names on a machine we do not have.
+/// The README's configuration block, minus any CA file it names (not on this machine).
 fn readme_config(dir: &Path) -> PathBuf {
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
-    let start = readme.find("```toml\n").expect("a toml block") + "```toml\n".len();
-    let end = start + readme[start..].find("```").expect("its end");
-    let toml: String = readme[start..end]
+    // The first toml block that declares providers (the one before it is the Cargo lines).
+    let block = readme
+        .split("```toml\n")
+        .skip(1)
+        .map(|b| &b[..b.find("```").expect("its end")])
+        .find(|b| b.contains("[providers."))
+        .expect("a toml block with providers");
+    let toml: String = block
         .lines()
         .filter(|l| !l.trim_start().starts_with("ca_file"))
         .map(|l| format!("{l}\n"))

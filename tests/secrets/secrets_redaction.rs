@@ -460,7 +460,7 @@ async fn credentials_never_appear_in_any_output_of_any_failure() {
     .await;
     let c = client(layer(&creds_url("http", portal.addr()), &pki));
     match c
-        .get(&format!("http://localhost:9/?key={QUERY_KEY}"))
+        .get(format!("http://localhost:9/?key={QUERY_KEY}"))
         .await
         .and_then(|r| r.error_for_proxy_reply())
     {
@@ -480,6 +480,45 @@ async fn credentials_never_appear_in_any_output_of_any_failure() {
     p.get("proxy.protocol (speaks TLS)", &c, "https://localhost:9/")
         .await;
 
+    // The request builder: origin credentials set through basic_auth, bearer_auth and a cookie,
+    // sent through a proxy with credentials, redirected until the loop error; a URL with
+    // userinfo; a header with a line break after the credentials.
+    let looping = TestOrigin::http().await;
+    let open_proxy = TestProxy::allow_all().await;
+    let c = client(layer(&creds_url("http", open_proxy.addr()), &pki));
+    let b = c
+        .get(looping.url_with_host("localhost", "/loop/a"))
+        .basic_auth(USER, Some(PASS))
+        .header("cookie", format!("sid={PASS}"))
+        .redirect(proxyscope::client::RedirectPolicy::limited(5));
+    p.text("RequestBuilder", format!("{b:?}"));
+    match b.send().await {
+        Ok(r) => panic!("a loop is an error: {}", r.status()),
+        Err(e) => p.error("http.redirect_loop (credentials)", &e),
+    }
+    let res = c
+        .get(looping.url_with_host("localhost", "/status/418"))
+        .bearer_auth(PASS)
+        .send()
+        .await
+        .expect("a reply");
+    p.text("Response", format!("{res:?} {:?}", res.redirects()));
+    if let Err(e) = res.error_for_status() {
+        p.error("http.status (bearer)", &e);
+    }
+    for b in [
+        c.get(format!("http://{USER}:{PASS}@localhost:9/")),
+        c.get("http://localhost:9/")
+            .bearer_auth(format!("{PASS}\r\nx: y")),
+        c.get("http://localhost:9/")
+            .header("x-token", format!("{PASS}\n")),
+    ] {
+        // Userinfo is sent as Basic (the proxy answers); the others are refused unsent.
+        match b.send().await {
+            Ok(r) => p.text("Response (userinfo)", format!("{r:?} {:?}", r.route())),
+            Err(e) => p.error("request.* (credentials)", &e),
+        }
+    }
     // TLS interception by the route's proxy: the headline names that proxy and where it was set.
     let mitm = TestProxy::builder()
         .intercept_presenting_ca(&pki)

@@ -158,7 +158,7 @@ async fn userinfo_is_sent_as_basic_credentials_and_never_in_the_request_target()
         .header("authorization", format!("Bearer {BEARER}"))
         .body(bytes::Bytes::new())
         .unwrap();
-    let res = via.request(None, req).await.unwrap();
+    let res = via.execute(None, req).await.unwrap();
     assert_eq!(res.status(), 200);
     let seen = origin.requests().pop().unwrap();
     assert_eq!(
@@ -179,10 +179,7 @@ async fn userinfo_is_sent_as_basic_credentials_and_never_in_the_request_target()
         .resolver(resolver())
         .build()
         .unwrap();
-    let res = tunnelled
-        .get(&origin_url(&tls_origin, &path))
-        .await
-        .unwrap();
+    let res = tunnelled.get(origin_url(&tls_origin, &path)).await.unwrap();
     assert_eq!(res.status(), 200);
     let connect = proxy.connects().pop().unwrap();
     assert_eq!(connect.target, format!("localhost:{}", tls_origin.port()));
@@ -205,7 +202,7 @@ async fn a_proxy_that_echoes_the_request_gets_no_credential_into_the_evidence() 
     // CONNECT: the refusal's body quotes Proxy-Authorization; the excerpt keeps the page, not
     // the credentials.
     let e = c
-        .get(&origin_url(&origin, &format!("/?key={QUERY_KEY}")))
+        .get(origin_url(&origin, &format!("/?key={QUERY_KEY}")))
         .await
         .unwrap_err();
     assert_eq!(e.code(), "proxy.forbidden");
@@ -239,7 +236,7 @@ async fn a_proxy_that_echoes_the_request_gets_no_credential_into_the_evidence() 
     .header("authorization", format!("Bearer {BEARER}"))
     .body(bytes::Bytes::new())
     .unwrap();
-    let res = c.request(None, req).await.unwrap();
+    let res = c.execute(None, req).await.unwrap();
     assert_eq!(res.status(), 403);
     assert_clean("absolute-form route", &res.route().explain());
     let e = res.error_for_status().unwrap_err();

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::support::*;
+use proxyscope::testing::{LeafSpec, TestPki, Validity};
 use proxyscope::tls::{CaBundle, CaFileProblem};
 use proxyscope::{Error, Phase};
 
@@ -66,10 +66,11 @@ fn pem_without_certificates() {
 
 #[test]
 fn der_content_in_a_pem_file() {
+    let pki = TestPki::new();
     let dir = tempfile::tempdir().unwrap();
-    let ca = Ca::root("DER Root");
+    let ca = pki.make_root("DER Root");
     let path = dir.path().join("root.pem");
-    std::fs::write(&path, ca.der().as_ref()).unwrap();
+    std::fs::write(&path, ca.cert().der().as_ref()).unwrap();
     assert_problem(&path, CaFileProblem::Der);
 }
 
@@ -92,16 +93,26 @@ fn garbage_files() {
 
 #[test]
 fn good_bundle_summarises_each_certificate() {
+    let pki = TestPki::new();
     let dir = tempfile::tempdir().unwrap();
-    let root = Ca::root("Bundle Root");
-    let inter = root.intermediate("Bundle Intermediate");
-    let leaf = root.leaf(&["svc.test", "10.0.0.1"]);
+    let root = pki.make_root("Bundle Root");
+    let inter = pki.make_intermediate(&root, "Bundle Intermediate", Validity::Current);
+    let now = std::time::SystemTime::now();
+    let day = std::time::Duration::from_secs(86_400);
+    let leaf = pki.leaf(
+        LeafSpec::new(&["svc.test", "10.0.0.1"])
+            .issued_by(&root)
+            .validity(Validity::Window {
+                not_before: now - day,
+                not_after: now + 365 * day,
+            }),
+    );
     // Text around the PEM sections (as in OS bundles) is ignored.
     let content = format!(
         "# Bundle Root\n{}\nsome comment\n{}{}",
-        pem_of(&root.der()),
-        pem_of(&inter.der()),
-        pem_of(&leaf.cert)
+        root.cert().pem().to_owned(),
+        inter.cert().pem().to_owned(),
+        leaf.pem().to_owned()
     );
     let path = dir.path().join("bundle.pem");
     std::fs::write(&path, content).unwrap();
@@ -121,7 +132,7 @@ fn good_bundle_summarises_each_certificate() {
     assert_eq!(s[2].sans, ["svc.test", "10.0.0.1"]);
     assert!((363..=365).contains(&s[2].days_left), "{}", s[2].days_left);
     assert!(s[2].not_after.ends_with('Z'));
-    let digest = ring::digest::digest(&ring::digest::SHA256, leaf.cert.as_ref());
+    let digest = ring::digest::digest(&ring::digest::SHA256, leaf.der().as_ref());
     let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
     assert_eq!(s[2].sha256, hex);
     assert!(!s[2].serial.is_empty());
@@ -147,16 +158,17 @@ fn from_pem_labels_the_evidence_with_the_given_path() {
 /// headline carries no parser internals.
 #[test]
 fn truncated_files_are_diagnosed_as_truncated() {
+    let pki = TestPki::new();
     let dir = tempfile::tempdir().unwrap();
-    let root = Ca::root("Cut Root");
-    let pem = pem_of(&root.der());
+    let root = pki.make_root("Cut Root");
+    let pem = root.cert().pem().to_owned();
     let body: Vec<&str> = pem.lines().collect();
     let half = body.len() / 2;
     let cut_no_end = body[..half].join("\n") + "\n";
     let cut_with_end = format!("{}\n-----END CERTIFICATE-----\n", body[..half].join("\n"));
-    let second = Ca::root("Second Root");
+    let second = pki.make_root("Second Root");
     let bundle_cut = format!("{pem}{}", {
-        let p = pem_of(&second.der());
+        let p = second.cert().pem().to_owned();
         let lines: Vec<&str> = p.lines().collect();
         lines[..lines.len() / 2].join("\n") + "\n"
     });

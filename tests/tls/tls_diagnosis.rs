@@ -2,7 +2,16 @@
 //! certificates, asserting the code, hop, phase, diagnosis field, and that the hint / fix names the
 //! right key and file.
 
+use std::time::{Duration, SystemTime};
+
 use crate::support::*;
+use proxyscope::testing::{ChainMode, LeafSpec, TestPki, Validity};
+
+const DAY: Duration = Duration::from_secs(86_400);
+
+fn now() -> SystemTime {
+    SystemTime::now()
+}
 use proxyscope::tls::{
     CaBundle, Diagnosis, HopTls, KnownCa, TlsSettings, diagnose_against_direct, env_ca_files,
 };
@@ -22,8 +31,10 @@ fn bundle(path: &std::path::Path) -> CaBundle {
 
 #[tokio::test]
 async fn self_signed_server_certificate() {
-    let leaf = Leaf::self_signed(&["origin.test"]);
-    let addr = serve(vec![leaf.cert.clone()], leaf.key).await;
+    let pki = TestPki::new();
+    let leaf = pki.self_signed(&["origin.test"]);
+    let server = serve(&pki, &leaf, ChainMode::LeafOnly).await;
+    let addr = server.addr();
     let tls = HopTls::new(yandex()).unwrap();
     let err = handshake(&tls, "origin.test", addr).await.unwrap_err();
     assert_eq!(err.code(), "tls.unknown_issuer");
@@ -41,13 +52,14 @@ async fn self_signed_server_certificate() {
 
 #[tokio::test]
 async fn missing_intermediate() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = Ca::root("Missing Root");
-    let inter = root.intermediate("Missing Intermediate CA");
-    let leaf = inter.leaf(&["origin.test"]);
-    let root_file = write_pem(dir.path(), "root.pem", &[&root.der()]);
+    let pki = TestPki::new();
+    let root = pki.make_root("Missing Root");
+    let inter = pki.make_intermediate(&root, "Missing Intermediate CA", Validity::Current);
+    let leaf = pki.leaf(LeafSpec::new(&["origin.test"]).issued_by(&inter));
+    let root_file = root.cert().pem_path().to_path_buf();
     // The server forgets to send its intermediate.
-    let addr = serve(vec![leaf.cert.clone()], leaf.key).await;
+    let server = serve(&pki, &leaf, ChainMode::LeafOnly).await;
+    let addr = server.addr();
     let tls = HopTls::new(yandex().with_ca_file(bundle(&root_file))).unwrap();
     let err = handshake(&tls, "origin.test", addr).await.unwrap_err();
     assert_eq!(err.code(), "tls.unknown_issuer");
@@ -77,12 +89,13 @@ async fn missing_intermediate() {
 
 #[tokio::test]
 async fn untrusted_private_ca_found_in_another_providers_ca_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = Ca::root("Private Root");
-    let inter = root.intermediate("Private Issuing CA");
-    let leaf = inter.leaf(&["origin.test"]);
-    let root_file = write_pem(dir.path(), "private-root.pem", &[&root.der()]);
-    let addr = serve(vec![leaf.cert.clone(), inter.der()], leaf.key).await;
+    let pki = TestPki::new();
+    let root = pki.make_root("Private Root");
+    let inter = pki.make_intermediate(&root, "Private Issuing CA", Validity::Current);
+    let leaf = pki.leaf(LeafSpec::new(&["origin.test"]).issued_by(&inter));
+    let root_file = root.cert().pem_path().to_path_buf();
+    let server = serve(&pki, &leaf, ChainMode::Full).await;
+    let addr = server.addr();
     let tls = HopTls::new(yandex().with_known_ca(KnownCa::new(
         "providers.apertium.ca_file",
         bundle(&root_file),
@@ -106,11 +119,12 @@ async fn untrusted_private_ca_found_in_another_providers_ca_file() {
 /// nothing reads). Cross-reference names the key that would work.
 #[tokio::test]
 async fn cross_reference_names_the_key_for_misplaced_and_proxy_ca_files() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = Ca::root("Misplaced Root");
-    let leaf = root.leaf(&["origin.test"]);
-    let root_file = write_pem(dir.path(), "root.pem", &[&root.der()]);
-    let addr = serve(vec![leaf.cert.clone()], leaf.key).await;
+    let pki = TestPki::new();
+    let root = pki.make_root("Misplaced Root");
+    let leaf = pki.leaf(LeafSpec::new(&["origin.test"]).issued_by(&root));
+    let root_file = root.cert().pem_path().to_path_buf();
+    let server = serve(&pki, &leaf, ChainMode::LeafOnly).await;
+    let addr = server.addr();
     for found_in in ["providers.yandex.proxy_ca_file", "providers.yandex.cacert"] {
         let tls = HopTls::new(yandex().with_known_ca(KnownCa::new(found_in, bundle(&root_file))))
             .unwrap();
@@ -130,12 +144,13 @@ async fn cross_reference_names_the_key_for_misplaced_and_proxy_ca_files() {
 
 #[tokio::test]
 async fn cross_reference_finds_the_issuer_in_env_ca_files() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = Ca::root("Env Root");
-    let leaf = root.leaf(&["origin.test"]);
-    let root_file = write_pem(dir.path(), "env-root.pem", &[&root.der()]);
-    let other = write_pem(dir.path(), "other.pem", &[&Ca::root("Other").der()]);
-    let addr = serve(vec![leaf.cert.clone()], leaf.key).await;
+    let pki = TestPki::new();
+    let root = pki.make_root("Env Root");
+    let leaf = pki.leaf(LeafSpec::new(&["origin.test"]).issued_by(&root));
+    let root_file = root.cert().pem_path().to_path_buf();
+    let other = pki.make_root("Other").cert().pem_path().to_path_buf();
+    let server = serve(&pki, &leaf, ChainMode::LeafOnly).await;
+    let addr = server.addr();
     for var in [
         "SSL_CERT_FILE",
         "NODE_EXTRA_CA_CERTS",
@@ -168,11 +183,13 @@ async fn cross_reference_finds_the_issuer_in_env_ca_files() {
 
 #[tokio::test]
 async fn cross_reference_suggests_system_roots_when_the_issuer_is_only_there() {
-    let root = Ca::root("OS-Installed Root");
-    let inter = root.intermediate("OS-Installed Issuing CA");
-    let leaf = inter.leaf(&["origin.test"]);
-    let addr = serve(vec![leaf.cert.clone(), inter.der()], leaf.key).await;
-    let tls = HopTls::new(yandex().with_system_roots(vec![root.der()])).unwrap();
+    let pki = TestPki::new();
+    let root = pki.make_root("OS-Installed Root");
+    let inter = pki.make_intermediate(&root, "OS-Installed Issuing CA", Validity::Current);
+    let leaf = pki.leaf(LeafSpec::new(&["origin.test"]).issued_by(&inter));
+    let server = serve(&pki, &leaf, ChainMode::Full).await;
+    let addr = server.addr();
+    let tls = HopTls::new(yandex().with_system_roots(vec![root.cert().der().clone()])).unwrap();
     let err = handshake(&tls, "origin.test", addr).await.unwrap_err();
     assert_eq!(err.code(), "tls.unknown_issuer");
     let ev = tls_ev(&err);
@@ -189,7 +206,7 @@ async fn cross_reference_suggests_system_roots_when_the_issuer_is_only_there() {
     let tls = HopTls::new(
         yandex()
             .with_roots(Roots::System)
-            .with_system_roots(vec![root.der()]),
+            .with_system_roots(vec![root.cert().der().clone()]),
     )
     .unwrap();
     handshake(&tls, "origin.test", addr).await.unwrap();
@@ -197,10 +214,12 @@ async fn cross_reference_suggests_system_roots_when_the_issuer_is_only_there() {
 
 #[tokio::test]
 async fn interception_of_a_public_host_by_a_private_ca() {
-    let inspection = Ca::root("Corp SSL Inspection CA");
-    let leaf = inspection.leaf(&["translate.yandex.net"]);
+    let pki = TestPki::new();
+    let inspection = pki.make_root("Corp SSL Inspection CA");
+    let leaf = pki.leaf(LeafSpec::new(&["translate.yandex.net"]).issued_by(&inspection));
     // Like the appliances in the corpus, the box sends its own root as certificate 1.
-    let addr = serve(vec![leaf.cert.clone(), inspection.der()], leaf.key).await;
+    let server = serve(&pki, &leaf, ChainMode::WithRoot).await;
+    let addr = server.addr();
     let tls = HopTls::new(yandex()).unwrap();
     let err = handshake(&tls, "translate.yandex.net", addr)
         .await
@@ -222,14 +241,16 @@ async fn interception_of_a_public_host_by_a_private_ca() {
 
 #[tokio::test]
 async fn interception_when_the_proxied_chain_differs_from_the_direct_one() {
-    let dir = tempfile::tempdir().unwrap();
-    let real = Ca::root("Real Root");
-    let real_leaf = real.leaf(&["origin.test"]);
-    let real_file = write_pem(dir.path(), "real.pem", &[&real.der()]);
-    let direct_addr = serve(vec![real_leaf.cert.clone()], real_leaf.key).await;
-    let mitm = Ca::root("mitmproxy");
-    let fake_leaf = mitm.leaf(&["origin.test"]);
-    let proxied_addr = serve(vec![fake_leaf.cert.clone(), mitm.der()], fake_leaf.key).await;
+    let pki = TestPki::new();
+    let real = pki.make_root("Real Root");
+    let real_leaf = pki.leaf(LeafSpec::new(&["origin.test"]).issued_by(&real));
+    let real_file = real.cert().pem_path().to_path_buf();
+    let direct_addr_server = serve(&pki, &real_leaf, ChainMode::LeafOnly).await;
+    let direct_addr = direct_addr_server.addr();
+    let mitm = pki.make_root("mitmproxy");
+    let fake_leaf = pki.leaf(LeafSpec::new(&["origin.test"]).issued_by(&mitm));
+    let proxied_addr_server = serve(&pki, &fake_leaf, ChainMode::WithRoot).await;
+    let proxied_addr = proxied_addr_server.addr();
 
     let tls = HopTls::new(yandex().with_ca_file(bundle(&real_file))).unwrap();
     let (_, direct) = handshake(&tls, "origin.test", direct_addr).await.unwrap();
@@ -261,13 +282,14 @@ async fn interception_when_the_proxied_chain_differs_from_the_direct_one() {
 
 #[tokio::test]
 async fn rotated_ca_same_name_different_key() {
-    let dir = tempfile::tempdir().unwrap();
-    let old = Ca::root("Internal Root");
-    let new = Ca::root("Internal Root");
-    let leaf = new.leaf(&["origin.test"]);
-    let old_file = write_pem(dir.path(), "old-root.pem", &[&old.der()]);
-    let new_file = write_pem(dir.path(), "new-root.pem", &[&new.der()]);
-    let addr = serve(vec![leaf.cert.clone()], leaf.key).await;
+    let pki = TestPki::new();
+    let old = pki.make_root("Internal Root");
+    let new = pki.make_root("Internal Root");
+    let leaf = pki.leaf(LeafSpec::new(&["origin.test"]).issued_by(&new));
+    let old_file = old.cert().pem_path().to_path_buf();
+    let new_file = new.cert().pem_path().to_path_buf();
+    let server = serve(&pki, &leaf, ChainMode::LeafOnly).await;
+    let addr = server.addr();
     let tls = HopTls::new(
         yandex()
             .with_ca_file(bundle(&old_file))
@@ -295,11 +317,17 @@ async fn rotated_ca_same_name_different_key() {
 
 #[tokio::test]
 async fn expired_leaf_says_which_certificate_and_by_how_much() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = Ca::root("Expiry Root");
-    let leaf = root.leaf_valid(&["origin.test"], now() - 400 * 86_400, now() - 10 * 86_400);
-    let root_file = write_pem(dir.path(), "root.pem", &[&root.der()]);
-    let addr = serve(vec![leaf.cert.clone()], leaf.key).await;
+    let pki = TestPki::new();
+    let root = pki.make_root("Expiry Root");
+    let leaf = pki.leaf(LeafSpec::new(&["origin.test"]).issued_by(&root).validity(
+        Validity::Window {
+            not_before: now() - 400 * DAY,
+            not_after: now() - 10 * DAY,
+        },
+    ));
+    let root_file = root.cert().pem_path().to_path_buf();
+    let server = serve(&pki, &leaf, ChainMode::LeafOnly).await;
+    let addr = server.addr();
     let tls = HopTls::new(yandex().with_ca_file(bundle(&root_file))).unwrap();
     let err = handshake(&tls, "origin.test", addr).await.unwrap_err();
     assert_eq!(err.code(), "tls.expired");
@@ -321,16 +349,20 @@ async fn expired_leaf_says_which_certificate_and_by_how_much() {
 
 #[tokio::test]
 async fn expired_intermediate_is_named_not_the_leaf() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = Ca::root("Expiry Root 2");
-    let inter = root.intermediate_valid(
+    let pki = TestPki::new();
+    let root = pki.make_root("Expiry Root 2");
+    let inter = pki.make_intermediate(
+        &root,
         "Old Intermediate",
-        now() - 900 * 86_400,
-        now() - 30 * 86_400,
+        Validity::Window {
+            not_before: now() - 900 * DAY,
+            not_after: now() - 30 * DAY,
+        },
     );
-    let leaf = inter.leaf(&["origin.test"]);
-    let root_file = write_pem(dir.path(), "root.pem", &[&root.der()]);
-    let addr = serve(vec![leaf.cert.clone(), inter.der()], leaf.key).await;
+    let leaf = pki.leaf(LeafSpec::new(&["origin.test"]).issued_by(&inter));
+    let root_file = root.cert().pem_path().to_path_buf();
+    let server = serve(&pki, &leaf, ChainMode::Full).await;
+    let addr = server.addr();
     let tls = HopTls::new(yandex().with_ca_file(bundle(&root_file))).unwrap();
     let err = handshake(&tls, "origin.test", addr).await.unwrap_err();
     assert_eq!(err.code(), "tls.expired");
@@ -342,11 +374,17 @@ async fn expired_intermediate_is_named_not_the_leaf() {
 
 #[tokio::test]
 async fn not_yet_valid_by_less_than_a_day_suggests_the_clock() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = Ca::root("Clock Root");
-    let leaf = root.leaf_valid(&["origin.test"], now() + 3600, now() + 90 * 86_400);
-    let root_file = write_pem(dir.path(), "root.pem", &[&root.der()]);
-    let addr = serve(vec![leaf.cert.clone()], leaf.key).await;
+    let pki = TestPki::new();
+    let root = pki.make_root("Clock Root");
+    let leaf = pki.leaf(LeafSpec::new(&["origin.test"]).issued_by(&root).validity(
+        Validity::Window {
+            not_before: now() + Duration::from_secs(3600),
+            not_after: now() + 90 * DAY,
+        },
+    ));
+    let root_file = root.cert().pem_path().to_path_buf();
+    let server = serve(&pki, &leaf, ChainMode::LeafOnly).await;
+    let addr = server.addr();
     let tls = HopTls::new(yandex().with_ca_file(bundle(&root_file))).unwrap();
     let err = handshake(&tls, "origin.test", addr).await.unwrap_err();
     assert_eq!(err.code(), "tls.not_yet_valid");
@@ -362,11 +400,12 @@ async fn not_yet_valid_by_less_than_a_day_suggests_the_clock() {
 
 #[tokio::test]
 async fn hostname_mismatch() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = Ca::root("Name Root");
-    let leaf = root.leaf(&["other.test", "www.other.test"]);
-    let root_file = write_pem(dir.path(), "root.pem", &[&root.der()]);
-    let addr = serve(vec![leaf.cert.clone()], leaf.key).await;
+    let pki = TestPki::new();
+    let root = pki.make_root("Name Root");
+    let leaf = pki.leaf(LeafSpec::new(&["other.test", "www.other.test"]).issued_by(&root));
+    let root_file = root.cert().pem_path().to_path_buf();
+    let server = serve(&pki, &leaf, ChainMode::LeafOnly).await;
+    let addr = server.addr();
     let tls = HopTls::new(yandex().with_ca_file(bundle(&root_file))).unwrap();
     let err = handshake(&tls, "origin.test", addr).await.unwrap_err();
     assert_eq!(err.code(), "tls.hostname_mismatch");
@@ -379,8 +418,10 @@ async fn hostname_mismatch() {
 
 #[tokio::test]
 async fn name_mismatch_is_reported_even_when_the_chain_also_fails() {
-    let leaf = Leaf::self_signed(&["wrong.test"]);
-    let addr = serve(vec![leaf.cert.clone()], leaf.key).await;
+    let pki = TestPki::new();
+    let leaf = pki.self_signed(&["wrong.test"]);
+    let server = serve(&pki, &leaf, ChainMode::LeafOnly).await;
+    let addr = server.addr();
     let tls = HopTls::new(yandex()).unwrap();
     let err = handshake(&tls, "origin.test", addr).await.unwrap_err();
     // rustls says only UnknownIssuer ...
@@ -396,7 +437,8 @@ async fn name_mismatch_is_reported_even_when_the_chain_also_fails() {
 
 #[tokio::test]
 async fn plain_http_proxy_configured_as_https() {
-    let addr = serve_misbehaving(Misbehave::PlainHttp).await;
+    let server = serve_misbehaving(Misbehave::PlainHttp).await;
+    let addr = server.addr();
     let tls = HopTls::new(TlsSettings::proxy().with_system_roots(Vec::new())).unwrap();
     let err = handshake(&tls, "proxy.test", addr).await.unwrap_err();
     assert_eq!(err.code(), "proxy.tls");
@@ -411,7 +453,8 @@ async fn plain_http_proxy_configured_as_https() {
 
 #[tokio::test]
 async fn origin_that_does_not_speak_tls() {
-    let addr = serve_misbehaving(Misbehave::PlainHttp).await;
+    let server = serve_misbehaving(Misbehave::PlainHttp).await;
+    let addr = server.addr();
     let tls = HopTls::new(yandex()).unwrap();
     let err = handshake(&tls, "origin.test", addr).await.unwrap_err();
     assert_eq!(err.code(), "tls.handshake");
@@ -421,7 +464,8 @@ async fn origin_that_does_not_speak_tls() {
 
 #[tokio::test]
 async fn connection_cut_during_the_handshake() {
-    let addr = serve_misbehaving(Misbehave::Cut).await;
+    let server = serve_misbehaving(Misbehave::Cut).await;
+    let addr = server.addr();
     let tls = HopTls::new(yandex()).unwrap();
     let err = handshake(&tls, "origin.test", addr).await.unwrap_err();
     assert_eq!(err.code(), "tls.handshake");
@@ -439,7 +483,8 @@ async fn connection_cut_during_the_handshake() {
 
 #[tokio::test]
 async fn stalled_handshake_times_out_per_hop() {
-    let addr = serve_misbehaving(Misbehave::Stall).await;
+    let server = serve_misbehaving(Misbehave::Stall).await;
+    let addr = server.addr();
     let timeout = std::time::Duration::from_millis(300);
     let tls = HopTls::new(yandex()).unwrap();
     let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
@@ -461,11 +506,12 @@ async fn stalled_handshake_times_out_per_hop() {
 
 #[tokio::test]
 async fn proxy_hop_untrusted_ca_names_proxy_ca_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = Ca::root("Proxy Root");
-    let leaf = root.leaf(&["proxy.test"]);
-    let root_file = write_pem(dir.path(), "proxy-root.pem", &[&root.der()]);
-    let addr = serve(vec![leaf.cert.clone(), root.der()], leaf.key).await;
+    let pki = TestPki::new();
+    let root = pki.make_root("Proxy Root");
+    let leaf = pki.leaf(LeafSpec::new(&["proxy.test"]).issued_by(&root));
+    let root_file = root.cert().pem_path().to_path_buf();
+    let server = serve(&pki, &leaf, ChainMode::WithRoot).await;
+    let addr = server.addr();
     // The proxy's CA was put under ca_file (the origin hop's key).
     let tls = HopTls::new(
         TlsSettings::proxy()
@@ -488,8 +534,10 @@ async fn proxy_hop_untrusted_ca_names_proxy_ca_file() {
 
 #[tokio::test]
 async fn evidence_serialises_with_snake_case_diagnosis_and_chain_facts() {
-    let leaf = Leaf::self_signed(&["origin.test"]);
-    let addr = serve(vec![leaf.cert.clone()], leaf.key).await;
+    let pki = TestPki::new();
+    let leaf = pki.self_signed(&["origin.test"]);
+    let server = serve(&pki, &leaf, ChainMode::LeafOnly).await;
+    let addr = server.addr();
     let tls = HopTls::new(yandex()).unwrap();
     let err = handshake(&tls, "origin.test", addr).await.unwrap_err();
     let json = serde_json::to_value(&err).unwrap();

@@ -5,16 +5,16 @@
 use std::time::Duration;
 
 use crate::support::*;
+use proxyscope::testing::{ChainMode, LeafSpec, TestCa, TestPki, Validity};
 use proxyscope::tls::{CaBundle, ChainComparison, HopTls, TlsSettings, compare_chains};
 use proxyscope::{Hop, Roots};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
-fn trusting(dir: &std::path::Path, ca: &Ca) -> TlsSettings {
-    let file = write_pem(dir, "root.pem", &[&ca.der()]);
+fn trusting(ca: &TestCa) -> TlsSettings {
     TlsSettings::origin()
         .with_roots(Roots::None)
-        .with_ca_file(CaBundle::load(&file).unwrap())
+        .with_ca_file(CaBundle::load(ca.cert().pem_path()).unwrap())
 }
 
 async fn read_ok<IO: tokio::io::AsyncRead + Unpin>(mut s: IO) -> String {
@@ -25,12 +25,13 @@ async fn read_ok<IO: tokio::io::AsyncRead + Unpin>(mut s: IO) -> String {
 
 #[tokio::test]
 async fn success_over_tcp_records_chain_alpn_and_version() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = Ca::root("Hop Root");
-    let inter = root.intermediate("Hop Intermediate");
-    let leaf = inter.leaf(&["origin.test"]);
-    let addr = serve(vec![leaf.cert.clone(), inter.der()], leaf.key).await;
-    let tls = HopTls::new(trusting(dir.path(), &root)).unwrap();
+    let pki = TestPki::new();
+    let root = pki.make_root("Hop Root");
+    let inter = pki.make_intermediate(&root, "Hop Intermediate", Validity::Current);
+    let leaf = pki.leaf(LeafSpec::new(&["origin.test"]).issued_by(&inter));
+    let server = serve(&pki, &leaf, ChainMode::Full).await;
+    let addr = server.addr();
+    let tls = HopTls::new(trusting(&root)).unwrap();
     assert!(tls.warnings().is_empty());
     let (stream, info) = handshake(&tls, "origin.test", addr).await.unwrap();
     assert_eq!(info.hop, Hop::Origin);
@@ -47,11 +48,12 @@ async fn success_over_tcp_records_chain_alpn_and_version() {
 
 #[tokio::test]
 async fn proxy_hop_offers_only_http11() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = Ca::root("Proxy Hop Root");
-    let leaf = root.leaf(&["proxy.test"]);
-    let addr = serve(vec![leaf.cert.clone()], leaf.key).await;
-    let file = write_pem(dir.path(), "proxy-root.pem", &[&root.der()]);
+    let pki = TestPki::new();
+    let root = pki.make_root("Proxy Hop Root");
+    let leaf = pki.leaf(LeafSpec::new(&["proxy.test"]).issued_by(&root));
+    let server = serve(&pki, &leaf, ChainMode::LeafOnly).await;
+    let addr = server.addr();
+    let file = root.cert().pem_path().to_path_buf();
     let tls =
         HopTls::new(TlsSettings::proxy().with_ca_file(CaBundle::load(&file).unwrap())).unwrap();
     let (_, info) = handshake(&tls, "proxy.test", addr).await.unwrap();
@@ -61,18 +63,17 @@ async fn proxy_hop_offers_only_http11() {
 
 #[tokio::test]
 async fn works_over_a_tokio_duplex() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = Ca::root("Duplex Root");
-    let leaf = root.leaf(&["duplex.test"]);
-    let acceptor =
-        tokio_rustls::TlsAcceptor::from(server_config(vec![leaf.cert.clone()], leaf.key));
+    let pki = TestPki::new();
+    let root = pki.make_root("Duplex Root");
+    let leaf = pki.leaf(LeafSpec::new(&["duplex.test"]).issued_by(&root));
+    let acceptor = tokio_rustls::TlsAcceptor::from(pki.server_config(&leaf, ChainMode::LeafOnly));
     let (client, server) = tokio::io::duplex(16 * 1024);
     let srv = tokio::spawn(async move {
         let mut tls = acceptor.accept(server).await.unwrap();
         tls.write_all(b"ok").await.unwrap();
         tls.shutdown().await.unwrap();
     });
-    let tls = HopTls::new(trusting(dir.path(), &root)).unwrap();
+    let tls = HopTls::new(trusting(&root)).unwrap();
     let (stream, info) = tls
         .connect("duplex.test", client, Duration::from_secs(5))
         .await
@@ -115,10 +116,11 @@ async fn connect_proxy() -> std::net::SocketAddr {
 
 #[tokio::test]
 async fn private_ca_origin_through_a_connect_tunnel() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = Ca::root("Tunnel Root");
-    let leaf = root.leaf(&["origin.test"]);
-    let origin = serve(vec![leaf.cert.clone()], leaf.key).await;
+    let pki = TestPki::new();
+    let root = pki.make_root("Tunnel Root");
+    let leaf = pki.leaf(LeafSpec::new(&["origin.test"]).issued_by(&root));
+    let origin_server = serve(&pki, &leaf, ChainMode::LeafOnly).await;
+    let origin = origin_server.addr();
     let proxy = connect_proxy().await;
 
     let mut tcp = TcpStream::connect(proxy).await.unwrap();
@@ -131,7 +133,7 @@ async fn private_ca_origin_through_a_connect_tunnel() {
     }
     assert!(head.starts_with(b"HTTP/1.1 200"));
     // The origin hop's CA applies inside the tunnel.
-    let tls = HopTls::new(trusting(dir.path(), &root)).unwrap();
+    let tls = HopTls::new(trusting(&root)).unwrap();
     let (stream, info) = tls
         .connect("origin.test", tcp, Duration::from_secs(5))
         .await
@@ -142,8 +144,10 @@ async fn private_ca_origin_through_a_connect_tunnel() {
 
 #[tokio::test]
 async fn danger_accept_invalid_certs_records_and_warns() {
-    let leaf = Leaf::self_signed(&["wrong.test"]);
-    let addr = serve(vec![leaf.cert.clone()], leaf.key).await;
+    let pki = TestPki::new();
+    let leaf = pki.self_signed(&["wrong.test"]);
+    let server = serve(&pki, &leaf, ChainMode::LeafOnly).await;
+    let addr = server.addr();
     let settings = TlsSettings::origin()
         .with_system_roots(Vec::new())
         .with_danger_accept_invalid_certs(true);
@@ -159,8 +163,10 @@ async fn danger_accept_invalid_certs_records_and_warns() {
 
 #[tokio::test]
 async fn danger_works_without_any_anchor_but_an_empty_store_is_a_config_error() {
-    let leaf = Leaf::self_signed(&["origin.test"]);
-    let addr = serve(vec![leaf.cert.clone()], leaf.key).await;
+    let pki = TestPki::new();
+    let leaf = pki.self_signed(&["origin.test"]);
+    let server = serve(&pki, &leaf, ChainMode::LeafOnly).await;
+    let addr = server.addr();
     let err = HopTls::new(TlsSettings::origin().with_roots(Roots::None)).unwrap_err();
     assert_eq!(err.code(), "config.invalid");
     assert_eq!(err.hop(), Some(Hop::Origin));
@@ -177,12 +183,12 @@ async fn danger_works_without_any_anchor_but_an_empty_store_is_a_config_error() 
 
 #[tokio::test]
 async fn valid_chain_under_danger_has_only_the_setting_warning() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = Ca::root("Danger Root");
-    let leaf = root.leaf(&["origin.test"]);
-    let addr = serve(vec![leaf.cert.clone()], leaf.key).await;
-    let tls =
-        HopTls::new(trusting(dir.path(), &root).with_danger_accept_invalid_certs(true)).unwrap();
+    let pki = TestPki::new();
+    let root = pki.make_root("Danger Root");
+    let leaf = pki.leaf(LeafSpec::new(&["origin.test"]).issued_by(&root));
+    let server = serve(&pki, &leaf, ChainMode::LeafOnly).await;
+    let addr = server.addr();
+    let tls = HopTls::new(trusting(&root).with_danger_accept_invalid_certs(true)).unwrap();
     let (_, info) = handshake(&tls, "origin.test", addr).await.unwrap();
     assert!(info.accepted_invalid.is_none());
     assert_eq!(info.warnings().len(), 1);
@@ -190,12 +196,13 @@ async fn valid_chain_under_danger_has_only_the_setting_warning() {
 
 #[tokio::test]
 async fn resumed_sessions_still_report_the_chain_and_can_be_disabled() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = Ca::root("Resume Root");
-    let leaf = root.leaf(&["origin.test"]);
-    let addr = serve(vec![leaf.cert.clone()], leaf.key).await;
+    let pki = TestPki::new();
+    let root = pki.make_root("Resume Root");
+    let leaf = pki.leaf(LeafSpec::new(&["origin.test"]).issued_by(&root));
+    let server = serve(&pki, &leaf, ChainMode::LeafOnly).await;
+    let addr = server.addr();
 
-    let tls = HopTls::new(trusting(dir.path(), &root)).unwrap();
+    let tls = HopTls::new(trusting(&root)).unwrap();
     let (s, first) = handshake(&tls, "origin.test", addr).await.unwrap();
     // Reading to the end lets the client receive the session ticket.
     read_ok(s).await;
@@ -207,7 +214,7 @@ async fn resumed_sessions_still_report_the_chain_and_can_be_disabled() {
         ChainComparison::Same
     );
 
-    let tls = HopTls::new(trusting(dir.path(), &root).with_resumption(false)).unwrap();
+    let tls = HopTls::new(trusting(&root).with_resumption(false)).unwrap();
     let (s, _) = handshake(&tls, "origin.test", addr).await.unwrap();
     read_ok(s).await;
     let (_, again) = handshake(&tls, "origin.test", addr).await.unwrap();
@@ -217,8 +224,10 @@ async fn resumed_sessions_still_report_the_chain_and_can_be_disabled() {
 
 #[tokio::test]
 async fn invalid_server_name_is_an_error_not_a_panic() {
-    let leaf = Leaf::self_signed(&["origin.test"]);
-    let addr = serve(vec![leaf.cert.clone()], leaf.key).await;
+    let pki = TestPki::new();
+    let leaf = pki.self_signed(&["origin.test"]);
+    let server = serve(&pki, &leaf, ChainMode::LeafOnly).await;
+    let addr = server.addr();
     let tls = HopTls::new(TlsSettings::origin()).unwrap();
     let err = handshake(&tls, "bad name!", addr).await.unwrap_err();
     assert_eq!(err.code(), "tls.handshake");
@@ -228,27 +237,31 @@ async fn invalid_server_name_is_an_error_not_a_panic() {
 
 #[tokio::test]
 async fn ip_address_server_names_are_verified() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = Ca::root("IP Root");
-    let leaf = root.leaf(&["127.0.0.1"]);
-    let addr = serve(vec![leaf.cert.clone()], leaf.key).await;
-    let tls = HopTls::new(trusting(dir.path(), &root)).unwrap();
+    let pki = TestPki::new();
+    let root = pki.make_root("IP Root");
+    let leaf = pki.leaf(LeafSpec::new(&["127.0.0.1"]).issued_by(&root));
+    let server = serve(&pki, &leaf, ChainMode::LeafOnly).await;
+    let addr = server.addr();
+    let tls = HopTls::new(trusting(&root)).unwrap();
     let (_, info) = handshake(&tls, "127.0.0.1", addr).await.unwrap();
     assert_eq!(info.chain[0].sans, ["127.0.0.1"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_handshakes_never_mix_their_chains() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = Ca::root("Concurrent Root");
-    let a = root.leaf(&["a.test"]);
-    let b = root.leaf(&["b.test"]);
-    let addr_a = serve(vec![a.cert.clone()], a.key).await;
-    let addr_b = serve(vec![b.cert.clone()], b.key).await;
+    let pki = TestPki::new();
+    let root = pki.make_root("Concurrent Root");
+    let a = pki.leaf(LeafSpec::new(&["a.test"]).issued_by(&root));
+    let b = pki.leaf(LeafSpec::new(&["b.test"]).issued_by(&root));
+    let addr_a_server = serve(&pki, &a, ChainMode::LeafOnly).await;
+    let addr_a = addr_a_server.addr();
+    let addr_b_server = serve(&pki, &b, ChainMode::LeafOnly).await;
+    let addr_b = addr_b_server.addr();
     // One failing host among them: its evidence must hold its own chain.
-    let bad = Leaf::self_signed(&["c.test"]);
-    let addr_c = serve(vec![bad.cert.clone()], bad.key).await;
-    let tls = HopTls::new(trusting(dir.path(), &root).with_resumption(false)).unwrap();
+    let bad = pki.self_signed(&["c.test"]);
+    let addr_c_server = serve(&pki, &bad, ChainMode::LeafOnly).await;
+    let addr_c = addr_c_server.addr();
+    let tls = HopTls::new(trusting(&root).with_resumption(false)).unwrap();
     let mut tasks = Vec::new();
     for i in 0..30 {
         let tls = tls.clone();

@@ -21,13 +21,15 @@ fn trusting_root(pki: &TestPki) -> TlsSettings {
 async fn testpki_missing_intermediate() {
     let pki = TestPki::new();
     let leaf = pki.leaf_for(&["origin.test"]);
-    let addr = serve_config(pki.server_config(&leaf, ChainMode::LeafOnly)).await;
+    let server = serve_config(pki.server_config(&leaf, ChainMode::LeafOnly)).await;
+    let addr = server.addr();
     let tls = HopTls::new(trusting_root(&pki)).unwrap();
     let err = handshake(&tls, "origin.test", addr).await.unwrap_err();
     assert_eq!(err.code(), "tls.unknown_issuer");
     assert_eq!(tls_ev(&err).diagnosis, Diagnosis::MissingIntermediate);
     // The full chain verifies with the same settings.
-    let addr = serve_config(pki.server_config(&leaf, ChainMode::Full)).await;
+    let server = serve_config(pki.server_config(&leaf, ChainMode::Full)).await;
+    let addr = server.addr();
     handshake(&tls, "origin.test", addr).await.unwrap();
 }
 
@@ -35,7 +37,8 @@ async fn testpki_missing_intermediate() {
 async fn testpki_private_ca_configured_for_another_provider() {
     let pki = TestPki::new();
     let leaf = pki.leaf_for(&["origin.test"]);
-    let addr = serve_config(pki.server_config(&leaf, ChainMode::Full)).await;
+    let server = serve_config(pki.server_config(&leaf, ChainMode::Full)).await;
+    let addr = server.addr();
     let known = KnownCa::new(
         "providers.apertium.ca_file",
         CaBundle::load(pki.bundle_path()).unwrap(),
@@ -56,7 +59,8 @@ async fn testpki_private_ca_configured_for_another_provider() {
 async fn testpki_interception_ca_sent_with_the_leaf() {
     let pki = TestPki::new();
     let leaf = pki.leaf(LeafSpec::new(&["translate.yandex.net"]).signer(Signer::Interception));
-    let addr = serve_config(pki.server_config(&leaf, ChainMode::WithRoot)).await;
+    let server = serve_config(pki.server_config(&leaf, ChainMode::WithRoot)).await;
+    let addr = server.addr();
     let tls = HopTls::new(trusting_root(&pki)).unwrap();
     let err = handshake(&tls, "translate.yandex.net", addr)
         .await
@@ -77,7 +81,8 @@ async fn testpki_interception_ca_in_the_system_store() {
     // switch roots for this provider.
     let pki = TestPki::new();
     let leaf = pki.leaf(LeafSpec::new(&["translate.yandex.net"]).signer(Signer::Interception));
-    let addr = serve_config(pki.server_config(&leaf, ChainMode::Full)).await;
+    let server = serve_config(pki.server_config(&leaf, ChainMode::Full)).await;
+    let addr = server.addr();
     let tls = HopTls::new(settings().with_system_roots(vec![pki.interception_ca().der().clone()]))
         .unwrap();
     let err = handshake(&tls, "translate.yandex.net", addr)
@@ -95,7 +100,8 @@ async fn testpki_interception_ca_in_the_system_store() {
 async fn testpki_rotated_root() {
     let pki = TestPki::new();
     let leaf = pki.leaf_for(&["origin.test"]);
-    let addr = serve_config(pki.server_config(&leaf, ChainMode::Full)).await;
+    let server = serve_config(pki.server_config(&leaf, ChainMode::Full)).await;
+    let addr = server.addr();
     let stale = pki.bundle(&[pki.rotated_root()]);
     let tls = HopTls::new(
         settings()
@@ -122,7 +128,8 @@ async fn testpki_validity_windows() {
     let tls = HopTls::new(trusting_root(&pki)).unwrap();
 
     let expired = pki.expired(&["origin.test"]);
-    let addr = serve_config(pki.server_config(&expired, ChainMode::Full)).await;
+    let server = serve_config(pki.server_config(&expired, ChainMode::Full)).await;
+    let addr = server.addr();
     let err = handshake(&tls, "origin.test", addr).await.unwrap_err();
     assert_eq!(err.code(), "tls.expired");
     assert_eq!(err.phase(), Phase::Tls);
@@ -131,7 +138,8 @@ async fn testpki_validity_windows() {
     assert!(v.seconds >= 86_000 && !v.clock_hint, "{v:?}");
 
     let future = pki.not_yet_valid(&["origin.test"]);
-    let addr = serve_config(pki.server_config(&future, ChainMode::Full)).await;
+    let server = serve_config(pki.server_config(&future, ChainMode::Full)).await;
+    let addr = server.addr();
     let err = handshake(&tls, "origin.test", addr).await.unwrap_err();
     assert_eq!(err.code(), "tls.not_yet_valid");
     let v = tls_ev(&err).validity.clone().unwrap();
@@ -144,19 +152,22 @@ async fn testpki_wrong_host_and_self_signed() {
     let pki = TestPki::new();
     let tls = HopTls::new(trusting_root(&pki)).unwrap();
     let wrong = pki.wrong_host();
-    let addr = serve_config(pki.server_config(&wrong, ChainMode::Full)).await;
+    let server = serve_config(pki.server_config(&wrong, ChainMode::Full)).await;
+    let addr = server.addr();
     let err = handshake(&tls, "localhost", addr).await.unwrap_err();
     assert_eq!(err.code(), "tls.hostname_mismatch");
     assert_eq!(tls_ev(&err).diagnosis, Diagnosis::HostnameMismatch);
 
     let own = pki.self_signed(&["localhost"]);
-    let addr = serve_config(pki.server_config(&own, ChainMode::Full)).await;
+    let server = serve_config(pki.server_config(&own, ChainMode::Full)).await;
+    let addr = server.addr();
     let err = handshake(&tls, "localhost", addr).await.unwrap_err();
     assert_eq!(err.code(), "tls.unknown_issuer");
     assert_eq!(tls_ev(&err).diagnosis, Diagnosis::SelfSigned);
 
     let ok = pki.localhost();
-    let addr = serve_config(pki.server_config(ok, ChainMode::Full)).await;
+    let server = serve_config(pki.server_config(ok, ChainMode::Full)).await;
+    let addr = server.addr();
     let (_, info) = handshake(&tls, "localhost", addr).await.unwrap();
     assert_eq!(info.chain.len(), 2);
 }

@@ -87,23 +87,20 @@ pub(crate) async fn handle(
         &state.settings.translate_path(provider).value,
         query.as_deref(),
     );
-    let outbound = Request::post(url.as_str())
-        .header(header::CONTENT_TYPE, content_type)
-        .body(body);
-    let outbound = match outbound {
-        Ok(r) => r,
-        Err(_) => {
-            return service_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "service.request",
-                "the provider request could not be built",
-                "check the provider's url and translate path in the configuration",
-            );
-        }
+    // The provider handle joins the translate path (and the caller's query) to the provider's
+    // URL the same way `request_url` does, and sends through that provider's profile.
+    let path = match &query {
+        Some(q) => format!("{}?{q}", state.settings.translate_path(provider).value),
+        None => state.settings.translate_path(provider).value.clone(),
     };
+    let outbound = state.client.provider(provider).map(|h| {
+        h.post(&path)
+            .header(header::CONTENT_TYPE, content_type)
+            .body(body)
+    });
 
     let started = Instant::now();
-    let result = call(state, provider, outbound).await;
+    let result = call(provider, outbound).await;
     let elapsed_ms = started.elapsed().as_millis();
     match result {
         Ok((route, status, content_type, body)) => {
@@ -146,14 +143,13 @@ pub(crate) async fn handle(
 type Answer = (Route, StatusCode, Option<HeaderValue>, Bytes);
 
 /// Sends the request; only a 2xx with a complete body is an answer.
-async fn call(state: &State, provider: &str, req: Request<Bytes>) -> Result<Answer, Error> {
+async fn call(
+    provider: &str,
+    req: Result<proxyscope::client::RequestBuilder, Error>,
+) -> Result<Answer, Error> {
     // A reply the proxy wrote itself (a block page, a login redirect) is never the provider's
     // answer, whatever its status.
-    let res = state
-        .client
-        .request(Some(provider), req)
-        .await?
-        .error_for_proxy_reply()?;
+    let res = req?.send().await?.error_for_proxy_reply()?;
     let status = res.status();
     if !status.is_success() {
         return Err(match res.error_for_status() {

@@ -147,11 +147,20 @@ async fn check(api: std::net::SocketAddr, dir: &Path) -> Result<(), libtest_mimi
         .await
         .unwrap_or_default();
     ensure(healthy_errors.is_empty(), || format!("{healthy_errors:?}"))?;
-    // Both zones probe; the exporter's own metrics are scraped too.
-    let zones = query(api, "count by (zone) (probe_success)")
-        .await
-        .unwrap_or_default();
-    ensure(zones.len() == 2, || format!("{zones:?}"))?;
+    // Both zones probe (zone-b's scrape loop may start a few seconds after zone-a's); the
+    // exporter's own metrics are scraped too.
+    let zones = eventually(Duration::from_secs(20), || async {
+        query(api, "count by (zone) (probe_success)")
+            .await
+            .filter(|r| r.len() == 2)
+    })
+    .await;
+    ensure(zones.is_some(), || {
+        format!(
+            "probe_success did not appear for both zones within 20 s\n{}",
+            log()
+        )
+    })?;
     let own = eventually(Duration::from_secs(10), || async {
         query(
             api,

@@ -1,0 +1,433 @@
+//! Sending a built request: the client's defaults (headers, `User-Agent`, `Accept-Encoding`,
+//! redirect policy), the request's own deadline, the redirect chain (each hop a new exchange
+//! whose route and provider are decided from its own URL), and the `tracing` span each request
+//! runs in. The exchange itself is [`Client::send_once`].
+
+use std::time::Duration;
+
+use http::Method;
+use http::header::{self, HeaderMap, HeaderValue, LOCATION};
+use hyper_util::client::legacy;
+use tokio::time::Instant;
+
+use super::redirect::{self, RedirectPolicy};
+use super::request::{Parts, check_value};
+use super::request_body::{Body, BodyStreamError};
+use super::{Client, Response};
+use crate::error::{Error, ErrorKind, Hop, Phase, Redirect};
+use crate::route::Route;
+
+/// The `User-Agent` sent unless the client or the request sets one.
+pub(crate) const USER_AGENT: &str = concat!("proxyscope/", env!("CARGO_PKG_VERSION"));
+
+/// What the client adds to every request.
+#[derive(Debug, Clone)]
+pub(crate) struct Defaults {
+    /// Headers sent unless the request sets the same name (`User-Agent` among them).
+    pub(crate) headers: HeaderMap,
+    /// The redirect policy of requests that set none.
+    pub(crate) redirect: RedirectPolicy,
+    /// The encodings the client decompresses, as an `Accept-Encoding` value (`None`: the
+    /// client decompresses nothing and asks for nothing).
+    pub(crate) accept_encoding: Option<HeaderValue>,
+}
+
+impl Defaults {
+    /// Adds the default headers the request lacks, and checks every header it carries.
+    pub(crate) fn apply(&self, headers: &mut HeaderMap) -> Result<(), Error> {
+        for (name, value) in headers.iter() {
+            check_value(name, value)?;
+        }
+        for name in self.headers.keys() {
+            if !headers.contains_key(name) {
+                for v in self.headers.get_all(name) {
+                    headers.append(name.clone(), v.clone());
+                }
+            }
+        }
+        if let Some(ae) = &self.accept_encoding
+            && !headers.contains_key(header::ACCEPT_ENCODING)
+            // A range of an encoded body is a range of the encoded bytes: ask for it plain.
+            && !headers.contains_key(header::RANGE)
+        {
+            headers.insert(header::ACCEPT_ENCODING, ae.clone());
+        }
+        super::request::mark_sensitive(headers);
+        Ok(())
+    }
+}
+
+/// A request's own deadline and the timeout it came from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Deadline {
+    pub(crate) at: Instant,
+    pub(crate) timeout: Duration,
+}
+
+/// How waiting for one exchange ended.
+pub(crate) enum Waited {
+    /// hyper-util answered (a response head or an error).
+    Done(Result<http::Response<hyper::body::Incoming>, legacy::Error>),
+    /// A connection was in hand but no response head arrived in time.
+    NoHead,
+    /// The request's deadline passed before any connection was in hand.
+    NoConnection,
+}
+
+/// Sleeps until `grace` after the deadline (forever without one): the connector's phases end a
+/// connection attempt at the deadline themselves, this only ends a wait for a pooled one.
+pub(crate) async fn deadline_sleep(deadline: Option<Deadline>, grace: Duration) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d.at + grace).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// When the response head must have arrived: the profile's request timeout from when the
+/// connection was ready, or the request's deadline when sooner.
+pub(crate) fn head_deadline(
+    profile: Duration,
+    opened: Option<std::time::Instant>,
+    deadline: Option<Deadline>,
+) -> Instant {
+    // From when the connection this request opened was ready (a pooled one: from now).
+    let from = opened.map_or_else(Instant::now, Instant::from_std);
+    let own = from + profile;
+    deadline.map_or(own, |d| own.min(d.at))
+}
+
+/// The timeout an error names: the request's own when it was the shorter, else the profile's.
+pub(crate) fn effective_timeout(profile: Duration, deadline: Option<Deadline>) -> Duration {
+    deadline.map_or(profile, |d| d.timeout.min(profile))
+}
+
+/// A timeout that happened because the request's own deadline passed says so: the fix is the
+/// caller's timeout, not the profile's.
+pub(crate) fn blame_the_deadline(e: Error, deadline: Deadline) -> Error {
+    if !e.is_timeout() {
+        return e;
+    }
+    let phase = e.phase();
+    let hint = format!(
+        "the request's own timeout ({:?}, RequestBuilder::timeout) expired during the {phase} phase; raise it if this {phase} phase is expected to take longer{}",
+        deadline.timeout,
+        e.hint()
+            .map(|h| format!(" — otherwise: {h}"))
+            .unwrap_or_default()
+    );
+    e.with_hint(hint).map_evidence(|ev| {
+        ev.timeout = Some(deadline.timeout);
+        ev.setting = Some("RequestBuilder::timeout".to_owned());
+    })
+}
+
+/// No connection was in hand when the request's deadline passed (waiting for the pool).
+pub(crate) fn no_connection(route: &Route, target: &str, timeout: Duration) -> Error {
+    let (kind, hop) = match route.proxy() {
+        Some(_) => (ErrorKind::ProxyTimeout, Hop::Proxy),
+        None => (ErrorKind::OriginTimeout, Hop::Origin),
+    };
+    Error::new(kind)
+        .with_hop(hop)
+        .with_phase(Phase::Connect)
+        .with_message(format!(
+            "no connection to {target} was ready within {timeout:?}"
+        ))
+        .with_hint("every pooled connection was busy and a new one was not ready in time; raise the request's timeout or lower the concurrency")
+        .with_route(route.clone())
+        .map_evidence(|ev| {
+            ev.target = Some(target.to_owned());
+            ev.proxy = route.proxy().map(|p| p.without_credentials());
+            ev.timeout = Some(timeout);
+        })
+}
+
+/// hyper-util's error: a failing request body is `request.body` (the caller's stream failed,
+/// not the peer), anything else as [`super::from_legacy`] reads it.
+pub(crate) fn from_legacy_or_body(
+    e: legacy::Error,
+    route: &Route,
+    target: &str,
+    absolute_form: bool,
+) -> Error {
+    let mut src: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(s) = src {
+        if let Some(b) = s.downcast_ref::<BodyStreamError>() {
+            return Error::new(ErrorKind::RequestBody)
+                .with_phase(Phase::Http)
+                .with_message(format!(
+                    "the request body stream failed while it was being sent to {target}; the request was abandoned"
+                ))
+                .with_hint("the stream handed to Body::wrap_stream returned an error (the cause); the peer may have received part of the body")
+                .with_route(route.clone())
+                .map_evidence(|ev| ev.target = Some(target.to_owned()))
+                .with_shared_source(b.0.clone());
+        }
+        src = s.source();
+    }
+    super::from_legacy(e, route, target, absolute_form)
+}
+
+/// The span a request runs in: the provider, the method, the URL (credentials and secret query
+/// values masked), and the route — `via` (`direct` or `proxy`) and the proxy without
+/// credentials. The outcome is recorded by [`record_outcome`].
+pub(crate) fn request_span(
+    provider: Option<&str>,
+    route: &Route,
+    method: &Method,
+    url: &url::Url,
+) -> tracing::Span {
+    let proxy = route
+        .proxy()
+        .map(crate::proxy::ProxyUrl::without_credentials);
+    tracing::info_span!(
+        "http",
+        provider = provider.unwrap_or("-"),
+        method = %method,
+        url = %crate::proxy::redact_url(url.as_str()),
+        via = if route.proxy().is_some() { "proxy" } else { "direct" },
+        proxy = proxy.as_deref().unwrap_or("-"),
+        status = tracing::field::Empty,
+        code = tracing::field::Empty,
+        hop = tracing::field::Empty,
+        phase = tracing::field::Empty,
+        blame = tracing::field::Empty,
+    )
+}
+
+/// Records how an exchange ended on its span: the status, or the error's code, hop, phase and
+/// blame (bounded values only: never a message, which may quote a peer).
+pub(crate) fn record_outcome(span: &tracing::Span, outcome: &Result<Response, Error>) {
+    match outcome {
+        Ok(res) => {
+            span.record("status", res.status().as_u16());
+        }
+        Err(e) => {
+            span.record("code", e.code());
+            span.record("hop", e.hop().map_or("-", Hop::as_str));
+            span.record("phase", e.phase().as_str());
+            span.record("blame", e.blame().as_str());
+            tracing::debug!(parent: span, code = e.code(), "request failed");
+        }
+    }
+}
+
+impl Client {
+    /// Sends a built request, following redirects as its policy (else the client's) says.
+    pub(crate) async fn execute_parts(&self, parts: Parts) -> Result<Response, Error> {
+        let Parts {
+            provider,
+            request,
+            url,
+            timeout,
+            redirect: policy,
+        } = parts;
+        let policy = policy.unwrap_or(self.inner.defaults.redirect);
+        let deadline = timeout.map(|t| Deadline {
+            at: Instant::now() + t,
+            timeout: t,
+        });
+        let (head, body) = request.into_parts();
+        let mut hop = Step {
+            provider,
+            method: head.method,
+            url,
+            headers: head.headers,
+            version: head.version,
+            body,
+        };
+        let mut chain: Vec<Redirect> = Vec::new();
+        let mut seen: Vec<(Method, url::Url)> = Vec::new();
+        loop {
+            let replay = policy.is_enabled().then(|| hop.body.try_clone()).flatten();
+            let replayable = replay.is_some();
+            let mut req = http::Request::new(std::mem::take(&mut hop.body));
+            *req.method_mut() = hop.method.clone();
+            *req.uri_mut() = to_uri(&hop.url)?;
+            *req.version_mut() = hop.version;
+            *req.headers_mut() = hop.headers.clone();
+            seen.push((hop.method.clone(), hop.url.clone()));
+            let res = self
+                .send_once(hop.provider.as_deref(), &hop.url, req, deadline)
+                .await
+                .map_err(|e| with_chain(e, &chain))?;
+            // A redirect the proxy wrote itself (to its login or consent page) is not the
+            // origin's answer: it comes back as the response, for `error_for_proxy_reply`.
+            if !policy.is_enabled() || res.attribution().is_proxy_generated() {
+                return Ok(res.with_redirects(chain));
+            }
+            let Some(next) = redirect::next(
+                res.status(),
+                res.headers().get(LOCATION),
+                &hop.url,
+                &hop.method,
+                replayable,
+            ) else {
+                return Ok(res.with_redirects(chain));
+            };
+            let mut next_url = next.url.clone();
+            // Credentials a server puts in a Location are never used.
+            let _ = next_url.set_password(None);
+            let _ = next_url.set_username("");
+            chain.push(Redirect::new(
+                &hop.url,
+                res.status().as_u16(),
+                &next_url,
+                res.route().clone(),
+            ));
+            let sender = res.attribution().source;
+            if chain.len() > policy.limit() {
+                return Err(redirect_error(
+                    ErrorKind::HttpTooManyRedirects,
+                    sender,
+                    &res,
+                    &chain,
+                    policy,
+                ));
+            }
+            if seen
+                .iter()
+                .any(|(m, u)| *m == next.method && *u == next_url)
+            {
+                return Err(redirect_error(
+                    ErrorKind::HttpRedirectLoop,
+                    sender,
+                    &res,
+                    &chain,
+                    policy,
+                ));
+            }
+            hop.provider = self.next_provider(&hop.url, &next_url, res.route());
+            redirect::carry_headers(&mut hop.headers, &next);
+            hop.method = next.method;
+            hop.url = next_url;
+            hop.body = if next.keep_body {
+                replay.unwrap_or_default()
+            } else {
+                Body::empty()
+            };
+        }
+    }
+
+    /// The provider of the next hop of a redirect chain: the one whose base URL contains the
+    /// new URL; else, on the same origin as the hop before, that hop's provider (a provider's
+    /// server moving a path keeps the provider's route and trust); else none — the global
+    /// layer.
+    fn next_provider(&self, from: &url::Url, to: &url::Url, route: &Route) -> Option<String> {
+        let by_url = self.profile(None, to).ok().and_then(|p| p.name.clone());
+        if by_url.is_some() {
+            return None;
+        }
+        (from.origin() == to.origin())
+            .then(|| route.provider().map(str::to_owned))
+            .flatten()
+    }
+}
+
+/// One request of a redirect chain, before it is built.
+struct Step {
+    provider: Option<String>,
+    method: Method,
+    url: url::Url,
+    headers: HeaderMap,
+    version: http::Version,
+    body: Body,
+}
+
+fn to_uri(url: &url::Url) -> Result<http::Uri, Error> {
+    url.as_str().parse().map_err(|e| {
+        Error::new(ErrorKind::RequestUrl)
+            .with_message(format!(
+                "the URL {:?} is not a valid request target",
+                crate::proxy::redact_url(url.as_str())
+            ))
+            .with_url(url)
+            .with_source(e)
+    })
+}
+
+fn with_chain(e: Error, chain: &[Redirect]) -> Error {
+    if chain.is_empty() {
+        return e;
+    }
+    let chain = chain.to_vec();
+    e.map_evidence(|ev| ev.redirects = chain)
+}
+
+fn redirect_error(
+    kind: ErrorKind,
+    sender: Hop,
+    last: &Response,
+    chain: &[Redirect],
+    policy: RedirectPolicy,
+) -> Error {
+    let path: Vec<&str> = chain.iter().map(|r| r.url.as_str()).collect();
+    let (message, hint) = match kind {
+        ErrorKind::HttpRedirectLoop => (
+            format!(
+                "the redirects lead in a loop after {} hops: {} -> {}",
+                chain.len(),
+                path.join(" -> "),
+                chain.last().map_or("", |r| r.location.as_str())
+            ),
+            "the server redirects back to a URL already requested; fix the redirects on the server (a missing cookie or a scheme/host rewrite that fights another one is the usual cause)".to_owned(),
+        ),
+        _ => (
+            format!(
+                "more than {} redirects: {} -> {}",
+                policy.limit(),
+                path.join(" -> "),
+                chain.last().map_or("", |r| r.location.as_str())
+            ),
+            format!(
+                "request the final URL directly, or raise the limit (RedirectPolicy::limited({}))",
+                policy.limit()
+            ),
+        ),
+    };
+    Error::new(kind)
+        .with_hop(sender)
+        .with_phase(Phase::Http)
+        .with_message(message)
+        .with_hint(hint)
+        .with_route(last.route().clone())
+        .with_url(last.url())
+        .map_evidence(|ev| {
+            ev.status = None;
+            ev.redirects = chain.to_vec();
+            ev.attribution = Some(last.attribution().clone());
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_fill_only_what_the_request_lacks() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
+        headers.insert("x-team", HeaderValue::from_static("mt"));
+        let d = Defaults {
+            headers,
+            redirect: RedirectPolicy::none(),
+            accept_encoding: Some(HeaderValue::from_static("gzip")),
+        };
+        let mut req = HeaderMap::new();
+        req.insert(header::USER_AGENT, HeaderValue::from_static("mine/1"));
+        d.apply(&mut req).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            req.get(header::USER_AGENT),
+            Some(&HeaderValue::from_static("mine/1"))
+        );
+        assert_eq!(req.get("x-team"), Some(&HeaderValue::from_static("mt")));
+        assert_eq!(
+            req.get(header::ACCEPT_ENCODING),
+            Some(&HeaderValue::from_static("gzip"))
+        );
+        let mut ranged = HeaderMap::new();
+        ranged.insert(header::RANGE, HeaderValue::from_static("bytes=0-1"));
+        d.apply(&mut ranged).unwrap_or_else(|e| panic!("{e}"));
+        assert!(ranged.get(header::ACCEPT_ENCODING).is_none());
+    }
+}

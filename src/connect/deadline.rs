@@ -1,0 +1,51 @@
+//! A request's own deadline (`RequestBuilder::timeout`), seen by the connector. hyper-util's
+//! pooled client gives its connector only the URI and drives the connection from the request's
+//! own task, so the client sets the deadline in a task-local around the send; every phase's
+//! timeout (DNS, connect, proxy handshake, TLS) is then the shorter of the profile's and the
+//! time left, and a deadline that passes mid-connection is reported as the phase it hit
+//! (`origin.timeout`, `proxy.timeout`, `tls.timeout`) with the timings so far.
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+tokio::task_local! {
+    static DEADLINE: Instant;
+}
+
+/// Runs `f` with `deadline` visible to the connector (no deadline: `f` as it is).
+pub(crate) async fn scope<F: Future>(deadline: Option<Instant>, f: F) -> F::Output {
+    match deadline {
+        Some(d) => DEADLINE.scope(d, f).await,
+        None => f.await,
+    }
+}
+
+/// `timeout`, or the time left before the request's deadline when that is shorter.
+pub(crate) fn cap(timeout: Duration) -> Duration {
+    match DEADLINE.try_with(|d| d.saturating_duration_since(Instant::now())) {
+        Ok(left) => timeout.min(left),
+        Err(_) => timeout,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_shorter_of_the_phase_timeout_and_the_time_left() {
+        let long = Duration::from_secs(30);
+        assert_eq!(cap(long), long);
+        let d = Instant::now() + Duration::from_millis(200);
+        let capped = scope(Some(d), async { cap(long) }).await;
+        assert!(capped <= Duration::from_millis(200), "{capped:?}");
+        let short = Duration::from_millis(5);
+        assert_eq!(scope(Some(d), async { cap(short) }).await, short);
+        let past = Instant::now();
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        assert_eq!(scope(Some(past), async { cap(long) }).await, Duration::ZERO);
+        assert_eq!(scope(None, async { cap(long) }).await, long);
+    }
+}
