@@ -11,7 +11,8 @@
 //! - `static_route`: `route::resolve` for one provider with a global proxy and `no_proxy` list,
 //!   the decision a PAC file stands in for.
 //!
-//! - `route_decision/*`: one route decided by a [`Router`] (what the client does per request),
+//! - `route_decision/*`: one route decided by a [`Router`] (what the client does per request;
+//!   with `pac`, a router given the PAC evaluator, as the client's),
 //!   static (a proxy and a `no_proxy` list) or with `pac` set to the same file, its answer
 //!   cached, or not (each iteration a host the cache has never seen; the static route is
 //!   measured on the same fresh URLs).
@@ -140,7 +141,12 @@ fn static_settings() -> Settings {
 fn route_decisions(c: &mut Criterion<ThreadCpu>, urls: &[Url]) {
     let env = EnvSnapshot::from_pairs(Vec::<(String, String)>::new());
     let fixed = Router::new(static_settings(), None, env.clone());
-    let pac = Router::new(Settings::new().with_pac(CORP), None, env);
+    let pac = Router::with_auto_config(
+        Settings::new().with_pac(CORP),
+        None,
+        env,
+        proxyscope::pac::auto_config,
+    );
     for u in urls {
         let r = pac.route_url(u).expect("routes");
         assert!(r.candidates().is_some_and(|c| c.failure.is_none()), "{u}");

@@ -44,6 +44,7 @@ use crate::tls::{HandshakeInfo, TlsCache};
 pub use auth::basic_auth;
 pub(crate) use auth::{add_headers, add_proxy_headers};
 pub use dns::{Resolve, Resolver, Resolving};
+pub use failover::BACKOFF;
 pub(crate) use explain::absolute_form_failure;
 pub(crate) use handoff::Handoff;
 pub(crate) use refusal::{Form, refusal};
@@ -123,7 +124,7 @@ pub(crate) struct Profile {
     tls: tls::ProfileTls,
     router: Router,
     /// Candidates of proxy lists and PAC answers whose connection failed recently.
-    backoff: crate::route::Backoff,
+    backoff: failover::Backoff,
 }
 
 impl Profile {
@@ -186,14 +187,21 @@ impl Connector {
             settings.http2,
             cache,
         )?;
-        let router = Router::new(
+        let provider = settings.provider.as_deref().zip(settings.layer.clone());
+        // A `pac` setting is run by the `pac` module's evaluator; without the feature the router
+        // reports it as unusable (below), never ignores it.
+        #[cfg(feature = "pac")]
+        let router = Router::with_auto_config(
             settings.global.clone(),
-            settings.provider.as_deref().zip(settings.layer.clone()),
+            provider,
             settings.env.clone(),
+            crate::pac::auto_config,
         );
+        #[cfg(not(feature = "pac"))]
+        let router = Router::new(settings.global.clone(), provider, settings.env.clone());
         // A PAC file that cannot be read or does not compile fails the build, not a request.
-        if let Some(e) = router.pac_load_error() {
-            return Err(e);
+        if let Some(f) = router.auto_config_failure() {
+            return Err(failover::failure_error(f));
         }
         Ok(Self {
             profile: Arc::new(Profile {
@@ -201,7 +209,7 @@ impl Connector {
                 effective,
                 tls,
                 router,
-                backoff: crate::route::Backoff::default(),
+                backoff: failover::Backoff::default(),
             }),
         })
     }

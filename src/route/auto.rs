@@ -7,55 +7,66 @@
 //! `proxy` is set or it is `"env"` — the environment's `PROXYSCOPE_PAC`, else curl's proxy
 //! variables.
 //!
-//! A PAC script that looks up a name the profile has not resolved yet answers "pending"
-//! ([`crate::pac::Lookup::Pending`]): the route then lists the names, the connector resolves
-//! them with the client's resolver and decides again (a bounded number of rounds), so the
-//! script never blocks a runtime thread on DNS.
+//! Routing is pure and knows no JavaScript engine: a PAC file is loaded and run by an
+//! [`AutoConfig`] that the layer owning the engine (the `pac` module, feature `pac`) implements
+//! and hands to the router as an [`AutoConfigLoader`]. Without one, a `pac` setting in force is
+//! a `config.invalid` failure of the route, never ignored.
 
+use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
+
+use url::Url;
 
 use crate::proxy::EnvSnapshot;
 use crate::settings::{Provenance, ProxySetting, Settings};
 
-use super::candidates::{Candidate, CandidateSource, Candidates};
+use super::candidates::{Candidate, CandidateSource, Candidates, Failure};
 
 /// The environment variable naming a PAC file.
 pub const PAC_ENV: &str = "PROXYSCOPE_PAC";
+
+/// One loaded `pac` setting, as the router uses it: the candidates its script answers for a
+/// URL, the failure of loading it, and what the client's resolver said about the names it asked
+/// for.
+///
+/// Implemented by the `pac` module (`proxyscope::pac::auto_config`, feature `pac`), above this
+/// pure layer; [`Candidates`] and [`CandidateFailure`](super::CandidateFailure) are built
+/// inside the crate only.
+pub trait AutoConfig: Send + Sync {
+    /// The candidates for `url`: the script's answer, or the names it asked about that are not
+    /// resolved yet ([`Candidates::pending`]: resolve them, [`AutoConfig::learn`], ask again),
+    /// or why it failed ([`Candidates::failure`]).
+    fn candidates(&self, url: &Url) -> Arc<Candidates>;
+
+    /// Why the file could not be loaded (read, compiled); a client fails to build with it.
+    fn load_failure(&self) -> Option<&Failure>;
+
+    /// Records what the resolver answered for `host` (no addresses: it does not resolve), for
+    /// the evaluations that follow.
+    fn learn(&self, host: &str, addrs: Vec<IpAddr>);
+}
+
+/// Loads the PAC file at `path`, set at `origin`, into an [`AutoConfig`]. Called once per
+/// router (once per [`resolve_with_auto_config`](super::resolve_with_auto_config) call).
+pub type AutoConfigLoader = fn(path: &Path, origin: &Provenance) -> Arc<dyn AutoConfig>;
 
 /// What decides a profile's candidates.
 pub(super) enum AltPlan {
     /// A fixed list.
     List(Arc<Candidates>),
     /// A PAC script.
-    Pac(Box<PacPlan>),
+    Auto(Arc<dyn AutoConfig>),
 }
-
-/// A PAC setting in force: the loaded script, or why it could not be loaded.
-pub(super) struct PacPlan {
-    origin: Provenance,
-    path: String,
-    #[cfg(feature = "pac")]
-    loaded: Result<std::sync::Arc<crate::pac::Pac>, super::candidates::Failure>,
-    #[cfg(feature = "pac")]
-    names: pac_names::PacNames,
-    #[cfg(feature = "pac")]
-    memo: std::sync::Mutex<Memo>,
-}
-
-/// Candidates built from cached answers, by the answer's address (the answer kept alive).
-#[cfg(feature = "pac")]
-type Memo = std::collections::HashMap<usize, (Arc<crate::pac::PacAnswer>, Arc<Candidates>)>;
-/// The most answers whose candidates are kept (the PAC answer cache's default capacity).
-#[cfg(feature = "pac")]
-const MEMO_CAPACITY: usize = 1024;
 
 impl AltPlan {
-    /// The plan for a profile, if it has a list or a PAC file in force.
+    /// The plan for a profile, if it has a list or a PAC file in force. A PAC file is loaded by
+    /// `loader`.
     pub(super) fn of(
         global: &Settings,
         layer: Option<&Settings>,
         env: &EnvSnapshot,
+        loader: Option<AutoConfigLoader>,
     ) -> Option<Self> {
         for l in layer.into_iter().chain(Some(global)) {
             if let Some(p) = &l.proxy {
@@ -71,42 +82,44 @@ impl AltPlan {
                 break;
             }
             if let Some(pac) = &l.pac {
-                return Some(Self::Pac(Box::new(PacPlan::load(
-                    &pac.value,
-                    pac.origin.clone(),
-                ))));
+                return Some(Self::Auto(load(loader, &pac.value, &pac.origin)));
             }
         }
         let path = env.var(PAC_ENV).filter(|v| !v.trim().is_empty())?;
-        Some(Self::Pac(Box::new(PacPlan::load(
-            Path::new(path.trim()),
-            Provenance::Env {
-                var: PAC_ENV.to_owned(),
-            },
-        ))))
+        let origin = Provenance::Env {
+            var: PAC_ENV.to_owned(),
+        };
+        Some(Self::Auto(load(loader, Path::new(path.trim()), &origin)))
     }
 
-    /// The error of a PAC file that could not be loaded, for the client to fail at build.
-    pub(super) fn load_error(&self) -> Option<crate::Error> {
+    /// Why the PAC file in force could not be loaded, for the client to fail at build.
+    pub(super) fn load_failure(&self) -> Option<&Failure> {
         match self {
             Self::List(_) => None,
-            #[cfg(feature = "pac")]
-            Self::Pac(p) => p
-                .loaded
-                .as_ref()
-                .err()
-                .map(super::candidates::Failure::to_error),
-            #[cfg(not(feature = "pac"))]
-            Self::Pac(p) => Some(p.unavailable().to_error()),
+            Self::Auto(a) => a.load_failure(),
         }
     }
 
     /// The candidates for `url`.
-    pub(super) fn candidates(&self, url: &url::Url) -> Arc<Candidates> {
+    pub(super) fn candidates(&self, url: &Url) -> Arc<Candidates> {
         match self {
             Self::List(c) => c.clone(),
-            Self::Pac(p) => p.candidates(url),
+            Self::Auto(a) => a.candidates(url),
         }
+    }
+
+    /// Tells the PAC script in force what the resolver answered for `host`.
+    pub(super) fn learn(&self, host: &str, addrs: Vec<IpAddr>) {
+        if let Self::Auto(a) = self {
+            a.learn(host, addrs);
+        }
+    }
+}
+
+fn load(loader: Option<AutoConfigLoader>, path: &Path, origin: &Provenance) -> Arc<dyn AutoConfig> {
+    match loader {
+        Some(load) => load(path, origin),
+        None => Arc::new(Unavailable::new(path, origin)),
     }
 }
 
@@ -133,218 +146,89 @@ fn list_candidates(list: &[ProxySetting], origin: &Provenance) -> Candidates {
     )
 }
 
-impl PacPlan {
-    fn empty(&self) -> Candidates {
-        Candidates::new(
-            CandidateSource::Pac,
-            self.origin.clone(),
-            self.path.clone(),
-            Vec::new(),
-        )
-    }
+/// A `pac` setting with no evaluator to run it: every route fails with `config.invalid`.
+struct Unavailable {
+    candidates: Arc<Candidates>,
+}
 
-    #[cfg(not(feature = "pac"))]
-    fn load(path: &Path, origin: Provenance) -> Self {
-        Self {
-            origin,
-            path: path.display().to_string(),
-        }
-    }
-
-    #[cfg(not(feature = "pac"))]
-    fn unavailable(&self) -> super::candidates::Failure {
-        super::candidates::Failure::of(
-            &crate::Error::new(crate::ErrorKind::ConfigInvalid)
-                .with_message(format!(
-                    "pac = {} ({}) is set, but proxyscope was built without the `pac` feature",
-                    self.path, self.origin
-                ))
-                .with_hint("build proxyscope with the `pac` feature, or set proxy instead of pac"),
-        )
-    }
-
-    #[cfg(not(feature = "pac"))]
-    fn candidates(&self, _url: &url::Url) -> Arc<Candidates> {
-        let mut c = self.empty();
-        c.used = None;
-        c.failure = Some(self.unavailable());
-        Arc::new(c)
-    }
-
-    #[cfg(feature = "pac")]
-    fn load(path: &Path, origin: Provenance) -> Self {
-        use crate::pac::{Pac, PacOptions, PacScript};
-        let names = pac_names::PacNames::default();
-        let loaded = PacScript::from_file(path)
-            .and_then(|script| Pac::new(script, PacOptions::new().resolver(names.clone())))
-            .map(Arc::new)
-            .map_err(|e| {
-                let where_ = origin.to_string();
-                super::candidates::Failure::of(&e.map_evidence(|ev| {
-                    if ev.setting.is_none() {
-                        ev.setting = Some(where_);
-                    }
-                }))
-            });
-        Self {
-            origin,
-            path: path.display().to_string(),
-            loaded,
-            names,
-            memo: std::sync::Mutex::default(),
-        }
-    }
-
-    #[cfg(feature = "pac")]
-    fn candidates(&self, url: &url::Url) -> Arc<Candidates> {
-        use crate::pac::Decision;
-        let mut c = self.empty();
-        c.used = None;
-        let pac = match &self.loaded {
-            Ok(p) => p,
-            Err(f) => {
-                c.failure = Some(f.clone());
-                return Arc::new(c);
-            }
-        };
-        match pac.find_proxy(url) {
-            Err(e) => c.failure = Some(super::candidates::Failure::of(&e)),
-            Ok(Decision::NeedsDns(names)) => c.pending = names,
-            Ok(Decision::Answer { answer, from_cache }) => {
-                // A cached answer's candidates are built once and shared by its routes.
-                let key = Arc::as_ptr(&answer) as usize;
-                if from_cache && let Some((_, built)) = self.lock_memo().get(&key) {
-                    return built.clone();
-                }
-                self.fill(&mut c, &answer, from_cache);
-                let built = Arc::new(c);
-                let shared = if from_cache {
-                    built.clone()
-                } else {
-                    let mut shared = (*built).clone();
-                    if let Some(p) = &mut shared.pac {
-                        p.from_cache = true;
-                    }
-                    Arc::new(shared)
-                };
-                let mut memo = self.lock_memo();
-                if memo.len() >= MEMO_CAPACITY {
-                    memo.clear();
-                }
-                // The answer is kept alive with its entry, so its address is not reused.
-                memo.insert(key, (answer, shared));
-                return built;
-            }
-        }
-        Arc::new(c)
-    }
-
-    #[cfg(feature = "pac")]
-    fn lock_memo(&self) -> std::sync::MutexGuard<'_, Memo> {
-        self.memo
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    #[cfg(feature = "pac")]
-    fn fill(&self, c: &mut Candidates, answer: &crate::pac::PacAnswer, from_cache: bool) {
-        use crate::pac::PacEntry;
-        c.entries = answer
-            .result
-            .entries
-            .iter()
-            .map(|e| match e {
-                PacEntry::Direct => Candidate::new("DIRECT", None),
-                PacEntry::Proxy { .. } => Candidate::new(
-                    e.to_string(),
-                    crate::proxy::ProxyUrl::parse(&e.to_url()).ok(),
+impl Unavailable {
+    fn new(path: &Path, origin: &Provenance) -> Self {
+        let path = path.display().to_string();
+        let failure = if cfg!(feature = "pac") {
+            Failure::new(
+                "config.invalid",
+                format!(
+                    "pac = {path} ({origin}) is set, but this route was decided without a PAC evaluator"
                 ),
-            })
-            .collect();
-        c.used = (!c.entries.is_empty()).then_some(0);
-        c.pac = Some(super::candidates::PacFacts {
-            url: answer.url.clone(),
-            host: answer.host.clone(),
-            returned: answer.returned.clone(),
-            from_cache,
-            alerts: answer.alerts.clone(),
-            lookups: answer
-                .lookups
-                .iter()
-                .map(|l| {
-                    let addrs: Vec<String> = l.addresses.iter().map(ToString::to_string).collect();
-                    if addrs.is_empty() {
-                        format!("{} = (none)", l.host)
-                    } else {
-                        format!("{} = {}", l.host, addrs.join(", "))
-                    }
-                })
-                .collect(),
-            diagnostics: answer
-                .result
-                .diagnostics
-                .iter()
-                .map(ToString::to_string)
-                .collect(),
-        });
-    }
-
-    /// Records what the client's resolver said about `host`, for the next evaluation.
-    #[cfg(feature = "pac")]
-    pub(super) fn learn(&self, host: &str, addrs: Vec<std::net::IpAddr>) {
-        self.names.learn(host, addrs);
+            )
+            .with_hint(
+                "decide it with Router::with_auto_config or route::resolve_with_auto_config and pac::auto_config, as the client does",
+            )
+        } else {
+            Failure::new(
+                "config.invalid",
+                format!(
+                    "pac = {path} ({origin}) is set, but proxyscope was built without the `pac` feature"
+                ),
+            )
+            .with_hint("build proxyscope with the `pac` feature, or set proxy instead of pac")
+        };
+        let mut c = Candidates::new(CandidateSource::Pac, origin.clone(), path, Vec::new());
+        c.failure = Some(failure);
+        Self {
+            candidates: Arc::new(c),
+        }
     }
 }
 
-#[cfg(feature = "pac")]
-mod pac_names {
-    //! The names a profile's PAC script may use, as the client's resolver answered them:
-    //! unknown names are pending (the connector resolves them and asks again), answers are kept
-    //! for a bounded time and count.
-
-    use std::collections::HashMap;
-    use std::net::IpAddr;
-    use std::sync::{Arc, Mutex, PoisonError};
-    use std::time::{Duration, Instant};
-
-    use crate::pac::{Lookup, PacResolver};
-
-    /// How long a resolved name is believed.
-    const TTL: Duration = Duration::from_secs(60);
-    /// The most names kept.
-    const MAX_NAMES: usize = 1024;
-
-    /// Each name: when it was learned, its addresses (empty: it does not resolve).
-    type Known = HashMap<String, (Instant, Vec<IpAddr>)>;
-
-    #[derive(Clone, Default)]
-    pub(crate) struct PacNames {
-        known: Arc<Mutex<Known>>,
+impl AutoConfig for Unavailable {
+    fn candidates(&self, _url: &Url) -> Arc<Candidates> {
+        self.candidates.clone()
     }
 
-    impl PacNames {
-        pub(crate) fn learn(&self, host: &str, addrs: Vec<IpAddr>) {
-            let mut known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
-            if known.len() >= MAX_NAMES {
-                let now = Instant::now();
-                known.retain(|_, (at, _)| now.saturating_duration_since(*at) < TTL);
-                if known.len() >= MAX_NAMES {
-                    known.clear();
-                }
-            }
-            known.insert(host.to_ascii_lowercase(), (Instant::now(), addrs));
-        }
+    fn load_failure(&self) -> Option<&Failure> {
+        self.candidates.failure.as_ref()
     }
 
-    impl PacResolver for PacNames {
-        fn lookup(&self, host: &str, _deadline: Instant) -> Lookup {
-            let known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
-            match known.get(&host.to_ascii_lowercase()) {
-                Some((at, _)) if at.elapsed() >= TTL => Lookup::Pending,
-                Some((_, a)) if a.is_empty() => Lookup::NotFound,
-                Some((_, a)) => Lookup::Found(a.clone()),
-                None => Lookup::Pending,
-            }
-        }
+    fn learn(&self, _host: &str, _addrs: Vec<IpAddr>) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pac_setting_without_an_evaluator_is_a_failure_not_ignored() {
+        let global = Settings::new().with_pac("corp.pac");
+        let plan = AltPlan::of(&global, None, &EnvSnapshot::default(), None).expect("a plan");
+        let f = plan.load_failure().expect("a failure");
+        assert_eq!(f.code, "config.invalid");
+        let url = Url::parse("https://a.test/").unwrap();
+        let c = plan.candidates(&url);
+        assert_eq!(c.source, CandidateSource::Pac);
+        assert_eq!(c.used, None);
+        assert_eq!(c.failure.as_ref().map(|f| f.code), Some("config.invalid"));
+    }
+
+    #[test]
+    fn a_list_wins_over_pac_and_env_defers_to_it() {
+        let global = Settings::new()
+            .with_pac("corp.pac")
+            .with_proxy_list([ProxySetting::Direct, ProxySetting::Direct]);
+        let env = EnvSnapshot::default();
+        assert!(matches!(
+            AltPlan::of(&global, None, &env, None),
+            Some(AltPlan::List(_))
+        ));
+        // A provider's "env" skips the global layer for PROXYSCOPE_PAC and curl's variables.
+        let provider = Settings::new().with_proxy(ProxySetting::Env);
+        assert!(AltPlan::of(&global, Some(&provider), &env, None).is_none());
+        let with_pac = EnvSnapshot::from_pairs([(PAC_ENV, "env.pac")]);
+        assert!(matches!(
+            AltPlan::of(&global, Some(&provider), &with_pac, None),
+            Some(AltPlan::Auto(_))
+        ));
+        let direct = Settings::new().with_proxy(ProxySetting::Direct);
+        assert!(AltPlan::of(&global, Some(&direct), &env, None).is_none());
     }
 }

@@ -1,31 +1,21 @@
 //! Routes with more than one candidate: a proxy list (`proxy = ["http://a:3128", "direct"]`) or
-//! a PAC script's answer (`PROXY a:3128; DIRECT`). The candidates are tried in order; one whose
-//! connection fails (the proxy refuses TCP, its name does not resolve, it times out or hangs up
-//! in the handshake) gives way to the next, and is skipped for a while afterwards, as browsers
-//! do. A proxy that answers — even with 403 or 407 — ends the search: failover is for proxies
-//! that are down, not for proxies that say no.
-//!
-//! [`Candidates`] is what a route shows about this: where the list came from (the setting and
-//! its provenance, or the PAC file, the string it returned and what it did on the way), each
-//! candidate, the one used, and why each one before it was skipped.
+//! a PAC script's answer (`PROXY a:3128; DIRECT`). The connector tries them in order and fails
+//! over on connect failure (`connect::failover`); this module only holds what a route shows
+//! about them: where the list came from (the setting and its provenance, or the PAC file, the
+//! string it returned and what it did on the way), each candidate, the one used, and why each
+//! one before it was skipped. Plain data: nothing here knows how an error is built or how a
+//! script is run.
 
-use std::collections::HashMap;
 use std::fmt::{self, Write as _};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::error::{Error, ErrorKind, Evidence, Hop};
 use crate::proxy::ProxyUrl;
 use crate::settings::Provenance;
 
+use super::Chosen;
 use super::step::{Outcome, Rule, Step};
-
-/// How long a candidate whose connection failed is skipped (Chromium's bad-proxy retry time).
-pub const BACKOFF: Duration = Duration::from_secs(300);
-/// The most candidates remembered as failed per profile (the oldest forgotten first).
-const MAX_BACKOFF_ENTRIES: usize = 256;
 
 /// Where a route's candidates came from.
 #[non_exhaustive]
@@ -57,8 +47,9 @@ impl Candidate {
         }
     }
 
-    /// The key the back-off table remembers this candidate by.
-    fn key(&self) -> String {
+    /// The key a back-off table remembers this candidate by: the proxy without credentials, or
+    /// `direct`.
+    pub(crate) fn key(&self) -> String {
         self.proxy
             .as_ref()
             .map_or_else(|| "direct".to_owned(), ProxyUrl::without_credentials)
@@ -136,42 +127,68 @@ pub struct Candidates {
     /// The used candidate as a route's proxy, worked out once (a cached answer's candidates
     /// serve many routes).
     #[serde(skip)]
-    pub(crate) chosen: std::sync::OnceLock<Option<Arc<super::router::Chosen>>>,
+    pub(crate) chosen: std::sync::OnceLock<Option<Arc<Chosen>>>,
 }
 
-/// A failed PAC evaluation kept with a route: enough to give the request the same error.
-#[derive(Debug, Clone, Serialize)]
+/// A failed PAC evaluation kept with a route: its code and message as data, and the error
+/// itself (type-erased, so this layer needs no error type) for the request that follows the
+/// route to fail with exactly that error.
+#[derive(Clone, Serialize)]
 pub struct Failure {
-    /// The error code (`pac.timeout`, `pac.syntax`, ...).
+    /// The error code (`pac.timeout`, `pac.syntax`, `config.invalid`, ...).
     pub code: &'static str,
-    /// Its message.
+    /// Its message (credentials redacted).
     pub message: String,
-    #[serde(skip)]
-    kind: ErrorKind,
     #[serde(skip)]
     hint: Option<String>,
     #[serde(skip)]
-    evidence: Evidence,
+    cause: Option<Arc<dyn std::error::Error + Send + Sync>>,
+}
+
+impl fmt::Debug for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Failure")
+            .field("code", &self.code)
+            .field("message", &self.message)
+            .field("hint", &self.hint)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Failure {
-    pub(crate) fn of(e: &Error) -> Self {
+    /// A failure with `code` (one of the error codes) and a one-sentence `message`.
+    pub(crate) fn new(code: &'static str, message: impl Into<String>) -> Self {
         Self {
-            code: e.code(),
-            message: e.message(),
-            kind: e.kind(),
-            hint: e.hint().map(str::to_owned),
-            evidence: e.evidence().clone(),
+            code,
+            message: message.into(),
+            hint: None,
+            cause: None,
         }
     }
 
-    /// The error again, for the request that follows the route.
-    pub(crate) fn to_error(&self) -> Error {
-        let mut e = Error::new(self.kind).with_message(self.message.clone());
-        if let Some(h) = &self.hint {
-            e = e.with_hint(h.clone());
-        }
-        e.with_evidence(self.evidence.clone())
+    /// With the most likely fix.
+    pub(crate) fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// With the error the failure stands for, kept whole for the request.
+    // Only the PAC evaluator (feature `pac`) keeps a cause.
+    #[cfg_attr(not(feature = "pac"), allow(dead_code))]
+    pub(crate) fn with_cause(mut self, cause: Arc<dyn std::error::Error + Send + Sync>) -> Self {
+        self.cause = Some(cause);
+        self
+    }
+
+    /// The most likely fix, if one is known.
+    pub fn hint(&self) -> Option<&str> {
+        self.hint.as_deref()
+    }
+
+    /// The error this failure stands for, when the layer that failed kept it (a PAC
+    /// evaluation's `proxyscope::Error`, with its evidence).
+    pub fn cause(&self) -> Option<&(dyn std::error::Error + Send + Sync + 'static)> {
+        self.cause.as_deref()
     }
 }
 
@@ -305,66 +322,6 @@ impl fmt::Display for Candidates {
     }
 }
 
-/// Whether a failed connection to a candidate lets the next one be tried: the candidate is
-/// unreachable or broke off before answering. A proxy's answer (403, 407, a SOCKS refusal,
-/// an upstream failure it reports) is final, as in browsers.
-pub(crate) fn fails_over(e: &Error) -> bool {
-    match e.kind() {
-        ErrorKind::ProxyDns
-        | ErrorKind::ProxyConnect
-        | ErrorKind::ProxyTimeout
-        | ErrorKind::ProxyTls
-        | ErrorKind::ProxyClosed
-        | ErrorKind::ProxyProtocol => e.hop() == Some(Hop::Proxy),
-        ErrorKind::OriginDns | ErrorKind::OriginConnect | ErrorKind::OriginTimeout => true,
-        _ => false,
-    }
-}
-
-/// Candidates whose connection failed recently, per profile: skipped until their time is up
-/// (unless every candidate is, then they are tried anyway, as browsers do).
-#[derive(Debug, Default)]
-pub(crate) struct Backoff {
-    failed: Mutex<HashMap<String, (Instant, &'static str)>>,
-}
-
-impl Backoff {
-    /// When `c` failed, with which code, if within [`BACKOFF`] of `now`.
-    pub(crate) fn recent(&self, c: &Candidate, now: Instant) -> Option<(Instant, &'static str)> {
-        let mut failed = self.failed.lock().unwrap_or_else(PoisonError::into_inner);
-        let key = c.key();
-        match failed.get(&key) {
-            Some(&(at, code)) if now.saturating_duration_since(at) < BACKOFF => Some((at, code)),
-            Some(_) => {
-                failed.remove(&key);
-                None
-            }
-            None => None,
-        }
-    }
-
-    pub(crate) fn failed(&self, c: &Candidate, code: &'static str, now: Instant) {
-        let mut failed = self.failed.lock().unwrap_or_else(PoisonError::into_inner);
-        if failed.len() >= MAX_BACKOFF_ENTRIES {
-            let oldest = failed
-                .iter()
-                .min_by_key(|(_, (at, _))| *at)
-                .map(|(k, _)| k.clone());
-            if let Some(k) = oldest {
-                failed.remove(&k);
-            }
-        }
-        failed.insert(c.key(), (now, code));
-    }
-
-    pub(crate) fn succeeded(&self, c: &Candidate) {
-        self.failed
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&c.key());
-    }
-}
-
 /// Shared so a route can be re-made with a different candidate cheaply.
 pub(crate) type Shared = Arc<Candidates>;
 
@@ -377,32 +334,53 @@ mod tests {
     }
 
     #[test]
-    fn backoff_expires_and_is_bounded() {
-        let b = Backoff::default();
-        let t0 = Instant::now();
-        let a = cand("http://a.test:1");
-        assert!(b.recent(&a, t0).is_none());
-        b.failed(&a, "proxy.connect", t0);
-        assert_eq!(b.recent(&a, t0).map(|r| r.1), Some("proxy.connect"));
-        assert!(
-            b.recent(&a, t0 + BACKOFF + Duration::from_secs(1))
-                .is_none()
+    fn candidates_explain_used_skipped_and_untried() {
+        let c = Candidates::new(
+            CandidateSource::List,
+            Provenance::Builder {
+                key: "proxy".to_owned(),
+            },
+            "[a, b, c]".to_owned(),
+            vec![
+                cand("http://a.test:1"),
+                cand("http://b.test:1"),
+                Candidate::new("direct", None),
+            ],
         );
-        for i in 0..(MAX_BACKOFF_ENTRIES + 10) {
-            b.failed(&cand(&format!("http://h{i}.test:1")), "proxy.connect", t0);
-        }
-        assert!(b.failed.lock().unwrap().len() <= MAX_BACKOFF_ENTRIES);
-        b.succeeded(&cand("http://h300.test:1"));
+        let skipped = Skipped {
+            index: 0,
+            entry: "http://a.test:1".to_owned(),
+            why: "failed",
+            code: Some("proxy.connect".to_owned()),
+            detail: "skipped: down (proxy.connect)".to_owned(),
+        };
+        let c = c.following(1, vec![skipped]);
+        let outcomes: Vec<Outcome> = c.steps().iter().map(|s| s.outcome).collect();
+        assert_eq!(
+            outcomes,
+            [
+                Outcome::Noted,
+                Outcome::Skipped,
+                Outcome::Proxy,
+                Outcome::Noted
+            ]
+        );
+        assert_eq!(
+            c.used_candidate().map(Candidate::key).as_deref(),
+            Some("http://b.test:1")
+        );
+        assert_eq!(Candidate::new("direct", None).key(), "direct");
     }
 
     #[test]
-    fn only_unreachable_candidates_fail_over() {
-        let e = |k| Error::new(k);
-        assert!(fails_over(&e(ErrorKind::ProxyConnect)));
-        assert!(fails_over(&e(ErrorKind::OriginConnect)));
-        assert!(!fails_over(&e(ErrorKind::ProxyForbidden)));
-        assert!(!fails_over(&e(ErrorKind::ProxyAuthRequired)));
-        assert!(!fails_over(&e(ErrorKind::ProxyRefused)));
-        assert!(!fails_over(&e(ErrorKind::TlsUnknownIssuer)));
+    fn a_failure_keeps_its_cause_and_hint() {
+        let io = std::io::Error::other("boom");
+        let f = Failure::new("pac.runtime", "it threw")
+            .with_hint("fix the script")
+            .with_cause(Arc::new(io));
+        assert_eq!(f.hint(), Some("fix the script"));
+        assert!(f.cause().is_some_and(|c| c.downcast_ref::<std::io::Error>().is_some()));
+        let json = serde_json::to_value(&f).unwrap();
+        assert_eq!(json, serde_json::json!({"code": "pac.runtime", "message": "it threw"}));
     }
 }

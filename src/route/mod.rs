@@ -32,15 +32,14 @@ use url::Url;
 use crate::proxy::{EnvSnapshot, NoProxy, ProxyUrl, ProxyUrlError, redact_parsed_url, redact_url};
 use crate::settings::{Provenance, Settings};
 
-pub use auto::PAC_ENV;
+pub use auto::{AutoConfig, AutoConfigLoader, PAC_ENV};
 pub use candidates::{
-    BACKOFF, Candidate, CandidateSource, Candidates, Failure as CandidateFailure, PacFacts, Skipped,
+    Candidate, CandidateSource, Candidates, Failure as CandidateFailure, PacFacts, Skipped,
 };
-pub(crate) use candidates::{Backoff, fails_over};
 pub use near_miss::{NearMiss, address_near_miss, location};
 pub use provider::{is_under, provider_for_url};
 pub use router::Router;
-use router::{Chosen, PlanKey};
+use router::PlanKey;
 pub use step::{Outcome, Rule, Step, Warning};
 use target::Target;
 pub(crate) use target::{UriParts, UriProblem, uri_parts};
@@ -61,6 +60,15 @@ pub struct Route {
     /// The candidates of a proxy list or a PAC answer, when the route has them.
     alternatives: Option<candidates::Shared>,
     explained: OnceLock<Arc<Explained>>,
+}
+
+/// The proxy a route goes through and where that value came from. Shared by every route of a
+/// profile that uses it (and by every route of a cached PAC answer).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Chosen {
+    proxy: ProxyUrl,
+    /// `None` only for routes made by [`Route::new`], which decide without settings.
+    origin: Option<Provenance>,
 }
 
 /// The proxy a route goes through. A route on the request path refers to its router's plan
@@ -498,15 +506,17 @@ impl std::error::Error for RouteError {
     }
 }
 
-/// Resolves the route for `url` and its explanation at once: pure, no I/O — except that a
-/// `pac` setting in force is read and run (names its script looks up are listed as not resolved
-/// yet rather than looked up).
+/// Resolves the route for `url` and its explanation at once: pure, no I/O.
 ///
 /// `provider` is the provider's name and layer; `global` the global layer; `env` the
 /// environment snapshot. The [`RouteError`] says that the chosen proxy value is not a valid
 /// proxy URL or is of a scheme proxyscope cannot connect through, and names the
 /// setting or variable; as an [`Error`](crate::Error) it is `config.proxy_url`. There is never a
 /// silent fallback.
+///
+/// A `proxy` list in force gives the route its [`Candidates`]. A `pac` setting in force needs a
+/// PAC evaluator, which this pure function does not have: the route's candidates then carry a
+/// `config.invalid` failure; use [`resolve_with_auto_config`] to run the script.
 ///
 /// Every step is built here, at a cost that grows with the `no_proxy` list; to route many URLs
 /// under the same settings, build a [`Router`] once and explain only the routes someone reads.
@@ -515,6 +525,31 @@ pub fn resolve(
     provider: Option<(&str, &Settings)>,
     env: &EnvSnapshot,
     url: &Url,
+) -> Result<Route, RouteError> {
+    resolve_with(global, provider, env, url, None)
+}
+
+/// [`resolve`], with a `pac` setting in force loaded by `loader` and run for `url` (the `pac`
+/// module's `proxyscope::pac::auto_config`, feature `pac`). The file is read and compiled on
+/// every call: to route many URLs, build a [`Router::with_auto_config`] once. Names the script
+/// looks up that the evaluator has not learned are listed in [`Candidates::pending`] rather
+/// than looked up.
+pub fn resolve_with_auto_config(
+    global: &Settings,
+    provider: Option<(&str, &Settings)>,
+    env: &EnvSnapshot,
+    url: &Url,
+    loader: AutoConfigLoader,
+) -> Result<Route, RouteError> {
+    resolve_with(global, provider, env, url, Some(loader))
+}
+
+fn resolve_with(
+    global: &Settings,
+    provider: Option<(&str, &Settings)>,
+    env: &EnvSnapshot,
+    url: &Url,
+    loader: Option<AutoConfigLoader>,
 ) -> Result<Route, RouteError> {
     let b = explain::build(global, provider.map(|(_, l)| l), env, url)?;
     let bypassed = b.bypass.is_some();
@@ -531,13 +566,12 @@ pub fn resolve(
             near_miss: b.near_miss,
         },
     );
-    // A proxy list or PAC file in force (a PAC file is read and run here: to route many URLs,
-    // build a Router once). A `no_proxy` match still goes direct.
+    // A proxy list or PAC file in force. A `no_proxy` match still goes direct.
     if bypassed || url.host_str().is_none() {
         return Ok(route);
     }
     Ok(
-        match auto::AltPlan::of(global, provider.map(|(_, l)| l), env) {
+        match auto::AltPlan::of(global, provider.map(|(_, l)| l), env, loader) {
             Some(plan) => route.with_shared_alternatives(plan.candidates(url)),
             None => route,
         },

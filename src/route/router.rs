@@ -17,18 +17,11 @@ use std::sync::Arc;
 use url::Url;
 
 use super::explain::setting_name;
-use super::{Route, RouteError, Target, UriParts, Via};
-use crate::proxy::{EnvSnapshot, NoProxy, ProxyUrl, ProxyUrlError, ProxyUrlErrorKind};
+use super::auto::{AltPlan, AutoConfigLoader};
+use super::candidates::Failure;
+use super::{Chosen, Route, RouteError, Target, UriParts, Via};
+use crate::proxy::{EnvSnapshot, NoProxy, ProxyUrlError, ProxyUrlErrorKind};
 use crate::settings::{Provenance, ProxySetting, Settings};
-
-/// The proxy a route goes through and where that value came from. Shared by every route of a
-/// profile that uses it.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct Chosen {
-    pub(super) proxy: ProxyUrl,
-    /// `None` only for routes made by [`Route::new`], which decide without settings.
-    pub(super) origin: Option<Provenance>,
-}
 
 /// What a scheme's routes do before the host is looked at.
 type Plan = Result<Option<Arc<Chosen>>, RouteError>;
@@ -57,7 +50,7 @@ pub(super) struct Inputs {
     http: Plan,
     https: Plan,
     /// A proxy list or PAC file in force; `None` on the common path.
-    alt: Option<super::auto::AltPlan>,
+    alt: Option<AltPlan>,
     /// Decisions made, for the tests that hold the client to one per request.
     #[cfg(test)]
     decisions: std::sync::atomic::AtomicUsize,
@@ -104,7 +97,30 @@ impl std::fmt::Debug for Router {
 
 impl Router {
     /// A router for `global`, the provider `(name, layer)` if any, and `env`.
+    ///
+    /// A `pac` setting in force needs an evaluator this router does not have: its routes carry
+    /// a `config.invalid` failure. [`Router::with_auto_config`] runs the script.
     pub fn new(global: Settings, provider: Option<(&str, Settings)>, env: EnvSnapshot) -> Self {
+        Self::build(global, provider, env, None)
+    }
+
+    /// [`Router::new`], with a `pac` setting in force loaded once by `loader` (the `pac`
+    /// module's `proxyscope::pac::auto_config`, feature `pac`) and run for each route.
+    pub fn with_auto_config(
+        global: Settings,
+        provider: Option<(&str, Settings)>,
+        env: EnvSnapshot,
+        loader: AutoConfigLoader,
+    ) -> Self {
+        Self::build(global, provider, env, Some(loader))
+    }
+
+    fn build(
+        global: Settings,
+        provider: Option<(&str, Settings)>,
+        env: EnvSnapshot,
+        loader: Option<AutoConfigLoader>,
+    ) -> Self {
         let provider = provider.map(|(n, l)| (Arc::<str>::from(n), l));
         let layer = provider.as_ref().map(|(_, l)| l);
         let list = if layer.is_some_and(|l| l.no_proxy.is_some()) {
@@ -118,7 +134,7 @@ impl Router {
         };
         let http = plan(&global, layer, &env, "http");
         let https = plan(&global, layer, &env, "https");
-        let alt = super::auto::AltPlan::of(&global, layer, &env);
+        let alt = AltPlan::of(&global, layer, &env, loader);
         Self {
             inputs: Arc::new(Inputs {
                 global,
@@ -210,7 +226,7 @@ impl Router {
     #[cold]
     fn decide_alternatives(
         &self,
-        alt: &super::auto::AltPlan,
+        alt: &AltPlan,
         host: &str,
         name: Option<(&str, usize)>,
         target: Target,
@@ -233,19 +249,18 @@ impl Router {
         }
     }
 
-    /// The error of a PAC file in force that could not be loaded (read, compiled, run).
-    pub(crate) fn pac_load_error(&self) -> Option<crate::Error> {
-        self.inputs
-            .alt
-            .as_ref()
-            .and_then(super::auto::AltPlan::load_error)
+    /// Why the PAC file in force could not be loaded (read, compiled; or no evaluator), for a
+    /// client to fail at build rather than at its first request.
+    pub fn auto_config_failure(&self) -> Option<&Failure> {
+        self.inputs.alt.as_ref().and_then(AltPlan::load_failure)
     }
 
-    /// Tells the PAC script in force what the client's resolver answered for `host`.
-    #[cfg(feature = "pac")]
-    pub(crate) fn learn_name(&self, host: &str, addrs: Vec<std::net::IpAddr>) {
-        if let Some(super::auto::AltPlan::Pac(p)) = &self.inputs.alt {
-            p.learn(host, addrs);
+    /// Tells the PAC script in force what the resolver answered for `host` (no addresses: it
+    /// does not resolve), so the routes decided next can use it. The names to resolve are a
+    /// route's [`Candidates::pending`](super::Candidates::pending).
+    pub fn learn_name(&self, host: &str, addrs: Vec<std::net::IpAddr>) {
+        if let Some(alt) = &self.inputs.alt {
+            alt.learn(host, addrs);
         }
     }
 
