@@ -126,8 +126,13 @@ fn decide(
 ) -> Result<Route, RouteError> {
     #[cfg(feature = "pac")]
     {
-        let route =
-            route::resolve_with_auto_config(global, provider, env, url, proxyscope::pac::auto_config)?;
+        let route = route::resolve_with_auto_config(
+            global,
+            provider,
+            env,
+            url,
+            proxyscope::pac::auto_config,
+        )?;
         if route.candidates().is_none_or(|c| c.pending.is_empty()) {
             return Ok(route);
         }

@@ -379,8 +379,14 @@ mod tests {
             .with_hint("fix the script")
             .with_cause(Arc::new(io));
         assert_eq!(f.hint(), Some("fix the script"));
-        assert!(f.cause().is_some_and(|c| c.downcast_ref::<std::io::Error>().is_some()));
+        assert!(
+            f.cause()
+                .is_some_and(|c| c.downcast_ref::<std::io::Error>().is_some())
+        );
         let json = serde_json::to_value(&f).unwrap();
-        assert_eq!(json, serde_json::json!({"code": "pac.runtime", "message": "it threw"}));
+        assert_eq!(
+            json,
+            serde_json::json!({"code": "pac.runtime", "message": "it threw"})
+        );
     }
 }

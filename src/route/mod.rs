@@ -38,8 +38,8 @@ pub use candidates::{
 };
 pub use near_miss::{NearMiss, address_near_miss, location};
 pub use provider::{is_under, provider_for_url};
-pub use router::Router;
 use router::PlanKey;
+pub use router::Router;
 pub use step::{Outcome, Rule, Step, Warning};
 use target::Target;
 pub(crate) use target::{UriParts, UriProblem, uri_parts};

@@ -16,9 +16,9 @@ use std::sync::Arc;
 
 use url::Url;
 
-use super::explain::setting_name;
 use super::auto::{AltPlan, AutoConfigLoader};
 use super::candidates::Failure;
+use super::explain::setting_name;
 use super::{Chosen, Route, RouteError, Target, UriParts, Via};
 use crate::proxy::{EnvSnapshot, NoProxy, ProxyUrlError, ProxyUrlErrorKind};
 use crate::settings::{Provenance, ProxySetting, Settings};

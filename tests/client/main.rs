@@ -5,8 +5,8 @@
 mod client_attribution;
 mod client_bodies;
 mod client_harness;
-mod client_pac;
 mod client_observe;
+mod client_pac;
 mod client_paths;
 mod client_redaction;
 mod client_redirects;

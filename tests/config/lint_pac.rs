@@ -197,18 +197,21 @@ fn probe_lint(src: &str) -> (i32, Vec<(String, String, Option<String>)>) {
         "[providers.api]\nurl = \"https://api.example/\"\npac = \"proxy.pac\"\n",
     )
     .unwrap();
+    run_lint(&["--config", config.to_str().unwrap()], &[])
+}
+
+/// `probe lint --format json` with `args` in the environment `env` only: the exit code and the
+/// findings' (code, path, location).
+fn run_lint(args: &[&str], env: &[(&str, &str)]) -> (i32, Vec<(String, String, Option<String>)>) {
     let out = std::process::Command::new(crate::common::probe::example_bin_with(
         "probe",
         "PAC answers",
     ))
-    .args([
-        "lint",
-        "--config",
-        config.to_str().unwrap(),
-        "--format",
-        "json",
-    ])
+    .arg("lint")
+    .args(args)
+    .args(["--format", "json"])
     .env_clear()
+    .envs(env.iter().copied())
     .output()
     .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -225,6 +228,74 @@ fn probe_lint(src: &str) -> (i32, Vec<(String, String, Option<String>)>) {
         })
         .collect();
     (out.status.code().unwrap(), found)
+}
+
+/// A script whose only mistake needs a host without DNS to show.
+const ISINNET_ON_HOST: &str = "function FindProxyForURL(url, host) {\n  if (isPlainHostName(host)) return 'DIRECT';\n  if (dnsDomainIs(host, '.corp.example') && isInNet(host, '10.0.0.0', '255.0.0.0')) return 'DIRECT';\n  return 'PROXY p.example:3128';\n}\n";
+
+#[test]
+fn probe_lint_no_dns_reports_isinnet_on_a_host_name() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("proxy.pac"), ISINNET_ON_HOST).unwrap();
+    let config = dir.path().join("proxyscope.toml");
+    std::fs::write(
+        &config,
+        "[providers.api]\nurl = \"https://api.example/\"\npac = \"proxy.pac\"\n",
+    )
+    .unwrap();
+    let cfg = config.to_str().unwrap();
+    // Where names resolve, the script is clean.
+    let (status, found) = run_lint(&["--config", cfg], &[]);
+    assert_eq!((status, found.len()), (0, 0), "{found:?}");
+    let (status, found) = run_lint(&["--config", cfg, "--no-dns"], &[]);
+    assert_eq!(status, 1, "{found:?}");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "pac.isinnet_no_resolver");
+    assert_eq!(found[0].1, "providers.api.pac");
+    // The call's line:col in the PAC file.
+    let loc = found[0].2.as_deref().unwrap_or_default();
+    assert!(loc.ends_with("proxy.pac:3:45"), "{loc}");
+}
+
+#[test]
+fn probe_lint_lints_the_pac_file_proxyscope_pac_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let pac = dir.path().join("env.pac");
+    std::fs::write(
+        &pac,
+        "function FindProxyForURL(url, host) {\n  if (shExpMatch(url, '*.corp.example')) return 'DIRECT';\n  return 'PROXY p.example:3128';\n}\n",
+    )
+    .unwrap();
+    let path = pac.to_str().unwrap();
+    let (status, found) = run_lint(&[], &[("PROXYSCOPE_PAC", path)]);
+    assert_eq!(status, 1, "{found:?}");
+    let hit = found
+        .iter()
+        .find(|f| f.0 == "pac.shexp_url_host_pattern")
+        .unwrap_or_else(|| panic!("{found:?}"));
+    assert_eq!(hit.1, "PROXYSCOPE_PAC");
+    assert!(
+        hit.2.as_deref().is_some_and(|l| l.ends_with("env.pac:2:7")),
+        "{hit:?}"
+    );
+    // With --no-dns the environment's file gets the DNS finding too.
+    std::fs::write(&pac, ISINNET_ON_HOST).unwrap();
+    let (_, found) = run_lint(&["--no-dns"], &[("PROXYSCOPE_PAC", path)]);
+    assert!(
+        found
+            .iter()
+            .any(|f| f.0 == "pac.isinnet_no_resolver" && f.1 == "PROXYSCOPE_PAC"),
+        "{found:?}"
+    );
+    // A file that does not exist is an error, not a silent route.
+    let (status, found) = run_lint(&[], &[("PROXYSCOPE_PAC", "/nonexistent/corp.pac")]);
+    assert_eq!(status, 2, "{found:?}");
+    assert!(
+        found
+            .iter()
+            .any(|f| f.0 == "pac.file" && f.1 == "PROXYSCOPE_PAC"),
+        "{found:?}"
+    );
 }
 
 #[test]

@@ -19,6 +19,19 @@ fn run(env: &[(&str, &str)], args: &[&str]) -> Output {
         .unwrap_or_else(|e| panic!("running probe: {e}"))
 }
 
+/// [`run`] with a probe whose `route` runs PAC files and resolves the names they ask about (the
+/// shared target directory's `examples/probe` may be another checkout's).
+fn run_pac(args: &[&str]) -> Output {
+    Command::new(crate::common::probe::example_bin_with(
+        "probe",
+        "names a PAC script asks about are resolved",
+    ))
+    .env_clear()
+    .args(args)
+    .output()
+    .unwrap_or_else(|e| panic!("running probe: {e}"))
+}
+
 fn json(out: &Output) -> Value {
     let stdout = String::from_utf8_lossy(&out.stdout);
     serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
@@ -153,17 +166,14 @@ fn probe_route_shows_the_pac_file_its_answer_and_each_candidate() {
     let config = dir.path().join("proxyscope.toml");
     std::fs::write(&config, "pac = \"corp.pac\"\n").unwrap();
     let cfg = config.to_str().unwrap();
-    let out = run(
-        &[],
-        &[
-            "route",
-            "https://a.example/",
-            "--config",
-            cfg,
-            "--format",
-            "json",
-        ],
-    );
+    let out = run_pac(&[
+        "route",
+        "https://a.example/",
+        "--config",
+        cfg,
+        "--format",
+        "json",
+    ]);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -190,8 +200,67 @@ fn probe_route_shows_the_pac_file_its_answer_and_each_candidate() {
         3
     );
     // The other branch, in text.
-    let out = run(&[], &["route", "https://db.internal/", "--config", cfg]);
+    let out = run_pac(&["route", "https://db.internal/", "--config", cfg]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("returned \"DIRECT\""), "{text}");
     assert!(text.contains("direct"), "{text}");
+}
+
+#[test]
+fn probe_route_resolves_the_names_a_pac_script_looks_up() {
+    // localhost resolves from the hosts file, on every test machine, without a network.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("corp.pac"),
+        "function FindProxyForURL(url, host) {\n  if (isInNet(host, '127.0.0.0', '255.0.0.0')) return 'DIRECT';\n  if (isResolvable(host)) return 'PROXY resolvable.proxy.test:3128';\n  return 'PROXY unresolved.proxy.test:3128';\n}\n",
+    )
+    .unwrap();
+    let config = dir.path().join("proxyscope.toml");
+    std::fs::write(&config, "pac = \"corp.pac\"\n").unwrap();
+    let cfg = config.to_str().unwrap();
+    let out = run_pac(&[
+        "route",
+        "http://localhost:8080/x",
+        "--config",
+        cfg,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json(&out);
+    assert_eq!(v["via"], "direct", "{v}");
+    let c = &v["candidates"];
+    assert!(c.get("needs_dns").is_none(), "{c}");
+    assert_eq!(c["pac"]["returned"], "DIRECT");
+    let lookups = c["pac"]["lookups"].as_array().expect("lookups");
+    assert!(
+        lookups.iter().any(|l| l
+            .as_str()
+            .is_some_and(|l| l.starts_with("localhost = ") && l.contains("127.0.0.1"))),
+        "{lookups:?}"
+    );
+    // A name that cannot resolve (the reserved .invalid domain fails without asking a server)
+    // takes the script's other branch, and the explanation says it did not resolve.
+    let out = run_pac(&[
+        "route",
+        "http://nothing.invalid/",
+        "--config",
+        cfg,
+        "--format",
+        "json",
+    ]);
+    let v = json(&out);
+    assert_eq!(v["proxy"], "http://unresolved.proxy.test:3128", "{v}");
+    let lookups = v["candidates"]["pac"]["lookups"]
+        .as_array()
+        .expect("lookups");
+    assert!(
+        lookups.iter().any(|l| l == "nothing.invalid = (none)"),
+        "{lookups:?}"
+    );
 }
