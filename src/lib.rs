@@ -49,8 +49,9 @@
 //!   It adds items only and never changes how the client behaves.
 //! - `pac` (off by default): the `pac` module — proxy auto-config: `FindProxyForURL` evaluated
 //!   in an embedded, sandboxed QuickJS with time, memory and stack limits, answers parsed into
-//!   candidates, PAC files linted. It adds items only and never changes how the client behaves;
-//!   it needs a C compiler.
+//!   candidates, PAC files linted, and the client follows a `pac` setting (or `PROXYSCOPE_PAC`),
+//!   trying the answer's candidates in order; without the feature such a setting is refused
+//!   (`config.invalid`), never ignored. Nothing else changes; it needs a C compiler.
 //! - `decompression` (off by default): `ClientBuilder::{gzip, brotli, zstd}` — ask for
 //!   compressed response bodies and decode them (async-compression). Without the switches
 //!   nothing is asked for or decoded.
