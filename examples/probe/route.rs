@@ -9,15 +9,15 @@
 //! would resolve them with the client's, each within a deadline; the explanation lists each
 //! name with its addresses.
 
-use std::time::Duration;
-
 use proxyscope::route::{self, Route, RouteError};
 use proxyscope::{EnvSnapshot, Settings};
 
 /// How long one name a PAC script asks about may take to resolve.
-const LOOKUP_DEADLINE: Duration = Duration::from_secs(5);
+#[cfg(feature = "pac")]
+const LOOKUP_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
 /// Rounds of "the script asked for more names" before its answer is taken as it is (the
 /// client's connector allows as many).
+#[cfg(feature = "pac")]
 const MAX_DNS_ROUNDS: usize = 4;
 
 /// Output formats of `probe route`.
