@@ -57,6 +57,10 @@
 //!   nothing is asked for or decoded.
 //! - `fuzzing` (off by default, not public API): exposes the internal wire parsers to the
 //!   project's fuzz targets and property tests; hidden from the documentation.
+//! - `reqwest` (off by default): the reqwest bridge — `Client::reqwest_proxy`, a
+//!   `reqwest::Proxy` that routes like proxyscope (credentials included), and
+//!   `Client::diagnose_reqwest`, which explains a reqwest failure with proxyscope's connection
+//!   path. It adds items only; see `docs/reqwest.md` for the incremental path.
 //!
 //! # Module graph
 //!
@@ -79,7 +83,8 @@
 //! | `file` (private) | reading the files a configuration names: regular files only, within a size cap | nothing |
 //! | `parse_error` (private) | [`ParseError`], the `FromStr` error of keyword types | nothing |
 //! | [`proxy`] | proxy URLs, `no_proxy`, the environment snapshot, other tools' rules, redaction | `diagnostic`, `parse_error` |
-//! | [`settings`] | [`Settings`] layers, timeouts, roots, [`Provenance`] | `proxy`, `hop`, `parse_error` |
+//! | [`credentials`] | secrets kept outside URLs: their sources, resolution, proxy and origin credentials | `proxy` |
+//! | [`settings`] | [`Settings`] layers, timeouts, roots, TLS identity and credentials, [`Provenance`] | `credentials`, `proxy`, `hop`, `parse_error` |
 //! | [`route`] | pure route resolution and its explanation; the candidates of proxy lists and PAC answers as data, and the [`AutoConfig`](route::AutoConfig) trait a PAC evaluator implements | `settings`, `proxy` |
 //! | [`error`] | [`Error`], codes, evidence (timings, TLS facts, attribution, diagnostics), the gateway status | everything above |
 //! | `wire` (private) | pure parsers of what peers send: CONNECT/SOCKS5/SOCKS4 replies, proxy signatures, attribution | `error` |
@@ -103,6 +108,7 @@
 pub mod client;
 pub mod config;
 pub mod connect;
+pub mod credentials;
 mod diagnostic;
 pub mod error;
 mod file;
@@ -124,6 +130,14 @@ pub mod tls;
 pub mod wire;
 #[cfg(not(feature = "fuzzing"))]
 mod wire;
+
+// The crates whose types appear in proxyscope's public signatures, so a user names exactly the
+// versions proxyscope was built with (`proxyscope::http::Request`, `proxyscope::rustls::ClientConfig`,
+// `proxyscope::url::Url`, `proxyscope::bytes::Bytes` of `Response::bytes`).
+pub use bytes;
+pub use http;
+pub use rustls;
+pub use url;
 
 pub use client::{Client, ClientBuilder, Response};
 pub use config::Config;
@@ -151,6 +165,7 @@ mod module_graph {
     const LAYERS: &[&[&str]] = &[
         &["hop", "diagnostic", "file", "parse_error", "testing"],
         &["proxy"],
+        &["credentials"],
         &["settings"],
         &["route"],
         &["error"],

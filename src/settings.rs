@@ -8,10 +8,13 @@
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
+use rustls_pki_types::CertificateDer;
 use serde::Serialize;
 
+pub use crate::credentials::{OriginAuth, ProxyAuth, SecretSource};
 use crate::diagnostic::printable;
 use crate::hop::Phase;
 use crate::parse_error::ParseError;
@@ -185,6 +188,162 @@ impl Roots {
     }
 }
 
+/// PEM text in a file or in memory: CA certificates, a client certificate chain, or its key.
+///
+/// `Debug` and `Serialize` show the path, or only the size of what is in memory (a key is a
+/// secret).
+#[non_exhaustive]
+#[derive(Clone, PartialEq, Eq)]
+pub enum PemSource {
+    /// A file, read when the client is built.
+    File(PathBuf),
+    /// PEM text handed to the builder.
+    Memory(Arc<[u8]>),
+}
+
+impl PemSource {
+    /// `the file PATH` or `PEM in memory (N bytes)`, for people.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::File(p) => p.display().to_string(),
+            Self::Memory(b) => format!("PEM in memory ({} bytes)", b.len()),
+        }
+    }
+
+    /// DER certificates as PEM text in memory.
+    pub fn from_certs<'a>(certs: impl IntoIterator<Item = &'a CertificateDer<'a>>) -> Self {
+        use base64::Engine as _;
+        let mut pem = String::new();
+        for c in certs {
+            let b64 = base64::engine::general_purpose::STANDARD.encode(c.as_ref());
+            pem.push_str("-----BEGIN CERTIFICATE-----\n");
+            for line in b64.as_bytes().chunks(64) {
+                pem.push_str(&String::from_utf8_lossy(line));
+                pem.push('\n');
+            }
+            pem.push_str("-----END CERTIFICATE-----\n");
+        }
+        Self::Memory(Arc::from(pem.into_bytes()))
+    }
+}
+
+impl fmt::Debug for PemSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::File(p) => f.debug_tuple("File").field(p).finish(),
+            Self::Memory(b) => write!(f, "Memory({} bytes)", b.len()),
+        }
+    }
+}
+
+impl Serialize for PemSource {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.describe())
+    }
+}
+
+/// The oldest TLS version a hop accepts (`min_tls_version`, `proxy_min_tls_version`).
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum TlsVersion {
+    /// TLS 1.2 and 1.3 (the default).
+    #[default]
+    #[serde(rename = "1.2")]
+    Tls12,
+    /// TLS 1.3 only.
+    #[serde(rename = "1.3")]
+    Tls13,
+}
+
+impl FromStr for TlsVersion {
+    type Err = ParseError;
+
+    /// `"1.2"` or `"1.3"` (surrounding blanks ignored).
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        match s.trim() {
+            "1.2" => Ok(Self::Tls12),
+            "1.3" => Ok(Self::Tls13),
+            _ => Err(ParseError::new(s, "1.2 or 1.3")),
+        }
+    }
+}
+
+impl std::fmt::Display for TlsVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl TlsVersion {
+    /// The configuration spelling, `1.2` or `1.3`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Tls12 => "1.2",
+            Self::Tls13 => "1.3",
+        }
+    }
+}
+
+/// Extra headers sent to the proxy (`proxy_headers`), in order.
+///
+/// Values of headers whose name suggests a credential (`authorization`, `token`, `key`,
+/// `secret`, `cookie`, `password`, `session`) are shown as `***` by `Debug` and `Serialize`.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct ProxyHeaders(pub Vec<(String, String)>);
+
+impl ProxyHeaders {
+    /// Whether a header of this name carries a credential, so its value is never shown.
+    pub fn is_sensitive(name: &str) -> bool {
+        let n = name.to_ascii_lowercase();
+        [
+            "auth", "token", "key", "secret", "cookie", "password", "session",
+        ]
+        .iter()
+        .any(|w| n.contains(w))
+    }
+
+    fn shown(&self) -> Vec<(&str, &str)> {
+        self.0
+            .iter()
+            .map(|(n, v)| {
+                let v = if Self::is_sensitive(n) {
+                    "***"
+                } else {
+                    v.as_str()
+                };
+                (n.as_str(), v)
+            })
+            .collect()
+    }
+
+    /// `Name: value, Name: ***`, for people.
+    pub fn describe(&self) -> String {
+        self.shown()
+            .iter()
+            .map(|(n, v)| format!("{n}: {v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+impl fmt::Debug for ProxyHeaders {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.shown()).finish()
+    }
+}
+
+impl Serialize for ProxyHeaders {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let shown = self.shown();
+        let mut m = s.serialize_map(Some(shown.len()))?;
+        for (n, v) in shown {
+            m.serialize_entry(n, v)?;
+        }
+        m.end()
+    }
+}
+
 /// Per-phase timeouts; each is optional in a layer.
 #[non_exhaustive]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -312,6 +471,33 @@ pub struct Settings {
     pub danger_accept_invalid_certs: Option<Sourced<bool>>,
     /// `timeouts`: merged per key.
     pub timeouts: Timeouts,
+    /// CA certificates handed to the builder in memory, trusted for the origin hop besides
+    /// `roots` and `ca_file` (provenance: builder).
+    pub ca_certs: Option<Sourced<Vec<PemSource>>>,
+    /// CA certificates handed to the builder in memory, trusted for an `https://` proxy besides
+    /// `proxy_ca_file`.
+    pub proxy_ca_certs: Option<Sourced<Vec<PemSource>>>,
+    /// `client_cert`: the client certificate (chain, leaf first) presented to origins that ask.
+    pub client_cert: Option<Sourced<PemSource>>,
+    /// `client_key`: the private key of `client_cert` (unencrypted PEM: PKCS#8, PKCS#1 or SEC1).
+    pub client_key: Option<Sourced<PemSource>>,
+    /// `proxy_client_cert`: the client certificate presented to an `https://` proxy.
+    pub proxy_client_cert: Option<Sourced<PemSource>>,
+    /// `proxy_client_key`: the private key of `proxy_client_cert`.
+    pub proxy_client_key: Option<Sourced<PemSource>>,
+    /// `min_tls_version`: the oldest TLS version accepted from origins.
+    pub min_tls_version: Option<Sourced<TlsVersion>>,
+    /// `proxy_min_tls_version`: the oldest TLS version accepted from an `https://` proxy.
+    pub proxy_min_tls_version: Option<Sourced<TlsVersion>>,
+    /// `danger_accept_invalid_hostnames`: accept an origin certificate that chains to a trusted
+    /// root but does not name the host.
+    pub danger_accept_invalid_hostnames: Option<Sourced<bool>>,
+    /// `proxy_auth`: credentials for the proxy, outside its URL.
+    pub proxy_auth: Option<Sourced<ProxyAuth>>,
+    /// `auth`: credentials for a provider's origin (only in a provider's layer).
+    pub auth: Option<Sourced<OriginAuth>>,
+    /// `proxy_headers`: extra headers sent to the proxy on CONNECT and absolute-form requests.
+    pub proxy_headers: Option<Sourced<ProxyHeaders>>,
     /// `limits`: merged per key.
     pub limits: Limits,
 }
@@ -394,6 +580,134 @@ impl Settings {
         self
     }
 
+    /// Adds CA certificates given as PEM text to the origin hop's trust (builder origin; they
+    /// are parsed when the client is built, where a bad one fails with `config.ca_file`).
+    pub fn with_ca_pem(mut self, pem: impl AsRef<[u8]>) -> Self {
+        let add = PemSource::Memory(Arc::from(pem.as_ref()));
+        push_memory(&mut self.ca_certs, add, "ca_certs");
+        self
+    }
+
+    /// Adds DER CA certificates to the origin hop's trust (builder origin).
+    pub fn with_ca_certs<'a>(
+        mut self,
+        certs: impl IntoIterator<Item = &'a CertificateDer<'a>>,
+    ) -> Self {
+        push_memory(&mut self.ca_certs, PemSource::from_certs(certs), "ca_certs");
+        self
+    }
+
+    /// Adds CA certificates given as PEM text to the `https://` proxy hop's trust.
+    pub fn with_proxy_ca_pem(mut self, pem: impl AsRef<[u8]>) -> Self {
+        let add = PemSource::Memory(Arc::from(pem.as_ref()));
+        push_memory(&mut self.proxy_ca_certs, add, "proxy_ca_certs");
+        self
+    }
+
+    /// Adds DER CA certificates to the `https://` proxy hop's trust.
+    pub fn with_proxy_ca_certs<'a>(
+        mut self,
+        certs: impl IntoIterator<Item = &'a CertificateDer<'a>>,
+    ) -> Self {
+        push_memory(
+            &mut self.proxy_ca_certs,
+            PemSource::from_certs(certs),
+            "proxy_ca_certs",
+        );
+        self
+    }
+
+    /// Sets `client_cert` and `client_key` to PEM files (builder origin).
+    pub fn with_client_cert_files(
+        mut self,
+        cert: impl Into<PathBuf>,
+        key: impl Into<PathBuf>,
+    ) -> Self {
+        self.client_cert = Some(Sourced::builder(
+            PemSource::File(cert.into()),
+            "client_cert",
+        ));
+        self.client_key = Some(Sourced::builder(PemSource::File(key.into()), "client_key"));
+        self
+    }
+
+    /// Sets `client_cert` and `client_key` to PEM text held in memory (builder origin).
+    pub fn with_client_cert_pem(mut self, cert: impl AsRef<[u8]>, key: impl AsRef<[u8]>) -> Self {
+        let (c, k) = memory_pair(cert.as_ref(), key.as_ref());
+        self.client_cert = Some(Sourced::builder(c, "client_cert"));
+        self.client_key = Some(Sourced::builder(k, "client_key"));
+        self
+    }
+
+    /// Sets `proxy_client_cert` and `proxy_client_key` to PEM files (builder origin).
+    pub fn with_proxy_client_cert_files(
+        mut self,
+        cert: impl Into<PathBuf>,
+        key: impl Into<PathBuf>,
+    ) -> Self {
+        let c = PemSource::File(cert.into());
+        self.proxy_client_cert = Some(Sourced::builder(c, "proxy_client_cert"));
+        let k = PemSource::File(key.into());
+        self.proxy_client_key = Some(Sourced::builder(k, "proxy_client_key"));
+        self
+    }
+
+    /// Sets `proxy_client_cert` and `proxy_client_key` to PEM text held in memory.
+    pub fn with_proxy_client_cert_pem(
+        mut self,
+        cert: impl AsRef<[u8]>,
+        key: impl AsRef<[u8]>,
+    ) -> Self {
+        let (c, k) = memory_pair(cert.as_ref(), key.as_ref());
+        self.proxy_client_cert = Some(Sourced::builder(c, "proxy_client_cert"));
+        self.proxy_client_key = Some(Sourced::builder(k, "proxy_client_key"));
+        self
+    }
+
+    /// Sets `min_tls_version` (origins).
+    pub fn with_min_tls_version(mut self, v: TlsVersion) -> Self {
+        self.min_tls_version = Some(Sourced::builder(v, "min_tls_version"));
+        self
+    }
+
+    /// Sets `proxy_min_tls_version` (`https://` proxies).
+    pub fn with_proxy_min_tls_version(mut self, v: TlsVersion) -> Self {
+        self.proxy_min_tls_version = Some(Sourced::builder(v, "proxy_min_tls_version"));
+        self
+    }
+
+    /// Sets `danger_accept_invalid_hostnames` (builder origin).
+    pub fn with_danger_accept_invalid_hostnames(mut self, yes: bool) -> Self {
+        self.danger_accept_invalid_hostnames =
+            Some(Sourced::builder(yes, "danger_accept_invalid_hostnames"));
+        self
+    }
+
+    /// Sets `proxy_auth` (builder origin).
+    pub fn with_proxy_auth(mut self, auth: ProxyAuth) -> Self {
+        self.proxy_auth = Some(Sourced::builder(auth, "proxy_auth"));
+        self
+    }
+
+    /// Sets `auth`, the origin's credentials (builder origin; meaningful in a provider's layer).
+    pub fn with_auth(mut self, auth: OriginAuth) -> Self {
+        self.auth = Some(Sourced::builder(auth, "auth"));
+        self
+    }
+
+    /// Adds one of `proxy_headers` (builder origin).
+    pub fn with_proxy_header(mut self, name: &str, value: &str) -> Self {
+        let mut headers = self
+            .proxy_headers
+            .take()
+            .filter(|h| matches!(h.origin, Provenance::Builder { .. }))
+            .map(|h| h.value)
+            .unwrap_or_default();
+        headers.0.push((name.to_owned(), value.to_owned()));
+        self.proxy_headers = Some(Sourced::builder(headers, "proxy_headers"));
+        self
+    }
+
     /// Sets `limits.max_body`, in bytes (builder origin).
     pub fn with_max_body(mut self, bytes: u64) -> Self {
         self.limits.max_body = Some(Sourced::builder(bytes, "limits.max_body"));
@@ -430,9 +744,49 @@ impl Settings {
                 .clone()
                 .or_else(|| base.danger_accept_invalid_certs.clone()),
             timeouts: self.timeouts.over(&base.timeouts),
+            ca_certs: pick(&self.ca_certs, &base.ca_certs),
+            proxy_ca_certs: pick(&self.proxy_ca_certs, &base.proxy_ca_certs),
+            client_cert: pick(&self.client_cert, &base.client_cert),
+            client_key: pick(&self.client_key, &base.client_key),
+            proxy_client_cert: pick(&self.proxy_client_cert, &base.proxy_client_cert),
+            proxy_client_key: pick(&self.proxy_client_key, &base.proxy_client_key),
+            min_tls_version: pick(&self.min_tls_version, &base.min_tls_version),
+            proxy_min_tls_version: pick(&self.proxy_min_tls_version, &base.proxy_min_tls_version),
+            danger_accept_invalid_hostnames: pick(
+                &self.danger_accept_invalid_hostnames,
+                &base.danger_accept_invalid_hostnames,
+            ),
+            proxy_auth: pick(&self.proxy_auth, &base.proxy_auth),
+            // A provider's credentials are never inherited from the global layer: they would be
+            // sent to every provider's origin.
+            auth: self.auth.clone(),
+            proxy_headers: pick(&self.proxy_headers, &base.proxy_headers),
             limits: self.limits.over(&base.limits),
         }
     }
+}
+
+fn pick<T: Clone>(own: &Option<Sourced<T>>, base: &Option<Sourced<T>>) -> Option<Sourced<T>> {
+    own.clone().or_else(|| base.clone())
+}
+
+/// Appends to a builder-set list, or starts one (replacing a value from elsewhere: a layer's
+/// key is set wholesale).
+fn push_memory(slot: &mut Option<Sourced<Vec<PemSource>>>, add: PemSource, key: &str) {
+    let mut list = slot
+        .take()
+        .filter(|s| matches!(s.origin, Provenance::Builder { .. }))
+        .map(|s| s.value)
+        .unwrap_or_default();
+    list.push(add);
+    *slot = Some(Sourced::builder(list, key));
+}
+
+fn memory_pair(cert: &[u8], key: &[u8]) -> (PemSource, PemSource) {
+    (
+        PemSource::Memory(Arc::from(cert)),
+        PemSource::Memory(Arc::from(key)),
+    )
 }
 
 #[cfg(test)]

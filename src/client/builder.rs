@@ -168,8 +168,9 @@ impl ClientBuilder {
         self
     }
 
-    /// A header sent to the proxy on every CONNECT and absolute-form request. Marked sensitive
-    /// when the name contains `authorization`.
+    /// A header sent to the proxy on every CONNECT and absolute-form request, by every profile
+    /// (before the layers' own `proxy_headers`). Marked sensitive when the name contains
+    /// `authorization`.
     pub fn proxy_header(mut self, name: &str, value: &str) -> Self {
         match (
             HeaderName::from_bytes(name.as_bytes()),
@@ -339,7 +340,8 @@ impl ClientBuilder {
         let env = self.env.unwrap_or_else(EnvSnapshot::from_process);
         let settings = |provider: Option<String>,
                         provider_origin: Option<Provenance>,
-                        layer: Option<Settings>| ConnectorSettings {
+                        layer: Option<Settings>,
+                        base_url: Option<url::Url>| ConnectorSettings {
             provider,
             provider_origin,
             global: self.global.clone(),
@@ -349,6 +351,7 @@ impl ClientBuilder {
             proxy_headers: self.proxy_headers.clone(),
             tunnel_plain_http: self.tunnel_plain_http,
             http2: self.http2,
+            base_url,
         };
         let make = |connector: Connector| -> ProfileClientParts {
             let mut b = legacy::Client::builder(TokioExecutor::new());
@@ -359,7 +362,16 @@ impl ClientBuilder {
             let http = b.build(connector.clone());
             (connector, http)
         };
-        let (connector, http) = make(Connector::with_cache(settings(None, None, None), &cache)?);
+        if self.global.auth.is_some() {
+            return Err(Error::new(ErrorKind::ConfigInvalid)
+                .with_message("`auth` is set in the global layer; origin credentials belong to one provider")
+                .with_hint("move `auth` into the provider whose origin expects it: it is sent only to that provider's base URL")
+                .map_evidence(|ev| ev.setting = Some("auth".to_owned())));
+        }
+        let (connector, http) = make(Connector::with_cache(
+            settings(None, None, None, None),
+            &cache,
+        )?);
         let global = ProfileClient {
             name: None,
             base: None,
@@ -386,7 +398,12 @@ impl ClientBuilder {
                     .with_source(e)
             })?;
             let (connector, http) = make(Connector::with_cache(
-                settings(Some(name.clone()), origin.clone(), Some(layer.clone())),
+                settings(
+                    Some(name.clone()),
+                    origin.clone(),
+                    Some(layer.clone()),
+                    Some(base.clone()),
+                ),
                 &cache,
             )?);
             providers.push(ProfileClient {

@@ -11,7 +11,10 @@
 
 mod body;
 mod body_read;
+#[cfg(feature = "reqwest")]
+mod bridge;
 mod builder;
+mod interop;
 mod into_url;
 mod provider;
 mod redirect;
@@ -30,8 +33,8 @@ use http::header::{AUTHORIZATION, PROXY_AUTHORIZATION};
 use hyper_util::client::legacy;
 use tracing::Instrument;
 
-use crate::connect::{ConnInfo, Connector, Ctx, Handoff, absolute_form_failure, basic_auth};
-use crate::error::{Error, ErrorKind, Hop, Phase, chain_text};
+use crate::connect::{Connector, Ctx, Handoff, absolute_form_failure};
+use crate::error::{Error, ErrorKind, Hop, Phase};
 use crate::proxy::redact::is_secret_param;
 use crate::proxy::{ProxyScheme, Secrets, redact_url};
 use crate::route::{Route, UriParts};
@@ -321,18 +324,23 @@ impl Client {
         // A caller's Proxy-Authorization is never sent to an origin (directly or inside a
         // tunnel); for absolute-form the proxy's own credentials replace it.
         req.headers_mut().remove(PROXY_AUTHORIZATION);
-        if absolute_form && let Some(p) = route.proxy() {
-            if let Some(auth) = basic_auth(p) {
-                req.headers_mut().insert(PROXY_AUTHORIZATION, auth);
-                facts.credentials_sent = true;
-            }
-            for (n, v) in &settings.proxy_headers {
-                req.headers_mut().append(n.clone(), v.clone());
-            }
-            facts.credentials_sent |= settings.proxy_headers.contains_key(PROXY_AUTHORIZATION);
-        }
+        // `proxy_auth` (or the proxy URL's credentials) and the proxy headers on an
+        // absolute-form request, the provider's `auth` on a request to its own origin.
+        let uri = req.uri().clone();
+        facts.credentials_sent = crate::connect::prepare_request_headers(
+            &profile.connector,
+            &route,
+            absolute_form,
+            &uri,
+            req.headers_mut(),
+        );
         crate::connect::add_headers(&mut secrets, req.headers());
-        crate::connect::add_proxy_headers(&mut secrets, &settings.proxy_headers);
+        secrets.extend(
+            &profile
+                .connector
+                .profile()
+                .credential_secrets(route.proxy()),
+        );
 
         let span = send::request_span(profile.name.as_deref(), &route, req.method(), url);
         let mut capture = legacy::connect::capture_connection(&mut req);
@@ -382,7 +390,16 @@ impl Client {
                 },
             )),
             send::Waited::Done(Err(e)) => {
-                let e = send::from_legacy_or_body(e, &route, &target, absolute_form);
+                // HTTP/2 keeps only the text of an I/O error: a failure the connection recorded
+                // itself (a late client-certificate refusal) is the one to report.
+                let recorded = Error::find_in(&e)
+                    .is_none()
+                    .then(|| crate::connect::connection_failure(&capture))
+                    .flatten();
+                let e = match recorded {
+                    Some(recorded) => recorded.with_route(route.clone()),
+                    None => send::from_legacy_or_body(e, &route, &target, absolute_form),
+                };
                 if absolute_form && e.kind() != ErrorKind::RequestBody {
                     let ctx = Ctx::new(
                         profile.name.clone(),
@@ -412,7 +429,7 @@ impl Client {
                     ev.proxy = route.proxy().map(|p| p.without_credentials());
                     ev.timeout = Some(request_timeout);
                     // How long each phase of the connection took before the wait began.
-                    ev.timings = connection_timings(&capture);
+                    ev.timings = crate::connect::connection_timings(&capture);
                 })),
             send::Waited::NoConnection => Err(send::no_connection(&route, &target, request_timeout)),
         };
@@ -516,16 +533,6 @@ impl Client {
             })
             .unwrap_or(&self.inner.global))
     }
-}
-
-/// The phase timings of the connection a request was sent on, once one is in hand.
-fn connection_timings(
-    capture: &legacy::connect::CaptureConnection,
-) -> Option<crate::error::Timings> {
-    let meta = capture.connection_metadata();
-    let mut ext = http::Extensions::new();
-    meta.as_ref()?.get_extras(&mut ext);
-    ext.get::<Arc<ConnInfo>>().map(|i| i.timings)
 }
 
 impl ProfileClient {
@@ -700,99 +707,6 @@ fn move_userinfo<B>(req: &mut http::Request<B>, url: &url::Url) -> Result<(), Er
         }
     }
     Ok(())
-}
-
-/// hyper-util's error, unwrapped back to ours: the connector's error when it is the cause,
-/// else an `http.*` error built from hyper's.
-fn from_legacy(e: legacy::Error, route: &Route, target: &str, absolute_form: bool) -> Error {
-    let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&e);
-    let mut hyper_err: Option<&hyper::Error> = None;
-    while let Some(s) = src {
-        if let Some(ours) = s.downcast_ref::<Error>() {
-            // The request's own route: the connector only saw scheme and authority. A route
-            // with candidates keeps the connector's copy, which says which were tried.
-            if ours.route().is_some_and(|r| r.candidates().is_some()) {
-                return rebuild(ours);
-            }
-            return rebuild(ours).with_route(route.clone());
-        }
-        if hyper_err.is_none() {
-            hyper_err = s.downcast_ref::<hyper::Error>();
-        }
-        src = s.source();
-    }
-    let hop = if absolute_form {
-        Hop::Proxy
-    } else {
-        Hop::Origin
-    };
-    let timed_out = hyper_err.is_some_and(hyper::Error::is_timeout);
-    let kind = if timed_out {
-        ErrorKind::HttpTimeout
-    } else {
-        ErrorKind::HttpProtocol
-    };
-    let what = match hyper_err {
-        Some(h) if h.is_incomplete_message() => "closed the connection before a complete response",
-        Some(h) if h.is_parse() || h.is_parse_status() => "sent a malformed response",
-        Some(h) if h.is_canceled() || h.is_closed() => "closed the connection",
-        _ => "broke the HTTP exchange",
-    };
-    let who = if absolute_form {
-        format!(
-            "the proxy {}",
-            route
-                .proxy()
-                .map(|p| p.without_credentials())
-                .unwrap_or_default()
-        )
-    } else {
-        target.to_owned()
-    };
-    let source_text = crate::proxy::redact_text(&chain_text(&e));
-    Error::new(kind)
-        .with_hop(hop)
-        .with_phase(Phase::Http)
-        .with_message(format!("{who} {what}"))
-        .with_hint(if absolute_form {
-            "the proxy forwarded the request but the reply was unusable; check the proxy's logs, or try tunnel_plain_http"
-        } else {
-            "the server's reply was not valid HTTP or it hung up mid-response; check that the port speaks HTTP (https:// for TLS ports) and the server's logs"
-        })
-        .with_route(route.clone())
-        .map_evidence(|ev| {
-            ev.target = Some(target.to_owned());
-            ev.proxy = route.proxy().map(|p| p.without_credentials());
-            ev.cause = Some(source_text);
-        })
-        .with_source(e)
-}
-
-/// A copy of an error we only hold by reference (hyper-util owns the original): every field
-/// through the public API, the cause shared.
-fn rebuild(e: &Error) -> Error {
-    let mut out = Error::new(e.kind())
-        .with_blame(e.blame())
-        .with_phase(e.phase())
-        .with_message(e.to_string())
-        .with_evidence(e.evidence().clone());
-    if let Some(h) = e.hop() {
-        out = out.with_hop(h);
-    }
-    if let Some(h) = e.hint() {
-        out = out.with_hint(h);
-    }
-    if let Some(r) = e.route() {
-        out = out.with_route(r.clone());
-    }
-    if let Some(u) = e.url() {
-        out = out.with_url(u);
-    }
-    // The cause is shared, so callers can still downcast it (`io::Error`, `rustls::Error`).
-    if let Some(s) = e.shared_source() {
-        out = out.with_shared_source(s);
-    }
-    out
 }
 
 #[cfg(test)]

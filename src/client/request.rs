@@ -451,7 +451,7 @@ impl RequestBuilder {
             body: self.body.try_clone()?,
             timeout: self.timeout,
             redirect: self.redirect,
-            error: self.error.as_ref().map(super::rebuild),
+            error: self.error.as_ref().map(Error::duplicate),
             keep_url_params: self.keep_url_params,
         })
     }

@@ -14,7 +14,7 @@ use super::redirect::{self, RedirectPolicy};
 use super::request::{Parts, check_value};
 use super::request_body::{Body, BodyStreamError};
 use super::{Client, Response};
-use crate::error::{Error, ErrorKind, Hop, Phase, Redirect};
+use crate::error::{Error, ErrorKind, Hop, Phase, Redirect, chain_text};
 use crate::route::Route;
 
 /// The `User-Agent` sent unless the client or the request sets one.
@@ -143,7 +143,7 @@ pub(crate) fn no_connection(route: &Route, target: &str, timeout: Duration) -> E
 }
 
 /// hyper-util's error: a failing request body is `request.body` (the caller's stream failed,
-/// not the peer), anything else as [`super::from_legacy`] reads it.
+/// not the peer), anything else as [`from_legacy`] reads it.
 pub(crate) fn from_legacy_or_body(
     e: legacy::Error,
     route: &Route,
@@ -165,7 +165,73 @@ pub(crate) fn from_legacy_or_body(
         }
         src = s.source();
     }
-    super::from_legacy(e, route, target, absolute_form)
+    from_legacy(e, route, target, absolute_form)
+}
+
+/// hyper-util's error, unwrapped back to ours: the connector's error when it is the cause,
+/// else an `http.*` error built from hyper's.
+fn from_legacy(e: legacy::Error, route: &Route, target: &str, absolute_form: bool) -> Error {
+    let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&e);
+    let mut hyper_err: Option<&hyper::Error> = None;
+    if let Some(ours) = Error::find_in(&e) {
+        // The request's own route: the connector only saw scheme and authority. A route with
+        // candidates keeps the connector's copy, which says which were tried.
+        if ours.route().is_some_and(|r| r.candidates().is_some()) {
+            return ours.duplicate();
+        }
+        return ours.duplicate().with_route(route.clone());
+    }
+    while let Some(s) = src {
+        if hyper_err.is_none() {
+            hyper_err = s.downcast_ref::<hyper::Error>();
+        }
+        src = s.source();
+    }
+    let hop = if absolute_form {
+        Hop::Proxy
+    } else {
+        Hop::Origin
+    };
+    let timed_out = hyper_err.is_some_and(hyper::Error::is_timeout);
+    let kind = if timed_out {
+        ErrorKind::HttpTimeout
+    } else {
+        ErrorKind::HttpProtocol
+    };
+    let what = match hyper_err {
+        Some(h) if h.is_incomplete_message() => "closed the connection before a complete response",
+        Some(h) if h.is_parse() || h.is_parse_status() => "sent a malformed response",
+        Some(h) if h.is_canceled() || h.is_closed() => "closed the connection",
+        _ => "broke the HTTP exchange",
+    };
+    let who = if absolute_form {
+        format!(
+            "the proxy {}",
+            route
+                .proxy()
+                .map(|p| p.without_credentials())
+                .unwrap_or_default()
+        )
+    } else {
+        target.to_owned()
+    };
+    let source_text = crate::proxy::redact_text(&chain_text(&e));
+    Error::new(kind)
+        .with_hop(hop)
+        .with_phase(Phase::Http)
+        .with_message(format!("{who} {what}"))
+        .with_hint(if absolute_form {
+            "the proxy forwarded the request but the reply was unusable; check the proxy's logs, or try tunnel_plain_http"
+        } else {
+            "the server's reply was not valid HTTP or it hung up mid-response; check that the port speaks HTTP (https:// for TLS ports) and the server's logs"
+        })
+        .with_route(route.clone())
+        .map_evidence(|ev| {
+            ev.target = Some(target.to_owned());
+            ev.proxy = route.proxy().map(|p| p.without_credentials());
+            ev.cause = Some(source_text);
+        })
+        .with_source(e)
 }
 
 /// The span a request runs in: the provider, the method, the URL (credentials and secret query

@@ -29,6 +29,7 @@
 mod ca;
 mod check;
 mod duration;
+mod identity;
 mod join;
 
 pub(crate) use join::{join as join_request_url, merge_query};
@@ -278,8 +279,21 @@ impl Config {
             self.section.as_deref(),
             rules::provider::check(self, env),
         ));
+        out.extend(qualified(
+            self.section.as_deref(),
+            self.credential_findings(env),
+        ));
         let file = self.source.as_ref().map(|p| p.display().to_string());
         crate::diagnostic::capped(out, 0, file)
+    }
+
+    /// Credentials read from variables that `env` does not set (or sets empty).
+    fn credential_findings(&self, env: &EnvSnapshot) -> Vec<Diagnostic> {
+        let mut layers = vec![(String::new(), &self.global)];
+        for p in &self.providers {
+            layers.push((format!("providers.{}", p.name), &p.layer));
+        }
+        identity::env_findings(&layers, env)
     }
 
     /// Whether any layer's proxy falls back to the environment (unset or `"env"`).
@@ -420,6 +434,10 @@ impl ConfigDocument {
         diags.extend(qualified(
             self.source.section.as_deref(),
             rules::provider::check(&config, env),
+        ));
+        diags.extend(qualified(
+            self.source.section.as_deref(),
+            config.credential_findings(env),
         ));
         self.capped(diags)
     }

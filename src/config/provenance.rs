@@ -11,7 +11,9 @@ use super::duration;
 use super::node::Pos;
 use super::size;
 use crate::proxy::EnvSnapshot;
-use crate::settings::{Provenance, ProxySetting, Roots, Settings, Sourced};
+use crate::settings::{
+    OriginAuth, PemSource, Provenance, ProxySetting, Roots, Settings, Sourced, TlsVersion,
+};
 
 /// The document a configuration was read from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -237,6 +239,84 @@ pub(crate) fn settings(layer: &Settings, env: Option<&EnvSnapshot>) -> Vec<Setti
             .as_ref()
             .map(|s| (s.value.to_string(), s.origin.clone())),
         "false",
+    );
+    push(
+        "danger_accept_invalid_hostnames",
+        layer
+            .danger_accept_invalid_hostnames
+            .as_ref()
+            .map(|s| (s.value.to_string(), s.origin.clone())),
+        "false",
+    );
+    for (key, v) in [
+        ("min_tls_version", &layer.min_tls_version),
+        ("proxy_min_tls_version", &layer.proxy_min_tls_version),
+    ] {
+        let shown = v
+            .as_ref()
+            .map(|s| (s.value.as_str().to_owned(), s.origin.clone()));
+        push(key, shown, TlsVersion::default().as_str());
+    }
+    for (key, v) in [
+        ("client_cert", &layer.client_cert),
+        ("client_key", &layer.client_key),
+        ("proxy_client_cert", &layer.proxy_client_cert),
+        ("proxy_client_key", &layer.proxy_client_key),
+    ] {
+        push(
+            key,
+            v.as_ref().map(|s| (s.value.describe(), s.origin.clone())),
+            "none",
+        );
+    }
+    for (key, v) in [
+        ("ca_certs", &layer.ca_certs),
+        ("proxy_ca_certs", &layer.proxy_ca_certs),
+    ] {
+        if let Some(s) = v {
+            let list: Vec<String> = s.value.iter().map(PemSource::describe).collect();
+            push(
+                key,
+                Some((format!("[{}]", list.join(", ")), s.origin.clone())),
+                "[]",
+            );
+        }
+    }
+    // Credentials: where the secret comes from, never the secret.
+    push(
+        "proxy_auth",
+        layer.proxy_auth.as_ref().map(|s| {
+            let a = &s.value;
+            (
+                format!(
+                    "username {}, password from {}",
+                    a.username,
+                    a.password.describe()
+                ),
+                s.origin.clone(),
+            )
+        }),
+        "none",
+    );
+    if let Some(s) = &layer.auth {
+        let text = match &s.value {
+            OriginAuth::Basic { username, password } => {
+                format!(
+                    "basic: username {username}, password from {}",
+                    password.describe()
+                )
+            }
+            OriginAuth::Bearer { token } => format!("bearer: token from {}", token.describe()),
+        };
+        push("auth", Some((text, s.origin.clone())), "none");
+    }
+    push(
+        "proxy_headers",
+        layer
+            .proxy_headers
+            .as_ref()
+            .map(|s| (format!("{{{}}}", s.value.describe()), s.origin.clone())),
+        "{}",
     );
     let t = &layer.timeouts;
     for (key, value, default) in [

@@ -46,9 +46,12 @@ pub(crate) fn build(root: &Node, src: &Source) -> (Config, Vec<Diagnostic>) {
         }
     }
     w.roots_without_ca("", &global, None);
+    w.identity_checks("", &global, None);
     for p in &providers {
         let eff = p.layer.over(&global);
-        w.roots_without_ca(&format!("providers.{}", p.name), &eff, Some(&p.layer));
+        let prefix = format!("providers.{}", p.name);
+        w.roots_without_ca(&prefix, &eff, Some(&p.layer));
+        w.identity_checks(&prefix, &eff, Some(&p.layer));
     }
     let ca_files = w.ca_files.into_values().filter_map(|(f, _)| f).collect();
     let config = Config {
@@ -192,7 +195,9 @@ impl Walker<'_> {
             }
             "timeouts" => self.timeouts(layer, &path, node),
             "limits" => self.limits(layer, &path, node),
-            _ => {}
+            _ => {
+                self.identity_key(layer, prefix, e);
+            }
         }
     }
 
@@ -410,6 +415,9 @@ impl Walker<'_> {
                     }
                 }
                 "checks" => checks = check::parse_all(self, &path, &e.node),
+                "auth" => {
+                    self.identity_key(&mut layer, prefix, e);
+                }
                 _ => self.unknown(
                     prefix,
                     e,

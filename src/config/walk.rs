@@ -26,11 +26,20 @@ pub(crate) const LAYER_KEYS: &[&str] = &[
     "danger_accept_invalid_certs",
     "timeouts",
     "limits",
+    "client_cert",
+    "client_key",
+    "proxy_client_cert",
+    "proxy_client_key",
+    "min_tls_version",
+    "proxy_min_tls_version",
+    "danger_accept_invalid_hostnames",
+    "proxy_auth",
+    "proxy_headers",
 ];
 /// Keys valid only at the top level.
 pub(crate) const GLOBAL_ONLY: &[&str] = &["providers", "secret_query_params"];
-/// Keys valid only in a provider.
-pub(crate) const PROVIDER_ONLY: &[&str] = &["url", "required", "checks"];
+/// Keys valid only in a provider (`auth`: origin credentials go to one provider's origin).
+pub(crate) const PROVIDER_ONLY: &[&str] = &["url", "required", "checks", "auth"];
 /// Keys of `[timeouts]`.
 pub(crate) const TIMEOUT_KEYS: &[&str] = &["connect", "proxy", "tls", "request"];
 /// Keys of `[limits]`.
@@ -50,6 +59,16 @@ pub(crate) const CHECK_KEYS: &[&str] = &[
 ];
 /// Keys of a check's `expect_header` table.
 pub(crate) const HEADER_KEYS: &[&str] = &["name", "contains"];
+/// Keys of `proxy_auth` (a secret is never written in the file: `password_*` names where it is).
+pub(crate) const PROXY_AUTH_KEYS: &[&str] = &["username", "password_env", "password_file"];
+/// Keys of a provider's `auth`: Basic (`username` and one `password_*`) or Bearer (`bearer_*`).
+pub(crate) const AUTH_KEYS: &[&str] = &[
+    "username",
+    "password_env",
+    "password_file",
+    "bearer_env",
+    "bearer_file",
+];
 
 /// Every table of the schema, by the path docs/configuration.md writes it (`NAME` for a
 /// provider's name, `[]` for an element of an array of tables), with the key lists valid in it.
@@ -63,6 +82,8 @@ pub(crate) const TABLES: &[(&str, &[&[&str]])] = &[
     ("providers.NAME", &[PROVIDER_ONLY]),
     ("providers.NAME.checks[]", &[CHECK_KEYS]),
     ("providers.NAME.checks[].expect_header", &[HEADER_KEYS]),
+    ("proxy_auth", &[PROXY_AUTH_KEYS]),
+    ("providers.NAME.auth", &[AUTH_KEYS]),
 ];
 
 /// Every key the loader accepts, as a full path (`timeouts.connect`,
@@ -374,17 +395,13 @@ mod tests {
             if !toml.contains(last_key(key)) {
                 problems.push(format!("`{key}`: the example does not set it"));
             }
-            // The examples name CA and PAC files that need not exist on this machine (and a
-            // build without the `pac` feature refuses any PAC file).
+            // The examples name CA, certificate and password files and environment variables
+            // that need not exist on this machine.
             let errors: Vec<String> =
                 ConfigDocument::from_toml_str(&toml, "/etc/proxyscope/reference.toml")
                     .lint(&EnvSnapshot::default())
                     .into_iter()
-                    .filter(|d| {
-                        d.is_error()
-                            && !d.code.starts_with("ca_file.")
-                            && !matches!(d.code.as_str(), "pac.file" | "pac.unavailable")
-                    })
+                    .filter(|d| d.is_error() && !names_the_readers_machine(&d.code))
                     .map(|d| format!("{} at {}: {}", d.code, d.path, d.message))
                     .collect();
             if !errors.is_empty() {
@@ -406,6 +423,18 @@ mod tests {
             problems.push(format!("the complete example does not load: {errors:?}"));
         }
         assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    /// A finding about a file or variable the example names, which the reader's machine has
+    /// and this one need not.
+    fn names_the_readers_machine(code: &str) -> bool {
+        code.starts_with("ca_file.")
+            || matches!(
+                code,
+                "client_cert.missing" | "credentials.missing" | "credentials.unset"
+            )
+            // A PAC file (and a build without the `pac` feature refuses any).
+            || matches!(code, "pac.file" | "pac.unavailable")
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod failover;
 mod handoff;
 mod http_connect;
 mod refusal;
+mod request;
 mod socks4;
 mod socks5;
 mod stream;
@@ -41,13 +42,15 @@ use crate::route::{Route, Router, UriProblem, uri_parts};
 use crate::settings::{Provenance, Settings, Timeouts};
 use crate::tls::{HandshakeInfo, TlsCache};
 
+pub(crate) use auth::add_headers;
 pub use auth::basic_auth;
-pub(crate) use auth::{add_headers, add_proxy_headers};
 pub use dns::{Resolve, Resolver, Resolving};
 pub(crate) use explain::absolute_form_failure;
 pub use failover::BACKOFF;
 pub(crate) use handoff::Handoff;
 pub(crate) use refusal::{Form, refusal};
+pub use request::{ConnectorLayer, ConnectorService};
+pub(crate) use request::{connection_failure, connection_timings, prepare_request_headers};
 pub use stream::{Conn, Stream};
 
 pub use crate::error::Timings;
@@ -73,6 +76,18 @@ pub struct ConnInfo {
     pub origin_tls: Option<HandshakeInfo>,
     /// What the TLS handshake with an `https://` proxy saw.
     pub proxy_tls: Option<HandshakeInfo>,
+    /// The connection's own failure once it had one (a late client-certificate refusal, the
+    /// first-byte deadline): HTTP/2 keeps only the text of the I/O errors it reports, so the
+    /// client looks here when hyper's error carries no proxyscope error.
+    #[serde(skip)]
+    pub(crate) failure: Arc<std::sync::OnceLock<Error>>,
+}
+
+impl ConnInfo {
+    /// The connection's own failure (see the field), as a fresh copy.
+    pub(crate) fn failure(&self) -> Option<Error> {
+        self.failure.get().map(Error::duplicate)
+    }
 }
 
 /// Everything a connector needs for one profile. Built by [`crate::client::ClientBuilder`];
@@ -99,6 +114,9 @@ pub struct ConnectorSettings {
     pub tunnel_plain_http: bool,
     /// Offer HTTP/2 to origins by ALPN.
     pub http2: bool,
+    /// The provider's base URL: the layer's `auth` is sent only to this origin (same scheme,
+    /// host and port). `None` for the global layer, or to send no origin credentials.
+    pub base_url: Option<url::Url>,
 }
 
 impl ConnectorSettings {
@@ -114,6 +132,7 @@ impl ConnectorSettings {
             proxy_headers: HeaderMap::new(),
             tunnel_plain_http: false,
             http2: true,
+            base_url: None,
         }
     }
 }
@@ -122,6 +141,7 @@ pub(crate) struct Profile {
     settings: ConnectorSettings,
     effective: Settings,
     tls: tls::ProfileTls,
+    creds: auth::Credentials,
     router: Router,
     /// Candidates of proxy lists and PAC answers whose connection failed recently.
     backoff: failover::Backoff,
@@ -139,6 +159,12 @@ impl Profile {
 
     pub(crate) fn settings(&self) -> &ConnectorSettings {
         &self.settings
+    }
+
+    /// Every credential this profile adds to requests through `proxy` (see
+    /// [`auth::Credentials::secrets`]), for scrubbing what a peer echoes back.
+    pub(crate) fn credential_secrets(&self, proxy: Option<&ProxyUrl>) -> crate::proxy::Secrets {
+        self.creds.secrets(proxy)
     }
 
     /// Decides this profile's routes (the per-scheme work done once, at build).
@@ -167,8 +193,10 @@ impl std::fmt::Debug for Connector {
 }
 
 impl Connector {
-    /// A connector for `settings`; loads the CA files of both hops now, so a bad file fails here
-    /// (`config.ca_file`) rather than at the first request.
+    /// A connector for `settings`; loads the CA files, client certificates and keys of both
+    /// hops and resolves every credential now, so a bad file fails here (`config.ca_file`, or
+    /// `config.invalid` naming the setting) and a missing variable or password file too
+    /// (`config.invalid`), rather than at the first request.
     pub fn new(settings: ConnectorSettings) -> Result<Self, Error> {
         Self::with_cache(settings, &TlsCache::default())
     }
@@ -179,26 +207,33 @@ impl Connector {
             Some(l) => l.over(&settings.global),
             None => settings.global.clone(),
         };
+        let provider = settings.provider.as_deref().zip(settings.layer.as_ref());
         let tls = tls::profile_tls(
             &settings.global,
-            settings.provider.as_deref().zip(settings.layer.as_ref()),
+            provider,
             &effective,
             &settings.env,
             settings.http2,
             cache,
         )?;
-        let provider = settings.provider.as_deref().zip(settings.layer.clone());
+        let creds = auth::Credentials::resolve(
+            &effective,
+            provider,
+            &settings.env,
+            &settings.proxy_headers,
+        )?;
+        let owned = settings.provider.as_deref().zip(settings.layer.clone());
         // A `pac` setting is run by the `pac` module's evaluator; without the feature the router
         // reports it as unusable (below), never ignores it.
         #[cfg(feature = "pac")]
         let router = Router::with_auto_config(
             settings.global.clone(),
-            provider,
+            owned,
             settings.env.clone(),
             crate::pac::auto_config,
         );
         #[cfg(not(feature = "pac"))]
-        let router = Router::new(settings.global.clone(), provider, settings.env.clone());
+        let router = Router::new(settings.global.clone(), owned, settings.env.clone());
         // A PAC file that cannot be read or does not compile fails the build, not a request.
         if let Some(f) = router.auto_config_failure() {
             return Err(failover::failure_error(f));
@@ -208,10 +243,49 @@ impl Connector {
                 settings,
                 effective,
                 tls,
+                creds,
                 router,
                 backoff: failover::Backoff::default(),
             }),
         })
+    }
+
+    /// The provider this connector serves; `None` for the global layer.
+    pub fn provider(&self) -> Option<&str> {
+        self.profile.settings.provider.as_deref()
+    }
+
+    /// The origin hop's TLS, e.g. its rustls configuration ([`HopTls::config`]) for a client
+    /// that does its own TLS.
+    ///
+    /// [`HopTls::config`]: crate::tls::HopTls::config
+    pub fn origin_tls(&self) -> &crate::tls::HopTls {
+        &self.profile.tls.origin
+    }
+
+    /// The `https://` proxy hop's TLS.
+    pub fn proxy_tls(&self) -> &crate::tls::HopTls {
+        &self.profile.tls.proxy
+    }
+
+    /// The timeouts in force for this profile.
+    pub fn timeouts(&self) -> &Timeouts {
+        self.profile.timeouts()
+    }
+
+    /// The headers sent to proxies: the builder's, then the layer's `proxy_headers`.
+    #[cfg(feature = "reqwest")]
+    pub(crate) fn proxy_headers(&self) -> &HeaderMap {
+        &self.profile.creds.proxy_headers
+    }
+
+    /// The user name and password sent to `proxy`: `proxy_auth`'s, else the URL's.
+    #[cfg(feature = "reqwest")]
+    pub(crate) fn proxy_credentials<'a>(
+        &'a self,
+        proxy: &'a ProxyUrl,
+    ) -> Option<(&'a str, &'a str)> {
+        self.profile.creds.socks_credentials(proxy)
     }
 
     pub(crate) fn profile(&self) -> &Arc<Profile> {
@@ -543,24 +617,34 @@ async fn build(
                             return Ok(stream);
                         }
                         tunnel = true;
-                        let auth = basic_auth(&proxy);
-                        http_connect::handshake(
+                        let auth = profile.creds.proxy_authorization(&proxy);
+                        let result = http_connect::handshake(
                             ctx,
                             stream,
                             host,
                             port,
                             auth.as_ref(),
-                            &profile.settings.proxy_headers,
+                            &profile.creds.proxy_headers,
                             deadline::cap(t.proxy_or_default()),
                         )
-                        .await
+                        .await;
+                        // A TLS 1.3 proxy refuses a client certificate after its handshake:
+                        // the alert is what the CONNECT reply read gets.
+                        match (result, &proxy_tls) {
+                            (Err(e), Some(info)) => Err(profile
+                                .tls
+                                .proxy
+                                .late_failure(info, &e)
+                                .map_or(e, |late| ctx.attach(late))),
+                            (r, _) => r,
+                        }
                     }
                     ProxyScheme::Socks5 | ProxyScheme::Socks5h => {
                         tunnel = true;
-                        let creds = proxy.username().map(|user| socks5::Creds {
-                            user,
-                            pass: proxy.password().unwrap_or(""),
-                        });
+                        let creds = profile
+                            .creds
+                            .socks_credentials(&proxy)
+                            .map(|(user, pass)| socks5::Creds { user, pass });
                         if proxy.scheme() == ProxyScheme::Socks5h {
                             socks5::handshake(
                                 ctx,
@@ -625,10 +709,7 @@ async fn build(
                 Err(e) => {
                     let e = explain::proxy_failure(profile, ctx, &proxy, peer, host, port, e).await;
                     // A proxy that echoes the request into its refusal puts our credentials there.
-                    return Err(e.scrubbed(&auth::proxy_secrets(
-                        &proxy,
-                        &profile.settings.proxy_headers,
-                    )));
+                    return Err(e.scrubbed(&profile.creds.proxy_secrets(&proxy)));
                 }
             };
             timings.proxy = Some(started.elapsed());
@@ -676,18 +757,38 @@ async fn build(
         alpn = alpn.as_deref().unwrap_or("-"),
         "connected"
     );
+    // The TLS layer whose server may still refuse our client authentication after the
+    // handshake (TLS 1.3): the outermost one that was asked for a certificate.
+    let late_tls = match (&origin_tls, &proxy_tls) {
+        (Some(i), _) if i.client_cert.as_ref().is_some_and(|c| c.requested) => {
+            Some((profile.tls.origin.clone(), i.clone()))
+        }
+        (None, Some(i)) if i.client_cert.as_ref().is_some_and(|c| c.requested) => {
+            Some((profile.tls.proxy.clone(), i.clone()))
+        }
+        _ => None,
+    };
+    // hyper's HTTP/2 keeps a read pending on an idle connection and writes frames of its own,
+    // so a first-byte deadline cannot tell waiting from idle there; HTTP/2 relies on the
+    // caller's request timeout (`Client`, or `ConnectorLayer`).
+    let first_byte = (alpn.as_deref() != Some("h2")).then(|| t.request_or_default());
+    let info = ConnInfo {
+        route,
+        absolute_form,
+        tunnel,
+        peer,
+        alpn,
+        timings: *timings,
+        origin_tls,
+        proxy_tls,
+        failure: Arc::default(),
+    };
     Ok(Conn::new(
         stream,
-        ConnInfo {
-            route,
-            absolute_form,
-            tunnel,
-            peer,
-            alpn,
-            timings: *timings,
-            origin_tls,
-            proxy_tls,
-        },
+        info,
+        first_byte,
+        late_tls,
+        ctx.target().to_owned(),
     ))
 }
 

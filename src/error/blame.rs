@@ -86,6 +86,8 @@ pub(super) fn derive(kind: ErrorKind, hop: Option<Hop>, phase: Phase, ev: &Evide
             None => Blame::Proxy,
         },
         K::ProxyAuthRequired | K::ProxyAuthRejected => Blame::LocalConfig,
+        // A certificate the server wants (or one it refuses) is this side's to configure.
+        K::TlsClientCertRequired | K::TlsClientCertRejected => Blame::LocalConfig,
         K::ProxyForbidden | K::ProxyRefused | K::ProxyProtocol | K::ProxyClosed => Blame::Proxy,
         K::ProxyUpstream => Blame::Origin,
         K::TlsUnknownIssuer
@@ -137,6 +139,8 @@ fn tls_blame(d: Diagnosis, t: &super::TlsEvidence, server: Blame) -> Blame {
         Diagnosis::Expired | Diagnosis::NotYetValid | Diagnosis::HostnameMismatch => server,
         // The URL's scheme (or port) says TLS where the peer speaks plain text.
         Diagnosis::PlainHttpProxy | Diagnosis::NotTls => Blame::LocalConfig,
+        // The client certificate is configured here (missing, wrong CA, wrong key usage).
+        Diagnosis::ClientCertRequired | Diagnosis::ClientCertRejected => Blame::LocalConfig,
         Diagnosis::ConnectionCut | Diagnosis::Stalled => Blame::Network,
         Diagnosis::Other => server,
     }
@@ -192,7 +196,9 @@ mod tests {
             | K::ProxyDns
             | K::OriginDns
             | K::ProxyAuthRequired
-            | K::ProxyAuthRejected => Blame::LocalConfig,
+            | K::ProxyAuthRejected
+            | K::TlsClientCertRequired
+            | K::TlsClientCertRejected => Blame::LocalConfig,
             K::ProxyTimeout
             | K::ProxyTls
             | K::ProxyForbidden

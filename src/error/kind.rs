@@ -58,6 +58,10 @@ pub enum ErrorKind {
     TlsHandshake,
     /// The TLS handshake with the origin stalled.
     TlsTimeout,
+    /// The origin asked for a client certificate and none was configured.
+    TlsClientCertRequired,
+    /// The origin rejected the client certificate that was presented (its alert is evidence).
+    TlsClientCertRejected,
     /// The origin answered with an unexpected status.
     HttpStatus,
     /// A check's body or header expectation failed.
@@ -123,6 +127,8 @@ impl ErrorKind {
         Self::TlsNotYetValid,
         Self::TlsHandshake,
         Self::TlsTimeout,
+        Self::TlsClientCertRequired,
+        Self::TlsClientCertRejected,
         Self::HttpStatus,
         Self::HttpBody,
         Self::HttpProtocol,
@@ -166,6 +172,8 @@ impl ErrorKind {
             Self::TlsNotYetValid => "tls.not_yet_valid",
             Self::TlsHandshake => "tls.handshake",
             Self::TlsTimeout => "tls.timeout",
+            Self::TlsClientCertRequired => "tls.client_cert_required",
+            Self::TlsClientCertRejected => "tls.client_cert_rejected",
             Self::HttpStatus => "http.status",
             Self::HttpBody => "http.body",
             Self::HttpProtocol => "http.protocol",
@@ -215,6 +223,10 @@ impl ErrorKind {
             Self::TlsNotYetValid => "a certificate in the server's chain is not yet valid",
             Self::TlsHandshake => "the TLS handshake failed",
             Self::TlsTimeout => "the TLS handshake did not finish in time",
+            Self::TlsClientCertRequired => {
+                "the server requires a client certificate and none is configured"
+            }
+            Self::TlsClientCertRejected => "the server rejected the client certificate",
             Self::HttpStatus => "unexpected HTTP status",
             Self::HttpBody => "the response did not meet the expectation",
             Self::HttpProtocol => "the HTTP exchange failed",
@@ -275,7 +287,9 @@ impl ErrorKind {
             | Self::TlsExpired
             | Self::TlsNotYetValid
             | Self::TlsHandshake
-            | Self::TlsTimeout => Phase::Tls,
+            | Self::TlsTimeout
+            | Self::TlsClientCertRequired
+            | Self::TlsClientCertRejected => Phase::Tls,
             Self::HttpStatus
             | Self::HttpBody
             | Self::HttpProtocol

@@ -15,6 +15,7 @@ mod attempt;
 mod attribution;
 mod blame;
 mod evidence;
+mod foreign;
 mod kind;
 mod query;
 mod redirect;
@@ -37,8 +38,8 @@ pub use self::kind::ErrorKind;
 pub use self::redirect::Redirect;
 pub(crate) use self::tls::human_duration;
 pub use self::tls::{
-    CaFileProblem, CertSummary, Diagnosis, Fix, NameMismatch, TlsEvidence, TrustSource,
-    TrustSourceKind, TrustStore, ValidityIssue, WrongCaFile,
+    CaFileProblem, CertSummary, ClientCertEvidence, Diagnosis, Fix, NameMismatch, TlsEvidence,
+    TrustSource, TrustSourceKind, TrustStore, ValidityIssue, WrongCaFile,
 };
 pub use crate::diagnostic::{Diagnostic, Severity};
 pub use crate::hop::{Hop, Phase};
@@ -489,6 +490,8 @@ mod tests {
                 "tls.not_yet_valid",
                 "tls.handshake",
                 "tls.timeout",
+                "tls.client_cert_required",
+                "tls.client_cert_rejected",
                 "http.status",
                 "http.body",
                 "http.protocol",

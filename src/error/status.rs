@@ -48,6 +48,8 @@ impl ErrorKind {
             | Self::TlsExpired
             | Self::TlsNotYetValid
             | Self::TlsHandshake
+            | Self::TlsClientCertRequired
+            | Self::TlsClientCertRejected
             | Self::HttpStatus
             | Self::HttpBody
             | Self::HttpProtocol

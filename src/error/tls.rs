@@ -48,6 +48,12 @@ pub enum Diagnosis {
     ConnectionCut,
     /// The handshake did not finish in time.
     Stalled,
+    /// The server asked for a client certificate and none was configured for the hop
+    /// (see [`TlsEvidence::client_cert`]).
+    ClientCertRequired,
+    /// The server rejected the client certificate that was presented (see
+    /// [`TlsEvidence::client_cert`]).
+    ClientCertRejected,
     /// Anything else; see [`TlsEvidence::rustls_error`].
     Other,
 }
@@ -69,6 +75,8 @@ impl Diagnosis {
             Self::NotTls => "not_tls",
             Self::ConnectionCut => "connection_cut",
             Self::Stalled => "stalled",
+            Self::ClientCertRequired => "client_cert_required",
+            Self::ClientCertRejected => "client_cert_rejected",
             Self::Other => "other",
         }
     }
@@ -170,6 +178,75 @@ pub struct TlsEvidence {
     /// The setting that would fix it, when cross-reference found one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<Fix>,
+    /// Client-certificate facts, when the server asked for one or one was configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_cert: Option<ClientCertEvidence>,
+}
+
+/// What happened with client authentication on one handshake: whether the server asked, which
+/// CAs it said it accepts, and what was presented.
+#[non_exhaustive]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ClientCertEvidence {
+    /// The server sent a CertificateRequest.
+    pub requested: bool,
+    /// The subjects of the CAs the server said it accepts (from its CertificateRequest), in its
+    /// order; empty when it named none (then any certificate may be tried).
+    pub acceptable_cas: Vec<String>,
+    /// The certificate presented (the leaf of the configured chain); `None` when none was
+    /// configured for this hop.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub presented: Option<CertSummary>,
+    /// Whether the presented certificate's issuer is among [`acceptable_cas`]
+    /// (`None` when nothing was presented or the server named no CA).
+    ///
+    /// [`acceptable_cas`]: ClientCertEvidence::acceptable_cas
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer_accepted: Option<bool>,
+    /// The TLS alert the server sent, e.g. `certificate_required`, `bad_certificate`,
+    /// `unknown_ca`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alert: Option<String>,
+    /// The configuration key that sets this hop's certificate, e.g.
+    /// `providers.partner.client_cert` or `proxy_client_cert`.
+    pub key: String,
+}
+
+impl ClientCertEvidence {
+    /// Lines for reports, each prefixed by `indent`.
+    pub fn report_lines(&self, indent: &str) -> String {
+        let mut out = format!(
+            "{indent}client certificate: {}",
+            if self.requested {
+                "requested by the server"
+            } else {
+                "not requested by the server"
+            }
+        );
+        if !self.acceptable_cas.is_empty() {
+            let _ = write!(
+                out,
+                "\n{indent}  acceptable CAs: {}",
+                self.acceptable_cas.join("; ")
+            );
+        }
+        match &self.presented {
+            Some(c) => {
+                let _ = write!(
+                    out,
+                    "\n{indent}  presented: s: {}\n{indent}             i: {}\n{indent}             valid {} .. {} ({} days left)",
+                    c.subject, c.issuer, c.not_before, c.not_after, c.days_left
+                );
+            }
+            None => {
+                let _ = write!(out, "\n{indent}  presented: none ({} is not set)", self.key);
+            }
+        }
+        if let Some(a) = &self.alert {
+            let _ = write!(out, "\n{indent}  server alert: {a}");
+        }
+        out
+    }
 }
 
 impl TlsEvidence {
@@ -265,6 +342,9 @@ impl TlsEvidence {
                 }
                 (None, None) => {}
             }
+        }
+        if let Some(c) = &self.client_cert {
+            let _ = write!(out, "\n{}", c.report_lines(&format!("{indent}  ")));
         }
         if let Some(e) = &self.rustls_error {
             let _ = write!(out, "\n{indent}  rustls: {e}");
@@ -394,6 +474,8 @@ pub enum TrustSourceKind {
     System,
     /// A configured CA file.
     CaFile,
+    /// CA certificates handed to the builder in memory (`ca_certs`, `proxy_ca_certs`).
+    Builder,
 }
 
 /// One source of trust anchors and how many anchors it gave.
@@ -446,6 +528,8 @@ impl TrustStore {
                     (TrustSourceKind::System, _) => "system".to_owned(),
                     (TrustSourceKind::CaFile, Some(p)) => format!("ca_file {p}"),
                     (TrustSourceKind::CaFile, None) => "ca_file".to_owned(),
+                    (TrustSourceKind::Builder, Some(p)) => p.clone(),
+                    (TrustSourceKind::Builder, None) => "builder".to_owned(),
                 };
                 let plural = if s.anchors == 1 { "" } else { "s" };
                 format!("{name} ({} anchor{plural})", s.anchors)

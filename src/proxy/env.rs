@@ -148,6 +148,9 @@ pub struct EnvSnapshot {
     parsed: HashMap<String, Result<ProxyUrl, ProxyUrlError>>,
     no_proxy: Option<EnvNoProxy>,
     ignored: Vec<IgnoredVar>,
+    /// Every other variable, empty ones included, kept only so that credentials named by a
+    /// `*_env` setting resolve from the same snapshot; never printed, never serialised.
+    others: std::sync::Arc<HashMap<String, String>>,
 }
 
 fn is_relevant(name: &str) -> bool {
@@ -228,12 +231,15 @@ impl EnvSnapshot {
             .into_iter()
             .map(|(k, v)| (k.into(), v.into()))
             .collect();
-        let mut present: Vec<(String, String)> =
-            all.into_iter().filter(|(k, _)| is_relevant(k)).collect();
+        let (mut present, others): (Vec<_>, Vec<_>) =
+            all.into_iter().partition(|(k, _)| is_relevant(k));
         present.sort();
         present.dedup_by(|a, b| a.0 == b.0);
         let cgi = present.iter().any(|(k, _)| k == "REQUEST_METHOD");
-        let mut snap = Self::default();
+        let mut snap = Self {
+            others: std::sync::Arc::new(others.into_iter().collect()),
+            ..Self::default()
+        };
         for (name, value) in present.iter().filter(|(n, _)| !is_ca_var(n)) {
             snap.classify(name, value, &present, cgi);
         }
@@ -406,6 +412,15 @@ impl EnvSnapshot {
     /// variables of `tls::CA_ENV_VARS`), if present and non-empty.
     pub fn var(&self, name: &str) -> Option<&str> {
         self.vars.get(name).map(String::as_str)
+    }
+
+    /// The variable `name` of the snapshot, whatever it is (an empty value is `Some("")`): where
+    /// a `password_env` or `bearer_env` credential is read. The values are never printed.
+    pub(crate) fn credential_var(&self, name: &str) -> Option<&str> {
+        self.vars
+            .get(name)
+            .or_else(|| self.others.get(name))
+            .map(String::as_str)
     }
 }
 

@@ -398,4 +398,22 @@ fn push_tls_warning(steps: &mut Vec<Step>, global: &Settings, provider: Option<&
             )),
         );
     }
+    let hostnames = provider
+        .and_then(|l| l.danger_accept_invalid_hostnames.as_ref())
+        .or(global.danger_accept_invalid_hostnames.as_ref());
+    if let Some(d) = hostnames.filter(|d| d.value) {
+        steps.push(
+            Step::new(
+                Rule::Tls,
+                Outcome::Warning,
+                "danger_accept_invalid_hostnames is set: the origin's certificate may name another host",
+            )
+            .origin(d.origin.clone())
+            .value("true")
+            .warn(Warning::new(
+                "danger_accept_invalid_hostnames",
+                "a certificate from a trusted CA for any host is accepted on this route",
+            )),
+        );
+    }
 }

@@ -46,26 +46,7 @@ where
 type ProxyBody = BoxBody<Bytes, hyper::Error>;
 
 fn generated(reply: &CannedReply) -> Response<ProxyBody> {
-    let mut resp = Response::new(
-        Full::new(Bytes::from(reply.body.clone()))
-            .map_err(|never| match never {})
-            .boxed(),
-    );
-    *resp.status_mut() = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::BAD_GATEWAY);
-    for (name, value) in &reply.headers {
-        if let (Ok(name), Ok(value)) = (
-            http::HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(value),
-        ) {
-            resp.headers_mut().append(name, value);
-        }
-    }
-    if let Some(reason) = &reply.reason
-        && let Ok(reason) = hyper::ext::ReasonPhrase::try_from(reason.as_bytes())
-    {
-        resp.extensions_mut().insert(reason);
-    }
-    resp
+    reply.response(|body| Full::new(body).map_err(|never| match never {}).boxed())
 }
 
 fn empty(status: StatusCode) -> Response<ProxyBody> {

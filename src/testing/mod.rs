@@ -35,6 +35,7 @@
 
 mod body;
 mod ca;
+mod client_auth;
 mod http_proxy;
 mod misbehave;
 mod origin;
@@ -49,13 +50,14 @@ mod tasks;
 mod upstream;
 
 pub use ca::TestCa;
+pub use client_auth::{ClientAuthRecord, ClientAuthSpec};
 pub use origin::{
     MAX_BYTES_ROUTE, MAX_RECORDED_BODY, ORIGIN_FORBIDDEN_BODY, ORIGIN_OK_BODY, ORIGIN_SERVER,
     OriginRequest, TargetForm, TestOrigin,
 };
 pub use pki::{
-    ChainMode, INTERCEPTION_CN, INTERCEPTION_ORG, INTERMEDIATE_CN, LeafSpec, ROOT_CN, Signer,
-    TestCert, TestPki, Validity,
+    CLIENT_CA_CN, ChainMode, INTERCEPTION_CN, INTERCEPTION_ORG, INTERMEDIATE_CN, LeafSpec, ROOT_CN,
+    Signer, TestCert, TestPki, Validity,
 };
 pub use policy::{
     CannedReply, OVERSIZED_HEADER_BYTES, PROXY_HOST, PROXY_STATUS_ID, Policy, SQUID_SERVER, VIA,

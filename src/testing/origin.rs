@@ -8,12 +8,15 @@
 //! `Server: proxyscope-test-origin`), `/bytes/{n}` (n bytes of `x`), redirects
 //! (`/redirect?to=URL&status=N`, `/loop/{a,b}`, `/huge-location?len=N`), and hostile bodies,
 //! generated as they are sent: `/stream/{n}` (any size), `/endless`, `/stall?after=N`,
-//! `/dribble?ms=N`, `/cut?len=N`, `/bad-json`; anything else is 404. Request bodies are read
-//! whole (whatever their size) and recorded up to [`MAX_RECORDED_BODY`] bytes.
+//! `/dribble?ms=N`, `/cut?len=N`, `/bad-json`; anything else is 404. A test can set its own
+//! reply for a path ([`TestOrigin::answer`]). Request bodies are read whole (whatever their size)
+//! and recorded up to [`MAX_RECORDED_BODY`] bytes; accepted connections are counted.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -28,8 +31,13 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 use super::body::{Generated, OriginBody, Paced};
+use super::client_auth::{ClientAuthRecord, ClientAuthSpec, Records};
 use super::pki::{ChainMode, TestCert, TestPki};
+use super::policy::CannedReply;
 use super::tasks::{Exec, Tasks};
+
+/// The replies set with [`TestOrigin::answer`], by path.
+type Answers = Arc<RwLock<HashMap<String, CannedReply>>>;
 
 /// The `Server` header every origin response carries.
 pub const ORIGIN_SERVER: &str = "proxyscope-test-origin";
@@ -134,16 +142,24 @@ pub struct OriginRequest {
 /// - `/cut?len=N`: announces N bytes, sends half, then cuts the connection;
 /// - `/bad-json`: 200 `application/json` that does not parse.
 ///
-/// Every response carries `Server:` [`ORIGIN_SERVER`]. HTTPS origins negotiate HTTP/2 or
-/// HTTP/1.1 by ALPN; plain ones accept HTTP/1.1 and HTTP/2 prior knowledge.
+/// Every response of these routes carries `Server:` [`ORIGIN_SERVER`]. [`TestOrigin::answer`]
+/// sets a reply of your own for a path (any status, headers and body, e.g. an origin's own 403
+/// with `Server: nginx`); it takes precedence over the routes above.
+///
+/// HTTPS origins negotiate HTTP/2 or HTTP/1.1 by ALPN; plain ones accept HTTP/1.1 and HTTP/2
+/// prior knowledge. [`TestOrigin::accepted`] counts the TCP connections, so a test can tell
+/// whether a client reused one.
 ///
 /// Dropping it aborts its tasks and closes the listener; [`TestOrigin::shutdown`] does the same
 /// and waits until the socket is closed. A panic in a server task is re-raised by
 /// [`TestOrigin::check`], `shutdown`, or on drop.
 pub struct TestOrigin {
+    answers: Answers,
+    accepted: Arc<AtomicUsize>,
     addr: SocketAddr,
     tls: bool,
     requests: Arc<Mutex<Vec<OriginRequest>>>,
+    client_auth: Records,
     tasks: Tasks,
 }
 
@@ -173,6 +189,20 @@ impl TestOrigin {
         TestOrigin::start(Some(pki.server_config(leaf, chain))).await
     }
 
+    /// An HTTPS origin that asks clients for a certificate as `spec` says and records what each
+    /// handshake presented ([`TestOrigin::client_auth`]).
+    ///
+    /// # Panics
+    /// As [`TestOrigin::http`].
+    pub async fn https_with_client_auth(
+        pki: &TestPki,
+        leaf: &TestCert,
+        chain: ChainMode,
+        spec: &ClientAuthSpec,
+    ) -> TestOrigin {
+        TestOrigin::start(Some(pki.server_config_with_client_auth(leaf, chain, spec))).await
+    }
+
     /// An HTTPS origin with a TLS configuration of your own.
     ///
     /// # Panics
@@ -182,6 +212,9 @@ impl TestOrigin {
     }
 
     async fn start(tls: Option<Arc<ServerConfig>>) -> TestOrigin {
+        let answers = Answers::default();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let (loop_answers, loop_accepted) = (Arc::clone(&answers), Arc::clone(&accepted));
         let listener = match TcpListener::bind(("127.0.0.1", 0)).await {
             Ok(l) => l,
             Err(err) => panic!("TestOrigin: binding 127.0.0.1:0: {err}"),
@@ -192,10 +225,12 @@ impl TestOrigin {
         };
         let tasks = Tasks::default();
         let requests = Arc::new(Mutex::new(Vec::new()));
+        let client_auth = Records::default();
         let is_tls = tls.is_some();
         let acceptor = tls.map(TlsAcceptor::from);
         let loop_tasks = tasks.clone();
         let loop_requests = Arc::clone(&requests);
+        let loop_records = client_auth.clone();
         tasks.spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
@@ -203,16 +238,19 @@ impl TestOrigin {
                     tokio::time::sleep(std::time::Duration::from_millis(10)).await;
                     continue;
                 };
+                loop_accepted.fetch_add(1, Ordering::Relaxed);
+                let answers = Arc::clone(&loop_answers);
                 let tasks = loop_tasks.clone();
                 let requests = Arc::clone(&loop_requests);
                 let acceptor = acceptor.clone();
+                let records = loop_records.clone();
                 loop_tasks.spawn(async move {
                     match acceptor {
-                        None => serve(stream, false, requests, tasks).await,
+                        None => serve(stream, false, requests, answers, tasks).await,
                         Some(acceptor) => {
                             // A failed handshake is the client's business (tests provoke it).
-                            if let Ok(tls) = acceptor.accept(stream).await {
-                                serve(tls, true, requests, tasks).await;
+                            if let Ok(tls) = records.accept(acceptor.accept(stream)).await {
+                                serve(tls, true, requests, answers, tasks).await;
                             }
                         }
                     }
@@ -220,9 +258,12 @@ impl TestOrigin {
             }
         });
         TestOrigin {
+            answers,
+            accepted,
             addr,
             tls: is_tls,
             requests,
+            client_auth,
             tasks,
         }
     }
@@ -253,12 +294,52 @@ impl TestOrigin {
         format!("{scheme}://{host}:{}{path}", self.addr.port())
     }
 
+    /// Answers every later request for `path` (the path alone, query ignored) with `reply`,
+    /// exactly as given (no `Server` header unless it has one), instead of the built-in route.
+    /// Requests are recorded as always. Setting a path again replaces its reply.
+    ///
+    /// ```
+    /// use proxyscope::testing::{CannedReply, TestOrigin};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let origin = TestOrigin::http().await;
+    /// // An origin's own refusal, to tell apart from a proxy's.
+    /// origin.answer(
+    ///     "/translate",
+    ///     CannedReply::new(403).header("Server", "nginx/1.25").body("no"),
+    /// );
+    /// // Request `origin.url("/translate")` through the client under test, then:
+    /// assert!(origin.requests().is_empty());
+    /// assert_eq!(origin.accepted(), 0);
+    /// # }
+    /// ```
+    pub fn answer(&self, path: &str, reply: CannedReply) {
+        self.answers
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(path.to_owned(), reply);
+    }
+
+    /// How many TCP connections the origin accepted so far (including ones whose TLS
+    /// handshake failed): one for many requests means the client reused its connection.
+    pub fn accepted(&self) -> usize {
+        self.accepted.load(Ordering::Relaxed)
+    }
+
     /// Every request received so far, in arrival order.
     pub fn requests(&self) -> Vec<OriginRequest> {
         self.requests
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    /// Every TLS handshake so far, in order: the client certificate presented (if any) and
+    /// whether the handshake completed. Only a server that asks for client certificates
+    /// ([`TestOrigin::https_with_client_auth`]) sees any.
+    pub fn client_auth(&self) -> Vec<ClientAuthRecord> {
+        self.client_auth.all()
     }
 
     /// Re-raises a panic from a server task, if one happened.
@@ -278,13 +359,19 @@ impl Drop for TestOrigin {
     }
 }
 
-async fn serve<S>(stream: S, tls: bool, requests: Arc<Mutex<Vec<OriginRequest>>>, tasks: Tasks)
-where
+async fn serve<S>(
+    stream: S,
+    tls: bool,
+    requests: Arc<Mutex<Vec<OriginRequest>>>,
+    answers: Answers,
+    tasks: Tasks,
+) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let service = service_fn(move |req: Request<Incoming>| {
         let requests = Arc::clone(&requests);
-        async move { Ok::<_, Infallible>(handle(req, tls, &requests).await) }
+        let answers = Arc::clone(&answers);
+        async move { Ok::<_, Infallible>(handle(req, tls, &requests, &answers).await) }
     });
     let _ = auto::Builder::new(Exec(tasks))
         .serve_connection(TokioIo::new(stream), service)
@@ -315,6 +402,7 @@ async fn handle(
     req: Request<Incoming>,
     tls: bool,
     requests: &Mutex<Vec<OriginRequest>>,
+    answers: &RwLock<HashMap<String, CannedReply>>,
 ) -> Response<OriginBody> {
     let (parts, body) = req.into_parts();
     let (body, body_len, body_complete) = read_body(body).await;
@@ -356,6 +444,13 @@ async fn handle(
             "text/plain",
             Bytes::from_static(b"the request body broke off\n"),
         );
+    }
+    if let Some(answer) = answers
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(&path)
+    {
+        return answer.response(OriginBody::from);
     }
     if let Some(res) = hostile(&path, &query) {
         return res;

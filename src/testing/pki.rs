@@ -29,6 +29,8 @@ pub const INTERMEDIATE_CN: &str = "proxyscope test intermediate CA";
 pub const INTERCEPTION_CN: &str = "proxyscope test interception CA";
 /// Organization of the interception CA, shaped like a corporate proxy's.
 pub const INTERCEPTION_ORG: &str = "Example Corp Egress Proxy";
+/// Subject common name of [`TestPki::client_ca`], the CA that issues client certificates.
+pub const CLIENT_CA_CN: &str = "proxyscope test client CA";
 
 /// Which CA signs a leaf made by [`TestPki::leaf`].
 #[non_exhaustive]
@@ -42,6 +44,8 @@ pub enum Signer {
     Interception,
     /// Nobody: the leaf signs itself.
     SelfSigned,
+    /// The client CA ([`TestPki::client_ca`]), unrelated to the server root.
+    ClientCa,
 }
 
 /// The validity window of a leaf made by [`TestPki::leaf`].
@@ -69,6 +73,7 @@ pub struct LeafSpec {
     names: Vec<String>,
     signer: Signer,
     validity: Validity,
+    client: bool,
     /// Set by `LeafSpec::issued_by`: a CA that signs instead of the [`Signer`].
     pub(super) issuer: Option<Arc<Ca>>,
 }
@@ -81,7 +86,18 @@ impl LeafSpec {
             names: names.iter().map(|n| (*n).to_owned()).collect(),
             signer: Signer::Intermediate,
             validity: Validity::Current,
+            client: false,
             issuer: None,
+        }
+    }
+
+    /// A client certificate for `names` (the first is the subject's CN; extended key usage
+    /// `clientAuth`), signed by the client CA and currently valid.
+    pub fn client(names: &[&str]) -> Self {
+        LeafSpec {
+            signer: Signer::ClientCa,
+            client: true,
+            ..LeafSpec::new(names)
         }
     }
 
@@ -241,7 +257,7 @@ impl Ca {
         names: &[&str],
     ) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), HarnessError> {
         let key = KeyPair::generate()?;
-        let params = leaf_params(names, Validity::Current)?;
+        let params = leaf_params(names, Validity::Current, false)?;
         let cert = params.signed_by(&key, &self.issuer)?;
         let mut chain = vec![cert.der().clone()];
         chain.extend(self.chain_above());
@@ -263,6 +279,7 @@ pub struct TestPki {
     root: Arc<Ca>,
     intermediate: Arc<Ca>,
     interception: Arc<Ca>,
+    client_ca: Arc<Ca>,
     rotated_root: TestCert,
     localhost: TestCert,
     bundle_path: PathBuf,
@@ -318,6 +335,12 @@ impl TestPki {
             &ca_params(INTERCEPTION_CN, Some(INTERCEPTION_ORG), None),
             None,
         )?;
+        let client_ca = make_ca(
+            dir.path(),
+            "client-ca",
+            &ca_params(CLIENT_CA_CN, None, None),
+            None,
+        )?;
         let bundle_path = dir.path().join("bundle-root-intermediate.pem");
         std::fs::write(
             &bundle_path,
@@ -336,6 +359,7 @@ impl TestPki {
             root: Arc::new(root),
             intermediate: Arc::new(intermediate),
             interception: Arc::new(interception),
+            client_ca: Arc::new(client_ca),
             dir,
         };
         pki.localhost = pki.try_leaf(LeafSpec::new(&["localhost", "127.0.0.1", "::1"]))?;
@@ -374,6 +398,18 @@ impl TestPki {
     /// The interception CA: self-signed and unrelated to the root, like a corporate proxy's.
     pub fn interception_ca(&self) -> &TestCert {
         &self.interception.cert
+    }
+
+    /// The client CA: self-signed and unrelated to the server root; issues the certificates of
+    /// [`TestPki::client_cert`].
+    pub fn client_ca(&self) -> &TestCert {
+        &self.client_ca.cert
+    }
+
+    /// A currently valid client certificate for `name` (its CN and SAN), issued by the client
+    /// CA, with extended key usage `clientAuth`; its key is at [`TestCert::key_path`].
+    pub fn client_cert(&self, name: &str) -> TestCert {
+        self.leaf(LeafSpec::client(&[name]))
     }
 
     /// A root with the same subject as [`TestPki::root`] but a different key (a CA that was
@@ -465,7 +501,7 @@ impl TestPki {
     /// Like [`TestPki::leaf`], returning the error instead of panicking.
     pub fn try_leaf(&self, spec: LeafSpec) -> Result<TestCert, HarnessError> {
         let names: Vec<&str> = spec.names.iter().map(String::as_str).collect();
-        let params = leaf_params(&names, spec.validity)?;
+        let params = leaf_params(&names, spec.validity, spec.client)?;
         let key = KeyPair::generate()?;
         let (cert, intermediates, anchor) = match (&spec.issuer, spec.signer) {
             (Some(ca), _) => (
@@ -491,6 +527,11 @@ impl TestPki {
                     params.signed_by(&key, &self.interception.issuer)?,
                     Vec::new(),
                     Some(self.interception.cert.der().clone()),
+                ),
+                Signer::ClientCa => (
+                    params.signed_by(&key, &self.client_ca.issuer)?,
+                    Vec::new(),
+                    Some(self.client_ca.cert.der().clone()),
                 ),
             },
         };
@@ -633,7 +674,11 @@ pub(super) fn ca_params(cn: &str, org: Option<&str>, path_len: Option<u8>) -> Ce
     params
 }
 
-fn leaf_params(names: &[&str], validity: Validity) -> Result<CertificateParams, HarnessError> {
+fn leaf_params(
+    names: &[&str],
+    validity: Validity,
+    client: bool,
+) -> Result<CertificateParams, HarnessError> {
     let owned: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
     let mut params = CertificateParams::new(owned)?;
     params.distinguished_name = rcgen::DistinguishedName::new();
@@ -642,7 +687,11 @@ fn leaf_params(names: &[&str], validity: Validity) -> Result<CertificateParams, 
         .push(DnType::CommonName, names.first().copied().unwrap_or("leaf"));
     params.is_ca = IsCa::ExplicitNoCa;
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    params.extended_key_usages = vec![if client {
+        ExtendedKeyUsagePurpose::ClientAuth
+    } else {
+        ExtendedKeyUsagePurpose::ServerAuth
+    }];
     params.use_authority_key_identifier_extension = true;
     let (from, until) = window(validity);
     params.not_before = from.into();

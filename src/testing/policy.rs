@@ -5,6 +5,9 @@
 
 use std::fmt;
 
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, Response, StatusCode};
+
 /// The `Server` header (and `Via` product) of every reply the test proxy generates.
 pub const SQUID_SERVER: &str = "squid/6.10";
 /// The host name the test proxy calls itself in `Via` and error pages.
@@ -210,7 +213,9 @@ pub(crate) enum Decision {
 /// A reply the proxy sends itself: a status, an optional custom reason phrase, headers and a
 /// body. Squid-shaped replies come from the built-in policies; use [`Policy::Reply`] with this to
 /// imitate any other proxy (tinyproxy, Envoy, a corporate gateway with a JSON body, a vendor's
-/// 5xx code). `Content-Length` and `Date` are added when it is sent.
+/// 5xx code). An origin answers with one too, on a path set with
+/// [`TestOrigin::answer`](super::TestOrigin::answer) (e.g. an origin's own 403 with
+/// `Server: nginx`). `Content-Length` and `Date` are added when it is sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CannedReply {
     pub(crate) status: u16,
@@ -282,6 +287,27 @@ impl CannedReply {
     /// The status code.
     pub fn status(&self) -> u16 {
         self.status
+    }
+
+    /// This reply as an HTTP response whose body `body` makes from the reply's bytes. A status
+    /// outside 100–999 becomes `502`; a header hyper cannot carry is left out.
+    pub(crate) fn response<B>(&self, body: impl FnOnce(Bytes) -> B) -> Response<B> {
+        let mut resp = Response::new(body(Bytes::from(self.body.clone())));
+        *resp.status_mut() = StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_GATEWAY);
+        for (name, value) in &self.headers {
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(value),
+            ) {
+                resp.headers_mut().append(name, value);
+            }
+        }
+        if let Some(reason) = &self.reason
+            && let Ok(reason) = hyper::ext::ReasonPhrase::try_from(reason.as_bytes())
+        {
+            resp.extensions_mut().insert(reason);
+        }
+        resp
     }
 }
 

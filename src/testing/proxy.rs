@@ -13,6 +13,7 @@ use rustls::ServerConfig;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
+use super::client_auth::{ClientAuthRecord, ClientAuthSpec, Records, client_auth_config};
 use super::http_proxy::serve_http;
 use super::pki::{ChainMode, TestCert, TestPki};
 use super::policy::Policy;
@@ -67,6 +68,24 @@ impl TestProxyBuilder {
         let mut config = ServerConfig::clone(&pki.server_config(leaf, mode));
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         self.tls = Some(Arc::new(config));
+        self
+    }
+
+    /// Also listen for TLS presenting `leaf`, asking clients for a certificate as `spec` says
+    /// and recording what they present ([`TestProxy::client_auth`]).
+    ///
+    /// # Panics
+    /// As [`TestProxyBuilder::tls`].
+    pub fn tls_with_client_auth(
+        mut self,
+        _pki: &TestPki,
+        leaf: &TestCert,
+        spec: &ClientAuthSpec,
+    ) -> Self {
+        match client_auth_config(leaf, ChainMode::Full, spec, &[b"http/1.1"]) {
+            Ok(c) => self.tls = Some(c),
+            Err(err) => panic!("TestProxyBuilder::tls_with_client_auth: {err}"),
+        }
         self
     }
 
@@ -144,12 +163,14 @@ impl TestProxyBuilder {
             accepted: AtomicUsize::new(0),
             tasks: tasks.clone(),
         });
+        let client_auth = Records::default();
         let (http_listener, addr) = bind().await;
         spawn_loop(&shared, http_listener, Kind::Http(None));
         let https_addr = match self.tls {
             Some(config) => {
                 let (l, a) = bind().await;
-                spawn_loop(&shared, l, Kind::Http(Some(TlsAcceptor::from(config))));
+                let tls = (TlsAcceptor::from(config), client_auth.clone());
+                spawn_loop(&shared, l, Kind::Http(Some(tls)));
                 Some(a)
             }
             None => None,
@@ -167,6 +188,7 @@ impl TestProxyBuilder {
             https_addr,
             socks_addr,
             shared,
+            client_auth,
             tasks,
         }
     }
@@ -186,6 +208,7 @@ pub struct TestProxy {
     https_addr: Option<SocketAddr>,
     socks_addr: Option<SocketAddr>,
     shared: Arc<Shared>,
+    client_auth: Records,
     tasks: Tasks,
 }
 
@@ -304,6 +327,13 @@ impl TestProxy {
             .unwrap_or_else(PoisonError::into_inner) = policies;
     }
 
+    /// Every TLS handshake of the `https://` listener so far: the client certificate presented
+    /// (if any) and whether the handshake completed (see
+    /// [`TestProxyBuilder::tls_with_client_auth`]).
+    pub fn client_auth(&self) -> Vec<ClientAuthRecord> {
+        self.client_auth.all()
+    }
+
     /// How many TCP connections the listeners accepted (including ones a policy dropped).
     pub fn accepted(&self) -> usize {
         self.shared.accepted.load(Ordering::Relaxed)
@@ -327,7 +357,7 @@ impl Drop for TestProxy {
 }
 
 enum Kind {
-    Http(Option<TlsAcceptor>),
+    Http(Option<(TlsAcceptor, Records)>),
     Socks,
 }
 
@@ -364,10 +394,11 @@ fn spawn_loop(shared: &Arc<Shared>, listener: TcpListener, kind: Kind) {
                 Kind::Http(None) => shared_loop
                     .tasks
                     .spawn(async move { serve_http(stream, Listener::Http, shared).await }),
-                Kind::Http(Some(acceptor)) => {
+                Kind::Http(Some((acceptor, records))) => {
                     let acceptor = acceptor.clone();
+                    let records = records.clone();
                     shared_loop.tasks.spawn(async move {
-                        if let Ok(tls) = acceptor.accept(stream).await {
+                        if let Ok(tls) = records.accept(acceptor.accept(stream)).await {
                             serve_http(tls, Listener::Https, shared).await;
                         }
                     });

@@ -30,6 +30,7 @@ struct Inner {
     path: PathBuf,
     certs: Vec<CertificateDer<'static>>,
     summaries: Vec<CertSummary>,
+    in_memory: bool,
 }
 
 impl CaBundle {
@@ -69,7 +70,18 @@ impl CaBundle {
     /// Parses PEM bytes as if read from `path` (which only labels the evidence). Same errors as
     /// [`CaBundle::load`] except missing/unreadable.
     pub fn from_pem(path: impl AsRef<Path>, bytes: &[u8]) -> Result<CaBundle, Error> {
-        let path = path.as_ref();
+        Self::parse(path.as_ref(), bytes, false)
+    }
+
+    /// Parses PEM text handed to the builder; `label` (e.g. `builder:ca_certs[0]`) names it in
+    /// evidence and in the trust store's description, whose source kind is
+    /// [`TrustSourceKind::Builder`](crate::error::TrustSourceKind::Builder). Same errors as
+    /// [`CaBundle::from_pem`].
+    pub fn from_memory(label: &str, bytes: &[u8]) -> Result<CaBundle, Error> {
+        Self::parse(Path::new(label), bytes, true)
+    }
+
+    fn parse(path: &Path, bytes: &[u8], in_memory: bool) -> Result<CaBundle, Error> {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(problem(path, CaFileProblem::Empty, None));
         }
@@ -131,13 +143,19 @@ impl CaBundle {
                 path: path.to_path_buf(),
                 certs,
                 summaries,
+                in_memory,
             }),
         })
     }
 
-    /// The file it was read from.
+    /// The file it was read from (for an in-memory bundle, its label).
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// Whether it was handed to the builder in memory rather than read from a file.
+    pub fn is_in_memory(&self) -> bool {
+        self.inner.in_memory
     }
 
     /// The certificates, in file order.

@@ -77,6 +77,8 @@ impl TlsCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::settings::TlsVersion;
+    use crate::tls::ClientIdentity;
 
     #[test]
     fn files_are_read_once_and_failures_are_not_kept() {
@@ -122,6 +124,43 @@ mod tests {
             .hop(TlsSettings::origin().with_danger_accept_invalid_certs(true))
             .unwrap();
         assert!(!Arc::ptr_eq(&a.plain_config(), &danger.plain_config()));
+        // Profiles of different identities or oldest versions never share a configuration
+        // (it holds the client certificate and the protocol versions); the same identity does.
+        let pki = crate::testing::TestPki::new();
+        let id = |name: &str| {
+            let c = pki.client_cert(name);
+            let cert = std::fs::read(c.pem_path()).unwrap();
+            let key = std::fs::read(c.key_path()).unwrap();
+            ClientIdentity::from_pem(&cert, &key).unwrap()
+        };
+        let alice = id("alice");
+        let with = |id: &ClientIdentity| {
+            cache
+                .hop(TlsSettings::origin().with_client_identity(id.clone()))
+                .unwrap()
+        };
+        let (a1, a2, bob) = (with(&alice), with(&alice), with(&id("bob")));
+        assert!(Arc::ptr_eq(&a1.plain_config(), &a2.plain_config()));
+        assert!(!Arc::ptr_eq(&a1.plain_config(), &bob.plain_config()));
+        assert!(!Arc::ptr_eq(&a.plain_config(), &a1.plain_config()));
+        let v13 = cache
+            .hop(TlsSettings::origin().with_min_version(TlsVersion::Tls13))
+            .unwrap();
+        assert!(!Arc::ptr_eq(&a.plain_config(), &v13.plain_config()));
+        let hostnames = cache
+            .hop(TlsSettings::origin().with_danger_accept_invalid_hostnames(true))
+            .unwrap();
+        assert!(!Arc::ptr_eq(&a.plain_config(), &hostnames.plain_config()));
+        // In-memory CA bundles share one label scheme: their content tells them apart.
+        let mem = |pem: &str| {
+            cache
+                .hop(TlsSettings::origin().with_ca_file(
+                    CaBundle::from_memory("builder:ca_certs[0]", pem.as_bytes()).unwrap(),
+                ))
+                .unwrap()
+        };
+        let (m1, m2) = (mem(pki.root().pem()), mem(pki.client_ca().pem()));
+        assert!(!Arc::ptr_eq(&m1.plain_config(), &m2.plain_config()));
         // Settings that bring their own system roots are never shared.
         let own = cache
             .hop(TlsSettings::origin().with_system_roots(Vec::new()))

@@ -87,6 +87,7 @@ pub(crate) fn diagnose(tls: &dyn FailedHop, sni: &str, seen: Seen, failure: Fail
         validity: None,
         also_name_mismatch: None,
         fix: None,
+        client_cert: None,
     };
     if seen.also_name_error.is_some() {
         ev.also_name_mismatch = Some(name_mismatch(&ev));
@@ -454,6 +455,12 @@ fn message(ev: &TlsEvidence, kind: ErrorKind) -> String {
             _ => "the connection was closed during the TLS handshake".to_owned(),
         },
         Diagnosis::Stalled => "the TLS handshake did not finish in time".to_owned(),
+        Diagnosis::ClientCertRequired => {
+            "the server requires a client certificate and none is configured".to_owned()
+        }
+        Diagnosis::ClientCertRejected => {
+            "the server rejected the client certificate presented".to_owned()
+        }
         Diagnosis::Other => match &ev.rustls_error {
             Some(e) => format!("handshake failed: {e}"),
             None => kind.code().to_owned(),
@@ -550,6 +557,10 @@ fn hint(tls: &dyn FailedHop, ev: &TlsEvidence) -> String {
         Diagnosis::Stalled => "the server accepted the connection but did not complete the handshake: a \
              wrong port or a middlebox holding the connection; raise timeouts.tls only if the server is slow"
             .to_owned(),
+        Diagnosis::ClientCertRequired | Diagnosis::ClientCertRejected => format!(
+            "see the client certificate evidence; the key is {}",
+            s.client_cert_key
+        ),
         Diagnosis::Other => "see the rustls error in the evidence".to_owned(),
     };
     if let Some(f) = &ev.fix {

@@ -17,11 +17,13 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
 use super::chain::{summarize, unix_now};
+use super::client_auth::{self, Resolver};
 use super::diagnose::{FailedHop, Failure, diagnose};
 use super::roots::{build_store, load_system_roots};
 use super::settings::TlsSettings;
 use super::verifier::{Recording, Seen, recording, take};
-use crate::error::{CertSummary, Error, ErrorKind, Hop, TrustStore};
+use crate::error::{CertSummary, ClientCertEvidence, Error, ErrorKind, Hop, TrustStore};
+use crate::settings::TlsVersion;
 
 /// What a successful handshake saw.
 #[non_exhaustive]
@@ -47,6 +49,12 @@ pub struct HandshakeInfo {
     pub accepted_invalid: Option<String>,
     /// Whether verification was disabled for this hop.
     pub danger_accept_invalid_certs: bool,
+    /// Whether a certificate for another host is accepted on this hop.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub danger_accept_invalid_hostnames: bool,
+    /// Client authentication: whether the server asked, the CAs it named, what was presented.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_cert: Option<ClientCertEvidence>,
 }
 
 impl HandshakeInfo {
@@ -56,6 +64,12 @@ impl HandshakeInfo {
         if self.danger_accept_invalid_certs {
             w.push(format!(
                 "danger_accept_invalid_certs is set for the {} hop: certificates are not verified",
+                self.hop
+            ));
+        }
+        if self.danger_accept_invalid_hostnames {
+            w.push(format!(
+                "danger_accept_invalid_hostnames is set for the {} hop: a certificate for another host is accepted",
                 self.hop
             ));
         }
@@ -97,35 +111,61 @@ pub(crate) struct Core {
     system: OnceLock<Vec<CertificateDer<'static>>>,
 }
 
-/// Everything a [`Core`] is built from: the hop, the roots, the CA files (by path: a client reads
-/// each once), the danger switch, ALPN and resumption. `None` for settings that carry their own
+/// Everything a [`Core`] is built from: the hop, the roots, the CA bundles (by path and content:
+/// a client reads each file once, and in-memory bundles share labels), the danger switches, the
+/// oldest TLS version, the client identity (its chain's digest: the key is checked to match the
+/// leaf, so the same chain means the same identity), ALPN and resumption. Two profiles that
+/// differ in any of them never share a configuration. `None` for settings that carry their own
 /// system roots, which are never shared.
-pub(crate) type CoreKey = (
-    Hop,
-    &'static str,
-    Vec<std::path::PathBuf>,
-    bool,
-    Vec<Vec<u8>>,
-    bool,
-);
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct CoreKey {
+    hop: Hop,
+    roots: &'static str,
+    ca_files: Vec<(std::path::PathBuf, [u8; 32])>,
+    danger_accept_invalid_certs: bool,
+    danger_accept_invalid_hostnames: bool,
+    min_version: &'static str,
+    client_identity: Option<[u8; 32]>,
+    alpn: Vec<Vec<u8>>,
+    resumption: bool,
+}
+
+/// SHA-256 over DER certificates, each length-prefixed so that no two lists collide by
+/// concatenation.
+fn digest_certs(certs: &[CertificateDer<'_>]) -> [u8; 32] {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    for c in certs {
+        ctx.update(&(c.len() as u64).to_be_bytes());
+        ctx.update(c);
+    }
+    let mut out = [0; 32];
+    out.copy_from_slice(ctx.finish().as_ref());
+    out
+}
 
 /// The key of `settings`' core, when it can be shared.
 pub(crate) fn core_key(settings: &TlsSettings) -> Option<CoreKey> {
     if settings.system_roots.is_some() {
         return None;
     }
-    Some((
-        settings.hop,
-        settings.roots.as_str(),
-        settings
+    Some(CoreKey {
+        hop: settings.hop,
+        roots: settings.roots.as_str(),
+        ca_files: settings
             .ca_files
             .iter()
-            .map(|b| b.path().to_path_buf())
+            .map(|b| (b.path().to_path_buf(), digest_certs(b.certs())))
             .collect(),
-        settings.danger_accept_invalid_certs,
-        settings.alpn.clone(),
-        settings.resumption,
-    ))
+        danger_accept_invalid_certs: settings.danger_accept_invalid_certs,
+        danger_accept_invalid_hostnames: settings.danger_accept_invalid_hostnames,
+        min_version: settings.min_version.as_str(),
+        client_identity: settings
+            .client_identity
+            .as_ref()
+            .map(|id| digest_certs(id.chain())),
+        alpn: settings.alpn.clone(),
+        resumption: settings.resumption,
+    })
 }
 
 impl HopTls {
@@ -175,6 +215,7 @@ impl Core {
             inner: plain.clone(),
             algs,
             accept_invalid: settings.danger_accept_invalid_certs,
+            accept_invalid_hostnames: settings.danger_accept_invalid_hostnames,
         });
         let config = build_config(settings, provider.clone(), recording.clone())?;
         let plain_config = match plain {
@@ -215,6 +256,32 @@ impl HopTls {
         self.inner.core.plain_config.clone()
     }
 
+    /// The rustls configuration this hop's handshakes use (trust store, client certificate,
+    /// oldest version, ALPN, the danger switches), for a client that does its own TLS, e.g.
+    /// reqwest's `tls_backend_preconfigured`.
+    pub fn config(&self) -> Arc<ClientConfig> {
+        self.inner.core.config.clone()
+    }
+
+    /// The error for a read or write failure of a connection this hop established, when it is
+    /// the server's late refusal of client authentication (TLS 1.3 servers refuse after the
+    /// client has finished its side of the handshake); `None` for any other failure.
+    pub fn late_failure(
+        &self,
+        info: &HandshakeInfo,
+        err: &(dyn std::error::Error + 'static),
+    ) -> Option<Error> {
+        let alert = client_auth::received_alert(err)?;
+        client_auth::failure(
+            self,
+            &info.sni,
+            info.chain.clone(),
+            info.client_cert.clone(),
+            alert,
+            err.to_string(),
+        )
+    }
+
     /// Runs a TLS handshake with `server_name` over `io` within `timeout`. On failure the error
     /// carries the hop, the chain presented, the trust store, the diagnosis and the fix; codes
     /// `tls.*` for the origin hop, `proxy.tls` / `proxy.timeout` for the proxy hop.
@@ -238,10 +305,11 @@ impl HopTls {
         let result = tokio::time::timeout(timeout, handshake).await;
         let stream = match result {
             Ok(Ok(s)) => s,
-            Ok(Err(e)) => return Err(diagnose(self, sni, take(&seen), Failure::Io(e))),
-            Err(_) => return Err(diagnose(self, sni, take(&seen), Failure::Timeout(timeout))),
+            Ok(Err(e)) => return Err(self.failed(sni, take(&seen), Failure::Io(e))),
+            Err(_) => return Err(self.failed(sni, take(&seen), Failure::Timeout(timeout))),
         };
         let seen = take(&seen);
+        let client_cert = self.client_evidence(seen.cert_request.as_deref());
         let (_, conn) = stream.get_ref();
         let resumed = seen.now.is_none();
         let now = seen
@@ -268,6 +336,8 @@ impl HopTls {
             resumed,
             accepted_invalid: seen.error.map(|e| e.to_string()),
             danger_accept_invalid_certs: self.inner.settings.danger_accept_invalid_certs,
+            danger_accept_invalid_hostnames: self.inner.settings.danger_accept_invalid_hostnames,
+            client_cert,
         };
         if let Some(e) = &info.accepted_invalid {
             tracing::warn!(
@@ -278,6 +348,39 @@ impl HopTls {
             );
         }
         Ok((stream, info))
+    }
+
+    fn client_evidence(&self, request: Option<&[Vec<u8>]>) -> Option<ClientCertEvidence> {
+        let s = &self.inner.settings;
+        client_auth::evidence(s.client_identity.as_ref(), &s.client_cert_key, request)
+    }
+
+    /// A failed handshake: a refused client certificate when the server's alert says so, else
+    /// the diagnosis; either way with the client-certificate facts when the server asked.
+    fn failed(&self, sni: &str, seen: super::verifier::Seen, failure: Failure) -> Error {
+        let client = self.client_evidence(seen.cert_request.as_deref());
+        if let Failure::Io(e) = &failure
+            && let Some(alert) = client_auth::received_alert(e)
+        {
+            let now = seen
+                .now
+                .map_or_else(unix_now, |t| i64::try_from(t.as_secs()).unwrap_or(i64::MAX));
+            let chain = summarize(&seen.chain, now);
+            if let Some(err) =
+                client_auth::failure(self, sni, chain, client.clone(), alert, e.to_string())
+            {
+                return err;
+            }
+        }
+        let err = diagnose(self, sni, seen, failure);
+        match client.filter(|c| c.requested) {
+            Some(c) => err.map_evidence(|ev| {
+                if let Some(tls) = ev.tls.as_mut() {
+                    tls.client_cert = Some(c);
+                }
+            }),
+            None => err,
+        }
     }
 
     fn bad_name(&self, sni: &str, e: impl std::error::Error + Send + Sync + 'static) -> Error {
@@ -326,8 +429,12 @@ fn build_config(
     provider: Arc<CryptoProvider>,
     verifier: Arc<dyn ServerCertVerifier>,
 ) -> Result<ClientConfig, Error> {
+    let versions: &[&'static rustls::SupportedProtocolVersion] = match settings.min_version {
+        TlsVersion::Tls13 => &[&rustls::version::TLS13],
+        _ => &[&rustls::version::TLS13, &rustls::version::TLS12],
+    };
     let builder = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(versions)
         .map_err(|e| {
             Error::new(ErrorKind::TlsHandshake)
                 .with_hop(settings.hop)
@@ -337,7 +444,9 @@ fn build_config(
     let mut cfg = builder
         .dangerous()
         .with_custom_certificate_verifier(verifier)
-        .with_no_client_auth();
+        .with_client_cert_resolver(Arc::new(Resolver {
+            identity: settings.client_identity.clone(),
+        }));
     cfg.alpn_protocols = settings.alpn.clone();
     if !settings.resumption {
         cfg.resumption = Resumption::disabled();

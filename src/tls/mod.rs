@@ -1,8 +1,9 @@
 //! TLS per hop, with certificate diagnostics that name the fix.
 //!
 //! Each hop (the `https://` proxy, the origin) gets its own [`TlsSettings`] — roots (`webpki`,
-//! `system`, `none`), CA files ([`CaBundle`]), ALPN, `danger_accept_invalid_certs` — built once
-//! into a [`HopTls`]. Every handshake runs with a fresh recording verifier that wraps rustls's
+//! `system`, `none`), CA files ([`CaBundle`]), ALPN, the oldest TLS version, a client certificate
+//! ([`ClientIdentity`]), `danger_accept_invalid_certs` and `danger_accept_invalid_hostnames` —
+//! built once into a [`HopTls`]. Every handshake runs with a fresh recording verifier that wraps rustls's
 //! `WebPkiServerVerifier`: the presented chain is kept (as [`CertSummary`]s) on success and on
 //! failure, and a failure becomes an [`Error`](crate::Error) whose [`TlsEvidence`] holds the chain,
 //! the trust store, rustls's words, a [`Diagnosis`] (self-signed, missing intermediate, private
@@ -27,8 +28,10 @@
 mod bundle;
 mod cache;
 mod chain;
+mod client_auth;
 mod diagnose;
 mod hop;
+mod identity;
 mod interception;
 mod roots;
 mod settings;
@@ -40,13 +43,16 @@ pub(crate) use chain::rfc3339;
 pub use chain::{ChainComparison, compare_chains};
 pub use diagnose::diagnose_against_direct;
 pub use hop::{HandshakeInfo, HopTls};
+pub use identity::{
+    ClientIdentity, IdentityError, IdentityPart, IdentityProblem, MAX_IDENTITY_FILE,
+};
 pub(crate) use interception::{ViaProxy, through_proxy};
 pub use settings::{KnownCa, TlsSettings, env_ca_files};
 
 // The facts a TLS failure leaves behind are defined with the error that carries them; they are
 // re-exported here, where the code that computes them lives.
 pub use crate::error::{
-    CaFileProblem, CertSummary, Diagnosis, Fix, NameMismatch, TlsEvidence, TrustSource,
-    TrustSourceKind, TrustStore, ValidityIssue, WrongCaFile,
+    CaFileProblem, CertSummary, ClientCertEvidence, Diagnosis, Fix, NameMismatch, TlsEvidence,
+    TrustSource, TrustSourceKind, TrustStore, ValidityIssue, WrongCaFile,
 };
 pub use crate::proxy::CA_ENV_VARS;

@@ -55,7 +55,11 @@ pub(crate) fn build_store(
     for b in ca_files {
         let (anchors, rejected) = store.add_parsable_certificates(b.certs().iter().cloned());
         sources.push(TrustSource {
-            kind: TrustSourceKind::CaFile,
+            kind: if b.is_in_memory() {
+                TrustSourceKind::Builder
+            } else {
+                TrustSourceKind::CaFile
+            },
             path: Some(b.path().display().to_string()),
             anchors,
             rejected,

@@ -7,9 +7,10 @@ use std::path::Path;
 use rustls_pki_types::CertificateDer;
 
 use super::bundle::CaBundle;
+use super::identity::ClientIdentity;
 use crate::error::{Error, Hop};
 use crate::proxy::{CA_ENV_VARS, EnvSnapshot};
-use crate::settings::Roots;
+use crate::settings::{Roots, TlsVersion};
 
 /// A CA file mentioned somewhere: under a config key (`providers.yandex.ca_file`,
 /// `proxy_ca_file`, a misplaced `cacert`) or an environment variable (`SSL_CERT_FILE`).
@@ -71,6 +72,16 @@ pub struct TlsSettings {
     pub system_roots: Option<Vec<CertificateDer<'static>>>,
     /// TLS session resumption. Off means every handshake verifies (and records) a fresh chain.
     pub resumption: bool,
+    /// The client certificate offered when the server asks for one.
+    pub client_identity: Option<ClientIdentity>,
+    /// The config key that sets this hop's client certificate (named by hints).
+    pub client_cert_key: String,
+    /// The config key that sets this hop's client key (named by hints).
+    pub client_key_key: String,
+    /// The oldest TLS version accepted.
+    pub min_version: TlsVersion,
+    /// Accept a certificate that chains to a trusted root but does not name the host.
+    pub danger_accept_invalid_hostnames: bool,
 }
 
 impl TlsSettings {
@@ -87,6 +98,11 @@ impl TlsSettings {
             roots_key: "roots".to_owned(),
             system_roots: None,
             resumption: true,
+            client_identity: None,
+            client_cert_key: "client_cert".to_owned(),
+            client_key_key: "client_key".to_owned(),
+            min_version: TlsVersion::Tls12,
+            danger_accept_invalid_hostnames: false,
         }
     }
 
@@ -97,6 +113,8 @@ impl TlsSettings {
             hop: Hop::Proxy,
             alpn: vec![b"http/1.1".to_vec()],
             ca_key: "proxy_ca_file".to_owned(),
+            client_cert_key: "proxy_client_cert".to_owned(),
+            client_key_key: "proxy_client_key".to_owned(),
             ..Self::origin()
         }
     }
@@ -141,9 +159,9 @@ impl TlsSettings {
     /// Names the config section these settings come from, e.g. `providers.yandex`, so fix hints
     /// say `providers.yandex.ca_file`. An empty prefix means the global layer.
     pub fn with_key_prefix(mut self, prefix: &str) -> Self {
-        let base = match self.hop {
-            Hop::Origin => "ca_file",
-            Hop::Proxy => "proxy_ca_file",
+        let (base, cert, key) = match self.hop {
+            Hop::Origin => ("ca_file", "client_cert", "client_key"),
+            Hop::Proxy => ("proxy_ca_file", "proxy_client_cert", "proxy_client_key"),
         };
         let join = |k: &str| {
             if prefix.is_empty() {
@@ -154,6 +172,27 @@ impl TlsSettings {
         };
         self.ca_key = join(base);
         self.roots_key = join("roots");
+        self.client_cert_key = join(cert);
+        self.client_key_key = join(key);
+        self
+    }
+
+    /// Offers `identity` to servers that ask for a client certificate.
+    pub fn with_client_identity(mut self, identity: ClientIdentity) -> Self {
+        self.client_identity = Some(identity);
+        self
+    }
+
+    /// Sets the oldest TLS version accepted.
+    pub fn with_min_version(mut self, v: TlsVersion) -> Self {
+        self.min_version = v;
+        self
+    }
+
+    /// Accepts a certificate that chains to a trusted root but does not name the host. Every
+    /// handshake that needed it carries a warning.
+    pub fn with_danger_accept_invalid_hostnames(mut self, yes: bool) -> Self {
+        self.danger_accept_invalid_hostnames = yes;
         self
     }
 
@@ -172,14 +211,20 @@ impl TlsSettings {
 
     /// Warnings that anyone using these settings must see (route explanations, probe output).
     pub fn warnings(&self) -> Vec<String> {
+        let mut w = Vec::new();
         if self.danger_accept_invalid_certs {
-            vec![format!(
+            w.push(format!(
                 "danger_accept_invalid_certs is set for the {} hop: certificates are not verified",
                 self.hop
-            )]
-        } else {
-            Vec::new()
+            ));
         }
+        if self.danger_accept_invalid_hostnames {
+            w.push(format!(
+                "danger_accept_invalid_hostnames is set for the {} hop: a certificate for another host is accepted",
+                self.hop
+            ));
+        }
+        w
     }
 }
 

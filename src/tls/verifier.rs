@@ -1,7 +1,9 @@
 //! The recording verifier: wraps rustls's `WebPkiServerVerifier`, keeps the presented chain and
 //! the verification time in a per-connection slot, runs the name check that a chain failure
 //! hides, and returns the inner result unchanged (so the TLS alert sent to the server stays
-//! right). In `danger_accept_invalid_certs` mode it records what would have failed and accepts.
+//! right). In `danger_accept_invalid_certs` mode it records what would have failed and accepts;
+//! with `danger_accept_invalid_hostnames` it does so only when the chain verified and the name
+//! did not.
 //!
 //! One verifier is shared by every connection of a hop, and the slot is a tokio task-local set
 //! around each handshake ([`recording`]). rustls only resumes a TLS session with the *same*
@@ -32,6 +34,8 @@ pub(crate) struct Seen {
     pub(crate) error: Option<rustls::Error>,
     /// The name check that a chain failure hid.
     pub(crate) also_name_error: Option<rustls::Error>,
+    /// The server's CertificateRequest, when it sent one: the DER subjects of the CAs it accepts.
+    pub(crate) cert_request: Option<Vec<Vec<u8>>>,
 }
 
 /// A shared slot for one connection attempt.
@@ -44,6 +48,15 @@ tokio::task_local! {
 /// Runs a handshake future with `slot` as the place the verifier records into.
 pub(crate) async fn recording<F: Future>(slot: Slot, handshake: F) -> F::Output {
     SLOT.scope(slot, handshake).await
+}
+
+/// Records that the server asked for a client certificate (called by the client-certificate
+/// resolver inside the handshake, like the verifier).
+pub(crate) fn record_cert_request(hints: &[&[u8]]) {
+    let _ = SLOT.try_with(|slot| {
+        let mut s = slot.lock().unwrap_or_else(|p| p.into_inner());
+        s.cert_request = Some(hints.iter().map(|h| h.to_vec()).collect());
+    });
 }
 
 /// Takes the slot's content, tolerating a poisoned lock (the data is plain values).
@@ -59,6 +72,8 @@ pub(crate) struct Recording {
     pub(crate) inner: Option<Arc<WebPkiServerVerifier>>,
     pub(crate) algs: WebPkiSupportedAlgorithms,
     pub(crate) accept_invalid: bool,
+    /// Accept a chain that verifies but does not name the host.
+    pub(crate) accept_invalid_hostnames: bool,
 }
 
 impl ServerCertVerifier for Recording {
@@ -92,7 +107,7 @@ impl ServerCertVerifier for Recording {
                     .and_then(|p| verify_server_name(&p, name).err());
             }
         });
-        if self.accept_invalid {
+        if self.accept_invalid || (self.accept_invalid_hostnames && is_name_only(&res)) {
             return Ok(ServerCertVerified::assertion());
         }
         res
@@ -123,4 +138,16 @@ impl ServerCertVerifier for Recording {
     fn root_hint_subjects(&self) -> Option<&[DistinguishedName]> {
         self.inner.as_ref().and_then(|i| i.root_hint_subjects())
     }
+}
+
+/// Whether verification failed on the name alone. rustls checks the chain before the name, so a
+/// name error means the chain itself verified.
+fn is_name_only(res: &Result<ServerCertVerified, rustls::Error>) -> bool {
+    matches!(
+        res,
+        Err(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::NotValidForName
+                | rustls::CertificateError::NotValidForNameContext { .. }
+        ))
+    )
 }

@@ -2,9 +2,9 @@
 //! by the proxy) are told apart, and `error_for_status` gives the proxy's refusal its `proxy.*`
 //! code (as on CONNECT) and keeps `http.status` for the origin's, with the evidence.
 
-use crate::common::servers::*;
+use crate::common::servers::{builder, layer, squid_reply, test_proxy};
 use proxyscope::client::ResponsePath;
-use proxyscope::testing::{RawServer, Script, TestOrigin};
+use proxyscope::testing::{CannedReply, RawServer, Script, TestOrigin, VIA};
 use proxyscope::{Hop, Phase};
 
 #[tokio::test]
@@ -49,25 +49,25 @@ async fn proxy_generated_403_is_attributed_to_the_proxy() {
 
 #[tokio::test]
 async fn origin_403_relayed_by_the_proxy_is_attributed_to_the_origin() {
-    // Proxies add Via to relayed replies too: it must not make the reply the proxy's.
-    let o = origin(
-        None,
-        403,
-        &[("server", "nginx/1.25"), ("via", "1.1 testproxy")],
-        "no",
-    )
-    .await;
-    let proxy = forward_proxy(None, None).await;
-    let client = builder(layer(Some(&format!("http://{}", proxy.addr))))
-        .build()
-        .unwrap();
+    // Proxies add Via to relayed replies too (the test proxy's names Squid): it must not make
+    // the reply the proxy's.
+    let o = TestOrigin::http().await;
+    o.answer(
+        "/translate",
+        CannedReply::new(403)
+            .header("Server", "nginx/1.25")
+            .body("no"),
+    );
+    let proxy = test_proxy().start().await;
+    let client = builder(layer(Some(&proxy.url()))).build().unwrap();
     let r = client
-        .get(format!("http://origin.test:{}/translate", o.addr.port()))
+        .get(format!("http://origin.test:{}/translate", o.port()))
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
     assert_eq!(r.attribution().source, Hop::Origin);
-    assert_eq!(r.attribution().via.as_deref(), Some("1.1 testproxy"));
+    assert_eq!(r.attribution().via.as_deref(), Some(VIA));
+    assert_eq!(r.attribution().server.as_deref(), Some("nginx/1.25"));
 
     let e = r.error_for_status().unwrap_err();
     assert_eq!(e.code(), "http.status");

@@ -46,6 +46,11 @@ async fn spans_carry_the_route_and_the_failure_and_never_a_secret() {
         .finish();
     // The test runtime is single-threaded: every task of the request runs under this default.
     let _guard = tracing::subscriber::set_default(subscriber);
+    // With a single registered dispatcher tracing-core computes a new callsite's interest from
+    // the *registering thread's* default: a span first reached by another test's thread would
+    // be cached as "never" and vanish from this capture. A second registered dispatcher makes it
+    // ask every registered one (interest "sometimes", decided per thread).
+    let _second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
 
     let origin = TestOrigin::http().await;
     let proxy = TestProxy::allow_all().await;

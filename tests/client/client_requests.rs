@@ -260,7 +260,7 @@ async fn credentials_are_sent_but_never_logged_or_printed() {
     let seen = origin.requests();
     assert_eq!(
         seen[0].headers["authorization"],
-        format!("Basic {}", base64_of("user:s3cret-pw"))
+        proxyscope::testing::basic_auth("user", "s3cret-pw")
     );
     let bearer = client
         .get(origin.url("/status/401"))
@@ -272,11 +272,6 @@ async fn credentials_are_sent_but_never_logged_or_printed() {
         .unwrap_err();
     let all = format!("{bearer} {bearer:?} {}", bearer.report());
     assert!(!all.contains("b3arer-t0ken"), "{all}");
-}
-
-fn base64_of(s: &str) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.encode(s)
 }
 
 #[tokio::test]

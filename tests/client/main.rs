@@ -4,6 +4,8 @@
 
 mod client_attribution;
 mod client_bodies;
+mod client_connector;
+mod client_credentials;
 mod client_harness;
 mod client_observe;
 mod client_pac;
@@ -13,5 +15,8 @@ mod client_redirects;
 mod client_refusals;
 mod client_request_path;
 mod client_requests;
+// Only with the reqwest bridge: keeps reqwest out of every build that does not ask for it.
+#[cfg(feature = "reqwest")]
+mod client_reqwest;
 #[path = "../common/mod.rs"]
 mod common;

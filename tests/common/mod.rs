@@ -1,6 +1,8 @@
-//! What the integration-test binaries share: finding and running the `probe` example, raw HTTP
-//! on a socket (one reply reader, one Basic encoder), scripted servers for the connect and client
-//! tests, and the load tests' descriptor accounting. Each binary uses part of it.
+//! What the integration-test binaries share on top of the public harness
+//! (`proxyscope::testing`, which provides every server): finding and running the `probe`
+//! example, raw HTTP on a socket (the one reply reader), the connect and client tests' settings
+//! and Squid refusal bytes, and the load tests' descriptor accounting. Each binary uses part of
+//! it.
 
 #![allow(dead_code, unreachable_pub)]
 

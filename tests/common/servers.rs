@@ -1,30 +1,15 @@
-//! Real servers on 127.0.0.1:0 for the `connect_*` and `client_*` integration tests: a working
-//! CONNECT / absolute-form proxy that counts what it saw, a SOCKS5 server, and HTTP/1.1+HTTP/2
-//! origins (plain and TLS) with certificates from `proxyscope::testing::TestPki`; a Squid-shaped refusal's bytes for
-//! `proxyscope::testing::RawServer`; and the client settings those tests share.
+//! What the `connect_*` and `client_*` integration tests share around the harness: a
+//! Squid-shaped refusal's bytes for `proxyscope::testing::RawServer`, a
+//! `proxyscope::testing::TestProxy` that resolves the test names, and the client settings those
+//! tests use (short timeouts, an empty environment, test names pinned to loopback).
 #![allow(dead_code, unreachable_pub)]
 
-use std::convert::Infallible;
-use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use proxyscope::testing::{ChainMode, TestPki, read_head};
-use rustls::ServerConfig;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio_rustls::TlsAcceptor;
-
 use proxyscope::connect::Resolver;
+use proxyscope::testing::{TestProxy, TestProxyBuilder};
 use proxyscope::{EnvSnapshot, Phase, ProxySetting, Settings};
-
-/// Heads (request line + headers) a server received, in order.
-pub type Seen = Arc<Mutex<Vec<String>>>;
 
 /// A Squid-style refusal: status line, Squid headers, an error template body.
 pub fn squid_reply(status: &str, err: &str) -> Vec<u8> {
@@ -37,297 +22,6 @@ pub fn squid_reply(status: &str, err: &str) -> Vec<u8> {
         body.len()
     )
     .into_bytes()
-}
-
-/// A working forward proxy: CONNECT tunnels, absolute-form forwarding, optional TLS on the
-/// listening side and required Basic credentials. Every destination resolves to 127.0.0.1.
-pub struct TestProxy {
-    pub addr: SocketAddr,
-    pub seen: Seen,
-}
-
-impl TestProxy {
-    /// The number of CONNECT requests seen.
-    pub fn connects(&self) -> usize {
-        self.seen
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|h| h.starts_with("CONNECT "))
-            .count()
-    }
-
-    /// The heads seen.
-    pub fn heads(&self) -> Vec<String> {
-        self.seen.lock().unwrap().clone()
-    }
-}
-
-/// Starts a forward proxy; `tls` makes it an https:// proxy; `auth` is the required
-/// `Proxy-Authorization` value.
-pub async fn forward_proxy(tls: Option<Arc<ServerConfig>>, auth: Option<&str>) -> TestProxy {
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    let seen: Seen = Arc::default();
-    let s2 = seen.clone();
-    let auth = auth.map(str::to_owned);
-    tokio::spawn(async move {
-        while let Ok((tcp, _)) = l.accept().await {
-            let seen = s2.clone();
-            let auth = auth.clone();
-            let tls = tls.clone();
-            tokio::spawn(async move {
-                match tls {
-                    Some(cfg) => {
-                        if let Ok(s) = TlsAcceptor::from(cfg).accept(tcp).await {
-                            proxy_conn(s, seen, auth).await;
-                        }
-                    }
-                    None => proxy_conn(tcp, seen, auth).await,
-                }
-            });
-        }
-    });
-    TestProxy { addr, seen }
-}
-
-async fn proxy_conn<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, seen: Seen, auth: Option<String>) {
-    let Some((head, rest)) = read_head(&mut s).await else {
-        return;
-    };
-    seen.lock().unwrap().push(head.clone());
-    if let Some(want) = &auth {
-        let ok = head.lines().any(|l| {
-            l.split_once(':').is_some_and(|(n, v)| {
-                n.eq_ignore_ascii_case("proxy-authorization") && v.trim() == want
-            })
-        });
-        if !ok {
-            let _ = s
-                .write_all(b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"test\"\r\nContent-Length: 0\r\n\r\n")
-                .await;
-            return;
-        }
-    }
-    let line = head.lines().next().unwrap_or("").to_owned();
-    let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or("");
-    let target = parts.next().unwrap_or("").to_owned();
-    if method == "CONNECT" {
-        let port = target
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.parse::<u16>().ok())
-            .unwrap_or(0);
-        let Ok(mut up) = TcpStream::connect(("127.0.0.1", port)).await else {
-            let _ = s
-                .write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
-                .await;
-            return;
-        };
-        let _ = s
-            .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
-            .await;
-        let _ = tokio::io::copy_bidirectional(&mut s, &mut up).await;
-    } else {
-        // Absolute-form: forward this one request (and whatever follows) to the origin,
-        // rewriting the request line to origin-form and dropping proxy headers.
-        let Ok(url) = url::Url::parse(&target) else {
-            return;
-        };
-        let port = url.port_or_known_default().unwrap_or(80);
-        let Ok(mut up) = TcpStream::connect(("127.0.0.1", port)).await else {
-            let _ = s
-                .write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
-                .await;
-            return;
-        };
-        let mut out = format!("{method} {} HTTP/1.1\r\n", url.path());
-        for l in head.lines().skip(1) {
-            if !l.to_ascii_lowercase().starts_with("proxy-") {
-                out.push_str(l);
-                out.push_str("\r\n");
-            }
-        }
-        out.push_str("Via: 1.1 testproxy\r\n\r\n");
-        let _ = up.write_all(out.as_bytes()).await;
-        let _ = up.write_all(&rest).await;
-        let _ = tokio::io::copy_bidirectional(&mut s, &mut up).await;
-    }
-}
-
-/// What a SOCKS5 test server does.
-#[derive(Clone)]
-pub enum Socks {
-    /// Connects (to 127.0.0.1:port) and pipes; `creds` required if set.
-    Pipe { creds: Option<(String, String)> },
-    /// Answers the CONNECT with this reply code.
-    Fail(u8),
-    /// Accepts no method (0xFF).
-    NoMethod,
-}
-
-/// A SOCKS5 server; records `"name host:port"` or `"ip addr:port"` for each CONNECT.
-pub async fn socks5(mode: Socks) -> (SocketAddr, Seen) {
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    let seen: Seen = Arc::default();
-    let s2 = seen.clone();
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = l.accept().await {
-            let seen = s2.clone();
-            let mode = mode.clone();
-            tokio::spawn(async move {
-                let _ = socks_conn(&mut s, seen, mode).await;
-            });
-        }
-    });
-    (addr, seen)
-}
-
-async fn socks_conn(s: &mut TcpStream, seen: Seen, mode: Socks) -> std::io::Result<()> {
-    let mut h = [0u8; 2];
-    s.read_exact(&mut h).await?;
-    let mut methods = vec![0u8; h[1] as usize];
-    s.read_exact(&mut methods).await?;
-    let creds = match &mode {
-        Socks::Pipe { creds } => creds.clone(),
-        _ => None,
-    };
-    if matches!(mode, Socks::NoMethod) {
-        s.write_all(&[5, 0xFF]).await?;
-        return Ok(());
-    }
-    if let Some((user, pass)) = creds {
-        s.write_all(&[5, 2]).await?;
-        let mut v = [0u8; 2];
-        s.read_exact(&mut v).await?;
-        let mut u = vec![0u8; v[1] as usize];
-        s.read_exact(&mut u).await?;
-        let mut pl = [0u8; 1];
-        s.read_exact(&mut pl).await?;
-        let mut p = vec![0u8; pl[0] as usize];
-        s.read_exact(&mut p).await?;
-        let ok = u == user.as_bytes() && p == pass.as_bytes();
-        s.write_all(&[1, if ok { 0 } else { 1 }]).await?;
-        if !ok {
-            return Ok(());
-        }
-    } else {
-        s.write_all(&[5, 0]).await?;
-    }
-    let mut req = [0u8; 4];
-    s.read_exact(&mut req).await?;
-    let dest = match req[3] {
-        1 => {
-            let mut a = [0u8; 4];
-            s.read_exact(&mut a).await?;
-            format!("ip {}", std::net::Ipv4Addr::from(a))
-        }
-        3 => {
-            let mut l = [0u8; 1];
-            s.read_exact(&mut l).await?;
-            let mut n = vec![0u8; l[0] as usize];
-            s.read_exact(&mut n).await?;
-            format!("name {}", String::from_utf8_lossy(&n))
-        }
-        _ => {
-            let mut a = [0u8; 16];
-            s.read_exact(&mut a).await?;
-            format!("ip {}", std::net::Ipv6Addr::from(a))
-        }
-    };
-    let mut port = [0u8; 2];
-    s.read_exact(&mut port).await?;
-    let port = u16::from_be_bytes(port);
-    seen.lock().unwrap().push(format!("{dest}:{port}"));
-    if let Socks::Fail(code) = mode {
-        s.write_all(&[5, code, 0, 1, 0, 0, 0, 0, 0, 0]).await?;
-        return Ok(());
-    }
-    let mut up = TcpStream::connect(("127.0.0.1", port)).await?;
-    s.write_all(&[5, 0, 0, 1, 127, 0, 0, 1, 0, 0]).await?;
-    tokio::io::copy_bidirectional(s, &mut up).await?;
-    Ok(())
-}
-
-/// A [`TestPki`] leaf for `names` and a server config presenting it (with its intermediate),
-/// offering `alpn`; `ca_file` is the PKI's root, the file a client trusts.
-pub struct Pki {
-    pub ca_file: PathBuf,
-    pub server: Arc<ServerConfig>,
-    _pki: TestPki,
-}
-
-/// A [`TestPki`] and a server certificate for `names`; the server offers `alpn` (some tests need
-/// an origin or proxy that cannot speak h2).
-pub fn pki(names: &[&str], alpn: &[&[u8]]) -> Pki {
-    let pki = TestPki::new();
-    let leaf = pki.leaf_for(names);
-    let mut cfg = ServerConfig::clone(&pki.server_config(&leaf, ChainMode::Full));
-    cfg.alpn_protocols = alpn.iter().map(|a| a.to_vec()).collect();
-    Pki {
-        ca_file: pki.root_pem_path().to_path_buf(),
-        server: Arc::new(cfg),
-        _pki: pki,
-    }
-}
-
-/// An HTTP origin (h1 and h2, TLS when `tls` is given) answering every request with
-/// `status`, `headers` and `body`; counts connections.
-pub struct Origin {
-    pub addr: SocketAddr,
-    pub connections: Arc<Mutex<usize>>,
-}
-
-pub async fn origin(
-    tls: Option<Arc<ServerConfig>>,
-    status: u16,
-    headers: &[(&'static str, &'static str)],
-    body: &'static str,
-) -> Origin {
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    let connections: Arc<Mutex<usize>> = Arc::default();
-    let c2 = connections.clone();
-    let headers: Vec<(&'static str, &'static str)> = headers.to_vec();
-    tokio::spawn(async move {
-        while let Ok((tcp, _)) = l.accept().await {
-            *c2.lock().unwrap() += 1;
-            let tls = tls.clone();
-            let headers = headers.clone();
-            tokio::spawn(async move {
-                let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                    let headers = headers.clone();
-                    async move {
-                        let mut b = hyper::Response::builder()
-                            .status(status)
-                            .header("x-origin-version", format!("{:?}", req.version()))
-                            .header("x-origin-path", req.uri().path().to_owned());
-                        for (n, v) in headers {
-                            b = b.header(n, v);
-                        }
-                        Ok::<_, Infallible>(
-                            b.body(Full::new(Bytes::from_static(body.as_bytes())))
-                                .unwrap(),
-                        )
-                    }
-                });
-                let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-                match tls {
-                    Some(cfg) => {
-                        if let Ok(s) = TlsAcceptor::from(cfg).accept(tcp).await {
-                            let _ = builder.serve_connection(TokioIo::new(s), svc).await;
-                        }
-                    }
-                    None => {
-                        let _ = builder.serve_connection(TokioIo::new(tcp), svc).await;
-                    }
-                }
-            });
-        }
-    });
-    Origin { addr, connections }
 }
 
 /// A layer with `proxy` and short timeouts so failing tests finish quickly.
@@ -350,6 +44,14 @@ pub fn resolver() -> Resolver {
         .pin("proxy.test", ["127.0.0.1".parse().unwrap()])
         .pin("proxy.invalid", [])
         .pin("origin.invalid", [])
+}
+
+/// A [`TestProxy`] builder that resolves `origin.test` and `localhost` to loopback, as
+/// [`resolver`] does for the client.
+pub fn test_proxy() -> TestProxyBuilder {
+    TestProxy::builder()
+        .resolve("origin.test", Ipv4Addr::LOCALHOST.into())
+        .resolve("localhost", Ipv4Addr::LOCALHOST.into())
 }
 
 /// A client builder with an empty environment and the test resolver.

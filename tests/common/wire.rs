@@ -11,9 +11,11 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// How long a peer may take to send a reply head (and, separately, its body).
-const READ_DEADLINE: Duration = Duration::from_secs(10);
+pub(crate) const READ_DEADLINE: Duration = Duration::from_secs(10);
 /// The largest reply head the reader accepts; larger fails the test.
 const MAX_HEAD: usize = 64 * 1024;
+/// The largest reply body the reader accepts; larger fails the test.
+const MAX_BODY: usize = 4 << 20;
 
 /// A reply as read off the wire.
 #[derive(Debug, Clone)]
@@ -68,47 +70,66 @@ pub(crate) enum Body {
 }
 
 /// Reads one reply from `stream` (TCP, or TLS inside a tunnel): the head byte by byte, so
-/// nothing after it is consumed, then the body as `body` says. Fails the test when the peer
-/// closes inside the head, the head exceeds 64 KiB, or either part takes over 10 s.
+/// nothing after it is consumed, then the body as `body` says. Fails the test when
+/// [`try_read_response`] fails (within [`READ_DEADLINE`] per part).
 pub(crate) async fn read_response<S: AsyncRead + Unpin>(
     stream: &mut S,
     body: Body,
 ) -> WireResponse {
+    match try_read_response(stream, body, READ_DEADLINE).await {
+        Ok(response) => response,
+        Err(err) => panic!("{err}"),
+    }
+}
+
+/// [`read_response`] for callers that handle a bad reply themselves (a server still starting,
+/// a peer sent garbage on purpose): `Err` when the peer closes or fails inside the head, the
+/// head exceeds 64 KiB or is not an HTTP/1.x reply, the body exceeds 4 MiB or breaks off, or
+/// either part takes longer than `deadline`. A chunked body read until close is decoded.
+pub(crate) async fn try_read_response<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    body: Body,
+    deadline: Duration,
+) -> Result<WireResponse, String> {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     let read_head = async {
         while !head.ends_with(b"\r\n\r\n") {
-            let n = stream.read(&mut byte).await.expect("read the reply head");
-            assert!(
-                n == 1,
-                "connection closed inside the reply head after {:?}",
-                String::from_utf8_lossy(&head)
-            );
+            let n = stream.read(&mut byte).await.map_err(|e| e.to_string())?;
+            if n != 1 {
+                return Err(format!(
+                    "connection closed inside the reply head after {:?}",
+                    String::from_utf8_lossy(&head)
+                ));
+            }
             head.push(byte[0]);
-            assert!(head.len() < MAX_HEAD, "reply head over 64 KiB");
+            if head.len() >= MAX_HEAD {
+                return Err("reply head over 64 KiB".to_owned());
+            }
         }
+        Ok(())
     };
-    tokio::time::timeout(READ_DEADLINE, read_head)
+    tokio::time::timeout(deadline, read_head)
         .await
-        .expect("reply head within 10 s");
+        .map_err(|_| format!("no reply head within {deadline:?}"))??;
     let text = String::from_utf8_lossy(&head).into_owned();
     let mut lines = text.split("\r\n");
     let status_line = lines.next().unwrap_or_default();
     let mut parts = status_line.splitn(3, ' ');
     let version = parts.next().unwrap_or_default().to_owned();
-    assert!(version.starts_with("HTTP/1."), "{status_line}");
-    let status = parts
-        .next()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
+    let status = parts.next().and_then(|s| s.parse().ok());
+    let (true, Some(status)) = (version.starts_with("HTTP/1."), status) else {
+        return Err(format!("bad status line {status_line:?}"));
+    };
     let reason = parts.next().unwrap_or_default().to_owned();
-    let headers: Vec<(String, String)> = lines
+    let headers = lines
         .filter(|l| !l.is_empty())
         .map(|l| {
-            let (n, v) = l.split_once(':').expect("header line");
-            (n.trim().to_owned(), v.trim().to_owned())
+            l.split_once(':')
+                .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+                .ok_or_else(|| format!("bad header line {l:?}"))
         })
-        .collect();
+        .collect::<Result<Vec<_>, _>>()?;
     let mut response = WireResponse {
         version,
         status,
@@ -116,9 +137,18 @@ pub(crate) async fn read_response<S: AsyncRead + Unpin>(
         headers,
         body: String::new(),
     };
-    let length = response
-        .header("content-length")
-        .map(|v| v.parse::<usize>().expect("content-length"));
+    let length = match response.header("content-length") {
+        Some(v) => Some(
+            v.parse::<usize>()
+                .ok()
+                .filter(|n| *n <= MAX_BODY)
+                .ok_or_else(|| format!("Content-Length {v:?} is not a length up to 4 MiB"))?,
+        ),
+        None => None,
+    };
+    let chunked = response
+        .header("transfer-encoding")
+        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
     let mut bytes = Vec::new();
     let read_body = async {
         match (body, length) {
@@ -126,18 +156,52 @@ pub(crate) async fn read_response<S: AsyncRead + Unpin>(
             (Body::UnlessTunnel, Some(_)) if (200..300).contains(&response.status) => {}
             (_, Some(len)) => {
                 bytes.resize(len, 0);
-                stream.read_exact(&mut bytes).await.expect("body");
+                stream.read_exact(&mut bytes).await?;
             }
             (Body::ByLengthOrClose, None) => {
-                stream.read_to_end(&mut bytes).await.expect("body");
+                (&mut *stream)
+                    .take(MAX_BODY as u64 + 1)
+                    .read_to_end(&mut bytes)
+                    .await?;
             }
         }
+        Ok::<_, std::io::Error>(())
     };
-    tokio::time::timeout(READ_DEADLINE, read_body)
+    tokio::time::timeout(deadline, read_body)
         .await
-        .expect("reply body within 10 s");
+        .map_err(|_| format!("no reply body within {deadline:?}"))?
+        .map_err(|e| format!("reading the reply body: {e}"))?;
+    if bytes.len() > MAX_BODY {
+        return Err("reply body over 4 MiB".to_owned());
+    }
+    if chunked && body == Body::ByLengthOrClose {
+        bytes = dechunk(&bytes)?;
+    }
     response.body = String::from_utf8_lossy(&bytes).into_owned();
-    response
+    Ok(response)
+}
+
+/// Decodes a chunked body read whole (Prometheus streams its API answers).
+fn dechunk(mut rest: &[u8]) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = rest
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .ok_or("truncated chunk size")?;
+        let size = String::from_utf8_lossy(&rest[..line_end]);
+        let size = usize::from_str_radix(size.split(';').next().unwrap_or("").trim(), 16)
+            .map_err(|_| format!("bad chunk size {size:?}"))?;
+        if size == 0 {
+            return Ok(out);
+        }
+        let after = &rest[line_end + 2..];
+        out.extend_from_slice(after.get(..size).ok_or("truncated chunk")?);
+        rest = after
+            .get(size..)
+            .and_then(|r| r.strip_prefix(b"\r\n"))
+            .ok_or("chunk without CRLF")?;
+    }
 }
 
 /// Sends `request` (complete, blank line included) and reads the reply: the head only for a

@@ -5,6 +5,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod config_checks;
+mod config_identity;
 mod config_load;
 mod config_robust;
 mod lint_ca_files;

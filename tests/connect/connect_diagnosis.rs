@@ -8,11 +8,9 @@
 //! Each test asserts the code, hop, blame, the headline's distinguishing words and, where a hint
 //! names a value, that exact value.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::io::AsyncReadExt;
-use tokio::net::TcpListener;
 
 use crate::common::servers::{builder, layer};
 use proxyscope::error::{CloseKind, CloseStage};
@@ -123,18 +121,19 @@ async fn a_socks_tunnel_reset_before_the_origin_spoke_is_the_proxys() {
 /// origin hop's TLS failure (the network's to explain: nothing proves a proxy did it).
 #[tokio::test]
 async fn an_origin_that_hangs_up_directly_stays_the_origin_hops_failure() {
-    let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = l.local_addr().expect("addr");
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = l.accept().await {
-            // Read the whole ClientHello first: closing with unread bytes would send RST.
-            let mut hello = [0u8; 4096];
-            let _ = s.read(&mut hello).await;
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            let _ = tokio::time::timeout(Duration::from_millis(50), s.read(&mut hello)).await;
-        }
-    });
-    let e = get_err(layer(None), &format!("https://localhost:{}/", addr.port())).await;
+    let server = RawServer::start(|mut s| async move {
+        // Read the whole ClientHello first: closing with unread bytes would send RST.
+        let mut hello = [0u8; 4096];
+        let _ = s.read(&mut hello).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let _ = tokio::time::timeout(Duration::from_millis(50), s.read(&mut hello)).await;
+    })
+    .await;
+    let e = get_err(
+        layer(None),
+        &format!("https://localhost:{}/", server.addr().port()),
+    )
+    .await;
     assert_is(&e, "tls.handshake", Hop::Origin, Blame::Network, Phase::Tls);
     headline_has(&e, "the connection was closed during the TLS handshake");
 }
@@ -180,18 +179,14 @@ async fn a_proxy_that_never_answers_and_one_that_answers_slowly_read_differently
 }
 
 /// A server that reads the CONNECT and resets the connection.
-async fn resetting_proxy() -> SocketAddr {
-    let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = l.local_addr().expect("addr");
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = l.accept().await {
-            let mut head = [0u8; 512];
-            let _ = s.read(&mut head).await;
-            let _ = s.set_zero_linger();
-            drop(s);
-        }
-    });
-    addr
+async fn resetting_proxy() -> RawServer {
+    RawServer::start(|mut s| async move {
+        let mut head = [0u8; 512];
+        let _ = s.read(&mut head).await;
+        let _ = s.set_zero_linger();
+        drop(s);
+    })
+    .await
 }
 
 #[tokio::test]
@@ -209,7 +204,8 @@ async fn a_connect_closed_and_a_connect_reset_read_differently() {
     headline_has(&e, "closed the connection without answering CONNECT");
     assert_eq!(e.evidence().closure.map(|c| c.how), Some(CloseKind::Closed));
 
-    let addr = resetting_proxy().await;
+    let server = resetting_proxy().await;
+    let addr = server.addr();
     let e = get_err(via(&format!("http://{addr}"), &pki), "https://localhost:9/").await;
     assert_is(&e, "proxy.closed", Hop::Proxy, Blame::Proxy, Phase::Proxy);
     headline_has(&e, "reset the connection during CONNECT");
@@ -358,20 +354,18 @@ async fn an_http_proxy_url_at_a_silent_tls_server_is_recognised_too() {
     let pki = TestPki::new();
     let acceptor =
         tokio_rustls::TlsAcceptor::from(pki.server_config(pki.localhost(), ChainMode::Full));
-    let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = l.local_addr().expect("addr");
-    tokio::spawn(async move {
-        while let Ok((s, _)) = l.accept().await {
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                let mut first = [0u8; 1];
-                if s.peek(&mut first).await.is_ok() && first[0] == 0x16 {
-                    let _ = acceptor.accept(s).await;
-                }
-                // Anything else: hang up without a word.
-            });
+    let server = RawServer::start(move |s| {
+        let acceptor = acceptor.clone();
+        async move {
+            let mut first = [0u8; 1];
+            if s.peek(&mut first).await.is_ok() && first[0] == 0x16 {
+                let _ = acceptor.accept(s).await;
+            }
+            // Anything else: hang up without a word.
         }
-    });
+    })
+    .await;
+    let addr = server.addr();
     let e = get_err(via(&format!("http://{addr}"), &pki), "https://localhost:9/").await;
     assert_is(
         &e,

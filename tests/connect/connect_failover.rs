@@ -11,7 +11,7 @@ use proxyscope::route::{CandidateSource, Rule};
 use proxyscope::settings::ProxySetting;
 use proxyscope::testing::{
     Handled, Listener, Policy, REPLY4_GRANTED, REPLY4_NO_IDENTD, REPLY4_REJECTED,
-    REPLY4_USER_MISMATCH, TestOrigin, TestProxy, refused_addr,
+    REPLY4_USER_MISMATCH, RawServer, TestOrigin, TestProxy, refused_addr,
 };
 use proxyscope::{Blame, Hop, Phase, Settings};
 
@@ -186,7 +186,15 @@ async fn socks4_and_socks4a_connect_and_each_refusal_code_is_kept() {
     let reply = e.evidence().proxy_reply.as_ref().unwrap();
     assert_eq!(reply.status, u16::from(REPLY4_REJECTED));
     // A SOCKS5 proxy answering a SOCKS4 request is a protocol error, not a hang.
-    let (addr, _) = socks5(Socks::Fail(1)).await;
+    let socks5_only = RawServer::start(|mut stream| async move {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let mut request = [0u8; 64];
+        let _ = stream.read(&mut request).await;
+        // A SOCKS5 "general failure" reply (version 5, where SOCKS4 replies start with 0).
+        let _ = stream.write_all(&[5, 1, 0, 1, 0, 0, 0, 0, 0, 0]).await;
+    })
+    .await;
+    let addr = socks5_only.addr();
     let client = builder(layer(Some(&format!("socks4a://{addr}"))))
         .build()
         .unwrap();

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use proxyscope::testing::{
-    ChainMode, ORIGIN_FORBIDDEN_BODY, ORIGIN_SERVER, TargetForm, TestOrigin, TestPki,
+    CannedReply, ChainMode, ORIGIN_FORBIDDEN_BODY, ORIGIN_SERVER, TargetForm, TestOrigin, TestPki,
 };
 use rustls_pki_types::ServerName;
 use tokio::net::TcpStream;
@@ -57,6 +57,51 @@ async fn routes_answer_as_documented() {
     let slow = get(&origin, "/slow?ms=150").await;
     assert_eq!(slow.status, 200);
     assert!(started.elapsed() >= Duration::from_millis(150));
+}
+
+#[tokio::test]
+async fn an_answer_set_for_a_path_is_sent_as_given_and_counted_connections_show_reuse() {
+    let origin = TestOrigin::http().await;
+    origin.answer(
+        "/translate",
+        CannedReply::new(403)
+            .reason("Nope")
+            .header("Server", "nginx/1.25")
+            .header("Via", "1.1 cdn")
+            .body("no"),
+    );
+    origin.answer("/", CannedReply::new(200).body("mine"));
+    // Query ignored; status, reason, headers and body exactly as set, no Server of the origin's.
+    let r = get(&origin, "/translate?q=1").await;
+    assert_eq!(
+        (r.status, r.reason.as_str(), r.body.as_str()),
+        (403, "Nope", "no")
+    );
+    assert_eq!(r.header("server"), Some("nginx/1.25"));
+    assert_eq!(r.header("via"), Some("1.1 cdn"));
+    assert_eq!(get(&origin, "/").await.body, "mine");
+    // Other paths keep the built-in routes; a path set again gets its new reply.
+    assert_eq!(get(&origin, "/forbidden").await.body, ORIGIN_FORBIDDEN_BODY);
+    origin.answer("/translate", CannedReply::new(200).body("yes"));
+    assert_eq!(get(&origin, "/translate").await.body, "yes");
+    let targets: Vec<String> = origin.requests().into_iter().map(|r| r.target).collect();
+    assert_eq!(targets, ["/translate?q=1", "/", "/forbidden", "/translate"]);
+    // `get` closes each connection: one per request so far.
+    assert_eq!(origin.accepted(), 4);
+
+    // Two requests on one kept-alive connection count once.
+    let mut tcp = TcpStream::connect(origin.addr()).await.expect("connect");
+    let host = origin.addr();
+    for close in ["", "Connection: close\r\n"] {
+        let reply = roundtrip(
+            &mut tcp,
+            &format!("GET / HTTP/1.1\r\nHost: {host}\r\n{close}\r\n"),
+            false,
+        )
+        .await;
+        assert_eq!(reply.body, "mine");
+    }
+    assert_eq!(origin.accepted(), 5);
 }
 
 #[tokio::test]

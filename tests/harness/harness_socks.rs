@@ -7,6 +7,7 @@ use std::time::Duration;
 use proxyscope::testing::{
     Handled, Listener, Policy, REPLY_ADDRESS_NOT_SUPPORTED, REPLY_COMMAND_NOT_SUPPORTED,
     REPLY_CONNECTION_REFUSED, REPLY_HOST_UNREACHABLE, REPLY_NOT_ALLOWED, TestOrigin, TestProxy,
+    refused_addr,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -105,10 +106,7 @@ async fn domain_names_resolve_inside_the_proxy() {
 
 #[tokio::test]
 async fn ipv6_targets_are_parsed_and_really_connected() {
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        l.local_addr().expect("addr").port()
-    };
+    let closed = refused_addr().port();
     let proxy = TestProxy::builder().socks5().start().await;
     let mut addr = vec![0x04];
     addr.extend_from_slice(&std::net::Ipv6Addr::LOCALHOST.octets());
@@ -181,10 +179,7 @@ async fn policies_choose_socks_reply_codes() {
 
 #[tokio::test]
 async fn real_connect_failure_is_connection_refused() {
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        l.local_addr().expect("addr").port()
-    };
+    let closed = refused_addr().port();
     let proxy = TestProxy::builder().socks5().start().await;
     let (_tcp, reply) = connect_noauth(&proxy, &ipv4([127, 0, 0, 1]), closed).await;
     assert_eq!(reply[1], REPLY_CONNECTION_REFUSED);

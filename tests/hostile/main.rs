@@ -1,8 +1,9 @@
 //! Hostile proxies, servers and files: oversized, endless, slow and malformed replies and bodies,
-//! FIFOs, devices and gigabyte files where a config or CA file should be, and configurations
-//! built to be slow to read — each meets a cap and a deadline, never a hang, a panic or
-//! unbounded memory. Hostile PAC scripts (feature `pac`) end in their codes. Hostile names, reasons
-//! and headers cannot forge a line, perfdata item or metric in any output.
+//! FIFOs, devices and gigabyte files where a config, CA, client-certificate, key or password file
+//! should be, and configurations built to be slow to read — each meets a cap and a deadline,
+//! never a hang, a panic or unbounded memory. Hostile PAC scripts (feature `pac`) end in their
+//! codes. Hostile names, reasons and headers cannot forge a line, perfdata item or metric in any
+//! output.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -10,6 +11,7 @@ mod endless_peers;
 mod hostile_bodies;
 mod hostile_config;
 mod hostile_files;
+mod hostile_identity;
 mod hostile_output;
 mod hostile_proxy;
 mod peak;

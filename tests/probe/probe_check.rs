@@ -226,10 +226,7 @@ async fn critical_when_the_ca_is_not_trusted_and_the_certificate_is_still_report
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn critical_when_the_origin_refuses_the_connection() {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = proxyscope::testing::refused_addr().port();
     let cfg = ConfigFile::new(&format!(
         "[providers.down]\nurl = \"http://127.0.0.1:{port}/\"\nproxy = \"direct\"\n"
     ));

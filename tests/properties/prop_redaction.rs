@@ -102,11 +102,6 @@ fn config_text(user: &str, pass: &str, key: &str, refused_port: u16) -> String {
     )
 }
 
-fn refused_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
-
 fn config_outputs(toml: &str, env: &EnvSnapshot) -> Vec<String> {
     let mut out = Vec::new();
     for d in ConfigDocument::from_toml_str(toml, "prop.toml").lint(env) {
@@ -184,7 +179,7 @@ proptest! {
 
     #[test]
     fn passwords_never_reach_probe_check_output(secret in password(), user in chunk()) {
-        let toml = config_text(&user, &secret.text, &secret.chunks[0], refused_port());
+        let toml = config_text(&user, &secret.text, &secret.chunks[0], proxyscope::testing::refused_addr().port());
         let report = match Config::from_toml_str(&toml, "prop.toml") {
             Ok(config) => {
                 let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();

@@ -6,5 +6,6 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod secrets_identity;
 mod secrets_redaction;
 mod secrets_wire;

@@ -3,6 +3,7 @@
 
 mod support;
 mod tls_bundle;
+mod tls_client_cert;
 mod tls_diagnosis;
 mod tls_hop;
 mod tls_interception;

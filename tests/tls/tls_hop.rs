@@ -1,15 +1,15 @@
-//! `HopTls` on success: any `AsyncRead + AsyncWrite` (TCP, a tokio duplex, a tunnel through a
-//! hand-written CONNECT proxy), the chain recorded on success, ALPN per hop, resumption, and
+//! `HopTls` on success: any `AsyncRead + AsyncWrite` (TCP, a tokio duplex, a tunnel through the
+//! harness's CONNECT proxy), the chain recorded on success, ALPN per hop, resumption, and
 //! `danger_accept_invalid_certs` recording-but-accepting with warnings.
 
 use std::time::Duration;
 
 use crate::support::*;
-use proxyscope::testing::{ChainMode, LeafSpec, TestCa, TestPki, Validity};
+use proxyscope::testing::{ChainMode, LeafSpec, TestCa, TestPki, TestProxy, Validity, read_head};
 use proxyscope::tls::{CaBundle, ChainComparison, HopTls, TlsSettings, compare_chains};
 use proxyscope::{Hop, Roots};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 fn trusting(ca: &TestCa) -> TlsSettings {
     TlsSettings::origin()
@@ -83,37 +83,6 @@ async fn works_over_a_tokio_duplex() {
     srv.await.unwrap();
 }
 
-/// A minimal CONNECT proxy: reads the request head, dials the target, answers 200, relays.
-async fn connect_proxy() -> std::net::SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((client, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut client = BufReader::new(client);
-                let mut line = String::new();
-                client.read_line(&mut line).await.unwrap();
-                let target = line.split_whitespace().nth(1).unwrap().to_owned();
-                loop {
-                    let mut h = String::new();
-                    client.read_line(&mut h).await.unwrap();
-                    if h == "\r\n" || h.is_empty() {
-                        break;
-                    }
-                }
-                let mut upstream = TcpStream::connect(target).await.unwrap();
-                let mut client = client.into_inner();
-                client
-                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
-                    .await
-                    .unwrap();
-                let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
-            });
-        }
-    });
-    addr
-}
-
 #[tokio::test]
 async fn private_ca_origin_through_a_connect_tunnel() {
     let pki = TestPki::new();
@@ -121,17 +90,16 @@ async fn private_ca_origin_through_a_connect_tunnel() {
     let leaf = pki.leaf(LeafSpec::new(&["origin.test"]).issued_by(&root));
     let origin_server = serve(&pki, &leaf, ChainMode::LeafOnly).await;
     let origin = origin_server.addr();
-    let proxy = connect_proxy().await;
+    let proxy = TestProxy::allow_all().await;
 
-    let mut tcp = TcpStream::connect(proxy).await.unwrap();
+    let mut tcp = TcpStream::connect(proxy.addr()).await.unwrap();
     tcp.write_all(format!("CONNECT {origin} HTTP/1.1\r\nHost: {origin}\r\n\r\n").as_bytes())
         .await
         .unwrap();
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        head.push(tcp.read_u8().await.unwrap());
-    }
-    assert!(head.starts_with(b"HTTP/1.1 200"));
+    // The proxy sends nothing after its reply until the client speaks TLS.
+    let (head, rest) = read_head(&mut tcp).await.unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(rest.is_empty());
     // The origin hop's CA applies inside the tunnel.
     let tls = HopTls::new(trusting(&root)).unwrap();
     let (stream, info) = tls

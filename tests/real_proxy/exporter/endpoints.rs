@@ -6,9 +6,8 @@
 
 use std::time::Duration;
 
-use base64::Engine as _;
 use libtest_mimic::Completion;
-use proxyscope::testing::{Policy, TestOrigin, TestProxy};
+use proxyscope::testing::{Policy, TestOrigin, TestProxy, basic_auth};
 use rustix::process::Signal;
 
 use super::support::{ConfigFile, Harness, Outcome, Serve, ensure, eventually, raw, toml_str};
@@ -645,7 +644,10 @@ ca_file = {ca}
     let forbidden = [
         format!("{USER}:{PASS}"),
         PASS.to_owned(),
-        base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASS}")),
+        // The Basic token alone, without its scheme word.
+        basic_auth(USER, PASS)
+            .trim_start_matches("Basic ")
+            .to_owned(),
         API_KEY.to_owned(),
     ];
     // The failing checks failed for the expected reasons (so their outputs were exercised).

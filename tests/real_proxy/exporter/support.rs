@@ -1,5 +1,6 @@
 //! What the exporter's tests share: `probe serve` as a real process (its address read from its
-//! first line, stopped by PID), a bounded HTTP/1.1 client on a raw socket, a parser for the
+//! first line, stopped by PID), requests on a raw socket read by `common::wire`'s bounded
+//! reply reader, a parser for the
 //! exposition format, external tools that are skipped visibly when missing (and fail under
 //! `CI=true`), and a runtime per test.
 
@@ -10,9 +11,10 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::common::wire::{Body, try_read_response};
 use libtest_mimic::{Completion, Failed};
 use proxyscope::testing::{ChainMode, Policy, TestOrigin, TestPki, TestProxy};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 
@@ -264,34 +266,20 @@ impl Serve {
     }
 }
 
-/// A response.
-#[derive(Debug, Clone)]
-pub(crate) struct Reply {
-    /// Status code.
-    pub(crate) status: u16,
-    /// Header lines, names lowercased.
-    pub(crate) headers: Vec<(String, String)>,
-    /// Body as text.
-    pub(crate) body: String,
-}
+/// A response, read by the suite's one reply reader.
+pub(crate) use crate::common::wire::WireResponse as Reply;
 
 impl Reply {
-    /// The first header of that (lowercase) name.
-    pub(crate) fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
     /// The body parsed as exposition.
     pub(crate) fn exposition(&self) -> Result<Exposition, Failed> {
         Exposition::parse(&self.body).map_err(|e| format!("{e}\n{}", self.body).into())
     }
 }
 
-/// One HTTP/1.1 request with `Connection: close`; the reply is read to its end, at most 4 MiB,
-/// within 30 s.
+/// How long connecting, sending, and reading a reply's head and body may each take.
+const EXCHANGE: Duration = Duration::from_secs(30);
+
+/// One HTTP/1.1 request with `Connection: close`; the reply as [`raw`] reads it.
 pub(crate) async fn request(
     addr: SocketAddr,
     method: &str,
@@ -309,65 +297,18 @@ pub(crate) async fn request(
     raw(addr, head.as_bytes()).await
 }
 
-/// Sends `bytes` and reads the reply.
+/// Sends `bytes` and reads the reply: the head, then the body by length or until the peer
+/// closes (a chunked one decoded), at most 4 MiB, each part within 30 s.
 pub(crate) async fn raw(addr: SocketAddr, bytes: &[u8]) -> Result<Reply, Failed> {
-    let exchange = async {
-        let mut s = TcpStream::connect(addr).await?;
-        s.write_all(bytes).await?;
-        let mut buf = Vec::new();
-        (&mut s).take(4 << 20).read_to_end(&mut buf).await?;
-        Ok::<_, std::io::Error>(buf)
-    };
-    let buf = tokio::time::timeout(Duration::from_secs(30), exchange)
+    let mut s = tokio::time::timeout(EXCHANGE, TcpStream::connect(addr))
         .await
-        .map_err(|_| "no reply within 30 s")?
+        .map_err(|_| "no connection within 30 s")?
         .map_err(|e| e.to_string())?;
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| format!("no header end in {text:?}"))?;
-    let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| format!("bad status line in {head:?}"))?;
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    let chunked = headers
-        .iter()
-        .any(|(n, v)| n == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
-    let body = if chunked {
-        dechunk(body)?
-    } else {
-        body.to_owned()
-    };
-    Ok(Reply {
-        status,
-        headers,
-        body,
-    })
-}
-
-/// Decodes a chunked body (Prometheus streams its API answers).
-fn dechunk(mut rest: &str) -> Result<String, Failed> {
-    let mut out = String::new();
-    loop {
-        let (size, after) = rest.split_once("\r\n").ok_or("truncated chunk size")?;
-        let size = usize::from_str_radix(size.split(';').next().unwrap_or("").trim(), 16)
-            .map_err(|_| format!("bad chunk size {size:?}"))?;
-        if size == 0 {
-            return Ok(out);
-        }
-        let chunk = after.get(..size).ok_or("truncated chunk")?;
-        out.push_str(chunk);
-        rest = after
-            .get(size..)
-            .and_then(|r| r.strip_prefix("\r\n"))
-            .ok_or("chunk without CRLF")?;
-    }
+    tokio::time::timeout(EXCHANGE, s.write_all(bytes))
+        .await
+        .map_err(|_| "request not sent within 30 s")?
+        .map_err(|e| e.to_string())?;
+    Ok(try_read_response(&mut s, Body::ByLengthOrClose, EXCHANGE).await?)
 }
 
 /// A free loopback port (nothing listens there: a child process may take it, a client is

@@ -50,7 +50,7 @@ pub(crate) use squid::{RealSquid, SQUID_ENV, SQUID_HOSTNAME, SQUID_REALM, SquidC
 pub(crate) use tinyproxy::{RealTinyproxy, TINYPROXY_ENV, TINYPROXY_VIA_NAME, TinyproxyConfig};
 
 use std::fs;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -311,11 +311,9 @@ fn path_str(path: &Path) -> Result<String, Skip> {
     Ok(s.to_owned())
 }
 
+/// A loopback port nothing listens on, for a proxy process to take.
 fn free_port() -> Result<u16, Skip> {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| Skip::new(format!("cannot find a free loopback port: {e}")))
+    Ok(proxyscope::testing::refused_addr().port())
 }
 
 /// The binary named by `env` when set (which must then exist), else the system's.
