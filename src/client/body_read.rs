@@ -27,6 +27,8 @@ use crate::route::Route;
 pub(crate) struct Ctx {
     pub(crate) route: Route,
     pub(crate) target: String,
+    /// Only decompression errors name the hop; other body errors come from the reader.
+    #[cfg_attr(not(feature = "decompression"), allow(dead_code))]
     pub(crate) hop: Hop,
     pub(crate) url: url::Url,
     /// The request's credentials, scrubbed from every error (a peer may echo them).
