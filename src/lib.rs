@@ -49,8 +49,9 @@
 //!   It adds items only and never changes how the client behaves.
 //! - `pac` (off by default): the `pac` module — proxy auto-config: `FindProxyForURL` evaluated
 //!   in an embedded, sandboxed QuickJS with time, memory and stack limits, answers parsed into
-//!   candidates, PAC files linted. It adds items only and never changes how the client behaves;
-//!   it needs a C compiler.
+//!   candidates, PAC files linted, and the client follows a `pac` setting (or `PROXYSCOPE_PAC`),
+//!   trying the answer's candidates in order; without the feature such a setting is refused
+//!   (`config.invalid`), never ignored. Nothing else changes; it needs a C compiler.
 //! - `decompression` (off by default): `ClientBuilder::{gzip, brotli, zstd}` — ask for
 //!   compressed response bodies and decode them (async-compression). Without the switches
 //!   nothing is asked for or decoded.
@@ -68,6 +69,13 @@
 //! not import each other in a loop either. A test at the bottom of this file reads `src/` and
 //! fails when an import breaks either rule.
 //!
+//! Where a lower layer needs something only a higher one can do, the lower layer defines a trait
+//! over plain data and the higher one implements it and hands it down: `route` defines
+//! [`AutoConfig`](route::AutoConfig) (the candidates a PAC file answers for a URL), `pac`
+//! implements it, and `connect` gives it to the [`Router`](route::Router) it builds. So routing
+//! stays pure and below `error`, and a route's failure is data the connector turns into an
+//! [`Error`].
+//!
 //! | module | owns | imports |
 //! |---|---|---|
 //! | `hop` (private) | [`Hop`] and [`Phase`]: where and when in a request | nothing |
@@ -77,13 +85,13 @@
 //! | [`proxy`] | proxy URLs, `no_proxy`, the environment snapshot, other tools' rules, redaction | `diagnostic`, `parse_error` |
 //! | [`credentials`] | secrets kept outside URLs: their sources, resolution, proxy and origin credentials | `proxy` |
 //! | [`settings`] | [`Settings`] layers, timeouts, roots, TLS identity and credentials, [`Provenance`] | `credentials`, `proxy`, `hop`, `parse_error` |
-//! | [`route`] | pure route resolution and its explanation | `settings`, `proxy` |
+//! | [`route`] | pure route resolution and its explanation; the candidates of proxy lists and PAC answers as data, and the [`AutoConfig`](route::AutoConfig) trait a PAC evaluator implements | `settings`, `proxy` |
 //! | [`error`] | [`Error`], codes, evidence (timings, TLS facts, attribution, diagnostics), the gateway status | everything above |
 //! | `wire` (private) | pure parsers of what peers send: CONNECT/SOCKS5/SOCKS4 replies, proxy signatures, attribution | `error` |
-//! | `pac` (feature) | proxy auto-config: sandboxed `FindProxyForURL`, its answer, the PAC lint | `error`, `proxy`, `file` |
+//! | `pac` (feature) | proxy auto-config: sandboxed `FindProxyForURL`, its answer, the PAC lint, the router's PAC evaluator (`pac::auto_config`) | `error`, `route`, `settings`, `proxy`, `file` |
 //! | [`tls`] | per-hop TLS, the recording verifier, chain facts, diagnosis | `error`, `settings`, `proxy`, `file` |
-//! | [`connect`] | the connector: DNS, TCP, proxy handshakes, TLS (I/O) | `wire`, `tls`, `error`, `route`, `settings`, `proxy` |
-//! | [`config`] | documents with positions, schema, lint, provenance, sections of a service's own file, the effective view | `tls`, `error`, `settings`, `proxy`, `diagnostic`, `parse_error`, `file` |
+//! | [`connect`] | the connector: DNS, TCP, proxy handshakes, TLS (I/O); failover across candidates and its back-off | `wire`, `tls`, `pac`, `error`, `route`, `settings`, `proxy` |
+//! | [`config`] | documents with positions, schema, lint, provenance, sections of a service's own file, the effective view | `tls`, `pac`, `error`, `route`, `settings`, `proxy`, `diagnostic`, `parse_error`, `file` |
 //! | [`client`] | [`Client`], builders, responses, redirects | `config`, `connect`, `wire`, `error`, `route`, `settings`, `proxy` |
 //! | [`probe`] | checks, runner, renderers, the Prometheus exporter | everything above |
 //! | `testing` (feature) | the harness: PKI, origins, proxies | nothing from the crate |

@@ -448,8 +448,17 @@ impl Limits {
 #[non_exhaustive]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Settings {
-    /// `proxy`: URL, `"direct"` or `"env"`.
+    /// `proxy`: URL, `"direct"` or `"env"`; with a list, its first entry.
     pub proxy: Option<Sourced<ProxySetting>>,
+    /// `proxy = [..]`: the whole list, tried in order on connect failure (`proxy` holds its
+    /// first entry, so code that reads one proxy sees the primary). Each entry is a URL or
+    /// `"direct"`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy_list: Option<Sourced<Vec<ProxySetting>>>,
+    /// `pac`: a proxy auto-config file (feature `pac`), consulted where `proxy` would be when
+    /// this layer sets no `proxy`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pac: Option<Sourced<PathBuf>>,
     /// `no_proxy`: applies to whichever proxy was chosen.
     pub no_proxy: Option<Sourced<NoProxy>>,
     /// `roots`: the base trust store for the origin hop.
@@ -502,6 +511,24 @@ impl Settings {
     /// Sets `proxy` (builder origin).
     pub fn with_proxy(mut self, setting: ProxySetting) -> Self {
         self.proxy = Some(Sourced::builder(setting, "proxy"));
+        self
+    }
+
+    /// Sets `proxy` to a failover list (builder origin): URLs and `"direct"`, tried in order on
+    /// connect failure. An empty list leaves `proxy` unset.
+    pub fn with_proxy_list(mut self, list: impl IntoIterator<Item = ProxySetting>) -> Self {
+        let list: Vec<ProxySetting> = list.into_iter().collect();
+        let Some(first) = list.first().cloned() else {
+            return self;
+        };
+        self.proxy = Some(Sourced::builder(first, "proxy"));
+        self.proxy_list = (list.len() > 1).then(|| Sourced::builder(list, "proxy"));
+        self
+    }
+
+    /// Sets `pac`, the proxy auto-config file (builder origin).
+    pub fn with_pac(mut self, path: impl Into<PathBuf>) -> Self {
+        self.pac = Some(Sourced::builder(path.into(), "pac"));
         self
     }
 
@@ -698,6 +725,13 @@ impl Settings {
     pub fn over(&self, base: &Settings) -> Settings {
         Settings {
             proxy: self.proxy.clone().or_else(|| base.proxy.clone()),
+            // The list goes with the `proxy` it belongs to.
+            proxy_list: if self.proxy.is_some() {
+                self.proxy_list.clone()
+            } else {
+                base.proxy_list.clone()
+            },
+            pac: self.pac.clone().or_else(|| base.pac.clone()),
             no_proxy: self.no_proxy.clone().or_else(|| base.no_proxy.clone()),
             roots: self.roots.clone().or_else(|| base.roots.clone()),
             ca_file: self.ca_file.clone().or_else(|| base.ca_file.clone()),

@@ -11,6 +11,12 @@
 //! - `static_route`: `route::resolve` for one provider with a global proxy and `no_proxy` list,
 //!   the decision a PAC file stands in for.
 //!
+//! - `route_decision/*`: one route decided by a [`Router`] (what the client does per request;
+//!   with `pac`, a router given the PAC evaluator, as the client's),
+//!   static (a proxy and a `no_proxy` list) or with `pac` set to the same file, its answer
+//!   cached, or not (each iteration a host the cache has never seen; the static route is
+//!   measured on the same fresh URLs).
+//!
 //! `cargo bench -p proxyscope-benches --bench pac -- --warm-up-time 1 --measurement-time 3`
 // criterion's macros generate undocumented public functions.
 #![allow(missing_docs)]
@@ -20,7 +26,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use proxyscope::pac::{Decision, Pac, PacOptions, PacScript, parse_result};
-use proxyscope::route::resolve;
+use proxyscope::route::{Router, resolve};
 use proxyscope::{EnvSnapshot, NoProxy, ProxySetting, Settings};
 use proxyscope_benches::cpu_time::ThreadCpu;
 use url::Url;
@@ -93,6 +99,8 @@ fn pac_benches(c: &mut Criterion<ThreadCpu>) {
     });
     g.finish();
 
+    route_decisions(c, &urls);
+
     let mut g = c.benchmark_group("pac_parts");
     g.bench_function("load", |b| {
         b.iter(|| {
@@ -109,6 +117,65 @@ fn pac_benches(c: &mut Criterion<ThreadCpu>) {
             .entries
             .len()
         })
+    });
+    g.finish();
+}
+
+fn static_settings() -> Settings {
+    Settings::new()
+        .with_proxy(ProxySetting::parse("http://egress-a.example.com:3128").expect("proxy"))
+        .with_no_proxy(NoProxy::from_entries([
+            "localhost",
+            ".corp.example.com",
+            ".svc.example.com",
+            ".intranet.example.net",
+            ".lab.example.org",
+            ".build.example.com",
+            "10.0.0.0/8",
+            "172.16.0.0/12",
+            "192.168.0.0/16",
+        ]))
+}
+
+/// Route decisions as the client makes them: a router built once, one decision per URL.
+fn route_decisions(c: &mut Criterion<ThreadCpu>, urls: &[Url]) {
+    let env = EnvSnapshot::from_pairs(Vec::<(String, String)>::new());
+    let fixed = Router::new(static_settings(), None, env.clone());
+    let pac = Router::with_auto_config(
+        Settings::new().with_pac(CORP),
+        None,
+        env,
+        proxyscope::pac::auto_config,
+    );
+    for u in urls {
+        let r = pac.route_url(u).expect("routes");
+        assert!(r.candidates().is_some_and(|c| c.failure.is_none()), "{u}");
+    }
+    let mut g = c.benchmark_group("route_decision");
+    g.bench_function("static_8", |b| {
+        b.iter(|| {
+            for u in urls {
+                black_box(fixed.route_url(black_box(u)).is_ok());
+            }
+        })
+    });
+    g.bench_function("pac_cached_8", |b| {
+        b.iter(|| {
+            for u in urls {
+                black_box(pac.route_url(black_box(u)).is_ok());
+            }
+        })
+    });
+    let mut n = 0u64;
+    let mut fresh = || {
+        n += 1;
+        Url::parse(&format!("https://h{n}.example.org/")).expect("bench URL")
+    };
+    g.bench_function("static_fresh_host", |b| {
+        b.iter(|| black_box(fixed.route_url(black_box(&fresh())).is_ok()))
+    });
+    g.bench_function("pac_uncached_fresh_host", |b| {
+        b.iter(|| black_box(pac.route_url(black_box(&fresh())).is_ok()))
     });
     g.finish();
 }

@@ -29,7 +29,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// The route a URL takes, and why (no network).
+    /// The route a URL takes, and why, with the candidates of proxy lists and PAC answers (no connection; names a PAC script asks about are resolved).
     Route(route::Args),
     /// Lint the config file and the environment, at most 100 findings per file (exit 0 clean, 1 warnings, 2 errors, 3 unreadable).
     Lint(lint::Args),

@@ -1,11 +1,24 @@
 //! `probe route URL [--provider P] [--format text|json]`: the route a URL takes and why. No
-//! network: the decision is [`proxyscope::route::resolve`] over the configured layers and a
+//! connection: the decision is [`proxyscope::route::resolve`] over the configured layers and a
 //! snapshot of the environment. Without `--provider`, the provider is chosen by URL exactly as
 //! the client chooses it ([`proxyscope::route::provider_for_url`]): the provider whose `url`
 //! contains the URL, else the global layer.
+//!
+//! A `pac` setting in force is run (feature `pac`), and the names the script looks up
+//! (`dnsResolve`, `isInNet` on a name, …) are resolved with the system resolver, as a request
+//! would resolve them with the client's, each within a deadline; the explanation lists each
+//! name with its addresses.
 
-use proxyscope::route::{self, Route};
+use proxyscope::route::{self, Route, RouteError};
 use proxyscope::{EnvSnapshot, Settings};
+
+/// How long one name a PAC script asks about may take to resolve.
+#[cfg(feature = "pac")]
+const LOOKUP_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
+/// Rounds of "the script asked for more names" before its answer is taken as it is (the
+/// client's connector allows as many).
+#[cfg(feature = "pac")]
+const MAX_DNS_ROUNDS: usize = 4;
 
 /// Output formats of `probe route`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -84,7 +97,7 @@ pub(crate) fn run(args: Args) -> u8 {
     let provider = provider
         .as_ref()
         .map(|(name, layer)| (name.as_str(), layer));
-    match route::resolve(&global, provider, &env, &url).map_err(proxyscope::Error::from) {
+    match decide(&global, provider, &env, &url).map_err(proxyscope::Error::from) {
         Ok(r) => {
             print_route(&r, args.format);
             0
@@ -102,6 +115,72 @@ pub(crate) fn run(args: Args) -> u8 {
             2
         }
     }
+}
+
+/// The route, with a PAC script's name lookups resolved.
+fn decide(
+    global: &Settings,
+    provider: Option<(&str, &Settings)>,
+    env: &EnvSnapshot,
+    url: &url::Url,
+) -> Result<Route, RouteError> {
+    #[cfg(feature = "pac")]
+    {
+        let route = route::resolve_with_auto_config(
+            global,
+            provider,
+            env,
+            url,
+            proxyscope::pac::auto_config,
+        )?;
+        if route.candidates().is_none_or(|c| c.pending.is_empty()) {
+            return Ok(route);
+        }
+        // The script asked about names: decide through a router that keeps what it learns.
+        let router = route::Router::with_auto_config(
+            global.clone(),
+            provider.map(|(n, l)| (n, l.clone())),
+            env.clone(),
+            proxyscope::pac::auto_config,
+        );
+        let mut route = router.route_url(url)?;
+        for round in 0..=MAX_DNS_ROUNDS {
+            let pending = match route.candidates() {
+                Some(c) if !c.pending.is_empty() => c.pending.clone(),
+                _ => break,
+            };
+            for name in &pending {
+                // After the last round, the names still asked for count as not resolving.
+                let addrs = if round == MAX_DNS_ROUNDS {
+                    Vec::new()
+                } else {
+                    lookup(name)
+                };
+                router.learn_name(name, addrs);
+            }
+            route = router.route_url(url)?;
+        }
+        Ok(route)
+    }
+    #[cfg(not(feature = "pac"))]
+    route::resolve(global, provider, env, url)
+}
+
+/// The addresses of `name` from the system resolver, or none when it does not resolve within
+/// [`LOOKUP_DEADLINE`] (the lookup thread is left to finish on its own).
+#[cfg(feature = "pac")]
+fn lookup(name: &str) -> Vec<std::net::IpAddr> {
+    use std::net::ToSocketAddrs;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let host = name.to_owned();
+    std::thread::spawn(move || {
+        let addrs: Vec<std::net::IpAddr> = (host.as_str(), 0)
+            .to_socket_addrs()
+            .map(|a| a.map(|s| s.ip()).collect())
+            .unwrap_or_default();
+        let _ = tx.send(addrs);
+    });
+    rx.recv_timeout(LOOKUP_DEADLINE).unwrap_or_default()
 }
 
 fn print_route(r: &Route, format: Format) {

@@ -20,8 +20,10 @@ impl Client {
     /// sends `Proxy-Authorization` on CONNECT and on plain-http requests; reqwest prints such a
     /// proxy as `Custom(_)`, never the credentials.
     ///
-    /// Fails when a proxy value in force (a layer's, or an environment variable's) is invalid:
-    /// reqwest would otherwise go direct in silence. SOCKS routes need reqwest's `socks` feature.
+    /// Fails when a proxy value in force (a layer's, or an environment variable's) is invalid,
+    /// or a proxy list or PAC file is in force (`config.invalid`; reqwest takes one proxy per
+    /// request and could not fail over): reqwest would otherwise go direct in silence. SOCKS
+    /// routes need reqwest's `socks` feature.
     #[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
     pub fn reqwest_proxy(&self, provider: Option<&str>) -> Result<reqwest::Proxy, Error> {
         let headers = self.connector(provider)?.proxy_headers().clone();
@@ -30,6 +32,7 @@ impl Client {
         for probe in ["http://proxyscope.invalid/", "https://proxyscope.invalid/"] {
             self.route(provider, probe)?;
         }
+        self.refuse_candidates(provider)?;
         let client = self.clone();
         let provider = provider.map(str::to_owned);
         let proxy = reqwest::Proxy::custom(move |url: &url::Url| {
@@ -48,6 +51,53 @@ impl Client {
         } else {
             proxy.headers(headers)
         })
+    }
+
+    /// A proxy list or PAC file in force for `provider` (every profile, for `None`): reqwest
+    /// takes one proxy per request from the bridge, so it could not fail over, wait for the
+    /// names a PAC script asks about, or report the script's failure — it would go direct in
+    /// silence. Refused when the bridge is made instead.
+    fn refuse_candidates(&self, provider: Option<&str>) -> Result<(), Error> {
+        let profiles: Vec<_> = match provider {
+            Some(name) => vec![self.named(name)?],
+            None => self
+                .inner
+                .providers
+                .iter()
+                .chain(std::iter::once(&self.inner.global))
+                .collect(),
+        };
+        for p in profiles {
+            for probe in ["http://proxyscope.invalid/", "https://proxyscope.invalid/"] {
+                let Ok(url) = url::Url::parse(probe) else {
+                    continue;
+                };
+                let Ok(route) = p.connector.route(&url) else {
+                    continue;
+                };
+                let Some(c) = route.candidates() else {
+                    continue;
+                };
+                let key = match &p.name {
+                    Some(n) => format!("providers.{n}."),
+                    None => String::new(),
+                };
+                let what = match c.source {
+                    crate::route::CandidateSource::Pac => "pac",
+                    _ => "proxy",
+                };
+                return Err(Error::new(ErrorKind::ConfigInvalid)
+                    .with_message(format!(
+                        "{key}{what} ({}) gives several candidates, which a reqwest::Proxy cannot follow: reqwest takes one proxy per request (no failover, no PAC name lookups)",
+                        c.origin
+                    ))
+                    .with_hint(format!(
+                        "send these requests through proxyscope's Client, or set one proxy in {key}proxy for the reqwest bridge"
+                    ))
+                    .map_evidence(|ev| ev.setting = Some(format!("{key}{what}"))));
+            }
+        }
+        Ok(())
     }
 
     /// Runs proxyscope's connection path (DNS, TCP, the proxy handshake, TLS; no request) for

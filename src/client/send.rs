@@ -174,7 +174,11 @@ fn from_legacy(e: legacy::Error, route: &Route, target: &str, absolute_form: boo
     let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&e);
     let mut hyper_err: Option<&hyper::Error> = None;
     if let Some(ours) = Error::find_in(&e) {
-        // The request's own route: the connector only saw scheme and authority.
+        // The request's own route: the connector only saw scheme and authority. A route with
+        // candidates keeps the connector's copy, which says which were tried.
+        if ours.route().is_some_and(|r| r.candidates().is_some()) {
+            return ours.duplicate();
+        }
         return ours.duplicate().with_route(route.clone());
     }
     while let Some(s) = src {

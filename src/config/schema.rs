@@ -8,7 +8,7 @@ use super::ca;
 use super::check;
 use super::node::{Entry, Node, Pos, Value};
 use super::provenance::Source;
-use super::rules::{names, no_proxy, origin_url, proxy_url};
+use super::rules::{names, no_proxy, origin_url, pac, proxy_url};
 use super::suggest;
 use super::walk::{
     GLOBAL_ONLY, LAYER_KEYS, LIMIT_KEYS, Level, PROVIDER_ONLY, TIMEOUT_KEYS, Walker, join, last_key,
@@ -82,6 +82,10 @@ impl Walker<'_> {
                         "`proxy = false` is not a setting; the keyword for no proxy is \"direct\"",
                         Some("write `proxy = \"direct\"`".into()),
                     );
+                    return;
+                }
+                if let Value::Array(items) = &node.value {
+                    self.proxy_list(layer, &path, node, items, origin);
                     return;
                 }
                 let Some(raw) = self.string(&path, node, "write a URL, \"direct\" or \"env\"")
@@ -171,6 +175,16 @@ impl Walker<'_> {
                     }
                 }
             }
+            "pac" => {
+                let Some(raw) = self.string(&path, node, "write the PAC file's path as a string")
+                else {
+                    return;
+                };
+                let file = self.src.resolve(raw.trim());
+                let location = self.src.location(node.pos);
+                self.diags.extend(pac::lint(&file, &path, location));
+                layer.pac = Some(Sourced::new(file, origin));
+            }
             "danger_accept_invalid_certs" => {
                 if let Some(b) = self.boolean(&path, node) {
                     if b {
@@ -184,6 +198,48 @@ impl Walker<'_> {
             _ => {
                 self.identity_key(layer, prefix, e);
             }
+        }
+    }
+
+    /// `proxy = [..]`: each entry checked like a single `proxy`; the first becomes `proxy`.
+    fn proxy_list(
+        &mut self,
+        layer: &mut Settings,
+        path: &str,
+        node: &Node,
+        items: &[Node],
+        origin: crate::settings::Provenance,
+    ) {
+        let mut list = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let ipath = format!("{path}[{i}]");
+            let Some(raw) = self.string(
+                &ipath,
+                item,
+                "write each entry as a proxy URL or \"direct\"",
+            ) else {
+                continue;
+            };
+            let (setting, diags) = pac::list_entry(raw, &ipath, self.src.location(item.pos));
+            self.diags.extend(diags);
+            list.extend(setting);
+        }
+        if items.is_empty() {
+            self.diag(
+                Severity::Error,
+                "invalid_value",
+                path,
+                node.pos,
+                "an empty proxy list names no route",
+                Some("write `proxy = [\"http://proxy-a:3128\", \"direct\"]`, or `proxy = \"direct\"`".into()),
+            );
+        }
+        if list.len() != items.len() {
+            return;
+        }
+        if let Some(first) = list.first().cloned() {
+            layer.proxy = Some(Sourced::new(first, origin.clone()));
+            layer.proxy_list = (list.len() > 1).then(|| Sourced::new(list, origin));
         }
     }
 

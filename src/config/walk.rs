@@ -18,6 +18,7 @@ use crate::tls::CaBundle;
 /// Keys of a layer, valid at the top level and in every provider.
 pub(crate) const LAYER_KEYS: &[&str] = &[
     "proxy",
+    "pac",
     "no_proxy",
     "roots",
     "ca_file",
@@ -432,6 +433,8 @@ mod tests {
                 code,
                 "client_cert.missing" | "credentials.missing" | "credentials.unset"
             )
+            // A PAC file (and a build without the `pac` feature refuses any).
+            || matches!(code, "pac.file" | "pac.unavailable")
     }
 
     #[test]

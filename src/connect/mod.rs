@@ -12,10 +12,12 @@ mod auth;
 pub(crate) mod deadline;
 mod dns;
 mod explain;
+mod failover;
 mod handoff;
 mod http_connect;
 mod refusal;
 mod request;
+mod socks4;
 mod socks5;
 mod stream;
 mod tcp;
@@ -44,6 +46,7 @@ pub(crate) use auth::add_headers;
 pub use auth::basic_auth;
 pub use dns::{Resolve, Resolver, Resolving};
 pub(crate) use explain::absolute_form_failure;
+pub use failover::BACKOFF;
 pub(crate) use handoff::Handoff;
 pub(crate) use refusal::{Form, refusal};
 pub use request::{ConnectorLayer, ConnectorService};
@@ -140,6 +143,8 @@ pub(crate) struct Profile {
     tls: tls::ProfileTls,
     creds: auth::Credentials,
     router: Router,
+    /// Candidates of proxy lists and PAC answers whose connection failed recently.
+    backoff: failover::Backoff,
 }
 
 impl Profile {
@@ -217,11 +222,22 @@ impl Connector {
             &settings.env,
             &settings.proxy_headers,
         )?;
-        let router = Router::new(
+        let owned = settings.provider.as_deref().zip(settings.layer.clone());
+        // A `pac` setting is run by the `pac` module's evaluator; without the feature the router
+        // reports it as unusable (below), never ignores it.
+        #[cfg(feature = "pac")]
+        let router = Router::with_auto_config(
             settings.global.clone(),
-            settings.provider.as_deref().zip(settings.layer.clone()),
+            owned,
             settings.env.clone(),
+            crate::pac::auto_config,
         );
+        #[cfg(not(feature = "pac"))]
+        let router = Router::new(settings.global.clone(), owned, settings.env.clone());
+        // A PAC file that cannot be read or does not compile fails the build, not a request.
+        if let Some(f) = router.auto_config_failure() {
+            return Err(failover::failure_error(f));
+        }
         Ok(Self {
             profile: Arc::new(Profile {
                 settings,
@@ -229,6 +245,7 @@ impl Connector {
                 tls,
                 creds,
                 router,
+                backoff: failover::Backoff::default(),
             }),
         })
     }
@@ -498,6 +515,14 @@ fn route_for(profile: &Profile, uri: &Uri, handed: Option<&Handoff>) -> Result<R
 
 async fn connect(profile: &Profile, uri: Uri, handed: Option<&Handoff>) -> Result<Conn, Error> {
     let route = route_for(profile, &uri, handed)?;
+    if route.candidates().is_some() {
+        return failover::connect(profile, &uri, route).await;
+    }
+    connect_one(profile, &uri, route).await
+}
+
+/// A connection along `route`'s one proxy (or direct).
+async fn connect_one(profile: &Profile, uri: &Uri, route: Route) -> Result<Conn, Error> {
     let scheme = uri.scheme_str().unwrap_or("http").to_ascii_lowercase();
     // The host as written, for DNS and TLS (the route has already read it the URL way).
     let host = uri.host().unwrap_or_default().to_owned();
@@ -656,10 +681,25 @@ async fn build(
                             .await
                         }
                     }
-                    other => Err(ctx
-                        .error(ErrorKind::ConfigProxyUrl, Hop::Proxy, Phase::Config)
-                        .with_message(format!("proxy scheme {other:?} is not supported"))
-                        .with_hint("use an http://, https://, socks5:// or socks5h:// proxy")),
+                    ProxyScheme::Socks4 | ProxyScheme::Socks4a => {
+                        tunnel = true;
+                        let user_id = proxy.username().unwrap_or("");
+                        let dest = if proxy.scheme() == ProxyScheme::Socks4a {
+                            socks4::Dest::Name(host, port)
+                        } else {
+                            let addrs = dns::resolve(
+                                resolver,
+                                ctx,
+                                Hop::Origin,
+                                host,
+                                port,
+                                t.connect_or_default(),
+                            )
+                            .await?;
+                            socks4::Dest::Addr(socks4::first_v4(ctx, &addrs)?)
+                        };
+                        socks4::handshake(ctx, stream, dest, user_id, t.proxy_or_default()).await
+                    }
                 }
             }
             .instrument(span)
@@ -680,7 +720,7 @@ async fn build(
                 tunnel_facts = Some(explain::Tunnel {
                     opened: Instant::now(),
                     received: received.clone(),
-                    socks: matches!(proxy.scheme(), ProxyScheme::Socks5 | ProxyScheme::Socks5h),
+                    socks: !matches!(proxy.scheme(), ProxyScheme::Http | ProxyScheme::Https),
                 });
                 (Stream::counted(stream, received), peer)
             } else {

@@ -230,6 +230,10 @@ pub struct Evidence {
     /// What a proxy auto-config script was asked and did (`pac.*` errors).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pac: Option<Box<PacEvidence>>,
+    /// Each candidate of a proxy list or PAC answer tried for this request, in order, with
+    /// how its connection failed (the last one is this error itself).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attempts: Vec<super::attempt::Attempt>,
     /// The redirects followed before the failure, in order, each with its route
     /// (`http.redirect_loop`, `http.too_many_redirects`, and any failure after a redirect).
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -11,6 +11,7 @@
 //! `probe`. The pure layers below it (`proxy`, `settings`, `route`) have errors of their own,
 //! which convert into [`Error`] here.
 
+mod attempt;
 mod attribution;
 mod blame;
 mod evidence;
@@ -25,6 +26,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+pub use self::attempt::Attempt;
 pub use self::attribution::{Attribution, ResponsePath};
 pub use self::blame::Blame;
 pub use self::evidence::{

@@ -4,7 +4,7 @@
 //! for the classic PAC mistakes ([`lint`]).
 //!
 //! Pure with respect to the network: names the script resolves go through a [`PacResolver`]
-//! (pinned names in tests and `probe route`, the client's resolver once plugged in), the time
+//! (pinned names in tests, the client's resolver through [`auto_config`]), the time
 //! the date helpers see comes from a [`PacClock`].
 //!
 //! ```
@@ -30,6 +30,7 @@ mod engine;
 mod host;
 mod lint;
 mod result;
+mod routing;
 mod script;
 
 use std::fmt;
@@ -51,6 +52,7 @@ pub use result::{
     MAX_ENTRIES, MAX_RESULT_LEN, PacEntry, PacProxyKind, PacResult, ResultDiagnostic,
     ResultProblem, ResultSeverity, parse_result,
 };
+pub use routing::auto_config;
 pub use script::{MAX_SCRIPT_LEN, PacScript};
 
 /// How much one evaluation may take. Exceeding one is a coded error (`pac.timeout`, or
@@ -434,7 +436,7 @@ impl Pac {
         let origin = self.script.origin();
         Error::new(ErrorKind::PacResult)
             .with_message(format!("PAC script {origin}: {what}"))
-            .with_hint("FindProxyForURL must return a string such as \"PROXY host:port; DIRECT\" on every path; `probe lint` evaluates it on sample URLs")
+            .with_hint("make FindProxyForURL in the file the `pac` setting names return a string such as \"PROXY host:port; DIRECT\" on every path (the configuration lint evaluates it on sample URLs)")
             .map_evidence(|ev| {
                 ev.pac = Some(Box::new(PacEvidence {
                     script: origin.to_owned(),
@@ -467,7 +469,7 @@ impl Pac {
                 ErrorKind::PacRuntime,
                 None,
                 format!("PAC script {origin} failed{at}: {exception}"),
-                "the script threw; `probe lint` runs it on sample URLs and shows where".to_owned(),
+                "fix FindProxyForURL in the file the `pac` setting names where it threw (the configuration lint runs it on sample URLs and shows where)".to_owned(),
             ),
             FailureKind::Memory => (
                 ErrorKind::PacRuntime,
@@ -634,6 +636,20 @@ mod tests {
         assert!(pool.checkout(soon).is_none(), "the only slot is taken");
         pool.checkin(None);
         assert!(matches!(pool.checkout(soon), Some(None)));
+    }
+
+    #[test]
+    fn the_system_clock_reaches_the_date_helpers() {
+        // Every range that always holds, under the system clock and time zone.
+        let p = pac(r#"function FindProxyForURL(u, h) {
+            return weekdayRange("SUN", "SAT") && dateRange("JAN", "DEC") && timeRange(0, 23)
+                && weekdayRange("SUN", "SAT", "GMT") ? "DIRECT" : "PROXY wrong.test:1";
+        }"#);
+        let Ok(Decision::Answer { answer, .. }) = p.evaluate_args("http://a.test/", "a.test")
+        else {
+            panic!("no answer")
+        };
+        assert_eq!(answer.returned, "DIRECT");
     }
 
     #[test]

@@ -30,7 +30,8 @@
     function clock() {
         var ms = native.nowMs();
         var offset = native.utcOffsetMinutes(ms);
-        if (offset === null) offset = -new Date(ms).getTimezoneOffset();
+        // The native side answers `undefined` (not `null`) when the system zone is meant.
+        if (offset == null) offset = -new Date(ms).getTimezoneOffset();
         return { utc: new Date(ms), local: new Date(ms + offset * 60000) };
     }
 

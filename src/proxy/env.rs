@@ -159,6 +159,7 @@ pub struct EnvSnapshot {
 
 fn is_relevant(name: &str) -> bool {
     name == "REQUEST_METHOD"
+        || name == "PROXYSCOPE_PAC"
         || (name.len() > 6 && name.to_ascii_lowercase().ends_with("_proxy"))
         || is_ca_var(name)
 }

@@ -20,9 +20,10 @@ pub enum ProxyScheme {
     Http,
     /// `https://`: TLS to the proxy, then as `http://`.
     Https,
-    /// `socks4://`: recognised so it can be reported; proxyscope does not connect through it.
+    /// `socks4://`: SOCKS4, the destination resolved locally and sent as an IPv4 address; the
+    /// URL's user name is the SOCKS4 user id (SOCKS4 has no password).
     Socks4,
-    /// `socks4a://`: recognised so it can be reported; proxyscope does not connect through it.
+    /// `socks4a://`: SOCKS4a, the destination's name sent for the proxy to resolve.
     Socks4a,
     /// `socks5://`: names resolved locally.
     Socks5,
@@ -53,9 +54,10 @@ impl ProxyScheme {
         }
     }
 
-    /// Whether proxyscope's connector can use this scheme (SOCKS4 and SOCKS4a cannot).
+    /// Whether proxyscope's connector can use this scheme: every recognised scheme since
+    /// SOCKS4 and SOCKS4a gained support.
     pub fn is_connectable(self) -> bool {
-        !matches!(self, Self::Socks4 | Self::Socks4a)
+        true
     }
 }
 
@@ -388,7 +390,8 @@ pub enum ProxyUrlErrorKind {
     /// The credentials are not valid percent-encoded UTF-8, or an `@` follows the first `/`,
     /// `?` or `#` (a password with one of those characters unencoded).
     InvalidCredentials,
-    /// The scheme is recognised but proxyscope cannot connect through it (SOCKS4/4a).
+    /// The scheme is recognised but proxyscope cannot connect through it. No scheme is so any
+    /// more (SOCKS4/4a are supported); kept so matching code and the code string stay valid.
     NotConnectable,
 }
 
@@ -418,7 +421,7 @@ impl ProxyUrlErrorKind {
             Self::InvalidCredentials => {
                 "the credentials are not valid percent-encoded UTF-8, or hold an unencoded `/`, `?`, `#` or `@`"
             }
-            Self::NotConnectable => "SOCKS4/SOCKS4a proxies are not supported",
+            Self::NotConnectable => "proxyscope cannot connect through this scheme",
         }
     }
 
@@ -426,7 +429,7 @@ impl ProxyUrlErrorKind {
         match self {
             Self::Empty => "set a proxy URL such as http://proxy.example:3128, or \"direct\"",
             Self::UnsupportedScheme => {
-                "write the proxy as http://, https://, socks5:// or socks5h://host:port"
+                "write the proxy as http://, https://, socks4://, socks4a://, socks5:// or socks5h://host:port"
             }
             Self::MissingHost | Self::InvalidHost => {
                 "write the proxy as scheme://host:port (IPv6 in brackets)"
@@ -643,8 +646,8 @@ mod tests {
     #[test]
     fn scheme_helpers() {
         assert!(ProxyScheme::Socks5h.is_connectable());
-        assert!(!ProxyScheme::Socks4.is_connectable());
-        assert!(!ProxyScheme::Socks4a.is_connectable());
+        assert!(ProxyScheme::Socks4.is_connectable());
+        assert!(ProxyScheme::Socks4a.is_connectable());
         assert_eq!("SOCKS5H".parse::<ProxyScheme>(), Ok(ProxyScheme::Socks5h));
         let e = "ftp".parse::<ProxyScheme>().unwrap_err();
         assert_eq!(e.input(), "ftp");

@@ -14,6 +14,8 @@
 //! and applies to whichever proxy was chosen, explicit ones included, as curl's `NO_PROXY`
 //! exempts hosts from `--proxy`.
 
+mod auto;
+mod candidates;
 mod explain;
 mod near_miss;
 mod provider;
@@ -30,10 +32,14 @@ use url::Url;
 use crate::proxy::{EnvSnapshot, NoProxy, ProxyUrl, ProxyUrlError, redact_parsed_url, redact_url};
 use crate::settings::{Provenance, Settings};
 
+pub use auto::{AutoConfig, AutoConfigLoader, PAC_ENV};
+pub use candidates::{
+    Candidate, CandidateSource, Candidates, Failure as CandidateFailure, PacFacts, Skipped,
+};
 pub use near_miss::{NearMiss, address_near_miss, location};
 pub use provider::{is_under, provider_for_url};
+use router::PlanKey;
 pub use router::Router;
-use router::{Chosen, PlanKey};
 pub use step::{Outcome, Rule, Step, Warning};
 use target::Target;
 pub(crate) use target::{UriParts, UriProblem, uri_parts};
@@ -49,7 +55,18 @@ pub(crate) use target::{UriParts, UriProblem, uri_parts};
 pub struct Route {
     via: Via,
     source: Source,
+    /// The candidates of a proxy list or a PAC answer, when the route has them.
+    alternatives: Option<candidates::Shared>,
     explained: OnceLock<Arc<Explained>>,
+}
+
+/// The proxy a route goes through and where that value came from. Shared by every route of a
+/// profile that uses it (and by every route of a cached PAC answer).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Chosen {
+    proxy: ProxyUrl,
+    /// `None` only for routes made by [`Route::new`], which decide without settings.
+    origin: Option<Provenance>,
 }
 
 /// The proxy a route goes through. A route on the request path refers to its router's plan
@@ -119,6 +136,7 @@ impl Route {
             source: Source::Built {
                 provider: provider.map(Arc::from),
             },
+            alternatives: None,
             explained: OnceLock::from(Arc::new(explained)),
         }
     }
@@ -129,8 +147,49 @@ impl Route {
         Self {
             via,
             source: Source::Router { router, target },
+            alternatives: None,
             explained: OnceLock::new(),
         }
+    }
+
+    /// This route with `alternatives`, following its candidate `used` (direct when that is
+    /// `None` or a direct candidate). The explanation is built afresh.
+    pub(crate) fn with_alternatives(&self, alternatives: Candidates) -> Self {
+        self.with_shared_alternatives(Arc::new(alternatives))
+    }
+
+    /// [`Route::with_alternatives`] with candidates shared with other routes (a cached PAC
+    /// answer's): the proxy to use is worked out once per shared value.
+    pub(crate) fn with_shared_alternatives(&self, alternatives: Arc<Candidates>) -> Self {
+        let chosen = alternatives.chosen.get_or_init(|| {
+            let proxy = alternatives.used_candidate()?.proxy.clone()?;
+            let origin = Some(alternatives.origin.clone());
+            Some(Arc::new(Chosen { proxy, origin }))
+        });
+        let via = chosen.clone().map_or(Via::Direct, Via::Own);
+        let explained = OnceLock::new();
+        if let Source::Built { .. } = self.source {
+            // A built route has no inputs to rebuild from: keep its steps, add the candidates'.
+            let mut steps = self.steps().to_vec();
+            alternatives.replace_default(&mut steps);
+            let _ = explained.set(Arc::new(Explained {
+                url: self.url().to_owned(),
+                steps,
+                near_miss: self.explained().near_miss.clone(),
+            }));
+        }
+        Self {
+            via,
+            source: self.source.clone(),
+            alternatives: Some(alternatives),
+            explained,
+        }
+    }
+
+    /// The candidates of a proxy list or a PAC answer this route follows, with the one used
+    /// and why earlier ones were skipped; `None` for a route with one proxy (or none).
+    pub fn candidates(&self) -> Option<&Candidates> {
+        self.alternatives.as_deref()
     }
 
     fn chosen(&self) -> Option<&Chosen> {
@@ -270,7 +329,13 @@ impl Route {
 
     fn explained(&self) -> &Explained {
         self.explained.get_or_init(|| match &self.source {
-            Source::Router { router, target } => Arc::new(explain_target(router, target)),
+            Source::Router { router, target } => {
+                let mut e = explain_target(router, target);
+                if let Some(alt) = &self.alternatives {
+                    alt.replace_default(&mut e.steps);
+                }
+                Arc::new(e)
+            }
             // Built routes are created with their explanation.
             Source::Built { .. } => Arc::new(Explained {
                 url: String::new(),
@@ -358,7 +423,7 @@ impl fmt::Display for Route {
 impl Serialize for Route {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("Route", 7)?;
+        let mut st = s.serialize_struct("Route", 8)?;
         st.serialize_field("url", self.url())?;
         st.serialize_field("provider", &self.provider())?;
         st.serialize_field("via", if self.is_direct() { "direct" } else { "proxy" })?;
@@ -368,6 +433,10 @@ impl Serialize for Route {
         match self.near_miss() {
             Some(n) => st.serialize_field("near_miss", n)?,
             None => st.skip_field("near_miss")?,
+        }
+        match self.candidates() {
+            Some(c) => st.serialize_field("candidates", c)?,
+            None => st.skip_field("candidates")?,
         }
         st.end()
     }
@@ -421,9 +490,13 @@ impl std::error::Error for RouteError {
 ///
 /// `provider` is the provider's name and layer; `global` the global layer; `env` the
 /// environment snapshot. The [`RouteError`] says that the chosen proxy value is not a valid
-/// proxy URL or is of a scheme proxyscope cannot connect through (SOCKS4/4a), and names the
+/// proxy URL or is of a scheme proxyscope cannot connect through, and names the
 /// setting or variable; as an [`Error`](crate::Error) it is `config.proxy_url`. There is never a
 /// silent fallback.
+///
+/// A `proxy` list in force gives the route its [`Candidates`]. A `pac` setting in force needs a
+/// PAC evaluator, which this pure function does not have: the route's candidates then carry a
+/// `config.invalid` failure; use [`resolve_with_auto_config`] to run the script.
 ///
 /// Every step is built here, at a cost that grows with the `no_proxy` list; to route many URLs
 /// under the same settings, build a [`Router`] once and explain only the routes someone reads.
@@ -433,8 +506,34 @@ pub fn resolve(
     env: &EnvSnapshot,
     url: &Url,
 ) -> Result<Route, RouteError> {
+    resolve_with(global, provider, env, url, None)
+}
+
+/// [`resolve`], with a `pac` setting in force loaded by `loader` and run for `url` (the `pac`
+/// module's `proxyscope::pac::auto_config`, feature `pac`). The file is read and compiled on
+/// every call: to route many URLs, build a [`Router::with_auto_config`] once. Names the script
+/// looks up that the evaluator has not learned are listed in [`Candidates::pending`] rather
+/// than looked up.
+pub fn resolve_with_auto_config(
+    global: &Settings,
+    provider: Option<(&str, &Settings)>,
+    env: &EnvSnapshot,
+    url: &Url,
+    loader: AutoConfigLoader,
+) -> Result<Route, RouteError> {
+    resolve_with(global, provider, env, url, Some(loader))
+}
+
+fn resolve_with(
+    global: &Settings,
+    provider: Option<(&str, &Settings)>,
+    env: &EnvSnapshot,
+    url: &Url,
+    loader: Option<AutoConfigLoader>,
+) -> Result<Route, RouteError> {
     let b = explain::build(global, provider.map(|(_, l)| l), env, url)?;
-    Ok(Route::built(
+    let bypassed = b.bypass.is_some();
+    let route = Route::built(
         provider.map(|(n, _)| n),
         b.proxy.map(|(proxy, origin)| Chosen {
             proxy,
@@ -446,7 +545,17 @@ pub fn resolve(
             steps: b.steps,
             near_miss: b.near_miss,
         },
-    ))
+    );
+    // A proxy list or PAC file in force. A `no_proxy` match still goes direct.
+    if bypassed || url.host_str().is_none() {
+        return Ok(route);
+    }
+    Ok(
+        match auto::AltPlan::of(global, provider.map(|(_, l)| l), env, loader) {
+            Some(plan) => route.with_shared_alternatives(plan.candidates(url)),
+            None => route,
+        },
+    )
 }
 
 /// The `no_proxy` list that applies under these layers (provider, else global, else the

@@ -16,19 +16,12 @@ use std::sync::Arc;
 
 use url::Url;
 
+use super::auto::{AltPlan, AutoConfigLoader};
+use super::candidates::Failure;
 use super::explain::setting_name;
-use super::{Route, RouteError, Target, UriParts, Via};
-use crate::proxy::{EnvSnapshot, NoProxy, ProxyUrl, ProxyUrlError, ProxyUrlErrorKind};
+use super::{Chosen, Route, RouteError, Target, UriParts, Via};
+use crate::proxy::{EnvSnapshot, NoProxy, ProxyUrlError, ProxyUrlErrorKind};
 use crate::settings::{Provenance, ProxySetting, Settings};
-
-/// The proxy a route goes through and where that value came from. Shared by every route of a
-/// profile that uses it.
-#[derive(Debug, PartialEq, Eq)]
-pub(super) struct Chosen {
-    pub(super) proxy: ProxyUrl,
-    /// `None` only for routes made by [`Route::new`], which decide without settings.
-    pub(super) origin: Option<Provenance>,
-}
 
 /// What a scheme's routes do before the host is looked at.
 type Plan = Result<Option<Arc<Chosen>>, RouteError>;
@@ -56,6 +49,8 @@ pub(super) struct Inputs {
     list: ListSource,
     http: Plan,
     https: Plan,
+    /// A proxy list or PAC file in force; `None` on the common path.
+    alt: Option<AltPlan>,
     /// Decisions made, for the tests that hold the client to one per request.
     #[cfg(test)]
     decisions: std::sync::atomic::AtomicUsize,
@@ -102,7 +97,30 @@ impl std::fmt::Debug for Router {
 
 impl Router {
     /// A router for `global`, the provider `(name, layer)` if any, and `env`.
+    ///
+    /// A `pac` setting in force needs an evaluator this router does not have: its routes carry
+    /// a `config.invalid` failure. [`Router::with_auto_config`] runs the script.
     pub fn new(global: Settings, provider: Option<(&str, Settings)>, env: EnvSnapshot) -> Self {
+        Self::build(global, provider, env, None)
+    }
+
+    /// [`Router::new`], with a `pac` setting in force loaded once by `loader` (the `pac`
+    /// module's `proxyscope::pac::auto_config`, feature `pac`) and run for each route.
+    pub fn with_auto_config(
+        global: Settings,
+        provider: Option<(&str, Settings)>,
+        env: EnvSnapshot,
+        loader: AutoConfigLoader,
+    ) -> Self {
+        Self::build(global, provider, env, Some(loader))
+    }
+
+    fn build(
+        global: Settings,
+        provider: Option<(&str, Settings)>,
+        env: EnvSnapshot,
+        loader: Option<AutoConfigLoader>,
+    ) -> Self {
         let provider = provider.map(|(n, l)| (Arc::<str>::from(n), l));
         let layer = provider.as_ref().map(|(_, l)| l);
         let list = if layer.is_some_and(|l| l.no_proxy.is_some()) {
@@ -116,6 +134,7 @@ impl Router {
         };
         let http = plan(&global, layer, &env, "http");
         let https = plan(&global, layer, &env, "https");
+        let alt = AltPlan::of(&global, layer, &env, loader);
         Self {
             inputs: Arc::new(Inputs {
                 global,
@@ -124,6 +143,7 @@ impl Router {
                 list,
                 http,
                 https,
+                alt,
                 #[cfg(test)]
                 decisions: std::sync::atomic::AtomicUsize::new(0),
             }),
@@ -174,6 +194,9 @@ impl Router {
         let Some(host) = host else {
             return Ok(Route::decided(Via::Direct, self.clone(), target));
         };
+        if let Some(alt) = &inputs.alt {
+            return Ok(self.decide_alternatives(alt, host, name, target));
+        }
         // http and https were planned when the router was built; other schemes (ws, ftp, …)
         // never reach the client's request path and are planned on the spot.
         let via = match scheme {
@@ -198,6 +221,50 @@ impl Router {
             Some(Err(_)) => Via::Direct,
         };
         Ok(Route::decided(via, self.clone(), target))
+    }
+
+    /// The route of a profile with a proxy list or a PAC file: `no_proxy` first (a match goes
+    /// direct, as for a single proxy), then the candidates.
+    #[cold]
+    fn decide_alternatives(
+        &self,
+        alt: &AltPlan,
+        host: &str,
+        name: Option<(&str, usize)>,
+        target: Target,
+    ) -> Route {
+        let bypass = self.inputs.no_proxy().and_then(|list| match name {
+            Some((name, labels)) => list.first_match_name(name, labels),
+            None => list.first_match(host),
+        });
+        if let Some(index) = bypass {
+            let via = u32::try_from(index).map_or(Via::Direct, Via::Bypassed);
+            return Route::decided(via, self.clone(), target);
+        }
+        let url = match &target {
+            Target::Url(u) => Some((**u).clone()),
+            Target::Uri(_) | Target::Inline(_) => Url::parse(&target.text()).ok(),
+        };
+        let base = Route::decided(Via::Direct, self.clone(), target);
+        match url {
+            Some(url) => base.with_shared_alternatives(alt.candidates(&url)),
+            None => base,
+        }
+    }
+
+    /// Why the PAC file in force could not be loaded (read, compiled; or no evaluator), for a
+    /// client to fail at build rather than at its first request.
+    pub fn auto_config_failure(&self) -> Option<&Failure> {
+        self.inputs.alt.as_ref().and_then(AltPlan::load_failure)
+    }
+
+    /// Tells the PAC script in force what the resolver answered for `host` (no addresses: it
+    /// does not resolve), so the routes decided next can use it. The names to resolve are a
+    /// route's [`Candidates::pending`](super::Candidates::pending).
+    pub fn learn_name(&self, host: &str, addrs: Vec<std::net::IpAddr>) {
+        if let Some(alt) = &self.inputs.alt {
+            alt.learn(host, addrs);
+        }
     }
 
     /// How many routes this router has decided.

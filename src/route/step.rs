@@ -31,6 +31,12 @@ pub enum Rule {
     Default,
     /// TLS settings of the effective layer that deserve a warning.
     Tls,
+    /// A `proxy` list: candidates tried in order.
+    ProxyList,
+    /// A proxy auto-config (PAC) script: its answer, the candidates tried in order.
+    Pac,
+    /// One candidate of a list or a PAC answer: used, skipped (and why), or not tried.
+    Candidate,
 }
 
 impl Rule {
@@ -45,6 +51,9 @@ impl Rule {
             Self::NoProxy => "no_proxy",
             Self::Default => "default",
             Self::Tls => "tls",
+            Self::ProxyList => "proxy_list",
+            Self::Pac => "pac",
+            Self::Candidate => "candidate",
         }
     }
 }
@@ -72,6 +81,10 @@ pub enum Outcome {
     Ignored,
     /// A setting that weakens security is in force.
     Warning,
+    /// A candidate passed over (its connection failed, now or recently).
+    Skipped,
+    /// The source failed (a PAC script that threw or ran out of time).
+    Failed,
 }
 
 impl Outcome {
@@ -87,6 +100,8 @@ impl Outcome {
             Self::NotMatched => "not_matched",
             Self::Ignored => "ignored",
             Self::Warning => "warning",
+            Self::Skipped => "skipped",
+            Self::Failed => "failed",
         }
     }
 }

@@ -45,6 +45,7 @@ mod proxy;
 mod raw;
 mod shared;
 mod socks;
+mod socks4;
 mod tasks;
 mod upstream;
 
@@ -69,6 +70,7 @@ pub use socks::{
     REPLY_ADDRESS_NOT_SUPPORTED, REPLY_COMMAND_NOT_SUPPORTED, REPLY_CONNECTION_REFUSED,
     REPLY_GENERAL_FAILURE, REPLY_HOST_UNREACHABLE, REPLY_NOT_ALLOWED,
 };
+pub use socks4::{REPLY4_GRANTED, REPLY4_NO_IDENTD, REPLY4_REJECTED, REPLY4_USER_MISMATCH};
 
 /// Why the harness could not set something up (certificate generation, files, TLS config).
 #[non_exhaustive]

@@ -27,6 +27,7 @@ pub struct TestProxyBuilder {
     rules: Vec<Policy>,
     tls: Option<Arc<ServerConfig>>,
     socks: Option<Option<(String, String)>>,
+    socks4_reply: Option<u8>,
     resolve: HashMap<String, IpAddr>,
     intercept: Option<Intercept>,
 }
@@ -106,6 +107,14 @@ impl TestProxyBuilder {
         self
     }
 
+    /// Answers every SOCKS4/4a request on the SOCKS listener with reply `code` (e.g. 0x5C,
+    /// "cannot connect to identd on the client") instead of connecting. Enables the listener.
+    pub fn socks4_reply(mut self, code: u8) -> Self {
+        self.socks.get_or_insert(None);
+        self.socks4_reply = Some(code);
+        self
+    }
+
     /// Resolves `host` to `ip` inside the proxy (like curl's `--resolve`), so tests can use names
     /// such as `origin.test` for loopback servers.
     pub fn resolve(mut self, host: &str, ip: IpAddr) -> Self {
@@ -148,6 +157,7 @@ impl TestProxyBuilder {
             rules: RwLock::new(self.rules),
             resolve: self.resolve,
             socks_auth: self.socks.clone().flatten(),
+            socks4_reply: self.socks4_reply,
             intercept: self.intercept,
             records: Mutex::new(Vec::new()),
             accepted: AtomicUsize::new(0),
@@ -220,6 +230,7 @@ impl TestProxy {
             rules: Vec::new(),
             tls: None,
             socks: None,
+            socks4_reply: None,
             resolve: HashMap::new(),
             intercept: None,
         }
@@ -264,6 +275,17 @@ impl TestProxy {
     /// `socks5://127.0.0.1:{port}`, if SOCKS5 is enabled.
     pub fn socks5_url(&self) -> Option<String> {
         self.socks_addr.map(|a| format!("socks5://{a}"))
+    }
+
+    /// `socks4://127.0.0.1:{port}`, if the SOCKS listener is enabled (it answers SOCKS4, SOCKS4a
+    /// and SOCKS5 alike).
+    pub fn socks4_url(&self) -> Option<String> {
+        self.socks_addr.map(|a| format!("socks4://{a}"))
+    }
+
+    /// `socks4a://127.0.0.1:{port}`, if the SOCKS listener is enabled.
+    pub fn socks4a_url(&self) -> Option<String> {
+        self.socks_addr.map(|a| format!("socks4a://{a}"))
     }
 
     /// Every request handled so far, in order.

@@ -27,6 +27,8 @@ pub enum Listener {
     Https,
     /// The SOCKS5 listener.
     Socks5,
+    /// The SOCKS listener, spoken to in SOCKS4 or SOCKS4a (it answers both versions).
+    Socks4,
 }
 
 /// What the proxy did with a request.
@@ -46,7 +48,8 @@ pub enum Handled {
     Relayed(u16),
     /// The proxy generated this error status itself (policy or real upstream failure).
     Refused(u16),
-    /// SOCKS5 reply code sent (0x00 is success).
+    /// SOCKS reply code sent: SOCKS5's (0x00 is success) on [`Listener::Socks5`], SOCKS4's
+    /// (0x5A is success) on [`Listener::Socks4`].
     Socks(u8),
     /// A connection-level policy answered (garbage, stall, oversized headers): no HTTP reply.
     Misbehaved,
@@ -88,6 +91,8 @@ pub(crate) struct Shared {
     pub(super) rules: RwLock<Vec<Policy>>,
     pub(crate) resolve: HashMap<String, IpAddr>,
     pub(crate) socks_auth: Option<(String, String)>,
+    /// The reply every SOCKS4 request gets instead of a real connect, when set.
+    pub(crate) socks4_reply: Option<u8>,
     pub(crate) intercept: Option<Intercept>,
     pub(super) records: Mutex<Vec<ProxyRequest>>,
     pub(super) accepted: AtomicUsize,

@@ -39,6 +39,12 @@ pub(crate) async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
         misbehave(&mut stream, &rule, Listener::Socks5, &shared).await;
         return;
     }
+    // The first byte is the version: the listener answers SOCKS4/4a as well.
+    let mut first = [0u8; 1];
+    if matches!(stream.peek(&mut first).await, Ok(1)) && first[0] == 4 {
+        let _ = super::socks4::serve(&mut stream, &shared).await;
+        return;
+    }
     // A malformed or truncated exchange just ends the connection, as real servers do.
     let _ = negotiate(&mut stream, &shared).await;
 }

@@ -142,3 +142,35 @@ async fn an_invalid_proxy_value_fails_the_bridge_instead_of_going_direct() {
     assert_eq!(e.code(), "config.proxy_url");
     assert_eq!(e.evidence().setting.as_deref(), Some("https_proxy"));
 }
+
+#[tokio::test]
+async fn a_proxy_list_or_pac_file_fails_the_bridge_instead_of_going_direct() {
+    let list = Settings::new().with_proxy_list([
+        ProxySetting::parse("http://a.test:3128").unwrap(),
+        ProxySetting::Direct,
+    ]);
+    let client = Client::builder().global(list).build().unwrap();
+    let e = client.reqwest_proxy(None).unwrap_err();
+    assert_eq!(e.code(), "config.invalid");
+    assert_eq!(e.evidence().setting.as_deref(), Some("proxy"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let pac = dir.path().join("corp.pac");
+    std::fs::write(
+        &pac,
+        "function FindProxyForURL(u, h) { return 'PROXY a.test:3128; DIRECT'; }",
+    )
+    .unwrap();
+    let client = Client::builder()
+        .provider("api", "https://api.test/", Settings::new().with_pac(&pac))
+        .build()
+        .unwrap();
+    let e = client.reqwest_proxy(Some("api")).unwrap_err();
+    assert_eq!(e.code(), "config.invalid");
+    assert_eq!(e.evidence().setting.as_deref(), Some("providers.api.pac"));
+    // By URL, every profile counts.
+    assert_eq!(
+        client.reqwest_proxy(None).unwrap_err().code(),
+        "config.invalid"
+    );
+}

@@ -8,6 +8,7 @@ mod client_connector;
 mod client_credentials;
 mod client_harness;
 mod client_observe;
+mod client_pac;
 mod client_paths;
 mod client_redaction;
 mod client_redirects;

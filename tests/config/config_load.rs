@@ -294,3 +294,29 @@ fn unreadable_file_is_one_config_error_with_the_file() {
     assert_eq!(err.evidence().diagnostics[0].code, "file.unreadable");
     assert!(std::error::Error::source(&err).is_some());
 }
+
+#[test]
+fn proxy_lists_load_in_order_and_refuse_env_and_emptiness() {
+    let c = Config::from_toml_str(
+        "proxy = [\"http://a.test:3128\", \"socks4a://b.test\", \"direct\"]\n",
+        "list.toml",
+    )
+    .unwrap();
+    let g = c.global_layer();
+    let list = &g.proxy_list.as_ref().unwrap().value;
+    assert_eq!(list.len(), 3);
+    assert_eq!(list[2], ProxySetting::Direct);
+    // `proxy` is the list's first entry, for code that reads one proxy.
+    assert!(
+        matches!(&g.proxy.as_ref().unwrap().value, ProxySetting::Url(u) if u.authority() == "a.test:3128")
+    );
+    for bad in [
+        "proxy = [\"http://a.test:1\", \"env\"]\n",
+        "proxy = []\n",
+        "proxy = [\"http://a.test:1\", 3]\n",
+    ] {
+        let e = Config::from_toml_str(bad, "bad.toml").expect_err(bad);
+        assert_eq!(e.code(), "config.invalid", "{bad}");
+        assert!(!e.evidence().diagnostics.is_empty(), "{bad}");
+    }
+}

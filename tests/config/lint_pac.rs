@@ -185,3 +185,177 @@ fn findings_serialise_as_lint_json() {
     assert_eq!(json[0]["severity"], "warning");
     assert!(json[0]["suggestion"].as_str().unwrap().contains("host"));
 }
+
+/// `probe lint` on a config whose `pac` (relative to the config's directory) holds `src`: the
+/// exit code and the findings' (code, path).
+fn probe_lint(src: &str) -> (i32, Vec<(String, String, Option<String>)>) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("proxy.pac"), src).unwrap();
+    let config = dir.path().join("proxyscope.toml");
+    std::fs::write(
+        &config,
+        "[providers.api]\nurl = \"https://api.example/\"\npac = \"proxy.pac\"\n",
+    )
+    .unwrap();
+    run_lint(&["--config", config.to_str().unwrap()], &[])
+}
+
+/// `probe lint --format json` with `args` in the environment `env` only: the exit code and the
+/// findings' (code, path, location).
+fn run_lint(args: &[&str], env: &[(&str, &str)]) -> (i32, Vec<(String, String, Option<String>)>) {
+    let out = std::process::Command::new(crate::common::probe::example_bin_with(
+        "probe",
+        "PAC answers",
+    ))
+    .arg("lint")
+    .args(args)
+    .args(["--format", "json"])
+    .env_clear()
+    .envs(env.iter().copied())
+    .output()
+    .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let found = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["code"].as_str().unwrap_or_default().to_owned(),
+                d["path"].as_str().unwrap_or_default().to_owned(),
+                d["location"].as_str().map(str::to_owned),
+            )
+        })
+        .collect();
+    (out.status.code().unwrap(), found)
+}
+
+/// A script whose only mistake needs a host without DNS to show.
+const ISINNET_ON_HOST: &str = "function FindProxyForURL(url, host) {\n  if (isPlainHostName(host)) return 'DIRECT';\n  if (dnsDomainIs(host, '.corp.example') && isInNet(host, '10.0.0.0', '255.0.0.0')) return 'DIRECT';\n  return 'PROXY p.example:3128';\n}\n";
+
+#[test]
+fn probe_lint_no_dns_reports_isinnet_on_a_host_name() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("proxy.pac"), ISINNET_ON_HOST).unwrap();
+    let config = dir.path().join("proxyscope.toml");
+    std::fs::write(
+        &config,
+        "[providers.api]\nurl = \"https://api.example/\"\npac = \"proxy.pac\"\n",
+    )
+    .unwrap();
+    let cfg = config.to_str().unwrap();
+    // Where names resolve, the script is clean.
+    let (status, found) = run_lint(&["--config", cfg], &[]);
+    assert_eq!((status, found.len()), (0, 0), "{found:?}");
+    let (status, found) = run_lint(&["--config", cfg, "--no-dns"], &[]);
+    assert_eq!(status, 1, "{found:?}");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "pac.isinnet_no_resolver");
+    assert_eq!(found[0].1, "providers.api.pac");
+    // The call's line:col in the PAC file.
+    let loc = found[0].2.as_deref().unwrap_or_default();
+    assert!(loc.ends_with("proxy.pac:3:45"), "{loc}");
+}
+
+#[test]
+fn probe_lint_lints_the_pac_file_proxyscope_pac_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let pac = dir.path().join("env.pac");
+    std::fs::write(
+        &pac,
+        "function FindProxyForURL(url, host) {\n  if (shExpMatch(url, '*.corp.example')) return 'DIRECT';\n  return 'PROXY p.example:3128';\n}\n",
+    )
+    .unwrap();
+    let path = pac.to_str().unwrap();
+    let (status, found) = run_lint(&[], &[("PROXYSCOPE_PAC", path)]);
+    assert_eq!(status, 1, "{found:?}");
+    let hit = found
+        .iter()
+        .find(|f| f.0 == "pac.shexp_url_host_pattern")
+        .unwrap_or_else(|| panic!("{found:?}"));
+    assert_eq!(hit.1, "PROXYSCOPE_PAC");
+    assert!(
+        hit.2.as_deref().is_some_and(|l| l.ends_with("env.pac:2:7")),
+        "{hit:?}"
+    );
+    // With --no-dns the environment's file gets the DNS finding too.
+    std::fs::write(&pac, ISINNET_ON_HOST).unwrap();
+    let (_, found) = run_lint(&["--no-dns"], &[("PROXYSCOPE_PAC", path)]);
+    assert!(
+        found
+            .iter()
+            .any(|f| f.0 == "pac.isinnet_no_resolver" && f.1 == "PROXYSCOPE_PAC"),
+        "{found:?}"
+    );
+    // A file that does not exist is an error, not a silent route.
+    let (status, found) = run_lint(&[], &[("PROXYSCOPE_PAC", "/nonexistent/corp.pac")]);
+    assert_eq!(status, 2, "{found:?}");
+    assert!(
+        found
+            .iter()
+            .any(|f| f.0 == "pac.file" && f.1 == "PROXYSCOPE_PAC"),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn probe_lint_reports_each_classic_pac_mistake_under_the_pac_key() {
+    let cases: &[(&str, &str, i32)] = &[
+        (
+            "function FindProxyForURL(url, host) {\n  return 'DIRECT'\n  if (host ==\n}\n",
+            "pac.syntax",
+            2,
+        ),
+        (
+            "function findProxy(url, host) { return 'DIRECT'; }",
+            "pac.missing_function",
+            2,
+        ),
+        (
+            "function FindProxyForURL(url, host) { return 42; }",
+            "pac.result",
+            2,
+        ),
+        (
+            "function FindProxyForURL(url, host) {\n  if (shExpMatch(url, \"*.corp.example\")) return 'DIRECT';\n  return 'PROXY p.example:3128';\n}\n",
+            "pac.shexp_url_host_pattern",
+            1,
+        ),
+        (
+            "function FindProxyForURL(url, host) {\n  if (isInNet(dnsResolve(host), '10.0.0.0', '255.0.0.0')) return 'DIRECT';\n  return 'PROXY p.example:3128';\n}\n",
+            "pac.dns_every_call",
+            1,
+        ),
+    ];
+    for &(src, code, exit) in cases {
+        let (status, found) = probe_lint(src);
+        let hit = found
+            .iter()
+            .find(|f| f.0 == code)
+            .unwrap_or_else(|| panic!("{code} not reported: {found:?}"));
+        assert_eq!(hit.1, "providers.api.pac", "{code}");
+        assert_eq!(status, exit, "{code}: {found:?}");
+        if code == "pac.syntax" {
+            // line:col inside the PAC file.
+            let loc = hit.2.as_deref().unwrap_or_default();
+            assert!(
+                loc.ends_with(":4:1") || loc.contains(":3:") || loc.contains(":4:"),
+                "{loc}"
+            );
+        }
+    }
+    // A clean script lints clean.
+    let (status, found) = probe_lint("function FindProxyForURL(url, host) { return 'DIRECT'; }");
+    assert_eq!((status, found.len()), (0, 0), "{found:?}");
+    // A PAC file that is not a regular file is an error, not a hang.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("proxyscope.toml");
+    std::fs::write(&config, "pac = \"/dev/zero\"\n").unwrap();
+    let d = proxyscope::config::ConfigDocument::from_file(&config)
+        .unwrap()
+        .lint(&proxyscope::EnvSnapshot::default());
+    assert!(
+        d.iter().any(|d| d.code == "pac.file" && d.path == "pac"),
+        "{d:?}"
+    );
+}

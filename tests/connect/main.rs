@@ -6,3 +6,4 @@
 mod common;
 mod connect_diagnosis;
 mod connect_errors;
+mod connect_failover;

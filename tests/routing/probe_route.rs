@@ -19,6 +19,19 @@ fn run(env: &[(&str, &str)], args: &[&str]) -> Output {
         .unwrap_or_else(|e| panic!("running probe: {e}"))
 }
 
+/// [`run`] with a probe whose `route` runs PAC files and resolves the names they ask about (the
+/// shared target directory's `examples/probe` may be another checkout's).
+fn run_pac(args: &[&str]) -> Output {
+    Command::new(crate::common::probe::example_bin_with(
+        "probe",
+        "names a PAC script asks about are resolved",
+    ))
+    .env_clear()
+    .args(args)
+    .output()
+    .unwrap_or_else(|e| panic!("running probe: {e}"))
+}
+
 fn json(out: &Output) -> Value {
     let stdout = String::from_utf8_lossy(&out.stdout);
     serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
@@ -140,4 +153,114 @@ fn invalid_proxy_variable_exits_2_with_a_coded_error() {
     assert_eq!(v["error"]["code"], "config.proxy_url");
     assert_eq!(v["error"]["phase"], "config");
     assert_eq!(v["error"]["evidence"]["setting"], "https_proxy");
+}
+
+#[test]
+fn probe_route_shows_the_pac_file_its_answer_and_each_candidate() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("corp.pac"),
+        "function FindProxyForURL(url, host) {\n  if (dnsDomainIs(host, '.internal')) return 'DIRECT';\n  return 'PROXY a.proxy.test:3128; SOCKS5 b.proxy.test:1080; DIRECT';\n}\n",
+    )
+    .unwrap();
+    let config = dir.path().join("proxyscope.toml");
+    std::fs::write(&config, "pac = \"corp.pac\"\n").unwrap();
+    let cfg = config.to_str().unwrap();
+    let out = run_pac(&[
+        "route",
+        "https://a.example/",
+        "--config",
+        cfg,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json(&out);
+    assert_eq!(v["via"], "proxy");
+    assert_eq!(v["proxy"], "http://a.proxy.test:3128");
+    assert_eq!(v["candidates"]["source"], "pac");
+    assert_eq!(v["candidates"]["origin"]["kind"], "file");
+    assert_eq!(
+        v["candidates"]["pac"]["returned"],
+        "PROXY a.proxy.test:3128; SOCKS5 b.proxy.test:1080; DIRECT"
+    );
+    assert_eq!(v["candidates"]["entries"].as_array().map(Vec::len), Some(3));
+    assert_eq!(v["candidates"]["used"], 0);
+    assert!(steps(&v).iter().any(|s| s["rule"] == "pac"));
+    assert_eq!(
+        steps(&v)
+            .iter()
+            .filter(|s| s["rule"] == "candidate")
+            .count(),
+        3
+    );
+    // The other branch, in text.
+    let out = run_pac(&["route", "https://db.internal/", "--config", cfg]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("returned \"DIRECT\""), "{text}");
+    assert!(text.contains("direct"), "{text}");
+}
+
+#[test]
+fn probe_route_resolves_the_names_a_pac_script_looks_up() {
+    // localhost resolves from the hosts file, on every test machine, without a network.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("corp.pac"),
+        "function FindProxyForURL(url, host) {\n  if (isInNet(host, '127.0.0.0', '255.0.0.0')) return 'DIRECT';\n  if (isResolvable(host)) return 'PROXY resolvable.proxy.test:3128';\n  return 'PROXY unresolved.proxy.test:3128';\n}\n",
+    )
+    .unwrap();
+    let config = dir.path().join("proxyscope.toml");
+    std::fs::write(&config, "pac = \"corp.pac\"\n").unwrap();
+    let cfg = config.to_str().unwrap();
+    let out = run_pac(&[
+        "route",
+        "http://localhost:8080/x",
+        "--config",
+        cfg,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json(&out);
+    assert_eq!(v["via"], "direct", "{v}");
+    let c = &v["candidates"];
+    assert!(c.get("needs_dns").is_none(), "{c}");
+    assert_eq!(c["pac"]["returned"], "DIRECT");
+    let lookups = c["pac"]["lookups"].as_array().expect("lookups");
+    assert!(
+        lookups.iter().any(|l| l
+            .as_str()
+            .is_some_and(|l| l.starts_with("localhost = ") && l.contains("127.0.0.1"))),
+        "{lookups:?}"
+    );
+    // A name that cannot resolve (the reserved .invalid domain fails without asking a server)
+    // takes the script's other branch, and the explanation says it did not resolve.
+    let out = run_pac(&[
+        "route",
+        "http://nothing.invalid/",
+        "--config",
+        cfg,
+        "--format",
+        "json",
+    ]);
+    let v = json(&out);
+    assert_eq!(v["proxy"], "http://unresolved.proxy.test:3128", "{v}");
+    let lookups = v["candidates"]["pac"]["lookups"]
+        .as_array()
+        .expect("lookups");
+    assert!(
+        lookups.iter().any(|l| l == "nothing.invalid = (none)"),
+        "{lookups:?}"
+    );
 }

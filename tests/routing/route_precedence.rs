@@ -257,25 +257,27 @@ fn invalid_env_proxy_is_an_error_naming_the_variable() {
 }
 
 #[test]
-fn socks4_is_recognised_but_refused() {
+fn socks4_and_socks4a_are_routed_from_env_and_config_as_curl_does() {
     let url = Url::parse("https://a.test/").unwrap_or_else(|e| panic!("{e}"));
     let env = EnvSnapshot::from_pairs([("all_proxy", "socks4://s.test:1080")]);
-    let e = route::resolve(&Settings::new(), None, &env, &url)
-        .map_err(proxyscope::Error::from)
-        .expect_err("socks4 from env");
-    assert_eq!(e.code(), "config.proxy_url");
-    assert_eq!(e.evidence().setting.as_deref(), Some("all_proxy"));
-    assert_eq!(e.evidence().value.as_deref(), Some("socks4://s.test:1080"));
+    let r = route::resolve(&Settings::new(), None, &env, &url).expect("socks4 from env");
+    let p = r.proxy().expect("a proxy");
+    assert_eq!(p.scheme(), proxyscope::proxy::ProxyScheme::Socks4);
+    assert_eq!(p.authority(), "s.test:1080");
     let g = layer(Some("socks4a://u:pw@s.test"), None);
-    let e = route::resolve(&g, None, &EnvSnapshot::default(), &url)
-        .map_err(proxyscope::Error::from)
-        .expect_err("socks4a");
-    assert_eq!(e.code(), "config.proxy_url");
-    assert_eq!(e.evidence().setting.as_deref(), Some("proxy"));
-    assert!(!format!("{e:?}").contains("pw"));
-    // A socks4 proxy that no_proxy would bypass is still an error: the setting is unusable.
+    let r = route::resolve(&g, None, &EnvSnapshot::default(), &url).expect("socks4a");
+    assert_eq!(
+        r.proxy().map(|p| p.scheme()),
+        Some(proxyscope::proxy::ProxyScheme::Socks4a)
+    );
+    assert!(!format!("{r:?} {}", r.explain()).contains("pw"));
+    // no_proxy exempts hosts from a SOCKS4 proxy like from any other.
     let g = layer(Some("socks4://s.test"), Some(&["a.test"]));
-    assert!(route::resolve(&g, None, &EnvSnapshot::default(), &url).is_err());
+    assert!(
+        route::resolve(&g, None, &EnvSnapshot::default(), &url)
+            .expect("bypassed")
+            .is_direct()
+    );
 }
 
 #[test]

@@ -347,6 +347,47 @@ async fn credentials_never_appear_in_any_output_of_any_failure() {
     ));
     p.get("socks proxy.refused", &c, &url).await;
 
+    // Failover: a list whose dead first proxy and live SOCKS4a second carry credentials (the
+    // attempts, the skipped candidate, the route of the response); every candidate dead.
+    let socks4 = TestProxy::builder().socks5().start().await;
+    let dead = creds_url("http", refused_addr());
+    let list = |second: String| {
+        layer(&dead, &pki).with_proxy_list([
+            ProxySetting::parse(&dead).unwrap(),
+            ProxySetting::parse(&second).unwrap(),
+        ])
+    };
+    let c = client(list(creds_url("socks4a", socks4.socks5_addr().unwrap())));
+    p.get("failover to socks4a", &c, &url).await;
+    let c = client(list(creds_url("socks4", refused_addr())));
+    p.get("failover all dead", &c, &url).await;
+    // A PAC answer written with credentials (browsers do not accept them; the entry is dropped
+    // and the answer shown redacted).
+    #[cfg(feature = "pac")]
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let pac = dir.path().join("creds.pac");
+        std::fs::write(
+            &pac,
+            format!(
+                "function FindProxyForURL(u, h) {{ return 'PROXY {USER}:{PASS}@127.0.0.1:9; {}'; }}",
+                dead.replace("http://", "PROXY ")
+            ),
+        )
+        .unwrap();
+        let c = Client::builder()
+            .global(Settings::new().with_pac(&pac))
+            .env(EnvSnapshot::from_pairs(Vec::<(String, String)>::new()))
+            .resolver(resolver())
+            .build()
+            .unwrap();
+        p.get("pac answer with credentials (pac in force)", &c, &url)
+            .await;
+        if let Ok(r) = c.route(None, url.as_str()) {
+            p.route("pac route", &r);
+        }
+    }
+
     // The origin's TLS failures, through a proxy that takes the credentials.
     let ok_proxy = proxy(Policy::require_basic(USER, PASS, "corp")).await;
     let via = creds_url("http", ok_proxy.addr());

@@ -1,12 +1,16 @@
 //! Environment rules (curl's reading, see [`crate::proxy::EnvSnapshot`]). [`EnvSnapshot`] knows which variables are
 //! present but ignored and why (`HTTP_PROXY` under httpoxy, `HTTPS_PROXY` shadowed by a
 //! different `https_proxy`, mixed-case names, empty values); this module turns each into a
-//! diagnostic with a stable code and a fix, and lints the `NO_PROXY` entries in force. When no
-//! layer consults the environment, the findings are only informational.
+//! diagnostic with a stable code and a fix, and lints the `NO_PROXY` entries in force and the
+//! PAC file `PROXYSCOPE_PAC` names. When no layer consults the environment, the findings are
+//! only informational.
+
+use std::path::Path;
 
 use super::no_proxy::{self, EntryRef};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::proxy::{EnvSnapshot, IgnoredReason};
+use crate::route::PAC_ENV;
 
 /// The findings for `env`. `consulted` says whether any layer's proxy falls back to it.
 pub(crate) fn check(env: &EnvSnapshot, consulted: bool) -> Vec<Diagnostic> {
@@ -84,6 +88,17 @@ pub(crate) fn check(env: &EnvSnapshot, consulted: bool) -> Vec<Diagnostic> {
             location: location.clone(),
         }];
         let (_, diags) = no_proxy::check(&entries, var, location);
+        out.extend(diags.into_iter().map(|mut d| {
+            if !consulted {
+                d.severity = Severity::Info;
+            }
+            d
+        }));
+    }
+    // The PAC file `PROXYSCOPE_PAC` names, linted like a `pac` setting's (relative to the
+    // working directory, as the client reads it).
+    if let Some(path) = env.var(PAC_ENV).map(str::trim).filter(|p| !p.is_empty()) {
+        let diags = super::pac::lint(Path::new(path), PAC_ENV, Some(format!("env:{PAC_ENV}")));
         out.extend(diags.into_iter().map(|mut d| {
             if !consulted {
                 d.severity = Severity::Info;
