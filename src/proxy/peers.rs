@@ -152,7 +152,7 @@ impl Span {
         Self(start, start + part.len())
     }
 
-    fn text<'a>(self, base: &'a str) -> &'a str {
+    fn text(self, base: &str) -> &str {
         base.get(self.0..self.1).unwrap_or("")
     }
 }
