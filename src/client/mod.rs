@@ -263,9 +263,12 @@ impl Client {
         req: http::Request<B>,
     ) -> Result<Response, Error> {
         let url = parse_url(&req.uri().to_string())?;
+        let mut request = req.map(Into::into);
+        // Sent as the URL reads it (normalized), as every hop of a redirect chain is.
+        *request.uri_mut() = send::to_uri(&url)?;
         self.execute_parts(request::Parts {
             provider: provider.map(str::to_owned),
-            request: req.map(Into::into),
+            request,
             url,
             timeout: None,
             redirect: None,
@@ -540,9 +543,12 @@ impl ProfileClient {
     /// What a response's body is read under in this profile.
     fn body_limits(&self, timeout: std::time::Duration) -> body::BodyLimits {
         let limits = &self.connector.profile().effective().limits;
-        let key = |k: &str| match &self.name {
-            Some(name) => format!("providers.{name}.limits.{k}"),
-            None => format!("limits.{k}"),
+        // The global profile's keys are constants: no text is built per request.
+        let key = |k: &str, global: &'static str| -> std::borrow::Cow<'static, str> {
+            match &self.name {
+                Some(name) => format!("providers.{name}.limits.{k}").into(),
+                None => global.into(),
+            }
         };
         body::BodyLimits {
             max_body: limits.max_body_or_default(),
@@ -550,9 +556,9 @@ impl ProfileClient {
                 .max_body
                 .as_ref()
                 .map_or(crate::settings::Provenance::Default, |s| s.origin.clone()),
-            max_body_key: key("max_body"),
+            max_body_key: key("max_body", "limits.max_body"),
             check_body: limits.check_body_or_default(),
-            check_body_key: key("check_body"),
+            check_body_key: key("check_body", "limits.check_body"),
             timeout,
         }
     }
