@@ -9,7 +9,6 @@
 //! Buffered helpers (`Response::bytes`, `text`) and the probe's checks read through it; a
 //! streaming API can hand out [`BodyReader::chunk`] as it is.
 
-use std::borrow::Cow;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -31,11 +30,11 @@ pub(crate) struct BodyLimits {
     pub(crate) max_body_origin: Provenance,
     /// The key that changes it for this profile (`limits.max_body` or
     /// `providers.NAME.limits.max_body`).
-    pub(crate) max_body_key: Cow<'static, str>,
+    pub(crate) max_body_key: String,
     /// The most bytes a probe check reads (`limits.check_body`).
     pub(crate) check_body: u64,
     /// The key that changes `check_body` for this profile.
-    pub(crate) check_body_key: Cow<'static, str>,
+    pub(crate) check_body_key: String,
     /// The time allowed to read the whole body, from the first read.
     pub(crate) timeout: Duration,
 }

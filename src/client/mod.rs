@@ -263,12 +263,9 @@ impl Client {
         req: http::Request<B>,
     ) -> Result<Response, Error> {
         let url = parse_url(&req.uri().to_string())?;
-        let mut request = req.map(Into::into);
-        // Sent as the URL reads it (normalized), as every hop of a redirect chain is.
-        *request.uri_mut() = send::to_uri(&url)?;
         self.execute_parts(request::Parts {
             provider: provider.map(str::to_owned),
-            request,
+            request: req.map(Into::into),
             url,
             timeout: None,
             redirect: None,
@@ -543,12 +540,9 @@ impl ProfileClient {
     /// What a response's body is read under in this profile.
     fn body_limits(&self, timeout: std::time::Duration) -> body::BodyLimits {
         let limits = &self.connector.profile().effective().limits;
-        // The global profile's keys are constants: no text is built per request.
-        let key = |k: &str, global: &'static str| -> std::borrow::Cow<'static, str> {
-            match &self.name {
-                Some(name) => format!("providers.{name}.limits.{k}").into(),
-                None => global.into(),
-            }
+        let key = |k: &str| match &self.name {
+            Some(name) => format!("providers.{name}.limits.{k}"),
+            None => format!("limits.{k}"),
         };
         body::BodyLimits {
             max_body: limits.max_body_or_default(),
@@ -556,9 +550,9 @@ impl ProfileClient {
                 .max_body
                 .as_ref()
                 .map_or(crate::settings::Provenance::Default, |s| s.origin.clone()),
-            max_body_key: key("max_body", "limits.max_body"),
+            max_body_key: key("max_body"),
             check_body: limits.check_body_or_default(),
-            check_body_key: key("check_body", "limits.check_body"),
+            check_body_key: key("check_body"),
             timeout,
         }
     }
