@@ -380,40 +380,31 @@ fn apply_no_proxy(
 }
 
 fn push_tls_warning(steps: &mut Vec<Step>, global: &Settings, provider: Option<&Settings>) {
-    let danger = provider
-        .and_then(|l| l.danger_accept_invalid_certs.as_ref())
-        .or(global.danger_accept_invalid_certs.as_ref());
-    if let Some(d) = danger.filter(|d| d.value) {
-        steps.push(
-            Step::new(
-                Rule::Tls,
-                Outcome::Warning,
-                "danger_accept_invalid_certs is set: the origin's certificate is not verified",
-            )
-            .origin(d.origin.clone())
-            .value("true")
-            .warn(Warning::new(
-                "danger_accept_invalid_certs",
-                "any certificate is accepted on this route, TLS interception included",
-            )),
-        );
-    }
-    let hostnames = provider
-        .and_then(|l| l.danger_accept_invalid_hostnames.as_ref())
-        .or(global.danger_accept_invalid_hostnames.as_ref());
-    if let Some(d) = hostnames.filter(|d| d.value) {
-        steps.push(
-            Step::new(
-                Rule::Tls,
-                Outcome::Warning,
-                "danger_accept_invalid_hostnames is set: the origin's certificate may name another host",
-            )
-            .origin(d.origin.clone())
-            .value("true")
-            .warn(Warning::new(
-                "danger_accept_invalid_hostnames",
-                "a certificate from a trusted CA for any host is accepted on this route",
-            )),
-        );
+    type Switch = fn(&Settings) -> Option<&Sourced<bool>>;
+    let switches: [(&str, Switch, &str, &str); 2] = [
+        (
+            "danger_accept_invalid_certs",
+            |l| l.danger_accept_invalid_certs.as_ref(),
+            "danger_accept_invalid_certs is set: the origin's certificate is not verified",
+            "any certificate is accepted on this route, TLS interception included",
+        ),
+        (
+            "danger_accept_invalid_hostnames",
+            |l| l.danger_accept_invalid_hostnames.as_ref(),
+            "danger_accept_invalid_hostnames is set: the origin's certificate may name another host",
+            "a certificate from a trusted CA for any host is accepted on this route",
+        ),
+    ];
+    for (key, switch, step, warning) in switches {
+        // The provider's value wins over the global one, `false` included.
+        let set = provider.and_then(switch).or(switch(global));
+        if let Some(d) = set.filter(|d| d.value) {
+            steps.push(
+                Step::new(Rule::Tls, Outcome::Warning, step)
+                    .origin(d.origin.clone())
+                    .value("true")
+                    .warn(Warning::new(key, warning)),
+            );
+        }
     }
 }
