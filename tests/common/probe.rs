@@ -110,6 +110,8 @@ pub(crate) fn toml_str(s: impl AsRef<str>) -> String {
         match c {
             '\\' => out.push_str("\\\\"),
             '"' => out.push_str("\\\""),
+            // TOML basic strings take no raw control characters.
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
             c => out.push(c),
         }
     }
@@ -161,23 +163,37 @@ pub(crate) async fn probe(args: &[&str]) -> Run {
     probe_at(&probe_bin(), args).await
 }
 
+/// Variables that would change a child's route, configuration or trust: removed so only what
+/// the test sets counts, whatever the machine running the tests has in its environment.
+pub(crate) const ROUTE_VARS: &[&str] = &[
+    "http_proxy",
+    "https_proxy",
+    "HTTPS_PROXY",
+    "HTTP_PROXY",
+    "all_proxy",
+    "ALL_PROXY",
+    "no_proxy",
+    "NO_PROXY",
+    "PROXYSCOPE_CONFIG",
+    "PROXYSCOPE_PAC",
+    "SSL_CERT_FILE",
+    "TRANSLATION_SERVICE_CONFIG",
+];
+
+/// Removes [`ROUTE_VARS`] from `cmd`'s environment.
+pub(crate) fn without_route_vars(
+    cmd: &mut tokio::process::Command,
+) -> &mut tokio::process::Command {
+    for var in ROUTE_VARS {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
 /// [`probe`] with a given binary (see [`example_bin_with`]).
 pub(crate) async fn probe_at(bin: &Path, args: &[&str]) -> Run {
     let mut cmd = tokio::process::Command::new(bin);
-    cmd.args(args);
-    for var in [
-        "http_proxy",
-        "https_proxy",
-        "HTTPS_PROXY",
-        "all_proxy",
-        "ALL_PROXY",
-        "no_proxy",
-        "NO_PROXY",
-        "PROXYSCOPE_CONFIG",
-        "SSL_CERT_FILE",
-    ] {
-        cmd.env_remove(var);
-    }
+    without_route_vars(&mut cmd).args(args);
     let out = tokio::time::timeout(std::time::Duration::from_secs(60), cmd.output())
         .await
         .expect("the probe finishes within a minute")

@@ -5,16 +5,12 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::common::probe::rendezvous_server;
+use crate::common::probe::{rendezvous_server, toml_str};
 use proxyscope::config::Config;
 use proxyscope::connect::Resolver;
 use proxyscope::probe::{Report, Runner, State, plan, prometheus, text};
 use proxyscope::testing::{ChainMode, Policy, TestOrigin, TestPki, TestProxy};
 use proxyscope::{EnvSnapshot, Hop};
-
-fn toml_str(s: &str) -> String {
-    format!("{s:?}")
-}
 
 async fn run(toml: &str, runner: impl FnOnce(Runner) -> Runner) -> Report {
     let config = Config::from_toml_str(toml, "probe.toml").expect("valid config");
@@ -39,7 +35,7 @@ async fn checks_run_concurrently_keep_their_order_and_report_progress() {
     }
     toml.push_str(&format!(
         "[providers.slow]\nurl = {}\nproxy = \"direct\"\n[[providers.slow.checks]]\nname = \"slow\"\npath = \"/slow?ms=1300\"\n",
-        toml_str(&origin.url(""))
+        toml_str(origin.url(""))
     ));
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&seen);
@@ -108,7 +104,7 @@ async fn insecure_tls_passes_but_warns_and_is_not_verified() {
     let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
     let toml = format!(
         "[providers.lax]\nurl = {}\nproxy = \"direct\"\ndanger_accept_invalid_certs = true\n",
-        toml_str(&origin.url("/"))
+        toml_str(origin.url("/"))
     );
     let report = run(&toml, |r| r).await;
     let c = &report.checks[0];
@@ -137,10 +133,10 @@ async fn proxy_credentials_never_appear_in_any_output() {
     let toml = format!(
         "[providers.good]\nurl = {url}\nproxy = {good}\nca_file = {ca}\n\
          [providers.bad]\nurl = {url}\nproxy = {bad}\nca_file = {ca}\n",
-        url = toml_str(&origin.url("/")),
+        url = toml_str(origin.url("/")),
         good = toml_str(&good),
         bad = toml_str(&bad),
-        ca = toml_str(&pki.root_pem_path().display().to_string()),
+        ca = toml_str(pki.root_pem_path().display().to_string()),
     );
     let report = run(&toml, |r| r).await;
     assert!(report.checks[0].ok, "{:?}", report.checks[0].error);
@@ -195,10 +191,10 @@ follow_redirects = true
 url = {back}
 proxy = {proxy}
 "#,
-        front = toml_str(&front.url("")),
-        back = toml_str(&back.url("")),
+        front = toml_str(front.url("")),
+        back = toml_str(back.url("")),
         path = toml_str(&path),
-        proxy = toml_str(&proxy.url()),
+        proxy = toml_str(proxy.url()),
     );
     let report = run(&toml, |r| r).await;
     let moved = &report.checks[0];

@@ -19,7 +19,7 @@ use rustix::process::{Pid, Signal, kill_process};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 
-use crate::common::probe::{example_bin_with, toml_str};
+use crate::common::probe::{example_bin_with, toml_str, without_route_vars};
 use proxyscope::EnvSnapshot;
 use proxyscope::config::ConfigDocument;
 use proxyscope::testing::{TestOrigin, TestProxy};
@@ -35,21 +35,6 @@ const NOT_RUN: &[(&str, &str)] = &[
         "an exporter that runs until stopped on the fixed port 127.0.0.1:9115, which another test \
          run on the same machine may hold; tests/real_proxy/exporter runs `probe serve` on free ports",
     ),
-];
-
-/// Variables that would change a route; removed so only the README's assignments count.
-const PROXY_VARS: &[&str] = &[
-    "http_proxy",
-    "https_proxy",
-    "HTTPS_PROXY",
-    "HTTP_PROXY",
-    "all_proxy",
-    "ALL_PROXY",
-    "no_proxy",
-    "NO_PROXY",
-    "PROXYSCOPE_CONFIG",
-    "SSL_CERT_FILE",
-    "TRANSLATION_SERVICE_CONFIG",
 ];
 
 /// A fenced code block: its info string and its lines.
@@ -250,9 +235,7 @@ async fn run_probe(run: &ExampleRun, dir: &Path) -> (Option<i32>, String, String
         .current_dir(dir)
         .stdin(Stdio::null())
         .kill_on_drop(true);
-    for v in PROXY_VARS {
-        cmd.env_remove(v);
-    }
+    without_route_vars(&mut cmd);
     cmd.envs(&run.env);
     let out = tokio::time::timeout(Duration::from_secs(60), cmd.output())
         .await
@@ -276,9 +259,7 @@ async fn run_service(run: &ExampleRun) -> (Option<i32>, String) {
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .kill_on_drop(true);
-    for v in PROXY_VARS {
-        cmd.env_remove(v);
-    }
+    without_route_vars(&mut cmd);
     cmd.envs(&run.env);
     let mut child = cmd.spawn().expect("the service starts");
     let mut lines = BufReader::new(child.stdout.take().expect("stdout"));

@@ -3,6 +3,8 @@
 //! a password of any characters never reaches any output; the route decision made without text
 //! agrees with the step-by-step resolution.
 
+#[path = "../common/mod.rs"]
+mod common;
 mod prop_config;
 mod prop_connect;
 mod prop_no_proxy;

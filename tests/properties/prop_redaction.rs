@@ -11,6 +11,7 @@
 
 use std::time::Duration;
 
+use crate::common::probe::toml_str;
 use proptest::prelude::*;
 use proxyscope::config::{Config, ConfigDocument};
 use proxyscope::connect::Resolver;
@@ -51,20 +52,6 @@ fn password() -> impl Strategy<Value = Secret> {
         })
 }
 
-fn toml_str(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 fn error_texts(e: &Error, out: &mut Vec<String>) {
     out.push(e.to_string());
     out.push(format!("{e:?}"));
@@ -92,13 +79,13 @@ fn config_text(user: &str, pass: &str, key: &str, refused_port: u16) -> String {
         "proxy = {}\nno_proxy = [\"localhost\", {}]\n[timeouts]\nconnect = \"2s\"\n\
          [providers.a]\nurl = {}\nproxy = {}\n[providers.b]\nurl = \"http://b.test/\"\n\
          [[providers.b.checks]]\nname = \"c\"\nurl = {}\n",
-        toml_str(&format!("http://{user}:{pass}@127.0.0.1:{refused_port}")),
-        toml_str(&format!("http://{user}:{pass}@x.test/")),
-        toml_str(&format!(
+        toml_str(format!("http://{user}:{pass}@127.0.0.1:{refused_port}")),
+        toml_str(format!("http://{user}:{pass}@x.test/")),
+        toml_str(format!(
             "https://{user}:{pass}@127.0.0.1:{refused_port}/v1?key={key}&q=1"
         )),
-        toml_str(&format!("{user}:{pass}@127.0.0.1:{refused_port}")),
-        toml_str(&format!("http://{user}:{pass}@127.0.0.1:{refused_port}/h")),
+        toml_str(format!("{user}:{pass}@127.0.0.1:{refused_port}")),
+        toml_str(format!("http://{user}:{pass}@127.0.0.1:{refused_port}/h")),
     )
 }
 

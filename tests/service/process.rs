@@ -12,7 +12,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 
-use crate::common::probe::example_bin_with;
+use crate::common::probe::{example_bin_with, without_route_vars};
 use crate::common::wire::{Body, read_response};
 
 /// The service started in demo mode, with what it printed at startup.
@@ -39,25 +39,14 @@ async fn line_after<R: tokio::io::AsyncBufRead + Unpin>(lines: &mut R, prefix: &
 /// proxy or config variables inherited from the test's environment.
 fn command(program: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(program);
-    cmd.args(args)
-        .env_remove("TRANSLATION_SERVICE_CONFIG")
+    without_route_vars(&mut cmd)
+        .args(args)
         .env("RUST_LOG", "warn")
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    for var in [
-        "http_proxy",
-        "https_proxy",
-        "HTTPS_PROXY",
-        "all_proxy",
-        "ALL_PROXY",
-        "no_proxy",
-        "NO_PROXY",
-    ] {
-        cmd.env_remove(var);
-    }
     cmd
 }
 

@@ -76,7 +76,7 @@ pub(crate) fn probe_bin() -> PathBuf {
     crate::common::probe::example_bin_with("probe", "\n  serve ")
 }
 
-pub(crate) use crate::common::probe::{ConfigFile, toml_path, toml_str};
+pub(crate) use crate::common::probe::{ConfigFile, toml_path, toml_str, without_route_vars};
 
 impl ConfigFile {
     /// Replaces the file's content (a reload test's next configuration).
@@ -146,7 +146,8 @@ impl Serve {
     /// variables from the test's environment, and waits for its "listening on" line.
     pub(crate) async fn start(config: &Path, extra: &[&str]) -> Result<Self, Failed> {
         let mut cmd = Command::new(probe_bin());
-        cmd.arg("serve")
+        without_route_vars(&mut cmd)
+            .arg("serve")
             .arg("--config")
             .arg(config)
             .args(["--listen", "127.0.0.1:0"])
@@ -157,19 +158,6 @@ impl Serve {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
-        for var in [
-            "http_proxy",
-            "https_proxy",
-            "HTTPS_PROXY",
-            "all_proxy",
-            "ALL_PROXY",
-            "no_proxy",
-            "NO_PROXY",
-            "PROXYSCOPE_CONFIG",
-            "SSL_CERT_FILE",
-        ] {
-            cmd.env_remove(var);
-        }
         let mut child = cmd.spawn().map_err(|e| format!("probe serve: {e}"))?;
         let stderr = Arc::new(Mutex::new(String::new()));
         if let Some(err) = child.stderr.take() {
