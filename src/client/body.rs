@@ -9,6 +9,7 @@
 //! Buffered helpers (`Response::bytes`, `text`) and the probe's checks read through it; a
 //! streaming API can hand out [`BodyReader::chunk`] as it is.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -21,22 +22,49 @@ use crate::route::Route;
 use crate::settings::Provenance;
 
 /// The caps a response's body is read under: the profile's `limits.max_body` (with where it came
-/// from and the key that changes it) and the time allowed for the whole body.
+/// from and the key that changes it) and the time allowed for the whole body. Built once per
+/// profile; a request copies it (three reference counts) and sets its timeout.
 #[derive(Debug, Clone)]
 pub(crate) struct BodyLimits {
     /// The most bytes buffered by `bytes()`/`text()`.
     pub(crate) max_body: u64,
     /// Where `max_body` came from (`Provenance::Default` when nothing set it).
-    pub(crate) max_body_origin: Provenance,
+    pub(crate) max_body_origin: Arc<Provenance>,
     /// The key that changes it for this profile (`limits.max_body` or
     /// `providers.NAME.limits.max_body`).
-    pub(crate) max_body_key: String,
+    pub(crate) max_body_key: Arc<str>,
     /// The most bytes a probe check reads (`limits.check_body`).
     pub(crate) check_body: u64,
     /// The key that changes `check_body` for this profile.
-    pub(crate) check_body_key: String,
+    pub(crate) check_body_key: Arc<str>,
     /// The time allowed to read the whole body, from the first read.
     pub(crate) timeout: Duration,
+}
+
+impl BodyLimits {
+    /// The caps of the profile named `provider` (`None`: the global profile) under `limits`,
+    /// with a zero timeout that each request replaces.
+    pub(crate) fn for_profile(provider: Option<&str>, limits: &crate::settings::Limits) -> Self {
+        let key = |k: &str| -> Arc<str> {
+            match provider {
+                Some(name) => format!("providers.{name}.limits.{k}").into(),
+                None => format!("limits.{k}").into(),
+            }
+        };
+        Self {
+            max_body: limits.max_body_or_default(),
+            max_body_origin: Arc::new(
+                limits
+                    .max_body
+                    .as_ref()
+                    .map_or(Provenance::Default, |s| s.origin.clone()),
+            ),
+            max_body_key: key("max_body"),
+            check_body: limits.check_body_or_default(),
+            check_body_key: key("check_body"),
+            timeout: Duration::ZERO,
+        }
+    }
 }
 
 /// A response body being read: the chunks, the deadline, what was read so far and what an error
@@ -247,7 +275,7 @@ pub(crate) fn too_large(at: &Sender<'_>, limits: &BodyLimits, o: Overflow, key: 
     } else {
         format!("sent more than {cap} bytes ({seen} read)")
     };
-    let origin = match &limits.max_body_origin {
+    let origin = match &*limits.max_body_origin {
         Provenance::Default => "the default".to_owned(),
         o => o.to_string(),
     };

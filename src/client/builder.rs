@@ -15,6 +15,7 @@ use crate::proxy::{EnvSnapshot, redact_url};
 use crate::settings::{Provenance, Settings};
 use crate::tls::{CaBundle, TlsCache};
 
+use super::body::BodyLimits;
 use super::redirect::RedirectPolicy;
 use super::{Client, Inner, ProfileClient};
 
@@ -375,6 +376,7 @@ impl ClientBuilder {
         let global = ProfileClient {
             name: None,
             base: None,
+            limits: BodyLimits::for_profile(None, &connector.profile().effective().limits),
             connector,
             http,
         };
@@ -407,6 +409,10 @@ impl ClientBuilder {
                 &cache,
             )?);
             providers.push(ProfileClient {
+                limits: BodyLimits::for_profile(
+                    Some(name),
+                    &connector.profile().effective().limits,
+                ),
                 name: Some(name.clone()),
                 base: Some(base),
                 connector,

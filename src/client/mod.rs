@@ -58,6 +58,8 @@ struct ProfileClient {
     base: Option<url::Url>,
     connector: Connector,
     http: HttpClient,
+    /// The profile's body caps, built with it (each request only sets the timeout).
+    limits: body::BodyLimits,
 }
 
 struct Inner {
@@ -263,9 +265,12 @@ impl Client {
         req: http::Request<B>,
     ) -> Result<Response, Error> {
         let url = parse_url(&req.uri().to_string())?;
+        let mut request = req.map(Into::into);
+        // Sent as the URL reads it (normalized), as every hop of a redirect chain is.
+        *request.uri_mut() = send::to_uri(&url)?;
         self.execute_parts(request::Parts {
             provider: provider.map(str::to_owned),
-            request: req.map(Into::into),
+            request,
             url,
             timeout: None,
             redirect: None,
@@ -537,23 +542,11 @@ impl Client {
 }
 
 impl ProfileClient {
-    /// What a response's body is read under in this profile.
+    /// What a response's body is read under in this profile, within `timeout`.
     fn body_limits(&self, timeout: std::time::Duration) -> body::BodyLimits {
-        let limits = &self.connector.profile().effective().limits;
-        let key = |k: &str| match &self.name {
-            Some(name) => format!("providers.{name}.limits.{k}"),
-            None => format!("limits.{k}"),
-        };
         body::BodyLimits {
-            max_body: limits.max_body_or_default(),
-            max_body_origin: limits
-                .max_body
-                .as_ref()
-                .map_or(crate::settings::Provenance::Default, |s| s.origin.clone()),
-            max_body_key: key("max_body"),
-            check_body: limits.check_body_or_default(),
-            check_body_key: key("check_body"),
             timeout,
+            ..self.limits.clone()
         }
     }
 }

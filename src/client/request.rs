@@ -84,6 +84,7 @@ impl std::fmt::Debug for RequestBuilder {
 /// The parts of a built request the client sends: everything but the client.
 pub(crate) struct Parts {
     pub(crate) provider: Option<String>,
+    /// The request, its URI `url` as a request target (the first hop sends it unparsed again).
     pub(crate) request: http::Request<Body>,
     pub(crate) url: url::Url,
     pub(crate) timeout: Option<Duration>,

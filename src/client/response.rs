@@ -334,9 +334,9 @@ impl Response {
     /// holds one chunk at a time and has no cap.
     pub fn max_body(mut self, bytes: u64) -> Self {
         self.limits.max_body = bytes;
-        self.limits.max_body_origin = Provenance::Builder {
+        self.limits.max_body_origin = Arc::new(Provenance::Builder {
             key: "Response::max_body".to_owned(),
-        };
+        });
         self
     }
 

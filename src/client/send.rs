@@ -243,22 +243,28 @@ pub(crate) fn request_span(
     method: &Method,
     url: &url::Url,
 ) -> tracing::Span {
-    let proxy = route
-        .proxy()
-        .map(crate::proxy::ProxyUrl::without_credentials);
-    tracing::info_span!(
+    let span = tracing::info_span!(
         "http",
         provider = provider.unwrap_or("-"),
         method = %method,
         url = %crate::proxy::redact_url(url.as_str()),
         via = if route.proxy().is_some() { "proxy" } else { "direct" },
-        proxy = proxy.as_deref().unwrap_or("-"),
+        proxy = tracing::field::Empty,
         status = tracing::field::Empty,
         code = tracing::field::Empty,
         hop = tracing::field::Empty,
         phase = tracing::field::Empty,
         blame = tracing::field::Empty,
-    )
+    );
+    // The proxy's text is built only when a subscriber records the span (the other fields
+    // are only evaluated then too): no allocation per request otherwise.
+    if !span.is_disabled() {
+        let proxy = route
+            .proxy()
+            .map(crate::proxy::ProxyUrl::without_credentials);
+        span.record("proxy", proxy.as_deref().unwrap_or("-"));
+    }
+    span
 }
 
 /// Records how an exchange ended on its span: the status, or the error's code, hop, phase and
@@ -293,7 +299,9 @@ impl Client {
             at: Instant::now() + t,
             timeout: t,
         });
-        let (head, body) = request.into_parts();
+        let (mut head, body) = request.into_parts();
+        // The first hop's target is the request's own URI, already parsed from this URL.
+        let mut uri = Some(std::mem::take(&mut head.uri));
         let mut hop = Step {
             provider,
             method: head.method,
@@ -309,17 +317,17 @@ impl Client {
             let replayable = replay.is_some();
             let mut req = http::Request::new(std::mem::take(&mut hop.body));
             *req.method_mut() = hop.method.clone();
-            *req.uri_mut() = to_uri(&hop.url)?;
+            *req.uri_mut() = match uri.take() {
+                Some(uri) => uri,
+                None => to_uri(&hop.url)?,
+            };
             *req.version_mut() = hop.version;
             *req.headers_mut() = hop.headers.clone();
-            seen.push((hop.method.clone(), hop.url.clone()));
             let res = self
                 .send_once(hop.provider.as_deref(), &hop.url, req, deadline)
                 .await
                 .map_err(|e| with_chain(e, &chain))?;
-            // A redirect the proxy wrote itself (to its login or consent page) is not the
-            // origin's answer: it comes back as the response, for `error_for_proxy_reply`.
-            if !policy.is_enabled() || res.attribution().is_proxy_generated() {
+            if !policy.is_enabled() {
                 return Ok(res.with_redirects(chain));
             }
             let Some(next) = redirect::next(
@@ -331,6 +339,14 @@ impl Client {
             ) else {
                 return Ok(res.with_redirects(chain));
             };
+            // A redirect the proxy wrote itself (to its login or consent page) is not the
+            // origin's answer: it comes back as the response, for `error_for_proxy_reply`.
+            // Asked only of a redirect: a response that is none stays unattributed until read.
+            if res.attribution().is_proxy_generated() {
+                return Ok(res.with_redirects(chain));
+            }
+            // Every hop sent so far, this one included, for the loop check below.
+            seen.push((hop.method.clone(), hop.url.clone()));
             let mut next_url = next.url.clone();
             // Credentials a server puts in a Location are never used.
             let _ = next_url.set_password(None);
@@ -400,7 +416,7 @@ struct Step {
     body: Body,
 }
 
-fn to_uri(url: &url::Url) -> Result<http::Uri, Error> {
+pub(crate) fn to_uri(url: &url::Url) -> Result<http::Uri, Error> {
     url.as_str().parse().map_err(|e| {
         Error::new(ErrorKind::RequestUrl)
             .with_message(format!(
