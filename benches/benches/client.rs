@@ -25,6 +25,14 @@
 //! which other processes on a shared machine do not inflate.
 //!
 //! `cargo bench -p proxyscope-benches --bench client -- --warm-up-time 1 --measurement-time 3`
+//!
+//! With `PROXYSCOPE_BENCH_COUNT=<client>:<h1|h2>:<n>` (client one of `proxyscope_proxy`,
+//! `proxyscope_direct`, `proxyscope_env_proxy`, `proxyscope_env_proxy_no_proxy_1000`,
+//! `hyper_util_proxy`, `hyper_util_direct`) the binary runs no criterion group: it warms that
+//! client's pool, then sends exactly `n` 64-byte keep-alive requests and exits. A fixed amount
+//! of work is what instruction counters (`valgrind --tool=callgrind`) and `perf stat` need to
+//! compare the two clients per request; run it twice with different `n` and divide the
+//! difference by the difference of `n`, so the setup cancels out.
 // criterion's macros generate undocumented public functions.
 #![allow(missing_docs)]
 
@@ -283,7 +291,47 @@ fn config() -> Criterion {
         .measurement_time(Duration::from_secs(3))
 }
 
+/// The fixed-count mode of the module's documentation.
+fn count(spec: &str) {
+    let mut parts = spec.split(':');
+    let (Some(which), Some(proto), Some(n), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        panic!("PROXYSCOPE_BENCH_COUNT is <client>:<h1|h2>:<n>, not {spec:?}");
+    };
+    let n: u64 = n.parse().expect("a request count");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let s = setup(&rt, proto == "h2");
+    let uri: Uri = format!("{}/bytes/64", s.base).parse().expect("a Uri");
+    rt.block_on(async {
+        // One request first, so the connection (TCP, CONNECT, handshake) is not counted.
+        for _ in 0..=n {
+            let got = match which {
+                "proxyscope_proxy" => proxyscope_get(&s.ours_proxy, &uri).await,
+                "proxyscope_direct" => proxyscope_get(&s.ours_direct, &uri).await,
+                "proxyscope_env_proxy" => proxyscope_get(&s.ours_env, &uri).await,
+                "proxyscope_env_proxy_no_proxy_1000" => {
+                    proxyscope_get(&s.ours_env_list, &uri).await
+                }
+                "hyper_util_proxy" => hyper_get(&s.theirs_proxy, &uri).await,
+                "hyper_util_direct" => hyper_get(&s.theirs_direct, &uri).await,
+                other => panic!("no client {other:?}"),
+            };
+            assert_eq!(got, 64);
+        }
+    });
+    rt.block_on(async move { drop(s) });
+}
+
 fn main() {
+    if let Ok(spec) = std::env::var("PROXYSCOPE_BENCH_COUNT") {
+        count(&spec);
+        return;
+    }
     if std::env::var("PROXYSCOPE_BENCH_CLOCK").is_ok_and(|v| v == "cpu") {
         let mut c = config().with_measurement(ProcessCpu).configure_from_args();
         requests(&mut c, "_cpu");

@@ -18,6 +18,7 @@ use hyper::body::{Body as _, Incoming};
 use tokio::time::Instant;
 
 use crate::error::{Error, ErrorKind, Hop, Phase, SizeLimit};
+use crate::proxy::Secrets;
 use crate::route::Route;
 use crate::settings::Provenance;
 
@@ -67,13 +68,38 @@ impl BodyLimits {
     }
 }
 
+/// What a response answers: the route it took, the `host:port` it reached, its URL and the
+/// request's facts. One per exchange, behind an `Arc` shared by the response, its body reader
+/// and the reader's errors.
+#[derive(Debug)]
+pub(crate) struct Exchanged {
+    pub(crate) route: Route,
+    pub(crate) target: String,
+    pub(crate) url: url::Url,
+    pub(crate) request: RequestFacts,
+}
+
+/// What the client knew about the request that a proxy's own reply answers: for the error that
+/// names the proxy, the request and where the provider was declared.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RequestFacts {
+    /// The method.
+    pub(crate) method: String,
+    /// Whether `Proxy-Authorization` was sent with it.
+    pub(crate) credentials_sent: bool,
+    /// Where the provider was declared.
+    pub(crate) provider_origin: Option<Provenance>,
+    /// What the request carried that a peer may echo back; scrubbed from every error.
+    pub(crate) secrets: Arc<Secrets>,
+}
+
 /// A response body being read: the chunks, the deadline, what was read so far and what an error
 /// must name.
 #[derive(Debug)]
 pub(crate) struct BodyReader {
     body: Incoming,
-    route: Route,
-    target: String,
+    /// The exchange an error names (route, target), shared with the response.
+    at: Arc<Exchanged>,
     hop: Hop,
     limits: BodyLimits,
     /// Set at the first read: the body's deadline runs from when someone starts reading it.
@@ -86,18 +112,11 @@ pub(crate) struct BodyReader {
 }
 
 impl BodyReader {
-    pub(crate) fn new(
-        body: Incoming,
-        route: Route,
-        target: String,
-        hop: Hop,
-        limits: BodyLimits,
-    ) -> Self {
+    pub(crate) fn new(body: Incoming, at: Arc<Exchanged>, hop: Hop, limits: BodyLimits) -> Self {
         Self {
             announced: body.size_hint().exact(),
             body,
-            route,
-            target,
+            at,
             hop,
             limits,
             deadline: None,
@@ -189,8 +208,8 @@ impl BodyReader {
     /// `http.body_too_large`: the cap, the size seen, and `key`, the setting that raises the cap.
     pub(crate) fn too_large(&self, cap: u64, seen: u64, announced: bool, key: &str) -> Error {
         let at = Sender {
-            route: &self.route,
-            target: &self.target,
+            route: &self.at.route,
+            target: &self.at.target,
             hop: self.hop,
         };
         too_large(
@@ -206,7 +225,7 @@ impl BodyReader {
     }
 
     fn timed_out(&self) -> Error {
-        let target = self.target.clone();
+        let target = self.at.target.clone();
         let timeout = self.limits.timeout;
         let read = self.read;
         Error::new(ErrorKind::HttpTimeout)
@@ -219,16 +238,16 @@ impl BodyReader {
                 "the server sends the body too slowly or stopped sending it; check the server, or raise {}",
                 self.timeout_key
             ))
-            .with_route(self.route.clone())
+            .with_route(self.at.route.clone())
             .map_evidence(|ev| {
                 ev.target = Some(target);
                 ev.timeout = Some(timeout);
-                ev.proxy = self.route.proxy().map(|p| p.without_credentials());
+                ev.proxy = self.at.route.proxy().map(|p| p.without_credentials());
             })
     }
 
     fn broken(&self, e: hyper::Error) -> Error {
-        let target = self.target.clone();
+        let target = self.at.target.clone();
         Error::new(ErrorKind::HttpProtocol)
             .with_hop(self.hop)
             .with_phase(Phase::Http)
@@ -237,7 +256,7 @@ impl BodyReader {
                 self.read
             ))
             .with_hint("the connection broke or the body was malformed mid-response; retry, and check the server's logs")
-            .with_route(self.route.clone())
+            .with_route(self.at.route.clone())
             .map_evidence(|ev| {
                 ev.target = Some(target);
                 ev.cause = Some(crate::proxy::redact_text(&e.to_string()));

@@ -8,6 +8,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -15,36 +16,33 @@ use bytes::Bytes;
 use tokio::time::Instant;
 
 use super::BodyReader;
+use super::body::Exchanged;
 #[cfg(feature = "decompression")]
 use super::body::{Overflow, Sender, too_large};
 use crate::error::{Error, Hop};
 #[cfg(feature = "decompression")]
 use crate::error::{ErrorKind, Phase};
-use crate::route::Route;
 
-/// What an error about this body names.
+/// What an error about this body names: the exchange (route, target, URL, and the request's
+/// credentials, scrubbed from every error since a peer may echo them) and the hop that sent it.
 #[derive(Debug, Clone)]
 pub(crate) struct Ctx {
-    pub(crate) route: Route,
-    pub(crate) target: String,
+    pub(crate) at: Arc<Exchanged>,
     /// Only decompression errors name the hop; other body errors come from the reader.
     #[cfg_attr(not(feature = "decompression"), allow(dead_code))]
     pub(crate) hop: Hop,
-    pub(crate) url: url::Url,
-    /// The request's credentials, scrubbed from every error (a peer may echo them).
-    pub(crate) secrets: std::sync::Arc<crate::proxy::Secrets>,
 }
 
 impl Ctx {
     #[cfg(feature = "decompression")]
     fn error(&self, kind: ErrorKind) -> Error {
-        let target = self.target.clone();
-        let proxy = self.route.proxy().map(|p| p.without_credentials());
+        let target = self.at.target.clone();
+        let proxy = self.at.route.proxy().map(|p| p.without_credentials());
         Error::new(kind)
             .with_hop(self.hop)
             .with_phase(Phase::Http)
-            .with_route(self.route.clone())
-            .with_url(&self.url)
+            .with_route(self.at.route.clone())
+            .with_url(&self.at.url)
             .map_evidence(|ev| {
                 ev.target = Some(target);
                 ev.proxy = proxy;
@@ -101,7 +99,7 @@ impl Raw {
             }
             Err(e) => {
                 self.done = true;
-                Err(e.with_url(&self.ctx.url))
+                Err(e.with_url(&self.ctx.at.url))
             }
         }
     }
@@ -109,8 +107,8 @@ impl Raw {
     /// The rest of the body in memory, within the profile's `limits.max_body` (refused unread
     /// when its announced size is larger).
     async fn collect(self) -> Result<Bytes, Error> {
-        let url = self.ctx.url;
-        self.reader.collect().await.map_err(|e| e.with_url(&url))
+        let at = self.ctx.at;
+        self.reader.collect().await.map_err(|e| e.with_url(&at.url))
     }
 
     /// The cap a buffered read is held to, and the error for passing it after `seen` bytes.
@@ -121,8 +119,8 @@ impl Raw {
         let cap = limits.max_body;
         let error: TooLarge = Box::new(move |seen| {
             let at = Sender {
-                route: &ctx.route,
-                target: &ctx.target,
+                route: &ctx.at.route,
+                target: &ctx.at.target,
                 hop: ctx.hop,
             };
             let o = Overflow {
@@ -130,7 +128,7 @@ impl Raw {
                 seen,
                 announced: false,
             };
-            too_large(&at, &limits, o, &limits.max_body_key).with_url(&ctx.url)
+            too_large(&at, &limits, o, &limits.max_body_key).with_url(&ctx.at.url)
         });
         (cap, error)
     }
@@ -194,7 +192,7 @@ impl std::fmt::Debug for Inner {
 impl Reader {
     /// A reader of `raw`, decompressing `encoding` when given.
     pub(crate) fn new(raw: Raw, encoding: Option<Encoding>) -> Self {
-        let secrets = std::sync::Arc::clone(&raw.ctx.secrets);
+        let secrets = Arc::clone(&raw.ctx.at.request.secrets);
         let inner = match encoding {
             #[cfg(feature = "decompression")]
             Some(enc) if !raw.is_empty() => {
@@ -446,7 +444,7 @@ mod decode {
                 .error(ErrorKind::HttpDecode)
                 .with_message(format!(
                     "the {enc}-compressed response body from {} does not decompress (after {} bytes out)",
-                    self.ctx.target, self.produced
+                    self.ctx.at.target, self.produced
                 ))
                 .with_hint(format!(
                     "the server labelled the body Content-Encoding: {enc} but sent something else or cut it short; check the server"

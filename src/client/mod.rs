@@ -316,7 +316,7 @@ impl Client {
             && !req.headers().contains_key(http::header::ACCEPT_ENCODING)
             && !req.headers().contains_key(http::header::RANGE);
         self.inner.defaults.apply(req.headers_mut())?;
-        let mut facts = response::RequestFacts {
+        let mut facts = body::RequestFacts {
             method: req.method().as_str().to_owned(),
             credentials_sent: false,
             provider_origin: settings.provider_origin.clone(),

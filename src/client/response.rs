@@ -20,9 +20,9 @@ use crate::error::{Error, ErrorKind, Hop, Phase, ProxyReply, Redirect};
 use crate::proxy::Secrets;
 use crate::route::Route;
 use crate::settings::Provenance;
-use crate::wire::{attribute, evidence_headers};
+use crate::wire::{attribute, evidence_headers, source_of};
 
-use super::body::{BodyLimits, BodyReader};
+use super::body::{BodyLimits, BodyReader, Exchanged, RequestFacts};
 use super::body_read::{BodyStream, Ctx, Encoding, Raw, Reader};
 use crate::error::{Attribution, ResponsePath};
 
@@ -33,17 +33,16 @@ pub struct Response {
     raw: Option<Incoming>,
     encoding: Option<Encoding>,
     body: Option<Reader>,
-    route: Route,
+    /// What this answers (route, target, URL, the request's facts), shared with the body
+    /// reader and its errors: building the reader clones none of it.
+    x: Arc<Exchanged>,
     path: ResponsePath,
     /// Read from the headers on first use: most responses are never asked who wrote them,
     /// and reading the signatures costs more than the rest of a keep-alive request's own work.
     attribution: OnceLock<Attribution>,
-    target: String,
     limits: BodyLimits,
     deadline: Option<(Instant, std::time::Duration)>,
-    url: url::Url,
     redirects: Vec<Redirect>,
-    request: RequestFacts,
 }
 
 impl std::fmt::Debug for Response {
@@ -53,27 +52,13 @@ impl std::fmt::Debug for Response {
         f.debug_struct("Response")
             .field("status", &self.head.status)
             .field("version", &self.head.version)
-            .field("url", &crate::proxy::redact_url(self.url.as_str()))
+            .field("url", &crate::proxy::redact_url(self.x.url.as_str()))
             .field("headers", &self.head.headers)
-            .field("route", &self.route)
+            .field("route", &self.x.route)
             .field("attribution", self.attribution())
             .field("redirects", &self.redirects)
             .finish_non_exhaustive()
     }
-}
-
-/// What the client knew about the request that a proxy's own reply answers: for the error that
-/// names the proxy, the request and where the provider was declared.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct RequestFacts {
-    /// The method.
-    pub(crate) method: String,
-    /// Whether `Proxy-Authorization` was sent with it.
-    pub(crate) credentials_sent: bool,
-    /// Where the provider was declared.
-    pub(crate) provider_origin: Option<Provenance>,
-    /// What the request carried that a peer may echo back; scrubbed from every error.
-    pub(crate) secrets: Arc<Secrets>,
 }
 
 /// How a response was obtained, beyond the exchange itself.
@@ -115,15 +100,17 @@ impl Response {
             raw: Some(raw),
             encoding,
             body: None,
-            route,
+            x: Arc::new(Exchanged {
+                route,
+                target,
+                url,
+                request,
+            }),
             path,
             attribution: OnceLock::new(),
-            target,
             limits,
             deadline,
-            url,
             redirects: Vec::new(),
-            request,
         }
     }
 
@@ -134,7 +121,7 @@ impl Response {
 
     /// The credentials the request carried, to scrub from anything built from this response.
     pub(crate) fn secrets(&self) -> &Arc<Secrets> {
-        &self.request.secrets
+        &self.x.request.secrets
     }
 
     /// The status code.
@@ -155,7 +142,7 @@ impl Response {
 
     /// The URL this response answers: the request's, or the last redirect's target.
     pub fn url(&self) -> &url::Url {
-        &self.url
+        &self.x.url
     }
 
     /// The redirects followed to get here, in order, each with the URL that redirected, its
@@ -167,7 +154,7 @@ impl Response {
 
     /// The route the request took.
     pub fn route(&self) -> &Route {
-        &self.route
+        &self.x.route
     }
 
     /// How the connection was made (route, tunnel or absolute-form, peer, ALPN, timings).
@@ -179,6 +166,15 @@ impl Response {
     /// the origin's.
     pub fn remote_addr(&self) -> Option<SocketAddr> {
         self.conn_info().and_then(|i| i.peer)
+    }
+
+    /// Who sent this response, as [`attribution`](Response::attribution) decides it, without
+    /// writing the reasons: what a body error names, asked of every body that is read.
+    fn hop(&self) -> Hop {
+        match self.attribution.get() {
+            Some(a) => a.source,
+            None => source_of(self.head.status, &self.head.headers),
+        }
     }
 
     /// Who wrote this response, and why we think so (from the path and the headers).
@@ -253,16 +249,16 @@ impl Response {
         }
         let status = self.status();
         let a = self.attribution().clone();
-        let proxy = self.route.proxy().map(|p| p.without_credentials());
-        let target = self.target.clone();
+        let proxy = self.x.route.proxy().map(|p| p.without_credentials());
+        let target = self.x.target.clone();
         let redirects = self.redirects.clone();
         Error::new(ErrorKind::HttpStatus)
             .with_hop(Hop::Origin)
             .with_phase(Phase::Http)
-            .with_message(format!("{} answered {}", self.target, status))
+            .with_message(format!("{} answered {}", self.x.target, status))
             .with_hint("the origin itself answered with this status; check the request (URL path, credentials, method) against the service")
-            .with_route(self.route.clone())
-            .with_url(&self.url)
+            .with_route(self.x.route.clone())
+            .with_url(&self.x.url)
             .map_evidence(|ev| {
                 ev.status = Some(status.as_u16());
                 ev.target = Some(target);
@@ -270,7 +266,7 @@ impl Response {
                 ev.attribution = Some(a);
                 ev.redirects = redirects;
             })
-            .scrubbed(&self.request.secrets)
+            .scrubbed(&self.x.request.secrets)
     }
 
     /// The error for a reply the proxy wrote itself (whatever its status): the refusal's code,
@@ -296,27 +292,27 @@ impl Response {
             body_truncated: false,
         };
         let ctx = ConnectCtx::new(
-            self.route.provider().map(str::to_owned),
-            self.target.clone(),
-            self.route.proxy().cloned(),
-            Some(self.route.clone()),
+            self.x.route.provider().map(str::to_owned),
+            self.x.target.clone(),
+            self.x.route.proxy().cloned(),
+            Some(self.x.route.clone()),
         )
-        .with_provider_origin(self.request.provider_origin.clone());
-        let url = self.route.url().to_owned();
+        .with_provider_origin(self.x.request.provider_origin.clone());
+        let url = self.x.route.url().to_owned();
         let form = Form::Request {
-            method: &self.request.method,
+            method: &self.x.request.method,
             url: &url,
         };
         let a = self.attribution().clone();
         let redirects = self.redirects.clone();
-        refusal(&ctx, reply, self.request.credentials_sent, form)
-            .with_route(self.route.clone())
-            .with_url(&self.url)
+        refusal(&ctx, reply, self.x.request.credentials_sent, form)
+            .with_route(self.x.route.clone())
+            .with_url(&self.x.url)
             .map_evidence(|ev| {
                 ev.attribution = Some(a);
                 ev.redirects = redirects;
             })
-            .scrubbed(&self.request.secrets)
+            .scrubbed(&self.x.request.secrets)
     }
 
     /// The cap [`bytes`](Response::bytes), [`text`](Response::text) and
@@ -344,36 +340,22 @@ impl Response {
     /// reading has started through the response.
     pub(crate) fn into_reader(mut self) -> Option<BodyReader> {
         let body = self.raw.take()?;
-        let hop = self.attribution().source;
-        Some(BodyReader::new(
-            body,
-            self.route,
-            self.target,
-            hop,
-            self.limits,
-        ))
+        let hop = self.hop();
+        Some(BodyReader::new(body, self.x, hop, self.limits))
     }
 
     fn reader(&mut self) -> &mut Reader {
         // Built once, on the first read; later reads (one per chunk) only look it up.
         if self.body.is_none() {
-            let hop = self.attribution().source;
+            let hop = self.hop();
             let reader = match self.raw.take() {
                 Some(body) => {
                     let ctx = Ctx {
-                        route: self.route.clone(),
-                        target: self.target.clone(),
+                        at: Arc::clone(&self.x),
                         hop,
-                        url: self.url.clone(),
-                        secrets: Arc::clone(&self.request.secrets),
                     };
-                    let reader = BodyReader::new(
-                        body,
-                        ctx.route.clone(),
-                        ctx.target.clone(),
-                        hop,
-                        self.limits.clone(),
-                    );
+                    let reader =
+                        BodyReader::new(body, Arc::clone(&self.x), hop, self.limits.clone());
                     Reader::new(Raw::new(reader, ctx, self.deadline), self.encoding)
                 }
                 None => Reader::finished(),
@@ -448,16 +430,13 @@ impl Response {
     /// # Ok(()) }
     /// ```
     pub async fn json<T: serde::de::DeserializeOwned>(self) -> Result<T, Error> {
-        let route = self.route.clone();
-        let target = self.target.clone();
-        let hop = self.attribution().source;
-        let url = self.url.clone();
+        let x = Arc::clone(&self.x);
+        let hop = self.hop();
         let content_type = self
             .headers()
             .get(http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let secrets = Arc::clone(&self.request.secrets);
         let body = self.bytes().await?;
         serde_json::from_slice(&body).map_err(|e| {
             let (line, column) = (e.line(), e.column());
@@ -465,7 +444,8 @@ impl Response {
                 .with_hop(hop)
                 .with_phase(Phase::Http)
                 .with_message(format!(
-                    "the response body from {target} is not the JSON expected ({} at line {line}, column {column}; {} bytes)",
+                    "the response body from {} is not the JSON expected ({} at line {line}, column {column}; {} bytes)",
+                    x.target,
                     json_problem(&e),
                     body.len()
                 ))
@@ -475,14 +455,14 @@ impl Response {
                     ),
                     _ => "check what the endpoint returns against the type asked for".to_owned(),
                 })
-                .with_route(route)
-                .with_url(&url)
+                .with_route(x.route.clone())
+                .with_url(&x.url)
                 .map_evidence(|ev| {
-                    ev.target = Some(target);
+                    ev.target = Some(x.target.clone());
                     ev.expected = Some(std::any::type_name::<T>().to_owned());
                     ev.value = content_type;
                 })
-                .scrubbed(&secrets)
+                .scrubbed(&x.request.secrets)
             // serde's own message quotes the offending value, which may be a token: the
             // category, line and column say enough.
         })

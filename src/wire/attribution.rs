@@ -9,6 +9,37 @@ use http::{HeaderMap, StatusCode};
 use super::signatures::{PROXY_SERVERS, template_marker};
 use crate::error::{Attribution, Hop, ResponsePath};
 
+/// Who sent a response, exactly as [`attribute`] decides it without a body, but without
+/// writing a reason or copying a header: what a body error names, asked of every response
+/// whose body is read. Any proxy signature makes it the proxy's, whatever the path.
+pub(crate) fn source_of(status: StatusCode, headers: &HeaderMap) -> Hop {
+    let signed = status == StatusCode::PROXY_AUTHENTICATION_REQUIRED
+        || headers.contains_key("x-squid-error")
+        || headers
+            .get_all("proxy-status")
+            .iter()
+            .any(|v| proxy_status_error(&String::from_utf8_lossy(v.as_bytes())))
+        || headers
+            .get("server")
+            .is_some_and(|v| proxy_server(v.as_bytes()).is_some());
+    if signed { Hop::Proxy } else { Hop::Origin }
+}
+
+/// Whether a `Proxy-Status` value reports an error (`error=` in one of its members).
+fn proxy_status_error(v: &str) -> bool {
+    v.split([';', ','])
+        .any(|p| p.trim_start().starts_with("error="))
+}
+
+/// The proxy a `Server` value names at its start (case-insensitive), if any.
+fn proxy_server(server: &[u8]) -> Option<&'static str> {
+    PROXY_SERVERS.iter().copied().find(|p| {
+        server
+            .get(..p.len())
+            .is_some_and(|start| start.eq_ignore_ascii_case(p.as_bytes()))
+    })
+}
+
 /// Attributes a response from its path, status, headers and (optionally) the start of its body.
 pub(crate) fn attribute(
     path: ResponsePath,
@@ -42,20 +73,18 @@ pub(crate) fn attribute(
         proxy_signs.push(format!("X-Squid-Error: {v} (Squid generated this reply)"));
     }
     if let Some(v) = &proxy_status
-        && v.split([';', ','])
-            .any(|p| p.trim_start().starts_with("error="))
+        && proxy_status_error(v)
     {
         proxy_signs.push(format!(
             "Proxy-Status: {v} (an intermediary generated this reply)"
         ));
     }
-    if let Some(s) = &server {
-        let lower = s.to_ascii_lowercase();
-        if let Some(name) = PROXY_SERVERS.iter().find(|p| lower.starts_with(*p)) {
-            proxy_signs.push(format!(
-                "Server: {s} ({name} is a proxy; relayed replies keep the origin's Server)"
-            ));
-        }
+    if let Some(s) = &server
+        && let Some(name) = proxy_server(s.as_bytes())
+    {
+        proxy_signs.push(format!(
+            "Server: {s} ({name} is a proxy; relayed replies keep the origin's Server)"
+        ));
     }
     if let Some(m) = &body_marker {
         proxy_signs.push(format!("body carries the proxy error template marker {m}"));
@@ -201,6 +230,10 @@ mod tests {
             );
             assert_eq!(a.source, *want, "{path:?} {status} {hs:?}");
             assert!(!a.reasons.is_empty());
+            if body.is_none() {
+                let status = StatusCode::from_u16(*status).unwrap();
+                assert_eq!(source_of(status, &headers(hs)), a.source, "{hs:?}");
+            }
         }
     }
 
@@ -275,6 +308,56 @@ mod tests {
                 *body,
             );
             assert_eq!(a.source, *want, "{status} {hs:?}");
+            if body.is_none() {
+                let status = StatusCode::from_u16(*status).unwrap();
+                assert_eq!(source_of(status, &headers(hs)), a.source, "{hs:?}");
+            }
+        }
+    }
+
+    /// The hop alone (asked of every body read) and the full attribution never disagree,
+    /// whatever bytes the headers carry.
+    #[test]
+    fn the_hop_alone_agrees_with_the_attribution() {
+        let values: &[&[u8]] = &[
+            b"squid/6.10",
+            b"SQUID",
+            b"Tinyproxy/1.11.1",
+            b"nginx",
+            b"sq",
+            b"\xffsquid",
+            b"squ\xffid",
+            b"envoy\xff",
+            b"",
+            b"error=connection_refused",
+            b"proxy; error=dns_timeout",
+            b"a, b;error=x",
+            b"a; detail=error=no",
+            b"\xfe\xff; error=x",
+        ];
+        let names = ["server", "proxy-status", "x-squid-error", "via"];
+        for status in [200, 403, 407, 502] {
+            let status = StatusCode::from_u16(status).unwrap();
+            for name in names {
+                for v in values {
+                    for twice in [false, true] {
+                        let mut h = HeaderMap::new();
+                        let value = http::HeaderValue::from_bytes(v).unwrap();
+                        if twice {
+                            h.append(name, http::HeaderValue::from_static("plain"));
+                        }
+                        h.append(name, value);
+                        for path in [
+                            ResponsePath::Direct,
+                            ResponsePath::Tunnel,
+                            ResponsePath::AbsoluteForm,
+                        ] {
+                            let full = attribute(path, status, &h, None).source;
+                            assert_eq!(source_of(status, &h), full, "{path:?} {status} {h:?}");
+                        }
+                    }
+                }
+            }
         }
     }
 

@@ -26,7 +26,7 @@ mod socks4;
 mod socks5;
 mod upstream;
 
-pub(crate) use attribution::attribute;
+pub(crate) use attribution::{attribute, source_of};
 pub use classify::{Classified, classify};
 pub(crate) use reply::{Framing, MAX_EXCERPT_SCAN, dechunk, excerpt, framing, reply_challenges};
 pub use reply::{
