@@ -17,6 +17,7 @@ use http_body_util::BodyExt as _;
 use hyper::body::{Body as _, Incoming};
 use tokio::time::Instant;
 
+use super::into_url::RequestUrl;
 use crate::error::{Error, ErrorKind, Hop, Phase, SizeLimit};
 use crate::proxy::Secrets;
 use crate::route::Route;
@@ -75,7 +76,7 @@ impl BodyLimits {
 pub(crate) struct Exchanged {
     pub(crate) route: Route,
     pub(crate) target: String,
-    pub(crate) url: url::Url,
+    pub(crate) url: RequestUrl,
     pub(crate) request: RequestFacts,
 }
 

@@ -42,7 +42,7 @@ impl Ctx {
             .with_hop(self.hop)
             .with_phase(Phase::Http)
             .with_route(self.at.route.clone())
-            .with_url(&self.at.url)
+            .with_url(self.at.url.url())
             .map_evidence(|ev| {
                 ev.target = Some(target);
                 ev.proxy = proxy;
@@ -99,7 +99,7 @@ impl Raw {
             }
             Err(e) => {
                 self.done = true;
-                Err(e.with_url(&self.ctx.at.url))
+                Err(e.with_url(self.ctx.at.url.url()))
             }
         }
     }
@@ -108,7 +108,10 @@ impl Raw {
     /// when its announced size is larger).
     async fn collect(self) -> Result<Bytes, Error> {
         let at = self.ctx.at;
-        self.reader.collect().await.map_err(|e| e.with_url(&at.url))
+        self.reader
+            .collect()
+            .await
+            .map_err(|e| e.with_url(at.url.url()))
     }
 
     /// The cap a buffered read is held to, and the error for passing it after `seen` bytes.
@@ -128,7 +131,7 @@ impl Raw {
                 seen,
                 announced: false,
             };
-            too_large(&at, &limits, o, &limits.max_body_key).with_url(&ctx.at.url)
+            too_large(&at, &limits, o, &limits.max_body_key).with_url(ctx.at.url.url())
         });
         (cap, error)
     }

@@ -2,6 +2,8 @@
 //! request carries it, a `url::Url`, or text — in the manner of reqwest's `IntoUrl`. A parsed
 //! value is routed as it is, never printed and parsed again.
 
+use std::sync::{LazyLock, OnceLock};
+
 use http::Uri;
 use url::Url;
 
@@ -115,6 +117,142 @@ impl sealed::Sealed for String {
 }
 impl IntoUrl for String {}
 
+/// A request's URL in both of its forms: the `http::Uri` it is sent with and the URL standard's
+/// `url::Url` (what a provider's base URL, a redirect, [`Response::url`](super::Response::url)
+/// and an error read). A request given as a *plain* `Uri` — one the URL standard writes exactly
+/// as it is — is sent as it came and its `url::Url` is made only when something asks for it, so
+/// the request path never prints a URI to parse it again. Any other input is parsed by the URL
+/// standard first and sent in that form.
+#[derive(Debug, Clone)]
+pub(crate) struct RequestUrl {
+    uri: Uri,
+    /// Set from the start, except for a plain `Uri`: made from it on first use.
+    url: OnceLock<Url>,
+}
+
+impl RequestUrl {
+    /// A URL the URL standard parsed (and checked: absolute `http(s)` with a host).
+    pub(crate) fn from_url(url: Url) -> Result<Self, Error> {
+        let uri = url.as_str().parse().map_err(|e| {
+            Error::new(ErrorKind::RequestUrl)
+                .with_message(format!(
+                    "the request URL {:?} is not a valid request target",
+                    crate::proxy::redact_url(url.as_str())
+                ))
+                .with_hint("use an absolute URL such as https://host/path")
+                .with_url(&url)
+                .with_source(e)
+        })?;
+        Ok(Self {
+            uri,
+            url: OnceLock::from(url),
+        })
+    }
+
+    /// A request URI: kept as it is when plain, else read by the URL standard like text.
+    pub(crate) fn from_uri(uri: Uri) -> Result<Self, Error> {
+        let parts = request_parts(&uri)?;
+        if is_plain(&uri, &parts) {
+            return Ok(Self {
+                uri,
+                url: OnceLock::new(),
+            });
+        }
+        Self::from_url(super::parse_url(&uri.to_string())?)
+    }
+
+    /// The request target as sent.
+    pub(crate) fn uri(&self) -> &Uri {
+        &self.uri
+    }
+
+    /// The URL standard's form (made from a plain `Uri` on first use).
+    pub(crate) fn url(&self) -> &Url {
+        self.url.get_or_init(|| plain_url(&self.uri))
+    }
+
+    /// The URL standard's form, if it was made already: what is known without parsing.
+    pub(crate) fn parsed(&self) -> Option<&Url> {
+        self.url.get()
+    }
+
+    /// The URL as text (the URL standard's form, which a plain `Uri` already is).
+    pub(crate) fn text(&self) -> std::borrow::Cow<'_, str> {
+        match self.url.get() {
+            Some(url) => url.as_str().into(),
+            None => self.uri.to_string().into(),
+        }
+    }
+
+    /// What a response to this URL answers: the request target as sent (`sent`, its userinfo
+    /// taken out by then) and the URL without user name and password.
+    pub(crate) fn answered(&self, sent: &Uri) -> Self {
+        Self {
+            uri: sent.clone(),
+            url: match self.url.get() {
+                Some(url) => OnceLock::from(super::without_userinfo(url)),
+                None => OnceLock::new(),
+            },
+        }
+    }
+}
+
+/// Whether the URL standard writes `uri` exactly as it is, so that sending it unparsed is
+/// sending what parsing would have sent: lowercase `http` or `https`, no userinfo, the host in
+/// its canonical form, a port only when not the scheme's default (and without leading zeros),
+/// and a path and query made only of characters the standard leaves alone, with no dot
+/// segments. Anything else takes the URL standard's reading (percent-encoding, dot segments,
+/// IDNA, case), as text does.
+fn is_plain(uri: &Uri, parts: &UriParts<'_>) -> bool {
+    let Some(auth) = uri.authority() else {
+        return false;
+    };
+    let auth = auth.as_str();
+    let default = match uri.scheme_str() {
+        Some("https") => 443,
+        Some("http") => 80,
+        _ => return false,
+    };
+    let Some(rest) = auth.strip_prefix(&*parts.host) else {
+        return false;
+    };
+    let port_ok = match rest.strip_prefix(':') {
+        None => rest.is_empty(),
+        Some(digits) => {
+            !digits.starts_with('0')
+                && !digits.is_empty()
+                && digits.bytes().all(|b| b.is_ascii_digit())
+                && parts.port != default
+        }
+    };
+    let query_ok = uri.query().is_none_or(|q| {
+        q.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~!$&()*+,;=:@%/?".contains(&b))
+    });
+    port_ok && query_ok && super::is_plain_path(uri.path())
+}
+
+/// The URL standard's form of a plain `Uri` (see [`is_plain`]): its own text, which always
+/// parses — an absolute `http(s)` URL whose host routing already validated by the standard's
+/// rules, with a path and query of characters the standard accepts as they are. Were that ever
+/// not so, the URL of the scheme and host alone stands in, then a placeholder: never a panic.
+fn plain_url(uri: &Uri) -> Url {
+    Url::parse(&uri.to_string())
+        .or_else(|_| {
+            Url::parse(&format!(
+                "{}://{}/",
+                uri.scheme_str().unwrap_or("http"),
+                uri.host().unwrap_or("invalid.")
+            ))
+        })
+        .unwrap_or_else(|_| PLACEHOLDER.clone())
+}
+
+/// `http://invalid./`, the reserved name that never resolves (RFC 6761).
+static PLACEHOLDER: LazyLock<Url> = LazyLock::new(|| {
+    Url::parse("http://invalid./").unwrap_or_else(|e| unreachable!("a literal URL: {e}"))
+});
+
 /// Text as a request target, as `http::Request::get` reads it.
 fn uri_from_text(s: &str) -> Result<Uri, Error> {
     Uri::try_from(s).map_err(|e| {
@@ -209,5 +347,90 @@ mod tests {
             .map(|e| e.report())
             .unwrap_or_default();
         assert!(!e.contains("s3cret"), "{e}");
+    }
+
+    /// Whatever `Uri` comes in, the request sends what the URL standard writes for it (as it
+    /// always did), and its `url::Url` is that reading; only the plain ones skip the parse.
+    #[test]
+    fn a_request_uri_is_sent_as_the_url_standard_writes_it() {
+        let cases = [
+            // (input, plain)
+            ("https://a.test/", true),
+            ("https://a.test", true),
+            ("http://127.0.0.1:8080/bytes/64", true),
+            ("https://a.test/p/q.json?x=1&y=%20z&k=a:b@c/d?e", true),
+            ("https://xn--bcher-kva.test/", true),
+            ("http://[::1]:9/", true),
+            ("https://a.test:8443/x", true),
+            // `http` reads a known scheme in any case as its own lowercase constant.
+            ("HTTPS://a.test/", true),
+            ("https://A.test/", false),
+            ("https://a.test:443/", false),
+            ("http://a.test:80/", false),
+            ("http://a.test:0080/", false),
+            ("http://a.test:/", false),
+            ("https://a.test/a/../b", false),
+            ("https://a.test/a/./b", false),
+            ("https://a.test/a/%2e%2E/b", false),
+            ("https://a.test/%2E", false),
+            ("https://a.test/x?q='a'", false),
+            ("https://a.test/x{y}", false),
+            ("https://a.test/x?q={y}|z^", false),
+            ("https://u:p@a.test/", false),
+            ("https://a.test./", true),
+            ("http://127.1/", false),
+            ("http://0x7f.0.0.1/", false),
+            ("http://[0:0::1]/", false),
+        ];
+        for (input, plain) in cases {
+            let uri: Uri = input.parse().unwrap_or_else(|e| panic!("{input}: {e}"));
+            let r = RequestUrl::from_uri(uri).unwrap_or_else(|e| panic!("{input}: {e}"));
+            assert_eq!(r.parsed().is_none(), plain, "{input}");
+            let standard = Url::parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));
+            let sent = r.uri().to_string();
+            // The standard writes an empty path as `/`; hyper sends `/` for it too.
+            let sent = if r.uri().path_and_query().is_none() {
+                format!("{sent}/")
+            } else {
+                sent
+            };
+            let standard_no_userinfo = {
+                let mut u = standard.clone();
+                let _ = u.set_password(None);
+                let _ = u.set_username("");
+                u
+            };
+            if !input.contains('@') {
+                assert_eq!(sent, standard.as_str(), "{input}");
+            }
+            assert_eq!(r.url().as_str(), standard.as_str(), "{input}");
+            assert_eq!(r.text(), standard.as_str(), "{input}");
+            let answered = r.answered(&standard_no_userinfo.as_str().parse().unwrap());
+            assert_eq!(answered.url(), &standard_no_userinfo, "{input}");
+        }
+    }
+
+    #[test]
+    fn request_uris_that_are_not_urls_are_request_url_errors() {
+        for bad in [
+            "/relative",
+            "ftp://a.test/",
+            "http://[v1.x]/",
+            "http://a.test:x/",
+            "http://a.test:99999/",
+            "http://a%00b.test/",
+            "http://a b.test/",
+        ] {
+            let Ok(uri) = bad.parse::<Uri>() else {
+                continue;
+            };
+            let e = RequestUrl::from_uri(uri).err().map(|e| e.code());
+            assert_eq!(e, Some("request.url"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_placeholder_is_a_url() {
+        assert_eq!(PLACEHOLDER.host_str(), Some("invalid."));
     }
 }

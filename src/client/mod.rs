@@ -44,7 +44,7 @@ pub(crate) use body::BodyReader;
 pub use body_read::BodyStream;
 pub use builder::ClientBuilder;
 pub use into_url::IntoUrl;
-use into_url::{UrlRef, request_parts};
+use into_url::{RequestUrl, UrlRef, request_parts};
 pub use provider::ProviderHandle;
 pub use redirect::RedirectPolicy;
 pub use request::RequestBuilder;
@@ -161,7 +161,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn request(&self, method: Method, url: impl IntoUrl) -> RequestBuilder {
-        RequestBuilder::new(self.clone(), None, method, to_url(url))
+        RequestBuilder::new(self.clone(), None, method, to_request_url(url))
     }
 
     /// `GET url` (see [`Client::request`]). Awaiting the builder sends it.
@@ -264,10 +264,11 @@ impl Client {
         provider: Option<&str>,
         req: http::Request<B>,
     ) -> Result<Response, Error> {
-        let url = parse_url(&req.uri().to_string())?;
+        let url = RequestUrl::from_uri(req.uri().clone())?;
         let mut request = req.map(Into::into);
-        // Sent as the URL reads it (normalized), as every hop of a redirect chain is.
-        *request.uri_mut() = send::to_uri(&url)?;
+        // Sent as the URL standard reads it (as is when plain, else normalized), as every hop
+        // of a redirect chain is.
+        *request.uri_mut() = url.uri().clone();
         self.execute_parts(request::Parts {
             provider: provider.map(str::to_owned),
             request,
@@ -283,20 +284,23 @@ impl Client {
     async fn send_once(
         &self,
         provider: Option<&str>,
-        url: &url::Url,
+        url: &RequestUrl,
         mut req: http::Request<Body>,
         deadline: Option<send::Deadline>,
     ) -> Result<Response, Error> {
-        let profile = self.profile(provider, url)?;
         let mut secrets = url_secrets(url);
-        if !url.username().is_empty() || url.password().is_some() {
-            move_userinfo(&mut req, url)?;
+        // Only a URL the standard parsed can carry userinfo (a plain `Uri` has none).
+        if let Some(u) = url.parsed()
+            && (!u.username().is_empty() || u.password().is_some())
+        {
+            move_userinfo(&mut req, u)?;
         }
         // Decided from the request's URI, so the connector follows this very route (one
         // decision per request) when it opens a connection.
-        let (route, target) = {
+        let (profile, route, target) = {
             let uri = req.uri();
             let parts = request_parts(uri)?;
+            let profile = self.profile_for_uri(provider, uri, &parts)?;
             let route = profile
                 .connector
                 .profile()
@@ -304,7 +308,7 @@ impl Client {
                 .route_uri(uri, &parts)
                 .map_err(Error::from)?;
             // `host:port` as routing read it (what `Route::target` would read again).
-            (route, format!("{}:{}", parts.host, parts.port))
+            (profile, route, format!("{}:{}", parts.host, parts.port))
         };
         if let Some(p) = route.proxy() {
             secrets.extend(&p.secrets());
@@ -322,7 +326,7 @@ impl Client {
             provider_origin: settings.provider_origin.clone(),
             secrets: Default::default(),
         };
-        let absolute_form = url.scheme() == "http"
+        let absolute_form = req.uri().scheme_str() == Some("http")
             && !settings.tunnel_plain_http
             && route
                 .proxy()
@@ -347,6 +351,8 @@ impl Client {
                 .profile()
                 .credential_secrets(route.proxy()),
         );
+        // Shared by the response (its reader's errors) and this request's own errors.
+        let secrets = Arc::new(secrets);
 
         let span = send::request_span(profile.name.as_deref(), &route, req.method(), url);
         let mut capture = legacy::connect::capture_connection(&mut req);
@@ -386,11 +392,11 @@ impl Client {
                     route,
                     target,
                     limits: profile.body_limits(profile_timeout),
-                    url: without_userinfo(url),
+                    url: url.answered(&uri),
                     deadline: deadline.map(|d| (d.at, d.timeout)),
                     decode,
                     request: {
-                        facts.secrets = std::sync::Arc::new(secrets.clone());
+                        facts.secrets = Arc::clone(&secrets);
                         facts
                     },
                 },
@@ -445,7 +451,7 @@ impl Client {
                 None => e,
             };
             // Whatever a peer echoed of the request's credentials is scrubbed.
-            e.with_url(url).scrubbed(&secrets)
+            e.with_url(url.url()).scrubbed(&secrets)
         });
         send::record_outcome(&span, &outcome);
         outcome
@@ -551,6 +557,15 @@ impl ProfileClient {
     }
 }
 
+/// Any [`IntoUrl`] as a request's URL: a plain `http::Uri` as it is, anything else read by the
+/// URL standard; checked like text (absolute `http(s)` with a host).
+fn to_request_url(url: impl IntoUrl) -> Result<RequestUrl, Error> {
+    url.with_url(|u| match u {
+        UrlRef::Url(u) => RequestUrl::from_url(parse_url(u.as_str())?),
+        UrlRef::Uri(uri) => RequestUrl::from_uri(uri.clone()),
+    })
+}
+
 /// Any [`IntoUrl`] as a `url::Url`, checked like text: absolute `http(s)` with a host.
 fn to_url(url: impl IntoUrl) -> Result<url::Url, Error> {
     url.with_url(|u| match u {
@@ -629,10 +644,15 @@ fn path_under(up: &str, base: &str) -> bool {
             .is_some_and(|rest| rest.starts_with('/'))
 }
 
-/// The secrets a URL carries: its userinfo and the values of secret query parameters (as
-/// written and decoded).
-fn url_secrets(url: &url::Url) -> Secrets {
+/// The secrets a request's URL carries: its userinfo and the values of secret query (and
+/// fragment) parameters, as written and decoded. A plain `Uri` has neither userinfo nor
+/// fragment: only its query is read, without parsing the URL.
+fn url_secrets(url: &RequestUrl) -> Secrets {
     let mut s = Secrets::new();
+    let Some(url) = url.parsed() else {
+        secret_params(&mut s, url.uri().query());
+        return s;
+    };
     if !url.username().is_empty() || url.password().is_some() {
         let decode = |v: &str| {
             percent_encoding::percent_decode_str(v)
@@ -648,12 +668,14 @@ fn url_secrets(url: &url::Url) -> Secrets {
             s.add(p);
         }
     }
-    for part in url
-        .query()
-        .into_iter()
-        .chain(url.fragment())
-        .flat_map(|q| q.split(['&', ';']))
-    {
+    secret_params(&mut s, url.query());
+    secret_params(&mut s, url.fragment());
+    s
+}
+
+/// Adds the values of the secret parameters of a query (or fragment) to `s`.
+fn secret_params(s: &mut Secrets, query: Option<&str>) {
+    for part in query.into_iter().flat_map(|q| q.split(['&', ';'])) {
         if let Some((name, value)) = part.split_once('=')
             && is_secret_param(name)
         {
@@ -663,7 +685,6 @@ fn url_secrets(url: &url::Url) -> Secrets {
             );
         }
     }
-    s
 }
 
 /// `url` without its user name and password (they were sent as `Authorization`).

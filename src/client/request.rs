@@ -16,6 +16,7 @@ use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use serde::Serialize;
 
+use super::into_url::RequestUrl;
 use super::redirect::RedirectPolicy;
 use super::request_body::Body;
 use super::{Client, Response};
@@ -49,7 +50,7 @@ pub struct RequestBuilder {
     client: Client,
     provider: Option<String>,
     method: Method,
-    url: Option<url::Url>,
+    url: Option<RequestUrl>,
     headers: HeaderMap,
     body: Body,
     timeout: Option<Duration>,
@@ -71,7 +72,7 @@ impl std::fmt::Debug for RequestBuilder {
                 &self
                     .url
                     .as_ref()
-                    .map(|u| crate::proxy::redact_url(u.as_str())),
+                    .map(|u| crate::proxy::redact_url(&u.uri().to_string())),
             )
             .field("headers", &self.headers)
             .field("body", &self.body)
@@ -84,9 +85,9 @@ impl std::fmt::Debug for RequestBuilder {
 /// The parts of a built request the client sends: everything but the client.
 pub(crate) struct Parts {
     pub(crate) provider: Option<String>,
-    /// The request, its URI `url` as a request target (the first hop sends it unparsed again).
+    /// The request, its URI `url`'s (the first hop sends it as it is).
     pub(crate) request: http::Request<Body>,
-    pub(crate) url: url::Url,
+    pub(crate) url: RequestUrl,
     pub(crate) timeout: Option<Duration>,
     pub(crate) redirect: Option<RedirectPolicy>,
 }
@@ -99,18 +100,7 @@ impl RequestBuilder {
         client: Client,
         provider: Option<String>,
         method: Method,
-        url: Result<url::Url, Error>,
-    ) -> Self {
-        Self::configured(client, provider, method, url)
-    }
-
-    /// A request for a URL built from the configuration (a provider's base URL, a check's
-    /// URL); the same rules as [`RequestBuilder::new`].
-    pub(crate) fn configured(
-        client: Client,
-        provider: Option<String>,
-        method: Method,
-        url: Result<url::Url, Error>,
+        url: Result<RequestUrl, Error>,
     ) -> Self {
         let (url, error) = match url {
             Ok(u) => (Some(u), None),
@@ -128,6 +118,17 @@ impl RequestBuilder {
             error,
             keep_url_params: false,
         }
+    }
+
+    /// A request for a URL built from the configuration (a provider's base URL, a check's
+    /// URL); the same rules as [`RequestBuilder::new`].
+    pub(crate) fn configured(
+        client: Client,
+        provider: Option<String>,
+        method: Method,
+        url: Result<url::Url, Error>,
+    ) -> Self {
+        Self::new(client, provider, method, url.and_then(RequestUrl::from_url))
     }
 
     /// A builder whose URL's own query parameters cannot be overridden by `query`.
@@ -230,18 +231,23 @@ impl RequestBuilder {
     /// # Ok(()) }
     /// ```
     pub fn query<T: Serialize + ?Sized>(mut self, query: &T) -> Self {
-        let Some(url) = self.url.as_mut() else {
+        let Some(current) = self.url.as_ref() else {
             return self;
         };
         match serde_urlencoded::to_string(query) {
             Ok(q) if q.is_empty() => {}
             Ok(q) => {
+                let mut url = current.url().clone();
                 let merged = match url.query() {
                     own if self.keep_url_params => crate::config::merge_query(own, Some(&q)),
                     Some(own) if !own.is_empty() => format!("{own}&{q}"),
                     _ => q,
                 };
                 url.set_query(Some(&merged));
+                match RequestUrl::from_url(url) {
+                    Ok(u) => self.url = Some(u),
+                    Err(e) => self.keep(e),
+                }
             }
             Err(e) => {
                 let e = Error::new(ErrorKind::RequestUrl)
@@ -477,18 +483,9 @@ impl RequestBuilder {
         let Some(url) = self.url else {
             return Err(Error::new(ErrorKind::RequestUrl));
         };
-        let uri: http::Uri = url.as_str().parse().map_err(|e| {
-            Error::new(ErrorKind::RequestUrl)
-                .with_message(format!(
-                    "the request URL {:?} is not a valid request target",
-                    crate::proxy::redact_url(url.as_str())
-                ))
-                .with_hint("use an absolute URL such as https://host/path")
-                .with_source(e)
-        })?;
         let mut request = http::Request::new(self.body);
         *request.method_mut() = self.method;
-        *request.uri_mut() = uri;
+        *request.uri_mut() = url.uri().clone();
         *request.headers_mut() = self.headers;
         Ok((
             self.client,

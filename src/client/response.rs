@@ -24,6 +24,7 @@ use crate::wire::{attribute, evidence_headers, source_of};
 
 use super::body::{BodyLimits, BodyReader, Exchanged, RequestFacts};
 use super::body_read::{BodyStream, Ctx, Encoding, Raw, Reader};
+use super::into_url::RequestUrl;
 use crate::error::{Attribution, ResponsePath};
 
 /// An HTTP response, its route, its attribution and how it was reached.
@@ -52,7 +53,7 @@ impl std::fmt::Debug for Response {
         f.debug_struct("Response")
             .field("status", &self.head.status)
             .field("version", &self.head.version)
-            .field("url", &crate::proxy::redact_url(self.x.url.as_str()))
+            .field("url", &crate::proxy::redact_url(&self.x.url.text()))
             .field("headers", &self.head.headers)
             .field("route", &self.x.route)
             .field("attribution", self.attribution())
@@ -66,7 +67,7 @@ pub(crate) struct Exchange {
     pub(crate) route: Route,
     pub(crate) target: String,
     pub(crate) limits: BodyLimits,
-    pub(crate) url: url::Url,
+    pub(crate) url: RequestUrl,
     pub(crate) deadline: Option<(Instant, std::time::Duration)>,
     pub(crate) decode: bool,
     pub(crate) request: RequestFacts,
@@ -142,7 +143,7 @@ impl Response {
 
     /// The URL this response answers: the request's, or the last redirect's target.
     pub fn url(&self) -> &url::Url {
-        &self.x.url
+        self.x.url.url()
     }
 
     /// The redirects followed to get here, in order, each with the URL that redirected, its
@@ -258,7 +259,7 @@ impl Response {
             .with_message(format!("{} answered {}", self.x.target, status))
             .with_hint("the origin itself answered with this status; check the request (URL path, credentials, method) against the service")
             .with_route(self.x.route.clone())
-            .with_url(&self.x.url)
+            .with_url(self.x.url.url())
             .map_evidence(|ev| {
                 ev.status = Some(status.as_u16());
                 ev.target = Some(target);
@@ -307,7 +308,7 @@ impl Response {
         let redirects = self.redirects.clone();
         refusal(&ctx, reply, self.x.request.credentials_sent, form)
             .with_route(self.x.route.clone())
-            .with_url(&self.x.url)
+            .with_url(self.x.url.url())
             .map_evidence(|ev| {
                 ev.attribution = Some(a);
                 ev.redirects = redirects;
@@ -456,7 +457,7 @@ impl Response {
                     _ => "check what the endpoint returns against the type asked for".to_owned(),
                 })
                 .with_route(x.route.clone())
-                .with_url(&x.url)
+                .with_url(x.url.url())
                 .map_evidence(|ev| {
                     ev.target = Some(x.target.clone());
                     ev.expected = Some(std::any::type_name::<T>().to_owned());

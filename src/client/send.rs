@@ -10,6 +10,7 @@ use http::header::{self, HeaderMap, HeaderValue, LOCATION};
 use hyper_util::client::legacy;
 use tokio::time::Instant;
 
+use super::into_url::RequestUrl;
 use super::redirect::{self, RedirectPolicy};
 use super::request::{Parts, check_value};
 use super::request_body::{Body, BodyStreamError};
@@ -241,13 +242,13 @@ pub(crate) fn request_span(
     provider: Option<&str>,
     route: &Route,
     method: &Method,
-    url: &url::Url,
+    url: &RequestUrl,
 ) -> tracing::Span {
     let span = tracing::info_span!(
         "http",
         provider = provider.unwrap_or("-"),
         method = %method,
-        url = %crate::proxy::redact_url(url.as_str()),
+        url = %crate::proxy::redact_url(&url.text()),
         via = if route.proxy().is_some() { "proxy" } else { "direct" },
         proxy = tracing::field::Empty,
         status = tracing::field::Empty,
@@ -319,7 +320,7 @@ impl Client {
             *req.method_mut() = hop.method.clone();
             *req.uri_mut() = match uri.take() {
                 Some(uri) => uri,
-                None => to_uri(&hop.url)?,
+                None => hop.url.uri().clone(),
             };
             *req.version_mut() = hop.version;
             *req.headers_mut() = hop.headers.clone();
@@ -333,7 +334,7 @@ impl Client {
             let Some(next) = redirect::next(
                 res.status(),
                 res.headers().get(LOCATION),
-                &hop.url,
+                hop.url.url(),
                 &hop.method,
                 replayable,
             ) else {
@@ -346,13 +347,13 @@ impl Client {
                 return Ok(res.with_redirects(chain));
             }
             // Every hop sent so far, this one included, for the loop check below.
-            seen.push((hop.method.clone(), hop.url.clone()));
+            seen.push((hop.method.clone(), hop.url.url().clone()));
             let mut next_url = next.url.clone();
             // Credentials a server puts in a Location are never used.
             let _ = next_url.set_password(None);
             let _ = next_url.set_username("");
             chain.push(Redirect::new(
-                &hop.url,
+                hop.url.url(),
                 res.status().as_u16(),
                 &next_url,
                 res.route().clone(),
@@ -379,10 +380,10 @@ impl Client {
                     policy,
                 ));
             }
-            hop.provider = self.next_provider(&hop.url, &next_url, res.route());
+            hop.provider = self.next_provider(hop.url.url(), &next_url, res.route());
             redirect::carry_headers(&mut hop.headers, &next);
             hop.method = next.method;
-            hop.url = next_url;
+            hop.url = RequestUrl::from_url(next_url).map_err(|e| with_chain(e, &chain))?;
             hop.body = if next.keep_body {
                 replay.unwrap_or_default()
             } else {
@@ -410,22 +411,10 @@ impl Client {
 struct Step {
     provider: Option<String>,
     method: Method,
-    url: url::Url,
+    url: RequestUrl,
     headers: HeaderMap,
     version: http::Version,
     body: Body,
-}
-
-pub(crate) fn to_uri(url: &url::Url) -> Result<http::Uri, Error> {
-    url.as_str().parse().map_err(|e| {
-        Error::new(ErrorKind::RequestUrl)
-            .with_message(format!(
-                "the URL {:?} is not a valid request target",
-                crate::proxy::redact_url(url.as_str())
-            ))
-            .with_url(url)
-            .with_source(e)
-    })
 }
 
 fn with_chain(e: Error, chain: &[Redirect]) -> Error {
