@@ -28,7 +28,8 @@
 //!
 //! With `PROXYSCOPE_BENCH_COUNT=<client>:<h1|h2>:<n>` (client one of `proxyscope_proxy`,
 //! `proxyscope_direct`, `proxyscope_env_proxy`, `proxyscope_env_proxy_no_proxy_1000`,
-//! `hyper_util_proxy`, `hyper_util_direct`) the binary runs no criterion group: it warms that
+//! `hyper_util_proxy`, `hyper_util_direct`, `hyper_util_proxy_wrapped`,
+//! `hyper_util_direct_wrapped`) the binary runs no criterion group: it warms that
 //! client's pool, then sends exactly `n` 64-byte keep-alive requests and exits. A fixed amount
 //! of work is what instruction counters (`valgrind --tool=callgrind`) and `perf stat` need to
 //! compare the two clients per request; run it twice with different `n` and divide the
@@ -319,6 +320,8 @@ fn count(spec: &str) {
                 }
                 "hyper_util_proxy" => hyper_get(&s.theirs_proxy, &uri).await,
                 "hyper_util_direct" => hyper_get(&s.theirs_direct, &uri).await,
+                "hyper_util_proxy_wrapped" => hyper_get_wrapped(&s.theirs_proxy, &uri).await,
+                "hyper_util_direct_wrapped" => hyper_get_wrapped(&s.theirs_direct, &uri).await,
                 other => panic!("no client {other:?}"),
             };
             assert_eq!(got, 64);

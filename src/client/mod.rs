@@ -24,7 +24,9 @@ mod response;
 mod send;
 mod service;
 
+use std::future::Future as _;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -355,7 +357,7 @@ impl Client {
         let secrets = Arc::new(secrets);
 
         let span = send::request_span(profile.name.as_deref(), &route, req.method(), url);
-        let mut capture = legacy::connect::capture_connection(&mut req);
+        let capture = legacy::connect::capture_connection(&mut req);
         // A new connection follows the route decided here (one decision per request).
         let handoff = Handoff::new(route.clone());
         let send = crate::connect::deadline::scope(
@@ -370,10 +372,24 @@ impl Client {
             // (a pool checkout) ends here.
             let stall = send::deadline_sleep(deadline, Duration::from_millis(250));
             tokio::pin!(stall);
-            tokio::select! {
-                r = &mut send => return send::Waited::Done(r),
-                _ = capture.wait_for_connection_metadata() => {}
-                () = &mut stall => return send::Waited::NoConnection,
+            // hyper-util records the connection in `capture` while `send` is polled (when it
+            // takes one from the pool or gets a new one), so a look after each poll of `send`
+            // sees it: no waker on the capture, and no extra wake-up of this task per request.
+            let waited = std::future::poll_fn(|cx| {
+                if let Poll::Ready(r) = send.as_mut().poll(cx) {
+                    return Poll::Ready(Some(send::Waited::Done(r)));
+                }
+                if capture.connection_metadata().is_some() {
+                    return Poll::Ready(None);
+                }
+                stall
+                    .as_mut()
+                    .poll(cx)
+                    .map(|()| Some(send::Waited::NoConnection))
+            })
+            .await;
+            if let Some(waited) = waited {
+                return waited;
             }
             let until = send::head_deadline(profile_timeout, handoff.opened(), deadline);
             match tokio::time::timeout_at(until, &mut send).await {
@@ -419,7 +435,7 @@ impl Client {
                         route.proxy().cloned(),
                         Some(route.clone()),
                     );
-                    Err(absolute_form_failure(profile.connector.profile(), &ctx, e).await)
+                    Err(Box::pin(absolute_form_failure(profile.connector.profile(), &ctx, e)).await)
                 } else {
                     Err(e)
                 }
