@@ -621,10 +621,13 @@ fn check_url(url: &url::Url, s: &str) -> Result<(), Error> {
 /// A path the URL standard leaves as written: no dot segments (`.`, `..`, or their escapes),
 /// and only characters it does not escape.
 fn is_plain_path(path: &str) -> bool {
-    let bytes_ok = path.bytes().all(|b| {
-        b.is_ascii_alphanumeric()
+    // One pass: a byte the standard escapes, a dot right after a slash (a possible dot
+    // segment), or `%2e`/`%2E` (an escaped dot) makes the path not plain.
+    let b = path.as_bytes();
+    for (i, &c) in b.iter().enumerate() {
+        let plain = c.is_ascii_alphanumeric()
             || matches!(
-                b,
+                c,
                 b'/' | b'-'
                     | b'.'
                     | b'_'
@@ -643,10 +646,15 @@ fn is_plain_path(path: &str) -> bool {
                     | b':'
                     | b'@'
                     | b'%'
-            )
-    });
-    let lower_dot_escape = |p: &str| p.contains("%2e") || p.contains("%2E");
-    bytes_ok && !path.contains("/.") && !lower_dot_escape(path)
+            );
+        let dot_segment = c == b'.' && i > 0 && b[i - 1] == b'/';
+        let escaped_dot =
+            c == b'%' && b.get(i + 1) == Some(&b'2') && matches!(b.get(i + 2), Some(b'e' | b'E'));
+        if !plain || dot_segment || escaped_dot {
+            return false;
+        }
+    }
+    true
 }
 
 /// Whether the path `up` lies under the base path `base`: equal, or `base` a prefix ending at a
@@ -744,6 +752,58 @@ fn move_userinfo<B>(req: &mut http::Request<B>, url: &url::Url) -> Result<(), Er
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A path is plain exactly when the URL standard writes it as it is.
+    #[test]
+    fn plain_paths_are_the_ones_the_url_standard_keeps() {
+        for path in [
+            "/",
+            "/bytes/64",
+            "/a.b/c..d/e.",
+            "/x%20y/%41",
+            "/~u/!$&'()*+,;=:@",
+            "/a/./b",
+            "/a/../b",
+            "/.",
+            "/..",
+            "/a/%2e/b",
+            "/a/%2E%2e/b",
+            "/a/.%2e/b",
+            "/a%2",
+            "/a%",
+            "/a b",
+            "/a{b}",
+            "/a`b",
+            "/a\\b",
+            "/a|b",
+            "/a^b",
+            "/é",
+        ] {
+            let Ok(url) = url::Url::parse(&format!("https://h.test{path}")) else {
+                continue;
+            };
+            if is_plain_path(path) {
+                assert_eq!(
+                    url.path(),
+                    path,
+                    "{path:?} is plain but the standard rewrites it"
+                );
+            }
+        }
+        assert!(is_plain_path("/bytes/64"));
+        assert!(is_plain_path("/a.b/c..d/e."));
+        for rewritten in [
+            "/a/./b",
+            "/a/../b",
+            "/.",
+            "/a/%2e/b",
+            "/a/%2E%2e/b",
+            "/a b",
+            "/a{b}",
+        ] {
+            assert!(!is_plain_path(rewritten), "{rewritten:?}");
+        }
+    }
 
     /// One decision per request: the connector follows the route the client handed it when it
     /// opens a connection, and a pooled connection needs none.

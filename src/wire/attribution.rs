@@ -4,7 +4,7 @@
 //! Squid and tinyproxy template bodies. `Via` is reported but decides nothing: proxies add it to
 //! relayed replies too.
 
-use http::{HeaderMap, StatusCode};
+use http::{HeaderMap, StatusCode, header};
 
 use super::signatures::{PROXY_SERVERS, template_marker};
 use crate::error::{Attribution, Hop, ResponsePath};
@@ -13,16 +13,27 @@ use crate::error::{Attribution, Hop, ResponsePath};
 /// writing a reason or copying a header: what a body error names, asked of every response
 /// whose body is read. Any proxy signature makes it the proxy's, whatever the path.
 pub(crate) fn source_of(status: StatusCode, headers: &HeaderMap) -> Hop {
-    let signed = status == StatusCode::PROXY_AUTHENTICATION_REQUIRED
-        || headers.contains_key("x-squid-error")
-        || headers
-            .get_all("proxy-status")
-            .iter()
-            .any(|v| proxy_status_error(&String::from_utf8_lossy(v.as_bytes())))
-        || headers
-            .get("server")
-            .is_some_and(|v| proxy_server(v.as_bytes()).is_some());
-    if signed { Hop::Proxy } else { Hop::Origin }
+    if status == StatusCode::PROXY_AUTHENTICATION_REQUIRED {
+        return Hop::Proxy;
+    }
+    // One pass over the few headers a response has, instead of a hashed lookup per name.
+    let mut server_seen = false;
+    for (name, value) in headers {
+        let signed = if name == header::SERVER {
+            // Only the first `Server` counts, as `HeaderMap::get` reads it.
+            !std::mem::replace(&mut server_seen, true) && proxy_server(value.as_bytes()).is_some()
+        } else {
+            match name.as_str() {
+                "x-squid-error" => true,
+                "proxy-status" => proxy_status_error(&String::from_utf8_lossy(value.as_bytes())),
+                _ => false,
+            }
+        };
+        if signed {
+            return Hop::Proxy;
+        }
+    }
+    Hop::Origin
 }
 
 /// Whether a `Proxy-Status` value reports an error (`error=` in one of its members).
