@@ -85,7 +85,7 @@ pub(crate) struct Exchanged {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct RequestFacts {
     /// The method.
-    pub(crate) method: String,
+    pub(crate) method: http::Method,
     /// Whether `Proxy-Authorization` was sent with it.
     pub(crate) credentials_sent: bool,
     /// Where the provider was declared.

@@ -323,7 +323,7 @@ impl Client {
             && !req.headers().contains_key(http::header::RANGE);
         self.inner.defaults.apply(req.headers_mut())?;
         let mut facts = body::RequestFacts {
-            method: req.method().as_str().to_owned(),
+            method: req.method().clone(),
             credentials_sent: false,
             provider_origin: settings.provider_origin.clone(),
             secrets: Default::default(),

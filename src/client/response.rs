@@ -301,7 +301,7 @@ impl Response {
         .with_provider_origin(self.x.request.provider_origin.clone());
         let url = self.x.route.url().to_owned();
         let form = Form::Request {
-            method: &self.x.request.method,
+            method: self.x.request.method.as_str(),
             url: &url,
         };
         let a = self.attribution().clone();
