@@ -26,14 +26,15 @@
 //!
 //! `cargo bench -p proxyscope-benches --bench client -- --warm-up-time 1 --measurement-time 3`
 //!
-//! With `PROXYSCOPE_BENCH_COUNT=<client>:<h1|h2>:<n>` (client one of `proxyscope_proxy`,
-//! `proxyscope_direct`, `proxyscope_env_proxy`, `proxyscope_env_proxy_no_proxy_1000`,
-//! `hyper_util_proxy`, `hyper_util_direct`, `hyper_util_proxy_wrapped`,
-//! `hyper_util_direct_wrapped`) the binary runs no criterion group: it warms that
-//! client's pool, then sends exactly `n` 64-byte keep-alive requests and exits. A fixed amount
-//! of work is what instruction counters (`valgrind --tool=callgrind`) and `perf stat` need to
-//! compare the two clients per request; run it twice with different `n` and divide the
-//! difference by the difference of `n`, so the setup cancels out.
+//! With `PROXYSCOPE_BENCH_COUNT=<client>:<h1|h2>:<n>[:<body bytes>]` (client one of
+//! `proxyscope_proxy`, `proxyscope_direct`, `proxyscope_env_proxy`,
+//! `proxyscope_env_proxy_no_proxy_1000`, `hyper_util_proxy`, `hyper_util_direct`,
+//! `hyper_util_proxy_wrapped`, `hyper_util_direct_wrapped`) the binary runs no criterion group:
+//! it warms that client's pool, then sends exactly `n` keep-alive requests for a body of that
+//! size (64 bytes unless given) and exits. A fixed amount of work is what instruction counters
+//! (`valgrind --tool=callgrind`) and `perf stat` need to compare the two clients per request;
+//! run it twice with different `n` and divide the difference by the difference of `n`, so the
+//! setup cancels out.
 // criterion's macros generate undocumented public functions.
 #![allow(missing_docs)]
 
@@ -295,19 +296,24 @@ fn config() -> Criterion {
 /// The fixed-count mode of the module's documentation.
 fn count(spec: &str) {
     let mut parts = spec.split(':');
-    let (Some(which), Some(proto), Some(n), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        panic!("PROXYSCOPE_BENCH_COUNT is <client>:<h1|h2>:<n>, not {spec:?}");
+    let (Some(which), Some(proto), Some(n), size, None) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        panic!("PROXYSCOPE_BENCH_COUNT is <client>:<h1|h2>:<n>[:<body bytes>], not {spec:?}");
     };
     let n: u64 = n.parse().expect("a request count");
+    let size: usize = size.map_or(64, |s| s.parse().expect("a body size"));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime");
     let s = setup(&rt, proto == "h2");
-    let uri: Uri = format!("{}/bytes/64", s.base).parse().expect("a Uri");
+    let uri: Uri = format!("{}/bytes/{size}", s.base).parse().expect("a Uri");
     rt.block_on(async {
         // One request first, so the connection (TCP, CONNECT, handshake) is not counted.
         for _ in 0..=n {
@@ -324,7 +330,7 @@ fn count(spec: &str) {
                 "hyper_util_direct_wrapped" => hyper_get_wrapped(&s.theirs_direct, &uri).await,
                 other => panic!("no client {other:?}"),
             };
-            assert_eq!(got, 64);
+            assert_eq!(got, size);
         }
     });
     rt.block_on(async move { drop(s) });

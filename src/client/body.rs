@@ -9,13 +9,15 @@
 //! Buffered helpers (`Response::bytes`, `text`) and the probe's checks read through it; a
 //! streaming API can hand out [`BodyReader::chunk`] as it is.
 
+use std::future::Future as _;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use http_body_util::BodyExt as _;
 use hyper::body::{Body as _, Incoming};
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 
 use super::into_url::RequestUrl;
 use crate::error::{Error, ErrorKind, Hop, Phase, SizeLimit};
@@ -105,6 +107,9 @@ pub(crate) struct BodyReader {
     limits: BodyLimits,
     /// Set at the first read: the body's deadline runs from when someone starts reading it.
     deadline: Option<Instant>,
+    /// The one timer of that deadline, made at the first read that has to wait and polled by
+    /// every later one (a timer per chunk would register and cancel one per chunk).
+    sleep: Option<Pin<Box<Sleep>>>,
     /// What a timeout's hint tells the reader to raise.
     timeout_key: &'static str,
     /// The whole body's size as announced before reading (the size hint shrinks as it is read).
@@ -121,6 +126,7 @@ impl BodyReader {
             hop,
             limits,
             deadline: None,
+            sleep: None,
             timeout_key: "timeouts.request",
             read: 0,
         }
@@ -156,11 +162,26 @@ impl BodyReader {
             .deadline
             .get_or_insert_with(|| Instant::now() + self.limits.timeout);
         loop {
-            let frame = match tokio::time::timeout_at(deadline, self.body.frame()).await {
-                Err(_) => return Err(self.timed_out()),
-                Ok(None) => return Ok(None),
-                Ok(Some(Err(e))) => return Err(self.broken(e)),
-                Ok(Some(Ok(frame))) => frame,
+            // The body first, then the deadline, as `timeout_at` polls them; the timer is made
+            // only when the body is not ready at once.
+            let (body, sleep) = (&mut self.body, &mut self.sleep);
+            let polled = std::future::poll_fn(|cx| {
+                if let Poll::Ready(frame) = Pin::new(&mut *body).poll_frame(cx) {
+                    return Poll::Ready(Some(frame));
+                }
+                let sleep =
+                    sleep.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+                if sleep.deadline() != deadline {
+                    sleep.as_mut().reset(deadline);
+                }
+                sleep.as_mut().poll(cx).map(|()| None)
+            })
+            .await;
+            let frame = match polled {
+                None => return Err(self.timed_out()),
+                Some(None) => return Ok(None),
+                Some(Some(Err(e))) => return Err(self.broken(e)),
+                Some(Some(Ok(frame))) => frame,
             };
             // Trailers carry no body bytes; empty data frames say nothing.
             if let Ok(data) = frame.into_data()
