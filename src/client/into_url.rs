@@ -1,13 +1,20 @@
-//! [`IntoUrl`]: what [`Client::route`](super::Client::route) accepts — an `http::Uri` as a
-//! request carries it, a `url::Url`, or text — in the manner of reqwest's `IntoUrl`. A parsed
-//! value is routed as it is, never printed and parsed again.
+//! A request's URL: [`IntoUrl`], what [`Client::route`](super::Client::route) and the request
+//! builders accept — an `http::Uri` as a request carries it, a `url::Url`, or text — in the
+//! manner of reqwest's `IntoUrl`; [`RequestUrl`], the URL a request is sent with, in both forms
+//! (a plain `Uri` is sent as it is, never printed and parsed again); the checks (absolute
+//! `http(s)` with a host); and what a URL carries that must not travel or leak — its userinfo
+//! (sent as `Authorization: Basic`, never in the request target) and its secret parameters.
 
 use std::sync::{LazyLock, OnceLock};
 
+use base64::Engine as _;
 use http::Uri;
+use http::header::AUTHORIZATION;
 use url::Url;
 
 use crate::error::{Error, ErrorKind};
+use crate::proxy::redact::is_secret_param;
+use crate::proxy::{Secrets, redact_url};
 use crate::route::{UriParts, UriProblem, uri_parts};
 
 /// A URL the client can route: `&http::Uri`, `http::Uri`, `&url::Url`, `url::Url`, `&str`,
@@ -85,7 +92,7 @@ impl IntoUrl for Url {}
 
 impl sealed::Sealed for &str {
     fn with_url<R>(self, f: impl FnOnce(UrlRef<'_>) -> Result<R, Error>) -> Result<R, Error> {
-        let url = super::parse_url(self)?;
+        let url = parse_url(self)?;
         f(UrlRef::Url(&url))
     }
 
@@ -158,7 +165,7 @@ impl RequestUrl {
                 url: OnceLock::new(),
             });
         }
-        Self::from_url(super::parse_url(&uri.to_string())?)
+        Self::from_url(parse_url(&uri.to_string())?)
     }
 
     /// The request target as sent.
@@ -190,7 +197,7 @@ impl RequestUrl {
         Self {
             uri: sent.clone(),
             url: match self.url.get() {
-                Some(url) => OnceLock::from(super::without_userinfo(url)),
+                Some(url) => OnceLock::from(without_userinfo(url)),
                 None => OnceLock::new(),
             },
         }
@@ -229,7 +236,7 @@ fn is_plain(uri: &Uri, parts: &UriParts<'_>) -> bool {
         q.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-._~!$&()*+,;=:@%/?".contains(&b))
     });
-    port_ok && query_ok && super::is_plain_path(uri.path())
+    port_ok && query_ok && is_plain_path(uri.path())
 }
 
 /// The URL standard's form of a plain `Uri` (see [`is_plain`]): its own text, which always
@@ -296,9 +303,237 @@ fn request_url_error(uri: &Uri, problem: Option<UriProblem>) -> Error {
     }
 }
 
+/// Any [`IntoUrl`] as a request's URL: a plain `http::Uri` as it is, anything else read by the
+/// URL standard; checked like text (absolute `http(s)` with a host).
+pub(super) fn to_request_url(url: impl IntoUrl) -> Result<RequestUrl, Error> {
+    url.with_url(|u| match u {
+        UrlRef::Url(u) => RequestUrl::from_url(parse_url(u.as_str())?),
+        UrlRef::Uri(uri) => RequestUrl::from_uri(uri.clone()),
+    })
+}
+
+/// Any [`IntoUrl`] as a `url::Url`, checked like text: absolute `http(s)` with a host.
+pub(super) fn to_url(url: impl IntoUrl) -> Result<url::Url, Error> {
+    url.with_url(|u| match u {
+        UrlRef::Url(u) => parse_url(u.as_str()),
+        UrlRef::Uri(uri) => parse_url(&uri.to_string()),
+    })
+}
+
+pub(super) fn parse_url(s: &str) -> Result<url::Url, Error> {
+    let url = url::Url::parse(s).map_err(|e| {
+        // Redacted only to fail: every request comes through here.
+        let shown = redact_url(s);
+        Error::new(ErrorKind::RequestUrl)
+            .with_message(format!("invalid request URL {shown:?}"))
+            .with_hint("use an absolute URL such as https://host/path")
+            .map_evidence(|ev| ev.value = Some(shown.clone()))
+            .with_source(e)
+    })?;
+    check_url(&url, s)?;
+    Ok(url)
+}
+
+/// `url` (written `s` by the caller) is an absolute `http(s)` URL with a host.
+pub(super) fn check_url(url: &url::Url, s: &str) -> Result<(), Error> {
+    if url.host_str().is_none() || !matches!(url.scheme(), "http" | "https") {
+        let shown = crate::proxy::redact_text(s);
+        return Err(Error::new(ErrorKind::RequestUrl)
+            .with_message(format!(
+                "request URL {shown:?} is not an http(s) URL with a host"
+            ))
+            .with_hint("use an absolute URL such as https://host/path")
+            .map_evidence(|ev| ev.value = Some(shown.clone())));
+    }
+    Ok(())
+}
+
+/// A path the URL standard leaves as written: no dot segments (`.`, `..`, or their escapes),
+/// and only characters it does not escape.
+pub(super) fn is_plain_path(path: &str) -> bool {
+    // One pass: a byte the standard escapes, a dot right after a slash (a possible dot
+    // segment), or `%2e`/`%2E` (an escaped dot) makes the path not plain.
+    let b = path.as_bytes();
+    for (i, &c) in b.iter().enumerate() {
+        let plain = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'/' | b'-'
+                    | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b':'
+                    | b'@'
+                    | b'%'
+            );
+        let dot_segment = c == b'.' && i > 0 && b[i - 1] == b'/';
+        let escaped_dot =
+            c == b'%' && b.get(i + 1) == Some(&b'2') && matches!(b.get(i + 2), Some(b'e' | b'E'));
+        if !plain || dot_segment || escaped_dot {
+            return false;
+        }
+    }
+    true
+}
+
+/// Whether the path `up` lies under the base path `base`: equal, or `base` a prefix ending at a
+/// segment boundary.
+pub(super) fn path_under(up: &str, base: &str) -> bool {
+    let bp = base.trim_end_matches('/');
+    bp.is_empty()
+        || up == bp
+        || up
+            .strip_prefix(bp)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// The secrets a request's URL carries: its userinfo and the values of secret query (and
+/// fragment) parameters, as written and decoded. A plain `Uri` has neither userinfo nor
+/// fragment: only its query is read, without parsing the URL.
+pub(super) fn url_secrets(url: &RequestUrl) -> Secrets {
+    let mut s = Secrets::new();
+    let Some(url) = url.parsed() else {
+        secret_params(&mut s, url.uri().query());
+        return s;
+    };
+    if !url.username().is_empty() || url.password().is_some() {
+        let decode = |v: &str| {
+            percent_encoding::percent_decode_str(v)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        s.add_credentials(
+            &decode(url.username()),
+            url.password().map(decode).as_deref(),
+        );
+        s.add(url.username());
+        if let Some(p) = url.password() {
+            s.add(p);
+        }
+    }
+    secret_params(&mut s, url.query());
+    secret_params(&mut s, url.fragment());
+    s
+}
+
+/// Adds the values of the secret parameters of a query (or fragment) to `s`.
+fn secret_params(s: &mut Secrets, query: Option<&str>) {
+    for part in query.into_iter().flat_map(|q| q.split(['&', ';'])) {
+        if let Some((name, value)) = part.split_once('=')
+            && is_secret_param(name)
+        {
+            s.add(value);
+            s.add(
+                &percent_encoding::percent_decode_str(&value.replace('+', " ")).decode_utf8_lossy(),
+            );
+        }
+    }
+}
+
+/// `url` without its user name and password (they were sent as `Authorization`).
+pub(super) fn without_userinfo(url: &url::Url) -> url::Url {
+    let mut bare = url.clone();
+    // Fails only for URLs that cannot have userinfo: nothing to take out.
+    let _ = bare.set_password(None);
+    let _ = bare.set_username("");
+    bare
+}
+
+/// Takes the userinfo out of the request target (RFC 9112 forbids it there, and an
+/// absolute-form request would hand it to the proxy) and sends it as the origin's `Basic`
+/// credentials, unless the request carries its own `Authorization`.
+pub(super) fn move_userinfo<B>(req: &mut http::Request<B>, url: &url::Url) -> Result<(), Error> {
+    let clean = without_userinfo(url);
+    *req.uri_mut() = clean.as_str().parse().map_err(|e| {
+        Error::new(ErrorKind::RequestUrl)
+            .with_message(format!(
+                "invalid request URL {:?}",
+                redact_url(url.as_str())
+            ))
+            .with_hint("use an absolute URL such as https://host/path")
+            .with_source(e)
+    })?;
+    if !req.headers().contains_key(AUTHORIZATION) {
+        let mut pair = percent_encoding::percent_decode_str(url.username()).collect::<Vec<u8>>();
+        pair.push(b':');
+        pair.extend(percent_encoding::percent_decode_str(
+            url.password().unwrap_or(""),
+        ));
+        let token = base64::engine::general_purpose::STANDARD.encode(&pair);
+        if let Ok(mut value) = http::HeaderValue::from_str(&format!("Basic {token}")) {
+            value.set_sensitive(true);
+            req.headers_mut().insert(AUTHORIZATION, value);
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A path is plain exactly when the URL standard writes it as it is.
+    #[test]
+    fn plain_paths_are_the_ones_the_url_standard_keeps() {
+        for path in [
+            "/",
+            "/bytes/64",
+            "/a.b/c..d/e.",
+            "/x%20y/%41",
+            "/~u/!$&'()*+,;=:@",
+            "/a/./b",
+            "/a/../b",
+            "/.",
+            "/..",
+            "/a/%2e/b",
+            "/a/%2E%2e/b",
+            "/a/.%2e/b",
+            "/a%2",
+            "/a%",
+            "/a b",
+            "/a{b}",
+            "/a`b",
+            "/a\\b",
+            "/a|b",
+            "/a^b",
+            "/é",
+        ] {
+            let Ok(url) = url::Url::parse(&format!("https://h.test{path}")) else {
+                continue;
+            };
+            if is_plain_path(path) {
+                assert_eq!(
+                    url.path(),
+                    path,
+                    "{path:?} is plain but the standard rewrites it"
+                );
+            }
+        }
+        assert!(is_plain_path("/bytes/64"));
+        assert!(is_plain_path("/a.b/c..d/e."));
+        for rewritten in [
+            "/a/./b",
+            "/a/../b",
+            "/.",
+            "/a/%2e/b",
+            "/a/%2E%2e/b",
+            "/a b",
+            "/a{b}",
+        ] {
+            assert!(!is_plain_path(rewritten), "{rewritten:?}");
+        }
+    }
 
     fn kind(input: impl IntoUrl) -> Result<&'static str, Error> {
         input.with_url(|u| {
