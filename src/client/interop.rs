@@ -3,10 +3,10 @@
 //! the connection path alone (DNS, TCP, proxy, TLS; no request) to explain a failure another
 //! client reported. The reqwest bridge (feature `reqwest`) builds on both.
 
-use super::{Client, IntoUrl, to_url, without_userinfo};
+use super::into_url::{target_without_userinfo, to_url};
+use super::{Client, IntoUrl};
 use crate::connect::{ConnInfo, Connector};
-use crate::error::{Error, ErrorKind};
-use crate::proxy::redact_url;
+use crate::error::Error;
 
 impl Client {
     /// The connector of `provider`'s profile (`None`: the global layer's), to put under a hyper
@@ -32,18 +32,7 @@ impl Client {
     ) -> Result<ConnInfo, Error> {
         let url = to_url(url)?;
         let profile = self.profile(provider, &url)?;
-        let uri = without_userinfo(&url)
-            .as_str()
-            .parse::<http::Uri>()
-            .map_err(|e| {
-                Error::new(ErrorKind::RequestUrl)
-                    .with_message(format!(
-                        "invalid request URL {:?}",
-                        redact_url(url.as_str())
-                    ))
-                    .with_hint("use an absolute URL such as https://host/path")
-                    .with_source(e)
-            })?;
+        let uri = target_without_userinfo(&url)?;
         let conn = profile.connector.connect(uri).await?;
         Ok(conn.info().clone())
     }

@@ -450,12 +450,9 @@ pub(super) fn without_userinfo(url: &url::Url) -> url::Url {
     bare
 }
 
-/// Takes the userinfo out of the request target (RFC 9112 forbids it there, and an
-/// absolute-form request would hand it to the proxy) and sends it as the origin's `Basic`
-/// credentials, unless the request carries its own `Authorization`.
-pub(super) fn move_userinfo<B>(req: &mut http::Request<B>, url: &url::Url) -> Result<(), Error> {
-    let clean = without_userinfo(url);
-    *req.uri_mut() = clean.as_str().parse().map_err(|e| {
+/// `url` without its userinfo, as a request target.
+pub(super) fn target_without_userinfo(url: &url::Url) -> Result<Uri, Error> {
+    without_userinfo(url).as_str().parse().map_err(|e| {
         Error::new(ErrorKind::RequestUrl)
             .with_message(format!(
                 "invalid request URL {:?}",
@@ -463,7 +460,14 @@ pub(super) fn move_userinfo<B>(req: &mut http::Request<B>, url: &url::Url) -> Re
             ))
             .with_hint("use an absolute URL such as https://host/path")
             .with_source(e)
-    })?;
+    })
+}
+
+/// Takes the userinfo out of the request target (RFC 9112 forbids it there, and an
+/// absolute-form request would hand it to the proxy) and sends it as the origin's `Basic`
+/// credentials, unless the request carries its own `Authorization`.
+pub(super) fn move_userinfo<B>(req: &mut http::Request<B>, url: &url::Url) -> Result<(), Error> {
+    *req.uri_mut() = target_without_userinfo(url)?;
     if !req.headers().contains_key(AUTHORIZATION) {
         let mut pair = percent_encoding::percent_decode_str(url.username()).collect::<Vec<u8>>();
         pair.push(b':');

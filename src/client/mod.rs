@@ -46,7 +46,7 @@ pub use builder::ClientBuilder;
 pub use into_url::IntoUrl;
 use into_url::{
     RequestUrl, UrlRef, check_url, is_plain_path, move_userinfo, parse_url, path_under,
-    request_parts, to_request_url, to_url, url_secrets, without_userinfo,
+    request_parts, to_request_url, url_secrets,
 };
 pub use provider::ProviderHandle;
 pub use redirect::RedirectPolicy;
