@@ -33,13 +33,18 @@
 //! (with origins and warnings), which is what `explain()` and the probe print.
 //!
 //! `cargo bench -p proxyscope-benches --bench route -- --warm-up-time 1 --measurement-time 3`
+//!
+//! With `PROXYSCOPE_BENCH_COUNT=<env|file>:<entries>:<case>:<proxyscope|hyper_util>:<n>` the
+//! binary makes one `route_decision` case's decision `n` times and exits, for instruction
+//! counts per decision: run it under `valgrind --tool=callgrind` with two values of `n` and
+//! divide the difference in instructions by the difference in `n` (the setup cancels out).
 // criterion's macros generate undocumented public functions.
 #![allow(missing_docs)]
 
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, criterion_group};
 use http::Uri;
 use hyper_util::client::proxy::matcher::Matcher;
 use proxyscope::route::{Route, resolve};
@@ -356,4 +361,58 @@ criterion_group! {
     config = config();
     targets = decisions, explanations, routes
 }
-criterion_main!(benches);
+
+/// The fixed-count mode of the module's documentation: one decision case, `n` times, for
+/// instruction counts (callgrind) without criterion's own work in the profile.
+fn count(spec: &str) {
+    let parts: Vec<&str> = spec.split(':').collect();
+    let [source, entries, case, side, n] = parts[..] else {
+        panic!(
+            "PROXYSCOPE_BENCH_COUNT is <env|file>:<entries>:<case>:<proxyscope|hyper_util>:<n>, \
+             not {spec:?}"
+        );
+    };
+    let entries: usize = entries.parse().expect("an entry count");
+    let n: u64 = n.parse().expect("an iteration count");
+    let list = domain_list(entries);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let [env, file] = clients(&list, dir.path());
+    let (client, matcher) = match source {
+        "env" => (
+            env.1,
+            Matcher::builder().https(PROXY).no(list.join(",")).build(),
+        ),
+        "file" => (
+            file.1,
+            Matcher::builder().all(PROXY).no(list.join(",")).build(),
+        ),
+        other => panic!("no list source {other:?}"),
+    };
+    let (_, uri, direct) = decision_cases(entries)
+        .into_iter()
+        .find(|(name, _, _)| *name == case)
+        .unwrap_or_else(|| panic!("no case {case:?}"));
+    let mut same = 0u64;
+    for _ in 0..n {
+        let got = match side {
+            "proxyscope" => client
+                .route(None, black_box(&uri))
+                .is_ok_and(|r| r.is_direct()),
+            "hyper_util" => black_box(&matcher).intercept(black_box(&uri)).is_none(),
+            other => panic!("no side {other:?}"),
+        };
+        same += u64::from(black_box(got) == direct);
+    }
+    assert_eq!(same, n, "every decision as expected");
+}
+
+fn main() {
+    if let Ok(spec) = std::env::var("PROXYSCOPE_BENCH_COUNT") {
+        count(&spec);
+        return;
+    }
+    benches();
+    Criterion::default()
+        .configure_from_args()
+        .final_summary();
+}
