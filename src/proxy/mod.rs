@@ -7,6 +7,7 @@ mod env;
 mod no_proxy;
 mod no_proxy_entry;
 mod no_proxy_lint;
+mod no_proxy_names;
 pub mod peers;
 pub mod redact;
 mod url;

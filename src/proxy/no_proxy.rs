@@ -27,6 +27,7 @@ use serde::Serialize;
 
 use super::no_proxy_entry::{IpEntry, curl_tokens, normalise_name, parse_ip_entry};
 use super::no_proxy_lint::{NoProxyDiagnostic, blank_stop, diagnose, wildcard_not_alone};
+use super::no_proxy_names::Names;
 use super::redact::masks;
 
 /// FxHash: the map keys are configuration, not attacker-chosen, and the hot path is a handful
@@ -67,7 +68,7 @@ pub struct NoProxy {
     /// name it ends with (`.b.c`, `.c`) that the list also holds, with [`VIA_SUFFIX`] set when
     /// that entry is a shorter name. The longest of a host's suffixes found here therefore
     /// already names curl's answer: the walk stops at the first hit.
-    domains: FastMap<Box<str>>,
+    domains: Names,
     /// Bit `k` is set when some name in `domains` has `k` labels (63: 63 or more), so a lookup
     /// keeps to the host's suffixes that could be present at all.
     label_counts: u64,
@@ -301,7 +302,7 @@ impl NoProxy {
         // cannot occur in a URL host simply never get looked up.
         let name = normalise_name(token);
         self.label_counts |= label_bit(label_count(&name));
-        self.domains.entry(name.into_boxed_str()).or_insert(index);
+        self.domains.insert_first(&name, index);
         match parse_ip_entry(token) {
             Some(IpEntry::V4(addr, Some(bits))) if bits <= 32 => {
                 let a = u32::from(addr);
@@ -334,21 +335,21 @@ impl NoProxy {
         self.v6_nets.sort_by_key(|(b, _)| *b);
         // Fold each name's shorter names into its value (see `domains`); indices stay far
         // below the flag bit (a list of 2^31 entries cannot be held in memory).
-        let folded: Vec<(Box<str>, u32)> = self
+        let folded: Vec<(usize, u32)> = self
             .domains
             .iter()
-            .filter_map(|(name, &own)| {
+            .filter_map(|(place, name, own)| {
                 let best = name
                     .match_indices('.')
                     .filter_map(|(i, _)| self.domains.get(&name[i + 1..]))
-                    .map(|&v| v & !VIA_SUFFIX)
+                    .map(|v| v & !VIA_SUFFIX)
                     .min()
                     .filter(|&s| s < own)?;
-                Some((name.clone(), best | VIA_SUFFIX))
+                Some((place, best | VIA_SUFFIX))
             })
             .collect();
-        for (name, v) in folded {
-            self.domains.insert(name, v);
+        for (place, v) in folded {
+            self.domains.set(place, v);
         }
         self
     }
@@ -413,7 +414,7 @@ impl NoProxy {
             return None;
         }
         let hit = |key: &str, rule| {
-            self.domains.get(key).map(|&v| {
+            self.domains.get(key).map(|v| {
                 if v & VIA_SUFFIX != 0 {
                     (v & !VIA_SUFFIX, MatchRule::Subdomain)
                 } else {
@@ -426,16 +427,16 @@ impl NoProxy {
         {
             return Some(found);
         }
-        for (i, &c) in name.as_bytes().iter().enumerate() {
-            if self.label_counts & fewer_labels(labels) == 0 {
+        // Dot to dot, while a shorter name could be present.
+        let mut rest = name;
+        while self.label_counts & fewer_labels(labels) != 0 {
+            let Some(dot) = rest.bytes().position(|c| c == b'.') else {
                 break;
-            }
-            if c != b'.' {
-                continue;
-            }
+            };
+            rest = &rest[dot + 1..];
             labels -= 1;
             if self.label_counts & label_bit(labels) != 0
-                && let Some(found) = hit(&name[i + 1..], MatchRule::Subdomain)
+                && let Some(found) = hit(rest, MatchRule::Subdomain)
             {
                 return Some(found);
             }
