@@ -140,8 +140,7 @@ impl Client {
                     .connector
                     .profile()
                     .router()
-                    .route_uri(uri, &parts)
-                    .map_err(Error::from)
+                    .route_request(uri, &parts)
             }
             UrlRef::Url(url) => {
                 check_url(url, url.as_str())?;
@@ -308,8 +307,7 @@ impl Client {
                 .connector
                 .profile()
                 .router()
-                .route_uri(uri, &parts)
-                .map_err(Error::from)?;
+                .route_request(uri, &parts)?;
             // `host:port` as routing read it (what `Route::target` would read again).
             (profile, route, format!("{}:{}", parts.host, parts.port))
         };

@@ -178,6 +178,24 @@ impl Router {
         )
     }
 
+    /// [`Router::route_uri`] for a request, the error already the crate's: the request path
+    /// returns this value as it is, where converting a `Result` that holds a route would move
+    /// the route once more. The route is built last, in the caller's place, so the URI's text
+    /// is copied once.
+    #[inline]
+    pub(crate) fn route_request(
+        &self,
+        uri: &http::Uri,
+        parts: &UriParts<'_>,
+    ) -> Result<Route, crate::Error> {
+        let target = Target::of_uri(uri);
+        match self.via(&parts.scheme, Some(&parts.host), parts.name) {
+            Ok(Some(via)) => Ok(Route::decided(via, self.clone(), target)),
+            Ok(None) => Ok(self.decide_alternatives(&parts.host, parts.name, target)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     #[inline]
     fn decide(
         &self,
@@ -186,16 +204,31 @@ impl Router {
         name: Option<(&str, usize)>,
         target: Target,
     ) -> Result<Route, RouteError> {
+        Ok(match (self.via(scheme, host, name)?, host) {
+            (Some(via), _) => Route::decided(via, self.clone(), target),
+            (None, host) => self.decide_alternatives(host.unwrap_or_default(), name, target),
+        })
+    }
+
+    /// What a route for (scheme, host) goes through, decided without building the route;
+    /// `None` when a proxy list or PAC file in force decides (see `decide_alternatives`).
+    #[inline]
+    fn via(
+        &self,
+        scheme: &str,
+        host: Option<&str>,
+        name: Option<(&str, usize)>,
+    ) -> Result<Option<Via>, RouteError> {
         let inputs = &*self.inputs;
         #[cfg(test)]
         inputs
             .decisions
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let Some(host) = host else {
-            return Ok(Route::decided(Via::Direct, self.clone(), target));
+            return Ok(Some(Via::Direct));
         };
-        if let Some(alt) = &inputs.alt {
-            return Ok(self.decide_alternatives(alt, host, name, target));
+        if inputs.alt.is_some() {
+            return Ok(None);
         }
         // http and https were planned when the router was built; other schemes (ws, ftp, …)
         // never reach the client's request path and are planned on the spot.
@@ -214,13 +247,12 @@ impl Router {
                 None => list.first_match(host),
             },
         };
-        let via = match bypass.map(u32::try_from) {
+        Ok(Some(match bypass.map(u32::try_from) {
             None => via,
             Some(Ok(index)) => Via::Bypassed(index),
             // More than 4 billion entries: direct, the entry unnamed.
             Some(Err(_)) => Via::Direct,
-        };
-        Ok(Route::decided(via, self.clone(), target))
+        }))
     }
 
     /// The route of a profile with a proxy list or a PAC file: `no_proxy` first (a match goes
@@ -228,11 +260,13 @@ impl Router {
     #[cold]
     fn decide_alternatives(
         &self,
-        alt: &AltPlan,
         host: &str,
         name: Option<(&str, usize)>,
         target: Target,
     ) -> Route {
+        let Some(alt) = &self.inputs.alt else {
+            return Route::decided(Via::Direct, self.clone(), target);
+        };
         let bypass = self.inputs.no_proxy().and_then(|list| match name {
             Some((name, labels)) => list.first_match_name(name, labels),
             None => list.first_match(host),

@@ -58,7 +58,7 @@ impl InlineUri {
 impl Target {
     /// What a route decided for `uri` keeps of it: the text in place when it fits, else the
     /// `Uri` itself.
-    #[inline]
+    #[inline(always)]
     pub(super) fn of_uri(uri: &Uri) -> Self {
         match inline(uri) {
             Some(t) => Self::Inline(t),
@@ -93,7 +93,7 @@ impl Target {
 }
 
 /// `uri`'s text in place, when it has a scheme and an authority and fits.
-#[inline]
+#[inline(always)]
 fn inline(uri: &Uri) -> Option<InlineUri> {
     let scheme = uri.scheme_str()?.as_bytes();
     let auth = uri.authority()?.as_str().as_bytes();
