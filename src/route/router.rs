@@ -188,9 +188,10 @@ impl Router {
         uri: &http::Uri,
         parts: &UriParts<'_>,
     ) -> Result<Route, crate::Error> {
+        let router = self.clone();
         let target = Target::of_uri(uri);
         match self.via(&parts.scheme, Some(&parts.host), parts.name) {
-            Ok(Some(via)) => Ok(Route::decided(via, self.clone(), target)),
+            Ok(Some(via)) => Ok(Route::decided(via, router, target)),
             Ok(None) => Ok(self.decide_alternatives(&parts.host, parts.name, target)),
             Err(e) => Err(e.into()),
         }
