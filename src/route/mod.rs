@@ -55,8 +55,6 @@ pub(crate) use target::{UriParts, UriProblem, uri_parts};
 pub struct Route {
     via: Via,
     source: Source,
-    /// The candidates of a proxy list or a PAC answer, when the route has them.
-    alternatives: Option<candidates::Shared>,
     explained: OnceLock<Arc<Explained>>,
 }
 
@@ -71,6 +69,9 @@ pub(crate) struct Chosen {
 
 /// The proxy a route goes through. A route on the request path refers to its router's plan
 /// rather than holding the proxy, which keeps making one to a few pointer copies.
+///
+/// A route is returned and moved by value: at 128 bytes or less the compiler moves it with a few
+/// register copies, above that with a call to `memcpy` (a test holds it there).
 #[derive(Clone)]
 enum Via {
     Direct,
@@ -81,6 +82,9 @@ enum Via {
     Planned(PlanKey),
     /// A proxy the route holds itself.
     Own(Arc<Chosen>),
+    /// The candidates of a proxy list or a PAC answer; the one used (see
+    /// [`Route::with_shared_alternatives`]) says direct or which proxy.
+    Alternatives(candidates::Shared),
 }
 
 /// Where a route's explanation comes from.
@@ -136,7 +140,6 @@ impl Route {
             source: Source::Built {
                 provider: provider.map(Arc::from),
             },
-            alternatives: None,
             explained: OnceLock::from(Arc::new(explained)),
         }
     }
@@ -147,7 +150,6 @@ impl Route {
         Self {
             via,
             source: Source::Router { router, target },
-            alternatives: None,
             explained: OnceLock::new(),
         }
     }
@@ -161,12 +163,11 @@ impl Route {
     /// [`Route::with_alternatives`] with candidates shared with other routes (a cached PAC
     /// answer's): the proxy to use is worked out once per shared value.
     pub(crate) fn with_shared_alternatives(&self, alternatives: Arc<Candidates>) -> Self {
-        let chosen = alternatives.chosen.get_or_init(|| {
+        alternatives.chosen.get_or_init(|| {
             let proxy = alternatives.used_candidate()?.proxy.clone()?;
             let origin = Some(alternatives.origin.clone());
             Some(Arc::new(Chosen { proxy, origin }))
         });
-        let via = chosen.clone().map_or(Via::Direct, Via::Own);
         let explained = OnceLock::new();
         if let Source::Built { .. } = self.source {
             // A built route has no inputs to rebuild from: keep its steps, add the candidates'.
@@ -179,9 +180,8 @@ impl Route {
             }));
         }
         Self {
-            via,
+            via: Via::Alternatives(alternatives),
             source: self.source.clone(),
-            alternatives: Some(alternatives),
             explained,
         }
     }
@@ -189,13 +189,17 @@ impl Route {
     /// The candidates of a proxy list or a PAC answer this route follows, with the one used
     /// and why earlier ones were skipped; `None` for a route with one proxy (or none).
     pub fn candidates(&self) -> Option<&Candidates> {
-        self.alternatives.as_deref()
+        match &self.via {
+            Via::Alternatives(c) => Some(c),
+            _ => None,
+        }
     }
 
     fn chosen(&self) -> Option<&Chosen> {
         match (&self.via, &self.source) {
             (Via::Direct | Via::Bypassed(_), _) => None,
             (Via::Own(c), _) => Some(c),
+            (Via::Alternatives(c), _) => c.chosen.get().and_then(Option::as_deref),
             (Via::Planned(key), Source::Router { router, .. }) => router.inputs().planned(*key),
             (Via::Planned(_), Source::Built { .. }) => None,
         }
@@ -216,7 +220,11 @@ impl Route {
     }
     /// Whether the route goes direct.
     pub fn is_direct(&self) -> bool {
-        matches!(self.via, Via::Direct | Via::Bypassed(_))
+        match &self.via {
+            Via::Direct | Via::Bypassed(_) => true,
+            Via::Planned(_) | Via::Own(_) => false,
+            Via::Alternatives(_) => self.chosen().is_none(),
+        }
     }
     /// The URL, without credentials or secret query values (see [`crate::proxy::redact`]).
     pub fn url(&self) -> &str {
@@ -331,7 +339,7 @@ impl Route {
         self.explained.get_or_init(|| match &self.source {
             Source::Router { router, target } => {
                 let mut e = explain_target(router, target);
-                if let Some(alt) = &self.alternatives {
+                if let Via::Alternatives(alt) = &self.via {
                     alt.replace_default(&mut e.steps);
                 }
                 Arc::new(e)
@@ -352,7 +360,7 @@ fn explain_target(router: &Router, target: &Target) -> Explained {
     let parsed;
     let url = match target {
         Target::Url(u) => &**u,
-        Target::Uri(_) | Target::Inline(_) => match Url::parse(&target.text()) {
+        Target::Long(_) | Target::Inline(_) => match Url::parse(&target.text()) {
             Ok(u) => {
                 parsed = u;
                 &parsed
@@ -636,6 +644,15 @@ mod tests {
         let hit = router.route_url(&url("https://localhost/")).unwrap();
         assert!(hit.is_direct() && hit.explained.get().is_none());
         assert!(hit.near_miss().is_none());
+    }
+
+    /// A route is returned and moved by value on every request: within 128 bytes (also inside
+    /// the `Result` the client returns) the compiler moves it with register copies rather than
+    /// a call to `memcpy`.
+    #[test]
+    fn routes_move_in_registers() {
+        assert!(std::mem::size_of::<Route>() <= 128);
+        assert!(std::mem::size_of::<Result<Route, crate::Error>>() <= 128);
     }
 
     #[test]

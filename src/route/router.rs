@@ -278,7 +278,7 @@ impl Router {
         }
         let url = match &target {
             Target::Url(u) => Some((**u).clone()),
-            Target::Uri(_) | Target::Inline(_) => Url::parse(&target.text()).ok(),
+            Target::Long(_) | Target::Inline(_) => Url::parse(&target.text()).ok(),
         };
         let base = Route::decided(Via::Direct, self.clone(), target);
         match url {

@@ -18,15 +18,57 @@ use url::Url;
 pub(super) enum Target {
     /// A request URI short enough to copy: what a decision keeps nearly always.
     Inline(InlineUri),
-    /// A longer request URI, shared (its buffers' reference counts taken).
-    Uri(Uri),
+    /// A longer request URI's text, copied to the heap. Not the `Uri` itself: cloning one takes
+    /// two atomic reference counts (authority and path share a buffer), and holding one would
+    /// make every route 8 bytes larger than the 128 it is moved in registers within.
+    Long(LongUri),
     /// Boxed: routes on the request path carry a `Uri`, and a route is moved a few times.
     Url(Box<Url>),
 }
 
-/// Bytes of URI text a route holds in place. Sized so a [`Target`] is no larger than with a
-/// `Uri` in it (88 bytes), and long enough for the usual API URL.
-const INLINE: usize = 85;
+/// Bytes of URI text a route holds in place. Sized so a [`Target`] is 88 bytes and a route
+/// 128 (see `Via`), and long enough for the usual API URL.
+const INLINE: usize = 84;
+
+/// A request URI's text (as `Uri` prints it) on the heap, with the ends of its scheme and of
+/// its authority.
+#[derive(Clone)]
+pub(super) struct LongUri {
+    text: Box<str>,
+    scheme: u32,
+    authority: u32,
+}
+
+impl LongUri {
+    fn of(uri: &Uri) -> Self {
+        // As `Uri` prints it (what the explanation parses); the scheme and authority are where
+        // they print.
+        let scheme = uri.scheme_str().map_or(0, str::len);
+        let authority = uri.authority().map_or(0, |a| a.as_str().len());
+        let authority = if uri.scheme().is_some() {
+            scheme + 3 + authority
+        } else {
+            authority
+        };
+        let end = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        Self {
+            text: uri.to_string().into_boxed_str(),
+            scheme: end(scheme),
+            authority: end(authority),
+        }
+    }
+
+    fn scheme(&self) -> &[u8] {
+        let end = usize::try_from(self.scheme).unwrap_or(usize::MAX);
+        self.text.as_bytes().get(..end).unwrap_or_default()
+    }
+
+    fn authority(&self) -> &[u8] {
+        let start = usize::try_from(self.scheme).map_or(usize::MAX, |s| s + 3);
+        let end = usize::try_from(self.authority).unwrap_or(usize::MAX);
+        self.text.as_bytes().get(start..end).unwrap_or_default()
+    }
+}
 
 /// A request URI's text (`scheme://authority/path?query`, as `Uri` prints it) copied into the
 /// route. Copying a few dozen bytes is cheaper than cloning the `Uri`: that takes two atomic
@@ -62,7 +104,7 @@ impl Target {
     pub(super) fn of_uri(uri: &Uri) -> Self {
         match inline(uri) {
             Some(t) => Self::Inline(t),
-            None => Self::Uri(uri.clone()),
+            None => Self::Long(LongUri::of(uri)),
         }
     }
 
@@ -70,14 +112,8 @@ impl Target {
     /// regard to ASCII case, as `http` compares them).
     pub(super) fn is_for(&self, uri: &Uri) -> bool {
         match self {
-            Self::Inline(t) => {
-                let scheme = uri.scheme_str().unwrap_or("").as_bytes();
-                let auth = uri.authority().map_or("", |a| a.as_str()).as_bytes();
-                uri.scheme().is_some()
-                    && t.scheme().eq_ignore_ascii_case(scheme)
-                    && t.authority().eq_ignore_ascii_case(auth)
-            }
-            Self::Uri(t) => t.scheme() == uri.scheme() && t.authority() == uri.authority(),
+            Self::Inline(t) => same_origin(t.scheme(), t.authority(), uri),
+            Self::Long(t) => same_origin(t.scheme(), t.authority(), uri),
             Self::Url(_) => false,
         }
     }
@@ -86,10 +122,19 @@ impl Target {
     pub(super) fn text(&self) -> Cow<'_, str> {
         match self {
             Self::Inline(t) => String::from_utf8_lossy(t.bytes()),
-            Self::Uri(u) => Cow::Owned(u.to_string()),
+            Self::Long(t) => Cow::Borrowed(&t.text),
             Self::Url(u) => Cow::Borrowed(u.as_str()),
         }
     }
+}
+
+/// Whether `uri` has this scheme and authority (ASCII case aside, as `http` compares them).
+fn same_origin(scheme: &[u8], authority: &[u8], uri: &Uri) -> bool {
+    let theirs = uri.scheme_str().unwrap_or("").as_bytes();
+    let auth = uri.authority().map_or("", |a| a.as_str()).as_bytes();
+    uri.scheme().is_some()
+        && scheme.eq_ignore_ascii_case(theirs)
+        && authority.eq_ignore_ascii_case(auth)
 }
 
 /// `uri`'s text in place, when it has a scheme and an authority and fits.
