@@ -307,7 +307,7 @@ impl Client {
                 .connector
                 .profile()
                 .router()
-                .route_request(uri, &parts)?;
+                .route_request::<Error>(uri, &parts)?;
             // `host:port` as routing read it (what `Route::target` would read again).
             (profile, route, format!("{}:{}", parts.host, parts.port))
         };

@@ -178,16 +178,16 @@ impl Router {
         )
     }
 
-    /// [`Router::route_uri`] for a request, the error already the crate's: the request path
-    /// returns this value as it is, where converting a `Result` that holds a route would move
-    /// the route once more. The route is built last, in the caller's place, so the URI's text
-    /// is copied once.
+    /// [`Router::route_uri`] for a request, the error already the caller's (the crate's
+    /// `Error`): the request path returns this value as it is, where converting a `Result`
+    /// that holds a route would move the route once more. The route is built last, in the
+    /// caller's place.
     #[inline]
-    pub(crate) fn route_request(
+    pub(crate) fn route_request<E: From<RouteError>>(
         &self,
         uri: &http::Uri,
         parts: &UriParts<'_>,
-    ) -> Result<Route, crate::Error> {
+    ) -> Result<Route, E> {
         let router = self.clone();
         let target = Target::of_uri(uri);
         match self.via(&parts.scheme, Some(&parts.host), parts.name) {
