@@ -130,6 +130,25 @@ enum HostKind<'a> {
     Name(Cow<'a, str>, usize),
 }
 
+/// What [`classify`] notes of a byte.
+const COLON: u8 = 1;
+const UPPER: u8 = 2;
+const NOT_DIGIT_OR_DOT: u8 = 4;
+const BYTE_KINDS: [u8; 256] = {
+    let mut t = [NOT_DIGIT_OR_DOT; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = match b as u8 {
+            b'0'..=b'9' | b'.' => 0,
+            b':' => COLON | NOT_DIGIT_OR_DOT,
+            b'A'..=b'Z' => UPPER | NOT_DIGIT_OR_DOT,
+            _ => NOT_DIGIT_OR_DOT,
+        };
+        b += 1;
+    }
+    t
+};
+
 fn classify(host: &str) -> Option<HostKind<'_>> {
     if host.is_empty() {
         return None;
@@ -144,22 +163,16 @@ fn classify(host: &str) -> Option<HostKind<'_>> {
     // One pass says what the host can be: only digits and dots can be an IPv4 address and only
     // a string with a colon an IPv6 one, so names skip both parsers; it also counts the labels
     // and sees whether lowercasing is needed. In short lists this pass is most of a lookup.
-    let (mut dots, mut colon, mut upper, mut digits_and_dots) = (0usize, false, false, true);
+    // One table load per byte and no branch: a `match` here compiled to a chain of compares
+    // and jumps whose speed moved with code placement.
+    let (mut dots, mut seen) = (0usize, 0u8);
     for &c in host.as_bytes() {
-        match c {
-            b'.' => dots += 1,
-            b'0'..=b'9' => {}
-            b':' => {
-                colon = true;
-                digits_and_dots = false;
-            }
-            b'A'..=b'Z' => {
-                upper = true;
-                digits_and_dots = false;
-            }
-            _ => digits_and_dots = false,
-        }
+        dots += usize::from(c == b'.');
+        seen |= BYTE_KINDS[usize::from(c)];
     }
+    let colon = seen & COLON != 0;
+    let upper = seen & UPPER != 0;
+    let digits_and_dots = seen & NOT_DIGIT_OR_DOT == 0;
     if colon {
         if let Ok(a) = host.parse::<Ipv6Addr>() {
             return Some(HostKind::V6(a.into()));
