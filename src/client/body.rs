@@ -9,7 +9,6 @@
 //! Buffered helpers (`Response::bytes`, `text`) and the probe's checks read through it; a
 //! streaming API can hand out [`BodyReader::chunk`] as it is.
 
-use std::future::Future as _;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
@@ -17,9 +16,10 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use hyper::body::{Body as _, Incoming};
-use tokio::time::{Instant, Sleep};
+use tokio::time::Instant;
 
 use super::into_url::RequestUrl;
+use super::timer::RequestTimer;
 use crate::error::{Error, ErrorKind, Hop, Phase, SizeLimit};
 use crate::proxy::Secrets;
 use crate::route::Route;
@@ -107,9 +107,10 @@ pub(crate) struct BodyReader {
     limits: BodyLimits,
     /// Set at the first read: the body's deadline runs from when someone starts reading it.
     deadline: Option<Instant>,
-    /// The one timer of that deadline, made at the first read that has to wait and polled by
-    /// every later one (a timer per chunk would register and cancel one per chunk).
-    sleep: Option<Pin<Box<Sleep>>>,
+    /// The one timer of that deadline, taken at the first read that has to wait and polled by
+    /// every later one (a timer per chunk would register and cancel one per chunk); left to the
+    /// thread's next request when the body ends.
+    sleep: Option<RequestTimer>,
     /// What a timeout's hint tells the reader to raise.
     timeout_key: &'static str,
     /// The whole body's size as announced before reading (the size hint shrinks as it is read).
@@ -169,17 +170,19 @@ impl BodyReader {
                 if let Poll::Ready(frame) = Pin::new(&mut *body).poll_frame(cx) {
                     return Poll::Ready(Some(frame));
                 }
-                let sleep =
-                    sleep.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
-                if sleep.deadline() != deadline {
-                    sleep.as_mut().reset(deadline);
-                }
-                sleep.as_mut().poll(cx).map(|()| None)
+                let timer = sleep.get_or_insert_with(|| RequestTimer::until(deadline));
+                timer.reset(deadline);
+                timer.poll_expired(cx).map(|()| None)
             })
             .await;
             let frame = match polled {
                 None => return Err(self.timed_out()),
-                Some(None) => return Ok(None),
+                Some(None) => {
+                    if let Some(timer) = self.sleep.take() {
+                        timer.keep();
+                    }
+                    return Ok(None);
+                }
                 Some(Some(Err(e))) => return Err(self.broken(e)),
                 Some(Some(Ok(frame))) => frame,
             };

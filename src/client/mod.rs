@@ -23,6 +23,7 @@ mod request_body;
 mod response;
 mod send;
 mod service;
+mod timer;
 
 use std::future::Future as _;
 use std::sync::Arc;
@@ -38,6 +39,7 @@ use crate::connect::{Connector, Ctx, Handoff, absolute_form_failure};
 use crate::error::{Error, ErrorKind, Hop, Phase};
 use crate::proxy::ProxyScheme;
 use crate::route::{Route, UriParts};
+use timer::RequestTimer;
 
 pub use crate::error::{Attribution, Redirect, ResponsePath};
 pub(crate) use body::BodyReader;
@@ -391,10 +393,18 @@ impl Client {
                 return waited;
             }
             let until = send::head_deadline(profile_timeout, handoff.opened(), deadline);
-            match tokio::time::timeout_at(until, &mut send).await {
-                Ok(r) => send::Waited::Done(r),
-                Err(_) => send::Waited::NoHead,
-            }
+            // The send first, then the deadline, as `timeout_at` polls them; the timer is this
+            // thread's kept one when it has one (see `timer`).
+            let mut timer = RequestTimer::until(until);
+            let waited = std::future::poll_fn(|cx| {
+                if let Poll::Ready(r) = send.as_mut().poll(cx) {
+                    return Poll::Ready(send::Waited::Done(r));
+                }
+                timer.poll_expired(cx).map(|()| send::Waited::NoHead)
+            })
+            .await;
+            timer.keep();
+            waited
         }
         .instrument(span.clone())
         .await;
