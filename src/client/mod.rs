@@ -311,7 +311,7 @@ impl Client {
                 .router()
                 .route_request::<Error>(uri, &parts)?;
             // `host:port` as routing read it (what `Route::target` would read again).
-            (profile, route, format!("{}:{}", parts.host, parts.port))
+            (profile, route, parts.host_port())
         };
         if let Some(p) = route.proxy() {
             secrets.extend(&p.secrets());
@@ -323,12 +323,7 @@ impl Client {
             && !req.headers().contains_key(http::header::ACCEPT_ENCODING)
             && !req.headers().contains_key(http::header::RANGE);
         self.inner.defaults.apply(req.headers_mut())?;
-        let mut facts = body::RequestFacts {
-            method: req.method().clone(),
-            credentials_sent: false,
-            provider_origin: settings.provider_origin.clone(),
-            secrets: Default::default(),
-        };
+        let method = req.method().clone();
         let absolute_form = req.uri().scheme_str() == Some("http")
             && !settings.tunnel_plain_http
             && route
@@ -340,7 +335,7 @@ impl Client {
         // `proxy_auth` (or the proxy URL's credentials) and the proxy headers on an
         // absolute-form request, the provider's `auth` on a request to its own origin.
         let uri = req.uri().clone();
-        facts.credentials_sent = crate::connect::prepare_request_headers(
+        let credentials_sent = crate::connect::prepare_request_headers(
             &profile.connector,
             &route,
             absolute_form,
@@ -420,9 +415,11 @@ impl Client {
                     url: url.answered(&uri),
                     deadline: deadline.map(|d| (d.at, d.timeout)),
                     decode,
-                    request: {
-                        facts.secrets = Arc::clone(&secrets);
-                        facts
+                    request: body::RequestFacts {
+                        method,
+                        credentials_sent,
+                        provider_origin: settings.provider_origin.clone(),
+                        secrets: Arc::clone(&secrets),
                     },
                 },
             )),

@@ -194,6 +194,30 @@ impl UriParts<'_> {
     pub(crate) fn is_http(&self) -> bool {
         matches!(self.scheme.as_ref(), "http" | "https")
     }
+
+    /// `host:port`, as `format!("{}:{}", host, port)` writes it, made on every request without
+    /// the formatting machinery.
+    pub(crate) fn host_port(&self) -> String {
+        let mut digits = [0u8; 5];
+        let mut at = digits.len();
+        let mut port = self.port;
+        loop {
+            at -= 1;
+            // `port % 10` is a digit: the cast cannot truncate.
+            digits[at] = b'0' + (port % 10) as u8;
+            port /= 10;
+            if port == 0 {
+                break;
+            }
+        }
+        let mut text = String::with_capacity(self.host.len() + 1 + digits.len() - at);
+        text.push_str(&self.host);
+        text.push(':');
+        for &d in &digits[at..] {
+            text.push(char::from(d));
+        }
+        text
+    }
 }
 
 /// The routing view of an absolute URI, or why there is none. This runs for every request, so
@@ -572,5 +596,24 @@ mod tests {
         let ftp = uri("ftp://a.test/");
         assert!(uri_parts(&https).is_ok_and(|p| p.is_http()));
         assert!(uri_parts(&ftp).is_ok_and(|p| !p.is_http()));
+    }
+
+    /// `host_port` writes what `format!("{}:{}", host, port)` writes, every port included.
+    #[test]
+    fn host_port_is_the_formatted_text() {
+        for host in ["a.test", "[::1]", "127.0.0.1", ""] {
+            for port in (0..=u16::MAX)
+                .step_by(7)
+                .chain([0, 1, 9, 10, 99, 100, 65535])
+            {
+                let p = UriParts {
+                    scheme: "http".into(),
+                    host: host.into(),
+                    port,
+                    name: None,
+                };
+                assert_eq!(p.host_port(), format!("{host}:{port}"));
+            }
+        }
     }
 }

@@ -81,13 +81,17 @@ impl Secrets {
     /// `Authorization` and `Proxy-Authorization` (the value and the credentials after the scheme),
     /// `Cookie` (each cookie's value), and any header marked sensitive (the whole value).
     pub fn add_header(&mut self, name: &str, value: &str, sensitive: bool) {
-        let name = name.to_ascii_lowercase();
-        if name.ends_with("authorization") {
+        // Compared without a lowercased copy: this runs for every header of every request.
+        let suffix = name.len().checked_sub("authorization".len());
+        if suffix
+            .and_then(|at| name.get(at..))
+            .is_some_and(|end| end.eq_ignore_ascii_case("authorization"))
+        {
             self.add(value.trim());
             if let Some((_, credentials)) = value.trim().split_once(' ') {
                 self.add(credentials.trim());
             }
-        } else if name == "cookie" {
+        } else if name.eq_ignore_ascii_case("cookie") {
             for pair in value.split(';') {
                 if let Some((_, v)) = pair.split_once('=') {
                     self.add(v.trim());
@@ -247,5 +251,21 @@ mod tests {
         assert_eq!(out, "*** / *** / sid=*** / *** / *** / text/html");
         assert!(!format!("{s:?}").contains("tok"));
         assert_eq!(Secrets::new().scrub("same"), "same");
+    }
+
+    /// Header names match whatever their case; a name that only ends like one, or is too
+    /// short or not ASCII, is not taken for it.
+    #[test]
+    fn header_names_match_in_any_case() {
+        let mut s = Secrets::new();
+        s.add_header("PROXY-AUTHORIZATION", "Basic cXc6cA==", false);
+        s.add_header("cOOKIE", "a=c00kie", false);
+        s.add_header("x-authorizationx", "not-secret-1", false);
+        s.add_header("auth", "not-secret-2", false);
+        s.add_header("ä-authorizatioñ", "not-secret-3", false);
+        assert_eq!(
+            s.scrub("cXc6cA== c00kie not-secret-1 not-secret-2 not-secret-3"),
+            "*** *** not-secret-1 not-secret-2 not-secret-3"
+        );
     }
 }
