@@ -26,7 +26,7 @@
 //!
 //! `cargo bench -p proxyscope-benches --bench client -- --warm-up-time 1 --measurement-time 3`
 //!
-//! With `PROXYSCOPE_BENCH_COUNT=<client>:<h1|h2>:<n>[:<body bytes>]` (client one of
+//! With `PROXYSCOPE_BENCH_COUNT=<client>:<h1|h2>:<n>[:<body bytes>[:task]]` (client one of
 //! `proxyscope_proxy`, `proxyscope_direct`, `proxyscope_env_proxy`,
 //! `proxyscope_env_proxy_no_proxy_1000`, `hyper_util_proxy`, `hyper_util_direct`,
 //! `hyper_util_proxy_wrapped`, `hyper_util_direct_wrapped`) the binary runs no criterion group:
@@ -34,7 +34,9 @@
 //! size (64 bytes unless given) and exits. A fixed amount of work is what instruction counters
 //! (`valgrind --tool=callgrind`) and `perf stat` need to compare the two clients per request;
 //! run it twice with different `n` and divide the difference by the difference of `n`, so the
-//! setup cancels out.
+//! setup cancels out. With `:task` the requests are sent from a spawned task on a worker
+//! thread, as a service sends them, instead of from `block_on` on the main thread (where every
+//! task the request wakes must be handed to a worker).
 // criterion's macros generate undocumented public functions.
 #![allow(missing_docs)]
 
@@ -296,43 +298,61 @@ fn config() -> Criterion {
 /// The fixed-count mode of the module's documentation.
 fn count(spec: &str) {
     let mut parts = spec.split(':');
-    let (Some(which), Some(proto), Some(n), size, None) = (
+    let (Some(which), Some(proto), Some(n), size, from, None) = (
+        parts.next(),
         parts.next(),
         parts.next(),
         parts.next(),
         parts.next(),
         parts.next(),
     ) else {
-        panic!("PROXYSCOPE_BENCH_COUNT is <client>:<h1|h2>:<n>[:<body bytes>], not {spec:?}");
+        panic!(
+            "PROXYSCOPE_BENCH_COUNT is <client>:<h1|h2>:<n>[:<body bytes>[:task]], not {spec:?}"
+        );
     };
     let n: u64 = n.parse().expect("a request count");
     let size: usize = size.map_or(64, |s| s.parse().expect("a body size"));
+    let in_task = match from {
+        None => false,
+        Some("task") => true,
+        Some(other) => panic!("the fifth field is `task` or nothing, not {other:?}"),
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime");
-    let s = setup(&rt, proto == "h2");
+    let s = Arc::new(setup(&rt, proto == "h2"));
     let uri: Uri = format!("{}/bytes/{size}", s.base).parse().expect("a Uri");
-    rt.block_on(async {
-        // One request first, so the connection (TCP, CONNECT, handshake) is not counted.
-        for _ in 0..=n {
-            let got = match which {
-                "proxyscope_proxy" => proxyscope_get(&s.ours_proxy, &uri).await,
-                "proxyscope_direct" => proxyscope_get(&s.ours_direct, &uri).await,
-                "proxyscope_env_proxy" => proxyscope_get(&s.ours_env, &uri).await,
-                "proxyscope_env_proxy_no_proxy_1000" => {
-                    proxyscope_get(&s.ours_env_list, &uri).await
-                }
-                "hyper_util_proxy" => hyper_get(&s.theirs_proxy, &uri).await,
-                "hyper_util_direct" => hyper_get(&s.theirs_direct, &uri).await,
-                "hyper_util_proxy_wrapped" => hyper_get_wrapped(&s.theirs_proxy, &uri).await,
-                "hyper_util_direct_wrapped" => hyper_get_wrapped(&s.theirs_direct, &uri).await,
-                other => panic!("no client {other:?}"),
-            };
-            assert_eq!(got, size);
+    let which = which.to_owned();
+    let requests = {
+        let s = Arc::clone(&s);
+        async move {
+            // One request first, so the connection (TCP, CONNECT, handshake) is not counted.
+            for _ in 0..=n {
+                let got = match which.as_str() {
+                    "proxyscope_proxy" => proxyscope_get(&s.ours_proxy, &uri).await,
+                    "proxyscope_direct" => proxyscope_get(&s.ours_direct, &uri).await,
+                    "proxyscope_env_proxy" => proxyscope_get(&s.ours_env, &uri).await,
+                    "proxyscope_env_proxy_no_proxy_1000" => {
+                        proxyscope_get(&s.ours_env_list, &uri).await
+                    }
+                    "hyper_util_proxy" => hyper_get(&s.theirs_proxy, &uri).await,
+                    "hyper_util_direct" => hyper_get(&s.theirs_direct, &uri).await,
+                    "hyper_util_proxy_wrapped" => hyper_get_wrapped(&s.theirs_proxy, &uri).await,
+                    "hyper_util_direct_wrapped" => hyper_get_wrapped(&s.theirs_direct, &uri).await,
+                    other => panic!("no client {other:?}"),
+                };
+                assert_eq!(got, size);
+            }
         }
-    });
+    };
+    if in_task {
+        // As a service sends them: from a task on a worker thread, not from `block_on`.
+        rt.block_on(async { tokio::spawn(requests).await.expect("the request task") });
+    } else {
+        rt.block_on(requests);
+    }
     rt.block_on(async move { drop(s) });
 }
 
