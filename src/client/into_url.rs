@@ -135,6 +135,18 @@ pub(crate) struct RequestUrl {
     uri: Uri,
     /// Set from the start, except for a plain `Uri`: made from it on first use.
     url: OnceLock<Url>,
+    /// A plain `Uri`'s routing view, read when it was checked, so sending it does not read the
+    /// authority again (see [`RequestUrl::parts_of`]).
+    plain: Option<PlainParts>,
+}
+
+/// Where a plain `Uri`'s routing view lies in its authority: the host is the authority's first
+/// `host` bytes, the name (when the host is one) the host's first `name.0` bytes.
+#[derive(Debug, Clone, Copy)]
+struct PlainParts {
+    host: usize,
+    port: u16,
+    name: Option<(usize, usize)>,
 }
 
 impl RequestUrl {
@@ -153,6 +165,7 @@ impl RequestUrl {
         Ok(Self {
             uri,
             url: OnceLock::from(url),
+            plain: None,
         })
     }
 
@@ -160,9 +173,15 @@ impl RequestUrl {
     pub(crate) fn from_uri(uri: Uri) -> Result<Self, Error> {
         let parts = request_parts(&uri)?;
         if is_plain(&uri, &parts) {
+            let plain = PlainParts {
+                host: parts.host.len(),
+                port: parts.port,
+                name: parts.name.map(|(name, labels)| (name.len(), labels)),
+            };
             return Ok(Self {
                 uri,
                 url: OnceLock::new(),
+                plain: Some(plain),
             });
         }
         Self::from_url(parse_url(&uri.to_string())?)
@@ -171,6 +190,30 @@ impl RequestUrl {
     /// The request target as sent.
     pub(crate) fn uri(&self) -> &Uri {
         &self.uri
+    }
+
+    /// The routing view of `uri` (what [`request_parts`] reads) without reading it again, when
+    /// this is a plain `Uri` with the same scheme and authority text as `uri`; `None` otherwise.
+    pub(crate) fn parts_of<'u>(&self, uri: &'u Uri) -> Option<UriParts<'u>> {
+        let plain = self.plain?;
+        let scheme = uri.scheme_str()?;
+        let auth = uri.authority()?.as_str();
+        if Some(scheme) != self.uri.scheme_str()
+            || Some(auth) != self.uri.authority().map(|a| a.as_str())
+        {
+            return None;
+        }
+        let host = auth.get(..plain.host)?;
+        let name = match plain.name {
+            Some((len, labels)) => Some((host.get(..len)?, labels)),
+            None => None,
+        };
+        Some(UriParts {
+            scheme: scheme.into(),
+            host: host.into(),
+            port: plain.port,
+            name,
+        })
     }
 
     /// The URL standard's form (made from a plain `Uri` on first use).
@@ -200,6 +243,7 @@ impl RequestUrl {
                 Some(url) => OnceLock::from(without_userinfo(url)),
                 None => OnceLock::new(),
             },
+            plain: None,
         }
     }
 }
@@ -646,6 +690,29 @@ mod tests {
             assert_eq!(r.text(), standard.as_str(), "{input}");
             let answered = r.answered(&standard_no_userinfo.as_str().parse().unwrap());
             assert_eq!(answered.url(), &standard_no_userinfo, "{input}");
+            // A plain URI's kept routing view is the one reading it again gives.
+            let view = |p: UriParts<'_>| {
+                (
+                    p.scheme.into_owned(),
+                    p.host.into_owned(),
+                    p.port,
+                    p.name.map(|(n, l)| (n.to_owned(), l)),
+                )
+            };
+            let again = request_parts(r.uri()).ok().map(view);
+            assert_eq!(r.parts_of(r.uri()).map(view).is_some(), plain, "{input}");
+            if plain {
+                assert_eq!(r.parts_of(r.uri()).map(view), again, "{input}");
+                // Another scheme or authority is read again, never taken from this one.
+                for other in ["http://b.test/", "https://a.test:1/", "http://a.test/"] {
+                    let other: Uri = other.parse().unwrap_or_else(|e| panic!("{other}: {e}"));
+                    if other.authority() != r.uri().authority()
+                        || other.scheme() != r.uri().scheme()
+                    {
+                        assert!(r.parts_of(&other).is_none(), "{input} vs {other}");
+                    }
+                }
+            }
         }
     }
 

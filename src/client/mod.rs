@@ -303,7 +303,10 @@ impl Client {
         // decision per request) when it opens a connection.
         let (profile, route, target) = {
             let uri = req.uri();
-            let parts = request_parts(uri)?;
+            let parts = match url.parts_of(uri) {
+                Some(parts) => parts,
+                None => request_parts(uri)?,
+            };
             let profile = self.profile_for_uri(provider, uri, &parts)?;
             let route = profile
                 .connector

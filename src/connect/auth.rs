@@ -317,6 +317,10 @@ pub(crate) fn add_proxy_headers(s: &mut Secrets, headers: &HeaderMap) {
 /// Adds the credentials among `headers` (see [`Secrets::add_header`]).
 pub(crate) fn add_headers(s: &mut Secrets, headers: &HeaderMap) {
     for (name, value) in headers {
+        // Only a header that can hold a secret is read as text (most of a request's are not).
+        if !value.is_sensitive() && !crate::proxy::redact::holds_credentials(name.as_str()) {
+            continue;
+        }
         s.add_header(
             name.as_str(),
             &String::from_utf8_lossy(value.as_bytes()),

@@ -25,6 +25,7 @@ pub use params::{
     secret_query_params,
 };
 pub use secrets::Secrets;
+pub(crate) use secrets::holds_credentials;
 
 /// What replaces a secret.
 pub const MASK: &str = "***";

@@ -81,12 +81,7 @@ impl Secrets {
     /// `Authorization` and `Proxy-Authorization` (the value and the credentials after the scheme),
     /// `Cookie` (each cookie's value), and any header marked sensitive (the whole value).
     pub fn add_header(&mut self, name: &str, value: &str, sensitive: bool) {
-        // Compared without a lowercased copy: this runs for every header of every request.
-        let suffix = name.len().checked_sub("authorization".len());
-        if suffix
-            .and_then(|at| name.get(at..))
-            .is_some_and(|end| end.eq_ignore_ascii_case("authorization"))
-        {
+        if is_authorization(name) {
             self.add(value.trim());
             if let Some((_, credentials)) = value.trim().split_once(' ') {
                 self.add(credentials.trim());
@@ -200,6 +195,21 @@ fn html_escape(s: &str) -> String {
         }
     }
     out
+}
+
+/// Whether a header of this name holds credentials whatever its value says (`Authorization`,
+/// `Proxy-Authorization` and any `…-Authorization`, `Cookie`): [`Secrets::add_header`] takes
+/// something from it even when it is not marked sensitive.
+pub(crate) fn holds_credentials(name: &str) -> bool {
+    is_authorization(name) || name.eq_ignore_ascii_case("cookie")
+}
+
+/// Compared without a lowercased copy: this runs for every header of every request.
+fn is_authorization(name: &str) -> bool {
+    name.len()
+        .checked_sub("authorization".len())
+        .and_then(|at| name.get(at..))
+        .is_some_and(|end| end.eq_ignore_ascii_case("authorization"))
 }
 
 #[cfg(test)]
