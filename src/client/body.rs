@@ -19,7 +19,7 @@ use hyper::body::{Body as _, Incoming};
 use tokio::time::Instant;
 
 use super::into_url::RequestUrl;
-use super::timer::RequestTimer;
+use super::timer::{RequestTimer, Timers};
 use crate::error::{Error, ErrorKind, Hop, Phase, SizeLimit};
 use crate::proxy::Secrets;
 use crate::route::Route;
@@ -80,6 +80,8 @@ pub(crate) struct Exchanged {
     pub(crate) target: String,
     pub(crate) url: RequestUrl,
     pub(crate) request: RequestFacts,
+    /// The client's kept request timers (see `client::timer`).
+    pub(crate) timers: Arc<Timers>,
 }
 
 /// What the client knew about the request that a proxy's own reply answers: for the error that
@@ -165,12 +167,12 @@ impl BodyReader {
         loop {
             // The body first, then the deadline, as `timeout_at` polls them; the timer is made
             // only when the body is not ready at once.
-            let (body, sleep) = (&mut self.body, &mut self.sleep);
+            let (body, sleep, timers) = (&mut self.body, &mut self.sleep, &self.at.timers);
             let polled = std::future::poll_fn(|cx| {
                 if let Poll::Ready(frame) = Pin::new(&mut *body).poll_frame(cx) {
                     return Poll::Ready(Some(frame));
                 }
-                let timer = sleep.get_or_insert_with(|| RequestTimer::until(deadline));
+                let timer = sleep.get_or_insert_with(|| RequestTimer::until(timers, deadline));
                 timer.reset(deadline);
                 timer.poll_expired(cx).map(|()| None)
             })
@@ -179,7 +181,7 @@ impl BodyReader {
                 None => return Err(self.timed_out()),
                 Some(None) => {
                     if let Some(timer) = self.sleep.take() {
-                        timer.keep();
+                        timer.keep(&self.at.timers);
                     }
                     return Ok(None);
                 }

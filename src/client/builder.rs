@@ -426,6 +426,7 @@ impl ClientBuilder {
         };
         Ok(Client {
             inner: std::sync::Arc::new(Inner {
+                timers: Default::default(),
                 global,
                 providers,
                 defaults,

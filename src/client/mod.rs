@@ -39,7 +39,7 @@ use crate::connect::{Connector, Ctx, Handoff, absolute_form_failure};
 use crate::error::{Error, ErrorKind, Hop, Phase};
 use crate::proxy::ProxyScheme;
 use crate::route::{Route, UriParts};
-use timer::RequestTimer;
+use timer::{RequestTimer, Timers};
 
 pub use crate::error::{Attribution, Redirect, ResponsePath};
 pub(crate) use body::BodyReader;
@@ -71,6 +71,8 @@ struct Inner {
     global: ProfileClient,
     providers: Vec<ProfileClient>,
     defaults: send::Defaults,
+    /// Request timers kept between requests (see `timer`).
+    timers: Arc<Timers>,
 }
 
 /// An HTTP client that knows its routes and explains its failures. Cheap to clone.
@@ -393,7 +395,7 @@ impl Client {
             let until = send::head_deadline(profile_timeout, handoff.opened(), deadline);
             // The send first, then the deadline, as `timeout_at` polls them; the timer is this
             // thread's kept one when it has one (see `timer`).
-            let mut timer = RequestTimer::until(until);
+            let mut timer = RequestTimer::until(&self.inner.timers, until);
             let waited = std::future::poll_fn(|cx| {
                 if let Poll::Ready(r) = send.as_mut().poll(cx) {
                     return Poll::Ready(send::Waited::Done(r));
@@ -401,7 +403,7 @@ impl Client {
                 timer.poll_expired(cx).map(|()| send::Waited::NoHead)
             })
             .await;
-            timer.keep();
+            timer.keep(&self.inner.timers);
             waited
         }
         .instrument(span.clone())
@@ -418,6 +420,7 @@ impl Client {
                     url: url.answered(&uri),
                     deadline: deadline.map(|d| (d.at, d.timeout)),
                     decode,
+                    timers: Arc::clone(&self.inner.timers),
                     request: body::RequestFacts {
                         method,
                         credentials_sent,

@@ -25,6 +25,7 @@ use crate::wire::{attribute, evidence_headers, source_of};
 use super::body::{BodyLimits, BodyReader, Exchanged, RequestFacts};
 use super::body_read::{BodyStream, Ctx, Encoding, Raw, Reader};
 use super::into_url::RequestUrl;
+use super::timer::Timers;
 use crate::error::{Attribution, ResponsePath};
 
 /// An HTTP response, its route, its attribution and how it was reached.
@@ -71,6 +72,8 @@ pub(crate) struct Exchange {
     pub(crate) deadline: Option<(Instant, std::time::Duration)>,
     pub(crate) decode: bool,
     pub(crate) request: RequestFacts,
+    /// The client's kept request timers, for the body reader.
+    pub(crate) timers: Arc<Timers>,
 }
 
 impl Response {
@@ -83,6 +86,7 @@ impl Response {
             deadline,
             decode,
             request,
+            timers,
         } = x;
         let path = match inner.extensions().get::<Arc<ConnInfo>>().map(|i| &**i) {
             Some(i) if i.absolute_form => ResponsePath::AbsoluteForm,
@@ -106,6 +110,7 @@ impl Response {
                 target,
                 url,
                 request,
+                timers,
             }),
             path,
             attribution: OnceLock::new(),

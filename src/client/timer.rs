@@ -1,4 +1,5 @@
-//! The timer a request waits for its response under, kept for the thread's next request.
+//! The timers requests wait for their responses under, kept by the client for its next
+//! requests.
 //!
 //! Registering a tokio timer whose deadline is earlier than every timer the runtime's driver
 //! will wake for (or when it has none) wakes the driver: an `eventfd` write and one more turn
@@ -8,25 +9,39 @@
 //! the keep-alive bench). A timer that stays registered and is moved to a *later* deadline costs
 //! nothing of the kind: tokio records the later deadline without touching its wheel.
 //!
-//! So a request that ends on time leaves its timer to the thread it ended on, with the id of
-//! the runtime whose driver the timer belongs to; the thread's next request on that runtime
-//! moves it to its own deadline instead of making one. A timer is never polled under another
-//! runtime (one that was shut down would panic): a request on another runtime drops it (tokio
-//! allows that after shutdown) and makes its own. A thread holds at most one timer; a kept
-//! timer whose deadline passes before the next request wakes the task that last waited on it
-//! once, which a future must tolerate anyway.
+//! So a request that ends leaves its timer to the client ([`Timers`], a few per client), tagged
+//! with the id of the runtime whose driver it belongs to; a later request on that runtime moves
+//! it to its own deadline instead of making one. A timer is never polled under another runtime
+//! (one that was shut down would panic): it stays unused until newer timers push it out, or the
+//! client is dropped. The kept timers live and die with the client, as its pooled connections
+//! (registered with the same drivers) do: dropping the client and the runtime leaves nothing
+//! behind. The pool is never waited for: a request that finds it busy makes its own timer, and
+//! one that finds it full lets the oldest go. A kept timer whose deadline passes before it is
+//! taken again wakes the task that last waited on it once, which a future must tolerate anyway.
 
-use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Mutex;
 use std::task::{Context, Poll};
 
 use tokio::runtime::{Handle, Id};
 use tokio::time::{Instant, Sleep};
 
-thread_local! {
-    /// The timer the last request that ended on this thread left, with its runtime.
-    static KEPT: Cell<Option<Kept>> = const { Cell::new(None) };
+/// How many timers a client keeps: enough for that many requests at once to start without a
+/// new registration.
+const KEPT: usize = 16;
+
+/// The timers a client keeps between requests.
+#[derive(Default)]
+pub(crate) struct Timers {
+    kept: Mutex<Vec<Kept>>,
+}
+
+impl std::fmt::Debug for Timers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kept = self.kept.try_lock().map(|k| k.len()).ok();
+        f.debug_struct("Timers").field("kept", &kept).finish()
+    }
 }
 
 struct Kept {
@@ -34,7 +49,7 @@ struct Kept {
     sleep: Pin<Box<Sleep>>,
 }
 
-/// A request's timer: the thread's kept one moved to this deadline, or a new one.
+/// A request's timer: one the client kept, moved to this deadline, or a new one.
 #[derive(Debug)]
 pub(crate) struct RequestTimer {
     /// The runtime the timer belongs to (`None` outside one, where making a timer panics as
@@ -44,20 +59,23 @@ pub(crate) struct RequestTimer {
 }
 
 impl RequestTimer {
-    /// A timer that expires at `deadline`.
-    pub(crate) fn until(deadline: Instant) -> Self {
+    /// A timer that expires at `deadline`: a kept one of this runtime when there is one.
+    pub(crate) fn until(timers: &Timers, deadline: Instant) -> Self {
         let runtime = Handle::try_current().ok().map(|h| h.id());
-        let kept = KEPT.try_with(Cell::take).ok().flatten();
-        match (runtime, kept) {
-            (Some(id), Some(mut kept)) if kept.runtime == id => {
+        let taken = runtime.and_then(|id| {
+            let mut kept = timers.kept.try_lock().ok()?;
+            let at = kept.iter().rposition(|k| k.runtime == id)?;
+            Some(kept.swap_remove(at))
+        });
+        match taken {
+            Some(mut kept) => {
                 kept.sleep.as_mut().reset(deadline);
                 Self {
                     runtime,
                     sleep: kept.sleep,
                 }
             }
-            // Another runtime's timer (if any) is dropped here, never polled.
-            _ => Self {
+            None => Self {
                 runtime,
                 sleep: Box::pin(tokio::time::sleep_until(deadline)),
             },
@@ -82,21 +100,24 @@ impl RequestTimer {
         self.sleep.as_mut().poll(cx)
     }
 
-    /// Leaves the timer to this thread's next request, when this thread runs the timer's
-    /// runtime (a thread outside it keeps nothing of it).
-    pub(crate) fn keep(self) {
+    /// Leaves the timer to the client's next requests on its runtime.
+    pub(crate) fn keep(self, timers: &Timers) {
         let Some(runtime) = self.runtime else {
             return;
         };
-        if Handle::try_current().is_ok_and(|h| h.id() == runtime) {
-            // A timer kept earlier on this thread is dropped (the returned value).
-            let _ = KEPT.try_with(|k| {
-                k.replace(Some(Kept {
+        // Dropped after the lock is released: the oldest timer when the pool was full, or this
+        // one when the pool was busy.
+        let _out = match timers.kept.try_lock() {
+            Ok(mut kept) => {
+                let out = (kept.len() >= KEPT).then(|| kept.remove(0));
+                kept.push(Kept {
                     runtime,
                     sleep: self.sleep,
-                }))
-            });
-        }
+                });
+                out.map(|k| k.sleep)
+            }
+            Err(_) => Some(self.sleep),
+        };
     }
 }
 
@@ -106,25 +127,24 @@ mod tests {
 
     use super::*;
 
-    fn kept_runtime() -> Option<Id> {
-        KEPT.with(|k| {
-            let kept = k.take();
-            let id = kept.as_ref().map(|k| k.runtime);
-            k.set(kept);
-            id
-        })
+    fn kept(timers: &Timers) -> Vec<Id> {
+        timers
+            .kept
+            .lock()
+            .map(|k| k.iter().map(|k| k.runtime).collect())
+            .unwrap_or_default()
     }
 
     /// A kept timer is reused under its runtime, moved to the new deadline, and still fires.
     #[tokio::test]
     async fn a_kept_timer_is_moved_and_still_fires() {
+        let timers = Timers::default();
         let id = Handle::current().id();
-        let first = RequestTimer::until(Instant::now() + Duration::from_secs(30));
-        first.keep();
-        assert_eq!(kept_runtime(), Some(id));
+        RequestTimer::until(&timers, Instant::now() + Duration::from_secs(30)).keep(&timers);
+        assert_eq!(kept(&timers), vec![id]);
         let at = Instant::now() + Duration::from_secs(60);
-        let mut timer = RequestTimer::until(at);
-        assert_eq!(kept_runtime(), None, "taken, not copied");
+        let mut timer = RequestTimer::until(&timers, at);
+        assert!(kept(&timers).is_empty(), "taken, not copied");
         assert_eq!(timer.deadline(), at);
         // Earlier than before: fires at the new deadline, not the old one.
         let sooner = Instant::now() + Duration::from_millis(20);
@@ -132,12 +152,12 @@ mod tests {
         std::future::poll_fn(|cx| timer.poll_expired(cx)).await;
         assert!(Instant::now() >= sooner);
         assert!(Instant::now() < at - Duration::from_secs(50));
-        timer.keep();
-        assert_eq!(kept_runtime(), Some(id));
+        timer.keep(&timers);
+        assert_eq!(kept(&timers), vec![id]);
     }
 
-    /// A timer kept under a runtime that has since shut down is dropped, not polled: the next
-    /// runtime's request gets a timer of its own that works.
+    /// A timer kept under a runtime that has since shut down is never polled: the next
+    /// runtime's request gets a timer of its own that works, and the pool stays bounded.
     #[test]
     fn another_runtimes_timer_is_never_polled() {
         let make = || {
@@ -146,40 +166,67 @@ mod tests {
                 .build()
                 .map_err(|e| e.to_string())
         };
-        let (first, second) = (make(), make());
-        let (Ok(first), Ok(second)) = (first, second) else {
+        let timers = Timers::default();
+        let (Ok(first), Ok(second)) = (make(), make()) else {
             panic!("runtimes build");
         };
         let first_id = first.handle().id();
         first.block_on(async {
-            RequestTimer::until(Instant::now() + Duration::from_secs(30)).keep();
+            // Three requests at once: three timers, all kept.
+            let three: Vec<_> = (0..3)
+                .map(|_| RequestTimer::until(&timers, Instant::now() + Duration::from_secs(30)))
+                .collect();
+            for t in three {
+                t.keep(&timers);
+            }
         });
-        assert_eq!(kept_runtime(), Some(first_id));
+        assert_eq!(kept(&timers), vec![first_id; 3]);
         drop(first);
+        let second_id = second.handle().id();
         second.block_on(async {
-            let mut timer = RequestTimer::until(Instant::now() + Duration::from_millis(20));
-            assert_eq!(timer.runtime, Some(Handle::current().id()));
+            let mut timer =
+                RequestTimer::until(&timers, Instant::now() + Duration::from_millis(20));
+            assert_eq!(timer.runtime, Some(second_id));
             std::future::poll_fn(|cx| timer.poll_expired(cx)).await;
-            timer.keep();
+            timer.keep(&timers);
+            // Many at once fill the pool: the oldest (the dead runtime's first) go.
+            let many: Vec<_> = (0..KEPT + 2)
+                .map(|_| RequestTimer::until(&timers, Instant::now() + Duration::from_secs(30)))
+                .collect();
+            for t in many {
+                t.keep(&timers);
+            }
         });
-        assert_eq!(kept_runtime(), Some(second.handle().id()));
+        let left = kept(&timers);
+        assert_eq!(left.len(), KEPT);
+        assert!(left.iter().all(|&id| id == second_id));
     }
 
-    /// Outside any runtime nothing is kept (and nothing panics when keeping).
+    /// Outside any runtime nothing is kept, and a busy pool is never waited for.
     #[test]
-    fn a_thread_outside_the_runtime_keeps_nothing() {
-        let rt = tokio::runtime::Builder::new_current_thread()
+    fn no_runtime_and_a_busy_pool_keep_nothing() {
+        let timers = Timers::default();
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
             .enable_time()
-            .build();
-        let Ok(rt) = rt else {
+            .build()
+        else {
             panic!("runtime builds");
         };
-        let timer = rt.block_on(async { RequestTimer::until(Instant::now()) });
-        std::thread::spawn(move || {
-            timer.keep();
-            assert_eq!(kept_runtime(), None);
-        })
-        .join()
-        .unwrap_or_else(|_| panic!("the thread panicked"));
+        rt.block_on(async {
+            let guard = timers.kept.lock();
+            RequestTimer::until(&timers, Instant::now()).keep(&timers);
+            drop(guard);
+            assert!(kept(&timers).is_empty());
+        });
+        let sleep = {
+            let _entered = rt.enter();
+            Box::pin(tokio::time::sleep_until(Instant::now()))
+        };
+        let outside = RequestTimer {
+            runtime: None,
+            sleep,
+        };
+        outside.keep(&timers);
+        assert!(kept(&timers).is_empty());
     }
 }
