@@ -1,0 +1,75 @@
+//! What a client leaves behind: nothing, once it and its runtime are dropped. A service that
+//! builds a runtime for a job (a CLI, a batch step, a test) must get every descriptor back — the
+//! client keeps request timers and pooled connections between requests, and both are registered
+//! with the runtime's driver (an `epoll` descriptor and an `eventfd`), so anything kept outside
+//! the client (in a thread-local, say) would hold a dead runtime's driver open.
+//!
+//! Descriptors are process-wide and the other tests of this binary open sockets all the time,
+//! so the check runs in a child process of its own: the test re-runs this binary for itself
+//! alone.
+
+use proxyscope::testing::TestOrigin;
+
+use crate::common::servers::{builder, layer};
+
+/// Set in the child process, which runs the check itself.
+const CHILD: &str = "PROXYSCOPE_LIFECYCLE_CHILD";
+
+fn open_descriptors() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.count())
+        .unwrap_or_else(|e| panic!("/proc/self/fd: {e}"))
+}
+
+/// One runtime's life: an origin, a client, requests over HTTP/1.1 (kept timers, a pooled
+/// connection), then everything dropped.
+fn one_runtime() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("runtime: {e}"));
+    rt.block_on(async {
+        let origin = TestOrigin::http().await;
+        let client = builder(layer(None)).build().unwrap();
+        for path in ["/", "/bytes/100000", "/echo"] {
+            let res = client.get(origin.url(path)).send().await.unwrap();
+            assert!(res.status().is_success(), "{path}");
+            res.bytes().await.unwrap();
+        }
+        drop(client);
+        drop(origin);
+    });
+    drop(rt);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_dropped_client_and_runtime_leave_no_descriptor_open() {
+    if std::env::var_os(CHILD).is_some() {
+        // Warm-up: whatever the process opens once (and keeps) is opened here.
+        one_runtime();
+        let before = open_descriptors();
+        for _ in 0..3 {
+            one_runtime();
+        }
+        let after = open_descriptors();
+        assert_eq!(after, before, "descriptors left open by three dropped runtimes");
+        return;
+    }
+    let me = std::env::current_exe().unwrap_or_else(|e| panic!("current_exe: {e}"));
+    let out = std::process::Command::new(me)
+        .args([
+            "--exact",
+            "client_lifecycle::a_dropped_client_and_runtime_leave_no_descriptor_open",
+            "--test-threads=1",
+            "--nocapture",
+        ])
+        .env(CHILD, "1")
+        .output()
+        .unwrap_or_else(|e| panic!("run the child: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "child failed:\n{stdout}\n{stderr}");
+    // The child ran the check, not zero tests.
+    assert!(stdout.contains("1 passed"), "child ran no test:\n{stdout}");
+}
