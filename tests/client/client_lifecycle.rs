@@ -9,21 +9,16 @@
 //! alone. Linux only: descriptors are counted in `/proc/self/fd`.
 #![cfg(target_os = "linux")]
 
-use proxyscope::testing::TestOrigin;
+use proxyscope::testing::{ChainMode, TestOrigin, TestPki, TestProxy};
 
+use crate::common::load::{client as proxied_client, open_fds};
 use crate::common::servers::{builder, layer};
 
 /// Set in the child process, which runs the check itself.
 const CHILD: &str = "PROXYSCOPE_LIFECYCLE_CHILD";
 
-fn open_descriptors() -> usize {
-    std::fs::read_dir("/proc/self/fd")
-        .map(|d| d.count())
-        .unwrap_or_else(|e| panic!("/proc/self/fd: {e}"))
-}
-
-/// One runtime's life: an origin, a client, requests over HTTP/1.1 (kept timers, a pooled
-/// connection), then everything dropped.
+/// One runtime's life: plain HTTP/1.1 to an origin, HTTPS (HTTP/2) to another through a
+/// CONNECT proxy — kept timers, pooled connections, TLS sessions — then everything dropped.
 fn one_runtime() {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -39,6 +34,23 @@ fn one_runtime() {
         }
         drop(client);
         drop(origin);
+
+        let pki = TestPki::new();
+        let proxy = TestProxy::builder().start().await;
+        let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
+        let client = proxied_client(&proxy.url(), &pki);
+        for path in ["/", "/bytes/100000"] {
+            let res = client
+                .get(origin.url_with_host("localhost", path))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.version(), http::Version::HTTP_2, "{path}");
+            res.bytes().await.unwrap();
+        }
+        drop(client);
+        drop(origin);
+        drop(proxy);
     });
     drop(rt);
 }
@@ -52,11 +64,11 @@ fn a_dropped_client_and_runtime_leave_no_descriptor_open() {
         std::thread::spawn(one_runtime)
             .join()
             .unwrap_or_else(|_| panic!("the warm-up thread panicked"));
-        let before = open_descriptors();
+        let before = open_fds();
         for _ in 0..3 {
             one_runtime();
         }
-        let after = open_descriptors();
+        let after = open_fds();
         assert_eq!(
             after, before,
             "descriptors left open by three dropped runtimes"
