@@ -153,3 +153,55 @@ proptest! {
         prop_assert_eq!(exact.is_match(&host.to_string()), a == b);
     }
 }
+
+/// Lowercase labels only (no digits: a name of digits could read as an IPv4 address), from a
+/// small alphabet so that entries and hosts share suffixes often.
+fn plain_label() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("a".to_owned()),
+        Just("ex".to_owned()),
+        Just("com".to_owned()),
+        Just("svc".to_owned()),
+        "[a-z][a-z-]{0,5}",
+    ]
+}
+
+fn plain_name(max_labels: usize) -> impl Strategy<Value = String> {
+    prop::collection::vec(plain_label(), 1..=max_labels).prop_map(|l| l.join("."))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// A long list answers as a scan of its entries in order would: the first entry that is the
+    /// host or a parent domain of it at a label boundary. Hosts include entries themselves,
+    /// subdomains of entries and unrelated names; lists are long enough that the lookup table
+    /// grows several times.
+    #[test]
+    fn long_lists_answer_as_a_scan_in_order_does(
+        entries in prop::collection::vec(plain_name(5), 20..300),
+        picks in prop::collection::vec((any::<prop::sample::Index>(), plain_name(3), 0u8..3), 1..40),
+    ) {
+        let list = NoProxy::parse(&entries.join(","));
+        let scan = |host: &str| {
+            entries
+                .iter()
+                .position(|e| host == e || host.ends_with(&format!(".{e}")))
+        };
+        for (at, other, how) in picks {
+            let entry = at.get(&entries);
+            let host = match how {
+                0 => entry.clone(),
+                1 => format!("{other}.{entry}"),
+                _ => other,
+            };
+            prop_assert_eq!(
+                list.matches(&host).map(|m| m.index),
+                scan(&host),
+                "host {}",
+                host
+            );
+            prop_assert_eq!(list.is_match(&host), scan(&host).is_some(), "host {}", host);
+        }
+    }
+}
