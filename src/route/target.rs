@@ -498,7 +498,7 @@ mod tests {
         }
     }
 
-    /// A decision keeps a short URI's text in place and a long one as the `Uri`: either way
+    /// A decision keeps a short URI's text in place and a long one's on the heap: either way
     /// the text printed later, and the scheme and authority a connection is matched on, are
     /// the `Uri`'s own.
     #[test]
@@ -508,6 +508,12 @@ mod tests {
             "https://a.test/{}",
             "x".repeat(INLINE - "https://a.test/".len())
         );
+        let x = "x".repeat(INLINE);
+        // Long forms of the awkward cases: userinfo, case, a port, a query, IPv6, escapes.
+        let long_userinfo = format!("HTTP://U:pw@A.Test:8080/{x}?q=1#f");
+        let long_v6 = format!("https://[::1]:443/{x}?y");
+        let long_escaped = format!("wss://a.test/%20{x}");
+        let long_query = format!("http://a.test/?{x}");
         for (s, inline) in [
             ("https://a.test/", true),
             ("https://a.test", true),
@@ -516,6 +522,10 @@ mod tests {
             ("wss://a.test/%20", true),
             (fits.as_str(), true),
             (long.as_str(), false),
+            (long_userinfo.as_str(), false),
+            (long_v6.as_str(), false),
+            (long_escaped.as_str(), false),
+            (long_query.as_str(), false),
         ] {
             let uri: Uri = s.parse().unwrap_or_else(|e| panic!("{s}: {e}"));
             let t = Target::of_uri(&uri);
