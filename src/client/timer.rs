@@ -16,13 +16,13 @@
 //! client is dropped. The kept timers live and die with the client, as its pooled connections
 //! (registered with the same drivers) do: dropping the client and the runtime leaves nothing
 //! behind. The pool is never waited for: a request that finds it busy makes its own timer, and
-//! one that finds it full lets the oldest go. A kept timer whose deadline passes before it is
-//! taken again wakes the task that last waited on it once, which a future must tolerate anyway.
+//! one that finds it full lets the oldest go. A kept timer holds no task's waker (see
+//! [`RequestTimer::keep`]).
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Mutex;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use tokio::runtime::{Handle, Id};
 use tokio::time::{Instant, Sleep};
@@ -101,10 +101,19 @@ impl RequestTimer {
     }
 
     /// Leaves the timer to the client's next requests on its runtime.
-    pub(crate) fn keep(self, timers: &Timers) {
+    pub(crate) fn keep(mut self, timers: &Timers) {
         let Some(runtime) = self.runtime else {
             return;
         };
+        // The timer still holds the waker of the task that last waited on it: that task may be
+        // long gone, its memory kept alive by the waker, and the old deadline would wake it for
+        // nothing. A poll with a waker that does nothing takes its place — only under the
+        // timer's own runtime, whose driver is then known to be running (polling a timer of a
+        // runtime that was shut down panics).
+        if Handle::try_current().is_ok_and(|h| h.id() == runtime) {
+            let mut cx = Context::from_waker(Waker::noop());
+            let _ = self.sleep.as_mut().poll(&mut cx);
+        }
         // Dropped after the lock is released: the oldest timer when the pool was full, or this
         // one when the pool was busy.
         let _out = match timers.kept.try_lock() {
@@ -154,6 +163,38 @@ mod tests {
         assert!(Instant::now() < at - Duration::from_secs(50));
         timer.keep(&timers);
         assert_eq!(kept(&timers), vec![id]);
+    }
+
+    /// Keeping a timer lets go of the waker of the task that waited on it: the task's memory is
+    /// not held by the pool, and the old deadline wakes nobody.
+    #[tokio::test]
+    async fn a_kept_timer_holds_no_waker() {
+        struct Flag;
+        impl std::task::Wake for Flag {
+            fn wake(self: std::sync::Arc<Self>) {}
+        }
+        let timers = Timers::default();
+        let flag = std::sync::Arc::new(Flag);
+        let waker = Waker::from(std::sync::Arc::clone(&flag));
+        let mut timer = RequestTimer::until(&timers, Instant::now() + Duration::from_secs(30));
+        assert!(
+            timer
+                .poll_expired(&mut Context::from_waker(&waker))
+                .is_pending()
+        );
+        drop(waker);
+        assert_eq!(
+            std::sync::Arc::strong_count(&flag),
+            2,
+            "the timer holds the waker"
+        );
+        timer.keep(&timers);
+        assert_eq!(
+            std::sync::Arc::strong_count(&flag),
+            1,
+            "kept, it holds none"
+        );
+        assert_eq!(kept(&timers).len(), 1);
     }
 
     /// A timer kept under a runtime that has since shut down is never polled: the next
