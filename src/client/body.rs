@@ -111,7 +111,7 @@ pub(crate) struct BodyReader {
     deadline: Option<Instant>,
     /// The one timer of that deadline, taken at the first read that has to wait and polled by
     /// every later one (a timer per chunk would register and cancel one per chunk); left to the
-    /// thread's next request when the body ends.
+    /// client's next requests when the body ends.
     sleep: Option<RequestTimer>,
     /// What a timeout's hint tells the reader to raise.
     timeout_key: &'static str,

@@ -350,7 +350,7 @@ fn route_for(profile: &Profile, uri: &Uri, handed: Option<&Handoff>) -> Result<R
             UriProblem::Port => e.with_message(format!("the URL {uri} has an invalid port")),
         }
     })?;
-    profile.router.route_uri(uri, &parts).map_err(Error::from)
+    profile.router.route_request(uri, &parts)
 }
 
 async fn connect(profile: &Profile, uri: Uri, handed: Option<&Handoff>) -> Result<Conn, Error> {

@@ -163,25 +163,10 @@ impl Router {
     }
 
     /// The route for `uri`, read as [`super::uri_parts`] gave `parts`. The URI is kept,
-    /// unparsed (its text copied when short), for the explanation.
-    #[inline]
-    pub(crate) fn route_uri(
-        &self,
-        uri: &http::Uri,
-        parts: &UriParts<'_>,
-    ) -> Result<Route, RouteError> {
-        self.decide(
-            &parts.scheme,
-            Some(&parts.host),
-            parts.name,
-            Target::of_uri(uri),
-        )
-    }
-
-    /// [`Router::route_uri`] for a request, the error already the caller's (the crate's
-    /// `Error`): the request path returns this value as it is, where converting a `Result`
-    /// that holds a route would move the route once more. The route is built last, in the
-    /// caller's place.
+    /// unparsed (its text copied), for the explanation. The error comes already as the
+    /// caller's (the crate's `Error`): the request path returns this value as it is, where
+    /// converting a `Result` that holds a route would move the route once more. The route is
+    /// built last, in the caller's place.
     #[inline]
     pub(crate) fn route_request<E: From<RouteError>>(
         &self,

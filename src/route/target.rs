@@ -99,7 +99,7 @@ impl InlineUri {
 
 impl Target {
     /// What a route decided for `uri` keeps of it: the text in place when it fits, else the
-    /// `Uri` itself.
+    /// text on the heap.
     #[inline(always)]
     pub(super) fn of_uri(uri: &Uri) -> Self {
         match inline(uri) {
