@@ -275,14 +275,15 @@ impl Client {
         // Sent as the URL standard reads it (as is when plain, else normalized), as every hop
         // of a redirect chain is.
         *request.uri_mut() = url.uri().clone();
-        self.execute_parts(request::Parts {
-            provider: provider.map(str::to_owned),
-            request,
-            url,
-            timeout: None,
-            redirect: None,
-        })
-        .await
+        self.clone()
+            .execute_parts(request::Parts {
+                provider: provider.map(str::to_owned),
+                request,
+                url,
+                timeout: None,
+                redirect: None,
+            })
+            .await
     }
 
     /// One exchange: `req` for `url` through `provider`'s profile (chosen by URL when `None`),

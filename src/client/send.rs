@@ -286,8 +286,9 @@ pub(crate) fn record_outcome(span: &tracing::Span, outcome: &Result<Response, Er
 }
 
 impl Client {
-    /// Sends a built request, following redirects as its policy (else the client's) says.
-    pub(crate) async fn execute_parts(&self, parts: Parts) -> Result<Response, Error> {
+    /// Sends a built request, following redirects as its policy (else the client's) says. The
+    /// future borrows nothing, so the builder boxes it where it is made.
+    pub(crate) async fn execute_parts(self, parts: Parts) -> Result<Response, Error> {
         let Parts {
             provider,
             request,
@@ -323,7 +324,12 @@ impl Client {
                 None => hop.url.uri().clone(),
             };
             *req.version_mut() = hop.version;
-            *req.headers_mut() = hop.headers.clone();
+            // Kept for the next hop only when there can be one.
+            *req.headers_mut() = if policy.is_enabled() {
+                hop.headers.clone()
+            } else {
+                std::mem::take(&mut hop.headers)
+            };
             let res = self
                 .send_once(hop.provider.as_deref(), &hop.url, req, deadline)
                 .await
