@@ -29,7 +29,9 @@
 //! With `PROXYSCOPE_BENCH_COUNT=<client>:<h1|h2>:<n>[:<body bytes>[:task]]` (client one of
 //! `proxyscope_proxy`, `proxyscope_direct`, `proxyscope_env_proxy`,
 //! `proxyscope_env_proxy_no_proxy_1000`, `hyper_util_proxy`, `hyper_util_direct`,
-//! `hyper_util_proxy_wrapped`, `hyper_util_direct_wrapped`) the binary runs no criterion group:
+//! `hyper_util_proxy_wrapped`, `hyper_util_direct_wrapped`, or `hyper_util_over_proxyscope_proxy`
+//! and `hyper_util_over_proxyscope_direct`: hyper-util's client over the proxyscope client's own
+//! connector, which tells the connection path's cost from the client's) the binary runs no criterion group:
 //! it warms that client's pool, then sends exactly `n` keep-alive requests for a body of that
 //! size (64 bytes unless given) and exits. A fixed amount of work is what instruction counters
 //! (`valgrind --tool=callgrind`) and `perf stat` need to compare the two clients per request;
@@ -55,6 +57,7 @@ use hyper_util::client::legacy::connect::proxy::Tunnel;
 use hyper_util::client::legacy::connect::{Connect, HttpConnector};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use proxyscope::client::Client;
+use proxyscope::connect::Connector;
 use proxyscope::testing::{ChainMode, TestOrigin, TestPki, TestProxy};
 use proxyscope::tls::{CaBundle, HopTls, TlsSettings};
 use proxyscope::{EnvSnapshot, ProxySetting, Roots, Settings};
@@ -95,6 +98,20 @@ where
 async fn hyper_get<C>(client: &HyperClient<C>, uri: &Uri) -> usize
 where
     HttpsConnector<C>: Connect + Clone + Send + Sync + 'static,
+{
+    let req = http::Request::get(uri.clone())
+        .body(Full::new(Bytes::new()))
+        .expect("request builds");
+    let res = client.request(req).await.expect("hyper-util request");
+    assert!(res.status().is_success());
+    let body = res.into_body().collect().await.expect("body").to_bytes();
+    body.len()
+}
+
+/// [`hyper_get`] for a legacy client over any connector (here proxyscope's own).
+async fn legacy_get<C>(client: &LegacyClient<C, Full<Bytes>>, uri: &Uri) -> usize
+where
+    C: Connect + Clone + Send + Sync + 'static,
 {
     let req = http::Request::get(uri.clone())
         .body(Full::new(Bytes::new()))
@@ -146,6 +163,9 @@ struct Setup {
     ours_env_list: Client,
     theirs_proxy: HyperClient<Tunnel<HttpConnector>>,
     theirs_direct: HyperClient<HttpConnector>,
+    /// hyper-util's client over proxyscope's connectors: the connection path alone.
+    legacy_over_ours_proxy: LegacyClient<Connector, Full<Bytes>>,
+    legacy_over_ours_direct: LegacyClient<Connector, Full<Bytes>>,
 }
 
 /// 1,000 internal names, none of which is the origin's `127.0.0.1`.
@@ -203,6 +223,18 @@ fn setup(rt: &tokio::runtime::Runtime, h2: bool) -> Setup {
         let config = HopTls::new(settings).expect("TLS config").plain_config();
         let theirs_proxy = hyper_proxied(config.clone(), &proxy.url());
         let theirs_direct = hyper_direct(config);
+        let over = |client: &Client| {
+            let connector = client
+                .connector(None)
+                .expect("the global connector")
+                .clone();
+            LegacyClient::builder(TokioExecutor::new())
+                .pool_timer(TokioTimer::new())
+                .timer(TokioTimer::new())
+                .build(connector)
+        };
+        let legacy_over_ours_proxy = over(&ours_proxy);
+        let legacy_over_ours_direct = over(&ours_direct);
 
         Setup {
             base: origin.url(""),
@@ -215,6 +247,8 @@ fn setup(rt: &tokio::runtime::Runtime, h2: bool) -> Setup {
             ours_env_list,
             theirs_proxy,
             theirs_direct,
+            legacy_over_ours_proxy,
+            legacy_over_ours_direct,
         }
     })
 }
@@ -341,6 +375,12 @@ fn count(spec: &str) {
                     "hyper_util_direct" => hyper_get(&s.theirs_direct, &uri).await,
                     "hyper_util_proxy_wrapped" => hyper_get_wrapped(&s.theirs_proxy, &uri).await,
                     "hyper_util_direct_wrapped" => hyper_get_wrapped(&s.theirs_direct, &uri).await,
+                    "hyper_util_over_proxyscope_proxy" => {
+                        legacy_get(&s.legacy_over_ours_proxy, &uri).await
+                    }
+                    "hyper_util_over_proxyscope_direct" => {
+                        legacy_get(&s.legacy_over_ours_direct, &uri).await
+                    }
                     other => panic!("no client {other:?}"),
                 };
                 assert_eq!(got, size);
