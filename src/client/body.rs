@@ -27,22 +27,30 @@ use crate::settings::Provenance;
 
 /// The caps a response's body is read under: the profile's `limits.max_body` (with where it came
 /// from and the key that changes it) and the time allowed for the whole body. Built once per
-/// profile; a request copies it (three reference counts) and sets its timeout.
+/// profile; a request copies it (one reference count, whatever the keys) and sets its timeout.
 #[derive(Debug, Clone)]
 pub(crate) struct BodyLimits {
     /// The most bytes buffered by `bytes()`/`text()`.
     pub(crate) max_body: u64,
+    /// The most bytes a probe check reads (`limits.check_body`).
+    pub(crate) check_body: u64,
+    /// The time allowed to read the whole body, from the first read.
+    pub(crate) timeout: Duration,
+    /// Where the caps came from and the keys that change them, shared by the profile's
+    /// requests: only an error reads them.
+    pub(crate) keys: Arc<LimitKeys>,
+}
+
+/// What an error about a cap names: where `max_body` came from and the keys that change the caps.
+#[derive(Debug, Clone)]
+pub(crate) struct LimitKeys {
     /// Where `max_body` came from (`Provenance::Default` when nothing set it).
-    pub(crate) max_body_origin: Arc<Provenance>,
+    pub(crate) max_body_origin: Provenance,
     /// The key that changes it for this profile (`limits.max_body` or
     /// `providers.NAME.limits.max_body`).
     pub(crate) max_body_key: Arc<str>,
-    /// The most bytes a probe check reads (`limits.check_body`).
-    pub(crate) check_body: u64,
     /// The key that changes `check_body` for this profile.
     pub(crate) check_body_key: Arc<str>,
-    /// The time allowed to read the whole body, from the first read.
-    pub(crate) timeout: Duration,
 }
 
 impl BodyLimits {
@@ -57,16 +65,16 @@ impl BodyLimits {
         };
         Self {
             max_body: limits.max_body_or_default(),
-            max_body_origin: Arc::new(
-                limits
+            check_body: limits.check_body_or_default(),
+            timeout: Duration::ZERO,
+            keys: Arc::new(LimitKeys {
+                max_body_origin: limits
                     .max_body
                     .as_ref()
                     .map_or(Provenance::Default, |s| s.origin.clone()),
-            ),
-            max_body_key: key("max_body"),
-            check_body: limits.check_body_or_default(),
-            check_body_key: key("check_body"),
-            timeout: Duration::ZERO,
+                max_body_key: key("max_body"),
+                check_body_key: key("check_body"),
+            }),
         }
     }
 }
@@ -82,6 +90,9 @@ pub(crate) struct Exchanged {
     pub(crate) request: RequestFacts,
     /// The client's kept request timers (see `client::timer`).
     pub(crate) timers: Arc<Timers>,
+    /// The request's own deadline and the timeout it came from, which the body's reading
+    /// keeps to.
+    pub(crate) deadline: Option<(Instant, Duration)>,
 }
 
 /// What the client knew about the request that a proxy's own reply answers: for the error that
@@ -210,13 +221,13 @@ impl BodyReader {
         if let Some(n) = self.announced()
             && n > cap
         {
-            return Err(self.too_large(cap, n, true, &self.limits.max_body_key));
+            return Err(self.too_large(cap, n, true, &self.limits.keys.max_body_key));
         }
         let expected = self.announced().unwrap_or(0).min(cap);
         let mut buf = BytesMut::with_capacity(usize::try_from(expected).unwrap_or(0));
         while let Some(chunk) = self.chunk().await? {
             if self.read > cap {
-                return Err(self.too_large(cap, self.read, false, &self.limits.max_body_key));
+                return Err(self.too_large(cap, self.read, false, &self.limits.keys.max_body_key));
             }
             if buf.is_empty() && self.read == chunk.len() as u64 && expected == self.read {
                 // The whole body in one chunk: hand it out without copying.
@@ -321,7 +332,7 @@ pub(crate) fn too_large(at: &Sender<'_>, limits: &BodyLimits, o: Overflow, key: 
     } else {
         format!("sent more than {cap} bytes ({seen} read)")
     };
-    let origin = match &*limits.max_body_origin {
+    let origin = match &limits.keys.max_body_origin {
         Provenance::Default => "the default".to_owned(),
         o => o.to_string(),
     };

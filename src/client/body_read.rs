@@ -131,7 +131,7 @@ impl Raw {
                 seen,
                 announced: false,
             };
-            too_large(&at, &limits, o, &limits.max_body_key).with_url(ctx.at.url.url())
+            too_large(&at, &limits, o, &limits.keys.max_body_key).with_url(ctx.at.url.url())
         });
         (cap, error)
     }

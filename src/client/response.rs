@@ -41,9 +41,10 @@ pub struct Response {
     path: ResponsePath,
     /// Read from the headers on first use: most responses are never asked who wrote them,
     /// and reading the signatures costs more than the rest of a keep-alive request's own work.
-    attribution: OnceLock<Attribution>,
+    /// Boxed, so that a response (moved several times on its way to the caller) carries a
+    /// pointer for it rather than its room.
+    attribution: OnceLock<Box<Attribution>>,
     limits: BodyLimits,
-    deadline: Option<(Instant, std::time::Duration)>,
     redirects: Vec<Redirect>,
 }
 
@@ -111,11 +112,11 @@ impl Response {
                 url,
                 request,
                 timers,
+                deadline,
             }),
             path,
             attribution: OnceLock::new(),
             limits,
-            deadline,
             redirects: Vec::new(),
         }
     }
@@ -185,8 +186,14 @@ impl Response {
 
     /// Who wrote this response, and why we think so (from the path and the headers).
     pub fn attribution(&self) -> &Attribution {
-        self.attribution
-            .get_or_init(|| attribute(self.path, self.head.status, &self.head.headers, None))
+        self.attribution.get_or_init(|| {
+            Box::new(attribute(
+                self.path,
+                self.head.status,
+                &self.head.headers,
+                None,
+            ))
+        })
     }
 
     /// The reason phrase as sent: proxies put the cause there (tinyproxy's "403 Filtered",
@@ -336,9 +343,11 @@ impl Response {
     /// holds one chunk at a time and has no cap.
     pub fn max_body(mut self, bytes: u64) -> Self {
         self.limits.max_body = bytes;
-        self.limits.max_body_origin = Arc::new(Provenance::Builder {
+        let mut keys = (*self.limits.keys).clone();
+        keys.max_body_origin = Provenance::Builder {
             key: "Response::max_body".to_owned(),
-        });
+        };
+        self.limits.keys = Arc::new(keys);
         self
     }
 
@@ -362,7 +371,7 @@ impl Response {
                     };
                     let reader =
                         BodyReader::new(body, Arc::clone(&self.x), hop, self.limits.clone());
-                    Reader::new(Raw::new(reader, ctx, self.deadline), self.encoding)
+                    Reader::new(Raw::new(reader, ctx, self.x.deadline), self.encoding)
                 }
                 None => Reader::finished(),
             };
@@ -496,5 +505,18 @@ fn json_problem(e: &serde_json::Error) -> &'static str {
         Category::Syntax => "a syntax error",
         Category::Data => "a value of the wrong type",
         Category::Eof => "an early end",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A response moves several times between the exchange and the caller (out of the request
+    /// future, through the redirect loop, into `Ok`): what only some responses need (their
+    /// attribution) or only the body reader reads (the deadline) stays out of its bytes.
+    #[test]
+    fn a_response_stays_small() {
+        assert!(std::mem::size_of::<Response>() <= 264);
     }
 }

@@ -89,7 +89,7 @@ pub(crate) async fn read(
     status: u16,
 ) -> Result<Option<Error>, Error> {
     let cap = body.limits().check_body;
-    let key = body.limits().check_body_key.clone();
+    let key = body.limits().keys.check_body_key.clone();
     body.deadline_at(deadline, timeout, "the check's `timeout`");
     let Some(needle) = needle else {
         // The verdict is already made; read to measure the transfer, never past the cap.
