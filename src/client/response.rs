@@ -517,6 +517,7 @@ mod tests {
     /// attribution) or only the body reader reads (the deadline) stays out of its bytes.
     #[test]
     fn a_response_stays_small() {
-        assert!(std::mem::size_of::<Response>() <= 264);
+        // 264 bytes with the default features, 272 with every feature.
+        assert!(std::mem::size_of::<Response>() <= 272);
     }
 }
