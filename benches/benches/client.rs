@@ -95,21 +95,9 @@ where
         .build(connector)
 }
 
-async fn hyper_get<C>(client: &HyperClient<C>, uri: &Uri) -> usize
-where
-    HttpsConnector<C>: Connect + Clone + Send + Sync + 'static,
-{
-    let req = http::Request::get(uri.clone())
-        .body(Full::new(Bytes::new()))
-        .expect("request builds");
-    let res = client.request(req).await.expect("hyper-util request");
-    assert!(res.status().is_success());
-    let body = res.into_body().collect().await.expect("body").to_bytes();
-    body.len()
-}
-
-/// [`hyper_get`] for a legacy client over any connector (here proxyscope's own).
-async fn legacy_get<C>(client: &LegacyClient<C, Full<Bytes>>, uri: &Uri) -> usize
+/// One request and its whole body through a legacy client over any connector (hyper-rustls
+/// over hyper-util's own, or proxyscope's).
+async fn hyper_get<C>(client: &LegacyClient<C, Full<Bytes>>, uri: &Uri) -> usize
 where
     C: Connect + Clone + Send + Sync + 'static,
 {
@@ -376,10 +364,10 @@ fn count(spec: &str) {
                     "hyper_util_proxy_wrapped" => hyper_get_wrapped(&s.theirs_proxy, &uri).await,
                     "hyper_util_direct_wrapped" => hyper_get_wrapped(&s.theirs_direct, &uri).await,
                     "hyper_util_over_proxyscope_proxy" => {
-                        legacy_get(&s.legacy_over_ours_proxy, &uri).await
+                        hyper_get(&s.legacy_over_ours_proxy, &uri).await
                     }
                     "hyper_util_over_proxyscope_direct" => {
-                        legacy_get(&s.legacy_over_ours_direct, &uri).await
+                        hyper_get(&s.legacy_over_ours_direct, &uri).await
                     }
                     other => panic!("no client {other:?}"),
                 };

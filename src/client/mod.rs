@@ -270,20 +270,8 @@ impl Client {
         provider: Option<&str>,
         req: http::Request<B>,
     ) -> Result<Response, Error> {
-        let url = RequestUrl::from_uri(req.uri().clone())?;
-        let mut request = req.map(Into::into);
-        // Sent as the URL standard reads it (as is when plain, else normalized), as every hop
-        // of a redirect chain is.
-        *request.uri_mut() = url.uri().clone();
-        self.clone()
-            .execute_parts(request::Parts {
-                provider: provider.map(str::to_owned),
-                request,
-                url,
-                timeout: None,
-                redirect: None,
-            })
-            .await
+        let parts = request::Parts::of_request(provider, req)?;
+        self.clone().execute_parts(parts).await
     }
 
     /// One exchange: `req` for `url` through `provider`'s profile (chosen by URL when `None`),
@@ -394,8 +382,8 @@ impl Client {
                 return waited;
             }
             let until = send::head_deadline(profile_timeout, handoff.opened(), deadline);
-            // The send first, then the deadline, as `timeout_at` polls them; the timer is this
-            // thread's kept one when it has one (see `timer`).
+            // The send first, then the deadline, as `timeout_at` polls them; the timer is one
+            // the client kept when it has one (see `timer`).
             let mut timer = RequestTimer::until(&self.inner.timers, until);
             let waited = std::future::poll_fn(|cx| {
                 if let Poll::Ready(r) = send.as_mut().poll(cx) {

@@ -92,6 +92,27 @@ pub(crate) struct Parts {
     pub(crate) redirect: Option<RedirectPolicy>,
 }
 
+impl Parts {
+    /// A request built elsewhere, for [`Client::execute`] and the `tower` service: its URI
+    /// checked, and sent as the URL standard reads it (as is when plain, else normalized), as
+    /// every hop of a redirect chain is.
+    pub(crate) fn of_request<B: Into<Body>>(
+        provider: Option<&str>,
+        req: http::Request<B>,
+    ) -> Result<Self, Error> {
+        let url = RequestUrl::from_uri(req.uri().clone())?;
+        let mut request = req.map(Into::into);
+        *request.uri_mut() = url.uri().clone();
+        Ok(Self {
+            provider: provider.map(str::to_owned),
+            request,
+            url,
+            timeout: None,
+            redirect: None,
+        })
+    }
+}
+
 impl RequestBuilder {
     /// A request for `url`. Credentials in it (`https://user:password@host/`) are sent to the
     /// origin as `Authorization: Basic` — never in the request target, never printed — and

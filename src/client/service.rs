@@ -7,6 +7,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use super::request::Parts;
 use super::{Body, Client, Response};
 use crate::error::Error;
 
@@ -39,7 +40,10 @@ where
     }
 
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
-        let client = self.clone();
-        Box::pin(async move { client.execute(None, req).await })
+        // What `Client::execute` does, with the client's own future boxed as it is.
+        match Parts::of_request(None, req) {
+            Ok(parts) => Box::pin(self.clone().execute_parts(parts)),
+            Err(e) => Box::pin(std::future::ready(Err(e))),
+        }
     }
 }

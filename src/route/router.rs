@@ -190,9 +190,9 @@ impl Router {
         name: Option<(&str, usize)>,
         target: Target,
     ) -> Result<Route, RouteError> {
-        Ok(match (self.via(scheme, host, name)?, host) {
-            (Some(via), _) => Route::decided(via, self.clone(), target),
-            (None, host) => self.decide_alternatives(host.unwrap_or_default(), name, target),
+        Ok(match self.via(scheme, host, name)? {
+            Some(via) => Route::decided(via, self.clone(), target),
+            None => self.decide_alternatives(host.unwrap_or_default(), name, target),
         })
     }
 
