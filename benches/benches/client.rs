@@ -39,6 +39,14 @@
 //! setup cancels out. With `:task` the requests are sent from a spawned task on a worker
 //! thread, as a service sends them, instead of from `block_on` on the main thread (where every
 //! task the request wakes must be handed to a worker).
+//!
+//! Two more knobs of the count mode. `PROXYSCOPE_BENCH_WARM_ALL=1` first sends one request
+//! through every client, so that — as in the criterion groups, which warm them all — every
+//! client holds an open connection while the counted one runs. The clients
+//! `hyper_util_proxy_busy` and `hyper_util_direct_busy` are hyper-util's, with
+//! `PROXYSCOPE_BENCH_CALLER_WORK_US` microseconds of busy CPU on the calling thread per request
+//! (half before sending, half after the head): they show how latency from `block_on` depends on
+//! how long the caller's thread stays busy between its hand-offs to the workers.
 // criterion's macros generate undocumented public functions.
 #![allow(missing_docs)]
 
@@ -108,6 +116,36 @@ where
     assert!(res.status().is_success());
     let body = res.into_body().collect().await.expect("body").to_bytes();
     body.len()
+}
+
+/// `hyper_get` with `work` of busy CPU on the calling thread per request, half before the
+/// request is sent and half after its head arrives: how hyper-util's own client fares when its
+/// caller does as much per request as proxyscope's client does on top of it (count mode only).
+async fn hyper_get_busy<C>(
+    client: &LegacyClient<C, Full<Bytes>>,
+    uri: &Uri,
+    work: Duration,
+) -> usize
+where
+    C: Connect + Clone + Send + Sync + 'static,
+{
+    busy(work / 2);
+    let req = http::Request::get(uri.clone())
+        .body(Full::new(Bytes::new()))
+        .expect("request builds");
+    let res = client.request(req).await.expect("hyper-util request");
+    assert!(res.status().is_success());
+    busy(work - work / 2);
+    let body = res.into_body().collect().await.expect("body").to_bytes();
+    body.len()
+}
+
+/// Spins for `d` without yielding: CPU work a caller does, not a wait.
+fn busy(d: Duration) {
+    let start = std::time::Instant::now();
+    while start.elapsed() < d {
+        std::hint::spin_loop();
+    }
 }
 
 /// hyper-util's request under a request timeout and a body timeout, as a production caller
@@ -346,6 +384,23 @@ fn count(spec: &str) {
         .expect("runtime");
     let s = Arc::new(setup(&rt, proto == "h2"));
     let uri: Uri = format!("{}/bytes/{size}", s.base).parse().expect("a Uri");
+    if std::env::var("PROXYSCOPE_BENCH_WARM_ALL").is_ok_and(|v| v == "1") {
+        // As the criterion groups run: every client holds a warm connection, not only this one.
+        rt.block_on(async {
+            for c in [&s.ours_proxy, &s.ours_direct, &s.ours_env, &s.ours_env_list] {
+                assert_eq!(proxyscope_get(c, &uri).await, size);
+            }
+            assert_eq!(hyper_get(&s.theirs_proxy, &uri).await, size);
+            assert_eq!(hyper_get(&s.theirs_direct, &uri).await, size);
+        });
+    }
+    let work = Duration::from_micros(std::env::var("PROXYSCOPE_BENCH_CALLER_WORK_US").map_or(
+        0,
+        |v| {
+            v.parse()
+                .expect("PROXYSCOPE_BENCH_CALLER_WORK_US is microseconds")
+        },
+    ));
     let which = which.to_owned();
     let requests = {
         let s = Arc::clone(&s);
@@ -363,6 +418,8 @@ fn count(spec: &str) {
                     "hyper_util_direct" => hyper_get(&s.theirs_direct, &uri).await,
                     "hyper_util_proxy_wrapped" => hyper_get_wrapped(&s.theirs_proxy, &uri).await,
                     "hyper_util_direct_wrapped" => hyper_get_wrapped(&s.theirs_direct, &uri).await,
+                    "hyper_util_proxy_busy" => hyper_get_busy(&s.theirs_proxy, &uri, work).await,
+                    "hyper_util_direct_busy" => hyper_get_busy(&s.theirs_direct, &uri, work).await,
                     "hyper_util_over_proxyscope_proxy" => {
                         hyper_get(&s.legacy_over_ours_proxy, &uri).await
                     }
