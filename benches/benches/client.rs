@@ -103,15 +103,20 @@ where
         .build(connector)
 }
 
+/// A GET of `uri` with an empty body, as every hyper-util client here sends it.
+fn empty_get(uri: &Uri) -> http::Request<Full<Bytes>> {
+    http::Request::get(uri.clone())
+        .body(Full::new(Bytes::new()))
+        .expect("request builds")
+}
+
 /// One request and its whole body through a legacy client over any connector (hyper-rustls
 /// over hyper-util's own, or proxyscope's).
 async fn hyper_get<C>(client: &LegacyClient<C, Full<Bytes>>, uri: &Uri) -> usize
 where
     C: Connect + Clone + Send + Sync + 'static,
 {
-    let req = http::Request::get(uri.clone())
-        .body(Full::new(Bytes::new()))
-        .expect("request builds");
+    let req = empty_get(uri);
     let res = client.request(req).await.expect("hyper-util request");
     assert!(res.status().is_success());
     let body = res.into_body().collect().await.expect("body").to_bytes();
@@ -130,9 +135,7 @@ where
     C: Connect + Clone + Send + Sync + 'static,
 {
     busy(work / 2);
-    let req = http::Request::get(uri.clone())
-        .body(Full::new(Bytes::new()))
-        .expect("request builds");
+    let req = empty_get(uri);
     let res = client.request(req).await.expect("hyper-util request");
     assert!(res.status().is_success());
     busy(work - work / 2);
@@ -156,9 +159,7 @@ where
     HttpsConnector<C>: Connect + Clone + Send + Sync + 'static,
 {
     let timeout = Duration::from_secs(30);
-    let req = http::Request::get(uri.clone())
-        .body(Full::new(Bytes::new()))
-        .expect("request builds");
+    let req = empty_get(uri);
     let res = tokio::time::timeout(timeout, client.request(req))
         .await
         .expect("in time")
@@ -204,6 +205,16 @@ fn no_proxy_1000() -> String {
         })
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// One request through each client the criterion groups run, each proved to get the whole body:
+/// every pool then holds a warm connection.
+async fn warm_every_client(s: &Setup, uri: &Uri, size: usize) {
+    for c in [&s.ours_proxy, &s.ours_direct, &s.ours_env, &s.ours_env_list] {
+        assert_eq!(proxyscope_get(c, uri).await, size);
+    }
+    assert_eq!(hyper_get(&s.theirs_proxy, uri).await, size);
+    assert_eq!(hyper_get(&s.theirs_direct, uri).await, size);
 }
 
 fn setup(rt: &tokio::runtime::Runtime, h2: bool) -> Setup {
@@ -293,14 +304,7 @@ fn requests<M: Measurement + 'static>(c: &mut Criterion<M>, suffix: &str) {
             let uri: Uri = url.parse().expect("origin URL is a Uri");
             // Warm every pool and prove each client really gets the body, and that the proxied
             // clients really went through the proxy.
-            rt.block_on(async {
-                assert_eq!(proxyscope_get(&s.ours_proxy, &uri).await, size);
-                assert_eq!(proxyscope_get(&s.ours_direct, &uri).await, size);
-                assert_eq!(proxyscope_get(&s.ours_env, &uri).await, size);
-                assert_eq!(proxyscope_get(&s.ours_env_list, &uri).await, size);
-                assert_eq!(hyper_get(&s.theirs_proxy, &uri).await, size);
-                assert_eq!(hyper_get(&s.theirs_direct, &uri).await, size);
-            });
+            rt.block_on(warm_every_client(&s, &uri, size));
             assert!(
                 s.proxy.connect_count() >= 4,
                 "every proxied client tunnelled"
@@ -386,13 +390,7 @@ fn count(spec: &str) {
     let uri: Uri = format!("{}/bytes/{size}", s.base).parse().expect("a Uri");
     if std::env::var("PROXYSCOPE_BENCH_WARM_ALL").is_ok_and(|v| v == "1") {
         // As the criterion groups run: every client holds a warm connection, not only this one.
-        rt.block_on(async {
-            for c in [&s.ours_proxy, &s.ours_direct, &s.ours_env, &s.ours_env_list] {
-                assert_eq!(proxyscope_get(c, &uri).await, size);
-            }
-            assert_eq!(hyper_get(&s.theirs_proxy, &uri).await, size);
-            assert_eq!(hyper_get(&s.theirs_direct, &uri).await, size);
-        });
+        rt.block_on(warm_every_client(&s, &uri, size));
     }
     let work = Duration::from_micros(std::env::var("PROXYSCOPE_BENCH_CALLER_WORK_US").map_or(
         0,

@@ -20,7 +20,15 @@ fn label() -> impl Strategy<Value = String> {
 }
 
 fn name(max_labels: usize) -> impl Strategy<Value = String> {
-    prop::collection::vec(label(), 1..=max_labels).prop_map(|l| l.join("."))
+    joined(label(), max_labels)
+}
+
+/// One to `max_labels` labels of `label`, joined with dots.
+fn joined(
+    label: impl Strategy<Value = String>,
+    max_labels: usize,
+) -> impl Strategy<Value = String> {
+    prop::collection::vec(label, 1..=max_labels).prop_map(|l| l.join("."))
 }
 
 fn ascii_flip_case(s: &str, mask: u64) -> String {
@@ -167,7 +175,7 @@ fn plain_label() -> impl Strategy<Value = String> {
 }
 
 fn plain_name(max_labels: usize) -> impl Strategy<Value = String> {
-    prop::collection::vec(plain_label(), 1..=max_labels).prop_map(|l| l.join("."))
+    joined(plain_label(), max_labels)
 }
 
 proptest! {
