@@ -47,6 +47,10 @@
 //! `PROXYSCOPE_BENCH_CALLER_WORK_US` microseconds of busy CPU on the calling thread per request
 //! (half before sending, half after the head): they show how latency from `block_on` depends on
 //! how long the caller's thread stays busy between its hand-offs to the workers.
+//!
+//! Every client, the origin and the proxy share one runtime of two worker threads (this
+//! machine's two cores); `PROXYSCOPE_BENCH_WORKERS=<n>` gives it `n` instead, in the criterion
+//! groups and the count mode alike.
 // criterion's macros generate undocumented public functions.
 #![allow(missing_docs)]
 
@@ -290,12 +294,22 @@ fn setup(rt: &tokio::runtime::Runtime, h2: bool) -> Setup {
     })
 }
 
-fn requests<M: Measurement + 'static>(c: &mut Criterion<M>, suffix: &str) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+/// The runtime every client, the origin and the proxy share: two workers (this machine's two
+/// cores), or `PROXYSCOPE_BENCH_WORKERS`.
+fn runtime() -> tokio::runtime::Runtime {
+    let workers = std::env::var("PROXYSCOPE_BENCH_WORKERS").map_or(2, |v| {
+        v.parse()
+            .expect("PROXYSCOPE_BENCH_WORKERS is a number of worker threads")
+    });
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
         .enable_all()
         .build()
-        .expect("runtime");
+        .expect("runtime")
+}
+
+fn requests<M: Measurement + 'static>(c: &mut Criterion<M>, suffix: &str) {
+    let rt = runtime();
     for h2 in [false, true] {
         let proto = if h2 { "h2" } else { "h1" };
         let s = setup(&rt, h2);
@@ -381,11 +395,7 @@ fn count(spec: &str) {
         Some("task") => true,
         Some(other) => panic!("the fifth field is `task` or nothing, not {other:?}"),
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = runtime();
     let s = Arc::new(setup(&rt, proto == "h2"));
     let uri: Uri = format!("{}/bytes/{size}", s.base).parse().expect("a Uri");
     if std::env::var("PROXYSCOPE_BENCH_WARM_ALL").is_ok_and(|v| v == "1") {
