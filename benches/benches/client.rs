@@ -90,16 +90,18 @@ fn hyper_proxied(
     proxy: &str,
 ) -> HyperClient<Tunnel<HttpConnector>> {
     let tunnel = Tunnel::new(proxy.parse().expect("proxy URL is a Uri"), tcp());
-    hyper_client(HttpsConnector::from((tunnel, config)))
+    legacy_client(HttpsConnector::from((tunnel, config)))
 }
 
 fn hyper_direct(config: Arc<rustls::ClientConfig>) -> HyperClient<HttpConnector> {
-    hyper_client(HttpsConnector::from((tcp(), config)))
+    legacy_client(HttpsConnector::from((tcp(), config)))
 }
 
-fn hyper_client<C>(connector: HttpsConnector<C>) -> HyperClient<C>
+/// hyper-util's legacy client over `connector` (hyper-rustls over hyper-util's own, or
+/// proxyscope's), with the timers every client here has.
+fn legacy_client<C>(connector: C) -> LegacyClient<C, Full<Bytes>>
 where
-    HttpsConnector<C>: Connect + Clone + Send + Sync + 'static,
+    C: Connect + Clone + Send + Sync + 'static,
 {
     LegacyClient::builder(TokioExecutor::new())
         .pool_timer(TokioTimer::new())
@@ -265,14 +267,12 @@ fn setup(rt: &tokio::runtime::Runtime, h2: bool) -> Setup {
         let theirs_proxy = hyper_proxied(config.clone(), &proxy.url());
         let theirs_direct = hyper_direct(config);
         let over = |client: &Client| {
-            let connector = client
-                .connector(None)
-                .expect("the global connector")
-                .clone();
-            LegacyClient::builder(TokioExecutor::new())
-                .pool_timer(TokioTimer::new())
-                .timer(TokioTimer::new())
-                .build(connector)
+            legacy_client(
+                client
+                    .connector(None)
+                    .expect("the global connector")
+                    .clone(),
+            )
         };
         let legacy_over_ours_proxy = over(&ours_proxy);
         let legacy_over_ours_direct = over(&ours_direct);
@@ -297,15 +297,19 @@ fn setup(rt: &tokio::runtime::Runtime, h2: bool) -> Setup {
 /// The runtime every client, the origin and the proxy share: two workers (this machine's two
 /// cores), or `PROXYSCOPE_BENCH_WORKERS`.
 fn runtime() -> tokio::runtime::Runtime {
-    let workers = std::env::var("PROXYSCOPE_BENCH_WORKERS").map_or(2, |v| {
-        v.parse()
-            .expect("PROXYSCOPE_BENCH_WORKERS is a number of worker threads")
-    });
     tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
+        .worker_threads(env_number("PROXYSCOPE_BENCH_WORKERS", 2))
         .enable_all()
         .build()
         .expect("runtime")
+}
+
+/// The number `name` holds, or `default` when it is unset; anything else stops the bench.
+fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name).map_or(default, |v| {
+        v.parse()
+            .unwrap_or_else(|_| panic!("{name} is a whole number, not {v:?}"))
+    })
 }
 
 fn requests<M: Measurement + 'static>(c: &mut Criterion<M>, suffix: &str) {
@@ -402,13 +406,7 @@ fn count(spec: &str) {
         // As the criterion groups run: every client holds a warm connection, not only this one.
         rt.block_on(warm_every_client(&s, &uri, size));
     }
-    let work = Duration::from_micros(std::env::var("PROXYSCOPE_BENCH_CALLER_WORK_US").map_or(
-        0,
-        |v| {
-            v.parse()
-                .expect("PROXYSCOPE_BENCH_CALLER_WORK_US is microseconds")
-        },
-    ));
+    let work = Duration::from_micros(env_number("PROXYSCOPE_BENCH_CALLER_WORK_US", 0));
     let which = which.to_owned();
     let requests = {
         let s = Arc::clone(&s);

@@ -7,8 +7,7 @@
 //! returned by `send()` as a coded error before anything is sent, so a chain of setters never
 //! needs a `?` in the middle.
 
-use std::future::{Future, IntoFuture};
-use std::pin::Pin;
+use std::future::IntoFuture;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -529,15 +528,10 @@ impl RequestBuilder {
 
 impl IntoFuture for RequestBuilder {
     type Output = Result<Response, Error>;
-    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
+    type IntoFuture = super::send::ResponseFuture;
 
     fn into_future(self) -> Self::IntoFuture {
-        // The client's own future boxed as it is, not inside `send`'s: a keep-alive request's
-        // whole state (several KiB) is written once instead of being moved in twice.
-        match self.into_parts() {
-            Ok((client, parts)) => Box::pin(client.execute_parts(parts)),
-            Err(e) => Box::pin(std::future::ready(Err(e))),
-        }
+        super::send::boxed(self.into_parts())
     }
 }
 

@@ -343,11 +343,9 @@ impl Response {
     /// holds one chunk at a time and has no cap.
     pub fn max_body(mut self, bytes: u64) -> Self {
         self.limits.max_body = bytes;
-        let mut keys = (*self.limits.keys).clone();
-        keys.max_body_origin = Provenance::Builder {
+        Arc::make_mut(&mut self.limits.keys).max_body_origin = Provenance::Builder {
             key: "Response::max_body".to_owned(),
         };
-        self.limits.keys = Arc::new(keys);
         self
     }
 

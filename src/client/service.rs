@@ -3,17 +3,12 @@
 //! is [`Client::execute`] with the provider chosen by URL: the route, the redirect policy, the
 //! default headers and every coded error are the same as through the builder.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use super::request::Parts;
+use super::send::{ResponseFuture, boxed};
 use super::{Body, Client, Response};
 use crate::error::Error;
-
-/// The future a [`Client`] returns as a `tower::Service`.
-pub(crate) type ResponseFuture =
-    Pin<Box<dyn Future<Output = Result<Response, Error>> + Send + 'static>>;
 
 /// ```no_run
 /// # async fn run(client: proxyscope::Client) -> Result<(), proxyscope::Error> {
@@ -41,9 +36,6 @@ where
 
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
         // What `Client::execute` does, with the client's own future boxed as it is.
-        match Parts::of_request(None, req) {
-            Ok(parts) => Box::pin(self.clone().execute_parts(parts)),
-            Err(e) => Box::pin(std::future::ready(Err(e))),
-        }
+        boxed(Parts::of_request(None, req).map(|parts| (self.clone(), parts)))
     }
 }
