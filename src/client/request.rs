@@ -7,7 +7,8 @@
 //! returned by `send()` as a coded error before anything is sent, so a chain of setters never
 //! needs a `?` in the middle.
 
-use std::future::IntoFuture;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -528,10 +529,24 @@ impl RequestBuilder {
 
 impl IntoFuture for RequestBuilder {
     type Output = Result<Response, Error>;
-    type IntoFuture = super::send::ResponseFuture;
+    type IntoFuture = ResponseFuture;
 
     fn into_future(self) -> Self::IntoFuture {
-        super::send::boxed(self.into_parts())
+        boxed(self.into_parts())
+    }
+}
+
+/// The boxed future of one request, as awaiting a builder and the `tower` service return it.
+pub(crate) type ResponseFuture =
+    Pin<Box<dyn Future<Output = Result<Response, Error>> + Send + 'static>>;
+
+/// The client's own request future boxed as it is (not inside another future's, which would
+/// move its whole state, several KiB, in twice), or the error that kept the request from being
+/// built, ready.
+pub(crate) fn boxed(parts: Result<(Client, Parts), Error>) -> ResponseFuture {
+    match parts {
+        Ok((client, parts)) => Box::pin(client.execute_parts(parts)),
+        Err(e) => Box::pin(std::future::ready(Err(e))),
     }
 }
 

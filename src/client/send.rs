@@ -3,8 +3,6 @@
 //! whose route and provider are decided from its own URL), and the `tracing` span each request
 //! runs in. The exchange itself is [`Client::send_once`].
 
-use std::future::Future;
-use std::pin::Pin;
 use std::time::Duration;
 
 use http::Method;
@@ -284,20 +282,6 @@ pub(crate) fn record_outcome(span: &tracing::Span, outcome: &Result<Response, Er
             span.record("blame", e.blame().as_str());
             tracing::debug!(parent: span, code = e.code(), "request failed");
         }
-    }
-}
-
-/// The boxed future of one request, as awaiting a builder and the `tower` service return it.
-pub(crate) type ResponseFuture =
-    Pin<Box<dyn Future<Output = Result<Response, Error>> + Send + 'static>>;
-
-/// The client's own request future boxed as it is (not inside another future's, which would
-/// move its whole state, several KiB, in twice), or the error that kept the request from being
-/// built, ready.
-pub(crate) fn boxed(parts: Result<(Client, Parts), Error>) -> ResponseFuture {
-    match parts {
-        Ok((client, parts)) => Box::pin(client.execute_parts(parts)),
-        Err(e) => Box::pin(std::future::ready(Err(e))),
     }
 }
 

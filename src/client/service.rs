@@ -5,8 +5,7 @@
 
 use std::task::{Context, Poll};
 
-use super::request::Parts;
-use super::send::{ResponseFuture, boxed};
+use super::request::{Parts, ResponseFuture, boxed};
 use super::{Body, Client, Response};
 use crate::error::Error;
 
