@@ -47,6 +47,9 @@
 //! `PROXYSCOPE_BENCH_CALLER_WORK_US` microseconds of busy CPU on the calling thread per request
 //! (half before sending, half after the head): they show how latency from `block_on` depends on
 //! how long the caller's thread stays busy between its hand-offs to the workers.
+//! `hyper_util_proxy_busy_in_flight` and `hyper_util_direct_busy_in_flight` spend the same busy
+//! time right after the request was handed to its connection, while it is in flight: whether
+//! work a client does then costs less wall time than work before sending or after the head.
 //!
 //! Every client, the origin and the proxy share one runtime of two worker threads (this
 //! machine's two cores); `PROXYSCOPE_BENCH_WORKERS=<n>` gives it `n` instead, in the criterion
@@ -129,22 +132,49 @@ where
     body.len()
 }
 
-/// `hyper_get` with `work` of busy CPU on the calling thread per request, half before the
-/// request is sent and half after its head arrives: how hyper-util's own client fares when its
-/// caller does as much per request as proxyscope's client does on top of it (count mode only).
+/// Where `hyper_get_busy` spends its caller's busy time.
+#[derive(Clone, Copy)]
+enum BusyWhen {
+    /// Half before the request is sent, half after its head arrives: between the caller's
+    /// hand-offs to the workers, where proxyscope's client does its own work.
+    Around,
+    /// All of it right after the request was handed to the connection (its first poll), while
+    /// it is in flight.
+    InFlight,
+}
+
+/// `hyper_get` with `work` of busy CPU on the calling thread per request, spent `when` says:
+/// how hyper-util's own client fares when its caller does as much per request as proxyscope's
+/// client does on top of it, and whether doing that work while the request is in flight would
+/// hide it (count mode only).
 async fn hyper_get_busy<C>(
     client: &LegacyClient<C, Full<Bytes>>,
     uri: &Uri,
     work: Duration,
+    when: BusyWhen,
 ) -> usize
 where
     C: Connect + Clone + Send + Sync + 'static,
 {
-    busy(work / 2);
-    let req = empty_get(uri);
-    let res = client.request(req).await.expect("hyper-util request");
+    let (before, in_flight, after) = match when {
+        BusyWhen::Around => (work / 2, Duration::ZERO, work - work / 2),
+        BusyWhen::InFlight => (Duration::ZERO, work, Duration::ZERO),
+    };
+    busy(before);
+    let mut send = std::pin::pin!(client.request(empty_get(uri)));
+    let mut sent = false;
+    let res = std::future::poll_fn(|cx| {
+        let polled = send.as_mut().poll(cx);
+        if !sent {
+            sent = true;
+            busy(in_flight);
+        }
+        polled
+    })
+    .await
+    .expect("hyper-util request");
     assert!(res.status().is_success());
-    busy(work - work / 2);
+    busy(after);
     let body = res.into_body().collect().await.expect("body").to_bytes();
     body.len()
 }
@@ -424,8 +454,18 @@ fn count(spec: &str) {
                     "hyper_util_direct" => hyper_get(&s.theirs_direct, &uri).await,
                     "hyper_util_proxy_wrapped" => hyper_get_wrapped(&s.theirs_proxy, &uri).await,
                     "hyper_util_direct_wrapped" => hyper_get_wrapped(&s.theirs_direct, &uri).await,
-                    "hyper_util_proxy_busy" => hyper_get_busy(&s.theirs_proxy, &uri, work).await,
-                    "hyper_util_direct_busy" => hyper_get_busy(&s.theirs_direct, &uri, work).await,
+                    "hyper_util_proxy_busy" => {
+                        hyper_get_busy(&s.theirs_proxy, &uri, work, BusyWhen::Around).await
+                    }
+                    "hyper_util_direct_busy" => {
+                        hyper_get_busy(&s.theirs_direct, &uri, work, BusyWhen::Around).await
+                    }
+                    "hyper_util_proxy_busy_in_flight" => {
+                        hyper_get_busy(&s.theirs_proxy, &uri, work, BusyWhen::InFlight).await
+                    }
+                    "hyper_util_direct_busy_in_flight" => {
+                        hyper_get_busy(&s.theirs_direct, &uri, work, BusyWhen::InFlight).await
+                    }
                     "hyper_util_over_proxyscope_proxy" => {
                         hyper_get(&s.legacy_over_ours_proxy, &uri).await
                     }
