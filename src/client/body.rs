@@ -172,6 +172,9 @@ impl BodyReader {
     /// The next chunk of the body, `None` at its end. `http.timeout` when the deadline passes,
     /// `http.protocol` when the body breaks off or is malformed.
     pub(crate) async fn chunk(&mut self) -> Result<Option<Bytes>, Error> {
+        // A deadline set by this very call cannot have passed yet: the first frame needs no
+        // look at the clock (a small body is read without one).
+        let mut fresh = self.deadline.is_none();
         let deadline = *self
             .deadline
             .get_or_insert_with(|| Instant::now() + self.limits.timeout);
@@ -197,8 +200,15 @@ impl BodyReader {
                     return Ok(None);
                 }
                 Some(Some(Err(e))) => return Err(self.broken(e)),
+                // The timer above fires only while the body is pending: a peer that keeps data
+                // waiting for a slower reader (or floods empty frames) would never reach it, so
+                // every frame that was ready at once is held to the deadline too.
+                Some(Some(Ok(_))) if !fresh && Instant::now() >= deadline => {
+                    return Err(self.timed_out());
+                }
                 Some(Some(Ok(frame))) => frame,
             };
+            fresh = false;
             // Trailers carry no body bytes; empty data frames say nothing.
             if let Ok(data) = frame.into_data()
                 && !data.is_empty()
@@ -263,25 +273,23 @@ impl BodyReader {
     }
 
     fn timed_out(&self) -> Error {
-        let target = self.at.target.clone();
-        let timeout = self.limits.timeout;
-        let read = self.read;
-        Error::new(ErrorKind::HttpTimeout)
-            .with_hop(self.hop)
-            .with_phase(Phase::Http)
-            .with_message(format!(
-                "the response body from {target} did not finish in time ({read} bytes read)"
-            ))
-            .with_hint(format!(
-                "the server sends the body too slowly or stopped sending it; check the server, or raise {}",
-                self.timeout_key
-            ))
-            .with_route(self.at.route.clone())
-            .map_evidence(|ev| {
-                ev.target = Some(target);
-                ev.timeout = Some(timeout);
-                ev.proxy = self.at.route.proxy().map(|p| p.without_credentials());
-            })
+        let at = Sender {
+            route: &self.at.route,
+            target: &self.at.target,
+            hop: self.hop,
+        };
+        timed_out(&at, self.limits.timeout, self.read, self.timeout_key)
+    }
+
+    /// Starts the body's deadline now, if no read has started it, and returns it with the
+    /// timeout it stands for and the key that changes that timeout: what a reader above this
+    /// one (a decompressor handing out what it already holds) keeps to.
+    #[cfg(feature = "decompression")]
+    pub(crate) fn start_deadline(&mut self) -> (Instant, Duration, &'static str) {
+        let deadline = *self
+            .deadline
+            .get_or_insert_with(|| Instant::now() + self.limits.timeout);
+        (deadline, self.limits.timeout, self.timeout_key)
     }
 
     fn broken(&self, e: hyper::Error) -> Error {
@@ -354,5 +362,26 @@ pub(crate) fn too_large(at: &Sender<'_>, limits: &BodyLimits, o: Overflow, key: 
                 seen,
                 announced,
             });
+        })
+}
+
+/// `http.timeout` for a body `at` sent that did not finish within `timeout` (`read` bytes read);
+/// `key` is the setting that raises the timeout.
+pub(crate) fn timed_out(at: &Sender<'_>, timeout: Duration, read: u64, key: &str) -> Error {
+    let target = at.target.to_owned();
+    Error::new(ErrorKind::HttpTimeout)
+        .with_hop(at.hop)
+        .with_phase(Phase::Http)
+        .with_message(format!(
+            "the response body from {target} did not finish in time ({read} bytes read)"
+        ))
+        .with_hint(format!(
+            "the server sends the body too slowly or stopped sending it; check the server, or raise {key}"
+        ))
+        .with_route(at.route.clone())
+        .map_evidence(|ev| {
+            ev.target = Some(target);
+            ev.timeout = Some(timeout);
+            ev.proxy = at.route.proxy().map(|p| p.without_credentials());
         })
 }

@@ -18,7 +18,7 @@ use tokio::time::Instant;
 use super::BodyReader;
 use super::body::Exchanged;
 #[cfg(feature = "decompression")]
-use super::body::{Overflow, Sender, too_large};
+use super::body::{Overflow, Sender, timed_out, too_large};
 use crate::error::{Error, Hop};
 #[cfg(feature = "decompression")]
 use crate::error::{ErrorKind, Phase};
@@ -53,6 +53,10 @@ impl Ctx {
 /// Builds `http.body_too_large` for a buffered body past its cap after `seen` bytes.
 #[cfg(feature = "decompression")]
 type TooLarge = Box<dyn Fn(u64) -> Error + Send + Sync>;
+
+/// Builds `http.timeout` for a decompressed body past its deadline after `produced` bytes out.
+#[cfg(feature = "decompression")]
+type TimedOut = Box<dyn Fn(u64) -> Error + Send + Sync>;
 
 /// The raw bytes of a body, read through [`BodyReader`] (the body's deadline and size cap),
 /// its errors naming the URL too.
@@ -112,6 +116,24 @@ impl Raw {
             .collect()
             .await
             .map_err(|e| e.with_url(at.url.url()))
+    }
+
+    /// The body's deadline, started now if no read has started it, and the error for passing
+    /// it after `produced` bytes: what a decompressor keeps to while it hands out output it
+    /// already holds (a small compressed chunk can expand to gigabytes without another read).
+    #[cfg(feature = "decompression")]
+    fn deadline(&mut self) -> (Instant, TimedOut) {
+        let (deadline, timeout, key) = self.reader.start_deadline();
+        let ctx = self.ctx.clone();
+        let error: TimedOut = Box::new(move |produced| {
+            let at = Sender {
+                route: &ctx.at.route,
+                target: &ctx.at.target,
+                hop: ctx.hop,
+            };
+            timed_out(&at, timeout, produced, key).with_url(ctx.at.url.url())
+        });
+        (deadline, error)
     }
 
     /// The cap a buffered read is held to, and the error for passing it after `seen` bytes.
@@ -333,10 +355,11 @@ mod decode {
 
     use async_compression::tokio::bufread::{BrotliDecoder, GzipDecoder, ZstdDecoder};
     use bytes::Bytes;
+    use tokio::time::Instant;
     use tokio::io::{AsyncRead, AsyncReadExt as _};
     use tokio_util::io::StreamReader;
 
-    use super::{Chunks, Ctx, Encoding, Raw, TooLarge};
+    use super::{Chunks, Ctx, Encoding, Raw, TimedOut, TooLarge};
     use crate::error::{Error, ErrorKind};
 
     const OUT: usize = 64 * 1024;
@@ -369,12 +392,16 @@ mod decode {
         /// The cap of a buffered read, by decompressed size, and its error.
         cap: u64,
         too_large: TooLarge,
+        /// The body's deadline (the raw reader's), and its error.
+        deadline: Instant,
+        timed_out: TimedOut,
     }
 
     impl Decoder {
-        pub(super) fn new(raw: Raw, encoding: Encoding) -> Self {
+        pub(super) fn new(mut raw: Raw, encoding: Encoding) -> Self {
             let ctx = raw.ctx.clone();
             let (cap, too_large) = raw.cap();
+            let (deadline, timed_out) = raw.deadline();
             let stream = RawStream(Chunks::new(raw, |mut r| {
                 Box::pin(async move {
                     let c = r.chunk().await;
@@ -396,6 +423,8 @@ mod decode {
                 done: false,
                 cap,
                 too_large,
+                deadline,
+                timed_out,
             }
         }
 
@@ -415,6 +444,13 @@ mod decode {
         pub(super) async fn chunk(&mut self) -> Result<Option<Bytes>, Error> {
             if self.done {
                 return Ok(None);
+            }
+            // Output decoded from input already in hand needs no read of the body, so the raw
+            // reader's deadline alone would let one small chunk expand for as long as the
+            // caller reads: the decoder keeps the same deadline itself.
+            if self.produced > 0 && Instant::now() >= self.deadline {
+                self.done = true;
+                return Err((self.timed_out)(self.produced));
             }
             match self.read.read(&mut self.buf).await {
                 Ok(0) => {

@@ -268,3 +268,87 @@ async fn a_check_on_a_stalled_body_ends_at_its_own_deadline_with_the_route() {
         assert_eq!(r.status, Some(200));
     }
 }
+
+/// A body that keeps arriving faster than it is read: every read finds data waiting, so a
+/// deadline looked at only while waiting for data is never reached and the stream runs on
+/// (a 300 ms deadline let an endless body be read for 5 s and 88 MB). The first read after the
+/// deadline is `http.timeout`, however much data is waiting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_read_slower_than_it_arrives_still_ends_at_its_deadline() {
+    let origin = TestOrigin::http().await;
+    let timeout = Duration::from_millis(300);
+    let client = Client::builder()
+        .global(Settings::new().with_timeout(Phase::Http, timeout))
+        .env(no_env())
+        .build()
+        .unwrap();
+    let mut res = client.get(origin.url("/endless")).await.unwrap();
+    let first = res.chunk().await.unwrap().expect("the body starts");
+    assert!(!first.is_empty());
+    // Past the deadline, with the origin's bytes waiting in the buffers.
+    tokio::time::sleep(timeout + Duration::from_millis(200)).await;
+    let e = tokio::time::timeout(HANG, res.chunk())
+        .await
+        .expect("never a hang")
+        .expect_err("the first read past the deadline is http.timeout");
+    assert_eq!(e.code(), "http.timeout", "{}", e.report());
+    assert_eq!(e.phase(), Phase::Http);
+    assert_eq!(e.hop(), Some(Hop::Origin));
+    assert_eq!(e.blame(), Blame::Origin);
+    assert!(e.route().is_some_and(|r| r.is_direct()));
+    assert_eq!(e.evidence().timeout, Some(timeout));
+    assert!(e.evidence().target.is_some());
+    assert!(e.hint().unwrap().contains("timeouts.request"));
+    // The body ends there.
+    assert!(res.chunk().await.unwrap().is_none());
+}
+
+/// A compressed body whose few kilobytes are all in hand after the first read, and expand to
+/// far more than is read before the deadline: the decompressor hands out what it already holds
+/// without reading the body again, and stops at the body's deadline all the same.
+#[cfg(feature = "decompression")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_compressed_body_expanding_past_its_deadline_is_http_timeout() {
+    use async_compression::tokio::write::GzipEncoder;
+    use proxyscope::testing::{RawServer, Script};
+    use tokio::io::AsyncWriteExt as _;
+
+    let mut body = Vec::new();
+    let mut w = GzipEncoder::new(&mut body);
+    w.write_all(&vec![0u8; 16 << 20]).await.unwrap();
+    w.shutdown().await.unwrap();
+    assert!(body.len() < 64 * 1024);
+    let mut reply = format!(
+        "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    reply.extend_from_slice(&body);
+    let server = RawServer::scripted(Script::ReplyAndHold(reply)).await;
+    let timeout = Duration::from_millis(300);
+    let client = Client::builder()
+        .global(Settings::new().with_timeout(Phase::Http, timeout))
+        .env(no_env())
+        .gzip(true)
+        .build()
+        .unwrap();
+    let url = format!("http://{}/", server.addr());
+    let mut res = client.get(&url).await.unwrap();
+    let first = res.chunk().await.unwrap().expect("the body starts");
+    assert!(!first.is_empty() && first.len() < 16 << 20);
+    tokio::time::sleep(timeout + Duration::from_millis(200)).await;
+    let e = tokio::time::timeout(HANG, res.chunk())
+        .await
+        .expect("never a hang")
+        .expect_err("the first read past the deadline is http.timeout");
+    assert_eq!(e.code(), "http.timeout", "{}", e.report());
+    assert_eq!(e.phase(), Phase::Http);
+    assert_eq!(e.hop(), Some(Hop::Origin));
+    assert_eq!(e.blame(), Blame::Origin);
+    assert!(e.route().is_some_and(|r| r.is_direct()));
+    assert_eq!(e.evidence().timeout, Some(timeout));
+    assert!(e.evidence().target.is_some());
+    assert_eq!(e.url().map(url::Url::as_str), Some(url.as_str()));
+    assert!(e.hint().unwrap().contains("timeouts.request"));
+    assert!(res.chunk().await.unwrap().is_none());
+}
