@@ -355,8 +355,8 @@ mod decode {
 
     use async_compression::tokio::bufread::{BrotliDecoder, GzipDecoder, ZstdDecoder};
     use bytes::Bytes;
-    use tokio::time::Instant;
     use tokio::io::{AsyncRead, AsyncReadExt as _};
+    use tokio::time::Instant;
     use tokio_util::io::StreamReader;
 
     use super::{Chunks, Ctx, Encoding, Raw, TimedOut, TooLarge};

@@ -23,7 +23,7 @@ use super::roots::{build_store, load_system_roots};
 use super::settings::TlsSettings;
 use super::verifier::{Recording, Seen, recording, take};
 use crate::error::{CertSummary, ClientCertEvidence, Error, ErrorKind, Hop, TrustStore};
-use crate::settings::TlsVersion;
+use crate::settings::{Roots, TlsVersion};
 
 /// What a successful handshake saw.
 #[non_exhaustive]
@@ -461,9 +461,19 @@ fn config_error(settings: &TlsSettings, trust: &TrustStore, why: String) -> Erro
             "the {} hop has no usable trust anchors: {why}",
             settings.hop
         ))
-        .with_hint(format!(
-            "with {} = \"none\" set {} to the CA file(s) to trust, or choose roots \"webpki\" or \"system\"",
-            settings.roots_key, settings.ca_key
-        ))
+        .with_hint(if settings.roots == Roots::System {
+            // An empty system store: the OS package is missing, or the environment points the
+            // store at files that are not certificates (skipped, never read without bounds).
+            format!(
+                "the system trust store is empty: check SSL_CERT_FILE and SSL_CERT_DIR (when set, they replace the system store; only regular files of at most {} are read) and the system's CA certificates, or set {} to the CA file(s) to trust",
+                crate::file::size(crate::file::MAX_CA_FILE),
+                settings.ca_key
+            )
+        } else {
+            format!(
+                "with {} = \"none\" set {} to the CA file(s) to trust, or choose roots \"webpki\" or \"system\"",
+                settings.roots_key, settings.ca_key
+            )
+        })
         .map_evidence(|ev| ev.cause = Some(trust.describe()))
 }

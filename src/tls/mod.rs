@@ -35,6 +35,7 @@ mod identity;
 mod interception;
 mod roots;
 mod settings;
+mod system;
 mod verifier;
 
 pub use bundle::{CaBundle, MAX_CA_FILE_SIZE};
@@ -48,6 +49,7 @@ pub use identity::{
 };
 pub(crate) use interception::{ViaProxy, through_proxy};
 pub use settings::{KnownCa, TlsSettings, env_ca_files};
+pub use system::{MAX_DIR_ENTRIES, MAX_STORE_BYTES};
 
 // The facts a TLS failure leaves behind are defined with the error that carries them; they are
 // re-exported here, where the code that computes them lives.

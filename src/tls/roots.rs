@@ -9,10 +9,11 @@ use super::bundle::CaBundle;
 use crate::error::{TrustSource, TrustSourceKind, TrustStore};
 use crate::settings::Roots;
 
-/// Loads the operating system's roots (errors for single unreadable files are dropped by design:
-/// the OS store is best effort, and its anchor count is in the evidence).
+/// Loads the operating system's roots (files that cannot be read, or are refused by the bounds,
+/// are skipped by design: the OS store is best effort, and its anchor count is in the
+/// evidence). See [`super::system`].
 pub(crate) fn load_system_roots() -> Vec<CertificateDer<'static>> {
-    rustls_native_certs::load_native_certs().certs
+    super::system::load()
 }
 
 /// Builds the store for `roots` + `ca_files`. `system` overrides what `roots = "system"` loads.

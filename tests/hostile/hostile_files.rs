@@ -225,3 +225,60 @@ fn pac_files_that_are_not_regular_or_too_large_are_refused_naming_the_file() {
         }
     }
 }
+
+/// `roots = "system"` reads what `SSL_CERT_FILE` and `SSL_CERT_DIR` in the process environment
+/// name. A FIFO there blocked `probe check` forever, `/dev/zero` grew it past 400 MB in four
+/// seconds: they are skipped (the store is best effort) — an empty store is refused at once
+/// with `config.invalid` and a hint naming the variables, and a usable CA beside the hostile
+/// entries of a directory is loaded and trusted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_system_store_paths_are_skipped_not_read_forever() {
+    use proxyscope::testing::{ChainMode, TestOrigin, TestPki};
+
+    let h = hostile();
+    let pki = TestPki::new();
+    let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
+    let cfg = ConfigFile::new(&format!(
+        "roots = \"system\"\n[providers.web]\nurl = {}\nproxy = \"direct\"\n",
+        crate::common::probe::toml_str(origin.url("/"))
+    ));
+    let config = cfg.path().display().to_string();
+    let check = |var: &'static str, value: String| {
+        let config = config.clone();
+        async move {
+            let mut cmd = tokio::process::Command::new(bounded_probe());
+            crate::common::probe::without_route_vars(&mut cmd)
+                .env_remove("SSL_CERT_DIR")
+                .env(var, &value)
+                .args(["check", "--config", &config, "--format", "json"])
+                .kill_on_drop(true);
+            let out = tokio::time::timeout(Duration::from_secs(60), cmd.output())
+                .await
+                .unwrap_or_else(|_| panic!("{var}={value}: probe check hung"))
+                .unwrap();
+            crate::common::probe::Run::from(out)
+        }
+    };
+    // Nothing usable: the system store is empty, which the client refuses at once, naming the
+    // variables that emptied it.
+    for (what, path) in &h.files {
+        let run = check("SSL_CERT_FILE", path.display().to_string()).await;
+        assert_eq!(run.code, Some(3), "{what}: {}{}", run.stdout, run.stderr);
+        let v = run.json();
+        assert_eq!(v["error"]["code"], "config.invalid", "{what}: {v:#}");
+        let hint = v["error"]["hint"].as_str().unwrap();
+        assert!(hint.contains("SSL_CERT_FILE and SSL_CERT_DIR"), "{hint}");
+        assert_eq!(v["checks"], serde_json::json!([]));
+    }
+    // A directory holding every hostile kind of entry and the harness's root: the root is
+    // loaded, the rest skipped, the check passes.
+    let dir = tempfile::tempdir().unwrap();
+    for (what, path) in &h.files {
+        std::os::unix::fs::symlink(path, dir.path().join(format!("{what}.pem"))).unwrap();
+    }
+    std::fs::copy(pki.root_pem_path(), dir.path().join("root.pem")).unwrap();
+    let run = check("SSL_CERT_DIR", dir.path().display().to_string()).await;
+    let v = run.json();
+    assert_eq!(run.code, Some(0), "{v:#}\n{}", run.stderr);
+    assert_eq!(v["checks"][0]["ok"], true);
+}
