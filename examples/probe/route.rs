@@ -6,13 +6,13 @@
 //!
 //! A `pac` setting in force is run (feature `pac`), and the names the script looks up
 //! (`dnsResolve`, `isInNet` on a name, …) are resolved with the system resolver, as a request
-//! would resolve them with the client's, each within a deadline; the explanation lists each
-//! name with its addresses.
+//! would resolve them with the client's: each round's names at once, every round within one
+//! deadline; the explanation lists each name with its addresses.
 
 use proxyscope::route::{self, Route, RouteError};
 use proxyscope::{EnvSnapshot, Settings};
 
-/// How long one name a PAC script asks about may take to resolve.
+/// How long the names a PAC script asks about may take to resolve, all rounds together.
 #[cfg(feature = "pac")]
 const LOOKUP_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
 /// Rounds of "the script asked for more names" before its answer is taken as it is (the
@@ -144,18 +144,22 @@ fn decide(
             proxyscope::pac::auto_config,
         );
         let mut route = router.route_url(url)?;
+        // One deadline for every round: a script asking about a hundred names that do not
+        // answer costs one deadline, not a hundred.
+        let until = std::time::Instant::now() + LOOKUP_DEADLINE;
         for round in 0..=MAX_DNS_ROUNDS {
             let pending = match route.candidates() {
                 Some(c) if !c.pending.is_empty() => c.pending.clone(),
                 _ => break,
             };
-            for name in &pending {
-                // After the last round, the names still asked for count as not resolving.
-                let addrs = if round == MAX_DNS_ROUNDS {
-                    Vec::new()
-                } else {
-                    lookup(name)
-                };
+            // After the last round, or once the time is up, the names still asked for count as
+            // not resolving.
+            let answers = if round == MAX_DNS_ROUNDS || std::time::Instant::now() >= until {
+                vec![Vec::new(); pending.len()]
+            } else {
+                lookup_all(&pending, until)
+            };
+            for (name, addrs) in pending.iter().zip(answers) {
                 router.learn_name(name, addrs);
             }
             route = router.route_url(url)?;
@@ -166,21 +170,32 @@ fn decide(
     route::resolve(global, provider, env, url)
 }
 
-/// The addresses of `name` from the system resolver, or none when it does not resolve within
-/// [`LOOKUP_DEADLINE`] (the lookup thread is left to finish on its own).
+/// The addresses of each of `names` from the system resolver, looked up at once; none for a
+/// name that does not resolve by `until` (its lookup thread is left to finish on its own).
 #[cfg(feature = "pac")]
-fn lookup(name: &str) -> Vec<std::net::IpAddr> {
+fn lookup_all(names: &[String], until: std::time::Instant) -> Vec<Vec<std::net::IpAddr>> {
     use std::net::ToSocketAddrs;
     let (tx, rx) = std::sync::mpsc::channel();
-    let host = name.to_owned();
-    std::thread::spawn(move || {
-        let addrs: Vec<std::net::IpAddr> = (host.as_str(), 0)
-            .to_socket_addrs()
-            .map(|a| a.map(|s| s.ip()).collect())
-            .unwrap_or_default();
-        let _ = tx.send(addrs);
-    });
-    rx.recv_timeout(LOOKUP_DEADLINE).unwrap_or_default()
+    for (i, name) in names.iter().enumerate() {
+        let host = name.clone();
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            let addrs: Vec<std::net::IpAddr> = (host.as_str(), 0)
+                .to_socket_addrs()
+                .map(|a| a.map(|s| s.ip()).collect())
+                .unwrap_or_default();
+            let _ = tx.send((i, addrs));
+        });
+    }
+    let mut answers = vec![Vec::new(); names.len()];
+    for _ in 0..names.len() {
+        let left = until.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok((i, addrs)) => answers[i] = addrs,
+            Err(_) => break,
+        }
+    }
+    answers
 }
 
 fn print_route(r: &Route, format: Format) {

@@ -1,23 +1,25 @@
 //! Connections along routes with several candidates (a proxy list or a PAC answer): names the
-//! PAC script asked about resolved first with the profile's resolver (then the script decides
-//! again, a bounded number of times), then the candidates tried in order. A candidate whose
-//! connection fails — unreachable, not an answer such as 403 — gives way to the next and is
-//! skipped by later requests for [`BACKOFF`]; each failure is kept in the final error's
-//! evidence (`attempts`) and in the route's explanation.
+//! PAC script asked about resolved first with the profile's resolver, all within one connect
+//! timeout (then the script decides again, a bounded number of times), then the candidates
+//! tried in order. A candidate whose connection fails — unreachable, not an answer such as
+//! 403 — gives way to the next and is skipped by later requests for [`BACKOFF`]; each failure
+//! is kept in the final error's evidence (`attempts`) and in the route's explanation.
 //!
 //! The route only describes its candidates (plain data); which failures fail over, the back-off
 //! table and the errors a route's failure becomes are decided here, where errors are known.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use futures_util::future::join_all;
 use http::Uri;
 
 use crate::error::{Attempt, Error, ErrorKind, Hop};
 use crate::route::{Candidate, CandidateFailure, Route, Skipped};
 
-use super::{Conn, Ctx, Profile, connect_one, dns, route_for};
+use super::{Conn, Ctx, Profile, connect_one, deadline, dns, route_for};
 
 /// How many times a PAC script may ask for names before its answer is taken as it is.
 const MAX_DNS_ROUNDS: usize = 4;
@@ -176,8 +178,14 @@ pub(super) async fn connect(profile: &Profile, uri: &Uri, route: Route) -> Resul
     })
 }
 
-/// The route once every name its PAC script asked about is resolved (bounded rounds).
+/// The route once every name its PAC script asked about is resolved (bounded rounds). Every
+/// round's names are looked up at once, and all rounds share one deadline: the connect timeout
+/// (name resolution counts there), or the request's own deadline when sooner. A name not
+/// answered by then counts as not resolving, as the names still asked for after the last round
+/// do — a script asking about a hundred names cannot hold the request for a hundred timeouts.
 async fn resolve_pending(profile: &Profile, uri: &Uri, mut route: Route) -> Result<Route, Error> {
+    let until =
+        tokio::time::Instant::now() + deadline::cap(profile.timeouts().connect_or_default());
     for round in 0..=MAX_DNS_ROUNDS {
         let pending = match route.candidates() {
             Some(c) if !c.pending.is_empty() => c.pending.clone(),
@@ -189,24 +197,23 @@ async fn resolve_pending(profile: &Profile, uri: &Uri, mut route: Route) -> Resu
             None,
             None,
         );
-        let timeout = profile.timeouts().connect_or_default();
-        for name in &pending {
-            let addrs = if round == MAX_DNS_ROUNDS {
-                // The script keeps asking for more: the rest do not resolve.
-                Vec::new()
-            } else {
-                dns::resolve(
-                    &profile.settings.resolver,
-                    &ctx,
-                    Hop::Origin,
-                    name,
-                    0,
-                    timeout,
-                )
-                .await
-                .map(|a| a.into_iter().map(|s| s.ip()).collect())
-                .unwrap_or_default()
-            };
+        let left = until.saturating_duration_since(tokio::time::Instant::now());
+        let answers: Vec<Vec<IpAddr>> = if round == MAX_DNS_ROUNDS || left.is_zero() {
+            // The script keeps asking for more, or the time is up: the rest do not resolve.
+            vec![Vec::new(); pending.len()]
+        } else {
+            join_all(pending.iter().map(|name| {
+                let ctx = &ctx;
+                async move {
+                    dns::resolve(&profile.settings.resolver, ctx, Hop::Origin, name, 0, left)
+                        .await
+                        .map(|a| a.into_iter().map(|s| s.ip()).collect())
+                        .unwrap_or_default()
+                }
+            }))
+            .await
+        };
+        for (name, addrs) in pending.iter().zip(answers) {
             profile.router.learn_name(name, addrs);
         }
         route = route_for(profile, uri, None)?;

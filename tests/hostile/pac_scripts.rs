@@ -283,3 +283,79 @@ fn concurrent_callers_share_the_engines() {
         t.join().unwrap();
     }
 }
+
+/// A resolver that never answers: every lookup waits until the caller gives up.
+struct Silent(Arc<std::sync::atomic::AtomicUsize>);
+
+impl proxyscope::connect::Resolve for Silent {
+    fn resolve(&self, _host: &str) -> proxyscope::connect::Resolving {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Box::pin(std::future::pending())
+    }
+}
+
+/// A script that asks about a hundred names the resolver never answers: the connector resolves
+/// the names a script asked about before deciding again, four rounds of up to 32 names. Those
+/// lookups were made one after another, each with the whole connect timeout, and no request
+/// deadline bounded them: 128 times `timeouts.connect` (21 minutes by default) before the
+/// connection. They share one deadline — `timeouts.connect`, or the request's own when sooner —
+/// and run at once; names still unanswered then count as not resolving, as after the last
+/// round. Only the first round's lookups run (the resolver never answers them); the request
+/// then goes DIRECT.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_a_script_asks_about_share_one_deadline() {
+    use proxyscope::testing::TestOrigin;
+    use proxyscope::{Client, EnvSnapshot, Phase, Settings};
+    use std::io::Write as _;
+
+    let origin = TestOrigin::http().await;
+    let mut pac = tempfile::NamedTempFile::new().unwrap();
+    pac.write_all(
+        br#"function FindProxyForURL(url, host) {
+    for (var i = 0; i < 100; i++) {
+        if (dnsResolve("h" + i + ".silent.test")) return "PROXY 127.0.0.1:1";
+    }
+    return "DIRECT";
+}"#,
+    )
+    .unwrap();
+    let asked = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let connect = Duration::from_millis(200);
+    let client = Client::builder()
+        .global(
+            Settings::new()
+                .with_pac(pac.path())
+                .with_timeout(Phase::Connect, connect),
+        )
+        .env(EnvSnapshot::from_pairs(Vec::<(String, String)>::new()))
+        .resolver(proxyscope::connect::Resolver::custom(Silent(asked.clone())))
+        .build()
+        .unwrap();
+    // The request's own deadline is generous next to `connect` and far short of 128 lookups
+    // of `connect` each (25.6 s): before, it ran out while names were still being looked up.
+    let res = tokio::time::timeout(
+        Duration::from_secs(60),
+        client
+            .get(origin.url("/"))
+            .timeout(Duration::from_secs(5))
+            .send(),
+    )
+    .await
+    .expect("never a hang")
+    .unwrap_or_else(|e| panic!("{}", e.report()));
+    assert_eq!(res.status(), 200);
+    // Only the first round's 32 names were looked up, together, until the one deadline; the
+    // later rounds found the time spent and counted their names as not resolving.
+    assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 32);
+    // What the client learned decides the route now: every name unanswered, so DIRECT.
+    let route = client.route(None, origin.url("/")).unwrap();
+    let c = route.candidates().expect("a PAC route");
+    assert!(c.pending.is_empty(), "{:?}", c.pending);
+    assert_eq!(c.entries[c.used.unwrap()].entry, "DIRECT");
+    let facts = c.pac.as_ref().unwrap();
+    assert!(
+        facts.lookups.iter().any(|l| l == "h0.silent.test = (none)"),
+        "{:?}",
+        facts.lookups
+    );
+}
