@@ -1,11 +1,15 @@
-//! TCP connect: every resolved address is tried in order, each within the connect timeout, and
-//! every attempt is recorded as evidence.
+//! TCP connect: the resolved addresses are tried in order, all within the one connect timeout
+//! (curl's `--connect-timeout`: the phase's, not each address's — a DNS answer with a hundred
+//! addresses that do not answer must not multiply it). While other addresses remain, an attempt
+//! gets half of the time left, so a later address still gets its chance; the last gets all of
+//! it. Every attempt is recorded as evidence.
 
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::net::TcpStream;
+use tokio::time::Instant;
 
 use crate::error::{AddrAttempt, Error, ErrorKind, Hop, Phase};
 
@@ -24,8 +28,15 @@ pub(crate) async fn connect(
     let mut attempts = Vec::with_capacity(addrs.len());
     let mut last: Option<io::Error> = None;
     let mut all_timed_out = true;
-    for &addr in addrs {
-        match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
+    let deadline = Instant::now() + timeout;
+    for (i, &addr) in addrs.iter().enumerate() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        // The first address is always tried (a spent deadline times it out at once).
+        if left.is_zero() && i > 0 {
+            break;
+        }
+        let this = if i + 1 < addrs.len() { left / 2 } else { left };
+        match tokio::time::timeout(this, TcpStream::connect(addr)).await {
             Ok(Ok(s)) => {
                 let _ = s.set_nodelay(true);
                 return Ok(s);
@@ -41,12 +52,21 @@ pub(crate) async fn connect(
             Err(_) => {
                 attempts.push(AddrAttempt {
                     addr,
-                    error: Some(format!("timed out after {timeout:?}")),
+                    error: Some(format!("timed out after {this:?}")),
                 });
             }
         }
     }
     let noun = super::dns::hop_noun(hop);
+    let tried = if attempts.len() < addrs.len() {
+        format!(
+            "{} of {} addresses tried before the time was up",
+            attempts.len(),
+            addrs.len()
+        )
+    } else {
+        format!("{} address(es) tried", attempts.len())
+    };
     let (kind, message) = if all_timed_out && !attempts.is_empty() {
         let kind = match hop {
             Hop::Proxy => ErrorKind::ProxyTimeout,
@@ -54,10 +74,7 @@ pub(crate) async fn connect(
         };
         (
             kind,
-            format!(
-                "connecting to {noun} host {host} timed out after {timeout:?} ({} address(es) tried)",
-                attempts.len()
-            ),
+            format!("connecting to {noun} host {host} timed out after {timeout:?} ({tried})"),
         )
     } else {
         let kind = match hop {
@@ -66,10 +83,7 @@ pub(crate) async fn connect(
         };
         (
             kind,
-            format!(
-                "could not connect to {noun} host {host} ({} address(es) tried)",
-                attempts.len()
-            ),
+            format!("could not connect to {noun} host {host} ({tried})"),
         )
     };
     let refused = attempts.iter().any(|a| {

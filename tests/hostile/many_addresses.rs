@@ -1,0 +1,68 @@
+//! A name that resolves to many addresses, none of which answers: the connect timeout is the
+//! TCP phase's, for every address together (curl's `--connect-timeout`), so a DNS answer with a
+//! hundred addresses cannot multiply it. Time is the runtime's paused clock, which jumps to the
+//! next timer whenever nothing else can run: the elapsed time is exact, never measured.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use proxyscope::connect::Resolver;
+use proxyscope::{Blame, Client, EnvSnapshot, Hop, Phase, Settings};
+
+/// A listener whose accept queue is full and never drained: the kernel drops further SYNs, so
+/// a connection to it neither completes nor is refused — a black hole on loopback.
+fn black_hole() -> (std::net::TcpListener, Vec<std::net::TcpStream>) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    // Only the std listener is kept; tokio's is made from the raw socket for `listen(1)`.
+    let listener = socket.listen(1).unwrap().into_std().unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut queued = Vec::new();
+    while queued.len() < 64 {
+        match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
+            Ok(s) => queued.push(s),
+            Err(_) => return (listener, queued),
+        }
+    }
+    panic!("the accept queue of a listen(1) socket never filled");
+}
+
+#[test]
+fn every_address_shares_the_connect_timeout() {
+    let n = 20;
+    let connect = Duration::from_millis(400);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    // Made in the runtime (tokio's socket needs its reactor), filled in real time.
+    let (listener, _queued) = rt.block_on(async { black_hole() });
+    let port = listener.local_addr().unwrap().port();
+    rt.block_on(async {
+        let loopback: IpAddr = "127.0.0.1".parse().unwrap();
+        let client = Client::builder()
+            .global(Settings::new().with_timeout(Phase::Connect, connect))
+            .env(EnvSnapshot::from_pairs(Vec::<(String, String)>::new()))
+            .resolver(Resolver::pinned("many.test", vec![loopback; n]))
+            .build()
+            .unwrap();
+        let started = tokio::time::Instant::now();
+        let e = client
+            .get(format!("http://many.test:{port}/"))
+            .send()
+            .await
+            .unwrap_err();
+        let elapsed = started.elapsed();
+        assert_eq!(e.code(), "origin.timeout", "{}", e.report());
+        assert_eq!((e.hop(), e.phase()), (Some(Hop::Origin), Phase::Connect));
+        assert_eq!(e.blame(), Blame::Network);
+        assert_eq!(e.evidence().timeout, Some(connect));
+        let tried = &e.evidence().addresses;
+        assert!(!tried.is_empty() && tried.len() <= n, "{tried:?}");
+        let target = SocketAddr::new(loopback, port);
+        assert!(tried.iter().all(|a| a.addr == target));
+        // The whole phase within the one timeout (the paused clock is exact).
+        assert!(elapsed <= connect, "{n} addresses took {elapsed:?}");
+    });
+}
