@@ -349,6 +349,8 @@ mod decode {
     //! Decompression through async-compression's decoders over the raw chunks. Output is read
     //! 64 KiB at a time, so a small compressed body that expands enormously is handed out in
     //! bounded chunks (and a buffered read stops at its cap) instead of being inflated whole.
+    //! The decoders' own memory is bounded by their windows: 32 KiB for gzip, 16 MiB for
+    //! brotli, 8 MiB for zstd (HTTP's limit; a frame asking for more does not decompress).
 
     use std::io;
     use std::pin::Pin;
@@ -412,7 +414,10 @@ mod decode {
             let read: Pin<Box<dyn AsyncRead + Send>> = match encoding {
                 Encoding::Gzip => Box::pin(GzipDecoder::new(input)),
                 Encoding::Brotli => Box::pin(BrotliDecoder::new(input)),
-                Encoding::Zstd => Box::pin(ZstdDecoder::new(input)),
+                // HTTP's zstd allows an 8 MiB window (RFC 9659); the library's own ceiling is
+                // 128 MiB, which a few kilobytes of hostile input make the decoder allocate
+                // and fill for every response read as a stream.
+                Encoding::Zstd => Box::pin(ZstdDecoder::new_for_http(input)),
             };
             Self {
                 read,

@@ -352,3 +352,57 @@ async fn a_compressed_body_expanding_past_its_deadline_is_http_timeout() {
     assert!(e.hint().unwrap().contains("timeouts.request"));
     assert!(res.chunk().await.unwrap().is_none());
 }
+
+/// A zstd frame whose window is 128 MiB (the decoder library's own ceiling): a few kilobytes of
+/// run-length blocks that, read as a stream, made the decoder keep 128 MiB of window per
+/// response. HTTP's zstd coding allows 8 MiB (RFC 9659); a larger window is `http.decode` at
+/// the first read, and the peak resident set does not grow by the window.
+#[cfg(feature = "decompression")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zstd_window_past_http_s_limit_is_refused_not_allocated() {
+    use proxyscope::testing::{RawServer, Script};
+
+    const BLOCK: u32 = 128 * 1024;
+    // Frame: magic, descriptor (no content size, not single-segment), window 2^(10+17) bytes,
+    // then run-length blocks of 128 KiB of `x` (3-byte header + 1 byte each), 160 MiB out.
+    let mut body = vec![0x28, 0xB5, 0x2F, 0xFD, 0x00, 17 << 3];
+    let blocks = 1280;
+    for i in 0..blocks {
+        let last = u32::from(i == blocks - 1);
+        let header = (BLOCK << 3) | (1 << 1) | last;
+        body.extend_from_slice(&header.to_le_bytes()[..3]);
+        body.push(b'x');
+    }
+    let mut reply = format!(
+        "HTTP/1.1 200 OK\r\nContent-Encoding: zstd\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    reply.extend_from_slice(&body);
+    let server = RawServer::scripted(Script::ReplyAndHold(reply)).await;
+    let client = Client::builder().env(no_env()).zstd(true).build().unwrap();
+    let url = format!("http://{}/", server.addr());
+    let _one = peak::LOCK.lock().await;
+    let (read, grew) = peak::measure(async {
+        let mut res = client.get(&url).await.unwrap();
+        let mut total = 0u64;
+        loop {
+            match tokio::time::timeout(HANG, res.chunk())
+                .await
+                .expect("never a hang")
+            {
+                Ok(Some(c)) => total += c.len() as u64,
+                Ok(None) => return Ok(total),
+                Err(e) => return Err(e),
+            }
+        }
+    })
+    .await;
+    let e = read.expect_err("a 128 MiB window is refused");
+    assert_eq!(e.code(), "http.decode", "{}", e.report());
+    assert_eq!((e.hop(), e.phase()), (Some(Hop::Origin), Phase::Http));
+    assert_eq!(e.blame(), Blame::Origin);
+    assert!(e.route().is_some_and(|r| r.is_direct()));
+    assert_eq!(e.url().map(url::Url::as_str), Some(url.as_str()));
+    assert!(grew < MARGIN, "peak grew {grew} bytes");
+}
