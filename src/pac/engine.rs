@@ -30,6 +30,10 @@ const MAX_ALERT_LEN: usize = 1024;
 const MAX_LOOKUPS: usize = 32;
 /// The longest exception text kept, in bytes.
 const MAX_EXCEPTION_LEN: usize = 1024;
+/// The longest name looked up, in bytes: DNS carries no longer name (255 octets on the wire).
+/// A longer one does not resolve, and is neither asked about nor recorded — the script's
+/// strings are bounded by the engine's memory limit, the host's copies of them are not.
+pub(crate) const MAX_NAME_LEN: usize = 255;
 
 /// Why an evaluation (or loading the script) failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -404,6 +408,9 @@ fn install_natives(
 
 /// One lookup through the resolver, memoised for the evaluation and recorded.
 fn lookup(shared: &Shared, resolver: &dyn PacResolver, host: &str) -> Lookup {
+    if host.len() > MAX_NAME_LEN {
+        return Lookup::NotFound;
+    }
     if let Ok(ip) = host
         .trim_start_matches('[')
         .trim_end_matches(']')

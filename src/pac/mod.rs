@@ -393,8 +393,11 @@ impl Pac {
             }
         };
         let result = parse_result(&returned);
-        // The answer is shown in explanations and errors: never with credentials in it.
-        let returned = crate::proxy::redact_list(&returned);
+        // The answer is shown in explanations and errors: never with credentials in it. Only
+        // what the parser read is kept (the answer is cached, and the script's strings are
+        // bounded by the engine's memory limit, not the host's copies); cut after redacting,
+        // so the cut cannot expose part of a credential.
+        let returned = engine::cut(&crate::proxy::redact_list(&returned), MAX_RESULT_LEN);
         if result.entries.is_empty() {
             let why = match result.diagnostics.first() {
                 Some(d) => format!("no usable entry ({d})"),
