@@ -22,11 +22,23 @@ use crate::error::{Error, ErrorKind};
 /// // GET https://translate.yandex.net/api/v1/getLangs?key=K&ui=en
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ProviderHandle {
     client: Client,
     name: String,
     base: url::Url,
+}
+
+impl std::fmt::Debug for ProviderHandle {
+    // `url::Url`'s own `Debug` prints the password and every query value: the base URL is
+    // shown as it is safe to print.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderHandle")
+            .field("client", &self.client)
+            .field("name", &self.name)
+            .field("base", &crate::proxy::redact_parsed_url(&self.base))
+            .finish()
+    }
 }
 
 impl Client {

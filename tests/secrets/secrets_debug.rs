@@ -1,0 +1,34 @@
+//! `Debug` of the public values that hold a secret as the user gave it — a provider's base URL,
+//! a configuration document's raw values, a check's URL, a builder's proxy headers, a response's
+//! `Set-Cookie` — prints no form of it, in `{:?}` or `{:#?}`.
+
+use proxyscope::{Client, EnvSnapshot, Settings};
+
+const PASS: &str = "s3cr3t-pw-XYZ";
+
+/// Both `Debug` forms of `value` hold no trace of `PASS`, and still show `shows` (so the test
+/// looked at the right value).
+fn assert_clean(label: &str, value: &impl std::fmt::Debug, shows: &str) {
+    for text in [format!("{value:?}"), format!("{value:#?}")] {
+        assert!(!text.contains(PASS), "{label}: {text}");
+        assert!(text.contains(shows), "{label} should show {shows}: {text}");
+    }
+}
+
+fn no_env() -> EnvSnapshot {
+    EnvSnapshot::from_pairs(Vec::<(String, String)>::new())
+}
+
+#[test]
+fn a_provider_handle_hides_its_base_urls_credentials_and_keys() {
+    let c = Client::builder()
+        .provider(
+            "a",
+            &format!("https://u:{PASS}@a.test/v1?key={PASS}"),
+            Settings::new(),
+        )
+        .env(no_env())
+        .build()
+        .unwrap();
+    assert_clean("ProviderHandle", &c.provider("a").unwrap(), "a.test/v1");
+}
