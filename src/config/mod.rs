@@ -316,13 +316,26 @@ impl Config {
 /// every finding, errors included, or turn it into a [`Config`].
 ///
 /// [`lint`]: ConfigDocument::lint
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ConfigDocument {
     root: Node,
     source: Source,
     syntax: Vec<Diagnostic>,
     /// Syntax errors counted but not kept (a document of errors; see `node::parse_toml`).
     omitted: usize,
+}
+
+impl std::fmt::Debug for ConfigDocument {
+    // The tree holds every value as written — proxy passwords, keys in URLs — before anything
+    // parsed them: only where it came from and what was found wrong are shown (diagnostics
+    // are redacted where they are made).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConfigDocument")
+            .field("source", &self.source)
+            .field("syntax", &self.syntax)
+            .field("omitted", &self.omitted)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ConfigDocument {

@@ -32,3 +32,14 @@ fn a_provider_handle_hides_its_base_urls_credentials_and_keys() {
         .unwrap();
     assert_clean("ProviderHandle", &c.provider("a").unwrap(), "a.test/v1");
 }
+
+#[test]
+fn a_configuration_document_hides_the_values_it_read() {
+    let doc = proxyscope::config::ConfigDocument::from_toml_str(
+        &format!(
+            "proxy = \"http://u:{PASS}@p.test:1\"\n[providers.a]\nurl = \"https://a.test/?token={PASS}\"\n"
+        ),
+        "doc.toml",
+    );
+    assert_clean("ConfigDocument", &doc, "doc.toml");
+}
