@@ -31,7 +31,7 @@ pub const MAX_REDIRECTS: usize = 10;
 /// A check ready to run: the declared [`config::Check`] (its request and expectations), the
 /// provider whose profile (route, TLS, timeouts) it uses, and the absolute URL it requests.
 #[non_exhaustive]
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Check {
     /// The provider whose profile the request uses.
     pub provider: String,
@@ -39,6 +39,18 @@ pub struct Check {
     pub url: String,
     /// The check as declared: name, method, expectations, redirects, timeout.
     pub spec: config::Check,
+}
+
+impl std::fmt::Debug for Check {
+    // `url` is kept as given (it is requested as given), so it may carry userinfo and keys:
+    // it is shown masked, as the spec's target already is.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Check")
+            .field("provider", &self.provider)
+            .field("url", &crate::proxy::redact_url(&self.url))
+            .field("spec", &self.spec)
+            .finish()
+    }
 }
 
 impl Check {

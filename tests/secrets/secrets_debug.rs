@@ -43,3 +43,10 @@ fn a_configuration_document_hides_the_values_it_read() {
     );
     assert_clean("ConfigDocument", &doc, "doc.toml");
 }
+
+#[test]
+fn a_check_hides_its_urls_credentials_and_keys() {
+    let check =
+        proxyscope::probe::Check::new("a", "n", &format!("https://u:{PASS}@a.test/x?key={PASS}"));
+    assert_clean("Check", &check, "a.test/x");
+}
