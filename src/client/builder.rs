@@ -170,15 +170,19 @@ impl ClientBuilder {
     }
 
     /// A header sent to the proxy on every CONNECT and absolute-form request, by every profile
-    /// (before the layers' own `proxy_headers`). Marked sensitive when the name contains
-    /// `authorization`.
+    /// (before the layers' own `proxy_headers`). Marked sensitive, so `Debug` and logs never
+    /// show it, when the name suggests a credential (the rule of
+    /// [`ProxyHeaders::is_sensitive`](crate::settings::ProxyHeaders::is_sensitive): `auth`, `token`,
+    /// `key`, `secret`, `cookie`, `password`, `session`).
     pub fn proxy_header(mut self, name: &str, value: &str) -> Self {
         match (
             HeaderName::from_bytes(name.as_bytes()),
             HeaderValue::from_str(value),
         ) {
             (Ok(n), Ok(mut v)) => {
-                if n.as_str().contains("authorization") {
+                // One rule for the builder's headers and the layers' `proxy_headers`: a
+                // cookie or token sent to the proxy is as secret as its authorization.
+                if crate::settings::ProxyHeaders::is_sensitive(n.as_str()) {
                     v.set_sensitive(true);
                 }
                 self.proxy_headers.append(n, v);

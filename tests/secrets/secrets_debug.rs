@@ -50,3 +50,13 @@ fn a_check_hides_its_urls_credentials_and_keys() {
         proxyscope::probe::Check::new("a", "n", &format!("https://u:{PASS}@a.test/x?key={PASS}"));
     assert_clean("Check", &check, "a.test/x");
 }
+
+#[test]
+fn a_builders_credential_proxy_headers_are_sensitive() {
+    let b = Client::builder()
+        .proxy_header("Cookie", &format!("sid={PASS}"))
+        .proxy_header("X-Proxy-Token", PASS)
+        .proxy_header("X-Egress-Zone", "eu-1");
+    // The header the layer's rule calls credentials are masked, the others shown.
+    assert_clean("ClientBuilder", &b, "eu-1");
+}
