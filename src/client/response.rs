@@ -96,6 +96,17 @@ impl Response {
             _ => ResponsePath::Direct,
         };
         let (mut head, raw) = inner.into_parts();
+        // A session the origin hands out is a credential: `Debug` of the response or of its
+        // headers (what callers log) prints `Sensitive` instead; the value stays readable.
+        // (`entry` may grow the map: asked only when there is a cookie.)
+        if head.headers.contains_key(http::header::SET_COOKIE)
+            && let http::header::Entry::Occupied(mut cookies) =
+                head.headers.entry(http::header::SET_COOKIE)
+        {
+            for value in cookies.iter_mut() {
+                value.set_sensitive(true);
+            }
+        }
         let encoding = if decode {
             decoded_encoding(&mut head.headers)
         } else {

@@ -60,3 +60,24 @@ fn a_builders_credential_proxy_headers_are_sensitive() {
     // The header the layer's rule calls credentials are masked, the others shown.
     assert_clean("ClientBuilder", &b, "eu-1");
 }
+
+#[tokio::test]
+async fn a_responses_set_cookie_is_sensitive() {
+    use proxyscope::testing::{RawServer, read_head};
+    use tokio::io::AsyncWriteExt;
+    let server = RawServer::start(|mut s| async move {
+        let _ = read_head(&mut s).await;
+        let reply = format!(
+            "HTTP/1.1 200 OK\r\nSet-Cookie: sid={PASS}; HttpOnly\r\nX-Kind: plain\r\nContent-Length: 0\r\n\r\n"
+        );
+        let _ = s.write_all(reply.as_bytes()).await;
+    })
+    .await;
+    let c = Client::builder().env(no_env()).build().unwrap();
+    let res = c.get(server.url()).await.unwrap();
+    assert_clean("Response", &res, "x-kind");
+    assert_clean("Response headers", res.headers(), "x-kind");
+    // The value is still there for the caller.
+    let cookie = res.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.contains(PASS));
+}
