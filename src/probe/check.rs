@@ -188,8 +188,8 @@ fn verify_head(
             }));
     }
     if let Some(h) = &spec.expect_header {
-        let values: Vec<String> = headers
-            .get_all(h.name.as_str())
+        let found = headers.get_all(h.name.as_str());
+        let values: Vec<String> = found
             .iter()
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
             .collect();
@@ -202,8 +202,17 @@ fn verify_head(
                 Some(v) => format!("header {} containing {v:?}", h.name),
                 None => format!("header {}", h.name),
             };
+            // A session cookie (or any value the client marked sensitive) is a credential:
+            // say that it was there, never what it was.
+            let secret = found.iter().any(|v| v.is_sensitive())
+                || crate::proxy::redact::holds_credentials(h.name.as_str());
             let seen = if values.is_empty() {
                 "absent".to_owned()
+            } else if secret {
+                format!(
+                    "present ({} value(s), not shown: credentials)",
+                    values.len()
+                )
             } else {
                 format!("{:?}", values.join(", "))
             };

@@ -9,4 +9,5 @@ mod common;
 mod secrets_debug;
 mod secrets_identity;
 mod secrets_redaction;
+mod secrets_response;
 mod secrets_wire;
