@@ -107,6 +107,15 @@ impl Response {
                 value.set_sensitive(true);
             }
         }
+        // A redirect may point at a URL with userinfo or a token in its query (a login
+        // page's `?ticket=`): such a Location is sensitive too. Masking it changes it exactly
+        // when it holds one of those.
+        if let Some(location) = head.headers.get_mut(http::header::LOCATION)
+            && let Ok(text) = std::str::from_utf8(location.as_bytes())
+            && crate::proxy::redact_url(text) != text
+        {
+            location.set_sensitive(true);
+        }
         let encoding = if decode {
             decoded_encoding(&mut head.headers)
         } else {

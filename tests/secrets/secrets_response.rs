@@ -61,3 +61,24 @@ async fn a_check_expecting_a_cookie_does_not_quote_the_session_it_got() {
         assert_clean(label, &text);
     }
 }
+
+#[tokio::test]
+async fn a_redirects_location_credentials_are_not_in_the_responses_debug() {
+    let server = answering(format!(
+        "HTTP/1.1 302 Found\r\nLocation: http://u:{PASS}@other.test/next?token={PASS}\r\nX-Kind: plain\r\n"
+    ))
+    .await;
+    let res = client().get(server.url()).await.unwrap();
+    assert_eq!(res.status(), 302);
+    for text in [
+        format!("{res:?}"),
+        format!("{res:#?}"),
+        format!("{:?}", res.headers()),
+    ] {
+        assert_clean("Response", &text);
+        assert!(text.contains("x-kind"), "{text}");
+    }
+    // The value is still there for the caller.
+    let location = res.headers()["location"].to_str().unwrap();
+    assert!(location.contains(PASS));
+}
