@@ -34,6 +34,7 @@ pub(crate) fn refusal(
     credentials_sent: bool,
     form: Form<'_>,
 ) -> Error {
+    let reply = masked(reply);
     let c = wire::classify(&reply, credentials_sent);
     let proxy = ctx.proxy_display();
     let target = ctx.target().to_owned();
@@ -215,4 +216,21 @@ pub(crate) fn local_fix(ctx: &Ctx) -> Option<String> {
     Some(format!(
         "provider {provider} sets no proxy of its own and inherited {proxy} from {from}: if {provider} must not use it, set providers.{provider}.proxy (\"direct\", or {provider}'s own proxy URL){at}"
     ))
+}
+
+/// The reply with the secrets a proxy may put in it of its own accord masked: a login portal's
+/// `Location` (and the link in its page) carries a ticket or token in its query, or userinfo.
+/// What the request carried is scrubbed later (`Error::scrubbed`); these are the proxy's own,
+/// so no request secret would find them. `Location` is one URL and is masked by its structure;
+/// the page is free text, masked URL by URL.
+fn masked(mut reply: ProxyReply) -> ProxyReply {
+    for (name, value) in &mut reply.headers {
+        if name.eq_ignore_ascii_case("location") || name.eq_ignore_ascii_case("content-location") {
+            *value = crate::proxy::redact_url(value);
+        }
+    }
+    if let Some(body) = &mut reply.body_excerpt {
+        *body = crate::proxy::redact_text(body);
+    }
+    reply
 }

@@ -82,3 +82,52 @@ async fn a_redirects_location_credentials_are_not_in_the_responses_debug() {
     let location = res.headers()["location"].to_str().unwrap();
     assert!(location.contains(PASS));
 }
+
+/// A proxy's login portal redirects with a token of its own in the `Location` and in the link
+/// of its page: no request secret matches it, so only its structure can hide it.
+#[tokio::test]
+async fn a_proxys_login_redirect_keeps_its_token_out_of_the_evidence() {
+    use proxyscope::testing::{CannedReply, Policy, TestProxy};
+    use proxyscope::{ProxySetting, Settings};
+    let proxy = TestProxy::builder()
+        .policy(Policy::Reply(CannedReply::login_redirect(&format!(
+            "http://login.corp.test/?token={PASS}&u=1"
+        ))))
+        .start()
+        .await;
+    let via = ProxySetting::parse(&format!("http://{}", proxy.addr())).unwrap();
+    let c = client_with(Client::builder().global(Settings::new().with_proxy(via)));
+    // CONNECT, and absolute-form (the reply the proxy wrote itself).
+    for url in ["https://localhost:9/", "http://localhost:9/"] {
+        let e = match c.get(url).await.and_then(|r| r.error_for_proxy_reply()) {
+            Ok(r) => panic!("a login redirect is the proxy's: {}", r.status()),
+            Err(e) => e,
+        };
+        assert_eq!(e.code(), "proxy.refused", "{url}");
+        let reply = e
+            .evidence()
+            .proxy_reply
+            .as_ref()
+            .expect("the reply is kept");
+        assert_eq!(reply.status, 302);
+        let location = reply
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("location"))
+            .map(|(_, v)| v.as_str())
+            .expect("Location is evidence");
+        assert!(
+            location.starts_with("http://login.corp.test/"),
+            "{location}"
+        );
+        for text in [
+            e.to_string(),
+            format!("{e:?}"),
+            format!("{e:#?}"),
+            e.report(),
+            serde_json::to_string(&e).unwrap(),
+        ] {
+            assert_clean(url, &text);
+        }
+    }
+}
