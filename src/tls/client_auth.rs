@@ -215,6 +215,8 @@ pub(crate) fn failure(
         hop,
         sni: sni.to_owned(),
         chain,
+        // The caller that still has the presented chain sets the count of undescribed ones.
+        chain_omitted: 0,
         verified_at: None,
         trust_store: tls.trust_store().clone(),
         rustls_error: Some(rustls_error),
