@@ -196,7 +196,11 @@ pub struct ClientCertEvidence {
     pub requested: bool,
     /// The subjects of the CAs the server said it accepts (from its CertificateRequest), in its
     /// order; empty when it named none (then any certificate may be tried).
+    /// At most 32 are listed; `acceptable_cas_omitted` counts the rest.
     pub acceptable_cas: Vec<String>,
+    /// CAs the server named after the 32 listed in `acceptable_cas`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub acceptable_cas_omitted: usize,
     /// The certificate presented (the leaf of the configured chain); `None` when none was
     /// configured for this hop.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -233,6 +237,9 @@ impl ClientCertEvidence {
                 "\n{indent}  acceptable CAs: {}",
                 self.acceptable_cas.join("; ")
             );
+            if self.acceptable_cas_omitted > 0 {
+                let _ = write!(out, " and {} more", self.acceptable_cas_omitted);
+            }
         }
         match &self.presented {
             Some(c) => {
