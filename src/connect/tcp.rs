@@ -2,7 +2,9 @@
 //! (curl's `--connect-timeout`: the phase's, not each address's — a DNS answer with a hundred
 //! addresses that do not answer must not multiply it). While other addresses remain, an attempt
 //! gets half of the time left, so a later address still gets its chance; the last gets all of
-//! it. Every attempt is recorded as evidence.
+//! it. Every attempt is recorded as evidence. At most [`MAX_ADDRESSES`] are tried: refusals are
+//! fast, so the deadline alone would let an answer with thousands of addresses cost thousands
+//! of connects and as many entries in the error's evidence.
 
 use std::io;
 use std::net::SocketAddr;
@@ -15,6 +17,9 @@ use crate::error::{AddrAttempt, Error, ErrorKind, Hop, Phase};
 
 use super::Ctx;
 
+/// The most addresses of one name tried (and kept as evidence) per connection.
+pub(crate) const MAX_ADDRESSES: usize = 64;
+
 /// Connects to the first address that accepts; on failure the error lists every attempt.
 /// `proxy.connect`/`origin.connect` when any address refused or was unreachable,
 /// `proxy.timeout`/`origin.timeout` when every address timed out.
@@ -25,6 +30,8 @@ pub(crate) async fn connect(
     addrs: &[SocketAddr],
     timeout: Duration,
 ) -> Result<TcpStream, Error> {
+    let total = addrs.len();
+    let addrs = &addrs[..total.min(MAX_ADDRESSES)];
     let mut attempts = Vec::with_capacity(addrs.len());
     let mut last: Option<io::Error> = None;
     let mut all_timed_out = true;
@@ -60,9 +67,13 @@ pub(crate) async fn connect(
     let noun = super::dns::hop_noun(hop);
     let tried = if attempts.len() < addrs.len() {
         format!(
-            "{} of {} addresses tried before the time was up",
+            "{} of {total} addresses tried before the time was up",
             attempts.len(),
-            addrs.len()
+        )
+    } else if addrs.len() < total {
+        format!(
+            "{} of {total} addresses tried: at most {MAX_ADDRESSES} are",
+            attempts.len()
         )
     } else {
         format!("{} address(es) tried", attempts.len())

@@ -148,8 +148,12 @@ pub struct TlsEvidence {
     pub hop: Hop,
     /// The server name sent (SNI) and verified.
     pub sni: String,
-    /// The presented chain, leaf first; empty when the server sent none.
+    /// The presented chain, leaf first; empty when the server sent none. At most 16
+    /// certificates are described; `chain_omitted` counts the rest.
     pub chain: Vec<CertSummary>,
+    /// Certificates presented after the 16 described in `chain`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub chain_omitted: usize,
     /// The verification time, RFC 3339 (clock-skew evidence).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verified_at: Option<String>,
@@ -192,7 +196,11 @@ pub struct ClientCertEvidence {
     pub requested: bool,
     /// The subjects of the CAs the server said it accepts (from its CertificateRequest), in its
     /// order; empty when it named none (then any certificate may be tried).
+    /// At most 32 are listed; `acceptable_cas_omitted` counts the rest.
     pub acceptable_cas: Vec<String>,
+    /// CAs the server named after the 32 listed in `acceptable_cas`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub acceptable_cas_omitted: usize,
     /// The certificate presented (the leaf of the configured chain); `None` when none was
     /// configured for this hop.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -229,6 +237,9 @@ impl ClientCertEvidence {
                 "\n{indent}  acceptable CAs: {}",
                 self.acceptable_cas.join("; ")
             );
+            if self.acceptable_cas_omitted > 0 {
+                let _ = write!(out, " and {} more", self.acceptable_cas_omitted);
+            }
         }
         match &self.presented {
             Some(c) => {
@@ -272,16 +283,23 @@ impl TlsEvidence {
                 c.not_before,
                 c.not_after,
                 if c.is_ca { ", CA" } else { "" },
-                if c.sans.is_empty() {
-                    String::new()
-                } else {
-                    format!(", SANs {}", c.sans.join(","))
+                match (c.sans.is_empty(), c.sans_omitted) {
+                    (true, _) => String::new(),
+                    (false, 0) => format!(", SANs {}", c.sans.join(",")),
+                    (false, n) => format!(", SANs {} and {n} more", c.sans.join(",")),
                 },
                 c.sha256
             );
         }
         if self.chain.is_empty() {
             let _ = write!(out, "\n{indent}  no certificate was presented");
+        }
+        if self.chain_omitted > 0 {
+            let _ = write!(
+                out,
+                "\n{indent}  and {} more certificate(s), not described",
+                self.chain_omitted
+            );
         }
         let _ = write!(
             out,
@@ -409,8 +427,12 @@ pub struct CertSummary {
     pub subject: String,
     /// The issuer DN.
     pub issuer: String,
-    /// DNS names and IP addresses from subjectAltName, cleaned (no `DnsName("…")` wrapping).
+    /// DNS names and IP addresses from subjectAltName, cleaned (no `DnsName("…")` wrapping); at
+    /// most 64, `sans_omitted` counts the rest.
     pub sans: Vec<String>,
+    /// Names in subjectAltName after the 64 listed in `sans`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub sans_omitted: usize,
     /// notBefore, RFC 3339 UTC.
     pub not_before: String,
     /// notAfter, RFC 3339 UTC.

@@ -12,6 +12,14 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::error::CertSummary;
 
+/// The most certificates of a presented chain described. webpki builds paths of at most six
+/// intermediates, so more is padding; a peer must not make every error carry hundreds of
+/// summaries (rustls lets a chain fill a 64 KiB message). The rest are counted, see [`omitted`].
+pub(crate) const MAX_CHAIN: usize = 16;
+/// The most subjectAltNames listed per certificate; the rest are counted in `sans_omitted` (one
+/// 64 KiB certificate can carry thousands of short names).
+pub(crate) const MAX_SANS: usize = 64;
+
 /// Why a certificate could not be described.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct NotACertificate(pub(crate) String);
@@ -24,16 +32,18 @@ impl CertSummary {
         let subject_der = cert.subject().as_raw().to_vec();
         let issuer_der = cert.issuer().as_raw().to_vec();
         let mut sans = Vec::new();
+        let mut sans_omitted = 0;
         if let Ok(Some(ext)) = cert.subject_alternative_name() {
             for name in &ext.value.general_names {
-                match name {
-                    GeneralName::DNSName(d) => sans.push((*d).to_owned()),
-                    GeneralName::IPAddress(b) => {
-                        if let Some(ip) = ip_from_bytes(b) {
-                            sans.push(ip.to_string());
-                        }
-                    }
-                    _ => {}
+                let listed = match name {
+                    GeneralName::DNSName(d) => Some((*d).to_owned()),
+                    GeneralName::IPAddress(b) => ip_from_bytes(b).map(|ip| ip.to_string()),
+                    _ => None,
+                };
+                match listed {
+                    Some(n) if sans.len() < MAX_SANS => sans.push(n),
+                    Some(_) => sans_omitted += 1,
+                    None => {}
                 }
             }
         }
@@ -44,6 +54,7 @@ impl CertSummary {
             subject: cert.subject().to_string(),
             issuer: cert.issuer().to_string(),
             sans,
+            sans_omitted,
             not_before: rfc3339(not_before_unix),
             not_after: rfc3339(not_after_unix),
             not_before_unix,
@@ -60,14 +71,20 @@ impl CertSummary {
     }
 }
 
-/// Describes every certificate of a chain; certificates that do not parse are skipped (the
-/// handshake error already says the encoding is bad).
+/// Describes the first [`MAX_CHAIN`] certificates of a chain; certificates that do not parse are
+/// skipped (the handshake error already says the encoding is bad).
 pub(crate) fn summarize(chain: &[CertificateDer<'_>], now: i64) -> Vec<CertSummary> {
     chain
         .iter()
+        .take(MAX_CHAIN)
         .enumerate()
         .filter_map(|(i, c)| CertSummary::from_der(i, c.as_ref(), now).ok())
         .collect()
+}
+
+/// How many certificates of `chain` [`summarize`] leaves out.
+pub(crate) fn omitted(chain: &[CertificateDer<'_>]) -> usize {
+    chain.len().saturating_sub(MAX_CHAIN)
 }
 
 /// How two recorded chains relate, e.g. the chain seen directly and the one seen via a proxy.

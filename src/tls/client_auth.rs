@@ -45,6 +45,10 @@ impl ResolvesClientCert for Resolver {
     }
 }
 
+/// The most CA names of a CertificateRequest listed: a server can name thousands in one 64 KiB
+/// message, and the list goes into the evidence, the message and the hint. The rest are counted.
+pub(crate) const MAX_ACCEPTABLE_CAS: usize = 32;
+
 /// What a handshake learnt about client authentication: `None` when the server did not ask and
 /// no certificate is configured.
 pub(crate) fn evidence(
@@ -63,7 +67,12 @@ pub(crate) fn evidence(
         .map(|leaf| hints.contains(&leaf.issuer_der));
     Some(ClientCertEvidence {
         requested: request.is_some(),
-        acceptable_cas: hints.iter().map(|h| dn(h)).collect(),
+        acceptable_cas: hints
+            .iter()
+            .take(MAX_ACCEPTABLE_CAS)
+            .map(|h| dn(h))
+            .collect(),
+        acceptable_cas_omitted: hints.len().saturating_sub(MAX_ACCEPTABLE_CAS),
         presented,
         issuer_accepted,
         alert: None,
@@ -161,10 +170,13 @@ pub(crate) fn failure(
     } else {
         Diagnosis::ClientCertRequired
     };
-    let cas = if client.acceptable_cas.is_empty() {
-        "the server named no CA".to_owned()
-    } else {
-        client.acceptable_cas.join("; ")
+    let cas = match (
+        client.acceptable_cas.is_empty(),
+        client.acceptable_cas_omitted,
+    ) {
+        (true, _) => "the server named no CA".to_owned(),
+        (false, 0) => client.acceptable_cas.join("; "),
+        (false, n) => format!("{} and {n} more", client.acceptable_cas.join("; ")),
     };
     let key = &settings.client_cert_key;
     let key_key = &settings.client_key_key;
@@ -215,6 +227,8 @@ pub(crate) fn failure(
         hop,
         sni: sni.to_owned(),
         chain,
+        // The caller that still has the presented chain sets the count of undescribed ones.
+        chain_omitted: 0,
         verified_at: None,
         trust_store: tls.trust_store().clone(),
         rustls_error: Some(rustls_error),

@@ -16,7 +16,9 @@ use rustls::server::ParsedCertificate;
 use rustls::{CertificateError, RootCertStore};
 use rustls_pki_types::{CertificateDer, UnixTime};
 
-use super::chain::{ChainComparison, compare_chains, name_value, rfc3339, summarize, unix_now};
+use super::chain::{
+    ChainComparison, compare_chains, name_value, omitted, rfc3339, summarize, unix_now,
+};
 use super::settings::TlsSettings;
 use super::verifier::Seen;
 use crate::error::{
@@ -56,6 +58,7 @@ pub(crate) fn diagnose(tls: &dyn FailedHop, sni: &str, seen: Seen, failure: Fail
         .now
         .map_or_else(unix_now, |t| i64::try_from(t.as_secs()).unwrap_or(i64::MAX));
     let chain = summarize(&seen.chain, now);
+    let chain_omitted = omitted(&seen.chain);
     let settings = tls.settings();
     let hop = settings.hop;
 
@@ -74,6 +77,7 @@ pub(crate) fn diagnose(tls: &dyn FailedHop, sni: &str, seen: Seen, failure: Fail
         hop,
         sni: sni.to_owned(),
         chain,
+        chain_omitted,
         verified_at: seen.now.map(|_| rfc3339(now)),
         trust_store: tls.trust_store().clone(),
         rustls_error: rustls_err
@@ -627,6 +631,7 @@ mod tests {
             subject: format!("CN={index}"),
             issuer: String::new(),
             sans: vec![],
+            sans_omitted: 0,
             not_before: String::new(),
             not_after: String::new(),
             not_before_unix: nb,

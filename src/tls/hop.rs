@@ -366,10 +366,15 @@ impl HopTls {
                 .now
                 .map_or_else(unix_now, |t| i64::try_from(t.as_secs()).unwrap_or(i64::MAX));
             let chain = summarize(&seen.chain, now);
+            let chain_omitted = super::chain::omitted(&seen.chain);
             if let Some(err) =
                 client_auth::failure(self, sni, chain, client.clone(), alert, e.to_string())
             {
-                return err;
+                return err.map_evidence(|ev| {
+                    if let Some(tls) = ev.tls.as_mut() {
+                        tls.chain_omitted = chain_omitted;
+                    }
+                });
             }
         }
         let err = diagnose(self, sni, seen, failure);

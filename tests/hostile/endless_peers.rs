@@ -130,3 +130,21 @@ async fn a_response_head_that_never_ends_is_http_protocol_from_its_sender() {
     assert!(e.route().is_some_and(|r| r.proxy().is_some()));
     assert!(grew < MARGIN, "absolute-form: peak grew {grew} bytes");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endless_informational_responses_end_at_the_request_deadline() {
+    let _one = peak::LOCK.lock().await;
+    let server = RawServer::start(|s| endless(s, b"", b"HTTP/1.1 100 Continue\r\n\r\n")).await;
+    let origin = server.addr();
+    let deadline = Duration::from_millis(500);
+    let client = Client::builder()
+        .env(EnvSnapshot::from_pairs(Vec::<(String, String)>::new()))
+        .global(proxyscope::Settings::new().with_timeout(Phase::Http, deadline))
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let (e, grew) = measured_failure(&client, &format!("http://{origin}/")).await;
+    assert_failure(&e, "http.timeout", Hop::Origin, Phase::Http, Blame::Origin);
+    assert!(started.elapsed() < deadline * 4, "{:?}", started.elapsed());
+    assert!(grew < MARGIN, "peak grew {grew} bytes");
+}

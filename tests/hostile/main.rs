@@ -14,6 +14,7 @@ mod hostile_files;
 mod hostile_identity;
 mod hostile_output;
 mod hostile_proxy;
+mod hostile_tls_chain;
 mod many_addresses;
 mod peak;
 // Proxy auto-config: built with the `pac` feature (`cargo test --all-features`, scripts/test).

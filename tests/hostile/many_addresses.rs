@@ -66,3 +66,36 @@ fn every_address_shares_the_connect_timeout() {
         assert!(elapsed <= connect, "{n} addresses took {elapsed:?}");
     });
 }
+
+/// A DNS answer with thousands of addresses that all refuse at once: refusals are fast, so the
+/// shared deadline does not stop the loop, and every attempt used to be tried and kept as
+/// evidence (5,000 `addresses` entries in the error, its JSON and the probe's page). At most
+/// 64 are tried; the message says how many there were.
+#[tokio::test]
+async fn thousands_of_refusing_addresses_are_not_all_tried_or_kept() {
+    let n = 5_000;
+    // A port nothing listens on: bound, then released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let loopback: IpAddr = "127.0.0.1".parse().unwrap();
+    let client = Client::builder()
+        .env(EnvSnapshot::from_pairs(Vec::<(String, String)>::new()))
+        .resolver(Resolver::pinned("many.test", vec![loopback; n]))
+        .build()
+        .unwrap();
+    let e = client
+        .get(format!("http://many.test:{port}/"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "origin.connect", "{}", e.report());
+    assert_eq!((e.hop(), e.phase()), (Some(Hop::Origin), Phase::Connect));
+    let tried = &e.evidence().addresses;
+    assert_eq!(tried.len(), 64, "{} addresses kept", tried.len());
+    let target = SocketAddr::new(loopback, port);
+    assert!(tried.iter().all(|a| a.addr == target && a.error.is_some()));
+    assert!(e.message().contains(&n.to_string()), "{}", e.message());
+}
