@@ -3,7 +3,9 @@
 //! timeout (then the script decides again, a bounded number of times), then the candidates
 //! tried in order. A candidate whose connection fails — unreachable, not an answer such as
 //! 403 — gives way to the next and is skipped by later requests for [`BACKOFF`]; each failure
-//! is kept in the final error's evidence (`attempts`) and in the route's explanation.
+//! is kept in the final error's evidence (`attempts`) and in the route's explanation. The whole
+//! list shares one budget (the request timeout, or the request's own deadline when sooner):
+//! candidates it leaves no time for are skipped as `out_of_time`, never tried with no time.
 //!
 //! The route only describes its candidates (plain data); which failures fail over, the back-off
 //! table and the errors a route's failure becomes are decided here, where errors are known.
@@ -20,6 +22,9 @@ use crate::error::{Attempt, Error, ErrorKind, Hop};
 use crate::route::{Candidate, CandidateFailure, Route, Skipped};
 
 use super::{Conn, Ctx, Profile, connect_one, deadline, dns, route_for};
+
+/// [`Skipped::why`] of a candidate not tried because the list's time ran out.
+const OUT_OF_TIME: &str = "out_of_time";
 
 /// How many times a PAC script may ask for names before its answer is taken as it is.
 const MAX_DNS_ROUNDS: usize = 4;
@@ -109,6 +114,49 @@ impl Backoff {
 }
 
 pub(super) async fn connect(profile: &Profile, uri: &Uri, route: Route) -> Result<Conn, Error> {
+    if route.candidates().is_none() {
+        return connect_one(profile, uri, route).await;
+    }
+    // One budget for the whole list: each candidate has its own phase timeouts, and without
+    // a bound over them a list of twenty unreachable proxies held a request for twenty
+    // timeouts. The request timeout (or the request's own deadline, when sooner) bounds the
+    // list; every phase of every attempt is capped by what is left of it.
+    let timeout = profile.timeouts().request_or_default();
+    let left = deadline::cap(timeout);
+    let budget = if left < timeout {
+        format!(
+            "the request's own deadline, {:.3}s left",
+            left.as_secs_f64()
+        )
+    } else {
+        let from = profile
+            .timeouts()
+            .request
+            .as_ref()
+            .map(|s| s.origin.to_string());
+        format!(
+            "timeouts.request, {}s from {}",
+            timeout.as_secs_f64(),
+            from.as_deref().unwrap_or("the default")
+        )
+    };
+    let until = tokio::time::Instant::now() + left;
+    deadline::scope(
+        Some(until),
+        try_candidates(profile, uri, route, until, &budget),
+    )
+    .await
+}
+
+/// The candidates in order until one connects, one answers (a refusal is final), or the
+/// list's time runs out (the rest are kept as skipped, `out_of_time`).
+async fn try_candidates(
+    profile: &Profile,
+    uri: &Uri,
+    route: Route,
+    until: tokio::time::Instant,
+    budget: &str,
+) -> Result<Conn, Error> {
     let route = resolve_pending(profile, uri, route).await?;
     let Some(cands) = route.candidates() else {
         return connect_one(profile, uri, route).await;
@@ -142,9 +190,35 @@ pub(super) async fn connect(profile: &Profile, uri: &Uri, route: Route) -> Resul
         order = (0..n).collect();
     }
     let mut attempts: Vec<Attempt> = Vec::new();
-    let mut last = None;
-    for i in order {
+    let mut last: Option<(usize, Error)> = None;
+    for (k, &i) in order.iter().enumerate() {
         let c = &cands.entries[i];
+        if let Some((failed, e)) = last.take_if(|_| tokio::time::Instant::now() >= until) {
+            // Out of time: the candidates not tried are named as such, not as failures (and
+            // are not backed off: nothing is known about them).
+            let untried = order[k..].iter().map(|&j| Skipped {
+                index: j,
+                entry: cands.entries[j].entry.clone(),
+                why: OUT_OF_TIME,
+                code: None,
+                detail: format!(
+                    "not tried: the time for the whole list ({budget}) ran out on the candidates before it"
+                ),
+            });
+            // As when the last candidate fails: the route is the one of the attempt that
+            // ended the request (`used`), with every other candidate skipped.
+            skipped.retain(|s| s.index != failed);
+            skipped.extend(untried);
+            let hint = format!(
+                "{}; {} more candidate(s) were not tried because the time for the whole list ran out ({budget}): lower the per-phase timeouts or put the reachable proxies first",
+                e.hint().unwrap_or("every candidate tried failed"),
+                order.len() - k,
+            );
+            return Err(e
+                .with_route(route.with_alternatives(cands.following(failed, skipped)))
+                .with_hint(hint)
+                .map_evidence(|ev| ev.attempts = attempts));
+        }
         let attempt_route = route.with_alternatives(cands.following(i, skipped.clone()));
         match connect_one(profile, uri, attempt_route).await {
             Ok(conn) => {
@@ -161,7 +235,7 @@ pub(super) async fn connect(profile: &Profile, uri: &Uri, route: Route) -> Resul
                     code: Some(e.code().to_owned()),
                     detail: format!("skipped: {} ({})", e.message(), e.code()),
                 });
-                last = Some(e);
+                last = Some((i, e));
             }
             Err(e) => {
                 // The candidate answered (a refusal, a TLS problem with the origin): final.
@@ -171,7 +245,7 @@ pub(super) async fn connect(profile: &Profile, uri: &Uri, route: Route) -> Resul
         }
     }
     Err(match last {
-        Some(e) => e.map_evidence(|ev| ev.attempts = attempts),
+        Some((_, e)) => e.map_evidence(|ev| ev.attempts = attempts),
         None => Error::new(ErrorKind::PacResult)
             .with_message("the route has no candidate to try")
             .with_route(route),

@@ -533,12 +533,13 @@ async fn build(
                                 Hop::Origin,
                                 host,
                                 port,
-                                t.connect_or_default(),
+                                deadline::cap(t.connect_or_default()),
                             )
                             .await?;
                             socks4::Dest::Addr(socks4::first_v4(ctx, &addrs)?)
                         };
-                        socks4::handshake(ctx, stream, dest, user_id, t.proxy_or_default()).await
+                        let timeout = deadline::cap(t.proxy_or_default());
+                        socks4::handshake(ctx, stream, dest, user_id, timeout).await
                     }
                 }
             }

@@ -64,7 +64,9 @@ pub struct Skipped {
     pub index: usize,
     /// As written.
     pub entry: String,
-    /// `"failed"` (tried now, its connection failed) or `"backed_off"` (it failed recently).
+    /// `"failed"` (tried now, its connection failed), `"backed_off"` (it failed recently) or
+    /// `"out_of_time"` (not tried: the time for the whole list, the request timeout or the
+    /// request's own deadline, ran out on the candidates before it).
     pub why: &'static str,
     /// The error code of the failure (the recent one, for a back-off).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -15,6 +15,7 @@ mod hostile_identity;
 mod hostile_output;
 mod hostile_proxy;
 mod hostile_tls_chain;
+mod long_lists;
 mod many_addresses;
 mod peak;
 // Proxy auto-config: built with the `pac` feature (`cargo test --all-features`, scripts/test).
