@@ -7,6 +7,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+// The accept loop the translation service shares.
+#[path = "../serving/listener.rs"]
+mod accept;
 mod check;
 mod config;
 mod demo;

@@ -3,19 +3,18 @@
 //! provider's checks now; `GET /metrics` is the exporter's own; `GET /` a status page;
 //! `POST /-/reload` and SIGHUP re-read the config (a file with errors is refused, the old one
 //! keeps serving). The request handling is the library's [`Exporter`]; this file is the socket,
-//! the signals and the limits on connections.
+//! the signals and the limits on connections (the examples' shared accept loop: at most
+//! `--max-connections`, the oldest idle one closed to let a new one in, `--header-timeout` for
+//! a request head).
 //!
 //! Bound to loopback unless `--listen` says otherwise: the endpoints have no authentication.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
 use proxyscope::EnvSnapshot;
 use proxyscope::connect::Resolver;
 use proxyscope::probe::exporter::request::DeadlinePolicy;
@@ -26,14 +25,22 @@ use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
+use crate::accept;
 use crate::check::parse_duration;
 
-/// Connections served at once; further ones wait in the listen backlog.
-const MAX_CONNECTIONS: usize = 64;
 /// The most bytes of a request head (request line and headers) read from a client.
 const MAX_HEAD_BYTES: usize = 16 * 1024;
-/// A client that has not sent a complete request head by then is disconnected.
-const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The whole answer to a connection that arrives when every connection has a request in
+/// flight: written without reading the request.
+const OVERLOADED: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
+content-type: text/plain; charset=utf-8\r\n\
+cache-control: no-store\r\n\
+retry-after: 1\r\n\
+connection: close\r\n\
+content-length: 71\r\n\
+\r\n\
+every connection is busy; retry, or raise probe serve --max-connections";
 
 /// Arguments of `probe serve`.
 #[derive(clap::Args)]
@@ -54,6 +61,14 @@ pub(crate) struct Args {
     /// The probe deadline when a scrape sends no usable X-Prometheus-Scrape-Timeout-Seconds.
     #[arg(long, value_parser = parse_duration, default_value = "10s")]
     default_timeout: Duration,
+    /// Connections open at once. At the limit a new connection closes the oldest idle one
+    /// (no request in flight); when all are busy it is answered 503 at once and closed.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=4096))]
+    max_connections: u16,
+    /// Time a client has to send a complete request head; also how long an idle keep-alive
+    /// connection is kept.
+    #[arg(long, value_parser = parse_duration, default_value = "10s")]
+    header_timeout: Duration,
 }
 
 /// Runs `probe serve` until SIGTERM or SIGINT; returns the exit code (3 when it cannot start).
@@ -111,10 +126,16 @@ pub(crate) fn run(args: Args) -> u8 {
             return 3;
         }
     };
-    rt.block_on(serve(exporter, args.listen))
+    let limits = accept::Limits {
+        max_connections: usize::from(args.max_connections),
+        header_timeout: args.header_timeout,
+        max_head_bytes: Some(MAX_HEAD_BYTES),
+        overloaded: OVERLOADED,
+    };
+    rt.block_on(serve(exporter, args.listen, limits))
 }
 
-async fn serve(exporter: Exporter, listen: SocketAddr) -> u8 {
+async fn serve(exporter: Exporter, listen: SocketAddr, limits: accept::Limits) -> u8 {
     let listener = match TcpListener::bind(listen).await {
         Ok(l) => l,
         Err(e) => {
@@ -145,47 +166,21 @@ async fn serve(exporter: Exporter, listen: SocketAddr) -> u8 {
             let _ = reloader.reload().await;
         }
     });
-    let connections = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
-    loop {
-        let permit = tokio::select! {
-            p = Arc::clone(&connections).acquire_owned() => match p {
-                Ok(p) => p,
-                Err(_) => return 0,
-            },
-            _ = terminate.recv() => return 0,
-            _ = tokio::signal::ctrl_c() => return 0,
-        };
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                Err(e) => {
-                    // Out of descriptors or similar: back off instead of spinning.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
-            _ = terminate.recv() => return 0,
-            _ = tokio::signal::ctrl_c() => return 0,
-        };
+    let handle = move |req: http::Request<hyper::body::Incoming>| {
         let exporter = exporter.clone();
-        tokio::spawn(async move {
-            let _permit = permit;
-            let svc = service_fn(move |req: http::Request<hyper::body::Incoming>| {
-                let exporter = exporter.clone();
-                async move {
-                    // The body is never read: no endpoint takes one.
-                    let (parts, _body) = req.into_parts();
-                    let res = exporter.handle(&http::Request::from_parts(parts, ())).await;
-                    Ok::<_, std::convert::Infallible>(res.map(|b| Full::new(Bytes::from(b))))
-                }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(HEAD_TIMEOUT)
-                .max_buf_size(MAX_HEAD_BYTES)
-                .serve_connection(TokioIo::new(stream), svc)
-                .await;
-        });
-    }
+        async move {
+            // The body is never read: no endpoint takes one.
+            let (parts, _body) = req.into_parts();
+            let res = exporter.handle(&http::Request::from_parts(parts, ())).await;
+            res.map(|b| Full::new(Bytes::from(b)))
+        }
+    };
+    let stopped = async move {
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    };
+    accept::serve(listener, limits, handle, stopped).await;
+    0
 }

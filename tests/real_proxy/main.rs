@@ -136,6 +136,8 @@ fn main() {
         exporter!(endpoints::reload_storms_during_scrapes_never_crash),
         exporter!(endpoints::ca_files_are_read_once_per_generation),
         exporter!(endpoints::secrets_stay_out_of_every_output_and_log),
+        exporter!(connections::idle_sockets_cannot_keep_a_scrape_out),
+        exporter!(connections::when_every_connection_is_busy_a_new_one_gets_503_unread),
         exporter!(prometheus_server::a_real_prometheus_scrapes_the_documented_config),
         exporter!(blackbox::side_by_side_with_blackbox_exporter),
         exporter!(browser::the_status_page_renders_in_headless_chromium),

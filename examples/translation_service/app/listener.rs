@@ -1,45 +1,21 @@
-//! The accept loop and what it protects the service from: too many connections, clients that
-//! never finish a request head (slowloris, idle sockets), and running out of file descriptors.
+//! The service's accept loop: the examples' shared one (`accept`, see its docs for what it
+//! protects against) with the service's `[server]` limits and its JSON `503` for a connection
+//! that arrives when every connection is busy.
 //!
 //! - At most `max_connections` connections are open. At the limit, a new connection closes the
-//!   oldest idle one (no request in flight: idle sockets, slow heads, idle keep-alives) and
-//!   takes its place, so `/_info` keeps answering while idle sockets pile up; when every
-//!   connection is busy, the new one is answered `503 service.overloaded` at once, without
-//!   reading its request, and closed.
-//! - A request head must arrive within `header_timeout` (hyper's header read timer, which also
-//!   bounds how long an idle keep-alive connection is kept); the body's deadline is the
-//!   translate handler's.
-//! - When accept fails because the process or system is out of descriptors (EMFILE, ENFILE),
-//!   the loop closes the oldest idle connection to free one and backs off (5 ms doubling to
-//!   500 ms), logging one line per 10 s that counts the failures it did not log.
-//!
-//! Only HTTP/1.1 is served: its header timeout starts the moment a connection is accepted,
-//! which an HTTP/2 preface sniff would delay without a bound.
+//!   oldest idle one and takes its place, so `/_info` keeps answering while idle sockets pile
+//!   up; when every connection is busy, the new one is answered `503 service.overloaded` at
+//!   once, without reading its request, and closed.
+//! - A request head must arrive within `header_timeout`, which also bounds how long an idle
+//!   keep-alive connection is kept; the body's deadline is the translate handler's.
 
-use std::collections::BTreeMap;
-use std::convert::Infallible;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
 
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio::task::{AbortHandle, JoinSet};
 
+use super::accept;
 use super::server::{State, route};
-
-/// How often a repeated accept failure or refusal is logged.
-pub(crate) const LOG_INTERVAL: Duration = Duration::from_secs(10);
-/// The first back-off after a failed accept.
-const BACKOFF_START: Duration = Duration::from_millis(5);
-/// The longest back-off.
-const BACKOFF_MAX: Duration = Duration::from_millis(500);
-
-/// Linux and macOS agree: "too many open files" in the process (EMFILE) or the system (ENFILE).
-const EMFILE: i32 = 24;
-const ENFILE: i32 = 23;
 
 /// The whole answer to a connection over the limit: written without reading the request.
 const OVERLOADED: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
@@ -51,184 +27,27 @@ content-length: 187\r\n\
 \r\n\
 {\"error\":{\"code\":\"service.overloaded\",\"message\":\"every connection is busy\",\"hop\":null,\"phase\":null,\"hint\":\"retry in a second; raise server.max_connections if this persists\",\"route\":null}}";
 
-/// One open connection: how to close it, and whether a request is in flight on it.
-struct Open {
-    abort: AbortHandle,
-    in_flight: Arc<AtomicUsize>,
-}
-
-/// Counts a connection's requests in flight while a request future lives (also when it is
-/// dropped half-way).
-struct InFlight(Arc<AtomicUsize>);
-
-impl InFlight {
-    fn enter(counter: &Arc<AtomicUsize>) -> Self {
-        counter.fetch_add(1, Ordering::SeqCst);
-        Self(Arc::clone(counter))
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-/// Logs at most once per interval and says how many it did not log.
-#[derive(Debug)]
-pub(crate) struct RateLimited {
-    interval: Duration,
-    last: Option<Instant>,
-    suppressed: u64,
-}
-
-impl RateLimited {
-    /// A limiter that lets one line through per `interval`.
-    pub(crate) fn new(interval: Duration) -> Self {
-        Self {
-            interval,
-            last: None,
-            suppressed: 0,
-        }
-    }
-
-    /// `Some(n)` when a line should be logged at `now`, `n` being the events not logged since
-    /// the previous line; `None` when this one is suppressed.
-    pub(crate) fn hit(&mut self, now: Instant) -> Option<u64> {
-        match self.last {
-            Some(at) if now.saturating_duration_since(at) < self.interval => {
-                self.suppressed += 1;
-                None
-            }
-            _ => {
-                self.last = Some(now);
-                Some(std::mem::take(&mut self.suppressed))
-            }
-        }
-    }
-}
-
 /// Serves `listener` until `stopped` changes; dropping the future closes every connection.
 pub(crate) async fn serve(
     listener: TcpListener,
     state: Arc<State>,
     mut stopped: watch::Receiver<bool>,
 ) {
-    let limits = state.settings.limits.clone();
-    let max = limits.max_connections.value.max(1);
-    // The connection tasks, and by age (oldest first) how to close each.
-    let mut connections: JoinSet<u64> = JoinSet::new();
-    let mut open: BTreeMap<u64, Open> = BTreeMap::new();
-    let mut next_id = 0u64;
-    let mut backoff = BACKOFF_START;
-    let mut accept_log = RateLimited::new(LOG_INTERVAL);
-    let mut refusal_log = RateLimited::new(LOG_INTERVAL);
-    loop {
-        let accepted = tokio::select! {
-            a = listener.accept() => a,
-            _ = stopped.changed() => break,
-            Some(done) = connections.join_next(), if !connections.is_empty() => {
-                if let Ok(id) = done {
-                    open.remove(&id);
-                }
-                continue;
-            }
-        };
-        let stream = match accepted {
-            Ok((stream, _)) => {
-                backoff = BACKOFF_START;
-                stream
-            }
-            Err(e) => {
-                let out_of_fds = matches!(e.raw_os_error(), Some(EMFILE | ENFILE));
-                // Closing an idle connection frees a descriptor for the next accept.
-                let freed = out_of_fds && close_oldest_idle(&mut open);
-                if let Some(suppressed) = accept_log.hit(Instant::now()) {
-                    tracing::warn!(
-                        error = %e,
-                        out_of_fds,
-                        open = open.len(),
-                        suppressed,
-                        "accept failed; backing off"
-                    );
-                }
-                if !freed {
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(BACKOFF_MAX);
-                }
-                continue;
-            }
-        };
-        if open.len() >= max && !close_oldest_idle(&mut open) {
-            refuse(&stream);
-            if let Some(suppressed) = refusal_log.hit(Instant::now()) {
-                tracing::warn!(
-                    max_connections = max,
-                    suppressed,
-                    "every connection is busy; answered 503"
-                );
-            }
-            continue;
-        }
-        let id = next_id;
-        next_id += 1;
-        let in_flight = Arc::new(AtomicUsize::new(0));
-        let abort = connections.spawn(connection(
-            id,
-            stream,
-            Arc::clone(&state),
-            Arc::clone(&in_flight),
-            limits.header_timeout.value,
-        ));
-        open.insert(id, Open { abort, in_flight });
-    }
-}
-
-/// Serves one connection; returns its id when it ends.
-async fn connection(
-    id: u64,
-    stream: TcpStream,
-    state: Arc<State>,
-    in_flight: Arc<AtomicUsize>,
-    header_timeout: Duration,
-) -> u64 {
-    let service = service_fn(move |req| {
+    let settings = &state.settings.limits;
+    let limits = accept::Limits {
+        max_connections: settings.max_connections.value,
+        header_timeout: settings.header_timeout.value,
+        max_head_bytes: None,
+        overloaded: OVERLOADED,
+    };
+    let handle = move |req| {
         let state = Arc::clone(&state);
-        let busy = InFlight::enter(&in_flight);
-        async move {
-            let res = route(&state, req).await;
-            drop(busy);
-            Ok::<_, Infallible>(res)
-        }
-    });
-    let _ = hyper::server::conn::http1::Builder::new()
-        .timer(TokioTimer::new())
-        .header_read_timeout(header_timeout)
-        .serve_connection(TokioIo::new(stream), service)
-        .await;
-    id
-}
-
-/// Closes the oldest connection with no request in flight; `false` when all are busy.
-fn close_oldest_idle(open: &mut BTreeMap<u64, Open>) -> bool {
-    let idle = open
-        .iter()
-        .find(|(_, c)| c.in_flight.load(Ordering::SeqCst) == 0)
-        .map(|(id, _)| *id);
-    match idle.and_then(|id| open.remove(&id)) {
-        Some(c) => {
-            c.abort.abort();
-            true
-        }
-        None => false,
-    }
-}
-
-/// Answers 503 without reading the request and closes: a fresh socket's send buffer takes
-/// the whole answer at once, and nothing waits on a client that does not read it.
-fn refuse(stream: &TcpStream) {
-    // A full buffer (WouldBlock) or a reset peer: nothing more to do either way.
-    let _ = stream.try_write(OVERLOADED);
+        async move { route(&state, req).await }
+    };
+    let stop = async move {
+        let _ = stopped.changed().await;
+    };
+    accept::serve(listener, limits, handle, stop).await;
 }
 
 #[cfg(test)]
@@ -243,18 +62,5 @@ mod tests {
         assert!(head.contains(&format!("content-length: {}", body.len())));
         let v: serde_json::Value = serde_json::from_str(body).unwrap();
         assert_eq!(v["error"]["code"], "service.overloaded");
-    }
-
-    #[test]
-    fn one_line_per_interval_counting_the_rest() {
-        let mut log = RateLimited::new(Duration::from_secs(10));
-        let t0 = Instant::now();
-        assert_eq!(log.hit(t0), Some(0));
-        for i in 1..=5 {
-            assert_eq!(log.hit(t0 + Duration::from_secs(i)), None);
-        }
-        assert_eq!(log.hit(t0 + Duration::from_secs(10)), Some(5));
-        assert_eq!(log.hit(t0 + Duration::from_secs(11)), None);
-        assert_eq!(log.hit(t0 + Duration::from_secs(25)), Some(1));
     }
 }

@@ -1,5 +1,6 @@
 //! The translation service behind `examples/translation_service`: its settings file
-//! ([`settings`]), the accept loop and its limits ([`listener`]), the routes ([`server`]),
+//! ([`settings`]), the accept loop and its limits ([`listener`] over the
+//! examples' shared [`accept`]), the routes ([`server`]),
 //! provider calls ([`translate`]), the deep health check ([`health`]), the effective-config
 //! view ([`config_view`]) and the harness-backed demo setup ([`demo`]).
 //!
@@ -10,6 +11,9 @@
 // The example binary and its integration test each use a different part of this tree.
 #![allow(dead_code)]
 
+// The accept loop `probe serve` shares.
+#[path = "../../serving/listener.rs"]
+pub(crate) mod accept;
 pub(crate) mod config_view;
 pub(crate) mod demo;
 pub(crate) mod health;

@@ -8,6 +8,7 @@
 
 pub(crate) mod blackbox;
 pub(crate) mod browser;
+pub(crate) mod connections;
 pub(crate) mod docs;
 pub(crate) mod endpoints;
 pub(crate) mod prometheus_server;
