@@ -286,20 +286,17 @@ impl TlsVersion {
 
 /// Extra headers sent to the proxy (`proxy_headers`), in order.
 ///
-/// Values of headers whose name suggests a credential (`authorization`, `token`, `key`,
-/// `secret`, `cookie`, `password`, `session`) are shown as `***` by `Debug` and `Serialize`.
+/// Values of headers whose name says it holds a credential
+/// ([`is_secret_header`](crate::proxy::redact::is_secret_header): `auth`, `token`, `key`,
+/// `secret`, `cookie`, `password`, `session`, …) are shown as `***` by `Debug` and `Serialize`.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct ProxyHeaders(pub Vec<(String, String)>);
 
 impl ProxyHeaders {
-    /// Whether a header of this name carries a credential, so its value is never shown.
+    /// Whether a header of this name carries a credential, so its value is never shown: the
+    /// rule of every header, [`is_secret_header`](crate::proxy::redact::is_secret_header).
     pub fn is_sensitive(name: &str) -> bool {
-        let n = name.to_ascii_lowercase();
-        [
-            "auth", "token", "key", "secret", "cookie", "password", "session",
-        ]
-        .iter()
-        .any(|w| n.contains(w))
+        crate::proxy::redact::is_secret_header(name)
     }
 
     fn shown(&self) -> Vec<(&str, &str)> {

@@ -171,9 +171,9 @@ impl ClientBuilder {
 
     /// A header sent to the proxy on every CONNECT and absolute-form request, by every profile
     /// (before the layers' own `proxy_headers`). Marked sensitive, so `Debug` and logs never
-    /// show it, when the name suggests a credential (the rule of
-    /// [`ProxyHeaders::is_sensitive`](crate::settings::ProxyHeaders::is_sensitive): `auth`, `token`,
-    /// `key`, `secret`, `cookie`, `password`, `session`).
+    /// show it, when the name says it holds a credential (the rule of every header,
+    /// [`is_secret_header`](crate::proxy::redact::is_secret_header): `auth`, `token`, `key`,
+    /// `secret`, `cookie`, `password`, `session`, …).
     pub fn proxy_header(mut self, name: &str, value: &str) -> Self {
         match (
             HeaderName::from_bytes(name.as_bytes()),

@@ -336,7 +336,7 @@ impl Client {
             &uri,
             req.headers_mut(),
         );
-        crate::connect::add_headers(&mut secrets, req.headers());
+        crate::connect::mark_and_add_headers(&mut secrets, req.headers_mut());
         secrets.extend(
             &profile
                 .connector

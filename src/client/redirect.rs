@@ -126,7 +126,8 @@ pub(crate) fn next(
     })
 }
 
-/// Headers that name credentials for one origin: dropped when the next request goes elsewhere.
+/// Headers that name credentials for one origin: dropped when the next request goes elsewhere,
+/// with every header [`is_secret_header`](crate::proxy::redact::is_secret_header) names.
 const ORIGIN_CREDENTIALS: [HeaderName; 4] = [
     header::AUTHORIZATION,
     header::COOKIE,
@@ -147,6 +148,18 @@ pub(crate) fn carry_headers(headers: &mut HeaderMap, next: &Next) {
     headers.remove(header::PROXY_AUTHORIZATION);
     if next.cross_origin {
         for name in ORIGIN_CREDENTIALS {
+            headers.remove(name);
+        }
+        // An API key or token in a header of the service's own naming (`X-Auth-Token`,
+        // `X-Api-Key`) is as much the first origin's as its `Authorization`: a redirect must not
+        // hand it to another host. Same rule as everywhere else; collected first because a map
+        // cannot drop entries while it is read (only on a cross-origin redirect).
+        let secret: Vec<HeaderName> = headers
+            .keys()
+            .filter(|n| crate::proxy::redact::is_secret_header(n.as_str()))
+            .cloned()
+            .collect();
+        for name in secret {
             headers.remove(name);
         }
         headers.remove(header::HOST);
@@ -293,6 +306,8 @@ mod tests {
             ("host", "a.test"),
             ("content-type", "application/json"),
             ("content-length", "2"),
+            ("x-auth-token", "t0k"),
+            ("x-goog-api-key", "k3y"),
             ("x-kept", "yes"),
         ] {
             base.insert(HeaderName::from_static(n), HeaderValue::from_static(v));
@@ -315,6 +330,8 @@ mod tests {
                 "cookie",
                 "cookie2",
                 "host",
+                "x-auth-token",
+                "x-goog-api-key",
                 "x-kept"
             ]
         );

@@ -582,12 +582,10 @@ pub(crate) fn check_value(name: &HeaderName, value: &HeaderValue) -> Result<(), 
     Ok(())
 }
 
-/// Headers whose values are credentials.
+/// Headers whose values are credentials, by the one rule for header names
+/// ([`is_secret_header`](crate::proxy::redact::is_secret_header)).
 pub(crate) fn is_credential(name: &HeaderName) -> bool {
-    name == AUTHORIZATION
-        || name == http::header::PROXY_AUTHORIZATION
-        || name == http::header::COOKIE
-        || name.as_str() == "x-api-key"
+    crate::proxy::redact::is_secret_header(name.as_str())
 }
 
 /// Marks every credential header sensitive, so `Debug` and logs print `Sensitive`.
@@ -755,5 +753,28 @@ mod tests {
         for secret in ["s3cret", "K3Y", "c00kie", "hunter2", "dXNlcjpzM2NyZXQ"] {
             assert!(!shown.contains(secret), "{secret} in {shown}");
         }
+    }
+
+    /// Headers that are not `Authorization` or `Cookie` but whose names say they carry a
+    /// credential are as hidden, whether set one by one or as a map; ordinary ones still show.
+    #[test]
+    fn debug_hides_token_headers_by_their_names() {
+        let c = client();
+        let mut h = HeaderMap::new();
+        h.insert("x-vault-token", HeaderValue::from_static("tok-SECRET-3"));
+        h.insert("x-request-id", HeaderValue::from_static("rid-42"));
+        let b = c
+            .get("https://a.test/")
+            .header("X-Auth-Token", "tok-SECRET")
+            .header("Api-Key", "tok-SECRET-2")
+            .headers(h);
+        let shown = format!("{b:?}");
+        assert!(!shown.contains("tok-SECRET"), "{shown}");
+        assert!(shown.contains("rid-42"), "{shown}");
+        let req = built(b).unwrap_or_else(|e| panic!("{e}"));
+        for name in ["x-auth-token", "api-key", "x-vault-token"] {
+            assert!(req.headers()[name].is_sensitive(), "{name}");
+        }
+        assert!(!req.headers()["x-request-id"].is_sensitive());
     }
 }

@@ -96,14 +96,11 @@ impl Response {
             _ => ResponsePath::Direct,
         };
         let (mut head, raw) = inner.into_parts();
-        // A session the origin hands out is a credential: `Debug` of the response or of its
-        // headers (what callers log) prints `Sensitive` instead; the value stays readable.
-        // (`entry` may grow the map: asked only when there is a cookie.)
-        if head.headers.contains_key(http::header::SET_COOKIE)
-            && let http::header::Entry::Occupied(mut cookies) =
-                head.headers.entry(http::header::SET_COOKIE)
-        {
-            for value in cookies.iter_mut() {
+        // A session or token the origin hands out (`Set-Cookie`, `X-Subject-Token`) is a
+        // credential: `Debug` of the response or of its headers (what callers log) prints
+        // `Sensitive` instead; the value stays readable. Same rule as request headers.
+        for (name, value) in head.headers.iter_mut() {
+            if crate::proxy::redact::is_secret_header(name.as_str()) {
                 value.set_sensitive(true);
             }
         }

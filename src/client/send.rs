@@ -53,7 +53,8 @@ impl Defaults {
         {
             headers.insert(header::ACCEPT_ENCODING, ae.clone());
         }
-        super::request::mark_sensitive(headers);
+        // Credentials are marked sensitive once every header is in, by the same pass that
+        // collects them for scrubbing (`connect::mark_and_add_headers`).
         Ok(())
     }
 }

@@ -314,12 +314,18 @@ pub(crate) fn add_proxy_headers(s: &mut Secrets, headers: &HeaderMap) {
     }
 }
 
-/// Adds the credentials among `headers` (see [`Secrets::add_header`]).
-pub(crate) fn add_headers(s: &mut Secrets, headers: &HeaderMap) {
-    for (name, value) in headers {
+/// Marks every header whose name holds a credential sensitive (so `Debug` and logs never show
+/// it) and adds the credentials among `headers` (see [`Secrets::add_header`]). One pass, one
+/// rule ([`is_secret_header`](crate::proxy::redact::is_secret_header)): it runs for every
+/// header of every request, after the client's defaults and the profile's credentials are in.
+pub(crate) fn mark_and_add_headers(s: &mut Secrets, headers: &mut HeaderMap) {
+    for (name, value) in headers.iter_mut() {
         // Only a header that can hold a secret is read as text (most of a request's are not).
-        if !value.is_sensitive() && !crate::proxy::redact::holds_credentials(name.as_str()) {
-            continue;
+        if !value.is_sensitive() {
+            if !crate::proxy::redact::is_secret_header(name.as_str()) {
+                continue;
+            }
+            value.set_sensitive(true);
         }
         s.add_header(
             name.as_str(),

@@ -43,8 +43,8 @@ use crate::route::{Route, Router, UriProblem, uri_parts};
 use crate::settings::{Provenance, Settings, Timeouts};
 use crate::tls::{HandshakeInfo, TlsCache};
 
-pub(crate) use auth::add_headers;
 pub use auth::basic_auth;
+pub(crate) use auth::mark_and_add_headers;
 pub(crate) use ctx::Ctx;
 pub use dns::{Resolve, Resolver, Resolving};
 pub(crate) use explain::absolute_form_failure;

@@ -205,7 +205,7 @@ fn verify_head(
             // A session cookie (or any value the client marked sensitive) is a credential:
             // say that it was there, never what it was.
             let secret = found.iter().any(|v| v.is_sensitive())
-                || crate::proxy::redact::holds_credentials(h.name.as_str());
+                || crate::proxy::redact::is_secret_header(h.name.as_str());
             let seen = if values.is_empty() {
                 "absent".to_owned()
             } else if secret {

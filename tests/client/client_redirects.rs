@@ -135,6 +135,7 @@ async fn same_origin_redirects_keep_credentials_and_proxy_authorization_never_tr
     let res = client
         .get(origin.url(&to("/echo")))
         .bearer_auth("same-t0ken")
+        .header("x-api-key", "same-k3y")
         .header("proxy-authorization", "Basic cHJveHk6c2VjcmV0")
         .redirect(RedirectPolicy::limited(2))
         .send()
@@ -145,24 +146,32 @@ async fn same_origin_redirects_keep_credentials_and_proxy_authorization_never_tr
     assert_eq!(seen.len(), 2);
     for r in &seen {
         assert!(
-            r.headers.contains_key("authorization"),
-            "same origin keeps it"
+            r.headers.contains_key("authorization") && r.headers.contains_key("x-api-key"),
+            "same origin keeps them"
         );
         assert!(
             !r.headers.contains_key("proxy-authorization"),
             "never sent to an origin"
         );
     }
-    // Another port is another origin: dropped.
+    // Another port is another origin: dropped, and so is a key in a header of the service's
+    // own naming; an ordinary header travels.
     let other = TestOrigin::http().await;
     client
         .get(origin.url(&to(&other.url("/echo"))))
         .bearer_auth("same-t0ken")
+        .header("x-api-key", "same-k3y")
+        .header("x-auth-token", "same-t0k")
+        .header("x-request-id", "rid-1")
         .redirect(RedirectPolicy::limited(2))
         .send()
         .await
         .unwrap();
-    assert!(!other.requests()[0].headers.contains_key("authorization"));
+    let at_other = &other.requests()[0];
+    for name in ["authorization", "x-api-key", "x-auth-token"] {
+        assert!(!at_other.headers.contains_key(name), "{name} travelled");
+    }
+    assert!(at_other.headers.contains_key("x-request-id"));
 }
 
 #[tokio::test]

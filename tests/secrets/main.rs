@@ -7,6 +7,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod secrets_debug;
+mod secrets_headers;
 mod secrets_identity;
 mod secrets_redaction;
 mod secrets_response;

@@ -81,3 +81,26 @@ async fn a_responses_set_cookie_is_sensitive() {
     let cookie = res.headers()["set-cookie"].to_str().unwrap();
     assert!(cookie.contains(PASS));
 }
+
+/// A token an origin hands out in a header of its own (OpenStack Keystone's `X-Subject-Token`,
+/// a login's `X-Auth-Token`) is as secret as a `Set-Cookie`; a challenge is not.
+#[tokio::test]
+async fn a_responses_token_headers_are_sensitive() {
+    use proxyscope::testing::{RawServer, read_head};
+    use tokio::io::AsyncWriteExt;
+    let server = RawServer::start(|mut s| async move {
+        let _ = read_head(&mut s).await;
+        let reply = format!(
+            "HTTP/1.1 201 Created\r\nX-Subject-Token: {PASS}\r\nX-Auth-Token: {PASS}\r\n\
+             WWW-Authenticate: Bearer realm=\"kx\"\r\nX-Kind: plain\r\nContent-Length: 0\r\n\r\n"
+        );
+        let _ = s.write_all(reply.as_bytes()).await;
+    })
+    .await;
+    let c = Client::builder().env(no_env()).build().unwrap();
+    let res = c.get(server.url()).await.unwrap();
+    assert_clean("Response", &res, "x-kind");
+    assert_clean("Response headers", res.headers(), "realm");
+    // The value is still there for the caller.
+    assert_eq!(res.headers()["x-subject-token"].to_str().unwrap(), PASS);
+}

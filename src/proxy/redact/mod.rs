@@ -14,18 +14,19 @@
 //! total: a password may hold any character — `/`, `@`, `:`, `?`, `#`, `%`, blanks, commas,
 //! quotes — and is hidden whatever it holds. Which query parameters are secret:
 //! [`SECRET_QUERY_PARAMS`], names ending in a word of [`SECRET_QUERY_SUFFIXES`], and names added
-//! with [`add_secret_query_param`].
+//! with [`add_secret_query_param`]. Which headers are secret: [`is_secret_header`].
 
+mod headers;
 pub(crate) mod masks;
 mod params;
 mod secrets;
 
+pub use headers::{SECRET_HEADER_WORDS, is_secret_header};
 pub use params::{
     SECRET_QUERY_PARAMS, SECRET_QUERY_SUFFIXES, add_secret_query_param, is_secret_param,
     secret_query_params,
 };
 pub use secrets::Secrets;
-pub(crate) use secrets::holds_credentials;
 
 /// What replaces a secret.
 pub const MASK: &str = "***";

@@ -13,7 +13,7 @@ use std::fmt;
 use base64::Engine as _;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-use super::MASK;
+use super::{MASK, is_secret_header};
 
 /// Everything but RFC 3986's unreserved characters: how userinfo and query values are encoded.
 const ENCODE: &AsciiSet = &NON_ALPHANUMERIC
@@ -79,7 +79,9 @@ impl Secrets {
 
     /// Adds a header value the request carried, when the header holds credentials:
     /// `Authorization` and `Proxy-Authorization` (the value and the credentials after the scheme),
-    /// `Cookie` (each cookie's value), and any header marked sensitive (the whole value).
+    /// `Cookie` (each cookie's value), and any other header whose name says it holds one
+    /// ([`is_secret_header`]: `X-Auth-Token`, `Api-Key`, …) or that is marked sensitive (the
+    /// whole value).
     pub fn add_header(&mut self, name: &str, value: &str, sensitive: bool) {
         if is_authorization(name) {
             self.add(value.trim());
@@ -92,7 +94,7 @@ impl Secrets {
                     self.add(v.trim());
                 }
             }
-        } else if sensitive {
+        } else if sensitive || is_secret_header(name) {
             self.add(value.trim());
         }
     }
@@ -197,14 +199,8 @@ fn html_escape(s: &str) -> String {
     out
 }
 
-/// Whether a header of this name holds credentials whatever its value says (`Authorization`,
-/// `Proxy-Authorization` and any `…-Authorization`, `Cookie`): [`Secrets::add_header`] takes
-/// something from it even when it is not marked sensitive.
-pub(crate) fn holds_credentials(name: &str) -> bool {
-    is_authorization(name) || name.eq_ignore_ascii_case("cookie")
-}
-
-/// Compared without a lowercased copy: this runs for every header of every request.
+/// `Authorization`, `Proxy-Authorization` and any `…-Authorization`: a scheme, then the
+/// credentials. Compared without a lowercased copy: this runs for every secret header.
 fn is_authorization(name: &str) -> bool {
     name.len()
         .checked_sub("authorization".len())
@@ -263,19 +259,31 @@ mod tests {
         assert_eq!(Secrets::new().scrub("same"), "same");
     }
 
-    /// Header names match whatever their case; a name that only ends like one, or is too
-    /// short or not ASCII, is not taken for it.
+    /// A header whose name says it holds a credential is taken whole even when nobody marked
+    /// its value sensitive (a peer echoes what was sent, marked or not).
+    #[test]
+    fn token_headers_are_taken_by_their_names() {
+        let mut s = Secrets::new();
+        s.add_header("X-Auth-Token", "tok-SECRET", false);
+        s.add_header("x-goog-api-key", "g00g-k3y", false);
+        s.add_header("X-Request-Id", "rid-42", false);
+        assert_eq!(s.scrub("tok-SECRET g00g-k3y rid-42"), "*** *** rid-42");
+    }
+
+    /// Header names match whatever their case. Only a name ending in `authorization` is read
+    /// as `scheme credentials` and only `Cookie` as cookies: another secret name (even one that
+    /// merely holds `authorization`, or is not ASCII) is taken whole.
     #[test]
     fn header_names_match_in_any_case() {
         let mut s = Secrets::new();
         s.add_header("PROXY-AUTHORIZATION", "Basic cXc6cA==", false);
         s.add_header("cOOKIE", "a=c00kie", false);
-        s.add_header("x-authorizationx", "not-secret-1", false);
-        s.add_header("auth", "not-secret-2", false);
-        s.add_header("ä-authorizatioñ", "not-secret-3", false);
+        s.add_header("x-authorizationx", "Whole v4lue-1", false);
+        s.add_header("ä-authorizatioñ", "Whole v4lue-2", false);
+        s.add_header("X-Request-Id", "not-secret", false);
         assert_eq!(
-            s.scrub("cXc6cA== c00kie not-secret-1 not-secret-2 not-secret-3"),
-            "*** *** not-secret-1 not-secret-2 not-secret-3"
+            s.scrub("cXc6cA== c00kie Whole v4lue-1 v4lue-1 Whole v4lue-2 not-secret"),
+            "*** *** *** v4lue-1 *** not-secret"
         );
     }
 }
