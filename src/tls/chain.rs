@@ -20,6 +20,25 @@ pub(crate) const MAX_CHAIN: usize = 16;
 /// 64 KiB certificate can carry thousands of short names).
 pub(crate) const MAX_SANS: usize = 64;
 
+/// The most characters of one name shown (a subject, an issuer, a subjectAltName, a CA named by
+/// a server asking for a client certificate): a DNS name has at most 253, but a hostile peer can
+/// fill a 64 KiB certificate with one name, and each goes into the evidence, the message and the
+/// hint. A longer one is cut and ends in `…`.
+pub(crate) const MAX_NAME_CHARS: usize = 256;
+
+/// `name`, cut to [`MAX_NAME_CHARS`] characters (ending in `…`) when longer.
+pub(crate) fn capped(name: String) -> String {
+    match name.char_indices().nth(MAX_NAME_CHARS) {
+        None => name,
+        Some((at, _)) => {
+            let mut cut = name;
+            cut.truncate(at);
+            cut.push('…');
+            cut
+        }
+    }
+}
+
 /// Why a certificate could not be described.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct NotACertificate(pub(crate) String);
@@ -36,7 +55,7 @@ impl CertSummary {
         if let Ok(Some(ext)) = cert.subject_alternative_name() {
             for name in &ext.value.general_names {
                 let listed = match name {
-                    GeneralName::DNSName(d) => Some((*d).to_owned()),
+                    GeneralName::DNSName(d) => Some(capped((*d).to_owned())),
                     GeneralName::IPAddress(b) => ip_from_bytes(b).map(|ip| ip.to_string()),
                     _ => None,
                 };
@@ -51,8 +70,8 @@ impl CertSummary {
         let not_after_unix = cert.validity().not_after.timestamp();
         Ok(Self {
             index,
-            subject: cert.subject().to_string(),
-            issuer: cert.issuer().to_string(),
+            subject: capped(cert.subject().to_string()),
+            issuer: capped(cert.issuer().to_string()),
             sans,
             sans_omitted,
             not_before: rfc3339(not_before_unix),

@@ -80,11 +80,17 @@ pub(crate) fn evidence(
     })
 }
 
-/// A DER distinguished name as text (`CN=..., O=...`), or its hex when it does not parse.
+/// A DER distinguished name as text (`CN=..., O=...`), or its hex when it does not parse; cut
+/// to [`MAX_NAME_CHARS`](super::chain::MAX_NAME_CHARS) characters either way (a server can name
+/// one CA with most of a 64 KiB message).
 fn dn(der: &[u8]) -> String {
+    use super::chain::{MAX_NAME_CHARS, capped};
     match X509Name::from_der(der) {
-        Ok((_, name)) => name.to_string(),
-        Err(_) => super::chain::hex(der),
+        Ok((_, name)) => capped(name.to_string()),
+        // Two hex digits a byte: no more bytes than the cap can show are turned into text.
+        Err(_) => capped(super::chain::hex(
+            &der[..der.len().min(MAX_NAME_CHARS / 2 + 1)],
+        )),
     }
 }
 

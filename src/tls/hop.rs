@@ -33,8 +33,12 @@ pub struct HandshakeInfo {
     pub hop: Hop,
     /// The server name sent.
     pub sni: String,
-    /// The presented chain, leaf first (from the verifier, or from the resumed session).
+    /// The presented chain, leaf first (from the verifier, or from the resumed session): at
+    /// most 16 certificates are described; `chain_omitted` counts the rest.
     pub chain: Vec<CertSummary>,
+    /// Certificates of the presented chain beyond the first 16, not described.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub chain_omitted: usize,
     /// The negotiated ALPN protocol.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alpn: Option<String>,
@@ -55,6 +59,10 @@ pub struct HandshakeInfo {
     /// Client authentication: whether the server asked, the CAs it named, what was presented.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_cert: Option<ClientCertEvidence>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl HandshakeInfo {
@@ -272,14 +280,19 @@ impl HopTls {
         err: &(dyn std::error::Error + 'static),
     ) -> Option<Error> {
         let alert = client_auth::received_alert(err)?;
-        client_auth::failure(
+        let e = client_auth::failure(
             self,
             &info.sni,
             info.chain.clone(),
             info.client_cert.clone(),
             alert,
             err.to_string(),
-        )
+        )?;
+        Some(e.map_evidence(|ev| {
+            if let Some(tls) = ev.tls.as_mut() {
+                tls.chain_omitted = info.chain_omitted;
+            }
+        }))
     }
 
     /// Runs a TLS handshake with `server_name` over `io` within `timeout`. On failure the error
@@ -315,17 +328,21 @@ impl HopTls {
         let now = seen
             .now
             .map_or_else(unix_now, |t| i64::try_from(t.as_secs()).unwrap_or(i64::MAX));
-        let chain = if seen.chain.is_empty() {
+        let (chain, chain_omitted) = if seen.chain.is_empty() {
             conn.peer_certificates()
-                .map(|c| summarize(c, now))
+                .map(|c| (summarize(c, now), super::chain::omitted(c)))
                 .unwrap_or_default()
         } else {
-            summarize(&seen.chain, now)
+            (
+                summarize(&seen.chain, now),
+                super::chain::omitted(&seen.chain),
+            )
         };
         let info = HandshakeInfo {
             hop: self.inner.settings.hop,
             sni: sni.to_owned(),
             chain,
+            chain_omitted,
             alpn: conn
                 .alpn_protocol()
                 .map(|p| String::from_utf8_lossy(p).into_owned()),

@@ -180,3 +180,106 @@ async fn a_certificate_request_naming_thousands_of_cas_is_listed_within_a_cap() 
     assert_eq!(cc.acceptable_cas_omitted, HINTS - 32);
     assert!(e.message().len() + e.hint().map_or(0, str::len) < 4096);
 }
+
+/// A TLS 1.3 server with the PKI's valid chain padded to `extra` more copies of its
+/// intermediate, asking for a client certificate naming `hints`: the handshake verifies, then
+/// the server refuses the missing certificate with its first read (the late refusal).
+async fn late_refusal(extra: usize, hints: Vec<rustls::DistinguishedName>) -> proxyscope::Error {
+    let pki = proxyscope::testing::TestPki::new();
+    let leaf = pki.localhost();
+    let mut chain = leaf.presented_chain(proxyscope::testing::ChainMode::Full);
+    let intermediate = chain[1].clone();
+    chain.extend(std::iter::repeat_n(intermediate, extra));
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .unwrap()
+        .with_client_cert_verifier(Arc::new(ManyHints(hints)))
+        .with_single_cert(chain, leaf.key_der())
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let server = RawServer::start(move |s| {
+        let acceptor = acceptor.clone();
+        async move {
+            if let Ok(mut tls) = acceptor.accept(s).await {
+                let _ = tokio::io::AsyncReadExt::read(&mut tls, &mut [0u8; 64]).await;
+            }
+        }
+    })
+    .await;
+    let client = Client::builder()
+        .global(proxyscope::Settings::new().with_ca_file([pki.root_pem_path()]))
+        .env(EnvSnapshot::from_pairs(Vec::<(String, String)>::new()))
+        .build()
+        .unwrap();
+    client
+        .get(format!("https://localhost:{}/", server.addr().port()))
+        .send()
+        .await
+        .unwrap_err()
+}
+
+/// DER of a name with one `commonName` of `len` bytes of `x` (long-form lengths).
+fn long_cn(len: usize) -> Vec<u8> {
+    fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        match body.len() {
+            n if n < 0x80 => out.push(n as u8),
+            n if n < 0x100 => out.extend([0x81, n as u8]),
+            n => out.extend([0x82, (n >> 8) as u8, n as u8]),
+        }
+        out.extend_from_slice(body);
+        out
+    }
+    let value = tlv(0x0c, &vec![b'x'; len]);
+    let oid = [0x06, 0x03, 0x55, 0x04, 0x03];
+    let atv = tlv(0x30, &[&oid[..], &value].concat());
+    tlv(0x30, &tlv(0x31, &atv))
+}
+
+/// Under TLS 1.3 the refusal of a client certificate arrives after the handshake, and its
+/// evidence was built from the handshake's summaries, already cut to 16 certificates: a chain
+/// of 30 read `chain_omitted = 0`. The handshake now keeps the count.
+#[tokio::test]
+async fn a_late_client_cert_refusal_counts_the_chain_it_did_not_describe() {
+    let cn_a = vec![
+        0x30, 0x0c, 0x31, 0x0a, 0x30, 0x08, 0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, 0x01, 0x61,
+    ];
+    let e = late_refusal(28, vec![rustls::DistinguishedName::from(cn_a)]).await;
+    assert_eq!(e.code(), "tls.client_cert_required", "{}", e.report());
+    assert_eq!((e.hop(), e.phase()), (Some(Hop::Origin), Phase::Tls));
+    let tls = e.evidence().tls.as_ref().expect("TLS evidence");
+    assert_eq!(tls.chain.len(), 16);
+    assert_eq!(tls.chain_omitted, 30 - 16);
+    let json = serde_json::to_value(e.evidence()).unwrap();
+    assert_eq!(json["tls"]["chain_omitted"], 30 - 16);
+}
+
+/// A CertificateRequest naming CAs with 20,000-character names (and one that is not a name at
+/// all): every name in the evidence is cut to 256 characters and marked, so three names cannot
+/// put 60 KB into the error, its message and its hint.
+#[tokio::test]
+async fn each_acceptable_ca_name_is_cut_to_a_cap() {
+    let garbage = vec![0xffu8; 20_000];
+    let hints = vec![
+        rustls::DistinguishedName::from(long_cn(20_000)),
+        rustls::DistinguishedName::from(long_cn(300)),
+        rustls::DistinguishedName::from(garbage),
+    ];
+    let e = late_refusal(0, hints).await;
+    assert_eq!(e.code(), "tls.client_cert_required", "{}", e.report());
+    assert_eq!((e.hop(), e.phase()), (Some(Hop::Origin), Phase::Tls));
+    let tls = e.evidence().tls.as_ref().expect("TLS evidence");
+    let cc = tls
+        .client_cert
+        .as_ref()
+        .expect("client certificate evidence");
+    assert_eq!(cc.acceptable_cas.len(), 3);
+    for name in &cc.acceptable_cas {
+        assert_eq!(name.chars().count(), 257, "{} bytes", name.len());
+        assert!(name.ends_with('…'));
+    }
+    assert!(cc.acceptable_cas[0].starts_with("CN=xxxx"));
+    assert!(e.message().len() + e.hint().map_or(0, str::len) < 4096);
+    assert!(e.report().len() < 8192, "{}", e.report().len());
+}
