@@ -127,43 +127,11 @@ impl rustls::server::danger::ClientCertVerifier for ManyHints {
 #[tokio::test]
 async fn a_certificate_request_naming_thousands_of_cas_is_listed_within_a_cap() {
     const HINTS: usize = 3_000;
-    let pki = proxyscope::testing::TestPki::new();
-    let leaf = pki.localhost();
     // DER of the name `CN=a`.
     let cn_a = vec![
         0x30, 0x0c, 0x31, 0x0a, 0x30, 0x08, 0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, 0x01, 0x61,
     ];
-    let hints = vec![rustls::DistinguishedName::from(cn_a); HINTS];
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_client_cert_verifier(Arc::new(ManyHints(hints)))
-        .with_single_cert(
-            leaf.presented_chain(proxyscope::testing::ChainMode::Full),
-            leaf.key_der(),
-        )
-        .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let server = RawServer::start(move |s| {
-        let acceptor = acceptor.clone();
-        async move {
-            if let Ok(mut tls) = acceptor.accept(s).await {
-                let _ = tokio::io::AsyncReadExt::read(&mut tls, &mut [0u8; 64]).await;
-            }
-        }
-    })
-    .await;
-    let client = Client::builder()
-        .global(proxyscope::Settings::new().with_ca_file([pki.root_pem_path()]))
-        .env(EnvSnapshot::from_pairs(Vec::<(String, String)>::new()))
-        .build()
-        .unwrap();
-    let e = client
-        .get(format!("https://localhost:{}/", server.addr().port()))
-        .send()
-        .await
-        .unwrap_err();
+    let e = late_refusal(0, vec![rustls::DistinguishedName::from(cn_a); HINTS]).await;
     assert_eq!(e.code(), "tls.client_cert_required", "{}", e.report());
     assert_eq!((e.hop(), e.phase()), (Some(Hop::Origin), Phase::Tls));
     let tls = e.evidence().tls.as_ref().expect("TLS evidence");

@@ -12,22 +12,7 @@ use proxyscope::settings::ProxySetting;
 use proxyscope::testing::RawServer;
 use proxyscope::{Blame, Client, EnvSnapshot, Hop, Phase, Settings};
 
-/// A listener whose accept queue is full and never drained: a connection to it neither
-/// completes nor is refused (a black hole on loopback).
-fn black_hole() -> (std::net::TcpListener, Vec<std::net::TcpStream>) {
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
-    let listener = socket.listen(1).unwrap().into_std().unwrap();
-    let addr = listener.local_addr().unwrap();
-    let mut queued = Vec::new();
-    while queued.len() < 64 {
-        match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
-            Ok(s) => queued.push(s),
-            Err(_) => return (listener, queued),
-        }
-    }
-    panic!("the accept queue of a listen(1) socket never filled");
-}
+use crate::many_addresses::black_hole;
 
 fn paused() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()

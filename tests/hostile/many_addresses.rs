@@ -11,7 +11,7 @@ use proxyscope::{Blame, Client, EnvSnapshot, Hop, Phase, Settings};
 
 /// A listener whose accept queue is full and never drained: the kernel drops further SYNs, so
 /// a connection to it neither completes nor is refused — a black hole on loopback.
-fn black_hole() -> (std::net::TcpListener, Vec<std::net::TcpStream>) {
+pub(crate) fn black_hole() -> (std::net::TcpListener, Vec<std::net::TcpStream>) {
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
     // Only the std listener is kept; tokio's is made from the raw socket for `listen(1)`.
