@@ -123,12 +123,31 @@ pub(super) async fn connect(profile: &Profile, uri: &Uri, route: Route) -> Resul
     // list; every phase of every attempt is capped by what is left of it.
     let timeout = profile.timeouts().request_or_default();
     let left = deadline::cap(timeout);
-    let budget = if left < timeout {
-        format!(
-            "the request's own deadline, {:.3}s left",
-            left.as_secs_f64()
-        )
-    } else {
+    let budget = Budget { timeout, left };
+    let until = tokio::time::Instant::now() + left;
+    deadline::scope(
+        Some(until),
+        try_candidates(profile, uri, route, until, budget),
+    )
+    .await
+}
+
+/// The time a list of candidates has: the request timeout, or what was left of the request's
+/// own deadline when that was sooner. Described only when it runs out.
+#[derive(Clone, Copy)]
+struct Budget {
+    timeout: Duration,
+    left: Duration,
+}
+
+impl Budget {
+    fn describe(self, profile: &Profile) -> String {
+        if self.left < self.timeout {
+            return format!(
+                "the request's own deadline, {:.3}s left",
+                self.left.as_secs_f64()
+            );
+        }
         let from = profile
             .timeouts()
             .request
@@ -136,16 +155,10 @@ pub(super) async fn connect(profile: &Profile, uri: &Uri, route: Route) -> Resul
             .map(|s| s.origin.to_string());
         format!(
             "timeouts.request, {}s from {}",
-            timeout.as_secs_f64(),
+            self.timeout.as_secs_f64(),
             from.as_deref().unwrap_or("the default")
         )
-    };
-    let until = tokio::time::Instant::now() + left;
-    deadline::scope(
-        Some(until),
-        try_candidates(profile, uri, route, until, &budget),
-    )
-    .await
+    }
 }
 
 /// The candidates in order until one connects, one answers (a refusal is final), or the
@@ -155,7 +168,7 @@ async fn try_candidates(
     uri: &Uri,
     route: Route,
     until: tokio::time::Instant,
-    budget: &str,
+    budget: Budget,
 ) -> Result<Conn, Error> {
     let route = resolve_pending(profile, uri, route).await?;
     let Some(cands) = route.candidates() else {
@@ -194,6 +207,7 @@ async fn try_candidates(
     for (k, &i) in order.iter().enumerate() {
         let c = &cands.entries[i];
         if let Some((failed, e)) = last.take_if(|_| tokio::time::Instant::now() >= until) {
+            let budget = budget.describe(profile);
             // Out of time: the candidates not tried are named as such, not as failures (and
             // are not backed off: nothing is known about them).
             let untried = order[k..].iter().map(|&j| Skipped {

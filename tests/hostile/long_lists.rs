@@ -14,6 +14,16 @@ use proxyscope::{Blame, Client, EnvSnapshot, Hop, Phase, Settings};
 
 use crate::many_addresses::black_hole;
 
+/// A client with `settings` globally, no proxy variables and `resolver`.
+fn client(settings: Settings, resolver: Resolver) -> Client {
+    Client::builder()
+        .global(settings)
+        .env(EnvSnapshot::from_pairs(Vec::<(String, String)>::new()))
+        .resolver(resolver)
+        .build()
+        .unwrap()
+}
+
 fn paused() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -46,12 +56,7 @@ fn the_request_timeout_bounds_a_list_of_unreachable_proxies() {
             .with_timeout(Phase::Connect, connect)
             .with_timeout(Phase::Http, request)
             .with_proxy_list(entries.iter().map(|e| ProxySetting::parse(e).unwrap()));
-        let client = Client::builder()
-            .global(settings)
-            .env(EnvSnapshot::from_pairs(Vec::<(String, String)>::new()))
-            .resolver(resolver)
-            .build()
-            .unwrap();
+        let client = client(settings, resolver);
         let started = tokio::time::Instant::now();
         let e = client.get("https://origin.test/").send().await.unwrap_err();
         let elapsed = started.elapsed();
@@ -114,12 +119,7 @@ fn the_requests_own_deadline_bounds_a_list() {
                     .iter()
                     .map(|h| ProxySetting::parse(&format!("http://{h}:{port}")).unwrap()),
             );
-        let client = Client::builder()
-            .global(settings)
-            .env(EnvSnapshot::from_pairs(Vec::<(String, String)>::new()))
-            .resolver(resolver)
-            .build()
-            .unwrap();
+        let client = client(settings, resolver);
         let deadline = Duration::from_millis(700);
         let started = tokio::time::Instant::now();
         let e = client
@@ -152,19 +152,11 @@ fn a_silent_socks4_proxy_ends_at_the_requests_deadline() {
         })
         .await;
         let proxy = format!("socks4://{}", silent.addr());
-        let client = Client::builder()
-            .global(
-                Settings::new()
-                    .with_timeout(Phase::Proxy, Duration::from_secs(5))
-                    .with_proxy(ProxySetting::parse(&proxy).unwrap()),
-            )
-            .env(EnvSnapshot::from_pairs(Vec::<(String, String)>::new()))
-            .resolver(Resolver::pinned(
-                "origin.test",
-                ["127.0.0.1".parse::<IpAddr>().unwrap()],
-            ))
-            .build()
-            .unwrap();
+        let settings = Settings::new()
+            .with_timeout(Phase::Proxy, Duration::from_secs(5))
+            .with_proxy(ProxySetting::parse(&proxy).unwrap());
+        let loopback: IpAddr = "127.0.0.1".parse().unwrap();
+        let client = client(settings, Resolver::pinned("origin.test", [loopback]));
         let deadline = Duration::from_millis(500);
         let started = tokio::time::Instant::now();
         let e = client
