@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use futures_util::future::Either;
 use http::Method;
 use http::header::{self, HeaderMap, HeaderValue, LOCATION};
 use hyper_util::client::legacy;
@@ -31,11 +32,41 @@ pub(crate) struct Defaults {
     /// The encodings the client decompresses, as an `Accept-Encoding` value (`None`: the
     /// client decompresses nothing and asks for nothing).
     pub(crate) accept_encoding: Option<HeaderValue>,
+    /// What [`Defaults::apply`] makes of a request without headers (most requests): copied
+    /// whole rather than built header by header.
+    for_empty: HeaderMap,
 }
 
 impl Defaults {
+    pub(crate) fn new(
+        headers: HeaderMap,
+        redirect: RedirectPolicy,
+        accept_encoding: Option<HeaderValue>,
+    ) -> Self {
+        let mut d = Self {
+            headers,
+            redirect,
+            accept_encoding,
+            for_empty: HeaderMap::new(),
+        };
+        let mut filled = HeaderMap::new();
+        // Cannot fail: an empty map has no header to refuse.
+        if d.fill(&mut filled).is_ok() {
+            d.for_empty = filled;
+        }
+        d
+    }
+
     /// Adds the default headers the request lacks, and checks every header it carries.
     pub(crate) fn apply(&self, headers: &mut HeaderMap) -> Result<(), Error> {
+        if headers.is_empty() {
+            headers.clone_from(&self.for_empty);
+            return Ok(());
+        }
+        self.fill(headers)
+    }
+
+    fn fill(&self, headers: &mut HeaderMap) -> Result<(), Error> {
         for (name, value) in headers.iter() {
             check_value(name, value)?;
         }
@@ -78,10 +109,13 @@ pub(crate) enum Waited {
 
 /// Sleeps until `grace` after the deadline (forever without one): the connector's phases end a
 /// connection attempt at the deadline themselves, this only ends a wait for a pooled one.
-pub(crate) async fn deadline_sleep(deadline: Option<Deadline>, grace: Duration) {
+pub(crate) fn deadline_sleep(
+    deadline: Option<Deadline>,
+    grace: Duration,
+) -> impl std::future::Future<Output = ()> {
     match deadline {
-        Some(d) => tokio::time::sleep_until(d.at + grace).await,
-        None => std::future::pending().await,
+        Some(d) => Either::Left(tokio::time::sleep_until(d.at + grace)),
+        None => Either::Right(std::future::pending()),
     }
 }
 
@@ -289,7 +323,15 @@ pub(crate) fn record_outcome(span: &tracing::Span, outcome: &Result<Response, Er
 impl Client {
     /// Sends a built request, following redirects as its policy (else the client's) says. The
     /// future borrows nothing, so the builder boxes it where it is made.
-    pub(crate) async fn execute_parts(self, parts: Parts) -> Result<Response, Error> {
+    ///
+    /// Not an `async fn`: one would keep `parts` whole beside the pieces taken out of it, and
+    /// the request beside the exchange it was moved into, for the future's whole life. The
+    /// pieces are taken apart here and the future holds each once; every request moves that
+    /// future into its box, so its size is paid per request.
+    pub(crate) fn execute_parts(
+        self,
+        parts: Parts,
+    ) -> impl Future<Output = Result<Response, Error>> + Send + 'static {
         let Parts {
             provider,
             request,
@@ -298,13 +340,9 @@ impl Client {
             redirect: policy,
         } = parts;
         let policy = policy.unwrap_or(self.inner.defaults.redirect);
-        let deadline = timeout.map(|t| Deadline {
-            at: Instant::now() + t,
-            timeout: t,
-        });
-        let (mut head, body) = request.into_parts();
+        let (head, body) = request.into_parts();
         // The first hop's target is the request's own URI, already parsed from this URL.
-        let mut uri = Some(std::mem::take(&mut head.uri));
+        let mut uri = Some(head.uri);
         let mut hop = Step {
             provider,
             method: head.method,
@@ -313,89 +351,83 @@ impl Client {
             version: head.version,
             body,
         };
-        let mut chain: Vec<Redirect> = Vec::new();
-        let mut seen: Vec<(Method, url::Url)> = Vec::new();
-        loop {
-            let replay = policy.is_enabled().then(|| hop.body.try_clone()).flatten();
-            let replayable = replay.is_some();
-            let mut req = http::Request::new(std::mem::take(&mut hop.body));
-            *req.method_mut() = hop.method.clone();
-            *req.uri_mut() = match uri.take() {
-                Some(uri) => uri,
-                None => hop.url.uri().clone(),
-            };
-            *req.version_mut() = hop.version;
-            // Kept for the next hop only when there can be one.
-            *req.headers_mut() = if policy.is_enabled() {
-                hop.headers.clone()
-            } else {
-                std::mem::take(&mut hop.headers)
-            };
-            let res = self
-                .send_once(hop.provider.as_deref(), &hop.url, req, deadline)
-                .await
-                .map_err(|e| with_chain(e, &chain))?;
-            if !policy.is_enabled() {
-                return Ok(res.with_redirects(chain));
-            }
-            let Some(next) = redirect::next(
-                res.status(),
-                res.headers().get(LOCATION),
-                hop.url.url(),
-                &hop.method,
-                replayable,
-            ) else {
-                return Ok(res.with_redirects(chain));
-            };
-            // A redirect the proxy wrote itself (to its login or consent page) is not the
-            // origin's answer: it comes back as the response, for `error_for_proxy_reply`.
-            // Asked only of a redirect: a response that is none stays unattributed until read.
-            if res.attribution().is_proxy_generated() {
-                return Ok(res.with_redirects(chain));
-            }
-            // Every hop sent so far, this one included, for the loop check below.
-            seen.push((hop.method.clone(), hop.url.url().clone()));
-            let mut next_url = next.url.clone();
-            // Credentials a server puts in a Location are never used.
-            let _ = next_url.set_password(None);
-            let _ = next_url.set_username("");
-            chain.push(Redirect::new(
-                hop.url.url(),
-                res.status().as_u16(),
-                &next_url,
-                res.route().clone(),
-            ));
-            let sender = res.attribution().source;
-            if chain.len() > policy.limit() {
-                return Err(redirect_error(
-                    ErrorKind::HttpTooManyRedirects,
-                    sender,
-                    &res,
-                    &chain,
-                    policy,
+        async move {
+            let deadline = timeout.map(|t| Deadline {
+                at: Instant::now() + t,
+                timeout: t,
+            });
+            let mut chain: Vec<Redirect> = Vec::new();
+            let mut seen: Vec<(Method, url::Url)> = Vec::new();
+            loop {
+                let replay = policy.is_enabled().then(|| hop.body.try_clone()).flatten();
+                let replayable = replay.is_some();
+                let req = hop.request(uri.take(), policy.is_enabled());
+                let res = self
+                    .send_once(hop.provider.as_deref(), &hop.url, req, deadline)
+                    .await
+                    .map_err(|e| with_chain(e, &chain))?;
+                if !policy.is_enabled() {
+                    return Ok(res.with_redirects(chain));
+                }
+                let Some(next) = redirect::next(
+                    res.status(),
+                    res.headers().get(LOCATION),
+                    hop.url.url(),
+                    &hop.method,
+                    replayable,
+                ) else {
+                    return Ok(res.with_redirects(chain));
+                };
+                // A redirect the proxy wrote itself (to its login or consent page) is not the
+                // origin's answer: it comes back as the response, for `error_for_proxy_reply`.
+                // Asked only of a redirect: a response that is none stays unattributed until read.
+                if res.attribution().is_proxy_generated() {
+                    return Ok(res.with_redirects(chain));
+                }
+                // Every hop sent so far, this one included, for the loop check below.
+                seen.push((hop.method.clone(), hop.url.url().clone()));
+                let mut next_url = next.url.clone();
+                // Credentials a server puts in a Location are never used.
+                let _ = next_url.set_password(None);
+                let _ = next_url.set_username("");
+                chain.push(Redirect::new(
+                    hop.url.url(),
+                    res.status().as_u16(),
+                    &next_url,
+                    res.route().clone(),
                 ));
+                let sender = res.attribution().source;
+                if chain.len() > policy.limit() {
+                    return Err(redirect_error(
+                        ErrorKind::HttpTooManyRedirects,
+                        sender,
+                        &res,
+                        &chain,
+                        policy,
+                    ));
+                }
+                if seen
+                    .iter()
+                    .any(|(m, u)| *m == next.method && *u == next_url)
+                {
+                    return Err(redirect_error(
+                        ErrorKind::HttpRedirectLoop,
+                        sender,
+                        &res,
+                        &chain,
+                        policy,
+                    ));
+                }
+                hop.provider = self.next_provider(hop.url.url(), &next_url, res.route());
+                redirect::carry_headers(&mut hop.headers, &next);
+                hop.method = next.method;
+                hop.url = RequestUrl::from_url(next_url).map_err(|e| with_chain(e, &chain))?;
+                hop.body = if next.keep_body {
+                    replay.unwrap_or_default()
+                } else {
+                    Body::empty()
+                };
             }
-            if seen
-                .iter()
-                .any(|(m, u)| *m == next.method && *u == next_url)
-            {
-                return Err(redirect_error(
-                    ErrorKind::HttpRedirectLoop,
-                    sender,
-                    &res,
-                    &chain,
-                    policy,
-                ));
-            }
-            hop.provider = self.next_provider(hop.url.url(), &next_url, res.route());
-            redirect::carry_headers(&mut hop.headers, &next);
-            hop.method = next.method;
-            hop.url = RequestUrl::from_url(next_url).map_err(|e| with_chain(e, &chain))?;
-            hop.body = if next.keep_body {
-                replay.unwrap_or_default()
-            } else {
-                Body::empty()
-            };
         }
     }
 
@@ -422,6 +454,27 @@ struct Step {
     headers: HeaderMap,
     version: http::Version,
     body: Body,
+}
+
+impl Step {
+    /// This hop's request: to `uri` when given (the first hop's own), else to its URL; its
+    /// headers kept for the next hop when there can be one. Built here rather than in the
+    /// request's future, where a local borrowed while it is built would keep its room there.
+    fn request(&mut self, uri: Option<http::Uri>, keep_headers: bool) -> http::Request<Body> {
+        let mut req = http::Request::new(std::mem::take(&mut self.body));
+        *req.method_mut() = self.method.clone();
+        *req.uri_mut() = match uri {
+            Some(uri) => uri,
+            None => self.url.uri().clone(),
+        };
+        *req.version_mut() = self.version;
+        *req.headers_mut() = if keep_headers {
+            self.headers.clone()
+        } else {
+            std::mem::take(&mut self.headers)
+        };
+        req
+    }
 }
 
 fn with_chain(e: Error, chain: &[Redirect]) -> Error {
@@ -486,11 +539,11 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
         headers.insert("x-team", HeaderValue::from_static("mt"));
-        let d = Defaults {
+        let d = Defaults::new(
             headers,
-            redirect: RedirectPolicy::none(),
-            accept_encoding: Some(HeaderValue::from_static("gzip")),
-        };
+            RedirectPolicy::none(),
+            Some(HeaderValue::from_static("gzip")),
+        );
         let mut req = HeaderMap::new();
         req.insert(header::USER_AGENT, HeaderValue::from_static("mine/1"));
         d.apply(&mut req).unwrap_or_else(|e| panic!("{e}"));
@@ -503,6 +556,13 @@ mod tests {
             req.get(header::ACCEPT_ENCODING),
             Some(&HeaderValue::from_static("gzip"))
         );
+        // A request without headers gets exactly what filling one header by header gives.
+        let mut empty = HeaderMap::new();
+        d.apply(&mut empty).unwrap_or_else(|e| panic!("{e}"));
+        let mut filled = HeaderMap::new();
+        d.fill(&mut filled).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(empty, filled);
+        assert_eq!(empty.len(), 3);
         let mut ranged = HeaderMap::new();
         ranged.insert(header::RANGE, HeaderValue::from_static("bytes=0-1"));
         d.apply(&mut ranged).unwrap_or_else(|e| panic!("{e}"));

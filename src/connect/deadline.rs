@@ -1,6 +1,7 @@
 //! A request's own deadline (`RequestBuilder::timeout`), seen by the connector. hyper-util's
 //! pooled client gives its connector only the URI and drives the connection from the request's
-//! own task, so the client sets the deadline in a task-local around the send; every phase's
+//! own task, so the client hands the deadline over with the route (`handoff`), and a list of
+//! proxies sets its own budget in a task-local around its attempts; every phase's
 //! timeout (DNS, connect, proxy handshake, TLS) is then the shorter of the profile's and the
 //! time left, and a deadline that passes mid-connection is reported as the phase it hit
 //! (`origin.timeout`, `proxy.timeout`, `tls.timeout`) with the timings so far.
@@ -8,25 +9,32 @@
 use std::future::Future;
 use std::time::Duration;
 
+use futures_util::future::Either;
 use tokio::time::Instant;
 
 tokio::task_local! {
     static DEADLINE: Instant;
 }
 
-/// Runs `f` with `deadline` visible to the connector (no deadline: `f` as it is).
-pub(crate) async fn scope<F: Future>(deadline: Option<Instant>, f: F) -> F::Output {
+/// Runs `f` with `deadline` visible to the connector (no deadline: `f` as it is). A plain
+/// function, not an `async fn`: the request's future is polled through it on every request,
+/// and another layer of state would be one more move of the response on its way out.
+pub(crate) fn scope<F: Future>(deadline: Option<Instant>, f: F) -> impl Future<Output = F::Output> {
     match deadline {
-        Some(d) => DEADLINE.scope(d, f).await,
-        None => f.await,
+        Some(d) => Either::Left(DEADLINE.scope(d, f)),
+        None => Either::Right(f),
     }
 }
 
 /// `timeout`, or the time left before the request's deadline when that is shorter.
+/// The deadline is the request's own (handed over by the client, see `handoff`) or a list's
+/// budget (set here by `scope`), whichever is sooner.
 pub(crate) fn cap(timeout: Duration) -> Duration {
-    match DEADLINE.try_with(|d| d.saturating_duration_since(Instant::now())) {
-        Ok(left) => timeout.min(left),
-        Err(_) => timeout,
+    let scoped = DEADLINE.try_with(|d| *d).ok();
+    let handed = super::Handoff::current_deadline();
+    match scoped.into_iter().chain(handed).min() {
+        Some(d) => timeout.min(d.saturating_duration_since(Instant::now())),
+        None => timeout,
     }
 }
 

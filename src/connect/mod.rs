@@ -317,9 +317,6 @@ impl tower_service::Service<Uri> for Connector {
     fn call(&mut self, uri: Uri) -> Self::Future {
         let profile = self.profile.clone();
         let handed = Handoff::current();
-        if let Some(h) = &handed {
-            h.mark_asked();
-        }
         Box::pin(async move {
             let conn = connect(&profile, uri, handed.as_deref()).await?;
             if let Some(h) = handed {
