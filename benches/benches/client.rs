@@ -76,7 +76,7 @@ use proxyscope::connect::Connector;
 use proxyscope::testing::{ChainMode, TestOrigin, TestPki, TestProxy};
 use proxyscope::tls::{CaBundle, HopTls, TlsSettings};
 use proxyscope::{EnvSnapshot, ProxySetting, Roots, Settings};
-use proxyscope_benches::cpu_time::ProcessCpu;
+use proxyscope_benches::cpu_time::{ProcessCpu, thread_cpu_ns};
 
 /// hyper-util's legacy client over hyper-rustls, through hyper-util's `Tunnel` when proxied.
 type HyperClient<C> = LegacyClient<HttpsConnector<C>, Full<Bytes>>;
@@ -130,6 +130,48 @@ where
     assert!(res.status().is_success());
     let body = res.into_body().collect().await.expect("body").to_bytes();
     body.len()
+}
+
+/// `hyper_get` with the headers proxyscope's client sends by default (its `User-Agent`): the
+/// same request on the wire, so the comparison is of the clients and not of the requests.
+async fn hyper_get_same_headers<C>(
+    client: &LegacyClient<C, Full<Bytes>>,
+    uri: &Uri,
+    headers: &http::HeaderMap,
+) -> usize
+where
+    C: Connect + Clone + Send + Sync + 'static,
+{
+    let mut req = empty_get(uri);
+    req.headers_mut().clone_from(headers);
+    let res = client.request(req).await.expect("hyper-util request");
+    assert!(res.status().is_success());
+    let body = res.into_body().collect().await.expect("body").to_bytes();
+    body.len()
+}
+
+/// The headers proxyscope's client sends on a plain GET (`Host` aside), as the harness origin's
+/// `/echo` saw them.
+async fn headers_sent_by(client: &Client, base: &str) -> http::HeaderMap {
+    let res = client
+        .get(format!("{base}/echo"))
+        .await
+        .expect("echo request");
+    let echo: serde_json::Value =
+        serde_json::from_slice(&res.bytes().await.expect("echo body")).expect("echo is JSON");
+    let mut headers = http::HeaderMap::new();
+    for (name, values) in echo["headers"].as_object().expect("echo lists headers") {
+        if name == "host" {
+            continue;
+        }
+        for v in values.as_array().expect("header values") {
+            headers.append(
+                http::HeaderName::from_bytes(name.as_bytes()).expect("a header name"),
+                http::HeaderValue::from_str(v.as_str().expect("a text value")).expect("a value"),
+            );
+        }
+    }
+    headers
 }
 
 /// Where `hyper_get_busy` spends its caller's busy time.
@@ -226,6 +268,8 @@ struct Setup {
     ours_env_list: Client,
     theirs_proxy: HyperClient<Tunnel<HttpConnector>>,
     theirs_direct: HyperClient<HttpConnector>,
+    /// What proxyscope's client sends besides `Host`, for `hyper_get_same_headers`.
+    ours_headers: http::HeaderMap,
     /// hyper-util's client over proxyscope's connectors: the connection path alone.
     legacy_over_ours_proxy: LegacyClient<Connector, Full<Bytes>>,
     legacy_over_ours_direct: LegacyClient<Connector, Full<Bytes>>,
@@ -251,6 +295,9 @@ async fn warm_every_client(s: &Setup, uri: &Uri, size: usize) {
     }
     assert_eq!(hyper_get(&s.theirs_proxy, uri).await, size);
     assert_eq!(hyper_get(&s.theirs_direct, uri).await, size);
+    let h = &s.ours_headers;
+    assert_eq!(hyper_get_same_headers(&s.theirs_proxy, uri, h).await, size);
+    assert_eq!(hyper_get_same_headers(&s.theirs_direct, uri, h).await, size);
 }
 
 fn setup(rt: &tokio::runtime::Runtime, h2: bool) -> Setup {
@@ -306,6 +353,11 @@ fn setup(rt: &tokio::runtime::Runtime, h2: bool) -> Setup {
         };
         let legacy_over_ours_proxy = over(&ours_proxy);
         let legacy_over_ours_direct = over(&ours_direct);
+        let ours_headers = headers_sent_by(&ours_direct, &origin.url("")).await;
+        assert!(
+            ours_headers.contains_key(http::header::USER_AGENT),
+            "proxyscope's client sends a User-Agent"
+        );
 
         Setup {
             base: origin.url(""),
@@ -318,6 +370,7 @@ fn setup(rt: &tokio::runtime::Runtime, h2: bool) -> Setup {
             ours_env_list,
             theirs_proxy,
             theirs_direct,
+            ours_headers,
             legacy_over_ours_proxy,
             legacy_over_ours_direct,
         }
@@ -381,6 +434,23 @@ fn requests<M: Measurement + 'static>(c: &mut Criterion<M>, suffix: &str) {
                     .iter(|| async { black_box(hyper_get(&s.theirs_direct, &uri).await) })
             });
             if label == "small" {
+                let h = &s.ours_headers;
+                g.bench_function(
+                    BenchmarkId::new("hyper_util_proxy_same_headers", size),
+                    |b| {
+                        b.to_async(&rt).iter(|| async {
+                            black_box(hyper_get_same_headers(&s.theirs_proxy, &uri, h).await)
+                        })
+                    },
+                );
+                g.bench_function(
+                    BenchmarkId::new("hyper_util_direct_same_headers", size),
+                    |b| {
+                        b.to_async(&rt).iter(|| async {
+                            black_box(hyper_get_same_headers(&s.theirs_direct, &uri, h).await)
+                        })
+                    },
+                );
                 g.bench_function(BenchmarkId::new("proxyscope_env_proxy", size), |b| {
                     b.to_async(&rt)
                         .iter(|| async { black_box(proxyscope_get(&s.ours_env, &uri).await) })
@@ -442,7 +512,11 @@ fn count(spec: &str) {
         let s = Arc::clone(&s);
         async move {
             // One request first, so the connection (TCP, CONNECT, handshake) is not counted.
-            for _ in 0..=n {
+            let mut counted_from = None;
+            for i in 0..=n {
+                if i == 1 {
+                    counted_from = thread_cpu_ns();
+                }
                 let got = match which.as_str() {
                     "proxyscope_proxy" => proxyscope_get(&s.ours_proxy, &uri).await,
                     "proxyscope_direct" => proxyscope_get(&s.ours_direct, &uri).await,
@@ -452,6 +526,12 @@ fn count(spec: &str) {
                     }
                     "hyper_util_proxy" => hyper_get(&s.theirs_proxy, &uri).await,
                     "hyper_util_direct" => hyper_get(&s.theirs_direct, &uri).await,
+                    "hyper_util_proxy_same_headers" => {
+                        hyper_get_same_headers(&s.theirs_proxy, &uri, &s.ours_headers).await
+                    }
+                    "hyper_util_direct_same_headers" => {
+                        hyper_get_same_headers(&s.theirs_direct, &uri, &s.ours_headers).await
+                    }
                     "hyper_util_proxy_wrapped" => hyper_get_wrapped(&s.theirs_proxy, &uri).await,
                     "hyper_util_direct_wrapped" => hyper_get_wrapped(&s.theirs_direct, &uri).await,
                     "hyper_util_proxy_busy" => {
@@ -475,6 +555,16 @@ fn count(spec: &str) {
                     other => panic!("no client {other:?}"),
                 };
                 assert_eq!(got, size);
+            }
+            // From `block_on`, the calling thread's own CPU time: the work between its hand-offs
+            // to the runtime's workers, which decides whether they fall asleep in between. (A
+            // task may move between workers, so with `:task` there is no one thread to read.)
+            if !in_task
+                && n > 0
+                && let (Some(from), Some(to)) = (counted_from, thread_cpu_ns())
+            {
+                let per = to.saturating_sub(from) / n;
+                eprintln!("caller thread CPU per request: {per} ns ({n} requests)");
             }
         }
     };
