@@ -83,6 +83,31 @@ async fn a_redirects_location_credentials_are_not_in_the_responses_debug() {
     assert!(location.contains(PASS));
 }
 
+/// A login's one-time credential in a redirect's query — a CAS service ticket, an OAuth 2.0
+/// authorization code, a SAML artifact — buys a session like a token does: the `Location`
+/// holding one prints `Sensitive`, and the caller still reads it.
+#[tokio::test]
+async fn a_redirect_carrying_a_login_ticket_or_code_is_not_in_the_responses_debug() {
+    for query in [
+        format!("service=app&ticket={PASS}"),
+        format!("code={PASS}&state=s1"),
+        format!("SAMLart={PASS}"),
+    ] {
+        let server = answering(format!(
+            "HTTP/1.1 302 Found\r\nLocation: http://app.test/cb?{query}\r\nX-Kind: plain\r\n"
+        ))
+        .await;
+        let res = client().get(server.url()).await.unwrap();
+        assert_eq!(res.status(), 302);
+        for text in [format!("{res:?}"), format!("{:?}", res.headers())] {
+            assert_clean(&query, &text);
+            assert!(text.contains("x-kind"), "{text}");
+        }
+        let location = res.headers()["location"].to_str().unwrap();
+        assert!(location.contains(PASS));
+    }
+}
+
 /// A proxy's login portal redirects with a token of its own in the `Location` and in the link
 /// of its page: no request secret matches it, so only its structure can hide it.
 #[tokio::test]

@@ -6,17 +6,23 @@
 use std::sync::{OnceLock, RwLock};
 
 /// Query parameter names whose values are masked in every output, compared ASCII
-/// case-insensitively after percent-decoding the name.
+/// case-insensitively after percent-decoding the name. Besides keys and tokens, the one-time
+/// credentials a login hands back in a redirect's query: an OAuth 2.0 authorization `code`, a
+/// CAS `ticket`, a SAML `SAMLResponse` or artifact (`SAMLart`), a JWT `assertion` or
+/// `client_assertion` — each one buys a session to whoever replays it first.
 pub const SECRET_QUERY_PARAMS: &[&str] = &[
     "access_token",
     "api-key",
     "api_key",
     "apikey",
+    "assertion",
     "auth",
     "auth_token",
     "authorization",
     "bearer",
+    "client_assertion",
     "client_secret",
+    "code",
     "credential",
     "credentials",
     "id_token",
@@ -28,12 +34,15 @@ pub const SECRET_QUERY_PARAMS: &[&str] = &[
     "private_token",
     "pwd",
     "refresh_token",
+    "samlart",
+    "samlresponse",
     "secret",
     "session",
     "sessionid",
     "sid",
     "sig",
     "signature",
+    "ticket",
     "token",
     "x-amz-credential",
     "x-amz-security-token",
@@ -128,6 +137,31 @@ mod tests {
         }
         for name in ["q", "lang", "keyboard", "monkey", "tokens", "", "text"] {
             assert!(!is_secret_param(name), "{name}");
+        }
+    }
+
+    /// What a login redirect carries back: the credential is masked, the rest stays readable.
+    #[test]
+    fn login_redirects_keep_their_one_time_credentials_out_of_output() {
+        for (url, shown) in [
+            (
+                "https://sso.test/cas/login?service=https%3A%2F%2Fapp.test%2F&ticket=ST-1-abc",
+                "https://sso.test/cas/login?service=https%3A%2F%2Fapp.test%2F&ticket=***",
+            ),
+            (
+                "https://app.test/callback?code=SplxlOBeZQQYbYS6WxSbIA&state=xyz",
+                "https://app.test/callback?code=***&state=xyz",
+            ),
+            (
+                "https://sp.test/acs?SAMLart=AAQAAMh48%2FaH&RelayState=r1",
+                "https://sp.test/acs?SAMLart=***&RelayState=r1",
+            ),
+            (
+                "https://idp.test/token?client_assertion=eyJ.a.b&assertion=eyJ.c.d&grant_type=x",
+                "https://idp.test/token?client_assertion=***&assertion=***&grant_type=x",
+            ),
+        ] {
+            assert_eq!(crate::proxy::redact_url(url), shown);
         }
     }
 
