@@ -340,6 +340,20 @@ impl Client {
             redirect: policy,
         } = parts;
         let policy = policy.unwrap_or(self.inner.defaults.redirect);
+        if !policy.is_enabled() {
+            // One exchange and nothing kept for a next hop: the request goes as it was built,
+            // without the hop's bookkeeping. Its extensions stay the caller's, as on any hop.
+            let mut request = request;
+            request.extensions_mut().clear();
+            return Either::Left(async move {
+                let deadline = timeout.map(|t| Deadline {
+                    at: Instant::now() + t,
+                    timeout: t,
+                });
+                self.send_once(provider.as_deref(), &url, request, deadline)
+                    .await
+            });
+        }
         let (head, body) = request.into_parts();
         // The first hop's target is the request's own URI, already parsed from this URL.
         let mut uri = Some(head.uri);
@@ -351,7 +365,7 @@ impl Client {
             version: head.version,
             body,
         };
-        async move {
+        Either::Right(async move {
             let deadline = timeout.map(|t| Deadline {
                 at: Instant::now() + t,
                 timeout: t,
@@ -359,16 +373,13 @@ impl Client {
             let mut chain: Vec<Redirect> = Vec::new();
             let mut seen: Vec<(Method, url::Url)> = Vec::new();
             loop {
-                let replay = policy.is_enabled().then(|| hop.body.try_clone()).flatten();
+                let replay = hop.body.try_clone();
                 let replayable = replay.is_some();
-                let req = hop.request(uri.take(), policy.is_enabled());
+                let req = hop.request(uri.take());
                 let res = self
                     .send_once(hop.provider.as_deref(), &hop.url, req, deadline)
                     .await
                     .map_err(|e| with_chain(e, &chain))?;
-                if !policy.is_enabled() {
-                    return Ok(res.with_redirects(chain));
-                }
                 let Some(next) = redirect::next(
                     res.status(),
                     res.headers().get(LOCATION),
@@ -428,7 +439,7 @@ impl Client {
                     Body::empty()
                 };
             }
-        }
+        })
     }
 
     /// The provider of the next hop of a redirect chain: the one whose base URL contains the
@@ -458,9 +469,9 @@ struct Step {
 
 impl Step {
     /// This hop's request: to `uri` when given (the first hop's own), else to its URL; its
-    /// headers kept for the next hop when there can be one. Built here rather than in the
-    /// request's future, where a local borrowed while it is built would keep its room there.
-    fn request(&mut self, uri: Option<http::Uri>, keep_headers: bool) -> http::Request<Body> {
+    /// headers kept for the next hop. Built here rather than in the request's future, where a
+    /// local borrowed while it is built would keep its room there.
+    fn request(&mut self, uri: Option<http::Uri>) -> http::Request<Body> {
         let mut req = http::Request::new(std::mem::take(&mut self.body));
         *req.method_mut() = self.method.clone();
         *req.uri_mut() = match uri {
@@ -468,11 +479,7 @@ impl Step {
             None => self.url.uri().clone(),
         };
         *req.version_mut() = self.version;
-        *req.headers_mut() = if keep_headers {
-            self.headers.clone()
-        } else {
-            std::mem::take(&mut self.headers)
-        };
+        *req.headers_mut() = self.headers.clone();
         req
     }
 }
