@@ -220,14 +220,15 @@ impl BodyReader {
     }
 
     /// The whole body, at most `limits.max_body` bytes.
-    pub(crate) async fn collect(self) -> Result<Bytes, Error> {
+    pub(crate) async fn collect(&mut self) -> Result<Bytes, Error> {
         let cap = self.limits.max_body;
         self.collect_within(cap).await
     }
 
     /// The whole body, at most `cap` bytes: refused unread when the announced size is larger,
-    /// else as soon as the bytes read pass `cap`.
-    pub(crate) async fn collect_within(mut self, cap: u64) -> Result<Bytes, Error> {
+    /// else as soon as the bytes read pass `cap`. Borrows the reader rather than taking it, so
+    /// that the reader is not copied into each future that reads it.
+    pub(crate) async fn collect_within(&mut self, cap: u64) -> Result<Bytes, Error> {
         if let Some(n) = self.announced()
             && n > cap
         {
