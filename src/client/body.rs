@@ -118,7 +118,8 @@ pub(crate) struct BodyReader {
     at: Arc<Exchanged>,
     hop: Hop,
     limits: BodyLimits,
-    /// Set at the first read: the body's deadline runs from when someone starts reading it.
+    /// The body's deadline, which runs from when someone starts reading it: set at the first
+    /// read that has to wait, else once the first read returns (no time passed before it).
     deadline: Option<Instant>,
     /// The one timer of that deadline, taken at the first read that has to wait and polled by
     /// every later one (a timer per chunk would register and cancel one per chunk); left to the
@@ -159,9 +160,7 @@ impl BodyReader {
     /// Ends reading at `deadline` at the latest, if that is sooner than the body's own: a
     /// caller's deadline of `timeout`, changed with `key` (named by the timeout's hint).
     pub(crate) fn deadline_at(&mut self, deadline: Instant, timeout: Duration, key: &'static str) {
-        let own = *self
-            .deadline
-            .get_or_insert_with(|| Instant::now() + self.limits.timeout);
+        let own = self.start();
         if deadline < own {
             self.deadline = Some(deadline);
             self.limits.timeout = timeout;
@@ -172,20 +171,36 @@ impl BodyReader {
     /// The next chunk of the body, `None` at its end. `http.timeout` when the deadline passes,
     /// `http.protocol` when the body breaks off or is malformed.
     pub(crate) async fn chunk(&mut self) -> Result<Option<Bytes>, Error> {
+        let chunk = self.next_chunk().await;
+        // The deadline runs from the first read: a read that waited started it then, one that
+        // did not (no time passed) starts it now, for the reads after this one.
+        self.start();
+        chunk
+    }
+
+    /// The deadline, started now if no read has started it.
+    fn start(&mut self) -> Instant {
+        *self
+            .deadline
+            .get_or_insert_with(|| Instant::now() + self.limits.timeout)
+    }
+
+    /// [`chunk`](Self::chunk), except that a first read that finds a chunk ready at once
+    /// leaves the deadline unstarted: no clock is read for a body that is here whole.
+    async fn next_chunk(&mut self) -> Result<Option<Bytes>, Error> {
         // A deadline set by this very call cannot have passed yet: the first frame needs no
         // look at the clock (a small body is read without one).
         let mut fresh = self.deadline.is_none();
-        let deadline = *self
-            .deadline
-            .get_or_insert_with(|| Instant::now() + self.limits.timeout);
         loop {
-            // The body first, then the deadline, as `timeout_at` polls them; the timer is made
-            // only when the body is not ready at once.
+            // The body first, then the deadline, as `timeout_at` polls them; the deadline is
+            // started and the timer made only when the body is not ready at once.
             let (body, sleep, timers) = (&mut self.body, &mut self.sleep, &self.at.timers);
+            let (started, timeout) = (&mut self.deadline, self.limits.timeout);
             let polled = std::future::poll_fn(|cx| {
                 if let Poll::Ready(frame) = Pin::new(&mut *body).poll_frame(cx) {
                     return Poll::Ready(Some(frame));
                 }
+                let deadline = *started.get_or_insert_with(|| Instant::now() + timeout);
                 let timer = sleep.get_or_insert_with(|| RequestTimer::until(timers, deadline));
                 timer.reset(deadline);
                 timer.poll_expired(cx).map(|()| None)
@@ -203,12 +218,11 @@ impl BodyReader {
                 // The timer above fires only while the body is pending: a peer that keeps data
                 // waiting for a slower reader (or floods empty frames) would never reach it, so
                 // every frame that was ready at once is held to the deadline too.
-                Some(Some(Ok(_))) if !fresh && Instant::now() >= deadline => {
+                Some(Some(Ok(_))) if !fresh && Instant::now() >= self.start() => {
                     return Err(self.timed_out());
                 }
                 Some(Some(Ok(frame))) => frame,
             };
-            fresh = false;
             // Trailers carry no body bytes; empty data frames say nothing.
             if let Ok(data) = frame.into_data()
                 && !data.is_empty()
@@ -216,32 +230,43 @@ impl BodyReader {
                 self.read += data.len() as u64;
                 return Ok(Some(data));
             }
+            // The frames after an empty one are held to the deadline, started by now.
+            fresh = false;
+            self.start();
         }
     }
 
     /// The whole body, at most `limits.max_body` bytes.
-    pub(crate) async fn collect(self) -> Result<Bytes, Error> {
+    pub(crate) async fn collect(&mut self) -> Result<Bytes, Error> {
         let cap = self.limits.max_body;
         self.collect_within(cap).await
     }
 
     /// The whole body, at most `cap` bytes: refused unread when the announced size is larger,
-    /// else as soon as the bytes read pass `cap`.
-    pub(crate) async fn collect_within(mut self, cap: u64) -> Result<Bytes, Error> {
+    /// else as soon as the bytes read pass `cap`. Borrows the reader rather than taking it, so
+    /// that the reader is not copied into each future that reads it.
+    pub(crate) async fn collect_within(&mut self, cap: u64) -> Result<Bytes, Error> {
         if let Some(n) = self.announced()
             && n > cap
         {
             return Err(self.too_large(cap, n, true, &self.limits.keys.max_body_key));
         }
         let expected = self.announced().unwrap_or(0).min(cap);
-        let mut buf = BytesMut::with_capacity(usize::try_from(expected).unwrap_or(0));
-        while let Some(chunk) = self.chunk().await? {
+        // Allocated at the second chunk: a body that comes whole in its first needs no buffer.
+        let mut buf = BytesMut::new();
+        while let Some(chunk) = self.next_chunk().await? {
             if self.read > cap {
                 return Err(self.too_large(cap, self.read, false, &self.limits.keys.max_body_key));
             }
-            if buf.is_empty() && self.read == chunk.len() as u64 && expected == self.read {
-                // The whole body in one chunk: hand it out without copying.
-                return Ok(chunk);
+            if buf.is_empty() {
+                if self.read == chunk.len() as u64 && expected == self.read {
+                    // The whole body in one chunk: hand it out without copying (or a look at
+                    // the clock, when it was there at once).
+                    return Ok(chunk);
+                }
+                // More to read: the reads after the first are held to the deadline.
+                self.start();
+                buf.reserve(usize::try_from(expected).unwrap_or(0).max(chunk.len()));
             }
             buf.extend_from_slice(&chunk);
         }
@@ -286,9 +311,7 @@ impl BodyReader {
     /// one (a decompressor handing out what it already holds) keeps to.
     #[cfg(feature = "decompression")]
     pub(crate) fn start_deadline(&mut self) -> (Instant, Duration, &'static str) {
-        let deadline = *self
-            .deadline
-            .get_or_insert_with(|| Instant::now() + self.limits.timeout);
+        let deadline = self.start();
         (deadline, self.limits.timeout, self.timeout_key)
     }
 

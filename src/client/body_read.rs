@@ -74,9 +74,7 @@ impl Raw {
         ctx: Ctx,
         request_deadline: Option<(Instant, Duration)>,
     ) -> Self {
-        if let Some((at, timeout)) = request_deadline {
-            reader.deadline_at(at, timeout, "RequestBuilder::timeout");
-        }
+        keep_request_deadline(&mut reader, request_deadline);
         Self {
             reader,
             ctx,
@@ -110,8 +108,8 @@ impl Raw {
 
     /// The rest of the body in memory, within the profile's `limits.max_body` (refused unread
     /// when its announced size is larger).
-    async fn collect(self) -> Result<Bytes, Error> {
-        let at = self.ctx.at;
+    async fn collect(&mut self) -> Result<Bytes, Error> {
+        let at = &self.ctx.at;
         self.reader
             .collect()
             .await
@@ -156,6 +154,17 @@ impl Raw {
             too_large(&at, &limits, o, &limits.keys.max_body_key).with_url(ctx.at.url.url())
         });
         (cap, error)
+    }
+}
+
+/// Makes `reader` end at `request_deadline` (the request's own timeout) when that is sooner
+/// than the body's own deadline.
+pub(crate) fn keep_request_deadline(
+    reader: &mut BodyReader,
+    request_deadline: Option<(Instant, Duration)>,
+) {
+    if let Some((at, timeout)) = request_deadline {
+        reader.deadline_at(at, timeout, "RequestBuilder::timeout");
     }
 }
 
@@ -252,7 +261,7 @@ impl Reader {
     /// decompressed size, so a small compressed body cannot expand past it).
     pub(crate) async fn collect(&mut self) -> Result<Bytes, Error> {
         let read = match std::mem::replace(&mut self.inner, Inner::Finished) {
-            Inner::Raw(r) => r.collect().await,
+            Inner::Raw(mut r) => r.collect().await,
             #[cfg(feature = "decompression")]
             Inner::Decoded(mut d) => d.collect().await,
             Inner::Finished => Ok(Bytes::new()),

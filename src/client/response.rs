@@ -23,7 +23,7 @@ use crate::settings::Provenance;
 use crate::wire::{attribute, evidence_headers, source_of};
 
 use super::body::{BodyLimits, BodyReader, Exchanged, RequestFacts};
-use super::body_read::{BodyStream, Ctx, Encoding, Raw, Reader};
+use super::body_read::{BodyStream, Ctx, Encoding, Raw, Reader, keep_request_deadline};
 use super::into_url::RequestUrl;
 use super::timer::Timers;
 use crate::error::{Attribution, ResponsePath};
@@ -439,6 +439,29 @@ impl Response {
     /// the first read (or the request's own deadline) is `http.timeout`. Every error has phase
     /// `http`, the hop that sent the body, the route and the URL.
     pub async fn bytes(mut self) -> Result<Bytes, Error> {
+        self.read_all().await
+    }
+
+    /// The whole body, as [`bytes`](Response::bytes) reads it, leaving the head for an error
+    /// about the body to read.
+    async fn read_all(&mut self) -> Result<Bytes, Error> {
+        // A plain body not read yet (nearly every call) is read by a `BodyReader` held right in
+        // this future: nothing boxed for later reads, and who sent the body (a pass over the
+        // headers) is worked out only when an error names it.
+        if self.encoding.is_none()
+            && self.body.is_none()
+            && let Some(body) = self.raw.take()
+        {
+            // The hop given here is never seen: every error gets the real one below.
+            let mut reader =
+                BodyReader::new(body, Arc::clone(&self.x), Hop::Origin, self.limits.clone());
+            keep_request_deadline(&mut reader, self.x.deadline);
+            return reader.collect().await.map_err(|e| {
+                e.with_hop(self.hop())
+                    .with_url(self.x.url.url())
+                    .scrubbed(&self.x.request.secrets)
+            });
+        }
         self.reader().collect().await
     }
 
@@ -459,16 +482,17 @@ impl Response {
     /// let s: Status = client.get("https://api.example.org/status").send().await?.json().await?;
     /// # Ok(()) }
     /// ```
-    pub async fn json<T: serde::de::DeserializeOwned>(self) -> Result<T, Error> {
-        let x = Arc::clone(&self.x);
-        let hop = self.hop();
-        let content_type = self
-            .headers()
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let body = self.bytes().await?;
+    pub async fn json<T: serde::de::DeserializeOwned>(mut self) -> Result<T, Error> {
+        let body = self.read_all().await?;
+        // Who sent the body and what it said it was are read from the head only for an error.
         serde_json::from_slice(&body).map_err(|e| {
+            let x = &self.x;
+            let hop = self.hop();
+            let content_type = self
+                .headers()
+                .get(http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
             let (line, column) = (e.line(), e.column());
             Error::new(ErrorKind::HttpDecode)
                 .with_hop(hop)

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
-use proxyscope::testing::{TestOrigin, TestProxy};
+use proxyscope::testing::{CannedReply, TestOrigin, TestProxy};
 use proxyscope::{Blame, Hop, Phase, Settings};
 
 use crate::client_requests::has_cause;
@@ -201,4 +201,47 @@ async fn a_body_cut_short_is_http_protocol_with_a_typed_cause() {
         "the hyper::Error is downcastable: {}",
         e.report()
     );
+}
+
+/// A body error names the hop that wrote the response, read from its headers as
+/// `Response::attribution` reads them: a proxy's own reply (`X-Squid-Error`) past the cap is the
+/// proxy's, however the body is read (whole, as text, as JSON).
+#[tokio::test]
+async fn a_body_error_names_the_hop_that_sent_the_body() {
+    let origin = TestOrigin::http().await;
+    origin.answer(
+        "/denied",
+        CannedReply::new(200)
+            .header("X-Squid-Error", "ERR_ACCESS_DENIED 0")
+            .header("Content-Type", "text/html")
+            .body("access denied by the proxy's policy"),
+    );
+    let client = builder(layer(None)).build().unwrap();
+    let res = || async { client.get(origin.url("/denied")).send().await.unwrap() };
+    for e in [
+        res().await.max_body(4).bytes().await.unwrap_err(),
+        res().await.max_body(4).text().await.unwrap_err(),
+    ] {
+        assert_eq!(e.code(), "http.body_too_large", "{}", e.report());
+        assert_eq!(e.hop(), Some(Hop::Proxy));
+        assert_eq!(e.phase(), Phase::Http);
+        assert!(e.route().is_some() && e.url().is_some());
+    }
+    // A body that reads whole but is not JSON: the same hop, and the content type the reply
+    // declared in the evidence.
+    let e = res().await.json::<Vec<u8>>().await.unwrap_err();
+    assert_eq!(e.code(), "http.decode", "{}", e.report());
+    assert_eq!(e.hop(), Some(Hop::Proxy));
+    assert_eq!(e.evidence().value.as_deref(), Some("text/html"));
+    // The same origin's plain route is the origin's.
+    let e = client
+        .get(origin.url("/stream/100"))
+        .send()
+        .await
+        .unwrap()
+        .max_body(4)
+        .bytes()
+        .await
+        .unwrap_err();
+    assert_eq!(e.hop(), Some(Hop::Origin));
 }
