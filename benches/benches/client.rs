@@ -18,7 +18,10 @@
 //! as any production caller adds), `proxyscope_direct` and `hyper_util_direct`. The small
 //! groups add `proxyscope_env_proxy` and `proxyscope_env_proxy_no_proxy_1000`: the same client
 //! configured from the environment (`https_proxy`), without and with a 1,000-entry `NO_PROXY`
-//! that does not match the origin — what a corporate list costs a request.
+//! that does not match the origin — what a corporate list costs a request — and
+//! `hyper_util_proxy_same_headers` and `hyper_util_direct_same_headers`: hyper-util sending
+//! exactly the headers proxyscope's client sends (its `User-Agent`, read from the origin's
+//! `/echo`), so that both sides send the same request.
 //!
 //! Wall time by default. With `PROXYSCOPE_BENCH_CLOCK=cpu` the same requests are measured in
 //! CPU time of the whole process (client, proxy and origin together; groups end in `_cpu`),
@@ -29,14 +32,16 @@
 //! With `PROXYSCOPE_BENCH_COUNT=<client>:<h1|h2>:<n>[:<body bytes>[:task]]` (client one of
 //! `proxyscope_proxy`, `proxyscope_direct`, `proxyscope_env_proxy`,
 //! `proxyscope_env_proxy_no_proxy_1000`, `hyper_util_proxy`, `hyper_util_direct`,
-//! `hyper_util_proxy_wrapped`, `hyper_util_direct_wrapped`, or `hyper_util_over_proxyscope_proxy`
+//! `hyper_util_proxy_wrapped`, `hyper_util_direct_wrapped`, `hyper_util_proxy_same_headers`,
+//! `hyper_util_direct_same_headers`, or `hyper_util_over_proxyscope_proxy`
 //! and `hyper_util_over_proxyscope_direct`: hyper-util's client over the proxyscope client's own
 //! connector, which tells the connection path's cost from the client's) the binary runs no criterion group:
 //! it warms that client's pool, then sends exactly `n` keep-alive requests for a body of that
 //! size (64 bytes unless given) and exits. A fixed amount of work is what instruction counters
 //! (`valgrind --tool=callgrind`) and `perf stat` need to compare the two clients per request;
 //! run it twice with different `n` and divide the difference by the difference of `n`, so the
-//! setup cancels out. With `:task` the requests are sent from a spawned task on a worker
+//! setup cancels out. From `block_on` it prints the calling thread's CPU time per request
+//! (`/proc/thread-self/schedstat`). With `:task` the requests are sent from a spawned task on a worker
 //! thread, as a service sends them, instead of from `block_on` on the main thread (where every
 //! task the request wakes must be handed to a worker).
 //!
