@@ -20,13 +20,12 @@
 #![allow(missing_docs)]
 
 use std::hint::black_box;
-use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use http::Uri;
 use hyper_util::client::proxy::matcher::Matcher;
 use proxyscope::proxy::NoProxy;
-use proxyscope_benches::cpu_time::ThreadCpu;
+use proxyscope_benches::cpu_time::{ThreadCpu, thread_cpu_criterion};
 
 /// The list sizes the performance targets name (docs/benchmarks.md).
 const DOMAIN_SIZES: [usize; 4] = [10, 100, 1_000, 10_000];
@@ -198,16 +197,9 @@ fn floor(c: &mut Criterion<ThreadCpu>) {
     g.finish();
 }
 
-fn config() -> Criterion<ThreadCpu> {
-    Criterion::default()
-        .with_measurement(ThreadCpu)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
-}
-
 criterion_group! {
     name = benches;
-    config = config();
+    config = thread_cpu_criterion();
     targets = floor, domains, ips
 }
 criterion_main!(benches);

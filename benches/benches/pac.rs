@@ -22,13 +22,12 @@
 #![allow(missing_docs)]
 
 use std::hint::black_box;
-use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use proxyscope::pac::{Decision, Pac, PacOptions, PacScript, parse_result};
 use proxyscope::route::{Router, resolve};
 use proxyscope::{EnvSnapshot, NoProxy, ProxySetting, Settings};
-use proxyscope_benches::cpu_time::ThreadCpu;
+use proxyscope_benches::cpu_time::{ThreadCpu, thread_cpu_criterion};
 use url::Url;
 
 const CORP: &str = concat!(
@@ -180,16 +179,9 @@ fn route_decisions(c: &mut Criterion<ThreadCpu>, urls: &[Url]) {
     g.finish();
 }
 
-fn config() -> Criterion<ThreadCpu> {
-    Criterion::default()
-        .with_measurement(ThreadCpu)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
-}
-
 criterion_group! {
     name = benches;
-    config = config();
+    config = thread_cpu_criterion();
     targets = pac_benches
 }
 criterion_main!(benches);

@@ -42,14 +42,13 @@
 #![allow(missing_docs)]
 
 use std::hint::black_box;
-use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group};
 use http::Uri;
 use hyper_util::client::proxy::matcher::Matcher;
 use proxyscope::route::{Route, resolve};
 use proxyscope::{Client, Config, EnvSnapshot, NoProxy, ProxySetting, Settings};
-use proxyscope_benches::cpu_time::ThreadCpu;
+use proxyscope_benches::cpu_time::{ThreadCpu, thread_cpu_criterion};
 use url::Url;
 
 const PROVIDERS: usize = 50;
@@ -349,16 +348,9 @@ fn explanations(c: &mut Criterion<ThreadCpu>) {
     g.finish();
 }
 
-fn config() -> Criterion<ThreadCpu> {
-    Criterion::default()
-        .with_measurement(ThreadCpu)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
-}
-
 criterion_group! {
     name = benches;
-    config = config();
+    config = thread_cpu_criterion();
     targets = decisions, explanations, routes
 }
 

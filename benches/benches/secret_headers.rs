@@ -20,14 +20,13 @@
 #![allow(missing_docs)]
 
 use std::hint::black_box;
-use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use http::header::{
     AUTHORIZATION, COOKIE, HeaderMap, HeaderName, HeaderValue, PROXY_AUTHORIZATION,
 };
 use proxyscope::proxy::redact::is_secret_header;
-use proxyscope_benches::cpu_time::ThreadCpu;
+use proxyscope_benches::cpu_time::{ThreadCpu, thread_cpu_criterion};
 
 /// `is_credential` as it was (src/client/request.rs).
 fn main_is_credential(name: &HeaderName) -> bool {
@@ -168,16 +167,9 @@ fn bench(c: &mut Criterion<ThreadCpu>) {
     g.finish();
 }
 
-fn config() -> Criterion<ThreadCpu> {
-    Criterion::default()
-        .with_measurement(ThreadCpu)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
-}
-
 criterion_group! {
     name = benches;
-    config = config();
+    config = thread_cpu_criterion();
     targets = bench
 }
 criterion_main!(benches);

@@ -31,6 +31,15 @@ pub fn thread_cpu_ns() -> Option<u64> {
 /// CPU time of the measuring thread.
 pub struct ThreadCpu;
 
+/// The criterion settings of every bench measured in [`ThreadCpu`]: one second of warm-up,
+/// three of measurement.
+pub fn thread_cpu_criterion() -> criterion::Criterion<ThreadCpu> {
+    criterion::Criterion::default()
+        .with_measurement(ThreadCpu)
+        .warm_up_time(std::time::Duration::from_secs(1))
+        .measurement_time(std::time::Duration::from_secs(3))
+}
+
 /// CPU time of the whole process.
 pub struct ProcessCpu;
 

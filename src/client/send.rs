@@ -32,41 +32,11 @@ pub(crate) struct Defaults {
     /// The encodings the client decompresses, as an `Accept-Encoding` value (`None`: the
     /// client decompresses nothing and asks for nothing).
     pub(crate) accept_encoding: Option<HeaderValue>,
-    /// What [`Defaults::apply`] makes of a request without headers (most requests): copied
-    /// whole rather than built header by header.
-    for_empty: HeaderMap,
 }
 
 impl Defaults {
-    pub(crate) fn new(
-        headers: HeaderMap,
-        redirect: RedirectPolicy,
-        accept_encoding: Option<HeaderValue>,
-    ) -> Self {
-        let mut d = Self {
-            headers,
-            redirect,
-            accept_encoding,
-            for_empty: HeaderMap::new(),
-        };
-        let mut filled = HeaderMap::new();
-        // Cannot fail: an empty map has no header to refuse.
-        if d.fill(&mut filled).is_ok() {
-            d.for_empty = filled;
-        }
-        d
-    }
-
     /// Adds the default headers the request lacks, and checks every header it carries.
     pub(crate) fn apply(&self, headers: &mut HeaderMap) -> Result<(), Error> {
-        if headers.is_empty() {
-            headers.clone_from(&self.for_empty);
-            return Ok(());
-        }
-        self.fill(headers)
-    }
-
-    fn fill(&self, headers: &mut HeaderMap) -> Result<(), Error> {
         for (name, value) in headers.iter() {
             check_value(name, value)?;
         }
@@ -95,6 +65,16 @@ impl Defaults {
 pub(crate) struct Deadline {
     pub(crate) at: Instant,
     pub(crate) timeout: Duration,
+}
+
+impl Deadline {
+    /// The deadline of a request with `timeout`, sent from now.
+    fn from_now(timeout: Option<Duration>) -> Option<Self> {
+        timeout.map(|t| Self {
+            at: Instant::now() + t,
+            timeout: t,
+        })
+    }
 }
 
 /// How waiting for one exchange ended.
@@ -346,10 +326,7 @@ impl Client {
             let mut request = request;
             request.extensions_mut().clear();
             return Either::Left(async move {
-                let deadline = timeout.map(|t| Deadline {
-                    at: Instant::now() + t,
-                    timeout: t,
-                });
+                let deadline = Deadline::from_now(timeout);
                 self.send_once(provider.as_deref(), &url, request, deadline)
                     .await
             });
@@ -366,10 +343,7 @@ impl Client {
             body,
         };
         Either::Right(async move {
-            let deadline = timeout.map(|t| Deadline {
-                at: Instant::now() + t,
-                timeout: t,
-            });
+            let deadline = Deadline::from_now(timeout);
             let mut chain: Vec<Redirect> = Vec::new();
             let mut seen: Vec<(Method, url::Url)> = Vec::new();
             loop {
@@ -546,11 +520,11 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
         headers.insert("x-team", HeaderValue::from_static("mt"));
-        let d = Defaults::new(
+        let d = Defaults {
             headers,
-            RedirectPolicy::none(),
-            Some(HeaderValue::from_static("gzip")),
-        );
+            redirect: RedirectPolicy::none(),
+            accept_encoding: Some(HeaderValue::from_static("gzip")),
+        };
         let mut req = HeaderMap::new();
         req.insert(header::USER_AGENT, HeaderValue::from_static("mine/1"));
         d.apply(&mut req).unwrap_or_else(|e| panic!("{e}"));
@@ -563,13 +537,6 @@ mod tests {
             req.get(header::ACCEPT_ENCODING),
             Some(&HeaderValue::from_static("gzip"))
         );
-        // A request without headers gets exactly what filling one header by header gives.
-        let mut empty = HeaderMap::new();
-        d.apply(&mut empty).unwrap_or_else(|e| panic!("{e}"));
-        let mut filled = HeaderMap::new();
-        d.fill(&mut filled).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(empty, filled);
-        assert_eq!(empty.len(), 3);
         let mut ranged = HeaderMap::new();
         ranged.insert(header::RANGE, HeaderValue::from_static("bytes=0-1"));
         d.apply(&mut ranged).unwrap_or_else(|e| panic!("{e}"));

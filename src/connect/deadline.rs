@@ -9,20 +9,17 @@
 use std::future::Future;
 use std::time::Duration;
 
-use futures_util::future::Either;
 use tokio::time::Instant;
 
 tokio::task_local! {
     static DEADLINE: Instant;
 }
 
-/// Runs `f` with `deadline` visible to the connector (no deadline: `f` as it is). A plain
-/// function, not an `async fn`: the request's future is polled through it on every request,
-/// and another layer of state would be one more move of the response on its way out.
-pub(crate) fn scope<F: Future>(deadline: Option<Instant>, f: F) -> impl Future<Output = F::Output> {
+/// Runs `f` with `deadline` visible to the connector (no deadline: `f` as it is).
+pub(crate) async fn scope<F: Future>(deadline: Option<Instant>, f: F) -> F::Output {
     match deadline {
-        Some(d) => Either::Left(DEADLINE.scope(d, f)),
-        None => Either::Right(f),
+        Some(d) => DEADLINE.scope(d, f).await,
+        None => f.await,
     }
 }
 

@@ -127,14 +127,12 @@ impl rustls::server::danger::ClientCertVerifier for ManyHints {
 #[tokio::test]
 async fn a_certificate_request_naming_thousands_of_cas_is_listed_within_a_cap() {
     const HINTS: usize = 3_000;
-    // DER of the name `CN=a`.
-    let cn_a = vec![
-        0x30, 0x0c, 0x31, 0x0a, 0x30, 0x08, 0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, 0x01, 0x61,
-    ];
-    let e = late_refusal(0, vec![rustls::DistinguishedName::from(cn_a); HINTS]).await;
-    assert_eq!(e.code(), "tls.client_cert_required", "{}", e.report());
-    assert_eq!((e.hop(), e.phase()), (Some(Hop::Origin), Phase::Tls));
-    let tls = e.evidence().tls.as_ref().expect("TLS evidence");
+    let e = late_refusal(
+        0,
+        vec![rustls::DistinguishedName::from(CN_A.to_vec()); HINTS],
+    )
+    .await;
+    let tls = refused_for_its_client_cert(&e);
     let cc = tls
         .client_cert
         .as_ref()
@@ -187,6 +185,19 @@ async fn late_refusal(extra: usize, hints: Vec<rustls::DistinguishedName>) -> pr
         .unwrap_err()
 }
 
+/// DER of the name `CN=a`.
+const CN_A: [u8; 14] = [
+    0x30, 0x0c, 0x31, 0x0a, 0x30, 0x08, 0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, 0x01, 0x61,
+];
+
+/// The TLS evidence of `e`, once it is known to be the origin's late refusal of a missing
+/// client certificate.
+fn refused_for_its_client_cert(e: &proxyscope::Error) -> &proxyscope::error::TlsEvidence {
+    assert_eq!(e.code(), "tls.client_cert_required", "{}", e.report());
+    assert_eq!((e.hop(), e.phase()), (Some(Hop::Origin), Phase::Tls));
+    e.evidence().tls.as_ref().expect("TLS evidence")
+}
+
 /// DER of a name with one `commonName` of `len` bytes of `x` (long-form lengths).
 fn long_cn(len: usize) -> Vec<u8> {
     fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
@@ -210,13 +221,8 @@ fn long_cn(len: usize) -> Vec<u8> {
 /// of 30 read `chain_omitted = 0`. The handshake now keeps the count.
 #[tokio::test]
 async fn a_late_client_cert_refusal_counts_the_chain_it_did_not_describe() {
-    let cn_a = vec![
-        0x30, 0x0c, 0x31, 0x0a, 0x30, 0x08, 0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, 0x01, 0x61,
-    ];
-    let e = late_refusal(28, vec![rustls::DistinguishedName::from(cn_a)]).await;
-    assert_eq!(e.code(), "tls.client_cert_required", "{}", e.report());
-    assert_eq!((e.hop(), e.phase()), (Some(Hop::Origin), Phase::Tls));
-    let tls = e.evidence().tls.as_ref().expect("TLS evidence");
+    let e = late_refusal(28, vec![rustls::DistinguishedName::from(CN_A.to_vec())]).await;
+    let tls = refused_for_its_client_cert(&e);
     assert_eq!(tls.chain.len(), 16);
     assert_eq!(tls.chain_omitted, 30 - 16);
     let json = serde_json::to_value(e.evidence()).unwrap();
@@ -235,9 +241,7 @@ async fn each_acceptable_ca_name_is_cut_to_a_cap() {
         rustls::DistinguishedName::from(garbage),
     ];
     let e = late_refusal(0, hints).await;
-    assert_eq!(e.code(), "tls.client_cert_required", "{}", e.report());
-    assert_eq!((e.hop(), e.phase()), (Some(Hop::Origin), Phase::Tls));
-    let tls = e.evidence().tls.as_ref().expect("TLS evidence");
+    let tls = refused_for_its_client_cert(&e);
     let cc = tls
         .client_cert
         .as_ref()
