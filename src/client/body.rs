@@ -85,7 +85,6 @@ impl BodyLimits {
 #[derive(Debug)]
 pub(crate) struct Exchanged {
     pub(crate) route: Route,
-    pub(crate) target: String,
     pub(crate) url: RequestUrl,
     pub(crate) request: RequestFacts,
     /// The client's kept request timers (see `client::timer`).
@@ -93,6 +92,14 @@ pub(crate) struct Exchanged {
     /// The request's own deadline and the timeout it came from, which the body's reading
     /// keeps to.
     pub(crate) deadline: Option<(Instant, Duration)>,
+}
+
+impl Exchanged {
+    /// The `host:port` the response came from, as routing read the request's target: for the
+    /// errors that name it, worked out when one is made rather than for every request.
+    pub(crate) fn target(&self) -> String {
+        super::send::target_of(self.url.uri())
+    }
 }
 
 /// What the client knew about the request that a proxy's own reply answers: for the error that
@@ -280,9 +287,10 @@ impl BodyReader {
 
     /// `http.body_too_large`: the cap, the size seen, and `key`, the setting that raises the cap.
     pub(crate) fn too_large(&self, cap: u64, seen: u64, announced: bool, key: &str) -> Error {
+        let target = self.at.target();
         let at = Sender {
             route: &self.at.route,
-            target: &self.at.target,
+            target: &target,
             hop: self.hop,
         };
         too_large(
@@ -298,9 +306,10 @@ impl BodyReader {
     }
 
     fn timed_out(&self) -> Error {
+        let target = self.at.target();
         let at = Sender {
             route: &self.at.route,
-            target: &self.at.target,
+            target: &target,
             hop: self.hop,
         };
         timed_out(&at, self.limits.timeout, self.read, self.timeout_key)
@@ -316,7 +325,7 @@ impl BodyReader {
     }
 
     fn broken(&self, e: hyper::Error) -> Error {
-        let target = self.at.target.clone();
+        let target = self.at.target();
         Error::new(ErrorKind::HttpProtocol)
             .with_hop(self.hop)
             .with_phase(Phase::Http)

@@ -36,7 +36,7 @@ pub(crate) struct Ctx {
 impl Ctx {
     #[cfg(feature = "decompression")]
     fn error(&self, kind: ErrorKind) -> Error {
-        let target = self.at.target.clone();
+        let target = self.at.target();
         let proxy = self.at.route.proxy().map(|p| p.without_credentials());
         Error::new(kind)
             .with_hop(self.hop)
@@ -124,9 +124,10 @@ impl Raw {
         let (deadline, timeout, key) = self.reader.start_deadline();
         let ctx = self.ctx.clone();
         let error: TimedOut = Box::new(move |produced| {
+            let target = ctx.at.target();
             let at = Sender {
                 route: &ctx.at.route,
-                target: &ctx.at.target,
+                target: &target,
                 hop: ctx.hop,
             };
             timed_out(&at, timeout, produced, key).with_url(ctx.at.url.url())
@@ -141,9 +142,10 @@ impl Raw {
         let ctx = self.ctx.clone();
         let cap = limits.max_body;
         let error: TooLarge = Box::new(move |seen| {
+            let target = ctx.at.target();
             let at = Sender {
                 route: &ctx.at.route,
-                target: &ctx.at.target,
+                target: &target,
                 hop: ctx.hop,
             };
             let o = Overflow {
@@ -497,7 +499,7 @@ mod decode {
                 .error(ErrorKind::HttpDecode)
                 .with_message(format!(
                     "the {enc}-compressed response body from {} does not decompress (after {} bytes out)",
-                    self.ctx.at.target, self.produced
+                    self.ctx.at.target(), self.produced
                 ))
                 .with_hint(format!(
                     "the server labelled the body Content-Encoding: {enc} but sent something else or cut it short; check the server"

@@ -67,7 +67,6 @@ impl std::fmt::Debug for Response {
 /// How a response was obtained, beyond the exchange itself.
 pub(crate) struct Exchange {
     pub(crate) route: Route,
-    pub(crate) target: String,
     pub(crate) limits: BodyLimits,
     pub(crate) url: RequestUrl,
     pub(crate) deadline: Option<(Instant, std::time::Duration)>,
@@ -81,7 +80,6 @@ impl Response {
     pub(crate) fn new(inner: http::Response<Incoming>, x: Exchange) -> Self {
         let Exchange {
             route,
-            target,
             limits,
             url,
             deadline,
@@ -125,7 +123,6 @@ impl Response {
             body: None,
             x: Arc::new(Exchanged {
                 route,
-                target,
                 url,
                 request,
                 timers,
@@ -280,12 +277,12 @@ impl Response {
         let status = self.status();
         let a = self.attribution().clone();
         let proxy = self.x.route.proxy().map(|p| p.without_credentials());
-        let target = self.x.target.clone();
+        let target = self.x.target();
         let redirects = self.redirects.clone();
         Error::new(ErrorKind::HttpStatus)
             .with_hop(Hop::Origin)
             .with_phase(Phase::Http)
-            .with_message(format!("{} answered {}", self.x.target, status))
+            .with_message(format!("{target} answered {status}"))
             .with_hint("the origin itself answered with this status; check the request (URL path, credentials, method) against the service")
             .with_route(self.x.route.clone())
             .with_url(self.x.url.url())
@@ -323,7 +320,7 @@ impl Response {
         };
         let ctx = ConnectCtx::new(
             self.x.route.provider().map(str::to_owned),
-            self.x.target.clone(),
+            self.x.target(),
             self.x.route.proxy().cloned(),
             Some(self.x.route.clone()),
         )
@@ -499,7 +496,7 @@ impl Response {
                 .with_phase(Phase::Http)
                 .with_message(format!(
                     "the response body from {} is not the JSON expected ({} at line {line}, column {column}; {} bytes)",
-                    x.target,
+                    x.target(),
                     json_problem(&e),
                     body.len()
                 ))
@@ -512,7 +509,7 @@ impl Response {
                 .with_route(x.route.clone())
                 .with_url(x.url.url())
                 .map_evidence(|ev| {
-                    ev.target = Some(x.target.clone());
+                    ev.target = Some(x.target());
                     ev.expected = Some(std::any::type_name::<T>().to_owned());
                     ev.value = content_type;
                 })

@@ -87,6 +87,12 @@ pub(crate) enum Waited {
     NoConnection,
 }
 
+/// `host:port` of a request's target as routing reads it, for the errors that name it: worked
+/// out when one is made, not for every request.
+pub(crate) fn target_of(uri: &http::Uri) -> String {
+    super::into_url::request_parts(uri).map_or_else(|_| uri.to_string(), |p| p.host_port())
+}
+
 /// Sleeps until `grace` after the deadline (forever without one): the connector's phases end a
 /// connection attempt at the deadline themselves, this only ends a wait for a pooled one.
 pub(crate) fn deadline_sleep(
@@ -307,11 +313,16 @@ impl Client {
     /// Not an `async fn`: one would keep `parts` whole beside the pieces taken out of it, and
     /// the request beside the exchange it was moved into, for the future's whole life. The
     /// pieces are taken apart here and the future holds each once; every request moves that
-    /// future into its box, so its size is paid per request.
+    /// future into its box, so its size is paid per request. Without redirects to follow, the
+    /// request is handed to hyper-util here and the future is the exchange's alone (see
+    /// [`Client::send_once`]), small enough for the allocator's per-thread cache.
     pub(crate) fn execute_parts(
         self,
         parts: Parts,
-    ) -> impl Future<Output = Result<Response, Error>> + Send + 'static {
+    ) -> Either<
+        impl Future<Output = Result<Response, Error>> + Send + 'static,
+        impl Future<Output = Result<Response, Error>> + Send + 'static,
+    > {
         let Parts {
             provider,
             request,
@@ -320,16 +331,16 @@ impl Client {
             redirect: policy,
         } = parts;
         let policy = policy.unwrap_or(self.inner.defaults.redirect);
+        // The request's own timeout runs from when it is sent, as reqwest's does.
+        let deadline = Deadline::from_now(timeout);
         if !policy.is_enabled() {
             // One exchange and nothing kept for a next hop: the request goes as it was built,
-            // without the hop's bookkeeping. Its extensions stay the caller's, as on any hop.
+            // without the hop's bookkeeping, and its future is the exchange's own (no future
+            // around it holding the request and its URL). Its extensions stay the caller's, as
+            // on any hop.
             let mut request = request;
             request.extensions_mut().clear();
-            return Either::Left(async move {
-                let deadline = Deadline::from_now(timeout);
-                self.send_once(provider.as_deref(), &url, request, deadline)
-                    .await
-            });
+            return Either::Left(self.send_once(provider.as_deref(), &url, request, deadline));
         }
         let (head, body) = request.into_parts();
         // The first hop's target is the request's own URI, already parsed from this URL.
@@ -343,7 +354,6 @@ impl Client {
             body,
         };
         Either::Right(async move {
-            let deadline = Deadline::from_now(timeout);
             let mut chain: Vec<Redirect> = Vec::new();
             let mut seen: Vec<(Method, url::Url)> = Vec::new();
             loop {
@@ -351,6 +361,7 @@ impl Client {
                 let replayable = replay.is_some();
                 let req = hop.request(uri.take());
                 let res = self
+                    .clone()
                     .send_once(hop.provider.as_deref(), &hop.url, req, deadline)
                     .await
                     .map_err(|e| with_chain(e, &chain))?;
