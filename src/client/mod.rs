@@ -369,7 +369,6 @@ impl Client {
             Arc::new(secrets)
         };
         let span = send::request_span(profile.name.as_deref(), &route, req.method(), url);
-        let capture = legacy::connect::capture_connection(&mut req);
         // A new connection follows the route decided here (one decision per request).
         // Visible to the connector while the send is polled (see `Handoff`).
         let handoff = Some(Handoff::new(route.clone(), deadline.map(|d| d.at)));
@@ -383,7 +382,6 @@ impl Client {
             route,
             secrets,
             span,
-            capture,
             handoff,
             send,
             method,
@@ -519,7 +517,6 @@ struct InFlight {
     route: Route,
     secrets: Arc<crate::proxy::Secrets>,
     span: tracing::Span,
-    capture: legacy::connect::CaptureConnection,
     handoff: Option<Arc<Handoff>>,
     send: legacy::ResponseFuture,
     method: Method,
@@ -546,7 +543,6 @@ impl InFlight {
             route,
             secrets,
             span,
-            capture,
             mut handoff,
             mut send,
             method,
@@ -564,9 +560,9 @@ impl InFlight {
                 // (a pool checkout) ends here.
                 let stall = send::deadline_sleep(deadline, Duration::from_millis(250));
                 tokio::pin!(stall);
-                // hyper-util records the connection in `capture` while `send` is polled (when it
-                // takes one from the pool or gets a new one), so a look after each poll of `send`
-                // sees it: no waker on the capture, and no extra wake-up of this task per request.
+                // Whether a connection is in hand is read from the hand-over after each poll of
+                // `send` (see `Handoff::waits_for_connection`): a pooled one needs no waker and
+                // no wake-up of this task; one being opened wakes it when it is ready.
                 // Matched where it is awaited: a named `Option` would keep its room in the
                 // future through the wait for the head below.
                 if let Some(waited) = std::future::poll_fn(|cx| {
@@ -575,7 +571,7 @@ impl InFlight {
                     {
                         return Poll::Ready(Some(send::Waited::Done(r)));
                     }
-                    if capture.connection_metadata().is_some() {
+                    if !handoff.as_ref().is_some_and(|h| h.waits_for_connection(cx)) {
                         return Poll::Ready(None);
                     }
                     stall
@@ -641,7 +637,7 @@ impl InFlight {
                     // itself (a late client-certificate refusal) is the one to report.
                     let recorded = Error::find_in(&e)
                         .is_none()
-                        .then(|| crate::connect::connection_failure(&capture))
+                        .then(|| crate::connect::connection_failure(&e))
                         .flatten();
                     let e = match recorded {
                         Some(recorded) => recorded.with_route(route.clone()),
@@ -682,7 +678,12 @@ impl InFlight {
                         ev.proxy = route.proxy().map(|p| p.without_credentials());
                         ev.timeout = Some(request_timeout);
                         // How long each phase of the connection took before the wait began.
-                        ev.timings = crate::connect::connection_timings(&capture);
+                        // (Those of the connection this request opened: a pooled one's were
+                        // measured for an earlier request.)
+                        ev.timings = handoff
+                            .as_ref()
+                            .and_then(|h| h.opened_info())
+                            .map(|i| i.timings);
                     })
                 }
                 send::Waited::NoConnection => {

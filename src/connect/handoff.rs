@@ -4,7 +4,9 @@
 //! the length of each poll of the send ([`Handoff::visible_during`]). A connection the request
 //! opens follows the route the client already decided (one decision per request), each of its
 //! phases is capped by the request's own deadline, and it records when it was ready, from
-//! which moment the request timeout runs.
+//! which moment the request timeout runs. It also tells the request whether a connection is in
+//! hand: hyper-util's own way (`capture_connection`) costs every request six allocations,
+//! most of them freed on another thread.
 //!
 //! A thread-local swapped around the poll, as tokio's task-locals are, but around the one call
 //! that can reach the connector rather than as a future wrapped around the send: the response
@@ -12,10 +14,22 @@
 //! request paid for.
 
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::task::Context;
 use std::time::Instant;
 
+use futures_util::task::AtomicWaker;
+
+use super::ConnInfo;
 use crate::route::Route;
+
+/// No connection asked of the connector for this request (yet).
+const IDLE: u8 = 0;
+/// The connector is opening a connection for this request.
+const CONNECTING: u8 = 1;
+/// The last connection the connector opened for this request is ready, or failed.
+const ENDED: u8 = 2;
 
 thread_local! {
     /// The hand-over of the request being polled on this thread, if any.
@@ -28,7 +42,13 @@ pub(crate) struct Handoff {
     /// The request's own deadline (`RequestBuilder::timeout`), which caps every phase of a
     /// connection it opens.
     deadline: Option<tokio::time::Instant>,
-    opened: OnceLock<Instant>,
+    /// When the first connection the connector opened for this request was ready, and how it
+    /// was made.
+    opened: OnceLock<(Instant, Arc<ConnInfo>)>,
+    /// `IDLE`, `CONNECTING` or `ENDED`.
+    state: AtomicU8,
+    /// The request's task while it waits for a connection being opened: woken when it ends.
+    waiting: AtomicWaker,
 }
 
 impl Handoff {
@@ -37,6 +57,8 @@ impl Handoff {
             route,
             deadline,
             opened: OnceLock::new(),
+            state: AtomicU8::new(IDLE),
+            waiting: AtomicWaker::new(),
         })
     }
 
@@ -45,9 +67,33 @@ impl Handoff {
         &self.route
     }
 
-    /// When a connection this request asked the connector for was ready, if it did.
+    /// Whether the request whose send was just polled (and is pending) is still waiting for a
+    /// connection; if so, its task is woken when the connection being opened for it is ready
+    /// or fails.
+    ///
+    /// hyper-util asks its pool and the connector in the same poll, so a pending send that
+    /// asked the connector for nothing has a pooled connection in hand; one whose connection
+    /// is being opened has none until that ends, unless hyper-util's pool handed it one
+    /// meanwhile (HTTP/1.1: an idle connection came back while it connects). That request
+    /// then waits for its head from when its own connection was ready, not from when the
+    /// pooled one was: later, never sooner, than the request timeout says.
+    pub(crate) fn waits_for_connection(&self, cx: &Context<'_>) -> bool {
+        if self.state.load(Ordering::Acquire) != CONNECTING {
+            return false;
+        }
+        self.waiting.register(cx.waker());
+        // Looked at again: a connection that ended before the registration woke nobody.
+        self.state.load(Ordering::Acquire) == CONNECTING
+    }
+
+    /// When the connection the connector opened for this request was ready, if it opened one.
     pub(crate) fn opened(&self) -> Option<Instant> {
-        self.opened.get().copied()
+        self.opened.get().map(|(at, _)| *at)
+    }
+
+    /// How the connection the connector opened for this request was made, if it opened one.
+    pub(crate) fn opened_info(&self) -> Option<&ConnInfo> {
+        self.opened.get().map(|(_, info)| &**info)
     }
 
     /// Runs `poll` (one poll of the request's send) with the hand-over in `slot` visible to
@@ -91,8 +137,38 @@ impl Handoff {
             .flatten()
     }
 
-    pub(super) fn mark_opened(&self) {
-        let _ = self.opened.set(Instant::now());
+    /// The connector starts opening a connection for this request; the returned guard says
+    /// how that ended (a failure when it is dropped without [`Opening::opened`]).
+    pub(super) fn opening(self: Arc<Self>) -> Opening {
+        self.state.store(CONNECTING, Ordering::Release);
+        Opening(self)
+    }
+
+    fn end(&self) {
+        self.state.store(ENDED, Ordering::Release);
+        self.waiting.wake();
+    }
+}
+
+/// A connection being opened for a request (see [`Handoff::opening`]).
+pub(super) struct Opening(Arc<Handoff>);
+
+impl Opening {
+    /// The hand-over being followed.
+    pub(super) fn handoff(&self) -> &Handoff {
+        &self.0
+    }
+
+    /// The connection is ready.
+    pub(super) fn opened(self, info: Arc<ConnInfo>) {
+        let _ = self.0.opened.set((Instant::now(), info));
+        // `Drop` ends it.
+    }
+}
+
+impl Drop for Opening {
+    fn drop(&mut self) {
+        self.0.end();
     }
 }
 
@@ -133,6 +209,84 @@ mod tests {
         assert!(slot.is_some_and(|h| Arc::ptr_eq(&h, &outer)));
         assert!(Handoff::current().is_none());
         assert!(Handoff::current_deadline().is_none());
+    }
+
+    /// Counts the wake-ups of the task it stands for.
+    struct Counter(std::sync::atomic::AtomicUsize);
+
+    impl std::task::Wake for Counter {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn counter() -> (Arc<Counter>, std::task::Waker) {
+        let c = Arc::new(Counter(std::sync::atomic::AtomicUsize::new(0)));
+        (Arc::clone(&c), std::task::Waker::from(c))
+    }
+
+    fn info(h: &Handoff) -> Arc<ConnInfo> {
+        Arc::new(ConnInfo {
+            route: h.route().clone(),
+            absolute_form: false,
+            tunnel: false,
+            peer: None,
+            alpn: None,
+            timings: crate::error::Timings::default(),
+            origin_tls: None,
+            proxy_tls: None,
+            failure: Arc::default(),
+        })
+    }
+
+    #[test]
+    fn a_request_that_opened_nothing_has_a_pooled_connection() {
+        let h = handoff(100);
+        let (count, waker) = counter();
+        assert!(!h.waits_for_connection(&Context::from_waker(&waker)));
+        assert!(h.opened().is_none() && h.opened_info().is_none());
+        assert_eq!(count.0.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn a_connection_being_opened_is_waited_for_until_it_is_ready() {
+        let h = handoff(100);
+        let (count, waker) = counter();
+        let cx = Context::from_waker(&waker);
+        let opening = Arc::clone(&h).opening();
+        assert!(h.waits_for_connection(&cx));
+        assert_eq!(
+            count.0.load(Ordering::SeqCst),
+            0,
+            "no wake-up while it connects"
+        );
+        let before = Instant::now();
+        opening.opened(info(&h));
+        // Ready: the waiting task is woken, and its head deadline runs from then.
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert!(!h.waits_for_connection(&cx));
+        assert!(h.opened().is_some_and(|at| at >= before));
+        assert!(h.opened_info().is_some());
+    }
+
+    #[test]
+    fn a_connection_that_fails_or_is_abandoned_ends_the_wait_too() {
+        let h = handoff(100);
+        let (count, waker) = counter();
+        let cx = Context::from_waker(&waker);
+        // Dropped without being ready: the connect failed, or hyper-util dropped it.
+        let opening = Arc::clone(&h).opening();
+        assert!(h.waits_for_connection(&cx));
+        drop(opening);
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert!(!h.waits_for_connection(&cx));
+        assert!(h.opened().is_none());
+        // A retry opens another: waited for again, and its readiness is the one kept.
+        let retry = Arc::clone(&h).opening();
+        assert!(h.waits_for_connection(&cx));
+        retry.opened(info(&h));
+        assert_eq!(count.0.load(Ordering::SeqCst), 2);
+        assert!(!h.waits_for_connection(&cx) && h.opened().is_some());
     }
 
     #[test]

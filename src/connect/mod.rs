@@ -52,7 +52,7 @@ pub use failover::BACKOFF;
 pub(crate) use handoff::Handoff;
 pub(crate) use refusal::{Form, refusal};
 pub use request::{ConnectorLayer, ConnectorService};
-pub(crate) use request::{connection_failure, connection_timings, prepare_request_headers};
+pub(crate) use request::{connection_failure, prepare_request_headers};
 pub use stream::{Conn, Stream};
 
 pub use crate::error::Timings;
@@ -316,11 +316,13 @@ impl tower_service::Service<Uri> for Connector {
 
     fn call(&mut self, uri: Uri) -> Self::Future {
         let profile = self.profile.clone();
-        let handed = Handoff::current();
+        // Taken during the request's poll (hyper-util calls this there): the request then
+        // knows a connection is being opened for it, and is woken when that ends.
+        let opening = Handoff::current().map(Handoff::opening);
         Box::pin(async move {
-            let conn = connect(&profile, uri, handed.as_deref()).await?;
-            if let Some(h) = handed {
-                h.mark_opened();
+            let conn = connect(&profile, uri, opening.as_ref().map(|o| o.handoff())).await?;
+            if let Some(o) = opening {
+                o.opened(Arc::clone(conn.shared_info()));
             }
             Ok(conn)
         })

@@ -96,15 +96,25 @@ pub(crate) fn prepare_request_headers(
 
 /// The failure the connection recorded itself (see `ConnInfo`), for an error from hyper that
 /// carries no proxyscope error (HTTP/2 keeps only the text of I/O errors).
-pub(crate) fn connection_failure(capture: &CaptureConnection) -> Option<Error> {
+fn captured_failure(capture: &CaptureConnection) -> Option<Error> {
     let connected = capture.connection_metadata();
+    recorded_failure(connected.as_ref()?)
+}
+
+/// The same for an error of hyper-util's pooled client, which names the connection it
+/// happened on.
+pub(crate) fn connection_failure(e: &hyper_util::client::legacy::Error) -> Option<Error> {
+    recorded_failure(e.connect_info()?)
+}
+
+fn recorded_failure(connected: &hyper_util::client::legacy::connect::Connected) -> Option<Error> {
     let mut ext = http::Extensions::new();
-    connected.as_ref()?.get_extras(&mut ext);
+    connected.get_extras(&mut ext);
     ext.get::<std::sync::Arc<super::ConnInfo>>()?.failure()
 }
 
 /// The phase timings of the connection a request was sent on, once one is in hand.
-pub(crate) fn connection_timings(capture: &CaptureConnection) -> Option<crate::error::Timings> {
+fn connection_timings(capture: &CaptureConnection) -> Option<crate::error::Timings> {
     let meta = capture.connection_metadata();
     let mut ext = http::Extensions::new();
     meta.as_ref()?.get_extras(&mut ext);
@@ -119,7 +129,7 @@ pub(crate) fn hyper_error(
     capture: &CaptureConnection,
 ) -> Error {
     if Error::find_in(e).is_none()
-        && let Some(recorded) = connection_failure(capture)
+        && let Some(recorded) = captured_failure(capture)
     {
         return recorded;
     }

@@ -407,6 +407,11 @@ impl Conn {
     pub fn info(&self) -> &ConnInfo {
         &self.info
     }
+
+    /// The same, shared.
+    pub(crate) fn shared_info(&self) -> &Arc<ConnInfo> {
+        &self.info
+    }
 }
 
 impl Connection for Conn {
