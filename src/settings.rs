@@ -345,7 +345,8 @@ impl Serialize for ProxyHeaders {
 #[non_exhaustive]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Timeouts {
-    /// TCP connect (each address).
+    /// Resolving a hop's name and the TCP connect to its addresses, together (as curl's
+    /// connect timeout); `Phase::Dns` sets it too.
     pub connect: Option<Sourced<Duration>>,
     /// CONNECT / SOCKS handshake, TLS to an https proxy included.
     pub proxy: Option<Sourced<Duration>>,

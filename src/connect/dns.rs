@@ -8,11 +8,11 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::error::{Error, ErrorKind, Hop, Phase};
 
 use super::Ctx;
+use super::deadline::Budget;
 
 /// The future a [`Resolve`] implementation returns.
 pub type Resolving = Pin<Box<dyn Future<Output = io::Result<Vec<IpAddr>>> + Send>>;
@@ -124,20 +124,22 @@ fn normalize(host: &str) -> String {
     host.trim_end_matches('.').to_ascii_lowercase()
 }
 
-/// Resolves `host:port` for `hop`, within `timeout`, as a proxyscope error on failure.
+/// Resolves `host:port` for `hop` before `budget` is up, as a proxyscope error on failure. The
+/// budget is the hop's whole connect timeout: what resolution leaves of it is the TCP
+/// connect's (see [`Budget`]).
 pub(crate) async fn resolve(
     resolver: &Resolver,
     ctx: &Ctx,
     hop: Hop,
     host: &str,
     port: u16,
-    timeout: Duration,
+    budget: Budget,
 ) -> Result<Vec<SocketAddr>, Error> {
     let (dns, slow) = match hop {
         Hop::Proxy => (ErrorKind::ProxyDns, ErrorKind::ProxyTimeout),
         Hop::Origin => (ErrorKind::OriginDns, ErrorKind::OriginTimeout),
     };
-    match tokio::time::timeout(timeout, resolver.lookup(host, port)).await {
+    match tokio::time::timeout_at(budget.until, resolver.lookup(host, port)).await {
         Ok(Ok(addrs)) => Ok(addrs),
         Ok(Err(e)) => Err(ctx
             .error(dns, hop, Phase::Dns)
@@ -147,11 +149,12 @@ pub(crate) async fn resolve(
         Err(_) => Err(ctx
             .error(slow, hop, Phase::Dns)
             .with_message(format!(
-                "resolving {} name {host} took longer than {timeout:?}",
-                hop_noun(hop)
+                "resolving {} name {host} took longer than {:?}",
+                hop_noun(hop),
+                budget.timeout
             ))
-            .map_evidence(|ev| ev.timeout = Some(timeout))
-            .with_hint("the resolver did not answer; check /etc/resolv.conf and the DNS servers, or raise timeouts.connect")),
+            .map_evidence(|ev| ev.timeout = Some(budget.timeout))
+            .with_hint("the resolver did not answer; check /etc/resolv.conf and the DNS servers, or raise timeouts.connect (resolving the name and connecting share it)")),
     }
 }
 

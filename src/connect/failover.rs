@@ -272,8 +272,7 @@ async fn try_candidates(
 /// answered by then counts as not resolving, as the names still asked for after the last round
 /// do — a script asking about a hundred names cannot hold the request for a hundred timeouts.
 async fn resolve_pending(profile: &Profile, uri: &Uri, mut route: Route) -> Result<Route, Error> {
-    let until =
-        tokio::time::Instant::now() + deadline::cap(profile.timeouts().connect_or_default());
+    let budget = deadline::Budget::start(profile.timeouts().connect_or_default());
     for round in 0..=MAX_DNS_ROUNDS {
         let pending = match route.candidates() {
             Some(c) if !c.pending.is_empty() => c.pending.clone(),
@@ -285,18 +284,25 @@ async fn resolve_pending(profile: &Profile, uri: &Uri, mut route: Route) -> Resu
             None,
             None,
         );
-        let left = until.saturating_duration_since(tokio::time::Instant::now());
-        let answers: Vec<Vec<IpAddr>> = if round == MAX_DNS_ROUNDS || left.is_zero() {
+        let spent = tokio::time::Instant::now() >= budget.until;
+        let answers: Vec<Vec<IpAddr>> = if round == MAX_DNS_ROUNDS || spent {
             // The script keeps asking for more, or the time is up: the rest do not resolve.
             vec![Vec::new(); pending.len()]
         } else {
             join_all(pending.iter().map(|name| {
                 let ctx = &ctx;
                 async move {
-                    dns::resolve(&profile.settings.resolver, ctx, Hop::Origin, name, 0, left)
-                        .await
-                        .map(|a| a.into_iter().map(|s| s.ip()).collect())
-                        .unwrap_or_default()
+                    dns::resolve(
+                        &profile.settings.resolver,
+                        ctx,
+                        Hop::Origin,
+                        name,
+                        0,
+                        budget,
+                    )
+                    .await
+                    .map(|a| a.into_iter().map(|s| s.ip()).collect())
+                    .unwrap_or_default()
                 }
             }))
             .await

@@ -1,8 +1,9 @@
 //! The connector: a `tower_service::Service<http::Uri>` that takes a request's [`Route`] and
 //! builds the connection along it — DNS behind a pluggable [`Resolver`], TCP with every address
 //! recorded, TLS to an `https://` proxy, our own CONNECT handshake or SOCKS5, and TLS to the
-//! origin through whatever stream came before — each phase within its own timeout and each
-//! failure a structured [`Error`] naming the hop and phase.
+//! origin through whatever stream came before — each phase within its own timeout (resolving a
+//! hop's name and connecting to it share one, `timeouts.connect`) and each failure a
+//! structured [`Error`] naming the hop and phase.
 //!
 //! One connector serves one profile (the global layer, or a provider's layer over it). hyper's
 //! pool keys connections by scheme and authority, and within a profile the route is a pure
@@ -415,7 +416,7 @@ async fn build(
                 Hop::Origin,
                 host,
                 port,
-                deadline::cap(t.connect_or_default()),
+                t.connect_or_default(),
                 timings,
             )
             .await?;
@@ -428,7 +429,7 @@ async fn build(
                 Hop::Proxy,
                 proxy.host(),
                 proxy.port(),
-                deadline::cap(t.connect_or_default()),
+                t.connect_or_default(),
                 timings,
             )
             .await?;
@@ -500,7 +501,7 @@ async fn build(
                                 Hop::Origin,
                                 host,
                                 port,
-                                deadline::cap(t.connect_or_default()),
+                                deadline::Budget::start(t.connect_or_default()),
                             )
                             .await?;
                             let Some(&first) = addrs.first() else {
@@ -532,7 +533,7 @@ async fn build(
                                 Hop::Origin,
                                 host,
                                 port,
-                                deadline::cap(t.connect_or_default()),
+                                deadline::Budget::start(t.connect_or_default()),
                             )
                             .await?;
                             socks4::Dest::Addr(socks4::first_v4(ctx, &addrs)?)
@@ -632,6 +633,9 @@ async fn build(
     ))
 }
 
+/// Resolves `host` and connects to it for `hop`: one `timeout` (`timeouts.connect`, capped by
+/// the request's deadline) for both, taken before resolving, as curl's connect timeout is —
+/// what resolution leaves is the connect's. Each is timed on its own for the probe.
 async fn dial(
     resolver: &Resolver,
     ctx: &Ctx,
@@ -642,16 +646,16 @@ async fn dial(
     timings: &mut Timings,
 ) -> Result<(tokio::net::TcpStream, Option<SocketAddr>), Error> {
     let started = Instant::now();
-    let addrs = dns::resolve(resolver, ctx, hop, host, port, timeout)
+    let budget = deadline::Budget::start(timeout);
+    let addrs = dns::resolve(resolver, ctx, hop, host, port, budget)
         .instrument(tracing::info_span!("dns", hop = %hop, host = %host))
         .await?;
-    timings.dns = Some(started.elapsed());
-    let started = Instant::now();
-    // The request's deadline kept running during DNS.
-    let tcp = tcp::connect(ctx, hop, host, &addrs, deadline::cap(timeout))
+    let resolved = Instant::now();
+    timings.dns = Some(resolved - started);
+    let tcp = tcp::connect(ctx, hop, host, &addrs, budget)
         .instrument(tracing::info_span!("tcp", hop = %hop, host = %host, port))
         .await?;
-    timings.connect = Some(started.elapsed());
+    timings.connect = Some(resolved.elapsed());
     let peer = tcp.peer_addr().ok();
     Ok((tcp, peer))
 }

@@ -1,14 +1,14 @@
-//! TCP connect: the resolved addresses are tried in order, all within the one connect timeout
-//! (curl's `--connect-timeout`: the phase's, not each address's — a DNS answer with a hundred
-//! addresses that do not answer must not multiply it). While other addresses remain, an attempt
-//! gets half of the time left, so a later address still gets its chance; the last gets all of
-//! it. Every attempt is recorded as evidence. At most [`MAX_ADDRESSES`] are tried: refusals are
-//! fast, so the deadline alone would let an answer with thousands of addresses cost thousands
-//! of connects and as many entries in the error's evidence.
+//! TCP connect: the resolved addresses are tried in order, all within what is left of the hop's
+//! connect budget after resolving its name (curl's `--connect-timeout`: one timeout for the
+//! name and every address, not each address's — a DNS answer with a hundred addresses that do
+//! not answer must not multiply it). While other addresses remain, an attempt gets half of the
+//! time left, so a later address still gets its chance; the last gets all of it. Every attempt
+//! is recorded as evidence. At most [`MAX_ADDRESSES`] are tried: refusals are fast, so the
+//! deadline alone would let an answer with thousands of addresses cost thousands of connects
+//! and as many entries in the error's evidence.
 
 use std::io;
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use tokio::net::TcpStream;
 use tokio::time::Instant;
@@ -16,28 +16,33 @@ use tokio::time::Instant;
 use crate::error::{AddrAttempt, Error, ErrorKind, Hop, Phase};
 
 use super::Ctx;
+use super::deadline::Budget;
 
 /// The most addresses of one name tried (and kept as evidence) per connection.
 pub(crate) const MAX_ADDRESSES: usize = 64;
 
 /// Connects to the first address that accepts; on failure the error lists every attempt.
 /// `proxy.connect`/`origin.connect` when any address refused or was unreachable,
-/// `proxy.timeout`/`origin.timeout` when every address timed out.
+/// `proxy.timeout`/`origin.timeout` when every address timed out before `budget` was up (the
+/// error names the budget's timeout: the time went to resolving the name and to connecting).
 pub(crate) async fn connect(
     ctx: &Ctx,
     hop: Hop,
     host: &str,
     addrs: &[SocketAddr],
-    timeout: Duration,
+    budget: Budget,
 ) -> Result<TcpStream, Error> {
     let total = addrs.len();
     let addrs = &addrs[..total.min(MAX_ADDRESSES)];
     let mut attempts = Vec::with_capacity(addrs.len());
     let mut last: Option<io::Error> = None;
     let mut all_timed_out = true;
-    let deadline = Instant::now() + timeout;
+    let Budget { until, timeout } = budget;
+    // What resolving the name left of the budget, for the message when the time runs out.
+    let mut left_to_connect = None;
     for (i, &addr) in addrs.iter().enumerate() {
-        let left = deadline.saturating_duration_since(Instant::now());
+        let left = until.saturating_duration_since(Instant::now());
+        left_to_connect.get_or_insert(left);
         // The first address is always tried (a spent deadline times it out at once).
         if left.is_zero() && i > 0 {
             break;
@@ -78,14 +83,26 @@ pub(crate) async fn connect(
     } else {
         format!("{} address(es) tried", attempts.len())
     };
-    let (kind, message) = if all_timed_out && !attempts.is_empty() {
+    let timed_out = all_timed_out && !attempts.is_empty();
+    // The share of the budget resolving the name took, said when it was a noticeable one (a
+    // tenth or more): a connect that timed out early because the resolver was slow is the
+    // resolver's time as much as the address's.
+    let resolving = timeout.saturating_sub(left_to_connect.unwrap_or(timeout));
+    let (kind, message) = if timed_out {
         let kind = match hop {
             Hop::Proxy => ErrorKind::ProxyTimeout,
             Hop::Origin => ErrorKind::OriginTimeout,
         };
+        let spent = if resolving < timeout / 10 {
+            String::new()
+        } else {
+            format!("resolving the name took {resolving:?} of it; ")
+        };
         (
             kind,
-            format!("connecting to {noun} host {host} timed out after {timeout:?} ({tried})"),
+            format!(
+                "connecting to {noun} host {host} timed out after {timeout:?} ({spent}{tried})"
+            ),
         )
     } else {
         let kind = match hop {
@@ -123,6 +140,11 @@ pub(crate) async fn connect(
             "{host} cannot be reached from here (no answer or no route); if this network only reaches {host} through a proxy, the route should not be direct ({})",
             ctx.route_phrase()
         ),
+    };
+    let hint = if timed_out {
+        format!("{hint}; or raise timeouts.connect, which resolving the name and connecting share")
+    } else {
+        hint
     };
     let mut err = ctx
         .error(kind, hop, Phase::Connect)

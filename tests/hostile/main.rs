@@ -7,6 +7,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod connect_budget;
 mod endless_peers;
 mod hostile_bodies;
 mod hostile_config;

@@ -1,6 +1,6 @@
-//! A name that resolves to many addresses, none of which answers: the connect timeout is the
-//! TCP phase's, for every address together (curl's `--connect-timeout`), so a DNS answer with a
-//! hundred addresses cannot multiply it. Time is the runtime's paused clock, which jumps to the
+//! A name that resolves to many addresses, none of which answers: the connect timeout covers
+//! resolving the name and every address together (curl's `--connect-timeout`), so a DNS answer
+//! with a hundred addresses cannot multiply it. Time is the runtime's paused clock, which jumps to the
 //! next timer whenever nothing else can run: the elapsed time is exact, never measured.
 
 use std::net::{IpAddr, SocketAddr};
