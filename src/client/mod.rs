@@ -31,7 +31,6 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
-use futures_util::future::Either;
 use http::Method;
 use http::header::PROXY_AUTHORIZATION;
 use hyper_util::client::legacy;
@@ -281,18 +280,19 @@ impl Client {
     ///
     /// Everything up to handing the request to hyper-util is done when this is called, before
     /// a future exists (there is nothing to wait for until then), so neither the request nor
-    /// what is worked out from it takes room in the request's future, which every request
-    /// moves whole into its box. A request that cannot be sent is its error, ready.
+    /// what is worked out from it takes room in the request's future. The future is boxed
+    /// here, where it is made, and not copied again on its way up. A request that cannot be
+    /// sent is its error, ready.
     fn send_once(
         self,
         provider: Option<&str>,
         url: &RequestUrl,
         req: http::Request<Body>,
         deadline: Option<send::Deadline>,
-    ) -> impl std::future::Future<Output = Result<Response, Error>> + Send + use<> {
+    ) -> request::ResponseFuture {
         match self.start(provider, url, req, deadline) {
-            Ok(sent) => Either::Left(sent.exchange()),
-            Err(e) => Either::Right(std::future::ready(Err(e))),
+            Ok(sent) => Box::pin(sent.exchange()),
+            Err(e) => Box::pin(std::future::ready(Err(e))),
         }
     }
 

@@ -12,7 +12,6 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use base64::Engine as _;
-use futures_util::future::Either;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use serde::Serialize;
@@ -541,14 +540,11 @@ impl IntoFuture for RequestBuilder {
 pub(crate) type ResponseFuture =
     Pin<Box<dyn Future<Output = Result<Response, Error>> + Send + 'static>>;
 
-/// The client's own request future boxed as it is (not inside another future's, which would
-/// move its whole state in twice), or the error that kept the request from being built,
-/// ready. A request without redirects to follow is boxed at its own size, not at the size of
-/// the redirect loop's future beside it.
+/// The client's own request future, boxed where it is made (see [`Client::execute_parts`]), or
+/// the error that kept the request from being built, ready.
 pub(crate) fn boxed(parts: Result<(Client, Parts), Error>) -> ResponseFuture {
-    match parts.map(|(client, parts)| client.execute_parts(parts)) {
-        Ok(Either::Left(one)) => Box::pin(one),
-        Ok(Either::Right(chain)) => Box::pin(chain),
+    match parts {
+        Ok((client, parts)) => client.execute_parts(parts),
         Err(e) => Box::pin(std::future::ready(Err(e))),
     }
 }
@@ -616,7 +612,7 @@ mod tests {
     /// A request without redirects to follow is boxed at the exchange's own size, which must
     /// stay within glibc malloc's per-thread cache (requests of up to 1,032 bytes): a larger
     /// box takes the arena's slower path on every request. Fails when the exchange's future
-    /// grows past it, or when it is boxed at the size of the redirect loop's future again.
+    /// grows past it, or when it is boxed inside the redirect loop's future again.
     #[tokio::test]
     async fn a_request_without_redirects_fits_the_allocators_thread_cache() {
         let (client, parts) = client()
@@ -624,13 +620,9 @@ mod tests {
             .into_parts()
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(parts.redirect.is_none(), "the client's default policy");
-        match client.execute_parts(parts) {
-            Either::Left(one) => {
-                let size = std::mem::size_of_val(&one);
-                assert!(size <= 1032, "the exchange's future is {size} bytes");
-            }
-            Either::Right(_) => panic!("no redirect policy, yet the redirect loop"),
-        }
+        let fut = client.execute_parts(parts);
+        let size = std::mem::size_of_val(&*fut);
+        assert!(size <= 1032, "the exchange's future is {size} bytes");
     }
 
     fn built(b: RequestBuilder) -> Result<http::Request<Body>, Error> {

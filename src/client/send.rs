@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use super::into_url::RequestUrl;
 use super::redirect::{self, RedirectPolicy};
-use super::request::{Parts, check_value};
+use super::request::{Parts, ResponseFuture, check_value};
 use super::request_body::{Body, BodyStreamError};
 use super::{Client, Response};
 use crate::error::{Error, ErrorKind, Hop, Phase, Redirect, chain_text};
@@ -316,13 +316,10 @@ impl Client {
     /// future into its box, so its size is paid per request. Without redirects to follow, the
     /// request is handed to hyper-util here and the future is the exchange's alone (see
     /// [`Client::send_once`]), small enough for the allocator's per-thread cache.
-    pub(crate) fn execute_parts(
-        self,
-        parts: Parts,
-    ) -> Either<
-        impl Future<Output = Result<Response, Error>> + Send + 'static,
-        impl Future<Output = Result<Response, Error>> + Send + 'static,
-    > {
+    ///
+    /// Boxed here, where each future is made: passed up by value first, a future is copied
+    /// whole at every step (several copies of a kilobyte per request).
+    pub(crate) fn execute_parts(self, parts: Parts) -> ResponseFuture {
         let Parts {
             provider,
             request,
@@ -340,7 +337,7 @@ impl Client {
             // on any hop.
             let mut request = request;
             request.extensions_mut().clear();
-            return Either::Left(self.send_once(provider.as_deref(), &url, request, deadline));
+            return self.send_once(provider.as_deref(), &url, request, deadline);
         }
         let (head, body) = request.into_parts();
         // The first hop's target is the request's own URI, already parsed from this URL.
@@ -353,7 +350,7 @@ impl Client {
             version: head.version,
             body,
         };
-        Either::Right(async move {
+        Box::pin(async move {
             let mut chain: Vec<Redirect> = Vec::new();
             let mut seen: Vec<(Method, url::Url)> = Vec::new();
             loop {
