@@ -347,12 +347,14 @@ impl Client {
         req.headers_mut().remove(PROXY_AUTHORIZATION);
         // `proxy_auth` (or the proxy URL's credentials) and the proxy headers on an
         // absolute-form request, the provider's `auth` on a request to its own origin.
-        let uri = req.uri().clone();
+        // The URL the response will answer: the request's target as sent, which the headers
+        // below are chosen for.
+        let answered = url.answered(req.uri());
         let credentials_sent = crate::connect::prepare_request_headers(
             &profile.connector,
             &route,
             absolute_form,
-            &uri,
+            answered.uri(),
             req.headers_mut(),
         );
         crate::connect::mark_and_add_headers(&mut secrets, req.headers_mut());
@@ -377,7 +379,7 @@ impl Client {
         Ok(InFlight {
             client: self,
             profile,
-            url: url.answered(&uri),
+            url: answered,
             deadline,
             route,
             secrets,
