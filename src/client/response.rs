@@ -100,16 +100,16 @@ impl Response {
         for (name, value) in head.headers.iter_mut() {
             if crate::proxy::redact::is_secret_header(name.as_str()) {
                 value.set_sensitive(true);
+            } else if name == http::header::LOCATION
+                // A redirect may point at a URL with userinfo or a token in its query (a login
+                // page's `?ticket=`): such a Location is sensitive too. Masking it changes it
+                // exactly when it holds one of those. Looked at in this pass rather than looked
+                // up after it.
+                && let Ok(text) = std::str::from_utf8(value.as_bytes())
+                && crate::proxy::redact_url(text) != text
+            {
+                value.set_sensitive(true);
             }
-        }
-        // A redirect may point at a URL with userinfo or a token in its query (a login
-        // page's `?ticket=`): such a Location is sensitive too. Masking it changes it exactly
-        // when it holds one of those.
-        if let Some(location) = head.headers.get_mut(http::header::LOCATION)
-            && let Ok(text) = std::str::from_utf8(location.as_bytes())
-            && crate::proxy::redact_url(text) != text
-        {
-            location.set_sensitive(true);
         }
         let encoding = if decode {
             decoded_encoding(&mut head.headers)
