@@ -2,26 +2,13 @@
 //! is, and the request timeout runs from the moment a connection is in hand — connecting has
 //! its own per-phase timeouts.
 
-use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use proxyscope::connect::{Resolve, Resolver, Resolving};
+use proxyscope::connect::Resolver;
 use proxyscope::testing::TestOrigin;
 use proxyscope::{Client, EnvSnapshot, Hop, Phase, Settings};
 
-/// Answers every name with 127.0.0.1, after a delay: a connect phase slower than the request
-/// timeout.
-struct SlowResolver(Duration);
-
-impl Resolve for SlowResolver {
-    fn resolve(&self, _host: &str) -> Resolving {
-        let delay = self.0;
-        Box::pin(async move {
-            tokio::time::sleep(delay).await;
-            Ok(vec![IpAddr::V4(Ipv4Addr::LOCALHOST)])
-        })
-    }
-}
+use crate::common::resolve::SlowResolver;
 
 fn slow_connect_client() -> Client {
     Client::builder()

@@ -1,6 +1,6 @@
 //! What the integration-test binaries share on top of the public harness
 //! (`proxyscope::testing`, which provides every server): finding and running the `probe`
-//! example, raw HTTP on a socket (the one reply reader), the connect and client tests' settings
+//! example, raw HTTP on a socket (the one reply reader), the connect and client tests' settings and a slow resolver
 //! and Squid refusal bytes, and the load tests' descriptor accounting. Each binary uses part of
 //! it.
 
@@ -8,5 +8,6 @@
 
 pub mod load;
 pub mod probe;
+pub mod resolve;
 pub mod servers;
 pub mod wire;

@@ -5,45 +5,27 @@
 //! Time is the runtime's paused clock, which jumps to the next timer whenever nothing else can
 //! run: elapsed times are exact, never measured.
 
-use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use proxyscope::connect::{Resolve, Resolver, Resolving};
+use proxyscope::connect::Resolver;
 use proxyscope::settings::ProxySetting;
 use proxyscope::{Blame, Client, EnvSnapshot, Error, Hop, Phase, Settings};
 
-use crate::many_addresses::black_hole;
+use crate::common::resolve::SlowResolver;
+
+use crate::many_addresses::paused_black_hole;
 
 /// The connect timeout of every test here: a few hundred milliseconds of paused clock.
 const BUDGET: Duration = Duration::from_millis(500);
-
-/// Answers every name with 127.0.0.1 after a delay.
-struct SlowResolver(Duration);
-
-impl Resolve for SlowResolver {
-    fn resolve(&self, _host: &str) -> Resolving {
-        let delay = self.0;
-        Box::pin(async move {
-            tokio::time::sleep(delay).await;
-            Ok(vec![IpAddr::V4(Ipv4Addr::LOCALHOST)])
-        })
-    }
-}
 
 /// Runs one request to the black hole through a client whose resolver takes `resolving`, at
 /// `hop`: directly to it (origin hop), or to an origin through a proxy that is the black hole
 /// (proxy hop). `own` is the request's own timeout, if any. Returns the error and how long the
 /// request took.
 fn fail_at(hop: Hop, resolving: Duration, own: Option<Duration>) -> (Error, Duration) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .start_paused(true)
-        .build()
-        .unwrap();
-    // Made in the runtime (tokio's socket needs its reactor), filled in real time.
-    let (listener, _queued) = rt.block_on(async { black_hole() });
-    let port = listener.local_addr().unwrap().port();
-    rt.block_on(async {
+    let hole = paused_black_hole();
+    let port = hole.port;
+    hole.rt.block_on(async {
         let mut settings = Settings::new().with_timeout(Phase::Connect, BUDGET);
         let url = if hop == Hop::Proxy {
             let proxy = format!("http://silent-proxy.test:{port}");

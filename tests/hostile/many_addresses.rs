@@ -27,19 +27,38 @@ pub(crate) fn black_hole() -> (std::net::TcpListener, Vec<std::net::TcpStream>) 
     panic!("the accept queue of a listen(1) socket never filled");
 }
 
-#[test]
-fn every_address_shares_the_connect_timeout() {
-    let n = 20;
-    let connect = Duration::from_millis(400);
+/// A black hole's port and what keeps it one, made in a current-thread runtime whose clock is
+/// paused (it jumps to the next timer whenever nothing can run: elapsed times are exact).
+pub(crate) struct PausedBlackHole {
+    pub(crate) rt: tokio::runtime::Runtime,
+    pub(crate) port: u16,
+    _listener: std::net::TcpListener,
+    _queued: Vec<std::net::TcpStream>,
+}
+
+pub(crate) fn paused_black_hole() -> PausedBlackHole {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .start_paused(true)
         .build()
         .unwrap();
     // Made in the runtime (tokio's socket needs its reactor), filled in real time.
-    let (listener, _queued) = rt.block_on(async { black_hole() });
-    let port = listener.local_addr().unwrap().port();
-    rt.block_on(async {
+    let (listener, queued) = rt.block_on(async { black_hole() });
+    PausedBlackHole {
+        port: listener.local_addr().unwrap().port(),
+        rt,
+        _listener: listener,
+        _queued: queued,
+    }
+}
+
+#[test]
+fn every_address_shares_the_connect_timeout() {
+    let n = 20;
+    let connect = Duration::from_millis(400);
+    let hole = paused_black_hole();
+    let port = hole.port;
+    hole.rt.block_on(async {
         let loopback: IpAddr = "127.0.0.1".parse().unwrap();
         let client = Client::builder()
             .global(Settings::new().with_timeout(Phase::Connect, connect))
