@@ -610,12 +610,10 @@ impl InFlight {
                 send::Waited::Done(Ok(res)) => {
                     let res = Ok(Response::new(
                         res,
-                        response::Exchange {
+                        body::Exchanged {
                             route,
-                            limits: profile.body_limits(profile_timeout),
                             url,
                             deadline: deadline.map(|d| (d.at, d.timeout)),
-                            decode,
                             timers: Arc::clone(&client.inner.timers),
                             request: body::RequestFacts {
                                 method,
@@ -629,6 +627,8 @@ impl InFlight {
                                 secrets: Arc::clone(&secrets),
                             },
                         },
+                        profile.body_limits(profile_timeout),
+                        decode,
                     ));
                     send::record_outcome(&span, &res);
                     return res;

@@ -13,7 +13,6 @@ use std::sync::{Arc, OnceLock};
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode, Version};
 use hyper::body::Incoming;
-use tokio::time::Instant;
 
 use crate::connect::{ConnInfo, Ctx as ConnectCtx, Form, refusal};
 use crate::error::{Error, ErrorKind, Hop, Phase, ProxyReply, Redirect};
@@ -22,10 +21,8 @@ use crate::route::Route;
 use crate::settings::Provenance;
 use crate::wire::{attribute, evidence_headers, source_of};
 
-use super::body::{BodyLimits, BodyReader, Exchanged, RequestFacts};
+use super::body::{BodyLimits, BodyReader, Exchanged};
 use super::body_read::{BodyStream, Ctx, Encoding, Raw, Reader, keep_request_deadline};
-use super::into_url::RequestUrl;
-use super::timer::Timers;
 use crate::error::{Attribution, ResponsePath};
 
 /// An HTTP response, its route, its attribution and how it was reached.
@@ -64,33 +61,19 @@ impl std::fmt::Debug for Response {
     }
 }
 
-/// How a response was obtained, beyond the exchange itself.
-pub(crate) struct Exchange {
-    pub(crate) route: Route,
-    pub(crate) limits: BodyLimits,
-    pub(crate) url: RequestUrl,
-    pub(crate) deadline: Option<(Instant, std::time::Duration)>,
-    pub(crate) decode: bool,
-    pub(crate) request: RequestFacts,
-    /// The client's kept request timers, for the body reader.
-    pub(crate) timers: Arc<Timers>,
-}
-
 impl Response {
-    pub(crate) fn new(inner: http::Response<Incoming>, x: Exchange) -> Self {
-        let Exchange {
-            route,
-            limits,
-            url,
-            deadline,
-            decode,
-            request,
-            timers,
-        } = x;
+    /// The response `inner` to the exchange `x`, its body read within `limits` and decompressed
+    /// when `decode`. `x` is built by the caller and moved once, into its `Arc`.
+    pub(crate) fn new(
+        inner: http::Response<Incoming>,
+        x: Exchanged,
+        limits: BodyLimits,
+        decode: bool,
+    ) -> Self {
         let path = match inner.extensions().get::<Arc<ConnInfo>>().map(|i| &**i) {
             Some(i) if i.absolute_form => ResponsePath::AbsoluteForm,
             Some(i) if i.tunnel => ResponsePath::Tunnel,
-            _ if route.proxy().is_some() => ResponsePath::Tunnel,
+            _ if x.route.proxy().is_some() => ResponsePath::Tunnel,
             _ => ResponsePath::Direct,
         };
         let (mut head, raw) = inner.into_parts();
@@ -121,13 +104,7 @@ impl Response {
             raw: Some(raw),
             encoding,
             body: None,
-            x: Arc::new(Exchanged {
-                route,
-                url,
-                request,
-                timers,
-                deadline,
-            }),
+            x: Arc::new(x),
             path,
             attribution: OnceLock::new(),
             limits,

@@ -41,9 +41,14 @@ impl Defaults {
             check_value(name, value)?;
         }
         for name in self.headers.keys() {
-            if !headers.contains_key(name) {
-                for v in self.headers.get_all(name) {
-                    headers.append(name.clone(), v.clone());
+            // One lookup for the test and the insert.
+            if let http::header::Entry::Vacant(slot) = headers.entry(name) {
+                let mut values = self.headers.get_all(name).iter();
+                if let Some(first) = values.next() {
+                    let mut entry = slot.insert_entry(first.clone());
+                    for v in values {
+                        entry.append(v.clone());
+                    }
                 }
             }
         }
@@ -528,6 +533,7 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
         headers.insert("x-team", HeaderValue::from_static("mt"));
+        headers.append("x-team", HeaderValue::from_static("ops"));
         let d = Defaults {
             headers,
             redirect: RedirectPolicy::none(),
@@ -540,7 +546,9 @@ mod tests {
             req.get(header::USER_AGENT),
             Some(&HeaderValue::from_static("mine/1"))
         );
-        assert_eq!(req.get("x-team"), Some(&HeaderValue::from_static("mt")));
+        // Every value of a default the request lacks, in order.
+        let team: Vec<_> = req.get_all("x-team").iter().collect();
+        assert_eq!(team, ["mt", "ops"]);
         assert_eq!(
             req.get(header::ACCEPT_ENCODING),
             Some(&HeaderValue::from_static("gzip"))
