@@ -77,6 +77,11 @@ impl Handoff {
     /// meanwhile (HTTP/1.1: an idle connection came back while it connects). That request
     /// then waits for its head from when its own connection was ready, not from when the
     /// pooled one was: later, never sooner, than the request timeout says.
+    ///
+    /// This reads hyper-util's pool in its default mode, where ALPN decides the protocol and
+    /// every request that finds no idle connection asks the connector. Its HTTP/2-only mode
+    /// (`http2_only`, which the client never sets) would have a request wait for another's
+    /// connection without asking the connector, and this would take it for a pooled one.
     pub(crate) fn waits_for_connection(&self, cx: &Context<'_>) -> bool {
         if self.state.load(Ordering::Acquire) != CONNECTING {
             return false;
