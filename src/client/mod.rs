@@ -14,6 +14,7 @@ mod body_read;
 #[cfg(feature = "reqwest")]
 mod bridge;
 mod builder;
+mod exchange;
 mod interop;
 mod into_url;
 mod provider;
@@ -25,22 +26,15 @@ mod send;
 mod service;
 mod timer;
 
-use std::future::Future as _;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::Poll;
-use std::time::Duration;
 
 use http::Method;
-use http::header::PROXY_AUTHORIZATION;
 use hyper_util::client::legacy;
-use tracing::Instrument;
 
-use crate::connect::{Connector, Ctx, Handoff, absolute_form_failure};
-use crate::error::{Error, ErrorKind, Hop, Phase};
-use crate::proxy::ProxyScheme;
+use crate::connect::Connector;
+use crate::error::{Error, ErrorKind};
 use crate::route::{Route, UriParts};
-use timer::{RequestTimer, Timers};
+use timer::Timers;
 
 pub use crate::error::{Attribution, Redirect, ResponsePath};
 pub(crate) use body::BodyReader;
@@ -48,8 +42,7 @@ pub use body_read::BodyStream;
 pub use builder::ClientBuilder;
 pub use into_url::IntoUrl;
 use into_url::{
-    RequestUrl, UrlRef, check_url, is_plain_path, move_userinfo, parse_url, path_under,
-    request_parts, to_request_url, url_secrets,
+    UrlRef, check_url, is_plain_path, parse_url, path_under, request_parts, to_request_url,
 };
 pub use provider::ProviderHandle;
 pub use redirect::RedirectPolicy;
@@ -275,124 +268,6 @@ impl Client {
         self.clone().execute_parts(parts).await
     }
 
-    /// One exchange: `req` for `url` through `provider`'s profile (chosen by URL when `None`),
-    /// within `deadline` when the request has one. No redirect is followed here.
-    ///
-    /// Everything up to handing the request to hyper-util is done when this is called, before
-    /// a future exists (there is nothing to wait for until then), so neither the request nor
-    /// what is worked out from it takes room in the request's future. The future is boxed
-    /// here, where it is made, and not copied again on its way up. A request that cannot be
-    /// sent is its error, ready.
-    fn send_once(
-        self,
-        provider: Option<&str>,
-        url: &RequestUrl,
-        req: http::Request<Body>,
-        deadline: Option<send::Deadline>,
-    ) -> request::ResponseFuture {
-        match self.start(provider, url, req, deadline) {
-            Ok(sent) => Box::pin(sent.exchange()),
-            Err(e) => Box::pin(std::future::ready(Err(e))),
-        }
-    }
-
-    /// Decides the request's route (once: the connector follows it), adds the client's and the
-    /// route's headers, collects what is to be scrubbed from errors, and hands the request to
-    /// hyper-util.
-    fn start(
-        self,
-        provider: Option<&str>,
-        url: &RequestUrl,
-        mut req: http::Request<Body>,
-        deadline: Option<send::Deadline>,
-    ) -> Result<InFlight, Error> {
-        let mut secrets = url_secrets(url);
-        // Only a URL the standard parsed can carry userinfo (a plain `Uri` has none).
-        if let Some(u) = url.parsed()
-            && (!u.username().is_empty() || u.password().is_some())
-        {
-            move_userinfo(&mut req, u)?;
-        }
-        // Decided from the request's URI, so the connector follows this very route (one
-        // decision per request) when it opens a connection.
-        let (profile, route) = {
-            let uri = req.uri();
-            let parts = match url.parts_of(uri) {
-                Some(parts) => parts,
-                None => request_parts(uri)?,
-            };
-            let profile = self.profile_for_uri(provider, uri, &parts)?;
-            let route = profile
-                .connector
-                .profile()
-                .router()
-                .route_request::<Error>(uri, &parts)?;
-            (profile, route)
-        };
-        if let Some(p) = route.proxy() {
-            secrets.extend(&p.secrets());
-        }
-        let decode = self.inner.defaults.accept_encoding.is_some()
-            && !req.headers().contains_key(http::header::ACCEPT_ENCODING)
-            && !req.headers().contains_key(http::header::RANGE);
-        self.inner.defaults.apply(req.headers_mut())?;
-        let method = req.method().clone();
-        let absolute_form = req.uri().scheme_str() == Some("http")
-            && !profile.connector.profile().settings().tunnel_plain_http
-            && route
-                .proxy()
-                .is_some_and(|p| matches!(p.scheme(), ProxyScheme::Http | ProxyScheme::Https));
-        // A caller's Proxy-Authorization is never sent to an origin (directly or inside a
-        // tunnel); for absolute-form the proxy's own credentials replace it.
-        req.headers_mut().remove(PROXY_AUTHORIZATION);
-        // `proxy_auth` (or the proxy URL's credentials) and the proxy headers on an
-        // absolute-form request, the provider's `auth` on a request to its own origin.
-        // The URL the response will answer: the request's target as sent, which the headers
-        // below are chosen for.
-        let answered = url.answered(req.uri());
-        let credentials_sent = crate::connect::prepare_request_headers(
-            &profile.connector,
-            &route,
-            absolute_form,
-            answered.uri(),
-            req.headers_mut(),
-        );
-        crate::connect::mark_and_add_headers(&mut secrets, req.headers_mut());
-        secrets.extend(
-            &profile
-                .connector
-                .profile()
-                .credential_secrets(route.proxy()),
-        );
-        // Shared by the response (its reader's errors) and this request's own errors.
-        let secrets = if secrets.is_empty() {
-            no_secrets()
-        } else {
-            Arc::new(secrets)
-        };
-        let span = send::request_span(profile.name.as_deref(), &route, req.method(), url);
-        // A new connection follows the route decided here (one decision per request).
-        // Visible to the connector while the send is polled (see `Handoff`).
-        let handoff = Some(Handoff::new(route.clone(), deadline.map(|d| d.at)));
-        let send = profile.http.request(req);
-        let profile = self.profile_id(profile);
-        Ok(InFlight {
-            client: self,
-            profile,
-            url: answered,
-            deadline,
-            route,
-            secrets,
-            span,
-            handoff,
-            send,
-            method,
-            decode,
-            absolute_form,
-            credentials_sent,
-        })
-    }
-
     /// The profile of the provider called `name`; an unknown name is `config.invalid` listing
     /// the known ones.
     fn named(&self, name: &str) -> Result<&ProfileClient, Error> {
@@ -483,235 +358,6 @@ impl Client {
     }
 }
 
-/// Which of a client's profiles: the global one, or a provider's by its place in the list
-/// (fixed once the client is built).
-#[derive(Debug, Clone, Copy)]
-enum ProfileId {
-    Global,
-    Provider(usize),
-}
-
-impl Client {
-    fn profile_id(&self, profile: &ProfileClient) -> ProfileId {
-        self.inner
-            .providers
-            .iter()
-            .position(|p| std::ptr::eq(p, profile))
-            .map_or(ProfileId::Global, ProfileId::Provider)
-    }
-
-    fn profile_by_id(&self, id: ProfileId) -> &ProfileClient {
-        match id {
-            ProfileId::Provider(i) => self.inner.providers.get(i).unwrap_or(&self.inner.global),
-            ProfileId::Global => &self.inner.global,
-        }
-    }
-}
-
-/// A request handed to hyper-util, and what its response or error is made with. Owns all of
-/// it, so that the request's future borrows nothing and needs no future around it.
-struct InFlight {
-    client: Client,
-    profile: ProfileId,
-    /// The URL the response answers: the request's, without userinfo.
-    url: RequestUrl,
-    deadline: Option<send::Deadline>,
-    route: Route,
-    secrets: Arc<crate::proxy::Secrets>,
-    span: tracing::Span,
-    handoff: Option<Arc<Handoff>>,
-    send: legacy::ResponseFuture,
-    method: Method,
-    decode: bool,
-    absolute_form: bool,
-    credentials_sent: bool,
-}
-
-impl InFlight {
-    /// Waits for the response head: for a connection within the request's deadline, then for
-    /// the head within the request timeout; the error otherwise, scrubbed of the request's
-    /// secrets.
-    ///
-    /// Taken apart here, not in the future: each piece is then held once, not also as part of
-    /// the whole.
-    fn exchange(
-        self,
-    ) -> impl std::future::Future<Output = Result<Response, Error>> + Send + 'static {
-        let InFlight {
-            client,
-            profile,
-            url,
-            deadline,
-            route,
-            secrets,
-            span,
-            mut handoff,
-            mut send,
-            method,
-            decode,
-            absolute_form,
-            credentials_sent,
-        } = self;
-        async move {
-            let profile = client.profile_by_id(profile);
-            let profile_timeout = profile.connector.profile().timeouts().request_or_default();
-            let result = async {
-                // The request timeout runs from the moment a connection is in hand; connecting has
-                // its own per-phase timeouts (capped by the request's deadline) that report the
-                // right hop and phase. Past the deadline, a request still waiting for a connection
-                // (a pool checkout) ends here.
-                let stall = send::deadline_sleep(deadline, Duration::from_millis(250));
-                tokio::pin!(stall);
-                // Whether a connection is in hand is read from the hand-over after each poll of
-                // `send` (see `Handoff::waits_for_connection`): a pooled one needs no waker and
-                // no wake-up of this task; one being opened wakes it when it is ready.
-                // Matched where it is awaited: a named `Option` would keep its room in the
-                // future through the wait for the head below.
-                if let Some(waited) = std::future::poll_fn(|cx| {
-                    if let Poll::Ready(r) =
-                        Handoff::visible_during(&mut handoff, || Pin::new(&mut send).poll(cx))
-                    {
-                        return Poll::Ready(Some(send::Waited::Done(r)));
-                    }
-                    if !handoff.as_ref().is_some_and(|h| h.waits_for_connection(cx)) {
-                        return Poll::Ready(None);
-                    }
-                    stall
-                        .as_mut()
-                        .poll(cx)
-                        .map(|()| Some(send::Waited::NoConnection))
-                })
-                .await
-                {
-                    return waited;
-                }
-                let opened = handoff.as_ref().and_then(|h| h.opened());
-                let until = send::head_deadline(profile_timeout, opened, deadline);
-                // The send first, then the deadline, as `timeout_at` polls them; the timer is one
-                // the client kept when it has one (see `timer`).
-                let mut timer = RequestTimer::until(&client.inner.timers, until);
-                let waited = std::future::poll_fn(|cx| {
-                    if let Poll::Ready(r) =
-                        Handoff::visible_during(&mut handoff, || Pin::new(&mut send).poll(cx))
-                    {
-                        return Poll::Ready(send::Waited::Done(r));
-                    }
-                    timer.poll_expired(cx).map(|()| send::Waited::NoHead)
-                })
-                .await;
-                timer.keep(&client.inner.timers);
-                waited
-            }
-            .instrument(span.clone())
-            .await;
-            let request_timeout = send::effective_timeout(profile_timeout, deadline);
-            let passed = deadline.filter(|d| d.at <= tokio::time::Instant::now());
-            let e = match result {
-                send::Waited::Done(Ok(res)) => {
-                    let res = Ok(Response::new(
-                        res,
-                        body::Exchanged {
-                            route,
-                            url,
-                            deadline: deadline.map(|d| (d.at, d.timeout)),
-                            timers: Arc::clone(&client.inner.timers),
-                            request: body::RequestFacts {
-                                method,
-                                credentials_sent,
-                                provider_origin: profile
-                                    .connector
-                                    .profile()
-                                    .settings()
-                                    .provider_origin
-                                    .clone(),
-                                secrets: Arc::clone(&secrets),
-                            },
-                        },
-                        profile.body_limits(profile_timeout),
-                        decode,
-                    ));
-                    send::record_outcome(&span, &res);
-                    return res;
-                }
-                send::Waited::Done(Err(e)) => {
-                    let target = send::target_of(url.uri());
-                    // HTTP/2 keeps only the text of an I/O error: a failure the connection recorded
-                    // itself (a late client-certificate refusal) is the one to report.
-                    let recorded = Error::find_in(&e)
-                        .is_none()
-                        .then(|| crate::connect::connection_failure(&e))
-                        .flatten();
-                    let e = match recorded {
-                        Some(recorded) => recorded.with_route(route.clone()),
-                        None => send::from_legacy_or_body(e, &route, &target, absolute_form),
-                    };
-                    if absolute_form && e.kind() != ErrorKind::RequestBody {
-                        // Boxed with its context: neither takes room in the request's future.
-                        Box::pin(async {
-                            let ctx = Ctx::new(
-                                profile.name.clone(),
-                                target,
-                                route.proxy().cloned(),
-                                Some(route.clone()),
-                            );
-                            absolute_form_failure(profile.connector.profile(), &ctx, e).await
-                        })
-                        .await
-                    } else {
-                        e
-                    }
-                }
-                send::Waited::NoHead => {
-                    let target = send::target_of(url.uri());
-                    Error::new(ErrorKind::HttpTimeout)
-                    .with_hop(if absolute_form { Hop::Proxy } else { Hop::Origin })
-                    .with_phase(Phase::Http)
-                    .with_message(format!(
-                        "no response from {target} within {request_timeout:?}"
-                    ))
-                    .with_hint(if absolute_form {
-                        "the proxy took the request but no response head came back in time: the proxy or the origin behind it is slow or stuck — check the proxy's log for this request, or raise timeouts.request"
-                    } else {
-                        "the connection was made but the response head did not arrive; the server is slow or stuck — check it, or raise timeouts.request"
-                    })
-                    .with_route(route.clone())
-                    .map_evidence(|ev| {
-                        ev.target = Some(target);
-                        ev.proxy = route.proxy().map(|p| p.without_credentials());
-                        ev.timeout = Some(request_timeout);
-                        // How long each phase of the connection took before the wait began.
-                        // (Those of the connection this request opened: a pooled one's were
-                        // measured for an earlier request.)
-                        ev.timings = handoff
-                            .as_ref()
-                            .and_then(|h| h.opened_info())
-                            .map(|i| i.timings);
-                    })
-                }
-                send::Waited::NoConnection => {
-                    send::no_connection(&route, &send::target_of(url.uri()), request_timeout)
-                }
-            };
-            let e = match passed {
-                Some(d) => send::blame_the_deadline(e, d),
-                None => e,
-            };
-            // Whatever a peer echoed of the request's credentials is scrubbed.
-            let outcome = Err(e.with_url(url.url()).scrubbed(&secrets));
-            send::record_outcome(&span, &outcome);
-            outcome
-        }
-    }
-}
-
-/// The secrets of a request that carries none, shared: most requests carry none, and each
-/// would otherwise allocate an empty set for its response to hold.
-fn no_secrets() -> Arc<crate::proxy::Secrets> {
-    static NONE: std::sync::LazyLock<Arc<crate::proxy::Secrets>> =
-        std::sync::LazyLock::new(Default::default);
-    Arc::clone(&NONE)
-}
-
 impl ProfileClient {
     /// What a response's body is read under in this profile, within `timeout`.
     fn body_limits(&self, timeout: std::time::Duration) -> body::BodyLimits {
@@ -725,6 +371,7 @@ impl ProfileClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Phase;
 
     /// One decision per request: the connector follows the route the client handed it when it
     /// opens a connection, and a pooled connection needs none.
