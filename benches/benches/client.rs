@@ -35,7 +35,10 @@
 //! `hyper_util_proxy_wrapped`, `hyper_util_direct_wrapped`, `hyper_util_proxy_same_headers`,
 //! `hyper_util_direct_same_headers`, or `hyper_util_over_proxyscope_proxy`
 //! and `hyper_util_over_proxyscope_direct`: hyper-util's client over the proxyscope client's own
-//! connector, which tells the connection path's cost from the client's) the binary runs no criterion group:
+//! connector, which tells the connection path's cost from the client's; and with `h2`,
+//! `hyper_h2_connection_over_proxyscope_direct`: hyper's own HTTP/2 connection API on one
+//! connection from that connector, sending the same headers, no pool — what a request costs
+//! once a connection is in hand) the binary runs no criterion group:
 //! it warms that client's pool, then sends exactly `n` keep-alive requests for a body of that
 //! size (64 bytes unless given) and exits. A fixed amount of work is what instruction counters
 //! (`valgrind --tool=callgrind`) and `perf stat` need to compare the two clients per request;
@@ -253,6 +256,47 @@ where
         .expect("in time")
         .expect("body")
         .to_bytes();
+    body.len()
+}
+
+/// hyper's own HTTP/2 connection API over proxyscope's connector: one connection, no pool, no
+/// legacy client. What sending on an HTTP/2 connection in hand costs by itself — the floor for
+/// a pool of the client's own (count mode only, HTTP/2 only).
+async fn h2_connection(
+    client: &Client,
+    uri: &Uri,
+) -> hyper::client::conn::http2::SendRequest<Full<Bytes>> {
+    let conn = client
+        .connector(None)
+        .expect("the global connector")
+        .connect(uri.clone())
+        .await
+        .expect("connects");
+    assert_eq!(
+        conn.info().alpn.as_deref(),
+        Some("h2"),
+        "the origin speaks h2"
+    );
+    let (send, connection) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
+        .timer(TokioTimer::new())
+        .handshake(conn)
+        .await
+        .expect("HTTP/2 handshake");
+    tokio::spawn(connection);
+    send
+}
+
+/// `hyper_get_same_headers` on an HTTP/2 connection in hand (see [`h2_connection`]).
+async fn h2_get_same_headers(
+    send: &mut hyper::client::conn::http2::SendRequest<Full<Bytes>>,
+    uri: &Uri,
+    headers: &http::HeaderMap,
+) -> usize {
+    let mut req = empty_get(uri);
+    req.headers_mut().clone_from(headers);
+    let res = send.send_request(req).await.expect("HTTP/2 request");
+    assert!(res.status().is_success());
+    let body = res.into_body().collect().await.expect("body").to_bytes();
     body.len()
 }
 
@@ -516,6 +560,12 @@ fn count(spec: &str) {
     let requests = {
         let s = Arc::clone(&s);
         async move {
+            let mut h2 = match which.as_str() {
+                "hyper_h2_connection_over_proxyscope_direct" => {
+                    Some(h2_connection(&s.ours_direct, &uri).await)
+                }
+                _ => None,
+            };
             // One request first, so the connection (TCP, CONNECT, handshake) is not counted.
             let mut counted_from = None;
             for i in 0..=n {
@@ -556,6 +606,10 @@ fn count(spec: &str) {
                     }
                     "hyper_util_over_proxyscope_direct" => {
                         hyper_get(&s.legacy_over_ours_direct, &uri).await
+                    }
+                    "hyper_h2_connection_over_proxyscope_direct" => {
+                        let send = h2.as_mut().expect("made above");
+                        h2_get_same_headers(send, &uri, &s.ours_headers).await
                     }
                     other => panic!("no client {other:?}"),
                 };
