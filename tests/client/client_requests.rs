@@ -274,6 +274,48 @@ async fn credentials_are_sent_but_never_logged_or_printed() {
     assert!(!all.contains("b3arer-t0ken"), "{all}");
 }
 
+/// The request's own timeout runs from when it is sent (`into_future`, which `.await` and
+/// `send()` call), as reqwest's does, not from the first poll of its future: a future made and
+/// left unpolled past its timeout fails at its first poll and names the request's timeout —
+/// while connecting, or (a loopback connect can complete within that poll) waiting for the
+/// head.
+#[tokio::test]
+async fn a_request_timeout_runs_from_when_the_request_is_sent() {
+    use std::future::IntoFuture;
+    let origin = TestOrigin::http().await;
+    // A new client: the request has a connection to open, not a pooled one.
+    let sent = direct()
+        .get(origin.url("/"))
+        .timeout(Duration::from_millis(50))
+        .into_future();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let e = sent.await.unwrap_err();
+    let expected = match e.phase() {
+        Phase::Connect => "origin.timeout",
+        _ => "http.timeout",
+    };
+    assert_eq!(e.code(), expected, "{}", e.report());
+    assert!(
+        matches!(e.phase(), Phase::Connect | Phase::Http),
+        "{}",
+        e.report()
+    );
+    assert_eq!(e.hop(), Some(Hop::Origin));
+    assert!(e.is_timeout());
+    assert_eq!(e.evidence().timeout, Some(Duration::from_millis(50)));
+    assert_eq!(
+        e.evidence().setting.as_deref(),
+        Some("RequestBuilder::timeout")
+    );
+    // Awaited where it is built, the same request has all of its time.
+    let res = direct()
+        .get(origin.url("/"))
+        .timeout(Duration::from_millis(2000))
+        .await
+        .unwrap();
+    assert!(res.status().is_success());
+}
+
 #[tokio::test]
 async fn a_per_request_timeout_is_coded_with_the_route_and_the_phase_it_hit() {
     let origin = TestOrigin::http().await;
