@@ -127,17 +127,28 @@ fn empty_get(uri: &Uri) -> http::Request<Full<Bytes>> {
         .expect("request builds")
 }
 
+/// `empty_get` with `headers`: the request proxyscope's client sends (its `User-Agent`).
+fn get_with(uri: &Uri, headers: &http::HeaderMap) -> http::Request<Full<Bytes>> {
+    let mut req = empty_get(uri);
+    req.headers_mut().clone_from(headers);
+    req
+}
+
+/// The length of a successful response's whole body.
+async fn body_len(res: http::Response<hyper::body::Incoming>) -> usize {
+    assert!(res.status().is_success());
+    let body = res.into_body().collect().await.expect("body").to_bytes();
+    body.len()
+}
+
 /// One request and its whole body through a legacy client over any connector (hyper-rustls
 /// over hyper-util's own, or proxyscope's).
 async fn hyper_get<C>(client: &LegacyClient<C, Full<Bytes>>, uri: &Uri) -> usize
 where
     C: Connect + Clone + Send + Sync + 'static,
 {
-    let req = empty_get(uri);
-    let res = client.request(req).await.expect("hyper-util request");
-    assert!(res.status().is_success());
-    let body = res.into_body().collect().await.expect("body").to_bytes();
-    body.len()
+    let res = client.request(empty_get(uri)).await;
+    body_len(res.expect("hyper-util request")).await
 }
 
 /// `hyper_get` with the headers proxyscope's client sends by default (its `User-Agent`): the
@@ -150,12 +161,8 @@ async fn hyper_get_same_headers<C>(
 where
     C: Connect + Clone + Send + Sync + 'static,
 {
-    let mut req = empty_get(uri);
-    req.headers_mut().clone_from(headers);
-    let res = client.request(req).await.expect("hyper-util request");
-    assert!(res.status().is_success());
-    let body = res.into_body().collect().await.expect("body").to_bytes();
-    body.len()
+    let res = client.request(get_with(uri, headers)).await;
+    body_len(res.expect("hyper-util request")).await
 }
 
 /// The headers proxyscope's client sends on a plain GET (`Host` aside), as the harness origin's
@@ -292,12 +299,8 @@ async fn h2_get_same_headers(
     uri: &Uri,
     headers: &http::HeaderMap,
 ) -> usize {
-    let mut req = empty_get(uri);
-    req.headers_mut().clone_from(headers);
-    let res = send.send_request(req).await.expect("HTTP/2 request");
-    assert!(res.status().is_success());
-    let body = res.into_body().collect().await.expect("body").to_bytes();
-    body.len()
+    let res = send.send_request(get_with(uri, headers)).await;
+    body_len(res.expect("HTTP/2 request")).await
 }
 
 async fn proxyscope_get(client: &Client, uri: &Uri) -> usize {

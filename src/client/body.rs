@@ -287,10 +287,8 @@ impl BodyReader {
 
     /// `http.body_too_large`: the cap, the size seen, and `key`, the setting that raises the cap.
     pub(crate) fn too_large(&self, cap: u64, seen: u64, announced: bool, key: &str) -> Error {
-        let target = self.at.target();
         let at = Sender {
-            route: &self.at.route,
-            target: &target,
+            at: &self.at,
             hop: self.hop,
         };
         too_large(
@@ -306,10 +304,8 @@ impl BodyReader {
     }
 
     fn timed_out(&self) -> Error {
-        let target = self.at.target();
         let at = Sender {
-            route: &self.at.route,
-            target: &target,
+            at: &self.at,
             hop: self.hop,
         };
         timed_out(&at, self.limits.timeout, self.read, self.timeout_key)
@@ -343,10 +339,10 @@ impl BodyReader {
     }
 }
 
-/// Who sent a body: what an error about it names.
+/// Who sent a body: what an error about it names (the exchange's route and target, and the
+/// hop).
 pub(crate) struct Sender<'a> {
-    pub(crate) route: &'a Route,
-    pub(crate) target: &'a str,
+    pub(crate) at: &'a Exchanged,
     pub(crate) hop: Hop,
 }
 
@@ -365,7 +361,7 @@ pub(crate) fn too_large(at: &Sender<'_>, limits: &BodyLimits, o: Overflow, key: 
         seen,
         announced,
     } = o;
-    let target = at.target.to_owned();
+    let target = at.at.target();
     let key = key.to_owned();
     let seen_text = if announced {
         format!("announces {seen} bytes")
@@ -385,7 +381,7 @@ pub(crate) fn too_large(at: &Sender<'_>, limits: &BodyLimits, o: Overflow, key: 
         .with_hint(format!(
             "raise `{key}` (in force: {cap} bytes, from {origin}) if bodies this large are expected, or check that the URL is the one meant"
         ))
-        .with_route(at.route.clone())
+        .with_route(at.at.route.clone())
         .map_evidence(|ev| {
             ev.target = Some(target);
             ev.setting = Some(key);
@@ -400,7 +396,7 @@ pub(crate) fn too_large(at: &Sender<'_>, limits: &BodyLimits, o: Overflow, key: 
 /// `http.timeout` for a body `at` sent that did not finish within `timeout` (`read` bytes read);
 /// `key` is the setting that raises the timeout.
 pub(crate) fn timed_out(at: &Sender<'_>, timeout: Duration, read: u64, key: &str) -> Error {
-    let target = at.target.to_owned();
+    let target = at.at.target();
     Error::new(ErrorKind::HttpTimeout)
         .with_hop(at.hop)
         .with_phase(Phase::Http)
@@ -410,10 +406,10 @@ pub(crate) fn timed_out(at: &Sender<'_>, timeout: Duration, read: u64, key: &str
         .with_hint(format!(
             "the server sends the body too slowly or stopped sending it; check the server, or raise {key}"
         ))
-        .with_route(at.route.clone())
+        .with_route(at.at.route.clone())
         .map_evidence(|ev| {
             ev.target = Some(target);
             ev.timeout = Some(timeout);
-            ev.proxy = at.route.proxy().map(|p| p.without_credentials());
+            ev.proxy = at.at.route.proxy().map(|p| p.without_credentials());
         })
 }

@@ -124,10 +124,8 @@ impl Raw {
         let (deadline, timeout, key) = self.reader.start_deadline();
         let ctx = self.ctx.clone();
         let error: TimedOut = Box::new(move |produced| {
-            let target = ctx.at.target();
             let at = Sender {
-                route: &ctx.at.route,
-                target: &target,
+                at: &ctx.at,
                 hop: ctx.hop,
             };
             timed_out(&at, timeout, produced, key).with_url(ctx.at.url.url())
@@ -142,10 +140,8 @@ impl Raw {
         let ctx = self.ctx.clone();
         let cap = limits.max_body;
         let error: TooLarge = Box::new(move |seen| {
-            let target = ctx.at.target();
             let at = Sender {
-                route: &ctx.at.route,
-                target: &target,
+                at: &ctx.at,
                 hop: ctx.hop,
             };
             let o = Overflow {

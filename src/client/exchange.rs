@@ -17,7 +17,7 @@ use super::into_url::{RequestUrl, move_userinfo, request_parts, url_secrets};
 use super::timer::RequestTimer;
 use super::{Body, Client, ProfileClient, Response, body, request, send};
 use crate::connect::{Ctx, Handoff, absolute_form_failure};
-use crate::error::{Error, ErrorKind, Hop, Phase};
+use crate::error::{Error, ErrorKind};
 use crate::proxy::ProxyScheme;
 use crate::route::Route;
 
@@ -92,11 +92,11 @@ impl Client {
         // A caller's Proxy-Authorization is never sent to an origin (directly or inside a
         // tunnel); for absolute-form the proxy's own credentials replace it.
         req.headers_mut().remove(PROXY_AUTHORIZATION);
-        // `proxy_auth` (or the proxy URL's credentials) and the proxy headers on an
-        // absolute-form request, the provider's `auth` on a request to its own origin.
         // The URL the response will answer: the request's target as sent, which the headers
         // below are chosen for.
         let answered = url.answered(req.uri());
+        // `proxy_auth` (or the proxy URL's credentials) and the proxy headers on an
+        // absolute-form request, the provider's `auth` on a request to its own origin.
         let credentials_sent = crate::connect::prepare_request_headers(
             &profile.connector,
             &route,
@@ -319,33 +319,18 @@ impl InFlight {
                         e
                     }
                 }
-                send::Waited::NoHead => {
-                    let target = send::target_of(url.uri());
-                    Error::new(ErrorKind::HttpTimeout)
-                    .with_hop(if absolute_form { Hop::Proxy } else { Hop::Origin })
-                    .with_phase(Phase::Http)
-                    .with_message(format!(
-                        "no response from {target} within {request_timeout:?}"
-                    ))
-                    .with_hint(if absolute_form {
-                        "the proxy took the request but no response head came back in time: the proxy or the origin behind it is slow or stuck — check the proxy's log for this request, or raise timeouts.request"
-                    } else {
-                        "the connection was made but the response head did not arrive; the server is slow or stuck — check it, or raise timeouts.request"
-                    })
-                    .with_route(route.clone())
-                    .map_evidence(|ev| {
-                        ev.target = Some(target);
-                        ev.proxy = route.proxy().map(|p| p.without_credentials());
-                        ev.timeout = Some(request_timeout);
-                        // How long each phase of the connection took before the wait began.
-                        // (Those of the connection this request opened: a pooled one's were
-                        // measured for an earlier request.)
-                        ev.timings = handoff
-                            .as_ref()
-                            .and_then(|h| h.opened_info())
-                            .map(|i| i.timings);
-                    })
-                }
+                send::Waited::NoHead => send::no_head(
+                    &route,
+                    &send::target_of(url.uri()),
+                    request_timeout,
+                    absolute_form,
+                    // The phases of the connection this request opened (a pooled one's were
+                    // measured for an earlier request).
+                    handoff
+                        .as_ref()
+                        .and_then(|h| h.opened_info())
+                        .map(|i| i.timings),
+                ),
                 send::Waited::NoConnection => {
                     send::no_connection(&route, &send::target_of(url.uri()), request_timeout)
                 }

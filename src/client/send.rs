@@ -16,7 +16,7 @@ use super::redirect::{self, RedirectPolicy};
 use super::request::{Parts, ResponseFuture, check_value};
 use super::request_body::{Body, BodyStreamError};
 use super::{Client, Response};
-use crate::error::{Error, ErrorKind, Hop, Phase, Redirect, chain_text};
+use crate::error::{Error, ErrorKind, Hop, Phase, Redirect, Timings, chain_text};
 use crate::route::Route;
 
 /// The `User-Agent` sent unless the client or the request sets one.
@@ -166,6 +166,41 @@ pub(crate) fn no_connection(route: &Route, target: &str, timeout: Duration) -> E
             ev.target = Some(target.to_owned());
             ev.proxy = route.proxy().map(|p| p.without_credentials());
             ev.timeout = Some(timeout);
+        })
+}
+
+/// No response head arrived within `timeout` of a connection being in hand: the proxy's
+/// fault on an absolute-form request, else the origin's; `timings` are the connection's phases
+/// before the wait began.
+pub(crate) fn no_head(
+    route: &Route,
+    target: &str,
+    timeout: Duration,
+    absolute_form: bool,
+    timings: Option<Timings>,
+) -> Error {
+    let (hop, hint) = if absolute_form {
+        (
+            Hop::Proxy,
+            "the proxy took the request but no response head came back in time: the proxy or the origin behind it is slow or stuck — check the proxy's log for this request, or raise timeouts.request",
+        )
+    } else {
+        (
+            Hop::Origin,
+            "the connection was made but the response head did not arrive; the server is slow or stuck — check it, or raise timeouts.request",
+        )
+    };
+    Error::new(ErrorKind::HttpTimeout)
+        .with_hop(hop)
+        .with_phase(Phase::Http)
+        .with_message(format!("no response from {target} within {timeout:?}"))
+        .with_hint(hint)
+        .with_route(route.clone())
+        .map_evidence(|ev| {
+            ev.target = Some(target.to_owned());
+            ev.proxy = route.proxy().map(|p| p.without_credentials());
+            ev.timeout = Some(timeout);
+            ev.timings = timings;
         })
 }
 

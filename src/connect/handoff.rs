@@ -14,7 +14,7 @@
 //! request paid for.
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::Context;
 use std::time::Instant;
@@ -23,13 +23,6 @@ use futures_util::task::AtomicWaker;
 
 use super::ConnInfo;
 use crate::route::Route;
-
-/// No connection asked of the connector for this request (yet).
-const IDLE: u8 = 0;
-/// The connector is opening a connection for this request.
-const CONNECTING: u8 = 1;
-/// The last connection the connector opened for this request is ready, or failed.
-const ENDED: u8 = 2;
 
 thread_local! {
     /// The hand-over of the request being polled on this thread, if any.
@@ -45,8 +38,9 @@ pub(crate) struct Handoff {
     /// When the first connection the connector opened for this request was ready, and how it
     /// was made.
     opened: OnceLock<(Instant, Arc<ConnInfo>)>,
-    /// `IDLE`, `CONNECTING` or `ENDED`.
-    state: AtomicU8,
+    /// The connector is opening a connection for this request (not before it is asked, nor
+    /// once that connection is ready or failed).
+    connecting: AtomicBool,
     /// The request's task while it waits for a connection being opened: woken when it ends.
     waiting: AtomicWaker,
 }
@@ -57,7 +51,7 @@ impl Handoff {
             route,
             deadline,
             opened: OnceLock::new(),
-            state: AtomicU8::new(IDLE),
+            connecting: AtomicBool::new(false),
             waiting: AtomicWaker::new(),
         })
     }
@@ -83,12 +77,12 @@ impl Handoff {
     /// (`http2_only`, which the client never sets) would have a request wait for another's
     /// connection without asking the connector, and this would take it for a pooled one.
     pub(crate) fn waits_for_connection(&self, cx: &Context<'_>) -> bool {
-        if self.state.load(Ordering::Acquire) != CONNECTING {
+        if !self.connecting.load(Ordering::Acquire) {
             return false;
         }
         self.waiting.register(cx.waker());
         // Looked at again: a connection that ended before the registration woke nobody.
-        self.state.load(Ordering::Acquire) == CONNECTING
+        self.connecting.load(Ordering::Acquire)
     }
 
     /// When the connection the connector opened for this request was ready, if it opened one.
@@ -145,12 +139,12 @@ impl Handoff {
     /// The connector starts opening a connection for this request; the returned guard says
     /// how that ended (a failure when it is dropped without [`Opening::opened`]).
     pub(super) fn opening(self: Arc<Self>) -> Opening {
-        self.state.store(CONNECTING, Ordering::Release);
+        self.connecting.store(true, Ordering::Release);
         Opening(self)
     }
 
     fn end(&self) {
-        self.state.store(ENDED, Ordering::Release);
+        self.connecting.store(false, Ordering::Release);
         self.waiting.wake();
     }
 }
