@@ -401,6 +401,75 @@ mod tests {
         assert!(matches!(pool.checkout("never.test:443"), Found::Nothing));
     }
 
+    /// A request queued on a held connection that ends before taking it (hyper hands it back
+    /// unsent) is sent once more, on a new connection, and the dead one is forgotten.
+    #[cfg(feature = "testing")]
+    #[tokio::test]
+    async fn a_request_handed_back_unsent_is_sent_on_a_new_connection() {
+        use crate::testing::{ChainMode, TestOrigin, TestPki};
+
+        let pki = TestPki::new();
+        let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
+        let settings = Settings::new()
+            .with_proxy(crate::ProxySetting::Direct)
+            .with_ca_file([pki.root_pem_path().to_path_buf()]);
+        let connector = Connector::new(ConnectorSettings::new(settings)).unwrap();
+        let http1 = legacy::Client::builder(TokioExecutor::new()).build(connector.clone());
+        let pool = Arc::new(Pool::new(http1, connector, true, None, usize::MAX));
+
+        // A connection whose request loop is never run: what is sent on it waits in its queue.
+        let (io, _peer) = tokio::io::duplex(64 * 1024);
+        let (send, stalled) = pool
+            .http2
+            .as_ref()
+            .unwrap()
+            .builder
+            .handshake::<_, Body>(hyper_util::rt::TokioIo::new(io))
+            .await
+            .unwrap();
+        let url = origin.url_with_host("localhost", "/");
+        let key = key_of(
+            url.parse::<http::Uri>()
+                .unwrap()
+                .authority()
+                .unwrap()
+                .as_str(),
+        )
+        .into_owned();
+        let info = {
+            // Any connection's facts: the held one never answers.
+            let probe = pool.http2.as_ref().unwrap().connector.clone();
+            let conn = probe.connect(url.parse().unwrap()).await.unwrap();
+            Arc::clone(conn.shared_info())
+        };
+        let accepted_before = origin.accepted();
+        let stale = Shared {
+            send,
+            info,
+            id: u64::MAX,
+            key: Arc::from(key.as_str()),
+        };
+        assert!(pool.keep(&stale));
+
+        let req = http::Request::get(&url).body(Body::empty()).unwrap();
+        let sending = pool.send(req);
+        assert!(matches!(sending, Sending::Own(_)));
+        let pending = tokio::spawn(sending);
+        tokio::task::yield_now().await;
+        // The connection ends with the request still queued: hyper hands it back.
+        drop(stalled);
+        let res = pending
+            .await
+            .unwrap()
+            .unwrap_or_else(|_| panic!("the retry failed"));
+        assert_eq!(res.status(), 200);
+        assert_eq!(origin.accepted(), accepted_before + 1);
+        match pool.checkout(&key) {
+            Found::Http2(conn) => assert_ne!(conn.id, u64::MAX, "the dead connection is forgotten"),
+            _ => panic!("the new connection is kept"),
+        }
+    }
+
     #[test]
     fn keys_ignore_the_case_of_the_authority() {
         assert_eq!(key_of("Example.ORG:8443"), "example.org:8443");
