@@ -364,7 +364,13 @@ impl ClientBuilder {
                 .pool_max_idle_per_host(self.pool_max_idle_per_host)
                 .pool_timer(TokioTimer::new())
                 .timer(TokioTimer::new());
-            let http = b.build(connector.clone());
+            let http = std::sync::Arc::new(super::pool::Pool::new(
+                b.build(connector.clone()),
+                connector.clone(),
+                self.http2,
+                self.pool_idle_timeout,
+                self.pool_max_idle_per_host,
+            ));
             (connector, http)
         };
         if self.global.auth.is_some() {
@@ -439,4 +445,4 @@ impl ClientBuilder {
     }
 }
 
-type ProfileClientParts = (Connector, super::HttpClient);
+type ProfileClientParts = (Connector, std::sync::Arc<super::pool::Pool>);

@@ -10,12 +10,11 @@ use std::time::Duration;
 
 use http::Method;
 use http::header::PROXY_AUTHORIZATION;
-use hyper_util::client::legacy;
 use tracing::Instrument;
 
 use super::into_url::{RequestUrl, move_userinfo, request_parts, url_secrets};
 use super::timer::RequestTimer;
-use super::{Body, Client, ProfileClient, Response, body, request, send};
+use super::{Body, Client, ProfileClient, Response, body, pool, request, send};
 use crate::connect::{Ctx, Handoff, absolute_form_failure};
 use crate::error::{Error, ErrorKind};
 use crate::proxy::ProxyScheme;
@@ -121,7 +120,7 @@ impl Client {
         // A new connection follows the route decided here (one decision per request).
         // Visible to the connector while the send is polled (see `Handoff`).
         let handoff = Some(Handoff::new(route.clone(), deadline.map(|d| d.at)));
-        let send = profile.http.request(req);
+        let send = profile.http.send(req);
         let profile = self.profile_id(profile);
         Ok(InFlight {
             client: self,
@@ -178,7 +177,7 @@ struct InFlight {
     secrets: Arc<crate::proxy::Secrets>,
     span: tracing::Span,
     handoff: Option<Arc<Handoff>>,
-    send: legacy::ResponseFuture,
+    send: pool::Sending,
     method: Method,
     decode: bool,
     absolute_form: bool,
@@ -293,16 +292,7 @@ impl InFlight {
                 }
                 send::Waited::Done(Err(e)) => {
                     let target = send::target_of(url.uri());
-                    // HTTP/2 keeps only the text of an I/O error: a failure the connection recorded
-                    // itself (a late client-certificate refusal) is the one to report.
-                    let recorded = Error::find_in(&e)
-                        .is_none()
-                        .then(|| crate::connect::connection_failure(&e))
-                        .flatten();
-                    let e = match recorded {
-                        Some(recorded) => recorded.with_route(route.clone()),
-                        None => send::from_legacy_or_body(e, &route, &target, absolute_form),
-                    };
+                    let e = send::from_failed(e, &route, &target, absolute_form);
                     if absolute_form && e.kind() != ErrorKind::RequestBody {
                         // Boxed with its context: neither takes room in the request's future.
                         Box::pin(async {

@@ -1,5 +1,6 @@
-//! The client: [`Client`] over hyper-util's pooled client, one profile (connector + pool) per
-//! provider and one for the global layer. The route is resolved per request (pure); the
+//! The client: [`Client`], one profile (connector + connections) per provider and one for the
+//! global layer. HTTP/2 connections are its own (see `pool`); the rest go through hyper-util's
+//! pooled client. The route is resolved per request (pure); the
 //! connector follows it. Every failure comes back as proxyscope's [`Error`] — hyper-util's
 //! `client error (Connect)` is unwrapped to the connector's own error, with the route attached.
 //!
@@ -17,6 +18,7 @@ mod builder;
 mod exchange;
 mod interop;
 mod into_url;
+mod pool;
 mod provider;
 mod redirect;
 mod request;
@@ -56,7 +58,8 @@ struct ProfileClient {
     name: Option<String>,
     base: Option<url::Url>,
     connector: Connector,
-    http: HttpClient,
+    /// Its connections: HTTP/2 ones of its own, hyper-util's pooled client for the rest.
+    http: Arc<pool::Pool>,
     /// The profile's body caps, built with it (each request only sets the timeout).
     limits: body::BodyLimits,
 }

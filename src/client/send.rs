@@ -8,10 +8,10 @@ use std::time::Duration;
 use futures_util::future::Either;
 use http::Method;
 use http::header::{self, HeaderMap, HeaderValue, LOCATION};
-use hyper_util::client::legacy;
 use tokio::time::Instant;
 
 use super::into_url::RequestUrl;
+use super::pool::Failed;
 use super::redirect::{self, RedirectPolicy};
 use super::request::{Parts, ResponseFuture, check_value};
 use super::request_body::{Body, BodyStreamError};
@@ -85,7 +85,7 @@ impl Deadline {
 /// How waiting for one exchange ended.
 pub(crate) enum Waited {
     /// hyper-util answered (a response head or an error).
-    Done(Result<http::Response<hyper::body::Incoming>, legacy::Error>),
+    Done(Result<http::Response<hyper::body::Incoming>, Failed>),
     /// A connection was in hand but no response head arrived in time.
     NoHead,
     /// The request's deadline passed before any connection was in hand.
@@ -204,10 +204,49 @@ pub(crate) fn no_head(
         })
 }
 
-/// hyper-util's error: a failing request body is `request.body` (the caller's stream failed,
-/// not the peer), anything else as [`from_legacy`] reads it.
-pub(crate) fn from_legacy_or_body(
-    e: legacy::Error,
+/// Why a request got no response head, as ours: what its connection recorded itself (HTTP/2
+/// keeps only the text of an I/O error, so a late client-certificate refusal is read from the
+/// connection), else the error as [`from_foreign_or_body`] reads it.
+pub(crate) fn from_failed(f: Failed, route: &Route, target: &str, absolute_form: bool) -> Error {
+    match f {
+        Failed::Connect(e) => on_route(e, route),
+        Failed::Legacy(e) => {
+            match Error::find_in(&e)
+                .is_none()
+                .then(|| crate::connect::connection_failure(&e))
+                .flatten()
+            {
+                Some(recorded) => recorded.with_route(route.clone()),
+                None => from_foreign_or_body(e, route, target, absolute_form),
+            }
+        }
+        Failed::Http2 { error, info } => {
+            match Error::find_in(&error)
+                .is_none()
+                .then(|| info.failure())
+                .flatten()
+            {
+                Some(recorded) => recorded.with_route(route.clone()),
+                None => from_foreign_or_body(error, route, target, absolute_form),
+            }
+        }
+    }
+}
+
+/// The connector's error with the request's own route: the connector only saw scheme and
+/// authority. A route with candidates keeps the connector's copy, which says which were tried.
+fn on_route(e: Error, route: &Route) -> Error {
+    if e.route().is_some_and(|r| r.candidates().is_some()) {
+        e
+    } else {
+        e.with_route(route.clone())
+    }
+}
+
+/// hyper's or hyper-util's error: a failing request body is `request.body` (the caller's
+/// stream failed, not the peer), anything else as [`from_foreign`] reads it.
+fn from_foreign_or_body<E: std::error::Error + Send + Sync + 'static>(
+    e: E,
     route: &Route,
     target: &str,
     absolute_form: bool,
@@ -227,22 +266,22 @@ pub(crate) fn from_legacy_or_body(
         }
         src = s.source();
     }
-    from_legacy(e, route, target, absolute_form)
+    from_foreign(e, route, target, absolute_form)
 }
 
-/// hyper-util's error, unwrapped back to ours: the connector's error when it is the cause,
-/// else an `http.*` error built from hyper's.
-fn from_legacy(e: legacy::Error, route: &Route, target: &str, absolute_form: bool) -> Error {
-    let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&e);
-    let mut hyper_err: Option<&hyper::Error> = None;
+/// hyper's or hyper-util's error, unwrapped back to ours: the connector's error when it is the
+/// cause, else an `http.*` error built from hyper's.
+fn from_foreign<E: std::error::Error + Send + Sync + 'static>(
+    e: E,
+    route: &Route,
+    target: &str,
+    absolute_form: bool,
+) -> Error {
     if let Some(ours) = Error::find_in(&e) {
-        // The request's own route: the connector only saw scheme and authority. A route with
-        // candidates keeps the connector's copy, which says which were tried.
-        if ours.route().is_some_and(|r| r.candidates().is_some()) {
-            return ours.duplicate();
-        }
-        return ours.duplicate().with_route(route.clone());
+        return on_route(ours.duplicate(), route);
     }
+    let mut src: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    let mut hyper_err: Option<&hyper::Error> = None;
     while let Some(s) = src {
         if hyper_err.is_none() {
             hyper_err = s.downcast_ref::<hyper::Error>();

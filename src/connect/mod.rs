@@ -319,7 +319,11 @@ impl tower_service::Service<Uri> for Connector {
         let profile = self.profile.clone();
         // Taken during the request's poll (hyper-util calls this there): the request then
         // knows a connection is being opened for it, and is woken when that ends.
-        let opening = Handoff::current().map(Handoff::opening);
+        let handoff = Handoff::current();
+        if let Some(conn) = handoff.as_ref().and_then(|h| h.take_preopened()) {
+            return Box::pin(std::future::ready(Ok(conn)));
+        }
+        let opening = handoff.map(Handoff::opening);
         Box::pin(async move {
             let conn = connect(&profile, uri, opening.as_ref().map(|o| o.handoff())).await?;
             if let Some(o) = opening {

@@ -11,6 +11,7 @@ mod client_lifecycle;
 mod client_observe;
 mod client_pac;
 mod client_paths;
+mod client_pool;
 mod client_redaction;
 mod client_redirects;
 mod client_refusals;

@@ -1,0 +1,262 @@
+//! Which connection a request goes on: HTTPS origins that speak HTTP/2 share one connection
+//! the client holds per origin; origins that answer HTTP/1.1 go to hyper-util's pool without a
+//! connection spent finding out; closing, idle and broken HTTP/2 connections are replaced,
+//! let go, or reported like any other failure. Counted on the peer's side (accepted TCP
+//! connections), never inferred from timing.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use http::Version;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use proxyscope::client::Client;
+use proxyscope::testing::{ChainMode, TestOrigin, TestPki};
+use proxyscope::{ErrorKind, Hop, Phase};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpListener;
+
+use crate::common::servers::{builder, layer};
+
+fn trusting(pki: &TestPki) -> proxyscope::client::ClientBuilder {
+    builder(layer(None).with_ca_file([pki.root_pem_path().to_path_buf()]))
+}
+
+async fn get(client: &Client, url: &str) -> http::Version {
+    let res = client.get(url).send().await.unwrap();
+    assert_eq!(res.status(), 200, "{url}");
+    let version = res.version();
+    assert!(
+        res.conn_info().is_some(),
+        "{url}: the response knows its connection"
+    );
+    res.bytes().await.unwrap();
+    version
+}
+
+#[tokio::test]
+async fn http2_requests_to_one_origin_share_one_connection() {
+    let pki = TestPki::new();
+    let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
+    let url = origin.url_with_host("localhost", "/");
+    let client = trusting(&pki).build().unwrap();
+    for _ in 0..3 {
+        assert_eq!(get(&client, &url).await, Version::HTTP_2);
+    }
+    let concurrent: Vec<_> = (0..8)
+        .map(|_| {
+            let (client, url) = (client.clone(), url.clone());
+            tokio::spawn(async move { get(&client, &url).await })
+        })
+        .collect();
+    for task in concurrent {
+        assert_eq!(task.await.unwrap(), Version::HTTP_2);
+    }
+    let res = client.get(&url).send().await.unwrap();
+    assert_eq!(res.conn_info().unwrap().alpn.as_deref(), Some("h2"));
+    assert_eq!(origin.accepted(), 1);
+}
+
+#[tokio::test]
+async fn concurrent_first_requests_leave_one_connection_for_the_rest() {
+    let pki = TestPki::new();
+    let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
+    let url = origin.url_with_host("localhost", "/");
+    let client = trusting(&pki).build().unwrap();
+    let burst: Vec<_> = (0..6)
+        .map(|_| {
+            let (client, url) = (client.clone(), url.clone());
+            tokio::spawn(async move { get(&client, &url).await })
+        })
+        .collect();
+    for task in burst {
+        assert_eq!(task.await.unwrap(), Version::HTTP_2);
+    }
+    let after_burst = origin.accepted();
+    assert!((1..=6).contains(&after_burst), "{after_burst}");
+    for _ in 0..4 {
+        assert_eq!(get(&client, &url).await, Version::HTTP_2);
+    }
+    assert_eq!(
+        origin.accepted(),
+        after_burst,
+        "later requests reuse the kept connection"
+    );
+}
+
+#[tokio::test]
+async fn an_origin_that_answers_http1_costs_no_connection_to_find_out() {
+    let pki = TestPki::new();
+    let mut config = (*pki.server_config(pki.localhost(), ChainMode::Full)).clone();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let origin = TestOrigin::with_tls_config(Arc::new(config)).await;
+    let url = origin.url_with_host("localhost", "/");
+    let client = trusting(&pki).build().unwrap();
+    for _ in 0..3 {
+        assert_eq!(get(&client, &url).await, Version::HTTP_11);
+    }
+    assert_eq!(origin.accepted(), 1);
+    let res = client.get(&url).send().await.unwrap();
+    assert_eq!(res.conn_info().unwrap().alpn.as_deref(), Some("http/1.1"));
+}
+
+#[tokio::test]
+async fn an_idle_http2_connection_is_let_go_after_the_idle_timeout() {
+    let pki = TestPki::new();
+    let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
+    let url = origin.url_with_host("localhost", "/");
+    let client = trusting(&pki)
+        .pool_idle_timeout(Some(Duration::from_millis(150)))
+        .build()
+        .unwrap();
+    // Used more often than the timeout: kept.
+    for _ in 0..4 {
+        assert_eq!(get(&client, &url).await, Version::HTTP_2);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(origin.accepted(), 1);
+    // Idle for longer: let go, and the next request opens another.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(get(&client, &url).await, Version::HTTP_2);
+    assert_eq!(origin.accepted(), 2);
+}
+
+#[tokio::test]
+async fn no_idle_connections_means_none_kept_for_http2_either() {
+    let pki = TestPki::new();
+    let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
+    let url = origin.url_with_host("localhost", "/");
+    let client = trusting(&pki).pool_max_idle_per_host(0).build().unwrap();
+    for _ in 0..3 {
+        assert_eq!(get(&client, &url).await, Version::HTTP_2);
+    }
+    assert_eq!(origin.accepted(), 3);
+}
+
+#[tokio::test]
+async fn with_http2_off_the_origin_is_asked_for_http1() {
+    let pki = TestPki::new();
+    let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
+    let url = origin.url_with_host("localhost", "/");
+    let client = trusting(&pki).http2(false).build().unwrap();
+    for _ in 0..2 {
+        assert_eq!(get(&client, &url).await, Version::HTTP_11);
+    }
+    assert_eq!(origin.accepted(), 1);
+}
+
+/// An HTTP/2 origin that answers one request per connection and then closes it gracefully
+/// (GOAWAY), as servers do at their per-connection request limit or when they restart.
+async fn one_request_per_connection(pki: &TestPki) -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let acceptor =
+        tokio_rustls::TlsAcceptor::from(pki.server_config(pki.localhost(), ChainMode::Full));
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&accepted);
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::Relaxed);
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let (served, mut served_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+                let svc = hyper::service::service_fn(move |_req: http::Request<Incoming>| {
+                    let _ = served.send(());
+                    async {
+                        Ok::<_, std::convert::Infallible>(http::Response::new(
+                            http_body_util::Full::new(bytes::Bytes::from_static(b"once")),
+                        ))
+                    }
+                });
+                let conn = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(tls), svc);
+                tokio::pin!(conn);
+                tokio::select! {
+                    _ = conn.as_mut() => return,
+                    _ = served_rx.recv() => {}
+                }
+                conn.as_mut().graceful_shutdown();
+                let _ = conn.await;
+            });
+        }
+    });
+    (format!("https://localhost:{port}/"), accepted)
+}
+
+#[tokio::test]
+async fn a_connection_the_origin_closes_is_replaced_and_no_request_fails() {
+    let pki = TestPki::new();
+    let (url, accepted) = one_request_per_connection(&pki).await;
+    let client = trusting(&pki).build().unwrap();
+    for i in 1..=4 {
+        assert_eq!(get(&client, &url).await, Version::HTTP_2, "request {i}");
+    }
+    assert_eq!(accepted.load(Ordering::Relaxed), 4);
+}
+
+#[tokio::test]
+async fn an_origin_that_breaks_http2_is_http_protocol_on_the_origin_hop() {
+    let pki = TestPki::new();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let acceptor =
+        tokio_rustls::TlsAcceptor::from(pki.server_config(pki.localhost(), ChainMode::Full));
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                // ALPN says h2; what follows is not HTTP/2.
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let _ = tls
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                    .await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    let client = trusting(&pki).build().unwrap();
+    let url = format!("https://localhost:{port}/");
+    let e = client.get(&url).send().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::HttpProtocol, "{}", e.report());
+    assert_eq!(e.code(), "http.protocol");
+    assert_eq!(e.hop(), Some(Hop::Origin));
+    assert_eq!(e.phase(), Phase::Http);
+    assert_eq!(
+        e.evidence().target.as_deref(),
+        Some(format!("localhost:{port}").as_str())
+    );
+    assert!(e.evidence().cause.is_some());
+    assert!(e.route().is_some_and(|r| r.is_direct()));
+    // The next request does not reuse what broke.
+    let e = client.get(&url).send().await.unwrap_err();
+    assert_eq!(e.code(), "http.protocol");
+}
+
+#[tokio::test]
+async fn a_refused_https_connection_keeps_its_connect_error() {
+    let pki = TestPki::new();
+    let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let client = trusting(&pki).build().unwrap();
+    let e = client
+        .get(format!("https://localhost:{port}/"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "origin.connect", "{}", e.report());
+    assert_eq!(e.hop(), Some(Hop::Origin));
+    assert_eq!(e.phase(), Phase::Connect);
+    assert_eq!(
+        e.evidence().target.as_deref(),
+        Some(format!("localhost:{port}").as_str())
+    );
+    assert!(e.route().is_some_and(|r| r.is_direct()));
+    assert!(e.url().is_some());
+}
