@@ -94,8 +94,9 @@ impl TargetForm {
 
 /// One request as the origin saw it.
 ///
-/// `Authorization`, `Proxy-Authorization` and `Cookie` values are marked sensitive, so `Debug`
-/// prints `Sensitive` instead of them.
+/// Credential values (`Authorization`, `Proxy-Authorization`, `Cookie`, and every other name
+/// the client treats as a secret, such as `X-Api-Key`) are marked sensitive, so `Debug` prints
+/// `Sensitive` instead of them.
 #[non_exhaustive]
 #[derive(Debug, Clone)]
 pub struct OriginRequest {
@@ -633,17 +634,13 @@ fn reply(
     resp
 }
 
-/// Marks credential-bearing headers sensitive so `Debug` hides them.
+/// Marks credential-bearing headers sensitive so `Debug` (and `/echo`) hides them: every name
+/// the client itself treats as a secret ([`crate::proxy::redact::is_secret_header`]:
+/// `Authorization`, `Proxy-Authorization`, `Cookie`, `X-Api-Key`, `X-Auth-Token`, …).
 pub(crate) fn mark_sensitive(headers: &mut HeaderMap) {
-    for name in [
-        header::AUTHORIZATION,
-        header::PROXY_AUTHORIZATION,
-        header::COOKIE,
-    ] {
-        if let http::header::Entry::Occupied(mut entry) = headers.entry(name) {
-            for value in entry.iter_mut() {
-                value.set_sensitive(true);
-            }
+    for (name, value) in headers.iter_mut() {
+        if crate::proxy::redact::is_secret_header(name.as_str()) {
+            value.set_sensitive(true);
         }
     }
 }
