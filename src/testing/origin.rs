@@ -634,16 +634,36 @@ fn reply(
     resp
 }
 
-/// Marks credential-bearing headers sensitive so `Debug` (and `/echo`) hides them: every name
-/// the client itself treats as a secret ([`crate::proxy::redact::is_secret_header`]:
-/// `Authorization`, `Proxy-Authorization`, `Cookie`, `X-Api-Key`, `X-Auth-Token`, …).
+/// Marks credential-bearing headers sensitive so `Debug` (and `/echo`) hides them: a name
+/// holding any of [`CREDENTIAL_WORDS`] (`Authorization`, `Proxy-Authorization`, `Cookie`,
+/// `X-Api-Key`, `X-Auth-Token`, …).
+///
+/// The harness keeps its own rule rather than the client's (`proxy::redact`): it is the
+/// independent peer that tests check the client against, so it shares none of its code.
 pub(crate) fn mark_sensitive(headers: &mut HeaderMap) {
     for (name, value) in headers.iter_mut() {
-        if crate::proxy::redact::is_secret_header(name.as_str()) {
+        let name = name.as_str();
+        if CREDENTIAL_WORDS.iter().any(|w| name.contains(w)) {
             value.set_sensitive(true);
         }
     }
 }
+
+/// Words that make a request header a credential for the harness (header names arrive
+/// lower-cased).
+const CREDENTIAL_WORDS: &[&str] = &[
+    "auth",
+    "bearer",
+    "cookie",
+    "credential",
+    "jwt",
+    "key",
+    "passw",
+    "pwd",
+    "secret",
+    "session",
+    "token",
+];
 
 fn echo_json(seen: &OriginRequest, redact: bool) -> String {
     let mut headers = serde_json::Map::new();
