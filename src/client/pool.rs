@@ -17,9 +17,10 @@
 //!   hyper-util's pool through the hand-over (the connector hands it over instead of opening
 //!   another), so finding out costs no connection.
 //!
-//! Requests that find nothing at the same moment each open a connection (as hyper-util's pool
-//! does while ALPN is unknown); the first one ready is kept, the others serve their own request
-//! and close. A request refused before it was sent (the connection was closing) is sent again
+//! Requests that find nothing at the same moment each start opening a connection (ALPN is not
+//! known yet); the first one ready is kept, and the others abandon theirs and use it, as
+//! hyper-util's pool hands waiting requests the first HTTP/2 connection. A connection that was
+//! ready before it learned of the kept one serves its own request and closes. A request refused before it was sent (the connection was closing) is sent again
 //! once, on a new connection, as hyper-util retries. A connection not used for the pool's idle
 //! timeout is let go: it closes once its last response is read. With `http2(false)` or a pool
 //! of no idle connections (`pool_max_idle_per_host(0)`), everything goes to hyper-util.
@@ -65,6 +66,8 @@ struct Http2 {
     builder: http2::Builder<TokioExecutor>,
     idle_timeout: Option<Duration>,
     next_id: AtomicU64,
+    /// Woken when a connection is kept: requests still opening their own use it instead.
+    kept: tokio::sync::Notify,
 }
 
 /// What is known about one origin.
@@ -139,6 +142,7 @@ impl Pool {
                 builder,
                 idle_timeout,
                 next_id: AtomicU64::new(0),
+                kept: tokio::sync::Notify::new(),
             }
         });
         Self { http1, http2 }
@@ -211,6 +215,10 @@ impl Pool {
                 last_used: Instant::now(),
             }),
         );
+        drop(origins);
+        if let Some(h2) = &self.http2 {
+            h2.kept.notify_waiters();
+        }
         true
     }
 
@@ -294,12 +302,17 @@ async fn open_and_send(
     };
     // Called from the request's poll, so the connector sees its hand-over (route, deadline,
     // and the request waiting for the connection).
-    let conn = h2
-        .connector
-        .clone()
-        .call(uri)
-        .await
-        .map_err(Failed::Connect)?;
+    let connect = h2.connector.clone().call(uri);
+    let conn = match kept_or_own(h2, &pool, &key, connect).await {
+        Opened::Kept(conn) => {
+            // Another request's connection was kept meanwhile: this one is abandoned (its
+            // opening ends, so the request stops waiting for a connection) and the request
+            // goes on the kept one, as hyper-util's pool hands a waiting request the first
+            // HTTP/2 connection ready.
+            return Box::pin(send_on(pool, conn, req)).await;
+        }
+        Opened::Own(conn) => conn.map_err(Failed::Connect)?,
+    };
     let info = Arc::clone(conn.shared_info());
     if info.alpn.as_deref() != Some("h2") {
         pool.remember_http1(&key);
@@ -334,6 +347,44 @@ async fn open_and_send(
             error: e.into_error(),
             info: conn.info,
         }),
+    }
+}
+
+/// What a request opening a connection ends up with.
+enum Opened {
+    /// A connection another request opened, kept while this one was being opened.
+    Kept(Shared),
+    /// Its own (or the connector's error).
+    Own(Result<crate::connect::Conn, Error>),
+}
+
+/// Waits for `connect`, or for an open HTTP/2 connection to `key` to be kept by another
+/// request, whichever comes first; `connect` is dropped (the connection abandoned) in the
+/// second case.
+async fn kept_or_own(
+    h2: &Http2,
+    pool: &Pool,
+    key: &str,
+    mut connect: Pin<Box<dyn Future<Output = Result<crate::connect::Conn, Error>> + Send>>,
+) -> Opened {
+    loop {
+        // Registered before the pool is looked at: a connection kept in between still wakes it.
+        let kept = h2.kept.notified();
+        tokio::pin!(kept);
+        kept.as_mut().enable();
+        if let Found::Http2(conn) = pool.checkout(key) {
+            return Opened::Kept(conn);
+        }
+        let woke = std::future::poll_fn(|cx| {
+            if let Poll::Ready(r) = connect.as_mut().poll(cx) {
+                return Poll::Ready(Some(r));
+            }
+            kept.as_mut().poll(cx).map(|()| None)
+        })
+        .await;
+        if let Some(own) = woke {
+            return Opened::Own(own);
+        }
     }
 }
 

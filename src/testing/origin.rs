@@ -94,8 +94,9 @@ impl TargetForm {
 
 /// One request as the origin saw it.
 ///
-/// `Authorization`, `Proxy-Authorization` and `Cookie` values are marked sensitive, so `Debug`
-/// prints `Sensitive` instead of them.
+/// Credential values (`Authorization`, `Proxy-Authorization`, `Cookie`, and every other name
+/// the client treats as a secret, such as `X-Api-Key`) are marked sensitive, so `Debug` prints
+/// `Sensitive` instead of them.
 #[non_exhaustive]
 #[derive(Debug, Clone)]
 pub struct OriginRequest {
@@ -633,20 +634,36 @@ fn reply(
     resp
 }
 
-/// Marks credential-bearing headers sensitive so `Debug` hides them.
+/// Marks credential-bearing headers sensitive so `Debug` (and `/echo`) hides them: a name
+/// holding any of [`CREDENTIAL_WORDS`] (`Authorization`, `Proxy-Authorization`, `Cookie`,
+/// `X-Api-Key`, `X-Auth-Token`, …).
+///
+/// The harness keeps its own rule rather than the client's (`proxy::redact`): it is the
+/// independent peer that tests check the client against, so it shares none of its code.
 pub(crate) fn mark_sensitive(headers: &mut HeaderMap) {
-    for name in [
-        header::AUTHORIZATION,
-        header::PROXY_AUTHORIZATION,
-        header::COOKIE,
-    ] {
-        if let http::header::Entry::Occupied(mut entry) = headers.entry(name) {
-            for value in entry.iter_mut() {
-                value.set_sensitive(true);
-            }
+    for (name, value) in headers.iter_mut() {
+        let name = name.as_str();
+        if CREDENTIAL_WORDS.iter().any(|w| name.contains(w)) {
+            value.set_sensitive(true);
         }
     }
 }
+
+/// Words that make a request header a credential for the harness (header names arrive
+/// lower-cased).
+const CREDENTIAL_WORDS: &[&str] = &[
+    "auth",
+    "bearer",
+    "cookie",
+    "credential",
+    "jwt",
+    "key",
+    "passw",
+    "pwd",
+    "secret",
+    "session",
+    "token",
+];
 
 fn echo_json(seen: &OriginRequest, redact: bool) -> String {
     let mut headers = serde_json::Map::new();

@@ -146,9 +146,20 @@ async fn with_http2_off_the_origin_is_asked_for_http1() {
     assert_eq!(origin.accepted(), 1);
 }
 
-/// An HTTP/2 origin that answers one request per connection and then closes it gracefully
-/// (GOAWAY), as servers do at their per-connection request limit or when they restart.
-async fn one_request_per_connection(pki: &TestPki) -> (String, Arc<AtomicUsize>) {
+/// What an [`h2_origin`] does with its `n`th connection (from 0).
+#[derive(Clone, Copy)]
+enum Serve {
+    /// Answers one request, then closes the connection gracefully (GOAWAY), as servers do at
+    /// their per-connection request limit or when they restart.
+    OneRequest,
+    /// Answers the first connection's requests and never completes the TLS handshake of any
+    /// later one.
+    FirstConnectionOnly,
+}
+
+/// An HTTP/2 origin on loopback answering `200 once`, serving its connections as `how` says;
+/// its URL and how many TCP connections it accepted.
+async fn h2_origin(pki: &TestPki, how: Serve) -> (String, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let acceptor =
@@ -157,9 +168,15 @@ async fn one_request_per_connection(pki: &TestPki) -> (String, Arc<AtomicUsize>)
     let counter = Arc::clone(&accepted);
     tokio::spawn(async move {
         while let Ok((tcp, _)) = listener.accept().await {
-            counter.fetch_add(1, Ordering::Relaxed);
+            let nth = counter.fetch_add(1, Ordering::Relaxed);
             let acceptor = acceptor.clone();
             tokio::spawn(async move {
+                if matches!(how, Serve::FirstConnectionOnly) && nth > 0 {
+                    // Held open, never answered, until the client gives up on it.
+                    let mut tcp = tcp;
+                    let _ = tokio::io::copy(&mut tcp, &mut tokio::io::sink()).await;
+                    return;
+                }
                 let Ok(tls) = acceptor.accept(tcp).await else {
                     return;
                 };
@@ -175,11 +192,13 @@ async fn one_request_per_connection(pki: &TestPki) -> (String, Arc<AtomicUsize>)
                 let conn = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
                     .serve_connection(TokioIo::new(tls), svc);
                 tokio::pin!(conn);
-                tokio::select! {
-                    _ = conn.as_mut() => return,
-                    _ = served_rx.recv() => {}
+                if matches!(how, Serve::OneRequest) {
+                    tokio::select! {
+                        _ = conn.as_mut() => return,
+                        _ = served_rx.recv() => {}
+                    }
+                    conn.as_mut().graceful_shutdown();
                 }
-                conn.as_mut().graceful_shutdown();
                 let _ = conn.await;
             });
         }
@@ -188,9 +207,27 @@ async fn one_request_per_connection(pki: &TestPki) -> (String, Arc<AtomicUsize>)
 }
 
 #[tokio::test]
+async fn requests_opening_connections_take_the_first_one_kept_and_abandon_theirs() {
+    let pki = TestPki::new();
+    let (url, accepted) = h2_origin(&pki, Serve::FirstConnectionOnly).await;
+    let client = trusting(&pki).build().unwrap();
+    let burst: Vec<_> = (0..6)
+        .map(|_| {
+            let (client, url) = (client.clone(), url.clone());
+            tokio::spawn(async move { get(&client, &url).await })
+        })
+        .collect();
+    for task in burst {
+        // A request left waiting for its own handshake would fail at the TLS timeout (2 s).
+        assert_eq!(task.await.unwrap(), Version::HTTP_2);
+    }
+    assert!(accepted.load(Ordering::Relaxed) >= 1);
+}
+
+#[tokio::test]
 async fn a_connection_the_origin_closes_is_replaced_and_no_request_fails() {
     let pki = TestPki::new();
-    let (url, accepted) = one_request_per_connection(&pki).await;
+    let (url, accepted) = h2_origin(&pki, Serve::OneRequest).await;
     let client = trusting(&pki).build().unwrap();
     for i in 1..=4 {
         assert_eq!(get(&client, &url).await, Version::HTTP_2, "request {i}");

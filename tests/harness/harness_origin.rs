@@ -207,3 +207,40 @@ async fn https_origin_speaks_h2_and_http1_by_alpn() {
         (http::Version::HTTP_11, true)
     );
 }
+
+#[tokio::test]
+async fn echo_hides_every_credential_header_and_echo_raw_shows_them() {
+    let origin = TestOrigin::http().await;
+    let headers = "Authorization: Bearer tok-a1\r\nCookie: sid=c00k1e\r\nX-Api-Key: k3y-777\r\n\
+                   X-Auth-Token: t0k3n-9\r\nX-Request-Id: req-42\r\nAccept: text/plain\r\n";
+    let ask = |path: &str| {
+        format!(
+            "GET {path} HTTP/1.1\r\nHost: {}\r\n{headers}Connection: close\r\n\r\n",
+            origin.addr()
+        )
+    };
+    let json = |res: crate::common::wire::WireResponse| -> serde_json::Value {
+        serde_json::from_str(&res.body_text()).expect("echo is JSON")
+    };
+    let mut tcp = TcpStream::connect(origin.addr()).await.expect("connect");
+    let echo = json(roundtrip(&mut tcp, &ask("/echo"), false).await);
+    for name in ["authorization", "cookie", "x-api-key", "x-auth-token"] {
+        assert_eq!(echo["headers"][name][0], "[redacted]", "{name}");
+    }
+    assert_eq!(echo["headers"]["x-request-id"][0], "req-42");
+    assert_eq!(echo["headers"]["accept"][0], "text/plain");
+
+    let mut tcp = TcpStream::connect(origin.addr()).await.expect("connect");
+    let raw = json(roundtrip(&mut tcp, &ask("/echo-raw"), false).await);
+    assert_eq!(raw["headers"]["x-api-key"][0], "k3y-777");
+    assert_eq!(raw["headers"]["authorization"][0], "Bearer tok-a1");
+
+    // What the origin recorded keeps the values, and its `Debug` does not print them.
+    let seen = origin.requests();
+    let debug = format!("{seen:?}");
+    for secret in ["tok-a1", "c00k1e", "k3y-777", "t0k3n-9"] {
+        assert!(!debug.contains(secret), "{secret} in {debug}");
+    }
+    assert!(debug.contains("req-42"));
+    assert_eq!(seen[0].headers["x-api-key"], "k3y-777");
+}

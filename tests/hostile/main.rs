@@ -12,6 +12,7 @@ mod endless_peers;
 mod hostile_bodies;
 mod hostile_config;
 mod hostile_files;
+mod hostile_http2;
 mod hostile_identity;
 mod hostile_output;
 mod hostile_proxy;
