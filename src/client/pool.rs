@@ -148,7 +148,7 @@ impl Pool {
         Self { http1, http2 }
     }
 
-    /// Sends `req` (absolute URI) on the connection this section's doc describes.
+    /// Sends `req` (absolute URI) on the connection the module's doc describes.
     pub(super) fn send(self: &Arc<Self>, req: http::Request<Body>) -> Sending {
         let authority = match (&self.http2, req.uri().scheme_str(), req.uri().authority()) {
             (Some(_), Some("https"), Some(a)) => a.as_str(),
