@@ -84,7 +84,7 @@ impl Deadline {
 
 /// How waiting for one exchange ended.
 pub(crate) enum Waited {
-    /// hyper-util answered (a response head or an error).
+    /// hyper or hyper-util answered (a response head or an error).
     Done(Result<http::Response<hyper::body::Incoming>, Failed>),
     /// A connection was in hand but no response head arrived in time.
     NoHead,
@@ -210,26 +210,31 @@ pub(crate) fn no_head(
 pub(crate) fn from_failed(f: Failed, route: &Route, target: &str, absolute_form: bool) -> Error {
     match f {
         Failed::Connect(e) => on_route(e, route),
-        Failed::Legacy(e) => {
-            match Error::find_in(&e)
-                .is_none()
-                .then(|| crate::connect::connection_failure(&e))
-                .flatten()
-            {
-                Some(recorded) => recorded.with_route(route.clone()),
-                None => from_foreign_or_body(e, route, target, absolute_form),
-            }
-        }
+        Failed::Legacy(e) => recorded_or_foreign(
+            e,
+            crate::connect::connection_failure,
+            route,
+            target,
+            absolute_form,
+        ),
         Failed::Http2 { error, info } => {
-            match Error::find_in(&error)
-                .is_none()
-                .then(|| info.failure())
-                .flatten()
-            {
-                Some(recorded) => recorded.with_route(route.clone()),
-                None => from_foreign_or_body(error, route, target, absolute_form),
-            }
+            recorded_or_foreign(error, |_| info.failure(), route, target, absolute_form)
         }
+    }
+}
+
+/// The failure `recorded` finds on the connection of `e` when `e` holds none of ours, else `e`
+/// as [`from_foreign_or_body`] reads it.
+fn recorded_or_foreign<E: std::error::Error + Send + Sync + 'static>(
+    e: E,
+    recorded: impl FnOnce(&E) -> Option<Error>,
+    route: &Route,
+    target: &str,
+    absolute_form: bool,
+) -> Error {
+    match Error::find_in(&e).is_none().then(|| recorded(&e)).flatten() {
+        Some(recorded) => recorded.with_route(route.clone()),
+        None => from_foreign_or_body(e, route, target, absolute_form),
     }
 }
 
