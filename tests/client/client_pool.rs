@@ -35,6 +35,21 @@ async fn get(client: &Client, url: &str) -> http::Version {
     version
 }
 
+/// `n` concurrent GETs of `url`, each from a task of its own: the version of each answer.
+async fn burst(client: &Client, url: &str, n: usize) -> Vec<Version> {
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let (client, url) = (client.clone(), url.to_owned());
+            tokio::spawn(async move { get(&client, &url).await })
+        })
+        .collect();
+    let mut versions = Vec::with_capacity(n);
+    for task in tasks {
+        versions.push(task.await.unwrap());
+    }
+    versions
+}
+
 #[tokio::test]
 async fn http2_requests_to_one_origin_share_one_connection() {
     let pki = TestPki::new();
@@ -44,15 +59,7 @@ async fn http2_requests_to_one_origin_share_one_connection() {
     for _ in 0..3 {
         assert_eq!(get(&client, &url).await, Version::HTTP_2);
     }
-    let concurrent: Vec<_> = (0..8)
-        .map(|_| {
-            let (client, url) = (client.clone(), url.clone());
-            tokio::spawn(async move { get(&client, &url).await })
-        })
-        .collect();
-    for task in concurrent {
-        assert_eq!(task.await.unwrap(), Version::HTTP_2);
-    }
+    assert_eq!(burst(&client, &url, 8).await, [Version::HTTP_2; 8]);
     let res = client.get(&url).send().await.unwrap();
     assert_eq!(res.conn_info().unwrap().alpn.as_deref(), Some("h2"));
     assert_eq!(origin.accepted(), 1);
@@ -64,15 +71,7 @@ async fn concurrent_first_requests_leave_one_connection_for_the_rest() {
     let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
     let url = origin.url_with_host("localhost", "/");
     let client = trusting(&pki).build().unwrap();
-    let burst: Vec<_> = (0..6)
-        .map(|_| {
-            let (client, url) = (client.clone(), url.clone());
-            tokio::spawn(async move { get(&client, &url).await })
-        })
-        .collect();
-    for task in burst {
-        assert_eq!(task.await.unwrap(), Version::HTTP_2);
-    }
+    assert_eq!(burst(&client, &url, 6).await, [Version::HTTP_2; 6]);
     let after_burst = origin.accepted();
     assert!((1..=6).contains(&after_burst), "{after_burst}");
     for _ in 0..4 {
@@ -211,16 +210,8 @@ async fn requests_opening_connections_take_the_first_one_kept_and_abandon_theirs
     let pki = TestPki::new();
     let (url, accepted) = h2_origin(&pki, Serve::FirstConnectionOnly).await;
     let client = trusting(&pki).build().unwrap();
-    let burst: Vec<_> = (0..6)
-        .map(|_| {
-            let (client, url) = (client.clone(), url.clone());
-            tokio::spawn(async move { get(&client, &url).await })
-        })
-        .collect();
-    for task in burst {
-        // A request left waiting for its own handshake would fail at the TLS timeout (2 s).
-        assert_eq!(task.await.unwrap(), Version::HTTP_2);
-    }
+    // A request left waiting for its own handshake would fail at the TLS timeout (2 s).
+    assert_eq!(burst(&client, &url, 6).await, [Version::HTTP_2; 6]);
     assert!(accepted.load(Ordering::Relaxed) >= 1);
 }
 
