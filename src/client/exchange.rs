@@ -1,6 +1,6 @@
-//! One exchange: a request routed, handed to hyper-util, and waited for — first for a
-//! connection within the request's deadline, then for the response head within the request
-//! timeout — and its response or error. The redirect chain around it is `send`'s.
+//! One exchange: a request routed, handed to its connection (`pool`), and waited for — first
+//! for a connection within the request's deadline, then for the response head within the
+//! request timeout — and its response or error. The redirect chain around it is `send`'s.
 
 use std::future::Future as _;
 use std::pin::Pin;
@@ -24,9 +24,9 @@ impl Client {
     /// One exchange: `req` for `url` through `provider`'s profile (chosen by URL when `None`),
     /// within `deadline` when the request has one. No redirect is followed here.
     ///
-    /// Everything up to handing the request to hyper-util is done when this is called, before
-    /// a future exists (there is nothing to wait for until then), so neither the request nor
-    /// what is worked out from it takes room in the request's future. The future is boxed
+    /// Everything up to handing the request to its connection is done when this is called,
+    /// before a future exists (there is nothing to wait for until then), so neither the request
+    /// nor what is worked out from it takes room in the request's future. The future is boxed
     /// here, where it is made, and not copied again on its way up. A request that cannot be
     /// sent is its error, ready.
     pub(super) fn send_once(
@@ -44,7 +44,7 @@ impl Client {
 
     /// Decides the request's route (once: the connector follows it), adds the client's and the
     /// route's headers, collects what is to be scrubbed from errors, and hands the request to
-    /// hyper-util.
+    /// its connection (see `pool`).
     fn start(
         self,
         provider: Option<&str>,
@@ -165,7 +165,7 @@ impl Client {
     }
 }
 
-/// A request handed to hyper-util, and what its response or error is made with. Owns all of
+/// A request handed to its connection, and what its response or error is made with. Owns all of
 /// it, so that the request's future borrows nothing and needs no future around it.
 struct InFlight {
     client: Client,

@@ -1,8 +1,8 @@
 //! The client: [`Client`], one profile (connector + connections) per provider and one for the
 //! global layer. HTTP/2 connections are its own (see `pool`); the rest go through hyper-util's
-//! pooled client. The route is resolved per request (pure); the
-//! connector follows it. Every failure comes back as proxyscope's [`Error`] — hyper-util's
-//! `client error (Connect)` is unwrapped to the connector's own error, with the route attached.
+//! pooled client. The route is resolved per request (pure); the connector follows it. Every
+//! failure comes back as proxyscope's [`Error`] — hyper-util's `client error (Connect)` is
+//! unwrapped to the connector's own error, with the route attached.
 //!
 //! Which profile serves a request: [`Client::request`] with `Some(name)` uses that provider.
 //! With `None`, a URL under a provider's base URL (same scheme, host and port, and the base's

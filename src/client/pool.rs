@@ -20,10 +20,12 @@
 //! Requests that find nothing at the same moment each start opening a connection (ALPN is not
 //! known yet); the first one ready is kept, and the others abandon theirs and use it, as
 //! hyper-util's pool hands waiting requests the first HTTP/2 connection. A connection that was
-//! ready before it learned of the kept one serves its own request and closes. A request refused before it was sent (the connection was closing) is sent again
-//! once, on a new connection, as hyper-util retries. A connection not used for the pool's idle
-//! timeout is let go: it closes once its last response is read. With `http2(false)` or a pool
-//! of no idle connections (`pool_max_idle_per_host(0)`), everything goes to hyper-util.
+//! ready before it learned of the kept one serves its own request and closes.
+//!
+//! A request refused before it was sent (the connection was closing) is sent again once, on a
+//! new connection, as hyper-util retries. A connection not used for the pool's idle timeout is
+//! let go: it closes once its last response is read. With `http2(false)` or a pool of no idle
+//! connections (`pool_max_idle_per_host(0)`), everything goes to hyper-util.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -289,15 +291,14 @@ async fn open_and_send(
     let Some(h2) = pool.http2.as_ref() else {
         return pool.http1.request(req).await.map_err(Failed::Legacy);
     };
-    // The origin's scheme and authority, as hyper-util asks its connector.
-    let uri = http::Uri::builder()
+    // The origin's scheme and authority, as hyper-util asks its connector (the key came from
+    // a valid authority, so this builds).
+    let Ok(uri) = http::Uri::builder()
         .scheme("https")
         .authority(&*key)
         .path_and_query("/")
         .build()
-        .map_err(|_| ())
-        .ok();
-    let Some(uri) = uri else {
+    else {
         return pool.http1.request(req).await.map_err(Failed::Legacy);
     };
     // Called from the request's poll, so the connector sees its hand-over (route, deadline,
@@ -339,7 +340,12 @@ async fn open_and_send(
     if pool.keep(&conn)
         && let Some(timeout) = h2.idle_timeout
     {
-        let_go_when_idle(Arc::downgrade(&pool), conn.clone(), timeout);
+        let_go_when_idle(
+            Arc::downgrade(&pool),
+            conn.id,
+            Arc::clone(&conn.key),
+            timeout,
+        );
     }
     match conn.send.try_send_request(req).await {
         Ok(res) => Ok(with_info(res, &conn.info)),
@@ -388,10 +394,9 @@ async fn kept_or_own(
     }
 }
 
-/// Lets go of `conn` once no request took it for `timeout` (its last response still reads to
-/// the end: the connection closes after it).
-fn let_go_when_idle(pool: Weak<Pool>, conn: Shared, timeout: Duration) {
-    let Shared { id, key, .. } = conn;
+/// Lets go of connection `id` to `key` once no request took it for `timeout`, or once it is
+/// closed (its last response still reads to the end: the connection closes after it).
+fn let_go_when_idle(pool: Weak<Pool>, id: u64, key: Arc<str>, timeout: Duration) {
     tokio::spawn(async move {
         let mut at = Instant::now() + timeout;
         loop {
@@ -400,21 +405,20 @@ fn let_go_when_idle(pool: Weak<Pool>, conn: Shared, timeout: Duration) {
             let Some(mut origins) = pool.origins() else {
                 return;
             };
-            let used = match origins.get(&*key) {
-                Some(Origin::Http2(h)) if h.conn.id == id && !h.conn.send.is_closed() => {
-                    h.last_used
-                }
+            let until = match origins.get(&*key) {
                 Some(Origin::Http2(h)) if h.conn.id == id => {
+                    (!h.conn.send.is_closed()).then_some(h.last_used + timeout)
+                }
+                // Replaced or forgotten: another watches its successor.
+                _ => return,
+            };
+            match until {
+                Some(until) if until > Instant::now() => at = until,
+                _ => {
                     origins.remove(&*key);
                     return;
                 }
-                _ => return,
-            };
-            if used + timeout <= Instant::now() {
-                origins.remove(&*key);
-                return;
             }
-            at = used + timeout;
         }
     });
 }

@@ -94,9 +94,9 @@ impl TargetForm {
 
 /// One request as the origin saw it.
 ///
-/// Credential values (`Authorization`, `Proxy-Authorization`, `Cookie`, and every other name
-/// the client treats as a secret, such as `X-Api-Key`) are marked sensitive, so `Debug` prints
-/// `Sensitive` instead of them.
+/// Credential values (`Authorization`, `Proxy-Authorization`, `Cookie`, and every name holding
+/// a credential word, such as `X-Api-Key`) are marked sensitive, so `Debug` prints `Sensitive`
+/// instead of them.
 #[non_exhaustive]
 #[derive(Debug, Clone)]
 pub struct OriginRequest {

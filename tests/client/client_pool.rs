@@ -23,6 +23,14 @@ fn trusting(pki: &TestPki) -> proxyscope::client::ClientBuilder {
     builder(layer(None).with_ca_file([pki.root_pem_path().to_path_buf()]))
 }
 
+/// The harness's HTTPS origin (ALPN `h2` and `http/1.1`), and its URL by the name its
+/// certificate holds.
+async fn https_origin(pki: &TestPki) -> (TestOrigin, String) {
+    let origin = TestOrigin::https(pki, pki.localhost(), ChainMode::Full).await;
+    let url = origin.url_with_host("localhost", "/");
+    (origin, url)
+}
+
 async fn get(client: &Client, url: &str) -> http::Version {
     let res = client.get(url).send().await.unwrap();
     assert_eq!(res.status(), 200, "{url}");
@@ -53,8 +61,7 @@ async fn burst(client: &Client, url: &str, n: usize) -> Vec<Version> {
 #[tokio::test]
 async fn http2_requests_to_one_origin_share_one_connection() {
     let pki = TestPki::new();
-    let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
-    let url = origin.url_with_host("localhost", "/");
+    let (origin, url) = https_origin(&pki).await;
     let client = trusting(&pki).build().unwrap();
     for _ in 0..3 {
         assert_eq!(get(&client, &url).await, Version::HTTP_2);
@@ -68,8 +75,7 @@ async fn http2_requests_to_one_origin_share_one_connection() {
 #[tokio::test]
 async fn concurrent_first_requests_leave_one_connection_for_the_rest() {
     let pki = TestPki::new();
-    let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
-    let url = origin.url_with_host("localhost", "/");
+    let (origin, url) = https_origin(&pki).await;
     let client = trusting(&pki).build().unwrap();
     assert_eq!(burst(&client, &url, 6).await, [Version::HTTP_2; 6]);
     let after_burst = origin.accepted();
@@ -103,8 +109,7 @@ async fn an_origin_that_answers_http1_costs_no_connection_to_find_out() {
 #[tokio::test]
 async fn an_idle_http2_connection_is_let_go_after_the_idle_timeout() {
     let pki = TestPki::new();
-    let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
-    let url = origin.url_with_host("localhost", "/");
+    let (origin, url) = https_origin(&pki).await;
     let client = trusting(&pki)
         .pool_idle_timeout(Some(Duration::from_secs(1)))
         .build()
@@ -125,8 +130,7 @@ async fn an_idle_http2_connection_is_let_go_after_the_idle_timeout() {
 #[tokio::test]
 async fn no_idle_connections_means_none_kept_for_http2_either() {
     let pki = TestPki::new();
-    let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
-    let url = origin.url_with_host("localhost", "/");
+    let (origin, url) = https_origin(&pki).await;
     let client = trusting(&pki).pool_max_idle_per_host(0).build().unwrap();
     for _ in 0..3 {
         assert_eq!(get(&client, &url).await, Version::HTTP_2);
@@ -137,8 +141,7 @@ async fn no_idle_connections_means_none_kept_for_http2_either() {
 #[tokio::test]
 async fn with_http2_off_the_origin_is_asked_for_http1() {
     let pki = TestPki::new();
-    let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
-    let url = origin.url_with_host("localhost", "/");
+    let (origin, url) = https_origin(&pki).await;
     let client = trusting(&pki).http2(false).build().unwrap();
     for _ in 0..2 {
         assert_eq!(get(&client, &url).await, Version::HTTP_11);
