@@ -7,6 +7,7 @@
 //! Recording works like the client's: the verifier rustls calls inside the handshake writes
 //! into a slot the server sets around each accept, so concurrent handshakes never mix.
 
+use super::recorded::Recorded;
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -76,14 +77,11 @@ tokio::task_local! {
 
 /// The recorded client authentications of one server.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Records(Arc<Mutex<Vec<ClientAuthRecord>>>);
+pub(crate) struct Records(Arc<Recorded<ClientAuthRecord>>);
 
 impl Records {
     pub(crate) fn all(&self) -> Vec<ClientAuthRecord> {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.0.all()
     }
 
     /// Runs one TLS accept, recording what the client presented and how it ended.
@@ -100,10 +98,7 @@ impl Records {
             accepted: result.is_ok(),
             error: result.as_ref().err().map(ToString::to_string),
         };
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(record);
+        self.0.push(record);
         result
     }
 }

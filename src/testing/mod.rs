@@ -43,6 +43,7 @@ mod pki;
 mod policy;
 mod proxy;
 mod raw;
+mod recorded;
 mod shared;
 mod socks;
 mod socks4;
@@ -65,6 +66,7 @@ pub use policy::{
 };
 pub use proxy::{TestProxy, TestProxyBuilder};
 pub use raw::{HEAD_DEADLINE, HOLD, MAX_REQUEST_HEAD, RawServer, Script, read_head, refused_addr};
+pub use recorded::RECORDED_MAX;
 pub use shared::{Handled, Listener, ProxyRequest};
 pub use socks::{
     REPLY_ADDRESS_NOT_SUPPORTED, REPLY_COMMAND_NOT_SUPPORTED, REPLY_CONNECTION_REFUSED,

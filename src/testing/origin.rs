@@ -12,11 +12,12 @@
 //! reply for a path ([`TestOrigin::answer`]). Request bodies are read whole (whatever their size)
 //! and recorded up to [`MAX_RECORDED_BODY`] bytes; accepted connections are counted.
 
+use super::recorded::Recorded;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -159,7 +160,7 @@ pub struct TestOrigin {
     accepted: Arc<AtomicUsize>,
     addr: SocketAddr,
     tls: bool,
-    requests: Arc<Mutex<Vec<OriginRequest>>>,
+    requests: Arc<Recorded<OriginRequest>>,
     client_auth: Records,
     tasks: Tasks,
 }
@@ -225,7 +226,7 @@ impl TestOrigin {
             Err(err) => panic!("TestOrigin: local_addr: {err}"),
         };
         let tasks = Tasks::default();
-        let requests = Arc::new(Mutex::new(Vec::new()));
+        let requests = Arc::new(Recorded::default());
         let client_auth = Records::default();
         let is_tls = tls.is_some();
         let acceptor = tls.map(TlsAcceptor::from);
@@ -328,12 +329,16 @@ impl TestOrigin {
         self.accepted.load(Ordering::Relaxed)
     }
 
-    /// Every request received so far, in arrival order.
+    /// The requests received so far, in arrival order: every one, or the most recent
+    /// [`RECORDED_MAX`](super::RECORDED_MAX) after more (see [`TestOrigin::request_count`]).
     pub fn requests(&self) -> Vec<OriginRequest> {
-        self.requests
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.requests.all()
+    }
+
+    /// How many requests the origin received in all, including those
+    /// [`requests`](TestOrigin::requests) no longer keeps.
+    pub fn request_count(&self) -> u64 {
+        self.requests.seen()
     }
 
     /// Every TLS handshake so far, in order: the client certificate presented (if any) and
@@ -363,7 +368,7 @@ impl Drop for TestOrigin {
 async fn serve<S>(
     stream: S,
     tls: bool,
-    requests: Arc<Mutex<Vec<OriginRequest>>>,
+    requests: Arc<Recorded<OriginRequest>>,
     answers: Answers,
     tasks: Tasks,
 ) where
@@ -402,7 +407,7 @@ async fn read_body(mut body: Incoming) -> (Bytes, u64, bool) {
 async fn handle(
     req: Request<Incoming>,
     tls: bool,
-    requests: &Mutex<Vec<OriginRequest>>,
+    requests: &Recorded<OriginRequest>,
     answers: &RwLock<HashMap<String, CannedReply>>,
 ) -> Response<OriginBody> {
     let (parts, body) = req.into_parts();
@@ -433,10 +438,7 @@ async fn handle(
         body_len,
         body_complete,
     };
-    requests
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .push(seen.clone());
+    requests.push(seen.clone());
     let path = req.uri().path().to_owned();
     let query = req.uri().query().unwrap_or("").to_owned();
     if !body_complete {

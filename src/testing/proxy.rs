@@ -3,11 +3,12 @@
 //! `https://` proxy) and SOCKS5, really connects to destinations, and records every request it
 //! handled so a test can assert which proxy carried which request and what it answered.
 
+use super::recorded::Recorded;
 use std::collections::HashMap;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use rustls::ServerConfig;
 use tokio::net::TcpListener;
@@ -159,7 +160,8 @@ impl TestProxyBuilder {
             socks_auth: self.socks.clone().flatten(),
             socks4_reply: self.socks4_reply,
             intercept: self.intercept,
-            records: Mutex::new(Vec::new()),
+            records: Recorded::default(),
+            connects_seen: AtomicUsize::new(0),
             accepted: AtomicUsize::new(0),
             tasks: tasks.clone(),
         });
@@ -288,16 +290,19 @@ impl TestProxy {
         self.socks_addr.map(|a| format!("socks4a://{a}"))
     }
 
-    /// Every request handled so far, in order.
+    /// The requests handled so far, in order: every one, or the most recent
+    /// [`RECORDED_MAX`](super::RECORDED_MAX) after more (see [`TestProxy::request_count`]).
     pub fn requests(&self) -> Vec<ProxyRequest> {
-        self.shared
-            .records
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.shared.records.all()
     }
 
-    /// The CONNECT requests (HTTP and SOCKS) handled so far.
+    /// How many requests the proxy handled in all, including those
+    /// [`requests`](TestProxy::requests) no longer keeps.
+    pub fn request_count(&self) -> u64 {
+        self.shared.records.seen()
+    }
+
+    /// The CONNECT requests (HTTP and SOCKS) among those [`requests`](TestProxy::requests) keeps.
     pub fn connects(&self) -> Vec<ProxyRequest> {
         self.requests()
             .into_iter()
@@ -305,9 +310,10 @@ impl TestProxy {
             .collect()
     }
 
-    /// How many CONNECTs were handled.
+    /// How many CONNECTs were handled in all, including those
+    /// [`connects`](TestProxy::connects) no longer keeps.
     pub fn connect_count(&self) -> usize {
-        self.connects().len()
+        self.shared.connects_seen.load(Ordering::Relaxed)
     }
 
     /// Replaces every rule with `policy` while the proxy runs, e.g. to start denying a

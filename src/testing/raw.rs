@@ -5,9 +5,10 @@
 //! 400-header reply, a chunked 502, a close after the request, silence. With [`read_head`] (the
 //! request-head reader) and [`refused_addr`] (an address nothing listens on).
 
+use super::recorded::Recorded;
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
@@ -92,7 +93,7 @@ pub enum Script {
 /// [`RawServer::check`], `shutdown`, or on drop.
 pub struct RawServer {
     addr: SocketAddr,
-    heads: Arc<Mutex<Vec<String>>>,
+    heads: Arc<Recorded<String>>,
     tasks: Tasks,
 }
 
@@ -148,7 +149,7 @@ impl RawServer {
     /// # Panics
     /// As [`RawServer::start`].
     pub async fn scripted(script: Script) -> RawServer {
-        let heads: Arc<Mutex<Vec<String>>> = Arc::default();
+        let heads: Arc<Recorded<String>> = Arc::default();
         let seen = Arc::clone(&heads);
         let mut server = RawServer::start(move |mut stream| {
             let seen = Arc::clone(&seen);
@@ -157,9 +158,7 @@ impl RawServer {
                 let Some((head, _)) = read_head(&mut stream).await else {
                     return;
                 };
-                seen.lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .push(head);
+                seen.push(head);
                 match script {
                     Script::Reply(bytes) => {
                         let _ = stream.write_all(&bytes).await;
@@ -194,10 +193,7 @@ impl RawServer {
     /// header lines as sent, joined by `\r\n`, without the blank line). Always empty for
     /// [`RawServer::start`].
     pub fn heads(&self) -> Vec<String> {
-        self.heads
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.heads.all()
     }
 
     /// Re-raises a panic from a connection task, if one happened.

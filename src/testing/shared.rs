@@ -4,10 +4,11 @@
 //! The HTTP, SOCKS5 and misbehaviour handlers build on it; `proxy` assembles them, so none of
 //! them imports another's parent.
 
+use super::recorded::Recorded;
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::atomic::AtomicUsize;
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use http::HeaderMap;
 use rustls::ClientConfig;
@@ -94,17 +95,19 @@ pub(crate) struct Shared {
     /// The reply every SOCKS4 request gets instead of a real connect, when set.
     pub(crate) socks4_reply: Option<u8>,
     pub(crate) intercept: Option<Intercept>,
-    pub(super) records: Mutex<Vec<ProxyRequest>>,
+    pub(super) records: Recorded<ProxyRequest>,
+    /// The CONNECTs among every request handled, kept or not.
+    pub(super) connects_seen: AtomicUsize,
     pub(super) accepted: AtomicUsize,
     pub(crate) tasks: Tasks,
 }
 
 impl Shared {
     pub(crate) fn record(&self, request: ProxyRequest) {
-        self.records
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(request);
+        if request.method == "CONNECT" {
+            self.connects_seen.fetch_add(1, Ordering::Relaxed);
+        }
+        self.records.push(request);
     }
 
     /// The rules in force now (a snapshot: a connection keeps the rules it started with).

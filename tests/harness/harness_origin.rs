@@ -244,3 +244,55 @@ async fn echo_hides_every_credential_header_and_echo_raw_shows_them() {
     assert!(debug.contains("req-42"));
     assert_eq!(seen[0].headers["x-api-key"], "k3y-777");
 }
+
+/// A long-running origin keeps the most recent requests, not all of them: a benchmark or load
+/// test sending millions would otherwise grow it without bound. The count covers every one.
+#[tokio::test]
+async fn the_origin_keeps_the_most_recent_requests_and_counts_all() {
+    use proxyscope::testing::RECORDED_MAX;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let origin = TestOrigin::http().await;
+    let extra = 50;
+    let total = RECORDED_MAX + extra;
+    // Pipelined on one keep-alive connection; the last one closes it.
+    let mut requests = String::new();
+    for i in 0..total {
+        let close = if i + 1 == total {
+            "Connection: close\r\n"
+        } else {
+            ""
+        };
+        requests.push_str(&format!(
+            "GET /bytes/1?n={i} HTTP/1.1\r\nHost: t\r\n{close}\r\n"
+        ));
+    }
+    let tcp = TcpStream::connect(origin.addr()).await.expect("connect");
+    let (mut read, mut write) = tcp.into_split();
+    let drain = tokio::spawn(async move {
+        let mut sink = Vec::new();
+        read.read_to_end(&mut sink).await.map(|_| sink.len())
+    });
+    write
+        .write_all(requests.as_bytes())
+        .await
+        .expect("requests written");
+    let read_back = tokio::time::timeout(Duration::from_secs(60), drain)
+        .await
+        .expect("the origin answers every request within a minute")
+        .expect("reader task")
+        .expect("responses read");
+    assert!(read_back > 0);
+
+    assert_eq!(origin.request_count(), total as u64);
+    let kept = origin.requests();
+    assert_eq!(kept.len(), RECORDED_MAX);
+    assert_eq!(
+        kept.first().map(|r| r.target.as_str()),
+        Some(format!("/bytes/1?n={extra}").as_str())
+    );
+    assert_eq!(
+        kept.last().map(|r| r.target.as_str()),
+        Some(format!("/bytes/1?n={}", total - 1).as_str())
+    );
+}

@@ -99,6 +99,7 @@ async fn absolute_form_is_relayed_with_via_and_origin_form_upstream() {
 
     let recorded = proxy.requests();
     assert_eq!(recorded.len(), 1);
+    assert_eq!(proxy.request_count(), 1);
     assert_eq!(recorded[0].method, "GET");
     assert_eq!(recorded[0].target, url);
     assert_eq!(recorded[0].handled, Handled::Relayed(403));
