@@ -92,6 +92,8 @@ pub(crate) struct Exchanged {
     /// The request's own deadline and the timeout it came from, which the body's reading
     /// keeps to.
     pub(crate) deadline: Option<(Instant, Duration)>,
+    /// The facts of the connection the response came on (set by `Response::new`).
+    pub(crate) info: Option<Arc<crate::connect::ConnInfo>>,
 }
 
 impl Exchanged {

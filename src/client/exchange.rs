@@ -117,10 +117,15 @@ impl Client {
             Arc::new(secrets)
         };
         let span = send::request_span(profile.name.as_deref(), &route, req.method(), url);
-        // A new connection follows the route decided here (one decision per request).
-        // Visible to the connector while the send is polled (see `Handoff`).
-        let handoff = Some(Handoff::new(route.clone(), deadline.map(|d| d.at)));
         let send = profile.http.send(req);
+        // A new connection follows the route decided here (one decision per request), made
+        // visible to the connector while the send is polled (see `Handoff`). A request on a
+        // held HTTP/2 connection asks the connector nothing and needs none; should that
+        // connection turn out to be closing, the one retry on a new connection is the
+        // connector's alone (it decides the same route, within its own phase timeouts), and
+        // the request's head timer bounds it.
+        let handoff = (!send.on_held_connection())
+            .then(|| Handoff::new(route.clone(), deadline.map(|d| d.at)));
         let profile = self.profile_id(profile);
         Ok(InFlight {
             client: self,
@@ -264,14 +269,15 @@ impl InFlight {
             let request_timeout = send::effective_timeout(profile_timeout, deadline);
             let passed = deadline.filter(|d| d.at <= tokio::time::Instant::now());
             let e = match result {
-                send::Waited::Done(Ok(res)) => {
+                send::Waited::Done(Ok(answer)) => {
                     let res = Ok(Response::new(
-                        res,
+                        answer,
                         body::Exchanged {
                             route,
                             url,
                             deadline: deadline.map(|d| (d.at, d.timeout)),
                             timers: Arc::clone(&client.inner.timers),
+                            info: None,
                             request: body::RequestFacts {
                                 method,
                                 credentials_sent,

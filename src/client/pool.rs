@@ -95,10 +95,36 @@ struct Shared {
     key: Arc<str>,
 }
 
-/// A request on its way: through hyper-util's client, or on a connection held here.
+/// A request on its way: through hyper-util's client, on a connection held here, or on one
+/// being found or opened for it.
 pub(super) enum Sending {
     Legacy(legacy::ResponseFuture),
-    Own(Pin<Box<dyn Future<Output = Result<http::Response<Incoming>, Failed>> + Send>>),
+    /// Sent on a held HTTP/2 connection: no connection is opened for it, unless that one
+    /// turns out to be closing (then once, by the connector alone).
+    Held(OwnFuture),
+    Own(OwnFuture),
+}
+
+type OwnFuture = Pin<Box<dyn Future<Output = Result<Answer, Failed>> + Send>>;
+
+/// A response head, and the facts of the connection it came on when the pool knows them (on
+/// hyper-util's responses they are in the extensions, where its connector put them).
+pub(crate) struct Answer {
+    pub(crate) res: http::Response<Incoming>,
+    pub(crate) info: Option<Arc<ConnInfo>>,
+}
+
+impl Answer {
+    fn on(res: http::Response<Incoming>, info: &Arc<ConnInfo>) -> Self {
+        Self {
+            res,
+            info: Some(Arc::clone(info)),
+        }
+    }
+
+    fn legacy(res: http::Response<Incoming>) -> Self {
+        Self { res, info: None }
+    }
 }
 
 /// Why a request got no response head.
@@ -114,13 +140,23 @@ pub(crate) enum Failed {
     },
 }
 
+impl Sending {
+    /// Whether the request went on a held connection: the connector is not asked for one, so
+    /// the request needs no hand-over for it.
+    pub(super) fn on_held_connection(&self) -> bool {
+        matches!(self, Sending::Held(_))
+    }
+}
+
 impl Future for Sending {
-    type Output = Result<http::Response<Incoming>, Failed>;
+    type Output = Result<Answer, Failed>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.get_mut() {
-            Sending::Legacy(f) => Pin::new(f).poll(cx).map_err(Failed::Legacy),
-            Sending::Own(f) => f.as_mut().poll(cx),
+            Sending::Legacy(f) => Pin::new(f)
+                .poll(cx)
+                .map(|r| r.map(Answer::legacy).map_err(Failed::Legacy)),
+            Sending::Held(f) | Sending::Own(f) => f.as_mut().poll(cx),
         }
     }
 }
@@ -158,7 +194,7 @@ impl Pool {
         };
         let key = key_of(authority);
         match self.checkout(&key) {
-            Found::Http2(conn) => Sending::Own(Box::pin(send_on(Arc::clone(self), conn, req))),
+            Found::Http2(conn) => Sending::Held(Box::pin(send_on(Arc::clone(self), conn, req))),
             Found::Http1 => Sending::Legacy(self.http1.request(req)),
             Found::Nothing => {
                 let key: Arc<str> = Arc::from(&*key);
@@ -264,9 +300,9 @@ async fn send_on(
     pool: Arc<Pool>,
     mut conn: Shared,
     req: http::Request<Body>,
-) -> Result<http::Response<Incoming>, Failed> {
+) -> Result<Answer, Failed> {
     match conn.send.try_send_request(req).await {
-        Ok(res) => Ok(with_info(res, &conn.info)),
+        Ok(res) => Ok(Answer::on(res, &conn.info)),
         Err(mut e) => match e.take_message() {
             Some(req) => {
                 tracing::debug!(error = %e.error(), "held HTTP/2 connection refused the request unsent; sending it on a new one");
@@ -287,9 +323,9 @@ async fn open_and_send(
     pool: Arc<Pool>,
     key: Arc<str>,
     req: http::Request<Body>,
-) -> Result<http::Response<Incoming>, Failed> {
+) -> Result<Answer, Failed> {
     let Some(h2) = pool.http2.as_ref() else {
-        return pool.http1.request(req).await.map_err(Failed::Legacy);
+        return through_legacy(&pool, req).await;
     };
     // The origin's scheme and authority, as hyper-util asks its connector (the key came from
     // a valid authority, so this builds).
@@ -299,7 +335,7 @@ async fn open_and_send(
         .path_and_query("/")
         .build()
     else {
-        return pool.http1.request(req).await.map_err(Failed::Legacy);
+        return through_legacy(&pool, req).await;
     };
     // Called from the request's poll, so the connector sees its hand-over (route, deadline,
     // and the request waiting for the connection).
@@ -320,7 +356,7 @@ async fn open_and_send(
         if let Some(handoff) = Handoff::current() {
             handoff.preopen(conn);
         }
-        return pool.http1.request(req).await.map_err(Failed::Legacy);
+        return through_legacy(&pool, req).await;
     }
     let (send, connection) = match h2.builder.handshake(conn).await {
         Ok(pair) => pair,
@@ -348,12 +384,21 @@ async fn open_and_send(
         );
     }
     match conn.send.try_send_request(req).await {
-        Ok(res) => Ok(with_info(res, &conn.info)),
+        Ok(res) => Ok(Answer::on(res, &conn.info)),
         Err(e) => Err(Failed::Http2 {
             error: e.into_error(),
             info: conn.info,
         }),
     }
+}
+
+/// Sends `req` through hyper-util's pool.
+async fn through_legacy(pool: &Pool, req: http::Request<Body>) -> Result<Answer, Failed> {
+    pool.http1
+        .request(req)
+        .await
+        .map(Answer::legacy)
+        .map_err(Failed::Legacy)
 }
 
 /// What a request opening a connection ends up with.
@@ -421,12 +466,6 @@ fn let_go_when_idle(pool: Weak<Pool>, id: u64, key: Arc<str>, timeout: Duration)
             }
         }
     });
-}
-
-/// hyper-util adds the connector's facts to each response; so does the pool.
-fn with_info(mut res: http::Response<Incoming>, info: &Arc<ConnInfo>) -> http::Response<Incoming> {
-    res.extensions_mut().insert(Arc::clone(info));
-    res
 }
 
 #[cfg(test)]
@@ -508,7 +547,7 @@ mod tests {
 
         let req = http::Request::get(&url).body(Body::empty()).unwrap();
         let sending = pool.send(req);
-        assert!(matches!(sending, Sending::Own(_)));
+        assert!(sending.on_held_connection());
         let pending = tokio::spawn(sending);
         tokio::task::yield_now().await;
         // The connection ends with the request still queued: hyper hands it back.
@@ -517,7 +556,11 @@ mod tests {
             .await
             .unwrap()
             .unwrap_or_else(|_| panic!("the retry failed"));
-        assert_eq!(res.status(), 200);
+        assert_eq!(res.res.status(), 200);
+        assert!(
+            res.info.is_some(),
+            "the new connection's facts come with the response"
+        );
         assert_eq!(origin.accepted(), accepted_before + 1);
         match pool.checkout(&key) {
             Found::Http2(conn) => assert_ne!(conn.id, u64::MAX, "the dead connection is forgotten"),

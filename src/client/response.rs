@@ -65,12 +65,16 @@ impl Response {
     /// The response `inner` to the exchange `x`, its body read within `limits` and decompressed
     /// when `decode`. `x` is built by the caller and moved once, into its `Arc`.
     pub(crate) fn new(
-        inner: http::Response<Incoming>,
-        x: Exchanged,
+        answer: super::pool::Answer,
+        mut x: Exchanged,
         limits: BodyLimits,
         decode: bool,
     ) -> Self {
-        let path = match inner.extensions().get::<Arc<ConnInfo>>().map(|i| &**i) {
+        let super::pool::Answer { res: inner, info } = answer;
+        // The pool hands its connections' facts over beside the response; hyper-util's
+        // connector put them in the extensions.
+        x.info = info.or_else(|| inner.extensions().get::<Arc<ConnInfo>>().cloned());
+        let path = match x.info.as_deref() {
             Some(i) if i.absolute_form => ResponsePath::AbsoluteForm,
             Some(i) if i.tunnel => ResponsePath::Tunnel,
             _ if x.route.proxy().is_some() => ResponsePath::Tunnel,
@@ -157,7 +161,7 @@ impl Response {
 
     /// How the connection was made (route, tunnel or absolute-form, peer, ALPN, timings).
     pub fn conn_info(&self) -> Option<&ConnInfo> {
-        self.head.extensions.get::<Arc<ConnInfo>>().map(|i| &**i)
+        self.x.info.as_deref()
     }
 
     /// The address the connection went to: the proxy's when the route goes through one, else

@@ -85,7 +85,7 @@ impl Deadline {
 /// How waiting for one exchange ended.
 pub(crate) enum Waited {
     /// hyper or hyper-util answered (a response head or an error).
-    Done(Result<http::Response<hyper::body::Incoming>, Failed>),
+    Done(Result<super::pool::Answer, Failed>),
     /// A connection was in hand but no response head arrived in time.
     NoHead,
     /// The request's deadline passed before any connection was in hand.
