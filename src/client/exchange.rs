@@ -252,9 +252,13 @@ impl InFlight {
                 // The send first, then the deadline, as `timeout_at` polls them; the timer is one
                 // the client kept when it has one (see `timer`).
                 let mut timer = RequestTimer::until(&client.inner.timers, until);
+                // The wait above ended right after a poll of `send` in this same poll of the
+                // task, which left its waker: the first turn here starts with the timer.
+                let mut just_polled = true;
                 let waited = std::future::poll_fn(|cx| {
-                    if let Poll::Ready(r) =
-                        Handoff::visible_during(&mut handoff, || Pin::new(&mut send).poll(cx))
+                    if !std::mem::take(&mut just_polled)
+                        && let Poll::Ready(r) =
+                            Handoff::visible_during(&mut handoff, || Pin::new(&mut send).poll(cx))
                     {
                         return Poll::Ready(send::Waited::Done(r));
                     }

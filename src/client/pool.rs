@@ -303,17 +303,29 @@ async fn send_on(
 ) -> Result<Answer, Failed> {
     match conn.send.try_send_request(req).await {
         Ok(res) => Ok(Answer::on(res, &conn.info)),
-        Err(mut e) => match e.take_message() {
-            Some(req) => {
-                tracing::debug!(error = %e.error(), "held HTTP/2 connection refused the request unsent; sending it on a new one");
-                pool.forget(&conn);
-                Box::pin(open_and_send(pool, conn.key, req)).await
-            }
-            None => Err(Failed::Http2 {
-                error: e.into_error(),
-                info: conn.info,
-            }),
-        },
+        // Its own future: the refused request is then not held in this one, which every
+        // request's send is boxed as (a third of its size).
+        Err(e) => resend_or_fail(pool, conn, e).await,
+    }
+}
+
+/// A request `conn` refused: sent on a new connection when it was refused unsent (the
+/// connection was closing), else its error.
+fn resend_or_fail(
+    pool: Arc<Pool>,
+    conn: Shared,
+    mut e: hyper::client::conn::TrySendError<http::Request<Body>>,
+) -> Pin<Box<dyn Future<Output = Result<Answer, Failed>> + Send>> {
+    match e.take_message() {
+        Some(req) => {
+            tracing::debug!(error = %e.error(), "held HTTP/2 connection refused the request unsent; sending it on a new one");
+            pool.forget(&conn);
+            Box::pin(open_and_send(pool, conn.key, req))
+        }
+        None => Box::pin(std::future::ready(Err(Failed::Http2 {
+            error: e.into_error(),
+            info: conn.info,
+        }))),
     }
 }
 
