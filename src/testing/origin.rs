@@ -341,6 +341,15 @@ impl TestOrigin {
         self.requests.seen()
     }
 
+    /// Whether the origin keeps the requests it receives (on from the start) for
+    /// [`requests`](TestOrigin::requests); [`request_count`](TestOrigin::request_count) counts
+    /// them either way, and `/echo` still answers with what it saw. A benchmark or load test
+    /// turns it off, so the origin does no more per request than answer: a kept request is a
+    /// copy of its headers, which holds on to the connection's read buffer while it is kept.
+    pub fn set_recording(&self, on: bool) {
+        self.requests.set_keeping(on);
+    }
+
     /// Every TLS handshake so far, in order: the client certificate presented (if any) and
     /// whether the handshake completed. Only a server that asks for client certificates
     /// ([`TestOrigin::https_with_client_auth`]) sees any.
@@ -404,18 +413,17 @@ async fn read_body(mut body: Incoming) -> (Bytes, u64, bool) {
     }
 }
 
-async fn handle(
-    req: Request<Incoming>,
+/// What the origin records of a request.
+fn seen_request(
+    req: &Request<()>,
     tls: bool,
-    requests: &Recorded<OriginRequest>,
-    answers: &RwLock<HashMap<String, CannedReply>>,
-) -> Response<OriginBody> {
-    let (parts, body) = req.into_parts();
-    let (body, body_len, body_complete) = read_body(body).await;
-    let req = Request::from_parts(parts, ());
+    body: Bytes,
+    body_len: u64,
+    body_complete: bool,
+) -> OriginRequest {
     let mut headers = req.headers().clone();
     mark_sensitive(&mut headers);
-    let seen = OriginRequest {
+    OriginRequest {
         method: req.method().clone(),
         // HTTP/2 carries the target in pseudo-headers; hyper rebuilds a full URI from them.
         target: if req.version() == Version::HTTP_2 {
@@ -437,9 +445,28 @@ async fn handle(
         body,
         body_len,
         body_complete,
-    };
-    requests.push(seen.clone());
+    }
+}
+
+async fn handle(
+    req: Request<Incoming>,
+    tls: bool,
+    requests: &Recorded<OriginRequest>,
+    answers: &RwLock<HashMap<String, CannedReply>>,
+) -> Response<OriginBody> {
+    let (parts, body) = req.into_parts();
+    let (body, body_len, body_complete) = read_body(body).await;
+    let req = Request::from_parts(parts, ());
     let path = req.uri().path().to_owned();
+    let echo = path == "/echo" || path == "/echo-raw";
+    // Made only when kept or echoed: an origin that keeps nothing (a benchmark's) does no more
+    // per request than answer it.
+    let keeping = requests.keeping();
+    let seen = (keeping || echo).then(|| seen_request(&req, tls, body, body_len, body_complete));
+    match &seen {
+        Some(seen) => requests.push(seen.clone()),
+        None => requests.count(),
+    }
     let query = req.uri().query().unwrap_or("").to_owned();
     if !body_complete {
         return reply(
@@ -469,7 +496,10 @@ async fn handle(
         return reply(
             StatusCode::OK,
             "application/json",
-            Bytes::from(echo_json(&seen, path == "/echo")),
+            Bytes::from(
+                seen.as_ref()
+                    .map_or_else(String::new, |seen| echo_json(seen, path == "/echo")),
+            ),
         );
     }
     if path == "/forbidden" {

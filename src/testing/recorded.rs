@@ -4,6 +4,7 @@
 //! without bound.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 /// How many of the most recent records each harness server keeps.
@@ -14,6 +15,8 @@ pub const RECORDED_MAX: usize = 10_000;
 pub(crate) struct Recorded<T> {
     inner: Mutex<Inner<T>>,
     max: usize,
+    /// Off: entries are counted, not kept (see [`Recorded::set_keeping`]).
+    keeping: AtomicBool,
 }
 
 #[derive(Debug)]
@@ -36,12 +39,36 @@ impl<T> Recorded<T> {
                 seen: 0,
             }),
             max,
+            keeping: AtomicBool::new(true),
         }
     }
 
-    /// Adds `entry`, forgetting the oldest one kept when there is no room.
+    /// Whether entries are kept (on from the start); counted either way.
+    pub(crate) fn keeping(&self) -> bool {
+        self.keeping.load(Ordering::Relaxed)
+    }
+
+    /// Turns keeping on or off; what was kept stays.
+    pub(crate) fn set_keeping(&self, on: bool) {
+        self.keeping.store(on, Ordering::Relaxed);
+    }
+
+    /// Counts an entry without keeping it.
+    pub(crate) fn count(&self) {
+        self.inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .seen += 1;
+    }
+
+    /// Adds `entry`, forgetting the oldest one kept when there is no room; only counts it
+    /// when keeping is off.
     pub(crate) fn push(&self, entry: T) {
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        if !self.keeping() {
+            inner.seen += 1;
+            return;
+        }
         if inner.kept.len() == self.max {
             inner.kept.pop_front();
         }
@@ -85,6 +112,20 @@ mod tests {
         }
         assert_eq!(r.all(), [2, 3, 4]);
         assert_eq!(r.seen(), 5);
+    }
+
+    #[test]
+    fn off_counts_without_keeping() {
+        let r = Recorded::with_max(3);
+        r.push(1);
+        r.set_keeping(false);
+        r.push(2);
+        r.count();
+        assert_eq!(r.all(), [1]);
+        assert_eq!(r.seen(), 3);
+        r.set_keeping(true);
+        r.push(4);
+        assert_eq!(r.all(), [1, 4]);
     }
 
     #[test]

@@ -296,3 +296,26 @@ async fn the_origin_keeps_the_most_recent_requests_and_counts_all() {
         Some(format!("/bytes/1?n={}", total - 1).as_str())
     );
 }
+
+/// With recording off, the origin keeps nothing but still counts every request, and `/echo`
+/// still answers with what it saw.
+#[tokio::test]
+async fn recording_off_counts_without_keeping_and_echo_still_answers() {
+    let origin = TestOrigin::http().await;
+    assert_eq!(get(&origin, "/bytes/3").await.status, 200);
+    origin.set_recording(false);
+    assert_eq!(get(&origin, "/bytes/3").await.status, 200);
+    let echo = get(&origin, "/echo").await;
+    assert_eq!(echo.status, 200);
+    let json: serde_json::Value = serde_json::from_str(&echo.body_text()).expect("echo is JSON");
+    assert_eq!(json["target"], "/echo");
+    assert_eq!(origin.request_count(), 3);
+    let kept: Vec<String> = origin.requests().into_iter().map(|r| r.target).collect();
+    assert_eq!(kept, ["/bytes/3"]);
+
+    origin.set_recording(true);
+    assert_eq!(get(&origin, "/").await.status, 200);
+    let kept: Vec<String> = origin.requests().into_iter().map(|r| r.target).collect();
+    assert_eq!(kept, ["/bytes/3", "/"]);
+    assert_eq!(origin.request_count(), 4);
+}
