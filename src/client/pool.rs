@@ -315,7 +315,7 @@ fn resend_or_fail(
     pool: Arc<Pool>,
     conn: Shared,
     mut e: hyper::client::conn::TrySendError<http::Request<Body>>,
-) -> Pin<Box<dyn Future<Output = Result<Answer, Failed>> + Send>> {
+) -> OwnFuture {
     match e.take_message() {
         Some(req) => {
             tracing::debug!(error = %e.error(), "held HTTP/2 connection refused the request unsent; sending it on a new one");

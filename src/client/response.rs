@@ -62,8 +62,9 @@ impl std::fmt::Debug for Response {
 }
 
 impl Response {
-    /// The response `inner` to the exchange `x`, its body read within `limits` and decompressed
-    /// when `decode`. `x` is built by the caller and moved once, into its `Arc`.
+    /// The response in `answer` to the exchange `x` (which gets the connection's facts), its
+    /// body read within `limits` and decompressed when `decode`. `x` is built by the caller
+    /// and moved once, into its `Arc`.
     pub(crate) fn new(
         answer: super::pool::Answer,
         mut x: Exchanged,
