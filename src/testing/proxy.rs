@@ -388,6 +388,9 @@ fn spawn_loop(shared: &Arc<Shared>, listener: TcpListener, kind: Kind) {
                 continue;
             };
             shared_loop.accepted.fetch_add(1, Ordering::Relaxed);
+            // A relay forwards what it reads at once: with Nagle's algorithm on, the last part
+            // of a burst waits for the peer's delayed acknowledgement (tens of milliseconds).
+            let _ = stream.set_nodelay(true);
             if matches!(shared_loop.connection_rule(), Some(Policy::OkThenReset)) {
                 // Dropping the socket then sends RST instead of FIN.
                 let _ = stream.set_zero_linger();

@@ -84,7 +84,11 @@ pub(crate) async fn connect(
     let mut last = io::Error::new(io::ErrorKind::NotFound, "no address");
     for addr in addrs {
         match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
-            Ok(Ok(stream)) => return Ok(stream),
+            Ok(Ok(stream)) => {
+                // As the proxy's accepted side: relayed bytes go out as they come.
+                let _ = stream.set_nodelay(true);
+                return Ok(stream);
+            }
             Ok(Err(err)) => last = err,
             Err(_) => last = io::Error::new(io::ErrorKind::TimedOut, "connect timed out"),
         }
