@@ -459,13 +459,13 @@ async fn handle(
     let req = Request::from_parts(parts, ());
     let path = req.uri().path().to_owned();
     let echo = path == "/echo" || path == "/echo-raw";
-    // Made only when kept or echoed: an origin that keeps nothing (a benchmark's) does no more
-    // per request than answer it.
-    let keeping = requests.keeping();
-    let seen = (keeping || echo).then(|| seen_request(&req, tls, body, body_len, body_complete));
-    match &seen {
-        Some(seen) => requests.push(seen.clone()),
-        None => requests.count(),
+    // Made once, only when kept or echoed (an origin that keeps nothing, a benchmark's, does no
+    // more per request than answer it), and copied only when it is both.
+    let seen = echo.then(|| seen_request(&req, tls, body.clone(), body_len, body_complete));
+    match (&seen, requests.keeping()) {
+        (Some(seen), true) => requests.push(seen.clone()),
+        (None, true) => requests.push(seen_request(&req, tls, body, body_len, body_complete)),
+        (_, false) => requests.count(),
     }
     let query = req.uri().query().unwrap_or("").to_owned();
     if !body_complete {

@@ -64,16 +64,18 @@ impl<T> Recorded<T> {
     /// Adds `entry`, forgetting the oldest one kept when there is no room; only counts it
     /// when keeping is off.
     pub(crate) fn push(&self, entry: T) {
-        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         if !self.keeping() {
-            inner.seen += 1;
-            return;
+            return self.count();
         }
-        if inner.kept.len() == self.max {
-            inner.kept.pop_front();
-        }
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let forgotten = (inner.kept.len() == self.max)
+            .then(|| inner.kept.pop_front())
+            .flatten();
         inner.kept.push_back(entry);
         inner.seen += 1;
+        drop(inner);
+        // Dropped after the lock: an origin's request frees its headers and body.
+        drop(forgotten);
     }
 
     /// How many entries were pushed in all, kept or not.
