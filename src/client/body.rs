@@ -15,10 +15,11 @@ use std::task::Poll;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use hyper::body::{Body as _, Incoming};
+use hyper::body::{Body as _, Frame, Incoming, SizeHint};
 use tokio::time::Instant;
 
 use super::into_url::RequestUrl;
+use super::pool::BodyEnd;
 use super::timer::{RequestTimer, Timers};
 use crate::error::{Error, ErrorKind, Hop, Phase, SizeLimit};
 use crate::proxy::Secrets;
@@ -118,11 +119,54 @@ pub(crate) struct RequestFacts {
     pub(crate) secrets: Arc<Secrets>,
 }
 
+/// A response's body as hyper hands it and, when the client's pool holds the HTTP/1.1
+/// connection it came on, where to say that the body has ended: read to its end, or dropped
+/// once all of it was read. The connection is then about to be ready for another request.
+#[derive(Debug)]
+pub(crate) struct RawBody {
+    body: Incoming,
+    end: Option<BodyEnd>,
+}
+
+impl RawBody {
+    pub(crate) fn new(body: Incoming, end: Option<BodyEnd>) -> Self {
+        Self { body, end }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+
+    fn poll_frame(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let polled = Pin::new(&mut self.body).poll_frame(cx);
+        if let Poll::Ready(None) = polled
+            && let Some(end) = self.end.take()
+        {
+            end.reached();
+        }
+        polled
+    }
+}
+
+impl Drop for RawBody {
+    fn drop(&mut self) {
+        // All of it was read (a body read whole in its first chunk is not polled to its end).
+        if let Some(end) = self.end.take()
+            && self.body.is_end_stream()
+        {
+            end.reached();
+        }
+    }
+}
+
 /// A response body being read: the chunks, the deadline, what was read so far and what an error
 /// must name.
 #[derive(Debug)]
 pub(crate) struct BodyReader {
-    body: Incoming,
+    body: RawBody,
     /// The exchange an error names (route, target), shared with the response.
     at: Arc<Exchanged>,
     hop: Hop,
@@ -142,7 +186,7 @@ pub(crate) struct BodyReader {
 }
 
 impl BodyReader {
-    pub(crate) fn new(body: Incoming, at: Arc<Exchanged>, hop: Hop, limits: BodyLimits) -> Self {
+    pub(crate) fn new(body: RawBody, at: Arc<Exchanged>, hop: Hop, limits: BodyLimits) -> Self {
         Self {
             announced: body.size_hint().exact(),
             body,
@@ -206,7 +250,7 @@ impl BodyReader {
             let (body, sleep, timers) = (&mut self.body, &mut self.sleep, &self.at.timers);
             let (started, timeout) = (&mut self.deadline, self.limits.timeout);
             let polled = std::future::poll_fn(|cx| {
-                if let Poll::Ready(frame) = Pin::new(&mut *body).poll_frame(cx) {
+                if let Poll::Ready(frame) = body.poll_frame(cx) {
                     return Poll::Ready(Some(frame));
                 }
                 let deadline = *started.get_or_insert_with(|| Instant::now() + timeout);

@@ -217,7 +217,7 @@ pub(crate) fn from_failed(f: Failed, route: &Route, target: &str, absolute_form:
             target,
             absolute_form,
         ),
-        Failed::Http2 { error, info } => {
+        Failed::Conn { error, info } => {
             recorded_or_foreign(error, |_| info.failure(), route, target, absolute_form)
         }
     }

@@ -15,13 +15,13 @@
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, OnceLock};
 use std::task::Context;
 use std::time::Instant;
 
 use futures_util::task::AtomicWaker;
 
-use super::{Conn, ConnInfo};
+use super::ConnInfo;
 use crate::route::Route;
 
 thread_local! {
@@ -43,10 +43,6 @@ pub(crate) struct Handoff {
     connecting: AtomicBool,
     /// The request's task while it waits for a connection being opened: woken when it ends.
     waiting: AtomicWaker,
-    /// A connection already opened for this request (by the client itself, which found that
-    /// the origin answers HTTP/1.1), for the connector to hand hyper-util's pool instead of
-    /// opening another.
-    preopened: Mutex<Option<Box<Conn>>>,
 }
 
 impl Handoff {
@@ -57,7 +53,6 @@ impl Handoff {
             opened: OnceLock::new(),
             connecting: AtomicBool::new(false),
             waiting: AtomicWaker::new(),
-            preopened: Mutex::new(None),
         })
     }
 
@@ -77,7 +72,7 @@ impl Handoff {
     /// then waits for its head from when its own connection was ready, not from when the
     /// pooled one was: later, never sooner, than the request timeout says.
     ///
-    /// The client's own HTTP/2 connections (`client::pool`) keep this reading: a request that
+    /// The client's own connections (`client::pool`) keep this reading: a request that
     /// finds one asks the connector nothing, one that finds none has the connector open one.
     /// This also reads hyper-util's pool in its default mode, where ALPN decides the protocol
     /// and every request that finds no idle connection asks the connector. Its HTTP/2-only mode
@@ -141,26 +136,6 @@ impl Handoff {
             .try_with(|c| c.try_borrow().ok().and_then(|c| c.as_ref()?.deadline))
             .ok()
             .flatten()
-    }
-
-    /// Leaves `conn`, opened for this request, for the connector's next call (see
-    /// [`Handoff::take_preopened`]).
-    pub(crate) fn preopen(&self, conn: Conn) {
-        *self
-            .preopened
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(Box::new(conn));
-    }
-
-    /// The connection opened for this request before hyper-util asked for one, if any: the
-    /// connector hands it over instead of opening another (it was opened along this very
-    /// route and deadline, and its opening was already recorded).
-    pub(super) fn take_preopened(&self) -> Option<Conn> {
-        self.preopened
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
-            .map(|c| *c)
     }
 
     /// The connector starts opening a connection for this request; the returned guard says

@@ -320,9 +320,6 @@ impl tower_service::Service<Uri> for Connector {
         // Taken during the request's poll (hyper-util calls this there): the request then
         // knows a connection is being opened for it, and is woken when that ends.
         let handoff = Handoff::current();
-        if let Some(conn) = handoff.as_ref().and_then(|h| h.take_preopened()) {
-            return Box::pin(std::future::ready(Ok(conn)));
-        }
         let opening = handoff.map(Handoff::opening);
         Box::pin(async move {
             let conn = connect(&profile, uri, opening.as_ref().map(|o| o.handoff())).await?;

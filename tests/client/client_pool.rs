@@ -1,6 +1,7 @@
 //! Which connection a request goes on: HTTPS origins that speak HTTP/2 share one connection
-//! the client holds per origin; origins that answer HTTP/1.1 go to hyper-util's pool without a
-//! connection spent finding out; closing, idle and broken HTTP/2 connections are replaced,
+//! the client holds per origin; origins that answer HTTP/1.1 get connections the client keeps
+//! idle between requests (given back when a response is done, however its body was read),
+//! without a connection spent finding out; closing, idle and broken connections are replaced,
 //! let go, or reported like any other failure. Counted on the peer's side (accepted TCP
 //! connections), never inferred from timing.
 
@@ -291,4 +292,248 @@ async fn a_refused_https_connection_keeps_its_connect_error() {
     );
     assert!(e.route().is_some_and(|r| r.is_direct()));
     assert!(e.url().is_some());
+}
+
+// ---- HTTP/1.1 connections the client holds ----
+
+/// The harness's HTTPS origin offering only HTTP/1.1, and its URL for `path`.
+async fn http1_origin(pki: &TestPki, path: &str) -> (TestOrigin, String) {
+    let mut config = (*pki.server_config(pki.localhost(), ChainMode::Full)).clone();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let origin = TestOrigin::with_tls_config(Arc::new(config)).await;
+    let url = origin.url_with_host("localhost", path);
+    (origin, url)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http1_requests_reuse_one_connection_however_the_body_is_read() {
+    use futures_util::StreamExt as _;
+    let pki = TestPki::new();
+    let (origin, _) = http1_origin(&pki, "/").await;
+    let url = |path: &str| origin.url_with_host("localhost", path);
+    let client = trusting(&pki).build().unwrap();
+    for round in 0..20 {
+        // Small, whole in one chunk.
+        assert_eq!(get(&client, &url("/")).await, Version::HTTP_11);
+        // Large, in many chunks.
+        let res = client.get(url("/bytes/100000")).send().await.unwrap();
+        assert_eq!(res.bytes().await.unwrap().len(), 100_000);
+        // Chunked, read chunk by chunk to the end, the response kept after.
+        let mut res = client
+            .get(url("/stream/5000?chunked"))
+            .send()
+            .await
+            .unwrap();
+        let mut n = 0;
+        while let Some(c) = res.chunk().await.unwrap() {
+            n += c.len();
+        }
+        assert_eq!(n, 5000);
+        // As a stream.
+        let mut stream = client
+            .get(url("/bytes/3000"))
+            .send()
+            .await
+            .unwrap()
+            .bytes_stream();
+        let mut n = 0;
+        while let Some(c) = stream.next().await {
+            n += c.unwrap().len();
+        }
+        assert_eq!(n, 3000);
+        // No body at all, the response dropped unread.
+        let res = client.head(url("/")).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        drop(res);
+        let res = client.get(url("/status/204")).send().await.unwrap();
+        assert_eq!(res.status(), 204);
+        drop(res);
+        assert_eq!(origin.accepted(), 1, "round {round}");
+    }
+    assert_eq!(origin.request_count(), 120);
+}
+
+/// Larger than what hyper reads ahead of the caller: a response held unread keeps its
+/// connection busy. (A small body is read whole into the response at once, and its
+/// connection is ready for another request even while the response is held.)
+const HELD: &str = "/stream/300000";
+
+#[tokio::test]
+async fn concurrent_http1_requests_each_get_a_connection_and_all_are_kept() {
+    let pki = TestPki::new();
+    let (origin, url) = http1_origin(&pki, HELD).await;
+    let client = trusting(&pki).build().unwrap();
+    for round in 0..3 {
+        // Three responses held at once, bodies unread: three connections busy.
+        let mut held = Vec::new();
+        for _ in 0..3 {
+            held.push(client.get(&url).send().await.unwrap());
+        }
+        for res in held {
+            assert_eq!(res.version(), Version::HTTP_11);
+            assert_eq!(res.bytes().await.unwrap().len(), 300_000);
+        }
+        assert_eq!(origin.accepted(), 3, "round {round}: all three were kept");
+    }
+}
+
+#[tokio::test]
+async fn a_small_body_held_unread_leaves_its_connection_free() {
+    let pki = TestPki::new();
+    let (origin, url) = http1_origin(&pki, "/bytes/1000").await;
+    let client = trusting(&pki).build().unwrap();
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(client.get(&url).send().await.unwrap());
+    }
+    // hyper read each whole before the next request: one connection served them all.
+    assert_eq!(origin.accepted(), 1);
+    for res in held {
+        assert_eq!(res.bytes().await.unwrap().len(), 1000);
+    }
+}
+
+#[tokio::test]
+async fn pool_max_idle_per_host_bounds_the_idle_http1_connections() {
+    let pki = TestPki::new();
+    let (origin, url) = http1_origin(&pki, HELD).await;
+    let client = trusting(&pki).pool_max_idle_per_host(1).build().unwrap();
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(client.get(&url).send().await.unwrap());
+    }
+    for res in held {
+        res.bytes().await.unwrap();
+    }
+    assert_eq!(origin.accepted(), 3);
+    // One of the three was kept: three at once now need two more.
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(client.get(&url).send().await.unwrap());
+    }
+    for res in held {
+        res.bytes().await.unwrap();
+    }
+    assert_eq!(origin.accepted(), 5);
+}
+
+#[tokio::test]
+async fn an_http1_body_dropped_unread_closes_its_connection_and_nothing_fails() {
+    let pki = TestPki::new();
+    let (origin, url) = http1_origin(&pki, "/bytes/100000").await;
+    let client = trusting(&pki).build().unwrap();
+    let res = client.get(&url).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    // Part of it read, the rest dropped: the connection cannot carry another request.
+    let mut res = res;
+    assert!(res.chunk().await.unwrap().is_some());
+    drop(res);
+    for _ in 0..3 {
+        let res = client.get(&url).send().await.unwrap();
+        assert_eq!(res.bytes().await.unwrap().len(), 100_000);
+    }
+    assert_eq!(origin.accepted(), 2);
+}
+
+#[tokio::test]
+async fn an_http1_connection_the_server_closes_is_replaced_and_nothing_fails() {
+    let pki = TestPki::new();
+    let (origin, url) = http1_origin(&pki, "/last").await;
+    origin.answer(
+        "/last",
+        proxyscope::testing::CannedReply::new(200)
+            .header("connection", "close")
+            .body("bye"),
+    );
+    let client = trusting(&pki).build().unwrap();
+    for i in 1..=4 {
+        let res = client.get(&url).send().await.unwrap();
+        assert_eq!(res.text().await.unwrap(), "bye", "request {i}");
+    }
+    assert_eq!(origin.accepted(), 4);
+}
+
+/// An HTTPS origin on loopback speaking HTTP/1.1 only, answering `200 ok`, that closes each
+/// connection idle for `idle_close` (`None`: never); its URL, the connections it accepted, and
+/// how many of them ended.
+async fn counting_http1_origin(
+    pki: &TestPki,
+    idle_close: Option<Duration>,
+) -> (String, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut config = (*pki.server_config(pki.localhost(), ChainMode::Full)).clone();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let closed = Arc::new(AtomicUsize::new(0));
+    let (a, c) = (Arc::clone(&accepted), Arc::clone(&closed));
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            a.fetch_add(1, Ordering::Relaxed);
+            let (acceptor, c) = (acceptor.clone(), Arc::clone(&c));
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let svc = hyper::service::service_fn(|_req: http::Request<Incoming>| async {
+                    Ok::<_, std::convert::Infallible>(http::Response::new(
+                        http_body_util::Full::new(bytes::Bytes::from_static(b"ok")),
+                    ))
+                });
+                let mut b = hyper::server::conn::http1::Builder::new();
+                if let Some(idle) = idle_close {
+                    b.timer(hyper_util::rt::TokioTimer::new())
+                        .header_read_timeout(idle);
+                }
+                // Ended: by the client, or by the server's own idle timeout.
+                let _ = b.serve_connection(TokioIo::new(tls), svc).await;
+                c.fetch_add(1, Ordering::Relaxed);
+            });
+        }
+    });
+    (format!("https://localhost:{port}/"), accepted, closed)
+}
+
+#[tokio::test]
+async fn an_idle_http1_connection_is_closed_after_the_idle_timeout_without_a_request() {
+    let pki = TestPki::new();
+    let (url, accepted, closed) = counting_http1_origin(&pki, None).await;
+    let client = trusting(&pki)
+        .pool_idle_timeout(Some(Duration::from_millis(500)))
+        .build()
+        .unwrap();
+    for _ in 0..2 {
+        assert_eq!(get(&client, &url).await, Version::HTTP_11);
+    }
+    assert_eq!(accepted.load(Ordering::Relaxed), 1);
+    assert_eq!(closed.load(Ordering::Relaxed), 0);
+    // No request comes: the client closes it on its own (at most one timeout late). Wide
+    // margins: a loaded machine may stall a while.
+    let mut waited = Duration::ZERO;
+    while closed.load(Ordering::Relaxed) == 0 && waited < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        waited += Duration::from_millis(100);
+    }
+    assert_eq!(closed.load(Ordering::Relaxed), 1, "closed by the client");
+    assert!(
+        waited >= Duration::from_millis(400),
+        "not before the timeout: {waited:?}"
+    );
+    // The next request opens another.
+    assert_eq!(get(&client, &url).await, Version::HTTP_11);
+    assert_eq!(accepted.load(Ordering::Relaxed), 2);
+}
+
+#[tokio::test]
+async fn an_http1_connection_its_server_closed_while_idle_is_not_used_again() {
+    let pki = TestPki::new();
+    let (url, accepted, _) = counting_http1_origin(&pki, Some(Duration::from_millis(100))).await;
+    let client = trusting(&pki).build().unwrap();
+    for i in 1..=3 {
+        assert_eq!(get(&client, &url).await, Version::HTTP_11, "request {i}");
+        // Longer than the server keeps an idle connection.
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+    assert_eq!(accepted.load(Ordering::Relaxed), 3);
 }
