@@ -12,9 +12,8 @@
 //!
 //! How a request to an `https` origin finds its connection ([`Pool::send`]):
 //! - an open HTTP/2 connection to the origin: the request is sent on it;
-//! - an idle HTTP/1.1 connection to it (the most recently used first), or one whose response
-//!   hyper has just finished with: the request is sent on it, in origin-form with a `Host`
-//!   header, as hyper-util sends it;
+//! - an idle HTTP/1.1 connection to it (the most recently used first): the request is sent on
+//!   it, in origin-form with a `Host` header, as hyper-util sends it;
 //! - an HTTP/1.1 connection whose response's body has ended but that hyper has not yet made
 //!   ready (its task has not run): the request waits for it, briefly ([`RETURNING_GRACE`]);
 //! - nothing: the connector opens one — along the request's route, within its deadline, seen
@@ -85,9 +84,11 @@ struct Own {
     /// HTTP/1.1 connections kept idle per origin (`pool_max_idle_per_host`, at least one).
     max_idle: usize,
     next_id: AtomicU64,
-    /// Woken when an HTTP/2 connection is kept or an HTTP/1.1 one comes back idle: requests
-    /// still opening their own use it instead.
+    /// Woken when an HTTP/2 connection is kept or an HTTP/1.1 one comes back from its
+    /// response: requests still opening their own, or waiting for one, use it.
     changed: tokio::sync::Notify,
+    /// Requests waiting on `changed` (see [`Waiting`]).
+    waiting: std::sync::atomic::AtomicUsize,
 }
 
 /// What is known about each origin, by the request's authority, lower-cased (the authority is
@@ -134,14 +135,19 @@ pub(crate) struct Http1Conn {
 struct Http1Origin {
     /// Ready for a request, the least recently used first.
     idle: Vec<Idle>,
-    /// Carrying a response whose body is being read (or whose request body is still being
-    /// sent): ready once hyper says so, which a request that finds none idle looks at too.
-    busy: Vec<Busy>,
+    /// The connections carrying a response (each held by the task that waits for it to be
+    /// ready), by the task's number, and whether the response's body has ended.
+    busy: Vec<(u64, BodyEnd)>,
 }
 
 impl Http1Origin {
     fn is_empty(&self) -> bool {
         self.idle.is_empty() && self.busy.is_empty()
+    }
+
+    /// Whether a connection whose response's body has ended is on its way back.
+    fn returning(&self) -> bool {
+        self.busy.iter().any(|(_, end)| end.is_reached())
     }
 }
 
@@ -149,14 +155,6 @@ impl Http1Origin {
 struct Idle {
     conn: Http1Conn,
     since: Instant,
-}
-
-/// An HTTP/1.1 connection carrying a response, which one (its task looks for it), and whether
-/// the response's body has ended.
-struct Busy {
-    conn: Http1Conn,
-    id: u64,
-    end: BodyEnd,
 }
 
 /// Set when a response's body has been read to its end (or dropped once all of it was read):
@@ -256,52 +254,48 @@ impl Future for Sending {
     }
 }
 
-/// Gives `conn` back to `pool` for later requests: idle at once when hyper says it is ready
-/// for another (a response without a body), else held as busy until it is — once the
-/// response's body has been read to its end and the request's own body sent. A task waits for
-/// that, as hyper-util's pool does, and marks it idle then (its idle time starts, and requests
-/// still opening a connection of their own take it); a request that comes first takes it as
-/// soon as hyper says it is ready, without waiting for the task. A body dropped before its
-/// end, or one that broke, closes the connection instead, and the task lets go of it. The task
-/// holds the pool weakly: a response outliving its client keeps no pool alive.
-/// The response's body says through the returned [`BodyEnd`] when it has ended.
-fn give_back_when_ready(pool: &Arc<Pool>, conn: Http1Conn) -> Option<BodyEnd> {
+/// Gives `conn` back to `pool` for later requests once its response is done: at once when
+/// hyper says it is ready for another (a response without a body, or one hyper read ahead
+/// whole), else from a task that waits for that, as hyper-util's pool does — once the
+/// response's body has been read to its end and the request's own body sent. A body dropped
+/// before its end, or one that broke, closes the connection instead, and the task ends with
+/// it. The response's body says through the returned [`BodyEnd`] when it has ended: a request
+/// that finds no idle connection meanwhile waits for this one rather than open another. The
+/// task holds the pool weakly: a response outliving its client keeps no pool alive.
+fn give_back_when_ready(pool: &Arc<Pool>, mut conn: Http1Conn) -> Option<BodyEnd> {
     if conn.send.is_ready() {
         pool.put_idle(conn);
         return None;
     }
     let own = pool.own.as_ref()?;
     let id = own.next_id.fetch_add(1, Ordering::Relaxed);
-    let key = Arc::clone(&conn.key);
     let end = BodyEnd::default();
     {
         let mut origins = own.origins.lock().unwrap_or_else(PoisonError::into_inner);
         let origins = &mut *origins;
-        if !origins.map.contains_key(&*key) && !room_for(&mut origins.map, &key) {
+        if !origins.map.contains_key(&*conn.key) && !room_for(&mut origins.map, &conn.key) {
             // No room: it serves its own response only, and closes after it.
             return None;
         }
         let origin = origins
             .map
-            .entry(Box::from(&*key))
+            .entry(Box::from(&*conn.key))
             .or_insert_with(|| Origin::Http1(Http1Origin::default()));
         match origin {
-            Origin::Http1(o) => o.busy.push(Busy {
-                conn,
-                id,
-                end: end.clone(),
-            }),
+            Origin::Http1(o) => o.busy.push((id, end.clone())),
             // The origin now speaks HTTP/2: this one closes after its response.
             Origin::Http2(_) => return None,
         }
     }
     let pool = Arc::downgrade(pool);
-    tokio::spawn(std::future::poll_fn(move |cx| {
-        let Some(pool) = pool.upgrade() else {
-            return Poll::Ready(());
-        };
-        pool.poll_busy(&key, id, cx)
-    }));
+    tokio::spawn(async move {
+        let ready = std::future::poll_fn(|cx| conn.send.poll_ready(cx))
+            .await
+            .is_ok();
+        if let Some(pool) = pool.upgrade() {
+            pool.back_from_response(id, conn, ready);
+        }
+    });
     Some(end)
 }
 
@@ -330,6 +324,7 @@ impl Pool {
                 max_idle,
                 next_id: AtomicU64::new(0),
                 changed: tokio::sync::Notify::new(),
+                waiting: std::sync::atomic::AtomicUsize::new(0),
             }
         });
         Self { legacy, own }
@@ -354,8 +349,9 @@ impl Pool {
             }
             // Asks the connector when the connection is not ready in time: as a request that
             // found nothing, it has the hand-over.
-            Found::Returning(conn) => {
-                Sending::Own(Box::pin(when_ready(Arc::clone(self), conn, req)))
+            Found::Returning => {
+                let key: Arc<str> = Arc::from(&*key);
+                Sending::Own(Box::pin(when_returned(Arc::clone(self), key, req)))
             }
             Found::Nothing => {
                 let key: Arc<str> = Arc::from(&*key);
@@ -395,17 +391,9 @@ impl Pool {
                         return Found::Http1(conn);
                     }
                 }
-                // One whose response just ended, ready before its task has run.
-                if let Some(i) = o.busy.iter().position(|b| b.conn.send.is_ready()) {
-                    return Found::Http1(o.busy.swap_remove(i).conn);
-                }
-                // One whose body has ended, not yet readied by hyper.
-                if let Some(i) = o
-                    .busy
-                    .iter()
-                    .position(|b| returning && b.end.is_reached() && !b.conn.send.is_closed())
-                {
-                    return Found::Returning(o.busy.swap_remove(i).conn);
+                // One whose body has ended, not yet readied by hyper (its task has not run).
+                if returning && o.returning() {
+                    return Found::Returning;
                 }
                 Found::Nothing
             }
@@ -474,7 +462,7 @@ impl Pool {
     /// After the lock: wakes the requests opening a connection of their own when one became
     /// idle, closes one that was refused, and starts the task that closes expired ones.
     fn after_idle(self: &Arc<Self>, own: &Own, refused: Option<Http1Conn>, start_reaping: bool) {
-        if refused.is_none() {
+        if own.waiting.load(Ordering::SeqCst) > 0 {
             own.changed.notify_waiters();
         }
         drop(refused);
@@ -483,40 +471,36 @@ impl Pool {
         }
     }
 
-    /// The task of busy connection `id` to `key`: ready when hyper makes the connection ready
-    /// (it becomes idle), closes it (it is let go), or the connection is no longer busy (a
-    /// request took it).
-    fn poll_busy(self: &Arc<Self>, key: &str, id: u64, cx: &mut Context<'_>) -> Poll<()> {
-        let Some(own) = &self.own else {
-            return Poll::Ready(());
-        };
+    /// Connection `id`, back from its response: idle when `ready`, else let go (hyper closed it).
+    fn back_from_response(self: &Arc<Self>, id: u64, conn: Http1Conn, ready: bool) {
+        let Some(own) = &self.own else { return };
         let mut origins = own.origins.lock().unwrap_or_else(PoisonError::into_inner);
         let origins_ref = &mut *origins;
-        let Some(origin) = origins_ref.map.get_mut(key) else {
-            return Poll::Ready(());
+        let refused = match origins_ref.map.get_mut(&*conn.key) {
+            Some(origin) => {
+                if let Origin::Http1(o) = origin
+                    && let Some(i) = o.busy.iter().position(|(b, _)| *b == id)
+                {
+                    o.busy.swap_remove(i);
+                }
+                if ready {
+                    idle_in(own, origin, conn)
+                } else {
+                    Some(conn)
+                }
+            }
+            None => Some(conn),
         };
-        let Origin::Http1(o) = origin else {
-            return Poll::Ready(());
-        };
-        let Some(i) = o.busy.iter().position(|b| b.id == id) else {
-            return Poll::Ready(());
-        };
-        let ready = match o.busy[i].conn.send.poll_ready(cx) {
-            Poll::Pending => return Poll::Pending,
-            Poll::Ready(r) => r.is_ok(),
-        };
-        let conn = o.busy.swap_remove(i).conn;
-        if !ready {
-            // Closed by hyper: let go, after the lock.
-            drop(origins);
-            drop(conn);
-            return Poll::Ready(());
-        }
-        let refused = idle_in(own, origin, conn);
         let start_reaping = reaping_needed(own, origins_ref, refused.is_none());
         drop(origins);
+        // A request waiting for this one learns that it closed, too.
         self.after_idle(own, refused, start_reaping);
-        Poll::Ready(())
+    }
+
+    /// Whether a connection to `key` whose response's body has ended is on its way back.
+    fn returning(&self, key: &str) -> bool {
+        self.origins()
+            .is_some_and(|o| matches!(o.map.get(key), Some(Origin::Http1(h)) if h.returning()))
     }
 
     /// Remembers that `key` answers HTTP/1.1, unless something is known of it already.
@@ -576,8 +560,9 @@ enum Found {
     Http2(Shared),
     /// An HTTP/1.1 connection ready for a request.
     Http1(Http1Conn),
-    /// One whose response's body has ended, about to be ready (see [`RETURNING_GRACE`]).
-    Returning(Http1Conn),
+    /// None idle, but one whose response's body has ended is about to be (see
+    /// [`RETURNING_GRACE`]).
+    Returning,
     Nothing,
 }
 
@@ -680,26 +665,57 @@ async fn resend_or_fail_http1(
 /// request body (the server answered before reading all of it) and is closed.
 const RETURNING_GRACE: Duration = Duration::from_millis(20);
 
-/// Sends `req` on `conn`, an HTTP/1.1 connection whose response's body has ended, once it is
-/// ready; on a new connection if it closes instead or is not ready within
-/// [`RETURNING_GRACE`].
-async fn when_ready(
+/// Sends `req` on the connection to `key` whose response's body has ended, once hyper has made
+/// it ready (or on another that becomes idle first); on a new connection if none is within
+/// [`RETURNING_GRACE`], or if none is on its way back any more (it closed).
+async fn when_returned(
     pool: Arc<Pool>,
-    mut conn: Http1Conn,
+    key: Arc<str>,
     req: http::Request<Body>,
 ) -> Result<Answer, Failed> {
-    let ready = tokio::time::timeout(
-        RETURNING_GRACE,
-        std::future::poll_fn(|cx| conn.send.poll_ready(cx)),
-    )
+    let Some(own) = pool.own.as_ref() else {
+        return through_legacy(&pool, req).await;
+    };
+    let waiting = Waiting::new(&own.waiting);
+    let found = tokio::time::timeout(RETURNING_GRACE, async {
+        loop {
+            // Registered before the pool is looked at: one given back in between still wakes it.
+            let changed = own.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            match pool.checkout(&key, false) {
+                Found::Http1(conn) => return Some(conn),
+                _ if !pool.returning(&key) => return None,
+                _ => changed.await,
+            }
+        }
+    })
     .await;
-    if let Ok(Ok(())) = ready {
-        return send_on_http1(pool, conn, req).await;
+    drop(waiting);
+    match found {
+        Ok(Some(conn)) => send_on_http1(Arc::clone(&pool), conn, req).await,
+        _ => {
+            tracing::debug!("no HTTP/1.1 connection came back in time; opening another");
+            open_and_send(pool, key, req).await
+        }
     }
-    tracing::debug!("an HTTP/1.1 connection back from its response was not ready; opening another");
-    let key = Arc::clone(&conn.key);
-    drop(conn);
-    open_and_send(pool, key, req).await
+}
+
+/// Counts a request waiting for [`Own::changed`] while it lives: connections made idle wake
+/// waiters only when there are some.
+struct Waiting<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn new(count: &'a std::sync::atomic::AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Self(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// The URI `https://{key}{path}` of a request turned to origin-form.
@@ -913,6 +929,7 @@ enum Opened {
 /// HTTP/2 connection kept by another request, an HTTP/1.1 connection back from its response —
 /// whichever comes first.
 async fn kept_or_own(own: &Own, pool: &Pool, key: &str, mut connect: Connecting) -> Opened {
+    let _waiting = Waiting::new(&own.waiting);
     loop {
         // Registered before the pool is looked at: a connection kept in between still wakes it.
         let changed = own.changed.notified();
@@ -922,7 +939,7 @@ async fn kept_or_own(own: &Own, pool: &Pool, key: &str, mut connect: Connecting)
             Found::Http2(conn) => return Opened::Kept(conn),
             Found::Http1(conn) => return Opened::Idle(conn, connect),
             // Left for the others: its task wakes this loop once it is ready.
-            Found::Returning(_) | Found::Nothing => {}
+            Found::Returning | Found::Nothing => {}
         }
         let woke = std::future::poll_fn(|cx| {
             if let Poll::Ready(r) = connect.as_mut().poll(cx) {
