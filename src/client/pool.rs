@@ -262,7 +262,7 @@ impl Future for Sending {
 /// it. The response's body says through the returned [`BodyEnd`] when it has ended: a request
 /// that finds no idle connection meanwhile waits for this one rather than open another. The
 /// task holds the pool weakly: a response outliving its client keeps no pool alive.
-fn give_back_when_ready(pool: &Arc<Pool>, mut conn: Http1Conn) -> Option<BodyEnd> {
+fn give_back_when_ready(pool: &Arc<Pool>, conn: Http1Conn) -> Option<BodyEnd> {
     if conn.send.is_ready() {
         pool.put_idle(conn);
         return None;
@@ -287,16 +287,46 @@ fn give_back_when_ready(pool: &Arc<Pool>, mut conn: Http1Conn) -> Option<BodyEnd
             Origin::Http2(_) => return None,
         }
     }
-    let pool = Arc::downgrade(pool);
+    let mut watch = Watch {
+        pool: Arc::downgrade(pool),
+        id,
+        conn: Some(conn),
+    };
     tokio::spawn(async move {
-        let ready = std::future::poll_fn(|cx| conn.send.poll_ready(cx))
-            .await
-            .is_ok();
-        if let Some(pool) = pool.upgrade() {
-            pool.back_from_response(id, conn, ready);
-        }
+        let ready = std::future::poll_fn(|cx| match watch.conn.as_mut() {
+            Some(conn) => conn.send.poll_ready(cx).map(|r| r.is_ok()),
+            None => Poll::Ready(false),
+        })
+        .await;
+        watch.done(ready);
     });
     Some(end)
+}
+
+/// The task's hold on a connection carrying a response. Dropped unfinished (its runtime shut
+/// down, taking the connection's own task with it), it still takes the connection off the
+/// origin's busy list: a client used from one runtime after another never waits for a
+/// connection no task will give back.
+struct Watch {
+    pool: Weak<Pool>,
+    id: u64,
+    conn: Option<Http1Conn>,
+}
+
+impl Watch {
+    fn done(&mut self, ready: bool) {
+        if let Some(conn) = self.conn.take()
+            && let Some(pool) = self.pool.upgrade()
+        {
+            pool.back_from_response(self.id, conn, ready);
+        }
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        self.done(false);
+    }
 }
 
 impl Pool {
@@ -1194,6 +1224,65 @@ mod tests {
             found = pool.checkout(&key, true);
         }
         assert!(matches!(found, Found::Http1(_)));
+    }
+
+    /// A response's task that ends with its runtime still takes the connection off the busy
+    /// list: a later request, in another runtime, does not wait for it.
+    #[cfg(feature = "testing")]
+    #[test]
+    fn a_connection_whose_runtime_ended_is_not_waited_for() {
+        use crate::testing::{ChainMode, TestOrigin, TestPki};
+
+        let pki = TestPki::new();
+        // The origin lives in a runtime of its own, on its own thread.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let root = pki.root_pem_path().to_path_buf();
+        let origin_thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Runtime::new().unwrap();
+            rt.block_on(async {
+                let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
+                tx.send(origin.url_with_host("localhost", "/stream/300000"))
+                    .unwrap();
+                // Serves until the test ends.
+                std::future::pending::<()>().await;
+            });
+        });
+        let url = rx.recv().unwrap();
+        let _ = origin_thread;
+        let settings = Settings::new()
+            .with_proxy(crate::ProxySetting::Direct)
+            .with_ca_file([root]);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let pool = rt.block_on(async {
+            let connector = Connector::new(ConnectorSettings::new(settings)).unwrap();
+            let legacy = legacy::Client::builder(TokioExecutor::new()).build(connector.clone());
+            Arc::new(Pool::new(legacy, connector, false, None, usize::MAX))
+        });
+        let key = key_of(
+            url.parse::<http::Uri>()
+                .unwrap()
+                .authority()
+                .unwrap()
+                .as_str(),
+        )
+        .into_owned();
+        rt.block_on(async {
+            let req = http::Request::get(&url).body(Body::empty()).unwrap();
+            let answer = match pool.send(req).await {
+                Ok(a) => a,
+                Err(_) => panic!("the request failed"),
+            };
+            // Busy: the body is far from read.
+            assert!(answer.end.is_some());
+            answer.end.unwrap().reached();
+            assert!(pool.returning(&key));
+        });
+        // The runtime ends with the response's task unfinished.
+        drop(rt);
+        assert!(!pool.returning(&key));
     }
 
     #[test]
