@@ -1068,6 +1068,26 @@ mod tests {
         Pool::new(http1, connector, true, None, usize::MAX)
     }
 
+    /// A connector going direct and trusting the root in `root` (a PEM file).
+    fn trusting(root: std::path::PathBuf) -> Connector {
+        let settings = Settings::new()
+            .with_proxy(crate::ProxySetting::Direct)
+            .with_ca_file([root]);
+        Connector::new(ConnectorSettings::new(settings)).unwrap()
+    }
+
+    /// A pool over `connector`, offering HTTP/2 when `http2`.
+    fn pool_over(connector: &Connector, http2: bool) -> Arc<Pool> {
+        let legacy = legacy::Client::builder(TokioExecutor::new()).build(connector.clone());
+        Arc::new(Pool::new(
+            legacy,
+            connector.clone(),
+            http2,
+            None,
+            usize::MAX,
+        ))
+    }
+
     #[test]
     fn origins_known_to_answer_http1_are_bounded() {
         let pool = pool();
@@ -1093,12 +1113,7 @@ mod tests {
 
         let pki = TestPki::new();
         let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
-        let settings = Settings::new()
-            .with_proxy(crate::ProxySetting::Direct)
-            .with_ca_file([pki.root_pem_path().to_path_buf()]);
-        let connector = Connector::new(ConnectorSettings::new(settings)).unwrap();
-        let http1 = legacy::Client::builder(TokioExecutor::new()).build(connector.clone());
-        let pool = Arc::new(Pool::new(http1, connector, true, None, usize::MAX));
+        let pool = pool_over(&trusting(pki.root_pem_path().to_path_buf()), true);
 
         // A connection whose request loop is never run: what is sent on it waits in its queue.
         let (io, _peer) = tokio::io::duplex(64 * 1024);
@@ -1166,18 +1181,8 @@ mod tests {
 
         let pki = TestPki::new();
         let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
-        let settings = Settings::new()
-            .with_proxy(crate::ProxySetting::Direct)
-            .with_ca_file([pki.root_pem_path().to_path_buf()]);
-        let connector = Connector::new(ConnectorSettings::new(settings)).unwrap();
-        let legacy = legacy::Client::builder(TokioExecutor::new()).build(connector.clone());
-        let pool = Arc::new(Pool::new(
-            legacy,
-            connector.clone(),
-            false,
-            None,
-            usize::MAX,
-        ));
+        let connector = trusting(pki.root_pem_path().to_path_buf());
+        let pool = pool_over(&connector, false);
         let url = origin.url_with_host("localhost", "/echo?x=1");
         let uri: http::Uri = url.parse().unwrap();
         let key = key_of(uri.authority().unwrap().as_str()).into_owned();
@@ -1249,18 +1254,11 @@ mod tests {
         });
         let url = rx.recv().unwrap();
         let _ = origin_thread;
-        let settings = Settings::new()
-            .with_proxy(crate::ProxySetting::Direct)
-            .with_ca_file([root]);
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
-        let pool = rt.block_on(async {
-            let connector = Connector::new(ConnectorSettings::new(settings)).unwrap();
-            let legacy = legacy::Client::builder(TokioExecutor::new()).build(connector.clone());
-            Arc::new(Pool::new(legacy, connector, false, None, usize::MAX))
-        });
+        let pool = rt.block_on(async { pool_over(&trusting(root), false) });
         let key = key_of(
             url.parse::<http::Uri>()
                 .unwrap()
