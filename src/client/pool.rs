@@ -272,19 +272,11 @@ fn give_back_when_ready(pool: &Arc<Pool>, conn: Http1Conn) -> Option<BodyEnd> {
     let end = BodyEnd::default();
     {
         let mut origins = own.origins.lock().unwrap_or_else(PoisonError::into_inner);
-        let origins = &mut *origins;
-        if !origins.map.contains_key(&*conn.key) && !room_for(&mut origins.map, &conn.key) {
-            // No room: it serves its own response only, and closes after it.
-            return None;
-        }
-        let origin = origins
-            .map
-            .entry(Box::from(&*conn.key))
-            .or_insert_with(|| Origin::Http1(Http1Origin::default()));
-        match origin {
-            Origin::Http1(o) => o.busy.push((id, end.clone())),
-            // The origin now speaks HTTP/2: this one closes after its response.
-            Origin::Http2(_) => return None,
+        match origin_entry(&mut origins.map, &conn.key) {
+            Some(Origin::Http1(o)) => o.busy.push((id, end.clone())),
+            // No room (it serves its own response only), or the origin now speaks HTTP/2:
+            // this one closes after its response.
+            _ => return None,
         }
     }
     let mut watch = Watch {
@@ -318,7 +310,7 @@ impl Watch {
         if let Some(conn) = self.conn.take()
             && let Some(pool) = self.pool.upgrade()
         {
-            pool.back_from_response(self.id, conn, ready);
+            pool.give_back(Some(self.id), conn, ready);
         }
     }
 }
@@ -471,22 +463,7 @@ impl Pool {
     /// idle already (the newcomer closes, as in hyper-util's pool), now speaks HTTP/2, or there
     /// is no room.
     fn put_idle(self: &Arc<Self>, conn: Http1Conn) {
-        let Some(own) = &self.own else { return };
-        let mut origins = own.origins.lock().unwrap_or_else(PoisonError::into_inner);
-        let origins_ref = &mut *origins;
-        let known = origins_ref.map.contains_key(&*conn.key);
-        let refused = if known || room_for(&mut origins_ref.map, &conn.key) {
-            let origin = origins_ref
-                .map
-                .entry(Box::from(&*conn.key))
-                .or_insert_with(|| Origin::Http1(Http1Origin::default()));
-            idle_in(own, origin, conn)
-        } else {
-            Some(conn)
-        };
-        let start_reaping = reaping_needed(own, origins_ref, refused.is_none());
-        drop(origins);
-        self.after_idle(own, refused, start_reaping);
+        self.give_back(None, conn, true);
     }
 
     /// After the lock: wakes the requests opening a connection of their own when one became
@@ -501,24 +478,26 @@ impl Pool {
         }
     }
 
-    /// Connection `id`, back from its response: idle when `ready`, else let go (hyper closed it).
-    fn back_from_response(self: &Arc<Self>, id: u64, conn: Http1Conn, ready: bool) {
+    /// `conn`, back from its response (off its origin's busy list when it was on it as
+    /// `busy`): idle when `ready` (see [`Pool::put_idle`]), else let go (hyper closed it).
+    fn give_back(self: &Arc<Self>, busy: Option<u64>, conn: Http1Conn, ready: bool) {
         let Some(own) = &self.own else { return };
         let mut origins = own.origins.lock().unwrap_or_else(PoisonError::into_inner);
         let origins_ref = &mut *origins;
-        let refused = match origins_ref.map.get_mut(&*conn.key) {
-            Some(origin) => {
-                if let Origin::Http1(o) = origin
-                    && let Some(i) = o.busy.iter().position(|(b, _)| *b == id)
-                {
-                    o.busy.swap_remove(i);
-                }
-                if ready {
-                    idle_in(own, origin, conn)
-                } else {
-                    Some(conn)
-                }
-            }
+        if let Some(id) = busy
+            && let Some(Origin::Http1(o)) = origins_ref.map.get_mut(&*conn.key)
+            && let Some(i) = o.busy.iter().position(|(b, _)| *b == id)
+        {
+            o.busy.swap_remove(i);
+        }
+        let origin = match (ready, busy) {
+            (false, _) => None,
+            // Back from a response: to an origin still known.
+            (true, Some(_)) => origins_ref.map.get_mut(&*conn.key),
+            (true, None) => origin_entry(&mut origins_ref.map, &conn.key),
+        };
+        let refused = match origin {
+            Some(origin) => idle_in(own, origin, conn),
             None => Some(conn),
         };
         let start_reaping = reaping_needed(own, origins_ref, refused.is_none());
@@ -528,6 +507,7 @@ impl Pool {
     }
 
     /// Whether a connection to `key` whose response's body has ended is on its way back.
+    #[cfg(test)]
     fn returning(&self, key: &str) -> bool {
         self.origins()
             .is_some_and(|o| matches!(o.map.get(key), Some(Origin::Http1(h)) if h.returning()))
@@ -535,15 +515,26 @@ impl Pool {
 
     /// Remembers that `key` answers HTTP/1.1, unless something is known of it already.
     fn remember_http1(&self, key: &str) {
-        if let Some(mut origins) = self.origins()
-            && !origins.map.contains_key(key)
-            && room_for(&mut origins.map, key)
-        {
-            origins
-                .map
-                .insert(Box::from(key), Origin::Http1(Http1Origin::default()));
+        if let Some(mut origins) = self.origins() {
+            origin_entry(&mut origins.map, key);
         }
     }
+}
+
+/// What is known of `key`, remembered as answering HTTP/1.1 when nothing was; `None` when it
+/// is new and there is no room. The key is copied only for a new entry (this runs for nearly
+/// every HTTP/1.1 response).
+fn origin_entry<'a>(
+    origins: &'a mut HashMap<Box<str>, Origin>,
+    key: &str,
+) -> Option<&'a mut Origin> {
+    if !origins.contains_key(key) {
+        if !room_for(origins, key) {
+            return None;
+        }
+        origins.insert(Box::from(key), Origin::Http1(Http1Origin::default()));
+    }
+    origins.get_mut(key)
 }
 
 /// Adds `conn` to `origin`'s idle connections if there is room; else hands it back.
@@ -713,10 +704,11 @@ async fn when_returned(
             let changed = own.changed.notified();
             tokio::pin!(changed);
             changed.as_mut().enable();
-            match pool.checkout(&key, false) {
+            match pool.checkout(&key, true) {
                 Found::Http1(conn) => return Some(conn),
-                _ if !pool.returning(&key) => return None,
-                _ => changed.await,
+                Found::Returning => changed.await,
+                // None on its way back any more (it closed), or the origin now speaks HTTP/2.
+                _ => return None,
             }
         }
     })
@@ -1076,6 +1068,12 @@ mod tests {
         Connector::new(ConnectorSettings::new(settings)).unwrap()
     }
 
+    /// The pool's key for `url`.
+    fn key_for(url: &str) -> String {
+        let uri: http::Uri = url.parse().unwrap();
+        key_of(uri.authority().unwrap().as_str()).into_owned()
+    }
+
     /// A pool over `connector`, offering HTTP/2 when `http2`.
     fn pool_over(connector: &Connector, http2: bool) -> Arc<Pool> {
         let legacy = legacy::Client::builder(TokioExecutor::new()).build(connector.clone());
@@ -1126,14 +1124,7 @@ mod tests {
             .await
             .unwrap();
         let url = origin.url_with_host("localhost", "/");
-        let key = key_of(
-            url.parse::<http::Uri>()
-                .unwrap()
-                .authority()
-                .unwrap()
-                .as_str(),
-        )
-        .into_owned();
+        let key = key_for(&url);
         let info = {
             // Any connection's facts: the held one never answers.
             let probe = pool.own.as_ref().unwrap().connector.clone();
@@ -1184,9 +1175,14 @@ mod tests {
         let connector = trusting(pki.root_pem_path().to_path_buf());
         let pool = pool_over(&connector, false);
         let url = origin.url_with_host("localhost", "/echo?x=1");
-        let uri: http::Uri = url.parse().unwrap();
-        let key = key_of(uri.authority().unwrap().as_str()).into_owned();
-        let info = Arc::clone(connector.connect(uri).await.unwrap().shared_info());
+        let key = key_for(&url);
+        let info = Arc::clone(
+            connector
+                .connect(url.parse().unwrap())
+                .await
+                .unwrap()
+                .shared_info(),
+        );
         // A connection whose task is gone: what is sent on it comes back unsent.
         let (io, _peer) = tokio::io::duplex(64 * 1024);
         let (send, gone) = http1::Builder::new()
@@ -1259,14 +1255,7 @@ mod tests {
             .build()
             .unwrap();
         let pool = rt.block_on(async { pool_over(&trusting(root), false) });
-        let key = key_of(
-            url.parse::<http::Uri>()
-                .unwrap()
-                .authority()
-                .unwrap()
-                .as_str(),
-        )
-        .into_owned();
+        let key = key_for(&url);
         rt.block_on(async {
             let req = http::Request::get(&url).body(Body::empty()).unwrap();
             let answer = match pool.send(req).await {

@@ -358,6 +358,15 @@ async fn http1_requests_reuse_one_connection_however_the_body_is_read() {
 /// connection is ready for another request even while the response is held.)
 const HELD: &str = "/stream/300000";
 
+/// `n` GETs of `url` sent one after another, each response held with its body unread.
+async fn hold(client: &Client, url: &str, n: usize) -> Vec<proxyscope::client::Response> {
+    let mut held = Vec::with_capacity(n);
+    for _ in 0..n {
+        held.push(client.get(url).send().await.unwrap());
+    }
+    held
+}
+
 #[tokio::test]
 async fn concurrent_http1_requests_each_get_a_connection_and_all_are_kept() {
     let pki = TestPki::new();
@@ -365,10 +374,7 @@ async fn concurrent_http1_requests_each_get_a_connection_and_all_are_kept() {
     let client = trusting(&pki).build().unwrap();
     for round in 0..3 {
         // Three responses held at once, bodies unread: three connections busy.
-        let mut held = Vec::new();
-        for _ in 0..3 {
-            held.push(client.get(&url).send().await.unwrap());
-        }
+        let held = hold(&client, &url, 3).await;
         for res in held {
             assert_eq!(res.version(), Version::HTTP_11);
             assert_eq!(res.bytes().await.unwrap().len(), 300_000);
@@ -382,10 +388,7 @@ async fn a_small_body_held_unread_leaves_its_connection_free() {
     let pki = TestPki::new();
     let (origin, url) = http1_origin(&pki, "/bytes/1000").await;
     let client = trusting(&pki).build().unwrap();
-    let mut held = Vec::new();
-    for _ in 0..3 {
-        held.push(client.get(&url).send().await.unwrap());
-    }
+    let held = hold(&client, &url, 3).await;
     // hyper read each whole before the next request: one connection served them all.
     assert_eq!(origin.accepted(), 1);
     for res in held {
@@ -398,19 +401,13 @@ async fn pool_max_idle_per_host_bounds_the_idle_http1_connections() {
     let pki = TestPki::new();
     let (origin, url) = http1_origin(&pki, HELD).await;
     let client = trusting(&pki).pool_max_idle_per_host(1).build().unwrap();
-    let mut held = Vec::new();
-    for _ in 0..3 {
-        held.push(client.get(&url).send().await.unwrap());
-    }
+    let held = hold(&client, &url, 3).await;
     for res in held {
         res.bytes().await.unwrap();
     }
     assert_eq!(origin.accepted(), 3);
     // One of the three was kept: three at once now need two more.
-    let mut held = Vec::new();
-    for _ in 0..3 {
-        held.push(client.get(&url).send().await.unwrap());
-    }
+    let held = hold(&client, &url, 3).await;
     for res in held {
         res.bytes().await.unwrap();
     }
