@@ -59,6 +59,17 @@
 //! time right after the request was handed to its connection, while it is in flight: whether
 //! work a client does then costs less wall time than work before sending or after the head.
 //!
+//! With `PROXYSCOPE_BENCH_PAIRED=<a>,<b>:<h1|h2>:<pairs>[:<block>[:task]]` (two clients of the
+//! count mode, 64-byte bodies, blocks of 100 requests unless given) the binary compares two
+//! clients in one run: it sends a block through `a`, then one through `b`, then `b` then `a`,
+//! and so on for `pairs` pairs, and prints each client's median per-request latency, their
+//! ratio, and the median and quartiles of the per-pair ratios of block times. A criterion group
+//! measures each client for seconds at a time, one after the other; on a shared machine the
+//! load drifts between those windows, and two runs of one client can then differ by 10% or more
+//! (compare `proxyscope_proxy` with `proxyscope_env_proxy`, the same client). Blocks taken in
+//! turn share the drift, and the ratio of adjacent blocks cancels it. `:task` sends from a
+//! spawned task, as in the count mode.
+//!
 //! Every client, the origin and the proxy share one runtime of two worker threads (this
 //! machine's two cores); `PROXYSCOPE_BENCH_WORKERS=<n>` gives it `n` instead, in the criterion
 //! groups and the count mode alike.
@@ -534,6 +545,143 @@ fn config() -> Criterion {
 }
 
 /// The fixed-count mode of the module's documentation.
+/// One request through the client named `which` (the names of the count mode), and the length
+/// of its whole body. `h2` is the connection of `hyper_h2_connection_over_proxyscope_direct`.
+async fn one(
+    s: &Setup,
+    which: &str,
+    uri: &Uri,
+    h2: Option<&mut hyper::client::conn::http2::SendRequest<Full<Bytes>>>,
+    work: Duration,
+) -> usize {
+    match which {
+        "proxyscope_proxy" => proxyscope_get(&s.ours_proxy, uri).await,
+        "proxyscope_direct" => proxyscope_get(&s.ours_direct, uri).await,
+        "proxyscope_env_proxy" => proxyscope_get(&s.ours_env, uri).await,
+        "proxyscope_env_proxy_no_proxy_1000" => proxyscope_get(&s.ours_env_list, uri).await,
+        "hyper_util_proxy" => hyper_get(&s.theirs_proxy, uri).await,
+        "hyper_util_direct" => hyper_get(&s.theirs_direct, uri).await,
+        "hyper_util_proxy_same_headers" => {
+            hyper_get_same_headers(&s.theirs_proxy, uri, &s.ours_headers).await
+        }
+        "hyper_util_direct_same_headers" => {
+            hyper_get_same_headers(&s.theirs_direct, uri, &s.ours_headers).await
+        }
+        "hyper_util_proxy_wrapped" => hyper_get_wrapped(&s.theirs_proxy, uri).await,
+        "hyper_util_direct_wrapped" => hyper_get_wrapped(&s.theirs_direct, uri).await,
+        "hyper_util_proxy_busy" => {
+            hyper_get_busy(&s.theirs_proxy, uri, work, BusyWhen::Around).await
+        }
+        "hyper_util_direct_busy" => {
+            hyper_get_busy(&s.theirs_direct, uri, work, BusyWhen::Around).await
+        }
+        "hyper_util_proxy_busy_in_flight" => {
+            hyper_get_busy(&s.theirs_proxy, uri, work, BusyWhen::InFlight).await
+        }
+        "hyper_util_direct_busy_in_flight" => {
+            hyper_get_busy(&s.theirs_direct, uri, work, BusyWhen::InFlight).await
+        }
+        "hyper_util_over_proxyscope_proxy" => hyper_get(&s.legacy_over_ours_proxy, uri).await,
+        "hyper_util_over_proxyscope_direct" => hyper_get(&s.legacy_over_ours_direct, uri).await,
+        "hyper_h2_connection_over_proxyscope_direct" => {
+            let send = h2.expect("the HTTP/2 connection, made by the caller");
+            h2_get_same_headers(send, uri, &s.ours_headers).await
+        }
+        other => panic!("no client {other:?}"),
+    }
+}
+
+/// Whether the requests are sent from a spawned task (`task` in the field `from`) rather than
+/// from `block_on`.
+fn from_task(from: Option<&str>) -> bool {
+    match from {
+        None => false,
+        Some("task") => true,
+        Some(other) => panic!("the field after the count is `task` or nothing, not {other:?}"),
+    }
+}
+
+/// The paired mode (`PROXYSCOPE_BENCH_PAIRED`, see the module's doc): blocks of requests
+/// through two clients in turn, A B B A, so that whatever slows the machine down over a run
+/// falls on both alike.
+fn paired(spec: &str) {
+    let mut parts = spec.split(':');
+    let (Some(clients), Some(proto), Some(pairs), block, from, None) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        panic!("PROXYSCOPE_BENCH_PAIRED is <a>,<b>:<h1|h2>:<pairs>[:<block>[:task]], not {spec:?}");
+    };
+    let in_task = from_task(from);
+    let Some((a, b)) = clients.split_once(',') else {
+        panic!("PROXYSCOPE_BENCH_PAIRED names two clients, <a>,<b>, not {clients:?}");
+    };
+    let (a, b) = (a.to_owned(), b.to_owned());
+    let proto = proto.to_owned();
+    let pairs: usize = pairs.parse().expect("a number of pairs");
+    let block: usize = block.map_or(100, |b| b.parse().expect("a block size"));
+    assert!(pairs > 0 && block > 0, "at least one pair of one request");
+    let rt = runtime();
+    let s = Arc::new(setup(&rt, proto == "h2"));
+    let uri: Uri = format!("{}/bytes/64", s.base).parse().expect("a Uri");
+    let run = {
+        let s = Arc::clone(&s);
+        async move {
+            warm_every_client(&s, &uri, 64).await;
+            let mut h2 = None;
+            if [a.as_str(), b.as_str()].contains(&"hyper_h2_connection_over_proxyscope_direct") {
+                h2 = Some(h2_connection(&s.ours_direct, &uri).await);
+            }
+            let mut latency = [Vec::new(), Vec::new()];
+            let mut ratios = Vec::with_capacity(pairs);
+            for pair in 0..pairs {
+                let mut took = [Duration::ZERO; 2];
+                let order = if pair % 2 == 0 { [0, 1] } else { [1, 0] };
+                for side in order {
+                    let which = [&a, &b][side];
+                    for _ in 0..block {
+                        let started = std::time::Instant::now();
+                        assert_eq!(one(&s, which, &uri, h2.as_mut(), Duration::ZERO).await, 64);
+                        let t = started.elapsed();
+                        took[side] += t;
+                        latency[side].push(t);
+                    }
+                }
+                ratios.push(took[0].as_secs_f64() / took[1].as_secs_f64());
+            }
+            let median = |v: &mut Vec<Duration>| {
+                v.sort_unstable();
+                v[v.len() / 2]
+            };
+            let (ma, mb) = (median(&mut latency[0]), median(&mut latency[1]));
+            ratios.sort_unstable_by(f64::total_cmp);
+            let at = |q: f64| ratios[((ratios.len() - 1) as f64 * q).round() as usize];
+            let from = if in_task { " (from a task)" } else { "" };
+            let us = |d: Duration| d.as_secs_f64() * 1e6;
+            println!(
+                "{proto}{from} {a} / {b}: per-request median {:.1} / {:.1} µs = {:.3}; block \
+                 ratios ({pairs} pairs of {block}) median {:.3}, quartiles {:.3} to {:.3}",
+                us(ma),
+                us(mb),
+                us(ma) / us(mb),
+                at(0.5),
+                at(0.25),
+                at(0.75),
+            );
+        }
+    };
+    if in_task {
+        rt.block_on(async { tokio::spawn(run).await.expect("the paired task") });
+    } else {
+        rt.block_on(run);
+    }
+    rt.block_on(async move { drop(s) });
+}
+
 fn count(spec: &str) {
     let mut parts = spec.split(':');
     let (Some(which), Some(proto), Some(n), size, from, None) = (
@@ -550,11 +698,7 @@ fn count(spec: &str) {
     };
     let n: u64 = n.parse().expect("a request count");
     let size: usize = size.map_or(64, |s| s.parse().expect("a body size"));
-    let in_task = match from {
-        None => false,
-        Some("task") => true,
-        Some(other) => panic!("the fifth field is `task` or nothing, not {other:?}"),
-    };
+    let in_task = from_task(from);
     let rt = runtime();
     let s = Arc::new(setup(&rt, proto == "h2"));
     let uri: Uri = format!("{}/bytes/{size}", s.base).parse().expect("a Uri");
@@ -579,47 +723,7 @@ fn count(spec: &str) {
                 if i == 1 {
                     counted_from = thread_cpu_ns();
                 }
-                let got = match which.as_str() {
-                    "proxyscope_proxy" => proxyscope_get(&s.ours_proxy, &uri).await,
-                    "proxyscope_direct" => proxyscope_get(&s.ours_direct, &uri).await,
-                    "proxyscope_env_proxy" => proxyscope_get(&s.ours_env, &uri).await,
-                    "proxyscope_env_proxy_no_proxy_1000" => {
-                        proxyscope_get(&s.ours_env_list, &uri).await
-                    }
-                    "hyper_util_proxy" => hyper_get(&s.theirs_proxy, &uri).await,
-                    "hyper_util_direct" => hyper_get(&s.theirs_direct, &uri).await,
-                    "hyper_util_proxy_same_headers" => {
-                        hyper_get_same_headers(&s.theirs_proxy, &uri, &s.ours_headers).await
-                    }
-                    "hyper_util_direct_same_headers" => {
-                        hyper_get_same_headers(&s.theirs_direct, &uri, &s.ours_headers).await
-                    }
-                    "hyper_util_proxy_wrapped" => hyper_get_wrapped(&s.theirs_proxy, &uri).await,
-                    "hyper_util_direct_wrapped" => hyper_get_wrapped(&s.theirs_direct, &uri).await,
-                    "hyper_util_proxy_busy" => {
-                        hyper_get_busy(&s.theirs_proxy, &uri, work, BusyWhen::Around).await
-                    }
-                    "hyper_util_direct_busy" => {
-                        hyper_get_busy(&s.theirs_direct, &uri, work, BusyWhen::Around).await
-                    }
-                    "hyper_util_proxy_busy_in_flight" => {
-                        hyper_get_busy(&s.theirs_proxy, &uri, work, BusyWhen::InFlight).await
-                    }
-                    "hyper_util_direct_busy_in_flight" => {
-                        hyper_get_busy(&s.theirs_direct, &uri, work, BusyWhen::InFlight).await
-                    }
-                    "hyper_util_over_proxyscope_proxy" => {
-                        hyper_get(&s.legacy_over_ours_proxy, &uri).await
-                    }
-                    "hyper_util_over_proxyscope_direct" => {
-                        hyper_get(&s.legacy_over_ours_direct, &uri).await
-                    }
-                    "hyper_h2_connection_over_proxyscope_direct" => {
-                        let send = h2.as_mut().expect("made above");
-                        h2_get_same_headers(send, &uri, &s.ours_headers).await
-                    }
-                    other => panic!("no client {other:?}"),
-                };
+                let got = one(&s, &which, &uri, h2.as_mut(), work).await;
                 assert_eq!(got, size);
             }
             // From `block_on`, the calling thread's own CPU time: the work between its hand-offs
@@ -644,6 +748,10 @@ fn count(spec: &str) {
 }
 
 fn main() {
+    if let Ok(spec) = std::env::var("PROXYSCOPE_BENCH_PAIRED") {
+        paired(&spec);
+        return;
+    }
     if let Ok(spec) = std::env::var("PROXYSCOPE_BENCH_COUNT") {
         count(&spec);
         return;
