@@ -70,6 +70,12 @@
 //! turn share the drift, and the ratio of adjacent blocks cancels it. `:task` sends from a
 //! spawned task, as in the count mode.
 //!
+//! `hyper_util_proxy_footprint` and `hyper_util_direct_footprint` (count and paired modes) are
+//! hyper-util's client running 192 small distinct functions per request before it sends:
+//! about 3.4 K instructions over about 280 lines of code that nothing else touches. They tell
+//! what a request path that touches more code costs on a machine whose caches other work
+//! keeps evicting, apart from the instructions themselves.
+//!
 //! Every client, the origin and the proxy share one runtime of two worker threads (this
 //! machine's two cores); `PROXYSCOPE_BENCH_WORKERS=<n>` gives it `n` instead, in the criterion
 //! groups and the count mode alike.
@@ -245,6 +251,71 @@ where
     busy(after);
     let body = res.into_body().collect().await.expect("body").to_bytes();
     body.len()
+}
+
+/// One of 192 distinct functions of about one cache line of code each (the constant makes each
+/// instance's code its own): `hyper_get_footprint` runs them all per request.
+#[inline(never)]
+fn touch<const N: u64>(x: u64) -> u64 {
+    let mut y = x ^ N;
+    y = y
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15 ^ N)
+        .rotate_left((N % 61) as u32);
+    y ^= y >> 29;
+    y = y.wrapping_mul(0xBF58_476D_1CE4_E5B9 ^ N);
+    y ^= y >> 32;
+    y.wrapping_add(N)
+}
+
+/// Sixteen of the `touch` functions, the `row`th sixteen.
+macro_rules! touch_row {
+    ($x:ident, $row:literal) => {
+        $x = touch::<{ $row * 16 + 0 }>(black_box($x));
+        $x = touch::<{ $row * 16 + 1 }>(black_box($x));
+        $x = touch::<{ $row * 16 + 2 }>(black_box($x));
+        $x = touch::<{ $row * 16 + 3 }>(black_box($x));
+        $x = touch::<{ $row * 16 + 4 }>(black_box($x));
+        $x = touch::<{ $row * 16 + 5 }>(black_box($x));
+        $x = touch::<{ $row * 16 + 6 }>(black_box($x));
+        $x = touch::<{ $row * 16 + 7 }>(black_box($x));
+        $x = touch::<{ $row * 16 + 8 }>(black_box($x));
+        $x = touch::<{ $row * 16 + 9 }>(black_box($x));
+        $x = touch::<{ $row * 16 + 10 }>(black_box($x));
+        $x = touch::<{ $row * 16 + 11 }>(black_box($x));
+        $x = touch::<{ $row * 16 + 12 }>(black_box($x));
+        $x = touch::<{ $row * 16 + 13 }>(black_box($x));
+        $x = touch::<{ $row * 16 + 14 }>(black_box($x));
+        $x = touch::<{ $row * 16 + 15 }>(black_box($x));
+    };
+}
+
+/// Runs 192 distinct small functions: about 3.4 K instructions, spread over about 280 lines of
+/// code that nothing else runs (callgrind's instruction-cache misses on the caller's thread).
+fn footprint(mut x: u64) -> u64 {
+    touch_row!(x, 0);
+    touch_row!(x, 1);
+    touch_row!(x, 2);
+    touch_row!(x, 3);
+    touch_row!(x, 4);
+    touch_row!(x, 5);
+    touch_row!(x, 6);
+    touch_row!(x, 7);
+    touch_row!(x, 8);
+    touch_row!(x, 9);
+    touch_row!(x, 10);
+    touch_row!(x, 11);
+    x
+}
+
+/// `hyper_get` that first runs [`footprint`]: what touching that much more code per request
+/// costs hyper-util's client, whose own code is then as far from proxyscope's in lines touched
+/// as proxyscope's is from it (count and paired modes).
+async fn hyper_get_footprint<C>(client: &LegacyClient<C, Full<Bytes>>, uri: &Uri) -> usize
+where
+    C: Connect + Clone + Send + Sync + 'static,
+{
+    black_box(footprint(black_box(1)));
+    hyper_get(client, uri).await
 }
 
 /// Spins for `d` without yielding: CPU work a caller does, not a wait.
@@ -561,6 +632,8 @@ async fn one(
         "proxyscope_env_proxy_no_proxy_1000" => proxyscope_get(&s.ours_env_list, uri).await,
         "hyper_util_proxy" => hyper_get(&s.theirs_proxy, uri).await,
         "hyper_util_direct" => hyper_get(&s.theirs_direct, uri).await,
+        "hyper_util_proxy_footprint" => hyper_get_footprint(&s.theirs_proxy, uri).await,
+        "hyper_util_direct_footprint" => hyper_get_footprint(&s.theirs_direct, uri).await,
         "hyper_util_proxy_same_headers" => {
             hyper_get_same_headers(&s.theirs_proxy, uri, &s.ours_headers).await
         }
