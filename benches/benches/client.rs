@@ -664,6 +664,28 @@ async fn one(
     }
 }
 
+/// The colon-separated fields of a mode's `spec`, at most `N` (`form` says what it should be).
+fn fields<'s, const N: usize>(spec: &'s str, form: &str) -> [Option<&'s str>; N] {
+    let mut parts = spec.split(':');
+    let fields = std::array::from_fn(|_| parts.next());
+    assert!(parts.next().is_none(), "{form}, not {spec:?}");
+    fields
+}
+
+/// Runs `requests` on `rt` from `block_on`, or from a task it spawns when `in_task`.
+fn run_requests(
+    rt: &tokio::runtime::Runtime,
+    in_task: bool,
+    requests: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    if in_task {
+        // As a service sends them: from a task on a worker thread, not from `block_on`.
+        rt.block_on(async { tokio::spawn(requests).await.expect("the request task") });
+    } else {
+        rt.block_on(requests);
+    }
+}
+
 /// Whether the requests are sent from a spawned task (`task` in the field `from`) rather than
 /// from `block_on`.
 fn from_task(from: Option<&str>) -> bool {
@@ -678,16 +700,9 @@ fn from_task(from: Option<&str>) -> bool {
 /// through two clients in turn, A B B A, so that whatever slows the machine down over a run
 /// falls on both alike.
 fn paired(spec: &str) {
-    let mut parts = spec.split(':');
-    let (Some(clients), Some(proto), Some(pairs), block, from, None) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
-        panic!("PROXYSCOPE_BENCH_PAIRED is <a>,<b>:<h1|h2>:<pairs>[:<block>[:task]], not {spec:?}");
+    let form = "PROXYSCOPE_BENCH_PAIRED is <a>,<b>:<h1|h2>:<pairs>[:<block>[:task]]";
+    let [Some(clients), Some(proto), Some(pairs), block, from] = fields(spec, form) else {
+        panic!("{form}, not {spec:?}");
     };
     let in_task = from_task(from);
     let Some((a, b)) = clients.split_once(',') else {
@@ -747,27 +762,14 @@ fn paired(spec: &str) {
             );
         }
     };
-    if in_task {
-        rt.block_on(async { tokio::spawn(run).await.expect("the paired task") });
-    } else {
-        rt.block_on(run);
-    }
+    run_requests(&rt, in_task, run);
     rt.block_on(async move { drop(s) });
 }
 
 fn count(spec: &str) {
-    let mut parts = spec.split(':');
-    let (Some(which), Some(proto), Some(n), size, from, None) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
-        panic!(
-            "PROXYSCOPE_BENCH_COUNT is <client>:<h1|h2>:<n>[:<body bytes>[:task]], not {spec:?}"
-        );
+    let form = "PROXYSCOPE_BENCH_COUNT is <client>:<h1|h2>:<n>[:<body bytes>[:task]]";
+    let [Some(which), Some(proto), Some(n), size, from] = fields(spec, form) else {
+        panic!("{form}, not {spec:?}");
     };
     let n: u64 = n.parse().expect("a request count");
     let size: usize = size.map_or(64, |s| s.parse().expect("a body size"));
@@ -811,12 +813,7 @@ fn count(spec: &str) {
             }
         }
     };
-    if in_task {
-        // As a service sends them: from a task on a worker thread, not from `block_on`.
-        rt.block_on(async { tokio::spawn(requests).await.expect("the request task") });
-    } else {
-        rt.block_on(requests);
-    }
+    run_requests(&rt, in_task, requests);
     rt.block_on(async move { drop(s) });
 }
 
