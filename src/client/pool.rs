@@ -979,28 +979,17 @@ async fn kept_or_own(own: &Own, pool: &Pool, key: &str, mut connect: Connecting)
 /// Lets go of HTTP/2 connection `id` to `key` once no request took it for `timeout`, or once
 /// it is closed (its last response still reads to the end: the connection closes after it).
 fn let_go_when_idle(pool: Weak<Pool>, id: u64, key: Arc<str>, timeout: Duration) {
-    tokio::spawn(async move {
-        let mut at = Instant::now() + timeout;
-        loop {
-            tokio::time::sleep_until(at).await;
-            let Some(pool) = pool.upgrade() else { return };
-            let Some(mut origins) = pool.origins() else {
-                return;
-            };
-            let until = match origins.map.get(&*key) {
-                Some(Origin::Http2(h)) if h.conn.id == id => {
-                    (!h.conn.send.is_closed()).then_some(h.last_used + timeout)
-                }
-                // Replaced or forgotten: another watches its successor.
-                _ => return,
-            };
-            match until {
-                Some(until) if until > Instant::now() => at = until,
-                _ => {
-                    origins.map.remove(&*key);
-                    return;
-                }
+    on_timer(pool, Instant::now() + timeout, move |origins, now| {
+        let until = match origins.map.get(&*key) {
+            Some(Origin::Http2(h)) if h.conn.id == id => {
+                (!h.conn.send.is_closed()).then_some(h.last_used + timeout)
             }
+            // Replaced or forgotten: another watches its successor.
+            _ => return (None, None),
+        };
+        match until {
+            Some(until) if until > now => (Some(until), None),
+            _ => (None, origins.map.remove(&*key)),
         }
     });
 }
@@ -1009,39 +998,51 @@ fn let_go_when_idle(pool: Weak<Pool>, id: u64, key: Arc<str>, timeout: Duration)
 /// closed), each at most `timeout` late, as hyper-util's pool does; ends when none is left
 /// idle (the next one kept starts it again) or the pool is gone.
 fn close_expired(pool: Weak<Pool>, timeout: Duration) {
+    on_timer(pool, Instant::now() + timeout, move |origins, now| {
+        let mut expired = Vec::new();
+        let mut next: Option<Instant> = None;
+        for origin in origins.map.values_mut() {
+            let Origin::Http1(Http1Origin { idle, .. }) = origin else {
+                continue;
+            };
+            let (keep, gone): (Vec<Idle>, Vec<Idle>) = std::mem::take(idle)
+                .into_iter()
+                .partition(|i| i.conn.send.is_ready() && now < i.since + timeout);
+            *idle = keep;
+            expired.extend(gone);
+            if let Some(oldest) = idle.first() {
+                let due = oldest.since + timeout;
+                next = Some(next.map_or(due, |n| n.min(due)));
+            }
+        }
+        if next.is_none() {
+            origins.reaping = false;
+        }
+        (next, expired)
+    });
+}
+
+/// A task that runs `turn` on the pool's origins at `at`, then again at the time `turn` says,
+/// until it says none or the pool is gone. What `turn` hands out besides (connections let go)
+/// is dropped after the lock is released: connections close outside it.
+fn on_timer<T: Send + 'static>(
+    pool: Weak<Pool>,
+    at: Instant,
+    mut turn: impl FnMut(&mut Origins, Instant) -> (Option<Instant>, T) + Send + 'static,
+) {
     tokio::spawn(async move {
-        let mut at = Instant::now() + timeout;
+        let mut at = at;
         loop {
             tokio::time::sleep_until(at).await;
             let Some(pool) = pool.upgrade() else { return };
             let Some(mut origins) = pool.origins() else {
                 return;
             };
-            let now = Instant::now();
-            let mut expired = Vec::new();
-            let mut next: Option<Instant> = None;
-            for origin in origins.map.values_mut() {
-                let Origin::Http1(Http1Origin { idle, .. }) = origin else {
-                    continue;
-                };
-                let (keep, gone): (Vec<Idle>, Vec<Idle>) = std::mem::take(idle)
-                    .into_iter()
-                    .partition(|i| i.conn.send.is_ready() && now < i.since + timeout);
-                *idle = keep;
-                expired.extend(gone);
-                if let Some(oldest) = idle.first() {
-                    let due = oldest.since + timeout;
-                    next = Some(next.map_or(due, |n| n.min(due)));
-                }
-            }
-            if next.is_none() {
-                origins.reaping = false;
-            }
+            let (next, let_go) = turn(&mut origins, Instant::now());
             drop(origins);
-            // Closed outside the lock.
-            drop(expired);
+            drop(let_go);
             match next {
-                Some(due) => at = due,
+                Some(next) => at = next,
                 None => return,
             }
         }
