@@ -429,11 +429,11 @@ impl ClientBuilder {
                 http,
             });
         }
-        let defaults = super::send::Defaults {
-            headers: self.default_headers.clone(),
-            redirect: self.redirect,
+        let defaults = super::send::Defaults::new(
+            self.default_headers.clone(),
+            self.redirect,
             accept_encoding,
-        };
+        );
         Ok(Client {
             inner: std::sync::Arc::new(Inner {
                 timers: Default::default(),

@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use http::Method;
 use http::header::PROXY_AUTHORIZATION;
-use tracing::Instrument;
 
 use super::into_url::{RequestUrl, move_userinfo, request_parts, url_secrets};
 use super::timer::RequestTimer;
@@ -75,13 +74,11 @@ impl Client {
                 .route_request::<Error>(uri, &parts)?;
             (profile, route)
         };
-        if let Some(p) = route.proxy() {
-            secrets.extend(&p.secrets());
-        }
         let decode = self.inner.defaults.accept_encoding.is_some()
             && !req.headers().contains_key(http::header::ACCEPT_ENCODING)
             && !req.headers().contains_key(http::header::RANGE);
-        self.inner.defaults.apply(req.headers_mut())?;
+        // The request's own credentials are marked and collected here, with the defaults'.
+        self.inner.defaults.apply(req.headers_mut(), &mut secrets)?;
         let method = req.method().clone();
         let absolute_form = req.uri().scheme_str() == Some("http")
             && !profile.connector.profile().settings().tunnel_plain_http
@@ -103,13 +100,16 @@ impl Client {
             answered.uri(),
             req.headers_mut(),
         );
-        crate::connect::mark_and_add_headers(&mut secrets, req.headers_mut());
-        secrets.extend(
-            &profile
-                .connector
-                .profile()
-                .credential_secrets(route.proxy()),
-        );
+        // What the profile and the proxy's URL added: only a profile or proxy with credentials
+        // adds any (most add none, and their requests skip this).
+        let connector = profile.connector.profile();
+        if connector.adds_credentials(route.proxy()) {
+            if let Some(p) = route.proxy() {
+                secrets.extend(&p.secrets());
+            }
+            crate::connect::mark_and_add_headers(&mut secrets, req.headers_mut());
+            secrets.extend(&connector.credential_secrets(route.proxy()));
+        }
         // Shared by the response (its reader's errors) and this request's own errors.
         let secrets = if secrets.is_empty() {
             no_secrets()
@@ -230,6 +230,7 @@ impl InFlight {
                 // Matched where it is awaited: a named `Option` would keep its room in the
                 // future through the wait for the head below.
                 if let Some(waited) = std::future::poll_fn(|cx| {
+                    let _entered = span.enter();
                     if let Poll::Ready(r) =
                         Handoff::visible_during(&mut handoff, || Pin::new(&mut send).poll(cx))
                     {
@@ -256,6 +257,7 @@ impl InFlight {
                 // task, which left its waker: the first turn here starts with the timer.
                 let mut just_polled = true;
                 let waited = std::future::poll_fn(|cx| {
+                    let _entered = span.enter();
                     if !std::mem::take(&mut just_polled)
                         && let Poll::Ready(r) =
                             Handoff::visible_during(&mut handoff, || Pin::new(&mut send).poll(cx))
@@ -268,7 +270,6 @@ impl InFlight {
                 timer.keep(&client.inner.timers);
                 waited
             }
-            .instrument(span.clone())
             .await;
             let request_timeout = send::effective_timeout(profile_timeout, deadline);
             let passed = deadline.filter(|d| d.at <= tokio::time::Instant::now());

@@ -17,6 +17,7 @@ use super::request::{Parts, ResponseFuture, check_value};
 use super::request_body::{Body, BodyStreamError};
 use super::{Client, Response};
 use crate::error::{Error, ErrorKind, Hop, Phase, Redirect, Timings, chain_text};
+use crate::proxy::Secrets;
 use crate::route::Route;
 
 /// The `User-Agent` sent unless the client or the request sets one.
@@ -25,8 +26,12 @@ pub(crate) const USER_AGENT: &str = concat!("proxyscope/", env!("CARGO_PKG_VERSI
 /// What the client adds to every request.
 #[derive(Debug, Clone)]
 pub(crate) struct Defaults {
-    /// Headers sent unless the request sets the same name (`User-Agent` among them).
-    pub(crate) headers: HeaderMap,
+    /// Headers sent unless the request sets the same name (`User-Agent` among them); those that
+    /// hold credentials are marked sensitive.
+    headers: HeaderMap,
+    /// The credentials among `headers`, for scrubbing what a peer echoes: collected once, here,
+    /// rather than from every request's headers.
+    secrets: Secrets,
     /// The redirect policy of requests that set none.
     pub(crate) redirect: RedirectPolicy,
     /// The encodings the client decompresses, as an `Accept-Encoding` value (`None`: the
@@ -35,10 +40,36 @@ pub(crate) struct Defaults {
 }
 
 impl Defaults {
-    /// Adds the default headers the request lacks, and checks every header it carries.
-    pub(crate) fn apply(&self, headers: &mut HeaderMap) -> Result<(), Error> {
+    /// The defaults of a client: `headers` are marked sensitive where they hold credentials.
+    pub(crate) fn new(
+        mut headers: HeaderMap,
+        redirect: RedirectPolicy,
+        accept_encoding: Option<HeaderValue>,
+    ) -> Self {
+        let mut secrets = Secrets::new();
+        crate::connect::mark_and_add_headers(&mut secrets, &mut headers);
+        Self {
+            headers,
+            secrets,
+            redirect,
+            accept_encoding,
+        }
+    }
+
+    /// Checks every header the request carries, marks those that hold credentials sensitive
+    /// and adds their values to `secrets` (one pass, before the defaults go in: the defaults'
+    /// credentials were collected when the client was built), then adds the default headers
+    /// the request lacks.
+    pub(crate) fn apply(
+        &self,
+        headers: &mut HeaderMap,
+        secrets: &mut Secrets,
+    ) -> Result<(), Error> {
         for (name, value) in headers.iter() {
             check_value(name, value)?;
+        }
+        if !headers.is_empty() {
+            crate::connect::mark_and_add_headers(secrets, headers);
         }
         for name in self.headers.keys() {
             // One lookup for the test and the insert.
@@ -52,6 +83,11 @@ impl Defaults {
                 }
             }
         }
+        // A default the request replaced is scrubbed all the same: a credential of this client
+        // either way.
+        if !self.secrets.is_empty() {
+            secrets.extend(&self.secrets);
+        }
         if let Some(ae) = &self.accept_encoding
             && !headers.contains_key(header::ACCEPT_ENCODING)
             // A range of an encoded body is a range of the encoded bytes: ask for it plain.
@@ -59,8 +95,6 @@ impl Defaults {
         {
             headers.insert(header::ACCEPT_ENCODING, ae.clone());
         }
-        // Credentials are marked sensitive once every header is in, by the same pass that
-        // collects them for scrubbing (`connect::mark_and_add_headers`).
         Ok(())
     }
 }
@@ -375,16 +409,23 @@ pub(crate) fn request_span(
 
 /// Records how an exchange ended on its span: the status, or the error's code, hop, phase and
 /// blame (bounded values only: never a message, which may quote a peer).
+///
+/// A span no subscriber records is left alone: recording on it still looks each field up by
+/// name, for nothing.
 pub(crate) fn record_outcome(span: &tracing::Span, outcome: &Result<Response, Error>) {
     match outcome {
         Ok(res) => {
-            span.record("status", res.status().as_u16());
+            if !span.is_disabled() {
+                span.record("status", res.status().as_u16());
+            }
         }
         Err(e) => {
-            span.record("code", e.code());
-            span.record("hop", e.hop().map_or("-", Hop::as_str));
-            span.record("phase", e.phase().as_str());
-            span.record("blame", e.blame().as_str());
+            if !span.is_disabled() {
+                span.record("code", e.code());
+                span.record("hop", e.hop().map_or("-", Hop::as_str));
+                span.record("phase", e.phase().as_str());
+                span.record("blame", e.blame().as_str());
+            }
             tracing::debug!(parent: span, code = e.code(), "request failed");
         }
     }
@@ -613,14 +654,15 @@ mod tests {
         headers.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
         headers.insert("x-team", HeaderValue::from_static("mt"));
         headers.append("x-team", HeaderValue::from_static("ops"));
-        let d = Defaults {
+        let d = Defaults::new(
             headers,
-            redirect: RedirectPolicy::none(),
-            accept_encoding: Some(HeaderValue::from_static("gzip")),
-        };
+            RedirectPolicy::none(),
+            Some(HeaderValue::from_static("gzip")),
+        );
         let mut req = HeaderMap::new();
         req.insert(header::USER_AGENT, HeaderValue::from_static("mine/1"));
-        d.apply(&mut req).unwrap_or_else(|e| panic!("{e}"));
+        d.apply(&mut req, &mut Secrets::new())
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             req.get(header::USER_AGENT),
             Some(&HeaderValue::from_static("mine/1"))
@@ -634,7 +676,44 @@ mod tests {
         );
         let mut ranged = HeaderMap::new();
         ranged.insert(header::RANGE, HeaderValue::from_static("bytes=0-1"));
-        d.apply(&mut ranged).unwrap_or_else(|e| panic!("{e}"));
+        d.apply(&mut ranged, &mut Secrets::new())
+            .unwrap_or_else(|e| panic!("{e}"));
         assert!(ranged.get(header::ACCEPT_ENCODING).is_none());
+    }
+
+    /// The defaults' credentials are collected once, when the client is built; the request's
+    /// own are marked sensitive and collected as the defaults go in. Both end up scrubbed.
+    #[test]
+    fn credentials_of_defaults_and_of_the_request_are_collected() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-api-key", HeaderValue::from_static("default-key-1"));
+        let d = Defaults::new(headers, RedirectPolicy::none(), None);
+        assert!(
+            d.headers
+                .get("x-api-key")
+                .is_some_and(HeaderValue::is_sensitive),
+            "a default credential is marked when the client is built"
+        );
+        let mut req = HeaderMap::new();
+        req.insert("x-auth-token", HeaderValue::from_static("own-token-2"));
+        req.insert("x-team", HeaderValue::from_static("mt"));
+        let mut secrets = Secrets::new();
+        d.apply(&mut req, &mut secrets)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            req.get("x-auth-token")
+                .is_some_and(HeaderValue::is_sensitive)
+        );
+        assert!(req.get("x-team").is_some_and(|v| !v.is_sensitive()));
+        assert!(req.get("x-api-key").is_some_and(HeaderValue::is_sensitive));
+        let echoed = secrets.scrub("seen: default-key-1, own-token-2, mt");
+        assert!(!echoed.contains("default-key-1"), "{echoed}");
+        assert!(!echoed.contains("own-token-2"), "{echoed}");
+        assert!(echoed.contains("mt"), "{echoed}");
+        // A request with nothing of its own gets the defaults' credentials all the same.
+        let mut bare = Secrets::new();
+        d.apply(&mut HeaderMap::new(), &mut bare)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!bare.scrub("default-key-1").contains("default-key-1"));
     }
 }

@@ -130,6 +130,11 @@ impl Credentials {
         s
     }
 
+    /// Whether there is no credential and no proxy header to add to any request.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.proxy.is_none() && self.origin.is_none() && self.proxy_headers.is_empty()
+    }
+
     /// Every credential this profile adds to requests, for scrubbing what a peer echoes: the
     /// [proxy's](Credentials::proxy_secrets) and the origin's `Authorization`.
     pub(crate) fn secrets(&self, proxy: Option<&ProxyUrl>) -> Secrets {
@@ -348,6 +353,25 @@ mod tests {
         assert_eq!(v.to_str().unwrap(), "Basic YWxpY2U6czNjcmV0");
         assert!(!format!("{v:?}").contains("YWxp"));
         assert!(basic_auth(&ProxyUrl::parse("http://proxy.test:3128").unwrap()).is_none());
+    }
+
+    /// A profile without `proxy_auth`, `auth` or proxy headers adds nothing to any request (its
+    /// requests skip collecting what it adds); any one of the three makes it add something.
+    #[test]
+    fn credentials_are_empty_only_without_all_three() {
+        let env = EnvSnapshot::from_pairs([("PW", "from-env")]);
+        let none = Credentials::resolve(&Settings::new(), None, &env, &HeaderMap::new()).unwrap();
+        assert!(none.is_empty());
+        assert!(none.secrets(None).is_empty());
+        let with_auth =
+            Settings::new().with_proxy_auth(ProxyAuth::new("bob", SecretSource::env("PW")));
+        let c = Credentials::resolve(&with_auth, None, &env, &HeaderMap::new()).unwrap();
+        assert!(!c.is_empty());
+        let mut headers = HeaderMap::new();
+        headers.insert("x-proxy-token", HeaderValue::from_static("t0k"));
+        let c = Credentials::resolve(&Settings::new(), None, &env, &headers).unwrap();
+        assert!(!c.is_empty());
+        assert!(!c.secrets(None).is_empty());
     }
 
     #[test]

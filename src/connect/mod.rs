@@ -145,6 +145,8 @@ pub(crate) struct Profile {
     effective: Settings,
     tls: tls::ProfileTls,
     creds: auth::Credentials,
+    /// Whether `creds` holds anything to add to a request (worked out once: every request asks).
+    adds_credentials: bool,
     router: Router,
     /// Candidates of proxy lists and PAC answers whose connection failed recently.
     backoff: failover::Backoff,
@@ -162,6 +164,13 @@ impl Profile {
 
     pub(crate) fn settings(&self) -> &ConnectorSettings {
         &self.settings
+    }
+
+    /// Whether requests through `proxy` may get credentials from this profile or from the proxy's
+    /// URL (see [`crate::connect::prepare_request_headers`]): when not, they carry only what the
+    /// caller and the client's defaults put in.
+    pub(crate) fn adds_credentials(&self, proxy: Option<&ProxyUrl>) -> bool {
+        self.adds_credentials || proxy.is_some_and(|p| p.username().is_some())
     }
 
     /// Every credential this profile adds to requests through `proxy` (see
@@ -246,6 +255,7 @@ impl Connector {
                 settings,
                 effective,
                 tls,
+                adds_credentials: !creds.is_empty(),
                 creds,
                 router,
                 backoff: failover::Backoff::default(),
