@@ -74,11 +74,9 @@ impl Client {
                 .route_request::<Error>(uri, &parts)?;
             (profile, route)
         };
-        let decode = self.inner.defaults.accept_encoding.is_some()
-            && !req.headers().contains_key(http::header::ACCEPT_ENCODING)
-            && !req.headers().contains_key(http::header::RANGE);
         // The request's own credentials are marked and collected here, with the defaults'.
-        self.inner.defaults.apply(req.headers_mut(), &mut secrets)?;
+        let applied = self.inner.defaults.apply(req.headers_mut(), &mut secrets)?;
+        let decode = applied.decode;
         let method = req.method().clone();
         let absolute_form = req.uri().scheme_str() == Some("http")
             && !profile.connector.profile().settings().tunnel_plain_http
@@ -87,7 +85,9 @@ impl Client {
                 .is_some_and(|p| matches!(p.scheme(), ProxyScheme::Http | ProxyScheme::Https));
         // A caller's Proxy-Authorization is never sent to an origin (directly or inside a
         // tunnel); for absolute-form the proxy's own credentials replace it.
-        req.headers_mut().remove(PROXY_AUTHORIZATION);
+        if applied.proxy_authorization {
+            req.headers_mut().remove(PROXY_AUTHORIZATION);
+        }
         // The URL the response will answer: the request's target as sent, which the headers
         // below are chosen for.
         let answered = url.answered(req.uri());

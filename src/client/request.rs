@@ -584,7 +584,7 @@ pub(crate) fn check_value(name: &HeaderName, value: &HeaderValue) -> Result<(), 
 /// Headers whose values are credentials, by the one rule for header names
 /// ([`is_secret_header`](crate::proxy::redact::is_secret_header)).
 pub(crate) fn is_credential(name: &HeaderName) -> bool {
-    crate::proxy::redact::is_secret_header(name.as_str())
+    crate::proxy::redact::is_secret_header_name(name)
 }
 
 /// Marks every credential header sensitive, so `Debug` and logs print `Sensitive`.

@@ -88,9 +88,14 @@ impl Response {
         // A session or token the origin hands out (`Set-Cookie`, `X-Subject-Token`) is a
         // credential: `Debug` of the response or of its headers (what callers log) prints
         // `Sensitive` instead; the value stays readable. Same rule as request headers.
+        // Whether the body is encoded is noted in the same pass: most responses are not, and
+        // need no lookup of `Content-Encoding` after it.
+        let mut encoded = false;
         for (name, value) in head.headers.iter_mut() {
-            if crate::proxy::redact::is_secret_header(name.as_str()) {
+            if crate::proxy::redact::is_secret_header_name(name) {
                 value.set_sensitive(true);
+            } else if *name == http::header::CONTENT_ENCODING {
+                encoded = true;
             } else if name == http::header::LOCATION
                 // A redirect may point at a URL with userinfo or a token in its query (a login
                 // page's `?ticket=`): such a Location is sensitive too. Masking it changes it
@@ -102,7 +107,7 @@ impl Response {
                 value.set_sensitive(true);
             }
         }
-        let encoding = if decode {
+        let encoding = if decode && encoded {
             decoded_encoding(&mut head.headers)
         } else {
             None

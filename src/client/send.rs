@@ -32,11 +32,56 @@ pub(crate) struct Defaults {
     /// The credentials among `headers`, for scrubbing what a peer echoes: collected once, here,
     /// rather than from every request's headers.
     secrets: Secrets,
+    /// Which of the headers every request is asked about `headers` holds: known once, so that
+    /// a request is asked only about its own.
+    has: Has,
     /// The redirect policy of requests that set none.
     pub(crate) redirect: RedirectPolicy,
     /// The encodings the client decompresses, as an `Accept-Encoding` value (`None`: the
     /// client decompresses nothing and asks for nothing).
     pub(crate) accept_encoding: Option<HeaderValue>,
+}
+
+/// Which of `Accept-Encoding`, `Range` and `Proxy-Authorization` a set of headers holds.
+#[derive(Debug, Clone, Copy, Default)]
+struct Has {
+    accept_encoding: bool,
+    range: bool,
+    proxy_authorization: bool,
+}
+
+impl Has {
+    fn note(&mut self, name: &http::HeaderName) {
+        self.accept_encoding |= *name == header::ACCEPT_ENCODING;
+        self.range |= *name == header::RANGE;
+        self.proxy_authorization |= *name == header::PROXY_AUTHORIZATION;
+    }
+
+    fn of(headers: &HeaderMap) -> Self {
+        let mut has = Self::default();
+        for name in headers.keys() {
+            has.note(name);
+        }
+        has
+    }
+
+    fn or(self, other: Self) -> Self {
+        Self {
+            accept_encoding: self.accept_encoding || other.accept_encoding,
+            range: self.range || other.range,
+            proxy_authorization: self.proxy_authorization || other.proxy_authorization,
+        }
+    }
+}
+
+/// What [`Defaults::apply`] found and did.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Applied {
+    /// The client asked for its encodings on the request's behalf (the request asked for none
+    /// itself, and for no range): the response is decoded.
+    pub(crate) decode: bool,
+    /// The request carries a `Proxy-Authorization` (its own or a default).
+    pub(crate) proxy_authorization: bool,
 }
 
 impl Defaults {
@@ -49,6 +94,7 @@ impl Defaults {
         let mut secrets = Secrets::new();
         crate::connect::mark_and_add_headers(&mut secrets, &mut headers);
         Self {
+            has: Has::of(&headers),
             headers,
             secrets,
             redirect,
@@ -59,16 +105,19 @@ impl Defaults {
     /// Checks every header the request carries, marks those that hold credentials sensitive
     /// and adds their values to `secrets` (one pass, before the defaults go in: the defaults'
     /// credentials were collected when the client was built), then adds the default headers
-    /// the request lacks.
+    /// the request lacks, and `Accept-Encoding` when the client decodes and the request asked
+    /// for no encoding and no range of its own.
     pub(crate) fn apply(
         &self,
         headers: &mut HeaderMap,
         secrets: &mut Secrets,
-    ) -> Result<(), Error> {
-        for (name, value) in headers.iter() {
-            check_value(name, value)?;
-        }
+    ) -> Result<Applied, Error> {
+        let mut own = Has::default();
         if !headers.is_empty() {
+            for (name, value) in headers.iter() {
+                check_value(name, value)?;
+                own.note(name);
+            }
             crate::connect::mark_and_add_headers(secrets, headers);
         }
         for name in self.headers.keys() {
@@ -88,14 +137,19 @@ impl Defaults {
         if !self.secrets.is_empty() {
             secrets.extend(&self.secrets);
         }
+        // A default is in whenever the request lacked it: the two together are what is sent.
+        let sent = own.or(self.has);
         if let Some(ae) = &self.accept_encoding
-            && !headers.contains_key(header::ACCEPT_ENCODING)
+            && !sent.accept_encoding
             // A range of an encoded body is a range of the encoded bytes: ask for it plain.
-            && !headers.contains_key(header::RANGE)
+            && !sent.range
         {
             headers.insert(header::ACCEPT_ENCODING, ae.clone());
         }
-        Ok(())
+        Ok(Applied {
+            decode: self.accept_encoding.is_some() && !own.accept_encoding && !own.range,
+            proxy_authorization: sent.proxy_authorization,
+        })
     }
 }
 
@@ -661,8 +715,11 @@ mod tests {
         );
         let mut req = HeaderMap::new();
         req.insert(header::USER_AGENT, HeaderValue::from_static("mine/1"));
-        d.apply(&mut req, &mut Secrets::new())
+        let applied = d
+            .apply(&mut req, &mut Secrets::new())
             .unwrap_or_else(|e| panic!("{e}"));
+        assert!(applied.decode, "the client asked for its encodings");
+        assert!(!applied.proxy_authorization);
         assert_eq!(
             req.get(header::USER_AGENT),
             Some(&HeaderValue::from_static("mine/1"))
@@ -676,9 +733,57 @@ mod tests {
         );
         let mut ranged = HeaderMap::new();
         ranged.insert(header::RANGE, HeaderValue::from_static("bytes=0-1"));
-        d.apply(&mut ranged, &mut Secrets::new())
+        let applied = d
+            .apply(&mut ranged, &mut Secrets::new())
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(ranged.get(header::ACCEPT_ENCODING).is_none());
+        assert!(!applied.decode, "a range is asked for plain");
+        // A request that names its own encodings gets them, undecoded; one that carries a
+        // Proxy-Authorization says so (it is never sent to an origin).
+        let mut own = HeaderMap::new();
+        own.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("br"));
+        own.insert(
+            header::PROXY_AUTHORIZATION,
+            HeaderValue::from_static("Basic eDp5"),
+        );
+        let applied = d
+            .apply(&mut own, &mut Secrets::new())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            own.get(header::ACCEPT_ENCODING),
+            Some(&HeaderValue::from_static("br"))
+        );
+        assert!(!applied.decode);
+        assert!(applied.proxy_authorization);
+        // A client whose defaults name the encodings sends those and decodes nothing itself
+        // unless the request asked for nothing; a default Proxy-Authorization is flagged too.
+        let mut defaults = HeaderMap::new();
+        defaults.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("identity"),
+        );
+        defaults.insert(
+            header::PROXY_AUTHORIZATION,
+            HeaderValue::from_static("Basic eDp5"),
+        );
+        let d = Defaults::new(
+            defaults,
+            RedirectPolicy::none(),
+            Some(HeaderValue::from_static("gzip")),
+        );
+        let mut req = HeaderMap::new();
+        let applied = d
+            .apply(&mut req, &mut Secrets::new())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            req.get(header::ACCEPT_ENCODING),
+            Some(&HeaderValue::from_static("identity"))
+        );
+        assert!(
+            applied.decode,
+            "as before: the request itself asked for nothing"
+        );
+        assert!(applied.proxy_authorization);
     }
 
     /// The defaults' credentials are collected once, when the client is built; the request's

@@ -327,7 +327,7 @@ pub(crate) fn mark_and_add_headers(s: &mut Secrets, headers: &mut HeaderMap) {
     for (name, value) in headers.iter_mut() {
         // Only a header that can hold a secret is read as text (most of a request's are not).
         if !value.is_sensitive() {
-            if !crate::proxy::redact::is_secret_header(name.as_str()) {
+            if !crate::proxy::redact::is_secret_header_name(name) {
                 continue;
             }
             value.set_sensitive(true);

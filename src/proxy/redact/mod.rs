@@ -21,6 +21,7 @@ pub(crate) mod masks;
 mod params;
 mod secrets;
 
+pub(crate) use headers::is_secret_header_name;
 pub use headers::{SECRET_HEADER_WORDS, is_secret_header};
 pub use params::{
     SECRET_QUERY_PARAMS, SECRET_QUERY_SUFFIXES, add_secret_query_param, is_secret_param,
