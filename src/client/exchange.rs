@@ -104,9 +104,7 @@ impl Client {
         // adds any (most add none, and their requests skip this).
         let connector = profile.connector.profile();
         if connector.adds_credentials(route.proxy()) {
-            if let Some(p) = route.proxy() {
-                secrets.extend(&p.secrets());
-            }
+            // The proxy URL's own credentials are among the profile's for that proxy.
             crate::connect::mark_and_add_headers(&mut secrets, req.headers_mut());
             secrets.extend(&connector.credential_secrets(route.proxy()));
         }
