@@ -126,26 +126,105 @@ pub(crate) struct RequestFacts {
 pub(crate) struct RawBody {
     body: Incoming,
     end: Option<BodyEnd>,
+    /// What was read as the head arrived (see [`Ahead`]), handed out before anything else.
+    ahead: Ahead,
+}
+
+/// The start of a body, read in the same turn of the task as its response head, when hyper
+/// has it already.
+///
+/// Asking hyper for a body's first chunk tells the connection's task that the reader wants it,
+/// and that wakes the task. Asked in the turn the head arrived in, the task (and the thread it
+/// runs on) is most likely still awake; asked later, once the response has been handed up and
+/// the caller comes back for its body, the task has often gone to sleep, and waking it costs a
+/// system call and a sleep on both sides.
+#[derive(Debug)]
+pub(crate) enum Ahead {
+    /// The first chunk of data, held in place; empty when none was read ahead (or the chunk
+    /// was empty, which a reader is as well without).
+    Data(Bytes),
+    /// Trailers before any data, or an error: rare, so held out of line, which keeps every
+    /// response small.
+    Other(Box<Result<Frame<Bytes>, hyper::Error>>),
+}
+
+impl Ahead {
+    /// Nothing read ahead.
+    pub(crate) const NONE: Self = Self::Data(Bytes::new());
+
+    /// The body's first frame, if hyper has it already: `NONE` when the reader would have to
+    /// wait (the waker of `cx` is then registered, as for any read; a later read from another
+    /// task replaces it) or when the body had ended. `true` when the body is over, read ahead
+    /// whole or empty: its connection is then given back now rather than when it is read.
+    pub(crate) fn read(body: &mut Incoming, cx: &mut std::task::Context<'_>) -> (Self, bool) {
+        match Pin::new(&mut *body).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
+                Ok(data) => (Self::Data(data), body.is_end_stream()),
+                Err(frame) => (Self::Other(Box::new(Ok(frame))), false),
+            },
+            Poll::Ready(Some(Err(e))) => (Self::Other(Box::new(Err(e))), false),
+            // Polled again, the body says it has ended again.
+            Poll::Ready(None) => (Self::NONE, true),
+            Poll::Pending => (Self::NONE, false),
+        }
+    }
+
+    /// The frame read ahead, leaving `NONE`.
+    fn take(&mut self) -> Option<Result<Frame<Bytes>, hyper::Error>> {
+        match std::mem::replace(self, Self::NONE) {
+            Self::Data(data) if data.is_empty() => None,
+            Self::Data(data) => Some(Ok(Frame::data(data))),
+            Self::Other(frame) => Some(*frame),
+        }
+    }
 }
 
 impl RawBody {
-    pub(crate) fn new(body: Incoming, end: Option<BodyEnd>) -> Self {
-        Self { body, end }
+    /// `ahead`: what was read as the head arrived, and whether the body had ended then.
+    pub(crate) fn new(body: Incoming, end: Option<BodyEnd>, (ahead, ended): (Ahead, bool)) -> Self {
+        let mut raw = Self { body, end, ahead };
+        // A body already over gives its connection back now, not when it is read.
+        if ended {
+            raw.ended();
+        }
+        raw
     }
 
+    /// What is left to read: hyper's hint, plus the chunk read ahead.
     fn size_hint(&self) -> SizeHint {
-        self.body.size_hint()
+        let hint = self.body.size_hint();
+        let Ahead::Data(data) = &self.ahead else {
+            return hint;
+        };
+        let n = data.len() as u64;
+        if let Some(left) = hint.exact() {
+            return SizeHint::with_exact(left.saturating_add(n));
+        }
+        let mut more = SizeHint::new();
+        more.set_lower(hint.lower().saturating_add(n));
+        if let Some(upper) = hint.upper() {
+            more.set_upper(upper.saturating_add(n));
+        }
+        more
+    }
+
+    /// Tells the pool, when it holds the connection, that the body has ended.
+    fn ended(&mut self) {
+        if let Some(end) = self.end.take() {
+            end.reached();
+        }
     }
 
     fn poll_frame(
         &mut self,
         cx: &mut std::task::Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        if let Some(frame) = self.ahead.take() {
+            return Poll::Ready(Some(frame));
+        }
         let polled = Pin::new(&mut self.body).poll_frame(cx);
-        if let Poll::Ready(None) = polled
-            && let Some(end) = self.end.take()
-        {
-            end.reached();
+        if let Poll::Ready(None) = polled {
+            self.ended();
         }
         polled
     }

@@ -272,9 +272,16 @@ impl InFlight {
             let request_timeout = send::effective_timeout(profile_timeout, deadline);
             let passed = deadline.filter(|d| d.at <= tokio::time::Instant::now());
             let e = match result {
-                send::Waited::Done(Ok(answer)) => {
+                send::Waited::Done(Ok(mut answer)) => {
+                    // The body's start is asked for in the turn its head came in (`body::Ahead`
+                    // says why); this never waits.
+                    let ahead = std::future::poll_fn(|cx| {
+                        Poll::Ready(body::Ahead::read(answer.res.body_mut(), cx))
+                    })
+                    .await;
                     let res = Ok(Response::new(
                         answer,
+                        ahead,
                         body::Exchanged {
                             route,
                             url,

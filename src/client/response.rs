@@ -28,9 +28,8 @@ use crate::error::{Attribution, ResponsePath};
 pub struct Response {
     head: http::response::Parts,
     /// The body until the first read, then the reader that holds it.
-    raw: Option<RawBody>,
+    body: BodyState,
     encoding: Option<Encoding>,
-    body: Option<Reader>,
     /// What this answers (route, target, URL, the request's facts), shared with the body
     /// reader and its errors: building the reader clones none of it.
     x: Arc<Exchanged>,
@@ -41,7 +40,16 @@ pub struct Response {
     /// pointer for it rather than its room.
     attribution: OnceLock<Box<Attribution>>,
     limits: BodyLimits,
-    redirects: Vec<Redirect>,
+    /// Boxed: most responses followed none, and carry no vector's room for them.
+    redirects: Option<Box<[Redirect]>>,
+}
+
+/// Where a response's body is: as it came (until the first read), in the reader that reads it,
+/// or gone (taken by a stream or a reader of its own).
+enum BodyState {
+    Raw(RawBody),
+    Reading(Reader),
+    Gone,
 }
 
 impl std::fmt::Debug for Response {
@@ -62,10 +70,12 @@ impl std::fmt::Debug for Response {
 
 impl Response {
     /// The response in `answer` to the exchange `x` (which gets the connection's facts), its
-    /// body read within `limits` and decompressed when `decode`. `x` is built by the caller
+    /// body (`ahead`: its start, when that was read with the head) read within `limits` and
+    /// decompressed when `decode`. `x` is built by the caller
     /// and moved once, into its `Arc`.
     pub(crate) fn new(
         answer: super::pool::Answer,
+        ahead: (super::body::Ahead, bool),
         mut x: Exchanged,
         limits: BodyLimits,
         decode: bool,
@@ -114,19 +124,18 @@ impl Response {
         };
         Self {
             head,
-            raw: Some(RawBody::new(raw, end)),
+            body: BodyState::Raw(RawBody::new(raw, end, ahead)),
             encoding,
-            body: None,
             x: Arc::new(x),
             path,
             attribution: OnceLock::new(),
             limits,
-            redirects: Vec::new(),
+            redirects: None,
         }
     }
 
     pub(crate) fn with_redirects(mut self, redirects: Vec<Redirect>) -> Self {
-        self.redirects = redirects;
+        self.redirects = (!redirects.is_empty()).then(|| redirects.into_boxed_slice());
         self
     }
 
@@ -160,7 +169,7 @@ impl Response {
     /// status, where it pointed and the route that request took (empty when none was
     /// followed).
     pub fn redirects(&self) -> &[Redirect] {
-        &self.redirects
+        self.redirects.as_deref().unwrap_or_default()
     }
 
     /// The route the request took.
@@ -268,7 +277,7 @@ impl Response {
         let a = self.attribution().clone();
         let proxy = self.x.route.proxy().map(|p| p.without_credentials());
         let target = self.x.target();
-        let redirects = self.redirects.clone();
+        let redirects = self.redirects().to_vec();
         Error::new(ErrorKind::HttpStatus)
             .with_hop(Hop::Origin)
             .with_phase(Phase::Http)
@@ -321,7 +330,7 @@ impl Response {
             url: &url,
         };
         let a = self.attribution().clone();
-        let redirects = self.redirects.clone();
+        let redirects = self.redirects().to_vec();
         refusal(&ctx, reply, self.x.request.credentials_sent, form)
             .with_route(self.x.route.clone())
             .with_url(self.x.url.url())
@@ -356,16 +365,27 @@ impl Response {
     /// The raw body, read chunk by chunk within the deadline (the probe's checks); `None` once
     /// reading has started through the response.
     pub(crate) fn into_reader(mut self) -> Option<BodyReader> {
-        let body = self.raw.take()?;
+        let body = self.take_raw()?;
         let hop = self.hop();
         Some(BodyReader::new(body, self.x, hop, self.limits))
     }
 
+    /// The body as it came, if no read has started; it is then gone from the response.
+    fn take_raw(&mut self) -> Option<RawBody> {
+        if !matches!(self.body, BodyState::Raw(_)) {
+            return None;
+        }
+        match std::mem::replace(&mut self.body, BodyState::Gone) {
+            BodyState::Raw(body) => Some(body),
+            _ => None,
+        }
+    }
+
     fn reader(&mut self) -> &mut Reader {
         // Built once, on the first read; later reads (one per chunk) only look it up.
-        if self.body.is_none() {
+        if !matches!(self.body, BodyState::Reading(_)) {
             let hop = self.hop();
-            let reader = match self.raw.take() {
+            let reader = match self.take_raw() {
                 Some(body) => {
                     let ctx = Ctx {
                         at: Arc::clone(&self.x),
@@ -377,9 +397,13 @@ impl Response {
                 }
                 None => Reader::finished(),
             };
-            self.body = Some(reader);
+            self.body = BodyState::Reading(reader);
         }
-        self.body.get_or_insert_with(Reader::finished)
+        match &mut self.body {
+            BodyState::Reading(reader) => reader,
+            // Set just above.
+            BodyState::Raw(_) | BodyState::Gone => unreachable!("the reader was just set"),
+        }
     }
 
     /// The next chunk of the body (decompressed when the client asked for a compressed one),
@@ -415,7 +439,10 @@ impl Response {
     /// ```
     pub fn bytes_stream(mut self) -> BodyStream {
         self.reader();
-        BodyStream::new(self.body.take().unwrap_or_else(Reader::finished))
+        match std::mem::replace(&mut self.body, BodyState::Gone) {
+            BodyState::Reading(reader) => BodyStream::new(reader),
+            BodyState::Raw(_) | BodyState::Gone => BodyStream::new(Reader::finished()),
+        }
     }
 
     /// The whole body in memory, at most [`body_limit`](Response::body_limit) bytes
@@ -436,8 +463,7 @@ impl Response {
         // this future: nothing boxed for later reads, and who sent the body (a pass over the
         // headers) is worked out only when an error names it.
         if self.encoding.is_none()
-            && self.body.is_none()
-            && let Some(body) = self.raw.take()
+            && let Some(body) = self.take_raw()
         {
             // The hop given here is never seen: every error gets the real one below.
             let mut reader =
@@ -543,8 +569,9 @@ mod tests {
     /// attribution) or only the body reader reads (the deadline) stays out of its bytes.
     #[test]
     fn a_response_stays_small() {
-        // 272 bytes with the default features, 280 with every feature (8 of them say when the
-        // body of a response on an HTTP/1.1 connection ends).
+        // 280 bytes with any features, the body's first chunk read with the head (32 of them)
+        // included: the body and its reader share their room, and the redirects followed
+        // (most responses none) are a boxed slice.
         assert!(std::mem::size_of::<Response>() <= 280);
     }
 }

@@ -356,7 +356,11 @@ async fn http1_requests_reuse_one_connection_however_the_body_is_read() {
 /// Larger than what hyper reads ahead of the caller: a response held unread keeps its
 /// connection busy. (A small body is read whole into the response at once, and its
 /// connection is ready for another request even while the response is held.)
-const HELD: &str = "/stream/300000";
+/// A body that keeps its connection busy while it is held unread: larger than what hyper takes
+/// off the connection ahead of its reader (a chunk for the reader and one waiting, each up to
+/// its read buffer of some 400 KB). A smaller one may be off the connection, and the
+/// connection free for another request, before anyone reads it.
+const HELD: &str = "/stream/3000000";
 
 /// `n` GETs of `url` sent one after another, each response held with its body unread.
 async fn hold(client: &Client, url: &str, n: usize) -> Vec<proxyscope::client::Response> {
@@ -377,7 +381,7 @@ async fn concurrent_http1_requests_each_get_a_connection_and_all_are_kept() {
         let held = hold(&client, &url, 3).await;
         for res in held {
             assert_eq!(res.version(), Version::HTTP_11);
-            assert_eq!(res.bytes().await.unwrap().len(), 300_000);
+            assert_eq!(res.bytes().await.unwrap().len(), 3_000_000);
         }
         assert_eq!(origin.accepted(), 3, "round {round}: all three were kept");
     }
