@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
-use proxyscope::testing::{CannedReply, TestOrigin, TestProxy};
+use proxyscope::testing::{CannedReply, RawServer, Script, TestOrigin, TestProxy};
 use proxyscope::{Blame, Hop, Phase, Settings};
 
 use crate::client_requests::has_cause;
@@ -206,7 +206,8 @@ async fn a_body_cut_short_is_http_protocol_with_a_typed_cause() {
 /// A body that breaks off (or ends in trailers) right after its head may do so before the
 /// response is handed over: the client takes a body's first frame with its head when hyper
 /// has it. What it took waits for the reader: the same error, with the same code, hop and
-/// phase, whichever way the body is read; trailers alone read as an empty body.
+/// phase, whichever way the body is read; trailers alone read as an empty body. The origin
+/// writes exactly these bytes, then ends its side of the stream.
 #[tokio::test]
 async fn a_body_that_ends_right_after_its_head_reads_as_it_was_sent() {
     let client = builder(layer(None)).build().unwrap();
@@ -219,7 +220,8 @@ async fn a_body_that_ends_right_after_its_head_reads_as_it_was_sent() {
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n",
     ];
     for reply in cut {
-        let url = raw_origin(reply).await;
+        let server = RawServer::scripted(Script::Reply(reply.to_vec())).await;
+        let url = format!("http://{}/", server.addr());
         let whole = client.get(&url).send().await.unwrap().bytes().await;
         let mut res = client.get(&url).send().await.unwrap();
         let mut read = 0;
@@ -239,57 +241,15 @@ async fn a_body_that_ends_right_after_its_head_reads_as_it_was_sent() {
         }
     }
     // Trailers and nothing else: an empty body, read whole or by chunk.
-    let url = raw_origin(
-        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-Checksum: 0\r\n\r\n",
-    )
+    let server = RawServer::scripted(Script::Reply(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-Checksum: 0\r\n\r\n".to_vec(),
+    ))
     .await;
-    let whole = client
-        .get(&url)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    assert!(whole.is_empty());
+    let url = format!("http://{}/", server.addr());
+    let res = client.get(&url).send().await.unwrap();
+    assert!(res.bytes().await.unwrap().is_empty());
     let mut res = client.get(&url).send().await.unwrap();
     assert_eq!(res.chunk().await.unwrap(), None);
-}
-
-/// An HTTP/1.1 origin on loopback that answers every request on a connection of its own with
-/// `reply`, exactly these bytes, then ends its side of the stream (never a reset, which could
-/// lose what was sent); its URL.
-async fn raw_origin(reply: &'static [u8]) -> String {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        while let Ok((mut tcp, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                // The request head, at most 8 KiB and 10 s.
-                let mut head = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 8192 {
-                    match tokio::time::timeout(Duration::from_secs(10), tcp.read(&mut buf)).await {
-                        Ok(Ok(n)) if n > 0 => head.extend_from_slice(&buf[..n]),
-                        _ => return,
-                    }
-                }
-                if tcp.write_all(reply).await.is_err() || tcp.shutdown().await.is_err() {
-                    return;
-                }
-                // Read until the client closes, so that nothing unread makes a reset.
-                while let Ok(Ok(n)) =
-                    tokio::time::timeout(Duration::from_secs(10), tcp.read(&mut buf)).await
-                {
-                    if n == 0 {
-                        break;
-                    }
-                }
-            });
-        }
-    });
-    format!("http://127.0.0.1:{port}/")
 }
 
 /// A body error names the hop that wrote the response, read from its headers as
