@@ -372,16 +372,17 @@ impl Response {
 
     /// The body as it came, if no read has started; it is then gone from the response.
     fn take_raw(&mut self) -> Option<RawBody> {
-        if !matches!(self.body, BodyState::Raw(_)) {
-            return None;
-        }
         match std::mem::replace(&mut self.body, BodyState::Gone) {
             BodyState::Raw(body) => Some(body),
-            _ => None,
+            other => {
+                self.body = other;
+                None
+            }
         }
     }
 
-    fn reader(&mut self) -> &mut Reader {
+    /// The body's reader, `None` only when the body is gone (read as a finished one reads).
+    fn reader(&mut self) -> Option<&mut Reader> {
         // Built once, on the first read; later reads (one per chunk) only look it up.
         if !matches!(self.body, BodyState::Reading(_)) {
             let hop = self.hop();
@@ -400,9 +401,8 @@ impl Response {
             self.body = BodyState::Reading(reader);
         }
         match &mut self.body {
-            BodyState::Reading(reader) => reader,
-            // Set just above.
-            BodyState::Raw(_) | BodyState::Gone => unreachable!("the reader was just set"),
+            BodyState::Reading(reader) => Some(reader),
+            BodyState::Raw(_) | BodyState::Gone => None,
         }
     }
 
@@ -421,7 +421,10 @@ impl Response {
     /// # Ok(()) }
     /// ```
     pub async fn chunk(&mut self) -> Result<Option<Bytes>, Error> {
-        self.reader().chunk().await
+        match self.reader() {
+            Some(reader) => reader.chunk().await,
+            None => Ok(None),
+        }
     }
 
     /// The body as a `Stream` of chunks (`futures_core::Stream<Item = Result<Bytes, Error>>`),
@@ -475,7 +478,10 @@ impl Response {
                     .scrubbed(&self.x.request.secrets)
             });
         }
-        self.reader().collect().await
+        match self.reader() {
+            Some(reader) => reader.collect().await,
+            None => Ok(Bytes::new()),
+        }
     }
 
     /// The whole body as text (lossy UTF-8), read as [`bytes`](Response::bytes) reads it.
