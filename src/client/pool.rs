@@ -1027,11 +1027,10 @@ fn close_expired(pool: Weak<Pool>, timeout: Duration) {
 /// is dropped after the lock is released: connections close outside it.
 fn on_timer<T: Send + 'static>(
     pool: Weak<Pool>,
-    at: Instant,
+    mut at: Instant,
     mut turn: impl FnMut(&mut Origins, Instant) -> (Option<Instant>, T) + Send + 'static,
 ) {
     tokio::spawn(async move {
-        let mut at = at;
         loop {
             tokio::time::sleep_until(at).await;
             let Some(pool) = pool.upgrade() else { return };

@@ -105,9 +105,8 @@ impl Defaults {
     /// Checks every header the request carries, marks those that hold credentials sensitive
     /// and adds their values to `secrets` (before the defaults go in, and only when the request
     /// has headers of its own: the defaults' credentials were collected when the client was
-    /// built), then adds the default headers
-    /// the request lacks, and `Accept-Encoding` when the client decodes and the request asked
-    /// for no encoding and no range of its own.
+    /// built), then adds the default headers the request lacks, and `Accept-Encoding` when the
+    /// client decodes and the request asked for no encoding and no range of its own.
     pub(crate) fn apply(
         &self,
         headers: &mut HeaderMap,
