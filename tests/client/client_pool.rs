@@ -353,9 +353,6 @@ async fn http1_requests_reuse_one_connection_however_the_body_is_read() {
     assert_eq!(origin.request_count(), 120);
 }
 
-/// Larger than what hyper reads ahead of the caller: a response held unread keeps its
-/// connection busy. (A small body is read whole into the response at once, and its
-/// connection is ready for another request even while the response is held.)
 /// A body that keeps its connection busy while it is held unread: larger than what hyper takes
 /// off the connection ahead of its reader (a chunk for the reader and one waiting, each up to
 /// its read buffer of some 400 KB). A smaller one may be off the connection, and the
