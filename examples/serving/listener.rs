@@ -10,8 +10,14 @@
 //! - A request head must arrive within `header_timeout` (hyper's header read timer, which also
 //!   bounds how long an idle keep-alive connection is kept), and fit in `max_head_bytes`.
 //! - When accept fails because the process or system is out of descriptors (EMFILE, ENFILE),
-//!   the loop closes the oldest idle connection to free one and backs off (5 ms doubling to
-//!   500 ms), logging one line per 10 s that counts the failures it did not log.
+//!   the loop closes the oldest idle connection to free one, then stops accepting until a
+//!   connection's task has ended (its descriptor is free then) or a back-off has passed (5 ms
+//!   doubling to 500 ms; 500 ms after closing one), logging one line per 10 s that counts the
+//!   failures it did not log. Closing a connection is not instant: its task drops the socket
+//!   when a worker next runs it. Accepting again before that fails again (the kernel wants a
+//!   free descriptor before it looks at the queue, so it fails even with nobody waiting), and
+//!   a loop that closed one per failure would close every idle connection in a burst, down
+//!   to the one it had just accepted, whose request it had not read (its client gets a reset).
 //!
 //! Only HTTP/1.1 is served: its header timeout starts the moment a connection is accepted,
 //! which an HTTP/2 preface sniff would delay without a bound.
@@ -135,14 +141,22 @@ pub(crate) async fn serve<H, Fut, B>(
     let mut open: BTreeMap<u64, Open> = BTreeMap::new();
     let mut next_id = 0u64;
     let mut backoff = BACKOFF_START;
+    // After a failed accept: accept again at this time, or as soon as a connection ends.
+    let mut paused: Option<tokio::time::Instant> = None;
     let mut accept_log = RateLimited::new(LOG_INTERVAL);
     let mut refusal_log = RateLimited::new(LOG_INTERVAL);
     tokio::pin!(stopped);
     loop {
         let accepted = tokio::select! {
-            a = listener.accept() => a,
+            a = listener.accept(), if paused.is_none() => a,
+            () = sleep_until(paused), if paused.is_some() => {
+                paused = None;
+                continue;
+            }
             () = &mut stopped => break,
             Some(done) = connections.join_next(), if !connections.is_empty() => {
+                // Ended or closed, its socket is dropped: a descriptor is free.
+                paused = None;
                 if let Ok(id) = done {
                     open.remove(&id);
                 }
@@ -156,8 +170,8 @@ pub(crate) async fn serve<H, Fut, B>(
             }
             Err(e) => {
                 let out_of_fds = matches!(e.raw_os_error(), Some(EMFILE | ENFILE));
-                // Closing an idle connection frees a descriptor for the next accept.
-                let freed = out_of_fds && close_oldest_idle(&mut open);
+                // One idle connection per failure, and no accept until its task has ended.
+                let closed = out_of_fds && close_oldest_idle(&mut open);
                 if let Some(suppressed) = accept_log.hit(Instant::now()) {
                     tracing::warn!(
                         error = %e,
@@ -167,10 +181,9 @@ pub(crate) async fn serve<H, Fut, B>(
                         "accept failed; backing off"
                     );
                 }
-                if !freed {
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(BACKOFF_MAX);
-                }
+                let wait = if closed { BACKOFF_MAX } else { backoff };
+                backoff = (backoff * 2).min(BACKOFF_MAX);
+                paused = Some(tokio::time::Instant::now() + wait);
                 continue;
             }
         };
@@ -231,6 +244,14 @@ where
     }
     let _ = http.serve_connection(TokioIo::new(stream), service).await;
     id
+}
+
+/// Completes at `at`; never when there is no time (its `select!` branch is disabled then).
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Closes the oldest connection with no request in flight; `false` when all are busy.

@@ -1,7 +1,8 @@
 //! The service binary as an operator runs it: SIGTERM and SIGINT stop it cleanly and remove
 //! the demo's temporary files (the settings file with the mock proxy's password, the test PKI's
-//! private keys); when the process runs out of file descriptors it backs off, logs one line per
-//! interval, and keeps answering.
+//! private keys); when the process runs out of file descriptors it closes its oldest idle
+//! connections one per descriptor it needs, backs off, logs one line per interval, and keeps
+//! answering.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -146,20 +147,46 @@ async fn sigterm_and_sigint_stop_it_and_remove_the_temporary_files() {
     }
 }
 
+/// The service's descriptor limit in the test below, and the connections it opens.
+const LIMIT: u32 = 64;
+const HELD: usize = 150;
+
+/// How many descriptors the process `pid` has open below [`LIMIT`]: the ones the limit
+/// counts (an inherited descriptor may have a higher number).
+fn descriptors(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("list the service's descriptors")
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&fd| fd < LIMIT)
+        .count()
+}
+
+/// Whether the server closed `stream`: end of stream, or a reset.
+fn closed_by_peer(stream: &std::net::TcpStream) -> bool {
+    use std::io::{ErrorKind, Read};
+    let mut byte = [0u8; 1];
+    match (&*stream).read(&mut byte) {
+        Ok(0) => true,
+        Ok(_) => panic!("the service wrote to a connection that sent no request"),
+        Err(e) if e.kind() == ErrorKind::WouldBlock => false,
+        Err(_) => true,
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn out_of_descriptors_it_backs_off_logs_once_and_keeps_answering() {
     let dir = tempfile::tempdir().expect("temp dir");
     let settings = dir.path().join("service.toml");
     std::fs::write(
         &settings,
-        "[server]\nlisten = \"127.0.0.1:0\"\nmax_connections = 1000\n\
+        "[server]\nlisten = \"127.0.0.1:0\"\nmax_connections = 1000\nheader_timeout = \"60s\"\n\
          [proxyscope.providers.local]\nurl = \"http://127.0.0.1:9\"\nproxy = \"direct\"\n",
     )
     .expect("write settings");
     // A shell lowers the descriptor limit for the service alone; `exec` keeps the pid.
     let bin = service_bin();
     let script = format!(
-        "ulimit -n 64 && exec '{}' --config '{}'",
+        "ulimit -n {LIMIT} && exec '{}' --config '{}'",
         bin.display(),
         settings.display()
     );
@@ -175,13 +202,36 @@ async fn out_of_descriptors_it_backs_off_logs_once_and_keeps_answering() {
     .await
     .expect("started within 30 s");
     let addr = url.trim_start_matches("http://").to_owned();
+    let pid = child.id().expect("the service is running");
+    let before = descriptors(pid);
 
     // Far more sockets than descriptors: accept fails with EMFILE again and again.
     let mut held = Vec::new();
-    for _ in 0..150 {
-        held.push(TcpStream::connect(&addr).await.expect("connect"));
+    for _ in 0..HELD {
+        let stream = TcpStream::connect(&addr).await.expect("connect");
+        held.push(stream.into_std().expect("a std socket"));
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Each failure closes one idle connection, the oldest, and accepts again once its socket
+    // is dropped: the newest connections stay open in every descriptor but the one kept free
+    // (accept fails without one even when nobody waits). Closing one per failure without
+    // waiting for the drop closes many more, in a burst that can reach a connection accepted
+    // a moment before with its request unread.
+    let stays_open = usize::try_from(LIMIT - 1).expect("small") - before;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let closed = loop {
+        let closed: Vec<usize> = (0..HELD).filter(|&i| closed_by_peer(&held[i])).collect();
+        if HELD - closed.len() == stays_open || Instant::now() > deadline {
+            break closed;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        HELD - closed.len(),
+        stays_open,
+        "connections left open with {before} descriptors in use before; {} in use after",
+        descriptors(pid)
+    );
+    assert_eq!(closed, (0..closed.len()).collect::<Vec<_>>(), "the oldest");
     let started = Instant::now();
     let status = tokio::time::timeout(Duration::from_secs(10), get(&url, "/_info"))
         .await
