@@ -27,13 +27,12 @@ fuzz_target!(|data: &[u8]| {
             );
             let short = usize::from(cut) * head.len / 256;
             assert_eq!(parse_reply_head_bounded(&data[..short]), Parsed::Partial);
-            let reply = ProxyReply {
-                status: head.status,
-                reason: head.reason.clone(),
-                headers: evidence_headers(&head.headers),
-                body_excerpt: Some(String::from_utf8_lossy(&data[head.len..]).into_owned()),
-                body_truncated: false,
-            };
+            // `ProxyReply` is `#[non_exhaustive]`: filled in field by field, as a caller would.
+            let mut reply = ProxyReply::default();
+            reply.status = head.status;
+            reply.reason = head.reason.clone();
+            reply.headers = evidence_headers(&head.headers);
+            reply.body_excerpt = Some(String::from_utf8_lossy(&data[head.len..]).into_owned());
             let _ = classify(&reply, cut % 2 == 0);
             let _ = squid_error(&reply);
             let _ = proxy_status_error(&reply);
