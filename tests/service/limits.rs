@@ -14,19 +14,7 @@ use tokio::net::TcpStream;
 
 use crate::app::demo::Demo;
 use crate::common::wire::{Body, read_response};
-use crate::support::{Caller, start_with};
-
-/// Whether a non-blocking socket has been closed by the service (EOF or reset); `false` while
-/// it is open and silent.
-fn is_closed(s: &std::net::TcpStream) -> bool {
-    let mut buf = [0u8; 512];
-    match std::io::Read::read(&mut &*s, &mut buf) {
-        Ok(0) => true,
-        Ok(_) => panic!("an idle socket got an answer it never asked for"),
-        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => false,
-        Err(_) => true,
-    }
-}
+use crate::support::{Caller, is_closed, start_with};
 
 /// Reads until the service closes the connection; what it sent and how long it took. Fails
 /// after `limit`.

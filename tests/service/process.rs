@@ -15,6 +15,7 @@ use tokio::process::{Child, Command};
 
 use crate::common::probe::{example_bin_with, without_route_vars};
 use crate::common::wire::{Body, read_response};
+use crate::support::is_closed;
 
 /// The service started in demo mode, with what it printed at startup.
 struct Running {
@@ -161,18 +162,6 @@ fn descriptors(pid: u32) -> usize {
         .count()
 }
 
-/// Whether the server closed `stream`: end of stream, or a reset.
-fn closed_by_peer(stream: &std::net::TcpStream) -> bool {
-    use std::io::{ErrorKind, Read};
-    let mut byte = [0u8; 1];
-    match (&*stream).read(&mut byte) {
-        Ok(0) => true,
-        Ok(_) => panic!("the service wrote to a connection that sent no request"),
-        Err(e) if e.kind() == ErrorKind::WouldBlock => false,
-        Err(_) => true,
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn out_of_descriptors_it_backs_off_logs_once_and_keeps_answering() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -218,7 +207,7 @@ async fn out_of_descriptors_it_backs_off_logs_once_and_keeps_answering() {
     // a moment before with its request unread.
     let stays_open = usize::try_from(LIMIT - 1).expect("small") - before;
     let deadline = Instant::now() + Duration::from_secs(10);
-    let closed_now = || -> Vec<usize> { (0..HELD).filter(|&i| closed_by_peer(&held[i])).collect() };
+    let closed_now = || -> Vec<usize> { (0..HELD).filter(|&i| is_closed(&held[i])).collect() };
     while HELD - closed_now().len() != stays_open && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

@@ -1,5 +1,5 @@
 //! What the service's tests share: starting the service in-process on a settings file, calling
-//! it over HTTP, and capturing its log lines.
+//! it over HTTP, capturing its log lines, and telling a socket it closed from an idle one.
 
 use std::io::Write;
 use std::path::Path;
@@ -168,4 +168,16 @@ pub(crate) async fn start_with(demo: &Demo, server: &str, replace: &[(&str, &str
 fn unique() -> usize {
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Whether a non-blocking socket has been closed by the service (EOF or reset); `false` while
+/// it is open and silent.
+pub(crate) fn is_closed(s: &std::net::TcpStream) -> bool {
+    let mut buf = [0u8; 512];
+    match std::io::Read::read(&mut &*s, &mut buf) {
+        Ok(0) => true,
+        Ok(_) => panic!("an idle socket got an answer it never asked for"),
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => false,
+        Err(_) => true,
+    }
 }
