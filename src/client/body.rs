@@ -208,6 +208,20 @@ impl RawBody {
         more
     }
 
+    /// The whole body, when it was read ahead whole (or was empty) and is at most `cap` bytes:
+    /// taken out, and the body's end told. `None`, leaving everything in place, otherwise.
+    pub(crate) fn take_whole(&mut self, cap: u64) -> Option<Bytes> {
+        let Ahead::Data(data) = &mut self.ahead else {
+            return None;
+        };
+        if data.len() as u64 > cap || !self.body.is_end_stream() {
+            return None;
+        }
+        let whole = std::mem::take(data);
+        self.ended();
+        Some(whole)
+    }
+
     /// Tells the pool, when it holds the connection, that the body has ended.
     fn ended(&mut self) {
         if let Some(end) = self.end.take() {

@@ -462,6 +462,17 @@ impl Response {
     /// The whole body, as [`bytes`](Response::bytes) reads it, leaving the head for an error
     /// about the body to read.
     async fn read_all(&mut self) -> Result<Bytes, Error> {
+        // A plain body that was here whole with its head (a small answer on a kept connection,
+        // the common case) is handed out as it is: nothing to wait for, so no reader, no
+        // deadline and nothing that could fail. A larger one than the cap takes the reader's
+        // path below, which refuses it with the evidence.
+        if self.encoding.is_none()
+            && let BodyState::Raw(raw) = &mut self.body
+            && let Some(whole) = raw.take_whole(self.limits.max_body)
+        {
+            self.body = BodyState::Gone;
+            return Ok(whole);
+        }
         // A plain body not read yet (nearly every call) is read by a `BodyReader` held right in
         // this future: nothing boxed for later reads, and who sent the body (a pass over the
         // headers) is worked out only when an error names it.

@@ -35,6 +35,10 @@ pub(crate) struct Defaults {
     /// Which of the headers every request is asked about `headers` holds: known once, so that
     /// a request is asked only about its own.
     has: Has,
+    /// What a request with no headers of its own sends: `headers`, and `Accept-Encoding` when
+    /// the client asks for its encodings. Copied whole into such a request (most requests),
+    /// which looks up no name.
+    alone: HeaderMap,
     /// The redirect policy of requests that set none.
     pub(crate) redirect: RedirectPolicy,
     /// The encodings the client decompresses, as an `Accept-Encoding` value (`None`: the
@@ -93,8 +97,17 @@ impl Defaults {
     ) -> Self {
         let mut secrets = Secrets::new();
         crate::connect::mark_and_add_headers(&mut secrets, &mut headers);
+        let has = Has::of(&headers);
+        let mut alone = headers.clone();
+        if let Some(ae) = &accept_encoding
+            && !has.accept_encoding
+            && !has.range
+        {
+            alone.insert(header::ACCEPT_ENCODING, ae.clone());
+        }
         Self {
-            has: Has::of(&headers),
+            has,
+            alone,
             headers,
             secrets,
             redirect,
@@ -112,14 +125,24 @@ impl Defaults {
         headers: &mut HeaderMap,
         secrets: &mut Secrets,
     ) -> Result<Applied, Error> {
-        let mut own = Has::default();
-        if !headers.is_empty() {
-            for (name, value) in headers.iter() {
-                check_value(name, value)?;
-                own.note(name);
-            }
-            crate::connect::mark_and_add_headers(secrets, headers);
+        // A default the request replaced is scrubbed all the same: a credential of this client
+        // either way.
+        if !self.secrets.is_empty() {
+            secrets.extend(&self.secrets);
         }
+        if headers.is_empty() {
+            headers.clone_from(&self.alone);
+            return Ok(Applied {
+                decode: self.accept_encoding.is_some(),
+                proxy_authorization: self.has.proxy_authorization,
+            });
+        }
+        let mut own = Has::default();
+        for (name, value) in headers.iter() {
+            check_value(name, value)?;
+            own.note(name);
+        }
+        crate::connect::mark_and_add_headers(secrets, headers);
         for name in self.headers.keys() {
             // One lookup for the test and the insert.
             if let http::header::Entry::Vacant(slot) = headers.entry(name) {
@@ -131,11 +154,6 @@ impl Defaults {
                     }
                 }
             }
-        }
-        // A default the request replaced is scrubbed all the same: a credential of this client
-        // either way.
-        if !self.secrets.is_empty() {
-            secrets.extend(&self.secrets);
         }
         // A default is in whenever the request lacked it: the two together are what is sent.
         let sent = own.or(self.has);
