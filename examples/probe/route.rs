@@ -89,6 +89,13 @@ pub(crate) fn run(args: Args) -> u8 {
             return 2;
         }
     };
+    if proxyscope::proxy::redact::parse_drops_at(&url, &args.url) {
+        eprintln!(
+            "probe route: `{}` has an `@` after its host that its `..` segments remove: percent-encode a `/` in a user name or password as %2F",
+            proxyscope::proxy::redact_url(&args.url)
+        );
+        return 2;
+    }
     let env = EnvSnapshot::from_process();
     let (global, provider) = match layers(&args, &url) {
         Ok(l) => l,

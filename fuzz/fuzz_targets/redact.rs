@@ -36,6 +36,17 @@ fn toml_str(s: &str) -> String {
     out
 }
 
+/// Whether reading `text` as `url` dropped an `@` that followed its host: a `..` segment
+/// removed the path segment that held it. A parsed URL then has nothing left that marks the
+/// text before it (a password the parser read as path, when a user name or password holds a
+/// `/`) as a password, so `redact_parsed_url` cannot know it; the client refuses such a URL
+/// where it parses one (`request.url`; a unit test in `src/client/into_url.rs` checks it).
+fn loses_an_at(url: &url::Url, text: &str) -> bool {
+    let rest = text.find("://").map_or("", |i| &text[i + 3..]);
+    let after_authority = rest.find(['/', '\\', '?', '#']).map_or("", |i| &rest[i..]);
+    after_authority.contains('@') && !url[url::Position::BeforePath..].contains('@')
+}
+
 fn error_forms(e: &Error, out: &mut Vec<String>) {
     out.push(e.to_string());
     out.push(format!("{e:?}"));
@@ -117,7 +128,10 @@ fuzz_target!(|data: &[u8]| {
         0 => {
             out.push(redact_url(&url));
             out.push(redact_url(&format!("{scheme}{user}:{pass}@{host}")));
-            if let Ok(u) = url::Url::parse(&format!("http://{user}:{pass}@{host}/{tail}")) {
+            let text = format!("http://{user}:{pass}@{host}/{tail}");
+            if let Ok(u) = url::Url::parse(&text)
+                && !loses_an_at(&u, &text)
+            {
                 out.push(redact_parsed_url(&u));
             }
         }

@@ -378,7 +378,8 @@ pub(super) fn parse_url(s: &str) -> Result<url::Url, Error> {
     Ok(url)
 }
 
-/// `url` (written `s` by the caller) is an absolute `http(s)` URL with a host.
+/// `url` (written `s` by the caller) is an absolute `http(s)` URL with a host, and reading it
+/// lost no `@` after its host.
 pub(super) fn check_url(url: &url::Url, s: &str) -> Result<(), Error> {
     if url.host_str().is_none() || !matches!(url.scheme(), "http" | "https") {
         let shown = crate::proxy::redact_text(s);
@@ -387,6 +388,16 @@ pub(super) fn check_url(url: &url::Url, s: &str) -> Result<(), Error> {
                 "request URL {shown:?} is not an http(s) URL with a host"
             ))
             .with_hint("use an absolute URL such as https://host/path")
+            .map_evidence(|ev| ev.value = Some(shown.clone())));
+    }
+    if crate::proxy::redact::parse_drops_at(url, s) {
+        // Printed as text, where everything up to the last `@` is masked.
+        let shown = crate::proxy::redact_url(s);
+        return Err(Error::new(ErrorKind::RequestUrl)
+            .with_message(format!(
+                "request URL {shown:?} has an `@` after its host that its dot segments (`..`) remove"
+            ))
+            .with_hint("a user name or password with `/` in it ends the host early, and the rest becomes the path: percent-encode the `/` as %2F (or drop the `..` segments)")
             .map_evidence(|ev| ev.value = Some(shown.clone())));
     }
     Ok(())
@@ -608,6 +619,38 @@ mod tests {
         assert_eq!(kind("https://a.test/".to_owned()).ok(), Some("url"));
         let e = kind("not a url").err().map(|e| e.code());
         assert_eq!(e, Some("request.url"));
+    }
+
+    /// A user name or password with `/` in it ends the host early and the rest is read as the
+    /// path; when its `..` segments then drop the `@` that followed, nothing in the URL would
+    /// mark that text as a password any more: such a URL is refused, and its error shows none of
+    /// it. An `@` the path keeps is a path's own.
+    #[test]
+    fn a_url_whose_dot_segments_remove_its_at_is_refused_without_its_password() {
+        for input in [
+            "http://u:/Zq7Kx/y@h.test/..",
+            "http://R..../:Zq7Kx./..@h.test/x/../..",
+            "https://h.test/a:Zq7Kx@scope/../p",
+        ] {
+            let e = kind(input)
+                .err()
+                .unwrap_or_else(|| panic!("{input} is refused"));
+            assert_eq!(e.code(), "request.url", "{input}");
+            assert_eq!(e.phase(), crate::Phase::Config, "{input}");
+            let shown = e.evidence().value.clone().unwrap_or_default();
+            assert!(shown.contains("***"), "{input}: {shown}");
+            for text in [e.to_string(), e.report(), format!("{e:?}"), shown] {
+                assert!(!text.contains("Zq7Kx"), "{input}: {text}");
+            }
+        }
+        for fine in [
+            "https://registry.test/@scope/pkg",
+            "https://h.test/p?x=a@b",
+            "https://h.test/a/../@b",
+            "https://u:p@h.test/a/..",
+        ] {
+            assert!(kind(fine).is_ok(), "{fine}");
+        }
     }
 
     #[test]

@@ -162,8 +162,10 @@ impl CheckResult {
             provider: provider.to_owned(),
             name: name.to_owned(),
             url: match url::Url::parse(url) {
-                Ok(u) => crate::proxy::redact_parsed_url(&u),
-                Err(_) => crate::proxy::redact_url(url),
+                Ok(u) if !crate::proxy::redact::parse_drops_at(&u, url) => {
+                    crate::proxy::redact_parsed_url(&u)
+                }
+                _ => crate::proxy::redact_url(url),
             },
             method: method.to_owned(),
             ok: true,

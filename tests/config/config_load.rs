@@ -281,6 +281,37 @@ fn secrets_never_appear_in_config_output() {
     }
 }
 
+/// A provider's or check's URL whose `..` segments remove the `@` after its host (a user name
+/// or password with `/` in it, read as the path) fails the load: nothing would mark that text
+/// as a password once parsed. The error shows none of it.
+#[test]
+fn a_url_whose_dot_segments_remove_its_at_fails_the_load_unprinted() {
+    let text = "[providers.a]\nurl = \"https://svc/acct:Zq7Kx@a.test/..\"\n[[providers.a.checks]]\nname = \"c\"\nurl = \"https://svc/acct:Zq7Kx@a.test/x/../..\"\n";
+    let err = Config::from_toml_str(text, "d.toml").unwrap_err();
+    assert_eq!(err.code(), "config.invalid");
+    assert_eq!(err.phase(), proxyscope::Phase::Config);
+    let found: Vec<(&str, &str)> = err
+        .evidence()
+        .diagnostics
+        .iter()
+        .map(|d| (d.code.as_str(), d.path.as_str()))
+        .collect();
+    assert!(
+        found.contains(&("url.at_dropped", "providers.a.url")),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&("url.at_dropped", "providers.a.checks[0].url")),
+        "{found:?}"
+    );
+    let all = format!(
+        "{err} {err:?} {} {}",
+        err.report(),
+        serde_json::to_string(&err).unwrap()
+    );
+    assert!(!all.contains("Zq7Kx"), "{all}");
+}
+
 #[test]
 fn unreadable_file_is_one_config_error_with_the_file() {
     let path = Path::new("/nonexistent/proxyscope.toml");

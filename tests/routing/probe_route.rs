@@ -142,6 +142,28 @@ fn bad_url_exits_2() {
     assert!(!out.stderr.is_empty());
 }
 
+/// A user name with `/` in it ends the host early and the password becomes the path; when the
+/// URL's `..` then removes the `@`, nothing would mark the password as one: refused, unprinted.
+#[test]
+fn a_url_whose_dot_segments_remove_its_at_exits_2_without_the_password() {
+    for format in ["json", "text"] {
+        let out = run(
+            &[],
+            &[
+                "route",
+                "https://svc/acct:Zq7Kx@api.test/..",
+                "--format",
+                format,
+            ],
+        );
+        assert_eq!(out.status.code(), Some(2), "{format}");
+        assert!(out.stdout.is_empty(), "{format}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("***"), "{stderr}");
+        assert!(!stderr.contains("Zq7Kx"), "{stderr}");
+    }
+}
+
 #[test]
 fn invalid_proxy_variable_exits_2_with_a_coded_error() {
     let env = [("https_proxy", "gopher://u:secret@proxy.test")];

@@ -166,3 +166,24 @@ async fn a_check_against_an_echoing_origin_quotes_no_token_header() {
         assert_clean(label, &text);
     }
 }
+
+/// A check whose URL loses the `@` after its host to its `..` segments (a user name with `/` in
+/// it, read as the path) is refused as `request.url` before anything is sent, and no form of
+/// the report shows the password.
+#[tokio::test]
+async fn a_check_url_whose_dot_segments_remove_its_at_is_refused_unprinted() {
+    let c = Client::builder().env(no_env()).build().unwrap();
+    let check = Check::new("a", "c", "https://svc/acct:Zq7Kx@a.test/..");
+    let report = Runner::new(c).run(&[check]).await;
+    let error = report.checks[0].error.as_ref().expect("refused");
+    assert_eq!(error.code(), "request.url");
+    assert_eq!(error.phase, Phase::Config);
+    for (label, out) in [
+        ("json", report.to_json().to_string()),
+        ("text", text::render(&report, false)),
+        ("prometheus", prometheus::render(&report)),
+        ("debug", format!("{report:?}")),
+    ] {
+        assert!(!out.contains("Zq7Kx"), "{label}: {out}");
+    }
+}

@@ -2,7 +2,8 @@
 //! (`url.credentials`: sent to the origin as `Basic` authorization, never printed, but a
 //! configuration file is a poor place for them) and an `@` after the host (`url.at_after_host`:
 //! usually a password with an unencoded `/`, `?` or `#`, which would send the request to the
-//! wrong host with the rest of the password in its path).
+//! wrong host with the rest of the password in its path); an error when the URL's `..` segments
+//! remove that `@` (`url.at_dropped`), since nothing would then mark the password as one.
 
 use crate::diagnostic::{Diagnostic, Severity};
 
@@ -15,7 +16,23 @@ pub(crate) fn check(raw: &str, path: &str, location: Option<String>) -> Vec<Diag
     };
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(end);
-    if tail.contains('@') {
+    if url::Url::parse(value).is_ok_and(|u| crate::proxy::redact::parse_drops_at(&u, value)) {
+        out.push(
+            Diagnostic::new(
+                Severity::Error,
+                "url.at_dropped",
+                path,
+                location.clone(),
+                "an `@` follows the URL's host and its `..` segments remove it: the text before \
+                 it (usually a password with `/` in it, read as the path) would be sent as the \
+                 path and, with nothing left to mark it, printed",
+            )
+            .with_suggestion(
+                "percent-encode the credentials (%2F for /, %3F for ?, %23 for #, %40 for @), \
+                 and drop the `..` segments",
+            ),
+        );
+    } else if tail.contains('@') {
         out.push(
             Diagnostic::new(
                 Severity::Warning,
@@ -70,6 +87,14 @@ mod tests {
         assert_eq!(codes("https://u@api.test/"), ["url.credentials"]);
         assert_eq!(codes("https://u:k/3y@api.test/"), ["url.at_after_host"]);
         assert_eq!(codes("https://api.test/users/@me"), ["url.at_after_host"]);
+        // The `@` that marks a password read as path, removed by `..`: an error.
+        assert_eq!(codes("https://u/x:k3y@api.test/.."), ["url.at_dropped"]);
+        assert_eq!(codes("https://api.test/users/@me/.."), ["url.at_dropped"]);
+        for d in check("https://u/x:k3y@api.test/..", "p", None) {
+            assert_eq!(d.severity, Severity::Error);
+            let text = format!("{d}");
+            assert!(!text.contains("k3y"), "{text}");
+        }
         for d in check("https://u:k/3y@api.test/", "p", None) {
             let text = format!("{d}");
             assert!(!text.contains("k/3y"), "{text}");

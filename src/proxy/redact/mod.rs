@@ -69,9 +69,40 @@ pub fn redact_text(text: &str) -> String {
     masks::text(text).apply(text)
 }
 
+/// Whether reading `text` as `url` dropped an `@` that followed its host: a `..` segment
+/// removed the path segment that held it. The text before such an `@` is most likely a password
+/// the parser read as path (a user name or password with `/` in it ends the host early), and
+/// once the `@` is gone nothing marks it as one: [`redact_parsed_url`] would print it. The
+/// client refuses such a request URL and the configuration such a provider or check URL.
+///
+/// ```
+/// use proxyscope::proxy::redact::parse_drops_at;
+/// let text = "https://svc/acct:s3cret@api.test/..";
+/// let url = url::Url::parse(text).unwrap();
+/// assert_eq!(url.as_str(), "https://svc/"); // `acct:s3cret@api.test` was the path
+/// assert!(parse_drops_at(&url, text));
+/// let text = "https://api.test/users/@me";
+/// assert!(!parse_drops_at(&url::Url::parse(text).unwrap(), text));
+/// ```
+pub fn parse_drops_at(url: &url::Url, text: &str) -> bool {
+    let Some(start) = text.find("://").map(|i| i + 3) else {
+        return false;
+    };
+    let rest = &text[start..];
+    let after_authority = rest.find(['/', '\\', '?', '#']).map_or("", |i| &rest[i..]);
+    after_authority.contains('@') && !url[url::Position::BeforePath..].contains('@')
+}
+
 /// A parsed URL, printable: without its userinfo and with secret query values masked. When an
 /// `@` follows the host (the parser may have read part of a password as host, port or path),
 /// everything up to the last `@` is masked instead, as [`redact_url`] does.
+///
+/// What a parsed URL cannot show: text whose `@` the parse itself dropped. A user name or
+/// password with `/` in it ends the host early, the rest is read as the path, and a `..` segment
+/// after it can remove the segment that held the `@`; nothing is left then that marks the text
+/// before it as a password. Print such text with [`redact_url`] before parsing it; the client
+/// refuses it as a request URL (`request.url`), and a configuration as a provider's or check's
+/// `url` (`url.at_dropped`).
 pub fn redact_parsed_url(url: &url::Url) -> String {
     if url[url::Position::BeforePath..].contains('@') {
         return redact_url(url.as_str());
