@@ -409,6 +409,14 @@ impl ClientBuilder {
                     )
                     .with_source(e)
             })?;
+            if crate::proxy::redact::parse_drops_at(&base, url) {
+                return Err(Error::new(ErrorKind::ConfigInvalid)
+                    .with_message(format!(
+                        "provider {name}'s url {:?} has an `@` after its host that its `..` segments remove",
+                        redact_url(url)
+                    ))
+                    .with_hint("a user name or password with `/` in it ends the host early, and the rest becomes the path: percent-encode the `/` as %2F (or drop the `..` segments)"));
+            }
             let (connector, http) = make(Connector::with_cache(
                 settings(
                     Some(name.clone()),

@@ -187,3 +187,28 @@ async fn a_check_url_whose_dot_segments_remove_its_at_is_refused_unprinted() {
         assert!(!out.contains("Zq7Kx"), "{label}: {out}");
     }
 }
+
+/// The same URL as a provider's, given to the builder: the client is not built, and its error
+/// shows none of the password.
+#[test]
+fn a_provider_url_whose_dot_segments_remove_its_at_fails_the_build_unprinted() {
+    let e = Client::builder()
+        .provider(
+            "a",
+            "https://svc/acct:Zq7Kx@a.test/x/../..",
+            Settings::new(),
+        )
+        .env(no_env())
+        .build()
+        .expect_err("refused");
+    assert_eq!(e.code(), "config.invalid");
+    assert_eq!(e.phase(), Phase::Config);
+    for out in [
+        e.to_string(),
+        e.report(),
+        format!("{e:?}"),
+        serde_json::to_string(&e).unwrap(),
+    ] {
+        assert!(!out.contains("Zq7Kx"), "{out}");
+    }
+}
