@@ -14,7 +14,9 @@
 use base64::Engine as _;
 use libfuzzer_sys::fuzz_target;
 use proxyscope::config::{Config, ConfigDocument};
-use proxyscope::proxy::redact::{Secrets, redact_list, redact_parsed_url, redact_url};
+use proxyscope::proxy::redact::{
+    Secrets, parse_drops_at, redact_list, redact_parsed_url, redact_url,
+};
 use proxyscope::{EnvSnapshot, Error, NoProxy, ProxyUrl, Settings};
 
 const CANARY: &str = "Zq7Kx";
@@ -34,17 +36,6 @@ fn toml_str(s: &str) -> String {
     }
     out.push('"');
     out
-}
-
-/// Whether reading `text` as `url` dropped an `@` that followed its host: a `..` segment
-/// removed the path segment that held it. A parsed URL then has nothing left that marks the
-/// text before it (a password the parser read as path, when a user name or password holds a
-/// `/`) as a password, so `redact_parsed_url` cannot know it; the client refuses such a URL
-/// where it parses one (`request.url`; a unit test in `src/client/into_url.rs` checks it).
-fn loses_an_at(url: &url::Url, text: &str) -> bool {
-    let rest = text.find("://").map_or("", |i| &text[i + 3..]);
-    let after_authority = rest.find(['/', '\\', '?', '#']).map_or("", |i| &rest[i..]);
-    after_authority.contains('@') && !url[url::Position::BeforePath..].contains('@')
 }
 
 fn error_forms(e: &Error, out: &mut Vec<String>) {
@@ -128,9 +119,12 @@ fuzz_target!(|data: &[u8]| {
         0 => {
             out.push(redact_url(&url));
             out.push(redact_url(&format!("{scheme}{user}:{pass}@{host}")));
+            // A parse that dropped the `@` after the host leaves nothing that marks the text
+            // before it as a password: `redact_parsed_url` cannot know it, and the crate refuses
+            // such text wherever it reads a URL (`parse_drops_at`).
             let text = format!("http://{user}:{pass}@{host}/{tail}");
             if let Ok(u) = url::Url::parse(&text)
-                && !loses_an_at(&u, &text)
+                && !parse_drops_at(&u, &text)
             {
                 out.push(redact_parsed_url(&u));
             }
