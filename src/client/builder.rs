@@ -415,7 +415,7 @@ impl ClientBuilder {
                         "provider {name}'s url {:?} has an `@` after its host that its `..` segments remove",
                         redact_url(url)
                     ))
-                    .with_hint("a user name or password with `/` in it ends the host early, and the rest becomes the path: percent-encode the `/` as %2F (or drop the `..` segments)"));
+                    .with_hint(crate::proxy::redact::DROPPED_AT_FIX));
             }
             let (connector, http) = make(Connector::with_cache(
                 settings(

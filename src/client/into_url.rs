@@ -397,7 +397,7 @@ pub(super) fn check_url(url: &url::Url, s: &str) -> Result<(), Error> {
             .with_message(format!(
                 "request URL {shown:?} has an `@` after its host that its dot segments (`..`) remove"
             ))
-            .with_hint("a user name or password with `/` in it ends the host early, and the rest becomes the path: percent-encode the `/` as %2F (or drop the `..` segments)")
+            .with_hint(crate::proxy::redact::DROPPED_AT_FIX)
             .map_evidence(|ev| ev.value = Some(shown.clone())));
     }
     Ok(())

@@ -276,8 +276,12 @@ fn parse_one(w: &mut Walker<'_>, path: &str, item: &Node, keys: &[Entry]) -> Opt
                     .map(|s| (s, url::Url::parse(s)))
                 {
                     Some((s, Ok(u))) if matches!(u.scheme(), "http" | "https") => {
-                        let found =
-                            super::rules::origin_url::check(s, &kpath, w.src.location(n.pos));
+                        let found = super::rules::origin_url::check(
+                            s,
+                            Some(&u),
+                            &kpath,
+                            w.src.location(n.pos),
+                        );
                         w.diags.extend(found);
                         target_url = Some(u)
                     }

@@ -454,9 +454,15 @@ impl Walker<'_> {
     fn provider_url(&mut self, path: &str, e: &Entry) -> Option<Sourced<url::Url>> {
         let raw = self.string(path, &e.node, "write `url = \"https://api.example.org\"`")?;
         let origin = self.src.origin(path, e.key_pos);
-        let found = origin_url::check(raw, path, self.src.location(e.node.pos));
+        let parsed = url::Url::parse(raw.trim());
+        let found = origin_url::check(
+            raw,
+            parsed.as_ref().ok(),
+            path,
+            self.src.location(e.node.pos),
+        );
         self.diags.extend(found);
-        match url::Url::parse(raw.trim()) {
+        match parsed {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
                 Some(Sourced::new(u, origin))
             }

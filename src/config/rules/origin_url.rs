@@ -7,8 +7,14 @@
 
 use crate::diagnostic::{Diagnostic, Severity};
 
-/// The findings for one URL value `raw` at `path` / `location`.
-pub(crate) fn check(raw: &str, path: &str, location: Option<String>) -> Vec<Diagnostic> {
+/// The findings for one URL value `raw` (read as `parsed` when it parses) at `path` /
+/// `location`.
+pub(crate) fn check(
+    raw: &str,
+    parsed: Option<&url::Url>,
+    path: &str,
+    location: Option<String>,
+) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let value = raw.trim();
     let Some((_, rest)) = value.split_once("://") else {
@@ -16,7 +22,7 @@ pub(crate) fn check(raw: &str, path: &str, location: Option<String>) -> Vec<Diag
     };
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(end);
-    if url::Url::parse(value).is_ok_and(|u| crate::proxy::redact::parse_drops_at(&u, value)) {
+    if parsed.is_some_and(|u| crate::proxy::redact::parse_drops_at(u, value)) {
         out.push(
             Diagnostic::new(
                 Severity::Error,
@@ -27,10 +33,7 @@ pub(crate) fn check(raw: &str, path: &str, location: Option<String>) -> Vec<Diag
                  it (usually a password with `/` in it, read as the path) would be sent as the \
                  path and, with nothing left to mark it, printed",
             )
-            .with_suggestion(
-                "percent-encode the credentials (%2F for /, %3F for ?, %23 for #, %40 for @), \
-                 and drop the `..` segments",
-            ),
+            .with_suggestion(crate::proxy::redact::DROPPED_AT_FIX),
         );
     } else if tail.contains('@') {
         out.push(
@@ -73,10 +76,14 @@ pub(crate) fn check(raw: &str, path: &str, location: Option<String>) -> Vec<Diag
 mod tests {
     use super::*;
 
+    fn parsed(raw: &str) -> Option<url::Url> {
+        url::Url::parse(raw).ok()
+    }
+
     #[test]
     fn credentials_and_ambiguous_at_signs() {
         let codes = |raw: &str| -> Vec<String> {
-            check(raw, "providers.a.url", None)
+            check(raw, parsed(raw).as_ref(), "providers.a.url", None)
                 .into_iter()
                 .map(|d| d.code)
                 .collect()
@@ -90,12 +97,14 @@ mod tests {
         // The `@` that marks a password read as path, removed by `..`: an error.
         assert_eq!(codes("https://u/x:k3y@api.test/.."), ["url.at_dropped"]);
         assert_eq!(codes("https://api.test/users/@me/.."), ["url.at_dropped"]);
-        for d in check("https://u/x:k3y@api.test/..", "p", None) {
+        let raw = "https://u/x:k3y@api.test/..";
+        for d in check(raw, parsed(raw).as_ref(), "p", None) {
             assert_eq!(d.severity, Severity::Error);
             let text = format!("{d}");
             assert!(!text.contains("k3y"), "{text}");
         }
-        for d in check("https://u:k/3y@api.test/", "p", None) {
+        let raw = "https://u:k/3y@api.test/";
+        for d in check(raw, parsed(raw).as_ref(), "p", None) {
             let text = format!("{d}");
             assert!(!text.contains("k/3y"), "{text}");
         }

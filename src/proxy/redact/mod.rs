@@ -93,6 +93,9 @@ pub fn parse_drops_at(url: &url::Url, text: &str) -> bool {
     after_authority.contains('@') && !url[url::Position::BeforePath..].contains('@')
 }
 
+/// The fix every refusal of a URL that [`parse_drops_at`] names suggests.
+pub(crate) const DROPPED_AT_FIX: &str = "a user name or password with `/` in it ends the host early, and the rest becomes the path: percent-encode the `/` as %2F (or drop the `..` segments)";
+
 /// A parsed URL, printable: without its userinfo and with secret query values masked. When an
 /// `@` follows the host (the parser may have read part of a password as host, port or path),
 /// everything up to the last `@` is masked instead, as [`redact_url`] does.
