@@ -17,6 +17,7 @@ use rquickjs::{CaughtError, Coerced, Context, Ctx, Function, Object, Runtime, Va
 
 use super::PacLimits;
 use super::host::{Lookup, PacClock, PacResolver};
+use super::ip;
 use super::script::PacScript;
 
 /// The helpers, installed before the script.
@@ -192,7 +193,16 @@ impl Engine {
         self.begin(deadline);
         let result = self.context.with(|ctx| {
             let run = || -> rquickjs::Result<Returned> {
-                let f: Value = ctx.globals().get("FindProxyForURL")?;
+                // `FindProxyForURLEx` is Windows' entry point for IPv6-aware scripts; a script
+                // that defines only it is called through it (one defining both, through
+                // `FindProxyForURL`, as Chromium does).
+                let mut f: Value = ctx.globals().get("FindProxyForURL")?;
+                if !f.is_function() {
+                    let ex: Value = ctx.globals().get("FindProxyForURLEx")?;
+                    if ex.is_function() {
+                        f = ex;
+                    }
+                }
                 let Some(f) = f.as_function() else {
                     return Err(rquickjs::Exception::throw_reference(
                         &ctx,
@@ -348,7 +358,19 @@ fn install_natives(
         })?,
     )?;
 
-    let r = resolver;
+    let (s, r) = (shared.clone(), resolver.clone());
+    native.set(
+        "dnsResolveEx",
+        Function::new(ctx.clone(), move |host: String| -> String {
+            // Every address, both families, in the resolver's order; "" when there is none.
+            match lookup(&s, r.as_ref(), &host) {
+                Lookup::Found(addrs) => ip::join(&addrs),
+                Lookup::NotFound | Lookup::Pending => String::new(),
+            }
+        })?,
+    )?;
+
+    let r = resolver.clone();
     native.set(
         "myIpAddress",
         Function::new(ctx.clone(), move || -> String {
@@ -357,13 +379,41 @@ fn install_natives(
         })?,
     )?;
 
+    let r = resolver;
+    native.set(
+        "myIpAddressEx",
+        Function::new(ctx.clone(), move || -> String {
+            // Chromium answers the loopback rather than "" when it finds no address.
+            let mine = r.my_ip_addresses();
+            if mine.is_empty() {
+                "127.0.0.1".to_owned()
+            } else {
+                ip::join(&mine)
+            }
+        })?,
+    )?;
+
     native.set(
         "isIpLiteral",
         Function::new(ctx.clone(), |text: String| -> bool {
-            text.trim_start_matches('[')
-                .trim_end_matches(']')
-                .parse::<IpAddr>()
-                .is_ok()
+            ip::ip_literal(&text).is_some()
+        })?,
+    )?;
+
+    native.set(
+        "isInNetEx",
+        Function::new(ctx.clone(), |address: String, net: String| -> bool {
+            match (ip::ip_literal(&address), ip::prefix(&net)) {
+                (Some(a), Some((n, bits))) => ip::in_prefix(a, n, bits),
+                _ => false,
+            }
+        })?,
+    )?;
+
+    native.set(
+        "ipSortKey",
+        Function::new(ctx.clone(), |text: String| -> Option<String> {
+            ip::ip_literal(&text).map(ip::sort_key)
         })?,
     )?;
 
@@ -406,8 +456,25 @@ fn install_natives(
     ctx.globals().set("__proxyscope_pac", native)
 }
 
-/// One lookup through the resolver, memoised for the evaluation and recorded.
+/// One lookup through the resolver, memoised for the evaluation and recorded. A name with
+/// non-ASCII characters is looked up in its ASCII (IDNA) form, as browsers do; one that has
+/// none does not resolve.
 fn lookup(shared: &Shared, resolver: &dyn PacResolver, host: &str) -> Lookup {
+    // Four bytes per character at most: a longer name has no ASCII form within the limit.
+    if host.len() > MAX_NAME_LEN * 4 {
+        return Lookup::NotFound;
+    }
+    let ascii;
+    let host = if host.is_ascii() {
+        host
+    } else {
+        ascii = match url::Host::parse(host) {
+            Ok(url::Host::Domain(d)) => d,
+            Ok(literal) => literal.to_string(),
+            Err(_) => return Lookup::NotFound,
+        };
+        ascii.as_str()
+    };
     if host.len() > MAX_NAME_LEN {
         return Lookup::NotFound;
     }

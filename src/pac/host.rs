@@ -1,6 +1,7 @@
 //! What a PAC script may learn about the world, behind two small traits so that tests pin it and
 //! the client plugs in its own: names and the local address ([`PacResolver`], used by
-//! `dnsResolve`, `isResolvable`, `isInNet` on names and `myIpAddress`) and the time
+//! `dnsResolve`, `dnsResolveEx`, `isResolvable`, `isResolvableEx`, `isInNet` on names,
+//! `myIpAddress` and `myIpAddressEx`) and the time
 //! ([`PacClock`], used by `weekdayRange`, `dateRange` and `timeRange`).
 //!
 //! A resolver is called synchronously from inside the script and must answer by the deadline it
@@ -35,6 +36,12 @@ pub trait PacResolver: Send + Sync + 'static {
     fn my_ip_address(&self) -> Option<IpAddr> {
         None
     }
+
+    /// The addresses `myIpAddressEx()` returns, IPv4 and IPv6; empty means `127.0.0.1`, as in
+    /// Chromium. By default, the one address of [`PacResolver::my_ip_address`].
+    fn my_ip_addresses(&self) -> Vec<IpAddr> {
+        self.my_ip_address().into_iter().collect()
+    }
 }
 
 /// A fixed table of names, like curl's `--resolve`: every other name does not resolve. The
@@ -43,7 +50,7 @@ pub trait PacResolver: Send + Sync + 'static {
 pub struct PinnedNames {
     names: HashMap<String, Vec<IpAddr>>,
     unknown_pending: bool,
-    my_ip: Option<IpAddr>,
+    my_ips: Vec<IpAddr>,
 }
 
 impl fmt::Debug for PinnedNames {
@@ -51,7 +58,7 @@ impl fmt::Debug for PinnedNames {
         f.debug_struct("PinnedNames")
             .field("names", &self.names.len())
             .field("unknown_pending", &self.unknown_pending)
-            .field("my_ip", &self.my_ip)
+            .field("my_ips", &self.my_ips)
             .finish()
     }
 }
@@ -82,9 +89,15 @@ impl PinnedNames {
         self
     }
 
-    /// The address `myIpAddress()` returns.
-    pub fn my_ip(mut self, ip: IpAddr) -> Self {
-        self.my_ip = Some(ip);
+    /// The address `myIpAddress()` and `myIpAddressEx()` return.
+    pub fn my_ip(self, ip: IpAddr) -> Self {
+        self.my_ips([ip])
+    }
+
+    /// The addresses `myIpAddressEx()` returns; `myIpAddress()` returns the first IPv4 one
+    /// (the first of all when there is none).
+    pub fn my_ips(mut self, ips: impl IntoIterator<Item = IpAddr>) -> Self {
+        self.my_ips = ips.into_iter().collect();
         self
     }
 }
@@ -100,7 +113,12 @@ impl PacResolver for PinnedNames {
     }
 
     fn my_ip_address(&self) -> Option<IpAddr> {
-        self.my_ip
+        let v4 = self.my_ips.iter().find(|ip| ip.is_ipv4());
+        v4.or(self.my_ips.first()).copied()
+    }
+
+    fn my_ip_addresses(&self) -> Vec<IpAddr> {
+        self.my_ips.clone()
     }
 }
 
@@ -183,5 +201,11 @@ mod tests {
         assert_eq!(pending.lookup("other.example", d), Lookup::Pending);
         assert_eq!(pending.lookup("gone.example", d), Lookup::NotFound);
         assert_eq!(names.my_ip_address(), None);
+        assert!(names.my_ip_addresses().is_empty());
+        let v6: IpAddr = "2001:db8::5".parse().unwrap();
+        let mine = names.my_ips([v6, ip]);
+        assert_eq!(mine.my_ip_address(), Some(ip));
+        assert_eq!(mine.my_ip_addresses(), [v6, ip]);
+        assert_eq!(mine.my_ips([v6]).my_ip_address(), Some(v6));
     }
 }

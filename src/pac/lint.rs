@@ -168,6 +168,7 @@ pub fn lint(script: &PacScript, options: &LintOptions) -> Vec<Diagnostic> {
         if !options.resolver_configured {
             is_in_net_without_resolver(script, options, &code_text, host_param, &mut out);
         }
+        is_in_net_ex_on_names(script, options, &code_text, host_param, &mut out);
     }
     out
 }
@@ -258,10 +259,21 @@ fn defines_function(code: &str) -> bool {
     code.contains("FindProxyForURL")
 }
 
-/// The names of `FindProxyForURL`'s two parameters as declared.
+/// The names of `FindProxyForURL`'s two parameters as declared (`FindProxyForURLEx`'s when
+/// the script defines only that one).
 fn parameter_names(code: &str) -> Option<(String, String)> {
-    let at = code.find("function FindProxyForURL")? + "function FindProxyForURL".len();
-    let rest = code[at..].trim_start().strip_prefix('(')?;
+    const ENTRY: &str = "function FindProxyForURL";
+    let declared = |ex: bool| {
+        code.match_indices(ENTRY)
+            .map(|(at, _)| &code[at + ENTRY.len()..])
+            .find_map(|rest| match rest.strip_prefix("Ex") {
+                Some(after) if ex => Some(after),
+                None if !ex => Some(rest),
+                _ => None,
+            })
+    };
+    let rest = declared(false).or_else(|| declared(true))?;
+    let rest = rest.trim_start().strip_prefix('(')?;
     let close = rest.find(')')?;
     let mut names = rest[..close].split(',').map(str::trim);
     let url = names.next().filter(|n| is_ident(n))?;
@@ -310,11 +322,17 @@ fn calls_with_first_arg<'a>(code: &'a str, name: &str, first: &str) -> Vec<(usiz
 
 fn first_dns_call(code: &str, host_param: Option<&str>) -> Option<usize> {
     let host = host_param?;
-    ["dnsResolve", "isResolvable", "isInNet"]
-        .iter()
-        .flat_map(|f| calls_with_first_arg(code, f, host))
-        .map(|(at, _)| at)
-        .min()
+    [
+        "dnsResolve",
+        "isResolvable",
+        "isInNet",
+        "dnsResolveEx",
+        "isResolvableEx",
+    ]
+    .iter()
+    .flat_map(|f| calls_with_first_arg(code, f, host))
+    .map(|(at, _)| at)
+    .min()
 }
 
 /// `shExpMatch(url, "…")` with a pattern that has no `/`: it is tested against the whole URL
@@ -374,6 +392,34 @@ fn is_in_net_without_resolver(
     }
 }
 
+/// `isInNetEx(host, …)` on the host parameter: unlike `isInNet`, `isInNetEx` takes an IP
+/// literal and never resolves a name, so it is false for every host name — a mistake made when
+/// moving a script from `isInNet` to the IPv6 extensions.
+fn is_in_net_ex_on_names(
+    script: &PacScript,
+    options: &LintOptions,
+    code: &str,
+    host_param: &str,
+    out: &mut Vec<Diagnostic>,
+) {
+    for (at, _) in calls_with_first_arg(code, "isInNetEx", host_param) {
+        out.push(
+            Diagnostic::new(
+                Severity::Warning,
+                "pac.isinnetex_name",
+                &options.path,
+                Some(location(script, Some(at))),
+                format!(
+                    "isInNetEx({host_param}, …) does not resolve names: it is false for every host name, only IP literals can match"
+                ),
+            )
+            .with_suggestion(format!(
+                "test the addresses: isInNetEx(dnsResolveEx({host_param}).split(\";\")[0], …), or match names with dnsDomainIs/shExpMatch"
+            )),
+        );
+    }
+}
+
 /// The contents of a string literal at the start of `text` (`"…"` or `'…'`, no escapes).
 fn string_literal(text: &str) -> Option<&str> {
     let q = text.chars().next().filter(|c| *c == '"' || *c == '\'')?;
@@ -404,6 +450,17 @@ mod tests {
         assert_eq!(calls_with_first_arg(code, "isInNet", "h").len(), 1);
         assert_eq!(
             parameter_names("function FindProxyForURL ( u, h ) {}"),
+            Some(("u".to_owned(), "h".to_owned()))
+        );
+        // The IPv6 entry point when it is the only one; the classic one when both are there.
+        assert_eq!(
+            parameter_names("function FindProxyForURLEx(a, b) {}"),
+            Some(("a".to_owned(), "b".to_owned()))
+        );
+        assert_eq!(
+            parameter_names(
+                "function FindProxyForURLEx(a, b) {} function FindProxyForURL(u, h) {}"
+            ),
             Some(("u".to_owned(), "h".to_owned()))
         );
         let script = PacScript::from_source("ab\ncd", "t").unwrap();

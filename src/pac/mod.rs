@@ -28,6 +28,7 @@
 mod cache;
 mod engine;
 mod host;
+mod ip;
 mod lint;
 mod result;
 mod routing;

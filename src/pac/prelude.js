@@ -6,8 +6,6 @@
 // the clock, and the alert log. It is removed from the global object once the helpers hold it.
 (function (native) {
     var g = globalThis;
-    var DAYS = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
-    var MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
     var QUAD = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 
     // A dotted quad as an unsigned 32-bit number, or -1 when it is not one (each part at most
@@ -24,21 +22,12 @@
         return n;
     }
 
-    // Now, as two Date values read with the getUTC* methods: `utc` is UTC, `local` is the wall
-    // clock of the configured time zone. Using UTC arithmetic for both keeps the helpers
-    // independent of the process's time zone and lets tests fix the zone.
-    function clock() {
-        var ms = native.nowMs();
-        var offset = native.utcOffsetMinutes(ms);
-        // The native side answers `undefined` (not `null`) when the system zone is meant.
-        if (offset == null) offset = -new Date(ms).getTimezoneOffset();
-        return { utc: new Date(ms), local: new Date(ms + offset * 60000) };
-    }
-
     g.isPlainHostName = function isPlainHostName(host) {
-        if (typeof host !== "string") throw new TypeError("isPlainHostName: host must be a string");
-        // An IPv6 literal has no dot but is not a plain host name (Chromium).
-        return host.indexOf(".") === -1 && !native.isIpLiteral(host);
+        // Chromium's message, which scripts written for it may compare.
+        if (typeof host !== "string") throw new TypeError("Requires 1 string parameter");
+        // An IP literal without a dot (`::1`, `0x7f000001`) is not a plain host name (Chromium).
+        if (host.indexOf(".") !== -1) return false;
+        return host.length > LITERAL_MAX || !native.isIpLiteral(host);
     };
 
     g.dnsDomainIs = function dnsDomainIs(host, domain) {
@@ -51,8 +40,10 @@
         return hostdom.lastIndexOf(host + ".", 0) === 0;
     };
 
+    // Names must be strings: anything else is not looked up (`null`, as in Chromium).
     g.dnsResolve = function dnsResolve(host) {
-        var ip = native.dnsResolve(String(host));
+        if (typeof host !== "string") return null;
+        var ip = native.dnsResolve(host);
         return ip === undefined ? null : ip;
     };
 
@@ -111,93 +102,214 @@
         return re.test(text);
     };
 
-    // The trailing "GMT" argument, when present, selects UTC; the helpers then read only the
-    // arguments before it.
-    function zone(args) {
-        var n = args.length;
-        var gmt = n > 0 && args[n - 1] == "GMT";
-        return { n: gmt ? n - 1 : n, gmt: gmt };
+    // The time helpers follow, step for step, the Netscape/Mozilla code that Firefox and
+    // Chromium share, so that they agree with browsers even where that code is odd (a month
+    // set on the 31st rolls into the next one; "GMT" moves a date's UTC fields into its local
+    // ones one by one). They read "now" through `new Date()`, as browsers do: when the script
+    // has replaced the global `Date` (test scripts do, to fix the day) that is the script's
+    // `Date`; otherwise a Date-like type over the configured clock and time zone, which keeps
+    // the helpers independent of the process's time zone.
+    var NativeDate = Date;
+    var FIELDS = ["FullYear", "Month", "Date", "Day", "Hours", "Minutes", "Seconds"];
+    var WEEKDAYS = { SUN: 0, MON: 1, TUE: 2, WED: 3, THU: 4, FRI: 5, SAT: 6 };
+    var MONTHS = {
+        JAN: 0, FEB: 1, MAR: 2, APR: 3, MAY: 4, JUN: 5,
+        JUL: 6, AUG: 7, SEP: 8, OCT: 9, NOV: 10, DEC: 11
+    };
+
+    // A day or month name's number, or -1 (names are upper case, as in browsers).
+    function numberOf(table, name) {
+        return Object.prototype.hasOwnProperty.call(table, name) ? table[name] : -1;
+    }
+
+    function dateType() {
+        if (g.Date !== NativeDate) return g.Date;
+        var now = native.nowMs();
+        var offset = native.utcOffsetMinutes(now);
+        // The native side answers `undefined` (not `null`) when the system zone is meant.
+        if (offset == null) offset = -new NativeDate(now).getTimezoneOffset();
+        return clockType(now, offset * 60000);
+    }
+
+    // The Date methods the helpers use, for the configured clock: `new Clock()` is now,
+    // `new Clock(y, mo, d, h, mi, s)` a local time. `wall` is a native Date whose UTC fields
+    // are the local wall-clock fields.
+    function clockType(nowMs, offsetMs) {
+        function Clock(y, mo, d, h, mi, s) {
+            this.wall = arguments.length === 0
+                ? new NativeDate(nowMs + offsetMs)
+                : new NativeDate(NativeDate.UTC(y, mo, d, h, mi, s));
+        }
+        var p = Clock.prototype;
+        p.valueOf = p.getTime = function () {
+            return this.wall.getTime() - offsetMs;
+        };
+        FIELDS.forEach(function (f) {
+            p["get" + f] = function () {
+                return this.wall["getUTC" + f]();
+            };
+            p["getUTC" + f] = function () {
+                return new NativeDate(this.valueOf())["getUTC" + f]();
+            };
+            p["set" + f] = function (v) {
+                return this.wall["setUTC" + f](v);
+            };
+        });
+        return Clock;
+    }
+
+    // "GMT": the date's UTC fields moved into its local ones in place, in browsers' order.
+    function utcIntoLocal(date) {
+        date.setFullYear(date.getUTCFullYear());
+        date.setMonth(date.getUTCMonth());
+        date.setDate(date.getUTCDate());
+        date.setHours(date.getUTCHours());
+        date.setMinutes(date.getUTCMinutes());
+        date.setSeconds(date.getUTCSeconds());
+        return date;
+    }
+
+    function within(from, to, date) {
+        return from <= to ? from <= date && date <= to : to >= date || date >= from;
     }
 
     g.weekdayRange = function weekdayRange() {
-        if (arguments.length < 1) return false;
-        var z = zone(arguments);
-        var now = clock();
-        var today = (z.gmt ? now.utc : now.local).getUTCDay();
-        var first = DAYS.indexOf(arguments[0]);
-        var last = z.n == 2 ? DAYS.indexOf(arguments[1]) : first;
-        if (first < 0 || last < 0) return false;
-        if (first <= last) return first <= today && today <= last;
-        return today >= first || today <= last;
+        var date = new (dateType())();
+        var argc = arguments.length;
+        if (argc < 1) return false;
+        var today;
+        if (arguments[argc - 1] == "GMT") {
+            argc--;
+            today = date.getUTCDay();
+        } else {
+            today = date.getDay();
+        }
+        var first = numberOf(WEEKDAYS, arguments[0]);
+        var last = argc == 2 ? numberOf(WEEKDAYS, arguments[1]) : first;
+        if (first == -1 || last == -1) return false;
+        return first <= last ? first <= today && today <= last : last >= today || today >= first;
     };
 
     g.dateRange = function dateRange() {
-        if (arguments.length < 1) return false;
-        var z = zone(arguments);
-        var n = z.n;
-        var now = clock();
-        var at = z.gmt ? now.utc : now.local;
-        if (n == 1) {
+        var D = dateType();
+        var date = new D();
+        var argc = arguments.length;
+        if (argc < 1) return false;
+        var gmt = arguments[argc - 1] == "GMT";
+        if (gmt) argc--;
+        if (argc == 1) {
             var only = parseInt(arguments[0]);
-            if (isNaN(only)) return at.getUTCMonth() == MONTHS.indexOf(arguments[0]);
-            if (only < 32) return at.getUTCDate() == only;
-            return at.getUTCFullYear() == only;
+            if (isNaN(only)) {
+                var month = gmt ? date.getUTCMonth() : date.getMonth();
+                return month == numberOf(MONTHS, arguments[0]);
+            }
+            if (only < 32) return (gmt ? date.getUTCDate() : date.getDate()) == only;
+            return (gmt ? date.getUTCFullYear() : date.getFullYear()) == only;
         }
         // The range starts as the whole current (local) year; the first half of the arguments
         // move its start, the second half its end, each a day, a month name or a year.
-        var year = now.local.getUTCFullYear();
-        var from = new Date(Date.UTC(year, 0, 1, 0, 0, 0));
-        var to = new Date(Date.UTC(year, 11, 31, 23, 59, 59));
+        var year = date.getFullYear();
+        var from = new D(year, 0, 1, 0, 0, 0);
+        var to = new D(year, 11, 31, 23, 59, 59);
         var dayOnly = false;
-        var half = n >> 1;
-        for (var i = 0; i < n; i++) {
-            var target = i < half ? from : to;
+        var half = argc >> 1;
+        for (var i = 0; i < argc; i++) {
+            var bound = i < half ? from : to;
             var v = parseInt(arguments[i]);
             if (isNaN(v)) {
-                target.setUTCMonth(MONTHS.indexOf(arguments[i]));
+                bound.setMonth(numberOf(MONTHS, arguments[i]));
             } else if (v < 32) {
-                if (i < half) dayOnly = n <= 2;
-                target.setUTCDate(v);
+                if (i < half) dayOnly = argc <= 2;
+                bound.setDate(v);
             } else {
-                target.setUTCFullYear(v);
+                bound.setFullYear(v);
             }
         }
         if (dayOnly) {
             // dateRange(1, 15): days of the current month.
-            from.setUTCMonth(now.local.getUTCMonth());
-            to.setUTCMonth(now.local.getUTCMonth());
+            from.setMonth(date.getMonth());
+            to.setMonth(date.getMonth());
         }
-        if (from <= to) return from <= at && at <= to;
-        return at <= to || at >= from;
+        return within(from, to, gmt ? utcIntoLocal(date) : date);
     };
 
     g.timeRange = function timeRange() {
-        if (arguments.length < 1) return false;
-        var z = zone(arguments);
-        var n = z.n;
-        var now = clock();
-        var at = z.gmt ? now.utc : now.local;
-        var hour = at.getUTCHours();
-        if (n == 1) return hour == arguments[0];
-        if (n == 2) return arguments[0] <= hour && hour <= arguments[1];
-        // hh:mm[:ss] to hh:mm[:ss] today; the bounds start as the current local time, so the
-        // unspecified fields (seconds of the start in the 4-argument form) keep its values.
-        var from = new Date(now.local.getTime());
-        var to = new Date(now.local.getTime());
-        if (n == 6) {
-            from.setUTCSeconds(arguments[2]);
-            to.setUTCSeconds(arguments[5]);
-        } else if (n != 4) {
+        var D = dateType();
+        var date = new D();
+        var argc = arguments.length;
+        if (argc < 1) return false;
+        var gmt = arguments[argc - 1] == "GMT";
+        if (gmt) argc--;
+        var hour = gmt ? date.getUTCHours() : date.getHours();
+        if (argc == 1) return hour == arguments[0];
+        if (argc == 2) return arguments[0] <= hour && hour <= arguments[1];
+        // hh:mm[:ss] to hh:mm[:ss] today; the bounds start as now, so the fields not given
+        // (the seconds of the start in the four-argument form) keep now's values.
+        var from = new D();
+        var to = new D();
+        if (argc == 6) {
+            from.setSeconds(arguments[2]);
+            to.setSeconds(arguments[5]);
+        } else if (argc != 4) {
             throw "timeRange: bad number of arguments";
         }
-        var mid = n >> 1;
-        from.setUTCHours(arguments[0]);
-        from.setUTCMinutes(arguments[1]);
-        to.setUTCHours(arguments[mid]);
-        to.setUTCMinutes(arguments[mid + 1]);
-        if (mid == 2) to.setUTCSeconds(59);
-        if (from <= to) return from <= at && at <= to;
-        return at <= to || at >= from;
+        var mid = argc >> 1;
+        from.setHours(arguments[0]);
+        from.setMinutes(arguments[1]);
+        to.setHours(arguments[mid]);
+        to.setMinutes(arguments[mid + 1]);
+        if (mid == 2) to.setSeconds(59);
+        return within(from, to, gmt ? utcIntoLocal(date) : date);
+    };
+
+    // Microsoft's IPv6 extensions, with Chromium's answers to odd arguments: a non-string is
+    // `null` (`undefined` for dnsResolveEx), a non-ASCII address is `false`. Addresses and
+    // prefixes longer than LITERAL_MAX characters are never valid.
+    // Looks for one non-ASCII character: a `^[...]*$` pattern would backtrack over the whole
+    // string and run a long one out of memory.
+    var NON_ASCII = /[^\x00-\x7f]/;
+    var LITERAL_MAX = 255;
+
+    g.dnsResolveEx = function dnsResolveEx(host) {
+        if (typeof host !== "string") return undefined;
+        return native.dnsResolveEx(host);
+    };
+
+    g.isResolvableEx = function isResolvableEx(host) {
+        return dnsResolveEx(host) != "";
+    };
+
+    g.myIpAddressEx = function myIpAddressEx() {
+        return native.myIpAddressEx();
+    };
+
+    g.isInNetEx = function isInNetEx(address, prefix) {
+        if (typeof address !== "string" || typeof prefix !== "string") return null;
+        if (NON_ASCII.test(address) || NON_ASCII.test(prefix)) return false;
+        if (address.length > LITERAL_MAX || prefix.length > LITERAL_MAX) return false;
+        return native.isInNetEx(address, prefix);
+    };
+
+    // IPv6 addresses first, then IPv4, each ascending; the entries keep their own spelling.
+    // `false` for an empty list or any entry that is not an IP literal.
+    g.sortIpAddressList = function sortIpAddressList(list) {
+        if (typeof list !== "string" || NON_ASCII.test(list)) return null;
+        var parts = list.replace(/[ \t]/g, "").split(";");
+        var entries = [];
+        for (var i = 0; i < parts.length; i++) {
+            if (parts[i] === "") continue;
+            var key = parts[i].length <= LITERAL_MAX ? native.ipSortKey(parts[i]) : null;
+            if (key == null) return false;
+            entries.push({ text: parts[i], key: key });
+        }
+        if (entries.length === 0) return false;
+        // Array.prototype.sort is stable: equal addresses keep their order.
+        entries.sort(function (a, b) {
+            return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+        });
+        return entries.map(function (e) {
+            return e.text;
+        }).join(";");
     };
 
     g.alert = function alert(message) {

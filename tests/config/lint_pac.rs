@@ -175,6 +175,49 @@ fn is_in_net_on_names_without_a_resolver() {
 }
 
 #[test]
+fn is_in_net_ex_on_names_is_always_false() {
+    // An IPv6-aware script written for Windows, whose entry point is FindProxyForURLEx.
+    let src = "function FindProxyForURLEx(url, h) {\n  if (isInNetEx(h, '10.0.0.0/8')) return 'DIRECT';\n  return 'PROXY p:3128';\n}";
+    for resolver in [true, false] {
+        let d = findings(src, resolver);
+        assert_eq!(
+            codes(&d),
+            [(
+                "pac.isinnetex_name",
+                Severity::Warning,
+                Some("proxy.pac:2:7")
+            )]
+        );
+        assert!(
+            d[0].suggestion
+                .as_deref()
+                .unwrap()
+                .contains("dnsResolveEx(h)")
+        );
+    }
+    // On an address the script resolved itself, it is what the script means.
+    let resolved = "function FindProxyForURLEx(url, host) {\n  var ip = dnsDomainIs(host, '.corp.example') ? dnsResolveEx(host).split(';')[0] : '';\n  return isInNetEx(ip, '10.0.0.0/8') ? 'DIRECT' : 'PROXY p:3128';\n}";
+    assert!(
+        findings(resolved, true).is_empty(),
+        "{:?}",
+        findings(resolved, true)
+    );
+}
+
+#[test]
+fn resolving_the_destination_with_the_ipv6_helpers_on_every_call_is_found() {
+    let src = "function FindProxyForURL(url, host) {\n  if (isResolvableEx(host)) return 'DIRECT';\n  return 'PROXY p:3128';\n}";
+    assert_eq!(
+        codes(&findings(src, true)),
+        [(
+            "pac.dns_every_call",
+            Severity::Warning,
+            Some("proxy.pac:2:7")
+        )]
+    );
+}
+
+#[test]
 fn findings_serialise_as_lint_json() {
     let d = findings(
         "function FindProxyForURL(url, host) { return shExpMatch(url, '*.a.example') ? 'DIRECT' : 'DIRECT'; }",
