@@ -214,6 +214,39 @@ mod tests {
         }
     }
 
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            /// Whatever the text, an answer and no panic; an address read back from its own
+            /// spelling is itself; a prefix always fits its family.
+            #[test]
+            fn any_text_reads_consistently(text in "[0-9a-fA-FxX:./ \\[\\]%]{0,48}") {
+                if let Some(a) = ip_literal(&text) {
+                    prop_assert_eq!(ip_literal(&a.to_string()), Some(a));
+                }
+                if let Some((n, bits)) = prefix(&text) {
+                    let max = if n.is_ipv4() { 32 } else { 128 };
+                    prop_assert!(bits <= max);
+                    prop_assert!(in_prefix(n, n, bits));
+                }
+            }
+
+            #[test]
+            fn membership_agrees_with_shifting(a in any::<u32>(), n in any::<u32>(), bits in 0u32..=32) {
+                let (a4, n4) = (IpAddr::V4(a.into()), IpAddr::V4(n.into()));
+                let want = bits == 0 || (a >> (32 - bits)) == (n >> (32 - bits));
+                prop_assert_eq!(in_prefix(a4, n4, bits), want);
+                // The same question across families gives the same answer.
+                let n6 = IpAddr::V6(std::net::Ipv4Addr::from(n).to_ipv6_mapped());
+                prop_assert_eq!(in_prefix(a4, n6, 96 + bits), want);
+            }
+        }
+    }
+
     #[test]
     fn sort_keys_put_ipv6_first_then_ascending() {
         let mut list = [
