@@ -8,7 +8,8 @@
 //! so (a missing port gets the keyword's default port and a warning, as browsers fill it in);
 //! where they silently fall back (Chromium treats an answer with no valid entry as `DIRECT`), the
 //! caller gets the diagnostics and decides (the evaluator turns "no usable entry" into
-//! `pac.result`).
+//! `pac.result`). Where they disagree (`HTTP` is a keyword to Firefox, not to Chromium), the
+//! entry is read the lenient way and the disagreement is a warning.
 //!
 //! Pure and bounded: at most [`MAX_RESULT_LEN`] bytes are read and at most [`MAX_ENTRIES`]
 //! entries kept; the rest is one diagnostic.
@@ -121,6 +122,7 @@ pub enum ResultSeverity {
 /// What is wrong with one entry of a PAC answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ResultProblem {
     /// The keyword is none of `DIRECT`, `PROXY`, `HTTP`, `HTTPS`, `SOCKS`, `SOCKS4`, `SOCKS5`.
     UnknownKeyword,
@@ -134,6 +136,9 @@ pub enum ResultProblem {
     BadPort,
     /// No port: the keyword's default port is used, as browsers do (warning).
     MissingPort,
+    /// `HTTP`: read as `PROXY` here and by Firefox, but not a keyword Chromium knows — Chromium
+    /// drops the entry and goes on to the next, or to `DIRECT` (warning).
+    NonPortableKeyword,
     /// Text after `DIRECT` or after `host:port`.
     TrailingText,
     /// The answer has more than [`MAX_ENTRIES`] entries; the rest were not read.
@@ -152,6 +157,7 @@ impl ResultProblem {
             Self::BadHost => "pac_result.bad_host",
             Self::BadPort => "pac_result.bad_port",
             Self::MissingPort => "pac_result.missing_port",
+            Self::NonPortableKeyword => "pac_result.non_portable_keyword",
             Self::TrailingText => "pac_result.trailing_text",
             Self::TooManyEntries => "pac_result.too_many_entries",
             Self::TooLong => "pac_result.too_long",
@@ -166,6 +172,9 @@ impl ResultProblem {
             Self::BadHost => "the host is not a name or an IP address",
             Self::BadPort => "the port is not a number from 1 to 65535",
             Self::MissingPort => "no port; the keyword's default port is used, as browsers do",
+            Self::NonPortableKeyword => {
+                "HTTP is read as PROXY here and by Firefox, but Chromium drops the entry; write PROXY"
+            }
             Self::TrailingText => "unexpected text after the entry",
             Self::TooManyEntries => "too many entries; the rest were not read",
             Self::TooLong => "the answer is too long; the rest was not read",
@@ -285,8 +294,8 @@ pub fn parse_result(answer: &str) -> PacResult {
             break;
         }
         match parse_entry(entry) {
-            Ok((e, warning)) => {
-                if let Some(problem) = warning {
+            Ok((e, warnings)) => {
+                for problem in warnings.into_iter().flatten() {
                     out.diagnostics.push(diag(
                         ResultSeverity::Warning,
                         problem,
@@ -349,16 +358,18 @@ fn diag(
     }
 }
 
-/// One trimmed, non-empty entry: the candidate and, when it is kept with a doubt, the warning.
-fn parse_entry(entry: &str) -> Result<(PacEntry, Option<ResultProblem>), ResultProblem> {
+/// One trimmed, non-empty entry: the candidate and, when it is kept with doubts, the warnings
+/// (about its keyword, then its port).
+fn parse_entry(entry: &str) -> Result<(PacEntry, [Option<ResultProblem>; 2]), ResultProblem> {
     let (keyword, rest) = match entry.find(is_blank) {
         Some(i) => (&entry[..i], entry[i..].trim_start_matches(is_blank)),
         None => (entry, ""),
     };
-    let kind = match keyword.to_ascii_uppercase().as_str() {
+    let upper = keyword.to_ascii_uppercase();
+    let kind = match upper.as_str() {
         "DIRECT" => {
             return if rest.is_empty() {
-                Ok((PacEntry::Direct, None))
+                Ok((PacEntry::Direct, [None, None]))
             } else {
                 Err(ResultProblem::TrailingText)
             };
@@ -381,7 +392,11 @@ fn parse_entry(entry: &str) -> Result<(PacEntry, Option<ResultProblem>), ResultP
         Some(p) => (p, None),
         None => (kind.default_port(), Some(ResultProblem::MissingPort)),
     };
-    Ok((PacEntry::Proxy { kind, host, port }, warning))
+    let keyword_warning = (upper == "HTTP").then_some(ResultProblem::NonPortableKeyword);
+    Ok((
+        PacEntry::Proxy { kind, host, port },
+        [keyword_warning, warning],
+    ))
 }
 
 /// `host[:port]` with the host a name, an IPv4 address or `[IPv6]`; the port, when present,
@@ -481,7 +496,35 @@ mod tests {
                 PacEntry::Direct,
             ]
         );
-        assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
+        // Only HTTP draws a doubt: Chromium does not know it.
+        let found: Vec<_> = r
+            .diagnostics
+            .iter()
+            .map(|d| (d.problem, d.index, d.severity))
+            .collect();
+        assert_eq!(
+            found,
+            [(
+                ResultProblem::NonPortableKeyword,
+                2,
+                ResultSeverity::Warning
+            )]
+        );
+        // With no port either: both doubts, the keyword's first.
+        let r = parse_result("HTTP c");
+        assert_eq!(r.entries, [proxy(Http, "c", 80)]);
+        let found: Vec<_> = r.diagnostics.iter().map(|d| d.problem).collect();
+        assert_eq!(
+            found,
+            [
+                ResultProblem::NonPortableKeyword,
+                ResultProblem::MissingPort
+            ]
+        );
+        assert_eq!(
+            ResultProblem::NonPortableKeyword.code(),
+            "pac_result.non_portable_keyword"
+        );
     }
 
     #[test]
