@@ -460,7 +460,8 @@ fn install_natives(
 /// non-ASCII characters is looked up in its ASCII (IDNA) form, as browsers do; one that has
 /// none does not resolve.
 fn lookup(shared: &Shared, resolver: &dyn PacResolver, host: &str) -> Lookup {
-    // Four bytes per character at most: a longer name has no ASCII form within the limit.
+    // Bounded work on the script's strings: four bytes for each character of a name within
+    // the limit is more than any real name takes before its conversion to ASCII.
     if host.len() > MAX_NAME_LEN * 4 {
         return Lookup::NotFound;
     }

@@ -122,41 +122,44 @@
         return Object.prototype.hasOwnProperty.call(table, name) ? table[name] : -1;
     }
 
+    // The configured clock's "now" and zone offset (ms), set by dateType() for the helper call
+    // under way: helpers run one at a time, and each Clock keeps the offset it was made with.
+    var clockNow = 0;
+    var clockOffset = 0;
+
     function dateType() {
         if (g.Date !== NativeDate) return g.Date;
-        var now = native.nowMs();
-        var offset = native.utcOffsetMinutes(now);
+        clockNow = native.nowMs();
+        var offset = native.utcOffsetMinutes(clockNow);
         // The native side answers `undefined` (not `null`) when the system zone is meant.
-        if (offset == null) offset = -new NativeDate(now).getTimezoneOffset();
-        return clockType(now, offset * 60000);
+        if (offset == null) offset = -new NativeDate(clockNow).getTimezoneOffset();
+        clockOffset = offset * 60000;
+        return Clock;
     }
 
     // The Date methods the helpers use, for the configured clock: `new Clock()` is now,
     // `new Clock(y, mo, d, h, mi, s)` a local time. `wall` is a native Date whose UTC fields
     // are the local wall-clock fields.
-    function clockType(nowMs, offsetMs) {
-        function Clock(y, mo, d, h, mi, s) {
-            this.wall = arguments.length === 0
-                ? new NativeDate(nowMs + offsetMs)
-                : new NativeDate(NativeDate.UTC(y, mo, d, h, mi, s));
-        }
-        var p = Clock.prototype;
-        p.valueOf = p.getTime = function () {
-            return this.wall.getTime() - offsetMs;
-        };
-        FIELDS.forEach(function (f) {
-            p["get" + f] = function () {
-                return this.wall["getUTC" + f]();
-            };
-            p["getUTC" + f] = function () {
-                return new NativeDate(this.valueOf())["getUTC" + f]();
-            };
-            p["set" + f] = function (v) {
-                return this.wall["setUTC" + f](v);
-            };
-        });
-        return Clock;
+    function Clock(y, mo, d, h, mi, s) {
+        this.offset = clockOffset;
+        this.wall = arguments.length === 0
+            ? new NativeDate(clockNow + clockOffset)
+            : new NativeDate(NativeDate.UTC(y, mo, d, h, mi, s));
     }
+    Clock.prototype.valueOf = Clock.prototype.getTime = function () {
+        return this.wall.getTime() - this.offset;
+    };
+    FIELDS.forEach(function (f) {
+        Clock.prototype["get" + f] = function () {
+            return this.wall["getUTC" + f]();
+        };
+        Clock.prototype["getUTC" + f] = function () {
+            return new NativeDate(this.valueOf())["getUTC" + f]();
+        };
+        Clock.prototype["set" + f] = function (v) {
+            return this.wall["setUTC" + f](v);
+        };
+    });
 
     // "GMT": the date's UTC fields moved into its local ones in place, in browsers' order.
     function utcIntoLocal(date) {
