@@ -172,34 +172,32 @@
         return date;
     }
 
+    // What every time helper starts from: the Date type, now, and how many arguments come
+    // before a trailing "GMT".
+    function timeArgs(args) {
+        var D = dateType();
+        var gmt = args[args.length - 1] == "GMT";
+        return { D: D, date: new D(), argc: gmt ? args.length - 1 : args.length, gmt: gmt };
+    }
+
     function within(from, to, date) {
         return from <= to ? from <= date && date <= to : to >= date || date >= from;
     }
 
     g.weekdayRange = function weekdayRange() {
-        var date = new (dateType())();
-        var argc = arguments.length;
-        if (argc < 1) return false;
-        var today;
-        if (arguments[argc - 1] == "GMT") {
-            argc--;
-            today = date.getUTCDay();
-        } else {
-            today = date.getDay();
-        }
+        if (arguments.length < 1) return false;
+        var t = timeArgs(arguments);
+        var today = t.gmt ? t.date.getUTCDay() : t.date.getDay();
         var first = numberOf(WEEKDAYS, arguments[0]);
-        var last = argc == 2 ? numberOf(WEEKDAYS, arguments[1]) : first;
+        var last = t.argc == 2 ? numberOf(WEEKDAYS, arguments[1]) : first;
         if (first == -1 || last == -1) return false;
         return first <= last ? first <= today && today <= last : last >= today || today >= first;
     };
 
     g.dateRange = function dateRange() {
-        var D = dateType();
-        var date = new D();
-        var argc = arguments.length;
-        if (argc < 1) return false;
-        var gmt = arguments[argc - 1] == "GMT";
-        if (gmt) argc--;
+        if (arguments.length < 1) return false;
+        var t = timeArgs(arguments);
+        var D = t.D, date = t.date, argc = t.argc, gmt = t.gmt;
         if (argc == 1) {
             var only = parseInt(arguments[0]);
             if (isNaN(only)) {
@@ -237,12 +235,9 @@
     };
 
     g.timeRange = function timeRange() {
-        var D = dateType();
-        var date = new D();
-        var argc = arguments.length;
-        if (argc < 1) return false;
-        var gmt = arguments[argc - 1] == "GMT";
-        if (gmt) argc--;
+        if (arguments.length < 1) return false;
+        var t = timeArgs(arguments);
+        var D = t.D, date = t.date, argc = t.argc, gmt = t.gmt;
         var hour = gmt ? date.getUTCHours() : date.getHours();
         if (argc == 1) return hour == arguments[0];
         if (argc == 2) return arguments[0] <= hour && hour <= arguments[1];

@@ -3,8 +3,9 @@
 //! clock fixed at Friday 2024-03-15 14:30:45 UTC, local time UTC+1 (15:30:45).
 
 use std::net::IpAddr;
+use std::time::Duration;
 
-use proxyscope::pac::{Decision, FixedClock, Pac, PacOptions, PacScript, PinnedNames};
+use proxyscope::pac::{Decision, FixedClock, Pac, PacLimits, PacOptions, PacScript, PinnedNames};
 
 /// 2024-03-15T14:30:45Z, a Friday.
 const FRIDAY_AFTERNOON: u64 = 1_710_513_045;
@@ -457,9 +458,28 @@ fn ipv6_extension_helpers() {
     );
 }
 
+/// `body` as FindProxyForURL under `limits` (a time limit generous enough that a loaded
+/// machine never turns a memory or size test into a timeout).
+fn pac_with_limits(body: &str, limits: PacLimits) -> Pac {
+    let script = PacScript::from_source(
+        format!("function FindProxyForURL(url, host) {{ {body} }}"),
+        "helpers.pac",
+    )
+    .unwrap();
+    let options = PacOptions::new()
+        .resolver(names())
+        .clock(FixedClock::at_unix(FRIDAY_AFTERNOON, 60))
+        .limits(limits);
+    Pac::new(script, options).unwrap()
+}
+
 #[test]
 fn ipv6_extension_helpers_are_bounded() {
-    let pac = pac_at(
+    let unhurried = PacLimits {
+        time: Duration::from_secs(60),
+        ..PacLimits::default()
+    };
+    let pac = pac_with_limits(
         "var list = sortIpAddressList('10.0.0.2;10.0.0.1;'.repeat(5000));
          var huge = '1'.repeat(1 << 20);
          if (sortIpAddressList(huge) !== false) return 'PROXY sort-huge.invalid:1';
@@ -469,8 +489,7 @@ fn ipv6_extension_helpers_are_bounded() {
          if (isPlainHostName(huge) !== true) return 'PROXY plain-huge.invalid:1';
          return list.length === 9 * 10000 - 1 && list.lastIndexOf('10.0.0.1') === 9 * 4999 && list.indexOf('10.0.0.2') === 9 * 5000
              ? 'DIRECT' : 'PROXY sort.invalid:1';",
-        FRIDAY_AFTERNOON,
-        names(),
+        unhurried,
     );
     let Decision::Answer { answer, .. } = pac.evaluate_args("http://a/", "a").unwrap() else {
         panic!("no answer")
@@ -479,10 +498,12 @@ fn ipv6_extension_helpers_are_bounded() {
     // A name too long for DNS is neither asked about nor recorded.
     assert!(answer.lookups.is_empty(), "{:?}", answer.lookups);
     // A list too long to sort within the engine's memory ends in its limit, coded.
-    let pac = pac_at(
-        "return sortIpAddressList('10.0.0.1;'.repeat(2000000)) ? 'DIRECT' : 'PROXY x.invalid:1';",
-        FRIDAY_AFTERNOON,
-        names(),
+    let pac = pac_with_limits(
+        "return sortIpAddressList('10.0.0.1;'.repeat(400000)) ? 'DIRECT' : 'PROXY x.invalid:1';",
+        PacLimits {
+            memory: 8 << 20,
+            ..unhurried
+        },
     );
     let err = pac.evaluate_args("http://a/", "a").unwrap_err();
     assert_eq!(err.code(), "pac.runtime");
