@@ -111,6 +111,10 @@ pub enum ProxyUrlNote {
     },
     /// Blanks around the value were removed.
     WhitespaceTrimmed,
+    /// The user name or password holds an unencoded `@`. proxyscope, Go, Python, Node and
+    /// hyper-util end the credentials at the last `@`; curl ends them at the first and then
+    /// refuses the value ("Unsupported proxy syntax"), so tools sharing it disagree.
+    AtInCredentials,
 }
 
 impl ProxyUrlNote {
@@ -121,6 +125,7 @@ impl ProxyUrlNote {
             Self::DefaultPort { .. } => "default_port",
             Self::PathIgnored { .. } => "path_ignored",
             Self::WhitespaceTrimmed => "whitespace_trimmed",
+            Self::AtInCredentials => "at_in_credentials",
         }
     }
 }
@@ -141,6 +146,11 @@ impl fmt::Display for ProxyUrlNote {
                 write!(f, "`{rest}` after the proxy's address is ignored")
             }
             Self::WhitespaceTrimmed => f.write_str("blanks around the value were removed"),
+            Self::AtInCredentials => f.write_str(
+                "the user name or password holds an unencoded `@`: the credentials end at the \
+                 last `@` here and in Go, Python, Node and hyper-util, but curl ends them at the \
+                 first and refuses the proxy (\"Unsupported proxy syntax\")",
+            ),
         }
     }
 }
@@ -205,6 +215,9 @@ impl ProxyUrl {
             Some((u, h)) => (Some(u), h),
             None => (None, authority),
         };
+        if userinfo.is_some_and(|u| u.contains('@')) {
+            notes.push(ProxyUrlNote::AtInCredentials);
+        }
         let (username, password) = match userinfo {
             None => (None, None),
             Some(u) => {
@@ -573,12 +586,22 @@ mod tests {
         assert!(u.has_credentials());
         let u = ok("http://only@proxy.test:3128");
         assert_eq!((u.username(), u.password()), (Some("only"), None));
-        // The last '@' ends the userinfo, as in curl's URL parser.
+        // The last '@' ends the userinfo, as in Go, Python, Node and hyper-util; curl ends it
+        // at the first and refuses the value, which the note says.
         let u = ok("http://a@b:c@proxy.test:1");
         assert_eq!(
             (u.username(), u.password(), u.host()),
             (Some("a@b"), Some("c"), "proxy.test")
         );
+        assert_eq!(u.notes(), [ProxyUrlNote::AtInCredentials]);
+        let u = ok("socks5h://user:p@ss@proxy.test:1080");
+        assert_eq!((u.username(), u.password()), (Some("user"), Some("p@ss")));
+        assert_eq!(u.notes(), [ProxyUrlNote::AtInCredentials]);
+        // Percent-encoded, every tool reads it alike: no note.
+        let u = ok("http://user:p%40ss@proxy.test:1");
+        assert_eq!(u.password(), Some("p@ss"));
+        assert!(u.notes().is_empty());
+        assert!(!ProxyUrlNote::AtInCredentials.to_string().contains("p@ss"));
         assert!(!ok("http://proxy.test:1").has_credentials());
     }
 
@@ -591,6 +614,7 @@ mod tests {
         assert_eq!(codes("http://proxy.test"), ["default_port"]);
         assert_eq!(codes("http://proxy.test:1/path?q#f"), ["path_ignored"]);
         assert_eq!(codes(" http://proxy.test:1 "), ["whitespace_trimmed"]);
+        assert_eq!(codes("http://a:b@c@proxy.test:1"), ["at_in_credentials"]);
         assert!(codes("http://proxy.test:1/").is_empty());
         match &ok("http://p.test:1/x?y").notes()[0] {
             ProxyUrlNote::PathIgnored { rest } => assert_eq!(rest, "/x?y"),

@@ -332,6 +332,28 @@ fn peers_that_disagree_are_named() {
 }
 
 #[test]
+fn an_at_sign_inside_proxy_credentials_is_a_warning_naming_curl() {
+    // curl ends the credentials at the first `@` and refuses this value ("Unsupported proxy
+    // syntax"); proxyscope, like Go, Python and Node, ends them at the last.
+    let env = [("https_proxy", "http://user:Kq8@Zw5@p.test:3128")];
+    let r = resolve(&Settings::new(), None, &env, "https://a.example/");
+    assert!(!r.is_direct());
+    assert!(
+        r.warnings().any(|w| w.code == "at_in_credentials"),
+        "{}",
+        r.explain()
+    );
+    let shown = format!("{} {}", r.explain(), serde_json::to_string(&r).unwrap());
+    for part in ["Kq8", "Zw5"] {
+        assert!(!shown.contains(part), "{shown}");
+    }
+    // Percent-encoded, every tool reads it alike.
+    let env = [("https_proxy", "http://user:Kq8%40Zw5@p.test:3128")];
+    let r = resolve(&Settings::new(), None, &env, "https://a.example/");
+    assert!(!r.warnings().any(|w| w.code == "at_in_credentials"));
+}
+
+#[test]
 fn list_diagnostics_reach_the_route() {
     let env = [
         ("https_proxy", ENV_P),

@@ -65,15 +65,22 @@ pub(crate) fn check(
                     ProxyUrlNote::DefaultPort { .. } => {
                         (Severity::Info, "proxy_url.default_port".to_owned())
                     }
+                    ProxyUrlNote::AtInCredentials => {
+                        (Severity::Warning, "proxy_url.at_in_credentials".to_owned())
+                    }
                     other => (Severity::Info, format!("proxy_url.{}", other.code())),
                 };
                 if code == "proxy_url.whitespace_trimmed" {
                     continue;
                 }
-                out.push(
-                    diag(severity, &code, format!("`{shown}`: {note}"))
-                        .with_suggestion(format!("write `{corrected}`")),
-                );
+                let fix = if *note == ProxyUrlNote::AtInCredentials {
+                    format!(
+                        "percent-encode each `@` inside the user name or password as `%40`: write `{corrected}` with the credentials encoded"
+                    )
+                } else {
+                    format!("write `{corrected}`")
+                };
+                out.push(diag(severity, &code, format!("`{shown}`: {note}")).with_suggestion(fix));
             }
             (Some(ProxySetting::Url(url)), out)
         }
@@ -149,6 +156,12 @@ mod tests {
                 false,
                 &["proxy_url.scheme"],
                 "`socks5h://p.test:1080`",
+            ),
+            (
+                "socks5h://user:p@ss@p.test:1080",
+                true,
+                &["proxy_url.at_in_credentials"],
+                "`%40`",
             ),
             ("", false, &["proxy_url.empty"], "\"direct\""),
             ("none", false, &["proxy_url.keyword"], "\"direct\""),
