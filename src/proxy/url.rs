@@ -112,8 +112,10 @@ pub enum ProxyUrlNote {
     /// Blanks around the value were removed.
     WhitespaceTrimmed,
     /// The user name or password holds an unencoded `@`. proxyscope, Go, Python, Node and
-    /// hyper-util end the credentials at the last `@`; curl ends them at the first and then
-    /// refuses the value ("Unsupported proxy syntax"), so tools sharing it disagree.
+    /// reqwest end the credentials at the last `@`; curl ends them at the first and then
+    /// refuses the value ("Unsupported proxy syntax"); hyper-util's environment matcher ends
+    /// them at the first and sends the rest of the password nowhere. Tools sharing the value
+    /// disagree.
     AtInCredentials,
 }
 
@@ -148,8 +150,9 @@ impl fmt::Display for ProxyUrlNote {
             Self::WhitespaceTrimmed => f.write_str("blanks around the value were removed"),
             Self::AtInCredentials => f.write_str(
                 "the user name or password holds an unencoded `@`: the credentials end at the \
-                 last `@` here and in Go, Python, Node and hyper-util, but curl ends them at the \
-                 first and refuses the proxy (\"Unsupported proxy syntax\")",
+                 last `@` here and in Go, Python, Node and reqwest, but curl ends them at the \
+                 first and refuses the proxy (\"Unsupported proxy syntax\"), and hyper-util \
+                 ends them at the first and sends a cut password",
             ),
         }
     }
@@ -586,8 +589,8 @@ mod tests {
         assert!(u.has_credentials());
         let u = ok("http://only@proxy.test:3128");
         assert_eq!((u.username(), u.password()), (Some("only"), None));
-        // The last '@' ends the userinfo, as in Go, Python, Node and hyper-util; curl ends it
-        // at the first and refuses the value, which the note says.
+        // The last '@' ends the userinfo, as in Go, Python, Node and reqwest; curl ends it at
+        // the first and refuses the value, which the note says.
         let u = ok("http://a@b:c@proxy.test:1");
         assert_eq!(
             (u.username(), u.password(), u.host()),
