@@ -188,6 +188,12 @@ impl ProxyUrl {
         if s.len() != input.len() {
             notes.push(ProxyUrlNote::WhitespaceTrimmed);
         }
+        if s.len() >= 2
+            && let Some(q) = s.chars().next().filter(|c| matches!(c, '"' | '\''))
+            && s.ends_with(q)
+        {
+            return Err(err(ProxyUrlErrorKind::Quoted));
+        }
         let (scheme, rest) = match s.split_once("://") {
             Some((name, rest)) => match name.parse::<ProxyScheme>().ok() {
                 Some(scheme) => (scheme, rest),
@@ -409,6 +415,10 @@ pub enum ProxyUrlErrorKind {
     /// The scheme is recognised but proxyscope cannot connect through it. No scheme is so any
     /// more (SOCKS4/4a are supported); kept so matching code and the code string stay valid.
     NotConnectable,
+    /// The value is wrapped in quotes (`"http://proxy:3128"`), which are part of it: an env
+    /// file read by `docker --env-file`, or a value quoted twice in a manifest, keeps them.
+    /// No tool reads such a value as a proxy.
+    Quoted,
 }
 
 impl ProxyUrlErrorKind {
@@ -422,6 +432,7 @@ impl ProxyUrlErrorKind {
             Self::InvalidPort => "invalid_port",
             Self::InvalidCredentials => "invalid_credentials",
             Self::NotConnectable => "not_connectable",
+            Self::Quoted => "quoted",
         }
     }
 
@@ -438,6 +449,7 @@ impl ProxyUrlErrorKind {
                 "the credentials are not valid percent-encoded UTF-8, or hold an unencoded `/`, `?`, `#` or `@`"
             }
             Self::NotConnectable => "proxyscope cannot connect through this scheme",
+            Self::Quoted => "the value is wrapped in quotes, which are part of it",
         }
     }
 
@@ -455,6 +467,9 @@ impl ProxyUrlErrorKind {
                 "percent-encode special characters in the user name and password (%40 for @, %2F for /, %3F for ?, %23 for #)"
             }
             Self::NotConnectable => "use a socks5:// or socks5h:// proxy instead",
+            Self::Quoted => {
+                "remove the quotes from the value itself (docker --env-file and a value quoted twice in YAML keep them; a shell would have removed them)"
+            }
         }
     }
 }
@@ -664,10 +679,22 @@ mod tests {
                 "http://proxy.test:1/p@th",
                 ProxyUrlErrorKind::InvalidCredentials,
             ),
+            // Quotes kept from an env file or a twice-quoted manifest value.
+            ("\"http://proxy.test:3128\"", ProxyUrlErrorKind::Quoted),
+            ("'http://proxy.test:3128'", ProxyUrlErrorKind::Quoted),
+            (" \"proxy.test:3128\" ", ProxyUrlErrorKind::Quoted),
+            ("\"\"", ProxyUrlErrorKind::Quoted),
+            // One quote only: not a quoted value, just a bad scheme.
+            (
+                "\"http://proxy.test:3128",
+                ProxyUrlErrorKind::UnsupportedScheme,
+            ),
         ];
         for (input, want) in cases {
             assert_eq!(kind(input), *want, "{input}");
         }
+        let e = ProxyUrl::parse("\"http://u:Kq8Zw5@proxy.test:3128\"").unwrap_err();
+        assert!(!format!("{e} {e:?}").contains("Kq8Zw5"));
     }
 
     #[test]

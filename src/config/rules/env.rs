@@ -1,8 +1,8 @@
 //! Environment rules (curl's reading, see [`crate::proxy::EnvSnapshot`]). [`EnvSnapshot`] knows which variables are
 //! present but ignored and why (`HTTP_PROXY` under httpoxy, `HTTPS_PROXY` shadowed by a
 //! different `https_proxy`, mixed-case names, empty values); this module turns each into a
-//! diagnostic with a stable code and a fix, and lints the `NO_PROXY` entries in force and the
-//! PAC file `PROXYSCOPE_PAC` names. When no layer consults the environment, the findings are
+//! diagnostic with a stable code and a fix, and lints the proxy URLs and `NO_PROXY` entries in
+//! force and the PAC file `PROXYSCOPE_PAC` names. When no layer consults the environment, the findings are
 //! only informational.
 
 use std::path::Path;
@@ -77,6 +77,27 @@ pub(crate) fn check(env: &EnvSnapshot, consulted: bool) -> Vec<Diagnostic> {
                 .with_suggestion(fix),
         );
     }
+    // The proxy variables in force (the first curl reads for `http` and for `https`), read as
+    // a `proxy` setting is: an unusable value, a quoted one, a missing scheme or port.
+    let mut seen: Vec<String> = Vec::new();
+    for scheme in ["http", "https"] {
+        let Some(found) = env.proxy_for(scheme).found else {
+            continue;
+        };
+        if seen.contains(&found.name) {
+            continue;
+        }
+        let var = found.name.clone();
+        let (_, diags) =
+            super::proxy_url::check_url(&found.value, &var, Some(format!("env:{var}")));
+        out.extend(diags.into_iter().map(|mut d| {
+            if !consulted {
+                d.severity = Severity::Info;
+            }
+            d
+        }));
+        seen.push(var);
+    }
     if let Some(np) = env.no_proxy() {
         let var = np.var.name.as_str();
         let location = Some(format!("env:{var}"));
@@ -149,6 +170,38 @@ mod tests {
                 &[("NO_PROXY", "http://internal.test:80")],
                 &[("no_proxy.url", Severity::Error)],
             ),
+            // The proxy variables in force are read as `proxy` settings are.
+            (
+                &[("https_proxy", "ftp://p.test:21")],
+                &[("proxy_url.scheme", Severity::Error)],
+            ),
+            (
+                &[("https_proxy", "\"http://p.test:3128\"")],
+                &[("proxy_url.quoted", Severity::Error)],
+            ),
+            (
+                &[("https_proxy", "p.test:3128")],
+                &[("proxy_url.no_scheme", w)],
+            ),
+            (
+                &[("http_proxy", "http://p.test")],
+                &[("proxy_url.default_port", Severity::Info)],
+            ),
+            // Read for both schemes, reported once.
+            (
+                &[("all_proxy", "http://u:a@b@p.test:3128")],
+                &[("proxy_url.at_in_credentials", w)],
+            ),
+            (
+                &[
+                    ("http_proxy", "p.test:3128"),
+                    ("https_proxy", "'http://p.test:3128'"),
+                ],
+                &[
+                    ("proxy_url.no_scheme", w),
+                    ("proxy_url.quoted", Severity::Error),
+                ],
+            ),
         ];
         for (pairs, want) in cases {
             let want: Vec<(String, Severity)> =
@@ -180,6 +233,21 @@ mod tests {
                 !d.to_string().contains("s3cret") && !d.to_string().contains("other@"),
                 "{d}"
             );
+        }
+        // Findings about the proxy URLs in force quote them redacted too.
+        for value in [
+            "\"http://u:Kq8Zw5@a:1\"",
+            "u:Kq8Zw5@a:1",
+            "http://u:Kq8@Zw5@a:1",
+            "ftp://u:Kq8Zw5@a:1",
+            "http://u:Kq8Zw5@a:99999",
+        ] {
+            let d = check(&EnvSnapshot::from_pairs([("https_proxy", value)]), true);
+            assert!(!d.is_empty(), "{value}");
+            for d in d {
+                let text = format!("{d} {d:?} {}", serde_json::to_string(&d).unwrap());
+                assert!(!text.contains("Kq8") && !text.contains("Zw5"), "{text}");
+            }
         }
     }
 }

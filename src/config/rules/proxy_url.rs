@@ -43,6 +43,22 @@ pub(crate) fn check(
     if value.eq_ignore_ascii_case("direct") || value.eq_ignore_ascii_case("env") {
         return (ProxySetting::parse(value).ok(), out);
     }
+    let (url, findings) = check_url(value, path, location);
+    out.extend(findings);
+    (url.map(ProxySetting::Url), out)
+}
+
+/// Parses one proxy URL at `path` / `location` (a `proxy` setting's, or a proxy variable's in
+/// the environment, where `"direct"` and `"env"` are host names like any other); returns the
+/// URL (unless it is unusable) and the findings.
+pub(crate) fn check_url(
+    value: &str,
+    path: &str,
+    location: Option<String>,
+) -> (Option<ProxyUrl>, Vec<Diagnostic>) {
+    let mut out = Vec::new();
+    let diag =
+        |sev, code: &str, msg: String| Diagnostic::new(sev, code, path, location.clone(), msg);
     let shown = redact_url(value);
     match ProxyUrl::parse(value) {
         Ok(url) => {
@@ -82,13 +98,14 @@ pub(crate) fn check(
                 };
                 out.push(diag(severity, &code, format!("`{shown}`: {note}")).with_suggestion(fix));
             }
-            (Some(ProxySetting::Url(url)), out)
+            (Some(url), out)
         }
         Err(e) => {
             let code = match e.kind() {
                 ProxyUrlErrorKind::UnsupportedScheme | ProxyUrlErrorKind::NotConnectable => {
                     "proxy_url.scheme"
                 }
+                ProxyUrlErrorKind::Quoted => "proxy_url.quoted",
                 _ => "proxy_url.invalid",
             };
             let fix = match (code, value.split_once("://")) {
@@ -162,6 +179,12 @@ mod tests {
                 true,
                 &["proxy_url.at_in_credentials"],
                 "`%40`",
+            ),
+            (
+                "'http://p.test:3128'",
+                false,
+                &["proxy_url.quoted"],
+                "remove the quotes",
             ),
             ("", false, &["proxy_url.empty"], "\"direct\""),
             ("none", false, &["proxy_url.keyword"], "\"direct\""),
