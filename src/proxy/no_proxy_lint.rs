@@ -313,6 +313,26 @@ pub(crate) fn diagnose(entry: &str) -> Option<NoProxyDiagnostic> {
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
     {
+        // A quote at either end: the whole value was quoted, and the quotes kept (an env file
+        // read by `docker --env-file`, a value quoted twice in YAML). The first and the last
+        // entries then carry one each.
+        let unquoted = entry.trim_matches(['"', '\'']);
+        if unquoted.len() != entry.len()
+            && !unquoted.is_empty()
+            && unquoted
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+        {
+            return Some(diag(
+                entry,
+                I::InvalidChars,
+                S::Error,
+                "holds a quote, so it never matches: quotes around the whole value are part of \
+                 it where `docker --env-file` or a value quoted twice in YAML keeps them, and \
+                 the first and last entries carry one each",
+                Some(unquoted.to_owned()),
+            ));
+        }
         return Some(diag(
             entry,
             I::InvalidChars,
@@ -482,6 +502,18 @@ mod tests {
                 Some("10.0.0.0/8"),
             ),
             ("10.", Some(NoProxyIssue::PartialIp), Some("10.0.0.0/8")),
+            // Quotes kept from an env file: the fix is the name without them.
+            (
+                "\"localhost",
+                Some(NoProxyIssue::InvalidChars),
+                Some("localhost"),
+            ),
+            (
+                ".corp.example'",
+                Some(NoProxyIssue::InvalidChars),
+                Some(".corp.example"),
+            ),
+            ("a\"b", Some(NoProxyIssue::InvalidChars), None),
             (
                 "192.168",
                 Some(NoProxyIssue::PartialIp),
