@@ -1,9 +1,9 @@
-//! Environment rules (curl's reading, see [`crate::proxy::EnvSnapshot`]). [`EnvSnapshot`] knows which variables are
-//! present but ignored and why (`HTTP_PROXY` under httpoxy, `HTTPS_PROXY` shadowed by a
-//! different `https_proxy`, mixed-case names, empty values); this module turns each into a
-//! diagnostic with a stable code and a fix, and lints the proxy URLs and `NO_PROXY` entries in
-//! force and the PAC file `PROXYSCOPE_PAC` names. When no layer consults the environment, the findings are
-//! only informational.
+//! Environment rules (curl's reading, see [`crate::proxy::EnvSnapshot`]). [`EnvSnapshot`] knows
+//! which variables are present but ignored and why (`HTTP_PROXY` under httpoxy, `HTTPS_PROXY`
+//! shadowed by a different `https_proxy`, mixed-case names, empty values); this module turns
+//! each into a diagnostic with a stable code and a fix, and lints the proxy URLs and `NO_PROXY`
+//! entries in force and the PAC file `PROXYSCOPE_PAC` names. When no layer consults the
+//! environment, the findings are only informational.
 
 use std::path::Path;
 
