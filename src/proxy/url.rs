@@ -224,6 +224,9 @@ impl ProxyUrl {
             Some((u, h)) => (Some(u), h),
             None => (None, authority),
         };
+        if hostport.contains([',', ';', '=']) {
+            return Err(err(ProxyUrlErrorKind::List));
+        }
         if userinfo.is_some_and(|u| u.contains('@')) {
             notes.push(ProxyUrlNote::AtInCredentials);
         }
@@ -419,6 +422,10 @@ pub enum ProxyUrlErrorKind {
     /// file read by `docker --env-file`, or a value quoted twice in a manifest, keeps them.
     /// No tool reads such a value as a proxy.
     Quoted,
+    /// The address holds `,`, `;` or `=`: a list of proxies (`http://a:1,http://b:1`) or
+    /// Windows' per-scheme form (`http=a:1;https=b:1`). A proxy variable or setting names one
+    /// proxy, in curl, Go, Python and Node alike.
+    List,
 }
 
 impl ProxyUrlErrorKind {
@@ -433,6 +440,7 @@ impl ProxyUrlErrorKind {
             Self::InvalidCredentials => "invalid_credentials",
             Self::NotConnectable => "not_connectable",
             Self::Quoted => "quoted",
+            Self::List => "list",
         }
     }
 
@@ -450,6 +458,9 @@ impl ProxyUrlErrorKind {
             }
             Self::NotConnectable => "proxyscope cannot connect through this scheme",
             Self::Quoted => "the value is wrapped in quotes, which are part of it",
+            Self::List => {
+                "it names several proxies (a list, or Windows' per-scheme `http=…;https=…` form), where one proxy URL is read"
+            }
         }
     }
 
@@ -469,6 +480,9 @@ impl ProxyUrlErrorKind {
             Self::NotConnectable => "use a socks5:// or socks5h:// proxy instead",
             Self::Quoted => {
                 "remove the quotes from the value itself (docker --env-file and a value quoted twice in YAML keep them; a shell would have removed them)"
+            }
+            Self::List => {
+                "give one proxy URL per variable or `proxy` setting (http_proxy for http:// requests, https_proxy for https://); to fail over between proxies, a PAC file lists several"
             }
         }
     }
@@ -689,6 +703,11 @@ mod tests {
                 "\"http://proxy.test:3128",
                 ProxyUrlErrorKind::UnsupportedScheme,
             ),
+            // Several proxies where one is read.
+            ("http://a.test:1,http://b.test:1", ProxyUrlErrorKind::List),
+            ("a.test:1;b.test:2", ProxyUrlErrorKind::List),
+            ("http=a.test:80;https=a.test:443", ProxyUrlErrorKind::List),
+            ("https=a.test:443", ProxyUrlErrorKind::List),
         ];
         for (input, want) in cases {
             assert_eq!(kind(input), *want, "{input}");

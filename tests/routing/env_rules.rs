@@ -340,6 +340,9 @@ fn invalid_values_are_reported_not_dropped() {
         ("ftp://p.test:21", ProxyUrlErrorKind::UnsupportedScheme),
         ("http://p.test:99999", ProxyUrlErrorKind::InvalidPort),
         ("http://", ProxyUrlErrorKind::MissingHost),
+        ("\"http://p.test:3128\"", ProxyUrlErrorKind::Quoted),
+        ("http://a.test:1,http://b.test:1", ProxyUrlErrorKind::List),
+        ("http=a.test:80;https=a.test:443", ProxyUrlErrorKind::List),
     ];
     for (value, kind) in cases {
         let env = EnvSnapshot::from_pairs([("https_proxy", *value)]);

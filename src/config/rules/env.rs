@@ -180,6 +180,10 @@ mod tests {
                 &[("proxy_url.quoted", Severity::Error)],
             ),
             (
+                &[("https_proxy", "http=p.test:80;https=p.test:443")],
+                &[("proxy_url.list", Severity::Error)],
+            ),
+            (
                 &[("https_proxy", "p.test:3128")],
                 &[("proxy_url.no_scheme", w)],
             ),

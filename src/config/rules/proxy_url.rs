@@ -106,6 +106,7 @@ pub(crate) fn check_url(
                     "proxy_url.scheme"
                 }
                 ProxyUrlErrorKind::Quoted => "proxy_url.quoted",
+                ProxyUrlErrorKind::List => "proxy_url.list",
                 _ => "proxy_url.invalid",
             };
             let fix = match (code, value.split_once("://")) {
@@ -185,6 +186,12 @@ mod tests {
                 false,
                 &["proxy_url.quoted"],
                 "remove the quotes",
+            ),
+            (
+                "http://a.test:1,http://b.test:1",
+                false,
+                &["proxy_url.list"],
+                "one proxy URL",
             ),
             ("", false, &["proxy_url.empty"], "\"direct\""),
             ("none", false, &["proxy_url.keyword"], "\"direct\""),
