@@ -263,16 +263,11 @@ fn defines_function(code: &str) -> bool {
 /// the script defines only that one).
 fn parameter_names(code: &str) -> Option<(String, String)> {
     const ENTRY: &str = "function FindProxyForURL";
-    let declared = |ex: bool| {
-        code.match_indices(ENTRY)
-            .map(|(at, _)| &code[at + ENTRY.len()..])
-            .find_map(|rest| match rest.strip_prefix("Ex") {
-                Some(after) if ex => Some(after),
-                None if !ex => Some(rest),
-                _ => None,
-            })
-    };
-    let rest = declared(false).or_else(|| declared(true))?;
+    let mut declared = code
+        .match_indices(ENTRY)
+        .map(|(at, _)| &code[at + ENTRY.len()..]);
+    let classic = declared.clone().find(|rest| !rest.starts_with("Ex"));
+    let rest = classic.or_else(|| declared.find_map(|rest| rest.strip_prefix("Ex")))?;
     let rest = rest.trim_start().strip_prefix('(')?;
     let close = rest.find(')')?;
     let mut names = rest[..close].split(',').map(str::trim);

@@ -156,6 +156,8 @@
         Clock.prototype["getUTC" + f] = function () {
             return new NativeDate(this.valueOf())["getUTC" + f]();
         };
+        // A Date has no setter for the day of the week.
+        if (f === "Day") return;
         Clock.prototype["set" + f] = function (v) {
             return this.wall["setUTC" + f](v);
         };

@@ -28,6 +28,11 @@ fn names() -> PinnedNames {
 }
 
 fn pac_at(body: &str, unix: u64, resolver: PinnedNames) -> Pac {
+    pac_with(body, unix, resolver, PacLimits::default())
+}
+
+/// `body` as FindProxyForURL at `unix` (UTC+1), names from `resolver`, within `limits`.
+fn pac_with(body: &str, unix: u64, resolver: PinnedNames, limits: PacLimits) -> Pac {
     let script = PacScript::from_source(
         format!("function FindProxyForURL(url, host) {{ {body} }}"),
         "helpers.pac",
@@ -35,7 +40,8 @@ fn pac_at(body: &str, unix: u64, resolver: PinnedNames) -> Pac {
     .unwrap();
     let options = PacOptions::new()
         .resolver(resolver)
-        .clock(FixedClock::at_unix(unix, 60));
+        .clock(FixedClock::at_unix(unix, 60))
+        .limits(limits);
     Pac::new(script, options).unwrap()
 }
 
@@ -458,23 +464,11 @@ fn ipv6_extension_helpers() {
     );
 }
 
-/// `body` as FindProxyForURL under `limits` (a time limit generous enough that a loaded
-/// machine never turns a memory or size test into a timeout).
-fn pac_with_limits(body: &str, limits: PacLimits) -> Pac {
-    let script = PacScript::from_source(
-        format!("function FindProxyForURL(url, host) {{ {body} }}"),
-        "helpers.pac",
-    )
-    .unwrap();
-    let options = PacOptions::new()
-        .resolver(names())
-        .clock(FixedClock::at_unix(FRIDAY_AFTERNOON, 60))
-        .limits(limits);
-    Pac::new(script, options).unwrap()
-}
-
 #[test]
 fn ipv6_extension_helpers_are_bounded() {
+    // A time limit generous enough that a loaded machine never turns a memory or size test
+    // into a timeout.
+    let pac_with_limits = |body: &str, limits| pac_with(body, FRIDAY_AFTERNOON, names(), limits);
     let unhurried = PacLimits {
         time: Duration::from_secs(60),
         ..PacLimits::default()
