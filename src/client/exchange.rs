@@ -213,7 +213,8 @@ impl InFlight {
             credentials_sent,
         } = self;
         async move {
-            let profile = client.profile_by_id(profile);
+            let profile_id = profile;
+            let profile = client.profile_by_id(profile_id);
             let profile_timeout = profile.connector.profile().timeouts().request_or_default();
             let result = async {
                 // The request timeout runs from the moment a connection is in hand; connecting has
@@ -269,88 +270,154 @@ impl InFlight {
                 waited
             }
             .await;
-            let request_timeout = send::effective_timeout(profile_timeout, deadline);
-            let passed = deadline.filter(|d| d.at <= tokio::time::Instant::now());
-            let e = match result {
-                send::Waited::Done(Ok(mut answer)) => {
-                    // The body's start is asked for in the turn its head came in (`body::Ahead`
-                    // says why); this never waits.
-                    let ahead = std::future::poll_fn(|cx| {
-                        Poll::Ready(body::Ahead::read(answer.res.body_mut(), cx))
+            let answered = match result {
+                send::Waited::Done(Ok(answer)) => Ok(answer),
+                send::Waited::Done(Err(e)) => Err(NoResponse::Failed(e)),
+                send::Waited::NoHead => Err(NoResponse::NoHead),
+                send::Waited::NoConnection => Err(NoResponse::NoConnection),
+            };
+            let mut answer = match answered {
+                Ok(answer) => answer,
+                Err(why) => {
+                    return fail(Failure {
+                        client,
+                        profile: profile_id,
+                        url,
+                        deadline,
+                        route,
+                        secrets,
+                        span,
+                        handoff,
+                        absolute_form,
+                        profile_timeout,
+                        why,
                     })
                     .await;
-                    let res = Ok(Response::new(
-                        answer,
-                        ahead,
-                        body::Exchanged {
-                            route,
-                            url,
-                            deadline: deadline.map(|d| (d.at, d.timeout)),
-                            timers: Arc::clone(&client.inner.timers),
-                            info: None,
-                            request: body::RequestFacts {
-                                method,
-                                credentials_sent,
-                                provider_origin: profile
-                                    .connector
-                                    .profile()
-                                    .settings()
-                                    .provider_origin
-                                    .clone(),
-                                secrets: Arc::clone(&secrets),
-                            },
-                        },
-                        profile.body_limits(profile_timeout),
-                        decode,
-                    ));
-                    send::record_outcome(&span, &res);
-                    return res;
-                }
-                send::Waited::Done(Err(e)) => {
-                    let target = send::target_of(url.uri());
-                    let e = send::from_failed(e, &route, &target, absolute_form);
-                    if absolute_form && e.kind() != ErrorKind::RequestBody {
-                        // Boxed with its context: neither takes room in the request's future.
-                        Box::pin(async {
-                            let ctx = Ctx::new(
-                                profile.name.clone(),
-                                target,
-                                route.proxy().cloned(),
-                                Some(route.clone()),
-                            );
-                            absolute_form_failure(profile.connector.profile(), &ctx, e).await
-                        })
-                        .await
-                    } else {
-                        e
-                    }
-                }
-                send::Waited::NoHead => send::no_head(
-                    &route,
-                    &send::target_of(url.uri()),
-                    request_timeout,
-                    absolute_form,
-                    // The phases of the connection this request opened (a pooled one's were
-                    // measured for an earlier request).
-                    handoff
-                        .as_ref()
-                        .and_then(|h| h.opened_info())
-                        .map(|i| i.timings),
-                ),
-                send::Waited::NoConnection => {
-                    send::no_connection(&route, &send::target_of(url.uri()), request_timeout)
                 }
             };
-            let e = match passed {
-                Some(d) => send::blame_the_deadline(e, d),
-                None => e,
-            };
-            // Whatever a peer echoed of the request's credentials is scrubbed.
-            let outcome = Err(e.with_url(url.url()).scrubbed(&secrets));
-            send::record_outcome(&span, &outcome);
-            outcome
+            // The body's start is asked for in the turn its head came in (`body::Ahead`
+            // says why); this never waits.
+            let ahead = std::future::poll_fn(|cx| {
+                Poll::Ready(body::Ahead::read(answer.res.body_mut(), cx))
+            })
+            .await;
+            let res = Ok(Response::new(
+                answer,
+                ahead,
+                body::Exchanged {
+                    route,
+                    url,
+                    deadline: deadline.map(|d| (d.at, d.timeout)),
+                    timers: Arc::clone(&client.inner.timers),
+                    info: None,
+                    request: body::RequestFacts {
+                        method,
+                        credentials_sent,
+                        provider_origin: profile
+                            .connector
+                            .profile()
+                            .settings()
+                            .provider_origin
+                            .clone(),
+                        secrets: Arc::clone(&secrets),
+                    },
+                },
+                profile.body_limits(profile_timeout),
+                decode,
+            ));
+            send::record_outcome(&span, &res);
+            res
         }
     }
+}
+
+/// What a request that got no response head is reported with.
+struct Failure {
+    client: Client,
+    profile: ProfileId,
+    url: RequestUrl,
+    deadline: Option<send::Deadline>,
+    route: Route,
+    secrets: Arc<crate::proxy::Secrets>,
+    span: tracing::Span,
+    handoff: Option<Arc<Handoff>>,
+    absolute_form: bool,
+    profile_timeout: Duration,
+    why: NoResponse,
+}
+
+/// Why an exchange has no response head.
+enum NoResponse {
+    Failed(pool::Failed),
+    NoHead,
+    NoConnection,
+}
+
+/// The error of a request that got no response head, scrubbed of its secrets.
+///
+/// Out of line and cold: the request's own future holds only a box for it, and the code that
+/// builds errors stays away from the code every request runs.
+#[cold]
+#[inline(never)]
+fn fail(f: Failure) -> Pin<Box<dyn std::future::Future<Output = Result<Response, Error>> + Send>> {
+    Box::pin(async move {
+        let Failure {
+            client,
+            profile,
+            url,
+            deadline,
+            route,
+            secrets,
+            span,
+            handoff,
+            absolute_form,
+            profile_timeout,
+            why,
+        } = f;
+        let profile = client.profile_by_id(profile);
+        let request_timeout = send::effective_timeout(profile_timeout, deadline);
+        let passed = deadline.filter(|d| d.at <= tokio::time::Instant::now());
+        let e = match why {
+            NoResponse::Failed(e) => {
+                let target = send::target_of(url.uri());
+                let e = send::from_failed(e, &route, &target, absolute_form);
+                if absolute_form && e.kind() != ErrorKind::RequestBody {
+                    let ctx = Ctx::new(
+                        profile.name.clone(),
+                        target,
+                        route.proxy().cloned(),
+                        Some(route.clone()),
+                    );
+                    absolute_form_failure(profile.connector.profile(), &ctx, e).await
+                } else {
+                    e
+                }
+            }
+            NoResponse::NoHead => send::no_head(
+                &route,
+                &send::target_of(url.uri()),
+                request_timeout,
+                absolute_form,
+                // The phases of the connection this request opened (a pooled one's were
+                // measured for an earlier request).
+                handoff
+                    .as_ref()
+                    .and_then(|h| h.opened_info())
+                    .map(|i| i.timings),
+            ),
+            NoResponse::NoConnection => {
+                send::no_connection(&route, &send::target_of(url.uri()), request_timeout)
+            }
+        };
+        let e = match passed {
+            Some(d) => send::blame_the_deadline(e, d),
+            None => e,
+        };
+        // Whatever a peer echoed of the request's credentials is scrubbed.
+        let outcome = Err(e.with_url(url.url()).scrubbed(&secrets));
+        send::record_outcome(&span, &outcome);
+        outcome
+    })
 }
 
 /// The secrets of a request that carries none, shared: most requests carry none, and each
