@@ -270,63 +270,61 @@ impl InFlight {
                 waited
             }
             .await;
-            let answered = match result {
-                send::Waited::Done(Ok(answer)) => Ok(answer),
-                send::Waited::Done(Err(e)) => Err(NoResponse::Failed(e)),
-                send::Waited::NoHead => Err(NoResponse::NoHead),
-                send::Waited::NoConnection => Err(NoResponse::NoConnection),
-            };
-            let mut answer = match answered {
-                Ok(answer) => answer,
-                Err(why) => {
-                    return fail(Failure {
-                        client,
-                        profile: profile_id,
-                        url,
-                        deadline,
-                        route,
-                        secrets,
-                        span,
-                        handoff,
-                        absolute_form,
-                        profile_timeout,
-                        why,
+            // Moved into the match (`identity`): once it is over, nothing of the answer stays
+            // in the future while the failure below is awaited.
+            let why = match std::convert::identity(result) {
+                send::Waited::Done(Ok(mut answer)) => {
+                    // The body's start is asked for in the turn its head came in (`body::Ahead`
+                    // says why); this never waits.
+                    let ahead = std::future::poll_fn(|cx| {
+                        Poll::Ready(body::Ahead::read(answer.res.body_mut(), cx))
                     })
                     .await;
+                    let res = Ok(Response::new(
+                        answer,
+                        ahead,
+                        body::Exchanged {
+                            route,
+                            url,
+                            deadline: deadline.map(|d| (d.at, d.timeout)),
+                            timers: Arc::clone(&client.inner.timers),
+                            info: None,
+                            request: body::RequestFacts {
+                                method,
+                                credentials_sent,
+                                provider_origin: profile
+                                    .connector
+                                    .profile()
+                                    .settings()
+                                    .provider_origin
+                                    .clone(),
+                                secrets: Arc::clone(&secrets),
+                            },
+                        },
+                        profile.body_limits(profile_timeout),
+                        decode,
+                    ));
+                    send::record_outcome(&span, &res);
+                    return res;
                 }
+                send::Waited::Done(Err(e)) => NoResponse::Failed(e),
+                send::Waited::NoHead => NoResponse::NoHead,
+                send::Waited::NoConnection => NoResponse::NoConnection,
             };
-            // The body's start is asked for in the turn its head came in (`body::Ahead`
-            // says why); this never waits.
-            let ahead = std::future::poll_fn(|cx| {
-                Poll::Ready(body::Ahead::read(answer.res.body_mut(), cx))
+            fail(Failure {
+                client,
+                profile: profile_id,
+                url,
+                deadline,
+                route,
+                secrets,
+                span,
+                handoff,
+                absolute_form,
+                profile_timeout,
+                why,
             })
-            .await;
-            let res = Ok(Response::new(
-                answer,
-                ahead,
-                body::Exchanged {
-                    route,
-                    url,
-                    deadline: deadline.map(|d| (d.at, d.timeout)),
-                    timers: Arc::clone(&client.inner.timers),
-                    info: None,
-                    request: body::RequestFacts {
-                        method,
-                        credentials_sent,
-                        provider_origin: profile
-                            .connector
-                            .profile()
-                            .settings()
-                            .provider_origin
-                            .clone(),
-                        secrets: Arc::clone(&secrets),
-                    },
-                },
-                profile.body_limits(profile_timeout),
-                decode,
-            ));
-            send::record_outcome(&span, &res);
-            res
+            .await
         }
     }
 }
