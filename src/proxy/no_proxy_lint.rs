@@ -39,8 +39,13 @@ pub enum NoProxyIssue {
     CidrZeroIsExact,
     /// `10.0.0.1/8`: host bits are set; curl ignores them (matches 10.0.0.0/8).
     CidrHostBits,
-    /// Digits and dots that are not an IPv4 address (`10.`, `192.168`): never matches an IP.
+    /// Digits and dots that are not an IPv4 address (`10.`, `192.168`, `192.168/16`): never
+    /// matches an IP.
     PartialIp,
+    /// An IPv4 address with leading zeros or hexadecimal parts (`010.0.0.1`, `0x0a.0.0.0/8`):
+    /// curl reads it as a name, so it never matches; other tools read it as an address, each
+    /// its own way.
+    Ipv4Form,
     /// Non-ASCII name: curl compares bytes, and URL hosts are punycode.
     NonAscii,
     /// Characters no host name has: never matches.
@@ -68,6 +73,7 @@ impl NoProxyIssue {
             Self::CidrZeroIsExact => "cidr_zero_is_exact",
             Self::CidrHostBits => "cidr_host_bits",
             Self::PartialIp => "partial_ip",
+            Self::Ipv4Form => "ipv4_form",
             Self::NonAscii => "non_ascii",
             Self::InvalidChars => "invalid_chars",
             Self::NeverMatches => "never_matches",
@@ -253,6 +259,9 @@ pub(crate) fn diagnose(entry: &str) -> Option<NoProxyDiagnostic> {
     if let Some((before, bits)) = entry.split_once('/') {
         return match parse_ip_entry(entry) {
             Some(ip) => diagnose_cidr(entry, ip, bits),
+            None if let Some(form) = Ipv4Form::read(before) => {
+                Some(form.diagnose(entry, before, Some(bits)))
+            }
             None => Some(diag(
                 entry,
                 I::HasPath,
@@ -277,6 +286,9 @@ pub(crate) fn diagnose(entry: &str) -> Option<NoProxyDiagnostic> {
             "curl does not support ports in no_proxy: an entry with a port never matches",
             (!host.is_empty()).then(|| host.to_owned()),
         ));
+    }
+    if let Some(form) = Ipv4Form::read(entry).filter(|f| f.hex || f.padded) {
+        return Some(form.diagnose(entry, entry, None));
     }
     if entry.bytes().any(|b| b.is_ascii_digit())
         && entry.bytes().all(|b| b.is_ascii_digit() || b == b'.')
@@ -373,6 +385,99 @@ pub(crate) fn diagnose(entry: &str) -> Option<NoProxyDiagnostic> {
         ));
     }
     None
+}
+
+/// An IPv4 address written in a form curl does not read as one: fewer than four parts
+/// (`192.168`), leading zeros (`010.0.0.1`) or hexadecimal parts (`0x0a`), each part 0 to 255.
+struct Ipv4Form {
+    parts: Vec<u32>,
+    hex: bool,
+    padded: bool,
+}
+
+impl Ipv4Form {
+    fn read(text: &str) -> Option<Self> {
+        if text.parse::<std::net::Ipv4Addr>().is_ok() {
+            return None;
+        }
+        let mut form = Self {
+            parts: Vec::new(),
+            hex: false,
+            padded: false,
+        };
+        for part in text.split('.') {
+            let hex = part.strip_prefix("0x").or_else(|| part.strip_prefix("0X"));
+            let (digits, radix) = match hex {
+                Some(h) => (h, 16),
+                None => (part, 10),
+            };
+            let valid = |b: u8| b.is_ascii_digit() || (radix == 16 && b.is_ascii_hexdigit());
+            if form.parts.len() == 4
+                || digits.is_empty()
+                || digits.len() > 3
+                || !digits.bytes().all(valid)
+            {
+                return None;
+            }
+            let value = u32::from_str_radix(digits, radix)
+                .ok()
+                .filter(|v| *v <= 255)?;
+            form.hex |= radix == 16;
+            form.padded |= radix == 10 && digits.len() > 1 && digits.starts_with('0');
+            form.parts.push(value);
+        }
+        Some(form)
+    }
+
+    /// The address people mean by it: each part in decimal, the missing ones zero.
+    fn dotted(&self) -> String {
+        let mut parts = self.parts.clone();
+        parts.resize(4, 0);
+        parts
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(".")
+    }
+
+    /// `addr` is the address part of `entry`, `bits` the text after its `/`, if any.
+    fn diagnose(&self, entry: &str, addr: &str, bits: Option<&str>) -> NoProxyDiagnostic {
+        let short = self.parts.len() < 4;
+        let suggestion = match bits {
+            Some(b) => (!b.is_empty() && b.bytes().all(|c| c.is_ascii_digit()))
+                .then(|| b.parse::<u32>().ok().filter(|n| *n <= 32))
+                .flatten()
+                .map(|n| format!("{}/{n}", self.dotted())),
+            None if short => Some(format!("{}/{}", self.dotted(), self.parts.len() * 8)),
+            None => Some(self.dotted()),
+        };
+        if !self.hex && !self.padded {
+            return diag(
+                entry,
+                NoProxyIssue::PartialIp,
+                Severity::Error,
+                format!(
+                    "`{addr}` is not a complete IPv4 address: curl reads this entry as a host \
+                     name, so it never matches"
+                ),
+                suggestion,
+            );
+        }
+        let mut reason = "curl reads an IPv4 address only as four decimal numbers without \
+                          leading zeros or `0x`, so this entry is a host name to it and never \
+                          matches"
+            .to_owned();
+        if self.padded {
+            reason.push_str("; URL parsers and Python read a leading zero as octal (`010` is 8)");
+        }
+        diag(
+            entry,
+            NoProxyIssue::Ipv4Form,
+            Severity::Error,
+            reason,
+            suggestion,
+        )
+    }
 }
 
 fn diagnose_cidr(entry: &str, ip: IpEntry, bits_text: &str) -> Option<NoProxyDiagnostic> {
@@ -502,6 +607,29 @@ mod tests {
                 Some("10.0.0.0/8"),
             ),
             ("10.", Some(NoProxyIssue::PartialIp), Some("10.0.0.0/8")),
+            // IPv4 in a form curl does not read: a block in short form, leading zeros, hex.
+            (
+                "192.168/16",
+                Some(NoProxyIssue::PartialIp),
+                Some("192.168.0.0/16"),
+            ),
+            (
+                "172.16/12",
+                Some(NoProxyIssue::PartialIp),
+                Some("172.16.0.0/12"),
+            ),
+            ("10/8x", Some(NoProxyIssue::PartialIp), None),
+            (
+                "010.0.0.0/8",
+                Some(NoProxyIssue::Ipv4Form),
+                Some("10.0.0.0/8"),
+            ),
+            ("010.0.0.1", Some(NoProxyIssue::Ipv4Form), Some("10.0.0.1")),
+            ("0x0a.0.0.1", Some(NoProxyIssue::Ipv4Form), Some("10.0.0.1")),
+            ("0X7F.1", Some(NoProxyIssue::Ipv4Form), Some("127.1.0.0/16")),
+            ("10.0.0.0/08", None, None),
+            ("256.1/16", Some(NoProxyIssue::HasPath), Some("256.1")),
+            ("0x.0.0.1", None, None),
             // Quotes kept from an env file: the fix is the name without them.
             (
                 "\"localhost",

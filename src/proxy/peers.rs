@@ -22,7 +22,8 @@ pub enum Tool {
     /// CPython's `urllib.request`.
     #[serde(rename = "python-urllib")]
     PythonUrllib,
-    /// Python requests (its own checks, then urllib's).
+    /// Python requests ≥ 2.34 (its own checks, then urllib's; earlier releases matched names
+    /// as a raw string suffix).
     #[serde(rename = "requests")]
     Requests,
     /// Node's `proxy-from-env` (axios, npm and many others).
@@ -163,12 +164,42 @@ enum GoEntry {
     Star,
     Cidr(IpAddr, u8),
     Ip(IpAddr),
-    IpPort(IpAddr, Option<u16>),
+    IpPort(IpAddr, GoPort),
     Name {
-        port: Option<u16>,
+        port: GoPort,
         subdomains_only: bool,
         domain: Span,
+        /// The domain's ASCII (IDNA) form when it is not ASCII: Go compares that.
+        ascii: Option<Box<str>>,
     },
+}
+
+/// The port of a Go entry, which Go compares as text with the request's port.
+#[derive(Debug, Clone, Copy)]
+enum GoPort {
+    /// No port, or an empty one (`host:`): any port.
+    Any,
+    Is(u16),
+    /// Text no request's port is written as (`08`, `http`): never.
+    Never,
+}
+
+impl GoPort {
+    fn read(text: &str) -> Self {
+        match text.parse::<u16>() {
+            _ if text.is_empty() => Self::Any,
+            Ok(p) if p.to_string() == text => Self::Is(p),
+            _ => Self::Never,
+        }
+    }
+
+    fn admits(self, port: u16) -> bool {
+        match self {
+            Self::Any => true,
+            Self::Is(p) => p == port,
+            Self::Never => false,
+        }
+    }
 }
 
 /// urllib: whole value `*`, or names (blanks and leading dots stripped, lowercase).
@@ -183,7 +214,7 @@ struct Urllib {
 #[derive(Debug, Clone)]
 struct RequestsEntry {
     raw: Span,
-    cidr4: Option<(IpAddr, u8)>,
+    cidr4: Option<(u32, u32)>,
 }
 
 /// proxy-from-env (lowercase): the whole value empty or `*`, else `(name, port)` entries, port
@@ -207,14 +238,14 @@ enum HyperEntry {
 impl PeerView {
     /// Reads `list` (a `no_proxy` value) by every tool's rules.
     pub fn new(list: &str) -> Self {
-        // Every model compares case-insensitively except requests' raw suffix check on
-        // entries, which is modelled on the value as written.
+        // Every model compares case-insensitively except requests' own checks, which compare
+        // the entries as written (its urllib fallback then lowercases them).
         let lower = list.to_ascii_lowercase();
         let squeezed: String = list.chars().filter(|c| *c != ' ').collect();
         // Lowercasing keeps every byte where it was, so urllib's names (lowercased from the
         // value as written) are spans of `lower` too.
         let urllib = Urllib {
-            star: list.trim() == "*",
+            star: list == "*",
             names: lower
                 .split(',')
                 .map(|raw| raw.trim().trim_start_matches('.'))
@@ -227,7 +258,7 @@ impl PeerView {
             .filter(|e| !e.is_empty())
             .map(|e| RequestsEntry {
                 raw: Span::of(&squeezed, e),
-                cidr4: parse_cidr(e).filter(|(net, bits)| net.is_ipv4() && *bits >= 1),
+                cidr4: requests_cidr(e),
             })
             .collect();
         let wget = lower
@@ -306,28 +337,33 @@ fn split_host_port(p: &str) -> Option<(&str, u16)> {
     Some((h, port.parse().ok()?))
 }
 
-/// Go's reading of a (lowercased) list: `*` anywhere, CIDR and IPs, `host:port`, `.d` and
-/// `*.d` subdomains only, bare `d` the host and its subdomains.
+/// Go's reading of a (lowercased) list: `*` anywhere, CIDR and IPs, `host:port` (the port
+/// compared as text, an empty one meaning any), `.d` and `*.d` subdomains only, bare `d` the
+/// host and its subdomains, non-ASCII names in their IDNA form; an entry with nothing before
+/// its port is skipped.
 fn go_entries(list: &str) -> Vec<GoEntry> {
     list.split(',')
         .map(str::trim)
         .filter(|p| !p.is_empty())
-        .map(|p| {
+        .filter_map(|p| {
             if p == "*" {
-                return GoEntry::Star;
+                return Some(GoEntry::Star);
             }
             if let Some((net, bits)) = parse_cidr(p) {
-                return GoEntry::Cidr(net, bits);
+                return Some(GoEntry::Cidr(go_ip(net), bits));
             }
-            if let Ok(ip) = p.parse::<IpAddr>() {
-                return GoEntry::Ip(ip);
-            }
-            let (phost, port) = match split_host_port(p) {
-                Some((ph, pp)) => (ph, Some(pp)),
-                None => (p, None),
+            let (phost, port) = match go_split_host_port(p) {
+                Some((ph, pp)) => (ph, GoPort::read(pp)),
+                None => (p, GoPort::Any),
             };
             if let Ok(ip) = phost.parse::<IpAddr>() {
-                return GoEntry::IpPort(ip, port);
+                return Some(match (p == phost, port) {
+                    (true, _) => GoEntry::Ip(go_ip(ip)),
+                    (false, port) => GoEntry::IpPort(go_ip(ip), port),
+                });
+            }
+            if phost.is_empty() {
+                return None;
             }
             let (subdomains_only, domain) = match phost.strip_prefix("*.") {
                 Some(rest) => (true, rest),
@@ -336,19 +372,46 @@ fn go_entries(list: &str) -> Vec<GoEntry> {
                     None => (false, phost),
                 },
             };
-            GoEntry::Name {
+            let ascii = (!domain.is_ascii())
+                .then(|| match url::Host::parse(domain) {
+                    Ok(url::Host::Domain(d)) => Some(d.into_boxed_str()),
+                    _ => None,
+                })
+                .flatten();
+            Some(GoEntry::Name {
                 port,
                 subdomains_only,
                 domain: Span::of(list, domain),
-            }
+                ascii,
+            })
         })
         .collect()
 }
 
+/// Go's `net.SplitHostPort`: `[host]:port` or `host:port` with no other colon; the port is
+/// any text, empty included.
+fn go_split_host_port(p: &str) -> Option<(&str, &str)> {
+    if let Some(rest) = p.strip_prefix('[') {
+        let (h, after) = rest.split_once(']')?;
+        let port = after.strip_prefix(':')?;
+        return (!port.contains([':', '[', ']'])).then_some((h, port));
+    }
+    let (h, port) = p.rsplit_once(':')?;
+    (!h.contains([':', '[', ']']) && !port.contains([']', '['])).then_some((h, port))
+}
+
+/// An address as Go compares it: an IPv4-mapped IPv6 address is the IPv4 address.
+fn go_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        IpAddr::V4(_) => ip,
+    }
+}
+
 /// Go: UPPER first (handled by the caller), `localhost` and loopback always direct, then any
-/// entry that matches.
+/// entry that matches; a name entry is compared as text with every host, addresses included.
 fn go_bypass(v: &PeerView, h: PeerHost<'_>) -> bool {
-    let host_ip = h.ip();
+    let host_ip = h.ip().map(go_ip);
     if h.host == "localhost" || host_ip.is_some_and(|ip| ip.is_loopback()) {
         return true;
     }
@@ -356,15 +419,15 @@ fn go_bypass(v: &PeerView, h: PeerHost<'_>) -> bool {
         GoEntry::Star => true,
         GoEntry::Cidr(net, bits) => host_ip.is_some_and(|ip| in_net(ip, *net, *bits)),
         GoEntry::Ip(ip) => host_ip == Some(*ip),
-        GoEntry::IpPort(ip, port) => host_ip == Some(*ip) && port.is_none_or(|pp| pp == h.port),
+        GoEntry::IpPort(ip, port) => host_ip == Some(*ip) && port.admits(h.port),
         GoEntry::Name {
             port,
             subdomains_only,
             domain,
+            ascii,
         } => {
-            let domain = domain.text(&v.lower);
-            host_ip.is_none()
-                && port.is_none_or(|pp| pp == h.port)
+            let domain = ascii.as_deref().unwrap_or_else(|| domain.text(&v.lower));
+            port.admits(h.port)
                 && ((!subdomains_only && h.host == domain) || is_label_suffix(h.host, domain))
         }
     })
@@ -375,37 +438,56 @@ fn is_label_suffix(host: &str, d: &str) -> bool {
     host.len() > d.len() && host.ends_with(d) && host.as_bytes()[host.len() - d.len() - 1] == b'.'
 }
 
-/// urllib: whole value `*`; each entry stripped of blanks and all leading dots, then
-/// `(.+\.)?entry$` case-insensitively against the host and against `host:port`.
+/// urllib (`proxy_bypass_environment`) on the host it is given: `host[:port]` as the URL
+/// wrote it (brackets kept, the port only when written).
 fn urllib_bypass(v: &PeerView, h: PeerHost<'_>) -> bool {
+    let host = if h.host.contains(':') {
+        format!("[{}]", h.host)
+    } else {
+        h.host.to_owned()
+    };
+    let host = match h.explicit_port {
+        true => format!("{host}:{}", h.port),
+        false => host,
+    };
+    urllib_matches(v, &host)
+}
+
+/// urllib's rule on `host` (any text): whole value `*`; else the host lowercased, its port
+/// split off where the text ends in `:` and digits (so an unbracketed IPv6 address loses its
+/// last group), and each entry, stripped of blanks and every leading dot, equal to the host
+/// with or without its port, or a suffix of either after a dot.
+fn urllib_matches(v: &PeerView, host: &str) -> bool {
     if v.urllib.star {
         return true;
     }
-    // urllib keeps the brackets of an IPv6 host and the port only when the URL wrote it.
-    let host = if h.host.contains(':') {
-        format!("[{}]", h.host.to_ascii_lowercase())
-    } else {
-        h.host.to_ascii_lowercase()
+    let host = host.to_lowercase();
+    let host_only = match host.rsplit_once(':') {
+        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => host.as_str(),
     };
-    let with_port = h.explicit_port.then(|| format!("{host}:{}", h.port));
-    let re_match = |n: &str, t: &str| {
-        t == n || (t.len() > n.len() + 1 && t.ends_with(n) && t[..t.len() - n.len()].ends_with('.'))
+    let after_dot = |t: &str, n: &str| {
+        t.len() > n.len() && t.ends_with(n) && t.as_bytes()[t.len() - n.len() - 1] == b'.'
     };
     v.urllib.names.iter().any(|name| {
         let name = name.text(&v.lower);
-        re_match(name, &host) || with_port.as_deref().is_some_and(|hp| re_match(name, hp))
+        host_only == name || host == name || after_dot(host_only, name) || after_dot(&host, name)
     })
 }
 
-/// requests: blanks deleted; IPv4 hosts against CIDR entries or equal strings; other hosts by
-/// raw string suffix (also `host:port`); then urllib's rule.
+/// requests (`should_bypass_proxies`): blanks deleted from the value; an IPv4 host (as
+/// `inet_aton` reads addresses) against each valid IPv4 block (`inet_aton` address, mask 1 to
+/// 32) or an entry equal to it; any other host, entries stripped of leading dots, equal to the
+/// host or `host:port`, or a suffix of either after a dot, as written (the host is lowercase,
+/// the entries are not); then urllib's rule on the bare host name, without its port or
+/// brackets.
 fn requests_bypass(v: &PeerView, h: PeerHost<'_>) -> bool {
     let raw = |e: &RequestsEntry| e.raw.text(&v.squeezed);
-    if let Some(IpAddr::V4(v4)) = h.ip() {
+    if let Some(addr) = inet_aton(h.host) {
         for e in &v.requests {
             match e.cidr4 {
-                Some((net, bits)) => {
-                    if in_net(IpAddr::V4(v4), net, bits) {
+                Some((net, mask)) => {
+                    if addr & mask == net & mask {
                         return true;
                     }
                 }
@@ -418,14 +500,99 @@ fn requests_bypass(v: &PeerView, h: PeerHost<'_>) -> bool {
         }
     } else {
         let with_port = h.explicit_port.then(|| format!("{}:{}", h.host, h.port));
+        let after_dot = |t: &str, n: &str| {
+            t.len() > n.len() && t.ends_with(n) && t.as_bytes()[t.len() - n.len() - 1] == b'.'
+        };
         for e in &v.requests {
-            let e = raw(e);
-            if h.host.ends_with(e) || with_port.as_deref().is_some_and(|hp| hp.ends_with(e)) {
+            let e = raw(e).trim_start_matches('.');
+            let hp = with_port.as_deref();
+            if h.host == e
+                || hp == Some(e)
+                || after_dot(h.host, e)
+                || hp.is_some_and(|hp| after_dot(hp, e))
+            {
                 return true;
             }
         }
     }
-    urllib_bypass(v, h)
+    urllib_matches(v, h.host)
+}
+
+/// An IPv4 block as requests validates one: `address/mask`, the address as `inet_aton` reads
+/// it, the mask an integer as Python reads one, 1 to 32. The network and its mask.
+fn requests_cidr(entry: &str) -> Option<(u32, u32)> {
+    let (addr, mask) = entry.split_once('/')?;
+    if mask.contains('/') {
+        return None;
+    }
+    let bits = python_int(mask).filter(|b| (1..=32).contains(b))?;
+    let net = inet_aton(addr)?;
+    Some((net, u32::MAX << (32 - bits)))
+}
+
+/// Python's `int()` of text: blanks around, a sign, decimal digits with single underscores
+/// between them.
+fn python_int(text: &str) -> Option<i64> {
+    let t = text.trim();
+    let (negative, digits) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    if digits.is_empty()
+        || digits.starts_with('_')
+        || digits.ends_with('_')
+        || digits.contains("__")
+        || !digits.bytes().all(|b| b.is_ascii_digit() || b == b'_')
+    {
+        return None;
+    }
+    let n: i64 = digits.replace('_', "").parse().ok()?;
+    Some(if negative { -n } else { n })
+}
+
+/// glibc's `inet_aton`: one to four parts, each decimal, octal (a leading `0`) or hex (`0x`),
+/// the last filling the remaining bytes; text after a blank is ignored.
+fn inet_aton(text: &str) -> Option<u32> {
+    let text = text
+        .split(|c: char| c.is_ascii_whitespace())
+        .next()
+        .unwrap_or("");
+    let mut parts = [0u32; 4];
+    let mut n = 0;
+    for part in text.split('.') {
+        if n == 4 || !part.starts_with(|c: char| c.is_ascii_digit()) {
+            return None;
+        }
+        let (radix, digits) =
+            if let Some(hex) = part.strip_prefix("0x").or_else(|| part.strip_prefix("0X")) {
+                (16, hex)
+            } else if part.len() > 1 && part.starts_with('0') {
+                (8, &part[1..])
+            } else {
+                (10, part)
+            };
+        parts[n] = if digits.is_empty() {
+            0
+        } else {
+            u32::from_str_radix(digits, radix).ok()?
+        };
+        n += 1;
+    }
+    let last_max = match n {
+        1 => u32::MAX,
+        2 => 0xff_ffff,
+        3 => 0xffff,
+        _ => 0xff,
+    };
+    if parts[..n - 1].iter().any(|p| *p > 0xff) || parts[n - 1] > last_max {
+        return None;
+    }
+    let head = parts[..n - 1]
+        .iter()
+        .enumerate()
+        .fold(0u32, |acc, (i, p)| acc | (p << (24 - 8 * i)));
+    Some(head | parts[n - 1])
 }
 
 /// proxy-from-env's reading of a (lowercased) list: split on commas and whitespace, `:port`
@@ -490,7 +657,7 @@ fn hyper_util_entries(list: &str) -> Vec<HyperEntry> {
         .map(str::trim)
         .filter(|e| !e.is_empty())
         .map(|e| {
-            if let Some((net, bits)) = parse_cidr(e) {
+            if let Some((net, bits)) = ipnet_cidr(e) {
                 HyperEntry::Cidr(net, bits)
             } else if let Ok(addr) = e.parse::<IpAddr>() {
                 HyperEntry::Ip(addr)
@@ -501,6 +668,45 @@ fn hyper_util_entries(list: &str) -> Vec<HyperEntry> {
             }
         })
         .collect()
+}
+
+/// A block as the `ipnet` crate reads it (hyper-util parses `no_proxy` entries with it): IPv4
+/// octets of one to three decimal digits, leading zeros read as decimal (`010` is 10); a prefix
+/// of at most two digits (three for IPv6), leading zeros allowed.
+fn ipnet_cidr(s: &str) -> Option<(IpAddr, u8)> {
+    let (addr, bits) = s.split_once('/')?;
+    let (ip, digits, max) = match ipnet_v4(addr) {
+        Some(v4) => (IpAddr::V4(v4), 2, 32),
+        None => (IpAddr::V6(ipnet_v6(addr)?), 3, 128),
+    };
+    if bits.is_empty() || bits.len() > digits || !bits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let bits: u8 = bits.parse().ok()?;
+    (bits <= max).then_some((ip, bits))
+}
+
+fn ipnet_v4(s: &str) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut parts = s.split('.');
+    for octet in &mut octets {
+        let part = parts.next()?;
+        if part.is_empty() || part.len() > 3 || !part.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        *octet = part.parse().ok()?;
+    }
+    parts.next().is_none().then_some(Ipv4Addr::from(octets))
+}
+
+/// IPv6 as `ipnet` reads it: the standard form, with an embedded IPv4 address read as above.
+fn ipnet_v6(s: &str) -> Option<std::net::Ipv6Addr> {
+    match s.rsplit_once(':') {
+        Some((head, tail)) if tail.contains('.') => {
+            format!("{head}:{}", ipnet_v4(tail)?).parse().ok()
+        }
+        _ => s.parse().ok(),
+    }
 }
 
 /// hyper-util: IPs and CIDR (any prefix, `/0` is everything) for IP hosts; `*` matches every
@@ -538,6 +744,8 @@ pub(crate) fn entry_notes(entry: &str) -> Vec<PeerNote> {
     let mut notes = Vec::new();
     let bare = e.trim_start_matches('.');
     let is_ip = bare.parse::<IpAddr>().is_ok() || parse_cidr(bare).is_some();
+    // Digits and dots (or hex parts) that some tool reads as an IPv4 address.
+    let numeric = e.split('/').next().is_some_and(|a| inet_aton(a).is_some());
     if e == "*" {
         notes.push(PeerNote::new(
             Tool::Go,
@@ -572,15 +780,37 @@ pub(crate) fn entry_notes(entry: &str) -> Vec<PeerNote> {
                 format!("matches only subdomains of {bare}, not {bare} itself"),
             ));
         }
-    } else if !is_ip && !e.contains([':', '/']) {
+    } else if !is_ip && !numeric && !e.contains([':', '/']) {
         notes.push(PeerNote::new(
             Tool::NodeProxyFromEnv,
             format!("matches only the exact host {e}, not its subdomains"),
         ));
         notes.push(PeerNote::new(
             Tool::Requests,
-            format!("also matches hosts that merely end in `{e}` (raw string suffix)"),
+            format!("before 2.34, also matches hosts that merely end in `{e}` (raw string suffix)"),
         ));
+    }
+    if numeric && !is_ip {
+        // An address curl does not read as one (`192.168/16`, `010.0.0.0/8`): as a block, two
+        // tools read it, each its own way.
+        if let Some((net, mask)) = requests_cidr(e) {
+            let addr = e.split('/').next().unwrap_or(e);
+            notes.push(PeerNote::new(
+                Tool::Requests,
+                format!(
+                    "reads `{addr}` as {} (as `inet_aton` does), so it matches {}/{}",
+                    Ipv4Addr::from(net),
+                    Ipv4Addr::from(net & mask),
+                    mask.count_ones()
+                ),
+            ));
+        }
+        if let Some((net, bits)) = ipnet_cidr(e) {
+            notes.push(PeerNote::new(
+                Tool::HyperUtil,
+                format!("reads leading zeros as decimal, so it matches {net}/{bits}"),
+            ));
+        }
     }
     if e.ends_with('.') && !is_ip && e.len() > 1 {
         notes.push(PeerNote::new(
@@ -743,11 +973,31 @@ mod tests {
                 80,
                 [true, false, false, false, false, false],
             ),
-            // raw suffix in requests.
+            // requests ≥ 2.34 compares at a label boundary (earlier releases: raw suffix).
             (
                 "ample.com",
                 "example.com",
                 443,
+                [false, false, false, false, false, false],
+            ),
+            // a short IPv4 block: requests reads `10.1` as 10.0.0.1 (`inet_aton`).
+            (
+                "10.1/24",
+                "10.0.0.7",
+                80,
+                [false, false, true, false, false, false],
+            ),
+            // leading zeros in a block: hyper-util reads them as decimal, requests as octal.
+            (
+                "010.0.0.0/8",
+                "10.1.2.3",
+                80,
+                [false, false, false, false, true, false],
+            ),
+            (
+                "010.0.0.0/8",
+                "8.1.2.3",
+                80,
                 [false, false, true, false, false, false],
             ),
             // blank-separated list.

@@ -75,6 +75,32 @@ fn url_shaped_no_proxy_in_the_environment() {
 }
 
 #[test]
+fn ipv4_entries_curl_cannot_read_name_the_address_to_write() {
+    // A block in short form and one with leading zeros: curl matches neither, ever.
+    let env =
+        EnvSnapshot::from_pairs([("NO_PROXY", "localhost,192.168/16,010.0.0.0/8,0x7f.0.0.1")]);
+    let d = cfg(USES_ENV).lint(&env);
+    let never: Vec<&Diagnostic> = d
+        .iter()
+        .filter(|d| d.code == "no_proxy.never_matches")
+        .collect();
+    assert_eq!(never.len(), 3, "{d:#?}");
+    for (found, fix) in never.iter().zip([
+        "write `192.168.0.0/16` instead of `192.168/16`",
+        "write `10.0.0.0/8` instead of `010.0.0.0/8`",
+        "write `127.0.0.1` instead of `0x7f.0.0.1`",
+    ]) {
+        assert_eq!(found.severity, Severity::Error);
+        assert_eq!(found.path, "NO_PROXY");
+        assert_eq!(found.location.as_deref(), Some("env:NO_PROXY"));
+        assert!(
+            found.suggestion.as_deref().is_some_and(|s| s.contains(fix)),
+            "{found:#?}"
+        );
+    }
+}
+
+#[test]
 fn provider_proxy_unusable_because_of_env_no_proxy() {
     let text = "[providers.yandex]\nurl = \"https://translate.yandex.net\"\nproxy = \"http://egress.test:3128\"\n";
     let env = EnvSnapshot::from_pairs([("no_proxy", "localhost,translate.yandex.net")]);

@@ -11,6 +11,7 @@ mod no_proxy_curl;
 mod pac_eval;
 #[cfg(feature = "pac")]
 mod pac_helpers;
+mod peer_models;
 mod probe_route;
 mod route_parity;
 mod route_precedence;

@@ -332,6 +332,31 @@ fn peers_that_disagree_are_named() {
 }
 
 #[test]
+fn an_ipv4_block_curl_cannot_read_uses_the_proxy_and_names_who_reads_it() {
+    // curl reads `010.0.0.0/8` as a host name: 10.1.2.3 goes through the proxy. hyper-util
+    // reads the zero as decimal (10.0.0.0/8, direct); requests as octal (8.0.0.0/8).
+    let env = [("https_proxy", ENV_P), ("no_proxy", "010.0.0.0/8")];
+    let r = resolve(&Settings::new(), None, &env, "https://10.1.2.3/");
+    assert!(!r.is_direct(), "{}", r.explain());
+    let codes: Vec<&str> = r.warnings().map(|w| w.code.as_str()).collect();
+    assert!(codes.contains(&"ipv4_form"), "{codes:?}");
+    let w = r
+        .warnings()
+        .find(|w| w.code == "peer_difference")
+        .unwrap_or_else(|| panic!("{}", r.explain()));
+    let tools: Vec<Tool> = w.peers.iter().map(|p| p.tool).collect();
+    assert_eq!(tools, [Tool::HyperUtil], "{}", r.explain());
+    let r = resolve(&Settings::new(), None, &env, "https://8.1.2.3/");
+    assert!(!r.is_direct());
+    let w = r.warnings().find(|w| w.code == "peer_difference");
+    assert!(
+        w.is_some_and(|w| w.peers.iter().map(|p| p.tool).eq([Tool::Requests])),
+        "{}",
+        r.explain()
+    );
+}
+
+#[test]
 fn an_at_sign_inside_proxy_credentials_is_a_warning_naming_curl() {
     // curl ends the credentials at the first `@` and refuses this value ("Unsupported proxy
     // syntax"); proxyscope, like Go, Python and Node, ends them at the last.
