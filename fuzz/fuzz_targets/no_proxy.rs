@@ -1,11 +1,14 @@
 //! NO_PROXY parsing and matching: the first line is a `NO_PROXY` value (also read as a config
 //! list, one entry per `;`-separated part), every further line a host to match. Parsing never
 //! panics, every printed form works, and the answers agree with each other and with curl's
-//! case and trailing-dot rules.
+//! case and trailing-dot rules. Every other tool's reading of the value (`PeerView`) is asked
+//! about every host too, and never panics.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use proxyscope::NoProxy;
+use proxyscope::proxy::peers::PeerHost;
+use proxyscope::proxy::{PeerView, Tool};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -15,6 +18,19 @@ fuzz_target!(|data: &[u8]| {
     let value = lines.next().unwrap_or("");
     let from_env = NoProxy::parse(value);
     let from_list = NoProxy::from_entries(value.split(';'));
+    let peers = PeerView::new(value);
+    for (i, host) in lines.clone().enumerate() {
+        for tool in Tool::ALL {
+            let _ = peers.bypasses(
+                tool,
+                PeerHost {
+                    host,
+                    port: [80, 443, 0, 8080][i % 4],
+                    explicit_port: i % 2 == 1,
+                },
+            );
+        }
+    }
     for list in [&from_env, &from_list] {
         let _ = list.to_string();
         let _ = format!("{list:?}");

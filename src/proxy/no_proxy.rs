@@ -1,11 +1,12 @@
-//! [`NoProxy`]: a `no_proxy` list read and matched exactly as curl (≥ 8.17) does, with lookups
+//! [`NoProxy`]: a `no_proxy` list read and matched exactly as curl (≥ 8.18) does, with lookups
 //! whose cost does not grow with the list.
 //!
 //! curl's rules, which this module states once and everything else relies on:
 //! - `*` means "every host" only when it is the whole value; as one element of a list it is an
 //!   ordinary name that matches nothing (noproxy.c compares the whole value with `"*"`).
 //! - The value is split at commas; blanks (space, tab) around an entry are skipped, but a blank
-//!   *between* two names ends the list (curl ≥ 7.88): `localhost .example.com` is `localhost`.
+//!   *between* two names ends the list (curl ≥ 8.9; 7.86 to 8.8 read the names after it too,
+//!   and 7.88 to 8.8 say so in verbose output only): `localhost .example.com` is `localhost`.
 //! - Host names: one trailing dot is ignored on the host and on the entry, then one leading dot
 //!   on the entry; the entry matches the host itself or any host ending in `.` + entry;
 //!   ASCII case-insensitive. Entries with a port, a path or a scheme therefore never match.

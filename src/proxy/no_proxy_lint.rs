@@ -25,7 +25,7 @@ pub enum NoProxyIssue {
     HasPath,
     /// A port (`host:8080`): curl never matches entries with a port.
     HasPort,
-    /// Names after a blank that ended the list (curl ≥ 7.88): ignored.
+    /// Names after a blank that ended the list (curl ≥ 8.9): ignored.
     BlankSeparated,
     /// `*` as one element of a list: matches nothing in curl.
     WildcardNotAlone,
@@ -154,8 +154,9 @@ pub(crate) fn blank_stop(rest: &str) -> NoProxyDiagnostic {
         rest,
         NoProxyIssue::BlankSeparated,
         Severity::Error,
-        "a blank between two names ends the list in curl ≥ 7.88, so these entries are ignored; \
-         separate entries with commas",
+        "a blank between two names ends the list in curl ≥ 8.9, so these entries are ignored \
+         (curl 7.86 to 8.8, Debian 12's 7.88 among them, still read them, with a notice in \
+         verbose output only); separate entries with commas",
         Some(
             rest.split([' ', '\t', ','])
                 .filter(|n| !n.is_empty())
@@ -489,12 +490,26 @@ fn diagnose_cidr(entry: &str, ip: IpEntry, bits_text: &str) -> Option<NoProxyDia
     };
     let addr = entry.split('/').next().unwrap_or(entry);
     let Some(bits) = bits.filter(|b| *b <= max) else {
+        // curl before 8.18 read the prefix with `atoi`: blanks, a sign, then digits.
+        let lenient = bits_text
+            .trim_start_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r'])
+            .trim_start_matches('+');
+        let digits = lenient.len()
+            - lenient
+                .trim_start_matches(|c: char| c.is_ascii_digit())
+                .len();
+        let old_reading = lenient[..digits].parse::<u32>().ok().filter(|n| *n <= max);
+        let mut reason =
+            format!("`/{bits_text}` is not a prefix length between 0 and {max}; never matches");
+        if let Some(n) = old_reading {
+            reason.push_str(&format!(" (curl before 8.18 read it as `/{n}`)"));
+        }
         return Some(diag(
             entry,
             I::InvalidCidr,
             S::Error,
-            format!("`/{bits_text}` is not a prefix length between 0 and {max}; never matches"),
-            Some(addr.to_owned()),
+            reason,
+            Some(old_reading.map_or_else(|| addr.to_owned(), |n| format!("{addr}/{n}"))),
         ));
     };
     if bits == 0 {
@@ -595,6 +610,17 @@ mod tests {
                 Some("10.0.0.0"),
             ),
             ("::/129", Some(NoProxyIssue::InvalidCidr), Some("::")),
+            // curl before 8.18 read these with `atoi` (checked with curl 7.88.1: both matched).
+            (
+                "10.0.0.0/8x",
+                Some(NoProxyIssue::InvalidCidr),
+                Some("10.0.0.0/8"),
+            ),
+            (
+                "10.0.0.0/+8",
+                Some(NoProxyIssue::InvalidCidr),
+                Some("10.0.0.0/8"),
+            ),
             ("0.0.0.0/0", Some(NoProxyIssue::CidrZeroIsExact), Some("*")),
             (
                 "10.1.2.3/0",

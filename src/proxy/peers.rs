@@ -261,9 +261,14 @@ impl PeerView {
                 cidr4: requests_cidr(e),
             })
             .collect();
+        // wget skips the blanks after each comma, not those opening the value.
         let wget = lower
             .split(',')
-            .map(str::trim_start)
+            .enumerate()
+            .map(|(i, e)| match i {
+                0 => e,
+                _ => e.trim_start_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r']),
+            })
             .filter(|e| !e.is_empty())
             .map(|e| Span::of(&lower, e))
             .collect();
@@ -724,8 +729,9 @@ fn hyper_util_bypass(v: &PeerView, h: PeerHost<'_>) -> bool {
     })
 }
 
-/// wget 1.x: comma entries, leading blanks skipped; a case-insensitive suffix that must start
-/// at a label boundary, or anywhere when the entry starts with `.` (so `.d` never matches `d`).
+/// wget 1.x: comma entries, the blanks after each comma skipped (those opening the value are
+/// kept, so ` d` never matches); a case-insensitive suffix that must start at a label
+/// boundary, or anywhere when the entry starts with `.` (so `.d` never matches `d`).
 fn wget_bypass(v: &PeerView, h: PeerHost<'_>) -> bool {
     let host = h.host;
     v.wget.iter().any(|e| {
@@ -1006,6 +1012,19 @@ mod tests {
                 "a.example.com",
                 443,
                 [false, false, false, true, false, false],
+            ),
+            // wget keeps the blanks opening the value (checked with GNU Wget 1.21.3).
+            (
+                " 10.0.0.1",
+                "10.0.0.1",
+                80,
+                [true, true, true, true, true, false],
+            ),
+            (
+                "x, 10.0.0.1",
+                "10.0.0.1",
+                80,
+                [true, true, true, true, true, true],
             ),
         ];
         for (list, h, port, want) in rows {

@@ -1,4 +1,4 @@
-//! `NO_PROXY` matching, case by case, as curl (≥ 8.17, lib/noproxy.c) decides it; then an
+//! `NO_PROXY` matching, case by case, as curl (≥ 8.18, lib/noproxy.c) decides it; then an
 //! independent line-by-line re-statement of curl's loop checked against the hash-based matcher
 //! on generated lists, so the fast structure cannot drift from the linear semantics.
 
@@ -106,7 +106,7 @@ const CASES: &[Case] = &[
         Some(("xn--bcher-kva.example", Domain)),
     ),
     ("xn--bcher-kva.example", "bücher.example", None),
-    // Blanks and commas (curl ≥ 7.88: a blank between names ends the list).
+    // Blanks and commas (curl ≥ 8.9: a blank between names ends the list).
     ("a.test", "a.test b.test", Some(("a.test", Domain))),
     ("b.test", "a.test b.test", None),
     ("b.test", "a.test, b.test", Some(("b.test", Domain))),
