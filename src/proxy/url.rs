@@ -109,7 +109,8 @@ pub enum ProxyUrlNote {
         /// What followed the authority, as written (secret query values masked).
         rest: String,
     },
-    /// Blanks around the value were removed.
+    /// Blanks around the value were removed. curl refuses such a value ("Unsupported proxy
+    /// syntax", exit 5), and so does Python requests: tools sharing it disagree.
     WhitespaceTrimmed,
     /// The user name or password holds an unencoded `@`. proxyscope, Go, Python, Node and
     /// reqwest end the credentials at the last `@`; curl ends them at the first and then
@@ -147,7 +148,10 @@ impl fmt::Display for ProxyUrlNote {
             Self::PathIgnored { rest } => {
                 write!(f, "`{rest}` after the proxy's address is ignored")
             }
-            Self::WhitespaceTrimmed => f.write_str("blanks around the value were removed"),
+            Self::WhitespaceTrimmed => f.write_str(
+                "blanks around the value were removed here, but curl refuses the value as it is \
+                 (\"Unsupported proxy syntax\", exit 5), and so does Python requests",
+            ),
             Self::AtInCredentials => f.write_str(
                 "the user name or password holds an unencoded `@`: the credentials end at the \
                  last `@` here and in Go, Python, Node and reqwest, but curl ends them at the \
@@ -193,6 +197,18 @@ impl ProxyUrl {
             && s.ends_with(q)
         {
             return Err(err(ProxyUrlErrorKind::Quoted));
+        }
+        // `http:/proxy:3128`, `http:///proxy:3128`, `http:proxy:3128`: not `://`, though the
+        // scheme is one of ours. (`http:8080` stays what it is: a host named `http`.)
+        if let Some((name, after)) = s.split_once(':')
+            && name.parse::<ProxyScheme>().is_ok()
+        {
+            let rest = after.trim_start_matches('/');
+            let slashes = after.len() - rest.len();
+            let port_only = slashes == 0 && rest.bytes().all(|b| b.is_ascii_digit());
+            if slashes != 2 && !rest.is_empty() && !port_only {
+                return Err(err(ProxyUrlErrorKind::Slashes));
+            }
         }
         let (scheme, rest) = match s.split_once("://") {
             Some((name, rest)) => match name.parse::<ProxyScheme>().ok() {
@@ -426,6 +442,10 @@ pub enum ProxyUrlErrorKind {
     /// Windows' per-scheme form (`http=a:1;https=b:1`). A proxy variable or setting names one
     /// proxy, in curl, Go, Python and Node alike.
     List,
+    /// A known scheme followed by one slash, three or more, or none (`http:/proxy:3128`)
+    /// instead of `://`. curl reads it as if written with two; Python and Node find no host
+    /// (or a host named after the scheme).
+    Slashes,
 }
 
 impl ProxyUrlErrorKind {
@@ -441,6 +461,7 @@ impl ProxyUrlErrorKind {
             Self::NotConnectable => "not_connectable",
             Self::Quoted => "quoted",
             Self::List => "list",
+            Self::Slashes => "slashes",
         }
     }
 
@@ -460,6 +481,9 @@ impl ProxyUrlErrorKind {
             Self::Quoted => "the value is wrapped in quotes, which are part of it",
             Self::List => {
                 "it names several proxies (a list, or Windows' per-scheme `http=…;https=…` form), where one proxy URL is read"
+            }
+            Self::Slashes => {
+                "the scheme is not followed by exactly two slashes: curl reads the value as if it were, but Python and Node find no host in it"
             }
         }
     }
@@ -484,6 +508,7 @@ impl ProxyUrlErrorKind {
             Self::List => {
                 "give one proxy URL per variable or `proxy` setting (http_proxy for http:// requests, https_proxy for https://); to fail over between proxies, a PAC file lists several"
             }
+            Self::Slashes => "write the scheme with two slashes: http://proxy.example:3128",
         }
     }
 }
@@ -698,6 +723,11 @@ mod tests {
             ("'http://proxy.test:3128'", ProxyUrlErrorKind::Quoted),
             (" \"proxy.test:3128\" ", ProxyUrlErrorKind::Quoted),
             ("\"\"", ProxyUrlErrorKind::Quoted),
+            // Not `://` after a scheme of ours.
+            ("http:/proxy.test:3128", ProxyUrlErrorKind::Slashes),
+            ("http:///proxy.test:3128", ProxyUrlErrorKind::Slashes),
+            ("HTTPS:proxy.test:3128", ProxyUrlErrorKind::Slashes),
+            ("socks5h:////proxy.test", ProxyUrlErrorKind::Slashes),
             // One quote only: not a quoted value, just a bad scheme.
             (
                 "\"http://proxy.test:3128",

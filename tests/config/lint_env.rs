@@ -101,6 +101,41 @@ fn ipv4_entries_curl_cannot_read_name_the_address_to_write() {
 }
 
 #[test]
+fn proxy_values_curl_reads_differently_are_named() {
+    // Blanks around the value: proxyscope removes them; curl 7.88.1 refuses the value
+    // ("Unsupported proxy syntax", exit 5) and requests 2.34.2 fails on it, checked by hand.
+    let env = EnvSnapshot::from_pairs([("https_proxy", "http://proxy.test:3128 ")]);
+    let d = cfg(USES_ENV).lint(&env);
+    let c = find(&d, "proxy_url.whitespace");
+    assert_eq!(c.severity, Severity::Warning);
+    assert_eq!(c.path, "https_proxy");
+    assert_eq!(c.location.as_deref(), Some("env:https_proxy"));
+    assert_eq!(
+        c.suggestion.as_deref(),
+        Some("write `http://proxy.test:3128`")
+    );
+    // One slash, three, or none after the scheme: curl reads them as `://`, urllib and
+    // requests find no host. An error that names the value to write, credentials as
+    // placeholders.
+    for (value, fix) in [
+        ("http:/proxy.test:3128", "write `http://proxy.test:3128`"),
+        ("HTTP:///proxy.test:3128", "write `http://proxy.test:3128`"),
+        (
+            "socks5h:u:s3cr3t@proxy.test:1080",
+            "write `socks5h://USER:PASSWORD@proxy.test:1080`",
+        ),
+    ] {
+        let env = EnvSnapshot::from_pairs([("https_proxy", value)]);
+        let d = cfg(USES_ENV).lint(&env);
+        let c = find(&d, "proxy_url.invalid");
+        assert_eq!(c.severity, Severity::Error, "{value}");
+        assert_eq!(c.path, "https_proxy");
+        assert_eq!(c.suggestion.as_deref(), Some(fix), "{value}");
+        assert!(!format!("{c:?}").contains("s3cr3t"), "{c:?}");
+    }
+}
+
+#[test]
 fn provider_proxy_unusable_because_of_env_no_proxy() {
     let text = "[providers.yandex]\nurl = \"https://translate.yandex.net\"\nproxy = \"http://egress.test:3128\"\n";
     let env = EnvSnapshot::from_pairs([("no_proxy", "localhost,translate.yandex.net")]);

@@ -84,11 +84,10 @@ pub(crate) fn check_url(
                     ProxyUrlNote::AtInCredentials => {
                         (Severity::Warning, "proxy_url.at_in_credentials".to_owned())
                     }
-                    other => (Severity::Info, format!("proxy_url.{}", other.code())),
+                    ProxyUrlNote::WhitespaceTrimmed => {
+                        (Severity::Warning, "proxy_url.whitespace".to_owned())
+                    }
                 };
-                if code == "proxy_url.whitespace_trimmed" {
-                    continue;
-                }
                 let fix = if *note == ProxyUrlNote::AtInCredentials {
                     format!(
                         "percent-encode each `@` inside the user name or password as `%40`: write `{corrected}` with the credentials encoded"
@@ -123,6 +122,17 @@ pub(crate) fn check_url(
                         "http"
                     };
                     format!("write `{to}://{userinfo}{host_port}`")
+                }
+                _ if e.kind() == ProxyUrlErrorKind::Slashes => {
+                    // The scheme, then two slashes, then the rest as written (credentials
+                    // shown as placeholders).
+                    let (scheme, after) = value.trim().split_once(':').unwrap_or(("http", ""));
+                    let rest = after.trim_start_matches('/');
+                    let rest = match rest.rsplit_once('@') {
+                        Some((_, h)) => format!("USER:PASSWORD@{h}"),
+                        None => rest.to_owned(),
+                    };
+                    format!("write `{}://{rest}`", scheme.to_ascii_lowercase())
                 }
                 _ => e.hint().to_owned(),
             };
