@@ -136,6 +136,33 @@ fn proxy_values_curl_reads_differently_are_named() {
 }
 
 #[test]
+fn a_pac_file_url_given_as_the_proxy_is_named_as_such() {
+    // The classic mix-up: the PAC file's URL in the proxy variable (or the `proxy` key). The
+    // file is never read; its server becomes the proxy.
+    let env = EnvSnapshot::from_pairs([("https_proxy", "http://wpad.corp.test/proxy.pac")]);
+    let d = cfg(USES_ENV).lint(&env);
+    let c = find(&d, "proxy_url.pac_file");
+    assert_eq!(c.severity, Severity::Warning);
+    assert_eq!(c.path, "https_proxy");
+    assert!(
+        c.suggestion
+            .as_deref()
+            .is_some_and(|s| s.contains("pac = ")),
+        "{c:#?}"
+    );
+    assert!(d.iter().all(|d| d.code != "proxy_url.path"), "{d:#?}");
+    let d = cfg("proxy = \"http://wpad.corp.test:80/WPAD.DAT\"\n")
+        .lint(&EnvSnapshot::from_pairs(Vec::<(String, String)>::new()));
+    let c = find(&d, "proxy_url.pac_file");
+    assert_eq!(c.path, "proxy");
+    assert_eq!(c.location.as_deref(), Some("/srv/app/proxyscope.toml:1:9"));
+    // Any other path stays what it was.
+    let env = EnvSnapshot::from_pairs([("https_proxy", "http://proxy.test:3128/pac")]);
+    let d = cfg(USES_ENV).lint(&env);
+    assert_eq!(find(&d, "proxy_url.path").severity, Severity::Warning);
+}
+
+#[test]
 fn provider_proxy_unusable_because_of_env_no_proxy() {
     let text = "[providers.yandex]\nurl = \"https://translate.yandex.net\"\nproxy = \"http://egress.test:3128\"\n";
     let env = EnvSnapshot::from_pairs([("no_proxy", "localhost,translate.yandex.net")]);

@@ -71,6 +71,30 @@ pub(crate) fn check_url(
                 .without_credentials()
                 .replacen("://", &format!("://{userinfo}"), 1);
             for note in url.notes() {
+                // A PAC file's URL given as the proxy (`http://wpad.corp/proxy.pac`): the
+                // file is never read, and its server is used as the proxy.
+                if let ProxyUrlNote::PathIgnored { rest } = note
+                    && is_pac_path(rest)
+                {
+                    out.push(
+                        diag(
+                            Severity::Warning,
+                            "proxy_url.pac_file",
+                            format!(
+                                "`{shown}`: `{rest}` names a proxy auto-config (PAC) file, but a \
+                                 proxy setting names the proxy itself: the file is never read, \
+                                 and {} is used as the proxy for every request",
+                                url.authority()
+                            ),
+                        )
+                        .with_suggestion(format!(
+                            "save the PAC file and name it with `pac = \"<path>\"` (or \
+                             PROXYSCOPE_PAC=<path>); if {} is the proxy, write `{corrected}`",
+                            url.authority()
+                        )),
+                    );
+                    continue;
+                }
                 let (severity, code) = match note {
                     ProxyUrlNote::SchemeAssumed => {
                         (Severity::Warning, "proxy_url.no_scheme".to_owned())
@@ -140,6 +164,17 @@ pub(crate) fn check_url(
             (None, out)
         }
     }
+}
+
+/// Whether what follows a proxy's address names a PAC file: a path ending in `.pac`, or
+/// `wpad.dat` (the name WPAD looks up), before any query or fragment.
+fn is_pac_path(rest: &str) -> bool {
+    let path = rest
+        .split(['?', '#'])
+        .next()
+        .unwrap_or(rest)
+        .to_ascii_lowercase();
+    path.ends_with(".pac") || path.ends_with("/wpad.dat")
 }
 
 #[cfg(test)]
