@@ -110,7 +110,8 @@ pub enum ProxyUrlNote {
         rest: String,
     },
     /// Blanks around the value were removed. curl refuses such a value ("Unsupported proxy
-    /// syntax", exit 5), and so does Python requests: tools sharing it disagree.
+    /// syntax", exit 5), so does Python requests, and hyper-util drops it (connects directly):
+    /// tools sharing it disagree.
     WhitespaceTrimmed,
     /// The user name or password holds an unencoded `@`. proxyscope, Go, Python, Node and
     /// reqwest end the credentials at the last `@`; curl ends them at the first and then
@@ -150,7 +151,8 @@ impl fmt::Display for ProxyUrlNote {
             }
             Self::WhitespaceTrimmed => f.write_str(
                 "blanks around the value were removed here, but curl refuses the value as it is \
-                 (\"Unsupported proxy syntax\", exit 5), and so does Python requests",
+                 (\"Unsupported proxy syntax\", exit 5), so does Python requests, and \
+                 hyper-util/reqwest drop the proxy without a word and connect directly",
             ),
             Self::AtInCredentials => f.write_str(
                 "the user name or password holds an unencoded `@`: the credentials end at the \
@@ -444,7 +446,7 @@ pub enum ProxyUrlErrorKind {
     List,
     /// A known scheme followed by one slash, three or more, or none (`http:/proxy:3128`)
     /// instead of `://`. curl reads it as if written with two; Python and Node find no host
-    /// (or a host named after the scheme).
+    /// (or a host named after the scheme); hyper-util drops it and connects directly.
     Slashes,
 }
 
@@ -483,7 +485,7 @@ impl ProxyUrlErrorKind {
                 "it names several proxies (a list, or Windows' per-scheme `http=…;https=…` form), where one proxy URL is read"
             }
             Self::Slashes => {
-                "the scheme is not followed by exactly two slashes: curl reads the value as if it were, but Python and Node find no host in it"
+                "the scheme is not followed by exactly two slashes: curl reads the value as if it were, but Python and Node find no host in it, and hyper-util/reqwest drop the proxy and connect directly"
             }
         }
     }

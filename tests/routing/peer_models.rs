@@ -254,3 +254,39 @@ proptest! {
         );
     }
 }
+
+/// What the proxy URL lint says of hyper-util, checked against it: a proxy value with blanks
+/// around it, or without exactly two slashes after its scheme, is dropped without a word (the
+/// request goes direct), where curl refuses the first and reads the second as `://`.
+#[test]
+fn hyper_util_drops_proxy_values_the_lint_warns_about() {
+    let uri: http::Uri = "http://origin.test/"
+        .parse()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let intercept = |value: &str| {
+        hyper_util::client::proxy::matcher::Matcher::builder()
+            .http(value)
+            .build()
+            .intercept(&uri)
+            .map(|i| i.uri().to_string())
+    };
+    for dropped in [
+        " http://127.0.0.1:3128",
+        "http://127.0.0.1:3128 ",
+        "http:/127.0.0.1:3128",
+        "http:///127.0.0.1:3128",
+        "http:127.0.0.1:3128",
+    ] {
+        assert_eq!(intercept(dropped), None, "{dropped:?}");
+        // proxyscope: a warning (blanks, removed) or an error (slashes), never silence.
+        let notes = proxyscope::proxy::ProxyUrl::parse(dropped).map(|u| u.notes().to_vec());
+        assert!(
+            notes.as_ref().map_or(true, |n| !n.is_empty()),
+            "{dropped:?}: {notes:?}"
+        );
+    }
+    assert_eq!(
+        intercept("http://127.0.0.1:3128").as_deref(),
+        Some("http://127.0.0.1:3128/")
+    );
+}
