@@ -388,6 +388,18 @@ pub(crate) fn diagnose(entry: &str) -> Option<NoProxyDiagnostic> {
     None
 }
 
+/// The prefix length a contiguous netmask stands for (`255.255.0.0` is 16), of the family
+/// whose addresses have `max` bits.
+fn netmask_prefix(text: &str, max: u32) -> Option<u32> {
+    let mask = match (text.parse::<IpAddr>().ok()?, max) {
+        (IpAddr::V4(m), 32) => u128::from(u32::from(m)) << 96,
+        (IpAddr::V6(m), 128) => u128::from(m),
+        _ => return None,
+    };
+    let ones = mask.leading_ones();
+    (ones > 0 && mask.checked_shl(ones).unwrap_or(0) == 0).then_some(ones)
+}
+
 /// An IPv4 address written in a form curl does not read as one: fewer than four parts
 /// (`192.168`), leading zeros (`010.0.0.1`) or hexadecimal parts (`0x0a`), each part 0 to 255.
 struct Ipv4Form {
@@ -490,6 +502,20 @@ fn diagnose_cidr(entry: &str, ip: IpEntry, bits_text: &str) -> Option<NoProxyDia
     };
     let addr = entry.split('/').next().unwrap_or(entry);
     let Some(bits) = bits.filter(|b| *b <= max) else {
+        // A netmask where the prefix length goes (`192.168.0.0/255.255.0.0`): no tool reads
+        // it, and the fix is the prefix it stands for, not the bare address.
+        if let Some(prefix) = netmask_prefix(bits_text, max) {
+            return Some(diag(
+                entry,
+                I::InvalidCidr,
+                S::Error,
+                format!(
+                    "`/{bits_text}` is a netmask; curl (like every other tool) reads only a prefix \
+                     length after the `/`, so this never matches"
+                ),
+                Some(format!("{addr}/{prefix}")),
+            ));
+        }
         // curl before 8.18 read the prefix with `atoi`: blanks, a sign, then digits.
         let lenient = bits_text
             .trim_start_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r'])
@@ -610,6 +636,28 @@ mod tests {
                 Some("10.0.0.0"),
             ),
             ("::/129", Some(NoProxyIssue::InvalidCidr), Some("::")),
+            // A netmask where the prefix length goes: the fix is the prefix.
+            (
+                "192.168.0.0/255.255.0.0",
+                Some(NoProxyIssue::InvalidCidr),
+                Some("192.168.0.0/16"),
+            ),
+            (
+                "10.0.0.0/255.255.255.255",
+                Some(NoProxyIssue::InvalidCidr),
+                Some("10.0.0.0/32"),
+            ),
+            (
+                "fd00::/ffff:ff00::",
+                Some(NoProxyIssue::InvalidCidr),
+                Some("fd00::/24"),
+            ),
+            // Not contiguous: no prefix stands for it.
+            (
+                "10.0.0.0/255.0.255.0",
+                Some(NoProxyIssue::InvalidCidr),
+                Some("10.0.0.0"),
+            ),
             // curl before 8.18 read these with `atoi` (checked with curl 7.88.1: both matched).
             (
                 "10.0.0.0/8x",
