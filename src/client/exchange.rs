@@ -311,7 +311,7 @@ impl InFlight {
                 send::Waited::NoHead => NoResponse::NoHead,
                 send::Waited::NoConnection => NoResponse::NoConnection,
             };
-            fail(Failure {
+            Failure {
                 client,
                 profile: profile_id,
                 url,
@@ -323,7 +323,8 @@ impl InFlight {
                 absolute_form,
                 profile_timeout,
                 why,
-            })
+            }
+            .report()
             .await
         }
     }
@@ -351,71 +352,62 @@ enum NoResponse {
     NoConnection,
 }
 
-/// The error of a request that got no response head, scrubbed of its secrets.
-///
-/// Out of line and cold: the request's own future holds only a box for it, and the code that
-/// builds errors stays away from the code every request runs.
-#[cold]
-#[inline(never)]
-fn fail(f: Failure) -> Pin<Box<dyn std::future::Future<Output = Result<Response, Error>> + Send>> {
-    Box::pin(async move {
-        let Failure {
-            client,
-            profile,
-            url,
-            deadline,
-            route,
-            secrets,
-            span,
-            handoff,
-            absolute_form,
-            profile_timeout,
-            why,
-        } = f;
-        let profile = client.profile_by_id(profile);
-        let request_timeout = send::effective_timeout(profile_timeout, deadline);
-        let passed = deadline.filter(|d| d.at <= tokio::time::Instant::now());
-        let e = match why {
-            NoResponse::Failed(e) => {
-                let target = send::target_of(url.uri());
-                let e = send::from_failed(e, &route, &target, absolute_form);
-                if absolute_form && e.kind() != ErrorKind::RequestBody {
-                    let ctx = Ctx::new(
-                        profile.name.clone(),
-                        target,
-                        route.proxy().cloned(),
-                        Some(route.clone()),
-                    );
-                    absolute_form_failure(profile.connector.profile(), &ctx, e).await
-                } else {
-                    e
+impl Failure {
+    /// The error of a request that got no response head, scrubbed of its secrets.
+    ///
+    /// Out of line and cold: the request's own future holds only a box for it, and the code
+    /// that builds errors stays away from the code every request runs.
+    #[cold]
+    #[inline(never)]
+    fn report(self) -> Pin<Box<dyn std::future::Future<Output = Result<Response, Error>> + Send>> {
+        Box::pin(async move {
+            let profile = self.client.profile_by_id(self.profile);
+            let request_timeout = send::effective_timeout(self.profile_timeout, self.deadline);
+            let passed = self
+                .deadline
+                .filter(|d| d.at <= tokio::time::Instant::now());
+            let (route, absolute_form) = (&self.route, self.absolute_form);
+            let target = || send::target_of(self.url.uri());
+            let e = match self.why {
+                NoResponse::Failed(e) => {
+                    let target = target();
+                    let e = send::from_failed(e, route, &target, absolute_form);
+                    if absolute_form && e.kind() != ErrorKind::RequestBody {
+                        let ctx = Ctx::new(
+                            profile.name.clone(),
+                            target,
+                            route.proxy().cloned(),
+                            Some(route.clone()),
+                        );
+                        absolute_form_failure(profile.connector.profile(), &ctx, e).await
+                    } else {
+                        e
+                    }
                 }
-            }
-            NoResponse::NoHead => send::no_head(
-                &route,
-                &send::target_of(url.uri()),
-                request_timeout,
-                absolute_form,
-                // The phases of the connection this request opened (a pooled one's were
-                // measured for an earlier request).
-                handoff
-                    .as_ref()
-                    .and_then(|h| h.opened_info())
-                    .map(|i| i.timings),
-            ),
-            NoResponse::NoConnection => {
-                send::no_connection(&route, &send::target_of(url.uri()), request_timeout)
-            }
-        };
-        let e = match passed {
-            Some(d) => send::blame_the_deadline(e, d),
-            None => e,
-        };
-        // Whatever a peer echoed of the request's credentials is scrubbed.
-        let outcome = Err(e.with_url(url.url()).scrubbed(&secrets));
-        send::record_outcome(&span, &outcome);
-        outcome
-    })
+                NoResponse::NoHead => send::no_head(
+                    route,
+                    &target(),
+                    request_timeout,
+                    absolute_form,
+                    // The phases of the connection this request opened (a pooled one's were
+                    // measured for an earlier request).
+                    self.handoff
+                        .as_ref()
+                        .and_then(|h| h.opened_info())
+                        .map(|i| i.timings),
+                ),
+                NoResponse::NoConnection => send::no_connection(route, &target(), request_timeout),
+            };
+            let e = match passed {
+                Some(d) => send::blame_the_deadline(e, d),
+                None => e,
+            };
+            // Whatever a peer echoed of the request's credentials is scrubbed.
+            let outcome = Err(e.with_url(self.url.url()).scrubbed(&self.secrets));
+            send::record_outcome(&self.span, &outcome);
+            outcome
+        })
+    }
 }
 
 /// The secrets of a request that carries none, shared: most requests carry none, and each
