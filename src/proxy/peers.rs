@@ -354,8 +354,9 @@ fn go_entries(list: &str) -> Vec<GoEntry> {
             if p == "*" {
                 return Some(GoEntry::Star);
             }
+            // A block keeps its family: Go compares an IPv4-mapped host with IPv4 blocks only.
             if let Some((net, bits)) = parse_cidr(p) {
-                return Some(GoEntry::Cidr(go_ip(net), bits));
+                return Some(GoEntry::Cidr(net, bits));
             }
             let (phost, port) = match go_split_host_port(p) {
                 Some((ph, pp)) => (ph, GoPort::read(pp)),
@@ -992,6 +993,13 @@ mod tests {
                 "10.0.0.7",
                 80,
                 [false, false, true, false, false, false],
+            ),
+            // an IPv4-mapped block: Go and hyper-util keep it IPv6, so no IPv4 host is in it.
+            (
+                "::ffff:10.0.0.0/104",
+                "10.1.2.3",
+                80,
+                [false, false, false, false, false, false],
             ),
             // leading zeros in a block: hyper-util reads them as decimal, requests as octal.
             (
