@@ -224,6 +224,35 @@ fn host() -> impl Strategy<Value = String> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
+    /// Any value, any host, any port: every model answers (a debug build panics on an
+    /// arithmetic overflow, as a block of `/104` read as IPv4 once did).
+    #[test]
+    fn every_model_answers_any_value(
+        entries in prop::collection::vec(prop_oneof![
+            "[0-9a-fx:./*, \\[\\]%-]{0,24}",
+            (
+                prop::sample::select(vec![
+                    "10.0.0.0", "::ffff:10.0.0.0", "::", "0.0.0.0", "010.1", "0x0a.0.0.1",
+                    "[::1]", "fe80::1%eth0",
+                ]),
+                0u32..300,
+            )
+                .prop_map(|(a, b)| format!("{a}/{b}")),
+        ], 0..4),
+        host in prop::sample::select(vec![
+            "10.0.0.1", "::ffff:10.0.0.1", "::1", "2001:db8::1", "localhost", "a.example",
+            "0.0.0.0", "255.255.255.255", "", ".", "[::1]",
+        ]),
+        port in any::<u16>(),
+        explicit_port in any::<bool>(),
+    ) {
+        let list = entries.join(",");
+        let view = proxyscope::proxy::PeerView::new(&list);
+        for tool in Tool::ALL {
+            let _ = view.bypasses(tool, PeerHost { host, port, explicit_port });
+        }
+    }
+
     /// hyper-util's `Matcher` (what reqwest ≥ 0.12.16 uses) decides, given the same `no_proxy`
     /// value, exactly what the model says it decides.
     #[test]
