@@ -258,11 +258,11 @@ pub(crate) fn diagnose(entry: &str) -> Option<NoProxyDiagnostic> {
         }
     }
     if let Some((before, bits)) = entry.split_once('/') {
-        return match parse_ip_entry(entry) {
-            Some(ip) => diagnose_cidr(entry, ip, bits),
-            None if let Some(form) = Ipv4Form::read(before) => {
-                Some(form.diagnose(entry, before, Some(bits)))
-            }
+        if let Some(ip) = parse_ip_entry(entry) {
+            return diagnose_cidr(entry, ip, bits);
+        }
+        return match Ipv4Form::read(before) {
+            Some(form) => Some(form.diagnose(entry, before, Some(bits))),
             None => Some(diag(
                 entry,
                 I::HasPath,
