@@ -205,6 +205,12 @@ mod tests {
             (
                 "http://p.test:3128/proxy.pac",
                 true,
+                &["proxy_url.pac_file"],
+                "`http://p.test:3128`",
+            ),
+            (
+                "http://p.test:3128/squid",
+                true,
                 &["proxy_url.path"],
                 "`http://p.test:3128`",
             ),
@@ -241,6 +247,16 @@ mod tests {
             ("", false, &["proxy_url.empty"], "\"direct\""),
             ("none", false, &["proxy_url.keyword"], "\"direct\""),
             ("http://", false, &["proxy_url.invalid"], "host:port"),
+            (
+                "http:/p.test:3128",
+                false,
+                &["proxy_url.invalid"],
+                "`http://p.test:3128`",
+            ),
+            // Blanks around the `proxy` key's value are the file's own, and only proxyscope
+            // reads the file: no finding (in a proxy variable, shared with other tools, they
+            // are `proxy_url.whitespace`; see tests/config/lint_env.rs).
+            (" http://p.test:3128", true, &[], ""),
         ];
         for (raw, ok, want, fix) in cases {
             let (got_ok, got, fixes) = codes(raw);
