@@ -246,14 +246,19 @@ pub(crate) fn diagnose(entry: &str) -> Option<NoProxyDiagnostic> {
         ));
     }
     if let Some(inner) = entry.strip_prefix('[') {
-        let addr = inner.split(']').next().unwrap_or("");
+        // `[v6]`, `[v6]:port`, and a block bracketed either way: `[v6]/bits`, `[v6/bits]`.
+        let (inside, after) = inner.split_once(']').unwrap_or((inner, ""));
+        let (addr, bits) = match inside.split_once('/') {
+            Some((addr, bits)) => (addr, Some(bits)),
+            None => (inside, after.strip_prefix('/')),
+        };
         if addr.parse::<Ipv6Addr>().is_ok() {
             return Some(diag(
                 entry,
                 I::BracketedIpv6,
                 S::Error,
                 "curl matches IPv6 entries only without brackets (and never with a port)",
-                Some(addr.to_owned()),
+                Some(bits.map_or_else(|| addr.to_owned(), |b| format!("{addr}/{b}"))),
             ));
         }
     }
@@ -620,6 +625,17 @@ mod tests {
             ),
             ("[::1]", Some(NoProxyIssue::BracketedIpv6), Some("::1")),
             ("[::1]:80", Some(NoProxyIssue::BracketedIpv6), Some("::1")),
+            // A bracketed block keeps its prefix in the fix, brackets inside or out.
+            (
+                "[fd00::]/8",
+                Some(NoProxyIssue::BracketedIpv6),
+                Some("fd00::/8"),
+            ),
+            (
+                "[fd00::/8]",
+                Some(NoProxyIssue::BracketedIpv6),
+                Some("fd00::/8"),
+            ),
             (
                 "10.0.0.0/33",
                 Some(NoProxyIssue::InvalidCidr),
