@@ -193,7 +193,7 @@
         var first = numberOf(WEEKDAYS, arguments[0]);
         var last = t.argc == 2 ? numberOf(WEEKDAYS, arguments[1]) : first;
         if (first == -1 || last == -1) return false;
-        return first <= last ? first <= today && today <= last : last >= today || today >= first;
+        return within(first, last, today);
     };
 
     g.dateRange = function dateRange() {

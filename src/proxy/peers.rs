@@ -163,8 +163,8 @@ impl Span {
 enum GoEntry {
     Star,
     Cidr(IpAddr, u8),
-    Ip(IpAddr),
-    IpPort(IpAddr, GoPort),
+    /// An address, with the port written after it (`GoPort::Any` when none was).
+    Ip(IpAddr, GoPort),
     Name {
         port: GoPort,
         subdomains_only: bool,
@@ -363,10 +363,7 @@ fn go_entries(list: &str) -> Vec<GoEntry> {
                 None => (p, GoPort::Any),
             };
             if let Ok(ip) = phost.parse::<IpAddr>() {
-                return Some(match (p == phost, port) {
-                    (true, _) => GoEntry::Ip(go_ip(ip)),
-                    (false, port) => GoEntry::IpPort(go_ip(ip), port),
-                });
+                return Some(GoEntry::Ip(go_ip(ip), port));
             }
             if phost.is_empty() {
                 return None;
@@ -424,8 +421,7 @@ fn go_bypass(v: &PeerView, h: PeerHost<'_>) -> bool {
     v.go.iter().any(|e| match e {
         GoEntry::Star => true,
         GoEntry::Cidr(net, bits) => host_ip.is_some_and(|ip| in_net(ip, *net, *bits)),
-        GoEntry::Ip(ip) => host_ip == Some(*ip),
-        GoEntry::IpPort(ip, port) => host_ip == Some(*ip) && port.admits(h.port),
+        GoEntry::Ip(ip, port) => host_ip == Some(*ip) && port.admits(h.port),
         GoEntry::Name {
             port,
             subdomains_only,
@@ -472,12 +468,12 @@ fn urllib_matches(v: &PeerView, host: &str) -> bool {
         Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
         _ => host.as_str(),
     };
-    let after_dot = |t: &str, n: &str| {
-        t.len() > n.len() && t.ends_with(n) && t.as_bytes()[t.len() - n.len() - 1] == b'.'
-    };
     v.urllib.names.iter().any(|name| {
         let name = name.text(&v.lower);
-        host_only == name || host == name || after_dot(host_only, name) || after_dot(&host, name)
+        host_only == name
+            || host == name
+            || is_label_suffix(host_only, name)
+            || is_label_suffix(&host, name)
     })
 }
 
@@ -506,16 +502,13 @@ fn requests_bypass(v: &PeerView, h: PeerHost<'_>) -> bool {
         }
     } else {
         let with_port = h.explicit_port.then(|| format!("{}:{}", h.host, h.port));
-        let after_dot = |t: &str, n: &str| {
-            t.len() > n.len() && t.ends_with(n) && t.as_bytes()[t.len() - n.len() - 1] == b'.'
-        };
         for e in &v.requests {
             let e = raw(e).trim_start_matches('.');
             let hp = with_port.as_deref();
             if h.host == e
                 || hp == Some(e)
-                || after_dot(h.host, e)
-                || hp.is_some_and(|hp| after_dot(hp, e))
+                || is_label_suffix(h.host, e)
+                || hp.is_some_and(|hp| is_label_suffix(hp, e))
             {
                 return true;
             }

@@ -134,11 +134,7 @@ pub(crate) fn check_url(
             };
             let fix = match (code, value.split_once("://")) {
                 ("proxy_url.scheme", Some((scheme, rest))) => {
-                    // The userinfo ends at the last `@`: a password may hold `/`, `?` or `#`.
-                    let (userinfo, after) = match rest.rsplit_once('@') {
-                        Some((_, h)) => ("USER:PASSWORD@", h),
-                        None => ("", rest),
-                    };
+                    let (userinfo, after) = placeholder_credentials(rest);
                     let host_port = after.split(['/', '?', '#']).next().unwrap_or(after);
                     let to = if scheme.to_ascii_lowercase().starts_with("socks") {
                         "socks5h"
@@ -151,18 +147,23 @@ pub(crate) fn check_url(
                     // The scheme, then two slashes, then the rest as written (credentials
                     // shown as placeholders).
                     let (scheme, after) = value.trim().split_once(':').unwrap_or(("http", ""));
-                    let rest = after.trim_start_matches('/');
-                    let rest = match rest.rsplit_once('@') {
-                        Some((_, h)) => format!("USER:PASSWORD@{h}"),
-                        None => rest.to_owned(),
-                    };
-                    format!("write `{}://{rest}`", scheme.to_ascii_lowercase())
+                    let (userinfo, rest) = placeholder_credentials(after.trim_start_matches('/'));
+                    format!("write `{}://{userinfo}{rest}`", scheme.to_ascii_lowercase())
                 }
                 _ => e.hint().to_owned(),
             };
             out.push(diag(Severity::Error, code, e.to_string()).with_suggestion(fix));
             (None, out)
         }
+    }
+}
+
+/// The userinfo of `[userinfo@]rest` as a placeholder, and the rest. The userinfo ends at the
+/// last `@`: a password may hold `/`, `?` or `#`.
+fn placeholder_credentials(rest: &str) -> (&'static str, &str) {
+    match rest.rsplit_once('@') {
+        Some((_, after)) => ("USER:PASSWORD@", after),
+        None => ("", rest),
     }
 }
 
