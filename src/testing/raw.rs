@@ -8,11 +8,12 @@
 use super::recorded::Recorded;
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
 use super::tasks::Tasks;
 
@@ -53,20 +54,39 @@ pub async fn read_head<S: AsyncRead + Unpin>(stream: &mut S) -> Option<(String, 
         .flatten()
 }
 
-/// An address on 127.0.0.1 where nothing listens: a port bound and released at once, so a
-/// connection there is refused (another process could take the port in between; on a test
-/// machine that is rare and shows as a different error, never a hang).
+/// How many ports [`refused_addr`] holds; consecutive calls cycle through them.
+const REFUSED_PORTS: usize = 4;
+
+/// An address on 127.0.0.1 where nothing listens, so a connection there is refused.
+///
+/// The port stays reserved for the life of the process: a socket is bound to it and never
+/// listens. No other socket can bind it in the meantime (the reservation does not set
+/// `SO_REUSEADDR`), and the kernel never picks an explicitly bound port as the local port of an
+/// outgoing connection, so a connection there cannot meet itself. A port bound and released at
+/// once guaranteed neither: under a parallel test run another test's listener, or a connection's
+/// own source port, could take it and turn "refused" into an answer. The process holds
+/// [`REFUSED_PORTS`] such ports; consecutive calls return different ones (two dead proxies in
+/// one list are two addresses).
 ///
 /// # Panics
-/// If no loopback port can be bound.
+/// If no loopback port can be reserved.
 pub fn refused_addr() -> SocketAddr {
-    let listener = match std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)) {
-        Ok(l) => l,
-        Err(err) => panic!("refused_addr: binding 127.0.0.1:0: {err}"),
-    };
-    match listener.local_addr() {
-        Ok(addr) => addr,
-        Err(err) => panic!("refused_addr: local_addr: {err}"),
+    static RESERVED: OnceLock<Vec<(TcpSocket, SocketAddr)>> = OnceLock::new();
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let reserved = RESERVED.get_or_init(|| (0..REFUSED_PORTS).map(|_| reserve_port()).collect());
+    reserved[NEXT.fetch_add(1, Ordering::Relaxed) % reserved.len()].1
+}
+
+/// A socket bound to a free loopback port that never listens, and its address.
+fn reserve_port() -> (TcpSocket, SocketAddr) {
+    let reserved = TcpSocket::new_v4().and_then(|socket| {
+        socket.bind((Ipv4Addr::LOCALHOST, 0).into())?;
+        let addr = socket.local_addr()?;
+        Ok((socket, addr))
+    });
+    match reserved {
+        Ok(reserved) => reserved,
+        Err(err) => panic!("refused_addr: reserving a port on 127.0.0.1: {err}"),
     }
 }
 
@@ -255,6 +275,24 @@ mod tests {
         assert!(addr.ip().is_loopback());
         let err = TcpStream::connect(addr).await.expect_err("nothing listens");
         assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused);
+    }
+
+    #[tokio::test]
+    async fn a_refused_port_stays_reserved_and_consecutive_calls_differ() {
+        let first = refused_addr();
+        let second = refused_addr();
+        assert_ne!(first, second, "two dead proxies are two addresses");
+        // Another listener (tokio's sets SO_REUSEADDR) cannot take the port in between.
+        let err = TcpListener::bind(first)
+            .await
+            .expect_err("the port is held");
+        assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
+        // Still refused after other calls, every time.
+        for _ in 0..2 * REFUSED_PORTS {
+            let addr = refused_addr();
+            let err = TcpStream::connect(addr).await.expect_err("nothing listens");
+            assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused);
+        }
     }
 
     #[tokio::test]

@@ -56,7 +56,7 @@ pub(crate) async fn side_by_side_with_blackbox_exporter() -> Outcome {
         .policy(Policy::require_basic("u", "p", "egress"))
         .start()
         .await;
-    let dead = format!("http://127.0.0.1:{}", free_port()?);
+    let dead = format!("http://{}", proxyscope::testing::refused_addr());
     let ca = pki.root_pem_path().display().to_string();
     let provider = |url: &str, proxy: &str, ca_file: bool| {
         let mut t = format!("url = {}\nproxy = {}\n", toml_str(url), toml_str(proxy));

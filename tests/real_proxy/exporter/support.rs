@@ -299,10 +299,10 @@ pub(crate) async fn raw(addr: SocketAddr, bytes: &[u8]) -> Result<Reply, Failed>
     Ok(try_read_response(&mut s, Body::ByLengthOrClose, EXCHANGE).await?)
 }
 
-/// A free loopback port (nothing listens there: a child process may take it, a client is
-/// refused).
+/// A loopback port free right now, for a child process to bind.
 pub(crate) fn free_port() -> Result<u16, Failed> {
-    Ok(proxyscope::testing::refused_addr().port())
+    crate::support::loopback_port_now_free()
+        .map_err(|e| Failed::from(format!("no free loopback port: {e}")))
 }
 
 /// Polls `f` every 200 ms until it returns `Some`, for at most `limit`.

@@ -311,9 +311,18 @@ fn path_str(path: &Path) -> Result<String, Skip> {
     Ok(s.to_owned())
 }
 
-/// A loopback port nothing listens on, for a proxy process to take.
+/// A loopback port free right now, for a child process to bind: bound and released at once,
+/// so another socket may take it in between (callers retry). Not `refused_addr`, whose ports
+/// stay held by this process and so cannot be bound by a child.
+pub(crate) fn loopback_port_now_free() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
+        .local_addr()?
+        .port())
+}
+
+/// [`loopback_port_now_free`], for a proxy process to take.
 fn free_port() -> Result<u16, Skip> {
-    Ok(proxyscope::testing::refused_addr().port())
+    loopback_port_now_free().map_err(|e| Skip::new(format!("no free loopback port: {e}")))
 }
 
 /// The binary named by `env` when set (which must then exist), else the system's.
