@@ -64,9 +64,9 @@ const REFUSED_PORTS: usize = 4;
 /// `SO_REUSEADDR`), and the kernel never picks an explicitly bound port as the local port of an
 /// outgoing connection, so a connection there cannot meet itself. A port bound and released at
 /// once guaranteed neither: under a parallel test run another test's listener, or a connection's
-/// own source port, could take it and turn "refused" into an answer. The process holds
-/// [`REFUSED_PORTS`] such ports; consecutive calls return different ones (two dead proxies in
-/// one list are two addresses).
+/// own source port, could take it and turn "refused" into an answer. The process holds four
+/// such ports; consecutive calls return different ones (two dead proxies in one list are two
+/// addresses).
 ///
 /// # Panics
 /// If no loopback port can be reserved.
