@@ -104,6 +104,15 @@ pub enum ProxyUrlNote {
         /// The port used.
         port: u16,
     },
+    /// A colon after the host with no port after it (`http://proxy:`), most often a template
+    /// variable left empty (`http://proxy:${PORT}`). Read as curl reads it after a written
+    /// scheme: the scheme's curl default port (1080 for `http://`), where Go, Python,
+    /// requests, Node and hyper-util use 80. Without a written scheme curl refuses such a
+    /// value, and so does proxyscope ([`ProxyUrlErrorKind::InvalidPort`]).
+    EmptyPort {
+        /// The port used.
+        port: u16,
+    },
     /// A path, query or fragment followed the authority; a proxy URL has no use for it.
     PathIgnored {
         /// What followed the authority, as written (secret query values masked).
@@ -127,6 +136,7 @@ impl ProxyUrlNote {
         match self {
             Self::SchemeAssumed => "scheme_assumed",
             Self::DefaultPort { .. } => "default_port",
+            Self::EmptyPort { .. } => "empty_port",
             Self::PathIgnored { .. } => "path_ignored",
             Self::WhitespaceTrimmed => "whitespace_trimmed",
             Self::AtInCredentials => "at_in_credentials",
@@ -145,6 +155,12 @@ impl fmt::Display for ProxyUrlNote {
                 f,
                 "no port given: curl's default {port} used (for http:// proxies Go, Python, \
                  requests, Node and hyper-util would use 80)"
+            ),
+            Self::EmptyPort { port } => write!(
+                f,
+                "the port after `:` is empty (a template variable left unset?): curl's default \
+                 {port} used (for http:// proxies Go, Python, requests, Node and hyper-util \
+                 would use 80)"
             ),
             Self::PathIgnored { rest } => {
                 write!(f, "`{rest}` after the proxy's address is ignored")
@@ -222,6 +238,7 @@ impl ProxyUrl {
                 (ProxyScheme::Http, s)
             }
         };
+        let scheme_written = notes.last() != Some(&ProxyUrlNote::SchemeAssumed);
         let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
         let (authority, tail) = rest.split_at(end);
         if tail.contains('@') {
@@ -266,12 +283,21 @@ impl ProxyUrl {
         };
         let (host, port) = split_host_port(hostport).map_err(err)?;
         let port = match port {
-            Some(p) => p,
-            None => {
+            WrittenPort::Number(p) => p,
+            WrittenPort::Absent => {
                 let port = scheme.default_port();
                 notes.push(ProxyUrlNote::DefaultPort { port });
                 port
             }
+            // As curl 7.88.1 reads it: after a written scheme an empty port is the default
+            // port (`http://proxy:` is proxy:1080); without one the value is refused
+            // ("Unsupported proxy syntax").
+            WrittenPort::Empty if scheme_written => {
+                let port = scheme.default_port();
+                notes.push(ProxyUrlNote::EmptyPort { port });
+                port
+            }
+            WrittenPort::Empty => return Err(err(ProxyUrlErrorKind::InvalidPort)),
         };
         Ok(Self {
             scheme,
@@ -335,8 +361,18 @@ impl ProxyUrl {
     }
 }
 
+/// The port of a proxy's address, as written.
+enum WrittenPort {
+    /// No colon after the host.
+    Absent,
+    /// A colon and nothing after it (`http://proxy:`).
+    Empty,
+    /// A port from 1 to 65535.
+    Number(u16),
+}
+
 /// Splits `host[:port]` / `[v6][:port]`; the host comes back lowercase and unbracketed.
-fn split_host_port(s: &str) -> Result<(String, Option<u16>), ProxyUrlErrorKind> {
+fn split_host_port(s: &str) -> Result<(String, WrittenPort), ProxyUrlErrorKind> {
     let (host, port) = if let Some(inner) = s.strip_prefix('[') {
         let (addr, after) = inner
             .split_once(']')
@@ -372,14 +408,15 @@ fn split_host_port(s: &str) -> Result<(String, Option<u16>), ProxyUrlErrorKind> 
         return Err(ProxyUrlErrorKind::InvalidHost);
     }
     let port = match port {
-        None => None,
+        None => WrittenPort::Absent,
+        Some("") => WrittenPort::Empty,
         Some(p) => {
-            if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
+            if !p.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(ProxyUrlErrorKind::InvalidPort);
             }
             match p.parse::<u16>() {
                 Ok(0) | Err(_) => return Err(ProxyUrlErrorKind::InvalidPort),
-                Ok(n) => Some(n),
+                Ok(n) => WrittenPort::Number(n),
             }
         }
     };
@@ -428,7 +465,8 @@ pub enum ProxyUrlErrorKind {
     MissingHost,
     /// The host has characters a host name cannot have, or a malformed IPv6 literal.
     InvalidHost,
-    /// The port is empty, not a number, 0 or above 65535.
+    /// The port is not a number, 0 or above 65535, or empty in a value without a scheme
+    /// (`proxy:`, which curl refuses too; after a scheme it is [`ProxyUrlNote::EmptyPort`]).
     InvalidPort,
     /// The credentials are not valid percent-encoded UTF-8, or an `@` follows the first `/`,
     /// `?` or `#` (a password with one of those characters unencoded).
@@ -671,6 +709,7 @@ mod tests {
         };
         assert_eq!(codes("proxy.test:3128"), ["scheme_assumed"]);
         assert_eq!(codes("http://proxy.test"), ["default_port"]);
+        assert_eq!(codes("http://proxy.test:"), ["empty_port"]);
         assert_eq!(codes("http://proxy.test:1/path?q#f"), ["path_ignored"]);
         assert_eq!(codes(" http://proxy.test:1 "), ["whitespace_trimmed"]);
         assert_eq!(codes("http://a:b@c@proxy.test:1"), ["at_in_credentials"]);
@@ -679,6 +718,30 @@ mod tests {
             ProxyUrlNote::PathIgnored { rest } => assert_eq!(rest, "/x?y"),
             other => panic!("{other:?}"),
         }
+    }
+
+    /// An empty port after a written scheme, as curl 7.88.1 reads it (`curl -x VALUE`, and the
+    /// same value in `http_proxy`): the scheme's default port, noted. Without a scheme curl
+    /// refuses the value ("Unsupported proxy syntax"), as `rejected_inputs` pins.
+    #[test]
+    fn an_empty_port_after_a_scheme_is_the_default_port_noted() {
+        for (value, host, port) in [
+            ("http://127.0.0.1:", "127.0.0.1", 1080),
+            ("HTTP://127.0.0.1:", "127.0.0.1", 1080),
+            ("http://127.0.0.1:/", "127.0.0.1", 1080),
+            ("https://127.0.0.1:", "127.0.0.1", 443),
+            ("socks5://127.0.0.1:", "127.0.0.1", 1080),
+            ("http://[::1]:", "::1", 1080),
+            ("http://u:p@proxy.test:", "proxy.test", 1080),
+        ] {
+            let u = ok(value);
+            assert_eq!((u.host(), u.port()), (host, port), "{value}");
+            assert_eq!(u.notes(), [ProxyUrlNote::EmptyPort { port }], "{value}");
+        }
+        assert_eq!(ok("http://u:p@proxy.test:").password(), Some("p"));
+        let note = ProxyUrlNote::EmptyPort { port: 1080 };
+        assert_eq!(note.code(), "empty_port");
+        assert!(note.to_string().contains("1080"));
     }
 
     #[test]
@@ -691,7 +754,8 @@ mod tests {
             ("http://", ProxyUrlErrorKind::MissingHost),
             ("http://:3128", ProxyUrlErrorKind::MissingHost),
             ("http://u:p@:3128", ProxyUrlErrorKind::MissingHost),
-            ("http://proxy.test:", ProxyUrlErrorKind::InvalidPort),
+            ("proxy.test:", ProxyUrlErrorKind::InvalidPort),
+            ("u:p@proxy.test:/", ProxyUrlErrorKind::InvalidPort),
             ("http://proxy.test:0", ProxyUrlErrorKind::InvalidPort),
             ("http://proxy.test:65536", ProxyUrlErrorKind::InvalidPort),
             ("http://proxy.test:80a", ProxyUrlErrorKind::InvalidPort),

@@ -136,6 +136,45 @@ fn proxy_values_curl_reads_differently_are_named() {
 }
 
 #[test]
+fn an_empty_port_is_curls_default_port_with_a_warning() {
+    // `http_proxy=http://proxy:${PORT}` with PORT unset. curl 7.88.1 connects to port 1080
+    // (`Trying 127.0.0.1:1080`), requests 2.34.2 and urllib to 80, checked by hand; without a
+    // scheme curl refuses the value. The route follows curl and says so.
+    let env = EnvSnapshot::from_pairs([("http_proxy", "http://u:s3cr3t@proxy.test:")]);
+    let d = cfg(USES_ENV).lint(&env);
+    let c = find(&d, "proxy_url.empty_port");
+    assert_eq!(c.severity, Severity::Warning);
+    assert_eq!(c.path, "http_proxy");
+    assert_eq!(c.location.as_deref(), Some("env:http_proxy"));
+    assert!(
+        c.suggestion
+            .as_deref()
+            .is_some_and(|s| s.contains("`http://USER:PASSWORD@proxy.test:1080`")),
+        "{c:#?}"
+    );
+    assert!(!format!("{c:?}").contains("s3cr3t"), "{c:?}");
+    let route = proxyscope::Client::builder()
+        .env(env)
+        .build()
+        .expect("an empty port is not an error")
+        .route(None, "http://origin.test/")
+        .expect("route");
+    let proxy = route.proxy().expect("via the proxy");
+    assert_eq!((proxy.host(), proxy.port()), ("proxy.test", 1080));
+    assert!(
+        route.warnings().any(|w| w.code == "empty_port"),
+        "{}",
+        route.explain()
+    );
+
+    let env = EnvSnapshot::from_pairs([("http_proxy", "proxy.test:")]);
+    let d = cfg(USES_ENV).lint(&env);
+    let c = find(&d, "proxy_url.invalid");
+    assert_eq!(c.severity, Severity::Error);
+    assert_eq!(c.path, "http_proxy");
+}
+
+#[test]
 fn a_pac_file_url_given_as_the_proxy_is_named_as_such() {
     // The classic mix-up: the PAC file's URL in the proxy variable (or the `proxy` key). The
     // file is never read; its server becomes the proxy.

@@ -318,4 +318,16 @@ fn hyper_util_drops_proxy_values_the_lint_warns_about() {
         intercept("http://127.0.0.1:3128").as_deref(),
         Some("http://127.0.0.1:3128/")
     );
+    // An empty port: hyper-util keeps the proxy with no port, so its connector dials the
+    // scheme's port 80; curl (and proxyscope, with the `empty_port` note) dial 1080.
+    let kept = hyper_util::client::proxy::matcher::Matcher::builder()
+        .http("http://127.0.0.1:")
+        .build()
+        .intercept(&uri)
+        .map(|i| i.uri().port_u16());
+    assert_eq!(kept, Some(None));
+    let ours =
+        proxyscope::proxy::ProxyUrl::parse("http://127.0.0.1:").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ours.port(), 1080);
+    assert_eq!(ours.notes()[0].code(), "empty_port");
 }

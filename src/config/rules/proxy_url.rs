@@ -105,6 +105,9 @@ pub(crate) fn check_url(
                     ProxyUrlNote::DefaultPort { .. } => {
                         (Severity::Info, "proxy_url.default_port".to_owned())
                     }
+                    ProxyUrlNote::EmptyPort { .. } => {
+                        (Severity::Warning, "proxy_url.empty_port".to_owned())
+                    }
                     ProxyUrlNote::AtInCredentials => {
                         (Severity::Warning, "proxy_url.at_in_credentials".to_owned())
                     }
@@ -112,12 +115,14 @@ pub(crate) fn check_url(
                         (Severity::Warning, "proxy_url.whitespace".to_owned())
                     }
                 };
-                let fix = if *note == ProxyUrlNote::AtInCredentials {
-                    format!(
+                let fix = match note {
+                    ProxyUrlNote::AtInCredentials => format!(
                         "percent-encode each `@` inside the user name or password as `%40`: write `{corrected}` with the credentials encoded"
-                    )
-                } else {
-                    format!("write `{corrected}`")
+                    ),
+                    ProxyUrlNote::EmptyPort { .. } => format!(
+                        "write the port the proxy listens on after the colon (if the value comes from a template, set its port variable); as written it means `{corrected}`"
+                    ),
+                    _ => format!("write `{corrected}`"),
                 };
                 out.push(diag(severity, &code, format!("`{shown}`: {note}")).with_suggestion(fix));
             }
@@ -248,6 +253,14 @@ mod tests {
             ("", false, &["proxy_url.empty"], "\"direct\""),
             ("none", false, &["proxy_url.keyword"], "\"direct\""),
             ("http://", false, &["proxy_url.invalid"], "host:port"),
+            // A port variable left empty: curl's reading (the default port), with a warning.
+            (
+                "http://p.test:",
+                true,
+                &["proxy_url.empty_port"],
+                "`http://p.test:1080`",
+            ),
+            ("p.test:", false, &["proxy_url.invalid"], "as a number"),
             (
                 "http:/p.test:3128",
                 false,
