@@ -113,6 +113,11 @@ pub enum ProxyUrlNote {
         /// The port used.
         port: u16,
     },
+    /// The scheme `socks://` names no SOCKS version; it is read as SOCKS4, as curl reads it
+    /// (names resolved locally, IPv4 only). Python (urllib3: "Unable to determine SOCKS
+    /// version") and Go refuse the scheme. Desktop proxy settings write it
+    /// (`all_proxy=socks://127.0.0.1:1080/`), mostly for SOCKS5 proxies.
+    SocksVersionAssumed,
     /// A path, query or fragment followed the authority; a proxy URL has no use for it.
     PathIgnored {
         /// What followed the authority, as written (secret query values masked).
@@ -137,6 +142,7 @@ impl ProxyUrlNote {
             Self::SchemeAssumed => "scheme_assumed",
             Self::DefaultPort { .. } => "default_port",
             Self::EmptyPort { .. } => "empty_port",
+            Self::SocksVersionAssumed => "socks_version_assumed",
             Self::PathIgnored { .. } => "path_ignored",
             Self::WhitespaceTrimmed => "whitespace_trimmed",
             Self::AtInCredentials => "at_in_credentials",
@@ -161,6 +167,11 @@ impl fmt::Display for ProxyUrlNote {
                 "the port after `:` is empty (a template variable left unset?): curl's default \
                  {port} used (for http:// proxies Go, Python, requests, Node and hyper-util \
                  would use 80)"
+            ),
+            Self::SocksVersionAssumed => f.write_str(
+                "socks:// names no SOCKS version: read as SOCKS4 (names resolved locally, IPv4 \
+                 only), as curl reads it; Python and Go refuse the scheme, and a proxy that \
+                 speaks only SOCKS5 refuses SOCKS4",
             ),
             Self::PathIgnored { rest } => {
                 write!(f, "`{rest}` after the proxy's address is ignored")
@@ -219,7 +230,7 @@ impl ProxyUrl {
         // `http:/proxy:3128`, `http:///proxy:3128`, `http:proxy:3128`: not `://`, though the
         // scheme is one of ours. (`http:8080` stays what it is: a host named `http`.)
         if let Some((name, after)) = s.split_once(':')
-            && name.parse::<ProxyScheme>().is_ok()
+            && url_scheme(name).is_some()
         {
             let rest = after.trim_start_matches('/');
             let slashes = after.len() - rest.len();
@@ -229,8 +240,13 @@ impl ProxyUrl {
             }
         }
         let (scheme, rest) = match s.split_once("://") {
-            Some((name, rest)) => match name.parse::<ProxyScheme>().ok() {
-                Some(scheme) => (scheme, rest),
+            Some((name, rest)) => match url_scheme(name) {
+                Some((scheme, version_assumed)) => {
+                    if version_assumed {
+                        notes.push(ProxyUrlNote::SocksVersionAssumed);
+                    }
+                    (scheme, rest)
+                }
                 None => return Err(err(ProxyUrlErrorKind::UnsupportedScheme)),
             },
             None => {
@@ -238,7 +254,7 @@ impl ProxyUrl {
                 (ProxyScheme::Http, s)
             }
         };
-        let scheme_written = notes.last() != Some(&ProxyUrlNote::SchemeAssumed);
+        let scheme_written = !notes.contains(&ProxyUrlNote::SchemeAssumed);
         let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
         let (authority, tail) = rest.split_at(end);
         if tail.contains('@') {
@@ -358,6 +374,16 @@ impl ProxyUrl {
             s.add_credentials(user, self.password.as_deref());
         }
         s
+    }
+}
+
+/// The scheme a proxy URL's scheme name stands for, and whether it left the SOCKS version to
+/// be assumed: `socks` is SOCKS4, as curl reads it.
+fn url_scheme(name: &str) -> Option<(ProxyScheme, bool)> {
+    match name.parse::<ProxyScheme>() {
+        Ok(scheme) => Some((scheme, false)),
+        Err(_) if name.eq_ignore_ascii_case("socks") => Some((ProxyScheme::Socks4, true)),
+        Err(_) => None,
     }
 }
 
@@ -710,6 +736,16 @@ mod tests {
         assert_eq!(codes("proxy.test:3128"), ["scheme_assumed"]);
         assert_eq!(codes("http://proxy.test"), ["default_port"]);
         assert_eq!(codes("http://proxy.test:"), ["empty_port"]);
+        assert_eq!(codes("socks://proxy.test:1080"), ["socks_version_assumed"]);
+        assert_eq!(
+            codes("SOCKS://proxy.test"),
+            ["socks_version_assumed", "default_port"]
+        );
+        assert_eq!(ok("socks://proxy.test:1080").scheme(), ProxyScheme::Socks4);
+        assert_eq!(
+            ok("socks://u:p@proxy.test:1080/").to_string(),
+            "socks4://proxy.test:1080"
+        );
         assert_eq!(codes("http://proxy.test:1/path?q#f"), ["path_ignored"]);
         assert_eq!(codes(" http://proxy.test:1 "), ["whitespace_trimmed"]);
         assert_eq!(codes("http://a:b@c@proxy.test:1"), ["at_in_credentials"]);

@@ -108,6 +108,9 @@ pub(crate) fn check_url(
                     ProxyUrlNote::EmptyPort { .. } => {
                         (Severity::Warning, "proxy_url.empty_port".to_owned())
                     }
+                    ProxyUrlNote::SocksVersionAssumed => {
+                        (Severity::Warning, "proxy_url.socks_version".to_owned())
+                    }
                     ProxyUrlNote::AtInCredentials => {
                         (Severity::Warning, "proxy_url.at_in_credentials".to_owned())
                     }
@@ -122,6 +125,12 @@ pub(crate) fn check_url(
                     ProxyUrlNote::EmptyPort { .. } => format!(
                         "write the port the proxy listens on after the colon (if the value comes from a template, set its port variable); as written it means `{corrected}`"
                     ),
+                    ProxyUrlNote::SocksVersionAssumed => {
+                        let socks5h = corrected.replacen("socks4://", "socks5h://", 1);
+                        format!(
+                            "name the version: `{socks5h}` for a SOCKS5 proxy (most are; names resolved by the proxy), or `{corrected}` to keep curl's reading"
+                        )
+                    }
                     _ => format!("write `{corrected}`"),
                 };
                 out.push(diag(severity, &code, format!("`{shown}`: {note}")).with_suggestion(fix));
@@ -226,8 +235,16 @@ mod tests {
                 &["proxy_url.scheme"],
                 "`http://p.test:21`",
             ),
+            // curl reads `socks://` as SOCKS4; Python and Go refuse it: a warning that asks
+            // for the version.
             (
                 "socks://p.test:1080",
+                true,
+                &["proxy_url.socks_version"],
+                "`socks5h://p.test:1080` for a SOCKS5 proxy",
+            ),
+            (
+                "socks6://p.test:1080",
                 false,
                 &["proxy_url.scheme"],
                 "`socks5h://p.test:1080`",
