@@ -56,6 +56,10 @@ pub enum NoProxyIssue {
     LeadingDot,
     /// `d.`: curl ignores the trailing dot; Go and hyper-util do not.
     TrailingDot,
+    /// An IPv6 block (`fd00::/8`), or an IPv6 address not written as URLs write it
+    /// (`fd00:0::5`, `fd00::0005`): curl before 8.18 compares an IPv6 host as text, so it never
+    /// matches there (curl ≥ 8.18 and proxyscope match it as an address).
+    Ipv6OlderCurl,
 }
 
 impl NoProxyIssue {
@@ -79,6 +83,7 @@ impl NoProxyIssue {
             Self::NeverMatches => "never_matches",
             Self::LeadingDot => "leading_dot",
             Self::TrailingDot => "trailing_dot",
+            Self::Ipv6OlderCurl => "ipv6_older_curl",
         }
     }
 }
@@ -277,8 +282,21 @@ pub(crate) fn diagnose(entry: &str) -> Option<NoProxyDiagnostic> {
             )),
         };
     }
-    if entry.parse::<IpAddr>().is_ok() {
-        return None;
+    if let Ok(ip) = entry.parse::<IpAddr>() {
+        let canonical = ip.to_string();
+        return (ip.is_ipv6() && !entry.eq_ignore_ascii_case(&canonical)).then(|| {
+            diag(
+                entry,
+                I::Ipv6OlderCurl,
+                S::Info,
+                format!(
+                    "curl before 8.18 (7.88 among them) compares an IPv6 host as text, so there \
+                     this entry matches only when written as URLs write the address, \
+                     `{canonical}`"
+                ),
+                Some(canonical),
+            )
+        });
     }
     if let Some((host, port)) = entry.rsplit_once(':')
         && !host.contains(':')
@@ -582,7 +600,16 @@ fn diagnose_cidr(entry: &str, ip: IpEntry, bits_text: &str) -> Option<NoProxyDia
             Some(format!("{net}/{bits}")),
         ));
     }
-    None
+    matches!(ip, IpEntry::V6(..)).then(|| {
+        diag(
+            entry,
+            I::Ipv6OlderCurl,
+            S::Info,
+            "curl before 8.18 (7.88 among them) compares an IPv6 host as text, so this block \
+             never matches there; curl 8.18 and later match it as a block",
+            None,
+        )
+    })
 }
 
 #[cfg(test)]
@@ -753,8 +780,18 @@ mod tests {
             ),
             ("example.com", None, None),
             ("10.0.0.0/8", None, None),
-            ("fd00::/8", None, None),
+            // curl 7.88.1, checked by hand (`http://[fd00::5]/`): `fd00::5` and `FD00::5`
+            // bypass the proxy, `fd00:0::5`, `fd00::/8` and `fd00::5/128` do not.
+            ("fd00::/8", Some(NoProxyIssue::Ipv6OlderCurl), None),
+            ("fd00::5/128", Some(NoProxyIssue::Ipv6OlderCurl), None),
+            (
+                "fd00:0::5",
+                Some(NoProxyIssue::Ipv6OlderCurl),
+                Some("fd00::5"),
+            ),
+            ("::0001", Some(NoProxyIssue::Ipv6OlderCurl), Some("::1")),
             ("::1", None, None),
+            ("FD00::5", None, None),
             ("127.0.0.1", None, None),
         ];
         for (entry, issue, fix) in rows {

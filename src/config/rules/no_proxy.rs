@@ -97,6 +97,10 @@ fn diagnostic(
             "write `no_proxy = [\"*\"]` to bypass the proxy for every host, or remove `*`"
                 .to_owned()
         }
+        (NoProxyIssue::Ipv6OlderCurl, None) => "nothing to change for proxyscope and curl 8.18 or later; where an older curl shares the list, also list the IPv6 addresses it must reach directly, one by one".to_owned(),
+        (NoProxyIssue::Ipv6OlderCurl, Some(s)) => format!(
+            "write `{s}` instead of `{entry}` (the same address for proxyscope and curl 8.18 or later)"
+        ),
         (NoProxyIssue::LeadingDot, _) => format!(
             "also list `{}` if Go or Node clients must bypass the domain itself",
             d.entry.trim_start_matches('.')
