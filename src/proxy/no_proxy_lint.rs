@@ -369,6 +369,22 @@ pub(crate) fn diagnose(entry: &str) -> Option<NoProxyDiagnostic> {
                 Some(unquoted.to_owned()),
             ));
         }
+        // `.::1`: curl before 8.18 compared an IPv6 host as text, dropping the entry's leading
+        // dot, and so matched it (checked with curl 7.88.1); as an address it never matches.
+        let undotted = entry.trim_start_matches('.');
+        if undotted.len() != entry.len() && undotted.parse::<Ipv6Addr>().is_ok() {
+            return Some(diag(
+                entry,
+                I::InvalidChars,
+                S::Error,
+                format!(
+                    "a leading dot before an IPv6 address: curl 8.18 and later never match it \
+                     (curl before 8.18, 7.88 among them, compared IPv6 hosts as text and read it \
+                     as `{undotted}`)"
+                ),
+                Some(undotted.to_owned()),
+            ));
+        }
         return Some(diag(
             entry,
             I::InvalidChars,
@@ -562,13 +578,21 @@ fn diagnose_cidr(entry: &str, ip: IpEntry, bits_text: &str) -> Option<NoProxyDia
         ));
     };
     if bits == 0 {
+        // curl before 8.18 compared an IPv6 host as text: there `::1/0` matched nothing.
+        let older = match ip {
+            IpEntry::V6(..) => {
+                "; curl before 8.18 (7.88 among them) compared an IPv6 host as text, so there \
+                 it matched nothing"
+            }
+            IpEntry::V4(..) => "",
+        };
         return Some(diag(
             entry,
             I::CidrZeroIsExact,
             S::Warning,
             format!(
                 "curl reads `/0` as an exact match of {addr}, not as every address (Go, \
-                 hyper-util and wget2 match every address)"
+                 hyper-util and wget2 match every address){older}"
             ),
             Some(if addr.contains(':') || addr == "0.0.0.0" {
                 "*".to_owned()
@@ -713,6 +737,9 @@ mod tests {
                 Some("10.0.0.0/8"),
             ),
             ("0.0.0.0/0", Some(NoProxyIssue::CidrZeroIsExact), Some("*")),
+            ("::1/0", Some(NoProxyIssue::CidrZeroIsExact), Some("*")),
+            // curl 7.88.1 bypasses `http://[::1]/` for `.::1`; curl 8.18 and proxyscope never.
+            (".::1", Some(NoProxyIssue::InvalidChars), Some("::1")),
             (
                 "10.1.2.3/0",
                 Some(NoProxyIssue::CidrZeroIsExact),
@@ -803,6 +830,20 @@ mod tests {
                 assert_eq!(d.can_match, d.severity != Severity::Error, "{entry}");
             }
         }
+    }
+
+    #[test]
+    fn older_curls_ipv6_reading_is_named_in_the_reason() {
+        for entry in ["::1/0", ".::1", "..fd00::5"] {
+            let d = diagnose(entry).unwrap_or_else(|| panic!("{entry}: no finding"));
+            assert!(
+                d.reason.contains("curl before 8.18"),
+                "{entry}: {}",
+                d.reason
+            );
+        }
+        let d = diagnose("10.0.0.1/0").unwrap_or_else(|| panic!("no finding"));
+        assert!(!d.reason.contains("curl before 8.18"), "{}", d.reason);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod curl_no_proxy_versions;
 mod curl_proxy_values;
 mod env_rules;
 mod no_proxy_curl;
