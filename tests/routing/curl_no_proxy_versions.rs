@@ -8,6 +8,8 @@
 use proxyscope::proxy::{NoProxyIssue, Severity};
 use proxyscope::{Client, EnvSnapshot, NoProxy};
 
+use crate::common::recorded::{recorded, text};
+
 /// Whether the list has a finding that explains an older curl's different decision.
 fn names_the_older_reading(list: &NoProxy) -> bool {
     list.diagnostics().iter().any(|d| {
@@ -23,33 +25,22 @@ fn names_the_older_reading(list: &NoProxy) -> bool {
 
 #[test]
 fn every_decision_of_an_older_curl_that_differs_is_named_by_the_lint() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/peers/curl-no-proxy.jsonl"
-    );
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let mut lines = text.lines();
-    let header: serde_json::Value =
-        serde_json::from_str(lines.next().unwrap_or("")).unwrap_or_else(|e| panic!("{e}"));
+    let (header, recorded) = recorded("curl-no-proxy.jsonl");
     assert_eq!(header["tool"], "curl", "{header}");
     let (mut cases, mut differ, mut unexplained) = (0, 0, Vec::new());
-    for line in lines {
-        let case: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}"));
-        let list = case["no_proxy"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{line}"));
-        let url = case["url"].as_str().unwrap_or_else(|| panic!("{line}"));
-        let curl_direct = case["direct"].as_bool().unwrap_or_else(|| panic!("{line}"));
+    for case in &recorded {
+        let (list, url) = (text(case, "no_proxy"), text(case, "url"));
+        let curl_direct = case["direct"].as_bool().unwrap_or_else(|| panic!("{case}"));
         let client = Client::builder()
             .env(EnvSnapshot::from_pairs([
                 ("http_proxy", "http://127.0.0.1:18001"),
                 ("no_proxy", list),
             ]))
             .build()
-            .unwrap_or_else(|e| panic!("{line}: {}", e.report()));
+            .unwrap_or_else(|e| panic!("{case}: {}", e.report()));
         let route = client
             .route(None, url)
-            .unwrap_or_else(|e| panic!("{line}: {}", e.report()));
+            .unwrap_or_else(|e| panic!("{case}: {}", e.report()));
         cases += 1;
         if route.is_direct() == curl_direct {
             continue;

@@ -9,6 +9,8 @@
 use proxyscope::connect::Resolver;
 use proxyscope::proxy::{ProxyUrl, ProxyUrlErrorKind, ProxyUrlNote};
 
+use crate::common::recorded::{recorded, text};
+
 /// Why proxyscope refuses a value curl connects through, or `None` when that is a bug.
 fn deliberate(value: &str, kind: ProxyUrlErrorKind) -> Option<&'static str> {
     let lower = value.to_ascii_lowercase();
@@ -39,14 +41,7 @@ fn deliberate(value: &str, kind: ProxyUrlErrorKind) -> Option<&'static str> {
 
 #[test]
 fn proxy_values_are_read_as_curl_reads_them() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/peers/curl-proxy-values.jsonl"
-    );
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let mut lines = text.lines();
-    let header: serde_json::Value =
-        serde_json::from_str(lines.next().unwrap_or("")).unwrap_or_else(|e| panic!("{e}"));
+    let (header, recorded) = recorded("curl-proxy-values.jsonl");
     assert_eq!(header["tool"], "curl", "{header}");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -54,17 +49,16 @@ fn proxy_values_are_read_as_curl_reads_them() {
         .unwrap_or_else(|e| panic!("{e}"));
     let resolver = Resolver::system();
     let (mut agreed, mut differences, mut wrong) = (0, Vec::new(), Vec::new());
-    for line in lines {
-        let case: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}"));
-        let value = case["value"].as_str().unwrap_or_else(|| panic!("{line}"));
+    for case in &recorded {
+        let value = text(case, "value");
         let ours = ProxyUrl::parse(value);
         match (case["curl"].as_str(), &ours) {
             (Some("connect"), Ok(u)) => {
                 let want: std::net::IpAddr = case["address"]
                     .as_str()
                     .and_then(|a| a.parse().ok())
-                    .unwrap_or_else(|| panic!("{line}"));
-                let port = case["port"].as_u64().unwrap_or_else(|| panic!("{line}"));
+                    .unwrap_or_else(|| panic!("{case}"));
+                let port = case["port"].as_u64().unwrap_or_else(|| panic!("{case}"));
                 let dialled = rt.block_on(resolver.lookup(u.host(), u.port()));
                 let same = u64::from(u.port()) == port
                     && dialled
@@ -80,7 +74,7 @@ fn proxy_values_are_read_as_curl_reads_them() {
                 }
             }
             (Some("resolve"), Ok(u)) => {
-                let name = case["name"].as_str().unwrap_or_else(|| panic!("{line}"));
+                let name = case["name"].as_str().unwrap_or_else(|| panic!("{case}"));
                 match u.host() == name.to_ascii_lowercase() {
                     true => agreed += 1,
                     false => wrong.push(format!(
@@ -110,7 +104,7 @@ fn proxy_values_are_read_as_curl_reads_them() {
                     )),
                 }
             }
-            (other, _) => panic!("{line}: unknown curl outcome {other:?}"),
+            (other, _) => panic!("{case}: unknown curl outcome {other:?}"),
         }
     }
     assert!(

@@ -10,6 +10,8 @@ use proptest::prelude::*;
 use proxyscope::proxy::Tool;
 use proxyscope::proxy::peers::{PeerHost, bypasses};
 
+use crate::common::recorded::{recorded, text};
+
 /// What proxyscope hands a model: the host as the URL standard parsed it (lowercase, ASCII,
 /// IPv6 without brackets) and the effective port.
 fn peer_host(url: &url::Url) -> PeerHost<'_> {
@@ -29,28 +31,17 @@ fn go(list: &str, url: &str) -> bool {
 /// Each case of the recorded decisions, for each tool recorded, decided as the tool decided it.
 #[test]
 fn python_and_node_models_agree_with_their_recorded_decisions() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/peers/decisions.jsonl"
-    );
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let mut lines = text.lines();
-    let header: serde_json::Value =
-        serde_json::from_str(lines.next().unwrap_or("")).unwrap_or_else(|e| panic!("{e}"));
+    let (header, recorded) = recorded("decisions.jsonl");
     assert!(header["versions"]["requests"].is_string(), "{header}");
     let tools = [Tool::PythonUrllib, Tool::Requests, Tool::NodeProxyFromEnv];
     let mut checked = 0;
     let mut wrong = Vec::new();
-    for line in lines {
-        let case: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}"));
-        let list = case["no_proxy"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{line}"));
-        let text = case["url"].as_str().unwrap_or_else(|| panic!("{line}"));
+    for case in &recorded {
+        let (list, text) = (text(case, "no_proxy"), text(case, "url"));
         let url = url::Url::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
         for tool in tools {
             let Some(want) = case[tool.as_str()].as_bool() else {
-                panic!("{line}: no decision of {tool}");
+                panic!("{case}: no decision of {tool}");
             };
             checked += 1;
             if bypasses(tool, list, peer_host(&url)) != want {
