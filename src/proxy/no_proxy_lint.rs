@@ -131,6 +131,10 @@ impl fmt::Display for NoProxyDiagnostic {
     }
 }
 
+/// How curl before 8.18 (commit ff2aaed9ba) reads an IPv6 host, checked with curl 7.88.1: the
+/// reason behind every finding about IPv6 entries that older curl decides differently.
+const OLDER_CURL_IPV6: &str = "curl before 8.18 (7.88 among them) compares an IPv6 host as text";
+
 fn diag(
     entry: &str,
     issue: NoProxyIssue,
@@ -283,20 +287,20 @@ pub(crate) fn diagnose(entry: &str) -> Option<NoProxyDiagnostic> {
         };
     }
     if let Ok(ip) = entry.parse::<IpAddr>() {
-        let canonical = ip.to_string();
-        return (ip.is_ipv6() && !entry.eq_ignore_ascii_case(&canonical)).then(|| {
-            diag(
-                entry,
-                I::Ipv6OlderCurl,
-                S::Info,
-                format!(
-                    "curl before 8.18 (7.88 among them) compares an IPv6 host as text, so there \
-                     this entry matches only when written as URLs write the address, \
-                     `{canonical}`"
-                ),
-                Some(canonical),
-            )
-        });
+        let canonical = Some(ip)
+            .filter(IpAddr::is_ipv6)
+            .map(|ip| ip.to_string())
+            .filter(|c| !entry.eq_ignore_ascii_case(c))?;
+        return Some(diag(
+            entry,
+            I::Ipv6OlderCurl,
+            S::Info,
+            format!(
+                "{OLDER_CURL_IPV6}, so there this entry matches only when written as URLs write \
+                 the address, `{canonical}`"
+            ),
+            Some(canonical),
+        ));
     }
     if let Some((host, port)) = entry.rsplit_once(':')
         && !host.contains(':')
@@ -379,8 +383,7 @@ pub(crate) fn diagnose(entry: &str) -> Option<NoProxyDiagnostic> {
                 S::Error,
                 format!(
                     "a leading dot before an IPv6 address: curl 8.18 and later never match it \
-                     (curl before 8.18, 7.88 among them, compared IPv6 hosts as text and read it \
-                     as `{undotted}`)"
+                     ({OLDER_CURL_IPV6} and reads it as `{undotted}`)"
                 ),
                 Some(undotted.to_owned()),
             ));
@@ -578,13 +581,9 @@ fn diagnose_cidr(entry: &str, ip: IpEntry, bits_text: &str) -> Option<NoProxyDia
         ));
     };
     if bits == 0 {
-        // curl before 8.18 compared an IPv6 host as text: there `::1/0` matched nothing.
         let older = match ip {
-            IpEntry::V6(..) => {
-                "; curl before 8.18 (7.88 among them) compared an IPv6 host as text, so there \
-                 it matched nothing"
-            }
-            IpEntry::V4(..) => "",
+            IpEntry::V6(..) => format!("; {OLDER_CURL_IPV6}, so there it matches nothing"),
+            IpEntry::V4(..) => String::new(),
         };
         return Some(diag(
             entry,
@@ -629,8 +628,10 @@ fn diagnose_cidr(entry: &str, ip: IpEntry, bits_text: &str) -> Option<NoProxyDia
             entry,
             I::Ipv6OlderCurl,
             S::Info,
-            "curl before 8.18 (7.88 among them) compares an IPv6 host as text, so this block \
-             never matches there; curl 8.18 and later match it as a block",
+            format!(
+                "{OLDER_CURL_IPV6}, so this block never matches there; curl 8.18 and later \
+                 match it as a block"
+            ),
             None,
         )
     })
