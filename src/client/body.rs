@@ -15,12 +15,13 @@ use std::task::Poll;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use hyper::body::{Body as _, Frame, Incoming, SizeHint};
+use hyper::body::{Body as _, Frame, SizeHint};
 use tokio::time::Instant;
 
 use super::into_url::RequestUrl;
 use super::pool::BodyEnd;
 use super::timer::{RequestTimer, Timers};
+use super::wire_body::{Ahead, WireBody, WireError};
 use crate::error::{Error, ErrorKind, Hop, Phase, SizeLimit};
 use crate::proxy::Secrets;
 use crate::route::Route;
@@ -124,64 +125,15 @@ pub(crate) struct RequestFacts {
 /// once all of it was read. The connection is then about to be ready for another request.
 #[derive(Debug)]
 pub(crate) struct RawBody {
-    body: Incoming,
+    body: WireBody,
     end: Option<BodyEnd>,
     /// What was read as the head arrived (see [`Ahead`]), handed out before anything else.
     ahead: Ahead,
 }
 
-/// The start of a body, read in the same turn of the task as its response head, when hyper
-/// has it already.
-///
-/// Asking hyper for a body's first chunk tells the connection's task that the reader wants it,
-/// and that wakes the task. Asked in the turn the head arrived in, the task (and the thread it
-/// runs on) is most likely still awake; asked later, once the response has been handed up and
-/// the caller comes back for its body, the task has often gone to sleep, and waking it costs a
-/// system call and a sleep on both sides.
-#[derive(Debug)]
-pub(crate) enum Ahead {
-    /// The first chunk of data, held in place; empty when none was read ahead (or the chunk
-    /// was empty, which a reader is as well without).
-    Data(Bytes),
-    /// Trailers before any data, or an error: rare, so held out of line, which keeps every
-    /// response small.
-    Other(Box<Result<Frame<Bytes>, hyper::Error>>),
-}
-
-impl Ahead {
-    /// Nothing read ahead.
-    pub(crate) const NONE: Self = Self::Data(Bytes::new());
-
-    /// The body's first frame, if hyper has it already: `NONE` when the reader would have to
-    /// wait (the waker of `cx` is then registered, as for any read; a later read from another
-    /// task replaces it) or when the body had ended. `true` when the body is over, read ahead
-    /// whole or empty: its connection is then given back now rather than when it is read.
-    pub(crate) fn read(body: &mut Incoming, cx: &mut std::task::Context<'_>) -> (Self, bool) {
-        match Pin::new(&mut *body).poll_frame(cx) {
-            Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
-                Ok(data) => (Self::Data(data), body.is_end_stream()),
-                Err(frame) => (Self::Other(Box::new(Ok(frame))), false),
-            },
-            Poll::Ready(Some(Err(e))) => (Self::Other(Box::new(Err(e))), false),
-            // Polled again, the body says it has ended again.
-            Poll::Ready(None) => (Self::NONE, true),
-            Poll::Pending => (Self::NONE, false),
-        }
-    }
-
-    /// The frame read ahead, leaving `NONE`.
-    fn take(&mut self) -> Option<Result<Frame<Bytes>, hyper::Error>> {
-        match std::mem::replace(self, Self::NONE) {
-            Self::Data(data) if data.is_empty() => None,
-            Self::Data(data) => Some(Ok(Frame::data(data))),
-            Self::Other(frame) => Some(*frame),
-        }
-    }
-}
-
 impl RawBody {
     /// `ahead`: what was read as the head arrived, and whether the body had ended then.
-    pub(crate) fn new(body: Incoming, end: Option<BodyEnd>, (ahead, ended): (Ahead, bool)) -> Self {
+    pub(crate) fn new(body: WireBody, end: Option<BodyEnd>, (ahead, ended): (Ahead, bool)) -> Self {
         let mut raw = Self { body, end, ahead };
         // A body already over gives its connection back now, not when it is read.
         if ended {
@@ -232,7 +184,7 @@ impl RawBody {
     fn poll_frame(
         &mut self,
         cx: &mut std::task::Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, WireError>>> {
         if let Some(frame) = self.ahead.take() {
             return Poll::Ready(Some(frame));
         }
@@ -459,8 +411,9 @@ impl BodyReader {
         (deadline, self.limits.timeout, self.timeout_key)
     }
 
-    fn broken(&self, e: hyper::Error) -> Error {
+    fn broken(&self, e: WireError) -> Error {
         let target = self.at.target();
+        let source = e.into_source();
         Error::new(ErrorKind::HttpProtocol)
             .with_hop(self.hop)
             .with_phase(Phase::Http)
@@ -472,9 +425,9 @@ impl BodyReader {
             .with_route(self.at.route.clone())
             .map_evidence(|ev| {
                 ev.target = Some(target);
-                ev.cause = Some(crate::proxy::redact_text(&e.to_string()));
+                ev.cause = Some(crate::proxy::redact_text(&source.to_string()));
             })
-            .with_source(e)
+            .with_source(source)
     }
 }
 

@@ -13,6 +13,7 @@ use http::header::PROXY_AUTHORIZATION;
 
 use super::into_url::{RequestUrl, move_userinfo, request_parts, url_secrets};
 use super::timer::RequestTimer;
+use super::wire_body::Ahead;
 use super::{Body, Client, ProfileClient, Response, body, pool, request, send};
 use crate::connect::{Ctx, Handoff, absolute_form_failure};
 use crate::error::{Error, ErrorKind};
@@ -276,10 +277,15 @@ impl InFlight {
                 send::Waited::Done(Ok(mut answer)) => {
                     // The body's start is asked for in the turn its head came in (`body::Ahead`
                     // says why); this never waits.
-                    let ahead = std::future::poll_fn(|cx| {
-                        Poll::Ready(body::Ahead::read(answer.res.body_mut(), cx))
-                    })
-                    .await;
+                    let ahead = match answer.ahead.take() {
+                        Some(ahead) => ahead,
+                        None => {
+                            std::future::poll_fn(|cx| {
+                                Poll::Ready(Ahead::read(answer.res.body_mut(), cx))
+                            })
+                            .await
+                        }
+                    };
                     let res = Ok(Response::new(
                         answer,
                         ahead,

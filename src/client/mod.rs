@@ -16,6 +16,7 @@ mod body_read;
 mod bridge;
 mod builder;
 mod exchange;
+mod http2;
 mod interop;
 mod into_url;
 mod pool;
@@ -24,9 +25,11 @@ mod redirect;
 mod request;
 mod request_body;
 mod response;
+mod runtime;
 mod send;
 mod service;
 mod timer;
+mod wire_body;
 
 use std::sync::Arc;
 
@@ -268,7 +271,7 @@ impl Client {
         req: http::Request<B>,
     ) -> Result<Response, Error> {
         let parts = request::Parts::of_request(provider, req)?;
-        self.clone().execute_parts(parts).await
+        runtime::in_task(self.clone().execute_parts(parts)).await
     }
 
     /// The profile of the provider called `name`; an unknown name is `config.invalid` listing

@@ -48,13 +48,13 @@ use std::time::Duration;
 
 use http::header::{HOST, HeaderValue};
 use http::{Method, Version};
-use hyper::body::Incoming;
-use hyper::client::conn::{http1, http2};
+use hyper::client::conn::http1;
 use hyper_util::client::legacy;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
 use tokio::time::Instant;
 use tower_service::Service as _;
 
+use super::http2::{self, Refused};
+use super::wire_body::{Ahead, WireBody};
 use super::{Body, HttpClient};
 use crate::connect::{ConnInfo, Connector};
 use crate::error::Error;
@@ -78,8 +78,8 @@ struct Own {
     origins: Mutex<Origins>,
     connector: Connector,
     http1: http1::Builder,
-    /// `None`: HTTP/2 is not offered, every connection is HTTP/1.1.
-    http2: Option<http2::Builder<TokioExecutor>>,
+    /// Whether HTTP/2 is offered (by ALPN); if not, every connection is HTTP/1.1.
+    http2: bool,
     idle_timeout: Option<Duration>,
     /// HTTP/1.1 connections kept idle per origin (`pool_max_idle_per_host`, at least one).
     max_idle: usize,
@@ -116,7 +116,7 @@ struct Held {
 /// One HTTP/2 connection, as each request holds it.
 #[derive(Clone)]
 struct Shared {
-    send: http2::SendRequest<Body>,
+    send: http2::Handle,
     info: Arc<ConnInfo>,
     /// Tells this connection from a later one to the same origin.
     id: u64,
@@ -188,35 +188,49 @@ type OwnFuture = Pin<Box<dyn Future<Output = Result<Answer, Failed>> + Send>>;
 /// A response head, and the facts of the connection it came on when the pool knows them (on
 /// hyper-util's responses they are in the extensions, where its connector put them).
 pub(crate) struct Answer {
-    pub(crate) res: http::Response<Incoming>,
+    pub(crate) res: http::Response<WireBody>,
     pub(crate) info: Option<Arc<ConnInfo>>,
     /// For a response on an HTTP/1.1 connection the pool holds, to say when its body ends.
     pub(crate) end: Option<BodyEnd>,
+    /// The body's start, when it was read with the head where the head arrived (HTTP/2 on a
+    /// connection held here); else the exchange reads it as the head comes up to it.
+    pub(crate) ahead: Option<(Ahead, bool)>,
 }
 
 impl Answer {
-    fn on(res: http::Response<Incoming>, info: &Arc<ConnInfo>) -> Self {
+    fn on((res, ahead): http2::Head, info: &Arc<ConnInfo>) -> Self {
         Self {
             res,
             info: Some(Arc::clone(info)),
             end: None,
+            ahead: Some(ahead),
         }
     }
 
-    fn legacy(res: http::Response<Incoming>) -> Self {
+    fn legacy(res: http::Response<hyper::body::Incoming>) -> Self {
         Self {
-            res,
+            res: res.map(WireBody::Hyper),
             info: None,
             end: None,
+            ahead: None,
         }
     }
 
     /// A response on an HTTP/1.1 connection of `pool`; the connection goes back to the pool
     /// when its response is done (see [`give_back_when_ready`]).
-    fn on_http1(res: http::Response<Incoming>, conn: Http1Conn, pool: &Arc<Pool>) -> Self {
+    fn on_http1(
+        res: http::Response<hyper::body::Incoming>,
+        conn: Http1Conn,
+        pool: &Arc<Pool>,
+    ) -> Self {
         let info = Some(Arc::clone(&conn.info));
         let end = give_back_when_ready(pool, conn);
-        Self { res, info, end }
+        Self {
+            res: res.map(WireBody::Hyper),
+            info,
+            end,
+            ahead: None,
+        }
     }
 }
 
@@ -226,9 +240,14 @@ pub(crate) enum Failed {
     Legacy(legacy::Error),
     /// The connector could not open a connection.
     Connect(Error),
-    /// hyper failed on a connection held here.
+    /// hyper failed on an HTTP/1.1 connection held here.
     Conn {
         error: hyper::Error,
+        info: Arc<ConnInfo>,
+    },
+    /// A request on an HTTP/2 connection held here failed.
+    Http2 {
+        error: http2::Failure,
         info: Arc<ConnInfo>,
     },
 }
@@ -331,23 +350,16 @@ impl Pool {
         idle_timeout: Option<Duration>,
         max_idle: usize,
     ) -> Self {
-        let own = (max_idle > 0).then(|| {
-            let http2 = http2.then(|| {
-                let mut builder = http2::Builder::new(TokioExecutor::new());
-                builder.timer(TokioTimer::new());
-                builder
-            });
-            Own {
-                origins: Mutex::new(Origins::default()),
-                connector,
-                http1: http1::Builder::new(),
-                http2,
-                idle_timeout,
-                max_idle,
-                next_id: AtomicU64::new(0),
-                changed: tokio::sync::Notify::new(),
-                waiting: std::sync::atomic::AtomicUsize::new(0),
-            }
+        let own = (max_idle > 0).then(|| Own {
+            origins: Mutex::new(Origins::default()),
+            connector,
+            http1: http1::Builder::new(),
+            http2,
+            idle_timeout,
+            max_idle,
+            next_id: AtomicU64::new(0),
+            changed: tokio::sync::Notify::new(),
+            waiting: std::sync::atomic::AtomicUsize::new(0),
         });
         Self { legacy, own }
     }
@@ -600,10 +612,10 @@ fn key_of(authority: &str) -> std::borrow::Cow<'_, str> {
 /// a new one.
 async fn send_on(
     pool: Arc<Pool>,
-    mut conn: Shared,
+    conn: Shared,
     req: http::Request<Body>,
 ) -> Result<Answer, Failed> {
-    match conn.send.try_send_request(req).await {
+    match http2::send(conn.send.clone(), req).await {
         Ok(res) => Ok(Answer::on(res, &conn.info)),
         // Its own future: the refused request is then not held in this one, which every
         // request's send is boxed as (a third of its size).
@@ -613,19 +625,15 @@ async fn send_on(
 
 /// A request `conn` refused: sent on a new connection when it was refused unsent (the
 /// connection was closing), else its error.
-fn resend_or_fail(
-    pool: Arc<Pool>,
-    conn: Shared,
-    mut e: hyper::client::conn::TrySendError<http::Request<Body>>,
-) -> OwnFuture {
-    match e.take_message() {
-        Some(req) => {
-            tracing::debug!(error = %e.error(), "held HTTP/2 connection refused the request unsent; sending it on a new one");
+fn resend_or_fail(pool: Arc<Pool>, conn: Shared, e: Refused) -> OwnFuture {
+    match e {
+        Refused::Unsent(req, e) => {
+            tracing::debug!(error = %e, "held HTTP/2 connection refused the request unsent; sending it on a new one");
             pool.forget(&conn);
-            Box::pin(open_and_send(pool, conn.key, req))
+            Box::pin(open_and_send(pool, conn.key, *req))
         }
-        None => Box::pin(std::future::ready(Err(Failed::Conn {
-            error: e.into_error(),
+        Refused::Failed(error) => Box::pin(std::future::ready(Err(Failed::Http2 {
+            error,
             info: conn.info,
         }))),
     }
@@ -852,10 +860,14 @@ async fn open_and_send(
                 }),
             }
         }
-        Established::Http2(mut conn) => match conn.send.try_send_request(req).await {
+        Established::Http2(conn) => match http2::send(conn.send.clone(), req).await {
             Ok(res) => Ok(Answer::on(res, &conn.info)),
-            Err(e) => Err(Failed::Conn {
-                error: e.into_error(),
+            Err(Refused::Unsent(_, e)) => Err(Failed::Http2 {
+                error: http2::Failure::Protocol(e),
+                info: conn.info,
+            }),
+            Err(Refused::Failed(error)) => Err(Failed::Http2 {
+                error,
                 info: conn.info,
             }),
         },
@@ -879,11 +891,7 @@ async fn establish(
     conn: crate::connect::Conn,
 ) -> Result<Established, Failed> {
     let info = Arc::clone(conn.shared_info());
-    let Some(http2) = own
-        .http2
-        .as_ref()
-        .filter(|_| info.alpn.as_deref() == Some("h2"))
-    else {
+    if !(own.http2 && info.alpn.as_deref() == Some("h2")) {
         pool.remember_http1(&key);
         let (send, connection) = match own.http1.handshake(conn).await {
             Ok(pair) => pair,
@@ -896,15 +904,15 @@ async fn establish(
         });
         return Ok(Established::Http1(Http1Conn { send, info, key }));
     };
-    let (send, connection) = match http2.handshake(conn).await {
-        Ok(pair) => pair,
-        Err(error) => return Err(Failed::Conn { error, info }),
-    };
-    tokio::spawn(async move {
-        if let Err(e) = connection.await {
-            tracing::debug!(error = %e, "HTTP/2 connection ended");
+    let send = match http2::handshake(conn).await {
+        Ok(send) => send,
+        Err(e) => {
+            return Err(Failed::Http2 {
+                error: http2::Failure::Protocol(e),
+                info,
+            });
         }
-    });
+    };
     let conn = Shared {
         send,
         info,
@@ -1053,6 +1061,7 @@ mod tests {
     use super::*;
     use crate::connect::ConnectorSettings;
     use crate::settings::Settings;
+    use hyper_util::rt::TokioExecutor;
 
     fn pool() -> Pool {
         let connector = Connector::new(ConnectorSettings::new(Settings::default())).unwrap();
@@ -1102,8 +1111,9 @@ mod tests {
         assert!(matches!(pool.checkout(&newest, true), Found::Nothing));
     }
 
-    /// A request queued on a held connection that ends before taking it (hyper hands it back
-    /// unsent) is sent once more, on a new connection, and the dead one is forgotten.
+    /// A request on a held connection that turns out to be gone (it ended after the pool last
+    /// looked: `h2` refuses the stream before anything is sent) is sent once more, on a new
+    /// connection, and the dead one is forgotten.
     #[cfg(feature = "testing")]
     #[tokio::test]
     async fn a_request_handed_back_unsent_is_sent_on_a_new_connection() {
@@ -1113,16 +1123,21 @@ mod tests {
         let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
         let pool = pool_over(&trusting(pki.root_pem_path().to_path_buf()), true);
 
-        // A connection whose request loop is never run: what is sent on it waits in its queue.
-        let (io, _peer) = tokio::io::duplex(64 * 1024);
-        let (send, stalled) = pool
-            .own
-            .as_ref()
-            .and_then(|o| o.http2.as_ref())
-            .unwrap()
-            .handshake::<_, Body>(hyper_util::rt::TokioIo::new(io))
+        // A connection whose peer went away: its task ends at once. The pool is handed it as
+        // if it had not seen that yet.
+        let (io, peer) = tokio::io::duplex(64 * 1024);
+        let send = http2::handshake(hyper_util::rt::TokioIo::new(io))
             .await
             .unwrap();
+        drop(peer);
+        tokio::time::timeout(std::time::Duration::from_secs(5), async {
+            while !send.is_closed() {
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+        })
+        .await
+        .expect("the connection's task ends with its peer");
+        let send = send.as_if_open();
         let url = origin.url_with_host("localhost", "/");
         let key = key_for(&url);
         let info = {
@@ -1143,14 +1158,7 @@ mod tests {
         let req = http::Request::get(&url).body(Body::empty()).unwrap();
         let sending = pool.send(req);
         assert!(sending.on_held_connection());
-        let pending = tokio::spawn(sending);
-        tokio::task::yield_now().await;
-        // The connection ends with the request still queued: hyper hands it back.
-        drop(stalled);
-        let res = pending
-            .await
-            .unwrap()
-            .unwrap_or_else(|_| panic!("the retry failed"));
+        let res = sending.await.unwrap_or_else(|_| panic!("the retry failed"));
         assert_eq!(res.res.status(), 200);
         assert!(
             res.info.is_some(),
@@ -1316,6 +1324,6 @@ mod tests {
         ));
         // Without HTTP/2 the pool still holds its HTTP/1.1 connections.
         let http1_only = Pool::new(http1(), connector.clone(), false, None, usize::MAX);
-        assert!(http1_only.own.as_ref().is_some_and(|o| o.http2.is_none()));
+        assert!(http1_only.own.as_ref().is_some_and(|o| !o.http2));
     }
 }

@@ -540,11 +540,11 @@ impl IntoFuture for RequestBuilder {
 pub(crate) type ResponseFuture =
     Pin<Box<dyn Future<Output = Result<Response, Error>> + Send + 'static>>;
 
-/// The client's own request future, boxed where it is made (see [`Client::execute_parts`]), or
-/// the error that kept the request from being built, ready.
+/// The client's own request future, boxed where it is made (see [`Client::execute_parts`]) and
+/// run in a task (see `runtime`), or the error that kept the request from being built, ready.
 pub(crate) fn boxed(parts: Result<(Client, Parts), Error>) -> ResponseFuture {
     match parts {
-        Ok((client, parts)) => client.execute_parts(parts),
+        Ok((client, parts)) => super::runtime::in_task(client.execute_parts(parts)),
         Err(e) => Box::pin(std::future::ready(Err(e))),
     }
 }

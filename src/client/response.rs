@@ -75,7 +75,7 @@ impl Response {
     /// and moved once, into its `Arc`.
     pub(crate) fn new(
         answer: super::pool::Answer,
-        ahead: (super::body::Ahead, bool),
+        ahead: (super::wire_body::Ahead, bool),
         mut x: Exchanged,
         limits: BodyLimits,
         decode: bool,
@@ -84,6 +84,7 @@ impl Response {
             res: inner,
             info,
             end,
+            ahead: _,
         } = answer;
         // The pool hands its connections' facts over beside the response; hyper-util's
         // connector put them in the extensions.

@@ -189,6 +189,10 @@ impl Deadline {
 }
 
 /// How waiting for one exchange ended.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "made once per request and matched at once; boxing the answer would cost an allocation per request"
+)]
 pub(crate) enum Waited {
     /// hyper or hyper-util answered (a response head or an error).
     Done(Result<super::pool::Answer, Failed>),
@@ -326,6 +330,9 @@ pub(crate) fn from_failed(f: Failed, route: &Route, target: &str, absolute_form:
         Failed::Conn { error, info } => {
             recorded_or_foreign(error, |_| info.failure(), route, target, absolute_form)
         }
+        Failed::Http2 { error, info } => {
+            recorded_or_foreign(error, |_| info.failure(), route, target, absolute_form)
+        }
     }
 }
 
@@ -393,9 +400,13 @@ fn from_foreign<E: std::error::Error + Send + Sync + 'static>(
     }
     let mut src: Option<&(dyn std::error::Error + 'static)> = Some(&e);
     let mut hyper_err: Option<&hyper::Error> = None;
+    let mut h2_err: Option<&h2::Error> = None;
     while let Some(s) = src {
         if hyper_err.is_none() {
             hyper_err = s.downcast_ref::<hyper::Error>();
+        }
+        if h2_err.is_none() {
+            h2_err = s.downcast_ref::<h2::Error>();
         }
         src = s.source();
     }
@@ -414,6 +425,8 @@ fn from_foreign<E: std::error::Error + Send + Sync + 'static>(
         Some(h) if h.is_incomplete_message() => "closed the connection before a complete response",
         Some(h) if h.is_parse() || h.is_parse_status() => "sent a malformed response",
         Some(h) if h.is_canceled() || h.is_closed() => "closed the connection",
+        None if h2_err.is_some_and(|e| e.is_io() || e.is_go_away()) => "closed the connection",
+        None if h2_err.is_some_and(h2::Error::is_reset) => "reset the request's stream",
         _ => "broke the HTTP exchange",
     };
     let who = if absolute_form {

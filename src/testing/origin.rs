@@ -386,11 +386,32 @@ async fn serve<S>(
     let service = service_fn(move |req: Request<Incoming>| {
         let requests = Arc::clone(&requests);
         let answers = Arc::clone(&answers);
-        async move { Ok::<_, Infallible>(handle(req, tls, &requests, &answers).await) }
+        async move {
+            let head = req.method() == Method::HEAD;
+            let mut res = handle(req, tls, &requests, &answers).await;
+            if head {
+                without_body(&mut res);
+            }
+            Ok::<_, Infallible>(res)
+        }
     });
     let _ = auto::Builder::new(Exec(tasks))
         .serve_connection(TokioIo::new(stream), service)
         .await;
+}
+
+/// A `HEAD` answer: the head a `GET` would get (its `Content-Length` too), without the body.
+/// hyper's HTTP/1.1 server leaves the body out itself; its HTTP/2 server sends it, which a
+/// client must refuse as malformed (RFC 9113 §8.1.1).
+fn without_body(res: &mut Response<OriginBody>) {
+    use hyper::body::Body as _;
+    if let Some(n) = res.body().size_hint().exact()
+        && !res.headers().contains_key(header::CONTENT_LENGTH)
+    {
+        res.headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(n));
+    }
+    *res.body_mut() = OriginBody::from(Bytes::new());
 }
 
 /// Reads a request body whole, keeping its first [`MAX_RECORDED_BODY`] bytes: the length,

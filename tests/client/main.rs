@@ -7,6 +7,7 @@ mod client_bodies;
 mod client_connector;
 mod client_credentials;
 mod client_harness;
+mod client_http2;
 mod client_lifecycle;
 mod client_observe;
 mod client_pac;

@@ -176,3 +176,109 @@ async fn an_origin_that_negotiates_h2_and_never_answers_times_out_on_the_origin_
     assert_eq!(e.evidence().timeout, Some(timeout));
     assert!(e.route().is_some_and(|r| r.is_direct()));
 }
+
+/// An origin that answers the first request on each connection with `reply` (frames, after
+/// acknowledging the client's SETTINGS), then holds the connection until the client closes it.
+async fn answering(pki: &TestPki, reply: Vec<u8>) -> String {
+    let (url, _accepted) = h2_origin(pki, move |mut tls| {
+        let reply = reply.clone();
+        async move {
+            if !until_first_request(&mut tls).await {
+                return;
+            }
+            let _ = tls.write_all(&frame(0x4, 0x1, 0, &[])).await; // SETTINGS ACK
+            let _ = tls.write_all(&reply).await;
+            let mut buf = [0u8; 4096];
+            while matches!(tls.read(&mut buf).await, Ok(n) if n > 0) {}
+        }
+    })
+    .await;
+    url
+}
+
+/// A `200` head for stream 1 (`END_HEADERS`), with a `Content-Length` when `length` is given.
+fn head_200(length: Option<&[u8]>) -> Vec<u8> {
+    let mut block = vec![0x88]; // :status 200 (static table)
+    if let Some(length) = length {
+        block.extend(literal(b"content-length", length));
+    }
+    frame(0x1, 0x4, 1, &block)
+}
+
+/// `RST_STREAM` for stream 1 with `NO_ERROR`.
+fn reset_no_error() -> Vec<u8> {
+    frame(0x3, 0, 1, &0u32.to_be_bytes())
+}
+
+/// The request's error, whether it came with the head or while the body was read.
+async fn failure(client: &Client, url: &str) -> proxyscope::Error {
+    let res = tokio::time::timeout(HANG, client.get(url).send())
+        .await
+        .expect("ends before the hang guard");
+    match res {
+        Err(e) => e,
+        Ok(res) => tokio::time::timeout(HANG, res.bytes())
+            .await
+            .expect("ends before the hang guard")
+            .expect_err("a body that breaks its promise is no body"),
+    }
+}
+
+#[tokio::test]
+async fn a_body_shorter_than_its_content_length_is_http_protocol_on_the_origin_hop() {
+    let pki = TestPki::new();
+    let mut reply = head_200(Some(b"10"));
+    reply.extend(frame(0x0, 0x1, 1, b"hello")); // DATA, END_STREAM: 5 of 10 bytes
+    let url = answering(&pki, reply).await;
+    let e = failure(&client(&pki), &url).await;
+    assert_eq!(e.code(), "http.protocol", "{}", e.report());
+    assert_eq!(e.hop(), Some(Hop::Origin));
+    assert_eq!(e.phase(), Phase::Http);
+    assert!(e.evidence().cause.is_some());
+    assert!(e.route().is_some_and(|r| r.is_direct()));
+}
+
+#[tokio::test]
+async fn a_stream_reset_with_no_error_before_its_promised_length_is_http_protocol() {
+    let pki = TestPki::new();
+    let mut reply = head_200(Some(b"10"));
+    reply.extend(frame(0x0, 0, 1, b"hello")); // 5 of 10 bytes, the stream left open
+    reply.extend(reset_no_error());
+    let url = answering(&pki, reply).await;
+    let e = failure(&client(&pki), &url).await;
+    assert_eq!(e.code(), "http.protocol", "{}", e.report());
+    assert_eq!(e.hop(), Some(Hop::Origin));
+    assert_eq!(e.phase(), Phase::Http);
+    assert!(e.evidence().cause.is_some());
+}
+
+#[tokio::test]
+async fn a_stream_reset_with_an_error_mid_body_is_http_protocol_not_a_short_body() {
+    let pki = TestPki::new();
+    let mut reply = head_200(None);
+    reply.extend(frame(0x0, 0, 1, b"hello"));
+    reply.extend(frame(0x3, 0, 1, &2u32.to_be_bytes())); // RST_STREAM INTERNAL_ERROR
+    let url = answering(&pki, reply).await;
+    let e = failure(&client(&pki), &url).await;
+    assert_eq!(e.code(), "http.protocol", "{}", e.report());
+    assert_eq!(e.hop(), Some(Hop::Origin));
+    assert_eq!(e.phase(), Phase::Http);
+    assert!(e.evidence().cause.is_some());
+}
+
+#[tokio::test]
+async fn a_stream_reset_with_no_error_after_a_body_of_no_promised_length_ends_it() {
+    // RFC 9113 §8.1: a server may answer and then reset the stream with NO_ERROR; with no
+    // length promised, what came is the body (as hyper reads it too).
+    let pki = TestPki::new();
+    let mut reply = head_200(None);
+    reply.extend(frame(0x0, 0, 1, b"hello"));
+    reply.extend(reset_no_error());
+    let url = answering(&pki, reply).await;
+    let res = tokio::time::timeout(HANG, client(&pki).get(&url).send())
+        .await
+        .expect("ends before the hang guard")
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(&res.bytes().await.unwrap()[..], b"hello");
+}

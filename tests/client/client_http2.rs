@@ -1,0 +1,217 @@
+//! HTTP/2 as the client speaks it on the connections it holds (through `h2` directly): request
+//! bodies larger than the peer's windows go through within its flow control, responses larger
+//! than the client's windows are read whole, an empty body is announced where it means
+//! something, connection-specific headers never reach the wire, `HEAD` answers carry no body,
+//! a failing request body is `request.body` with its cause, and a request sent from outside the
+//! runtime's tasks (a `block_on` on another thread) is answered the same. Checked on the
+//! harness origin's side (what it received), never by timing.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::Version;
+use proxyscope::client::{Body, Client};
+use proxyscope::testing::{ChainMode, TestOrigin, TestPki};
+use proxyscope::{Blame, Hop, Phase};
+
+use crate::client_requests::has_cause;
+use crate::common::servers::{builder, layer};
+
+/// The harness's HTTPS origin (ALPN `h2`), a client trusting it, and the origin's URL for `path`.
+async fn h2_setup(path: &str) -> (TestPki, TestOrigin, Client, String) {
+    let pki = TestPki::new();
+    let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
+    let client = builder(layer(None).with_ca_file([pki.root_pem_path().to_path_buf()]))
+        .build()
+        .unwrap();
+    let url = origin.url_with_host("localhost", path);
+    (pki, origin, client, url)
+}
+
+/// `left` chunks of `size` bytes, then the end or (when `fail`) an error.
+struct Chunks {
+    left: usize,
+    size: usize,
+    fail: bool,
+}
+
+impl futures_core::Stream for Chunks {
+    type Item = Result<Bytes, std::io::Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.left == 0 {
+            return Poll::Ready(
+                self.fail
+                    .then(|| Err(std::io::Error::other("the upload broke"))),
+            );
+        }
+        self.left -= 1;
+        Poll::Ready(Some(Ok(Bytes::from(vec![b'u'; self.size]))))
+    }
+}
+
+#[tokio::test]
+async fn request_bodies_larger_than_the_peers_windows_arrive_whole() {
+    let (_pki, origin, client, url) = h2_setup("/echo").await;
+    // 6 MiB streamed (no length known) and 3 MiB in one piece (its length announced): both
+    // beyond the 64 KiB the peer grants a stream at first, so both wait for its window.
+    let streamed = client
+        .post(&url)
+        .body(Body::wrap_stream(Chunks {
+            left: 96,
+            size: 64 * 1024,
+            fail: false,
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(streamed.version(), Version::HTTP_2);
+    assert_eq!(streamed.status(), 200);
+    streamed.bytes().await.unwrap();
+    let whole = client
+        .put(&url)
+        .body(vec![b'w'; 3 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(whole.status(), 200);
+    whole.bytes().await.unwrap();
+    let seen = origin.requests();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[0].version, Version::HTTP_2);
+    assert_eq!(seen[0].body_len, 6 * 1024 * 1024);
+    assert!(seen[0].body_complete);
+    assert!(!seen[0].headers.contains_key("content-length"));
+    assert_eq!(seen[1].body_len, 3 * 1024 * 1024);
+    assert!(seen[1].body_complete);
+    assert_eq!(seen[1].headers["content-length"], "3145728");
+    assert_eq!(origin.accepted(), 1, "one connection for both");
+}
+
+#[tokio::test]
+async fn responses_larger_than_the_clients_windows_are_read_whole() {
+    // 5 MiB: more than the stream's (2 MiB) and the connection's (5 MiB) receive windows, which
+    // only grow back as the body is read.
+    let (_pki, _origin, client, url) = h2_setup("/bytes/5242880").await;
+    for _ in 0..2 {
+        let res = client.get(&url).send().await.unwrap();
+        assert_eq!(res.version(), Version::HTTP_2);
+        assert_eq!(res.bytes().await.unwrap().len(), 5 * 1024 * 1024);
+    }
+}
+
+#[tokio::test]
+async fn empty_bodies_are_announced_only_where_a_body_means_something() {
+    let (_pki, origin, client, url) = h2_setup("/echo").await;
+    client.post(&url).send().await.unwrap();
+    client.get(&url).send().await.unwrap();
+    let seen = origin.requests();
+    assert_eq!(seen[0].headers["content-length"], "0", "POST");
+    assert!(!seen[1].headers.contains_key("content-length"), "GET");
+}
+
+#[tokio::test]
+async fn connection_specific_headers_never_reach_the_wire() {
+    let (_pki, origin, client, url) = h2_setup("/echo").await;
+    let res = client
+        .get(&url)
+        .header("connection", "x-hop-only")
+        .header("x-hop-only", "1")
+        .header("keep-alive", "timeout=5")
+        .header("proxy-connection", "keep-alive")
+        .header("te", "gzip")
+        .header("upgrade", "websocket")
+        .header("x-kept", "yes")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let seen = &origin.requests()[0];
+    assert_eq!(seen.version, Version::HTTP_2);
+    for gone in [
+        "connection",
+        "x-hop-only",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "upgrade",
+    ] {
+        assert!(!seen.headers.contains_key(gone), "{gone} was sent");
+    }
+    assert_eq!(seen.headers["x-kept"], "yes");
+}
+
+#[tokio::test]
+async fn a_head_answer_has_no_body_whatever_its_length_says() {
+    let (_pki, _origin, client, url) = h2_setup("/bytes/1000").await;
+    let res = client.head(&url).send().await.unwrap();
+    assert_eq!(res.version(), Version::HTTP_2);
+    assert_eq!(res.status(), 200);
+    assert!(res.bytes().await.unwrap().is_empty());
+    // The connection is still good for the next request.
+    let res = client.get(&url).send().await.unwrap();
+    assert_eq!(res.bytes().await.unwrap().len(), 1000);
+}
+
+#[tokio::test]
+async fn a_request_body_failing_over_http2_is_request_body_with_its_cause() {
+    let (_pki, origin, client, url) = h2_setup("/echo").await;
+    let e = client
+        .post(&url)
+        .body(Body::wrap_stream(Chunks {
+            left: 4,
+            size: 1024,
+            fail: true,
+        }))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "request.body", "{}", e.report());
+    assert_eq!(e.blame(), Blame::LocalConfig);
+    assert_eq!(e.phase(), Phase::Http);
+    assert!(e.route().is_some_and(|r| r.is_direct()));
+    assert_eq!(e.url().map(url::Url::as_str), Some(url.as_str()));
+    assert!(has_cause::<std::io::Error>(&e), "{}", e.report());
+    // The stream was reset, not the connection: the next request goes on it.
+    let res = client.get(&url).send().await.unwrap();
+    assert_eq!(res.version(), Version::HTTP_2);
+    assert_eq!(origin.accepted(), 1);
+}
+
+#[test]
+fn a_request_from_outside_the_runtimes_tasks_is_answered_the_same() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (_pki, origin, client, url) = rt.block_on(h2_setup("/bytes/64"));
+    // From `block_on` on this thread, and from a task: the same answer on the one connection.
+    for _ in 0..3 {
+        let res = rt.block_on(client.get(&url).send()).unwrap();
+        assert_eq!(res.version(), Version::HTTP_2);
+        assert_eq!(rt.block_on(res.bytes()).unwrap().len(), 64);
+    }
+    let (c, u) = (client.clone(), url.clone());
+    let len = rt
+        .block_on(
+            rt.spawn(async move { c.get(&u).send().await.unwrap().bytes().await.unwrap().len() }),
+        )
+        .unwrap();
+    assert_eq!(len, 64);
+    // A failure from `block_on` keeps its code, hop and phase.
+    let e = rt
+        .block_on(
+            client
+                .get(origin.url_with_host("localhost", "/status/599"))
+                .send(),
+        )
+        .map(|r| r.error_for_status().unwrap_err())
+        .unwrap();
+    assert_eq!(e.code(), "http.status");
+    assert_eq!(e.hop(), Some(Hop::Origin));
+    assert_eq!(origin.accepted(), 1);
+    drop(client);
+    rt.block_on(async move { drop(origin) });
+}
