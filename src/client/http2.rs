@@ -19,7 +19,7 @@
 //! request body is the request's error (`request.body`, the stream's error as its cause), not a
 //! reset stream.
 
-use std::convert::Infallible;
+use std::future::Future as _;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -67,9 +67,6 @@ pub(crate) struct Handle {
     /// Set once the connection's task has ended, or once the connection refused a new stream
     /// (it is going away).
     closed: Arc<AtomicBool>,
-    /// Dropped with the last handle: the connection's task then closes the connection once its
-    /// streams are done (`h2` alone would not wake the task for it).
-    _alive: Arc<oneshot::Sender<Infallible>>,
 }
 
 impl Handle {
@@ -94,31 +91,18 @@ pub(crate) async fn handshake<T>(io: T) -> Result<Handle, h2::Error>
 where
     T: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
-    let (send, mut connection) = builder().handshake::<_, Bytes>(TokioIo::new(io)).await?;
+    let (send, connection) = builder().handshake::<_, Bytes>(TokioIo::new(io)).await?;
     let closed = Arc::new(AtomicBool::new(false));
-    let (alive, mut dropped) = oneshot::channel::<Infallible>();
     let ended = Arc::clone(&closed);
+    // The connection ends once no handle and no stream is left (`h2` wakes its task when the
+    // last handle goes), or when the peer closes it.
     tokio::spawn(async move {
-        let mut handles_gone = false;
-        let result = std::future::poll_fn(|cx| {
-            // Once no handle is left, the connection is polled once more: with no stream left
-            // either, `h2` closes it.
-            if !handles_gone && Pin::new(&mut dropped).poll(cx).is_ready() {
-                handles_gone = true;
-            }
-            Pin::new(&mut connection).poll(cx)
-        })
-        .await;
-        ended.store(true, Ordering::Release);
-        if let Err(e) = result {
+        if let Err(e) = connection.await {
             tracing::debug!(error = %e, "HTTP/2 connection ended");
         }
+        ended.store(true, Ordering::Release);
     });
-    Ok(Handle {
-        send,
-        closed,
-        _alive: Arc::new(alive),
-    })
+    Ok(Handle { send, closed })
 }
 
 /// Why a request got no response head on an HTTP/2 connection.
@@ -185,8 +169,29 @@ pub(crate) async fn send(mut conn: Handle, req: http::Request<Body>) -> Result<H
         return receive(response, is_head, None).await;
     }
     let (failed_tx, failed_rx) = oneshot::channel();
-    tokio::spawn(pipe(body, stream, failed_tx));
-    receive(response, is_head, Some(failed_rx)).await
+    let (cancel_tx, cancel_rx) = oneshot::channel();
+    tokio::spawn(pipe(body, stream, failed_tx, cancel_rx));
+    let mut cancel = CancelOnDrop(Some(cancel_tx));
+    let answer = receive(response, is_head, Some(failed_rx)).await;
+    if answer.is_ok() {
+        // Answered: the body goes on being sent for as long as the peer reads it.
+        cancel.0.take();
+    }
+    answer
+}
+
+/// Resets a request's stream, and so ends the sending of its body, when dropped armed: the
+/// request was given up (its deadline passed, its future was dropped) or failed before an
+/// answer came. Without it a body stream that never ends would keep its task, its stream and
+/// the peer's request open for ever.
+struct CancelOnDrop(Option<oneshot::Sender<()>>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if let Some(cancel) = self.0.take() {
+            let _ = cancel.send(());
+        }
+    }
 }
 
 /// The response's head, and the body's start if it came with it; when it fails, the request
@@ -200,14 +205,7 @@ async fn receive(
         Ok(res) => {
             let (head, recv) = res.into_parts();
             let mut body = WireBody::Http2(H2Body::new(recv, is_head, &head.headers));
-            let ahead = std::future::poll_fn(|cx| {
-                let (start, mut ended) = Ahead::read(&mut body, cx);
-                if let (false, WireBody::Http2(b)) = (ended, &mut body) {
-                    ended = b.ended_cleanly(cx);
-                }
-                Poll::Ready((start, ended))
-            })
-            .await;
+            let ahead = std::future::poll_fn(|cx| Poll::Ready(Ahead::read(&mut body, cx))).await;
             if ahead.1 {
                 // Read whole: the stream is let go here, beside its connection (see
                 // `WireBody::Ended`), rather than wherever the response is dropped.
@@ -258,11 +256,45 @@ fn has_payload_semantics(method: &Method) -> bool {
     )
 }
 
+/// The task that sends a request's body: [`send_body`], until `cancel` says the request was
+/// given up (see [`CancelOnDrop`]); the stream is then reset (`CANCEL`).
+async fn pipe(
+    body: Body,
+    mut stream: SendStream<Bytes>,
+    failed: oneshot::Sender<BoxError>,
+    mut cancel: oneshot::Receiver<()>,
+) {
+    let mut listening = true;
+    let cancelled = {
+        let sending = send_body(body, &mut stream, failed);
+        tokio::pin!(sending);
+        std::future::poll_fn(|cx| {
+            if listening {
+                match Pin::new(&mut cancel).poll(cx) {
+                    Poll::Ready(Ok(())) => return Poll::Ready(true),
+                    // Disarmed: the request was answered.
+                    Poll::Ready(Err(_)) => listening = false,
+                    Poll::Pending => {}
+                }
+            }
+            sending.as_mut().poll(cx).map(|()| false)
+        })
+        .await
+    };
+    if cancelled {
+        stream.send_reset(h2::Reason::CANCEL);
+    }
+}
+
 /// Sends `body` on `stream` within the peer's flow control: what the peer has room for, one
 /// chunk at a time, so at most a chunk is buffered beyond it. A failing body resets the stream
 /// (`CANCEL`) after handing its error to the request; a stream the peer reset (it answered
 /// without reading the rest) ends the sending.
-async fn pipe(mut body: Body, mut stream: SendStream<Bytes>, failed: oneshot::Sender<BoxError>) {
+async fn send_body(
+    mut body: Body,
+    stream: &mut SendStream<Bytes>,
+    failed: oneshot::Sender<BoxError>,
+) {
     loop {
         let frame = std::future::poll_fn(|cx| {
             if stream.poll_reset(cx).is_ready() {
@@ -285,7 +317,7 @@ async fn pipe(mut body: Body, mut stream: SendStream<Bytes>, failed: oneshot::Se
             Some(Ok(frame)) => match frame.into_data() {
                 Ok(data) => {
                     let eos = body.is_end_stream();
-                    if send_data(&mut stream, data, eos).await.is_err() || eos {
+                    if send_data(stream, data, eos).await.is_err() || eos {
                         return;
                     }
                 }

@@ -136,9 +136,8 @@ pub(crate) struct H2Body {
     /// What `Content-Length` promised and is still to come (`h2` checks that the stream keeps
     /// to it); [`UNKNOWN`] when the response did not say.
     left: u64,
-    /// Whether the body was seen to end cleanly. `h2` says a stream has ended once it is closed
-    /// and its data read, which a stream reset mid-body is as well: only a read tells the two
-    /// apart (the reset is an error, every time the stream is read).
+    /// Whether the body was seen to end early: reset with `NO_ERROR` and nothing owed (`h2`
+    /// says such a stream has not ended, as it never got `END_STREAM`).
     done: bool,
 }
 
@@ -165,19 +164,6 @@ impl H2Body {
         }
     }
 
-    /// Whether the body has ended cleanly, found out without waiting: when `h2` says the stream
-    /// is over, one more read tells a clean end from a reset (which the next read reports).
-    pub(crate) fn ended_cleanly(&mut self, cx: &mut Context<'_>) -> bool {
-        if !self.done && self.recv.is_end_stream() {
-            self.done = match self.recv.poll_data(cx) {
-                Poll::Ready(None) => true,
-                Poll::Ready(Some(Err(e))) => self.early_end(&e),
-                Poll::Ready(Some(Ok(_))) | Poll::Pending => false,
-            };
-        }
-        self.done
-    }
-
     /// A stream reset with `NO_ERROR` is an early end (RFC 9113 §8.1) unless a promised length
     /// is still owed.
     fn early_end(&self, e: &h2::Error) -> bool {
@@ -197,7 +183,7 @@ impl http_body::Body for H2Body {
         if this.done {
             return Poll::Ready(None);
         }
-        // Once the data has ended `h2` says so again at once, so no flag is kept for it.
+        // Once the data has ended `h2` says so again at once.
         match this.recv.poll_data(cx) {
             Poll::Ready(Some(Ok(data))) => {
                 let _ = this.recv.flow_control().release_capacity(data.len());
@@ -214,10 +200,7 @@ impl http_body::Body for H2Body {
             Poll::Pending => return Poll::Pending,
         }
         match this.recv.poll_trailers(cx) {
-            Poll::Ready(Ok(t)) => {
-                this.done = true;
-                Poll::Ready(t.map(|t| Ok(Frame::trailers(t))))
-            }
+            Poll::Ready(Ok(t)) => Poll::Ready(t.map(|t| Ok(Frame::trailers(t)))),
             Poll::Ready(Err(e)) => {
                 this.done = this.early_end(&e);
                 Poll::Ready((!this.done).then_some(Err(e)))
@@ -227,7 +210,7 @@ impl http_body::Body for H2Body {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.done
+        self.done || self.recv.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {

@@ -2,14 +2,20 @@
 //! bodies larger than the peer's windows go through within its flow control, responses larger
 //! than the client's windows are read whole, an empty body is announced where it means
 //! something, connection-specific headers never reach the wire, `HEAD` answers carry no body,
-//! a failing request body is `request.body` with its cause, and a request sent from outside the
+//! a failing request body is `request.body` with its cause, a request given up while its body is
+//! sent has its stream reset (the peer is not left waiting), a dropped client's connection
+//! closes once the last response on it is read, and a request sent from outside the
 //! runtime's tasks (a `block_on` on another thread) is answered the same. Checked on the
 //! harness origin's side (what it received), never by timing.
 
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::StreamExt as _;
 use http::Version;
 use proxyscope::client::{Body, Client};
 use proxyscope::testing::{ChainMode, TestOrigin, TestPki};
@@ -177,6 +183,115 @@ async fn a_request_body_failing_over_http2_is_request_body_with_its_cause() {
     let res = client.get(&url).send().await.unwrap();
     assert_eq!(res.version(), Version::HTTP_2);
     assert_eq!(origin.accepted(), 1);
+}
+
+#[tokio::test]
+async fn a_request_given_up_while_its_body_is_sent_resets_its_stream() {
+    let (_pki, origin, client, url) = h2_setup("/echo").await;
+    // One chunk, then a stream that never ends: only the request's deadline ends the request.
+    let body = futures_util::stream::iter([Ok::<_, std::io::Error>(Bytes::from_static(b"first"))])
+        .chain(futures_util::stream::pending());
+    let timeout = Duration::from_millis(500);
+    let e = client
+        .post(&url)
+        .timeout(timeout)
+        .body(Body::wrap_stream(body))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "http.timeout", "{}", e.report());
+    assert_eq!(e.hop(), Some(Hop::Origin));
+    assert_eq!(e.phase(), Phase::Http);
+    assert_eq!(e.evidence().timeout, Some(timeout));
+    // The origin sees the body end unfinished: the stream was reset, not left open for ever.
+    let seen = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let seen = origin.requests();
+            if !seen.is_empty() {
+                return seen;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the origin saw the request's stream end");
+    assert_eq!(seen[0].body_len, 5);
+    assert!(!seen[0].body_complete);
+}
+
+/// An HTTP/2 origin (hyper's server) answering every request with 1 MiB; its URL and how many
+/// of its connections have ended.
+async fn counting_origin(pki: &TestPki) -> (String, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let acceptor =
+        tokio_rustls::TlsAcceptor::from(pki.server_config(pki.localhost(), ChainMode::Full));
+    let ended = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&ended);
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let (acceptor, counter) = (acceptor.clone(), Arc::clone(&counter));
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let svc = hyper::service::service_fn(|_req| async {
+                    Ok::<_, std::convert::Infallible>(http::Response::new(
+                        http_body_util::Full::new(Bytes::from(vec![b'x'; 1 << 20])),
+                    ))
+                });
+                let _ =
+                    hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+                        .serve_connection(hyper_util::rt::TokioIo::new(tls), svc)
+                        .await;
+                counter.fetch_add(1, Ordering::SeqCst);
+            });
+        }
+    });
+    (format!("https://localhost:{port}/"), ended)
+}
+
+#[tokio::test]
+async fn a_dropped_clients_connection_closes_once_its_last_response_is_read() {
+    let pki = TestPki::new();
+    let (url, ended) = counting_origin(&pki).await;
+    let client = builder(layer(None).with_ca_file([pki.root_pem_path().to_path_buf()]))
+        .build()
+        .unwrap();
+    let res = client.get(&url).send().await.unwrap();
+    assert_eq!(res.version(), Version::HTTP_2);
+    drop(client);
+    // The response still reads from the connection: it stays open meanwhile.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(ended.load(Ordering::SeqCst), 0, "closed under a response");
+    assert_eq!(res.bytes().await.unwrap().len(), 1 << 20);
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while ended.load(Ordering::SeqCst) == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the connection closes once nothing holds it");
+}
+
+#[tokio::test]
+async fn a_dropped_clients_idle_connection_closes() {
+    let pki = TestPki::new();
+    let (url, ended) = counting_origin(&pki).await;
+    let client = builder(layer(None).with_ca_file([pki.root_pem_path().to_path_buf()]))
+        .build()
+        .unwrap();
+    let res = client.get(&url).send().await.unwrap();
+    assert_eq!(res.bytes().await.unwrap().len(), 1 << 20);
+    // Nothing on the connection now: dropping the client that holds it is what ends it.
+    drop(client);
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while ended.load(Ordering::SeqCst) == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the connection closes with its client");
 }
 
 #[test]
