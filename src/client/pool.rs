@@ -1,5 +1,6 @@
 //! Which connection a request goes on. Requests to `https` origins go on connections held
-//! here, on hyper's own connection handles: one HTTP/2 connection per profile and origin,
+//! here — HTTP/2 spoken through `h2` directly (see `http2`), HTTP/1.1 on hyper's own
+//! connection handles: one HTTP/2 connection per profile and origin,
 //! shared by every request to it, or HTTP/1.1 connections, each carrying one request at a
 //! time and kept idle between them. Plain `http` requests (which may go to a proxy in
 //! absolute-form), `CONNECT` requests and requests that ask for another HTTP version go
