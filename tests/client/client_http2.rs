@@ -6,12 +6,10 @@
 //! sent has its stream reset (the peer is not left waiting), a dropped client's connection
 //! closes once the last response on it is read, and a request sent from outside the
 //! runtime's tasks (a `block_on` on another thread) is answered the same. Checked on the
-//! harness origin's side (what it received), never by timing.
+//! harness origin's side (what it received, when its connections ended), never by timing.
 
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -21,7 +19,7 @@ use proxyscope::client::{Body, Client};
 use proxyscope::testing::{ChainMode, TestOrigin, TestPki};
 use proxyscope::{Blame, Hop, Phase};
 
-use crate::client_requests::has_cause;
+use crate::client_requests::{Chunks, has_cause};
 use crate::common::servers::{builder, layer};
 
 /// The harness's HTTPS origin (ALPN `h2`), a client trusting it, and the origin's URL for `path`.
@@ -33,28 +31,6 @@ async fn h2_setup(path: &str) -> (TestPki, TestOrigin, Client, String) {
         .unwrap();
     let url = origin.url_with_host("localhost", path);
     (pki, origin, client, url)
-}
-
-/// `left` chunks of `size` bytes, then the end or (when `fail`) an error.
-struct Chunks {
-    left: usize,
-    size: usize,
-    fail: bool,
-}
-
-impl futures_core::Stream for Chunks {
-    type Item = Result<Bytes, std::io::Error>;
-
-    fn poll_next(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        if self.left == 0 {
-            return Poll::Ready(
-                self.fail
-                    .then(|| Err(std::io::Error::other("the upload broke"))),
-            );
-        }
-        self.left -= 1;
-        Poll::Ready(Some(Ok(Bytes::from(vec![b'u'; self.size]))))
-    }
 }
 
 #[tokio::test]

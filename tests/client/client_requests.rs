@@ -24,10 +24,10 @@ fn direct() -> proxyscope::Client {
 
 /// A stream of `n` chunks of `size` bytes, then (when `fail`) an error; counts the chunks it
 /// handed out that are not yet dropped, to show the client never holds many.
-struct Chunks {
-    left: usize,
-    size: usize,
-    fail: bool,
+pub(crate) struct Chunks {
+    pub(crate) left: usize,
+    pub(crate) size: usize,
+    pub(crate) fail: bool,
 }
 
 impl futures_core::Stream for Chunks {

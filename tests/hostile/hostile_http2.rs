@@ -210,6 +210,18 @@ fn reset_no_error() -> Vec<u8> {
     frame(0x3, 0, 1, &0u32.to_be_bytes())
 }
 
+/// Asks an origin answering with `reply` and checks what comes back: `http.protocol` at the
+/// origin hop, in the HTTP phase, with the cause in the evidence and the route taken.
+async fn broken_origin(pki: &TestPki, reply: Vec<u8>) {
+    let url = answering(pki, reply).await;
+    let e = failure(&client(pki), &url).await;
+    assert_eq!(e.code(), "http.protocol", "{}", e.report());
+    assert_eq!(e.hop(), Some(Hop::Origin));
+    assert_eq!(e.phase(), Phase::Http);
+    assert!(e.evidence().cause.is_some());
+    assert!(e.route().is_some_and(|r| r.is_direct()));
+}
+
 /// The request's error, whether it came with the head or while the body was read.
 async fn failure(client: &Client, url: &str) -> proxyscope::Error {
     let res = tokio::time::timeout(HANG, client.get(url).send())
@@ -229,13 +241,7 @@ async fn a_body_shorter_than_its_content_length_is_http_protocol_on_the_origin_h
     let pki = TestPki::new();
     let mut reply = head_200(Some(b"10"));
     reply.extend(frame(0x0, 0x1, 1, b"hello")); // DATA, END_STREAM: 5 of 10 bytes
-    let url = answering(&pki, reply).await;
-    let e = failure(&client(&pki), &url).await;
-    assert_eq!(e.code(), "http.protocol", "{}", e.report());
-    assert_eq!(e.hop(), Some(Hop::Origin));
-    assert_eq!(e.phase(), Phase::Http);
-    assert!(e.evidence().cause.is_some());
-    assert!(e.route().is_some_and(|r| r.is_direct()));
+    broken_origin(&pki, reply).await;
 }
 
 #[tokio::test]
@@ -244,12 +250,7 @@ async fn a_stream_reset_with_no_error_before_its_promised_length_is_http_protoco
     let mut reply = head_200(Some(b"10"));
     reply.extend(frame(0x0, 0, 1, b"hello")); // 5 of 10 bytes, the stream left open
     reply.extend(reset_no_error());
-    let url = answering(&pki, reply).await;
-    let e = failure(&client(&pki), &url).await;
-    assert_eq!(e.code(), "http.protocol", "{}", e.report());
-    assert_eq!(e.hop(), Some(Hop::Origin));
-    assert_eq!(e.phase(), Phase::Http);
-    assert!(e.evidence().cause.is_some());
+    broken_origin(&pki, reply).await;
 }
 
 #[tokio::test]
@@ -258,12 +259,7 @@ async fn a_stream_reset_with_an_error_mid_body_is_http_protocol_not_a_short_body
     let mut reply = head_200(None);
     reply.extend(frame(0x0, 0, 1, b"hello"));
     reply.extend(frame(0x3, 0, 1, &2u32.to_be_bytes())); // RST_STREAM INTERNAL_ERROR
-    let url = answering(&pki, reply).await;
-    let e = failure(&client(&pki), &url).await;
-    assert_eq!(e.code(), "http.protocol", "{}", e.report());
-    assert_eq!(e.hop(), Some(Hop::Origin));
-    assert_eq!(e.phase(), Phase::Http);
-    assert!(e.evidence().cause.is_some());
+    broken_origin(&pki, reply).await;
 }
 
 #[tokio::test]
