@@ -14,7 +14,7 @@ use std::task::{Context, Poll};
 
 use tracing::Instrument as _;
 
-use crate::error::{Error, ErrorKind, Phase};
+use crate::error::{Blame, Error, ErrorKind, Phase};
 
 /// A request's boxed future, as the client makes them.
 type Boxed<T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'static>>;
@@ -36,7 +36,9 @@ pub(crate) fn in_task<T: Send + 'static>(request: Boxed<T>) -> Boxed<T> {
         match task.await {
             Ok(answer) => answer,
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            // The caller's runtime went away under its request.
             Err(_) => Err(Error::new(ErrorKind::HttpProtocol)
+                .with_blame(Blame::LocalConfig)
                 .with_phase(Phase::Http)
                 .with_message("the request was abandoned: its runtime shut down")
                 .with_hint(

@@ -92,3 +92,61 @@ fn a_dropped_client_and_runtime_leave_no_descriptor_open() {
     // The child ran the check, not zero tests.
     assert!(stdout.contains("1 passed"), "child ran no test:\n{stdout}");
 }
+
+/// Runs `fut` on this thread, parking it until woken: an executor that is not tokio's, as a
+/// caller with a runtime merely entered (`Handle::enter`) may have.
+fn park_on<F: std::future::Future>(fut: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        if let std::task::Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            return v;
+        }
+        std::thread::park();
+    }
+}
+
+/// A request awaited outside the runtime's tasks runs in a task of the runtime entered; when
+/// that runtime is dropped under it, the request ends with `http.protocol`, not a hang or a
+/// panic.
+#[test]
+fn a_request_whose_runtime_is_dropped_under_it_ends_with_an_error() {
+    // Accepts nothing and answers nothing: the request waits for its answer.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", silent.local_addr().unwrap());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let handle = rt.handle().clone();
+    let _entered = handle.enter();
+    let client = builder(layer(None)).build().unwrap();
+    let request = client
+        .get(&url)
+        .timeout(std::time::Duration::from_secs(60))
+        .send();
+    let dropper = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        drop(rt);
+    });
+    let e = park_on(request).expect_err("its runtime is gone");
+    dropper.join().unwrap();
+    assert_eq!(e.code(), "http.protocol", "{}", e.report());
+    assert_eq!(e.phase(), proxyscope::Phase::Http);
+    // Which goes first as the runtime drops its tasks: the request's own task (then the error
+    // says the runtime went away, and blames the caller) or the connection's (then the request
+    // sees its connection close under it, at the origin hop).
+    match e.hop() {
+        None => assert_eq!(e.blame(), proxyscope::Blame::LocalConfig),
+        Some(hop) => assert_eq!(hop, proxyscope::Hop::Origin, "{}", e.report()),
+    }
+    drop(silent);
+}
