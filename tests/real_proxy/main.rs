@@ -1,4 +1,5 @@
-//! Tests against real third-party programs on loopback. Real Squid and tinyproxy: the proxies'
+//! Tests against real third-party programs on loopback. A real HTTP/2 origin (nghttpd) for the
+//! client's own HTTP/2. Real Squid and tinyproxy: the proxies'
 //! own replies, the client through them, the diagnosis of their refusals (near-miss `no_proxy`
 //! entries), parity with the harness's imitation, an https:// proxy, and load (through Squid
 //! and through the harness proxy). The exporter (`probe serve`, module `exporter`) as a real
@@ -29,6 +30,7 @@ mod load_squid;
 mod real_client_squid;
 mod real_client_tinyproxy;
 mod real_diagnosis;
+mod real_origin_nghttpd;
 mod real_proxy_parity;
 mod real_proxy_squid;
 mod real_proxy_tinyproxy;
@@ -103,6 +105,8 @@ fn main() {
         trial!(shared, real_diagnosis::squid_refusing_a_near_missed_host_leads_with_the_no_proxy_fix),
         trial!(shared, real_diagnosis::tinyproxy_filtering_a_near_missed_host_leads_with_the_no_proxy_fix),
         trial!(shared, real_diagnosis::squid_failing_an_internal_name_whose_address_is_in_no_proxy_says_so),
+        trial!(shared, real_origin_nghttpd::http2_bodies_from_nghttpd_arrive_whole_on_one_connection),
+        trial!(shared, real_origin_nghttpd::uploads_to_nghttpd_come_back_whole),
         trial!(shared, real_proxy_parity::denied_destination_classifies_alike),
         trial!(shared, real_proxy_parity::missing_and_wrong_credentials_classify_alike),
         trial!(shared, real_proxy_parity::refused_destination_classifies_alike),

@@ -1,4 +1,5 @@
-//! Real Squid and tinyproxy on loopback for integration tests, plus the small raw-socket tools
+//! Real Squid and tinyproxy (and nghttpd, a real HTTP/2 origin) on loopback for integration
+//! tests, plus the small raw-socket tools
 //! the tests use to talk to them.
 //!
 //! Each proxy runs in the foreground from a config generated in its own `tempfile::TempDir`
@@ -35,11 +36,13 @@
 
 pub(crate) mod client;
 pub(crate) mod dns;
+mod nghttpd;
 mod squid;
 mod tinyproxy;
 
 #[allow(unused_imports)]
 pub(crate) use crate::common::wire::{Body, WireResponse, exchange, read_response};
+pub(crate) use nghttpd::RealNghttpd;
 #[allow(unused_imports)]
 pub(crate) use proxyscope::testing::{
     ORIGIN_FORBIDDEN_BODY, ORIGIN_OK_BODY as ORIGIN_BODY, ORIGIN_SERVER, TestOrigin,
