@@ -114,6 +114,17 @@ pub(crate) enum Refused {
     Failed(Failure),
 }
 
+impl Refused {
+    /// The failure, for a request that cannot be sent again (a refusal by a new connection
+    /// included).
+    pub(crate) fn into_failure(self) -> Failure {
+        match self {
+            Refused::Unsent(_, e) => Failure::Protocol(e),
+            Refused::Failed(failure) => failure,
+        }
+    }
+}
+
 /// How a request on an HTTP/2 connection failed: `h2`'s error, or the request body's own when
 /// the body's stream failed while it was being sent (the stream was then reset).
 #[derive(Debug)]

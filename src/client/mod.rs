@@ -270,8 +270,7 @@ impl Client {
         provider: Option<&str>,
         req: http::Request<B>,
     ) -> Result<Response, Error> {
-        let parts = request::Parts::of_request(provider, req)?;
-        runtime::in_task(self.clone().execute_parts(parts)).await
+        request::boxed(request::Parts::of_request(provider, req).map(|p| (self.clone(), p))).await
     }
 
     /// The profile of the provider called `name`; an unknown name is `config.invalid` listing

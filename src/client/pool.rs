@@ -863,12 +863,8 @@ async fn open_and_send(
         }
         Established::Http2(conn) => match http2::send(conn.send.clone(), req).await {
             Ok(res) => Ok(Answer::on(res, &conn.info)),
-            Err(Refused::Unsent(_, e)) => Err(Failed::Http2 {
-                error: http2::Failure::Protocol(e),
-                info: conn.info,
-            }),
-            Err(Refused::Failed(error)) => Err(Failed::Http2 {
-                error,
+            Err(refused) => Err(Failed::Http2 {
+                error: refused.into_failure(),
                 info: conn.info,
             }),
         },

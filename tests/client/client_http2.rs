@@ -22,13 +22,18 @@ use proxyscope::{Blame, Hop, Phase};
 use crate::client_requests::{Chunks, has_cause};
 use crate::common::servers::{builder, layer};
 
+/// A client going direct and trusting `pki`'s root.
+fn trusting(pki: &TestPki) -> Client {
+    builder(layer(None).with_ca_file([pki.root_pem_path().to_path_buf()]))
+        .build()
+        .unwrap()
+}
+
 /// The harness's HTTPS origin (ALPN `h2`), a client trusting it, and the origin's URL for `path`.
 async fn h2_setup(path: &str) -> (TestPki, TestOrigin, Client, String) {
     let pki = TestPki::new();
     let origin = TestOrigin::https(&pki, pki.localhost(), ChainMode::Full).await;
-    let client = builder(layer(None).with_ca_file([pki.root_pem_path().to_path_buf()]))
-        .build()
-        .unwrap();
+    let client = trusting(&pki);
     let url = origin.url_with_host("localhost", path);
     (pki, origin, client, url)
 }
@@ -242,13 +247,22 @@ async fn counting_origin(pki: &TestPki) -> (String, Arc<AtomicUsize>) {
     (format!("https://localhost:{port}/"), ended)
 }
 
+/// Waits (at most 10 s, else fails saying `what`) until one of the origin's connections ended.
+async fn until_one_ended(ended: &AtomicUsize, what: &str) {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while ended.load(Ordering::SeqCst) == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{what}"));
+}
+
 #[tokio::test]
 async fn a_dropped_clients_connection_closes_once_its_last_response_is_read() {
     let pki = TestPki::new();
     let (url, ended) = counting_origin(&pki).await;
-    let client = builder(layer(None).with_ca_file([pki.root_pem_path().to_path_buf()]))
-        .build()
-        .unwrap();
+    let client = trusting(&pki);
     let res = client.get(&url).send().await.unwrap();
     assert_eq!(res.version(), Version::HTTP_2);
     drop(client);
@@ -256,33 +270,19 @@ async fn a_dropped_clients_connection_closes_once_its_last_response_is_read() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(ended.load(Ordering::SeqCst), 0, "closed under a response");
     assert_eq!(res.bytes().await.unwrap().len(), 1 << 20);
-    tokio::time::timeout(Duration::from_secs(10), async {
-        while ended.load(Ordering::SeqCst) == 0 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await
-    .expect("the connection closes once nothing holds it");
+    until_one_ended(&ended, "the connection closes once nothing holds it").await;
 }
 
 #[tokio::test]
 async fn a_dropped_clients_idle_connection_closes() {
     let pki = TestPki::new();
     let (url, ended) = counting_origin(&pki).await;
-    let client = builder(layer(None).with_ca_file([pki.root_pem_path().to_path_buf()]))
-        .build()
-        .unwrap();
+    let client = trusting(&pki);
     let res = client.get(&url).send().await.unwrap();
     assert_eq!(res.bytes().await.unwrap().len(), 1 << 20);
     // Nothing on the connection now: dropping the client that holds it is what ends it.
     drop(client);
-    tokio::time::timeout(Duration::from_secs(10), async {
-        while ended.load(Ordering::SeqCst) == 0 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await
-    .expect("the connection closes with its client");
+    until_one_ended(&ended, "the connection closes with its client").await;
 }
 
 #[test]
